@@ -1,0 +1,127 @@
+//! The `Carrier` trait: one implementation per file format, chosen by sniffing magic bytes.
+//!
+//! A carrier knows bytes, not rules. It walks its container without decoding pixels or samples,
+//! hands back the raw text of every label copy it finds with the byte range that holds it, and
+//! writes one label where the standard puts it. Validation, verdicts and the "only the producer
+//! may replace its label" rule live in [`crate::inspect`] and [`crate::embed`], so a new format
+//! costs one module and one line in a registry.
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::ops::Range;
+
+use crate::check::Check;
+use crate::io::ReadSeek;
+use crate::json::Shape;
+use crate::{Label, Limits, Result};
+
+/// How many leading bytes [`Carrier::sniff`] is shown (fewer if the stream is shorter).
+pub const SNIFF_LEN: usize = 64;
+
+/// One label copy as a carrier found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where the copy sits, for people: `"iTXt XML:com.adobe.xmp"`, `"APP1 XMP"`,
+    /// `"EXIF UserComment"`, `"tEXt AIGC"`.
+    pub carrier: Cow<'static, str>,
+    /// Byte range of the structure (chunk, segment, box) that holds the copy.
+    pub range: Range<u64>,
+    /// The label's text, with the carrier's own encoding (XML escaping, text encoding) undone.
+    pub text: String,
+    /// The JSON shape this place calls for (bare where the key is already `AIGC`).
+    pub expected_shape: Shape,
+    /// Carrier-level findings about this copy (placement, encoding), with check ids.
+    pub checks: Vec<Check>,
+}
+
+/// What a carrier reports after writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Byte range, in the output, of the structure that holds the label.
+    pub label_range: Range<u64>,
+    /// Total bytes written.
+    pub bytes_written: u64,
+}
+
+/// A file format that can carry an implicit label.
+///
+/// Implementations must treat input as hostile: check every declared length against the bytes
+/// that remain (see [`crate::io::Source`]), obey [`Limits`], and never panic.
+pub trait Carrier: Send + Sync {
+    /// Short lowercase name: `png`, `jpeg`, `mp4`.
+    fn format(&self) -> &'static str;
+
+    /// The format's media type, for reports.
+    fn media_type(&self) -> &'static str;
+
+    /// File name extensions, lowercase, without the dot; the first is the usual one.
+    fn extensions(&self) -> &'static [&'static str];
+
+    /// True if `head` (the first [`SNIFF_LEN`] bytes, or fewer) starts a file of this format.
+    fn sniff(&self, head: &[u8]) -> bool;
+
+    /// Finds every label copy in `input`, wherever the format lets one hide (spec section 4).
+    ///
+    /// # Errors
+    /// Malformed or truncated input, limits exceeded, I/O errors.
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>>;
+
+    /// Copies `input` to `output` with exactly one label, `label`, in the format's carrier.
+    /// Every label copy [`Carrier::find`] would report is replaced or removed; every other byte
+    /// is copied unchanged, except length and offset fields that must change.
+    ///
+    /// # Errors
+    /// Malformed input, limits exceeded, I/O errors.
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written>;
+}
+
+/// The carriers a program knows, in the order they are tried.
+#[derive(Default, Clone)]
+pub struct Registry {
+    carriers: Vec<&'static dyn Carrier>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.carriers.iter().map(|c| c.format()))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Adds `carrier`; later additions are tried after earlier ones.
+    pub fn with(mut self, carrier: &'static dyn Carrier) -> Self {
+        self.carriers.push(carrier);
+        self
+    }
+
+    /// Every registered carrier.
+    pub fn carriers(&self) -> &[&'static dyn Carrier] {
+        &self.carriers
+    }
+
+    /// The carrier whose magic bytes start `head`.
+    pub fn detect(&self, head: &[u8]) -> Option<&'static dyn Carrier> {
+        self.carriers.iter().copied().find(|c| c.sniff(head))
+    }
+
+    /// The carrier named `format` (as [`Carrier::format`] spells it).
+    pub fn by_name(&self, format: &str) -> Option<&'static dyn Carrier> {
+        self.carriers
+            .iter()
+            .copied()
+            .find(|c| c.format().eq_ignore_ascii_case(format))
+    }
+}

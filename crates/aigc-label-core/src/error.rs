@@ -1,0 +1,111 @@
+//! The one error type of the core, sorted by whose fault it is.
+//!
+//! Adapters return this type from their carriers too, so a caller matches on one enum whatever
+//! the format. Messages name the format, the byte offset and the rule broken.
+
+use std::borrow::Cow;
+use std::io;
+
+/// Everything that can go wrong while reading or writing a label.
+///
+/// Variants are sorted by fault: the machine ([`Error::Io`]), the input ([`Error::Malformed`]),
+/// the caller ([`Error::Parameter`]), resources ([`Error::Limit`]) and scope
+/// ([`Error::Unsupported`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing the underlying stream failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+
+    /// The input does not follow its format's rules.
+    #[error("{format}: malformed at byte {offset}: {what}")]
+    Malformed {
+        /// Short format name (`png`, `jpeg`, `xmp`, `json`, ...).
+        format: &'static str,
+        /// Byte offset in the stream (or in the packet, for embedded text) where it went wrong.
+        offset: u64,
+        /// The rule that was broken.
+        what: Cow<'static, str>,
+    },
+
+    /// The stream ended before a structure it declared was complete.
+    #[error("{format}: truncated at byte {offset}: {what}")]
+    Truncated {
+        /// Short format name.
+        format: &'static str,
+        /// Byte offset where more bytes were expected.
+        offset: u64,
+        /// What was being read.
+        what: Cow<'static, str>,
+    },
+
+    /// The caller asked for something invalid (a label that fails strict validation, ...).
+    #[error("invalid parameter: {0}")]
+    Parameter(Cow<'static, str>),
+
+    /// A declared size or count exceeds what [`crate::Limits`] allows.
+    #[error("{format}: limit exceeded at byte {offset}: {what} is {found}, limit {limit}")]
+    Limit {
+        /// Short format name.
+        format: &'static str,
+        /// Byte offset of the structure.
+        offset: u64,
+        /// Which limit.
+        what: &'static str,
+        /// The value found or requested.
+        found: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// The format, or a feature of it, is not supported.
+    #[error("unsupported: {0}")]
+    Unsupported(Cow<'static, str>),
+
+    /// The file already carries a label that this operation may not replace.
+    #[error(
+        "file already carries a label by {producer:?}; only its producer may replace it (use propagate to add platform fields)"
+    )]
+    AlreadyLabelled {
+        /// `ContentProducer` of the existing label.
+        producer: String,
+    },
+
+    /// After writing, the label read back from the output differs from what was written.
+    #[error("label read back after writing does not match: {0}")]
+    Verification(Cow<'static, str>),
+}
+
+impl Error {
+    /// A [`Error::Malformed`] for `format` at `offset`.
+    pub fn malformed(format: &'static str, offset: u64, what: impl Into<Cow<'static, str>>) -> Self {
+        Error::Malformed {
+            format,
+            offset,
+            what: what.into(),
+        }
+    }
+
+    /// A [`Error::Truncated`] for `format` at `offset`.
+    pub fn truncated(format: &'static str, offset: u64, what: impl Into<Cow<'static, str>>) -> Self {
+        Error::Truncated {
+            format,
+            offset,
+            what: what.into(),
+        }
+    }
+
+    /// True when the input, not the machine or the caller, is at fault: the file is malformed,
+    /// truncated, too large for the limits, or of an unsupported kind.
+    pub fn is_input_fault(&self) -> bool {
+        match self {
+            Error::Malformed { .. } | Error::Truncated { .. } | Error::Limit { .. } | Error::Unsupported(_) => true,
+            Error::Io(e) => e.kind() == io::ErrorKind::UnexpectedEof,
+            _ => false,
+        }
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

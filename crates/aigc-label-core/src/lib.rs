@@ -1,0 +1,48 @@
+//! The core of `aigc-label`: the GB 45438-2025 implicit label, its JSON and XMP codecs,
+//! validation, and the [`Carrier`] trait every file format implements.
+//!
+//! This crate has no media dependencies. Format adapters (`aigc-label-image`, ...) implement
+//! [`Carrier`]; the `aigc-label` facade registers them and offers file-level functions.
+//!
+//! Key types:
+//! - [`Label`] and [`LabelValue`]: the seven fields of Annex E.
+//! - [`json`]: canonical writer and lenient reader; [`xmp`]: the `TC260:AIGC` property.
+//! - [`check`]: validation with stable check ids, strict for writing and lenient for reading.
+//! - [`Carrier`], [`Registry`]: formats, picked by magic bytes.
+//! - [`inspect()`] and [`embed()`]: the two operations, on streams.
+//!
+//! One design decision: carriers only move bytes and hand back raw label text; every rule
+//! (validation, the single-copy rule, the producer-only replacement rule) is applied here, once,
+//! so all formats judge labels the same way.
+//!
+//! ```
+//! use aigc_label_core::{json, check, Label};
+//! let label = Label::new("001191440300708461136T1XGW3", "img-0001");
+//! let text = json::to_json(&label, json::Shape::Bare);
+//! let parsed = json::parse(&text, 32)?;
+//! assert_eq!(parsed.to_label(), Some(label));
+//! let checks = check::validate_parsed(&parsed, json::Shape::Bare, check::Strictness::Strict);
+//! assert!(checks.iter().all(|c| c.is_ok()));
+//! # Ok::<(), aigc_label_core::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod carrier;
+pub mod check;
+pub mod embed;
+mod error;
+pub mod inspect;
+pub mod io;
+pub mod json;
+mod label;
+mod limits;
+pub mod provider;
+pub mod xmp;
+
+pub use carrier::{Carrier, Found, Registry, Written};
+pub use embed::{embed, verify};
+pub use error::{Error, Result};
+pub use inspect::{LabelCopy, Options, Report, Verdict, inspect};
+pub use label::{FIELD_NAMES, Label, LabelValue};
+pub use limits::Limits;

@@ -1,0 +1,30 @@
+//! PLACEHOLDER carrier; replaced by the real implementation.
+use std::io::Write;
+
+use aigc_label_core::io::ReadSeek;
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+
+/// The carrier.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Jpeg;
+
+impl Carrier for Jpeg {
+    fn format(&self) -> &'static str {
+        "jpeg"
+    }
+    fn media_type(&self) -> &'static str {
+        "image/jpeg"
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["jpeg"]
+    }
+    fn sniff(&self, _head: &[u8]) -> bool {
+        false
+    }
+    fn find(&self, _input: &mut dyn ReadSeek, _limits: &Limits) -> Result<Vec<Found>> {
+        Err(Error::Unsupported("not yet".into()))
+    }
+    fn write(&self, _i: &mut dyn ReadSeek, _o: &mut dyn Write, _l: &Label, _li: &Limits) -> Result<Written> {
+        Err(Error::Unsupported("not yet".into()))
+    }
+}
