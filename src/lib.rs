@@ -1,1 +1,173 @@
-//! Facade placeholder.
+//! `aigc-label` puts GB 45438-2025 implicit labels into AI-generated content and reads them back
+//! out of uploaded files.
+//!
+//! Generation services call [`embed`] (or [`embed_file`]) on what they produce; distribution
+//! platforms call [`inspect`] (or [`inspect_file`]) on every upload and act on the
+//! [`Report`]'s [`Verdict`]. The format is detected from magic bytes, never from the file name.
+//!
+//! This crate is a facade: the label model, validation and the [`Carrier`] trait live in
+//! [`aigc_label_core`] (re-exported as [`core`]), and each family of formats in an adapter crate,
+//! enabled by a cargo feature (`image`: PNG and JPEG).
+//!
+//! One design decision: path writes go to a temporary file in the target's folder, are read back
+//! and checked, synced, and only then renamed over the target. A failure or a kill at any moment
+//! leaves either the old file or the complete new one, never half of each.
+//!
+//! ```no_run
+//! use aigc_label::{embed_file, inspect_file, Label, Options, Verdict};
+//!
+//! let label = Label::new("001191440300708461136T1XGW3", "img-20261123-0001");
+//! embed_file("generated.png", "labelled.png", &label, &Options::default())?;
+//!
+//! let report = inspect_file("labelled.png", &Options::default())?;
+//! assert_eq!(report.verdict, Verdict::Compliant);
+//! assert_eq!(report.label(), Some(label));
+//! # Ok::<(), aigc_label::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::OnceLock;
+
+pub use aigc_label_core as core;
+pub use aigc_label_core::check::{Check, Level, Strictness};
+pub use aigc_label_core::{
+    Carrier, Error, Found, Label, LabelCopy, LabelValue, Limits, Options, Registry, Report, Result, Verdict, Written,
+};
+
+/// Buffer size for file reads and writes: large enough that payload copies are few syscalls.
+const IO_BUFFER: usize = 256 << 10;
+
+/// Every carrier compiled into this build, in detection order.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        #[allow(unused_mut)]
+        let mut registry = Registry::new();
+        #[cfg(feature = "image")]
+        {
+            registry = registry.with(&aigc_label_image::Png).with(&aigc_label_image::Jpeg);
+        }
+        registry
+    })
+}
+
+/// The carrier for the format of `input`, detected from its first bytes.
+///
+/// # Errors
+/// [`Error::Unsupported`] when no compiled-in carrier recognises the stream; I/O errors.
+pub fn detect<R: Read + Seek>(mut input: R) -> Result<&'static dyn Carrier> {
+    aigc_label_core::inspect::detect(registry(), &mut input)
+}
+
+/// Finds and validates every label in `input`.
+///
+/// # Errors
+/// [`Error::Unsupported`] for unknown formats, malformed or truncated input, limits exceeded, I/O
+/// errors. A readable file whose label is broken is not an error: see [`Report::verdict`].
+pub fn inspect<R: Read + Seek>(mut input: R, options: &Options) -> Result<Report> {
+    aigc_label_core::inspect(registry(), &mut input, options)
+}
+
+/// [`inspect`] on a file.
+///
+/// # Errors
+/// As [`inspect`], plus errors opening the file.
+pub fn inspect_file(path: impl AsRef<Path>, options: &Options) -> Result<Report> {
+    let file = File::open(path)?;
+    inspect(BufReader::with_capacity(IO_BUFFER, file), options)
+}
+
+/// Copies `input` to `output` with `label` embedded in the format's carrier.
+///
+/// `output` is write-only here, so nothing is read back; [`embed_file`] and [`embed_seekable`]
+/// verify what they wrote.
+///
+/// # Errors
+/// [`Error::Parameter`] when `label` fails validation at `options.write` strictness,
+/// [`Error::AlreadyLabelled`] when the file carries another producer's label, and as [`inspect`].
+pub fn embed<R: Read + Seek, W: Write>(mut input: R, mut output: W, label: &Label, options: &Options) -> Result<Written> {
+    let written = aigc_label_core::embed(registry(), &mut input, &mut output, label, options)?;
+    output.flush()?;
+    Ok(written)
+}
+
+/// As [`embed`], then reads the output back and checks that it carries exactly `label`, once.
+///
+/// # Errors
+/// As [`embed`], plus [`Error::Verification`].
+pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
+    mut input: R,
+    mut output: W,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
+    let carrier = detect(&mut input)?;
+    let start = output.stream_position()?;
+    let written = aigc_label_core::embed::embed_with(carrier, &mut input, &mut output, label, options)?;
+    output.flush()?;
+    output.seek(SeekFrom::Start(start))?;
+    let mut window = Window { inner: output, start };
+    aigc_label_core::verify(carrier, &mut window, label, options)?;
+    Ok(written)
+}
+
+/// Embeds `label` into the file at `input`, writing `output` atomically (the two may be the same
+/// path for an in-place update).
+///
+/// The output goes to a temporary file beside `output`, is read back and verified, synced to
+/// disk, given the permissions of an existing `output` (or of `input`), and renamed into place.
+///
+/// # Errors
+/// As [`embed_seekable`], plus errors creating, syncing or renaming the temporary file.
+pub fn embed_file(input: impl AsRef<Path>, output: impl AsRef<Path>, label: &Label, options: &Options) -> Result<Written> {
+    let (input, output) = (input.as_ref(), output.as_ref());
+    let reader = BufReader::with_capacity(IO_BUFFER, File::open(input)?);
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new().prefix(".aigc-label-").suffix(".tmp").tempfile_in(dir)?;
+    let written = {
+        let mut writer = BufWriter::with_capacity(IO_BUFFER, temp.as_file_mut());
+        let written = embed(reader, &mut writer, label, options)?;
+        writer.flush()?;
+        written
+    };
+    let carrier = detect(BufReader::new(temp.reopen()?))?;
+    let mut check = BufReader::with_capacity(IO_BUFFER, temp.reopen()?);
+    aigc_label_core::verify(carrier, &mut check, label, options)?;
+    temp.as_file().sync_all()?;
+    let permissions = fs::metadata(output).or_else(|_| fs::metadata(input))?.permissions();
+    fs::set_permissions(temp.path(), permissions)?;
+    temp.persist(output).map_err(|e| Error::Io(e.error))?;
+    Ok(written)
+}
+
+/// A view of a stream that starts at `start`, so a verifier sees offset 0 where the output began.
+struct Window<S> {
+    inner: S,
+    start: u64,
+}
+
+impl<S: Read> Read for Window<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<S: Seek> Seek for Window<S> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let pos = match pos {
+            SeekFrom::Start(p) => SeekFrom::Start(self.start.saturating_add(p)),
+            other => other,
+        };
+        let absolute = self.inner.seek(pos)?;
+        absolute
+            .checked_sub(self.start)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start of the output"))
+    }
+}
