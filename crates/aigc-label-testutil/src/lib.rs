@@ -189,3 +189,89 @@ pub fn replay_corpus(target: &str, f: impl Fn(&[u8])) -> usize {
     assert!(count > 0, "no corpus for fuzz target {target}");
     count
 }
+
+/// Streams a valid RGBA8 PNG of `width` x `height` to `out` without holding it in memory: a
+/// grey ramp stored in uncompressed deflate blocks, split into IDAT chunks of about 1 MiB. The
+/// file is about `width * height * 4` bytes, so large test inputs cost no encoding time.
+pub fn synthetic_png(out: &mut dyn std::io::Write, width: u32, height: u32) -> std::io::Result<()> {
+    fn chunk(out: &mut dyn std::io::Write, kind: &[u8; 4], data: &[u8]) -> std::io::Result<()> {
+        out.write_all(&(data.len() as u32).to_be_bytes())?;
+        out.write_all(kind)?;
+        out.write_all(data)?;
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.write_all(&crc.finalize().to_be_bytes())
+    }
+    out.write_all(b"\x89PNG\r\n\x1a\n")?;
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(out, b"IHDR", &ihdr)?;
+
+    // The zlib stream: header, stored blocks of at most 65535 bytes, Adler-32.
+    let row_len = 1 + width as usize * 4;
+    let total = row_len as u64 * u64::from(height);
+    let (mut a, mut b) = (1u32, 0u32);
+    let mut idat: Vec<u8> = vec![0x78, 0x01];
+    let mut row = vec![0u8; row_len];
+    let mut emitted = 0u64;
+    let mut pending: Vec<u8> = Vec::with_capacity(65535);
+    let flush_block = |idat: &mut Vec<u8>, pending: &mut Vec<u8>, last: bool| {
+        idat.push(u8::from(last));
+        let len = pending.len() as u16;
+        idat.extend_from_slice(&len.to_le_bytes());
+        idat.extend_from_slice(&(!len).to_le_bytes());
+        idat.extend_from_slice(pending);
+        pending.clear();
+    };
+    for y in 0..height {
+        for (i, px) in row.iter_mut().enumerate().skip(1) {
+            *px = (y as usize + i) as u8;
+        }
+        for &byte in &row {
+            a = (a + u32::from(byte)) % 65521;
+            b = (b + a) % 65521;
+        }
+        let mut rest = &row[..];
+        while !rest.is_empty() {
+            let take = rest.len().min(65535 - pending.len());
+            pending.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            emitted += take as u64;
+            if pending.len() == 65535 {
+                flush_block(&mut idat, &mut pending, emitted == total);
+            }
+        }
+        if idat.len() >= 1 << 20 {
+            chunk(out, b"IDAT", &idat)?;
+            idat.clear();
+        }
+    }
+    if !pending.is_empty() || emitted == 0 {
+        flush_block(&mut idat, &mut pending, true);
+    }
+    idat.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    chunk(out, b"IDAT", &idat)?;
+    chunk(out, b"IEND", &[])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn synthetic_png_is_a_valid_png() {
+        let mut bytes = Vec::new();
+        super::synthetic_png(&mut bytes, 300, 200).unwrap();
+        assert_eq!(
+            bytes.len() as u64,
+            8 + 25 + 12 + 2 + (1 + 300 * 4) * 200 + 5 * 4 + 4 + 12
+        );
+        let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (300, 200));
+        assert_eq!(buf[4 * 300 * 7 + 4 * 5], (7 + 1 + 4 * 5) as u8);
+    }
+}
