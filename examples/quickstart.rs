@@ -13,7 +13,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut inputs: Vec<_> = std::fs::read_dir(&samples)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("sample.")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("sample."))
+        })
         .collect();
     inputs.sort();
 
@@ -29,7 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{} -> {}", input.display(), output.display());
         println!("  format {}, verdict {}", report.format, report.verdict.as_str());
         for copy in &report.copies {
-            println!("  label in {} at bytes {}..{}", copy.carrier, copy.range.start, copy.range.end);
+            println!(
+                "  label in {} at bytes {}..{}",
+                copy.carrier, copy.range.start, copy.range.end
+            );
             println!("    {}", copy.text);
             for check in copy.checks.iter().filter(|c| !c.is_ok()) {
                 println!("    {check}");

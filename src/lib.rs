@@ -89,7 +89,12 @@ pub fn inspect_file(path: impl AsRef<Path>, options: &Options) -> Result<Report>
 /// # Errors
 /// [`Error::Parameter`] when `label` fails validation at `options.write` strictness,
 /// [`Error::AlreadyLabelled`] when the file carries another producer's label, and as [`inspect`].
-pub fn embed<R: Read + Seek, W: Write>(mut input: R, mut output: W, label: &Label, options: &Options) -> Result<Written> {
+pub fn embed<R: Read + Seek, W: Write>(
+    mut input: R,
+    mut output: W,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
     let written = aigc_label_core::embed(registry(), &mut input, &mut output, label, options)?;
     output.flush()?;
     Ok(written)
@@ -123,14 +128,22 @@ pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
 ///
 /// # Errors
 /// As [`embed_seekable`], plus errors creating, syncing or renaming the temporary file.
-pub fn embed_file(input: impl AsRef<Path>, output: impl AsRef<Path>, label: &Label, options: &Options) -> Result<Written> {
+pub fn embed_file(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
     let (input, output) = (input.as_ref(), output.as_ref());
     let reader = BufReader::with_capacity(IO_BUFFER, File::open(input)?);
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut temp = tempfile::Builder::new().prefix(".aigc-label-").suffix(".tmp").tempfile_in(dir)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".aigc-label-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     let written = {
         let mut writer = BufWriter::with_capacity(IO_BUFFER, temp.as_file_mut());
         let written = embed(reader, &mut writer, label, options)?;

@@ -25,7 +25,11 @@ mod status {
 }
 
 #[derive(Parser)]
-#[command(name = "aigc-label", version, about = "Embed and inspect GB 45438-2025 AI-generated content labels")]
+#[command(
+    name = "aigc-label",
+    version,
+    about = "Embed and inspect GB 45438-2025 AI-generated content labels"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -18,7 +18,12 @@ pub fn json_value(file: &Path, result: &Result<Report>) -> Value {
                 .map(|copy| {
                     let fields: Map<String, Value> = FIELD_NAMES
                         .iter()
-                        .map(|name| (name.to_string(), copy.field(name).map_or(Value::Null, |v| Value::from(v))))
+                        .map(|name| {
+                            (
+                                name.to_string(),
+                                copy.field(name).map_or(Value::Null, |v| Value::from(v)),
+                            )
+                        })
                         .collect();
                     let checks: Vec<Value> = copy
                         .checks
@@ -64,10 +69,23 @@ pub fn text(out: &mut dyn Write, file: &Path, result: &Result<Report>) -> io::Re
         Ok(report) => report,
         Err(e) => return writeln!(out, "{}: unreadable: {e}", file.display()),
     };
-    let class = report.class().map(|c| format!(", Label {c} ({})", c.word())).unwrap_or_default();
-    writeln!(out, "{}: {}, {}{class}", file.display(), report.format, report.verdict.as_str())?;
+    let class = report
+        .class()
+        .map(|c| format!(", Label {c} ({})", c.word()))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{}: {}, {}{class}",
+        file.display(),
+        report.format,
+        report.verdict.as_str()
+    )?;
     for copy in &report.copies {
-        writeln!(out, "  {} at bytes {}..{}", copy.carrier, copy.range.start, copy.range.end)?;
+        writeln!(
+            out,
+            "  {} at bytes {}..{}",
+            copy.carrier, copy.range.start, copy.range.end
+        )?;
         for name in FIELD_NAMES {
             match copy.field(name) {
                 Some(v) => writeln!(out, "    {name}: {v}")?,
