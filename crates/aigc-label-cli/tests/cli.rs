@@ -1,0 +1,198 @@
+//! The `aigc-label` command end to end: output forms and exit statuses.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const PRODUCER: &str = "001191440300708461136T1XGW3";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_aigc-label"))
+}
+
+fn sample(name: &str) -> PathBuf {
+    aigc_label_testutil::workspace_root().join("examples/samples").join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run aigc-label")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn embed(input: &Path, output: &Path, producer: &str, id: &str) -> Output {
+    run(&[
+        "embed",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--producer",
+        producer,
+        "--produce-id",
+        id,
+    ])
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn embed_then_inspect_json_reports_all_seven_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sample.png", "sample.jpg"] {
+        let out = dir.path().join(name);
+        let result = embed(&sample(name), &out, PRODUCER, "cli-0001");
+        assert_eq!(code(&result), 0, "{}", String::from_utf8_lossy(&result.stderr));
+
+        let result = run(&["inspect", "--json", out.to_str().unwrap()]);
+        assert_eq!(code(&result), 0);
+        let lines = json_lines(&result);
+        assert_eq!(lines.len(), 1);
+        let line = &lines[0];
+        assert_eq!(line["verdict"], "compliant");
+        assert_eq!(line["class"], "is");
+        assert_eq!(line["error"], Value::Null);
+        let labels = line["labels"].as_array().unwrap();
+        assert_eq!(labels.len(), 1);
+        let fields = &labels[0]["fields"];
+        assert_eq!(fields.as_object().unwrap().len(), 7);
+        assert_eq!(fields["Label"], "1");
+        assert_eq!(fields["ContentProducer"], PRODUCER);
+        assert_eq!(fields["ProduceID"], "cli-0001");
+        assert_eq!(fields["ContentPropagator"], PRODUCER);
+        assert_eq!(fields["PropagateID"], "cli-0001");
+        assert_eq!(fields["ReservedCode1"], "");
+        for check in labels[0]["checks"].as_array().unwrap() {
+            assert_eq!(check["ok"], true, "{check}");
+            assert!(check["id"].as_str().unwrap().contains('.'));
+        }
+    }
+}
+
+#[test]
+fn exit_status_is_the_worst_over_all_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = dir.path().join("labelled.png");
+    assert_eq!(code(&embed(&sample("sample.png"), &labelled, PRODUCER, "x-1")), 0);
+    let zero = dir.path().join("zero.png");
+    std::fs::write(&zero, b"").unwrap();
+
+    let labelled = labelled.to_str().unwrap();
+    let unlabelled = sample("sample.jpg");
+    let unlabelled = unlabelled.to_str().unwrap();
+    assert_eq!(code(&run(&["inspect", labelled])), 0);
+    assert_eq!(code(&run(&["inspect", labelled, unlabelled])), 1);
+    let result = run(&["inspect", "--json", unlabelled, zero.to_str().unwrap(), labelled]);
+    assert_eq!(code(&result), 3);
+    let lines = json_lines(&result);
+    assert_eq!(lines.len(), 3, "every file is reported even after a failure");
+    assert_eq!(lines[0]["verdict"], "unlabelled");
+    assert_eq!(lines[1]["verdict"], "unreadable");
+    assert!(lines[1]["error"].as_str().unwrap().contains("empty"));
+    assert_eq!(lines[2]["verdict"], "compliant");
+}
+
+#[test]
+fn malformed_files_exit_3_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = std::fs::read(sample("sample.png")).unwrap();
+    let mut bad_crc = png.clone();
+    bad_crc[29] ^= 0xff; // inside the IHDR CRC
+    let mut lying = png.clone();
+    lying[8..12].copy_from_slice(&0x7fff_fff0u32.to_be_bytes()); // IHDR length far past the end
+    let mut random = b"\x89PNG\r\n\x1a\n".to_vec();
+    random.extend((0..200u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("truncated.png", png[..png.len() / 2].to_vec()),
+        ("badcrc.png", bad_crc),
+        ("lying.png", lying),
+        ("random.png", random),
+        ("notimage.bin", b"hello, world".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let result = run(&["inspect", path.to_str().unwrap()]);
+        assert_eq!(code(&result), 3, "{name}: {}", String::from_utf8_lossy(&result.stdout));
+        let text = String::from_utf8_lossy(&result.stdout);
+        assert!(text.contains("unreadable: "), "{name}: {text}");
+        assert!(!String::from_utf8_lossy(&result.stderr).contains("panicked"), "{name}");
+    }
+}
+
+#[test]
+fn two_copies_exit_2() {
+    let fixture = aigc_label_testutil::fixtures("png", &["png"])
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().contains("two"))
+        .expect("a two-copy PNG fixture");
+    let result = run(&["inspect", "--json", fixture.to_str().unwrap()]);
+    assert_eq!(code(&result), 2);
+    let line = &json_lines(&result)[0];
+    assert_eq!(line["verdict"], "non-compliant");
+    assert!(line["labels"].as_array().unwrap().len() >= 2);
+}
+
+#[test]
+fn embed_refuses_bad_labels_and_foreign_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    // A name instead of a provider code fails strict validation: usage error.
+    let result = embed(&sample("sample.png"), &out, "doubao", "x");
+    assert_eq!(code(&result), 64);
+    assert!(String::from_utf8_lossy(&result.stderr).contains("producer.code"));
+    assert!(!out.exists(), "nothing is written when the label is refused");
+
+    // --lenient accepts it.
+    let result = run(&[
+        "embed",
+        sample("sample.png").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--producer",
+        "doubao",
+        "--produce-id",
+        "x",
+        "--lenient",
+    ]);
+    assert_eq!(code(&result), 0, "{}", String::from_utf8_lossy(&result.stderr));
+
+    // Another producer may not replace that label; the file is left as it was.
+    let before = std::fs::read(&out).unwrap();
+    let result = embed(&out, &out, PRODUCER, "y");
+    assert_eq!(code(&result), 2);
+    assert!(String::from_utf8_lossy(&result.stderr).contains("doubao"));
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+#[test]
+fn in_place_update_by_the_same_producer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("img.jpg");
+    std::fs::copy(sample("sample.jpg"), &file).unwrap();
+    assert_eq!(code(&embed(&file, &file, PRODUCER, "first")), 0);
+    assert_eq!(code(&embed(&file, &file, PRODUCER, "second")), 0);
+    let result = run(&["inspect", "--json", file.to_str().unwrap()]);
+    let line = &json_lines(&result)[0];
+    assert_eq!(line["labels"].as_array().unwrap().len(), 1);
+    assert_eq!(line["labels"][0]["fields"]["ProduceID"], "second");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files are left behind");
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    assert_eq!(code(&run(&[])), 64);
+    assert_eq!(code(&run(&["inspect"])), 64);
+    assert_eq!(code(&run(&["embed", "a.png"])), 64);
+    assert_eq!(code(&run(&["frobnicate"])), 64);
+    assert_eq!(code(&run(&["--help"])), 0);
+}
