@@ -1,30 +1,948 @@
-//! PLACEHOLDER carrier; replaced by the real implementation.
+//! PNG: the label is the XMP property `TC260:AIGC` in an uncompressed `iTXt` chunk with keyword
+//! `XML:com.adobe.xmp`, placed before the first `IDAT` (spec section 4, PNG row).
+//!
+//! Reading also finds what real files carry (spec section 4, marked \[wild\]): the XMP chunk after
+//! `IDAT` or after `IEND`, a compressed XMP `iTXt`, and `tEXt` / `zTXt` / `iTXt` chunks with the
+//! keyword `AIGC`. Those copies are reported with a [`id::CARRIER_PLACE`] warning that says where
+//! they sit and where the spec puts the label.
+//!
+//! Writing streams the file: the signature, then every chunk copied byte-exact (image data in
+//! large blocks, never buffered whole), except the label chunks. The first XMP chunk is updated
+//! with [`xmp::set_aigc`] (keeping its other properties) and written uncompressed before the first
+//! `IDAT`; if no XMP chunk exists a new packet is inserted just before the first `IDAT` (or before
+//! the `fcTL` that precedes it in an APNG, so the frame control stays next to its data). Further
+//! XMP chunks lose only their `TC260:AIGC` property; `AIGC` text chunks are dropped, because the
+//! label moves into XMP (core's embed has already checked that any existing label is the same
+//! producer's, so this replaces a label, it does not strip someone else's).
+//!
+//! The chunk walker is written here rather than taken from the `png` crate: that crate is a pixel
+//! decoder that inflates image data and keeps only the chunks it knows, while a carrier must seek
+//! past `IDAT`, copy unknown and after-`IEND` chunks byte-exact, and report byte offsets.
+
 use std::io::Write;
+use std::ops::Range;
 
-use aigc_label_core::io::ReadSeek;
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::io::{Bytes, CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use flate2::{Decompress, FlushDecompress, Status};
 
-/// The carrier.
+/// Format name used in errors and reports.
+const FORMAT: &str = "png";
+
+/// The eight bytes every PNG starts with (PNG specification section 5.2).
+const SIGNATURE: [u8; 8] = *b"\x89PNG\r\n\x1a\n";
+
+/// The `iTXt` keyword of an XMP packet (XMP specification part 3, PNG).
+const XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
+
+/// The text-chunk keyword some writers use for the label itself.
+const LABEL_KEYWORD: &[u8] = b"AIGC";
+
+/// Chunk lengths are at most 2^31-1 (PNG specification section 5.3).
+const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
+
+/// Keywords are 1 to 79 bytes, followed by a NUL (PNG specification section 11.3.4).
+const MAX_KEYWORD: usize = 79;
+
+/// Length field, type and CRC around every chunk's data.
+const CHUNK_OVERHEAD: u64 = 12;
+
+/// The PNG carrier: `iTXt` `XML:com.adobe.xmp` with `TC260:AIGC`, before the first `IDAT`.
+///
+/// ```
+/// use std::io::Cursor;
+/// use aigc_label_core::{Carrier, Label, Limits};
+/// use aigc_label_image::Png;
+///
+/// // The smallest PNG: a 1x1 grey pixel (IHDR, IDAT, IEND), CRCs included.
+/// let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+/// for (kind, data) in [
+///     (&b"IHDR"[..], &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0][..]),
+///     (b"IDAT", &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01][..]),
+///     (b"IEND", &[][..]),
+/// ] {
+///     png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+///     png.extend_from_slice(kind);
+///     png.extend_from_slice(data);
+///     let crc = crc32fast::hash(&[kind, data].concat());
+///     png.extend_from_slice(&crc.to_be_bytes());
+/// }
+///
+/// let label = Label::new("001191440300708461136T1XGW3", "img-0001");
+/// let mut out = Vec::new();
+/// let written = Png.write(&mut Cursor::new(&png), &mut out, &label, &Limits::default())?;
+/// assert_eq!(written.bytes_written, out.len() as u64);
+/// assert_eq!(&out[written.label_range.start as usize + 4..][..4], b"iTXt");
+/// # Ok::<(), aigc_label_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Png;
 
 impl Carrier for Png {
     fn format(&self) -> &'static str {
-        "png"
+        FORMAT
     }
+
     fn media_type(&self) -> &'static str {
         "image/png"
     }
+
     fn extensions(&self) -> &'static [&'static str] {
-        &["png"]
+        &["png", "apng"]
     }
-    fn sniff(&self, _head: &[u8]) -> bool {
-        false
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&SIGNATURE)
     }
-    fn find(&self, _input: &mut dyn ReadSeek, _limits: &Limits) -> Result<Vec<Found>> {
-        Err(Error::Unsupported("not yet".into()))
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut walker = Walker::new(input, limits)?;
+        let mut found = Vec::new();
+        while let Some(chunk) = walker.next()? {
+            let Some(text) = walker.text(&chunk, limits)? else {
+                continue;
+            };
+            for copy in copies(&chunk, &text, limits)? {
+                if found.len() < limits.max_copies {
+                    found.push(copy);
+                }
+            }
+        }
+        Ok(found)
     }
-    fn write(&self, _i: &mut dyn ReadSeek, _o: &mut dyn Write, _l: &Label, _li: &Limits) -> Result<Written> {
-        Err(Error::Unsupported("not yet".into()))
+
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
+        // The first pass reads and checks the whole chunk list before a byte is written, so a
+        // malformed file fails cleanly instead of leaving half an output behind.
+        let plan = Plan::scan(input, limits)?;
+        let json = json::to_json(label, Shape::Bare);
+        let mut out = CountingWriter::new(output);
+        out.write_all(&SIGNATURE)?;
+
+        let mut walker = Walker::new(input, limits)?;
+        let mut label_range = None;
+        while let Some(chunk) = walker.next()? {
+            if chunk.offset == plan.insert_at && !plan.primary_in_place() {
+                let packet = match &plan.primary {
+                    Some(primary) => walker.text(primary, limits)?,
+                    None => None,
+                };
+                label_range = Some(write_label(&mut out, packet.as_ref(), &json, limits)?);
+            }
+            match walker.text(&chunk, limits)? {
+                Some(text) if text.role == Role::Xmp => {
+                    if plan.is_primary(&chunk) {
+                        // Kept in place when it precedes the image data; otherwise it was
+                        // written, merged, at the insertion point and is dropped here.
+                        if plan.primary_in_place() {
+                            label_range = Some(write_label(&mut out, Some(&text), &json, limits)?);
+                        }
+                    } else {
+                        write_secondary_xmp(&mut walker, &mut out, &chunk, &text, limits)?;
+                    }
+                }
+                // An `AIGC` text chunk: the label moves into the XMP packet.
+                Some(_) => {}
+                None => walker.copy(&chunk, &mut out)?,
+            }
+        }
+        walker.copy_trailing(&mut out)?;
+        out.flush()?;
+        let label_range =
+            label_range.ok_or_else(|| Error::malformed(FORMAT, 8, "no IDAT chunk to put the label before"))?;
+        Ok(Written {
+            label_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// Where a chunk sits relative to the image data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    BeforeIdat,
+    AfterIdat,
+    AfterIend,
+}
+
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::BeforeIdat => "before the first IDAT",
+            Place::AfterIdat => "after IDAT",
+            Place::AfterIend => "after IEND",
+        }
+    }
+}
+
+/// One chunk's header, as the walker found it.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    /// Offset of the length field.
+    offset: u64,
+    /// Declared data length, checked against the stream.
+    len: u64,
+    kind: [u8; 4],
+    place: Place,
+}
+
+impl Chunk {
+    fn data_start(&self) -> u64 {
+        self.offset + 8
+    }
+
+    fn end(&self) -> u64 {
+        self.offset + CHUNK_OVERHEAD + self.len
+    }
+
+    fn range(&self) -> Range<u64> {
+        self.offset..self.end()
+    }
+
+    fn is(&self, kind: &[u8; 4]) -> bool {
+        &self.kind == kind
+    }
+
+    fn kind_str(&self) -> &str {
+        // The walker only accepts ASCII letters as chunk types.
+        std::str::from_utf8(&self.kind).unwrap_or("????")
+    }
+}
+
+/// Walks the chunk list of one PNG stream (PNG specification section 5), shared by `find` and
+/// both passes of `write` so that all three agree on where every chunk is.
+///
+/// Up to `IEND` the rules are strict: `IHDR` first, lengths within 2^31-1 and within the stream,
+/// types of four ASCII letters, at least one `IDAT`, an `IEND`. After `IEND` the walk goes on
+/// while whole chunks follow (labels hide there too); the first bytes that are not a whole chunk
+/// end it without error and are copied as they are.
+struct Walker<'a> {
+    src: Source<'a>,
+    /// Offset of the next chunk header.
+    next: u64,
+    count: u64,
+    max_chunks: u64,
+    seen_idat: bool,
+    seen_iend: bool,
+    /// Where the well-formed chunks ended, once the walk is over.
+    end: Option<u64>,
+}
+
+/// What `Walker::header` makes of the next eight bytes.
+enum Header {
+    Chunk(Chunk),
+    /// After `IEND`: not a whole chunk, so the rest of the file is trailing data.
+    Trailing,
+}
+
+impl<'a> Walker<'a> {
+    /// Checks the signature and stands before the first chunk.
+    fn new(input: &'a mut dyn ReadSeek, limits: &Limits) -> Result<Self> {
+        let mut src = Source::new(input, FORMAT)?;
+        let signature: [u8; 8] = src.read_array("PNG signature")?;
+        if signature != SIGNATURE {
+            return Err(Error::malformed(FORMAT, 0, "not a PNG signature"));
+        }
+        Ok(Walker {
+            src,
+            next: SIGNATURE.len() as u64,
+            count: 0,
+            max_chunks: limits.max_structures,
+            seen_idat: false,
+            seen_iend: false,
+            end: None,
+        })
+    }
+
+    fn place(&self) -> Place {
+        match (self.seen_idat, self.seen_iend) {
+            (_, true) => Place::AfterIend,
+            (true, false) => Place::AfterIdat,
+            (false, false) => Place::BeforeIdat,
+        }
+    }
+
+    /// The next chunk, or `None` at the end of the chunk list.
+    ///
+    /// # Errors
+    /// Malformed or truncated chunk headers before `IEND`, a missing `IHDR`, `IDAT` or `IEND`,
+    /// more chunks than [`Limits::max_structures`], I/O errors.
+    fn next(&mut self) -> Result<Option<Chunk>> {
+        if self.end.is_some() {
+            return Ok(None);
+        }
+        self.src.seek_to(self.next)?;
+        let chunk = match self.header()? {
+            Header::Chunk(chunk) => chunk,
+            Header::Trailing => {
+                self.end = Some(self.next);
+                return Ok(None);
+            }
+        };
+        self.count += 1;
+        if self.count > self.max_chunks {
+            return Err(Error::Limit {
+                format: FORMAT,
+                offset: chunk.offset,
+                what: "chunk count",
+                found: self.count,
+                limit: self.max_chunks,
+            });
+        }
+        if self.count == 1 && !(chunk.is(b"IHDR") && chunk.len == 13) {
+            return Err(Error::malformed(
+                FORMAT,
+                chunk.offset,
+                "the first chunk must be a 13-byte IHDR",
+            ));
+        }
+        if !self.seen_iend {
+            if chunk.is(b"IDAT") {
+                self.seen_idat = true;
+            } else if chunk.is(b"IEND") {
+                if !self.seen_idat {
+                    return Err(Error::malformed(FORMAT, chunk.offset, "IEND before any IDAT"));
+                }
+                self.seen_iend = true;
+            }
+        }
+        self.next = chunk.end();
+        Ok(Some(chunk))
+    }
+
+    /// Reads the chunk header at the current position: strictly before `IEND`, leniently after.
+    fn header(&mut self) -> Result<Header> {
+        let offset = self.src.pos();
+        let lenient = self.seen_iend;
+        if lenient && self.src.remaining() < CHUNK_OVERHEAD {
+            return Ok(Header::Trailing);
+        }
+        if self.src.at_end() {
+            return Err(self.src.truncated("no IEND chunk"));
+        }
+        let [l0, l1, l2, l3, t0, t1, t2, t3] = self.src.read_array::<8>("chunk header")?;
+        let len = u64::from(u32::from_be_bytes([l0, l1, l2, l3]));
+        let kind = [t0, t1, t2, t3];
+        let broken = if len > MAX_CHUNK_LEN {
+            Some(Error::malformed(FORMAT, offset, "chunk length over 2^31-1"))
+        } else if !kind.iter().all(u8::is_ascii_alphabetic) {
+            Some(Error::malformed(FORMAT, offset, "chunk type is not four ASCII letters"))
+        } else if len + 4 > self.src.remaining() {
+            Some(Error::truncated(
+                FORMAT,
+                offset,
+                "chunk longer than the bytes that remain",
+            ))
+        } else {
+            None
+        };
+        match broken {
+            Some(_) if lenient => Ok(Header::Trailing),
+            Some(e) => Err(e),
+            None => Ok(Header::Chunk(Chunk {
+                offset,
+                len,
+                kind,
+                place: self.place(),
+            })),
+        }
+    }
+
+    /// Copies `chunk` to `out` unchanged, in large blocks.
+    fn copy(&mut self, chunk: &Chunk, out: &mut dyn Write) -> Result<()> {
+        self.src.seek_to(chunk.offset)?;
+        self.src.copy_to(out, chunk.end() - chunk.offset, "chunk")
+    }
+
+    /// After the walk: copies whatever follows the last whole chunk (data appended after
+    /// `IEND`) unchanged.
+    fn copy_trailing(&mut self, out: &mut dyn Write) -> Result<()> {
+        let end = self.end.unwrap_or(self.next);
+        self.src.seek_to(end)?;
+        self.src.copy_rest(out, "data after IEND")
+    }
+
+    /// The label-bearing text of `chunk`, if it is an XMP `iTXt` or an `AIGC` text chunk;
+    /// `None` for every other chunk, which is left unread.
+    ///
+    /// Only the keyword is read to decide; a chunk that carries a label is then buffered (within
+    /// [`Limits::max_metadata_bytes`]), its CRC checked and its text inflated if compressed.
+    fn text(&mut self, chunk: &Chunk, limits: &Limits) -> Result<Option<TextChunk>> {
+        let Some(role) = self.role(chunk)? else {
+            return Ok(None);
+        };
+        self.src.seek_to(chunk.data_start())?;
+        let data = self.src.read_vec(chunk.len, "text chunk", limits)?;
+        let crc = u32::from_be_bytes(self.src.read_array("chunk CRC")?);
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&chunk.kind);
+        hasher.update(&data);
+        if hasher.finalize() != crc {
+            return Err(Error::malformed(
+                FORMAT,
+                chunk.offset,
+                format!("{} chunk CRC does not match its data", chunk.kind_str()),
+            ));
+        }
+        TextChunk::parse(chunk, role, &data, limits).map(Some)
+    }
+
+    /// Reads at most the keyword of a text chunk to tell whether it carries a label.
+    fn role(&mut self, chunk: &Chunk) -> Result<Option<Role>> {
+        let itxt = chunk.is(b"iTXt");
+        if !(itxt || chunk.is(b"tEXt") || chunk.is(b"zTXt")) {
+            return Ok(None);
+        }
+        self.src.seek_to(chunk.data_start())?;
+        let mut head = [0u8; MAX_KEYWORD + 1];
+        let want = head.len().min(usize::try_from(chunk.len).unwrap_or(usize::MAX));
+        let got = self.src.read_up_to(head.get_mut(..want).unwrap_or_default())?;
+        let Some(keyword) = Bytes::new(head.get(..got).unwrap_or_default()).take_until(0) else {
+            return Ok(None);
+        };
+        Ok(if itxt && keyword == XMP_KEYWORD {
+            Some(Role::Xmp)
+        } else if keyword.eq_ignore_ascii_case(LABEL_KEYWORD) {
+            Some(Role::Label)
+        } else {
+            None
+        })
+    }
+}
+
+/// What a label-bearing text chunk is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// `iTXt` `XML:com.adobe.xmp`: an XMP packet that may hold `TC260:AIGC`.
+    Xmp,
+    /// `tEXt` / `zTXt` / `iTXt` with the keyword `AIGC`: the label's JSON itself.
+    Label,
+}
+
+/// A buffered, decoded text chunk (PNG specification sections 11.3.4.3 to 11.3.4.5).
+#[derive(Debug)]
+struct TextChunk {
+    role: Role,
+    keyword: Vec<u8>,
+    /// True for `zTXt` and for `iTXt` with the compression flag set.
+    compressed: bool,
+    /// `iTXt` language tag and translated keyword, kept when the chunk is rewritten.
+    language: Vec<u8>,
+    translated: Vec<u8>,
+    /// The text, inflated: Latin-1 for `tEXt` and `zTXt`, UTF-8 for `iTXt`.
+    text: Vec<u8>,
+    latin1: bool,
+}
+
+impl TextChunk {
+    fn parse(chunk: &Chunk, role: Role, data: &[u8], limits: &Limits) -> Result<TextChunk> {
+        let bad = |what: &'static str| Error::malformed(FORMAT, chunk.offset, what);
+        let mut b = Bytes::new(data);
+        let keyword = b
+            .take_until(0)
+            .ok_or_else(|| bad("text chunk keyword is not terminated"))?;
+        let mut parsed = TextChunk {
+            role,
+            keyword: keyword.to_vec(),
+            compressed: false,
+            language: Vec::new(),
+            translated: Vec::new(),
+            text: Vec::new(),
+            latin1: !chunk.is(b"iTXt"),
+        };
+        let compressed = if chunk.is(b"tEXt") {
+            false
+        } else if chunk.is(b"zTXt") {
+            true
+        } else {
+            let flag = b
+                .u8()
+                .ok_or_else(|| bad("iTXt chunk ends before its compression flag"))?;
+            let method = b
+                .u8()
+                .ok_or_else(|| bad("iTXt chunk ends before its compression method"))?;
+            parsed.language = b
+                .take_until(0)
+                .ok_or_else(|| bad("iTXt language tag is not terminated"))?
+                .to_vec();
+            parsed.translated = b
+                .take_until(0)
+                .ok_or_else(|| bad("iTXt translated keyword is not terminated"))?
+                .to_vec();
+            match (flag, method) {
+                (0, _) => false,
+                (1, 0) => true,
+                (1, _) => return Err(bad("unknown iTXt compression method")),
+                _ => return Err(bad("iTXt compression flag is neither 0 nor 1")),
+            }
+        };
+        if chunk.is(b"zTXt") && b.u8() != Some(0) {
+            return Err(bad("unknown zTXt compression method"));
+        }
+        parsed.compressed = compressed;
+        parsed.text = if compressed {
+            inflate(b.rest(), chunk.offset, limits)?
+        } else {
+            b.rest().to_vec()
+        };
+        Ok(parsed)
+    }
+
+    /// The text as a string: Latin-1 decoded for `tEXt`/`zTXt`, UTF-8 for `iTXt` (invalid
+    /// sequences become U+FFFD, so the label is still reported and validation flags it).
+    fn decoded(&self) -> String {
+        if self.latin1 {
+            self.text.iter().copied().map(char::from).collect()
+        } else {
+            String::from_utf8_lossy(&self.text).into_owned()
+        }
+    }
+}
+
+/// Inflates a zlib stream from a text chunk, at most [`Limits::max_inflated_bytes`].
+fn inflate(data: &[u8], offset: u64, limits: &Limits) -> Result<Vec<u8>> {
+    let corrupt = || Error::malformed(FORMAT, offset, "corrupt zlib stream in text chunk");
+    let mut z = Decompress::new(true);
+    let mut out = Vec::new();
+    let mut block = [0u8; 16 << 10];
+    loop {
+        let (in_before, out_before) = (z.total_in(), z.total_out());
+        let input = usize::try_from(in_before)
+            .ok()
+            .and_then(|i| data.get(i..))
+            .unwrap_or_default();
+        let status = z
+            .decompress(input, &mut block, FlushDecompress::None)
+            .map_err(|_| corrupt())?;
+        let produced = usize::try_from(z.total_out() - out_before).map_err(|_| corrupt())?;
+        let total = out.len() as u64 + produced as u64;
+        if total > limits.max_inflated_bytes {
+            return Err(Error::Limit {
+                format: FORMAT,
+                offset,
+                what: "inflated text size",
+                found: total,
+                limit: limits.max_inflated_bytes,
+            });
+        }
+        let piece = block.get(..produced).ok_or_else(corrupt)?;
+        out.try_reserve(produced).map_err(|_| corrupt())?;
+        out.extend_from_slice(piece);
+        match status {
+            Status::StreamEnd => return Ok(out),
+            _ if produced == 0 && z.total_in() == in_before => {
+                return Err(Error::truncated(FORMAT, offset, "zlib stream in text chunk ends early"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The label copies one text chunk holds.
+fn copies(chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<Vec<Found>> {
+    match text.role {
+        Role::Xmp => {
+            let hits = xmp::find_aigc(&text.text, limits).map_err(|e| in_chunk(chunk, e))?;
+            let checks = xmp_checks(chunk, text.compressed);
+            Ok(hits
+                .into_iter()
+                .map(|hit| Found {
+                    carrier: "iTXt XML:com.adobe.xmp".into(),
+                    range: chunk.range(),
+                    text: hit.value,
+                    expected_shape: Shape::Bare,
+                    checks: checks.clone(),
+                })
+                .collect())
+        }
+        Role::Label => {
+            let name = format!("{} {}", chunk.kind_str(), String::from_utf8_lossy(&text.keyword));
+            let detail = format!(
+                "label in a {name} chunk {} (byte {}); GB 45438 puts it in the XMP property TC260:AIGC of an \
+                 uncompressed iTXt XML:com.adobe.xmp chunk before the first IDAT",
+                chunk.place.describe(),
+                chunk.offset
+            );
+            Ok(vec![Found {
+                carrier: name.into(),
+                range: chunk.range(),
+                text: text.decoded(),
+                expected_shape: Shape::Bare,
+                checks: vec![misplaced(detail)],
+            }])
+        }
+    }
+}
+
+/// Placement and encoding findings for an XMP chunk.
+fn xmp_checks(chunk: &Chunk, compressed: bool) -> Vec<Check> {
+    let mut problems = Vec::new();
+    if chunk.place != Place::BeforeIdat {
+        problems.push(format!(
+            "the XMP iTXt chunk sits {} (byte {}); GB 45438 puts it before the first IDAT",
+            chunk.place.describe(),
+            chunk.offset
+        ));
+    }
+    if compressed {
+        problems.push("the XMP iTXt chunk is compressed; GB 45438 calls for an uncompressed one".to_string());
+    }
+    if problems.is_empty() {
+        vec![Check::pass(
+            id::CARRIER_PLACE,
+            "uncompressed iTXt XML:com.adobe.xmp before the first IDAT, as GB 45438 places it",
+        )]
+    } else {
+        problems.into_iter().map(misplaced).collect()
+    }
+}
+
+/// A [`id::CARRIER_PLACE`] warning: the copy is readable but not where the spec puts it (a
+/// "should": strict inspection turns it into a failure).
+fn misplaced(detail: String) -> Check {
+    Check {
+        id: id::CARRIER_PLACE,
+        level: Level::Warn,
+        detail,
+    }
+}
+
+/// Puts an error from the XMP codec in the context of the chunk that held the packet.
+fn in_chunk(chunk: &Chunk, e: Error) -> Error {
+    match e {
+        Error::Malformed { .. } | Error::Truncated { .. } => {
+            Error::malformed(FORMAT, chunk.offset, format!("XMP packet in the iTXt chunk: {e}"))
+        }
+        other => other,
+    }
+}
+
+/// What the first pass of `write` learns about the file.
+#[derive(Debug)]
+struct Plan {
+    /// The first XMP `iTXt` chunk anywhere in the file: it receives the label.
+    primary: Option<Chunk>,
+    /// Offset of the chunk a moved or new XMP chunk is written before: the first `IDAT`, or the
+    /// `fcTL` before it in an APNG.
+    insert_at: u64,
+}
+
+impl Plan {
+    /// Walks the whole file once, checking every chunk `write` will rely on.
+    fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Plan> {
+        let mut walker = Walker::new(input, limits)?;
+        let mut primary = None;
+        let mut insert_at = None;
+        while let Some(chunk) = walker.next()? {
+            if insert_at.is_none() && (chunk.is(b"IDAT") || chunk.is(b"fcTL")) {
+                insert_at = Some(chunk.offset);
+            }
+            if let Some(text) = walker.text(&chunk, limits)? {
+                if text.role == Role::Xmp {
+                    // Parse now, so that a broken packet fails before anything is written.
+                    xmp::find_aigc(&text.text, limits).map_err(|e| in_chunk(&chunk, e))?;
+                    primary.get_or_insert(chunk);
+                }
+            }
+        }
+        let insert_at = insert_at.ok_or_else(|| Error::malformed(FORMAT, 8, "no IDAT chunk"))?;
+        Ok(Plan { primary, insert_at })
+    }
+
+    /// True when the first XMP chunk already precedes the image data and stays where it is.
+    fn primary_in_place(&self) -> bool {
+        self.primary.is_some_and(|p| p.offset < self.insert_at)
+    }
+
+    fn is_primary(&self, chunk: &Chunk) -> bool {
+        self.primary.is_some_and(|p| p.offset == chunk.offset)
+    }
+}
+
+/// Writes the XMP chunk holding the label: `existing` updated with the label (its other
+/// properties, language tag and translated keyword kept), or a new packet. Always uncompressed.
+fn write_label(
+    out: &mut CountingWriter<'_>,
+    existing: Option<&TextChunk>,
+    json: &str,
+    limits: &Limits,
+) -> Result<Range<u64>> {
+    match existing {
+        Some(text) => {
+            let packet = xmp::set_aigc(&text.text, json, limits)?;
+            write_xmp_chunk(out, &text.language, &text.translated, &packet)
+        }
+        None => write_xmp_chunk(out, &[], &[], &xmp::new_packet(json, xmp::DEFAULT_PADDING)),
+    }
+}
+
+/// A later XMP chunk: copied unchanged unless it holds `TC260:AIGC`, in which case it is
+/// rewritten (uncompressed) without that property and with every other property kept.
+fn write_secondary_xmp(
+    walker: &mut Walker<'_>,
+    out: &mut CountingWriter<'_>,
+    chunk: &Chunk,
+    text: &TextChunk,
+    limits: &Limits,
+) -> Result<()> {
+    let hits = xmp::find_aigc(&text.text, limits).map_err(|e| in_chunk(chunk, e))?;
+    if hits.is_empty() {
+        return walker.copy(chunk, out);
+    }
+    let packet = remove_aigc(&text.text, hits, limits).map_err(|e| in_chunk(chunk, e))?;
+    write_xmp_chunk(out, &text.language, &text.translated, &packet).map(drop)
+}
+
+/// `packet` without the given `TC260:AIGC` properties.
+///
+/// The XMP codec has no removal function; cutting out the byte ranges it reports for each
+/// property (an element, or an attribute on `rdf:Description`) leaves well-formed XML with every
+/// other property untouched. The result is parsed again to prove the property is gone.
+fn remove_aigc(packet: &[u8], mut hits: Vec<xmp::XmpHit>, limits: &Limits) -> Result<Vec<u8>> {
+    let broken = || {
+        Error::malformed(
+            "xmp",
+            0,
+            "TC260:AIGC property ranges overlap or fall outside the packet",
+        )
+    };
+    hits.sort_by_key(|h| h.range.start);
+    let mut out = Vec::new();
+    out.try_reserve(packet.len()).map_err(|_| broken())?;
+    let mut at = 0;
+    for hit in &hits {
+        out.extend_from_slice(packet.get(at..hit.range.start).ok_or_else(broken)?);
+        at = hit.range.end;
+    }
+    out.extend_from_slice(packet.get(at..).ok_or_else(broken)?);
+    if xmp::find_aigc(&out, limits)?.is_empty() {
+        Ok(out)
+    } else {
+        Err(broken())
+    }
+}
+
+/// Writes an uncompressed `iTXt` `XML:com.adobe.xmp` chunk; returns its range in the output.
+fn write_xmp_chunk(
+    out: &mut CountingWriter<'_>,
+    language: &[u8],
+    translated: &[u8],
+    packet: &[u8],
+) -> Result<Range<u64>> {
+    write_chunk(
+        out,
+        b"iTXt",
+        &[XMP_KEYWORD, &[0, 0, 0], language, &[0], translated, &[0], packet],
+    )
+}
+
+/// Writes one chunk, its data given in `parts`, with length and CRC; returns its range in the
+/// output.
+fn write_chunk(out: &mut CountingWriter<'_>, kind: &[u8; 4], parts: &[&[u8]]) -> Result<Range<u64>> {
+    let start = out.count();
+    let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
+    let len32 = u32::try_from(len)
+        .ok()
+        .filter(|&l| u64::from(l) <= MAX_CHUNK_LEN)
+        .ok_or(Error::Limit {
+            format: FORMAT,
+            offset: start,
+            what: "chunk length",
+            found: len,
+            limit: MAX_CHUNK_LEN,
+        })?;
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    out.write_all(&len32.to_be_bytes())?;
+    out.write_all(kind)?;
+    for part in parts {
+        crc.update(part);
+        out.write_all(part)?;
+    }
+    out.write_all(&crc.finalize().to_be_bytes())?;
+    Ok(start..out.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+        out
+    }
+
+    /// A 1x1 grey PNG with `extra` chunks before IDAT and `late` after it.
+    fn tiny(extra: &[Vec<u8>], late: &[Vec<u8>], after_iend: &[u8]) -> Vec<u8> {
+        let mut png = SIGNATURE.to_vec();
+        png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]));
+        extra.iter().for_each(|c| png.extend_from_slice(c));
+        png.extend(chunk(
+            b"IDAT",
+            &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01],
+        ));
+        late.iter().for_each(|c| png.extend_from_slice(c));
+        png.extend(chunk(b"IEND", &[]));
+        png.extend_from_slice(after_iend);
+        png
+    }
+
+    fn find(data: &[u8]) -> Result<Vec<Found>> {
+        Png.find(&mut Cursor::new(data), &Limits::default())
+    }
+
+    const LABEL: &str = r#"{"Label":"1","ContentProducer":"p","ProduceID":"x"}"#;
+
+    #[test]
+    fn text_label_in_every_text_chunk_type_and_place() {
+        let text = chunk(b"tEXt", &[b"AIGC\0".as_slice(), LABEL.as_bytes()].concat());
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(LABEL.as_bytes()).unwrap();
+        let ztxt = chunk(b"zTXt", &[b"AIGC\0\0".as_slice(), &z.finish().unwrap()].concat());
+        let itxt = chunk(b"iTXt", &[b"aigc\0\0\0zh\0\0".as_slice(), LABEL.as_bytes()].concat());
+        let png = tiny(&[text], &[ztxt], &itxt);
+        let found = find(&png).unwrap();
+        let names: Vec<&str> = found.iter().map(|f| f.carrier.as_ref()).collect();
+        assert_eq!(names, ["tEXt AIGC", "zTXt AIGC", "iTXt aigc"]);
+        assert!(found.iter().all(|f| f.text == LABEL));
+        assert!(found[2].checks[0].detail.contains("after IEND"));
+        assert!(
+            found
+                .iter()
+                .all(|f| f.checks.iter().all(|c| c.id == id::CARRIER_PLACE && c.is_ok()))
+        );
+    }
+
+    #[test]
+    fn text_is_latin1() {
+        let png = tiny(&[chunk(b"tEXt", b"AIGC\0caf\xe9")], &[], b"");
+        assert_eq!(find(&png).unwrap()[0].text, "caf\u{e9}");
+    }
+
+    #[test]
+    fn trailing_garbage_after_iend_is_kept_and_not_an_error() {
+        let label = Label::new("001191440300708461136T1XGW3", "a");
+        for tail in [&b""[..], b"\0", b"garbage that is no chunk at all", &[0xff; 12]] {
+            let png = tiny(&[], &[], tail);
+            assert!(find(&png).unwrap().is_empty());
+            let mut out = Vec::new();
+            Png.write(&mut Cursor::new(&png), &mut out, &label, &Limits::default())
+                .unwrap();
+            assert!(out.ends_with(tail));
+            assert!(out.ends_with(&[chunk(b"IEND", &[]), tail.to_vec()].concat()));
+        }
+    }
+
+    #[test]
+    fn write_inserts_before_idat_and_drops_text_labels() {
+        let text = chunk(b"tEXt", &[b"AIGC\0".as_slice(), LABEL.as_bytes()].concat());
+        let other = chunk(b"tEXt", b"Comment\0hello");
+        let png = tiny(std::slice::from_ref(&other), std::slice::from_ref(&text), &text);
+        let label = Label::new("001191440300708461136T1XGW3", "a");
+        let mut out = Vec::new();
+        let w = Png
+            .write(&mut Cursor::new(&png), &mut out, &label, &Limits::default())
+            .unwrap();
+        assert_eq!(w.bytes_written, out.len() as u64);
+        let at = w.label_range.start as usize;
+        assert_eq!(&out[at + 4..at + 8], b"iTXt");
+        assert_eq!(&out[w.label_range.end as usize + 4..][..4], b"IDAT");
+        assert!(out.windows(other.len()).any(|w| w == other));
+        assert!(!out.windows(text.len()).any(|w| w == text));
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors() {
+        let good = tiny(&[chunk(b"tEXt", b"AIGC\0x")], &[], b"");
+        let mut bad_crc = good.clone();
+        let crc_at = 8 + 25 + 8 + 6;
+        bad_crc[crc_at] ^= 1;
+        let mut lying = good.clone();
+        lying[8 + 25..8 + 25 + 4].copy_from_slice(&0x7fff_fff0u32.to_be_bytes());
+        let mut huge = good.clone();
+        huge[8 + 25..8 + 25 + 4].copy_from_slice(&0x8000_0000u32.to_be_bytes());
+        let no_ihdr = [&SIGNATURE[..], &chunk(b"IDAT", &[]), &chunk(b"IEND", &[])].concat();
+        let no_idat = [&SIGNATURE[..], &good[8..33], &chunk(b"IEND", &[])].concat();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", Vec::new()),
+            ("signature only", SIGNATURE.to_vec()),
+            ("not png", b"GIF89a and more bytes".to_vec()),
+            ("bad crc", bad_crc),
+            ("lying length", lying),
+            ("length over 2^31-1", huge),
+            ("no IHDR", no_ihdr),
+            ("no IDAT", no_idat),
+            ("no IEND", good[..good.len() - 12].to_vec()),
+            ("truncated", good[..good.len() - 3].to_vec()),
+        ];
+        let label = Label::new("001191440300708461136T1XGW3", "a");
+        for (name, data) in cases {
+            assert!(find(&data).is_err(), "{name}: find");
+            let r = Png.write(&mut Cursor::new(&data), &mut Vec::new(), &label, &Limits::default());
+            assert!(r.is_err(), "{name}: write");
+        }
+    }
+
+    #[test]
+    fn limits_bound_chunks_and_inflation() {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&[b' '; 4096]).unwrap();
+        let bomb = chunk(b"zTXt", &[b"AIGC\0\0".as_slice(), &z.finish().unwrap()].concat());
+        let png = tiny(&[bomb], &[], b"");
+        let mut limits = Limits::default();
+        limits.max_inflated_bytes = 1000;
+        let r = Png.find(&mut Cursor::new(&png), &limits);
+        assert!(
+            matches!(
+                r,
+                Err(Error::Limit {
+                    what: "inflated text size",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let mut limits = Limits::default();
+        limits.max_structures = 2;
+        let r = Png.find(&mut Cursor::new(&png), &limits);
+        assert!(
+            matches!(
+                r,
+                Err(Error::Limit {
+                    what: "chunk count",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn truncated_zlib_is_an_error() {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(LABEL.as_bytes()).unwrap();
+        let mut deflated = z.finish().unwrap();
+        deflated.truncate(deflated.len() / 2);
+        let png = tiny(
+            &[chunk(b"zTXt", &[b"AIGC\0\0".as_slice(), &deflated].concat())],
+            &[],
+            b"",
+        );
+        assert!(find(&png).is_err());
     }
 }
