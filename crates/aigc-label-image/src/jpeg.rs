@@ -1,30 +1,456 @@
-//! PLACEHOLDER carrier; replaced by the real implementation.
-use std::io::Write;
+//! JPEG: the label as `TC260:AIGC` in the APP1 XMP packet (spec section 4, JPEG row).
+//!
+//! [`Jpeg::find`] walks the marker segments from SOI to the first SOS (ITU-T T.81 B.1.1), buffers
+//! only APP1 segments and seeks past everything else. It reports:
+//! - `APP1 XMP`: every `TC260:AIGC` property in a main XMP packet
+//!   (`http://ns.adobe.com/xap/1.0/\0`), bare JSON expected;
+//! - `APP1 Extended XMP`: the same property in a reassembled Extended XMP packet, with an
+//!   [`EXTENDED_XMP`] warning, since readers that stop at the main packet miss it;
+//! - `EXIF UserComment`: a wrapped label in EXIF `UserComment`, a variant seen in the wild, with a
+//!   [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning.
+//!
+//! The search stops at the first SOS: the spec's carriers sit before the image data, and finding
+//! metadata between the scans of a progressive file would mean reading all entropy-coded data.
+//!
+//! [`Jpeg::write`] walks twice. The first walk is `find` plus a plan; everything that can fail
+//! (a label in Extended XMP, a packet too large for one segment, malformed XMP) fails there,
+//! before a byte is written. The second walk copies SOI and every segment byte for byte, fill
+//! bytes included, except:
+//! - the main XMP segment that holds the label (else the first one) is rewritten with
+//!   [`xmp::set_aigc`], which keeps its other properties; a file without XMP gets a new segment
+//!   ([`xmp::new_packet`]) after its leading APP0 (JFIF/JFXX) and EXIF APP1 segments;
+//! - a `UserComment` holding a label is blanked in place, same length, so the label moves to XMP
+//!   without shifting a single EXIF offset (see [`exif`]).
+//!
+//! From the SOS segment on, the rest of the file (scans, later markers, EOI, bytes after EOI) is
+//! copied unchanged in large blocks.
+//!
+//! Not supported, with [`Error::Unsupported`]: moving a label out of Extended XMP (the extension
+//! is addressed by the MD5 GUID of its content, so editing it means rewriting the main packet's
+//! reference too); label copies in two separate main XMP segments; a merged packet over the
+//! 65 533-byte segment limit (writing Extended XMP).
+//!
+//! Why a walker of our own rather than the `img-parts` crate: `img-parts` reads the whole file,
+//! entropy-coded data included, into memory and writes it back from there. Carriers must keep
+//! memory flat however large the image, so this module reads headers through
+//! [`Source`] and copies payloads in blocks.
 
-use aigc_label_core::io::ReadSeek;
+mod exif;
+mod extended;
+mod segment;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::xmp::{self, XmpHit};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-/// The carrier.
+use segment::{APP0, APP1, SOI, SOS, Segment, Walker};
+
+/// Format name, in errors and reports.
+const FORMAT: &str = "jpeg";
+
+/// Check id: a label copy sits in Extended XMP, which readers that stop at the main packet miss.
+pub const EXTENDED_XMP: &str = "xmp.extended";
+
+/// The APP1 identifier of the main XMP packet (XMP Specification Part 3, 1.1.3).
+pub const XMP_SIGNATURE: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
+/// Most payload bytes a marker segment holds: its 16-bit length counts itself.
+const MAX_PAYLOAD: usize = u16::MAX as usize - 2;
+
+const CARRIER_XMP: &str = "APP1 XMP";
+const CARRIER_EXTENDED: &str = "APP1 Extended XMP";
+const CARRIER_USER_COMMENT: &str = "EXIF UserComment";
+
+/// The JPEG carrier (JFIF, EXIF and Adobe files; baseline, progressive, lossless).
+///
+/// ```
+/// use std::io::Cursor;
+/// use aigc_label_core::{Carrier, Label, Limits};
+/// use aigc_label_image::Jpeg;
+///
+/// // A tiny but complete stream: SOI, a frame header, a scan header, one byte of data, EOI.
+/// let mut jpeg = vec![0xFF, 0xD8];
+/// jpeg.extend([0xFF, 0xC0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0]);
+/// jpeg.extend([0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0, 0x00, 0xFF, 0xD9]);
+/// assert!(Jpeg.sniff(&jpeg));
+///
+/// let label = Label::new("001191440300708461136T1XGW3", "img-0001");
+/// let mut out = Vec::new();
+/// let written = Jpeg.write(&mut Cursor::new(&jpeg), &mut out, &label, &Limits::default())?;
+/// assert_eq!(written.bytes_written, out.len() as u64);
+/// // The scan and everything after it are copied unchanged.
+/// assert!(out.ends_with(&jpeg[15..]));
+/// # Ok::<(), aigc_label_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Jpeg;
 
 impl Carrier for Jpeg {
     fn format(&self) -> &'static str {
-        "jpeg"
+        FORMAT
     }
+
     fn media_type(&self) -> &'static str {
         "image/jpeg"
     }
+
     fn extensions(&self) -> &'static [&'static str] {
-        &["jpeg"]
+        &["jpg", "jpeg", "jpe", "jfif"]
     }
-    fn sniff(&self, _head: &[u8]) -> bool {
-        false
+
+    /// SOI followed by the `FF` of the first marker.
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&[0xFF, SOI, 0xFF])
     }
-    fn find(&self, _input: &mut dyn ReadSeek, _limits: &Limits) -> Result<Vec<Found>> {
-        Err(Error::Unsupported("not yet".into()))
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        Ok(scan(input, limits)?.found)
     }
-    fn write(&self, _i: &mut dyn ReadSeek, _o: &mut dyn Write, _l: &Label, _li: &Limits) -> Result<Written> {
-        Err(Error::Unsupported("not yet".into()))
+
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
+        let plan = Plan::new(scan(input, limits)?, input, label, limits)?;
+        plan.copy(input, output, limits)
     }
+}
+
+/// What an APP1 segment holds, by its identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum App1 {
+    Xmp,
+    ExtendedXmp,
+    Exif,
+    Other,
+}
+
+impl App1 {
+    fn of(payload: &[u8]) -> App1 {
+        if payload.starts_with(XMP_SIGNATURE) {
+            App1::Xmp
+        } else if payload.starts_with(extended::SIGNATURE) {
+            App1::ExtendedXmp
+        } else if payload.starts_with(exif::SIGNATURE) {
+            App1::Exif
+        } else {
+            App1::Other
+        }
+    }
+}
+
+/// What one walk over the segments before SOS learned.
+#[derive(Debug, Default)]
+struct Scan {
+    /// The copies `find` reports, at most [`Limits::max_copies`].
+    found: Vec<Found>,
+    /// Every main XMP segment, and whether it holds a label.
+    xmp: Vec<(Segment, bool)>,
+    /// Starts of the EXIF segments whose `UserComment` holds a label.
+    exif_labelled: BTreeSet<u64>,
+    /// A label copy sits in Extended XMP.
+    extended_labelled: bool,
+    /// Start of the first segment that is neither APP0 nor EXIF APP1: where new XMP goes.
+    insert_at: u64,
+}
+
+/// Walks `input` from SOI to the first SOS and collects label copies.
+fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let mut walker = Walker::new(&mut src)?;
+    let mut scan = Scan::default();
+    let mut insert_at = None;
+    let mut extension = extended::Collector::default();
+    let mut referenced = None;
+    loop {
+        let seg = walker.next(&mut src, limits)?;
+        let payload = match seg.marker {
+            APP1 => src.read_vec(seg.payload_len(), "APP1 segment", limits)?,
+            _ => Vec::new(),
+        };
+        let kind = (seg.marker == APP1).then(|| App1::of(&payload));
+        if seg.marker != APP0 && kind != Some(App1::Exif) {
+            insert_at.get_or_insert(seg.start);
+        }
+        if seg.marker == SOS {
+            break;
+        }
+        let Some(kind) = kind else {
+            continue;
+        };
+        match kind {
+            App1::Xmp => {
+                let packet = payload.get(XMP_SIGNATURE.len()..).unwrap_or_default();
+                referenced = referenced.or_else(|| extended::referenced_guid(packet));
+                let hits = search_packet(packet, limits)?;
+                scan.xmp.push((seg.clone(), !hits.is_empty()));
+                for hit in hits {
+                    scan.report(CARRIER_XMP, seg.range(), hit.value, Shape::Bare, Vec::new(), limits);
+                }
+            }
+            App1::ExtendedXmp => extension.add(payload, seg.range(), limits)?,
+            App1::Exif => scan.read_exif(&seg, &payload, limits),
+            App1::Other => {}
+        }
+    }
+    scan.insert_at = insert_at.unwrap_or(2);
+    scan.read_extended(extension, referenced.as_deref(), limits)?;
+    scan.found.sort_by_key(|f| f.range.start);
+    Ok(scan)
+}
+
+impl Scan {
+    /// Keeps a copy for `find`, up to [`Limits::max_copies`].
+    fn report(
+        &mut self,
+        carrier: &'static str,
+        range: Range<u64>,
+        text: String,
+        shape: Shape,
+        checks: Vec<Check>,
+        limits: &Limits,
+    ) {
+        if self.found.len() < limits.max_copies {
+            self.found.push(Found {
+                carrier: carrier.into(),
+                range,
+                text,
+                expected_shape: shape,
+                checks,
+            });
+        }
+    }
+
+    fn read_exif(&mut self, seg: &Segment, payload: &[u8], limits: &Limits) {
+        for comment in exif::user_comments(payload, limits) {
+            if comment.holds_label(limits) {
+                self.exif_labelled.insert(seg.start);
+                let check = warn(
+                    id::CARRIER_PLACE,
+                    "label in EXIF UserComment; the spec puts the JPEG label in the APP1 XMP packet (TC260:AIGC)",
+                );
+                self.report(
+                    CARRIER_USER_COMMENT,
+                    seg.range(),
+                    comment.text,
+                    Shape::Wrapped,
+                    vec![check],
+                    limits,
+                );
+            }
+        }
+    }
+
+    /// Searches every reassembled Extended XMP packet. An incomplete packet cannot be parsed; it
+    /// is skipped unless it names the TC260 namespace, in which case a label may hide there and
+    /// the file is refused rather than reported unlabelled.
+    fn read_extended(
+        &mut self,
+        extension: extended::Collector,
+        referenced: Option<&str>,
+        limits: &Limits,
+    ) -> Result<()> {
+        for packet in extension.packets()? {
+            if !packet.complete {
+                if mentions_tc260(&packet.data) {
+                    return Err(Error::malformed(
+                        FORMAT,
+                        packet.range.start,
+                        format!(
+                            "Extended XMP {} is incomplete but names the TC260 namespace: its label cannot be read",
+                            packet.guid
+                        ),
+                    ));
+                }
+                continue;
+            }
+            let hits = search_packet(&packet.data, limits)?;
+            self.extended_labelled |= !hits.is_empty();
+            let note = match referenced {
+                Some(guid) if guid.eq_ignore_ascii_case(&packet.guid) => "named by xmpNote:HasExtendedXMP",
+                Some(_) => "not the extension xmpNote:HasExtendedXMP names, so XMP readers skip it",
+                None => "the main packet has no xmpNote:HasExtendedXMP, so XMP readers skip it",
+            };
+            for hit in hits {
+                let detail = format!(
+                    "label in Extended XMP {} ({note}); the spec puts it in the main APP1 XMP packet",
+                    packet.guid
+                );
+                let checks = vec![warn(EXTENDED_XMP, detail)];
+                self.report(
+                    CARRIER_EXTENDED,
+                    packet.range.clone(),
+                    hit.value,
+                    Shape::Bare,
+                    checks,
+                    limits,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `TC260:AIGC` hits in an XMP packet. A packet that is not well-formed XML but never names the
+/// TC260 namespace cannot hold a label, so it yields none instead of failing the whole file.
+fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit>> {
+    match xmp::find_aigc(packet, limits) {
+        Err(_) if !mentions_tc260(packet) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
+fn mentions_tc260(packet: &[u8]) -> bool {
+    let ns = xmp::TC260_NS.as_bytes();
+    packet.windows(ns.len()).any(|w| w == ns)
+}
+
+/// A carrier-level warning: a "should" of the spec, failing only in strict reading.
+fn warn(id: &'static str, detail: impl Into<String>) -> Check {
+    Check {
+        id,
+        level: Level::Warn,
+        detail: detail.into(),
+    }
+}
+
+/// What the second walk changes, worked out before any byte is written.
+#[derive(Debug)]
+struct Plan {
+    /// Start of the XMP segment to replace, or of the segment to insert the new one before.
+    xmp_at: u64,
+    /// Replace the segment at `xmp_at` (true) or insert before it (false).
+    replace: bool,
+    /// The complete APP1 XMP segment to write.
+    segment: Vec<u8>,
+    /// EXIF segments whose `UserComment` is blanked.
+    exif_labelled: BTreeSet<u64>,
+}
+
+impl Plan {
+    /// Picks the XMP segment (the one holding a label, else the first), merges the label into
+    /// its packet or builds a new one, and checks that the result fits in one segment.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a label in Extended XMP, labels in two XMP segments, or a
+    /// packet over the segment limit; XMP errors from the packet being merged.
+    fn new(scan: Scan, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        if scan.extended_labelled {
+            return Err(Error::Unsupported(
+                "jpeg: a label sits in Extended XMP; moving it out of Extended XMP is not supported".into(),
+            ));
+        }
+        let labelled = scan.xmp.iter().filter(|(_, has)| *has).count();
+        if labelled > 1 {
+            return Err(Error::Unsupported(
+                format!("jpeg: {labelled} separate APP1 XMP segments hold a label; merging them is not supported")
+                    .into(),
+            ));
+        }
+        let target = scan
+            .xmp
+            .iter()
+            .find(|(_, has)| *has)
+            .or(scan.xmp.first())
+            .map(|(seg, _)| seg);
+        let text = json::to_json(label, Shape::Bare);
+        let packet = match target {
+            Some(seg) => {
+                let mut src = Source::new(input, FORMAT)?;
+                src.seek_to(seg.payload.start)?;
+                let payload = src.read_vec(seg.payload_len(), "APP1 XMP segment", limits)?;
+                xmp::set_aigc(payload.get(XMP_SIGNATURE.len()..).unwrap_or_default(), &text, limits)?
+            }
+            None => xmp::new_packet(&text, xmp::DEFAULT_PADDING),
+        };
+        Ok(Plan {
+            xmp_at: target.map_or(scan.insert_at, |seg| seg.start),
+            replace: target.is_some(),
+            segment: xmp_segment(&packet)?,
+            exif_labelled: scan.exif_labelled,
+        })
+    }
+
+    /// The second walk: copies `input` to `output` as planned.
+    fn copy(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, limits: &Limits) -> Result<Written> {
+        let mut out = CountingWriter::new(output);
+        let mut src = Source::new(input, FORMAT)?;
+        let mut walker = Walker::new(&mut src)?;
+        out.write_all(&[0xFF, SOI])?;
+        let mut label_range = None;
+        loop {
+            let seg = walker.next(&mut src, limits)?;
+            if seg.start == self.xmp_at {
+                src.seek_to(seg.start)?;
+                if self.replace {
+                    src.copy_to(&mut out, seg.marker_at - seg.start, "fill bytes")?;
+                }
+                let start = out.count();
+                out.write_all(&self.segment)?;
+                label_range = Some(start..out.count());
+                if self.replace {
+                    continue;
+                }
+            }
+            src.seek_to(seg.start)?;
+            if seg.marker == SOS {
+                src.copy_rest(&mut out, "scan data")?;
+                break;
+            }
+            if self.exif_labelled.contains(&seg.start) {
+                src.copy_to(&mut out, seg.payload.start - seg.start, "EXIF segment header")?;
+                let mut payload = src.read_vec(seg.payload_len(), "EXIF segment", limits)?;
+                for comment in exif::user_comments(&payload, limits) {
+                    if comment.holds_label(limits) {
+                        comment.blank(&mut payload);
+                    }
+                }
+                out.write_all(&payload)?;
+            } else {
+                src.copy_to(&mut out, seg.whole().end - seg.start, "segment")?;
+            }
+        }
+        let label_range =
+            label_range.ok_or_else(|| Error::malformed(FORMAT, 0, "the input changed between the two walks"))?;
+        Ok(Written {
+            label_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// An APP1 segment holding `packet`, marker and length included.
+///
+/// # Errors
+/// [`Error::Unsupported`] when the packet does not fit in one segment.
+fn xmp_segment(packet: &[u8]) -> Result<Vec<u8>> {
+    let payload_len = XMP_SIGNATURE.len() + packet.len();
+    let length = u16::try_from(payload_len + 2)
+        .ok()
+        .filter(|_| payload_len <= MAX_PAYLOAD)
+        .ok_or_else(|| {
+            Error::Unsupported(
+                format!(
+                    "jpeg: the XMP packet with the label is {} bytes; one APP1 segment holds {} (Extended XMP is not written)",
+                    packet.len(),
+                    MAX_PAYLOAD - XMP_SIGNATURE.len()
+                )
+                .into(),
+            )
+        })?;
+    let mut segment = Vec::with_capacity(payload_len + 4);
+    segment.extend_from_slice(&[0xFF, APP1]);
+    segment.extend_from_slice(&length.to_be_bytes());
+    segment.extend_from_slice(XMP_SIGNATURE);
+    segment.extend_from_slice(packet);
+    Ok(segment)
 }

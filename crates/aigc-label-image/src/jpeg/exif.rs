@@ -1,0 +1,353 @@
+//! EXIF `UserComment` in an APP1 `Exif\0\0` segment: where wild writers put the wrapped label.
+//!
+//! The spec's JPEG carrier is XMP (spec section 4); some producers instead write
+//! `{"AIGC":{...}}` into `UserComment` (EXIF 2.32 tag 0x9286, type UNDEFINED, in the Exif IFD),
+//! so readers look there too and writers blank it when they move the label to XMP.
+//!
+//! The value starts with an 8-byte character code (EXIF 2.32 table 9): `ASCII\0\0\0`,
+//! `UNICODE\0` (UCS-2 in the TIFF byte order unless a byte-order mark says otherwise),
+//! `JIS\0\0\0\0\0`, or eight zero bytes for "undefined". Values without a known code are read
+//! whole as UTF-8, as lenient readers do.
+//!
+//! Only IFD0 and the Exif IFD it points to (tag 0x8769) are visited: the IFD chain (IFD1, the
+//! thumbnail) holds no `UserComment`. Every offset and count is checked against the segment,
+//! each IFD is visited once (a pointer cycle ends there), and the walk stops after
+//! [`Limits::max_depth`] IFDs or [`Limits::max_structures`] entries. A malformed TIFF structure
+//! yields no comments rather than an error: broken EXIF is common, and a label no EXIF reader
+//! can reach is not one this reader can report.
+
+use std::ops::Range;
+
+use aigc_label_core::{Limits, json};
+
+/// The APP1 identifier of an EXIF segment.
+pub(super) const SIGNATURE: &[u8] = b"Exif\0\0";
+
+const TAG_EXIF_IFD: u16 = 0x8769;
+const TAG_USER_COMMENT: u16 = 0x9286;
+/// TIFF field types whose values are one byte per count: BYTE, ASCII, UNDEFINED.
+const BYTE_TYPES: [u16; 3] = [1, 2, 7];
+const IFD_ENTRY_LEN: usize = 12;
+const CODE_LEN: usize = 8;
+
+/// The character code that opens a `UserComment` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Charset {
+    /// `ASCII\0\0\0`.
+    Ascii,
+    /// `UNICODE\0`: UCS-2 / UTF-16.
+    Unicode,
+    /// `JIS\0\0\0\0\0`: JIS X 0208; read as UTF-8, which keeps the ASCII a label is made of.
+    Jis,
+    /// Eight zero bytes.
+    Undefined,
+    /// No known code: the whole value is text.
+    Unmarked,
+}
+
+/// One `UserComment` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct UserComment {
+    /// Where the text (after the character code) sits in the APP1 payload.
+    pub text_range: Range<usize>,
+    /// The character code.
+    pub charset: Charset,
+    /// The text, decoded, with NUL and white-space padding trimmed.
+    pub text: String,
+}
+
+impl UserComment {
+    /// True when the text looks like a label: it names `AIGC`, or it is JSON with a `Label`.
+    pub fn holds_label(&self, limits: &Limits) -> bool {
+        !self.text.is_empty()
+            && (self.text.contains("AIGC")
+                || json::parse(&self.text, limits.max_depth).is_ok_and(|p| p.get("Label").is_some()))
+    }
+
+    /// Overwrites the text in `payload` (the APP1 payload it was read from) in place: spaces,
+    /// or zero bytes for `UNICODE`. The character code, the value's length and therefore the
+    /// whole TIFF layout stay as they were.
+    pub fn blank(&self, payload: &mut [u8]) {
+        let fill = if self.charset == Charset::Unicode { 0 } else { b' ' };
+        if let Some(text) = payload.get_mut(self.text_range.clone()) {
+            text.fill(fill);
+        }
+    }
+}
+
+/// Every `UserComment` in IFD0 and the Exif IFD of an APP1 payload that starts with
+/// [`SIGNATURE`]; empty for anything else.
+pub(super) fn user_comments(payload: &[u8], limits: &Limits) -> Vec<UserComment> {
+    let Some(tiff) = payload.strip_prefix(SIGNATURE) else {
+        return Vec::new();
+    };
+    let Some((order, ifd0)) = tiff_header(tiff) else {
+        return Vec::new();
+    };
+    let tiff = Tiff { data: tiff, order };
+    let mut queue = vec![ifd0];
+    let mut visited: Vec<u32> = Vec::new();
+    let mut entries_left = limits.max_structures;
+    let mut found = Vec::new();
+    while let Some(ifd) = queue.pop() {
+        if visited.contains(&ifd) || visited.len() >= limits.max_depth {
+            continue;
+        }
+        visited.push(ifd);
+        for entry in tiff.entries(ifd) {
+            if entries_left == 0 {
+                return found;
+            }
+            entries_left -= 1;
+            match entry.tag {
+                TAG_EXIF_IFD => queue.extend(tiff.u32(entry.at + 8)),
+                TAG_USER_COMMENT => found.extend(tiff.user_comment(&entry).map(|mut c| {
+                    c.text_range = c.text_range.start + SIGNATURE.len()..c.text_range.end + SIGNATURE.len();
+                    c
+                })),
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// TIFF byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Little,
+    Big,
+}
+
+/// The byte order and IFD0 offset of a TIFF header (`II*\0` or `MM\0*`).
+fn tiff_header(tiff: &[u8]) -> Option<(Order, u32)> {
+    let order = match tiff.get(..2)? {
+        b"II" => Order::Little,
+        b"MM" => Order::Big,
+        _ => return None,
+    };
+    let t = Tiff { data: tiff, order };
+    (t.u16(2)? == 42).then_some(())?;
+    Some((order, t.u32(4)?))
+}
+
+/// One 12-byte IFD entry: its offset in the TIFF data and its fields.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    at: usize,
+    tag: u16,
+    kind: u16,
+    count: u32,
+}
+
+/// TIFF data after `Exif\0\0`, with reads that return `None` out of bounds.
+#[derive(Debug, Clone, Copy)]
+struct Tiff<'a> {
+    data: &'a [u8],
+    order: Order,
+}
+
+impl<'a> Tiff<'a> {
+    fn bytes<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        self.data.get(at..at.checked_add(N)?)?.try_into().ok()
+    }
+
+    fn u16(&self, at: usize) -> Option<u16> {
+        let b = self.bytes::<2>(at)?;
+        Some(match self.order {
+            Order::Little => u16::from_le_bytes(b),
+            Order::Big => u16::from_be_bytes(b),
+        })
+    }
+
+    fn u32(&self, at: usize) -> Option<u32> {
+        let b = self.bytes::<4>(at)?;
+        Some(match self.order {
+            Order::Little => u32::from_le_bytes(b),
+            Order::Big => u32::from_be_bytes(b),
+        })
+    }
+
+    /// The entries of the IFD at `offset` that lie wholly inside the data.
+    fn entries(&self, offset: u32) -> impl Iterator<Item = Entry> + '_ {
+        let start = usize::try_from(offset).ok();
+        let count = start.and_then(|s| self.u16(s)).unwrap_or(0);
+        (0..usize::from(count)).map_while(move |i| {
+            let at = start?.checked_add(2)?.checked_add(i.checked_mul(IFD_ENTRY_LEN)?)?;
+            Some(Entry {
+                at,
+                tag: self.u16(at)?,
+                kind: self.u16(at + 2)?,
+                count: self.u32(at + 4)?,
+            })
+        })
+    }
+
+    /// Reads a `UserComment` entry's value; `None` when it is too short to hold a label, of a
+    /// type that is not one byte per count, or out of bounds. Ranges are in the TIFF data.
+    fn user_comment(&self, entry: &Entry) -> Option<UserComment> {
+        if !BYTE_TYPES.contains(&entry.kind) || entry.count <= 4 {
+            return None;
+        }
+        let start = usize::try_from(self.u32(entry.at + 8)?).ok()?;
+        let end = start.checked_add(usize::try_from(entry.count).ok()?)?;
+        let value = self.data.get(start..end)?;
+        let (charset, text_at) = match value.get(..CODE_LEN) {
+            Some(b"ASCII\0\0\0") => (Charset::Ascii, CODE_LEN),
+            Some(b"UNICODE\0") => (Charset::Unicode, CODE_LEN),
+            Some(b"JIS\0\0\0\0\0") => (Charset::Jis, CODE_LEN),
+            Some([0, 0, 0, 0, 0, 0, 0, 0]) => (Charset::Undefined, CODE_LEN),
+            _ => (Charset::Unmarked, 0),
+        };
+        let raw = value.get(text_at..)?;
+        let text = match charset {
+            Charset::Unicode => decode_utf16(raw, self.order),
+            _ => String::from_utf8_lossy(raw).into_owned(),
+        };
+        Some(UserComment {
+            text_range: start + text_at..end,
+            charset,
+            text: text.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string(),
+        })
+    }
+}
+
+/// UTF-16 in `order`, unless a byte-order mark says otherwise; an odd last byte is dropped.
+fn decode_utf16(raw: &[u8], order: Order) -> String {
+    let (order, raw) = match raw {
+        [0xFE, 0xFF, rest @ ..] => (Order::Big, rest),
+        [0xFF, 0xFE, rest @ ..] => (Order::Little, rest),
+        _ => (order, raw),
+    };
+    let units = raw.chunks_exact(2).map(|p| match order {
+        Order::Little => u16::from_le_bytes([p[0], p[1]]),
+        Order::Big => u16::from_be_bytes([p[0], p[1]]),
+    });
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `Exif\0\0` payload: IFD0 with one pointer to an Exif IFD holding `comment`.
+    fn exif_payload(order: Order, comment: &[u8]) -> Vec<u8> {
+        let u16b = |v: u16| match order {
+            Order::Little => v.to_le_bytes().to_vec(),
+            Order::Big => v.to_be_bytes().to_vec(),
+        };
+        let u32b = |v: u32| match order {
+            Order::Little => v.to_le_bytes().to_vec(),
+            Order::Big => v.to_be_bytes().to_vec(),
+        };
+        let mut t = Vec::new();
+        t.extend_from_slice(if order == Order::Little { b"II" } else { b"MM" });
+        t.extend(u16b(42));
+        t.extend(u32b(8));
+        // IFD0 at 8: one entry, then the next-IFD offset.
+        t.extend(u16b(1));
+        t.extend(u16b(TAG_EXIF_IFD));
+        t.extend(u16b(4));
+        t.extend(u32b(1));
+        t.extend(u32b(26));
+        t.extend(u32b(0));
+        // Exif IFD at 26: UserComment, value at 44.
+        t.extend(u16b(1));
+        t.extend(u16b(TAG_USER_COMMENT));
+        t.extend(u16b(7));
+        t.extend(u32b(comment.len() as u32));
+        t.extend(u32b(44));
+        t.extend(u32b(0));
+        t.extend_from_slice(comment);
+        let mut p = SIGNATURE.to_vec();
+        p.extend(t);
+        p
+    }
+
+    const WRAPPED: &str = r#"{"AIGC":{"Label":"1","ContentProducer":"p","ProduceID":"x"}}"#;
+
+    #[test]
+    fn reads_ascii_and_unicode_in_both_orders() {
+        let limits = Limits::default();
+        for order in [Order::Little, Order::Big] {
+            let mut ascii = b"ASCII\0\0\0".to_vec();
+            ascii.extend_from_slice(WRAPPED.as_bytes());
+            ascii.push(0);
+            let comments = user_comments(&exif_payload(order, &ascii), &limits);
+            assert_eq!(comments.len(), 1);
+            assert_eq!(comments[0].charset, Charset::Ascii);
+            assert_eq!(comments[0].text, WRAPPED);
+            assert!(comments[0].holds_label(&limits));
+
+            let mut unicode = b"UNICODE\0".to_vec();
+            for unit in WRAPPED.encode_utf16() {
+                unicode.extend(match order {
+                    Order::Little => unit.to_le_bytes(),
+                    Order::Big => unit.to_be_bytes(),
+                });
+            }
+            let mut payload = exif_payload(order, &unicode);
+            let comments = user_comments(&payload, &limits);
+            assert_eq!(comments[0].charset, Charset::Unicode);
+            assert_eq!(comments[0].text, WRAPPED);
+
+            let len = payload.len();
+            comments[0].blank(&mut payload);
+            assert_eq!(payload.len(), len);
+            assert!(payload.ends_with(&[0; 16]));
+            let after = user_comments(&payload, &limits);
+            assert_eq!(after[0].text, "");
+            assert!(!after[0].holds_label(&limits));
+        }
+    }
+
+    #[test]
+    fn reads_a_byte_order_mark_and_unmarked_text() {
+        let limits = Limits::default();
+        let mut unicode = b"UNICODE\0\xFF\xFE".to_vec();
+        for unit in "AIGC".encode_utf16() {
+            unicode.extend(unit.to_le_bytes());
+        }
+        let comments = user_comments(&exif_payload(Order::Big, &unicode), &limits);
+        assert_eq!(comments[0].text, "AIGC");
+        let comments = user_comments(&exif_payload(Order::Big, WRAPPED.as_bytes()), &limits);
+        assert_eq!(comments[0].charset, Charset::Unmarked);
+        assert!(comments[0].holds_label(&limits));
+        let comments = user_comments(&exif_payload(Order::Big, b"ASCII\0\0\0just a photo"), &limits);
+        assert!(!comments[0].holds_label(&limits));
+    }
+
+    #[test]
+    fn survives_hostile_structures() {
+        let limits = Limits::default();
+        let good = exif_payload(Order::Little, b"ASCII\0\0\0AIGC here");
+        // Every truncation and every single-byte corruption: no panic.
+        for cut in 0..good.len() {
+            let _ = user_comments(&good[..cut], &limits);
+        }
+        for i in SIGNATURE.len()..good.len() {
+            for v in [0x00, 0x01, 0x7F, 0xFF] {
+                let mut bad = good.clone();
+                bad[i] = v;
+                let _ = user_comments(&bad, &limits);
+            }
+        }
+        // The Exif IFD pointing back at IFD0, and at itself: each visited once.
+        let mut cycle = good.clone();
+        let at = SIGNATURE.len() + 8 + 2 + 8;
+        cycle[at..at + 4].copy_from_slice(&8u32.to_le_bytes());
+        assert!(user_comments(&cycle, &limits).is_empty());
+        let mut self_loop = exif_payload(Order::Little, b"ASCII\0\0\0AIGC here");
+        let exif_ifd = SIGNATURE.len() + 26;
+        self_loop[exif_ifd + 2..exif_ifd + 4].copy_from_slice(&TAG_EXIF_IFD.to_le_bytes());
+        self_loop[exif_ifd + 10..exif_ifd + 14].copy_from_slice(&26u32.to_le_bytes());
+        assert!(user_comments(&self_loop, &limits).is_empty());
+        // A huge entry count over a short IFD reads only the entries that exist.
+        let mut many = good;
+        let ifd0 = SIGNATURE.len() + 8;
+        many[ifd0..ifd0 + 2].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert!(!user_comments(&many, &limits).is_empty());
+    }
+}
