@@ -1182,12 +1182,14 @@ fn push_end_tag(out: &mut Vec<u8>, qname: &[u8]) {
     out.push(b'>');
 }
 
-fn push_declaration(out: &mut Vec<u8>, prefix: &[u8], uri: &[u8]) {
+/// Appends `xmlns:prefix="uri"`, quoted like the tag's last attribute.
+fn push_declaration(out: &mut Vec<u8>, prefix: &[u8], uri: &[u8], like: Option<&Attr>) {
+    let quote = like.map_or(b'"', |a| a.quote);
     out.extend_from_slice(b"xmlns:");
     out.extend_from_slice(prefix);
-    out.extend_from_slice(b"=\"");
+    out.extend_from_slice(&[b'=', quote]);
     out.extend_from_slice(uri);
-    out.push(b'"');
+    out.push(quote);
 }
 
 fn aigc_element(prefix: &[u8], json: &str) -> Vec<u8> {
@@ -1247,7 +1249,7 @@ fn insert_property(packet: &[u8], desc: &Container, json: &str, edits: &mut Vec<
             None => (desc.tag.name.end, b" "),
         };
         let mut text = sep.to_vec();
-        push_declaration(&mut text, prefix, TC260_NS.as_bytes());
+        push_declaration(&mut text, prefix, TC260_NS.as_bytes(), desc.last_attr.as_ref());
         edits.push(Edit { range: at..at, text });
     }
     insert_child(packet, desc, aigc_element(prefix, json), edits)
@@ -1264,14 +1266,17 @@ fn insert_description(packet: &[u8], rdf: &Container, json: &str, edits: &mut Ve
     text.extend_from_slice(&qname);
     text.push(b' ');
     text.extend_from_slice(rp);
-    text.extend_from_slice(b":about=\"\"");
+    let like = rdf.last_attr.as_ref();
+    let quote = like.map_or(b'"', |a| a.quote);
+    text.extend_from_slice(b":about=");
+    text.extend_from_slice(&[quote, quote]);
     if let PrefixChoice::Declare(_) = rdf.rdf {
         text.push(b' ');
-        push_declaration(&mut text, rp, RDF_NS);
+        push_declaration(&mut text, rp, RDF_NS, like);
     }
     if let PrefixChoice::Declare(_) = rdf.tc260 {
         text.push(b' ');
-        push_declaration(&mut text, tp, TC260_NS.as_bytes());
+        push_declaration(&mut text, tp, TC260_NS.as_bytes(), like);
     }
     text.push(b'>');
     text.extend_from_slice(&aigc_element(tp, json));
