@@ -1,0 +1,569 @@
+//! ISO-BMFF (MP4, MOV, M4V, M4A, 3GP): the `AIGC` key in `moov/udta/meta` (spec section 4).
+//!
+//! The walker here is our own rather than the `mp4` crate's: that crate reads a file into its
+//! own model and writes a new file from it, so it cannot rewrite one box while copying the rest
+//! byte for byte, and it drops boxes it does not know. We need the opposite: touch `moov` (and
+//! a few offset fields), stream everything else.
+//!
+//! Writing keeps every layout valid:
+//! - `moov` after `mdat`: the new `moov` is written where the old one was, at the end; nothing
+//!   else moves.
+//! - `moov` before `mdat` (fast start): the size change is absorbed by our padding box inside
+//!   `meta`, or by an adjacent top-level `free`/`skip` box; only when neither can absorb it does
+//!   `moov` grow, and then every absolute offset pointing past it is moved (see [`offsets`]),
+//!   promoting `stco` to `co64` when needed.
+//! - fragmented files: the label goes into the initial `moov`; fragments are copied intact
+//!   except for the offset fields that must move.
+//!
+//! `mdat` is streamed with [`Source::copy_to`] and never loaded.
+
+mod boxes;
+mod meta;
+mod offsets;
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+
+use self::boxes::{FORMAT, Header, Node, parse_tree, read_header};
+use self::meta::Place;
+use self::offsets::{ChunkTable, Field, Shift};
+use crate::common::{Budget, Patch, copy_patched, found, label_json};
+
+pub use self::meta::PADDING;
+
+/// The UUID of the XMP box (Adobe XMP specification part 3, §1.2.7).
+const XMP_UUID: [u8; 16] = [
+    0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC,
+];
+
+/// The spec's place, named in `carrier.place` findings for copies found elsewhere.
+const SPEC_PLACE: &str = "moov/udta/meta mdta AIGC";
+
+/// Major brands of HEIF/AVIF still images, which carry labels as XMP items (the image crate's
+/// business), not in `moov`.
+const IMAGE_BRANDS: [&[u8; 4]; 9] = [b"mif1", b"msf1", b"heic", b"heix", b"heim", b"heis", b"avif", b"avis", b"avio"];
+
+/// The ISO base media file format carrier: MP4, MOV, M4V, M4A, 3GP.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bmff;
+
+impl Carrier for Bmff {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "video/mp4"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["mp4", "mov", "m4v", "m4a", "3gp", "3g2", "qt"]
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        let size = head.get(..4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]));
+        match (size, head.get(4..8)) {
+            (Some(_), Some(b"ftyp")) => head
+                .get(8..12)
+                .is_none_or(|brand| !IMAGE_BRANDS.iter().any(|b| b.as_slice() == brand)),
+            (Some(size), Some(b"moov" | b"mdat" | b"free" | b"skip" | b"wide" | b"pnot")) => size == 1 || size >= 8,
+            _ => false,
+        }
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut budget = Budget::new(limits);
+        let top = walk_top(&mut src, &mut budget, false)?;
+        let mut out = Vec::new();
+        for h in &top.boxes {
+            match &h.typ {
+                b"moov" => {
+                    let buf = read_box(&mut src, h, limits)?;
+                    let tree = parse_tree(&buf, h.start, limits, &mut budget)?;
+                    for copy in meta::copies(&tree, &buf, limits)? {
+                        let range = tree.at(&copy.path).map_or(0..0, |n| n.range.clone());
+                        let wild = (copy.place != Place::UdtaMdta).then_some(SPEC_PLACE);
+                        out.push(found(copy.place.name(), absolute(h, &range), copy.text, wild));
+                    }
+                }
+                b"uuid" => {
+                    if let Some(packet) = read_xmp_uuid(&mut src, h, limits)? {
+                        for hit in xmp::find_aigc(&packet, limits)? {
+                            out.push(found("uuid XMP TC260:AIGC", h.start..h.end, hit.value, Some(SPEC_PLACE)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if out.len() >= limits.max_copies {
+                out.truncate(limits.max_copies);
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+        let mut src = Source::new(input, FORMAT)?;
+        let plan = plan(&mut src, label, limits)?;
+        let mut out = CountingWriter::new(output);
+        let mut label_start = 0;
+        for (i, h) in plan.top.boxes.iter().enumerate() {
+            if i == plan.moov_at {
+                label_start = out.count();
+                out.write_all(&plan.new_moov)?;
+            } else if plan.resized_free.is_some_and(|(at, _)| at == i) {
+                let size = plan.resized_free.map_or(0, |(_, s)| s);
+                write_free(&mut src, &mut out, h, size)?;
+            } else {
+                copy_patched(&mut src, &mut out, h.start..h.end, &plan.patches, "box")?;
+            }
+        }
+        let len = src.len();
+        copy_patched(&mut src, &mut out, plan.top.end..len, &plan.patches, "trailing bytes")?;
+        Ok(Written {
+            label_range: label_start + plan.label_range.start..label_start + plan.label_range.end,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// Updates the label of an MP4/MOV file in place when that needs no byte of media to move:
+/// the new label fits the padding left after it (see [`PADDING`]), or an adjacent `free` box,
+/// or `moov` is the last box of the file. Only the changed bytes of the metadata are written;
+/// returns `Ok(false)`, having written nothing, when the file would have to be rewritten
+/// (use [`Carrier::write`] then).
+///
+/// This moves bytes only: validating the label and the rule that only a label's producer may
+/// replace it (spec section 1) are the caller's, as for [`Carrier::write`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), aigc_label_core::Error> {
+/// use aigc_label_core::Label;
+/// let mut file = std::fs::OpenOptions::new().read(true).write(true).open("clip.mp4")?;
+/// let label = Label::new("001191440300708461136T1XGW3", "clip-1").propagated("001191440300708461136T2XGW3", "p-9");
+/// if !aigc_label_video::bmff::update_in_place(&mut file, &label, &Default::default())? {
+///     // no room: rewrite into a new file with Carrier::write instead
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
+/// returned before the first write; an I/O error while writing can leave the metadata partly
+/// updated.
+pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limits: &Limits) -> Result<bool> {
+    let (plan, old_moov) = {
+        let mut src = Source::new(file, FORMAT)?;
+        let plan = plan(&mut src, label, limits)?;
+        if plan.shift.is_some_and(|s| s.delta != 0) && !plan.moov_last {
+            return Ok(false);
+        }
+        let old = match plan.top.boxes.get(plan.moov_at) {
+            Some(h) => read_box(&mut src, h, limits)?,
+            None => return Ok(false),
+        };
+        (plan, old)
+    };
+    let moov = plan.top.boxes.get(plan.moov_at).copied().ok_or_else(|| Error::malformed(FORMAT, 0, "no moov"))?;
+    let free = plan.resized_free.and_then(|(at, size)| Some((at, *plan.top.boxes.get(at)?, size)));
+    match free {
+        Some((at, free, size)) if at < plan.moov_at => {
+            if size > 0 {
+                file.seek(SeekFrom::Start(free.start))?;
+                file.write_all(&free_header(&free, size))?;
+            }
+            file.seek(SeekFrom::Start(free.start + size))?;
+            file.write_all(&plan.new_moov)?;
+        }
+        Some((_, free, size)) => {
+            file.seek(SeekFrom::Start(moov.start))?;
+            file.write_all(&plan.new_moov)?;
+            if size > 0 {
+                file.write_all(&free_header(&free, size))?;
+            }
+        }
+        None if plan.new_moov.len() == old_moov.len() => {
+            // Same place, same size: write only the span that differs.
+            let first = plan.new_moov.iter().zip(&old_moov).position(|(a, b)| a != b);
+            let last = plan.new_moov.iter().zip(&old_moov).rposition(|(a, b)| a != b);
+            if let (Some(first), Some(last)) = (first, last) {
+                file.seek(SeekFrom::Start(moov.start + first as u64))?;
+                file.write_all(plan.new_moov.get(first..=last).unwrap_or_default())?;
+            }
+        }
+        None => {
+            // moov is the last box: it may grow in place, extending the file.
+            file.seek(SeekFrom::Start(moov.start))?;
+            file.write_all(&plan.new_moov)?;
+        }
+    }
+    for patch in &plan.patches {
+        file.seek(SeekFrom::Start(patch.pos))?;
+        file.write_all(&patch.bytes)?;
+    }
+    file.flush()?;
+    Ok(true)
+}
+
+/// Top-level boxes, and where the boxes end (trailing bytes after are copied as they are).
+struct Top {
+    boxes: Vec<Header>,
+    end: u64,
+}
+
+/// Walks the top-level boxes. A reader (`strict` false) stops at a box that runs past the end
+/// of the file, so a truncated upload still yields the labels before the break.
+fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Top> {
+    let mut boxes = Vec::new();
+    while src.remaining() >= 8 {
+        budget.tick(FORMAT, src.pos())?;
+        let start = src.pos();
+        let h = match read_header(src, src.len()) {
+            Ok(h) => h,
+            Err(e) if strict => return Err(e),
+            Err(_) => {
+                src.seek_to(start)?;
+                break;
+            }
+        };
+        src.seek_to(h.end)?;
+        boxes.push(h);
+    }
+    if strict && !src.at_end() && boxes.is_empty() {
+        return Err(src.malformed("no box"));
+    }
+    Ok(Top { boxes, end: src.pos() })
+}
+
+/// Loads a whole box (within `Limits::max_metadata_bytes`).
+fn read_box(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<u8>> {
+    src.seek_to(h.start)?;
+    src.read_vec(h.size(), "box", limits)
+}
+
+/// The XMP packet of a `uuid` box, if it is the XMP UUID.
+fn read_xmp_uuid(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Option<Vec<u8>>> {
+    if h.size() < h.hdr_len + 16 {
+        return Ok(None);
+    }
+    src.seek_to(h.payload_start())?;
+    let uuid: [u8; 16] = src.read_array("uuid")?;
+    if uuid != XMP_UUID {
+        return Ok(None);
+    }
+    let len = h.end - src.pos();
+    src.read_vec(len, "XMP packet", limits).map(Some)
+}
+
+fn absolute(h: &Header, range: &Range<usize>) -> Range<u64> {
+    h.start + range.start as u64..h.start + range.end as u64
+}
+
+/// Everything [`Carrier::write`] and [`update_in_place`] need, worked out before any byte is
+/// written.
+struct Plan {
+    top: Top,
+    moov_at: usize,
+    moov_last: bool,
+    new_moov: Vec<u8>,
+    /// The label's `ilst` item within `new_moov`.
+    label_range: Range<u64>,
+    /// A top-level `free` box next to `moov` that changes size (index, new size; 0 drops it).
+    resized_free: Option<(usize, u64)>,
+    /// How bytes after `moov` move, when they do.
+    shift: Option<Shift>,
+    /// Byte replacements outside `moov`, by input offset, sorted.
+    patches: Vec<Patch>,
+}
+
+fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
+    let mut budget = Budget::new(limits);
+    let top = walk_top(src, &mut budget, true)?;
+    let mut moovs = top.boxes.iter().enumerate().filter(|(_, h)| &h.typ == b"moov").map(|(i, _)| i);
+    let moov_at = match (moovs.next(), moovs.next()) {
+        (Some(i), None) => i,
+        (None, _) => return Err(Error::malformed(FORMAT, 0, "no moov box")),
+        (Some(_), Some(i)) => {
+            let at = top.boxes.get(i).map_or(0, |h| h.start);
+            return Err(Error::malformed(FORMAT, at, "more than one moov box"));
+        }
+    };
+    let moov = top.boxes.get(moov_at).copied().ok_or_else(|| src.malformed("no moov box"))?;
+    let buf = read_box(src, &moov, limits)?;
+    let mut tree = parse_tree(&buf, moov.start, limits, &mut budget)?;
+    let pad = meta::put_label(&mut tree, &buf, &label_json(label), limits)?;
+    let mut patches = xmp_patches(src, &top, limits)?;
+
+    let old_len = moov.size();
+    let grow = tree.emitted_len() as i64 - old_len as i64;
+    let moov_last = moov_at + 1 == top.boxes.len() && top.end == src.len();
+    let mut resized_free = None;
+    let mut shift = None;
+    if grow != 0 && !meta::absorb(&mut tree, &buf, &pad, grow) {
+        resized_free = adjacent_free(&top.boxes, moov_at, grow);
+        if resized_free.is_none() {
+            let s = relocate_moov(&mut tree, &buf, moov.end, old_len, grow)?;
+            if !moov_last {
+                patches.extend(outside_fields(src, &top, moov_at, &s, limits, &mut budget)?);
+            }
+            shift = Some(s);
+        }
+    }
+    patches.sort_by_key(|p| p.pos);
+    let mut new_moov = Vec::new();
+    new_moov
+        .try_reserve_exact(tree.emitted_len() as usize)
+        .map_err(|_| src.malformed("moov too large"))?;
+    tree.emit(&buf, &mut new_moov);
+    let label_range = label_range(&new_moov, moov.start, limits)?;
+    Ok(Plan {
+        top,
+        moov_at,
+        moov_last,
+        new_moov,
+        label_range,
+        resized_free,
+        shift,
+        patches,
+    })
+}
+
+/// Where our label item sits in the new `moov` (re-read, as a check on what was built).
+fn label_range(new_moov: &[u8], base: u64, limits: &Limits) -> Result<Range<u64>> {
+    let tree = parse_tree(new_moov, base, limits, &mut Budget::new(limits))?;
+    let copies = meta::copies(&tree, new_moov, limits)?;
+    match copies.as_slice() {
+        [one] if one.place == Place::UdtaMdta => {
+            let r = tree.at(&one.path).map_or(0..0, |n| n.range.clone());
+            Ok(r.start as u64..r.end as u64)
+        }
+        _ => Err(Error::Verification(
+            format!("mp4: the rebuilt moov holds {} label copies", copies.len()).into(),
+        )),
+    }
+}
+
+/// A `free`/`skip` box right after (or else right before) `moov` that can give up `grow` bytes
+/// and remain a valid box (or vanish exactly): (index, new size).
+fn adjacent_free(boxes: &[Header], moov_at: usize, grow: i64) -> Option<(usize, u64)> {
+    let candidates = [Some(moov_at + 1), moov_at.checked_sub(1)];
+    candidates.into_iter().flatten().find_map(|i| {
+        let h = boxes.get(i)?;
+        if !matches!(&h.typ, b"free" | b"skip") {
+            return None;
+        }
+        let size = h.size().checked_add_signed(-grow)?;
+        (size == 0 || size >= h.hdr_len).then_some((i, size))
+    })
+}
+
+fn free_header(h: &Header, size: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(16);
+    if h.hdr_len == 16 {
+        v.extend_from_slice(&1u32.to_be_bytes());
+        v.extend_from_slice(&h.typ);
+        v.extend_from_slice(&size.to_be_bytes());
+    } else {
+        v.extend_from_slice(&u32::try_from(size).unwrap_or(u32::MAX).to_be_bytes());
+        v.extend_from_slice(&h.typ);
+    }
+    v
+}
+
+/// Writes a resized `free` box: its header and the first bytes of its old payload.
+fn write_free(src: &mut Source<'_>, out: &mut dyn Write, h: &Header, size: u64) -> Result<()> {
+    if size == 0 {
+        return Ok(());
+    }
+    out.write_all(&free_header(h, size))?;
+    src.seek_to(h.payload_start())?;
+    src.copy_to(out, size - h.hdr_len, "free box")
+}
+
+/// Blanking patches for `TC260:AIGC` properties in top-level XMP `uuid` boxes.
+fn xmp_patches(src: &mut Source<'_>, top: &Top, limits: &Limits) -> Result<Vec<Patch>> {
+    let mut out = Vec::new();
+    for h in top.boxes.iter().filter(|h| &h.typ == b"uuid") {
+        if let Some(packet) = read_xmp_uuid(src, h, limits)? {
+            let base = h.payload_start() + 16;
+            for hit in xmp::find_aigc(&packet, limits)? {
+                out.push(Patch {
+                    pos: base + hit.range.start as u64,
+                    bytes: vec![b' '; hit.range.len()],
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Moves every offset inside `moov` that points at or after `from` (the old end of `moov`),
+/// promoting `stco` tables to `co64` as needed; returns the final shift.
+///
+/// The size change depends on which tables are promoted and promotion depends on the size
+/// change, so promotion is repeated until nothing changes; each round promotes at least one
+/// table, so it ends after at most one round per table.
+fn relocate_moov(tree: &mut Node, buf: &[u8], from: u64, old_len: u64, grow: i64) -> Result<Shift> {
+    let mut tables = Vec::new();
+    let mut leaves = Vec::new();
+    offset_boxes(tree, buf, &mut Vec::new(), from, &mut tables, &mut leaves)?;
+    let mut promoted = vec![false; tables.len()];
+    let mut delta = grow;
+    loop {
+        let mut changed = false;
+        for (t, p) in tables.iter().zip(promoted.iter_mut()) {
+            let over = t.max_moving.is_some_and(|m| m.saturating_add_signed(delta) > u64::from(u32::MAX));
+            if t.width == 4 && !*p && over {
+                *p = true;
+                changed = true;
+                delta += 4 * t.count as i64;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let shift = Shift { from, delta };
+    for (t, p) in tables.iter().zip(&promoted) {
+        if t.max_moving.is_some() || *p {
+            if let Some(node) = tree.at_mut(&t.path) {
+                offsets::rewrite_chunk_table(node, buf, t, *p, &shift)?;
+            }
+        }
+    }
+    for (path, fields) in &leaves {
+        if let Some(node) = tree.at_mut(path) {
+            offsets::relocate_leaf(node, buf, fields, &shift)?;
+        }
+    }
+    if tree.emitted_len() as i64 - old_len as i64 != delta {
+        return Err(Error::malformed(FORMAT, from, "moov size changed while moving offsets"));
+    }
+    Ok(shift)
+}
+
+type LeafFields = (Vec<usize>, Vec<Field>);
+
+/// Finds the chunk offset tables and other offset-bearing leaves (`saio`, `iloc`) in `moov`.
+/// A track whose data lives in another file (a `dref` entry without the self-contained flag)
+/// keeps its offsets, which point into that file.
+fn offset_boxes(
+    node: &Node,
+    buf: &[u8],
+    path: &mut Vec<usize>,
+    from: u64,
+    tables: &mut Vec<ChunkTable>,
+    leaves: &mut Vec<LeafFields>,
+) -> Result<()> {
+    if &node.typ == b"trak" && !self_contained(node, buf)? {
+        return Ok(());
+    }
+    for (i, kid) in node.kids.iter().enumerate().filter(|(_, k)| k.live()) {
+        path.push(i);
+        match &kid.typ {
+            b"stco" | b"co64" => tables.push(offsets::chunk_table(kid, buf, path.clone(), from)?),
+            b"saio" if &node.typ == b"stbl" => leaves.push((path.clone(), offsets::saio_fields(kid.payload(buf))?)),
+            b"iloc" if &node.typ == b"meta" => leaves.push((path.clone(), offsets::iloc_fields(kid.payload(buf))?)),
+            _ if kid.container => offset_boxes(kid, buf, path, from, tables, leaves)?,
+            _ => {}
+        }
+        path.pop();
+    }
+    Ok(())
+}
+
+/// Whether a track's media is in this file: every `dref` entry has flag 1 (self-contained).
+/// Mixed references cannot be moved correctly and are refused.
+fn self_contained(trak: &Node, buf: &[u8]) -> Result<bool> {
+    let dref = trak
+        .child(b"mdia")
+        .and_then(|n| n.child(b"minf"))
+        .and_then(|n| n.child(b"dinf"))
+        .and_then(|n| n.child(b"dref"));
+    let Some(dref) = dref else { return Ok(true) };
+    let mut b = aigc_label_core::io::Bytes::new(dref.payload(buf));
+    let (Some(_), Some(count)) = (b.take(4), b.u32_be()) else {
+        return Ok(true);
+    };
+    let (mut local, mut external) = (0u32, 0u32);
+    for _ in 0..count {
+        let (Some(size), Some(_), Some(flags)) = (b.u32_be(), b.take(4), b.u32_be()) else { break };
+        if flags & 1 == 1 { local += 1 } else { external += 1 }
+        if (size as usize).checked_sub(12).and_then(|n| b.take(n)).is_none() {
+            break;
+        }
+    }
+    match (local, external) {
+        (_, 0) => Ok(true),
+        (0, _) => Ok(false),
+        _ => Err(Error::Unsupported(
+            "mp4: a track mixes media in this file and in other files; its offsets cannot be moved".into(),
+        )),
+    }
+}
+
+/// Offset fields in top-level boxes other than `moov` (`moof`/`tfhd`, `mfra`/`tfra`, `sidx`,
+/// `meta`/`iloc`), turned into patches for `shift`.
+fn outside_fields(
+    src: &mut Source<'_>,
+    top: &Top,
+    moov_at: usize,
+    shift: &Shift,
+    limits: &Limits,
+    budget: &mut Budget,
+) -> Result<Vec<Patch>> {
+    let mut fields = Vec::new();
+    for (i, h) in top.boxes.iter().enumerate() {
+        if i == moov_at || !matches!(&h.typ, b"moof" | b"mfra" | b"sidx" | b"meta") {
+            continue;
+        }
+        let buf = read_box(src, h, limits)?;
+        let tree = parse_tree(&buf, h.start, limits, budget)?;
+        collect_outside(&tree, &buf, h.start, h.end, &mut fields, 0, limits)?;
+    }
+    let mut patches = Vec::new();
+    for f in fields {
+        if let Some(value) = shift.relocate(&f)? {
+            let mut bytes = vec![0; f.width];
+            offsets::put(&mut bytes, 0, f.width, value);
+            patches.push(Patch { pos: f.at, bytes });
+        }
+    }
+    Ok(patches)
+}
+
+/// Collects offset fields from a parsed top-level box; `start`/`end` are its input offsets.
+fn collect_outside(
+    node: &Node,
+    buf: &[u8],
+    start: u64,
+    end: u64,
+    out: &mut Vec<Field>,
+    depth: usize,
+    limits: &Limits,
+) -> Result<()> {
+    crate::common::check_depth(FORMAT, start, depth, limits)?;
+    let payload_at = start + (node.range.start + node.hdr_len) as u64;
+    let payload = buf.get(node.range.start + node.hdr_len..node.range.end).unwrap_or_default();
+    let absolute = |f: Field| Field {
+        at: payload_at + f.at,
+        ..f
+    };
+    match &node.typ {
+        b"tfhd" => out.extend(offsets::tfhd_field(payload).map(absolute)),
+        b"tfra" => out.extend(offsets::tfra_fields(payload)?.into_iter().map(absolute)),
+        b"sidx" => out.extend(offsets::sidx_field(payload, end).map(absolute)),
+        b"iloc" => out.extend(offsets::iloc_fields(payload)?.into_iter().map(absolute)),
+        _ => {
+            for kid in node.kids.iter() {
+                collect_outside(kid, buf, start, end, out, depth + 1, limits)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Helpers every video carrier shares: building [`Found`] records, decoding label text,
+//! counting walked structures, and streaming a byte range with a few bytes replaced.
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, Strictness, id};
+use aigc_label_core::io::Source;
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Error, Found, Label, Limits, Result};
+
+/// The label text every video carrier writes: bare JSON, because each carrier's key is already
+/// named `AIGC` (spec section 2, "bare where the carrier key is already named AIGC").
+pub(crate) fn label_json(label: &Label) -> String {
+    json::to_json(label, Shape::Bare)
+}
+
+/// A label copy found at `range`. `wild` names the place the spec expects when the copy sits
+/// somewhere else (a variant seen in real files): such a copy is read, and flagged with a
+/// `carrier.place` warning (spec section 4, "read also").
+pub(crate) fn found(
+    carrier: impl Into<Cow<'static, str>>,
+    range: Range<u64>,
+    text: String,
+    wild: Option<&'static str>,
+) -> Found {
+    let carrier = carrier.into();
+    let checks = match wild {
+        Some(expected) => vec![Check::should(
+            id::CARRIER_PLACE,
+            Strictness::Lenient,
+            format!("label in {carrier}; the standard's carrier is {expected}"),
+        )],
+        None => vec![Check::pass(id::CARRIER_PLACE, format!("label in {carrier}"))],
+    };
+    Found {
+        carrier,
+        range,
+        text,
+        expected_shape: Shape::Bare,
+        checks,
+    }
+}
+
+/// Label text from a metadata value: UTF-8 (lossily, so a broken byte is reported by the JSON
+/// checks rather than hiding the copy), with NUL padding removed.
+pub(crate) fn text(bytes: &[u8]) -> String {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    String::from_utf8_lossy(bytes.get(..end).unwrap_or_default()).into_owned()
+}
+
+/// Counts the structures a walk visits, so that no crafted file can make a loop run long
+/// (`Limits::max_structures`).
+pub(crate) struct Budget {
+    left: u64,
+    limit: u64,
+}
+
+impl Budget {
+    /// A budget of `limits.max_structures`.
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Budget {
+            left: limits.max_structures,
+            limit: limits.max_structures,
+        }
+    }
+
+    /// Charges one structure at `offset`.
+    pub(crate) fn tick(&mut self, format: &'static str, offset: u64) -> Result<()> {
+        if self.left == 0 {
+            return Err(Error::Limit {
+                format,
+                offset,
+                what: "structures walked",
+                found: self.limit.saturating_add(1),
+                limit: self.limit,
+            });
+        }
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+/// Checks a nesting depth against `Limits::max_depth`.
+pub(crate) fn check_depth(format: &'static str, offset: u64, depth: usize, limits: &Limits) -> Result<()> {
+    if depth > limits.max_depth {
+        return Err(Error::Limit {
+            format,
+            offset,
+            what: "nesting depth",
+            found: depth as u64,
+            limit: limits.max_depth as u64,
+        });
+    }
+    Ok(())
+}
+
+/// Bytes to put at an absolute input offset while a range is streamed to the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Patch {
+    /// Offset in the input.
+    pub pos: u64,
+    /// The replacement, same length as the bytes it covers.
+    pub bytes: Vec<u8>,
+}
+
+/// Streams input bytes `start..end` to `out`, putting each patch that falls in the range in
+/// place of the bytes it covers. `patches` must be sorted by position and not overlap; media
+/// payload between patches moves in large blocks and is never held in memory.
+pub(crate) fn copy_patched(
+    src: &mut Source<'_>,
+    out: &mut dyn Write,
+    range: Range<u64>,
+    patches: &[Patch],
+    what: &'static str,
+) -> Result<()> {
+    src.seek_to(range.start)?;
+    let first = patches.partition_point(|p| p.pos < range.start);
+    for patch in patches.get(first..).unwrap_or_default() {
+        let patch_end = patch.pos.saturating_add(patch.bytes.len() as u64);
+        if patch_end > range.end {
+            break;
+        }
+        if patch.pos < src.pos() {
+            return Err(src.malformed("overlapping offset fields"));
+        }
+        src.copy_to(out, patch.pos - src.pos(), what)?;
+        out.write_all(&patch.bytes)?;
+        src.skip(patch.bytes.len() as u64, what)?;
+    }
+    let rest = range.end.checked_sub(src.pos()).ok_or_else(|| src.malformed("range ends before patch"))?;
+    src.copy_to(out, rest, what)
+}
+
+/// Reads a big-endian unsigned integer of `width` bytes (0 to 8) from `bytes`.
+pub(crate) fn be_uint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn copy_patched_replaces_only_patched_bytes() {
+        let data: Vec<u8> = (0u8..32).collect();
+        let mut cur = Cursor::new(data);
+        let mut src = Source::new(&mut cur, "test").unwrap();
+        let patches = vec![
+            Patch { pos: 2, bytes: vec![0xAA, 0xBB] },
+            Patch { pos: 10, bytes: vec![0xCC] },
+            Patch { pos: 30, bytes: vec![0xDD] },
+        ];
+        let mut out = Vec::new();
+        copy_patched(&mut src, &mut out, 1..12, &patches, "x").unwrap();
+        assert_eq!(out, [1, 0xAA, 0xBB, 4, 5, 6, 7, 8, 9, 0xCC, 11]);
+    }
+
+    #[test]
+    fn text_strips_nul_padding() {
+        assert_eq!(text(b"{}\0\0"), "{}");
+        assert_eq!(text(b"\0"), "");
+    }
+
+    #[test]
+    fn budget_runs_out() {
+        let mut limits = Limits::default();
+        limits.max_structures = 2;
+        let mut b = Budget::new(&limits);
+        assert!(b.tick("t", 0).is_ok());
+        assert!(b.tick("t", 0).is_ok());
+        assert!(b.tick("t", 0).is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! Video carriers for `aigc-label`: GB 45438-2025 implicit labels in MP4/MOV/M4A (ISO-BMFF),
+//! Matroska/WebM, FLV and AVI files.
+//!
+//! Key types: [`Bmff`], [`Matroska`], [`Flv`] and [`Avi`], each an
+//! [`aigc_label_core::Carrier`]; [`carriers()`] lists them for a registry; and
+//! [`bmff::update_in_place`], which updates an MP4's label without rewriting the file when the
+//! padding left by an earlier write has room.
+//!
+//! One design decision: video files are large, so no carrier ever loads media. Each walks the
+//! container's structure, buffers only metadata (bounded by [`aigc_label_core::Limits`]),
+//! streams the media payload in blocks, and prefers to fit the label into space the container
+//! already reserved (`free` boxes, `Void` elements, `JUNK` chunks) so that no offset has to
+//! move; when something must move, every offset that points past it is patched.
+//!
+//! ```
+//! use std::io::Cursor;
+//! use aigc_label_core::{Carrier, Label, Limits};
+//! use aigc_label_video::Flv;
+//!
+//! // A minimal FLV: header, PreviousTagSize0, no tags.
+//! let flv = [b'F', b'L', b'V', 1, 1, 0, 0, 0, 9, 0, 0, 0, 0];
+//! let label = Label::new("001191440300708461136T1XGW3", "video-0001");
+//! let mut out = Vec::new();
+//! Flv.write(&mut Cursor::new(&flv[..]), &mut out, &label, &Limits::default())?;
+//! let found = Flv.find(&mut Cursor::new(&out), &Limits::default())?;
+//! assert_eq!(found.len(), 1);
+//! assert!(found[0].text.starts_with(r#"{"Label":"1""#));
+//! # Ok::<(), aigc_label_core::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod avi;
+pub mod bmff;
+mod common;
+pub mod flv;
+pub mod matroska;
+
+pub use avi::Avi;
+pub use bmff::Bmff;
+pub use flv::Flv;
+pub use matroska::Matroska;
+
+use aigc_label_core::Carrier;
+
+/// Every carrier of this crate, for registering: `Registry::new().with(c)` for each.
+pub fn carriers() -> [&'static dyn Carrier; 4] {
+    [&Bmff, &Matroska, &Flv, &Avi]
+}
