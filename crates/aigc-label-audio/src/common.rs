@@ -1,0 +1,124 @@
+//! Helpers every audio carrier shares: the `AIGC` key, label text decoding, the structure budget
+//! and the [`Found`] record.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, Strictness, id};
+use aigc_label_core::json::Shape;
+use aigc_label_core::{Error, Found, Limits, Result};
+
+/// The key every audio carrier names its label with (spec section 4).
+pub(crate) const KEY: &str = "AIGC";
+
+/// True when `name` is the `AIGC` key in any letter case.
+pub(crate) fn is_key(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(KEY.as_bytes())
+}
+
+/// The label text held in `raw`: UTF-8 (invalid sequences replaced, so the JSON reader can judge
+/// the rest), with the trailing NUL terminators that RIFF and ID3 strings carry removed.
+pub(crate) fn text_of(raw: &[u8]) -> String {
+    let end = raw.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}
+
+/// A label copy found by an audio carrier. Every audio carrier's key is already `AIGC`, so the
+/// bare JSON shape is the expected one (spec section 2).
+pub(crate) fn found(carrier: impl Into<Cow<'static, str>>, range: Range<u64>, text: String, checks: Vec<Check>) -> Found {
+    Found {
+        carrier: carrier.into(),
+        range,
+        text,
+        expected_shape: Shape::Bare,
+        checks,
+    }
+}
+
+/// A carrier-level placement finding: the copy was read, but it does not sit where spec
+/// section 4 puts it. Lenient strictness makes it a warning; core raises it to a failure when
+/// reading strictly.
+pub(crate) fn misplaced(detail: impl Into<String>) -> Check {
+    Check::should(id::CARRIER_PLACE, Strictness::Lenient, detail)
+}
+
+/// Counts structures walked in one file against [`Limits::max_structures`], so that no loop
+/// over file-controlled counts runs unbounded.
+pub(crate) struct Budget {
+    format: &'static str,
+    left: u64,
+}
+
+impl Budget {
+    pub(crate) fn new(format: &'static str, limits: &Limits) -> Self {
+        Budget {
+            format,
+            left: limits.max_structures,
+        }
+    }
+
+    /// Charges one structure at `offset`.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] once the budget is spent.
+    pub(crate) fn tick(&mut self, offset: u64, limits: &Limits) -> Result<()> {
+        if self.left == 0 {
+            return Err(Error::Limit {
+                format: self.format,
+                offset,
+                what: "structures walked",
+                found: limits.max_structures.saturating_add(1),
+                limit: limits.max_structures,
+            });
+        }
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+/// A vector of `n` zero bytes, allocated fallibly (`n` may come from a file).
+pub(crate) fn zeros(format: &'static str, offset: u64, n: u64) -> Result<Vec<u8>> {
+    let len = usize::try_from(n).map_err(|_| too_big(format, offset, n))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| too_big(format, offset, n))?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
+fn too_big(format: &'static str, offset: u64, n: u64) -> Error {
+    Error::Limit {
+        format,
+        offset,
+        what: "buffer size",
+        found: n,
+        limit: usize::MAX as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_strips_terminators_only_at_the_end() {
+        assert_eq!(text_of(b"{\"a\":1}\0\0"), "{\"a\":1}");
+        assert_eq!(text_of(b"\0\0"), "");
+        assert_eq!(text_of(b"a\0b"), "a\0b");
+        assert_eq!(text_of(&[0xff, b'x']), "\u{fffd}x");
+    }
+
+    #[test]
+    fn key_is_case_insensitive() {
+        assert!(is_key(b"AIGC") && is_key(b"aigc") && is_key(b"AiGc"));
+        assert!(!is_key(b"AIGC ") && !is_key(b"AIG"));
+    }
+
+    #[test]
+    fn budget_runs_out() {
+        let mut limits = Limits::default();
+        limits.max_structures = 2;
+        let mut b = Budget::new("t", &limits);
+        assert!(b.tick(0, &limits).is_ok() && b.tick(1, &limits).is_ok());
+        assert!(matches!(b.tick(2, &limits), Err(Error::Limit { .. })));
+    }
+}

@@ -1,0 +1,141 @@
+//! MP3: the label is an ID3v2 `TXXX` frame with description `AIGC` (spec section 4).
+//!
+//! The frame holds the bare JSON. A v2.3 or v2.4 tag (and a v2.2 one) stays in its version; every
+//! other frame keeps its stored bytes, and the tag keeps its size when the new frame fits in its
+//! padding, so the audio does not move. A file without a tag gets a new v2.4 tag at the start.
+//! The MPEG audio frames after the tag are copied in large blocks and never parsed.
+//!
+//! Readers also accept the description in any letter case (reported with a
+//! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning) and labels in a second
+//! tag that directly follows the first.
+
+use std::io::Write;
+
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::{Carrier, Found, Label, Limits, Result, Written};
+
+use crate::common::{Budget, KEY, found, misplaced};
+use crate::id3::{self, Tag};
+
+/// The MP3 carrier (ID3v2 at the start of an MPEG audio stream).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mp3;
+
+const FORMAT: &str = "mp3";
+
+impl Carrier for Mp3 {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "audio/mpeg"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["mp3", "mp2", "mpga"]
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(b"ID3") || mpeg_audio_sync(head)
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut out = Vec::new();
+        let mut budget = Budget::new(FORMAT, limits);
+        while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
+            let walked = id3::walk(&tag, limits)?;
+            for (frame, text) in id3::label_frames(&tag, &walked, limits)? {
+                let stored = walked.stored_range(&frame.span);
+                let base = tag.offset + id3::HEADER_LEN;
+                let range = base + stored.start as u64..base + stored.end as u64;
+                let mut checks = Vec::new();
+                if text.description != KEY {
+                    checks.push(misplaced(format!("TXXX description spelled {:?}", text.description)));
+                }
+                let name = format!("ID3v2.{} TXXX AIGC", tag.header.major);
+                out.push(found(name, range, text.value, checks));
+            }
+            if out.len() >= limits.max_copies {
+                break;
+            }
+        }
+        out.truncate(limits.max_copies);
+        Ok(out)
+    }
+
+    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+        let json = to_json(label, Shape::Bare);
+        let mut src = Source::new(input, FORMAT)?;
+        let mut out = CountingWriter::new(output);
+        let mut budget = Budget::new(FORMAT, limits);
+        let mut label_range = None;
+        while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
+            let value = label_range.is_none().then_some(json.as_str());
+            let start = out.count();
+            match id3::rewrite(&tag, value, limits)? {
+                Some((bytes, range)) => {
+                    out.write_all(&bytes)?;
+                    if value.is_some() {
+                        label_range = Some(start + range.start as u64..start + range.end as u64);
+                    }
+                }
+                None => {
+                    let end = src.pos();
+                    src.seek_to(tag.offset)?;
+                    src.copy_to(&mut out, end - tag.offset, "ID3v2 tag")?;
+                }
+            }
+        }
+        let label_range = match label_range {
+            Some(r) => r,
+            None => {
+                let (bytes, range) = id3::new_tag(&json)?;
+                let start = out.count();
+                out.write_all(&bytes)?;
+                start + range.start as u64..start + range.end as u64
+            }
+        };
+        src.copy_rest(&mut out, "MPEG audio")?;
+        Ok(Written {
+            label_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// The next ID3v2 tag, when one starts at the current position.
+fn next_tag(src: &mut Source, budget: &mut Budget, limits: &Limits) -> Result<Option<Tag>> {
+    budget.tick(src.pos(), limits)?;
+    id3::read_tag(src, limits)
+}
+
+/// True when `head` starts with an MPEG audio frame header: sync bits, a defined version and
+/// layer, and a usable bitrate and sample-rate index (ISO/IEC 11172-3 section 2.4.2.3).
+fn mpeg_audio_sync(head: &[u8]) -> bool {
+    let [a, b, c, ..] = head else {
+        return false;
+    };
+    let version = (b >> 3) & 3;
+    let layer = (b >> 1) & 3;
+    let bitrate = c >> 4;
+    let rate = (c >> 2) & 3;
+    *a == 0xff && b & 0xe0 == 0xe0 && version != 1 && layer != 0 && bitrate != 15 && rate != 3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_tags_and_frames_but_not_adts() {
+        assert!(Mp3.sniff(b"ID3\x04\0\0\0\0\0\0"));
+        assert!(Mp3.sniff(&[0xff, 0xfb, 0x90, 0x64]));
+        assert!(Mp3.sniff(&[0xff, 0xe3, 0x48, 0xc0]));
+        assert!(!Mp3.sniff(&[0xff, 0xf1, 0x50, 0x80]), "AAC ADTS has layer 00");
+        assert!(!Mp3.sniff(b"fLaC"));
+        assert!(!Mp3.sniff(&[0xff]));
+    }
+}

@@ -1,0 +1,362 @@
+//! A streaming RIFF / RF64 chunk walker (Microsoft RIFF; EBU Tech 3306 RF64; ITU-R BS.2088 BW64).
+//!
+//! `hound` reads only the `fmt ` and `data` chunks and skips everything else without telling its
+//! caller, so it cannot find, keep or place an `AIGC` chunk; this walker reads chunk headers
+//! itself, seeks past chunk bodies, and leaves decoding to whoever wants samples.
+//!
+//! Every declared size is checked against the RIFF body's end (itself clamped to the stream's
+//! length) before anything is read or skipped. RF64 and BW64 files declare `0xFFFFFFFF` in the
+//! 32-bit size fields and give the real 64-bit sizes in the `ds64` chunk, which must come first.
+
+use aigc_label_core::io::{Bytes, Source};
+use aigc_label_core::{Error, Limits, Result};
+
+use crate::common::Budget;
+
+/// The 32-bit size that means "see ds64" in RF64 / BW64 files.
+pub(crate) const SIZE_IN_DS64: u32 = u32::MAX;
+
+/// Bytes of the ds64 chunk body up to and including the table length.
+const DS64_FIXED: u64 = 28;
+
+/// Which flavour of RIFF file this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavour {
+    /// Plain RIFF with 32-bit sizes.
+    Riff,
+    /// RF64 or BW64: 64-bit sizes in the `ds64` chunk.
+    Rf64,
+}
+
+/// The 64-bit sizes of an RF64 / BW64 file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Ds64 {
+    /// The RIFF body size (everything after the 8-byte RIFF header).
+    pub riff_size: u64,
+    /// The `data` chunk size.
+    pub data_size: u64,
+    /// Sizes of other chunks whose 32-bit size field says "see ds64".
+    pub table: Vec<([u8; 4], u64)>,
+}
+
+/// The 12-byte RIFF header and what it implies.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    /// The first four bytes: `RIFF`, `RF64` or `BW64`.
+    pub magic: [u8; 4],
+    /// The 32-bit size field as written.
+    pub size_field: u32,
+    /// The form type (`WAVE`).
+    pub form: [u8; 4],
+    /// Plain RIFF or RF64.
+    pub flavour: Flavour,
+    /// The 64-bit sizes, for RF64.
+    pub ds64: Option<Ds64>,
+    /// Offset where the RIFF body ends: the declared end, clamped to the stream's length.
+    pub end: u64,
+}
+
+/// One chunk as the walker met it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    /// The four-character code.
+    pub id: [u8; 4],
+    /// Offset of the chunk header.
+    pub offset: u64,
+    /// The body size (from `ds64` where the header says so).
+    pub size: u64,
+    /// True when the pad byte after an odd-sized body is present in the file.
+    pub pad: bool,
+}
+
+impl Chunk {
+    /// Offset of the body.
+    pub fn body(&self) -> u64 {
+        self.offset + 8
+    }
+
+    /// Bytes the chunk occupies in the file: header, body and the pad byte if present.
+    pub fn stored_len(&self) -> u64 {
+        8 + self.size + u64::from(self.pad)
+    }
+
+    /// True when the body is odd-sized and its pad byte is missing (the last chunk of some files).
+    pub fn missing_pad(&self) -> bool {
+        self.size % 2 == 1 && !self.pad
+    }
+}
+
+/// Reads the RIFF header (and, for RF64 / BW64, the `ds64` chunk) at the start of `src`.
+///
+/// # Errors
+/// [`Error::Malformed`] when the magic is not RIFF / RF64 / BW64 or `ds64` is missing or short;
+/// truncation; I/O errors.
+pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
+    src.seek_to(0)?;
+    let head: [u8; 12] = src.read_array("RIFF header")?;
+    let magic = [head[0], head[1], head[2], head[3]];
+    let size_field = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let form = [head[8], head[9], head[10], head[11]];
+    let flavour = match &magic {
+        b"RIFF" => Flavour::Riff,
+        b"RF64" | b"BW64" => Flavour::Rf64,
+        _ => return Err(Error::malformed(src.format(), 0, "not a RIFF, RF64 or BW64 file")),
+    };
+    let ds64 = match flavour {
+        Flavour::Riff => None,
+        Flavour::Rf64 => Some(read_ds64(src, limits)?),
+    };
+    let declared = match (&ds64, size_field) {
+        (Some(ds), SIZE_IN_DS64) => ds.riff_size,
+        _ => u64::from(size_field),
+    };
+    let end = declared.saturating_add(8).min(src.len());
+    src.seek_to(12)?;
+    Ok(Header {
+        magic,
+        size_field,
+        form,
+        flavour,
+        ds64,
+        end,
+    })
+}
+
+fn read_ds64(src: &mut Source, limits: &Limits) -> Result<Ds64> {
+    let head: [u8; 8] = src.read_array("ds64 chunk header")?;
+    if &head[..4] != b"ds64" {
+        return Err(Error::malformed(src.format(), 12, "RF64 file without a ds64 chunk first"));
+    }
+    let size = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
+    if size < DS64_FIXED {
+        return Err(Error::malformed(src.format(), 16, "ds64 chunk shorter than 28 bytes"));
+    }
+    let body = src.read_vec(size, "ds64 chunk", limits)?;
+    let bad = || Error::malformed("wav", 20, "ds64 chunk shorter than its table");
+    let mut b = Bytes::new(&body);
+    let riff_size = u64_le(&mut b).ok_or_else(bad)?;
+    let data_size = u64_le(&mut b).ok_or_else(bad)?;
+    let _sample_count = u64_le(&mut b).ok_or_else(bad)?;
+    let entries = b.u32_le().ok_or_else(bad)?;
+    let mut table = Vec::new();
+    for _ in 0..entries {
+        let (Some(id), Some(size)) = (b.take(4), u64_le(&mut b)) else {
+            return Err(bad());
+        };
+        table.push(([id[0], id[1], id[2], id[3]], size));
+    }
+    Ok(Ds64 {
+        riff_size,
+        data_size,
+        table,
+    })
+}
+
+fn u64_le(b: &mut Bytes) -> Option<u64> {
+    let lo = b.u32_le()?;
+    let hi = b.u32_le()?;
+    Some(u64::from(lo) | (u64::from(hi) << 32))
+}
+
+/// Walks the chunks of a RIFF body (or of a `LIST` body held in memory, see [`sub_chunks`]).
+pub(crate) struct Walker {
+    pos: u64,
+    end: u64,
+    budget: Budget,
+}
+
+impl Walker {
+    /// A walker over the top-level chunks after the 12-byte header.
+    pub fn new(header: &Header, limits: &Limits) -> Self {
+        Walker {
+            pos: 12,
+            end: header.end,
+            budget: Budget::new("wav", limits),
+        }
+    }
+
+    /// Offset where the next chunk would start.
+    pub fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// The next chunk, with `src` left at its body; `None` when fewer than 8 bytes of the RIFF
+    /// body remain (a few stray bytes at the end are tolerated; see [`Walker::pos`]).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when a chunk runs past the RIFF end; [`Error::Malformed`] for an RF64
+    /// size that `ds64` does not give; limits; I/O errors.
+    pub fn next(&mut self, src: &mut Source, header: &Header, limits: &Limits) -> Result<Option<Chunk>> {
+        if self.end.saturating_sub(self.pos) < 8 {
+            return Ok(None);
+        }
+        self.budget.tick(self.pos, limits)?;
+        src.seek_to(self.pos)?;
+        let head: [u8; 8] = src.read_array("chunk header")?;
+        let id = [head[0], head[1], head[2], head[3]];
+        let size32 = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        let size = match (&header.ds64, size32) {
+            (Some(ds), SIZE_IN_DS64) => ds64_size(ds, &id).ok_or_else(|| {
+                Error::malformed("wav", self.pos + 4, "chunk size 0xFFFFFFFF without a ds64 entry")
+            })?,
+            _ => u64::from(size32),
+        };
+        let body_end = self
+            .pos
+            .checked_add(8)
+            .and_then(|p| p.checked_add(size))
+            .filter(|&e| e <= self.end)
+            .ok_or_else(|| Error::truncated("wav", self.pos, "chunk runs past the end of the RIFF body"))?;
+        let pad = size % 2 == 1 && body_end < self.end;
+        let chunk = Chunk {
+            id,
+            offset: self.pos,
+            size,
+            pad,
+        };
+        self.pos = body_end + u64::from(pad);
+        Ok(Some(chunk))
+    }
+}
+
+fn ds64_size(ds: &Ds64, id: &[u8; 4]) -> Option<u64> {
+    if id == b"data" {
+        return Some(ds.data_size);
+    }
+    ds.table.iter().find(|(t, _)| t == id).map(|&(_, s)| s)
+}
+
+/// One sub-chunk of a `LIST` body held in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubChunk<'a> {
+    /// The four-character code.
+    pub id: [u8; 4],
+    /// The body.
+    pub body: &'a [u8],
+    /// The bytes the sub-chunk occupies: header, body and pad byte if present.
+    pub stored: &'a [u8],
+}
+
+/// Splits a `LIST` body (after its 4-byte list type) into sub-chunks.
+///
+/// # Errors
+/// [`Error::Malformed`] when a sub-chunk runs past the list; limits.
+pub(crate) fn sub_chunks<'a>(list: &'a [u8], list_offset: u64, limits: &Limits) -> Result<Vec<SubChunk<'a>>> {
+    let mut out = Vec::new();
+    let mut b = Bytes::new(list);
+    let mut budget = Budget::new("wav", limits);
+    while b.remaining() >= 8 {
+        let at = list_offset + b.pos() as u64;
+        budget.tick(at, limits)?;
+        let start = b.pos();
+        let bad = || Error::malformed("wav", at, "LIST sub-chunk runs past the end of its list");
+        let id = b.take(4).ok_or_else(bad)?;
+        let size = b.u32_le().ok_or_else(bad)?;
+        let body = b.take(usize::try_from(size).map_err(|_| bad())?).ok_or_else(bad)?;
+        if size % 2 == 1 && b.remaining() > 0 {
+            b.take(1).ok_or_else(bad)?;
+        }
+        let stored = list.get(start..b.pos()).ok_or_else(bad)?;
+        out.push(SubChunk {
+            id: [id[0], id[1], id[2], id[3]],
+            body,
+            stored,
+        });
+    }
+    Ok(out)
+}
+
+/// Appends a chunk (header, body, pad byte when odd) to `out`.
+pub(crate) fn push_chunk(out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result<()> {
+    let size = u32::try_from(body.len()).map_err(|_| Error::Parameter("chunk body over 4 GiB".into()))?;
+    out.extend_from_slice(id);
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(body);
+    if size % 2 == 1 {
+        out.push(0);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn riff(chunks: &[u8], size: Option<u32>) -> Vec<u8> {
+        let mut v = b"RIFF".to_vec();
+        v.extend_from_slice(&size.unwrap_or(4 + chunks.len() as u32).to_le_bytes());
+        v.extend_from_slice(b"WAVE");
+        v.extend_from_slice(chunks);
+        v
+    }
+
+    fn walk(data: &[u8]) -> Result<Vec<Chunk>> {
+        let limits = Limits::default();
+        let mut c = Cursor::new(data);
+        let mut src = Source::new(&mut c, "wav")?;
+        let header = read_header(&mut src, &limits)?;
+        let mut w = Walker::new(&header, &limits);
+        let mut out = Vec::new();
+        while let Some(ch) = w.next(&mut src, &header, &limits)? {
+            out.push(ch);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn walks_odd_chunks_with_and_without_pad() {
+        let mut body = Vec::new();
+        push_chunk(&mut body, b"abcd", b"x").unwrap();
+        push_chunk(&mut body, b"efgh", b"yz").unwrap();
+        let chunks = walk(&riff(&body, None)).unwrap();
+        assert_eq!(chunks.len(), 2);
+        assert!(chunks[0].pad && chunks[0].size == 1);
+        // The last odd chunk without its pad byte is tolerated.
+        let mut body = Vec::new();
+        push_chunk(&mut body, b"abcd", b"xyz").unwrap();
+        body.pop();
+        let chunks = walk(&riff(&body, None)).unwrap();
+        assert!(chunks[0].missing_pad());
+    }
+
+    #[test]
+    fn lying_sizes_are_errors() {
+        let mut body = b"data".to_vec();
+        body.extend_from_slice(&1000u32.to_le_bytes());
+        body.extend_from_slice(&[0; 10]);
+        assert!(matches!(walk(&riff(&body, None)), Err(Error::Truncated { .. })));
+        assert!(walk(b"RIFX\0\0\0\0WAVE").is_err());
+        assert!(walk(b"RIFF").is_err());
+        // RF64 without ds64, and with a size the ds64 does not give.
+        assert!(walk(b"RF64\xff\xff\xff\xffWAVEdata\xff\xff\xff\xff").is_err());
+    }
+
+    #[test]
+    fn rf64_sizes_come_from_ds64() {
+        let mut v = b"RF64\xff\xff\xff\xffWAVEds64".to_vec();
+        v.extend_from_slice(&28u32.to_le_bytes());
+        let riff_size = 4 + 36 + 8 + 4;
+        v.extend_from_slice(&(riff_size as u64).to_le_bytes());
+        v.extend_from_slice(&4u64.to_le_bytes());
+        v.extend_from_slice(&1u64.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(b"data\xff\xff\xff\xff\x01\x02\x03\x04");
+        let chunks = walk(&v).unwrap();
+        assert_eq!(chunks.len(), 2);
+        assert_eq!((&chunks[1].id, chunks[1].size), (b"data", 4));
+    }
+
+    #[test]
+    fn sub_chunks_check_their_sizes() {
+        let mut list = Vec::new();
+        push_chunk(&mut list, b"INAM", b"abc\0").unwrap();
+        push_chunk(&mut list, b"AIGC", b"{}\0").unwrap();
+        let subs = sub_chunks(&list, 0, &Limits::default()).unwrap();
+        assert_eq!(subs.len(), 2);
+        assert_eq!(subs[1].body, b"{}\0");
+        assert_eq!(subs[1].stored.len(), 12);
+        list.truncate(list.len() - 3);
+        assert!(sub_chunks(&list, 0, &Limits::default()).is_err());
+    }
+}

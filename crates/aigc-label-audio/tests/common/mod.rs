@@ -1,0 +1,166 @@
+//! Helpers shared by the carrier tests: third-party witnesses (ffmpeg, ffprobe, exiftool) and
+//! hostile-input drivers.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::{Carrier, Label, Limits};
+use aigc_label_testutil::{fixture, run, sample_label, tool};
+
+/// The fixture `tests/fixtures/audio/<name>`, read.
+pub fn read_fixture(name: &str) -> Vec<u8> {
+    let path = fixture(&format!("audio/{name}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The JSON that `round_trip` writes first.
+pub fn sample_json() -> String {
+    to_json(&sample_label(), Shape::Bare)
+}
+
+/// `bytes` in a temporary file named `*.ext`.
+pub fn temp_file(bytes: &[u8], ext: &str) -> tempfile::TempPath {
+    let file = tempfile::Builder::new()
+        .suffix(&format!(".{ext}"))
+        .tempfile()
+        .expect("temp file");
+    std::fs::write(file.path(), bytes).expect("write temp file");
+    file.into_temp_path()
+}
+
+/// Writes `label` into `input` with the carrier directly (no producer check).
+pub fn write_label(carrier: &dyn Carrier, input: &[u8], label: &Label) -> Vec<u8> {
+    let mut out = Vec::new();
+    let written = carrier
+        .write(&mut Cursor::new(input), &mut out, label, &Limits::default())
+        .unwrap_or_else(|e| panic!("{} write: {e}", carrier.format()));
+    assert_eq!(written.bytes_written, out.len() as u64);
+    out
+}
+
+/// The texts of every label copy `find` reports.
+pub fn found_texts(carrier: &dyn Carrier, data: &[u8]) -> Vec<String> {
+    carrier
+        .find(&mut Cursor::new(data), &Limits::default())
+        .unwrap_or_else(|e| panic!("{} find: {e}", carrier.format()))
+        .into_iter()
+        .map(|f| f.text)
+        .collect()
+}
+
+/// MD5 of the first audio stream decoded by ffmpeg to 64-bit float PCM (exact for every integer
+/// and float sample format and for the float output of lossy decoders); `None` without ffmpeg.
+pub fn decoded_md5(path: &Path) -> Option<String> {
+    let ffmpeg = tool("ffmpeg")?;
+    let out = run(
+        &ffmpeg,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path.as_os_str(),
+            "-map".as_ref(),
+            "0:a:0".as_ref(),
+            "-c:a".as_ref(),
+            "pcm_f64le".as_ref(),
+            "-f".as_ref(),
+            "md5".as_ref(),
+            "-".as_ref(),
+        ],
+    );
+    Some(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// What ffmpeg prints at level `warning` while decoding the whole file (CRC errors, lost sync);
+/// `None` without ffmpeg.
+pub fn decode_warnings(path: &Path) -> Option<String> {
+    let ffmpeg = tool("ffmpeg")?;
+    let out = Command::new(ffmpeg)
+        .args([OsStr::new("-v"), "warning".as_ref(), "-i".as_ref(), path.as_os_str()])
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The `AIGC` tag as ffprobe reports it (format tags for ID3 and FLAC, stream tags for Ogg);
+/// `None` without ffprobe, `Some("")` when ffprobe shows no such tag.
+pub fn ffprobe_aigc(path: &Path) -> Option<String> {
+    let ffprobe = tool("ffprobe")?;
+    let out = run(
+        &ffprobe,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-show_entries".as_ref(),
+            "format_tags=AIGC:stream_tags=AIGC".as_ref(),
+            "-of".as_ref(),
+            "default=noprint_wrappers=1:nokey=1".as_ref(),
+            path.as_os_str(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out).into_owned();
+    Some(text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string())
+}
+
+/// The body of a top-level RIFF chunk `AIGC` as exiftool reads it (exiftool names chunks it has
+/// no table entry for `Unknown_<id>`, shown with `-U`); `None` without exiftool.
+pub fn exiftool_riff_aigc(path: &Path) -> Option<String> {
+    let exiftool = tool("exiftool")?;
+    let out = run(
+        &exiftool,
+        &["-U".as_ref(), "-b".as_ref(), "-RIFF:Unknown_AIGC".as_ref(), path.as_os_str()],
+    );
+    Some(String::from_utf8_lossy(&out).trim_end_matches(['\0', ' ', '\n']).to_string())
+}
+
+/// Drives `find` and `write` over truncated and corrupted copies of `data`; neither may panic,
+/// and a truncation inside the structures the carrier reads must not pass for a clean file with
+/// a label unless it really has one.
+pub fn hostile_variants(carrier: &dyn Carrier, data: &[u8]) {
+    let limits = Limits::default();
+    let label = sample_label();
+    let step = (data.len() / 300).max(1);
+    let mut cuts: Vec<usize> = (0..data.len().min(600)).collect();
+    cuts.extend((600..data.len()).step_by(step));
+    for cut in cuts {
+        let part = &data[..cut];
+        let _ = carrier.find(&mut Cursor::new(part), &limits);
+        let _ = carrier.write(&mut Cursor::new(part), &mut Vec::new(), &label, &limits);
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..300 {
+        let mut bad = data.to_vec();
+        for _ in 0..1 + round % 8 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let window = bad.len().min(512).max(1);
+            let i = 4 + (seed as usize) % window.saturating_sub(4).max(1);
+            if let Some(b) = bad.get_mut(i) {
+                *b = (seed >> 32) as u8;
+            }
+        }
+        let _ = carrier.find(&mut Cursor::new(&bad), &limits);
+        let mut out = Vec::new();
+        if carrier.write(&mut Cursor::new(&bad), &mut out, &label, &limits).is_ok() {
+            let found = carrier
+                .find(&mut Cursor::new(&out), &limits)
+                .expect("our own output reads back");
+            assert_eq!(found.len(), 1, "round {round}: one label after writing");
+        }
+    }
+}
+
+/// Every fixture of the given extensions, with its name.
+pub fn audio_fixtures(exts: &[&str]) -> Vec<(String, PathBuf)> {
+    aigc_label_testutil::fixtures("audio", exts)
+        .into_iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+        .collect()
+}
