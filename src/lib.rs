@@ -38,8 +38,62 @@ pub use aigc_label_core::{
     Carrier, Error, Found, Label, LabelCopy, LabelValue, Limits, Options, Registry, Report, Result, Verdict, Written,
 };
 
+pub mod batch;
+
+pub use batch::{Batch, EmbedJob, embed_many, inspect_many};
+
 /// Buffer size for file reads and writes: large enough that payload copies are few syscalls.
 const IO_BUFFER: usize = 256 << 10;
+
+/// Files up to this size are read whole: one read call serves every seek a carrier makes.
+const SMALL_FILE: u64 = 256 << 10;
+
+/// How the file-level functions read files: small files whole into memory (carriers seek back
+/// and forth between headers, which on a buffered file would refill the buffer each time), large
+/// files through a buffer, so memory stays flat whatever the file size.
+#[derive(Debug)]
+pub enum FileReader {
+    /// The whole file.
+    Memory(std::io::Cursor<Vec<u8>>),
+    /// A buffered reader over the file.
+    Buffered(BufReader<File>),
+}
+
+impl FileReader {
+    /// Opens `path`.
+    ///
+    /// # Errors
+    /// I/O errors opening or reading the file.
+    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len <= SMALL_FILE {
+            let mut data = Vec::with_capacity(len as usize);
+            file.read_to_end(&mut data)?;
+            Ok(FileReader::Memory(std::io::Cursor::new(data)))
+        } else {
+            Ok(FileReader::Buffered(BufReader::with_capacity(IO_BUFFER, file)))
+        }
+    }
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            FileReader::Memory(r) => r.read(buf),
+            FileReader::Buffered(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for FileReader {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            FileReader::Memory(r) => r.seek(pos),
+            FileReader::Buffered(r) => r.seek(pos),
+        }
+    }
+}
 
 /// Every carrier compiled into this build, in detection order.
 pub fn registry() -> &'static Registry {
@@ -77,8 +131,7 @@ pub fn inspect<R: Read + Seek>(mut input: R, options: &Options) -> Result<Report
 /// # Errors
 /// As [`inspect`], plus errors opening the file.
 pub fn inspect_file(path: impl AsRef<Path>, options: &Options) -> Result<Report> {
-    let file = File::open(path)?;
-    inspect(BufReader::with_capacity(IO_BUFFER, file), options)
+    inspect(FileReader::open(path)?, options)
 }
 
 /// Copies `input` to `output` with `label` embedded in the format's carrier.
@@ -135,7 +188,7 @@ pub fn embed_file(
     options: &Options,
 ) -> Result<Written> {
     let (input, output) = (input.as_ref(), output.as_ref());
-    let reader = BufReader::with_capacity(IO_BUFFER, File::open(input)?);
+    let reader = FileReader::open(input)?;
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

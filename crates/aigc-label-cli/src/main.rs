@@ -1,19 +1,26 @@
-//! `aigc-label`: embed and inspect GB 45438 implicit labels from the shell.
+//! `aigc-label`: embed and inspect GB 45438 implicit labels from the shell, one file or millions.
 //!
-//! Exit status (aggregated over all files, the highest wins):
-//! 0 every file carries exactly one compliant label (or the embed succeeded); 1 some file has no
-//! label; 2 some label is non-compliant or duplicated (or an embed was refused because the file
-//! carries another producer's label); 3 some file could not be read (malformed, truncated,
-//! unsupported, I/O); 64 bad usage (including a label that fails validation).
+//! Exit status (aggregated over all files, the highest wins): 0 every file carries exactly one
+//! compliant label (or every embed succeeded); 1 some file has no label; 2 some label is
+//! non-compliant or duplicated (or an embed was refused because the file carries another
+//! producer's label); 3 some file could not be read (malformed, truncated, unsupported, I/O);
+//! 64 bad usage (including a label that fails validation); 130 interrupted.
 #![forbid(unsafe_code)]
 
 mod output;
+mod paths;
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use aigc_label::batch::{Batch, EmbedJob, Progress};
 use aigc_label::{Error, Label, LabelValue, Options, Strictness, Verdict};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::output::{Format, Summary};
 
 /// Exit statuses, in increasing order of severity.
 mod status {
@@ -22,14 +29,11 @@ mod status {
     pub const NON_COMPLIANT: u8 = 2;
     pub const UNREADABLE: u8 = 3;
     pub const USAGE: u8 = 64;
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Parser)]
-#[command(
-    name = "aigc-label",
-    version,
-    about = "Embed and inspect GB 45438-2025 AI-generated content labels"
-)]
+#[command(name = "aigc-label", version, about = "Embed and inspect GB 45438-2025 AI-generated content labels")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,23 +41,60 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write an implicit label into a file (the format is detected from its bytes).
+    /// Write an implicit label into files (the format is detected from their bytes).
     Embed(EmbedArgs),
     /// Read, validate and report every label in each file.
     Inspect(InspectArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Which files to work on.
+#[derive(clap::Args)]
+struct Selection {
+    /// Files and directories (walked recursively); `-` reads a list of paths from standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Only walk into files matching this glob (repeatable; a leading `!` excludes).
+    #[arg(long = "glob", short = 'g', value_name = "GLOB")]
+    globs: Vec<String>,
+    /// Only walk into files of these formats (by extension): png, jpeg, ...
+    #[arg(long = "format", value_delimiter = ',', value_name = "FORMAT")]
+    formats: Vec<String>,
+    /// Skip files of these formats (by extension) in walks.
+    #[arg(long = "exclude-format", value_delimiter = ',', value_name = "FORMAT")]
+    exclude_formats: Vec<String>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// One JSON object per file, one per line, then a summary object.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar and no summary on a terminal.
+    #[arg(long, short = 'q')]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
 struct EmbedArgs {
-    /// Input file.
-    input: PathBuf,
-    /// Output file (may equal the input for an in-place update; written atomically).
-    #[arg(short, long)]
-    output: PathBuf,
+    #[command(flatten)]
+    selection: Selection,
+    /// Output file, or output directory that mirrors the input tree.
+    #[arg(short, long, required_unless_present = "in_place", conflicts_with = "in_place")]
+    output: Option<PathBuf>,
+    /// Replace each input with its labelled version (atomically).
+    #[arg(long)]
+    in_place: bool,
     /// ContentProducer: the generation service's 27-character provider code.
     #[arg(long)]
     producer: String,
-    /// ProduceID: the producer's unique id for this content.
+    /// ProduceID; with several files use a placeholder for a unique id per file:
+    /// {stem} {name} {path} (relative path) {n} (input number).
     #[arg(long)]
     produce_id: String,
     /// Label value: 1 AI-generated, 2 possibly, 3 suspected.
@@ -62,7 +103,7 @@ struct EmbedArgs {
     /// ContentPropagator (defaults to the producer, as on a first write).
     #[arg(long, requires = "propagate_id")]
     propagator: Option<String>,
-    /// PropagateID (defaults to the produce id).
+    /// PropagateID (defaults to the produce id); takes the same placeholders.
     #[arg(long, requires = "propagator")]
     propagate_id: Option<String>,
     /// ReservedCode1: the producer's protection data.
@@ -75,15 +116,14 @@ struct EmbedArgs {
 
 #[derive(clap::Args)]
 struct InspectArgs {
-    /// Files to inspect.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
-    /// One JSON object per file, one per line.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    selection: Selection,
     /// Treat every broken "should" rule as non-compliant.
     #[arg(long)]
     strict: bool,
+    /// Print every label's fields, not only failed checks.
+    #[arg(long, short = 'v')]
+    verbose: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -114,47 +154,123 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { status::USAGE } else { status::OK });
         }
     };
-    ExitCode::from(match cli.command {
+    let code = match cli.command {
         Command::Embed(args) => embed(args),
         Command::Inspect(args) => inspect(args),
-    })
-}
-
-fn embed(args: EmbedArgs) -> u8 {
-    let mut label = Label::first_write(args.label.into(), args.producer, args.produce_id);
-    label.reserved_code1 = args.reserved_code1;
-    if let (Some(propagator), Some(id)) = (args.propagator, args.propagate_id) {
-        label.content_propagator = propagator;
-        label.propagate_id = id;
-    }
-    let mut options = Options::default();
-    if args.lenient {
-        options = options.write_strictness(Strictness::Lenient);
-    }
-    match aigc_label::embed_file(&args.input, &args.output, &label, &options) {
-        Ok(written) => {
-            eprintln!(
-                "{}: labelled ({} bytes, label at bytes {}..{})",
-                args.output.display(),
-                written.bytes_written,
-                written.label_range.start,
-                written.label_range.end
-            );
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "aigc-label", &mut std::io::stdout());
             status::OK
         }
-        Err(e) => {
-            eprintln!("aigc-label: {}: {e}", args.input.display());
-            error_status(&e)
+        Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => status::OK,
+            Err(_) => status::UNREADABLE,
+        },
+    };
+    ExitCode::from(code)
+}
+
+fn usage(message: impl std::fmt::Display) -> u8 {
+    eprintln!("aigc-label: {message}");
+    status::USAGE
+}
+
+/// Ctrl-C stops starting new files; a second Ctrl-C exits at once. Outputs are written
+/// atomically, so either way each is complete or absent.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = Arc::clone(&flag);
+    let _ = ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(status::INTERRUPTED));
         }
+        eprintln!("aigc-label: interrupted; finishing the files in progress (Ctrl-C again to stop now)");
+    });
+    flag
+}
+
+/// The batch runner, progress bar and file list shared by both commands.
+struct Run {
+    batch: Batch,
+    items: Box<dyn Iterator<Item = paths::Item> + Send>,
+    format: Format,
+    bar: Option<indicatif::ProgressBar>,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl Run {
+    fn new(selection: Selection, options: Options) -> Result<Run, u8> {
+        let extensions = |names: &[String]| -> Result<Vec<String>, u8> {
+            let mut out = Vec::new();
+            for name in names {
+                let carrier = aigc_label::registry().by_name(name).ok_or_else(|| {
+                    usage(format_args!("unknown format {name:?} (known: {})", known_formats()))
+                })?;
+                out.extend(carrier.extensions().iter().map(|e| e.to_string()));
+            }
+            Ok(out)
+        };
+        let include = if selection.formats.is_empty() { None } else { Some(extensions(&selection.formats)?) };
+        let exclude = extensions(&selection.exclude_formats)?;
+        let include = match include {
+            Some(list) => Some(list.into_iter().filter(|e| !exclude.contains(e)).collect()),
+            None if !exclude.is_empty() => Some(
+                aigc_label::registry()
+                    .carriers()
+                    .iter()
+                    .flat_map(|c| c.extensions().iter().map(|e| e.to_string()))
+                    .filter(|e| !exclude.contains(e))
+                    .collect(),
+            ),
+            None => None,
+        };
+        let filter = paths::Filter::new(&selection.globs, include).map_err(|e| usage(format_args!("bad glob: {e}")))?;
+
+        let interrupted = interrupt_flag();
+        let show_bar = !selection.quiet && std::io::stderr().is_terminal();
+        let bar = show_bar.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos} files, {per_sec}, {msg}") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        let mut batch = Batch::new(options).cancel_on(Arc::clone(&interrupted));
+        if let Some(jobs) = selection.jobs {
+            batch = batch.jobs(jobs);
+        }
+        if let Some(bar) = &bar {
+            let bar = bar.clone();
+            batch = batch.on_progress(move |p: Progress| {
+                bar.set_position(p.done);
+                bar.set_message(format!("{} failed", p.failed));
+            });
+        }
+        let format = if selection.json { Format::Json } else { Format::Table { summary: !selection.quiet } };
+        Ok(Run { batch, items: Box::new(paths::expand(selection.paths, filter)), format, bar, interrupted })
+    }
+
+    fn finish(&self, summary: &Summary, worst: u8) -> u8 {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = output::summary(&mut stdout, self.format, summary);
+        let _ = stdout.flush();
+        let mut worst = worst;
+        if paths::WALK_FAILED.load(Ordering::Relaxed) {
+            worst = worst.max(status::UNREADABLE);
+        }
+        if self.interrupted.load(Ordering::Relaxed) {
+            eprintln!("aigc-label: interrupted after {} files", summary.files);
+            worst = status::INTERRUPTED;
+        }
+        worst
     }
 }
 
-fn error_status(e: &Error) -> u8 {
-    match e {
-        Error::Parameter(_) => status::USAGE,
-        Error::AlreadyLabelled { .. } => status::NON_COMPLIANT,
-        _ => status::UNREADABLE,
-    }
+fn known_formats() -> String {
+    aigc_label::registry().carriers().iter().map(|c| c.format()).collect::<Vec<_>>().join(", ")
 }
 
 fn inspect(args: InspectArgs) -> u8 {
@@ -162,11 +278,16 @@ fn inspect(args: InspectArgs) -> u8 {
     if args.strict {
         options = options.read_strictness(Strictness::Strict);
     }
+    let mut run = match Run::new(args.selection, options) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
+    let items = std::mem::replace(&mut run.items, Box::new(std::iter::empty()));
+    let mut summary = Summary::default();
     let mut worst = status::OK;
     let mut stdout = std::io::stdout().lock();
-    for file in &args.files {
-        let result = aigc_label::inspect_file(file, &options);
-        let code = match &result {
+    for outcome in run.batch.inspect(items.map(|item| item.path)) {
+        let code = match &outcome.result {
             Ok(report) => match report.verdict {
                 Verdict::Compliant => status::OK,
                 Verdict::Unlabelled => status::UNLABELLED,
@@ -175,14 +296,99 @@ fn inspect(args: InspectArgs) -> u8 {
             Err(_) => status::UNREADABLE,
         };
         worst = worst.max(code);
-        let printed = if args.json {
-            output::json_line(&mut stdout, file, &result)
-        } else {
-            output::text(&mut stdout, file, &result)
-        };
+        summary.add_inspect(&outcome.result);
+        let printed = output::inspect(&mut stdout, run.format, args.verbose, &outcome.name, &outcome.result);
         if printed.is_err() {
-            return worst.max(status::UNREADABLE);
+            return status::UNREADABLE;
         }
     }
-    worst
+    drop(stdout);
+    run.finish(&summary, worst)
+}
+
+/// Fills the placeholders of a ProduceID / PropagateID template.
+fn expand_id(template: &str, item: &paths::Item, n: usize) -> String {
+    let stem = item.path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    let name = item.path.file_name().map(|s| s.to_string_lossy()).unwrap_or_default();
+    let relative = item.relative.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
+    template
+        .replace("{stem}", &stem)
+        .replace("{name}", &name)
+        .replace("{path}", &relative)
+        .replace("{n}", &n.to_string())
+}
+
+fn embed(args: EmbedArgs) -> u8 {
+    let has_placeholder = ["{stem}", "{name}", "{path}", "{n}"].iter().any(|p| args.produce_id.contains(p));
+    let single_file = args.selection.paths.len() == 1
+        && args.selection.paths[0].as_os_str() != "-"
+        && !args.selection.paths[0].is_dir();
+    if !single_file && !has_placeholder {
+        return usage("with several files, --produce-id needs a placeholder ({stem}, {name}, {path} or {n}) so each file gets its own id");
+    }
+    let output_dir = match (&args.output, single_file) {
+        (Some(out), false) => Some(out.clone()),
+        (Some(out), true) if out.is_dir() => Some(out.clone()),
+        _ => None,
+    };
+    let mut options = Options::default();
+    if args.lenient {
+        options = options.write_strictness(Strictness::Lenient);
+    }
+    let mut run = match Run::new(args.selection, options) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
+    let items = std::mem::replace(&mut run.items, Box::new(std::iter::empty()));
+    let template = Label::first_write(args.label.into(), args.producer, String::new());
+    let (propagator, propagate_id) = (args.propagator, args.propagate_id);
+    let reserved_code1 = args.reserved_code1;
+    let produce_id = args.produce_id;
+    let single_output = args.output.clone();
+    let jobs = items.enumerate().map(move |(n, item)| {
+        let mut label = template.clone();
+        label.produce_id = expand_id(&produce_id, &item, n + 1);
+        label.reserved_code1 = reserved_code1.clone();
+        match (&propagator, &propagate_id) {
+            (Some(p), Some(id)) => {
+                label.content_propagator = p.clone();
+                label.propagate_id = expand_id(id, &item, n + 1);
+            }
+            _ => {
+                label.content_propagator = label.content_producer.clone();
+                label.propagate_id = label.produce_id.clone();
+            }
+        }
+        let output = match (&output_dir, &single_output) {
+            (Some(dir), _) => dir.join(&item.relative),
+            (None, Some(file)) => file.clone(),
+            (None, None) => item.path.clone(),
+        };
+        EmbedJob { input: item.path, output, label }
+    });
+
+    let mut summary = Summary::default();
+    let mut worst = status::OK;
+    let mut stdout = std::io::stdout().lock();
+    for outcome in run.batch.embed(jobs) {
+        let code = match &outcome.result {
+            Ok(_) => status::OK,
+            Err(e) => error_status(e),
+        };
+        worst = worst.max(code);
+        summary.add_embed(&outcome.result);
+        if output::embed(&mut stdout, run.format, &outcome.name, &outcome.result).is_err() {
+            return status::UNREADABLE;
+        }
+    }
+    drop(stdout);
+    run.finish(&summary, worst)
+}
+
+fn error_status(e: &Error) -> u8 {
+    match e {
+        Error::Parameter(_) => status::USAGE,
+        Error::AlreadyLabelled { .. } => status::NON_COMPLIANT,
+        _ => status::UNREADABLE,
+    }
 }

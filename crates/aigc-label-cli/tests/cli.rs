@@ -36,12 +36,17 @@ fn embed(input: &Path, output: &Path, producer: &str, id: &str) -> Output {
     ])
 }
 
+/// The per-file objects of a JSON Lines output; checks that the last line is the summary and
+/// that it counts those files.
 fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8(out.stdout.clone())
+    let mut lines: Vec<Value> = String::from_utf8(out.stdout.clone())
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["summary"]["files"], lines.len() as u64, "{summary}");
+    lines
 }
 
 #[test]

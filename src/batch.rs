@@ -1,0 +1,247 @@
+//! Many files at once, in parallel, with bounded memory.
+//!
+//! Platforms scan millions of uploads and generation services label whole output folders. The
+//! functions here take any iterator of inputs (paths, or named readers), work on them on a rayon
+//! pool, and hand results back through a bounded channel as they finish, so neither the input
+//! list nor the results are ever held whole: memory depends on the number of workers, not files.
+//!
+//! Results arrive in completion order; each carries the index of its input so callers can
+//! restore input order if they need it.
+
+use std::io::{Read, Seek};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use rayon::iter::{ParallelBridge, ParallelIterator};
+
+use crate::{Label, Options, Report, Result, Written};
+
+/// Counters passed to the progress callback after each input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Inputs finished so far (successfully or not).
+    pub done: u64,
+    /// Inputs that ended in an error.
+    pub failed: u64,
+}
+
+/// Settings for a batch run.
+#[derive(Clone)]
+pub struct Batch {
+    options: Options,
+    jobs: usize,
+    cancel: Arc<AtomicBool>,
+    progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("options", &self.options).field("jobs", &self.jobs).finish_non_exhaustive()
+    }
+}
+
+impl Batch {
+    /// A batch with `options`, one worker per available core.
+    pub fn new(options: Options) -> Self {
+        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Batch { options, jobs, cancel: Arc::new(AtomicBool::new(false)), progress: None }
+    }
+
+    /// Uses `jobs` workers (at least one).
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+
+    /// Stops starting new inputs once `flag` is set (for Ctrl-C): inputs already started finish,
+    /// so every output is complete or absent.
+    pub fn cancel_on(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = flag;
+        self
+    }
+
+    /// Calls `f` after each input finishes, from the worker that finished it.
+    pub fn on_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Inspects every input. See [`Input`] for what an input can be.
+    pub fn inspect<I>(&self, inputs: I) -> Results<Report>
+    where
+        I: IntoIterator + Send + 'static,
+        I::IntoIter: Send,
+        I::Item: Input,
+    {
+        let options = self.options.clone();
+        self.run(inputs, move |input: I::Item| {
+            let mut reader = input.open()?;
+            crate::inspect(&mut reader, &options)
+        })
+    }
+
+    /// Embeds a label into each file, writing each output atomically (see [`crate::embed_file`]).
+    pub fn embed<I>(&self, jobs: I) -> Results<Written>
+    where
+        I: IntoIterator<Item = EmbedJob> + Send + 'static,
+        I::IntoIter: Send,
+    {
+        let options = self.options.clone();
+        self.run(jobs, move |job: EmbedJob| {
+            if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            crate::embed_file(&job.input, &job.output, &job.label, &options)
+        })
+    }
+
+    fn run<I, T, F>(&self, inputs: I, work: F) -> Results<T>
+    where
+        I: IntoIterator + Send + 'static,
+        I::IntoIter: Send,
+        I::Item: Input,
+        T: Send + 'static,
+        F: Fn(I::Item) -> Result<T> + Send + Sync + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(self.jobs * 4);
+        let jobs = self.jobs;
+        let cancel = Arc::clone(&self.cancel);
+        let progress = self.progress.clone();
+        let handle = std::thread::spawn(move || {
+            let done = AtomicU64::new(0);
+            let failed = AtomicU64::new(0);
+            let task = |tx: &mut SyncSender<Outcome<T>>, (index, input): (usize, I::Item)| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(());
+                }
+                let name = input.name();
+                let result = work(input);
+                let failed_now = u64::from(result.is_err());
+                let progress_now = Progress {
+                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                    failed: failed.fetch_add(failed_now, Ordering::Relaxed) + failed_now,
+                };
+                if let Some(f) = &progress {
+                    f(progress_now);
+                }
+                tx.send(Outcome { index: index as u64, name, result }).map_err(|_| ())
+            };
+            let run = || inputs.into_iter().enumerate().par_bridge().try_for_each_with(tx, task);
+            match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+                Ok(pool) => pool.install(run),
+                Err(_) => run(),
+            }
+        });
+        Results { rx, handle: Some(handle) }
+    }
+}
+
+/// One file to label: where from, where to (may equal `input`), and with what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedJob {
+    /// The file to read.
+    pub input: PathBuf,
+    /// The file to write atomically.
+    pub output: PathBuf,
+    /// The label for this file.
+    pub label: Label,
+}
+
+impl Input for EmbedJob {
+    type Reader = std::fs::File;
+    fn name(&self) -> PathBuf {
+        self.input.clone()
+    }
+    fn open(self) -> std::io::Result<Self::Reader> {
+        std::fs::File::open(&self.input)
+    }
+}
+
+/// What a batch can read: a path, or a named reader.
+pub trait Input: Send {
+    /// The reader [`Input::open`] yields.
+    type Reader: Read + Seek;
+    /// The name reported with the result.
+    fn name(&self) -> PathBuf;
+    /// Opens the input.
+    ///
+    /// # Errors
+    /// I/O errors opening it.
+    fn open(self) -> std::io::Result<Self::Reader>;
+}
+
+impl Input for PathBuf {
+    type Reader = crate::FileReader;
+    fn name(&self) -> PathBuf {
+        self.clone()
+    }
+    fn open(self) -> std::io::Result<Self::Reader> {
+        crate::FileReader::open(&self)
+    }
+}
+
+impl<R: Read + Seek + Send> Input for (PathBuf, R) {
+    type Reader = R;
+    fn name(&self) -> PathBuf {
+        self.0.clone()
+    }
+    fn open(self) -> std::io::Result<R> {
+        Ok(self.1)
+    }
+}
+
+/// One input's result.
+#[derive(Debug)]
+pub struct Outcome<T> {
+    /// Position of the input in the input iterator.
+    pub index: u64,
+    /// The input's name.
+    pub name: PathBuf,
+    /// What came of it.
+    pub result: Result<T>,
+}
+
+/// Results of a batch, in completion order. Dropping it stops the batch after the inputs in
+/// flight.
+pub struct Results<T> {
+    rx: Receiver<Outcome<T>>,
+    handle: Option<JoinHandle<std::result::Result<(), ()>>>,
+}
+
+impl<T> Iterator for Results<T> {
+    type Item = Outcome<T>;
+
+    fn next(&mut self) -> Option<Outcome<T>> {
+        match self.rx.recv() {
+            Ok(outcome) => Some(outcome),
+            Err(_) => {
+                if let Some(handle) = self.handle.take() {
+                    let _ = handle.join();
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Inspects every path in `paths` with default batch settings (all cores).
+pub fn inspect_many<I>(paths: I, options: &Options) -> Results<Report>
+where
+    I: IntoIterator + Send + 'static,
+    I::IntoIter: Send,
+    I::Item: Input,
+{
+    Batch::new(options.clone()).inspect(paths)
+}
+
+/// Runs every embed job with default batch settings (all cores).
+pub fn embed_many<I>(jobs: I, options: &Options) -> Results<Written>
+where
+    I: IntoIterator<Item = EmbedJob> + Send + 'static,
+    I::IntoIter: Send,
+{
+    Batch::new(options.clone()).embed(jobs)
+}
