@@ -1,15 +1,492 @@
-//! placeholder
+//! AVI (RIFF `AVI `): the `AIGC` chunk of the `LIST`/`INFO` list (spec section 4).
+//!
+//! The `INFO` list sits between `hdrl` and `movi`, where muxers put it. Writing replaces or adds
+//! the `AIGC` child of the first top-level `INFO` list, keeping its other children byte for byte
+//! (or adds an `INFO` list right after `hdrl`), and then fits the size change so that nothing
+//! moves when it can:
+//! - a `JUNK` chunk right after gives or takes the bytes (ffmpeg leaves one before `movi`);
+//! - a shrink with no `JUNK` after is padded with NULs inside the `AIGC` string.
+//!
+//! Otherwise `movi` and everything after move. `idx1` offsets relative to `movi` (the usual
+//! convention) stay valid; absolute ones (a convention some writers use) are moved; OpenDML
+//! indexes, whose offsets are always absolute (`indx` super index entries and the `qwBaseOffset`
+//! of each `ix##` standard index they point to), are moved too. Other copies of the label
+//! (a top-level `AIGC` chunk, `AIGC` in another `INFO` list) become `JUNK` of the same size.
+
 use std::io::Write;
-use aigc_label_core::io::ReadSeek;
+use std::ops::Range;
+
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
-/// placeholder
+
+use crate::common::{Budget, Patch, copy_patched, found, label_json, text};
+
+/// Format name used in errors.
+const FORMAT: &str = "avi";
+/// The chunk id of the label.
+const KEY: &[u8; 4] = b"AIGC";
+/// The spec's place, for findings about copies elsewhere.
+const SPEC_PLACE: &str = "LIST INFO AIGC";
+
+/// The AVI carrier.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Avi;
+
+/// A RIFF chunk as found in the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunk {
+    id: [u8; 4],
+    /// For `LIST` and `RIFF`: the list type.
+    list: Option<[u8; 4]>,
+    start: u64,
+    /// Declared data size (without the pad byte).
+    size: u64,
+}
+
+impl Chunk {
+    fn data_start(&self) -> u64 {
+        self.start + 8
+    }
+
+    /// End including the pad byte to an even offset.
+    fn end(&self) -> u64 {
+        self.data_start() + self.size + (self.size & 1)
+    }
+
+    fn is_list(&self, typ: &[u8; 4]) -> bool {
+        self.list.as_ref() == Some(typ)
+    }
+}
+
+/// Reads the chunk header at the source's position; the chunk must end by `parent_end`.
+fn read_chunk(src: &mut Source<'_>, parent_end: u64) -> Result<Chunk> {
+    let start = src.pos();
+    let h: [u8; 8] = src.read_array("chunk header")?;
+    let id = [h[0], h[1], h[2], h[3]];
+    let size = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
+    let list = if &id == b"LIST" || &id == b"RIFF" {
+        if size < 4 {
+            return Err(Error::malformed(FORMAT, start, "list shorter than its type"));
+        }
+        Some(src.read_array::<4>("list type")?)
+    } else {
+        None
+    };
+    let chunk = Chunk { id, list, start, size };
+    // The pad byte of the last chunk may be missing; the data itself may not.
+    if chunk.data_start() + size > parent_end {
+        return Err(Error::truncated(FORMAT, start, "chunk runs past its parent"));
+    }
+    Ok(chunk)
+}
+
+/// The chunks inside `range`, at most `Limits::max_structures` of them.
+fn children(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
+    let mut out = Vec::new();
+    src.seek_to(range.start)?;
+    while range.end.saturating_sub(src.pos()) >= 8 {
+        budget.tick(FORMAT, src.pos())?;
+        let c = read_chunk(src, range.end)?;
+        let next = c.end().min(range.end);
+        out.push(c);
+        src.seek_to(next)?;
+    }
+    Ok(out)
+}
+
+/// The first `RIFF AVI ` and its top-level chunks.
+struct Layout {
+    riff: Chunk,
+    top: Vec<Chunk>,
+}
+
+fn layout(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Layout> {
+    let riff = read_chunk(src, u64::MAX)?;
+    if !riff.is_list(b"AVI ") {
+        return Err(Error::malformed(FORMAT, 0, "not a RIFF AVI file"));
+    }
+    let declared_end = riff.data_start() + riff.size;
+    if strict && declared_end > src.len() {
+        return Err(Error::truncated(FORMAT, 4, "RIFF size runs past the end of the file"));
+    }
+    let end = declared_end.min(src.len());
+    let top = children(src, riff.data_start() + 4..end, budget)?;
+    Ok(Layout { riff, top })
+}
+
 impl Carrier for Avi {
-    fn format(&self) -> &'static str { "avi" }
-    fn media_type(&self) -> &'static str { "video/x" }
-    fn extensions(&self) -> &'static [&'static str] { &["avi"] }
-    fn sniff(&self, _head: &[u8]) -> bool { false }
-    fn find(&self, _input: &mut dyn ReadSeek, _limits: &Limits) -> Result<Vec<Found>> { Err(Error::Unsupported("not yet".into())) }
-    fn write(&self, _i: &mut dyn ReadSeek, _o: &mut dyn Write, _l: &Label, _li: &Limits) -> Result<Written> { Err(Error::Unsupported("not yet".into())) }
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "video/x-msvideo"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["avi"]
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(b"RIFF") && head.get(8..12) == Some(b"AVI ")
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut budget = Budget::new(limits);
+        let layout = layout(&mut src, &mut budget, false)?;
+        let copies = copies(&mut src, &layout, &mut budget)?;
+        let mut out = Vec::new();
+        for (i, c) in copies.iter().enumerate().take(limits.max_copies) {
+            src.seek_to(c.chunk.data_start())?;
+            let value = src.read_vec(c.chunk.size, "INFO value", limits)?;
+            let wild = (i != 0 || !c.in_top_info).then_some(SPEC_PLACE);
+            let place = if c.in_top_info { SPEC_PLACE } else { c.place };
+            out.push(found(place, c.chunk.start..c.chunk.end(), text(&value), wild));
+        }
+        Ok(out)
+    }
+
+    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut budget = Budget::new(limits);
+        let layout = layout(&mut src, &mut budget, true)?;
+        let copies = copies(&mut src, &layout, &mut budget)?;
+        let json = label_json(label);
+
+        // The INFO list that gets the label, and where it goes.
+        let target = layout.top.iter().position(|c| c.is_list(b"INFO"));
+        let hdrl = layout.top.iter().position(|c| c.is_list(b"hdrl"));
+        let ((mut info, aigc_at), replaced) = match target.and_then(|i| layout.top.get(i)) {
+            Some(c) => (rebuild_info(&mut src, c, &json, limits, &mut budget)?, Some(*c)),
+            None => (new_info(&json), None),
+        };
+        // Copies the new INFO list replaces; the rest become JUNK.
+        let mut patches: Vec<Patch> = copies
+            .iter()
+            .filter(|c| replaced.is_none_or(|r| !(r.start < c.chunk.start && c.chunk.end() <= r.end())))
+            .flat_map(|c| junk(&c.chunk))
+            .collect();
+        let old_len = replaced.map_or(0, |c| c.end() - c.start);
+        let anchor = match (target, hdrl) {
+            (Some(t), _) => t,
+            (None, Some(h)) => h,
+            (None, None) => return Err(Error::malformed(FORMAT, 12, "no hdrl list")),
+        };
+        let insert_at = layout.top.get(anchor).map_or(12, Chunk::end);
+        let mut delta = info.len() as i64 - old_len as i64;
+        let next_junk = layout
+            .top
+            .get(anchor + 1)
+            .copied()
+            .filter(|c| &c.id == b"JUNK" && c.start == insert_at);
+        let mut resized_junk = None;
+        if delta != 0 {
+            if let Some(j) = next_junk {
+                let total = (j.end() - j.start) as i64 - delta;
+                if total == 0 || total >= 8 {
+                    resized_junk = Some((j, total as u64));
+                    delta = 0;
+                }
+            }
+        }
+        if delta < 0 {
+            pad_value(&mut info, aigc_at, (-delta) as usize);
+            delta = 0;
+        }
+        if delta != 0 {
+            patches.extend(moved_offsets(&mut src, &layout, insert_at, delta, &mut budget)?);
+        }
+        patches.sort_by_key(|p| p.pos);
+
+        let new_riff_size = u32::try_from(layout.riff.size as i64 + delta)
+            .map_err(|_| Error::Unsupported("avi: the RIFF list would exceed 4 GiB".into()))?;
+        let mut out = CountingWriter::new(output);
+        out.write_all(b"RIFF")?;
+        out.write_all(&new_riff_size.to_le_bytes())?;
+        out.write_all(b"AVI ")?;
+        let mut label_range = 0..0;
+        let mut cursor = 12;
+        for (i, c) in layout.top.iter().enumerate() {
+            copy_patched(&mut src, &mut out, cursor..c.start, &patches, "RIFF")?;
+            cursor = c.end().min(src.len());
+            if Some(i) == target {
+                label_range = out.count()..out.count() + info.len() as u64;
+                out.write_all(&info)?;
+            } else if let Some((j, total)) = resized_junk.filter(|(j, _)| j == c) {
+                if total > 0 {
+                    out.write_all(b"JUNK")?;
+                    out.write_all(&((total - 8) as u32).to_le_bytes())?;
+                    src.seek_to(j.data_start())?;
+                    src.copy_to(&mut out, total - 8, "JUNK")?;
+                }
+            } else {
+                copy_patched(&mut src, &mut out, c.start..cursor, &patches, "chunk")?;
+            }
+            if target.is_none() && i == anchor {
+                label_range = out.count()..out.count() + info.len() as u64;
+                out.write_all(&info)?;
+            }
+        }
+        let len = src.len();
+        copy_patched(&mut src, &mut out, cursor..len, &patches, "RIFF")?;
+        Ok(Written {
+            label_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// A label copy: an `AIGC` chunk, in an `INFO` list or at the top level.
+struct Copy {
+    chunk: Chunk,
+    /// In the first top-level `INFO` list: the spec's place.
+    in_top_info: bool,
+    place: &'static str,
+}
+
+/// Every `AIGC` chunk: in top-level `INFO` lists, in `INFO` lists inside `hdrl`, and at the
+/// top level (a variant written by tools that treat AVI like WAV).
+fn copies(src: &mut Source<'_>, layout: &Layout, budget: &mut Budget) -> Result<Vec<Copy>> {
+    let mut out = Vec::new();
+    let mut first_info = true;
+    for c in &layout.top {
+        if c.is_list(b"INFO") {
+            for k in children(src, c.data_start() + 4..c.data_start() + c.size, budget)? {
+                if &k.id == KEY {
+                    out.push(Copy {
+                        chunk: k,
+                        in_top_info: first_info,
+                        place: "LIST INFO AIGC (second INFO list)",
+                    });
+                }
+            }
+            first_info = false;
+        } else if c.is_list(b"hdrl") {
+            for l in children(src, c.data_start() + 4..c.data_start() + c.size, budget)? {
+                if l.is_list(b"INFO") {
+                    for k in children(src, l.data_start() + 4..l.data_start() + l.size, budget)? {
+                        if &k.id == KEY {
+                            out.push(Copy {
+                                chunk: k,
+                                in_top_info: false,
+                                place: "hdrl/LIST INFO AIGC",
+                            });
+                        }
+                    }
+                }
+            }
+        } else if &c.id == KEY {
+            out.push(Copy {
+                chunk: *c,
+                in_top_info: false,
+                place: "RIFF AIGC chunk",
+            });
+        }
+    }
+    // The spec's place first, so that it is the one reported as in place.
+    out.sort_by_key(|c| !c.in_top_info);
+    Ok(out)
+}
+
+/// Patches that turn a chunk into `JUNK` of the same size, its data zeroed.
+fn junk(c: &Chunk) -> Vec<Patch> {
+    vec![
+        Patch {
+            pos: c.start,
+            bytes: b"JUNK".to_vec(),
+        },
+        Patch {
+            pos: c.data_start(),
+            bytes: vec![0; c.size as usize],
+        },
+    ]
+}
+
+/// The `AIGC` chunk: the JSON as a NUL-terminated string, padded to an even size.
+fn aigc_chunk(json: &str) -> Vec<u8> {
+    let size = json.len() + 1;
+    let mut out = Vec::with_capacity(size + 9);
+    out.extend_from_slice(KEY);
+    out.extend_from_slice(&(size as u32).to_le_bytes());
+    out.extend_from_slice(json.as_bytes());
+    out.push(0);
+    if size & 1 == 1 {
+        out.push(0);
+    }
+    out
+}
+
+/// Grows the `AIGC` string, the last chunk of a list we built, by `by` NULs (an even count, as
+/// every chunk here has an even total size) so that the list keeps its old size.
+fn pad_value(info: &mut Vec<u8>, aigc_at: usize, by: usize) {
+    let size = info
+        .get(aigc_at + 4..aigc_at + 8)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u32::from_le_bytes) as usize;
+    info.resize(info.len() + by, 0);
+    if let Some(slot) = info.get_mut(aigc_at + 4..aigc_at + 8) {
+        slot.copy_from_slice(&((size + by) as u32).to_le_bytes());
+    }
+    set_list_size(info);
+}
+
+fn set_list_size(list: &mut [u8]) {
+    let size = (list.len() - 8) as u32;
+    if let Some(slot) = list.get_mut(4..8) {
+        slot.copy_from_slice(&size.to_le_bytes());
+    }
+}
+
+/// A new `INFO` list holding only the label; and where its `AIGC` chunk starts.
+fn new_info(json: &str) -> (Vec<u8>, usize) {
+    let mut out = b"LIST\0\0\0\0INFO".to_vec();
+    out.extend_from_slice(&aigc_chunk(json));
+    set_list_size(&mut out);
+    (out, 12)
+}
+
+/// The `INFO` list with its `AIGC` children dropped and one new `AIGC` chunk at the end; and
+/// where that chunk starts.
+fn rebuild_info(
+    src: &mut Source<'_>,
+    info: &Chunk,
+    json: &str,
+    limits: &Limits,
+    budget: &mut Budget,
+) -> Result<(Vec<u8>, usize)> {
+    let kids = children(src, info.data_start() + 4..info.data_start() + info.size, budget)?;
+    let mut out = b"LIST\0\0\0\0INFO".to_vec();
+    for k in kids.iter().filter(|k| &k.id != KEY) {
+        src.seek_to(k.start)?;
+        let len = k.end().min(info.data_start() + info.size) - k.start;
+        out.extend_from_slice(&src.read_vec(len, "INFO item", limits)?);
+        if len & 1 == 1 {
+            out.push(0);
+        }
+    }
+    let aigc_at = out.len();
+    out.extend_from_slice(&aigc_chunk(json));
+    set_list_size(&mut out);
+    Ok((out, aigc_at))
+}
+
+/// Patches for every absolute offset at or after `from` when the bytes there move by `delta`:
+/// `idx1` entries when they are absolute, and OpenDML `indx`/`ix##` offsets.
+fn moved_offsets(src: &mut Source<'_>, layout: &Layout, from: u64, delta: i64, budget: &mut Budget) -> Result<Vec<Patch>> {
+    let mut patches = Vec::new();
+    let moved = |v: u64| if v >= from { v.checked_add_signed(delta) } else { Some(v) };
+    let movi = layout.top.iter().find(|c| c.is_list(b"movi")).copied();
+    if let (Some(idx1), Some(movi)) = (layout.top.iter().find(|c| &c.id == b"idx1"), movi) {
+        if idx1_is_absolute(src, idx1, &movi)? {
+            let count = idx1.size / 16;
+            for i in 0..count {
+                budget.tick(FORMAT, idx1.data_start() + i * 16)?;
+                let at = idx1.data_start() + i * 16 + 8;
+                src.seek_to(at)?;
+                let v = u64::from(u32::from_le_bytes(src.read_array("idx1 offset")?));
+                let new = moved(v).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| too_far("idx1"))?;
+                if u64::from(new) != v {
+                    patches.push(Patch {
+                        pos: at,
+                        bytes: new.to_le_bytes().to_vec(),
+                    });
+                }
+            }
+        }
+    }
+    for c in layout.top.iter().filter(|c| c.is_list(b"hdrl")) {
+        for strl in children(src, c.data_start() + 4..c.data_start() + c.size, budget)?.iter().filter(|l| l.is_list(b"strl")) {
+            for indx in children(src, strl.data_start() + 4..strl.data_start() + strl.size, budget)?.iter().filter(|k| &k.id == b"indx") {
+                patches.extend(opendml_patches(src, indx.data_start(), indx.size, &moved, budget, 0)?);
+            }
+        }
+    }
+    Ok(patches)
+}
+
+fn too_far(what: &str) -> Error {
+    Error::Unsupported(format!("avi: a 32-bit {what} offset cannot hold the moved position").into())
+}
+
+/// Whether `idx1` holds absolute file offsets rather than offsets from the `movi` list type:
+/// the first entry is tried both ways against the chunk id it names.
+fn idx1_is_absolute(src: &mut Source<'_>, idx1: &Chunk, movi: &Chunk) -> Result<bool> {
+    if idx1.size < 16 {
+        return Ok(false);
+    }
+    src.seek_to(idx1.data_start())?;
+    let entry: [u8; 16] = src.read_array("idx1 entry")?;
+    let id = &entry[..4];
+    let offset = u64::from(u32::from_le_bytes([entry[8], entry[9], entry[10], entry[11]]));
+    let id_at = |src: &mut Source<'_>, pos: u64| -> Result<bool> {
+        if pos + 4 > src.len() {
+            return Ok(false);
+        }
+        src.seek_to(pos)?;
+        Ok(&src.read_array::<4>("chunk id")?[..] == id)
+    };
+    if id_at(src, movi.data_start() + offset)? {
+        return Ok(false);
+    }
+    id_at(src, offset)
+}
+
+/// Patches for an OpenDML index at `data` (`indx` or `ix##` data): the entries of a super index
+/// and, through them, each standard index's `qwBaseOffset`; or a standard index's own base.
+fn opendml_patches(
+    src: &mut Source<'_>,
+    data: u64,
+    size: u64,
+    moved: &dyn Fn(u64) -> Option<u64>,
+    budget: &mut Budget,
+    depth: usize,
+) -> Result<Vec<Patch>> {
+    if size < 24 || depth > 1 {
+        return Ok(Vec::new());
+    }
+    src.seek_to(data)?;
+    let h: [u8; 24] = src.read_array("OpenDML index header")?;
+    let longs_per_entry = u64::from(u16::from_le_bytes([h[0], h[1]]));
+    let index_type = h[3];
+    let in_use = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
+    let mut patches = Vec::new();
+    let patch_u64 = |src: &mut Source<'_>, at: u64, patches: &mut Vec<Patch>| -> Result<Option<u64>> {
+        src.seek_to(at)?;
+        let v = u64::from_le_bytes(src.read_array("OpenDML offset")?);
+        let new = moved(v).ok_or_else(|| too_far("OpenDML"))?;
+        if new != v {
+            patches.push(Patch {
+                pos: at,
+                bytes: new.to_le_bytes().to_vec(),
+            });
+        }
+        Ok(Some(v))
+    };
+    match index_type {
+        // AVI_INDEX_OF_INDEXES: entries of {qwOffset, dwSize, dwDuration}.
+        0 => {
+            let entry = longs_per_entry * 4;
+            if entry < 16 || in_use.saturating_mul(entry) > size - 24 {
+                return Err(Error::malformed(FORMAT, data, "OpenDML super index entries overrun the chunk"));
+            }
+            for i in 0..in_use {
+                budget.tick(FORMAT, data + 24 + i * entry)?;
+                let at = data + 24 + i * entry;
+                let Some(target) = patch_u64(src, at, &mut patches)? else { continue };
+                // The standard index it points to: a chunk header, then its own header.
+                if target + 8 + 24 <= src.len() {
+                    src.seek_to(target + 4)?;
+                    let ix_size = u64::from(u32::from_le_bytes(src.read_array("ix size")?));
+                    patches.extend(opendml_patches(src, target + 8, ix_size, moved, budget, depth + 1)?);
+                }
+            }
+        }
+        // AVI_INDEX_OF_CHUNKS: qwBaseOffset after the chunk id.
+        1 => {
+            patch_u64(src, data + 12, &mut patches)?;
+        }
+        _ => {}
+    }
+    Ok(patches)
 }
