@@ -164,3 +164,19 @@ pub fn audio_fixtures(exts: &[&str]) -> Vec<(String, PathBuf)> {
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
         .collect()
 }
+
+/// The value of the ID3 user text frame `AIGC` as exiftool reads it (exiftool follows the
+/// ID3v2.3 rule that frame sizes count bytes after undoing tag-level unsynchronisation, as
+/// TagLib and mutagen do; ffmpeg counts stored bytes, so it cannot witness such tags); `None`
+/// without exiftool.
+pub fn exiftool_id3_aigc(path: &Path) -> Option<String> {
+    let exiftool = tool("exiftool")?;
+    let out = run(&exiftool, &["-s3".as_ref(), "-ID3:UserDefinedText".as_ref(), path.as_os_str()]);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    Some(
+        text.lines()
+            .find_map(|l| l.strip_prefix("(AIGC) "))
+            .unwrap_or("")
+            .to_string(),
+    )
+}
