@@ -291,9 +291,24 @@ fn ws_before(buf: &[u8], end: usize, floor: usize) -> usize {
     pos
 }
 
+/// Position of the first `byte` in `buf[from..to]`. Reads eight bytes at a time: packets are
+/// mostly long runs of text and padding between the few bytes the lexer looks for.
 fn find_byte(buf: &[u8], byte: u8, from: usize, to: usize) -> Option<usize> {
+    const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let hay = buf.get(from..to)?;
-    hay.iter().position(|&b| b == byte).map(|i| from + i)
+    let pattern = u64::from_ne_bytes([byte; 8]);
+    let mut skipped = 0;
+    for chunk in hay.chunks_exact(8) {
+        let word = u64::from_ne_bytes(chunk.try_into().ok()?) ^ pattern;
+        // Some byte of `word` is zero, i.e. some byte of the chunk is `byte`.
+        if word.wrapping_sub(LOW) & !word & HIGH != 0 {
+            break;
+        }
+        skipped += 8;
+    }
+    let rest = hay.get(skipped..)?;
+    rest.iter().position(|&b| b == byte).map(|i| from + skipped + i)
 }
 
 fn find_seq(buf: &[u8], needle: &[u8], from: usize) -> Option<usize> {
@@ -348,6 +363,9 @@ fn parse_ref(raw: &[u8], amp: usize) -> Option<(char, usize)> {
 /// Checks that every `&` in `range` starts a valid reference.
 fn check_refs(buf: &[u8], range: Range<usize>) -> Result<()> {
     let raw = buf.get(range.clone()).unwrap_or_default();
+    if !raw.contains(&b'&') {
+        return Ok(());
+    }
     let mut pos = 0;
     while let Some(amp) = find_byte(raw, b'&', pos, raw.len()) {
         let (_, len) =
@@ -407,8 +425,12 @@ fn decode_into(raw: &[u8], offset: usize, kind: Chars, out: &mut Vec<u8>, cap: u
 }
 
 fn uri_eq(raw: &[u8], uri: &[u8]) -> bool {
-    if !raw.contains(&b'&') {
-        return raw == uri;
+    if raw == uri {
+        return true;
+    }
+    // References only ever shorten the text.
+    if raw.len() <= uri.len() || !raw.contains(&b'&') {
+        return false;
     }
     let mut decoded = Vec::new();
     decode_into(raw, 0, Chars::Attr, &mut decoded, raw.len() as u64).is_ok() && decoded == uri
@@ -491,12 +513,31 @@ enum Token {
     },
 }
 
+/// Bytes that may start a name (1) or continue one (2): XML 1.0 production 4, with every
+/// non-ASCII byte allowed (names are compared as bytes, never decoded).
+const NAME_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() || c == b'_' || c == b':' || c >= 0x80 {
+            3
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80
+    NAME_BYTES[usize::from(b)] & 1 != 0
 }
 
 fn is_name_byte(b: u8) -> bool {
-    is_name_start(b) || b.is_ascii_digit() || b == b'-' || b == b'.'
+    NAME_BYTES[usize::from(b)] & 2 != 0
 }
 
 fn name_end(buf: &[u8], at: usize) -> Result<usize> {

@@ -275,3 +275,44 @@ mod tests {
         assert_eq!(buf[4 * 300 * 7 + 4 * 5], (7 + 1 + 4 * 5) as u8);
     }
 }
+
+/// The `json` fuzz target's property, on arbitrary bytes: the lenient label reader never
+/// panics, and a label it reads, written back canonically, reads back as the same label.
+pub fn fuzz_json(data: &[u8]) {
+    use aigc_label_core::json::{Shape, parse, to_json};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(parsed) = parse(text, 32) else {
+        return;
+    };
+    let Some(label) = parsed.to_label() else {
+        return;
+    };
+    let written = to_json(&label, Shape::Bare);
+    let back = parse(&written, 32).unwrap_or_else(|e| panic!("canonical JSON {written:?} does not parse: {e}"));
+    assert_eq!(back.to_label(), Some(label), "{written}");
+}
+
+/// The `xmp` fuzz target's property, on arbitrary bytes: the XMP reader never panics; when it
+/// reads the packet, setting a label either fails cleanly or yields a packet holding exactly
+/// that label once, and setting the same label again changes nothing.
+pub fn fuzz_xmp(data: &[u8]) {
+    use aigc_label_core::{Limits, json, xmp};
+    let limits = Limits::default();
+    if xmp::find_aigc(data, &limits).is_err() {
+        return;
+    }
+    // Quotes and markup characters exercise both forms' escaping.
+    let mut label = sample_label();
+    label.reserved_code1 = "a&b<c>'d'\"e\"".into();
+    let text = json::to_json(&label, json::Shape::Bare);
+    let Ok(out) = xmp::set_aigc(data, &text, &limits) else {
+        return;
+    };
+    let hits = xmp::find_aigc(&out, &limits).expect("our own output must read back");
+    assert_eq!(hits.len(), 1, "exactly one label after writing, found {hits:#?}");
+    assert_eq!(hits[0].value, text);
+    let again = xmp::set_aigc(&out, &text, &limits).expect("our own output must accept the label again");
+    assert!(again == out, "setting the same label twice must be a no-op");
+}
