@@ -1,0 +1,455 @@
+//! Matroska and WebM: a `Tags/Tag/SimpleTag` with `TagName` `AIGC` and the JSON as `TagString`,
+//! in a `Tag` whose `Targets` cover the whole file (spec section 4; RFC 9559 §5.1.8).
+//!
+//! Matroska positions (`SeekHead` entries, `Cues`) are relative to the Segment's data, so the
+//! writer never moves an element: every change is made in place, and fits into space the file
+//! already has, in this order of preference:
+//! 1. a `Tags` element grows (or keeps its size) into the `Void` that follows it: re-labelling a
+//!    file we labelled before always lands here;
+//! 2. a `Void` before the first Cluster large enough for a new `Tags` element is overwritten;
+//! 3. a new `Tags` element is appended at the end of the Segment, the Segment size (if known)
+//!    is updated, and a `Seek` entry for it is added to the `SeekHead`, which grows into the
+//!    `Void` after it (muxers reserve one there); unknown-size Segments are fine.
+//!
+//! Elements that lose an `AIGC` tag keep their size (the rest becomes `Void`), and every
+//! rebuilt element that starts with a CRC-32 gets its CRC recomputed.
+
+mod ebml;
+
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+
+use self::ebml::{Child, Element, FORMAT, children, element, fill, fix_crc, id, read_element, void};
+use crate::common::{Budget, Patch, check_depth, copy_patched, found, label_json, text};
+
+/// The spec's place, named in findings about copies elsewhere.
+const SPEC_PLACE: &str = "Tags/Tag/SimpleTag AIGC";
+/// The tag name.
+const KEY: &[u8] = b"AIGC";
+
+/// The Matroska / WebM carrier.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Matroska;
+
+/// A Segment child with its extent resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Level1 {
+    id: u32,
+    start: u64,
+    end: u64,
+}
+
+impl Level1 {
+    fn len(&self) -> u64 {
+        self.end - self.start
+    }
+}
+
+/// The first Segment and its children.
+struct Segment {
+    el: Element,
+    end: u64,
+    kids: Vec<Level1>,
+}
+
+impl Segment {
+    /// Input position of a Segment-relative position 0 (SeekHead and Cues positions count
+    /// from here).
+    fn data_start(&self) -> u64 {
+        self.el.data_start()
+    }
+}
+
+fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segment> {
+    let len = src.len();
+    let header = read_element(src, len)?;
+    let header_end = match (header.id, header.end()) {
+        (id::EBML, Some(end)) => end,
+        _ => return Err(Error::malformed(FORMAT, 0, "no EBML header")),
+    };
+    src.seek_to(header_end)?;
+    let mut budget = Budget::new(limits);
+    let el = loop {
+        budget.tick(FORMAT, src.pos())?;
+        let el = read_element(src, len)?;
+        match (el.id, el.end()) {
+            (id::SEGMENT, _) => break el,
+            (id::VOID | id::CRC32, Some(end)) => src.seek_to(end)?,
+            _ => return Err(Error::malformed(FORMAT, el.start, "no Segment after the EBML header")),
+        }
+    };
+    let end = el.end().unwrap_or(len);
+    let mut kids = Vec::new();
+    while end.saturating_sub(src.pos()) >= 2 {
+        budget.tick(FORMAT, src.pos())?;
+        let start = src.pos();
+        let next = read_element(src, end).and_then(|e| match e.end() {
+            Some(e_end) => Ok((e.id, e_end)),
+            None if e.id == id::CLUSTER => scan_cluster(src, end, &mut budget).map(|e_end| (e.id, e_end)),
+            None => Err(Error::Unsupported(
+                format!("matroska: element {:X} at {start} has an unknown size", e.id).into(),
+            )),
+        });
+        let (i, e_end) = match next {
+            Ok(x) => x,
+            Err(e) if strict => return Err(e),
+            Err(_) => break,
+        };
+        kids.push(Level1 { id: i, start, end: e_end });
+        src.seek_to(e_end)?;
+    }
+    if strict && src.pos() != end && kids.is_empty() {
+        return Err(src.malformed("empty Segment"));
+    }
+    Ok(Segment { el, end, kids })
+}
+
+/// Finds where an unknown-size Cluster ends: at the first Segment-level element ID, or `end`.
+fn scan_cluster(src: &mut Source<'_>, end: u64, budget: &mut Budget) -> Result<u64> {
+    while end.saturating_sub(src.pos()) >= 2 {
+        budget.tick(FORMAT, src.pos())?;
+        let start = src.pos();
+        let child = read_element(src, end)?;
+        if ebml::is_level1(child.id) {
+            return Ok(start);
+        }
+        let child_end = child
+            .end()
+            .ok_or_else(|| Error::Unsupported("matroska: unknown-size element inside a Cluster".into()))?;
+        src.seek_to(child_end)?;
+    }
+    Ok(end)
+}
+
+fn load(src: &mut Source<'_>, e: &Level1, limits: &Limits) -> Result<Vec<u8>> {
+    src.seek_to(e.start)?;
+    src.read_vec(e.len(), "Tags", limits)
+}
+
+/// The data range of the single element filling `buf`.
+fn data_range(buf: &[u8], at: u64) -> Result<Range<usize>> {
+    let (_, hdr, _) = ebml::parse_header(buf, at)?.ok_or_else(|| Error::truncated(FORMAT, at, "element"))?;
+    Ok(hdr..buf.len())
+}
+
+/// One `AIGC` SimpleTag in a buffered Tags element.
+struct TagCopy {
+    /// The SimpleTag, within the buffer.
+    range: Range<usize>,
+    text: String,
+    /// In a Tag whose Targets cover the whole file, not nested in another SimpleTag.
+    in_place: bool,
+}
+
+/// Whether a Tag's Targets cover the whole file: no non-zero UID, and a TargetTypeValue of 50
+/// (or none, which defaults to 50).
+fn whole_file(buf: &[u8], targets: &Child, at: u64) -> Result<bool> {
+    for c in children(buf, targets.data.clone(), at)? {
+        let value = buf.get(c.data.clone()).unwrap_or_default();
+        let n = crate::common::be_uint(value.get(..value.len().min(8)).unwrap_or_default());
+        match c.id {
+            id::TARGET_TYPE_VALUE if n != 50 => return Ok(false),
+            0x63C5 | 0x63C9 | 0x63C4 | 0x63C6 if n != 0 => return Ok(false),
+            _ => {}
+        }
+    }
+    Ok(true)
+}
+
+fn simple_tag_copies(
+    buf: &[u8],
+    simple: &Child,
+    at: u64,
+    in_place: bool,
+    depth: usize,
+    limits: &Limits,
+    out: &mut Vec<TagCopy>,
+) -> Result<()> {
+    check_depth(FORMAT, at, depth, limits)?;
+    let kids = children(buf, simple.data.clone(), at)?;
+    let name = kids.iter().find(|c| c.id == id::TAG_NAME).and_then(|c| buf.get(c.data.clone()));
+    if name == Some(KEY) {
+        let value = kids.iter().find(|c| c.id == id::TAG_STRING).and_then(|c| buf.get(c.data.clone()));
+        if let Some(value) = value {
+            out.push(TagCopy {
+                range: simple.range.clone(),
+                text: text(value),
+                in_place,
+            });
+        }
+    }
+    for nested in kids.iter().filter(|c| c.id == id::SIMPLE_TAG) {
+        simple_tag_copies(buf, nested, at, false, depth + 1, limits, out)?;
+    }
+    Ok(())
+}
+
+/// Every `AIGC` SimpleTag in a buffered Tags element (`at` is its input offset).
+fn tag_copies(buf: &[u8], at: u64, limits: &Limits) -> Result<Vec<TagCopy>> {
+    let mut out = Vec::new();
+    for tag in children(buf, data_range(buf, at)?, at)?.iter().filter(|c| c.id == id::TAG) {
+        let kids = children(buf, tag.data.clone(), at)?;
+        let mut in_place = true;
+        for t in kids.iter().filter(|c| c.id == id::TARGETS) {
+            in_place &= whole_file(buf, t, at)?;
+        }
+        for simple in kids.iter().filter(|c| c.id == id::SIMPLE_TAG) {
+            simple_tag_copies(buf, simple, at, in_place, 1, limits, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The element `c` with every `AIGC` SimpleTag inside it removed; `None` when `c` itself goes
+/// (an `AIGC` SimpleTag, or a Tag left without SimpleTags).
+fn strip(buf: &[u8], c: &Child, at: u64, depth: usize, limits: &Limits) -> Result<Option<Vec<u8>>> {
+    let whole = || buf.get(c.range.clone()).unwrap_or_default().to_vec();
+    if c.id != id::TAG && c.id != id::SIMPLE_TAG {
+        return Ok(Some(whole()));
+    }
+    check_depth(FORMAT, at, depth, limits)?;
+    let kids = children(buf, c.data.clone(), at)?;
+    if c.id == id::SIMPLE_TAG && kids.iter().any(|k| k.id == id::TAG_NAME && buf.get(k.data.clone()) == Some(KEY)) {
+        return Ok(None);
+    }
+    let mut data = Vec::new();
+    let mut changed = false;
+    for k in &kids {
+        match strip(buf, k, at, depth + 1, limits)? {
+            Some(bytes) => {
+                changed |= bytes.as_slice() != buf.get(k.range.clone()).unwrap_or_default();
+                data.extend_from_slice(&bytes);
+            }
+            None => changed = true,
+        }
+    }
+    if !changed {
+        return Ok(Some(whole()));
+    }
+    let has_simple = children(&data, 0..data.len(), at)?.iter().any(|k| k.id == id::SIMPLE_TAG);
+    if c.id == id::TAG && !has_simple {
+        return Ok(None);
+    }
+    Ok(Some(element(c.id, &data)))
+}
+
+/// A Tags element's data with every `AIGC` SimpleTag removed, whether anything was, and
+/// whether any Tag is left.
+fn strip_tags(buf: &[u8], at: u64, limits: &Limits) -> Result<(Vec<u8>, bool, bool)> {
+    let mut data = Vec::new();
+    let mut changed = false;
+    let mut any_tag = false;
+    for c in children(buf, data_range(buf, at)?, at)? {
+        match strip(buf, &c, at, 1, limits)? {
+            Some(bytes) => {
+                changed |= bytes.as_slice() != buf.get(c.range.clone()).unwrap_or_default();
+                any_tag |= c.id == id::TAG;
+                data.extend_from_slice(&bytes);
+            }
+            None => changed = true,
+        }
+    }
+    Ok((data, changed, any_tag))
+}
+
+/// Our Tag: empty Targets (the whole file, as ffmpeg writes global tags) and one SimpleTag.
+fn label_tag(json: &str) -> Vec<u8> {
+    let mut simple = element(id::TAG_NAME, KEY);
+    simple.extend_from_slice(&element(id::TAG_STRING, json.as_bytes()));
+    let mut tag = element(id::TARGETS, &[]);
+    tag.extend_from_slice(&element(id::SIMPLE_TAG, &simple));
+    element(id::TAG, &tag)
+}
+
+impl Carrier for Matroska {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "video/x-matroska"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["mkv", "webm", "mka", "mk3d"]
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3])
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let seg = segment(&mut src, limits, false)?;
+        let mut out = Vec::new();
+        for e in seg.kids.iter().filter(|e| e.id == id::TAGS) {
+            let buf = load(&mut src, e, limits)?;
+            for c in tag_copies(&buf, e.start, limits)? {
+                let range = e.start + c.range.start as u64..e.start + c.range.end as u64;
+                let (place, wild) = if c.in_place {
+                    (SPEC_PLACE, None)
+                } else {
+                    ("Tags/Tag/SimpleTag AIGC (not a whole-file target)", Some(SPEC_PLACE))
+                };
+                out.push(found(place, range, c.text, wild));
+            }
+            if out.len() >= limits.max_copies {
+                out.truncate(limits.max_copies);
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+        let mut src = Source::new(input, FORMAT)?;
+        let seg = segment(&mut src, limits, true)?;
+        let tag = label_tag(&label_json(label));
+        let mut edits = Edits::default();
+
+        for (i, e) in seg.kids.iter().enumerate().filter(|(_, e)| e.id == id::TAGS) {
+            let buf = load(&mut src, e, limits)?;
+            let (kept, changed, any_tag) = strip_tags(&buf, e.start, limits)?;
+            if edits.label_at.is_none() {
+                let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
+                let mut data = [kept.as_slice(), &tag].concat();
+                fix_crc(&mut data);
+                if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
+                    if room > e.end {
+                        edits.used.push(i + 1);
+                    }
+                    edits.place(e.start, bytes, kept.len())?;
+                    continue;
+                }
+            }
+            if changed {
+                let bytes = if any_tag {
+                    let mut data = kept;
+                    fix_crc(&mut data);
+                    fill(id::TAGS, &data, e.len() as usize)
+                } else {
+                    void(e.len() as usize)
+                };
+                let bytes = bytes.ok_or_else(|| Error::malformed(FORMAT, e.start, "Tags element cannot be rewritten"))?;
+                edits.patches.push(Patch { pos: e.start, bytes });
+            }
+        }
+        if edits.label_at.is_none() {
+            edits.into_void(&seg, &tag)?;
+        }
+        let mut insertion = None;
+        if edits.label_at.is_none() {
+            insertion = Some(edits.append(&mut src, &seg, &tag, limits)?);
+        }
+        edits.patches.sort_by_key(|p| p.pos);
+
+        let mut out = CountingWriter::new(output);
+        let len = src.len();
+        let label_range = match insertion {
+            Some((at, bytes)) => {
+                copy_patched(&mut src, &mut out, 0..at, &edits.patches, "Segment")?;
+                out.write_all(&bytes)?;
+                let hdr = data_range(&bytes, at)?.start as u64;
+                copy_patched(&mut src, &mut out, at..len, &edits.patches, "Segment")?;
+                at + hdr..at + bytes.len() as u64
+            }
+            None => {
+                copy_patched(&mut src, &mut out, 0..len, &edits.patches, "Segment")?;
+                let at = edits.label_at.unwrap_or(0);
+                at..at + tag.len() as u64
+            }
+        };
+        Ok(Written {
+            label_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// Same-size replacements being planned, and where the label Tag went.
+#[derive(Default)]
+struct Edits {
+    patches: Vec<Patch>,
+    /// Indices of Segment children already spoken for (Voids taken over).
+    used: Vec<usize>,
+    /// Input (= output) offset of our Tag, once placed.
+    label_at: Option<u64>,
+}
+
+impl Edits {
+    /// The Void right after child `i`, if free.
+    fn void_after<'a>(&self, seg: &'a Segment, i: usize) -> Option<&'a Level1> {
+        let prev = seg.kids.get(i)?;
+        seg.kids
+            .get(i + 1)
+            .filter(|v| v.id == id::VOID && v.start == prev.end && !self.used.contains(&(i + 1)))
+    }
+
+    /// Records a Tags element written at `pos` whose Tag list ends with ours after `before`
+    /// bytes of other children.
+    fn place(&mut self, pos: u64, bytes: Vec<u8>, before: usize) -> Result<()> {
+        let hdr = data_range(&bytes, pos)?.start;
+        self.label_at = Some(pos + (hdr + before) as u64);
+        self.patches.push(Patch { pos, bytes });
+        Ok(())
+    }
+
+    /// Puts a new Tags element into a Void before the first Cluster, where readers meet it
+    /// without a SeekHead entry.
+    fn into_void(&mut self, seg: &Segment, tag: &[u8]) -> Result<()> {
+        let first_cluster = seg.kids.iter().position(|k| k.id == id::CLUSTER).unwrap_or(seg.kids.len());
+        for (i, v) in seg.kids.iter().enumerate().take(first_cluster) {
+            if v.id != id::VOID || self.used.contains(&i) {
+                continue;
+            }
+            if let Some(bytes) = fill(id::TAGS, tag, v.len() as usize) {
+                self.used.push(i);
+                return self.place(v.start, bytes, 0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a new Tags element at the end of the Segment: fixes the Segment size and adds a
+    /// SeekHead entry. Returns the insertion (input offset, bytes).
+    fn append(&mut self, src: &mut Source<'_>, seg: &Segment, tag: &[u8], limits: &Limits) -> Result<(u64, Vec<u8>)> {
+        let tags = element(id::TAGS, tag);
+        let position = seg.end - seg.data_start();
+        self.add_seek(src, seg, position, limits)?;
+        if let Some(size) = seg.el.size {
+            let width = (seg.el.hdr_len - 4) as usize;
+            let bytes = ebml::size_bytes(size + tags.len() as u64, width)
+                .ok_or_else(|| Error::Unsupported("matroska: the Segment size field cannot hold the new size".into()))?;
+            self.patches.push(Patch {
+                pos: seg.el.start + 4,
+                bytes,
+            });
+        }
+        Ok((seg.end, tags))
+    }
+
+    /// Adds a Seek entry for a Tags element at Segment position `position` to the first
+    /// SeekHead, which grows into the Void after it.
+    fn add_seek(&mut self, src: &mut Source<'_>, seg: &Segment, position: u64, limits: &Limits) -> Result<()> {
+        let no_room = || Error::Unsupported("matroska: no Void room for the Tags element or its SeekHead entry".into());
+        let i = seg.kids.iter().position(|k| k.id == id::SEEK_HEAD).ok_or_else(no_room)?;
+        let head = seg.kids.get(i).copied().ok_or_else(no_room)?;
+        let room = self.void_after(seg, i).map_or(head.end, |v| v.end);
+        let buf = load(src, &head, limits)?;
+        let range = data_range(&buf, head.start)?;
+        let mut entry = element(id::SEEK_ID, &ebml::id_bytes(id::TAGS));
+        entry.extend_from_slice(&ebml::uint_element(id::SEEK_POSITION, position));
+        let mut data = buf.get(range).unwrap_or_default().to_vec();
+        data.extend_from_slice(&element(id::SEEK, &entry));
+        fix_crc(&mut data);
+        let bytes = fill(id::SEEK_HEAD, &data, (room - head.start) as usize).ok_or_else(no_room)?;
+        if room > head.end {
+            self.used.push(i + 1);
+        }
+        self.patches.push(Patch { pos: head.start, bytes });
+        Ok(())
+    }
+}
