@@ -1,0 +1,472 @@
+//! PDF: the implicit label as the `/AIGC` entry of the document information dictionary (spec
+//! section 4), written as an incremental update (ISO 32000-1 §7.5.6).
+//!
+//! The writer copies the original file unchanged and appends one update: a new revision of the
+//! Info dictionary (same object number when one exists, every other entry copied byte for byte,
+//! `/AIGC` set to the label), a cross-reference section in the style of the file's newest one (a
+//! classic `xref` table, or an xref stream when the file uses streams), and a trailer with
+//! `/Prev`, `/Size`, `/Root`, `/Info` and `/ID`. Because the original bytes are untouched,
+//! signatures over the original revision stay valid and every reader sees the same pages.
+//! A replaced label stays in the file's history (the earlier revision), as incremental updates
+//! always keep it; readers, including this one, see only the newest Info dictionary.
+//!
+//! The reader resolves the newest trailer through the `/Prev` chain, xref streams (FlateDecode
+//! with PNG predictors) and object streams; it reads only the trailer, the Info dictionary and the
+//! objects on the way. It is a small reader of our own rather than `lopdf`: `lopdf` parses the
+//! whole document into memory (every page object and stream), which is neither bounded by our
+//! [`Limits`] nor needed to read one dictionary, and its error paths on crafted files are not
+//! under our control. Ours touches a few kilobytes of a file of any size, and every length,
+//! offset, count and nesting level it reads is checked.
+//!
+//! Encrypted files are refused: their Info strings are encrypted, so a label could be neither
+//! read nor written without the key.
+
+mod lex;
+mod xref;
+
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, Strictness, id};
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+
+use lex::{Obj, write_name};
+use xref::{Doc, FORMAT, XrefStyle};
+
+/// The PDF carrier (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pdf;
+
+impl Carrier for Pdf {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "application/pdf"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["pdf"]
+    }
+
+    /// `%PDF-` in the first bytes (readers accept a header after some junk).
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.windows(5).any(|w| w == b"%PDF-")
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut doc = Doc::open(&mut src, limits)?;
+        refuse_encrypted(&doc)?;
+        let Some(info) = read_info(&mut doc)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for (key, value) in &info.labels {
+            if found.len() >= limits.max_copies {
+                break;
+            }
+            let text = label_text(&mut doc, value)?;
+            let mut checks = Vec::new();
+            if key.as_slice() != b"AIGC" {
+                checks.push(Check::should(
+                    id::CARRIER_PLACE,
+                    Strictness::Lenient,
+                    format!("Info key is /{}, not /AIGC", String::from_utf8_lossy(key)),
+                ));
+            }
+            found.push(Found {
+                carrier: "Info /AIGC".into(),
+                range: info.file_range.clone(),
+                text,
+                expected_shape: Shape::Bare,
+                checks,
+            });
+        }
+        Ok(found)
+    }
+
+    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+        let mut src = Source::new(input, FORMAT)?;
+        let file_len = src.len();
+        let plan = {
+            let mut doc = Doc::open(&mut src, limits)?;
+            refuse_encrypted(&doc)?;
+            let info = read_info(&mut doc)?;
+            plan_update(&doc, info)?
+        };
+        let ends_with_eol = if file_len == 0 {
+            true
+        } else {
+            src.seek_to(file_len - 1)?;
+            matches!(src.read_array::<1>("last byte")?, [b'\n' | b'\r'])
+        };
+        let update = plan.render(file_len, ends_with_eol, &json::to_json(label, Shape::Bare));
+        let mut out = CountingWriter::new(output);
+        src.seek_to(0)?;
+        src.copy_rest(&mut out, "original revision")?;
+        out.write_all(&update.bytes)?;
+        out.flush()?;
+        Ok(Written {
+            label_range: update.info_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+fn refuse_encrypted(doc: &Doc<'_, '_>) -> Result<()> {
+    if doc.trailer_value(b"Encrypt").is_some() {
+        return Err(Error::Unsupported(
+            "encrypted PDF: its Info strings are encrypted, so the label cannot be read or written".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The Info dictionary of the newest revision.
+struct Info {
+    /// Its object number and generation, when it is an indirect object.
+    reference: Option<(u32, u16)>,
+    /// Every entry except the label, as written: key and raw value bytes.
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The `/AIGC` entries (any letter case) and their values.
+    labels: Vec<(Vec<u8>, Obj)>,
+    /// Where the dictionary's object (or object stream) is in the file.
+    file_range: Range<u64>,
+}
+
+fn read_info(doc: &mut Doc<'_, '_>) -> Result<Option<Info>> {
+    let (dict, buf, reference, file_range) = match doc.trailer_value(b"Info") {
+        None => return Ok(None),
+        Some((Obj::Ref(num, gen_), ..)) => {
+            let (num, gen_) = (*num, *gen_);
+            match doc.resolve(num, 0)? {
+                Some(parsed) => match parsed.obj {
+                    Obj::Dict(d) => (d, parsed.buf, Some((num, gen_)), parsed.file_range),
+                    _ => return Err(Error::malformed(FORMAT, parsed.file_range.start, "/Info is not a dictionary")),
+                },
+                None => return Ok(None),
+            }
+        }
+        Some((Obj::Dict(d), buf, _)) => (d.clone(), buf.to_vec(), None, doc.startxref..doc.startxref),
+        Some(_) => return Err(Error::malformed(FORMAT, doc.startxref, "trailer /Info is not a dictionary")),
+    };
+    let mut info = Info {
+        reference,
+        entries: Vec::new(),
+        labels: Vec::new(),
+        file_range,
+    };
+    for (key, value, range) in dict.entries {
+        if key.eq_ignore_ascii_case(b"AIGC") {
+            info.labels.push((key, value));
+        } else {
+            let raw = buf.get(range).unwrap_or_default().to_vec();
+            info.entries.push((key, raw));
+        }
+    }
+    Ok(Some(info))
+}
+
+/// The text of an `/AIGC` value: a text string, possibly behind an indirect reference.
+fn label_text(doc: &mut Doc<'_, '_>, value: &Obj) -> Result<String> {
+    let resolved;
+    let value = match value {
+        Obj::Ref(num, _) => {
+            resolved = doc.resolve(*num, 0)?.map(|p| p.obj);
+            resolved.as_ref().unwrap_or(&Obj::Null)
+        }
+        v => v,
+    };
+    Ok(match value {
+        Obj::Str(bytes) => decode_text_string(bytes),
+        Obj::Name(n) => String::from_utf8_lossy(n).into_owned(),
+        _ => String::new(),
+    })
+}
+
+/// Decodes a PDF text string (§7.9.2.2): UTF-16BE with a byte order mark, UTF-8 with one
+/// (PDF 2.0), otherwise PDFDocEncoding. Wild writers also put bare UTF-8 or UTF-16LE; both are
+/// accepted.
+pub(crate) fn decode_text_string(bytes: &[u8]) -> String {
+    let utf16 = |b: &[u8], be: bool| {
+        let units: Vec<u16> = b
+            .chunks_exact(2)
+            .map(|p| if be { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
+        utf16(rest, true)
+    } else if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
+        utf16(rest, false)
+    } else if let Some(rest) = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        String::from_utf8_lossy(rest).into_owned()
+    } else if let Ok(s) = std::str::from_utf8(bytes) {
+        s.to_string()
+    } else {
+        // PDFDocEncoding agrees with Latin-1 except in 0x18-0x1F and 0x80-0x9F, which labels
+        // (printable ASCII) never use.
+        bytes.iter().map(|&b| char::from(b)).collect()
+    }
+}
+
+/// Encodes `text` as a PDF text string: a literal string when it is printable ASCII (escaping
+/// parentheses and backslashes), otherwise hex UTF-16BE with a byte order mark.
+pub(crate) fn encode_text_string(text: &str) -> Vec<u8> {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        let mut out = Vec::with_capacity(text.len() + 8);
+        out.push(b'(');
+        for b in text.bytes() {
+            if matches!(b, b'(' | b')' | b'\\') {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
+        out.push(b')');
+        out
+    } else {
+        let mut out = b"<FEFF".to_vec();
+        for unit in text.encode_utf16() {
+            out.extend_from_slice(format!("{unit:04X}").as_bytes());
+        }
+        out.push(b'>');
+        out
+    }
+}
+
+/// Everything an update needs from the original file.
+struct Plan {
+    style: XrefStyle,
+    prev: u64,
+    size: u32,
+    root: Vec<u8>,
+    id: Option<Vec<u8>>,
+    info_ref: (u32, u16),
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
+    let raw = |key: &[u8]| doc.trailer_value(key).map(|(_, buf, r)| buf.get(r).unwrap_or_default().to_vec());
+    let size = doc
+        .trailer_value(b"Size")
+        .and_then(|(v, ..)| v.as_int())
+        .and_then(|s| u32::try_from(s).ok())
+        .ok_or_else(|| Error::malformed(FORMAT, doc.startxref, "trailer without a valid /Size"))?;
+    let root = raw(b"Root").ok_or_else(|| Error::malformed(FORMAT, doc.startxref, "trailer without /Root"))?;
+    let (info_ref, entries) = match info {
+        Some(Info {
+            reference: Some(r),
+            entries,
+            ..
+        }) => (r, entries),
+        Some(info) => ((size, 0), info.entries),
+        None => ((size, 0), Vec::new()),
+    };
+    let size = size.max(info_ref.0.saturating_add(1));
+    Ok(Plan {
+        style: doc.style,
+        prev: doc.startxref,
+        size,
+        root,
+        id: raw(b"ID"),
+        info_ref,
+        entries,
+    })
+}
+
+/// The bytes appended to the file, and where the new Info object is.
+struct Update {
+    bytes: Vec<u8>,
+    info_range: Range<u64>,
+}
+
+impl Plan {
+    fn render(&self, file_len: u64, ends_with_eol: bool, label_json: &str) -> Update {
+        let mut out: Vec<u8> = Vec::new();
+        if !ends_with_eol {
+            out.push(b'\n');
+        }
+        let (num, gen_) = self.info_ref;
+        let info_offset = file_len + out.len() as u64;
+        out.extend_from_slice(format!("{num} {gen_} obj\n<<").as_bytes());
+        for (key, raw) in &self.entries {
+            write_name(&mut out, key);
+            out.push(b' ');
+            out.extend_from_slice(raw);
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"/AIGC ");
+        out.extend_from_slice(&encode_text_string(label_json));
+        out.extend_from_slice(b">>");
+        let info_end = file_len + out.len() as u64;
+        out.extend_from_slice(b"\nendobj\n");
+        let xref_offset = file_len + out.len() as u64;
+        let mut trailer = Vec::new();
+        trailer.extend_from_slice(b"/Root ");
+        trailer.extend_from_slice(&self.root);
+        trailer.extend_from_slice(format!(" /Info {num} {gen_} R").as_bytes());
+        if let Some(id) = &self.id {
+            trailer.extend_from_slice(b" /ID ");
+            trailer.extend_from_slice(id);
+        }
+        trailer.extend_from_slice(format!(" /Prev {}", self.prev).as_bytes());
+        match self.style {
+            XrefStyle::Table => {
+                out.extend_from_slice(
+                    format!("xref\n{num} 1\n{info_offset:010} {gen_:05} n\r\ntrailer\n<< /Size {} ", self.size).as_bytes(),
+                );
+                out.extend_from_slice(&trailer);
+                out.extend_from_slice(b" >>\n");
+            }
+            XrefStyle::Stream => {
+                let xnum = self.size;
+                let size = xnum.saturating_add(1);
+                let width = (1..=8).find(|&w| xref_offset < 1u64 << (8 * w).min(63)).unwrap_or(8);
+                let mut data = Vec::new();
+                for (offset, g) in [(info_offset, gen_), (xref_offset, 0)] {
+                    data.push(1);
+                    data.extend_from_slice(&offset.to_be_bytes()[8 - width..]);
+                    data.extend_from_slice(&g.to_be_bytes());
+                }
+                let index = if num + 1 == xnum { format!("{num} 2") } else { format!("{num} 1 {xnum} 1") };
+                out.extend_from_slice(
+                    format!(
+                        "{xnum} 0 obj\n<< /Type /XRef /Size {size} /W [1 {width} 2] /Index [{index}] /Length {} ",
+                        data.len()
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(&trailer);
+                out.extend_from_slice(b" >>\nstream\r\n");
+                out.extend_from_slice(&data);
+                out.extend_from_slice(b"\r\nendstream\nendobj\n");
+            }
+        }
+        out.extend_from_slice(format!("startxref\n{xref_offset}\n%%EOF\n").as_bytes());
+        Update {
+            bytes: out,
+            info_range: info_offset..info_end,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A one-page PDF with a classic xref table, offsets computed here.
+    pub(crate) fn tiny_pdf(info: &str) -> Vec<u8> {
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>".to_string(),
+            info.to_string(),
+        ];
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 5 /Root 1 0 R /Info 4 0 R /ID [<00><01>] >>\nstartxref\n{xref}\n%%EOF").as_bytes(),
+        );
+        out
+    }
+
+    fn label() -> Label {
+        Label::new("001191440300708461136T1XGW3", "pdf-1")
+    }
+
+    #[test]
+    fn update_keeps_original_and_info_entries() {
+        let input = tiny_pdf("<< /Title (Hello \\(world\\)) /Author <FEFF4EBA> /aigc (old) >>");
+        let mut out = Vec::new();
+        let w = Pdf
+            .write(&mut Cursor::new(&input), &mut out, &label(), &Limits::default())
+            .unwrap();
+        assert_eq!(&out[..input.len()], &input[..]);
+        assert_eq!(w.bytes_written, out.len() as u64);
+        let tail = String::from_utf8_lossy(&out[input.len()..]).into_owned();
+        assert!(tail.starts_with("\n4 0 obj\n<</Title (Hello \\(world\\))\n/Author <FEFF4EBA>\n/AIGC ("), "{tail}");
+        assert!(tail.contains("/Prev "), "{tail}");
+        assert!(tail.contains("/ID [<00><01>]"), "{tail}");
+        let found = Pdf.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(json::parse(&found[0].text, 32).unwrap().to_label(), Some(label()));
+        assert_eq!(found[0].range, w.label_range);
+    }
+
+    #[test]
+    fn reads_wild_encodings() {
+        let json = json::to_json(&label(), Shape::Bare);
+        let hex: String = encode_text_string(&format!("{json}é")).iter().map(|&b| b as char).collect();
+        assert!(hex.starts_with("<FEFF"));
+        let input = tiny_pdf(&format!("<< /AIGC {hex} >>"));
+        let found = Pdf.find(&mut Cursor::new(&input), &Limits::default()).unwrap();
+        assert_eq!(found[0].text, format!("{json}é"));
+        let input = tiny_pdf("<< /aigc (x) >>");
+        let found = Pdf.find(&mut Cursor::new(&input), &Limits::default()).unwrap();
+        assert_eq!(found[0].checks.len(), 1);
+        assert_eq!(decode_text_string(b"\xff\xfeA\0"), "A");
+        assert_eq!(decode_text_string(b"\xef\xbb\xbf\xe4\xba\xba"), "人");
+        assert_eq!(decode_text_string(b"caf\xe9"), "café");
+    }
+
+    #[test]
+    fn no_info_gets_a_new_object() {
+        let mut input = tiny_pdf("<< >>");
+        let text = String::from_utf8_lossy(&input).replace(" /Info 4 0 R", "             ");
+        input = text.into_bytes();
+        assert!(Pdf.find(&mut Cursor::new(&input), &Limits::default()).unwrap().is_empty());
+        let mut out = Vec::new();
+        Pdf.write(&mut Cursor::new(&input), &mut out, &label(), &Limits::default())
+            .unwrap();
+        let tail = String::from_utf8_lossy(&out[input.len()..]).into_owned();
+        assert!(tail.contains("\n5 0 obj\n"), "{tail}");
+        assert!(tail.contains("/Size 6 "), "{tail}");
+        assert_eq!(Pdf.find(&mut Cursor::new(&out), &Limits::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn malformed_inputs_fail_cleanly() {
+        let good = tiny_pdf("<< /Title (x) >>");
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"%PDF-1.4\n".to_vec(),
+            b"%PDF-1.4\nstartxref\n999999\n%%EOF".to_vec(),
+            b"%PDF-1.4\nstartxref\n0\n%%EOF".to_vec(),
+            b"%PDF-1.4\nxref\n0 99999999\nstartxref\n9\n%%EOF".to_vec(),
+        ];
+        for cut in [10, good.len() / 2, good.len() - 30] {
+            cases.push(good[..cut].to_vec());
+        }
+        // A /Prev chain that loops back on itself.
+        let looped = String::from_utf8_lossy(&good).replace("/ID [<00><01>]", &format!("/Prev {}", good.len() - 120));
+        cases.push(looped.into_bytes());
+        for case in cases {
+            let r = Pdf.find(&mut Cursor::new(&case), &Limits::default());
+            assert!(r.is_err() || r.as_ref().is_ok_and(|f| f.is_empty()), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn encrypted_is_refused() {
+        let input = String::from_utf8_lossy(&tiny_pdf("<< >>"))
+            .replace("/ID [<00><01>]", "/Encrypt 9 0 R")
+            .into_bytes();
+        assert!(matches!(
+            Pdf.find(&mut Cursor::new(&input), &Limits::default()),
+            Err(Error::Unsupported(_))
+        ));
+    }
+}
