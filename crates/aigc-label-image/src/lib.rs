@@ -4,6 +4,7 @@
 
 pub mod jpeg;
 pub mod png;
+pub mod stamp;
 
 pub use jpeg::Jpeg;
 pub use png::Png;

@@ -1,0 +1,601 @@
+//! The file-level helper: decode, draw the explicit label, re-encode in the same format, keep the
+//! ICC profile and EXIF where the format and encoder allow, and embed the implicit label in the
+//! same call (GB 45438-2025 asks generation services for both kinds of label).
+//!
+//! Unlike the carriers, this helper decodes pixels: drawing needs them. It holds the whole
+//! image in memory, bounded by [`FileOptions::max_input_bytes`] and
+//! [`FileOptions::max_decoded_bytes`].
+//!
+//! Metadata the re-encoder does not carry (XMP other than the label, PNG text chunks, JPEG
+//! comments, ...) is not kept; what happened to the ICC profile and EXIF is reported in
+//! [`FileReport`]. An implicit label already in the input is never lost: the caller's new label
+//! replaces it only if both come from the same producer ([`Error::AlreadyLabelled`] otherwise,
+//! as in [`aigc_label_core::embed()`]), and without a new label the old one is carried over.
+
+use std::io::{Cursor, Read, SeekFrom, Write};
+
+use aigc_label_core::embed::{rewrite_with, verify};
+use aigc_label_core::inspect::{Options, inspect_with};
+use aigc_label_core::io::{Bytes, ReadSeek};
+use aigc_label_core::{Carrier, Error, Label, Result, Written};
+use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
+use image::codecs::png::{PngDecoder, PngEncoder};
+use image::codecs::tiff::{TiffDecoder, TiffEncoder};
+use image::codecs::webp::{WebPDecoder, WebPEncoder};
+use image::metadata::Orientation;
+use image::{AnimationDecoder, ColorType, DynamicImage, Frame, ImageDecoder, ImageEncoder, ImageError, ImageFormat};
+
+use super::{PreparedLabel, Stamped, Stamper};
+
+/// Settings of [`stamp_file`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileOptions {
+    /// Options for the implicit label (validation strictness, reader limits).
+    pub label: Options,
+    /// JPEG quality of the re-encoded file, 1 to 100 (default 92).
+    pub jpeg_quality: u8,
+    /// Largest input accepted, in bytes (default 256 MiB).
+    pub max_input_bytes: u64,
+    /// Largest decoded size, all frames together, in bytes (default 1 GiB).
+    pub max_decoded_bytes: u64,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions {
+            label: Options::default(),
+            jpeg_quality: 92,
+            max_input_bytes: 256 << 20,
+            max_decoded_bytes: 1 << 30,
+        }
+    }
+}
+
+/// What happened to a piece of metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carried {
+    /// The input had none.
+    Absent,
+    /// Copied into the output.
+    Kept,
+    /// The input had it but the output does not, for this reason.
+    Dropped(&'static str),
+}
+
+/// What [`stamp_file`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FileReport {
+    /// Format of input and output (`png`, `jpeg`, `webp`, `gif`, `tiff`).
+    pub format: &'static str,
+    /// The explicit label: rectangle (in display orientation, after any EXIF rotation), font
+    /// size and measured ink height.
+    pub stamped: Stamped,
+    /// Frames stamped (1 for still images).
+    pub frames: usize,
+    /// The ICC profile.
+    pub icc_profile: Carried,
+    /// The EXIF block.
+    pub exif: Carried,
+    /// Where the implicit label went, or `None` when none was written (no label asked for and
+    /// none in the input).
+    pub implicit: Option<Written>,
+    /// Bytes written to the output.
+    pub bytes_written: u64,
+}
+
+/// Decodes `input`, draws `stamper`'s label on every frame, re-encodes in the same format and
+/// writes the result to `output`, with `label` as the implicit label.
+///
+/// - Formats: PNG, JPEG (re-encoded at [`FileOptions::jpeg_quality`]), WebP (re-encoded
+///   lossless: the `image` crate has no lossy WebP encoder), GIF (static and animated; every
+///   frame is stamped, loop count kept), TIFF (single page).
+/// - The label is placed as the image is displayed: an EXIF orientation is applied before
+///   drawing and undone after, so the stored orientation and the EXIF stay as they were.
+/// - Implicit label: with `label`, it replaces a label of the same producer in the input; with
+///   `None`, a label in the input is carried over unchanged. Written with the format's carrier
+///   and read back before anything is written to `output`.
+///
+/// # Errors
+/// [`Error::Unsupported`] for other formats, animated PNG/WebP, multi-page TIFF, or an
+/// implicit label where this build has no carrier for the format; [`Error::AlreadyLabelled`]
+/// when the input carries another producer's label; [`Error::Malformed`] when the input does not
+/// decode; [`Error::Limit`] past the size limits; [`Error::Parameter`] for an image too small for
+/// the label or an invalid label; [`Error::Verification`] when the label does not read back;
+/// I/O errors.
+pub fn stamp_file(
+    input: &mut dyn ReadSeek,
+    output: &mut dyn Write,
+    stamper: &Stamper,
+    label: Option<&Label>,
+    options: &FileOptions,
+) -> Result<FileReport> {
+    let bytes = read_all(input, options.max_input_bytes)?;
+    let kind = Kind::sniff(&bytes)?;
+    let implicit = plan_implicit(kind, &bytes, label, &options.label)?;
+    let mut decoded = decode(kind, &bytes, options)?;
+    let (stamped, frames) = draw_all(&mut decoded, stamper)?;
+    let (encoded, icc_profile, exif) = encode(kind, decoded, options)?;
+    let (out, implicit) = match implicit {
+        None => (encoded, None),
+        Some((carrier, label, label_options)) => {
+            let mut out = Vec::new();
+            let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
+            verify(carrier, &mut Cursor::new(&out), &label, &label_options)?;
+            (out, Some(written))
+        }
+    };
+    output.write_all(&out)?;
+    Ok(FileReport {
+        format: kind.name(),
+        stamped,
+        frames,
+        icc_profile,
+        exif,
+        implicit,
+        bytes_written: out.len() as u64,
+    })
+}
+
+/// The formats the helper re-encodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Png,
+    Jpeg,
+    WebP,
+    Gif,
+    Tiff,
+}
+
+impl Kind {
+    fn sniff(bytes: &[u8]) -> Result<Kind> {
+        match image::guess_format(bytes) {
+            Ok(ImageFormat::Png) => Ok(Kind::Png),
+            Ok(ImageFormat::Jpeg) => Ok(Kind::Jpeg),
+            Ok(ImageFormat::WebP) => Ok(Kind::WebP),
+            Ok(ImageFormat::Gif) => Ok(Kind::Gif),
+            Ok(ImageFormat::Tiff) => Ok(Kind::Tiff),
+            Ok(other) => Err(Error::Unsupported(
+                format!("stamping {other:?} files (PNG, JPEG, WebP, GIF and TIFF are supported)").into(),
+            )),
+            Err(_) => Err(Error::Unsupported(
+                "stamping this file: not a recognised image format".into(),
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Png => "png",
+            Kind::Jpeg => "jpeg",
+            Kind::WebP => "webp",
+            Kind::Gif => "gif",
+            Kind::Tiff => "tiff",
+        }
+    }
+
+    /// The implicit-label carrier for this format in this crate, if there is one yet.
+    fn carrier(self) -> Option<&'static dyn Carrier> {
+        match self {
+            Kind::Png => Some(&crate::Png),
+            Kind::Jpeg => Some(&crate::Jpeg),
+            Kind::WebP | Kind::Gif | Kind::Tiff => None,
+        }
+    }
+}
+
+/// Reads the whole input, refusing more than `max` bytes before allocating.
+fn read_all(input: &mut dyn ReadSeek, max: u64) -> Result<Vec<u8>> {
+    let len = input.seek(SeekFrom::End(0))?;
+    input.seek(SeekFrom::Start(0))?;
+    if len > max {
+        return Err(Error::Limit {
+            format: "stamp",
+            offset: 0,
+            what: "input size",
+            found: len,
+            limit: max,
+        });
+    }
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len as usize).map_err(|_| Error::Limit {
+        format: "stamp",
+        offset: 0,
+        what: "input size",
+        found: len,
+        limit: max,
+    })?;
+    input.take(max).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The implicit label to write, decided before anything is decoded: the caller's (if the input's
+/// labels are all by the same producer), or the input's own, carried over.
+type ImplicitPlan = Option<(&'static dyn Carrier, Label, Options)>;
+
+fn plan_implicit(kind: Kind, bytes: &[u8], label: Option<&Label>, options: &Options) -> Result<ImplicitPlan> {
+    let Some(carrier) = kind.carrier() else {
+        // Without a reader for this format, a label in the input could not be carried over, and
+        // re-encoding would drop it: refuse rather than strip it.
+        if contains(bytes, b"AIGC") {
+            return Err(Error::Unsupported(
+                format!(
+                    "{} input may carry an implicit label, which this build cannot carry over; stamping would drop it",
+                    kind.name()
+                )
+                .into(),
+            ));
+        }
+        return match label {
+            Some(_) => Err(Error::Unsupported(
+                format!(
+                    "implicit labels in {} files (no carrier in this build yet)",
+                    kind.name()
+                )
+                .into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let report = inspect_with(carrier, &mut Cursor::new(bytes), options)?;
+    if let Some(new) = label {
+        for copy in &report.copies {
+            let producer = copy.field("ContentProducer");
+            if producer != Some(new.content_producer.as_str()) {
+                return Err(Error::AlreadyLabelled {
+                    producer: producer.unwrap_or("<unreadable>").to_string(),
+                });
+            }
+        }
+        return Ok(Some((carrier, new.clone(), options.clone())));
+    }
+    let mut labels = report.copies.iter().map(|c| c.label());
+    match labels.next() {
+        None => Ok(None),
+        Some(Some(first)) if labels.all(|l| l.as_ref() == Some(&first)) => {
+            // The input's own label: judge it as read, not as if we were its producer.
+            Ok(Some((carrier, first, options.clone().write_strictness(options.read))))
+        }
+        Some(_) => Err(Error::Unsupported(
+            format!(
+                "the input's implicit label ({} copies) cannot be carried over unchanged; stamping would drop it",
+                report.copies.len()
+            )
+            .into(),
+        )),
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Pixels and metadata of a decoded file.
+struct Decoded {
+    pixels: Pixels,
+    icc: Option<Vec<u8>>,
+    exif: Option<Vec<u8>>,
+    orientation: Orientation,
+}
+
+enum Pixels {
+    Still(DynamicImage),
+    /// Full-canvas RGBA frames (as the GIF decoder composes them) and the loop count.
+    Animation(Vec<Frame>, Option<Repeat>),
+}
+
+fn decode(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
+    let err = image_error(kind.name());
+    let cursor = || Cursor::new(bytes);
+    match kind {
+        Kind::Png => {
+            let decoder = PngDecoder::new(cursor()).map_err(&err)?;
+            if decoder.is_apng().map_err(&err)? {
+                return Err(Error::Unsupported(
+                    "stamping animated PNG (APNG): the encoder writes still images only; stamp the frames yourself"
+                        .into(),
+                ));
+            }
+            decode_still(decoder, kind, options)
+        }
+        Kind::Jpeg => decode_still(JpegDecoder::new(cursor()).map_err(&err)?, kind, options),
+        Kind::WebP => {
+            let decoder = WebPDecoder::new(cursor()).map_err(&err)?;
+            if decoder.has_animation() {
+                return Err(Error::Unsupported(
+                    "stamping animated WebP: the encoder writes still images only; stamp the frames yourself".into(),
+                ));
+            }
+            decode_still(decoder, kind, options)
+        }
+        Kind::Tiff => {
+            if tiff_has_more_pages(bytes) {
+                return Err(Error::Unsupported(
+                    "stamping multi-page TIFF: only single-page files can be re-encoded".into(),
+                ));
+            }
+            decode_still(TiffDecoder::new(cursor()).map_err(&err)?, kind, options)
+        }
+        Kind::Gif => decode_gif(bytes, options),
+    }
+}
+
+fn decode_still<D: ImageDecoder>(mut decoder: D, kind: Kind, options: &FileOptions) -> Result<Decoded> {
+    let err = image_error(kind.name());
+    check_decoded_size(decoder.total_bytes(), options)?;
+    let icc = decoder.icc_profile().map_err(&err)?;
+    let exif = decoder.exif_metadata().map_err(&err)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(&err)?;
+    Ok(Decoded {
+        pixels: Pixels::Still(image),
+        icc,
+        exif,
+        orientation,
+    })
+}
+
+fn decode_gif(bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
+    let err = image_error("gif");
+    // The `image` decoder does not expose the loop count; the `gif` crate reads it from the
+    // NETSCAPE2.0 extension before the first frame.
+    let repeat = match gif::DecodeOptions::new().read_info(Cursor::new(bytes)) {
+        Ok(d) => match d.repeat() {
+            gif::Repeat::Infinite => Some(Repeat::Infinite),
+            gif::Repeat::Finite(0) => None,
+            gif::Repeat::Finite(n) => Some(Repeat::Finite(n)),
+        },
+        Err(e) => return Err(Error::malformed("gif", 0, e.to_string())),
+    };
+    let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(&err)?;
+    let icc = decoder.icc_profile().map_err(&err)?;
+    let frame_bytes = decoder.total_bytes();
+    check_decoded_size(frame_bytes, options)?;
+    let mut frames = Vec::new();
+    let mut total = 0u64;
+    for frame in decoder.into_frames() {
+        total = total.saturating_add(frame_bytes);
+        check_decoded_size(total, options)?;
+        frames.push(frame.map_err(&err)?);
+    }
+    Ok(Decoded {
+        pixels: Pixels::Animation(frames, repeat),
+        icc,
+        exif: None,
+        orientation: Orientation::NoTransforms,
+    })
+}
+
+fn check_decoded_size(bytes: u64, options: &FileOptions) -> Result<()> {
+    if bytes > options.max_decoded_bytes {
+        return Err(Error::Limit {
+            format: "stamp",
+            offset: 0,
+            what: "decoded image bytes",
+            found: bytes,
+            limit: options.max_decoded_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// True when a TIFF's first IFD links to another (a multi-page file). Unreadable structure
+/// answers false and is left to the decoder to reject.
+fn tiff_has_more_pages(bytes: &[u8]) -> bool {
+    let mut b = Bytes::new(bytes);
+    let little = match b.take(2) {
+        Some(b"II") => true,
+        Some(b"MM") => false,
+        _ => return false,
+    };
+    let u16_at = |b: &mut Bytes<'_>| if little { b.u16_le() } else { b.u16_be() };
+    let u32_at = |b: &mut Bytes<'_>| if little { b.u32_le() } else { b.u32_be() };
+    let u64_at = |b: &mut Bytes<'_>| {
+        let (lo, hi) = if little {
+            (b.u32_le()?, b.u32_le()?)
+        } else {
+            let hi = b.u32_be()?;
+            (b.u32_be()?, hi)
+        };
+        Some(u64::from(hi) << 32 | u64::from(lo))
+    };
+    let mut next = || -> Option<u64> {
+        match u16_at(&mut b)? {
+            42 => {
+                let ifd = u32_at(&mut b)?;
+                b.seek(usize::try_from(ifd).ok()?)?;
+                let entries = usize::from(u16_at(&mut b)?);
+                b.take(entries.checked_mul(12)?)?;
+                u32_at(&mut b).map(u64::from)
+            }
+            43 => {
+                b.take(4)?;
+                let ifd = u64_at(&mut b)?;
+                b.seek(usize::try_from(ifd).ok()?)?;
+                let entries = usize::try_from(u64_at(&mut b)?).ok()?;
+                b.take(entries.checked_mul(20)?)?;
+                u64_at(&mut b)
+            }
+            _ => None,
+        }
+    };
+    next().is_some_and(|n| n != 0)
+}
+
+/// Draws the label on every frame; the label is prepared once, for the displayed size.
+fn draw_all(decoded: &mut Decoded, stamper: &Stamper) -> Result<(Stamped, usize)> {
+    let orientation = decoded.orientation;
+    match &mut decoded.pixels {
+        Pixels::Still(image) => {
+            image.apply_orientation(orientation);
+            let label = stamper.prepare(image.width(), image.height())?;
+            let rect = label.draw(image);
+            image.apply_orientation(inverse(orientation));
+            Ok((Stamped::new(&label, rect?), 1))
+        }
+        Pixels::Animation(frames, _) => {
+            let Some(first) = frames.first() else {
+                return Err(Error::malformed("gif", 0, "no frames"));
+            };
+            let label: PreparedLabel = stamper.prepare(first.buffer().width(), first.buffer().height())?;
+            let mut rect = None;
+            for frame in frames.iter_mut() {
+                rect = Some(label.draw_rgba(frame.buffer_mut())?);
+            }
+            let rect = rect.unwrap_or_default();
+            Ok((Stamped::new(&label, rect), frames.len()))
+        }
+    }
+}
+
+/// The orientation that undoes `o`.
+fn inverse(o: Orientation) -> Orientation {
+    match o {
+        Orientation::Rotate90 => Orientation::Rotate270,
+        Orientation::Rotate270 => Orientation::Rotate90,
+        // Half turns, flips and the two transposes are their own inverses.
+        other => other,
+    }
+}
+
+fn encode(kind: Kind, decoded: Decoded, options: &FileOptions) -> Result<(Vec<u8>, Carried, Carried)> {
+    let mut out = Vec::new();
+    let meta = (decoded.icc, decoded.exif);
+    let (icc, exif) = match decoded.pixels {
+        Pixels::Still(image) => match kind {
+            Kind::Png => encode_still(PngEncoder::new(&mut out), &image, meta, kind)?,
+            Kind::Jpeg => encode_still(
+                JpegEncoder::new_with_quality(&mut out, options.jpeg_quality.clamp(1, 100)),
+                &image,
+                meta,
+                kind,
+            )?,
+            Kind::WebP => encode_still(WebPEncoder::new_lossless(&mut out), &image, meta, kind)?,
+            Kind::Tiff => encode_still(TiffEncoder::new(Cursor::new(&mut out)), &image, meta, kind)?,
+            Kind::Gif => encode_frames(&mut out, vec![Frame::new(image.to_rgba8())], None, meta.0.is_some())?,
+        },
+        Pixels::Animation(frames, repeat) => encode_frames(&mut out, frames, repeat, meta.0.is_some())?,
+    };
+    Ok((out, icc, exif))
+}
+
+fn encode_still<E: ImageEncoder>(
+    mut encoder: E,
+    image: &DynamicImage,
+    (icc, exif): (Option<Vec<u8>>, Option<Vec<u8>>),
+    kind: Kind,
+) -> Result<(Carried, Carried)> {
+    let icc = match icc {
+        None => Carried::Absent,
+        Some(profile) if !icc_matches(&profile, image.color()) => {
+            Carried::Dropped("the profile's colour space does not match the decoded pixels (CMYK decodes to RGB)")
+        }
+        Some(profile) => match encoder.set_icc_profile(profile) {
+            Ok(()) => Carried::Kept,
+            Err(_) => Carried::Dropped("the encoder cannot write ICC profiles in this format"),
+        },
+    };
+    let exif = match exif {
+        None => Carried::Absent,
+        Some(block) => match encoder.set_exif_metadata(block) {
+            Ok(()) => Carried::Kept,
+            Err(_) => Carried::Dropped("the encoder cannot write EXIF in this format"),
+        },
+    };
+    image.write_with_encoder(encoder).map_err(image_error(kind.name()))?;
+    Ok((icc, exif))
+}
+
+fn encode_frames(
+    out: &mut Vec<u8>,
+    frames: Vec<Frame>,
+    repeat: Option<Repeat>,
+    had_icc: bool,
+) -> Result<(Carried, Carried)> {
+    let err = image_error("gif");
+    {
+        let mut encoder = GifEncoder::new_with_speed(&mut *out, 10);
+        if let Some(repeat) = repeat {
+            encoder.set_repeat(repeat).map_err(&err)?;
+        }
+        encoder.encode_frames(frames).map_err(&err)?;
+    }
+    let icc = if had_icc {
+        Carried::Dropped("the GIF encoder cannot write ICC profiles")
+    } else {
+        Carried::Absent
+    };
+    Ok((icc, Carried::Absent))
+}
+
+/// True if an ICC profile's data colour space (header bytes 16..20) suits pixels of `colour`.
+fn icc_matches(profile: &[u8], colour: ColorType) -> bool {
+    let space = profile.get(16..20);
+    match colour.channel_count() {
+        1 | 2 => space == Some(b"GRAY"),
+        _ => space == Some(b"RGB "),
+    }
+}
+
+/// Maps `image` errors to the core error type, sorted by fault.
+fn image_error(format: &'static str) -> impl Fn(ImageError) -> Error {
+    move |e| match e {
+        ImageError::IoError(io) => Error::Io(io),
+        ImageError::Decoding(d) => Error::malformed(format, 0, d.to_string()),
+        ImageError::Limits(l) => Error::Limit {
+            format,
+            offset: 0,
+            what: match l.kind() {
+                image::error::LimitErrorKind::DimensionError => "image dimensions",
+                _ => "decoder memory",
+            },
+            found: 0,
+            limit: 0,
+        },
+        ImageError::Parameter(p) => Error::Parameter(format!("{format}: {p}").into()),
+        other => Error::Unsupported(format!("{format}: {other}").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiff_page_walk() {
+        // Little-endian, IFD0 at 8 with no entries, next IFD 0 / 26.
+        let mut one = b"II\x2a\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        assert!(!tiff_has_more_pages(&one));
+        one.truncate(10);
+        one.extend_from_slice(&26u32.to_le_bytes());
+        assert!(tiff_has_more_pages(&one));
+        assert!(!tiff_has_more_pages(b"MM\x00\x2a\xff\xff\xff\xff"));
+        assert!(!tiff_has_more_pages(b""));
+    }
+
+    #[test]
+    fn icc_colour_space_check() {
+        let mut profile = vec![0u8; 128];
+        profile[16..20].copy_from_slice(b"RGB ");
+        assert!(icc_matches(&profile, ColorType::Rgb8));
+        assert!(!icc_matches(&profile, ColorType::L8));
+        profile[16..20].copy_from_slice(b"CMYK");
+        assert!(!icc_matches(&profile, ColorType::Rgb8));
+        assert!(!icc_matches(&[], ColorType::Rgb8));
+    }
+
+    #[test]
+    fn orientation_inverse_round_trips() {
+        for e in 1..=8 {
+            let o = Orientation::from_exif(e).unwrap();
+            let mut img =
+                DynamicImage::ImageLuma8(image::GrayImage::from_fn(3, 2, |x, y| image::Luma([(x + 3 * y) as u8])));
+            let before = img.clone();
+            img.apply_orientation(o);
+            img.apply_orientation(inverse(o));
+            assert_eq!(img, before, "orientation {e}");
+        }
+    }
+}
