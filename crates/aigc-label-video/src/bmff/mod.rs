@@ -234,7 +234,7 @@ fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<T
         src.seek_to(h.end)?;
         boxes.push(h);
     }
-    if strict && !src.at_end() && boxes.is_empty() {
+    if boxes.is_empty() {
         return Err(src.malformed("no box"));
     }
     Ok(Top { boxes, end: src.pos() })

@@ -1,0 +1,133 @@
+//! Hostile input for every carrier: truncations, lying lengths, flipped bytes, random bytes
+//! after the magic, zero bytes. Reading never panics, and whenever reading and writing both
+//! succeed the output carries exactly the label written (the fuzz property, on mutated
+//! fixtures).
+
+use std::io::Cursor;
+
+use aigc_label_core::{Carrier, Limits};
+use aigc_label_testutil::{fixtures, fuzz_carrier};
+use aigc_label_video::{Avi, Bmff, Flv, Matroska};
+
+fn cases() -> Vec<(&'static dyn Carrier, Vec<std::path::PathBuf>)> {
+    vec![
+        (&Bmff, fixtures("video", &["mp4", "mov", "m4a"])),
+        (&Matroska, fixtures("video", &["mkv", "webm"])),
+        (&Flv, fixtures("video", &["flv"])),
+        (&Avi, fixtures("video", &["avi"])),
+    ]
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn truncated_files_fail_cleanly() {
+    for (carrier, paths) in cases() {
+        for path in paths {
+            let data = std::fs::read(&path).unwrap();
+            let step = (data.len() / 40).max(1);
+            for cut in (0..data.len()).step_by(step).chain([1, 4, 8, 12, 16]) {
+                fuzz_carrier(carrier, &data[..cut.min(data.len())]);
+            }
+            // Cutting inside the metadata must be an error for the writer, not a bad file.
+            let mut out = Vec::new();
+            let r = carrier.write(&mut Cursor::new(&data[..data.len() / 2]), &mut out, &aigc_label_testutil::sample_label(), &Limits::default());
+            if let Err(e) = r {
+                assert!(e.is_input_fault(), "{}: {e}", path.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn flipped_bytes_and_lying_lengths_never_panic() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for (carrier, paths) in cases() {
+        for path in paths {
+            let data = std::fs::read(&path).unwrap();
+            for round in 0..60 {
+                let mut m = data.clone();
+                for _ in 0..1 + round % 4 {
+                    let at = (rng.next() % m.len() as u64) as usize;
+                    m[at] = match rng.next() % 4 {
+                        0 => 0,
+                        1 => 0xFF,
+                        2 => m[at] ^ (1 << (rng.next() % 8)),
+                        _ => rng.next() as u8,
+                    };
+                }
+                fuzz_carrier(carrier, &m);
+            }
+            // Lengths that claim the whole address space, at the first headers.
+            for at in [0usize, 4, 8, 12, 24, 32, 40, 44, 52] {
+                let mut m = data.clone();
+                if at + 4 <= m.len() {
+                    m[at..at + 4].copy_from_slice(&[0xFF; 4]);
+                    fuzz_carrier(carrier, &m);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn random_bytes_after_the_magic_and_zero_bytes() {
+    let mut rng = Rng(42);
+    let magics: [(&dyn Carrier, &[u8]); 4] = [
+        (&Bmff, b"\0\0\0\x18ftypisom"),
+        (&Matroska, &[0x1A, 0x45, 0xDF, 0xA3]),
+        (&Flv, b"FLV\x01\x05\0\0\0\x09"),
+        (&Avi, b"RIFF\xff\xff\xff\x7fAVI "),
+    ];
+    for (carrier, magic) in magics {
+        assert!(carrier.sniff(magic), "{} sniffs its magic", carrier.format());
+        for len in [0usize, 1, 7, 64, 500, 4000] {
+            let mut data = magic.to_vec();
+            data.extend((0..len).map(|_| rng.next() as u8));
+            fuzz_carrier(carrier, &data);
+            let mut zeros = magic.to_vec();
+            zeros.resize(magic.len() + len, 0);
+            fuzz_carrier(carrier, &zeros);
+        }
+        fuzz_carrier(carrier, &[]);
+        assert!(carrier.find(&mut Cursor::new(&[][..]), &Limits::default()).is_err());
+    }
+}
+
+#[test]
+fn tight_limits_are_obeyed() {
+    let mut limits = Limits::default();
+    limits.max_structures = 3;
+    for (carrier, paths) in cases() {
+        for path in paths {
+            let data = std::fs::read(&path).unwrap();
+            let r = carrier.find(&mut Cursor::new(&data), &limits);
+            assert!(
+                matches!(r, Err(aigc_label_core::Error::Limit { .. })),
+                "{}: {r:?}",
+                path.display()
+            );
+        }
+    }
+    let mut limits = Limits::default();
+    limits.max_metadata_bytes = 100;
+    // The AVI fixture's INFO list is smaller than that: nothing to refuse there.
+    for (carrier, paths) in cases().into_iter().filter(|(c, _)| c.format() != "avi") {
+        for path in paths {
+            let data = std::fs::read(&path).unwrap();
+            let mut out = Vec::new();
+            let r = carrier.write(&mut Cursor::new(&data), &mut out, &aigc_label_testutil::sample_label(), &limits);
+            assert!(r.is_err(), "{}: metadata over the limit must not be buffered", path.display());
+        }
+    }
+}
