@@ -1,0 +1,24 @@
+//! Replays the seed corpora (and any crash artifacts) of the video fuzz targets on stable Rust.
+
+use aigc_label_testutil::{fuzz_carrier, replay_corpus};
+use aigc_label_video::{Avi, Bmff, Flv, Matroska};
+
+#[test]
+fn bmff_corpus() {
+    replay_corpus("bmff", |d| fuzz_carrier(&Bmff, d));
+}
+
+#[test]
+fn ebml_corpus() {
+    replay_corpus("ebml", |d| fuzz_carrier(&Matroska, d));
+}
+
+#[test]
+fn flv_corpus() {
+    replay_corpus("flv", |d| fuzz_carrier(&Flv, d));
+}
+
+#[test]
+fn avi_corpus() {
+    replay_corpus("avi", |d| fuzz_carrier(&Avi, d));
+}
