@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 mod common;
+pub mod cue;
 pub mod flac;
 mod id3;
 pub mod mp3;
