@@ -20,7 +20,7 @@
 //!   [`xmp::set_aigc`], which keeps its other properties; a file without XMP gets a new segment
 //!   ([`xmp::new_packet`]) after its leading APP0 (JFIF/JFXX) and EXIF APP1 segments;
 //! - a `UserComment` holding a label is blanked in place, same length, so the label moves to XMP
-//!   without shifting a single EXIF offset (see [`exif`]).
+//!   without shifting a single EXIF offset.
 //!
 //! From the SOS segment on, the rest of the file (scans, later markers, EOI, bytes after EOI) is
 //! copied unchanged in large blocks.
@@ -453,4 +453,168 @@ fn xmp_segment(packet: &[u8]) -> Result<Vec<u8>> {
     segment.extend_from_slice(XMP_SIGNATURE);
     segment.extend_from_slice(packet);
     Ok(segment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    const PRODUCER: &str = "001191440300708461136T1XGW3";
+
+    fn label(id: &str) -> Label {
+        Label::new(PRODUCER, id)
+    }
+
+    fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+        let mut s = vec![0xFF, marker];
+        s.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+        s.extend_from_slice(payload);
+        s
+    }
+
+    fn app1(signature: &[u8], body: &[u8]) -> Vec<u8> {
+        segment(APP1, &[signature, body].concat())
+    }
+
+    /// SOI, `segments`, a one-component frame, a scan with one byte of data, EOI.
+    fn jpeg(segments: &[Vec<u8>]) -> Vec<u8> {
+        let mut v = vec![0xFF, SOI];
+        segments.iter().for_each(|s| v.extend_from_slice(s));
+        v.extend_from_slice(&segment(0xC0, &[8, 0, 1, 0, 1, 1, 1, 0x11, 0]));
+        v.extend_from_slice(&[0xFF, SOS, 0, 8, 1, 1, 0, 0, 63, 0, 0x5A, 0xFF, 0xD9]);
+        v
+    }
+
+    fn labelled_packet(id: &str) -> Vec<u8> {
+        xmp::new_packet(&json::to_json(&label(id), Shape::Bare), 0)
+    }
+
+    fn find(data: &[u8], limits: &Limits) -> Result<Vec<Found>> {
+        Jpeg.find(&mut Cursor::new(data), limits)
+    }
+
+    fn write(data: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let written = Jpeg.write(&mut Cursor::new(data), &mut out, &label("new"), &Limits::default())?;
+        assert_eq!(written.bytes_written, out.len() as u64);
+        let range = written.label_range.start as usize..written.label_range.end as usize;
+        assert!(out[range].starts_with(&[0xFF, APP1]));
+        Ok(out)
+    }
+
+    fn ids(found: &[Found]) -> Vec<String> {
+        found
+            .iter()
+            .map(|f| json::parse(&f.text, 8).unwrap().get("ProduceID").unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn fill_bytes_before_the_replaced_segment_survive() {
+        let mut xmp = vec![0xFF, 0xFF];
+        xmp.extend(app1(XMP_SIGNATURE, &labelled_packet("old")));
+        let input = jpeg(&[segment(APP0, b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0"), xmp]);
+        let out = write(&input).unwrap();
+        let fill_at = 2 + 18;
+        assert_eq!(&out[fill_at..fill_at + 4], [0xFF, 0xFF, 0xFF, APP1]);
+        let found = find(&out, &Limits::default()).unwrap();
+        assert_eq!(ids(&found), ["new"]);
+        assert!(out.ends_with(&input[input.len() - 13..]));
+    }
+
+    #[test]
+    fn labels_in_two_xmp_segments_are_refused() {
+        let packet = labelled_packet("a");
+        let input = jpeg(&[app1(XMP_SIGNATURE, &packet), app1(XMP_SIGNATURE, &packet)]);
+        assert_eq!(find(&input, &Limits::default()).unwrap().len(), 2);
+        assert!(matches!(write(&input), Err(Error::Unsupported(_))));
+    }
+
+    #[test]
+    fn a_packet_too_large_for_one_segment_is_refused() {
+        let filler = "d".repeat(65_200);
+        let packet = format!(
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\
+             <rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+             <dc:format>{filler}</dc:format></rdf:Description></rdf:RDF></x:xmpmeta>"
+        );
+        let input = jpeg(&[app1(XMP_SIGNATURE, packet.as_bytes())]);
+        let mut out = Vec::new();
+        let result = Jpeg.write(&mut Cursor::new(&input), &mut out, &label("x"), &Limits::default());
+        assert!(matches!(result, Err(Error::Unsupported(_))), "{result:?}");
+        assert!(out.is_empty());
+    }
+
+    /// `data` split into Extended XMP portions of `chunk` bytes under `guid`.
+    fn extended_portions(guid: &[u8; 32], data: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+        data.chunks(chunk)
+            .enumerate()
+            .map(|(i, part)| {
+                let mut body = guid.to_vec();
+                body.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
+                body.extend(u32::try_from(i * chunk).unwrap().to_be_bytes());
+                body.extend_from_slice(part);
+                app1(extended::SIGNATURE, &body)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn extended_xmp_is_searched_and_flagged() {
+        let guid = b"0123456789ABCDEF0123456789ABCDEF";
+        let packet = labelled_packet("hidden");
+        let mut segments = extended_portions(guid, &packet, 100);
+        segments.reverse();
+        let found = find(&jpeg(&segments), &Limits::default()).unwrap();
+        assert_eq!(ids(&found), ["hidden"]);
+        assert_eq!(found[0].carrier, CARRIER_EXTENDED);
+        let check = &found[0].checks[0];
+        assert_eq!((check.id, check.level), (EXTENDED_XMP, Level::Warn));
+        assert!(check.detail.contains("no xmpNote:HasExtendedXMP"), "{}", check.detail);
+        assert!(matches!(write(&jpeg(&segments)), Err(Error::Unsupported(_))));
+
+        // A portion missing: refused when the rest names the TC260 namespace, else ignored.
+        segments.remove(1);
+        assert!(matches!(
+            find(&jpeg(&segments), &Limits::default()),
+            Err(Error::Malformed { .. })
+        ));
+        let plain = extended_portions(guid, &[b'x'; 300], 100);
+        assert!(find(&jpeg(&plain[1..]), &Limits::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_user_comment_label_is_blanked_even_past_max_copies() {
+        let wrapped = json::to_json(&label("exif"), Shape::Wrapped);
+        let exif = app1(
+            b"",
+            &exif::tests::payload_be(&[b"ASCII\0\0\0", wrapped.as_bytes()].concat()),
+        );
+        let input = jpeg(&[exif.clone(), exif.clone(), exif]);
+        let mut limits = Limits::default();
+        limits.max_copies = 2;
+        let found = find(&input, &limits).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].carrier, CARRIER_USER_COMMENT);
+        assert_eq!(found[0].expected_shape, Shape::Wrapped);
+        let out = write(&input).unwrap();
+        let new_packet = xmp::new_packet(&json::to_json(&label("new"), Shape::Bare), xmp::DEFAULT_PADDING);
+        assert_eq!(out.len(), input.len() + 4 + XMP_SIGNATURE.len() + new_packet.len());
+        assert_eq!(ids(&find(&out, &Limits::default()).unwrap()), ["new"]);
+    }
+
+    #[test]
+    fn broken_xmp_that_cannot_hold_a_label_is_ignored() {
+        let input = jpeg(&[app1(XMP_SIGNATURE, b"<<< not xml &&& </x:xmpmeta>")]);
+        assert!(find(&input, &Limits::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn other_app1_segments_are_copied() {
+        let other = app1(b"http://example.com/vendor\0", b"payload");
+        let input = jpeg(std::slice::from_ref(&other));
+        let out = write(&input).unwrap();
+        assert!(out.windows(other.len()).any(|w| w == other.as_slice()));
+    }
 }

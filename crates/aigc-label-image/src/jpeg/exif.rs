@@ -229,8 +229,13 @@ fn decode_utf16(raw: &[u8], order: Order) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// A big-endian `Exif\0\0` payload whose Exif IFD holds `comment` as `UserComment`.
+    pub(in crate::jpeg) fn payload_be(comment: &[u8]) -> Vec<u8> {
+        exif_payload(Order::Big, comment)
+    }
 
     /// An `Exif\0\0` payload: IFD0 with one pointer to an Exif IFD holding `comment`.
     fn exif_payload(order: Order, comment: &[u8]) -> Vec<u8> {
