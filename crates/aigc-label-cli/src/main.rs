@@ -33,7 +33,11 @@ mod status {
 }
 
 #[derive(Parser)]
-#[command(name = "aigc-label", version, about = "Embed and inspect GB 45438-2025 AI-generated content labels")]
+#[command(
+    name = "aigc-label",
+    version,
+    about = "Embed and inspect GB 45438-2025 AI-generated content labels"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -202,14 +206,18 @@ impl Run {
         let extensions = |names: &[String]| -> Result<Vec<String>, u8> {
             let mut out = Vec::new();
             for name in names {
-                let carrier = aigc_label::registry().by_name(name).ok_or_else(|| {
-                    usage(format_args!("unknown format {name:?} (known: {})", known_formats()))
-                })?;
+                let carrier = aigc_label::registry()
+                    .by_name(name)
+                    .ok_or_else(|| usage(format_args!("unknown format {name:?} (known: {})", known_formats())))?;
                 out.extend(carrier.extensions().iter().map(|e| e.to_string()));
             }
             Ok(out)
         };
-        let include = if selection.formats.is_empty() { None } else { Some(extensions(&selection.formats)?) };
+        let include = if selection.formats.is_empty() {
+            None
+        } else {
+            Some(extensions(&selection.formats)?)
+        };
         let exclude = extensions(&selection.exclude_formats)?;
         let include = match include {
             Some(list) => Some(list.into_iter().filter(|e| !exclude.contains(e)).collect()),
@@ -246,8 +254,20 @@ impl Run {
                 bar.set_message(format!("{} failed", p.failed));
             });
         }
-        let format = if selection.json { Format::Json } else { Format::Table { summary: !selection.quiet } };
-        Ok(Run { batch, items: Box::new(paths::expand(selection.paths, filter)), format, bar, interrupted })
+        let format = if selection.json {
+            Format::Json
+        } else {
+            Format::Table {
+                summary: !selection.quiet,
+            }
+        };
+        Ok(Run {
+            batch,
+            items: Box::new(paths::expand(selection.paths, filter)),
+            format,
+            bar,
+            interrupted,
+        })
     }
 
     fn finish(&self, summary: &Summary, worst: u8) -> u8 {
@@ -270,7 +290,12 @@ impl Run {
 }
 
 fn known_formats() -> String {
-    aigc_label::registry().carriers().iter().map(|c| c.format()).collect::<Vec<_>>().join(", ")
+    aigc_label::registry()
+        .carriers()
+        .iter()
+        .map(|c| c.format())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn inspect(args: InspectArgs) -> u8 {
@@ -319,12 +344,16 @@ fn expand_id(template: &str, item: &paths::Item, n: usize) -> String {
 }
 
 fn embed(args: EmbedArgs) -> u8 {
-    let has_placeholder = ["{stem}", "{name}", "{path}", "{n}"].iter().any(|p| args.produce_id.contains(p));
+    let has_placeholder = ["{stem}", "{name}", "{path}", "{n}"]
+        .iter()
+        .any(|p| args.produce_id.contains(p));
     let single_file = args.selection.paths.len() == 1
         && args.selection.paths[0].as_os_str() != "-"
         && !args.selection.paths[0].is_dir();
     if !single_file && !has_placeholder {
-        return usage("with several files, --produce-id needs a placeholder ({stem}, {name}, {path} or {n}) so each file gets its own id");
+        return usage(
+            "with several files, --produce-id needs a placeholder ({stem}, {name}, {path} or {n}) so each file gets its own id",
+        );
     }
     let output_dir = match (&args.output, single_file) {
         (Some(out), false) => Some(out.clone()),
@@ -364,7 +393,11 @@ fn embed(args: EmbedArgs) -> u8 {
             (None, Some(file)) => file.clone(),
             (None, None) => item.path.clone(),
         };
-        EmbedJob { input: item.path, output, label }
+        EmbedJob {
+            input: item.path,
+            output,
+            label,
+        }
     });
 
     let mut summary = Summary::default();

@@ -107,20 +107,46 @@ pub fn inspect_json(file: &Path, result: &Result<Report>) -> Value {
 }
 
 /// Prints one inspected file.
-pub fn inspect(out: &mut dyn Write, format: Format, verbose: bool, file: &Path, result: &Result<Report>) -> io::Result<()> {
+pub fn inspect(
+    out: &mut dyn Write,
+    format: Format,
+    verbose: bool,
+    file: &Path,
+    result: &Result<Report>,
+) -> io::Result<()> {
     if format == Format::Json {
         return writeln!(out, "{}", inspect_json(file, result));
     }
     let report = match result {
         Ok(report) => report,
-        Err(e) => return writeln!(out, "{:<14} {:<6} {:<9} {}: unreadable: {e}", "unreadable", "-", "-", file.display()),
+        Err(e) => {
+            return writeln!(
+                out,
+                "{:<14} {:<6} {:<9} {}: unreadable: {e}",
+                "unreadable",
+                "-",
+                "-",
+                file.display()
+            );
+        }
     };
     let class = report.class().map_or("-", |c| c.word());
-    writeln!(out, "{:<14} {:<6} {:<9} {}", report.verdict.as_str(), report.format, class, file.display())?;
+    writeln!(
+        out,
+        "{:<14} {:<6} {:<9} {}",
+        report.verdict.as_str(),
+        report.format,
+        class,
+        file.display()
+    )?;
     for copy in &report.copies {
         let failing = copy.checks.iter().filter(|c| c.level != Level::Pass);
         if verbose || report.copies.len() > 1 || copy.checks.iter().any(|c| !c.is_ok()) {
-            writeln!(out, "    {} at bytes {}..{}", copy.carrier, copy.range.start, copy.range.end)?;
+            writeln!(
+                out,
+                "    {} at bytes {}..{}",
+                copy.carrier, copy.range.start, copy.range.end
+            )?;
         }
         if verbose {
             for name in FIELD_NAMES {
@@ -163,7 +189,8 @@ pub fn summary(out: &mut dyn Write, format: Format, summary: &Summary) -> io::Re
         Format::Json => writeln!(out, "{}", summary.to_json()),
         Format::Table { summary: false } => Ok(()),
         Format::Table { summary: true } => {
-            let join = |m: &BTreeMap<&str, u64>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+            let join =
+                |m: &BTreeMap<&str, u64>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
             writeln!(out, "-- {} files: {}", summary.files, join(&summary.verdicts))?;
             if !summary.formats.is_empty() {
                 writeln!(out, "-- formats: {}", join(&summary.formats))?;

@@ -74,25 +74,47 @@ pub static WALK_FAILED: AtomicBool = AtomicBool::new(false);
 /// standard input line by line, so a list of millions of paths is never held in memory.
 pub fn expand(args: Vec<PathBuf>, filter: Filter) -> impl Iterator<Item = Item> + Send {
     let filter = Arc::new(filter);
-    args.into_iter().flat_map(move |arg| -> Box<dyn Iterator<Item = Item> + Send> {
-        if arg.as_os_str() == "-" {
-            let lines = BufReader::new(std::io::stdin()).lines().map_while(Result::ok);
-            Box::new(lines.filter(|l| !l.is_empty()).map(|l| {
-                let path = PathBuf::from(l);
-                Item { relative: file_name(&path), path }
-            }))
-        } else if arg.is_dir() {
-            let filter = Arc::clone(&filter);
-            let root = arg.clone();
-            let walker = walkdir::WalkDir::new(&arg).follow_links(false).sort_by_file_name().into_iter();
-            Box::new(walker.filter_map(walk_error).filter(|e| e.file_type().is_file()).filter_map(move |e| {
-                let relative = e.path().strip_prefix(&root).ok()?.to_path_buf();
-                filter.keeps(&relative).then(|| Item { path: e.into_path(), relative })
-            }))
-        } else {
-            Box::new(std::iter::once(Item { relative: file_name(&arg), path: arg }))
-        }
-    })
+    args.into_iter()
+        .flat_map(move |arg| -> Box<dyn Iterator<Item = Item> + Send> {
+            if arg.as_os_str() == "-" {
+                let lines = BufReader::new(std::io::stdin()).lines().map_while(Result::ok);
+                Box::new(lines.filter(|l| !l.is_empty()).map(|l| {
+                    let path = PathBuf::from(l);
+                    Item {
+                        relative: file_name(&path),
+                        path,
+                    }
+                }))
+            } else if arg.is_dir() {
+                let filter = Arc::clone(&filter);
+                let root = arg.clone();
+                let walker = walkdir::WalkDir::new(&arg)
+                    .follow_links(false)
+                    .sort_by_file_name()
+                    .into_iter();
+                let files = walker
+                    .filter_map(walk_error)
+                    .filter(|e| e.file_type().is_file() && !is_our_temp(e.file_name()));
+                Box::new(files.filter_map(move |e| {
+                    let relative = e.path().strip_prefix(&root).ok()?.to_path_buf();
+                    filter.keeps(&relative).then(|| Item {
+                        path: e.into_path(),
+                        relative,
+                    })
+                }))
+            } else {
+                Box::new(std::iter::once(Item {
+                    relative: file_name(&arg),
+                    path: arg,
+                }))
+            }
+        })
+}
+
+/// Temporary files of an interrupted atomic write (see `aigc_label::embed_file`): never inputs.
+fn is_our_temp(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with(".aigc-label-") && name.ends_with(".tmp")
 }
 
 fn walk_error(entry: walkdir::Result<walkdir::DirEntry>) -> Option<walkdir::DirEntry> {
@@ -107,5 +129,7 @@ fn walk_error(entry: walkdir::Result<walkdir::DirEntry>) -> Option<walkdir::DirE
 }
 
 fn file_name(path: &Path) -> PathBuf {
-    path.file_name().map(PathBuf::from).unwrap_or_else(|| path.to_path_buf())
+    path.file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| path.to_path_buf())
 }

@@ -12,7 +12,9 @@ fn bin() -> Command {
 }
 
 fn sample(name: &str) -> PathBuf {
-    aigc_label_testutil::workspace_root().join("examples/samples").join(name)
+    aigc_label_testutil::workspace_root()
+        .join("examples/samples")
+        .join(name)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -200,4 +202,133 @@ fn usage_errors_exit_64() {
     assert_eq!(code(&run(&["embed", "a.png"])), 64);
     assert_eq!(code(&run(&["frobnicate"])), 64);
     assert_eq!(code(&run(&["--help"])), 0);
+}
+
+fn schema() -> jsonschema::Validator {
+    let path = aigc_label_testutil::workspace_root().join("docs/output.schema.json");
+    let schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("the committed schema is valid")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, out: &Output) -> usize {
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    for line in text.lines() {
+        let value: Value = serde_json::from_str(line).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{line}\n{errors:#?}");
+    }
+    text.lines().count()
+}
+
+#[test]
+fn json_lines_validate_against_the_committed_schema() {
+    let validator = schema();
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("in");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::copy(sample("sample.png"), tree.join("a.png")).unwrap();
+    std::fs::copy(sample("sample.jpg"), tree.join("sub/b.jpg")).unwrap();
+    std::fs::write(tree.join("sub/c.png"), b"\x89PNG\r\n\x1a\nbroken").unwrap();
+
+    let out_dir = dir.path().join("out");
+    let result = run(&[
+        "embed",
+        "--json",
+        tree.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--producer",
+        PRODUCER,
+        "--produce-id",
+        "batch-{stem}",
+    ]);
+    assert_eq!(code(&result), 3, "the broken file fails, the others are labelled");
+    assert_eq!(assert_valid(&validator, &result), 4);
+    assert!(
+        out_dir.join("a.png").is_file() && out_dir.join("sub/b.jpg").is_file(),
+        "the tree is mirrored"
+    );
+    assert!(!out_dir.join("sub/c.png").exists(), "a failed file leaves no output");
+
+    let two = aigc_label_testutil::fixtures("png", &["png"]);
+    let mut args = vec!["inspect", "--json", out_dir.to_str().unwrap(), tree.to_str().unwrap()];
+    args.extend(two.iter().map(|p| p.to_str().unwrap()));
+    let result = run(&args);
+    let lines = json_lines(&result);
+    assert_eq!(lines.len(), 5 + two.len());
+    assert!(assert_valid(&validator, &result) > 5);
+    let verdicts: Vec<&str> = lines.iter().map(|l| l["verdict"].as_str().unwrap()).collect();
+    for v in ["compliant", "unlabelled", "unreadable"] {
+        assert!(verdicts.contains(&v), "{v} missing from {verdicts:?}");
+    }
+}
+
+#[test]
+fn batch_embed_reads_paths_from_stdin_and_filters_by_format() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.png");
+    let b = dir.path().join("b.jpg");
+    std::fs::copy(sample("sample.png"), &a).unwrap();
+    std::fs::copy(sample("sample.jpg"), &b).unwrap();
+    let mut child = bin()
+        .args([
+            "embed",
+            "-",
+            "--in-place",
+            "--producer",
+            PRODUCER,
+            "--produce-id",
+            "n{n}",
+            "-q",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}\n{}", a.display(), b.display()).unwrap();
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(code(&result), 0);
+    let ids: Vec<String> = [&a, &b]
+        .iter()
+        .map(|p| {
+            let report = aigc_label::inspect_file(p, &aigc_label::Options::default()).unwrap();
+            report.label().unwrap().produce_id
+        })
+        .collect();
+    assert_eq!(ids, ["n1", "n2"]);
+
+    // --format keeps only PNG files in a walk; the summary counts one file.
+    let result = run(&["inspect", "--json", "--format", "png", dir.path().to_str().unwrap()]);
+    let lines = json_lines(&result);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["format"], "png");
+    // A glob that excludes PNG files keeps only the JPEG.
+    let result = run(&["inspect", "--json", "-g", "!*.png", dir.path().to_str().unwrap()]);
+    let lines = json_lines(&result);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["format"], "jpeg");
+    // Several files with a fixed ProduceID is a usage error: ids must differ per file.
+    let result = run(&[
+        "embed",
+        "--in-place",
+        dir.path().to_str().unwrap(),
+        "--producer",
+        PRODUCER,
+        "--produce-id",
+        "same",
+    ]);
+    assert_eq!(code(&result), 64);
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_clap_definitions() {
+    let result = run(&["completions", "bash"]);
+    assert_eq!(code(&result), 0);
+    let script = String::from_utf8(result.stdout).unwrap();
+    assert!(script.contains("aigc-label") && script.contains("--produce-id"));
+    let result = run(&["man"]);
+    assert_eq!(code(&result), 0);
+    let page = String::from_utf8(result.stdout).unwrap();
+    assert!(page.contains(".TH") && page.contains("inspect"));
 }
