@@ -20,3 +20,183 @@ fn ffprobe_sees_the_label_and_frames_are_unchanged() {
         common::witness(&Bmff, &path);
     }
 }
+
+use std::io::Cursor;
+use std::ops::Range;
+
+use aigc_label_core::check::{Level, id};
+use aigc_label_core::{Carrier, Label, Limits, json, xmp};
+use aigc_label_testutil::{fixture, sample_label, tool};
+
+/// The boxes directly inside `buf[range]`: (type, whole box range, payload range).
+fn boxes(buf: &[u8], range: Range<usize>) -> Vec<([u8; 4], Range<usize>, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut at = range.start;
+    while at + 8 <= range.end {
+        let mut size = u32::from_be_bytes(buf[at..at + 4].try_into().unwrap()) as usize;
+        let mut hdr = 8;
+        if size == 1 {
+            size = u64::from_be_bytes(buf[at + 8..at + 16].try_into().unwrap()) as usize;
+            hdr = 16;
+        } else if size == 0 {
+            size = range.end - at;
+        }
+        out.push((buf[at + 4..at + 8].try_into().unwrap(), at..at + size, at + hdr..at + size));
+        at += size;
+    }
+    out
+}
+
+fn child(buf: &[u8], range: Range<usize>, typ: &[u8; 4]) -> Option<([u8; 4], Range<usize>, Range<usize>)> {
+    boxes(buf, range).into_iter().find(|b| &b.0 == typ)
+}
+
+/// The children of the `mdta` `meta` box in `moov/udta`.
+fn mdta_meta_children(file: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+    let moov = child(file, 0..file.len(), b"moov").expect("moov");
+    for udta in boxes(file, moov.2).into_iter().filter(|b| &b.0 == b"udta") {
+        for meta in boxes(file, udta.2).into_iter().filter(|b| &b.0 == b"meta") {
+            let kids = boxes(file, meta.2.start + 4..meta.2.end);
+            let handler = kids.iter().find(|k| &k.0 == b"hdlr").map(|k| file[k.2.start + 8..k.2.start + 12].to_vec());
+            if handler.as_deref() == Some(b"mdta") {
+                return kids.into_iter().map(|k| (k.0, file[k.1].to_vec())).collect();
+            }
+        }
+    }
+    panic!("no mdta meta in moov/udta");
+}
+
+#[test]
+fn our_meta_box_is_what_ffmpeg_writes() {
+    let Some(ffmpeg) = tool("ffmpeg") else { return };
+    let input = fixture("video/mp4_video_only.mp4");
+    let label = sample_label();
+    let text = json::to_json(&label, json::Shape::Bare);
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_path = dir.path().join("ffmpeg.mp4");
+    let status = std::process::Command::new(ffmpeg)
+        .args(["-v", "error", "-nostdin", "-y", "-i"])
+        .arg(&input)
+        .args(["-c", "copy", "-map_metadata", "-1", "-fflags", "+bitexact", "-movflags", "use_metadata_tags"])
+        .arg("-metadata")
+        .arg(format!("AIGC={text}"))
+        .arg(&theirs_path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let theirs = mdta_meta_children(&std::fs::read(&theirs_path).unwrap());
+    let ours = mdta_meta_children(&common::embed(&Bmff, &std::fs::read(&input).unwrap(), &label));
+    // Ours adds a padding box after ilst, for later in-place updates; the rest is identical.
+    assert_eq!(ours.last().map(|k| k.0), Some(*b"free"));
+    assert_eq!(ours[..ours.len() - 1], theirs[..], "hdlr, keys and ilst as ffmpeg writes them");
+}
+
+/// `file` (whose moov is the last box) with `extra` appended inside moov.
+fn append_to_moov(file: &[u8], extra: &[u8]) -> Vec<u8> {
+    let moov = child(file, 0..file.len(), b"moov").unwrap();
+    assert_eq!(moov.1.end, file.len(), "moov must be last");
+    let mut out = file.to_vec();
+    out.extend_from_slice(extra);
+    let size = (moov.1.len() + extra.len()) as u32;
+    out[moov.1.start..moov.1.start + 4].copy_from_slice(&size.to_be_bytes());
+    out
+}
+
+fn bx(typ: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut v = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+    v.extend_from_slice(typ);
+    v.extend_from_slice(payload);
+    v
+}
+
+fn full(typ: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    bx(typ, &[&[0u8; 4][..], payload].concat())
+}
+
+fn data(text: &str) -> Vec<u8> {
+    bx(b"data", &[&[0, 0, 0, 1, 0, 0, 0, 0][..], text.as_bytes()].concat())
+}
+
+/// A label by the same producer as [`sample_label`], so embedding may replace it.
+fn wild_label() -> (Label, String) {
+    let label = Label::new(sample_label().content_producer, "wild-0001");
+    let text = json::to_json(&label, json::Shape::Bare);
+    (label, text)
+}
+
+fn wild_variants() -> Vec<(&'static str, Vec<u8>)> {
+    let base = std::fs::read(fixture("video/mp4_moov_end.mp4")).unwrap();
+    let (_, text) = wild_label();
+    let hdlr = |h: &[u8; 4]| full(b"hdlr", &[&[0u8; 4][..], h, &[0; 13]].concat());
+    let keys = full(b"keys", &[&1u32.to_be_bytes()[..], &12u32.to_be_bytes(), b"mdtaAIGC"].concat());
+    let item = bx(&1u32.to_be_bytes(), &data(&text));
+    let quicktime_meta = bx(b"meta", &[hdlr(b"mdta"), keys, bx(b"ilst", &item)].concat());
+    let freeform = bx(
+        b"----",
+        &[full(b"mean", b"com.apple.iTunes"), full(b"name", b"AIGC"), data(&text)].concat(),
+    );
+    let itunes = full(b"meta", &[hdlr(b"mdir"), bx(b"ilst", &freeform)].concat());
+    let mut variants = vec![
+        ("moov/meta mdta AIGC", append_to_moov(&base, &quicktime_meta)),
+        ("moov/udta/AIGC", append_to_moov(&base, &bx(b"udta", &bx(b"AIGC", text.as_bytes())))),
+        ("ilst ----:com.apple.iTunes:AIGC", append_to_moov(&base, &bx(b"udta", &itunes))),
+    ];
+    let packet = xmp::new_packet(&text, 64);
+    if xmp::find_aigc(&packet, &Limits::default()).is_ok_and(|h| h.len() == 1) {
+        variants.push(("moov/udta/XMP_ TC260:AIGC", append_to_moov(&base, &bx(b"udta", &bx(b"XMP_", &packet)))));
+        let uuid = [
+            0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC,
+        ];
+        let mut with_uuid = base.clone();
+        with_uuid.extend_from_slice(&bx(b"uuid", &[&uuid[..], &packet].concat()));
+        variants.push(("uuid XMP TC260:AIGC", with_uuid));
+    } else {
+        eprintln!("SKIPPED: XMP variants (the core XMP reader does not find TC260:AIGC yet)");
+    }
+    variants
+}
+
+#[test]
+fn wild_variants_are_found_flagged_and_replaced() {
+    let (_, wild_text) = wild_label();
+    for (place, file) in wild_variants() {
+        let found = Bmff.find(&mut Cursor::new(&file), &Limits::default()).unwrap();
+        assert_eq!(found.len(), 1, "{place}: {found:#?}");
+        assert_eq!(found[0].carrier, place);
+        assert_eq!(found[0].text, wild_text);
+        let flag = found[0].checks.iter().find(|c| c.id == id::CARRIER_PLACE).unwrap();
+        assert_eq!(flag.level, Level::Warn, "{place}");
+
+        let out = common::embed(&Bmff, &file, &sample_label());
+        let found = Bmff.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+        assert_eq!(found.len(), 1, "{place}: one copy after writing");
+        assert_eq!(found[0].carrier, "moov/udta/meta mdta AIGC");
+        assert!(!out.windows(9).any(|w| w == b"wild-0001"), "{place}: the old copy is gone");
+        let (_dir, path) = common::temp_file("wild.mp4", &out);
+        if let Some(tag) = common::ffprobe_aigc(&path) {
+            assert_eq!(tag, json::to_json(&sample_label(), json::Shape::Bare), "{place}");
+            assert_eq!(common::decode_messages(&path).unwrap_or_default(), "");
+        }
+    }
+}
+
+#[test]
+fn media_bytes_are_unchanged() {
+    for path in fixtures("video", &["mp4", "mov", "m4a"]) {
+        let input = std::fs::read(&path).unwrap();
+        let out = common::embed(&Bmff, &input, &sample_label());
+        let payloads = |f: &[u8]| -> Vec<Vec<u8>> {
+            boxes(f, 0..f.len()).into_iter().filter(|b| &b.0 == b"mdat").map(|b| f[b.2].to_vec()).collect()
+        };
+        assert_eq!(payloads(&input), payloads(&out), "{}", path.display());
+        // Every moov child but udta is unchanged when nothing had to move.
+        let same_size_free = boxes(&out, 0..out.len()).iter().map(|b| b.1.end).max() == Some(input.len());
+        if same_size_free || boxes(&input, 0..input.len()).last().map(|b| b.0) == Some(*b"moov") {
+            let kids = |f: &[u8]| -> Vec<Vec<u8>> {
+                let moov = child(f, 0..f.len(), b"moov").unwrap();
+                boxes(f, moov.2).into_iter().filter(|b| &b.0 != b"udta").map(|b| f[b.1].to_vec()).collect()
+            };
+            assert_eq!(kids(&input), kids(&out), "{}", path.display());
+        }
+    }
+}
