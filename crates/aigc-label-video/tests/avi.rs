@@ -18,3 +18,140 @@ fn ffprobe_sees_the_label_and_frames_are_unchanged() {
         common::witness(&Avi, &path);
     }
 }
+
+use std::io::Cursor;
+
+use aigc_label_core::{Carrier, Limits};
+use aigc_label_testutil::sample_label;
+
+fn ck(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut v = id.to_vec();
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        v.push(0);
+    }
+    v
+}
+
+fn list(typ: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    ck(b"LIST", &[&typ[..], data].concat())
+}
+
+fn u32le(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
+}
+
+fn u64le(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn find(b: &[u8], needle: &[u8]) -> usize {
+    b.windows(needle.len()).position(|w| w == needle).unwrap()
+}
+
+/// An AVI without JUNK room: hdrl with an OpenDML super index, movi with two frames and a
+/// standard index, idx1 with `absolute` or movi-relative offsets.
+fn synthetic(absolute: bool) -> Vec<u8> {
+    let hdrl_len = 12 + (8 + 56) + 12 + (8 + 56) + (8 + 40) + (8 + 24 + 16);
+    let movi_at = 12 + hdrl_len; // the movi LIST
+    let frame0 = movi_at + 12; // first 00dc chunk
+    let frame1 = frame0 + 12;
+    let ix_at = frame1 + 12;
+    // indx: super index with one entry pointing at ix00.
+    let mut indx = vec![4, 0, 0, 0];
+    indx.extend_from_slice(&1u32.to_le_bytes());
+    indx.extend_from_slice(b"00dc");
+    indx.extend_from_slice(&[0; 12]);
+    indx.extend_from_slice(&(ix_at as u64).to_le_bytes());
+    indx.extend_from_slice(&[0; 8]);
+    let strl = list(b"strl", &[ck(b"strh", &[0; 56]), ck(b"strf", &[0; 40]), ck(b"indx", &indx)].concat());
+    let hdrl = list(b"hdrl", &[ck(b"avih", &[0; 56]), strl].concat());
+    assert_eq!(hdrl.len(), hdrl_len);
+    // ix00: standard index, base = start of movi data, offsets to each frame's data.
+    let base = (movi_at + 12) as u64;
+    let mut ix = vec![2, 0, 0, 1];
+    ix.extend_from_slice(&2u32.to_le_bytes());
+    ix.extend_from_slice(b"00dc");
+    ix.extend_from_slice(&base.to_le_bytes());
+    ix.extend_from_slice(&[0; 4]);
+    for f in [frame0, frame1] {
+        ix.extend_from_slice(&((f + 8) as u64 - base).to_le_bytes()[..4]);
+        ix.extend_from_slice(&4u32.to_le_bytes());
+    }
+    let movi = list(b"movi", &[ck(b"00dc", b"AAAA"), ck(b"00dc", b"BBBB"), ck(b"ix00", &ix)].concat());
+    let mut idx1 = Vec::new();
+    for f in [frame0, frame1] {
+        let off = if absolute { f } else { f - (movi_at + 8) };
+        idx1.extend_from_slice(b"00dc");
+        idx1.extend_from_slice(&0x10u32.to_le_bytes());
+        idx1.extend_from_slice(&(off as u32).to_le_bytes());
+        idx1.extend_from_slice(&4u32.to_le_bytes());
+    }
+    let body = [&b"AVI "[..], &hdrl, &movi, &ck(b"idx1", &idx1)].concat();
+    [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat()
+}
+
+/// Checks every index in `avi` against the frame data it names.
+fn check_indexes(avi: &[u8], absolute: bool) {
+    assert_eq!(u32le(avi, 4) as usize, avi.len() - 8, "RIFF size");
+    let movi = find(avi, b"movi") - 8;
+    let idx1 = find(avi, b"idx1") + 8;
+    for (i, want) in [b"AAAA", b"BBBB"].iter().enumerate() {
+        let off = u32le(avi, idx1 + i * 16 + 8) as usize;
+        let chunk = if absolute { off } else { movi + 8 + off };
+        assert_eq!(&avi[chunk..chunk + 4], b"00dc");
+        assert_eq!(&avi[chunk + 8..chunk + 12], *want, "idx1 entry {i}");
+    }
+    let indx = find(avi, b"indx") + 8;
+    let ix = u64le(avi, indx + 24) as usize;
+    assert_eq!(&avi[ix..ix + 4], b"ix00", "super index entry");
+    let base = u64le(avi, ix + 8 + 12) as usize;
+    for (i, want) in [b"AAAA", b"BBBB"].iter().enumerate() {
+        let off = u32le(avi, ix + 8 + 24 + i * 8) as usize;
+        assert_eq!(&avi[base + off..base + off + 4], *want, "ix00 entry {i}");
+    }
+}
+
+#[test]
+fn without_junk_the_indexes_move_with_movi() {
+    for absolute in [false, true] {
+        let input = synthetic(absolute);
+        check_indexes(&input, absolute);
+        let out = common::embed(&Avi, &input, &sample_label());
+        assert!(out.len() > input.len(), "movi had to move");
+        check_indexes(&out, absolute);
+        round_trip(&Avi, &input);
+    }
+}
+
+#[test]
+fn junk_absorbs_the_label_and_nothing_moves() {
+    let path = aigc_label_testutil::fixture("video/avi_plain.avi");
+    let input = std::fs::read(&path).unwrap();
+    let out = common::embed(&Avi, &input, &sample_label());
+    assert_eq!(out.len(), input.len());
+    let movi = find(&input, b"movi") - 8;
+    assert_eq!(out[movi..], input[movi..], "movi and idx1 untouched");
+}
+
+#[test]
+fn other_copies_become_junk() {
+    let label = aigc_label_core::Label::new(sample_label().content_producer, "old-1");
+    let text = aigc_label_core::json::to_json(&label, aigc_label_core::json::Shape::Bare);
+    let input = synthetic(false);
+    // A top-level AIGC chunk after movi (as a WAV-minded tool would write).
+    let mut with = input.clone();
+    with.extend_from_slice(&ck(b"AIGC", text.as_bytes()));
+    let size = (with.len() - 8) as u32;
+    with[4..8].copy_from_slice(&size.to_le_bytes());
+    let found = Avi.find(&mut Cursor::new(&with), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].carrier, "RIFF AIGC chunk");
+    let out = common::embed(&Avi, &with, &sample_label());
+    let found = Avi.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].carrier, "LIST INFO AIGC");
+    assert!(!out.windows(5).any(|w| w == b"old-1"));
+    check_indexes(&out, false);
+}
