@@ -18,3 +18,161 @@ fn ffprobe_sees_the_label_and_frames_are_unchanged() {
         common::witness(&Matroska, &path);
     }
 }
+
+use std::io::Cursor;
+
+use aigc_label_core::{Carrier, Label, Limits, json};
+use aigc_label_testutil::{fixture, sample_label};
+
+/// A variable-size integer at `b[at..]`: (value without the marker, length).
+fn vint(b: &[u8], at: usize) -> (u64, usize) {
+    let len = b[at].leading_zeros() as usize + 1;
+    let mut v = u64::from(b[at] & 0xFFu8.checked_shr(len as u32).unwrap_or(0));
+    for i in 1..len {
+        v = (v << 8) | u64::from(b[at + i]);
+    }
+    (v, len)
+}
+
+/// An element at `at`: (id with marker, header length, data size).
+fn element(b: &[u8], at: usize) -> (u32, usize, usize) {
+    let id_len = b[at].leading_zeros() as usize + 1;
+    let id = b[at..at + id_len].iter().fold(0u32, |a, &x| (a << 8) | u32::from(x));
+    let (size, size_len) = vint(b, at + id_len);
+    (id, id_len + size_len, size as usize)
+}
+
+/// The Segment's data start and its children: (id, start, end).
+fn level1(b: &[u8]) -> (usize, Vec<(u32, usize, usize)>) {
+    let (_, hdr, size) = element(b, 0);
+    let seg = hdr + size;
+    let (id, seg_hdr, seg_size) = element(b, seg);
+    assert_eq!(id, 0x1853_8067);
+    let data = seg + seg_hdr;
+    assert_eq!(data + seg_size, b.len(), "Segment size covers the file");
+    let mut out = Vec::new();
+    let mut at = data;
+    while at < b.len() {
+        let (id, hdr, size) = element(b, at);
+        out.push((id, at, at + hdr + size));
+        at += hdr + size;
+    }
+    (data, out)
+}
+
+/// Every CRC-32 element that opens a level-1 element matches its data.
+fn check_crcs(b: &[u8]) {
+    for (_, start, end) in level1(b).1 {
+        let (_, hdr, _) = element(b, start);
+        let data = &b[start + hdr..end];
+        if data.len() >= 6 && data[0] == 0xBF && data[1] == 0x84 {
+            let stored = u32::from_le_bytes(data[2..6].try_into().unwrap());
+            assert_eq!(stored, crc32fast::hash(&data[6..]), "CRC-32 of element at {start}");
+        }
+    }
+}
+
+/// The Segment positions the SeekHead lists for `id`.
+fn seek_positions(b: &[u8], want: u32) -> Vec<usize> {
+    let (_, kids) = level1(b);
+    let (_, start, end) = kids.into_iter().find(|k| k.0 == 0x114D_9B74).unwrap();
+    let (_, hdr, _) = element(b, start);
+    let mut at = start + hdr;
+    let mut out = Vec::new();
+    while at < end {
+        let (id, hdr, size) = element(b, at);
+        if id == 0x4DBB {
+            let (mut i, mut seek_id, mut pos) = (at + hdr, 0u32, 0usize);
+            while i < at + hdr + size {
+                let (cid, chdr, csize) = element(b, i);
+                let v = b[i + chdr..i + chdr + csize].iter().fold(0u64, |a, &x| (a << 8) | u64::from(x));
+                match cid {
+                    0x53AB => seek_id = v as u32,
+                    0x53AC => pos = v as usize,
+                    _ => {}
+                }
+                i += chdr + csize;
+            }
+            if seek_id == want {
+                out.push(pos);
+            }
+        }
+        at += hdr + size;
+    }
+    out
+}
+
+#[test]
+fn appended_tags_are_in_the_seek_head_and_crcs_hold() {
+    for name in ["mkv_plain.mkv", "webm_plain.webm"] {
+        let input = std::fs::read(fixture(&format!("video/{name}"))).unwrap();
+        let out = common::embed(&Matroska, &input, &sample_label());
+        check_crcs(&out);
+        let (data, kids) = level1(&out);
+        let last = kids.last().unwrap();
+        assert_eq!(last.0, 0x1254_C367, "{name}: Tags appended at the end");
+        assert!(seek_positions(&out, 0x1254_C367).contains(&(last.1 - data)), "{name}: SeekHead entry");
+        // Everything from Info to the end of the old file is where it was.
+        let info = kids.iter().find(|k| k.0 == 0x1549_A966).unwrap().1;
+        assert_eq!(out[info..input.len()], input[info..], "{name}");
+    }
+}
+
+#[test]
+fn a_void_before_the_clusters_takes_the_tags_and_nothing_moves() {
+    let input = std::fs::read(fixture("video/mkv_reserved.mkv")).unwrap();
+    let out = common::embed(&Matroska, &input, &sample_label());
+    assert_eq!(out.len(), input.len());
+    check_crcs(&out);
+    let (_, kids) = level1(&out);
+    let cluster = kids.iter().position(|k| k.0 == 0x1F43_B675).unwrap();
+    let tags: Vec<_> = kids.iter().take(cluster).filter(|k| k.0 == 0x1254_C367).collect();
+    assert_eq!(tags.len(), 2, "ffmpeg's Tags and ours, both before the first Cluster");
+    let first_cluster = kids[cluster].1;
+    assert_eq!(out[first_cluster..], input[first_cluster..]);
+}
+
+#[test]
+fn relabelling_reuses_the_same_place() {
+    let input = std::fs::read(fixture("video/mkv_plain.mkv")).unwrap();
+    let once = common::embed(&Matroska, &input, &sample_label());
+    let next = Label::new(sample_label().content_producer, "test-0009");
+    let twice = common::embed(&Matroska, &once, &next);
+    assert_eq!(once.len(), twice.len(), "a same-size label replaces in place");
+    let found = Matroska.find(&mut Cursor::new(&twice), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].text, json::to_json(&next, json::Shape::Bare));
+    check_crcs(&twice);
+}
+
+#[test]
+fn track_scoped_aigc_tags_are_flagged_and_removed() {
+    // ffmpeg writes per-stream tags with a TagTrackUID target: an AIGC tag there is not the
+    // file's label.
+    let Some(ffmpeg) = aigc_label_testutil::tool("ffmpeg") else { return };
+    let label = Label::new(sample_label().content_producer, "track-1");
+    let text = json::to_json(&label, json::Shape::Bare);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("track.mkv");
+    let status = std::process::Command::new(ffmpeg)
+        .args(["-v", "error", "-nostdin", "-y", "-i"])
+        .arg(fixture("video/mkv_plain.mkv"))
+        .args(["-c", "copy", "-fflags", "+bitexact", "-metadata:s:v:0"])
+        .arg(format!("AIGC={text}"))
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let input = std::fs::read(&path).unwrap();
+    let found = Matroska.find(&mut Cursor::new(&input), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].text, text);
+    assert_ne!(found[0].checks[0].level, aigc_label_core::check::Level::Pass);
+    let out = common::embed(&Matroska, &input, &sample_label());
+    let found = Matroska.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].carrier, "Tags/Tag/SimpleTag AIGC");
+    check_crcs(&out);
+    let (_dir2, out_path) = common::temp_file("out.mkv", &out);
+    assert_eq!(common::decode_messages(&out_path).unwrap_or_default(), "");
+}
