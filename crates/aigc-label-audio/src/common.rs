@@ -25,7 +25,12 @@ pub(crate) fn text_of(raw: &[u8]) -> String {
 
 /// A label copy found by an audio carrier. Every audio carrier's key is already `AIGC`, so the
 /// bare JSON shape is the expected one (spec section 2).
-pub(crate) fn found(carrier: impl Into<Cow<'static, str>>, range: Range<u64>, text: String, checks: Vec<Check>) -> Found {
+pub(crate) fn found(
+    carrier: impl Into<Cow<'static, str>>,
+    range: Range<u64>,
+    text: String,
+    checks: Vec<Check>,
+) -> Found {
     Found {
         carrier: carrier.into(),
         range,
@@ -73,25 +78,6 @@ impl Budget {
         }
         self.left -= 1;
         Ok(())
-    }
-}
-
-/// A vector of `n` zero bytes, allocated fallibly (`n` may come from a file).
-pub(crate) fn zeros(format: &'static str, offset: u64, n: u64) -> Result<Vec<u8>> {
-    let len = usize::try_from(n).map_err(|_| too_big(format, offset, n))?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| too_big(format, offset, n))?;
-    v.resize(len, 0);
-    Ok(v)
-}
-
-fn too_big(format: &'static str, offset: u64, n: u64) -> Error {
-    Error::Limit {
-        format,
-        offset,
-        what: "buffer size",
-        found: n,
-        limit: usize::MAX as u64,
     }
 }
 

@@ -15,7 +15,7 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, found, text_of, zeros};
+use crate::common::{Budget, found, text_of};
 use crate::vorbis_comment;
 
 /// The FLAC carrier (native FLAC streams starting with `fLaC`).
@@ -82,7 +82,13 @@ impl Carrier for Flac {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let blocks = read_blocks(&mut src, limits)?;
         let json = to_json(label, Shape::Bare);
@@ -107,7 +113,7 @@ impl Carrier for Flac {
                         label_range = start..out.count();
                     }
                 }
-                Out::Padding(len) => out.write_all(&zeros(FORMAT, start, *len)?)?,
+                Out::Padding(len) => write_zeros(&mut out, *len)?,
             }
         }
         let frames = blocks.last().map_or(4, |b| b.body() + b.len);
@@ -138,7 +144,11 @@ fn read_blocks(src: &mut Source, limits: &Limits) -> Result<Vec<Block>> {
             return Err(Error::malformed(FORMAT, offset, "metadata block type 127 is invalid"));
         }
         if blocks.is_empty() && (kind != STREAMINFO || len != 34) {
-            return Err(Error::malformed(FORMAT, offset, "first metadata block is not a 34-byte STREAMINFO"));
+            return Err(Error::malformed(
+                FORMAT,
+                offset,
+                "first metadata block is not a 34-byte STREAMINFO",
+            ));
         }
         src.skip(len, "metadata block")?;
         blocks.push(Block { kind, offset, len });
@@ -240,6 +250,17 @@ fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block]) {
         (None, std::cmp::Ordering::Greater) => plan.push(Out::Padding(NEW_PADDING)),
         (None, _) => {}
     }
+}
+
+/// Writes `n` zero bytes without allocating them all.
+fn write_zeros(out: &mut dyn Write, mut n: u64) -> Result<()> {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    while n > 0 {
+        let k = n.min(ZEROS.len() as u64) as usize;
+        out.write_all(&ZEROS[..k])?;
+        n -= k as u64;
+    }
+    Ok(())
 }
 
 fn block_header(kind: u8, last: bool, len: u64) -> Result<[u8; 4]> {

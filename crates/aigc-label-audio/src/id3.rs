@@ -90,11 +90,17 @@ impl TagHeader {
 
 /// Decodes a 4-byte syncsafe integer (7 bits per byte); `None` if a high bit is set.
 fn syncsafe(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0u32, |acc, &x| (x < 0x80).then_some((acc << 7) | u32::from(x)))
+    b.iter()
+        .try_fold(0u32, |acc, &x| (x < 0x80).then_some((acc << 7) | u32::from(x)))
 }
 
 fn to_syncsafe(n: u32) -> [u8; 4] {
-    [(n >> 21) as u8 & 0x7f, (n >> 14) as u8 & 0x7f, (n >> 7) as u8 & 0x7f, n as u8 & 0x7f]
+    [
+        (n >> 21) as u8 & 0x7f,
+        (n >> 14) as u8 & 0x7f,
+        (n >> 7) as u8 & 0x7f,
+        n as u8 & 0x7f,
+    ]
 }
 
 /// One tag read into memory.
@@ -243,15 +249,23 @@ pub(crate) fn walk(tag: &Tag, limits: &Limits) -> Result<Walked> {
             let f = b.take(2).ok_or_else(|| bad("frame header"))?;
             // v2.4 sizes are syncsafe; some writers put plain sizes in v2.4 tags anyway.
             let plain = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
-            let size = if h.major == 4 { syncsafe(raw).unwrap_or(plain) } else { plain };
+            let size = if h.major == 4 {
+                syncsafe(raw).unwrap_or(plain)
+            } else {
+                plain
+            };
             ([id[0], id[1], id[2], id[3]], size, [f[0], f[1]])
         };
         let id_len = if h.major == 2 { 3 } else { 4 };
-        if !id[..id_len].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        if !id[..id_len]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
             return Err(bad("frame id is not A-Z0-9"));
         }
         let data_start = b.pos();
-        b.take(size as usize).ok_or_else(|| bad("frame runs past the end of the tag"))?;
+        b.take(size as usize)
+            .ok_or_else(|| bad("frame runs past the end of the tag"))?;
         frames.push(Frame {
             id,
             flags,
@@ -308,7 +322,14 @@ pub(crate) fn user_text(tag: &Tag, walked: &Walked, frame: &Frame, limits: &Limi
         return Ok(None);
     };
     let offset = tag.offset + HEADER_LEN + frame.span.start as u64;
-    let Some(content) = frame_content(tag.header.major, tag.header.tag_unsync(), frame.flags, data, offset, limits)?
+    let Some(content) = frame_content(
+        tag.header.major,
+        tag.header.tag_unsync(),
+        frame.flags,
+        data,
+        offset,
+        limits,
+    )?
     else {
         return Ok(None);
     };
@@ -407,7 +428,9 @@ fn parse_user_text(content: &[u8]) -> Option<UserText> {
 /// Splits at the first terminator (`00`, or `00 00` on an even offset for UTF-16).
 fn split_terminated(data: &[u8], wide: bool) -> (&[u8], &[u8]) {
     let found = if wide {
-        data.chunks_exact(2).position(|c| c == [0, 0]).map(|i| (2 * i, 2 * i + 2))
+        data.chunks_exact(2)
+            .position(|c| c == [0, 0])
+            .map(|i| (2 * i, 2 * i + 2))
     } else {
         data.iter().position(|&b| b == 0).map(|i| (i, i + 1))
     };
@@ -445,11 +468,7 @@ fn decode_text(data: &[u8], enc: Encoding) -> String {
 ///
 /// # Errors
 /// As [`user_text`].
-pub(crate) fn label_frames<'w>(
-    tag: &Tag,
-    walked: &'w Walked,
-    limits: &Limits,
-) -> Result<Vec<(&'w Frame, UserText)>> {
+pub(crate) fn label_frames<'w>(tag: &Tag, walked: &'w Walked, limits: &Limits) -> Result<Vec<(&'w Frame, UserText)>> {
     let mut out = Vec::new();
     for frame in &walked.frames {
         match user_text(tag, walked, frame, limits)? {
@@ -587,10 +606,7 @@ pub(crate) fn rewrite(tag: &Tag, value: Option<&str>, limits: &Limits) -> Result
     if size > MAX_TAG_SIZE {
         return Err(Error::Unsupported("the ID3v2 tag would pass 256 MiB".into()));
     }
-    let header = TagHeader {
-        size: size as u32,
-        ..h
-    };
+    let header = TagHeader { size: size as u32, ..h };
     let padding = size - content;
     let ext = patch_ext_padding(&h, ext, padding);
     let mut out = header.encode(b"ID3");
@@ -632,7 +648,11 @@ fn patch_ext_padding(h: &TagHeader, ext: Vec<u8>, padding: usize) -> Vec<u8> {
     if h.major != 3 || ext.len() < 10 {
         return ext;
     }
-    let (decoded, _) = if h.tag_unsync() { resync(&ext) } else { (ext.clone(), Vec::new()) };
+    let (decoded, _) = if h.tag_unsync() {
+        resync(&ext)
+    } else {
+        (ext.clone(), Vec::new())
+    };
     let mut patched = decoded;
     if let Some(field) = patched.get_mut(6..10) {
         field.copy_from_slice(&(padding as u32).to_be_bytes());

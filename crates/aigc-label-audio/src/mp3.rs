@@ -66,7 +66,13 @@ impl Carrier for Mp3 {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let json = to_json(label, Shape::Bare);
         let mut src = Source::new(input, FORMAT)?;
         let mut out = CountingWriter::new(output);

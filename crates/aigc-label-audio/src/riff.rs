@@ -110,6 +110,13 @@ pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
         (Some(ds), SIZE_IN_DS64) => ds.riff_size,
         _ => u64::from(size_field),
     };
+    if declared < 4 {
+        return Err(Error::malformed(
+            src.format(),
+            4,
+            "RIFF size smaller than its form type",
+        ));
+    }
     let end = declared.saturating_add(8).min(src.len());
     src.seek_to(12)?;
     Ok(Header {
@@ -125,7 +132,11 @@ pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
 fn read_ds64(src: &mut Source, limits: &Limits) -> Result<Ds64> {
     let head: [u8; 8] = src.read_array("ds64 chunk header")?;
     if &head[..4] != b"ds64" {
-        return Err(Error::malformed(src.format(), 12, "RF64 file without a ds64 chunk first"));
+        return Err(Error::malformed(
+            src.format(),
+            12,
+            "RF64 file without a ds64 chunk first",
+        ));
     }
     let size = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
     if size < DS64_FIXED {
@@ -196,9 +207,8 @@ impl Walker {
         let id = [head[0], head[1], head[2], head[3]];
         let size32 = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
         let size = match (&header.ds64, size32) {
-            (Some(ds), SIZE_IN_DS64) => ds64_size(ds, &id).ok_or_else(|| {
-                Error::malformed("wav", self.pos + 4, "chunk size 0xFFFFFFFF without a ds64 entry")
-            })?,
+            (Some(ds), SIZE_IN_DS64) => ds64_size(ds, &id)
+                .ok_or_else(|| Error::malformed("wav", self.pos + 4, "chunk size 0xFFFFFFFF without a ds64 entry"))?,
             _ => u64::from(size32),
         };
         let body_end = self

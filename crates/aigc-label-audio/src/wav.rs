@@ -56,9 +56,11 @@ impl Carrier for Wav {
                 let body = src.read_vec(chunk.size, "AIGC chunk", limits)?;
                 let mut checks = Vec::new();
                 if !seen_data {
-                    checks.push(misplaced("AIGC chunk before the data chunk; spec section 4 puts it after data"));
+                    checks.push(misplaced(
+                        "AIGC chunk before the data chunk; spec section 4 puts it after data",
+                    ));
                 }
-                if &chunk.id != KEY.as_bytes() {
+                if chunk.id != KEY.as_bytes() {
                     checks.push(misplaced(format!("chunk id spelled {:?}", id_text(&chunk.id))));
                 }
                 let range = chunk.offset..chunk.offset + chunk.stored_len();
@@ -72,7 +74,13 @@ impl Carrier for Wav {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let header = open(&mut src, limits)?;
         let plan = plan(&mut src, &header, limits)?;

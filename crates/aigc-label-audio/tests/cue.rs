@@ -25,8 +25,8 @@ fn content_wav(path: &Path, rate: u32, channels: u16, format: (hound::SampleForm
         for c in 0..channels {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let noise = (seed >> 16) as f32 / 65_536.0 - 0.5;
-            let x = 0.1 * (2.0 * std::f32::consts::PI * 300.0 * n as f32 / rate as f32 + f32::from(c)).sin()
-                + 0.01 * noise;
+            let x =
+                0.1 * (2.0 * std::f32::consts::PI * 300.0 * n as f32 / rate as f32 + f32::from(c)).sin() + 0.01 * noise;
             match format {
                 (hound::SampleFormat::Float, _) => w.write_sample(x).unwrap(),
                 (_, 16) => w.write_sample(i16::from_unit(x, 16)).unwrap(),
@@ -58,7 +58,9 @@ fn decode(path: &Path) -> (u32, u16, Vec<f32>) {
                     "-".as_ref(),
                 ],
             );
-            out.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            out.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
         }
         None => read_all_f32(path),
     };
@@ -89,8 +91,16 @@ fn read_all_i32(path: &Path) -> Vec<i32> {
 fn tone_segments(x: &[f32], rate: u32, hz: f64) -> Vec<(f64, f64)> {
     let w = (f64::from(rate) * 0.01).round() as usize;
     let omega = 2.0 * std::f64::consts::PI * hz / f64::from(rate);
-    let i: Vec<f64> = x.iter().enumerate().map(|(n, &v)| f64::from(v) * (omega * n as f64).cos()).collect();
-    let q: Vec<f64> = x.iter().enumerate().map(|(n, &v)| f64::from(v) * (omega * n as f64).sin()).collect();
+    let i: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(n, &v)| f64::from(v) * (omega * n as f64).cos())
+        .collect();
+    let q: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(n, &v)| f64::from(v) * (omega * n as f64).sin())
+        .collect();
     let avg = |s: &[f64]| -> Vec<f64> {
         let mut prefix = vec![0.0; s.len() + 1];
         for (k, v) in s.iter().enumerate() {
@@ -132,17 +142,35 @@ fn assert_rhythm(found: &[(f64, f64)], rhythm: &Rhythm, what: &str) {
     assert_eq!(found.len(), expected.len(), "{what}: {found:?}");
     let ms = |s: f64| s * 1000.0;
     for (k, (f, e)) in found.iter().zip(&expected).enumerate() {
-        assert!((ms(f.0 - e.0)).abs() <= 1.0, "{what}: tone {k} starts at {:.3} ms, expected {:.3}", ms(f.0), ms(e.0));
-        assert!((ms(f.1 - e.1)).abs() <= 1.0, "{what}: tone {k} ends at {:.3} ms, expected {:.3}", ms(f.1), ms(e.1));
+        assert!(
+            (ms(f.0 - e.0)).abs() <= 1.0,
+            "{what}: tone {k} starts at {:.3} ms, expected {:.3}",
+            ms(f.0),
+            ms(e.0)
+        );
+        assert!(
+            (ms(f.1 - e.1)).abs() <= 1.0,
+            "{what}: tone {k} ends at {:.3} ms, expected {:.3}",
+            ms(f.1),
+            ms(e.1)
+        );
         let (d, de) = (f.1 - f.0, e.1 - e.0);
-        assert!(ms(d - de).abs() <= 1.0, "{what}: tone {k} lasts {:.3} ms, expected {:.3}", ms(d), ms(de));
+        assert!(
+            ms(d - de).abs() <= 1.0,
+            "{what}: tone {k} lasts {:.3} ms, expected {:.3}",
+            ms(d),
+            ms(de)
+        );
     }
     // short-long short-short
     let d: Vec<f64> = found.iter().map(|t| t.1 - t.0).collect();
     if rhythm.pattern == ".- .." {
         assert!(d[0] < d[1] && d[2] < d[1] && d[3] < d[1], "{what}: {d:?}");
         let gaps: Vec<f64> = found.windows(2).map(|w| w[1].0 - w[0].1).collect();
-        assert!(gaps[1] > gaps[0] && gaps[1] > gaps[2], "{what}: letter gap is the long one: {gaps:?}");
+        assert!(
+            gaps[1] > gaps[0] && gaps[1] > gaps[2],
+            "{what}: letter gap is the long one: {gaps:?}"
+        );
     }
 }
 
@@ -176,8 +204,13 @@ fn rhythm_is_detected_in_decoded_files_with_configured_timing() {
                 assert_eq!((r, ch), (rate, channels));
                 let cue_frames = (rhythm.duration().unwrap().as_secs_f64() * f64::from(rate)).round() as usize;
                 for c in 0..usize::from(channels) {
-                    let channel: Vec<f32> =
-                        samples.iter().skip(c).step_by(usize::from(channels)).take(cue_frames).copied().collect();
+                    let channel: Vec<f32> = samples
+                        .iter()
+                        .skip(c)
+                        .step_by(usize::from(channels))
+                        .take(cue_frames)
+                        .copied()
+                        .collect();
                     let found = tone_segments(&channel, rate, f64::from(rhythm.frequency_hz));
                     assert_rhythm(&found, &rhythm, &format!("{what}, channel {c}"));
                 }
@@ -268,8 +301,22 @@ fn a_voice_prompt_in_another_layout_is_converted_and_inserted() {
     let rms = (tail.iter().map(|x| x * x).sum::<f32>() / tail.len() as f32).sqrt();
     assert!((rms - 0.3 / 2f32.sqrt()).abs() < 0.005, "rms {rms}");
     let crossings = tail.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
-    assert!((crossings as i64 - 1500).abs() <= 2, "{crossings} crossings in 0.75 s of 1 kHz");
+    assert!(
+        (crossings as i64 - 1500).abs() <= 2,
+        "{crossings} crossings in 0.75 s of 1 kHz"
+    );
     if let Some(ffmpeg) = tool("ffmpeg") {
-        aigc_label_testutil::run(&ffmpeg, &["-v".as_ref(), "error".as_ref(), "-i".as_ref(), output.as_os_str(), "-f".as_ref(), "null".as_ref(), "-".as_ref()]);
+        aigc_label_testutil::run(
+            &ffmpeg,
+            &[
+                "-v".as_ref(),
+                "error".as_ref(),
+                "-i".as_ref(),
+                output.as_os_str(),
+                "-f".as_ref(),
+                "null".as_ref(),
+                "-".as_ref(),
+            ],
+        );
     }
 }

@@ -55,7 +55,11 @@ fn ffprobe_reads_the_label_and_ffmpeg_decodes_the_same_samples() {
         }
         let (_, frames_before) = blocks(&original);
         let (_, frames_after) = blocks(&labelled);
-        assert_eq!(&labelled[frames_after..], &original[frames_before..], "{name}: frames unchanged");
+        assert_eq!(
+            &labelled[frames_after..],
+            &original[frames_before..],
+            "{name}: frames unchanged"
+        );
     }
 }
 
@@ -67,7 +71,11 @@ fn padding_absorbs_the_label_so_frames_do_not_move() {
     let (before, frames) = blocks(&original);
     let (after, frames_after) = blocks(&labelled);
     assert_eq!(frames, frames_after);
-    assert_eq!(&labelled[..before[1].2], &original[..before[1].2], "STREAMINFO unchanged");
+    assert_eq!(
+        &labelled[..before[1].2],
+        &original[..before[1].2],
+        "STREAMINFO unchanged"
+    );
     assert_eq!(after.iter().map(|b| b.0).collect::<Vec<_>>(), [0, 4, 1]);
     // ffmpeg's vendor string and title survive.
     let comment = &labelled[after[1].2..after[1].2 + 4 + after[1].3];
@@ -79,7 +87,10 @@ fn without_padding_the_metadata_grows_and_gains_padding() {
     let original = read_fixture("sox.flac");
     let labelled = round_trip(&Flac, &original);
     let (after, _) = blocks(&labelled);
-    assert_eq!(after.iter().map(|b| (b.0, b.1)).collect::<Vec<_>>(), [(0, false), (4, false), (1, true)]);
+    assert_eq!(
+        after.iter().map(|b| (b.0, b.1)).collect::<Vec<_>>(),
+        [(0, false), (4, false), (1, true)]
+    );
 }
 
 /// `sox.flac` with its comment block removed: STREAMINFO becomes the last block.
@@ -99,7 +110,10 @@ fn a_comment_block_is_created_after_streaminfo() {
     assert!(found_texts(&Flac, &bare).is_empty());
     let labelled = round_trip(&Flac, &bare);
     let (after, frames) = blocks(&labelled);
-    assert_eq!(after.iter().map(|b| (b.0, b.1)).collect::<Vec<_>>(), [(0, false), (4, false), (1, true)]);
+    assert_eq!(
+        after.iter().map(|b| (b.0, b.1)).collect::<Vec<_>>(),
+        [(0, false), (4, false), (1, true)]
+    );
     assert_eq!(&labelled[frames..], &bare[8 + 34..]);
     let out = temp_file(&labelled, "flac");
     if let Some(value) = ffprobe_aigc(&out) {
@@ -150,9 +164,19 @@ fn malformed_metadata_is_a_clean_error() {
     lying[8 + 34 + 1] = 0x7f;
     let mut bad_comment = good.clone();
     bad_comment[8 + 34 + 4] = 0xff; // vendor length past the block
-    for bad in [not_streaminfo, invalid_type, lying, bad_comment, b"fLaC".to_vec(), b"fLaX".to_vec()] {
+    for bad in [
+        not_streaminfo,
+        invalid_type,
+        lying,
+        bad_comment,
+        b"fLaC".to_vec(),
+        b"fLaX".to_vec(),
+    ] {
         assert!(Flac.find(&mut Cursor::new(&bad), &limits).is_err());
-        assert!(Flac.write(&mut Cursor::new(&bad), &mut Vec::new(), &sample_label(), &limits).is_err());
+        assert!(
+            Flac.write(&mut Cursor::new(&bad), &mut Vec::new(), &sample_label(), &limits)
+                .is_err()
+        );
     }
 }
 

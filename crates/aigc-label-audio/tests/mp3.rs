@@ -45,7 +45,11 @@ fn ffprobe_reads_the_label_and_ffmpeg_decodes_the_same_audio() {
             assert_eq!(before, after, "{name}: decoded audio differs");
         }
         // The audio frames are copied untouched, and the tag keeps its version.
-        assert_eq!(&labelled[tag_len(&labelled)..], &original[tag_len(&original)..], "{name}");
+        assert_eq!(
+            &labelled[tag_len(&labelled)..],
+            &original[tag_len(&original)..],
+            "{name}"
+        );
         let version = if original.starts_with(b"ID3") { original[3] } else { 4 };
         assert_eq!(labelled[3], version, "{name}: tag version kept");
     }
@@ -67,7 +71,12 @@ fn with_padding(data: &[u8], extra: usize) -> Vec<u8> {
     let len = tag_len(data);
     let size = len - 10 + extra;
     let mut out = data[..len].to_vec();
-    out[6..10].copy_from_slice(&[(size >> 21) as u8 & 0x7f, (size >> 14) as u8 & 0x7f, (size >> 7) as u8 & 0x7f, size as u8 & 0x7f]);
+    out[6..10].copy_from_slice(&[
+        (size >> 21) as u8 & 0x7f,
+        (size >> 14) as u8 & 0x7f,
+        (size >> 7) as u8 & 0x7f,
+        size as u8 & 0x7f,
+    ]);
     out.extend(std::iter::repeat_n(0, extra));
     out.extend_from_slice(&data[len..]);
     out
@@ -104,7 +113,12 @@ fn v23_tag(frames: &[(&[u8; 4], Vec<u8>)], flags: u8, padding: usize) -> Vec<u8>
     body.extend(std::iter::repeat_n(0, padding));
     let size = body.len();
     let mut tag = vec![b'I', b'D', b'3', 3, 0, flags];
-    tag.extend_from_slice(&[(size >> 21) as u8 & 0x7f, (size >> 14) as u8 & 0x7f, (size >> 7) as u8 & 0x7f, size as u8 & 0x7f]);
+    tag.extend_from_slice(&[
+        (size >> 21) as u8 & 0x7f,
+        (size >> 14) as u8 & 0x7f,
+        (size >> 7) as u8 & 0x7f,
+        size as u8 & 0x7f,
+    ]);
     tag.extend_from_slice(&body);
     tag
 }
@@ -147,13 +161,21 @@ fn unsynchronised_v23_tag_is_read_and_rewritten() {
     let size = body.len();
     let mut file = plain[..10].to_vec();
     file[5] = 0x80;
-    file[6..10].copy_from_slice(&[(size >> 21) as u8 & 0x7f, (size >> 14) as u8 & 0x7f, (size >> 7) as u8 & 0x7f, size as u8 & 0x7f]);
+    file[6..10].copy_from_slice(&[
+        (size >> 21) as u8 & 0x7f,
+        (size >> 14) as u8 & 0x7f,
+        (size >> 7) as u8 & 0x7f,
+        size as u8 & 0x7f,
+    ]);
     file.extend_from_slice(&body);
     file.extend_from_slice(&read_fixture("no_tag.mp3"));
     assert_eq!(found_texts(&Mp3, &file), [sample_json()]);
     let labelled = round_trip(&Mp3, &file);
     assert_eq!(labelled[5], 0x80, "the tag stays unsynchronised");
-    assert!(labelled[10..].starts_with(&body[..17]), "the title keeps its stored bytes");
+    assert!(
+        labelled[10..].starts_with(&body[..17]),
+        "the title keeps its stored bytes"
+    );
     // ffmpeg reads v2.3 frame sizes as stored sizes in unsynchronised tags, unlike the standard,
     // TagLib, mutagen and exiftool, so exiftool is the witness here.
     let out = temp_file(&labelled, "mp3");
@@ -185,9 +207,18 @@ fn malformed_tags_are_clean_errors() {
     past_end[9] = 0x7f; // tag size past the file
     let mut bad_id = v23_tag(&[(b"tit2", b"\0x".to_vec())], 0, 0);
     bad_id.extend_from_slice(&audio);
-    for bad in [lying, past_end, bad_id, b"ID3\x05\0\0\0\0\0\0".to_vec(), b"ID3\x02\0\x40\0\0\0\0".to_vec()] {
+    for bad in [
+        lying,
+        past_end,
+        bad_id,
+        b"ID3\x05\0\0\0\0\0\0".to_vec(),
+        b"ID3\x02\0\x40\0\0\0\0".to_vec(),
+    ] {
         assert!(Mp3.find(&mut Cursor::new(&bad), &limits).is_err(), "{bad:?}");
-        assert!(Mp3.write(&mut Cursor::new(&bad), &mut Vec::new(), &sample_label(), &limits).is_err());
+        assert!(
+            Mp3.write(&mut Cursor::new(&bad), &mut Vec::new(), &sample_label(), &limits)
+                .is_err()
+        );
     }
 }
 

@@ -105,7 +105,10 @@ fn a_comment_spanning_pages_renumbers_the_audio_pages() {
         assert_eq!(after[2].flags & 1, 1);
         assert_eq!(after[1].granule, u64::MAX);
         for (b, a) in before[2..].iter().zip(&after[2 + shift..]) {
-            assert_eq!((b.granule, &b.body, &b.lacing, b.flags), (a.granule, &a.body, &a.lacing, a.flags));
+            assert_eq!(
+                (b.granule, &b.body, &b.lacing, b.flags),
+                (a.granule, &a.body, &a.lacing, a.flags)
+            );
         }
         check_decodes_like(&path, &big, ext);
 
@@ -147,12 +150,23 @@ fn chained_links_end_up_with_one_label() {
     let opus = read_fixture("opus.opus");
     let mut chain = write_label(&Ogg, &vorbis, &sample_label());
     let first_link = chain.len();
-    chain.extend(write_label(&Ogg, &opus, &Label::new(sample_label().content_producer, "second")));
+    chain.extend(write_label(
+        &Ogg,
+        &opus,
+        &Label::new(sample_label().content_producer, "second"),
+    ));
     assert_eq!(found_texts(&Ogg, &chain).len(), 2);
     let out = write_label(&Ogg, &chain, &sample_label());
     assert_eq!(found_texts(&Ogg, &out), [sample_json()]);
-    assert_eq!(&out[..first_link], &chain[..first_link], "the first link keeps its label");
-    assert!(!out[first_link..].windows(5).any(|w| w == b"AIGC="), "the second link's is gone");
+    assert_eq!(
+        &out[..first_link],
+        &chain[..first_link],
+        "the first link keeps its label"
+    );
+    assert!(
+        !out[first_link..].windows(5).any(|w| w == b"AIGC="),
+        "the second link's is gone"
+    );
     assert_eq!(pages(&out[first_link..]).len(), pages(&opus).len());
 }
 
@@ -168,7 +182,10 @@ fn bad_pages_are_clean_errors() {
     let truncated = good[..second + 100].to_vec();
     for bad in [bad_crc, no_capture, truncated, b"OggS".to_vec()] {
         assert!(Ogg.find(&mut Cursor::new(&bad), &limits).is_err());
-        assert!(Ogg.write(&mut Cursor::new(&bad), &mut Vec::new(), &sample_label(), &limits).is_err());
+        assert!(
+            Ogg.write(&mut Cursor::new(&bad), &mut Vec::new(), &sample_label(), &limits)
+                .is_err()
+        );
     }
 }
 

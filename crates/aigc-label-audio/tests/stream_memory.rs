@@ -70,6 +70,9 @@ fn memory_does_not_grow_with_turn_length() {
     assert_eq!(long_samples, 3 * (100 * RATE as usize + cue));
     eprintln!("peak heap above baseline: {short} bytes with 1 s turns, {long} bytes with 100 s turns");
     // A few chunks in flight at most; a buffered turn would be 3.2 MB.
-    assert!(long <= short + 1024, "1 s turns: {short} bytes, 100 s turns: {long} bytes");
+    assert!(
+        long <= short + 1024,
+        "1 s turns: {short} bytes, 100 s turns: {long} bytes"
+    );
     assert!(long < 16 * 1024, "{long} bytes");
 }

@@ -12,8 +12,11 @@ use aigc_label_core::{Carrier, Limits};
 use aigc_label_testutil::{round_trip, sample_label};
 use common::*;
 
-/// Top-level chunks as `(id, stored bytes including pad)`, and the RIFF size field.
-fn chunks(data: &[u8]) -> (u32, Vec<([u8; 4], Vec<u8>)>) {
+/// A chunk as `(id, stored bytes including the pad byte)`.
+type Stored = ([u8; 4], Vec<u8>);
+
+/// Top-level chunks, and the RIFF size field.
+fn chunks(data: &[u8]) -> (u32, Vec<Stored>) {
     let size = u32::from_le_bytes(data[4..8].try_into().unwrap());
     let mut out = Vec::new();
     let mut pos = 12;
@@ -67,7 +70,11 @@ fn every_chunk_is_kept_byte_for_byte_and_the_label_follows_data() {
         } else {
             let ds64_riff = u64::from_le_bytes(labelled[20..28].try_into().unwrap());
             assert_eq!(ds64_riff as usize, labelled.len() - 8, "{name}: ds64 RIFF size");
-            assert_eq!(&labelled[28..original.len()], &original[28..], "{name}: all but the size");
+            assert_eq!(
+                &labelled[28..original.len()],
+                &original[28..],
+                "{name}: all but the size"
+            );
         }
         let (last, rest) = after.split_last().unwrap();
         assert_eq!(&last.0, b"AIGC", "{name}: the label chunk comes last");
@@ -104,7 +111,10 @@ fn fmt_chunk() -> Vec<u8> {
 fn wild_variants_are_found_and_all_replaced_by_one_chunk() {
     let wrapped = format!("{{\"AIGC\":{}}}", sample_json());
     let mut info = b"INFO".to_vec();
-    for (id, value) in [(b"INAM", b"tone\0".to_vec()), (b"AIGC", format!("{wrapped}\0").into_bytes())] {
+    for (id, value) in [
+        (b"INAM", b"tone\0".to_vec()),
+        (b"AIGC", format!("{wrapped}\0").into_bytes()),
+    ] {
         info.extend_from_slice(id);
         info.extend_from_slice(&(value.len() as u32).to_le_bytes());
         info.extend_from_slice(&value);
@@ -136,7 +146,10 @@ fn wild_variants_are_found_and_all_replaced_by_one_chunk() {
     let (_, after) = chunks(&out);
     let ids: Vec<&[u8; 4]> = after.iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [b"fmt ", b"LIST", b"data", b"AIGC"]);
-    assert!(after[1].1.windows(4).any(|w| w == b"INAM"), "the other INFO child stays");
+    assert!(
+        after[1].1.windows(4).any(|w| w == b"INAM"),
+        "the other INFO child stays"
+    );
     assert!(!after[1].1.windows(4).any(|w| w == b"AIGC"));
 }
 
@@ -181,7 +194,10 @@ fn malformed_headers_are_clean_errors() {
         b"RIFF\x10\0\0\0WAVEdata\xff\xff\0\0ab",
     ] {
         assert!(Wav.find(&mut Cursor::new(bad), &limits).is_err(), "{bad:?}");
-        assert!(Wav.write(&mut Cursor::new(bad), &mut Vec::new(), &sample_label(), &limits).is_err());
+        assert!(
+            Wav.write(&mut Cursor::new(bad), &mut Vec::new(), &sample_label(), &limits)
+                .is_err()
+        );
     }
 }
 

@@ -19,7 +19,7 @@ mod stream;
 mod voice;
 mod wav_file;
 
-pub use place::{At, Ducking, Inserter, Mixer, Mode, Rendered, insert, mix, resolve, stamp};
+pub use place::{At, Ducking, Inserter, Mixer, Mode, Rendered, insert, mix, parse_positions, resolve, stamp};
 pub use rhythm::Rhythm;
 pub use sample::{PcmSpec, Sample};
 pub use stream::{TurnCues, TurnEvent, TurnOptions};

@@ -28,6 +28,56 @@ pub enum At {
     Time(Duration),
 }
 
+impl std::str::FromStr for At {
+    type Err = Error;
+
+    /// Parses `start`, `end`, a time (`1.5s`, `250ms`) or a frame number (`48000`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aigc_label_audio::cue::At;
+    /// assert_eq!("start".parse::<At>()?, At::Start);
+    /// assert_eq!("1.5s".parse::<At>()?, At::Time(Duration::from_millis(1500)));
+    /// assert_eq!("250ms".parse::<At>()?, At::Time(Duration::from_millis(250)));
+    /// assert_eq!("48000".parse::<At>()?, At::Frame(48_000));
+    /// assert!("soon".parse::<At>().is_err());
+    /// # Ok::<(), aigc_label_core::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let bad =
+            || Error::Parameter(format!("cue position {s:?}: use start, end, 1.5s, 250ms or a frame number").into());
+        let seconds = |t: &str, scale: f64| -> Result<At> {
+            let v: f64 = t.trim().parse().map_err(|_| bad())?;
+            Duration::try_from_secs_f64(v * scale).map(At::Time).map_err(|_| bad())
+        };
+        match s.to_ascii_lowercase().as_str() {
+            "start" => Ok(At::Start),
+            "end" => Ok(At::End),
+            t if t.ends_with("ms") => seconds(&t[..t.len() - 2], 1e-3),
+            t if t.ends_with('s') => seconds(&t[..t.len() - 1], 1.0),
+            t => t.parse().map(At::Frame).map_err(|_| bad()),
+        }
+    }
+}
+
+/// Parses a comma-separated list of positions, as a command line gives them
+/// (`start,end,30s`).
+///
+/// # Errors
+/// [`Error::Parameter`] for an empty list or a position that does not parse.
+pub fn parse_positions(list: &str) -> Result<Vec<At>> {
+    let at: Vec<At> = list
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_>>()?;
+    if at.is_empty() {
+        return Err(Error::Parameter("no cue position given".into()));
+    }
+    Ok(at)
+}
+
 /// How a cue meets the content.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
@@ -356,7 +406,12 @@ mod tests {
         let spec = PcmSpec::new(8_000, 2);
         let cue = rendered(&spec);
         let content: Vec<i16> = (0..20_000).map(|i| (i % 3000) as i16).collect();
-        let at = [At::Start, At::Frame(4_000), At::Time(Duration::from_millis(1000)), At::End];
+        let at = [
+            At::Start,
+            At::Frame(4_000),
+            At::Time(Duration::from_millis(1000)),
+            At::End,
+        ];
         let whole = insert(&content, &spec, &cue, &at).unwrap();
         let n = cue.frames() as usize * 2;
         assert_eq!(whole.len(), content.len() + 4 * n);

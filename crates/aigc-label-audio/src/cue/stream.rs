@@ -21,21 +21,12 @@ pub enum TurnEvent<S> {
 }
 
 /// Options for [`TurnCues`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TurnOptions {
     /// Also play the cue at the end of each turn (default false).
     pub at_end: bool,
     /// Frames per emitted cue chunk (default 20 ms worth, at least 1).
     pub chunk_frames: Option<usize>,
-}
-
-impl Default for TurnOptions {
-    fn default() -> Self {
-        TurnOptions {
-            at_end: false,
-            chunk_frames: None,
-        }
-    }
 }
 
 /// An iterator adapter that labels each turn of an interactive audio stream with a cue.
@@ -79,14 +70,16 @@ where
     ///
     /// # Errors
     /// [`Error::Parameter`] for invalid cue settings or layout.
-    pub fn new(events: impl IntoIterator<IntoIter = I>, cue: &Cue, spec: &PcmSpec, options: TurnOptions) -> Result<Self> {
+    pub fn new(
+        events: impl IntoIterator<IntoIter = I>,
+        cue: &Cue,
+        spec: &PcmSpec,
+        options: TurnOptions,
+    ) -> Result<Self> {
         spec.check::<S>()?;
         let rendered = Rendered::new(cue, spec)?;
         let ch = usize::from(spec.channels);
-        let frames = options
-            .chunk_frames
-            .unwrap_or(spec.sample_rate as usize / 50)
-            .max(1);
+        let frames = options.chunk_frames.unwrap_or(spec.sample_rate as usize / 50).max(1);
         let chunk = frames
             .checked_mul(ch)
             .ok_or_else(|| Error::Parameter("cue chunk size overflows".into()))?;
@@ -184,7 +177,10 @@ mod tests {
         // 12_480-frame cue in chunks of 5_000: 5_000, 5_000, 2_480.
         // The empty chunk between turns passes through without starting a turn.
         let cue = [5_000, 5_000, 2_480];
-        assert_eq!(audio, [&cue[..], &[100], &cue[..], &[0], &cue[..], &[100], &cue[..]].concat());
+        assert_eq!(
+            audio,
+            [&cue[..], &[100], &cue[..], &[0], &cue[..], &[100], &cue[..]].concat()
+        );
         assert_eq!(ends, 3);
     }
 }

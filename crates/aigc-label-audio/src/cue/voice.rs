@@ -130,7 +130,9 @@ fn map_channels(samples: &[f32], from: u16, to: u16) -> Vec<Vec<f32>> {
     let from = usize::from(from.max(1));
     let to = usize::from(to.max(1));
     if from == to {
-        return (0..to).map(|c| samples.iter().skip(c).step_by(from).copied().collect()).collect();
+        return (0..to)
+            .map(|c| samples.iter().skip(c).step_by(from).copied().collect())
+            .collect();
     }
     let mono: Vec<f32> = samples
         .chunks_exact(from)
@@ -215,7 +217,10 @@ mod tests {
         assert!((rms - 0.5 / 2f32.sqrt()).abs() < 0.005, "rms {rms}");
         let crossings = middle.windows(2).filter(|w| (w[0] < 0.0) != (w[1] < 0.0)).count();
         let expect = 2.0 * 440.0 * middle.len() as f64 / 44_100.0;
-        assert!((crossings as f64 - expect).abs() <= 2.0, "{crossings} crossings, expected {expect}");
+        assert!(
+            (crossings as f64 - expect).abs() <= 2.0,
+            "{crossings} crossings, expected {expect}"
+        );
     }
 
     #[test]
@@ -226,10 +231,15 @@ mod tests {
             let p = VoicePrompt::from_pcm(&impulse, PcmSpec::new(from, 1)).unwrap();
             let out = p.render(&PcmSpec::new(to, 1)).unwrap();
             assert_eq!(out.len(), to as usize / 2);
-            let peak = (0..out.len()).max_by(|&a, &b| out[a].abs().total_cmp(&out[b].abs())).unwrap();
+            let peak = (0..out.len())
+                .max_by(|&a, &b| out[a].abs().total_cmp(&out[b].abs()))
+                .unwrap();
             let expect = f64::from(to) / 4.0;
             let tolerance = f64::from(to) / 1000.0; // 1 ms
-            assert!((peak as f64 - expect).abs() <= tolerance, "{from}->{to}: peak at {peak}, expected {expect}");
+            assert!(
+                (peak as f64 - expect).abs() <= tolerance,
+                "{from}->{to}: peak at {peak}, expected {expect}"
+            );
         }
     }
 

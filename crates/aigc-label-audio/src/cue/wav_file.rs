@@ -51,7 +51,10 @@ pub fn stamp_wav<R: Read, W: Write + Seek>(input: R, output: W, cue: &Cue, at: &
 /// As [`stamp_wav`].
 pub fn stamp_wav_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode) -> Result<PcmSpec> {
     let reader = BufReader::new(std::fs::File::open(input)?);
-    let dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = output
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let temp = tempfile::NamedTempFile::new_in(dir)?;
     let spec = stamp_wav(reader, BufWriter::new(temp.as_file()), cue, at, mode)?;
     temp.persist(output).map_err(|e| e.error)?;
@@ -108,7 +111,11 @@ where
 }
 
 /// Refills `chunk` with up to `len` samples; false when none were left.
-fn fill<S: hound::Sample, I: Iterator<Item = hound::Result<S>>>(samples: &mut I, chunk: &mut Vec<S>, len: usize) -> Result<bool> {
+fn fill<S: hound::Sample, I: Iterator<Item = hound::Result<S>>>(
+    samples: &mut I,
+    chunk: &mut Vec<S>,
+    len: usize,
+) -> Result<bool> {
     chunk.clear();
     for s in samples.by_ref().take(len) {
         chunk.push(s.map_err(hound_error)?);

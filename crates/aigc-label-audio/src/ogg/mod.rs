@@ -142,7 +142,9 @@ impl Streams {
     }
 
     fn pending(&self) -> bool {
-        self.0.iter().any(|s| matches!(s.phase, Phase::Headers { .. } | Phase::Ident))
+        self.0
+            .iter()
+            .any(|s| matches!(s.phase, Phase::Headers { .. } | Phase::Ident))
     }
 }
 
@@ -248,7 +250,13 @@ impl Carrier for Ogg {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let json = to_json(label, Shape::Bare);
         let mut src = Source::new(input, FORMAT)?;
         let mut out = CountingWriter::new(output);
@@ -305,7 +313,8 @@ impl Carrier for Ogg {
         if streams.pending() {
             return Err(src.truncated("Ogg stream ends inside its header packets"));
         }
-        let label_range = label_range.ok_or_else(|| Error::Unsupported("Ogg file without a Vorbis or Opus stream".into()))?;
+        let label_range =
+            label_range.ok_or_else(|| Error::Unsupported("Ogg file without a Vorbis or Opus stream".into()))?;
         Ok(Written {
             label_range,
             bytes_written: out.count(),

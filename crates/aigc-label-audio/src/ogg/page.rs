@@ -32,7 +32,11 @@ const fn crc_table() -> [u32; 256] {
         let mut r = (i as u32) << 24;
         let mut bit = 0;
         while bit < 8 {
-            r = if r & 0x8000_0000 != 0 { (r << 1) ^ 0x04c1_1db7 } else { r << 1 };
+            r = if r & 0x8000_0000 != 0 {
+                (r << 1) ^ 0x04c1_1db7
+            } else {
+                r << 1
+            };
             bit += 1;
         }
         table[i] = r;
@@ -84,7 +88,11 @@ impl Page {
             return Err(Error::malformed("ogg", offset, "no OggS capture pattern"));
         }
         if head[4] != 0 {
-            return Err(Error::malformed("ogg", offset + 4, "Ogg stream structure version is not 0"));
+            return Err(Error::malformed(
+                "ogg",
+                offset + 4,
+                "Ogg stream structure version is not 0",
+            ));
         }
         let u32_at = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
         let nseg = usize::from(head[26]);

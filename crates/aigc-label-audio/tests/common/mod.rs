@@ -114,9 +114,18 @@ pub fn exiftool_riff_aigc(path: &Path) -> Option<String> {
     let exiftool = tool("exiftool")?;
     let out = run(
         &exiftool,
-        &["-U".as_ref(), "-b".as_ref(), "-RIFF:Unknown_AIGC".as_ref(), path.as_os_str()],
+        &[
+            "-U".as_ref(),
+            "-b".as_ref(),
+            "-RIFF:Unknown_AIGC".as_ref(),
+            path.as_os_str(),
+        ],
     );
-    Some(String::from_utf8_lossy(&out).trim_end_matches(['\0', ' ', '\n']).to_string())
+    Some(
+        String::from_utf8_lossy(&out)
+            .trim_end_matches(['\0', ' ', '\n'])
+            .to_string(),
+    )
 }
 
 /// Drives `find` and `write` over truncated and corrupted copies of `data`; neither may panic,
@@ -140,7 +149,7 @@ pub fn hostile_variants(carrier: &dyn Carrier, data: &[u8]) {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let window = bad.len().min(512).max(1);
+            let window = bad.len().clamp(1, 512);
             let i = 4 + (seed as usize) % window.saturating_sub(4).max(1);
             if let Some(b) = bad.get_mut(i) {
                 *b = (seed >> 32) as u8;
@@ -171,7 +180,10 @@ pub fn audio_fixtures(exts: &[&str]) -> Vec<(String, PathBuf)> {
 /// without exiftool.
 pub fn exiftool_id3_aigc(path: &Path) -> Option<String> {
     let exiftool = tool("exiftool")?;
-    let out = run(&exiftool, &["-s3".as_ref(), "-ID3:UserDefinedText".as_ref(), path.as_os_str()]);
+    let out = run(
+        &exiftool,
+        &["-s3".as_ref(), "-ID3:UserDefinedText".as_ref(), path.as_os_str()],
+    );
     let text = String::from_utf8_lossy(&out).into_owned();
     Some(
         text.lines()
