@@ -152,6 +152,9 @@ impl Carrier for Avi {
         let mut budget = Budget::new(limits);
         let layout = layout(&mut src, &mut budget, true)?;
         let copies = copies(&mut src, &layout, &mut budget)?;
+        for c in &copies {
+            limits.check_metadata(FORMAT, c.chunk.start, c.chunk.size)?;
+        }
         let json = label_json(label);
 
         // The INFO list that gets the label, and where it goes.
@@ -207,6 +210,7 @@ impl Carrier for Avi {
         out.write_all(b"AVI ")?;
         let mut label_range = 0..0;
         let mut cursor = 12;
+        let len = src.len();
         for (i, c) in layout.top.iter().enumerate() {
             copy_patched(&mut src, &mut out, cursor..c.start, &patches, "RIFF")?;
             cursor = c.end().min(src.len());
@@ -218,7 +222,7 @@ impl Carrier for Avi {
                     out.write_all(b"JUNK")?;
                     out.write_all(&((total - 8) as u32).to_le_bytes())?;
                     src.seek_to(j.data_start())?;
-                    src.copy_to(&mut out, total - 8, "JUNK")?;
+                    crate::common::copy_padding(&mut src, &mut out, j.size, total - 8)?;
                 }
             } else {
                 copy_patched(&mut src, &mut out, c.start..cursor, &patches, "chunk")?;
@@ -228,7 +232,6 @@ impl Carrier for Avi {
                 out.write_all(&info)?;
             }
         }
-        let len = src.len();
         copy_patched(&mut src, &mut out, cursor..len, &patches, "RIFF")?;
         Ok(Written {
             label_range,

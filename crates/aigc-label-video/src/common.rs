@@ -133,6 +133,20 @@ pub(crate) fn copy_patched(
     src.copy_to(out, rest, what)
 }
 
+/// Writes a padding structure's new payload of `new_len` bytes: the first bytes of its old
+/// payload (`old` at the source's position, `old_len` long), then zeros if it grew.
+pub(crate) fn copy_padding(src: &mut Source<'_>, out: &mut dyn Write, old_len: u64, new_len: u64) -> Result<()> {
+    src.copy_to(out, old_len.min(new_len), "padding")?;
+    let mut zeros = new_len.saturating_sub(old_len);
+    let block = [0u8; 4096];
+    while zeros > 0 {
+        let n = zeros.min(block.len() as u64) as usize;
+        out.write_all(block.get(..n).unwrap_or_default())?;
+        zeros -= n as u64;
+    }
+    Ok(())
+}
+
 /// Reads a big-endian unsigned integer of `width` bytes (0 to 8) from `bytes`.
 pub(crate) fn be_uint(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))

@@ -155,3 +155,35 @@ fn other_copies_become_junk() {
     assert!(!out.windows(5).any(|w| w == b"old-1"));
     check_indexes(&out, false);
 }
+
+#[test]
+fn a_shorter_label_gives_the_bytes_back_to_junk() {
+    let input = std::fs::read(aigc_label_testutil::fixture("video/avi_plain.avi")).unwrap();
+    let mut long = sample_label();
+    long.reserved_code1 = "0123456789ABCDEF".repeat(20);
+    let first = common::embed(&Avi, &input, &long);
+    let second = common::embed(&Avi, &first, &sample_label());
+    assert_eq!(second.len(), input.len());
+    let movi = find(&input, b"movi") - 8;
+    assert_eq!(second[movi..], input[movi..]);
+    let info = find(&second, b"INFO") - 8;
+    let junk = info + 8 + u32le(&second, info + 4) as usize;
+    assert_eq!(&second[junk..junk + 4], b"JUNK");
+    let size = u32le(&second, junk + 4) as usize;
+    assert!(second[junk + 8..junk + 8 + size].iter().all(|&b| b == 0), "the grown JUNK holds zeros");
+    let (_dir, path) = common::temp_file("short.avi", &second);
+    if common::ffprobe_aigc(&path).is_some() {
+        assert_eq!(common::decode_messages(&path).unwrap_or_default(), "");
+    }
+}
+
+#[test]
+fn a_shorter_label_without_junk_is_padded_in_place() {
+    let input = synthetic(false);
+    let mut long = sample_label();
+    long.reserved_code1 = "0123456789ABCDEF".repeat(4);
+    let first = common::embed(&Avi, &input, &long);
+    let second = common::embed(&Avi, &first, &sample_label());
+    assert_eq!(second.len(), first.len(), "nothing moves: the new value is NUL-padded");
+    check_indexes(&second, false);
+}

@@ -382,7 +382,7 @@ fn write_free(src: &mut Source<'_>, out: &mut dyn Write, h: &Header, size: u64) 
     }
     out.write_all(&free_header(h, size))?;
     src.seek_to(h.payload_start())?;
-    src.copy_to(out, size - h.hdr_len, "free box")
+    crate::common::copy_padding(src, out, h.size() - h.hdr_len, size - h.hdr_len)
 }
 
 /// Blanking patches for `TC260:AIGC` properties in top-level XMP `uuid` boxes.

@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(b.remaining(), 0);
         let mut b = Bytes::new(&v);
         assert!(skip_value(&mut b, 1).is_none());
-        let mut deep = vec![marker::STRICT_ARRAY, 0, 0, 0, 1].repeat(100);
+        let mut deep = [marker::STRICT_ARRAY, 0, 0, 0, 1].repeat(100);
         deep.push(0x05);
         assert!(skip_value(&mut Bytes::new(&deep), 32).is_none());
     }

@@ -338,7 +338,7 @@ impl Carrier for Matroska {
             }
         }
         if edits.label_at.is_none() {
-            edits.into_void(&seg, &tag)?;
+            edits.place_in_void(&seg, &tag)?;
         }
         let mut insertion = None;
         if edits.label_at.is_none() {
@@ -399,7 +399,7 @@ impl Edits {
 
     /// Puts a new Tags element into a Void before the first Cluster, where readers meet it
     /// without a SeekHead entry.
-    fn into_void(&mut self, seg: &Segment, tag: &[u8]) -> Result<()> {
+    fn place_in_void(&mut self, seg: &Segment, tag: &[u8]) -> Result<()> {
         let first_cluster = seg.kids.iter().position(|k| k.id == id::CLUSTER).unwrap_or(seg.kids.len());
         for (i, v) in seg.kids.iter().enumerate().take(first_cluster) {
             if v.id != id::VOID || self.used.contains(&i) {
