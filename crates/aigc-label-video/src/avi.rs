@@ -147,7 +147,13 @@ impl Carrier for Avi {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let mut budget = Budget::new(limits);
         let layout = layout(&mut src, &mut budget, true)?;
@@ -376,9 +382,21 @@ fn rebuild_info(
 
 /// Patches for every absolute offset at or after `from` when the bytes there move by `delta`:
 /// `idx1` entries when they are absolute, and OpenDML `indx`/`ix##` offsets.
-fn moved_offsets(src: &mut Source<'_>, layout: &Layout, from: u64, delta: i64, budget: &mut Budget) -> Result<Vec<Patch>> {
+fn moved_offsets(
+    src: &mut Source<'_>,
+    layout: &Layout,
+    from: u64,
+    delta: i64,
+    budget: &mut Budget,
+) -> Result<Vec<Patch>> {
     let mut patches = Vec::new();
-    let moved = |v: u64| if v >= from { v.checked_add_signed(delta) } else { Some(v) };
+    let moved = |v: u64| {
+        if v >= from {
+            v.checked_add_signed(delta)
+        } else {
+            Some(v)
+        }
+    };
     let movi = layout.top.iter().find(|c| c.is_list(b"movi")).copied();
     if let (Some(idx1), Some(movi)) = (layout.top.iter().find(|c| &c.id == b"idx1"), movi) {
         if idx1_is_absolute(src, idx1, &movi)? {
@@ -388,7 +406,9 @@ fn moved_offsets(src: &mut Source<'_>, layout: &Layout, from: u64, delta: i64, b
                 let at = idx1.data_start() + i * 16 + 8;
                 src.seek_to(at)?;
                 let v = u64::from(u32::from_le_bytes(src.read_array("idx1 offset")?));
-                let new = moved(v).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| too_far("idx1"))?;
+                let new = moved(v)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| too_far("idx1"))?;
                 if u64::from(new) != v {
                     patches.push(Patch {
                         pos: at,
@@ -399,8 +419,14 @@ fn moved_offsets(src: &mut Source<'_>, layout: &Layout, from: u64, delta: i64, b
         }
     }
     for c in layout.top.iter().filter(|c| c.is_list(b"hdrl")) {
-        for strl in children(src, c.data_start() + 4..c.data_start() + c.size, budget)?.iter().filter(|l| l.is_list(b"strl")) {
-            for indx in children(src, strl.data_start() + 4..strl.data_start() + strl.size, budget)?.iter().filter(|k| &k.id == b"indx") {
+        for strl in children(src, c.data_start() + 4..c.data_start() + c.size, budget)?
+            .iter()
+            .filter(|l| l.is_list(b"strl"))
+        {
+            for indx in children(src, strl.data_start() + 4..strl.data_start() + strl.size, budget)?
+                .iter()
+                .filter(|k| &k.id == b"indx")
+            {
                 patches.extend(opendml_patches(src, indx.data_start(), indx.size, &moved, budget, 0)?);
             }
         }
@@ -471,12 +497,18 @@ fn opendml_patches(
         0 => {
             let entry = longs_per_entry * 4;
             if entry < 16 || in_use.saturating_mul(entry) > size - 24 {
-                return Err(Error::malformed(FORMAT, data, "OpenDML super index entries overrun the chunk"));
+                return Err(Error::malformed(
+                    FORMAT,
+                    data,
+                    "OpenDML super index entries overrun the chunk",
+                ));
             }
             for i in 0..in_use {
                 budget.tick(FORMAT, data + 24 + i * entry)?;
                 let at = data + 24 + i * entry;
-                let Some(target) = patch_u64(src, at, &mut patches)? else { continue };
+                let Some(target) = patch_u64(src, at, &mut patches)? else {
+                    continue;
+                };
                 // The standard index it points to: a chunk header, then its own header.
                 if target + 8 + 24 <= src.len() {
                     src.seek_to(target + 4)?;

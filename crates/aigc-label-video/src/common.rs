@@ -129,7 +129,10 @@ pub(crate) fn copy_patched(
         out.write_all(&patch.bytes)?;
         src.skip(patch.bytes.len() as u64, what)?;
     }
-    let rest = range.end.checked_sub(src.pos()).ok_or_else(|| src.malformed("range ends before patch"))?;
+    let rest = range
+        .end
+        .checked_sub(src.pos())
+        .ok_or_else(|| src.malformed("range ends before patch"))?;
     src.copy_to(out, rest, what)
 }
 
@@ -163,9 +166,18 @@ mod tests {
         let mut cur = Cursor::new(data);
         let mut src = Source::new(&mut cur, "test").unwrap();
         let patches = vec![
-            Patch { pos: 2, bytes: vec![0xAA, 0xBB] },
-            Patch { pos: 10, bytes: vec![0xCC] },
-            Patch { pos: 30, bytes: vec![0xDD] },
+            Patch {
+                pos: 2,
+                bytes: vec![0xAA, 0xBB],
+            },
+            Patch {
+                pos: 10,
+                bytes: vec![0xCC],
+            },
+            Patch {
+                pos: 30,
+                bytes: vec![0xDD],
+            },
         ];
         let mut out = Vec::new();
         copy_patched(&mut src, &mut out, 1..12, &patches, "x").unwrap();

@@ -65,7 +65,10 @@ fn synthetic(absolute: bool) -> Vec<u8> {
     indx.extend_from_slice(&[0; 12]);
     indx.extend_from_slice(&(ix_at as u64).to_le_bytes());
     indx.extend_from_slice(&[0; 8]);
-    let strl = list(b"strl", &[ck(b"strh", &[0; 56]), ck(b"strf", &[0; 40]), ck(b"indx", &indx)].concat());
+    let strl = list(
+        b"strl",
+        &[ck(b"strh", &[0; 56]), ck(b"strf", &[0; 40]), ck(b"indx", &indx)].concat(),
+    );
     let hdrl = list(b"hdrl", &[ck(b"avih", &[0; 56]), strl].concat());
     assert_eq!(hdrl.len(), hdrl_len);
     // ix00: standard index, base = start of movi data, offsets to each frame's data.
@@ -79,7 +82,10 @@ fn synthetic(absolute: bool) -> Vec<u8> {
         ix.extend_from_slice(&((f + 8) as u64 - base).to_le_bytes()[..4]);
         ix.extend_from_slice(&4u32.to_le_bytes());
     }
-    let movi = list(b"movi", &[ck(b"00dc", b"AAAA"), ck(b"00dc", b"BBBB"), ck(b"ix00", &ix)].concat());
+    let movi = list(
+        b"movi",
+        &[ck(b"00dc", b"AAAA"), ck(b"00dc", b"BBBB"), ck(b"ix00", &ix)].concat(),
+    );
     let mut idx1 = Vec::new();
     for f in [frame0, frame1] {
         let off = if absolute { f } else { f - (movi_at + 8) };
@@ -170,7 +176,10 @@ fn a_shorter_label_gives_the_bytes_back_to_junk() {
     let junk = info + 8 + u32le(&second, info + 4) as usize;
     assert_eq!(&second[junk..junk + 4], b"JUNK");
     let size = u32le(&second, junk + 4) as usize;
-    assert!(second[junk + 8..junk + 8 + size].iter().all(|&b| b == 0), "the grown JUNK holds zeros");
+    assert!(
+        second[junk + 8..junk + 8 + size].iter().all(|&b| b == 0),
+        "the grown JUNK holds zeros"
+    );
     let (_dir, path) = common::temp_file("short.avi", &second);
     if common::ffprobe_aigc(&path).is_some() {
         assert_eq!(common::decode_messages(&path).unwrap_or_default(), "");

@@ -41,7 +41,11 @@ fn boxes(buf: &[u8], range: Range<usize>) -> Vec<([u8; 4], Range<usize>, Range<u
         } else if size == 0 {
             size = range.end - at;
         }
-        out.push((buf[at + 4..at + 8].try_into().unwrap(), at..at + size, at + hdr..at + size));
+        out.push((
+            buf[at + 4..at + 8].try_into().unwrap(),
+            at..at + size,
+            at + hdr..at + size,
+        ));
         at += size;
     }
     out
@@ -57,7 +61,10 @@ fn mdta_meta_children(file: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
     for udta in boxes(file, moov.2).into_iter().filter(|b| &b.0 == b"udta") {
         for meta in boxes(file, udta.2).into_iter().filter(|b| &b.0 == b"meta") {
             let kids = boxes(file, meta.2.start + 4..meta.2.end);
-            let handler = kids.iter().find(|k| &k.0 == b"hdlr").map(|k| file[k.2.start + 8..k.2.start + 12].to_vec());
+            let handler = kids
+                .iter()
+                .find(|k| &k.0 == b"hdlr")
+                .map(|k| file[k.2.start + 8..k.2.start + 12].to_vec());
             if handler.as_deref() == Some(b"mdta") {
                 return kids.into_iter().map(|k| (k.0, file[k.1].to_vec())).collect();
             }
@@ -77,7 +84,16 @@ fn our_meta_box_is_what_ffmpeg_writes() {
     let status = std::process::Command::new(ffmpeg)
         .args(["-v", "error", "-nostdin", "-y", "-i"])
         .arg(&input)
-        .args(["-c", "copy", "-map_metadata", "-1", "-fflags", "+bitexact", "-movflags", "use_metadata_tags"])
+        .args([
+            "-c",
+            "copy",
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-movflags",
+            "use_metadata_tags",
+        ])
         .arg("-metadata")
         .arg(format!("AIGC={text}"))
         .arg(&theirs_path)
@@ -88,7 +104,11 @@ fn our_meta_box_is_what_ffmpeg_writes() {
     let ours = mdta_meta_children(&common::embed(&Bmff, &std::fs::read(&input).unwrap(), &label));
     // Ours adds a padding box after ilst, for later in-place updates; the rest is identical.
     assert_eq!(ours.last().map(|k| k.0), Some(*b"free"));
-    assert_eq!(ours[..ours.len() - 1], theirs[..], "hdlr, keys and ilst as ffmpeg writes them");
+    assert_eq!(
+        ours[..ours.len() - 1],
+        theirs[..],
+        "hdlr, keys and ilst as ffmpeg writes them"
+    );
 }
 
 /// `file` (whose moov is the last box) with `extra` appended inside moov.
@@ -128,7 +148,10 @@ fn wild_variants() -> Vec<(&'static str, Vec<u8>)> {
     let base = std::fs::read(fixture("video/mp4_moov_end.mp4")).unwrap();
     let (_, text) = wild_label();
     let hdlr = |h: &[u8; 4]| full(b"hdlr", &[&[0u8; 4][..], h, &[0; 13]].concat());
-    let keys = full(b"keys", &[&1u32.to_be_bytes()[..], &12u32.to_be_bytes(), b"mdtaAIGC"].concat());
+    let keys = full(
+        b"keys",
+        &[&1u32.to_be_bytes()[..], &12u32.to_be_bytes(), b"mdtaAIGC"].concat(),
+    );
     let item = bx(&1u32.to_be_bytes(), &data(&text));
     let quicktime_meta = bx(b"meta", &[hdlr(b"mdta"), keys, bx(b"ilst", &item)].concat());
     let freeform = bx(
@@ -138,12 +161,21 @@ fn wild_variants() -> Vec<(&'static str, Vec<u8>)> {
     let itunes = full(b"meta", &[hdlr(b"mdir"), bx(b"ilst", &freeform)].concat());
     let mut variants = vec![
         ("moov/meta mdta AIGC", append_to_moov(&base, &quicktime_meta)),
-        ("moov/udta/AIGC", append_to_moov(&base, &bx(b"udta", &bx(b"AIGC", text.as_bytes())))),
-        ("ilst ----:com.apple.iTunes:AIGC", append_to_moov(&base, &bx(b"udta", &itunes))),
+        (
+            "moov/udta/AIGC",
+            append_to_moov(&base, &bx(b"udta", &bx(b"AIGC", text.as_bytes()))),
+        ),
+        (
+            "ilst ----:com.apple.iTunes:AIGC",
+            append_to_moov(&base, &bx(b"udta", &itunes)),
+        ),
     ];
     let packet = xmp::new_packet(&text, 64);
     if xmp::find_aigc(&packet, &Limits::default()).is_ok_and(|h| h.len() == 1) {
-        variants.push(("moov/udta/XMP_ TC260:AIGC", append_to_moov(&base, &bx(b"udta", &bx(b"XMP_", &packet)))));
+        variants.push((
+            "moov/udta/XMP_ TC260:AIGC",
+            append_to_moov(&base, &bx(b"udta", &bx(b"XMP_", &packet))),
+        ));
         let uuid = [
             0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC,
         ];
@@ -171,7 +203,10 @@ fn wild_variants_are_found_flagged_and_replaced() {
         let found = Bmff.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
         assert_eq!(found.len(), 1, "{place}: one copy after writing");
         assert_eq!(found[0].carrier, "moov/udta/meta mdta AIGC");
-        assert!(!out.windows(9).any(|w| w == b"wild-0001"), "{place}: the old copy is gone");
+        assert!(
+            !out.windows(9).any(|w| w == b"wild-0001"),
+            "{place}: the old copy is gone"
+        );
         let (_dir, path) = common::temp_file("wild.mp4", &out);
         if let Some(tag) = common::ffprobe_aigc(&path) {
             assert_eq!(tag, json::to_json(&sample_label(), json::Shape::Bare), "{place}");
@@ -186,7 +221,11 @@ fn media_bytes_are_unchanged() {
         let input = std::fs::read(&path).unwrap();
         let out = common::embed(&Bmff, &input, &sample_label());
         let payloads = |f: &[u8]| -> Vec<Vec<u8>> {
-            boxes(f, 0..f.len()).into_iter().filter(|b| &b.0 == b"mdat").map(|b| f[b.2].to_vec()).collect()
+            boxes(f, 0..f.len())
+                .into_iter()
+                .filter(|b| &b.0 == b"mdat")
+                .map(|b| f[b.2].to_vec())
+                .collect()
         };
         assert_eq!(payloads(&input), payloads(&out), "{}", path.display());
         // Every moov child but udta is unchanged when nothing had to move.
@@ -194,9 +233,51 @@ fn media_bytes_are_unchanged() {
         if same_size_free || boxes(&input, 0..input.len()).last().map(|b| b.0) == Some(*b"moov") {
             let kids = |f: &[u8]| -> Vec<Vec<u8>> {
                 let moov = child(f, 0..f.len(), b"moov").unwrap();
-                boxes(f, moov.2).into_iter().filter(|b| &b.0 != b"udta").map(|b| f[b.1].to_vec()).collect()
+                boxes(f, moov.2)
+                    .into_iter()
+                    .filter(|b| &b.0 != b"udta")
+                    .map(|b| f[b.1].to_vec())
+                    .collect()
             };
             assert_eq!(kids(&input), kids(&out), "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn fragment_offsets_follow_the_fragments() {
+    let input = std::fs::read(fixture("video/mp4_fragmented.mp4")).unwrap();
+    let out = common::embed(&Bmff, &input, &sample_label());
+    let top = boxes(&out, 0..out.len());
+    let moofs: Vec<usize> = top.iter().filter(|b| &b.0 == b"moof").map(|b| b.1.start).collect();
+    assert!(moofs.len() >= 2);
+    // tfra entries name moof boxes.
+    let mfra = top.iter().find(|b| &b.0 == b"mfra").unwrap();
+    let mut checked = 0;
+    for tfra in boxes(&out, mfra.2.clone()).into_iter().filter(|b| &b.0 == b"tfra") {
+        let p = &out[tfra.2.clone()];
+        let version = p[0];
+        let count = u32::from_be_bytes(p[12..16].try_into().unwrap()) as usize;
+        let sizes = u32::from_be_bytes(p[8..12].try_into().unwrap());
+        let tail = ((sizes >> 4) & 3) + ((sizes >> 2) & 3) + (sizes & 3) + 3;
+        let w = if version == 1 { 8 } else { 4 };
+        for i in 0..count {
+            let at = 16 + i * (2 * w + tail as usize) + w;
+            let off = p[at..at + w].iter().fold(0usize, |a, &b| (a << 8) | b as usize);
+            assert!(moofs.contains(&off), "tfra entry {i} points at {off}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    // tfhd base data offsets name their moof.
+    for &moof in &moofs {
+        let m = top.iter().find(|b| b.1.start == moof).unwrap();
+        for traf in boxes(&out, m.2.clone()).into_iter().filter(|b| &b.0 == b"traf") {
+            let tfhd = child(&out, traf.2, b"tfhd").unwrap();
+            let p = &out[tfhd.2];
+            assert_eq!(p[3] & 1, 1, "explicit base-data-offset");
+            let base = u64::from_be_bytes(p[8..16].try_into().unwrap()) as usize;
+            assert_eq!(base, moof);
         }
     }
 }

@@ -53,12 +53,21 @@ fn keyframe_positions_follow_the_tags_they_point_to() {
 #[test]
 fn previous_tag_sizes_stay_right() {
     for path in fixtures("video", &["flv"]) {
-        let out = common::embed(&Flv, &std::fs::read(&path).unwrap(), &aigc_label_testutil::sample_label());
+        let out = common::embed(
+            &Flv,
+            &std::fs::read(&path).unwrap(),
+            &aigc_label_testutil::sample_label(),
+        );
         let mut pos = 9 + 4;
         while pos + 11 <= out.len() {
             let size = u32::from_be_bytes([0, out[pos + 1], out[pos + 2], out[pos + 3]]) as usize;
             let prev = u32::from_be_bytes(out[pos + 11 + size..pos + 15 + size].try_into().unwrap()) as usize;
-            assert_eq!(prev, size + 11, "{}: PreviousTagSize after tag at {pos}", path.display());
+            assert_eq!(
+                prev,
+                size + 11,
+                "{}: PreviousTagSize after tag at {pos}",
+                path.display()
+            );
             pos += 15 + size;
         }
         assert_eq!(pos, out.len());

@@ -55,15 +55,27 @@ fn propagated() -> Label {
 
 #[test]
 fn updating_a_labelled_file_writes_only_the_label_bytes() {
-    for name in ["mp4_faststart.mp4", "mp4_moov_end.mp4", "mp4_fragmented.mp4", "m4a_tagged.m4a"] {
+    for name in [
+        "mp4_faststart.mp4",
+        "mp4_moov_end.mp4",
+        "mp4_fragmented.mp4",
+        "m4a_tagged.m4a",
+    ] {
         let input = std::fs::read(fixture(&format!("video/{name}"))).unwrap();
         let labelled = common::embed(&Bmff, &input, &sample_label());
         let (_dir, path) = common::temp_file(name, &labelled);
         let mut file = open(&path);
         let label = propagated();
-        assert!(update_in_place(&mut file, &label, &Limits::default()).unwrap(), "{name}");
+        assert!(
+            update_in_place(&mut file, &label, &Limits::default()).unwrap(),
+            "{name}"
+        );
         let json = aigc_label_core::json::to_json(&label, aigc_label_core::json::Shape::Bare);
-        eprintln!("{name}: {} bytes written in place for a {}-byte label", file.written, json.len());
+        eprintln!(
+            "{name}: {} bytes written in place for a {}-byte label",
+            file.written,
+            json.len()
+        );
         // The span from the ilst header to the new padding header: the item, a few headers.
         assert!(
             file.written < json.len() as u64 + 64,
@@ -74,17 +86,24 @@ fn updating_a_labelled_file_writes_only_the_label_bytes() {
         let after = std::fs::read(&path).unwrap();
         assert_eq!(after.len(), labelled.len(), "{name}: the file keeps its size");
         let changed: Vec<usize> = (0..after.len()).filter(|&i| after[i] != labelled[i]).collect();
-        let copies = Bmff.find(&mut std::io::Cursor::new(&after), &Limits::default()).unwrap();
+        let copies = Bmff
+            .find(&mut std::io::Cursor::new(&after), &Limits::default())
+            .unwrap();
         assert_eq!(copies.len(), 1);
         assert_eq!(copies[0].text, json);
         let moov_label = copies[0].range.clone();
         assert!(
-            changed.iter().all(|&i| (moov_label.start as usize - 16..moov_label.end as usize + 16).contains(&i)),
+            changed
+                .iter()
+                .all(|&i| (moov_label.start as usize - 16..moov_label.end as usize + 16).contains(&i)),
             "{name}: bytes changed outside the label's box"
         );
         if let Some(tag) = common::ffprobe_aigc(&path) {
             assert_eq!(tag, json);
-            assert_eq!(common::framemd5(&path), common::framemd5(&fixture(&format!("video/{name}"))));
+            assert_eq!(
+                common::framemd5(&path),
+                common::framemd5(&fixture(&format!("video/{name}")))
+            );
         }
     }
 }
@@ -121,10 +140,15 @@ fn free_space_next_to_moov_takes_a_first_label_in_place() {
     assert!(file.written < 4096, "wrote {}", file.written);
     let mdat = input.windows(4).position(|w| w == b"mdat").unwrap() - 4;
     assert_eq!(after[mdat..], input[mdat..]);
-    let copies = Bmff.find(&mut std::io::Cursor::new(&after), &Limits::default()).unwrap();
+    let copies = Bmff
+        .find(&mut std::io::Cursor::new(&after), &Limits::default())
+        .unwrap();
     assert_eq!(copies.len(), 1);
     if common::ffprobe_aigc(&path).is_some() {
-        assert_eq!(common::framemd5(&path), common::framemd5(&fixture("video/mp4_faststart_free.mp4")));
+        assert_eq!(
+            common::framemd5(&path),
+            common::framemd5(&fixture("video/mp4_faststart_free.mp4"))
+        );
         assert_eq!(common::decode_messages(&path).unwrap_or_default(), "");
     }
 }

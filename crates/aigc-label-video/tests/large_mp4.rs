@@ -124,7 +124,15 @@ impl Synthetic {
             .enumerate()
             .map(|(i, &at)| (at, format!("CHUNK#{i:02}").into_bytes()))
             .collect();
-        (Synthetic { head, markers, len, pos: 0 }, chunks)
+        (
+            Synthetic {
+                head,
+                markers,
+                len,
+                pos: 0,
+            },
+            chunks,
+        )
     }
 }
 
@@ -134,7 +142,8 @@ impl Read for Synthetic {
         let buf = &mut buf[..n];
         buf.fill(0);
         let window = self.pos..self.pos + n as u64;
-        let pieces = std::iter::once((0u64, self.head.as_slice())).chain(self.markers.iter().map(|(at, m)| (*at, m.as_slice())));
+        let pieces =
+            std::iter::once((0u64, self.head.as_slice())).chain(self.markers.iter().map(|(at, m)| (*at, m.as_slice())));
         for (at, bytes) in pieces {
             let end = at + bytes.len() as u64;
             let (from, to) = (at.max(window.start), end.min(window.end));
@@ -233,7 +242,9 @@ fn a_fast_start_file_over_4_gib_gets_co64_with_flat_memory() {
 
     let baseline = CURRENT.load(Ordering::SeqCst);
     PEAK.store(baseline, Ordering::SeqCst);
-    let written = Bmff.write(&mut input, &mut out, &label, &Limits::default()).expect("write");
+    let written = Bmff
+        .write(&mut input, &mut out, &label, &Limits::default())
+        .expect("write");
     out.flush().unwrap();
     let peak = PEAK.load(Ordering::SeqCst) - baseline;
     eprintln!("peak heap while embedding into a {len}-byte file: {peak} bytes");

@@ -41,7 +41,12 @@ fn truncated_files_fail_cleanly() {
             }
             // Cutting inside the metadata must be an error for the writer, not a bad file.
             let mut out = Vec::new();
-            let r = carrier.write(&mut Cursor::new(&data[..data.len() / 2]), &mut out, &aigc_label_testutil::sample_label(), &Limits::default());
+            let r = carrier.write(
+                &mut Cursor::new(&data[..data.len() / 2]),
+                &mut out,
+                &aigc_label_testutil::sample_label(),
+                &Limits::default(),
+            );
             if let Err(e) = r {
                 assert!(e.is_input_fault(), "{}: {e}", path.display());
             }
@@ -126,8 +131,17 @@ fn tight_limits_are_obeyed() {
         for path in paths {
             let data = std::fs::read(&path).unwrap();
             let mut out = Vec::new();
-            let r = carrier.write(&mut Cursor::new(&data), &mut out, &aigc_label_testutil::sample_label(), &limits);
-            assert!(r.is_err(), "{}: metadata over the limit must not be buffered", path.display());
+            let r = carrier.write(
+                &mut Cursor::new(&data),
+                &mut out,
+                &aigc_label_testutil::sample_label(),
+                &limits,
+            );
+            assert!(
+                r.is_err(),
+                "{}: metadata over the limit must not be buffered",
+                path.display()
+            );
         }
     }
 }

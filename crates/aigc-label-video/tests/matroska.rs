@@ -85,7 +85,9 @@ fn seek_positions(b: &[u8], want: u32) -> Vec<usize> {
             let (mut i, mut seek_id, mut pos) = (at + hdr, 0u32, 0usize);
             while i < at + hdr + size {
                 let (cid, chdr, csize) = element(b, i);
-                let v = b[i + chdr..i + chdr + csize].iter().fold(0u64, |a, &x| (a << 8) | u64::from(x));
+                let v = b[i + chdr..i + chdr + csize]
+                    .iter()
+                    .fold(0u64, |a, &x| (a << 8) | u64::from(x));
                 match cid {
                     0x53AB => seek_id = v as u32,
                     0x53AC => pos = v as usize,
@@ -111,7 +113,10 @@ fn appended_tags_are_in_the_seek_head_and_crcs_hold() {
         let (data, kids) = level1(&out);
         let last = kids.last().unwrap();
         assert_eq!(last.0, 0x1254_C367, "{name}: Tags appended at the end");
-        assert!(seek_positions(&out, 0x1254_C367).contains(&(last.1 - data)), "{name}: SeekHead entry");
+        assert!(
+            seek_positions(&out, 0x1254_C367).contains(&(last.1 - data)),
+            "{name}: SeekHead entry"
+        );
         // Everything from Info to the end of the old file is where it was.
         let info = kids.iter().find(|k| k.0 == 0x1549_A966).unwrap().1;
         assert_eq!(out[info..input.len()], input[info..], "{name}");
@@ -149,7 +154,9 @@ fn relabelling_reuses_the_same_place() {
 fn track_scoped_aigc_tags_are_flagged_and_removed() {
     // ffmpeg writes per-stream tags with a TagTrackUID target: an AIGC tag there is not the
     // file's label.
-    let Some(ffmpeg) = aigc_label_testutil::tool("ffmpeg") else { return };
+    let Some(ffmpeg) = aigc_label_testutil::tool("ffmpeg") else {
+        return;
+    };
     let label = Label::new(sample_label().content_producer, "track-1");
     let text = json::to_json(&label, json::Shape::Bare);
     let dir = tempfile::tempdir().unwrap();

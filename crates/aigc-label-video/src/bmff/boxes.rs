@@ -74,7 +74,13 @@ pub(crate) fn read_header(src: &mut Source<'_>, parent_end: u64) -> Result<Heade
 /// A four-character code for messages.
 pub(crate) fn fourcc(typ: [u8; 4]) -> String {
     typ.iter()
-        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' })
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -143,7 +149,9 @@ impl Node {
     pub fn payload<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
         match &self.body {
             Body::New(p) => p,
-            Body::Original if !self.container => buf.get(self.range.start + self.hdr_len..self.range.end).unwrap_or_default(),
+            Body::Original if !self.container => buf
+                .get(self.range.start + self.hdr_len..self.range.end)
+                .unwrap_or_default(),
             _ => &[],
         }
     }
@@ -194,7 +202,11 @@ impl Node {
     }
 
     fn header_len(&self, payload: u64) -> u64 {
-        if self.hdr_len == 16 || payload + 8 > u64::from(u32::MAX) { 16 } else { 8 }
+        if self.hdr_len == 16 || payload + 8 > u64::from(u32::MAX) {
+            16
+        } else {
+            8
+        }
     }
 
     /// Appends the box to `out`.
@@ -281,7 +293,9 @@ fn parse_boxes(
         let (hdr_len, size) = match size32 {
             0 => (8, range.end - pos),
             1 => {
-                let large = b.u64_be().ok_or_else(|| Error::truncated(FORMAT, at, "box largesize"))?;
+                let large = b
+                    .u64_be()
+                    .ok_or_else(|| Error::truncated(FORMAT, at, "box largesize"))?;
                 (16, usize::try_from(large).unwrap_or(usize::MAX))
             }
             n => (8, usize::try_from(n).unwrap_or(usize::MAX)),

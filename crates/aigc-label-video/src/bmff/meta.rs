@@ -101,7 +101,11 @@ fn freeform_part<'a>(item: &'a Node, buf: &'a [u8], typ: &[u8; 4]) -> Option<&'a
 }
 
 fn ilst_copies(meta: &Node, buf: &[u8], path: &[usize], mdta: Option<Place>, out: &mut Vec<Copy>) {
-    let (keys, _, _) = if mdta.is_some() { aigc_keys(meta, buf) } else { (Vec::new(), 0, 0) };
+    let (keys, _, _) = if mdta.is_some() {
+        aigc_keys(meta, buf)
+    } else {
+        (Vec::new(), 0, 0)
+    };
     let Some(ilst_at) = meta.find(b"ilst") else { return };
     let Some(ilst) = meta.kids.get(ilst_at) else { return };
     for (i, item) in ilst.kids.iter().enumerate().filter(|(_, k)| k.live()) {
@@ -247,7 +251,9 @@ pub(crate) fn put_label(moov: &mut Node, buf: &[u8], json: &str, limits: &Limits
     let udta = moov.find(b"udta");
     let target = udta.and_then(|u| {
         let kids = &moov.kids.get(u)?.kids;
-        let m = kids.iter().position(|k| k.live() && &k.typ == b"meta" && handler(k, buf) == Some(*b"mdta"))?;
+        let m = kids
+            .iter()
+            .position(|k| k.live() && &k.typ == b"meta" && handler(k, buf) == Some(*b"mdta"))?;
         Some([u, m])
     });
     let primary = found
@@ -324,16 +330,24 @@ fn add_item(meta: &mut Node, buf: &[u8], json: &str) {
         Some(ilst) => ilst.kids.push(item(index, json)),
         None => {
             let at = meta.find(b"keys").map_or(meta.kids.len(), |k| k + 1);
-            meta.kids.insert(at, Node::container(*b"ilst", Vec::new(), vec![item(index, json)]));
+            meta.kids
+                .insert(at, Node::container(*b"ilst", Vec::new(), vec![item(index, json)]));
         }
     }
 }
 
 /// Makes sure a `free` box follows `ilst` in the `meta` at `meta_path`; returns its path.
 fn ensure_padding(moov: &mut Node, meta_path: &[usize]) -> Vec<usize> {
-    let Some(meta) = moov.at_mut(meta_path) else { return Vec::new() };
-    let Some(ilst) = meta.find(b"ilst") else { return Vec::new() };
-    let next = meta.kids.get(ilst + 1).filter(|k| k.live() && (&k.typ == b"free" || &k.typ == b"skip"));
+    let Some(meta) = moov.at_mut(meta_path) else {
+        return Vec::new();
+    };
+    let Some(ilst) = meta.find(b"ilst") else {
+        return Vec::new();
+    };
+    let next = meta
+        .kids
+        .get(ilst + 1)
+        .filter(|k| k.live() && (&k.typ == b"free" || &k.typ == b"skip"));
     if next.is_none() {
         meta.kids.insert(ilst + 1, Node::leaf(*b"free", vec![0; PADDING]));
     }

@@ -10,8 +10,8 @@
 //!   else moves.
 //! - `moov` before `mdat` (fast start): the size change is absorbed by our padding box inside
 //!   `meta`, or by an adjacent top-level `free`/`skip` box; only when neither can absorb it does
-//!   `moov` grow, and then every absolute offset pointing past it is moved (see [`offsets`]),
-//!   promoting `stco` to `co64` when needed.
+//!   `moov` grow, and then every absolute offset pointing past it is moved (`stco`/`co64`,
+//!   `saio`, `iloc`, `tfhd`, `tfra`, `sidx`), promoting `stco` to `co64` when needed.
 //! - fragmented files: the label goes into the initial `moov`; fragments are copied intact
 //!   except for the offset fields that must move.
 //!
@@ -44,7 +44,9 @@ const SPEC_PLACE: &str = "moov/udta/meta mdta AIGC";
 
 /// Major brands of HEIF/AVIF still images, which carry labels as XMP items (the image crate's
 /// business), not in `moov`.
-const IMAGE_BRANDS: [&[u8; 4]; 9] = [b"mif1", b"msf1", b"heic", b"heix", b"heim", b"heis", b"avif", b"avis", b"avio"];
+const IMAGE_BRANDS: [&[u8; 4]; 9] = [
+    b"mif1", b"msf1", b"heic", b"heix", b"heim", b"heis", b"avif", b"avis", b"avio",
+];
 
 /// The ISO base media file format carrier: MP4, MOV, M4V, M4A, 3GP.
 #[derive(Debug, Clone, Copy, Default)]
@@ -93,7 +95,12 @@ impl Carrier for Bmff {
                 b"uuid" => {
                     if let Some(packet) = read_xmp_uuid(&mut src, h, limits)? {
                         for hit in xmp::find_aigc(&packet, limits)? {
-                            out.push(found("uuid XMP TC260:AIGC", h.start..h.end, hit.value, Some(SPEC_PLACE)));
+                            out.push(found(
+                                "uuid XMP TC260:AIGC",
+                                h.start..h.end,
+                                hit.value,
+                                Some(SPEC_PLACE),
+                            ));
                         }
                     }
                 }
@@ -107,7 +114,13 @@ impl Carrier for Bmff {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let plan = plan(&mut src, label, limits)?;
         let mut out = CountingWriter::new(output);
@@ -169,8 +182,15 @@ pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limi
         };
         (plan, old)
     };
-    let moov = plan.top.boxes.get(plan.moov_at).copied().ok_or_else(|| Error::malformed(FORMAT, 0, "no moov"))?;
-    let free = plan.resized_free.and_then(|(at, size)| Some((at, *plan.top.boxes.get(at)?, size)));
+    let moov = plan
+        .top
+        .boxes
+        .get(plan.moov_at)
+        .copied()
+        .ok_or_else(|| Error::malformed(FORMAT, 0, "no moov"))?;
+    let free = plan
+        .resized_free
+        .and_then(|(at, size)| Some((at, *plan.top.boxes.get(at)?, size)));
     match free {
         Some((at, free, size)) if at < plan.moov_at => {
             if size > 0 {
@@ -284,7 +304,12 @@ struct Plan {
 fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
     let mut budget = Budget::new(limits);
     let top = walk_top(src, &mut budget, true)?;
-    let mut moovs = top.boxes.iter().enumerate().filter(|(_, h)| &h.typ == b"moov").map(|(i, _)| i);
+    let mut moovs = top
+        .boxes
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| &h.typ == b"moov")
+        .map(|(i, _)| i);
     let moov_at = match (moovs.next(), moovs.next()) {
         (Some(i), None) => i,
         (None, _) => return Err(Error::malformed(FORMAT, 0, "no moov box")),
@@ -293,7 +318,11 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
             return Err(Error::malformed(FORMAT, at, "more than one moov box"));
         }
     };
-    let moov = top.boxes.get(moov_at).copied().ok_or_else(|| src.malformed("no moov box"))?;
+    let moov = top
+        .boxes
+        .get(moov_at)
+        .copied()
+        .ok_or_else(|| src.malformed("no moov box"))?;
     let buf = read_box(src, &moov, limits)?;
     let mut tree = parse_tree(&buf, moov.start, limits, &mut budget)?;
     let pad = meta::put_label(&mut tree, &buf, &label_json(label), limits)?;
@@ -417,7 +446,9 @@ fn relocate_moov(tree: &mut Node, buf: &[u8], from: u64, old_len: u64, grow: i64
     loop {
         let mut changed = false;
         for (t, p) in tables.iter().zip(promoted.iter_mut()) {
-            let over = t.max_moving.is_some_and(|m| m.saturating_add_signed(delta) > u64::from(u32::MAX));
+            let over = t
+                .max_moving
+                .is_some_and(|m| m.saturating_add_signed(delta) > u64::from(u32::MAX));
             if t.width == 4 && !*p && over {
                 *p = true;
                 changed = true;
@@ -492,8 +523,14 @@ fn self_contained(trak: &Node, buf: &[u8]) -> Result<bool> {
     };
     let (mut local, mut external) = (0u32, 0u32);
     for _ in 0..count {
-        let (Some(size), Some(_), Some(flags)) = (b.u32_be(), b.take(4), b.u32_be()) else { break };
-        if flags & 1 == 1 { local += 1 } else { external += 1 }
+        let (Some(size), Some(_), Some(flags)) = (b.u32_be(), b.take(4), b.u32_be()) else {
+            break;
+        };
+        if flags & 1 == 1 {
+            local += 1
+        } else {
+            external += 1
+        }
         if (size as usize).checked_sub(12).and_then(|n| b.take(n)).is_none() {
             break;
         }
@@ -549,7 +586,9 @@ fn collect_outside(
 ) -> Result<()> {
     crate::common::check_depth(FORMAT, start, depth, limits)?;
     let payload_at = start + (node.range.start + node.hdr_len) as u64;
-    let payload = buf.get(node.range.start + node.hdr_len..node.range.end).unwrap_or_default();
+    let payload = buf
+        .get(node.range.start + node.hdr_len..node.range.end)
+        .unwrap_or_default();
     let absolute = |f: Field| Field {
         at: payload_at + f.at,
         ..f

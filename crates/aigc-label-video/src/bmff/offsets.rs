@@ -40,7 +40,11 @@ pub(crate) struct Shift {
 impl Shift {
     /// Where input position `pos` ends up in the output.
     pub fn apply(&self, pos: u64) -> Option<u64> {
-        if pos >= self.from { pos.checked_add_signed(self.delta) } else { Some(pos) }
+        if pos >= self.from {
+            pos.checked_add_signed(self.delta)
+        } else {
+            Some(pos)
+        }
     }
 
     /// The field's new value, or `None` when it does not change.
@@ -111,7 +115,10 @@ pub(crate) fn saio_fields(payload: &[u8]) -> Result<Vec<Field>> {
     let mut out = Vec::new();
     for _ in 0..count {
         let at = b.pos() as u64;
-        let value = b.take(width).map(be_uint).ok_or_else(|| bad("saio shorter than its count"))?;
+        let value = b
+            .take(width)
+            .map(be_uint)
+            .ok_or_else(|| bad("saio shorter than its count"))?;
         out.push(Field {
             at,
             width,
@@ -132,14 +139,27 @@ pub(crate) fn iloc_fields(payload: &[u8]) -> Result<Vec<Field>> {
     let (offset_size, length_size) = (usize::from(sizes >> 12), usize::from((sizes >> 8) & 0xF));
     let (base_size, index_size) = (usize::from((sizes >> 4) & 0xF), usize::from(sizes & 0xF));
     let index_size = if version >= 1 { index_size } else { 0 };
-    if [offset_size, length_size, base_size, index_size].iter().any(|s| ![0, 4, 8].contains(s)) {
+    if [offset_size, length_size, base_size, index_size]
+        .iter()
+        .any(|s| ![0, 4, 8].contains(s))
+    {
         return Err(bad("iloc field size not 0, 4 or 8"));
     }
-    let count = if version < 2 { b.u16_be().map(u32::from) } else { b.u32_be() }.ok_or_else(|| bad("iloc count"))?;
+    let count = if version < 2 {
+        b.u16_be().map(u32::from)
+    } else {
+        b.u32_be()
+    }
+    .ok_or_else(|| bad("iloc count"))?;
     let mut out = Vec::new();
     for _ in 0..count {
-        b.take(if version < 2 { 2 } else { 4 }).ok_or_else(|| bad("iloc item id"))?;
-        let method = if version >= 1 { b.u16_be().ok_or_else(|| bad("iloc method"))? & 0xF } else { 0 };
+        b.take(if version < 2 { 2 } else { 4 })
+            .ok_or_else(|| bad("iloc item id"))?;
+        let method = if version >= 1 {
+            b.u16_be().ok_or_else(|| bad("iloc method"))? & 0xF
+        } else {
+            0
+        };
         let data_ref = b.u16_be().ok_or_else(|| bad("iloc data reference"))?;
         let base_at = b.pos() as u64;
         let base = b.take(base_size).map(be_uint).ok_or_else(|| bad("iloc base offset"))?;
@@ -156,7 +176,10 @@ pub(crate) fn iloc_fields(payload: &[u8]) -> Result<Vec<Field>> {
         for _ in 0..extents {
             b.take(index_size).ok_or_else(|| bad("iloc extent index"))?;
             let at = b.pos() as u64;
-            let offset = b.take(offset_size).map(be_uint).ok_or_else(|| bad("iloc extent offset"))?;
+            let offset = b
+                .take(offset_size)
+                .map(be_uint)
+                .ok_or_else(|| bad("iloc extent offset"))?;
             b.take(length_size).ok_or_else(|| bad("iloc extent length"))?;
             if in_file && offset_size > 0 {
                 out.push(Field {
@@ -280,7 +303,13 @@ pub(crate) fn chunk_table(node: &Node, buf: &[u8], path: Vec<usize>, from: u64) 
 }
 
 /// Rewrites a chunk offset table with `shift`, as `co64` when `promote` is set.
-pub(crate) fn rewrite_chunk_table(node: &mut Node, buf: &[u8], table: &ChunkTable, promote: bool, shift: &Shift) -> Result<()> {
+pub(crate) fn rewrite_chunk_table(
+    node: &mut Node,
+    buf: &[u8],
+    table: &ChunkTable,
+    promote: bool,
+    shift: &Shift,
+) -> Result<()> {
     let old = node.payload(buf);
     let width = if promote { 8 } else { table.width };
     let mut out = Vec::new();
@@ -288,7 +317,9 @@ pub(crate) fn rewrite_chunk_table(node: &mut Node, buf: &[u8], table: &ChunkTabl
         .map_err(|_| bad("chunk offset table too large"))?;
     out.extend_from_slice(old.get(..8).ok_or_else(|| bad("chunk offset table header"))?);
     for v in chunk_offsets(old, table.width)? {
-        let moved = shift.apply(v).ok_or_else(|| bad("chunk offset out of range after shifting"))?;
+        let moved = shift
+            .apply(v)
+            .ok_or_else(|| bad("chunk offset out of range after shifting"))?;
         match width {
             8 => out.extend_from_slice(&moved.to_be_bytes()),
             _ => out.extend_from_slice(
@@ -312,15 +343,40 @@ mod tests {
     #[test]
     fn relative_fields_move_only_when_one_end_moves() {
         let shift = Shift { from: 100, delta: 10 };
-        let abs = Field { at: 0, width: 4, anchor: 0, target: 150 };
+        let abs = Field {
+            at: 0,
+            width: 4,
+            anchor: 0,
+            target: 150,
+        };
         assert_eq!(shift.relocate(&abs).unwrap(), Some(160));
-        let before = Field { at: 0, width: 4, anchor: 0, target: 50 };
+        let before = Field {
+            at: 0,
+            width: 4,
+            anchor: 0,
+            target: 50,
+        };
         assert_eq!(shift.relocate(&before).unwrap(), None);
-        let both_after = Field { at: 0, width: 4, anchor: 120, target: 150 };
+        let both_after = Field {
+            at: 0,
+            width: 4,
+            anchor: 120,
+            target: 150,
+        };
         assert_eq!(shift.relocate(&both_after).unwrap(), None);
-        let straddling = Field { at: 0, width: 4, anchor: 80, target: 150 };
+        let straddling = Field {
+            at: 0,
+            width: 4,
+            anchor: 80,
+            target: 150,
+        };
         assert_eq!(shift.relocate(&straddling).unwrap(), Some(80));
-        let overflow = Field { at: 0, width: 4, anchor: 0, target: u32::MAX as u64 };
+        let overflow = Field {
+            at: 0,
+            width: 4,
+            anchor: 0,
+            target: u32::MAX as u64,
+        };
         assert!(shift.relocate(&overflow).is_err());
     }
 

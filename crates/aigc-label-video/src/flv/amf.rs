@@ -126,7 +126,23 @@ mod tests {
         // {a: 1.0, b: [ "x" ]}
         let mut v = vec![marker::OBJECT, 0, 1, b'a', 0];
         v.extend_from_slice(&1f64.to_be_bytes());
-        v.extend_from_slice(&[0, 1, b'b', marker::STRICT_ARRAY, 0, 0, 0, 1, marker::STRING, 0, 1, b'x', 0, 0, 9]);
+        v.extend_from_slice(&[
+            0,
+            1,
+            b'b',
+            marker::STRICT_ARRAY,
+            0,
+            0,
+            0,
+            1,
+            marker::STRING,
+            0,
+            1,
+            b'x',
+            0,
+            0,
+            9,
+        ]);
         let mut b = Bytes::new(&v);
         assert!(skip_value(&mut b, 8).is_some());
         assert_eq!(b.remaining(), 0);

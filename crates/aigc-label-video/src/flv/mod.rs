@@ -82,10 +82,14 @@ impl Carrier for Flv {
         let mut out = Vec::new();
         for tag in tags {
             let data = read_data(&mut src, &tag, limits)?;
-            let Some(script) = Script::parse(&data, limits) else { continue };
+            let Some(script) = Script::parse(&data, limits) else {
+                continue;
+            };
             let name = data.get(script.name.clone()).unwrap_or_default();
             for p in script.props.iter().filter(|p| data.get(p.key.clone()) == Some(KEY)) {
-                let Some(value) = data.get(p.value.clone()).and_then(amf::string) else { continue };
+                let Some(value) = data.get(p.value.clone()).and_then(amf::string) else {
+                    continue;
+                };
                 let (place, wild) = if name == ON_META_DATA {
                     ("onMetaData AIGC".to_string(), None)
                 } else {
@@ -101,7 +105,13 @@ impl Carrier for Flv {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let first = read_header(&mut src)?;
         let (tags, end) = script_tags(&mut src, first, limits, true)?;
@@ -110,7 +120,9 @@ impl Carrier for Flv {
         let mut target_found = false;
         for tag in tags {
             let data = read_data(&mut src, &tag, limits)?;
-            let Some(script) = Script::parse(&data, limits) else { continue };
+            let Some(script) = Script::parse(&data, limits) else {
+                continue;
+            };
             let is_target = !target_found && data.get(script.name.clone()) == Some(ON_META_DATA);
             let has_label = script.props.iter().any(|p| data.get(p.key.clone()) == Some(KEY));
             if is_target || has_label {
@@ -128,7 +140,10 @@ impl Carrier for Flv {
             rebuilt.insert(0, new_on_meta_data(&json));
         }
         let shifts = Shifts::new(first, &rebuilt)?;
-        let new_len = src.len().checked_add_signed(shifts.total()).ok_or_else(|| src.malformed("size"))?;
+        let new_len = src
+            .len()
+            .checked_add_signed(shifts.total())
+            .ok_or_else(|| src.malformed("size"))?;
         for r in &mut rebuilt {
             r.patch_slots(&shifts, src.len(), new_len);
         }
@@ -354,7 +369,10 @@ impl Rebuilt {
     fn patch_slots(&mut self, shifts: &Shifts, old_len: u64, new_len: u64) {
         for slot in &self.slots {
             let (at, new) = match *slot {
-                Slot::FileSize(at) => (at, (read_f64(&self.data, at) == Some(old_len as f64)).then_some(new_len)),
+                Slot::FileSize(at) => (
+                    at,
+                    (read_f64(&self.data, at) == Some(old_len as f64)).then_some(new_len),
+                ),
                 Slot::Position(at) => (at, read_f64(&self.data, at).and_then(|v| shifts.map(v))),
             };
             if let (Some(v), Some(dst)) = (new, self.data.get_mut(at..at + 8)) {

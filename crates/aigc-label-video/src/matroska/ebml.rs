@@ -80,12 +80,20 @@ fn vint_len(first: u8) -> Option<usize> {
 pub(crate) fn parse_header(bytes: &[u8], at: u64) -> Result<Option<(u32, usize, Option<u64>)>> {
     let bad = |what: &'static str| Error::malformed(FORMAT, at, what);
     let Some(&first) = bytes.first() else { return Ok(None) };
-    let id_len = vint_len(first).filter(|&l| l <= 4).ok_or_else(|| bad("element ID longer than 4 bytes"))?;
-    let Some(id_bytes) = bytes.get(..id_len) else { return Ok(None) };
+    let id_len = vint_len(first)
+        .filter(|&l| l <= 4)
+        .ok_or_else(|| bad("element ID longer than 4 bytes"))?;
+    let Some(id_bytes) = bytes.get(..id_len) else {
+        return Ok(None);
+    };
     let id = id_bytes.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b));
-    let Some(&size_first) = bytes.get(id_len) else { return Ok(None) };
+    let Some(&size_first) = bytes.get(id_len) else {
+        return Ok(None);
+    };
     let size_len = vint_len(size_first).ok_or_else(|| bad("element size longer than 8 bytes"))?;
-    let Some(size_bytes) = bytes.get(id_len..id_len + size_len) else { return Ok(None) };
+    let Some(size_bytes) = bytes.get(id_len..id_len + size_len) else {
+        return Ok(None);
+    };
     let mask = if size_len == 8 { 0 } else { 0xFFu8 >> size_len };
     let mut value = u64::from(size_first & mask);
     for &b in size_bytes.get(1..).unwrap_or_default() {
@@ -110,7 +118,11 @@ pub(crate) fn read_element(src: &mut Source<'_>, parent_end: u64) -> Result<Elem
         size,
     };
     if el.end().is_some_and(|e| e > parent_end) {
-        return Err(Error::truncated(FORMAT, start, format!("element {id:X} runs past its parent")));
+        return Err(Error::truncated(
+            FORMAT,
+            start,
+            format!("element {id:X} runs past its parent"),
+        ));
     }
     src.seek_to(el.data_start())?;
     Ok(el)
@@ -133,14 +145,18 @@ pub(crate) struct Child {
 pub(crate) fn children(buf: &[u8], range: Range<usize>, at: u64) -> Result<Vec<Child>> {
     let mut out = Vec::new();
     let mut b = Bytes::new(buf.get(..range.end).unwrap_or_default());
-    b.seek(range.start).ok_or_else(|| Error::malformed(FORMAT, at, "element range"))?;
+    b.seek(range.start)
+        .ok_or_else(|| Error::malformed(FORMAT, at, "element range"))?;
     while b.remaining() > 0 {
         let pos = b.pos();
         let here = at + pos as u64;
-        let (id, hdr, size) = parse_header(b.rest(), here)?.ok_or_else(|| Error::truncated(FORMAT, here, "element header"))?;
+        let (id, hdr, size) =
+            parse_header(b.rest(), here)?.ok_or_else(|| Error::truncated(FORMAT, here, "element header"))?;
         let size = size.ok_or_else(|| Error::malformed(FORMAT, here, "unknown size inside a buffered element"))?;
         let len = usize::try_from(size).ok().and_then(|s| s.checked_add(hdr));
-        let whole = len.and_then(|l| b.take(l)).ok_or_else(|| Error::malformed(FORMAT, here, "element runs past its parent"))?;
+        let whole = len
+            .and_then(|l| b.take(l))
+            .ok_or_else(|| Error::malformed(FORMAT, here, "element runs past its parent"))?;
         out.push(Child {
             id,
             range: pos..pos + whole.len(),
@@ -241,7 +257,10 @@ mod tests {
 
     #[test]
     fn headers_and_sizes() {
-        assert_eq!(parse_header(&[0x1A, 0x45, 0xDF, 0xA3, 0x9F], 0).unwrap(), Some((id::EBML, 5, Some(31))));
+        assert_eq!(
+            parse_header(&[0x1A, 0x45, 0xDF, 0xA3, 0x9F], 0).unwrap(),
+            Some((id::EBML, 5, Some(31)))
+        );
         assert_eq!(parse_header(&[0xEC, 0xFF], 0).unwrap(), Some((0xEC, 2, None)));
         assert_eq!(parse_header(&[0xEC, 0x40, 0x02], 0).unwrap(), Some((0xEC, 3, Some(2))));
         assert!(parse_header(&[0x08, 0x81], 0).is_err(), "5-byte ID");
@@ -267,7 +286,11 @@ mod tests {
         }
         assert_eq!(fill(id::TAGS, &[1, 2], 6), None);
         assert_eq!(fill(id::TAGS, &[1, 2], 7).unwrap().len(), 7);
-        assert_eq!(fill(id::TAGS, &[1, 2], 8).unwrap()[4], 0x40, "one spare byte widens the size");
+        assert_eq!(
+            fill(id::TAGS, &[1, 2], 8).unwrap()[4],
+            0x40,
+            "one spare byte widens the size"
+        );
     }
 
     #[test]

@@ -98,7 +98,11 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
             Err(e) if strict => return Err(e),
             Err(_) => break,
         };
-        kids.push(Level1 { id: i, start, end: e_end });
+        kids.push(Level1 {
+            id: i,
+            start,
+            end: e_end,
+        });
         src.seek_to(e_end)?;
     }
     if strict && src.pos() != end && kids.is_empty() {
@@ -170,9 +174,15 @@ fn simple_tag_copies(
 ) -> Result<()> {
     check_depth(FORMAT, at, depth, limits)?;
     let kids = children(buf, simple.data.clone(), at)?;
-    let name = kids.iter().find(|c| c.id == id::TAG_NAME).and_then(|c| buf.get(c.data.clone()));
+    let name = kids
+        .iter()
+        .find(|c| c.id == id::TAG_NAME)
+        .and_then(|c| buf.get(c.data.clone()));
     if name == Some(KEY) {
-        let value = kids.iter().find(|c| c.id == id::TAG_STRING).and_then(|c| buf.get(c.data.clone()));
+        let value = kids
+            .iter()
+            .find(|c| c.id == id::TAG_STRING)
+            .and_then(|c| buf.get(c.data.clone()));
         if let Some(value) = value {
             out.push(TagCopy {
                 range: simple.range.clone(),
@@ -190,7 +200,10 @@ fn simple_tag_copies(
 /// Every `AIGC` SimpleTag in a buffered Tags element (`at` is its input offset).
 fn tag_copies(buf: &[u8], at: u64, limits: &Limits) -> Result<Vec<TagCopy>> {
     let mut out = Vec::new();
-    for tag in children(buf, data_range(buf, at)?, at)?.iter().filter(|c| c.id == id::TAG) {
+    for tag in children(buf, data_range(buf, at)?, at)?
+        .iter()
+        .filter(|c| c.id == id::TAG)
+    {
         let kids = children(buf, tag.data.clone(), at)?;
         let mut in_place = true;
         for t in kids.iter().filter(|c| c.id == id::TARGETS) {
@@ -212,7 +225,11 @@ fn strip(buf: &[u8], c: &Child, at: u64, depth: usize, limits: &Limits) -> Resul
     }
     check_depth(FORMAT, at, depth, limits)?;
     let kids = children(buf, c.data.clone(), at)?;
-    if c.id == id::SIMPLE_TAG && kids.iter().any(|k| k.id == id::TAG_NAME && buf.get(k.data.clone()) == Some(KEY)) {
+    if c.id == id::SIMPLE_TAG
+        && kids
+            .iter()
+            .any(|k| k.id == id::TAG_NAME && buf.get(k.data.clone()) == Some(KEY))
+    {
         return Ok(None);
     }
     let mut data = Vec::new();
@@ -229,7 +246,9 @@ fn strip(buf: &[u8], c: &Child, at: u64, depth: usize, limits: &Limits) -> Resul
     if !changed {
         return Ok(Some(whole()));
     }
-    let has_simple = children(&data, 0..data.len(), at)?.iter().any(|k| k.id == id::SIMPLE_TAG);
+    let has_simple = children(&data, 0..data.len(), at)?
+        .iter()
+        .any(|k| k.id == id::SIMPLE_TAG);
     if c.id == id::TAG && !has_simple {
         return Ok(None);
     }
@@ -304,7 +323,13 @@ impl Carrier for Matroska {
         Ok(out)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let seg = segment(&mut src, limits, true)?;
         let tag = label_tag(&label_json(label));
@@ -333,7 +358,8 @@ impl Carrier for Matroska {
                 } else {
                     void(e.len() as usize)
                 };
-                let bytes = bytes.ok_or_else(|| Error::malformed(FORMAT, e.start, "Tags element cannot be rewritten"))?;
+                let bytes =
+                    bytes.ok_or_else(|| Error::malformed(FORMAT, e.start, "Tags element cannot be rewritten"))?;
                 edits.patches.push(Patch { pos: e.start, bytes });
             }
         }
@@ -400,7 +426,11 @@ impl Edits {
     /// Puts a new Tags element into a Void before the first Cluster, where readers meet it
     /// without a SeekHead entry.
     fn place_in_void(&mut self, seg: &Segment, tag: &[u8]) -> Result<()> {
-        let first_cluster = seg.kids.iter().position(|k| k.id == id::CLUSTER).unwrap_or(seg.kids.len());
+        let first_cluster = seg
+            .kids
+            .iter()
+            .position(|k| k.id == id::CLUSTER)
+            .unwrap_or(seg.kids.len());
         for (i, v) in seg.kids.iter().enumerate().take(first_cluster) {
             if v.id != id::VOID || self.used.contains(&i) {
                 continue;
@@ -421,8 +451,9 @@ impl Edits {
         self.add_seek(src, seg, position, limits)?;
         if let Some(size) = seg.el.size {
             let width = (seg.el.hdr_len - 4) as usize;
-            let bytes = ebml::size_bytes(size + tags.len() as u64, width)
-                .ok_or_else(|| Error::Unsupported("matroska: the Segment size field cannot hold the new size".into()))?;
+            let bytes = ebml::size_bytes(size + tags.len() as u64, width).ok_or_else(|| {
+                Error::Unsupported("matroska: the Segment size field cannot hold the new size".into())
+            })?;
             self.patches.push(Patch {
                 pos: seg.el.start + 4,
                 bytes,
@@ -435,7 +466,11 @@ impl Edits {
     /// SeekHead, which grows into the Void after it.
     fn add_seek(&mut self, src: &mut Source<'_>, seg: &Segment, position: u64, limits: &Limits) -> Result<()> {
         let no_room = || Error::Unsupported("matroska: no Void room for the Tags element or its SeekHead entry".into());
-        let i = seg.kids.iter().position(|k| k.id == id::SEEK_HEAD).ok_or_else(no_room)?;
+        let i = seg
+            .kids
+            .iter()
+            .position(|k| k.id == id::SEEK_HEAD)
+            .ok_or_else(no_room)?;
         let head = seg.kids.get(i).copied().ok_or_else(no_room)?;
         let room = self.void_after(seg, i).map_or(head.end, |v| v.end);
         let buf = load(src, &head, limits)?;

@@ -65,7 +65,12 @@ pub fn framemd5(path: &Path) -> Option<String> {
         ],
     );
     let text = String::from_utf8_lossy(&out);
-    Some(text.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n"))
+    Some(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 /// What `ffmpeg -v error -i path -f null -` prints (empty when the file decodes cleanly).
