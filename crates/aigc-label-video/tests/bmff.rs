@@ -281,3 +281,93 @@ fn fragment_offsets_follow_the_fragments() {
         }
     }
 }
+
+/// Keys of the mdta meta, in order.
+fn keys(file: &[u8]) -> Vec<Vec<u8>> {
+    let kids = mdta_meta_children(file);
+    let keys = &kids.iter().find(|k| &k.0 == b"keys").unwrap().1;
+    let count = u32::from_be_bytes(keys[12..16].try_into().unwrap()) as usize;
+    let mut at = 16;
+    (0..count)
+        .map(|_| {
+            let size = u32::from_be_bytes(keys[at..at + 4].try_into().unwrap()) as usize;
+            let name = keys[at + 8..at + size].to_vec();
+            at += size;
+            name
+        })
+        .collect()
+}
+
+/// The ilst items of the mdta meta, as whole boxes.
+fn items(file: &[u8]) -> Vec<Vec<u8>> {
+    let kids = mdta_meta_children(file);
+    let ilst = &kids.iter().find(|k| &k.0 == b"ilst").unwrap().1;
+    boxes(ilst, 8..ilst.len())
+        .into_iter()
+        .map(|b| ilst[b.1].to_vec())
+        .collect()
+}
+
+#[test]
+fn existing_mdta_keys_are_kept_and_ours_added_or_replaced() {
+    let Some(ffmpeg) = tool("ffmpeg") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let old = Label::new(sample_label().content_producer, "by-ffmpeg");
+    let old_text = json::to_json(&old, json::Shape::Bare);
+    let make = |name: &str, extra: &[String]| {
+        let path = dir.path().join(name);
+        let status = std::process::Command::new(&ffmpeg)
+            .args(["-v", "error", "-nostdin", "-y", "-i"])
+            .arg(fixture("video/mp4_video_only.mp4"))
+            .args([
+                "-c",
+                "copy",
+                "-map_metadata",
+                "-1",
+                "-fflags",
+                "+bitexact",
+                "-movflags",
+                "use_metadata_tags",
+            ])
+            .args(["-metadata", "com.example.first=one", "-metadata", "second=two"])
+            .args(extra)
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(path).unwrap()
+    };
+    // Without a label: our key is appended after theirs, their items are untouched.
+    let theirs = make("plain.mp4", &[]);
+    let out = common::embed(&Bmff, &theirs, &sample_label());
+    assert_eq!(keys(&out)[..2], keys(&theirs)[..]);
+    assert_eq!(keys(&out)[2], b"AIGC");
+    assert_eq!(items(&out)[..2], items(&theirs)[..]);
+    // With a label ffmpeg wrote (key in the middle): the key stays, its item's value changes.
+    let labelled = make("labelled.mp4", &["-metadata".into(), format!("AIGC={old_text}")]);
+    let before = keys(&labelled);
+    let out = common::embed(&Bmff, &labelled, &sample_label());
+    assert_eq!(keys(&out), before, "no key added, none renumbered");
+    let (_d, path) = common::temp_file("relabelled.mp4", &out);
+    let probe = tool("ffprobe").unwrap();
+    let tags = aigc_label_testutil::run(
+        &probe,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-show_entries".as_ref(),
+            "format_tags".as_ref(),
+            path.as_os_str(),
+        ],
+    );
+    let tags = String::from_utf8_lossy(&tags);
+    assert!(
+        tags.contains("TAG:com.example.first=one") && tags.contains("TAG:second=two"),
+        "{tags}"
+    );
+    assert!(tags.contains(&format!(
+        "TAG:AIGC={}",
+        json::to_json(&sample_label(), json::Shape::Bare)
+    )));
+    assert!(!tags.contains("by-ffmpeg"));
+}
