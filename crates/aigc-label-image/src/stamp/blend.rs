@@ -82,7 +82,7 @@ impl PreparedLabel {
         height: u32,
         stride: usize,
         channels: usize,
-        row_fn: fn(&mut [u8], &[u8]),
+        row_fn: fn(&mut [u8], &[u8], &[u8]),
     ) -> Result<Rect> {
         let rect = self.placement(width, height)?;
         let row_bytes = width as usize * channels;
@@ -101,8 +101,13 @@ impl PreparedLabel {
         let len = rect.width as usize * channels;
         for ly in 0..rect.height {
             let offset = (rect.y + ly) as usize * stride + start;
-            if let (Some(dst), Some(layer)) = (pixels.get_mut(offset..offset + len), self.layer_row(ly)) {
-                row_fn(dst, layer);
+            let rows = (
+                pixels.get_mut(offset..offset + len),
+                self.layer_row(ly),
+                self.inverse_row(ly),
+            );
+            if let (Some(dst), Some(layer), Some(inverse)) = rows {
+                row_fn(dst, layer, inverse);
             }
         }
         Ok(rect)
@@ -153,24 +158,21 @@ fn over(l: u8, d: u8, inv: u16) -> u8 {
     l.saturating_add(div255(u16::from(d).wrapping_mul(inv)))
 }
 
-fn blend_row_rgb(dst: &mut [u8], layer: &[u8]) {
+fn blend_row_rgb(dst: &mut [u8], layer: &[u8], _inverse: &[u8]) {
     for (d, l) in dst.chunks_exact_mut(3).zip(layer.chunks_exact(4)) {
-        let inv = 255 - u16::from(l[3]);
+        let inv = u16::from(!l[3]);
         d[0] = over(l[0], d[0], inv);
         d[1] = over(l[1], d[1], inv);
         d[2] = over(l[2], d[2], inv);
     }
 }
 
-fn blend_row_rgba(dst: &mut [u8], layer: &[u8]) {
+fn blend_row_rgba(dst: &mut [u8], layer: &[u8], inverse: &[u8]) {
     if dst.chunks_exact(4).all(|p| p[3] == 255) {
-        // Opaque row: the same formula on all four bytes keeps alpha at 255 (l_a + 255 - l_a).
-        for (d, l) in dst.chunks_exact_mut(4).zip(layer.chunks_exact(4)) {
-            let inv = 255 - u16::from(l[3]);
-            d[0] = over(l[0], d[0], inv);
-            d[1] = over(l[1], d[1], inv);
-            d[2] = over(l[2], d[2], inv);
-            d[3] = over(l[3], d[3], inv);
+        // Opaque row: one element-wise pass. The formula on the alpha byte keeps it at 255
+        // (alpha + 255 - alpha).
+        for ((d, &l), &inv) in dst.iter_mut().zip(layer).zip(inverse) {
+            *d = over(l, *d, u16::from(inv));
         }
     } else {
         for (d, l) in dst.chunks_exact_mut(4).zip(layer.chunks_exact(4)) {
@@ -251,6 +253,10 @@ fn blend_pixel_unit<T: Unit>(px: &mut [T], l: &[u8]) {
 mod tests {
     use super::*;
 
+    fn inverse(layer: &[u8]) -> Vec<u8> {
+        layer.chunks_exact(4).flat_map(|p| [!p[3]; 4]).collect()
+    }
+
     #[test]
     fn div255_is_exact() {
         for x in 0..=(255u32 * 255) {
@@ -262,7 +268,7 @@ mod tests {
     fn uncovered_and_covered_pixels() {
         let mut row = [10, 20, 30, 255, 10, 20, 30, 255, 10, 20, 30, 255];
         let layer = [0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 204];
-        blend_row_rgba(&mut row, &layer);
+        blend_row_rgba(&mut row, &layer, &inverse(&layer));
         assert_eq!(&row[0..4], &[10, 20, 30, 255]);
         assert_eq!(&row[4..8], &[255, 255, 255, 255]);
         assert_eq!(&row[8..12], &[2, 4, 6, 255]);
@@ -272,7 +278,7 @@ mod tests {
     fn translucent_destination_gets_porter_duff_over() {
         let mut row = [200, 200, 200, 0, 200, 200, 200, 128];
         let layer = [0, 0, 0, 204, 255, 255, 255, 255];
-        blend_row_rgba(&mut row, &layer);
+        blend_row_rgba(&mut row, &layer, &inverse(&layer));
         assert_eq!(row, [0, 0, 0, 204, 255, 255, 255, 255]);
     }
 }

@@ -57,6 +57,9 @@ pub struct PreparedLabel {
     glyph: Vec<u8>,
     backing: Vec<u8>,
     layer: Vec<u8>,
+    /// `255 - alpha` of the layer, repeated for each of a pixel's four bytes, so the RGBA blend
+    /// is one element-wise pass over three byte rows, which compilers vectorise.
+    inverse: Vec<u8>,
     text_colour: Rgba<u8>,
     backing_colour: Rgba<u8>,
     font_px: f32,
@@ -122,8 +125,12 @@ impl PreparedLabel {
         let text_colour = style.text_colour;
         let backing_colour = style.backing.colour();
         let mut layer = zeroed(raster.glyph.len().saturating_mul(4))?;
-        for ((px, &g), &b) in layer.chunks_exact_mut(4).zip(&raster.glyph).zip(&raster.backing) {
-            px.copy_from_slice(&composite(text_colour, g, backing_colour, b));
+        let mut inverse = zeroed(layer.len())?;
+        let pixels = layer.chunks_exact_mut(4).zip(inverse.chunks_exact_mut(4));
+        for ((px, inv), (&g, &b)) in pixels.zip(raster.glyph.iter().zip(&raster.backing)) {
+            let premultiplied = composite(text_colour, g, backing_colour, b);
+            px.copy_from_slice(&premultiplied);
+            inv.fill(!premultiplied[3]);
         }
         Ok(PreparedLabel {
             width: raster.width,
@@ -131,6 +138,7 @@ impl PreparedLabel {
             glyph: raster.glyph,
             backing: raster.backing,
             layer,
+            inverse,
             text_colour,
             backing_colour,
             font_px,
@@ -181,6 +189,12 @@ impl PreparedLabel {
     pub fn layer_row(&self, y: u32) -> Option<&[u8]> {
         let row = self.width as usize * 4;
         self.layer.get(y as usize * row..(y as usize + 1) * row)
+    }
+
+    /// Row `y` of the `255 - alpha` bytes matching [`PreparedLabel::layer_row`].
+    pub(crate) fn inverse_row(&self, y: u32) -> Option<&[u8]> {
+        let row = self.width as usize * 4;
+        self.inverse.get(y as usize * row..(y as usize + 1) * row)
     }
 
     /// Glyph colour, straight alpha.
