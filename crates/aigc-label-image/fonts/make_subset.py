@@ -25,8 +25,8 @@ FONT_NUMBER = 2  # index of "Noto Sans CJK SC Bold" in the collection
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "AigcLabelSans-Bold.otf")
 
 # The label elements of GB 45438 (AI element, generation element), words of common label
-# phrasings ("本图片由人工智能生成", "AI生成内容"), and CJK punctuation.
-CJK_TEXT = "人工智能生成合成由本内容图像片视频为【】（），。：；、！？“”‘’《》·—…"
+# phrasings ("本图片由人工智能生成", "AI生成内容"), full-width ＡＩ, and CJK punctuation.
+CJK_TEXT = "人工智能生成合成由本内容图像片视频为ＡＩ【】（），。：；、！？“”‘’《》·—…"
 ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
 
 FAMILY = "AIGC Label Sans"
@@ -92,6 +92,8 @@ def main() -> None:
     source = sys.argv[1] if len(sys.argv) > 1 else SOURCE
     font = subset_font(source)
     rename(font)
+    # Keep the original's timestamps so that a rerun gives the same bytes.
+    font.recalcTimestamp = False
     font.save(OUT)
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes)")
 

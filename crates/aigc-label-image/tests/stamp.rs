@@ -292,8 +292,15 @@ fn small_and_narrow_images_fall_back_then_fail_clearly() {
 fn text_rule_and_font_coverage_are_enforced() {
     assert!(Style::with_text("机器生成").is_err());
     assert!(Style::with_text("AI").is_err());
-    let ok = Style::with_text("本图片由人工智能合成").unwrap();
-    assert!(Stamper::new(ok).is_ok());
+    for text in ["本图片由人工智能合成", "本图片由ＡＩ生成", "ai生成", "【AI生成】"] {
+        let mut image = background(Background::Noise, 600, 400);
+        let stamped = Stamper::new(Style::with_text(text).unwrap())
+            .unwrap()
+            .draw_rgba(&mut image)
+            .unwrap();
+        assert!(measure(&image, stamped.rect).ink_rows >= 20, "{text}");
+    }
+    assert!(Style::with_text("AIGC生成").is_err());
     let mut emoji = Style::default();
     emoji.text = "AI生成🙂".into();
     let err = Stamper::new(emoji).unwrap_err().to_string();

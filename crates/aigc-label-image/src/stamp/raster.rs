@@ -37,11 +37,9 @@ pub(crate) fn glyph_run<F: Font>(font: &F, text: &str) -> Vec<RunGlyph> {
         .collect()
 }
 
-/// Han ideographs and CJK punctuation/full-width forms: the glyphs the size rule measures.
+/// Han ideographs: the glyphs the size rule measures (the label's `生成`/`合成` are always some).
 fn is_cjk(c: char) -> bool {
-    matches!(u32::from(c), 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF)
-        && !matches!(c, '\u{3000}')
-        && c.is_alphanumeric()
+    matches!(u32::from(c), 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF)
 }
 
 /// Glyph outlines positioned on a baseline at y = 0, pen starting at x = 0.
@@ -287,8 +285,8 @@ mod tests {
 
     #[test]
     fn cjk_detection() {
-        assert!(is_cjk('生') && is_cjk('成') && is_cjk('Ａ'));
-        assert!(!is_cjk('A') && !is_cjk('【') && !is_cjk('，'));
+        assert!(is_cjk('生') && is_cjk('成') && is_cjk('人'));
+        assert!(!is_cjk('A') && !is_cjk('Ａ') && !is_cjk('【') && !is_cjk('，'));
     }
 
     #[test]
