@@ -787,3 +787,38 @@ fn tesseract_reads_the_label_back_on_light_dark_and_noisy_images() {
         }
     }
 }
+
+#[test]
+fn mutated_inputs_never_panic() {
+    let stamper = Stamper::new(Style::default()).unwrap();
+    let options = FileOptions::default();
+    let source = DynamicImage::ImageRgba8(background(Background::Noise, 64, 48));
+    let mut rng = XorShift(0xDEAD_BEEF_CAFE_F00D);
+    for format in [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::WebP,
+        ImageFormat::Gif,
+        ImageFormat::Tiff,
+    ] {
+        let mut valid = Vec::new();
+        let image = if format == ImageFormat::Jpeg {
+            DynamicImage::ImageRgb8(source.to_rgb8())
+        } else {
+            source.clone()
+        };
+        image.write_to(&mut Cursor::new(&mut valid), format).unwrap();
+        for _ in 0..40 {
+            let mut bytes = valid.clone();
+            for _ in 0..1 + rng.next() % 8 {
+                let at = 8 + (rng.next() as usize) % (bytes.len() - 8);
+                bytes[at] = rng.next() as u8;
+            }
+            if rng.next() % 4 == 0 {
+                bytes.truncate(8 + (rng.next() as usize) % (bytes.len() - 8));
+            }
+            // Any result is fine; a panic fails the test.
+            let _ = stamp_file(&mut Cursor::new(&bytes), &mut Vec::new(), &stamper, None, &options);
+        }
+    }
+}
