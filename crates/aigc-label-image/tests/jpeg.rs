@@ -402,3 +402,46 @@ fn sniffs_and_names() {
     assert_eq!(Jpeg.media_type(), "image/jpeg");
     assert_eq!(Jpeg.extensions(), ["jpg", "jpeg", "jpe", "jfif"]);
 }
+
+/// A reader that counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+#[test]
+fn find_seeks_past_the_image_data_and_write_streams_it() {
+    let fixture = std::fs::read(tu::fixture("jpeg/exif-icc-xmp.jpg")).unwrap();
+    let mut big = fixture[..fixture.len() - 2].to_vec();
+    big.resize(big.len() + (8 << 20), 0x00);
+    big.extend_from_slice(&[0xFF, 0xD9]);
+
+    let mut input = Counting {
+        inner: Cursor::new(&big),
+        read: 0,
+    };
+    let found = Jpeg.find(&mut input, &Limits::default()).unwrap();
+    assert!(found.is_empty());
+    assert!(input.read < 16 << 10, "find read {} bytes", input.read);
+
+    let mut out = Vec::new();
+    let written = Jpeg
+        .write(&mut input, &mut out, &tu::sample_label(), &Limits::default())
+        .unwrap();
+    assert_eq!(written.bytes_written, out.len() as u64);
+    assert!(out.ends_with(&big[big.len() - (8 << 20)..]));
+}
