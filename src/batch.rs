@@ -39,7 +39,10 @@ pub struct Batch {
 
 impl std::fmt::Debug for Batch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batch").field("options", &self.options).field("jobs", &self.jobs).finish_non_exhaustive()
+        f.debug_struct("Batch")
+            .field("options", &self.options)
+            .field("jobs", &self.jobs)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,7 +50,12 @@ impl Batch {
     /// A batch with `options`, one worker per available core.
     pub fn new(options: Options) -> Self {
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Batch { options, jobs, cancel: Arc::new(AtomicBool::new(false)), progress: None }
+        Batch {
+            options,
+            jobs,
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress: None,
+        }
     }
 
     /// Uses `jobs` workers (at least one).
@@ -77,9 +85,9 @@ impl Batch {
         I::Item: Input,
     {
         let options = self.options.clone();
-        self.run(inputs, move |input: I::Item| {
-            let mut reader = input.open()?;
-            crate::inspect(&mut reader, &options)
+        self.run(inputs, move |input: I::Item| match input.path() {
+            Some(path) => crate::inspect_file(path, &options),
+            None => crate::inspect(input.open()?, &options),
         })
     }
 
@@ -127,7 +135,12 @@ impl Batch {
                 if let Some(f) = &progress {
                     f(progress_now);
                 }
-                tx.send(Outcome { index: index as u64, name, result }).map_err(|_| ())
+                tx.send(Outcome {
+                    index: index as u64,
+                    name,
+                    result,
+                })
+                .map_err(|_| ())
             };
             let run = || inputs.into_iter().enumerate().par_bridge().try_for_each_with(tx, task);
             match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
@@ -135,7 +148,10 @@ impl Batch {
                 Err(_) => run(),
             }
         });
-        Results { rx, handle: Some(handle) }
+        Results {
+            rx,
+            handle: Some(handle),
+        }
     }
 }
 
@@ -166,6 +182,11 @@ pub trait Input: Send {
     type Reader: Read + Seek;
     /// The name reported with the result.
     fn name(&self) -> PathBuf;
+    /// The file to read, when the input is one: file-level functions then also pick carriers
+    /// for formats without magic bytes by the file's extension.
+    fn path(&self) -> Option<&std::path::Path> {
+        None
+    }
     /// Opens the input.
     ///
     /// # Errors
@@ -177,6 +198,9 @@ impl Input for PathBuf {
     type Reader = crate::FileReader;
     fn name(&self) -> PathBuf {
         self.clone()
+    }
+    fn path(&self) -> Option<&std::path::Path> {
+        Some(self)
     }
     fn open(self) -> std::io::Result<Self::Reader> {
         crate::FileReader::open(&self)

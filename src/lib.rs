@@ -7,7 +7,9 @@
 //!
 //! This crate is a facade: the label model, validation and the [`Carrier`] trait live in
 //! [`aigc_label_core`] (re-exported as [`core`]), and each family of formats in an adapter crate,
-//! enabled by a cargo feature (`image`: PNG and JPEG).
+//! enabled by a cargo feature and re-exported under its name: `image` (PNG, JPEG; `stamp` adds
+//! explicit labels drawn onto images), `audio` (WAV, MP3, FLAC, Ogg, and audible cues), `video`
+//! (MP4/MOV/M4A, Matroska/WebM, FLV, AVI), `text` (Markdown, PDF, OOXML, and text labels).
 //!
 //! One design decision: path writes go to a temporary file in the target's folder, are read back
 //! and checked, synced, and only then renamed over the target. A failure or a kill at any moment
@@ -32,11 +34,19 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
+#[cfg(feature = "audio")]
+pub use aigc_label_audio as audio;
 pub use aigc_label_core as core;
 pub use aigc_label_core::check::{Check, Level, Strictness};
 pub use aigc_label_core::{
     Carrier, Error, Found, Label, LabelCopy, LabelValue, Limits, Options, Registry, Report, Result, Verdict, Written,
 };
+#[cfg(feature = "image")]
+pub use aigc_label_image as image;
+#[cfg(feature = "text")]
+pub use aigc_label_text as text;
+#[cfg(feature = "video")]
+pub use aigc_label_video as video;
 
 pub mod batch;
 
@@ -105,6 +115,18 @@ pub fn registry() -> &'static Registry {
         {
             registry = registry.with(&aigc_label_image::Png).with(&aigc_label_image::Jpeg);
         }
+        #[cfg(feature = "audio")]
+        for carrier in aigc_label_audio::carriers() {
+            registry = registry.with(carrier);
+        }
+        #[cfg(feature = "video")]
+        for carrier in aigc_label_video::carriers() {
+            registry = registry.with(carrier);
+        }
+        #[cfg(feature = "text")]
+        for carrier in aigc_label_text::carriers() {
+            registry = registry.with(carrier);
+        }
         registry
     })
 }
@@ -126,12 +148,31 @@ pub fn inspect<R: Read + Seek>(mut input: R, options: &Options) -> Result<Report
     aigc_label_core::inspect(registry(), &mut input, options)
 }
 
-/// [`inspect`] on a file.
+/// The carrier for the file at `path` and its opened reader: detected from magic bytes, or, for
+/// formats that have none (Markdown without front matter), from the file name's extension.
+fn open_with_carrier(path: &Path) -> Result<(&'static dyn Carrier, FileReader)> {
+    let mut reader = FileReader::open(path)?;
+    match detect(&mut reader) {
+        Ok(carrier) => Ok((carrier, reader)),
+        Err(Error::Unsupported(why)) => {
+            let by_name = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(|e| registry().by_extension(e));
+            by_name.map(|carrier| (carrier, reader)).ok_or(Error::Unsupported(why))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`inspect`] on a file. A file whose format has no magic bytes (Markdown without front
+/// matter) is read by the carrier its extension names.
 ///
 /// # Errors
 /// As [`inspect`], plus errors opening the file.
 pub fn inspect_file(path: impl AsRef<Path>, options: &Options) -> Result<Report> {
-    inspect(FileReader::open(path)?, options)
+    let (carrier, mut reader) = open_with_carrier(path.as_ref())?;
+    aigc_label_core::inspect::inspect_with(carrier, &mut reader, options)
 }
 
 /// Copies `input` to `output` with `label` embedded in the format's carrier.
@@ -188,7 +229,7 @@ pub fn embed_file(
     options: &Options,
 ) -> Result<Written> {
     let (input, output) = (input.as_ref(), output.as_ref());
-    let reader = FileReader::open(input)?;
+    let (carrier, mut reader) = open_with_carrier(input)?;
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -199,11 +240,10 @@ pub fn embed_file(
         .tempfile_in(dir)?;
     let written = {
         let mut writer = BufWriter::with_capacity(IO_BUFFER, temp.as_file_mut());
-        let written = embed(reader, &mut writer, label, options)?;
+        let written = aigc_label_core::embed::embed_with(carrier, &mut reader, &mut writer, label, options)?;
         writer.flush()?;
         written
     };
-    let carrier = detect(BufReader::new(temp.reopen()?))?;
     let mut check = BufReader::with_capacity(IO_BUFFER, temp.reopen()?);
     aigc_label_core::verify(carrier, &mut check, label, options)?;
     temp.as_file().sync_all()?;

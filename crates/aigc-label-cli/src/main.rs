@@ -9,6 +9,7 @@
 
 mod output;
 mod paths;
+mod stamp;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ enum Command {
     Embed(EmbedArgs),
     /// Read, validate and report every label in each file.
     Inspect(InspectArgs),
+    /// Add the explicit label people see or hear (image banner, audio cue, text prompt), and the
+    /// implicit label when --producer is given.
+    Stamp(stamp::StampArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -161,6 +165,18 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Embed(args) => embed(args),
         Command::Inspect(args) => inspect(args),
+        Command::Stamp(args) => match stamp::run(&args) {
+            Ok(message) => {
+                if !message.is_empty() {
+                    eprintln!("{message}");
+                }
+                status::OK
+            }
+            Err(e) => {
+                eprintln!("aigc-label: {}: {e}", args.input.display());
+                error_status(&e)
+            }
+        },
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "aigc-label", &mut std::io::stdout());
             status::OK

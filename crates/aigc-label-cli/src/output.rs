@@ -188,6 +188,7 @@ pub fn summary(out: &mut dyn Write, format: Format, summary: &Summary) -> io::Re
     match format {
         Format::Json => writeln!(out, "{}", summary.to_json()),
         Format::Table { summary: false } => Ok(()),
+        Format::Table { summary: true } if summary.files < 2 => Ok(()),
         Format::Table { summary: true } => {
             let join =
                 |m: &BTreeMap<&str, u64>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");

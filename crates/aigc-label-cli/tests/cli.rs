@@ -332,3 +332,97 @@ fn completions_and_man_page_come_from_the_clap_definitions() {
     let page = String::from_utf8(result.stdout).unwrap();
     assert!(page.contains(".TH") && page.contains("inspect"));
 }
+
+#[test]
+fn stamp_draws_on_images_and_can_add_the_implicit_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stamped.png");
+    let result = run(&[
+        "stamp",
+        sample("sample.png").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--position",
+        "top-left",
+        "--producer",
+        PRODUCER,
+        "--produce-id",
+        "st-1",
+    ]);
+    assert_eq!(code(&result), 0, "{}", String::from_utf8_lossy(&result.stderr));
+    let before = image::open(sample("sample.png")).unwrap().to_rgba8();
+    let after = image::open(&out).unwrap().to_rgba8();
+    assert_eq!(before.dimensions(), after.dimensions());
+    assert_ne!(
+        before.get_pixel(12, 12),
+        after.get_pixel(12, 12),
+        "the top-left corner carries the label"
+    );
+    let (w, h) = before.dimensions();
+    assert_eq!(
+        before.get_pixel(w - 2, h - 2),
+        after.get_pixel(w - 2, h - 2),
+        "the far corner is untouched"
+    );
+    let result = run(&["inspect", "--json", out.to_str().unwrap()]);
+    assert_eq!(json_lines(&result)[0]["labels"][0]["fields"]["ProduceID"], "st-1");
+
+    let result = run(&[
+        "stamp",
+        sample("sample.png").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--text",
+        "hello",
+    ]);
+    assert_eq!(
+        code(&result),
+        64,
+        "a text without the AI and generation elements is refused"
+    );
+}
+
+#[test]
+fn stamp_text_from_stdin_and_wav_files() {
+    use std::io::Write as _;
+    let mut child = bin()
+        .args(["stamp", "-", "-o", "-", "--position", "end"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("答案是四十二。".as_bytes())
+        .unwrap();
+    let result = child.wait_with_output().unwrap();
+    assert_eq!(code(&result), 0);
+    let text = String::from_utf8(result.stdout).unwrap();
+    assert!(
+        text.starts_with("答案是四十二。") && text.trim_end().ends_with("【AI生成】"),
+        "{text:?}"
+    );
+
+    let wav = aigc_label_testutil::fixtures("audio", &["wav"])
+        .into_iter()
+        .next()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cued.wav");
+    let result = run(&[
+        "stamp",
+        wav.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--at",
+        "start",
+    ]);
+    assert_eq!(code(&result), 0, "{}", String::from_utf8_lossy(&result.stderr));
+    let frames = |p: &Path| hound::WavReader::open(p).unwrap().duration();
+    let cue_ms =
+        (frames(&out) - frames(&wav)) as f64 * 1000.0 / hound::WavReader::open(&out).unwrap().spec().sample_rate as f64;
+    // .- .. at 120 ms units: 1+1+3 +3 +1+1+1 = 11 units of tone and gaps, plus silence around it.
+    assert!(cue_ms >= 11.0 * 120.0, "the cue adds {cue_ms} ms");
+}

@@ -117,6 +117,11 @@ impl Registry {
         self.carriers.iter().copied().find(|c| c.sniff(head))
     }
 
+    /// The carrier that lists `extension` (without the dot, any case) among its extensions.
+    pub fn by_extension(&self, extension: &str) -> Option<&'static dyn Carrier> {
+        self.carriers.iter().copied().find(|c| c.extensions().iter().any(|e| e.eq_ignore_ascii_case(extension)))
+    }
+
     /// The carrier named `format` (as [`Carrier::format`] spells it).
     pub fn by_name(&self, format: &str) -> Option<&'static dyn Carrier> {
         self.carriers

@@ -114,6 +114,12 @@ impl Check {
         }
     }
 
+    /// A finding that never fails a label, whatever the strictness (for example, a label found
+    /// in a wild placement the reader accepts).
+    pub fn warn(id: &'static str, detail: impl Into<String>) -> Self {
+        Check { id, level: Level::Warn, detail: detail.into() }
+    }
+
     /// A broken "should" rule: fails when strict, warns when lenient.
     pub fn should(id: &'static str, strictness: Strictness, detail: impl Into<String>) -> Self {
         let level = match strictness {

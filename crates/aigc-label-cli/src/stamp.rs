@@ -1,0 +1,271 @@
+//! `aigc-label stamp`: the explicit label people see or hear, plus the implicit label when a
+//! producer is given.
+//!
+//! The medium decides the label: images get a text banner (`aigc_label::image::stamp`), WAV audio
+//! the rhythm cue or a voice prompt (`aigc_label::audio::cue`), text, Markdown and HTML a text
+//! prompt (`aigc_label::text`). Files are written atomically; `-` reads text from standard input
+//! and `-o -` writes it to standard output.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use aigc_label::audio::cue::{self, Cue, Mode, Rhythm, VoicePrompt};
+use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file};
+use aigc_label::text::{Position as TextPosition, TextKind, TextStyle};
+use aigc_label::{Error, Label, Options, Result};
+
+/// What `stamp` was asked for.
+#[derive(clap::Args)]
+pub struct StampArgs {
+    /// Input file, or `-` for text on standard input.
+    pub input: PathBuf,
+    /// Output file, or `-` for standard output (text only).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Label text (must contain 人工智能 or AI, and 生成 or 合成). Default: AI生成 on images,
+    /// 【AI生成】 in text.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Images: top-left, top, top-right, right, bottom-right, bottom, bottom-left, left.
+    /// Text: start, end, both, or a paragraph number to place the label after.
+    #[arg(long)]
+    pub position: Option<String>,
+    /// Audio: the cue, `rhythm` (short-long short-short) or `voice` (with --voice FILE).
+    #[arg(long, default_value = "rhythm")]
+    pub cue: String,
+    /// Audio: a WAV recording of the spoken prompt, for `--cue voice`.
+    #[arg(long)]
+    pub voice: Option<PathBuf>,
+    /// Audio: where the cue goes: start, end, or times like 12.5s, comma-separated.
+    #[arg(long, default_value = "start")]
+    pub at: String,
+    /// Audio: lay the cue over the content (with ducking) instead of inserting it.
+    #[arg(long)]
+    pub mix: bool,
+    /// Text from standard input: plain, markdown or html (files: from the extension).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Also write the implicit label: the generation service's provider code.
+    #[arg(long, requires = "produce_id")]
+    pub producer: Option<String>,
+    /// The implicit label's ProduceID.
+    #[arg(long, requires = "producer")]
+    pub produce_id: Option<String>,
+}
+
+/// The medium of the input.
+enum Medium {
+    Image,
+    Wav,
+    Text(TextKind),
+}
+
+fn medium(args: &StampArgs) -> Result<Medium> {
+    let text_kind = |name: &str| match name.to_ascii_lowercase().as_str() {
+        "plain" | "text" | "txt" => Ok(TextKind::Plain),
+        "markdown" | "md" => Ok(TextKind::Markdown),
+        "html" => Ok(TextKind::Html),
+        other => Err(Error::Parameter(format!("unknown text kind {other:?}").into())),
+    };
+    if args.input.as_os_str() == "-" {
+        return Ok(Medium::Text(
+            args.kind.as_deref().map_or(Ok(TextKind::Plain), text_kind)?,
+        ));
+    }
+    if let Some(kind) = &args.kind {
+        return Ok(Medium::Text(text_kind(kind)?));
+    }
+    let format = aigc_label::detect(BufReader::new(std::fs::File::open(&args.input)?)).map(|c| c.format());
+    match format {
+        Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
+        Ok("wav") => Ok(Medium::Wav),
+        Ok("markdown") => Ok(Medium::Text(TextKind::Markdown)),
+        Ok(other) => Err(Error::Unsupported(
+            format!("stamp does not handle {other} files yet").into(),
+        )),
+        Err(_) => {
+            let ext = args.input.extension().and_then(|e| e.to_str()).unwrap_or("");
+            TextKind::from_extension(ext)
+                .map(Medium::Text)
+                .ok_or_else(|| Error::Unsupported("unrecognised input; for text use --kind".into()))
+        }
+    }
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Bad parameters, unreadable input, I/O.
+pub fn run(args: &StampArgs) -> Result<String> {
+    let label = match (&args.producer, &args.produce_id) {
+        (Some(p), Some(id)) => Some(Label::new(p.clone(), id.clone())),
+        _ => None,
+    };
+    match medium(args)? {
+        Medium::Image => image(args, label.as_ref()),
+        Medium::Wav => wav(args, label.as_ref()),
+        Medium::Text(kind) => text(args, kind, label.as_ref()),
+    }
+}
+
+/// Writes `output` atomically through `write`, which gets a buffered temporary file.
+fn atomic(output: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".aigc-label-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    {
+        let mut out = BufWriter::new(temp.as_file_mut());
+        write(&mut out)?;
+        out.flush()?;
+    }
+    temp.as_file().sync_all()?;
+    temp.persist(output).map_err(|e| Error::Io(e.error))?;
+    Ok(())
+}
+
+fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
+    let mut style = match &args.text {
+        Some(t) => Style::with_text(t.clone())?,
+        None => Style::default(),
+    };
+    if let Some(p) = &args.position {
+        style = style.at(p.parse::<ImagePosition>()?);
+    }
+    let stamper = Stamper::new(style)?;
+    let mut input = BufReader::new(std::fs::File::open(&args.input)?);
+    let mut report = None;
+    atomic(&args.output, |out| {
+        report = Some(stamp_file(&mut input, out, &stamper, label, &FileOptions::default())?);
+        Ok(())
+    })?;
+    let report = report.ok_or_else(|| Error::Parameter("nothing stamped".into()))?;
+    let r = report.stamped.rect;
+    Ok(format!(
+        "{}: {} label at {}x{}+{}+{} (ink {} px), implicit label {}",
+        args.output.display(),
+        report.format,
+        r.width,
+        r.height,
+        r.x,
+        r.y,
+        report.stamped.ink_height,
+        if report.implicit.is_some() {
+            "written"
+        } else {
+            "not asked for"
+        }
+    ))
+}
+
+fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
+    let cue = match args.cue.as_str() {
+        "rhythm" => Cue::Rhythm(Rhythm::default()),
+        "voice" => {
+            let path = args
+                .voice
+                .as_ref()
+                .ok_or_else(|| Error::Parameter("--cue voice needs --voice FILE".into()))?;
+            Cue::Voice(VoicePrompt::from_wav_file(path)?)
+        }
+        other => {
+            return Err(Error::Parameter(
+                format!("unknown cue {other:?} (rhythm or voice)").into(),
+            ));
+        }
+    };
+    let at = cue::parse_positions(&args.at)?;
+    let mode = if args.mix {
+        Mode::Mix(Default::default())
+    } else {
+        Mode::Insert
+    };
+    cue::stamp_wav_file(&args.input, &args.output, &cue, &at, &mode)?;
+    if let Some(label) = label {
+        aigc_label::embed_file(&args.output, &args.output, label, &Options::default())?;
+    }
+    Ok(format!(
+        "{}: cue at {}{}",
+        args.output.display(),
+        args.at,
+        implicit_note(label)
+    ))
+}
+
+fn implicit_note(label: Option<&Label>) -> &'static str {
+    if label.is_some() {
+        ", implicit label written"
+    } else {
+        ""
+    }
+}
+
+fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<String> {
+    let mut style = match &args.text {
+        Some(t) => TextStyle::new(t.clone())?,
+        None => TextStyle::default(),
+    };
+    if let Some(p) = &args.position {
+        style = style.at(match p.as_str() {
+            "start" => TextPosition::Start,
+            "end" => TextPosition::End,
+            "both" => TextPosition::StartAndEnd,
+            n => TextPosition::AfterParagraph(
+                n.parse()
+                    .map_err(|_| Error::Parameter(format!("unknown text position {n:?}").into()))?,
+            ),
+        });
+    }
+    let to_stdout = args.output.as_os_str() == "-";
+    if args.input.as_os_str() == "-" || to_stdout {
+        if label.is_some() {
+            return Err(Error::Parameter(
+                "the implicit label needs files, not standard input/output".into(),
+            ));
+        }
+        let mut input: Box<dyn Read> = if args.input.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::fs::File::open(&args.input)?)
+        };
+        let stamped = stamp_any(&mut input, kind, &style)?;
+        let mut stdout = std::io::stdout().lock();
+        if to_stdout {
+            stdout.write_all(stamped.as_bytes())?;
+            stdout.flush()?;
+            return Ok(String::new());
+        }
+        atomic(&args.output, |out| Ok(out.write_all(stamped.as_bytes())?))?;
+    } else if kind == TextKind::Plain {
+        let mut input = BufReader::new(std::fs::File::open(&args.input)?);
+        atomic(&args.output, |out| {
+            aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ())
+        })?;
+    } else {
+        let mut input = std::fs::File::open(&args.input)?;
+        let stamped = stamp_any(&mut input, kind, &style)?;
+        atomic(&args.output, |out| Ok(out.write_all(stamped.as_bytes())?))?;
+    }
+    if let Some(label) = label {
+        aigc_label::embed_file(&args.output, &args.output, label, &Options::default())?;
+    }
+    Ok(format!(
+        "{}: text label placed{}",
+        args.output.display(),
+        implicit_note(label)
+    ))
+}
+
+/// Stamps Markdown and HTML, which need the whole document to place the label; plain text from a
+/// pipe goes the same way so stdin and files behave alike.
+fn stamp_any(input: &mut dyn Read, kind: TextKind, style: &TextStyle) -> Result<String> {
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .map_err(|_| Error::malformed("text", 0, "input is not UTF-8 text"))?;
+    Ok(aigc_label::text::stamp(kind, &text, style))
+}
