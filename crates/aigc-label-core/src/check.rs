@@ -114,8 +114,8 @@ impl Check {
         }
     }
 
-    /// A finding that never fails a label, whatever the strictness (for example, a label found
-    /// in a wild placement the reader accepts).
+    /// A carrier's finding about a copy it accepts but the spec does not call for (a wild
+    /// placement, say). Inspection in strict mode turns it into a failure.
     pub fn warn(id: &'static str, detail: impl Into<String>) -> Self {
         Check { id, level: Level::Warn, detail: detail.into() }
     }
