@@ -32,6 +32,7 @@ pub mod carrier;
 pub mod check;
 pub mod embed;
 mod error;
+pub mod explicit;
 pub mod inspect;
 pub mod io;
 pub mod json;
