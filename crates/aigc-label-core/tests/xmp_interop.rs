@@ -24,7 +24,7 @@ fn exiftool(args: &[&str], file: &Path) -> Option<String> {
     let exiftool = tool("exiftool")?;
     let config = workspace_root().join("tests/exiftool/tc260.config");
     let mut all: Vec<&OsStr> = vec!["-config".as_ref(), config.as_os_str()];
-    all.extend(args.iter().map(|a| OsStr::new(a)));
+    all.extend(args.iter().map(OsStr::new));
     all.push(file.as_os_str());
     Some(String::from_utf8_lossy(&run(&exiftool, &all)).into_owned())
 }

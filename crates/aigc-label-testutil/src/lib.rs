@@ -257,25 +257,6 @@ pub fn synthetic_png(out: &mut dyn std::io::Write, width: u32, height: u32) -> s
     chunk(out, b"IEND", &[])
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn synthetic_png_is_a_valid_png() {
-        let mut bytes = Vec::new();
-        super::synthetic_png(&mut bytes, 300, 200).unwrap();
-        assert_eq!(
-            bytes.len() as u64,
-            8 + 25 + 12 + 2 + (1 + 300 * 4) * 200 + 5 * 4 + 4 + 12
-        );
-        let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        assert_eq!((info.width, info.height), (300, 200));
-        assert_eq!(buf[4 * 300 * 7 + 4 * 5], (7 + 1 + 4 * 5) as u8);
-    }
-}
-
 /// The `json` fuzz target's property, on arbitrary bytes: the lenient label reader never
 /// panics, and a label it reads, written back canonically, reads back as the same label.
 pub fn fuzz_json(data: &[u8]) {
@@ -315,4 +296,23 @@ pub fn fuzz_xmp(data: &[u8]) {
     assert_eq!(hits[0].value, text);
     let again = xmp::set_aigc(&out, &text, &limits).expect("our own output must accept the label again");
     assert!(again == out, "setting the same label twice must be a no-op");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn synthetic_png_is_a_valid_png() {
+        let mut bytes = Vec::new();
+        super::synthetic_png(&mut bytes, 300, 200).unwrap();
+        assert_eq!(
+            bytes.len() as u64,
+            8 + 25 + 12 + 2 + (1 + 300 * 4) * 200 + 5 * 4 + 4 + 12
+        );
+        let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (300, 200));
+        assert_eq!(buf[4 * 300 * 7 + 4 * 5], (7 + 1 + 4 * 5) as u8);
+    }
 }
