@@ -458,10 +458,14 @@ impl TextChunk {
             text: Vec::new(),
             latin1: !chunk.is(b"iTXt"),
         };
-        let compressed = if chunk.is(b"tEXt") {
+        parsed.compressed = if chunk.is(b"tEXt") {
             false
         } else if chunk.is(b"zTXt") {
-            true
+            match b.u8() {
+                Some(0) => true,
+                Some(_) => return Err(bad("unknown zTXt compression method")),
+                None => return Err(bad("zTXt chunk ends before its compression method")),
+            }
         } else {
             let flag = b
                 .u8()
@@ -484,11 +488,7 @@ impl TextChunk {
                 _ => return Err(bad("iTXt compression flag is neither 0 nor 1")),
             }
         };
-        if chunk.is(b"zTXt") && b.u8() != Some(0) {
-            return Err(bad("unknown zTXt compression method"));
-        }
-        parsed.compressed = compressed;
-        parsed.text = if compressed {
+        parsed.text = if parsed.compressed {
             inflate(b.rest(), chunk.offset, limits)?
         } else {
             b.rest().to_vec()
@@ -706,7 +706,7 @@ fn write_secondary_xmp(
 /// The XMP codec has no removal function; cutting out the byte ranges it reports for each
 /// property (an element, or an attribute on `rdf:Description`) leaves well-formed XML with every
 /// other property untouched. The result is parsed again to prove the property is gone.
-fn remove_aigc(packet: &[u8], mut hits: Vec<xmp::XmpHit>, limits: &Limits) -> Result<Vec<u8>> {
+pub(crate) fn remove_aigc(packet: &[u8], mut hits: Vec<xmp::XmpHit>, limits: &Limits) -> Result<Vec<u8>> {
     let broken = || {
         Error::malformed(
             "xmp",
