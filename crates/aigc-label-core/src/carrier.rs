@@ -3,7 +3,7 @@
 //! A carrier knows bytes, not rules. It walks its container without decoding pixels or samples,
 //! hands back the raw text of every label copy it finds with the byte range that holds it, and
 //! writes one label where the standard puts it. Validation, verdicts and the "only the producer
-//! may replace its label" rule live in [`crate::inspect`] and [`crate::embed`], so a new format
+//! may replace its label" rule live in [`mod@crate::inspect`] and [`mod@crate::embed`], so a new format
 //! costs one module and one line in a registry.
 
 use std::borrow::Cow;

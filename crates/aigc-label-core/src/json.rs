@@ -152,15 +152,16 @@ pub fn parse(text: &str, max_depth: usize) -> Result<ParsedLabel> {
         .trim_start_matches('\u{feff}')
         .trim_matches(|c: char| c.is_whitespace() || c == '\0');
     let mut parsed = ParsedLabel::default();
-    let decoded;
-    let source = if looks_entity_encoded(trimmed) {
-        decoded = decode_entities(trimmed);
-        parsed.entities_decoded = true;
-        decoded.as_str()
-    } else {
-        trimmed
+    // Text that is JSON as it stands is taken as it stands, so a value that merely contains
+    // `&quot;` keeps it; only text that is not JSON gets its entities decoded and a second try.
+    let value = match Parser::new(trimmed, max_depth).parse_document() {
+        Ok(value) => value,
+        Err(e) if !looks_entity_encoded(trimmed) => return Err(e),
+        Err(_) => {
+            parsed.entities_decoded = true;
+            Parser::new(&decode_entities(trimmed), max_depth).parse_document()?
+        }
     };
-    let value = Parser::new(source, max_depth).parse_document()?;
     let Value::Object(top) = value else {
         return Err(Error::malformed("json", 0, "label text is not a JSON object"));
     };
@@ -619,6 +620,13 @@ mod tests {
         assert_eq!(p.non_string, vec!["ProduceID"]);
         assert_eq!(p.get("ProduceID"), Some(r#"{"a":[1,2]}"#));
         assert_eq!(p.get("Label"), Some("1"));
+    }
+
+    #[test]
+    fn json_with_an_entity_inside_a_value_is_taken_as_it_stands() {
+        let p = parse(r#"{"Label":"1","ProduceID":"&quot;"}"#, 8).unwrap();
+        assert!(!p.entities_decoded);
+        assert_eq!(p.get("ProduceID"), Some("&quot;"));
     }
 
     #[test]
