@@ -35,7 +35,7 @@
 //! memory flat however large the image, so this module reads headers through
 //! [`Source`] and copies payloads in blocks.
 
-mod exif;
+pub(crate) mod exif;
 mod extended;
 mod segment;
 
@@ -302,7 +302,7 @@ impl Scan {
 
 /// `TC260:AIGC` hits in an XMP packet. A packet that is not well-formed XML but never names the
 /// TC260 namespace cannot hold a label, so it yields none instead of failing the whole file.
-fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit>> {
+pub(crate) fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit>> {
     match xmp::find_aigc(packet, limits) {
         Err(_) if !mentions_tc260(packet) => Ok(Vec::new()),
         other => other,

@@ -5,6 +5,13 @@
 pub mod jpeg;
 pub mod png;
 pub mod stamp;
+pub mod tiff;
 
 pub use jpeg::Jpeg;
 pub use png::Png;
+pub use tiff::Tiff;
+
+/// Every implicit-label carrier of this crate, for a registry (`aigc_label_core::Registry`).
+pub fn carriers() -> Vec<&'static dyn aigc_label_core::Carrier> {
+    vec![&Png, &Jpeg, &Tiff]
+}

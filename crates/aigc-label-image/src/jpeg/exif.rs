@@ -114,7 +114,7 @@ pub(super) fn user_comments(payload: &[u8], limits: &Limits) -> Vec<UserComment>
 
 /// TIFF byte order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
+pub(crate) enum Order {
     Little,
     Big,
 }

@@ -181,7 +181,8 @@ impl Kind {
         match self {
             Kind::Png => Some(&crate::Png),
             Kind::Jpeg => Some(&crate::Jpeg),
-            Kind::WebP | Kind::Gif | Kind::Tiff => None,
+            Kind::Tiff => Some(&crate::Tiff),
+            Kind::WebP | Kind::Gif => None,
         }
     }
 }

@@ -1,0 +1,1079 @@
+//! TIFF: the label is the XMP property `TC260:AIGC` in the packet of tag 700 (`XMLPacket`) in
+//! IFD0 (spec section 4, TIFF row; XMP specification part 3, 1.1.5: type UNDEFINED, or BYTE).
+//!
+//! [`Tiff::find`] reads the header and walks the IFD chain (every page of a multi-page file),
+//! reading only IFDs and the tag 700 values they point to; strip and tile data are never read.
+//! It reports every `TC260:AIGC` property in those packets: the one in IFD0 is where the spec
+//! puts it; a copy in a later IFD (a page's own XMP, which ExifTool also reads) or in a second
+//! tag 700 of IFD0 is reported with a [`carrier.place`](id::CARRIER_PLACE) warning. Little- and
+//! big-endian files (`II*\0`, `MM\0*`) and BigTIFF (`II+\0`, `MM\0+`, 64-bit offsets) are read
+//! alike; TIFF-based raw formats (DNG and the like) are TIFF too.
+//!
+//! [`Tiff::write`] never moves a byte that is already in the file, so every offset elsewhere
+//! (strips, tiles, later IFDs, EXIF, GPS and sub-IFDs) stays valid without being read or
+//! rewritten. All changes are worked out before a byte is written, then the input is copied in
+//! large blocks with a few small patches, and new structures are appended after its end:
+//! - IFD0 has tag 700 and the packet keeps its length (the usual case: [`xmp::set_aigc`] absorbs a
+//!   change in size into the packet's padding): the packet is overwritten in place.
+//! - IFD0 has tag 700 but the packet changes length: the new packet is appended, and the 12-byte
+//!   entry (20 in BigTIFF) gets the new count and offset, and type UNDEFINED; IFD0 stays where it
+//!   is. The old packet's bytes are zeroed, so no stale copy of a label stays in the file.
+//! - IFD0 has no tag 700: IFD0 must grow by one entry, and growing it in place would overwrite
+//!   whatever follows it. So the new packet and then a copy of IFD0 with the new entry (in tag
+//!   order; every other entry, inline values included, copied as it was, and the same pointer to
+//!   the next IFD) are appended, and the header's pointer to IFD0, the only pointer to IFD0 a
+//!   TIFF has, is patched. The old IFD0 stays behind, unreferenced.
+//! - A `TC260:AIGC` property in any other packet (a later page, a second tag 700) is removed and
+//!   the packet padded back to its old length with spaces, in place, so one copy remains.
+//!
+//! Classic TIFF offsets are 32-bit: a file that would grow past 4 GiB is refused with
+//! [`Error::Unsupported`] (BigTIFF has no such bound).
+//!
+//! The IFD walker is our own rather than the `tiff` crate's decoder, which reads images, not
+//! byte ranges. The EXIF reader in [`crate::jpeg`] walks the same structure, but over a segment
+//! held in memory and in classic layout only; a TIFF file is streamed and may be BigTIFF, so
+//! only the byte-order type is shared.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+
+use crate::jpeg::exif::Order;
+use crate::jpeg::search_packet;
+use crate::png::remove_aigc;
+
+/// Format name used in errors and reports.
+const FORMAT: &str = "tiff";
+
+/// The `XMLPacket` tag (XMP specification part 3, 1.1.5).
+const TAG_XMP: u16 = 700;
+/// TIFF field types whose values are one byte per count (TIFF 6.0 section 2).
+const TYPE_BYTE: u16 = 1;
+const TYPE_ASCII: u16 = 2;
+const TYPE_UNDEFINED: u16 = 7;
+
+/// The four headers: byte order, then 42 (classic) or 43 (BigTIFF) in that order.
+const MAGICS: [&[u8; 4]; 4] = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
+
+/// The TIFF carrier: XMP tag 700 in IFD0, classic TIFF and BigTIFF, either byte order.
+///
+/// ```
+/// use std::io::Cursor;
+/// use aigc_label_core::{Carrier, Label, Limits};
+/// use aigc_label_image::Tiff;
+///
+/// // A 1x1 8-bit grey image: header, IFD0 at 8 with six entries, the one pixel at 86.
+/// let mut tiff = b"II*\0\x08\0\0\0\x06\0".to_vec();
+/// for (tag, kind, value) in [(256u16, 3u16, 1u32), (257, 3, 1), (258, 3, 8), (262, 3, 1), (273, 4, 86), (279, 4, 1)] {
+///     tiff.extend(tag.to_le_bytes());
+///     tiff.extend(kind.to_le_bytes());
+///     tiff.extend(1u32.to_le_bytes());
+///     tiff.extend(value.to_le_bytes());
+/// }
+/// tiff.extend([0, 0, 0, 0, 0x80]);
+/// assert!(Tiff.sniff(&tiff));
+///
+/// let label = Label::new("001191440300708461136T1XGW3", "img-0001");
+/// let mut out = Vec::new();
+/// let written = Tiff.write(&mut Cursor::new(&tiff), &mut out, &label, &Limits::default())?;
+/// assert_eq!(written.bytes_written, out.len() as u64);
+/// // Nothing moved: the input is still there, with only the pointer to IFD0 changed.
+/// assert_eq!(out[8..tiff.len()], tiff[8..]);
+/// assert_eq!(Tiff.find(&mut Cursor::new(&out), &Limits::default())?.len(), 1);
+/// # Ok::<(), aigc_label_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tiff;
+
+impl Carrier for Tiff {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "image/tiff"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["tif", "tiff"]
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        MAGICS.iter().any(|m| head.starts_with(*m))
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let scan = Scan::read(&mut src, limits)?;
+        let mut found = Vec::new();
+        for entry in scan.xmp.iter().filter(|e| e.is_bytes()) {
+            let packet = entry.read(&mut src, limits)?;
+            for hit in search_packet(&packet, limits).map_err(|e| entry.in_packet(e))? {
+                if found.len() < limits.max_copies {
+                    found.push(entry.found(hit.value, scan.is_primary(entry)));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
+        let mut src = Source::new(input, FORMAT)?;
+        let scan = Scan::read(&mut src, limits)?;
+        let plan = Plan::new(&mut src, &scan, label, limits)?;
+        plan.copy(&mut src, output)
+    }
+}
+
+/// Classic TIFF (version 42) or BigTIFF (version 43): the widths of the fields that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Classic,
+    Big,
+}
+
+impl Layout {
+    /// Width of an offset, of an entry's count and of its inline value field.
+    fn word(self) -> u64 {
+        match self {
+            Layout::Classic => 4,
+            Layout::Big => 8,
+        }
+    }
+
+    /// Width of the entry count that opens an IFD.
+    fn count_len(self) -> u64 {
+        match self {
+            Layout::Classic => 2,
+            Layout::Big => 8,
+        }
+    }
+
+    /// Tag, type, count and value field.
+    fn entry_len(self) -> u64 {
+        4 + 2 * self.word()
+    }
+
+    /// Where the header holds the offset of IFD0.
+    fn ifd0_pointer_at(self) -> u64 {
+        match self {
+            Layout::Classic => 4,
+            Layout::Big => 8,
+        }
+    }
+
+    fn header_len(self) -> u64 {
+        self.ifd0_pointer_at() + self.word()
+    }
+
+    /// Largest offset the layout can express.
+    fn max_offset(self) -> u64 {
+        match self {
+            Layout::Classic => u64::from(u32::MAX),
+            Layout::Big => u64::MAX,
+        }
+    }
+
+    /// Most entries one IFD can count.
+    fn max_entries(self) -> u64 {
+        match self {
+            Layout::Classic => u64::from(u16::MAX),
+            Layout::Big => u64::MAX,
+        }
+    }
+}
+
+/// Byte order and layout: how to read and write the file's numbers.
+#[derive(Debug, Clone, Copy)]
+struct Codec {
+    order: Order,
+    layout: Layout,
+}
+
+impl Codec {
+    /// The unsigned number in `bytes` (at most eight; more are ignored).
+    fn uint(self, bytes: &[u8]) -> u64 {
+        let bytes = bytes.get(..8).unwrap_or(bytes);
+        let fold = |acc: u64, &b: &u8| (acc << 8) | u64::from(b);
+        match self.order {
+            Order::Big => bytes.iter().fold(0, fold),
+            Order::Little => bytes.iter().rev().fold(0, fold),
+        }
+    }
+
+    /// `value` in `width` bytes (at most eight), in the file's byte order.
+    fn put(self, value: u64, width: u64) -> Vec<u8> {
+        let width = usize::try_from(width.min(8)).unwrap_or(8);
+        let le = value.to_le_bytes();
+        let mut out: Vec<u8> = le.iter().copied().take(width).collect();
+        if self.order == Order::Big {
+            out.reverse();
+        }
+        out
+    }
+
+    /// Reads a `width`-byte number from `src`.
+    fn read(self, src: &mut Source<'_>, width: u64, what: &'static str) -> Result<u64> {
+        let mut buf = [0u8; 8];
+        let want = usize::try_from(width.min(8)).unwrap_or(8);
+        let field = buf.get_mut(..want).unwrap_or_default();
+        if src.read_up_to(field)? < want {
+            return Err(src.truncated(what));
+        }
+        Ok(self.uint(field))
+    }
+
+    /// Reads the header: byte order, version, and the offset of IFD0.
+    fn read_header(src: &mut Source<'_>) -> Result<(Codec, u64)> {
+        let head: [u8; 4] = src.read_array("TIFF header")?;
+        let order = match head.get(..2) {
+            Some(b"II") => Order::Little,
+            Some(b"MM") => Order::Big,
+            _ => return Err(Error::malformed(FORMAT, 0, "no TIFF byte-order mark (II or MM)")),
+        };
+        let mut codec = Codec {
+            order,
+            layout: Layout::Classic,
+        };
+        match codec.uint(head.get(2..).unwrap_or_default()) {
+            42 => {}
+            43 => {
+                codec.layout = Layout::Big;
+                let [s0, s1, r0, r1] = src.read_array::<4>("BigTIFF header")?;
+                if codec.uint(&[s0, s1]) != 8 || codec.uint(&[r0, r1]) != 0 {
+                    return Err(Error::malformed(
+                        FORMAT,
+                        4,
+                        "BigTIFF header must declare 8-byte offsets and a zero reserved field",
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::malformed(
+                    FORMAT,
+                    2,
+                    "TIFF version is neither 42 nor 43 (BigTIFF)",
+                ));
+            }
+        }
+        let ifd0 = codec.read(src, codec.layout.word(), "offset of IFD0")?;
+        Ok((codec, ifd0))
+    }
+}
+
+/// One IFD: where it is, its entries as raw bytes, and the offset of the next IFD.
+#[derive(Debug)]
+struct Ifd {
+    offset: u64,
+    count: u64,
+    entries: Vec<u8>,
+    next: u64,
+}
+
+impl Ifd {
+    /// Reads the IFD at `offset`, checking its declared entry count against the stream and
+    /// [`Limits::max_metadata_bytes`] before buffering it.
+    fn read(src: &mut Source<'_>, codec: Codec, offset: u64, limits: &Limits) -> Result<Ifd> {
+        let layout = codec.layout;
+        if offset < layout.header_len() {
+            return Err(Error::malformed(FORMAT, offset, "IFD offset points into the header"));
+        }
+        src.seek_to(offset)
+            .map_err(|_| Error::truncated(FORMAT, offset, "IFD offset past the end of the file"))?;
+        let count = codec.read(src, layout.count_len(), "IFD entry count")?;
+        if count == 0 {
+            return Err(Error::malformed(FORMAT, offset, "IFD has no entries"));
+        }
+        let len = count
+            .checked_mul(layout.entry_len())
+            .ok_or_else(|| Error::malformed(FORMAT, offset, "IFD entry count overflows"))?;
+        let entries = src.read_vec(len, "IFD entries", limits)?;
+        let next = codec.read(src, layout.word(), "offset of the next IFD")?;
+        Ok(Ifd {
+            offset,
+            count,
+            entries,
+            next,
+        })
+    }
+
+    /// The entries, in file order.
+    fn entries(&self, codec: Codec) -> impl Iterator<Item = Entry> + '_ {
+        let entry_len = usize::try_from(codec.layout.entry_len()).unwrap_or(usize::MAX);
+        let first = self.offset + codec.layout.count_len();
+        self.entries
+            .chunks_exact(entry_len)
+            .zip(0u64..)
+            .map(move |(raw, i)| Entry::parse(raw, first + i * codec.layout.entry_len(), codec))
+    }
+
+    /// This IFD as bytes, with `entry` added before the first entry whose tag is greater.
+    fn with_entry(&self, entry: &[u8], codec: Codec) -> Result<Vec<u8>> {
+        let layout = codec.layout;
+        if self.count >= layout.max_entries() {
+            return Err(Error::Unsupported(
+                "tiff: IFD0 already holds the most entries its count field can express".into(),
+            ));
+        }
+        let at = self
+            .entries(codec)
+            .position(|e| e.tag > TAG_XMP)
+            .map_or(self.entries.len(), |i| {
+                i.saturating_mul(usize::try_from(layout.entry_len()).unwrap_or(usize::MAX))
+            });
+        let (before, after) = self.entries.split_at(at.min(self.entries.len()));
+        let mut out = codec.put(self.count + 1, layout.count_len());
+        out.extend_from_slice(before);
+        out.extend_from_slice(entry);
+        out.extend_from_slice(after);
+        out.extend(codec.put(self.next, layout.word()));
+        Ok(out)
+    }
+}
+
+/// One IFD entry.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Offset of the entry in the file.
+    at: u64,
+    tag: u16,
+    kind: u16,
+    count: u64,
+    /// The value field: the value itself when it fits, else its offset.
+    field: u64,
+}
+
+impl Entry {
+    fn parse(raw: &[u8], at: u64, codec: Codec) -> Entry {
+        let word = usize::try_from(codec.layout.word()).unwrap_or(8);
+        let part = |from: usize, len: usize| raw.get(from..from + len).unwrap_or_default();
+        Entry {
+            at,
+            tag: u16::try_from(codec.uint(part(0, 2))).unwrap_or(0),
+            kind: u16::try_from(codec.uint(part(2, 2))).unwrap_or(0),
+            count: codec.uint(part(4, word)),
+            field: codec.uint(part(4 + word, word)),
+        }
+    }
+
+    /// An entry as bytes.
+    fn encode(codec: Codec, tag: u16, kind: u16, count: u64, field: u64) -> Vec<u8> {
+        let word = codec.layout.word();
+        let mut out = codec.put(u64::from(tag), 2);
+        out.extend(codec.put(u64::from(kind), 2));
+        out.extend(codec.put(count, word));
+        out.extend(codec.put(field, word));
+        out
+    }
+}
+
+/// A tag 700 entry and where its value sits.
+#[derive(Debug, Clone)]
+struct XmpEntry {
+    /// Position of its IFD in the chain: 0 for IFD0.
+    ifd: u64,
+    entry: Entry,
+    /// The value's bytes in the file (inside the entry when they fit there).
+    value: Range<u64>,
+    inline: bool,
+}
+
+impl XmpEntry {
+    /// Locates the value of a tag 700 entry, checking it lies inside the file.
+    fn new(entry: Entry, ifd: u64, codec: Codec, file_len: u64) -> Result<XmpEntry> {
+        let word = codec.layout.word();
+        // Only one-byte types are XMP; for others the count is not a byte count, and the entry
+        // is kept only so that a write does not add a second tag 700.
+        let len = if Self::byte_type(entry.kind) { entry.count } else { 0 };
+        let inline = len <= word;
+        let start = if inline { entry.at + 4 + word } else { entry.field };
+        let end = start
+            .checked_add(len)
+            .filter(|&end| end <= file_len)
+            .ok_or_else(|| Error::truncated(FORMAT, entry.at, "tag 700 (XMP) value lies past the end of the file"))?;
+        Ok(XmpEntry {
+            ifd,
+            entry,
+            value: start..end,
+            inline,
+        })
+    }
+
+    fn byte_type(kind: u16) -> bool {
+        matches!(kind, TYPE_BYTE | TYPE_ASCII | TYPE_UNDEFINED)
+    }
+
+    fn is_bytes(&self) -> bool {
+        Self::byte_type(self.entry.kind)
+    }
+
+    fn len(&self) -> u64 {
+        self.value.end - self.value.start
+    }
+
+    /// Reads the packet.
+    fn read(&self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<u8>> {
+        src.seek_to(self.value.start)?;
+        src.read_vec(self.len(), "tag 700 (XMP) value", limits)
+    }
+
+    /// Puts an error from the XMP codec in the context of the entry that held the packet.
+    fn in_packet(&self, e: Error) -> Error {
+        match e {
+            Error::Malformed { .. } | Error::Truncated { .. } => Error::malformed(
+                FORMAT,
+                self.value.start,
+                format!("XMP packet of tag 700 in IFD{}: {e}", self.ifd),
+            ),
+            other => other,
+        }
+    }
+
+    /// A label copy found in this entry's packet.
+    fn found(&self, text: String, primary: bool) -> Found {
+        let mut checks = Vec::new();
+        if primary {
+            checks.push(Check::pass(
+                id::CARRIER_PLACE,
+                "XMP tag 700 in IFD0, as GB 45438 places it",
+            ));
+        } else if self.ifd == 0 {
+            checks.push(warn(format!(
+                "a second tag 700 (XMP) in IFD0 (entry at byte {}); an IFD holds each tag once",
+                self.entry.at
+            )));
+        } else {
+            checks.push(warn(format!(
+                "XMP tag 700 in IFD{} (page {}); GB 45438 puts the label in IFD0",
+                self.ifd,
+                self.ifd + 1
+            )));
+        }
+        if self.entry.kind == TYPE_ASCII {
+            checks.push(warn(
+                "tag 700 (XMP) has type ASCII; XMP in TIFF has type UNDEFINED (7) or BYTE (1)".to_string(),
+            ));
+        }
+        let carrier = if self.ifd == 0 {
+            "IFD0 XMP (tag 700)".into()
+        } else {
+            format!("IFD{} XMP (tag 700)", self.ifd).into()
+        };
+        Found {
+            carrier,
+            range: self.value.clone(),
+            text,
+            expected_shape: Shape::Bare,
+            checks,
+        }
+    }
+}
+
+/// A [`id::CARRIER_PLACE`] warning: readable, but not where or how the spec puts it.
+fn warn(detail: String) -> Check {
+    Check {
+        id: id::CARRIER_PLACE,
+        level: Level::Warn,
+        detail,
+    }
+}
+
+/// What a walk of the IFD chain learns: enough for `find` and for planning a write.
+#[derive(Debug)]
+struct Scan {
+    codec: Codec,
+    ifd0: Ifd,
+    /// Every tag 700 entry in the chain, in chain order.
+    xmp: Vec<XmpEntry>,
+    file_len: u64,
+}
+
+impl Scan {
+    /// Reads the header and every IFD of the chain, each once: a chain that loops back is
+    /// malformed. At most [`Limits::max_structures`] IFDs and entries in all.
+    fn read(src: &mut Source<'_>, limits: &Limits) -> Result<Scan> {
+        let (codec, mut offset) = Codec::read_header(src)?;
+        if offset == 0 {
+            return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
+        }
+        let mut visited = BTreeSet::new();
+        let mut structures = 0u64;
+        let mut ifd0 = None;
+        let mut xmp = Vec::new();
+        while offset != 0 {
+            if !visited.insert(offset) {
+                return Err(Error::malformed(
+                    FORMAT,
+                    offset,
+                    "the IFD chain loops back to an earlier IFD",
+                ));
+            }
+            let ifd = Ifd::read(src, codec, offset, limits)?;
+            structures = structures.saturating_add(ifd.count).saturating_add(1);
+            if structures > limits.max_structures {
+                return Err(Error::Limit {
+                    format: FORMAT,
+                    offset,
+                    what: "IFDs and entries",
+                    found: structures,
+                    limit: limits.max_structures,
+                });
+            }
+            let index = visited.len() as u64 - 1;
+            for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
+                xmp.push(XmpEntry::new(entry, index, codec, src.len())?);
+            }
+            offset = ifd.next;
+            ifd0.get_or_insert(ifd);
+        }
+        let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
+        Ok(Scan {
+            codec,
+            ifd0,
+            xmp,
+            file_len: src.len(),
+        })
+    }
+
+    /// The first tag 700 of IFD0: the spec's carrier.
+    fn primary(&self) -> Option<&XmpEntry> {
+        self.xmp.first().filter(|e| e.ifd == 0)
+    }
+
+    fn is_primary(&self, entry: &XmpEntry) -> bool {
+        self.primary().is_some_and(|p| p.entry.at == entry.entry.at)
+    }
+}
+
+/// Bytes to overwrite in place.
+#[derive(Debug)]
+struct Patch {
+    at: u64,
+    bytes: Vec<u8>,
+}
+
+impl Patch {
+    fn end(&self) -> u64 {
+        self.at + self.bytes.len() as u64
+    }
+}
+
+/// Structures appended after the end of the input, each aligned to a word boundary (TIFF 6.0
+/// section 2 asks for values and IFDs at even offsets).
+#[derive(Debug)]
+struct Tail {
+    start: u64,
+    bytes: Vec<u8>,
+    layout: Layout,
+}
+
+impl Tail {
+    /// Appends `data`; returns its offset in the output.
+    fn push(&mut self, data: &[u8]) -> Result<u64> {
+        let word = self.layout.word();
+        while (self.start + self.bytes.len() as u64) % word != 0 {
+            self.bytes.push(0);
+        }
+        let at = self.start + self.bytes.len() as u64;
+        let end = at + data.len() as u64;
+        if end > self.layout.max_offset() {
+            return Err(Error::Unsupported(
+                "tiff: the label would end past 4 GiB, which classic TIFF offsets cannot reach (BigTIFF can)".into(),
+            ));
+        }
+        self.bytes.try_reserve(data.len()).map_err(|_| Error::Limit {
+            format: FORMAT,
+            offset: at,
+            what: "appended metadata",
+            found: data.len() as u64,
+            limit: usize::MAX as u64,
+        })?;
+        self.bytes.extend_from_slice(data);
+        Ok(at)
+    }
+}
+
+/// What the write changes, worked out before any byte is written.
+#[derive(Debug)]
+struct Plan {
+    /// In-place changes, sorted and disjoint.
+    patches: Vec<Patch>,
+    tail: Tail,
+    /// Where the packet holding the label sits in the output.
+    label_range: Range<u64>,
+}
+
+impl Plan {
+    fn new(src: &mut Source<'_>, scan: &Scan, label: &Label, limits: &Limits) -> Result<Plan> {
+        let json = json::to_json(label, Shape::Bare);
+        let mut plan = Plan {
+            patches: Vec::new(),
+            tail: Tail {
+                start: scan.file_len,
+                bytes: Vec::new(),
+                layout: scan.codec.layout,
+            },
+            label_range: 0..0,
+        };
+        for entry in scan.xmp.iter().filter(|e| e.is_bytes() && !scan.is_primary(e)) {
+            plan.remove_copies(src, entry, limits)?;
+        }
+        match scan.primary() {
+            Some(entry) => plan.update(src, scan.codec, entry, &json, limits)?,
+            None => plan.add(scan, &json)?,
+        }
+        plan.patches.sort_by_key(|p| p.at);
+        let overlap = plan
+            .patches
+            .windows(2)
+            .any(|w| w.first().map(Patch::end) > w.get(1).map(|p| p.at));
+        if overlap || plan.patches.last().is_some_and(|p| p.end() > scan.file_len) {
+            return Err(Error::malformed(
+                FORMAT,
+                plan.patches.first().map_or(0, |p| p.at),
+                "XMP values overlap each other or the structures that must change",
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// A packet that is not the spec's carrier loses its `TC260:AIGC` properties, in place.
+    fn remove_copies(&mut self, src: &mut Source<'_>, entry: &XmpEntry, limits: &Limits) -> Result<()> {
+        let old = entry.read(src, limits)?;
+        let hits = search_packet(&old, limits).map_err(|e| entry.in_packet(e))?;
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let removed = remove_aigc(&old, hits, limits).map_err(|e| entry.in_packet(e))?;
+        if removed.len() > old.len() {
+            return Err(entry.in_packet(Error::malformed("xmp", 0, "removing TC260:AIGC grew the packet")));
+        }
+        self.patches.push(Patch {
+            at: entry.value.start,
+            bytes: pad_to(removed, old.len()),
+        });
+        Ok(())
+    }
+
+    /// IFD0 has tag 700: the label goes into its packet, in place when the length allows.
+    fn update(
+        &mut self,
+        src: &mut Source<'_>,
+        codec: Codec,
+        entry: &XmpEntry,
+        json: &str,
+        limits: &Limits,
+    ) -> Result<()> {
+        if !entry.is_bytes() {
+            return Err(Error::malformed(
+                FORMAT,
+                entry.entry.at,
+                format!(
+                    "tag 700 (XMP) in IFD0 has type {}; XMP is UNDEFINED (7) or BYTE (1)",
+                    entry.entry.kind
+                ),
+            ));
+        }
+        let old = entry.read(src, limits)?;
+        let packet = if old.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
+            xmp::new_packet(json, xmp::DEFAULT_PADDING)
+        } else {
+            xmp::set_aigc(&old, json, limits).map_err(|e| entry.in_packet(e))?
+        };
+        if packet.len() == old.len() && !entry.inline {
+            self.label_range = entry.value.clone();
+            self.patches.push(Patch {
+                at: entry.value.start,
+                bytes: packet,
+            });
+            return Ok(());
+        }
+        let at = self.tail.push(&packet)?;
+        self.label_range = at..at + packet.len() as u64;
+        let new_entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, packet.len() as u64, at);
+        self.patches.push(Patch {
+            at: entry.entry.at,
+            bytes: new_entry,
+        });
+        if !entry.inline {
+            self.patches.push(Patch {
+                at: entry.value.start,
+                bytes: vec![0; old.len()],
+            });
+        }
+        Ok(())
+    }
+
+    /// IFD0 has no tag 700: a new packet and a grown copy of IFD0 go after the end of the file.
+    fn add(&mut self, scan: &Scan, json: &str) -> Result<()> {
+        let codec = scan.codec;
+        let packet = xmp::new_packet(json, xmp::DEFAULT_PADDING);
+        let at = self.tail.push(&packet)?;
+        self.label_range = at..at + packet.len() as u64;
+        let entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, packet.len() as u64, at);
+        let ifd = scan.ifd0.with_entry(&entry, codec)?;
+        let ifd_at = self.tail.push(&ifd)?;
+        self.patches.push(Patch {
+            at: codec.layout.ifd0_pointer_at(),
+            bytes: codec.put(ifd_at, codec.layout.word()),
+        });
+        Ok(())
+    }
+
+    /// Copies the input with the patches applied, then the appended structures.
+    fn copy(&self, src: &mut Source<'_>, output: &mut dyn Write) -> Result<Written> {
+        let mut out = CountingWriter::new(output);
+        src.seek_to(0)?;
+        for patch in &self.patches {
+            src.copy_to(&mut out, patch.at - src.pos(), "TIFF data")?;
+            out.write_all(&patch.bytes)?;
+            src.skip(patch.bytes.len() as u64, "patched bytes")?;
+        }
+        src.copy_rest(&mut out, "TIFF data")?;
+        out.write_all(&self.tail.bytes)?;
+        out.flush()?;
+        Ok(Written {
+            label_range: self.label_range.clone(),
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// `packet` grown back to `len` bytes with spaces, put before the `<?xpacket end` trailer as
+/// padding when there is one (XMP part 1, 7.3.2), else after the packet, where XML allows
+/// white space.
+fn pad_to(mut packet: Vec<u8>, len: usize) -> Vec<u8> {
+    let missing = len.saturating_sub(packet.len());
+    let trailer = b"<?xpacket end";
+    let at = packet
+        .windows(trailer.len())
+        .rposition(|w| w == trailer)
+        .unwrap_or(packet.len());
+    packet.splice(at..at, std::iter::repeat_n(b' ', missing));
+    packet
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    const LABEL: &str = r#"{"Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"x"}"#;
+
+    /// A minimal TIFF builder: IFDs of (tag, type, count, value bytes), values out of line
+    /// when they do not fit, pixel data as a strip.
+    struct Builder {
+        codec: Codec,
+        pages: Vec<Vec<(u16, u16, Vec<u8>)>>,
+    }
+
+    impl Builder {
+        fn new(order: Order, layout: Layout) -> Self {
+            Builder {
+                codec: Codec { order, layout },
+                pages: Vec::new(),
+            }
+        }
+
+        fn page(mut self, extra: &[(u16, u16, Vec<u8>)]) -> Self {
+            let c = self.codec;
+            let mut entries = vec![
+                (256, 3, c.put(1, 2)),
+                (257, 3, c.put(1, 2)),
+                (258, 3, c.put(8, 2)),
+                (262, 3, c.put(1, 2)),
+            ];
+            entries.extend(extra.iter().cloned());
+            entries.sort_by_key(|e| e.0);
+            self.pages.push(entries);
+            self
+        }
+
+        fn build(&self) -> Vec<u8> {
+            let c = self.codec;
+            let l = c.layout;
+            let mut out = match (c.order, l) {
+                (Order::Little, Layout::Classic) => b"II*\0".to_vec(),
+                (Order::Big, Layout::Classic) => b"MM\0*".to_vec(),
+                (Order::Little, Layout::Big) => b"II+\0\x08\0\0\0".to_vec(),
+                (Order::Big, Layout::Big) => b"MM\0+\0\x08\0\0".to_vec(),
+            };
+            let pointer_at = out.len();
+            out.extend(c.put(0, l.word()));
+            let mut prev_next = pointer_at;
+            for page in &self.pages {
+                // Out-of-line values first, then the IFD.
+                let mut fields = Vec::new();
+                for (_, _, value) in page {
+                    if value.len() as u64 > l.word() {
+                        if out.len() % 2 == 1 {
+                            out.push(0);
+                        }
+                        fields.push(c.put(out.len() as u64, l.word()));
+                        out.extend_from_slice(value);
+                    } else {
+                        let mut v = value.clone();
+                        v.resize(l.word() as usize, 0);
+                        fields.push(v);
+                    }
+                }
+                if out.len() % 2 == 1 {
+                    out.push(0);
+                }
+                let ifd_at = out.len() as u64;
+                out[prev_next..prev_next + l.word() as usize].copy_from_slice(&c.put(ifd_at, l.word()));
+                out.extend(c.put(page.len() as u64, l.count_len()));
+                for ((tag, kind, value), field) in page.iter().zip(fields) {
+                    let size = if *kind == 3 { 2 } else { 1 };
+                    out.extend(c.put(u64::from(*tag), 2));
+                    out.extend(c.put(u64::from(*kind), 2));
+                    out.extend(c.put(value.len() as u64 / size, l.word()));
+                    out.extend(field);
+                }
+                prev_next = out.len();
+                out.extend(c.put(0, l.word()));
+            }
+            out
+        }
+    }
+
+    fn labelled_packet(id: &str) -> Vec<u8> {
+        xmp::new_packet(&LABEL.replace("\"x\"", &format!("{id:?}")), 0)
+    }
+
+    fn find(data: &[u8]) -> Result<Vec<Found>> {
+        Tiff.find(&mut Cursor::new(data), &Limits::default())
+    }
+
+    fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+        let mut out = Vec::new();
+        let label = Label::new("001191440300708461136T1XGW3", "new");
+        let w = Tiff.write(&mut Cursor::new(data), &mut out, &label, &Limits::default())?;
+        Ok((out, w))
+    }
+
+    fn layouts() -> [(Order, Layout); 4] {
+        [
+            (Order::Little, Layout::Classic),
+            (Order::Big, Layout::Classic),
+            (Order::Little, Layout::Big),
+            (Order::Big, Layout::Big),
+        ]
+    }
+
+    #[test]
+    fn adds_ifd0_entry_by_appending_a_new_ifd0() {
+        for (order, layout) in layouts() {
+            let tiff = Builder::new(order, layout).page(&[]).page(&[]).build();
+            assert!(Tiff.sniff(&tiff));
+            assert!(find(&tiff).unwrap().is_empty());
+            let (out, w) = write(&tiff).unwrap();
+            // Only the pointer to IFD0 changed; everything else is appended.
+            let p = layout.ifd0_pointer_at() as usize..layout.header_len() as usize;
+            assert_eq!(out[..p.start], tiff[..p.start]);
+            assert_eq!(out[p.end..tiff.len()], tiff[p.end..]);
+            let found = find(&out).unwrap();
+            assert_eq!(found.len(), 1);
+            assert!(found[0].text.contains("\"new\""));
+            assert_eq!(found[0].range, w.label_range);
+            assert!(found[0].checks.iter().all(Check::is_ok));
+            assert_eq!(w.label_range.start % layout.word(), 0);
+            // The second page is still chained after the new IFD0.
+            let mut src_data = Cursor::new(&out);
+            let mut src = Source::new(&mut src_data, FORMAT).unwrap();
+            let scan = Scan::read(&mut src, &Limits::default()).unwrap();
+            assert_eq!(scan.ifd0.count, 5);
+            let tags: Vec<u16> = scan.ifd0.entries(scan.codec).map(|e| e.tag).collect();
+            assert_eq!(tags, [256, 257, 258, 262, 700]);
+            assert_ne!(scan.ifd0.next, 0);
+        }
+    }
+
+    #[test]
+    fn packet_of_the_same_length_is_overwritten_in_place() {
+        for (order, layout) in layouts() {
+            let packet = xmp::new_packet(LABEL, 2048);
+            let tiff = Builder::new(order, layout).page(&[(700, 7, packet)]).build();
+            assert_eq!(find(&tiff).unwrap().len(), 1);
+            let (out, w) = write(&tiff).unwrap();
+            assert_eq!(out.len(), tiff.len());
+            let diff: Vec<usize> = (0..out.len()).filter(|&i| out[i] != tiff[i]).collect();
+            assert!(diff.iter().all(|&i| w.label_range.contains(&(i as u64))));
+            assert_eq!(find(&out).unwrap()[0].range, w.label_range);
+        }
+    }
+
+    #[test]
+    fn packet_that_grows_moves_to_the_end_and_the_old_one_is_zeroed() {
+        for (order, layout) in layouts() {
+            let packet = labelled_packet("old");
+            let tiff = Builder::new(order, layout).page(&[(700, 1, packet.clone())]).build();
+            let old_at = tiff.windows(packet.len()).position(|w| w == packet).unwrap();
+            let (out, w) = write(&tiff).unwrap();
+            assert!(w.label_range.start >= tiff.len() as u64);
+            assert!(out[old_at..old_at + packet.len()].iter().all(|&b| b == 0));
+            let found = find(&out).unwrap();
+            assert_eq!(found.len(), 1);
+            assert!(found[0].text.contains("\"new\""));
+        }
+    }
+
+    #[test]
+    fn copies_in_later_pages_and_second_entries_are_removed_in_place() {
+        for (order, layout) in layouts() {
+            let page2 = labelled_packet("page2");
+            let tiff = Builder::new(order, layout)
+                .page(&[(700, 7, xmp::new_packet(LABEL, 100))])
+                .page(&[(700, 7, page2.clone())])
+                .build();
+            let found = find(&tiff).unwrap();
+            assert_eq!(found.len(), 2);
+            assert_eq!(found[1].carrier, "IFD1 XMP (tag 700)");
+            assert_eq!(found[1].checks[0].level, Level::Warn);
+            let (out, _) = write(&tiff).unwrap();
+            assert_eq!(out.len(), tiff.len());
+            let found = find(&out).unwrap();
+            assert_eq!(found.len(), 1, "{found:#?}");
+            assert_eq!(found[0].carrier, "IFD0 XMP (tag 700)");
+            // Page 2's packet is still a packet, of the same length, without the property.
+            let at = tiff.windows(page2.len()).position(|w| w == page2).unwrap();
+            let rewritten = &out[at..at + page2.len()];
+            assert!(xmp::find_aigc(rewritten, &Limits::default()).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn ascii_type_is_read_with_a_warning_and_other_types_are_refused_on_write() {
+        let tiff = Builder::new(Order::Little, Layout::Classic)
+            .page(&[(700, 2, labelled_packet("a"))])
+            .build();
+        let found = find(&tiff).unwrap();
+        assert!(found[0].checks.iter().any(|c| c.level == Level::Warn));
+        let short = Builder::new(Order::Little, Layout::Classic)
+            .page(&[(700, 3, vec![0; 8])])
+            .build();
+        assert!(find(&short).unwrap().is_empty());
+        assert!(matches!(write(&short), Err(Error::Malformed { .. })));
+    }
+
+    #[test]
+    fn empty_packet_is_replaced() {
+        let tiff = Builder::new(Order::Big, Layout::Classic)
+            .page(&[(700, 7, vec![b' '; 3])])
+            .build();
+        let (out, _) = write(&tiff).unwrap();
+        assert_eq!(find(&out).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors() {
+        let good = Builder::new(Order::Little, Layout::Classic)
+            .page(&[(700, 7, labelled_packet("a"))])
+            .page(&[])
+            .build();
+        let ifd0 = u32::from_le_bytes(good[4..8].try_into().unwrap()) as usize;
+        let mut lying_ifd = good.clone();
+        lying_ifd[4..8].copy_from_slice(&(good.len() as u32 + 10).to_le_bytes());
+        let mut into_header = good.clone();
+        into_header[4..8].copy_from_slice(&4u32.to_le_bytes());
+        let mut lying_count = good.clone();
+        lying_count[ifd0..ifd0 + 2].copy_from_slice(&u16::MAX.to_le_bytes());
+        let mut zero_count = good.clone();
+        zero_count[ifd0..ifd0 + 2].copy_from_slice(&0u16.to_le_bytes());
+        let next_at = ifd0 + 2 + 5 * 12;
+        let mut self_loop = good.clone();
+        self_loop[next_at..next_at + 4].copy_from_slice(&(ifd0 as u32).to_le_bytes());
+        let mut lying_value = good.clone();
+        let xmp_entry = ifd0 + 2 + 4 * 12;
+        lying_value[xmp_entry + 4..xmp_entry + 8].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+        let mut bad_version = good.clone();
+        bad_version[2] = 41;
+        let mut bad_big = Builder::new(Order::Big, Layout::Big).page(&[]).build();
+        bad_big[5] = 4;
+        let mut random = b"II*\0".to_vec();
+        random.extend((0u32..300).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", Vec::new()),
+            ("magic only", b"II*\0".to_vec()),
+            ("zero bytes", [b"MM\0*".as_slice(), &[0; 64]].concat()),
+            ("not tiff", b"GIF89a and more bytes".to_vec()),
+            ("truncated", good[..good.len() - 3].to_vec()),
+            ("IFD0 past the end", lying_ifd),
+            ("IFD0 in the header", into_header),
+            ("lying entry count", lying_count),
+            ("no entries", zero_count),
+            ("IFD loop", self_loop),
+            ("lying value count", lying_value),
+            ("bad version", bad_version),
+            ("bad BigTIFF header", bad_big),
+            ("random after magic", random),
+        ];
+        for (name, data) in cases {
+            assert!(find(&data).is_err(), "{name}: find");
+            assert!(write(&data).is_err(), "{name}: write");
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_corruption_is_handled_without_panic() {
+        let good = Builder::new(Order::Big, Layout::Big)
+            .page(&[(700, 7, labelled_packet("a"))])
+            .page(&[(700, 1, labelled_packet("b"))])
+            .build();
+        for cut in 0..good.len() {
+            let _ = find(&good[..cut]);
+            let _ = write(&good[..cut]);
+        }
+        for i in 0..good.len().min(200) {
+            for v in [0x00, 0x01, 0x7F, 0xFF] {
+                let mut bad = good.clone();
+                bad[i] = v;
+                if find(&bad).is_ok() {
+                    if let Ok((out, _)) = write(&bad) {
+                        assert_eq!(find(&out).unwrap().len(), 1, "byte {i} = {v}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn limits_bound_the_walk() {
+        let tiff = Builder::new(Order::Little, Layout::Classic).page(&[]).page(&[]).build();
+        let mut limits = Limits::default();
+        limits.max_structures = 6;
+        let r = Tiff.find(&mut Cursor::new(&tiff), &limits);
+        assert!(matches!(r, Err(Error::Limit { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn codec_round_trips_numbers() {
+        for order in [Order::Little, Order::Big] {
+            let c = Codec {
+                order,
+                layout: Layout::Big,
+            };
+            for (v, w) in [(0x1234u64, 2u64), (0xdead_beef, 4), (u64::MAX - 5, 8)] {
+                assert_eq!(c.uint(&c.put(v, w)), v);
+            }
+        }
+    }
+
+    #[test]
+    fn pad_to_puts_spaces_before_the_trailer() {
+        let p = pad_to(b"<a/><?xpacket end=\"w\"?>".to_vec(), 26);
+        assert_eq!(p, b"<a/>   <?xpacket end=\"w\"?>");
+        assert_eq!(pad_to(b"<a/>".to_vec(), 6), b"<a/>  ");
+    }
+}

@@ -1,0 +1,284 @@
+//! The TIFF carrier against files made by ImageMagick, tiffcp and exiftool: every fixture through
+//! the shared round trip; decoded pixels of every page unchanged (ImageMagick decodes); every
+//! byte outside the label, the IFD0 entries and the header's IFD0 pointer unchanged; exiftool
+//! reads the label and tiffinfo accepts the file; wild copies found and replaced; malformed input
+//! rejected without a panic.
+
+use std::ffi::OsStr;
+use std::io::Cursor;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use aigc_label_core::check::Level;
+use aigc_label_core::inspect::{Options, Verdict, inspect_with};
+use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::{Carrier, Label, Limits};
+use aigc_label_image::Tiff;
+use aigc_label_testutil as tu;
+
+fn fixtures() -> Vec<PathBuf> {
+    tu::fixtures("tiff", &["tif"])
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn temp_file(name: &str, data: &[u8]) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tiff-{name}"));
+    std::fs::write(&path, data).unwrap();
+    path
+}
+
+fn write(data: &[u8], label: &Label) -> aigc_label_core::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    Tiff.write(&mut Cursor::new(data), &mut out, label, &Limits::default())?;
+    Ok(out)
+}
+
+/// Every page decoded by ImageMagick: the geometry of each page and all pixels as 16-bit RGBA.
+fn decode(path: &Path) -> Option<(String, Vec<u8>)> {
+    let identify = tu::tool("identify")?;
+    let convert = tu::tool("convert")?;
+    let pages = tu::run(
+        &identify,
+        &[
+            "-format".as_ref(),
+            "%p %wx%h %z %[channels]\n".as_ref(),
+            path.as_os_str(),
+        ],
+    );
+    let pixels = tu::run(
+        &convert,
+        &[path.as_os_str(), "-depth".as_ref(), "16".as_ref(), "rgba:-".as_ref()],
+    );
+    Some((String::from_utf8(pages).unwrap(), pixels))
+}
+
+/// tiffinfo reads every directory without complaint.
+fn tiffinfo(path: &Path) {
+    let Some(tiffinfo) = tu::tool("tiffinfo") else {
+        return;
+    };
+    let out = std::process::Command::new(tiffinfo).arg(path).output().unwrap();
+    assert!(out.status.success(), "tiffinfo rejects {}", path.display());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Error"), "tiffinfo on {}: {stderr}", path.display());
+}
+
+/// The label as exiftool reads it, from any XMP group (ExifTool names the group after the first
+/// prefix bound to the namespace).
+fn exiftool_labels(path: &Path) -> Option<Vec<String>> {
+    let exiftool = tu::tool("exiftool")?;
+    let config = tu::workspace_root().join("tests/exiftool/tc260.config");
+    let args: [&OsStr; 6] = [
+        "-config".as_ref(),
+        config.as_os_str(),
+        "-a".as_ref(),
+        "-s3".as_ref(),
+        "-XMP:AIGC".as_ref(),
+        path.as_os_str(),
+    ];
+    let out = String::from_utf8(tu::run(&exiftool, &args)).unwrap();
+    Some(out.lines().map(str::to_string).collect())
+}
+
+/// Test-side reader, independent of the carrier: BigTIFF or not, the byte range of IFD0 (count,
+/// entries, next pointer) and of the value of its tag 700, if any.
+fn ifd0(data: &[u8]) -> (bool, Range<usize>, Option<Range<usize>>) {
+    let le = &data[..2] == b"II";
+    let u = |at: usize, n: usize| {
+        let b = &data[at..at + n];
+        let mut v = 0u64;
+        for i in 0..n {
+            v = v << 8 | u64::from(if le { b[n - 1 - i] } else { b[i] });
+        }
+        v as usize
+    };
+    let big = u(2, 2) == 43;
+    let (at, count_len, entry, word) = if big { (u(8, 8), 8, 20, 8) } else { (u(4, 4), 2, 12, 4) };
+    let count = u(at, count_len);
+    let xmp = (0..count)
+        .map(|i| at + count_len + i * entry)
+        .find(|&e| u(e, 2) == 700)
+        .map(|e| {
+            let start = u(e + 4 + word, word);
+            start..start + u(e + 4, word)
+        });
+    (big, at..at + count_len + count * entry + word, xmp)
+}
+
+#[test]
+fn every_fixture_round_trips_with_pages_pixels_and_bytes_unchanged() {
+    // One thread per fixture: the external tools spend most of their time starting up.
+    std::thread::scope(|s| {
+        for path in fixtures() {
+            s.spawn(move || check_fixture(&path));
+        }
+    });
+}
+
+fn check_fixture(path: &Path) {
+    let json = to_json(&tu::sample_label(), Shape::Bare);
+    let name = name(path);
+    let input = read(path);
+    let out = tu::round_trip(&Tiff, &input);
+    assert!(out.len() >= input.len(), "{name}: nothing is removed");
+
+    // Every differing byte lies in the header's IFD0 pointer, IFD0 itself or an XMP value.
+    let (big, ifd, xmp) = ifd0(&input);
+    let mut allowed = vec![if big { 8..16 } else { 4..8 }, ifd];
+    allowed.extend(xmp);
+    let found = Tiff.find(&mut Cursor::new(&input), &Limits::default()).unwrap();
+    allowed.extend(found.iter().map(|f| f.range.start as usize..f.range.end as usize));
+    for (i, (a, b)) in input.iter().zip(&out).enumerate() {
+        assert!(
+            a == b || allowed.iter().any(|r| r.contains(&i)),
+            "{name}: byte {i} changed"
+        );
+    }
+
+    let written = temp_file(&name, &out);
+    tiffinfo(&written);
+    if let Some(labels) = exiftool_labels(&written) {
+        assert_eq!(labels, [json], "{name}: exiftool reads one label");
+    }
+    if let (Some(before), Some(after)) = (decode(path), decode(&written)) {
+        assert_eq!(before.0, after.0, "{name}: pages");
+        assert!(before.1 == after.1, "{name}: decoded pixels differ");
+    }
+}
+
+#[test]
+fn exiftool_reads_the_label_through_the_tc260_group() {
+    let label = tu::sample_label();
+    for fixture in ["le.tif", "be.tif", "lzw.tif", "multipage.tif", "bigtiff.tif"] {
+        let out = write(&read(&tu::fixture(&format!("tiff/{fixture}"))), &label).unwrap();
+        let path = temp_file(&format!("group-{fixture}"), &out);
+        if let Some(read) = tu::exiftool_aigc(&path) {
+            assert_eq!(read, to_json(&label, Shape::Bare), "{fixture}");
+        }
+    }
+}
+
+#[test]
+fn exiftool_labels_are_found_and_replaced() {
+    for fixture in ["label-xmp.tif", "label-xmp-be.tif"] {
+        let input = read(&tu::fixture(&format!("tiff/{fixture}")));
+        let report = inspect_with(&Tiff, &mut Cursor::new(&input), &Options::default()).unwrap();
+        assert_eq!(report.verdict, Verdict::Compliant, "{fixture}: {:#?}", report.copies);
+        assert_eq!(report.copies[0].carrier, "IFD0 XMP (tag 700)");
+        assert_eq!(report.copies[0].field("ProduceID"), Some("fixture-0001"));
+
+        // Same length label: the packet is rewritten in place, the file keeps its size.
+        let label = Label::new("001191440300708461136T1XGW3", "fixture-0002");
+        let out = write(&input, &label).unwrap();
+        assert_eq!(out.len(), input.len(), "{fixture}");
+        let path = temp_file(&format!("replaced-{fixture}"), &out);
+        if let Some(labels) = exiftool_labels(&path) {
+            assert_eq!(labels, [to_json(&label, Shape::Bare)]);
+        }
+        // The other XMP property exiftool wrote survives.
+        if fixture == "label-xmp.tif" {
+            assert!(out.windows(11).any(|w| w == b"Plasma test"));
+        }
+    }
+}
+
+#[test]
+fn a_label_on_page_two_is_flagged_and_moved_to_ifd0() {
+    let input = read(&tu::fixture("tiff/label-page2.tif"));
+    let found = Tiff.find(&mut Cursor::new(&input), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].carrier, "IFD1 XMP (tag 700)");
+    assert!(found[0].checks.iter().any(|c| c.level == Level::Warn));
+
+    let label = tu::sample_label();
+    let out = write(&input, &label).unwrap();
+    let found = Tiff.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].carrier, "IFD0 XMP (tag 700)");
+    let path = temp_file("page2-moved.tif", &out);
+    if let Some(labels) = exiftool_labels(&path) {
+        assert_eq!(labels, [to_json(&label, Shape::Bare)], "exiftool sees one copy");
+    }
+    // Page 2 keeps its other XMP property.
+    if let Some(exiftool) = tu::tool("exiftool") {
+        let title = tu::run(
+            &exiftool,
+            &[
+                "-a".as_ref(),
+                "-s3".as_ref(),
+                "-XMP-dc:Title".as_ref(),
+                path.as_os_str(),
+            ],
+        );
+        assert_eq!(String::from_utf8(title).unwrap().trim(), "Plasma test");
+    }
+}
+
+#[test]
+fn existing_xmp_keeps_its_properties() {
+    let input = read(&tu::fixture("tiff/xmp-existing.tif"));
+    let out = write(&input, &tu::sample_label()).unwrap();
+    let path = temp_file("xmp-existing-kept.tif", &out);
+    if let Some(exiftool) = tu::tool("exiftool") {
+        let args: [&OsStr; 5] = [
+            "-s3".as_ref(),
+            "-XMP-dc:Title".as_ref(),
+            "-XMP-xmp:CreatorTool".as_ref(),
+            "-f".as_ref(),
+            path.as_os_str(),
+        ];
+        let text = String::from_utf8(tu::run(&exiftool, &args)).unwrap();
+        assert_eq!(text.lines().collect::<Vec<_>>(), ["Plasma test", "ImageMagick convert"]);
+    }
+}
+
+#[test]
+fn truncations_and_corruptions_of_real_files_never_panic() {
+    let label = tu::sample_label();
+    for fixture in ["multipage-be.tif", "bigtiff-multipage.tif", "label-xmp.tif"] {
+        let input = read(&tu::fixture(&format!("tiff/{fixture}")));
+        let (_, ifd, _) = ifd0(&input);
+        // Cut inside the header and every IFD0 field, and at the end.
+        let cuts = (0..32).chain(ifd.clone()).chain(input.len() - 8..input.len());
+        for cut in cuts {
+            let part = &input[..cut.min(input.len())];
+            let _ = Tiff.find(&mut Cursor::new(part), &Limits::default());
+            let _ = write(part, &label);
+        }
+        // Every IFD0 byte set to extremes: either an error, or a file with one label.
+        for i in ifd.start..ifd.end.min(ifd.start + 160) {
+            for v in [0x00, 0x01, 0xFF] {
+                let mut bad = input.clone();
+                bad[i] = v;
+                if Tiff.find(&mut Cursor::new(&bad), &Limits::default()).is_err() {
+                    assert!(
+                        write(&bad, &label).is_err(),
+                        "{fixture}: byte {i} = {v}: find fails, write must too"
+                    );
+                    continue;
+                }
+                if let Ok(out) = write(&bad, &label) {
+                    let found = Tiff.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+                    assert_eq!(found.len(), 1, "{fixture}: byte {i} = {v}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn classic_and_bigtiff_of_both_orders_are_sniffed() {
+    for fixture in ["le.tif", "be.tif", "bigtiff.tif", "bigtiff-be.tif"] {
+        let input = read(&tu::fixture(&format!("tiff/{fixture}")));
+        assert!(Tiff.sniff(&input[..8]), "{fixture}");
+    }
+    assert!(!Tiff.sniff(b"II*"));
+    assert!(!Tiff.sniff(b"\x89PNG\r\n\x1a\n"));
+}
