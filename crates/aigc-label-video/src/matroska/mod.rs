@@ -105,8 +105,9 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
         });
         src.seek_to(e_end)?;
     }
-    if strict && src.pos() != end && kids.is_empty() {
-        return Err(src.malformed("empty Segment"));
+    // A writer appends at the Segment's end, so its children must fill it exactly.
+    if strict && src.pos() != end {
+        return Err(src.malformed("the Segment's children do not fill it"));
     }
     Ok(Segment { el, end, kids })
 }
