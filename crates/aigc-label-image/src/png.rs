@@ -304,6 +304,11 @@ impl<'a> Walker<'a> {
                 "the first chunk must be a 13-byte IHDR",
             ));
         }
+        if self.count == 1 {
+            // The header is tiny and every decoder checks it, so a corrupt one is reported
+            // here rather than passed on as a readable file.
+            self.check_crc(&chunk)?;
+        }
         if !self.seen_iend {
             if chunk.is(b"IDAT") {
                 self.seen_idat = true;
@@ -356,6 +361,35 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Reads a small chunk whole and checks its CRC.
+    fn check_crc(&mut self, chunk: &Chunk) -> Result<()> {
+        self.src.seek_to(chunk.data_start())?;
+        let mut data = [0u8; 13];
+        let data = data
+            .get_mut(..usize::try_from(chunk.len).unwrap_or(usize::MAX))
+            .ok_or_else(|| Error::malformed(FORMAT, chunk.offset, "chunk too long for a CRC check here"))?;
+        if self.src.read_up_to(data)? < data.len() {
+            return Err(self.src.truncated("chunk data"));
+        }
+        self.check_stored_crc(chunk, data)
+    }
+
+    /// Reads the CRC that follows `data` and checks it against `chunk`'s type and `data`.
+    fn check_stored_crc(&mut self, chunk: &Chunk, data: &[u8]) -> Result<()> {
+        let crc = u32::from_be_bytes(self.src.read_array("chunk CRC")?);
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&chunk.kind);
+        hasher.update(data);
+        if hasher.finalize() != crc {
+            return Err(Error::malformed(
+                FORMAT,
+                chunk.offset,
+                format!("{} chunk CRC does not match its data", chunk.kind_str()),
+            ));
+        }
+        Ok(())
+    }
+
     /// Copies `chunk` to `out` unchanged, in large blocks.
     fn copy(&mut self, chunk: &Chunk, out: &mut dyn Write) -> Result<()> {
         self.src.seek_to(chunk.offset)?;
@@ -381,17 +415,7 @@ impl<'a> Walker<'a> {
         };
         self.src.seek_to(chunk.data_start())?;
         let data = self.src.read_vec(chunk.len, "text chunk", limits)?;
-        let crc = u32::from_be_bytes(self.src.read_array("chunk CRC")?);
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&chunk.kind);
-        hasher.update(&data);
-        if hasher.finalize() != crc {
-            return Err(Error::malformed(
-                FORMAT,
-                chunk.offset,
-                format!("{} chunk CRC does not match its data", chunk.kind_str()),
-            ));
-        }
+        self.check_stored_crc(chunk, &data)?;
         TextChunk::parse(chunk, role, &data, limits).map(Some)
     }
 
