@@ -70,6 +70,24 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     }
 }
 
+/// The path of a `python3` that can import `module`, or `None` (with a message on stderr) when
+/// there is none and we are not in CI; `.ci/run` installs the modules the tests use with pip.
+///
+/// # Panics
+/// When python3 or the module is missing under `CI=true`.
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    let python = tool("python3")?;
+    let ok = Command::new(&python).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    match ok {
+        true => Some(python),
+        false if in_ci() => panic!("python3 module {module} is required under CI=true but cannot be imported"),
+        false => {
+            eprintln!("SKIPPED: python3 module {module} is not installed; this interop test runs in CI");
+            None
+        }
+    }
+}
+
 /// Runs `program` with `args`, asserting success; returns stdout.
 pub fn run(program: &Path, args: &[&std::ffi::OsStr]) -> Vec<u8> {
     let out = Command::new(program)
