@@ -6,8 +6,7 @@ use aigc_label_text::{LabelStream, Position, TextStyle};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn answer() -> String {
-    "人工智能的发展日新月异，AI 生成式模型的研究也在深入。Regulating AI-generated content is hard. "
-        .repeat(8_000)
+    "人工智能的发展日新月异，AI 生成式模型的研究也在深入。Regulating AI-generated content is hard. ".repeat(8_000)
 }
 
 fn bench(c: &mut Criterion) {

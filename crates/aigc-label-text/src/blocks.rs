@@ -132,7 +132,8 @@ impl State {
     pub fn line(&mut self, line: &str, end: usize, markdown: bool, layout: &mut Layout) {
         if markdown {
             if let Some(open) = self.fence {
-                let closes = fence_of(line).is_some_and(|(f, rest)| f.ch == open.ch && f.len >= open.len && is_blank(rest));
+                let closes =
+                    fence_of(line).is_some_and(|(f, rest)| f.ch == open.ch && f.len >= open.len && is_blank(rest));
                 if closes {
                     self.fence = None;
                 }

@@ -16,7 +16,7 @@
 //! 3. **The generation element**, right after it: `生成` or `合成`, optionally paired
 //!    (`生成合成`, `生成/合成`, `生成、合成`, `生成或合成`).
 //! 4. **An optional tail**: `的`, and/or one noun of what was generated (`内容`, `作品`, `图片`,
-//!    `图像`, `视频`, `音频`, `文本`, `文字`, `结果`).
+//!    `图像`, `视频`, `音频`, `文本`, `文字`, `结果`, `回答`, `回复`, `答案`, `文章`).
 //! 5. **After** it: the end of the text or line, punctuation, a bracket, or a space. Anything else
 //!    (`生成式`, `合成器`, `生成内容的监管`, `生成了`) means the words are part of a longer phrase,
 //!    and the phrase is not a label.
@@ -232,9 +232,9 @@ fn match_at(text: &str, start: usize) -> Option<LabelMatch> {
         return None;
     }
     let units: Vec<Unit> = Units::new(text, start).take(WINDOW).collect();
-    let (end_unit, kind) = chinese(&units, prev).map(|e| (e, MatchKind::Chinese)).or_else(|| {
-        english(&units, prev).map(|e| (e, MatchKind::English))
-    })?;
+    let (end_unit, kind) = chinese(&units, prev)
+        .map(|e| (e, MatchKind::Chinese))
+        .or_else(|| english(&units, prev).map(|e| (e, MatchKind::English)))?;
     let first = units.first()?;
     let last = units.get(end_unit.checked_sub(1)?)?;
     let range = widen_to_brackets(text, first.start..last.end, prev, units.get(end_unit));
@@ -277,7 +277,15 @@ fn widen_to_brackets(text: &str, range: Range<usize>, prev: Option<Unit>, next: 
     let adjacent = !p.space_before && !n.space_before && p.end == range.start && n.start == range.end;
     let pair = matches!(
         (p.c, n.c),
-        ('【', '】') | ('[', ']') | ('(', ')') | ('「', '」') | ('『', '』') | ('《', '》') | ('〔', '〕') | ('<', '>') | ('{', '}')
+        ('【', '】')
+            | ('[', ']')
+            | ('(', ')')
+            | ('「', '」')
+            | ('『', '』')
+            | ('《', '》')
+            | ('〔', '〕')
+            | ('<', '>')
+            | ('{', '}')
     );
     if adjacent && pair && text.get(p.start..n.end).is_some() {
         p.start..n.end
@@ -317,7 +325,9 @@ fn ai_element(units: &[Unit], i: usize) -> Option<usize> {
     let end = word(units, i, "ai")?;
     let first = units.get(i)?;
     let glued_before = i > 0 && !first.space_before && units.get(i - 1).is_some_and(|u| is_latin_word_char(u.c));
-    let glued_after = units.get(end).is_some_and(|u| !u.space_before && is_latin_word_char(u.c));
+    let glued_after = units
+        .get(end)
+        .is_some_and(|u| !u.space_before && is_latin_word_char(u.c));
     (!glued_before && !glued_after).then_some(end)
 }
 
@@ -331,7 +341,9 @@ fn same_line(units: &[Unit], i: usize) -> Option<usize> {
 }
 
 const PARTICLES: [char; 5] = ['由', '为', '是', '经', '系'];
-const NOUNS: [&str; 9] = ["内容", "作品", "图片", "图像", "视频", "音频", "文本", "文字", "结果"];
+const NOUNS: [&str; 13] = [
+    "内容", "作品", "图片", "图像", "视频", "音频", "文本", "文字", "结果", "回答", "回复", "答案", "文章",
+];
 const PAIR_JOINERS: [char; 6] = ['/', '、', '或', '与', '和', '及'];
 
 /// What precedes a Chinese label: nothing, a line break, punctuation, a particle, or Latin text
@@ -359,7 +371,10 @@ fn chinese(units: &[Unit], prev: Option<Unit>) -> Option<usize> {
     if units.get(at).is_some_and(|u| u.c == '的' && !u.newline_before) {
         at += 1;
     }
-    if let Some(end) = NOUNS.iter().find_map(|n| same_line(units, at).and_then(|a| word(units, a, n))) {
+    if let Some(end) = NOUNS
+        .iter()
+        .find_map(|n| same_line(units, at).and_then(|a| word(units, a, n)))
+    {
         at = end;
     }
     chinese_end_ok(units.get(at)).then_some(at)
@@ -370,7 +385,10 @@ fn generation(units: &[Unit], i: usize) -> Option<usize> {
     let one = |i: usize| word(units, i, "生成").or_else(|| word(units, i, "合成"));
     let end = one(i)?;
     let mut next = end;
-    if units.get(next).is_some_and(|u| PAIR_JOINERS.contains(&u.c) && !u.newline_before) {
+    if units
+        .get(next)
+        .is_some_and(|u| PAIR_JOINERS.contains(&u.c) && !u.newline_before)
+    {
         next += 1;
     }
     Some(same_line(units, next).and_then(one).unwrap_or(end))
@@ -394,7 +412,9 @@ fn english_end_ok(next: Option<&Unit>) -> bool {
 /// hyphen-free boundary; spaces are required between English words.
 fn english_word(units: &[Unit], i: usize, w: &str) -> Option<usize> {
     let end = word(units, i, w)?;
-    let glued_after = units.get(end).is_some_and(|u| !u.space_before && is_latin_word_char(u.c));
+    let glued_after = units
+        .get(end)
+        .is_some_and(|u| !u.space_before && is_latin_word_char(u.c));
     (!glued_after).then_some(end)
 }
 
@@ -443,7 +463,9 @@ fn english_verb_first(units: &[Unit]) -> Option<usize> {
         .iter()
         .find_map(|w| english_word(units, 0, w))?;
     at = spaced(units, at)?;
-    at = ["by", "with", "using"].iter().find_map(|w| english_word(units, at, w))?;
+    at = ["by", "with", "using"]
+        .iter()
+        .find_map(|w| english_word(units, at, w))?;
     at = spaced(units, at)?;
     at = ai_element(units, at).or_else(|| {
         let a = english_word(units, at, "artificial")?;
@@ -477,6 +499,7 @@ mod tests {
             ("内容由AI生成/合成，仅供参考", "AI生成/合成"),
             ("以下为AI生成内容：", "AI生成内容"),
             ("这是AI生成的。", "AI生成的"),
+            ("以上是由人工智能生成的回答。", "人工智能生成的回答"),
             ("[AI-generated]", "[AI-generated]"),
             ("This image was generated by AI.", "generated by AI"),
             ("AI-generated content", "AI-generated content"),
@@ -506,6 +529,11 @@ mod tests {
             "Thai 合成",
             "AI\n生成",
             "said 生成",
+            "由AI生成的内容需要标识",
+            "请用 AI 生成一张图片",
+            "AI绘画生成",
+            "人工智能合成技术的发展",
+            "Hello AIGC 生成",
             "",
             "AI",
             "生成",

@@ -226,7 +226,12 @@ pub(crate) fn push_markdown_end(out: &mut String, label: &str, open_fence: Optio
 
 /// The text that ends a Markdown body with a label paragraph, given whether the body is empty and
 /// whether it ends with a line break.
-pub(crate) fn markdown_end(empty: bool, ends_with_newline: bool, label: &str, open_fence: Option<blocks::Fence>) -> String {
+pub(crate) fn markdown_end(
+    empty: bool,
+    ends_with_newline: bool,
+    label: &str,
+    open_fence: Option<blocks::Fence>,
+) -> String {
     let mut s = String::new();
     if !empty && !ends_with_newline {
         s.push('\n');
@@ -408,7 +413,11 @@ impl Placer {
 
     /// What goes before the text.
     pub fn start(&mut self) -> String {
-        if self.first { format!("{}\n", self.label) } else { String::new() }
+        if self.first {
+            format!("{}\n", self.label)
+        } else {
+            String::new()
+        }
     }
 
     /// Passes `text` through, with the label spliced in after the chosen paragraph.
@@ -564,7 +573,17 @@ mod tests {
         for ok in ["【AI生成】", "本内容由人工智能合成", "ＡＩ生成", "AI-生成"] {
             assert!(TextStyle::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "  ", "AI", "人工智能", "生成", "机器生成", "AIGC生成", "AI生成\n第二行", &"AI生成".repeat(60)] {
+        for bad in [
+            "",
+            "  ",
+            "AI",
+            "人工智能",
+            "生成",
+            "机器生成",
+            "AIGC生成",
+            "AI生成\n第二行",
+            &"AI生成".repeat(60),
+        ] {
             let err = TextStyle::new(bad).unwrap_err().to_string();
             assert!(err.contains("explicit label"), "{bad}: {err}");
         }
@@ -584,9 +603,15 @@ mod tests {
             stamp_text(t, &style(Position::AfterParagraph(1))),
             "第一段\n\n【AI生成】\n\n第二段\n"
         );
-        assert_eq!(stamp_text(t, &style(Position::AfterParagraph(2))), "第一段\n\n第二段\n【AI生成】\n");
+        assert_eq!(
+            stamp_text(t, &style(Position::AfterParagraph(2))),
+            "第一段\n\n第二段\n【AI生成】\n"
+        );
         assert_eq!(stamp_text("", &style(Position::End)), "【AI生成】");
-        assert_eq!(stamp_text("\u{feff}x", &style(Position::Start)), "\u{feff}【AI生成】\nx");
+        assert_eq!(
+            stamp_text("\u{feff}x", &style(Position::Start)),
+            "\u{feff}【AI生成】\nx"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! - **Detection**: [`detect::find_labels`] finds label text such as `【AI生成】` or
 //!   `本内容由人工智能合成` in uploaded text, for platforms deciding "suspected", without firing on
 //!   text that merely talks about AI.
-//! - **Implicit labels**, as [`Carrier`](aigc_label_core::Carrier)s: [`Markdown`] (YAML front
+//! - **Implicit labels**, as [`Carrier`]s: [`Markdown`] (YAML front
 //!   matter), [`Pdf`] (the document information dictionary, by incremental update) and
 //!   [`Ooxml`] (`docProps/custom.xml` in docx, xlsx, pptx and their templates). [`carriers()`]
 //!   lists them for a registry.

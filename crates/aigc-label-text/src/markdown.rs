@@ -65,9 +65,7 @@ impl Carrier for Markdown {
     /// A leading `---` line (after an optional BOM) followed by a `key:` line: YAML front matter.
     fn sniff(&self, head: &[u8]) -> bool {
         let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
-        let rest = head
-            .strip_prefix(b"---\n")
-            .or_else(|| head.strip_prefix(b"---\r\n"));
+        let rest = head.strip_prefix(b"---\n").or_else(|| head.strip_prefix(b"---\r\n"));
         let Some(rest) = rest else { return false };
         if head.contains(&0) {
             return false;
@@ -121,7 +119,13 @@ impl Carrier for Markdown {
         Ok(found)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         write_with(input, output, label, limits, DEFAULT_LABEL)
     }
 }
@@ -146,7 +150,11 @@ pub fn write_with(
     match head {
         Some(head) => {
             let text = head.text.as_str();
-            let eol = if text.get(..head.inner.start).is_some_and(|t| t.ends_with("\r\n")) { "\r\n" } else { "\n" };
+            let eol = if text.get(..head.inner.start).is_some_and(|t| t.ends_with("\r\n")) {
+                "\r\n"
+            } else {
+                "\n"
+            };
             let inner = text.get(head.inner.clone()).unwrap_or_default();
             let kept = without_aigc(inner, limits)?;
             out.write_all(text.get(..head.inner.start).unwrap_or_default().as_bytes())?;
@@ -157,14 +165,23 @@ pub fn write_with(
             let start = out.count();
             out.write_all(yaml_block(label, eol).as_bytes())?;
             label_range = start..out.count();
-            out.write_all(text.get(head.inner.end..head.end).unwrap_or_default().as_bytes())?;
+            let closing = text.get(head.inner.end..head.end).unwrap_or_default();
+            out.write_all(closing.as_bytes())?;
+            if !closing.ends_with('\n') {
+                // The file ended on the closing marker: the body must start on a line of its own.
+                out.write_all(eol.as_bytes())?;
+            }
             body_start = head.end as u64;
         }
         None => {
             src.seek_to(0)?;
             let mut bom = [0u8; 3];
             let n = src.read_up_to(&mut bom)?;
-            let bom_len = if bom.get(..n) == Some("\u{feff}".as_bytes()) { 3 } else { 0 };
+            let bom_len = if bom.get(..n) == Some("\u{feff}".as_bytes()) {
+                3
+            } else {
+                0
+            };
             out.write_all(bom.get(..bom_len).unwrap_or_default())?;
             out.write_all(b"---\n")?;
             let start = out.count();
@@ -219,7 +236,11 @@ fn read_front_matter(src: &mut Source<'_>, limits: &Limits) -> Result<Option<Hea
                 .map_err(|_| Error::malformed(FORMAT, 0, "front matter is not UTF-8"))?,
             Err(e) => {
                 if starts_with_marker(&bytes) == Some(true) {
-                    return Err(Error::malformed(FORMAT, e.valid_up_to() as u64, "front matter is not UTF-8"));
+                    return Err(Error::malformed(
+                        FORMAT,
+                        e.valid_up_to() as u64,
+                        "front matter is not UTF-8",
+                    ));
                 }
                 return Ok(None);
             }
@@ -273,7 +294,12 @@ fn key_line(line: &str) -> Option<(String, &str)> {
         close + body.get(close..)?.find(':')?
     } else {
         body.char_indices()
-            .find(|&(i, c)| c == ':' && body.get(i + 1..).is_none_or(|r| r.is_empty() || r.starts_with([' ', '\t'])))?
+            .find(|&(i, c)| {
+                c == ':'
+                    && body
+                        .get(i + 1..)
+                        .is_none_or(|r| r.is_empty() || r.starts_with([' ', '\t']))
+            })?
             .0
     };
     let key = body.get(..colon)?.trim();
@@ -376,7 +402,10 @@ fn aigc_value(entry: &Entry<'_>, limits: &Limits) -> Result<Value> {
     }
     let (text, form) = if rest.starts_with(['"', '\'']) {
         let start = both.find(['"', '\'']).unwrap_or(0);
-        (quoted(&both, start).map(|(v, _)| v).unwrap_or_else(|| rest.to_string()), Form::Scalar)
+        (
+            quoted(&both, start).map(|(v, _)| v).unwrap_or_else(|| rest.to_string()),
+            Form::Scalar,
+        )
     } else if rest.starts_with('{') {
         let raw = fold_plain(&both);
         let text = flow_mapping(&raw).map_or(raw, |pairs| json_object(&pairs));
@@ -417,7 +446,10 @@ fn block_scalar(indicator: &str, body: &str) -> String {
         .map(indent_of)
         .min()
         .unwrap_or(0);
-    let lines: Vec<&str> = body.lines().map(|l| l.get(indent..).unwrap_or("").trim_end_matches('\r')).collect();
+    let lines: Vec<&str> = body
+        .lines()
+        .map(|l| l.get(indent..).unwrap_or("").trim_end_matches('\r'))
+        .collect();
     let sep = if indicator.starts_with('>') { " " } else { "\n" };
     lines.join(sep).trim_end().to_string()
 }
@@ -457,7 +489,8 @@ fn block_mapping(body: &str, limits: &Limits) -> Result<Vec<(String, JsonValue)>
             j
         };
         let value = if value_text.starts_with(['"', '\'']) {
-            let quote_at = offset + line.len() - line.trim_start().len() + line.trim_start().find(['"', '\'']).unwrap_or(0);
+            let quote_at =
+                offset + line.len() - line.trim_start().len() + line.trim_start().find(['"', '\'']).unwrap_or(0);
             let quote_at = line.find(['"', '\'']).map_or(quote_at, |q| offset + q);
             match quoted(body, quote_at) {
                 Some((v, end)) => {
@@ -520,7 +553,10 @@ fn quoted(text: &str, start: usize) -> Option<(String, usize)> {
                 let (_, e) = chars.next()?;
                 match e {
                     '\n' | '\r' => {
-                        while chars.peek().is_some_and(|&(_, n)| n == ' ' || n == '\t' || n == '\n' || n == '\r') {
+                        while chars
+                            .peek()
+                            .is_some_and(|&(_, n)| n == ' ' || n == '\t' || n == '\n' || n == '\r')
+                        {
                             chars.next();
                         }
                     }
@@ -600,7 +636,11 @@ fn flow_mapping(text: &str) -> Option<Vec<(String, JsonValue)>> {
         let colon = inner.get(after_key..)?.find(':')? + after_key + 1;
         let skipped = inner.get(colon..)?.len() - inner.get(colon..)?.trim_start().len();
         let (value, was_quoted, after_value) = flow_scalar(inner, colon + skipped, ",")?;
-        let value = if !was_quoted && is_json_number(&value) { JsonValue::Raw(value) } else { JsonValue::Str(value) };
+        let value = if !was_quoted && is_json_number(&value) {
+            JsonValue::Raw(value)
+        } else {
+            JsonValue::Str(value)
+        };
         pairs.push((key, value));
         let rest = inner.get(after_value..)?.trim_start();
         pos = inner.len() - rest.len();
@@ -748,7 +788,12 @@ mod tests {
     fn write(input: &str) -> String {
         let mut out = Vec::new();
         let w = Markdown
-            .write(&mut Cursor::new(input.as_bytes()), &mut out, &label(), &Limits::default())
+            .write(
+                &mut Cursor::new(input.as_bytes()),
+                &mut out,
+                &label(),
+                &Limits::default(),
+            )
             .unwrap();
         assert_eq!(w.bytes_written, out.len() as u64);
         String::from_utf8(out).unwrap()
@@ -777,9 +822,15 @@ mod tests {
 
     #[test]
     fn merges_into_existing_front_matter() {
-        let input = "\u{feff}---\r\ntitle: \"周报\"   # keep\r\nAIGC: old\r\ntags:\r\n- a\r\n- b\r\n\r\n---\r\nbody\r\n";
+        let input =
+            "\u{feff}---\r\ntitle: \"周报\"   # keep\r\nAIGC: old\r\ntags:\r\n- a\r\n- b\r\n\r\n---\r\nbody\r\n";
         let out = write(input);
-        assert!(out.starts_with("\u{feff}---\r\ntitle: \"周报\"   # keep\r\ntags:\r\n- a\r\n- b\r\n\r\nAIGC:\r\n  Label: \"1\"\r\n"), "{out}");
+        assert!(
+            out.starts_with(
+                "\u{feff}---\r\ntitle: \"周报\"   # keep\r\ntags:\r\n- a\r\n- b\r\n\r\nAIGC:\r\n  Label: \"1\"\r\n"
+            ),
+            "{out}"
+        );
         assert!(out.ends_with("---\r\nbody\r\n\n【AI生成】\n"), "{out:?}");
         assert_eq!(find(&out).len(), 1);
     }
@@ -816,6 +867,13 @@ mod tests {
             r#"{"Label":1,"ContentProducer":"it's","ProduceID":"a\"bé","ReservedCode1":"long text","Nested":null}"#
         );
         assert_eq!(found[0].checks.len(), 1, "miscased key is reported");
+    }
+
+    #[test]
+    fn closing_marker_at_end_of_file() {
+        let out = write("---\ntitle: x\n---");
+        assert!(out.ends_with("\n---\n【AI生成】\n"), "{out}");
+        assert_eq!(find(&out).len(), 1);
     }
 
     #[test]

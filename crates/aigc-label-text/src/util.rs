@@ -113,9 +113,19 @@ pub(crate) fn read_bounded(reader: &mut dyn Read, limit: u64, format: &'static s
 /// [`Limits::max_inflated_bytes`].
 pub(crate) fn inflate(data: &[u8], zlib: bool, limits: &Limits, format: &'static str, offset: u64) -> Result<Vec<u8>> {
     if zlib {
-        read_bounded(&mut flate2::read::ZlibDecoder::new(data), limits.max_inflated_bytes, format, offset)
+        read_bounded(
+            &mut flate2::read::ZlibDecoder::new(data),
+            limits.max_inflated_bytes,
+            format,
+            offset,
+        )
     } else {
-        read_bounded(&mut flate2::read::DeflateDecoder::new(data), limits.max_inflated_bytes, format, offset)
+        read_bounded(
+            &mut flate2::read::DeflateDecoder::new(data),
+            limits.max_inflated_bytes,
+            format,
+            offset,
+        )
     }
 }
 
@@ -165,7 +175,10 @@ mod tests {
         let data = enc.finish().unwrap();
         let mut limits = Limits::default();
         limits.max_inflated_bytes = 1000;
-        assert!(matches!(inflate(&data, true, &limits, "t", 0), Err(Error::Limit { .. })));
+        assert!(matches!(
+            inflate(&data, true, &limits, "t", 0),
+            Err(Error::Limit { .. })
+        ));
         assert_eq!(inflate(&data, true, &Limits::default(), "t", 0).unwrap().len(), 100_000);
         assert!(inflate(b"garbage", true, &limits, "t", 0).is_err());
     }

@@ -48,7 +48,12 @@ fn sniffing_picks_the_right_carrier() {
         for path in fixtures("text", exts) {
             let data = read(&path);
             let head = &data[..data.len().min(64)];
-            assert_eq!(registry.detect(head).map(|c| c.format()), Some(want), "{}", path.display());
+            assert_eq!(
+                registry.detect(head).map(|c| c.format()),
+                Some(want),
+                "{}",
+                path.display()
+            );
         }
     }
     // Markdown is sniffed only when it opens with front matter.
@@ -76,7 +81,11 @@ fn pdf_update_is_append_only_and_tools_agree() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let input = read(&path);
         let output = embed(&Pdf, &input);
-        assert_eq!(&output[..input.len()], &input[..], "{name}: original bytes must stay untouched");
+        assert_eq!(
+            &output[..input.len()],
+            &input[..],
+            "{name}: original bytes must stay untouched"
+        );
         let twice = embed(&Pdf, &output);
         assert_eq!(&twice[..output.len()], &output[..]);
         let out_path = temp_file(&dir, &format!("out-{name}"), &output);
@@ -84,13 +93,20 @@ fn pdf_update_is_append_only_and_tools_agree() {
 
         if let Some(qpdf) = tool("qpdf") {
             for p in [&out_path, &twice_path] {
-                let check = std::process::Command::new(&qpdf).arg("--check").arg(p).output().unwrap();
+                let check = std::process::Command::new(&qpdf)
+                    .arg("--check")
+                    .arg(p)
+                    .output()
+                    .unwrap();
                 let text = String::from_utf8_lossy(&check.stdout);
                 assert!(check.status.success(), "{name}: qpdf --check failed: {text}");
                 assert!(text.contains("No syntax or stream encoding errors"), "{name}: {text}");
             }
             // qpdf resolves the newest Info and shows our entry.
-            let json_out = run(&qpdf, &["--json=1".as_ref(), "--json-key=objects".as_ref(), out_path.as_os_str()]);
+            let json_out = run(
+                &qpdf,
+                &["--json=1".as_ref(), "--json-key=objects".as_ref(), out_path.as_os_str()],
+            );
             assert!(String::from_utf8_lossy(&json_out).contains("/AIGC"), "{name}");
         }
         if let Some(pdftotext) = tool("pdftotext") {
@@ -100,7 +116,11 @@ fn pdf_update_is_append_only_and_tools_agree() {
         }
         if let Some(exiftool) = tool("exiftool") {
             let value = run(&exiftool, &["-PDF:AIGC".as_ref(), "-b".as_ref(), out_path.as_os_str()]);
-            assert_eq!(String::from_utf8_lossy(&value), label_json(), "{name}: exiftool -PDF:AIGC");
+            assert_eq!(
+                String::from_utf8_lossy(&value),
+                label_json(),
+                "{name}: exiftool -PDF:AIGC"
+            );
             // Other Info entries survive (LibreOffice wrote a UTF-16 title).
             let title = |p: &Path| run(&exiftool, &["-PDF:Title".as_ref(), "-b".as_ref(), p.as_os_str()]);
             assert_eq!(title(&path), title(&out_path), "{name}: /Title changed");
@@ -121,7 +141,12 @@ fn pdf_truncations_and_garbage_fail_cleanly() {
             }
             if Pdf.find(&mut Cursor::new(&damaged), &Limits::default()).is_ok() {
                 let mut out = Vec::new();
-                let _ = Pdf.write(&mut Cursor::new(&damaged), &mut out, &sample_label(), &Limits::default());
+                let _ = Pdf.write(
+                    &mut Cursor::new(&damaged),
+                    &mut out,
+                    &sample_label(),
+                    &Limits::default(),
+                );
             }
         }
     }
@@ -168,7 +193,10 @@ fn ooxml_keeps_every_other_entry_byte_for_byte() {
             assert_eq!(after.get(name), Some(bytes), "{}: {name} changed", path.display());
         }
         assert!(after.contains_key("docProps/custom.xml"));
-        assert_eq!(after.len(), before.len() + usize::from(!before.contains_key("docProps/custom.xml")));
+        assert_eq!(
+            after.len(),
+            before.len() + usize::from(!before.contains_key("docProps/custom.xml"))
+        );
     }
 }
 
@@ -185,7 +213,11 @@ fn ooxml_tools_read_the_label() {
             assert_eq!(String::from_utf8_lossy(&value), label_json(), "{name}: exiftool -AIGC");
             if name.starts_with("doc-custom-props") {
                 let client = run(&exiftool, &["-Client".as_ref(), "-b".as_ref(), out_path.as_os_str()]);
-                assert_eq!(String::from_utf8_lossy(&client), "Acme & Co", "{name}: other property lost");
+                assert_eq!(
+                    String::from_utf8_lossy(&client),
+                    "Acme & Co",
+                    "{name}: other property lost"
+                );
             }
         }
         outputs.push(out_path);
@@ -202,7 +234,8 @@ fn ooxml_tools_read_the_label() {
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     for out in &outputs {
         let pdf = out_dir.join(out.with_extension("pdf").file_name().unwrap());
-        let bytes = std::fs::read(&pdf).unwrap_or_else(|e| panic!("LibreOffice did not convert {}: {e}", out.display()));
+        let bytes =
+            std::fs::read(&pdf).unwrap_or_else(|e| panic!("LibreOffice did not convert {}: {e}", out.display()));
         assert!(bytes.starts_with(b"%PDF-") && bytes.len() > 1000, "{}", pdf.display());
     }
 }
@@ -220,7 +253,12 @@ fn ooxml_truncations_and_garbage_fail_cleanly() {
             }
             if Ooxml.find(&mut Cursor::new(&damaged), &Limits::default()).is_ok() {
                 let mut out = Vec::new();
-                let _ = Ooxml.write(&mut Cursor::new(&damaged), &mut out, &sample_label(), &Limits::default());
+                let _ = Ooxml.write(
+                    &mut Cursor::new(&damaged),
+                    &mut out,
+                    &sample_label(),
+                    &Limits::default(),
+                );
             }
         }
     }
@@ -249,7 +287,12 @@ print(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
         let aigc = &parsed["AIGC"];
         let label = sample_label();
         for (name, value) in label.fields() {
-            assert_eq!(aigc[name], serde_json::Value::String(value.to_string()), "{}: {name}", path.display());
+            assert_eq!(
+                aigc[name],
+                serde_json::Value::String(value.to_string()),
+                "{}: {name}",
+                path.display()
+            );
         }
         assert_eq!(aigc.as_object().map(|o| o.len()), Some(7));
         if path.ends_with("front-matter.md") {

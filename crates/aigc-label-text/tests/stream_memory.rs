@@ -112,11 +112,18 @@ fn ten_megabytes_stream_with_flat_memory() {
     eprintln!("LabelStream: 10 MiB in 7-byte chunks, peak live heap {peak} bytes, max held back {held} bytes");
     // The whole input length plus two labels and their line breaks.
     assert!(total() > TOTAL - PATTERN.len());
-    assert_eq!(out_bytes, total() + 2 * (label_len + 1), "each label is a line of its own");
+    assert_eq!(
+        out_bytes,
+        total() + 2 * (label_len + 1),
+        "each label is a line of its own"
+    );
     assert_eq!(first.as_deref(), Some("【AI生成】\n"));
     assert_eq!(last, "【AI生成】\n");
     assert!(held <= 64, "held back {held} bytes");
-    assert!(peak < 64 << 10, "peak live heap {peak} bytes: the adapter must not buffer the answer");
+    assert!(
+        peak < 64 << 10,
+        "peak live heap {peak} bytes: the adapter must not buffer the answer"
+    );
 
     // The Read -> Write form used for files and stdin/stdout.
     let base = LIVE.load(Ordering::Relaxed);

@@ -6,7 +6,7 @@
 //! other properties kept as written), the package relationships `_rels/.rels` (a
 //! `custom-properties` relationship when there is none) and `[Content_Types].xml` (an `Override`
 //! for the part when there is none). Every other zip entry is copied byte for byte, local header,
-//! compressed data and data descriptor included (see [`zip`]).
+//! compressed data and data descriptor included (see the `zip` module).
 //!
 //! [`Ooxml::sniff`] sees only the first bytes: a zip local header whose first entry is
 //! `[Content_Types].xml` (or an OPC part such as `_rels/.rels`, `docProps/...`, `word/...`,
@@ -19,7 +19,7 @@ pub(crate) mod zip;
 use std::io::Write;
 
 use aigc_label_core::check::{Check, Strictness, id};
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
@@ -56,7 +56,8 @@ impl Carrier for Ooxml {
 
     fn extensions(&self) -> &'static [&'static str] {
         &[
-            "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "dotx", "dotm", "xltx", "xltm", "potx", "potm", "ppsx", "ppsm",
+            "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "dotx", "dotm", "xltx", "xltm", "potx", "potm", "ppsx",
+            "ppsm",
         ]
     }
 
@@ -64,13 +65,22 @@ impl Carrier for Ooxml {
         if !head.starts_with(b"PK\x03\x04") {
             return false;
         }
-        let name_len = head.get(26..28).map_or(0, |b| usize::from(u16::from_le_bytes([b[0], b[1]])));
+        let name_len = head
+            .get(26..28)
+            .map_or(0, |b| usize::from(u16::from_le_bytes([b[0], b[1]])));
         let Some(name) = head.get(30..30 + name_len.min(head.len().saturating_sub(30))) else {
             return false;
         };
-        [&b"[Content_Types].xml"[..], b"_rels/", b"docProps/", b"word/", b"xl/", b"ppt/"]
-            .iter()
-            .any(|p| name.starts_with(p))
+        [
+            &b"[Content_Types].xml"[..],
+            b"_rels/",
+            b"docProps/",
+            b"word/",
+            b"xl/",
+            b"ppt/",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
     }
 
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
@@ -83,7 +93,11 @@ impl Carrier for Ooxml {
         let text = part_text(read_entry(&mut src, &entry, limits)?, &part)?;
         let props = custom_properties(&text, limits, &part)?;
         let mut found = Vec::new();
-        for p in props.iter().filter(|p| p.name.eq_ignore_ascii_case("AIGC")).take(limits.max_copies) {
+        for p in props
+            .iter()
+            .filter(|p| p.name.eq_ignore_ascii_case("AIGC"))
+            .take(limits.max_copies)
+        {
             let mut checks = Vec::new();
             let mut warn = |detail: String| checks.push(Check::should(id::CARRIER_PLACE, Strictness::Lenient, detail));
             if p.name != "AIGC" {
@@ -106,7 +120,13 @@ impl Carrier for Ooxml {
         Ok(found)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let archive = open(&mut src, limits)?;
         let value = json::to_json(label, Shape::Bare);
@@ -152,17 +172,17 @@ impl Carrier for Ooxml {
                 data: new_types.into_bytes(),
             });
         }
-        let mut out = CountingWriter::new(output);
-        let (_, ranges) = zip::rewrite(&mut src, &archive, &replaced, &added, &mut out)?;
-        out.flush()?;
-        let label_range = ranges
+        let rewritten = zip::rewrite(&mut src, &archive, &replaced, &added, output)?;
+        output.flush()?;
+        let label_range = rewritten
+            .parts
             .into_iter()
             .find(|(n, _)| *n == custom)
             .map(|(_, r)| r)
             .unwrap_or(0..0);
         Ok(Written {
             label_range,
-            bytes_written: out.count(),
+            bytes_written: rewritten.bytes,
         })
     }
 }
@@ -205,7 +225,11 @@ pub fn is_ooxml(input: &mut dyn ReadSeek, limits: &Limits) -> Result<bool> {
 fn open(src: &mut Source<'_>, limits: &Limits) -> Result<Archive> {
     let archive = read_archive(src, limits)?;
     if archive.entry(CONTENT_TYPES).is_none() {
-        return Err(Error::malformed(FORMAT, 0, "zip without [Content_Types].xml is not an OOXML package"));
+        return Err(Error::malformed(
+            FORMAT,
+            0,
+            "zip without [Content_Types].xml is not an OOXML package",
+        ));
     }
     Ok(archive)
 }
@@ -218,7 +242,9 @@ fn custom_part_name(src: &mut Source<'_>, archive: &Archive, limits: &Limits) ->
     };
     let text = part_text(read_entry(src, &rels, limits)?, PACKAGE_RELS)?;
     for node in nodes(&text, limits, PACKAGE_RELS)? {
-        let Node::Start { name, attrs, .. } = node else { continue };
+        let Node::Start { name, attrs, .. } = node else {
+            continue;
+        };
         let custom = local(&name) == "Relationship"
             && attr(&attrs, "Type").is_some_and(is_custom_rel)
             && attr(&attrs, "TargetMode") != Some("External");
@@ -263,7 +289,12 @@ fn parse_custom(text: &str, limits: &Limits, part: &str) -> Result<(Vec<Node>, V
     for node in &all {
         match node {
             Node::Start {
-                name, attrs, range, empty, depth: 1, ..
+                name,
+                attrs,
+                range,
+                empty,
+                depth: 1,
+                ..
             } if local(name) == "property" => {
                 let prop = Property {
                     name: attr(attrs, "name").unwrap_or_default().to_string(),
@@ -360,7 +391,13 @@ fn add_relationship(text: &str, part: &str, limits: &Limits) -> Result<String> {
         })
         .collect();
     let id = (0..)
-        .map(|n| if n == 0 { "rIdAIGC".to_string() } else { format!("rIdAIGC{n}") })
+        .map(|n| {
+            if n == 0 {
+                "rIdAIGC".to_string()
+            } else {
+                format!("rIdAIGC{n}")
+            }
+        })
         .find(|c| !ids.contains(c))
         .unwrap_or_default();
     let element = format!(
@@ -419,7 +456,12 @@ mod tests {
     fn creates_part_relationship_and_override() {
         let input = package(&[]);
         assert!(Ooxml.sniff(&input[..64]));
-        assert!(Ooxml.find(&mut Cursor::new(&input), &Limits::default()).unwrap().is_empty());
+        assert!(
+            Ooxml
+                .find(&mut Cursor::new(&input), &Limits::default())
+                .unwrap()
+                .is_empty()
+        );
         let mut out = Vec::new();
         Ooxml
             .write(&mut Cursor::new(&input), &mut out, &label(), &Limits::default())
@@ -443,10 +485,15 @@ mod tests {
         let custom = format!(
             r#"<?xml version="1.0"?><op:Properties xmlns:op="{CUSTOM_NS}" xmlns:v="{VT_NS}"><op:property fmtid="{FMTID}" pid="7" name="Client"><v:lpwstr>A &amp; B</v:lpwstr></op:property><op:property fmtid="{FMTID}" pid="8" name="aigc"><v:lpstr>old</v:lpstr></op:property></op:Properties>"#
         );
-        let types = TYPES.replace("</Types>", "<Override PartName=\"/docProps/custom.xml\" ContentType=\"x\"/></Types>");
+        let types = TYPES.replace(
+            "</Types>",
+            "<Override PartName=\"/docProps/custom.xml\" ContentType=\"x\"/></Types>",
+        );
         let rels = RELS.replace(
             "</Relationships>",
-            &format!("<Relationship Id=\"rId9\" Type=\"{CUSTOM_REL}\" Target=\"/docProps/custom.xml\"/></Relationships>"),
+            &format!(
+                "<Relationship Id=\"rId9\" Type=\"{CUSTOM_REL}\" Target=\"/docProps/custom.xml\"/></Relationships>"
+            ),
         );
         let input = zip::tests::build(
             &[
@@ -468,17 +515,30 @@ mod tests {
         let mut src = Source::new(&mut cur, FORMAT).unwrap();
         let archive = read_archive(&mut src, &Limits::default()).unwrap();
         assert_eq!(archive.entries.len(), 3, "rels and types untouched, custom replaced");
-        let text =
-            String::from_utf8(read_entry(&mut src, &archive.entry("docProps/custom.xml").unwrap().clone(), &Limits::default()).unwrap())
-                .unwrap();
-        assert!(text.contains("name=\"Client\"><v:lpwstr>A &amp; B</v:lpwstr>"), "{text}");
+        let text = String::from_utf8(
+            read_entry(
+                &mut src,
+                &archive.entry("docProps/custom.xml").unwrap().clone(),
+                &Limits::default(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            text.contains("name=\"Client\"><v:lpwstr>A &amp; B</v:lpwstr>"),
+            "{text}"
+        );
         assert!(text.contains("<op:property fmtid=\"{D5CDD505-2E9C-101B-9397-08002B2CF9AE}\" pid=\"8\" name=\"AIGC\"><v:lpwstr>{&quot;Label&quot;"), "{text}");
         assert!(!text.contains("old"));
         let types_entry = archive.entry(CONTENT_TYPES).unwrap();
         let original = {
             let mut c = Cursor::new(&input);
             let mut s = Source::new(&mut c, FORMAT).unwrap();
-            read_archive(&mut s, &Limits::default()).unwrap().entry(CONTENT_TYPES).unwrap().clone()
+            read_archive(&mut s, &Limits::default())
+                .unwrap()
+                .entry(CONTENT_TYPES)
+                .unwrap()
+                .clone()
         };
         assert_eq!(
             &out[types_entry.span.start as usize..types_entry.span.end as usize],
@@ -494,6 +554,9 @@ mod tests {
         assert!(is_ooxml(&mut Cursor::new(package(&[])), &Limits::default()).unwrap());
         assert!(!Ooxml.sniff(b"PK\x03\x04"));
         assert!(!Ooxml.sniff(&plain[..40]));
-        assert_eq!(media_type_for_extension("XLSX").map(|m| m.ends_with(".sheet")), Some(true));
+        assert_eq!(
+            media_type_for_extension("XLSX").map(|m| m.ends_with(".sheet")),
+            Some(true)
+        );
     }
 }

@@ -60,7 +60,13 @@ pub(crate) fn part_text(bytes: Vec<u8>, part: &str) -> Result<String> {
         Some(rest) => rest.to_vec(),
         None => bytes,
     };
-    String::from_utf8(bytes).map_err(|e| Error::malformed(FORMAT, e.utf8_error().valid_up_to() as u64, format!("{part} is not UTF-8")))
+    String::from_utf8(bytes).map_err(|e| {
+        Error::malformed(
+            FORMAT,
+            e.utf8_error().valid_up_to() as u64,
+            format!("{part} is not UTF-8"),
+        )
+    })
 }
 
 /// Parses `text` into nodes, within [`Limits::max_depth`] and [`Limits::max_structures`].
@@ -142,7 +148,11 @@ pub(crate) fn nodes(text: &str, limits: &Limits, part: &str) -> Result<Vec<Node>
         }
     }
     if depth != 0 {
-        return Err(Error::malformed(FORMAT, text.len() as u64, format!("{part}: unclosed elements")));
+        return Err(Error::malformed(
+            FORMAT,
+            text.len() as u64,
+            format!("{part}: unclosed elements"),
+        ));
     }
     Ok(out)
 }
@@ -171,7 +181,11 @@ pub(crate) fn root_insert(nodes: &[Node], root_local: &str, part: &str) -> Resul
         _ => None,
     });
     let Some((name, range, empty)) = root else {
-        return Err(Error::malformed(FORMAT, 0, format!("{part}: no <{root_local}> root element")));
+        return Err(Error::malformed(
+            FORMAT,
+            0,
+            format!("{part}: no <{root_local}> root element"),
+        ));
     };
     if empty {
         return Ok((
@@ -183,7 +197,11 @@ pub(crate) fn root_insert(nodes: &[Node], root_local: &str, part: &str) -> Resul
         ));
     }
     let end = nodes.iter().rev().find_map(|n| match n {
-        Node::End { name: n, range, depth: 0 } if local(n) == root_local => Some(range.start),
+        Node::End {
+            name: n,
+            range,
+            depth: 0,
+        } if local(n) == root_local => Some(range.start),
         _ => None,
     });
     let end = end.ok_or_else(|| Error::malformed(FORMAT, 0, format!("{part}: root element not closed")))?;
@@ -226,7 +244,9 @@ mod tests {
     fn nodes_and_splice() {
         let text = r#"<?xml version="1.0"?><a:R xmlns:a="u"><a:x k="1&amp;2">t&lt;&#x4eba;</a:x><a:y/></a:R>"#;
         let n = nodes(text, &Limits::default(), "t").unwrap();
-        let Node::Start { attrs, .. } = &n[1] else { panic!("{n:?}") };
+        let Node::Start { attrs, .. } = &n[1] else {
+            panic!("{n:?}")
+        };
         assert_eq!(attr(attrs, "k"), Some("1&2"));
         let texts: String = n
             .iter()

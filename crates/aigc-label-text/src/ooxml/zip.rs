@@ -111,7 +111,10 @@ pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Arch
     let mut cd_size = u64::from(u32_at(eocd, 12).ok_or_else(|| bad("short EOCD"))?);
     let mut cd_offset = u64::from(u32_at(eocd, 16).ok_or_else(|| bad("short EOCD"))?);
     let comment_len = usize::from(u16_at(eocd, 20).ok_or_else(|| bad("short EOCD"))?);
-    let comment = eocd.get(22..22 + comment_len).unwrap_or_else(|| eocd.get(22..).unwrap_or_default()).to_vec();
+    let comment = eocd
+        .get(22..22 + comment_len)
+        .unwrap_or_else(|| eocd.get(22..).unwrap_or_default())
+        .to_vec();
     let eocd_offset = tail_start + eocd_at as u64;
     let mut zip64 = false;
     let mut cd_end_limit = eocd_offset;
@@ -125,7 +128,11 @@ pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Arch
         src.seek_to(z_offset)?;
         let z = src.read_vec(56, "Zip64 EOCD", limits)?;
         if u32_at(&z, 0) != Some(ZIP64_EOCD_SIG) {
-            return Err(Error::malformed(FORMAT, z_offset, "bad Zip64 end of central directory signature"));
+            return Err(Error::malformed(
+                FORMAT,
+                z_offset,
+                "bad Zip64 end of central directory signature",
+            ));
         }
         count = u64_at(&z, 32).ok_or_else(|| bad("short Zip64 EOCD"))?;
         cd_size = u64_at(&z, 40).ok_or_else(|| bad("short Zip64 EOCD"))?;
@@ -167,13 +174,19 @@ fn parse_central_directory(cd: &[u8], count: u64, cd_offset: u64, limits: &Limit
         count_structure(&mut walked, limits, FORMAT, cd_offset + pos as u64)?;
         let at = cd_offset + pos as u64;
         let bad = |what: &'static str| Error::malformed(FORMAT, at, what);
-        let fixed = cd.get(pos..pos + 46).ok_or_else(|| Error::truncated(FORMAT, at, "central directory record"))?;
+        let fixed = cd
+            .get(pos..pos + 46)
+            .ok_or_else(|| Error::truncated(FORMAT, at, "central directory record"))?;
         if u32_at(fixed, 0) != Some(CENTRAL_SIG) {
             return Err(bad("bad central directory record signature"));
         }
         let field16 = |o| u16_at(fixed, o).unwrap_or(0);
         let field32 = |o| u32_at(fixed, o).unwrap_or(0);
-        let (name_len, extra_len, comment_len) = (usize::from(field16(28)), usize::from(field16(30)), usize::from(field16(32)));
+        let (name_len, extra_len, comment_len) = (
+            usize::from(field16(28)),
+            usize::from(field16(30)),
+            usize::from(field16(32)),
+        );
         let total = 46 + name_len + extra_len + comment_len;
         let record = cd
             .get(pos..pos + total)
@@ -257,22 +270,36 @@ fn compute_spans(archive: &mut Archive, src: &mut Source<'_>) -> Result<()> {
             .get(k + 1)
             .and_then(|&j| archive.entries.get(j))
             .map_or(archive.cd_offset, |e| e.local_offset);
-        let Some(entry) = archive.entries.get_mut(i) else { continue };
+        let Some(entry) = archive.entries.get_mut(i) else {
+            continue;
+        };
         if !names.insert(entry.name.clone()) {
-            return Err(Error::malformed(FORMAT, entry.local_offset, format!("duplicate zip entry {:?}", entry.name)));
+            return Err(Error::malformed(
+                FORMAT,
+                entry.local_offset,
+                format!("duplicate zip entry {:?}", entry.name),
+            ));
         }
-        if next < entry.local_offset || next == entry.local_offset {
+        if next <= entry.local_offset {
             return Err(Error::malformed(FORMAT, entry.local_offset, "zip entries overlap"));
         }
         src.seek_to(entry.local_offset)?;
         let header = src.read_array::<30>("local file header")?;
         if u32_at(&header, 0) != Some(LOCAL_SIG) {
-            return Err(Error::malformed(FORMAT, entry.local_offset, "bad local file header signature"));
+            return Err(Error::malformed(
+                FORMAT,
+                entry.local_offset,
+                "bad local file header signature",
+            ));
         }
         let head_len = 30 + u64::from(u16_at(&header, 26).unwrap_or(0)) + u64::from(u16_at(&header, 28).unwrap_or(0));
         let needed = entry.local_offset + head_len + entry.compressed_size;
         if needed > next {
-            return Err(Error::malformed(FORMAT, entry.local_offset, "zip entry data runs into the next entry"));
+            return Err(Error::malformed(
+                FORMAT,
+                entry.local_offset,
+                "zip entry data runs into the next entry",
+            ));
         }
         entry.span = entry.local_offset..next;
     }
@@ -299,7 +326,11 @@ pub(crate) fn read_entry(src: &mut Source<'_>, entry: &Entry, limits: &Limits) -
         m => return Err(Error::Unsupported(format!("zip compression method {m}").into())),
     };
     if crc32fast::hash(&data) != entry.crc {
-        return Err(Error::malformed(FORMAT, entry.local_offset, format!("CRC-32 mismatch in {:?}", entry.name)));
+        return Err(Error::malformed(
+            FORMAT,
+            entry.local_offset,
+            format!("CRC-32 mismatch in {:?}", entry.name),
+        ));
     }
     Ok(data)
 }
@@ -308,6 +339,12 @@ pub(crate) fn read_entry(src: &mut Source<'_>, entry: &Entry, limits: &Limits) -
 pub(crate) struct NewPart {
     pub name: String,
     pub data: Vec<u8>,
+}
+
+/// What [`rewrite`] wrote: the byte count and, for each new part, its name and output range.
+pub(crate) struct Rewritten {
+    pub bytes: u64,
+    pub parts: Vec<(String, Range<u64>)>,
 }
 
 /// Writes the archive with `replaced` parts substituted in place and `added` parts appended;
@@ -319,7 +356,7 @@ pub(crate) fn rewrite(
     replaced: &[NewPart],
     added: &[NewPart],
     out: &mut dyn Write,
-) -> Result<(u64, Vec<(String, Range<u64>)>)> {
+) -> Result<Rewritten> {
     let mut pos = 0u64;
     let mut ranges = Vec::new();
     let mut records: Vec<(usize, Vec<u8>)> = Vec::new();
@@ -367,8 +404,19 @@ pub(crate) fn rewrite(
         pos += record.len() as u64;
     }
     let cd_size = pos - cd_offset;
-    pos += write_end(out, directory.len() as u64, cd_size, cd_offset, archive.zip64, &archive.comment, pos)?;
-    Ok((pos, ranges))
+    pos += write_end(
+        out,
+        directory.len() as u64,
+        cd_size,
+        cd_offset,
+        archive.zip64,
+        &archive.comment,
+        pos,
+    )?;
+    Ok(Rewritten {
+        bytes: pos,
+        parts: ranges,
+    })
 }
 
 /// 1980-01-01, the zip epoch, for parts this crate adds (deterministic output).
@@ -413,9 +461,7 @@ fn new_entry(name: &str, data: &[u8], time: u16, date: u16, offset: u64) -> Resu
         .ok_or_else(|| Error::Unsupported("new zip entry past 4 GiB".into()))?;
     let flags: u16 = if name.is_ascii() { 0 } else { 1 << 11 };
     let mut local = Vec::with_capacity(30 + name.len() + compressed.len());
-    for v in [LOCAL_SIG] {
-        local.extend_from_slice(&v.to_le_bytes());
-    }
+    local.extend_from_slice(&LOCAL_SIG.to_le_bytes());
     for v in [20u16, flags, 8, time, date] {
         local.extend_from_slice(&v.to_le_bytes());
     }
@@ -447,7 +493,15 @@ fn new_entry(name: &str, data: &[u8], time: u16, date: u16, offset: u64) -> Resu
 
 /// Writes the end records: Zip64 ones when the input had them or a value needs them. Returns
 /// the bytes written.
-fn write_end(out: &mut dyn Write, count: u64, cd_size: u64, cd_offset: u64, zip64: bool, comment: &[u8], pos: u64) -> Result<u64> {
+fn write_end(
+    out: &mut dyn Write,
+    count: u64,
+    cd_size: u64,
+    cd_offset: u64,
+    zip64: bool,
+    comment: &[u8],
+    pos: u64,
+) -> Result<u64> {
     let mut buf = Vec::new();
     let zip64 = zip64 || count >= 0xffff || cd_size >= 0xffff_ffff || cd_offset >= 0xffff_ffff;
     if zip64 {
@@ -467,8 +521,20 @@ fn write_end(out: &mut dyn Write, count: u64, cd_size: u64, cd_offset: u64, zip6
         buf.extend_from_slice(&pos.to_le_bytes());
         buf.extend_from_slice(&1u32.to_le_bytes());
     }
-    let short16 = |v: u64| if zip64 { 0xffff } else { u16::try_from(v).unwrap_or(0xffff) };
-    let short32 = |v: u64| if zip64 { 0xffff_ffff } else { u32::try_from(v).unwrap_or(0xffff_ffff) };
+    let short16 = |v: u64| {
+        if zip64 {
+            0xffff
+        } else {
+            u16::try_from(v).unwrap_or(0xffff)
+        }
+    };
+    let short32 = |v: u64| {
+        if zip64 {
+            0xffff_ffff
+        } else {
+            u32::try_from(v).unwrap_or(0xffff_ffff)
+        }
+    };
     buf.extend_from_slice(&EOCD_SIG.to_le_bytes());
     for v in [0u16, 0, short16(count), short16(count)] {
         buf.extend_from_slice(&v.to_le_bytes());
@@ -503,7 +569,16 @@ pub(crate) mod tests {
         }
         let cd_size = out.len() as u64 - cd_offset;
         let pos = out.len() as u64;
-        write_end(&mut out, directory.len() as u64, cd_size, cd_offset, zip64, b"comment", pos).unwrap();
+        write_end(
+            &mut out,
+            directory.len() as u64,
+            cd_size,
+            cd_offset,
+            zip64,
+            b"comment",
+            pos,
+        )
+        .unwrap();
         out
     }
 
@@ -536,7 +611,10 @@ pub(crate) mod tests {
             data: b"<n/>".to_vec(),
         }];
         let mut out = Vec::new();
-        let (n, ranges) = rewrite(&mut src, &archive, &replaced, &added, &mut out).unwrap();
+        let Rewritten {
+            bytes: n,
+            parts: ranges,
+        } = rewrite(&mut src, &archive, &replaced, &added, &mut out).unwrap();
         assert_eq!(n, out.len() as u64);
         assert_eq!(ranges.len(), 2);
         let b = archive.entry("b.xml").unwrap();
@@ -567,7 +645,9 @@ pub(crate) mod tests {
         bad_crc[cd + 16] ^= 1;
         for case in &cases {
             let mut cur = Cursor::new(case);
-            let Ok(mut src) = Source::new(&mut cur, FORMAT) else { continue };
+            let Ok(mut src) = Source::new(&mut cur, FORMAT) else {
+                continue;
+            };
             assert!(read_archive(&mut src, &Limits::default()).is_err());
         }
         let mut cur = Cursor::new(&bad_crc);

@@ -363,7 +363,11 @@ impl<'a> Lexer<'a> {
                         self.pos += 2;
                         return Ok(dict);
                     }
-                    return if self.peek_at(1).is_none() { Err(LexError::Eof) } else { Err(LexError::Bad("expected '>>'")) };
+                    return if self.peek_at(1).is_none() {
+                        Err(LexError::Eof)
+                    } else {
+                        Err(LexError::Bad("expected '>>'"))
+                    };
                 }
                 Some(b'/') => {
                     self.pos += 1;
@@ -383,7 +387,9 @@ impl<'a> Lexer<'a> {
         let text = std::str::from_utf8(run).map_err(|_| LexError::Bad("bad number"))?;
         self.pos += run.len();
         let Ok(int) = text.parse::<i64>() else {
-            return if text.parse::<f64>().is_ok() || text.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+')) {
+            return if text.parse::<f64>().is_ok()
+                || text.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+'))
+            {
                 Ok(Obj::Real)
             } else {
                 Err(LexError::Bad("bad number"))
@@ -453,7 +459,10 @@ mod tests {
     fn eof_versus_bad() {
         assert_eq!(parse(b"<< /A (open"), Err(LexError::Eof));
         assert_eq!(parse(b"<< /A 1"), Err(LexError::Eof));
-        assert_eq!(parse(b"<< 1 2 >>"), Err(LexError::Bad("expected a name as dictionary key")));
+        assert_eq!(
+            parse(b"<< 1 2 >>"),
+            Err(LexError::Bad("expected a name as dictionary key"))
+        );
         assert_eq!(parse(b"<zz>"), Err(LexError::Bad("bad hex string")));
         let deep = [b'['; 100];
         assert!(matches!(parse(&deep), Err(LexError::Bad(_))));

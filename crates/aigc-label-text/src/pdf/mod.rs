@@ -89,7 +89,13 @@ impl Carrier for Pdf {
         Ok(found)
     }
 
-    fn write(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, label: &Label, limits: &Limits) -> Result<Written> {
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let file_len = src.len();
         let plan = {
@@ -146,13 +152,25 @@ fn read_info(doc: &mut Doc<'_, '_>) -> Result<Option<Info>> {
             match doc.resolve(num, 0)? {
                 Some(parsed) => match parsed.obj {
                     Obj::Dict(d) => (d, parsed.buf, Some((num, gen_)), parsed.file_range),
-                    _ => return Err(Error::malformed(FORMAT, parsed.file_range.start, "/Info is not a dictionary")),
+                    _ => {
+                        return Err(Error::malformed(
+                            FORMAT,
+                            parsed.file_range.start,
+                            "/Info is not a dictionary",
+                        ));
+                    }
                 },
                 None => return Ok(None),
             }
         }
         Some((Obj::Dict(d), buf, _)) => (d.clone(), buf.to_vec(), None, doc.startxref..doc.startxref),
-        Some(_) => return Err(Error::malformed(FORMAT, doc.startxref, "trailer /Info is not a dictionary")),
+        Some(_) => {
+            return Err(Error::malformed(
+                FORMAT,
+                doc.startxref,
+                "trailer /Info is not a dictionary",
+            ));
+        }
     };
     let mut info = Info {
         reference,
@@ -195,7 +213,13 @@ pub(crate) fn decode_text_string(bytes: &[u8]) -> String {
     let utf16 = |b: &[u8], be: bool| {
         let units: Vec<u16> = b
             .chunks_exact(2)
-            .map(|p| if be { u16::from_be_bytes([p[0], p[1]]) } else { u16::from_le_bytes([p[0], p[1]]) })
+            .map(|p| {
+                if be {
+                    u16::from_be_bytes([p[0], p[1]])
+                } else {
+                    u16::from_le_bytes([p[0], p[1]])
+                }
+            })
             .collect();
         String::from_utf16_lossy(&units)
     };
@@ -250,7 +274,10 @@ struct Plan {
 }
 
 fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
-    let raw = |key: &[u8]| doc.trailer_value(key).map(|(_, buf, r)| buf.get(r).unwrap_or_default().to_vec());
+    let raw = |key: &[u8]| {
+        doc.trailer_value(key)
+            .map(|(_, buf, r)| buf.get(r).unwrap_or_default().to_vec())
+    };
     let size = doc
         .trailer_value(b"Size")
         .and_then(|(v, ..)| v.as_int())
@@ -317,7 +344,11 @@ impl Plan {
         match self.style {
             XrefStyle::Table => {
                 out.extend_from_slice(
-                    format!("xref\n{num} 1\n{info_offset:010} {gen_:05} n\r\ntrailer\n<< /Size {} ", self.size).as_bytes(),
+                    format!(
+                        "xref\n{num} 1\n{info_offset:010} {gen_:05} n\r\ntrailer\n<< /Size {} ",
+                        self.size
+                    )
+                    .as_bytes(),
                 );
                 out.extend_from_slice(&trailer);
                 out.extend_from_slice(b" >>\n");
@@ -332,7 +363,11 @@ impl Plan {
                     data.extend_from_slice(&offset.to_be_bytes()[8 - width..]);
                     data.extend_from_slice(&g.to_be_bytes());
                 }
-                let index = if num + 1 == xnum { format!("{num} 2") } else { format!("{num} 1 {xnum} 1") };
+                let index = if num + 1 == xnum {
+                    format!("{num} 2")
+                } else {
+                    format!("{num} 1 {xnum} 1")
+                };
                 out.extend_from_slice(
                     format!(
                         "{xnum} 0 obj\n<< /Type /XRef /Size {size} /W [1 {width} 2] /Index [{index}] /Length {} ",
@@ -379,7 +414,8 @@ mod tests {
             out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
         }
         out.extend_from_slice(
-            format!("trailer\n<< /Size 5 /Root 1 0 R /Info 4 0 R /ID [<00><01>] >>\nstartxref\n{xref}\n%%EOF").as_bytes(),
+            format!("trailer\n<< /Size 5 /Root 1 0 R /Info 4 0 R /ID [<00><01>] >>\nstartxref\n{xref}\n%%EOF")
+                .as_bytes(),
         );
         out
     }
@@ -398,7 +434,10 @@ mod tests {
         assert_eq!(&out[..input.len()], &input[..]);
         assert_eq!(w.bytes_written, out.len() as u64);
         let tail = String::from_utf8_lossy(&out[input.len()..]).into_owned();
-        assert!(tail.starts_with("\n4 0 obj\n<</Title (Hello \\(world\\))\n/Author <FEFF4EBA>\n/AIGC ("), "{tail}");
+        assert!(
+            tail.starts_with("\n4 0 obj\n<</Title (Hello \\(world\\))\n/Author <FEFF4EBA>\n/AIGC ("),
+            "{tail}"
+        );
         assert!(tail.contains("/Prev "), "{tail}");
         assert!(tail.contains("/ID [<00><01>]"), "{tail}");
         let found = Pdf.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
@@ -410,7 +449,10 @@ mod tests {
     #[test]
     fn reads_wild_encodings() {
         let json = json::to_json(&label(), Shape::Bare);
-        let hex: String = encode_text_string(&format!("{json}é")).iter().map(|&b| b as char).collect();
+        let hex: String = encode_text_string(&format!("{json}é"))
+            .iter()
+            .map(|&b| b as char)
+            .collect();
         assert!(hex.starts_with("<FEFF"));
         let input = tiny_pdf(&format!("<< /AIGC {hex} >>"));
         let found = Pdf.find(&mut Cursor::new(&input), &Limits::default()).unwrap();
@@ -428,7 +470,11 @@ mod tests {
         let mut input = tiny_pdf("<< >>");
         let text = String::from_utf8_lossy(&input).replace(" /Info 4 0 R", "             ");
         input = text.into_bytes();
-        assert!(Pdf.find(&mut Cursor::new(&input), &Limits::default()).unwrap().is_empty());
+        assert!(
+            Pdf.find(&mut Cursor::new(&input), &Limits::default())
+                .unwrap()
+                .is_empty()
+        );
         let mut out = Vec::new();
         Pdf.write(&mut Cursor::new(&input), &mut out, &label(), &Limits::default())
             .unwrap();

@@ -73,6 +73,15 @@ pub(crate) enum XrefStyle {
     Stream,
 }
 
+/// A trailer entry taken from an older trailer: key, value, the buffer it was parsed from and
+/// the value's range in it.
+struct Inherited {
+    key: Vec<u8>,
+    value: Obj,
+    buf: Vec<u8>,
+    range: Range<usize>,
+}
+
 /// An opened document: the section chain, newest first, and the newest trailer.
 pub(crate) struct Doc<'s, 'a> {
     src: &'s mut Source<'a>,
@@ -87,7 +96,7 @@ pub(crate) struct Doc<'s, 'a> {
     pub style: XrefStyle,
     /// Trailer keys (`Root`, `Info`, `ID`, `Encrypt`, `Size`) missing from the newest trailer but
     /// found in an older one, with the buffer they came from.
-    pub inherited: Vec<(Vec<u8>, Obj, Vec<u8>, Range<usize>)>,
+    inherited: Vec<Inherited>,
     decoded_budget: u64,
     structures: u64,
 }
@@ -129,7 +138,11 @@ impl<'s, 'a> Doc<'s, 'a> {
         while let Some(offset) = next.take() {
             count_structure(&mut self.structures, self.limits, FORMAT, offset)?;
             if !seen.insert(offset) {
-                return Err(Error::malformed(FORMAT, offset, "cross-reference chain loops back on itself"));
+                return Err(Error::malformed(
+                    FORMAT,
+                    offset,
+                    "cross-reference chain loops back on itself",
+                ));
             }
             let (section, trailer, buf, style) = self.read_section(offset)?;
             self.sections.push(section);
@@ -141,7 +154,9 @@ impl<'s, 'a> Doc<'s, 'a> {
                 }
             }
             next = match trailer.get(b"Prev") {
-                Some(Obj::Int(p)) => Some(u64::try_from(*p).map_err(|_| Error::malformed(FORMAT, offset, "negative /Prev"))?),
+                Some(Obj::Int(p)) => {
+                    Some(u64::try_from(*p).map_err(|_| Error::malformed(FORMAT, offset, "negative /Prev"))?)
+                }
                 _ => None,
             };
             if first {
@@ -151,9 +166,14 @@ impl<'s, 'a> Doc<'s, 'a> {
                 self.trailer_buf = buf;
             } else {
                 for key in [&b"Root"[..], b"Info", b"ID", b"Encrypt", b"Size"] {
-                    let missing = self.trailer.get_some(key).is_none() && !self.inherited.iter().any(|(k, ..)| k == key);
+                    let missing = self.trailer.get_some(key).is_none() && !self.inherited.iter().any(|i| i.key == key);
                     if let Some((_, v, r)) = trailer.entries.iter().find(|(k, ..)| k == key).filter(|_| missing) {
-                        self.inherited.push((key.to_vec(), v.clone(), buf.clone(), r.clone()));
+                        self.inherited.push(Inherited {
+                            key: key.to_vec(),
+                            value: v.clone(),
+                            buf: buf.clone(),
+                            range: r.clone(),
+                        });
                     }
                 }
             }
@@ -163,13 +183,18 @@ impl<'s, 'a> Doc<'s, 'a> {
 
     /// A trailer value from the newest trailer, or inherited from an older one.
     pub fn trailer_value(&self, key: &[u8]) -> Option<(&Obj, &[u8], Range<usize>)> {
-        if let Some((_, v, r)) = self.trailer.entries.iter().find(|(k, v, _)| k == key && *v != Obj::Null) {
+        if let Some((_, v, r)) = self
+            .trailer
+            .entries
+            .iter()
+            .find(|(k, v, _)| k == key && *v != Obj::Null)
+        {
             return Some((v, &self.trailer_buf, r.clone()));
         }
         self.inherited
             .iter()
-            .find(|(k, ..)| k == key)
-            .map(|(_, v, b, r)| (v, b.as_slice(), r.clone()))
+            .find(|i| i.key == key)
+            .map(|i| (&i.value, i.buf.as_slice(), i.range.clone()))
     }
 
     fn read_section(&mut self, offset: u64) -> Result<(Section, Dict, Vec<u8>, XrefStyle)> {
@@ -188,7 +213,11 @@ impl<'s, 'a> Doc<'s, 'a> {
     /// Reads up to `len` bytes at `offset` (fewer at the end of the file).
     fn window(&mut self, offset: u64, len: u64) -> Result<Vec<u8>> {
         if offset > self.src.len() {
-            return Err(Error::malformed(FORMAT, offset, "offset points past the end of the file"));
+            return Err(Error::malformed(
+                FORMAT,
+                offset,
+                "offset points past the end of the file",
+            ));
         }
         self.src.seek_to(offset)?;
         let len = len.min(self.src.remaining());
@@ -234,8 +263,12 @@ impl<'s, 'a> Doc<'s, 'a> {
                 })?;
                 return Ok((Section::Table { subsections }, trailer, buf));
             }
-            let first = lx.uint().map_err(|e| lex_error(e, pos + lx.pos as u64, "xref subsection"))?;
-            let count = lx.uint().map_err(|e| lex_error(e, pos + lx.pos as u64, "xref subsection"))?;
+            let first = lx
+                .uint()
+                .map_err(|e| lex_error(e, pos + lx.pos as u64, "xref subsection"))?;
+            let count = lx
+                .uint()
+                .map_err(|e| lex_error(e, pos + lx.pos as u64, "xref subsection"))?;
             let (first, count) = match (u32::try_from(first), u32::try_from(count)) {
                 (Ok(f), Ok(c)) => (f, c),
                 _ => return Err(Error::malformed(FORMAT, pos, "xref subsection out of range")),
@@ -268,7 +301,11 @@ impl<'s, 'a> Doc<'s, 'a> {
             return Err(Error::malformed(FORMAT, offset, "xref stream has no dictionary"));
         };
         if dict.get(b"Type").and_then(Obj::as_name) != Some(b"XRef") {
-            return Err(Error::malformed(FORMAT, offset, "startxref points at neither 'xref' nor an xref stream"));
+            return Err(Error::malformed(
+                FORMAT,
+                offset,
+                "startxref points at neither 'xref' nor an xref stream",
+            ));
         }
         let mut widths = [0usize; 3];
         match dict.get(b"W") {
@@ -312,7 +349,10 @@ impl<'s, 'a> Doc<'s, 'a> {
         let (data_start, declared) = (parsed.file_range.end, dict.get(b"Length").cloned());
         let len = match declared {
             Some(Obj::Int(n)) => u64::try_from(n).ok(),
-            Some(Obj::Ref(n, _)) if depth < 2 => self.resolve(n, depth + 1)?.and_then(|p| p.obj.as_int()).and_then(|n| u64::try_from(n).ok()),
+            Some(Obj::Ref(n, _)) if depth < 2 => self
+                .resolve(n, depth + 1)?
+                .and_then(|p| p.obj.as_int())
+                .and_then(|n| u64::try_from(n).ok()),
             _ => None,
         };
         let len = match len.filter(|&l| self.endstream_follows(data_start, l)) {
@@ -327,7 +367,9 @@ impl<'s, 'a> Doc<'s, 'a> {
     }
 
     fn endstream_follows(&mut self, data_start: u64, len: u64) -> bool {
-        let Some(at) = data_start.checked_add(len) else { return false };
+        let Some(at) = data_start.checked_add(len) else {
+            return false;
+        };
         match self.window(at, 32) {
             Ok(w) => {
                 let skip = w.iter().take_while(|&&b| is_white(b)).count();
@@ -339,7 +381,10 @@ impl<'s, 'a> Doc<'s, 'a> {
 
     /// The stream length, when `/Length` is missing or wrong: up to the `endstream` keyword.
     fn scan_for_endstream(&mut self, data_start: u64) -> Result<u64> {
-        let len = self.limits.max_metadata_bytes.min(self.src.len().saturating_sub(data_start));
+        let len = self
+            .limits
+            .max_metadata_bytes
+            .min(self.src.len().saturating_sub(data_start));
         let win = self.window(data_start, len)?;
         let at = win
             .windows(9)
@@ -392,7 +437,9 @@ impl<'s, 'a> Doc<'s, 'a> {
                     .and_then(|bits| usize::try_from((bits + 7) / 8).ok())
                     .filter(|&r| r > 0 && r <= 1 << 20)
                     .ok_or_else(|| Error::malformed(FORMAT, offset, "bad predictor parameters"))?;
-                let bpp = usize::try_from(colors.saturating_mul(bpc).saturating_add(7) / 8).unwrap_or(1).max(1);
+                let bpp = usize::try_from(colors.saturating_mul(bpc).saturating_add(7) / 8)
+                    .unwrap_or(1)
+                    .max(1);
                 png_unpredict(&data, row, bpp).ok_or_else(|| Error::malformed(FORMAT, offset, "bad PNG predictor data"))
             }
             _ => Err(Error::Unsupported("PDF TIFF predictor".into())),
@@ -459,7 +506,9 @@ impl<'s, 'a> Doc<'s, 'a> {
             };
             if let Some(pos) = found {
                 let entry = self.window(pos, 20)?;
-                return parse_table_entry(&entry).map(Some).ok_or_else(|| Error::malformed(FORMAT, pos, "bad xref table entry"));
+                return parse_table_entry(&entry)
+                    .map(Some)
+                    .ok_or_else(|| Error::malformed(FORMAT, pos, "bad xref table entry"));
             }
         }
         Ok(None)
@@ -476,7 +525,11 @@ impl<'s, 'a> Doc<'s, 'a> {
                     return Err(Error::malformed(FORMAT, 0, "object streams nested"));
                 }
                 let Some(Location::Offset(offset, _)) = self.locate(stm)? else {
-                    return Err(Error::malformed(FORMAT, 0, format!("object stream {stm} is not in the file")));
+                    return Err(Error::malformed(
+                        FORMAT,
+                        0,
+                        format!("object stream {stm} is not in the file"),
+                    ));
                 };
                 let (parsed, data) = self.stream_object(offset, Some(stm), depth + 1)?;
                 let obj = object_from_stream(&parsed.obj, &data, num, index, self.limits)
@@ -525,7 +578,10 @@ fn stream_entry(data: &[u8], widths: [usize; 3], index: &[(u32, u32)], num: u32)
             return match kind {
                 0 => Some(Location::Free),
                 1 => Some(Location::Offset(field(b), u16::try_from(field(c)).unwrap_or(u16::MAX))),
-                2 => Some(Location::InStream(u32::try_from(field(b)).ok()?, u32::try_from(field(c)).ok()?)),
+                2 => Some(Location::InStream(
+                    u32::try_from(field(b)).ok()?,
+                    u32::try_from(field(c)).ok()?,
+                )),
                 _ => None,
             };
         }
@@ -537,7 +593,10 @@ fn stream_entry(data: &[u8], widths: [usize; 3], index: &[(u32, u32)], num: u32)
 /// Object `num` (the `index`-th) from a decoded object stream (§7.5.7).
 fn object_from_stream(dict: &Obj, data: &[u8], num: u32, index: u32, limits: &Limits) -> LexResult<Obj> {
     let dict = dict.as_dict().ok_or(LexError::Bad("object stream has no dictionary"))?;
-    let n = dict.int(b"N").and_then(|n| u64::try_from(n).ok()).ok_or(LexError::Bad("no /N"))?;
+    let n = dict
+        .int(b"N")
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or(LexError::Bad("no /N"))?;
     let first = dict
         .int(b"First")
         .and_then(|n| usize::try_from(n).ok())
@@ -555,7 +614,10 @@ fn object_from_stream(dict: &Obj, data: &[u8], num: u32, index: u32, limits: &Li
         }
     }
     let off = offset.ok_or(LexError::Bad("object not in its object stream"))?;
-    let at = usize::try_from(off).ok().and_then(|o| o.checked_add(first)).ok_or(LexError::Bad("bad offset"))?;
+    let at = usize::try_from(off)
+        .ok()
+        .and_then(|o| o.checked_add(first))
+        .ok_or(LexError::Bad("bad offset"))?;
     if at > data.len() {
         return Err(LexError::Bad("offset past the object stream"));
     }
@@ -566,7 +628,8 @@ fn object_from_stream(dict: &Obj, data: &[u8], num: u32, index: u32, limits: &Li
             let mut padded = data.to_vec();
             padded.push(b' ');
             let mut lx = Lexer::new(&padded, at, limits.max_depth);
-            lx.object().map_err(|_| LexError::Bad("truncated object in object stream"))
+            lx.object()
+                .map_err(|_| LexError::Bad("truncated object in object stream"))
         }
         other => other,
     }
@@ -582,9 +645,17 @@ fn png_unpredict(data: &[u8], row: usize, bpp: usize) -> Option<Vec<u8>> {
         let (&kind, src) = line.split_first()?;
         let mut cur = vec![0u8; row];
         for (i, &x) in src.iter().enumerate().take(row) {
-            let a = if i >= bpp { cur.get(i - bpp).copied().unwrap_or(0) } else { 0 };
+            let a = if i >= bpp {
+                cur.get(i - bpp).copied().unwrap_or(0)
+            } else {
+                0
+            };
             let b = prev.get(i).copied().unwrap_or(0);
-            let c = if i >= bpp { prev.get(i - bpp).copied().unwrap_or(0) } else { 0 };
+            let c = if i >= bpp {
+                prev.get(i - bpp).copied().unwrap_or(0)
+            } else {
+                0
+            };
             let v = match kind {
                 0 => x,
                 1 => x.wrapping_add(a),
@@ -605,7 +676,11 @@ fn png_unpredict(data: &[u8], row: usize, bpp: usize) -> Option<Vec<u8>> {
 
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
     let p = i16::from(a) + i16::from(b) - i16::from(c);
-    let (pa, pb, pc) = ((p - i16::from(a)).abs(), (p - i16::from(b)).abs(), (p - i16::from(c)).abs());
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
     if pa <= pb && pa <= pc {
         a
     } else if pb <= pc {
@@ -638,7 +713,11 @@ fn find_startxref(src: &mut Source<'_>, limits: &Limits) -> Result<u64> {
         Err(e) => return Err(lex_error(e, start + at as u64, "startxref")),
     };
     if value >= len {
-        return Err(Error::malformed(FORMAT, start + at as u64, "startxref points past the end of the file"));
+        return Err(Error::malformed(
+            FORMAT,
+            start + at as u64,
+            "startxref points past the end of the file",
+        ));
     }
     Ok(value)
 }
@@ -668,7 +747,10 @@ mod tests {
 
     #[test]
     fn table_entries() {
-        assert_eq!(parse_table_entry(b"0000000017 00000 n\r\n"), Some(Location::Offset(17, 0)));
+        assert_eq!(
+            parse_table_entry(b"0000000017 00000 n\r\n"),
+            Some(Location::Offset(17, 0))
+        );
         assert_eq!(parse_table_entry(b"0000000000 65535 f\r\n"), Some(Location::Free));
         assert_eq!(parse_table_entry(b"garbage garbage ga"), None);
         assert_eq!(entry_stride(b"0000000017 00000 n\n0000"), 19);
