@@ -634,16 +634,14 @@ fn webp_tiff_and_gif_are_reencoded_in_their_own_format() {
         }
         let m = measure(&decode_rgba(&out), report.stamped.rect);
         assert!(m.contrast() >= 4.5 && m.ink_rows >= 8, "{format:?}");
-        let labelled = stamp_bytes(&input, Style::default(), Some(&label("x")));
-        if format == ImageFormat::Tiff {
-            // TIFF has a carrier: the label is embedded in the re-encoded file.
-            let (out, _) = labelled.unwrap();
-            assert_eq!(found_label(&aigc_label_image::Tiff, &out), Some(label("x")));
-        } else {
-            // No carrier for these formats in this build yet: asking for a label is refused cleanly.
-            let err = labelled.unwrap_err();
-            assert!(matches!(err, Error::Unsupported(_)), "{format:?}: {err}");
-        }
+        // Each format has a carrier: the label is embedded in the re-encoded file.
+        let (out, _) = stamp_bytes(&input, Style::default(), Some(&label("x"))).unwrap();
+        let carrier: &dyn Carrier = match format {
+            ImageFormat::WebP => &aigc_label_image::WebP,
+            ImageFormat::Gif => &aigc_label_image::Gif,
+            _ => &aigc_label_image::Tiff,
+        };
+        assert_eq!(found_label(carrier, &out), Some(label("x")), "{format:?}");
     }
 }
 
@@ -694,13 +692,23 @@ fn unsupported_and_broken_inputs_fail_cleanly() {
         assert!(run(&png[..cut]).is_err(), "cut at {cut}");
     }
     let mut webp = Vec::new();
-    DynamicImage::ImageRgba8(background(Background::White, 64, 64))
+    DynamicImage::ImageRgba8(background(Background::White, 160, 120))
         .write_to(&mut Cursor::new(&mut webp), ImageFormat::WebP)
         .unwrap();
-    // A WebP that may hold a label we cannot read yet is refused rather than stripped.
-    webp.extend_from_slice(b"XMP \x04\x00\x00\x00AIGC");
-    let err = run(&webp).unwrap_err().to_string();
-    assert!(err.contains("cannot carry over"), "{err}");
+    // A label in a WebP is read, so re-encoding carries it over rather than dropping it.
+    let mut labelled = Vec::new();
+    let theirs = label("theirs");
+    embed::embed_with(
+        &aigc_label_image::WebP,
+        &mut Cursor::new(&webp),
+        &mut labelled,
+        &theirs,
+        &Options::default(),
+    )
+    .unwrap();
+    let (out, report) = stamp_bytes(&labelled, Style::default(), None).unwrap();
+    assert!(report.implicit.is_some());
+    assert_eq!(found_label(&aigc_label_image::WebP, &out), Some(theirs));
     // Size limits apply before decoding.
     let mut small = FileOptions::default();
     small.max_input_bytes = 10;

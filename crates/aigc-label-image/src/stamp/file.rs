@@ -182,7 +182,8 @@ impl Kind {
             Kind::Png => Some(&crate::Png),
             Kind::Jpeg => Some(&crate::Jpeg),
             Kind::Tiff => Some(&crate::Tiff),
-            Kind::WebP | Kind::Gif => None,
+            Kind::WebP => Some(&crate::WebP),
+            Kind::Gif => Some(&crate::Gif),
         }
     }
 }

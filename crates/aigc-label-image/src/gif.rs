@@ -1,0 +1,749 @@
+//! GIF: the label as `TC260:AIGC` in an XMP application extension (spec section 4, GIF row; XMP
+//! Specification Part 3, 1.1.2).
+//!
+//! The extension has the application identifier `XMP Data` and authentication code `XMP`; the
+//! packet follows as raw bytes, not cut into sub-blocks, and a 258-byte "magic trailer" ends it:
+//! `0x01`, the bytes `0xFF` down to `0x00`, then the block terminator `0x00`. A decoder that reads
+//! the packet as sub-blocks takes its bytes for length bytes and skips ahead; wherever it lands in
+//! the descending ramp, the length it reads there brings it to the terminator. This works only
+//! when the packet holds no `0x00` byte, which would end the extension early, so the writer
+//! refuses such a packet.
+//!
+//! [`Gif::find`] walks the blocks from the logical screen descriptor to the trailer (GIF89a
+//! specification, Appendix B grammar), skipping image data sub-block by sub-block without
+//! decoding LZW, and reports every `TC260:AIGC` property of every XMP extension, wherever it sits.
+//! The packet is the extension's data without the magic trailer; when a writer used another
+//! landing zone, the packet ends with its `<?xpacket end=...?>` instruction (as exiftool reads it)
+//! and the copy carries a [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning.
+//!
+//! [`Gif::write`] walks twice. The first walk checks every block and merges the label into the
+//! first XMP extension's packet with [`xmp::set_aigc`] (other properties kept) or makes a new
+//! packet; nothing is written before it succeeds. The second walk writes the header as `GIF89a`
+//! (application extensions are a GIF89a feature; exiftool upgrades `GIF87a` the same way), then
+//! every block byte for byte, image data streamed through in large reads, except:
+//! - the first XMP extension, replaced by the label's;
+//! - later XMP extensions holding a label, which lose only their `TC260:AIGC` property;
+//! - a file without XMP gets a new extension before its first graphic block: the graphic control
+//!   extension that introduces the first image, else the first image descriptor (or plain text
+//!   extension), else the trailer. exiftool inserts it before the first image descriptor; we stop
+//!   one block earlier when a graphic control extension precedes that image, so the control block
+//!   stays next to the image it governs (`<Graphic Block> ::= [Graphic Control Extension]
+//!   <Graphic-Rendering Block>`), and leading blocks such as the `NETSCAPE2.0` loop extension stay
+//!   where they are.
+//!
+//! Bytes after the trailer are copied unchanged.
+//!
+//! The walker is our own: the `gif` and `image` crates decode frames (LZW) to get past them and
+//! drop extensions they do not know; a carrier must copy every block byte-exact and keep memory
+//! flat however many frames the file has.
+
+use std::io::{self, Write};
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, id};
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+
+use crate::jpeg::search_packet;
+use crate::png::remove_aigc;
+
+/// Format name, in errors and reports.
+const FORMAT: &str = "gif";
+
+/// How [`Found::carrier`] names the place.
+const CARRIER: &str = "XMP application extension";
+
+/// Block introducers and extension labels (GIF89a specification, sections 20 to 27).
+const EXTENSION: u8 = 0x21;
+const IMAGE: u8 = 0x2C;
+const TRAILER: u8 = 0x3B;
+const APPLICATION: u8 = 0xFF;
+const GRAPHIC_CONTROL: u8 = 0xF9;
+const PLAIN_TEXT: u8 = 0x01;
+
+/// Application identifier and authentication code of the XMP extension.
+const XMP_APPLICATION: [u8; 11] = *b"XMP DataXMP";
+
+/// Introducer, label and identifier sub-block of the XMP extension.
+const XMP_HEADER: [u8; 14] = *b"\x21\xff\x0bXMP DataXMP";
+
+/// The magic trailer: `0x01`, `0xFF` down to `0x00`, the block terminator.
+const MAGIC_TRAILER: [u8; 258] = magic_trailer();
+
+const fn magic_trailer() -> [u8; 258] {
+    let mut zone = [0u8; 258];
+    zone[0] = 1;
+    let mut i = 0;
+    while i < 256 {
+        zone[1 + i] = (255 - i) as u8;
+        i += 1;
+    }
+    zone
+}
+
+/// How much of the stream the sub-block walker reads at a time: a small first read, since most
+/// extensions and many frames are short, doubling up to the large window image data calls for.
+const FIRST_WINDOW: usize = 4 << 10;
+const WINDOW: usize = 64 << 10;
+
+/// The GIF carrier: GIF87a and GIF89a, still and animated.
+///
+/// ```
+/// use std::io::Cursor;
+/// use aigc_label_core::{Carrier, Label, Limits};
+/// use aigc_label_image::Gif;
+///
+/// // A 1x1 GIF: header, screen with a two-colour table, a graphic control extension, the image,
+/// // the trailer.
+/// let mut gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
+/// gif.extend_from_slice(b"\x21\xf9\x04\x00\x00\x00\x00\x00");
+/// gif.extend_from_slice(b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b");
+///
+/// let label = Label::new("001191440300708461136T1XGW3", "img-0001");
+/// let mut out = Vec::new();
+/// let written = Gif.write(&mut Cursor::new(&gif), &mut out, &label, &Limits::default())?;
+/// assert_eq!(written.bytes_written, out.len() as u64);
+/// // The XMP extension sits after the colour table, before the graphic control extension.
+/// assert_eq!(written.label_range.start, 19);
+/// assert_eq!(&out[19..33], b"\x21\xff\x0bXMP DataXMP");
+/// assert!(out.ends_with(&gif[19..]));
+/// # Ok::<(), aigc_label_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gif;
+
+impl Carrier for Gif {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "image/gif"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["gif"]
+    }
+
+    /// `GIF87a` or `GIF89a`.
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a")
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        Ok(Scan::run(input, limits)?.found)
+    }
+
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
+        let scan = Scan::run(input, limits)?;
+        let plan = Plan::new(scan, input, label, limits)?;
+        plan.copy(input, output, limits)
+    }
+}
+
+/// One block as the walker passes it.
+#[derive(Debug)]
+enum Block {
+    /// An image, or an extension other than XMP: written to the walker's output as walked.
+    /// `graphic` is true for blocks that begin a graphic block (a graphic control extension, an
+    /// image descriptor, a plain text extension).
+    Other { start: u64, graphic: bool },
+    /// An XMP application extension, not written: its range and its data after the identifier
+    /// sub-block, up to the block terminator.
+    Xmp { range: Range<u64>, data: Vec<u8> },
+    /// The trailer, not written, at this offset.
+    Trailer(u64),
+}
+
+/// Walks the blocks of one GIF stream, shared by `find` and both passes of `write`.
+///
+/// Strict: the signature, the screen descriptor and colour tables must be whole, every block
+/// starts with `0x21`, `0x2C` or `0x3B`, sub-blocks run to their terminator inside the file, and
+/// the trailer is there. Bytes after the trailer are trailing data.
+struct Walker<'a> {
+    src: Source<'a>,
+    /// Offset after the logical screen descriptor and global colour table.
+    screen_end: u64,
+    /// Offset of the next block.
+    next: u64,
+    count: u64,
+    max_blocks: u64,
+    /// Reused read buffer for the sub-block walker.
+    window: Vec<u8>,
+}
+
+impl<'a> Walker<'a> {
+    /// Checks the header and screen descriptor, skips the global colour table, and stands before
+    /// the first block.
+    fn new(input: &'a mut dyn ReadSeek, limits: &Limits) -> Result<Self> {
+        let mut src = Source::new(input, FORMAT)?;
+        // Signature and version, then the logical screen descriptor: width, height, packed
+        // fields, background colour index, pixel aspect ratio.
+        let [g, i, f, v0, v1, v2, _, _, _, _, flags, _, _] =
+            src.read_array::<13>("GIF header and screen descriptor")?;
+        if [g, i, f] != *b"GIF" {
+            return Err(Error::malformed(FORMAT, 0, "not a GIF signature"));
+        }
+        if [v0, v1, v2] != *b"87a" && [v0, v1, v2] != *b"89a" {
+            return Err(Error::malformed(FORMAT, 3, "GIF version is neither 87a nor 89a"));
+        }
+        src.skip(color_table_len(flags), "global colour table")?;
+        let screen_end = src.pos();
+        Ok(Walker {
+            src,
+            screen_end,
+            next: screen_end,
+            count: 0,
+            max_blocks: limits.max_structures,
+            window: Vec::new(),
+        })
+    }
+
+    /// Offset of the block the next call to [`Walker::next`] reads.
+    fn position(&self) -> u64 {
+        self.next
+    }
+
+    /// Reads the next block. Images and extensions other than XMP are written to `out` as they
+    /// are walked (pass [`io::sink`] to only check them); XMP extensions are buffered within
+    /// [`Limits::max_metadata_bytes`] and returned; the trailer ends the walk.
+    ///
+    /// # Errors
+    /// An unknown block introducer, a block cut short, more blocks than
+    /// [`Limits::max_structures`], I/O errors.
+    fn next(&mut self, out: &mut dyn Write, limits: &Limits) -> Result<Block> {
+        let start = self.next;
+        self.src.seek_to(start)?;
+        self.count += 1;
+        if self.count > self.max_blocks {
+            return Err(Error::Limit {
+                format: FORMAT,
+                offset: start,
+                what: "block count",
+                found: self.count,
+                limit: self.max_blocks,
+            });
+        }
+        let [introducer] = self.src.read_array("block introducer (no trailer)")?;
+        let graphic = match introducer {
+            TRAILER => return Ok(Block::Trailer(start)),
+            IMAGE => {
+                // Left, top, width, height, packed fields; the local colour table; the LZW
+                // minimum code size.
+                let [_, _, _, _, _, _, _, _, flags] = self.src.read_array::<9>("image descriptor")?;
+                self.src.skip(color_table_len(flags), "local colour table")?;
+                self.src.skip(1, "LZW minimum code size")?;
+                true
+            }
+            EXTENSION => {
+                let [label] = self.src.read_array("extension label")?;
+                if label == APPLICATION && self.is_xmp()? {
+                    return self.xmp(start, limits);
+                }
+                label == GRAPHIC_CONTROL || label == PLAIN_TEXT
+            }
+            other => {
+                return Err(Error::malformed(
+                    FORMAT,
+                    start,
+                    format!("block introducer {other:#04x} is none of 0x21, 0x2c, 0x3b"),
+                ));
+            }
+        };
+        let data = self.src.pos();
+        self.src.seek_to(start)?;
+        self.src.copy_to(out, data - start, "block header")?;
+        self.next = self.sub_blocks(out)?;
+        Ok(Block::Other { start, graphic })
+    }
+
+    /// True when the application extension's identifier sub-block (just after its label) is
+    /// `XMP DataXMP`; the position is left where it was.
+    fn is_xmp(&mut self) -> Result<bool> {
+        let at = self.src.pos();
+        let mut head = [0u8; 12];
+        let got = self.src.read_up_to(&mut head)?;
+        self.src.seek_to(at)?;
+        Ok(got == head.len() && head[0] == 11 && head[1..] == XMP_APPLICATION)
+    }
+
+    /// Buffers an XMP extension whose identifier sub-block starts at the current position.
+    fn xmp(&mut self, start: u64, limits: &Limits) -> Result<Block> {
+        let after_id = self.src.pos() + 12;
+        let end = self.sub_blocks(&mut io::sink())?;
+        self.src.seek_to(after_id)?;
+        // The walk stopped after the terminator, which is not part of the data.
+        let data = self
+            .src
+            .read_vec(end - 1 - after_id, "XMP application extension", limits)?;
+        self.next = end;
+        Ok(Block::Xmp {
+            range: start..end,
+            data,
+        })
+    }
+
+    /// Walks data sub-blocks from the current position through the block terminator, writing
+    /// them to `out`; returns the offset after the terminator. The stream is read in large
+    /// windows and the length bytes followed inside them, so image data costs no per-sub-block
+    /// reads or seeks.
+    fn sub_blocks(&mut self, out: &mut dyn Write) -> Result<u64> {
+        // Offset of the next length byte; at most 255 bytes past the window just read.
+        let mut at = self.src.pos();
+        let mut size = FIRST_WINDOW;
+        loop {
+            if self.window.len() < size {
+                self.window.resize(size, 0);
+            }
+            let window_start = self.src.pos();
+            let got = self.src.read_up_to(self.window.get_mut(..size).unwrap_or_default())?;
+            size = (size * 2).min(WINDOW);
+            if got == 0 {
+                return Err(self.src.truncated("data sub-blocks without a block terminator"));
+            }
+            let window = self.window.get(..got).unwrap_or_default();
+            let window_end = window_start + got as u64;
+            while at < window_end {
+                let index = usize::try_from(at - window_start).unwrap_or(usize::MAX);
+                match window.get(index) {
+                    Some(0) => {
+                        let end = at + 1;
+                        out.write_all(window.get(..index + 1).unwrap_or_default())?;
+                        self.src.seek_to(end)?;
+                        return Ok(end);
+                    }
+                    Some(&len) => at += 1 + u64::from(len),
+                    None => return Err(self.src.malformed("sub-block walk left its window")),
+                }
+            }
+            out.write_all(window)?;
+        }
+    }
+
+    /// Reads the XMP extension the scan found at `start` again: its range and data.
+    fn xmp_at(&mut self, start: u64, limits: &Limits) -> Result<(Range<u64>, Vec<u8>)> {
+        self.next = start;
+        match self.next(&mut io::sink(), limits)? {
+            Block::Xmp { range, data } => Ok((range, data)),
+            _ => Err(Error::malformed(
+                FORMAT,
+                start,
+                "the XMP extension is gone on a second read",
+            )),
+        }
+    }
+
+    /// Copies `range` of the input to `out` unchanged.
+    fn copy(&mut self, range: &Range<u64>, out: &mut dyn Write) -> Result<()> {
+        self.src.seek_to(range.start)?;
+        self.src.copy_to(out, range.end - range.start, "block")
+    }
+
+    /// Copies everything from `offset` to the end of the stream.
+    fn copy_from(&mut self, offset: u64, out: &mut dyn Write) -> Result<()> {
+        self.src.seek_to(offset)?;
+        self.src.copy_rest(out, "data after the trailer")
+    }
+}
+
+/// Bytes in the colour table a packed-fields byte announces: 3 x 2^(size + 1) when the table
+/// flag (the high bit) is set.
+fn color_table_len(flags: u8) -> u64 {
+    if flags & 0x80 == 0 {
+        0
+    } else {
+        3 << ((flags & 0x07) + 1)
+    }
+}
+
+/// The XMP packet in an extension's data, and whether the data ended with the standard magic
+/// trailer. With another landing zone the packet ends with its `<?xpacket end=...?>`
+/// instruction, which is where exiftool cuts it too; without one, all the data is the packet.
+fn split_packet(data: &[u8]) -> (&[u8], bool) {
+    let zone = MAGIC_TRAILER.get(..MAGIC_TRAILER.len() - 1).unwrap_or_default();
+    if let Some(packet) = data.strip_suffix(zone) {
+        return (packet, true);
+    }
+    (
+        data.get(..xpacket_end(data).unwrap_or(data.len())).unwrap_or(data),
+        false,
+    )
+}
+
+/// Offset after the `<?xpacket end=...?>` processing instruction, if the data has one.
+fn xpacket_end(data: &[u8]) -> Option<usize> {
+    let start = find(data, b"<?xpacket end=")?;
+    let close = find(data.get(start..)?, b"?>")?;
+    Some(start + close + 2)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// What one walk over the blocks learned.
+struct Scan {
+    /// The copies `find` reports, at most [`Limits::max_copies`].
+    found: Vec<Found>,
+    /// Every XMP extension: its range, and whether its packet holds a label.
+    xmp: Vec<(Range<u64>, bool)>,
+    /// Where a new XMP extension goes: the first graphic block, else the trailer.
+    insert_at: u64,
+}
+
+impl Scan {
+    /// Walks every block of `input` and collects the label copies.
+    fn run(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
+        let mut walker = Walker::new(input, limits)?;
+        let mut scan = Scan {
+            found: Vec::new(),
+            xmp: Vec::new(),
+            insert_at: 0,
+        };
+        let mut first_graphic = None;
+        loop {
+            match walker.next(&mut io::sink(), limits)? {
+                Block::Other { start, graphic } => {
+                    if graphic {
+                        first_graphic.get_or_insert(start);
+                    }
+                }
+                Block::Xmp { range, data } => scan.visit(range, &data, limits)?,
+                Block::Trailer(offset) => {
+                    scan.insert_at = first_graphic.unwrap_or(offset);
+                    return Ok(scan);
+                }
+            }
+        }
+    }
+
+    fn visit(&mut self, range: Range<u64>, data: &[u8], limits: &Limits) -> Result<()> {
+        let (packet, standard) = split_packet(data);
+        let hits = search_packet(packet, limits).map_err(|e| in_extension(&range, e))?;
+        let check = if standard {
+            Check::pass(
+                id::CARRIER_PLACE,
+                "XMP application extension with the magic trailer, as GB 45438 places it",
+            )
+        } else {
+            Check::warn(
+                id::CARRIER_PLACE,
+                format!(
+                    "the XMP application extension (byte {}) does not end with the 258-byte magic trailer of XMP \
+                     part 3; readers may not find where its packet ends",
+                    range.start
+                ),
+            )
+        };
+        for hit in &hits {
+            if self.found.len() < limits.max_copies {
+                self.found.push(Found {
+                    carrier: CARRIER.into(),
+                    range: range.clone(),
+                    text: hit.value.clone(),
+                    expected_shape: Shape::Bare,
+                    checks: vec![check.clone()],
+                });
+            }
+        }
+        self.xmp.push((range, !hits.is_empty()));
+        Ok(())
+    }
+}
+
+/// Puts an error from the XMP codec in the context of the extension that held the packet.
+fn in_extension(range: &Range<u64>, e: Error) -> Error {
+    match e {
+        Error::Malformed { .. } | Error::Truncated { .. } => Error::malformed(
+            FORMAT,
+            range.start,
+            format!("XMP packet in the application extension: {e}"),
+        ),
+        other => other,
+    }
+}
+
+/// What the second walk changes, worked out before any byte is written.
+struct Plan {
+    /// Start of the first XMP extension, replaced by the label's.
+    primary: Option<u64>,
+    /// The label's packet.
+    packet: Vec<u8>,
+    /// Where a new extension goes, when there is no primary.
+    insert_at: u64,
+    /// Starts of later XMP extensions that hold a label and lose it.
+    scrub: Vec<u64>,
+}
+
+impl Plan {
+    /// Builds the label's packet, and checks that it and every scrubbed later packet can be
+    /// stored in an XMP extension (the scrubbed packets are built again while copying, so that
+    /// memory does not grow with their number).
+    ///
+    /// # Errors
+    /// XMP errors from the packets being edited; a packet with a `0x00` byte.
+    fn new(scan: Scan, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        let mut walker = Walker::new(input, limits)?;
+        let text = json::to_json(label, Shape::Bare);
+        let primary = scan.xmp.first().map(|(range, _)| range.start);
+        let packet = match primary {
+            Some(start) => {
+                let (range, data) = walker.xmp_at(start, limits)?;
+                xmp::set_aigc(split_packet(&data).0, &text, limits).map_err(|e| in_extension(&range, e))?
+            }
+            None => xmp::new_packet(&text, xmp::DEFAULT_PADDING),
+        };
+        storable(&packet, primary.unwrap_or(scan.insert_at))?;
+        let mut scrub = Vec::new();
+        for (range, _) in scan.xmp.iter().skip(1).filter(|(_, labelled)| *labelled) {
+            let (_, data) = walker.xmp_at(range.start, limits)?;
+            storable(&scrubbed(range, &data, limits)?, range.start)?;
+            scrub.push(range.start);
+        }
+        Ok(Plan {
+            primary,
+            packet,
+            insert_at: scan.insert_at,
+            scrub,
+        })
+    }
+
+    /// The second walk: copies `input` to `output` as planned.
+    fn copy(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, limits: &Limits) -> Result<Written> {
+        let mut walker = Walker::new(input, limits)?;
+        let mut out = CountingWriter::new(output);
+        out.write_all(b"GIF89a")?;
+        walker.copy(&(6..walker.screen_end), &mut out)?;
+        let mut label_range = None;
+        loop {
+            if self.primary.is_none() && walker.position() == self.insert_at {
+                label_range = Some(write_extension(&mut out, &self.packet)?);
+            }
+            match walker.next(&mut out, limits)? {
+                Block::Other { .. } => {}
+                Block::Xmp { range, data } => {
+                    if self.primary == Some(range.start) {
+                        label_range = Some(write_extension(&mut out, &self.packet)?);
+                    } else if self.scrub.contains(&range.start) {
+                        write_extension(&mut out, &scrubbed(&range, &data, limits)?)?;
+                    } else {
+                        walker.copy(&range, &mut out)?;
+                    }
+                }
+                Block::Trailer(offset) => {
+                    walker.copy_from(offset, &mut out)?;
+                    break;
+                }
+            }
+        }
+        out.flush()?;
+        let label_range =
+            label_range.ok_or_else(|| Error::malformed(FORMAT, 6, "no place found for the XMP extension"))?;
+        Ok(Written {
+            label_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// The packet of a later XMP extension without its `TC260:AIGC` properties.
+fn scrubbed(range: &Range<u64>, data: &[u8], limits: &Limits) -> Result<Vec<u8>> {
+    let packet = split_packet(data).0;
+    let hits = xmp::find_aigc(packet, limits).map_err(|e| in_extension(range, e))?;
+    remove_aigc(packet, hits, limits).map_err(|e| in_extension(range, e))
+}
+
+/// Refuses a packet with a `0x00` byte: a decoder walking the packet as sub-blocks could land on
+/// it and end the extension there, reading the rest of the packet as blocks.
+fn storable(packet: &[u8], offset: u64) -> Result<()> {
+    match packet.iter().position(|&b| b == 0) {
+        Some(at) => Err(Error::malformed(
+            FORMAT,
+            offset,
+            format!("the XMP packet has a 0x00 byte (packet byte {at}), which a GIF XMP extension cannot hold"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Writes an XMP application extension holding `packet`; returns its range in the output.
+fn write_extension(out: &mut CountingWriter<'_>, packet: &[u8]) -> Result<Range<u64>> {
+    let start = out.count();
+    out.write_all(&XMP_HEADER)?;
+    out.write_all(packet)?;
+    out.write_all(&MAGIC_TRAILER)?;
+    Ok(start..out.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    const SCREEN: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff";
+    const GCE: &[u8] = b"\x21\xf9\x04\x00\x00\x00\x00\x00";
+    const IMAGE_BLOCK: &[u8] = b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00";
+    const NETSCAPE: &[u8] = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00";
+
+    fn gif(blocks: &[&[u8]]) -> Vec<u8> {
+        [&[SCREEN], blocks, &[b"\x3b"]].concat().concat()
+    }
+
+    fn xmp_ext(packet: &[u8]) -> Vec<u8> {
+        [&XMP_HEADER[..], packet, &MAGIC_TRAILER].concat()
+    }
+
+    fn label() -> Label {
+        Label::new("001191440300708461136T1XGW3", "a")
+    }
+
+    fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+        let mut out = Vec::new();
+        let w = Gif.write(&mut Cursor::new(data), &mut out, &label(), &Limits::default())?;
+        Ok((out, w))
+    }
+
+    fn find(data: &[u8]) -> Result<Vec<Found>> {
+        Gif.find(&mut Cursor::new(data), &Limits::default())
+    }
+
+    const PACKET: &[u8] = b"<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF \
+        xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" \
+        xmlns:TC260=\"http://www.tc260.org.cn/ns/AIGC/1.0/\" TC260:AIGC=\"{}\"/></rdf:RDF></x:xmpmeta>";
+
+    #[test]
+    fn magic_trailer_ends_every_sub_block_walk() {
+        assert_eq!(MAGIC_TRAILER[..3], [1, 0xff, 0xfe]);
+        assert_eq!(MAGIC_TRAILER[255..], [1, 0, 0]);
+        // A walk through the packet enters the trailer at most 255 bytes past its start (a length
+        // byte is at most 255); wherever it enters, it leaves at the trailer's last byte.
+        for entry in 0..256 {
+            let mut at = entry;
+            while MAGIC_TRAILER[at] != 0 {
+                at += 1 + MAGIC_TRAILER[at] as usize;
+            }
+            assert_eq!(at, 257, "entering at {entry}");
+        }
+    }
+
+    #[test]
+    fn new_extension_goes_before_the_first_graphic_block() {
+        let cases: [(&[&[u8]], usize); 4] = [
+            (&[GCE, IMAGE_BLOCK], SCREEN.len()),
+            (&[NETSCAPE, GCE, IMAGE_BLOCK], SCREEN.len() + NETSCAPE.len()),
+            (&[NETSCAPE, IMAGE_BLOCK], SCREEN.len() + NETSCAPE.len()),
+            (&[NETSCAPE], SCREEN.len() + NETSCAPE.len()),
+        ];
+        for (blocks, at) in cases {
+            let input = gif(blocks);
+            let (out, w) = write(&input).unwrap();
+            assert_eq!(w.label_range.start as usize, at);
+            assert_eq!(out[..at], input[..at]);
+            assert_eq!(out[w.label_range.end as usize..], input[at..]);
+            assert_eq!(find(&out).unwrap().len(), 1);
+        }
+    }
+
+    #[test]
+    fn gif87a_becomes_gif89a() {
+        let mut input = gif(&[IMAGE_BLOCK]);
+        input[4] = b'7';
+        let (out, _) = write(&input).unwrap();
+        assert_eq!(&out[..6], b"GIF89a");
+    }
+
+    #[test]
+    fn existing_extension_is_updated_in_place_and_later_ones_scrubbed() {
+        let first = xmp_ext(PACKET);
+        let input = gif(&[&first, GCE, IMAGE_BLOCK, &first]);
+        assert_eq!(find(&input).unwrap().len(), 2);
+        let (out, w) = write(&input).unwrap();
+        assert_eq!(w.label_range.start as usize, SCREEN.len());
+        let found = find(&out).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].range, w.label_range);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(text.matches("XMP DataXMP").count(), 2);
+    }
+
+    #[test]
+    fn other_landing_zones_are_read_with_a_warning() {
+        // The ramp without its leading 0x01, as some writers end it.
+        let ramp: Vec<u8> = (0..=255u8).rev().chain([0]).collect();
+        let data = [&XMP_HEADER[..], PACKET, b"<?xpacket end=\"w\"?>", &ramp].concat();
+        let found = find(&gif(&[&data, IMAGE_BLOCK])).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].checks[0].level, aigc_label_core::check::Level::Warn);
+    }
+
+    #[test]
+    fn packets_with_nul_bytes_are_refused() {
+        // 0x20 is a length byte here: the NUL hides in the skipped data.
+        let packet = [&PACKET[..PACKET.len() - 1], b" \0", &PACKET[PACKET.len() - 1..]].concat();
+        let input = gif(&[&xmp_ext(&packet), IMAGE_BLOCK]);
+        if find(&input).is_ok() {
+            assert!(write(&input).is_err());
+        }
+    }
+
+    #[test]
+    fn malformed_streams_are_errors() {
+        let good = gif(&[GCE, IMAGE_BLOCK]);
+        let mut introducer = good.clone();
+        introducer[SCREEN.len()] = 0x22;
+        let mut version = good.clone();
+        version[4] = b'8';
+        let cases = [
+            ("empty", Vec::new()),
+            ("signature only", b"GIF89a".to_vec()),
+            ("no trailer", good[..good.len() - 1].to_vec()),
+            ("unterminated sub-blocks", good[..good.len() - 2].to_vec()),
+            ("bad introducer", introducer),
+            ("bad version", version),
+            ("short colour table", SCREEN[..15].to_vec()),
+        ];
+        for (name, data) in cases {
+            assert!(find(&data).is_err(), "{name}: find");
+            assert!(write(&data).is_err(), "{name}: write");
+        }
+    }
+
+    #[test]
+    fn sub_blocks_longer_than_a_window_are_walked() {
+        let mut data = Vec::new();
+        for _ in 0..2000 {
+            data.push(255);
+            data.extend_from_slice(&[7; 255]);
+        }
+        data.push(0);
+        let image = [&IMAGE_BLOCK[..11], &data].concat();
+        let input = gif(&[&image]);
+        let (out, _) = write(&input).unwrap();
+        assert!(out.ends_with(&[&image[..], b"\x3b"].concat()));
+    }
+
+    #[test]
+    fn limits_bound_the_walk() {
+        let data = gif(&[GCE, IMAGE_BLOCK, GCE, IMAGE_BLOCK]);
+        let mut limits = Limits::default();
+        limits.max_structures = 3;
+        let r = Gif.find(&mut Cursor::new(&data), &limits);
+        assert!(
+            matches!(
+                r,
+                Err(Error::Limit {
+                    what: "block count",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+}

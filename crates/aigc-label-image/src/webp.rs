@@ -1,0 +1,832 @@
+//! WebP: the label as `TC260:AIGC` in the RIFF `XMP ` chunk, announced by the XMP flag of the
+//! `VP8X` chunk (spec section 4, WebP row; WebP container specification, "Extended File Format"
+//! and "Metadata").
+//!
+//! [`WebP::find`] walks the top-level chunks of the RIFF container, buffers only `XMP ` chunks and
+//! seeks past everything else. It reports every `TC260:AIGC` property of every `XMP ` chunk,
+//! wherever the chunk sits. Copies that readers may skip carry a
+//! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning: an `XMP ` chunk in a
+//! simple file (no `VP8X`), one whose `VP8X` leaves the XMP flag clear, and any `XMP ` chunk after
+//! the first (the container specification lets readers ignore all but the first).
+//!
+//! [`WebP::write`] walks twice. The first walk checks the whole chunk list, merges the label into
+//! the first `XMP ` chunk's packet with [`xmp::set_aigc`] (its other properties kept) or makes a
+//! new packet, and works out the new RIFF size, so a malformed file fails before a byte is
+//! written. The second walk writes:
+//! - the RIFF header with the new size (every chunk stays padded to an even size);
+//! - for a simple file (a lone lossy `VP8 ` or lossless `VP8L` bitstream), a new `VP8X` chunk
+//!   first: the canvas size from the VP8 frame header (RFC 6386, 9.1) or the VP8L header (WebP
+//!   lossless bitstream specification, 3.2), the alpha flag from the VP8L `alpha_is_used` bit or
+//!   an `ALPH` chunk, the ICC and EXIF flags from `ICCP` and `EXIF` chunks, and the XMP flag;
+//! - an existing `VP8X` chunk with the XMP flag set and every other bit and byte kept;
+//! - every other chunk byte for byte and in order, image data in large blocks; nothing is ever
+//!   inserted between `VP8X` and an `ICCP`, `ANIM` or frame chunk, so the order the container
+//!   requires for reconstruction holds;
+//! - the label's `XMP ` chunk in place of the first existing one, or else after the image data
+//!   and any `EXIF` chunk and before trailing unknown chunks, the order the container
+//!   specification lists; later `XMP ` chunks lose only their `TC260:AIGC` property;
+//! - bytes after the RIFF chunk, unchanged.
+//!
+//! The walker is our own: the `image` crate's WebP support decodes pixels, and `img-parts` reads
+//! the whole file, image data included, into memory; a carrier must copy the bitstream in blocks
+//! and keep memory flat however large the image.
+
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, id};
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+
+use crate::jpeg::search_packet;
+use crate::png::remove_aigc;
+
+/// Format name, in errors and reports.
+const FORMAT: &str = "webp";
+
+/// How [`Found::carrier`] names the place.
+const CARRIER: &str = "RIFF XMP chunk";
+
+/// Chunk FourCCs (WebP container specification). The fourth character of `VP8 ` and `XMP ` is
+/// a space.
+const VP8X: [u8; 4] = *b"VP8X";
+const VP8: [u8; 4] = *b"VP8 ";
+const VP8L: [u8; 4] = *b"VP8L";
+const ALPH: [u8; 4] = *b"ALPH";
+const ANIM: [u8; 4] = *b"ANIM";
+const ANMF: [u8; 4] = *b"ANMF";
+const ICCP: [u8; 4] = *b"ICCP";
+const EXIF: [u8; 4] = *b"EXIF";
+const XMP: [u8; 4] = *b"XMP ";
+
+/// `VP8X` flag bits in the first payload byte (`Rsv|I|L|E|X|A|R`, MSB first).
+const FLAG_ICC: u8 = 0x20;
+const FLAG_ALPHA: u8 = 0x10;
+const FLAG_EXIF: u8 = 0x08;
+const FLAG_XMP: u8 = 0x04;
+
+/// Payload size of a `VP8X` chunk: flags, 24 reserved bits, two 24-bit canvas dimensions.
+const VP8X_LEN: u32 = 10;
+
+/// FourCC and size in front of every chunk's payload.
+const CHUNK_HEADER: u64 = 8;
+
+/// `RIFF`, the size, `WEBP`.
+const RIFF_HEADER: u64 = 12;
+
+/// The WebP carrier: simple lossy and lossless files, extended files with alpha, ICC profile,
+/// EXIF and animation.
+///
+/// ```
+/// use std::io::Cursor;
+/// use aigc_label_core::{Carrier, Label, Limits};
+/// use aigc_label_image::WebP;
+///
+/// // A simple lossless file: the VP8L header of a 2x1 image with alpha, then a stand-in for the
+/// // rest of the bitstream.
+/// let vp8l = [0x2f, 0x01, 0x00, 0x00, 0x10, 0, 0, 0];
+/// let mut webp = b"RIFF".to_vec();
+/// webp.extend_from_slice(&(4 + 8 + vp8l.len() as u32).to_le_bytes());
+/// webp.extend_from_slice(b"WEBPVP8L");
+/// webp.extend_from_slice(&(vp8l.len() as u32).to_le_bytes());
+/// webp.extend_from_slice(&vp8l);
+///
+/// let label = Label::new("001191440300708461136T1XGW3", "img-0001");
+/// let mut out = Vec::new();
+/// let written = WebP.write(&mut Cursor::new(&webp), &mut out, &label, &Limits::default())?;
+/// assert_eq!(written.bytes_written, out.len() as u64);
+/// // Now an extended file: VP8X (alpha and XMP flags, canvas 2x1), the bitstream, the XMP chunk.
+/// assert_eq!(&out[12..30], b"VP8X\x0a\0\0\0\x14\0\0\0\x01\0\0\0\0\0");
+/// assert_eq!(&out[30..46], &webp[12..]);
+/// assert_eq!(&out[written.label_range.start as usize..][..4], b"XMP ");
+/// # Ok::<(), aigc_label_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebP;
+
+impl Carrier for WebP {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "image/webp"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["webp"]
+    }
+
+    /// `RIFF`, four size bytes, `WEBP`.
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.get(..4) == Some(b"RIFF") && head.get(8..12) == Some(b"WEBP")
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        Ok(Scan::run(input, limits)?.found)
+    }
+
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
+        let scan = Scan::run(input, limits)?;
+        let plan = Plan::new(scan, input, label, limits)?;
+        plan.copy(input, output, limits)
+    }
+}
+
+/// One chunk header, checked against the RIFF chunk that holds it.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    /// Offset of the FourCC.
+    offset: u64,
+    fourcc: [u8; 4],
+    /// Payload size as declared, without the padding byte.
+    len: u32,
+}
+
+impl Chunk {
+    fn data_start(&self) -> u64 {
+        self.offset + CHUNK_HEADER
+    }
+
+    /// Offset after the payload and its padding byte.
+    fn end(&self) -> u64 {
+        self.data_start() + padded(u64::from(self.len))
+    }
+
+    fn range(&self) -> Range<u64> {
+        self.offset..self.end()
+    }
+
+    fn is(&self, fourcc: &[u8; 4]) -> bool {
+        &self.fourcc == fourcc
+    }
+
+    /// The chunks whose place the container specification fixes, in the order it lists them:
+    /// a new `XMP ` chunk goes after the last of these.
+    fn precedes_xmp(&self) -> bool {
+        [VP8X, ICCP, ANIM, ANMF, ALPH, VP8, VP8L, EXIF].contains(&self.fourcc)
+    }
+}
+
+/// RIFF chunks are padded to an even size.
+fn padded(len: u64) -> u64 {
+    len + (len & 1)
+}
+
+/// Walks the top-level chunks of one RIFF `WEBP` form, shared by `find` and both passes of
+/// `write` so that all three agree on where every chunk is.
+///
+/// Strict: the RIFF size is even and within the file, every chunk (with its padding byte) lies
+/// inside the RIFF chunk, FourCCs are printable ASCII, and the chunks fill the RIFF chunk exactly.
+/// Bytes after the RIFF chunk are trailing data, which readers ignore and writers copy.
+struct Walker<'a> {
+    src: Source<'a>,
+    riff_size: u32,
+    /// Offset after the RIFF chunk.
+    riff_end: u64,
+    /// Offset of the next chunk header.
+    next: u64,
+    count: u64,
+    max_chunks: u64,
+}
+
+impl<'a> Walker<'a> {
+    /// Checks the RIFF header and stands before the first chunk.
+    fn new(input: &'a mut dyn ReadSeek, limits: &Limits) -> Result<Self> {
+        let mut src = Source::new(input, FORMAT)?;
+        let [r0, r1, r2, r3, s0, s1, s2, s3, w0, w1, w2, w3] = src.read_array::<12>("RIFF header")?;
+        if [r0, r1, r2, r3] != *b"RIFF" || [w0, w1, w2, w3] != *b"WEBP" {
+            return Err(Error::malformed(FORMAT, 0, "not a RIFF WEBP file"));
+        }
+        let riff_size = u32::from_le_bytes([s0, s1, s2, s3]);
+        let riff_end = 8 + u64::from(riff_size);
+        if riff_size % 2 == 1 {
+            return Err(Error::malformed(
+                FORMAT,
+                4,
+                "RIFF size is odd, but every chunk is padded to an even size",
+            ));
+        }
+        if riff_end > src.len() {
+            return Err(Error::truncated(FORMAT, 4, "RIFF size runs past the end of the file"));
+        }
+        if riff_end < RIFF_HEADER {
+            return Err(Error::malformed(FORMAT, 4, "RIFF size smaller than the form type"));
+        }
+        Ok(Walker {
+            src,
+            riff_size,
+            riff_end,
+            next: RIFF_HEADER,
+            count: 0,
+            max_chunks: limits.max_structures,
+        })
+    }
+
+    /// The next chunk, or `None` at the end of the RIFF chunk.
+    ///
+    /// # Errors
+    /// A chunk header that does not fit, a chunk that runs past the RIFF chunk, a FourCC that is
+    /// not ASCII, more chunks than [`Limits::max_structures`], I/O errors.
+    fn next(&mut self) -> Result<Option<Chunk>> {
+        let offset = self.next;
+        if offset >= self.riff_end {
+            return Ok(None);
+        }
+        if self.riff_end - offset < CHUNK_HEADER {
+            return Err(Error::malformed(
+                FORMAT,
+                offset,
+                "bytes left in the RIFF chunk are too few for a chunk header",
+            ));
+        }
+        self.src.seek_to(offset)?;
+        let [f0, f1, f2, f3, s0, s1, s2, s3] = self.src.read_array::<8>("chunk header")?;
+        let fourcc = [f0, f1, f2, f3];
+        if !fourcc.iter().all(|b| (0x20..=0x7e).contains(b)) {
+            return Err(Error::malformed(
+                FORMAT,
+                offset,
+                "chunk FourCC is not four ASCII characters",
+            ));
+        }
+        let chunk = Chunk {
+            offset,
+            fourcc,
+            len: u32::from_le_bytes([s0, s1, s2, s3]),
+        };
+        if chunk.end() > self.riff_end {
+            return Err(Error::truncated(
+                FORMAT,
+                offset,
+                "chunk (with its padding byte) runs past the end of the RIFF chunk",
+            ));
+        }
+        self.count += 1;
+        if self.count > self.max_chunks {
+            return Err(Error::Limit {
+                format: FORMAT,
+                offset,
+                what: "chunk count",
+                found: self.count,
+                limit: self.max_chunks,
+            });
+        }
+        self.next = chunk.end();
+        Ok(Some(chunk))
+    }
+
+    /// The first `N` payload bytes of `chunk`, which must hold at least that many.
+    fn head<const N: usize>(&mut self, chunk: &Chunk, what: &'static str) -> Result<[u8; N]> {
+        if u64::from(chunk.len) < N as u64 {
+            return Err(Error::malformed(FORMAT, chunk.offset, what));
+        }
+        self.src.seek_to(chunk.data_start())?;
+        self.src.read_array(what)
+    }
+
+    /// The payload of `chunk`, without its padding byte, within [`Limits::max_metadata_bytes`].
+    fn payload(&mut self, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
+        self.src.seek_to(chunk.data_start())?;
+        self.src.read_vec(u64::from(chunk.len), "XMP chunk", limits)
+    }
+
+    /// Copies `chunk` (header, payload, padding) to `out` unchanged, in large blocks.
+    fn copy(&mut self, chunk: &Chunk, out: &mut dyn Write) -> Result<()> {
+        self.src.seek_to(chunk.offset)?;
+        self.src.copy_to(out, chunk.end() - chunk.offset, "chunk")
+    }
+
+    /// Copies whatever follows the RIFF chunk unchanged.
+    fn copy_trailing(&mut self, out: &mut dyn Write) -> Result<()> {
+        self.src.seek_to(self.riff_end)?;
+        self.src.copy_rest(out, "data after the RIFF chunk")
+    }
+}
+
+/// What one walk over the chunks learned.
+struct Scan {
+    /// The copies `find` reports, at most [`Limits::max_copies`].
+    found: Vec<Found>,
+    riff_size: u32,
+    /// The first chunk: `VP8X` for an extended file, `VP8 ` or `VP8L` for a simple one.
+    first: Chunk,
+    /// `VP8X` flags of an extended file; `None` for a simple file.
+    flags: Option<u8>,
+    /// The `VP8X` flags a new `VP8X` chunk needs for the chunks present (ICC, EXIF, `ALPH`).
+    present: u8,
+    /// Every `XMP ` chunk, and whether it holds a label.
+    xmp: Vec<(Chunk, bool)>,
+    /// Where a new `XMP ` chunk goes: the end of the last chunk that precedes it in the
+    /// specification's order.
+    insert_at: u64,
+}
+
+impl Scan {
+    /// Walks every chunk of `input` and collects the label copies.
+    fn run(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
+        let mut walker = Walker::new(input, limits)?;
+        let first = walker
+            .next()?
+            .ok_or_else(|| Error::malformed(FORMAT, RIFF_HEADER, "no chunk in the RIFF chunk"))?;
+        let flags = if first.is(&VP8X) {
+            let [flags] = walker.head::<1>(&first, "VP8X chunk shorter than its 10 bytes")?;
+            if first.len < VP8X_LEN {
+                return Err(Error::malformed(
+                    FORMAT,
+                    first.offset,
+                    "VP8X chunk shorter than its 10 bytes",
+                ));
+            }
+            Some(flags)
+        } else if first.is(&VP8) || first.is(&VP8L) {
+            None
+        } else {
+            return Err(Error::malformed(
+                FORMAT,
+                first.offset,
+                "the first chunk must be VP8X, VP8 or VP8L",
+            ));
+        };
+        let mut scan = Scan {
+            found: Vec::new(),
+            riff_size: walker.riff_size,
+            first,
+            flags,
+            present: 0,
+            xmp: Vec::new(),
+            insert_at: first.end(),
+        };
+        let mut next = Some(first);
+        while let Some(chunk) = next {
+            scan.visit(&mut walker, &chunk, limits)?;
+            next = walker.next()?;
+        }
+        Ok(scan)
+    }
+
+    fn visit(&mut self, walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<()> {
+        match chunk.fourcc {
+            ICCP => self.present |= FLAG_ICC,
+            EXIF => self.present |= FLAG_EXIF,
+            ALPH => self.present |= FLAG_ALPHA,
+            XMP => {
+                let packet = walker.payload(chunk, limits)?;
+                let hits = search_packet(&packet, limits).map_err(|e| in_chunk(chunk, e))?;
+                self.xmp.push((*chunk, !hits.is_empty()));
+                let checks = self.checks(chunk);
+                for hit in hits {
+                    if self.found.len() < limits.max_copies {
+                        self.found.push(Found {
+                            carrier: CARRIER.into(),
+                            range: chunk.range(),
+                            text: hit.value,
+                            expected_shape: Shape::Bare,
+                            checks: checks.clone(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        if chunk.precedes_xmp() {
+            self.insert_at = chunk.end();
+        }
+        Ok(())
+    }
+
+    /// Placement findings for the `XMP ` chunk just recorded.
+    fn checks(&self, chunk: &Chunk) -> Vec<Check> {
+        let mut problems = Vec::new();
+        match self.flags {
+            None => problems.push(format!(
+                "the XMP chunk (byte {}) sits in a simple WebP file without a VP8X chunk, where readers do not \
+                 look for it; GB 45438 puts the label in an XMP chunk announced by the VP8X XMP flag",
+                chunk.offset
+            )),
+            Some(flags) if flags & FLAG_XMP == 0 => problems.push(format!(
+                "the VP8X chunk does not set the XMP flag, so readers may skip the XMP chunk (byte {})",
+                chunk.offset
+            )),
+            Some(_) => {}
+        }
+        if self.xmp.len() > 1 {
+            problems.push(format!(
+                "a second XMP chunk (byte {}); the WebP container lets readers ignore all but the first",
+                chunk.offset
+            ));
+        }
+        if problems.is_empty() {
+            vec![Check::pass(
+                id::CARRIER_PLACE,
+                "RIFF XMP chunk announced by the VP8X XMP flag, as GB 45438 places it",
+            )]
+        } else {
+            problems
+                .into_iter()
+                .map(|p| Check::warn(id::CARRIER_PLACE, p))
+                .collect()
+        }
+    }
+}
+
+/// Puts an error from the XMP codec in the context of the chunk that held the packet.
+fn in_chunk(chunk: &Chunk, e: Error) -> Error {
+    match e {
+        Error::Malformed { .. } | Error::Truncated { .. } => {
+            Error::malformed(FORMAT, chunk.offset, format!("XMP packet in the XMP chunk: {e}"))
+        }
+        other => other,
+    }
+}
+
+/// Canvas size and alpha of a simple file, read from its bitstream header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Canvas {
+    width: u32,
+    height: u32,
+    alpha: bool,
+}
+
+impl Canvas {
+    /// From the start of a `VP8 ` payload (RFC 6386, 9.1): a 3-byte frame tag whose lowest bit
+    /// is clear on key frames, the start code `9d 01 2a`, then the width and height as 14-bit
+    /// values with two scaling bits above each.
+    fn vp8(head: [u8; 10]) -> Option<Canvas> {
+        let [tag, _, _, s0, s1, s2, w0, w1, h0, h1] = head;
+        if tag & 1 != 0 || [s0, s1, s2] != [0x9d, 0x01, 0x2a] {
+            return None;
+        }
+        let width = u32::from(u16::from_le_bytes([w0, w1]) & 0x3fff);
+        let height = u32::from(u16::from_le_bytes([h0, h1]) & 0x3fff);
+        (width > 0 && height > 0).then_some(Canvas {
+            width,
+            height,
+            alpha: false,
+        })
+    }
+
+    /// From the start of a `VP8L` payload (WebP lossless bitstream specification, 3.2): the
+    /// signature `0x2f`, then, least significant bit first, 14 bits of width minus one, 14 bits
+    /// of height minus one, the `alpha_is_used` bit and a 3-bit version that must be 0.
+    fn vp8l(head: [u8; 5]) -> Option<Canvas> {
+        let [signature, b0, b1, b2, b3] = head;
+        let bits = u32::from_le_bytes([b0, b1, b2, b3]);
+        (signature == 0x2f && bits >> 29 == 0).then_some(Canvas {
+            width: (bits & 0x3fff) + 1,
+            height: ((bits >> 14) & 0x3fff) + 1,
+            alpha: (bits >> 28) & 1 == 1,
+        })
+    }
+
+    /// The `VP8X` chunk of an extended file with this canvas and `flags` (the alpha flag is added
+    /// when the bitstream has alpha).
+    fn vp8x_chunk(self, flags: u8) -> [u8; 18] {
+        let mut chunk = [0u8; 18];
+        chunk[..4].copy_from_slice(&VP8X);
+        chunk[4..8].copy_from_slice(&VP8X_LEN.to_le_bytes());
+        chunk[8] = flags | if self.alpha { FLAG_ALPHA } else { 0 };
+        chunk[12..15].copy_from_slice(&(self.width - 1).to_le_bytes()[..3]);
+        chunk[15..18].copy_from_slice(&(self.height - 1).to_le_bytes()[..3]);
+        chunk
+    }
+}
+
+/// What the second walk changes, worked out before any byte is written.
+struct Plan {
+    riff_size: u32,
+    /// A new `VP8X` chunk for a simple file; `None` when the file has one (its flag is set).
+    new_vp8x: Option<[u8; 18]>,
+    /// The first existing `XMP ` chunk, replaced by the label's.
+    primary: Option<Chunk>,
+    /// The payload of the label's `XMP ` chunk.
+    packet: Vec<u8>,
+    /// Where a new `XMP ` chunk goes, when there is no primary.
+    insert_at: u64,
+    /// Offsets of later `XMP ` chunks that hold a label and lose it.
+    scrub: Vec<u64>,
+}
+
+impl Plan {
+    /// Builds the label's packet, the new `VP8X` for a simple file and the new RIFF size.
+    ///
+    /// # Errors
+    /// A bitstream header the canvas size cannot be read from; XMP errors from the packets being
+    /// edited; a RIFF size over 4 GiB.
+    fn new(scan: Scan, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        let mut walker = Walker::new(input, limits)?;
+        let text = json::to_json(label, Shape::Bare);
+        let primary = scan.xmp.first().map(|(chunk, _)| *chunk);
+        let mut size = u64::from(scan.riff_size);
+        let packet = match &primary {
+            Some(chunk) => {
+                let old = walker.payload(chunk, limits)?;
+                let packet = xmp::set_aigc(&old, &text, limits).map_err(|e| in_chunk(chunk, e))?;
+                size = size - (chunk.end() - chunk.offset) + chunk_size(&packet);
+                packet
+            }
+            None => {
+                let packet = xmp::new_packet(&text, xmp::DEFAULT_PADDING);
+                size += chunk_size(&packet);
+                packet
+            }
+        };
+        let mut scrub = Vec::new();
+        for (chunk, _) in scan.xmp.iter().skip(1).filter(|(_, labelled)| *labelled) {
+            let scrubbed = scrubbed(&mut walker, chunk, limits)?;
+            size = size - (chunk.end() - chunk.offset) + chunk_size(&scrubbed);
+            scrub.push(chunk.offset);
+        }
+        let new_vp8x = match scan.flags {
+            Some(_) => None,
+            None => {
+                let canvas = canvas(&mut walker, &scan.first)?;
+                size += CHUNK_HEADER + u64::from(VP8X_LEN);
+                Some(canvas.vp8x_chunk(scan.present | FLAG_XMP))
+            }
+        };
+        let riff_size = u32::try_from(size).map_err(|_| Error::Limit {
+            format: FORMAT,
+            offset: 4,
+            what: "RIFF size",
+            found: size,
+            limit: u64::from(u32::MAX),
+        })?;
+        Ok(Plan {
+            riff_size,
+            new_vp8x,
+            primary,
+            packet,
+            insert_at: scan.insert_at,
+            scrub,
+        })
+    }
+
+    /// The second walk: copies `input` to `output` as planned.
+    fn copy(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, limits: &Limits) -> Result<Written> {
+        let mut walker = Walker::new(input, limits)?;
+        let mut out = CountingWriter::new(output);
+        out.write_all(b"RIFF")?;
+        out.write_all(&self.riff_size.to_le_bytes())?;
+        out.write_all(b"WEBP")?;
+        if let Some(vp8x) = &self.new_vp8x {
+            out.write_all(vp8x)?;
+        }
+        let mut label_range = None;
+        let mut first = true;
+        while let Some(chunk) = walker.next()? {
+            if self.primary.is_none() && chunk.offset == self.insert_at {
+                label_range = Some(write_chunk(&mut out, &XMP, &self.packet)?);
+            }
+            if first && chunk.is(&VP8X) {
+                set_xmp_flag(&mut walker, &chunk, &mut out)?;
+            } else if self.primary.is_some_and(|p| p.offset == chunk.offset) {
+                label_range = Some(write_chunk(&mut out, &XMP, &self.packet)?);
+            } else if self.scrub.contains(&chunk.offset) {
+                let packet = scrubbed(&mut walker, &chunk, limits)?;
+                write_chunk(&mut out, &XMP, &packet)?;
+            } else {
+                walker.copy(&chunk, &mut out)?;
+            }
+            first = false;
+        }
+        if self.primary.is_none() && self.insert_at == walker.riff_end {
+            label_range = Some(write_chunk(&mut out, &XMP, &self.packet)?);
+        }
+        walker.copy_trailing(&mut out)?;
+        out.flush()?;
+        let label_range =
+            label_range.ok_or_else(|| Error::malformed(FORMAT, RIFF_HEADER, "no place found for the XMP chunk"))?;
+        Ok(Written {
+            label_range,
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// The canvas of a simple file, from its first (bitstream) chunk.
+fn canvas(walker: &mut Walker<'_>, first: &Chunk) -> Result<Canvas> {
+    let canvas = if first.is(&VP8) {
+        Canvas::vp8(walker.head(first, "VP8 chunk shorter than a key frame header")?)
+    } else {
+        Canvas::vp8l(walker.head(first, "VP8L chunk shorter than its header")?)
+    };
+    canvas.ok_or_else(|| {
+        Error::malformed(
+            FORMAT,
+            first.offset,
+            "the bitstream header gives no canvas size (not a key frame, bad signature or version)",
+        )
+    })
+}
+
+/// The payload of a later `XMP ` chunk without its `TC260:AIGC` properties.
+fn scrubbed(walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
+    let packet = walker.payload(chunk, limits)?;
+    let hits = xmp::find_aigc(&packet, limits).map_err(|e| in_chunk(chunk, e))?;
+    remove_aigc(&packet, hits, limits).map_err(|e| in_chunk(chunk, e))
+}
+
+/// Copies the `VP8X` chunk with the XMP flag set; every other byte is kept.
+fn set_xmp_flag(walker: &mut Walker<'_>, chunk: &Chunk, out: &mut dyn Write) -> Result<()> {
+    let [flags] = walker.head::<1>(chunk, "VP8X chunk shorter than its 10 bytes")?;
+    walker.src.seek_to(chunk.offset)?;
+    walker.src.copy_to(out, CHUNK_HEADER, "VP8X chunk header")?;
+    out.write_all(&[flags | FLAG_XMP])?;
+    walker.src.skip(1, "VP8X flags")?;
+    walker
+        .src
+        .copy_to(out, chunk.end() - chunk.data_start() - 1, "VP8X chunk")
+}
+
+/// Bytes a chunk with `payload` takes: header, payload, padding.
+fn chunk_size(payload: &[u8]) -> u64 {
+    CHUNK_HEADER + padded(payload.len() as u64)
+}
+
+/// Writes one chunk with its padding byte; returns its range in the output.
+fn write_chunk(out: &mut CountingWriter<'_>, fourcc: &[u8; 4], payload: &[u8]) -> Result<Range<u64>> {
+    let start = out.count();
+    let len = u32::try_from(payload.len()).map_err(|_| Error::Limit {
+        format: FORMAT,
+        offset: start,
+        what: "chunk size",
+        found: payload.len() as u64,
+        limit: u64::from(u32::MAX),
+    })?;
+    out.write_all(fourcc)?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(payload)?;
+    if len % 2 == 1 {
+        out.write_all(&[0])?;
+    }
+    Ok(start..out.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn chunk(fourcc: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = fourcc.to_vec();
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(payload);
+        if payload.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    }
+
+    fn riff(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = chunks.concat();
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&(4 + body.len() as u32).to_le_bytes());
+        out.extend_from_slice(b"WEBP");
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// A VP8 key frame header for `w` x `h` with scaling bits set (they must be ignored).
+    fn vp8(w: u16, h: u16) -> Vec<u8> {
+        let mut p = vec![0x50, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+        p.extend_from_slice(&(w | 0x4000).to_le_bytes());
+        p.extend_from_slice(&(h | 0x8000).to_le_bytes());
+        p.extend_from_slice(&[1, 2, 3]);
+        chunk(&VP8, &p)
+    }
+
+    fn vp8l(w: u32, h: u32, alpha: bool) -> Vec<u8> {
+        let bits = (w - 1) | ((h - 1) << 14) | (u32::from(alpha) << 28);
+        let mut p = vec![0x2f];
+        p.extend_from_slice(&bits.to_le_bytes());
+        p.extend_from_slice(&[9, 9]);
+        chunk(&VP8L, &p)
+    }
+
+    fn label() -> Label {
+        Label::new("001191440300708461136T1XGW3", "a")
+    }
+
+    fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+        let mut out = Vec::new();
+        let w = WebP.write(&mut Cursor::new(data), &mut out, &label(), &Limits::default())?;
+        Ok((out, w))
+    }
+
+    fn find(data: &[u8]) -> Result<Vec<Found>> {
+        WebP.find(&mut Cursor::new(data), &Limits::default())
+    }
+
+    #[test]
+    fn canvas_from_vp8_ignores_scaling_bits() {
+        let (out, _) = write(&riff(&[vp8(300, 17)])).unwrap();
+        assert_eq!(&out[12..20], b"VP8X\x0a\0\0\0");
+        assert_eq!(out[20], FLAG_XMP);
+        assert_eq!(&out[24..30], &[43, 1, 0, 16, 0, 0]);
+    }
+
+    #[test]
+    fn canvas_from_vp8l_takes_alpha_from_the_bitstream() {
+        for alpha in [false, true] {
+            let (out, _) = write(&riff(&[vp8l(16384, 1, alpha)])).unwrap();
+            let flags = if alpha { FLAG_XMP | FLAG_ALPHA } else { FLAG_XMP };
+            assert_eq!(out[20], flags);
+            assert_eq!(&out[24..30], &[0xff, 0x3f, 0, 0, 0, 0]);
+        }
+    }
+
+    #[test]
+    fn simple_file_with_metadata_chunks_gets_their_flags() {
+        let input = riff(&[vp8(8, 8), chunk(&EXIF, b"II*\0"), chunk(b"ABCD", b"x")]);
+        let (out, w) = write(&input).unwrap();
+        assert_eq!(out[20], FLAG_XMP | FLAG_EXIF);
+        // After EXIF, before the unknown chunk.
+        let exif_end = 12 + 18 + vp8(8, 8).len() + 12;
+        assert_eq!(w.label_range.start as usize, exif_end);
+        assert!(out.ends_with(&chunk(b"ABCD", b"x")));
+        assert_eq!(
+            u32::from_le_bytes(out[4..8].try_into().unwrap()) as usize,
+            out.len() - 8
+        );
+    }
+
+    #[test]
+    fn extended_file_gets_the_flag_and_keeps_other_bits_and_extra_bytes() {
+        let vp8x = chunk(&VP8X, &[0x30, 0xaa, 0, 0, 7, 0, 0, 7, 0, 0, 0xee, 0xff]);
+        let input = riff(&[vp8x.clone(), chunk(&ICCP, b"icc"), vp8(8, 8)]);
+        let (out, _) = write(&input).unwrap();
+        let mut expected = vp8x;
+        expected[8] |= FLAG_XMP;
+        assert_eq!(&out[12..12 + expected.len()], &expected[..]);
+        assert_eq!(&out[12 + expected.len()..][..4], b"ICCP");
+    }
+
+    #[test]
+    fn broken_bitstream_headers_are_errors() {
+        let mut not_key = vp8(8, 8);
+        not_key[8] |= 1;
+        let mut zero = vp8(8, 8);
+        zero[14..16].copy_from_slice(&0u16.to_le_bytes());
+        let mut version = vp8l(8, 8, false);
+        version[12] |= 0x20;
+        for bad in [not_key, zero, version, chunk(&VP8L, &[0x2f, 0])] {
+            let data = riff(&[bad]);
+            assert!(find(&data).unwrap().is_empty());
+            assert!(write(&data).is_err());
+        }
+    }
+
+    #[test]
+    fn malformed_containers_are_errors() {
+        let good = riff(&[vp8(8, 8)]);
+        let mut odd = good.clone();
+        odd[4] ^= 1;
+        let mut long = good.clone();
+        long[16] = 0xff;
+        let mut fourcc = good.clone();
+        fourcc[12] = 0;
+        let cases = [
+            ("empty", Vec::new()),
+            ("header only", good[..12].to_vec()),
+            ("odd RIFF size", odd),
+            ("chunk too long", long),
+            ("bad fourcc", fourcc),
+            ("first chunk", riff(&[chunk(&XMP, b""), vp8(8, 8)])),
+            ("short VP8X", riff(&[chunk(&VP8X, &[0; 4]), vp8(8, 8)])),
+            (
+                "leftover bytes",
+                [&good[..4], &(good.len() as u32 - 4).to_le_bytes(), &good[8..], b"abcd"].concat(),
+            ),
+        ];
+        for (name, data) in cases {
+            assert!(find(&data).is_err(), "{name}: find");
+            assert!(write(&data).is_err(), "{name}: write");
+        }
+    }
+
+    #[test]
+    fn limits_bound_the_walk() {
+        let data = riff(&[vp8(8, 8), chunk(b"abcd", b""), chunk(b"abcd", b"")]);
+        let mut limits = Limits::default();
+        limits.max_structures = 2;
+        let r = WebP.find(&mut Cursor::new(&data), &limits);
+        assert!(
+            matches!(
+                r,
+                Err(Error::Limit {
+                    what: "chunk count",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+}
