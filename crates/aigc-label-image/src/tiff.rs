@@ -686,7 +686,7 @@ impl Plan {
             ));
         }
         let old = entry.read(src, limits)?;
-        let packet = if old.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
+        let packet = if is_blank(&old) {
             xmp::new_packet(json, xmp::DEFAULT_PADDING)
         } else {
             xmp::set_aigc(&old, json, limits).map_err(|e| entry.in_packet(e))?
@@ -750,10 +750,16 @@ impl Plan {
     }
 }
 
+/// True for a packet of nothing but white space and NULs: an empty XMP value a writer may
+/// replace with a new packet.
+pub(crate) fn is_blank(packet: &[u8]) -> bool {
+    packet.iter().all(|b| b.is_ascii_whitespace() || *b == 0)
+}
+
 /// `packet` grown back to `len` bytes with spaces, put before the `<?xpacket end` trailer as
 /// padding when there is one (XMP part 1, 7.3.2), else after the packet, where XML allows
-/// white space.
-fn pad_to(mut packet: Vec<u8>, len: usize) -> Vec<u8> {
+/// white space. Used to remove a property from a packet without moving what follows it.
+pub(crate) fn pad_to(mut packet: Vec<u8>, len: usize) -> Vec<u8> {
     let missing = len.saturating_sub(packet.len());
     let trailer = b"<?xpacket end";
     let at = packet

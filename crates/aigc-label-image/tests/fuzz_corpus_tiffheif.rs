@@ -1,11 +1,39 @@
 //! Replays the `tiff` and `heif` fuzz targets' seed corpora (and any saved crashes) on stable
-//! Rust, with the same property the fuzz targets check.
+//! Rust, with the same property the fuzz targets check, and checks that the crafted seeds are
+//! read (a seed the reader rejects outright explores little).
 
-use aigc_label_image::Tiff;
+use std::cell::Cell;
+use std::io::Cursor;
+
+use aigc_label_core::{Carrier, Limits};
+use aigc_label_image::{Heif, Tiff};
 use aigc_label_testutil::{fuzz_carrier, replay_corpus};
+
+/// Replays `target` through `carrier`; returns (inputs, inputs `find` reads, labels found).
+fn replay(target: &str, carrier: &dyn Carrier) -> (usize, usize, usize) {
+    let (readable, labels) = (Cell::new(0), Cell::new(0));
+    let ran = replay_corpus(target, |data| {
+        if let Ok(found) = carrier.find(&mut Cursor::new(data), &Limits::default()) {
+            readable.set(readable.get() + 1);
+            labels.set(labels.get() + found.len());
+        }
+        fuzz_carrier(carrier, data);
+    });
+    (ran, readable.get(), labels.get())
+}
 
 #[test]
 fn tiff_fuzz_corpus_holds_the_carrier_property() {
-    let ran = replay_corpus("tiff", |data| fuzz_carrier(&Tiff, data));
+    let (ran, readable, labels) = replay("tiff", &Tiff);
     assert!(ran >= 10, "only {ran} corpus files");
+    assert!(readable + 2 >= ran, "{readable} of {ran} seeds read");
+    assert!(labels >= 8, "{labels} labels in the seeds");
+}
+
+#[test]
+fn heif_fuzz_corpus_holds_the_carrier_property() {
+    let (ran, readable, labels) = replay("heif", &Heif);
+    assert!(ran >= 10, "only {ran} corpus files");
+    assert_eq!(readable, ran, "every heif seed is well-formed");
+    assert!(labels >= 6, "{labels} labels in the seeds");
 }

@@ -1,0 +1,877 @@
+//! HEIF and AVIF: the label is the XMP property `TC260:AIGC` in an XMP item, a `mime` item with
+//! content type `application/rdf+xml` in the top-level `meta` box (spec section 4, HEIF/AVIF
+//! row; ISO/IEC 23008-12 A.2; XMP specification part 3).
+//!
+//! [`Heif::find`] walks the top-level boxes, buffers the `meta` box (within
+//! [`Limits::max_metadata_bytes`]) and parses `iinf` (what each item is) and `iloc` (where its
+//! bytes are). For every XMP item it reads the item's extents, from the file (construction
+//! method 0) or from `idat` (method 1), inflates it when its content encoding is `deflate` (as
+//! libheif writes with metadata compression), and reports each `TC260:AIGC` property. Image
+//! data is never read. A second XMP item holding a label, and a compressed one (ExifTool cannot
+//! read it), are reported with a [`carrier.place`](id::CARRIER_PLACE) warning.
+//!
+//! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
+//! - An XMP item exists (the one holding a label, else the first) and its packet keeps its
+//!   length (the usual case: [`xmp::set_aigc`] absorbs a change in size into the packet's
+//!   padding): the packet is overwritten where it is, and nothing else changes.
+//! - Otherwise the packet is appended at the end of the file in a new `mdat` box, and the item's
+//!   `iloc` entry points at it (construction method 0); its old bytes are zeroed, so no stale
+//!   copy of a label stays behind. A compressed packet is rewritten uncompressed, and its `infe`
+//!   loses the content encoding.
+//! - Without an XMP item, one is added: an `infe` (version 2, hidden, `mime`,
+//!   `application/rdf+xml`) in `iinf`, an `iloc` entry, and an `iref` `cdsc` reference from it to
+//!   the primary item, with the packet appended in a new `mdat` as above.
+//! - A `TC260:AIGC` property in any other XMP item is removed in place, the packet padded back
+//!   to its length, so one copy remains.
+//!
+//! When `meta` changes size, every byte after it moves by the same amount. Nothing else in a
+//! HEIF file points into the file but `iloc`, so every `iloc` extent with construction method 0
+//! whose data lies after `meta` gets the difference added (to its base offset when that lies
+//! after `meta`, else to the extent offset), in the field widths the box already has; `idat`
+//! offsets are relative to `idat` and do not change. Files with a `moov` box (image sequences),
+//! whose sample tables point into the file too, are refused with [`Error::Unsupported`] in that
+//! case, as are offsets that no longer fit their fields and item data addressed by file offset
+//! inside `meta` itself. A last top-level box whose size field is 0 ("to the end of the file")
+//! gets its real size before a box is appended after it.
+//!
+//! The box walker is our own: the crates that read HEIF decode images and do not expose byte
+//! positions, and the video crate's ISO-BMFF walker is not a dependency of this one.
+
+mod boxes;
+mod items;
+
+use std::io::{Read, Write};
+use std::ops::Range;
+
+use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::xmp::XmpHit;
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+
+use crate::jpeg::search_packet;
+use crate::png::remove_aigc;
+use crate::tiff::{is_blank, pad_to};
+use boxes::{BoxRef, Budget, set_uint};
+use items::{Iinf, Iloc, Infe, Location, new_infe};
+
+/// Format name used in errors and reports.
+const FORMAT: &str = "heif";
+
+/// Major brands of HEIF still images and sequences, AVIF included (ISO/IEC 23008-12 Annex B,
+/// AV1 Image File Format 8). Other ISO-BMFF files belong to the MP4 carrier.
+const BRANDS: [&[u8; 4]; 9] = [
+    b"mif1", b"msf1", b"heic", b"heix", b"heim", b"heis", b"avif", b"avis", b"avio",
+];
+
+/// The content type of the XMP items this carrier writes.
+const XMP_CONTENT_TYPE: &[u8] = b"application/rdf+xml";
+
+/// `infe` flag: the item is not meant to be displayed (set for metadata, as libheif and ExifTool
+/// do).
+const HIDDEN: u32 = 1;
+
+/// The HEIF / AVIF carrier: an XMP `mime` item in the top-level `meta` box.
+///
+/// ```
+/// use std::io::Cursor;
+/// use aigc_label_core::{Carrier, Label, Limits};
+/// use aigc_label_image::Heif;
+///
+/// fn boxed(kind: &[u8], body: &[u8]) -> Vec<u8> {
+///     [&(body.len() as u32 + 8).to_be_bytes()[..], kind, body].concat()
+/// }
+/// // ftyp, then meta (hdlr, pitm, iinf with one av01 item, iloc pointing into mdat), then mdat.
+/// let ftyp = boxed(b"ftyp", b"avif\0\0\0\0mif1avif");
+/// let hdlr = boxed(b"hdlr", b"\0\0\0\0\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0");
+/// let pitm = boxed(b"pitm", b"\0\0\0\0\0\x01");
+/// let infe = boxed(b"infe", b"\x02\0\0\0\0\x01\0\0av01\0");
+/// let iinf = boxed(b"iinf", &[&b"\0\0\0\0\0\x01"[..], &infe].concat());
+/// let mdat_at = ftyp.len() as u32 + 8 + 4 + hdlr.len() as u32 + pitm.len() as u32 + iinf.len() as u32 + 30;
+/// let iloc = boxed(b"iloc", &[&b"\0\0\0\0\x44\0\0\x01\0\x01\0\0\0\x01"[..], &(mdat_at + 8).to_be_bytes(), &3u32.to_be_bytes()].concat());
+/// let meta = boxed(b"meta", &[&b"\0\0\0\0"[..], &hdlr, &pitm, &iinf, &iloc].concat());
+/// let avif = [ftyp, meta, boxed(b"mdat", b"av1")].concat();
+/// assert!(Heif.sniff(&avif));
+///
+/// let label = Label::new("001191440300708461136T1XGW3", "img-0001");
+/// let mut out = Vec::new();
+/// let written = Heif.write(&mut Cursor::new(&avif), &mut out, &label, &Limits::default())?;
+/// assert_eq!(written.bytes_written, out.len() as u64);
+/// assert_eq!(Heif.find(&mut Cursor::new(&out), &Limits::default())?.len(), 1);
+/// // The image item's bytes moved with the grown meta box, and its iloc entry followed them.
+/// assert!(out.windows(3).any(|w| w == b"av1"));
+/// # Ok::<(), aigc_label_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Heif;
+
+impl Carrier for Heif {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "image/heif"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["heic", "heif", "avif", "hif"]
+    }
+
+    /// An `ftyp` box first, with a HEIF or AVIF major brand.
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.get(4..8) == Some(b"ftyp")
+            && head
+                .get(8..12)
+                .is_some_and(|b| BRANDS.iter().any(|m| m.as_slice() == b))
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let file = File::read(&mut src, limits)?;
+        let mut found = Vec::new();
+        let mut first = true;
+        for item in file.xmp_items(&mut src, limits)? {
+            for hit in &item.hits {
+                if found.len() < limits.max_copies {
+                    found.push(item.found(&file, hit.value.clone(), first));
+                }
+                first = false;
+            }
+        }
+        Ok(found)
+    }
+
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
+        let mut src = Source::new(input, FORMAT)?;
+        let file = File::read(&mut src, limits)?;
+        let plan = Plan::new(&mut src, &file, label, limits)?;
+        plan.copy(&mut src, &file, output)
+    }
+}
+
+/// The top-level boxes and the parsed `meta` box.
+#[derive(Debug)]
+struct File {
+    len: u64,
+    top: Vec<BoxRef>,
+    meta: Meta,
+}
+
+/// The top-level `meta` box, buffered: buffer offset 0 is the box's first byte.
+#[derive(Debug)]
+struct Meta {
+    /// The box in the file.
+    b: BoxRef,
+    buf: Vec<u8>,
+    /// Offset of the first child (after the full-box header).
+    children_at: usize,
+    children: Vec<BoxRef>,
+    pitm: Option<u32>,
+    iinf: Iinf,
+    iloc: Iloc,
+    /// The `iref` box and its version.
+    iref: Option<(BoxRef, u8)>,
+    /// The payload of `idat`.
+    idat: Option<Range<usize>>,
+}
+
+impl File {
+    /// Walks the top-level boxes and parses the first `meta` box.
+    fn read(src: &mut Source<'_>, limits: &Limits) -> Result<File> {
+        let mut budget = Budget::new(limits);
+        let top = boxes::top_level(src, &mut budget)?;
+        if !top.first().is_some_and(|b| b.is(b"ftyp")) {
+            return Err(Error::malformed(FORMAT, 0, "the first box is not ftyp"));
+        }
+        let meta_box = *top
+            .iter()
+            .find(|b| b.is(b"meta"))
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "no top-level meta box"))?;
+        src.seek_to(meta_box.start)?;
+        let buf = src.read_vec(meta_box.end - meta_box.start, "meta box", limits)?;
+        let meta = Meta::parse(buf, meta_box, &mut budget)?;
+        Ok(File {
+            len: src.len(),
+            top,
+            meta,
+        })
+    }
+
+    /// Every XMP item with its packet and the labels in it, in `iinf` order.
+    fn xmp_items<'f>(&'f self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<XmpItem<'f>>> {
+        let mut out = Vec::new();
+        for infe in self.meta.iinf.entries.iter().filter(|e| e.is_xmp()) {
+            let spans = self.spans(infe.id)?;
+            let stored = self.read_spans(src, &spans, limits)?;
+            let packet = decode(infe, stored, limits)?;
+            let hits = search_packet(&packet, limits).map_err(|e| in_item(infe.id, e))?;
+            out.push(XmpItem {
+                infe,
+                spans,
+                packet,
+                hits,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Where item `id`'s bytes are, checked against the file and `idat`.
+    fn spans(&self, id: u32) -> Result<Vec<Span>> {
+        let meta = &self.meta;
+        let loc = meta
+            .iloc
+            .item(id)
+            .ok_or_else(|| Error::malformed(FORMAT, meta.b.start, format!("item {id} has no iloc entry")))?;
+        let unsupported = |what: &str| Error::Unsupported(format!("heif: XMP item {id} {what}").into());
+        if loc.data_reference != 0 {
+            return Err(unsupported("is stored in another file"));
+        }
+        let (source_len, method) = match loc.method {
+            0 => (self.len, 0),
+            1 => {
+                let idat = meta.idat.clone().ok_or_else(|| {
+                    Error::malformed(FORMAT, meta.b.start, format!("item {id} is in idat, which is missing"))
+                })?;
+                ((idat.end - idat.start) as u64, 1)
+            }
+            _ => return Err(unsupported("is built from another item (construction method 2)")),
+        };
+        let mut spans = Vec::new();
+        for extent in &loc.extents {
+            let start = loc
+                .base
+                .value
+                .checked_add(extent.offset.value)
+                .filter(|&s| s <= source_len)
+                .ok_or_else(|| Error::truncated(FORMAT, meta.b.start, format!("item {id} starts past its data")))?;
+            let len = if extent.length == 0 {
+                source_len - start
+            } else {
+                extent.length
+            };
+            let end = start
+                .checked_add(len)
+                .filter(|&e| e <= source_len)
+                .ok_or_else(|| Error::truncated(FORMAT, meta.b.start, format!("item {id} runs past its data")))?;
+            spans.push(match method {
+                0 => Span::File(start..end),
+                _ => {
+                    let base = meta.idat.as_ref().map_or(0, |r| r.start);
+                    let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+                    Span::Meta(base + to_usize(start)..base + to_usize(end))
+                }
+            });
+        }
+        Ok(spans)
+    }
+
+    /// The bytes of `spans`, concatenated, within [`Limits::max_metadata_bytes`].
+    fn read_spans(&self, src: &mut Source<'_>, spans: &[Span], limits: &Limits) -> Result<Vec<u8>> {
+        let total: u64 = spans.iter().map(Span::len).sum();
+        limits.check_metadata(FORMAT, self.meta.b.start, total)?;
+        let mut out = Vec::new();
+        out.try_reserve(usize::try_from(total).unwrap_or(usize::MAX))
+            .map_err(|_| Error::malformed(FORMAT, self.meta.b.start, "item too large to buffer"))?;
+        for span in spans {
+            match span {
+                Span::File(r) => {
+                    src.seek_to(r.start)?;
+                    out.extend(src.read_vec(r.end - r.start, "XMP item data", limits)?);
+                }
+                Span::Meta(r) => out.extend_from_slice(self.meta.buf.get(r.clone()).unwrap_or_default()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where a span sits in the input.
+    fn absolute(&self, span: &Span) -> Range<u64> {
+        match span {
+            Span::File(r) => r.clone(),
+            Span::Meta(r) => self.meta.b.start + r.start as u64..self.meta.b.start + r.end as u64,
+        }
+    }
+
+    /// The range from the first span's start to the last one's end, in the input.
+    fn extent_of(&self, spans: &[Span]) -> Range<u64> {
+        let first = spans.first().map(|s| self.absolute(s));
+        let last = spans.last().map(|s| self.absolute(s));
+        match (first, last) {
+            (Some(f), Some(l)) => f.start..l.end.max(f.start),
+            _ => 0..0,
+        }
+    }
+}
+
+impl Meta {
+    fn parse(buf: Vec<u8>, b: BoxRef, budget: &mut Budget) -> Result<Meta> {
+        let local = BoxRef {
+            start: 0,
+            end: buf.len() as u64,
+            ..b
+        };
+        let (version, _, _) = boxes::full_box(&buf, &local)?;
+        if version != 0 {
+            return Err(Error::malformed(FORMAT, b.start, "meta box version is not 0"));
+        }
+        let children_at = local.payload_in().start + 4;
+        let children = boxes::children(&buf, children_at..buf.len(), budget)?;
+        let missing = |what: &'static str| Error::malformed(FORMAT, b.start, what);
+        let child = |kind: &[u8; 4]| children.iter().find(|c| c.is(kind)).copied();
+        let iinf = Iinf::parse(
+            &buf,
+            &child(b"iinf").ok_or_else(|| missing("meta has no iinf box"))?,
+            budget,
+        )?;
+        let iloc = Iloc::parse(
+            &buf,
+            &child(b"iloc").ok_or_else(|| missing("meta has no iloc box"))?,
+            budget,
+        )?;
+        let pitm = match child(b"pitm") {
+            Some(p) => {
+                let (version, _, mut cur) = boxes::full_box(&buf, &p)?;
+                let id = if version == 0 {
+                    cur.u16_be().map(u32::from)
+                } else {
+                    cur.u32_be()
+                };
+                Some(id.ok_or_else(|| Error::truncated(FORMAT, b.start + p.start, "pitm item id"))?)
+            }
+            None => None,
+        };
+        let iref = match child(b"iref") {
+            Some(r) => {
+                let version = boxes::full_box(&buf, &r)?.0;
+                // Its references must be whole boxes, since a new one is appended after them.
+                boxes::children(&buf, r.payload_in().start + 4..r.payload_in().end, budget)?;
+                Some((r, version))
+            }
+            None => None,
+        };
+        let idat = child(b"idat").map(|d| d.payload_in());
+        Ok(Meta {
+            b,
+            buf,
+            children_at,
+            children,
+            pitm,
+            iinf,
+            iloc,
+            iref,
+            idat,
+        })
+    }
+
+    /// One more than the largest item id in use.
+    fn next_id(&self) -> Result<u32> {
+        let ids = self.iinf.entries.iter().map(|e| e.id);
+        let ids = ids.chain(self.iloc.items.iter().map(|i| i.id)).chain(self.pitm);
+        ids.max()
+            .unwrap_or(0)
+            .checked_add(1)
+            .ok_or_else(|| Error::Unsupported("heif: no item id is left for the XMP item".into()))
+    }
+}
+
+/// Where a piece of item data is: in the file, or in the buffered `meta` box (inside `idat`).
+#[derive(Debug, Clone)]
+enum Span {
+    File(Range<u64>),
+    Meta(Range<usize>),
+}
+
+impl Span {
+    fn len(&self) -> u64 {
+        match self {
+            Span::File(r) => r.end - r.start,
+            Span::Meta(r) => (r.end - r.start) as u64,
+        }
+    }
+}
+
+/// An XMP item, read.
+#[derive(Debug)]
+struct XmpItem<'f> {
+    infe: &'f Infe,
+    spans: Vec<Span>,
+    /// The packet, inflated when the item is compressed.
+    packet: Vec<u8>,
+    hits: Vec<XmpHit>,
+}
+
+impl XmpItem<'_> {
+    fn stored_len(&self) -> u64 {
+        self.spans.iter().map(Span::len).sum()
+    }
+
+    /// A label copy found in this item's packet; `first` for the first copy in the file.
+    fn found(&self, file: &File, text: String, first: bool) -> Found {
+        let mut checks = Vec::new();
+        if first {
+            checks.push(Check::pass(
+                id::CARRIER_PLACE,
+                "XMP mime item (application/rdf+xml) in the meta box, as GB 45438 places it",
+            ));
+        } else {
+            checks.push(warn(format!(
+                "a further label copy in XMP item {}; a file carries one XMP label",
+                self.infe.id
+            )));
+        }
+        if let Some(encoding) = self.infe.encoding() {
+            checks.push(warn(format!(
+                "XMP item {} is stored with content encoding {:?}, which common readers (ExifTool) cannot read",
+                self.infe.id,
+                String::from_utf8_lossy(encoding)
+            )));
+        }
+        Found {
+            carrier: format!("XMP item {}", self.infe.id).into(),
+            range: file.extent_of(&self.spans),
+            text,
+            expected_shape: Shape::Bare,
+            checks,
+        }
+    }
+}
+
+/// A [`id::CARRIER_PLACE`] warning.
+fn warn(detail: String) -> Check {
+    Check {
+        id: id::CARRIER_PLACE,
+        level: Level::Warn,
+        detail,
+    }
+}
+
+/// Puts an error from the XMP codec in the context of the item that held the packet.
+fn in_item(item: u32, e: Error) -> Error {
+    match e {
+        Error::Malformed { .. } | Error::Truncated { .. } => {
+            Error::malformed(FORMAT, 0, format!("XMP packet of item {item}: {e}"))
+        }
+        other => other,
+    }
+}
+
+/// The packet of an item as stored: inflated for the `deflate` content encoding (a zlib
+/// stream, as libheif writes it), within [`Limits::max_inflated_bytes`].
+fn decode(infe: &Infe, stored: Vec<u8>, limits: &Limits) -> Result<Vec<u8>> {
+    match infe.encoding() {
+        None => Ok(stored),
+        Some(b"deflate") => {
+            let mut out = Vec::new();
+            let mut z =
+                flate2::read::ZlibDecoder::new(stored.as_slice()).take(limits.max_inflated_bytes.saturating_add(1));
+            z.read_to_end(&mut out)
+                .map_err(|_| Error::malformed(FORMAT, 0, format!("XMP item {} is not a valid zlib stream", infe.id)))?;
+            if out.len() as u64 > limits.max_inflated_bytes {
+                return Err(Error::Limit {
+                    format: FORMAT,
+                    offset: 0,
+                    what: "inflated XMP item size",
+                    found: out.len() as u64,
+                    limit: limits.max_inflated_bytes,
+                });
+            }
+            Ok(out)
+        }
+        Some(other) => Err(Error::Unsupported(
+            format!(
+                "heif: XMP item {} has content encoding {:?}",
+                infe.id,
+                String::from_utf8_lossy(other)
+            )
+            .into(),
+        )),
+    }
+}
+
+/// Bytes to overwrite in place, outside `meta`, at input offsets.
+#[derive(Debug)]
+struct Patch {
+    at: u64,
+    bytes: Vec<u8>,
+}
+
+/// The changes to the item boxes when the packet goes to the end of the file.
+#[derive(Debug)]
+struct Edit {
+    /// The item whose `iloc` entry is replaced, or the new item's id.
+    id: u32,
+    /// True when `id` is a new item (entries are appended), false when it is relocated.
+    new: bool,
+    /// A replacement for an existing `infe` box (range in the `meta` buffer).
+    infe_replace: Option<(Range<usize>, Vec<u8>)>,
+    /// The packet to append.
+    packet: Vec<u8>,
+}
+
+/// What the write changes, worked out before any byte is written.
+#[derive(Debug)]
+struct Plan {
+    /// In-place changes outside `meta`, sorted and disjoint.
+    patches: Vec<Patch>,
+    /// The `meta` box to write.
+    meta: Vec<u8>,
+    /// A new `mdat` box appended after the last byte of the input.
+    trailer: Vec<u8>,
+    label_range: Range<u64>,
+}
+
+impl Plan {
+    fn new(src: &mut Source<'_>, file: &File, label: &Label, limits: &Limits) -> Result<Plan> {
+        let json = json::to_json(label, Shape::Bare);
+        let items = file.xmp_items(src, limits)?;
+        let primary = items
+            .iter()
+            .position(|i| !i.hits.is_empty())
+            .or((!items.is_empty()).then_some(0));
+        let mut plan = Plan {
+            patches: Vec::new(),
+            meta: file.meta.buf.clone(),
+            trailer: Vec::new(),
+            label_range: 0..0,
+        };
+        for (i, item) in items.iter().enumerate() {
+            if Some(i) != primary && !item.hits.is_empty() {
+                plan.remove_copies(file, item, limits)?;
+            }
+        }
+        let edit = match primary.and_then(|i| items.get(i)) {
+            Some(item) => plan.update(file, item, &json, limits)?,
+            None => Some(Edit {
+                id: file.meta.next_id()?,
+                new: true,
+                infe_replace: None,
+                packet: xmp::new_packet(&json, xmp::DEFAULT_PADDING),
+            }),
+        };
+        if let Some(edit) = edit {
+            plan.append(file, &edit)?;
+        }
+        plan.patches.sort_by_key(|p| p.at);
+        let overlap = plan
+            .patches
+            .windows(2)
+            .any(|w| w.first().map(|p| p.at + p.bytes.len() as u64) > w.get(1).map(|p| p.at));
+        if overlap {
+            return Err(Error::malformed(
+                FORMAT,
+                0,
+                "XMP item data overlaps other data that must change",
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// Writes `bytes` over `spans`, in order: file spans become patches, `idat` spans are
+    /// changed in the buffered `meta`.
+    fn overwrite(&mut self, file: &File, spans: &[Span], bytes: &[u8]) -> Result<()> {
+        let meta = file.meta.b.start..file.meta.b.end;
+        let mut rest = bytes;
+        for span in spans {
+            let n = usize::try_from(span.len()).unwrap_or(usize::MAX).min(rest.len());
+            let (piece, tail) = rest.split_at(n);
+            rest = tail;
+            match span {
+                Span::File(r) => {
+                    if r.start < meta.end && meta.start < r.end {
+                        return Err(Error::Unsupported(
+                            "heif: XMP item data addressed by file offset lies inside the meta box".into(),
+                        ));
+                    }
+                    self.patches.push(Patch {
+                        at: r.start,
+                        bytes: piece.to_vec(),
+                    });
+                }
+                Span::Meta(r) => {
+                    let target = self
+                        .meta
+                        .get_mut(r.start..r.start + n)
+                        .ok_or_else(|| Error::malformed(FORMAT, meta.start, "idat item outside the meta box"))?;
+                    target.copy_from_slice(piece);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Another XMP item loses its `TC260:AIGC` properties, in place.
+    fn remove_copies(&mut self, file: &File, item: &XmpItem<'_>, limits: &Limits) -> Result<()> {
+        if item.infe.encoding().is_some() {
+            return Err(Error::Unsupported(
+                format!(
+                    "heif: a second, compressed XMP item ({}) holds a label; rewriting it is not supported",
+                    item.infe.id
+                )
+                .into(),
+            ));
+        }
+        let removed = remove_aigc(&item.packet, item.hits.clone(), limits).map_err(|e| in_item(item.infe.id, e))?;
+        if removed.len() > item.packet.len() {
+            return Err(in_item(
+                item.infe.id,
+                Error::malformed("xmp", 0, "removing TC260:AIGC grew the packet"),
+            ));
+        }
+        self.overwrite(file, &item.spans, &pad_to(removed, item.packet.len()))
+    }
+
+    /// The chosen XMP item gets the label: in place when the stored length allows, else the
+    /// returned edit moves it to the end of the file.
+    fn update(&mut self, file: &File, item: &XmpItem<'_>, json: &str, limits: &Limits) -> Result<Option<Edit>> {
+        let packet = if is_blank(&item.packet) {
+            xmp::new_packet(json, xmp::DEFAULT_PADDING)
+        } else {
+            xmp::set_aigc(&item.packet, json, limits).map_err(|e| in_item(item.infe.id, e))?
+        };
+        let compressed = item.infe.encoding().is_some();
+        if !compressed && packet.len() as u64 == item.stored_len() {
+            self.overwrite(file, &item.spans, &packet)?;
+            self.label_range = file.extent_of(&item.spans);
+            return Ok(None);
+        }
+        let zeros = vec![0u8; usize::try_from(item.stored_len()).unwrap_or(0)];
+        self.overwrite(file, &item.spans, &zeros)?;
+        Ok(Some(Edit {
+            id: item.infe.id,
+            new: false,
+            infe_replace: compressed.then(|| (item.infe.range.clone(), item.infe.encode_plain())),
+            packet,
+        }))
+    }
+
+    /// Builds the grown `meta` and the trailing `mdat`, and patches what moves.
+    fn append(&mut self, file: &File, edit: &Edit) -> Result<()> {
+        let old_len = file.meta.b.end - file.meta.b.start;
+        let trailer_header = boxes::header(b"mdat", edit.packet.len());
+        // The meta box's length does not depend on the offsets written into it: build it once
+        // to learn the shift, then again with the real offsets.
+        let draft = build_meta(&self.meta, file, edit, 0, 0)?;
+        let delta = i128::from(draft.len() as u64) - i128::from(old_len);
+        if delta != 0 && file.top.iter().any(|b| b.is(b"moov")) {
+            return Err(Error::Unsupported(
+                "heif: the meta box must grow and the file has a moov box (an image sequence) whose offsets would move"
+                    .into(),
+            ));
+        }
+        let out_len = u64::try_from(i128::from(file.len) + delta)
+            .map_err(|_| Error::malformed(FORMAT, 0, "meta box larger than the file"))?;
+        let data_at = out_len + trailer_header.len() as u64;
+        self.meta = build_meta(&self.meta, file, edit, delta, data_at)?;
+        if self.meta.len() != draft.len() {
+            return Err(Error::malformed(
+                FORMAT,
+                file.meta.b.start,
+                "meta box length changed between passes",
+            ));
+        }
+        self.label_range = data_at..data_at + edit.packet.len() as u64;
+        self.trailer = [trailer_header, edit.packet.clone()].concat();
+        self.close_last_box(file)
+    }
+
+    /// A last top-level box that runs "to the end of the file" (size 0) gets its real size, so
+    /// the appended `mdat` is not read as part of it.
+    fn close_last_box(&mut self, file: &File) -> Result<()> {
+        let Some(last) = file.top.last().filter(|b| b.open_ended && !b.is(b"meta")) else {
+            return Ok(());
+        };
+        let size = u32::try_from(last.end - last.start)
+            .map_err(|_| Error::Unsupported("heif: the last box has no size and is over 4 GiB".into()))?;
+        self.patches.push(Patch {
+            at: last.start,
+            bytes: size.to_be_bytes().to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Copies the input with the patches applied and `meta` replaced, then the trailer.
+    fn copy(&self, src: &mut Source<'_>, file: &File, output: &mut dyn Write) -> Result<Written> {
+        let mut out = CountingWriter::new(output);
+        copy_patched(src, &mut out, 0..file.meta.b.start, &self.patches)?;
+        out.write_all(&self.meta)?;
+        copy_patched(src, &mut out, file.meta.b.end..file.len, &self.patches)?;
+        out.write_all(&self.trailer)?;
+        out.flush()?;
+        Ok(Written {
+            label_range: self.label_range.clone(),
+            bytes_written: out.count(),
+        })
+    }
+}
+
+/// Copies `range` of the input, with the patches that fall in it applied.
+fn copy_patched(src: &mut Source<'_>, out: &mut dyn Write, range: Range<u64>, patches: &[Patch]) -> Result<()> {
+    src.seek_to(range.start)?;
+    for patch in patches.iter().filter(|p| p.at >= range.start && p.at < range.end) {
+        src.copy_to(out, patch.at - src.pos(), "HEIF data")?;
+        out.write_all(&patch.bytes)?;
+        src.skip(patch.bytes.len() as u64, "patched bytes")?;
+    }
+    src.copy_to(out, range.end.saturating_sub(src.pos()), "HEIF data")
+}
+
+/// The `meta` box with the edit applied: `buf` is the buffered box with in-place changes made;
+/// `delta` is how far everything after `meta` moves; `data_at` is where the packet lands.
+fn build_meta(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -> Result<Vec<u8>> {
+    let meta = &file.meta;
+    let mut payload = buf
+        .get(meta.b.header as usize..meta.children_at)
+        .unwrap_or_default()
+        .to_vec();
+    for child in &meta.children {
+        let raw = buf.get(child.range_in()).unwrap_or_default();
+        if child.is(b"iloc") && child.start == meta.iloc.b.start {
+            payload.extend(build_iloc(buf, file, edit, delta, data_at)?);
+        } else if child.is(b"iinf") && child.start == meta.iinf.b.start {
+            payload.extend(build_iinf(buf, &meta.iinf, edit)?);
+        } else if meta.iref.is_some_and(|(r, _)| r.start == child.start) && edit.new {
+            payload.extend(build_iref(buf, meta, edit)?);
+        } else {
+            payload.extend_from_slice(raw);
+        }
+    }
+    if meta.iref.is_none() && edit.new && meta.pitm.is_some() {
+        payload.extend(build_iref(buf, meta, edit)?);
+    }
+    Ok([boxes::header(b"meta", payload.len()), payload].concat())
+}
+
+/// `iloc` with the item's entry replaced or appended, and every file offset after `meta` moved.
+fn build_iloc(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -> Result<Vec<u8>> {
+    let iloc = &file.meta.iloc;
+    let origin = iloc.b.start as usize;
+    let mut bytes = buf.get(iloc.b.range_in()).unwrap_or_default().to_vec();
+    for item in iloc.items.iter().filter(|i| i.id != edit.id) {
+        shift(&mut bytes, origin, item, file, delta)?;
+    }
+    let entry = iloc.encode_entry(edit.id, data_at, edit.packet.len() as u64)?;
+    let splice = if edit.new {
+        let count = iloc.items.len() as u64 + 1;
+        set_uint(&mut bytes, iloc.count_at - origin, count, iloc.count_width())
+            .ok_or_else(|| Error::Unsupported("heif: iloc cannot count another item".into()))?;
+        iloc.entries_end - origin..iloc.entries_end - origin
+    } else {
+        let item = iloc
+            .item(edit.id)
+            .ok_or_else(|| Error::malformed(FORMAT, file.meta.b.start, "XMP item has no iloc entry"))?;
+        item.range.start - origin..item.range.end - origin
+    };
+    if splice.end > bytes.len() {
+        return Err(Error::malformed(
+            FORMAT,
+            file.meta.b.start,
+            "iloc entry outside the box",
+        ));
+    }
+    bytes.splice(splice, entry);
+    Ok(rebox(&bytes, &iloc.b, b"iloc"))
+}
+
+/// Moves an item's file offsets that point past `meta` by `delta`.
+fn shift(bytes: &mut [u8], origin: usize, item: &Location, file: &File, delta: i128) -> Result<()> {
+    if delta == 0 || item.method != 0 || item.data_reference != 0 {
+        return Ok(());
+    }
+    let meta = file.meta.b.start..file.meta.b.end;
+    let unsupported = |what: &str| Error::Unsupported(format!("heif: item {}: {what}", item.id).into());
+    let moved = |v: u64| u64::try_from(i128::from(v) + delta).map_err(|_| unsupported("offset underflows"));
+    let mut set = |field: &items::Field, value: u64| {
+        field
+            .at
+            .checked_sub(origin)
+            .and_then(|at| set_uint(bytes, at, value, field.width))
+            .ok_or_else(|| unsupported("its moved offset does not fit the iloc field size"))
+    };
+    if item.base.width > 0 && item.base.value >= meta.end {
+        return set(&item.base, moved(item.base.value)?);
+    }
+    for extent in &item.extents {
+        let at = item.base.value.saturating_add(extent.offset.value);
+        if meta.contains(&at) {
+            return Err(unsupported(
+                "its data, addressed by file offset, lies inside the meta box",
+            ));
+        }
+        if at >= meta.end {
+            if extent.offset.width == 0 {
+                return Err(unsupported("its data moves but its extent has no offset field"));
+            }
+            set(&extent.offset, moved(extent.offset.value)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// `iinf` with a new `infe` appended or one replaced.
+fn build_iinf(buf: &[u8], iinf: &Iinf, edit: &Edit) -> Result<Vec<u8>> {
+    let origin = iinf.b.start as usize;
+    let mut bytes = buf.get(iinf.b.range_in()).unwrap_or_default().to_vec();
+    let local = |r: &Range<usize>| r.start.saturating_sub(origin)..r.end.saturating_sub(origin);
+    if edit.new {
+        let count = iinf.entries.len() as u64 + 1;
+        set_uint(&mut bytes, iinf.count_at - origin, count, iinf.count_width())
+            .ok_or_else(|| Error::Unsupported("heif: iinf cannot count another item".into()))?;
+        let at = iinf.entries_end.saturating_sub(origin).min(bytes.len());
+        let infe = new_infe(edit.id, HIDDEN, 0, b"", XMP_CONTENT_TYPE, 2);
+        bytes.splice(at..at, infe);
+    } else if let Some((range, infe)) = &edit.infe_replace {
+        let r = local(range);
+        if r.end > bytes.len() {
+            return Err(Error::malformed(FORMAT, 0, "infe outside iinf"));
+        }
+        bytes.splice(r, infe.iter().copied());
+    }
+    Ok(rebox(&bytes, &iinf.b, b"iinf"))
+}
+
+/// `iref` (the existing one, or a new one) with a `cdsc` reference from the new item to the
+/// primary item: the XMP item describes the image (ISO/IEC 23008-12 8.1).
+fn build_iref(buf: &[u8], meta: &Meta, edit: &Edit) -> Result<Vec<u8>> {
+    let Some(primary) = meta.pitm else {
+        return Ok(meta
+            .iref
+            .map(|(r, _)| buf.get(r.range_in()).unwrap_or_default().to_vec())
+            .unwrap_or_default());
+    };
+    let version = meta
+        .iref
+        .map_or(u8::from(edit.id > 0xFFFF || primary > 0xFFFF), |(_, v)| v);
+    let width = if version == 0 { 2 } else { 4 };
+    let mut body = Vec::new();
+    for (i, id) in [edit.id, primary].into_iter().enumerate() {
+        boxes::put_uint(&mut body, u64::from(id), width)
+            .ok_or_else(|| Error::Unsupported("heif: item ids too large for the iref box".into()))?;
+        if i == 0 {
+            body.extend_from_slice(&1u16.to_be_bytes());
+        }
+    }
+    let cdsc = [boxes::header(b"cdsc", body.len()), body].concat();
+    Ok(match meta.iref {
+        Some((r, _)) => {
+            let old = buf.get(r.range_in()).unwrap_or_default();
+            rebox(&[old, &cdsc].concat(), &r, b"iref")
+        }
+        None => boxes::full(b"iref", version, 0, &cdsc),
+    })
+}
+
+/// A box's bytes (old header included) with a header for its new length.
+fn rebox(bytes: &[u8], old: &BoxRef, kind: &[u8; 4]) -> Vec<u8> {
+    let payload = bytes.get(old.header as usize..).unwrap_or_default();
+    [boxes::header(kind, payload.len()), payload.to_vec()].concat()
+}
+
+#[cfg(test)]
+mod tests;

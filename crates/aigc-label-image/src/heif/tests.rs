@@ -1,0 +1,430 @@
+//! HEIF files built byte by byte: every layout the writer must handle, and hostile variants.
+
+use std::io::Cursor;
+
+use super::*;
+
+const LABEL: &str = r#"{"Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"x"}"#;
+
+fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    [boxes::header(kind, body.len()), body.to_vec()].concat()
+}
+
+/// Where an item's bytes go.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    /// In the `mdat` after `meta`.
+    Mdat,
+    /// In `idat` (construction method 1).
+    Idat,
+    /// In an `mdat` before `meta`.
+    Early,
+}
+
+#[derive(Clone)]
+struct Item {
+    id: u16,
+    kind: [u8; 4],
+    content_type: &'static [u8],
+    encoding: Option<&'static [u8]>,
+    data: Vec<u8>,
+    place: Place,
+}
+
+fn image(id: u16, data: &[u8]) -> Item {
+    Item {
+        id,
+        kind: *b"av01",
+        content_type: b"",
+        encoding: None,
+        data: data.to_vec(),
+        place: Place::Mdat,
+    }
+}
+
+fn xmp_item(id: u16, packet: Vec<u8>, place: Place) -> Item {
+    Item {
+        id,
+        kind: *b"mime",
+        content_type: b"application/rdf+xml",
+        encoding: None,
+        data: packet,
+        place,
+    }
+}
+
+struct Builder {
+    items: Vec<Item>,
+    iloc_version: u8,
+    sizes: (u8, u8, u8),
+    iref: bool,
+    last_open_ended: bool,
+}
+
+impl Builder {
+    fn new(items: Vec<Item>) -> Self {
+        Builder {
+            items,
+            iloc_version: 0,
+            sizes: (4, 4, 0),
+            iref: false,
+            last_open_ended: false,
+        }
+    }
+
+    fn meta(&self, early_at: u64, mdat_at: u64) -> Vec<u8> {
+        let hdlr = boxed(b"hdlr", b"\0\0\0\0\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        let pitm = boxed(b"pitm", &[0, 0, 0, 0, 0, 1]);
+        let mut infes = Vec::new();
+        for item in &self.items {
+            let mut body = vec![2, 0, 0, 0];
+            body.extend(item.id.to_be_bytes());
+            body.extend([0, 0]);
+            body.extend(item.kind);
+            body.push(0);
+            if &item.kind == b"mime" {
+                body.extend(item.content_type);
+                body.push(0);
+                if let Some(e) = item.encoding {
+                    body.extend(e);
+                    body.push(0);
+                }
+            }
+            infes.extend(boxed(b"infe", &body));
+        }
+        let mut iinf_body = vec![0, 0, 0, 0];
+        iinf_body.extend((self.items.len() as u16).to_be_bytes());
+        iinf_body.extend(infes);
+        let (off, len, base) = self.sizes;
+        let mut iloc = vec![self.iloc_version, 0, 0, 0, (off << 4) | len, base << 4];
+        let id_width = if self.iloc_version == 2 { 4 } else { 2 };
+        boxes::put_uint(&mut iloc, self.items.len() as u64, id_width).unwrap();
+        let (mut mdat_pos, mut idat_pos, mut early_pos) = (mdat_at + 8, 0u64, early_at + 8);
+        let mut idat = Vec::new();
+        for item in &self.items {
+            boxes::put_uint(&mut iloc, u64::from(item.id), id_width).unwrap();
+            let (method, at) = match item.place {
+                Place::Mdat => (0u16, &mut mdat_pos),
+                Place::Early => (0, &mut early_pos),
+                Place::Idat => {
+                    idat.extend(&item.data);
+                    (1, &mut idat_pos)
+                }
+            };
+            if self.iloc_version >= 1 {
+                iloc.extend(method.to_be_bytes());
+            }
+            iloc.extend([0, 0]);
+            let (b, o) = if off == 0 { (*at, 0) } else { (0, *at) };
+            // A layout that cannot express the offset gets 0 (for the refusal test).
+            boxes::put_uint(&mut iloc, b, base)
+                .or_else(|| boxes::put_uint(&mut iloc, 0, base))
+                .unwrap();
+            iloc.extend([0, 1]);
+            boxes::put_uint(&mut iloc, o, off).unwrap();
+            boxes::put_uint(&mut iloc, item.data.len() as u64, len).unwrap();
+            *at += item.data.len() as u64;
+        }
+        let mut body = vec![0, 0, 0, 0];
+        body.extend(hdlr);
+        body.extend(pitm);
+        if !idat.is_empty() {
+            body.extend(boxed(b"idat", &idat));
+        }
+        body.extend(boxed(b"iloc", &iloc));
+        body.extend(boxed(b"iinf", &iinf_body));
+        if self.iref {
+            body.extend(boxed(
+                b"iref",
+                &[0, 0, 0, 0, 0, 0, 0, 14, b'a', b'u', b'x', b'l', 0, 2, 0, 1, 0, 1],
+            ));
+        }
+        boxed(b"meta", &body)
+    }
+
+    fn build(&self) -> Vec<u8> {
+        let ftyp = boxed(b"ftyp", b"avif\0\0\0\0mif1avif");
+        let early: Vec<u8> = self
+            .items
+            .iter()
+            .filter(|i| i.place == Place::Early)
+            .flat_map(|i| i.data.clone())
+            .collect();
+        let early = if early.is_empty() {
+            Vec::new()
+        } else {
+            boxed(b"mdat", &early)
+        };
+        let late: Vec<u8> = self
+            .items
+            .iter()
+            .filter(|i| i.place == Place::Mdat)
+            .flat_map(|i| i.data.clone())
+            .collect();
+        let early_at = ftyp.len() as u64;
+        let meta_len = self.meta(0, 0).len() as u64;
+        let mdat_at = early_at + early.len() as u64 + meta_len;
+        let meta = self.meta(early_at, mdat_at);
+        let mut mdat = boxed(b"mdat", &late);
+        if self.last_open_ended {
+            mdat[..4].copy_from_slice(&[0; 4]);
+        }
+        [ftyp, early, meta, mdat].concat()
+    }
+}
+
+fn find(data: &[u8]) -> Result<Vec<Found>> {
+    Heif.find(&mut Cursor::new(data), &Limits::default())
+}
+
+fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+    let mut out = Vec::new();
+    let label = Label::new("001191440300708461136T1XGW3", "new");
+    let w = Heif.write(&mut Cursor::new(data), &mut out, &label, &Limits::default())?;
+    assert_eq!(w.bytes_written, out.len() as u64);
+    Ok((out, w))
+}
+
+/// The bytes of every item of `data`, by id, read with the carrier's own parser.
+fn item_bytes(data: &[u8]) -> Vec<(u32, Vec<u8>)> {
+    let mut cursor = Cursor::new(data);
+    let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+    let file = File::read(&mut src, &Limits::default()).unwrap();
+    file.meta
+        .iinf
+        .entries
+        .iter()
+        .map(|e| {
+            let spans = file.spans(e.id).unwrap();
+            (e.id, file.read_spans(&mut src, &spans, &Limits::default()).unwrap())
+        })
+        .collect()
+}
+
+fn labelled(id: &str, padding: usize) -> Vec<u8> {
+    xmp::new_packet(&LABEL.replace("\"x\"", &format!("{id:?}")), padding)
+}
+
+#[test]
+fn new_item_is_added_and_image_offsets_follow_the_grown_meta() {
+    for (version, sizes) in [(0, (4, 4, 0)), (1, (4, 4, 4)), (2, (8, 8, 0)), (1, (0, 4, 4))] {
+        let mut b = Builder::new(vec![image(1, b"first image"), image(2, b"alpha plane")]);
+        b.iloc_version = version;
+        b.sizes = sizes;
+        let heif = b.build();
+        assert!(Heif.sniff(&heif));
+        assert!(find(&heif).unwrap().is_empty());
+        let (out, w) = write(&heif).unwrap();
+        let found = find(&out).unwrap();
+        assert_eq!(found.len(), 1, "v{version}");
+        assert!(found[0].text.contains("\"new\""));
+        assert_eq!(found[0].range, w.label_range);
+        let bytes = item_bytes(&out);
+        assert_eq!(bytes[0], (1, b"first image".to_vec()), "v{version} {sizes:?}");
+        assert_eq!(bytes[1], (2, b"alpha plane".to_vec()));
+        assert_eq!(bytes[2].0, 3);
+        // The image data itself is unchanged and the output starts with the input's ftyp.
+        assert_eq!(out[..24], heif[..24]);
+        assert!(out.windows(11).any(|w| w == b"first image"));
+    }
+}
+
+#[test]
+fn cdsc_reference_is_added_to_an_existing_iref_or_a_new_one() {
+    for iref in [false, true] {
+        let mut b = Builder::new(vec![image(1, b"img"), image(2, b"aux")]);
+        b.iref = iref;
+        let (out, _) = write(&b.build()).unwrap();
+        let mut cursor = Cursor::new(&out);
+        let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+        let file = File::read(&mut src, &Limits::default()).unwrap();
+        let (r, _) = file.meta.iref.unwrap();
+        let body = &file.meta.buf[r.payload_in()];
+        let cdsc = body.windows(4).position(|w| w == b"cdsc").unwrap();
+        assert_eq!(&body[cdsc + 4..cdsc + 10], &[0, 3, 0, 1, 0, 1]);
+        assert_eq!(body.windows(4).any(|w| w == b"auxl"), iref);
+    }
+}
+
+#[test]
+fn packet_of_the_same_length_is_overwritten_in_place_in_mdat_and_idat() {
+    for place in [Place::Mdat, Place::Idat, Place::Early] {
+        let mut b = Builder::new(vec![image(1, b"img"), xmp_item(2, xmp::new_packet(LABEL, 1024), place)]);
+        b.iloc_version = 1;
+        let heif = b.build();
+        assert_eq!(find(&heif).unwrap().len(), 1);
+        let (out, w) = write(&heif).unwrap();
+        assert_eq!(out.len(), heif.len());
+        let diff: Vec<usize> = (0..out.len()).filter(|&i| out[i] != heif[i]).collect();
+        assert!(!diff.is_empty());
+        assert!(diff.iter().all(|&i| w.label_range.contains(&(i as u64))));
+        assert_eq!(find(&out).unwrap()[0].range, w.label_range);
+    }
+}
+
+#[test]
+fn packet_that_grows_moves_to_a_trailing_mdat_and_the_old_bytes_are_zeroed() {
+    for place in [Place::Mdat, Place::Idat] {
+        let packet = labelled("old", 0);
+        let mut b = Builder::new(vec![xmp_item(1, packet.clone(), place), image(2, b"image data")]);
+        b.iloc_version = 1;
+        let heif = b.build();
+        let (out, w) = write(&heif).unwrap();
+        assert_eq!(w.label_range.end, out.len() as u64);
+        assert_eq!(&out[w.label_range.start as usize - 4..][..4], b"mdat");
+        assert!(!out.windows(packet.len()).any(|w| w == packet));
+        let bytes = item_bytes(&out);
+        assert_eq!(bytes[1], (2, b"image data".to_vec()));
+        let found = find(&out).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].text.contains("\"new\""));
+    }
+}
+
+#[test]
+fn compressed_packet_is_read_and_rewritten_plain() {
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&labelled("z", 0)).unwrap();
+    let mut item = xmp_item(2, z.finish().unwrap(), Place::Mdat);
+    item.encoding = Some(b"deflate");
+    let heif = Builder::new(vec![image(1, b"img"), item]).build();
+    let found = find(&heif).unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0].text.contains("\"z\""));
+    assert!(found[0].checks.iter().any(|c| c.level == Level::Warn));
+    let (out, _) = write(&heif).unwrap();
+    let found = find(&out).unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0].checks.iter().all(|c| c.level == Level::Pass), "{found:#?}");
+    assert!(!out.windows(7).any(|w| w == b"deflate"));
+}
+
+#[test]
+fn a_second_labelled_item_loses_its_label_in_place() {
+    let heif = Builder::new(vec![
+        image(1, b"img"),
+        xmp_item(2, labelled("a", 64), Place::Mdat),
+        xmp_item(3, labelled("b", 64), Place::Mdat),
+    ])
+    .build();
+    let found = find(&heif).unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[1].checks[0].level, Level::Warn);
+    let (out, _) = write(&heif).unwrap();
+    let found = find(&out).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].carrier, "XMP item 2");
+    // Item 3 keeps its length and its place.
+    assert_eq!(item_bytes(&out)[2].1.len(), item_bytes(&heif)[2].1.len());
+}
+
+#[test]
+fn open_ended_last_box_gets_its_size_before_the_trailer() {
+    let mut b = Builder::new(vec![image(1, b"pixels")]);
+    b.last_open_ended = true;
+    let heif = b.build();
+    assert!(find(&heif).unwrap().is_empty());
+    let (out, _) = write(&heif).unwrap();
+    assert_eq!(find(&out).unwrap().len(), 1);
+    assert_eq!(item_bytes(&out)[0], (1, b"pixels".to_vec()));
+}
+
+#[test]
+fn unexpressible_layouts_are_refused() {
+    // No offset and no base offset field: the new item's position cannot be written.
+    let mut b = Builder::new(vec![image(1, b"")]);
+    b.sizes = (0, 4, 0);
+    assert!(matches!(write(&b.build()), Err(Error::Unsupported(_))));
+    // A moov box: sample offsets would move with meta.
+    let mut heif = Builder::new(vec![image(1, b"x")]).build();
+    heif.extend(boxed(b"moov", b""));
+    assert!(matches!(write(&heif), Err(Error::Unsupported(_))));
+}
+
+#[test]
+fn malformed_inputs_are_errors() {
+    let good = Builder::new(vec![image(1, b"img"), xmp_item(2, labelled("a", 0), Place::Mdat)]).build();
+    let meta_at = 28;
+    let mut lying_box = good.clone();
+    lying_box[meta_at..meta_at + 4].copy_from_slice(&0xFFFF_FF00u32.to_be_bytes());
+    let iloc_at = good.windows(4).position(|w| w == b"iloc").unwrap() - 4;
+    let mut lying_offset = good.clone();
+    lying_offset[iloc_at + 8 + 4 + 4 + 2 + 2 + 2 + 2 + 8..][..4].copy_from_slice(&0x7FFF_FFFFu32.to_be_bytes());
+    let mut lying_count = good.clone();
+    lying_count[iloc_at + 14..iloc_at + 16].copy_from_slice(&[0xFF, 0xFF]);
+    let iinf_at = good.windows(4).position(|w| w == b"iinf").unwrap() - 4;
+    let mut lying_entries = good.clone();
+    lying_entries[iinf_at + 12..iinf_at + 14].copy_from_slice(&[0, 9]);
+    let mut broken_xmp = good.clone();
+    let xmp_at = good.windows(10).position(|w| w == b"<x:xmpmeta").unwrap();
+    broken_xmp[xmp_at + 1] = b'!';
+    let mut no_meta = good.clone();
+    no_meta[meta_at + 4..meta_at + 8].copy_from_slice(b"free");
+    let mut random = good[..28].to_vec();
+    random.extend((0u32..400).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("ftyp only", good[..28].to_vec()),
+        ("zero bytes", [&good[..28], &[0u8; 64][..]].concat()),
+        ("truncated", good[..good.len() - 3].to_vec()),
+        ("lying box size", lying_box),
+        ("lying item offset", lying_offset),
+        ("lying iloc count", lying_count),
+        ("lying iinf count", lying_entries),
+        ("broken xmp naming tc260", broken_xmp),
+        ("no meta", no_meta),
+        ("random after ftyp", random),
+        ("not heif", b"GIF89a and more bytes".to_vec()),
+    ];
+    for (name, data) in cases {
+        assert!(find(&data).is_err(), "{name}: find");
+        assert!(write(&data).is_err(), "{name}: write");
+    }
+}
+
+#[test]
+fn every_truncation_and_corruption_is_handled_without_panic() {
+    let mut b = Builder::new(vec![
+        image(1, b"img"),
+        xmp_item(2, labelled("a", 16), Place::Idat),
+        xmp_item(3, labelled("b", 0), Place::Mdat),
+    ]);
+    b.iloc_version = 1;
+    b.iref = true;
+    let good = b.build();
+    for cut in 0..good.len() {
+        let _ = find(&good[..cut]);
+        let _ = write(&good[..cut]);
+    }
+    let meta_end = good.windows(4).rposition(|w| w == b"mdat").unwrap();
+    for i in 0..meta_end {
+        for v in [0x00, 0x01, 0x7F, 0xFF] {
+            let mut bad = good.clone();
+            bad[i] = v;
+            if find(&bad).is_ok() {
+                if let Ok((out, _)) = write(&bad) {
+                    assert_eq!(find(&out).unwrap().len(), 1, "byte {i} = {v}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_width_extents_are_bounded() {
+    // All field sizes 0 and 65535 extents per item: no bytes, so the budget must stop it.
+    let mut iloc = vec![0, 0, 0, 0, 0, 0];
+    iloc.extend(1000u16.to_be_bytes());
+    for id in 0..1000u16 {
+        iloc.extend(id.to_be_bytes());
+        iloc.extend([0, 0, 0xFF, 0xFF]);
+    }
+    let body = [
+        &[0u8, 0, 0, 0][..],
+        &boxed(b"iinf", &[0, 0, 0, 0, 0, 0]),
+        &boxed(b"iloc", &iloc),
+    ]
+    .concat();
+    let heif = [boxed(b"ftyp", b"heic\0\0\0\0mif1"), boxed(b"meta", &body)].concat();
+    assert!(matches!(find(&heif), Err(Error::Limit { .. })));
+}

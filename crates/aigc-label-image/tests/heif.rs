@@ -1,0 +1,321 @@
+//! The HEIF/AVIF carrier against files made by heif-enc (libheif with x265 and aom) and
+//! exiftool: every fixture through the shared round trip; every image decoded by heif-convert
+//! unchanged; every top-level box but `meta` copied (only XMP bytes rewritten or zeroed);
+//! exiftool reads the label and heif-info accepts the file; wild variants found and replaced;
+//! malformed input rejected without a panic.
+
+use std::ffi::OsStr;
+use std::io::Cursor;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use aigc_label_core::check::Level;
+use aigc_label_core::inspect::{Options, Verdict, inspect_with};
+use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::{Carrier, Label, Limits};
+use aigc_label_image::Heif;
+use aigc_label_testutil as tu;
+
+fn fixtures() -> Vec<PathBuf> {
+    tu::fixtures("heif", &["heic", "avif"])
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("heif-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(data: &[u8], label: &Label) -> aigc_label_core::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    Heif.write(&mut Cursor::new(data), &mut out, label, &Limits::default())?;
+    Ok(out)
+}
+
+fn find(data: &[u8]) -> Vec<aigc_label_core::Found> {
+    Heif.find(&mut Cursor::new(data), &Limits::default()).unwrap()
+}
+
+/// Every image heif-convert writes for `path` (one PNG per top-level image), decoded: header
+/// and pixels.
+fn decode(path: &Path, dir: &Path) -> Option<Vec<(String, Vec<u8>)>> {
+    let convert = tu::tool("heif-convert")?;
+    let out = dir.join("decoded.png");
+    tu::run(&convert, &[path.as_os_str(), out.as_os_str()]);
+    let mut pngs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    pngs.sort();
+    assert!(!pngs.is_empty(), "heif-convert wrote nothing for {}", path.display());
+    let images = pngs
+        .iter()
+        .map(|png_path| {
+            let mut reader = png::Decoder::new(Cursor::new(read(png_path))).read_info().unwrap();
+            let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+            let info = reader.next_frame(&mut buf).unwrap();
+            buf.truncate(info.buffer_size());
+            (
+                format!(
+                    "{}x{} {:?} {:?}",
+                    info.width, info.height, info.color_type, info.bit_depth
+                ),
+                buf,
+            )
+        })
+        .collect();
+    for png_path in pngs {
+        std::fs::remove_file(png_path).unwrap();
+    }
+    Some(images)
+}
+
+/// heif-info reads the file and sees an XMP item attached to the primary image (libheif finds
+/// metadata through the item's `cdsc` reference).
+fn heif_info(path: &Path) {
+    if let Some(info) = tu::tool("heif-info") {
+        let text = String::from_utf8(tu::run(&info, &[path.as_os_str()])).unwrap();
+        assert!(text.contains("image:"), "heif-info on {}: {text}", path.display());
+        assert!(
+            text.contains("XMP:"),
+            "heif-info sees no XMP in {}: {text}",
+            path.display()
+        );
+    }
+}
+
+/// `AIGC` in any XMP group, every copy, as exiftool reads it.
+fn exiftool_labels(path: &Path) -> Option<Vec<String>> {
+    let exiftool = tu::tool("exiftool")?;
+    let config = tu::workspace_root().join("tests/exiftool/tc260.config");
+    let args: [&OsStr; 6] = [
+        "-config".as_ref(),
+        config.as_os_str(),
+        "-a".as_ref(),
+        "-s3".as_ref(),
+        "-XMP:AIGC".as_ref(),
+        path.as_os_str(),
+    ];
+    let out = String::from_utf8(tu::run(&exiftool, &args)).unwrap();
+    Some(out.lines().map(str::to_string).collect())
+}
+
+/// Test-side walker: the top-level boxes (type and byte range) of a well-formed file.
+fn top_boxes(data: &[u8]) -> Vec<([u8; 4], Range<usize>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 8 <= data.len() {
+        let size = u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        let size = if size == 0 { data.len() - at } else { size };
+        out.push((data[at + 4..at + 8].try_into().unwrap(), at..at + size));
+        at += size;
+    }
+    assert_eq!(at, data.len());
+    out
+}
+
+/// The byte ranges of wrapped XMP packets (`<?xpacket begin` to the end of `<?xpacket end`).
+fn packets(data: &[u8]) -> Vec<Range<usize>> {
+    let (begin, end) = (b"<?xpacket begin", b"<?xpacket end");
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(b) = data[at..].windows(begin.len()).position(|w| w == begin) {
+        let start = at + b;
+        let Some(e) = data[start..].windows(end.len()).position(|w| w == end) else {
+            break;
+        };
+        let close = data[start + e..].windows(2).position(|w| w == b"?>").unwrap();
+        out.push(start..start + e + close + 2);
+        at = start + e + close + 2;
+    }
+    out
+}
+
+/// Every top-level box of `input` except `meta` is in `output`, in order, with the same type
+/// and length; its bytes differ only inside an XMP packet of the output or where the output
+/// holds zeros (an old packet blanked). The output may end with one more `mdat`.
+fn assert_boxes_kept(name: &str, input: &[u8], output: &[u8]) {
+    let (a, b) = (top_boxes(input), top_boxes(output));
+    assert!(
+        b.len() == a.len() || (b.len() == a.len() + 1 && &b[a.len()].0 == b"mdat"),
+        "{name}: boxes"
+    );
+    let in_packet = packets(output);
+    for ((kind, ra), (kind_b, rb)) in a.iter().zip(&b) {
+        assert_eq!(kind, kind_b, "{name}");
+        if kind == b"meta" {
+            continue;
+        }
+        assert_eq!(
+            ra.len(),
+            rb.len(),
+            "{name}: {} box length",
+            String::from_utf8_lossy(kind)
+        );
+        for (i, (x, y)) in input[ra.clone()].iter().zip(&output[rb.clone()]).enumerate() {
+            let at = rb.start + i;
+            assert!(
+                x == y || *y == 0 || in_packet.iter().any(|p| p.contains(&at)),
+                "{name}: byte {i} of the {} box changed",
+                String::from_utf8_lossy(kind)
+            );
+        }
+    }
+}
+
+#[test]
+fn every_fixture_round_trips_with_images_and_boxes_unchanged() {
+    // One thread per fixture: the external tools spend most of their time starting up.
+    std::thread::scope(|s| {
+        for path in fixtures() {
+            s.spawn(move || check_fixture(&path));
+        }
+    });
+}
+
+fn check_fixture(path: &Path) {
+    let json = to_json(&tu::sample_label(), Shape::Bare);
+    let name = name(path);
+    let input = read(path);
+    assert!(Heif.sniff(&input), "{name}");
+    let out = tu::round_trip(&Heif, &input);
+    assert_boxes_kept(&name, &input, &out);
+
+    let dir = temp_dir(&name);
+    let written = dir.join(format!("labelled-{name}"));
+    std::fs::write(&written, &out).unwrap();
+    heif_info(&written);
+    if let Some(labels) = exiftool_labels(&written) {
+        assert_eq!(labels, [json], "{name}: exiftool reads one label");
+    }
+    if let (Some(before), Some(after)) = (decode(path, &dir), decode(&written, &dir)) {
+        assert_eq!(before.len(), after.len(), "{name}: images");
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.0, a.0, "{name}");
+            assert!(b.1 == a.1, "{name}: decoded pixels differ");
+        }
+    }
+}
+
+#[test]
+fn exiftool_reads_the_label_through_the_tc260_group() {
+    let label = tu::sample_label();
+    for fixture in ["rgb.heic", "rgb.avif", "alpha.avif", "thumbnail.heic"] {
+        let out = write(&read(&tu::fixture(&format!("heif/{fixture}"))), &label).unwrap();
+        let path = temp_dir(&format!("group-{fixture}")).join(fixture);
+        std::fs::write(&path, &out).unwrap();
+        if let Some(read) = tu::exiftool_aigc(&path) {
+            assert_eq!(read, to_json(&label, Shape::Bare), "{fixture}");
+        }
+    }
+}
+
+#[test]
+fn exiftool_labels_are_found_and_replaced_in_place() {
+    for fixture in ["label-xmp.heic", "label-xmp.avif"] {
+        let input = read(&tu::fixture(&format!("heif/{fixture}")));
+        let report = inspect_with(&Heif, &mut Cursor::new(&input), &Options::default()).unwrap();
+        assert_eq!(report.verdict, Verdict::Compliant, "{fixture}: {:#?}", report.copies);
+        assert!(report.copies[0].carrier.starts_with("XMP item"));
+        assert_eq!(report.copies[0].field("ProduceID"), Some("fixture-0001"));
+
+        // A label of the same length: exiftool's padding absorbs it, the file keeps its size.
+        let label = Label::new("001191440300708461136T1XGW3", "fixture-0002");
+        let out = write(&input, &label).unwrap();
+        assert_eq!(out.len(), input.len(), "{fixture}");
+        let path = temp_dir(&format!("replaced-{fixture}")).join(fixture);
+        std::fs::write(&path, &out).unwrap();
+        if let Some(labels) = exiftool_labels(&path) {
+            assert_eq!(labels, [to_json(&label, Shape::Bare)]);
+        }
+        if fixture == "label-xmp.heic" {
+            assert!(out.windows(11).any(|w| w == b"Plasma test"));
+        }
+    }
+}
+
+#[test]
+fn a_compressed_label_is_read_flagged_and_rewritten_plain() {
+    let input = read(&tu::fixture("heif/label-compressed.heic"));
+    let found = find(&input);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].checks.iter().filter(|c| c.level == Level::Warn).count(), 1);
+    let label = tu::sample_label();
+    let out = write(&input, &label).unwrap();
+    let found = find(&out);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].checks.iter().all(|c| c.level == Level::Pass));
+    let path = temp_dir("compressed").join("label-compressed.heic");
+    std::fs::write(&path, &out).unwrap();
+    if let Some(labels) = exiftool_labels(&path) {
+        assert_eq!(labels, [to_json(&label, Shape::Bare)]);
+    }
+}
+
+#[test]
+fn existing_xmp_keeps_its_properties() {
+    for fixture in ["xmp-existing.heic", "xmp-compressed.avif"] {
+        let input = read(&tu::fixture(&format!("heif/{fixture}")));
+        assert!(find(&input).is_empty());
+        let out = write(&input, &tu::sample_label()).unwrap();
+        let path = temp_dir(&format!("kept-{fixture}")).join(fixture);
+        std::fs::write(&path, &out).unwrap();
+        if let Some(exiftool) = tu::tool("exiftool") {
+            let title = tu::run(&exiftool, &["-s3".as_ref(), "-XMP-dc:Title".as_ref(), path.as_os_str()]);
+            assert_eq!(String::from_utf8(title).unwrap().trim(), "Plasma test", "{fixture}");
+        }
+    }
+}
+
+#[test]
+fn truncations_and_corruptions_of_real_files_never_panic() {
+    let label = tu::sample_label();
+    for fixture in ["rgb.heic", "alpha.avif", "label-xmp.avif"] {
+        let input = read(&tu::fixture(&format!("heif/{fixture}")));
+        let meta = top_boxes(&input).into_iter().find(|b| &b.0 == b"meta").unwrap().1;
+        for cut in (0..meta.end + 16).chain(input.len() - 16..input.len()) {
+            let part = &input[..cut.min(input.len())];
+            let _ = Heif.find(&mut Cursor::new(part), &Limits::default());
+            let _ = write(part, &label);
+        }
+        for i in meta.clone() {
+            for v in [0x00, 0x01, 0xFF] {
+                let mut bad = input.clone();
+                bad[i] = v;
+                if Heif.find(&mut Cursor::new(&bad), &Limits::default()).is_err() {
+                    assert!(
+                        write(&bad, &label).is_err(),
+                        "{fixture}: byte {i} = {v}: find fails, write must too"
+                    );
+                    continue;
+                }
+                if let Ok(out) = write(&bad, &label) {
+                    let found = Heif
+                        .find(&mut Cursor::new(&out), &Limits::default())
+                        .unwrap_or_else(|e| panic!("{fixture}: byte {i} = {v}: our output does not read back: {e}"));
+                    assert_eq!(found.len(), 1, "{fixture}: byte {i} = {v}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn only_heif_and_avif_brands_are_sniffed() {
+    for fixture in fixtures() {
+        assert!(Heif.sniff(&read(&fixture)[..32]), "{}", fixture.display());
+    }
+    let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isomiso2";
+    assert!(!Heif.sniff(mp4));
+    assert!(!Heif.sniff(b"\0\0\0\x18ftyp"));
+}
