@@ -230,29 +230,27 @@ fn read_front_matter(src: &mut Source<'_>, limits: &Limits) -> Result<Option<Hea
         let more = src.read_vec(want, "front matter", limits)?;
         bytes.extend_from_slice(&more);
         block = block.saturating_mul(2);
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(t) => t,
-            Err(e) if e.error_len().is_none() => std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default())
-                .map_err(|_| Error::malformed(FORMAT, 0, "front matter is not UTF-8"))?,
-            Err(e) => {
-                if starts_with_marker(&bytes) == Some(true) {
-                    return Err(Error::malformed(
-                        FORMAT,
-                        e.valid_up_to() as u64,
-                        "front matter is not UTF-8",
-                    ));
-                }
-                return Ok(None);
-            }
+        // Only the valid UTF-8 prefix is looked at: the body after the front matter may be in
+        // any encoding, the front matter itself may not.
+        let (text, invalid) = match std::str::from_utf8(&bytes) {
+            Ok(t) => (t, false),
+            Err(e) => (
+                std::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default(),
+                e.error_len().is_some(),
+            ),
         };
         match starts_with_marker(text.as_bytes()) {
             Some(false) => return Ok(None),
+            None if invalid => return Ok(None),
             None => continue,
             Some(true) => {}
         }
         if let Some((inner, end)) = blocks::front_matter(text) {
             let text = text.get(..end).unwrap_or_default().to_string();
             return Ok(Some(Head { text, inner, end }));
+        }
+        if invalid {
+            return Err(Error::malformed(FORMAT, text.len() as u64, "front matter is not UTF-8"));
         }
     }
 }
@@ -867,6 +865,16 @@ mod tests {
             r#"{"Label":1,"ContentProducer":"it's","ProduceID":"a\"bé","ReservedCode1":"long text","Nested":null}"#
         );
         assert_eq!(found[0].checks.len(), 1, "miscased key is reported");
+    }
+
+    #[test]
+    fn body_in_another_encoding() {
+        let mut input = b"---\nAIGC: x\n---\n".to_vec();
+        input.extend_from_slice(b"\xc4\xe3\xba\xc3 GBK body\n");
+        let found = Markdown.find(&mut Cursor::new(&input), &Limits::default()).unwrap();
+        assert_eq!(found.len(), 1);
+        let bad = b"---\nAIGC: \xff\n---\n";
+        assert!(Markdown.find(&mut Cursor::new(&bad[..]), &Limits::default()).is_err());
     }
 
     #[test]

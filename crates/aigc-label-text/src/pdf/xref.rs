@@ -464,6 +464,8 @@ impl<'s, 'a> Doc<'s, 'a> {
                     }
                     true
                 }
+                // The window may end right where `stream` would be: read more.
+                Err(LexError::Eof) => return Err(LexError::Eof),
                 _ => {
                     lx.pos = save;
                     false
