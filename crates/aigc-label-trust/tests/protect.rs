@@ -1,0 +1,180 @@
+//! Signing, binding and verifying labels in real PNG and JPEG files.
+
+mod common;
+
+use std::io::Cursor;
+
+use aigc_label_core::check::{Strictness, validate_label};
+use aigc_label_core::inspect::Options;
+use aigc_label_core::{Carrier, Error, Label};
+use aigc_label_image::{Jpeg, Png};
+use aigc_label_testutil::fixtures;
+use aigc_label_trust::{
+    BindingStatus, SignSpec, SignatureStatus, TrustList, TrustVerdict, embed_signed, verify::id,
+};
+use common::*;
+
+fn sign_both(carrier: &dyn Carrier, input: &[u8]) -> Result<(Vec<u8>, aigc_label_trust::Protected), Error> {
+    let (producer, platform) = (producer_key(), platform_key());
+    let specs = [SignSpec::producer(&producer), SignSpec::propagator(&platform)];
+    let mut out = Cursor::new(Vec::new());
+    let protected = embed_signed(carrier, &mut Cursor::new(input), &mut out, &propagated_label(), &specs, &Options::default())?;
+    Ok((out.into_inner(), protected))
+}
+
+fn carriers() -> [(&'static dyn Carrier, &'static str, &'static [&'static str]); 2] {
+    [(&Png, "png", &["png"]), (&Jpeg, "jpeg", &["jpg"])]
+}
+
+#[test]
+fn every_png_and_jpeg_fixture_signs_binds_and_verifies() {
+    for (carrier, dir, exts) in carriers() {
+        for path in fixtures(dir, exts) {
+            let input = std::fs::read(&path).unwrap();
+            let (out, protected) = match sign_both(carrier, &input) {
+                Ok(ok) => ok,
+                // The carrier refuses to move a label out of Extended XMP (its own rule).
+                Err(Error::Unsupported(why)) if why.contains("Extended XMP") => continue,
+                Err(e) => panic!("{}: {e}", path.display()),
+            };
+            let v = verification(carrier, &out, &trust()).unwrap_or_else(|| panic!("{}", path.display()));
+            assert_eq!(v.verdict(), TrustVerdict::Trusted, "{}: {:#?}", path.display(), v.checks);
+            assert!(matches!(v.producer.signature, SignatureStatus::Valid { .. }));
+            assert!(matches!(v.propagator.signature, SignatureStatus::Valid { .. }));
+            assert_eq!(v.producer.binding, BindingStatus::Match);
+            assert_eq!(v.propagator.binding, BindingStatus::Match);
+            let strict = validate_label(&protected.label, Strictness::Strict);
+            assert!(strict.iter().all(|c| c.is_ok()), "{}: {strict:?}", path.display());
+        }
+    }
+}
+
+#[test]
+fn guide_form_signature_is_the_plain_a1_message() {
+    let key = producer_key();
+    let input = std::fs::read(aigc_label_testutil::fixture("png/rgb.png")).unwrap();
+    let mut out = Cursor::new(Vec::new());
+    let label = Label::new(PRODUCER, "img-0001");
+    let specs = [SignSpec::producer(&key).unbound().without_public_key()];
+    let protected = embed_signed(&Png, &mut Cursor::new(&input), &mut out, &label, &specs, &Options::default()).unwrap();
+    assert!(!protected.label.reserved_code1.contains("Bindings"));
+    assert!(!protected.label.reserved_code1.contains("PubKey"));
+    let v = verification(&Png, out.get_ref(), &trust()).unwrap();
+    assert_eq!(v.verdict(), TrustVerdict::Trusted);
+    assert_eq!(v.producer.binding, BindingStatus::Absent);
+    assert!(!v.is_bound());
+}
+
+#[test]
+fn keys_off_the_trust_list_are_unknown_and_an_embedded_key_is_reported() {
+    let input = std::fs::read(aigc_label_testutil::fixture("jpeg/baseline.jpg")).unwrap();
+    let (out, _) = sign_both(&Jpeg, &input).unwrap();
+    let v = verification(&Jpeg, &out, &TrustList::new()).unwrap();
+    assert_eq!(v.verdict(), TrustVerdict::Untrusted);
+    assert!(matches!(v.producer.signature, SignatureStatus::UnknownKey { embedded_key_verifies: true, .. }));
+    assert!(v.checks.iter().any(|c| c.id == id::SIGNATURE_UNKNOWN_KEY));
+
+    // A key trusted for another provider does not count for this one.
+    let mut wrong = TrustList::new();
+    wrong.add("001191440300708461136T1XGW4", producer_key().public_key());
+    let v = verification(&Jpeg, &out, &wrong).unwrap();
+    assert!(matches!(v.producer.signature, SignatureStatus::UnknownKey { .. }));
+
+    // A trusted key with that id that did not make the signature: invalid.
+    let mut impostor = TrustList::new();
+    let other = aigc_label_trust::SigningKey::generate(aigc_label_trust::Algorithm::Sm2Sm3).unwrap();
+    impostor.add_with_id(PRODUCER, producer_key().key_id(), other.public_key());
+    let v = verification(&Jpeg, &out, &impostor).unwrap();
+    assert!(matches!(v.producer.signature, SignatureStatus::Invalid(_)), "{:?}", v.producer);
+    assert_eq!(v.verdict(), TrustVerdict::Tampered);
+
+    // The trusted key under another id: the KeyID was altered or is wrong.
+    let mut renamed = TrustList::new();
+    renamed.add_with_id(PRODUCER, "other-id", producer_key().public_key());
+    let v = verification(&Jpeg, &out, &renamed).unwrap();
+    assert!(matches!(&v.producer.signature, SignatureStatus::Invalid(why) if why.contains("KeyID")), "{:?}", v.producer);
+}
+
+#[test]
+fn decoded_content_change_breaks_the_binding_but_not_the_signature() {
+    let input = std::fs::read(aigc_label_testutil::fixture("png/rgb.png")).unwrap();
+    let (out, protected) = sign_both(&Png, &input).unwrap();
+    // Re-encode the image with one pixel changed, then put the same label back in.
+    let mut img = image::load_from_memory(&out).unwrap().to_rgb8();
+    img.get_pixel_mut(3, 3).0[0] ^= 0x40;
+    let mut reencoded = Vec::new();
+    img.write_to(&mut Cursor::new(&mut reencoded), image::ImageFormat::Png).unwrap();
+    let mut relabelled = Vec::new();
+    aigc_label_core::embed::rewrite_with(
+        &Png,
+        &mut Cursor::new(&reencoded),
+        &mut relabelled,
+        &protected.label,
+        &Options::default(),
+    )
+    .unwrap();
+    let v = verification(&Png, &relabelled, &trust()).unwrap();
+    assert_eq!(v.producer.binding, BindingStatus::ContentChanged);
+    assert!(matches!(v.producer.signature, SignatureStatus::Valid { .. }));
+    assert_eq!(v.verdict(), TrustVerdict::Tampered);
+    assert!(v.checks.iter().any(|c| c.id == id::BINDING_CHANGED));
+}
+
+/// A label copied onto other content keeps a valid signature but its binding fails.
+#[test]
+fn a_label_copied_onto_another_image_fails_its_binding() {
+    let a = std::fs::read(aigc_label_testutil::fixture("jpeg/baseline.jpg")).unwrap();
+    let b = std::fs::read(aigc_label_testutil::fixture("jpeg/progressive.jpg")).unwrap();
+    let (_, protected) = sign_both(&Jpeg, &a).unwrap();
+    let mut copied = Vec::new();
+    aigc_label_core::embed::rewrite_with(&Jpeg, &mut Cursor::new(&b), &mut copied, &protected.label, &Options::default())
+        .unwrap();
+    assert_eq!(verdict(&Jpeg, &copied, &trust()), Some(TrustVerdict::Tampered));
+}
+
+/// Where the label's JSON text sits in a file our carriers wrote: between the XMP property's
+/// tags (the element form both carriers write).
+fn label_text_range(bytes: &[u8]) -> std::ops::Range<usize> {
+    let find = |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+    let start = find(b"<TC260:AIGC>") + b"<TC260:AIGC>".len();
+    start..find(b"</TC260:AIGC>")
+}
+
+/// Flipping one byte of a label signed in both slots, or of the bound content, is caught.
+///
+/// The flip is `^ 0x01`, which changes a character's identity; a case-only change of a member
+/// name (`^ 0x20` on a letter) is absorbed by design: the core reads field names and this crate
+/// reads envelope member names in any case, reporting it as a spelling deviation, and values
+/// are signed, not their spelling.
+fn flips_are_caught(carrier: &dyn Carrier, input: &[u8], content_positions: usize) {
+    let trust = trust();
+    let (out, protected) = sign_both(carrier, input).unwrap();
+    assert_eq!(verdict(carrier, &out, &trust), Some(TrustVerdict::Trusted));
+    let label = label_text_range(&out);
+    let structure = protected.written.label_range.start as usize..protected.written.label_range.end as usize;
+    let bound: Vec<usize> = (0..out.len()).filter(|p| !structure.contains(p)).collect();
+    let step = (bound.len() / content_positions).max(1);
+    let positions = label.clone().chain(bound.iter().copied().step_by(step)).chain(bound.last().copied());
+    let mut checked = 0;
+    for pos in positions {
+        let mut tampered = out.clone();
+        tampered[pos] ^= 0x01;
+        let result = verdict(carrier, &tampered, &trust);
+        assert_ne!(result, Some(TrustVerdict::Trusted), "flip at {pos} ({:?}) not caught", out[pos] as char);
+        checked += 1;
+    }
+    assert!(checked > label.len());
+}
+
+#[test]
+fn flipping_any_label_byte_or_bound_byte_fails_verification_png() {
+    let input = std::fs::read(aigc_label_testutil::fixture("png/xmp-existing.png")).unwrap();
+    flips_are_caught(&Png, &input, 48);
+}
+
+#[test]
+fn flipping_any_label_byte_or_bound_byte_fails_verification_jpeg() {
+    let input = std::fs::read(aigc_label_testutil::fixture("jpeg/exif-icc-xmp.jpg")).unwrap();
+    flips_are_caught(&Jpeg, &input, 48);
+}
+
