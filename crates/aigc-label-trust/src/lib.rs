@@ -21,3 +21,7 @@ pub mod verify;
 pub use protect::{Protected, ReadWriteSeek, SignSpec, embed_signed, rewrite_signed};
 pub use trust::TrustList;
 pub use verify::{BindingStatus, SignatureStatus, TrustVerdict, Verification, verify, verify_copy};
+pub mod propagate;
+pub mod traces;
+#[doc(hidden)]
+pub mod fuzz;

@@ -1,0 +1,89 @@
+//! Just enough of EXIF (a TIFF structure, CIPA DC-008) to read IFD0's `Software` tag.
+
+use aigc_label_core::io::Bytes;
+
+/// The `Software` tag (TIFF 6.0, 0x0131), type ASCII.
+const SOFTWARE: u16 = 0x0131;
+const ASCII: u16 = 2;
+/// Most IFD0 entries looked at; real files have a few dozen.
+const MAX_ENTRIES: u16 = 1024;
+
+/// IFD0's `Software` value in a TIFF-structured block (`II*\0` or `MM\0*`), if present and
+/// readable.
+pub fn software(tiff: &[u8]) -> Option<String> {
+    let mut b = Bytes::new(tiff);
+    let little = match b.take(2)? {
+        b"II" => true,
+        b"MM" => false,
+        _ => return None,
+    };
+    let u16_at = |b: &mut Bytes| if little { b.u16_le() } else { b.u16_be() };
+    let u32_at = |b: &mut Bytes| if little { b.u32_le() } else { b.u32_be() };
+    if u16_at(&mut b)? != 42 {
+        return None;
+    }
+    let ifd = usize::try_from(u32_at(&mut b)?).ok()?;
+    b.seek(ifd)?;
+    let count = u16_at(&mut b)?.min(MAX_ENTRIES);
+    for _ in 0..count {
+        let tag = u16_at(&mut b)?;
+        let kind = u16_at(&mut b)?;
+        let n = usize::try_from(u32_at(&mut b)?).ok()?;
+        let value_field = b.take(4)?;
+        if tag != SOFTWARE || kind != ASCII {
+            continue;
+        }
+        let bytes = if n <= 4 {
+            value_field.get(..n)?
+        } else {
+            let field: [u8; 4] = value_field.try_into().ok()?;
+            let offset = if little { u32::from_le_bytes(field) } else { u32::from_be_bytes(field) };
+            let start = usize::try_from(offset).ok()?;
+            tiff.get(start..start.checked_add(n)?)?
+        };
+        let text = String::from_utf8_lossy(bytes);
+        return Some(text.trim_end_matches(['\0', ' ']).to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    fn tiff(little: bool, value: &[u8]) -> Vec<u8> {
+        let (u16b, u32b): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) = if little {
+            (u16::to_le_bytes, u32::to_le_bytes)
+        } else {
+            (u16::to_be_bytes, u32::to_be_bytes)
+        };
+        let mut t = if little { b"II".to_vec() } else { b"MM".to_vec() };
+        t.extend(u16b(42));
+        t.extend(u32b(8));
+        t.extend(u16b(1));
+        t.extend(u16b(0x0131));
+        t.extend(u16b(2));
+        t.extend(u32b(value.len() as u32));
+        if value.len() <= 4 {
+            let mut v = value.to_vec();
+            v.resize(4, 0);
+            t.extend(v);
+        } else {
+            t.extend(u32b(26));
+        }
+        t.extend(u32b(0));
+        t.extend(value);
+        t
+    }
+
+    #[test]
+    fn reads_software_in_both_byte_orders_and_survives_truncation() {
+        for little in [true, false] {
+            let t = tiff(little, b"Midjourney\0");
+            assert_eq!(super::software(&t).as_deref(), Some("Midjourney"));
+            assert_eq!(super::software(&tiff(little, b"ab\0")).as_deref(), Some("ab"));
+            for cut in 0..t.len() - 1 {
+                assert_ne!(super::software(&t[..cut]).as_deref(), Some("Midjourney"));
+            }
+        }
+        assert_eq!(super::software(b"XX*\0"), None);
+    }
+}

@@ -1,0 +1,144 @@
+//! PNG: `caBX` (C2PA), text chunks (`tEXt`, `zTXt`, `iTXt`, XMP among them), `eXIf`.
+//!
+//! The walk reads each chunk header, buffers only the chunks it inspects (checked against
+//! [`Limits::max_metadata_bytes`]) and seeks past the rest, image data included. Chunks after
+//! `IEND` are read too, as generators and tools append them; bytes there that do not form
+//! chunks end the walk quietly.
+
+use std::io::Read;
+
+use aigc_label_core::io::{Bytes, ReadSeek, Source};
+use aigc_label_core::{Error, Limits, Result};
+
+use super::{Trace, TraceKind, TraceScanner, in_exif, in_text, in_xmp, is_c2pa_jumbf};
+
+const SIGNATURE: [u8; 8] = *b"\x89PNG\r\n\x1a\n";
+const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
+const XMP_KEYWORD: &str = "XML:com.adobe.xmp";
+/// Bytes of a `caBX` chunk read to find its JUMBF label.
+const JUMBF_HEAD: u64 = 64;
+
+/// The PNG scanner.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PngScanner;
+
+impl TraceScanner for PngScanner {
+    fn format(&self) -> &'static str {
+        "png"
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.starts_with(&SIGNATURE)
+    }
+
+    fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
+        let mut src = Source::new(input, "png")?;
+        if src.read_array::<8>("signature")? != SIGNATURE {
+            return Err(src.malformed("not a PNG signature"));
+        }
+        let mut out = Vec::new();
+        let mut after_iend = false;
+        let mut walked = 0u64;
+        while !src.at_end() {
+            walked += 1;
+            if walked > limits.max_structures {
+                return Err(Error::Limit {
+                    format: "png",
+                    offset: src.pos(),
+                    what: "chunk count",
+                    found: walked,
+                    limit: limits.max_structures,
+                });
+            }
+            match chunk(&mut src, limits, &mut out) {
+                Ok(kind) => after_iend |= &kind == b"IEND",
+                Err(_) if after_iend => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reads one chunk, adding its traces to `out`; returns its type.
+fn chunk(src: &mut Source<'_>, limits: &Limits, out: &mut Vec<Trace>) -> Result<[u8; 4]> {
+    let start = src.pos();
+    let header = src.read_array::<8>("chunk header")?;
+    let len = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
+    let kind = [header[4], header[5], header[6], header[7]];
+    if len > MAX_CHUNK_LEN || len + 4 > src.remaining() {
+        return Err(src.truncated("chunk longer than the file"));
+    }
+    let range = start..start + 12 + len;
+    match &kind {
+        b"caBX" => {
+            let head = src.read_vec(len.min(JUMBF_HEAD), "caBX chunk", limits)?;
+            src.skip(len - head.len() as u64, "caBX chunk")?;
+            let detail = if is_c2pa_jumbf(&head) { "JUMBF manifest store labelled c2pa" } else { "caBX chunk" };
+            out.push(Trace { kind: TraceKind::C2paManifest, location: "PNG caBX chunk".into(), range, detail: detail.into() });
+        }
+        b"tEXt" | b"zTXt" | b"iTXt" => {
+            let data = src.read_vec(len, "text chunk", limits)?;
+            if let Some((keyword, text)) = decode_text(&kind, &data, limits) {
+                if keyword == XMP_KEYWORD {
+                    out.extend(in_xmp(text.as_bytes(), "PNG iTXt XMP", range, limits));
+                } else {
+                    out.extend(in_text(&keyword, &text, location(&kind), range));
+                }
+            }
+        }
+        b"eXIf" => {
+            let data = src.read_vec(len, "eXIf chunk", limits)?;
+            out.extend(in_exif(&data, "PNG eXIf chunk", range));
+        }
+        _ => src.skip(len, "chunk data")?,
+    }
+    src.skip(4, "chunk CRC")?;
+    Ok(kind)
+}
+
+fn location(kind: &[u8; 4]) -> &'static str {
+    match kind {
+        b"tEXt" => "PNG tEXt chunk",
+        b"zTXt" => "PNG zTXt chunk",
+        _ => "PNG iTXt chunk",
+    }
+}
+
+/// The keyword and text of a text chunk (PNG specification 11.3.4). Text that cannot be
+/// inflated is returned empty: the keyword alone can be a trace.
+fn decode_text(kind: &[u8; 4], data: &[u8], limits: &Limits) -> Option<(String, String)> {
+    let mut b = Bytes::new(data);
+    let keyword = String::from_utf8_lossy(b.take_until(0)?).into_owned();
+    let text = match kind {
+        b"tEXt" => latin1(b.rest()),
+        b"zTXt" => {
+            b.u8()?;
+            inflate(b.rest(), limits).map(|t| latin1(&t)).unwrap_or_default()
+        }
+        _ => {
+            let compressed = b.u8()? == 1;
+            b.u8()?;
+            b.take_until(0)?;
+            b.take_until(0)?;
+            if compressed {
+                inflate(b.rest(), limits).map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default()
+            } else {
+                String::from_utf8_lossy(b.rest()).into_owned()
+            }
+        }
+    };
+    Some((keyword, text))
+}
+
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Inflates a zlib stream, giving up past [`Limits::max_inflated_bytes`].
+fn inflate(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let cap = limits.max_inflated_bytes.saturating_add(1);
+    flate2::read::ZlibDecoder::new(data).take(cap).read_to_end(&mut out).ok()?;
+    (out.len() as u64 <= limits.max_inflated_bytes).then_some(out)
+}
