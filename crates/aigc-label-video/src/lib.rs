@@ -34,6 +34,8 @@ pub mod avi;
 pub mod bmff;
 mod common;
 pub mod flv;
+#[cfg(feature = "frames")]
+pub mod frames;
 pub mod matroska;
 
 pub use avi::Avi;
