@@ -235,7 +235,11 @@ print(n)
         child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
     }
     let result = child.wait_with_output().unwrap();
-    assert!(result.status.success(), "schema validation failed: {}", String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "schema validation failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     Some(String::from_utf8(result.stdout).unwrap().trim().parse().unwrap())
 }
 

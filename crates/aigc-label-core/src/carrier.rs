@@ -119,7 +119,10 @@ impl Registry {
 
     /// The carrier that lists `extension` (without the dot, any case) among its extensions.
     pub fn by_extension(&self, extension: &str) -> Option<&'static dyn Carrier> {
-        self.carriers.iter().copied().find(|c| c.extensions().iter().any(|e| e.eq_ignore_ascii_case(extension)))
+        self.carriers
+            .iter()
+            .copied()
+            .find(|c| c.extensions().iter().any(|e| e.eq_ignore_ascii_case(extension)))
     }
 
     /// The carrier named `format` (as [`Carrier::format`] spells it).

@@ -117,7 +117,11 @@ impl Check {
     /// A carrier's finding about a copy it accepts but the spec does not call for (a wild
     /// placement, say). Inspection in strict mode turns it into a failure.
     pub fn warn(id: &'static str, detail: impl Into<String>) -> Self {
-        Check { id, level: Level::Warn, detail: detail.into() }
+        Check {
+            id,
+            level: Level::Warn,
+            detail: detail.into(),
+        }
     }
 
     /// A broken "should" rule: fails when strict, warns when lenient.

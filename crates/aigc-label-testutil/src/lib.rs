@@ -77,7 +77,10 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 /// When python3 or the module is missing under `CI=true`.
 pub fn python_with(module: &str) -> Option<PathBuf> {
     let python = tool("python3")?;
-    let ok = Command::new(&python).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
     match ok {
         true => Some(python),
         false if in_ci() => panic!("python3 module {module} is required under CI=true but cannot be imported"),
