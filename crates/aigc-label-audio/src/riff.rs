@@ -37,6 +37,8 @@ pub(crate) struct Ds64 {
     pub data_size: u64,
     /// Sizes of other chunks whose 32-bit size field says "see ds64".
     pub table: Vec<([u8; 4], u64)>,
+    /// Offset just past the `ds64` chunk.
+    pub end: u64,
 }
 
 /// The 12-byte RIFF header and what it implies.
@@ -117,6 +119,13 @@ pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
             "RIFF size smaller than its form type",
         ));
     }
+    if ds64.as_ref().is_some_and(|ds| declared.saturating_add(8) < ds.end) {
+        return Err(Error::malformed(
+            src.format(),
+            4,
+            "RIFF size ends inside the ds64 chunk",
+        ));
+    }
     let end = declared.saturating_add(8).min(src.len());
     src.seek_to(12)?;
     Ok(Header {
@@ -160,6 +169,7 @@ fn read_ds64(src: &mut Source, limits: &Limits) -> Result<Ds64> {
         riff_size,
         data_size,
         table,
+        end: 20 + size + size % 2,
     })
 }
 
@@ -340,6 +350,17 @@ mod tests {
         assert!(walk(b"RIFF").is_err());
         // RF64 without ds64, and with a size the ds64 does not give.
         assert!(walk(b"RF64\xff\xff\xff\xffWAVEdata\xff\xff\xff\xff").is_err());
+    }
+
+    #[test]
+    fn rf64_riff_size_must_cover_ds64() {
+        // Found by the wav fuzz target: a ds64 RIFF size of 10 ended the body inside ds64, so
+        // the rewritten file lost its ds64 chunk.
+        let mut v = b"RF64\xff\xff\xff\xffWAVEds64".to_vec();
+        v.extend_from_slice(&28u32.to_le_bytes());
+        v.extend_from_slice(&10u64.to_le_bytes());
+        v.extend_from_slice(&[0; 20]);
+        assert!(matches!(walk(&v), Err(Error::Malformed { .. })));
     }
 
     #[test]
