@@ -110,10 +110,7 @@ pub fn contains_label(text: &str) -> bool {
 /// anywhere in the text. This is the test for text *we* write; [`find_labels`] is the stricter
 /// test for text others wrote.
 pub fn has_label_elements(label: &str) -> bool {
-    let folded: Vec<Unit> = Units::new(label, 0).collect();
-    let has_ai = (0..folded.len()).any(|i| ai_element(&folded, i).is_some());
-    let has_gen = (0..folded.len()).any(|i| word(&folded, i, "生成").or_else(|| word(&folded, i, "合成")).is_some());
-    has_ai && has_gen
+    aigc_label_core::explicit::check_label_text(label).is_ok()
 }
 
 /// One character after folding, with where it came from.
