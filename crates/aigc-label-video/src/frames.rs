@@ -498,10 +498,24 @@ fn blend_plane(
         let Some(dst) = plane.get_mut(start..start + (cols - 1) * step + 1) else {
             continue;
         };
-        for ((d, &l), &inv) in dst.iter_mut().step_by(step).zip(l).zip(inv) {
-            *d = l.saturating_add(div255(u16::from(*d) * u16::from(inv)));
+        if step == 1 {
+            // Planar rows: a plain element-wise pass, which compilers vectorise.
+            for ((d, &l), &inv) in dst.iter_mut().zip(l).zip(inv) {
+                *d = over(l, *d, inv);
+            }
+        } else {
+            for ((d, &l), &inv) in dst.iter_mut().step_by(step).zip(l).zip(inv) {
+                *d = over(l, *d, inv);
+            }
         }
     }
+}
+
+/// `label + dst * inverse / 255`: "label over frame" for one sample, the label premultiplied.
+#[inline(always)]
+fn over(label: u8, dst: u8, inverse: u8) -> u8 {
+    // dst * inverse <= 255 * 255 fits u16.
+    label.saturating_add(div255(u16::from(dst) * u16::from(inverse)))
 }
 
 /// `round(x / 255)` for `x <= 255 * 255`, exactly, without division.
