@@ -7,7 +7,8 @@
 //!
 //! This crate is a facade: the label model, validation and the [`Carrier`] trait live in
 //! [`aigc_label_core`] (re-exported as [`core`]), and each family of formats in an adapter crate,
-//! enabled by a cargo feature and re-exported under its name: `image` (PNG, JPEG; `stamp` adds
+//! enabled by a cargo feature and re-exported under its name: `image` (PNG, JPEG, WebP, GIF,
+//! TIFF, HEIF/AVIF; `stamp` adds
 //! explicit labels drawn onto images), `audio` (WAV, MP3, FLAC, Ogg, and audible cues), `video`
 //! (MP4/MOV/M4A, Matroska/WebM, FLV, AVI), `text` (Markdown, PDF, OOXML, and text labels).
 //!
@@ -113,7 +114,9 @@ pub fn registry() -> &'static Registry {
         let mut registry = Registry::new();
         #[cfg(feature = "image")]
         {
-            registry = registry.with(&aigc_label_image::Png).with(&aigc_label_image::Jpeg);
+            for carrier in aigc_label_image::carriers() {
+                registry = registry.with(carrier);
+            }
         }
         #[cfg(feature = "audio")]
         for carrier in aigc_label_audio::carriers() {
