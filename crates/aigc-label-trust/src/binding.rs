@@ -75,7 +75,11 @@ use crate::envelope::{BINDING_HASH, Binding, SCOPE_FILE_EXCEPT_LABEL};
 ///
 /// # Errors
 /// [`Error::Parameter`] when `exclude` is not within the stream; I/O errors.
-pub fn digest_excluding(input: &mut dyn ReadSeek, exclude: Range<u64>, algorithms: &[DigestAlg]) -> Result<Vec<Vec<u8>>> {
+pub fn digest_excluding(
+    input: &mut dyn ReadSeek,
+    exclude: Range<u64>,
+    algorithms: &[DigestAlg],
+) -> Result<Vec<Vec<u8>>> {
     let len = input.seek(SeekFrom::End(0))?;
     if exclude.start > exclude.end || exclude.end > len {
         return Err(Error::Parameter(
@@ -83,7 +87,8 @@ pub fn digest_excluding(input: &mut dyn ReadSeek, exclude: Range<u64>, algorithm
         ));
     }
     let mut hashers: Vec<_> = algorithms.iter().map(|a| a.hasher()).collect();
-    let mut buf = vec![0u8; COPY_BLOCK];
+    let covered = len - (exclude.end - exclude.start);
+    let mut buf = vec![0u8; COPY_BLOCK.min(usize::try_from(covered).unwrap_or(COPY_BLOCK))];
     for (from, to) in [(0, exclude.start), (exclude.end, len)] {
         input.seek(SeekFrom::Start(from))?;
         let mut left = to - from;
@@ -118,7 +123,10 @@ pub fn checkable(binding: &Binding) -> std::result::Result<DigestAlg, String> {
         return Err(format!("binding type {:?} is not {BINDING_HASH}", binding.kind));
     }
     if binding.scope != SCOPE_FILE_EXCEPT_LABEL {
-        return Err(format!("binding scope {:?} is not {SCOPE_FILE_EXCEPT_LABEL}", binding.scope));
+        return Err(format!(
+            "binding scope {:?} is not {SCOPE_FILE_EXCEPT_LABEL}",
+            binding.scope
+        ));
     }
     DigestAlg::from_alg_id(&binding.alg_id).ok_or_else(|| format!("unknown digest AlgID {:?}", binding.alg_id))
 }
@@ -135,7 +143,10 @@ mod tests {
         let mut expected = data[..1000].to_vec();
         expected.extend_from_slice(&data[COPY_BLOCK + 5..]);
         let d = digest_excluding(&mut Cursor::new(&data), range, &[DigestAlg::Sm3, DigestAlg::Sha256]).unwrap();
-        assert_eq!(d, [DigestAlg::Sm3.digest(&expected), DigestAlg::Sha256.digest(&expected)]);
+        assert_eq!(
+            d,
+            [DigestAlg::Sm3.digest(&expected), DigestAlg::Sha256.digest(&expected)]
+        );
         let len = data.len() as u64;
         assert!(digest_excluding(&mut Cursor::new(&data), 0..len + 1, &[DigestAlg::Sm3]).is_err());
         #[allow(clippy::reversed_empty_ranges)]
@@ -151,8 +162,26 @@ mod tests {
     fn only_known_bindings_are_checkable() {
         let b = file_except_label(DigestAlg::Sm3, vec![1]);
         assert_eq!(checkable(&b), Ok(DigestAlg::Sm3));
-        assert!(checkable(&Binding { scope: "whole-file".into(), ..b.clone() }).is_err());
-        assert!(checkable(&Binding { kind: "Watermark".into(), ..b.clone() }).is_err());
-        assert!(checkable(&Binding { alg_id: "md5".into(), ..b }).is_err());
+        assert!(
+            checkable(&Binding {
+                scope: "whole-file".into(),
+                ..b.clone()
+            })
+            .is_err()
+        );
+        assert!(
+            checkable(&Binding {
+                kind: "Watermark".into(),
+                ..b.clone()
+            })
+            .is_err()
+        );
+        assert!(
+            checkable(&Binding {
+                alg_id: "md5".into(),
+                ..b
+            })
+            .is_err()
+        );
     }
 }

@@ -256,7 +256,10 @@ impl SecurityData {
         };
         let text = serde_json::to_string(&wire)
             .map_err(|e| Error::Parameter(format!("SecurityData does not serialise: {e}").into()))?;
-        match text.char_indices().find(|&(_, c)| !('\u{21}'..='\u{7e}').contains(&c) || c == '\\') {
+        match text
+            .char_indices()
+            .find(|&(_, c)| !('\u{21}'..='\u{7e}').contains(&c) || c == '\\')
+        {
             None => Ok(text),
             Some((at, c)) => Err(Error::Parameter(
                 format!("SecurityData holds {c:?} at {at}; label values allow printable ASCII without a backslash")
@@ -296,7 +299,11 @@ impl SecurityData {
     /// True when `text` names a SecurityData envelope (any case), so that a reader can tell an
     /// envelope it cannot parse from protection data of some other kind.
     pub fn mentioned_in(text: &str) -> bool {
-        text.len() >= 12 && text.as_bytes().windows(12).any(|w| w.eq_ignore_ascii_case(b"securitydata"))
+        text.len() >= 12
+            && text
+                .as_bytes()
+                .windows(12)
+                .any(|w| w.eq_ignore_ascii_case(b"securitydata"))
     }
 
     /// Reads an envelope leniently (see the module documentation).
@@ -329,7 +336,9 @@ impl SecurityData {
         };
         let mut value = parse_json(source, limits)?;
         if let Value::String(inner) = &value {
-            notes.spelling.push("the envelope is a JSON string holding JSON".to_string());
+            notes
+                .spelling
+                .push("the envelope is a JSON string holding JSON".to_string());
             value = parse_json(inner.trim(), limits)?;
         }
         let Value::Object(top) = value else {
@@ -338,12 +347,16 @@ impl SecurityData {
         let data = match lookup(&top, &["SecurityData"], "envelope", &mut notes) {
             Some((_, Value::Object(inner))) => {
                 if top.len() > 1 {
-                    notes.spelling.push(format!("{} members beside SecurityData", top.len() - 1));
+                    notes
+                        .spelling
+                        .push(format!("{} members beside SecurityData", top.len() - 1));
                 }
                 read_data(inner, &mut notes)?
             }
             Some((_, Value::String(s))) => {
-                notes.spelling.push("SecurityData is a JSON string holding JSON".to_string());
+                notes
+                    .spelling
+                    .push("SecurityData is a JSON string holding JSON".to_string());
                 match parse_json(s.trim(), limits)? {
                     Value::Object(inner) => read_data(&inner, &mut notes)?,
                     _ => return Err(malformed("SecurityData does not hold an object")),
@@ -351,12 +364,18 @@ impl SecurityData {
             }
             Some(_) => return Err(malformed("SecurityData does not hold an object")),
             None if top.keys().any(|k| same_name(k, "Type")) => {
-                notes.spelling.push("bare envelope without the SecurityData wrapper".to_string());
+                notes
+                    .spelling
+                    .push("bare envelope without the SecurityData wrapper".to_string());
                 read_data(&top, &mut notes)?
             }
             None => return Err(malformed("no SecurityData member")),
         };
-        Ok(Parsed { data, deviations: notes.spelling, unknown: notes.unknown })
+        Ok(Parsed {
+            data,
+            deviations: notes.spelling,
+            unknown: notes.unknown,
+        })
     }
 }
 
@@ -468,7 +487,14 @@ const DIGEST_VALUE_NAMES: &[&str] = &["Value", "Hash", "Digest", "HashValue"];
 fn read_data(obj: &Map<String, Value>, notes: &mut Notes) -> Result<SecurityData> {
     note_unknown(
         obj,
-        &[TYPE_NAMES, VERSION_NAMES, PUBSD_NAMES, BINDINGS_NAMES, PRIVSD_NAMES, EXTENSION_NAMES],
+        &[
+            TYPE_NAMES,
+            VERSION_NAMES,
+            PUBSD_NAMES,
+            BINDINGS_NAMES,
+            PRIVSD_NAMES,
+            EXTENSION_NAMES,
+        ],
         "SecurityData",
         notes,
     );
@@ -481,7 +507,9 @@ fn read_data(obj: &Map<String, Value>, notes: &mut Notes) -> Result<SecurityData
     let version = match lookup(obj, VERSION_NAMES, "SecurityData", notes) {
         Some((_, Value::Number(n))) => n.as_u64().ok_or_else(|| malformed(format!("Version is {n}")))?,
         Some((_, Value::String(s))) => {
-            notes.spelling.push(format!("Version is the string {s:?}, expected a number"));
+            notes
+                .spelling
+                .push(format!("Version is the string {s:?}, expected a number"));
             let t = s.trim().trim_start_matches(['v', 'V']);
             let t = t.strip_suffix(".0").unwrap_or(t);
             t.parse().map_err(|_| malformed(format!("Version is {s:?}")))?
@@ -554,7 +582,10 @@ fn hex_member(obj: &Map<String, Value>, names: &[&str], context: &str, notes: &m
     match hex::decode(digits) {
         Some(bytes) if !bytes.is_empty() => bytes,
         _ => {
-            notes.spelling.push(format!("{context}: {} is missing or not hex", names.first().unwrap_or(&"Value")));
+            notes.spelling.push(format!(
+                "{context}: {} is missing or not hex",
+                names.first().unwrap_or(&"Value")
+            ));
             Vec::new()
         }
     }
@@ -567,20 +598,32 @@ fn read_entry(value: &Value, index: usize, notes: &mut Notes) -> PubSd {
     };
     let context = format!("PubSD[{index}]");
     let kind = string_member(obj, TYPE_NAMES, &context, notes);
-    let is_signature = ["DS", "Signature", "DigitalSignature", "Sign"].iter().any(|n| same_name(&kind, n));
+    let is_signature = ["DS", "Signature", "DigitalSignature", "Sign"]
+        .iter()
+        .any(|n| same_name(&kind, n));
     let is_key = ["PubKey", "PublicKey", "PK", "Key"].iter().any(|n| same_name(&kind, n));
     if (is_signature && kind != ENTRY_SIGNATURE) || (is_key && kind != ENTRY_PUBLIC_KEY) {
         notes.spelling.push(format!("{context}: Type spelled {kind:?}"));
     }
     if is_signature {
-        note_unknown(obj, &[TYPE_NAMES, ALG_NAMES, KEY_ID_NAMES, SIGNATURE_VALUE_NAMES], &context, notes);
+        note_unknown(
+            obj,
+            &[TYPE_NAMES, ALG_NAMES, KEY_ID_NAMES, SIGNATURE_VALUE_NAMES],
+            &context,
+            notes,
+        );
         PubSd::Signature(SignatureEntry {
             alg_id: string_member(obj, ALG_NAMES, &context, notes),
             key_id: string_member(obj, KEY_ID_NAMES, &context, notes),
             value: hex_member(obj, SIGNATURE_VALUE_NAMES, &context, notes),
         })
     } else if is_key {
-        note_unknown(obj, &[TYPE_NAMES, ALG_NAMES, KEY_ID_NAMES, KEY_VALUE_NAMES], &context, notes);
+        note_unknown(
+            obj,
+            &[TYPE_NAMES, ALG_NAMES, KEY_ID_NAMES, KEY_VALUE_NAMES],
+            &context,
+            notes,
+        );
         PubSd::PublicKey(KeyEntry {
             alg_id: string_member(obj, ALG_NAMES, &context, notes),
             key_id: string_member(obj, KEY_ID_NAMES, &context, notes),
@@ -598,7 +641,12 @@ fn read_binding(value: &Value, index: usize, notes: &mut Notes) -> Binding {
         notes.spelling.push(format!("{context} is not an object"));
         return Binding::default();
     };
-    note_unknown(obj, &[TYPE_NAMES, ALG_NAMES, SCOPE_NAMES, DIGEST_VALUE_NAMES], &context, notes);
+    note_unknown(
+        obj,
+        &[TYPE_NAMES, ALG_NAMES, SCOPE_NAMES, DIGEST_VALUE_NAMES],
+        &context,
+        notes,
+    );
     Binding {
         kind: string_member(obj, TYPE_NAMES, &context, notes),
         alg_id: string_member(obj, ALG_NAMES, &context, notes),
@@ -681,7 +729,12 @@ mod tests {
         assert_eq!(parsed.data.bindings[0].value, [0xff]);
         assert_eq!(parsed.unknown, ["SecurityData: unknown member \"Extra\""]);
         let all = parsed.deviations.join("\n");
-        for expected in ["read as \"SecurityData\"", "Version is the string", "PubSD is not an array", "uppercase hex"] {
+        for expected in [
+            "read as \"SecurityData\"",
+            "Version is the string",
+            "PubSD is not an array",
+            "uppercase hex",
+        ] {
             assert!(all.contains(expected), "{expected} not in {all}");
         }
     }
@@ -692,9 +745,15 @@ mod tests {
         let bare = SecurityData::parse(r#"{"Type":"TC260PG","Version":1}"#, &limits).unwrap();
         assert!(bare.deviations[0].contains("bare"));
         let double = serde_json::to_string(r#"{"SecurityData":{"Type":"TC260PG","Version":1}}"#).unwrap();
-        assert_eq!(SecurityData::parse(&double, &limits).unwrap().data, SecurityData::default());
+        assert_eq!(
+            SecurityData::parse(&double, &limits).unwrap().data,
+            SecurityData::default()
+        );
         let entities = "{&quot;SecurityData&quot;:{&quot;Type&quot;:&quot;TC260PG&quot;,&quot;Version&quot;:1}}";
-        assert_eq!(SecurityData::parse(entities, &limits).unwrap().data, SecurityData::default());
+        assert_eq!(
+            SecurityData::parse(entities, &limits).unwrap().data,
+            SecurityData::default()
+        );
     }
 
     #[test]
@@ -715,10 +774,16 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(SecurityData::parse(&deep, &limits), Err(Error::Limit { .. })));
-        let long = format!(r#"{{"SecurityData":{{"Type":"TC260PG","Version":1,"Extension":"{}"}}}}"#, "a".repeat(70_000));
+        let long = format!(
+            r#"{{"SecurityData":{{"Type":"TC260PG","Version":1,"Extension":"{}"}}}}"#,
+            "a".repeat(70_000)
+        );
         assert!(matches!(SecurityData::parse(&long, &limits), Err(Error::Limit { .. })));
         // Brackets inside strings do not count as nesting.
-        let quoted = format!(r#"{{"SecurityData":{{"Type":"TC260PG","Version":1,"Extension":"{}"}}}}"#, "[".repeat(100));
+        let quoted = format!(
+            r#"{{"SecurityData":{{"Type":"TC260PG","Version":1,"Extension":"{}"}}}}"#,
+            "[".repeat(100)
+        );
         assert!(SecurityData::parse(&quoted, &limits).is_ok());
     }
 

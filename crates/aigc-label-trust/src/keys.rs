@@ -16,8 +16,8 @@
 use std::fmt;
 
 use aigc_label_core::{Error, Result};
-use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use signature::Verifier;
+use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use zeroize::Zeroize;
 
 use crate::alg::Algorithm;
@@ -80,9 +80,12 @@ impl PublicKey {
     /// this key. Ed25519 uses strict verification (no malleable or small-order encodings).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.0 {
-            PublicInner::Sm2(k) => sm2::dsa::Signature::from_der(signature).is_ok_and(|s| k.verify(message, &s).is_ok()),
-            PublicInner::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
+            PublicInner::Sm2(k) => {
+                sm2::dsa::Signature::from_der(signature).is_ok_and(|s| k.verify(message, &s).is_ok())
+            }
+            PublicInner::Ed25519(k) => {
+                ed25519_dalek::Signature::from_slice(signature).is_ok_and(|s| k.verify_strict(message, &s).is_ok())
+            }
         }
     }
 
@@ -186,7 +189,9 @@ impl SigningKey {
                 return Ok(key);
             }
         }
-        Err(Error::Io(std::io::Error::other("the random generator keeps yielding invalid SM2 scalars")))
+        Err(Error::Io(std::io::Error::other(
+            "the random generator keeps yielding invalid SM2 scalars",
+        )))
     }
 
     /// A key from its secret bytes: the 32-byte scalar for SM2, the 32-byte seed for Ed25519.
@@ -207,7 +212,10 @@ impl SigningKey {
     }
 
     fn with_default_id(inner: SecretInner) -> Self {
-        let mut key = SigningKey { inner, key_id: String::new() };
+        let mut key = SigningKey {
+            inner,
+            key_id: String::new(),
+        };
         key.key_id = key.public_key().key_id();
         key
     }
@@ -258,7 +266,13 @@ impl SigningKey {
                     .map_err(|_| Error::Parameter("cannot encode the SM2 key".into()))?;
                 secret.to_pkcs8_pem(LineEnding::LF)
             }
-            SecretInner::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+            // PKCS#8 v1, without the optional public key: OpenSSL 3.0 and Python's
+            // `cryptography` reject the v2 form `ed25519-dalek` writes by default.
+            SecretInner::Ed25519(k) => ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: k.to_bytes(),
+                public_key: None,
+            }
+            .to_pkcs8_pem(LineEnding::LF),
         }
         .map_err(|e| Error::Parameter(format!("cannot encode the private key: {e}").into()))?;
         Ok(pem.as_str().to_string())
@@ -322,7 +336,12 @@ impl SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey({}, key id {}, secret hidden)", self.algorithm(), self.key_id)
+        write!(
+            f,
+            "SigningKey({}, key id {}, secret hidden)",
+            self.algorithm(),
+            self.key_id
+        )
     }
 }
 
@@ -382,7 +401,14 @@ mod tests {
 
     #[test]
     fn bad_key_texts_are_parameter_errors() {
-        for bad in ["", "sm2:zz", "rsa:00", "ed25519:00", "sm2:00", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"] {
+        for bad in [
+            "",
+            "sm2:zz",
+            "rsa:00",
+            "ed25519:00",
+            "sm2:00",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+        ] {
             assert!(matches!(SigningKey::parse(bad), Err(Error::Parameter(_))), "{bad}");
             assert!(matches!(PublicKey::parse(bad), Err(Error::Parameter(_))), "{bad}");
         }

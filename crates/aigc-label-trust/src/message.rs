@@ -134,23 +134,41 @@ mod tests {
             r#""Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"id\"1""#
         );
         let m = signed_message(&l, Slot::Propagator, &SecurityData::default()).unwrap();
-        assert!(String::from_utf8(m).unwrap().ends_with(r#""ReservedCode1":"r1","ContentPropagator":"001191110108551385082Q20000","PropagateID":"p-9""#));
+        assert!(String::from_utf8(m).unwrap().ends_with(
+            r#""ReservedCode1":"r1","ContentPropagator":"001191110108551385082Q20000","PropagateID":"p-9""#
+        ));
     }
 
     #[test]
     fn bound_messages_cover_the_envelope_without_signature_values() {
         let l = label();
         let mut sd = SecurityData {
-            bindings: vec![Binding { kind: "Hash".into(), alg_id: "SM3".into(), scope: "s".into(), value: vec![1] }],
+            bindings: vec![Binding {
+                kind: "Hash".into(),
+                alg_id: "SM3".into(),
+                scope: "s".into(),
+                value: vec![1],
+            }],
             ..SecurityData::default()
         };
-        sd.pub_sd.push(PubSd::Signature(SignatureEntry { alg_id: "a".into(), key_id: "k".into(), value: vec![9; 8] }));
+        sd.pub_sd.push(PubSd::Signature(SignatureEntry {
+            alg_id: "a".into(),
+            key_id: "k".into(),
+            value: vec![9; 8],
+        }));
         let m = String::from_utf8(signed_message(&l, Slot::Producer, &sd).unwrap()).unwrap();
         assert!(m.ends_with(r#""ReservedCode1":"{\"SecurityData\":{\"Type\":\"TC260PG\",\"Version\":1,\"PubSD\":[{\"Type\":\"DS\",\"AlgID\":\"a\",\"KeyID\":\"k\",\"Value\":\"\"}],\"Bindings\":[{\"Type\":\"Hash\",\"AlgID\":\"SM3\",\"Scope\":\"s\",\"Value\":\"01\"}]}}""#), "{m}");
         // The signature value itself is not part of the message.
         let mut other = sd.clone();
-        other.pub_sd[0] = PubSd::Signature(SignatureEntry { alg_id: "a".into(), key_id: "k".into(), value: vec![7; 70] });
-        assert_eq!(signed_message(&l, Slot::Producer, &other).unwrap().as_slice(), m.as_bytes());
+        other.pub_sd[0] = PubSd::Signature(SignatureEntry {
+            alg_id: "a".into(),
+            key_id: "k".into(),
+            value: vec![7; 70],
+        });
+        assert_eq!(
+            signed_message(&l, Slot::Producer, &other).unwrap().as_slice(),
+            m.as_bytes()
+        );
         let m2 = String::from_utf8(signed_message(&l, Slot::Propagator, &sd).unwrap()).unwrap();
         assert!(m2.contains("\"PropagateID\":\"p-9\",\"ReservedCode2\":\"{\\\"SecurityData"));
     }

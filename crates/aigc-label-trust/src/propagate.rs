@@ -74,10 +74,15 @@ impl Decision {
                 label.value,
                 label.value.word()
             ),
-            Decision::Declared => "no label; the uploader declared the content AI-generated: possibly AI-generated".into(),
+            Decision::Declared => {
+                "no label; the uploader declared the content AI-generated: possibly AI-generated".into()
+            }
             Decision::Suspected { traces } => {
                 let found: Vec<String> = traces.iter().map(|t| format!("{} in {}", t.kind, t.location)).collect();
-                format!("no label and no declaration, but traces of generation: {}", found.join(", "))
+                format!(
+                    "no label and no declaration, but traces of generation: {}",
+                    found.join(", ")
+                )
             }
             Decision::Nothing => "no label, no declaration, no traces of generation: nothing to add".into(),
             Decision::Refused { why } => why.clone(),
@@ -100,7 +105,9 @@ pub fn decide(copies: &[LabelCopy], declared_by_user: bool, traces: &[Trace]) ->
         return if declared_by_user {
             Decision::Declared
         } else if !traces.is_empty() {
-            Decision::Suspected { traces: traces.to_vec() }
+            Decision::Suspected {
+                traces: traces.to_vec(),
+            }
         } else {
             Decision::Nothing
         };
@@ -119,13 +126,25 @@ pub fn decide(copies: &[LabelCopy], declared_by_user: bool, traces: &[Trace]) ->
             }
         }
     }
-    let production = |l: &Label| (l.value, l.content_producer.clone(), l.produce_id.clone(), l.reserved_code1.clone());
+    let production = |l: &Label| {
+        (
+            l.value,
+            l.content_producer.clone(),
+            l.produce_id.clone(),
+            l.reserved_code1.clone(),
+        )
+    };
     let Some(label) = labels.first() else {
-        return Decision::Refused { why: format!("the label in {} cannot be read", first.carrier) };
+        return Decision::Refused {
+            why: format!("the label in {} cannot be read", first.carrier),
+        };
     };
     if labels.iter().any(|l| production(l) != production(label)) {
         return Decision::Refused {
-            why: format!("{} label copies with different production fields; none may be dropped", copies.len()),
+            why: format!(
+                "{} label copies with different production fields; none may be dropped",
+                copies.len()
+            ),
         };
     }
     Decision::Keep { label: label.clone() }
@@ -193,21 +212,37 @@ pub fn propagate(
     };
     let decision = decide(&report.copies, request.declared_by_user, &traces);
     let (label, write_options) = match &decision {
-        Decision::Keep { label } => (label.clone().propagated(request.platform, request.propagate_id), options.clone()),
+        Decision::Keep { label } => (
+            label.clone().propagated(request.platform, request.propagate_id),
+            options.clone(),
+        ),
         Decision::Declared | Decision::Suspected { .. } => {
             let value = decision.class().unwrap_or(LabelValue::Possibly);
             let label = Label::first_write(value, request.platform, request.propagate_id);
             (label, options.clone().write_strictness(Strictness::Lenient))
         }
         Decision::Nothing | Decision::Refused { .. } => {
-            return Ok(Outcome { decision, label: None, written: None });
+            return Ok(Outcome {
+                decision,
+                label: None,
+                written: None,
+            });
         }
     };
     let specs: Vec<SignSpec<'_>> = request
         .signer
-        .map(|signer| SignSpec { slot: Slot::Propagator, signer, bind: request.bind, embed_public_key: true })
+        .map(|signer| SignSpec {
+            slot: Slot::Propagator,
+            signer,
+            bind: request.bind,
+            embed_public_key: true,
+        })
         .into_iter()
         .collect();
     let protected = rewrite_signed(carrier, input, output, &label, &specs, &write_options)?;
-    Ok(Outcome { decision, label: Some(protected.label), written: Some(protected.written) })
+    Ok(Outcome {
+        decision,
+        label: Some(protected.label),
+        written: Some(protected.written),
+    })
 }

@@ -55,12 +55,22 @@ impl std::fmt::Debug for SignSpec<'_> {
 impl<'a> SignSpec<'a> {
     /// The producer's signature in `ReservedCode1`, bound to the content, public key embedded.
     pub fn producer(signer: &'a dyn LabelSigner) -> Self {
-        SignSpec { slot: Slot::Producer, signer, bind: true, embed_public_key: true }
+        SignSpec {
+            slot: Slot::Producer,
+            signer,
+            bind: true,
+            embed_public_key: true,
+        }
     }
 
     /// The propagator's signature in `ReservedCode2`, bound to the content, public key embedded.
     pub fn propagator(signer: &'a dyn LabelSigner) -> Self {
-        SignSpec { slot: Slot::Propagator, signer, bind: true, embed_public_key: true }
+        SignSpec {
+            slot: Slot::Propagator,
+            signer,
+            bind: true,
+            embed_public_key: true,
+        }
     }
 
     /// This signature without a content binding: for a producer, the guide's plain A.1 form.
@@ -177,13 +187,22 @@ fn write_protected(
         digest_excluding(&mut scratch, first.label_range, &algorithms)?
     };
     let digest_for = |alg: DigestAlg| {
-        algorithms.iter().position(|a| *a == alg).and_then(|i| digests.get(i)).cloned().unwrap_or_default()
+        algorithms
+            .iter()
+            .position(|a| *a == alg)
+            .and_then(|i| digests.get(i))
+            .cloned()
+            .unwrap_or_default()
     };
 
     for spec in &specs {
         let alg = spec.signer.algorithm().digest();
         let content = SlotContent {
-            bindings: if spec.bind { vec![file_except_label(alg, digest_for(alg))] } else { Vec::new() },
+            bindings: if spec.bind {
+                vec![file_except_label(alg, digest_for(alg))]
+            } else {
+                Vec::new()
+            },
             embed_public_key: spec.embed_public_key,
         };
         sign_slot(&mut final_label, spec.slot, spec.signer, content)?;
@@ -207,7 +226,10 @@ fn write_protected(
         }
     }
     embed::verify(carrier, &mut out, &final_label, options)?;
-    Ok(Protected { label: final_label, written })
+    Ok(Protected {
+        label: final_label,
+        written,
+    })
 }
 
 /// Forwards to a `dyn ReadWriteSeek`, so it can be passed where `dyn Write` or `dyn ReadSeek`

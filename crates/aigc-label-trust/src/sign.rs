@@ -86,7 +86,11 @@ pub struct Sm2Signer<S> {
 impl<S: signature::Signer<sm2::dsa::Signature>> Sm2Signer<S> {
     /// Wraps `signer`, which must use the default user id `1234567812345678`, under `key_id`.
     pub fn new(signer: S, key_id: impl Into<String>, public_key: Option<PublicKey>) -> Self {
-        Sm2Signer { signer, key_id: key_id.into(), public_key }
+        Sm2Signer {
+            signer,
+            key_id: key_id.into(),
+            public_key,
+        }
     }
 }
 
@@ -120,7 +124,11 @@ pub struct Ed25519Signer<S> {
 impl<S: signature::Signer<ed25519_dalek::Signature>> Ed25519Signer<S> {
     /// Wraps `signer` under `key_id`.
     pub fn new(signer: S, key_id: impl Into<String>, public_key: Option<PublicKey>) -> Self {
-        Ed25519Signer { signer, key_id: key_id.into(), public_key }
+        Ed25519Signer {
+            signer,
+            key_id: key_id.into(),
+            public_key,
+        }
     }
 }
 
@@ -172,7 +180,12 @@ where
 {
     /// A signer for `algorithm` under `key_id` that calls `callback`.
     pub fn new(algorithm: Algorithm, key_id: impl Into<String>, public_key: Option<PublicKey>, callback: F) -> Self {
-        CallbackSigner { algorithm, key_id: key_id.into(), public_key, callback }
+        CallbackSigner {
+            algorithm,
+            key_id: key_id.into(),
+            public_key,
+            callback,
+        }
     }
 }
 
@@ -236,14 +249,24 @@ pub struct SlotContent {
 /// # Errors
 /// The signer's errors; [`Error::Parameter`] when the key id holds characters a label value may
 /// not, or when the signature does not verify under the signer's own public key.
-pub fn sign_slot(label: &mut Label, slot: Slot, signer: &dyn LabelSigner, content: SlotContent) -> Result<SecurityData> {
+pub fn sign_slot(
+    label: &mut Label,
+    slot: Slot,
+    signer: &dyn LabelSigner,
+    content: SlotContent,
+) -> Result<SecurityData> {
     let algorithm = signer.algorithm();
     let key_id = signer.key_id();
     let public_key = signer.public_key();
     if public_key.as_ref().is_some_and(|pk| pk.algorithm() != algorithm) {
-        return Err(Error::Parameter("the signer's public key is of another algorithm".into()));
+        return Err(Error::Parameter(
+            "the signer's public key is of another algorithm".into(),
+        ));
     }
-    let mut envelope = SecurityData { bindings: content.bindings, ..SecurityData::default() };
+    let mut envelope = SecurityData {
+        bindings: content.bindings,
+        ..SecurityData::default()
+    };
     envelope.pub_sd.push(PubSd::Signature(SignatureEntry {
         alg_id: algorithm.alg_id().into(),
         key_id: key_id.clone(),

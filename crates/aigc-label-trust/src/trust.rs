@@ -63,7 +63,11 @@ impl TrustList {
 
     /// Accepts `key` for `provider` under `key_id`.
     pub fn add_with_id(&mut self, provider: impl Into<String>, key_id: impl Into<String>, key: PublicKey) -> &mut Self {
-        self.keys.push(TrustedKey { provider: provider.into(), key_id: key_id.into(), key });
+        self.keys.push(TrustedKey {
+            provider: provider.into(),
+            key_id: key_id.into(),
+            key,
+        });
         self
     }
 
@@ -117,7 +121,10 @@ impl TrustList {
 
     /// The text form.
     pub fn to_text(&self) -> String {
-        self.keys.iter().map(|k| format!("{} {} {}\n", k.provider, k.key.to_text(), k.key_id)).collect()
+        self.keys
+            .iter()
+            .map(|k| format!("{} {} {}\n", k.provider, k.key.to_text(), k.key_id))
+            .collect()
     }
 }
 

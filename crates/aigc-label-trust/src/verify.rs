@@ -161,14 +161,21 @@ impl Verification {
         if slots.iter().all(|s| s.signature == SignatureStatus::Absent) {
             return TrustVerdict::Unsigned;
         }
-        let signatures_ok =
-            slots.iter().all(|s| matches!(s.signature, SignatureStatus::Valid { .. } | SignatureStatus::Absent));
-        let bindings_ok = slots.iter().all(|s| matches!(s.binding, BindingStatus::Match | BindingStatus::Absent));
+        let signatures_ok = slots
+            .iter()
+            .all(|s| matches!(s.signature, SignatureStatus::Valid { .. } | SignatureStatus::Absent));
+        let bindings_ok = slots
+            .iter()
+            .all(|s| matches!(s.binding, BindingStatus::Match | BindingStatus::Absent));
         let understood = !self
             .checks
             .iter()
             .any(|c| matches!(c.id, id::LABEL_FIELDS | id::SECURITYDATA_UNKNOWN) && c.level != Level::Pass);
-        if signatures_ok && bindings_ok && understood { TrustVerdict::Trusted } else { TrustVerdict::Untrusted }
+        if signatures_ok && bindings_ok && understood {
+            TrustVerdict::Trusted
+        } else {
+            TrustVerdict::Untrusted
+        }
     }
 
     /// True when a binding in either slot matches the file.
@@ -203,18 +210,30 @@ pub fn verify(
     let digests: Vec<(DigestAlg, Vec<u8>)> = if algorithms.is_empty() {
         Vec::new()
     } else {
-        algorithms.iter().copied().zip(digest_excluding(input, range, &algorithms)?).collect()
+        algorithms
+            .iter()
+            .copied()
+            .zip(digest_excluding(input, range, &algorithms)?)
+            .collect()
     };
 
     let mut judge = |slot: Slot, state: &SlotState| {
         let signature = judge_signatures(label, slot, state, trust, &mut checks);
         let binding = judge_bindings(slot, state.envelope(), &digests, &mut checks);
-        SlotVerification { slot, signature, binding }
+        SlotVerification {
+            slot,
+            signature,
+            binding,
+        }
     };
     let [producer_state, propagator_state] = &states;
     let producer = judge(Slot::Producer, producer_state);
     let propagator = judge(Slot::Propagator, propagator_state);
-    Ok(Verification { producer, propagator, checks })
+    Ok(Verification {
+        producer,
+        propagator,
+        checks,
+    })
 }
 
 /// [`verify`] for a copy [`aigc_label_core::inspect()`] reported; `None` when the copy holds no
@@ -227,7 +246,12 @@ pub fn verify(
 ///
 /// # Errors
 /// As [`verify`].
-pub fn verify_copy(copy: &LabelCopy, input: &mut dyn ReadSeek, trust: &TrustList, limits: &Limits) -> Result<Option<Verification>> {
+pub fn verify_copy(
+    copy: &LabelCopy,
+    input: &mut dyn ReadSeek,
+    trust: &TrustList,
+    limits: &Limits,
+) -> Result<Option<Verification>> {
     let (Some(label), Some(parsed)) = (copy.label(), copy.parsed.as_ref()) else {
         return Ok(None);
     };
@@ -251,7 +275,10 @@ pub fn verify_copy(copy: &LabelCopy, input: &mut dyn ReadSeek, trust: &TrustList
     verification.checks.push(if problems.is_empty() {
         Check::pass(id::LABEL_FIELDS, "the label has the seven fields, once each")
     } else {
-        Check::warn(id::LABEL_FIELDS, format!("{}; unsigned fields may have been altered", problems.join("; ")))
+        Check::warn(
+            id::LABEL_FIELDS,
+            format!("{}; unsigned fields may have been altered", problems.join("; ")),
+        )
     });
     Ok(Some(verification))
 }
@@ -330,12 +357,17 @@ fn judge_signatures(
         }
     };
     if env.version != VERSION {
-        let why = format!("{field}: SecurityData Version {} (this verifier knows {VERSION})", env.version);
+        let why = format!(
+            "{field}: SecurityData Version {} (this verifier knows {VERSION})",
+            env.version
+        );
         checks.push(Check::warn(id::SIGNATURE_UNSUPPORTED, why.clone()));
         return SignatureStatus::Unsupported(why);
     }
-    let statuses: Vec<SignatureStatus> =
-        env.signatures().map(|entry| judge_one(label, slot, env, entry, trust)).collect();
+    let statuses: Vec<SignatureStatus> = env
+        .signatures()
+        .map(|entry| judge_one(label, slot, env, entry, trust))
+        .collect();
     for status in &statuses {
         checks.push(status_check(field, status));
     }
@@ -347,15 +379,23 @@ fn judge_signatures(
 
 fn status_check(field: &str, status: &SignatureStatus) -> Check {
     match status {
-        SignatureStatus::Valid { algorithm, key_id } => {
-            Check::pass(id::SIGNATURE_VALID, format!("{field}: {algorithm} signature by trusted key {key_id}"))
-        }
+        SignatureStatus::Valid { algorithm, key_id } => Check::pass(
+            id::SIGNATURE_VALID,
+            format!("{field}: {algorithm} signature by trusted key {key_id}"),
+        ),
         SignatureStatus::Invalid(why) => Check::fail(id::SIGNATURE_INVALID, format!("{field}: {why}")),
-        SignatureStatus::UnknownKey { key_id, embedded_key_verifies } => Check::warn(
+        SignatureStatus::UnknownKey {
+            key_id,
+            embedded_key_verifies,
+        } => Check::warn(
             id::SIGNATURE_UNKNOWN_KEY,
             format!(
                 "{field}: key {key_id:?} is not on the trust list{}",
-                if *embedded_key_verifies { "; the embedded key verifies the signature" } else { "" }
+                if *embedded_key_verifies {
+                    "; the embedded key verifies the signature"
+                } else {
+                    ""
+                }
             ),
         ),
         SignatureStatus::Unsupported(why) => Check::warn(id::SIGNATURE_UNSUPPORTED, format!("{field}: {why}")),
@@ -375,7 +415,13 @@ fn combine(statuses: Vec<SignatureStatus>) -> SignatureStatus {
     statuses.into_iter().min_by_key(rank).unwrap_or(SignatureStatus::Absent)
 }
 
-fn judge_one(label: &Label, slot: Slot, env: &SecurityData, entry: &SignatureEntry, trust: &TrustList) -> SignatureStatus {
+fn judge_one(
+    label: &Label,
+    slot: Slot,
+    env: &SecurityData,
+    entry: &SignatureEntry,
+    trust: &TrustList,
+) -> SignatureStatus {
     let Some(algorithm) = Algorithm::from_alg_id(&entry.alg_id) else {
         return SignatureStatus::Unsupported(format!("unknown AlgID {:?}", entry.alg_id));
     };
@@ -393,10 +439,16 @@ fn judge_one(label: &Label, slot: Slot, env: &SecurityData, entry: &SignatureEnt
         })
         .collect();
     if embedded.iter().any(Option::is_none) {
-        return SignatureStatus::Invalid(format!("the embedded key {:?} is unreadable or of another algorithm", entry.key_id));
+        return SignatureStatus::Invalid(format!(
+            "the embedded key {:?} is unreadable or of another algorithm",
+            entry.key_id
+        ));
     }
     let provider = slot.provider(label);
-    let mut trusted = trust.keys_for(provider).filter(|k| k.key.algorithm() == algorithm).peekable();
+    let mut trusted = trust
+        .keys_for(provider)
+        .filter(|k| k.key.algorithm() == algorithm)
+        .peekable();
     if trusted.peek().is_some() {
         let candidates: Vec<_> = trusted.collect();
         if let Some(named) = candidates.iter().find(|k| k.key_id == entry.key_id) {
@@ -406,7 +458,10 @@ fn judge_one(label: &Label, slot: Slot, env: &SecurityData, entry: &SignatureEnt
             if embedded.iter().flatten().any(|k| *k != named.key) {
                 return SignatureStatus::Invalid(format!("the embedded key {:?} is not the trusted key", entry.key_id));
             }
-            return SignatureStatus::Valid { algorithm, key_id: named.key_id.clone() };
+            return SignatureStatus::Valid {
+                algorithm,
+                key_id: named.key_id.clone(),
+            };
         }
         if let Some(other) = candidates.iter().find(|k| k.key.verify(&message, &entry.value)) {
             return SignatureStatus::Invalid(format!(
@@ -416,11 +471,15 @@ fn judge_one(label: &Label, slot: Slot, env: &SecurityData, entry: &SignatureEnt
         }
     }
     match embedded.iter().flatten().next() {
-        Some(key) if key.verify(&message, &entry.value) => {
-            SignatureStatus::UnknownKey { key_id: entry.key_id.clone(), embedded_key_verifies: true }
-        }
+        Some(key) if key.verify(&message, &entry.value) => SignatureStatus::UnknownKey {
+            key_id: entry.key_id.clone(),
+            embedded_key_verifies: true,
+        },
         Some(_) => SignatureStatus::Invalid(format!("does not verify under the embedded key {:?}", entry.key_id)),
-        None => SignatureStatus::UnknownKey { key_id: entry.key_id.clone(), embedded_key_verifies: false },
+        None => SignatureStatus::UnknownKey {
+            key_id: entry.key_id.clone(),
+            embedded_key_verifies: false,
+        },
     }
 }
 

@@ -28,7 +28,12 @@ fn copy(text: &str) -> LabelCopy {
 }
 
 fn trace() -> Trace {
-    Trace { kind: TraceKind::GeneratorText, location: "PNG tEXt chunk".into(), range: 0..1, detail: "parameters".into() }
+    Trace {
+        kind: TraceKind::GeneratorText,
+        location: "PNG tEXt chunk".into(),
+        range: 0..1,
+        detail: "parameters".into(),
+    }
 }
 
 #[test]
@@ -42,10 +47,16 @@ fn label_present_keeps_it_whatever_else_is_said() {
         assert!(d.reason().contains(PRODUCER));
     }
     // Two identical copies: kept, and the rewrite leaves one.
-    assert_eq!(decide(&[copy(&text), copy(&text)], false, &[]).class(), Some(LabelValue::Is));
+    assert_eq!(
+        decide(&[copy(&text), copy(&text)], false, &[]).class(),
+        Some(LabelValue::Is)
+    );
     // A label a platform wrote as "possibly" stays "possibly".
     let possibly = json::to_json(&Label::first_write(LabelValue::Possibly, PLATFORM, "u"), Shape::Bare);
-    assert_eq!(decide(&[copy(&possibly)], false, &[]).class(), Some(LabelValue::Possibly));
+    assert_eq!(
+        decide(&[copy(&possibly)], false, &[]).class(),
+        Some(LabelValue::Possibly)
+    );
 }
 
 #[test]
@@ -59,7 +70,11 @@ fn no_label_but_declared_is_class_2() {
 fn no_label_no_declaration_but_traces_is_class_3() {
     let d = decide(&[], false, &[trace()]);
     assert_eq!(d.class(), Some(LabelValue::Suspected));
-    assert!(d.reason().contains("generator-text in PNG tEXt chunk"), "{}", d.reason());
+    assert!(
+        d.reason().contains("generator-text in PNG tEXt chunk"),
+        "{}",
+        d.reason()
+    );
 }
 
 #[test]
@@ -71,11 +86,17 @@ fn nothing_at_all_adds_nothing() {
 
 #[test]
 fn unreadable_or_conflicting_labels_are_refused() {
-    assert!(matches!(decide(&[copy("{not json")], true, &[]), Decision::Refused { .. }));
+    assert!(matches!(
+        decide(&[copy("{not json")], true, &[]),
+        Decision::Refused { .. }
+    ));
     let a = json::to_json(&Label::new(PRODUCER, "a"), Shape::Bare);
     let b = json::to_json(&Label::new(PRODUCER, "b"), Shape::Bare);
     let d = decide(&[copy(&a), copy(&b)], false, &[]);
-    assert!(matches!(&d, Decision::Refused { why } if why.contains("2 label copies")), "{d:?}");
+    assert!(
+        matches!(&d, Decision::Refused { why } if why.contains("2 label copies")),
+        "{d:?}"
+    );
     assert_eq!(d.class(), None);
 }
 
@@ -83,35 +104,68 @@ fn producer_signed(carrier: &dyn Carrier, rel: &str) -> Vec<u8> {
     let input = std::fs::read(fixture(rel)).unwrap();
     let key = producer_key();
     let mut out = Cursor::new(Vec::new());
-    embed_signed(carrier, &mut Cursor::new(&input), &mut out, &Label::new(PRODUCER, "img-0001"), &[SignSpec::producer(&key)], &Options::default())
-        .unwrap();
+    embed_signed(
+        carrier,
+        &mut Cursor::new(&input),
+        &mut out,
+        &Label::new(PRODUCER, "img-0001"),
+        &[SignSpec::producer(&key)],
+        &Options::default(),
+    )
+    .unwrap();
     out.into_inner()
 }
 
 fn run(carrier: &dyn Carrier, input: &[u8], declared: bool) -> (aigc_label_trust::propagate::Outcome, Vec<u8>) {
     let key = platform_key();
-    let request = Request { platform: PLATFORM, propagate_id: "up-77", declared_by_user: declared, signer: Some(&key), bind: true };
+    let request = Request {
+        platform: PLATFORM,
+        propagate_id: "up-77",
+        declared_by_user: declared,
+        signer: Some(&key),
+        bind: true,
+    };
     let mut out = Cursor::new(Vec::new());
-    let outcome = propagate(carrier, &mut Cursor::new(input), &mut out, &request, &Options::default()).unwrap();
+    let outcome = propagate(
+        carrier,
+        &mut Cursor::new(input),
+        &mut out,
+        &request,
+        &Options::default(),
+    )
+    .unwrap();
     (outcome, out.into_inner())
 }
 
 #[test]
 fn after_propagation_both_signatures_and_bindings_verify_and_one_label_remains() {
-    for (carrier, rel) in [(&Png as &dyn Carrier, "png/xmp-existing.png"), (&Jpeg, "jpeg/exif-icc-xmp.jpg")] {
+    for (carrier, rel) in [
+        (&Png as &dyn Carrier, "png/xmp-existing.png"),
+        (&Jpeg, "jpeg/exif-icc-xmp.jpg"),
+    ] {
         let signed = producer_signed(carrier, rel);
         let (outcome, out) = run(carrier, &signed, false);
         assert_eq!(outcome.decision.class(), Some(LabelValue::Is));
         let label = outcome.label.unwrap();
-        assert_eq!((label.content_producer.as_str(), label.produce_id.as_str()), (PRODUCER, "img-0001"));
-        assert_eq!((label.content_propagator.as_str(), label.propagate_id.as_str()), (PLATFORM, "up-77"));
+        assert_eq!(
+            (label.content_producer.as_str(), label.produce_id.as_str()),
+            (PRODUCER, "img-0001")
+        );
+        assert_eq!(
+            (label.content_propagator.as_str(), label.propagate_id.as_str()),
+            (PLATFORM, "up-77")
+        );
 
         let report = inspect_with(carrier, &mut Cursor::new(&out), &Options::default()).unwrap();
         assert_eq!(report.copies.len(), 1);
         let v = verification(carrier, &out, &trust()).unwrap();
         assert_eq!(v.verdict(), TrustVerdict::Trusted, "{rel}: {:#?}", v.checks);
         assert!(matches!(v.producer.signature, SignatureStatus::Valid { .. }));
-        assert_eq!(v.producer.binding, BindingStatus::Match, "the producer's binding survives propagation");
+        assert_eq!(
+            v.producer.binding,
+            BindingStatus::Match,
+            "the producer's binding survives propagation"
+        );
         assert!(matches!(v.propagator.signature, SignatureStatus::Valid { .. }));
         assert_eq!(v.propagator.binding, BindingStatus::Match);
 
@@ -139,7 +193,9 @@ fn unlabelled_declared_upload_gets_a_signed_class_2_label() {
 fn unlabelled_upload_with_generator_parameters_gets_class_3() {
     let input = std::fs::read(fixture("trust/a1111-parameters.png")).unwrap();
     let (outcome, out) = run(&Png, &input, false);
-    let Decision::Suspected { traces } = &outcome.decision else { panic!("{:?}", outcome.decision) };
+    let Decision::Suspected { traces } = &outcome.decision else {
+        panic!("{:?}", outcome.decision)
+    };
     assert_eq!(traces[0].kind, TraceKind::GeneratorText);
     assert_eq!(outcome.label.unwrap().value, LabelValue::Suspected);
     assert_eq!(verdict(&Png, &out, &trust()), Some(TrustVerdict::Trusted));

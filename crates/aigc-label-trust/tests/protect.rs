@@ -9,16 +9,21 @@ use aigc_label_core::inspect::Options;
 use aigc_label_core::{Carrier, Error, Label};
 use aigc_label_image::{Jpeg, Png};
 use aigc_label_testutil::fixtures;
-use aigc_label_trust::{
-    BindingStatus, SignSpec, SignatureStatus, TrustList, TrustVerdict, embed_signed, verify::id,
-};
+use aigc_label_trust::{BindingStatus, SignSpec, SignatureStatus, TrustList, TrustVerdict, embed_signed, verify::id};
 use common::*;
 
 fn sign_both(carrier: &dyn Carrier, input: &[u8]) -> Result<(Vec<u8>, aigc_label_trust::Protected), Error> {
     let (producer, platform) = (producer_key(), platform_key());
     let specs = [SignSpec::producer(&producer), SignSpec::propagator(&platform)];
     let mut out = Cursor::new(Vec::new());
-    let protected = embed_signed(carrier, &mut Cursor::new(input), &mut out, &propagated_label(), &specs, &Options::default())?;
+    let protected = embed_signed(
+        carrier,
+        &mut Cursor::new(input),
+        &mut out,
+        &propagated_label(),
+        &specs,
+        &Options::default(),
+    )?;
     Ok((out.into_inner(), protected))
 }
 
@@ -38,7 +43,13 @@ fn every_png_and_jpeg_fixture_signs_binds_and_verifies() {
                 Err(e) => panic!("{}: {e}", path.display()),
             };
             let v = verification(carrier, &out, &trust()).unwrap_or_else(|| panic!("{}", path.display()));
-            assert_eq!(v.verdict(), TrustVerdict::Trusted, "{}: {:#?}", path.display(), v.checks);
+            assert_eq!(
+                v.verdict(),
+                TrustVerdict::Trusted,
+                "{}: {:#?}",
+                path.display(),
+                v.checks
+            );
             assert!(matches!(v.producer.signature, SignatureStatus::Valid { .. }));
             assert!(matches!(v.propagator.signature, SignatureStatus::Valid { .. }));
             assert_eq!(v.producer.binding, BindingStatus::Match);
@@ -56,7 +67,15 @@ fn guide_form_signature_is_the_plain_a1_message() {
     let mut out = Cursor::new(Vec::new());
     let label = Label::new(PRODUCER, "img-0001");
     let specs = [SignSpec::producer(&key).unbound().without_public_key()];
-    let protected = embed_signed(&Png, &mut Cursor::new(&input), &mut out, &label, &specs, &Options::default()).unwrap();
+    let protected = embed_signed(
+        &Png,
+        &mut Cursor::new(&input),
+        &mut out,
+        &label,
+        &specs,
+        &Options::default(),
+    )
+    .unwrap();
     assert!(!protected.label.reserved_code1.contains("Bindings"));
     assert!(!protected.label.reserved_code1.contains("PubKey"));
     let v = verification(&Png, out.get_ref(), &trust()).unwrap();
@@ -71,7 +90,13 @@ fn keys_off_the_trust_list_are_unknown_and_an_embedded_key_is_reported() {
     let (out, _) = sign_both(&Jpeg, &input).unwrap();
     let v = verification(&Jpeg, &out, &TrustList::new()).unwrap();
     assert_eq!(v.verdict(), TrustVerdict::Untrusted);
-    assert!(matches!(v.producer.signature, SignatureStatus::UnknownKey { embedded_key_verifies: true, .. }));
+    assert!(matches!(
+        v.producer.signature,
+        SignatureStatus::UnknownKey {
+            embedded_key_verifies: true,
+            ..
+        }
+    ));
     assert!(v.checks.iter().any(|c| c.id == id::SIGNATURE_UNKNOWN_KEY));
 
     // A key trusted for another provider does not count for this one.
@@ -85,14 +110,22 @@ fn keys_off_the_trust_list_are_unknown_and_an_embedded_key_is_reported() {
     let other = aigc_label_trust::SigningKey::generate(aigc_label_trust::Algorithm::Sm2Sm3).unwrap();
     impostor.add_with_id(PRODUCER, producer_key().key_id(), other.public_key());
     let v = verification(&Jpeg, &out, &impostor).unwrap();
-    assert!(matches!(v.producer.signature, SignatureStatus::Invalid(_)), "{:?}", v.producer);
+    assert!(
+        matches!(v.producer.signature, SignatureStatus::Invalid(_)),
+        "{:?}",
+        v.producer
+    );
     assert_eq!(v.verdict(), TrustVerdict::Tampered);
 
     // The trusted key under another id: the KeyID was altered or is wrong.
     let mut renamed = TrustList::new();
     renamed.add_with_id(PRODUCER, "other-id", producer_key().public_key());
     let v = verification(&Jpeg, &out, &renamed).unwrap();
-    assert!(matches!(&v.producer.signature, SignatureStatus::Invalid(why) if why.contains("KeyID")), "{:?}", v.producer);
+    assert!(
+        matches!(&v.producer.signature, SignatureStatus::Invalid(why) if why.contains("KeyID")),
+        "{:?}",
+        v.producer
+    );
 }
 
 #[test]
@@ -103,7 +136,8 @@ fn decoded_content_change_breaks_the_binding_but_not_the_signature() {
     let mut img = image::load_from_memory(&out).unwrap().to_rgb8();
     img.get_pixel_mut(3, 3).0[0] ^= 0x40;
     let mut reencoded = Vec::new();
-    img.write_to(&mut Cursor::new(&mut reencoded), image::ImageFormat::Png).unwrap();
+    img.write_to(&mut Cursor::new(&mut reencoded), image::ImageFormat::Png)
+        .unwrap();
     let mut relabelled = Vec::new();
     aigc_label_core::embed::rewrite_with(
         &Png,
@@ -127,8 +161,14 @@ fn a_label_copied_onto_another_image_fails_its_binding() {
     let b = std::fs::read(aigc_label_testutil::fixture("jpeg/progressive.jpg")).unwrap();
     let (_, protected) = sign_both(&Jpeg, &a).unwrap();
     let mut copied = Vec::new();
-    aigc_label_core::embed::rewrite_with(&Jpeg, &mut Cursor::new(&b), &mut copied, &protected.label, &Options::default())
-        .unwrap();
+    aigc_label_core::embed::rewrite_with(
+        &Jpeg,
+        &mut Cursor::new(&b),
+        &mut copied,
+        &protected.label,
+        &Options::default(),
+    )
+    .unwrap();
     assert_eq!(verdict(&Jpeg, &copied, &trust()), Some(TrustVerdict::Tampered));
 }
 
@@ -154,13 +194,21 @@ fn flips_are_caught(carrier: &dyn Carrier, input: &[u8], content_positions: usiz
     let structure = protected.written.label_range.start as usize..protected.written.label_range.end as usize;
     let bound: Vec<usize> = (0..out.len()).filter(|p| !structure.contains(p)).collect();
     let step = (bound.len() / content_positions).max(1);
-    let positions = label.clone().chain(bound.iter().copied().step_by(step)).chain(bound.last().copied());
+    let positions = label
+        .clone()
+        .chain(bound.iter().copied().step_by(step))
+        .chain(bound.last().copied());
     let mut checked = 0;
     for pos in positions {
         let mut tampered = out.clone();
         tampered[pos] ^= 0x01;
         let result = verdict(carrier, &tampered, &trust);
-        assert_ne!(result, Some(TrustVerdict::Trusted), "flip at {pos} ({:?}) not caught", out[pos] as char);
+        assert_ne!(
+            result,
+            Some(TrustVerdict::Trusted),
+            "flip at {pos} ({:?}) not caught",
+            out[pos] as char
+        );
         checked += 1;
     }
     assert!(checked > label.len());
@@ -178,3 +226,33 @@ fn flipping_any_label_byte_or_bound_byte_fails_verification_jpeg() {
     flips_are_caught(&Jpeg, &input, 48);
 }
 
+/// Replaces the first `from` inside the label structure by `to` (same length).
+fn edit_in_structure(bytes: &mut [u8], structure: std::ops::Range<usize>, from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let at = bytes[structure.clone()]
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("text to edit")
+        + structure.start;
+    bytes[at..at + to.len()].copy_from_slice(to);
+}
+
+/// The binding covers everything but the label structure, and the signatures cover the label;
+/// the structure's other bytes (the XMP packet's other properties) may change freely.
+#[test]
+fn changes_outside_the_binding_and_the_label_keep_it_trusted() {
+    let input = std::fs::read(aigc_label_testutil::fixture("png/xmp-existing.png")).unwrap();
+    let (mut out, protected) = sign_both(&Png, &input).unwrap();
+    let r = protected.written.label_range.start as usize..protected.written.label_range.end as usize;
+    edit_in_structure(&mut out, r.clone(), b"Plasma test", b"Plasma TEST");
+    // The chunk CRC covers the chunk's type and data; recompute it as any editor would.
+    let crc = crc32fast::hash(&out[r.start + 4..r.end - 4]);
+    out[r.end - 4..r.end].copy_from_slice(&crc.to_be_bytes());
+    assert_eq!(verdict(&Png, &out, &trust()), Some(TrustVerdict::Trusted));
+
+    let input = std::fs::read(aigc_label_testutil::fixture("jpeg/exif-icc-xmp.jpg")).unwrap();
+    let (mut out, protected) = sign_both(&Jpeg, &input).unwrap();
+    let r = protected.written.label_range.start as usize..protected.written.label_range.end as usize;
+    edit_in_structure(&mut out, r, b"harbour", b"HARBOUR");
+    assert_eq!(verdict(&Jpeg, &out, &trust()), Some(TrustVerdict::Trusted));
+}

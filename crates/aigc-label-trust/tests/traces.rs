@@ -13,7 +13,10 @@ fn traces_in(rel: &str) -> (Vec<u8>, Vec<Trace>) {
 }
 
 fn summary(traces: &[Trace]) -> Vec<(TraceKind, &str, &str)> {
-    traces.iter().map(|t| (t.kind, t.location.as_ref(), t.detail.as_str())).collect()
+    traces
+        .iter()
+        .map(|t| (t.kind, t.location.as_ref(), t.detail.as_str()))
+        .collect()
 }
 
 #[test]
@@ -26,11 +29,18 @@ fn c2pa_manifests_made_by_c2pa_python() {
         let (bytes, traces) = traces_in(rel);
         assert_eq!(traces.len(), 1, "{rel}: {traces:#?}");
         let t = &traces[0];
-        assert_eq!((t.kind, t.location.as_ref()), (TraceKind::C2paManifest, location), "{rel}");
+        assert_eq!(
+            (t.kind, t.location.as_ref()),
+            (TraceKind::C2paManifest, location),
+            "{rel}"
+        );
         // The range is the structure's: it starts at the segment marker / chunk / box header.
         let start = t.range.start as usize;
         let at = &bytes[start..start + 8];
-        assert!(at.windows(marker.len()).any(|w| w == marker), "{rel}: range starts at {at:?}");
+        assert!(
+            at.windows(marker.len()).any(|w| w == marker),
+            "{rel}: range starts at {at:?}"
+        );
         assert!(t.range.end as usize <= bytes.len());
     }
 }
@@ -38,9 +48,15 @@ fn c2pa_manifests_made_by_c2pa_python() {
 #[test]
 fn iptc_digital_source_type_written_by_exiftool() {
     let (_, traces) = traces_in("trust/dst-trained.jpg");
-    assert_eq!(summary(&traces), [(TraceKind::DigitalSourceType, "JPEG APP1 XMP", "trainedAlgorithmicMedia")]);
+    assert_eq!(
+        summary(&traces),
+        [(TraceKind::DigitalSourceType, "JPEG APP1 XMP", "trainedAlgorithmicMedia")]
+    );
     let (_, traces) = traces_in("trust/dst-composite.png");
-    assert_eq!(summary(&traces), [(TraceKind::DigitalSourceType, "PNG iTXt XMP", "compositeSynthetic")]);
+    assert_eq!(
+        summary(&traces),
+        [(TraceKind::DigitalSourceType, "PNG iTXt XMP", "compositeSynthetic")]
+    );
 }
 
 #[test]
@@ -62,15 +78,26 @@ fn exiftool_writes_a_source_type_now_and_it_is_found() {
     let bytes = std::fs::read(&path).unwrap();
     let traces = detect(&mut Cursor::new(&bytes), &Limits::default()).unwrap();
     let kinds: Vec<_> = traces.iter().map(|t| (t.kind, t.detail.as_str())).collect();
-    assert!(kinds.contains(&(TraceKind::DigitalSourceType, "algorithmicMedia")), "{kinds:?}");
-    assert!(kinds.iter().any(|(k, d)| *k == TraceKind::GeneratorSoftware && d.contains("ComfyUI")), "{kinds:?}");
+    assert!(
+        kinds.contains(&(TraceKind::DigitalSourceType, "algorithmicMedia")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|(k, d)| *k == TraceKind::GeneratorSoftware && d.contains("ComfyUI")),
+        "{kinds:?}"
+    );
 }
 
 #[test]
 fn generator_software_in_exif_and_png_text() {
     let (_, traces) = traces_in("trust/software-midjourney.jpg");
     assert_eq!(traces.len(), 1);
-    assert_eq!((traces[0].kind, traces[0].location.as_ref()), (TraceKind::GeneratorSoftware, "JPEG APP1 EXIF"));
+    assert_eq!(
+        (traces[0].kind, traces[0].location.as_ref()),
+        (TraceKind::GeneratorSoftware, "JPEG APP1 EXIF")
+    );
     assert!(traces[0].detail.contains("Midjourney"));
     let (_, traces) = traces_in("trust/software-novelai.png");
     assert_eq!(traces.len(), 1, "{traces:#?}");
@@ -82,7 +109,10 @@ fn generator_software_in_exif_and_png_text() {
 fn generator_settings_in_png_text_chunks() {
     let (bytes, traces) = traces_in("trust/a1111-parameters.png");
     assert_eq!(traces.len(), 1);
-    assert_eq!((traces[0].kind, traces[0].location.as_ref()), (TraceKind::GeneratorText, "PNG tEXt chunk"));
+    assert_eq!(
+        (traces[0].kind, traces[0].location.as_ref()),
+        (TraceKind::GeneratorText, "PNG tEXt chunk")
+    );
     assert!(traces[0].detail.starts_with("parameters: a cat in the snow"));
     assert_eq!(&bytes[traces[0].range.start as usize + 4..][..4], b"tEXt");
     let (_, traces) = traces_in("trust/comfyui.png");
@@ -104,7 +134,10 @@ fn no_traces_in_camera_pictures_or_plain_fixtures() {
 
 #[test]
 fn unknown_formats_have_no_traces_and_damaged_files_do_not_panic() {
-    assert_eq!(detect(&mut Cursor::new(b"RIFF\0\0\0\0WAVE"), &Limits::default()).unwrap(), []);
+    assert_eq!(
+        detect(&mut Cursor::new(b"RIFF\0\0\0\0WAVE"), &Limits::default()).unwrap(),
+        []
+    );
     assert_eq!(detect(&mut Cursor::new(b""), &Limits::default()).unwrap(), []);
     for path in fixtures("trust", &["png", "jpg", "mp4"]) {
         let bytes = std::fs::read(&path).unwrap();

@@ -55,7 +55,9 @@ impl TraceScanner for BmffScanner {
             let mut body = size - header_len;
             if &header[4..8] == b"uuid" {
                 let user_type = src.read_array::<16>("uuid user type")?;
-                body = body.checked_sub(16).ok_or_else(|| Error::malformed("bmff", start, "uuid box too short"))?;
+                body = body
+                    .checked_sub(16)
+                    .ok_or_else(|| Error::malformed("bmff", start, "uuid box too short"))?;
                 if user_type == C2PA_UUID {
                     out.push(Trace {
                         kind: TraceKind::C2paManifest,

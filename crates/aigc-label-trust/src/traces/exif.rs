@@ -37,7 +37,11 @@ pub fn software(tiff: &[u8]) -> Option<String> {
             value_field.get(..n)?
         } else {
             let field: [u8; 4] = value_field.try_into().ok()?;
-            let offset = if little { u32::from_le_bytes(field) } else { u32::from_be_bytes(field) };
+            let offset = if little {
+                u32::from_le_bytes(field)
+            } else {
+                u32::from_be_bytes(field)
+            };
             let start = usize::try_from(offset).ok()?;
             tiff.get(start..start.checked_add(n)?)?
         };
@@ -49,8 +53,10 @@ pub fn software(tiff: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    type Encoders = (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]);
+
     fn tiff(little: bool, value: &[u8]) -> Vec<u8> {
-        let (u16b, u32b): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) = if little {
+        let (u16b, u32b): Encoders = if little {
             (u16::to_le_bytes, u32::to_le_bytes)
         } else {
             (u16::to_be_bytes, u32::to_be_bytes)

@@ -50,7 +50,14 @@ pub const AI_SOURCE_TYPES: &[&str] = &[
     "compositeWithTrainedAlgorithmicMedia",
 ];
 /// PNG text keywords generators write their settings under \[wild\].
-pub const GENERATOR_KEYWORDS: &[&str] = &["parameters", "prompt", "workflow", "invokeai_metadata", "sd-metadata", "Dream"];
+pub const GENERATOR_KEYWORDS: &[&str] = &[
+    "parameters",
+    "prompt",
+    "workflow",
+    "invokeai_metadata",
+    "sd-metadata",
+    "Dream",
+];
 /// Generator names looked for in software fields, matched case-insensitively as whole words
 /// \[wild\].
 pub const GENERATORS: &[&str] = &[
@@ -175,15 +182,19 @@ pub fn detect(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
     }
 }
 
-/// The generator `text` names, if any (see [`GENERATORS`]).
+/// The generator `text` names, if any (see [`GENERATORS`]). Latin names must stand as words
+/// (`Imagen` is not found in `Imagenomic`); CJK names match anywhere.
 pub fn generator_named(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
     GENERATORS.iter().copied().find(|name| {
         let name_lower = name.to_lowercase();
+        let word_start = name_lower.starts_with(|c: char| c.is_ascii_alphanumeric());
+        let word_end = name_lower.ends_with(|c: char| c.is_ascii_alphanumeric());
         lower.match_indices(&name_lower).any(|(at, m)| {
             let before = lower.get(..at).and_then(|s| s.chars().next_back());
             let after = lower.get(at + m.len()..).and_then(|s| s.chars().next());
-            !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphabetic())
+            !(word_start && before.is_some_and(|c| c.is_ascii_alphanumeric()))
+                && !(word_end && after.is_some_and(|c| c.is_ascii_alphabetic()))
         })
     })
 }
@@ -194,7 +205,12 @@ fn excerpt(text: &str) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let mut out: String = text.get(..end).unwrap_or("").chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut out: String = text
+        .get(..end)
+        .unwrap_or("")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if end < text.len() {
         out.push_str("...");
     }
@@ -207,7 +223,12 @@ fn excerpt(text: &str) -> String {
 /// trace is evidence, not a label to validate.
 pub fn in_xmp(packet: &[u8], location: &'static str, range: Range<u64>, limits: &Limits) -> Vec<Trace> {
     let mut out = Vec::new();
-    let trace = |kind, detail: String| Trace { kind, location: Cow::Borrowed(location), range: range.clone(), detail };
+    let trace = |kind, detail: String| Trace {
+        kind,
+        location: Cow::Borrowed(location),
+        range: range.clone(),
+        detail,
+    };
     let source_types = xmp::find_property(packet, IPTC_EXT_NS, "DigitalSourceType", limits).unwrap_or_default();
     let mut values: Vec<String> = source_types.into_iter().map(|h| h.value).collect();
     if values.is_empty() {
@@ -221,7 +242,10 @@ pub fn in_xmp(packet: &[u8], location: &'static str, range: Range<u64>, limits: 
     }
     for hit in xmp::find_property(packet, XMP_BASIC_NS, "CreatorTool", limits).unwrap_or_default() {
         if let Some(name) = generator_named(&hit.value) {
-            out.push(trace(TraceKind::GeneratorSoftware, format!("CreatorTool {:?} names {name}", excerpt(&hit.value))));
+            out.push(trace(
+                TraceKind::GeneratorSoftware,
+                format!("CreatorTool {:?} names {name}", excerpt(&hit.value)),
+            ));
         }
     }
     out
@@ -234,7 +258,12 @@ fn raw_source_types(packet: &[u8]) -> Vec<String> {
     let mut rest = packet;
     while let Some(at) = rest.windows(prefix.len()).position(|w| w == prefix) {
         let after = rest.get(at + prefix.len()..).unwrap_or(&[]);
-        let code: Vec<u8> = after.iter().take(64).copied().take_while(u8::is_ascii_alphanumeric).collect();
+        let code: Vec<u8> = after
+            .iter()
+            .take(64)
+            .copied()
+            .take_while(u8::is_ascii_alphanumeric)
+            .collect();
         out.push(String::from_utf8_lossy(&code).into_owned());
         rest = after;
         if out.len() >= 16 {
@@ -247,13 +276,23 @@ fn raw_source_types(packet: &[u8]) -> Vec<String> {
 /// A trace for a text value under `keyword` (a PNG text chunk): a generator's keyword, or
 /// `Software` naming a generator.
 fn in_text(keyword: &str, value: &str, location: &'static str, range: Range<u64>) -> Option<Trace> {
-    let trace = |kind, detail| Some(Trace { kind, location: Cow::Borrowed(location), range: range.clone(), detail });
+    let trace = |kind, detail| {
+        Some(Trace {
+            kind,
+            location: Cow::Borrowed(location),
+            range: range.clone(),
+            detail,
+        })
+    };
     if GENERATOR_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(keyword)) {
         return trace(TraceKind::GeneratorText, format!("{keyword}: {}", excerpt(value)));
     }
     if keyword.eq_ignore_ascii_case("Software") {
         let name = generator_named(value)?;
-        return trace(TraceKind::GeneratorSoftware, format!("Software {:?} names {name}", excerpt(value)));
+        return trace(
+            TraceKind::GeneratorSoftware,
+            format!("Software {:?} names {name}", excerpt(value)),
+        );
     }
     None
 }
@@ -298,7 +337,10 @@ mod tests {
     #[test]
     fn generator_names_match_whole_words_in_any_case() {
         assert_eq!(generator_named("midjourney v6"), Some("Midjourney"));
-        assert_eq!(generator_named("Created with Stable Diffusion XL"), Some("Stable Diffusion"));
+        assert_eq!(
+            generator_named("Created with Stable Diffusion XL"),
+            Some("Stable Diffusion")
+        );
         assert_eq!(generator_named("NovelAI"), Some("NovelAI"));
         assert_eq!(generator_named("即梦AI"), Some("即梦"));
         assert_eq!(generator_named("Imagenomic Portraiture"), None);
@@ -335,7 +377,10 @@ mod tests {
         assert_eq!(kinds[0], (TraceKind::DigitalSourceType, "compositeSynthetic"));
         assert_eq!(kinds[1].0, TraceKind::GeneratorSoftware);
         let broken = b"<oops http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
-        assert_eq!(in_xmp(broken, "XMP", 0..1, &limits)[0].detail, "trainedAlgorithmicMedia");
+        assert_eq!(
+            in_xmp(broken, "XMP", 0..1, &limits)[0].detail,
+            "trainedAlgorithmicMedia"
+        );
         let camera = b"<x http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture";
         assert!(in_xmp(camera, "XMP", 0..1, &limits).is_empty());
     }

@@ -74,8 +74,17 @@ fn chunk(src: &mut Source<'_>, limits: &Limits, out: &mut Vec<Trace>) -> Result<
         b"caBX" => {
             let head = src.read_vec(len.min(JUMBF_HEAD), "caBX chunk", limits)?;
             src.skip(len - head.len() as u64, "caBX chunk")?;
-            let detail = if is_c2pa_jumbf(&head) { "JUMBF manifest store labelled c2pa" } else { "caBX chunk" };
-            out.push(Trace { kind: TraceKind::C2paManifest, location: "PNG caBX chunk".into(), range, detail: detail.into() });
+            let detail = if is_c2pa_jumbf(&head) {
+                "JUMBF manifest store labelled c2pa"
+            } else {
+                "caBX chunk"
+            };
+            out.push(Trace {
+                kind: TraceKind::C2paManifest,
+                location: "PNG caBX chunk".into(),
+                range,
+                detail: detail.into(),
+            });
         }
         b"tEXt" | b"zTXt" | b"iTXt" => {
             let data = src.read_vec(len, "text chunk", limits)?;
@@ -122,7 +131,9 @@ fn decode_text(kind: &[u8; 4], data: &[u8], limits: &Limits) -> Option<(String, 
             b.take_until(0)?;
             b.take_until(0)?;
             if compressed {
-                inflate(b.rest(), limits).map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default()
+                inflate(b.rest(), limits)
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default()
             } else {
                 String::from_utf8_lossy(b.rest()).into_owned()
             }
@@ -139,6 +150,9 @@ fn latin1(bytes: &[u8]) -> String {
 fn inflate(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let cap = limits.max_inflated_bytes.saturating_add(1);
-    flate2::read::ZlibDecoder::new(data).take(cap).read_to_end(&mut out).ok()?;
+    flate2::read::ZlibDecoder::new(data)
+        .take(cap)
+        .read_to_end(&mut out)
+        .ok()?;
     (out.len() as u64 <= limits.max_inflated_bytes).then_some(out)
 }
