@@ -4,7 +4,10 @@
 //! Key types: [`Bmff`], [`Matroska`], [`Flv`] and [`Avi`], each an
 //! [`aigc_label_core::Carrier`]; [`carriers()`] lists them for a registry; and
 //! [`bmff::update_in_place`], which updates an MP4's label without rewriting the file when the
-//! padding left by an earlier write has room.
+//! padding left by an earlier write has room. With the `frames` feature (on by default),
+//! `frames::FrameStamper` draws the explicit label on raw RGBA, RGB, I420 and NV12 frames for the
+//! opening seconds (at least 2 s) and optional end and middle windows, blending a label rasterised
+//! once per configuration.
 //!
 //! One design decision: video files are large, so no carrier ever loads media. Each walks the
 //! container's structure, buffers only metadata (bounded by [`aigc_label_core::Limits`]),
