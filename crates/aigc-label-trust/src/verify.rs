@@ -31,6 +31,10 @@ use crate::keys::PublicKey;
 use crate::message::{Slot, signed_message};
 use crate::trust::TrustList;
 
+/// Most `DS` entries checked per slot. Each costs a signature verification (about a
+/// millisecond for SM2), and a crafted label could hold hundreds; real ones hold one or two.
+pub const MAX_SIGNATURES: usize = 8;
+
 /// Stable check ids of verification.
 pub mod id {
     /// The signature verifies under a trusted key.
@@ -364,10 +368,17 @@ fn judge_signatures(
         checks.push(Check::warn(id::SIGNATURE_UNSUPPORTED, why.clone()));
         return SignatureStatus::Unsupported(why);
     }
-    let statuses: Vec<SignatureStatus> = env
+    let mut statuses: Vec<SignatureStatus> = env
         .signatures()
+        .take(MAX_SIGNATURES)
         .map(|entry| judge_one(label, slot, env, entry, trust))
         .collect();
+    let extra = env.signatures().count().saturating_sub(MAX_SIGNATURES);
+    if extra > 0 {
+        statuses.push(SignatureStatus::Unsupported(format!(
+            "{extra} DS entries beyond the first {MAX_SIGNATURES} were not checked"
+        )));
+    }
     for status in &statuses {
         checks.push(status_check(field, status));
     }

@@ -56,6 +56,21 @@ fn every_png_and_jpeg_fixture_signs_binds_and_verifies() {
             assert_eq!(v.propagator.binding, BindingStatus::Match);
             let strict = validate_label(&protected.label, Strictness::Strict);
             assert!(strict.iter().all(|c| c.is_ok()), "{}: {strict:?}", path.display());
+
+            // A light sweep on every fixture (the exhaustive ones are below): the first, middle
+            // and last byte of the label text and of the bound content.
+            let text = label_text_range(&out);
+            let structure = protected.written.label_range.start as usize..protected.written.label_range.end as usize;
+            let bound: Vec<usize> = (0..out.len()).filter(|p| !structure.contains(p)).collect();
+            let picks = [text.start, (text.start + text.end) / 2, text.end - 1]
+                .into_iter()
+                .chain([bound[0], bound[bound.len() / 2], bound[bound.len() - 1]]);
+            for pos in picks {
+                let mut tampered = out.clone();
+                tampered[pos] ^= 0x01;
+                let result = verdict(carrier, &tampered, &trust());
+                assert_ne!(result, Some(TrustVerdict::Trusted), "{}: flip at {pos}", path.display());
+            }
         }
     }
 }
@@ -172,12 +187,23 @@ fn a_label_copied_onto_another_image_fails_its_binding() {
     assert_eq!(verdict(&Jpeg, &copied, &trust()), Some(TrustVerdict::Tampered));
 }
 
-/// Where the label's JSON text sits in a file our carriers wrote: between the XMP property's
-/// tags (the element form both carriers write).
+/// Where the label's JSON text sits in a file our carriers wrote: the XMP property's value, in
+/// element form (ends at the next `<`) or attribute form (ends at the closing quote).
 fn label_text_range(bytes: &[u8]) -> std::ops::Range<usize> {
-    let find = |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle).unwrap();
-    let start = find(b"<TC260:AIGC>") + b"<TC260:AIGC>".len();
-    start..find(b"</TC260:AIGC>")
+    let find = |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle);
+    let start = find(b"{\"Label\"")
+        .or_else(|| find(b"{&quot;Label"))
+        .expect("label text");
+    let end_byte = match bytes[start - 1] {
+        b'>' => b'<',
+        quote => quote,
+    };
+    start
+        ..start
+            + bytes[start..]
+                .iter()
+                .position(|&b| b == end_byte)
+                .expect("end of the label text")
 }
 
 /// Flipping one byte of a label signed in both slots, or of the bound content, is caught.
@@ -255,4 +281,33 @@ fn changes_outside_the_binding_and_the_label_keep_it_trusted() {
     let r = protected.written.label_range.start as usize..protected.written.label_range.end as usize;
     edit_in_structure(&mut out, r, b"harbour", b"HARBOUR");
     assert_eq!(verdict(&Jpeg, &out, &trust()), Some(TrustVerdict::Trusted));
+}
+
+#[test]
+fn a_flood_of_signatures_is_checked_only_up_to_the_bound() {
+    use aigc_label_trust::envelope::{PubSd, SecurityData, SignatureEntry};
+    use aigc_label_trust::verify::MAX_SIGNATURES;
+    let mut label = Label::new(PRODUCER, "img-1");
+    let key = producer_key();
+    aigc_label_trust::sign_slot(&mut label, aigc_label_trust::Slot::Producer, &key, Default::default()).unwrap();
+    let mut envelope = SecurityData::parse(&label.reserved_code1, &Default::default())
+        .unwrap()
+        .data;
+    let first = envelope.pub_sd[0].clone();
+    let PubSd::Signature(entry) = &first else { panic!() };
+    for _ in 0..100 {
+        envelope.pub_sd.push(PubSd::Signature(SignatureEntry {
+            value: vec![0x30, 0x00],
+            ..entry.clone()
+        }));
+    }
+    label.reserved_code1 = envelope.to_json().unwrap();
+    let v = aigc_label_trust::verify(&label, &mut Cursor::new(b""), 0..0, &trust(), &Default::default()).unwrap();
+    let checked = v
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("signature.") && c.detail.starts_with("ReservedCode1"))
+        .count();
+    assert_eq!(checked, MAX_SIGNATURES + 1);
+    assert_ne!(v.verdict(), TrustVerdict::Trusted);
 }
