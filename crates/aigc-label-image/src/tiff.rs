@@ -940,7 +940,7 @@ mod tests {
         for (order, layout) in layouts() {
             let page2 = labelled_packet("page2");
             let tiff = Builder::new(order, layout)
-                .page(&[(700, 7, xmp::new_packet(LABEL, 100))])
+                .page(&[(700, 7, xmp::new_packet(LABEL, 2048))])
                 .page(&[(700, 7, page2.clone())])
                 .build();
             let found = find(&tiff).unwrap();
