@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 n=${1:-10000}
 check=${2:-}
 cargo build --quiet --release -p aigc-label-cli
-bin=target/release/aigc-label
+bin=${CARGO_TARGET_DIR:-target}/release/aigc-label
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/in"
