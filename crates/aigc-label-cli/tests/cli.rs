@@ -101,10 +101,18 @@ fn exit_status_is_the_worst_over_all_files() {
     assert_eq!(code(&result), 3);
     let lines = json_lines(&result);
     assert_eq!(lines.len(), 3, "every file is reported even after a failure");
-    assert_eq!(lines[0]["verdict"], "unlabelled");
-    assert_eq!(lines[1]["verdict"], "unreadable");
-    assert!(lines[1]["error"].as_str().unwrap().contains("empty"));
-    assert_eq!(lines[2]["verdict"], "compliant");
+    // Results arrive as files finish, so look each one up by name.
+    let line = |file: &str| {
+        lines
+            .iter()
+            .find(|l| l["file"] == file)
+            .unwrap_or_else(|| panic!("{file} missing"))
+    };
+    assert_eq!(line(unlabelled)["verdict"], "unlabelled");
+    let zero = line(zero.to_str().unwrap());
+    assert_eq!(zero["verdict"], "unreadable");
+    assert!(!zero["error"].as_str().unwrap().is_empty());
+    assert_eq!(line(labelled)["verdict"], "compliant");
 }
 
 #[test]
