@@ -193,8 +193,9 @@ pub fn generator_named(text: &str) -> Option<&'static str> {
         lower.match_indices(&name_lower).any(|(at, m)| {
             let before = lower.get(..at).and_then(|s| s.chars().next_back());
             let after = lower.get(at + m.len()..).and_then(|s| s.chars().next());
-            !(word_start && before.is_some_and(|c| c.is_ascii_alphanumeric()))
-                && !(word_end && after.is_some_and(|c| c.is_ascii_alphabetic()))
+            let glued_before = word_start && before.is_some_and(|c| c.is_ascii_alphanumeric());
+            let glued_after = word_end && after.is_some_and(|c| c.is_ascii_alphabetic());
+            !glued_before && !glued_after
         })
     })
 }
