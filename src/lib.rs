@@ -10,7 +10,8 @@
 //! enabled by a cargo feature and re-exported under its name: `image` (PNG, JPEG, WebP, GIF,
 //! TIFF, HEIF/AVIF; `stamp` adds
 //! explicit labels drawn onto images), `audio` (WAV, MP3, FLAC, Ogg, and audible cues), `video`
-//! (MP4/MOV/M4A, Matroska/WebM, FLV, AVI), `text` (Markdown, PDF, OOXML, and text labels).
+//! (MP4/MOV/M4A, Matroska/WebM, FLV, AVI), `text` (Markdown, PDF, OOXML, and text labels),
+//! `trust` (signed labels bound to content, verification, the platform's propagation step).
 //!
 //! One design decision: path writes go to a temporary file in the target's folder, are read back
 //! and checked, synced, and only then renamed over the target. A failure or a kill at any moment
@@ -46,6 +47,8 @@ pub use aigc_label_core::{
 pub use aigc_label_image as image;
 #[cfg(feature = "text")]
 pub use aigc_label_text as text;
+#[cfg(feature = "trust")]
+pub use aigc_label_trust as trust;
 #[cfg(feature = "video")]
 pub use aigc_label_video as video;
 

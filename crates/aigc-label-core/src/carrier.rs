@@ -79,6 +79,25 @@ pub trait Carrier: Send + Sync {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written>;
+
+    /// The byte ranges of `input`, a file that holds a label, that a content binding leaves
+    /// out: the structure holding the label, and every byte outside it that [`Carrier::write`]
+    /// changes when it replaces that label with another of any length (container sizes, CRCs,
+    /// offset tables, page sequence numbers). Everything else is covered.
+    ///
+    /// The contract, which the trust layer's tests check for every carrier: rewriting the label
+    /// leaves the covered bytes, read in order, unchanged. That is what lets a platform add its
+    /// fields without breaking the producer's binding. The ranges may come in any order and
+    /// may overlap; their number is bounded by [`Limits::max_structures`].
+    ///
+    /// The default, the structures [`Carrier::find`] reports, is right for formats where the
+    /// label sits in a self-contained chunk that nothing else counts or points past (PNG, JPEG).
+    ///
+    /// # Errors
+    /// As [`Carrier::find`].
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        Ok(self.find(input, limits)?.into_iter().map(|f| f.range).collect())
+    }
 }
 
 /// The carriers a program knows, in the order they are tried.

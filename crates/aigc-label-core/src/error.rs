@@ -75,6 +75,13 @@ pub enum Error {
     /// After writing, the label read back from the output differs from what was written.
     #[error("label read back after writing does not match: {0}")]
     Verification(Cow<'static, str>),
+
+    /// A signer failed to sign: a key store or HSM refused, a callback returned an error.
+    ///
+    /// Kept apart from [`Error::Io`] so a caller can retry or alert on its key service without
+    /// treating it as a disk problem.
+    #[error("signing failed: {0}")]
+    Signing(Cow<'static, str>),
 }
 
 impl Error {

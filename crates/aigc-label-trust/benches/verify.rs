@@ -48,12 +48,20 @@ fn bench(c: &mut Criterion) {
         let report = inspect_with(&Png, &mut Cursor::new(&file), &Options::default()).expect("inspect");
         let copy = &report.copies[0];
         let limits = Limits::default();
-        let v = verify_copy(copy, &mut Cursor::new(&file), &trust, &limits)
+        let v = verify_copy(&Png, copy, &mut Cursor::new(&file), &trust, &limits)
             .expect("verify")
             .expect("label");
         assert_eq!(v.verdict(), TrustVerdict::Trusted);
         group.bench_function(name, |b| {
-            b.iter(|| verify_copy(black_box(copy), &mut Cursor::new(black_box(&file)), &trust, &limits))
+            b.iter(|| {
+                verify_copy(
+                    &Png,
+                    black_box(copy),
+                    &mut Cursor::new(black_box(&file)),
+                    &trust,
+                    &limits,
+                )
+            })
         });
     }
     group.finish();

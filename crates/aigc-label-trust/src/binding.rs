@@ -56,41 +56,54 @@ use std::io::SeekFrom;
 use std::ops::Range;
 
 use aigc_label_core::io::{COPY_BLOCK, ReadSeek};
-use aigc_label_core::{Error, Result};
+use aigc_label_core::{Carrier, Error, Limits, Result};
 
 use crate::alg::DigestAlg;
 use crate::envelope::{BINDING_HASH, Binding, SCOPE_FILE_EXCEPT_LABEL};
 
 /// Digests `input` with the bytes in `exclude` left out, with each of `algorithms` in one pass.
-/// Reads in large blocks and seeks past the excluded range; memory stays flat.
+/// The ranges may overlap and come in any order. Reads in large blocks and seeks past what is
+/// excluded; memory stays flat.
 ///
 /// ```
 /// use std::io::Cursor;
 /// use aigc_label_trust::{binding::digest_excluding, DigestAlg};
-/// let file = b"head[LABEL]tail";
-/// let d = digest_excluding(&mut Cursor::new(file), 4..11, &[DigestAlg::Sha256])?;
+/// let file = b"head[LABEL]tail(8)";
+/// let d = digest_excluding(&mut Cursor::new(file), &[15..18, 4..11], &[DigestAlg::Sha256])?;
 /// assert_eq!(d[0], DigestAlg::Sha256.digest(b"headtail"));
 /// # Ok::<(), aigc_label_core::Error>(())
 /// ```
 ///
 /// # Errors
-/// [`Error::Parameter`] when `exclude` is not within the stream; I/O errors.
+/// [`Error::Parameter`] when a range is reversed or not within the stream; I/O errors.
 pub fn digest_excluding(
     input: &mut dyn ReadSeek,
-    exclude: Range<u64>,
+    exclude: &[Range<u64>],
     algorithms: &[DigestAlg],
 ) -> Result<Vec<Vec<u8>>> {
     let len = input.seek(SeekFrom::End(0))?;
-    if exclude.start > exclude.end || exclude.end > len {
-        return Err(Error::Parameter(
-            format!("label range {exclude:?} is not within the {len}-byte stream").into(),
-        ));
+    let mut sorted: Vec<Range<u64>> = Vec::new();
+    sorted
+        .try_reserve_exact(exclude.len())
+        .map_err(|_| Error::Parameter("too many excluded ranges".into()))?;
+    for range in exclude {
+        if range.start > range.end || range.end > len {
+            return Err(Error::Parameter(
+                format!("excluded range {range:?} is not within the {len}-byte stream").into(),
+            ));
+        }
+        sorted.push(range.clone());
     }
+    sorted.sort_unstable_by_key(|r| r.start);
+
     let mut hashers: Vec<_> = algorithms.iter().map(|a| a.hasher()).collect();
-    let covered = len - (exclude.end - exclude.start);
-    let mut buf = vec![0u8; COPY_BLOCK.min(usize::try_from(covered).unwrap_or(COPY_BLOCK))];
-    for (from, to) in [(0, exclude.start), (exclude.end, len)] {
-        input.seek(SeekFrom::Start(from))?;
+    let mut buf = vec![0u8; COPY_BLOCK.min(usize::try_from(len).unwrap_or(COPY_BLOCK)).max(1)];
+    // The stream sits at its end after measuring it.
+    let mut pos = len;
+    for (from, to) in covered(&sorted, len) {
+        if from != pos {
+            input.seek(SeekFrom::Start(from))?;
+        }
         let mut left = to - from;
         while left > 0 {
             let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -102,8 +115,51 @@ pub fn digest_excluding(
             hashers.iter_mut().for_each(|h| h.update(block));
             left -= n as u64;
         }
+        pos = to;
     }
     Ok(hashers.into_iter().map(|h| h.finish()).collect())
+}
+
+/// The gaps between `sorted` (by start; overlaps allowed) within `0..len`.
+fn covered(sorted: &[Range<u64>], len: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+    let mut next = 0u64;
+    let mut ranges = sorted.iter();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while !done {
+            match ranges.next() {
+                Some(r) => {
+                    let gap = (next, r.start.max(next));
+                    next = next.max(r.end);
+                    if gap.1 > gap.0 {
+                        return Some(gap);
+                    }
+                }
+                None => {
+                    done = true;
+                    if len > next {
+                        return Some((next, len));
+                    }
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Digests `input` as `carrier` binds it: everything but [`Carrier::binding_exclusions`].
+///
+/// # Errors
+/// The carrier's errors; as [`digest_excluding`].
+pub fn digest_content(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    algorithms: &[DigestAlg],
+    limits: &Limits,
+) -> Result<Vec<Vec<u8>>> {
+    input.seek(SeekFrom::Start(0))?;
+    let exclude = carrier.binding_exclusions(input, limits)?;
+    digest_excluding(input, &exclude, algorithms)
 }
 
 /// A `Hash` binding over the whole file except the label structure.
@@ -142,20 +198,33 @@ mod tests {
         let range = 1000..COPY_BLOCK as u64 + 5;
         let mut expected = data[..1000].to_vec();
         expected.extend_from_slice(&data[COPY_BLOCK + 5..]);
-        let d = digest_excluding(&mut Cursor::new(&data), range, &[DigestAlg::Sm3, DigestAlg::Sha256]).unwrap();
+        let d = digest_excluding(&mut Cursor::new(&data), &[range], &[DigestAlg::Sm3, DigestAlg::Sha256]).unwrap();
         assert_eq!(
             d,
             [DigestAlg::Sm3.digest(&expected), DigestAlg::Sha256.digest(&expected)]
         );
         let len = data.len() as u64;
-        assert!(digest_excluding(&mut Cursor::new(&data), 0..len + 1, &[DigestAlg::Sm3]).is_err());
+        assert!(digest_excluding(&mut Cursor::new(&data), &[0..len + 1], &[DigestAlg::Sm3]).is_err());
         #[allow(clippy::reversed_empty_ranges)]
         let reversed = 5..4;
-        assert!(digest_excluding(&mut Cursor::new(&data), reversed, &[DigestAlg::Sm3]).is_err());
+        assert!(digest_excluding(&mut Cursor::new(&data), &[reversed], &[DigestAlg::Sm3]).is_err());
         assert_eq!(
-            digest_excluding(&mut Cursor::new(&data), 0..len, &[DigestAlg::Sha256]).unwrap()[0],
+            digest_excluding(&mut Cursor::new(&data), &[0..len], &[DigestAlg::Sha256]).unwrap()[0],
             DigestAlg::Sha256.digest(b"")
         );
+    }
+
+    #[test]
+    fn overlapping_and_unordered_ranges_leave_out_their_union() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut expected = data[..10].to_vec();
+        expected.extend_from_slice(&data[40..50]);
+        expected.extend_from_slice(&data[99..]);
+        let ranges = [60..99, 10..30, 20..40, 50..60, 25..26, 70..70];
+        let d = digest_excluding(&mut Cursor::new(&data), &ranges, &[DigestAlg::Sha256]).unwrap();
+        assert_eq!(d[0], DigestAlg::Sha256.digest(&expected));
+        let all = digest_excluding(&mut Cursor::new(&data), &[], &[DigestAlg::Sm3]).unwrap();
+        assert_eq!(all[0], DigestAlg::Sm3.digest(&data));
     }
 
     #[test]

@@ -3,7 +3,10 @@
 
 use std::io::Cursor;
 
-use aigc_label_core::{Label, Limits};
+use std::io::Write;
+
+use aigc_label_core::io::ReadSeek;
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::envelope::SecurityData;
 use crate::trust::TrustList;
@@ -19,7 +22,7 @@ pub fn securitydata(data: &[u8]) {
     };
     let mut label = Label::new("001191440300708461136T1XGW3", "fuzz");
     label.reserved_code1 = text.to_string();
-    let _ = crate::verify::verify(&label, &mut Cursor::new(data), 0..0, &TrustList::new(), &limits);
+    let _ = crate::verify::verify(&Raw, &label, &mut Cursor::new(data), &TrustList::new(), &limits);
     let Ok(parsed) = SecurityData::parse(text, &limits) else {
         return;
     };
@@ -30,4 +33,33 @@ pub fn securitydata(data: &[u8]) {
         .unwrap_or_else(|e| panic!("the guide's form {canonical:?} does not read back: {e}"));
     assert_eq!(again.data, parsed.data, "{canonical}");
     assert_eq!(again.data.to_json().ok().as_deref(), Some(canonical.as_str()));
+}
+
+/// A carrier for bytes with no structure: it finds nothing, excludes nothing, and cannot write.
+struct Raw;
+
+impl Carrier for Raw {
+    fn format(&self) -> &'static str {
+        "raw"
+    }
+
+    fn media_type(&self) -> &'static str {
+        "application/octet-stream"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn sniff(&self, _head: &[u8]) -> bool {
+        false
+    }
+
+    fn find(&self, _input: &mut dyn ReadSeek, _limits: &Limits) -> Result<Vec<Found>> {
+        Ok(Vec::new())
+    }
+
+    fn write(&self, _: &mut dyn ReadSeek, _: &mut dyn Write, _: &Label, _: &Limits) -> Result<Written> {
+        Err(Error::Unsupported("raw bytes carry no label".into()))
+    }
 }

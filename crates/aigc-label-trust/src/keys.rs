@@ -346,7 +346,7 @@ impl fmt::Debug for SigningKey {
 }
 
 pub(crate) fn signing_error(e: impl fmt::Display) -> Error {
-    Error::Io(std::io::Error::other(format!("signing failed: {e}")))
+    Error::Signing(e.to_string().into())
 }
 
 fn bad_key(what: &'static str) -> Error {

@@ -43,7 +43,7 @@
 //! trust.add(producer, key.public_key());
 //! let file = signed.into_inner();
 //! let report = inspect_with(&Png, &mut Cursor::new(&file), &Options::default())?;
-//! let verification = verify_copy(&report.copies[0], &mut Cursor::new(&file), &trust, &Default::default())?
+//! let verification = verify_copy(&Png, &report.copies[0], &mut Cursor::new(&file), &trust, &Default::default())?
 //!     .expect("a readable label");
 //! assert_eq!(verification.verdict(), TrustVerdict::Trusted);
 //! assert!(verification.is_bound());

@@ -2,10 +2,10 @@
 //!
 //! A binding's digest lives inside the label it protects, so it is computed from a first
 //! write: the label goes in once with the slots to be signed left empty, the output is digested
-//! with the label structure excluded, the slots are signed (with the digest), and the label goes
-//! in again. Between the two writes only the label structure differs (see [`crate::binding`] for
-//! the carriers where that holds). The final output is digested again and its label read back,
-//! so a carrier that changes bytes outside its label structure fails here with
+//! without the bytes the carrier excludes ([`aigc_label_core::Carrier::binding_exclusions`]),
+//! the slots are signed (with the digest), and the label goes in again. Between the two writes
+//! only excluded bytes differ (see [`crate::binding`]). The final output is digested again and
+//! its label read back, so a carrier that breaks that rule fails here with
 //! [`Error::Unsupported`] rather than producing a binding that never matches.
 //!
 //! The output must therefore be readable as well as writable (a file, or a `Cursor<Vec<u8>>`);
@@ -19,7 +19,7 @@ use aigc_label_core::io::ReadSeek;
 use aigc_label_core::{Carrier, Error, Label, Result, Written, embed};
 
 use crate::alg::DigestAlg;
-use crate::binding::{digest_excluding, file_except_label};
+use crate::binding::{digest_content, file_except_label};
 use crate::message::Slot;
 use crate::sign::{LabelSigner, SlotContent, sign_slot};
 
@@ -182,9 +182,9 @@ fn write_protected(
         Vec::new()
     } else {
         let mut scratch = tempfile::tempfile()?;
-        let first = write_once(carrier, input, &mut scratch, &final_label, options, mode)?;
+        write_once(carrier, input, &mut scratch, &final_label, options, mode)?;
         scratch.flush()?;
-        digest_excluding(&mut scratch, first.label_range, &algorithms)?
+        digest_content(carrier, &mut scratch, &algorithms, &options.limits)?
     };
     let digest_for = |alg: DigestAlg| {
         algorithms
@@ -213,12 +213,12 @@ fn write_protected(
     let written = write_once(carrier, input, &mut out, &final_label, options, mode)?;
     out.flush()?;
     if !algorithms.is_empty() {
-        let again = digest_excluding(&mut out, written.label_range.clone(), &algorithms)?;
+        let again = digest_content(carrier, &mut out, &algorithms, &options.limits)?;
         if again != digests {
             return Err(Error::Unsupported(
                 format!(
-                    "{}: embedding changes bytes outside the label structure, so a content binding cannot hold \
-                     for this format yet (see aigc_label_trust::binding)",
+                    "{}: rewriting the label changed bytes the carrier's binding covers, so a content \
+                     binding cannot hold (a bug in the carrier's binding_exclusions)",
                     carrier.format()
                 )
                 .into(),

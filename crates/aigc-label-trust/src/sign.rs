@@ -35,7 +35,7 @@ pub trait LabelSigner {
     ///
     /// # Errors
     /// Whatever keeps the key from signing (an HSM refusing, a network error), as
-    /// [`Error::Io`].
+    /// [`aigc_label_core::Error::Signing`].
     fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>>;
 }
 

@@ -17,15 +17,13 @@
 //!   that is not a SecurityData envelope;
 //! - absent: the slot is empty, or its envelope holds no `DS` entry.
 
-use std::ops::Range;
-
 use aigc_label_core::check::{Check, Level};
 use aigc_label_core::inspect::LabelCopy;
 use aigc_label_core::io::ReadSeek;
-use aigc_label_core::{FIELD_NAMES, Label, Limits, Result};
+use aigc_label_core::{Carrier, FIELD_NAMES, Label, Limits, Result};
 
 use crate::alg::{Algorithm, DigestAlg};
-use crate::binding::{checkable, digest_excluding};
+use crate::binding::{checkable, digest_content};
 use crate::envelope::{SecurityData, SignatureEntry, VERSION};
 use crate::keys::PublicKey;
 use crate::message::{Slot, signed_message};
@@ -188,15 +186,18 @@ impl Verification {
     }
 }
 
-/// Verifies `label`, read from `input` where its structure occupies `range`, against `trust`.
+/// Verifies `label`, read from `input` by `carrier`, against `trust`.
+///
+/// The carrier says which bytes a binding leaves out ([`Carrier::binding_exclusions`]); it is
+/// asked only when the label holds a binding this crate can check.
 ///
 /// # Errors
-/// [`aigc_label_core::Error::Parameter`] when `range` is not within `input`; I/O errors. A
-/// broken signature or envelope is not an error: it is a result.
+/// The carrier's errors while it locates the excluded bytes; I/O errors. A broken signature or
+/// envelope is not an error: it is a result.
 pub fn verify(
+    carrier: &dyn Carrier,
     label: &Label,
     input: &mut dyn ReadSeek,
-    range: Range<u64>,
     trust: &TrustList,
     limits: &Limits,
 ) -> Result<Verification> {
@@ -217,7 +218,7 @@ pub fn verify(
         algorithms
             .iter()
             .copied()
-            .zip(digest_excluding(input, range, &algorithms)?)
+            .zip(digest_content(carrier, input, &algorithms, limits)?)
             .collect()
     };
 
@@ -251,6 +252,7 @@ pub fn verify(
 /// # Errors
 /// As [`verify`].
 pub fn verify_copy(
+    carrier: &dyn Carrier,
     copy: &LabelCopy,
     input: &mut dyn ReadSeek,
     trust: &TrustList,
@@ -259,7 +261,7 @@ pub fn verify_copy(
     let (Some(label), Some(parsed)) = (copy.label(), copy.parsed.as_ref()) else {
         return Ok(None);
     };
-    let mut verification = verify(&label, input, copy.range.clone(), trust, limits)?;
+    let mut verification = verify(carrier, &label, input, trust, limits)?;
     let missing: Vec<&str> = FIELD_NAMES
         .iter()
         .zip(&parsed.fields)

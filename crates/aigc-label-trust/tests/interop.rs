@@ -11,6 +11,7 @@ use std::process::{Command, Output};
 
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Label, Limits};
+use aigc_label_image::Png;
 use aigc_label_testutil::{in_ci, tool};
 use aigc_label_trust::binding::file_except_label;
 use aigc_label_trust::{
@@ -150,7 +151,7 @@ fn sm2_signature_made_by_gmssl_verifies_with_ours() {
     let label = json::parse(text.trim(), 32).unwrap().to_label().unwrap();
     let mut trust = TrustList::new();
     trust.add_with_id(PRODUCER, "gm-key", key.public_key());
-    let v = verify(&label, &mut Cursor::new(b""), 0..0, &trust, &Limits::default()).unwrap();
+    let v = verify(&Png, &label, &mut Cursor::new(b""), &trust, &Limits::default()).unwrap();
     assert!(
         matches!(
             v.producer.signature,
@@ -163,7 +164,7 @@ fn sm2_signature_made_by_gmssl_verifies_with_ours() {
     );
     let mut altered = label;
     altered.produce_id = "py-0002".into();
-    let v = verify(&altered, &mut Cursor::new(b""), 0..0, &trust, &Limits::default()).unwrap();
+    let v = verify(&Png, &altered, &mut Cursor::new(b""), &trust, &Limits::default()).unwrap();
     assert!(matches!(v.producer.signature, SignatureStatus::Invalid(_)));
 }
 
@@ -204,9 +205,9 @@ fn ed25519_signature_made_by_cryptography_verifies_with_ours() {
         .unwrap();
     // Without a trust list the embedded key verifies it; trusting that key makes it valid.
     let v = verify(
+        &Png,
         &label,
         &mut Cursor::new(b""),
-        0..0,
         &TrustList::new(),
         &Limits::default(),
     )
@@ -226,7 +227,7 @@ fn ed25519_signature_made_by_cryptography_verifies_with_ours() {
         "py-key",
         PublicKey::from_bytes(Algorithm::Ed25519, &embedded.value).unwrap(),
     );
-    let v = verify(&label, &mut Cursor::new(b""), 0..0, &trust, &Limits::default()).unwrap();
+    let v = verify(&Png, &label, &mut Cursor::new(b""), &trust, &Limits::default()).unwrap();
     assert!(
         matches!(
             v.producer.signature,

@@ -302,7 +302,7 @@ fn a_flood_of_signatures_is_checked_only_up_to_the_bound() {
         }));
     }
     label.reserved_code1 = envelope.to_json().unwrap();
-    let v = aigc_label_trust::verify(&label, &mut Cursor::new(b""), 0..0, &trust(), &Default::default()).unwrap();
+    let v = aigc_label_trust::verify(&Png, &label, &mut Cursor::new(b""), &trust(), &Default::default()).unwrap();
     let checked = v
         .checks
         .iter()

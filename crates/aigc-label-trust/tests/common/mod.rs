@@ -41,7 +41,7 @@ pub fn propagated_label() -> Label {
 pub fn verification(carrier: &dyn Carrier, bytes: &[u8], trust: &TrustList) -> Option<Verification> {
     let report = inspect_with(carrier, &mut Cursor::new(bytes), &Options::default()).ok()?;
     let [copy] = report.copies.as_slice() else { return None };
-    verify_copy(copy, &mut Cursor::new(bytes), trust, &Limits::default()).ok()?
+    verify_copy(carrier, copy, &mut Cursor::new(bytes), trust, &Limits::default()).ok()?
 }
 
 /// The verdict, or `None` as for [`verification`].
