@@ -193,10 +193,14 @@ fn check_values(values: [(&'static str, &str); 7], strictness: Strictness, out: 
         Check::pass(id::FIELD_EMPTY, "producer and propagator fields are set")
     });
 
+    // A label of class 2 or 3 is written by a distribution platform for content whose producer
+    // is unknown (spec section 1), so the platform's own code stands in as ContentProducer.
+    let platform_may_produce = matches!(values[0].1, "2" | "3");
     out.push(provider_check(
         id::PRODUCER_CODE,
         values[1].1,
         ServiceType::Generation,
+        platform_may_produce,
         strictness,
     ));
     if !values[4].1.is_empty() {
@@ -204,14 +208,23 @@ fn check_values(values: [(&'static str, &str); 7], strictness: Strictness, out: 
             id::PROPAGATOR_CODE,
             values[4].1,
             ServiceType::Distribution,
+            true,
             strictness,
         ));
     }
 }
 
-fn provider_check(check_id: &'static str, value: &str, role: ServiceType, strictness: Strictness) -> Check {
+/// Checks that `value` is a provider code of `role`'s service type, or of any type when
+/// `any_service` (a propagator may be a generation service distributing its own content).
+fn provider_check(
+    check_id: &'static str,
+    value: &str,
+    role: ServiceType,
+    any_service: bool,
+    strictness: Strictness,
+) -> Check {
     match parse_provider_code(value) {
-        Ok(code) if code.service == role || check_id == id::PROPAGATOR_CODE => {
+        Ok(code) if code.service == role || any_service => {
             Check::pass(check_id, format!("{value} is a {} service code", code.service))
         }
         Ok(code) => Check::should(
@@ -410,5 +423,19 @@ mod tests {
         let label = Label::new("001191110108551385082Q20000", "a");
         let checks = validate_label(&label, Strictness::Strict);
         assert_eq!(ids(&checks, Level::Fail), ["producer.code"]);
+    }
+
+    #[test]
+    fn a_platform_may_produce_possibly_and_suspected_labels() {
+        for value in [LabelValue::Possibly, LabelValue::Suspected] {
+            let label = Label::first_write(value, "001191110108551385082Q20000", "up-1");
+            let checks = validate_label(&label, Strictness::Strict);
+            assert!(checks.iter().all(Check::is_ok), "{value:?}: {checks:?}");
+        }
+        let bad = Label::first_write(LabelValue::Possibly, "001191110108551385083Q20000", "up-1");
+        assert_eq!(
+            ids(&validate_label(&bad, Strictness::Strict), Level::Fail),
+            ["producer.code", "propagator.code"]
+        );
     }
 }

@@ -19,7 +19,6 @@
 //! (\[ours\]). The core's strict validation wants a generation service's code in
 //! `ContentProducer`, so these labels are written with lenient write validation.
 
-use aigc_label_core::check::Strictness;
 use aigc_label_core::inspect::{LabelCopy, Options, inspect_with};
 use aigc_label_core::io::ReadSeek;
 use aigc_label_core::{Carrier, Label, LabelValue, Result, Written};
@@ -211,15 +210,13 @@ pub fn propagate(
         Vec::new()
     };
     let decision = decide(&report.copies, request.declared_by_user, &traces);
-    let (label, write_options) = match &decision {
-        Decision::Keep { label } => (
-            label.clone().propagated(request.platform, request.propagate_id),
-            options.clone(),
-        ),
+    let label = match &decision {
+        Decision::Keep { label } => label.clone().propagated(request.platform, request.propagate_id),
+        // The platform's code stands in as ContentProducer; core validation accepts a
+        // distribution code there for classes 2 and 3.
         Decision::Declared | Decision::Suspected { .. } => {
             let value = decision.class().unwrap_or(LabelValue::Possibly);
-            let label = Label::first_write(value, request.platform, request.propagate_id);
-            (label, options.clone().write_strictness(Strictness::Lenient))
+            Label::first_write(value, request.platform, request.propagate_id)
         }
         Decision::Nothing | Decision::Refused { .. } => {
             return Ok(Outcome {
@@ -239,7 +236,7 @@ pub fn propagate(
         })
         .into_iter()
         .collect();
-    let protected = rewrite_signed(carrier, input, output, &label, &specs, &write_options)?;
+    let protected = rewrite_signed(carrier, input, output, &label, &specs, options)?;
     Ok(Outcome {
         decision,
         label: Some(protected.label),
