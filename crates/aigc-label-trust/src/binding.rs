@@ -188,6 +188,8 @@ pub fn checkable(binding: &Binding) -> std::result::Result<DigestAlg, String> {
 }
 
 #[cfg(test)]
+// One excluded range is the common case, not a mistaken `vec![0..n]`.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
     use std::io::Cursor;

@@ -170,3 +170,39 @@ fn lying_lengths_are_errors_not_allocations() {
     let many = std::fs::read(fixture("trust/comfyui.png")).unwrap();
     assert!(detect(&mut Cursor::new(&many), &limits).is_err());
 }
+
+#[test]
+fn explicit_label_text_in_metadata_written_by_exiftool() {
+    for (path, location, phrase) in [
+        ("trust/explicit-png-comment.png", "PNG iTXt chunk", "AI生成"),
+        ("trust/explicit-exif-description.jpg", "JPEG APP1 EXIF", "【AI生成】"),
+        ("trust/explicit-xmp-description.jpg", "JPEG APP1 XMP", "人工智能合成"),
+        ("trust/explicit-comment.jpg", "JPEG COM", "AI-generated image"),
+    ] {
+        let (bytes, traces) = traces_in(path);
+        assert_eq!(traces.len(), 1, "{path}: {traces:#?}");
+        assert_eq!(
+            (traces[0].kind, traces[0].location.as_ref()),
+            (TraceKind::ExplicitLabel, location),
+            "{path}"
+        );
+        assert!(traces[0].detail.contains(phrase), "{path}: {}", traces[0].detail);
+        let held = &bytes[traces[0].range.start as usize..traces[0].range.end as usize];
+        assert!(
+            String::from_utf8_lossy(held).contains(phrase) || location == "JPEG APP1 XMP",
+            "{path}: the range holds the text"
+        );
+    }
+}
+
+#[test]
+fn explicit_label_text_in_a_markdown_body_but_not_in_an_article_about_ai() {
+    let (bytes, traces) = traces_in("trust/explicit.md");
+    assert_eq!(
+        summary(&traces),
+        [(TraceKind::ExplicitLabel, "text line", "explicit label \"AI生成\"")]
+    );
+    let line = &bytes[traces[0].range.start as usize..traces[0].range.end as usize];
+    assert_eq!(std::str::from_utf8(line).unwrap(), "（本文由AI生成）\n");
+    assert_eq!(traces_in("trust/article.md").1, []);
+}

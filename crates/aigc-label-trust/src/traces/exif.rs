@@ -1,9 +1,12 @@
-//! Just enough of EXIF (a TIFF structure, CIPA DC-008) to read IFD0's `Software` tag.
+//! Just enough of EXIF (a TIFF structure, CIPA DC-008) to read IFD0's ASCII tags `Software` and
+//! `ImageDescription`.
 
 use aigc_label_core::io::Bytes;
 
 /// The `Software` tag (TIFF 6.0, 0x0131), type ASCII.
-const SOFTWARE: u16 = 0x0131;
+pub const SOFTWARE: u16 = 0x0131;
+/// The `ImageDescription` tag (TIFF 6.0, 0x010E), type ASCII.
+pub const IMAGE_DESCRIPTION: u16 = 0x010E;
 const ASCII: u16 = 2;
 /// Most IFD0 entries looked at; real files have a few dozen.
 const MAX_ENTRIES: u16 = 1024;
@@ -11,6 +14,11 @@ const MAX_ENTRIES: u16 = 1024;
 /// IFD0's `Software` value in a TIFF-structured block (`II*\0` or `MM\0*`), if present and
 /// readable.
 pub fn software(tiff: &[u8]) -> Option<String> {
+    ascii_tag(tiff, SOFTWARE)
+}
+
+/// IFD0's ASCII value under `wanted` in a TIFF-structured block, if present and readable.
+pub fn ascii_tag(tiff: &[u8], wanted: u16) -> Option<String> {
     let mut b = Bytes::new(tiff);
     let little = match b.take(2)? {
         b"II" => true,
@@ -30,7 +38,7 @@ pub fn software(tiff: &[u8]) -> Option<String> {
         let kind = u16_at(&mut b)?;
         let n = usize::try_from(u32_at(&mut b)?).ok()?;
         let value_field = b.take(4)?;
-        if tag != SOFTWARE || kind != ASCII {
+        if tag != wanted || kind != ASCII {
             continue;
         }
         let bytes = if n <= 4 {

@@ -7,11 +7,12 @@
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
-use super::{Trace, TraceKind, TraceScanner, in_exif, in_xmp, is_c2pa_jumbf};
+use super::{Trace, TraceKind, TraceScanner, explicit_label, in_exif, in_xmp, is_c2pa_jumbf};
 
 const SOI: [u8; 2] = [0xFF, 0xD8];
 const APP1: u8 = 0xE1;
 const APP11: u8 = 0xEB;
+const COM: u8 = 0xFE;
 const SOS: u8 = 0xDA;
 const EOI: u8 = 0xD9;
 const EXIF: &[u8] = b"Exif\0\0";
@@ -92,6 +93,10 @@ impl TraceScanner for JpegScanner {
                             detail: "JUMBF manifest store labelled c2pa".into(),
                         });
                     }
+                }
+                COM => {
+                    let data = src.read_vec(payload, "COM segment", limits)?;
+                    out.extend(explicit_label(&String::from_utf8_lossy(&data), "JPEG COM", range));
                 }
                 _ => src.skip(payload, "segment")?,
             }

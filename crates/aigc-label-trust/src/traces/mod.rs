@@ -12,9 +12,10 @@
 //!   `workflow` from ComfyUI, ...).
 //! - [`TraceKind::GeneratorSoftware`]: EXIF `Software`, PNG `Software` text or XMP
 //!   `xmp:CreatorTool` naming a generator ([`GENERATORS`]).
-//!
-//! Explicit label text in text content (`AI生成` in a document) is left to the text crate's
-//! detector, which already reads documents.
+//! - [`TraceKind::ExplicitLabel`]: explicit label text (`【AI生成】`, `由人工智能合成`) standing
+//!   on its own, found by [`aigc_label_core::explicit::find_labels`] in PNG text chunks, XMP
+//!   packets, EXIF `ImageDescription`, JPEG comments, and the body of plain-text files
+//!   (Markdown, `.txt`). Text inside PDF and Office files is not extracted here.
 //!
 //! Design: one scanner per container format behind [`TraceScanner`], chosen by magic bytes like a
 //! carrier, and shared detectors for what formats carry alike (an XMP packet, an EXIF block, a
@@ -26,6 +27,7 @@ mod bmff;
 mod exif;
 mod jpeg;
 mod png;
+mod text;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -33,6 +35,7 @@ use std::io::SeekFrom;
 use std::ops::Range;
 
 use aigc_label_core::carrier::SNIFF_LEN;
+use aigc_label_core::explicit::find_labels;
 use aigc_label_core::io::ReadSeek;
 use aigc_label_core::{Limits, Result, xmp};
 
@@ -104,16 +107,19 @@ pub enum TraceKind {
     GeneratorText,
     /// A software field naming a generator.
     GeneratorSoftware,
+    /// Explicit label text (`AI生成`) in metadata or in the text of a text file.
+    ExplicitLabel,
 }
 
 impl TraceKind {
-    /// `c2pa`, `digital-source-type`, `generator-text` or `generator-software`.
+    /// `c2pa`, `digital-source-type`, `generator-text`, `generator-software` or `explicit-label`.
     pub fn as_str(self) -> &'static str {
         match self {
             TraceKind::C2paManifest => "c2pa",
             TraceKind::DigitalSourceType => "digital-source-type",
             TraceKind::GeneratorText => "generator-text",
             TraceKind::GeneratorSoftware => "generator-software",
+            TraceKind::ExplicitLabel => "explicit-label",
         }
     }
 }
@@ -154,7 +160,13 @@ pub trait TraceScanner: Sync {
 
 /// The scanners this crate has, in the order they are tried.
 pub fn scanners() -> &'static [&'static dyn TraceScanner] {
-    &[&png::PngScanner, &jpeg::JpegScanner, &bmff::BmffScanner]
+    // The text scanner sniffs "valid UTF-8 without NUL", so it goes last.
+    &[
+        &png::PngScanner,
+        &jpeg::JpegScanner,
+        &bmff::BmffScanner,
+        &text::TextScanner,
+    ]
 }
 
 /// Finds every trace in `input`, choosing the scanner by magic bytes; a format without a
@@ -249,7 +261,24 @@ pub fn in_xmp(packet: &[u8], location: &'static str, range: Range<u64>, limits: 
             ));
         }
     }
+    out.extend(explicit_label(
+        &String::from_utf8_lossy(packet),
+        location,
+        range.clone(),
+    ));
     out
+}
+
+/// A trace for the first explicit label standing on its own in `text`, if any.
+pub(crate) fn explicit_label(text: &str, location: &'static str, range: Range<u64>) -> Option<Trace> {
+    let found = find_labels(text);
+    let first = found.first()?;
+    Some(Trace {
+        kind: TraceKind::ExplicitLabel,
+        location: Cow::Borrowed(location),
+        range,
+        detail: format!("explicit label {:?}", excerpt(first.text(text))),
+    })
 }
 
 /// The digital source type codes written as vocabulary URIs anywhere in `packet`.
@@ -295,19 +324,27 @@ fn in_text(keyword: &str, value: &str, location: &'static str, range: Range<u64>
             format!("Software {:?} names {name}", excerpt(value)),
         );
     }
-    None
+    explicit_label(value, location, range.clone())
 }
 
-/// A trace for EXIF `Software` naming a generator in a TIFF-structured EXIF block.
-fn in_exif(tiff: &[u8], location: &'static str, range: Range<u64>) -> Option<Trace> {
-    let software = exif::software(tiff)?;
-    let name = generator_named(&software)?;
-    Some(Trace {
-        kind: TraceKind::GeneratorSoftware,
-        location: Cow::Borrowed(location),
-        range,
-        detail: format!("EXIF Software {:?} names {name}", excerpt(&software)),
-    })
+/// Traces in a TIFF-structured EXIF block: `Software` naming a generator, and an explicit label
+/// in `ImageDescription`.
+fn in_exif(tiff: &[u8], location: &'static str, range: Range<u64>) -> Vec<Trace> {
+    let mut out = Vec::new();
+    if let Some(software) = exif::software(tiff) {
+        if let Some(name) = generator_named(&software) {
+            out.push(Trace {
+                kind: TraceKind::GeneratorSoftware,
+                location: Cow::Borrowed(location),
+                range: range.clone(),
+                detail: format!("EXIF Software {:?} names {name}", excerpt(&software)),
+            });
+        }
+    }
+    if let Some(description) = exif::ascii_tag(tiff, exif::IMAGE_DESCRIPTION) {
+        out.extend(explicit_label(&description, location, range));
+    }
+    out
 }
 
 /// True when `jumbf` (a JUMBF superbox, ISO/IEC 19566-5) is labelled `c2pa`: a `jumb` box whose

@@ -2,9 +2,14 @@
 //! generation.
 //!
 //! Image banners, text prompts and video overlays all check their text here, so that a label
-//! accepted by one stamper is accepted by every other.
+//! accepted by one stamper is accepted by every other. [`find_labels`] is the stricter test for
+//! text others wrote: a label phrase standing on its own, not any sentence about generative AI.
 
 use crate::{Error, Result};
+
+mod find;
+
+pub use find::{LabelMatch, MAX_MATCHES, MatchKind, contains_label, find_labels};
 
 /// Spellings of the generation element.
 const GENERATION_ELEMENTS: [&str; 2] = ["生成", "合成"];
