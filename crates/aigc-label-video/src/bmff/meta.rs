@@ -61,6 +61,21 @@ pub(crate) struct Copy {
     pub xmp_range: Option<std::ops::Range<usize>>,
 }
 
+impl Copy {
+    /// Path of the structure that holds the copy, as [`Found::range`] reports it: for the
+    /// spec's carrier, the whole `moov/udta/meta` box (like an XMP packet, the metadata block
+    /// the label is a property of, and the box our writer owns: its padding, `keys` and `ilst`
+    /// change with the label); elsewhere the item or box holding the text.
+    ///
+    /// [`Found::range`]: aigc_label_core::Found::range
+    pub fn structure(&self) -> &[usize] {
+        match self.place {
+            Place::UdtaMdta => self.path.get(..2).unwrap_or(&self.path),
+            _ => &self.path,
+        }
+    }
+}
+
 /// The handler type of a `meta` box (`mdta`, `mdir`, ...).
 fn handler(meta: &Node, buf: &[u8]) -> Option<[u8; 4]> {
     meta.child(b"hdlr")?.payload(buf).get(8..12)?.try_into().ok()

@@ -17,6 +17,7 @@
 //!
 //! `mdat` is streamed with [`Source::copy_to`] and never loaded.
 
+mod binding;
 mod boxes;
 mod meta;
 mod offsets;
@@ -87,7 +88,7 @@ impl Carrier for Bmff {
                     let buf = read_box(&mut src, h, limits)?;
                     let tree = parse_tree(&buf, h.start, limits, &mut budget)?;
                     for copy in meta::copies(&tree, &buf, limits)? {
-                        let range = tree.at(&copy.path).map_or(0..0, |n| n.range.clone());
+                        let range = tree.at(copy.structure()).map_or(0..0, |n| n.range.clone());
                         let wild = (copy.place != Place::UdtaMdta).then_some(SPEC_PLACE);
                         out.push(found(copy.place.name(), absolute(h, &range), copy.text, wild));
                     }
@@ -142,6 +143,34 @@ impl Carrier for Bmff {
             label_range: label_start + plan.label_range.start..label_start + plan.label_range.end,
             bytes_written: out.count(),
         })
+    }
+
+    /// Left out of a content binding (everything else is covered, `mdat` and every other
+    /// box of `moov` included):
+    /// - the structure holding each label copy: for the spec's carrier the whole
+    ///   `moov/udta/meta` box with the `mdta` handler (its `hdlr`, `keys`, `ilst` and the
+    ///   `free` padding our writer keeps in it; other `mdta` keys in that box are left out
+    ///   with it, as an XMP packet's other properties are in JPEG and PNG); for copies found
+    ///   elsewhere the item or box holding the text, and a top-level XMP `uuid` box whole;
+    /// - the 32-bit size (and 64-bit `largesize`) of `moov` and of every box between `moov`
+    ///   and that structure (`udta`), which change when the label's size does;
+    /// - a top-level `free`/`skip` box right before or after `moov`, padding the writer
+    ///   shrinks or grows when the `meta` box's own padding cannot absorb a change;
+    /// - when media follows `moov` (fast start, fragmented files), the offset values that
+    ///   point past `moov`'s end and so move when it changes size: `stco`/`co64` entries,
+    ///   `saio` and `iloc` offsets, `tfhd` base data offsets, `tfra` fragment offsets, a
+    ///   `sidx` first offset. The media they point to, and the sample tables that say how it
+    ///   is cut (`stsz`, `stsc`, `stts`, `trun`), stay covered; what the binding does not see
+    ///   is where each chunk starts, so only a change of those positions (to other covered
+    ///   bytes) goes unnoticed. That is the price of a binding a platform's longer label
+    ///   cannot break (spec section 3): with offsets covered, any rewrite that outgrows the
+    ///   padding would move every chunk and break the producer's binding.
+    ///
+    /// Not covered by the rule: a rewrite that pushes a 32-bit offset past 4 GiB promotes
+    /// `stco` to `co64`, which changes the table's type and length.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        binding::exclusions(&mut src, limits)
     }
 }
 
@@ -291,7 +320,7 @@ struct Plan {
     moov_at: usize,
     moov_last: bool,
     new_moov: Vec<u8>,
-    /// The label's `ilst` item within `new_moov`.
+    /// The `meta` box holding the label, within `new_moov`.
     label_range: Range<u64>,
     /// A top-level `free` box next to `moov` that changes size (index, new size; 0 drops it).
     resized_free: Option<(usize, u64)>,
@@ -362,13 +391,13 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
     })
 }
 
-/// Where our label item sits in the new `moov` (re-read, as a check on what was built).
+/// Where our label's `meta` box sits in the new `moov` (re-read, as a check on what was built).
 fn label_range(new_moov: &[u8], base: u64, limits: &Limits) -> Result<Range<u64>> {
     let tree = parse_tree(new_moov, base, limits, &mut Budget::new(limits))?;
     let copies = meta::copies(&tree, new_moov, limits)?;
     match copies.as_slice() {
         [one] if one.place == Place::UdtaMdta => {
-            let r = tree.at(&one.path).map_or(0..0, |n| n.range.clone());
+            let r = tree.at(one.structure()).map_or(0..0, |n| n.range.clone());
             Ok(r.start as u64..r.end as u64)
         }
         _ => Err(Error::Verification(
@@ -554,6 +583,25 @@ fn outside_fields(
     limits: &Limits,
     budget: &mut Budget,
 ) -> Result<Vec<Patch>> {
+    let mut patches = Vec::new();
+    for f in outside_offset_fields(src, top, moov_at, limits, budget)? {
+        if let Some(value) = shift.relocate(&f)? {
+            let mut bytes = vec![0; f.width];
+            offsets::put(&mut bytes, 0, f.width, value);
+            patches.push(Patch { pos: f.at, bytes });
+        }
+    }
+    Ok(patches)
+}
+
+/// The offset fields of top-level boxes other than `moov`, at absolute input offsets.
+fn outside_offset_fields(
+    src: &mut Source<'_>,
+    top: &Top,
+    moov_at: usize,
+    limits: &Limits,
+    budget: &mut Budget,
+) -> Result<Vec<Field>> {
     let mut fields = Vec::new();
     for (i, h) in top.boxes.iter().enumerate() {
         if i == moov_at || !matches!(&h.typ, b"moof" | b"mfra" | b"sidx" | b"meta") {
@@ -563,15 +611,7 @@ fn outside_fields(
         let tree = parse_tree(&buf, h.start, limits, budget)?;
         collect_outside(&tree, &buf, h.start, h.end, &mut fields, 0, limits)?;
     }
-    let mut patches = Vec::new();
-    for f in fields {
-        if let Some(value) = shift.relocate(&f)? {
-            let mut bytes = vec![0; f.width];
-            offsets::put(&mut bytes, 0, f.width, value);
-            patches.push(Patch { pos: f.at, bytes });
-        }
-    }
-    Ok(patches)
+    Ok(fields)
 }
 
 /// Collects offset fields from a parsed top-level box; `start`/`end` are its input offsets.

@@ -9,6 +9,8 @@
 //! (§8.11.3), `tfhd` explicit base-data-offset (§8.8.7), `tfra` (§8.8.10) and `sidx`, whose
 //! offset is relative to its own end (§8.16.3).
 
+use std::ops::Range;
+
 use aigc_label_core::io::Bytes;
 use aigc_label_core::{Error, Result};
 
@@ -26,6 +28,14 @@ pub(crate) struct Field {
     pub anchor: u64,
     /// The position the field points to (`anchor + value`).
     pub target: u64,
+}
+
+impl Field {
+    /// Whether the stored value changes when every position at or after `from` moves: exactly
+    /// one of the target and the anchor is at or after it.
+    pub fn moves_past(&self, from: u64) -> bool {
+        (self.target >= from) != (self.anchor >= from)
+    }
 }
 
 /// How positions move: everything at or after `from` moves by `delta`.
@@ -100,6 +110,23 @@ fn chunk_offsets(payload: &[u8], width: usize) -> Result<impl Iterator<Item = u6
         .take(count.checked_mul(width).ok_or_else(|| bad("chunk offset count"))?)
         .ok_or_else(|| bad("chunk offset table shorter than its count"))?;
     Ok(entries.chunks_exact(width).map(be_uint))
+}
+
+/// The runs of entries of an `stco`/`co64` payload (`width` 4 or 8) that point at or after
+/// `from`, as index ranges within the payload: the bytes a size change of `moov` rewrites.
+pub(crate) fn moving_entries(payload: &[u8], width: usize, from: u64) -> Result<Vec<Range<usize>>> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for (i, v) in chunk_offsets(payload, width)?.enumerate() {
+        if v < from {
+            continue;
+        }
+        let at = 8 + i * width;
+        match runs.last_mut() {
+            Some(last) if last.end == at => last.end = at + width,
+            _ => runs.push(at..at + width),
+        }
+    }
+    Ok(runs)
 }
 
 /// Offset fields of a `saio` payload (indices within the payload).
@@ -378,6 +405,24 @@ mod tests {
             target: u32::MAX as u64,
         };
         assert!(shift.relocate(&overflow).is_err());
+    }
+
+    #[test]
+    fn moving_entries_are_runs_past_the_shift_point() {
+        let mut p = vec![0, 0, 0, 0, 0, 0, 0, 4];
+        for v in [10u32, 200, 300, 50] {
+            p.extend_from_slice(&v.to_be_bytes());
+        }
+        assert_eq!(moving_entries(&p, 4, 100).unwrap(), [12..20]);
+        assert_eq!(moving_entries(&p, 4, 0).unwrap(), [8..24]);
+        assert!(moving_entries(&p[..20], 4, 0).is_err(), "count larger than the table");
+        let f = Field {
+            at: 0,
+            width: 4,
+            anchor: 120,
+            target: 150,
+        };
+        assert!(!f.moves_past(100) && f.moves_past(130) && !f.moves_past(200));
     }
 
     #[test]
