@@ -14,6 +14,11 @@
 //! - An XMP item exists (the one holding a label, else the first) and its packet keeps its
 //!   length (the usual case: [`xmp::set_aigc`] absorbs a change in size into the packet's
 //!   padding): the packet is overwritten where it is, and nothing else changes.
+//! - Otherwise, when the item's bytes are the whole payload of an `mdat` box that ends the file
+//!   (where this writer puts a packet it moves or adds), that `mdat` is rewritten in place with
+//!   the new packet and the file ends after it; the item's `iloc` entry gets the new length.
+//!   Nothing else changes, so rewriting a label this carrier wrote keeps every other byte where
+//!   it was (see [`Heif::binding_exclusions`]).
 //! - Otherwise the packet is appended at the end of the file in a new `mdat` box, and the item's
 //!   `iloc` entry points at it (construction method 0); its old bytes are zeroed, so no stale
 //!   copy of a label stays behind. A compressed packet is rewritten uncompressed, and its `infe`
@@ -154,6 +159,52 @@ impl Carrier for Heif {
         let plan = Plan::new(&mut src, &file, label, limits)?;
         plan.copy(&mut src, &file, output)
     }
+
+    /// Excluded: the stored bytes of every XMP item that holds a label, and of the XMP item
+    /// [`Heif::write`] puts the label in (the first that holds one, else the first XMP item);
+    /// that item's `iloc` entry (its offset and length fields change when the packet moves or
+    /// changes length); and, when its bytes are the whole payload of an `mdat` box that ends the
+    /// file, that box's header too, whose size follows the packet.
+    ///
+    /// Covered: `ftyp`, every other byte of `meta` (`hdlr`, `pitm`, `iinf`, the other `iloc`
+    /// entries, `iref`, `iprp` with every property, `idat` outside the item) and every other
+    /// box, image data included.
+    ///
+    /// The writer keeps this true for every file it has written: it overwrites a packet of the
+    /// same length in place, and rewrites one of another length in the `mdat` that ends the
+    /// file, where its first write puts the packet, so `meta` keeps its size and no other
+    /// offset moves. A packet that another tool stored elsewhere, and that must grow past its
+    /// padding, moves to a new `mdat` at the end once, which changes the file outside these
+    /// ranges.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let file = File::read(&mut src, limits)?;
+        let items = file.xmp_items(&mut src, limits)?;
+        let mut out: Vec<Range<u64>> = items
+            .iter()
+            .filter(|i| !i.hits.is_empty())
+            .map(|i| file.extent_of(&i.spans))
+            .collect();
+        if let Some(item) = primary(&items).and_then(|i| items.get(i)) {
+            out.push(file.extent_of(&item.spans));
+            if let Some(mdat) = file.trailing_mdat(&item.spans) {
+                out.push(mdat.start..mdat.end);
+            }
+            if let Some(loc) = file.meta.iloc.item(item.infe.id) {
+                let at = file.meta.b.start;
+                out.push(at + loc.range.start as u64..at + loc.range.end as u64);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The XMP item a write puts the label in: the first that holds a label, else the first.
+fn primary(items: &[XmpItem<'_>]) -> Option<usize> {
+    items
+        .iter()
+        .position(|i| !i.hits.is_empty())
+        .or((!items.is_empty()).then_some(0))
 }
 
 /// The top-level boxes and the parsed `meta` box.
@@ -296,6 +347,16 @@ impl File {
         match span {
             Span::File(r) => r.clone(),
             Span::Meta(r) => self.meta.b.start + r.start as u64..self.meta.b.start + r.end as u64,
+        }
+    }
+
+    /// The last top-level box, when it is an `mdat` whose payload is exactly `spans` (one span,
+    /// by file offset): a packet this carrier appended, which a rewrite replaces in place.
+    fn trailing_mdat(&self, spans: &[Span]) -> Option<BoxRef> {
+        let last = self.top.last().filter(|b| b.is(b"mdat"))?;
+        match spans {
+            [Span::File(r)] if r.start == last.start + last.header && r.end == last.end => Some(*last),
+            _ => None,
         }
     }
 
@@ -522,7 +583,10 @@ struct Plan {
     patches: Vec<Patch>,
     /// The `meta` box to write.
     meta: Vec<u8>,
-    /// A new `mdat` box appended after the last byte of the input.
+    /// How many bytes of the input are copied: all, or all before a trailing `mdat` that holds
+    /// nothing but the packet being replaced.
+    keep: u64,
+    /// A new `mdat` box written after the input's first `keep` bytes.
     trailer: Vec<u8>,
     label_range: Range<u64>,
 }
@@ -531,13 +595,11 @@ impl Plan {
     fn new(src: &mut Source<'_>, file: &File, label: &Label, limits: &Limits) -> Result<Plan> {
         let json = json::to_json(label, Shape::Bare);
         let items = file.xmp_items(src, limits)?;
-        let primary = items
-            .iter()
-            .position(|i| !i.hits.is_empty())
-            .or((!items.is_empty()).then_some(0));
+        let primary = primary(&items);
         let mut plan = Plan {
             patches: Vec::new(),
             meta: file.meta.buf.clone(),
+            keep: file.len,
             trailer: Vec::new(),
             label_range: 0..0,
         };
@@ -563,7 +625,7 @@ impl Plan {
             .patches
             .windows(2)
             .any(|w| w.first().map(|p| p.at + p.bytes.len() as u64) > w.get(1).map(|p| p.at));
-        if overlap {
+        if overlap || plan.patches.last().is_some_and(|p| p.at + p.bytes.len() as u64 > plan.keep) {
             return Err(Error::malformed(
                 FORMAT,
                 0,
@@ -641,8 +703,12 @@ impl Plan {
             self.label_range = file.extent_of(&item.spans);
             return Ok(None);
         }
-        let zeros = vec![0u8; usize::try_from(item.stored_len()).unwrap_or(0)];
-        self.overwrite(file, &item.spans, &zeros)?;
+        if let Some(mdat) = file.trailing_mdat(&item.spans) {
+            self.keep = mdat.start;
+        } else {
+            let zeros = vec![0u8; usize::try_from(item.stored_len()).unwrap_or(0)];
+            self.overwrite(file, &item.spans, &zeros)?;
+        }
         Ok(Some(Edit {
             id: item.infe.id,
             new: false,
@@ -665,7 +731,7 @@ impl Plan {
                     .into(),
             ));
         }
-        let out_len = u64::try_from(i128::from(file.len) + delta)
+        let out_len = u64::try_from(i128::from(self.keep) + delta)
             .map_err(|_| Error::malformed(FORMAT, 0, "meta box larger than the file"))?;
         let data_at = out_len + trailer_header.len() as u64;
         self.meta = build_meta(&self.meta, file, edit, delta, data_at)?;
@@ -681,10 +747,11 @@ impl Plan {
         self.close_last_box(file)
     }
 
-    /// A last top-level box that runs "to the end of the file" (size 0) gets its real size, so
-    /// the appended `mdat` is not read as part of it.
+    /// A last top-level box that runs "to the end of the file" (size 0) and is kept gets its
+    /// real size, so the appended `mdat` is not read as part of it.
     fn close_last_box(&mut self, file: &File) -> Result<()> {
-        let Some(last) = file.top.last().filter(|b| b.open_ended && !b.is(b"meta")) else {
+        let kept = |b: &&BoxRef| b.end <= self.keep;
+        let Some(last) = file.top.last().filter(kept).filter(|b| b.open_ended && !b.is(b"meta")) else {
             return Ok(());
         };
         let size = u32::try_from(last.end - last.start)
@@ -701,7 +768,7 @@ impl Plan {
         let mut out = CountingWriter::new(output);
         copy_patched(src, &mut out, 0..file.meta.b.start, &self.patches)?;
         out.write_all(&self.meta)?;
-        copy_patched(src, &mut out, file.meta.b.end..file.len, &self.patches)?;
+        copy_patched(src, &mut out, file.meta.b.end..self.keep, &self.patches)?;
         out.write_all(&self.trailer)?;
         out.flush()?;
         Ok(Written {

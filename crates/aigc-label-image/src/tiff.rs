@@ -15,14 +15,20 @@
 //! large blocks with a few small patches, and new structures are appended after its end:
 //! - IFD0 has tag 700 and the packet keeps its length (the usual case: [`xmp::set_aigc`] absorbs a
 //!   change in size into the packet's padding): the packet is overwritten in place.
-//! - IFD0 has tag 700 but the packet changes length: the new packet is appended, and the 12-byte
-//!   entry (20 in BigTIFF) gets the new count and offset, and type UNDEFINED; IFD0 stays where it
-//!   is. The old packet's bytes are zeroed, so no stale copy of a label stays in the file.
+//! - IFD0 has tag 700, the packet changes length and ends the file (as every packet this
+//!   writer moved or added does): the packet is rewritten where it starts, the file ending with
+//!   it, and the entry gets the new count. Nothing else changes, so rewriting a label this
+//!   carrier wrote keeps every other byte where it was (see [`Tiff::binding_exclusions`]).
+//! - IFD0 has tag 700 but the packet changes length and something follows it: the new packet is
+//!   appended, and the 12-byte entry (20 in BigTIFF) gets the new count and offset, and type
+//!   UNDEFINED; IFD0 stays where it is. The old packet's bytes are zeroed, so no stale copy of a
+//!   label stays in the file.
 //! - IFD0 has no tag 700: IFD0 must grow by one entry, and growing it in place would overwrite
-//!   whatever follows it. So the new packet and then a copy of IFD0 with the new entry (in tag
-//!   order; every other entry, inline values included, copied as it was, and the same pointer to
-//!   the next IFD) are appended, and the header's pointer to IFD0, the only pointer to IFD0 a
-//!   TIFF has, is patched. The old IFD0 stays behind, unreferenced.
+//!   whatever follows it. So a copy of IFD0 with the new entry (in tag order; every other entry,
+//!   inline values included, copied as it was, and the same pointer to the next IFD) and then
+//!   the new packet are appended, and the header's pointer to IFD0, the only pointer to IFD0 a
+//!   TIFF has, is patched. The old IFD0 stays behind, unreferenced. The packet goes last so that
+//!   a later label of another length can take its place without moving anything.
 //! - A `TC260:AIGC` property in any other packet (a later page, a second tag 700) is removed and
 //!   the packet padded back to its old length with spaces, in place, so one copy remains.
 //!
@@ -110,16 +116,7 @@ impl Carrier for Tiff {
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
         let scan = Scan::read(&mut src, limits)?;
-        let mut found = Vec::new();
-        for entry in scan.xmp.iter().filter(|e| e.is_bytes()) {
-            let packet = entry.read(&mut src, limits)?;
-            for hit in search_packet(&packet, limits).map_err(|e| entry.in_packet(e))? {
-                if found.len() < limits.max_copies {
-                    found.push(entry.found(hit.value, scan.is_primary(entry)));
-                }
-            }
-        }
-        Ok(found)
+        scan.found(&mut src, limits)
     }
 
     fn write(
@@ -133,6 +130,31 @@ impl Carrier for Tiff {
         let scan = Scan::read(&mut src, limits)?;
         let plan = Plan::new(&mut src, &scan, label, limits)?;
         plan.copy(&mut src, output)
+    }
+
+    /// Excluded: the XMP packet of every tag 700 that holds a label, and of IFD0's first tag
+    /// 700 (where [`Tiff::write`] puts the label) whether or not it holds one; and that entry's
+    /// type, count and value fields (10 bytes, 18 in BigTIFF; its tag stays covered), which
+    /// give the packet's length and offset.
+    ///
+    /// Covered: the header, every IFD but those fields, strips, tiles, EXIF, ICC and every
+    /// other value, and the XMP packets of other pages that hold no label.
+    ///
+    /// The writer keeps this true: a packet of the same length is overwritten in place, and one
+    /// of another length, once it ends the file (where the first write puts it), is rewritten
+    /// at the same offset with the file ending after it; nothing else moves. A packet that
+    /// another tool put before other data, and that must grow past its padding, moves to the
+    /// end once, which changes the file outside these ranges.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let scan = Scan::read(&mut src, limits)?;
+        let mut out: Vec<Range<u64>> = scan.found(&mut src, limits)?.into_iter().map(|f| f.range).collect();
+        if let Some(primary) = scan.primary() {
+            let entry = primary.entry.at;
+            out.push(entry + 2..entry + scan.codec.layout.entry_len());
+            out.push(primary.value.clone());
+        }
+        Ok(out)
     }
 }
 
@@ -554,6 +576,20 @@ impl Scan {
     fn is_primary(&self, entry: &XmpEntry) -> bool {
         self.primary().is_some_and(|p| p.entry.at == entry.entry.at)
     }
+
+    /// Every label copy in the chain's XMP packets, at most [`Limits::max_copies`].
+    fn found(&self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Found>> {
+        let mut found = Vec::new();
+        for entry in self.xmp.iter().filter(|e| e.is_bytes()) {
+            let packet = entry.read(src, limits)?;
+            for hit in search_packet(&packet, limits).map_err(|e| entry.in_packet(e))? {
+                if found.len() < limits.max_copies {
+                    found.push(entry.found(hit.value, self.is_primary(entry)));
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// Bytes to overwrite in place.
@@ -569,23 +605,34 @@ impl Patch {
     }
 }
 
-/// Structures appended after the end of the input, each aligned to a word boundary (TIFF 6.0
-/// section 2 asks for values and IFDs at even offsets).
+/// Structures appended after the input, each aligned to a word boundary (TIFF 6.0 section 2
+/// asks for values and IFDs at even offsets).
 #[derive(Debug)]
 struct Tail {
+    /// Where the tail starts: the end of the input, or the start of a packet that ended it and
+    /// is rewritten (the input is copied up to here).
     start: u64,
     bytes: Vec<u8>,
     layout: Layout,
 }
 
 impl Tail {
+    /// The first word boundary at or after `at`.
+    fn align(&self, at: u64) -> u64 {
+        at.next_multiple_of(self.layout.word())
+    }
+
+    /// Where the next push lands.
+    fn next_at(&self) -> u64 {
+        self.align(self.start + self.bytes.len() as u64)
+    }
+
     /// Appends `data`; returns its offset in the output.
     fn push(&mut self, data: &[u8]) -> Result<u64> {
-        let word = self.layout.word();
-        while (self.start + self.bytes.len() as u64) % word != 0 {
+        let at = self.next_at();
+        while self.start + (self.bytes.len() as u64) < at {
             self.bytes.push(0);
         }
-        let at = self.start + self.bytes.len() as u64;
         let end = at + data.len() as u64;
         if end > self.layout.max_offset() {
             return Err(Error::Unsupported(
@@ -630,7 +677,7 @@ impl Plan {
             plan.remove_copies(src, entry, limits)?;
         }
         match scan.primary() {
-            Some(entry) => plan.update(src, scan.codec, entry, &json, limits)?,
+            Some(entry) => plan.update(src, scan, entry, &json, limits)?,
             None => plan.add(scan, &json)?,
         }
         plan.patches.sort_by_key(|p| p.at);
@@ -638,7 +685,7 @@ impl Plan {
             .patches
             .windows(2)
             .any(|w| w.first().map(Patch::end) > w.get(1).map(|p| p.at));
-        if overlap || plan.patches.last().is_some_and(|p| p.end() > scan.file_len) {
+        if overlap || plan.patches.last().is_some_and(|p| p.end() > plan.tail.start) {
             return Err(Error::malformed(
                 FORMAT,
                 plan.patches.first().map_or(0, |p| p.at),
@@ -666,11 +713,12 @@ impl Plan {
         Ok(())
     }
 
-    /// IFD0 has tag 700: the label goes into its packet, in place when the length allows.
+    /// IFD0 has tag 700: the label goes into its packet, in place when the length allows or the
+    /// packet ends the file.
     fn update(
         &mut self,
         src: &mut Source<'_>,
-        codec: Codec,
+        scan: &Scan,
         entry: &XmpEntry,
         json: &str,
         limits: &Limits,
@@ -699,14 +747,18 @@ impl Plan {
             });
             return Ok(());
         }
+        let ends_file = !entry.inline && entry.value.end == scan.file_len;
+        if ends_file {
+            self.tail.start = entry.value.start;
+        }
         let at = self.tail.push(&packet)?;
         self.label_range = at..at + packet.len() as u64;
-        let new_entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, packet.len() as u64, at);
+        let new_entry = Entry::encode(scan.codec, TAG_XMP, TYPE_UNDEFINED, packet.len() as u64, at);
         self.patches.push(Patch {
             at: entry.entry.at,
             bytes: new_entry,
         });
-        if !entry.inline {
+        if !entry.inline && !ends_file {
             self.patches.push(Patch {
                 at: entry.value.start,
                 bytes: vec![0; old.len()],
@@ -715,15 +767,22 @@ impl Plan {
         Ok(())
     }
 
-    /// IFD0 has no tag 700: a new packet and a grown copy of IFD0 go after the end of the file.
+    /// IFD0 has no tag 700: a grown copy of IFD0 and then a new packet go after the end of the
+    /// file, the packet last so that a later rewrite can change its length in place.
     fn add(&mut self, scan: &Scan, json: &str) -> Result<()> {
         let codec = scan.codec;
         let packet = xmp::new_packet(json, xmp::DEFAULT_PADDING);
-        let at = self.tail.push(&packet)?;
-        self.label_range = at..at + packet.len() as u64;
-        let entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, packet.len() as u64, at);
+        let len = packet.len() as u64;
+        // The IFD's length does not depend on the offset in its new entry.
+        let draft = scan.ifd0.with_entry(&Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, 0), codec)?;
+        let at = self.tail.align(self.tail.next_at() + draft.len() as u64);
+        let entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, at);
         let ifd = scan.ifd0.with_entry(&entry, codec)?;
         let ifd_at = self.tail.push(&ifd)?;
+        if self.tail.push(&packet)? != at {
+            return Err(Error::malformed(FORMAT, ifd_at, "appended IFD0 changed length between passes"));
+        }
+        self.label_range = at..at + len;
         self.patches.push(Patch {
             at: codec.layout.ifd0_pointer_at(),
             bytes: codec.put(ifd_at, codec.layout.word()),
@@ -740,7 +799,7 @@ impl Plan {
             out.write_all(&patch.bytes)?;
             src.skip(patch.bytes.len() as u64, "patched bytes")?;
         }
-        src.copy_rest(&mut out, "TIFF data")?;
+        src.copy_to(&mut out, self.tail.start - src.pos(), "TIFF data")?;
         out.write_all(&self.tail.bytes)?;
         out.flush()?;
         Ok(Written {

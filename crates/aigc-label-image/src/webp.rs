@@ -138,6 +138,31 @@ impl Carrier for WebP {
         let plan = Plan::new(scan, input, label, limits)?;
         plan.copy(input, output, limits)
     }
+
+    /// Excluded: every `XMP ` chunk that holds a label and the first `XMP ` chunk (the one
+    /// [`WebP::write`] puts the label in), each whole (header, packet, padding byte); the RIFF
+    /// size field (bytes 4 to 8), which follows the `XMP ` chunk's size; and, only while the
+    /// `VP8X` chunk leaves the XMP flag clear, its flags byte, which the writer sets.
+    ///
+    /// Covered: the RIFF and form type, every other chunk (`VP8X` with its flags once the XMP
+    /// flag is set, `ICCP`, `ANIM`, every frame and bitstream, `EXIF`, unknown chunks) and data
+    /// after the RIFF chunk. Chunks after the `XMP ` chunk move when it changes size, but no
+    /// offset in a WebP file points at them, so their bytes, read in order, stay the same.
+    ///
+    /// A simple file (no `VP8X`) gets a `VP8X` chunk on its first write, so its binding holds
+    /// only once the file has been written by this carrier, which every labelled file from it
+    /// has.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let scan = Scan::run(input, limits)?;
+        let mut out = vec![4..8];
+        if scan.flags.is_some_and(|flags| flags & FLAG_XMP == 0) {
+            let at = scan.first.data_start();
+            out.push(at..at + 1);
+        }
+        let labelled = scan.xmp.iter().filter(|(_, labelled)| *labelled);
+        out.extend(scan.xmp.first().into_iter().chain(labelled).map(|(chunk, _)| chunk.range()));
+        Ok(out)
+    }
 }
 
 /// One chunk header, checked against the RIFF chunk that holds it.
