@@ -1,5 +1,6 @@
-//! Helpers every audio carrier shares: the `AIGC` key, label text decoding, the structure budget
-//! and the [`Found`] record.
+//! Helpers every audio carrier shares: the `AIGC` key, label text decoding, the structure budget,
+//! the [`Found`] record, the size of the padding a writer adds, and the list of byte ranges a
+//! content binding leaves out.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -81,6 +82,58 @@ impl Budget {
     }
 }
 
+/// Bytes of padding to add when a tag or metadata area has to grow anyway: room for a later,
+/// longer label, so that rewriting it need not move the audio. It is 1/32 of the file's length,
+/// at most `cap`: a small file is cheap to rewrite whole, and padding that a label may take up
+/// has to be left out of a content binding, so it stays a small share of the file (at most about
+/// 3%, within what a binding may leave out).
+pub(crate) fn grow_padding(file_len: u64, cap: usize) -> usize {
+    usize::try_from(file_len / 32).map_or(cap, |n| n.min(cap))
+}
+
+/// The byte ranges a carrier's `binding_exclusions` collects, at most
+/// [`Limits::max_structures`] of them (the bound the trait promises). Empty ranges are dropped.
+pub(crate) struct Exclusions {
+    format: &'static str,
+    limit: u64,
+    ranges: Vec<Range<u64>>,
+}
+
+impl Exclusions {
+    pub(crate) fn new(format: &'static str, limits: &Limits) -> Self {
+        Exclusions {
+            format,
+            limit: limits.max_structures,
+            ranges: Vec::new(),
+        }
+    }
+
+    /// Adds `range`.
+    ///
+    /// # Errors
+    /// [`Error::Limit`] when the list would pass [`Limits::max_structures`] ranges.
+    pub(crate) fn push(&mut self, range: Range<u64>) -> Result<()> {
+        if range.start >= range.end {
+            return Ok(());
+        }
+        if self.ranges.len() as u64 >= self.limit {
+            return Err(Error::Limit {
+                format: self.format,
+                offset: range.start,
+                what: "byte ranges left out of a content binding",
+                found: self.limit.saturating_add(1),
+                limit: self.limit,
+            });
+        }
+        self.ranges.push(range);
+        Ok(())
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Range<u64>> {
+        self.ranges
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +150,25 @@ mod tests {
     fn key_is_case_insensitive() {
         assert!(is_key(b"AIGC") && is_key(b"aigc") && is_key(b"AiGc"));
         assert!(!is_key(b"AIGC ") && !is_key(b"AIG"));
+    }
+
+    #[test]
+    fn padding_scales_with_the_file_up_to_a_cap() {
+        assert_eq!(grow_padding(0, 512), 0);
+        assert_eq!(grow_padding(3200, 512), 100);
+        assert_eq!(grow_padding(1 << 40, 512), 512);
+    }
+
+    #[test]
+    fn exclusions_drop_empty_ranges_and_are_bounded() {
+        let mut limits = Limits::default();
+        limits.max_structures = 2;
+        let mut e = Exclusions::new("t", &limits);
+        e.push(5..5).unwrap();
+        e.push(1..2).unwrap();
+        e.push(3..4).unwrap();
+        assert!(matches!(e.push(6..7), Err(Error::Limit { .. })));
+        assert_eq!(e.into_vec(), [1..2, 3..4]);
     }
 
     #[test]

@@ -8,14 +8,19 @@
 //! on whichever block ends up last. Other blocks (`STREAMINFO`, `SEEKTABLE` — whose offsets are
 //! relative to the first frame and so stay valid —, `PICTURE`, `APPLICATION`, `CUESHEET`) are
 //! copied byte for byte, and the frames in large blocks.
+//!
+//! The label's structure is the `AIGC=` field itself (its length prefix and bytes); the vendor
+//! string and every other field stay covered by a content binding (see
+//! [`Flac::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
 use std::io::Write;
+use std::ops::Range;
 
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, found, text_of};
+use crate::common::{Budget, Exclusions, found, grow_padding, text_of};
 use crate::vorbis_comment;
 
 /// The FLAC carrier (native FLAC streams starting with `fLaC`).
@@ -29,8 +34,9 @@ const VORBIS_COMMENT: u8 = 4;
 const INVALID: u8 = 127;
 /// Largest metadata block body (a 24-bit length).
 const MAX_BLOCK: u64 = (1 << 24) - 1;
-/// Padding added when the metadata has to be rewritten anyway.
-const NEW_PADDING: u64 = 1024;
+/// Most padding added when the metadata has to be rewritten anyway (see [`grow_padding`] for
+/// how much a given file gets).
+const NEW_PADDING: usize = 1024;
 /// Vendor string of a comment block we create.
 const VENDOR: &str = "aigc-label";
 
@@ -45,6 +51,15 @@ struct Block {
 impl Block {
     fn body(&self) -> u64 {
         self.offset + 4
+    }
+
+    fn end(&self) -> u64 {
+        self.body() + self.len
+    }
+
+    /// `span`, a range in the block's body, as a file range.
+    fn in_file(&self, span: &Range<usize>) -> Range<u64> {
+        self.body() + span.start as u64..self.body() + span.end as u64
     }
 }
 
@@ -70,12 +85,11 @@ impl Carrier for Flac {
         let blocks = read_blocks(&mut src, limits)?;
         let mut out = Vec::new();
         for block in blocks.iter().filter(|b| b.kind == VORBIS_COMMENT) {
-            src.seek_to(block.body())?;
-            let body = src.read_vec(block.len, "VORBIS_COMMENT block", limits)?;
+            let body = read_body(&mut src, block, limits)?;
             let comments = vorbis_comment::parse(&body, FORMAT, block.body(), limits)?;
-            let range = block.offset..block.body() + block.len;
-            for value in comments.labels() {
-                out.push(found("VORBIS_COMMENT AIGC", range.clone(), text_of(value), Vec::new()));
+            for (value, span) in comments.label_fields() {
+                let range = block.in_file(&span);
+                out.push(found("VORBIS_COMMENT AIGC", range, text_of(value), Vec::new()));
             }
         }
         out.truncate(limits.max_copies);
@@ -93,7 +107,7 @@ impl Carrier for Flac {
         let blocks = read_blocks(&mut src, limits)?;
         let json = to_json(label, Shape::Bare);
         let mut plan = plan(&mut src, &blocks, &json, limits)?;
-        fit_padding(&mut plan, &blocks);
+        fit_padding(&mut plan, &blocks, grow_padding(src.len(), NEW_PADDING) as u64);
 
         let mut out = CountingWriter::new(output);
         out.write_all(b"fLaC")?;
@@ -107,10 +121,11 @@ impl Carrier for Flac {
                     src.seek_to(block.body())?;
                     src.copy_to(&mut out, block.len, "metadata block")?;
                 }
-                Out::Comments { body, labelled } => {
+                Out::Comments { body, label } => {
+                    let body_start = start + 4;
                     out.write_all(body)?;
-                    if *labelled {
-                        label_range = start..out.count();
+                    if let Some(span) = label {
+                        label_range = body_start + span.start as u64..body_start + span.end as u64;
                     }
                 }
                 Out::Padding(len) => write_zeros(&mut out, *len)?,
@@ -124,6 +139,61 @@ impl Carrier for Flac {
             bytes_written: out.count(),
         })
     }
+
+    /// Which bytes of a FLAC file a content binding leaves out; everything else (`fLaC`,
+    /// `STREAMINFO`, `SEEKTABLE`, `PICTURE`, `APPLICATION`, `CUESHEET`, the vendor string and
+    /// every other Vorbis comment, the audio frames) is covered:
+    ///
+    /// - every `AIGC=` field (its 32-bit length and its bytes);
+    /// - in the first `VORBIS_COMMENT` block (which writing gives the label) and in any block
+    ///   holding a label: the block header (last-block flag and length) and the field count;
+    /// - every `PADDING` block, header and body: writing takes the label's growth from the first
+    ///   one (or gives it the space a shorter label frees), may drop it or add one, and one that
+    ///   follows may become the first;
+    /// - when the last metadata block other than padding is not a comment block, its first byte
+    ///   (type and last-block flag), because padding may be added after it or removed from after
+    ///   it.
+    ///
+    /// When the padding cannot absorb the change the frames move, but their bytes, read in
+    /// order, do not change.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let blocks = read_blocks(&mut src, limits)?;
+        let mut out = Exclusions::new(FORMAT, limits);
+        let mut first_comments = true;
+        // The last block writing always keeps, and whether its header is already left out.
+        let mut last_kept: Option<(Block, bool)> = None;
+        for block in &blocks {
+            match block.kind {
+                PADDING => out.push(block.offset..block.end())?,
+                VORBIS_COMMENT => {
+                    let body = read_body(&mut src, block, limits)?;
+                    let comments = vorbis_comment::parse(&body, FORMAT, block.body(), limits)?;
+                    let rewritten = first_comments || comments.has_label();
+                    if rewritten {
+                        out.push(block.offset..block.body())?;
+                        out.push(block.in_file(&comments.count_span()))?;
+                        for (_, span) in comments.label_fields() {
+                            out.push(block.in_file(&span))?;
+                        }
+                    }
+                    first_comments = false;
+                    last_kept = Some((*block, rewritten));
+                }
+                _ => last_kept = Some((*block, false)),
+            }
+        }
+        if let Some((block, false)) = last_kept {
+            out.push(block.offset..block.offset + 1)?;
+        }
+        Ok(out.into_vec())
+    }
+}
+
+/// Reads the body of `block`.
+fn read_body(src: &mut Source, block: &Block, limits: &Limits) -> Result<Vec<u8>> {
+    src.seek_to(block.body())?;
+    src.read_vec(block.len, "metadata block", limits)
 }
 
 /// Walks the metadata block headers, seeking past their bodies; leaves `src` at the first frame.
@@ -163,8 +233,8 @@ fn read_blocks(src: &mut Source, limits: &Limits) -> Result<Vec<Block>> {
 enum Out {
     /// An input block copied as is.
     Copy(Block),
-    /// A `VORBIS_COMMENT` body; `labelled` when it holds the new label.
-    Comments { body: Vec<u8>, labelled: bool },
+    /// A `VORBIS_COMMENT` body, with the new label's span in it when it holds the label.
+    Comments { body: Vec<u8>, label: Option<Range<usize>> },
     /// A `PADDING` block of this length.
     Padding(u64),
 }
@@ -195,17 +265,17 @@ fn plan(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Resu
     for block in blocks {
         match block.kind {
             VORBIS_COMMENT => {
-                src.seek_to(block.body())?;
-                let body = src.read_vec(block.len, "VORBIS_COMMENT block", limits)?;
+                let body = read_body(src, block, limits)?;
                 let comments = vorbis_comment::parse(&body, FORMAT, block.body(), limits)?;
                 let value = (!labelled).then_some(json);
                 if value.is_none() && !comments.has_label() {
                     out.push(Out::Copy(*block));
                     continue;
                 }
+                let (body, span) = comments.rebuild(value)?;
                 out.push(Out::Comments {
-                    body: comments.rebuild(value)?,
-                    labelled: value.is_some(),
+                    body,
+                    label: value.is_some().then_some(span),
                 });
                 labelled = true;
             }
@@ -213,8 +283,14 @@ fn plan(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Resu
         }
     }
     if !labelled {
-        let body = vorbis_comment::new_list(VENDOR, json)?;
-        out.insert(1.min(out.len()), Out::Comments { body, labelled: true });
+        let (body, span) = vorbis_comment::new_list(VENDOR, json)?;
+        out.insert(
+            1.min(out.len()),
+            Out::Comments {
+                body,
+                label: Some(span),
+            },
+        );
     }
     for item in &out {
         if item.len() > MAX_BLOCK {
@@ -224,8 +300,10 @@ fn plan(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Resu
     Ok(out)
 }
 
-/// Grows or shrinks the first padding block so the metadata keeps its size, when it can.
-fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block]) {
+/// Grows or shrinks the first padding block so the metadata keeps its size, when it can; when it
+/// cannot, the metadata grows and gets `fresh` bytes of padding for later updates (no padding
+/// block when `fresh` is 0).
+fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block], fresh: u64) {
     let old: u64 = blocks.iter().map(|b| 4 + b.len).sum();
     let new: u64 = plan.iter().map(|o| 4 + o.len()).sum();
     let pad = plan.iter().position(|o| o.kind() == PADDING);
@@ -236,10 +314,10 @@ fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block]) {
             let len = plan[i].len();
             if grow <= len {
                 plan[i] = Out::Padding(len - grow);
-            } else if grow == len + 4 {
+            } else if grow == len + 4 || fresh == 0 {
                 plan.remove(i);
             } else {
-                plan[i] = Out::Padding(NEW_PADDING);
+                plan[i] = Out::Padding(fresh);
             }
         }
         (Some(i), std::cmp::Ordering::Less) => {
@@ -247,7 +325,7 @@ fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block]) {
             plan[i] = Out::Padding(len.min(MAX_BLOCK));
         }
         (None, std::cmp::Ordering::Less) if old - new >= 4 => plan.push(Out::Padding(old - new - 4)),
-        (None, std::cmp::Ordering::Greater) => plan.push(Out::Padding(NEW_PADDING)),
+        (None, std::cmp::Ordering::Greater) if fresh > 0 => plan.push(Out::Padding(fresh)),
         (None, _) => {}
     }
 }
@@ -283,34 +361,40 @@ mod tests {
     fn comments(len: usize) -> Out {
         Out::Comments {
             body: vec![0; len],
-            labelled: true,
+            label: Some(0..len),
         }
     }
+
+    const FRESH: u64 = NEW_PADDING as u64;
 
     #[test]
     fn padding_absorbs_growth_and_shrinkage() {
         let blocks = [block(0, 34), block(4, 100), block(1, 500)];
         let mut plan = vec![Out::Copy(blocks[0]), comments(300), Out::Copy(blocks[2])];
-        fit_padding(&mut plan, &blocks);
+        fit_padding(&mut plan, &blocks, FRESH);
         assert_eq!(plan[2], Out::Padding(300));
         let mut plan = vec![Out::Copy(blocks[0]), comments(50), Out::Padding(500)];
-        fit_padding(&mut plan, &blocks);
+        fit_padding(&mut plan, &blocks, FRESH);
         assert_eq!(plan[2], Out::Padding(550));
         // Exactly the padding block's header and body: the block goes away.
         let mut plan = vec![Out::Copy(blocks[0]), comments(604), Out::Padding(500)];
-        fit_padding(&mut plan, &blocks);
+        fit_padding(&mut plan, &blocks, FRESH);
         assert_eq!(plan.len(), 2);
         // Too big: new padding for next time; the frames move.
         let mut plan = vec![Out::Copy(blocks[0]), comments(2000), Out::Padding(500)];
-        fit_padding(&mut plan, &blocks);
-        assert_eq!(plan[2], Out::Padding(NEW_PADDING));
+        fit_padding(&mut plan, &blocks, FRESH);
+        assert_eq!(plan[2], Out::Padding(FRESH));
+        // A file too small for fresh padding: the block goes away.
+        let mut plan = vec![Out::Copy(blocks[0]), comments(2000), Out::Padding(500)];
+        fit_padding(&mut plan, &blocks, 0);
+        assert_eq!(plan.len(), 2);
     }
 
     #[test]
     fn shrinking_without_padding_adds_a_padding_block() {
         let blocks = [block(0, 34), block(4, 100)];
         let mut plan = vec![Out::Copy(blocks[0]), comments(50)];
-        fit_padding(&mut plan, &blocks);
+        fit_padding(&mut plan, &blocks, FRESH);
         assert_eq!(plan[2], Out::Padding(46));
     }
 

@@ -33,7 +33,8 @@ const EXTENDED: u8 = 0x40;
 /// Tag header flag: footer present (v2.4).
 const FOOTER: u8 = 0x10;
 
-/// Padding given to a tag that has to grow, so that a later update fits in place.
+/// Most padding given to a tag that has to grow, so that a later update fits in place (see
+/// [`crate::common::grow_padding`] for how much a given file gets).
 pub(crate) const GROW_PADDING: usize = 512;
 
 /// Largest tag size a syncsafe size field can hold.
@@ -541,8 +542,9 @@ pub(crate) fn build_label_frame(header: &TagHeader, value: &str) -> Result<Vec<u
     Ok(frame)
 }
 
-/// A new, minimal v2.4 tag holding only the label frame, for a file that has no tag.
-pub(crate) fn new_tag(value: &str) -> Result<(Vec<u8>, Range<usize>)> {
+/// A new, minimal v2.4 tag holding only the label frame and `padding` bytes of padding, for a
+/// file that has no tag.
+pub(crate) fn new_tag(value: &str, padding: usize) -> Result<(Vec<u8>, Range<usize>)> {
     let mut header = TagHeader {
         major: 4,
         revision: 0,
@@ -550,7 +552,7 @@ pub(crate) fn new_tag(value: &str) -> Result<(Vec<u8>, Range<usize>)> {
         size: 0,
     };
     let frame = build_label_frame(&header, value)?;
-    let size = frame.len() + GROW_PADDING;
+    let size = frame.len() + padding;
     header.size = u32::try_from(size)
         .ok()
         .filter(|&s| s as usize <= MAX_TAG_SIZE)
@@ -567,13 +569,18 @@ pub(crate) fn new_tag(value: &str) -> Result<(Vec<u8>, Range<usize>)> {
 /// and the new frame's range in it; `None` when nothing changes.
 ///
 /// The tag keeps its size when the frames fit (the padding shrinks or grows; the audio does not
-/// move); otherwise it grows and gets [`GROW_PADDING`] bytes of padding. A v2.4 tag with a footer
+/// move); otherwise it grows and gets `grow_padding` bytes of padding. A v2.4 tag with a footer
 /// has no padding (the standard forbids both), so it is resized exactly.
 ///
 /// # Errors
 /// [`Error::Unsupported`] for an extended header carrying a CRC (the CRC would have to cover the
 /// new frames); the errors of [`walk`].
-pub(crate) fn rewrite(tag: &Tag, value: Option<&str>, limits: &Limits) -> Result<Option<(Vec<u8>, Range<usize>)>> {
+pub(crate) fn rewrite(
+    tag: &Tag,
+    value: Option<&str>,
+    grow_padding: usize,
+    limits: &Limits,
+) -> Result<Option<(Vec<u8>, Range<usize>)>> {
     let walked = walk(tag, limits)?;
     let labels = label_frames(tag, &walked, limits)?;
     if labels.is_empty() && value.is_none() {
@@ -601,7 +608,7 @@ pub(crate) fn rewrite(tag: &Tag, value: Option<&str>, limits: &Limits) -> Result
     } else if content <= old {
         old
     } else {
-        content + GROW_PADDING
+        content + grow_padding
     };
     if size > MAX_TAG_SIZE {
         return Err(Error::Unsupported("the ID3v2 tag would pass 256 MiB".into()));
@@ -622,6 +629,38 @@ pub(crate) fn rewrite(tag: &Tag, value: Option<&str>, limits: &Limits) -> Result
         out.extend_from_slice(&header.encode(b"3DI"));
     }
     Ok(Some((out, range)))
+}
+
+/// The file range of `frame`'s stored bytes (a stuffed zero after its last byte included).
+pub(crate) fn frame_range(tag: &Tag, walked: &Walked, frame: &Frame) -> Range<u64> {
+    stored_range_in_file(tag, walked, frame.span.clone())
+}
+
+fn stored_range_in_file(tag: &Tag, walked: &Walked, decoded: Range<usize>) -> Range<u64> {
+    let base = tag.offset + HEADER_LEN;
+    let stored = walked.stored_range(&decoded);
+    base + stored.start as u64..base + stored.end as u64
+}
+
+/// The bytes of `tag`, as file ranges, that [`rewrite`] changes when it replaces the label with
+/// another of any length, besides the label frames themselves: the tag size in the header (and
+/// in a v2.4 footer), the padding size a v2.3 extended header records, and the padding after the
+/// last frame, which shrinks or grows with the label (whatever it held, rewriting fills it with
+/// zeros). The header's other bytes, the rest of an extended header and every other frame keep
+/// their stored bytes and order.
+pub(crate) fn volatile_ranges(tag: &Tag, walked: &Walked) -> Vec<Range<u64>> {
+    let mut out = vec![tag.offset + 6..tag.offset + HEADER_LEN];
+    if tag.header.major == 3 && walked.ext_end >= 10 {
+        out.push(stored_range_in_file(tag, walked, 6..10));
+    }
+    let frames_end = walked.frames.last().map_or(walked.ext_end, |f| f.span.end);
+    let padding = stored_range_in_file(tag, walked, frames_end..frames_end);
+    out.push(padding.start..tag.offset + HEADER_LEN + tag.body.len() as u64);
+    if tag.header.footer() {
+        let end = tag.offset + tag.header.stored_len();
+        out.push(end - 4..end);
+    }
+    out
 }
 
 /// The stored extended header, refusing one with a CRC.
@@ -748,7 +787,9 @@ mod tests {
         assert_eq!(first, 0..16, "the stuffed zero inside the first frame is part of it");
         let labels = label_frames(&tag, &walked, &Limits::default()).unwrap();
         assert_eq!(labels[0].1.value, "{\"a\":1}");
-        let (out, range) = rewrite(&tag, Some("{\"b\":2}"), &Limits::default()).unwrap().unwrap();
+        let (out, range) = rewrite(&tag, Some("{\"b\":2}"), GROW_PADDING, &Limits::default())
+            .unwrap()
+            .unwrap();
         let again = read(&out);
         let walked = walk(&again, &Limits::default()).unwrap();
         let labels = label_frames(&again, &walked, &Limits::default()).unwrap();
@@ -763,7 +804,9 @@ mod tests {
         let mut body = frame_v23(b"TIT2", b"\0abc");
         body.extend_from_slice(&[0; 300]);
         let tag = read(&tag_bytes(3, 0, &body));
-        let (out, _) = rewrite(&tag, Some("{}"), &Limits::default()).unwrap().unwrap();
+        let (out, _) = rewrite(&tag, Some("{}"), GROW_PADDING, &Limits::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(out.len(), 10 + body.len(), "fits in the padding: same size");
         assert_eq!(&out[10..24], &body[..14]);
 
@@ -776,7 +819,9 @@ mod tests {
         let mut data = tag_bytes(4, FOOTER, &frame);
         data.extend_from_slice(b"3DI\x04\0\x10\0\0\0\x0e");
         let tag = read(&data);
-        let (out, _) = rewrite(&tag, Some("{}"), &Limits::default()).unwrap().unwrap();
+        let (out, _) = rewrite(&tag, Some("{}"), GROW_PADDING, &Limits::default())
+            .unwrap()
+            .unwrap();
         let new = read(&out);
         assert_eq!(new.header.stored_len(), out.len() as u64);
         assert_eq!(&out[out.len() - 10..out.len() - 7], b"3DI");
@@ -793,7 +838,7 @@ mod tests {
         let ext_crc = b"\0\0\0\x0a\x80\0\0\0\0\0\0\0\0\0".to_vec();
         let tag = read(&tag_bytes(3, EXTENDED, &ext_crc));
         assert!(matches!(
-            rewrite(&tag, Some("{}"), &Limits::default()),
+            rewrite(&tag, Some("{}"), GROW_PADDING, &Limits::default()),
             Err(Error::Unsupported(_))
         ));
     }

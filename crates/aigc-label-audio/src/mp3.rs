@@ -8,14 +8,18 @@
 //! Readers also accept the description in any letter case (reported with a
 //! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning) and labels in a second
 //! tag that directly follows the first.
+//!
+//! A content binding covers every byte but the label frame, the tag size and the tag's padding
+//! (see [`Mp3::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
 use std::io::Write;
+use std::ops::Range;
 
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, KEY, found, misplaced};
+use crate::common::{Budget, Exclusions, KEY, found, grow_padding, misplaced};
 use crate::id3::{self, Tag};
 
 /// The MP3 carrier (ID3v2 at the start of an MPEG audio stream).
@@ -48,9 +52,7 @@ impl Carrier for Mp3 {
         while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
             let walked = id3::walk(&tag, limits)?;
             for (frame, text) in id3::label_frames(&tag, &walked, limits)? {
-                let stored = walked.stored_range(&frame.span);
-                let base = tag.offset + id3::HEADER_LEN;
-                let range = base + stored.start as u64..base + stored.end as u64;
+                let range = id3::frame_range(&tag, &walked, frame);
                 let mut checks = Vec::new();
                 if text.description != KEY {
                     checks.push(misplaced(format!("TXXX description spelled {:?}", text.description)));
@@ -75,13 +77,14 @@ impl Carrier for Mp3 {
     ) -> Result<Written> {
         let json = to_json(label, Shape::Bare);
         let mut src = Source::new(input, FORMAT)?;
+        let padding = grow_padding(src.len(), id3::GROW_PADDING);
         let mut out = CountingWriter::new(output);
         let mut budget = Budget::new(FORMAT, limits);
         let mut label_range = None;
         while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
             let value = label_range.is_none().then_some(json.as_str());
             let start = out.count();
-            match id3::rewrite(&tag, value, limits)? {
+            match id3::rewrite(&tag, value, padding, limits)? {
                 Some((bytes, range)) => {
                     out.write_all(&bytes)?;
                     if value.is_some() {
@@ -98,7 +101,7 @@ impl Carrier for Mp3 {
         let label_range = match label_range {
             Some(r) => r,
             None => {
-                let (bytes, range) = id3::new_tag(&json)?;
+                let (bytes, range) = id3::new_tag(&json, padding)?;
                 let start = out.count();
                 out.write_all(&bytes)?;
                 start + range.start as u64..start + range.end as u64
@@ -109,6 +112,40 @@ impl Carrier for Mp3 {
             label_range,
             bytes_written: out.count(),
         })
+    }
+
+    /// Which bytes of an MP3 file a content binding leaves out; everything else (the MPEG audio
+    /// frames, an ID3v1 tag or anything else after the ID3v2 tags, every other ID3v2 frame with
+    /// its header, the tag's version and flags, an extended header) is covered:
+    ///
+    /// - every `TXXX` frame `AIGC` (header and data), wherever it sits in the tag;
+    /// - in the first ID3v2 tag (which writing gives the label) and in any tag holding a label:
+    ///   the syncsafe tag size (header bytes 6..10, and the last four bytes of a v2.4 footer),
+    ///   the padding size a v2.3 extended header records, and the padding from the end of the
+    ///   last frame to the end of the tag, which shrinks or grows as the label does.
+    ///
+    /// Writing keeps every other frame's stored bytes in their order and puts the label frame
+    /// after them, so a label of any length changes nothing else; when the tag has to grow,
+    /// the audio moves, but its bytes, read in order, do not change.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut out = Exclusions::new(FORMAT, limits);
+        let mut budget = Budget::new(FORMAT, limits);
+        let mut first = true;
+        while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
+            let walked = id3::walk(&tag, limits)?;
+            let labels = id3::label_frames(&tag, &walked, limits)?;
+            if first || !labels.is_empty() {
+                for range in id3::volatile_ranges(&tag, &walked) {
+                    out.push(range)?;
+                }
+            }
+            for (frame, _) in labels {
+                out.push(id3::frame_range(&tag, &walked, frame))?;
+            }
+            first = false;
+        }
+        Ok(out.into_vec())
     }
 }
 

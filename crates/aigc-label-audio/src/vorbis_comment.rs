@@ -6,6 +6,12 @@
 //! little-endian length. Field names are case-insensitive ASCII, so `aigc=` is the same key as
 //! `AIGC=`. Rebuilding keeps the vendor, every other field and anything after the list (the Vorbis
 //! framing bit, Opus padding or binary data) byte for byte.
+//!
+//! Positions are kept too: where the field count sits and where each field (length prefix
+//! included) starts and ends, so carriers can report the `AIGC` field itself as the label's
+//! structure and leave only it and the count out of a content binding.
+
+use std::ops::Range;
 
 use aigc_label_core::io::Bytes;
 use aigc_label_core::{Error, Limits, Result};
@@ -19,6 +25,8 @@ pub(crate) struct Comments<'a> {
     pub vendor: &'a [u8],
     /// Each field as stored (`NAME=value`), without its length prefix.
     pub fields: Vec<&'a [u8]>,
+    /// Where each field sits in the list, length prefix included, in the order of `fields`.
+    pub spans: Vec<Range<usize>>,
     /// Bytes after the last field.
     pub rest: &'a [u8],
 }
@@ -34,15 +42,19 @@ pub(crate) fn parse<'a>(data: &'a [u8], format: &'static str, offset: u64, limit
     let vendor = take_string(&mut b).ok_or_else(|| bad(&b, "vendor string runs past the comment list"))?;
     let count = b.u32_le().ok_or_else(|| bad(&b, "missing comment count"))?;
     let mut fields = Vec::new();
+    let mut spans = Vec::new();
     let mut budget = Budget::new(format, limits);
     for _ in 0..count {
         budget.tick(offset + b.pos() as u64, limits)?;
+        let start = b.pos();
         let field = take_string(&mut b).ok_or_else(|| bad(&b, "comment runs past the comment list"))?;
         fields.push(field);
+        spans.push(start..b.pos());
     }
     Ok(Comments {
         vendor,
         fields,
+        spans,
         rest: b.rest(),
     })
 }
@@ -58,6 +70,11 @@ fn split(field: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&field[..eq], &field[eq + 1..]))
 }
 
+/// True when `field` is an `AIGC=` field.
+fn is_label(field: &[u8]) -> bool {
+    split(field).is_some_and(|(name, _)| is_key(name))
+}
+
 impl<'a> Comments<'a> {
     /// The values of every `AIGC` field, in order.
     pub fn labels(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
@@ -68,23 +85,35 @@ impl<'a> Comments<'a> {
             .map(|(_, value)| value)
     }
 
+    /// Each `AIGC` field with its value and its span in the list (length prefix included).
+    pub fn label_fields(&self) -> impl Iterator<Item = (&'a [u8], Range<usize>)> + '_ {
+        self.fields.iter().zip(&self.spans).filter_map(|(f, span)| {
+            split(f)
+                .filter(|(name, _)| is_key(name))
+                .map(|(_, v)| (v, span.clone()))
+        })
+    }
+
     /// True when at least one field is an `AIGC` field.
     pub fn has_label(&self) -> bool {
         self.labels().next().is_some()
     }
 
+    /// Where the 32-bit field count sits in the list: it changes when `AIGC` fields are added
+    /// or removed.
+    pub fn count_span(&self) -> Range<usize> {
+        let at = 4 + self.vendor.len();
+        at..at + 4
+    }
+
     /// The list re-encoded without its `AIGC` fields and, when `value` is given, with one
-    /// `AIGC=value` field after the others. Everything else is kept as it was.
+    /// `AIGC=value` field after the others. Everything else is kept as it was. Also returns
+    /// where the new field sits in the new list (empty without `value`).
     ///
     /// # Errors
     /// [`Error::Parameter`] when a length does not fit in 32 bits.
-    pub fn rebuild(&self, value: Option<&str>) -> Result<Vec<u8>> {
-        let kept: Vec<&[u8]> = self
-            .fields
-            .iter()
-            .copied()
-            .filter(|f| !split(f).is_some_and(|(name, _)| is_key(name)))
-            .collect();
+    pub fn rebuild(&self, value: Option<&str>) -> Result<(Vec<u8>, Range<usize>)> {
+        let kept: Vec<&[u8]> = self.fields.iter().copied().filter(|f| !is_label(f)).collect();
         let new_field = value.map(|v| format!("{KEY}={v}"));
         let count = kept.len() + usize::from(new_field.is_some());
         let size = 8 + self.vendor.len() + kept.iter().map(|f| 4 + f.len()).sum::<usize>();
@@ -94,19 +123,23 @@ impl<'a> Comments<'a> {
         for f in kept {
             push_string(&mut out, f)?;
         }
+        let start = out.len();
         if let Some(f) = &new_field {
             push_string(&mut out, f.as_bytes())?;
         }
+        let span = start..out.len();
         out.extend_from_slice(self.rest);
-        Ok(out)
+        Ok((out, span))
     }
 }
 
-/// A fresh comment list holding only `AIGC=value`, for a FLAC file that has none.
-pub(crate) fn new_list(vendor: &str, value: &str) -> Result<Vec<u8>> {
+/// A fresh comment list holding only `AIGC=value`, for a FLAC file that has none, with the
+/// field's span in it.
+pub(crate) fn new_list(vendor: &str, value: &str) -> Result<(Vec<u8>, Range<usize>)> {
     Comments {
         vendor: vendor.as_bytes(),
         fields: Vec::new(),
+        spans: Vec::new(),
         rest: &[],
     }
     .rebuild(Some(value))
@@ -143,7 +176,11 @@ mod tests {
         let c = parse(&data, "t", 0, &Limits::default()).unwrap();
         assert_eq!(c.labels().collect::<Vec<_>>(), [&b"{\"a\":1}"[..], b"{}"]);
         assert_eq!(c.rest, b"\x01");
-        let rebuilt = c.rebuild(Some("{\"b\":2}")).unwrap();
+        let spans: Vec<_> = c.label_fields().map(|(_, s)| s).collect();
+        assert_eq!(&data[spans[1].clone()], b"\x07\0\0\0AIGC={}");
+        assert_eq!(&data[c.count_span()], &4u32.to_le_bytes());
+        let (rebuilt, span) = c.rebuild(Some("{\"b\":2}")).unwrap();
+        assert_eq!(&rebuilt[span], b"\x0c\0\0\0AIGC={\"b\":2}");
         let again = parse(&rebuilt, "t", 0, &Limits::default()).unwrap();
         assert_eq!(again.fields, [&b"TITLE=x"[..], b"noequals", b"AIGC={\"b\":2}"]);
         assert_eq!(again.rest, b"\x01");
@@ -151,7 +188,8 @@ mod tests {
         // Without labels and without a new value, the bytes are unchanged.
         let plain = list(&["TITLE=x"], b"");
         let c = parse(&plain, "t", 0, &Limits::default()).unwrap();
-        assert_eq!(c.rebuild(None).unwrap(), plain);
+        let end = plain.len();
+        assert_eq!(c.rebuild(None).unwrap(), (plain, end..end));
     }
 
     #[test]

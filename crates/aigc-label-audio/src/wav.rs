@@ -9,14 +9,18 @@
 //! with a [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning), a `LIST`/`INFO`
 //! child `AIGC`, and the key in lowercase. Writing removes all of them and puts one chunk after
 //! `data`, at the end of the RIFF body.
+//!
+//! A content binding covers every byte but the label chunk and the RIFF size fields (see
+//! [`Wav::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
 use std::io::Write;
+use std::ops::Range;
 
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{KEY, found, is_key, misplaced, text_of};
+use crate::common::{Exclusions, KEY, found, is_key, misplaced, text_of};
 use crate::riff::{self, Chunk, Flavour, Header, SIZE_IN_DS64, Walker};
 
 /// The WAV carrier (RIFF, RF64 and BW64 `WAVE` files).
@@ -115,6 +119,58 @@ impl Carrier for Wav {
             label_range,
             bytes_written: out.count(),
         })
+    }
+
+    /// Which bytes of a WAV file a content binding leaves out; everything else (the header's
+    /// magic and form type, `fmt `, `data` with its samples, `LIST`, `bext` and every other
+    /// chunk, bytes after the RIFF body) is covered:
+    ///
+    /// - every `AIGC` chunk (header, body and pad byte), wherever it sits;
+    /// - the 32-bit RIFF size (bytes 4..8), which counts the label chunk; in an RF64 / BW64
+    ///   file also the 64-bit RIFF size in `ds64` (bytes 20..28);
+    /// - in a `LIST`/`INFO` chunk holding an `AIGC` child (a wild variant), that child and the
+    ///   list's size field, or the whole list when it holds nothing but labels (writing drops
+    ///   it).
+    ///
+    /// Writing puts the label chunk at the end of the RIFF body and copies every other chunk in
+    /// its order, so a label of any length changes nothing else.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let header = open(&mut src, limits)?;
+        let mut out = Exclusions::new(FORMAT, limits);
+        out.push(4..8)?;
+        if header.flavour == Flavour::Rf64 {
+            out.push(20..28)?;
+        }
+        let mut walker = Walker::new(&header, limits);
+        while let Some(chunk) = walker.next(&mut src, &header, limits)? {
+            let whole = chunk.offset..chunk.offset + chunk.stored_len();
+            if is_key(&chunk.id) {
+                out.push(whole)?;
+            } else if &chunk.id == b"LIST" {
+                let Some(list) = read_info_list(&mut src, &chunk, limits)? else {
+                    continue;
+                };
+                let mut at = chunk.body() + 4;
+                let subs = riff::sub_chunks(&list, at, limits)?;
+                let labels = subs.iter().filter(|s| is_key(&s.id)).count();
+                if labels > 0 && labels == subs.len() {
+                    out.push(whole)?;
+                    continue;
+                }
+                if labels > 0 {
+                    out.push(chunk.offset + 4..chunk.offset + 8)?;
+                }
+                for sub in subs {
+                    let len = sub.stored.len() as u64;
+                    if is_key(&sub.id) {
+                        out.push(at..at + len)?;
+                    }
+                    at += len;
+                }
+            }
+        }
+        Ok(out.into_vec())
     }
 }
 

@@ -12,16 +12,22 @@
 //! In a chained file (several links one after another) or a file with several Vorbis / Opus
 //! streams, every stream's comment header is read; writing puts the label in the first one and
 //! removes `AIGC` fields from the others, so the file carries one copy.
+//!
+//! The label's structure is the `AIGC=` field itself (its length prefix and bytes, with any page
+//! header it straddles); the vendor string, every other comment and the Vorbis setup header stay
+//! covered by a content binding (see
+//! [`Ogg::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
 mod page;
 
 use std::io::Write;
+use std::ops::Range;
 
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, found, text_of};
+use crate::common::{Budget, Exclusions, found, text_of};
 use crate::vorbis_comment;
 use page::{BOS, EOS, Page, Template};
 
@@ -73,12 +79,38 @@ impl Codec {
     }
 }
 
-/// Collects the packets of one stream's header pages.
+/// A run of packet bytes stored contiguously in the file (one page's share of a packet).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    file: u64,
+    len: u64,
+}
+
+/// Collects the packets of one stream's header pages, and where each packet's bytes sit in the
+/// file (a packet may span pages, so its bytes come in runs between page headers).
 #[derive(Debug, Default)]
 struct Packets {
     done: Vec<Vec<u8>>,
+    runs: Vec<Vec<Run>>,
     partial: Vec<u8>,
+    partial_runs: Vec<Run>,
     held: u64,
+}
+
+/// The file range that holds bytes `r` of a packet stored in `runs`: from the file offset of its
+/// first byte to just past its last, taking in the page headers in between. `None` when `r` is
+/// empty or past the packet.
+fn file_range(runs: &[Run], r: &Range<usize>) -> Option<Range<u64>> {
+    let at = |i: u64| {
+        let mut before = 0u64;
+        runs.iter().find_map(|run| {
+            let hit = (i >= before && i - before < run.len).then(|| run.file + (i - before));
+            before += run.len;
+            hit
+        })
+    };
+    let last = (r.end as u64).checked_sub(1).filter(|&l| l >= r.start as u64)?;
+    Some(at(r.start as u64)?..at(last)? + 1)
 }
 
 impl Packets {
@@ -86,19 +118,27 @@ impl Packets {
     /// many lacing values were used.
     fn feed(&mut self, page: &Page, body: &[u8], want: usize, limits: &Limits) -> Result<usize> {
         let mut used = 0;
+        let mut at = page.body_offset();
         for (seg, ends) in page.segments(body) {
             if self.done.len() >= want {
                 break;
             }
             used += 1;
-            self.held += seg.len() as u64;
+            let len = seg.len() as u64;
+            self.held += len;
             limits.check_metadata(FORMAT, page.offset, self.held)?;
             self.partial
                 .try_reserve(seg.len())
                 .map_err(|_| Error::malformed(FORMAT, page.offset, "header packet does not fit in memory"))?;
             self.partial.extend_from_slice(seg);
+            match self.partial_runs.last_mut() {
+                Some(run) if run.file + run.len == at => run.len += len,
+                _ => self.partial_runs.push(Run { file: at, len }),
+            }
+            at += len;
             if ends {
                 self.done.push(std::mem::take(&mut self.partial));
+                self.runs.push(std::mem::take(&mut self.partial_runs));
             }
         }
         Ok(used)
@@ -114,6 +154,9 @@ enum Phase {
     Headers { codec: Codec, pages: Vec<Page> },
     /// Past the headers; later pages shift their sequence numbers by this much.
     Audio { shift: i64 },
+    /// Past headers that writing rewrites (binding exclusions): later pages may get new
+    /// sequence numbers and CRCs.
+    Renumbered,
     /// Not a Vorbis or Opus stream, or done with (find).
     Other,
 }
@@ -232,18 +275,18 @@ impl Carrier for Ogg {
                     let body = read_body(&mut src, &page, limits)?;
                     stream.packets.feed(&page, &body, 1, limits)?;
                     pages.push(page.clone());
-                    if let Some(packet) = stream.packets.done.first() {
+                    if let (Some(packet), Some(runs)) = (stream.packets.done.first(), stream.packets.runs.first()) {
                         let first = pages.first().map_or(page.offset, |p| p.offset);
                         let list = comments(codec, packet, first, limits)?;
-                        let range = first..page.end();
-                        for value in list.labels() {
-                            out.push(found(codec.name(), range.clone(), text_of(value), Vec::new()));
+                        for (value, span) in list.label_fields() {
+                            let range = field_range(codec, runs, &span, first)?;
+                            out.push(found(codec.name(), range, text_of(value), Vec::new()));
                         }
                         stream.phase = Phase::Other;
                         stream.packets = Packets::default();
                     }
                 }
-                Phase::Audio { .. } | Phase::Other => src.seek_to(page.end())?,
+                Phase::Audio { .. } | Phase::Renumbered | Phase::Other => src.seek_to(page.end())?,
             }
         }
         out.truncate(limits.max_copies);
@@ -296,9 +339,10 @@ impl Carrier for Ogg {
                     }
                     let value = label_range.is_none().then_some(json.as_str());
                     let start = out.count();
-                    let shift = rewrite_headers(&mut src, &mut out, codec, pages, &stream.packets, value, limits)?;
-                    if value.is_some() {
-                        label_range = Some(start..out.count());
+                    let (shift, field) =
+                        rewrite_headers(&mut src, &mut out, codec, pages, &stream.packets, value, limits)?;
+                    if let Some(field) = field {
+                        label_range = Some(start + field.start..start + field.end);
                     }
                     stream.phase = Phase::Audio { shift };
                     stream.packets = Packets::default();
@@ -307,7 +351,7 @@ impl Carrier for Ogg {
                     let shift = *shift;
                     renumber_page(&mut src, &mut out, &page, shift, limits)?;
                 }
-                Phase::Other => copy_page(&mut src, &mut out, &page)?,
+                Phase::Renumbered | Phase::Other => copy_page(&mut src, &mut out, &page)?,
             }
         }
         if streams.pending() {
@@ -320,6 +364,100 @@ impl Carrier for Ogg {
             bytes_written: out.count(),
         })
     }
+
+    /// Which bytes of an Ogg file a content binding leaves out; everything else (the
+    /// identification header pages, the vendor string and every other comment, the Vorbis setup
+    /// header, the Opus comment padding, every audio page's header fields and body, pages of
+    /// other streams) is covered:
+    ///
+    /// - every `AIGC=` field (its 32-bit length and its bytes, and any page header it straddles);
+    /// - for the first Vorbis / Opus stream (which writing gives the label) and any stream
+    ///   holding a label: the field count in the comment header; the whole page header (lacing
+    ///   values, flags, granule position, sequence number, CRC) of every page holding the
+    ///   comment and setup headers, which writing lays out afresh; and the sequence number and
+    ///   CRC (header bytes 18..26) of every later page of that stream, which change when the
+    ///   headers come to need more or fewer pages.
+    ///
+    /// Header packet bytes other than the label field stay covered wherever the new page
+    /// boundaries fall, since the covered bytes are read in order. Page CRCs of the covered
+    /// pages are not needed: the bytes they protect are covered themselves.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut streams = Streams::default();
+        let mut budget = Budget::new(FORMAT, limits);
+        let mut out = Exclusions::new(FORMAT, limits);
+        let mut labelled_one = false;
+        while !src.at_end() {
+            budget.tick(src.pos(), limits)?;
+            let page = Page::read(&mut src)?;
+            let Some(stream) = streams.on_page(&page) else {
+                src.seek_to(page.end())?;
+                continue;
+            };
+            match &mut stream.phase {
+                Phase::Ident => {
+                    let body = read_body(&mut src, &page, limits)?;
+                    if let Some(next) = ident(stream, &page, &body, limits)? {
+                        stream.phase = next;
+                    }
+                }
+                Phase::Headers { codec, pages } => {
+                    let codec = *codec;
+                    let body = read_body(&mut src, &page, limits)?;
+                    stream.packets.feed(&page, &body, codec.later_headers(), limits)?;
+                    pages.push(page.clone());
+                    if stream.packets.done.len() < codec.later_headers() {
+                        continue;
+                    }
+                    let rewritten = header_exclusions(codec, pages, &stream.packets, !labelled_one, &mut out, limits)?;
+                    labelled_one = true;
+                    stream.phase = if rewritten { Phase::Renumbered } else { Phase::Other };
+                    stream.packets = Packets::default();
+                }
+                Phase::Renumbered => {
+                    out.push(page.offset + 18..page.offset + 26)?;
+                    src.seek_to(page.end())?;
+                }
+                Phase::Audio { .. } | Phase::Other => src.seek_to(page.end())?,
+            }
+        }
+        Ok(out.into_vec())
+    }
+}
+
+/// The file range of the comment field at `span` in a comment list, the list following the
+/// codec's magic in the packet stored in `runs`.
+fn field_range(codec: Codec, runs: &[Run], span: &Range<usize>, offset: u64) -> Result<Range<u64>> {
+    let magic = codec.comment_magic().len();
+    file_range(runs, &(span.start + magic..span.end + magic))
+        .ok_or_else(|| Error::malformed(FORMAT, offset, "comment field outside its packet"))
+}
+
+/// Adds the exclusions of one stream's header pages when writing rewrites them (the stream that
+/// gets the label, `gets_label`, or one holding a label); returns whether it does.
+fn header_exclusions(
+    codec: Codec,
+    pages: &[Page],
+    packets: &Packets,
+    gets_label: bool,
+    out: &mut Exclusions,
+    limits: &Limits,
+) -> Result<bool> {
+    let (Some(first), Some(packet), Some(runs)) = (pages.first(), packets.done.first(), packets.runs.first()) else {
+        return Ok(false);
+    };
+    let list = comments(codec, packet, first.offset, limits)?;
+    if !gets_label && !list.has_label() {
+        return Ok(false);
+    }
+    for page in pages {
+        out.push(page.offset..page.body_offset())?;
+    }
+    out.push(field_range(codec, runs, &list.count_span(), first.offset)?)?;
+    for (_, span) in list.label_fields() {
+        out.push(field_range(codec, runs, &span, first.offset)?)?;
+    }
+    Ok(true)
 }
 
 /// Copies a page as it is, from its header on.
@@ -342,7 +480,8 @@ fn renumber_page(src: &mut Source, out: &mut dyn Write, page: &Page, shift: i64,
 }
 
 /// Writes a stream's comment (and setup) header pages with the comment list rebuilt; returns
-/// how many more pages than before the stream now has.
+/// how many more pages than before the stream now has, and where the new label field sits in
+/// what was written (when `value` is given).
 ///
 /// When neither a label is removed nor one added, the original pages are copied unchanged.
 fn rewrite_headers(
@@ -353,7 +492,7 @@ fn rewrite_headers(
     packets: &Packets,
     value: Option<&str>,
     limits: &Limits,
-) -> Result<i64> {
+) -> Result<(i64, Option<Range<u64>>)> {
     let (Some(first), Some(last), Some(comment)) = (pages.first(), pages.last(), packets.done.first()) else {
         return Err(Error::malformed(FORMAT, src.pos(), "missing comment header"));
     };
@@ -363,10 +502,12 @@ fn rewrite_headers(
             copy_page(src, out, page)?;
         }
         src.seek_to(last.end())?;
-        return Ok(0);
+        return Ok((0, None));
     }
-    let mut new_comment = codec.comment_magic().to_vec();
-    new_comment.extend_from_slice(&list.rebuild(value)?);
+    let magic = codec.comment_magic();
+    let (rebuilt, span) = list.rebuild(value)?;
+    let mut new_comment = magic.to_vec();
+    new_comment.extend_from_slice(&rebuilt);
     let mut new_packets: Vec<&[u8]> = vec![&new_comment];
     new_packets.extend(packets.done.iter().skip(1).map(Vec::as_slice));
     let template = Template {
@@ -380,5 +521,6 @@ fn rewrite_headers(
         out.write_all(p)?;
     }
     src.seek_to(last.end())?;
-    Ok(new_pages.len() as i64 - pages.len() as i64)
+    let field = value.and_then(|_| page::locate(&new_pages, span.start + magic.len()..span.end + magic.len()));
+    Ok((new_pages.len() as i64 - pages.len() as i64, field))
 }

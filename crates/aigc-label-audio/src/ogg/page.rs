@@ -5,6 +5,8 @@
 //! initial value 0 and no final XOR, computed over the whole page with the CRC field zeroed. It
 //! is not the reflected CRC-32 of zlib and `crc32fast`, so it has its own table here.
 
+use std::ops::Range;
+
 use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Result};
 
@@ -230,6 +232,28 @@ pub(crate) fn paginate(packets: &[&[u8]], t: Template) -> Vec<Vec<u8>> {
     pages
 }
 
+/// Where bytes `r` of the packet data laid out by [`paginate`] sit in `pages` taken as one byte
+/// string: from the offset of the first byte to just past the last, taking in the page headers
+/// in between. `None` when `r` is empty or past the data.
+pub(crate) fn locate(pages: &[Vec<u8>], r: Range<usize>) -> Option<Range<u64>> {
+    let last = r.end.checked_sub(1).filter(|&l| l >= r.start)?;
+    let mut page_start = 0usize;
+    let mut data_before = 0usize;
+    let (mut start, mut end) = (None, None);
+    for page in pages {
+        let header = FIXED + usize::from(*page.get(26)?);
+        let body = page.len().checked_sub(header)?;
+        let at = |i: usize| {
+            (i >= data_before && i - data_before < body).then(|| (page_start + header + i - data_before) as u64)
+        };
+        start = start.or_else(|| at(r.start));
+        end = end.or_else(|| at(last).map(|e| e + 1));
+        page_start += page.len();
+        data_before += body;
+    }
+    Some(start?..end?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +314,21 @@ mod tests {
         assert_eq!(all[1].granule, 0);
         assert_eq!(all[1].seq, 2);
         assert_eq!(all[1].lacing.len(), 45 + 1 + 1);
+        // The small packet's bytes are found on the second page, after its header.
+        let at = 255 * 300;
+        let second = pages[0].len() as u64;
+        let header = 27 + 47;
+        assert_eq!(
+            locate(&pages, at..at + 10),
+            Some(second + header + 45 * 255..second + header + 45 * 255 + 10)
+        );
+        // A range across the page boundary takes in the second page's header.
+        let boundary = 255 * 255;
+        assert_eq!(
+            locate(&pages, boundary - 1..boundary + 1).map(|r| r.end - r.start),
+            Some(2 + header)
+        );
+        assert_eq!(locate(&pages, 3..3), None);
     }
 
     #[test]
