@@ -18,10 +18,12 @@
 //!
 //! One design decision: every writer here *adds* rather than rewrites. The PDF carrier appends an
 //! incremental update and never touches the original bytes (so signatures over the original
-//! revision stay valid); the OOXML carrier copies every other zip entry's compressed bytes raw;
-//! the Markdown carrier edits front matter line by line instead of re-serialising YAML. What the
-//! label does not own is byte-for-byte what it was, which is what the spec's "do not alter the
-//! content" asks and what a reviewer can check with `cmp`.
+//! revision stay valid; relabelling replaces only the update it wrote itself); the OOXML carrier
+//! copies every other zip entry's compressed bytes raw; the Markdown carrier edits front matter
+//! line by line instead of re-serialising YAML. What the label does not own is byte-for-byte what
+//! it was, which is what the spec's "do not alter the content" asks and what a reviewer can check
+//! with `cmp`. It is also what makes a content binding (`Carrier::binding_exclusions`) cheap:
+//! each carrier excludes its label structure and the few offset fields that move with it.
 //!
 //! ```
 //! use std::io::Cursor;

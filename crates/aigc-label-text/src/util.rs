@@ -1,7 +1,9 @@
 //! Small helpers shared by the carriers: JSON text for labels built from other syntaxes, XML
-//! escaping, and bounded reads.
+//! escaping, bounded reads, and a stream cut short.
 
-use std::io::Read;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use aigc_label_core::io::ReadSeek;
 
 use aigc_label_core::{Error, Limits, Result};
 
@@ -144,9 +146,73 @@ pub(crate) fn count_structure(count: &mut u64, limits: &Limits, format: &'static
     Ok(())
 }
 
+/// The first `len` bytes of a stream, seen as a stream of their own: a PDF as it was before its
+/// newest incremental update. Reads stop at `len`; `SeekFrom::End` counts from it.
+pub(crate) struct Prefix<'a> {
+    inner: &'a mut dyn ReadSeek,
+    len: u64,
+    pos: u64,
+}
+
+impl<'a> Prefix<'a> {
+    /// The first `cut` bytes of `inner` (all of it when it is shorter).
+    ///
+    /// # Errors
+    /// I/O errors from measuring `inner`.
+    pub(crate) fn new(inner: &'a mut dyn ReadSeek, cut: u64) -> io::Result<Self> {
+        let len = inner.seek(SeekFrom::End(0))?.min(cut);
+        inner.seek(SeekFrom::Start(0))?;
+        Ok(Prefix { inner, len, pos: 0 })
+    }
+}
+
+impl Read for Prefix<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let Some(window) = buf.get_mut(..left.min(buf.len())) else {
+            return Ok(0);
+        };
+        if window.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(window)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Prefix<'_> {
+    fn seek(&mut self, from: SeekFrom) -> io::Result<u64> {
+        let target = match from {
+            SeekFrom::Start(o) => Some(o),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        }
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.inner.seek(SeekFrom::Start(target))?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefix_ends_early() {
+        let mut data = io::Cursor::new(b"0123456789".to_vec());
+        let mut p = Prefix::new(&mut data, 4).unwrap();
+        let mut out = Vec::new();
+        p.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"0123");
+        assert_eq!(p.seek(SeekFrom::End(-1)).unwrap(), 3);
+        let mut one = [0u8; 8];
+        assert_eq!(p.read(&mut one).unwrap(), 1);
+        assert_eq!(one[0], b'3');
+        assert!(p.seek(SeekFrom::Current(-9)).is_err());
+        assert_eq!(Prefix::new(&mut data, 99).unwrap().seek(SeekFrom::End(0)).unwrap(), 10);
+    }
 
     #[test]
     fn json_numbers() {

@@ -7,8 +7,13 @@
 //! classic `xref` table, or an xref stream when the file uses streams), and a trailer with
 //! `/Prev`, `/Size`, `/Root`, `/Info` and `/ID`. Because the original bytes are untouched,
 //! signatures over the original revision stay valid and every reader sees the same pages.
-//! A replaced label stays in the file's history (the earlier revision), as incremental updates
-//! always keep it; readers, including this one, see only the newest Info dictionary.
+//!
+//! Relabelling replaces our own update instead of stacking another: when the file ends with an
+//! update exactly as this writer would render it against the revision before it, that update
+//! is dropped and a new one written in its place (see [`Pdf::binding_exclusions`] for why). An
+//! update written by anyone else is never dropped; a label in it is superseded by a new update
+//! and stays in the file's history, as incremental updates always keep it; readers, including
+//! this one, see only the newest Info dictionary.
 //!
 //! The reader resolves the newest trailer through the `/Prev` chain, xref streams (FlateDecode
 //! with PNG predictors) and object streams; it reads only the trailer, the Info dictionary and the
@@ -32,8 +37,13 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
+use crate::util::Prefix;
 use lex::{Obj, write_name};
 use xref::{Doc, FORMAT, XrefStyle};
+
+/// Width in bytes of the offset field in the xref streams we write. Fixed, so the stream's
+/// layout does not depend on how long the label is (8 bytes hold any offset).
+const OFFSET_WIDTH: usize = 8;
 
 /// The PDF carrier (see the module docs).
 #[derive(Debug, Clone, Copy, Default)]
@@ -65,7 +75,7 @@ impl Carrier for Pdf {
             return Ok(Vec::new());
         };
         let mut found = Vec::new();
-        for (key, value) in &info.labels {
+        for (key, value, _) in &info.labels {
             if found.len() >= limits.max_copies {
                 break;
             }
@@ -96,29 +106,151 @@ impl Carrier for Pdf {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
+        let base = base_revision(input, limits)?.revision;
+        let update = base.render(&encode_text_string(&json::to_json(label, Shape::Bare)));
         let mut src = Source::new(input, FORMAT)?;
-        let file_len = src.len();
-        let plan = {
-            let mut doc = Doc::open(&mut src, limits)?;
-            refuse_encrypted(&doc)?;
-            let info = read_info(&mut doc)?;
-            plan_update(&doc, info)?
-        };
-        let ends_with_eol = if file_len == 0 {
-            true
-        } else {
-            src.seek_to(file_len - 1)?;
-            matches!(src.read_array::<1>("last byte")?, [b'\n' | b'\r'])
-        };
-        let update = plan.render(file_len, ends_with_eol, &json::to_json(label, Shape::Bare));
         let mut out = CountingWriter::new(output);
-        src.seek_to(0)?;
-        src.copy_rest(&mut out, "original revision")?;
+        src.copy_to(&mut out, base.len, "original revision")?;
         out.write_all(&update.bytes)?;
         out.flush()?;
         Ok(Written {
             label_range: update.info_range,
             bytes_written: out.count(),
+        })
+    }
+
+    /// Which bytes a content binding covers in a PDF: everything except, in the incremental
+    /// update this carrier wrote last,
+    ///
+    /// - the Info object from `N G obj` to the dictionary's closing `>>` (the label structure
+    ///   [`Pdf::find`] reports; the other Info entries are copies of the previous revision's),
+    /// - the decimal offset after the final `startxref`, which moves with the label's length,
+    /// - in an xref stream, the 8-byte offset field of the row for the stream itself.
+    ///
+    /// Covered are the whole earlier file (the original document, every earlier revision and
+    /// any label history in it) and the rest of our update: `endobj`, the xref table or stream
+    /// with the Info object's offset, the trailer (`/Size`, `/Root`, `/Info`, `/ID`, `/Prev`)
+    /// and `%%EOF`. That is exactly what stays the same when the label is rewritten, because
+    /// the writer drops its own last update and renders the new one against the same revision.
+    /// So the binding also proves the update adds nothing but the label: no page, annotation
+    /// or other object can ride along in it.
+    ///
+    /// A file whose newest update is not ours (unlabelled, labelled by another tool, or edited
+    /// after labelling) gets the default: the structure [`Pdf::find`] reports. Such a file is
+    /// not stable under rewriting (the writer appends to it), which is the point: a binding
+    /// over our update breaks when anything is appended after it.
+    ///
+    /// # Errors
+    /// As [`Pdf::find`].
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        match base_revision(input, limits)?.replaced {
+            Some(update) => {
+                let mut ranges = vec![update.info_range];
+                ranges.extend(update.moving);
+                Ok(ranges)
+            }
+            None => Ok(self.find(input, limits)?.into_iter().map(|f| f.range).collect()),
+        }
+    }
+}
+
+/// A revision an update can be written against: the first `len` bytes of the file.
+struct Revision {
+    len: u64,
+    ends_with_eol: bool,
+    plan: Plan,
+    /// Where the newest Info object starts and its `/AIGC` value as written, when it may be
+    /// our own update's: an indirect object with a single `/AIGC` entry.
+    own_candidate: Option<(u64, Vec<u8>)>,
+}
+
+impl Revision {
+    /// Reads the revision made of the first `cut` bytes of `input` (all of it for `u64::MAX`).
+    fn read(input: &mut dyn ReadSeek, cut: u64, limits: &Limits) -> Result<Self> {
+        let mut prefix = Prefix::new(input, cut)?;
+        let mut src = Source::new(&mut prefix, FORMAT)?;
+        let len = src.len();
+        let (plan, own_candidate) = {
+            let mut doc = Doc::open(&mut src, limits)?;
+            refuse_encrypted(&doc)?;
+            let info = read_info(&mut doc)?;
+            let candidate = info.as_ref().and_then(Info::own_candidate);
+            (plan_update(&doc, info)?, candidate)
+        };
+        let ends_with_eol = if len == 0 {
+            true
+        } else {
+            src.seek_to(len - 1)?;
+            matches!(src.read_array::<1>("last byte")?, [b'\n' | b'\r'])
+        };
+        Ok(Revision {
+            len,
+            ends_with_eol,
+            plan,
+            own_candidate,
+        })
+    }
+
+    /// The update setting `/AIGC` to `label` (an encoded PDF string) after this revision.
+    fn render(&self, label: &[u8]) -> Update {
+        self.plan.render(self.len, self.ends_with_eol, label)
+    }
+}
+
+/// The revision a new update goes after, and the update of ours it replaces, if any.
+struct Base {
+    revision: Revision,
+    replaced: Option<Update>,
+}
+
+/// The revision the writer updates. When the file ends with an update this carrier wrote, that
+/// update is dropped and the revision before it is the base, so relabelling replaces our
+/// update instead of stacking another: every other byte of the file stays as it was (what the
+/// content binding relies on), and our old labels do not pile up in the history.
+///
+/// "Ours" is decided by rendering the update again: the newest Info object is taken as the
+/// start of the update, the file before it is read as a revision of its own, and the update
+/// this writer would append to it (with the same label value) must equal the file's tail byte
+/// for byte. Anything else, including another tool's update that looks similar, is kept.
+fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
+    let newest = Revision::read(input, u64::MAX, limits)?;
+    let Some((start, label)) = newest.own_candidate.as_ref() else {
+        return Ok(Base {
+            revision: newest,
+            replaced: None,
+        });
+    };
+    let start = *start;
+    let tail_len = newest.len.saturating_sub(start);
+    if start == 0 || tail_len == 0 || tail_len > limits.max_metadata_bytes {
+        return Ok(Base {
+            revision: newest,
+            replaced: None,
+        });
+    }
+    let before = match Revision::read(input, start, limits) {
+        Ok(r) => r,
+        Err(Error::Io(e)) => return Err(Error::Io(e)),
+        Err(_) => {
+            return Ok(Base {
+                revision: newest,
+                replaced: None,
+            });
+        }
+    };
+    let update = before.render(label);
+    let mut src = Source::new(input, FORMAT)?;
+    src.seek_to(start)?;
+    let tail = src.read_vec(tail_len, "newest update", limits)?;
+    if update.bytes == tail {
+        Ok(Base {
+            revision: before,
+            replaced: Some(update),
+        })
+    } else {
+        Ok(Base {
+            revision: newest,
+            replaced: None,
         })
     }
 }
@@ -138,10 +270,22 @@ struct Info {
     reference: Option<(u32, u16)>,
     /// Every entry except the label, as written: key and raw value bytes.
     entries: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The `/AIGC` entries (any letter case) and their values.
-    labels: Vec<(Vec<u8>, Obj)>,
+    /// The `/AIGC` entries (any letter case): key, value, and the value as written.
+    labels: Vec<(Vec<u8>, Obj, Vec<u8>)>,
     /// Where the dictionary's object (or object stream) is in the file.
     file_range: Range<u64>,
+}
+
+impl Info {
+    /// Where the dictionary starts and its label as written, when this could be the Info object
+    /// of our own update: an indirect object with exactly one entry, spelt `/AIGC`.
+    fn own_candidate(&self) -> Option<(u64, Vec<u8>)> {
+        self.reference?;
+        match self.labels.as_slice() {
+            [(key, _, raw)] if key.as_slice() == b"AIGC" => Some((self.file_range.start, raw.clone())),
+            _ => None,
+        }
+    }
 }
 
 fn read_info(doc: &mut Doc<'_, '_>) -> Result<Option<Info>> {
@@ -179,10 +323,10 @@ fn read_info(doc: &mut Doc<'_, '_>) -> Result<Option<Info>> {
         file_range,
     };
     for (key, value, range) in dict.entries {
+        let raw = buf.get(range).unwrap_or_default().to_vec();
         if key.eq_ignore_ascii_case(b"AIGC") {
-            info.labels.push((key, value));
+            info.labels.push((key, value, raw));
         } else {
-            let raw = buf.get(range).unwrap_or_default().to_vec();
             info.entries.push((key, raw));
         }
     }
@@ -309,10 +453,15 @@ fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
 struct Update {
     bytes: Vec<u8>,
     info_range: Range<u64>,
+    /// Bytes after the Info object whose value depends on the label's length: the offset after
+    /// `startxref`, and in an xref stream the offset field of the stream's own row.
+    moving: Vec<Range<u64>>,
 }
 
 impl Plan {
-    fn render(&self, file_len: u64, ends_with_eol: bool, label_json: &str) -> Update {
+    /// The update after a revision of `file_len` bytes, with `/AIGC` set to `label` (an encoded
+    /// PDF string, see [`encode_text_string`]).
+    fn render(&self, file_len: u64, ends_with_eol: bool, label: &[u8]) -> Update {
         let mut out: Vec<u8> = Vec::new();
         if !ends_with_eol {
             out.push(b'\n');
@@ -327,11 +476,12 @@ impl Plan {
             out.push(b'\n');
         }
         out.extend_from_slice(b"/AIGC ");
-        out.extend_from_slice(&encode_text_string(label_json));
+        out.extend_from_slice(label);
         out.extend_from_slice(b">>");
         let info_end = file_len + out.len() as u64;
         out.extend_from_slice(b"\nendobj\n");
         let xref_offset = file_len + out.len() as u64;
+        let mut moving = Vec::new();
         let mut trailer = Vec::new();
         trailer.extend_from_slice(b"/Root ");
         trailer.extend_from_slice(&self.root);
@@ -356,7 +506,7 @@ impl Plan {
             XrefStyle::Stream => {
                 let xnum = self.size;
                 let size = xnum.saturating_add(1);
-                let width = (1..=8).find(|&w| xref_offset < 1u64 << (8 * w).min(63)).unwrap_or(8);
+                let width = OFFSET_WIDTH;
                 let mut data = Vec::new();
                 for (offset, g) in [(info_offset, gen_), (xref_offset, 0)] {
                     data.push(1);
@@ -377,14 +527,22 @@ impl Plan {
                 );
                 out.extend_from_slice(&trailer);
                 out.extend_from_slice(b" >>\nstream\r\n");
+                // The second row is the stream's own: type byte, then its offset.
+                let own_offset = file_len + out.len() as u64 + (1 + width + 2) as u64 + 1;
+                moving.push(own_offset..own_offset + width as u64);
                 out.extend_from_slice(&data);
                 out.extend_from_slice(b"\r\nendstream\nendobj\n");
             }
         }
-        out.extend_from_slice(format!("startxref\n{xref_offset}\n%%EOF\n").as_bytes());
+        out.extend_from_slice(b"startxref\n");
+        let digits = file_len + out.len() as u64;
+        out.extend_from_slice(xref_offset.to_string().as_bytes());
+        moving.push(digits..file_len + out.len() as u64);
+        out.extend_from_slice(b"\n%%EOF\n");
         Update {
             bytes: out,
             info_range: info_offset..info_end,
+            moving,
         }
     }
 }
@@ -444,6 +602,66 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(json::parse(&found[0].text, 32).unwrap().to_label(), Some(label()));
         assert_eq!(found[0].range, w.label_range);
+    }
+
+    /// `file` without the bytes in `ranges`.
+    fn covered(file: &[u8], ranges: &[Range<u64>]) -> Vec<u8> {
+        (0..file.len())
+            .filter(|&i| !ranges.iter().any(|r| r.contains(&(i as u64))))
+            .map(|i| file[i])
+            .collect()
+    }
+
+    fn startxrefs(file: &[u8]) -> usize {
+        file.windows(9).filter(|w| w == b"startxref").count()
+    }
+
+    #[test]
+    fn relabelling_replaces_our_update() {
+        // The tiny file ends without an end-of-line: the first update adds one, and keeps it.
+        let input = tiny_pdf("<< /Title (t) >>");
+        let long = Label {
+            reserved_code1: "(x)".repeat(500),
+            ..label()
+        };
+        let mut a = Vec::new();
+        Pdf.write(&mut Cursor::new(&input), &mut a, &label(), &Limits::default())
+            .unwrap();
+        let mut b = Vec::new();
+        let w = Pdf
+            .write(&mut Cursor::new(&a), &mut b, &long, &Limits::default())
+            .unwrap();
+        assert!(b.starts_with(&input) && b[input.len()] == b'\n');
+        assert_eq!((startxrefs(&a), startxrefs(&b)), (2, 2));
+        assert_eq!(w.label_range.start, input.len() as u64 + 1);
+        let ex = |f: &[u8]| Pdf.binding_exclusions(&mut Cursor::new(f), &Limits::default()).unwrap();
+        let (ea, eb) = (ex(&a), ex(&b));
+        assert_eq!(ea.len(), 2, "Info object and the startxref offset: {ea:?}");
+        assert_eq!(eb[0], w.label_range);
+        assert_eq!(covered(&a, &ea), covered(&b, &eb));
+        let tail = String::from_utf8_lossy(&b[eb[1].start as usize - 10..]).into_owned();
+        assert!(tail.starts_with("startxref\n") && tail.ends_with("\n%%EOF\n"), "{tail}");
+    }
+
+    #[test]
+    fn lookalike_update_is_not_ours() {
+        let input = tiny_pdf("<< /Title (t) >>");
+        let mut a = Vec::new();
+        Pdf.write(&mut Cursor::new(&input), &mut a, &label(), &Limits::default())
+            .unwrap();
+        // Our update with its /ID changed: no longer what this writer renders, so it is kept.
+        let at = a.len() - a.windows(4).rev().position(|w| w == b"<01>").unwrap() - 4;
+        a[at + 2] = b'2';
+        let found = Pdf.find(&mut Cursor::new(&a), &Limits::default()).unwrap();
+        let ex = Pdf
+            .binding_exclusions(&mut Cursor::new(&a), &Limits::default())
+            .unwrap();
+        assert_eq!(ex, vec![found[0].range.clone()]);
+        let mut b = Vec::new();
+        Pdf.write(&mut Cursor::new(&a), &mut b, &label(), &Limits::default())
+            .unwrap();
+        assert!(b.starts_with(&a));
+        assert_eq!(startxrefs(&b), 3);
     }
 
     #[test]
