@@ -17,6 +17,7 @@ mod xml;
 pub(crate) mod zip;
 
 use std::io::Write;
+use std::ops::Range;
 
 use aigc_label_core::check::{Check, Strictness, id};
 use aigc_label_core::io::{ReadSeek, Source};
@@ -25,7 +26,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::util::xml_escape;
 use xml::{Node, attr, local, nodes, part_text, prefix, root_insert, splice};
-use zip::{Archive, FORMAT, NewPart, read_archive, read_entry};
+use zip::{Archive, FORMAT, NewPart, read_archive, read_entry, replacement_changes};
 
 /// The package relationship type of the custom properties part (ECMA-376 Part 1 §15.2.12.2).
 const CUSTOM_REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties";
@@ -184,6 +185,39 @@ impl Carrier for Ooxml {
             label_range,
             bytes_written: rewritten.bytes,
         })
+    }
+
+    /// Which bytes a content binding covers in an OOXML package: everything except
+    ///
+    /// - the zip entry of the custom properties part (`docProps/custom.xml`, or wherever
+    ///   `_rels/.rels` points): local header, compressed data and anything up to the next
+    ///   entry (the label structure [`Ooxml::find`] reports);
+    /// - that part's central directory record (its CRC-32 and sizes change with the label);
+    /// - the 4-byte local header offset (8 bytes in a Zip64 extra field) in the central
+    ///   directory records of the entries stored after that part, which move when it grows
+    ///   or shrinks;
+    /// - the central directory's size and offset in the end of central directory record, and
+    ///   in the Zip64 end record and locator when the package has them.
+    ///
+    /// Every other entry (document body, styles, media, `_rels/.rels`, `[Content_Types].xml`)
+    /// is covered byte for byte, local header, data and data descriptor, and so is the rest of
+    /// every central directory record, entry names and CRCs included. Rewriting the label
+    /// replaces the part in place and copies everything else in the same order, so those bytes
+    /// stay identical. (A package whose part is not yet referenced from `_rels/.rels` or
+    /// `[Content_Types].xml` gets those entries edited on the first write only.)
+    ///
+    /// A package without the part has nothing excluded.
+    ///
+    /// # Errors
+    /// As [`Ooxml::find`].
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let archive = open(&mut src, limits)?;
+        let (part, _) = custom_part_name(&mut src, &archive, limits)?;
+        Ok(archive
+            .entry(&part)
+            .map(|entry| replacement_changes(&archive, entry, limits))
+            .unwrap_or_default())
     }
 }
 

@@ -35,6 +35,8 @@ pub(crate) struct Entry {
     pub name: String,
     /// The raw central directory record (fixed part, name, extra field, comment).
     record: Vec<u8>,
+    /// Where `record` is in the file.
+    record_offset: u64,
     pub local_offset: u64,
     pub compressed_size: u64,
     pub uncompressed_size: u64,
@@ -64,6 +66,10 @@ pub(crate) struct Archive {
     cd_offset: u64,
     zip64: bool,
     comment: Vec<u8>,
+    /// The end records' fields that locate the central directory: its size and offset in the
+    /// end of central directory record (and in the Zip64 one), and the Zip64 locator's offset of
+    /// the Zip64 record.
+    end_fields: Vec<Range<u64>>,
 }
 
 impl Archive {
@@ -116,6 +122,8 @@ pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Arch
         .unwrap_or_else(|| eocd.get(22..).unwrap_or_default())
         .to_vec();
     let eocd_offset = tail_start + eocd_at as u64;
+    let mut end_fields = Vec::new();
+    end_fields.push(eocd_offset + 12..eocd_offset + 20);
     let mut zip64 = false;
     let mut cd_end_limit = eocd_offset;
     if eocd_at >= 20 && u32_at(&tail, eocd_at - 20) == Some(ZIP64_LOCATOR_SIG) {
@@ -138,6 +146,8 @@ pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Arch
         cd_size = u64_at(&z, 40).ok_or_else(|| bad("short Zip64 EOCD"))?;
         cd_offset = u64_at(&z, 48).ok_or_else(|| bad("short Zip64 EOCD"))?;
         cd_end_limit = z_offset;
+        let locator_at = eocd_offset - 20;
+        end_fields.extend([z_offset + 40..z_offset + 56, locator_at + 8..locator_at + 16]);
     } else if disk != 0 || cd_disk != 0 {
         return Err(Error::Unsupported("multi-disk zip archives".into()));
     }
@@ -161,6 +171,7 @@ pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Arch
         cd_offset,
         zip64,
         comment,
+        end_fields,
     };
     compute_spans(&mut archive, src)?;
     Ok(archive)
@@ -207,6 +218,7 @@ fn parse_central_directory(cd: &[u8], count: u64, cd_offset: u64, limits: &Limit
             offset_field: OffsetField::Short,
             span: 0..0,
             record,
+            record_offset: at,
         };
         apply_zip64_extra(&mut entry, 46 + name_len, extra_len).map_err(|_| bad("bad Zip64 extra field"))?;
         entries.push(entry);
@@ -333,6 +345,42 @@ pub(crate) fn read_entry(src: &mut Source<'_>, entry: &Entry, limits: &Limits) -
         ));
     }
     Ok(data)
+}
+
+/// The bytes of the file that [`rewrite`] changes when it replaces `part` with new data under
+/// the same name and adds nothing: the part's entry (local header, data, anything up to the
+/// next entry), its central directory record, the local header offset field in the records of
+/// the entries after it (they move), and the end records' fields that locate the central
+/// directory. Every other byte is copied unchanged, in the same order, even if the part's
+/// length changes. At most [`Limits::max_structures`] ranges: when more entries move, one
+/// range spans their records.
+pub(crate) fn replacement_changes(archive: &Archive, part: &Entry, limits: &Limits) -> Vec<Range<u64>> {
+    let mut ranges = vec![
+        part.span.clone(),
+        part.record_offset..part.record_offset + part.record.len() as u64,
+    ];
+    let moved: Vec<Range<u64>> = archive
+        .entries
+        .iter()
+        .filter(|e| e.local_offset > part.local_offset)
+        .map(|e| {
+            let (at, width) = match e.offset_field {
+                OffsetField::Short => (42, 4),
+                OffsetField::Zip64(at) => (at as u64, 8),
+            };
+            e.record_offset + at..e.record_offset + at + width
+        })
+        .collect();
+    let budget = usize::try_from(limits.max_structures).unwrap_or(usize::MAX);
+    if moved.len() + ranges.len() + archive.end_fields.len() > budget {
+        let start = moved.iter().map(|r| r.start).min();
+        let end = moved.iter().map(|r| r.end).max();
+        ranges.extend(start.zip(end).map(|(s, e)| s..e));
+    } else {
+        ranges.extend(moved);
+    }
+    ranges.extend(archive.end_fields.iter().cloned());
+    ranges
 }
 
 /// A part written anew: replaced or added.
@@ -630,6 +678,48 @@ pub(crate) mod tests {
             assert_eq!(read_entry(&mut src, &e, &Limits::default()).unwrap(), want);
         }
         assert_eq!(again.comment, b"comment");
+    }
+
+    /// Replaces `name` in `zip` with `data` and returns the new file.
+    fn replace(zip: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
+        let mut cur = Cursor::new(zip);
+        let mut src = Source::new(&mut cur, FORMAT).unwrap();
+        let archive = read_archive(&mut src, &Limits::default()).unwrap();
+        let part = NewPart {
+            name: name.into(),
+            data: data.to_vec(),
+        };
+        let mut out = Vec::new();
+        rewrite(&mut src, &archive, &[part], &[], &mut out).unwrap();
+        out
+    }
+
+    /// `zip` without the bytes [`replacement_changes`] reports for `name`.
+    fn covered(zip: &[u8], name: &str, limits: &Limits) -> Vec<u8> {
+        let mut cur = Cursor::new(zip);
+        let mut src = Source::new(&mut cur, FORMAT).unwrap();
+        let archive = read_archive(&mut src, limits).unwrap();
+        let ranges = replacement_changes(&archive, archive.entry(name).unwrap(), limits);
+        assert!(ranges.len() as u64 <= limits.max_structures, "{ranges:?}");
+        (0..zip.len())
+            .filter(|&i| !ranges.iter().any(|r| r.contains(&(i as u64))))
+            .map(|i| zip[i])
+            .collect()
+    }
+
+    #[test]
+    fn replacement_changes_cover_what_moves() {
+        let mut few = Limits::default();
+        few.max_structures = 4;
+        for (zip64, limits) in [(false, Limits::default()), (true, Limits::default()), (false, few)] {
+            let parts: [(&str, &[u8]); 4] = [("a", b"1"), ("label", b"short"), ("c", b"22"), ("d", b"333")];
+            let zip = build(&parts, zip64);
+            let longer = replace(&zip, "label", &[b'x'; 3000]);
+            let shorter = replace(&longer, "label", b"");
+            let reference = covered(&zip, "label", &limits);
+            assert_eq!(covered(&longer, "label", &limits), reference, "zip64 {zip64}");
+            assert_eq!(covered(&shorter, "label", &limits), reference, "zip64 {zip64}");
+        }
     }
 
     #[test]
