@@ -19,7 +19,7 @@ use std::ops::Range;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, Patch, copy_patched, found, label_json, text};
+use crate::common::{Budget, Exclusions, Patch, copy_patched, found, label_json, text};
 
 /// Format name used in errors.
 const FORMAT: &str = "avi";
@@ -244,6 +244,47 @@ impl Carrier for Avi {
             bytes_written: out.count(),
         })
     }
+
+    /// Left out of a content binding (everything else is covered: `hdrl`, the other `INFO`
+    /// items, `movi` and `idx1`):
+    /// - each `AIGC` chunk holding a label copy (header, string and pad byte);
+    /// - the `RIFF` size at offset 4, and the size of the first top-level `INFO` list, where
+    ///   the writer puts the label: both change with the label's size;
+    /// - the `JUNK` chunk right after that list (or after `hdrl`, where a new list goes), whose
+    ///   bytes the writer gives to the list or takes back so that nothing after it moves;
+    /// - when that padding cannot absorb a change and `movi` moves, the offsets that point
+    ///   past the list: `idx1` entries when they are absolute (relative ones, the usual kind,
+    ///   do not change and stay covered), OpenDML super index entries and `ix##` base offsets.
+    ///   The chunks they point to stay covered.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let mut budget = Budget::new(limits);
+        let layout = layout(&mut src, &mut budget, false)?;
+        let mut out = Exclusions::new(FORMAT, src.len(), limits);
+        out.field(4, 4)?;
+        for c in copies(&mut src, &layout, &mut budget)?.iter().take(limits.max_copies) {
+            out.add(c.chunk.start..c.chunk.end())?;
+        }
+        let target = layout.top.iter().position(|c| c.is_list(b"INFO"));
+        let anchor = target.or_else(|| layout.top.iter().position(|c| c.is_list(b"hdrl")));
+        let Some(list) = anchor.and_then(|i| layout.top.get(i)).copied() else {
+            return Ok(out.into_ranges());
+        };
+        if target.is_some() {
+            out.field(list.start + 4, 4)?;
+        }
+        let from = list.end();
+        if let Some(junk) = layout.top.iter().find(|c| c.start == from && &c.id == b"JUNK") {
+            out.add(junk.start..junk.end())?;
+        }
+        offset_fields(&mut src, &layout, &mut budget, &mut |f| {
+            if f.value >= from {
+                out.field(f.pos, u64::from(f.width))?;
+            }
+            Ok(())
+        })?;
+        Ok(out.into_ranges())
+    }
 }
 
 /// A label copy: an `AIGC` chunk, in an `INFO` list or at the top level.
@@ -380,6 +421,17 @@ fn rebuild_info(
     Ok((out, aigc_at))
 }
 
+/// An absolute file offset stored in an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OffsetField {
+    /// Where the field is.
+    pos: u64,
+    /// 4 (`idx1`) or 8 (OpenDML) bytes, little-endian.
+    width: u8,
+    /// The offset it holds.
+    value: u64,
+}
+
 /// Patches for every absolute offset at or after `from` when the bytes there move by `delta`:
 /// `idx1` entries when they are absolute, and OpenDML `indx`/`ix##` offsets.
 fn moved_offsets(
@@ -390,31 +442,41 @@ fn moved_offsets(
     budget: &mut Budget,
 ) -> Result<Vec<Patch>> {
     let mut patches = Vec::new();
-    let moved = |v: u64| {
-        if v >= from {
-            v.checked_add_signed(delta)
-        } else {
-            Some(v)
+    offset_fields(src, layout, budget, &mut |f| {
+        if f.value < from {
+            return Ok(());
         }
-    };
+        let what = if f.width == 4 { "idx1" } else { "OpenDML" };
+        let new = f.value.checked_add_signed(delta).ok_or_else(|| too_far(what))?;
+        let bytes = if f.width == 4 {
+            u32::try_from(new).map_err(|_| too_far(what))?.to_le_bytes().to_vec()
+        } else {
+            new.to_le_bytes().to_vec()
+        };
+        patches.push(Patch { pos: f.pos, bytes });
+        Ok(())
+    })?;
+    Ok(patches)
+}
+
+/// Calls `each` for every absolute offset field of the file: the `idx1` entries when they are
+/// absolute, and the OpenDML `indx` super index entries and `ix##` base offsets.
+fn offset_fields(
+    src: &mut Source<'_>,
+    layout: &Layout,
+    budget: &mut Budget,
+    each: &mut dyn FnMut(OffsetField) -> Result<()>,
+) -> Result<()> {
     let movi = layout.top.iter().find(|c| c.is_list(b"movi")).copied();
     if let (Some(idx1), Some(movi)) = (layout.top.iter().find(|c| &c.id == b"idx1"), movi) {
         if idx1_is_absolute(src, idx1, &movi)? {
             let count = idx1.size / 16;
             for i in 0..count {
                 budget.tick(FORMAT, idx1.data_start() + i * 16)?;
-                let at = idx1.data_start() + i * 16 + 8;
-                src.seek_to(at)?;
-                let v = u64::from(u32::from_le_bytes(src.read_array("idx1 offset")?));
-                let new = moved(v)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| too_far("idx1"))?;
-                if u64::from(new) != v {
-                    patches.push(Patch {
-                        pos: at,
-                        bytes: new.to_le_bytes().to_vec(),
-                    });
-                }
+                let pos = idx1.data_start() + i * 16 + 8;
+                src.seek_to(pos)?;
+                let value = u64::from(u32::from_le_bytes(src.read_array("idx1 offset")?));
+                each(OffsetField { pos, width: 4, value })?;
             }
         }
     }
@@ -427,11 +489,11 @@ fn moved_offsets(
                 .iter()
                 .filter(|k| &k.id == b"indx")
             {
-                patches.extend(opendml_patches(src, indx.data_start(), indx.size, &moved, budget, 0)?);
+                opendml_fields(src, indx.data_start(), indx.size, budget, 0, each)?;
             }
         }
     }
-    Ok(patches)
+    Ok(())
 }
 
 fn too_far(what: &str) -> Error {
@@ -461,36 +523,29 @@ fn idx1_is_absolute(src: &mut Source<'_>, idx1: &Chunk, movi: &Chunk) -> Result<
     id_at(src, offset)
 }
 
-/// Patches for an OpenDML index at `data` (`indx` or `ix##` data): the entries of a super index
-/// and, through them, each standard index's `qwBaseOffset`; or a standard index's own base.
-fn opendml_patches(
+/// The offsets of an OpenDML index at `data` (`indx` or `ix##` data): the entries of a super
+/// index and, through them, each standard index's `qwBaseOffset`; or a standard index's own
+/// base.
+fn opendml_fields(
     src: &mut Source<'_>,
     data: u64,
     size: u64,
-    moved: &dyn Fn(u64) -> Option<u64>,
     budget: &mut Budget,
     depth: usize,
-) -> Result<Vec<Patch>> {
+    each: &mut dyn FnMut(OffsetField) -> Result<()>,
+) -> Result<()> {
     if size < 24 || depth > 1 {
-        return Ok(Vec::new());
+        return Ok(());
     }
     src.seek_to(data)?;
     let h: [u8; 24] = src.read_array("OpenDML index header")?;
     let longs_per_entry = u64::from(u16::from_le_bytes([h[0], h[1]]));
     let index_type = h[3];
     let in_use = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
-    let mut patches = Vec::new();
-    let patch_u64 = |src: &mut Source<'_>, at: u64, patches: &mut Vec<Patch>| -> Result<Option<u64>> {
-        src.seek_to(at)?;
-        let v = u64::from_le_bytes(src.read_array("OpenDML offset")?);
-        let new = moved(v).ok_or_else(|| too_far("OpenDML"))?;
-        if new != v {
-            patches.push(Patch {
-                pos: at,
-                bytes: new.to_le_bytes().to_vec(),
-            });
-        }
-        Ok(Some(v))
+    let read_u64 = |src: &mut Source<'_>, pos: u64| -> Result<OffsetField> {
+        src.seek_to(pos)?;
+        let value = u64::from_le_bytes(src.read_array("OpenDML offset")?);
+        Ok(OffsetField { pos, width: 8, value })
     };
     match index_type {
         // AVI_INDEX_OF_INDEXES: entries of {qwOffset, dwSize, dwDuration}.
@@ -505,23 +560,20 @@ fn opendml_patches(
             }
             for i in 0..in_use {
                 budget.tick(FORMAT, data + 24 + i * entry)?;
-                let at = data + 24 + i * entry;
-                let Some(target) = patch_u64(src, at, &mut patches)? else {
-                    continue;
-                };
+                let field = read_u64(src, data + 24 + i * entry)?;
+                each(field)?;
                 // The standard index it points to: a chunk header, then its own header.
-                if target + 8 + 24 <= src.len() {
+                let target = field.value;
+                if target.checked_add(8 + 24).is_some_and(|end| end <= src.len()) {
                     src.seek_to(target + 4)?;
                     let ix_size = u64::from(u32::from_le_bytes(src.read_array("ix size")?));
-                    patches.extend(opendml_patches(src, target + 8, ix_size, moved, budget, depth + 1)?);
+                    opendml_fields(src, target + 8, ix_size, budget, depth + 1, each)?;
                 }
             }
         }
         // AVI_INDEX_OF_CHUNKS: qwBaseOffset after the chunk id.
-        1 => {
-            patch_u64(src, data + 12, &mut patches)?;
-        }
+        1 => each(read_u64(src, data + 12)?)?,
         _ => {}
     }
-    Ok(patches)
+    Ok(())
 }

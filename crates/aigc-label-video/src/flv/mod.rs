@@ -8,6 +8,9 @@
 //! `PreviousTagSize` right. Later tags shift but are otherwise byte-exact. FLV has no absolute
 //! offsets except those some muxers store in `onMetaData` itself (`keyframes.filepositions`,
 //! and `filesize`); both are updated. A file without `onMetaData` gets one as its first tag.
+//!
+//! A content binding therefore leaves out only the label's script tag and the
+//! `PreviousTagSize` after it (see `binding_exclusions`).
 
 mod amf;
 
@@ -18,7 +21,7 @@ use aigc_label_core::io::{Bytes, CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use self::amf::{Property, marker};
-use crate::common::{Budget, found, label_json, text};
+use crate::common::{Budget, Exclusions, found, label_json, text};
 
 /// Format name used in errors.
 const FORMAT: &str = "flv";
@@ -169,6 +172,22 @@ impl Carrier for Flv {
             label_range,
             bytes_written: out.count(),
         })
+    }
+
+    /// Left out of a content binding: each script tag holding a label copy, whole (its
+    /// 11-byte header with `DataSize`, and its data: the name and every `onMetaData` property,
+    /// which also holds the `filesize` and `keyframes.filepositions` numbers the writer keeps
+    /// right), and the 4-byte `PreviousTagSize` after it, which repeats the tag's length.
+    /// Everything else is covered: the file header and every audio, video and other script
+    /// tag, byte for byte. The tags after the label move when it changes size, but FLV has no
+    /// offsets outside `onMetaData`, so their bytes, read in order, stay the same.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let len = Source::new(input, FORMAT)?.len();
+        let mut out = Exclusions::new(FORMAT, len, limits);
+        for f in self.find(input, limits)? {
+            out.add(f.range.start..f.range.end.saturating_add(4))?;
+        }
+        Ok(out.into_ranges())
     }
 }
 
