@@ -5,15 +5,21 @@
 //! writer never moves an element: every change is made in place, and fits into space the file
 //! already has, in this order of preference:
 //! 1. a `Tags` element grows (or keeps its size) into the `Void` that follows it: re-labelling a
-//!    file we labelled before always lands here;
+//!    file we labelled before lands here, or in 1b;
+//!    1b. a `Tags` element that ends the Segment (with or without a `Void` after it) takes any
+//!    new size, since nothing after it can move; the Segment size (if known) follows;
 //! 2. a `Void` before the first Cluster large enough for a new `Tags` element is overwritten;
 //! 3. a new `Tags` element is appended at the end of the Segment, the Segment size (if known)
 //!    is updated, and a `Seek` entry for it is added to the `SeekHead`, which grows into the
 //!    `Void` after it (muxers reserve one there); unknown-size Segments are fine.
 //!
+//! So a label rewrite never moves a Cluster or changes a stored position, and a content
+//! binding covers all of them (see `binding_exclusions` for the few bytes it leaves out).
+//!
 //! Elements that lose an `AIGC` tag keep their size (the rest becomes `Void`), and every
 //! rebuilt element that starts with a CRC-32 gets its CRC recomputed.
 
+mod binding;
 mod ebml;
 
 use std::io::Write;
@@ -144,6 +150,8 @@ fn data_range(buf: &[u8], at: u64) -> Result<Range<usize>> {
 struct TagCopy {
     /// The SimpleTag, within the buffer.
     range: Range<usize>,
+    /// The Tag holding it, within the buffer.
+    tag: Range<usize>,
     text: String,
     /// In a Tag whose Targets cover the whole file, not nested in another SimpleTag.
     in_place: bool,
@@ -187,6 +195,7 @@ fn simple_tag_copies(
         if let Some(value) = value {
             out.push(TagCopy {
                 range: simple.range.clone(),
+                tag: 0..0,
                 text: text(value),
                 in_place,
             });
@@ -210,8 +219,12 @@ fn tag_copies(buf: &[u8], at: u64, limits: &Limits) -> Result<Vec<TagCopy>> {
         for t in kids.iter().filter(|c| c.id == id::TARGETS) {
             in_place &= whole_file(buf, t, at)?;
         }
+        let first = out.len();
         for simple in kids.iter().filter(|c| c.id == id::SIMPLE_TAG) {
             simple_tag_copies(buf, simple, at, in_place, 1, limits, &mut out)?;
+        }
+        for copy in out.iter_mut().skip(first) {
+            copy.tag = tag.range.clone();
         }
     }
     Ok(out)
@@ -343,11 +356,20 @@ impl Carrier for Matroska {
                 let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
                 let mut data = [kept.as_slice(), &tag].concat();
                 fix_crc(&mut data);
-                if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
+                let placed = if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
+                    edits.place(e.start, bytes, kept.len())?;
+                    true
+                } else if room == seg.end {
+                    // Nothing follows: the element may change size (the Segment's follows).
+                    edits.replace(&seg, e.start..room, element(id::TAGS, &data), kept.len())?;
+                    true
+                } else {
+                    false
+                };
+                if placed {
                     if room > e.end {
                         edits.used.push(i + 1);
                     }
-                    edits.place(e.start, bytes, kept.len())?;
                     continue;
                 }
             }
@@ -367,39 +389,64 @@ impl Carrier for Matroska {
         if edits.label_at.is_none() {
             edits.place_in_void(&seg, &tag)?;
         }
-        let mut insertion = None;
         if edits.label_at.is_none() {
-            insertion = Some(edits.append(&mut src, &seg, &tag, limits)?);
+            edits.append(&mut src, &seg, &tag, limits)?;
         }
         edits.patches.sort_by_key(|p| p.pos);
 
         let mut out = CountingWriter::new(output);
         let len = src.len();
-        let label_range = match insertion {
-            Some((at, bytes)) => {
-                copy_patched(&mut src, &mut out, 0..at, &edits.patches, "Segment")?;
-                out.write_all(&bytes)?;
-                let hdr = data_range(&bytes, at)?.start as u64;
-                copy_patched(&mut src, &mut out, at..len, &edits.patches, "Segment")?;
-                at + hdr..at + bytes.len() as u64
+        match &edits.replaced {
+            Some((range, bytes)) => {
+                copy_patched(&mut src, &mut out, 0..range.start, &edits.patches, "Segment")?;
+                out.write_all(bytes)?;
+                copy_patched(&mut src, &mut out, range.end..len, &edits.patches, "Segment")?;
             }
-            None => {
-                copy_patched(&mut src, &mut out, 0..len, &edits.patches, "Segment")?;
-                let at = edits.label_at.unwrap_or(0);
-                at..at + tag.len() as u64
-            }
-        };
+            None => copy_patched(&mut src, &mut out, 0..len, &edits.patches, "Segment")?,
+        }
+        // Nothing before the label changes length, so its input offset is its output offset.
+        let at = edits.label_at.unwrap_or(0);
         Ok(Written {
-            label_range,
+            label_range: at..at + tag.len() as u64,
             bytes_written: out.count(),
         })
     }
+
+    /// Left out of a content binding (everything else is covered: the EBML header, `Info`,
+    /// `Tracks`, every Cluster, `Cues`, `Chapters`, every other Tag and the other SeekHead
+    /// entries):
+    /// - for each label copy, its `SimpleTag` and the `Tag` holding it (the writer drops that
+    ///   Tag and writes its own), and the size field and CRC-32 value of the `Tags` element
+    ///   around them, which change with the label's size;
+    /// - the `Void` right after that `Tags` element, the room it grows into and shrinks back
+    ///   to;
+    /// - every `Void` before the first Cluster: where a first label, or a `SeekHead` entry
+    ///   for one, is placed, and what a label that outgrows its room leaves behind. A Void
+    ///   carries nothing by definition (RFC 8794 §11.3.2);
+    /// - the Segment's size field, which follows a `Tags` element at the Segment's end;
+    /// - in the first `SeekHead`: its size field, its CRC-32 value and each `Seek` entry
+    ///   pointing at a `Tags` element that holds a label (added when one is appended).
+    ///
+    /// The writer never moves an element, so `SeekHead` and `Cues` positions never change
+    /// and stay covered; a Tags element before the Clusters keeps its size (with its Void).
+    /// Not covered by the rule: an `AIGC` SimpleTag that shares its `Tag` with other
+    /// SimpleTags (as `ffmpeg -metadata` writes it) is split into its own `Tag` on the first
+    /// rewrite, which changes the other Tag's bytes; files we wrote keep the label in a Tag of
+    /// its own.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        binding::exclusions(&mut src, limits)
+    }
 }
 
-/// Same-size replacements being planned, and where the label Tag went.
+/// Same-size replacements being planned, the one element that may change size, and where the
+/// label Tag went.
 #[derive(Default)]
 struct Edits {
     patches: Vec<Patch>,
+    /// An input range replaced by bytes of another length: a Tags element at the end of the
+    /// Segment, or an empty range there where a new one is appended.
+    replaced: Option<(Range<u64>, Vec<u8>)>,
     /// Indices of Segment children already spoken for (Voids taken over).
     used: Vec<usize>,
     /// Input (= output) offset of our Tag, once placed.
@@ -424,6 +471,29 @@ impl Edits {
         Ok(())
     }
 
+    /// Replaces `range`, which ends the Segment, with `bytes`, a Tags element whose Tag list
+    /// ends with ours after `before` bytes of other children; the Segment size follows.
+    fn replace(&mut self, seg: &Segment, range: Range<u64>, bytes: Vec<u8>, before: usize) -> Result<()> {
+        let hdr = data_range(&bytes, range.start)?.start;
+        self.label_at = Some(range.start + (hdr + before) as u64);
+        let delta = bytes.len() as i64 - (range.end - range.start) as i64;
+        if let Some(size) = seg.el.size {
+            let width = (seg.el.hdr_len - 4) as usize;
+            let bytes = size
+                .checked_add_signed(delta)
+                .and_then(|new| ebml::size_bytes(new, width))
+                .ok_or_else(|| {
+                    Error::Unsupported("matroska: the Segment size field cannot hold the new size".into())
+                })?;
+            self.patches.push(Patch {
+                pos: seg.el.start + 4,
+                bytes,
+            });
+        }
+        self.replaced = Some((range, bytes));
+        Ok(())
+    }
+
     /// Puts a new Tags element into a Void before the first Cluster, where readers meet it
     /// without a SeekHead entry.
     fn place_in_void(&mut self, seg: &Segment, tag: &[u8]) -> Result<()> {
@@ -445,22 +515,11 @@ impl Edits {
     }
 
     /// Appends a new Tags element at the end of the Segment: fixes the Segment size and adds a
-    /// SeekHead entry. Returns the insertion (input offset, bytes).
-    fn append(&mut self, src: &mut Source<'_>, seg: &Segment, tag: &[u8], limits: &Limits) -> Result<(u64, Vec<u8>)> {
-        let tags = element(id::TAGS, tag);
+    /// SeekHead entry.
+    fn append(&mut self, src: &mut Source<'_>, seg: &Segment, tag: &[u8], limits: &Limits) -> Result<()> {
         let position = seg.end - seg.data_start();
         self.add_seek(src, seg, position, limits)?;
-        if let Some(size) = seg.el.size {
-            let width = (seg.el.hdr_len - 4) as usize;
-            let bytes = ebml::size_bytes(size + tags.len() as u64, width).ok_or_else(|| {
-                Error::Unsupported("matroska: the Segment size field cannot hold the new size".into())
-            })?;
-            self.patches.push(Patch {
-                pos: seg.el.start + 4,
-                bytes,
-            });
-        }
-        Ok((seg.end, tags))
+        self.replace(seg, seg.end..seg.end, element(id::TAGS, tag), 0)
     }
 
     /// Adds a Seek entry for a Tags element at Segment position `position` to the first
