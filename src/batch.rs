@@ -106,6 +106,33 @@ impl Batch {
         })
     }
 
+    /// Runs `work` on every input, with this batch's workers, cancellation and progress: for
+    /// file-level steps the other methods do not cover (signed embeds, verification,
+    /// propagation). `work` builds its own output paths and labels; options are its to capture.
+    ///
+    /// ```
+    /// use std::path::PathBuf;
+    /// use aigc_label::{batch::Batch, Options};
+    ///
+    /// # let samples = aigc_label_testutil::workspace_root().join("examples/samples");
+    /// let files = vec![samples.join("sample.png"), samples.join("sample.jpg")];
+    /// let sizes: u64 = Batch::new(Options::default())
+    ///     .each(files, |path: PathBuf| Ok(std::fs::metadata(path)?.len()))
+    ///     .map(|outcome| outcome.result.unwrap())
+    ///     .sum();
+    /// assert!(sizes > 0);
+    /// ```
+    pub fn each<I, T, F>(&self, inputs: I, work: F) -> Results<T>
+    where
+        I: IntoIterator + Send + 'static,
+        I::IntoIter: Send,
+        I::Item: Input,
+        T: Send + 'static,
+        F: Fn(I::Item) -> Result<T> + Send + Sync + 'static,
+    {
+        self.run(inputs, work)
+    }
+
     fn run<I, T, F>(&self, inputs: I, work: F) -> Results<T>
     where
         I: IntoIterator + Send + 'static,

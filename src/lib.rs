@@ -53,6 +53,11 @@ pub use aigc_label_trust as trust;
 pub use aigc_label_video as video;
 
 pub mod batch;
+#[cfg(feature = "trust")]
+pub mod protected;
+
+#[cfg(feature = "trust")]
+pub use protected::{Verified, embed_signed_file, propagate_file, verify_file, verify_reader};
 
 pub use batch::{Batch, EmbedJob, embed_many, inspect_many};
 
