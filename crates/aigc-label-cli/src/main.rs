@@ -1,14 +1,22 @@
-//! `aigc-label`: embed and inspect GB 45438 implicit labels from the shell, one file or millions.
+//! `aigc-label`: embed, sign, verify and propagate GB 45438 implicit labels from the shell, one
+//! file or millions.
 //!
 //! Exit status (aggregated over all files, the highest wins): 0 every file carries exactly one
-//! compliant label (or every embed succeeded); 1 some file has no label; 2 some label is
-//! non-compliant or duplicated (or an embed was refused because the file carries another
-//! producer's label); 3 some file could not be read (malformed, truncated, unsupported, I/O);
-//! 64 bad usage (including a label that fails validation); 130 interrupted.
+//! compliant label (or every embed or propagation wrote its label); 1 some file has no label
+//! (`propagate`: had nothing to add and was left as it was); 2 some label is non-compliant or
+//! duplicated, or (`inspect --trust`) its protection is tampered: a signature that does not
+//! verify, or signed content that changed (with `--require-trusted`, also unsigned or
+//! unverifiable labels), or an embed was refused because the file carries another producer's
+//! label, or `propagate` refused a label it cannot carry on; 3 some file could not be read
+//! (malformed, truncated, unsupported, I/O); 64 bad usage (including a label that fails
+//! validation, an unreadable key file or trust list, and a key file that exists without
+//! `--force`); 130 interrupted.
 #![forbid(unsafe_code)]
 
+mod keys;
 mod output;
 mod paths;
+mod propagate;
 mod stamp;
 
 use std::io::{IsTerminal, Write};
@@ -18,10 +26,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aigc_label::batch::{Batch, EmbedJob, Progress};
-use aigc_label::{Error, Label, LabelValue, Options, Strictness, Verdict};
+use aigc_label::trust::{SignSpec, SigningKey, TrustList, TrustVerdict};
+use aigc_label::{Error, Label, LabelValue, Options, Strictness, Verdict, Verified};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::output::{Format, Summary};
+use crate::output::{Format, Inspection, Summary};
 
 /// Exit statuses, in increasing order of severity.
 mod status {
@@ -37,7 +46,7 @@ mod status {
 #[command(
     name = "aigc-label",
     version,
-    about = "Embed and inspect GB 45438-2025 AI-generated content labels"
+    about = "Embed, sign, inspect, verify and propagate GB 45438-2025 AI-generated content labels"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,8 +57,14 @@ struct Cli {
 enum Command {
     /// Write an implicit label into files (the format is detected from their bytes).
     Embed(EmbedArgs),
-    /// Read, validate and report every label in each file.
+    /// Read, validate and report every label in each file; with --trust, verify signatures and
+    /// content bindings too.
     Inspect(InspectArgs),
+    /// The platform's step on uploads: decide the class, write the platform's propagation
+    /// fields (and signature) into the file's single label.
+    Propagate(propagate::PropagateArgs),
+    /// Make a signing key pair (SM2 or Ed25519) for signed labels.
+    Keygen(keys::KeygenArgs),
     /// Add the explicit label people see or hear (image banner, audio cue, text prompt), and the
     /// implicit label when --producer is given.
     Stamp(stamp::StampArgs),
@@ -115,8 +130,17 @@ struct EmbedArgs {
     #[arg(long, requires = "propagator")]
     propagate_id: Option<String>,
     /// ReservedCode1: the producer's protection data.
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", conflicts_with = "sign_key")]
     reserved_code1: String,
+    /// Sign the label (ReservedCode1) with this private key (made by `aigc-label keygen`).
+    #[arg(long, value_name = "KEY.pem")]
+    sign_key: Option<PathBuf>,
+    /// Key id for the signature (default: the key file's Key-ID line, or the key's digest).
+    #[arg(long, value_name = "ID", requires = "sign_key")]
+    key_id: Option<String>,
+    /// Do not bind the signature to the file's content (the guide's plain A.1 signature).
+    #[arg(long, requires = "sign_key")]
+    no_bind: bool,
     /// Accept provider names and values that break the standard's "should" rules.
     #[arg(long)]
     lenient: bool,
@@ -132,6 +156,14 @@ struct InspectArgs {
     /// Print every label's fields, not only failed checks.
     #[arg(long, short = 'v')]
     verbose: bool,
+    /// Verify signatures and content bindings against this trust list (lines of
+    /// `PROVIDER ALG:HEX [KEYID]`, as `keygen` prints them).
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// With --trust, count a label that is not trusted (unsigned, unknown key, unsupported) as
+    /// non-compliant (exit 2); a tampered label always is.
+    #[arg(long, requires = "trust")]
+    require_trusted: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -165,6 +197,17 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Embed(args) => embed(args),
         Command::Inspect(args) => inspect(args),
+        Command::Propagate(args) => propagate::run(args),
+        Command::Keygen(args) => match keys::keygen(&args) {
+            Ok(line) => {
+                println!("{line}");
+                status::OK
+            }
+            Err(e) => {
+                eprintln!("aigc-label: keygen: {e}");
+                error_status(&e)
+            }
+        },
         Command::Stamp(args) => match stamp::run(&args) {
             Ok(message) => {
                 if !message.is_empty() {
@@ -319,21 +362,37 @@ fn inspect(args: InspectArgs) -> u8 {
     if args.strict {
         options = options.read_strictness(Strictness::Strict);
     }
-    let mut run = match Run::new(args.selection, options) {
+    let trust = match &args.trust {
+        Some(path) => match TrustList::from_file(path) {
+            Ok(list) => Some(Arc::new(list)),
+            Err(e) => return usage(format_args!("--trust {}: {e}", path.display())),
+        },
+        None => None,
+    };
+    let mut run = match Run::new(args.selection, options.clone()) {
         Ok(run) => run,
         Err(code) => return code,
     };
     let items = std::mem::replace(&mut run.items, Box::new(std::iter::empty()));
+    let work = move |path: PathBuf| match &trust {
+        Some(list) => aigc_label::verify_file(&path, list, &options).map(|verified| Inspection {
+            verified,
+            with_trust: true,
+        }),
+        None => aigc_label::inspect_file(&path, &options).map(|report| Inspection {
+            verified: Verified {
+                report,
+                verifications: Vec::new(),
+            },
+            with_trust: false,
+        }),
+    };
     let mut summary = Summary::default();
     let mut worst = status::OK;
     let mut stdout = std::io::stdout().lock();
-    for outcome in run.batch.inspect(items.map(|item| item.path)) {
+    for outcome in run.batch.each(items.map(|item| item.path), work) {
         let code = match &outcome.result {
-            Ok(report) => match report.verdict {
-                Verdict::Compliant => status::OK,
-                Verdict::Unlabelled => status::UNLABELLED,
-                Verdict::NonCompliant => status::NON_COMPLIANT,
-            },
+            Ok(inspection) => inspect_status(inspection, args.require_trusted),
             Err(_) => status::UNREADABLE,
         };
         worst = worst.max(code);
@@ -345,6 +404,34 @@ fn inspect(args: InspectArgs) -> u8 {
     }
     drop(stdout);
     run.finish(&summary, worst)
+}
+
+/// The exit status for one inspected file: the report's verdict, raised to non-compliant when
+/// the label's protection is tampered (or, with `require_trusted`, anything but trusted).
+fn inspect_status(inspection: &Inspection, require_trusted: bool) -> u8 {
+    let format = match inspection.verified.report.verdict {
+        Verdict::Compliant => status::OK,
+        Verdict::Unlabelled => status::UNLABELLED,
+        Verdict::NonCompliant => status::NON_COMPLIANT,
+    };
+    let protection = match inspection.trust_verdict() {
+        Some(TrustVerdict::Tampered) => status::NON_COMPLIANT,
+        Some(TrustVerdict::Untrusted | TrustVerdict::Unsigned) if require_trusted => status::NON_COMPLIANT,
+        _ => status::OK,
+    };
+    format.max(protection)
+}
+
+/// True when `template` holds a per-file placeholder.
+fn has_placeholder(template: &str) -> bool {
+    ["{stem}", "{name}", "{path}", "{n}"]
+        .iter()
+        .any(|p| template.contains(p))
+}
+
+/// True when the command works on one named file (not a directory, not a list on stdin).
+fn is_single_file(paths: &[PathBuf]) -> bool {
+    matches!(paths, [only] if only.as_os_str() != "-" && !only.is_dir())
 }
 
 /// Fills the placeholders of a ProduceID / PropagateID template.
@@ -360,13 +447,8 @@ fn expand_id(template: &str, item: &paths::Item, n: usize) -> String {
 }
 
 fn embed(args: EmbedArgs) -> u8 {
-    let has_placeholder = ["{stem}", "{name}", "{path}", "{n}"]
-        .iter()
-        .any(|p| args.produce_id.contains(p));
-    let single_file = args.selection.paths.len() == 1
-        && args.selection.paths[0].as_os_str() != "-"
-        && !args.selection.paths[0].is_dir();
-    if !single_file && !has_placeholder {
+    let single_file = is_single_file(&args.selection.paths);
+    if !single_file && !has_placeholder(&args.produce_id) {
         return usage(
             "with several files, --produce-id needs a placeholder ({stem}, {name}, {path} or {n}) so each file gets its own id",
         );
@@ -376,11 +458,19 @@ fn embed(args: EmbedArgs) -> u8 {
         (Some(out), true) if out.is_dir() => Some(out.clone()),
         _ => None,
     };
+    let signer: Option<Arc<SigningKey>> = match &args.sign_key {
+        Some(path) => match keys::load(path, args.key_id.as_deref()) {
+            Ok(key) => Some(Arc::new(key)),
+            Err(e) => return usage(format_args!("--sign-key: {e}")),
+        },
+        None => None,
+    };
+    let bind = !args.no_bind;
     let mut options = Options::default();
     if args.lenient {
         options = options.write_strictness(Strictness::Lenient);
     }
-    let mut run = match Run::new(args.selection, options) {
+    let mut run = match Run::new(args.selection, options.clone()) {
         Ok(run) => run,
         Err(code) => return code,
     };
@@ -419,7 +509,21 @@ fn embed(args: EmbedArgs) -> u8 {
     let mut summary = Summary::default();
     let mut worst = status::OK;
     let mut stdout = std::io::stdout().lock();
-    for outcome in run.batch.embed(jobs) {
+    let work = move |job: EmbedJob| {
+        if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        match &signer {
+            Some(key) => {
+                let spec = SignSpec::producer(key.as_ref());
+                let spec = if bind { spec } else { spec.unbound() };
+                aigc_label::embed_signed_file(&job.input, &job.output, &job.label, &[spec], &options)
+                    .map(|protected| protected.written)
+            }
+            None => aigc_label::embed_file(&job.input, &job.output, &job.label, &options),
+        }
+    };
+    for outcome in run.batch.each(jobs, work) {
         let code = match &outcome.result {
             Ok(_) => status::OK,
             Err(e) => error_status(e),

@@ -1,12 +1,15 @@
 //! What the commands print: a readable table with a summary, or JSON Lines (one object per file,
-//! then one summary object). The JSON Lines form is described by `docs/inspect.schema.json`.
+//! then one summary object). The JSON Lines form is described by `docs/output.schema.json`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
 use aigc_label::core::FIELD_NAMES;
-use aigc_label::{Level, Report, Result, Written};
+use aigc_label::trust::propagate::{Decision, Outcome};
+use aigc_label::trust::verify::{BindingStatus, SignatureStatus, SlotVerification};
+use aigc_label::trust::{TrustVerdict, Verification};
+use aigc_label::{Check, Label, LabelCopy, Level, Result, Verified, Written};
 use serde_json::{Map, Value, json};
 
 /// The output form.
@@ -32,22 +35,78 @@ pub struct Summary {
     pub formats: BTreeMap<&'static str, u64>,
     /// Files that could not be processed.
     pub failures: u64,
+    /// With `inspect --trust`: files per protection verdict (`trusted`, ..., `none` for files
+    /// without a readable label).
+    pub trust: Option<BTreeMap<&'static str, u64>>,
+}
+
+/// One inspected file: the report, and each copy's verification when a trust list was given.
+#[derive(Debug)]
+pub struct Inspection {
+    /// The report and, with a trust list, one verification per copy.
+    pub verified: Verified,
+    /// True when the copies were verified against a trust list.
+    pub with_trust: bool,
+}
+
+impl Inspection {
+    /// The file's protection verdict, when a trust list was given and a label could be read.
+    pub fn trust_verdict(&self) -> Option<TrustVerdict> {
+        self.verified.trust_verdict().filter(|_| self.with_trust)
+    }
+}
+
+/// What `propagate` did with one file.
+#[derive(Debug)]
+pub struct Propagated {
+    /// The decision, the label written and where.
+    pub outcome: Outcome,
+    /// The output file (written only when the outcome says so).
+    pub output: std::path::PathBuf,
+}
+
+/// The short name of a propagation decision: `keep`, `declared`, `suspected`, `nothing` or
+/// `refused`.
+pub fn decision_name(decision: &Decision) -> &'static str {
+    match decision {
+        Decision::Keep { .. } => "keep",
+        Decision::Declared => "declared",
+        Decision::Suspected { .. } => "suspected",
+        Decision::Nothing => "nothing",
+        Decision::Refused { .. } => "refused",
+    }
 }
 
 impl Summary {
     /// Counts one inspection.
-    pub fn add_inspect(&mut self, result: &Result<Report>) {
+    pub fn add_inspect(&mut self, result: &Result<Inspection>) {
         self.files += 1;
         match result {
-            Ok(report) => {
+            Ok(inspection) => {
+                let report = &inspection.verified.report;
                 *self.verdicts.entry(report.verdict.as_str()).or_default() += 1;
                 *self.formats.entry(report.format).or_default() += 1;
+                if inspection.with_trust {
+                    let key = inspection.trust_verdict().map_or("none", TrustVerdict::as_str);
+                    *self.trust.get_or_insert_with(BTreeMap::new).entry(key).or_default() += 1;
+                }
             }
             Err(_) => {
                 *self.verdicts.entry("unreadable").or_default() += 1;
                 self.failures += 1;
             }
         }
+    }
+
+    /// Counts one propagation, by decision.
+    pub fn add_propagate(&mut self, result: &Result<Propagated>) {
+        self.files += 1;
+        let key = match result {
+            Ok(p) => decision_name(&p.outcome.decision),
+            Err(_) => "failed",
+        };
+        *self.verdicts.entry(key).or_default() += 1;
+        self.failures += u64::from(result.is_err());
     }
 
     /// Counts one embed.
@@ -59,20 +118,24 @@ impl Summary {
     }
 
     fn to_json(&self) -> Value {
-        json!({"summary": {
+        let mut summary = json!({
             "files": self.files,
             "verdicts": self.verdicts,
             "formats": self.formats,
             "failures": self.failures,
-        }})
+        });
+        if let Some(trust) = &self.trust {
+            summary["trust"] = json!(trust);
+        }
+        json!({ "summary": summary })
     }
 }
 
 /// The JSON object for one inspected file.
-pub fn inspect_json(file: &Path, result: &Result<Report>) -> Value {
+pub fn inspect_json(file: &Path, result: &Result<Inspection>) -> Value {
     let file = file.to_string_lossy();
-    let report = match result {
-        Ok(report) => report,
+    let inspection = match result {
+        Ok(inspection) => inspection,
         Err(e) => {
             return json!({
                 "file": file, "format": null, "verdict": "unreadable", "class": null, "labels": [],
@@ -80,30 +143,125 @@ pub fn inspect_json(file: &Path, result: &Result<Report>) -> Value {
             });
         }
     };
+    let report = &inspection.verified.report;
     let labels: Vec<Value> = report
         .copies
         .iter()
-        .map(|copy| {
-            let fields: Map<String, Value> = FIELD_NAMES
-                .iter()
-                .map(|name| (name.to_string(), copy.field(name).map_or(Value::Null, Value::from)))
-                .collect();
-            let checks: Vec<Value> = copy
-                .checks
-                .iter()
-                .map(|c| json!({"id": c.id, "ok": c.is_ok(), "level": c.level.as_str(), "detail": c.detail}))
-                .collect();
-            json!({"carrier": copy.carrier, "range": [copy.range.start, copy.range.end], "fields": fields, "checks": checks})
+        .enumerate()
+        .map(|(n, copy)| {
+            let mut label = json!({
+                "carrier": copy.carrier,
+                "range": [copy.range.start, copy.range.end],
+                "fields": fields_json(copy),
+                "checks": checks_json(&copy.checks),
+            });
+            if inspection.with_trust {
+                let verification = inspection.verified.verifications.get(n).and_then(Option::as_ref);
+                label["verification"] = verification.map_or(Value::Null, verification_json);
+            }
+            label
         })
         .collect();
-    json!({
+    let mut line = json!({
         "file": file,
         "format": report.format,
         "verdict": report.verdict.as_str(),
         "class": report.class().map(|c| c.word()),
         "labels": labels,
         "error": null,
+    });
+    if inspection.with_trust {
+        line["trust"] = json!(inspection.trust_verdict().map(TrustVerdict::as_str));
+    }
+    line
+}
+
+fn fields_json(copy: &LabelCopy) -> Map<String, Value> {
+    FIELD_NAMES
+        .iter()
+        .map(|name| (name.to_string(), copy.field(name).map_or(Value::Null, Value::from)))
+        .collect()
+}
+
+fn label_json(label: &Label) -> Map<String, Value> {
+    label
+        .fields()
+        .iter()
+        .map(|(name, value)| (name.to_string(), Value::from(*value)))
+        .collect()
+}
+
+fn checks_json(checks: &[Check]) -> Vec<Value> {
+    checks
+        .iter()
+        .map(|c| json!({"id": c.id, "ok": c.is_ok(), "level": c.level.as_str(), "detail": c.detail}))
+        .collect()
+}
+
+/// A copy's verification: the verdict, each slot's signature and binding, every check.
+fn verification_json(v: &Verification) -> Value {
+    json!({
+        "verdict": v.verdict().as_str(),
+        "producer": slot_json(&v.producer),
+        "propagator": slot_json(&v.propagator),
+        "checks": checks_json(&v.checks),
     })
+}
+
+fn slot_json(slot: &SlotVerification) -> Value {
+    let signature = match &slot.signature {
+        SignatureStatus::Valid { algorithm, key_id } => json!({
+            "status": "valid", "algorithm": algorithm.to_string(), "key_id": key_id,
+            "embedded_key_verifies": null, "detail": null,
+        }),
+        SignatureStatus::UnknownKey {
+            key_id,
+            embedded_key_verifies,
+        } => json!({
+            "status": "unknown-key", "algorithm": null, "key_id": key_id,
+            "embedded_key_verifies": embedded_key_verifies, "detail": null,
+        }),
+        other => json!({
+            "status": signature_name(other), "algorithm": null, "key_id": null,
+            "embedded_key_verifies": null, "detail": status_detail(other),
+        }),
+    };
+    let binding = json!({
+        "status": binding_name(&slot.binding),
+        "detail": match &slot.binding {
+            BindingStatus::Unsupported(why) => Some(why.as_str()),
+            _ => None,
+        },
+    });
+    json!({"field": slot.slot.field(), "signature": signature, "binding": binding})
+}
+
+fn status_detail(status: &SignatureStatus) -> Option<&str> {
+    match status {
+        SignatureStatus::Invalid(why) | SignatureStatus::Unsupported(why) => Some(why),
+        _ => None,
+    }
+}
+
+/// `valid`, `invalid`, `unknown-key`, `absent` or `unsupported`.
+fn signature_name(status: &SignatureStatus) -> &'static str {
+    match status {
+        SignatureStatus::Valid { .. } => "valid",
+        SignatureStatus::Invalid(_) => "invalid",
+        SignatureStatus::UnknownKey { .. } => "unknown-key",
+        SignatureStatus::Absent => "absent",
+        SignatureStatus::Unsupported(_) => "unsupported",
+    }
+}
+
+/// `match`, `content-changed`, `absent` or `unsupported`.
+fn binding_name(status: &BindingStatus) -> &'static str {
+    match status {
+        BindingStatus::Match => "match",
+        BindingStatus::ContentChanged => "content-changed",
+        BindingStatus::Absent => "absent",
+        BindingStatus::Unsupported(_) => "unsupported",
+    }
 }
 
 /// Prints one inspected file.
@@ -112,13 +270,13 @@ pub fn inspect(
     format: Format,
     verbose: bool,
     file: &Path,
-    result: &Result<Report>,
+    result: &Result<Inspection>,
 ) -> io::Result<()> {
     if format == Format::Json {
         return writeln!(out, "{}", inspect_json(file, result));
     }
-    let report = match result {
-        Ok(report) => report,
+    let inspection = match result {
+        Ok(inspection) => inspection,
         Err(e) => {
             return writeln!(
                 out,
@@ -130,18 +288,25 @@ pub fn inspect(
             );
         }
     };
+    let report = &inspection.verified.report;
     let class = report.class().map_or("-", |c| c.word());
+    let trust = if inspection.with_trust {
+        format!("{:<10} ", inspection.trust_verdict().map_or("-", TrustVerdict::as_str))
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{:<14} {:<6} {:<9} {}",
+        "{:<14} {:<6} {:<9} {trust}{}",
         report.verdict.as_str(),
         report.format,
         class,
         file.display()
     )?;
-    for copy in &report.copies {
+    for (n, copy) in report.copies.iter().enumerate() {
         let failing = copy.checks.iter().filter(|c| c.level != Level::Pass);
-        if verbose || report.copies.len() > 1 || copy.checks.iter().any(|c| !c.is_ok()) {
+        let any_failed = copy.checks.iter().any(|c| !c.is_ok());
+        if verbose || inspection.with_trust || report.copies.len() > 1 || any_failed {
             writeln!(
                 out,
                 "    {} at bytes {}..{}",
@@ -156,8 +321,118 @@ pub fn inspect(
         for check in failing.filter(|c| verbose || !c.is_ok()) {
             writeln!(out, "      {check}")?;
         }
+        if inspection.with_trust {
+            match inspection.verified.verifications.get(n).and_then(Option::as_ref) {
+                Some(v) => print_verification(out, v)?,
+                None => writeln!(out, "      protection: not checked, the label cannot be read")?,
+            }
+        }
     }
     Ok(())
+}
+
+/// The verdict, each slot's signature and binding, then every check by id.
+fn print_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
+    writeln!(out, "      protection: {}", v.verdict().as_str())?;
+    for (role, slot) in [("producer", &v.producer), ("propagator", &v.propagator)] {
+        let signature = match &slot.signature {
+            SignatureStatus::Valid { algorithm, key_id } => format!("valid ({algorithm}, key {key_id})"),
+            SignatureStatus::UnknownKey {
+                key_id,
+                embedded_key_verifies,
+            } => format!(
+                "unknown key {key_id}{}",
+                if *embedded_key_verifies {
+                    " (the embedded key verifies it)"
+                } else {
+                    ""
+                }
+            ),
+            other => signature_name(other).to_string(),
+        };
+        let binding = match &slot.binding {
+            BindingStatus::Match => "matches",
+            BindingStatus::ContentChanged => "CONTENT CHANGED",
+            BindingStatus::Absent => "absent",
+            BindingStatus::Unsupported(_) => "unsupported",
+        };
+        writeln!(
+            out,
+            "      {role:<10} {}: signature: {signature}; binding: {binding}",
+            slot.slot.field()
+        )?;
+    }
+    for check in &v.checks {
+        writeln!(out, "        {check}")?;
+    }
+    Ok(())
+}
+
+/// The JSON object for one propagated file.
+pub fn propagate_json(file: &Path, result: &Result<Propagated>) -> Value {
+    let file = file.to_string_lossy();
+    let p = match result {
+        Ok(p) => p,
+        Err(e) => {
+            return json!({
+                "file": file, "output": null, "decision": null, "class": null, "written": false,
+                "reason": null, "traces": [], "label": null, "label_range": null, "error": e.to_string(),
+            });
+        }
+    };
+    let outcome = &p.outcome;
+    let traces: Vec<Value> = match &outcome.decision {
+        Decision::Suspected { traces } => traces
+            .iter()
+            .map(|t| {
+                json!({"kind": t.kind.as_str(), "location": t.location, "range": [t.range.start, t.range.end],
+                       "detail": t.detail})
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    json!({
+        "file": file,
+        "output": outcome.written.as_ref().map(|_| p.output.to_string_lossy()),
+        "decision": decision_name(&outcome.decision),
+        "class": outcome.decision.class().map(|c| c.word()),
+        "written": outcome.written.is_some(),
+        "reason": outcome.decision.reason(),
+        "traces": traces,
+        "label": outcome.label.as_ref().map(label_json),
+        "label_range": outcome.written.as_ref().map(|w| [w.label_range.start, w.label_range.end]),
+        "error": null,
+    })
+}
+
+/// Prints one propagated file: the decision, the class, where it went and why; in table form,
+/// failures go to standard error.
+pub fn propagate(out: &mut dyn Write, format: Format, file: &Path, result: &Result<Propagated>) -> io::Result<()> {
+    if format == Format::Json {
+        return writeln!(out, "{}", propagate_json(file, result));
+    }
+    let p = match result {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("aigc-label: {}: {e}", file.display());
+            return Ok(());
+        }
+    };
+    let outcome = &p.outcome;
+    let class = outcome.decision.class().map_or("-", |c| c.word());
+    let target = if outcome.written.is_some() {
+        format!(" -> {}", p.output.display())
+    } else {
+        " (not written)".to_string()
+    };
+    writeln!(
+        out,
+        "{:<9} {:<9} {}{target}: {}",
+        decision_name(&outcome.decision),
+        class,
+        file.display(),
+        outcome.decision.reason()
+    )
 }
 
 /// Prints one embedded file; in table form, failures go to standard error.
@@ -195,6 +470,9 @@ pub fn summary(out: &mut dyn Write, format: Format, summary: &Summary) -> io::Re
             writeln!(out, "-- {} files: {}", summary.files, join(&summary.verdicts))?;
             if !summary.formats.is_empty() {
                 writeln!(out, "-- formats: {}", join(&summary.formats))?;
+            }
+            if let Some(trust) = &summary.trust {
+                writeln!(out, "-- protection: {}", join(trust))?;
             }
             if summary.failures > 0 {
                 writeln!(out, "-- {} failed", summary.failures)?;

@@ -1,0 +1,260 @@
+//! `aigc-label keygen`, and reading the key files it writes for `embed --sign-key` and
+//! `propagate --sign-key`.
+//!
+//! A key file is a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`), which OpenSSL, GmSSL
+//! and Python's `cryptography` read. When the key has a chosen key id (`keygen --key-id`), the
+//! file carries it as RFC 7468 explanatory text before the PEM block, one line `Key-ID: ID`;
+//! PEM readers ignore text outside the block, and this command reads the id back so the
+//! signatures name the id the trust list holds. Without that line, the key's default id (16
+//! hex digits of its public key's digest) is used. A file holding one `sm2:HEX` / `ed25519:HEX`
+//! line is read too.
+//!
+//! Private keys are created with mode 0600 on Unix, written to a temporary file in the target
+//! folder and moved into place only when complete; an existing file is never replaced unless
+//! `--force` is given.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use aigc_label::trust::{Algorithm, SigningKey};
+use aigc_label::{Error, Result};
+use zeroize::Zeroize;
+
+/// The explanatory line that names the key id.
+const KEY_ID_HEADER: &str = "Key-ID:";
+
+/// Key files larger than this are not key files.
+const MAX_KEY_FILE: u64 = 64 << 10;
+
+/// What `keygen` was asked for.
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    /// Signature algorithm: sm2 (SM3withSM2, the guide's) or ed25519.
+    #[arg(long, value_enum)]
+    pub alg: AlgArg,
+    /// Key id written next to each signature (default: 16 hex digits of the public key's digest).
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Provider code the key signs for: the printed trust-list line starts with it.
+    #[arg(long, value_name = "CODE")]
+    pub provider: Option<String>,
+    /// The private key file to create (PKCS#8 PEM, mode 0600).
+    #[arg(short, long, value_name = "KEY.pem")]
+    pub output: PathBuf,
+    /// Also write the public key (SubjectPublicKeyInfo PEM) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub public: Option<PathBuf>,
+    /// Replace existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--alg`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum AlgArg {
+    /// SM3withSM2.
+    Sm2,
+    /// Ed25519.
+    Ed25519,
+}
+
+impl From<AlgArg> for Algorithm {
+    fn from(a: AlgArg) -> Self {
+        match a {
+            AlgArg::Sm2 => Algorithm::Sm2Sm3,
+            AlgArg::Ed25519 => Algorithm::Ed25519,
+        }
+    }
+}
+
+/// Generates a key, writes the files, and returns the trust-list line for the public key.
+///
+/// # Errors
+/// [`Error::Parameter`] for a bad key id or an existing file without `--force`; I/O errors.
+pub fn keygen(args: &KeygenArgs) -> Result<String> {
+    if let Some(id) = &args.key_id {
+        check_key_id(id)?;
+    }
+    if let Some(provider) = &args.provider {
+        check_word("provider", provider)?;
+    }
+    let targets = std::iter::once(&args.output).chain(args.public.as_ref());
+    for target in targets {
+        if !args.force && target.symlink_metadata().is_ok() {
+            return Err(Error::Parameter(
+                format!("{} exists; pass --force to replace it", target.display()).into(),
+            ));
+        }
+    }
+    if args.public.as_ref() == Some(&args.output) {
+        return Err(Error::Parameter("--public names the private key file".into()));
+    }
+
+    let mut key = SigningKey::generate(args.alg.into())?;
+    if let Some(id) = &args.key_id {
+        key = key.with_key_id(id.clone());
+    }
+    let mut pem = key.to_pem()?;
+    let mut contents = match &args.key_id {
+        Some(id) => format!("{KEY_ID_HEADER} {id}\n{pem}"),
+        None => pem.clone(),
+    };
+    pem.zeroize();
+    let written = write_new(&args.output, contents.as_bytes(), args.force, Secrecy::Private);
+    contents.zeroize();
+    written?;
+
+    let public = key.public_key();
+    if let Some(path) = &args.public {
+        write_new(path, public.to_pem()?.as_bytes(), args.force, Secrecy::Public)?;
+    }
+    let line = format!("{} {}", public.to_text(), key.key_id());
+    Ok(match &args.provider {
+        Some(provider) => format!("{provider} {line}"),
+        None => line,
+    })
+}
+
+/// Reads a key file (see the module documentation); `key_id` overrides the file's id.
+///
+/// # Errors
+/// I/O errors; [`Error::Parameter`] when the file holds no key or a bad key id.
+pub fn load(path: &Path, key_id: Option<&str>) -> Result<SigningKey> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() > MAX_KEY_FILE {
+        return Err(Error::Parameter(
+            format!("{}: too large for a key file", path.display()).into(),
+        ));
+    }
+    warn_if_readable_by_others(path, &file);
+    let mut text = std::io::read_to_string(file)?;
+    let parsed = parse(&text);
+    text.zeroize();
+    let mut key = parsed.map_err(|e| Error::Parameter(format!("{}: {e}", path.display()).into()))?;
+    if let Some(id) = key_id {
+        check_key_id(id)?;
+        key = key.with_key_id(id);
+    }
+    Ok(key)
+}
+
+/// A key from the text of a key file.
+fn parse(text: &str) -> Result<SigningKey> {
+    let Some(begin) = text.find("-----BEGIN") else {
+        return SigningKey::parse(text);
+    };
+    let (explanatory, pem) = text.split_at(begin);
+    let mut key = SigningKey::parse(pem)?;
+    let mut ids = explanatory.lines().filter_map(|line| {
+        let (name, value) = line.trim().split_at_checked(KEY_ID_HEADER.len())?;
+        name.eq_ignore_ascii_case(KEY_ID_HEADER).then(|| value.trim())
+    });
+    match (ids.next(), ids.next()) {
+        (Some(_), Some(_)) => Err(Error::Parameter("several Key-ID lines".into())),
+        (Some(id), None) => {
+            check_key_id(id)?;
+            key = key.with_key_id(id);
+            Ok(key)
+        }
+        (None, _) => Ok(key),
+    }
+}
+
+/// A key id must survive the trust list's text form (words split by spaces) and the label's
+/// value rules: 1 to 64 printable ASCII characters, no space, quote or backslash.
+fn check_key_id(id: &str) -> Result<()> {
+    check_word("key id", id)?;
+    if id.len() > 64 {
+        return Err(Error::Parameter("a key id has at most 64 characters".into()));
+    }
+    Ok(())
+}
+
+fn check_word(what: &str, value: &str) -> Result<()> {
+    let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Parameter(
+            format!("{what} {value:?}: use printable ASCII without spaces, quotes or backslashes").into(),
+        ))
+    }
+}
+
+/// Who may read a file `keygen` writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Secrecy {
+    /// The owner only (0600 on Unix).
+    Private,
+    /// Everyone the umask allows (0644 before the umask on Unix).
+    Public,
+}
+
+/// Writes `contents` to a new file at `path`, atomically; replaces an existing file only with
+/// `force`.
+fn write_new(path: &Path, contents: &[u8], force: bool, secrecy: Secrecy) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // tempfile creates files readable by the owner only (0600 on Unix) unless told otherwise.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".aigc-label-").suffix(".tmp");
+    #[cfg(unix)]
+    if secrecy == Secrecy::Public {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    #[cfg(not(unix))]
+    let _ = secrecy;
+    let mut temp = builder.tempfile_in(dir)?;
+    temp.write_all(contents)?;
+    temp.as_file().sync_all()?;
+    if force {
+        temp.persist(path).map_err(|e| Error::Io(e.error))?;
+    } else {
+        temp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Parameter(format!("{} exists; pass --force to replace it", path.display()).into())
+            } else {
+                Error::Io(e.error)
+            }
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path, file: &std::fs::File) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file.metadata().map_or(0, |m| m.permissions().mode());
+    if mode & 0o077 != 0 {
+        eprintln!(
+            "aigc-label: warning: {} is readable by other users (mode {:o}); chmod 600 it",
+            path.display(),
+            mode & 0o777
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path, _file: &std::fs::File) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_id_line_before_the_pem_block_names_the_key() {
+        let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+        let pem = key.to_pem().unwrap();
+        assert_eq!(parse(&pem).unwrap().key_id(), key.key_id());
+        let named = parse(&format!("Key-ID: producer-2026\n{pem}")).unwrap();
+        assert_eq!(named.key_id(), "producer-2026");
+        assert_eq!(named.public_key(), key.public_key());
+        assert!(parse(&format!("Key-ID: two words\n{pem}")).is_err());
+        assert!(parse(&format!("Key-ID: a\nkey-id: b\n{pem}")).is_err());
+        assert!(parse(&key.to_text()).is_ok());
+        assert!(parse("Key-ID: x\n").is_err());
+    }
+}

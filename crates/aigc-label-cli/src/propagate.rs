@@ -1,0 +1,165 @@
+//! `aigc-label propagate`: the distribution platform's step on uploads (spec section 1).
+//!
+//! For each file: inspect; decide the class (a label is present: keep it; none, but the uploader
+//! declared AI: 2, possibly; none, no declaration, but traces of generation: 3, suspected;
+//! otherwise nothing); write the single label copy with the platform's `ContentPropagator` and
+//! `PropagateID`, and with `--sign-key` its signature in `ReservedCode2`. Writes are atomic
+//! (see `aigc_label::propagate_file`); a file with nothing to add is not written at all.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aigc_label::batch::Input;
+use aigc_label::trust::propagate::{Decision, Request};
+use aigc_label::trust::{LabelSigner, SigningKey};
+use aigc_label::{Options, Strictness};
+
+use crate::output::{self, Propagated, Summary};
+use crate::{Run, Selection, error_status, expand_id, has_placeholder, is_single_file, keys, status, usage};
+
+/// What `propagate` was asked for.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["output", "out_dir", "in_place"])))]
+pub struct PropagateArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// ContentPropagator: the platform's provider code.
+    #[arg(long, value_name = "CODE")]
+    platform: String,
+    /// PropagateID, the platform's id for the content; with several files use a placeholder:
+    /// {stem} {name} {path} (relative path) {n} (input number).
+    #[arg(long, value_name = "ID")]
+    propagate_id: String,
+    /// The uploader declared the content AI-generated (class 2 when the file has no label).
+    #[arg(long)]
+    declared: bool,
+    /// Sign ReservedCode2 with this private key (made by `aigc-label keygen`).
+    #[arg(long, value_name = "KEY.pem")]
+    sign_key: Option<PathBuf>,
+    /// Key id for the signature (default: the key file's Key-ID line, or the key's digest).
+    #[arg(long, value_name = "ID", requires = "sign_key")]
+    key_id: Option<String>,
+    /// Do not bind the signature to the file's content.
+    #[arg(long, requires = "sign_key")]
+    no_bind: bool,
+    /// Output file (one input file only).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output directory that mirrors the input tree.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Update each input in place (atomically).
+    #[arg(long)]
+    in_place: bool,
+    /// Accept provider names and values that break the standard's "should" rules.
+    #[arg(long)]
+    lenient: bool,
+}
+
+/// One file to propagate.
+struct Job {
+    input: PathBuf,
+    output: PathBuf,
+    propagate_id: String,
+}
+
+impl Input for Job {
+    type Reader = std::fs::File;
+    fn name(&self) -> PathBuf {
+        self.input.clone()
+    }
+    fn open(self) -> std::io::Result<std::fs::File> {
+        std::fs::File::open(&self.input)
+    }
+}
+
+/// The exit status for one file: 0 written, 1 nothing to add, 2 refused.
+fn decision_status(decision: &Decision) -> u8 {
+    match decision {
+        Decision::Keep { .. } | Decision::Declared | Decision::Suspected { .. } => status::OK,
+        Decision::Nothing => status::UNLABELLED,
+        Decision::Refused { .. } => status::NON_COMPLIANT,
+    }
+}
+
+/// Runs `propagate`; returns the exit status.
+pub fn run(args: PropagateArgs) -> u8 {
+    let single_file = is_single_file(&args.selection.paths);
+    if args.output.is_some() && !single_file {
+        return usage("-o names one output file; use --out-dir or --in-place for several files");
+    }
+    if !single_file && !has_placeholder(&args.propagate_id) {
+        return usage(
+            "with several files, --propagate-id needs a placeholder ({stem}, {name}, {path} or {n}) so each file gets its own id",
+        );
+    }
+    let signer: Option<Arc<SigningKey>> = match &args.sign_key {
+        Some(path) => match keys::load(path, args.key_id.as_deref()) {
+            Ok(key) => Some(Arc::new(key)),
+            Err(e) => return usage(format_args!("--sign-key: {e}")),
+        },
+        None => None,
+    };
+    let mut options = Options::default();
+    if args.lenient {
+        options = options.write_strictness(Strictness::Lenient);
+    }
+    let mut run = match Run::new(args.selection, options.clone()) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
+    let items = std::mem::replace(&mut run.items, Box::new(std::iter::empty()));
+    // Like embed's -o, an existing directory mirrors the input tree.
+    let (single_output, out_dir) = match args.output {
+        Some(dir) if dir.is_dir() => (None, Some(dir)),
+        output => (output, args.out_dir),
+    };
+    let template = args.propagate_id;
+    let jobs = items.enumerate().map(move |(n, item)| {
+        let output = match (&single_output, &out_dir) {
+            (Some(file), _) => file.clone(),
+            (None, Some(dir)) => dir.join(&item.relative),
+            (None, None) => item.path.clone(),
+        };
+        Job {
+            propagate_id: expand_id(&template, &item, n + 1),
+            input: item.path,
+            output,
+        }
+    });
+    let (platform, declared, bind) = (args.platform, args.declared, !args.no_bind);
+    let work = move |job: Job| {
+        if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let request = Request {
+            platform: &platform,
+            propagate_id: &job.propagate_id,
+            declared_by_user: declared,
+            signer: signer.as_deref().map(|k| k as &dyn LabelSigner),
+            bind,
+        };
+        let outcome = aigc_label::propagate_file(&job.input, &job.output, &request, &options)?;
+        Ok(Propagated {
+            outcome,
+            output: job.output,
+        })
+    };
+
+    let mut summary = Summary::default();
+    let mut worst = status::OK;
+    let mut stdout = std::io::stdout().lock();
+    for outcome in run.batch.each(jobs, work) {
+        let code = match &outcome.result {
+            Ok(p) => decision_status(&p.outcome.decision),
+            Err(e) => error_status(e),
+        };
+        worst = worst.max(code);
+        summary.add_propagate(&outcome.result);
+        if output::propagate(&mut stdout, run.format, &outcome.name, &outcome.result).is_err() {
+            return status::UNREADABLE;
+        }
+    }
+    drop(stdout);
+    run.finish(&summary, worst)
+}
