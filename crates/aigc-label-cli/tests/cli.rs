@@ -1,29 +1,13 @@
 //! The `aigc-label` command end to end: output forms and exit statuses.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
-const PRODUCER: &str = "001191440300708461136T1XGW3";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_aigc-label"))
-}
-
-fn sample(name: &str) -> PathBuf {
-    aigc_label_testutil::workspace_root()
-        .join("examples/samples")
-        .join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run aigc-label")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
+use common::{PRODUCER, assert_valid, bin, code, json_lines, run, sample};
 
 fn embed(input: &Path, output: &Path, producer: &str, id: &str) -> Output {
     run(&[
@@ -36,19 +20,6 @@ fn embed(input: &Path, output: &Path, producer: &str, id: &str) -> Output {
         "--produce-id",
         id,
     ])
-}
-
-/// The per-file objects of a JSON Lines output; checks that the last line is the summary and
-/// that it counts those files.
-fn json_lines(out: &Output) -> Vec<Value> {
-    let mut lines: Vec<Value> = String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
-    let summary = lines.pop().expect("a summary line");
-    assert_eq!(summary["summary"]["files"], lines.len() as u64, "{summary}");
-    lines
 }
 
 #[test]
@@ -210,45 +181,6 @@ fn usage_errors_exit_64() {
     assert_eq!(code(&run(&["embed", "a.png"])), 64);
     assert_eq!(code(&run(&["frobnicate"])), 64);
     assert_eq!(code(&run(&["--help"])), 0);
-}
-
-/// Validates every line of `out` against the committed schema with Python's `jsonschema`, a
-/// validator from outside the project; returns how many lines there were (None: skipped).
-fn assert_valid(out: &Output) -> Option<usize> {
-    let python = aigc_label_testutil::python_with("jsonschema")?;
-    let schema = aigc_label_testutil::workspace_root().join("docs/output.schema.json");
-    let script = r#"
-import json, sys, jsonschema
-schema = json.load(open(sys.argv[1]))
-jsonschema.Draft202012Validator.check_schema(schema)
-validator = jsonschema.Draft202012Validator(schema)
-n = 0
-for line in sys.stdin:
-    errors = [e.message for e in validator.iter_errors(json.loads(line))]
-    if errors:
-        sys.exit(f"{line.strip()}: {errors}")
-    n += 1
-print(n)
-"#;
-    let mut child = Command::new(python)
-        .args(["-c", script])
-        .arg(schema)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write as _;
-        child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
-    }
-    let result = child.wait_with_output().unwrap();
-    assert!(
-        result.status.success(),
-        "schema validation failed: {}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    Some(String::from_utf8(result.stdout).unwrap().trim().parse().unwrap())
 }
 
 #[test]
