@@ -4,8 +4,9 @@
 //! The block is created after `STREAMINFO` when the file has none. The change in metadata size
 //! is taken from (or given to) the first `PADDING` block, so in the usual case the audio frames
 //! stay at the same offset; when the padding is too small the metadata is rewritten and the
-//! frames move, with a fresh padding block for later updates. The last-metadata-block flag is set
-//! on whichever block ends up last. Other blocks (`STREAMINFO`, `SEEKTABLE` — whose offsets are
+//! frames move, with a fresh padding block for later updates (1/32 of the file, at most 1 KiB,
+//! so that it stays a small share of a small file). The last-metadata-block flag is set on
+//! whichever block ends up last. Other blocks (`STREAMINFO`, `SEEKTABLE` — whose offsets are
 //! relative to the first frame and so stay valid —, `PICTURE`, `APPLICATION`, `CUESHEET`) are
 //! copied byte for byte, and the frames in large blocks.
 //!

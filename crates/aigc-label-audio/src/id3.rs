@@ -649,7 +649,8 @@ fn stored_range_in_file(tag: &Tag, walked: &Walked, decoded: Range<usize>) -> Ra
 /// zeros). The header's other bytes, the rest of an extended header and every other frame keep
 /// their stored bytes and order.
 pub(crate) fn volatile_ranges(tag: &Tag, walked: &Walked) -> Vec<Range<u64>> {
-    let mut out = vec![tag.offset + 6..tag.offset + HEADER_LEN];
+    let mut out = Vec::with_capacity(4);
+    out.push(tag.offset + 6..tag.offset + HEADER_LEN);
     if tag.header.major == 3 && walked.ext_end >= 10 {
         out.push(stored_range_in_file(tag, walked, 6..10));
     }

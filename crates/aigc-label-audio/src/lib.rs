@@ -5,7 +5,9 @@
 //! - Carriers ([`aigc_label_core::Carrier`]): [`Wav`] (RIFF chunk `AIGC` after `data`; RF64 and
 //!   BW64 too), [`Mp3`] (ID3v2 `TXXX` frame `AIGC`), [`Flac`] (`VORBIS_COMMENT` field `AIGC=`),
 //!   [`Ogg`] (Vorbis / Opus comment header field `AIGC=`). [`carriers`] lists them for a
-//!   registry.
+//!   registry. Each one's `binding_exclusions` says which bytes a content binding leaves out
+//!   (the label's own structure and the sizes, padding and page numbers that change with it);
+//!   the audio and every other metadata byte stay covered, however long the next label is.
 //! - [`cue`]: the rhythm short-long short-short ([`cue::Rhythm`]) and voice prompts
 //!   ([`cue::VoicePrompt`]) placed in PCM buffers, streams of conversational turns
 //!   ([`cue::TurnCues`]) and WAV files ([`cue::stamp_wav_file`]).

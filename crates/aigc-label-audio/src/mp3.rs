@@ -3,6 +3,8 @@
 //! The frame holds the bare JSON. A v2.3 or v2.4 tag (and a v2.2 one) stays in its version; every
 //! other frame keeps its stored bytes, and the tag keeps its size when the new frame fits in its
 //! padding, so the audio does not move. A file without a tag gets a new v2.4 tag at the start.
+//! A tag that has to grow (or a new one) gets padding for later updates: 1/32 of the file, at
+//! most 512 bytes, so that it stays a small share of a small file.
 //! The MPEG audio frames after the tag are copied in large blocks and never parsed.
 //!
 //! Readers also accept the description in any letter case (reported with a

@@ -82,6 +82,9 @@ impl Codec {
 /// A run of packet bytes stored contiguously in the file (one page's share of a packet).
 #[derive(Debug, Clone, Copy)]
 struct Run {
+    /// Offset of the run's first byte in the packet.
+    at: u64,
+    /// Offset of the run's first byte in the file.
     file: u64,
     len: u64,
 }
@@ -102,12 +105,8 @@ struct Packets {
 /// empty or past the packet.
 fn file_range(runs: &[Run], r: &Range<usize>) -> Option<Range<u64>> {
     let at = |i: u64| {
-        let mut before = 0u64;
-        runs.iter().find_map(|run| {
-            let hit = (i >= before && i - before < run.len).then(|| run.file + (i - before));
-            before += run.len;
-            hit
-        })
+        let run = runs.get(runs.partition_point(|run| run.at + run.len <= i))?;
+        (run.at <= i).then(|| run.file + (i - run.at))
     };
     let last = (r.end as u64).checked_sub(1).filter(|&l| l >= r.start as u64)?;
     Some(at(r.start as u64)?..at(last)? + 1)
@@ -133,7 +132,11 @@ impl Packets {
             self.partial.extend_from_slice(seg);
             match self.partial_runs.last_mut() {
                 Some(run) if run.file + run.len == at => run.len += len,
-                _ => self.partial_runs.push(Run { file: at, len }),
+                _ => self.partial_runs.push(Run {
+                    at: self.partial.len() as u64 - len,
+                    file: at,
+                    len,
+                }),
             }
             at += len;
             if ends {
@@ -278,7 +281,7 @@ impl Carrier for Ogg {
                     if let (Some(packet), Some(runs)) = (stream.packets.done.first(), stream.packets.runs.first()) {
                         let first = pages.first().map_or(page.offset, |p| p.offset);
                         let list = comments(codec, packet, first, limits)?;
-                        for (value, span) in list.label_fields() {
+                        for (value, span) in list.label_fields().take(limits.max_copies) {
                             let range = field_range(codec, runs, &span, first)?;
                             out.push(found(codec.name(), range, text_of(value), Vec::new()));
                         }
@@ -379,8 +382,8 @@ impl Carrier for Ogg {
     ///   headers come to need more or fewer pages.
     ///
     /// Header packet bytes other than the label field stay covered wherever the new page
-    /// boundaries fall, since the covered bytes are read in order. Page CRCs of the covered
-    /// pages are not needed: the bytes they protect are covered themselves.
+    /// boundaries fall, since the covered bytes are read in order. Leaving out an audio page's
+    /// CRC loses nothing: the bytes it protects are covered themselves.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let mut streams = Streams::default();
@@ -415,7 +418,7 @@ impl Carrier for Ogg {
                     stream.packets = Packets::default();
                 }
                 Phase::Renumbered => {
-                    out.push(page.offset + 18..page.offset + 26)?;
+                    out.push(page.seq_and_crc_range())?;
                     src.seek_to(page.end())?;
                 }
                 Phase::Audio { .. } | Phase::Other => src.seek_to(page.end())?,
@@ -451,7 +454,7 @@ fn header_exclusions(
         return Ok(false);
     }
     for page in pages {
-        out.push(page.offset..page.body_offset())?;
+        out.push(page.header_range())?;
     }
     out.push(field_range(codec, runs, &list.count_span(), first.offset)?)?;
     for (_, span) in list.label_fields() {

@@ -128,6 +128,16 @@ impl Page {
         self.offset + (FIXED + self.lacing.len()) as u64
     }
 
+    /// The file range of the page header, lacing values included.
+    pub fn header_range(&self) -> Range<u64> {
+        self.offset..self.body_offset()
+    }
+
+    /// The file range of the page sequence number and the CRC that follows it.
+    pub fn seq_and_crc_range(&self) -> Range<u64> {
+        self.offset + 18..self.offset + CRC_AT as u64 + 4
+    }
+
     /// Offset just past the page.
     pub fn end(&self) -> u64 {
         self.body_offset() + self.body_len()

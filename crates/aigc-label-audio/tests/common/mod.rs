@@ -140,6 +140,7 @@ pub fn hostile_variants(carrier: &dyn Carrier, data: &[u8]) {
     for cut in cuts {
         let part = &data[..cut];
         let _ = carrier.find(&mut Cursor::new(part), &limits);
+        let _ = carrier.binding_exclusions(&mut Cursor::new(part), &limits);
         let _ = carrier.write(&mut Cursor::new(part), &mut Vec::new(), &label, &limits);
     }
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -156,12 +157,20 @@ pub fn hostile_variants(carrier: &dyn Carrier, data: &[u8]) {
             }
         }
         let _ = carrier.find(&mut Cursor::new(&bad), &limits);
+        let _ = carrier.binding_exclusions(&mut Cursor::new(&bad), &limits);
         let mut out = Vec::new();
         if carrier.write(&mut Cursor::new(&bad), &mut out, &label, &limits).is_ok() {
             let found = carrier
                 .find(&mut Cursor::new(&out), &limits)
                 .expect("our own output reads back");
             assert_eq!(found.len(), 1, "round {round}: one label after writing");
+            let excluded = carrier
+                .binding_exclusions(&mut Cursor::new(&out), &limits)
+                .expect("our own output has binding exclusions");
+            assert!(
+                excluded.iter().all(|r| r.start < r.end && r.end <= out.len() as u64),
+                "round {round}: exclusions within the file: {excluded:?}"
+            );
         }
     }
 }
