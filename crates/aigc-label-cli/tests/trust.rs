@@ -457,6 +457,32 @@ fn propagate_decides_each_class_and_leaves_plain_files_alone() {
     assert_eq!(label.value.as_str(), "2");
     assert_eq!(label.content_propagator, PLATFORM);
     assert_eq!(label.propagate_id, "up-2");
+
+    // A later platform keeps that label's class: it stays "possibly".
+    let again = dir.path().join("again.jpg");
+    let out = run(&[
+        "propagate",
+        "--json",
+        path(&plain),
+        "-o",
+        path(&again),
+        "--platform",
+        PRODUCER,
+        "--propagate-id",
+        "re-1",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let line = &json_lines(&out)[0];
+    assert_eq!(
+        (line["decision"].as_str(), line["class"].as_str()),
+        (Some("keep"), Some("possibly"))
+    );
+    let label = report(&again).label().unwrap();
+    assert_eq!((label.value.as_str(), label.produce_id.as_str()), ("2", "up-2"));
+    assert_eq!(
+        (label.content_propagator.as_str(), label.propagate_id.as_str()),
+        (PRODUCER, "re-1")
+    );
 }
 
 #[test]
