@@ -264,3 +264,29 @@ fn fuzz_seed_layouts_are_stable_once_labelled() {
         assert!(checked.get() >= 3, "{target}: {} seeds checked", checked.get());
     }
 }
+
+/// `Written::label_range` names the same structure `find` reports, so a signer can use either.
+#[test]
+fn written_label_range_is_what_find_reports() {
+    let limits = Limits::default();
+    let carriers: [(&dyn Carrier, &[&str]); 4] = [
+        (&Wav, &["wav"]),
+        (&Mp3, &["mp3"]),
+        (&Flac, &["flac"]),
+        (&Ogg, &["ogg", "opus"]),
+    ];
+    for (carrier, exts) in carriers {
+        for (name, path) in audio_fixtures(exts) {
+            let input = std::fs::read(path).unwrap();
+            for long in [10, 150_000] {
+                let mut out = Vec::new();
+                let written = carrier
+                    .write(&mut Cursor::new(&input), &mut out, &label("w-", long), &limits)
+                    .unwrap();
+                let found = carrier.find(&mut Cursor::new(&out), &limits).unwrap();
+                assert_eq!(found.len(), 1, "{name}");
+                assert_eq!(found[0].range, written.label_range, "{name} ({long} B)");
+            }
+        }
+    }
+}
