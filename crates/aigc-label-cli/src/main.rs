@@ -117,7 +117,7 @@ struct EmbedArgs {
     #[arg(long)]
     producer: String,
     /// ProduceID; with several files use a placeholder for a unique id per file:
-    /// {stem} {name} {path} (relative path) {n} (input number).
+    /// {stem} {name} {path} (relative path) {num} (input number).
     #[arg(long)]
     produce_id: String,
     /// Label value: 1 AI-generated, 2 possibly, 3 suspected.
@@ -424,7 +424,7 @@ fn inspect_status(inspection: &Inspection, require_trusted: bool) -> u8 {
 
 /// True when `template` holds a per-file placeholder.
 fn has_placeholder(template: &str) -> bool {
-    ["{stem}", "{name}", "{path}", "{n}"]
+    ["{stem}", "{name}", "{path}", "{num}", "{n}"]
         .iter()
         .any(|p| template.contains(p))
 }
@@ -434,7 +434,8 @@ fn is_single_file(paths: &[PathBuf]) -> bool {
     matches!(paths, [only] if only.as_os_str() != "-" && !only.is_dir())
 }
 
-/// Fills the placeholders of a ProduceID / PropagateID template.
+/// Fills the placeholders of a ProduceID / PropagateID template. `{n}` is the older spelling of
+/// `{num}`; help texts name `{num}` because clap renders `{n}` as a line break.
 fn expand_id(template: &str, item: &paths::Item, n: usize) -> String {
     let stem = item.path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
     let name = item.path.file_name().map(|s| s.to_string_lossy()).unwrap_or_default();
@@ -443,6 +444,7 @@ fn expand_id(template: &str, item: &paths::Item, n: usize) -> String {
         .replace("{stem}", &stem)
         .replace("{name}", &name)
         .replace("{path}", &relative)
+        .replace("{num}", &n.to_string())
         .replace("{n}", &n.to_string())
 }
 
@@ -450,7 +452,7 @@ fn embed(args: EmbedArgs) -> u8 {
     let single_file = is_single_file(&args.selection.paths);
     if !single_file && !has_placeholder(&args.produce_id) {
         return usage(
-            "with several files, --produce-id needs a placeholder ({stem}, {name}, {path} or {n}) so each file gets its own id",
+            "with several files, --produce-id needs a placeholder ({stem}, {name}, {path} or {num}) so each file gets its own id",
         );
     }
     let output_dir = match (&args.output, single_file) {

@@ -27,7 +27,7 @@ pub struct PropagateArgs {
     #[arg(long, value_name = "CODE")]
     platform: String,
     /// PropagateID, the platform's id for the content; with several files use a placeholder:
-    /// {stem} {name} {path} (relative path) {n} (input number).
+    /// {stem} {name} {path} (relative path) {num} (input number).
     #[arg(long, value_name = "ID")]
     propagate_id: String,
     /// The uploader declared the content AI-generated (class 2 when the file has no label).
@@ -90,7 +90,7 @@ pub fn run(args: PropagateArgs) -> u8 {
     }
     if !single_file && !has_placeholder(&args.propagate_id) {
         return usage(
-            "with several files, --propagate-id needs a placeholder ({stem}, {name}, {path} or {n}) so each file gets its own id",
+            "with several files, --propagate-id needs a placeholder ({stem}, {name}, {path} or {num}) so each file gets its own id",
         );
     }
     let signer: Option<Arc<SigningKey>> = match &args.sign_key {

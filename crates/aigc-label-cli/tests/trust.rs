@@ -541,12 +541,21 @@ fn signed_batch_embed_and_usage_errors() {
         "--producer",
         PRODUCER,
         "--produce-id",
-        "batch-{stem}",
+        "batch-{num}",
         "--sign-key",
         path(&key),
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_valid(&out);
+    let id = |p: &Path| {
+        let report = aigc_label::inspect_file(p, &aigc_label::Options::default()).unwrap();
+        report.label().unwrap().produce_id
+    };
+    assert_eq!(
+        [id(&out_dir.join("a.png")), id(&out_dir.join("sub/b.jpg"))],
+        ["batch-1", "batch-2"],
+        "walks are sorted by name, {{num}} counts inputs"
+    );
 
     let out = run(&["inspect", "--json", "--trust", path(&trust), path(&out_dir)]);
     assert_eq!(code(&out), 0);
