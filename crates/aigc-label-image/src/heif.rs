@@ -11,18 +11,20 @@
 //! read it), are reported with a [`carrier.place`](id::CARRIER_PLACE) warning.
 //!
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
-//! - An XMP item exists (the one holding a label, else the first) and its packet keeps its
-//!   length (the usual case: [`xmp::set_aigc`] absorbs a change in size into the packet's
-//!   padding): the packet is overwritten where it is, and nothing else changes.
+//! - An XMP item exists (the one holding a label, else the first), holds a label or is the
+//!   whole payload of an `mdat` that ends the file, and its packet keeps its length (the usual
+//!   case: [`xmp::set_aigc`] absorbs a change in size into the packet's padding): the packet is
+//!   overwritten where it is, and nothing else changes.
 //! - Otherwise, when the item's bytes are the whole payload of an `mdat` box that ends the file
 //!   (where this writer puts a packet it moves or adds), that `mdat` is rewritten in place with
 //!   the new packet and the file ends after it; the item's `iloc` entry gets the new length.
 //!   Nothing else changes, so rewriting a label this carrier wrote keeps every other byte where
 //!   it was (see [`Heif::binding_exclusions`]).
-//! - Otherwise the packet is appended at the end of the file in a new `mdat` box, and the item's
-//!   `iloc` entry points at it (construction method 0); its old bytes are zeroed, so no stale
-//!   copy of a label stays behind. A compressed packet is rewritten uncompressed, and its `infe`
-//!   loses the content encoding.
+//! - Otherwise (the packet changes length, or the item holds no label yet, so that the first
+//!   label always ends the file) the packet is appended at the end of the file in a new `mdat`
+//!   box, and the item's `iloc` entry points at it (construction method 0); its old bytes are
+//!   zeroed, so no stale copy of a label stays behind. A compressed packet is rewritten
+//!   uncompressed, and its `infe` loses the content encoding.
 //! - Without an XMP item, one is added: an `infe` (version 2, hidden, `mime`,
 //!   `application/rdf+xml`) in `iinf`, an `iloc` entry, and an `iref` `cdsc` reference from it to
 //!   the primary item, with the packet appended in a new `mdat` as above.
@@ -170,12 +172,12 @@ impl Carrier for Heif {
     /// entries, `iref`, `iprp` with every property, `idat` outside the item) and every other
     /// box, image data included.
     ///
-    /// The writer keeps this true for every file it has written: it overwrites a packet of the
-    /// same length in place, and rewrites one of another length in the `mdat` that ends the
-    /// file, where its first write puts the packet, so `meta` keeps its size and no other
-    /// offset moves. A packet that another tool stored elsewhere, and that must grow past its
-    /// padding, moves to a new `mdat` at the end once, which changes the file outside these
-    /// ranges.
+    /// The writer keeps this true: the first label it writes into a file always goes to an
+    /// `mdat` of its own that ends the file; a later label is overwritten in place when the
+    /// padding absorbs the change, and otherwise rewritten in that `mdat`, so `meta` keeps its
+    /// size and no other offset moves. One exception: a label another tool stored elsewhere
+    /// (ExifTool's, say) that must grow past its padding moves to a new `mdat` at the end once,
+    /// and its old bytes, zeroed, are covered from then on.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let file = File::read(&mut src, limits)?;
@@ -186,7 +188,10 @@ impl Carrier for Heif {
             .map(|i| file.extent_of(&i.spans))
             .collect();
         if let Some(item) = primary(&items).and_then(|i| items.get(i)) {
-            out.push(file.extent_of(&item.spans));
+            let extent = file.extent_of(&item.spans);
+            if !out.contains(&extent) {
+                out.push(extent);
+            }
             if let Some(mdat) = file.trailing_mdat(&item.spans) {
                 out.push(mdat.start..mdat.end);
             }
@@ -625,7 +630,12 @@ impl Plan {
             .patches
             .windows(2)
             .any(|w| w.first().map(|p| p.at + p.bytes.len() as u64) > w.get(1).map(|p| p.at));
-        if overlap || plan.patches.last().is_some_and(|p| p.at + p.bytes.len() as u64 > plan.keep) {
+        if overlap
+            || plan
+                .patches
+                .last()
+                .is_some_and(|p| p.at + p.bytes.len() as u64 > plan.keep)
+        {
             return Err(Error::malformed(
                 FORMAT,
                 0,
@@ -698,12 +708,16 @@ impl Plan {
             xmp::set_aigc(&item.packet, json, limits).map_err(|e| in_item(item.infe.id, e))?
         };
         let compressed = item.infe.encoding().is_some();
-        if !compressed && packet.len() as u64 == item.stored_len() {
+        let trailing = file.trailing_mdat(&item.spans);
+        // An item without a label outside a trailing `mdat` moves there even when its padding
+        // would absorb the label, so that later labels of any length stay in place.
+        let settled = !item.hits.is_empty() || trailing.is_some();
+        if !compressed && settled && packet.len() as u64 == item.stored_len() {
             self.overwrite(file, &item.spans, &packet)?;
             self.label_range = file.extent_of(&item.spans);
             return Ok(None);
         }
-        if let Some(mdat) = file.trailing_mdat(&item.spans) {
+        if let Some(mdat) = trailing {
             self.keep = mdat.start;
         } else {
             let zeros = vec![0u8; usize::try_from(item.stored_len()).unwrap_or(0)];

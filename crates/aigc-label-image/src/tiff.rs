@@ -9,20 +9,21 @@
 //! big-endian files (`II*\0`, `MM\0*`) and BigTIFF (`II+\0`, `MM\0+`, 64-bit offsets) are read
 //! alike; TIFF-based raw formats (DNG and the like) are TIFF too.
 //!
-//! [`Tiff::write`] never moves a byte that is already in the file, so every offset elsewhere
+//! [`Tiff::write`] never moves a byte of the file but the XMP packet's, so every offset elsewhere
 //! (strips, tiles, later IFDs, EXIF, GPS and sub-IFDs) stays valid without being read or
 //! rewritten. All changes are worked out before a byte is written, then the input is copied in
 //! large blocks with a few small patches, and new structures are appended after its end:
-//! - IFD0 has tag 700 and the packet keeps its length (the usual case: [`xmp::set_aigc`] absorbs a
-//!   change in size into the packet's padding): the packet is overwritten in place.
+//! - IFD0 has tag 700, its packet holds a label or ends the file, and the packet keeps its length
+//!   (the usual case: [`xmp::set_aigc`] absorbs a change in size into the packet's padding): the
+//!   packet is overwritten in place.
 //! - IFD0 has tag 700, the packet changes length and ends the file (as every packet this
 //!   writer moved or added does): the packet is rewritten where it starts, the file ending with
 //!   it, and the entry gets the new count. Nothing else changes, so rewriting a label this
 //!   carrier wrote keeps every other byte where it was (see [`Tiff::binding_exclusions`]).
-//! - IFD0 has tag 700 but the packet changes length and something follows it: the new packet is
-//!   appended, and the 12-byte entry (20 in BigTIFF) gets the new count and offset, and type
-//!   UNDEFINED; IFD0 stays where it is. The old packet's bytes are zeroed, so no stale copy of a
-//!   label stays in the file.
+//! - IFD0 has tag 700 but the packet changes length, or holds no label yet, and something follows
+//!   it: the new packet is appended (so the first label always ends the file), and the 12-byte
+//!   entry (20 in BigTIFF) gets the new count and offset, and type UNDEFINED; IFD0 stays where
+//!   it is. The old packet's bytes are zeroed, so no stale copy of a label stays in the file.
 //! - IFD0 has no tag 700: IFD0 must grow by one entry, and growing it in place would overwrite
 //!   whatever follows it. So a copy of IFD0 with the new entry (in tag order; every other entry,
 //!   inline values included, copied as it was, and the same pointer to the next IFD) and then
@@ -140,11 +141,12 @@ impl Carrier for Tiff {
     /// Covered: the header, every IFD but those fields, strips, tiles, EXIF, ICC and every
     /// other value, and the XMP packets of other pages that hold no label.
     ///
-    /// The writer keeps this true: a packet of the same length is overwritten in place, and one
-    /// of another length, once it ends the file (where the first write puts it), is rewritten
-    /// at the same offset with the file ending after it; nothing else moves. A packet that
-    /// another tool put before other data, and that must grow past its padding, moves to the
-    /// end once, which changes the file outside these ranges.
+    /// The writer keeps this true: the first label it writes into a file always ends the file
+    /// (appended, unless the packet already ends it); a later label is overwritten in place when
+    /// the padding absorbs the change, and otherwise rewritten at the same offset with the file
+    /// ending after it; nothing else moves. One exception: a label another tool wrote before
+    /// other data (ExifTool's, say) that must grow past its padding moves to the end once, and
+    /// its old bytes, zeroed, are covered from then on.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let scan = Scan::read(&mut src, limits)?;
@@ -152,7 +154,9 @@ impl Carrier for Tiff {
         if let Some(primary) = scan.primary() {
             let entry = primary.entry.at;
             out.push(entry + 2..entry + scan.codec.layout.entry_len());
-            out.push(primary.value.clone());
+            if !out.contains(&primary.value) {
+                out.push(primary.value.clone());
+            }
         }
         Ok(out)
     }
@@ -739,7 +743,11 @@ impl Plan {
         } else {
             xmp::set_aigc(&old, json, limits).map_err(|e| entry.in_packet(e))?
         };
-        if packet.len() == old.len() && !entry.inline {
+        let ends_file = !entry.inline && entry.value.end == scan.file_len;
+        // A packet without a label that does not end the file moves there even when its
+        // padding would absorb the label, so that later labels of any length stay in place.
+        let labelled = !search_packet(&old, limits).map_err(|e| entry.in_packet(e))?.is_empty();
+        if packet.len() == old.len() && !entry.inline && (labelled || ends_file) {
             self.label_range = entry.value.clone();
             self.patches.push(Patch {
                 at: entry.value.start,
@@ -747,7 +755,6 @@ impl Plan {
             });
             return Ok(());
         }
-        let ends_file = !entry.inline && entry.value.end == scan.file_len;
         if ends_file {
             self.tail.start = entry.value.start;
         }
@@ -774,13 +781,19 @@ impl Plan {
         let packet = xmp::new_packet(json, xmp::DEFAULT_PADDING);
         let len = packet.len() as u64;
         // The IFD's length does not depend on the offset in its new entry.
-        let draft = scan.ifd0.with_entry(&Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, 0), codec)?;
+        let draft = scan
+            .ifd0
+            .with_entry(&Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, 0), codec)?;
         let at = self.tail.align(self.tail.next_at() + draft.len() as u64);
         let entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, at);
         let ifd = scan.ifd0.with_entry(&entry, codec)?;
         let ifd_at = self.tail.push(&ifd)?;
         if self.tail.push(&packet)? != at {
-            return Err(Error::malformed(FORMAT, ifd_at, "appended IFD0 changed length between passes"));
+            return Err(Error::malformed(
+                FORMAT,
+                ifd_at,
+                "appended IFD0 changed length between passes",
+            ));
         }
         self.label_range = at..at + len;
         self.patches.push(Patch {
@@ -979,6 +992,62 @@ mod tests {
         }
     }
 
+    /// The bytes outside `ranges`, in order.
+    fn covered(data: &[u8], ranges: &[Range<u64>]) -> Vec<u8> {
+        (0..data.len())
+            .filter(|&i| !ranges.iter().any(|r| r.contains(&(i as u64))))
+            .map(|i| data[i])
+            .collect()
+    }
+
+    fn exclusions(data: &[u8]) -> Vec<Range<u64>> {
+        Tiff.binding_exclusions(&mut Cursor::new(data), &Limits::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_packet_that_ends_the_file_is_rewritten_where_it_starts_at_any_length() {
+        for (order, layout) in layouts() {
+            let tiff = Builder::new(order, layout).page(&[]).page(&[]).build();
+            let (first, w) = write(&tiff).unwrap();
+            assert_eq!(w.label_range.end, first.len() as u64, "the new packet ends the file");
+            for produce_id in ["x".repeat(6000), "y".to_string()] {
+                let mut out = Vec::new();
+                let label = Label::new("001191440300708461136T1XGW3", produce_id.as_str());
+                let w2 = Tiff
+                    .write(&mut Cursor::new(&first), &mut out, &label, &Limits::default())
+                    .unwrap();
+                assert_eq!(w2.label_range.start, w.label_range.start);
+                assert_eq!(w2.label_range.end, out.len() as u64);
+                assert!(find(&out).unwrap()[0].text.contains(&produce_id));
+                assert_eq!(covered(&out, &exclusions(&out)), covered(&first, &exclusions(&first)));
+                // Only the entry's type, count and offset are excluded beyond the packet.
+                let excluded = out.len() - covered(&out, &exclusions(&out)).len();
+                let extra = excluded as u64 - (w2.label_range.end - w2.label_range.start);
+                assert_eq!(extra, layout.entry_len() - 2);
+            }
+        }
+    }
+
+    #[test]
+    fn an_unlabelled_packet_before_other_data_moves_to_the_end_even_when_it_fits() {
+        for (order, layout) in layouts() {
+            let labelled = xmp::new_packet(LABEL, 4096);
+            let hits = xmp::find_aigc(&labelled, &Limits::default()).unwrap();
+            let packet = remove_aigc(&labelled, hits, &Limits::default()).unwrap();
+            assert!(
+                find(&Builder::new(order, layout).page(&[(700, 7, packet.clone())]).build())
+                    .unwrap()
+                    .is_empty()
+            );
+            let tiff = Builder::new(order, layout).page(&[(700, 7, packet.clone())]).build();
+            let (out, w) = write(&tiff).unwrap();
+            assert_eq!(w.label_range.end, out.len() as u64);
+            let at = tiff.windows(packet.len()).position(|w| w == packet).unwrap();
+            assert!(out[at..at + packet.len()].iter().all(|&b| b == 0));
+        }
+    }
+
     #[test]
     fn packet_that_grows_moves_to_the_end_and_the_old_one_is_zeroed() {
         for (order, layout) in layouts() {
@@ -1096,14 +1165,17 @@ mod tests {
             .page(&[(700, 7, labelled_packet("a"))])
             .page(&[(700, 1, labelled_packet("b"))])
             .build();
+        let excludes = |data: &[u8]| Tiff.binding_exclusions(&mut Cursor::new(data), &Limits::default());
         for cut in 0..good.len() {
-            let _ = find(&good[..cut]);
-            let _ = write(&good[..cut]);
+            let part = &good[..cut];
+            assert_eq!(find(part).is_ok(), excludes(part).is_ok(), "cut at {cut}");
+            let _ = write(part);
         }
         for i in 0..good.len().min(200) {
             for v in [0x00, 0x01, 0x7F, 0xFF] {
                 let mut bad = good.clone();
                 bad[i] = v;
+                assert_eq!(find(&bad).is_ok(), excludes(&bad).is_ok(), "byte {i} = {v}");
                 if find(&bad).is_ok() {
                     if let Ok((out, _)) = write(&bad) {
                         assert_eq!(find(&out).unwrap().len(), 1, "byte {i} = {v}");

@@ -75,6 +75,9 @@ const CHUNK_HEADER: u64 = 8;
 /// `RIFF`, the size, `WEBP`.
 const RIFF_HEADER: u64 = 12;
 
+/// Where the RIFF header holds the RIFF chunk's size.
+const RIFF_SIZE: Range<u64> = 4..8;
+
 /// The WebP carrier: simple lossy and lossless files, extended files with alpha, ICC profile,
 /// EXIF and animation.
 ///
@@ -154,13 +157,17 @@ impl Carrier for WebP {
     /// has.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let scan = Scan::run(input, limits)?;
-        let mut out = vec![4..8];
+        let mut out = vec![RIFF_SIZE];
         if scan.flags.is_some_and(|flags| flags & FLAG_XMP == 0) {
             let at = scan.first.data_start();
             out.push(at..at + 1);
         }
-        let labelled = scan.xmp.iter().filter(|(_, labelled)| *labelled);
-        out.extend(scan.xmp.first().into_iter().chain(labelled).map(|(chunk, _)| chunk.range()));
+        let kept = scan
+            .xmp
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, labelled))| *i == 0 || *labelled);
+        out.extend(kept.map(|(_, (chunk, _))| chunk.range()));
         Ok(out)
     }
 }
@@ -792,6 +799,30 @@ mod tests {
         expected[8] |= FLAG_XMP;
         assert_eq!(&out[12..12 + expected.len()], &expected[..]);
         assert_eq!(&out[12 + expected.len()..][..4], b"ICCP");
+    }
+
+    fn exclusions(data: &[u8]) -> Vec<Range<u64>> {
+        WebP.binding_exclusions(&mut Cursor::new(data), &Limits::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn exclusions_are_the_xmp_chunks_the_riff_size_and_a_clear_xmp_flag() {
+        let packet = xmp::new_packet(r#"{"Label":"1"}"#, 0);
+        let plain = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF \
+            xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'/></x:xmpmeta>";
+        let vp8x = |flags: u8| chunk(&VP8X, &[flags, 0, 0, 0, 7, 0, 0, 7, 0, 0]);
+        // Flag set: the labelled chunk (second here) and the first XMP chunk, which write fills.
+        let data = riff(&[vp8x(FLAG_XMP), vp8(8, 8), chunk(&XMP, plain), chunk(&XMP, &packet)]);
+        let first = 12 + 18 + vp8(8, 8).len() as u64;
+        let second = first + chunk(&XMP, plain).len() as u64;
+        assert_eq!(exclusions(&data), [4..8, first..second, second..data.len() as u64]);
+        // Flag clear: the flags byte too, which write sets.
+        let data = riff(&[vp8x(0), vp8(8, 8), chunk(&XMP, &packet)]);
+        assert_eq!(exclusions(&data), [4..8, 20..21, first..data.len() as u64]);
+        // Writing sets the flag, after which the flags byte is covered.
+        let (out, w) = write(&data).unwrap();
+        assert_eq!(exclusions(&out), [4..8, w.label_range]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Replays the `tiff` and `heif` fuzz targets' seed corpora (and any saved crashes) on stable
-//! Rust, with the same property the fuzz targets check, and checks that the crafted seeds are
-//! read (a seed the reader rejects outright explores little).
+//! Rust, with the same property the fuzz targets check (and that `binding_exclusions` accepts
+//! exactly what `find` accepts), and checks that the crafted seeds are read (a seed the reader
+//! rejects outright explores little).
 
 use std::cell::Cell;
 use std::io::Cursor;
@@ -13,7 +14,14 @@ use aigc_label_testutil::{fuzz_carrier, replay_corpus};
 fn replay(target: &str, carrier: &dyn Carrier) -> (usize, usize, usize) {
     let (readable, labels) = (Cell::new(0), Cell::new(0));
     let ran = replay_corpus(target, |data| {
-        if let Ok(found) = carrier.find(&mut Cursor::new(data), &Limits::default()) {
+        let found = carrier.find(&mut Cursor::new(data), &Limits::default());
+        let excluded = carrier.binding_exclusions(&mut Cursor::new(data), &Limits::default());
+        assert_eq!(
+            found.is_ok(),
+            excluded.is_ok(),
+            "the binding's walk accepts what find accepts"
+        );
+        if let Ok(found) = found {
             readable.set(readable.get() + 1);
             labels.set(labels.get() + found.len());
         }

@@ -16,6 +16,9 @@ use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_image::Heif;
 use aigc_label_testutil as tu;
 
+#[path = "support/rewrite.rs"]
+mod rewrite;
+
 fn fixtures() -> Vec<PathBuf> {
     tu::fixtures("heif", &["heic", "avif"])
 }
@@ -318,4 +321,39 @@ fn only_heif_and_avif_brands_are_sniffed() {
     let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isomiso2";
     assert!(!Heif.sniff(mp4));
     assert!(!Heif.sniff(b"\0\0\0\x18ftyp"));
+}
+
+/// The binding contract: every unlabelled fixture, labelled and then relabelled with a much
+/// longer and a much shorter label, keeps every byte `binding_exclusions` covers (everything
+/// but the XMP item's bytes, its `iloc` entry and the header of the `mdat` that holds it). The
+/// longer label outgrows the padding, so this is the path that rewrites the trailing `mdat` in
+/// place; heif-info and exiftool read the results, and heif-convert decodes the same images.
+#[test]
+fn rewriting_the_label_keeps_every_covered_byte() {
+    std::thread::scope(|s| {
+        for path in fixtures().into_iter().filter(|p| !name(p).starts_with("label-")) {
+            s.spawn(move || {
+                let name = name(&path);
+                let input = read(&path);
+                let [_, longer, shorter] = rewrite::assert_stable(&Heif, &input, 48, &name);
+                let dir = temp_dir(&format!("rewrite-{name}"));
+                for (which, data, label) in [
+                    ("longer", &longer, rewrite::label_b()),
+                    ("shorter", &shorter, rewrite::label_c()),
+                ] {
+                    let file = dir.join(format!("{which}-{name}"));
+                    std::fs::write(&file, data).unwrap();
+                    heif_info(&file);
+                    if let Some(labels) = exiftool_labels(&file) {
+                        assert_eq!(labels, [to_json(&label, Shape::Bare)], "{name} {which}");
+                    }
+                    if which == "longer"
+                        && let (Some(before), Some(after)) = (decode(&path, &dir), decode(&file, &dir))
+                    {
+                        assert_eq!(before, after, "{name}: decoded images differ");
+                    }
+                }
+            });
+        }
+    });
 }

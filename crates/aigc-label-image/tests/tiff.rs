@@ -16,6 +16,9 @@ use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_image::Tiff;
 use aigc_label_testutil as tu;
 
+#[path = "support/rewrite.rs"]
+mod rewrite;
+
 fn fixtures() -> Vec<PathBuf> {
     tu::fixtures("tiff", &["tif"])
 }
@@ -281,4 +284,38 @@ fn classic_and_bigtiff_of_both_orders_are_sniffed() {
     }
     assert!(!Tiff.sniff(b"II*"));
     assert!(!Tiff.sniff(b"\x89PNG\r\n\x1a\n"));
+}
+
+/// The binding contract: every unlabelled fixture, labelled and then relabelled with a much
+/// longer and a much shorter label, keeps every byte `binding_exclusions` covers (everything
+/// but the packet and its entry's type, count and offset). The longer label outgrows the
+/// padding, so this is the path that rewrites the packet at the end of the file; tiffinfo and
+/// exiftool read the results, and ImageMagick decodes the same pages.
+#[test]
+fn rewriting_the_label_keeps_every_covered_byte() {
+    std::thread::scope(|s| {
+        for path in fixtures().into_iter().filter(|p| !name(p).starts_with("label-")) {
+            s.spawn(move || {
+                let name = name(&path);
+                let input = read(&path);
+                let [_, longer, shorter] = rewrite::assert_stable(&Tiff, &input, 18, &name);
+                for (which, data, label) in [
+                    ("longer", &longer, rewrite::label_b()),
+                    ("shorter", &shorter, rewrite::label_c()),
+                ] {
+                    let file = temp_file(&format!("rewrite-{which}-{name}"), data);
+                    tiffinfo(&file);
+                    if let Some(labels) = exiftool_labels(&file) {
+                        assert_eq!(labels, [to_json(&label, Shape::Bare)], "{name} {which}");
+                    }
+                    if which == "longer"
+                        && let (Some(before), Some(after)) = (decode(&path), decode(&file))
+                    {
+                        assert_eq!(before.0, after.0, "{name}: pages");
+                        assert!(before.1 == after.1, "{name}: decoded pixels differ");
+                    }
+                }
+            });
+        }
+    });
 }

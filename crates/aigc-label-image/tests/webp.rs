@@ -15,6 +15,9 @@ use aigc_label_testutil as tu;
 use image::AnimationDecoder;
 use image::codecs::webp::WebPDecoder;
 
+#[path = "support/rewrite.rs"]
+mod rewrite;
+
 fn fixtures() -> Vec<PathBuf> {
     tu::fixtures("webp", &["webp"])
 }
@@ -417,9 +420,12 @@ fn assert_rejected(data: &[u8], what: &str) {
     assert!(write(data, &tu::sample_label()).is_err(), "{what}: write accepted it");
 }
 
-/// Runs `find` and `write` on `data`; either may fail, neither may panic.
+/// Runs `find`, `binding_exclusions` and `write` on `data`; each may fail, none may panic, and
+/// the binding's walk accepts exactly what `find` accepts.
 fn must_not_panic(data: &[u8]) {
-    let _ = WebP.find(&mut Cursor::new(data), &Limits::default());
+    let found = WebP.find(&mut Cursor::new(data), &Limits::default());
+    let excluded = WebP.binding_exclusions(&mut Cursor::new(data), &Limits::default());
+    assert_eq!(found.is_ok(), excluded.is_ok());
     let _ = write(data, &tu::sample_label());
 }
 
@@ -509,6 +515,25 @@ fn random_byte_flips_never_panic() {
             let at = (state % data.len() as u64) as usize;
             bad[at] ^= (state >> 32) as u8 | 1;
             must_not_panic(&bad);
+        }
+    }
+}
+
+/// The binding contract: every unlabelled fixture, labelled and then relabelled with a much
+/// longer and a much shorter label, keeps every byte `binding_exclusions` covers (everything
+/// but the `XMP ` chunk and the RIFF size); frames decode the same and webpmux accepts the files.
+#[test]
+fn rewriting_the_label_keeps_every_covered_byte() {
+    for path in fixtures().iter().filter(|p| !name(p).starts_with("label-")) {
+        let name = name(path);
+        let input = read(path);
+        let [_, longer, shorter] = rewrite::assert_stable(&WebP, &input, 4, &name);
+        assert_eq!(decode(&longer), decode(&input), "{name}: frames");
+        for (which, data) in [("longer", &longer), ("shorter", &shorter)] {
+            let file = temp_file(&format!("rewrite-{which}-{name}"), data);
+            if let Some((ok, text)) = webpmux_info(&file) {
+                assert!(ok || WEBPMUX_REFUSES.contains(&name.as_str()), "{name} {which}: {text}");
+            }
         }
     }
 }

@@ -318,6 +318,67 @@ fn a_second_labelled_item_loses_its_label_in_place() {
     assert_eq!(item_bytes(&out)[2].1.len(), item_bytes(&heif)[2].1.len());
 }
 
+fn write_label(data: &[u8], produce_id: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let label = Label::new("001191440300708461136T1XGW3", produce_id);
+    Heif.write(&mut Cursor::new(data), &mut out, &label, &Limits::default())
+        .unwrap();
+    out
+}
+
+/// The bytes `binding_exclusions` leaves covered, in order.
+fn covered(data: &[u8]) -> Vec<u8> {
+    let excluded = Heif
+        .binding_exclusions(&mut Cursor::new(data), &Limits::default())
+        .unwrap();
+    (0..data.len())
+        .filter(|&i| !excluded.iter().any(|r| r.contains(&(i as u64))))
+        .map(|i| data[i])
+        .collect()
+}
+
+#[test]
+fn an_item_that_fills_the_last_mdat_is_rewritten_there_at_any_length() {
+    for (version, sizes) in [(0, (4, 4, 0)), (1, (0, 8, 8)), (2, (8, 4, 4))] {
+        let mut img = image(1, b"image data");
+        img.place = Place::Early;
+        let mut b = Builder::new(vec![img, xmp_item(2, labelled("old", 0), Place::Mdat)]);
+        b.iloc_version = version;
+        b.sizes = sizes;
+        let heif = b.build();
+        let mdat_at = heif.len() - labelled("old", 0).len() - 8;
+        for id in ["x".repeat(6000), "y".to_string()] {
+            let out = write_label(&heif, &id);
+            // The trailing mdat is replaced, everything before it kept but the iloc entry.
+            assert_eq!(&out[mdat_at + 4..mdat_at + 8], b"mdat", "v{version}");
+            let diff = (0..mdat_at).filter(|&i| out[i] != heif[i]).count();
+            assert!(diff <= 8, "v{version}: {diff} bytes before the mdat changed");
+            assert_eq!(covered(&out), covered(&heif), "v{version}");
+            assert_eq!(item_bytes(&out)[0], (1, b"image data".to_vec()));
+            let found = find(&out).unwrap();
+            assert_eq!(found.len(), 1);
+            assert!(found[0].text.contains(&id));
+            assert_eq!(found[0].range.end, out.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn an_unlabelled_item_moves_to_a_trailing_mdat_even_when_it_fits() {
+    let labelled = labelled("old", 4096);
+    let hits = xmp::find_aigc(&labelled, &Limits::default()).unwrap();
+    let packet = remove_aigc(&labelled, hits, &Limits::default()).unwrap();
+    let heif = Builder::new(vec![xmp_item(2, packet.clone(), Place::Mdat), image(1, b"image data")]).build();
+    assert!(find(&heif).unwrap().is_empty());
+    let (out, w) = write(&heif).unwrap();
+    assert_eq!(w.label_range.end, out.len() as u64);
+    let at = heif.windows(packet.len()).position(|w| w == packet).unwrap();
+    assert!(out[at..at + packet.len()].iter().all(|&b| b == 0));
+    // Later labels of any length stay where this one is.
+    let again = write_label(&out, &"z".repeat(6000));
+    assert_eq!(covered(&again), covered(&out));
+}
+
 #[test]
 fn open_ended_last_box_gets_its_size_before_the_trailer() {
     let mut b = Builder::new(vec![image(1, b"pixels")]);
@@ -392,15 +453,18 @@ fn every_truncation_and_corruption_is_handled_without_panic() {
     b.iloc_version = 1;
     b.iref = true;
     let good = b.build();
+    let excludes = |data: &[u8]| Heif.binding_exclusions(&mut Cursor::new(data), &Limits::default());
     for cut in 0..good.len() {
-        let _ = find(&good[..cut]);
-        let _ = write(&good[..cut]);
+        let part = &good[..cut];
+        assert_eq!(find(part).is_ok(), excludes(part).is_ok(), "cut at {cut}");
+        let _ = write(part);
     }
     let meta_end = good.windows(4).rposition(|w| w == b"mdat").unwrap();
     for i in 0..meta_end {
         for v in [0x00, 0x01, 0x7F, 0xFF] {
             let mut bad = good.clone();
             bad[i] = v;
+            assert_eq!(find(&bad).is_ok(), excludes(&bad).is_ok(), "byte {i} = {v}");
             if find(&bad).is_ok() {
                 if let Ok((out, _)) = write(&bad) {
                     assert_eq!(find(&out).unwrap().len(), 1, "byte {i} = {v}");
