@@ -65,18 +65,6 @@ pub struct Propagated {
     pub output: std::path::PathBuf,
 }
 
-/// The short name of a propagation decision: `keep`, `declared`, `suspected`, `nothing` or
-/// `refused`.
-pub fn decision_name(decision: &Decision) -> &'static str {
-    match decision {
-        Decision::Keep { .. } => "keep",
-        Decision::Declared => "declared",
-        Decision::Suspected { .. } => "suspected",
-        Decision::Nothing => "nothing",
-        Decision::Refused { .. } => "refused",
-    }
-}
-
 impl Summary {
     /// Counts one inspection.
     pub fn add_inspect(&mut self, result: &Result<Inspection>) {
@@ -102,7 +90,7 @@ impl Summary {
     pub fn add_propagate(&mut self, result: &Result<Propagated>) {
         self.files += 1;
         let key = match result {
-            Ok(p) => decision_name(&p.outcome.decision),
+            Ok(p) => p.outcome.decision.as_str(),
             Err(_) => "failed",
         };
         *self.verdicts.entry(key).or_default() += 1;
@@ -222,12 +210,12 @@ fn slot_json(slot: &SlotVerification) -> Value {
             "embedded_key_verifies": embedded_key_verifies, "detail": null,
         }),
         other => json!({
-            "status": signature_name(other), "algorithm": null, "key_id": null,
+            "status": other.as_str(), "algorithm": null, "key_id": null,
             "embedded_key_verifies": null, "detail": status_detail(other),
         }),
     };
     let binding = json!({
-        "status": binding_name(&slot.binding),
+        "status": slot.binding.as_str(),
         "detail": match &slot.binding {
             BindingStatus::Unsupported(why) => Some(why.as_str()),
             _ => None,
@@ -240,27 +228,6 @@ fn status_detail(status: &SignatureStatus) -> Option<&str> {
     match status {
         SignatureStatus::Invalid(why) | SignatureStatus::Unsupported(why) => Some(why),
         _ => None,
-    }
-}
-
-/// `valid`, `invalid`, `unknown-key`, `absent` or `unsupported`.
-fn signature_name(status: &SignatureStatus) -> &'static str {
-    match status {
-        SignatureStatus::Valid { .. } => "valid",
-        SignatureStatus::Invalid(_) => "invalid",
-        SignatureStatus::UnknownKey { .. } => "unknown-key",
-        SignatureStatus::Absent => "absent",
-        SignatureStatus::Unsupported(_) => "unsupported",
-    }
-}
-
-/// `match`, `content-changed`, `absent` or `unsupported`.
-fn binding_name(status: &BindingStatus) -> &'static str {
-    match status {
-        BindingStatus::Match => "match",
-        BindingStatus::ContentChanged => "content-changed",
-        BindingStatus::Absent => "absent",
-        BindingStatus::Unsupported(_) => "unsupported",
     }
 }
 
@@ -348,7 +315,7 @@ fn print_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
                     ""
                 }
             ),
-            other => signature_name(other).to_string(),
+            other => other.as_str().to_string(),
         };
         let binding = match &slot.binding {
             BindingStatus::Match => "matches",
@@ -394,7 +361,7 @@ pub fn propagate_json(file: &Path, result: &Result<Propagated>) -> Value {
     json!({
         "file": file,
         "output": outcome.written.as_ref().map(|_| p.output.to_string_lossy()),
-        "decision": decision_name(&outcome.decision),
+        "decision": outcome.decision.as_str(),
         "class": outcome.decision.class().map(|c| c.word()),
         "written": outcome.written.is_some(),
         "reason": outcome.decision.reason(),
@@ -428,7 +395,7 @@ pub fn propagate(out: &mut dyn Write, format: Format, file: &Path, result: &Resu
     writeln!(
         out,
         "{:<9} {:<9} {}{target}: {}",
-        decision_name(&outcome.decision),
+        outcome.decision.as_str(),
         class,
         file.display(),
         outcome.decision.reason()

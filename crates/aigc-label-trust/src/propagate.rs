@@ -54,6 +54,17 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The stable name reports use: `keep`, `declared`, `suspected`, `nothing` or `refused`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Keep { .. } => "keep",
+            Decision::Declared => "declared",
+            Decision::Suspected { .. } => "suspected",
+            Decision::Nothing => "nothing",
+            Decision::Refused { .. } => "refused",
+        }
+    }
+
     /// The `Label` value the file ends up with, when something is written.
     pub fn class(&self) -> Option<LabelValue> {
         match self {

@@ -15,7 +15,7 @@
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use aigc_label_core::inspect::Options;
-use aigc_label_core::io::ReadSeek;
+use aigc_label_core::io::{COPY_BLOCK, ReadSeek};
 use aigc_label_core::{Carrier, Error, Label, Result, Written, embed};
 
 use crate::alg::DigestAlg;
@@ -181,9 +181,9 @@ fn write_protected(
     let digests = if algorithms.is_empty() {
         Vec::new()
     } else {
-        let mut scratch = tempfile::tempfile()?;
+        let mut scratch = io::BufWriter::with_capacity(COPY_BLOCK, tempfile::tempfile()?);
         write_once(carrier, input, &mut scratch, &final_label, options, mode)?;
-        scratch.flush()?;
+        let mut scratch = io::BufReader::with_capacity(COPY_BLOCK, scratch.into_inner().map_err(|e| e.into_error())?);
         digest_content(carrier, &mut scratch, &algorithms, &options.limits)?
     };
     let digest_for = |alg: DigestAlg| {

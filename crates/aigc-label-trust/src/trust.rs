@@ -21,6 +21,9 @@ use aigc_label_core::{Error, Result};
 
 use crate::keys::PublicKey;
 
+/// Largest trust list file read: 16 MiB, some hundred thousand keys.
+pub const MAX_TRUST_FILE: u64 = 16 << 20;
+
 /// One accepted key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedKey {
@@ -111,12 +114,21 @@ impl TrustList {
         Ok(list)
     }
 
-    /// Reads a trust list file.
+    /// Reads a trust list file of at most [`MAX_TRUST_FILE`] bytes.
     ///
     /// # Errors
-    /// I/O errors; as [`TrustList::parse`].
+    /// I/O errors; [`Error::Parameter`] for a larger file; as [`TrustList::parse`].
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        TrustList::parse(&std::fs::read_to_string(path)?)
+        use std::io::Read;
+        let file = std::fs::File::open(path)?;
+        let mut text = String::new();
+        file.take(MAX_TRUST_FILE + 1).read_to_string(&mut text)?;
+        if text.len() as u64 > MAX_TRUST_FILE {
+            return Err(Error::Parameter(
+                format!("{}: a trust list is at most {MAX_TRUST_FILE} bytes", path.display()).into(),
+            ));
+        }
+        TrustList::parse(&text)
     }
 
     /// The text form.

@@ -103,6 +103,32 @@ pub enum BindingStatus {
     Unsupported(String),
 }
 
+impl SignatureStatus {
+    /// The stable name reports use: `valid`, `invalid`, `unknown-key`, `absent` or
+    /// `unsupported`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SignatureStatus::Valid { .. } => "valid",
+            SignatureStatus::Invalid(_) => "invalid",
+            SignatureStatus::UnknownKey { .. } => "unknown-key",
+            SignatureStatus::Absent => "absent",
+            SignatureStatus::Unsupported(_) => "unsupported",
+        }
+    }
+}
+
+impl BindingStatus {
+    /// The stable name reports use: `match`, `content-changed`, `absent` or `unsupported`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BindingStatus::Match => "match",
+            BindingStatus::ContentChanged => "content-changed",
+            BindingStatus::Absent => "absent",
+            BindingStatus::Unsupported(_) => "unsupported",
+        }
+    }
+}
+
 /// One slot's results.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotVerification {
