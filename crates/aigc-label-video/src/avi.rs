@@ -277,12 +277,23 @@ impl Carrier for Avi {
         if let Some(junk) = layout.top.iter().find(|c| c.start == from && &c.id == b"JUNK") {
             out.add(junk.start..junk.end())?;
         }
-        offset_fields(&mut src, &layout, &mut budget, &mut |f| {
+        let mut moving = Vec::new();
+        let walked = offset_fields(&mut src, &layout, &mut budget, &mut |f| {
             if f.value >= from {
-                out.field(f.pos, u64::from(f.width))?;
+                moving.push(f.pos..f.pos + u64::from(f.width));
             }
             Ok(())
-        })?;
+        });
+        match walked {
+            // The writer refuses to move indexes it cannot read, so they never change: covered.
+            Err(e) if e.is_input_fault() => {}
+            Err(e) => return Err(e),
+            Ok(()) => {
+                for r in moving {
+                    out.add(r)?;
+                }
+            }
+        }
         Ok(out.into_ranges())
     }
 }

@@ -276,7 +276,8 @@ mod tests {
         let mut x = Exclusions::new("t", 100, &limits);
         x.add(10..14).unwrap();
         x.field(14, 4).unwrap();
-        x.add(50..40).unwrap();
+        let (from, to) = (50, 40);
+        x.add(from..to).unwrap();
         x.add(90..120).unwrap();
         x.add(0..2).unwrap();
         x.field(1, 4).unwrap();

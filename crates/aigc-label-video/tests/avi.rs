@@ -196,3 +196,28 @@ fn a_shorter_label_without_junk_is_padded_in_place() {
     assert_eq!(second.len(), first.len(), "nothing moves: the new value is NUL-padded");
     check_indexes(&second, false);
 }
+
+#[test]
+fn indexes_that_move_are_left_out_of_the_binding_and_the_frames_are_not() {
+    for absolute in [false, true] {
+        let input = synthetic(absolute);
+        let (with_a, with_b) = common::assert_binding_stable(&Avi, "synthetic AVI", &input);
+        check_indexes(&with_a, absolute);
+        check_indexes(&with_b, absolute);
+        let excluded = Avi
+            .binding_exclusions(&mut Cursor::new(&with_b), &Limits::default())
+            .unwrap();
+        for frame in [find(&with_b, b"AAAA"), find(&with_b, b"BBBB")] {
+            assert!(
+                !excluded.iter().any(|r| r.contains(&(frame as u64))),
+                "frame data at {frame} is covered"
+            );
+        }
+        let idx1_offset = find(&with_b, b"idx1") + 8 + 8;
+        assert_eq!(
+            excluded.iter().any(|r| r.contains(&(idx1_offset as u64))),
+            absolute,
+            "idx1 offsets are left out exactly when they are absolute"
+        );
+    }
+}

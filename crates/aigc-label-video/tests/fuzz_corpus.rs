@@ -1,7 +1,11 @@
-//! Replays the seed corpora (and any crash artifacts) of the video fuzz targets on stable Rust.
+//! Replays the seed corpora (and any crash artifacts) of the video fuzz targets on stable Rust,
+//! with the binding's exclusions computed on each input as well.
 
-use aigc_label_testutil::{fuzz_carrier, replay_corpus};
+mod common;
+
+use aigc_label_testutil::replay_corpus;
 use aigc_label_video::{Avi, Bmff, Flv, Matroska};
+use common::fuzz_with_binding as fuzz_carrier;
 
 #[test]
 fn bmff_corpus() {

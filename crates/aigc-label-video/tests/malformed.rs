@@ -1,13 +1,17 @@
 //! Hostile input for every carrier: truncations, lying lengths, flipped bytes, random bytes
 //! after the magic, zero bytes. Reading never panics, and whenever reading and writing both
 //! succeed the output carries exactly the label written (the fuzz property, on mutated
-//! fixtures).
+//! fixtures). The binding's exclusions are computed on every such input too.
+
+mod common;
 
 use std::io::Cursor;
 
 use aigc_label_core::{Carrier, Limits};
-use aigc_label_testutil::{fixtures, fuzz_carrier};
+use aigc_label_testutil::fixtures;
+
 use aigc_label_video::{Avi, Bmff, Flv, Matroska};
+use common::fuzz_with_binding as fuzz_carrier;
 
 fn cases() -> Vec<(&'static dyn Carrier, Vec<std::path::PathBuf>)> {
     vec![
@@ -120,6 +124,12 @@ fn tight_limits_are_obeyed() {
             assert!(
                 matches!(r, Err(aigc_label_core::Error::Limit { .. })),
                 "{}: {r:?}",
+                path.display()
+            );
+            let r = carrier.binding_exclusions(&mut Cursor::new(&data), &limits);
+            assert!(
+                matches!(r, Err(aigc_label_core::Error::Limit { .. })),
+                "{}: exclusions {r:?}",
                 path.display()
             );
         }

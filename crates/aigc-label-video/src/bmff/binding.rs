@@ -15,6 +15,7 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Limits, Result, xmp};
 
 use super::boxes::{Header, Node, parse_tree};
+use super::offsets::Field;
 use super::{Top, meta, offset_boxes, offsets, outside_offset_fields, read_box, read_xmp_uuid, walk_top};
 use crate::common::{Budget, Exclusions};
 
@@ -95,14 +96,25 @@ fn moov(
         }
     }
     if h.end < src.len() {
-        moving_offsets(src, top, at, &moov, limits, budget, out)?;
+        match moving_offsets(src, top, at, &moov, limits, budget) {
+            Ok(ranges) => {
+                for r in ranges {
+                    out.add(r)?;
+                }
+            }
+            // The writer refuses to move what it cannot read (a table shorter than its count,
+            // a track with media in other files), so those offsets never change: covered.
+            Err(e) if e.is_input_fault() => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
 
 /// The offset fields whose value changes when `moov` changes size: those that point past its
 /// end from before it (or the reverse), inside `moov` (`stco`/`co64`, `saio`, `iloc`) and in
-/// other top-level boxes (`tfhd`, `tfra`, `sidx`, `iloc`).
+/// other top-level boxes (`tfhd`, `tfra`, `sidx`, `iloc`). Errors where the writer's
+/// relocation would.
 fn moving_offsets(
     src: &mut Source<'_>,
     top: &Top,
@@ -110,9 +122,9 @@ fn moving_offsets(
     moov: &Moov,
     limits: &Limits,
     budget: &mut Budget,
-    out: &mut Exclusions,
-) -> Result<()> {
+) -> Result<Vec<Range<u64>>> {
     let Moov { h, buf, tree } = moov;
+    let mut out = Vec::new();
     let from = h.end;
     let mut tables = Vec::new();
     let mut leaves = Vec::new();
@@ -120,21 +132,25 @@ fn moving_offsets(
     let payload_at = |node: &Node| h.start + (node.range.start + node.hdr_len) as u64;
     for t in &tables {
         let Some(node) = tree.at(&t.path) else { continue };
+        let base = payload_at(node);
         for run in offsets::moving_entries(node.payload(buf), t.width, from)? {
-            let base = payload_at(node);
-            out.add(base + run.start as u64..base + run.end as u64)?;
+            out.push(base + run.start as u64..base + run.end as u64);
         }
     }
+    let field = |at: u64, f: &Field| at + f.at..at + f.at + f.width as u64;
     for (path, fields) in &leaves {
         let Some(node) = tree.at(path) else { continue };
-        for f in fields.iter().filter(|f| f.moves_past(from)) {
-            out.field(payload_at(node) + f.at, f.width as u64)?;
-        }
+        out.extend(
+            fields
+                .iter()
+                .filter(|f| f.moves_past(from))
+                .map(|f| field(payload_at(node), f)),
+        );
     }
     for f in outside_offset_fields(src, top, at, limits, budget)? {
         if f.moves_past(from) {
-            out.field(f.at, f.width as u64)?;
+            out.push(field(0, &f));
         }
     }
-    Ok(())
+    Ok(out)
 }

@@ -413,8 +413,8 @@ mod tests {
         for v in [10u32, 200, 300, 50] {
             p.extend_from_slice(&v.to_be_bytes());
         }
-        assert_eq!(moving_entries(&p, 4, 100).unwrap(), [12..20]);
-        assert_eq!(moving_entries(&p, 4, 0).unwrap(), [8..24]);
+        assert_eq!(moving_entries(&p, 4, 100).unwrap(), vec![12usize..20]);
+        assert_eq!(moving_entries(&p, 4, 0).unwrap(), vec![8usize..24]);
         assert!(moving_entries(&p[..20], 4, 0).is_err(), "count larger than the table");
         let f = Field {
             at: 0,

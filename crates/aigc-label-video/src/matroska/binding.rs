@@ -15,7 +15,7 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Limits, Result};
 
 use super::ebml::{self, children, id};
-use super::{Level1, Segment, load, segment, tag_copies};
+use super::{Level1, Segment, TagCopy, data_range, load, segment, tag_copies};
 use crate::common::{Exclusions, be_uint};
 
 /// Every excluded range of the file behind `src`; see [`super::Matroska`]'s
@@ -47,10 +47,15 @@ pub(super) fn exclusions(src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Ra
         }
         copies += found.len();
         labelled.push(e.start);
-        element_header(&mut out, &buf, e.start)?;
-        for c in &found {
-            out.add(e.start + c.tag.start as u64..e.start + c.tag.end as u64)?;
-            out.add(e.start + c.range.start as u64..e.start + c.range.end as u64)?;
+        if only_label_tags(&buf, e.start, &found)? {
+            // Ours: a rewrite that moves the label elsewhere turns the element into a Void.
+            out.add(e.start..e.end)?;
+        } else {
+            element_header(&mut out, &buf, e.start)?;
+            for c in &found {
+                out.add(e.start + c.tag.start as u64..e.start + c.tag.end as u64)?;
+                out.add(e.start + c.range.start as u64..e.start + c.range.end as u64)?;
+            }
         }
         if let Some(void) = seg.kids.get(i + 1).filter(|v| v.id == id::VOID && v.start == e.end) {
             out.add(void.start..void.end)?;
@@ -60,6 +65,14 @@ pub(super) fn exclusions(src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Ra
         seek_head(src, &seg, head, &labelled, limits, &mut out)?;
     }
     Ok(out.into_ranges())
+}
+
+/// Whether every Tag of the Tags element filling `buf` holds one of the copies `found`.
+fn only_label_tags(buf: &[u8], at: u64, found: &[TagCopy]) -> Result<bool> {
+    Ok(children(buf, data_range(buf, at)?, at)?
+        .iter()
+        .filter(|c| c.id == id::TAG)
+        .all(|tag| found.iter().any(|f| f.tag == tag.range)))
 }
 
 /// The size field of the master element filling `buf` (at input offset `at`), and the value of
@@ -88,17 +101,14 @@ fn seek_head(
 ) -> Result<()> {
     let buf = load(src, head, limits)?;
     element_header(out, &buf, head.start)?;
-    let Some((_, hdr, _)) = ebml::parse_header(&buf, head.start)? else {
-        return Ok(());
-    };
     let tags_id = ebml::id_bytes(id::TAGS);
-    for seek in children(&buf, hdr..buf.len(), head.start)?
-        .iter()
-        .filter(|c| c.id == id::SEEK)
-    {
+    // The writer appends to a SeekHead without reading its entries, so one it cannot read is
+    // no error here either: the entries up to the damage are checked.
+    let seeks = ebml::children_until_damaged(&buf, data_range(&buf, head.start)?, head.start);
+    for seek in seeks.iter().filter(|c| c.id == id::SEEK) {
         let mut points_at_tags = false;
         let mut target = None;
-        for c in children(&buf, seek.data.clone(), head.start)? {
+        for c in ebml::children_until_damaged(&buf, seek.data.clone(), head.start) {
             let value = buf.get(c.data.clone()).unwrap_or_default();
             match c.id {
                 id::SEEK_ID => points_at_tags = value == tags_id.as_slice(),

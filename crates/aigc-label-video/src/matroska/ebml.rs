@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use aigc_label_core::io::{Bytes, Source};
+use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Result};
 
 /// Format name used in errors.
@@ -144,26 +144,46 @@ pub(crate) struct Child {
 /// offset in the file, for messages.
 pub(crate) fn children(buf: &[u8], range: Range<usize>, at: u64) -> Result<Vec<Child>> {
     let mut out = Vec::new();
-    let mut b = Bytes::new(buf.get(..range.end).unwrap_or_default());
-    b.seek(range.start)
-        .ok_or_else(|| Error::malformed(FORMAT, at, "element range"))?;
-    while b.remaining() > 0 {
-        let pos = b.pos();
-        let here = at + pos as u64;
-        let (id, hdr, size) =
-            parse_header(b.rest(), here)?.ok_or_else(|| Error::truncated(FORMAT, here, "element header"))?;
-        let size = size.ok_or_else(|| Error::malformed(FORMAT, here, "unknown size inside a buffered element"))?;
-        let len = usize::try_from(size).ok().and_then(|s| s.checked_add(hdr));
-        let whole = len
-            .and_then(|l| b.take(l))
-            .ok_or_else(|| Error::malformed(FORMAT, here, "element runs past its parent"))?;
-        out.push(Child {
-            id,
-            range: pos..pos + whole.len(),
-            data: pos + hdr..pos + whole.len(),
-        });
+    let mut pos = range.start;
+    while let Some(child) = next_child(buf, pos, range.end, at)? {
+        pos = child.range.end;
+        out.push(child);
     }
     Ok(out)
+}
+
+/// As [`children`], but stops quietly at the first child that cannot be read.
+pub(crate) fn children_until_damaged(buf: &[u8], range: Range<usize>, at: u64) -> Vec<Child> {
+    let mut out = Vec::new();
+    let mut pos = range.start;
+    while let Ok(Some(child)) = next_child(buf, pos, range.end, at) {
+        pos = child.range.end;
+        out.push(child);
+    }
+    out
+}
+
+/// The child element starting at `buf[pos]`, which must end by `end`; `None` at `end`.
+fn next_child(buf: &[u8], pos: usize, end: usize, at: u64) -> Result<Option<Child>> {
+    if pos >= end {
+        return Ok(None);
+    }
+    let here = at + pos as u64;
+    let rest = buf
+        .get(pos..end)
+        .ok_or_else(|| Error::malformed(FORMAT, at, "element range"))?;
+    let (id, hdr, size) = parse_header(rest, here)?.ok_or_else(|| Error::truncated(FORMAT, here, "element header"))?;
+    let size = size.ok_or_else(|| Error::malformed(FORMAT, here, "unknown size inside a buffered element"))?;
+    let len = usize::try_from(size)
+        .ok()
+        .and_then(|s| s.checked_add(hdr))
+        .filter(|&l| l <= rest.len())
+        .ok_or_else(|| Error::malformed(FORMAT, here, "element runs past its parent"))?;
+    Ok(Some(Child {
+        id,
+        range: pos..pos + len,
+        data: pos + hdr..pos + len,
+    }))
 }
 
 /// The bytes of an element ID (its natural width).
@@ -298,5 +318,7 @@ mod tests {
         let buf = [0xEC, 0x82, 0, 0, 0xEC, 0x85, 0];
         assert!(children(&buf, 0..4, 0).unwrap().len() == 1);
         assert!(children(&buf, 0..7, 0).is_err());
+        assert_eq!(children_until_damaged(&buf, 0..7, 0).len(), 1);
+        assert!(children(&buf, 0..9, 0).is_err(), "a range past the buffer");
     }
 }

@@ -415,9 +415,11 @@ impl Carrier for Matroska {
     /// Left out of a content binding (everything else is covered: the EBML header, `Info`,
     /// `Tracks`, every Cluster, `Cues`, `Chapters`, every other Tag and the other SeekHead
     /// entries):
-    /// - for each label copy, its `SimpleTag` and the `Tag` holding it (the writer drops that
-    ///   Tag and writes its own), and the size field and CRC-32 value of the `Tags` element
-    ///   around them, which change with the label's size;
+    /// - each `Tags` element holding a label copy: whole when all its Tags hold one (ours:
+    ///   a label that outgrows it leaves a Void in its place); otherwise the label's
+    ///   `SimpleTag`, the `Tag` holding it (the writer drops that Tag and writes its own) and
+    ///   the element's size field and CRC-32 value, which change with the label's size, so
+    ///   the other Tags stay covered;
     /// - the `Void` right after that `Tags` element, the room it grows into and shrinks back
     ///   to;
     /// - every `Void` before the first Cluster: where a first label, or a `SeekHead` entry
