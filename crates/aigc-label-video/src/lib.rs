@@ -15,6 +15,13 @@
 //! already reserved (`free` boxes, `Void` elements, `JUNK` chunks) so that no offset has to
 //! move; when something must move, every offset that points past it is patched.
 //!
+//! The same walkers say which bytes a content binding (a signed digest of the file, see
+//! `aigc-label-trust`) leaves out: each carrier's `binding_exclusions` lists the label's
+//! structure and exactly the size fields, padding and offsets a rewrite of the label may
+//! change, so that a platform's longer label does not break the producer's binding. The
+//! writers are built for it: a label that grows or shrinks keeps its place, and a Tags element
+//! or `moov` at the end of the file simply changes size.
+//!
 //! ```
 //! use std::io::Cursor;
 //! use aigc_label_core::{Carrier, Label, Limits};

@@ -90,6 +90,29 @@ fn flipped_bytes_and_lying_lengths_never_panic() {
 }
 
 #[test]
+fn flipped_bytes_in_labelled_files_never_panic() {
+    let mut rng = Rng(0x5EED_B1D1);
+    for (carrier, paths) in cases() {
+        for path in paths {
+            let data = std::fs::read(&path).unwrap();
+            let labelled = common::write(carrier, &data, &aigc_label_testutil::sample_label());
+            // Half the flips land in the first 2 KB, where the metadata and the label are.
+            for round in 0..60 {
+                let mut m = labelled.clone();
+                let span = if round % 2 == 0 { m.len().min(2048) } else { m.len() };
+                let at = (rng.next() % span as u64) as usize;
+                m[at] = match rng.next() % 3 {
+                    0 => 0,
+                    1 => 0xFF,
+                    _ => m[at] ^ (1 << (rng.next() % 8)),
+                };
+                fuzz_carrier(carrier, &m);
+            }
+        }
+    }
+}
+
+#[test]
 fn random_bytes_after_the_magic_and_zero_bytes() {
     let mut rng = Rng(42);
     let magics: [(&dyn Carrier, &[u8]); 4] = [

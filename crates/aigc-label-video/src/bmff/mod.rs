@@ -16,6 +16,11 @@
 //!   except for the offset fields that must move.
 //!
 //! `mdat` is streamed with [`Source::copy_to`] and never loaded.
+//!
+//! The structure [`Carrier::find`] and [`Carrier::write`] report for the spec's carrier is the
+//! whole `moov/udta/meta` box (with its padding), not just the `ilst` item, as the XMP packet is
+//! for JPEG and PNG: a content binding leaves it out, together with the few size fields, padding
+//! and offsets a rewrite moves (see `binding_exclusions`).
 
 mod binding;
 mod boxes;
