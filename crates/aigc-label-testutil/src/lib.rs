@@ -166,11 +166,13 @@ pub fn round_trip(carrier: &dyn Carrier, input: &[u8]) -> Vec<u8> {
 }
 
 /// The property every carrier's fuzz target checks, on arbitrary bytes: reading never panics;
-/// when the input reads cleanly, writing a label either fails cleanly or yields a file in which
-/// exactly that label is found, once.
+/// binding exclusions are found whenever the label copies are; when the input reads cleanly,
+/// writing a label either fails cleanly or yields a file in which exactly that label is found,
+/// once, and which a longer or shorter label can replace without changing a covered byte.
 pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
     let options = Options::default();
     let limits = &options.limits;
+    exclusions_are_sane(carrier, data, limits);
     if carrier.find(&mut Cursor::new(data), limits).is_err() {
         return;
     }
@@ -185,6 +187,69 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
     assert_eq!(found.len(), 1, "exactly one label after writing, found {found:#?}");
     let parsed = aigc_label_core::json::parse(&found[0].text, limits.max_depth).expect("our label is JSON");
     assert_eq!(parsed.to_label(), Some(label));
+
+    // The binding contract: once we have written a label, rewriting it with a much longer or a
+    // much shorter one leaves every covered byte as it was.
+    let before = covered_by(carrier, &out);
+    let mut long = sample_label().propagated("001191110108551385082Q20000", "p".repeat(3000));
+    long.reserved_code2 = "r".repeat(3000);
+    // A carrier may refuse (no room it can make in an odd layout); it must not break the rule.
+    let mut longer = Vec::new();
+    if carrier
+        .write(&mut Cursor::new(&out), &mut longer, &long, limits)
+        .is_err()
+    {
+        return;
+    }
+    assert!(
+        before == covered_by(carrier, &longer),
+        "a longer label changed covered bytes"
+    );
+    let mut shorter = Vec::new();
+    carrier
+        .write(&mut Cursor::new(&longer), &mut shorter, &Label::new("x", "y"), limits)
+        .expect("a shorter label fits where a longer one did");
+    assert!(
+        before == covered_by(carrier, &shorter),
+        "a shorter label changed covered bytes"
+    );
+}
+
+/// On arbitrary bytes: [`Carrier::binding_exclusions`] never panics, succeeds whenever
+/// [`Carrier::find`] does, and names only ranges within the input.
+fn exclusions_are_sane(carrier: &dyn Carrier, data: &[u8], limits: &aigc_label_core::Limits) {
+    let found = carrier.find(&mut Cursor::new(data), limits);
+    let excluded = carrier.binding_exclusions(&mut Cursor::new(data), limits);
+    if found.is_ok() {
+        let ranges = excluded.unwrap_or_else(|e| panic!("find reads the input but binding_exclusions fails: {e}"));
+        for r in ranges {
+            assert!(
+                r.start <= r.end && r.end <= data.len() as u64,
+                "{r:?} outside {}",
+                data.len()
+            );
+        }
+    }
+}
+
+/// The bytes of `file` outside `excluded` (any order, overlaps allowed), in order: what a
+/// content binding digests.
+pub fn covered(file: &[u8], excluded: &[std::ops::Range<u64>]) -> Vec<u8> {
+    let mut keep = vec![true; file.len()];
+    for r in excluded {
+        let end = usize::try_from(r.end).unwrap_or(usize::MAX).min(file.len());
+        let start = usize::try_from(r.start).unwrap_or(usize::MAX).min(end);
+        keep[start..end].iter_mut().for_each(|k| *k = false);
+    }
+    file.iter().zip(keep).filter(|(_, k)| *k).map(|(b, _)| *b).collect()
+}
+
+/// [`covered`] with the exclusions `carrier` reports for `file`; panics when it cannot.
+pub fn covered_by(carrier: &dyn Carrier, file: &[u8]) -> Vec<u8> {
+    let excluded = carrier
+        .binding_exclusions(&mut Cursor::new(file), &aigc_label_core::Limits::default())
+        .unwrap_or_else(|e| panic!("{}: binding exclusions: {e}", carrier.format()));
+    covered(file, &excluded)
 }
 
 /// Runs `f` over every file in `fuzz/corpus/<target>/` (and `fuzz/artifacts/<target>/` when
