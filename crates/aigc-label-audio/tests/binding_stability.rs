@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use aigc_label_audio::{Flac, Mp3, Ogg, Wav};
 use aigc_label_core::{Carrier, Label, Limits};
-use aigc_label_testutil::{replay_corpus, sample_label};
+use aigc_label_testutil::{covered, replay_corpus, sample_label};
 use common::*;
 
 /// A label whose `ProduceID` is `len` bytes long.
@@ -19,20 +19,6 @@ fn label(tag: &str, len: usize) -> Label {
     let mut id = tag.to_string();
     id.extend(std::iter::repeat_n('x', len.saturating_sub(tag.len())));
     Label::new(sample_label().content_producer, id)
-}
-
-/// The bytes of `data` outside `ranges` (which may overlap and come in any order), in order.
-fn covered(data: &[u8], ranges: &[Range<u64>]) -> Vec<u8> {
-    let mut out_of = vec![false; data.len()];
-    for r in ranges {
-        assert!(
-            r.start <= r.end && r.end <= data.len() as u64,
-            "{r:?} outside a {}-byte file",
-            data.len()
-        );
-        out_of[r.start as usize..r.end as usize].fill(true);
-    }
-    data.iter().zip(out_of).filter(|(_, x)| !x).map(|(b, _)| *b).collect()
 }
 
 fn exclusions(carrier: &dyn Carrier, data: &[u8]) -> Vec<Range<u64>> {

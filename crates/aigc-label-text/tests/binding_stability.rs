@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use aigc_label_core::{Carrier, Label, Limits, json};
-use aigc_label_testutil::{fixtures, run, tool};
+use aigc_label_testutil::{covered, fixtures, run, tool};
 use aigc_label_text::{Ooxml, Pdf};
 
 const PRODUCER: &str = "001191440300708461136T1XGW3";
@@ -55,15 +55,6 @@ fn exclusions(carrier: &dyn Carrier, file: &[u8]) -> Vec<Range<u64>> {
     carrier
         .binding_exclusions(&mut Cursor::new(file), &Limits::default())
         .unwrap_or_else(|e| panic!("{}: binding_exclusions: {e}", carrier.format()))
-}
-
-/// The bytes of `file` outside `excluded`, in order: what a binding digests.
-fn covered(file: &[u8], excluded: &[Range<u64>]) -> Vec<u8> {
-    file.iter()
-        .enumerate()
-        .filter(|(i, _)| !excluded.iter().any(|r| r.contains(&(*i as u64))))
-        .map(|(_, &b)| b)
-        .collect()
 }
 
 /// Bytes excluded beyond the label structures `find` reports.
