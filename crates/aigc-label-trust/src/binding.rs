@@ -1,56 +1,58 @@
-//! Content binding: a digest over the file with the label's own structure excluded
-//! (TC260-PG-202511A Appendix A.2 describes bindings to selected content; this rule is \[ours\]).
+//! Content binding: a digest over the file with the label and the few bytes that change with it
+//! left out (TC260-PG-202511A Appendix A.2 describes bindings to selected content; this rule is
+//! \[ours\]).
 //!
 //! # Which bytes are covered
 //!
 //! The digest ([`DigestAlg::Sm3`] with SM2 signatures, [`DigestAlg::Sha256`] with Ed25519) runs
-//! over `file[..range.start] || file[range.end..]`, where `range` is the byte range of the
-//! structure that holds the label, as the carrier reports it ([`aigc_label_core::Found::range`]
-//! when reading, [`aigc_label_core::Written::label_range`] when writing). The binding's `Scope`
-//! names this rule: [`SCOPE_FILE_EXCEPT_LABEL`].
+//! over the file with the ranges [`Carrier::binding_exclusions`] reports left out, the rest read
+//! in order. The binding's `Scope` names this rule: [`SCOPE_FILE_EXCEPT_LABEL`]. Each carrier
+//! excludes the structure holding the label and every byte its writer changes when the label is
+//! replaced by another of any length, and nothing else, so a platform can add its fields and
+//! signature on upload without breaking the producer's binding:
 //!
-//! | format | excluded range (the label structure) | everything else, covered |
+//! | format | excluded | everything else is covered, including |
 //! |---|---|---|
-//! | PNG | the whole `iTXt` chunk `XML:com.adobe.xmp`: length, type, data (the XMP packet), CRC | signature, every other chunk byte for byte (`IHDR`, `IDAT`, text chunks, ..., `IEND`) and bytes after `IEND` |
-//! | JPEG | the whole APP1 XMP segment: marker, length, `http://ns.adobe.com/xap/1.0/\0`, the packet | SOI, every other segment (EXIF, ICC, ...), scans, EOI, trailing bytes |
+//! | PNG | the `iTXt` chunk `XML:com.adobe.xmp` whole (length, type, packet, CRC) | every other chunk, bytes after `IEND` |
+//! | JPEG | the APP1 XMP segment whole | every other segment, the scans, trailing bytes |
+//! | GIF | the XMP application extension whole | every other block |
+//! | WebP | the first `XMP ` chunk and any holding a label, whole; the RIFF size; the `VP8X` flags byte only while its XMP flag is clear | `VP8X`, `ICCP`, `ANIM`, every frame, `EXIF`, unknown chunks |
+//! | TIFF, BigTIFF | IFD0's tag 700 packet (and any packet holding a label); that entry's type, count and offset fields (10 bytes, 18 in BigTIFF) | the tag number, every other IFD and entry, strips, tiles |
+//! | HEIF, AVIF | the stored bytes of the XMP item holding the label; its `iloc` entry; the header of an `mdat` it fills at the end of the file | every other box, item and `mdat` byte |
+//! | WAV, RF64 | every `AIGC` chunk (header, body, pad byte); the RIFF size; the 64-bit RIFF size in `ds64`; a wild label's `LIST INFO` child and the `LIST` size | `fmt `, samples, every other chunk |
+//! | MP3 | every `TXXX:AIGC` frame; in the tag holding it, the syncsafe tag size (and v2.4 footer size), a v2.3 extended header's padding size, and the padding | every other frame, the tag's version and flags, the audio |
+//! | FLAC | every `AIGC=` field (length and bytes); the `VORBIS_COMMENT` block header and field count; every `PADDING` block; the last-block flag of the block before padding | `STREAMINFO`, the vendor string, other comments, frames |
+//! | Ogg Vorbis, Opus | every `AIGC=` field; the field count; the page headers of the comment and setup header pages; the sequence number and CRC of every later page of that stream | the vendor string, other comments, the setup header, every audio page body |
+//! | MP4, MOV, M4A | the `moov/udta/meta` box holding the label, whole; the sizes of `moov` and `udta`; a `free`/`skip` box beside `moov`; when media follows `moov`, the offsets that point past it (`stco`/`co64` entries, `saio`, `iloc`, `tfhd` base offsets, `tfra`, `sidx` first offset) | every other box, the sample tables' sizes and times, all of `mdat` and `moof` |
+//! | Matroska, WebM | the `Tags` element holding the label (or its Tag, with the `Tags` size and CRC); the `Void` after it; Segment-level `Void`s before the first Cluster; the Segment size; in the first `SeekHead` its size, CRC and the Seek entry of that `Tags` | Clusters, `Cues`, tracks, every other element |
+//! | FLV | the script tag holding the label (header and `onMetaData`) and the `PreviousTagSize` after it | the FLV header, every audio and video tag |
+//! | AVI | every `AIGC` chunk; the RIFF size and the first `LIST INFO` size; the `JUNK` after it; offsets that point past it (absolute `idx1` offsets, OpenDML `indx` entries and `ix##` base offsets) | `hdrl`, `movi`, relative `idx1` |
+//! | Markdown | the `AIGC:` entry's lines in the front matter | every other front matter line, the body, the visible label |
+//! | PDF | in the update we wrote last, the Info object holding the label, the number after the final `startxref`, and (with xref streams) the 8-byte offset of the stream's own row | the original file, every earlier revision, the rest of our update |
+//! | OOXML | the custom-properties part's entry (local header, data) and its directory record; the local-header offsets of entries stored after it; the end records' directory size and offset | every other entry and the rest of every directory record |
 //!
-//! Inside the excluded structure, the XMP packet's other properties are not covered: another
-//! tool may rewrite them (or the padding) without breaking the binding, which is the point of
-//! excluding the structure whole; the label itself is protected by the signature instead.
+//! Each carrier's `binding_exclusions` documents its rule in full. What the exclusions allow an
+//! attacker to change undetected is where things sit, never what they hold: for MP4 the chunk
+//! offsets (the media they point at stays covered), for Ogg the page sequence numbers and CRCs
+//! (a decoder rejects such a page). Inside the label structure, the other properties of an XMP
+//! packet or `meta` box are not covered; the label itself is protected by the signature.
 //!
-//! # Why a propagator's update keeps the producer's binding
+//! # Why the binding survives the platform's update
 //!
-//! Both carriers above keep the label structure where it is and change nothing outside it when
-//! the label changes, whatever its new size: the covered bytes are the same before and after,
-//! so the producer's digest still matches. The same property solves the chicken-and-egg problem
-//! of a digest that lives inside the label: [`crate::protect`] writes once with a placeholder
-//! label, digests that output, and writes again with the final label; the excluded range may
-//! move its end, but the covered bytes do not change. It then digests the final output again, so
-//! a carrier that breaks the rule fails loudly instead of writing a binding that never matches.
+//! The contract is checked for every carrier in the workspace tests and by every carrier's fuzz
+//! property: rewriting a label that this crate's carriers wrote, with a longer or a shorter one,
+//! leaves the covered bytes, in order, as they were. The same property solves the
+//! chicken-and-egg problem of a digest that lives inside the label: [`crate::protect`] writes
+//! once with a placeholder label, digests that output, and writes again with the final label. It
+//! then digests the final output again, so a carrier that breaks the rule fails loudly instead of
+//! writing a binding that never matches.
 //!
-//! # Formats where the rule does not hold as is
-//!
-//! Where embedding changes bytes outside the label structure, a per-carrier hook must report
-//! those bytes too (as extra excluded ranges, or as fields to normalise before digesting):
-//!
-//! - WAV (RIFF): the RIFF size at offset 4 counts the `AIGC` chunk; exclude those 4 bytes.
-//!   AVI and WebP (`RIFF` + `VP8X` flag) likewise; WebP also sets the VP8X XMP flag on first write.
-//! - MP4 / MOV: `moov`, `udta`, `meta` and `ilst` sizes grow with the label, and when `moov` sits
-//!   before `mdat`, every chunk offset (`stco`/`co64`) and fragment offset shifts; the hook
-//!   would exclude the size fields and normalise offsets by the label's growth.
-//! - Matroska: `Segment`, `Tags` sizes and `SeekHead` positions; FLV: the script tag's
-//!   `DataSize` and `PreviousTagSize`.
-//! - MP3: the ID3v2 tag size (syncsafe) and padding; FLAC: the `VORBIS_COMMENT` block length and
-//!   padding; Ogg: the comment page's CRC, segment table and later page sequence numbers.
-//! - PDF: an incremental update appends objects, a new xref section and trailer; OOXML rewrites
-//!   ZIP local headers, the central directory and offsets.
-//! - TIFF: IFD offsets move when tag 700 grows.
-//!
-//! A hook of the form `fn binding_exclusions(&self, output) -> Vec<Range<u64>>` on [`Carrier`]
-//! (default: just the label range) would cover the size-field cases; offset tables need a
-//! normalising digest instead.
+//! Files labelled by other tools become stable after our first write: a wild layout (a label in a
+//! shared Matroska Tag, a WebP file without `VP8X`, an XMP packet in the middle of a TIFF) is
+//! rewritten into the carrier's own form once.
 //!
 //! [`Carrier`]: aigc_label_core::Carrier
+//! [`Carrier::binding_exclusions`]: aigc_label_core::Carrier::binding_exclusions
 
 use std::io::SeekFrom;
 use std::ops::Range;
