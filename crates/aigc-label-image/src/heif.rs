@@ -11,19 +11,23 @@
 //! read it), are reported with a [`carrier.place`](id::CARRIER_PLACE) warning.
 //!
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
-//! - An XMP item exists (the one holding a label, else the first), holds a label or is the
-//!   whole payload of an `mdat` that ends the file, and its packet keeps its length (the usual
-//!   case: [`xmp::set_aigc`] absorbs a change in size into the packet's padding): the packet is
-//!   overwritten where it is, and nothing else changes.
-//! - Otherwise, when the item's bytes are the whole payload of an `mdat` box that ends the file
-//!   (where this writer puts a packet it moves or adds), that `mdat` is rewritten in place with
-//!   the new packet and the file ends after it; the item's `iloc` entry gets the new length.
-//!   Nothing else changes, so rewriting a label this carrier wrote keeps every other byte where
-//!   it was (see [`Heif::binding_exclusions`]).
-//! - Otherwise (the packet changes length, or the item holds no label yet, so that the first
-//!   label always ends the file) the packet is appended at the end of the file in a new `mdat`
-//!   box, and the item's `iloc` entry points at it (construction method 0); its old bytes are
-//!   zeroed, so no stale copy of a label stays behind. A compressed packet is rewritten
+//! - An XMP item exists (the one holding a label, else the first), its bytes are the whole
+//!   payload of an `mdat` box that ends the file (where this writer puts a packet it moves or
+//!   adds), and its packet keeps its length (the usual case: [`xmp::set_aigc`] absorbs a change
+//!   in size into the packet's padding): the packet is overwritten where it is, and nothing else
+//!   changes.
+//! - Such an item whose packet changes length: that `mdat` is rewritten in place with the new
+//!   packet and the file ends after it; the item's `iloc` entry gets the new length. Nothing
+//!   else changes, so rewriting a label this carrier wrote keeps every other byte where it was
+//!   (see [`Heif::binding_exclusions`]).
+//! - An XMP item stored anywhere else (in `idat`, in an `mdat` before other data or shared with
+//!   it), whether or not it holds a label yet and even when its padding would absorb the new
+//!   one: the packet is appended at the end of the file in a new `mdat` box, and the item's
+//!   `iloc` entry points at it (construction method 0); its old bytes are zeroed, so no stale
+//!   copy of a label stays behind. So after this writer's first write the packet always ends
+//!   the file. Keeping a label another tool wrote in place while its padding lasts would save
+//!   its length in file growth, but a later label that outgrew the padding would then move it,
+//!   and a signature made in between would no longer verify. A compressed packet is rewritten
 //!   uncompressed, and its `infe` loses the content encoding.
 //! - Without an XMP item, one is added: an `infe` (version 2, hidden, `mime`,
 //!   `application/rdf+xml`) in `iinf`, an `iloc` entry, and an `iref` `cdsc` reference from it to
@@ -173,11 +177,11 @@ impl Carrier for Heif {
     /// box, image data included.
     ///
     /// The writer keeps this true: the first label it writes into a file always goes to an
-    /// `mdat` of its own that ends the file; a later label is overwritten in place when the
-    /// padding absorbs the change, and otherwise rewritten in that `mdat`, so `meta` keeps its
-    /// size and no other offset moves. One exception: a label another tool stored elsewhere
-    /// (ExifTool's, say) that must grow past its padding moves to a new `mdat` at the end once,
-    /// and its old bytes, zeroed, are covered from then on.
+    /// `mdat` of its own that ends the file, a label another tool stored elsewhere (ExifTool's,
+    /// say) included, whose old bytes, zeroed, are covered from then on. A later label is
+    /// overwritten in place when the padding absorbs the change, and otherwise rewritten in that
+    /// `mdat`, so `meta` keeps its size and no other offset moves. So a binding made after this
+    /// writer's first write holds across every later rewrite, whatever the label's length.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let file = File::read(&mut src, limits)?;
@@ -699,8 +703,8 @@ impl Plan {
         self.overwrite(file, &item.spans, &pad_to(removed, item.packet.len()))
     }
 
-    /// The chosen XMP item gets the label: in place when the stored length allows, else the
-    /// returned edit moves it to the end of the file.
+    /// The chosen XMP item gets the label: in place when it is the payload of a trailing `mdat`
+    /// and keeps its stored length, else the returned edit puts it at the end of the file.
     fn update(&mut self, file: &File, item: &XmpItem<'_>, json: &str, limits: &Limits) -> Result<Option<Edit>> {
         let packet = if is_blank(&item.packet) {
             xmp::new_packet(json, xmp::DEFAULT_PADDING)
@@ -709,10 +713,11 @@ impl Plan {
         };
         let compressed = item.infe.encoding().is_some();
         let trailing = file.trailing_mdat(&item.spans);
-        // An item without a label outside a trailing `mdat` moves there even when its padding
-        // would absorb the label, so that later labels of any length stay in place.
-        let settled = !item.hits.is_empty() || trailing.is_some();
-        if !compressed && settled && packet.len() as u64 == item.stored_len() {
+        // An item outside a trailing `mdat` of its own moves to one even when its padding would
+        // absorb the label (a label another tool stored elsewhere, say): were it kept in place
+        // now, a later label that outgrows the padding would move it then, and every byte a
+        // signature made in between covered would shift.
+        if !compressed && trailing.is_some() && packet.len() as u64 == item.stored_len() {
             self.overwrite(file, &item.spans, &packet)?;
             self.label_range = file.extent_of(&item.spans);
             return Ok(None);

@@ -13,17 +13,21 @@
 //! (strips, tiles, later IFDs, EXIF, GPS and sub-IFDs) stays valid without being read or
 //! rewritten. All changes are worked out before a byte is written, then the input is copied in
 //! large blocks with a few small patches, and new structures are appended after its end:
-//! - IFD0 has tag 700, its packet holds a label or ends the file, and the packet keeps its length
-//!   (the usual case: [`xmp::set_aigc`] absorbs a change in size into the packet's padding): the
-//!   packet is overwritten in place.
-//! - IFD0 has tag 700, the packet changes length and ends the file (as every packet this
-//!   writer moved or added does): the packet is rewritten where it starts, the file ending with
-//!   it, and the entry gets the new count. Nothing else changes, so rewriting a label this
-//!   carrier wrote keeps every other byte where it was (see [`Tiff::binding_exclusions`]).
-//! - IFD0 has tag 700 but the packet changes length, or holds no label yet, and something follows
-//!   it: the new packet is appended (so the first label always ends the file), and the 12-byte
-//!   entry (20 in BigTIFF) gets the new count and offset, and type UNDEFINED; IFD0 stays where
-//!   it is. The old packet's bytes are zeroed, so no stale copy of a label stays in the file.
+//! - IFD0 has tag 700 and its packet ends the file (as every packet this writer moved or added
+//!   does), keeping its length (the usual case: [`xmp::set_aigc`] absorbs a change in size into
+//!   the packet's padding): the packet is overwritten in place.
+//! - IFD0 has tag 700 and its packet ends the file but changes length: the packet is rewritten
+//!   where it starts, the file ending with it, and the entry gets the new count. Nothing else
+//!   changes, so rewriting a label this carrier wrote keeps every other byte where it was (see
+//!   [`Tiff::binding_exclusions`]).
+//! - IFD0 has tag 700 and something follows its packet: the new packet is appended, even when it
+//!   keeps its length and even when it holds a label already (one another tool wrote, say), so
+//!   that after this writer's first write the packet always ends the file. The 12-byte entry
+//!   (20 in BigTIFF) gets the new count and offset, and type UNDEFINED; IFD0 stays where it is.
+//!   The old packet's bytes are zeroed, so no stale copy of a label stays in the file. Keeping
+//!   such a packet in place while its padding lasts would save its length in file growth, but a
+//!   later label that outgrew the padding would then move it, and a signature made in between
+//!   would no longer verify.
 //! - IFD0 has no tag 700: IFD0 must grow by one entry, and growing it in place would overwrite
 //!   whatever follows it. So a copy of IFD0 with the new entry (in tag order; every other entry,
 //!   inline values included, copied as it was, and the same pointer to the next IFD) and then
@@ -142,11 +146,12 @@ impl Carrier for Tiff {
     /// other value, and the XMP packets of other pages that hold no label.
     ///
     /// The writer keeps this true: the first label it writes into a file always ends the file
-    /// (appended, unless the packet already ends it); a later label is overwritten in place when
-    /// the padding absorbs the change, and otherwise rewritten at the same offset with the file
-    /// ending after it; nothing else moves. One exception: a label another tool wrote before
-    /// other data (ExifTool's, say) that must grow past its padding moves to the end once, and
-    /// its old bytes, zeroed, are covered from then on.
+    /// (appended, unless the packet already ends it), a label another tool wrote before other
+    /// data (ExifTool's, say) included, whose old bytes, zeroed, are covered from then on. A
+    /// later label is overwritten in place when the padding absorbs the change, and otherwise
+    /// rewritten at the same offset with the file ending after it; nothing else moves. So a
+    /// binding made after this writer's first write holds across every later rewrite, whatever
+    /// the label's length.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let scan = Scan::read(&mut src, limits)?;
@@ -717,8 +722,8 @@ impl Plan {
         Ok(())
     }
 
-    /// IFD0 has tag 700: the label goes into its packet, in place when the length allows or the
-    /// packet ends the file.
+    /// IFD0 has tag 700: the label goes into its packet, rewritten where it starts when the
+    /// packet ends the file, else appended so that it does.
     fn update(
         &mut self,
         src: &mut Source<'_>,
@@ -743,11 +748,12 @@ impl Plan {
         } else {
             xmp::set_aigc(&old, json, limits).map_err(|e| entry.in_packet(e))?
         };
+        // A packet that does not end the file moves there even when its padding would absorb
+        // the label (a label another tool wrote before other data, say): were it kept in place
+        // now, a later label that outgrows the padding would move it then, and every byte a
+        // signature made in between covered would shift.
         let ends_file = !entry.inline && entry.value.end == scan.file_len;
-        // A packet without a label that does not end the file moves there even when its
-        // padding would absorb the label, so that later labels of any length stay in place.
-        let labelled = !search_packet(&old, limits).map_err(|e| entry.in_packet(e))?.is_empty();
-        if packet.len() == old.len() && !entry.inline && (labelled || ends_file) {
+        if ends_file && packet.len() == old.len() {
             self.label_range = entry.value.clone();
             self.patches.push(Patch {
                 at: entry.value.start,
@@ -979,16 +985,29 @@ mod tests {
     }
 
     #[test]
-    fn packet_of_the_same_length_is_overwritten_in_place() {
+    fn a_labelled_packet_before_other_data_moves_to_the_end_even_when_it_fits() {
         for (order, layout) in layouts() {
             let packet = xmp::new_packet(LABEL, 2048);
-            let tiff = Builder::new(order, layout).page(&[(700, 7, packet)]).build();
+            let tiff = Builder::new(order, layout).page(&[(700, 7, packet.clone())]).build();
             assert_eq!(find(&tiff).unwrap().len(), 1);
             let (out, w) = write(&tiff).unwrap();
-            assert_eq!(out.len(), tiff.len());
-            let diff: Vec<usize> = (0..out.len()).filter(|&i| out[i] != tiff[i]).collect();
-            assert!(diff.iter().all(|&i| w.label_range.contains(&(i as u64))));
+            assert_eq!(w.label_range.end, out.len() as u64);
             assert_eq!(find(&out).unwrap()[0].range, w.label_range);
+            let at = tiff.windows(packet.len()).position(|w| w == packet).unwrap();
+            assert!(out[at..at + packet.len()].iter().all(|&b| b == 0));
+            // From now on a label of the same length is overwritten in place...
+            let (again, w2) = write(&out).unwrap();
+            assert_eq!(again.len(), out.len());
+            assert_eq!(w2.label_range, w.label_range);
+            assert!((0..out.len()).all(|i| again[i] == out[i] || w.label_range.contains(&(i as u64))));
+            // ...and one of any length keeps every covered byte.
+            for produce_id in ["x".repeat(6000), "y".to_string()] {
+                let mut longer = Vec::new();
+                let label = Label::new("001191440300708461136T1XGW3", produce_id.as_str());
+                Tiff.write(&mut Cursor::new(&out), &mut longer, &label, &Limits::default())
+                    .unwrap();
+                assert_eq!(covered(&longer, &exclusions(&longer)), covered(&out, &exclusions(&out)));
+            }
         }
     }
 
@@ -1075,8 +1094,9 @@ mod tests {
             assert_eq!(found.len(), 2);
             assert_eq!(found[1].carrier, "IFD1 XMP (tag 700)");
             assert_eq!(found[1].checks[0].level, Level::Warn);
-            let (out, _) = write(&tiff).unwrap();
-            assert_eq!(out.len(), tiff.len());
+            let (out, w) = write(&tiff).unwrap();
+            // IFD0's packet moves to the end; page 2's stays where it was.
+            assert_eq!(w.label_range.end, out.len() as u64);
             let found = find(&out).unwrap();
             assert_eq!(found.len(), 1, "{found:#?}");
             assert_eq!(found[0].carrier, "IFD0 XMP (tag 700)");

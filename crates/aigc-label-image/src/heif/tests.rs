@@ -247,18 +247,28 @@ fn cdsc_reference_is_added_to_an_existing_iref_or_a_new_one() {
 }
 
 #[test]
-fn packet_of_the_same_length_is_overwritten_in_place_in_mdat_and_idat() {
+fn a_labelled_packet_outside_a_trailing_mdat_moves_there_even_when_it_fits() {
     for place in [Place::Mdat, Place::Idat, Place::Early] {
-        let mut b = Builder::new(vec![image(1, b"img"), xmp_item(2, xmp::new_packet(LABEL, 1024), place)]);
+        let packet = xmp::new_packet(LABEL, 1024);
+        let mut b = Builder::new(vec![image(1, b"img"), xmp_item(2, packet.clone(), place)]);
         b.iloc_version = 1;
         let heif = b.build();
         assert_eq!(find(&heif).unwrap().len(), 1);
         let (out, w) = write(&heif).unwrap();
-        assert_eq!(out.len(), heif.len());
-        let diff: Vec<usize> = (0..out.len()).filter(|&i| out[i] != heif[i]).collect();
-        assert!(!diff.is_empty());
-        assert!(diff.iter().all(|&i| w.label_range.contains(&(i as u64))));
+        assert_eq!(w.label_range.end, out.len() as u64);
+        assert_eq!(&out[w.label_range.start as usize - 4..][..4], b"mdat");
         assert_eq!(find(&out).unwrap()[0].range, w.label_range);
+        assert!(!out.windows(packet.len()).any(|w| w == packet));
+        assert_eq!(item_bytes(&out)[0], (1, b"img".to_vec()));
+        // From now on a label of the same length is overwritten in place...
+        let (again, w2) = write(&out).unwrap();
+        assert_eq!(again.len(), out.len());
+        assert_eq!(w2.label_range, w.label_range);
+        assert!((0..out.len()).all(|i| again[i] == out[i] || w.label_range.contains(&(i as u64))));
+        // ...and one of any length keeps every covered byte.
+        for id in ["x".repeat(6000), "y".to_string()] {
+            assert_eq!(covered(&write_label(&out, &id)), covered(&out));
+        }
     }
 }
 
