@@ -31,8 +31,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::fs::{self, File};
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -52,6 +52,7 @@ pub use aigc_label_trust as trust;
 #[cfg(feature = "video")]
 pub use aigc_label_video as video;
 
+mod atomic;
 pub mod batch;
 #[cfg(feature = "trust")]
 pub mod protected;
@@ -239,29 +240,13 @@ pub fn embed_file(
     label: &Label,
     options: &Options,
 ) -> Result<Written> {
-    let (input, output) = (input.as_ref(), output.as_ref());
-    let (carrier, mut reader) = open_with_carrier(input)?;
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".aigc-label-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    let written = {
-        let mut writer = BufWriter::with_capacity(IO_BUFFER, temp.as_file_mut());
-        let written = aigc_label_core::embed::embed_with(carrier, &mut reader, &mut writer, label, options)?;
-        writer.flush()?;
-        written
-    };
-    let mut check = BufReader::with_capacity(IO_BUFFER, temp.reopen()?);
-    aigc_label_core::verify(carrier, &mut check, label, options)?;
-    temp.as_file().sync_all()?;
-    let permissions = fs::metadata(output).or_else(|_| fs::metadata(input))?.permissions();
-    fs::set_permissions(temp.path(), permissions)?;
-    temp.persist(output).map_err(|e| Error::Io(e.error))?;
-    Ok(written)
+    atomic::write(input.as_ref(), output.as_ref(), |carrier, reader, out| {
+        let written = aigc_label_core::embed::embed_with(carrier, reader, out, label, options)?;
+        out.flush()?;
+        out.seek(SeekFrom::Start(0))?;
+        aigc_label_core::verify(carrier, out, label, options)?;
+        Ok((written, true))
+    })
 }
 
 /// A view of a stream that starts at `start`, so a verifier sees offset 0 where the output began.
