@@ -263,10 +263,7 @@ fn exiftool_labels_are_found_and_moved_to_the_end() {
 
 /// The bytes `binding_exclusions` leaves covered, in order.
 fn covered(data: &[u8]) -> Vec<u8> {
-    let excluded = Heif
-        .binding_exclusions(&mut Cursor::new(data), &Limits::default())
-        .unwrap();
-    rewrite::covered(data, &excluded)
+    aigc_label_testutil::covered_by(&Heif, data)
 }
 
 /// The edge case that moving every item outside a trailing `mdat` closes: exiftool stores its

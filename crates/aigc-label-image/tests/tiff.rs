@@ -206,10 +206,7 @@ fn exiftool_labels_are_found_and_replaced() {
 
 /// The bytes `binding_exclusions` leaves covered, in order.
 fn covered(data: &[u8]) -> Vec<u8> {
-    let excluded = Tiff
-        .binding_exclusions(&mut Cursor::new(data), &Limits::default())
-        .unwrap();
-    rewrite::covered(data, &excluded)
+    aigc_label_testutil::covered_by(&Tiff, data)
 }
 
 /// The edge case that moving every mid-file packet closes: exiftool puts its packet before the

@@ -203,7 +203,8 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
     }
     assert!(
         before == covered_by(carrier, &longer),
-        "a longer label changed covered bytes"
+        "{}: a longer label changed covered bytes",
+        carrier.format()
     );
     let mut shorter = Vec::new();
     carrier
@@ -211,7 +212,8 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
         .expect("a shorter label fits where a longer one did");
     assert!(
         before == covered_by(carrier, &shorter),
-        "a shorter label changed covered bytes"
+        "{}: a shorter label changed covered bytes",
+        carrier.format()
     );
 }
 

@@ -6,16 +6,9 @@ use std::io::Cursor;
 use std::ops::Range;
 
 use aigc_label_core::{Carrier, Label, Limits};
+use aigc_label_testutil::covered;
 
 const PRODUCER: &str = "001191440300708461136T1XGW3";
-
-/// The file as a binding digests it: every byte outside `excluded`, in order.
-pub fn covered(file: &[u8], excluded: &[Range<u64>]) -> Vec<u8> {
-    (0..file.len())
-        .filter(|&i| !excluded.iter().any(|r| r.contains(&(i as u64))))
-        .map(|i| file[i])
-        .collect()
-}
 
 /// Label A, what a producer writes first.
 pub fn label_a() -> Label {

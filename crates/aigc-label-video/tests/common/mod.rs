@@ -111,14 +111,7 @@ pub fn witness(carrier: &dyn Carrier, fixture: &Path) {
 /// The bytes of `file` a content binding covers: everything outside `carrier`'s exclusions, in
 /// order.
 pub fn covered(carrier: &dyn Carrier, file: &[u8]) -> Vec<u8> {
-    let excluded = carrier
-        .binding_exclusions(&mut Cursor::new(file), &Limits::default())
-        .unwrap_or_else(|e| panic!("{}: binding_exclusions: {e}", carrier.format()));
-    file.iter()
-        .enumerate()
-        .filter(|(i, _)| !excluded.iter().any(|r| r.contains(&(*i as u64))))
-        .map(|(_, &b)| b)
-        .collect()
+    aigc_label_testutil::covered_by(carrier, file)
 }
 
 /// Three labels for rewrite tests: `A`, the size of a label with a producer's signature
