@@ -154,6 +154,39 @@ pub fn padding_len(packet: &[u8]) -> Option<usize> {
     trailer(packet).map(|t| t.padding.len())
 }
 
+/// `packet` without the given `TC260:AIGC` properties.
+///
+/// `hits` are what [`find_aigc`] reported for `packet`. Cutting out the byte range of each
+/// property (an element, or an attribute on `rdf:Description`) leaves well-formed XML with every
+/// other property untouched; the result is parsed again to prove the property is gone. Carriers
+/// use it to drop the extra copies of a label, so that a file ends up with one.
+///
+/// # Errors
+/// [`Error::Malformed`] when the ranges overlap, fall outside the packet, or a copy survives.
+pub fn remove_aigc(packet: &[u8], mut hits: Vec<XmpHit>, limits: &Limits) -> Result<Vec<u8>> {
+    let broken = || {
+        Error::malformed(
+            "xmp",
+            0,
+            "TC260:AIGC property ranges overlap or fall outside the packet",
+        )
+    };
+    hits.sort_by_key(|h| h.range.start);
+    let mut out = Vec::new();
+    out.try_reserve(packet.len()).map_err(|_| broken())?;
+    let mut at = 0;
+    for hit in &hits {
+        out.extend_from_slice(packet.get(at..hit.range.start).ok_or_else(broken)?);
+        at = hit.range.end;
+    }
+    out.extend_from_slice(packet.get(at..).ok_or_else(broken)?);
+    if find_aigc(&out, limits)?.is_empty() {
+        Ok(out)
+    } else {
+        Err(broken())
+    }
+}
+
 /// Returns `packet` with exactly one `TC260:AIGC` property holding `json`.
 ///
 /// - If the property exists (either form, any prefix), the first copy keeps its form, prefix and

@@ -61,8 +61,8 @@ use aigc_label_core::xmp::XmpHit;
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::jpeg::search_packet;
-use crate::png::remove_aigc;
 use crate::tiff::{is_blank, pad_to};
+use aigc_label_core::xmp::remove_aigc;
 use boxes::{BoxRef, Budget, set_uint};
 use items::{Iinf, Iloc, Infe, Location, new_infe};
 

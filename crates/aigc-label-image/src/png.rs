@@ -721,37 +721,8 @@ fn write_secondary_xmp(
     if hits.is_empty() {
         return walker.copy(chunk, out);
     }
-    let packet = remove_aigc(&text.text, hits, limits).map_err(|e| in_chunk(chunk, e))?;
+    let packet = xmp::remove_aigc(&text.text, hits, limits).map_err(|e| in_chunk(chunk, e))?;
     write_xmp_chunk(out, &text.language, &text.translated, &packet).map(drop)
-}
-
-/// `packet` without the given `TC260:AIGC` properties.
-///
-/// The XMP codec has no removal function; cutting out the byte ranges it reports for each
-/// property (an element, or an attribute on `rdf:Description`) leaves well-formed XML with every
-/// other property untouched. The result is parsed again to prove the property is gone.
-pub(crate) fn remove_aigc(packet: &[u8], mut hits: Vec<xmp::XmpHit>, limits: &Limits) -> Result<Vec<u8>> {
-    let broken = || {
-        Error::malformed(
-            "xmp",
-            0,
-            "TC260:AIGC property ranges overlap or fall outside the packet",
-        )
-    };
-    hits.sort_by_key(|h| h.range.start);
-    let mut out = Vec::new();
-    out.try_reserve(packet.len()).map_err(|_| broken())?;
-    let mut at = 0;
-    for hit in &hits {
-        out.extend_from_slice(packet.get(at..hit.range.start).ok_or_else(broken)?);
-        at = hit.range.end;
-    }
-    out.extend_from_slice(packet.get(at..).ok_or_else(broken)?);
-    if xmp::find_aigc(&out, limits)?.is_empty() {
-        Ok(out)
-    } else {
-        Err(broken())
-    }
 }
 
 /// Writes an uncompressed `iTXt` `XML:com.adobe.xmp` chunk; returns its range in the output.

@@ -56,7 +56,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp
 
 use crate::jpeg::exif::Order;
 use crate::jpeg::search_packet;
-use crate::png::remove_aigc;
+use aigc_label_core::xmp::remove_aigc;
 
 /// Format name used in errors and reports.
 const FORMAT: &str = "tiff";

@@ -40,7 +40,7 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::jpeg::search_packet;
-use crate::png::remove_aigc;
+use aigc_label_core::xmp::remove_aigc;
 
 /// Format name, in errors and reports.
 const FORMAT: &str = "webp";
