@@ -112,6 +112,53 @@ fn flipped_bytes_in_labelled_files_never_panic() {
     }
 }
 
+/// Damaged files on which a rewrite of our own output once changed covered bytes, each a
+/// fixture (labelled first, or not) with bytes replaced: (offset, byte there, new byte).
+#[test]
+fn rewrites_of_damaged_files_keep_the_covered_bytes() {
+    type Case = (&'static dyn Carrier, &'static str, bool, &'static [(usize, u8, u8)]);
+    let cases: [Case; 4] = [
+        // A `stco` entry pointing past the end of a file that `moov` ends: nothing follows
+        // `moov`, so no offset may move when it grows (the writer used to move this one).
+        (
+            &Bmff,
+            "video/mp4_moov_end.mp4",
+            false,
+            &[(2146, 0x52, 0xFF), (5911, 0x00, 0x80), (926, 0x32, 0x68)],
+        ),
+        // A `stco` box of size 0 ("to the end of its parent"): kept by the first write, written
+        // out when a longer label moved the chunk offsets. The first write now writes it out.
+        (&Bmff, "video/mp4_faststart_free.mp4", true, &[(775, 44, 0)]),
+        // A SeekHead entry whose size cannot be read: a Seek appended after it was invisible to
+        // the exclusions. The writer now refuses to append to such a SeekHead.
+        (&Matroska, "video/mkv_reserved.mkv", true, &[(93, 0x8C, 0x00)]),
+        // Our TagName no longer reads `AIGC`, so its Tags element holds another Tag: the label
+        // went into it, and shrank it again when a longer one moved to the end. Such a Tags
+        // element now takes a label only when it ends the Segment.
+        (&Matroska, "video/mkv_reserved.mkv", true, &[(685, b'I', 0xC9)]),
+    ];
+    for (carrier, name, labelled, flips) in cases {
+        let mut data = std::fs::read(aigc_label_testutil::fixture(name)).unwrap();
+        if labelled {
+            data = common::write(carrier, &data, &aigc_label_testutil::sample_label());
+        }
+        for &(at, was, now) in flips {
+            assert_eq!(data[at], was, "{name}: the fixture changed; byte {at}");
+            data[at] = now;
+        }
+        let mut out = Vec::new();
+        carrier
+            .write(
+                &mut Cursor::new(&data),
+                &mut out,
+                &aigc_label_testutil::sample_label(),
+                &Limits::default(),
+            )
+            .unwrap_or_else(|e| panic!("{name} {flips:?}: the first write must succeed: {e}"));
+        fuzz_carrier(carrier, &data);
+    }
+}
+
 #[test]
 fn random_bytes_after_the_magic_and_zero_bytes() {
     let mut rng = Rng(42);

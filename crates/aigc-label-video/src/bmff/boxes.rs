@@ -213,7 +213,22 @@ impl Node {
     pub fn emit(&self, buf: &[u8], out: &mut Vec<u8>) {
         match (&self.body, self.container) {
             (Body::Removed, _) => {}
-            (Body::Original, false) => out.extend_from_slice(buf.get(self.range.clone()).unwrap_or_default()),
+            (Body::Original, false) => {
+                let original = buf.get(self.range.clone()).unwrap_or_default();
+                let size = u32::try_from(original.len())
+                    .ok()
+                    .filter(|_| original.starts_with(&[0; 4]));
+                match size {
+                    // A size of 0 ("to the end of the parent", tolerated when reading) is
+                    // written out, as a rewrite of the box would: the next rewrite then
+                    // changes no byte of it, which a content binding relies on.
+                    Some(size) => {
+                        out.extend_from_slice(&size.to_be_bytes());
+                        out.extend_from_slice(original.get(4..).unwrap_or_default());
+                    }
+                    None => out.extend_from_slice(original),
+                }
+            }
             (Body::New(p), false) => {
                 self.emit_header(p.len() as u64, out);
                 out.extend_from_slice(p);

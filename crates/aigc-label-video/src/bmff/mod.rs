@@ -207,7 +207,7 @@ pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limi
     let (plan, old_moov) = {
         let mut src = Source::new(file, FORMAT)?;
         let plan = plan(&mut src, label, limits)?;
-        if plan.shift.is_some_and(|s| s.delta != 0) && !plan.moov_last {
+        if plan.shift.is_some_and(|s| s.delta != 0) {
             return Ok(false);
         }
         let old = match plan.top.boxes.get(plan.moov_at) {
@@ -323,7 +323,6 @@ fn absolute(h: &Header, range: &Range<usize>) -> Range<u64> {
 struct Plan {
     top: Top,
     moov_at: usize,
-    moov_last: bool,
     new_moov: Vec<u8>,
     /// The `meta` box holding the label, within `new_moov`.
     label_range: Range<u64>,
@@ -369,11 +368,12 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
     let mut shift = None;
     if grow != 0 && !meta::absorb(&mut tree, &buf, &pad, grow) {
         resized_free = adjacent_free(&top.boxes, moov_at, grow);
-        if resized_free.is_none() {
+        // When `moov` ends the file nothing after it moves, so no offset changes: an entry
+        // pointing past the end of the file (a damaged table) is left as it is, as the
+        // binding's exclusions expect.
+        if resized_free.is_none() && !moov_last {
             let s = relocate_moov(&mut tree, &buf, moov.end, old_len, grow)?;
-            if !moov_last {
-                patches.extend(outside_fields(src, &top, moov_at, &s, limits, &mut budget)?);
-            }
+            patches.extend(outside_fields(src, &top, moov_at, &s, limits, &mut budget)?);
             shift = Some(s);
         }
     }
@@ -387,7 +387,6 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
     Ok(Plan {
         top,
         moov_at,
-        moov_last,
         new_moov,
         label_range,
         resized_free,

@@ -4,8 +4,8 @@
 //! Matroska positions (`SeekHead` entries, `Cues`) are relative to the Segment's data, so the
 //! writer never moves an element: every change is made in place, and fits into space the file
 //! already has, in this order of preference:
-//! 1. a `Tags` element grows (or keeps its size) into the `Void` that follows it: re-labelling a
-//!    file we labelled before lands here, or in 1b;
+//! 1. a `Tags` element holding no other Tag grows (or keeps its size) into the `Void` that
+//!    follows it: re-labelling a file we labelled before lands here, or in 1b;
 //!    1b. a `Tags` element that ends the Segment (with or without a `Void` after it) takes any
 //!    new size, since nothing after it can move; the Segment size (if known) follows;
 //! 2. a `Void` before the first Cluster large enough for a new `Tags` element is overwritten;
@@ -352,8 +352,11 @@ impl Carrier for Matroska {
         for (i, e) in seg.kids.iter().enumerate().filter(|(_, e)| e.id == id::TAGS) {
             let buf = load(&mut src, e, limits)?;
             let (kept, changed, any_tag) = strip_tags(&buf, e.start, limits)?;
-            if edits.label_at.is_none() {
-                let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
+            let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
+            // Another producer's Tags takes the label only where nothing follows it: a label
+            // outgrowing the Void after it would leave again and shrink it (its size and CRC
+            // changing under a binding that no longer leaves them out).
+            if edits.label_at.is_none() && (!any_tag || room == seg.end) {
                 let mut data = [kept.as_slice(), &tag].concat();
                 fix_crc(&mut data);
                 let placed = if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
@@ -537,6 +540,9 @@ impl Edits {
         let room = self.void_after(seg, i).map_or(head.end, |v| v.end);
         let buf = load(src, &head, limits)?;
         let range = data_range(&buf, head.start)?;
+        // An entry appended after damage would be invisible to readers (and to the binding's
+        // exclusions, which would then cover it): refuse a SeekHead whose entries do not read.
+        children(&buf, range.clone(), head.start)?;
         let mut entry = element(id::SEEK_ID, &ebml::id_bytes(id::TAGS));
         entry.extend_from_slice(&ebml::uint_element(id::SEEK_POSITION, position));
         let mut data = buf.get(range).unwrap_or_default().to_vec();
