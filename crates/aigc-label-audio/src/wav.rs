@@ -265,7 +265,9 @@ fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
             }
             _ => copy,
         };
-        missing_pad = matches!(piece, Piece::Copy { .. }) && chunk.missing_pad();
+        // A copied chunk (or the `ds64` copy) keeps a missing pad byte missing; a rebuilt LIST is
+        // written whole, pad included.
+        missing_pad = !matches!(piece, Piece::Bytes(_)) && chunk.missing_pad();
         if piece.len() > 0 {
             pieces.push(piece);
         }
