@@ -140,16 +140,19 @@ impl Carrier for Pdf {
     /// not stable under rewriting (the writer appends to it), which is the point: a binding
     /// over our update breaks when anything is appended after it.
     ///
+    /// A file the writer cannot plan an update for (a damaged trailer, say) gets the default
+    /// too: it cannot be rewritten, so nothing about rewriting needs excluding.
+    ///
     /// # Errors
     /// As [`Pdf::find`].
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
-        match base_revision(input, limits)?.replaced {
-            Some(update) => {
+        match base_revision(input, limits).map(|base| base.replaced) {
+            Ok(Some(update)) => {
                 let mut ranges = vec![update.info_range];
                 ranges.extend(update.moving);
                 Ok(ranges)
             }
-            None => Ok(self.find(input, limits)?.into_iter().map(|f| f.range).collect()),
+            Ok(None) | Err(_) => Ok(self.find(input, limits)?.into_iter().map(|f| f.range).collect()),
         }
     }
 }
