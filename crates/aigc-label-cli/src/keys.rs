@@ -20,9 +20,6 @@ use aigc_label::trust::{Algorithm, SigningKey};
 use aigc_label::{Error, Result};
 use zeroize::Zeroize;
 
-/// The explanatory line that names the key id.
-const KEY_ID_HEADER: &str = "Key-ID:";
-
 /// Key files larger than this are not key files.
 const MAX_KEY_FILE: u64 = 64 << 10;
 
@@ -94,12 +91,7 @@ pub fn keygen(args: &KeygenArgs) -> Result<String> {
     if let Some(id) = &args.key_id {
         key = key.with_key_id(id.clone());
     }
-    let mut pem = key.to_pem()?;
-    let mut contents = match &args.key_id {
-        Some(id) => format!("{KEY_ID_HEADER} {id}\n{pem}"),
-        None => pem.clone(),
-    };
-    pem.zeroize();
+    let mut contents = key.to_key_file()?;
     let written = write_new(&args.output, contents.as_bytes(), args.force, Secrecy::Private);
     contents.zeroize();
     written?;
@@ -128,7 +120,7 @@ pub fn load(path: &Path, key_id: Option<&str>) -> Result<SigningKey> {
     }
     warn_if_readable_by_others(path, &file);
     let mut text = std::io::read_to_string(file)?;
-    let parsed = parse(&text);
+    let parsed = SigningKey::parse(&text);
     text.zeroize();
     let mut key = parsed.map_err(|e| Error::Parameter(format!("{}: {e}", path.display()).into()))?;
     if let Some(id) = key_id {
@@ -138,36 +130,8 @@ pub fn load(path: &Path, key_id: Option<&str>) -> Result<SigningKey> {
     Ok(key)
 }
 
-/// A key from the text of a key file.
-fn parse(text: &str) -> Result<SigningKey> {
-    let Some(begin) = text.find("-----BEGIN") else {
-        return SigningKey::parse(text);
-    };
-    let (explanatory, pem) = text.split_at(begin);
-    let mut key = SigningKey::parse(pem)?;
-    let mut ids = explanatory.lines().filter_map(|line| {
-        let (name, value) = line.trim().split_at_checked(KEY_ID_HEADER.len())?;
-        name.eq_ignore_ascii_case(KEY_ID_HEADER).then(|| value.trim())
-    });
-    match (ids.next(), ids.next()) {
-        (Some(_), Some(_)) => Err(Error::Parameter("several Key-ID lines".into())),
-        (Some(id), None) => {
-            check_key_id(id)?;
-            key = key.with_key_id(id);
-            Ok(key)
-        }
-        (None, _) => Ok(key),
-    }
-}
-
-/// A key id must survive the trust list's text form (words split by spaces) and the label's
-/// value rules: 1 to 64 printable ASCII characters, no space, quote or backslash.
 fn check_key_id(id: &str) -> Result<()> {
-    check_word("key id", id)?;
-    if id.len() > 64 {
-        return Err(Error::Parameter("a key id has at most 64 characters".into()));
-    }
-    Ok(())
+    aigc_label::trust::keys::check_key_id(id)
 }
 
 fn check_word(what: &str, value: &str) -> Result<()> {
@@ -239,22 +203,3 @@ fn warn_if_readable_by_others(path: &Path, file: &std::fs::File) {
 
 #[cfg(not(unix))]
 fn warn_if_readable_by_others(_path: &Path, _file: &std::fs::File) {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_id_line_before_the_pem_block_names_the_key() {
-        let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
-        let pem = key.to_pem().unwrap();
-        assert_eq!(parse(&pem).unwrap().key_id(), key.key_id());
-        let named = parse(&format!("Key-ID: producer-2026\n{pem}")).unwrap();
-        assert_eq!(named.key_id(), "producer-2026");
-        assert_eq!(named.public_key(), key.public_key());
-        assert!(parse(&format!("Key-ID: two words\n{pem}")).is_err());
-        assert!(parse(&format!("Key-ID: a\nkey-id: b\n{pem}")).is_err());
-        assert!(parse(&key.to_text()).is_ok());
-        assert!(parse("Key-ID: x\n").is_err());
-    }
-}

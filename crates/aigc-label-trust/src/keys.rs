@@ -286,12 +286,49 @@ impl SigningKey {
         text
     }
 
-    /// Reads a private key in either text form: PKCS#8 PEM, or `ALG:HEX`.
+    /// The key file text `aigc-label keygen` writes: a `Key-ID: ID` line when the key id is not
+    /// the default, as RFC 7468 explanatory text that PEM readers (OpenSSL, `cryptography`)
+    /// skip, then the PKCS#8 PEM block.
     ///
     /// # Errors
-    /// [`Error::Parameter`] when the text is neither, or holds no valid key.
+    /// As [`SigningKey::to_pem`].
+    pub fn to_key_file(&self) -> Result<String> {
+        let pem = self.to_pem()?;
+        if self.key_id == self.public_key().key_id() {
+            return Ok(pem);
+        }
+        let mut text = format!("{KEY_ID_HEADER} {}\n", self.key_id);
+        text.push_str(&pem);
+        let mut pem = pem;
+        pem.zeroize();
+        Ok(text)
+    }
+
+    /// Reads a private key in either text form: PKCS#8 PEM (after optional explanatory text,
+    /// which may name the key id in one `Key-ID: ID` line, see [`SigningKey::to_key_file`]), or
+    /// `ALG:HEX`.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when the text is neither, holds no valid key, or names several or
+    /// unusable key ids.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
+        if let Some(begin) = text.find("-----BEGIN").filter(|&at| at > 0) {
+            let (explanatory, pem) = text.split_at(begin);
+            let key = SigningKey::parse(pem)?;
+            let mut ids = explanatory.lines().filter_map(|line| {
+                let (name, value) = line.trim().split_at_checked(KEY_ID_HEADER.len())?;
+                name.eq_ignore_ascii_case(KEY_ID_HEADER).then(|| value.trim())
+            });
+            return match (ids.next(), ids.next()) {
+                (Some(_), Some(_)) => Err(bad_key("several Key-ID lines")),
+                (Some(id), None) => {
+                    check_key_id(id)?;
+                    Ok(key.with_key_id(id))
+                }
+                (None, _) => Ok(key),
+            };
+        }
         if text.starts_with("-----BEGIN") {
             if let Ok(secret) = sm2::SecretKey::from_pkcs8_pem(text) {
                 return SigningKey::from_secret_bytes(Algorithm::Sm2Sm3, &secret.to_bytes());
@@ -347,6 +384,27 @@ impl fmt::Debug for SigningKey {
 
 pub(crate) fn signing_error(e: impl fmt::Display) -> Error {
     Error::Signing(e.to_string().into())
+}
+
+/// The explanatory line of a key file that names the key id.
+const KEY_ID_HEADER: &str = "Key-ID:";
+
+/// A key id must survive the trust list's text form (words split by spaces) and the label's
+/// value rules: 1 to 64 printable ASCII characters, no space, quote or backslash.
+///
+/// # Errors
+/// [`Error::Parameter`] saying what is wrong.
+pub fn check_key_id(id: &str) -> Result<()> {
+    let printable = !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if !printable {
+        return Err(Error::Parameter(
+            format!("key id {id:?}: use printable ASCII without spaces, quotes or backslashes").into(),
+        ));
+    }
+    if id.len() > 64 {
+        return Err(bad_key("a key id has at most 64 characters"));
+    }
+    Ok(())
 }
 
 fn bad_key(what: &'static str) -> Error {
@@ -414,5 +472,23 @@ mod tests {
         }
         let zero = format!("sm2:{}", "00".repeat(32));
         assert!(SigningKey::parse(&zero).is_err());
+    }
+
+    #[test]
+    fn key_id_line_before_the_pem_block_names_the_key() {
+        let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+        let pem = key.to_pem().unwrap();
+        assert_eq!(key.to_key_file().unwrap(), pem, "the default id needs no line");
+        assert_eq!(SigningKey::parse(&pem).unwrap().key_id(), key.key_id());
+        let file = key.clone().with_key_id("producer-2026").to_key_file().unwrap();
+        assert!(file.starts_with("Key-ID: producer-2026\n-----BEGIN PRIVATE KEY-----"));
+        let named = SigningKey::parse(&file).unwrap();
+        assert_eq!(named.key_id(), "producer-2026");
+        assert_eq!(named.public_key(), key.public_key());
+        assert!(SigningKey::parse(&format!("Key-ID: two words\n{pem}")).is_err());
+        assert!(SigningKey::parse(&format!("Key-ID: a\nkey-id: b\n{pem}")).is_err());
+        assert!(SigningKey::parse(&format!("Key-ID: {}\n{pem}", "x".repeat(65))).is_err());
+        assert!(SigningKey::parse(&key.to_text()).is_ok());
+        assert!(SigningKey::parse("Key-ID: x\n").is_err());
     }
 }
