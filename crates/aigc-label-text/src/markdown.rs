@@ -18,7 +18,8 @@
 //! appends the new mapping before the closing `---`, so every other key, comment, quoting style
 //! and line ending stays exactly as it was (re-serialising YAML would reorder and requote the
 //! author's keys). Values are double-quoted so that any YAML parser reads them as strings. The
-//! body is copied in blocks; the visible label is appended unless the last line already is one.
+//! body is copied in blocks; the visible label is appended unless a line outside code already is
+//! one (ours from an earlier write, a stamp placed at the start or after a paragraph).
 //!
 //! The reader turns the mapping into bare JSON for the core to validate. It also reads the forms
 //! seen when other tools write or re-save front matter: `AIGC: '{"Label":"1",...}'` (a JSON
@@ -193,7 +194,10 @@ pub fn write_with(
     }
     src.seek_to(body_start)?;
     let body = copy_body(&mut src, &mut out)?;
-    if !body.ends_with_label() {
+    // One visible label is enough: one already standing on its own line anywhere outside code
+    // (ours from an earlier write, a stamp placed at the start or after a paragraph, the
+    // author's) means none is appended.
+    if !body.has_label && !body.ends_with_label() {
         let end = markdown_end(body.len == 0, body.ends_with_newline(), visible, body.state.fence);
         out.write_all(end.as_bytes())?;
     }
@@ -696,6 +700,8 @@ struct Body {
     state: State,
     /// The last bytes of the body (up to [`TAIL`]).
     tail: Vec<u8>,
+    /// A line outside code blocks holds an explicit label.
+    has_label: bool,
 }
 
 /// How many trailing bytes of the body are kept to look for an existing visible label.
@@ -727,6 +733,7 @@ fn copy_body(src: &mut Source<'_>, out: &mut dyn Write) -> Result<Body> {
         len: 0,
         state: State::default(),
         tail: Vec::new(),
+        has_label: false,
     };
     let mut layout = Layout::default();
     let mut line: Vec<u8> = Vec::new();
@@ -742,7 +749,7 @@ fn copy_body(src: &mut Source<'_>, out: &mut dyn Write) -> Result<Body> {
         body.len += n as u64;
         for &b in chunk {
             if b == b'\n' {
-                feed_line(&mut body.state, &mut line, line_has_text, &mut layout);
+                body.has_label |= feed_line(&mut body.state, &mut line, line_has_text, &mut layout);
                 line_has_text = false;
             } else {
                 line_has_text |= !b.is_ascii_whitespace();
@@ -758,13 +765,16 @@ fn copy_body(src: &mut Source<'_>, out: &mut dyn Write) -> Result<Body> {
         }
     }
     if !line.is_empty() {
-        feed_line(&mut body.state, &mut line, line_has_text, &mut layout);
+        body.has_label |= feed_line(&mut body.state, &mut line, line_has_text, &mut layout);
     }
     Ok(body)
 }
 
-fn feed_line(state: &mut State, line: &mut Vec<u8>, has_text: bool, layout: &mut Layout) {
+/// Feeds one line (its first [`LINE_PREFIX`] bytes) to the block tracker; true when it stands
+/// outside code and holds an explicit label.
+fn feed_line(state: &mut State, line: &mut Vec<u8>, has_text: bool, layout: &mut Layout) -> bool {
     let mut text = String::from_utf8_lossy(line).into_owned();
+    let label = state.fence.is_none() && detect::contains_label(&text);
     if has_text && text.trim().is_empty() {
         text.push('x');
     }
@@ -772,6 +782,7 @@ fn feed_line(state: &mut State, line: &mut Vec<u8>, has_text: bool, layout: &mut
     state.line(&text, 0, true, layout);
     layout.paragraph_ends.clear();
     line.clear();
+    label && state.fence.is_none()
 }
 
 #[cfg(test)]
@@ -882,6 +893,18 @@ mod tests {
         let out = write("---\ntitle: x\n---");
         assert!(out.ends_with("\n---\n【AI生成】\n"), "{out}");
         assert_eq!(find(&out).len(), 1);
+    }
+
+    #[test]
+    fn a_visible_label_anywhere_outside_code_is_not_repeated() {
+        let stamped = "---\ntitle: t\n---\n【AI生成】\n\n正文第一段。\n\n正文第二段。\n";
+        let out = write(stamped);
+        assert_eq!(out.matches("AI生成").count(), 1, "{out}");
+        assert!(out.ends_with("正文第二段。\n"), "{out}");
+        // A label inside a code block is an example, not the document's label.
+        let example = "---\ntitle: t\n---\n```\n【AI生成】\n```\n\n正文。\n";
+        let out = write(example);
+        assert_eq!(out.matches("AI生成").count(), 2, "{out}");
     }
 
     #[test]
