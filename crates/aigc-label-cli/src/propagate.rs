@@ -7,7 +7,7 @@
 //! (see `aigc_label::propagate_file`); a file with nothing to add is not written at all.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aigc_label::batch::Input;
 use aigc_label::trust::propagate::{Decision, Request};
@@ -128,9 +128,22 @@ pub fn run(args: PropagateArgs) -> u8 {
         }
     });
     let (platform, declared, bind) = (args.platform, args.declared, !args.no_bind);
+    // Folders made for outputs, removed at the end if nothing was written into them (the target
+    // folder must exist before the decision is known, since the write is atomic within it).
+    let made: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+    let made_by_workers = Arc::clone(&made);
     let work = move |job: Job| {
         if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let mut missing = Vec::new();
+            let mut dir = Some(parent);
+            while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+                missing.push(d.to_path_buf());
+                dir = d.parent();
+            }
             std::fs::create_dir_all(parent)?;
+            if let Ok(mut made) = made_by_workers.lock() {
+                made.extend(missing);
+            }
         }
         let request = Request {
             platform: &platform,
@@ -161,5 +174,22 @@ pub fn run(args: PropagateArgs) -> u8 {
         }
     }
     drop(stdout);
+    remove_empty(&made);
     run.finish(&summary, worst)
+}
+
+/// Removes the folders in `made` that are still empty, deepest first; a folder that holds
+/// anything (or vanished) is left alone.
+fn remove_empty(made: &Mutex<Vec<PathBuf>>) {
+    let Ok(mut made) = made.lock() else { return };
+    made.sort_by(|a, b| {
+        b.components()
+            .count()
+            .cmp(&a.components().count())
+            .then_with(|| a.cmp(b))
+    });
+    made.dedup();
+    for dir in made.iter() {
+        let _ = std::fs::remove_dir(dir);
+    }
 }

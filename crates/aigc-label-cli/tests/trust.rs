@@ -366,8 +366,11 @@ fn propagate_decides_each_class_and_leaves_plain_files_alone() {
     let plain = uploads.join("plain.jpg");
     std::fs::copy(sample("sample.jpg"), &plain).unwrap();
     let plain_before = std::fs::read(&plain).unwrap();
+    // A folder whose only file gets nothing must not appear, empty, under --out-dir.
+    std::fs::create_dir_all(uploads.join("plain-only/deeper")).unwrap();
+    std::fs::copy(sample("sample.jpg"), uploads.join("plain-only/deeper/other.jpg")).unwrap();
 
-    // No declaration: keep, suspected, nothing. Exit 1: one file had nothing to add.
+    // No declaration: keep, suspected, nothing. Exit 1: files had nothing to add.
     let stored = dir.path().join("stored");
     let out = run(&[
         "propagate",
@@ -382,7 +385,7 @@ fn propagate_decides_each_class_and_leaves_plain_files_alone() {
     ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     if let Some(n) = assert_valid(&out) {
-        assert_eq!(n, 4, "three files and the summary");
+        assert_eq!(n, 5, "four files and the summary");
     }
     let lines = json_lines(&out);
     let line = |name: &str| {
@@ -412,6 +415,10 @@ fn propagate_decides_each_class_and_leaves_plain_files_alone() {
         !stored.join("plain.jpg").exists(),
         "nothing is written for a plain file"
     );
+    assert!(
+        !stored.join("plain-only").exists(),
+        "no empty folder is left for files that got nothing"
+    );
     assert_eq!(std::fs::read(&plain).unwrap(), plain_before);
 
     let report = |p: &Path| aigc_label::inspect_file(p, &aigc_label::Options::default()).unwrap();
@@ -436,8 +443,8 @@ fn propagate_decides_each_class_and_leaves_plain_files_alone() {
     assert_eq!(std::fs::read(&plain).unwrap(), plain_before);
     assert_eq!(
         std::fs::read_dir(&uploads).unwrap().count(),
-        3,
-        "no temporary files left"
+        4,
+        "three files and a folder, no temporary files left"
     );
 
     // Declared by the uploader: class 2, in place.
