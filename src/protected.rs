@@ -120,16 +120,7 @@ fn verify_with(
     options: &Options,
 ) -> Result<Verified> {
     let report = inspect_with(carrier, input, options)?;
-    let mut verifications = Vec::with_capacity(report.copies.len());
-    for copy in &report.copies {
-        verifications.push(aigc_label_trust::verify_copy(
-            carrier,
-            copy,
-            input,
-            trust,
-            &options.limits,
-        )?);
-    }
+    let verifications = aigc_label_trust::verify_copies(carrier, &report.copies, input, trust, &options.limits)?;
     Ok(Verified { report, verifications })
 }
 

@@ -10,7 +10,7 @@
 //!   ([`CallbackSigner`]); [`sign_slot`] signs one slot of a label.
 //! - [`embed_signed`] / [`rewrite_signed`]: write a signed label bound to the file's content
 //!   (see [`binding`] for which bytes are covered per format).
-//! - [`verify()`] / [`verify_copy`]: signature and binding results as
+//! - [`verify()`] / [`verify_copy`] / [`verify_copies`]: signature and binding results as
 //!   [`aigc_label_core::check::Check`]s with stable ids ([`verify::id`]) and a [`TrustVerdict`].
 //! - [`TrustList`]: accepted public keys per provider code.
 //! - [`propagate::decide`] and [`propagate::propagate`]: the class decision (is / possibly /
@@ -73,4 +73,4 @@ pub use message::Slot;
 pub use protect::{Protected, ReadWriteSeek, SignSpec, embed_signed, rewrite_signed};
 pub use sign::{CallbackSigner, Ed25519Signer, LabelSigner, SlotContent, Sm2Signer, sign_slot};
 pub use trust::TrustList;
-pub use verify::{BindingStatus, SignatureStatus, TrustVerdict, Verification, verify, verify_copy};
+pub use verify::{BindingStatus, SignatureStatus, TrustVerdict, Verification, verify, verify_copies, verify_copy};

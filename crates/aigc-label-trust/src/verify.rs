@@ -227,6 +227,55 @@ pub fn verify(
     trust: &TrustList,
     limits: &Limits,
 ) -> Result<Verification> {
+    verify_cached(label, &mut ContentDigests::new(carrier, input, limits), trust, limits)
+}
+
+/// The digests of one file as its carrier binds it, computed when first asked for and shared by
+/// every label copy verified against the file, so a file with several copies is read once per
+/// digest algorithm, not once per copy.
+struct ContentDigests<'a> {
+    carrier: &'a dyn Carrier,
+    input: &'a mut dyn ReadSeek,
+    limits: &'a Limits,
+    done: Vec<(DigestAlg, Vec<u8>)>,
+}
+
+impl<'a> ContentDigests<'a> {
+    fn new(carrier: &'a dyn Carrier, input: &'a mut dyn ReadSeek, limits: &'a Limits) -> Self {
+        ContentDigests {
+            carrier,
+            input,
+            limits,
+            done: Vec::new(),
+        }
+    }
+
+    /// The digests for `algorithms`, computing the missing ones in one pass.
+    fn get(&mut self, algorithms: &[DigestAlg]) -> Result<Vec<(DigestAlg, Vec<u8>)>> {
+        let missing: Vec<DigestAlg> = algorithms
+            .iter()
+            .copied()
+            .filter(|a| !self.done.iter().any(|(d, _)| d == a))
+            .collect();
+        if !missing.is_empty() {
+            let digests = digest_content(self.carrier, self.input, &missing, self.limits)?;
+            self.done.extend(missing.into_iter().zip(digests));
+        }
+        Ok(self
+            .done
+            .iter()
+            .filter(|(a, _)| algorithms.contains(a))
+            .cloned()
+            .collect())
+    }
+}
+
+fn verify_cached(
+    label: &Label,
+    content: &mut ContentDigests<'_>,
+    trust: &TrustList,
+    limits: &Limits,
+) -> Result<Verification> {
     let mut checks = Vec::new();
     let states = [Slot::Producer, Slot::Propagator].map(|slot| read_slot(label, slot, limits, &mut checks));
 
@@ -238,14 +287,10 @@ pub fn verify(
             }
         }
     }
-    let digests: Vec<(DigestAlg, Vec<u8>)> = if algorithms.is_empty() {
+    let digests = if algorithms.is_empty() {
         Vec::new()
     } else {
-        algorithms
-            .iter()
-            .copied()
-            .zip(digest_content(carrier, input, &algorithms, limits)?)
-            .collect()
+        content.get(&algorithms)?
     };
 
     let mut judge = |slot: Slot, state: &SlotState| {
@@ -284,10 +329,38 @@ pub fn verify_copy(
     trust: &TrustList,
     limits: &Limits,
 ) -> Result<Option<Verification>> {
+    copy_cached(copy, &mut ContentDigests::new(carrier, input, limits), trust, limits)
+}
+
+/// [`verify_copy`] for every copy of one report, in order, reading the file once per digest
+/// algorithm however many copies there are.
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_copies(
+    carrier: &dyn Carrier,
+    copies: &[LabelCopy],
+    input: &mut dyn ReadSeek,
+    trust: &TrustList,
+    limits: &Limits,
+) -> Result<Vec<Option<Verification>>> {
+    let mut content = ContentDigests::new(carrier, input, limits);
+    copies
+        .iter()
+        .map(|copy| copy_cached(copy, &mut content, trust, limits))
+        .collect()
+}
+
+fn copy_cached(
+    copy: &LabelCopy,
+    content: &mut ContentDigests<'_>,
+    trust: &TrustList,
+    limits: &Limits,
+) -> Result<Option<Verification>> {
     let (Some(label), Some(parsed)) = (copy.label(), copy.parsed.as_ref()) else {
         return Ok(None);
     };
-    let mut verification = verify(carrier, &label, input, trust, limits)?;
+    let mut verification = verify_cached(&label, content, trust, limits)?;
     let missing: Vec<&str> = FIELD_NAMES
         .iter()
         .zip(&parsed.fields)

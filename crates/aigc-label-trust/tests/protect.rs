@@ -311,3 +311,70 @@ fn a_flood_of_signatures_is_checked_only_up_to_the_bound() {
     assert_eq!(checked, MAX_SIGNATURES + 1);
     assert_ne!(v.verdict(), TrustVerdict::Trusted);
 }
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+#[test]
+fn copies_of_one_file_share_one_digest_pass() {
+    let input = std::fs::read(
+        fixtures("png", &["png"])
+            .into_iter()
+            .find(|p| p.ends_with("rgb.png"))
+            .unwrap(),
+    )
+    .unwrap();
+    let (signed, _) = sign_both(&Png, &input).unwrap();
+    // A second copy of the label chunk right after the first: two copies, both excluded.
+    let limits = aigc_label_core::Limits::default();
+    let found = Png.find(&mut Cursor::new(&signed), &limits).unwrap();
+    let chunk = found[0].range.start as usize..found[0].range.end as usize;
+    let mut two = signed[..chunk.end].to_vec();
+    two.extend_from_slice(&signed[chunk.clone()]);
+    two.extend_from_slice(&signed[chunk.end..]);
+    let report = aigc_label_core::inspect::inspect_with(&Png, &mut Cursor::new(&two), &Options::default()).unwrap();
+    assert_eq!(report.copies.len(), 2);
+
+    let mut once = Counting {
+        inner: Cursor::new(&two),
+        read: 0,
+    };
+    let together = aigc_label_trust::verify_copies(&Png, &report.copies, &mut once, &trust(), &limits).unwrap();
+    let mut each = Counting {
+        inner: Cursor::new(&two),
+        read: 0,
+    };
+    let apart: Vec<_> = report
+        .copies
+        .iter()
+        .map(|c| aigc_label_trust::verify_copy(&Png, c, &mut each, &trust(), &limits).unwrap())
+        .collect();
+    assert_eq!(together, apart);
+    assert!(
+        together.iter().flatten().all(|v| v.verdict() == TrustVerdict::Trusted),
+        "{together:#?}"
+    );
+    assert!(
+        once.read < each.read && once.read >= two.len() as u64,
+        "one pass reads {} bytes, one per copy {}",
+        once.read,
+        each.read
+    );
+}
