@@ -143,6 +143,65 @@ pub(crate) fn read_tag(src: &mut Source, limits: &Limits) -> Result<Option<Tag>>
     Ok(Some(Tag { offset, header, body }))
 }
 
+/// Bytes in an ID3v1 tag (`TAG` and 125 bytes of fields), which a file ends with when it has one.
+const ID3V1_LEN: u64 = 128;
+
+/// Finds an ID3v2.4 tag appended at the end of the file, located from its footer (id3.org
+/// "ID3 tag version 2.4.0 - Main Structure" sections 3.4 and 5): the footer `3DI` is the last ten
+/// bytes of the file, or the ten bytes before a 128-byte ID3v1 tag. `floor` is where the tags at
+/// the start of the file end; an appended tag must lie wholly after it.
+///
+/// A footer is trusted only when its size fits between `floor` and itself and a header `ID3`
+/// with the same version, flags and size sits where it says the tag starts; anything else (a
+/// lying or truncated footer, or audio bytes that happen to spell `3DI`) is not a tag, and `None`
+/// is returned, as it is for a file without one. Leaves `src` at an unspecified position.
+///
+/// # Errors
+/// [`Error::Limit`] when a confirmed tag is larger than [`Limits::max_metadata_bytes`]; I/O
+/// errors.
+pub(crate) fn read_appended_tag(src: &mut Source, floor: u64, limits: &Limits) -> Result<Option<Tag>> {
+    let len = src.len();
+    let mut ends = vec![len];
+    if let Some(v1) = len.checked_sub(ID3V1_LEN).filter(|&v1| v1 >= floor) {
+        src.seek_to(v1)?;
+        if &src.read_array::<3>("ID3v1 tag")? == b"TAG" {
+            ends.push(v1);
+        }
+    }
+    for end in ends {
+        if let Some(tag) = appended_tag_ending_at(src, floor, end, limits)? {
+            return Ok(Some(tag));
+        }
+    }
+    Ok(None)
+}
+
+/// The appended tag whose footer ends at `end`, if its footer and header agree.
+fn appended_tag_ending_at(src: &mut Source, floor: u64, end: u64, limits: &Limits) -> Result<Option<Tag>> {
+    let Some(footer_at) = end.checked_sub(HEADER_LEN).filter(|&f| f >= floor) else {
+        return Ok(None);
+    };
+    src.seek_to(footer_at)?;
+    let footer: [u8; 10] = src.read_array("ID3v2 footer")?;
+    if &footer[..3] != b"3DI" {
+        return Ok(None);
+    }
+    let mut as_header = footer;
+    as_header[..3].copy_from_slice(b"ID3");
+    let Some(header) = TagHeader::parse(&as_header).filter(TagHeader::footer) else {
+        return Ok(None);
+    };
+    let Some(start) = end.checked_sub(header.stored_len()).filter(|&s| s >= floor) else {
+        return Ok(None);
+    };
+    src.seek_to(start)?;
+    if src.read_array::<10>("ID3v2 header")? != as_header {
+        return Ok(None);
+    }
+    src.seek_to(start)?;
+    read_tag(src, limits)
+}
+
 /// One frame in a walked tag; positions are in the tag's decoded body (see [`Walked`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
@@ -629,6 +688,41 @@ pub(crate) fn rewrite(
         out.extend_from_slice(&header.encode(b"3DI"));
     }
     Ok(Some((out, range)))
+}
+
+/// What removing the labels does to a tag that must not get one (an ID3v2.4 tag appended at
+/// the end of the file: the label goes in the tag at the start, spec section 4).
+pub(crate) enum Stripped {
+    /// The tag holds no label: copy it as it is.
+    Unchanged,
+    /// The tag held nothing but labels (and perhaps an extended header or padding): drop it.
+    Dropped,
+    /// The tag without its label frames, every other frame's stored bytes kept.
+    Rewritten(Vec<u8>),
+}
+
+/// `tag` with its `AIGC` user text frames removed (see [`Stripped`]).
+///
+/// # Errors
+/// As [`rewrite`].
+pub(crate) fn strip_labels(tag: &Tag, limits: &Limits) -> Result<Stripped> {
+    let walked = walk(tag, limits)?;
+    let labels = label_frames(tag, &walked, limits)?;
+    if labels.is_empty() {
+        return Ok(Stripped::Unchanged);
+    }
+    if only_labels(&walked, labels.len()) {
+        return Ok(Stripped::Dropped);
+    }
+    Ok(match rewrite(tag, None, 0, limits)? {
+        Some((bytes, _)) => Stripped::Rewritten(bytes),
+        None => Stripped::Unchanged,
+    })
+}
+
+/// True when every frame of `walked` is a label, so that [`strip_labels`] drops the whole tag.
+pub(crate) fn only_labels(walked: &Walked, labels: usize) -> bool {
+    labels > 0 && labels == walked.frames.len()
 }
 
 /// The file range of `frame`'s stored bytes (a stuffed zero after its last byte included).

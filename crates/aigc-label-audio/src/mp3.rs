@@ -8,8 +8,20 @@
 //! The MPEG audio frames after the tag are copied in large blocks and never parsed.
 //!
 //! Readers also accept the description in any letter case (reported with a
-//! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning) and labels in a second
-//! tag that directly follows the first.
+//! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning), labels in a second
+//! tag that directly follows the first, and labels in an ID3v2.4 tag appended at the end of the
+//! file (ID3v2.4 "Main Structure" section 5), which some tools write there: it is located from
+//! its 10-byte `3DI` footer, the last bytes of the file or the ones before a 128-byte ID3v1
+//! `TAG` trailer, and trusted only when the footer's size fits the file and an `ID3` header with
+//! the same version, flags and size sits where the footer says the tag starts (otherwise the
+//! bytes are not a tag and are copied as they are). Such a copy is reported as
+//! `ID3v2.4 TXXX AIGC in the tag appended at the end of the file`.
+//!
+//! Writing keeps one label copy (spec section 4: every copy found is replaced or removed): the
+//! label goes into the tag at the start; from an appended tag only the `AIGC` frames are
+//! removed, its other frames keep their stored bytes and its header and footer get the new size
+//! (a tag with a footer has no padding), or the whole appended tag is dropped when nothing but
+//! labels was in it. The audio before it and an ID3v1 trailer after it are copied unchanged.
 //!
 //! A content binding covers every byte but the label frame, the tag size and the tag's padding
 //! (see [`Mp3::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
@@ -19,16 +31,20 @@ use std::ops::Range;
 
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
-use aigc_label_core::{Carrier, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::{Budget, Exclusions, KEY, found, grow_padding, misplaced};
-use crate::id3::{self, Tag};
+use crate::id3::{self, Stripped, Tag};
 
-/// The MP3 carrier (ID3v2 at the start of an MPEG audio stream).
+/// The MP3 carrier (ID3v2 at the start of an MPEG audio stream; an ID3v2.4 tag appended at the
+/// end is read too).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mp3;
 
 const FORMAT: &str = "mp3";
+
+/// The carrier name of a label found in an ID3v2.4 tag appended at the end of the file.
+const APPENDED: &str = "ID3v2.4 TXXX AIGC in the tag appended at the end of the file";
 
 impl Carrier for Mp3 {
     fn format(&self) -> &'static str {
@@ -52,18 +68,17 @@ impl Carrier for Mp3 {
         let mut out = Vec::new();
         let mut budget = Budget::new(FORMAT, limits);
         while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
-            let walked = id3::walk(&tag, limits)?;
-            for (frame, text) in id3::label_frames(&tag, &walked, limits)? {
-                let range = id3::frame_range(&tag, &walked, frame);
-                let mut checks = Vec::new();
-                if text.description != KEY {
-                    checks.push(misplaced(format!("TXXX description spelled {:?}", text.description)));
-                }
-                let name = format!("ID3v2.{} TXXX AIGC", tag.header.major);
-                out.push(found(name, range, text.value, checks));
-            }
+            let name = format!("ID3v2.{} TXXX AIGC", tag.header.major);
+            push_copies(&tag, name, limits, &mut out)?;
             if out.len() >= limits.max_copies {
                 break;
+            }
+        }
+        if out.len() < limits.max_copies {
+            let floor = src.pos();
+            budget.tick(floor, limits)?;
+            if let Some(tag) = id3::read_appended_tag(&mut src, floor, limits)? {
+                push_copies(&tag, APPENDED.to_string(), limits, &mut out)?;
             }
         }
         out.truncate(limits.max_copies);
@@ -109,6 +124,24 @@ impl Carrier for Mp3 {
                 start + range.start as u64..start + range.end as u64
             }
         };
+        let floor = src.pos();
+        budget.tick(floor, limits)?;
+        let appended = id3::read_appended_tag(&mut src, floor, limits)?;
+        src.seek_to(floor)?;
+        if let Some(tag) = appended {
+            let stripped = id3::strip_labels(&tag, limits)?;
+            if !matches!(stripped, Stripped::Unchanged) {
+                let audio = tag
+                    .offset
+                    .checked_sub(floor)
+                    .ok_or_else(|| Error::malformed(FORMAT, tag.offset, "appended tag overlaps the leading tags"))?;
+                src.copy_to(&mut out, audio, "MPEG audio")?;
+                if let Stripped::Rewritten(bytes) = stripped {
+                    out.write_all(&bytes)?;
+                }
+                src.seek_to(tag.offset + tag.header.stored_len())?;
+            }
+        }
         src.copy_rest(&mut out, "MPEG audio")?;
         Ok(Written {
             label_range,
@@ -125,6 +158,12 @@ impl Carrier for Mp3 {
     ///   the syncsafe tag size (header bytes 6..10, and the last four bytes of a v2.4 footer),
     ///   the padding size a v2.3 extended header records, and the padding from the end of the
     ///   last frame to the end of the tag, which shrinks or grows as the label does.
+    ///
+    /// - in an ID3v2.4 tag appended at the end of the file that holds a label: the same (the
+    ///   label frames, the sizes in header and footer, any padding), or the whole tag when it
+    ///   holds nothing but labels, since writing drops it. After our first write that tag holds
+    ///   no label, so nothing in it is left out and rewrites do not touch it. (Moving a label out
+    ///   of an appended tag is a first embed, which may change the tag's sizes.)
     ///
     /// Writing keeps every other frame's stored bytes in their order and puts the label frame
     /// after them, so a label of any length changes nothing else; when the tag has to grow,
@@ -147,8 +186,38 @@ impl Carrier for Mp3 {
             }
             first = false;
         }
+        let floor = src.pos();
+        budget.tick(floor, limits)?;
+        if let Some(tag) = id3::read_appended_tag(&mut src, floor, limits)? {
+            let walked = id3::walk(&tag, limits)?;
+            let labels = id3::label_frames(&tag, &walked, limits)?;
+            if id3::only_labels(&walked, labels.len()) {
+                out.push(tag.offset..tag.offset + tag.header.stored_len())?;
+            } else if !labels.is_empty() {
+                for range in id3::volatile_ranges(&tag, &walked) {
+                    out.push(range)?;
+                }
+                for (frame, _) in labels {
+                    out.push(id3::frame_range(&tag, &walked, frame))?;
+                }
+            }
+        }
         Ok(out.into_vec())
     }
+}
+
+/// Adds the label copies in `tag` to `out`, named `name`.
+fn push_copies(tag: &Tag, name: String, limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
+    let walked = id3::walk(tag, limits)?;
+    for (frame, text) in id3::label_frames(tag, &walked, limits)? {
+        let range = id3::frame_range(tag, &walked, frame);
+        let mut checks = Vec::new();
+        if text.description != KEY {
+            checks.push(misplaced(format!("TXXX description spelled {:?}", text.description)));
+        }
+        out.push(found(name.clone(), range, text.value, checks));
+    }
+    Ok(())
 }
 
 /// The next ID3v2 tag, when one starts at the current position.

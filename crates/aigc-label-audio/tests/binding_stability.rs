@@ -119,6 +119,43 @@ fn mp3_keeps_other_frames_covered() {
     assert!(kept.ends_with(audio), "the audio frames are covered");
 }
 
+/// A label in an ID3v2.4 tag appended at the end is left out like one in the leading tag (the
+/// frame, the sizes in header and footer); the tag's other frame, its header and footer and the
+/// ID3v1 trailer stay covered. Once our writer has moved the label to the leading tag, nothing
+/// in the appended tag is left out, and `mp3_rewrites_keep_the_covered_bytes` checks later
+/// rewrites of that fixture.
+#[test]
+fn mp3_label_in_an_appended_tag_is_excluded() {
+    let original = read_fixture("id3v24_appended.mp3");
+    let ex = exclusions(&Mp3, &original);
+    let kept = covered(&original, &ex);
+    for needle in [
+        &b"TCOM"[..],
+        b"appended composer",
+        b"3DI\x04\x00\x10",
+        b"ID3\x04\x00\x10",
+        b"TAGTest tone",
+    ] {
+        assert!(kept.windows(needle.len()).any(|w| w == needle), "{needle:?} covered");
+    }
+    assert!(
+        !kept.windows(13).any(|w| w == b"appended-0001"),
+        "the label is not covered"
+    );
+    assert!(
+        original.len() - kept.len() < 300,
+        "{} bytes left out",
+        original.len() - kept.len()
+    );
+
+    let a = write_label(&Mp3, &original, &sample_label());
+    let leading = 10 + a[6..10].iter().fold(0, |acc, &x| (acc << 7) | usize::from(x));
+    assert!(
+        exclusions(&Mp3, &a).iter().all(|r| r.end <= leading as u64),
+        "only the leading tag is left out once the label moved there"
+    );
+}
+
 #[test]
 fn mp3_with_an_unsynchronised_v23_tag_and_extended_header() {
     // A v2.3 tag with tag-level unsynchronisation, an extended header recording the padding,

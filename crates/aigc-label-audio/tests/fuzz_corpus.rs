@@ -40,6 +40,8 @@ fn id3_corpus_replays() {
         ("v23_extended.mp3", 0),
         ("two_tags.mp3", 2),
         ("no_tag.mp3", 0),
+        ("appended_v24_id3v1.mp3", 1),
+        ("appended_lying_footer.mp3", 0),
     ] {
         assert_eq!(copies(&Mp3, "id3", name), Some(n), "{name}");
     }

@@ -44,12 +44,15 @@ fn ffprobe_reads_the_label_and_ffmpeg_decodes_the_same_audio() {
         if let (Some(before), Some(after)) = (decoded_md5(&path), decoded_md5(&out)) {
             assert_eq!(before, after, "{name}: decoded audio differs");
         }
-        // The audio frames are copied untouched, and the tag keeps its version.
-        assert_eq!(
-            &labelled[tag_len(&labelled)..],
-            &original[tag_len(&original)..],
-            "{name}"
-        );
+        // The audio frames are copied untouched (an appended tag loses its label: see
+        // `a_label_in_a_tag_appended_at_the_end_is_found_and_moved`), and the tag keeps its version.
+        if !name.contains("appended") {
+            assert_eq!(
+                &labelled[tag_len(&labelled)..],
+                &original[tag_len(&original)..],
+                "{name}"
+            );
+        }
         let version = if original.starts_with(b"ID3") { original[3] } else { 4 };
         assert_eq!(labelled[3], version, "{name}: tag version kept");
     }
@@ -224,7 +227,151 @@ fn malformed_tags_are_clean_errors() {
 
 #[test]
 fn hostile_inputs_never_panic() {
-    for name in ["id3v23.mp3", "id3v24.mp3"] {
+    for name in ["id3v23.mp3", "id3v24.mp3", "id3v24_appended.mp3"] {
         hostile_variants(&Mp3, &read_fixture(name));
+    }
+}
+
+/// Where the ID3v2.4 tag appended to `id3v24_appended.mp3` starts and ends (before the
+/// 128-byte ID3v1 trailer ffmpeg wrote).
+fn appended_span(data: &[u8]) -> std::ops::Range<usize> {
+    let end = data.len() - 128;
+    assert_eq!(&data[end..end + 3], b"TAG");
+    assert_eq!(&data[end - 10..end - 7], b"3DI");
+    end - 20 - syncsafe(&data[end - 4..end])..end
+}
+
+#[test]
+fn a_label_in_a_tag_appended_at_the_end_is_found_and_moved() {
+    let original = read_fixture("id3v24_appended.mp3");
+    let span = appended_span(&original);
+    let found = Mp3.find(&mut Cursor::new(&original), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0].carrier.contains("appended"), "{}", found[0].carrier);
+    assert!(found[0].text.contains("appended-0001"));
+    assert!(span.start as u64 <= found[0].range.start && found[0].range.end <= span.end as u64);
+
+    // The producer's label replaces it; the one copy left is ours, in the leading tag.
+    let labelled = round_trip(&Mp3, &original);
+    let found = Mp3.find(&mut Cursor::new(&labelled), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].text, sample_json());
+    assert!(
+        found[0].range.end <= tag_len(&labelled) as u64,
+        "the label is in the leading tag"
+    );
+
+    // Byte for byte: the audio, then the appended tag with only its TCOM frame (sizes in header
+    // and footer rewritten), then the ID3v1 trailer.
+    let tcom = b"TCOM\0\0\0\x12\0\0\x03appended composer";
+    assert!(original[span.clone()].windows(tcom.len()).any(|w| w == tcom));
+    let mut expected = original[tag_len(&original)..span.start].to_vec();
+    let size = tcom.len() as u8;
+    expected.extend_from_slice(&[b'I', b'D', b'3', 4, 0, 0x10, 0, 0, 0, size]);
+    expected.extend_from_slice(tcom);
+    expected.extend_from_slice(&[b'3', b'D', b'I', 4, 0, 0x10, 0, 0, 0, size]);
+    expected.extend_from_slice(&original[span.end..]);
+    assert_eq!(&labelled[tag_len(&labelled)..], &expected[..]);
+
+    let out = temp_file(&labelled, "mp3");
+    if let Some(value) = ffprobe_aigc(&out) {
+        assert_eq!(value, sample_json());
+    }
+    let before = temp_file(&original, "mp3");
+    if let (Some(before), Some(after)) = (decoded_md5(&before), decoded_md5(&out)) {
+        assert_eq!(before, after, "decoded audio differs");
+    }
+}
+
+#[test]
+fn an_appended_tag_holding_only_a_label_is_dropped() {
+    let original = read_fixture("id3v24_appended.mp3");
+    let span = appended_span(&original);
+    // The same tag without its TCOM frame.
+    let tcom_len = 10 + 0x12;
+    let body = span.end - span.start - 20 - tcom_len;
+    let mut file = original[..span.start].to_vec();
+    file.extend_from_slice(&original[span.start..span.start + 10 + body]);
+    file.extend_from_slice(&original[span.end - 10..]);
+    for at in [span.start + 9, span.start + 10 + body + 9] {
+        file[at] -= tcom_len as u8;
+    }
+    assert_eq!(found_texts(&Mp3, &file).len(), 1);
+    let labelled = write_label(&Mp3, &file, &sample_label());
+    assert_eq!(found_texts(&Mp3, &labelled), [sample_json()]);
+    let mut expected = original[tag_len(&original)..span.start].to_vec();
+    expected.extend_from_slice(&original[span.end..]);
+    assert_eq!(
+        &labelled[tag_len(&labelled)..],
+        &expected[..],
+        "the tag is gone, the rest kept"
+    );
+}
+
+#[test]
+fn lying_or_truncated_appended_tags_are_ignored_or_clean_errors() {
+    let limits = Limits::default();
+    let original = read_fixture("id3v24_appended.mp3");
+    let span = appended_span(&original);
+    let footer_size = span.end - 4..span.end;
+    let header_size = span.start + 6..span.start + 10;
+    let mut variants = Vec::new();
+    for (range, value) in [
+        (footer_size.clone(), [0x7f, 0x7f, 0x7f, 0x7f]),
+        (footer_size.clone(), [0, 0, 0x10, 0]),
+        (footer_size.clone(), [0, 0, 0, 1]),
+        (footer_size.clone(), [0x80, 0, 0, 0]),
+        (header_size.clone(), [0, 0, 0, 1]),
+    ] {
+        let mut bad = original.clone();
+        bad[range].copy_from_slice(&value);
+        variants.push(bad);
+    }
+    for bad in &variants {
+        // Header and footer disagree: not a tag, so nothing is found there and it is copied.
+        assert!(found_texts(&Mp3, bad).is_empty());
+        let labelled = write_label(&Mp3, bad, &sample_label());
+        assert_eq!(&labelled[tag_len(&labelled)..], &bad[tag_len(bad)..]);
+    }
+    // Header and footer agree, but a frame inside runs past the tag: a clean error.
+    let mut lying_frame = original.clone();
+    lying_frame[span.start + 10 + 4..span.start + 10 + 8].copy_from_slice(&[0x7f; 4]);
+    assert!(Mp3.find(&mut Cursor::new(&lying_frame), &limits).is_err());
+    assert!(
+        Mp3.write(
+            &mut Cursor::new(&lying_frame),
+            &mut Vec::new(),
+            &sample_label(),
+            &limits
+        )
+        .is_err()
+    );
+    // A tag larger than the metadata limit is refused, not read.
+    let mut small = Limits::default();
+    small.max_metadata_bytes = 64;
+    let no_leading = &original[tag_len(&original)..];
+    assert!(Mp3.find(&mut Cursor::new(no_leading), &small).is_err());
+    // Truncations and corrupted bytes anywhere near the end: no panic, and what writes reads back
+    // with one label.
+    let label = sample_label();
+    for cut in span.start - 20..original.len() {
+        let part = &original[..cut];
+        let _ = Mp3.find(&mut Cursor::new(part), &limits);
+        let _ = Mp3.binding_exclusions(&mut Cursor::new(part), &limits);
+        let _ = Mp3.write(&mut Cursor::new(part), &mut Vec::new(), &label, &limits);
+    }
+    for at in span.start - 4..original.len() {
+        for value in [0, 0x7f, 0xff, b'3'] {
+            let mut bad = original.clone();
+            bad[at] = value;
+            let _ = Mp3.binding_exclusions(&mut Cursor::new(&bad), &limits);
+            if Mp3.find(&mut Cursor::new(&bad), &limits).is_err() {
+                continue;
+            }
+            let mut out = Vec::new();
+            if Mp3.write(&mut Cursor::new(&bad), &mut out, &label, &limits).is_ok() {
+                assert_eq!(found_texts(&Mp3, &out), [sample_json()], "byte {at} = {value}");
+            }
+        }
     }
 }
