@@ -90,7 +90,10 @@ impl Summary {
     pub fn add_propagate(&mut self, result: &Result<Propagated>) {
         self.files += 1;
         let key = match result {
-            Ok(p) => p.outcome.decision.as_str(),
+            Ok(p) => {
+                *self.formats.entry(p.outcome.format).or_default() += 1;
+                p.outcome.decision.as_str()
+            }
             Err(_) => "failed",
         };
         *self.verdicts.entry(key).or_default() += 1;

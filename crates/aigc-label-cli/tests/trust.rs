@@ -387,6 +387,9 @@ fn propagate_decides_each_class_and_leaves_plain_files_alone() {
     if let Some(n) = assert_valid(&out) {
         assert_eq!(n, 5, "four files and the summary");
     }
+    let summary: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["formats"]["png"], 2, "{summary}");
+    assert_eq!(summary["summary"]["formats"]["jpeg"], 2, "{summary}");
     let lines = json_lines(&out);
     let line = |name: &str| {
         lines

@@ -190,6 +190,8 @@ impl std::fmt::Debug for Request<'_> {
 /// What [`propagate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// The file's format, as the carrier names it.
+    pub format: &'static str,
     /// The decision and, through [`Decision::reason`], why.
     pub decision: Decision,
     /// The label written, if any.
@@ -231,6 +233,7 @@ pub fn propagate(
         }
         Decision::Nothing | Decision::Refused { .. } => {
             return Ok(Outcome {
+                format: carrier.format(),
                 decision,
                 label: None,
                 written: None,
@@ -249,6 +252,7 @@ pub fn propagate(
         .collect();
     let protected = rewrite_signed(carrier, input, output, &label, &specs, options)?;
     Ok(Outcome {
+        format: carrier.format(),
         decision,
         label: Some(protected.label),
         written: Some(protected.written),
