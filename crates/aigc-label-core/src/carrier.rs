@@ -18,6 +18,28 @@ use crate::{Label, Limits, Result};
 /// How many leading bytes [`Carrier::sniff`] is shown (fewer if the stream is shorter).
 pub const SNIFF_LEN: usize = 64;
 
+/// The first [`SNIFF_LEN`] bytes of `input` (fewer if it is shorter), what [`Carrier::sniff`]
+/// is shown; leaves `input` at its start.
+///
+/// # Errors
+/// I/O errors.
+pub fn read_head(input: &mut dyn ReadSeek) -> Result<Vec<u8>> {
+    input.seek(std::io::SeekFrom::Start(0))?;
+    let mut head = vec![0u8; SNIFF_LEN];
+    let mut n = 0;
+    while n < head.len() {
+        match input.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    head.truncate(n);
+    input.seek(std::io::SeekFrom::Start(0))?;
+    Ok(head)
+}
+
 /// One label copy as a carrier found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {

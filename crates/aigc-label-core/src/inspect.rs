@@ -4,10 +4,9 @@
 //! each, flag more than one copy, and sum it up in a [`Verdict`].
 
 use std::borrow::Cow;
-use std::io::SeekFrom;
 use std::ops::Range;
 
-use crate::carrier::{Carrier, Found, Registry, SNIFF_LEN};
+use crate::carrier::{Carrier, Found, Registry, read_head};
 use crate::check::{Check, Level, Strictness, id, validate_parsed};
 use crate::io::ReadSeek;
 use crate::json::{self, ParsedLabel, Shape};
@@ -145,23 +144,18 @@ impl Report {
 /// # Errors
 /// [`Error::Unsupported`] when no carrier recognises the file; I/O errors.
 pub fn detect(registry: &Registry, input: &mut dyn ReadSeek) -> Result<&'static dyn Carrier> {
-    input.seek(SeekFrom::Start(0))?;
-    let mut head = [0u8; SNIFF_LEN];
-    let mut n = 0;
-    while n < head.len() {
-        match input.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    input.seek(SeekFrom::Start(0))?;
-    if n == 0 {
+    let head = read_head(input)?;
+    if head.is_empty() {
         return Err(Error::Unsupported("empty file".into()));
     }
-    registry.detect(&head[..n]).ok_or_else(|| {
-        Error::Unsupported(format!("unrecognised format (first bytes {})", hex(&head[..n.min(8)])).into())
+    registry.detect(&head).ok_or_else(|| {
+        Error::Unsupported(
+            format!(
+                "unrecognised format (first bytes {})",
+                hex(head.get(..8).unwrap_or(&head))
+            )
+            .into(),
+        )
     })
 }
 

@@ -54,7 +54,7 @@ mod items;
 use std::io::{Read, Write};
 use std::ops::Range;
 
-use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::XmpHit;
@@ -491,17 +491,23 @@ impl XmpItem<'_> {
                 "XMP mime item (application/rdf+xml) in the meta box, as GB 45438 places it",
             ));
         } else {
-            checks.push(warn(format!(
-                "a further label copy in XMP item {}; a file carries one XMP label",
-                self.infe.id
-            )));
+            checks.push(Check::warn(
+                id::CARRIER_PLACE,
+                format!(
+                    "a further label copy in XMP item {}; a file carries one XMP label",
+                    self.infe.id
+                ),
+            ));
         }
         if let Some(encoding) = self.infe.encoding() {
-            checks.push(warn(format!(
-                "XMP item {} is stored with content encoding {:?}, which common readers (ExifTool) cannot read",
-                self.infe.id,
-                String::from_utf8_lossy(encoding)
-            )));
+            checks.push(Check::warn(
+                id::CARRIER_PLACE,
+                format!(
+                    "XMP item {} is stored with content encoding {:?}, which common readers (ExifTool) cannot read",
+                    self.infe.id,
+                    String::from_utf8_lossy(encoding)
+                ),
+            ));
         }
         Found {
             carrier: format!("XMP item {}", self.infe.id).into(),
@@ -510,15 +516,6 @@ impl XmpItem<'_> {
             expected_shape: Shape::Bare,
             checks,
         }
-    }
-}
-
-/// A [`id::CARRIER_PLACE`] warning.
-fn warn(detail: String) -> Check {
-    Check {
-        id: id::CARRIER_PLACE,
-        level: Level::Warn,
-        detail,
     }
 }
 

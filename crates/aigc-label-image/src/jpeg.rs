@@ -43,7 +43,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::{self, XmpHit};
@@ -234,7 +234,7 @@ impl Scan {
         for comment in exif::user_comments(payload, limits) {
             if comment.holds_label(limits) {
                 self.exif_labelled.insert(seg.start);
-                let check = warn(
+                let check = Check::warn(
                     id::CARRIER_PLACE,
                     "label in EXIF UserComment; the spec puts the JPEG label in the APP1 XMP packet (TC260:AIGC)",
                 );
@@ -285,7 +285,7 @@ impl Scan {
                     "label in Extended XMP {} ({note}); the spec puts it in the main APP1 XMP packet",
                     packet.guid
                 );
-                let checks = vec![warn(EXTENDED_XMP, detail)];
+                let checks = vec![Check::warn(EXTENDED_XMP, detail)];
                 self.report(
                     CARRIER_EXTENDED,
                     packet.range.clone(),
@@ -312,15 +312,6 @@ pub(crate) fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit
 fn mentions_tc260(packet: &[u8]) -> bool {
     let ns = xmp::TC260_NS.as_bytes();
     packet.windows(ns.len()).any(|w| w == ns)
-}
-
-/// A carrier-level warning: a "should" of the spec, failing only in strict reading.
-fn warn(id: &'static str, detail: impl Into<String>) -> Check {
-    Check {
-        id,
-        level: Level::Warn,
-        detail: detail.into(),
-    }
 }
 
 /// What the second walk changes, worked out before any byte is written.
@@ -458,6 +449,7 @@ fn xmp_segment(packet: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aigc_label_core::check::Level;
     use std::io::Cursor;
 
     const PRODUCER: &str = "001191440300708461136T1XGW3";

@@ -22,7 +22,7 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{Bytes, CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
@@ -600,7 +600,7 @@ fn copies(chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<Vec<Found>
                 range: chunk.range(),
                 text: text.decoded(),
                 expected_shape: Shape::Bare,
-                checks: vec![misplaced(detail)],
+                checks: vec![Check::warn(id::CARRIER_PLACE, detail)],
             }])
         }
     }
@@ -625,17 +625,10 @@ fn xmp_checks(chunk: &Chunk, compressed: bool) -> Vec<Check> {
             "uncompressed iTXt XML:com.adobe.xmp before the first IDAT, as GB 45438 places it",
         )]
     } else {
-        problems.into_iter().map(misplaced).collect()
-    }
-}
-
-/// A [`id::CARRIER_PLACE`] warning: the copy is readable but not where the spec puts it (a
-/// "should": strict inspection turns it into a failure).
-fn misplaced(detail: String) -> Check {
-    Check {
-        id: id::CARRIER_PLACE,
-        level: Level::Warn,
-        detail,
+        problems
+            .into_iter()
+            .map(|p| Check::warn(id::CARRIER_PLACE, p))
+            .collect()
     }
 }
 

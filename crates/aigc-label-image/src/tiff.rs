@@ -49,7 +49,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::check::{Check, Level, id};
+use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
@@ -480,19 +480,26 @@ impl XmpEntry {
                 "XMP tag 700 in IFD0, as GB 45438 places it",
             ));
         } else if self.ifd == 0 {
-            checks.push(warn(format!(
-                "a second tag 700 (XMP) in IFD0 (entry at byte {}); an IFD holds each tag once",
-                self.entry.at
-            )));
+            checks.push(Check::warn(
+                id::CARRIER_PLACE,
+                format!(
+                    "a second tag 700 (XMP) in IFD0 (entry at byte {}); an IFD holds each tag once",
+                    self.entry.at
+                ),
+            ));
         } else {
-            checks.push(warn(format!(
-                "XMP tag 700 in IFD{} (page {}); GB 45438 puts the label in IFD0",
-                self.ifd,
-                self.ifd + 1
-            )));
+            checks.push(Check::warn(
+                id::CARRIER_PLACE,
+                format!(
+                    "XMP tag 700 in IFD{} (page {}); GB 45438 puts the label in IFD0",
+                    self.ifd,
+                    self.ifd + 1
+                ),
+            ));
         }
         if self.entry.kind == TYPE_ASCII {
-            checks.push(warn(
+            checks.push(Check::warn(
+                id::CARRIER_PLACE,
                 "tag 700 (XMP) has type ASCII; XMP in TIFF has type UNDEFINED (7) or BYTE (1)".to_string(),
             ));
         }
@@ -508,15 +515,6 @@ impl XmpEntry {
             expected_shape: Shape::Bare,
             checks,
         }
-    }
-}
-
-/// A [`id::CARRIER_PLACE`] warning: readable, but not where or how the spec puts it.
-fn warn(detail: String) -> Check {
-    Check {
-        id: id::CARRIER_PLACE,
-        level: Level::Warn,
-        detail,
     }
 }
 
@@ -851,6 +849,7 @@ pub(crate) fn pad_to(mut packet: Vec<u8>, len: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aigc_label_core::check::Level;
     use std::io::Cursor;
 
     const LABEL: &str = r#"{"Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"x"}"#;

@@ -3,6 +3,7 @@
 use std::io::Cursor;
 
 use super::*;
+use aigc_label_core::check::Level;
 
 const LABEL: &str = r#"{"Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"x"}"#;
 

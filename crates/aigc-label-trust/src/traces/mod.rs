@@ -31,10 +31,9 @@ mod text;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::SeekFrom;
 use std::ops::Range;
 
-use aigc_label_core::carrier::SNIFF_LEN;
+use aigc_label_core::carrier::read_head;
 use aigc_label_core::explicit::find_labels;
 use aigc_label_core::io::ReadSeek;
 use aigc_label_core::{Limits, Result, xmp};
@@ -175,20 +174,8 @@ pub fn scanners() -> &'static [&'static dyn TraceScanner] {
 /// # Errors
 /// As [`TraceScanner::scan`].
 pub fn detect(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
-    input.seek(SeekFrom::Start(0))?;
-    let mut head = [0u8; SNIFF_LEN];
-    let mut n = 0;
-    while n < head.len() {
-        match input.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    input.seek(SeekFrom::Start(0))?;
-    let head = head.get(..n).unwrap_or(&[]);
-    match scanners().iter().find(|s| s.sniff(head)) {
+    let head = read_head(input)?;
+    match scanners().iter().find(|s| s.sniff(&head)) {
         Some(scanner) => scanner.scan(input, limits),
         None => Ok(Vec::new()),
     }
