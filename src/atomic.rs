@@ -355,6 +355,64 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
+    fn sample() -> PathBuf {
+        aigc_label_testutil::workspace_root().join("examples/samples/sample.png")
+    }
+
+    #[test]
+    fn errors_name_the_file_at_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let label = crate::Label::new("001191440300708461136T1XGW3", "e-1");
+        let options = crate::Options::default();
+        let missing = dir.path().join("missing.png");
+        let e = crate::embed_file(&missing, dir.path().join("out.png"), &label, &options).unwrap_err();
+        assert_eq!(e.path(), Some(missing.as_path()), "{e}");
+        assert!(matches!(e.without_path(), Error::Io(_)), "{e}");
+
+        let nowhere = dir.path().join("no/such/folder/out.png");
+        let e = crate::embed_file(sample(), &nowhere, &label, &options).unwrap_err();
+        assert_eq!(
+            e.path(),
+            Some(nowhere.as_path()),
+            "the output is at fault, not the input: {e}"
+        );
+
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, b"not media").unwrap();
+        let e = crate::inspect_file(&text, &options).unwrap_err();
+        assert_eq!(e.path(), Some(text.as_path()));
+        assert!(
+            e.is_input_fault() && matches!(e.without_path(), Error::Unsupported(_)),
+            "{e}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_output_is_written_through_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.png");
+        std::fs::copy(sample(), &target).unwrap();
+        let link = dir.path().join("link.png");
+        std::os::unix::fs::symlink("target.png", &link).unwrap();
+        let label = crate::Label::new("001191440300708461136T1XGW3", "s-1");
+        let (result, writes) = record_writes(|| crate::embed_file(&link, &link, &label, &crate::Options::default()));
+        result.unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        let real = fs::canonicalize(&target).unwrap();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].path, real);
+        assert_eq!(writes[0].notes, vec![Note::ThroughSymlink { target: real }]);
+        let report = crate::inspect_file(&target, &crate::Options::default()).unwrap();
+        assert_eq!(report.label(), Some(label));
+        // Outside record_writes nothing is kept; inside, each call sees only its own writes.
+        let (_, outer) = record_writes(|| {
+            let (_, inner) = record_writes(|| ());
+            assert!(inner.is_empty());
+        });
+        assert!(outer.is_empty());
+    }
+
     #[test]
     fn buffered_stream_reads_back_what_it_wrote_across_switches() {
         let mut s = BufStream::new(Cursor::new(Vec::new()));
