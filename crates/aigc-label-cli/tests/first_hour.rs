@@ -420,7 +420,10 @@ fn as_root(test: &str) -> bool {
     std::fs::write(&probe, b"").unwrap();
     let root = std::fs::metadata(&probe).unwrap().uid() == 0;
     if !root {
-        eprintln!("SKIPPED: {test} needs root (it gives files to other users); CI runs it as root");
+        aigc_label_testutil::skip(
+            "root",
+            &format!("{test} gives files to other users; CI runs it as root"),
+        );
     }
     root
 }
