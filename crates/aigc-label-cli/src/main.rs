@@ -551,11 +551,12 @@ fn embed_guard(job: &EmbedJob, signing: bool, options: &Options) -> aigc_label::
     }
     if !signing && job.label.reserved_code1.is_empty() {
         let report = aigc_label::inspect_file(&job.input, options)?;
-        if report
-            .copies
-            .iter()
-            .any(|c| c.field("ReservedCode1").is_some_and(|v| !v.is_empty()))
-        {
+        // Another producer's label is refused by embed itself (exit 2), signed or not.
+        let producer = job.label.content_producer.as_str();
+        let signed_by_us = |c: &aigc_label::LabelCopy| {
+            c.field("ContentProducer") == Some(producer) && c.field("ReservedCode1").is_some_and(|v| !v.is_empty())
+        };
+        if report.copies.iter().any(signed_by_us) {
             return Err(Error::Parameter(
                 "the file's label is signed (ReservedCode1); embedding without --sign-key would drop the signature: \
                  sign with --sign-key, or pass --force to drop it"
