@@ -9,8 +9,12 @@
 //! unverifiable labels), or an embed was refused because the file carries another producer's
 //! label, or `propagate` refused a label it cannot carry on; 3 some file could not be read
 //! (malformed, truncated, unsupported, I/O); 64 bad usage (including a label that fails
-//! validation, an unreadable key file or trust list, and a key file that exists without
-//! `--force`); 130 interrupted.
+//! validation, an unreadable key file or trust list, a key file or an embed output that exists
+//! without `--force`, and a signature an embed would drop without `--force`); 130 interrupted.
+//!
+//! Messages name the file at fault: the library's file functions wrap their errors with the path
+//! ([`aigc_label::Error::WithPath`]), and a row names its input, so an error about another file
+//! (the output folder that cannot be made, say) names that one too.
 #![forbid(unsafe_code)]
 
 mod keys;
@@ -119,7 +123,8 @@ struct EmbedArgs {
     /// exists as a folder or ends with `/`). Missing folders are created.
     #[arg(short, long, conflicts_with = "in_place")]
     output: Option<PathBuf>,
-    /// Replace each input with its labelled version (atomically).
+    /// Replace each input with its labelled version (atomically; owner, group and mode are kept,
+    /// a symbolic link is written through to its file).
     #[arg(long)]
     in_place: bool,
     /// Replace an existing output file, and drop a signature (ReservedCode1) when re-embedding
