@@ -1,11 +1,26 @@
 //! Atomic file writes: the output goes to a temporary file in the target's folder, is read back
-//! and checked by the caller's step, synced, given the permissions of the file it replaces (or
-//! of the input), and renamed into place. A failure or a kill at any moment leaves either the
-//! old file or the complete new one, never half of each.
+//! and checked by the caller's step, synced, given the identity of the file it replaces (or of
+//! the input), renamed into place, and the folder synced. A failure or a kill at any moment
+//! leaves either the old file or the complete new one, never half of each.
+//!
+//! The file's identity, beyond its bytes:
+//! - **Owner and group** of a replaced file are kept. Only root may give a file away, so when
+//!   the caller cannot, the new file belongs to the caller, and the write says so
+//!   ([`Note::OwnerChanged`]).
+//! - **Mode**: the replaced file's (or, for a new file, the input's). Set-user-id and
+//!   set-group-id bits are kept only when the owner and group are too; otherwise they are
+//!   cleared ([`Note::SetIdCleared`]), so a setuid file never becomes setuid-someone-else.
+//! - **Symlinks**: an output path that is a symbolic link is written through: the file it points
+//!   to is replaced and the link stays a link ([`Note::ThroughSymlink`]). A link to nothing is
+//!   refused.
+//!
+//! What each write did is recorded for callers that ask, with [`record_writes`]: the command
+//! line prints the notes next to the file.
 
+use std::cell::RefCell;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Carrier, Error, FileReader, IO_BUFFER, Result, open_with_carrier};
 
@@ -13,33 +28,222 @@ use crate::{Carrier, Error, FileReader, IO_BUFFER, Result, open_with_carrier};
 /// smaller buffer refills faster after a seek out of it.
 const READ_BACK_BUFFER: usize = 64 << 10;
 
+/// Set-user-id and set-group-id mode bits.
+#[cfg(unix)]
+const SET_ID_BITS: u32 = 0o6000;
+
+/// Something an atomic write did to a file's identity that the caller may want to tell a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Note {
+    /// The output path is a symbolic link: the file it points to was replaced, the link kept.
+    ThroughSymlink {
+        /// The file that was written.
+        target: PathBuf,
+    },
+    /// The replaced file belonged to another user or group, and this process may not give the
+    /// new file away (only root may), so the new file belongs to the caller.
+    OwnerChanged {
+        /// The replaced file's owner and group (user id, group id).
+        was: (u32, u32),
+        /// The new file's (user id, group id).
+        now: (u32, u32),
+    },
+    /// The set-user-id / set-group-id bits of the mode were cleared, because the new file's owner
+    /// or group differs from the file whose mode it took.
+    SetIdCleared {
+        /// The mode the file would otherwise have had.
+        mode: u32,
+    },
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::ThroughSymlink { target } => write!(f, "written through the symlink to {}", target.display()),
+            Note::OwnerChanged { was, now } => write!(
+                f,
+                "owner {}:{} could not be kept (only root may give a file away); now {}:{}",
+                was.0, was.1, now.0, now.1
+            ),
+            Note::SetIdCleared { mode } => write!(
+                f,
+                "set-user-id/set-group-id bits cleared (mode {mode:o} -> {:o}) since the owner changed",
+                mode & !0o6000
+            ),
+        }
+    }
+}
+
+/// One completed atomic write, as [`record_writes`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileWrite {
+    /// The format of the file, as its carrier names it.
+    pub format: &'static str,
+    /// The file that was replaced or created: the output path, or the file a symlink there
+    /// points to.
+    pub path: PathBuf,
+    /// What happened to the file's identity; empty when everything was kept.
+    pub notes: Vec<Note>,
+}
+
+thread_local! {
+    static RECORDER: RefCell<Option<Vec<FileWrite>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` and returns, with its result, every file the file-level writers ([`crate::embed_file`],
+/// `embed_signed_file`, `propagate_file`) completed on this thread while it ran: the format, the
+/// file actually written, and the [`Note`]s on its identity. Calls may nest; each sees its own.
+///
+/// ```
+/// use aigc_label::{embed_file, record_writes, Label, Options};
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let input = aigc_label_testutil::workspace_root().join("examples/samples/sample.png");
+/// let output = dir.path().join("out.png");
+/// let label = Label::new("001191440300708461136T1XGW3", "img-1");
+/// let (result, writes) = record_writes(|| embed_file(&input, &output, &label, &Options::default()));
+/// result?;
+/// assert_eq!(writes[0].format, "png");
+/// assert!(writes[0].notes.is_empty());
+/// # Ok::<(), aigc_label::Error>(())
+/// ```
+pub fn record_writes<T>(f: impl FnOnce() -> T) -> (T, Vec<FileWrite>) {
+    let outer = RECORDER.with(|r| r.replace(Some(Vec::new())));
+    let value = f();
+    let writes = RECORDER.with(|r| r.replace(outer)).unwrap_or_default();
+    (value, writes)
+}
+
+fn record(write: FileWrite) {
+    RECORDER.with(|r| {
+        if let Some(writes) = r.borrow_mut().as_mut() {
+            writes.push(write);
+        }
+    });
+}
+
 /// Runs `write` from the file at `input` into a temporary file beside `output`, and renames it
 /// over `output` when `write` says so (the temporary file is removed otherwise, and on error).
+///
+/// Errors name the file at fault: opening or reading `input` and the carrier's step name the
+/// input; creating, syncing or renaming the output name the output.
 pub(crate) fn write<T>(
     input: &Path,
     output: &Path,
     write: impl FnOnce(&dyn Carrier, &mut FileReader, &mut BufStream<&File>) -> Result<(T, bool)>,
 ) -> Result<T> {
-    let (carrier, mut reader) = open_with_carrier(input)?;
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let (carrier, mut reader) = open_with_carrier(input).map_err(|e| e.with_path(input))?;
+    let (target, mut notes) = resolve_output(output).map_err(|e| Error::from(e).with_path(output))?;
+    let dir = folder_of(&target);
     let temp = tempfile::Builder::new()
         .prefix(".aigc-label-")
         .suffix(".tmp")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(|e| Error::from(e).with_path(output))?;
     let mut stream = BufStream::new(temp.as_file());
-    let (value, keep) = write(carrier, &mut reader, &mut stream)?;
-    stream.flush()?;
+    let (value, keep) = write(carrier, &mut reader, &mut stream).map_err(|e| e.with_path(input))?;
+    stream.flush().map_err(|e| Error::from(e).with_path(output))?;
     drop(stream);
     if keep {
-        temp.as_file().sync_all()?;
-        let permissions = fs::metadata(output).or_else(|_| fs::metadata(input))?.permissions();
-        fs::set_permissions(temp.path(), permissions)?;
-        temp.persist(output).map_err(|e| Error::Io(e.error))?;
+        let placed = (|| -> io::Result<()> {
+            temp.as_file().sync_all()?;
+            notes.extend(adopt_identity(temp.as_file(), &target, input)?);
+            temp.persist(&target).map_err(|e| e.error)?;
+            sync_folder(dir)
+        })();
+        placed.map_err(|e| Error::from(e).with_path(output))?;
+        record(FileWrite {
+            format: carrier.format(),
+            path: target,
+            notes,
+        });
     }
     Ok(value)
+}
+
+/// The folder a file is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The file to replace for `output`: itself, or, when it is a symbolic link, the file the link
+/// points to (the link is kept). A link to nothing is refused rather than followed into a new
+/// file somewhere else.
+fn resolve_output(output: &Path) -> io::Result<(PathBuf, Vec<Note>)> {
+    match fs::symlink_metadata(output) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let target = fs::canonicalize(output).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("the output is a symlink to a file that cannot be reached: {e}"),
+                )
+            })?;
+            Ok((target.clone(), vec![Note::ThroughSymlink { target }]))
+        }
+        _ => Ok((output.to_path_buf(), Vec::new())),
+    }
+}
+
+/// Gives the temporary file the owner, group and mode of the file it replaces (or, for a new
+/// file, the input's mode), clearing set-id bits when the owner or group cannot be kept.
+#[cfg(unix)]
+fn adopt_identity(temp: &File, target: &Path, input: &Path) -> io::Result<Vec<Note>> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    let mut notes = Vec::new();
+    let (model, replacing) = match fs::metadata(target) {
+        Ok(meta) => (meta, true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (fs::metadata(input)?, false),
+        Err(e) => return Err(e),
+    };
+    let wanted = (model.uid(), model.gid());
+    let ours = temp.metadata()?;
+    if replacing && (ours.uid(), ours.gid()) != wanted {
+        // Root may give the file away; anyone may pass it to a group they belong to.
+        if std::os::unix::fs::fchown(temp, Some(wanted.0), Some(wanted.1)).is_err() {
+            let _ = std::os::unix::fs::fchown(temp, None, Some(wanted.1));
+        }
+    }
+    let now = temp.metadata()?;
+    let now = (now.uid(), now.gid());
+    let mut mode = model.permissions().mode() & 0o7777;
+    if now != wanted {
+        if replacing {
+            notes.push(Note::OwnerChanged { was: wanted, now });
+        }
+        if mode & SET_ID_BITS != 0 {
+            notes.push(Note::SetIdCleared { mode });
+            mode &= !SET_ID_BITS;
+        }
+    }
+    // After fchown, which clears set-id bits on Linux.
+    temp.set_permissions(fs::Permissions::from_mode(mode))?;
+    Ok(notes)
+}
+
+/// Gives the temporary file the permissions of the file it replaces, or of the input.
+#[cfg(not(unix))]
+fn adopt_identity(temp: &File, target: &Path, input: &Path) -> io::Result<Vec<Note>> {
+    let permissions = fs::metadata(target).or_else(|_| fs::metadata(input))?.permissions();
+    temp.set_permissions(permissions)?;
+    Ok(Vec::new())
+}
+
+/// Syncs the folder after a rename, so the new name survives a crash as well as the new bytes.
+#[cfg(unix)]
+fn sync_folder(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Folders cannot be opened for syncing here; the rename is as durable as the platform makes it.
+#[cfg(not(unix))]
+fn sync_folder(_dir: &Path) -> io::Result<()> {
+    Ok(())
 }
 
 /// A file written and then read back, buffered both ways: writes go through a [`BufWriter`],
@@ -150,6 +354,64 @@ impl<F: Read + Write + Seek> Seek for BufStream<F> {
 mod tests {
     use super::*;
     use std::io::Cursor;
+
+    fn sample() -> PathBuf {
+        aigc_label_testutil::workspace_root().join("examples/samples/sample.png")
+    }
+
+    #[test]
+    fn errors_name_the_file_at_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let label = crate::Label::new("001191440300708461136T1XGW3", "e-1");
+        let options = crate::Options::default();
+        let missing = dir.path().join("missing.png");
+        let e = crate::embed_file(&missing, dir.path().join("out.png"), &label, &options).unwrap_err();
+        assert_eq!(e.path(), Some(missing.as_path()), "{e}");
+        assert!(matches!(e.without_path(), Error::Io(_)), "{e}");
+
+        let nowhere = dir.path().join("no/such/folder/out.png");
+        let e = crate::embed_file(sample(), &nowhere, &label, &options).unwrap_err();
+        assert_eq!(
+            e.path(),
+            Some(nowhere.as_path()),
+            "the output is at fault, not the input: {e}"
+        );
+
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, b"not media").unwrap();
+        let e = crate::inspect_file(&text, &options).unwrap_err();
+        assert_eq!(e.path(), Some(text.as_path()));
+        assert!(
+            e.is_input_fault() && matches!(e.without_path(), Error::Unsupported(_)),
+            "{e}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_output_is_written_through_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.png");
+        std::fs::copy(sample(), &target).unwrap();
+        let link = dir.path().join("link.png");
+        std::os::unix::fs::symlink("target.png", &link).unwrap();
+        let label = crate::Label::new("001191440300708461136T1XGW3", "s-1");
+        let (result, writes) = record_writes(|| crate::embed_file(&link, &link, &label, &crate::Options::default()));
+        result.unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        let real = fs::canonicalize(&target).unwrap();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].path, real);
+        assert_eq!(writes[0].notes, vec![Note::ThroughSymlink { target: real }]);
+        let report = crate::inspect_file(&target, &crate::Options::default()).unwrap();
+        assert_eq!(report.label(), Some(label));
+        // Outside record_writes nothing is kept; inside, each call sees only its own writes.
+        let (_, outer) = record_writes(|| {
+            let (_, inner) = record_writes(|| ());
+            assert!(inner.is_empty());
+        });
+        assert!(outer.is_empty());
+    }
 
     #[test]
     fn buffered_stream_reads_back_what_it_wrote_across_switches() {

@@ -100,7 +100,7 @@ impl Batch {
         let options = self.options.clone();
         self.run(jobs, move |job: EmbedJob| {
             if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)?;
+                std::fs::create_dir_all(parent).map_err(|e| crate::Error::from(e).with_path(parent))?;
             }
             crate::embed_file(&job.input, &job.output, &job.label, &options)
         })

@@ -60,6 +60,7 @@ pub mod protected;
 #[cfg(feature = "trust")]
 pub use protected::{Verified, embed_signed_file, propagate_file, verify_file, verify_reader};
 
+pub use atomic::{FileWrite, Note, record_writes};
 pub use batch::{Batch, EmbedJob, embed_many, inspect_many};
 
 /// Buffer size for file reads and writes: large enough that payload copies are few syscalls.
@@ -181,10 +182,12 @@ fn open_with_carrier(path: &Path) -> Result<(&'static dyn Carrier, FileReader)> 
 /// matter) is read by the carrier its extension names.
 ///
 /// # Errors
-/// As [`inspect`], plus errors opening the file.
+/// As [`inspect`], plus errors opening the file; each wrapped in [`Error::WithPath`] with
+/// `path`.
 pub fn inspect_file(path: impl AsRef<Path>, options: &Options) -> Result<Report> {
-    let (carrier, mut reader) = open_with_carrier(path.as_ref())?;
-    aigc_label_core::inspect::inspect_with(carrier, &mut reader, options)
+    let path = path.as_ref();
+    let (carrier, mut reader) = open_with_carrier(path).map_err(|e| e.with_path(path))?;
+    aigc_label_core::inspect::inspect_with(carrier, &mut reader, options).map_err(|e| e.with_path(path))
 }
 
 /// Copies `input` to `output` with `label` embedded in the format's carrier.
@@ -230,10 +233,14 @@ pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
 /// path for an in-place update).
 ///
 /// The output goes to a temporary file beside `output`, is read back and verified, synced to
-/// disk, given the permissions of an existing `output` (or of `input`), and renamed into place.
+/// disk, given the owner, group and mode of an existing `output` (or the mode of `input`), and
+/// renamed into place; a symlink at `output` is written through. [`record_writes`] tells what
+/// was kept (see [`Note`]).
 ///
 /// # Errors
-/// As [`embed_seekable`], plus errors creating, syncing or renaming the temporary file.
+/// As [`embed_seekable`], plus errors creating, syncing or renaming the temporary file; each
+/// wrapped in [`Error::WithPath`] with the file at fault (`input`, or `output` for errors
+/// writing it).
 pub fn embed_file(
     input: impl AsRef<Path>,
     output: impl AsRef<Path>,

@@ -6,8 +6,9 @@
 //! adds what the path-level [`crate::embed_file`] adds to [`crate::embed`]: the format is
 //! detected from the file, and writes are atomic. The output goes to a temporary file in the
 //! target's folder, which the trust crate reads back and checks (label, signatures, binding
-//! digest), then is synced, given the permissions of the file it replaces (or of the input), and
-//! renamed into place. A failure or a kill leaves the old file or the complete new one.
+//! digest), then is synced, given the identity of the file it replaces (owner, group, mode; see
+//! [`crate::Note`]), and renamed into place; errors name the file at fault. A failure or a kill
+//! leaves the old file or the complete new one.
 //!
 //! The functions are re-exported at the crate root: [`embed_signed_file`], [`propagate_file`],
 //! [`verify_file`] and [`verify_reader`].
@@ -107,10 +108,12 @@ pub fn verify_reader<R: Read + Seek>(mut input: R, trust: &TrustList, options: &
 /// ```
 ///
 /// # Errors
-/// As [`verify_reader`], plus errors opening the file.
+/// As [`verify_reader`], plus errors opening the file; each wrapped in
+/// [`crate::Error::WithPath`] with `path`.
 pub fn verify_file(path: impl AsRef<Path>, trust: &TrustList, options: &Options) -> Result<Verified> {
-    let (carrier, mut reader) = open_with_carrier(path.as_ref())?;
-    verify_with(carrier, &mut reader, trust, options)
+    let path = path.as_ref();
+    let (carrier, mut reader) = open_with_carrier(path).map_err(|e| e.with_path(path))?;
+    verify_with(carrier, &mut reader, trust, options).map_err(|e| e.with_path(path))
 }
 
 fn verify_with(

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates the bundled sample files used by `cargo run --example quickstart`.
-# Tools (Debian packages): imagemagick, sox, ffmpeg, libreoffice-writer (soffice).
+# Tools (Debian packages): imagemagick, sox, ffmpeg, libreoffice-writer-nogui (soffice). The
+# text on sample.png is drawn with the font bundled in the repository, so no system fonts (nor
+# Ghostscript's) are needed.
 set -euo pipefail
 cd "$(dirname "$0")"
-convert -size 320x200 gradient:'#3a6ea5-#f4d35e' -fill '#1b1b1b' -pointsize 28 \
+for tool in convert sox ffmpeg soffice; do
+  command -v "$tool" > /dev/null || { echo "make.sh needs $tool (see the Debian packages above)" >&2; exit 1; }
+done
+font=../../crates/aigc-label-image/fonts/AigcLabelSans-Bold.otf
+convert -size 320x200 gradient:'#3a6ea5-#f4d35e' -fill '#1b1b1b' -font "$font" -pointsize 28 \
   -gravity center -annotate 0 'sample' -depth 8 -alpha off -define png:exclude-chunks=date,time -strip sample.png
 convert -seed 7 -size 320x200 plasma:orange-purple -quality 85 -strip sample.jpg
 sox -n -r 16000 -c 1 -b 16 sample.wav synth 0.5 sine 440 fade 0.05 0.5 0.05

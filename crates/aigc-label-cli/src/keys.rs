@@ -110,19 +110,22 @@ pub fn keygen(args: &KeygenArgs) -> Result<String> {
 /// Reads a key file (see the module documentation); `key_id` overrides the file's id.
 ///
 /// # Errors
-/// I/O errors; [`Error::Parameter`] when the file holds no key or a bad key id.
+/// I/O errors; [`Error::Parameter`] when the file holds no key or a bad key id; each naming
+/// `path` ([`Error::WithPath`]).
 pub fn load(path: &Path, key_id: Option<&str>) -> Result<SigningKey> {
+    read_key(path, key_id).map_err(|e| e.with_path(path))
+}
+
+fn read_key(path: &Path, key_id: Option<&str>) -> Result<SigningKey> {
     let file = std::fs::File::open(path)?;
     if file.metadata()?.len() > MAX_KEY_FILE {
-        return Err(Error::Parameter(
-            format!("{}: too large for a key file", path.display()).into(),
-        ));
+        return Err(Error::Parameter("too large for a key file".into()));
     }
     warn_if_readable_by_others(path, &file);
     let mut text = std::io::read_to_string(file)?;
     let parsed = SigningKey::parse(&text);
     text.zeroize();
-    let mut key = parsed.map_err(|e| Error::Parameter(format!("{}: {e}", path.display()).into()))?;
+    let mut key = parsed?;
     if let Some(id) = key_id {
         check_key_id(id)?;
         key = key.with_key_id(id);

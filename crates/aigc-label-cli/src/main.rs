@@ -9,8 +9,12 @@
 //! unverifiable labels), or an embed was refused because the file carries another producer's
 //! label, or `propagate` refused a label it cannot carry on; 3 some file could not be read
 //! (malformed, truncated, unsupported, I/O); 64 bad usage (including a label that fails
-//! validation, an unreadable key file or trust list, and a key file that exists without
-//! `--force`); 130 interrupted.
+//! validation, an unreadable key file or trust list, a key file or an embed output that exists
+//! without `--force`, and a signature an embed would drop without `--force`); 130 interrupted.
+//!
+//! Messages name the file at fault: the library's file functions wrap their errors with the path
+//! ([`aigc_label::Error::WithPath`]), and a row names its input, so an error about another file
+//! (the output folder that cannot be made, say) names that one too.
 #![forbid(unsafe_code)]
 
 mod keys;
@@ -86,12 +90,20 @@ struct Selection {
     /// Only walk into files matching this glob (repeatable; a leading `!` excludes).
     #[arg(long = "glob", short = 'g', value_name = "GLOB")]
     globs: Vec<String>,
-    /// Only walk into files of these formats (by extension): png, jpeg, ...
+    /// Only walk into files of these formats (by extension), named as the format or one of its
+    /// extensions: png, jpeg (or jpg), mp4 (or mov), ...
     #[arg(long = "format", value_delimiter = ',', value_name = "FORMAT")]
     formats: Vec<String>,
-    /// Skip files of these formats (by extension) in walks.
+    /// Skip files of these formats, or with these extensions, in walks.
     #[arg(long = "exclude-format", value_delimiter = ',', value_name = "FORMAT")]
     exclude_formats: Vec<String>,
+    /// Walk into hidden files and folders too (names starting with `.`).
+    #[arg(long)]
+    hidden: bool,
+    /// List each entry a walk skipped (hidden, symbolic link, not a supported format), on
+    /// standard error; the summary counts them either way.
+    #[arg(long)]
+    show_skipped: bool,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -107,12 +119,18 @@ struct Selection {
 struct EmbedArgs {
     #[command(flatten)]
     selection: Selection,
-    /// Output file, or output directory that mirrors the input tree.
-    #[arg(short, long, required_unless_present = "in_place", conflicts_with = "in_place")]
+    /// Output file; or output folder, mirroring the input tree (with several inputs, or when it
+    /// exists as a folder or ends with `/`). Missing folders are created.
+    #[arg(short, long, conflicts_with = "in_place")]
     output: Option<PathBuf>,
-    /// Replace each input with its labelled version (atomically).
+    /// Replace each input with its labelled version (atomically; owner, group and mode are kept,
+    /// a symbolic link is written through to its file).
     #[arg(long)]
     in_place: bool,
+    /// Replace an existing output file, and drop a signature (ReservedCode1) when re-embedding
+    /// a signed file without --sign-key.
+    #[arg(long)]
+    force: bool,
     /// ContentProducer: the generation service's 27-character provider code.
     #[arg(long)]
     producer: String,
@@ -261,23 +279,29 @@ struct Run {
 }
 
 impl Run {
-    fn new(selection: Selection, options: Options) -> Result<Run, u8> {
-        let extensions = |names: &[String]| -> Result<Vec<String>, u8> {
-            let mut out = Vec::new();
-            for name in names {
-                let carrier = aigc_label::registry()
-                    .by_name(name)
-                    .ok_or_else(|| usage(format_args!("unknown format {name:?} (known: {})", known_formats())))?;
-                out.extend(carrier.extensions().iter().map(|e| e.to_string()));
-            }
-            Ok(out)
-        };
+    /// Sets up a run over `selection`; `output` is the command's output folder, which walks
+    /// never enter.
+    fn new(selection: Selection, options: Options, output: Option<&std::path::Path>) -> Result<Run, u8> {
         let include = if selection.formats.is_empty() {
             None
         } else {
-            Some(extensions(&selection.formats)?)
+            let mut out = Vec::new();
+            for name in &selection.formats {
+                let carrier = carrier_named(name)
+                    .ok_or_else(|| usage(format_args!("unknown format {name:?} (known: {})", known_formats())))?;
+                out.extend(carrier.extensions().iter().map(|e| e.to_string()));
+            }
+            Some(out)
         };
-        let exclude = extensions(&selection.exclude_formats)?;
+        // Excluding what no carrier reads is allowed (walks skip it anyway): a bare extension.
+        let exclude: Vec<String> = selection
+            .exclude_formats
+            .iter()
+            .flat_map(|name| match carrier_named(name) {
+                Some(carrier) => carrier.extensions().iter().map(|e| e.to_string()).collect(),
+                None => vec![name.trim_start_matches('.').to_ascii_lowercase()],
+            })
+            .collect();
         let include = match include {
             Some(list) => Some(list.into_iter().filter(|e| !exclude.contains(e)).collect()),
             None if !exclude.is_empty() => Some(
@@ -320,19 +344,25 @@ impl Run {
                 summary: !selection.quiet,
             }
         };
+        let walk = paths::WalkOptions {
+            hidden: selection.hidden,
+            show_skipped: selection.show_skipped,
+            avoid: output.map(paths::real_folder).into_iter().collect(),
+        };
         Ok(Run {
             batch,
-            items: Box::new(paths::expand(selection.paths, filter)),
+            items: Box::new(paths::expand(selection.paths, filter, walk)),
             format,
             bar,
             interrupted,
         })
     }
 
-    fn finish(&self, summary: &Summary, worst: u8) -> u8 {
+    fn finish(&self, summary: &mut Summary, worst: u8) -> u8 {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+        summary.skipped = paths::SKIPPED.counts();
         let mut stdout = std::io::stdout().lock();
         let _ = output::summary(&mut stdout, self.format, summary);
         let _ = stdout.flush();
@@ -346,6 +376,14 @@ impl Run {
         }
         worst
     }
+}
+
+/// The carrier a `--format` name means: a format's name (`jpeg`) or one of its extensions
+/// (`jpg`).
+fn carrier_named(name: &str) -> Option<&'static dyn aigc_label::Carrier> {
+    let name = name.trim_start_matches('.');
+    let registry = aigc_label::registry();
+    registry.by_name(name).or_else(|| registry.by_extension(name))
 }
 
 fn known_formats() -> String {
@@ -369,7 +407,7 @@ fn inspect(args: InspectArgs) -> u8 {
         },
         None => None,
     };
-    let mut run = match Run::new(args.selection, options.clone()) {
+    let mut run = match Run::new(args.selection, options.clone(), None) {
         Ok(run) => run,
         Err(code) => return code,
     };
@@ -403,7 +441,7 @@ fn inspect(args: InspectArgs) -> u8 {
         }
     }
     drop(stdout);
-    run.finish(&summary, worst)
+    run.finish(&mut summary, worst)
 }
 
 /// The exit status for one inspected file: the report's verdict, raised to non-compliant when
@@ -448,17 +486,105 @@ fn expand_id(template: &str, item: &paths::Item, n: usize) -> String {
         .replace("{n}", &n.to_string())
 }
 
+/// Where the outputs of a command go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// One output file, for one input.
+    File(PathBuf),
+    /// A folder that mirrors the input tree.
+    Folder(PathBuf),
+    /// Each input is replaced.
+    InPlace,
+}
+
+impl Target {
+    /// The one rule for `-o`: with one input file it names the output file, unless it is an
+    /// existing folder or ends with `/` (then the output goes into that folder under the input's
+    /// name); with several inputs it must be a folder. Missing folders are created.
+    fn from_output(output: Option<PathBuf>, single_file: bool) -> Result<Target, String> {
+        let Some(out) = output else {
+            return Ok(Target::InPlace);
+        };
+        let names_folder = Target::names_folder(&out);
+        if single_file && !names_folder {
+            return Ok(Target::File(out));
+        }
+        if !names_folder && out.exists() {
+            return Err(format!(
+                "-o {}: with several inputs, -o names a folder (it mirrors the input tree), and this is a file",
+                out.display()
+            ));
+        }
+        Ok(Target::Folder(out))
+    }
+
+    /// True when `out` names a folder: it is one, or its name ends with `/`.
+    fn names_folder(out: &std::path::Path) -> bool {
+        out.is_dir() || out.as_os_str().to_string_lossy().ends_with(std::path::is_separator)
+    }
+
+    /// The output for `item`.
+    fn output_for(&self, item: &paths::Item) -> PathBuf {
+        match self {
+            Target::File(file) => file.clone(),
+            Target::Folder(dir) => dir.join(&item.relative),
+            Target::InPlace => item.path.clone(),
+        }
+    }
+
+    /// The folder walks must not enter.
+    fn folder(&self) -> Option<&std::path::Path> {
+        match self {
+            Target::Folder(dir) => Some(dir),
+            _ => None,
+        }
+    }
+}
+
+/// True when `a` and `b` name the same existing file.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
+}
+
+/// Refuses, without `--force`, what `embed` would lose silently: an existing output file that
+/// is not the input, and the signature of a signed label re-embedded without a key.
+fn embed_guard(job: &EmbedJob, signing: bool, options: &Options) -> aigc_label::Result<()> {
+    if job.output.symlink_metadata().is_ok() && !same_file(&job.input, &job.output) {
+        return Err(Error::Parameter(
+            format!("{} exists; pass --force to replace it", job.output.display()).into(),
+        ));
+    }
+    if !signing && job.label.reserved_code1.is_empty() {
+        let report = aigc_label::inspect_file(&job.input, options)?;
+        // Another producer's label is refused by embed itself (exit 2), signed or not.
+        let producer = job.label.content_producer.as_str();
+        let signed_by_us = |c: &aigc_label::LabelCopy| {
+            c.field("ContentProducer") == Some(producer) && c.field("ReservedCode1").is_some_and(|v| !v.is_empty())
+        };
+        if report.copies.iter().any(signed_by_us) {
+            return Err(Error::Parameter(
+                "the file's label is signed (ReservedCode1); embedding without --sign-key would drop the signature: \
+                 sign with --sign-key, or pass --force to drop it"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn embed(args: EmbedArgs) -> u8 {
     let single_file = is_single_file(&args.selection.paths);
+    if args.output.is_none() && !args.in_place {
+        return usage("embed needs -o OUT (a file, or a folder for several inputs) or --in-place (replace each input)");
+    }
     if !single_file && !has_placeholder(&args.produce_id) {
         return usage(
             "with several files, --produce-id needs a placeholder ({stem}, {name}, {path} or {num}) so each file gets its own id",
         );
     }
-    let output_dir = match (&args.output, single_file) {
-        (Some(out), false) => Some(out.clone()),
-        (Some(out), true) if out.is_dir() => Some(out.clone()),
-        _ => None,
+    let target = match Target::from_output(args.output.clone(), single_file) {
+        Ok(target) => target,
+        Err(message) => return usage(message),
     };
     let signer: Option<Arc<SigningKey>> = match &args.sign_key {
         Some(path) => match keys::load(path, args.key_id.as_deref()) {
@@ -472,7 +598,7 @@ fn embed(args: EmbedArgs) -> u8 {
     if args.lenient {
         options = options.write_strictness(Strictness::Lenient);
     }
-    let mut run = match Run::new(args.selection, options.clone()) {
+    let mut run = match Run::new(args.selection, options.clone(), target.folder()) {
         Ok(run) => run,
         Err(code) => return code,
     };
@@ -481,7 +607,6 @@ fn embed(args: EmbedArgs) -> u8 {
     let (propagator, propagate_id) = (args.propagator, args.propagate_id);
     let reserved_code1 = args.reserved_code1;
     let produce_id = args.produce_id;
-    let single_output = args.output.clone();
     let jobs = items.enumerate().map(move |(n, item)| {
         let mut label = template.clone();
         label.produce_id = expand_id(&produce_id, &item, n + 1);
@@ -496,14 +621,9 @@ fn embed(args: EmbedArgs) -> u8 {
                 label.propagate_id = label.produce_id.clone();
             }
         }
-        let output = match (&output_dir, &single_output) {
-            (Some(dir), _) => dir.join(&item.relative),
-            (None, Some(file)) => file.clone(),
-            (None, None) => item.path.clone(),
-        };
         EmbedJob {
+            output: target.output_for(&item),
             input: item.path,
-            output,
             label,
         }
     });
@@ -511,11 +631,15 @@ fn embed(args: EmbedArgs) -> u8 {
     let mut summary = Summary::default();
     let mut worst = status::OK;
     let mut stdout = std::io::stdout().lock();
+    let force = args.force;
     let work = move |job: EmbedJob| {
-        if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
+        if !force {
+            embed_guard(&job, signer.is_some(), &options)?;
         }
-        match &signer {
+        if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::from(e).with_path(parent))?;
+        }
+        let (written, writes) = aigc_label::record_writes(|| match &signer {
             Some(key) => {
                 let spec = SignSpec::producer(key.as_ref());
                 let spec = if bind { spec } else { spec.unbound() };
@@ -523,7 +647,8 @@ fn embed(args: EmbedArgs) -> u8 {
                     .map(|protected| protected.written)
             }
             None => aigc_label::embed_file(&job.input, &job.output, &job.label, &options),
-        }
+        });
+        Ok(output::Embedded::new(written?, job.output, writes))
     };
     for outcome in run.batch.each(jobs, work) {
         let code = match &outcome.result {
@@ -537,11 +662,11 @@ fn embed(args: EmbedArgs) -> u8 {
         }
     }
     drop(stdout);
-    run.finish(&summary, worst)
+    run.finish(&mut summary, worst)
 }
 
 fn error_status(e: &Error) -> u8 {
-    match e {
+    match e.without_path() {
         Error::Parameter(_) => status::USAGE,
         Error::AlreadyLabelled { .. } => status::NON_COMPLIANT,
         _ => status::UNREADABLE,

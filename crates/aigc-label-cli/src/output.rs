@@ -9,8 +9,11 @@ use aigc_label::core::FIELD_NAMES;
 use aigc_label::trust::propagate::{Decision, Outcome};
 use aigc_label::trust::verify::{BindingStatus, SignatureStatus, SlotVerification};
 use aigc_label::trust::{TrustVerdict, Verification};
-use aigc_label::{Check, Label, LabelCopy, Level, Result, Verified, Written};
+use aigc_label::{Check, Error, FileWrite, Label, LabelCopy, Level, Result, Verified, Written};
 use serde_json::{Map, Value, json};
+
+/// Width of the format column: the longest format names (`markdown`, `matroska`) fit.
+const FORMAT_WIDTH: usize = 8;
 
 /// The output form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,51 @@ pub struct Summary {
     /// With `inspect --trust`: files per protection verdict (`trusted`, ..., `none` for files
     /// without a readable label).
     pub trust: Option<BTreeMap<&'static str, u64>>,
+    /// Entries walks passed over, by reason (`hidden`, `symlink`, `unsupported`).
+    pub skipped: Vec<(&'static str, u64)>,
+}
+
+/// One embedded file: what the carrier wrote, where, and what the write did to the file's
+/// identity.
+#[derive(Debug)]
+pub struct Embedded {
+    /// The label's place and the bytes written.
+    pub written: Written,
+    /// The output path asked for.
+    pub output: std::path::PathBuf,
+    /// The format written.
+    pub format: &'static str,
+    /// Notes on the file's identity (symlink written through, owner not kept, ...).
+    pub notes: Vec<String>,
+}
+
+impl Embedded {
+    /// Combines a carrier's result with what [`aigc_label::record_writes`] saw.
+    pub fn new(written: Written, output: std::path::PathBuf, writes: Vec<FileWrite>) -> Self {
+        Embedded {
+            written,
+            output,
+            format: writes.first().map_or("-", |w| w.format),
+            notes: notes_of(&writes),
+        }
+    }
+}
+
+/// The notes of the writes, as text.
+pub fn notes_of(writes: &[FileWrite]) -> Vec<String> {
+    writes
+        .iter()
+        .flat_map(|w| w.notes.iter().map(ToString::to_string))
+        .collect()
+}
+
+/// An error for a report row about `file`: without the path when it is that file's (the row
+/// names it already), with it when another file (an output) was at fault.
+pub fn error_text(file: &Path, e: &Error) -> String {
+    match e.path() {
+        Some(path) if path == file => e.without_path().to_string(),
+        _ => e.to_string(),
+    }
 }
 
 /// One inspected file: the report, and each copy's verification when a trust list was given.
@@ -63,6 +111,8 @@ pub struct Propagated {
     pub outcome: Outcome,
     /// The output file (written only when the outcome says so).
     pub output: std::path::PathBuf,
+    /// Notes on the written file's identity.
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -101,8 +151,11 @@ impl Summary {
     }
 
     /// Counts one embed.
-    pub fn add_embed(&mut self, result: &Result<Written>) {
+    pub fn add_embed(&mut self, result: &Result<Embedded>) {
         self.files += 1;
+        if let Ok(e) = result {
+            *self.formats.entry(e.format).or_default() += 1;
+        }
         let key = if result.is_ok() { "labelled" } else { "failed" };
         *self.verdicts.entry(key).or_default() += 1;
         self.failures += u64::from(result.is_err());
@@ -118,19 +171,22 @@ impl Summary {
         if let Some(trust) = &self.trust {
             summary["trust"] = json!(trust);
         }
+        if !self.skipped.is_empty() {
+            summary["skipped"] = Value::Object(self.skipped.iter().map(|(k, v)| (k.to_string(), json!(v))).collect());
+        }
         json!({ "summary": summary })
     }
 }
 
 /// The JSON object for one inspected file.
-pub fn inspect_json(file: &Path, result: &Result<Inspection>) -> Value {
-    let file = file.to_string_lossy();
+pub fn inspect_json(path: &Path, result: &Result<Inspection>) -> Value {
+    let file = path.to_string_lossy();
     let inspection = match result {
         Ok(inspection) => inspection,
         Err(e) => {
             return json!({
                 "file": file, "format": null, "verdict": "unreadable", "class": null, "labels": [],
-                "error": e.to_string(),
+                "error": error_text(path, e),
             });
         }
     };
@@ -250,11 +306,12 @@ pub fn inspect(
         Err(e) => {
             return writeln!(
                 out,
-                "{:<14} {:<6} {:<9} {}: unreadable: {e}",
+                "{:<14} {:<FORMAT_WIDTH$} {:<9} {}: unreadable: {}",
                 "unreadable",
                 "-",
                 "-",
-                file.display()
+                file.display(),
+                error_text(file, e)
             );
         }
     };
@@ -265,9 +322,21 @@ pub fn inspect(
     } else {
         String::new()
     };
+    // A compliant label that breaks "should" rules says so without -v.
+    let warnings = report
+        .copies
+        .iter()
+        .flat_map(|c| &c.checks)
+        .filter(|c| c.level == Level::Warn)
+        .count();
+    let warned = match warnings {
+        0 => String::new(),
+        _ if verbose => format!(" ({warnings} warning{})", plural(warnings)),
+        _ => format!(" ({warnings} warning{}; -v lists them)", plural(warnings)),
+    };
     writeln!(
         out,
-        "{:<14} {:<6} {:<9} {trust}{}",
+        "{:<14} {:<FORMAT_WIDTH$} {:<9} {trust}{}{warned}",
         report.verdict.as_str(),
         report.format,
         class,
@@ -299,6 +368,10 @@ pub fn inspect(
         }
     }
     Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// The verdict, each slot's signature and binding, then every check by id.
@@ -339,14 +412,15 @@ fn print_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
 }
 
 /// The JSON object for one propagated file.
-pub fn propagate_json(file: &Path, result: &Result<Propagated>) -> Value {
-    let file = file.to_string_lossy();
+pub fn propagate_json(path: &Path, result: &Result<Propagated>) -> Value {
+    let file = path.to_string_lossy();
     let p = match result {
         Ok(p) => p,
         Err(e) => {
             return json!({
                 "file": file, "output": null, "decision": null, "class": null, "written": false,
-                "reason": null, "traces": [], "label": null, "label_range": null, "error": e.to_string(),
+                "reason": null, "traces": [], "label": null, "label_range": null, "notes": [],
+                "error": error_text(path, e),
             });
         }
     };
@@ -371,6 +445,7 @@ pub fn propagate_json(file: &Path, result: &Result<Propagated>) -> Value {
         "traces": traces,
         "label": outcome.label.as_ref().map(label_json),
         "label_range": outcome.written.as_ref().map(|w| [w.label_range.start, w.label_range.end]),
+        "notes": p.notes,
         "error": null,
     })
 }
@@ -384,7 +459,7 @@ pub fn propagate(out: &mut dyn Write, format: Format, file: &Path, result: &Resu
     let p = match result {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("aigc-label: {}: {e}", file.display());
+            eprintln!("aigc-label: {}: {}", file.display(), error_text(file, e));
             return Ok(());
         }
     };
@@ -402,27 +477,51 @@ pub fn propagate(out: &mut dyn Write, format: Format, file: &Path, result: &Resu
         class,
         file.display(),
         outcome.decision.reason()
-    )
+    )?;
+    print_notes(out, &p.notes)
 }
 
-/// Prints one embedded file; in table form, failures go to standard error.
-pub fn embed(out: &mut dyn Write, format: Format, file: &Path, result: &Result<Written>) -> io::Result<()> {
+fn print_notes(out: &mut dyn Write, notes: &[String]) -> io::Result<()> {
+    for note in notes {
+        writeln!(out, "    note: {note}")?;
+    }
+    Ok(())
+}
+
+/// Prints one embedded file, `input -> output`; in table form, failures go to standard error.
+pub fn embed(out: &mut dyn Write, format: Format, file: &Path, result: &Result<Embedded>) -> io::Result<()> {
     match (format, result) {
-        (Format::Json, Ok(w)) => writeln!(
+        (Format::Json, Ok(e)) => writeln!(
             out,
             "{}",
-            json!({"file": file.to_string_lossy(), "result": "labelled", "bytes": w.bytes_written,
-                   "label_range": [w.label_range.start, w.label_range.end], "error": null})
+            json!({"file": file.to_string_lossy(), "output": e.output.to_string_lossy(), "format": e.format,
+                   "result": "labelled", "bytes": e.written.bytes_written,
+                   "label_range": [e.written.label_range.start, e.written.label_range.end], "notes": e.notes,
+                   "error": null})
         ),
         (Format::Json, Err(e)) => writeln!(
             out,
             "{}",
-            json!({"file": file.to_string_lossy(), "result": "failed", "bytes": null, "label_range": null,
-                   "error": e.to_string()})
+            json!({"file": file.to_string_lossy(), "output": null, "format": null, "result": "failed", "bytes": null,
+                   "label_range": null, "notes": [], "error": error_text(file, e)})
         ),
-        (Format::Table { .. }, Ok(w)) => writeln!(out, "labelled  {} ({} bytes)", file.display(), w.bytes_written),
+        (Format::Table { .. }, Ok(e)) => {
+            let target = if e.output == file {
+                " (in place)".to_string()
+            } else {
+                format!(" -> {}", e.output.display())
+            };
+            writeln!(
+                out,
+                "labelled  {:<FORMAT_WIDTH$} {}{target} ({} bytes)",
+                e.format,
+                file.display(),
+                e.written.bytes_written
+            )?;
+            print_notes(out, &e.notes)
+        }
         (Format::Table { .. }, Err(e)) => {
-            eprintln!("aigc-label: {}: {e}", file.display());
+            eprintln!("aigc-label: {}: {}", file.display(), error_text(file, e));
             Ok(())
         }
     }
@@ -430,22 +529,30 @@ pub fn embed(out: &mut dyn Write, format: Format, file: &Path, result: &Result<W
 
 /// Prints the summary: a JSON object, or a few lines when the table form asked for it.
 pub fn summary(out: &mut dyn Write, format: Format, summary: &Summary) -> io::Result<()> {
+    let join =
+        |m: &mut dyn Iterator<Item = (&str, u64)>| m.map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+    let counts = |m: &BTreeMap<&'static str, u64>| join(&mut m.iter().map(|(k, v)| (*k, *v)));
     match format {
         Format::Json => writeln!(out, "{}", summary.to_json()),
         Format::Table { summary: false } => Ok(()),
-        Format::Table { summary: true } if summary.files < 2 => Ok(()),
         Format::Table { summary: true } => {
-            let join =
-                |m: &BTreeMap<&str, u64>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
-            writeln!(out, "-- {} files: {}", summary.files, join(&summary.verdicts))?;
-            if !summary.formats.is_empty() {
-                writeln!(out, "-- formats: {}", join(&summary.formats))?;
+            // One file speaks for itself; several get totals.
+            if summary.files >= 2 {
+                writeln!(out, "-- {} files: {}", summary.files, counts(&summary.verdicts))?;
+                if !summary.formats.is_empty() {
+                    writeln!(out, "-- formats: {}", counts(&summary.formats))?;
+                }
+                if let Some(trust) = &summary.trust {
+                    writeln!(out, "-- protection: {}", counts(trust))?;
+                }
+                if summary.failures > 0 {
+                    writeln!(out, "-- {} failed", summary.failures)?;
+                }
             }
-            if let Some(trust) = &summary.trust {
-                writeln!(out, "-- protection: {}", join(trust))?;
-            }
-            if summary.failures > 0 {
-                writeln!(out, "-- {} failed", summary.failures)?;
+            if !summary.skipped.is_empty() {
+                let total: u64 = summary.skipped.iter().map(|(_, n)| n).sum();
+                let reasons = join(&mut summary.skipped.iter().copied());
+                writeln!(out, "-- skipped {total}: {reasons} (--show-skipped lists them)")?;
             }
             Ok(())
         }

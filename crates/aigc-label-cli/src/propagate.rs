@@ -15,7 +15,7 @@ use aigc_label::trust::{LabelSigner, SigningKey};
 use aigc_label::{Options, Strictness};
 
 use crate::output::{self, Propagated, Summary};
-use crate::{Run, Selection, error_status, expand_id, has_placeholder, is_single_file, keys, status, usage};
+use crate::{Run, Selection, Target, error_status, expand_id, has_placeholder, is_single_file, keys, status, usage};
 
 /// What `propagate` was asked for.
 #[derive(clap::Args)]
@@ -42,7 +42,8 @@ pub struct PropagateArgs {
     /// Do not bind the signature to the file's content.
     #[arg(long, requires = "sign_key")]
     no_bind: bool,
-    /// Output file (one input file only).
+    /// Output file (one input file only; an existing folder, or a name ending with `/`, is used as
+    /// --out-dir).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output directory that mirrors the input tree.
@@ -85,9 +86,18 @@ fn decision_status(decision: &Decision) -> u8 {
 /// Runs `propagate`; returns the exit status.
 pub fn run(args: PropagateArgs) -> u8 {
     let single_file = is_single_file(&args.selection.paths);
-    if args.output.is_some() && !single_file {
-        return usage("-o names one output file; use --out-dir or --in-place for several files");
-    }
+    // -o follows embed's rule; --out-dir is always a folder.
+    let target = match (args.output, args.out_dir) {
+        (Some(out), _) if !single_file && !Target::names_folder(&out) => {
+            return usage("-o names one output file; use --out-dir DIR (or -o DIR/) or --in-place for several files");
+        }
+        (Some(out), _) => match Target::from_output(Some(out), single_file) {
+            Ok(target) => target,
+            Err(message) => return usage(message),
+        },
+        (None, Some(dir)) => Target::Folder(dir),
+        (None, None) => Target::InPlace,
+    };
     if !single_file && !has_placeholder(&args.propagate_id) {
         return usage(
             "with several files, --propagate-id needs a placeholder ({stem}, {name}, {path} or {num}) so each file gets its own id",
@@ -104,28 +114,16 @@ pub fn run(args: PropagateArgs) -> u8 {
     if args.lenient {
         options = options.write_strictness(Strictness::Lenient);
     }
-    let mut run = match Run::new(args.selection, options.clone()) {
+    let mut run = match Run::new(args.selection, options.clone(), target.folder()) {
         Ok(run) => run,
         Err(code) => return code,
     };
     let items = std::mem::replace(&mut run.items, Box::new(std::iter::empty()));
-    // Like embed's -o, an existing directory mirrors the input tree.
-    let (single_output, out_dir) = match args.output {
-        Some(dir) if dir.is_dir() => (None, Some(dir)),
-        output => (output, args.out_dir),
-    };
     let template = args.propagate_id;
-    let jobs = items.enumerate().map(move |(n, item)| {
-        let output = match (&single_output, &out_dir) {
-            (Some(file), _) => file.clone(),
-            (None, Some(dir)) => dir.join(&item.relative),
-            (None, None) => item.path.clone(),
-        };
-        Job {
-            propagate_id: expand_id(&template, &item, n + 1),
-            input: item.path,
-            output,
-        }
+    let jobs = items.enumerate().map(move |(n, item)| Job {
+        propagate_id: expand_id(&template, &item, n + 1),
+        output: target.output_for(&item),
+        input: item.path,
     });
     let (platform, declared, bind) = (args.platform, args.declared, !args.no_bind);
     // Folders made for outputs, removed at the end if nothing was written into them (the target
@@ -140,7 +138,7 @@ pub fn run(args: PropagateArgs) -> u8 {
                 missing.push(d.to_path_buf());
                 dir = d.parent();
             }
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(|e| aigc_label::Error::from(e).with_path(parent))?;
             if let Ok(mut made) = made_by_workers.lock() {
                 made.extend(missing);
             }
@@ -152,10 +150,12 @@ pub fn run(args: PropagateArgs) -> u8 {
             signer: signer.as_deref().map(|k| k as &dyn LabelSigner),
             bind,
         };
-        let outcome = aigc_label::propagate_file(&job.input, &job.output, &request, &options)?;
+        let (outcome, writes) =
+            aigc_label::record_writes(|| aigc_label::propagate_file(&job.input, &job.output, &request, &options));
         Ok(Propagated {
-            outcome,
+            outcome: outcome?,
             output: job.output,
+            notes: output::notes_of(&writes),
         })
     };
 
@@ -175,7 +175,7 @@ pub fn run(args: PropagateArgs) -> u8 {
     }
     drop(stdout);
     remove_empty(&made);
-    run.finish(&summary, worst)
+    run.finish(&mut summary, worst)
 }
 
 /// Removes the folders in `made` that are still empty, deepest first; a folder that holds

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::io;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong while reading or writing a label.
 ///
@@ -82,6 +83,20 @@ pub enum Error {
     /// treating it as a disk problem.
     #[error("signing failed: {0}")]
     Signing(Cow<'static, str>),
+
+    /// Any of the above, from the file at `path`: the file-level functions (`inspect_file`,
+    /// `embed_file`, ...) wrap their errors so a report over many files says which one failed,
+    /// and whether the input or the output was at fault.
+    ///
+    /// Match on [`Error::without_path`] to see the error underneath.
+    #[error("{}: {source}", path.display())]
+    WithPath {
+        /// The file the error came from (the input, or the output being written).
+        path: PathBuf,
+        /// What went wrong with it.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -103,10 +118,39 @@ impl Error {
         }
     }
 
+    /// Wraps this error with the path of the file it came from (see [`Error::WithPath`]). An
+    /// error that already names a path keeps the first (innermost) one.
+    pub fn with_path(self, path: impl AsRef<Path>) -> Self {
+        match self {
+            Error::WithPath { .. } => self,
+            other => Error::WithPath {
+                path: path.as_ref().to_path_buf(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// The error underneath any [`Error::WithPath`] wrapper: what to match on.
+    pub fn without_path(&self) -> &Error {
+        match self {
+            Error::WithPath { source, .. } => source.without_path(),
+            other => other,
+        }
+    }
+
+    /// The path of the file the error came from, when a file-level function named it.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::WithPath { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
     /// True when the input, not the machine or the caller, is at fault: the file is malformed,
     /// truncated, too large for the limits, or of an unsupported kind.
     pub fn is_input_fault(&self) -> bool {
         match self {
+            Error::WithPath { source, .. } => source.is_input_fault(),
             Error::Malformed { .. } | Error::Truncated { .. } | Error::Limit { .. } | Error::Unsupported(_) => true,
             Error::Io(e) => e.kind() == io::ErrorKind::UnexpectedEof,
             _ => false,

@@ -49,6 +49,32 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// Where [`skip`] records skipped witnesses: `skipped-witnesses.txt` in the target folder.
+/// `tests/test.sh` empties it before the run and summarises it after.
+pub fn skip_log() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("skipped-witnesses.txt")
+}
+
+/// Reports that the running test skips its check because `witness` (a tool, a module, root)
+/// is missing: prints `SKIPPED: witness: why` on stderr (which the test harness hides for
+/// passing tests) and appends `witness<TAB>test` to [`skip_log`], so `tests/test.sh` can print
+/// a one-line summary at the end of the run.
+pub fn skip(witness: &str, why: &str) {
+    use std::io::Write as _;
+    eprintln!("SKIPPED: {witness}: {why}");
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let line = format!("{witness}\t{test}\n");
+    // One short append per skip: concurrent tests never interleave within a line.
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+}
+
 /// The path of a third-party tool, or `None` (with a message on stderr) when it is not
 /// installed and we are not in CI.
 ///
@@ -64,7 +90,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         Some(p) => Some(p),
         None if in_ci() => panic!("{name} is required under CI=true but is not installed"),
         None => {
-            eprintln!("SKIPPED: {name} is not installed; this interop test runs in CI");
+            skip(name, "not installed; this interop test runs in CI");
             None
         }
     }
@@ -85,7 +111,10 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
         true => Some(python),
         false if in_ci() => panic!("python3 module {module} is required under CI=true but cannot be imported"),
         false => {
-            eprintln!("SKIPPED: python3 module {module} is not installed; this interop test runs in CI");
+            skip(
+                &format!("python3 module {module}"),
+                "not installed; this interop test runs in CI",
+            );
             None
         }
     }

@@ -11,9 +11,9 @@ use aigc_label::{Label, Options, embed, inspect};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn inputs() -> Vec<(&'static str, Vec<u8>)> {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let small_png = std::fs::read(format!("{root}/examples/samples/sample.png")).expect("sample.png");
-    let small_jpeg = std::fs::read(format!("{root}/examples/samples/sample.jpg")).expect("sample.jpg");
+    let samples = aigc_label_testutil::workspace_root().join("examples/samples");
+    let small_png = std::fs::read(samples.join("sample.png")).expect("sample.png");
+    let small_jpeg = std::fs::read(samples.join("sample.jpg")).expect("sample.jpg");
     let mut large_png = Vec::new();
     aigc_label_testutil::synthetic_png(&mut large_png, 2048, 2048).expect("synthetic png");
     let mut seed = 0x2545_f491_u32;

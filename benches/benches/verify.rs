@@ -59,7 +59,7 @@ fn per_format(c: &mut Criterion) {
     let key = SigningKey::generate(Algorithm::Sm2Sm3).expect("key");
     let mut trust = TrustList::new();
     trust.add(PRODUCER, key.public_key());
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/samples");
+    let root = aigc_label_testutil::workspace_root().join("examples/samples");
     let mut group = c.benchmark_group("inspect, then verify an SM2-signed bound label");
     for name in SAMPLES {
         let input = std::fs::read(root.join(name)).expect("sample");
@@ -81,8 +81,8 @@ fn per_format(c: &mut Criterion) {
 }
 
 fn per_algorithm(c: &mut Criterion) {
-    let input = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/samples/sample.png"))
-        .expect("sample");
+    let input =
+        std::fs::read(aigc_label_testutil::workspace_root().join("examples/samples/sample.png")).expect("sample");
     let carrier = registry().by_name("png").expect("png");
     let sm2 = SigningKey::generate(Algorithm::Sm2Sm3).expect("key");
     let ed = SigningKey::generate(Algorithm::Ed25519).expect("key");
