@@ -97,3 +97,30 @@ fn wav_with_a_refused_implicit_label_writes_nothing() {
     assert_ne!(code(&result), 0);
     assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
 }
+
+#[test]
+fn crlf_markdown_stays_crlf_through_both_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = aigc_label_testutil::fixture("text/crlf.md");
+    for position in ["start", "end", "both"] {
+        let out = dir.path().join(format!("{position}.md"));
+        let result = stamp(
+            &input,
+            &out,
+            &["--position", position, "--producer", PRODUCER, "--produce-id", "crlf-1"],
+        );
+        assert_eq!(code(&result), 0, "{}", String::from_utf8_lossy(&result.stderr));
+        let bytes = std::fs::read(&out).unwrap();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                assert_eq!(bytes.get(i.wrapping_sub(1)), Some(&b'\r'), "{position}: LF at {i}");
+            }
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains("AIGC:\r\n") && text.contains("【AI生成】\r\n"),
+            "{text:?}"
+        );
+        assert!(text.contains("Line one\r\n\r\nLine two\r\n"), "{text:?}");
+    }
+}

@@ -19,7 +19,9 @@
 //! and line ending stays exactly as it was (re-serialising YAML would reorder and requote the
 //! author's keys). Values are double-quoted so that any YAML parser reads them as strings. The
 //! body is copied in blocks; the visible label is appended unless a line outside code already is
-//! one (ours from an earlier write, a stamp placed at the start or after a paragraph).
+//! one (ours from an earlier write, a stamp placed at the start or after a paragraph). Every
+//! line we add (new front matter, the mapping, the visible label) ends with the file's own line
+//! break, told by its first one: a CRLF file stays CRLF.
 //!
 //! The reader turns the mapping into bare JSON for the core to validate. It also reads the forms
 //! seen when other tools write or re-save front matter: `AIGC: '{"Label":"1",...}'` (a JSON
@@ -148,14 +150,12 @@ pub fn write_with(
     let mut out = CountingWriter::new(output);
     let label_range;
     let body_start;
+    let eol;
     match head {
         Some(head) => {
             let text = head.text.as_str();
-            let eol = if text.get(..head.inner.start).is_some_and(|t| t.ends_with("\r\n")) {
-                "\r\n"
-            } else {
-                "\n"
-            };
+            // The opening marker's line break is the file's first.
+            eol = blocks::line_ending(text.as_bytes());
             let inner = text.get(head.inner.clone()).unwrap_or_default();
             let kept = without_aigc(inner, limits)?;
             out.write_all(text.get(..head.inner.start).unwrap_or_default().as_bytes())?;
@@ -183,12 +183,13 @@ pub fn write_with(
             } else {
                 0
             };
+            eol = first_line_ending(&mut src)?;
             out.write_all(bom.get(..bom_len).unwrap_or_default())?;
-            out.write_all(b"---\n")?;
+            out.write_all(format!("---{eol}").as_bytes())?;
             let start = out.count();
-            out.write_all(yaml_block(label, "\n").as_bytes())?;
+            out.write_all(yaml_block(label, eol).as_bytes())?;
             label_range = start..out.count();
-            out.write_all(b"---\n")?;
+            out.write_all(format!("---{eol}").as_bytes())?;
             body_start = bom_len as u64;
         }
     }
@@ -198,7 +199,7 @@ pub fn write_with(
     // (ours from an earlier write, a stamp placed at the start or after a paragraph, the
     // author's) means none is appended.
     if !body.has_label && !body.ends_with_label() {
-        let end = markdown_end(body.len == 0, body.ends_with_newline(), visible, body.state.fence);
+        let end = markdown_end(body.len == 0, body.ends_with_newline(), visible, body.state.fence, eol);
         out.write_all(end.as_bytes())?;
     }
     out.flush()?;
@@ -206,6 +207,22 @@ pub fn write_with(
         label_range,
         bytes_written: out.count(),
     })
+}
+
+/// The file's line ending (see [`blocks::line_ending`]), from the bytes up to its first line
+/// break, read in blocks and no further than [`blocks::EOL_WINDOW`].
+fn first_line_ending(src: &mut Source<'_>) -> Result<&'static str> {
+    src.seek_to(0)?;
+    let mut head = Vec::new();
+    let mut block = vec![0u8; 4 << 10];
+    while head.len() < blocks::EOL_WINDOW && !head.contains(&b'\n') {
+        let n = src.read_up_to(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(block.get(..n).unwrap_or_default());
+    }
+    Ok(blocks::line_ending(&head))
 }
 
 /// The front matter as read from the head of the file.
@@ -840,7 +857,7 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.ends_with("---\r\nbody\r\n\n【AI生成】\n"), "{out:?}");
+        assert!(out.ends_with("---\r\nbody\r\n\r\n【AI生成】\r\n"), "{out:?}");
         assert_eq!(find(&out).len(), 1);
     }
 
