@@ -330,8 +330,10 @@ fn key_line(line: &str) -> Option<(String, &str)> {
     Some((key.to_string(), body.get(colon + 1..).unwrap_or_default()))
 }
 
-/// Splits front matter text into its top-level entries. Lines before the first key and col-0
-/// comments belong to no entry.
+/// Splits front matter text into its top-level entries. Lines before the first key belong to no
+/// entry. A col-0 comment belongs to none either, unless more lines of the entry follow it (YAML
+/// ignores comments, so those lines are still the entry's): the entry then spans it, and removing
+/// the entry never leaves its later lines behind, orphaned under the key before it.
 fn top_level_entries<'a>(text: &'a str, limits: &Limits) -> Result<Vec<Entry<'a>>> {
     let mut entries: Vec<Entry<'a>> = Vec::new();
     let mut current: Option<(String, usize, &'a str, usize, usize)> = None; // key, start, rest, body start, end
@@ -350,7 +352,7 @@ fn top_level_entries<'a>(text: &'a str, limits: &Limits) -> Result<Vec<Entry<'a>
     for (offset, line) in blocks::lines_with_offsets(text) {
         crate::util::count_structure(&mut count, limits, FORMAT, offset as u64)?;
         let end = offset + line.len();
-        let blank = line.trim().is_empty();
+        let blank = line.trim().is_empty() || line.starts_with('#');
         let continues = line.starts_with([' ', '\t']) || line.starts_with("- ") || line.trim_end() == "-";
         if blank {
             continue;
@@ -451,6 +453,7 @@ fn strip_comment(line: &str) -> &str {
 /// A plain scalar over several lines: lines joined by single spaces.
 fn fold_plain(text: &str) -> String {
     text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
         .map(|l| strip_comment(l).trim())
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
@@ -459,14 +462,14 @@ fn fold_plain(text: &str) -> String {
 
 /// `|` keeps line breaks, `>` folds them into spaces; the common indentation is removed.
 fn block_scalar(indicator: &str, body: &str) -> String {
-    let indent = body
-        .lines()
+    // A col-0 line inside a top-level entry's block scalar can only be a comment.
+    let content = || body.lines().filter(|l| !l.starts_with('#'));
+    let indent = content()
         .filter(|l| !l.trim().is_empty())
         .map(indent_of)
         .min()
         .unwrap_or(0);
-    let lines: Vec<&str> = body
-        .lines()
+    let lines: Vec<&str> = content()
         .map(|l| l.get(indent..).unwrap_or("").trim_end_matches('\r'))
         .collect();
     let sep = if indicator.starts_with('>') { " " } else { "\n" };
@@ -903,6 +906,22 @@ mod tests {
         assert_eq!(found.len(), 1);
         let bad = b"---\nAIGC: \xff\n---\n";
         assert!(Markdown.find(&mut Cursor::new(&bad[..]), &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn a_comment_inside_the_label_block_keeps_the_block_whole() {
+        let input = "---\ntitle: x\n# about the title\nAIGC:\n  Label: \"1\"\n# a note\n  ProduceID: \"old\"\n# about the author\nauthor: me\n---\nBody\n";
+        let found = find(input);
+        assert_eq!(found[0].text, r#"{"Label":"1","ProduceID":"old"}"#);
+        let out = write(input);
+        assert!(!out.contains("old"), "no line of the old label is left behind: {out}");
+        assert!(
+            out.starts_with("---\ntitle: x\n# about the title\n# about the author\nauthor: me\nAIGC:\n"),
+            "{out}"
+        );
+        let block = "---\nAIGC: |\n  {\"Label\":\"1\",\n# a note\n  \"ProduceID\":\"b\"}\n---\n";
+        assert_eq!(find(block)[0].text, "{\"Label\":\"1\",\n\"ProduceID\":\"b\"}");
+        assert!(!write(block).contains("\"b\"}"));
     }
 
     #[test]
