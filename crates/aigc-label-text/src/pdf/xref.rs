@@ -827,6 +827,41 @@ mod tests {
     }
 
     #[test]
+    fn sections_name_their_highest_numbers() {
+        // Rows for objects 4 and 5: 5 sits in object stream 40, which no /Index range lists.
+        let data = vec![1, 0, 0x10, 0, 2, 0, 40, 3];
+        let stream = Section::Stream {
+            data,
+            widths: [1, 2, 1],
+            index: vec![(4, 2)],
+            own: 7,
+        };
+        assert_eq!(stream.numbers_end(), 41);
+        let table = Section::Table {
+            subsections: vec![
+                Subsection {
+                    first: 0,
+                    count: 48,
+                    pos: 0,
+                    stride: 20,
+                },
+                Subsection {
+                    first: 90,
+                    count: 0,
+                    pos: 0,
+                    stride: 20,
+                },
+            ],
+        };
+        assert_eq!(table.numbers_end(), 48, "an empty subsection lists nothing");
+        assert_eq!(
+            stream_rows(&[1, 2, 3], [0, 0, 0]).count(),
+            3,
+            "zero widths do not divide by zero"
+        );
+    }
+
+    #[test]
     fn table_entries() {
         assert_eq!(
             parse_table_entry(b"0000000017 00000 n\r\n"),
