@@ -6,9 +6,9 @@
 //! prompt (`aigc_label::text`). `-` reads text from standard input and `-o -` writes it to
 //! standard output.
 //!
-//! A file output is staged: the explicit label is written to a temporary file beside the output,
-//! the implicit label (with `--producer`) is embedded into that file, and only when both steps
-//! succeeded is it renamed into place. A failed run leaves no output, and an existing file at
+//! A file output is staged: the explicit label is written to a file in a private temporary
+//! folder beside the output, the implicit label (with `--producer`) is embedded into that file,
+//! and only when both steps succeeded is it renamed into place. A failed run leaves no output, and an existing file at
 //! the output path unchanged.
 
 use std::io::{BufReader, BufWriter, Read, Write};
