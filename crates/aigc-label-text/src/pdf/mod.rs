@@ -429,6 +429,27 @@ pub(crate) fn encode_text_string(text: &str) -> Vec<u8> {
     }
 }
 
+/// Trailer keys an update writes itself, or that belong to one cross-reference section (an xref
+/// stream's own keys, a hybrid file's `/XRefStm`): not carried over from the previous trailer.
+const OWN_TRAILER_KEYS: &[&[u8]] = &[
+    b"Size",
+    b"Prev",
+    b"Root",
+    b"Info",
+    b"ID",
+    b"XRefStm",
+    b"Type",
+    b"W",
+    b"Index",
+    b"Length",
+    b"Filter",
+    b"DecodeParms",
+    b"F",
+    b"FFilter",
+    b"FDecodeParms",
+    b"DL",
+];
+
 /// Everything an update needs from the original file.
 struct Plan {
     style: XrefStyle,
@@ -442,6 +463,10 @@ struct Plan {
     /// The Info dictionary's object, when it is an indirect one.
     info_ref: Option<(u32, u16)>,
     entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The previous trailer's other entries, key and raw value: an update's trailer carries
+    /// every entry of the one before but `/Prev` (ISO 32000-1 §7.5.6), since readers look at the
+    /// newest trailer only.
+    carried: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
@@ -459,6 +484,18 @@ fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
         Some(info) => (info.reference, info.entries),
         None => (None, Vec::new()),
     };
+    let carried = doc
+        .trailer
+        .entries
+        .iter()
+        .filter(|(key, value, _)| *value != Obj::Null && !OWN_TRAILER_KEYS.contains(&key.as_slice()))
+        .map(|(key, _, range)| {
+            (
+                key.clone(),
+                doc.trailer_buf.get(range.clone()).unwrap_or_default().to_vec(),
+            )
+        })
+        .collect();
     Ok(Plan {
         style: doc.style,
         prev: doc.startxref,
@@ -468,6 +505,7 @@ fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
         id: raw(b"ID"),
         info_ref,
         entries,
+        carried,
     })
 }
 
@@ -524,6 +562,12 @@ impl Plan {
         if let Some(id) = &self.id {
             trailer.extend_from_slice(b" /ID ");
             trailer.extend_from_slice(id);
+        }
+        for (key, raw) in &self.carried {
+            trailer.push(b' ');
+            write_name(&mut trailer, key);
+            trailer.push(b' ');
+            trailer.extend_from_slice(raw);
         }
         trailer.extend_from_slice(format!(" /Prev {}", self.prev).as_bytes());
         match self.style {
@@ -757,6 +801,33 @@ mod tests {
             .unwrap();
         assert!(out.starts_with(input));
         String::from_utf8_lossy(&out[input.len()..]).into_owned()
+    }
+
+    #[test]
+    fn other_trailer_entries_are_carried_over() {
+        let input = String::from_utf8_lossy(&tiny_pdf("<< /Title (t) >>"))
+            .replace(
+                "/ID [<00><01>]",
+                "/ID [<00><01>] /DocChecksum /ABCDEF /My#20Key (kept) /Gone null",
+            )
+            .into_bytes();
+        let tail = update_of(&input);
+        let trailer = &tail[tail.find("trailer").unwrap()..];
+        assert!(
+            trailer.contains("/ID [<00><01>] /DocChecksum /ABCDEF /My#20Key (kept) /Prev "),
+            "{trailer}"
+        );
+        assert!(!trailer.contains("Gone"), "{trailer}");
+        let mut once = Vec::new();
+        Pdf.write(&mut Cursor::new(&input), &mut once, &label(), &Limits::default())
+            .unwrap();
+        let mut twice = Vec::new();
+        Pdf.write(&mut Cursor::new(&once), &mut twice, &label(), &Limits::default())
+            .unwrap();
+        assert_eq!(
+            once, twice,
+            "our update with carried entries is still recognised as ours"
+        );
     }
 
     #[test]
