@@ -5,7 +5,7 @@
 //! Info dictionary (same object number when one exists, every other entry copied byte for byte,
 //! `/AIGC` set to the label), a cross-reference section in the style of the file's newest one (a
 //! classic `xref` table, or an xref stream when the file uses streams), and a trailer with
-//! `/Prev`, `/Size`, `/Root`, `/Info` and `/ID`. Because the original bytes are untouched,
+//! `/Prev`, `/Size`, `/Root`, `/Info`, `/ID` and every other entry of the previous trailer. Because the original bytes are untouched,
 //! signatures over the original revision stay valid and every reader sees the same pages.
 //! A new object (the Info dictionary when the file has none as an object, the xref stream)
 //! takes a number past every object the file holds, found in every cross-reference section and
@@ -139,8 +139,8 @@ impl Carrier for Pdf {
     ///
     /// Covered are the whole earlier file (the original document, every earlier revision and
     /// any label history in it) and the rest of our update: `endobj`, the xref table or stream
-    /// with the Info object's offset, the trailer (`/Size`, `/Root`, `/Info`, `/ID`, `/Prev`)
-    /// and `%%EOF`. That is exactly what stays the same when the label is rewritten, because
+    /// with the Info object's offset, the trailer (`/Size`, `/Root`, `/Info`, `/ID`, `/Prev` and
+    /// the entries carried over from the previous trailer) and `%%EOF`. That is exactly what stays the same when the label is rewritten, because
     /// the writer drops its own last update and renders the new one against the same revision.
     /// So the binding also proves the update adds nothing but the label: no page, annotation
     /// or other object can ride along in it.
