@@ -188,7 +188,9 @@ impl Revision {
             refuse_encrypted(&doc)?;
             let info = read_info(&mut doc)?;
             let candidate = info.as_ref().and_then(Info::own_candidate);
-            (plan_update(&doc, info)?, candidate)
+            let mut plan = plan_update(&doc, info)?;
+            plan.listed_end = plan.listed_end.max(doc.object_streams_end());
+            (plan, candidate)
         };
         let ends_with_eol = if len == 0 {
             true
@@ -801,6 +803,58 @@ mod tests {
             .unwrap();
         assert!(out.starts_with(input));
         String::from_utf8_lossy(&out[input.len()..]).into_owned()
+    }
+
+    /// A PDF 1.5 file whose pages tree (object 2) and page (object 3) sit in object stream 4,
+    /// with an uncompressed xref stream (object 5); the object stream's header names the page
+    /// `page_number` (3 when it tells the truth).
+    fn objstm_pdf(page_number: u32) -> Vec<u8> {
+        let bodies = [
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        ];
+        let header = format!("2 0 {page_number} {}", bodies[0].len() + 1);
+        let first = header.len() + 1;
+        let data = format!("{header}\n{}\n{}", bodies[0], bodies[1]);
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let catalog = out.len();
+        out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+        let stm = out.len();
+        out.extend_from_slice(
+            format!(
+                "4 0 obj\n<< /Type /ObjStm /N 2 /First {first} /Length {} >>\nstream\n{data}\nendstream\nendobj\n",
+                data.len()
+            )
+            .as_bytes(),
+        );
+        let xref = out.len();
+        let mut rows = vec![0u8, 0, 0, 0];
+        for (kind, field, index) in [(1, catalog, 0), (2, 4, 0), (2, 4, 1), (1, stm, 0), (1, xref, 0)] {
+            rows.push(kind);
+            rows.extend_from_slice(&(field as u16).to_be_bytes());
+            rows.push(index);
+        }
+        out.extend_from_slice(
+            format!(
+                "5 0 obj\n<< /Type /XRef /Size 6 /W [1 2 1] /Root 1 0 R /Length {} >>\nstream\n",
+                rows.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&rows);
+        out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        out
+    }
+
+    #[test]
+    fn numbers_in_object_stream_headers_are_not_reused() {
+        let honest = update_of(&objstm_pdf(3));
+        assert!(honest.starts_with("6 0 obj\n"), "{honest}");
+        assert!(honest.contains("/Size 8 "), "Info 6, xref stream 7: {honest}");
+        // The header names object 9, which no xref stream lists.
+        let lying = update_of(&objstm_pdf(9));
+        assert!(lying.starts_with("10 0 obj\n"), "{lying}");
+        assert!(lying.contains("/Size 12 "), "{lying}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!
 //! - every number listed by any cross-reference section of the chain (classic subsections, xref
 //!   stream `/Index` ranges, the object streams they point into, the xref streams themselves)
-//!   and every trailer's `/Size`, collected while the chain is read (see `xref::Doc`), and
+//!   and every trailer's `/Size`, collected while the chain is read (see `xref::Doc`),
+//! - every number the headers of those object streams list (their first bytes, decoded), and
 //! - every `N G obj` header at the start of a line in the revision, found by [`HeaderScan`] while
 //!   the revision is copied to the output: the objects a reader finds when it rebuilds a table
 //!   that lies (poppler reconstructs from line-start headers the same way).
