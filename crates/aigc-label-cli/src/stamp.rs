@@ -3,8 +3,13 @@
 //!
 //! The medium decides the label: images get a text banner (`aigc_label::image::stamp`), WAV audio
 //! the rhythm cue or a voice prompt (`aigc_label::audio::cue`), text, Markdown and HTML a text
-//! prompt (`aigc_label::text`). Files are written atomically; `-` reads text from standard input
-//! and `-o -` writes it to standard output.
+//! prompt (`aigc_label::text`). `-` reads text from standard input and `-o -` writes it to
+//! standard output.
+//!
+//! A file output is staged: the explicit label is written to a file in a private temporary
+//! folder beside the output, the implicit label (with `--producer`) is embedded into that file,
+//! and only when both steps succeeded is it renamed into place. A failed run leaves no output, and an existing file at
+//! the output path unchanged.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -108,24 +113,62 @@ pub fn run(args: &StampArgs) -> Result<String> {
     }
 }
 
-/// Writes `output` atomically through `write`, which gets a buffered temporary file.
-fn atomic(output: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".aigc-label-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    {
-        let mut out = BufWriter::new(temp.as_file_mut());
+/// An output file being made, in a private temporary folder beside the output (so the final
+/// rename stays on one file system, and the file keeps the output's name, whose extension names
+/// the format of Markdown without front matter). The folder and everything in it is removed
+/// when this is dropped; [`Staged::commit`] first renames the file into place.
+struct Staged {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Staged {
+    fn new(output: &Path) -> Result<Self> {
+        let parent = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = tempfile::Builder::new()
+            .prefix(".aigc-label-")
+            .suffix(".tmp")
+            .tempdir_in(parent)?;
+        let name = output.file_name().unwrap_or("output".as_ref());
+        let path = dir.path().join(name);
+        Ok(Staged { dir, path })
+    }
+
+    /// Where the steps write: a path a step may also replace (by its own rename).
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the staged file through `write`, buffered.
+    fn write(&mut self, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+        let mut out = BufWriter::new(std::fs::File::create(&self.path)?);
         write(&mut out)?;
         out.flush()?;
+        Ok(())
     }
-    temp.as_file().sync_all()?;
-    temp.persist(output).map_err(|e| Error::Io(e.error))?;
-    Ok(())
+
+    /// Embeds the implicit label into the staged file, when one was asked for.
+    fn embed(&self, label: Option<&Label>) -> Result<()> {
+        if let Some(label) = label {
+            aigc_label::embed_file(&self.path, &self.path, label, &Options::default())?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the staged file, gives it the permissions of the file it replaces (or of `input`),
+    /// and renames it to `output`.
+    fn commit(self, output: &Path, input: &Path) -> Result<()> {
+        std::fs::File::open(&self.path)?.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(output).or_else(|_| std::fs::metadata(input)) {
+            std::fs::set_permissions(&self.path, meta.permissions())?;
+        }
+        std::fs::rename(&self.path, output)?;
+        drop(self.dir);
+        Ok(())
+    }
 }
 
 fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
@@ -139,10 +182,12 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     let stamper = Stamper::new(style)?;
     let mut input = BufReader::new(std::fs::File::open(&args.input)?);
     let mut report = None;
-    atomic(&args.output, |out| {
+    let mut staged = Staged::new(&args.output)?;
+    staged.write(|out| {
         report = Some(stamp_file(&mut input, out, &stamper, label, &FileOptions::default())?);
         Ok(())
     })?;
+    staged.commit(&args.output, &args.input)?;
     let report = report.ok_or_else(|| Error::Parameter("nothing stamped".into()))?;
     let r = report.stamped.rect;
     Ok(format!(
@@ -184,10 +229,10 @@ fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     } else {
         Mode::Insert
     };
-    cue::stamp_wav_file(&args.input, &args.output, &cue, &at, &mode)?;
-    if let Some(label) = label {
-        aigc_label::embed_file(&args.output, &args.output, label, &Options::default())?;
-    }
+    let staged = Staged::new(&args.output)?;
+    cue::stamp_wav_file(&args.input, staged.path(), &cue, &at, &mode)?;
+    staged.embed(label)?;
+    staged.commit(&args.output, &args.input)?;
     Ok(format!(
         "{}: cue at {}{}",
         args.output.display(),
@@ -220,39 +265,46 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
             ),
         });
     }
+    if label.is_some() && kind != TextKind::Markdown {
+        return Err(Error::Unsupported(
+            "plain text and HTML have no place for the implicit label: use Markdown, PDF or Office \
+             files for it, or leave out --producer"
+                .into(),
+        ));
+    }
     let to_stdout = args.output.as_os_str() == "-";
-    if args.input.as_os_str() == "-" || to_stdout {
-        if label.is_some() {
-            return Err(Error::Parameter(
-                "the implicit label needs files, not standard input/output".into(),
-            ));
-        }
-        let mut input: Box<dyn Read> = if args.input.as_os_str() == "-" {
+    let from_stdin = args.input.as_os_str() == "-";
+    if (from_stdin || to_stdout) && label.is_some() {
+        return Err(Error::Parameter(
+            "the implicit label needs files, not standard input/output".into(),
+        ));
+    }
+    if to_stdout {
+        let mut input: Box<dyn Read> = if from_stdin {
             Box::new(std::io::stdin().lock())
         } else {
             Box::new(std::fs::File::open(&args.input)?)
         };
         let stamped = stamp_any(&mut input, kind, &style)?;
         let mut stdout = std::io::stdout().lock();
-        if to_stdout {
-            stdout.write_all(stamped.as_bytes())?;
-            stdout.flush()?;
-            return Ok(String::new());
-        }
-        atomic(&args.output, |out| Ok(out.write_all(stamped.as_bytes())?))?;
+        stdout.write_all(stamped.as_bytes())?;
+        stdout.flush()?;
+        return Ok(String::new());
+    }
+    let mut staged = Staged::new(&args.output)?;
+    if from_stdin {
+        let stamped = stamp_any(&mut std::io::stdin().lock(), kind, &style)?;
+        staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     } else if kind == TextKind::Plain {
         let mut input = BufReader::new(std::fs::File::open(&args.input)?);
-        atomic(&args.output, |out| {
-            aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ())
-        })?;
+        staged.write(|out| aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ()))?;
     } else {
         let mut input = std::fs::File::open(&args.input)?;
         let stamped = stamp_any(&mut input, kind, &style)?;
-        atomic(&args.output, |out| Ok(out.write_all(stamped.as_bytes())?))?;
+        staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     }
-    if let Some(label) = label {
-        aigc_label::embed_file(&args.output, &args.output, label, &Options::default())?;
-    }
+    staged.embed(label)?;
+    staged.commit(&args.output, &args.input)?;
     Ok(format!(
         "{}: text label placed{}",
         args.output.display(),

@@ -44,6 +44,21 @@ pub(crate) fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &st
     })
 }
 
+/// How far into a text its line ending is looked for: a label must be placed before a streamed
+/// text's first line may have arrived, so the window is bounded, and the same for whole texts.
+pub(crate) const EOL_WINDOW: usize = 64 << 10;
+
+/// The line ending a text uses, told by its first line break in the first [`EOL_WINDOW`] bytes:
+/// `"\r\n"` when that break is CRLF, `"\n"` otherwise (also when there is none). Every line
+/// break we add uses it, so a CRLF file stays CRLF throughout.
+pub(crate) fn line_ending(text: &[u8]) -> &'static str {
+    let window = text.get(..EOL_WINDOW.min(text.len())).unwrap_or_default();
+    match window.iter().position(|&b| b == b'\n') {
+        Some(i) if i > 0 && window.get(i - 1) == Some(&b'\r') => "\r\n",
+        _ => "\n",
+    }
+}
+
 /// The byte length of a leading UTF-8 byte order mark.
 pub(crate) fn bom_len(text: &str) -> usize {
     if text.starts_with('\u{feff}') { 3 } else { 0 }
@@ -195,6 +210,17 @@ mod tests {
         let layout = scan("p\n\n~~~~\ncode\n~~~\n", true);
         assert_eq!(layout.open_fence, Some(Fence { ch: b'~', len: 4 }));
         assert_eq!(layout.open_fence.unwrap().closer(), "~~~~");
+    }
+
+    #[test]
+    fn line_endings() {
+        assert_eq!(line_ending(b"a\r\nb\n"), "\r\n");
+        assert_eq!(line_ending(b"a\nb\r\n"), "\n");
+        assert_eq!(line_ending(b"\na"), "\n");
+        assert_eq!(line_ending(b"no break"), "\n");
+        assert_eq!(line_ending(b"lone\rcr\r\n"), "\r\n");
+        let far = [vec![b'x'; EOL_WINDOW], b"\r\n".to_vec()].concat();
+        assert_eq!(line_ending(&far), "\n", "past the window");
     }
 
     #[test]

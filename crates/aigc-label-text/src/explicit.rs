@@ -4,6 +4,11 @@
 //! [`TextStyle`] holds the label text, checked when it is built, and where it goes. The `stamp_*`
 //! functions take a whole text; [`stamp_stream`] copies plain text from a reader to a writer in
 //! blocks, and [`crate::stream::LabelStream`] wraps the chunk streams of a language model.
+//!
+//! The lines a label adds end the way the text's own do: CRLF when the text's first line break
+//! (within its first 64 KiB) is CRLF, LF otherwise, so a CRLF file does not come back with mixed
+//! line endings. [`crate::stream::LabelStream`], which must emit the start label before any text,
+//! uses LF.
 
 use std::io::{Read, Write};
 
@@ -162,7 +167,7 @@ pub fn stamp(kind: TextKind, text: &str, style: &TextStyle) -> String {
 pub fn stamp_text(text: &str, style: &TextStyle) -> String {
     let bom = blocks::bom_len(text);
     let (head, body) = text.split_at(bom);
-    let mut placer = Placer::new(style);
+    let mut placer = Placer::new(style).with_eol(blocks::line_ending(text.as_bytes()));
     let mut out = String::with_capacity(text.len() + 4 * style.label.len() + 4);
     out.push_str(head);
     out.push_str(&placer.start());
@@ -185,9 +190,10 @@ pub fn stamp_text(text: &str, style: &TextStyle) -> String {
 /// ```
 pub fn stamp_markdown(text: &str, style: &TextStyle) -> String {
     let layout = blocks::scan(text, true);
+    let eol = blocks::line_ending(text.as_bytes());
     let label = &style.label;
     let mut out = String::with_capacity(text.len() + 2 * label.len() + 16);
-    let start_block = format!("{label}\n\n");
+    let start_block = format!("{label}{eol}{eol}");
     let (start, middle) = match style.position {
         Position::Start | Position::AfterParagraph(0) => (true, None),
         Position::End => (false, None),
@@ -204,47 +210,44 @@ pub fn stamp_markdown(text: &str, style: &TextStyle) -> String {
     match middle.filter(|&m| m < text.len()) {
         Some(m) => {
             out.push_str(text.get(body_start..m).unwrap_or_default());
-            out.push('\n');
+            out.push_str(eol);
             out.push_str(label);
-            out.push('\n');
+            out.push_str(eol);
             out.push_str(text.get(m..).unwrap_or_default());
         }
         None => {
             out.push_str(text.get(body_start..).unwrap_or_default());
             if end || middle.is_some() {
-                push_markdown_end(&mut out, label, layout.open_fence);
+                let end = markdown_end(out.is_empty(), out.ends_with('\n'), label, layout.open_fence, eol);
+                out.push_str(&end);
             }
         }
     }
     out
 }
 
-/// Appends a closing label paragraph to Markdown `out`, closing an open fence first.
-pub(crate) fn push_markdown_end(out: &mut String, label: &str, open_fence: Option<blocks::Fence>) {
-    out.push_str(&markdown_end(out.is_empty(), out.ends_with('\n'), label, open_fence));
-}
-
 /// The text that ends a Markdown body with a label paragraph, given whether the body is empty and
-/// whether it ends with a line break.
+/// whether it ends with a line break; its line breaks are `eol`.
 pub(crate) fn markdown_end(
     empty: bool,
     ends_with_newline: bool,
     label: &str,
     open_fence: Option<blocks::Fence>,
+    eol: &str,
 ) -> String {
     let mut s = String::new();
     if !empty && !ends_with_newline {
-        s.push('\n');
+        s.push_str(eol);
     }
     if let Some(fence) = open_fence {
         s.push_str(&fence.closer());
-        s.push('\n');
+        s.push_str(eol);
     }
     if !empty {
-        s.push('\n');
+        s.push_str(eol);
     }
     s.push_str(label);
-    s.push('\n');
+    s.push_str(eol);
     s
 }
 
@@ -282,20 +285,21 @@ fn escape_html(text: &str) -> String {
 /// ```
 pub fn stamp_html(text: &str, style: &TextStyle) -> String {
     let tags = html_tags(text);
-    let element = html_element(&style.label);
+    let eol = blocks::line_ending(text.as_bytes());
+    let element = format!("{eol}{}{eol}", html_element(&style.label));
     let start = tags.body_open.or(tags.head_close).unwrap_or(0);
     let end = tags.body_close.unwrap_or(text.len());
     let mut inserts: Vec<(usize, String)> = Vec::new();
     match style.position {
-        Position::Start | Position::AfterParagraph(0) => inserts.push((start, format!("\n{element}\n"))),
-        Position::End => inserts.push((end, format!("\n{element}\n"))),
+        Position::Start | Position::AfterParagraph(0) => inserts.push((start, element)),
+        Position::End => inserts.push((end, element)),
         Position::StartAndEnd => {
-            inserts.push((start, format!("\n{element}\n")));
-            inserts.push((end, format!("\n{element}\n")));
+            inserts.push((start, element.clone()));
+            inserts.push((end, element));
         }
         Position::AfterParagraph(n) => {
             let at = tags.paragraph_ends.get(n - 1).copied().unwrap_or(end);
-            inserts.push((at, format!("\n{element}\n")));
+            inserts.push((at, element));
         }
     }
     let mut out = String::with_capacity(text.len() + inserts.iter().map(|(_, s)| s.len()).sum::<usize>());
@@ -388,6 +392,9 @@ pub(crate) struct Placer {
     in_paragraph: bool,
     ended_with_newline: bool,
     empty: bool,
+    /// The line break the label's lines end with (the text's own, see
+    /// [`blocks::line_ending`]).
+    eol: &'static str,
 }
 
 impl Placer {
@@ -408,13 +415,20 @@ impl Placer {
             in_paragraph: false,
             ended_with_newline: false,
             empty: true,
+            eol: "\n",
         }
+    }
+
+    /// This placer with the label's lines ending in `eol`.
+    pub fn with_eol(mut self, eol: &'static str) -> Self {
+        self.eol = eol;
+        self
     }
 
     /// What goes before the text.
     pub fn start(&mut self) -> String {
         if self.first {
-            format!("{}\n", self.label)
+            format!("{}{}", self.label, self.eol)
         } else {
             String::new()
         }
@@ -453,7 +467,8 @@ impl Placer {
                 self.after = None;
                 let rest = text.split_off(at);
                 text.push_str(&self.label);
-                text.push_str("\n\n");
+                text.push_str(self.eol);
+                text.push_str(self.eol);
                 text.push_str(&rest);
                 text
             }
@@ -469,9 +484,9 @@ impl Placer {
         if self.empty {
             self.label.clone()
         } else if self.ended_with_newline {
-            format!("{}\n", self.label)
+            format!("{}{}", self.label, self.eol)
         } else {
-            format!("\n{}", self.label)
+            format!("{}{}", self.eol, self.label)
         }
     }
 }
@@ -492,6 +507,7 @@ pub fn stamp_stream(input: &mut dyn Read, output: &mut dyn Write, style: &TextSt
         output,
         written: 0,
         at_start: true,
+        head: String::new(),
     };
     let mut seg = Segmenter::strict();
     let mut buf = vec![0u8; STREAM_BLOCK];
@@ -522,6 +538,9 @@ struct StreamSink<'a> {
     output: &'a mut dyn Write,
     written: u64,
     at_start: bool,
+    /// The text held back until its line ending is known (its first line break has arrived, or
+    /// [`blocks::EOL_WINDOW`] bytes without one).
+    head: String,
 }
 
 impl StreamSink<'_> {
@@ -531,27 +550,38 @@ impl StreamSink<'_> {
         Ok(())
     }
 
-    /// Passes text on; the first text decides where the start label goes (after a BOM).
-    fn pass(&mut self, mut text: String) -> Result<()> {
+    /// Passes text on; the head of the text is held until its line ending is known.
+    fn pass(&mut self, text: String) -> Result<()> {
         if text.is_empty() {
             return Ok(());
         }
         if self.at_start {
-            self.at_start = false;
-            let body = text.split_off(blocks::bom_len(&text));
-            self.emit(&text)?;
-            let start = self.placer.start();
-            self.emit(&start)?;
-            text = body;
+            self.head.push_str(&text);
+            if self.head.contains('\n') || self.head.len() >= blocks::EOL_WINDOW {
+                self.start()?;
+            }
+            return Ok(());
         }
         let fed = self.placer.feed(text);
         self.emit(&fed)
     }
 
+    /// Sends the held head: the line ending is decided, the start label goes after a BOM.
+    fn start(&mut self) -> Result<()> {
+        self.at_start = false;
+        let mut text = std::mem::take(&mut self.head);
+        self.placer = self.placer.clone().with_eol(blocks::line_ending(text.as_bytes()));
+        let body = text.split_off(blocks::bom_len(&text));
+        self.emit(&text)?;
+        let start = self.placer.start();
+        self.emit(&start)?;
+        let fed = self.placer.feed(body);
+        self.emit(&fed)
+    }
+
     fn finish(mut self) -> Result<u64> {
         if self.at_start {
-            let start = self.placer.start();
-            self.emit(&start)?;
+            self.start()?;
         }
         let end = self.placer.end();
         self.emit(&end)?;

@@ -19,7 +19,9 @@
 //! and line ending stays exactly as it was (re-serialising YAML would reorder and requote the
 //! author's keys). Values are double-quoted so that any YAML parser reads them as strings. The
 //! body is copied in blocks; the visible label is appended unless a line outside code already is
-//! one (ours from an earlier write, a stamp placed at the start or after a paragraph).
+//! one (ours from an earlier write, a stamp placed at the start or after a paragraph). Every
+//! line we add (new front matter, the mapping, the visible label) ends with the file's own line
+//! break, told by its first one: a CRLF file stays CRLF.
 //!
 //! The reader turns the mapping into bare JSON for the core to validate. It also reads the forms
 //! seen when other tools write or re-save front matter: `AIGC: '{"Label":"1",...}'` (a JSON
@@ -148,14 +150,12 @@ pub fn write_with(
     let mut out = CountingWriter::new(output);
     let label_range;
     let body_start;
+    let eol;
     match head {
         Some(head) => {
             let text = head.text.as_str();
-            let eol = if text.get(..head.inner.start).is_some_and(|t| t.ends_with("\r\n")) {
-                "\r\n"
-            } else {
-                "\n"
-            };
+            // The opening marker's line break is the file's first.
+            eol = blocks::line_ending(text.as_bytes());
             let inner = text.get(head.inner.clone()).unwrap_or_default();
             let kept = without_aigc(inner, limits)?;
             out.write_all(text.get(..head.inner.start).unwrap_or_default().as_bytes())?;
@@ -183,12 +183,13 @@ pub fn write_with(
             } else {
                 0
             };
+            eol = first_line_ending(&mut src)?;
             out.write_all(bom.get(..bom_len).unwrap_or_default())?;
-            out.write_all(b"---\n")?;
+            out.write_all(format!("---{eol}").as_bytes())?;
             let start = out.count();
-            out.write_all(yaml_block(label, "\n").as_bytes())?;
+            out.write_all(yaml_block(label, eol).as_bytes())?;
             label_range = start..out.count();
-            out.write_all(b"---\n")?;
+            out.write_all(format!("---{eol}").as_bytes())?;
             body_start = bom_len as u64;
         }
     }
@@ -198,7 +199,7 @@ pub fn write_with(
     // (ours from an earlier write, a stamp placed at the start or after a paragraph, the
     // author's) means none is appended.
     if !body.has_label && !body.ends_with_label() {
-        let end = markdown_end(body.len == 0, body.ends_with_newline(), visible, body.state.fence);
+        let end = markdown_end(body.len == 0, body.ends_with_newline(), visible, body.state.fence, eol);
         out.write_all(end.as_bytes())?;
     }
     out.flush()?;
@@ -206,6 +207,22 @@ pub fn write_with(
         label_range,
         bytes_written: out.count(),
     })
+}
+
+/// The file's line ending (see [`blocks::line_ending`]), from the bytes up to its first line
+/// break, read in blocks and no further than [`blocks::EOL_WINDOW`].
+fn first_line_ending(src: &mut Source<'_>) -> Result<&'static str> {
+    src.seek_to(0)?;
+    let mut head = Vec::new();
+    let mut block = vec![0u8; 4 << 10];
+    while head.len() < blocks::EOL_WINDOW && !head.contains(&b'\n') {
+        let n = src.read_up_to(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(block.get(..n).unwrap_or_default());
+    }
+    Ok(blocks::line_ending(&head))
 }
 
 /// The front matter as read from the head of the file.
@@ -313,8 +330,10 @@ fn key_line(line: &str) -> Option<(String, &str)> {
     Some((key.to_string(), body.get(colon + 1..).unwrap_or_default()))
 }
 
-/// Splits front matter text into its top-level entries. Lines before the first key and col-0
-/// comments belong to no entry.
+/// Splits front matter text into its top-level entries. Lines before the first key belong to no
+/// entry. A col-0 comment belongs to none either, unless more lines of the entry follow it (YAML
+/// ignores comments, so those lines are still the entry's): the entry then spans it, and removing
+/// the entry never leaves its later lines behind, orphaned under the key before it.
 fn top_level_entries<'a>(text: &'a str, limits: &Limits) -> Result<Vec<Entry<'a>>> {
     let mut entries: Vec<Entry<'a>> = Vec::new();
     let mut current: Option<(String, usize, &'a str, usize, usize)> = None; // key, start, rest, body start, end
@@ -333,7 +352,7 @@ fn top_level_entries<'a>(text: &'a str, limits: &Limits) -> Result<Vec<Entry<'a>
     for (offset, line) in blocks::lines_with_offsets(text) {
         crate::util::count_structure(&mut count, limits, FORMAT, offset as u64)?;
         let end = offset + line.len();
-        let blank = line.trim().is_empty();
+        let blank = line.trim().is_empty() || line.starts_with('#');
         let continues = line.starts_with([' ', '\t']) || line.starts_with("- ") || line.trim_end() == "-";
         if blank {
             continue;
@@ -434,6 +453,7 @@ fn strip_comment(line: &str) -> &str {
 /// A plain scalar over several lines: lines joined by single spaces.
 fn fold_plain(text: &str) -> String {
     text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
         .map(|l| strip_comment(l).trim())
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
@@ -442,14 +462,14 @@ fn fold_plain(text: &str) -> String {
 
 /// `|` keeps line breaks, `>` folds them into spaces; the common indentation is removed.
 fn block_scalar(indicator: &str, body: &str) -> String {
-    let indent = body
-        .lines()
+    // A col-0 line inside a top-level entry's block scalar can only be a comment.
+    let content = || body.lines().filter(|l| !l.starts_with('#'));
+    let indent = content()
         .filter(|l| !l.trim().is_empty())
         .map(indent_of)
         .min()
         .unwrap_or(0);
-    let lines: Vec<&str> = body
-        .lines()
+    let lines: Vec<&str> = content()
         .map(|l| l.get(indent..).unwrap_or("").trim_end_matches('\r'))
         .collect();
     let sep = if indicator.starts_with('>') { " " } else { "\n" };
@@ -840,7 +860,7 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.ends_with("---\r\nbody\r\n\n【AI生成】\n"), "{out:?}");
+        assert!(out.ends_with("---\r\nbody\r\n\r\n【AI生成】\r\n"), "{out:?}");
         assert_eq!(find(&out).len(), 1);
     }
 
@@ -886,6 +906,22 @@ mod tests {
         assert_eq!(found.len(), 1);
         let bad = b"---\nAIGC: \xff\n---\n";
         assert!(Markdown.find(&mut Cursor::new(&bad[..]), &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn a_comment_inside_the_label_block_keeps_the_block_whole() {
+        let input = "---\ntitle: x\n# about the title\nAIGC:\n  Label: \"1\"\n# a note\n  ProduceID: \"old\"\n# about the author\nauthor: me\n---\nBody\n";
+        let found = find(input);
+        assert_eq!(found[0].text, r#"{"Label":"1","ProduceID":"old"}"#);
+        let out = write(input);
+        assert!(!out.contains("old"), "no line of the old label is left behind: {out}");
+        assert!(
+            out.starts_with("---\ntitle: x\n# about the title\n# about the author\nauthor: me\nAIGC:\n"),
+            "{out}"
+        );
+        let block = "---\nAIGC: |\n  {\"Label\":\"1\",\n# a note\n  \"ProduceID\":\"b\"}\n---\n";
+        assert_eq!(find(block)[0].text, "{\"Label\":\"1\",\n\"ProduceID\":\"b\"}");
+        assert!(!write(block).contains("\"b\"}"));
     }
 
     #[test]

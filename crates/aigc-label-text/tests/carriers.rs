@@ -324,7 +324,13 @@ fn markdown_body_is_kept_and_visible_label_added_once() {
         if aigc_label_text::detect::contains_label(body_in) {
             assert_eq!(added, "", "{}", path.display());
         } else {
-            assert!(added.ends_with("【AI生成】\n"), "{}: {added:?}", path.display());
+            // The label's line ends as the file's lines do.
+            let eol = if input.contains("\r\n") { "\r\n" } else { "\n" };
+            assert!(
+                added.ends_with(&format!("【AI生成】{eol}")),
+                "{}: {added:?}",
+                path.display()
+            );
         }
     }
 }

@@ -138,10 +138,12 @@ impl Carrier for Ooxml {
         let (part, referenced) = custom_part_name(&mut src, &archive, limits)?;
         let custom = match archive.entry(&part).cloned() {
             Some(entry) => {
-                let text = part_text(read_entry(&mut src, &entry, limits)?, &part)?;
+                let bytes = read_entry(&mut src, &entry, limits)?;
+                let bom = bom_of(&bytes);
+                let text = part_text(bytes, &part)?;
                 let new = NewPart {
                     name: entry.name.clone(),
-                    data: set_property(&text, &value, limits, &part)?.into_bytes(),
+                    data: [bom, set_property(&text, &value, limits, &part)?.as_bytes()].concat(),
                 };
                 replaced.push(new);
                 entry.name
@@ -156,21 +158,25 @@ impl Carrier for Ooxml {
         };
         if !referenced {
             let rels = rels_entry.ok_or_else(|| Error::malformed(FORMAT, 0, "no _rels/.rels: not an OPC package"))?;
-            let text = part_text(read_entry(&mut src, &rels, limits)?, PACKAGE_RELS)?;
+            let bytes = read_entry(&mut src, &rels, limits)?;
+            let bom = bom_of(&bytes);
+            let text = part_text(bytes, PACKAGE_RELS)?;
             replaced.push(NewPart {
                 name: rels.name.clone(),
-                data: add_relationship(&text, &custom, limits)?.into_bytes(),
+                data: [bom, add_relationship(&text, &custom, limits)?.as_bytes()].concat(),
             });
         }
         let types_entry = archive
             .entry(CONTENT_TYPES)
             .cloned()
             .ok_or_else(|| Error::malformed(FORMAT, 0, "no [Content_Types].xml"))?;
-        let types = part_text(read_entry(&mut src, &types_entry, limits)?, CONTENT_TYPES)?;
+        let bytes = read_entry(&mut src, &types_entry, limits)?;
+        let bom = bom_of(&bytes);
+        let types = part_text(bytes, CONTENT_TYPES)?;
         if let Some(new_types) = add_override(&types, &custom, limits)? {
             replaced.push(NewPart {
                 name: types_entry.name.clone(),
-                data: new_types.into_bytes(),
+                data: [bom, new_types.as_bytes()].concat(),
             });
         }
         let rewritten = zip::rewrite(&mut src, &archive, &replaced, &added, output)?;
@@ -366,6 +372,12 @@ fn parse_custom(text: &str, limits: &Limits, part: &str) -> Result<(Vec<Node>, V
 }
 
 /// The custom properties part with exactly one `AIGC` property holding `value`.
+/// The UTF-8 byte order mark a part opens with (empty when none): an edited part keeps it.
+fn bom_of(bytes: &[u8]) -> &'static [u8] {
+    const BOM: &[u8] = b"\xef\xbb\xbf";
+    if bytes.starts_with(BOM) { BOM } else { b"" }
+}
+
 fn set_property(text: &str, value: &str, limits: &Limits, part: &str) -> Result<String> {
     let (all, props) = parse_custom(text, limits, part)?;
     let (insert, root_name) = root_insert(&all, "Properties", part)?;
@@ -578,6 +590,34 @@ mod tests {
             &out[types_entry.span.start as usize..types_entry.span.end as usize],
             &input[original.span.start as usize..original.span.end as usize]
         );
+    }
+
+    #[test]
+    fn edited_parts_keep_their_byte_order_mark() {
+        let bom = "\u{feff}";
+        let custom =
+            format!("{bom}<?xml version=\"1.0\"?><Properties xmlns=\"{CUSTOM_NS}\" xmlns:vt=\"{VT_NS}\"></Properties>");
+        let input = zip::tests::build(
+            &[
+                (CONTENT_TYPES, format!("{bom}{TYPES}").as_bytes()),
+                (PACKAGE_RELS, format!("{bom}{RELS}").as_bytes()),
+                ("docProps/custom.xml", custom.as_bytes()),
+            ],
+            false,
+        );
+        let mut out = Vec::new();
+        Ooxml
+            .write(&mut Cursor::new(&input), &mut out, &label(), &Limits::default())
+            .unwrap();
+        let mut cur = Cursor::new(&out);
+        let mut src = Source::new(&mut cur, FORMAT).unwrap();
+        let archive = read_archive(&mut src, &Limits::default()).unwrap();
+        for name in [CONTENT_TYPES, PACKAGE_RELS, "docProps/custom.xml"] {
+            let bytes = read_entry(&mut src, &archive.entry(name).unwrap().clone(), &Limits::default()).unwrap();
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(text.starts_with("\u{feff}<?xml"), "{name}: {text}");
+            assert!(text.contains("custom"), "{name} was edited: {text}");
+        }
     }
 
     #[test]

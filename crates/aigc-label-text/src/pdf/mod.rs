@@ -5,8 +5,12 @@
 //! Info dictionary (same object number when one exists, every other entry copied byte for byte,
 //! `/AIGC` set to the label), a cross-reference section in the style of the file's newest one (a
 //! classic `xref` table, or an xref stream when the file uses streams), and a trailer with
-//! `/Prev`, `/Size`, `/Root`, `/Info` and `/ID`. Because the original bytes are untouched,
+//! `/Prev`, `/Size`, `/Root`, `/Info`, `/ID` and every other entry of the previous trailer. Because the original bytes are untouched,
 //! signatures over the original revision stay valid and every reader sees the same pages.
+//! A new object (the Info dictionary when the file has none as an object, the xref stream)
+//! takes a number past every object the file holds, found in every cross-reference section and
+//! by the object headers in the bytes copied, never from the trailer's `/Size` alone, which some
+//! writers get wrong (`numbers`); our `/Size` covers it.
 //!
 //! Relabelling replaces our own update instead of stacking another: when the file ends with an
 //! update exactly as this writer would render it against the revision before it, that update
@@ -27,6 +31,7 @@
 //! read nor written without the key.
 
 mod lex;
+mod numbers;
 mod xref;
 
 use std::io::Write;
@@ -39,6 +44,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::util::Prefix;
 use lex::{Obj, write_name};
+use numbers::{Numbers, ScanningWriter};
 use xref::{Doc, FORMAT, XrefStyle};
 
 /// Width in bytes of the offset field in the xref streams we write. Fixed, so the stream's
@@ -107,10 +113,14 @@ impl Carrier for Pdf {
         limits: &Limits,
     ) -> Result<Written> {
         let base = base_revision(input, limits)?.revision;
-        let update = base.render(&encode_text_string(&json::to_json(label, Shape::Bare)));
         let mut src = Source::new(input, FORMAT)?;
         let mut out = CountingWriter::new(output);
-        src.copy_to(&mut out, base.len, "original revision")?;
+        // The revision's object headers are counted on the way through, so the new objects
+        // take numbers nothing in the file uses (see `numbers`).
+        let mut scanning = ScanningWriter::new(&mut out);
+        src.copy_to(&mut scanning, base.len, "original revision")?;
+        let numbers = base.plan.numbers(scanning.highest());
+        let update = base.render(&encode_text_string(&json::to_json(label, Shape::Bare)), numbers);
         out.write_all(&update.bytes)?;
         out.flush()?;
         Ok(Written {
@@ -129,8 +139,8 @@ impl Carrier for Pdf {
     ///
     /// Covered are the whole earlier file (the original document, every earlier revision and
     /// any label history in it) and the rest of our update: `endobj`, the xref table or stream
-    /// with the Info object's offset, the trailer (`/Size`, `/Root`, `/Info`, `/ID`, `/Prev`)
-    /// and `%%EOF`. That is exactly what stays the same when the label is rewritten, because
+    /// with the Info object's offset, the trailer (`/Size`, `/Root`, `/Info`, `/ID`, `/Prev` and
+    /// the entries carried over from the previous trailer) and `%%EOF`. That is exactly what stays the same when the label is rewritten, because
     /// the writer drops its own last update and renders the new one against the same revision.
     /// So the binding also proves the update adds nothing but the label: no page, annotation
     /// or other object can ride along in it.
@@ -178,7 +188,9 @@ impl Revision {
             refuse_encrypted(&doc)?;
             let info = read_info(&mut doc)?;
             let candidate = info.as_ref().and_then(Info::own_candidate);
-            (plan_update(&doc, info)?, candidate)
+            let mut plan = plan_update(&doc, info)?;
+            plan.listed_end = plan.listed_end.max(doc.object_streams_end());
+            (plan, candidate)
         };
         let ends_with_eol = if len == 0 {
             true
@@ -194,9 +206,10 @@ impl Revision {
         })
     }
 
-    /// The update setting `/AIGC` to `label` (an encoded PDF string) after this revision.
-    fn render(&self, label: &[u8]) -> Update {
-        self.plan.render(self.len, self.ends_with_eol, label)
+    /// The update setting `/AIGC` to `label` (an encoded PDF string) after this revision, its
+    /// objects numbered by `numbers`.
+    fn render(&self, label: &[u8], numbers: Numbers) -> Update {
+        self.plan.render(self.len, self.ends_with_eol, label, numbers)
     }
 }
 
@@ -213,8 +226,11 @@ struct Base {
 ///
 /// "Ours" is decided by rendering the update again: the newest Info object is taken as the
 /// start of the update, the file before it is read as a revision of its own, and the update
-/// this writer would append to it (with the same label value) must equal the file's tail byte
-/// for byte. Anything else, including another tool's update that looks similar, is kept.
+/// this writer would append to it (with the same label value, and the object numbers the tail's
+/// trailer names) must equal the file's tail byte for byte. Anything else, including another
+/// tool's update that looks similar, is kept. The numbers are read from the tail rather than
+/// allocated again, which would mean scanning the whole earlier revision; a rewrite allocates
+/// them from that same revision by the same rule, so it gives them again.
 fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
     let newest = Revision::read(input, u64::MAX, limits)?;
     let Some((start, label)) = newest.own_candidate.as_ref() else {
@@ -224,6 +240,12 @@ fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
         });
     };
     let start = *start;
+    let Some(numbers) = newest.plan.numbers_in_trailer() else {
+        return Ok(Base {
+            revision: newest,
+            replaced: None,
+        });
+    };
     let tail_len = newest.len.saturating_sub(start);
     if start == 0 || tail_len == 0 || tail_len > limits.max_metadata_bytes {
         return Ok(Base {
@@ -241,7 +263,7 @@ fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
             });
         }
     };
-    let update = before.render(label);
+    let update = before.render(label, numbers);
     let mut src = Source::new(input, FORMAT)?;
     src.seek_to(start)?;
     let tail = src.read_vec(tail_len, "newest update", limits)?;
@@ -409,15 +431,44 @@ pub(crate) fn encode_text_string(text: &str) -> Vec<u8> {
     }
 }
 
+/// Trailer keys an update writes itself, or that belong to one cross-reference section (an xref
+/// stream's own keys, a hybrid file's `/XRefStm`): not carried over from the previous trailer.
+const OWN_TRAILER_KEYS: &[&[u8]] = &[
+    b"Size",
+    b"Prev",
+    b"Root",
+    b"Info",
+    b"ID",
+    b"XRefStm",
+    b"Type",
+    b"W",
+    b"Index",
+    b"Length",
+    b"Filter",
+    b"DecodeParms",
+    b"F",
+    b"FFilter",
+    b"FDecodeParms",
+    b"DL",
+];
+
 /// Everything an update needs from the original file.
 struct Plan {
     style: XrefStyle,
     prev: u64,
+    /// The trailer's `/Size`, as claimed (not trusted for new numbers).
     size: u32,
+    /// One more than the highest object number the cross-reference chain knows of.
+    listed_end: u32,
     root: Vec<u8>,
     id: Option<Vec<u8>>,
-    info_ref: (u32, u16),
+    /// The Info dictionary's object, when it is an indirect one.
+    info_ref: Option<(u32, u16)>,
     entries: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The previous trailer's other entries, key and raw value: an update's trailer carries
+    /// every entry of the one before but `/Prev` (ISO 32000-1 §7.5.6), since readers look at the
+    /// newest trailer only.
+    carried: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
@@ -432,23 +483,31 @@ fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
         .ok_or_else(|| Error::malformed(FORMAT, doc.startxref, "trailer without a valid /Size"))?;
     let root = raw(b"Root").ok_or_else(|| Error::malformed(FORMAT, doc.startxref, "trailer without /Root"))?;
     let (info_ref, entries) = match info {
-        Some(Info {
-            reference: Some(r),
-            entries,
-            ..
-        }) => (r, entries),
-        Some(info) => ((size, 0), info.entries),
-        None => ((size, 0), Vec::new()),
+        Some(info) => (info.reference, info.entries),
+        None => (None, Vec::new()),
     };
-    let size = size.max(info_ref.0.saturating_add(1));
+    let carried = doc
+        .trailer
+        .entries
+        .iter()
+        .filter(|(key, value, _)| *value != Obj::Null && !OWN_TRAILER_KEYS.contains(&key.as_slice()))
+        .map(|(key, _, range)| {
+            (
+                key.clone(),
+                doc.trailer_buf.get(range.clone()).unwrap_or_default().to_vec(),
+            )
+        })
+        .collect();
     Ok(Plan {
         style: doc.style,
         prev: doc.startxref,
         size,
+        listed_end: doc.listed_end,
         root,
         id: raw(b"ID"),
         info_ref,
         entries,
+        carried,
     })
 }
 
@@ -462,14 +521,27 @@ struct Update {
 }
 
 impl Plan {
+    /// The numbers for an update of this revision, whose highest object header (see
+    /// [`numbers::HeaderScan`]) is `scanned`: past everything the chain lists and the scan saw.
+    fn numbers(&self, scanned: Option<u32>) -> Numbers {
+        let next = self.listed_end.max(scanned.map_or(0, |n| n.saturating_add(1)));
+        Numbers::allocate(self.info_ref, next, self.style == XrefStyle::Stream)
+    }
+
+    /// The numbers an update of ours in this (newest) revision used, read from its trailer;
+    /// `None` when the Info dictionary is not an indirect object (never the case in ours).
+    fn numbers_in_trailer(&self) -> Option<Numbers> {
+        Some(Numbers::from_trailer(self.info_ref?, self.size))
+    }
+
     /// The update after a revision of `file_len` bytes, with `/AIGC` set to `label` (an encoded
-    /// PDF string, see [`encode_text_string`]).
-    fn render(&self, file_len: u64, ends_with_eol: bool, label: &[u8]) -> Update {
+    /// PDF string, see [`encode_text_string`]) and objects numbered by `numbers`.
+    fn render(&self, file_len: u64, ends_with_eol: bool, label: &[u8], numbers: Numbers) -> Update {
         let mut out: Vec<u8> = Vec::new();
         if !ends_with_eol {
             out.push(b'\n');
         }
-        let (num, gen_) = self.info_ref;
+        let (num, gen_) = numbers.info;
         let info_offset = file_len + out.len() as u64;
         out.extend_from_slice(format!("{num} {gen_} obj\n<<").as_bytes());
         for (key, raw) in &self.entries {
@@ -493,13 +565,19 @@ impl Plan {
             trailer.extend_from_slice(b" /ID ");
             trailer.extend_from_slice(id);
         }
+        for (key, raw) in &self.carried {
+            trailer.push(b' ');
+            write_name(&mut trailer, key);
+            trailer.push(b' ');
+            trailer.extend_from_slice(raw);
+        }
         trailer.extend_from_slice(format!(" /Prev {}", self.prev).as_bytes());
         match self.style {
             XrefStyle::Table => {
                 out.extend_from_slice(
                     format!(
                         "xref\n{num} 1\n{info_offset:010} {gen_:05} n\r\ntrailer\n<< /Size {} ",
-                        self.size
+                        numbers.size
                     )
                     .as_bytes(),
                 );
@@ -507,8 +585,7 @@ impl Plan {
                 out.extend_from_slice(b" >>\n");
             }
             XrefStyle::Stream => {
-                let xnum = self.size;
-                let size = xnum.saturating_add(1);
+                let (xnum, size) = (numbers.xref, numbers.size);
                 let width = OFFSET_WIDTH;
                 let mut data = Vec::new();
                 for (offset, g) in [(info_offset, gen_), (xref_offset, 0)] {
@@ -703,6 +780,129 @@ mod tests {
         assert!(tail.contains("\n5 0 obj\n"), "{tail}");
         assert!(tail.contains("/Size 6 "), "{tail}");
         assert_eq!(Pdf.find(&mut Cursor::new(&out), &Limits::default()).unwrap().len(), 1);
+    }
+
+    /// `tiny_pdf` without an Info dictionary, its trailer claiming `/Size {size}`, and `extra`
+    /// (an object no cross-reference section lists) before the table.
+    fn lying_pdf(size: u32, extra: &str) -> Vec<u8> {
+        let text = String::from_utf8_lossy(&tiny_pdf("<< >>"))
+            .replace(" /Info 4 0 R", "")
+            .replace("/Size 5", &format!("/Size {size}"));
+        let xref = text.find("xref\n").unwrap();
+        let text = format!("{}{extra}{}", &text[..xref], &text[xref..]);
+        let shift = extra.len();
+        let start = text.rfind("startxref\n").unwrap() + 10;
+        let digits = text[start..].find('\n').unwrap();
+        let old: usize = text[start..start + digits].parse().unwrap();
+        format!("{}{}{}", &text[..start], old + shift, &text[start + digits..]).into_bytes()
+    }
+
+    fn update_of(input: &[u8]) -> String {
+        let mut out = Vec::new();
+        Pdf.write(&mut Cursor::new(input), &mut out, &label(), &Limits::default())
+            .unwrap();
+        assert!(out.starts_with(input));
+        String::from_utf8_lossy(&out[input.len()..]).into_owned()
+    }
+
+    /// A PDF 1.5 file whose pages tree (object 2) and page (object 3) sit in object stream 4,
+    /// with an uncompressed xref stream (object 5); the object stream's header names the page
+    /// `page_number` (3 when it tells the truth).
+    fn objstm_pdf(page_number: u32) -> Vec<u8> {
+        let bodies = [
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        ];
+        let header = format!("2 0 {page_number} {}", bodies[0].len() + 1);
+        let first = header.len() + 1;
+        let data = format!("{header}\n{}\n{}", bodies[0], bodies[1]);
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let catalog = out.len();
+        out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+        let stm = out.len();
+        out.extend_from_slice(
+            format!(
+                "4 0 obj\n<< /Type /ObjStm /N 2 /First {first} /Length {} >>\nstream\n{data}\nendstream\nendobj\n",
+                data.len()
+            )
+            .as_bytes(),
+        );
+        let xref = out.len();
+        let mut rows = vec![0u8, 0, 0, 0];
+        for (kind, field, index) in [(1, catalog, 0), (2, 4, 0), (2, 4, 1), (1, stm, 0), (1, xref, 0)] {
+            rows.push(kind);
+            rows.extend_from_slice(&(field as u16).to_be_bytes());
+            rows.push(index);
+        }
+        out.extend_from_slice(
+            format!(
+                "5 0 obj\n<< /Type /XRef /Size 6 /W [1 2 1] /Root 1 0 R /Length {} >>\nstream\n",
+                rows.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&rows);
+        out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        out
+    }
+
+    #[test]
+    fn numbers_in_object_stream_headers_are_not_reused() {
+        let honest = update_of(&objstm_pdf(3));
+        assert!(honest.starts_with("6 0 obj\n"), "{honest}");
+        assert!(honest.contains("/Size 8 "), "Info 6, xref stream 7: {honest}");
+        // The header names object 9, which no xref stream lists.
+        let lying = update_of(&objstm_pdf(9));
+        assert!(lying.starts_with("10 0 obj\n"), "{lying}");
+        assert!(lying.contains("/Size 12 "), "{lying}");
+    }
+
+    #[test]
+    fn other_trailer_entries_are_carried_over() {
+        let input = String::from_utf8_lossy(&tiny_pdf("<< /Title (t) >>"))
+            .replace(
+                "/ID [<00><01>]",
+                "/ID [<00><01>] /DocChecksum /ABCDEF /My#20Key (kept) /Gone null",
+            )
+            .into_bytes();
+        let tail = update_of(&input);
+        let trailer = &tail[tail.find("trailer").unwrap()..];
+        assert!(
+            trailer.contains("/ID [<00><01>] /DocChecksum /ABCDEF /My#20Key (kept) /Prev "),
+            "{trailer}"
+        );
+        assert!(!trailer.contains("Gone"), "{trailer}");
+        let mut once = Vec::new();
+        Pdf.write(&mut Cursor::new(&input), &mut once, &label(), &Limits::default())
+            .unwrap();
+        let mut twice = Vec::new();
+        Pdf.write(&mut Cursor::new(&once), &mut twice, &label(), &Limits::default())
+            .unwrap();
+        assert_eq!(
+            once, twice,
+            "our update with carried entries is still recognised as ours"
+        );
+    }
+
+    #[test]
+    fn new_objects_never_reuse_a_number() {
+        // /Size 2 claims objects 0 and 1 only; the table lists 0 to 4.
+        let tail = update_of(&lying_pdf(2, ""));
+        assert!(tail.starts_with("\n5 0 obj\n"), "{tail}");
+        assert!(tail.contains("/Size 6 "), "{tail}");
+        // An object the table does not list at all, found by its header.
+        let tail = update_of(&lying_pdf(5, "9 0 obj\n(orphan)\nendobj\n"));
+        assert!(tail.starts_with("\n10 0 obj\n"), "{tail}");
+        assert!(tail.contains("/Size 11 "), "{tail}");
+        // Relabelling finds its own update again and keeps its numbers.
+        let input = lying_pdf(5, "9 0 obj\n(orphan)\nendobj\n");
+        let mut once = Vec::new();
+        Pdf.write(&mut Cursor::new(&input), &mut once, &label(), &Limits::default())
+            .unwrap();
+        let mut twice = Vec::new();
+        Pdf.write(&mut Cursor::new(&once), &mut twice, &label(), &Limits::default())
+            .unwrap();
+        assert_eq!(once, twice);
     }
 
     #[test]

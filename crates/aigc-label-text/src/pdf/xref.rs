@@ -25,6 +25,11 @@ const TAIL_SEARCH: u64 = 4096;
 /// The first window read at an offset; doubled while an object is incomplete.
 const FIRST_WINDOW: u64 = 4096;
 
+/// How many object streams [`Doc::object_streams_end`] looks into, and how much of each one's
+/// decoded header (the `number offset` pairs) it parses.
+const MAX_OBJECT_STREAMS: usize = 4096;
+const OBJECT_STREAM_HEADER: u64 = 64 << 10;
+
 /// One classic cross-reference subsection: entries are at `pos + (n - first) * stride`.
 #[derive(Debug, Clone)]
 struct Subsection {
@@ -44,7 +49,45 @@ enum Section {
         data: Vec<u8>,
         widths: [usize; 3],
         index: Vec<(u32, u32)>,
+        /// The xref stream's own object number.
+        own: u32,
     },
+}
+
+impl Section {
+    /// One more than the highest object number the section lists, points into (the object
+    /// streams of compressed entries) or is (an xref stream).
+    fn numbers_end(&self) -> u32 {
+        match self {
+            Section::Table { subsections } => subsections
+                .iter()
+                .filter(|s| s.count > 0)
+                .map(|s| s.first.saturating_add(s.count))
+                .max()
+                .unwrap_or(0),
+            Section::Stream {
+                data,
+                widths,
+                index,
+                own,
+            } => {
+                let listed = index
+                    .iter()
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(first, count)| first.saturating_add(*count))
+                    .max()
+                    .unwrap_or(0);
+                let containers = stream_rows(data, *widths)
+                    .filter_map(|loc| match loc {
+                        Some(Location::InStream(stm, _)) => Some(stm.saturating_add(1)),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(0);
+                listed.max(containers).max(own.saturating_add(1))
+            }
+        }
+    }
 }
 
 /// Where an object lives, per the newest section that lists it.
@@ -58,6 +101,9 @@ pub(crate) enum Location {
 /// A parsed object with the buffer it was parsed from.
 #[derive(Debug)]
 pub(crate) struct Parsed {
+    /// The object number its header gives (for an object from an object stream, the number
+    /// asked for).
+    pub num: u32,
     pub obj: Obj,
     /// The bytes the object's value ranges refer to (a window of the file, or a decoded
     /// object stream).
@@ -94,6 +140,9 @@ pub(crate) struct Doc<'s, 'a> {
     /// Offset given by the last `startxref`: the `/Prev` of an update.
     pub startxref: u64,
     pub style: XrefStyle,
+    /// One more than the highest object number any section of the chain lists (or points into,
+    /// or is), or any trailer's `/Size` claims: the lower bound for a new object's number.
+    pub listed_end: u32,
     /// Trailer keys (`Root`, `Info`, `ID`, `Encrypt`, `Size`) missing from the newest trailer but
     /// found in an older one, with the buffer they came from.
     inherited: Vec<Inherited>,
@@ -123,6 +172,7 @@ impl<'s, 'a> Doc<'s, 'a> {
             trailer_buf: Vec::new(),
             startxref,
             style: XrefStyle::Table,
+            listed_end: 0,
             inherited: Vec::new(),
             decoded_budget: limits.max_inflated_bytes,
             structures: 0,
@@ -145,11 +195,13 @@ impl<'s, 'a> Doc<'s, 'a> {
                 ));
             }
             let (section, trailer, buf, style) = self.read_section(offset)?;
+            self.note_listed(&section, &trailer);
             self.sections.push(section);
             if let Some(stm) = trailer.int(b"XRefStm").filter(|_| style == XrefStyle::Table) {
                 let stm = u64::try_from(stm).map_err(|_| Error::malformed(FORMAT, offset, "negative /XRefStm"))?;
                 if seen.insert(stm) {
-                    let (section, _, _, _) = self.read_section(stm)?;
+                    let (section, dict, _, _) = self.read_section(stm)?;
+                    self.note_listed(&section, &dict);
                     self.sections.push(section);
                 }
             }
@@ -179,6 +231,87 @@ impl<'s, 'a> Doc<'s, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// One more than the highest object number the headers of the chain's object streams list
+    /// (§7.5.7: `N` pairs of object number and offset open the decoded stream). The xref
+    /// streams list those objects too, unless they lie; this reads only the first bytes of each
+    /// stream, and a stream it cannot read (another filter, damage) is passed over: this only
+    /// raises the number an update starts from.
+    pub fn object_streams_end(&mut self) -> u32 {
+        let mut streams = std::collections::BTreeSet::new();
+        for section in &self.sections {
+            if let Section::Stream { data, widths, .. } = section {
+                for loc in stream_rows(data, *widths) {
+                    if let Some(Location::InStream(stm, _)) = loc {
+                        streams.insert(stm);
+                    }
+                }
+            }
+        }
+        streams
+            .into_iter()
+            .take(MAX_OBJECT_STREAMS)
+            .filter_map(|stm| self.object_stream_header(stm))
+            .flat_map(|header| {
+                let text = String::from_utf8_lossy(&header).into_owned();
+                let numbers: Vec<u32> = text
+                    .split_ascii_whitespace()
+                    .step_by(2)
+                    .map_while(|n| n.parse().ok())
+                    .collect();
+                numbers
+            })
+            .map(|n| n.saturating_add(1))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The decoded first bytes of object stream `stm`, up to its `/First` (at most
+    /// [`OBJECT_STREAM_HEADER`]); `None` when it cannot be read.
+    fn object_stream_header(&mut self, stm: u32) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let Ok(Some(Location::Offset(offset, _))) = self.locate(stm) else {
+            return None;
+        };
+        let parsed = self.indirect(offset, Some(stm)).ok()?;
+        let dict = parsed.obj.as_dict()?;
+        let first = u64::try_from(dict.int(b"First")?).ok()?.min(OBJECT_STREAM_HEADER);
+        if dict.get_some(b"DecodeParms").is_some() {
+            return None;
+        }
+        let flate = match dict.get_some(b"Filter") {
+            None => false,
+            Some(Obj::Name(n)) if n == b"FlateDecode" || n == b"Fl" => true,
+            Some(Obj::Array(a))
+                if a.len() == 1 && matches!(a.first().and_then(Obj::as_name), Some(b"FlateDecode" | b"Fl")) =>
+            {
+                true
+            }
+            Some(_) => return None,
+        };
+        // Deflate never grows data by more than a few bytes per block: `first` plus a margin of
+        // compressed bytes holds the whole header.
+        let raw = self.window(parsed.file_range.end, first + 256).ok()?;
+        if !flate {
+            return raw
+                .get(..usize::try_from(first).ok()?.min(raw.len()))
+                .map(<[u8]>::to_vec);
+        }
+        let mut header = Vec::new();
+        // A prefix of the compressed data decodes to a prefix of the header, then fails: what
+        // decoded until then is kept.
+        let _ = flate2::read::ZlibDecoder::new(raw.as_slice())
+            .take(first)
+            .read_to_end(&mut header);
+        Some(header)
+    }
+
+    /// Raises [`Doc::listed_end`] to cover what `section` and its trailer (or xref stream
+    /// dictionary) name.
+    fn note_listed(&mut self, section: &Section, trailer: &Dict) {
+        let size = trailer.int(b"Size").and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+        self.listed_end = self.listed_end.max(section.numbers_end()).max(size);
     }
 
     /// A trailer value from the newest trailer, or inherited from an older one.
@@ -336,7 +469,16 @@ impl<'s, 'a> Doc<'s, 'a> {
             }
             _ => index.push((0, u32::try_from(size).unwrap_or(0))),
         }
-        Ok((Section::Stream { data, widths, index }, dict, parsed.buf))
+        Ok((
+            Section::Stream {
+                data,
+                widths,
+                index,
+                own: parsed.num,
+            },
+            dict,
+            parsed.buf,
+        ))
     }
 
     /// Reads the stream object at `offset` (checking its number when `expect` is given) and
@@ -484,6 +626,7 @@ impl<'s, 'a> Doc<'s, 'a> {
             return Err(Error::malformed(FORMAT, offset, "stream without a dictionary"));
         }
         Ok(Parsed {
+            num,
             obj,
             buf,
             file_range: offset..offset + end as u64,
@@ -498,7 +641,9 @@ impl<'s, 'a> Doc<'s, 'a> {
                     .iter()
                     .find(|s| num >= s.first && num - s.first < s.count)
                     .map(|s| s.pos + u64::from(num - s.first) * s.stride),
-                Some(Section::Stream { data, widths, index }) => {
+                Some(Section::Stream {
+                    data, widths, index, ..
+                }) => {
                     if let Some(loc) = stream_entry(data, *widths, index, num) {
                         return Ok(Some(loc));
                     }
@@ -537,6 +682,7 @@ impl<'s, 'a> Doc<'s, 'a> {
                 let obj = object_from_stream(&parsed.obj, &data, num, index, self.limits)
                     .map_err(|e| lex_error(e, offset, "object stream"))?;
                 Ok(Some(Parsed {
+                    num,
                     obj,
                     buf: data,
                     file_range: parsed.file_range,
@@ -572,24 +718,36 @@ fn stream_entry(data: &[u8], widths: [usize; 3], index: &[(u32, u32)], num: u32)
         if num >= first && num - first < count {
             row = row.checked_add(usize::try_from(num - first).ok()?)?;
             let start = row.checked_mul(row_len)?;
-            let bytes = data.get(start..start.checked_add(row_len)?)?;
-            let (a, rest) = bytes.split_at(widths[0]);
-            let (b, c) = rest.split_at(widths[1]);
-            let field = |f: &[u8]| f.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
-            let kind = if widths[0] == 0 { 1 } else { field(a) };
-            return match kind {
-                0 => Some(Location::Free),
-                1 => Some(Location::Offset(field(b), u16::try_from(field(c)).unwrap_or(u16::MAX))),
-                2 => Some(Location::InStream(
-                    u32::try_from(field(b)).ok()?,
-                    u32::try_from(field(c)).ok()?,
-                )),
-                _ => None,
-            };
+            return stream_row(data.get(start..start.checked_add(row_len)?)?, widths);
         }
         row = row.checked_add(usize::try_from(count).ok()?)?;
     }
     None
+}
+
+/// Every row of a decoded xref stream, in order (`None` for a row that is not a valid entry).
+fn stream_rows(data: &[u8], widths: [usize; 3]) -> impl Iterator<Item = Option<Location>> + '_ {
+    let row_len = widths.iter().sum::<usize>().max(1);
+    data.chunks_exact(row_len).map(move |row| stream_row(row, widths))
+}
+
+/// One xref stream row of `widths` (§7.5.8.3): the entry type, then two fields.
+fn stream_row(bytes: &[u8], widths: [usize; 3]) -> Option<Location> {
+    let [wa, wb, _] = widths;
+    let a = bytes.get(..wa)?;
+    let b = bytes.get(wa..wa.checked_add(wb)?)?;
+    let c = bytes.get(wa + wb..)?;
+    let field = |f: &[u8]| f.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+    let kind = if wa == 0 { 1 } else { field(a) };
+    match kind {
+        0 => Some(Location::Free),
+        1 => Some(Location::Offset(field(b), u16::try_from(field(c)).unwrap_or(u16::MAX))),
+        2 => Some(Location::InStream(
+            u32::try_from(field(b)).ok()?,
+            u32::try_from(field(c)).ok()?,
+        )),
+        _ => None,
+    }
 }
 
 /// Object `num` (the `index`-th) from a decoded object stream (§7.5.7).
@@ -745,6 +903,53 @@ mod tests {
         assert_eq!(stream_entry(&data, [1, 2, 1], &idx, 10), Some(Location::Free));
         assert_eq!(stream_entry(&data, [1, 2, 1], &idx, 6), None);
         assert_eq!(stream_entry(&data[..5], [1, 2, 1], &idx, 5), None);
+    }
+
+    #[test]
+    fn sections_name_their_highest_numbers() {
+        // Rows for objects 4 and 5: 5 sits in object stream 40, which no /Index range lists.
+        let data = vec![1, 0, 0x10, 0, 2, 0, 40, 3];
+        let stream = Section::Stream {
+            data,
+            widths: [1, 2, 1],
+            index: vec![(4, 2)],
+            own: 7,
+        };
+        assert_eq!(stream.numbers_end(), 41);
+        let table = Section::Table {
+            subsections: vec![
+                Subsection {
+                    first: 0,
+                    count: 48,
+                    pos: 0,
+                    stride: 20,
+                },
+                Subsection {
+                    first: 90,
+                    count: 0,
+                    pos: 0,
+                    stride: 20,
+                },
+            ],
+        };
+        assert_eq!(table.numbers_end(), 48, "an empty subsection lists nothing");
+        assert_eq!(
+            stream_rows(&[1, 2, 3], [0, 0, 0]).count(),
+            3,
+            "zero widths do not divide by zero"
+        );
+    }
+
+    #[test]
+    fn compressed_object_stream_headers_are_read() {
+        let data = std::fs::read(aigc_label_testutil::fixture("text/objstm.pdf")).unwrap();
+        let mut cursor = std::io::Cursor::new(data);
+        let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+        let limits = Limits::default();
+        let mut doc = Doc::open(&mut src, &limits).unwrap();
+        let end = doc.object_streams_end();
+        // qpdf lists every member in the xref stream: the headers agree with it.
+        assert!(end > 1 && end <= doc.listed_end, "{end} vs {}", doc.listed_end);
     }
 
     #[test]
