@@ -17,6 +17,18 @@ pub fn read_fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The path of the fixture `tests/fixtures/audio/<name>`.
+pub fn fixture_path(name: &str) -> PathBuf {
+    fixture(&format!("audio/{name}"))
+}
+
+/// One tag's value as exiftool prints it (`-s3`), e.g. `-ID3:Title`; `None` without exiftool.
+pub fn exiftool_tag(path: &Path, tag: &str) -> Option<String> {
+    let exiftool = tool("exiftool")?;
+    let out = run(&exiftool, &["-s3".as_ref(), tag.as_ref(), path.as_os_str()]);
+    Some(String::from_utf8_lossy(&out).trim_end().to_string())
+}
+
 /// The JSON that `round_trip` writes first.
 pub fn sample_json() -> String {
     to_json(&sample_label(), Shape::Bare)
@@ -200,4 +212,26 @@ pub fn exiftool_id3_aigc(path: &Path) -> Option<String> {
             .unwrap_or("")
             .to_string(),
     )
+}
+
+/// An ID3v2.3 tag holding `frames` (id, data) with header `flags` and `padding` zero bytes.
+pub fn v23_tag(frames: &[(&[u8; 4], Vec<u8>)], flags: u8, padding: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (id, data) in frames {
+        body.extend_from_slice(*id);
+        body.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(data);
+    }
+    body.extend(std::iter::repeat_n(0, padding));
+    let size = body.len();
+    let mut tag = vec![b'I', b'D', b'3', 3, 0, flags];
+    tag.extend_from_slice(&[
+        (size >> 21) as u8 & 0x7f,
+        (size >> 14) as u8 & 0x7f,
+        (size >> 7) as u8 & 0x7f,
+        size as u8 & 0x7f,
+    ]);
+    tag.extend_from_slice(&body);
+    tag
 }
