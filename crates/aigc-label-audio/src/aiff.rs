@@ -111,7 +111,7 @@ impl Carrier for Aiff {
                 }
             }
         }
-        plan.finish(&header, &walker);
+        plan.finish(&header, walker.pos());
         let mut appended = Vec::new();
         let mut frame = 0..0;
         if label_range.is_none() {
@@ -120,7 +120,7 @@ impl Carrier for Aiff {
             frame = 8 + range.start as u64..8 + range.end as u64;
         }
         let mut out = CountingWriter::new(output);
-        let tail = plan.emit(&mut src, &mut out, &header, &appended)?;
+        let tail = plan.emit(&mut src, None, &mut out, &header, &appended)?;
         Ok(Written {
             label_range: label_range.unwrap_or(tail.start + frame.start..tail.start + frame.end),
             bytes_written: out.count(),

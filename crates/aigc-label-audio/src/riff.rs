@@ -341,11 +341,14 @@ pub(crate) fn push_chunk_in(flavour: Flavour, out: &mut Vec<u8>, id: &[u8; 4], b
     Ok(())
 }
 
-/// A run of output bytes: a range of the input copied as is, bytes built here, or the RF64
-/// `ds64` chunk whose RIFF size is patched when written.
+/// A run of output bytes: a range of the input copied as is, a range of a second stream (the
+/// re-encoded samples when stamping), bytes built here, or the RF64 `ds64` chunk whose RIFF size
+/// is patched when written.
 pub(crate) enum Piece {
     /// `len` bytes of the input from `offset`.
     Copy { offset: u64, len: u64 },
+    /// `len` bytes from `offset` of the other stream [`Plan::emit`] is given.
+    Other { offset: u64, len: u64 },
     /// Bytes a writer built (a rebuilt chunk, or nothing for a dropped one).
     Bytes(Vec<u8>),
     /// The whole `ds64` chunk of an RF64 / BW64 file.
@@ -363,7 +366,7 @@ impl Piece {
 
     fn len(&self) -> u64 {
         match self {
-            Piece::Copy { len, .. } => *len,
+            Piece::Copy { len, .. } | Piece::Other { len, .. } => *len,
             Piece::Bytes(b) | Piece::Ds64(b) => b.len() as u64,
         }
     }
@@ -374,7 +377,7 @@ impl Piece {
 #[derive(Default)]
 pub(crate) struct Plan {
     pieces: Vec<Piece>,
-    /// The last chunk is odd-sized and its pad byte is missing: add one before the appended chunk.
+    /// The last chunk is odd-sized and its pad byte is missing: add one before an appended chunk.
     missing_pad: bool,
     /// Bytes (fewer than 8) left in the body after the last whole chunk; kept after the appended
     /// chunk.
@@ -407,24 +410,28 @@ impl Plan {
     }
 
     /// Records where the walk stopped: bytes left after the last whole chunk are kept.
-    pub fn finish(&mut self, header: &Header, walker: &Walker) {
-        self.stray = header.end.saturating_sub(walker.pos());
+    pub fn finish(&mut self, header: &Header, walked_to: u64) {
+        self.stray = header.end.saturating_sub(walked_to);
     }
 
-    /// Writes the output: the header with the new body size, every piece, a missing pad byte,
-    /// `appended` (a whole chunk, or nothing), the stray bytes and everything after the body.
-    /// Returns the range `appended` occupies in the output.
+    /// Writes the output: the header with the new body size, every piece (a [`Piece::Other`]
+    /// from `other`), `appended` (a whole chunk, or nothing; a pad byte the last chunk misses is
+    /// added before it), the stray bytes and everything after the body. Returns the range
+    /// `appended` occupies in the output.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] when a plain RIFF or IFF body would pass 4 GiB; I/O errors.
+    /// [`Error::Unsupported`] when a plain RIFF or IFF body would pass 4 GiB;
+    /// [`Error::Parameter`] for a [`Piece::Other`] without `other`; I/O errors.
     pub fn emit(
         &self,
         src: &mut Source,
+        mut other: Option<&mut Source>,
         out: &mut CountingWriter,
         header: &Header,
         appended: &[u8],
     ) -> Result<Range<u64>> {
-        let pad_fix = u64::from(self.missing_pad);
+        let missing_pad = self.missing_pad && !appended.is_empty();
+        let pad_fix = u64::from(missing_pad);
         let body_size = 4 + self.len() + pad_fix + appended.len() as u64 + self.stray;
         write_header(out, header, body_size)?;
         for piece in &self.pieces {
@@ -433,11 +440,18 @@ impl Plan {
                     src.seek_to(*offset)?;
                     src.copy_to(out, *len, "chunk")?;
                 }
+                Piece::Other { offset, len } => {
+                    let other = other
+                        .as_deref_mut()
+                        .ok_or_else(|| Error::Parameter("a piece of a second stream without one".into()))?;
+                    other.seek_to(*offset)?;
+                    other.copy_to(out, *len, "chunk")?;
+                }
                 Piece::Bytes(bytes) => out.write_all(bytes)?,
                 Piece::Ds64(raw) => out.write_all(&patch_ds64(raw, body_size))?,
             }
         }
-        if self.missing_pad {
+        if missing_pad {
             out.write_all(&[0])?;
         }
         let start = out.count();
@@ -452,7 +466,7 @@ impl Plan {
 /// Writes the 12-byte header for a body of `body_size` bytes. RF64 / BW64 keep their "see
 /// ds64" size; the real size goes into `ds64` (see [`patch_ds64`]).
 fn write_header(out: &mut dyn Write, header: &Header, body_size: u64) -> Result<()> {
-    let too_big = || Error::Unsupported(format!("the labelled {} file would pass 4 GiB", header.format).into());
+    let too_big = || Error::Unsupported(format!("the written {} file would pass 4 GiB", header.format).into());
     let field = match header.flavour {
         Flavour::Rf64 if header.size_field == SIZE_IN_DS64 => SIZE_IN_DS64,
         Flavour::Rf64 => u32::try_from(body_size).unwrap_or(SIZE_IN_DS64),

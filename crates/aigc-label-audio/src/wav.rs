@@ -101,7 +101,7 @@ impl Carrier for Wav {
         let mut label_chunk = Vec::new();
         riff::push_chunk(&mut label_chunk, b"AIGC", to_json(label, Shape::Bare).as_bytes())?;
         let mut out = CountingWriter::new(output);
-        let label_range = plan.emit(&mut src, &mut out, &header, &label_chunk)?;
+        let label_range = plan.emit(&mut src, None, &mut out, &header, &label_chunk)?;
         Ok(Written {
             label_range,
             bytes_written: out.count(),
@@ -246,7 +246,7 @@ fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
             _ => plan.copy(&chunk),
         }
     }
-    plan.finish(header, &walker);
+    plan.finish(header, walker.pos());
     Ok(plan)
 }
 

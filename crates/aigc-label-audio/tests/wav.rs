@@ -12,28 +12,6 @@ use aigc_label_core::{Carrier, Limits};
 use aigc_label_testutil::{round_trip, sample_label};
 use common::*;
 
-/// A chunk as `(id, stored bytes including the pad byte)`.
-type Stored = ([u8; 4], Vec<u8>);
-
-/// Top-level chunks, and the RIFF size field.
-fn chunks(data: &[u8]) -> (u32, Vec<Stored>) {
-    let size = u32::from_le_bytes(data[4..8].try_into().unwrap());
-    let mut out = Vec::new();
-    let mut pos = 12;
-    while pos + 8 <= data.len() {
-        let id: [u8; 4] = data[pos..pos + 4].try_into().unwrap();
-        let mut len = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        if len == u32::MAX as usize && id == *b"data" {
-            // RF64: the data size is in ds64.
-            len = u64::from_le_bytes(data[28..36].try_into().unwrap()) as usize;
-        }
-        let end = (pos + 8 + len + (len & 1)).min(data.len());
-        out.push((id, data[pos..end].to_vec()));
-        pos = end;
-    }
-    (size, out)
-}
-
 #[test]
 fn every_fixture_round_trips() {
     for (name, path) in audio_fixtures(&["wav"]) {
@@ -63,8 +41,8 @@ fn every_chunk_is_kept_byte_for_byte_and_the_label_follows_data() {
     for (name, path) in audio_fixtures(&["wav"]) {
         let original = std::fs::read(&path).unwrap();
         let labelled = round_trip(&Wav, &original);
-        let (_, before) = chunks(&original);
-        let (size, after) = chunks(&labelled);
+        let (_, before) = riff_chunks(&original);
+        let (size, after) = riff_chunks(&labelled);
         if &original[..4] == b"RIFF" {
             assert_eq!(size as usize, labelled.len() - 8, "{name}: RIFF size");
         } else {
@@ -144,7 +122,7 @@ fn wild_variants_are_found_and_all_replaced_by_one_chunk() {
 
     let out = write_label(&Wav, &file, &sample_label());
     assert_eq!(found_texts(&Wav, &out), [sample_json()]);
-    let (_, after) = chunks(&out);
+    let (_, after) = riff_chunks(&out);
     let ids: Vec<&[u8; 4]> = after.iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [b"fmt ", b"LIST", b"data", b"AIGC"]);
     assert!(
@@ -161,7 +139,7 @@ fn a_list_holding_only_the_label_goes_away() {
     info.extend_from_slice(b"{}");
     let file = riff(&[(b"fmt ", &fmt_chunk()), (b"LIST", &info), (b"data", &[0, 0])]);
     let out = write_label(&Wav, &file, &sample_label());
-    let ids: Vec<[u8; 4]> = chunks(&out).1.into_iter().map(|(id, _)| id).collect();
+    let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
 }
 
@@ -251,8 +229,8 @@ fn a_label_in_an_id3_chunk_moves_to_the_aigc_chunk() {
     let found = Wav.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
     assert_eq!(found.len(), 1, "one label: {found:#?}");
     assert_eq!(found[0].carrier, "RIFF AIGC chunk");
-    let (size, before) = chunks(&original);
-    let (new_size, after) = chunks(&out);
+    let (size, before) = riff_chunks(&original);
+    let (new_size, after) = riff_chunks(&out);
     assert_eq!(new_size as usize, out.len() - 8);
     let ids: Vec<[u8; 4]> = after.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids, [*b"fmt ", *b"data", *b"id3 ", *b"AIGC"]);
@@ -289,7 +267,7 @@ fn an_id3_chunk_holding_only_the_label_goes_away() {
     let file = riff(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"ID3 ", &tag)]);
     assert_eq!(found_texts(&Wav, &file), ["x"]);
     let out = write_label(&Wav, &file, &sample_label());
-    let ids: Vec<[u8; 4]> = chunks(&out).1.into_iter().map(|(id, _)| id).collect();
+    let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
     // A chunk that does not hold a tag we can read is copied as it is.
     let file = riff(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"id3 ", b"ID3\x09junk!")]);

@@ -17,6 +17,28 @@ pub fn read_fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A RIFF chunk as `(id, stored bytes including the pad byte)`.
+pub type Stored = ([u8; 4], Vec<u8>);
+
+/// The top-level chunks of a WAV file and its RIFF size field, read independently of the
+/// carrier (RF64: the `data` size from `ds64`).
+pub fn riff_chunks(data: &[u8]) -> (u32, Vec<Stored>) {
+    let size = u32::from_le_bytes(data[4..8].try_into().unwrap());
+    let mut out = Vec::new();
+    let mut pos = 12;
+    while pos + 8 <= data.len() {
+        let id: [u8; 4] = data[pos..pos + 4].try_into().unwrap();
+        let mut len = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        if len == u32::MAX as usize && id == *b"data" {
+            len = u64::from_le_bytes(data[28..36].try_into().unwrap()) as usize;
+        }
+        let end = (pos + 8 + len + (len & 1)).min(data.len());
+        out.push((id, data[pos..end].to_vec()));
+        pos = end;
+    }
+    (size, out)
+}
+
 /// The path of the fixture `tests/fixtures/audio/<name>`.
 pub fn fixture_path(name: &str) -> PathBuf {
     fixture(&format!("audio/{name}"))
