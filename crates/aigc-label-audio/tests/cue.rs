@@ -400,3 +400,45 @@ fn samples_of(path: &Path) -> Vec<u32> {
 fn frames_of(path: &Path) -> usize {
     hound::WavReader::open(path).unwrap().duration() as usize
 }
+
+#[test]
+fn stamping_uses_hounds_fmt_when_it_lays_the_samples_out_differently() {
+    // WAVE_FORMAT_EXTENSIBLE, 24 valid bits in 4-byte containers: hound reads them and writes
+    // 3-byte samples, so the input's fmt no longer describes the data and hound's replaces it.
+    let mut fmt = Vec::new();
+    for (v, n) in [
+        (0xfffe, 2),
+        (1, 2),
+        (8_000, 4),
+        (32_000, 4),
+        (4, 2),
+        (32, 2),
+        (22, 2),
+        (24, 2),
+        (4, 4),
+    ] {
+        fmt.extend_from_slice(&(v as u32).to_le_bytes()[..n]);
+    }
+    fmt.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71]);
+    let content: Vec<i32> = (0..4_000).map(|i| ((i * 7919) % (1 << 23)) - (1 << 22)).collect();
+    let data: Vec<u8> = content.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let info = b"INFOINAM\x05\0\0\0tone\0\0";
+    let input_bytes = riff_file(&[(b"fmt ", &fmt), (b"LIST", info), (b"data", &data)]);
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.wav"), dir.path().join("out.wav"));
+    std::fs::write(&input, &input_bytes).unwrap();
+    stamp_wav_file(&input, &output, &Cue::default(), &[At::Start], &Mode::Insert).unwrap();
+    let stamped = std::fs::read(&output).unwrap();
+    let (size, chunks) = riff_chunks(&stamped);
+    assert_eq!(size as usize, stamped.len() - 8);
+    let ids: Vec<[u8; 4]> = chunks.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [*b"fmt ", *b"LIST", *b"data"]);
+    assert_eq!(
+        u16::from_le_bytes([chunks[0].1[20], chunks[0].1[21]]),
+        3,
+        "hound's block align"
+    );
+    assert_eq!(chunks[1].1, riff_chunks(&input_bytes).1[1].1, "LIST kept");
+    let after = read_all_i32(&output);
+    assert_eq!(&after[after.len() - content.len()..], &content[..]);
+}

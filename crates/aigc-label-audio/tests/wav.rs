@@ -65,22 +65,6 @@ fn every_chunk_is_kept_byte_for_byte_and_the_label_follows_data() {
     }
 }
 
-fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
-    let mut body = b"WAVE".to_vec();
-    for (id, data) in chunks {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            body.push(0);
-        }
-    }
-    let mut v = b"RIFF".to_vec();
-    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    v.extend_from_slice(&body);
-    v
-}
-
 fn fmt_chunk() -> Vec<u8> {
     let f = read_fixture("pcm16_mono.wav");
     f[20..36].to_vec()
@@ -102,7 +86,7 @@ fn wild_variants_are_found_and_all_replaced_by_one_chunk() {
         }
     }
     let early = sample_json();
-    let file = riff(&[
+    let file = riff_file(&[
         (b"fmt ", &fmt_chunk()),
         (b"LIST", &info),
         (b"aigc", early.as_bytes()),
@@ -137,7 +121,7 @@ fn a_list_holding_only_the_label_goes_away() {
     let mut info = b"INFOAIGC".to_vec();
     info.extend_from_slice(&2u32.to_le_bytes());
     info.extend_from_slice(b"{}");
-    let file = riff(&[(b"fmt ", &fmt_chunk()), (b"LIST", &info), (b"data", &[0, 0])]);
+    let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"LIST", &info), (b"data", &[0, 0])]);
     let out = write_label(&Wav, &file, &sample_label());
     let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
@@ -147,7 +131,7 @@ fn a_list_holding_only_the_label_goes_away() {
 fn missing_final_pad_byte_and_trailing_bytes() {
     // An odd data chunk that ends the file without its pad byte, then an ID3 tag appended after
     // the RIFF body (outside its declared size).
-    let mut file = riff(&[(b"fmt ", &fmt_chunk()), (b"data", &[1, 2, 3])]);
+    let mut file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"data", &[1, 2, 3])]);
     file.pop();
     let size = (file.len() - 8) as u32;
     file[4..8].copy_from_slice(&size.to_le_bytes());
@@ -264,13 +248,13 @@ fn a_label_in_an_id3_chunk_moves_to_the_aigc_chunk() {
 fn an_id3_chunk_holding_only_the_label_goes_away() {
     let mut tag = b"ID3\x04\0\0\0\0\0\x10TXXX\0\0\0\x07\0\0\x03AIGC\0x".to_vec();
     tag[9] = (tag.len() - 10) as u8;
-    let file = riff(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"ID3 ", &tag)]);
+    let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"ID3 ", &tag)]);
     assert_eq!(found_texts(&Wav, &file), ["x"]);
     let out = write_label(&Wav, &file, &sample_label());
     let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
     // A chunk that does not hold a tag we can read is copied as it is.
-    let file = riff(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"id3 ", b"ID3\x09junk!")]);
+    let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"id3 ", b"ID3\x09junk!")]);
     assert!(found_texts(&Wav, &file).is_empty());
     let out = write_label(&Wav, &file, &sample_label());
     assert_eq!(&out[12..file.len()], &file[12..]);

@@ -39,6 +39,23 @@ pub fn riff_chunks(data: &[u8]) -> (u32, Vec<Stored>) {
     (size, out)
 }
 
+/// A RIFF `WAVE` file holding `chunks` (id, body), each padded to an even length.
+pub fn riff_file(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+    let mut body = b"WAVE".to_vec();
+    for (id, data) in chunks {
+        body.extend_from_slice(*id);
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut v = b"RIFF".to_vec();
+    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    v.extend_from_slice(&body);
+    v
+}
+
 /// The path of the fixture `tests/fixtures/audio/<name>`.
 pub fn fixture_path(name: &str) -> PathBuf {
     fixture(&format!("audio/{name}"))
