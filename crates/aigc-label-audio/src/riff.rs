@@ -393,14 +393,37 @@ impl Plan {
     /// Adds `piece` in place of `chunk`, stored as the input stores it: a missing pad byte
     /// stays missing (and is added before an appended chunk).
     pub fn keep(&mut self, chunk: &Chunk, piece: Piece) {
-        self.pieces.push(piece);
+        self.push(piece);
         self.missing_pad = chunk.missing_pad();
+    }
+
+    /// Adds `piece`, merged into the previous one when both copy adjacent input ranges, so that
+    /// a file of many small chunks is copied in large blocks and the plan stays small.
+    fn push(&mut self, piece: Piece) {
+        if let (
+            Some(Piece::Copy { offset, len }),
+            Piece::Copy {
+                offset: next,
+                len: more,
+            },
+        ) = (self.pieces.last_mut(), &piece)
+        {
+            if offset.checked_add(*len) == Some(*next) {
+                *len += *more;
+                return;
+            }
+        }
+        if piece.len() > 0 {
+            self.pieces.push(piece);
+        }
     }
 
     /// Adds pieces a writer built in place of a chunk, each whole chunk with its pad byte; no
     /// pieces (or empty ones) drop the chunk.
     pub fn rebuilt(&mut self, pieces: impl IntoIterator<Item = Piece>) {
-        self.pieces.extend(pieces.into_iter().filter(|p| p.len() > 0));
+        for piece in pieces {
+            self.push(piece);
+        }
         self.missing_pad = false;
     }
 

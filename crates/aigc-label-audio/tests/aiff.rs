@@ -241,3 +241,17 @@ fn hostile_inputs_never_panic() {
         hostile_variants(&Aiff, &read_fixture(name));
     }
 }
+
+#[test]
+fn a_million_empty_chunks_cost_reads_in_proportion_to_the_file() {
+    // 8 MB: COMT and COMM, a million empty unknown chunks, then SSND.
+    let sox = read_fixture("sox.aiff");
+    let mut file = sox[..72].to_vec();
+    file.extend(empty_chunks(1_000_000));
+    file.extend_from_slice(&sox[72..]);
+    let size = (file.len() - 8) as u32;
+    file[4..8].copy_from_slice(&size.to_be_bytes());
+    assert_reads_bounded(&Aiff, &file);
+    let out = write_label(&Aiff, &file, &sample_label());
+    assert_eq!(&out[12..file.len()], &file[12..]);
+}

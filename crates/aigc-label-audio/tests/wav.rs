@@ -259,3 +259,15 @@ fn an_id3_chunk_holding_only_the_label_goes_away() {
     let out = write_label(&Wav, &file, &sample_label());
     assert_eq!(&out[12..file.len()], &file[12..]);
 }
+
+#[test]
+fn a_million_empty_chunks_cost_reads_in_proportion_to_the_file() {
+    // 8 MB: fmt, a million empty unknown chunks, then data.
+    let pcm = read_fixture("pcm16_mono.wav");
+    let mut file = pcm[..36].to_vec();
+    file.extend(empty_chunks(1_000_000));
+    file.extend_from_slice(&pcm[36..]);
+    let size = (file.len() - 8) as u32;
+    file[4..8].copy_from_slice(&size.to_le_bytes());
+    assert_reads_bounded(&Wav, &file);
+}

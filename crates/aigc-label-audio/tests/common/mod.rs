@@ -274,3 +274,62 @@ pub fn v23_tag(frames: &[(&[u8; 4], Vec<u8>)], flags: u8, padding: usize) -> Vec
     tag.extend_from_slice(&body);
     tag
 }
+
+/// A reader that counts the bytes read through it.
+pub struct Counting<R> {
+    pub inner: R,
+    pub read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Bytes `work` reads from `file`, through a counting reader.
+fn counted(file: &[u8], work: impl FnOnce(&mut dyn aigc_label_core::io::ReadSeek)) -> u64 {
+    let mut input = Counting {
+        inner: Cursor::new(file),
+        read: 0,
+    };
+    work(&mut input);
+    input.read
+}
+
+/// Asserts that `find` and `binding_exclusions` read `file` at most about once (every structure
+/// header once) and `write` at most about twice (the walk, then the copy).
+pub fn assert_reads_bounded(carrier: &dyn Carrier, file: &[u8]) {
+    let limits = Limits::default();
+    let len = file.len() as u64;
+    let find = counted(file, |i| {
+        carrier.find(i, &limits).expect("find");
+    });
+    let exclusions = counted(file, |i| {
+        carrier.binding_exclusions(i, &limits).expect("binding exclusions");
+    });
+    let write = counted(file, |i| {
+        carrier
+            .write(i, &mut std::io::sink(), &sample_label(), &limits)
+            .expect("write");
+    });
+    assert!(find <= len + 1024, "find read {find} of {len} bytes");
+    assert!(
+        exclusions <= len + 1024,
+        "binding_exclusions read {exclusions} of {len} bytes"
+    );
+    assert!(write <= 2 * len + 1024, "write read {write} of {len} bytes");
+}
+
+/// `n` empty chunks of an unknown type (8 bytes each; the same in RIFF and IFF byte order).
+pub fn empty_chunks(n: usize) -> Vec<u8> {
+    std::iter::repeat_n(*b"zzzz\0\0\0\0", n).flatten().collect()
+}
