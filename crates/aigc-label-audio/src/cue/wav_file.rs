@@ -33,15 +33,21 @@ const CHUNK_FRAMES: usize = 4096;
 /// [`aigc_label_core::Error::Malformed`] / [`aigc_label_core::Error::Unsupported`] for WAV data
 /// `hound` cannot read (RF64 among them); [`aigc_label_core::Error::Parameter`] for invalid cue
 /// settings or positions past the end; I/O errors.
-pub fn stamp_wav<R: Read + Seek, W: Write>(
+pub fn stamp_wav<R: Read + Seek, W: Write>(input: R, output: W, cue: &Cue, at: &[At], mode: &Mode) -> Result<PcmSpec> {
+    stamp_via(input, output, tempfile::tempfile()?, cue, at, mode)
+}
+
+/// [`stamp_wav`] with `samples`, an empty temporary file, holding hound's output until the
+/// splice.
+fn stamp_via<R: Read + Seek, W: Write>(
     mut input: R,
     mut output: W,
+    mut samples: std::fs::File,
     cue: &Cue,
     at: &[At],
     mode: &Mode,
 ) -> Result<PcmSpec> {
     input.seek(SeekFrom::Start(0))?;
-    let mut samples = tempfile::tempfile()?;
     let spec = {
         let mut buffered = BufWriter::new(&mut samples);
         let spec = stamp_samples(BufReader::new(&mut input), &mut buffered, cue, at, mode)?;
@@ -160,7 +166,9 @@ fn stored(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
 }
 
 /// As [`stamp_wav`], from one file to another. The output is written to a temporary file in the
-/// same folder and renamed into place, so a failure never leaves a half-written file.
+/// same folder and renamed into place, so a failure never leaves a half-written file; the
+/// re-encoded samples wait in another temporary file there too (not in the system's temporary
+/// folder, which may be too small for them).
 ///
 /// # Errors
 /// As [`stamp_wav`].
@@ -172,7 +180,7 @@ pub fn stamp_wav_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &
         .unwrap_or(Path::new("."));
     let temp = tempfile::NamedTempFile::new_in(dir)?;
     let mut writer = BufWriter::new(temp.as_file());
-    let spec = stamp_wav(reader, &mut writer, cue, at, mode)?;
+    let spec = stamp_via(reader, &mut writer, tempfile::tempfile_in(dir)?, cue, at, mode)?;
     writer.flush()?;
     drop(writer);
     temp.persist(output).map_err(|e| e.error)?;
