@@ -9,7 +9,7 @@ use std::path::Path;
 use aigc_label_audio::Aiff;
 use aigc_label_core::inspect::{Options, Verdict, inspect_with};
 use aigc_label_core::{Carrier, Limits};
-use aigc_label_testutil::{python_with, round_trip, run, sample_label, tool};
+use aigc_label_testutil::{covered_by, python_with, round_trip, run, sample_label, tool};
 use common::*;
 
 /// A chunk as `(id, stored bytes: header, body and pad byte)`.
@@ -254,4 +254,39 @@ fn a_million_empty_chunks_cost_reads_in_proportion_to_the_file() {
     assert_reads_bounded(&Aiff, &file);
     let out = write_label(&Aiff, &file, &sample_label());
     assert_eq!(&out[12..file.len()], &file[12..]);
+}
+
+#[test]
+fn bytes_after_the_tag_in_its_chunk_stay_after_it() {
+    let sox = read_fixture("sox.aiff");
+    let mut body = v23_tag(&[(b"TIT2", b"\0Tone".to_vec())], 0, 0);
+    let tag_len = body.len();
+    body.extend_from_slice(b"after");
+    let file = form(
+        b"AIFF",
+        &[(b"COMM", &sox[54..72]), (b"SSND", &sox[80..]), (b"ID3 ", &body)],
+    );
+    let out = write_label(&Aiff, &file, &sample_label());
+    let (size, after) = chunks(&out);
+    assert_eq!(size as usize, out.len() - 8);
+    let chunk = &after[2].1;
+    let body_len = u32::from_be_bytes(chunk[4..8].try_into().unwrap()) as usize;
+    let new_tag = 10
+        + (chunk[14] as usize) * (1 << 21)
+        + (chunk[15] as usize) * (1 << 14)
+        + (chunk[16] as usize) * (1 << 7)
+        + chunk[17] as usize;
+    assert!(new_tag > tag_len);
+    assert_eq!(&chunk[8 + new_tag..8 + body_len], b"after");
+    assert_eq!(chunk.len(), 8 + body_len + body_len % 2);
+    assert_eq!(found_texts(&Aiff, &out), [sample_json()]);
+    let path = temp_file(&out, "aiff");
+    if let Some(value) = ffprobe_aigc(&path) {
+        assert_eq!(value, sample_json());
+    }
+    // The binding: a longer label moves the trailing bytes, which stay covered and in order.
+    let mut long = sample_label();
+    long.produce_id = "p".repeat(2000);
+    let longer = write_label(&Aiff, &out, &long);
+    assert_eq!(covered_by(&Aiff, &longer), covered_by(&Aiff, &out));
 }
