@@ -16,10 +16,11 @@
 use std::io::Read;
 use std::ops::Range;
 
+use aigc_label_core::check::Check;
 use aigc_label_core::io::{Bytes, Source};
-use aigc_label_core::{Error, Limits, Result};
+use aigc_label_core::{Error, Found, Limits, Result};
 
-use crate::common::{Budget, is_key};
+use crate::common::{Budget, KEY, found, is_key, misplaced};
 
 const FORMAT: &str = "id3";
 
@@ -537,6 +538,30 @@ pub(crate) fn label_frames<'w>(tag: &Tag, walked: &'w Walked, limits: &Limits) -
         }
     }
     Ok(out)
+}
+
+/// Adds the label copies in `tag` to `out`, named `name`, each with `extra` (a placement
+/// finding the caller makes) and a warning when the description is not spelled `AIGC`.
+///
+/// # Errors
+/// As [`walk`] and [`user_text`].
+pub(crate) fn push_copies(
+    tag: &Tag,
+    name: &str,
+    extra: Option<&Check>,
+    limits: &Limits,
+    out: &mut Vec<Found>,
+) -> Result<()> {
+    let walked = walk(tag, limits)?;
+    for (frame, text) in label_frames(tag, &walked, limits)? {
+        let range = frame_range(tag, &walked, frame);
+        let mut checks: Vec<Check> = extra.into_iter().cloned().collect();
+        if text.description != KEY {
+            checks.push(misplaced(format!("TXXX description spelled {:?}", text.description)));
+        }
+        out.push(found(name.to_string(), range, text.value, checks));
+    }
+    Ok(())
 }
 
 /// Builds the stored bytes of a `TXXX` frame `AIGC` = `value` for a tag of version `major`.

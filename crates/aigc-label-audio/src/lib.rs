@@ -1,10 +1,11 @@
-//! Audio for `aigc-label`: GB 45438 implicit labels in WAV, MP3, FLAC and Ogg files, and the
+//! Audio for `aigc-label`: GB 45438 implicit labels in WAV, MP3, FLAC, Ogg and AIFF files, and the
 //! explicit labels people hear (the rhythm cue and a voice prompt).
 //!
 //! Key types:
 //! - Carriers ([`aigc_label_core::Carrier`]): [`Wav`] (RIFF chunk `AIGC` after `data`; RF64 and
 //!   BW64 too), [`Mp3`] (ID3v2 `TXXX` frame `AIGC`), [`Flac`] (`VORBIS_COMMENT` field `AIGC=`),
-//!   [`Ogg`] (Vorbis / Opus comment header field `AIGC=`). [`carriers`] lists them for a
+//!   [`Ogg`] (Vorbis / Opus comment header field `AIGC=`), [`Aiff`] (AIFF / AIFC `ID3 ` chunk,
+//!   `TXXX` frame `AIGC`). [`carriers`] lists them for a
 //!   registry. Each one's `binding_exclusions` says which bytes a content binding leaves out
 //!   (the label's own structure and the sizes, padding and page numbers that change with it);
 //!   the audio and every other metadata byte stay covered, however long the next label is.
@@ -51,16 +52,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod aiff;
 mod common;
 pub mod cue;
 pub mod flac;
 mod id3;
+mod id3_chunk;
 pub mod mp3;
 pub mod ogg;
 mod riff;
 mod vorbis_comment;
 pub mod wav;
 
+pub use aiff::Aiff;
 pub use flac::Flac;
 pub use mp3::Mp3;
 pub use ogg::Ogg;
@@ -69,8 +73,8 @@ pub use wav::Wav;
 use aigc_label_core::Carrier;
 
 /// The audio carriers, for a [`aigc_label_core::Registry`]. Their magic bytes do not overlap
-/// (`RIFF`/`RF64`/`BW64` + `WAVE`, `ID3` or an MPEG audio sync word, `fLaC`, `OggS`), so the
-/// order does not matter.
-pub fn carriers() -> [&'static dyn Carrier; 4] {
-    [&Wav, &Mp3, &Flac, &Ogg]
+/// (`RIFF`/`RF64`/`BW64` + `WAVE`, `ID3` or an MPEG audio sync word, `fLaC`, `OggS`, `FORM` +
+/// `AIFF`/`AIFC`), so the order does not matter.
+pub fn carriers() -> [&'static dyn Carrier; 5] {
+    [&Wav, &Mp3, &Flac, &Ogg, &Aiff]
 }

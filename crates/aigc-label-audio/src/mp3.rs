@@ -33,7 +33,7 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, Exclusions, KEY, found, grow_padding, misplaced};
+use crate::common::{Budget, Exclusions, grow_padding};
 use crate::id3::{self, Stripped, Tag};
 
 /// The MP3 carrier (ID3v2 at the start of an MPEG audio stream; an ID3v2.4 tag appended at the
@@ -69,7 +69,7 @@ impl Carrier for Mp3 {
         let mut budget = Budget::new(FORMAT, limits);
         while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
             let name = format!("ID3v2.{} TXXX AIGC", tag.header.major);
-            push_copies(&tag, name, limits, &mut out)?;
+            id3::push_copies(&tag, &name, None, limits, &mut out)?;
             if out.len() >= limits.max_copies {
                 break;
             }
@@ -78,7 +78,7 @@ impl Carrier for Mp3 {
             let floor = src.pos();
             budget.tick(floor, limits)?;
             if let Some(tag) = id3::read_appended_tag(&mut src, floor, limits)? {
-                push_copies(&tag, APPENDED.to_string(), limits, &mut out)?;
+                id3::push_copies(&tag, APPENDED, None, limits, &mut out)?;
             }
         }
         out.truncate(limits.max_copies);
@@ -204,20 +204,6 @@ impl Carrier for Mp3 {
         }
         Ok(out.into_vec())
     }
-}
-
-/// Adds the label copies in `tag` to `out`, named `name`.
-fn push_copies(tag: &Tag, name: String, limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
-    let walked = id3::walk(tag, limits)?;
-    for (frame, text) in id3::label_frames(tag, &walked, limits)? {
-        let range = id3::frame_range(tag, &walked, frame);
-        let mut checks = Vec::new();
-        if text.description != KEY {
-            checks.push(misplaced(format!("TXXX description spelled {:?}", text.description)));
-        }
-        out.push(found(name.clone(), range, text.value, checks));
-    }
-    Ok(())
 }
 
 /// The next ID3v2 tag, when one starts at the current position.

@@ -1,4 +1,10 @@
-//! A streaming RIFF / RF64 chunk walker (Microsoft RIFF; EBU Tech 3306 RF64; ITU-R BS.2088 BW64).
+//! A streaming RIFF / RF64 / IFF chunk walker (Microsoft RIFF; EBU Tech 3306 RF64; ITU-R BS.2088
+//! BW64; EA IFF 85 `FORM`, which AIFF and AIFC use), and the plan a writer follows to copy every
+//! chunk it does not own.
+//!
+//! RIFF is IFF with little-endian sizes: both are a 12-byte header (magic, body size, form type)
+//! and chunks of a four-character code, a 32-bit body size and the body, padded to an even
+//! length. One walker serves both; [`Flavour`] says which byte order the sizes use.
 //!
 //! `hound` reads only the `fmt ` and `data` chunks and skips everything else without telling its
 //! caller, so it cannot find, keep or place an `AIGC` chunk; this walker reads chunk headers
@@ -8,7 +14,10 @@
 //! length) before anything is read or skipped. RF64 and BW64 files declare `0xFFFFFFFF` in the
 //! 32-bit size fields and give the real 64-bit sizes in the `ds64` chunk, which must come first.
 
-use aigc_label_core::io::{Bytes, Source};
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::io::{Bytes, CountingWriter, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use crate::common::Budget;
@@ -26,6 +35,25 @@ pub(crate) enum Flavour {
     Riff,
     /// RF64 or BW64: 64-bit sizes in the `ds64` chunk.
     Rf64,
+    /// IFF `FORM` (AIFF, AIFC): big-endian 32-bit sizes.
+    Iff,
+}
+
+impl Flavour {
+    /// A 32-bit size field in this flavour's byte order.
+    pub fn size_bytes(self, size: u32) -> [u8; 4] {
+        match self {
+            Flavour::Iff => size.to_be_bytes(),
+            Flavour::Riff | Flavour::Rf64 => size.to_le_bytes(),
+        }
+    }
+
+    fn read_size(self, b: [u8; 4]) -> u32 {
+        match self {
+            Flavour::Iff => u32::from_be_bytes(b),
+            Flavour::Riff | Flavour::Rf64 => u32::from_le_bytes(b),
+        }
+    }
 }
 
 /// The 64-bit sizes of an RF64 / BW64 file.
@@ -44,11 +72,13 @@ pub(crate) struct Ds64 {
 /// The 12-byte RIFF header and what it implies.
 #[derive(Debug, Clone)]
 pub(crate) struct Header {
-    /// The first four bytes: `RIFF`, `RF64` or `BW64`.
+    /// The format name errors carry (`wav`, `aiff`).
+    pub format: &'static str,
+    /// The first four bytes: `RIFF`, `RF64`, `BW64` or `FORM`.
     pub magic: [u8; 4],
     /// The 32-bit size field as written.
     pub size_field: u32,
-    /// The form type (`WAVE`).
+    /// The form type (`WAVE`, `AIFF`, `AIFC`).
     pub form: [u8; 4],
     /// Plain RIFF or RF64.
     pub flavour: Flavour,
@@ -88,24 +118,26 @@ impl Chunk {
     }
 }
 
-/// Reads the RIFF header (and, for RF64 / BW64, the `ds64` chunk) at the start of `src`.
+/// Reads the RIFF or IFF header (and, for RF64 / BW64, the `ds64` chunk) at the start of `src`.
 ///
 /// # Errors
-/// [`Error::Malformed`] when the magic is not RIFF / RF64 / BW64 or `ds64` is missing or short;
+/// [`Error::Malformed`] when the magic is not RIFF / RF64 / BW64 / FORM or `ds64` is missing or
+/// short;
 /// truncation; I/O errors.
 pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
     src.seek_to(0)?;
     let head: [u8; 12] = src.read_array("RIFF header")?;
     let magic = [head[0], head[1], head[2], head[3]];
-    let size_field = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
     let form = [head[8], head[9], head[10], head[11]];
     let flavour = match &magic {
         b"RIFF" => Flavour::Riff,
         b"RF64" | b"BW64" => Flavour::Rf64,
-        _ => return Err(Error::malformed(src.format(), 0, "not a RIFF, RF64 or BW64 file")),
+        b"FORM" => Flavour::Iff,
+        _ => return Err(Error::malformed(src.format(), 0, "not a RIFF, RF64, BW64 or FORM file")),
     };
+    let size_field = flavour.read_size([head[4], head[5], head[6], head[7]]);
     let ds64 = match flavour {
-        Flavour::Riff => None,
+        Flavour::Riff | Flavour::Iff => None,
         Flavour::Rf64 => Some(read_ds64(src, limits)?),
     };
     let declared = match (&ds64, size_field) {
@@ -116,7 +148,7 @@ pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
         return Err(Error::malformed(
             src.format(),
             4,
-            "RIFF size smaller than its form type",
+            "RIFF / FORM size smaller than its form type",
         ));
     }
     if ds64.as_ref().is_some_and(|ds| declared.saturating_add(8) < ds.end) {
@@ -129,6 +161,7 @@ pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
     let end = declared.saturating_add(8).min(src.len());
     src.seek_to(12)?;
     Ok(Header {
+        format: src.format(),
         magic,
         size_field,
         form,
@@ -192,7 +225,7 @@ impl Walker {
         Walker {
             pos: 12,
             end: header.end,
-            budget: Budget::new("wav", limits),
+            budget: Budget::new(header.format, limits),
         }
     }
 
@@ -215,10 +248,15 @@ impl Walker {
         src.seek_to(self.pos)?;
         let head: [u8; 8] = src.read_array("chunk header")?;
         let id = [head[0], head[1], head[2], head[3]];
-        let size32 = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        let size32 = header.flavour.read_size([head[4], head[5], head[6], head[7]]);
         let size = match (&header.ds64, size32) {
-            (Some(ds), SIZE_IN_DS64) => ds64_size(ds, &id)
-                .ok_or_else(|| Error::malformed("wav", self.pos + 4, "chunk size 0xFFFFFFFF without a ds64 entry"))?,
+            (Some(ds), SIZE_IN_DS64) => ds64_size(ds, &id).ok_or_else(|| {
+                Error::malformed(
+                    header.format,
+                    self.pos + 4,
+                    "chunk size 0xFFFFFFFF without a ds64 entry",
+                )
+            })?,
             _ => u64::from(size32),
         };
         let body_end = self
@@ -226,7 +264,7 @@ impl Walker {
             .checked_add(8)
             .and_then(|p| p.checked_add(size))
             .filter(|&e| e <= self.end)
-            .ok_or_else(|| Error::truncated("wav", self.pos, "chunk runs past the end of the RIFF body"))?;
+            .ok_or_else(|| Error::truncated(header.format, self.pos, "chunk runs past the end of the RIFF body"))?;
         let pad = size % 2 == 1 && body_end < self.end;
         let chunk = Chunk {
             id,
@@ -286,16 +324,191 @@ pub(crate) fn sub_chunks<'a>(list: &'a [u8], list_offset: u64, limits: &Limits) 
     Ok(out)
 }
 
-/// Appends a chunk (header, body, pad byte when odd) to `out`.
+/// Appends a RIFF chunk (header, body, pad byte when odd) to `out`.
 pub(crate) fn push_chunk(out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result<()> {
+    push_chunk_in(Flavour::Riff, out, id, body)
+}
+
+/// Appends a chunk with its size in `flavour`'s byte order (header, body, pad byte when odd).
+pub(crate) fn push_chunk_in(flavour: Flavour, out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result<()> {
     let size = u32::try_from(body.len()).map_err(|_| Error::Parameter("chunk body over 4 GiB".into()))?;
     out.extend_from_slice(id);
-    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&flavour.size_bytes(size));
     out.extend_from_slice(body);
     if size % 2 == 1 {
         out.push(0);
     }
     Ok(())
+}
+
+/// A run of output bytes: a range of the input copied as is, a range of a second stream (the
+/// re-encoded samples when stamping), bytes built here, or the RF64 `ds64` chunk whose RIFF size
+/// is patched when written.
+pub(crate) enum Piece {
+    /// `len` bytes of the input from `offset`.
+    Copy { offset: u64, len: u64 },
+    /// `len` bytes from `offset` of the other stream [`Plan::emit`] is given.
+    Other { offset: u64, len: u64 },
+    /// Bytes a writer built (a rebuilt chunk, or nothing for a dropped one).
+    Bytes(Vec<u8>),
+    /// The whole `ds64` chunk of an RF64 / BW64 file.
+    Ds64(Vec<u8>),
+}
+
+impl Piece {
+    /// The stored bytes of `chunk`, copied as they are.
+    pub fn copy(chunk: &Chunk) -> Piece {
+        Piece::Copy {
+            offset: chunk.offset,
+            len: chunk.stored_len(),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            Piece::Copy { len, .. } | Piece::Other { len, .. } => *len,
+            Piece::Bytes(b) | Piece::Ds64(b) => b.len() as u64,
+        }
+    }
+}
+
+/// What a writer puts in the output body, chunk by chunk, before a chunk it appends; see
+/// [`Plan::emit`].
+#[derive(Default)]
+pub(crate) struct Plan {
+    pieces: Vec<Piece>,
+    /// The last chunk is odd-sized and its pad byte is missing: add one before an appended chunk.
+    missing_pad: bool,
+    /// Bytes (fewer than 8) left in the body after the last whole chunk; kept after the appended
+    /// chunk.
+    stray: u64,
+}
+
+impl Plan {
+    /// Adds `chunk`, copied as it is.
+    pub fn copy(&mut self, chunk: &Chunk) {
+        self.keep(chunk, Piece::copy(chunk));
+    }
+
+    /// Adds `piece` in place of `chunk`, stored as the input stores it: a missing pad byte
+    /// stays missing (and is added before an appended chunk).
+    pub fn keep(&mut self, chunk: &Chunk, piece: Piece) {
+        self.push(piece);
+        self.missing_pad = chunk.missing_pad();
+    }
+
+    /// Adds `piece`, merged into the previous one when both copy adjacent input ranges, so that
+    /// a file of many small chunks is copied in large blocks and the plan stays small.
+    fn push(&mut self, piece: Piece) {
+        if let (
+            Some(Piece::Copy { offset, len }),
+            Piece::Copy {
+                offset: next,
+                len: more,
+            },
+        ) = (self.pieces.last_mut(), &piece)
+        {
+            if offset.checked_add(*len) == Some(*next) {
+                *len += *more;
+                return;
+            }
+        }
+        if piece.len() > 0 {
+            self.pieces.push(piece);
+        }
+    }
+
+    /// Adds pieces a writer built in place of a chunk, each whole chunk with its pad byte; no
+    /// pieces (or empty ones) drop the chunk.
+    pub fn rebuilt(&mut self, pieces: impl IntoIterator<Item = Piece>) {
+        for piece in pieces {
+            self.push(piece);
+        }
+        self.missing_pad = false;
+    }
+
+    /// Bytes the output body holds so far after its 12-byte header.
+    pub fn len(&self) -> u64 {
+        self.pieces.iter().map(Piece::len).sum()
+    }
+
+    /// Records where the walk stopped: bytes left after the last whole chunk are kept.
+    pub fn finish(&mut self, header: &Header, walked_to: u64) {
+        self.stray = header.end.saturating_sub(walked_to);
+    }
+
+    /// Writes the output: the header with the new body size, every piece (a [`Piece::Other`]
+    /// from `other`), `appended` (a whole chunk, or nothing; a pad byte the last chunk misses is
+    /// added before it), the stray bytes and everything after the body. Returns the range
+    /// `appended` occupies in the output.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when a plain RIFF or IFF body would pass 4 GiB;
+    /// [`Error::Parameter`] for a [`Piece::Other`] without `other`; I/O errors.
+    pub fn emit(
+        &self,
+        src: &mut Source,
+        mut other: Option<&mut Source>,
+        out: &mut CountingWriter,
+        header: &Header,
+        appended: &[u8],
+    ) -> Result<Range<u64>> {
+        let missing_pad = self.missing_pad && !appended.is_empty();
+        let pad_fix = u64::from(missing_pad);
+        let body_size = 4 + self.len() + pad_fix + appended.len() as u64 + self.stray;
+        write_header(out, header, body_size)?;
+        for piece in &self.pieces {
+            match piece {
+                Piece::Copy { offset, len } => {
+                    src.seek_to(*offset)?;
+                    src.copy_to(out, *len, "chunk")?;
+                }
+                Piece::Other { offset, len } => {
+                    let other = other
+                        .as_deref_mut()
+                        .ok_or_else(|| Error::Parameter("a piece of a second stream without one".into()))?;
+                    other.seek_to(*offset)?;
+                    other.copy_to(out, *len, "chunk")?;
+                }
+                Piece::Bytes(bytes) => out.write_all(bytes)?,
+                Piece::Ds64(raw) => out.write_all(&patch_ds64(raw, body_size))?,
+            }
+        }
+        if missing_pad {
+            out.write_all(&[0])?;
+        }
+        let start = out.count();
+        out.write_all(appended)?;
+        let range = start..out.count();
+        src.seek_to(header.end - self.stray)?;
+        src.copy_rest(out, "bytes after the chunks")?;
+        Ok(range)
+    }
+}
+
+/// Writes the 12-byte header for a body of `body_size` bytes. RF64 / BW64 keep their "see
+/// ds64" size; the real size goes into `ds64` (see [`patch_ds64`]).
+fn write_header(out: &mut dyn Write, header: &Header, body_size: u64) -> Result<()> {
+    let too_big = || Error::Unsupported(format!("the written {} file would pass 4 GiB", header.format).into());
+    let field = match header.flavour {
+        Flavour::Rf64 if header.size_field == SIZE_IN_DS64 => SIZE_IN_DS64,
+        Flavour::Rf64 => u32::try_from(body_size).unwrap_or(SIZE_IN_DS64),
+        Flavour::Riff | Flavour::Iff => u32::try_from(body_size).map_err(|_| too_big())?,
+    };
+    out.write_all(&header.magic)?;
+    out.write_all(&header.flavour.size_bytes(field))?;
+    out.write_all(&header.form)?;
+    Ok(())
+}
+
+/// The `ds64` chunk `raw` (header included) with its RIFF size set to `body_size`; every other
+/// byte, the sample count and the table included, is kept.
+fn patch_ds64(raw: &[u8], body_size: u64) -> Vec<u8> {
+    let mut out = raw.to_vec();
+    if let Some(field) = out.get_mut(8..16) {
+        field.copy_from_slice(&body_size.to_le_bytes());
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,8 +7,11 @@
 //!
 //! Readers also accept the wild variants: an `AIGC` chunk anywhere (before `data` it is reported
 //! with a [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning), a `LIST`/`INFO`
-//! child `AIGC`, and the key in lowercase. Writing removes all of them and puts one chunk after
-//! `data`, at the end of the RIFF body.
+//! child `AIGC`, the key in lowercase, and an ID3v2 `TXXX` frame `AIGC` in an `id3 ` / `ID3 `
+//! chunk (mutagen and TagLib write tags there; ffprobe and exiftool read them), reported with a
+//! `carrier.place` warning. Writing removes all of them and puts one chunk after `data`, at the
+//! end of the RIFF body: from an ID3 chunk only the label frames go (every other frame keeps its
+//! stored bytes, the tag keeps its size), and a chunk that held nothing but labels is dropped.
 //!
 //! A content binding covers every byte but the label chunk and the RIFF size fields (see
 //! [`Wav::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
@@ -21,7 +24,8 @@ use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::{Exclusions, KEY, found, is_key, misplaced, text_of};
-use crate::riff::{self, Chunk, Flavour, Header, SIZE_IN_DS64, Walker};
+use crate::id3_chunk;
+use crate::riff::{self, Chunk, Flavour, Header, Piece, Plan, Walker};
 
 /// The WAV carrier (RIFF, RF64 and BW64 `WAVE` files).
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,6 +75,12 @@ impl Carrier for Wav {
                 out.push(found("RIFF AIGC chunk", range, text_of(&body), checks));
             } else if &chunk.id == b"LIST" {
                 find_in_list(&mut src, &chunk, limits, &mut out)?;
+            } else if id3_chunk::is_id3(&chunk.id) {
+                if let Some(tag) = id3_chunk::read(&mut src, &chunk, limits)? {
+                    let name = format!("RIFF {} chunk, ID3v2 TXXX AIGC", id_text(&chunk.id).trim_end());
+                    let check = misplaced("label in an ID3 chunk; spec section 4 puts it in a top-level AIGC chunk");
+                    tag.copies(&name, Some(&check), limits, &mut out)?;
+                }
             }
             seen_data |= &chunk.id == b"data";
         }
@@ -90,31 +100,8 @@ impl Carrier for Wav {
         let plan = plan(&mut src, &header, limits)?;
         let mut label_chunk = Vec::new();
         riff::push_chunk(&mut label_chunk, b"AIGC", to_json(label, Shape::Bare).as_bytes())?;
-
-        let kept: u64 = plan.pieces.iter().map(Piece::len).sum();
-        let pad_fix = u64::from(plan.missing_pad);
-        let body_size = 4 + kept + pad_fix + label_chunk.len() as u64 + plan.stray;
-
         let mut out = CountingWriter::new(output);
-        write_header(&mut out, &header, body_size)?;
-        for piece in &plan.pieces {
-            match piece {
-                Piece::Copy { offset, len } => {
-                    src.seek_to(*offset)?;
-                    src.copy_to(&mut out, *len, "chunk")?;
-                }
-                Piece::Bytes(bytes) => out.write_all(bytes)?,
-                Piece::Ds64(raw) => out.write_all(&patch_ds64(raw, body_size))?,
-            }
-        }
-        if plan.missing_pad {
-            out.write_all(&[0])?;
-        }
-        let label_start = out.count();
-        out.write_all(&label_chunk)?;
-        let label_range = label_start..out.count();
-        src.seek_to(header.end - plan.stray)?;
-        src.copy_rest(&mut out, "bytes after the chunks")?;
+        let label_range = plan.emit(&mut src, None, &mut out, &header, &label_chunk)?;
         Ok(Written {
             label_range,
             bytes_written: out.count(),
@@ -130,7 +117,11 @@ impl Carrier for Wav {
     ///   file also the 64-bit RIFF size in `ds64` (bytes 20..28);
     /// - in a `LIST`/`INFO` chunk holding an `AIGC` child (a wild variant), that child and the
     ///   list's size field, or the whole list when it holds nothing but labels (writing drops
-    ///   it).
+    ///   it);
+    /// - in an ID3 chunk holding a `TXXX` frame `AIGC` (a wild variant), those frames, the
+    ///   chunk and tag sizes and the tag's padding, or the whole chunk when it holds nothing
+    ///   but labels. After our first write no ID3 chunk holds a label, so none of it is left
+    ///   out.
     ///
     /// Writing puts the label chunk at the end of the RIFF body and copies every other chunk in
     /// its order, so a label of any length changes nothing else.
@@ -147,6 +138,10 @@ impl Carrier for Wav {
             let whole = chunk.offset..chunk.offset + chunk.stored_len();
             if is_key(&chunk.id) {
                 out.push(whole)?;
+            } else if id3_chunk::is_id3(&chunk.id) {
+                if let Some(tag) = id3_chunk::read(&mut src, &chunk, limits)? {
+                    tag.exclusions(false, limits, &mut out)?;
+                }
             } else if &chunk.id == b"LIST" {
                 let Some(list) = read_info_list(&mut src, &chunk, limits)? else {
                     continue;
@@ -219,69 +214,45 @@ fn read_info_list(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Op
     src.read_vec(chunk.size - 4, "LIST/INFO chunk", limits).map(Some)
 }
 
-/// A run of output bytes: a range of the input copied as is, bytes built here, or the RF64
-/// `ds64` chunk whose RIFF size is patched when written.
-enum Piece {
-    Copy { offset: u64, len: u64 },
-    Bytes(Vec<u8>),
-    Ds64(Vec<u8>),
-}
-
-impl Piece {
-    fn len(&self) -> u64 {
-        match self {
-            Piece::Copy { len, .. } => *len,
-            Piece::Bytes(b) | Piece::Ds64(b) => b.len() as u64,
-        }
-    }
-}
-
-/// What to write, chunk by chunk, before the label chunk.
-struct Plan {
-    pieces: Vec<Piece>,
-    /// The last chunk is odd-sized and its pad byte is missing: add one before the label.
-    missing_pad: bool,
-    /// Bytes (fewer than 8) left in the RIFF body after the last whole chunk; kept after the label.
-    stray: u64,
-}
-
+/// What to write, chunk by chunk, before the label chunk: every chunk but the labels, with
+/// `LIST`/`INFO` and ID3 chunks rebuilt without their label children or frames.
 fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
     let mut walker = Walker::new(header, limits);
-    let mut pieces = Vec::new();
-    let mut missing_pad = false;
+    let mut plan = Plan::default();
     while let Some(chunk) = walker.next(src, header, limits)? {
         if is_key(&chunk.id) {
             continue;
         }
-        let copy = Piece::Copy {
-            offset: chunk.offset,
-            len: chunk.stored_len(),
-        };
-        let piece = match &chunk.id {
-            b"LIST" => list_without_label(src, &chunk, limits)?.unwrap_or(copy),
+        match &chunk.id {
+            b"LIST" => match list_without_label(src, &chunk, limits)? {
+                Some(bytes) => plan.rebuilt([Piece::Bytes(bytes)]),
+                None => plan.copy(&chunk),
+            },
             b"ds64" if header.flavour == Flavour::Rf64 && chunk.offset == 12 => {
                 src.seek_to(chunk.offset)?;
-                Piece::Ds64(src.read_vec(chunk.stored_len(), "ds64 chunk", limits)?)
+                let raw = src.read_vec(chunk.stored_len(), "ds64 chunk", limits)?;
+                plan.keep(&chunk, Piece::Ds64(raw));
             }
-            _ => copy,
-        };
-        // A copied chunk (or the `ds64` copy) keeps a missing pad byte missing; a rebuilt LIST is
-        // written whole, pad included.
-        missing_pad = !matches!(piece, Piece::Bytes(_)) && chunk.missing_pad();
-        if piece.len() > 0 {
-            pieces.push(piece);
+            id if id3_chunk::is_id3(id) => {
+                let stripped = match id3_chunk::read(src, &chunk, limits)? {
+                    Some(tag) => tag.without_labels(header.flavour, limits)?,
+                    None => None,
+                };
+                match stripped {
+                    Some(pieces) => plan.rebuilt(pieces),
+                    None => plan.copy(&chunk),
+                }
+            }
+            _ => plan.copy(&chunk),
         }
     }
-    Ok(Plan {
-        pieces,
-        missing_pad,
-        stray: header.end.saturating_sub(walker.pos()),
-    })
+    plan.finish(header, walker.pos());
+    Ok(plan)
 }
 
 /// A `LIST`/`INFO` chunk with its `AIGC` children removed: `None` when it has none (copy it as
-/// is), an empty piece when nothing else was in it (drop it).
-fn list_without_label(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Option<Piece>> {
+/// is), no bytes when nothing else was in it (drop it).
+fn list_without_label(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Option<Vec<u8>>> {
     let Some(list) = read_info_list(src, chunk, limits)? else {
         return Ok(None);
     };
@@ -294,34 +265,9 @@ fn list_without_label(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Resul
         body.extend_from_slice(sub.stored);
     }
     if body.len() == 4 {
-        return Ok(Some(Piece::Bytes(Vec::new())));
+        return Ok(Some(Vec::new()));
     }
     let mut bytes = Vec::new();
     riff::push_chunk(&mut bytes, b"LIST", &body)?;
-    Ok(Some(Piece::Bytes(bytes)))
-}
-
-/// Writes the 12-byte header for a RIFF body of `body_size` bytes. RF64 / BW64 keep their
-/// "see ds64" size; the real size goes into `ds64` (see [`patch_ds64`]).
-fn write_header(out: &mut dyn Write, header: &Header, body_size: u64) -> Result<()> {
-    let field = match header.flavour {
-        Flavour::Rf64 if header.size_field == SIZE_IN_DS64 => SIZE_IN_DS64,
-        Flavour::Rf64 => u32::try_from(body_size).unwrap_or(SIZE_IN_DS64),
-        Flavour::Riff => u32::try_from(body_size)
-            .map_err(|_| Error::Unsupported("the labelled WAV would pass 4 GiB; convert it to RF64".into()))?,
-    };
-    out.write_all(&header.magic)?;
-    out.write_all(&field.to_le_bytes())?;
-    out.write_all(&header.form)?;
-    Ok(())
-}
-
-/// The `ds64` chunk `raw` (header included) with its RIFF size set to `body_size`; every other
-/// byte, the sample count and the table included, is kept.
-fn patch_ds64(raw: &[u8], body_size: u64) -> Vec<u8> {
-    let mut out = raw.to_vec();
-    if let Some(field) = out.get_mut(8..16) {
-        field.copy_from_slice(&body_size.to_le_bytes());
-    }
-    out
+    Ok(Some(bytes))
 }

@@ -9,7 +9,7 @@ mod common;
 use std::io::Cursor;
 use std::ops::Range;
 
-use aigc_label_audio::{Flac, Mp3, Ogg, Wav};
+use aigc_label_audio::{Aiff, Flac, Mp3, Ogg, Wav};
 use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_testutil::{covered, replay_corpus, sample_label};
 use common::*;
@@ -99,6 +99,43 @@ fn wav_excludes_the_riff_sizes_and_the_label_chunk_only() {
         expected.push(label);
         assert_eq!(ex, expected, "{name}");
     }
+}
+
+#[test]
+fn aiff_rewrites_keep_the_covered_bytes() {
+    check_fixtures(&Aiff, &["aiff", "aifc"]);
+    // An ID3 chunk before the sound data without padding: the tag grows and SSND moves.
+    let sox = read_fixture("sox.aiff");
+    let (at, ssnd) = (72, &sox[72..]);
+    assert_eq!(&ssnd[..4], b"SSND");
+    let tag = v23_tag(&[(b"TIT2", b"\0Tone".to_vec())], 0, 0);
+    let mut file = sox[..at].to_vec();
+    file.extend_from_slice(b"ID3 ");
+    file.extend_from_slice(&(tag.len() as u32).to_be_bytes());
+    file.extend_from_slice(&tag);
+    if tag.len() % 2 == 1 {
+        file.push(0);
+    }
+    file.extend_from_slice(ssnd);
+    let size = (file.len() - 8) as u32;
+    file[4..8].copy_from_slice(&size.to_be_bytes());
+    for long in LONG {
+        let [a, b, _] = check_stable(&Aiff, &format!("ID3 chunk before SSND (B of {long} B)"), &file, long);
+        assert!(b.len() > a.len());
+    }
+}
+
+#[test]
+fn aiff_excludes_the_sizes_and_the_label_frame_only() {
+    let a = write_label(&Aiff, &read_fixture("sox.aiff"), &sample_label());
+    let ex = exclusions(&Aiff, &a);
+    let frame = Aiff.find(&mut Cursor::new(&a), &Limits::default()).unwrap()[0]
+        .range
+        .clone();
+    let total: u64 = ex.iter().map(|r| r.end - r.start).sum();
+    // FORM size, chunk size, tag size: 4 bytes each; the pad byte at most one.
+    assert!(total <= frame.end - frame.start + 13, "{ex:?}");
+    assert!(ex.contains(&(4..8)));
 }
 
 #[test]

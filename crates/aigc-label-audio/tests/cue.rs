@@ -6,10 +6,12 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use aigc_label_audio::Wav;
 use aigc_label_audio::cue::{
     At, Cue, Ducking, Mode, PcmSpec, Rendered, Rhythm, Sample, VoicePrompt, insert, stamp_wav_file,
 };
-use aigc_label_testutil::tool;
+use aigc_label_testutil::{sample_label, tool};
+use common::*;
 
 /// A WAV file of `frames` frames of a quiet 300 Hz tone with a little deterministic noise.
 fn content_wav(path: &Path, rate: u32, channels: u16, format: (hound::SampleFormat, u16), frames: usize) {
@@ -319,4 +321,124 @@ fn a_voice_prompt_in_another_layout_is_converted_and_inserted() {
             ],
         );
     }
+}
+
+#[test]
+fn stamping_keeps_every_chunk_and_the_implicit_label() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "bext.wav",
+        "list_info.wav",
+        "float32.wav",
+        "odd_u8.wav",
+        "id3_mutagen.wav",
+    ] {
+        for mode in [Mode::Insert, Mode::Mix(Ducking::default())] {
+            let what = format!("{name}, {mode:?}");
+            // A labelled file: the implicit label in its AIGC chunk after data.
+            let labelled = write_label(&Wav, &read_fixture(name), &sample_label());
+            let input = dir.path().join("in.wav");
+            let output = dir.path().join("out.wav");
+            std::fs::write(&input, &labelled).unwrap();
+            stamp_wav_file(&input, &output, &Cue::default(), &[At::Start], &mode).unwrap();
+            let stamped = std::fs::read(&output).unwrap();
+
+            let (_, before) = riff_chunks(&labelled);
+            let (size, after) = riff_chunks(&stamped);
+            assert_eq!(size as usize, stamped.len() - 8, "{what}: RIFF size");
+            let ids = |c: &[Stored]| c.iter().map(|(id, _)| *id).collect::<Vec<_>>();
+            assert_eq!(ids(&after), ids(&before), "{what}: the same chunks in the same order");
+            assert!(ids(&before).contains(b"AIGC"));
+            for ((id, old), (_, new)) in before.iter().zip(&after) {
+                match id {
+                    b"data" => {}
+                    b"fact" if matches!(mode, Mode::Insert) => {
+                        let frames = frames_of(&output);
+                        assert_eq!(&new[..8], &old[..8], "{what}: fact header");
+                        assert_eq!(u32::from_le_bytes(new[8..12].try_into().unwrap()) as usize, frames);
+                    }
+                    _ => assert_eq!(new, old, "{what}: {} kept byte for byte", String::from_utf8_lossy(id)),
+                }
+            }
+            assert_eq!(
+                found_texts(&Wav, &stamped),
+                [sample_json()],
+                "{what}: the label survives"
+            );
+            // The content's samples follow the cue (inserted) or keep the length (mixed).
+            let (old, new) = (samples_of(&input), samples_of(&output));
+            match mode {
+                Mode::Insert => {
+                    assert!(new.len() > old.len());
+                    assert_eq!(&new[new.len() - old.len()..], &old[..], "{what}: content after the cue");
+                }
+                Mode::Mix(_) => assert_eq!(new.len(), old.len(), "{what}"),
+            }
+            if let (Some(before), Some(after)) = (decode_warnings(&input), decode_warnings(&output)) {
+                assert_eq!(after, before, "{what}: ffmpeg warns about something new");
+            }
+            if name == "bext.wav" {
+                if let Some(description) = exiftool_tag(&output, "-RIFF:Description") {
+                    assert_eq!(description, "bext test", "{what}: exiftool reads the bext chunk");
+                }
+            }
+        }
+    }
+}
+
+/// Every sample of a WAV file as bits (integer samples widened, float samples by their bits),
+/// so integer and float files compare exactly.
+fn samples_of(path: &Path) -> Vec<u32> {
+    let mut r = hound::WavReader::open(path).unwrap();
+    match r.spec().sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap().to_bits()).collect(),
+        hound::SampleFormat::Int => r.samples::<i32>().map(|s| s.unwrap() as u32).collect(),
+    }
+}
+
+/// The number of frames in a WAV file.
+fn frames_of(path: &Path) -> usize {
+    hound::WavReader::open(path).unwrap().duration() as usize
+}
+
+#[test]
+fn stamping_uses_hounds_fmt_when_it_lays_the_samples_out_differently() {
+    // WAVE_FORMAT_EXTENSIBLE, 24 valid bits in 4-byte containers: hound reads them and writes
+    // 3-byte samples, so the input's fmt no longer describes the data and hound's replaces it.
+    let mut fmt = Vec::new();
+    for (v, n) in [
+        (0xfffe, 2),
+        (1, 2),
+        (8_000, 4),
+        (32_000, 4),
+        (4, 2),
+        (32, 2),
+        (22, 2),
+        (24, 2),
+        (4, 4),
+    ] {
+        fmt.extend_from_slice(&(v as u32).to_le_bytes()[..n]);
+    }
+    fmt.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71]);
+    let content: Vec<i32> = (0..4_000).map(|i| ((i * 7919) % (1 << 23)) - (1 << 22)).collect();
+    let data: Vec<u8> = content.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let info = b"INFOINAM\x05\0\0\0tone\0\0";
+    let input_bytes = riff_file(&[(b"fmt ", &fmt), (b"LIST", info), (b"data", &data)]);
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.wav"), dir.path().join("out.wav"));
+    std::fs::write(&input, &input_bytes).unwrap();
+    stamp_wav_file(&input, &output, &Cue::default(), &[At::Start], &Mode::Insert).unwrap();
+    let stamped = std::fs::read(&output).unwrap();
+    let (size, chunks) = riff_chunks(&stamped);
+    assert_eq!(size as usize, stamped.len() - 8);
+    let ids: Vec<[u8; 4]> = chunks.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [*b"fmt ", *b"LIST", *b"data"]);
+    assert_eq!(
+        u16::from_le_bytes([chunks[0].1[20], chunks[0].1[21]]),
+        3,
+        "hound's block align"
+    );
+    assert_eq!(chunks[1].1, riff_chunks(&input_bytes).1[1].1, "LIST kept");
+    let after = read_all_i32(&output);
+    assert_eq!(&after[after.len() - content.len()..], &content[..]);
 }

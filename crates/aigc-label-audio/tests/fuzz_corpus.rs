@@ -1,10 +1,10 @@
-//! Replays the `wav`, `id3`, `flac` and `ogg` fuzz targets' seed corpora (and any saved crash
+//! Replays the `wav`, `id3`, `flac`, `ogg` and `aiff` fuzz targets' seed corpora (and any saved crash
 //! artifacts) on stable Rust with the property the fuzz targets check, and pins what the readers
 //! make of the hand-made seeds. The seeds are made by `tests/fixtures/audio/make_corpus.py`.
 
 use std::io::Cursor;
 
-use aigc_label_audio::{Flac, Mp3, Ogg, Wav};
+use aigc_label_audio::{Aiff, Flac, Mp3, Ogg, Wav};
 use aigc_label_core::{Carrier, Limits};
 use aigc_label_testutil::{fuzz_carrier, replay_corpus, workspace_root};
 
@@ -25,6 +25,7 @@ fn wav_corpus_replays() {
     assert_eq!(copies(&Wav, "wav", "two_labels_trailing.wav"), Some(2));
     assert_eq!(copies(&Wav, "wav", "ffmpeg_rf64.wav"), Some(0));
     assert_eq!(copies(&Wav, "wav", "lying_size.wav"), None);
+    assert_eq!(copies(&Wav, "wav", "wild_id3_chunk.wav"), Some(1));
 }
 
 #[test]
@@ -66,4 +67,21 @@ fn ogg_corpus_replays() {
     assert_eq!(copies(&Ogg, "ogg", "chained.opus"), Some(2));
     // find does not read audio pages, so a bad CRC there is only seen when rewriting them.
     assert_eq!(copies(&Ogg, "ogg", "bad_crc_last_page.opus"), Some(0));
+}
+
+#[test]
+fn aiff_corpus_replays() {
+    assert!(replay_corpus("aiff", |d| fuzz_carrier(&Aiff, d)) >= 8);
+    for (name, n) in [
+        ("sox.aiff", 0),
+        ("sox_float.aifc", 0),
+        ("ffmpeg_id3.aiff", 1),
+        ("id3_before_ssnd.aiff", 1),
+        ("two_id3_chunks.aifc", 1),
+        ("odd_missing_pad.aiff", 0),
+        ("tag_longer_than_chunk.aiff", 0),
+    ] {
+        assert_eq!(copies(&Aiff, "aiff", name), Some(n), "{name}");
+    }
+    assert_eq!(copies(&Aiff, "aiff", "lying_size.aiff"), None);
 }

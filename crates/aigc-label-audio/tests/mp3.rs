@@ -105,27 +105,6 @@ fn a_file_without_a_tag_gets_a_v24_tag_at_the_start() {
     assert_eq!(&labelled[tag_len(&labelled)..], &original[..]);
 }
 
-fn v23_tag(frames: &[(&[u8; 4], Vec<u8>)], flags: u8, padding: usize) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (id, data) in frames {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        body.extend_from_slice(&[0, 0]);
-        body.extend_from_slice(data);
-    }
-    body.extend(std::iter::repeat_n(0, padding));
-    let size = body.len();
-    let mut tag = vec![b'I', b'D', b'3', 3, 0, flags];
-    tag.extend_from_slice(&[
-        (size >> 21) as u8 & 0x7f,
-        (size >> 14) as u8 & 0x7f,
-        (size >> 7) as u8 & 0x7f,
-        size as u8 & 0x7f,
-    ]);
-    tag.extend_from_slice(&body);
-    tag
-}
-
 #[test]
 fn wild_variants_lowercase_description_and_wrapped_json() {
     let audio = read_fixture("no_tag.mp3");

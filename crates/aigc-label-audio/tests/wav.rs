@@ -12,28 +12,6 @@ use aigc_label_core::{Carrier, Limits};
 use aigc_label_testutil::{round_trip, sample_label};
 use common::*;
 
-/// A chunk as `(id, stored bytes including the pad byte)`.
-type Stored = ([u8; 4], Vec<u8>);
-
-/// Top-level chunks, and the RIFF size field.
-fn chunks(data: &[u8]) -> (u32, Vec<Stored>) {
-    let size = u32::from_le_bytes(data[4..8].try_into().unwrap());
-    let mut out = Vec::new();
-    let mut pos = 12;
-    while pos + 8 <= data.len() {
-        let id: [u8; 4] = data[pos..pos + 4].try_into().unwrap();
-        let mut len = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        if len == u32::MAX as usize && id == *b"data" {
-            // RF64: the data size is in ds64.
-            len = u64::from_le_bytes(data[28..36].try_into().unwrap()) as usize;
-        }
-        let end = (pos + 8 + len + (len & 1)).min(data.len());
-        out.push((id, data[pos..end].to_vec()));
-        pos = end;
-    }
-    (size, out)
-}
-
 #[test]
 fn every_fixture_round_trips() {
     for (name, path) in audio_fixtures(&["wav"]) {
@@ -63,8 +41,8 @@ fn every_chunk_is_kept_byte_for_byte_and_the_label_follows_data() {
     for (name, path) in audio_fixtures(&["wav"]) {
         let original = std::fs::read(&path).unwrap();
         let labelled = round_trip(&Wav, &original);
-        let (_, before) = chunks(&original);
-        let (size, after) = chunks(&labelled);
+        let (_, before) = riff_chunks(&original);
+        let (size, after) = riff_chunks(&labelled);
         if &original[..4] == b"RIFF" {
             assert_eq!(size as usize, labelled.len() - 8, "{name}: RIFF size");
         } else {
@@ -79,27 +57,12 @@ fn every_chunk_is_kept_byte_for_byte_and_the_label_follows_data() {
         let (last, rest) = after.split_last().unwrap();
         assert_eq!(&last.0, b"AIGC", "{name}: the label chunk comes last");
         assert_eq!(last.1.len() % 2, 0, "{name}: even-sized with its pad byte");
-        if original.starts_with(b"RIFF") {
+        // The label moves out of an ID3 chunk (see `a_label_in_an_id3_chunk_moves_to_the_aigc_chunk`).
+        if original.starts_with(b"RIFF") && !name.starts_with("id3") {
             assert_eq!(rest, &before[..], "{name}: the other chunks are unchanged");
         }
         assert!(rest.iter().any(|(id, _)| id == b"data"));
     }
-}
-
-fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
-    let mut body = b"WAVE".to_vec();
-    for (id, data) in chunks {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            body.push(0);
-        }
-    }
-    let mut v = b"RIFF".to_vec();
-    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    v.extend_from_slice(&body);
-    v
 }
 
 fn fmt_chunk() -> Vec<u8> {
@@ -123,7 +86,7 @@ fn wild_variants_are_found_and_all_replaced_by_one_chunk() {
         }
     }
     let early = sample_json();
-    let file = riff(&[
+    let file = riff_file(&[
         (b"fmt ", &fmt_chunk()),
         (b"LIST", &info),
         (b"aigc", early.as_bytes()),
@@ -143,7 +106,7 @@ fn wild_variants_are_found_and_all_replaced_by_one_chunk() {
 
     let out = write_label(&Wav, &file, &sample_label());
     assert_eq!(found_texts(&Wav, &out), [sample_json()]);
-    let (_, after) = chunks(&out);
+    let (_, after) = riff_chunks(&out);
     let ids: Vec<&[u8; 4]> = after.iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [b"fmt ", b"LIST", b"data", b"AIGC"]);
     assert!(
@@ -158,9 +121,9 @@ fn a_list_holding_only_the_label_goes_away() {
     let mut info = b"INFOAIGC".to_vec();
     info.extend_from_slice(&2u32.to_le_bytes());
     info.extend_from_slice(b"{}");
-    let file = riff(&[(b"fmt ", &fmt_chunk()), (b"LIST", &info), (b"data", &[0, 0])]);
+    let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"LIST", &info), (b"data", &[0, 0])]);
     let out = write_label(&Wav, &file, &sample_label());
-    let ids: Vec<[u8; 4]> = chunks(&out).1.into_iter().map(|(id, _)| id).collect();
+    let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
 }
 
@@ -168,7 +131,7 @@ fn a_list_holding_only_the_label_goes_away() {
 fn missing_final_pad_byte_and_trailing_bytes() {
     // An odd data chunk that ends the file without its pad byte, then an ID3 tag appended after
     // the RIFF body (outside its declared size).
-    let mut file = riff(&[(b"fmt ", &fmt_chunk()), (b"data", &[1, 2, 3])]);
+    let mut file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"data", &[1, 2, 3])]);
     file.pop();
     let size = (file.len() - 8) as u32;
     file[4..8].copy_from_slice(&size.to_le_bytes());
@@ -206,4 +169,105 @@ fn hostile_inputs_never_panic() {
     for name in ["pcm16_mono.wav", "list_info.wav", "rf64.wav", "odd_u8.wav"] {
         hostile_variants(&Wav, &read_fixture(name));
     }
+}
+
+/// The `AIGC` user text frame as ffprobe and exiftool read it, and the title next to it.
+fn id3_witnesses(path: &std::path::Path) -> Option<(String, String)> {
+    let exif = exiftool_id3_aigc(path)?;
+    let ffprobe = ffprobe_aigc(path)?;
+    Some((exif, ffprobe))
+}
+
+#[test]
+fn a_label_in_an_id3_chunk_is_found_with_a_warning() {
+    let file = read_fixture("id3_mutagen.wav");
+    let found = Wav.find(&mut Cursor::new(&file), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].carrier, "RIFF id3 chunk, ID3v2 TXXX AIGC");
+    assert!(
+        found[0].text.contains("\"ProduceID\":\"wav-id3-0001\""),
+        "{}",
+        found[0].text
+    );
+    assert!(
+        found[0]
+            .checks
+            .iter()
+            .any(|c| c.id == id::CARRIER_PLACE && c.level == Level::Warn)
+    );
+    let report = inspect_with(&Wav, &mut Cursor::new(&file), &Options::default()).unwrap();
+    assert_eq!(report.copies.len(), 1);
+    assert!(report.label().is_some_and(|l| l.produce_id == "wav-id3-0001"));
+    // The witnesses see the same label we do.
+    let path = fixture_path("id3_mutagen.wav");
+    if let Some((exif, ffprobe)) = id3_witnesses(&path) {
+        assert_eq!(exif, found[0].text, "exiftool");
+        assert_eq!(ffprobe, found[0].text, "ffprobe");
+    }
+}
+
+#[test]
+fn a_label_in_an_id3_chunk_moves_to_the_aigc_chunk() {
+    let original = read_fixture("id3_mutagen.wav");
+    let out = write_label(&Wav, &original, &sample_label());
+    let found = Wav.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1, "one label: {found:#?}");
+    assert_eq!(found[0].carrier, "RIFF AIGC chunk");
+    let (size, before) = riff_chunks(&original);
+    let (new_size, after) = riff_chunks(&out);
+    assert_eq!(new_size as usize, out.len() - 8);
+    let ids: Vec<[u8; 4]> = after.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [*b"fmt ", *b"data", *b"id3 ", *b"AIGC"]);
+    assert_eq!(after[..2], before[..2], "fmt and data unchanged");
+    // The tag keeps its size (the label frame's bytes become padding): the chunk's length, and
+    // every byte before the label frame, stay.
+    let (old_id3, new_id3) = (&before[2].1, &after[2].1);
+    assert_eq!(old_id3.len(), new_id3.len());
+    assert_eq!(size + after[3].1.len() as u32, new_size);
+    let frame_at = old_id3.windows(4).position(|w| w == b"TXXX").unwrap();
+    assert_eq!(old_id3[..frame_at], new_id3[..frame_at]);
+    assert!(!new_id3.windows(4).any(|w| w == b"AIGC"));
+    assert!(new_id3.windows(4).any(|w| w == b"TIT2"));
+    // The title is still there for ffprobe and exiftool; the ID3 label is gone for them.
+    let path = temp_file(&out, "wav");
+    if let Some((exif, ffprobe)) = id3_witnesses(&path) {
+        assert_eq!((exif.as_str(), ffprobe.as_str()), ("", ""));
+    }
+    if let Some(title) = exiftool_tag(&path, "-ID3:Title") {
+        assert_eq!(title, "Test tone");
+    }
+    if let Some(value) = exiftool_riff_aigc(&path) {
+        assert_eq!(value, sample_json());
+    }
+    if let (Some(a), Some(b)) = (decoded_md5(&fixture_path("id3_mutagen.wav")), decoded_md5(&path)) {
+        assert_eq!(a, b, "decoded samples");
+    }
+}
+
+#[test]
+fn an_id3_chunk_holding_only_the_label_goes_away() {
+    let mut tag = b"ID3\x04\0\0\0\0\0\x10TXXX\0\0\0\x07\0\0\x03AIGC\0x".to_vec();
+    tag[9] = (tag.len() - 10) as u8;
+    let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"ID3 ", &tag)]);
+    assert_eq!(found_texts(&Wav, &file), ["x"]);
+    let out = write_label(&Wav, &file, &sample_label());
+    let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
+    // A chunk that does not hold a tag we can read is copied as it is.
+    let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"id3 ", b"ID3\x09junk!")]);
+    assert!(found_texts(&Wav, &file).is_empty());
+    let out = write_label(&Wav, &file, &sample_label());
+    assert_eq!(&out[12..file.len()], &file[12..]);
+}
+
+#[test]
+fn a_million_empty_chunks_cost_reads_in_proportion_to_the_file() {
+    // 8 MB: fmt, a million empty unknown chunks, then data.
+    let pcm = read_fixture("pcm16_mono.wav");
+    let mut file = pcm[..36].to_vec();
+    file.extend(empty_chunks(1_000_000));
+    file.extend_from_slice(&pcm[36..]);
+    let size = (file.len() - 8) as u32;
+    file[4..8].copy_from_slice(&size.to_le_bytes());
+    assert_reads_bounded(&Wav, &file);
 }

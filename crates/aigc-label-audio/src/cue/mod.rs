@@ -10,7 +10,8 @@
 //!   [`Mode::Insert`] (original samples kept bit for bit) or [`Mode::Mix`] (with [`Ducking`]).
 //! - [`Inserter`], [`Mixer`]: the same, chunk by chunk.
 //! - [`TurnCues`]: an adapter over a stream of [`TurnEvent`]s that cues every turn.
-//! - [`stamp_wav`], [`stamp_wav_file`]: a WAV file in, a stamped WAV file out, through `hound`.
+//! - [`stamp_wav`], [`stamp_wav_file`]: a WAV file in, a stamped WAV file out, through `hound`,
+//!   with every chunk of the input (`LIST`, `bext`, `id3 `, the implicit `AIGC` label) kept.
 
 mod place;
 mod rhythm;

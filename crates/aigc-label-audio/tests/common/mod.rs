@@ -17,6 +17,57 @@ pub fn read_fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A RIFF chunk as `(id, stored bytes including the pad byte)`.
+pub type Stored = ([u8; 4], Vec<u8>);
+
+/// The top-level chunks of a WAV file and its RIFF size field, read independently of the
+/// carrier (RF64: the `data` size from `ds64`).
+pub fn riff_chunks(data: &[u8]) -> (u32, Vec<Stored>) {
+    let size = u32::from_le_bytes(data[4..8].try_into().unwrap());
+    let mut out = Vec::new();
+    let mut pos = 12;
+    while pos + 8 <= data.len() {
+        let id: [u8; 4] = data[pos..pos + 4].try_into().unwrap();
+        let mut len = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        if len == u32::MAX as usize && id == *b"data" {
+            len = u64::from_le_bytes(data[28..36].try_into().unwrap()) as usize;
+        }
+        let end = (pos + 8 + len + (len & 1)).min(data.len());
+        out.push((id, data[pos..end].to_vec()));
+        pos = end;
+    }
+    (size, out)
+}
+
+/// A RIFF `WAVE` file holding `chunks` (id, body), each padded to an even length.
+pub fn riff_file(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+    let mut body = b"WAVE".to_vec();
+    for (id, data) in chunks {
+        body.extend_from_slice(*id);
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut v = b"RIFF".to_vec();
+    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    v.extend_from_slice(&body);
+    v
+}
+
+/// The path of the fixture `tests/fixtures/audio/<name>`.
+pub fn fixture_path(name: &str) -> PathBuf {
+    fixture(&format!("audio/{name}"))
+}
+
+/// One tag's value as exiftool prints it (`-s3`), e.g. `-ID3:Title`; `None` without exiftool.
+pub fn exiftool_tag(path: &Path, tag: &str) -> Option<String> {
+    let exiftool = tool("exiftool")?;
+    let out = run(&exiftool, &["-s3".as_ref(), tag.as_ref(), path.as_os_str()]);
+    Some(String::from_utf8_lossy(&out).trim_end().to_string())
+}
+
 /// The JSON that `round_trip` writes first.
 pub fn sample_json() -> String {
     to_json(&sample_label(), Shape::Bare)
@@ -200,4 +251,85 @@ pub fn exiftool_id3_aigc(path: &Path) -> Option<String> {
             .unwrap_or("")
             .to_string(),
     )
+}
+
+/// An ID3v2.3 tag holding `frames` (id, data) with header `flags` and `padding` zero bytes.
+pub fn v23_tag(frames: &[(&[u8; 4], Vec<u8>)], flags: u8, padding: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (id, data) in frames {
+        body.extend_from_slice(*id);
+        body.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(data);
+    }
+    body.extend(std::iter::repeat_n(0, padding));
+    let size = body.len();
+    let mut tag = vec![b'I', b'D', b'3', 3, 0, flags];
+    tag.extend_from_slice(&[
+        (size >> 21) as u8 & 0x7f,
+        (size >> 14) as u8 & 0x7f,
+        (size >> 7) as u8 & 0x7f,
+        size as u8 & 0x7f,
+    ]);
+    tag.extend_from_slice(&body);
+    tag
+}
+
+/// A reader that counts the bytes read through it.
+pub struct Counting<R> {
+    pub inner: R,
+    pub read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Bytes `work` reads from `file`, through a counting reader.
+fn counted(file: &[u8], work: impl FnOnce(&mut dyn aigc_label_core::io::ReadSeek)) -> u64 {
+    let mut input = Counting {
+        inner: Cursor::new(file),
+        read: 0,
+    };
+    work(&mut input);
+    input.read
+}
+
+/// Asserts that `find` and `binding_exclusions` read `file` at most about once (every structure
+/// header once) and `write` at most about twice (the walk, then the copy).
+pub fn assert_reads_bounded(carrier: &dyn Carrier, file: &[u8]) {
+    let limits = Limits::default();
+    let len = file.len() as u64;
+    let find = counted(file, |i| {
+        carrier.find(i, &limits).expect("find");
+    });
+    let exclusions = counted(file, |i| {
+        carrier.binding_exclusions(i, &limits).expect("binding exclusions");
+    });
+    let write = counted(file, |i| {
+        carrier
+            .write(i, &mut std::io::sink(), &sample_label(), &limits)
+            .expect("write");
+    });
+    assert!(find <= len + 1024, "find read {find} of {len} bytes");
+    assert!(
+        exclusions <= len + 1024,
+        "binding_exclusions read {exclusions} of {len} bytes"
+    );
+    assert!(write <= 2 * len + 1024, "write read {write} of {len} bytes");
+}
+
+/// `n` empty chunks of an unknown type (8 bytes each; the same in RIFF and IFF byte order).
+pub fn empty_chunks(n: usize) -> Vec<u8> {
+    std::iter::repeat_n(*b"zzzz\0\0\0\0", n).flatten().collect()
 }

@@ -1,0 +1,192 @@
+//! AIFF and AIFC: the label is an ID3v2 `TXXX` frame `AIGC` in an `ID3 ` chunk of the `FORM`
+//! (Apple "Audio Interchange File Format" 1.3 and AIFF-C; EA IFF 85 for the container).
+//!
+//! GB 45438 does not name a carrier for AIFF; this is the project's own choice: the `ID3 `
+//! chunk is what ffmpeg's AIFF muxer writes (`-write_id3v2 1`, after `SSND`), what mutagen and
+//! TagLib write and what ffprobe, exiftool and mutagen read, and the frame is the one MP3 uses
+//! (spec section 4), so the label reads the same way in both.
+//!
+//! Writing puts the label into the first ID3 chunk that holds a readable tag, wherever it sits
+//! (readers see that tag; every other frame keeps its stored bytes, and the tag keeps its size
+//! when the frame fits in its padding). A file without one gets a new ID3v2.4 chunk at the end
+//! of the `FORM`, after `SSND`, where ffmpeg and mutagen put it and where a reader that stops at
+//! the sound data has already read `COMM`. Label frames in any later ID3 chunk are removed (the
+//! chunk is dropped when it held nothing else). Every other chunk (`COMM`, `SSND`, `FVER`,
+//! `MARK`, `COMT`, `NAME`, `APPL`, unknown ones) is copied byte for byte, the sound data in large
+//! blocks, and the `FORM` size is fixed up.
+//!
+//! A content binding covers every byte but the label frame, the ID3 chunk's and tag's sizes,
+//! the tag's padding, the chunk's pad byte and the `FORM` size (see
+//! [`Aiff::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
+
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+
+use crate::common::{Exclusions, grow_padding};
+use crate::id3::{self, GROW_PADDING};
+use crate::id3_chunk::{self, ChunkTag};
+use crate::riff::{self, Flavour, Header, Plan, Walker};
+
+/// The AIFF carrier (IFF `FORM` files of type `AIFF` and `AIFC`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Aiff;
+
+const FORMAT: &str = "aiff";
+
+/// The chunk id a new tag is written under (ffmpeg's and mutagen's spelling).
+const ID3_CHUNK: &[u8; 4] = b"ID3 ";
+
+impl Carrier for Aiff {
+    fn format(&self) -> &'static str {
+        FORMAT
+    }
+
+    fn media_type(&self) -> &'static str {
+        "audio/aiff"
+    }
+
+    fn extensions(&self) -> &'static [&'static str] {
+        &["aiff", "aif", "aifc"]
+    }
+
+    fn sniff(&self, head: &[u8]) -> bool {
+        head.get(..4) == Some(b"FORM") && matches!(head.get(8..12), Some(b"AIFF" | b"AIFC"))
+    }
+
+    fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let header = open(&mut src, limits)?;
+        let mut out = Vec::new();
+        let mut walker = Walker::new(&header, limits);
+        while let Some(tag) = next_tag(&mut src, &header, &mut walker, limits)? {
+            let name = format!(
+                "{} chunk, ID3v2 TXXX AIGC",
+                String::from_utf8_lossy(&tag.chunk.id).trim_end()
+            );
+            tag.copies(&name, None, limits, &mut out)?;
+            if out.len() >= limits.max_copies {
+                break;
+            }
+        }
+        out.truncate(limits.max_copies);
+        Ok(out)
+    }
+
+    fn write(
+        &self,
+        input: &mut dyn ReadSeek,
+        output: &mut dyn Write,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Written> {
+        let json = to_json(label, Shape::Bare);
+        let mut src = Source::new(input, FORMAT)?;
+        let header = open(&mut src, limits)?;
+        let padding = grow_padding(src.len(), GROW_PADDING);
+        let mut walker = Walker::new(&header, limits);
+        let mut plan = Plan::default();
+        let mut label_range: Option<Range<u64>> = None;
+        while let Some(chunk) = walker.next(&mut src, &header, limits)? {
+            let tag = match id3_chunk::is_id3(&chunk.id) {
+                true => id3_chunk::read(&mut src, &chunk, limits)?,
+                false => None,
+            };
+            let Some(tag) = tag else {
+                plan.copy(&chunk);
+                continue;
+            };
+            if label_range.is_none() {
+                let (pieces, range) = tag.with_label(Flavour::Iff, &json, padding, limits)?;
+                let at = 12 + plan.len();
+                label_range = Some(at + range.start..at + range.end);
+                plan.rebuilt(pieces);
+            } else {
+                match tag.without_labels(Flavour::Iff, limits)? {
+                    Some(pieces) => plan.rebuilt(pieces),
+                    None => plan.copy(&chunk),
+                }
+            }
+        }
+        plan.finish(&header, walker.pos());
+        let mut appended = Vec::new();
+        let mut frame = 0..0;
+        if label_range.is_none() {
+            let (tag, range) = id3::new_tag(&json, 0)?;
+            riff::push_chunk_in(Flavour::Iff, &mut appended, ID3_CHUNK, &tag)?;
+            frame = 8 + range.start as u64..8 + range.end as u64;
+        }
+        let mut out = CountingWriter::new(output);
+        let tail = plan.emit(&mut src, None, &mut out, &header, &appended)?;
+        Ok(Written {
+            label_range: label_range.unwrap_or(tail.start + frame.start..tail.start + frame.end),
+            bytes_written: out.count(),
+        })
+    }
+
+    /// Which bytes of an AIFF / AIFC file a content binding leaves out; everything else (the
+    /// `FORM` magic and type, `COMM`, `SSND` with the sound data, `FVER`, every other chunk and
+    /// every other ID3 frame with its header, bytes after the `FORM`) is covered:
+    ///
+    /// - the `FORM` size (bytes 4..8), which counts the label;
+    /// - in the first ID3 chunk holding a readable tag (which writing gives the label) and in
+    ///   any ID3 chunk holding a label: the `TXXX` frames `AIGC`, the chunk's size field and pad
+    ///   byte, the tag's size (and a v2.3 extended header's padding size) and the tag's padding,
+    ///   which shrinks or grows as the label does; a later chunk holding nothing but labels is
+    ///   left out whole, since writing drops it.
+    ///
+    /// Writing keeps every other chunk and frame in its order, so a label of any length changes
+    /// nothing else; when the tag grows, the chunks after it move, but their bytes, read in
+    /// order, do not change.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut src = Source::new(input, FORMAT)?;
+        let header = open(&mut src, limits)?;
+        let mut out = Exclusions::new(FORMAT, limits);
+        out.push(4..8)?;
+        let mut walker = Walker::new(&header, limits);
+        let mut target = true;
+        while let Some(tag) = next_tag(&mut src, &header, &mut walker, limits)? {
+            tag.exclusions(target, limits, &mut out)?;
+            target = false;
+        }
+        Ok(out.into_vec())
+    }
+}
+
+/// Reads the header and checks that this is an `AIFF` or `AIFC` form.
+fn open(src: &mut Source, limits: &Limits) -> Result<Header> {
+    let header = riff::read_header(src, limits)?;
+    if header.flavour != Flavour::Iff || !matches!(&header.form, b"AIFF" | b"AIFC") {
+        return Err(Error::malformed(FORMAT, 0, "not an IFF FORM of type AIFF or AIFC"));
+    }
+    Ok(header)
+}
+
+/// The next ID3 chunk holding a readable tag.
+fn next_tag(src: &mut Source, header: &Header, walker: &mut Walker, limits: &Limits) -> Result<Option<ChunkTag>> {
+    while let Some(chunk) = walker.next(src, header, limits)? {
+        if id3_chunk::is_id3(&chunk.id) {
+            if let Some(tag) = id3_chunk::read(src, &chunk, limits)? {
+                return Ok(Some(tag));
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_aiff_and_aifc_only() {
+        assert!(Aiff.sniff(b"FORM\0\0\0\x04AIFF"));
+        assert!(Aiff.sniff(b"FORM\0\0\0\x04AIFC"));
+        assert!(!Aiff.sniff(b"FORM\0\0\0\x048SVX"));
+        assert!(!Aiff.sniff(b"RIFF\0\0\0\x04WAVE"));
+        assert!(!Aiff.sniff(b"FORM"));
+    }
+}
