@@ -242,12 +242,11 @@ pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limi
             }
         }
         None if plan.new_moov.len() == old_moov.len() => {
-            // Same place, same size: write only the span that differs.
-            let first = plan.new_moov.iter().zip(&old_moov).position(|(a, b)| a != b);
-            let last = plan.new_moov.iter().zip(&old_moov).rposition(|(a, b)| a != b);
-            if let (Some(first), Some(last)) = (first, last) {
-                file.seek(SeekFrom::Start(moov.start + first as u64))?;
-                file.write_all(plan.new_moov.get(first..=last).unwrap_or_default())?;
+            // Same place, same size: write only the spans that differ (the `ilst` size, our
+            // item and the padding's size; the items between stay as they are).
+            for span in changed_spans(&old_moov, &plan.new_moov) {
+                file.seek(SeekFrom::Start(moov.start + span.start as u64))?;
+                file.write_all(plan.new_moov.get(span).unwrap_or_default())?;
             }
         }
         None => {
@@ -262,6 +261,19 @@ pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limi
     }
     file.flush()?;
     Ok(true)
+}
+
+/// The runs of bytes where `new` differs from `old` (same length), joined when fewer than 16
+/// equal bytes separate them (one write is cheaper than two seeks).
+fn changed_spans(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    for (i, _) in old.iter().zip(new).enumerate().filter(|(_, (a, b))| a != b) {
+        match spans.last_mut() {
+            Some(last) if i - last.end < 16 => last.end = i + 1,
+            _ => spans.push(i..i + 1),
+        }
+    }
+    spans
 }
 
 /// Top-level boxes, and where the boxes end (trailing bytes after are copied as they are).
