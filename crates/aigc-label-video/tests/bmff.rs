@@ -7,7 +7,7 @@ use aigc_label_video::Bmff;
 
 #[test]
 fn every_fixture_round_trips() {
-    for path in fixtures("video", &["mp4", "mov", "m4a"]) {
+    for path in fixtures("video", &["mp4", "mov", "m4a", "3gp"]) {
         let input = std::fs::read(&path).unwrap();
         eprintln!("{}", path.display());
         round_trip(&Bmff, &input);
@@ -16,7 +16,7 @@ fn every_fixture_round_trips() {
 
 #[test]
 fn ffprobe_sees_the_label_and_frames_are_unchanged() {
-    for path in fixtures("video", &["mp4", "mov", "m4a"]) {
+    for path in fixtures("video", &["mp4", "mov", "m4a", "3gp"]) {
         common::witness(&Bmff, &path);
     }
 }
@@ -217,7 +217,7 @@ fn wild_variants_are_found_flagged_and_replaced() {
 
 #[test]
 fn media_bytes_are_unchanged() {
-    for path in fixtures("video", &["mp4", "mov", "m4a"]) {
+    for path in fixtures("video", &["mp4", "mov", "m4a", "3gp"]) {
         let input = std::fs::read(&path).unwrap();
         let out = common::embed(&Bmff, &input, &sample_label());
         let payloads = |f: &[u8]| -> Vec<Vec<u8>> {
