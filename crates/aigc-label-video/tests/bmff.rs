@@ -28,7 +28,8 @@ use aigc_label_core::check::{Level, id};
 use aigc_label_core::{Carrier, Label, Limits, json, xmp};
 use aigc_label_testutil::{fixture, sample_label, tool};
 
-/// The boxes directly inside `buf[range]`: (type, whole box range, payload range).
+/// The boxes directly inside `buf[range]`: (type, whole box range, payload range); one that
+/// claims more ends at the range's end.
 fn boxes(buf: &[u8], range: Range<usize>) -> Vec<([u8; 4], Range<usize>, Range<usize>)> {
     let mut out = Vec::new();
     let mut at = range.start;
@@ -41,6 +42,7 @@ fn boxes(buf: &[u8], range: Range<usize>) -> Vec<([u8; 4], Range<usize>, Range<u
         } else if size == 0 {
             size = range.end - at;
         }
+        size = size.min(range.end - at); // a box past the end (a damaged fixture) ends there
         out.push((
             buf[at + 4..at + 8].try_into().unwrap(),
             at..at + size,

@@ -30,13 +30,14 @@ mod offsets;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
+use aigc_label_core::check::Check;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use self::boxes::{FORMAT, Header, Node, parse_tree, read_header};
 use self::meta::Place;
 use self::offsets::{ChunkTable, Field, Shift};
-use crate::common::{Budget, Patch, copy_patched, found, label_json};
+use crate::common::{Budget, Patch, STRUCTURE_SIZE, copy_patched, found, label_json};
 
 pub use self::meta::PADDING;
 
@@ -95,7 +96,9 @@ impl Carrier for Bmff {
                     for copy in meta::copies(&tree, &buf, limits)? {
                         let range = tree.at(copy.structure()).map_or(0..0, |n| n.range.clone());
                         let wild = (copy.place != Place::UdtaMdta).then_some(SPEC_PLACE);
-                        out.push(found(copy.place.name(), absolute(h, &range), copy.text, wild));
+                        let mut f = found(copy.place.name(), absolute(h, &range), copy.text, wild);
+                        f.checks.extend(clamped_check(h));
+                        out.push(f);
                     }
                 }
                 b"uuid" => {
@@ -282,14 +285,29 @@ struct Top {
     end: u64,
 }
 
-/// Walks the top-level boxes. A reader (`strict` false) stops at a box that runs past the end
-/// of the file, so a truncated upload still yields the labels before the break.
+/// Walks the top-level boxes. A reader (`strict` false) stops at a box whose header is cut off,
+/// and cuts a box whose size runs past the end of the file at the end (its
+/// [`Header::claimed_end`] set), so a damaged upload still yields the labels in it. A writer
+/// (`strict` true) accepts that only for a `moov` box, which it rewrites whole with its true
+/// size (a repair); any other box past the end means media is missing, and is refused.
 fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Top> {
     let mut boxes = Vec::new();
     while src.remaining() >= 8 {
         budget.tick(FORMAT, src.pos())?;
         let start = src.pos();
         let h = match read_header(src, src.len()) {
+            Ok(h) if strict && h.claimed_end.is_some() && &h.typ != b"moov" => {
+                return Err(Error::truncated(
+                    FORMAT,
+                    start,
+                    format!(
+                        "box {} claims {} bytes but {} remain in the file; only a moov box that runs past the end is repaired, so the file is not rewritten",
+                        boxes::fourcc(h.typ),
+                        h.claimed_end.unwrap_or(h.end) - h.start,
+                        h.size()
+                    ),
+                ));
+            }
             Ok(h) => h,
             Err(e) if strict => return Err(e),
             Err(_) => {
@@ -306,10 +324,37 @@ fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<T
     Ok(Top { boxes, end: src.pos() })
 }
 
-/// Loads a whole box (within `Limits::max_metadata_bytes`).
+/// Loads a whole box (within `Limits::max_metadata_bytes`). A box cut at the end of the file
+/// ([`Header::claimed_end`]) gets a size field that matches the bytes loaded, so that it parses
+/// as the box it was meant to be; a rewrite then carries the true size.
 fn read_box(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<u8>> {
     src.seek_to(h.start)?;
-    src.read_vec(h.size(), "box", limits)
+    let mut buf = src.read_vec(h.size(), "box", limits)?;
+    if h.claimed_end.is_some() {
+        let size = h.size();
+        match h.hdr_len {
+            16 => buf.get_mut(8..16).map(|f| f.copy_from_slice(&size.to_be_bytes())),
+            _ => buf
+                .get_mut(..4)
+                .map(|f| f.copy_from_slice(&u32::try_from(size).unwrap_or(u32::MAX).to_be_bytes())),
+        };
+    }
+    Ok(buf)
+}
+
+/// The warning for a box cut at the end of the file.
+fn clamped_check(h: &Header) -> Option<Check> {
+    let claimed = h.claimed_end?;
+    Some(Check::warn(
+        STRUCTURE_SIZE,
+        format!(
+            "box {} at byte {} claims {} bytes but the file holds {}; read up to the end of the file (embed rewrites it with its true size)",
+            boxes::fourcc(h.typ),
+            h.start,
+            claimed - h.start,
+            h.size()
+        ),
+    ))
 }
 
 /// The XMP packet of a `uuid` box, if it is the XMP UUID.
