@@ -15,8 +15,8 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Limits, Result};
 
 use super::ebml::{self, children, id};
-use super::{Level1, Segment, TagCopy, data_range, load, segment, tag_copies};
-use crate::common::{Exclusions, be_uint};
+use super::{Level1, Segment, TagCopy, data_range, load, seek_entry, segment, tag_copies};
+use crate::common::Exclusions;
 
 /// Every excluded range of the file behind `src`; see [`super::Matroska`]'s
 /// `binding_exclusions`.
@@ -101,23 +101,11 @@ fn seek_head(
 ) -> Result<()> {
     let buf = load(src, head, limits)?;
     element_header(out, &buf, head.start)?;
-    let tags_id = ebml::id_bytes(id::TAGS);
-    // The writer appends to a SeekHead without reading its entries, so one it cannot read is
-    // no error here either: the entries up to the damage are checked.
+    // The writer refuses a SeekHead whose entries it cannot read, so one it cannot read is no
+    // error here: the entries up to the damage are checked.
     let seeks = ebml::children_until_damaged(&buf, data_range(&buf, head.start)?, head.start);
     for seek in seeks.iter().filter(|c| c.id == id::SEEK) {
-        let mut points_at_tags = false;
-        let mut target = None;
-        for c in ebml::children_until_damaged(&buf, seek.data.clone(), head.start) {
-            let value = buf.get(c.data.clone()).unwrap_or_default();
-            match c.id {
-                id::SEEK_ID => points_at_tags = value == tags_id.as_slice(),
-                id::SEEK_POSITION if value.len() <= 8 => {
-                    target = seg.data_start().checked_add(be_uint(value));
-                }
-                _ => {}
-            }
-        }
+        let (points_at_tags, target) = seek_entry(&buf, seek, head.start, seg);
         if points_at_tags && target.is_some_and(|t| labelled.contains(&t)) {
             out.add(head.start + seek.range.start as u64..head.start + seek.range.end as u64)?;
         }
