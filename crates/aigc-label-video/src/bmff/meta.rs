@@ -6,6 +6,11 @@
 //! number and hold a `data` box (type 1, UTF-8). Also read, as variants seen in real files: the
 //! same structure in `moov/meta` (QuickTime's place), a raw `udta/AIGC` box, an iTunes freeform
 //! `----` item (`mean` com.apple.iTunes, `name` AIGC) and XMP in `udta/XMP_`.
+//!
+//! Most files already have a `udta/meta`: iTunes' (handler `mdir`, items typed by four-character
+//! codes). ISO/IEC 14496-12 allows one `meta` per container, so the label joins that box rather
+//! than a second one beside it ([`put_label`], `docs/spec.md`); a second one we wrote before is
+//! merged into the first.
 
 use aigc_label_core::io::Bytes;
 use aigc_label_core::{Error, Limits, Result, xmp};

@@ -157,8 +157,9 @@ impl Carrier for Bmff {
     /// box of `moov` included):
     /// - the structure holding each label copy: for the spec's carrier the whole
     ///   `moov/udta/meta` box with the `mdta` handler (its `hdlr`, `keys`, `ilst` and the
-    ///   `free` padding our writer keeps in it; other `mdta` keys in that box are left out
-    ///   with it, as an XMP packet's other properties are in JPEG and PNG); for copies found
+    ///   `free` padding our writer keeps in it; the other items in that box, iTunes tags and
+    ///   cover art included, since the label joins the file's one `meta`, are left out with
+    ///   it, as an XMP packet's other properties are in JPEG and PNG); for copies found
     ///   elsewhere the item or box holding the text, and a top-level XMP `uuid` box whole;
     /// - the 32-bit size (and 64-bit `largesize`) of `moov` and of every box between `moov`
     ///   and that structure (`udta`), which change when the label's size does;
