@@ -373,3 +373,67 @@ fn existing_mdta_keys_are_kept_and_ours_added_or_replaced() {
     )));
     assert!(!tags.contains("by-ffmpeg"));
 }
+
+/// A `keys` payload listing `names` in the `mdta` namespace.
+fn keys_box(names: &[&str]) -> Vec<u8> {
+    let mut payload = (names.len() as u32).to_be_bytes().to_vec();
+    for n in names {
+        payload.extend_from_slice(&((8 + n.len()) as u32).to_be_bytes());
+        payload.extend_from_slice(b"mdta");
+        payload.extend_from_slice(n.as_bytes());
+    }
+    full(b"keys", &payload)
+}
+
+fn item_box(index: u32, text: &str) -> Vec<u8> {
+    bx(&index.to_be_bytes(), &data(text))
+}
+
+fn meta_box(handler: &[u8; 4], kids: &[Vec<u8>]) -> Vec<u8> {
+    let hdlr = full(b"hdlr", &[&[0u8; 4][..], handler, &[0; 13]].concat());
+    full(b"meta", &[vec![hdlr], kids.to_vec()].concat().concat())
+}
+
+#[test]
+fn metas_are_merged_with_keys_renumbered_and_shared_keys_reused() {
+    let (_, old) = wild_label();
+    let first = meta_box(
+        b"mdta",
+        &[
+            keys_box(&["title", "AIGC"]),
+            bx(b"ilst", &[item_box(1, "T"), item_box(2, &old)].concat()),
+        ],
+    );
+    let second = meta_box(
+        b"mdta",
+        &[
+            keys_box(&["AIGC", "artist"]),
+            bx(b"ilst", &[item_box(1, &old), item_box(2, "A")].concat()),
+        ],
+    );
+    let id3 = meta_box(b"ID32", &[bx(b"ID32", &[0; 12])]);
+    let udta = bx(b"udta", &[first, id3.clone(), second].concat());
+    let moov = bx(b"moov", &[bx(b"mvhd", &[0; 100]), udta].concat());
+    let file = [bx(b"ftyp", b"isom\0\0\0\0isom"), moov].concat();
+    assert_eq!(Bmff.find(&mut Cursor::new(&file), &Limits::default()).unwrap().len(), 2);
+
+    let out = common::embed(&Bmff, &file, &sample_label());
+    let label = json::to_json(&sample_label(), json::Shape::Bare);
+    assert_eq!(keys(&out), [&b"title"[..], b"AIGC", b"artist"], "one number per name");
+    let items = items(&out);
+    let typed: Vec<(u32, Vec<u8>)> = items
+        .iter()
+        .map(|i| (u32::from_be_bytes(i[4..8].try_into().unwrap()), i[24..].to_vec()))
+        .collect();
+    assert_eq!(
+        typed,
+        [(1, b"T".to_vec()), (2, label.into_bytes()), (3, b"A".to_vec())],
+        "the second meta's items renumbered, its copy of the label dropped"
+    );
+    // The ID3 meta is no item list: left where it was, byte for byte.
+    let moov = child(&out, 0..out.len(), b"moov").unwrap();
+    let udta = child(&out, moov.2, b"udta").unwrap();
+    let metas: Vec<_> = boxes(&out, udta.2).into_iter().filter(|b| &b.0 == b"meta").collect();
+    assert_eq!(metas.len(), 2);
+    assert_eq!(out[metas[1].1.clone()], id3[..]);
+}
