@@ -103,6 +103,26 @@ fn exiftool_warnings(path: &Path) -> Option<BTreeSet<String>> {
     Some(lines(&out).into_iter().filter(|l| !l.starts_with("Validate")).collect())
 }
 
+/// What ffprobe logs at warning level while reading the file, with the context pointers
+/// (`@ 0x55...`) that change from run to run removed.
+fn ffprobe_warnings(path: &Path) -> Option<BTreeSet<String>> {
+    let ffprobe = tool("ffprobe")?;
+    let out = std::process::Command::new(ffprobe)
+        .args(["-v", "warning", "-show_entries", "format_tags"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    Some(
+        lines(&out.stderr)
+            .into_iter()
+            .map(|l| match (l.find(" @ 0x"), l.find(']')) {
+                (Some(at), Some(end)) if at < end => format!("{}{}", &l[..at], &l[end..]),
+                _ => l,
+            })
+            .collect(),
+    )
+}
+
 /// mutagen's tags, one `repr(key) repr(value)` a line (cover art included, as bytes).
 fn mutagen_tags(path: &Path) -> Option<BTreeSet<String>> {
     let python = python_with("mutagen")?;
@@ -120,6 +140,7 @@ struct View {
     exiftool: BTreeSet<String>,
     mutagen: BTreeSet<String>,
     warnings: BTreeSet<String>,
+    ffprobe_log: BTreeSet<String>,
 }
 
 fn view(path: &Path) -> Option<View> {
@@ -128,6 +149,7 @@ fn view(path: &Path) -> Option<View> {
         exiftool: exiftool_tags(path)?,
         mutagen: mutagen_tags(path)?,
         warnings: exiftool_warnings(path)?,
+        ffprobe_log: ffprobe_warnings(path)?,
     })
 }
 
@@ -167,6 +189,8 @@ fn assert_kept(name: &str, before: &View, after: &View, label: &Label) {
     }
     let new: Vec<_> = after.warnings.difference(&before.warnings).collect();
     assert!(new.is_empty(), "{name}: exiftool -validate warns {new:?}");
+    let new: Vec<_> = after.ffprobe_log.difference(&before.ffprobe_log).collect();
+    assert!(new.is_empty(), "{name}: ffprobe warns {new:?}");
 }
 
 /// (type, payload) of the boxes in `buf`.
