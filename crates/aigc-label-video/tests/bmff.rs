@@ -437,3 +437,29 @@ fn metas_are_merged_with_keys_renumbered_and_shared_keys_reused() {
     assert_eq!(metas.len(), 2);
     assert_eq!(out[metas[1].1.clone()], id3[..]);
 }
+
+#[test]
+fn an_itunes_item_typed_by_a_number_is_refused() {
+    // Under the mdta handler the label needs, item 5 would be read as key 5.
+    let itunes = meta_box(
+        b"mdir",
+        &[bx(b"ilst", &[item_box(5, "odd"), bx(b"\xa9nam", &data("T"))].concat())],
+    );
+    let moov = bx(b"moov", &[bx(b"mvhd", &[0; 100]), bx(b"udta", &itunes)].concat());
+    let file = [bx(b"ftyp", b"isom\0\0\0\0isom"), moov].concat();
+    let mut sink = Vec::new();
+    let err = Bmff
+        .write(&mut Cursor::new(&file), &mut sink, &sample_label(), &Limits::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("typed by the number 5"), "{err}");
+    // Typed by four characters only, the same box takes the label.
+    let itunes = meta_box(b"mdir", &[bx(b"ilst", &bx(b"\xa9nam", &data("T")))]);
+    let moov = bx(b"moov", &[bx(b"mvhd", &[0; 100]), bx(b"udta", &itunes)].concat());
+    let out = common::embed(
+        &Bmff,
+        &[bx(b"ftyp", b"isom\0\0\0\0isom"), moov].concat(),
+        &sample_label(),
+    );
+    assert_eq!(keys(&out), [&b"AIGC"[..]]);
+    assert_eq!(items(&out).len(), 2);
+}

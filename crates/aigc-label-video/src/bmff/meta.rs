@@ -367,7 +367,8 @@ fn is_item_list(meta: &Node, buf: &[u8]) -> bool {
 ///
 /// # Errors
 /// [`Error::Unsupported`] when a `meta` to merge has an `mdta` item whose number names no
-/// key: renumbered, it would be read as another key; kept, it could collide.
+/// key (renumbered, it would be read as another key; kept, it could collide), or when an
+/// iTunes item is typed by a number rather than four characters (it would be read as a key).
 fn unify(udta: &mut Node, buf: &[u8]) -> Result<()> {
     let metas: Vec<usize> = (0..udta.kids.len())
         .filter(|&i| udta.kids.get(i).is_some_and(|k| k.live() && is_item_list(k, buf)))
@@ -375,6 +376,21 @@ fn unify(udta: &mut Node, buf: &[u8]) -> Result<()> {
     let Some((&first, rest)) = metas.split_first() else {
         return Ok(());
     };
+    if let Some(target) = udta.kids.get(first).filter(|t| handler(t, buf) != Some(*b"mdta")) {
+        // Under `mdta` an item typed by a small number is read as that key.
+        let numbered = target
+            .child(b"ilst")
+            .and_then(|l| l.kids.iter().find(|k| k.live() && k.typ[0] == 0));
+        if let Some(item) = numbered {
+            return Err(Error::Unsupported(
+                format!(
+                    "mp4: the iTunes meta holds an item typed by the number {}, which the mdta handler the label needs would read as a key",
+                    u32::from_be_bytes(item.typ)
+                )
+                .into(),
+            ));
+        }
+    }
     for &i in rest {
         let Some(other) = udta.kids.get_mut(i).map(|k| {
             let copy = k.clone();
