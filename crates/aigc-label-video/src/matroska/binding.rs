@@ -89,8 +89,9 @@ fn element_header(out: &mut Exclusions, buf: &[u8], at: u64) -> Result<()> {
     Ok(())
 }
 
-/// In the first SeekHead (the one the writer adds to): its size and CRC-32, and each Seek
-/// entry that points at a Tags element holding a label (starting at one of `labelled`).
+/// In the first SeekHead (the one the writer adds to): its size and CRC-32, each Seek entry
+/// that points at a Tags element holding a label (starting at one of `labelled`), and each
+/// Tags entry that points at no Tags element (which the writer may re-point).
 fn seek_head(
     src: &mut Source<'_>,
     seg: &Segment,
@@ -106,6 +107,13 @@ fn seek_head(
     let seeks = ebml::children_until_damaged(&buf, data_range(&buf, head.start)?, head.start);
     for seek in seeks.iter().filter(|c| c.id == id::SEEK) {
         let (points_at_tags, target) = seek_entry(&buf, seek, head.start, seg);
+        // A Tags entry that points at no Tags element is where the writer points the Tags
+        // element it appends (a repair), so it is left out like one that points at a label.
+        let stale = target.is_none_or(|t| !seg.kids.iter().any(|k| k.id == id::TAGS && k.start == t));
+        if points_at_tags && stale {
+            out.add(head.start + seek.range.start as u64..head.start + seek.range.end as u64)?;
+            continue;
+        }
         if points_at_tags && target.is_some_and(|t| labelled.contains(&t)) {
             out.add(head.start + seek.range.start as u64..head.start + seek.range.end as u64)?;
         }

@@ -496,7 +496,9 @@ impl Carrier for Matroska {
     ///   carries nothing by definition (RFC 8794 §11.3.2);
     /// - the Segment's size field, which follows a `Tags` element at the Segment's end;
     /// - in the first `SeekHead`: its size field, its CRC-32 value and each `Seek` entry
-    ///   pointing at a `Tags` element that holds a label (added when one is appended).
+    ///   pointing at a `Tags` element that holds a label (added when one is appended), or
+    ///   naming `Tags` but pointing at no Tags element (past the end of a cut file, say),
+    ///   which the writer re-points at the one it appends.
     ///
     /// The writer never moves an element, so `SeekHead` and `Cues` positions never change
     /// and stay covered; a Tags element before the Clusters keeps its size (with its Void).
