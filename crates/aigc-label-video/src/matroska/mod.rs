@@ -129,6 +129,7 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
         budget.tick(FORMAT, src.pos())?;
         let start = src.pos();
         let next = ebml::read_element_unchecked(src).and_then(|e| match e.end() {
+            _ if e.data_start() > end => Err(Error::truncated(FORMAT, start, "element header cut off")),
             Some(e_end) if e_end <= end => Ok((e.id, e_end, None)),
             Some(claimed) if !strict || e.id == id::TAGS => {
                 scan_cluster(src, end, &mut budget).map(|e_end| (e.id, e_end, Some(claimed)))
