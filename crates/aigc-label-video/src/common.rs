@@ -11,6 +11,11 @@ use aigc_label_core::io::Source;
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Error, Found, Label, Limits, Result};
 
+/// Check id for a structure whose declared size runs past the end of the file (or of its
+/// parent), which a reader cut at the end to read what it holds: a warning, since the file is
+/// damaged but other readers (ffmpeg) read it the same way.
+pub(crate) const STRUCTURE_SIZE: &str = "structure.size";
+
 /// The label text every video carrier writes: bare JSON, because each carrier's key is already
 /// named `AIGC` (spec section 2, "bare where the carrier key is already named AIGC").
 pub(crate) fn label_json(label: &Label) -> String {

@@ -50,7 +50,7 @@ fn check_all(carrier: &dyn Carrier, exts: &[&str], tolerated: Option<&str>) {
 
 #[test]
 fn mp4_rewrites_keep_the_covered_bytes() {
-    check_all(&Bmff, &["mp4", "mov", "m4a"], None);
+    check_all(&Bmff, &["mp4", "mov", "m4a", "3gp"], None);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use aigc_label_video::Bmff;
 
 #[test]
 fn every_fixture_round_trips() {
-    for path in fixtures("video", &["mp4", "mov", "m4a"]) {
+    for path in fixtures("video", &["mp4", "mov", "m4a", "3gp"]) {
         let input = std::fs::read(&path).unwrap();
         eprintln!("{}", path.display());
         round_trip(&Bmff, &input);
@@ -16,7 +16,7 @@ fn every_fixture_round_trips() {
 
 #[test]
 fn ffprobe_sees_the_label_and_frames_are_unchanged() {
-    for path in fixtures("video", &["mp4", "mov", "m4a"]) {
+    for path in fixtures("video", &["mp4", "mov", "m4a", "3gp"]) {
         common::witness(&Bmff, &path);
     }
 }
@@ -28,7 +28,8 @@ use aigc_label_core::check::{Level, id};
 use aigc_label_core::{Carrier, Label, Limits, json, xmp};
 use aigc_label_testutil::{fixture, sample_label, tool};
 
-/// The boxes directly inside `buf[range]`: (type, whole box range, payload range).
+/// The boxes directly inside `buf[range]`: (type, whole box range, payload range); one that
+/// claims more ends at the range's end.
 fn boxes(buf: &[u8], range: Range<usize>) -> Vec<([u8; 4], Range<usize>, Range<usize>)> {
     let mut out = Vec::new();
     let mut at = range.start;
@@ -41,6 +42,7 @@ fn boxes(buf: &[u8], range: Range<usize>) -> Vec<([u8; 4], Range<usize>, Range<u
         } else if size == 0 {
             size = range.end - at;
         }
+        size = size.min(range.end - at); // a box past the end (a damaged fixture) ends there
         out.push((
             buf[at + 4..at + 8].try_into().unwrap(),
             at..at + size,
@@ -217,7 +219,7 @@ fn wild_variants_are_found_flagged_and_replaced() {
 
 #[test]
 fn media_bytes_are_unchanged() {
-    for path in fixtures("video", &["mp4", "mov", "m4a"]) {
+    for path in fixtures("video", &["mp4", "mov", "m4a", "3gp"]) {
         let input = std::fs::read(&path).unwrap();
         let out = common::embed(&Bmff, &input, &sample_label());
         let payloads = |f: &[u8]| -> Vec<Vec<u8>> {
@@ -370,4 +372,94 @@ fn existing_mdta_keys_are_kept_and_ours_added_or_replaced() {
         json::to_json(&sample_label(), json::Shape::Bare)
     )));
     assert!(!tags.contains("by-ffmpeg"));
+}
+
+/// A `keys` payload listing `names` in the `mdta` namespace.
+fn keys_box(names: &[&str]) -> Vec<u8> {
+    let mut payload = (names.len() as u32).to_be_bytes().to_vec();
+    for n in names {
+        payload.extend_from_slice(&((8 + n.len()) as u32).to_be_bytes());
+        payload.extend_from_slice(b"mdta");
+        payload.extend_from_slice(n.as_bytes());
+    }
+    full(b"keys", &payload)
+}
+
+fn item_box(index: u32, text: &str) -> Vec<u8> {
+    bx(&index.to_be_bytes(), &data(text))
+}
+
+fn meta_box(handler: &[u8; 4], kids: &[Vec<u8>]) -> Vec<u8> {
+    let hdlr = full(b"hdlr", &[&[0u8; 4][..], handler, &[0; 13]].concat());
+    full(b"meta", &[vec![hdlr], kids.to_vec()].concat().concat())
+}
+
+#[test]
+fn metas_are_merged_with_keys_renumbered_and_shared_keys_reused() {
+    let (_, old) = wild_label();
+    let first = meta_box(
+        b"mdta",
+        &[
+            keys_box(&["title", "AIGC"]),
+            bx(b"ilst", &[item_box(1, "T"), item_box(2, &old)].concat()),
+        ],
+    );
+    let second = meta_box(
+        b"mdta",
+        &[
+            keys_box(&["AIGC", "artist"]),
+            bx(b"ilst", &[item_box(1, &old), item_box(2, "A")].concat()),
+        ],
+    );
+    let id3 = meta_box(b"ID32", &[bx(b"ID32", &[0; 12])]);
+    let udta = bx(b"udta", &[first, id3.clone(), second].concat());
+    let moov = bx(b"moov", &[bx(b"mvhd", &[0; 100]), udta].concat());
+    let file = [bx(b"ftyp", b"isom\0\0\0\0isom"), moov].concat();
+    assert_eq!(Bmff.find(&mut Cursor::new(&file), &Limits::default()).unwrap().len(), 2);
+
+    let out = common::embed(&Bmff, &file, &sample_label());
+    let label = json::to_json(&sample_label(), json::Shape::Bare);
+    assert_eq!(keys(&out), [&b"title"[..], b"AIGC", b"artist"], "one number per name");
+    let items = items(&out);
+    let typed: Vec<(u32, Vec<u8>)> = items
+        .iter()
+        .map(|i| (u32::from_be_bytes(i[4..8].try_into().unwrap()), i[24..].to_vec()))
+        .collect();
+    assert_eq!(
+        typed,
+        [(1, b"T".to_vec()), (2, label.into_bytes()), (3, b"A".to_vec())],
+        "the second meta's items renumbered, its copy of the label dropped"
+    );
+    // The ID3 meta is no item list: left where it was, byte for byte.
+    let moov = child(&out, 0..out.len(), b"moov").unwrap();
+    let udta = child(&out, moov.2, b"udta").unwrap();
+    let metas: Vec<_> = boxes(&out, udta.2).into_iter().filter(|b| &b.0 == b"meta").collect();
+    assert_eq!(metas.len(), 2);
+    assert_eq!(out[metas[1].1.clone()], id3[..]);
+}
+
+#[test]
+fn an_itunes_item_typed_by_a_number_is_refused() {
+    // Under the mdta handler the label needs, item 5 would be read as key 5.
+    let itunes = meta_box(
+        b"mdir",
+        &[bx(b"ilst", &[item_box(5, "odd"), bx(b"\xa9nam", &data("T"))].concat())],
+    );
+    let moov = bx(b"moov", &[bx(b"mvhd", &[0; 100]), bx(b"udta", &itunes)].concat());
+    let file = [bx(b"ftyp", b"isom\0\0\0\0isom"), moov].concat();
+    let mut sink = Vec::new();
+    let err = Bmff
+        .write(&mut Cursor::new(&file), &mut sink, &sample_label(), &Limits::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("typed by the number 5"), "{err}");
+    // Typed by four characters only, the same box takes the label.
+    let itunes = meta_box(b"mdir", &[bx(b"ilst", &bx(b"\xa9nam", &data("T")))]);
+    let moov = bx(b"moov", &[bx(b"mvhd", &[0; 100]), bx(b"udta", &itunes)].concat());
+    let out = common::embed(
+        &Bmff,
+        &[bx(b"ftyp", b"isom\0\0\0\0isom"), moov].concat(),
+        &sample_label(),
+    );
+    assert_eq!(keys(&out), [&b"AIGC"[..]]);
+    assert_eq!(items(&out).len(), 2);
 }

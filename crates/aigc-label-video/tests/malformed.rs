@@ -15,7 +15,7 @@ use common::fuzz_with_binding as fuzz_carrier;
 
 fn cases() -> Vec<(&'static dyn Carrier, Vec<std::path::PathBuf>)> {
     vec![
-        (&Bmff, fixtures("video", &["mp4", "mov", "m4a"])),
+        (&Bmff, fixtures("video", &["mp4", "mov", "m4a", "3gp"])),
         (&Matroska, fixtures("video", &["mkv", "webm"])),
         (&Flv, fixtures("video", &["flv"])),
         (&Avi, fixtures("video", &["avi"])),

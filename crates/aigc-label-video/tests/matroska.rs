@@ -14,7 +14,12 @@ fn every_fixture_round_trips() {
 
 #[test]
 fn ffprobe_sees_the_label_and_frames_are_unchanged() {
-    for path in fixtures("video", &["mkv", "webm"]) {
+    // A Tags element past the end stops ffmpeg from decoding the damaged input itself, so it
+    // cannot be the reference; tests/damaged.rs checks the repaired outputs decode cleanly.
+    for path in fixtures("video", &["mkv", "webm"])
+        .into_iter()
+        .filter(|p| !p.ends_with("mkv_tags_past_end.mkv"))
+    {
         common::witness(&Matroska, &path);
     }
 }

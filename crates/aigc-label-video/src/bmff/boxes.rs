@@ -30,8 +30,11 @@ pub(crate) struct Header {
     pub start: u64,
     /// 8, or 16 with a 64-bit `largesize`.
     pub hdr_len: u64,
-    /// Offset just past the box.
+    /// Offset just past the box (for a clamped box, the end of the file).
     pub end: u64,
+    /// Where the box's size field says it ends, when that is past the end of the file and
+    /// [`read_header`] cut it there.
+    pub claimed_end: Option<u64>,
 }
 
 impl Header {
@@ -46,7 +49,10 @@ impl Header {
     }
 }
 
-/// Reads the header of the box at the source's position; the box must end by `parent_end`.
+/// Reads the header of the box at the source's position, which should end by `parent_end`. A
+/// box whose size runs past `parent_end` (a top-level box past the end of the file: a lying
+/// size, or a cut upload) is cut there, its claimed end kept in [`Header::claimed_end`] for the
+/// caller to report or refuse; only a header that is itself cut off is an error.
 pub(crate) fn read_header(src: &mut Source<'_>, parent_end: u64) -> Result<Header> {
     let start = src.pos();
     let h: [u8; 8] = src.read_array("box header")?;
@@ -59,15 +65,24 @@ pub(crate) fn read_header(src: &mut Source<'_>, parent_end: u64) -> Result<Heade
     if size < hdr_len {
         return Err(Error::malformed(FORMAT, start, "box size smaller than its header"));
     }
-    let end = start
-        .checked_add(size)
-        .filter(|&e| e <= parent_end)
-        .ok_or_else(|| Error::truncated(FORMAT, start, format!("box {} extends past its parent", fourcc(typ))))?;
+    let claimed = start.saturating_add(size);
+    let (end, claimed_end) = if claimed <= parent_end {
+        (claimed, None)
+    } else if parent_end.saturating_sub(start) >= hdr_len {
+        (parent_end, Some(claimed))
+    } else {
+        return Err(Error::truncated(
+            FORMAT,
+            start,
+            format!("box {} header is cut off", fourcc(typ)),
+        ));
+    };
     Ok(Header {
         typ,
         start,
         hdr_len,
         end,
+        claimed_end,
     })
 }
 

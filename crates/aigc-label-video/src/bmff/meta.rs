@@ -6,9 +6,14 @@
 //! number and hold a `data` box (type 1, UTF-8). Also read, as variants seen in real files: the
 //! same structure in `moov/meta` (QuickTime's place), a raw `udta/AIGC` box, an iTunes freeform
 //! `----` item (`mean` com.apple.iTunes, `name` AIGC) and XMP in `udta/XMP_`.
+//!
+//! Most files already have a `udta/meta`: iTunes' (handler `mdir`, items typed by four-character
+//! codes). ISO/IEC 14496-12 allows one `meta` per container, so the label joins that box rather
+//! than a second one beside it ([`put_label`], `docs/spec.md`); a second one we wrote before is
+//! merged into the first.
 
 use aigc_label_core::io::Bytes;
-use aigc_label_core::{Limits, Result, xmp};
+use aigc_label_core::{Error, Limits, Result, xmp};
 
 use super::boxes::{Body, Node};
 use crate::common::text;
@@ -81,28 +86,65 @@ fn handler(meta: &Node, buf: &[u8]) -> Option<[u8; 4]> {
     meta.child(b"hdlr")?.payload(buf).get(8..12)?.try_into().ok()
 }
 
-/// Key numbers (1-based) whose key is `mdta` `AIGC`, and the number of entries parsed.
-fn aigc_keys(meta: &Node, buf: &[u8]) -> (Vec<u32>, u32, usize) {
-    let mut found = Vec::new();
+/// The entries of a `meta` box's `keys` box (namespace and name, without the size field), in
+/// key order: entry `i` is key number `i + 1` (Apple's QuickTime metadata rules, which ffmpeg
+/// follows). Parsing stops at the declared count or at the first entry that does not fit.
+fn key_entries(meta: &Node, buf: &[u8]) -> Vec<Vec<u8>> {
+    let mut entries = Vec::new();
     let Some(keys) = meta.child(b"keys") else {
-        return (found, 0, 0);
+        return entries;
     };
     let mut b = Bytes::new(keys.payload(buf));
     let (Some(_), Some(count)) = (b.take(4), b.u32_be()) else {
-        return (found, 0, 0);
+        return entries;
     };
-    let mut n = 0u32;
-    while n < count {
+    while (entries.len() as u64) < u64::from(count) {
         let Some(size) = b.u32_be() else { break };
         let Some(entry) = (size as usize).checked_sub(4).and_then(|len| b.take(len)) else {
             break;
         };
-        n += 1;
-        if entry.get(..4) == Some(b"mdta") && entry.get(4..) == Some(KEY) {
-            found.push(n);
+        entries.push(entry.to_vec());
+    }
+    entries
+}
+
+/// Our key's entry: namespace `mdta`, name `AIGC`.
+fn is_our_key(entry: &[u8]) -> bool {
+    entry.get(..4) == Some(b"mdta") && entry.get(4..) == Some(KEY)
+}
+
+/// Key numbers (1-based) whose key is `mdta` `AIGC`.
+fn aigc_keys(meta: &Node, buf: &[u8]) -> Vec<u32> {
+    let entries = key_entries(meta, buf);
+    (1u32..)
+        .zip(&entries)
+        .filter(|(_, e)| is_our_key(e))
+        .map(|(n, _)| n)
+        .collect()
+}
+
+/// A `keys` payload (full box, version 0) listing `entries` in order.
+fn keys_payload(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut payload = vec![0; 4];
+    payload.extend_from_slice(&u32::try_from(entries.len()).unwrap_or(u32::MAX).to_be_bytes());
+    for e in entries {
+        payload.extend_from_slice(&u32::try_from(e.len() + 4).unwrap_or(u32::MAX).to_be_bytes());
+        payload.extend_from_slice(e);
+    }
+    payload
+}
+
+/// Replaces (or inserts, right after `hdlr`, where readers that parse in one pass need it
+/// before `ilst`) the `keys` box of `meta`.
+fn set_keys(meta: &mut Node, entries: &[Vec<u8>]) {
+    let payload = keys_payload(entries);
+    match meta.find(b"keys").and_then(|k| meta.kids.get_mut(k)) {
+        Some(node) => node.body = Body::New(payload),
+        None => {
+            let at = meta.find(b"hdlr").map_or(0, |h| h + 1);
+            meta.kids.insert(at, Node::leaf(*b"keys", payload));
         }
     }
-    (found, n, b.pos())
 }
 
 /// The value of the first `data` box in an `ilst` item.
@@ -116,10 +158,10 @@ fn freeform_part<'a>(item: &'a Node, buf: &'a [u8], typ: &[u8; 4]) -> Option<&'a
 }
 
 fn ilst_copies(meta: &Node, buf: &[u8], path: &[usize], mdta: Option<Place>, out: &mut Vec<Copy>) {
-    let (keys, _, _) = if mdta.is_some() {
+    let keys = if mdta.is_some() {
         aigc_keys(meta, buf)
     } else {
-        (Vec::new(), 0, 0)
+        Vec::new()
     };
     let Some(ilst_at) = meta.find(b"ilst") else { return };
     let Some(ilst) = meta.kids.get(ilst_at) else { return };
@@ -214,13 +256,6 @@ fn item(index: u32, json: &str) -> Node {
     Node::container(index.to_be_bytes(), Vec::new(), vec![data_box(json)])
 }
 
-fn key_entry() -> Vec<u8> {
-    let mut e = ((8 + KEY.len()) as u32).to_be_bytes().to_vec();
-    e.extend_from_slice(b"mdta");
-    e.extend_from_slice(KEY);
-    e
-}
-
 /// A new `meta` box as ffmpeg writes it with `use_metadata_tags`, holding only our key, plus
 /// our padding.
 fn new_meta(json: &str) -> Node {
@@ -228,8 +263,7 @@ fn new_meta(json: &str) -> Node {
     let mut hdlr = vec![0u8; 8];
     hdlr.extend_from_slice(b"mdta");
     hdlr.extend_from_slice(&[0; 13]);
-    let mut keys = vec![0, 0, 0, 0, 0, 0, 0, 1];
-    keys.extend_from_slice(&key_entry());
+    let keys = keys_payload(&[[&b"mdta"[..], KEY].concat()]);
     Node::container(
         *b"meta",
         vec![0; 4],
@@ -254,16 +288,19 @@ fn blank_xmp(node: &mut Node, buf: &[u8], range: &std::ops::Range<usize>) {
 /// Puts `json` into `moov` as the single label and removes or blanks every other copy that
 /// [`copies`] reports. Returns the path of the padding box after our `ilst`.
 ///
-/// Existing `udta`, `meta`, `keys` and `ilst` boxes are kept: a key is appended (so no key is
-/// renumbered) and an item added; other keys and items stay byte-exact. A `udta` `meta` with a
-/// different handler (iTunes `mdir`) is left alone and an `mdta` `meta` is added beside it,
-/// which ffmpeg reads together with it.
+/// `udta` keeps one item-list `meta` (see [`unify`]): the label goes into the first `meta`
+/// with an `mdir` or `mdta` handler, which is given the `mdta` handler; its `keys` and `ilst`
+/// are kept, our key appended (so no key is renumbered) and an item added; other keys and
+/// items stay byte-exact. Without such a `meta`, a new one is added.
 ///
 /// # Errors
-/// Malformed XMP.
+/// Malformed XMP; [`unify`]'s errors.
 pub(crate) fn put_label(moov: &mut Node, buf: &[u8], json: &str, limits: &Limits) -> Result<Vec<usize>> {
-    let found = copies(moov, buf, limits)?;
     let udta = moov.find(b"udta");
+    if let Some(node) = udta.and_then(|u| moov.kids.get_mut(u)) {
+        unify(node, buf)?;
+    }
+    let found = copies(moov, buf, limits)?;
     let target = udta.and_then(|u| {
         let kids = &moov.kids.get(u)?.kids;
         let m = kids
@@ -311,42 +348,155 @@ pub(crate) fn put_label(moov: &mut Node, buf: &[u8], json: &str, limits: &Limits
     Ok(ensure_padding(moov, &meta_path))
 }
 
+/// Whether `meta` is an item list readers take as tags: iTunes (`mdir` handler) or QuickTime
+/// metadata (`mdta`, what ffmpeg writes with `use_metadata_tags`).
+fn is_item_list(meta: &Node, buf: &[u8]) -> bool {
+    &meta.typ == b"meta" && matches!(handler(meta, buf).as_ref(), Some(b"mdir" | b"mdta"))
+}
+
+/// Leaves at most one item-list `meta` in `udta` (ISO/IEC 14496-12 allows one `meta` per
+/// container; `exiftool -validate` flags a second and mutagen reads only the first), and gives
+/// it the `mdta` handler, without which ffmpeg does not resolve `keys` numbers.
+///
+/// Every other item-list `meta` (the one we added beside iTunes' before we merged, or one
+/// another tool added) is merged into the first: its keys are appended to the first's (a key
+/// the first already has is reused, so one name has one number), its items renumbered to
+/// match and appended, and any other box it holds (not `hdlr`, `keys`, `ilst` or padding)
+/// moved along. The iTunes items, typed by four-character codes (`©nam`, `covr`, `----`),
+/// keep their bytes: ffmpeg, exiftool and mutagen read them by type whatever the handler.
+///
+/// # Errors
+/// [`Error::Unsupported`] when a `meta` to merge has an `mdta` item whose number names no
+/// key (renumbered, it would be read as another key; kept, it could collide), or when an
+/// iTunes item is typed by a number rather than four characters (it would be read as a key).
+fn unify(udta: &mut Node, buf: &[u8]) -> Result<()> {
+    let metas: Vec<usize> = (0..udta.kids.len())
+        .filter(|&i| udta.kids.get(i).is_some_and(|k| k.live() && is_item_list(k, buf)))
+        .collect();
+    let Some((&first, rest)) = metas.split_first() else {
+        return Ok(());
+    };
+    if let Some(target) = udta.kids.get(first).filter(|t| handler(t, buf) != Some(*b"mdta")) {
+        // Under `mdta` an item typed by a small number is read as that key.
+        let numbered = target
+            .child(b"ilst")
+            .and_then(|l| l.kids.iter().find(|k| k.live() && k.typ[0] == 0));
+        if let Some(item) = numbered {
+            return Err(Error::Unsupported(
+                format!(
+                    "mp4: the iTunes meta holds an item typed by the number {}, which the mdta handler the label needs would read as a key",
+                    u32::from_be_bytes(item.typ)
+                )
+                .into(),
+            ));
+        }
+    }
+    for &i in rest {
+        let Some(other) = udta.kids.get_mut(i).map(|k| {
+            let copy = k.clone();
+            k.body = Body::Removed;
+            copy
+        }) else {
+            continue;
+        };
+        if let Some(target) = udta.kids.get_mut(first) {
+            merge(target, &other, buf)?;
+        }
+    }
+    if let Some(target) = udta.kids.get_mut(first) {
+        set_handler(target, buf, *b"mdta");
+    }
+    Ok(())
+}
+
+/// Moves the keys, items and other boxes of the item-list `meta` `other` into `target`.
+fn merge(target: &mut Node, other: &Node, buf: &[u8]) -> Result<()> {
+    let mut entries = key_entries(target, buf);
+    let keys_before = entries.len();
+    let numbered = handler(other, buf) == Some(*b"mdta");
+    let theirs = if numbered { key_entries(other, buf) } else { Vec::new() };
+    let mut items = Vec::new();
+    for item in other
+        .child(b"ilst")
+        .into_iter()
+        .flat_map(|l| l.kids.iter())
+        .filter(|k| k.live())
+    {
+        let mut item = item.clone();
+        if numbered {
+            let n = u32::from_be_bytes(item.typ);
+            let entry = n
+                .checked_sub(1)
+                .and_then(|i| theirs.get(i as usize))
+                .ok_or_else(|| {
+                    Error::Unsupported(
+                        format!("mp4: udta holds two meta boxes, and an item of the second names key {n}, which it does not have; they cannot be merged").into(),
+                    )
+                })?;
+            let number = match entries.iter().position(|e| e == entry) {
+                Some(p) => p + 1,
+                None => {
+                    entries.push(entry.clone());
+                    entries.len()
+                }
+            };
+            item.typ = u32::try_from(number).unwrap_or(u32::MAX).to_be_bytes();
+        }
+        items.push(item);
+    }
+    if entries.len() != keys_before {
+        set_keys(target, &entries);
+    }
+    push_items(target, items);
+    let others = other
+        .kids
+        .iter()
+        .filter(|k| k.live() && !matches!(&k.typ, b"hdlr" | b"keys" | b"ilst" | b"free" | b"skip"));
+    target.kids.extend(others.cloned());
+    Ok(())
+}
+
+/// Sets the handler type of `meta`'s `hdlr` box. The reserved words after it are cleared when
+/// the type changes (iTunes writes its manufacturer code `appl` there), as ffmpeg's `mdta`
+/// handler has them; the name is kept.
+fn set_handler(meta: &mut Node, buf: &[u8], typ: [u8; 4]) {
+    if handler(meta, buf) == Some(typ) {
+        return;
+    }
+    let Some(hdlr) = meta.find(b"hdlr").and_then(|h| meta.kids.get_mut(h)) else {
+        return;
+    };
+    let mut payload = hdlr.payload(buf).to_vec();
+    if let Some(slot) = payload.get_mut(8..12) {
+        slot.copy_from_slice(&typ);
+    }
+    if let Some(reserved) = payload.get_mut(12..24) {
+        reserved.fill(0);
+    }
+    hdlr.body = Body::New(payload);
+}
+
 /// Adds our key (unless an `mdta` `AIGC` key exists) and an item for it to an existing `meta`.
 fn add_item(meta: &mut Node, buf: &[u8], json: &str) {
-    let (existing, parsed, used) = aigc_keys(meta, buf);
-    let index = match existing.first() {
+    let index = match aigc_keys(meta, buf).first() {
         Some(&k) => k,
         None => {
-            let mut payload = meta
-                .child(b"keys")
-                .and_then(|k| k.payload(buf).get(..used))
-                .filter(|p| p.len() >= 8)
-                .map_or_else(|| vec![0; 8], <[u8]>::to_vec);
-            let count = parsed + 1;
-            if let Some(slot) = payload.get_mut(4..8) {
-                slot.copy_from_slice(&count.to_be_bytes());
-            }
-            payload.extend_from_slice(&key_entry());
-            match meta.find(b"keys") {
-                Some(k) => {
-                    if let Some(node) = meta.kids.get_mut(k) {
-                        node.body = Body::New(payload);
-                    }
-                }
-                None => {
-                    let at = meta.find(b"hdlr").map_or(0, |h| h + 1);
-                    meta.kids.insert(at, Node::leaf(*b"keys", payload));
-                }
-            }
-            count
+            let mut entries = key_entries(meta, buf);
+            entries.push([&b"mdta"[..], KEY].concat());
+            set_keys(meta, &entries);
+            u32::try_from(entries.len()).unwrap_or(u32::MAX)
         }
     };
+    push_items(meta, vec![item(index, json)]);
+}
+
+/// Appends `items` to the `ilst` of `meta`, adding an `ilst` after `keys` when there is none.
+fn push_items(meta: &mut Node, items: Vec<Node>) {
     match meta.find(b"ilst").and_then(|i| meta.kids.get_mut(i)) {
-        Some(ilst) => ilst.kids.push(item(index, json)),
+        Some(ilst) => ilst.kids.extend(items),
         None => {
             let at = meta.find(b"keys").map_or(meta.kids.len(), |k| k + 1);
-            meta.kids
-                .insert(at, Node::container(*b"ilst", Vec::new(), vec![item(index, json)]));
+            meta.kids.insert(at, Node::container(*b"ilst", Vec::new(), items));
         }
     }
 }

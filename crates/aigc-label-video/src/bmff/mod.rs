@@ -30,13 +30,14 @@ mod offsets;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
+use aigc_label_core::check::Check;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use self::boxes::{FORMAT, Header, Node, parse_tree, read_header};
 use self::meta::Place;
 use self::offsets::{ChunkTable, Field, Shift};
-use crate::common::{Budget, Patch, copy_patched, found, label_json};
+use crate::common::{Budget, Patch, STRUCTURE_SIZE, copy_patched, found, label_json};
 
 pub use self::meta::PADDING;
 
@@ -95,7 +96,9 @@ impl Carrier for Bmff {
                     for copy in meta::copies(&tree, &buf, limits)? {
                         let range = tree.at(copy.structure()).map_or(0..0, |n| n.range.clone());
                         let wild = (copy.place != Place::UdtaMdta).then_some(SPEC_PLACE);
-                        out.push(found(copy.place.name(), absolute(h, &range), copy.text, wild));
+                        let mut f = found(copy.place.name(), absolute(h, &range), copy.text, wild);
+                        f.checks.extend(clamped_check(h));
+                        out.push(f);
                     }
                 }
                 b"uuid" => {
@@ -154,8 +157,9 @@ impl Carrier for Bmff {
     /// box of `moov` included):
     /// - the structure holding each label copy: for the spec's carrier the whole
     ///   `moov/udta/meta` box with the `mdta` handler (its `hdlr`, `keys`, `ilst` and the
-    ///   `free` padding our writer keeps in it; other `mdta` keys in that box are left out
-    ///   with it, as an XMP packet's other properties are in JPEG and PNG); for copies found
+    ///   `free` padding our writer keeps in it; the other items in that box, iTunes tags and
+    ///   cover art included, since the label joins the file's one `meta`, are left out with
+    ///   it, as an XMP packet's other properties are in JPEG and PNG); for copies found
     ///   elsewhere the item or box holding the text, and a top-level XMP `uuid` box whole;
     /// - the 32-bit size (and 64-bit `largesize`) of `moov` and of every box between `moov`
     ///   and that structure (`udta`), which change when the label's size does;
@@ -242,12 +246,11 @@ pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limi
             }
         }
         None if plan.new_moov.len() == old_moov.len() => {
-            // Same place, same size: write only the span that differs.
-            let first = plan.new_moov.iter().zip(&old_moov).position(|(a, b)| a != b);
-            let last = plan.new_moov.iter().zip(&old_moov).rposition(|(a, b)| a != b);
-            if let (Some(first), Some(last)) = (first, last) {
-                file.seek(SeekFrom::Start(moov.start + first as u64))?;
-                file.write_all(plan.new_moov.get(first..=last).unwrap_or_default())?;
+            // Same place, same size: write only the spans that differ (the `ilst` size, our
+            // item and the padding's size; the items between stay as they are).
+            for span in changed_spans(&old_moov, &plan.new_moov) {
+                file.seek(SeekFrom::Start(moov.start + span.start as u64))?;
+                file.write_all(plan.new_moov.get(span).unwrap_or_default())?;
             }
         }
         None => {
@@ -264,20 +267,48 @@ pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limi
     Ok(true)
 }
 
+/// The runs of bytes where `new` differs from `old` (same length), joined when fewer than 16
+/// equal bytes separate them (one write is cheaper than two seeks).
+fn changed_spans(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    for (i, _) in old.iter().zip(new).enumerate().filter(|(_, (a, b))| a != b) {
+        match spans.last_mut() {
+            Some(last) if i - last.end < 16 => last.end = i + 1,
+            _ => spans.push(i..i + 1),
+        }
+    }
+    spans
+}
+
 /// Top-level boxes, and where the boxes end (trailing bytes after are copied as they are).
 struct Top {
     boxes: Vec<Header>,
     end: u64,
 }
 
-/// Walks the top-level boxes. A reader (`strict` false) stops at a box that runs past the end
-/// of the file, so a truncated upload still yields the labels before the break.
+/// Walks the top-level boxes. A reader (`strict` false) stops at a box whose header is cut off,
+/// and cuts a box whose size runs past the end of the file at the end (its
+/// [`Header::claimed_end`] set), so a damaged upload still yields the labels in it. A writer
+/// (`strict` true) accepts that only for a `moov` box, which it rewrites whole with its true
+/// size (a repair); any other box past the end means media is missing, and is refused.
 fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Top> {
     let mut boxes = Vec::new();
     while src.remaining() >= 8 {
         budget.tick(FORMAT, src.pos())?;
         let start = src.pos();
         let h = match read_header(src, src.len()) {
+            Ok(h) if strict && h.claimed_end.is_some() && &h.typ != b"moov" => {
+                return Err(Error::truncated(
+                    FORMAT,
+                    start,
+                    format!(
+                        "box {} claims {} bytes but {} remain in the file; only a moov box that runs past the end is repaired, so the file is not rewritten",
+                        boxes::fourcc(h.typ),
+                        h.claimed_end.unwrap_or(h.end) - h.start,
+                        h.size()
+                    ),
+                ));
+            }
             Ok(h) => h,
             Err(e) if strict => return Err(e),
             Err(_) => {
@@ -294,10 +325,37 @@ fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<T
     Ok(Top { boxes, end: src.pos() })
 }
 
-/// Loads a whole box (within `Limits::max_metadata_bytes`).
+/// Loads a whole box (within `Limits::max_metadata_bytes`). A box cut at the end of the file
+/// ([`Header::claimed_end`]) gets a size field that matches the bytes loaded, so that it parses
+/// as the box it was meant to be; a rewrite then carries the true size.
 fn read_box(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<u8>> {
     src.seek_to(h.start)?;
-    src.read_vec(h.size(), "box", limits)
+    let mut buf = src.read_vec(h.size(), "box", limits)?;
+    if h.claimed_end.is_some() {
+        let size = h.size();
+        match h.hdr_len {
+            16 => buf.get_mut(8..16).map(|f| f.copy_from_slice(&size.to_be_bytes())),
+            _ => buf
+                .get_mut(..4)
+                .map(|f| f.copy_from_slice(&u32::try_from(size).unwrap_or(u32::MAX).to_be_bytes())),
+        };
+    }
+    Ok(buf)
+}
+
+/// The warning for a box cut at the end of the file.
+fn clamped_check(h: &Header) -> Option<Check> {
+    let claimed = h.claimed_end?;
+    Some(Check::warn(
+        STRUCTURE_SIZE,
+        format!(
+            "box {} at byte {} claims {} bytes but the file holds {}; read up to the end of the file (embed rewrites it with its true size)",
+            boxes::fourcc(h.typ),
+            h.start,
+            claimed - h.start,
+            h.size()
+        ),
+    ))
 }
 
 /// The XMP packet of a `uuid` box, if it is the XMP UUID.

@@ -15,8 +15,8 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Limits, Result};
 
 use super::ebml::{self, children, id};
-use super::{Level1, Segment, TagCopy, data_range, load, segment, tag_copies};
-use crate::common::{Exclusions, be_uint};
+use super::{Level1, Segment, TagCopy, data_range, load, seek_entry, segment, tag_copies};
+use crate::common::Exclusions;
 
 /// Every excluded range of the file behind `src`; see [`super::Matroska`]'s
 /// `binding_exclusions`.
@@ -89,8 +89,9 @@ fn element_header(out: &mut Exclusions, buf: &[u8], at: u64) -> Result<()> {
     Ok(())
 }
 
-/// In the first SeekHead (the one the writer adds to): its size and CRC-32, and each Seek
-/// entry that points at a Tags element holding a label (starting at one of `labelled`).
+/// In the first SeekHead (the one the writer adds to): its size and CRC-32, each Seek entry
+/// that points at a Tags element holding a label (starting at one of `labelled`), and each
+/// Tags entry that points at no Tags element (which the writer may re-point).
 fn seek_head(
     src: &mut Source<'_>,
     seg: &Segment,
@@ -101,22 +102,17 @@ fn seek_head(
 ) -> Result<()> {
     let buf = load(src, head, limits)?;
     element_header(out, &buf, head.start)?;
-    let tags_id = ebml::id_bytes(id::TAGS);
-    // The writer appends to a SeekHead without reading its entries, so one it cannot read is
-    // no error here either: the entries up to the damage are checked.
+    // The writer refuses a SeekHead whose entries it cannot read, so one it cannot read is no
+    // error here: the entries up to the damage are checked.
     let seeks = ebml::children_until_damaged(&buf, data_range(&buf, head.start)?, head.start);
     for seek in seeks.iter().filter(|c| c.id == id::SEEK) {
-        let mut points_at_tags = false;
-        let mut target = None;
-        for c in ebml::children_until_damaged(&buf, seek.data.clone(), head.start) {
-            let value = buf.get(c.data.clone()).unwrap_or_default();
-            match c.id {
-                id::SEEK_ID => points_at_tags = value == tags_id.as_slice(),
-                id::SEEK_POSITION if value.len() <= 8 => {
-                    target = seg.data_start().checked_add(be_uint(value));
-                }
-                _ => {}
-            }
+        let (points_at_tags, target) = seek_entry(&buf, seek, head.start, seg);
+        // A Tags entry that points at no Tags element is where the writer points the Tags
+        // element it appends (a repair), so it is left out like one that points at a label.
+        let stale = target.is_none_or(|t| !seg.kids.iter().any(|k| k.id == id::TAGS && k.start == t));
+        if points_at_tags && stale {
+            out.add(head.start + seek.range.start as u64..head.start + seek.range.end as u64)?;
+            continue;
         }
         if points_at_tags && target.is_some_and(|t| labelled.contains(&t)) {
             out.add(head.start + seek.range.start as u64..head.start + seek.range.end as u64)?;

@@ -106,6 +106,21 @@ pub(crate) fn parse_header(bytes: &[u8], at: u64) -> Result<Option<(u32, usize, 
 
 /// Reads the element header at the source's position. A known size must end by `parent_end`.
 pub(crate) fn read_element(src: &mut Source<'_>, parent_end: u64) -> Result<Element> {
+    let el = read_element_unchecked(src)?;
+    if el.end().is_some_and(|e| e > parent_end) {
+        return Err(past_parent(&el));
+    }
+    Ok(el)
+}
+
+/// The error for an element whose size runs past its parent.
+pub(crate) fn past_parent(el: &Element) -> Error {
+    Error::truncated(FORMAT, el.start, format!("element {:X} runs past its parent", el.id))
+}
+
+/// Reads the element header at the source's position, whatever its size says; the caller
+/// checks the size against the parent (and may cut it, see `matroska::segment`).
+pub(crate) fn read_element_unchecked(src: &mut Source<'_>) -> Result<Element> {
     let start = src.pos();
     let mut head = [0u8; 12];
     let n = src.read_up_to(&mut head)?;
@@ -117,13 +132,6 @@ pub(crate) fn read_element(src: &mut Source<'_>, parent_end: u64) -> Result<Elem
         hdr_len: hdr_len as u64,
         size,
     };
-    if el.end().is_some_and(|e| e > parent_end) {
-        return Err(Error::truncated(
-            FORMAT,
-            start,
-            format!("element {id:X} runs past its parent"),
-        ));
-    }
     src.seek_to(el.data_start())?;
     Ok(el)
 }

@@ -25,11 +25,12 @@ mod ebml;
 use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::check::Check;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use self::ebml::{Child, Element, FORMAT, children, element, fill, fix_crc, id, read_element, void};
-use crate::common::{Budget, Patch, check_depth, copy_patched, found, label_json, text};
+use crate::common::{Budget, Patch, STRUCTURE_SIZE, check_depth, copy_patched, found, label_json, text};
 
 /// The spec's place, named in findings about copies elsewhere.
 const SPEC_PLACE: &str = "Tags/Tag/SimpleTag AIGC";
@@ -46,6 +47,9 @@ struct Level1 {
     id: u32,
     start: u64,
     end: u64,
+    /// Where the size field says the element ends, when that is past the Segment's end and the
+    /// element was cut at the next Segment-level element instead (see [`segment`]).
+    claimed_end: Option<u64>,
 }
 
 impl Level1 {
@@ -59,6 +63,9 @@ struct Segment {
     el: Element,
     end: u64,
     kids: Vec<Level1>,
+    /// Where the Segment's size says it ends, when that is past the end of the file (it is
+    /// then read up to the end of the file).
+    claimed_end: Option<u64>,
 }
 
 impl Segment {
@@ -67,8 +74,36 @@ impl Segment {
     fn data_start(&self) -> u64 {
         self.el.data_start()
     }
+
+    /// `structure.size` warnings for the Segment and for `e`, when their sizes ran past the end.
+    fn damage(&self, e: &Level1) -> Vec<Check> {
+        let mut out = Vec::new();
+        let mut warn = |what: &str, start: u64, claimed: u64, end: u64| {
+            out.push(Check::warn(
+                STRUCTURE_SIZE,
+                format!(
+                    "{what} at byte {start} claims to end at byte {claimed}, past the end of its parent; read up to byte {end} (embed writes its true size)"
+                ),
+            ));
+        };
+        if let Some(claimed) = self.claimed_end {
+            warn("the Segment", self.el.start, claimed, self.end);
+        }
+        if let Some(claimed) = e.claimed_end {
+            warn("the Tags element", e.start, claimed, e.end);
+        }
+        out
+    }
 }
 
+/// Reads the first Segment and walks its children.
+///
+/// Damaged sizes are read the way ffmpeg reads them: a Segment whose size runs past the end of
+/// the file ends at the end of the file, and a child whose size runs past the Segment's end is
+/// read as if its size were unknown (up to the next Segment-level element ID), with the claimed
+/// end kept for a `structure.size` warning. A writer (`strict`) accepts that for the Segment
+/// (it writes the Segment's true size) and for a `Tags` element (which it rewrites whole);
+/// anything else past the end means data is missing, and is refused.
 fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segment> {
     let len = src.len();
     let header = read_element(src, len)?;
@@ -80,26 +115,39 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
     let mut budget = Budget::new(limits);
     let el = loop {
         budget.tick(FORMAT, src.pos())?;
-        let el = read_element(src, len)?;
+        let el = ebml::read_element_unchecked(src)?;
         match (el.id, el.end()) {
             (id::SEGMENT, _) => break el,
-            (id::VOID | id::CRC32, Some(end)) => src.seek_to(end)?,
+            (id::VOID | id::CRC32, Some(end)) if end <= len => src.seek_to(end)?,
             _ => return Err(Error::malformed(FORMAT, el.start, "no Segment after the EBML header")),
         }
     };
-    let end = el.end().unwrap_or(len);
+    let claimed_end = el.end().filter(|&e| e > len);
+    let end = el.end().map_or(len, |e| e.min(len));
     let mut kids = Vec::new();
     while end.saturating_sub(src.pos()) >= 2 {
         budget.tick(FORMAT, src.pos())?;
         let start = src.pos();
-        let next = read_element(src, end).and_then(|e| match e.end() {
-            Some(e_end) => Ok((e.id, e_end)),
-            None if e.id == id::CLUSTER => scan_cluster(src, end, &mut budget).map(|e_end| (e.id, e_end)),
+        let next = ebml::read_element_unchecked(src).and_then(|e| match e.end() {
+            _ if e.data_start() > end => Err(Error::truncated(FORMAT, start, "element header cut off")),
+            Some(e_end) if e_end <= end => Ok((e.id, e_end, None)),
+            Some(claimed) if !strict || e.id == id::TAGS => {
+                scan_cluster(src, end, &mut budget).map(|e_end| (e.id, e_end, Some(claimed)))
+            }
+            Some(_) => Err(Error::truncated(
+                FORMAT,
+                start,
+                format!(
+                    "element {:X} runs past the end of the Segment; only a Tags element or the Segment itself is repaired, so the file is not rewritten",
+                    e.id
+                ),
+            )),
+            None if e.id == id::CLUSTER => scan_cluster(src, end, &mut budget).map(|e_end| (e.id, e_end, None)),
             None => Err(Error::Unsupported(
                 format!("matroska: element {:X} at {start} has an unknown size", e.id).into(),
             )),
         });
-        let (i, e_end) = match next {
+        let (i, e_end, claimed) = match next {
             Ok(x) => x,
             Err(e) if strict => return Err(e),
             Err(_) => break,
@@ -108,6 +156,7 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
             id: i,
             start,
             end: e_end,
+            claimed_end: claimed,
         });
         src.seek_to(e_end)?;
     }
@@ -115,10 +164,16 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
     if strict && src.pos() != end {
         return Err(src.malformed("the Segment's children do not fill it"));
     }
-    Ok(Segment { el, end, kids })
+    Ok(Segment {
+        el,
+        end,
+        kids,
+        claimed_end,
+    })
 }
 
-/// Finds where an unknown-size Cluster ends: at the first Segment-level element ID, or `end`.
+/// Finds where an element of unknown (or impossible) size ends: at the first Segment-level
+/// element ID among what follows its header, or `end`.
 fn scan_cluster(src: &mut Source<'_>, end: u64, budget: &mut Budget) -> Result<u64> {
     while end.saturating_sub(src.pos()) >= 2 {
         budget.tick(FORMAT, src.pos())?;
@@ -327,7 +382,9 @@ impl Carrier for Matroska {
                 } else {
                     ("Tags/Tag/SimpleTag AIGC (not a whole-file target)", Some(SPEC_PLACE))
                 };
-                out.push(found(place, range, c.text, wild));
+                let mut f = found(place, range, c.text, wild);
+                f.checks.extend(seg.damage(e));
+                out.push(f);
             }
             if out.len() >= limits.max_copies {
                 out.truncate(limits.max_copies);
@@ -345,7 +402,12 @@ impl Carrier for Matroska {
         limits: &Limits,
     ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
-        let seg = segment(&mut src, limits, true)?;
+        let mut seg = segment(&mut src, limits, true)?;
+        if seg.claimed_end.is_some() {
+            // Repair: the Segment ends where the file does (a size patch below, or the one an
+            // appended Tags element writes).
+            seg.el.size = Some(seg.end - seg.data_start());
+        }
         let tag = label_tag(&label_json(label));
         let mut edits = Edits::default();
 
@@ -376,7 +438,9 @@ impl Carrier for Matroska {
                     continue;
                 }
             }
-            if changed {
+            // A Tags element cut at the next element (its size ran past the end) is rewritten
+            // with its true size even when it loses nothing.
+            if changed || e.claimed_end.is_some() {
                 let bytes = if any_tag {
                     let mut data = kept;
                     fix_crc(&mut data);
@@ -394,6 +458,9 @@ impl Carrier for Matroska {
         }
         if edits.label_at.is_none() {
             edits.append(&mut src, &seg, &tag, limits)?;
+        }
+        if seg.claimed_end.is_some() && edits.replaced.is_none() {
+            edits.patches.push(segment_size_patch(&seg, 0)?);
         }
         edits.patches.sort_by_key(|p| p.pos);
 
@@ -430,7 +497,9 @@ impl Carrier for Matroska {
     ///   carries nothing by definition (RFC 8794 §11.3.2);
     /// - the Segment's size field, which follows a `Tags` element at the Segment's end;
     /// - in the first `SeekHead`: its size field, its CRC-32 value and each `Seek` entry
-    ///   pointing at a `Tags` element that holds a label (added when one is appended).
+    ///   pointing at a `Tags` element that holds a label (added when one is appended), or
+    ///   naming `Tags` but pointing at no Tags element (past the end of a cut file, say),
+    ///   which the writer re-points at the one it appends.
     ///
     /// The writer never moves an element, so `SeekHead` and `Cues` positions never change
     /// and stay covered; a Tags element before the Clusters keeps its size (with its Void).
@@ -442,6 +511,41 @@ impl Carrier for Matroska {
         let mut src = Source::new(input, FORMAT)?;
         binding::exclusions(&mut src, limits)
     }
+}
+
+/// What the `Seek` entry `seek` of a buffered SeekHead (at input offset `at`) points at:
+/// whether its SeekID is Tags, and the input offset its SeekPosition names. Entries are read up
+/// to the first damaged child.
+fn seek_entry(buf: &[u8], seek: &ebml::Child, at: u64, seg: &Segment) -> (bool, Option<u64>) {
+    let tags_id = ebml::id_bytes(id::TAGS);
+    let mut points_at_tags = false;
+    let mut target = None;
+    for c in ebml::children_until_damaged(buf, seek.data.clone(), at) {
+        let value = buf.get(c.data.clone()).unwrap_or_default();
+        match c.id {
+            id::SEEK_ID => points_at_tags = value == tags_id.as_slice(),
+            id::SEEK_POSITION if value.len() <= 8 => {
+                target = seg.data_start().checked_add(crate::common::be_uint(value));
+            }
+            _ => {}
+        }
+    }
+    (points_at_tags, target)
+}
+
+/// The Segment's size field, rewritten for a Segment `delta` bytes longer (a known size only).
+fn segment_size_patch(seg: &Segment, delta: i64) -> Result<Patch> {
+    let width = (seg.el.hdr_len - 4) as usize;
+    let bytes = seg
+        .el
+        .size
+        .and_then(|size| size.checked_add_signed(delta))
+        .and_then(|new| ebml::size_bytes(new, width))
+        .ok_or_else(|| Error::Unsupported("matroska: the Segment size field cannot hold the new size".into()))?;
+    Ok(Patch {
+        pos: seg.el.start + 4,
+        bytes,
+    })
 }
 
 /// Same-size replacements being planned, the one element that may change size, and where the
@@ -482,18 +586,8 @@ impl Edits {
         let hdr = data_range(&bytes, range.start)?.start;
         self.label_at = Some(range.start + (hdr + before) as u64);
         let delta = bytes.len() as i64 - (range.end - range.start) as i64;
-        if let Some(size) = seg.el.size {
-            let width = (seg.el.hdr_len - 4) as usize;
-            let bytes = size
-                .checked_add_signed(delta)
-                .and_then(|new| ebml::size_bytes(new, width))
-                .ok_or_else(|| {
-                    Error::Unsupported("matroska: the Segment size field cannot hold the new size".into())
-                })?;
-            self.patches.push(Patch {
-                pos: seg.el.start + 4,
-                bytes,
-            });
+        if seg.el.size.is_some() {
+            self.patches.push(segment_size_patch(seg, delta)?);
         }
         self.replaced = Some((range, bytes));
         Ok(())
@@ -542,11 +636,28 @@ impl Edits {
         let range = data_range(&buf, head.start)?;
         // An entry appended after damage would be invisible to readers (and to the binding's
         // exclusions, which would then cover it): refuse a SeekHead whose entries do not read.
-        children(&buf, range.clone(), head.start)?;
+        let entries = children(&buf, range, head.start)?;
         let mut entry = element(id::SEEK_ID, &ebml::id_bytes(id::TAGS));
         entry.extend_from_slice(&ebml::uint_element(id::SEEK_POSITION, position));
-        let mut data = buf.get(range).unwrap_or_default().to_vec();
-        data.extend_from_slice(&element(id::SEEK, &entry));
+        let entry = element(id::SEEK, &entry);
+        // A Tags entry that points at no Tags element (past the end of a cut file, say) would
+        // hide ours from readers that follow the first one: it is re-pointed (a repair) rather
+        // than joined by a second.
+        let tags_at: Vec<u64> = seg.kids.iter().filter(|k| k.id == id::TAGS).map(|k| k.start).collect();
+        let stale = entries.iter().position(|c| {
+            c.id == id::SEEK
+                && matches!(seek_entry(&buf, c, head.start, seg), (true, t) if t.is_none_or(|t| !tags_at.contains(&t)))
+        });
+        let mut data = Vec::new();
+        for (j, c) in entries.iter().enumerate() {
+            match stale == Some(j) {
+                true => data.extend_from_slice(&entry),
+                false => data.extend_from_slice(buf.get(c.range.clone()).unwrap_or_default()),
+            }
+        }
+        if stale.is_none() {
+            data.extend_from_slice(&entry);
+        }
         fix_crc(&mut data);
         let bytes = fill(id::SEEK_HEAD, &data, (room - head.start) as usize).ok_or_else(no_room)?;
         if room > head.end {
