@@ -1,0 +1,239 @@
+//! The JSON objects the `aigc-label` command prints with `--json` (feature `json`), so the
+//! command, the C ABI and the Python package print one shape, described by
+//! `docs/output.schema.json`.
+//!
+//! Each function builds the object for one file from the result of the matching file-level
+//! call: [`inspected`] for [`crate::inspect_file`], [`verified`] for [`crate::verify_file`],
+//! [`embedded`] for [`crate::embed_file`], [`propagated`] for [`crate::propagate_file`]. An
+//! error is a result too: it becomes the object's `error` (an unreadable file is a verdict).
+//!
+//! ```
+//! # #[cfg(feature = "image")] {
+//! use aigc_label::{Options, json};
+//! let result = aigc_label::inspect(std::io::Cursor::new(b"not an image"), &Options::default());
+//! let line = json::inspected("upload.bin".as_ref(), &result);
+//! assert_eq!(line["verdict"], "unreadable");
+//! # }
+//! ```
+
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use crate::core::FIELD_NAMES;
+use crate::{Check, Label, LabelCopy, Report, Result, Written};
+
+/// The object for one inspected file: `file`, `format`, `verdict`, `class`, `labels` (each
+/// copy's carrier, byte range, seven fields and checks) and `error`.
+pub fn inspected(file: &Path, result: &Result<Report>) -> Value {
+    match result {
+        Ok(report) => report_json(file, report, None),
+        Err(e) => unreadable(file, e),
+    }
+}
+
+fn unreadable(file: &Path, error: &crate::Error) -> Value {
+    json!({
+        "file": file.to_string_lossy(), "format": null, "verdict": "unreadable", "class": null, "labels": [],
+        "error": error.to_string(),
+    })
+}
+
+/// The report's object; with `verifications` (one per copy), each label gains `verification`
+/// and the file gains `trust`.
+fn report_json(file: &Path, report: &Report, verifications: Option<Trust<'_>>) -> Value {
+    let labels: Vec<Value> = report
+        .copies
+        .iter()
+        .enumerate()
+        .map(|(n, copy)| {
+            #[allow(unused_mut)]
+            let mut label = json!({
+                "carrier": copy.carrier,
+                "range": [copy.range.start, copy.range.end],
+                "fields": fields(copy),
+                "checks": checks(&copy.checks),
+            });
+            #[cfg(feature = "trust")]
+            if let Some(trust) = &verifications {
+                let verification = trust.copies.get(n).and_then(Option::as_ref);
+                label["verification"] = verification.map_or(Value::Null, trust::verification);
+            }
+            #[cfg(not(feature = "trust"))]
+            let _ = (n, &verifications);
+            label
+        })
+        .collect();
+    #[allow(unused_mut)]
+    let mut line = json!({
+        "file": file.to_string_lossy(),
+        "format": report.format,
+        "verdict": report.verdict.as_str(),
+        "class": report.class().map(|c| c.word()),
+        "labels": labels,
+        "error": null,
+    });
+    #[cfg(feature = "trust")]
+    if let Some(trust) = verifications {
+        line["trust"] = json!(trust.verdict.map(crate::trust::TrustVerdict::as_str));
+    }
+    line
+}
+
+/// Each copy's verification and the file's verdict over them.
+#[cfg(feature = "trust")]
+struct Trust<'a> {
+    copies: &'a [Option<crate::trust::Verification>],
+    verdict: Option<crate::trust::TrustVerdict>,
+}
+
+#[cfg(not(feature = "trust"))]
+type Trust<'a> = std::marker::PhantomData<&'a ()>;
+
+/// The seven fields of a copy in Annex E order, `null` for a field the copy lacks.
+pub fn fields(copy: &LabelCopy) -> Map<String, Value> {
+    FIELD_NAMES
+        .iter()
+        .map(|name| (name.to_string(), copy.field(name).map_or(Value::Null, Value::from)))
+        .collect()
+}
+
+/// The seven fields of a label in Annex E order.
+pub fn label(label: &Label) -> Map<String, Value> {
+    label
+        .fields()
+        .iter()
+        .map(|(name, value)| (name.to_string(), Value::from(*value)))
+        .collect()
+}
+
+/// Each check as `{"id", "ok", "level", "detail"}`.
+pub fn checks(checks: &[Check]) -> Vec<Value> {
+    checks
+        .iter()
+        .map(|c| json!({"id": c.id, "ok": c.is_ok(), "level": c.level.as_str(), "detail": c.detail}))
+        .collect()
+}
+
+/// The object for one embedded file: `file`, `result` (`labelled` or `failed`), `bytes`,
+/// `label_range` and `error`.
+pub fn embedded(file: &Path, result: &Result<Written>) -> Value {
+    match result {
+        Ok(w) => json!({"file": file.to_string_lossy(), "result": "labelled", "bytes": w.bytes_written,
+                        "label_range": [w.label_range.start, w.label_range.end], "error": null}),
+        Err(e) => json!({"file": file.to_string_lossy(), "result": "failed", "bytes": null, "label_range": null,
+                         "error": e.to_string()}),
+    }
+}
+
+#[cfg(feature = "trust")]
+pub use trust::{propagated, verification, verified};
+
+#[cfg(feature = "trust")]
+mod trust {
+    use std::path::Path;
+
+    use serde_json::{Value, json};
+
+    use super::{Trust, checks, label, report_json, unreadable};
+    use crate::trust::Verification;
+    use crate::trust::propagate::{Decision, Outcome};
+    use crate::trust::verify::{BindingStatus, SignatureStatus, SlotVerification};
+    use crate::{Result, Verified};
+
+    /// The object for one file inspected with a trust list (feature `trust`): as
+    /// [`super::inspected`], plus `trust` (the worst verdict over the copies) and each label's
+    /// `verification`. Without `with_trust` (the report was not checked against a trust list)
+    /// the object is [`super::inspected`]'s.
+    pub fn verified(file: &Path, result: &Result<Verified>, with_trust: bool) -> Value {
+        match result {
+            Ok(v) => {
+                let trust = with_trust.then(|| Trust {
+                    copies: &v.verifications,
+                    verdict: v.trust_verdict(),
+                });
+                report_json(file, &v.report, trust)
+            }
+            Err(e) => unreadable(file, e),
+        }
+    }
+
+    /// A copy's verification: the verdict, each slot's signature and binding, every check.
+    pub fn verification(v: &Verification) -> Value {
+        json!({
+            "verdict": v.verdict().as_str(),
+            "producer": slot(&v.producer),
+            "propagator": slot(&v.propagator),
+            "checks": checks(&v.checks),
+        })
+    }
+
+    fn slot(slot: &SlotVerification) -> Value {
+        let signature = match &slot.signature {
+            SignatureStatus::Valid { algorithm, key_id } => json!({
+                "status": "valid", "algorithm": algorithm.to_string(), "key_id": key_id,
+                "embedded_key_verifies": null, "detail": null,
+            }),
+            SignatureStatus::UnknownKey {
+                key_id,
+                embedded_key_verifies,
+            } => json!({
+                "status": "unknown-key", "algorithm": null, "key_id": key_id,
+                "embedded_key_verifies": embedded_key_verifies, "detail": null,
+            }),
+            other => json!({
+                "status": other.as_str(), "algorithm": null, "key_id": null,
+                "embedded_key_verifies": null, "detail": match other {
+                    SignatureStatus::Invalid(why) | SignatureStatus::Unsupported(why) => Some(why.as_str()),
+                    _ => None,
+                },
+            }),
+        };
+        let binding = json!({
+            "status": slot.binding.as_str(),
+            "detail": match &slot.binding {
+                BindingStatus::Unsupported(why) => Some(why.as_str()),
+                _ => None,
+            },
+        });
+        json!({"field": slot.slot.field(), "signature": signature, "binding": binding})
+    }
+
+    /// The object for one propagated file (feature `trust`): `file`, `output` (`output` when
+    /// a label was written, else `null`), `decision`, `class`, `written`, `reason`, `traces`,
+    /// `label`, `label_range` and `error`.
+    pub fn propagated(file: &Path, output: &Path, result: &Result<Outcome>) -> Value {
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return json!({
+                    "file": file.to_string_lossy(), "output": null, "decision": null, "class": null,
+                    "written": false, "reason": null, "traces": [], "label": null, "label_range": null,
+                    "error": e.to_string(),
+                });
+            }
+        };
+        let traces: Vec<Value> = match &outcome.decision {
+            Decision::Suspected { traces } => traces
+                .iter()
+                .map(|t| {
+                    json!({"kind": t.kind.as_str(), "location": t.location, "range": [t.range.start, t.range.end],
+                           "detail": t.detail})
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        json!({
+            "file": file.to_string_lossy(),
+            "output": outcome.written.as_ref().map(|_| output.to_string_lossy()),
+            "decision": outcome.decision.as_str(),
+            "class": outcome.decision.class().map(|c| c.word()),
+            "written": outcome.written.is_some(),
+            "reason": outcome.decision.reason(),
+            "traces": traces,
+            "label": outcome.label.as_ref().map(label),
+            "label_range": outcome.written.as_ref().map(|w| [w.label_range.start, w.label_range.end]),
+            "error": null,
+        })
+    }
+}
