@@ -42,8 +42,7 @@ pub fn to_py(error: &Error, path: Option<&str>) -> PyErr {
     })
 }
 
-/// A caller's mistake (a bad argument) as `aigc_label.errors.InvalidLabel`'s sibling
-/// `ValueError`.
+/// A caller's mistake (a bad argument) as `aigc_label.errors.InvalidLabel`, a `ValueError`.
 pub fn invalid(what: impl Into<String>) -> PyErr {
-    pyo3::exceptions::PyValueError::new_err(what.into())
+    to_py(&Error::Parameter(what.into().into()), None)
 }

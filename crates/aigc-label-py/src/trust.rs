@@ -127,18 +127,20 @@ impl TrustList {
             .map_err(|e| to_py(&e, Some(&path.to_string_lossy())))
     }
 
-    /// Trusts `public_key` (`sm2:04...`, `ed25519:...`, a public key PEM, or a `SigningKey`)
-    /// for labels by `provider`, optionally under `key_id`.
+    /// Trusts `public_key` (`sm2:04...`, `ed25519:...`, a public key PEM, or a `SigningKey`,
+    /// then under its key id) for labels by `provider`, optionally under `key_id`.
     #[pyo3(signature = (provider, public_key, key_id=None))]
     fn add(&mut self, provider: &str, public_key: &Bound<'_, PyAny>, key_id: Option<&str>) -> PyResult<()> {
-        let key = if let Ok(signing) = public_key.cast::<SigningKey>() {
-            signing.get().inner.public_key()
+        // A signing key brings its own id, which its signatures name.
+        let (key, own_id) = if let Ok(signing) = public_key.cast::<SigningKey>() {
+            let inner = &signing.get().inner;
+            (inner.public_key(), Some(inner.key_id().to_string()))
         } else if let Ok(text) = public_key.extract::<String>() {
-            PublicKey::parse(&text).map_err(|e| to_py(&e, None))?
+            (PublicKey::parse(&text).map_err(|e| to_py(&e, None))?, None)
         } else {
             return Err(PyTypeError::new_err("public_key must be a str or a SigningKey"));
         };
-        match key_id {
+        match key_id.map(str::to_string).or(own_id) {
             Some(id) => self.inner.add_with_id(provider, id, key),
             None => self.inner.add(provider, key),
         };
