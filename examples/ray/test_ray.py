@@ -47,8 +47,15 @@ def uploads(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_local():
-    ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    if os.environ.get("CI"):
+        import ray
+    else:
+        ray = pytest.importorskip("ray")
+    # Workers import label_batch from this folder, as a real cluster would from an installed
+    # module (every worker needs `aigc-label` installed: a runtime_env or the cluster's image).
+    here = str(Path(__file__).resolve().parent)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": here}})
     yield ray
     ray.shutdown()
 
