@@ -23,16 +23,22 @@ use serde_json::{Map, Value, json};
 use crate::core::FIELD_NAMES;
 use crate::{Check, Label, LabelCopy, Report, Result, Written};
 
-/// The object for one inspected file: `file`, `format`, `verdict`, `class`, `labels` (each
-/// copy's carrier, byte range, seven fields and checks) and `error`.
+/// The object for one inspected file: [`report`]'s, or [`unreadable`]'s for an error.
 pub fn inspected(file: &Path, result: &Result<Report>) -> Value {
     match result {
-        Ok(report) => report_json(file, report, None),
+        Ok(report) => self::report(file, report),
         Err(e) => unreadable(file, e),
     }
 }
 
-fn unreadable(file: &Path, error: &crate::Error) -> Value {
+/// The object for a file inspection read: `file`, `format`, `verdict`, `class`, `labels` (each
+/// copy's carrier, byte range, seven fields and checks) and `error` (`null`).
+pub fn report(file: &Path, report: &Report) -> Value {
+    report_json(file, report, None)
+}
+
+/// The object for a file that could not be read: verdict `unreadable`, and `error` says why.
+pub fn unreadable(file: &Path, error: &crate::Error) -> Value {
     json!({
         "file": file.to_string_lossy(), "format": null, "verdict": "unreadable", "class": null, "labels": [],
         "error": error.to_string(),
@@ -127,7 +133,7 @@ pub fn embedded(file: &Path, result: &Result<Written>) -> Value {
 }
 
 #[cfg(feature = "trust")]
-pub use trust::{propagated, verification, verified};
+pub use trust::{propagate_failed, propagated, verification, verified};
 
 #[cfg(feature = "trust")]
 mod trust {
@@ -135,27 +141,22 @@ mod trust {
 
     use serde_json::{Value, json};
 
-    use super::{Trust, checks, label, report_json, unreadable};
+    use super::{Trust, checks, label, report_json};
+    use crate::Verified;
     use crate::trust::Verification;
     use crate::trust::propagate::{Decision, Outcome};
     use crate::trust::verify::{BindingStatus, SignatureStatus, SlotVerification};
-    use crate::{Result, Verified};
 
     /// The object for one file inspected with a trust list (feature `trust`): as
-    /// [`super::inspected`], plus `trust` (the worst verdict over the copies) and each label's
+    /// [`super::report`], plus `trust` (the worst verdict over the copies) and each label's
     /// `verification`. Without `with_trust` (the report was not checked against a trust list)
-    /// the object is [`super::inspected`]'s.
-    pub fn verified(file: &Path, result: &Result<Verified>, with_trust: bool) -> Value {
-        match result {
-            Ok(v) => {
-                let trust = with_trust.then(|| Trust {
-                    copies: &v.verifications,
-                    verdict: v.trust_verdict(),
-                });
-                report_json(file, &v.report, trust)
-            }
-            Err(e) => unreadable(file, e),
-        }
+    /// the object is [`super::report`]'s.
+    pub fn verified(file: &Path, verified: &Verified, with_trust: bool) -> Value {
+        let trust = with_trust.then(|| Trust {
+            copies: &verified.verifications,
+            verdict: verified.trust_verdict(),
+        });
+        report_json(file, &verified.report, trust)
     }
 
     /// A copy's verification: the verdict, each slot's signature and binding, every check.
@@ -199,20 +200,20 @@ mod trust {
         json!({"field": slot.slot.field(), "signature": signature, "binding": binding})
     }
 
+    /// The object for a file the platform's step failed on (feature `trust`): `error` says
+    /// why, the other fields of [`propagated`]'s object are empty.
+    pub fn propagate_failed(file: &Path, error: &crate::Error) -> Value {
+        json!({
+            "file": file.to_string_lossy(), "output": null, "decision": null, "class": null,
+            "written": false, "reason": null, "traces": [], "label": null, "label_range": null,
+            "error": error.to_string(),
+        })
+    }
+
     /// The object for one propagated file (feature `trust`): `file`, `output` (`output` when
     /// a label was written, else `null`), `decision`, `class`, `written`, `reason`, `traces`,
-    /// `label`, `label_range` and `error`.
-    pub fn propagated(file: &Path, output: &Path, result: &Result<Outcome>) -> Value {
-        let outcome = match result {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                return json!({
-                    "file": file.to_string_lossy(), "output": null, "decision": null, "class": null,
-                    "written": false, "reason": null, "traces": [], "label": null, "label_range": null,
-                    "error": e.to_string(),
-                });
-            }
-        };
+    /// `label`, `label_range` and `error` (`null`).
+    pub fn propagated(file: &Path, output: &Path, outcome: &Outcome) -> Value {
         let traces: Vec<Value> = match &outcome.decision {
             Decision::Suspected { traces } => traces
                 .iter()

@@ -63,7 +63,7 @@ fn label(
 fn inspect_file(py: Python<'_>, path: PathBuf) -> PyResult<String> {
     let result = py.detach(|| aigc_label::inspect_file(&path, &Options::default()));
     match result {
-        Ok(report) => Ok(json::inspected(&path, &Ok(report)).to_string()),
+        Ok(report) => Ok(json::report(&path, &report).to_string()),
         Err(e) => Err(to_py(&e, Some(&text(&path)))),
     }
 }
@@ -89,7 +89,7 @@ fn inspect_bytes(py: Python<'_>, data: &[u8], name: &str) -> PyResult<String> {
         }
     });
     match result {
-        Ok(report) => Ok(json::inspected(Path::new(name), &Ok(report)).to_string()),
+        Ok(report) => Ok(json::report(Path::new(name), &report).to_string()),
         Err(e) => Err(to_py(&e, Some(name))),
     }
 }
@@ -209,7 +209,7 @@ fn verify_file(py: Python<'_>, path: PathBuf, trust: PyRef<'_, TrustList>) -> Py
     let list = &trust.inner;
     let result = py.detach(|| aigc_label::verify_file(&path, list, &Options::default()));
     match result {
-        Ok(v) => Ok(json::verified(&path, &Ok(v), true).to_string()),
+        Ok(v) => Ok(json::verified(&path, &v, true).to_string()),
         Err(e) => Err(to_py(&e, Some(&text(&path)))),
     }
 }
@@ -220,7 +220,7 @@ fn verify_bytes(py: Python<'_>, data: &[u8], trust: PyRef<'_, TrustList>, name: 
     let list = &trust.inner;
     let result = py.detach(|| aigc_label::verify_reader(Cursor::new(data), list, &Options::default()));
     match result {
-        Ok(v) => Ok(json::verified(Path::new(name), &Ok(v), true).to_string()),
+        Ok(v) => Ok(json::verified(Path::new(name), &v, true).to_string()),
         Err(e) => Err(to_py(&e, Some(name))),
     }
 }
@@ -255,7 +255,7 @@ fn propagate_file(
         aigc_label::propagate_file(&input, &output, &request, &options)
     });
     match result {
-        Ok(outcome) => Ok(json::propagated(&input, &output, &Ok(outcome)).to_string()),
+        Ok(outcome) => Ok(json::propagated(&input, &output, &outcome).to_string()),
         Err(e) => Err(to_py(&e, Some(&text(&input)))),
     }
 }
@@ -298,7 +298,7 @@ fn propagate_bytes<'py>(
             let out = outcome.written.is_some().then(|| PyBytes::new(py, &bytes));
             Ok((
                 out,
-                json::propagated(Path::new(name), Path::new(name), &Ok(outcome)).to_string(),
+                json::propagated(Path::new(name), Path::new(name), &outcome).to_string(),
             ))
         }
         Err(e) => Err(to_py(&e, Some(name))),
