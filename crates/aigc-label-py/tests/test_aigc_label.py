@@ -131,28 +131,30 @@ def test_inspect_many_equals_cli_batch(labelled: List[Path], tmp_path: Path):
     assert reports[-1].verdict == "unreadable" and "unsupported" in reports[-1].error
 
 
-def test_inspect_many_releases_the_gil(labelled: List[Path]):
+def test_inspect_many_releases_the_gil(labelled: List[Path], tmp_path: Path):
+    """inspect_many reads a named pipe that only another Python thread writes: it can finish
+    only if it released the GIL. Should it ever hold it, the watchdog ends the run with a
+    traceback instead of a hang."""
+    import faulthandler
     import threading
 
-    ticks = []
-    stop = threading.Event()
+    png = next(p for p in labelled if p.suffix == ".png")
+    fifo = tmp_path / "upload.png"
+    os.mkfifo(fifo)
 
-    def tick():
-        while not stop.is_set():
-            ticks.append(1)
-            stop.wait(0.001)
+    def upload():
+        with open(fifo, "wb") as f:
+            f.write(png.read_bytes())
 
-    thread = threading.Thread(target=tick)
-    thread.start()
+    writer = threading.Thread(target=upload, daemon=True)
+    faulthandler.dump_traceback_later(60, exit=True)
     try:
-        before = len(ticks)
-        reports = aigc_label.inspect_many(labelled * 40, jobs=1)
-        during = len(ticks) - before
+        writer.start()
+        (report,) = aigc_label.inspect_many([fifo], jobs=1)
     finally:
-        stop.set()
-        thread.join()
-    assert len(reports) == len(labelled) * 40
-    assert during > 0, "another Python thread ran while inspect_many worked"
+        faulthandler.cancel_dump_traceback_later()
+    writer.join()
+    assert report.verdict == "compliant" and report.label.produce_id == "py-png"
 
 
 # ---- errors ------------------------------------------------------------------------------------
