@@ -59,7 +59,8 @@ def main() -> None:
         else:
             from inspect_uploads import run
 
-            ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"PYTHONPATH": str(ROOT / "examples" / "ray")}})
             t = time.perf_counter()
             run(str(uploads), str(Path(work) / "report"))
             rows.append((f"ray data, {args.num_cpus} CPUs", time.perf_counter() - t))

@@ -20,18 +20,21 @@ other engines: ``df.mapInPandas`` in Spark or ``ddf.map_partitions`` in Dask (se
 import argparse
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import aigc_label
 
 
-def inspect_one(data: bytes, name: str) -> Dict[str, Any]:
-    """The ``inspect --json`` object for one upload; an unreadable one is a row, not a crash."""
+def inspect_one(data: bytes, name: str) -> Tuple[Dict[str, Any], str]:
+    """The ``inspect --json`` object for one upload, as a dict and as text; an unreadable upload
+    is a row, not a crash."""
     try:
-        return aigc_label.inspect_bytes(data, name=name).to_dict()
+        report = aigc_label.inspect_bytes(data, name=name)
+        return report.to_dict(), report.to_json()
     except aigc_label.AigcLabelError as e:
-        return {"file": name, "format": None, "verdict": "unreadable", "class": None, "labels": [],
+        line = {"file": name, "format": None, "verdict": "unreadable", "class": None, "labels": [],
                 "error": e.message}
+        return line, json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
 def label_batch(batch: Dict[str, Any], store: Optional[str] = None, platform: Optional[str] = None,
@@ -44,7 +47,7 @@ def label_batch(batch: Dict[str, Any], store: Optional[str] = None, platform: Op
         rows["decision"], rows["stored"] = [], []
     for data, path in zip(batch["bytes"], batch["path"]):
         data, path = bytes(data), str(path)
-        line = inspect_one(data, path)
+        line, text = inspect_one(data, path)
         label = line["labels"][0]["fields"] if len(line["labels"]) == 1 else {}
         rows["file"].append(path)
         rows["format"].append(line["format"])
@@ -53,7 +56,7 @@ def label_batch(batch: Dict[str, Any], store: Optional[str] = None, platform: Op
         rows["producer"].append(label.get("ContentProducer"))
         rows["produce_id"].append(label.get("ProduceID"))
         rows["error"].append(line["error"])
-        rows["json"].append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+        rows["json"].append(text)
         if store:
             decision, stored = propagate_one(data, path, store, platform or "", root)
             rows["decision"].append(decision)
