@@ -210,12 +210,13 @@ def test_lenient_accepts_provider_names():
 # ---- embed -------------------------------------------------------------------------------------
 
 
-def test_embed_file_result_equals_cli_embed(tmp_path: Path):
+def test_embed_file_result_equals_cli_embed(tmp_path: Path, schema):
     sample = ROOT / "examples" / "samples" / "sample.flac"
     ours = aigc_label.embed_file(sample, tmp_path / "a.flac", PRODUCER, "same-id")
     (theirs,) = cli_lines("embed", str(sample), "-o", str(tmp_path / "b.flac"), "--producer", PRODUCER,
                           "--produce-id", "same-id")
     assert ours.to_dict() == theirs
+    schema(ours.to_dict())
     assert ours.result == "labelled" and ours.bytes == (tmp_path / "a.flac").stat().st_size
     assert (tmp_path / "a.flac").read_bytes() == (tmp_path / "b.flac").read_bytes()
 
@@ -232,13 +233,14 @@ def test_embed_bytes_round_trips_and_keeps_the_rest():
 # ---- propagate ---------------------------------------------------------------------------------
 
 
-def test_propagate_file_equals_cli(labelled: List[Path], tmp_path: Path):
+def test_propagate_file_equals_cli(labelled: List[Path], tmp_path: Path, schema):
     src = next(p for p in labelled if p.suffix == ".png")
     ours = aigc_label.propagate_file(src, tmp_path / "ours.png", PLATFORM, "up-1")
     (theirs,) = cli_lines("propagate", str(src), "-o", str(tmp_path / "cli.png"), "--platform", PLATFORM,
                           "--propagate-id", "up-1")
     theirs["output"] = str(tmp_path / "ours.png")
     assert ours.to_dict() == theirs
+    schema(ours.to_dict())
     assert ours.decision == "keep" and ours.written and ours.label_class == "is"
     assert ours.label.content_propagator == PLATFORM
     assert (tmp_path / "ours.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
@@ -294,6 +296,33 @@ def test_keys_signed_embed_and_verify_equal_cli(tmp_path: Path):
     tampered = bytearray(out.read_bytes())
     tampered[100] ^= 0xFF
     assert aigc_label.verify_bytes(bytes(tampered), trust).trust == "tampered"
+
+
+def test_trust_and_propagate_errors(tmp_path: Path):
+    with pytest.raises(InvalidLabel):
+        aigc_label.keygen("rsa")
+    with pytest.raises(InvalidLabel):
+        SigningKey.from_pem("not a key")
+    with pytest.raises(FileError) as e:
+        SigningKey.from_file(tmp_path / "missing.pem")
+    assert e.value.path.endswith("missing.pem")
+    with pytest.raises(InvalidLabel):
+        TrustList.parse("001191440300708461136T1XGW3 sm2:zz")
+    with pytest.raises(InvalidLabel):
+        TrustList().add(PRODUCER, "sm2:00")
+    with pytest.raises(TypeError):
+        TrustList().add(PRODUCER, 42)  # type: ignore[arg-type]
+    with pytest.raises(FileError):
+        aigc_label.verify_file(tmp_path / "missing.png", TrustList())
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"junk" * 10)
+    with pytest.raises(Unsupported) as e:
+        aigc_label.propagate_file(junk, tmp_path / "out.bin", PLATFORM, "up-1")
+    assert e.value.path == str(junk) and not (tmp_path / "out.bin").exists()
+    with pytest.raises(Unsupported):
+        aigc_label.propagate_bytes(b"junk", PLATFORM, "up-1")
+    with pytest.raises(Unsupported):
+        aigc_label.verify_bytes(b"junk", TrustList())
 
 
 def test_callback_signer_signs_through_python(tmp_path: Path):
