@@ -54,6 +54,8 @@ pub use aigc_label_video as video;
 
 mod atomic;
 pub mod batch;
+#[cfg(feature = "json")]
+pub mod json;
 #[cfg(feature = "trust")]
 pub mod protected;
 

@@ -6,11 +6,11 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use aigc_label::core::FIELD_NAMES;
-use aigc_label::trust::propagate::{Decision, Outcome};
-use aigc_label::trust::verify::{BindingStatus, SignatureStatus, SlotVerification};
+use aigc_label::trust::propagate::Outcome;
+use aigc_label::trust::verify::{BindingStatus, SignatureStatus};
 use aigc_label::trust::{TrustVerdict, Verification};
-use aigc_label::{Check, Error, FileWrite, Label, LabelCopy, Level, Result, Verified, Written};
-use serde_json::{Map, Value, json};
+use aigc_label::{FileWrite, Level, Result, Verified, Written, json};
+use serde_json::{Value, json};
 
 /// Width of the format column: the longest format names (`markdown`, `matroska`) fit.
 const FORMAT_WIDTH: usize = 8;
@@ -71,22 +71,9 @@ impl Embedded {
     }
 }
 
-/// The notes of the writes, as text.
-pub fn notes_of(writes: &[FileWrite]) -> Vec<String> {
-    writes
-        .iter()
-        .flat_map(|w| w.notes.iter().map(ToString::to_string))
-        .collect()
-}
+pub use aigc_label::json::notes as notes_of;
 
-/// An error for a report row about `file`: without the path when it is that file's (the row
-/// names it already), with it when another file (an output) was at fault.
-pub fn error_text(file: &Path, e: &Error) -> String {
-    match e.path() {
-        Some(path) if path == file => e.without_path().to_string(),
-        _ => e.to_string(),
-    }
-}
+pub use aigc_label::json::error_text;
 
 /// One inspected file: the report, and each copy's verification when a trust list was given.
 #[derive(Debug)]
@@ -178,115 +165,12 @@ impl Summary {
     }
 }
 
-/// The JSON object for one inspected file.
-pub fn inspect_json(path: &Path, result: &Result<Inspection>) -> Value {
-    let file = path.to_string_lossy();
-    let inspection = match result {
-        Ok(inspection) => inspection,
-        Err(e) => {
-            return json!({
-                "file": file, "format": null, "verdict": "unreadable", "class": null, "labels": [],
-                "error": error_text(path, e),
-            });
-        }
-    };
-    let report = &inspection.verified.report;
-    let labels: Vec<Value> = report
-        .copies
-        .iter()
-        .enumerate()
-        .map(|(n, copy)| {
-            let mut label = json!({
-                "carrier": copy.carrier,
-                "range": [copy.range.start, copy.range.end],
-                "fields": fields_json(copy),
-                "checks": checks_json(&copy.checks),
-            });
-            if inspection.with_trust {
-                let verification = inspection.verified.verifications.get(n).and_then(Option::as_ref);
-                label["verification"] = verification.map_or(Value::Null, verification_json);
-            }
-            label
-        })
-        .collect();
-    let mut line = json!({
-        "file": file,
-        "format": report.format,
-        "verdict": report.verdict.as_str(),
-        "class": report.class().map(|c| c.word()),
-        "labels": labels,
-        "error": null,
-    });
-    if inspection.with_trust {
-        line["trust"] = json!(inspection.trust_verdict().map(TrustVerdict::as_str));
-    }
-    line
-}
-
-fn fields_json(copy: &LabelCopy) -> Map<String, Value> {
-    FIELD_NAMES
-        .iter()
-        .map(|name| (name.to_string(), copy.field(name).map_or(Value::Null, Value::from)))
-        .collect()
-}
-
-fn label_json(label: &Label) -> Map<String, Value> {
-    label
-        .fields()
-        .iter()
-        .map(|(name, value)| (name.to_string(), Value::from(*value)))
-        .collect()
-}
-
-fn checks_json(checks: &[Check]) -> Vec<Value> {
-    checks
-        .iter()
-        .map(|c| json!({"id": c.id, "ok": c.is_ok(), "level": c.level.as_str(), "detail": c.detail}))
-        .collect()
-}
-
-/// A copy's verification: the verdict, each slot's signature and binding, every check.
-fn verification_json(v: &Verification) -> Value {
-    json!({
-        "verdict": v.verdict().as_str(),
-        "producer": slot_json(&v.producer),
-        "propagator": slot_json(&v.propagator),
-        "checks": checks_json(&v.checks),
-    })
-}
-
-fn slot_json(slot: &SlotVerification) -> Value {
-    let signature = match &slot.signature {
-        SignatureStatus::Valid { algorithm, key_id } => json!({
-            "status": "valid", "algorithm": algorithm.to_string(), "key_id": key_id,
-            "embedded_key_verifies": null, "detail": null,
-        }),
-        SignatureStatus::UnknownKey {
-            key_id,
-            embedded_key_verifies,
-        } => json!({
-            "status": "unknown-key", "algorithm": null, "key_id": key_id,
-            "embedded_key_verifies": embedded_key_verifies, "detail": null,
-        }),
-        other => json!({
-            "status": other.as_str(), "algorithm": null, "key_id": null,
-            "embedded_key_verifies": null, "detail": status_detail(other),
-        }),
-    };
-    let binding = json!({
-        "status": slot.binding.as_str(),
-        "detail": match &slot.binding {
-            BindingStatus::Unsupported(why) => Some(why.as_str()),
-            _ => None,
-        },
-    });
-    json!({"field": slot.slot.field(), "signature": signature, "binding": binding})
-}
-
-fn status_detail(status: &SignatureStatus) -> Option<&str> {
-    match status {
-        SignatureStatus::Invalid(why) | SignatureStatus::Unsupported(why) => Some(why),
-        _ => None,
+/// The JSON object for one inspected file (built by `aigc_label::json`, which the C ABI and the
+/// Python package share).
+pub fn inspect_json(file: &Path, result: &Result<Inspection>) -> Value {
+    match result {
+        Ok(inspection) => json::verified(file, &inspection.verified, inspection.with_trust),
+        Err(e) => json::unreadable(file, e),
     }
 }
 
@@ -412,42 +296,11 @@ fn print_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
 }
 
 /// The JSON object for one propagated file.
-pub fn propagate_json(path: &Path, result: &Result<Propagated>) -> Value {
-    let file = path.to_string_lossy();
-    let p = match result {
-        Ok(p) => p,
-        Err(e) => {
-            return json!({
-                "file": file, "output": null, "decision": null, "class": null, "written": false,
-                "reason": null, "traces": [], "label": null, "label_range": null, "notes": [],
-                "error": error_text(path, e),
-            });
-        }
-    };
-    let outcome = &p.outcome;
-    let traces: Vec<Value> = match &outcome.decision {
-        Decision::Suspected { traces } => traces
-            .iter()
-            .map(|t| {
-                json!({"kind": t.kind.as_str(), "location": t.location, "range": [t.range.start, t.range.end],
-                       "detail": t.detail})
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    json!({
-        "file": file,
-        "output": outcome.written.as_ref().map(|_| p.output.to_string_lossy()),
-        "decision": outcome.decision.as_str(),
-        "class": outcome.decision.class().map(|c| c.word()),
-        "written": outcome.written.is_some(),
-        "reason": outcome.decision.reason(),
-        "traces": traces,
-        "label": outcome.label.as_ref().map(label_json),
-        "label_range": outcome.written.as_ref().map(|w| [w.label_range.start, w.label_range.end]),
-        "notes": p.notes,
-        "error": null,
-    })
+pub fn propagate_json(file: &Path, result: &Result<Propagated>) -> Value {
+    match result {
+        Ok(p) => json::propagated(file, &p.output, &p.outcome, &p.notes),
+        Err(e) => json::propagate_failed(file, e),
+    }
 }
 
 /// Prints one propagated file: the decision, the class, where it went and why; in table form,
@@ -494,17 +347,9 @@ pub fn embed(out: &mut dyn Write, format: Format, file: &Path, result: &Result<E
         (Format::Json, Ok(e)) => writeln!(
             out,
             "{}",
-            json!({"file": file.to_string_lossy(), "output": e.output.to_string_lossy(), "format": e.format,
-                   "result": "labelled", "bytes": e.written.bytes_written,
-                   "label_range": [e.written.label_range.start, e.written.label_range.end], "notes": e.notes,
-                   "error": null})
+            json::embedded(file, &e.output, e.format, &e.written, &e.notes)
         ),
-        (Format::Json, Err(e)) => writeln!(
-            out,
-            "{}",
-            json!({"file": file.to_string_lossy(), "output": null, "format": null, "result": "failed", "bytes": null,
-                   "label_range": null, "notes": [], "error": error_text(file, e)})
-        ),
+        (Format::Json, Err(e)) => writeln!(out, "{}", json::embed_failed(file, e)),
         (Format::Table { .. }, Ok(e)) => {
             let target = if e.output == file {
                 " (in place)".to_string()
