@@ -215,8 +215,11 @@ def test_embed_file_result_equals_cli_embed(tmp_path: Path, schema):
     ours = aigc_label.embed_file(sample, tmp_path / "a.flac", PRODUCER, "same-id")
     (theirs,) = cli_lines("embed", str(sample), "-o", str(tmp_path / "b.flac"), "--producer", PRODUCER,
                           "--produce-id", "same-id")
+    assert theirs["output"] == str(tmp_path / "b.flac")
+    theirs["output"] = str(tmp_path / "a.flac")
     assert ours.to_dict() == theirs
     schema(ours.to_dict())
+    assert ours.output == str(tmp_path / "a.flac") and ours.format == "flac" and ours.notes == []
     assert ours.result == "labelled" and ours.bytes == (tmp_path / "a.flac").stat().st_size
     assert (tmp_path / "a.flac").read_bytes() == (tmp_path / "b.flac").read_bytes()
 

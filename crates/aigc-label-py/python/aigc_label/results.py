@@ -141,19 +141,27 @@ class Report(_FromJson):
 
 @dataclass(frozen=True)
 class Embedded(_FromJson):
-    """What an embed wrote: ``bytes`` in total, the label structure at ``label_range``."""
+    """What an embed wrote: ``bytes`` in total to ``output``, the label structure at
+    ``label_range``; ``notes`` say what the write did to the file's identity (a symlink written
+    through, an owner that could not be kept)."""
 
     file: str
+    output: Optional[str]
+    format: Optional[str]
     result: str
     bytes: Optional[int]
     label_range: Optional[Tuple[int, int]]
+    notes: List[str]
     _json: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def _parse(cls, text: str) -> "Embedded":
         d = json.loads(text)
         r = d["label_range"]
-        return cls(d["file"], d["result"], d["bytes"], (r[0], r[1]) if r else None, text)
+        return cls(
+            d["file"], d["output"], d["format"], d["result"], d["bytes"], (r[0], r[1]) if r else None,
+            list(d["notes"]), text,
+        )
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,7 @@ class Propagated(_FromJson):
     traces: List[Trace]
     label: Optional[Label]
     label_range: Optional[Tuple[int, int]]
+    notes: List[str]
     _json: str = field(default="", repr=False, compare=False)
 
     @classmethod
@@ -196,5 +205,6 @@ class Propagated(_FromJson):
             [Trace(t["kind"], t["location"], (t["range"][0], t["range"][1]), t["detail"]) for t in d["traces"]],
             Label._from(d["label"]) if d["label"] else None,
             (r[0], r[1]) if r else None,
+            list(d["notes"]),
             text,
         )
