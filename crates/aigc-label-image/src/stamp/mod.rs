@@ -48,6 +48,8 @@ mod file;
 #[cfg(feature = "stamp")]
 mod font;
 #[cfg(feature = "stamp")]
+mod jpeg;
+#[cfg(feature = "stamp")]
 mod label;
 #[cfg(feature = "stamp")]
 mod raster;
@@ -56,7 +58,7 @@ mod style;
 
 #[cfg(feature = "stamp")]
 pub use self::{
-    file::{Carried, FileOptions, FileReport, stamp_file},
+    file::{Carried, FileOptions, FileReport, Rewrite, stamp_file},
     font::{BUNDLED_FONT, bundled_font, check_coverage},
     label::{PreparedLabel, Rect},
     style::{Backing, Length, MIN_CONTRAST, MIN_HEIGHT_FRACTION, Position, Style, contrast_ratio, relative_luminance},
