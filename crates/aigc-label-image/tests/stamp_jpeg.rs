@@ -3,35 +3,17 @@
 //! (EXIF, XMP, IPTC, ICC, comment); djpeg decodes them, exiftool lists their metadata, tesseract
 //! reads the label.
 
-use std::collections::BTreeMap;
-use std::io::Cursor;
-use std::path::{Path, PathBuf};
+#[path = "support/stamp.rs"]
+mod shared;
 
-use aigc_label_core::Label;
+use std::io::Cursor;
+use std::path::Path;
+
 use aigc_label_core::inspect::{Options, inspect_with};
 use aigc_label_image::Jpeg;
-use aigc_label_image::stamp::{FileOptions, FileReport, Rect, Rewrite, Stamper, Style, stamp_file};
+use aigc_label_image::stamp::{FileOptions, Rect, Rewrite, Stamper, Style, stamp_file};
 use aigc_label_testutil::{fixture, run, sample_label, tool};
-
-fn stamp(input: &[u8], label: Option<&Label>) -> (Vec<u8>, FileReport) {
-    let stamper = Stamper::new(Style::default()).unwrap();
-    let mut out = Vec::new();
-    let report = stamp_file(
-        &mut Cursor::new(input),
-        &mut out,
-        &stamper,
-        label,
-        &FileOptions::default(),
-    )
-    .unwrap();
-    (out, report)
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stamp-jpeg");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+use shared::{assert_tags_kept, exiftool_tags, ocr, stamp, tmp};
 
 /// A PNM file's header (width, height, channels) and samples.
 fn parse_pnm(bytes: &[u8]) -> (usize, usize, usize, Vec<u8>) {
@@ -97,38 +79,6 @@ fn block_aligned(r: Rect, (mw, mh): (u32, u32), extra: u32) -> Rect {
         width: x1 - x0,
         height: y1 - y0,
     }
-}
-
-/// exiftool's tags (group:name -> value), without those about the file itself.
-fn exiftool_tags(exiftool: &Path, bytes: &[u8], name: &str) -> BTreeMap<String, String> {
-    let path = tmp(name);
-    std::fs::write(&path, bytes).unwrap();
-    let out = run(
-        exiftool,
-        &[
-            "-s".as_ref(),
-            "-G1".as_ref(),
-            "-a".as_ref(),
-            "-b".as_ref(),
-            "-j".as_ref(),
-            path.as_os_str(),
-        ],
-    );
-    let text = String::from_utf8(out).unwrap();
-    let mut tags = BTreeMap::new();
-    // One object, one "key": value per line.
-    for line in text.lines() {
-        let line = line.trim().trim_end_matches(',');
-        let Some((k, v)) = line.split_once("\": ") else {
-            continue;
-        };
-        let k = k.trim_start_matches('"').to_string();
-        if k.starts_with("System:") || k == "SourceFile" || k == "ExifTool:ExifToolVersion" || k == "File:FileSize" {
-            continue;
-        }
-        tags.insert(k, v.to_string());
-    }
-    tags
 }
 
 /// The cjpeg settings `make.sh` made each fixture with.
@@ -266,18 +216,7 @@ fn every_segment_but_the_scan_is_copied_and_metadata_survives() {
     // exiftool: everything the input had, with the same values; only the label is added.
     let before = exiftool_tags(&exiftool, &input, "meta-in.jpg");
     let after = exiftool_tags(&exiftool, &out, "meta-out.jpg");
-    for (k, v) in &before {
-        if k == "File:CurrentIPTCDigest" || k == "XMP-x:XMPToolkit" {
-            continue;
-        }
-        assert_eq!(after.get(k), Some(v), "{k}");
-    }
-    for k in after.keys().filter(|k| !before.contains_key(*k)) {
-        assert!(
-            k.starts_with("XMP-TC260:") || k.contains("AIGC"),
-            "unexpected new tag {k}"
-        );
-    }
+    assert_tags_kept(&before, &after, &["File:CurrentIPTCDigest", "XMP-x:XMPToolkit"]);
     let read = inspect_with(&Jpeg, &mut Cursor::new(&out), &Options::default()).unwrap();
     assert_eq!(read.copies.len(), 1);
     assert_eq!(read.copies[0].label(), Some(label));
@@ -311,12 +250,6 @@ fn progressive_falls_back_to_reencoding() {
     assert_eq!(report.rewrite, Rewrite::Reencoded);
 }
 
-/// OCR confuses the capital I of a sans-serif face with l, | or 1; map those back after an A.
-fn normalise_ocr(text: &str) -> String {
-    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    squeezed.replace("Al", "AI").replace("A|", "AI").replace("A1", "AI")
-}
-
 #[test]
 fn tesseract_reads_the_label_in_the_stamped_jpeg() {
     let Some(tesseract) = tool("tesseract") else { return };
@@ -327,29 +260,7 @@ fn tesseract_reads_the_label_in_the_stamped_jpeg() {
         let orientation = image::ImageDecoder::orientation(&mut decoder).unwrap();
         let mut picture = image::DynamicImage::from_decoder(decoder).unwrap();
         picture.apply_orientation(orientation);
-        let r = report.stamped.rect;
-        let crop = picture.crop_imm(r.x, r.y, r.width, r.height).to_rgb8();
-        let scale = 40.0 / report.stamped.ink_height as f32;
-        let big = image::imageops::resize(
-            &crop,
-            (crop.width() as f32 * scale) as u32,
-            (crop.height() as f32 * scale) as u32,
-            image::imageops::FilterType::CatmullRom,
-        );
-        let path = tmp(&format!("ocr-{name}.png"));
-        big.save(&path).unwrap();
-        let text = run(
-            &tesseract,
-            &[
-                path.as_os_str(),
-                "-".as_ref(),
-                "-l".as_ref(),
-                "chi_sim+eng".as_ref(),
-                "--psm".as_ref(),
-                "7".as_ref(),
-            ],
-        );
-        let read = normalise_ocr(&String::from_utf8_lossy(&text));
+        let read = ocr(&tesseract, &picture, &report, name);
         assert!(read.contains("AI生成"), "{name}: tesseract read {read:?}");
     }
 }

@@ -83,8 +83,9 @@ pub struct FileReport {
     pub icc_profile: Carried,
     /// The EXIF block.
     pub exif: Carried,
-    /// Where the implicit label went, or `None` when none was written (no label asked for; an
-    /// input's own label is then carried over, or on the in-place path kept as it was).
+    /// Where the implicit label is in the output: the caller's, or the input's own carried over
+    /// (on the in-place paths kept byte for byte where it was); `None` when there is none (no
+    /// label asked for and none in the input).
     pub implicit: Option<Written>,
     /// Bytes written to the output.
     pub bytes_written: u64,
@@ -106,6 +107,13 @@ pub enum Rewrite {
         blocks: usize,
         /// Huffman tables replaced.
         tables_rebuilt: usize,
+    },
+    /// PNG in place: the image data re-encoded at the same colour type and bit depth (the
+    /// `png` crate's encoder); every other chunk copied byte for byte where it was. For palette
+    /// images, what happened to the palette.
+    ImageData {
+        /// The palette change, for palette images.
+        palette: Option<super::PaletteChange>,
     },
     /// Decoded and re-encoded in full with the `image` crate's encoder (formats and variants the
     /// in-place paths do not cover yet); metadata other than ICC and EXIF is not kept.
@@ -153,6 +161,13 @@ pub fn stamp_file(
                 tables_rebuilt: s.tables_rebuilt,
             },
         }),
+        Kind::Png => super::png::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
+            exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            rewrite: Rewrite::ImageData { palette: s.palette },
+        }),
         _ => None,
     };
     let (encoded, stamped, frames, icc_profile, exif, rewrite) = match in_place {
@@ -166,15 +181,20 @@ pub fn stamp_file(
     };
     // Stamped in place without a new label: the input's own label (if any) is in the output
     // byte for byte, as every other piece of metadata; read it back rather than rewrite it.
-    let implicit = match implicit {
+    let (implicit, kept) = match implicit {
         Some((carrier, old, label_options)) if label.is_none() && rewrite != Rewrite::Reencoded => {
             verify(carrier, &mut Cursor::new(&encoded), &old, &label_options)?;
-            None
+            let found = inspect_with(carrier, &mut Cursor::new(&encoded), &label_options)?;
+            let kept = found.copies.first().map(|copy| Written {
+                label_range: copy.range.clone(),
+                bytes_written: encoded.len() as u64,
+            });
+            (None, kept)
         }
-        other => other,
+        other => (other, None),
     };
     let (out, implicit) = match implicit {
-        None => (encoded, None),
+        None => (encoded, kept),
         Some((carrier, label, label_options)) => {
             let mut out = Vec::new();
             let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;

@@ -52,6 +52,10 @@ mod jpeg;
 #[cfg(feature = "stamp")]
 mod label;
 #[cfg(feature = "stamp")]
+mod place;
+#[cfg(feature = "stamp")]
+mod png;
+#[cfg(feature = "stamp")]
 mod raster;
 #[cfg(feature = "stamp")]
 mod style;
@@ -61,6 +65,7 @@ pub use self::{
     file::{Carried, FileOptions, FileReport, Rewrite, stamp_file},
     font::{BUNDLED_FONT, bundled_font, check_coverage},
     label::{PreparedLabel, Rect},
+    png::PaletteChange,
     style::{Backing, Length, MIN_CONTRAST, MIN_HEIGHT_FRACTION, Position, Style, contrast_ratio, relative_luminance},
 };
 /// The font crate the stamper renders with; pass your own font as an [`ab_glyph::FontArc`].

@@ -7,6 +7,7 @@ use image::metadata::Orientation;
 
 use super::dct;
 use super::{Frame, Model};
+use crate::stamp::place::Placed;
 use crate::stamp::{Stamped, Stamper};
 
 /// What drawing did.
@@ -18,20 +19,12 @@ pub(super) struct Drawn {
 
 /// Draws `stamper`'s label into `frame`'s coefficients, placed as the image is displayed.
 pub(super) fn draw(frame: &mut Frame, model: Model, orientation: Orientation, stamper: &Stamper) -> Result<Drawn> {
-    let (w, h) = (frame.width as u32, frame.height as u32);
-    let (dw, dh) = if swaps(orientation) { (h, w) } else { (w, h) };
-    let label = stamper.prepare(dw, dh)?;
-    let rect = label.placement(dw, dh)?;
-    let stamped = Stamped::new(&label, rect);
-    // The label's bounding box in stored coordinates, then whole MCUs around it.
-    let back = super::super::file::inverse(orientation);
-    let (ax, ay) = to_display(back, dw, dh, rect.x, rect.y);
-    let (bx, by) = to_display(back, dw, dh, rect.x + rect.width - 1, rect.y + rect.height - 1);
+    let placed = Placed::new(stamper, frame.width as u32, frame.height as u32, orientation)?;
     let (x0, x1, y0, y1) = (
-        ax.min(bx) as usize,
-        ax.max(bx) as usize,
-        ay.min(by) as usize,
-        ay.max(by) as usize,
+        placed.x0 as usize,
+        placed.x1 as usize,
+        placed.y0 as usize,
+        placed.y1 as usize,
     );
     let (mw, mh) = (8 * frame.hmax, 8 * frame.vmax);
     let (mx0, mx1, my0, my1) = (x0 / mw, x1 / mw + 1, y0 / mh, y1 / mh + 1);
@@ -64,7 +57,6 @@ pub(super) fn draw(frame: &mut Frame, model: Model, orientation: Orientation, st
     let n = frame.components.len();
     let mut changed = vec![false; rw * rh];
     let mut values = vec![0f32; rw * rh * n];
-    let layer = label.layer();
     let sample_at = |planes: &[Vec<u8>], c: usize, px: usize, py: usize| -> f32 {
         let comp = &frame.components[c];
         let pw = (mx1 - mx0) * comp.h * 8;
@@ -74,18 +66,9 @@ pub(super) fn draw(frame: &mut Frame, model: Model, orientation: Orientation, st
     for py in 0..rh {
         for px in 0..rw {
             let (sx, sy) = (mx0 * mw + px, my0 * mh + py);
-            if sx >= frame.width || sy >= frame.height {
+            let Some(l) = placed.layer_at(sx as u32, sy as u32) else {
                 continue;
-            }
-            let (dx, dy) = to_display(orientation, w, h, sx as u32, sy as u32);
-            if !rect.contains(dx, dy) {
-                continue;
-            }
-            let li = ((dy - rect.y) as usize * rect.width as usize + (dx - rect.x) as usize) * 4;
-            let Some(l) = layer.get(li..li + 4) else { continue };
-            if l[3] == 0 {
-                continue;
-            }
+            };
             let mut original = [0f32; 4];
             for (c, o) in original.iter_mut().enumerate().take(n) {
                 *o = sample_at(&planes, c, px, py);
@@ -142,28 +125,10 @@ pub(super) fn draw(frame: &mut Frame, model: Model, orientation: Orientation, st
             }
         }
     }
-    Ok(Drawn { stamped, blocks })
-}
-
-fn swaps(o: Orientation) -> bool {
-    matches!(
-        o,
-        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
-    )
-}
-
-/// Where stored pixel (`x`, `y`) of a `w` x `h` image appears once `o` is applied.
-pub(super) fn to_display(o: Orientation, w: u32, h: u32, x: u32, y: u32) -> (u32, u32) {
-    match o {
-        Orientation::NoTransforms => (x, y),
-        Orientation::Rotate90 => (h - 1 - y, x),
-        Orientation::Rotate180 => (w - 1 - x, h - 1 - y),
-        Orientation::Rotate270 => (y, w - 1 - x),
-        Orientation::FlipHorizontal => (w - 1 - x, y),
-        Orientation::FlipVertical => (x, h - 1 - y),
-        Orientation::Rotate90FlipH => (y, x),
-        Orientation::Rotate270FlipH => (h - 1 - y, w - 1 - x),
-    }
+    Ok(Drawn {
+        stamped: placed.stamped(),
+        blocks,
+    })
 }
 
 /// Component samples (0..=255) to RGB (0..=255).
@@ -230,25 +195,6 @@ fn rgb_to_ycc([r, g, b]: [f32; 3], fourth: f32) -> [f32; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn display_mapping_matches_image_orientation() {
-        let (w, h) = (5u32, 3u32);
-        for e in 1..=8 {
-            let o = Orientation::from_exif(e).unwrap();
-            let mut img = image::DynamicImage::ImageLuma16(image::ImageBuffer::from_fn(w, h, |x, y| {
-                image::Luma([(x + w * y) as u16])
-            }));
-            img.apply_orientation(o);
-            let img = img.to_luma16();
-            for y in 0..h {
-                for x in 0..w {
-                    let (dx, dy) = to_display(o, w, h, x, y);
-                    assert_eq!(img.get_pixel(dx, dy).0[0], (x + w * y) as u16, "orientation {e}");
-                }
-            }
-        }
-    }
 
     #[test]
     fn colour_models_round_trip() {
