@@ -7,20 +7,20 @@
 //! No crate we could find rewrites JPEG at the coefficient level (decoders hand out pixels,
 //! encoders take pixels), so the Huffman coder ([`huffman`]) and the DCT ([`dct`]) are our own.
 //!
-//! Scope: baseline and extended sequential Huffman JPEG (SOF0/SOF1, 8-bit), one or more scans,
-//! any sampling factors, restart intervals (markers kept, same numbering), grey, Y'CbCr, RGB
+//! Scope: baseline, extended sequential and progressive Huffman JPEG (SOF0/SOF1/SOF2, 8-bit),
+//! written back with the file's own scan script, any sampling factors, restart intervals (markers kept, same numbering), grey, Y'CbCr, RGB
 //! (Adobe transform 0), CMYK and YCCK (drawn in CMYK, Adobe's inverted convention when the APP14
-//! marker is there). Progressive, arithmetic-coded, 12-bit, lossless and hierarchical files
-//! answer `None` and the caller falls back to decoding and re-encoding.
+//! marker is there). Arithmetic-coded, 12-bit, lossless and hierarchical files answer `None` and the caller falls back to decoding and re-encoding.
 
 mod dct;
 mod huffman;
 mod region;
+mod scan;
 
 use aigc_label_core::{Error, Result};
 use image::metadata::Orientation;
 
-use self::huffman::{BitReader, BitWriter, Decoder, Table, category, magnitude_bits};
+use self::huffman::{Decoder, Table};
 use super::{Stamped, Stamper};
 
 /// A JPEG stamped in the DCT domain.
@@ -82,8 +82,14 @@ pub(super) struct Frame {
 }
 
 struct Scan {
-    /// (component index, DC table definition, AC table definition).
-    components: Vec<(usize, usize, usize)>,
+    /// (component index, DC table definition, AC table definition); a table the scan does not
+    /// use may be undefined.
+    components: Vec<(usize, Option<usize>, Option<usize>)>,
+    /// Spectral selection and successive approximation (0, 63, 0, 0 for sequential scans).
+    ss: usize,
+    se: usize,
+    ah: u32,
+    al: u32,
     restart_interval: usize,
     /// Where the entropy-coded data sits in the input.
     data: std::ops::Range<usize>,
@@ -100,6 +106,18 @@ enum Piece {
 /// Stamps `bytes` (a whole JPEG file) in the DCT domain, or answers `None` for a kind of JPEG
 /// this path does not handle.
 pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> Result<Option<Stamp>> {
+    transcode(bytes, max_decoded_bytes, |frame, model, orientation| {
+        region::draw(frame, model, orientation, stamper)
+    })
+}
+
+/// Decodes every scan's coefficients, lets `edit` change them, and writes the file again with
+/// the same segments and scan script.
+fn transcode(
+    bytes: &[u8],
+    max_decoded_bytes: u64,
+    edit: impl FnOnce(&mut Frame, Model, Orientation) -> Result<region::Drawn>,
+) -> Result<Option<Stamp>> {
     let Some(mut parsed) = Parsed::parse(bytes, max_decoded_bytes)? else {
         return Ok(None);
     };
@@ -114,43 +132,35 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
         return Err(malformed(0, "no scan"));
     }
     for scan in &parsed.scans {
-        decode_scan(bytes, frame, scan, &parsed.decoders)?;
-    }
-    let drawn = region::draw(frame, model, parsed.orientation, stamper)?;
-    let tables_rebuilt = parsed.fit_tables();
-    let frame = parsed.frame.as_ref().ok_or_else(|| malformed(0, "no frame header"))?;
-    let mut out = Vec::new();
-    out.try_reserve(bytes.len() + bytes.len() / 8)
-        .map_err(|_| malformed(0, "output too large"))?;
-    for piece in &parsed.pieces {
-        match piece {
-            Piece::Copy(range) => out.extend_from_slice(bytes.get(range.clone()).unwrap_or_default()),
-            Piece::Dht(range, defs) => {
-                if defs
-                    .iter()
-                    .any(|&(_, d)| parsed.rebuilt.get(d).copied().unwrap_or(false))
-                {
-                    let mut body = Vec::new();
-                    for &(tc_th, def) in defs {
-                        body.push(tc_th);
-                        if let Some(t) = parsed.tables.get(def) {
-                            t.serialise(&mut body);
-                        }
-                    }
-                    out.extend_from_slice(&[0xFF, 0xC4]);
-                    out.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
-                    out.extend_from_slice(&body);
-                } else {
-                    out.extend_from_slice(bytes.get(range.clone()).unwrap_or_default());
-                }
-            }
-            Piece::Scan(i) => {
-                if let Some(scan) = parsed.scans.get(*i) {
-                    encode_scan(frame, scan, &parsed.tables, &mut out);
-                }
-            }
+        let data = bytes.get(scan.data.clone()).unwrap_or_default();
+        let parts = intervals(data, scan.data.start)?;
+        let mcus = frame.geometry().mcus(scan);
+        let per = if scan.restart_interval == 0 {
+            usize::MAX
+        } else {
+            scan.restart_interval
+        };
+        if parts.len() != mcus.div_ceil(per).max(1) {
+            return Err(malformed(
+                scan.data.start,
+                "restart interval count does not match the image",
+            ));
         }
+        scan::decode(frame, scan, &parts, &parsed.decoders)?;
     }
+    let drawn = edit(frame, model, parsed.orientation)?;
+    // Written with the file's own tables first; only if a redrawn block needs a code they lack
+    // are the symbols counted and those tables replaced (then written again).
+    let (out, tables_rebuilt) = match parsed.write(bytes)? {
+        Some(out) => (out, 0),
+        None => {
+            let rebuilt = parsed.fit_tables()?;
+            let out = parsed
+                .write(bytes)?
+                .ok_or_else(|| malformed(0, "Huffman tables could not be fitted"))?;
+            (out, rebuilt)
+        }
+    };
     Ok(Some(Stamp {
         bytes: out,
         stamped: drawn.stamped,
@@ -172,6 +182,8 @@ struct Parsed {
     rebuilt: Vec<bool>,
     adobe_transform: Option<u8>,
     jfif: bool,
+    /// SOF2: progressive scans.
+    progressive: bool,
     has_icc: bool,
     has_exif: bool,
     orientation: Orientation,
@@ -191,6 +203,7 @@ impl Parsed {
             rebuilt: Vec::new(),
             adobe_transform: None,
             jfif: false,
+            progressive: false,
             has_icc: false,
             has_exif: false,
             orientation: Orientation::NoTransforms,
@@ -231,7 +244,8 @@ impl Parsed {
                 .ok_or_else(|| malformed(pos, "segment past the end"))?;
             let end = pos + len;
             match marker {
-                0xC0 | 0xC1 => {
+                0xC0..=0xC2 => {
+                    p.progressive = marker == 0xC2;
                     if p.frame.is_some() {
                         return Err(malformed(start, "second frame header"));
                     }
@@ -240,7 +254,7 @@ impl Parsed {
                     };
                     p.frame = Some(frame);
                 }
-                0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDC => return Ok(None),
+                0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDC => return Ok(None),
                 0xC4 => {
                     let mut defs = Vec::new();
                     let mut rest = body;
@@ -283,7 +297,7 @@ impl Parsed {
                         .frame
                         .as_mut()
                         .ok_or_else(|| malformed(start, "scan before the frame header"))?;
-                    let mut scan = parse_scan(body, start, frame, &current, &quant)?;
+                    let mut scan = parse_scan(body, start, frame, &current, &quant, p.progressive)?;
                     scan.restart_interval = restart_interval;
                     let data_end = scan_end(bytes, end);
                     scan.data = end..data_end;
@@ -320,20 +334,56 @@ impl Parsed {
         }
     }
 
+    /// The output file, or `None` when a symbol has no code in its table.
+    fn write(&self, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+        let frame = self.frame.as_ref().ok_or_else(|| malformed(0, "no frame header"))?;
+        let geometry = frame.geometry();
+        let mut out = Vec::new();
+        out.try_reserve(bytes.len() + bytes.len() / 8)
+            .map_err(|_| malformed(0, "output too large"))?;
+        for piece in &self.pieces {
+            match piece {
+                Piece::Copy(range) => out.extend_from_slice(bytes.get(range.clone()).unwrap_or_default()),
+                Piece::Dht(range, defs) => {
+                    if defs.iter().any(|&(_, d)| self.rebuilt.get(d).copied().unwrap_or(false)) {
+                        let mut body = Vec::new();
+                        for &(tc_th, def) in defs {
+                            body.push(tc_th);
+                            if let Some(t) = self.tables.get(def) {
+                                t.serialise(&mut body);
+                            }
+                        }
+                        out.extend_from_slice(&[0xFF, 0xC4]);
+                        out.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+                        out.extend_from_slice(&body);
+                    } else {
+                        out.extend_from_slice(bytes.get(range.clone()).unwrap_or_default());
+                    }
+                }
+                Piece::Scan(i) => {
+                    if let Some(scan) = self.scans.get(*i) {
+                        let mut writer = scan::Writer::new(&self.tables);
+                        scan::encode(frame, &geometry, scan, &mut writer)?;
+                        if writer.missing {
+                            return Ok(None);
+                        }
+                        writer.out.flush();
+                        out.extend_from_slice(&writer.out.out);
+                    }
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// Counts the symbols every table definition must now code; replaces the definitions that
     /// lack one by optimal tables. Returns how many were replaced.
-    fn fit_tables(&mut self) -> usize {
-        let Some(frame) = self.frame.as_ref() else { return 0 };
+    fn fit_tables(&mut self) -> Result<usize> {
+        let Some(frame) = self.frame.as_ref() else { return Ok(0) };
+        let geometry = frame.geometry();
         let mut freq = vec![[0u64; 256]; self.tables.len()];
         for scan in &self.scans {
-            for_each_block(frame, scan, |sc, block, _, _| {
-                if let Some(&(c, _, ac)) = scan.components.get(sc)
-                    && let Some(coefficients) = frame.components.get(c).and_then(|c| c.blocks.get(block))
-                {
-                    count_ac(coefficients, ac, &mut freq);
-                }
-            });
-            count_dc(frame, scan, &mut freq);
+            scan::encode(frame, &geometry, scan, &mut scan::Counter(&mut freq))?;
         }
         let mut rebuilt = 0;
         for (def, f) in freq.iter().enumerate() {
@@ -345,7 +395,7 @@ impl Parsed {
                 rebuilt += 1;
             }
         }
-        rebuilt
+        Ok(rebuilt)
     }
 }
 
@@ -445,21 +495,42 @@ fn parse_scan(
     frame: &mut Frame,
     current: &[Option<usize>; 8],
     quant: &[Option<[u16; 64]>; 4],
+    progressive: bool,
 ) -> Result<Scan> {
     let bad = || malformed(offset, "scan header");
     let n = usize::from(*body.first().ok_or_else(bad)?);
     if n == 0 || n > 4 {
         return Err(bad());
     }
+    let tail = body.get(1 + 2 * n..1 + 2 * n + 3).ok_or_else(bad)?;
+    let (ss, se, ah, al) = (
+        usize::from(tail[0]),
+        usize::from(tail[1]),
+        u32::from(tail[2] >> 4),
+        u32::from(tail[2] & 15),
+    );
+    let valid = if progressive {
+        // DC scans may interleave; AC scans hold one component and stay within the block.
+        al <= 13 && ((ss == 0 && se == 0) || (ss >= 1 && ss <= se && se <= 63 && n == 1))
+    } else {
+        (ss, se, ah, al) == (0, 63, 0, 0)
+    };
+    if !valid {
+        return Err(malformed(offset, "scan header: spectral selection or approximation"));
+    }
     let mut components = Vec::new();
     for i in 0..n {
         let id = *body.get(1 + 2 * i).ok_or_else(bad)?;
         let tables = *body.get(2 + 2 * i).ok_or_else(bad)?;
         let index = frame.components.iter().position(|c| c.id == id).ok_or_else(bad)?;
-        let dc = current[usize::from(tables >> 4) & 3]
-            .ok_or_else(|| malformed(offset, "scan uses an undefined DC table"))?;
-        let ac = current[4 + (usize::from(tables & 15) & 3)]
-            .ok_or_else(|| malformed(offset, "scan uses an undefined AC table"))?;
+        let dc = current[usize::from(tables >> 4) & 3];
+        let ac = current[4 + (usize::from(tables & 15) & 3)];
+        if ss == 0 && ah == 0 && dc.is_none() {
+            return Err(malformed(offset, "scan uses an undefined DC table"));
+        }
+        if se > 0 && ac.is_none() {
+            return Err(malformed(offset, "scan uses an undefined AC table"));
+        }
         let c = &mut frame.components[index];
         if c.quant.is_none() {
             c.quant = Some(quant[c.tq].ok_or_else(|| malformed(offset, "component without a quantisation table"))?);
@@ -473,15 +544,12 @@ fn parse_scan(
     if n > 1 && blocks_in_mcu > 10 {
         return Err(malformed(offset, "more than 10 blocks in an MCU"));
     }
-    let tail = body.get(1 + 2 * n..1 + 2 * n + 3).ok_or_else(bad)?;
-    if tail != [0, 63, 0] {
-        return Err(malformed(
-            offset,
-            "sequential scan with spectral selection or approximation",
-        ));
-    }
     Ok(Scan {
         components,
+        ss,
+        se,
+        ah,
+        al,
         restart_interval: 0,
         data: 0..0,
     })
@@ -527,214 +595,189 @@ fn intervals(data: &[u8], offset: usize) -> Result<Vec<&[u8]>> {
     Ok(parts)
 }
 
-/// Calls `f(scan component, block index, mcu index, first block of the component in the MCU)`
-/// for every block of `scan` in coding order.
-fn for_each_block(frame: &Frame, scan: &Scan, mut f: impl FnMut(usize, usize, usize, bool)) {
-    if let [(c, _, _)] = scan.components[..] {
-        let comp = &frame.components[c];
-        let cols = (frame.width * comp.h).div_ceil(frame.hmax).div_ceil(8);
-        let rows = (frame.height * comp.v).div_ceil(frame.vmax).div_ceil(8);
-        for by in 0..rows {
-            for bx in 0..cols {
-                f(0, by * comp.bw + bx, by * cols + bx, true);
-            }
+/// The block layout of a frame, apart from the coefficients (so walking it leaves the
+/// coefficients free to be written).
+struct Geometry {
+    width: usize,
+    height: usize,
+    hmax: usize,
+    vmax: usize,
+    mcux: usize,
+    mcuy: usize,
+    /// (h, v, blocks per row) per frame component.
+    components: Vec<(usize, usize, usize)>,
+}
+
+impl Frame {
+    fn geometry(&self) -> Geometry {
+        Geometry {
+            width: self.width,
+            height: self.height,
+            hmax: self.hmax,
+            vmax: self.vmax,
+            mcux: self.mcux,
+            mcuy: self.mcuy,
+            components: self.components.iter().map(|c| (c.h, c.v, c.bw)).collect(),
         }
-        return;
     }
-    for my in 0..frame.mcuy {
-        for mx in 0..frame.mcux {
-            let mcu = my * frame.mcux + mx;
-            for (sc, &(c, _, _)) in scan.components.iter().enumerate() {
-                let comp = &frame.components[c];
-                for v in 0..comp.v {
-                    for h in 0..comp.h {
-                        f(sc, (my * comp.v + v) * comp.bw + mx * comp.h + h, mcu, v == 0 && h == 0);
+}
+
+impl Geometry {
+    /// Blocks per row and rows of a component coded on its own (no MCU padding).
+    fn own_blocks(&self, c: usize) -> (usize, usize) {
+        let (h, v, _) = self.components.get(c).copied().unwrap_or((1, 1, 0));
+        (
+            (self.width * h).div_ceil(self.hmax).div_ceil(8),
+            (self.height * v).div_ceil(self.vmax).div_ceil(8),
+        )
+    }
+
+    /// Number of MCUs in a scan.
+    fn mcus(&self, scan: &Scan) -> usize {
+        match scan.components[..] {
+            [(c, _, _)] => {
+                let (cols, rows) = self.own_blocks(c);
+                cols * rows
+            }
+            _ => self.mcux * self.mcuy,
+        }
+    }
+
+    /// Calls `f(scan component, block index, MCU index)` for every block of `scan` in coding
+    /// order, stopping at the first error.
+    fn each_block(&self, scan: &Scan, mut f: impl FnMut(usize, usize, usize) -> Result<()>) -> Result<()> {
+        if let [(c, _, _)] = scan.components[..] {
+            let (cols, rows) = self.own_blocks(c);
+            let bw = self.components.get(c).map_or(0, |g| g.2);
+            for by in 0..rows {
+                for bx in 0..cols {
+                    f(0, by * bw + bx, by * cols + bx)?;
+                }
+            }
+            return Ok(());
+        }
+        for my in 0..self.mcuy {
+            for mx in 0..self.mcux {
+                let mcu = my * self.mcux + mx;
+                for (sc, &(c, _, _)) in scan.components.iter().enumerate() {
+                    let (h, v, bw) = self.components.get(c).copied().unwrap_or((0, 0, 0));
+                    for y in 0..v {
+                        for x in 0..h {
+                            f(sc, (my * v + y) * bw + mx * h + x, mcu)?;
+                        }
                     }
                 }
             }
         }
+        Ok(())
     }
 }
 
-/// Number of MCUs in a scan.
-fn mcu_count(frame: &Frame, scan: &Scan) -> usize {
-    if let [(c, _, _)] = scan.components[..] {
-        let comp = &frame.components[c];
-        let cols = (frame.width * comp.h).div_ceil(frame.hmax).div_ceil(8);
-        let rows = (frame.height * comp.v).div_ceil(frame.vmax).div_ceil(8);
-        cols * rows
-    } else {
-        frame.mcux * frame.mcuy
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn decode_scan(bytes: &[u8], frame: &mut Frame, scan: &Scan, decoders: &[Decoder]) -> Result<()> {
-    let data = bytes.get(scan.data.clone()).unwrap_or_default();
-    let parts = intervals(data, scan.data.start)?;
-    let per = if scan.restart_interval == 0 {
-        usize::MAX
-    } else {
-        scan.restart_interval
-    };
-    let total = mcu_count(frame, scan);
-    if parts.len() != total.div_ceil(per).max(1) {
-        return Err(malformed(
-            scan.data.start,
-            "restart interval count does not match the image",
-        ));
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
-    // Collect the coding order first, so the frame's blocks can be written while walking it.
-    let mut order = Vec::new();
-    order
-        .try_reserve_exact(total.saturating_mul(scan.components.len()))
-        .map_err(|_| malformed(scan.data.start, "scan too large"))?;
-    for_each_block(frame, scan, |sc, block, mcu, _| order.push((sc, block, mcu)));
-    let mut reader = BitReader::new(parts.first().copied().unwrap_or_default());
-    let mut pred = [0i32; 4];
-    let mut interval = 0;
-    for &(sc, block, mcu) in &order {
-        if mcu / per != interval {
-            interval = mcu / per;
-            reader = BitReader::new(parts.get(interval).copied().unwrap_or_default());
-            pred = [0; 4];
+
+    /// With nothing redrawn, the coder reproduces every byte cjpeg wrote: each scan's symbols,
+    /// end-of-band runs, correction bits and restart markers are the file's own.
+    #[test]
+    fn unchanged_coefficients_give_the_files_own_bytes() {
+        for name in [
+            "stamp/q75-420.jpg",
+            "stamp/q85-optimized.jpg",
+            "stamp/q80-restart.jpg",
+            "stamp/grey.jpg",
+            "stamp/progressive.jpg",
+            "stamp/progressive-restart.jpg",
+            "stamp/cmyk.jpg",
+            "jpeg/restart.jpg",
+            "jpeg/progressive.jpg",
+        ] {
+            let input = fixture(name);
+            let out = transcode(&input, 1 << 30, |_, _, _| Ok(no_draw())).unwrap().unwrap();
+            assert_eq!(out.tables_rebuilt, 0, "{name}");
+            assert!(
+                out.bytes == input,
+                "{name}: {} -> {} bytes",
+                input.len(),
+                out.bytes.len()
+            );
         }
-        let (c, dc, ac) = scan.components[sc];
-        let (Some(dc), Some(ac)) = (decoders.get(dc), decoders.get(ac)) else {
-            return Err(malformed(scan.data.start, "Huffman table"));
-        };
-        let coefficients = frame.components[c]
-            .blocks
-            .get_mut(block)
-            .ok_or_else(|| malformed(scan.data.start, "block index"))?;
-        *coefficients = [0; 64];
-        let s = reader.symbol(dc)?;
-        pred[sc] += reader.value(s)?;
-        coefficients[0] = pred[sc].clamp(-32767, 32767) as i16;
-        let mut k = 1;
-        while k < 64 {
-            let rs = reader.symbol(ac)?;
-            let (run, size) = (usize::from(rs >> 4), rs & 15);
-            if size == 0 {
-                if run == 15 {
-                    k += 16;
-                    continue;
-                }
-                break;
+    }
+
+    fn no_draw() -> region::Drawn {
+        region::Drawn {
+            stamped: Stamped {
+                rect: crate::stamp::Rect::default(),
+                font_px: 0.0,
+                ink_height: 0,
+            },
+            blocks: 0,
+        }
+    }
+
+    /// A coefficient no table of the file codes: that table is replaced by an optimal one, the
+    /// others kept, and the new file decodes to the edited coefficients.
+    #[test]
+    fn a_symbol_missing_from_the_tables_rebuilds_them() {
+        // (Files with the standard tables, as cjpeg writes by default, code every symbol.)
+        for name in [
+            "stamp/q85-optimized.jpg",
+            "stamp/progressive.jpg",
+            "stamp/progressive-restart.jpg",
+        ] {
+            let input = fixture(name);
+            let edited = transcode(&input, 1 << 30, |frame, _, _| {
+                let block = &mut frame.components[1].blocks[3];
+                block[5] = 900; // category 10 at run 4: in no table cjpeg optimised for this picture
+                block[63] = -3;
+                Ok(no_draw())
+            })
+            .unwrap()
+            .unwrap();
+            assert!(edited.tables_rebuilt > 0, "{name}");
+            let again = transcode(&edited.bytes, 1 << 30, |frame, _, _| {
+                let block = &frame.components[1].blocks[3];
+                assert_eq!((block[5], block[63]), (900, -3), "{name}");
+                Ok(no_draw())
+            })
+            .unwrap()
+            .unwrap();
+            let diff = again.bytes.iter().zip(&edited.bytes).position(|(a, b)| a != b);
+            assert!(
+                again.bytes == edited.bytes,
+                "{name}: {} vs {} bytes, first difference at {diff:?}, {} tables rebuilt again",
+                again.bytes.len(),
+                edited.bytes.len(),
+                again.tables_rebuilt
+            );
+            // Another decoder agrees (zune-jpeg, behind `image`, refuses progressive files with
+            // restart markers, cjpeg's own included; djpeg reads them, see tests/stamp_jpeg.rs).
+            if image::load_from_memory(&input).is_ok() {
+                assert!(image::load_from_memory(&edited.bytes).is_ok(), "{name}");
             }
-            k += run;
-            let slot = coefficients
-                .get_mut(k)
-                .ok_or_else(|| malformed(scan.data.start, "coefficient past the block"))?;
-            *slot = reader.value(size)?.clamp(-32767, 32767) as i16;
-            k += 1;
         }
     }
-    Ok(())
-}
 
-/// Adds a block's AC symbols to the frequency counts of definition `ac`.
-fn count_ac(coefficients: &[i16; 64], ac: usize, freq: &mut [[u64; 256]]) {
-    let Some(f) = freq.get_mut(ac) else { return };
-    let mut run = 0;
-    for &c in &coefficients[1..] {
-        if c == 0 {
-            run += 1;
-            continue;
+    #[test]
+    fn truncated_and_corrupt_files_are_errors() {
+        let input = fixture("stamp/progressive.jpg");
+        let stamper = Stamper::new(crate::stamp::Style::default()).unwrap();
+        for cut in [3, 200, 700, input.len() / 2, input.len() - 3] {
+            let _ = stamp(&input[..cut], &stamper, 1 << 30);
         }
-        while run > 15 {
-            f[0xF0] += 1;
-            run -= 16;
+        let mut flipped = input.clone();
+        for i in (800..flipped.len()).step_by(97) {
+            flipped[i] ^= 0x5A;
         }
-        f[(run << 4) | usize::from(category(i32::from(c)))] += 1;
-        run = 0;
+        let _ = stamp(&flipped, &stamper, 1 << 30);
+        // A frame larger than the memory limit is refused before allocating.
+        assert!(matches!(stamp(&input, &stamper, 1000), Err(Error::Limit { .. })));
     }
-    if run > 0 {
-        f[0] += 1;
-    }
-}
-
-/// Adds the DC difference categories of a scan to the DC definitions' counts.
-fn count_dc(frame: &Frame, scan: &Scan, freq: &mut [[u64; 256]]) {
-    let per = if scan.restart_interval == 0 {
-        usize::MAX
-    } else {
-        scan.restart_interval
-    };
-    let mut pred = [0i32; 4];
-    let mut interval = 0;
-    for_each_block(frame, scan, |sc, block, mcu, _| {
-        if mcu / per != interval {
-            interval = mcu / per;
-            pred = [0; 4];
-        }
-        let Some(&(c, dc, _)) = scan.components.get(sc) else {
-            return;
-        };
-        let value = frame
-            .components
-            .get(c)
-            .and_then(|comp| comp.blocks.get(block))
-            .map_or(0, |b| i32::from(b[0]));
-        if let Some(f) = freq.get_mut(dc) {
-            f[usize::from(category(value - pred[sc]))] += 1;
-        }
-        pred[sc] = value;
-    });
-}
-
-fn encode_scan(frame: &Frame, scan: &Scan, tables: &[Table], out: &mut Vec<u8>) {
-    let codes: Vec<[(u16, u8); 256]> = tables.iter().map(Table::codes).collect();
-    let per = if scan.restart_interval == 0 {
-        usize::MAX
-    } else {
-        scan.restart_interval
-    };
-    let mut w = BitWriter::new();
-    let mut pred = [0i32; 4];
-    let mut interval = 0;
-    let put = |w: &mut BitWriter, table: &[(u16, u8); 256], symbol: usize| {
-        let (code, len) = table[symbol];
-        w.write(u32::from(code), u32::from(len));
-    };
-    for_each_block(frame, scan, |sc, block, mcu, _| {
-        if mcu / per != interval {
-            interval = mcu / per;
-            w.restart(interval as u32 - 1);
-            pred = [0; 4];
-        }
-        let Some(&(c, dc, ac)) = scan.components.get(sc) else {
-            return;
-        };
-        let (Some(dc), Some(ac)) = (codes.get(dc), codes.get(ac)) else {
-            return;
-        };
-        let Some(b) = frame.components.get(c).and_then(|comp| comp.blocks.get(block)) else {
-            return;
-        };
-        let diff = i32::from(b[0]) - pred[sc];
-        pred[sc] = i32::from(b[0]);
-        let size = category(diff);
-        put(&mut w, dc, usize::from(size));
-        w.write(magnitude_bits(diff), u32::from(size));
-        let mut run = 0;
-        for &c in &b[1..] {
-            if c == 0 {
-                run += 1;
-                continue;
-            }
-            while run > 15 {
-                put(&mut w, ac, 0xF0);
-                run -= 16;
-            }
-            let size = category(i32::from(c));
-            put(&mut w, ac, (run << 4) | usize::from(size));
-            w.write(magnitude_bits(i32::from(c)), u32::from(size));
-            run = 0;
-        }
-        if run > 0 {
-            put(&mut w, ac, 0);
-        }
-    });
-    w.flush();
-    out.extend_from_slice(&w.out);
 }
