@@ -115,6 +115,15 @@ pub enum Rewrite {
         /// The palette change, for palette images.
         palette: Option<super::PaletteChange>,
     },
+    /// GIF in place: in each frame that overlaps the label only the label's pixels got new
+    /// palette indices and only that frame's image block was written again; every other block
+    /// (extensions, other frames) copied byte for byte.
+    Frames {
+        /// Frames written again.
+        redrawn: usize,
+        /// Frames given a local palette (or a larger one) to hold the label's colours.
+        palettes_added: usize,
+    },
     /// Decoded and re-encoded in full with the `image` crate's encoder (formats and variants the
     /// in-place paths do not cover yet); metadata other than ICC and EXIF is not kept.
     Reencoded,
@@ -156,6 +165,7 @@ pub fn stamp_file(
             stamped: s.stamped,
             icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
             exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            frames: 1,
             rewrite: Rewrite::DctBlocks {
                 blocks: s.blocks,
                 tables_rebuilt: s.tables_rebuilt,
@@ -166,12 +176,29 @@ pub fn stamp_file(
             stamped: s.stamped,
             icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
             exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            frames: 1,
             rewrite: Rewrite::ImageData { palette: s.palette },
+        }),
+        Kind::Gif => super::gif::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            frames: s.frames,
+            // An ICC profile (application extension ICCRGBG1) is copied with every other block.
+            icc: if contains(&bytes, b"ICCRGBG1") {
+                Carried::Kept
+            } else {
+                Carried::Absent
+            },
+            exif: Carried::Absent,
+            rewrite: Rewrite::Frames {
+                redrawn: s.redrawn,
+                palettes_added: s.palettes_added,
+            },
         }),
         _ => None,
     };
     let (encoded, stamped, frames, icc_profile, exif, rewrite) = match in_place {
-        Some(p) => (p.bytes, p.stamped, 1, p.icc, p.exif, p.rewrite),
+        Some(p) => (p.bytes, p.stamped, p.frames, p.icc, p.exif, p.rewrite),
         None => {
             let mut decoded = decode(kind, &bytes, options)?;
             let (stamped, frames) = draw_all(&mut decoded, stamper)?;
@@ -219,6 +246,7 @@ pub fn stamp_file(
 struct InPlace {
     bytes: Vec<u8>,
     stamped: Stamped,
+    frames: usize,
     icc: Carried,
     exif: Carried,
     rewrite: Rewrite,

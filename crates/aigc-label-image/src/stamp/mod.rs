@@ -48,6 +48,8 @@ mod file;
 #[cfg(feature = "stamp")]
 mod font;
 #[cfg(feature = "stamp")]
+mod gif;
+#[cfg(feature = "stamp")]
 mod jpeg;
 #[cfg(feature = "stamp")]
 mod label;

@@ -329,6 +329,33 @@ fn draw_direct(placed: &Placed, px: &mut [u8], layout: &Layout) {
 /// Draws the label into a palette image in four colours; `None` when the palette cannot hold
 /// them with enough contrast (the caller promotes).
 fn draw_indexed(placed: &Placed, px: &mut [u8], layout: &Layout, palette: &mut Vec<u8>) -> Option<PaletteChange> {
+    let room = (1usize << layout.depth).saturating_sub(palette.len() / 3);
+    let (index, added) = label_indices(placed, palette, room, None)?;
+    draw_levels(
+        placed,
+        (placed.x0, placed.y0, placed.x1, placed.y1),
+        index,
+        |x, y, i| {
+            layout.set(px, x as usize, y as usize, 0, u16::from(i));
+        },
+    );
+    Some(if added > 0 {
+        PaletteChange::Extended(added)
+    } else {
+        PaletteChange::Reused
+    })
+}
+
+/// Palette indices for the label's four colours (plate, two anti-aliasing shades, text): an
+/// entry of exactly that colour, else a new entry while `room` lasts, else the nearest entry;
+/// `skip` (a transparent index) is never used. Returns the indices and how many entries were
+/// appended, or `None` (palette unchanged) when text and plate would lack [`MIN_CONTRAST`].
+pub(super) fn label_indices(
+    placed: &Placed,
+    palette: &mut Vec<u8>,
+    room: usize,
+    skip: Option<u8>,
+) -> Option<([u8; 4], usize)> {
     let label = placed.label();
     let text = label.text_colour().0;
     let plate = label.backing_colour().0;
@@ -336,12 +363,15 @@ fn draw_indexed(placed: &Placed, px: &mut [u8], layout: &Layout, palette: &mut V
         [0, 1, 2].map(|i| (f32::from(plate[i]) + (f32::from(text[i]) - f32::from(plate[i])) * t).round() as u8)
     };
     let wanted = [mix(0.0), mix(1.0 / 3.0), mix(2.0 / 3.0), mix(1.0)];
-    let room = (1usize << layout.depth).saturating_sub(palette.len() / 3);
     let mut added = 0;
     let mut index = [0u8; 4];
     for (slot, colour) in index.iter_mut().zip(&wanted) {
-        let entries = palette.chunks_exact(3).map(|e| [e[0], e[1], e[2]]);
-        if let Some(i) = entries.clone().position(|e| &e == colour) {
+        let entries = palette
+            .chunks_exact(3)
+            .map(|e| [e[0], e[1], e[2]])
+            .enumerate()
+            .filter(|&(i, _)| Some(i) != skip.map(usize::from));
+        if let Some((i, _)) = entries.clone().find(|(_, e)| e == colour) {
             *slot = i as u8;
         } else if added < room {
             palette.extend_from_slice(colour);
@@ -353,7 +383,7 @@ fn draw_indexed(placed: &Placed, px: &mut [u8], layout: &Layout, palette: &mut V
                     .map(|i| (i32::from(e[i]) - i32::from(colour[i])).pow(2))
                     .sum::<i32>()
             };
-            let (i, _) = entries.enumerate().min_by_key(|(_, e)| distance(e))?;
+            let (i, _) = entries.min_by_key(|(_, e)| distance(e))?;
             *slot = i as u8;
         }
     }
@@ -362,28 +392,32 @@ fn draw_indexed(placed: &Placed, px: &mut [u8], layout: &Layout, palette: &mut V
         palette.get(at..at + 3).map(|e| [e[0], e[1], e[2]])
     };
     if contrast_ratio(entry(index[3])?, entry(index[0])?) < MIN_CONTRAST {
-        // Undo the additions; the caller promotes the original palette.
         palette.truncate(palette.len() - added * 3);
         return None;
     }
-    for y in placed.y0..=placed.y1 {
-        for x in placed.x0..=placed.x1 {
+    Some((index, added))
+}
+
+/// Calls `set(x, y, index)` for every stored pixel of `(x0, y0, x1, y1)` (inclusive) the label
+/// covers: glyph coverage in thirds over the plate, the plate where it covers at least half.
+pub(super) fn draw_levels(
+    placed: &Placed,
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+    index: [u8; 4],
+    mut set: impl FnMut(u32, u32, u8),
+) {
+    for y in y0..=y1 {
+        for x in x0..=x1 {
             let Some((g, b)) = placed.coverage_at(x, y) else {
                 continue;
             };
-            // Glyph coverage in thirds over the plate; the plate where it covers at least half.
             let level = (usize::from(g) * 3 + 127) / 255;
             if level == 0 && b < 128 {
                 continue;
             }
-            layout.set(px, x as usize, y as usize, 0, u16::from(index[level.min(3)]));
+            set(x, y, index[level.min(3)]);
         }
     }
-    Some(if added > 0 {
-        PaletteChange::Extended(added)
-    } else {
-        PaletteChange::Reused
-    })
 }
 
 /// Expands palette samples to 8-bit RGB (or RGBA when there is transparency).
