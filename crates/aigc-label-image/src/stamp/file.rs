@@ -124,6 +124,12 @@ pub enum Rewrite {
         /// Frames given a local palette (or a larger one) to hold the label's colours.
         palettes_added: usize,
     },
+    /// WebP in place: only the bitstream chunk replaced (lossless VP8L); every other chunk
+    /// copied byte for byte where it was.
+    Bitstream {
+        /// The input was lossy (VP8) and is now lossless: no encoder available here writes VP8.
+        was_lossy: bool,
+    },
     /// Decoded and re-encoded in full with the `image` crate's encoder (formats and variants the
     /// in-place paths do not cover yet); metadata other than ICC and EXIF is not kept.
     Reencoded,
@@ -194,6 +200,14 @@ pub fn stamp_file(
                 redrawn: s.redrawn,
                 palettes_added: s.palettes_added,
             },
+        }),
+        Kind::WebP => super::webp::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            frames: 1,
+            icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
+            exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            rewrite: Rewrite::Bitstream { was_lossy: s.was_lossy },
         }),
         _ => None,
     };

@@ -61,6 +61,8 @@ mod png;
 mod raster;
 #[cfg(feature = "stamp")]
 mod style;
+#[cfg(feature = "stamp")]
+mod webp;
 
 #[cfg(feature = "stamp")]
 pub use self::{

@@ -219,10 +219,10 @@ fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 
 /// Sample layout of decoded rows.
 #[derive(Clone, Copy)]
-struct Layout {
-    colour: png::ColorType,
-    depth: u8,
-    stride: usize,
+pub(super) struct Layout {
+    pub colour: png::ColorType,
+    pub depth: u8,
+    pub stride: usize,
 }
 
 impl Layout {
@@ -279,7 +279,7 @@ impl Layout {
 }
 
 /// Blends the label into grey, grey+alpha, RGB and RGBA samples of any depth.
-fn draw_direct(placed: &Placed, px: &mut [u8], layout: &Layout) {
+pub(super) fn draw_direct(placed: &Placed, px: &mut [u8], layout: &Layout) {
     let max = layout.max();
     let (grey, alpha) = match layout.colour {
         png::ColorType::Grayscale => (true, false),
