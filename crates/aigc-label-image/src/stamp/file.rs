@@ -130,6 +130,15 @@ pub enum Rewrite {
         /// The input was lossy (VP8) and is now lossless: no encoder available here writes VP8.
         was_lossy: bool,
     },
+    /// TIFF in place: only the first page's strips under the label were decompressed, drawn on
+    /// and compressed again with the file's own compression and predictor; only their offsets
+    /// and byte counts changed, every other byte (tags, other strips and pages) is the input's.
+    Strips {
+        /// Strips rewritten.
+        strips: usize,
+        /// The Compression tag (1 none, 5 LZW, 8 or 32946 Deflate), kept.
+        compression: u16,
+    },
     /// Decoded and re-encoded in full with the `image` crate's encoder (formats and variants the
     /// in-place paths do not cover yet); metadata other than ICC and EXIF is not kept.
     Reencoded,
@@ -209,7 +218,17 @@ pub fn stamp_file(
             exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
             rewrite: Rewrite::Bitstream { was_lossy: s.was_lossy },
         }),
-        _ => None,
+        Kind::Tiff => super::tiff::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            frames: 1,
+            icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
+            exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            rewrite: Rewrite::Strips {
+                strips: s.strips,
+                compression: s.compression,
+            },
+        }),
     };
     let (encoded, stamped, frames, icc_profile, exif, rewrite) = match in_place {
         Some(p) => (p.bytes, p.stamped, p.frames, p.icc, p.exif, p.rewrite),

@@ -62,6 +62,8 @@ mod raster;
 #[cfg(feature = "stamp")]
 mod style;
 #[cfg(feature = "stamp")]
+mod tiff;
+#[cfg(feature = "stamp")]
 mod webp;
 
 #[cfg(feature = "stamp")]

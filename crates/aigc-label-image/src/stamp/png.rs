@@ -140,7 +140,7 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
         }
     }
     if layout.colour != png::ColorType::Indexed {
-        draw_direct(&placed, &mut pixels, &layout);
+        draw_direct(&placed, &mut pixels, &layout, 0);
     }
 
     let idat = encode(&pixels, &layout, width, height, &palette)?;
@@ -279,7 +279,8 @@ impl Layout {
 }
 
 /// Blends the label into grey, grey+alpha, RGB and RGBA samples of any depth.
-pub(super) fn draw_direct(placed: &Placed, px: &mut [u8], layout: &Layout) {
+/// `px` holds whole rows from row `top` of the image (all of it for `top` 0).
+pub(super) fn draw_direct(placed: &Placed, px: &mut [u8], layout: &Layout, top: u32) {
     let max = layout.max();
     let (grey, alpha) = match layout.colour {
         png::ColorType::Grayscale => (true, false),
@@ -287,10 +288,14 @@ pub(super) fn draw_direct(placed: &Placed, px: &mut [u8], layout: &Layout) {
         png::ColorType::Rgb => (false, false),
         _ => (false, true),
     };
-    for y in placed.y0..=placed.y1 {
+    let rows = (px.len() / layout.stride.max(1)) as u32;
+    if rows == 0 {
+        return;
+    }
+    for y in placed.y0.max(top)..=placed.y1.min(top + rows - 1) {
         for x in placed.x0..=placed.x1 {
             let Some(l) = placed.layer_at(x, y) else { continue };
-            let (xu, yu) = (x as usize, y as usize);
+            let (xu, yu) = (x as usize, (y - top) as usize);
             let unit = |c: usize| f32::from(layout.get(px, xu, yu, c)) / max;
             let (rgb, a) = if grey {
                 ([unit(0); 3], if alpha { unit(1) } else { 1.0 })

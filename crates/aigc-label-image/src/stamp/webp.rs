@@ -91,7 +91,7 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
         depth: 8,
         stride: width as usize * channels,
     };
-    draw_direct(&placed, &mut pixels, &layout);
+    draw_direct(&placed, &mut pixels, &layout, 0);
     let mut encoded = Vec::new();
     WebPEncoder::new_lossless(&mut encoded)
         .encode(&pixels, width, height, colour)
