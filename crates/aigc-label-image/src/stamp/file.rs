@@ -114,6 +114,9 @@ pub enum Rewrite {
     ImageData {
         /// The palette change, for palette images.
         palette: Option<super::PaletteChange>,
+        /// The input was interlaced (Adam7) and the output is not: the encoder writes rows in
+        /// order only.
+        deinterlaced: bool,
     },
     /// GIF in place: in each frame that overlaps the label only the label's pixels got new
     /// palette indices and only that frame's image block was written again; every other block
@@ -192,7 +195,10 @@ pub fn stamp_file(
             icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
             exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
             frames: 1,
-            rewrite: Rewrite::ImageData { palette: s.palette },
+            rewrite: Rewrite::ImageData {
+                palette: s.palette,
+                deinterlaced: s.deinterlaced,
+            },
         }),
         Kind::Gif => super::gif::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
             bytes: s.bytes,

@@ -7,7 +7,8 @@
 //! and two shades between them for anti-aliasing), each an existing palette entry when one
 //! matches exactly, else appended while the palette has room, else the nearest entry as long as
 //! text and plate keep [`MIN_CONTRAST`]; failing that the image is promoted to truecolour and
-//! the report says so. Interlaced and animated PNG answer `None` (the caller's fallback).
+//! the report says so. Interlaced images come back non-interlaced (the encoder writes rows in
+//! order only), also reported. Animated PNG answers `None` (the caller's fallback).
 
 use std::io::Cursor;
 
@@ -23,6 +24,8 @@ pub(super) struct Stamp {
     pub stamped: Stamped,
     /// What happened to the palette, for palette images.
     pub palette: Option<PaletteChange>,
+    /// The input was interlaced (Adam7); the output is not.
+    pub deinterlaced: bool,
     pub has_icc: bool,
     pub has_exif: bool,
 }
@@ -95,9 +98,9 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
     let ihdr = find(b"IHDR")
         .filter(|d| d.len() == 13)
         .ok_or_else(|| malformed("IHDR"))?;
-    if ihdr[12] != 0 {
-        return Ok(None);
-    }
+    // Adam7 is decoded to whole rows; the encoder writes rows in order only, so the image data
+    // comes back non-interlaced (IHDR says so, and the report).
+    let deinterlaced = ihdr[12] != 0;
     let orientation = find(b"eXIf")
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
@@ -159,10 +162,13 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
                     idat_written = true;
                 }
             }
-            b"IHDR" if promoted => {
+            b"IHDR" if promoted || deinterlaced => {
                 let mut d = data.to_vec();
-                d[8] = 8;
-                d[9] = if layout.colour == png::ColorType::Rgba { 6 } else { 2 };
+                if promoted {
+                    d[8] = 8;
+                    d[9] = if layout.colour == png::ColorType::Rgba { 6 } else { 2 };
+                }
+                d[12] = 0;
                 write_chunk(&mut out, b"IHDR", &d);
             }
             b"PLTE" if promoted => {}
@@ -188,6 +194,7 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
         bytes: out,
         stamped: placed.stamped(),
         palette: change,
+        deinterlaced,
         has_icc: find(b"iCCP").is_some(),
         has_exif: find(b"eXIf").is_some(),
     }))
