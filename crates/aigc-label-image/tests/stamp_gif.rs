@@ -8,7 +8,7 @@ mod shared;
 use std::io::Cursor;
 
 use aigc_label_image::stamp::Rewrite;
-use aigc_label_testutil::{fixture, tool};
+use aigc_label_testutil::{fixture, sample_label, tool};
 use image::codecs::gif::GifDecoder;
 use image::{AnimationDecoder, RgbaImage};
 use shared::{assert_tags_kept, exiftool_tags, ocr, stamp};
@@ -105,7 +105,8 @@ fn only_the_rectangle_changes_in_every_frame() {
 fn loop_count_comment_and_metadata_survive() {
     let Some(exiftool) = tool("exiftool") else { return };
     let input = std::fs::read(fixture("stamp/animated-optimized.gif")).unwrap();
-    let (out, _) = stamp(&input, None);
+    let (out, report) = stamp(&input, Some(&sample_label()));
+    assert!(report.implicit.is_some());
     let before = exiftool_tags(&exiftool, &input, "anim-in.gif");
     let after = exiftool_tags(&exiftool, &out, "anim-out.gif");
     assert!(

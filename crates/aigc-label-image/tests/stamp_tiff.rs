@@ -8,7 +8,7 @@ mod shared;
 use std::path::Path;
 
 use aigc_label_image::stamp::Rewrite;
-use aigc_label_testutil::{fixture, run, tool};
+use aigc_label_testutil::{fixture, run, sample_label, tool};
 use shared::{assert_tags_kept, exiftool_tags, ocr, stamp, tmp};
 
 /// The Compression tag of the first page (classic TIFF).
@@ -109,7 +109,8 @@ fn the_second_page_and_every_tag_survive() {
     );
     for name in ["metadata.tif", "multipage.tif", "lzw-predictor.tif"] {
         let input = std::fs::read(fixture(&format!("stamp/{name}"))).unwrap();
-        let (out, _) = stamp(&input, None);
+        let (out, report) = stamp(&input, Some(&sample_label()));
+        assert!(report.implicit.is_some());
         let before = exiftool_tags(&exiftool, &input, &format!("tags-in-{name}"));
         let after = exiftool_tags(&exiftool, &out, &format!("tags-out-{name}"));
         // Where the rewritten strips are is all that may differ.

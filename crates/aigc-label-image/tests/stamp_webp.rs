@@ -6,7 +6,7 @@
 mod shared;
 
 use aigc_label_image::stamp::Rewrite;
-use aigc_label_testutil::{fixture, tool};
+use aigc_label_testutil::{fixture, sample_label, tool};
 use shared::{assert_tags_kept, exiftool_tags, ocr, stamp};
 
 /// (FourCC, whole chunk) in file order, without the bitstream chunks.
@@ -72,7 +72,8 @@ fn only_the_rectangle_changes_and_lossless_stays_lossless() {
 fn xmp_and_exif_survive() {
     let Some(exiftool) = tool("exiftool") else { return };
     let input = std::fs::read(fixture("stamp/metadata.webp")).unwrap();
-    let (out, _) = stamp(&input, None);
+    let (out, report) = stamp(&input, Some(&sample_label()));
+    assert!(report.implicit.is_some());
     let before = exiftool_tags(&exiftool, &input, "meta-in.webp");
     let after = exiftool_tags(&exiftool, &out, "meta-out.webp");
     assert!(
