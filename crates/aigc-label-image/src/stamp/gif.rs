@@ -6,8 +6,9 @@
 //!
 //! Colours: the frame's palette is reused when its nearest entries to the label's four colours
 //! keep [`super::MIN_CONTRAST`] between text and plate; otherwise the frame gets a local palette
-//! (its own colours plus the label's) while there is room under 256 entries. A frame whose
-//! palette is full and lacks the contrast answers `None` (the caller's fallback).
+//! (its own colours plus the label's) while there is room under 256 entries; a full palette
+//! lends its darkest and lightest entries. A frame with no pair of colours at 4.5:1 answers
+//! `None` (the caller's fallback).
 
 use std::io::Cursor;
 

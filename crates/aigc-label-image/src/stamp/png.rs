@@ -6,8 +6,8 @@
 //! Palette images keep their palette: the label is drawn in four colours (text, an opaque plate
 //! and two shades between them for anti-aliasing), each an existing palette entry when one
 //! matches exactly, else appended while the palette has room, else the nearest entry as long as
-//! text and plate keep [`MIN_CONTRAST`]; failing that the image is promoted to truecolour and
-//! the report says so. Interlaced images come back non-interlaced (the encoder writes rows in
+//! text and plate keep [`MIN_CONTRAST`] (or the palette's darkest and lightest entries); failing
+//! that the image is promoted to truecolour and the report says so. Interlaced images come back non-interlaced (the encoder writes rows in
 //! order only), also reported. Animated PNG answers `None` (the caller's fallback).
 
 use std::io::Cursor;
@@ -360,8 +360,9 @@ fn draw_indexed(placed: &Placed, px: &mut [u8], layout: &Layout, palette: &mut V
 
 /// Palette indices for the label's four colours (plate, two anti-aliasing shades, text): an
 /// entry of exactly that colour, else a new entry while `room` lasts, else the nearest entry;
-/// `skip` (a transparent index) is never used. Returns the indices and how many entries were
-/// appended, or `None` (palette unchanged) when text and plate would lack [`MIN_CONTRAST`].
+/// with a full palette whose nearest entries lack [`MIN_CONTRAST`], its darkest and lightest
+/// entries. `skip` (a transparent index) is never used. Returns the indices and how many entries
+/// were appended, or `None` (palette unchanged) when text and plate would lack the contrast.
 pub(super) fn label_indices(
     placed: &Placed,
     palette: &mut Vec<u8>,
@@ -403,11 +404,41 @@ pub(super) fn label_indices(
         let at = usize::from(i) * 3;
         palette.get(at..at + 3).map(|e| [e[0], e[1], e[2]])
     };
-    if contrast_ratio(entry(index[3])?, entry(index[0])?) < MIN_CONTRAST {
-        palette.truncate(palette.len() - added * 3);
+    let (text_rgb, plate_rgb) = (entry(index[3])?, entry(index[0])?);
+    if contrast_ratio(text_rgb, plate_rgb) >= MIN_CONTRAST {
+        return Some((index, added));
+    }
+    palette.truncate(palette.len() - added * 3);
+    if room > 0 {
         return None;
     }
-    Some((index, added))
+    // A full palette whose nearest colours lack the contrast: the lightest entry for the text
+    // and the darkest for the plate, with the shades nearest to their mixes, if that pair has it.
+    let entries: Vec<(usize, [u8; 3])> = palette
+        .chunks_exact(3)
+        .map(|e| [e[0], e[1], e[2]])
+        .enumerate()
+        .filter(|&(i, _)| Some(i) != skip.map(usize::from))
+        .collect();
+    let luminance = |e: &[u8; 3]| super::relative_luminance(*e);
+    let &(dark, dark_rgb) = entries
+        .iter()
+        .min_by(|a, b| luminance(&a.1).total_cmp(&luminance(&b.1)))?;
+    let &(light, light_rgb) = entries
+        .iter()
+        .max_by(|a, b| luminance(&a.1).total_cmp(&luminance(&b.1)))?;
+    if contrast_ratio(light_rgb, dark_rgb) < MIN_CONTRAST {
+        return None;
+    }
+    let shade = |t: f32| -> u8 {
+        let want = [0, 1, 2].map(|i| f32::from(dark_rgb[i]) + (f32::from(light_rgb[i]) - f32::from(dark_rgb[i])) * t);
+        let distance = |e: &[u8; 3]| (0..3).map(|i| (f32::from(e[i]) - want[i]).powi(2)).sum::<f32>();
+        entries
+            .iter()
+            .min_by(|a, b| distance(&a.1).total_cmp(&distance(&b.1)))
+            .map_or(dark as u8, |&(i, _)| i as u8)
+    };
+    Some(([dark as u8, shade(1.0 / 3.0), shade(2.0 / 3.0), light as u8], 0))
 }
 
 /// Calls `set(x, y, index)` for every stored pixel of `(x0, y0, x1, y1)` (inclusive) the label
@@ -502,6 +533,26 @@ fn encoding_error(e: png::EncodingError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_palette_lacking_contrast_near_the_label_colours_uses_its_extremes() {
+        let stamper = Stamper::new(crate::stamp::Style::default()).unwrap();
+        let placed = Placed::new(&stamper, 400, 300, Orientation::NoTransforms).unwrap();
+        // Nearest to the black plate is red (first of the ties), to the white text yellow:
+        // 3.7:1. Blue and yellow have 8:1.
+        let full = vec![255, 0, 0, 0, 0, 255, 255, 255, 0, 0, 255, 0];
+        let mut palette = full.clone();
+        let (index, added) = label_indices(&placed, &mut palette, 0, None).unwrap();
+        assert_eq!((index[0], index[3], added), (1, 2, 0));
+        assert_eq!(palette, full);
+        // With room, the label's own colours are appended instead.
+        let (index, added) = label_indices(&placed, &mut palette, 4, None).unwrap();
+        assert_eq!((index, added), ([4, 5, 6, 7], 4));
+        // Never the transparent index, and no pair with the contrast: `None`, palette unchanged.
+        let mut greys = vec![100, 100, 100, 120, 120, 120];
+        assert!(label_indices(&placed, &mut greys, 0, Some(0)).is_none());
+        assert_eq!(greys.len(), 6);
+    }
 
     #[test]
     fn packed_samples_read_and_write_in_place() {
