@@ -1,16 +1,19 @@
-//! The file-level helper: decode, draw the explicit label, re-encode in the same format, keep the
-//! ICC profile and EXIF where the format and encoder allow, and embed the implicit label in the
-//! same call (GB 45438-2025 asks generation services for both kinds of label).
+//! The file-level helper: draw the explicit label into an encoded file, changing as little as the
+//! format allows, and embed the implicit label in the same call (GB 45438-2025 asks generation
+//! services for both kinds of label).
 //!
-//! Unlike the carriers, this helper decodes pixels: drawing needs them. It holds the whole
+//! Sequential JPEG is stamped in the DCT domain ([`super::jpeg`]): only the 8x8 blocks under
+//! the label are rewritten, and every segment outside the scan data (EXIF, XMP with any implicit
+//! label, IPTC, ICC, comments, quantisation and Huffman tables) is copied byte for byte. Other
+//! formats and JPEG variants are decoded, drawn on and re-encoded: that path holds the whole
 //! image in memory, bounded by [`FileOptions::max_input_bytes`] and
-//! [`FileOptions::max_decoded_bytes`].
+//! [`FileOptions::max_decoded_bytes`], and keeps only the ICC profile and EXIF (what happened to
+//! them is reported in [`FileReport`]). [`FileReport::rewrite`] says which path ran.
 //!
-//! Metadata the re-encoder does not carry (XMP other than the label, PNG text chunks, JPEG
-//! comments, ...) is not kept; what happened to the ICC profile and EXIF is reported in
-//! [`FileReport`]. An implicit label already in the input is never lost: the caller's new label
-//! replaces it only if both come from the same producer ([`Error::AlreadyLabelled`] otherwise,
-//! as in [`aigc_label_core::embed()`]), and without a new label the old one is carried over.
+//! An implicit label already in the input is never lost: the caller's new label replaces it only
+//! if both come from the same producer ([`Error::AlreadyLabelled`] otherwise, as in
+//! [`aigc_label_core::embed()`]); without a new label the old one is kept (byte for byte on the
+//! in-place path) or carried over.
 
 use std::io::{Cursor, Read, SeekFrom, Write};
 
@@ -34,7 +37,8 @@ use super::{PreparedLabel, Stamped, Stamper};
 pub struct FileOptions {
     /// Options for the implicit label (validation strictness, reader limits).
     pub label: Options,
-    /// JPEG quality of the re-encoded file, 1 to 100 (default 92).
+    /// JPEG quality, 1 to 100 (default 92), for JPEG files that cannot be stamped in the DCT
+    /// domain (progressive, arithmetic-coded, 12-bit) and are re-encoded.
     pub jpeg_quality: u8,
     /// Largest input accepted, in bytes (default 256 MiB).
     pub max_input_bytes: u64,
@@ -79,17 +83,75 @@ pub struct FileReport {
     pub icc_profile: Carried,
     /// The EXIF block.
     pub exif: Carried,
-    /// Where the implicit label went, or `None` when none was written (no label asked for and
-    /// none in the input).
+    /// Where the implicit label is in the output: the caller's, or the input's own carried over
+    /// (on the in-place paths kept byte for byte where it was); `None` when there is none (no
+    /// label asked for and none in the input).
     pub implicit: Option<Written>,
     /// Bytes written to the output.
     pub bytes_written: u64,
+    /// How the pixels were rewritten.
+    pub rewrite: Rewrite,
+}
+
+/// How [`stamp_file`] rewrote the pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rewrite {
+    /// JPEG in the DCT domain: only `blocks` 8x8 blocks (all components together) were decoded,
+    /// drawn on and quantised again with the file's own tables; every other block's
+    /// coefficients and every segment outside the scan data are unchanged. `tables_rebuilt`
+    /// Huffman tables were replaced by optimal ones because the new blocks needed codes the
+    /// file's tables lack (0 in the usual case: the DHT segments are kept too).
+    DctBlocks {
+        /// Blocks redrawn.
+        blocks: usize,
+        /// Huffman tables replaced.
+        tables_rebuilt: usize,
+    },
+    /// PNG in place: the image data re-encoded at the same colour type and bit depth (the
+    /// `png` crate's encoder); every other chunk copied byte for byte where it was. For palette
+    /// images, what happened to the palette.
+    ImageData {
+        /// The palette change, for palette images.
+        palette: Option<super::PaletteChange>,
+        /// The input was interlaced (Adam7) and the output is not: the encoder writes rows in
+        /// order only.
+        deinterlaced: bool,
+    },
+    /// GIF in place: in each frame that overlaps the label only the label's pixels got new
+    /// palette indices and only that frame's image block was written again; every other block
+    /// (extensions, other frames) copied byte for byte.
+    Frames {
+        /// Frames written again.
+        redrawn: usize,
+        /// Frames given a local palette (or a larger one) to hold the label's colours.
+        palettes_added: usize,
+    },
+    /// WebP in place: only the bitstream chunk replaced (lossless VP8L); every other chunk
+    /// copied byte for byte where it was.
+    Bitstream {
+        /// The input was lossy (VP8) and is now lossless: no encoder available here writes VP8.
+        was_lossy: bool,
+    },
+    /// TIFF in place: only the first page's strips under the label were decompressed, drawn on
+    /// and compressed again with the file's own compression and predictor; only their offsets
+    /// and byte counts changed, every other byte (tags, other strips and pages) is the input's.
+    Strips {
+        /// Strips rewritten.
+        strips: usize,
+        /// The Compression tag (1 none, 5 LZW, 8 or 32946 Deflate), kept.
+        compression: u16,
+    },
+    /// Decoded and re-encoded in full with the `image` crate's encoder (formats and variants the
+    /// in-place paths do not cover yet); metadata other than ICC and EXIF is not kept.
+    Reencoded,
 }
 
 /// Decodes `input`, draws `stamper`'s label on every frame, re-encodes in the same format and
 /// writes the result to `output`, with `label` as the implicit label.
 ///
-/// - Formats: PNG, JPEG (re-encoded at [`FileOptions::jpeg_quality`]), WebP (re-encoded
+/// - Formats: PNG, JPEG (sequential Huffman JPEG in the DCT domain, see [`Rewrite::DctBlocks`];
+///   other JPEG re-encoded at [`FileOptions::jpeg_quality`]), WebP (re-encoded
 ///   lossless: the `image` crate has no lossy WebP encoder), GIF (static and animated; every
 ///   frame is stamped, loop count kept), TIFF (single page).
 /// - The label is placed as the image is displayed: an EXIF orientation is applied before
@@ -115,11 +177,90 @@ pub fn stamp_file(
     let bytes = read_all(input, options.max_input_bytes)?;
     let kind = Kind::sniff(&bytes)?;
     let implicit = plan_implicit(kind, &bytes, label, &options.label)?;
-    let mut decoded = decode(kind, &bytes, options)?;
-    let (stamped, frames) = draw_all(&mut decoded, stamper)?;
-    let (encoded, icc_profile, exif) = encode(kind, decoded, options)?;
+    let in_place = match kind {
+        Kind::Jpeg => super::jpeg::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
+            exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            frames: 1,
+            rewrite: Rewrite::DctBlocks {
+                blocks: s.blocks,
+                tables_rebuilt: s.tables_rebuilt,
+            },
+        }),
+        Kind::Png => super::png::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
+            exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            frames: 1,
+            rewrite: Rewrite::ImageData {
+                palette: s.palette,
+                deinterlaced: s.deinterlaced,
+            },
+        }),
+        Kind::Gif => super::gif::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            frames: s.frames,
+            // An ICC profile (application extension ICCRGBG1) is copied with every other block.
+            icc: if contains(&bytes, b"ICCRGBG1") {
+                Carried::Kept
+            } else {
+                Carried::Absent
+            },
+            exif: Carried::Absent,
+            rewrite: Rewrite::Frames {
+                redrawn: s.redrawn,
+                palettes_added: s.palettes_added,
+            },
+        }),
+        Kind::WebP => super::webp::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            frames: 1,
+            icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
+            exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            rewrite: Rewrite::Bitstream { was_lossy: s.was_lossy },
+        }),
+        Kind::Tiff => super::tiff::stamp(&bytes, stamper, options.max_decoded_bytes)?.map(|s| InPlace {
+            bytes: s.bytes,
+            stamped: s.stamped,
+            frames: 1,
+            icc: if s.has_icc { Carried::Kept } else { Carried::Absent },
+            exif: if s.has_exif { Carried::Kept } else { Carried::Absent },
+            rewrite: Rewrite::Strips {
+                strips: s.strips,
+                compression: s.compression,
+            },
+        }),
+    };
+    let (encoded, stamped, frames, icc_profile, exif, rewrite) = match in_place {
+        Some(p) => (p.bytes, p.stamped, p.frames, p.icc, p.exif, p.rewrite),
+        None => {
+            let mut decoded = decode(kind, &bytes, options)?;
+            let (stamped, frames) = draw_all(&mut decoded, stamper)?;
+            let (encoded, icc, exif) = encode(kind, decoded, options)?;
+            (encoded, stamped, frames, icc, exif, Rewrite::Reencoded)
+        }
+    };
+    // Stamped in place without a new label: the input's own label (if any) is in the output
+    // byte for byte, as every other piece of metadata; read it back rather than rewrite it.
+    let (implicit, kept) = match implicit {
+        Some((carrier, old, label_options)) if label.is_none() && rewrite != Rewrite::Reencoded => {
+            verify(carrier, &mut Cursor::new(&encoded), &old, &label_options)?;
+            let found = inspect_with(carrier, &mut Cursor::new(&encoded), &label_options)?;
+            let kept = found.copies.first().map(|copy| Written {
+                label_range: copy.range.clone(),
+                bytes_written: encoded.len() as u64,
+            });
+            (None, kept)
+        }
+        other => (other, None),
+    };
     let (out, implicit) = match implicit {
-        None => (encoded, None),
+        None => (encoded, kept),
         Some((carrier, label, label_options)) => {
             let mut out = Vec::new();
             let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
@@ -136,7 +277,18 @@ pub fn stamp_file(
         exif,
         implicit,
         bytes_written: out.len() as u64,
+        rewrite,
     })
+}
+
+/// A file stamped without decoding it in full: only the label's pixels were rewritten.
+struct InPlace {
+    bytes: Vec<u8>,
+    stamped: Stamped,
+    frames: usize,
+    icc: Carried,
+    exif: Carried,
+    rewrite: Rewrite,
 }
 
 /// The formats the helper re-encodes.
@@ -453,7 +605,7 @@ fn draw_all(decoded: &mut Decoded, stamper: &Stamper) -> Result<(Stamped, usize)
 }
 
 /// The orientation that undoes `o`.
-fn inverse(o: Orientation) -> Orientation {
+pub(super) fn inverse(o: Orientation) -> Orientation {
     match o {
         Orientation::Rotate90 => Orientation::Rotate270,
         Orientation::Rotate270 => Orientation::Rotate90,

@@ -48,17 +48,30 @@ mod file;
 #[cfg(feature = "stamp")]
 mod font;
 #[cfg(feature = "stamp")]
+mod gif;
+#[cfg(feature = "stamp")]
+mod jpeg;
+#[cfg(feature = "stamp")]
 mod label;
+#[cfg(feature = "stamp")]
+mod place;
+#[cfg(feature = "stamp")]
+mod png;
 #[cfg(feature = "stamp")]
 mod raster;
 #[cfg(feature = "stamp")]
 mod style;
+#[cfg(feature = "stamp")]
+mod tiff;
+#[cfg(feature = "stamp")]
+mod webp;
 
 #[cfg(feature = "stamp")]
 pub use self::{
-    file::{Carried, FileOptions, FileReport, stamp_file},
+    file::{Carried, FileOptions, FileReport, Rewrite, stamp_file},
     font::{BUNDLED_FONT, bundled_font, check_coverage},
     label::{PreparedLabel, Rect},
+    png::PaletteChange,
     style::{Backing, Length, MIN_CONTRAST, MIN_HEIGHT_FRACTION, Position, Style, contrast_ratio, relative_luminance},
 };
 /// The font crate the stamper renders with; pass your own font as an [`ab_glyph::FontArc`].

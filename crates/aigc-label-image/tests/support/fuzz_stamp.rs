@@ -1,0 +1,26 @@
+//! The property the `stamp` fuzz target checks, shared with the test that replays its corpus:
+//! stamping arbitrary bytes never panics, and when it succeeds on a file the `image` crate
+//! decodes, the output decodes too, at the same size. (Where the label went is not compared with
+//! the `image` crate's view: on malformed files two readers may disagree about the size, as the
+//! fuzzer found with a TIFF whose tags are out of order.)
+
+use std::io::Cursor;
+
+use aigc_label_image::stamp::{FileOptions, Stamper, Style, stamp_file};
+
+pub fn stamp_never_panics(data: &[u8]) {
+    // A small legibility floor, so the 64x48 seeds take a label (still 5% of the short side).
+    let mut style = Style::default();
+    style.min_ink_px = 4;
+    let Ok(stamper) = Stamper::new(style) else { return };
+    let mut options = FileOptions::default();
+    options.max_decoded_bytes = 64 << 20;
+    let mut out = Vec::new();
+    if stamp_file(&mut Cursor::new(data), &mut out, &stamper, None, &options).is_err() {
+        return;
+    }
+    if let Ok(before) = image::load_from_memory(data) {
+        let after = image::load_from_memory(&out).expect("a stamped file that decodes");
+        assert_eq!((before.width(), before.height()), (after.width(), after.height()));
+    }
+}
