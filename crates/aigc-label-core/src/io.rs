@@ -4,10 +4,18 @@
 //! Carriers read headers through [`Source`], which knows how many bytes remain, so a declared
 //! length is checked against the stream before anything is allocated or skipped; they parse the
 //! buffered structure through [`Bytes`], whose methods return `None` instead of panicking.
+//! Files reach them through [`SeekBuf`], whose buffer survives seeks, and every pass runs
+//! [`within_budget`], so the bytes read stay about the file's size.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use crate::{Error, Limits, Result};
+
+mod budget;
+mod buffered;
+
+pub use budget::within_budget;
+pub use buffered::SeekBuf;
 
 /// Anything a carrier can read from: `Read + Seek`, usable as a trait object.
 pub trait ReadSeek: Read + Seek {}
