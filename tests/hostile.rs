@@ -150,3 +150,108 @@ family! {
     mp3_id3_frames => mp3,
     pdf_objects => pdf,
 }
+
+/// Non-regular inputs: a FIFO, a pipe, a device or a socket has no end to seek to, and reading
+/// one whole could hang or fill memory, so the file-level functions refuse it before reading.
+#[cfg(unix)]
+mod non_regular {
+    use std::path::{Path, PathBuf};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use aigc_label::{Error, Options, embed_file, inspect_file};
+
+    /// Runs `f` on another thread; a call that blocks (opening a FIFO nobody writes to) fails
+    /// the test instead of hanging it.
+    fn without_hanging<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the call blocked on a non-regular input")
+    }
+
+    /// Inspect and embed both refuse `path` with an error naming `what`, and embed writes
+    /// nothing.
+    fn refused(path: PathBuf, what: &'static str) {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("out");
+        let (inspected, embedded) = {
+            let (path, output) = (path.clone(), output.clone());
+            without_hanging(move || {
+                let options = Options::default();
+                let label = aigc_label_testutil::sample_label();
+                (
+                    inspect_file(&path, &options),
+                    embed_file(&path, &output, &label, &options),
+                )
+            })
+        };
+        for result in [inspected.map(|_| ()), embedded.map(|_| ())] {
+            match result {
+                Err(Error::Io(e)) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{}: {e}", path.display());
+                    assert!(e.to_string().contains(what), "{}: {e}", path.display());
+                }
+                other => panic!("{}: expected a refusal, got {other:?}", path.display()),
+            }
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "embed wrote something"
+        );
+    }
+
+    #[test]
+    fn a_device_is_refused() {
+        refused(PathBuf::from("/dev/zero"), "character device");
+    }
+
+    #[test]
+    fn a_fifo_nobody_writes_to_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        refused(fifo, "FIFO or pipe");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pipe_is_refused() {
+        use std::os::fd::AsRawFd;
+        use std::process::{Command, Stdio};
+        // `cat` copies a pipe we hold the write end of into a pipe we name by its descriptor,
+        // as `cat f | aigc-label inspect /dev/stdin` would.
+        let mut cat = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = cat.stdout.take().unwrap();
+        let path = PathBuf::from(format!("/proc/self/fd/{}", stdout.as_raw_fd()));
+        refused(path, "FIFO or pipe");
+        drop(cat.stdin.take());
+        cat.wait().unwrap();
+    }
+
+    #[test]
+    fn a_socket_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        refused(path, "socket");
+    }
+
+    #[test]
+    fn a_link_to_a_regular_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link.png");
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/samples/sample.png");
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        let report = inspect_file(&link, &Options::default()).unwrap();
+        assert_eq!(report.format, "png");
+    }
+}

@@ -75,7 +75,7 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     if let Some(kind) = &args.kind {
         return Ok(Medium::Text(text_kind(kind)?));
     }
-    let format = aigc_label::detect(BufReader::new(std::fs::File::open(&args.input)?)).map(|c| c.format());
+    let format = aigc_label::detect(BufReader::new(aigc_label::FileReader::open(&args.input)?)).map(|c| c.format());
     match format {
         Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
         Ok("wav") => Ok(Medium::Wav),
@@ -137,7 +137,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         style = style.at(p.parse::<ImagePosition>()?);
     }
     let stamper = Stamper::new(style)?;
-    let mut input = BufReader::new(std::fs::File::open(&args.input)?);
+    let mut input = BufReader::new(aigc_label::FileReader::open(&args.input)?);
     let mut report = None;
     atomic(&args.output, |out| {
         report = Some(stamp_file(&mut input, out, &stamper, label, &FileOptions::default())?);
@@ -230,7 +230,7 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         let mut input: Box<dyn Read> = if args.input.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(std::fs::File::open(&args.input)?)
+            Box::new(aigc_label::FileReader::open(&args.input)?)
         };
         let stamped = stamp_any(&mut input, kind, &style)?;
         let mut stdout = std::io::stdout().lock();
@@ -241,12 +241,12 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         }
         atomic(&args.output, |out| Ok(out.write_all(stamped.as_bytes())?))?;
     } else if kind == TextKind::Plain {
-        let mut input = BufReader::new(std::fs::File::open(&args.input)?);
+        let mut input = BufReader::new(aigc_label::FileReader::open(&args.input)?);
         atomic(&args.output, |out| {
             aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ())
         })?;
     } else {
-        let mut input = std::fs::File::open(&args.input)?;
+        let mut input = aigc_label::FileReader::open(&args.input)?;
         let stamped = stamp_any(&mut input, kind, &style)?;
         atomic(&args.output, |out| Ok(out.write_all(stamped.as_bytes())?))?;
     }
