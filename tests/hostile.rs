@@ -149,6 +149,7 @@ family! {
     flac_metadata_blocks => flac,
     mp3_id3_frames => mp3,
     pdf_objects => pdf,
+    ooxml_zip_entries => docx,
 }
 
 /// Non-regular inputs: a FIFO, a pipe, a device or a socket has no end to seek to, and reading

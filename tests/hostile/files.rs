@@ -37,6 +37,7 @@ pub fn all() -> Vec<Hostile> {
         flac(),
         mp3(),
         pdf(),
+        docx(),
     ]
 }
 
@@ -402,6 +403,66 @@ pub fn pdf() -> Hostile {
     );
     Hostile {
         name: "pdf objects",
+        structures: n,
+        bytes,
+    }
+}
+
+fn le16(b: &[u8], at: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+fn le32(b: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize
+}
+
+/// OOXML: a Word document with 65,000 more stored zip entries of 12 bytes each (as many as a zip
+/// without ZIP64 counts), their local headers before the central directory and their records
+/// at its end.
+pub fn docx() -> Hostile {
+    let base = fixture("text/small.docx");
+    let eocd = rfind(&base, b"PK\x05\x06");
+    let (entries, cd_size, cd_offset) = (le16(&base, eocd + 10), le32(&base, eocd + 12), le32(&base, eocd + 16));
+    let n = 65_535 - entries;
+    let data = b"hostile data";
+    let crc = crc32fast::hash(data).to_le_bytes();
+    let mut bytes = base[..cd_offset].to_vec();
+    let mut central = base[cd_offset..cd_offset + cd_size].to_vec();
+    for i in 0..n {
+        let name = format!("customXml/hostile{i:05}.bin");
+        let offset = bytes.len() as u32;
+        // Version 2.0, no flags, stored, 1980-01-01 00:00.
+        let common = |out: &mut Vec<u8>| {
+            out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+            out.extend_from_slice(&crc);
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&[0, 0]);
+        };
+        bytes.extend_from_slice(b"PK\x03\x04");
+        common(&mut bytes);
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.extend_from_slice(data);
+        central.extend_from_slice(b"PK\x01\x02");
+        central.extend_from_slice(&[20, 0]);
+        common(&mut central);
+        // No comment, disk 0, no attributes.
+        central.extend_from_slice(&[0; 10]);
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd_offset = bytes.len() as u32;
+    let cd_size = central.len() as u32;
+    bytes.extend_from_slice(&central);
+    let mut end = base[eocd..].to_vec();
+    end[8..10].copy_from_slice(&65_535u16.to_le_bytes());
+    end[10..12].copy_from_slice(&65_535u16.to_le_bytes());
+    end[12..16].copy_from_slice(&cd_size.to_le_bytes());
+    end[16..20].copy_from_slice(&cd_offset.to_le_bytes());
+    bytes.extend_from_slice(&end);
+    Hostile {
+        name: "ooxml zip entries",
         structures: n,
         bytes,
     }
