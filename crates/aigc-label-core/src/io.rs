@@ -24,6 +24,9 @@ impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 /// Size of the blocks media payloads are copied in.
 pub const COPY_BLOCK: usize = 256 << 10;
 
+/// Copies up to this size use a buffer on the stack.
+const SMALL_COPY: usize = 256;
+
 /// A reader over a seekable stream that tracks its position and the stream's length.
 pub struct Source<'a> {
     inner: &'a mut dyn ReadSeek,
@@ -188,7 +191,17 @@ impl<'a> Source<'a> {
             return Err(self.truncated(what));
         }
         let mut left = n;
-        let mut buf = vec![0u8; COPY_BLOCK.min(usize::try_from(n).unwrap_or(COPY_BLOCK))];
+        // Structure headers are copied one by one, so small copies go through the stack: a
+        // file of a million empty chunks costs no million allocations.
+        let mut small = [0u8; SMALL_COPY];
+        let mut large = Vec::new();
+        let buf: &mut [u8] = match usize::try_from(n) {
+            Ok(n) if n <= SMALL_COPY => small.get_mut(..n).unwrap_or_default(),
+            _ => {
+                large.resize(COPY_BLOCK.min(usize::try_from(n).unwrap_or(COPY_BLOCK)), 0);
+                &mut large
+            }
+        };
         while left > 0 {
             let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let got = self.read_up_to(&mut buf[..want])?;
