@@ -84,12 +84,28 @@ impl FileReader {
     pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref();
         // Checked before opening, since opening a FIFO blocks until a writer comes, and again on
-        // the opened file, in case the path was swapped in between.
+        // the opened file, in case the path was swapped in between (opened without blocking).
         regular(&std::fs::metadata(path)?)?;
-        let file = File::open(path)?;
+        let file = open_without_blocking(path)?;
         regular(&file.metadata()?)?;
         Ok(FileReader(aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file)))
     }
+}
+
+/// Opens `path` for reading; on Unix with `O_NONBLOCK`, so that a FIFO swapped in after the
+/// type check does not block the open (the flag changes nothing for regular files).
+#[cfg(unix)]
+fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+    File::open(path)
 }
 
 /// Refuses anything but a regular file, naming what it is.
@@ -98,15 +114,15 @@ fn regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
     if kind.is_file() {
         return Ok(());
     }
-    let what = if kind.is_dir() {
-        "a directory"
+    let message = if kind.is_dir() {
+        "not a regular file but a directory".to_string()
     } else {
-        special_kind(&kind)
+        format!(
+            "not a regular file but {}; save the stream to a file and name that file",
+            special_kind(&kind)
+        )
     };
-    Err(std::io::Error::new(
-        std::io::ErrorKind::InvalidInput,
-        format!("not a regular file but {what}; save the stream to a file and name that file"),
-    ))
+    Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, message))
 }
 
 #[cfg(unix)]

@@ -247,6 +247,12 @@ mod non_regular {
     }
 
     #[test]
+    fn a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        refused(dir.path().to_path_buf(), "a directory");
+    }
+
+    #[test]
     fn a_link_to_a_regular_file_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("link.png");
