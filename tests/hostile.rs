@@ -152,6 +152,29 @@ family! {
     ooxml_zip_entries => docx,
 }
 
+/// The same stack on real files: `inspect_file` and `embed_file` (whose read-back check goes
+/// through the atomic writer's buffered stream) handle a worst case and agree with each other.
+#[test]
+fn the_file_functions_handle_a_worst_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("many-chunks.png");
+    let output = dir.path().join("labelled.png");
+    let bytes = files::png().bytes;
+    std::fs::write(&input, &bytes).unwrap();
+    let options = Options::default();
+    let label = aigc_label_testutil::sample_label();
+    let report = aigc_label::inspect_file(&input, &options).unwrap();
+    assert_eq!(report.verdict, Verdict::Unlabelled);
+    let written = aigc_label::embed_file(&input, &output, &label, &options).unwrap();
+    assert_eq!(written.bytes_written, std::fs::metadata(&output).unwrap().len());
+    let report = aigc_label::inspect_file(&output, &options).unwrap();
+    assert_eq!(report.label(), Some(label));
+    // Everything but the label's chunk is the input, byte for byte.
+    let out = std::fs::read(&output).unwrap();
+    let range = written.label_range.start as usize..written.label_range.end as usize;
+    assert_eq!([&out[..range.start], &out[range.end..]].concat(), bytes);
+}
+
 /// Non-regular inputs: a FIFO, a pipe, a device or a socket has no end to seek to, and reading
 /// one whole could hang or fill memory, so the file-level functions refuse it before reading.
 #[cfg(unix)]
