@@ -19,13 +19,14 @@
 
 use std::cell::RefCell;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+use aigc_label_core::io::SeekBuf;
 
 use crate::{Carrier, Error, FileReader, IO_BUFFER, Result, open_with_carrier};
 
-/// Buffer for reading back an output being checked: carriers seek between headers, and a
-/// smaller buffer refills faster after a seek out of it.
+/// Buffer for reading back an output being checked.
 const READ_BACK_BUFFER: usize = 64 << 10;
 
 /// Set-user-id and set-group-id mode bits.
@@ -247,7 +248,7 @@ fn sync_folder(_dir: &Path) -> io::Result<()> {
 }
 
 /// A file written and then read back, buffered both ways: writes go through a [`BufWriter`],
-/// reads through a [`BufReader`], and switching flushes the one or drops the other's read-ahead.
+/// reads through a [`SeekBuf`] (whose buffer survives the seeks a verifier makes), and switching flushes the one or drops the other's read-ahead.
 /// The trust crate writes a protected label and then reads the output back to check it, and an
 /// unbuffered file would cost a system call per header field.
 pub(crate) struct BufStream<F: Read + Write + Seek> {
@@ -256,7 +257,7 @@ pub(crate) struct BufStream<F: Read + Write + Seek> {
 
 enum State<F: Read + Write + Seek> {
     Writing(BufWriter<F>),
-    Reading(BufReader<F>),
+    Reading(SeekBuf<F>),
     /// A switch failed; every later call fails too.
     Broken,
 }
@@ -268,13 +269,16 @@ impl<F: Read + Write + Seek> BufStream<F> {
         }
     }
 
-    fn reader(&mut self) -> io::Result<&mut BufReader<F>> {
+    fn reader(&mut self) -> io::Result<&mut SeekBuf<F>> {
         if let State::Writing(_) = self.state {
             let State::Writing(writer) = std::mem::replace(&mut self.state, State::Broken) else {
                 return Err(broken());
             };
-            let file = writer.into_inner().map_err(io::IntoInnerError::into_error)?;
-            self.state = State::Reading(BufReader::with_capacity(READ_BACK_BUFFER, file));
+            let mut file = writer.into_inner().map_err(io::IntoInnerError::into_error)?;
+            let here = file.stream_position()?;
+            let mut reader = SeekBuf::with_capacity(READ_BACK_BUFFER, file);
+            reader.seek(SeekFrom::Start(here))?;
+            self.state = State::Reading(reader);
         }
         match &mut self.state {
             State::Reading(reader) => Ok(reader),
@@ -289,8 +293,9 @@ impl<F: Read + Write + Seek> BufStream<F> {
             };
             // Puts the file where the reader's caller is, dropping the read-ahead.
             let here = reader.stream_position()?;
-            reader.seek(SeekFrom::Start(here))?;
-            self.state = State::Writing(BufWriter::with_capacity(IO_BUFFER, reader.into_inner()));
+            let mut file = reader.into_inner();
+            file.seek(SeekFrom::Start(here))?;
+            self.state = State::Writing(BufWriter::with_capacity(IO_BUFFER, file));
         }
         match &mut self.state {
             State::Writing(writer) => Ok(writer),
@@ -328,23 +333,7 @@ impl<F: Read + Write + Seek> Seek for BufStream<F> {
         match &mut self.state {
             State::Writing(writer) => writer.seek(pos),
             // A seek within the read-ahead keeps it (carriers hop between nearby headers).
-            State::Reading(reader) => {
-                let delta = match pos {
-                    SeekFrom::Current(d) => Some(d),
-                    SeekFrom::Start(to) => {
-                        let here = reader.stream_position()?;
-                        i64::try_from(to).ok().zip(i64::try_from(here).ok()).map(|(t, h)| t - h)
-                    }
-                    SeekFrom::End(_) => None,
-                };
-                match delta {
-                    Some(d) => {
-                        reader.seek_relative(d)?;
-                        reader.stream_position()
-                    }
-                    None => reader.seek(pos),
-                }
-            }
+            State::Reading(reader) => reader.seek(pos),
             State::Broken => Err(broken()),
         }
     }

@@ -194,12 +194,12 @@ pub struct EmbedJob {
 }
 
 impl Input for EmbedJob {
-    type Reader = std::fs::File;
+    type Reader = crate::FileReader;
     fn name(&self) -> PathBuf {
         self.input.clone()
     }
     fn open(self) -> std::io::Result<Self::Reader> {
-        std::fs::File::open(&self.input)
+        crate::FileReader::open(&self.input)
     }
 }
 

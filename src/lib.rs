@@ -32,7 +32,7 @@
 #![deny(missing_docs)]
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -68,53 +68,96 @@ pub use batch::{Batch, EmbedJob, embed_many, inspect_many};
 /// Buffer size for file reads and writes: large enough that payload copies are few syscalls.
 const IO_BUFFER: usize = 256 << 10;
 
-/// Files up to this size are read whole: one read call serves every seek a carrier makes.
-const SMALL_FILE: u64 = 256 << 10;
-
-/// How the file-level functions read files: small files whole into memory (carriers seek back
-/// and forth between headers, which on a buffered file would refill the buffer each time), large
-/// files through a buffer, so memory stays flat whatever the file size.
+/// How the file-level functions read files: through a buffer that survives the seeks carriers
+/// make between headers (see [`aigc_label_core::io::SeekBuf`]), so the bytes read stay about the
+/// file's size and memory stays flat whatever the file size.
+///
+/// Only regular files are opened: a FIFO, a pipe (`/dev/stdin` fed by `cat`), a socket or a
+/// device has no end to seek to, and reading it whole could hang or fill memory, so
+/// [`FileReader::open`] refuses it before reading a byte.
 #[derive(Debug)]
-pub enum FileReader {
-    /// The whole file.
-    Memory(std::io::Cursor<Vec<u8>>),
-    /// A buffered reader over the file.
-    Buffered(BufReader<File>),
-}
+pub struct FileReader(aigc_label_core::io::SeekBuf<File>);
 
 impl FileReader {
-    /// Opens `path`.
+    /// Opens `path`, which must name a regular file (or a link to one).
     ///
     /// # Errors
-    /// I/O errors opening or reading the file.
+    /// An [`std::io::ErrorKind::InvalidInput`] error for anything but a regular file; I/O errors
+    /// opening the file.
     pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
-        let mut file = File::open(path)?;
-        let len = file.metadata()?.len();
-        if len <= SMALL_FILE {
-            let mut data = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut data)?;
-            Ok(FileReader::Memory(std::io::Cursor::new(data)))
-        } else {
-            Ok(FileReader::Buffered(BufReader::with_capacity(IO_BUFFER, file)))
-        }
+        let path = path.as_ref();
+        // Checked before opening, since opening a FIFO blocks until a writer comes, and again on
+        // the opened file, in case the path was swapped in between (opened without blocking).
+        regular(&std::fs::metadata(path)?)?;
+        let file = open_without_blocking(path)?;
+        regular(&file.metadata()?)?;
+        Ok(FileReader(aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file)))
     }
+}
+
+/// Opens `path` for reading; on Unix with `O_NONBLOCK`, so that a FIFO swapped in after the
+/// type check does not block the open (the flag changes nothing for regular files).
+#[cfg(unix)]
+fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+/// Refuses anything but a regular file, naming what it is.
+fn regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let message = if kind.is_dir() {
+        "not a regular file but a directory".to_string()
+    } else {
+        format!(
+            "not a regular file but {}; save the stream to a file and name that file",
+            special_kind(&kind)
+        )
+    };
+    Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, message))
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO or pipe"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
 }
 
 impl Read for FileReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            FileReader::Memory(r) => r.read(buf),
-            FileReader::Buffered(r) => r.read(buf),
-        }
+        self.0.read(buf)
     }
 }
 
 impl Seek for FileReader {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        match self {
-            FileReader::Memory(r) => r.seek(pos),
-            FileReader::Buffered(r) => r.seek(pos),
-        }
+        self.0.seek(pos)
     }
 }
 

@@ -65,12 +65,12 @@ struct Job {
 }
 
 impl Input for Job {
-    type Reader = std::fs::File;
+    type Reader = aigc_label::FileReader;
     fn name(&self) -> PathBuf {
         self.input.clone()
     }
-    fn open(self) -> std::io::Result<std::fs::File> {
-        std::fs::File::open(&self.input)
+    fn open(self) -> std::io::Result<aigc_label::FileReader> {
+        aigc_label::FileReader::open(&self.input)
     }
 }
 

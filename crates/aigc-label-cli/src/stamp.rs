@@ -80,7 +80,7 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     if let Some(kind) = &args.kind {
         return Ok(Medium::Text(text_kind(kind)?));
     }
-    let format = aigc_label::detect(BufReader::new(std::fs::File::open(&args.input)?)).map(|c| c.format());
+    let format = aigc_label::detect(BufReader::new(aigc_label::FileReader::open(&args.input)?)).map(|c| c.format());
     match format {
         Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
         Ok("wav") => Ok(Medium::Wav),
@@ -180,7 +180,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         style = style.at(p.parse::<ImagePosition>()?);
     }
     let stamper = Stamper::new(style)?;
-    let mut input = BufReader::new(std::fs::File::open(&args.input)?);
+    let mut input = BufReader::new(aigc_label::FileReader::open(&args.input)?);
     let mut report = None;
     let mut staged = Staged::new(&args.output)?;
     staged.write(|out| {
@@ -283,7 +283,7 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         let mut input: Box<dyn Read> = if from_stdin {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(std::fs::File::open(&args.input)?)
+            Box::new(aigc_label::FileReader::open(&args.input)?)
         };
         let stamped = stamp_any(&mut input, kind, &style)?;
         let mut stdout = std::io::stdout().lock();
@@ -296,10 +296,10 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         let stamped = stamp_any(&mut std::io::stdin().lock(), kind, &style)?;
         staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     } else if kind == TextKind::Plain {
-        let mut input = BufReader::new(std::fs::File::open(&args.input)?);
+        let mut input = aigc_label::FileReader::open(&args.input)?;
         staged.write(|out| aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ()))?;
     } else {
-        let mut input = std::fs::File::open(&args.input)?;
+        let mut input = aigc_label::FileReader::open(&args.input)?;
         let stamped = stamp_any(&mut input, kind, &style)?;
         staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     }

@@ -10,7 +10,7 @@ use std::io::Write;
 use crate::carrier::{Carrier, Registry, Written};
 use crate::check::{Check, validate_label};
 use crate::inspect::{Options, detect, inspect_with};
-use crate::io::ReadSeek;
+use crate::io::{ReadSeek, within_budget};
 use crate::{Error, Label, Result};
 
 /// Writes `input` to `output` with `label` embedded, detecting the format with `registry`.
@@ -53,7 +53,7 @@ pub fn embed_with(
             });
         }
     }
-    carrier.write(input, output, label, &options.limits)
+    write_within_budget(carrier, input, output, label, options)
 }
 
 /// Replaces the label of a file that already carries one, keeping nothing of the old label;
@@ -69,7 +69,21 @@ pub fn rewrite_with(
     options: &Options,
 ) -> Result<Written> {
     check_label(label, options)?;
-    carrier.write(input, output, label, &options.limits)
+    write_within_budget(carrier, input, output, label, options)
+}
+
+/// The carrier's write, as one pass under the read budget.
+fn write_within_budget(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    output: &mut dyn Write,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
+    let limits = &options.limits;
+    within_budget(input, limits, 2, carrier.format(), |input| {
+        carrier.write(input, output, label, limits)
+    })
 }
 
 fn check_label(label: &Label, options: &Options) -> Result<()> {

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use crate::carrier::{Carrier, Found, Registry, read_head};
 use crate::check::{Check, Level, Strictness, id, validate_parsed};
-use crate::io::ReadSeek;
+use crate::io::{ReadSeek, within_budget};
 use crate::json::{self, ParsedLabel, Shape};
 use crate::{Error, Label, LabelValue, Limits, Result};
 
@@ -179,7 +179,8 @@ pub fn inspect(registry: &Registry, input: &mut dyn ReadSeek, options: &Options)
 /// # Errors
 /// As [`inspect`].
 pub fn inspect_with(carrier: &dyn Carrier, input: &mut dyn ReadSeek, options: &Options) -> Result<Report> {
-    let found = carrier.find(input, &options.limits)?;
+    let limits = &options.limits;
+    let found = within_budget(input, limits, 1, carrier.format(), |input| carrier.find(input, limits))?;
     let mut copies: Vec<LabelCopy> = found.into_iter().map(|f| analyse(f, options)).collect();
     if copies.len() > 1 {
         let detail = format!("{} label copies; a file carries exactly one", copies.len());

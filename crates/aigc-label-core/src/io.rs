@@ -4,10 +4,18 @@
 //! Carriers read headers through [`Source`], which knows how many bytes remain, so a declared
 //! length is checked against the stream before anything is allocated or skipped; they parse the
 //! buffered structure through [`Bytes`], whose methods return `None` instead of panicking.
+//! Files reach them through [`SeekBuf`], whose buffer survives seeks, and every pass runs
+//! [`within_budget`], so the bytes read stay about the file's size.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use crate::{Error, Limits, Result};
+
+mod budget;
+mod buffered;
+
+pub use budget::within_budget;
+pub use buffered::SeekBuf;
 
 /// Anything a carrier can read from: `Read + Seek`, usable as a trait object.
 pub trait ReadSeek: Read + Seek {}
@@ -15,6 +23,9 @@ impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
 /// Size of the blocks media payloads are copied in.
 pub const COPY_BLOCK: usize = 256 << 10;
+
+/// Copies up to this size use a buffer on the stack.
+const SMALL_COPY: usize = 256;
 
 /// A reader over a seekable stream that tracks its position and the stream's length.
 pub struct Source<'a> {
@@ -180,7 +191,17 @@ impl<'a> Source<'a> {
             return Err(self.truncated(what));
         }
         let mut left = n;
-        let mut buf = vec![0u8; COPY_BLOCK.min(usize::try_from(n).unwrap_or(COPY_BLOCK))];
+        // Structure headers are copied one by one, so small copies go through the stack: a
+        // file of a million empty chunks costs no million allocations.
+        let mut small = [0u8; SMALL_COPY];
+        let mut large = Vec::new();
+        let buf: &mut [u8] = match usize::try_from(n) {
+            Ok(n) if n <= SMALL_COPY => small.get_mut(..n).unwrap_or_default(),
+            _ => {
+                large.resize(COPY_BLOCK.min(usize::try_from(n).unwrap_or(COPY_BLOCK)), 0);
+                &mut large
+            }
+        };
         while left > 0 {
             let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let got = self.read_up_to(&mut buf[..want])?;

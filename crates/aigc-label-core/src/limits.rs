@@ -23,6 +23,13 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most structures (chunks, segments, boxes) walked in one file.
     pub max_structures: u64,
+    /// Bytes a carrier may read per seek it makes (about one per structure) beyond its share
+    /// of the file. The read budget of an inspection is the file's size, plus
+    /// [`Limits::max_metadata_bytes`] (room to read a metadata structure again), plus this per
+    /// seek; a write may read the file twice (once to check it, once to copy it). Enough to
+    /// read around each structure, too little to re-read the file per structure: past it the
+    /// pass stops with [`crate::Error::Limit`], so a carrier bug cannot become unbounded work.
+    pub read_slack_per_seek: u64,
 }
 
 impl Default for Limits {
@@ -34,6 +41,7 @@ impl Default for Limits {
             max_copies: 64,
             max_depth: 32,
             max_structures: 1 << 20,
+            read_slack_per_seek: 64,
         }
     }
 }

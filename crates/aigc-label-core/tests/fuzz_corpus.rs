@@ -1,4 +1,4 @@
-//! Replays the `json` and `xmp` fuzz targets' seed corpora (and any saved crash artifacts) on
+//! Replays the `json`, `xmp` and `seekbuf` fuzz targets' seed corpora (and any saved crash artifacts) on
 //! stable Rust, with the same properties the fuzz targets check.
 //!
 //! The seeds in `fuzz/corpus/xmp/` are hand-made packets in every form the reader accepts
@@ -17,4 +17,10 @@ fn json_corpus_replays() {
 fn xmp_corpus_replays() {
     let count = aigc_label_testutil::replay_corpus("xmp", aigc_label_testutil::fuzz_xmp);
     assert!(count >= 10, "only {count} corpus inputs");
+}
+
+#[test]
+fn seekbuf_corpus_replays() {
+    let count = aigc_label_testutil::replay_corpus("seekbuf", aigc_label_testutil::fuzz_seekbuf);
+    assert!(count >= 5, "only {count} corpus inputs");
 }

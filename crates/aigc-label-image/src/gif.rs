@@ -84,7 +84,7 @@ const fn magic_trailer() -> [u8; 258] {
 
 /// How much of the stream the sub-block walker reads at a time: a small first read, since most
 /// extensions and many frames are short, doubling up to the large window image data calls for.
-const FIRST_WINDOW: usize = 4 << 10;
+const FIRST_WINDOW: usize = 16;
 const WINDOW: usize = 64 << 10;
 
 /// The GIF carrier: GIF87a and GIF89a, still and animated.

@@ -45,7 +45,7 @@
 //! held in memory and in classic layout only; a TIFF file is streamed and may be BigTIFF, so
 //! only the byte-order type is shared.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::io::Write;
 use std::ops::Range;
 
@@ -536,7 +536,7 @@ impl Scan {
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
         }
-        let mut visited = BTreeSet::new();
+        let mut visited = HashSet::new();
         let mut structures = 0u64;
         let mut ifd0 = None;
         let mut xmp = Vec::new();

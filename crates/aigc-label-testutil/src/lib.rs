@@ -415,6 +415,56 @@ pub fn fuzz_xmp(data: &[u8]) {
     assert!(again == out, "setting the same label twice must be a no-op");
 }
 
+/// The `seekbuf` fuzz target's property, on arbitrary bytes: a program of seeks and reads (4
+/// bytes per step) over a stream of up to 16 KiB gives the same bytes, positions and errors
+/// through [`aigc_label_core::io::SeekBuf`] (4 KiB refills at most) as on the stream itself,
+/// whatever the order. Small sizes keep a long fuzzing run within its memory limit.
+pub fn fuzz_seekbuf(data: &[u8]) {
+    use std::io::{Cursor, Read, Seek, SeekFrom};
+    let Some((len, program)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let stream: Vec<u8> = (0..u16::from_le_bytes(*len) % (16 << 10))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let mut plain = Cursor::new(stream.as_slice());
+    let mut buffered = aigc_label_core::io::SeekBuf::with_capacity(4096, Cursor::new(stream.as_slice()));
+    fn read_up_to(r: &mut dyn Read, n: usize) -> std::io::Result<Vec<u8>> {
+        let mut out = vec![0u8; n];
+        let mut filled = 0;
+        while filled < n {
+            match r.read(&mut out[filled..])? {
+                0 => break,
+                k => filled += k,
+            }
+        }
+        out.truncate(filled);
+        Ok(out)
+    }
+    for step in program.chunks_exact(4) {
+        let arg = u16::from_le_bytes([step[1], step[2]]);
+        let signed = i64::from(i16::from_le_bytes([step[1], step[2]]));
+        let seek = match step[0] % 4 {
+            0 => Some(SeekFrom::Start(u64::from(arg) * u64::from(step[3] % 4 + 1))),
+            1 => Some(SeekFrom::Current(signed)),
+            2 => Some(SeekFrom::End(signed / 256)),
+            _ => None,
+        };
+        match seek {
+            Some(to) => {
+                let (a, b) = (plain.seek(to), buffered.seek(to));
+                assert_eq!(a.ok(), b.ok(), "seek {to:?}");
+            }
+            None => {
+                let n = usize::from(arg) % 6_000;
+                let (a, b) = (read_up_to(&mut plain, n), read_up_to(&mut buffered, n));
+                assert_eq!(a.ok(), b.ok(), "read of {n}");
+            }
+        }
+        assert_eq!(plain.stream_position().ok(), buffered.stream_position().ok());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
