@@ -47,6 +47,9 @@ pub mod id {
     pub const COPIES_SINGLE: &str = "copies.single";
     /// The label sits in the carrier the spec fixes for the format.
     pub const CARRIER_PLACE: &str = "carrier.place";
+    /// The XMP property sits in the TC260 namespace as the spec spells it
+    /// (`http://www.tc260.org.cn/ns/AIGC/1.0/`), not a variant (`https`, no trailing slash).
+    pub const XMP_NAMESPACE: &str = "xmp.namespace";
 }
 
 /// How hard validation is.
