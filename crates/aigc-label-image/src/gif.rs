@@ -449,7 +449,7 @@ impl Scan {
                     range: range.clone(),
                     text: hit.value.clone(),
                     expected_shape: Shape::Bare,
-                    checks: vec![check.clone()],
+                    checks: [vec![check.clone()], hit.checks()].concat(),
                 });
             }
         }

@@ -145,7 +145,9 @@ impl Carrier for Heif {
         for item in file.xmp_items(&mut src, limits)? {
             for hit in &item.hits {
                 if found.len() < limits.max_copies {
-                    found.push(item.found(&file, hit.value.clone(), first));
+                    let mut copy = item.found(&file, hit.value.clone(), first);
+                    copy.checks.extend(hit.checks());
+                    found.push(copy);
                 }
                 first = false;
             }

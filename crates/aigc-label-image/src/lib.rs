@@ -39,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod exif;
 pub mod gif;
 pub mod heif;
 pub mod jpeg;

@@ -54,7 +54,7 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
-use crate::jpeg::exif::Order;
+use crate::exif::Order;
 use crate::jpeg::search_packet;
 use aigc_label_core::xmp::remove_aigc;
 
@@ -591,7 +591,9 @@ impl Scan {
             let packet = entry.read(src, limits)?;
             for hit in search_packet(&packet, limits).map_err(|e| entry.in_packet(e))? {
                 if found.len() < limits.max_copies {
-                    found.push(entry.found(hit.value, self.is_primary(entry)));
+                    let mut copy = entry.found(hit.value.clone(), self.is_primary(entry));
+                    copy.checks.extend(hit.checks());
+                    found.push(copy);
                 }
             }
         }

@@ -419,9 +419,9 @@ impl Scan {
                         self.found.push(Found {
                             carrier: CARRIER.into(),
                             range: chunk.range(),
+                            checks: [checks.clone(), hit.checks()].concat(),
                             text: hit.value,
                             expected_shape: Shape::Bare,
-                            checks: checks.clone(),
                         });
                     }
                 }
