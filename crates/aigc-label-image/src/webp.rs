@@ -7,7 +7,8 @@
 //! wherever the chunk sits. Copies that readers may skip carry a
 //! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning: an `XMP ` chunk in a
 //! simple file (no `VP8X`), one whose `VP8X` leaves the XMP flag clear, and any `XMP ` chunk after
-//! the first (the container specification lets readers ignore all but the first).
+//! the first (the container specification lets readers ignore all but the first). A wrapped
+//! label in the EXIF `UserComment` of an `EXIF` chunk is reported with that warning too.
 //!
 //! [`WebP::write`] walks twice. The first walk checks the whole chunk list, merges the label into
 //! the first `XMP ` chunk's packet with [`xmp::set_aigc`] (its other properties kept) or makes a
@@ -19,6 +20,8 @@
 //!   lossless bitstream specification, 3.2), the alpha flag from the VP8L `alpha_is_used` bit or
 //!   an `ALPH` chunk, the ICC and EXIF flags from `ICCP` and `EXIF` chunks, and the XMP flag;
 //! - an existing `VP8X` chunk with the XMP flag set and every other bit and byte kept;
+//! - an `EXIF` chunk whose `UserComment` holds a label with that text blanked (same length, so
+//!   no size changes), since the label moves to XMP;
 //! - every other chunk byte for byte and in order, image data in large blocks; nothing is ever
 //!   inserted between `VP8X` and an `ICCP`, `ANIM` or frame chunk, so the order the container
 //!   requires for reconstruction holds;
@@ -39,6 +42,7 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
+use crate::exif;
 use crate::jpeg::search_packet;
 use aigc_label_core::xmp::remove_aigc;
 
@@ -327,7 +331,7 @@ impl<'a> Walker<'a> {
     /// The payload of `chunk`, without its padding byte, within [`Limits::max_metadata_bytes`].
     fn payload(&mut self, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
         self.src.seek_to(chunk.data_start())?;
-        self.src.read_vec(u64::from(chunk.len), "XMP chunk", limits)
+        self.src.read_vec(u64::from(chunk.len), "metadata chunk", limits)
     }
 
     /// Copies `chunk` (header, payload, padding) to `out` unchanged, in large blocks.
@@ -356,6 +360,8 @@ struct Scan {
     present: u8,
     /// Every `XMP ` chunk, and whether it holds a label.
     xmp: Vec<(Chunk, bool)>,
+    /// Offsets of the `EXIF` chunks whose `UserComment` holds a label.
+    exif_labelled: Vec<u64>,
     /// Where a new `XMP ` chunk goes: the end of the last chunk that precedes it in the
     /// specification's order.
     insert_at: u64,
@@ -394,6 +400,7 @@ impl Scan {
             flags,
             present: 0,
             xmp: Vec::new(),
+            exif_labelled: Vec::new(),
             insert_at: first.end(),
         };
         let mut next = Some(first);
@@ -407,7 +414,10 @@ impl Scan {
     fn visit(&mut self, walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<()> {
         match chunk.fourcc {
             ICCP => self.present |= FLAG_ICC,
-            EXIF => self.present |= FLAG_EXIF,
+            EXIF => {
+                self.present |= FLAG_EXIF;
+                self.read_exif(walker, chunk, limits)?;
+            }
             ALPH => self.present |= FLAG_ALPHA,
             XMP => {
                 let packet = walker.payload(chunk, limits)?;
@@ -430,6 +440,29 @@ impl Scan {
         }
         if chunk.precedes_xmp() {
             self.insert_at = chunk.end();
+        }
+        Ok(())
+    }
+
+    /// Reports a label in the `UserComment` of an `EXIF` chunk (with or without a leading
+    /// `Exif\0\0`), and notes the chunk so that a write blanks it.
+    fn read_exif(&mut self, walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<()> {
+        let payload = walker.payload(chunk, limits)?;
+        let Some(at) = exif::tiff_start(&payload) else {
+            return Ok(());
+        };
+        for comment in exif::labelled(&payload, at, limits) {
+            if !self.exif_labelled.contains(&chunk.offset) {
+                self.exif_labelled.push(chunk.offset);
+            }
+            if self.found.len() < limits.max_copies {
+                let detail = format!(
+                    "the EXIF chunk (byte {}) is not where GB 45438 puts the WebP label: the XMP property \
+                     TC260:AIGC in an XMP chunk announced by the VP8X XMP flag",
+                    chunk.offset
+                );
+                self.found.push(comment.found(chunk.range(), &detail));
+            }
         }
         Ok(())
     }
@@ -544,6 +577,8 @@ struct Plan {
     insert_at: u64,
     /// Offsets of later `XMP ` chunks that hold a label and lose it.
     scrub: Vec<u64>,
+    /// Offsets of `EXIF` chunks whose labelled `UserComment` is blanked (same length).
+    exif_labelled: Vec<u64>,
 }
 
 impl Plan {
@@ -598,6 +633,7 @@ impl Plan {
             packet,
             insert_at: scan.insert_at,
             scrub,
+            exif_labelled: scan.exif_labelled,
         })
     }
 
@@ -624,6 +660,12 @@ impl Plan {
             } else if self.scrub.contains(&chunk.offset) {
                 let packet = scrubbed(&mut walker, &chunk, limits)?;
                 write_chunk(&mut out, &XMP, &packet)?;
+            } else if self.exif_labelled.contains(&chunk.offset) {
+                let payload = walker.payload(&chunk, limits)?;
+                let at = exif::tiff_start(&payload).unwrap_or(0);
+                let payload = exif::blanked(payload, at, limits)
+                    .ok_or_else(|| Error::malformed(FORMAT, chunk.offset, "the input changed between the two walks"))?;
+                write_chunk(&mut out, &EXIF, &payload)?;
             } else {
                 walker.copy(&chunk, &mut out)?;
             }
@@ -755,6 +797,32 @@ mod tests {
 
     fn find(data: &[u8]) -> Result<Vec<Found>> {
         WebP.find(&mut Cursor::new(data), &Limits::default())
+    }
+
+    #[test]
+    fn exif_user_comment_is_read_and_blanked_on_write() {
+        use crate::exif::{self as ex, Order};
+        let wrapped = r#"{"AIGC":{"Label":"1","ContentProducer":"p","ProduceID":"x"}}"#;
+        let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
+        for (order, prefix) in [(Order::Little, &b""[..]), (Order::Big, ex::SIGNATURE)] {
+            let exif = chunk(&EXIF, &[prefix, &ex::tests::tiff_block(order, &comment)].concat());
+            let input = riff(&[vp8(8, 8), exif.clone()]);
+            let found = find(&input).unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].carrier, ex::CARRIER);
+            assert_eq!(found[0].text, wrapped);
+            assert_eq!(found[0].expected_shape, Shape::Wrapped);
+            let (out, w) = write(&input).unwrap();
+            let after = find(&out).unwrap();
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert_eq!(after[0].carrier, CARRIER);
+            // The EXIF chunk is still there, as long as before, without the label.
+            let at = out.windows(4).position(|c| c == EXIF).unwrap();
+            assert_eq!(out[at..at + 8], exif[..8]);
+            assert!(!out[at..at + exif.len()].windows(4).any(|c| c == b"AIGC"));
+            let added = 18 + (w.label_range.end - w.label_range.start) as usize;
+            assert_eq!(out.len(), input.len() + added);
+        }
     }
 
     #[test]
