@@ -8,7 +8,8 @@
 //! method 0) or from `idat` (method 1), inflates it when its content encoding is `deflate` (as
 //! libheif writes with metadata compression), and reports each `TC260:AIGC` property. Image
 //! data is never read. A second XMP item holding a label, and a compressed one (ExifTool cannot
-//! read it), are reported with a [`carrier.place`](id::CARRIER_PLACE) warning.
+//! read it), are reported with a [`carrier.place`](id::CARRIER_PLACE) warning, as is a wrapped
+//! label in the EXIF `UserComment` of an `Exif` item.
 //!
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
 //! - An XMP item exists (the one holding a label, else the first), its bytes are the whole
@@ -33,7 +34,8 @@
 //!   `application/rdf+xml`) in `iinf`, an `iloc` entry, and an `iref` `cdsc` reference from it to
 //!   the primary item, with the packet appended in a new `mdat` as above.
 //! - A `TC260:AIGC` property in any other XMP item is removed in place, the packet padded back
-//!   to its length, so one copy remains.
+//!   to its length, so one copy remains; a labelled `UserComment` in an `Exif` item is blanked
+//!   in place, same length.
 //!
 //! When `meta` changes size, every byte after it moves by the same amount. Nothing else in a
 //! HEIF file points into the file but `iloc`, so every `iloc` extent with construction method 0
@@ -60,6 +62,7 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::XmpHit;
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
+use crate::exif;
 use crate::jpeg::search_packet;
 use crate::tiff::{is_blank, pad_to};
 use aigc_label_core::xmp::remove_aigc;
@@ -142,6 +145,18 @@ impl Carrier for Heif {
         let file = File::read(&mut src, limits)?;
         let mut found = Vec::new();
         let mut first = true;
+        for item in file.exif_items(&mut src, limits)? {
+            let detail = format!(
+                "Exif item {} is not where GB 45438 puts the HEIF label: the XMP property TC260:AIGC in an \
+                 XMP mime item (application/rdf+xml)",
+                item.id
+            );
+            for comment in item.comments {
+                if found.len() < limits.max_copies {
+                    found.push(comment.found(file.extent_of(&item.spans), &detail));
+                }
+            }
+        }
         for item in file.xmp_items(&mut src, limits)? {
             for hit in &item.hits {
                 if found.len() < limits.max_copies {
@@ -280,6 +295,36 @@ impl File {
                 packet,
                 hits,
             });
+        }
+        Ok(out)
+    }
+
+    /// Every `Exif` item whose `UserComment` holds a label, with its data, in `iinf` order.
+    /// EXIF is not the label's carrier, so an item this reader cannot reach (stored elsewhere,
+    /// built from other items, past the end of the file, over [`Limits::max_metadata_bytes`])
+    /// is skipped rather than failing the file; `find` and `write` skip the same items.
+    fn exif_items(&self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<ExifItem>> {
+        let mut out = Vec::new();
+        for infe in self.meta.iinf.entries.iter().filter(|e| &e.item_type == b"Exif") {
+            let Ok(spans) = self.spans(infe.id) else {
+                continue;
+            };
+            if spans.iter().map(Span::len).sum::<u64>() > limits.max_metadata_bytes {
+                continue;
+            }
+            let data = self.read_spans(src, &spans, limits)?;
+            let Some(tiff_at) = exif_tiff_start(&data) else {
+                continue;
+            };
+            let comments = exif::labelled(&data, tiff_at, limits);
+            if !comments.is_empty() {
+                out.push(ExifItem {
+                    id: infe.id,
+                    spans,
+                    data,
+                    comments,
+                });
+            }
         }
         Ok(out)
     }
@@ -469,6 +514,30 @@ impl Span {
     }
 }
 
+/// Where the TIFF header starts in the data of an `Exif` item: after the 4-byte offset that
+/// opens it (ISO/IEC 23008-12 A.2.1, `exif_tiff_header_offset`, counted from the end of that
+/// field); when that offset does not lead to a TIFF header, right after the field or after an
+/// `Exif\0\0` there, as lenient readers look.
+fn exif_tiff_start(data: &[u8]) -> Option<usize> {
+    let field: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    let declared = usize::try_from(u32::from_be_bytes(field)).ok()?.checked_add(4)?;
+    let body = data.get(4..)?;
+    if data.get(declared..).and_then(exif::tiff_start) == Some(0) {
+        return Some(declared);
+    }
+    exif::tiff_start(body).map(|at| at + 4)
+}
+
+/// An `Exif` item whose `UserComment` holds a label.
+#[derive(Debug)]
+struct ExifItem {
+    id: u32,
+    spans: Vec<Span>,
+    /// The item's bytes, as stored.
+    data: Vec<u8>,
+    comments: Vec<exif::UserComment>,
+}
+
 /// An XMP item, read.
 #[derive(Debug)]
 struct XmpItem<'f> {
@@ -615,6 +684,13 @@ impl Plan {
             if Some(i) != primary && !item.hits.is_empty() {
                 plan.remove_copies(file, item, limits)?;
             }
+        }
+        // A label in an Exif item's `UserComment` moves to XMP: its text is blanked in place,
+        // same length, so no offset changes.
+        for item in file.exif_items(src, limits)? {
+            let mut data = item.data;
+            item.comments.iter().for_each(|c| c.blank(&mut data));
+            plan.overwrite(file, &item.spans, &data)?;
         }
         let edit = match primary.and_then(|i| items.get(i)) {
             Some(item) => plan.update(file, item, &json, limits)?,

@@ -12,7 +12,7 @@ fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
 }
 
 /// Where an item's bytes go.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Place {
     /// In the `mdat` after `meta`.
     Mdat,
@@ -502,4 +502,68 @@ fn zero_width_extents_are_bounded() {
     .concat();
     let heif = [boxed(b"ftyp", b"heic\0\0\0\0mif1"), boxed(b"meta", &body)].concat();
     assert!(matches!(find(&heif), Err(Error::Limit { .. })));
+}
+
+fn exif_item(id: u16, data: Vec<u8>, place: Place) -> Item {
+    Item {
+        id,
+        kind: *b"Exif",
+        content_type: b"",
+        encoding: None,
+        data,
+        place,
+    }
+}
+
+#[test]
+fn a_label_in_an_exif_user_comment_is_read_and_blanked_when_it_moves_to_xmp() {
+    use crate::exif::{self as ex, Order};
+    let wrapped = r#"{"AIGC":{"Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"x"}}"#;
+    let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
+    // The item opens with exif_tiff_header_offset: 6 past an `Exif\0\0`, or 0.
+    let with_id = [&6u32.to_be_bytes()[..], &ex::tests::payload_be(&comment)].concat();
+    let bare = [&0u32.to_be_bytes()[..], &ex::tests::tiff_block(Order::Little, &comment)].concat();
+    // A wrong offset: lenient readers still find the header after the field.
+    let lying = [
+        &99u32.to_be_bytes()[..],
+        &ex::tests::tiff_block(Order::Little, &comment),
+    ]
+    .concat();
+    for data in [with_id, bare, lying] {
+        for place in [Place::Mdat, Place::Idat, Place::Early] {
+            let mut builder = Builder::new(vec![image(1, b"pixels"), exif_item(2, data.clone(), place)]);
+            // Construction methods are written from iloc version 1 on.
+            builder.iloc_version = 1;
+            let input = builder.build();
+            let found = find(&input).unwrap();
+            assert_eq!(found.len(), 1, "{found:?} {place:?} {data:?}");
+            assert_eq!(found[0].carrier, ex::CARRIER);
+            assert_eq!(found[0].text, wrapped);
+            assert_eq!(found[0].expected_shape, Shape::Wrapped);
+            assert_eq!(found[0].checks[0].level, Level::Warn);
+
+            let (out, _) = write(&input).unwrap();
+            let after = find(&out).unwrap();
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert!(after[0].carrier.starts_with("XMP item"));
+            let items = item_bytes(&out);
+            let exif = &items.iter().find(|(id, _)| *id == 2).unwrap().1;
+            assert_eq!(exif.len(), data.len());
+            assert!(!exif.windows(4).any(|w| w == b"AIGC"));
+            assert_eq!(items.iter().find(|(id, _)| *id == 1).unwrap().1, b"pixels");
+        }
+    }
+}
+
+#[test]
+fn an_exif_item_this_reader_cannot_reach_is_skipped() {
+    // An Exif item with no TIFF header, and one built from another item's data.
+    let input = Builder::new(vec![
+        image(1, b"pixels"),
+        exif_item(2, b"\0\0\0\0junk".to_vec(), Place::Mdat),
+    ])
+    .build();
+    assert!(find(&input).unwrap().is_empty());
+    let (out, _) = write(&input).unwrap();
+    assert_eq!(find(&out).unwrap().len(), 1);
 }
