@@ -1,5 +1,6 @@
 //! TIFF: the label is the XMP property `TC260:AIGC` in the packet of tag 700 (`XMLPacket`) in
-//! IFD0 (spec section 4, TIFF row; XMP specification part 3, 1.1.5: type UNDEFINED, or BYTE).
+//! IFD0 (spec section 4, TIFF row; XMP specification part 3, 1.1.5: type BYTE; UNDEFINED and
+//! ASCII are read too).
 //!
 //! [`Tiff::find`] reads the header and walks the IFD chain (every page of a multi-page file),
 //! reading only IFDs and the tag 700 values they point to; strip and tile data are never read.
@@ -23,7 +24,7 @@
 //! - IFD0 has tag 700 and something follows its packet: the new packet is appended, even when it
 //!   keeps its length and even when it holds a label already (one another tool wrote, say), so
 //!   that after this writer's first write the packet always ends the file. The 12-byte entry
-//!   (20 in BigTIFF) gets the new count and offset, and type UNDEFINED; IFD0 stays where it is.
+//!   (20 in BigTIFF) gets the new count and offset, and type BYTE; IFD0 stays where it is.
 //!   The old packet's bytes are zeroed, so no stale copy of a label stays in the file. Keeping
 //!   such a packet in place while its padding lasts would save its length in file growth, but a
 //!   later label that outgrew the padding would then move it, and a signature made in between
@@ -36,6 +37,11 @@
 //!   a later label of another length can take its place without moving anything.
 //! - A `TC260:AIGC` property in any other packet (a later page, a second tag 700) is removed and
 //!   the packet padded back to its old length with spaces, in place, so one copy remains.
+//! - A wrapped label in the EXIF `UserComment` (tag 37510) of the Exif IFD that IFD0 points to
+//!   (tag 34665), which ExifTool shows and [`Tiff::find`] reports with a
+//!   [`carrier.place`](id::CARRIER_PLACE) warning, is blanked in place, same length.
+//! - Tag 700 of IFD0 is written with type BYTE, as the XMP specification gives it (an entry of
+//!   type UNDEFINED or ASCII that keeps its place gets the type patched).
 //!
 //! Classic TIFF offsets are 32-bit: a file that would grow past 4 GiB is refused with
 //! [`Error::Unsupported`] (BigTIFF has no such bound).
@@ -54,7 +60,7 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
-use crate::exif::Order;
+use crate::exif::{self, Order, UserComment};
 use crate::jpeg::search_packet;
 use aigc_label_core::xmp::remove_aigc;
 
@@ -67,6 +73,8 @@ const TAG_XMP: u16 = 700;
 const TYPE_BYTE: u16 = 1;
 const TYPE_ASCII: u16 = 2;
 const TYPE_UNDEFINED: u16 = 7;
+/// Field types of the Exif IFD pointer: LONG and IFD, or LONG8 and IFD8 in BigTIFF.
+const POINTER_TYPES: [u16; 4] = [4, 13, 16, 18];
 
 /// The four headers: byte order, then 42 (classic) or 43 (BigTIFF) in that order.
 const MAGICS: [&[u8; 4]; 4] = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
@@ -525,7 +533,18 @@ struct Scan {
     ifd0: Ifd,
     /// Every tag 700 entry in the chain, in chain order.
     xmp: Vec<XmpEntry>,
+    /// The `UserComment`s of IFD0's Exif IFD that hold a label.
+    comments: Vec<ExifComment>,
     file_len: u64,
+}
+
+/// A labelled `UserComment` in the Exif IFD.
+#[derive(Debug)]
+struct ExifComment {
+    /// The value's bytes in the file.
+    value: Range<u64>,
+    /// The comment, its text range relative to the value.
+    comment: UserComment,
 }
 
 impl Scan {
@@ -567,10 +586,12 @@ impl Scan {
             ifd0.get_or_insert(ifd);
         }
         let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
+        let comments = user_comments(src, codec, &ifd0, &mut structures, limits)?;
         Ok(Scan {
             codec,
             ifd0,
             xmp,
+            comments,
             file_len: src.len(),
         })
     }
@@ -584,9 +605,18 @@ impl Scan {
         self.primary().is_some_and(|p| p.entry.at == entry.entry.at)
     }
 
-    /// Every label copy in the chain's XMP packets, at most [`Limits::max_copies`].
+    /// Every label copy in the chain's XMP packets and in the Exif IFD's `UserComment`, at
+    /// most [`Limits::max_copies`].
     fn found(&self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Found>> {
         let mut found = Vec::new();
+        for c in &self.comments {
+            if found.len() < limits.max_copies {
+                found.push(c.comment.clone().found(
+                    c.value.clone(),
+                    "GB 45438 puts the TIFF label in the XMP property TC260:AIGC of tag 700 in IFD0",
+                ));
+            }
+        }
         for entry in self.xmp.iter().filter(|e| e.is_bytes()) {
             let packet = entry.read(src, limits)?;
             for hit in search_packet(&packet, limits).map_err(|e| entry.in_packet(e))? {
@@ -599,6 +629,71 @@ impl Scan {
         }
         Ok(found)
     }
+}
+
+/// The labelled `UserComment`s of the Exif IFD that IFD0 points to (tag 34665).
+///
+/// EXIF is not the label's carrier, so an Exif IFD this reader cannot read (a pointer of the
+/// wrong type, into the header, past the end, or an IFD that does not fit) yields nothing
+/// rather than failing the file; a value over [`Limits::max_metadata_bytes`] is skipped too.
+/// Its entries count against [`Limits::max_structures`] with the rest of the walk.
+fn user_comments(
+    src: &mut Source<'_>,
+    codec: Codec,
+    ifd0: &Ifd,
+    structures: &mut u64,
+    limits: &Limits,
+) -> Result<Vec<ExifComment>> {
+    let pointer = ifd0
+        .entries(codec)
+        .find(|e| e.tag == exif::TAG_EXIF_IFD && POINTER_TYPES.contains(&e.kind) && e.count == 1);
+    let Some(pointer) = pointer else {
+        return Ok(Vec::new());
+    };
+    if pointer.field == ifd0.offset {
+        return Ok(Vec::new());
+    }
+    let Ok(ifd) = Ifd::read(src, codec, pointer.field, limits) else {
+        return Ok(Vec::new());
+    };
+    *structures = structures.saturating_add(ifd.count).saturating_add(1);
+    if *structures > limits.max_structures {
+        return Err(Error::Limit {
+            format: FORMAT,
+            offset: ifd.offset,
+            what: "IFDs and entries",
+            found: *structures,
+            limit: limits.max_structures,
+        });
+    }
+    let word = codec.layout.word();
+    let mut out = Vec::new();
+    for entry in ifd.entries(codec) {
+        if entry.tag != exif::TAG_USER_COMMENT || !XmpEntry::byte_type(entry.kind) {
+            continue;
+        }
+        let start = if entry.count <= word {
+            entry.at + 4 + word
+        } else {
+            entry.field
+        };
+        let Some(end) = start.checked_add(entry.count).filter(|&e| e <= src.len()) else {
+            continue;
+        };
+        if entry.count > limits.max_metadata_bytes {
+            continue;
+        }
+        src.seek_to(start)?;
+        let value = src.read_vec(entry.count, "UserComment value", limits)?;
+        let comment = UserComment::decode(&value, 0, codec.order);
+        if comment.holds_label(limits) {
+            out.push(ExifComment {
+                value: start..end,
+                comment,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Bytes to overwrite in place.
@@ -685,6 +780,13 @@ impl Plan {
         for entry in scan.xmp.iter().filter(|e| e.is_bytes() && !scan.is_primary(e)) {
             plan.remove_copies(src, entry, limits)?;
         }
+        for c in &scan.comments {
+            let text = &c.comment.text_range;
+            plan.patches.push(Patch {
+                at: c.value.start + text.start as u64,
+                bytes: vec![c.comment.fill(); text.len()],
+            });
+        }
         match scan.primary() {
             Some(entry) => plan.update(src, scan, entry, &json, limits)?,
             None => plan.add(scan, &json)?,
@@ -759,6 +861,12 @@ impl Plan {
                 at: entry.value.start,
                 bytes: packet,
             });
+            if entry.entry.kind != TYPE_BYTE {
+                self.patches.push(Patch {
+                    at: entry.entry.at + 2,
+                    bytes: scan.codec.put(u64::from(TYPE_BYTE), 2),
+                });
+            }
             return Ok(());
         }
         if ends_file {
@@ -766,7 +874,7 @@ impl Plan {
         }
         let at = self.tail.push(&packet)?;
         self.label_range = at..at + packet.len() as u64;
-        let new_entry = Entry::encode(scan.codec, TAG_XMP, TYPE_UNDEFINED, packet.len() as u64, at);
+        let new_entry = Entry::encode(scan.codec, TAG_XMP, TYPE_BYTE, packet.len() as u64, at);
         self.patches.push(Patch {
             at: entry.entry.at,
             bytes: new_entry,
@@ -789,9 +897,9 @@ impl Plan {
         // The IFD's length does not depend on the offset in its new entry.
         let draft = scan
             .ifd0
-            .with_entry(&Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, 0), codec)?;
+            .with_entry(&Entry::encode(codec, TAG_XMP, TYPE_BYTE, len, 0), codec)?;
         let at = self.tail.align(self.tail.next_at() + draft.len() as u64);
-        let entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, at);
+        let entry = Entry::encode(codec, TAG_XMP, TYPE_BYTE, len, at);
         let ifd = scan.ifd0.with_entry(&entry, codec)?;
         let ifd_at = self.tail.push(&ifd)?;
         if self.tail.push(&packet)? != at {
@@ -1120,6 +1228,122 @@ mod tests {
             .build();
         assert!(find(&short).unwrap().is_empty());
         assert!(matches!(write(&short), Err(Error::Malformed { .. })));
+    }
+
+    /// The type of IFD0's tag 700 entry.
+    fn xmp_type(data: &[u8]) -> u16 {
+        let mut cursor = Cursor::new(data);
+        let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+        let scan = Scan::read(&mut src, &Limits::default()).unwrap();
+        scan.primary().unwrap().entry.kind
+    }
+
+    #[test]
+    fn tag_700_is_written_as_byte() {
+        for (order, layout) in layouts() {
+            // Added, moved, and kept in place: BYTE each time.
+            let plain = Builder::new(order, layout).page(&[]).build();
+            let (added, _) = write(&plain).unwrap();
+            assert_eq!(xmp_type(&added), TYPE_BYTE);
+            let undefined = Builder::new(order, layout)
+                .page(&[(700, TYPE_UNDEFINED, labelled_packet("a")), (800, 1, vec![1; 9])])
+                .build();
+            let (moved, _) = write(&undefined).unwrap();
+            assert_eq!(xmp_type(&moved), TYPE_BYTE);
+            let mut in_place = moved.clone();
+            let entry = {
+                let mut cursor = Cursor::new(&moved);
+                let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+                Scan::read(&mut src, &Limits::default())
+                    .unwrap()
+                    .primary()
+                    .unwrap()
+                    .entry
+                    .at as usize
+            };
+            let codec = Codec { order, layout };
+            in_place[entry + 2..entry + 4].copy_from_slice(&codec.put(u64::from(TYPE_UNDEFINED), 2));
+            let (rewritten, w) = write(&in_place).unwrap();
+            assert_eq!(rewritten.len(), in_place.len());
+            assert_eq!(xmp_type(&rewritten), TYPE_BYTE);
+            assert_eq!(w.label_range, find(&rewritten).unwrap()[0].range);
+        }
+    }
+
+    /// `data` with an Exif IFD appended that holds `comment` as `UserComment`, and IFD0's
+    /// tag 34665 entry (already present) pointing at it.
+    fn with_exif_ifd(data: &[u8], codec: Codec, comment: &[u8]) -> Vec<u8> {
+        let l = codec.layout;
+        let mut out = data.to_vec();
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let value_at = out.len() as u64;
+        out.extend_from_slice(comment);
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let ifd_at = out.len() as u64;
+        out.extend(codec.put(1, l.count_len()));
+        out.extend(codec.put(u64::from(exif::TAG_USER_COMMENT), 2));
+        out.extend(codec.put(u64::from(TYPE_UNDEFINED), 2));
+        out.extend(codec.put(comment.len() as u64, l.word()));
+        out.extend(codec.put(value_at, l.word()));
+        out.extend(codec.put(0, l.word()));
+        let pointer = {
+            let mut cursor = Cursor::new(data);
+            let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+            let scan = Scan::read(&mut src, &Limits::default()).unwrap();
+            scan.ifd0
+                .entries(codec)
+                .find(|e| e.tag == exif::TAG_EXIF_IFD)
+                .unwrap()
+                .at as usize
+        };
+        let word = l.word() as usize;
+        out[pointer + 4..pointer + 4 + word].copy_from_slice(&codec.put(1, l.word()));
+        out[pointer + 4 + word..pointer + 4 + 2 * word].copy_from_slice(&codec.put(ifd_at, l.word()));
+        out
+    }
+
+    #[test]
+    fn a_label_in_the_exif_user_comment_is_read_and_blanked() {
+        let wrapped = LABEL.replace("{\"Label", "{\"AIGC\":{\"Label") + "}";
+        let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
+        for (order, layout) in layouts() {
+            let codec = Codec { order, layout };
+            let kind = if layout == Layout::Big { 16 } else { 4 };
+            let base = Builder::new(order, layout)
+                .page(&[(34665, kind, vec![0; layout.word() as usize])])
+                .build();
+            let input = with_exif_ifd(&base, codec, &comment);
+            let found = find(&input).unwrap();
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].carrier, exif::CARRIER);
+            assert_eq!(found[0].text, wrapped);
+            assert_eq!(found[0].expected_shape, Shape::Wrapped);
+            assert_eq!(found[0].checks[0].level, Level::Warn);
+            let value = found[0].range.start as usize..found[0].range.end as usize;
+
+            let (out, _) = write(&input).unwrap();
+            let after = find(&out).unwrap();
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert_eq!(after[0].carrier, "IFD0 XMP (tag 700)");
+            // Same length, character code kept, text blanked.
+            assert_eq!(out[value.start..value.start + 8], comment[..8]);
+            assert!(out[value.start + 8..value.end].iter().all(|&b| b == b' '));
+            // Nothing else before it changed but the header's pointer to the grown IFD0.
+            let header = layout.header_len() as usize;
+            assert_eq!(out[header..value.start], input[header..value.start]);
+        }
+        // A pointer to nowhere, into the header, or of the wrong type: no comment, no error.
+        for (field, kind) in [(vec![0xFF; 4], 4), (vec![0, 0, 0, 0], 4), (vec![8, 0, 0, 0], 3)] {
+            let broken = Builder::new(Order::Little, Layout::Classic)
+                .page(&[(34665, kind, field)])
+                .build();
+            assert!(find(&broken).unwrap().is_empty());
+            assert_eq!(find(&write(&broken).unwrap().0).unwrap().len(), 1);
+        }
     }
 
     #[test]
