@@ -236,9 +236,9 @@ pub fn remove_aigc(packet: &[u8], mut hits: Vec<XmpHit>, limits: &Limits) -> Res
 /// Returns `packet` with exactly one `TC260:AIGC` property holding `json`.
 ///
 /// - If the property exists (either form, any prefix), the first copy keeps its form, prefix and
-///   quotes and only its value changes; every other copy is removed. Copies in a variant
-///   spelling of the namespace ([`TC260_NS_VARIANTS`]) are removed too, and when they are the
-///   only ones the property is added as below, so the label ends up in [`TC260_NS`].
+///   quotes and only its value changes; every other copy is removed. A declaration that binds
+///   a variant spelling of the namespace ([`TC260_NS_VARIANTS`]) gets the URI [`TC260_NS`], so
+///   the label (and any other property in that namespace) ends up in the standard one.
 /// - Otherwise a `<TC260:AIGC>` element is added to the first `rdf:Description` of the first
 ///   `rdf:RDF` (with an `xmlns` declaration there when no prefix is bound to [`TC260_NS`], using
 ///   `TC260`, or `TC260_1`, ... when `TC260` means something else), or, without a description,
@@ -265,9 +265,17 @@ pub fn set_aigc(packet: &[u8], json: &str, limits: &Limits) -> Result<Vec<u8>> {
         .rdf
         .as_ref()
         .ok_or_else(|| malformed(0, "no rdf:RDF element; not an XMP packet"))?;
-    let (standard, variants): (Vec<&Prop>, Vec<&Prop>) = scan.props.iter().partition(|p| p.variant.is_none());
-    let mut edits: Vec<Edit> = variants.iter().map(|p| remove(packet, p)).collect();
-    if let Some((first, rest)) = standard.split_first() {
+    // A variant spelling of the namespace is corrected where it is declared, so every property
+    // in it (the label included) moves to TC260_NS without a new prefix.
+    let mut edits: Vec<Edit> = scan
+        .variant_decls
+        .iter()
+        .map(|range| Edit {
+            range: range.clone(),
+            text: TC260_NS.as_bytes().to_vec(),
+        })
+        .collect();
+    if let Some((first, rest)) = scan.props.split_first() {
         edits.push(replace_value(packet, first, json));
         edits.extend(rest.iter().map(|p| remove(packet, p)));
     } else if let Some(desc) = &scan.description {
@@ -880,6 +888,8 @@ struct Container {
 #[derive(Debug, Default)]
 struct Scan {
     props: Vec<Prop>,
+    /// The values of `xmlns` declarations that bind a variant spelling of the target namespace.
+    variant_decls: Vec<Range<usize>>,
     rdf: Option<Container>,
     description: Option<Container>,
     elements: u64,
@@ -1068,6 +1078,10 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
                     self.bindings.len() + 1,
                     MAX_NAMESPACE_BINDINGS as u64,
                 ));
+            }
+            let uri = self.buf.get(attr.value.clone()).unwrap_or_default();
+            if self.target.namespace(uri).is_some_and(|v| v.is_some()) {
+                self.scan.variant_decls.push(attr.value.clone());
             }
             self.bindings.push(Binding {
                 prefix,
@@ -1645,23 +1659,28 @@ mod tests {
     #[test]
     fn set_moves_a_variant_copy_into_the_standard_namespace() {
         for uri in TC260_NS_VARIANTS {
-            // Only a variant copy: it is removed and the property added in TC260_NS.
+            // Only a variant copy: its declaration is corrected, its value replaced, in place.
             let p = wrapped(&format!(" xmlns:TC260=\"{uri}\""), &aigc_el("TC260", "old"), 400);
             let out = set(&p, JSON);
             assert_eq!(out.len(), p.len(), "the padding absorbs the change");
             let hit = one(&out);
-            assert_eq!(hit.variant_namespace, None);
-            assert!(!out.contains(">old<"), "{out}");
-            // The attribute form, as the last attribute of the description.
+            assert_eq!((hit.variant_namespace, hit.prefix.as_str()), (None, "TC260"));
+            assert!(!out.contains(&format!("\"{uri}\"")), "{out}");
+            // The attribute form.
             let p = wrapped(&format!(" xmlns:v=\"{uri}\" v:AIGC=\"old\""), "", 400);
             let out = set(&p, JSON);
             assert_eq!(one(&out).variant_namespace, None, "{out}");
-            // A standard copy and a variant one: the standard one is updated, the variant removed.
+            // A variant copy and a standard one: one copy remains, in the standard namespace.
             let body = [aigc_el("v", "variant"), aigc_el("TC260", "standard")].concat();
             let p = wrapped(&format!(" xmlns:v=\"{uri}\"{}", tc260_decl()), &body, 400);
             let out = set(&p, JSON);
             assert!(!out.contains("variant<") && !out.contains("standard<"), "{out}");
-            assert_eq!(one(&out).prefix, "TC260");
+            assert_eq!(one(&out).variant_namespace, None);
+            // A declaration on an ancestor is corrected too.
+            let p = p.replace("<rdf:RDF ", &format!("<rdf:RDF xmlns:w=\"{uri}\" "));
+            let p = p.replace(&aigc_el("v", "variant"), &aigc_el("w", "ancestor"));
+            let out = set(&p, JSON);
+            assert!(find(&out).iter().all(|h| h.variant_namespace.is_none()), "{out}");
         }
     }
 
