@@ -50,6 +50,11 @@ pub mod id {
     /// The XMP property sits in the TC260 namespace as the spec spells it
     /// (`http://www.tc260.org.cn/ns/AIGC/1.0/`), not a variant (`https`, no trailing slash).
     pub const XMP_NAMESPACE: &str = "xmp.namespace";
+    /// The file's structure is whole: no structure declares a size that runs past the end of
+    /// the file. A lenient reader clamps such a size to the end, still reports the copies it
+    /// read before, and attaches this check; writers refuse such a file or repair it, and say
+    /// which.
+    pub const STRUCTURE_TRUNCATED: &str = "structure.truncated";
 }
 
 /// How hard validation is.

@@ -102,8 +102,13 @@ impl Carrier for Png {
         head.starts_with(&SIGNATURE)
     }
 
+    /// Lenient about a truncated file (a chunk that runs past the end, no `IEND`): the copies
+    /// read before the cut are reported, each with a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`Png::write`] refuses such a
+    /// file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut walker = Walker::new(input, limits)?;
+        walker.lenient = true;
         let mut found = Vec::new();
         while let Some(chunk) = walker.next()? {
             if let Some((data, tiff_at)) = walker.exif(&chunk, limits)? {
@@ -122,6 +127,16 @@ impl Carrier for Png {
                     found.push(copy);
                 }
             }
+        }
+        if let Some((offset, what)) = walker.truncated {
+            let check = Check::warn(
+                id::STRUCTURE_TRUNCATED,
+                format!(
+                    "the PNG is truncated: {what} (byte {offset}); read up to the end of the file, and embedding \
+                     refuses to write it"
+                ),
+            );
+            found.iter_mut().for_each(|f| f.checks.push(check.clone()));
         }
         Ok(found)
     }
@@ -255,6 +270,10 @@ struct Walker<'a> {
     seen_iend: bool,
     /// Where the well-formed chunks ended, once the walk is over.
     end: Option<u64>,
+    /// Read a truncated file up to its end instead of failing (for `find`).
+    lenient: bool,
+    /// Where and how a lenient walk found the file cut short.
+    truncated: Option<(u64, &'static str)>,
 }
 
 /// What `Walker::header` makes of the next eight bytes.
@@ -280,6 +299,8 @@ impl<'a> Walker<'a> {
             seen_idat: false,
             seen_iend: false,
             end: None,
+            lenient: false,
+            truncated: None,
         })
     }
 
@@ -345,10 +366,23 @@ impl<'a> Walker<'a> {
     }
 
     /// Reads the chunk header at the current position: strictly before `IEND`, leniently after.
+    /// Before `IEND`, a walk made lenient ends at a cut (recorded in `truncated`) instead of
+    /// failing.
     fn header(&mut self) -> Result<Header> {
         let offset = self.src.pos();
         let lenient = self.seen_iend;
         if lenient && self.src.remaining() < CHUNK_OVERHEAD {
+            return Ok(Header::Trailing);
+        }
+        // Lenient only once IHDR was read: a stream cut before it is no PNG to speak of.
+        let cut_ok = self.lenient && self.count > 0;
+        if cut_ok && self.src.remaining() < CHUNK_OVERHEAD {
+            let what = if self.src.at_end() {
+                "the file ends before its IEND chunk"
+            } else {
+                "the file ends inside a chunk header"
+            };
+            self.truncated = Some((offset, what));
             return Ok(Header::Trailing);
         }
         if self.src.at_end() {
@@ -372,6 +406,10 @@ impl<'a> Walker<'a> {
         };
         match broken {
             Some(_) if lenient => Ok(Header::Trailing),
+            Some(Error::Truncated { .. }) if cut_ok => {
+                self.truncated = Some((offset, "a chunk runs past the end of the file"));
+                Ok(Header::Trailing)
+            }
             Some(e) => Err(e),
             None => Ok(Header::Chunk(Chunk {
                 offset,
@@ -962,11 +1000,44 @@ mod tests {
             ("truncated", good[..good.len() - 3].to_vec()),
         ];
         let label = Label::new("001191440300708461136T1XGW3", "a");
+        // A cut file is read up to its end (its copies get a structure.truncated warning);
+        // everything else is refused by both.
+        let cut = ["lying length", "no IEND", "truncated"];
         for (name, data) in cases {
-            assert!(find(&data).is_err(), "{name}: find");
+            assert_eq!(find(&data).is_ok(), cut.contains(&name), "{name}: find");
             let r = Png.write(&mut Cursor::new(&data), &mut Vec::new(), &label, &Limits::default());
             assert!(r.is_err(), "{name}: write");
         }
+    }
+
+    #[test]
+    fn a_truncated_file_is_read_up_to_the_cut_and_flagged() {
+        let text = chunk(b"tEXt", &[b"AIGC\0".as_slice(), LABEL.as_bytes()].concat());
+        let png = tiny(&[text], &[], b"");
+        let idat_at = png.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+        for cut in [idat_at, idat_at + 3, idat_at + 10, png.len() - 12, png.len() - 1] {
+            let found = find(&png[..cut]).unwrap();
+            assert_eq!(found.len(), 1, "cut at {cut}");
+            let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+            let check = check.unwrap_or_else(|| panic!("cut at {cut}: {:?}", found[0].checks));
+            assert_eq!(check.level, aigc_label_core::check::Level::Warn);
+            assert!(check.detail.contains("refuses"), "{}", check.detail);
+            let label = Label::new("001191440300708461136T1XGW3", "a");
+            let r = Png.write(
+                &mut Cursor::new(&png[..cut]),
+                &mut Vec::new(),
+                &label,
+                &Limits::default(),
+            );
+            assert!(matches!(r, Err(Error::Truncated { .. })), "cut at {cut}: {r:?}");
+        }
+        // Whole: no such check.
+        assert!(
+            find(&png).unwrap()[0]
+                .checks
+                .iter()
+                .all(|c| c.id != id::STRUCTURE_TRUNCATED)
+        );
     }
 
     #[test]
