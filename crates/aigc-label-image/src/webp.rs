@@ -130,8 +130,23 @@ impl Carrier for WebP {
         head.get(..4) == Some(b"RIFF") && head.get(8..12) == Some(b"WEBP")
     }
 
+    /// Lenient about a truncated file (a RIFF size or a chunk that runs past the end): the
+    /// copies read before the cut are reported, each with a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`WebP::write`] refuses such a
+    /// file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
-        Ok(Scan::run(input, limits)?.found)
+        let mut scan = Scan::run(input, limits, true)?;
+        if let Some((offset, what)) = scan.truncated {
+            let check = Check::warn(
+                id::STRUCTURE_TRUNCATED,
+                format!(
+                    "the WebP file is truncated: {what} (byte {offset}); read up to the end of the file, and \
+                     embedding refuses to write it"
+                ),
+            );
+            scan.found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+        }
+        Ok(scan.found)
     }
 
     fn write(
@@ -141,7 +156,7 @@ impl Carrier for WebP {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let scan = Scan::run(input, limits)?;
+        let scan = Scan::run(input, limits, false)?;
         let plan = Plan::new(scan, input, label, limits)?;
         plan.copy(input, output, limits)
     }
@@ -160,7 +175,7 @@ impl Carrier for WebP {
     /// only once the file has been written by this carrier, which every labelled file from it
     /// has.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
-        let scan = Scan::run(input, limits)?;
+        let scan = Scan::run(input, limits, true)?;
         let mut out = vec![RIFF_SIZE];
         if scan.flags.is_some_and(|flags| flags & FLAG_XMP == 0) {
             let at = scan.first.data_start();
@@ -231,11 +246,25 @@ struct Walker<'a> {
     next: u64,
     count: u64,
     max_chunks: u64,
+    /// Set by [`Walker::lenient`]: where and how the file was found cut short; the walk ends
+    /// there instead of failing.
+    truncated: Option<(u64, &'static str)>,
+    lenient: bool,
 }
 
 impl<'a> Walker<'a> {
+    /// As [`Walker::new`], but a RIFF size or a chunk that runs past the end of the file is
+    /// clamped to it (recorded in `truncated`) instead of failing.
+    fn lenient(input: &'a mut dyn ReadSeek, limits: &Limits) -> Result<Self> {
+        Self::open(input, limits, true)
+    }
+
     /// Checks the RIFF header and stands before the first chunk.
     fn new(input: &'a mut dyn ReadSeek, limits: &Limits) -> Result<Self> {
+        Self::open(input, limits, false)
+    }
+
+    fn open(input: &'a mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Self> {
         let mut src = Source::new(input, FORMAT)?;
         let [r0, r1, r2, r3, s0, s1, s2, s3, w0, w1, w2, w3] = src.read_array::<12>("RIFF header")?;
         if [r0, r1, r2, r3] != *b"RIFF" || [w0, w1, w2, w3] != *b"WEBP" {
@@ -250,9 +279,15 @@ impl<'a> Walker<'a> {
                 "RIFF size is odd, but every chunk is padded to an even size",
             ));
         }
-        if riff_end > src.len() {
+        let mut truncated = None;
+        let riff_end = if riff_end > src.len() && lenient {
+            truncated = Some((4, "the RIFF size runs past the end of the file"));
+            src.len()
+        } else if riff_end > src.len() {
             return Err(Error::truncated(FORMAT, 4, "RIFF size runs past the end of the file"));
-        }
+        } else {
+            riff_end
+        };
         if riff_end < RIFF_HEADER {
             return Err(Error::malformed(FORMAT, 4, "RIFF size smaller than the form type"));
         }
@@ -263,6 +298,8 @@ impl<'a> Walker<'a> {
             next: RIFF_HEADER,
             count: 0,
             max_chunks: limits.max_structures,
+            truncated,
+            lenient,
         })
     }
 
@@ -274,6 +311,10 @@ impl<'a> Walker<'a> {
     fn next(&mut self) -> Result<Option<Chunk>> {
         let offset = self.next;
         if offset >= self.riff_end {
+            return Ok(None);
+        }
+        if self.riff_end - offset < CHUNK_HEADER && self.truncated.is_some() {
+            // The file was cut inside this chunk header.
             return Ok(None);
         }
         if self.riff_end - offset < CHUNK_HEADER {
@@ -298,6 +339,12 @@ impl<'a> Walker<'a> {
             fourcc,
             len: u32::from_le_bytes([s0, s1, s2, s3]),
         };
+        if chunk.end() > self.riff_end && self.lenient && self.riff_end == self.src.len() {
+            self.truncated
+                .get_or_insert((offset, "a chunk runs past the end of the file"));
+            self.next = self.riff_end;
+            return Ok(None);
+        }
         if chunk.end() > self.riff_end {
             return Err(Error::truncated(
                 FORMAT,
@@ -365,12 +412,19 @@ struct Scan {
     /// Where a new `XMP ` chunk goes: the end of the last chunk that precedes it in the
     /// specification's order.
     insert_at: u64,
+    /// A lenient walk found the file cut short: where, and how.
+    truncated: Option<(u64, &'static str)>,
 }
 
 impl Scan {
-    /// Walks every chunk of `input` and collects the label copies.
-    fn run(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
-        let mut walker = Walker::new(input, limits)?;
+    /// Walks every chunk of `input` and collects the label copies; `lenient` reads a truncated
+    /// file up to its end (see [`Walker::lenient`]).
+    fn run(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan> {
+        let mut walker = if lenient {
+            Walker::lenient(input, limits)?
+        } else {
+            Walker::new(input, limits)?
+        };
         let first = walker
             .next()?
             .ok_or_else(|| Error::malformed(FORMAT, RIFF_HEADER, "no chunk in the RIFF chunk"))?;
@@ -402,12 +456,14 @@ impl Scan {
             xmp: Vec::new(),
             exif_labelled: Vec::new(),
             insert_at: first.end(),
+            truncated: None,
         };
         let mut next = Some(first);
         while let Some(chunk) = next {
             scan.visit(&mut walker, &chunk, limits)?;
             next = walker.next()?;
         }
+        scan.truncated = walker.truncated;
         Ok(scan)
     }
 
@@ -934,6 +990,37 @@ mod tests {
             assert!(find(&data).is_err(), "{name}: find");
             assert!(write(&data).is_err(), "{name}: write");
         }
+    }
+
+    #[test]
+    fn a_truncated_file_is_read_up_to_the_cut_and_flagged() {
+        let packet = xmp::new_packet(r#"{"Label":"1","ContentProducer":"p","ProduceID":"x"}"#, 0);
+        let vp8x = chunk(&VP8X, &[FLAG_XMP, 0, 0, 0, 7, 0, 0, 7, 0, 0]);
+        let mut frame = vp8(8, 8);
+        frame.extend_from_slice(&[0x55; 64]);
+        let frame_len = (frame.len() - 8) as u32;
+        frame[4..8].copy_from_slice(&frame_len.to_le_bytes());
+        let input = riff(&[vp8x, chunk(&XMP, &packet), frame]);
+        let frame_at = input.len() - 8 - frame_len as usize;
+        for cut in [frame_at + 4, frame_at + 8, frame_at + 30, input.len() - 1] {
+            let data = &input[..cut];
+            let found = find(data).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert_eq!(found.len(), 1, "cut at {cut}");
+            let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+            assert!(
+                check.is_some_and(|c| !c.detail.is_empty()),
+                "cut at {cut}: {:?}",
+                found[0].checks
+            );
+            assert!(matches!(write(data), Err(Error::Truncated { .. })), "cut at {cut}");
+            // The binding's walk reads what find reads.
+            assert!(
+                WebP.binding_exclusions(&mut Cursor::new(data), &Limits::default())
+                    .is_ok()
+            );
+        }
+        let whole = find(&input).unwrap();
+        assert!(whole[0].checks.iter().all(|c| c.id != id::STRUCTURE_TRUNCATED));
     }
 
     #[test]
