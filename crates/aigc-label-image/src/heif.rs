@@ -140,9 +140,13 @@ impl Carrier for Heif {
                 .is_some_and(|b| BRANDS.iter().any(|m| m.as_slice() == b))
     }
 
+    /// Lenient about a truncated file (a top-level box after `ftyp` that runs past the end,
+    /// typically `mdat`): the boxes before the cut are read and every copy found gets a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`Heif::write`] refuses such a
+    /// file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
-        let file = File::read(&mut src, limits)?;
+        let file = File::read(&mut src, limits, true)?;
         let mut found = Vec::new();
         let mut first = true;
         for item in file.exif_items(&mut src, limits)? {
@@ -167,6 +171,16 @@ impl Carrier for Heif {
                 first = false;
             }
         }
+        if let Some(offset) = file.truncated {
+            let check = Check::warn(
+                id::STRUCTURE_TRUNCATED,
+                format!(
+                    "the file is truncated: the top-level box at byte {offset} runs past its end; read up to the \
+                     end of the file, and embedding refuses to write it"
+                ),
+            );
+            found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+        }
         Ok(found)
     }
 
@@ -178,7 +192,7 @@ impl Carrier for Heif {
         limits: &Limits,
     ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
-        let file = File::read(&mut src, limits)?;
+        let file = File::read(&mut src, limits, false)?;
         let plan = Plan::new(&mut src, &file, label, limits)?;
         plan.copy(&mut src, &file, output)
     }
@@ -201,7 +215,7 @@ impl Carrier for Heif {
     /// writer's first write holds across every later rewrite, whatever the label's length.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
-        let file = File::read(&mut src, limits)?;
+        let file = File::read(&mut src, limits, true)?;
         let items = file.xmp_items(&mut src, limits)?;
         let mut out: Vec<Range<u64>> = items
             .iter()
@@ -239,6 +253,8 @@ struct File {
     len: u64,
     top: Vec<BoxRef>,
     meta: Meta,
+    /// A lenient read found the top-level box at this offset cut short by the end of the file.
+    truncated: Option<u64>,
 }
 
 /// The top-level `meta` box, buffered: buffer offset 0 is the box's first byte.
@@ -260,10 +276,15 @@ struct Meta {
 }
 
 impl File {
-    /// Walks the top-level boxes and parses the first `meta` box.
-    fn read(src: &mut Source<'_>, limits: &Limits) -> Result<File> {
+    /// Walks the top-level boxes and parses the first `meta` box; `lenient` stops at a box cut
+    /// short by the end of the file instead of failing.
+    fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<File> {
         let mut budget = Budget::new(limits);
-        let top = boxes::top_level(src, &mut budget)?;
+        let (top, truncated) = if lenient {
+            boxes::top_level_lenient(src, &mut budget)?
+        } else {
+            (boxes::top_level(src, &mut budget)?, None)
+        };
         if !top.first().is_some_and(|b| b.is(b"ftyp")) {
             return Err(Error::malformed(FORMAT, 0, "the first box is not ftyp"));
         }
@@ -278,6 +299,7 @@ impl File {
             len: src.len(),
             top,
             meta,
+            truncated,
         })
     }
 

@@ -190,7 +190,7 @@ fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
 fn item_bytes(data: &[u8]) -> Vec<(u32, Vec<u8>)> {
     let mut cursor = Cursor::new(data);
     let mut src = Source::new(&mut cursor, FORMAT).unwrap();
-    let file = File::read(&mut src, &Limits::default()).unwrap();
+    let file = File::read(&mut src, &Limits::default(), false).unwrap();
     file.meta
         .iinf
         .entries
@@ -238,7 +238,7 @@ fn cdsc_reference_is_added_to_an_existing_iref_or_a_new_one() {
         let (out, _) = write(&b.build()).unwrap();
         let mut cursor = Cursor::new(&out);
         let mut src = Source::new(&mut cursor, FORMAT).unwrap();
-        let file = File::read(&mut src, &Limits::default()).unwrap();
+        let file = File::read(&mut src, &Limits::default(), false).unwrap();
         let (r, _) = file.meta.iref.unwrap();
         let body = &file.meta.buf[r.payload_in()];
         let cdsc = body.windows(4).position(|w| w == b"cdsc").unwrap();
@@ -566,4 +566,32 @@ fn an_exif_item_this_reader_cannot_reach_is_skipped() {
     assert!(find(&input).unwrap().is_empty());
     let (out, _) = write(&input).unwrap();
     assert_eq!(find(&out).unwrap().len(), 1);
+}
+
+#[test]
+fn a_truncated_file_is_read_up_to_the_cut_and_flagged() {
+    // ftyp, meta (the XMP item in idat), mdat with the image: cut inside mdat.
+    let mut builder = Builder::new(vec![xmp_item(2, labelled("a", 0), Place::Idat), image(1, &[7u8; 64])]);
+    builder.iloc_version = 1;
+    let input = builder.build();
+    for cut in [input.len() - 1, input.len() - 40, input.len() - 60] {
+        let found = find(&input[..cut]).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(found.len(), 1, "cut at {cut}");
+        let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+        assert!(check.is_some_and(|c| c.level == Level::Warn), "{:?}", found[0].checks);
+        let mut out = Vec::new();
+        let label = Label::new("001191440300708461136T1XGW3", "new");
+        let r = Heif.write(&mut Cursor::new(&input[..cut]), &mut out, &label, &Limits::default());
+        assert!(matches!(r, Err(Error::Truncated { .. })), "cut at {cut}: {r:?}");
+        assert!(
+            Heif.binding_exclusions(&mut Cursor::new(&input[..cut]), &Limits::default())
+                .is_ok()
+        );
+    }
+    assert!(
+        find(&input).unwrap()[0]
+            .checks
+            .iter()
+            .all(|c| c.id != id::STRUCTURE_TRUNCATED)
+    );
 }
