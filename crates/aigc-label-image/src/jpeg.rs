@@ -43,7 +43,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::check::Check;
+use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::{self, XmpHit};
@@ -109,8 +109,24 @@ impl Carrier for Jpeg {
         head.starts_with(&[0xFF, SOI, 0xFF])
     }
 
+    /// Lenient about a file cut short before its first scan (a segment that runs past the end,
+    /// or no SOS at all): the copies read before the cut are reported, each with a
+    /// [`structure.truncated`](aigc_label_core::check::id::STRUCTURE_TRUNCATED) warning;
+    /// [`Jpeg::write`] refuses such a file. A file cut inside its scans is read and written
+    /// alike, since neither reads entropy-coded data (the cut part is copied as it is).
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
-        Ok(scan(input, limits)?.found)
+        let mut scan = scan(input, limits, true)?;
+        if let Some(offset) = scan.truncated {
+            let check = Check::warn(
+                id::STRUCTURE_TRUNCATED,
+                format!(
+                    "the JPEG is truncated: the file ends inside the marker segment at byte {offset}, before any \
+                     scan; read up to the end of the file, and embedding refuses to write it"
+                ),
+            );
+            scan.found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+        }
+        Ok(scan.found)
     }
 
     fn write(
@@ -120,7 +136,7 @@ impl Carrier for Jpeg {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let plan = Plan::new(scan(input, limits)?, input, label, limits)?;
+        let plan = Plan::new(scan(input, limits, false)?, input, label, limits)?;
         plan.copy(input, output, limits)
     }
 }
@@ -161,10 +177,13 @@ struct Scan {
     extended_labelled: bool,
     /// Start of the first segment that is neither APP0 nor EXIF APP1: where new XMP goes.
     insert_at: u64,
+    /// A lenient walk found the file cut short inside the segment at this offset.
+    truncated: Option<u64>,
 }
 
-/// Walks `input` from SOI to the first SOS and collects label copies.
-fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
+/// Walks `input` from SOI to the first SOS and collects label copies; `lenient` ends the walk
+/// where a truncated file ends (recorded in `truncated`) instead of failing.
+fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan> {
     let mut src = Source::new(input, FORMAT)?;
     let mut walker = Walker::new(&mut src)?;
     let mut scan = Scan::default();
@@ -172,7 +191,15 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
     let mut extension = extended::Collector::default();
     let mut referenced = None;
     loop {
-        let seg = walker.next(&mut src, limits)?;
+        let at = walker.position();
+        let seg = match walker.next(&mut src, limits) {
+            // Lenient once a segment was read: two bytes of SOI are no JPEG to speak of.
+            Err(Error::Truncated { .. }) if lenient && at > 2 => {
+                scan.truncated = Some(at);
+                break;
+            }
+            other => other?,
+        };
         let payload = match seg.marker {
             APP1 => src.read_vec(seg.payload_len(), "APP1 segment", limits)?,
             _ => Vec::new(),
