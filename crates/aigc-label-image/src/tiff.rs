@@ -126,10 +126,26 @@ impl Carrier for Tiff {
         MAGICS.iter().any(|m| head.starts_with(*m))
     }
 
+    /// Lenient about a truncated multi-page file (a later IFD, or a later page's XMP, past the
+    /// end of the file): the pages before the cut are read and every copy found gets a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`Tiff::write`] refuses such a
+    /// file. (Strip and tile data are never read, so a file cut inside them is read and
+    /// written alike.)
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits)?;
-        scan.found(&mut src, limits)
+        let scan = Scan::read(&mut src, limits, true)?;
+        let mut found = scan.found(&mut src, limits)?;
+        if let Some(offset) = scan.truncated {
+            let check = Check::warn(
+                id::STRUCTURE_TRUNCATED,
+                format!(
+                    "the TIFF is truncated: the structure at byte {offset} lies past the end of the file; the \
+                     pages before it were read, and embedding refuses to write it"
+                ),
+            );
+            found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+        }
+        Ok(found)
     }
 
     fn write(
@@ -140,7 +156,7 @@ impl Carrier for Tiff {
         limits: &Limits,
     ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits)?;
+        let scan = Scan::read(&mut src, limits, false)?;
         let plan = Plan::new(&mut src, &scan, label, limits)?;
         plan.copy(&mut src, output)
     }
@@ -162,7 +178,7 @@ impl Carrier for Tiff {
     /// the label's length.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits)?;
+        let scan = Scan::read(&mut src, limits, true)?;
         let mut out: Vec<Range<u64>> = scan.found(&mut src, limits)?.into_iter().map(|f| f.range).collect();
         if let Some(primary) = scan.primary() {
             let entry = primary.entry.at;
@@ -536,6 +552,8 @@ struct Scan {
     /// The `UserComment`s of IFD0's Exif IFD that hold a label.
     comments: Vec<ExifComment>,
     file_len: u64,
+    /// A lenient read stopped at this structure, which lies past the end of the file.
+    truncated: Option<u64>,
 }
 
 /// A labelled `UserComment` in the Exif IFD.
@@ -549,8 +567,10 @@ struct ExifComment {
 
 impl Scan {
     /// Reads the header and every IFD of the chain, each once: a chain that loops back is
-    /// malformed. At most [`Limits::max_structures`] IFDs and entries in all.
-    fn read(src: &mut Source<'_>, limits: &Limits) -> Result<Scan> {
+    /// malformed. At most [`Limits::max_structures`] IFDs and entries in all. `lenient` ends the
+    /// chain at a later IFD, or skips a later page's XMP value, that lies past the end of the
+    /// file (recorded in `truncated`) instead of failing.
+    fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<Scan> {
         let (codec, mut offset) = Codec::read_header(src)?;
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
@@ -559,6 +579,7 @@ impl Scan {
         let mut structures = 0u64;
         let mut ifd0 = None;
         let mut xmp = Vec::new();
+        let mut truncated = None;
         while offset != 0 {
             if !visited.insert(offset) {
                 return Err(Error::malformed(
@@ -567,7 +588,13 @@ impl Scan {
                     "the IFD chain loops back to an earlier IFD",
                 ));
             }
-            let ifd = Ifd::read(src, codec, offset, limits)?;
+            let ifd = match Ifd::read(src, codec, offset, limits) {
+                Err(Error::Truncated { .. }) if lenient && ifd0.is_some() => {
+                    truncated = Some(offset);
+                    break;
+                }
+                other => other?,
+            };
             structures = structures.saturating_add(ifd.count).saturating_add(1);
             if structures > limits.max_structures {
                 return Err(Error::Limit {
@@ -580,7 +607,12 @@ impl Scan {
             }
             let index = visited.len() as u64 - 1;
             for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
-                xmp.push(XmpEntry::new(entry, index, codec, src.len())?);
+                match XmpEntry::new(entry, index, codec, src.len()) {
+                    Err(Error::Truncated { .. }) if lenient && index > 0 => {
+                        truncated.get_or_insert(entry.at);
+                    }
+                    other => xmp.push(other?),
+                }
             }
             offset = ifd.next;
             ifd0.get_or_insert(ifd);
@@ -593,6 +625,7 @@ impl Scan {
             xmp,
             comments,
             file_len: src.len(),
+            truncated,
         })
     }
 
@@ -1085,7 +1118,7 @@ mod tests {
             // The second page is still chained after the new IFD0.
             let mut src_data = Cursor::new(&out);
             let mut src = Source::new(&mut src_data, FORMAT).unwrap();
-            let scan = Scan::read(&mut src, &Limits::default()).unwrap();
+            let scan = Scan::read(&mut src, &Limits::default(), false).unwrap();
             assert_eq!(scan.ifd0.count, 5);
             let tags: Vec<u16> = scan.ifd0.entries(scan.codec).map(|e| e.tag).collect();
             assert_eq!(tags, [256, 257, 258, 262, 700]);
@@ -1230,11 +1263,42 @@ mod tests {
         assert!(matches!(write(&short), Err(Error::Malformed { .. })));
     }
 
+    #[test]
+    fn a_truncated_multi_page_file_is_read_up_to_the_cut_and_flagged() {
+        for (order, layout) in layouts() {
+            let input = Builder::new(order, layout)
+                .page(&[(700, TYPE_BYTE, labelled_packet("a"))])
+                .page(&[(700, TYPE_BYTE, labelled_packet("b"))])
+                .build();
+            // Cut inside the second IFD, and inside the second page's packet.
+            let ifd1_len = (layout.count_len() + 5 * layout.entry_len() + layout.word()) as usize;
+            let packet_len = labelled_packet("b").len();
+            for cut in [input.len() - 3, input.len() - ifd1_len - packet_len / 2] {
+                let data = &input[..cut];
+                let found = find(data).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+                assert_eq!(found.len(), 1, "cut at {cut}: {found:?}");
+                let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(check.is_some_and(|c| c.level == Level::Warn), "{:?}", found[0].checks);
+                assert!(matches!(write(data), Err(Error::Truncated { .. })), "cut at {cut}");
+                assert!(
+                    Tiff.binding_exclusions(&mut Cursor::new(data), &Limits::default())
+                        .is_ok()
+                );
+            }
+            assert!(
+                find(&input)
+                    .unwrap()
+                    .iter()
+                    .all(|f| f.checks.iter().all(|c| c.id != id::STRUCTURE_TRUNCATED))
+            );
+        }
+    }
+
     /// The type of IFD0's tag 700 entry.
     fn xmp_type(data: &[u8]) -> u16 {
         let mut cursor = Cursor::new(data);
         let mut src = Source::new(&mut cursor, FORMAT).unwrap();
-        let scan = Scan::read(&mut src, &Limits::default()).unwrap();
+        let scan = Scan::read(&mut src, &Limits::default(), false).unwrap();
         scan.primary().unwrap().entry.kind
     }
 
@@ -1254,7 +1318,7 @@ mod tests {
             let entry = {
                 let mut cursor = Cursor::new(&moved);
                 let mut src = Source::new(&mut cursor, FORMAT).unwrap();
-                Scan::read(&mut src, &Limits::default())
+                Scan::read(&mut src, &Limits::default(), false)
                     .unwrap()
                     .primary()
                     .unwrap()
@@ -1293,7 +1357,7 @@ mod tests {
         let pointer = {
             let mut cursor = Cursor::new(data);
             let mut src = Source::new(&mut cursor, FORMAT).unwrap();
-            let scan = Scan::read(&mut src, &Limits::default()).unwrap();
+            let scan = Scan::read(&mut src, &Limits::default(), false).unwrap();
             scan.ifd0
                 .entries(codec)
                 .find(|e| e.tag == exif::TAG_EXIF_IFD)
@@ -1399,7 +1463,9 @@ mod tests {
             ("random after magic", random),
         ];
         for (name, data) in cases {
-            assert!(find(&data).is_err(), "{name}: find");
+            // A file cut inside its second IFD is read up to the cut (flagged); the rest is
+            // refused by both.
+            assert_eq!(find(&data).is_ok(), name == "truncated", "{name}: find");
             assert!(write(&data).is_err(), "{name}: write");
         }
     }
