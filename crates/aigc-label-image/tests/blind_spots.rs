@@ -247,3 +247,63 @@ fn the_fixtures_hold_what_exiftool_shows() {
         }
     }
 }
+
+/// Inspect and embed agree on damaged files: wherever a labelled file is cut, either inspect
+/// reads the label cleanly and embed writes, or inspect flags every copy `structure.truncated`
+/// (or fails) and embed refuses, saying why.
+#[test]
+fn inspect_and_embed_agree_on_every_cut_of_a_labelled_file() {
+    let files: [(&dyn Carrier, &str); 7] = [
+        (&Png, "png/label-xmp-element.png"),
+        (&Jpeg, "jpeg/label-xmp-element.jpg"),
+        (&WebP, "webp/label-xmp-first.webp"),
+        (&aigc_label_image::Gif, "gif/label-xmp.gif"),
+        (&Tiff, "tiff/label-page2.tif"),
+        (&Heif, "heif/label-xmp.heic"),
+        (&Heif, "heif/label-exif-usercomment.heic"),
+    ];
+    let label = tu::sample_label();
+    for (carrier, rel) in files {
+        let input = std::fs::read(tu::fixture(rel)).unwrap();
+        let step = (input.len() / 25).max(1);
+        let mut flagged = 0;
+        for cut in (8..input.len()).step_by(step) {
+            let data = &input[..cut];
+            let report = inspect_with(carrier, &mut Cursor::new(data), &Options::default());
+            let mut out = Vec::new();
+            let embedded = embed_with(carrier, &mut Cursor::new(data), &mut out, &label, &Options::default());
+            let truncated = |r: &Report| {
+                r.copies
+                    .iter()
+                    .any(|c| c.checks.iter().any(|k| k.id == id::STRUCTURE_TRUNCATED))
+            };
+            match &report {
+                Ok(r) if truncated(r) => {
+                    flagged += 1;
+                    assert!(
+                        r.copies
+                            .iter()
+                            .all(|c| c.checks.iter().any(|k| k.id == id::STRUCTURE_TRUNCATED)),
+                        "{rel} cut at {cut}: every copy is flagged"
+                    );
+                    let err = embedded.expect_err("embed refuses a file inspect flags as truncated");
+                    assert!(!err.to_string().is_empty());
+                }
+                Ok(r) if !r.copies.is_empty() => {
+                    assert!(
+                        embedded.is_ok(),
+                        "{rel} cut at {cut}: inspect reads it cleanly, embed fails: {embedded:?}"
+                    );
+                }
+                // Nothing readable before the cut: embed may refuse the cut file or label it.
+                Ok(_) => {}
+                Err(e) => assert!(
+                    embedded.is_err(),
+                    "{rel} cut at {cut}: inspect fails ({e}), embed wrote"
+                ),
+            }
+        }
+        // The TIFF fixture's label is on its last page, which every cut loses.
+        assert!(flagged > 0 || rel.ends_with(".tif"), "{rel}: no cut was read leniently");
+    }
+}
