@@ -46,6 +46,7 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::jpeg::search_packet;
+use crate::truncated;
 use aigc_label_core::xmp::remove_aigc;
 
 /// Format name, in errors and reports.
@@ -133,19 +134,13 @@ impl Carrier for Gif {
 
     /// Lenient about a truncated stream (it ends inside a block or before the trailer): the
     /// copies read before the cut are reported, each with a
-    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`Gif::write`] refuses such a
-    /// stream.
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Gif::write`] refuses such a stream.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut scan = Scan::run(input, limits, true)?;
         if let Some(offset) = scan.truncated {
-            let check = Check::warn(
-                id::STRUCTURE_TRUNCATED,
-                format!(
-                    "the GIF is truncated: it ends inside the block at byte {offset}, before its trailer; read up \
-                     to the end of the file, and embedding refuses to write it"
-                ),
-            );
-            scan.found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+            let what = "the stream ends inside this block, before its trailer";
+            truncated::flag(FORMAT, &mut scan.found, offset, what)?;
         }
         Ok(scan.found)
     }
@@ -739,7 +734,11 @@ mod tests {
         // A cut stream is read up to its end; the rest is refused by both.
         let cut = ["no trailer", "unterminated sub-blocks"];
         for (name, data) in cases {
-            assert_eq!(find(&data).is_ok(), cut.contains(&name), "{name}: find");
+            if let Ok(found) = find(&data) {
+                assert!(cut.contains(&name), "{name}: find");
+                let flagged = |f: &Found| f.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(!found.is_empty() && found.iter().all(flagged), "{name}: {found:?}");
+            }
             assert!(write(&data).is_err(), "{name}: write");
         }
     }

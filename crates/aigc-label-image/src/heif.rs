@@ -62,9 +62,9 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::XmpHit;
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
-use crate::exif;
 use crate::jpeg::search_packet;
 use crate::tiff::{is_blank, pad_to};
+use crate::{exif, truncated};
 use aigc_label_core::xmp::remove_aigc;
 use boxes::{BoxRef, Budget, set_uint};
 use items::{Iinf, Iloc, Infe, Location, new_infe};
@@ -142,8 +142,8 @@ impl Carrier for Heif {
 
     /// Lenient about a truncated file (a top-level box after `ftyp` that runs past the end,
     /// typically `mdat`): the boxes before the cut are read and every copy found gets a
-    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`Heif::write`] refuses such a
-    /// file.
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Heif::write`] refuses such a file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
         let file = File::read(&mut src, limits, true)?;
@@ -172,14 +172,12 @@ impl Carrier for Heif {
             }
         }
         if let Some(offset) = file.truncated {
-            let check = Check::warn(
-                id::STRUCTURE_TRUNCATED,
-                format!(
-                    "the file is truncated: the top-level box at byte {offset} runs past its end; read up to the \
-                     end of the file, and embedding refuses to write it"
-                ),
-            );
-            found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+            truncated::flag(
+                FORMAT,
+                &mut found,
+                offset,
+                "this top-level box runs past the end of the file",
+            )?;
         }
         Ok(found)
     }
@@ -217,6 +215,18 @@ impl Carrier for Heif {
         let mut src = Source::new(input, FORMAT)?;
         let file = File::read(&mut src, limits, true)?;
         let items = file.xmp_items(&mut src, limits)?;
+        if let Some(offset) = file.truncated {
+            // As `find`: a cut file with no copy before the cut is an error.
+            let none = items.iter().all(|i| i.hits.is_empty()) && file.exif_items(&mut src, limits)?.is_empty();
+            if none {
+                truncated::flag(
+                    FORMAT,
+                    &mut [],
+                    offset,
+                    "this top-level box runs past the end of the file",
+                )?;
+            }
+        }
         let mut out: Vec<Range<u64>> = items
             .iter()
             .filter(|i| !i.hits.is_empty())

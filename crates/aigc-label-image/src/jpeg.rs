@@ -43,13 +43,13 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::check::{Check, id};
+use aigc_label_core::check::Check;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::{self, XmpHit};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::exif;
+use crate::{exif, truncated};
 use segment::{APP0, APP1, SOI, SOS, Segment, Walker};
 
 /// Format name, in errors and reports.
@@ -111,20 +111,14 @@ impl Carrier for Jpeg {
 
     /// Lenient about a file cut short before its first scan (a segment that runs past the end,
     /// or no SOS at all): the copies read before the cut are reported, each with a
-    /// [`structure.truncated`](aigc_label_core::check::id::STRUCTURE_TRUNCATED) warning;
-    /// [`Jpeg::write`] refuses such a file. A file cut inside its scans is read and written
+    /// [`structure.truncated`](aigc_label_core::check::id::STRUCTURE_TRUNCATED) warning (without
+    /// a copy, the cut is the error); [`Jpeg::write`] refuses such a file. A file cut inside its scans is read and written
     /// alike, since neither reads entropy-coded data (the cut part is copied as it is).
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut scan = scan(input, limits, true)?;
         if let Some(offset) = scan.truncated {
-            let check = Check::warn(
-                id::STRUCTURE_TRUNCATED,
-                format!(
-                    "the JPEG is truncated: the file ends inside the marker segment at byte {offset}, before any \
-                     scan; read up to the end of the file, and embedding refuses to write it"
-                ),
-            );
-            scan.found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+            let what = "the file ends inside this marker segment, before any scan";
+            truncated::flag(FORMAT, &mut scan.found, offset, what)?;
         }
         Ok(scan.found)
     }

@@ -46,6 +46,7 @@ pub mod jpeg;
 pub mod png;
 pub mod stamp;
 pub mod tiff;
+mod truncated;
 pub mod webp;
 
 pub use gif::Gif;

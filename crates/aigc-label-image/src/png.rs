@@ -31,7 +31,7 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 use flate2::{Decompress, FlushDecompress, Status};
 
-use crate::exif;
+use crate::{exif, truncated};
 
 /// Format name used in errors and reports.
 const FORMAT: &str = "png";
@@ -104,8 +104,8 @@ impl Carrier for Png {
 
     /// Lenient about a truncated file (a chunk that runs past the end, no `IEND`): the copies
     /// read before the cut are reported, each with a
-    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`Png::write`] refuses such a
-    /// file.
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Png::write`] refuses such a file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut walker = Walker::new(input, limits)?;
         walker.lenient = true;
@@ -129,14 +129,7 @@ impl Carrier for Png {
             }
         }
         if let Some((offset, what)) = walker.truncated {
-            let check = Check::warn(
-                id::STRUCTURE_TRUNCATED,
-                format!(
-                    "the PNG is truncated: {what} (byte {offset}); read up to the end of the file, and embedding \
-                     refuses to write it"
-                ),
-            );
-            found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+            truncated::flag(FORMAT, &mut found, offset, what)?;
         }
         Ok(found)
     }
@@ -1004,7 +997,11 @@ mod tests {
         // everything else is refused by both.
         let cut = ["lying length", "no IEND", "truncated"];
         for (name, data) in cases {
-            assert_eq!(find(&data).is_ok(), cut.contains(&name), "{name}: find");
+            if let Ok(found) = find(&data) {
+                assert!(cut.contains(&name), "{name}: find");
+                let flagged = |f: &Found| f.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(!found.is_empty() && found.iter().all(flagged), "{name}: {found:?}");
+            }
             let r = Png.write(&mut Cursor::new(&data), &mut Vec::new(), &label, &Limits::default());
             assert!(r.is_err(), "{name}: write");
         }

@@ -62,6 +62,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp
 
 use crate::exif::{self, Order, UserComment};
 use crate::jpeg::search_packet;
+use crate::truncated;
 use aigc_label_core::xmp::remove_aigc;
 
 /// Format name used in errors and reports.
@@ -128,22 +129,16 @@ impl Carrier for Tiff {
 
     /// Lenient about a truncated multi-page file (a later IFD, or a later page's XMP, past the
     /// end of the file): the pages before the cut are read and every copy found gets a
-    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`Tiff::write`] refuses such a
-    /// file. (Strip and tile data are never read, so a file cut inside them is read and
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Tiff::write`] refuses such a file. (Strip and tile data are never read, so a file cut inside them is read and
     /// written alike.)
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
         let scan = Scan::read(&mut src, limits, true)?;
         let mut found = scan.found(&mut src, limits)?;
         if let Some(offset) = scan.truncated {
-            let check = Check::warn(
-                id::STRUCTURE_TRUNCATED,
-                format!(
-                    "the TIFF is truncated: the structure at byte {offset} lies past the end of the file; the \
-                     pages before it were read, and embedding refuses to write it"
-                ),
-            );
-            found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+            let what = "this IFD or XMP value of a later page lies past the end of the file";
+            truncated::flag(FORMAT, &mut found, offset, what)?;
         }
         Ok(found)
     }
@@ -179,7 +174,12 @@ impl Carrier for Tiff {
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let scan = Scan::read(&mut src, limits, true)?;
-        let mut out: Vec<Range<u64>> = scan.found(&mut src, limits)?.into_iter().map(|f| f.range).collect();
+        let mut found = scan.found(&mut src, limits)?;
+        if let Some(offset) = scan.truncated {
+            // As `find`: a cut file with no copy before the cut is an error.
+            truncated::flag(FORMAT, &mut found, offset, "a later IFD or XMP value lies past the end")?;
+        }
+        let mut out: Vec<Range<u64>> = found.into_iter().map(|f| f.range).collect();
         if let Some(primary) = scan.primary() {
             let entry = primary.entry.at;
             out.push(entry + 2..entry + scan.codec.layout.entry_len());
@@ -1465,7 +1465,11 @@ mod tests {
         for (name, data) in cases {
             // A file cut inside its second IFD is read up to the cut (flagged); the rest is
             // refused by both.
-            assert_eq!(find(&data).is_ok(), name == "truncated", "{name}: find");
+            if let Ok(found) = find(&data) {
+                assert_eq!(name, "truncated");
+                let flagged = |f: &Found| f.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(!found.is_empty() && found.iter().all(flagged), "{name}: {found:?}");
+            }
             assert!(write(&data).is_err(), "{name}: write");
         }
     }

@@ -42,8 +42,8 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
-use crate::exif;
 use crate::jpeg::search_packet;
+use crate::{exif, truncated};
 use aigc_label_core::xmp::remove_aigc;
 
 /// Format name, in errors and reports.
@@ -132,19 +132,12 @@ impl Carrier for WebP {
 
     /// Lenient about a truncated file (a RIFF size or a chunk that runs past the end): the
     /// copies read before the cut are reported, each with a
-    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning; [`WebP::write`] refuses such a
-    /// file.
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`WebP::write`] refuses such a file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut scan = Scan::run(input, limits, true)?;
         if let Some((offset, what)) = scan.truncated {
-            let check = Check::warn(
-                id::STRUCTURE_TRUNCATED,
-                format!(
-                    "the WebP file is truncated: {what} (byte {offset}); read up to the end of the file, and \
-                     embedding refuses to write it"
-                ),
-            );
-            scan.found.iter_mut().for_each(|f| f.checks.push(check.clone()));
+            truncated::flag(FORMAT, &mut scan.found, offset, what)?;
         }
         Ok(scan.found)
     }
@@ -176,6 +169,10 @@ impl Carrier for WebP {
     /// has.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let scan = Scan::run(input, limits, true)?;
+        if let Some((offset, what)) = scan.truncated {
+            // As `find`: a cut file with no copy before the cut is an error.
+            truncated::flag(FORMAT, &mut scan.found.clone(), offset, what)?;
+        }
         let mut out = vec![RIFF_SIZE];
         if scan.flags.is_some_and(|flags| flags & FLAG_XMP == 0) {
             let at = scan.first.data_start();
