@@ -47,9 +47,10 @@
 //! [`Error::Unsupported`] (BigTIFF has no such bound).
 //!
 //! The IFD walker is our own rather than the `tiff` crate's decoder, which reads images, not
-//! byte ranges. The EXIF reader in [`crate::jpeg`] walks the same structure, but over a segment
-//! held in memory and in classic layout only; a TIFF file is streamed and may be BigTIFF, so
-//! only the byte-order type is shared.
+//! byte ranges. The image crate's shared EXIF reader walks the same structure, but over a block
+//! held in memory and in classic layout only; a TIFF file is streamed and may be BigTIFF, so this
+//! walker reads the Exif IFD itself and shares the byte-order type and the `UserComment` value
+//! decoder.
 
 use std::collections::BTreeSet;
 use std::io::Write;
