@@ -619,7 +619,19 @@ impl Scan {
             ifd0.get_or_insert(ifd);
         }
         let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
-        let comments = user_comments(src, codec, &ifd0, &mut structures, limits)?;
+        let mut comments = user_comments(src, codec, &ifd0, &mut structures, limits)?;
+        // A value that shares bytes with the header, IFD0 or an XMP packet is not a comment of
+        // its own (a crafted file can point one there): blanking it would break what it aliases.
+        let ifd0_len =
+            codec.layout.count_len() + ifd0.count.saturating_mul(codec.layout.entry_len()) + codec.layout.word();
+        let owned: Vec<Range<u64>> = [
+            0..codec.layout.header_len(),
+            ifd0.offset..ifd0.offset.saturating_add(ifd0_len),
+        ]
+        .into_iter()
+        .chain(xmp.iter().map(|x| x.value.clone()))
+        .collect();
+        comments.retain(|c| !owned.iter().any(|o| c.value.start < o.end && o.start < c.value.end));
         Ok(Scan {
             codec,
             ifd0,
