@@ -364,6 +364,13 @@ impl Ifd {
         })
     }
 
+    /// The bytes the IFD takes: its entry count, entries and next-IFD offset.
+    fn range(&self, codec: Codec) -> Range<u64> {
+        let layout = codec.layout;
+        let len = layout.count_len() + self.entries.len() as u64 + layout.word();
+        self.offset..self.offset.saturating_add(len)
+    }
+
     /// The entries, in file order.
     fn entries(&self, codec: Codec) -> impl Iterator<Item = Entry> + '_ {
         let entry_len = usize::try_from(codec.layout.entry_len()).unwrap_or(usize::MAX);
@@ -577,6 +584,8 @@ impl Scan {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
         }
         let mut visited = BTreeSet::new();
+        // The bytes of the header and of every IFD, which no `UserComment` may share.
+        let mut owned = vec![0..codec.layout.header_len()];
         let mut structures = 0u64;
         let mut ifd0 = None;
         let mut xmp = Vec::new();
@@ -596,6 +605,7 @@ impl Scan {
                 }
                 other => other?,
             };
+            owned.push(ifd.range(codec));
             structures = structures.saturating_add(ifd.count).saturating_add(1);
             if structures > limits.max_structures {
                 return Err(Error::Limit {
@@ -619,18 +629,10 @@ impl Scan {
             ifd0.get_or_insert(ifd);
         }
         let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
-        let mut comments = user_comments(src, codec, &ifd0, &mut structures, limits)?;
-        // A value that shares bytes with the header, IFD0 or an XMP packet is not a comment of
+        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, limits)?;
+        // A value that shares bytes with the header, an IFD or an XMP packet is not a comment of
         // its own (a crafted file can point one there): blanking it would break what it aliases.
-        let ifd0_len =
-            codec.layout.count_len() + ifd0.count.saturating_mul(codec.layout.entry_len()) + codec.layout.word();
-        let owned: Vec<Range<u64>> = [
-            0..codec.layout.header_len(),
-            ifd0.offset..ifd0.offset.saturating_add(ifd0_len),
-        ]
-        .into_iter()
-        .chain(xmp.iter().map(|x| x.value.clone()))
-        .collect();
+        owned.extend(xmp.iter().map(|x| x.value.clone()));
         comments.retain(|c| !owned.iter().any(|o| c.value.start < o.end && o.start < c.value.end));
         Ok(Scan {
             codec,
@@ -688,6 +690,7 @@ fn user_comments(
     codec: Codec,
     ifd0: &Ifd,
     structures: &mut u64,
+    owned: &mut Vec<Range<u64>>,
     limits: &Limits,
 ) -> Result<Vec<ExifComment>> {
     let pointer = ifd0
@@ -702,6 +705,7 @@ fn user_comments(
     let Ok(ifd) = Ifd::read(src, codec, pointer.field, limits) else {
         return Ok(Vec::new());
     };
+    owned.push(ifd.range(codec));
     *structures = structures.saturating_add(ifd.count).saturating_add(1);
     if *structures > limits.max_structures {
         return Err(Error::Limit {
@@ -1350,13 +1354,23 @@ mod tests {
     /// `data` with an Exif IFD appended that holds `comment` as `UserComment`, and IFD0's
     /// tag 34665 entry (already present) pointing at it.
     fn with_exif_ifd(data: &[u8], codec: Codec, comment: &[u8]) -> Vec<u8> {
+        with_exif_ifd_at(data, codec, comment, None)
+    }
+
+    /// As [`with_exif_ifd`], or with the `UserComment` entry pointing at `alias` (offset and
+    /// count) instead of a value of its own.
+    fn with_exif_ifd_at(data: &[u8], codec: Codec, comment: &[u8], alias: Option<(u64, u64)>) -> Vec<u8> {
         let l = codec.layout;
         let mut out = data.to_vec();
         if out.len() % 2 == 1 {
             out.push(0);
         }
-        let value_at = out.len() as u64;
-        out.extend_from_slice(comment);
+        let mut value_at = out.len() as u64;
+        let mut count = comment.len() as u64;
+        match alias {
+            Some((at, n)) => (value_at, count) = (at, n),
+            None => out.extend_from_slice(comment),
+        }
         if out.len() % 2 == 1 {
             out.push(0);
         }
@@ -1364,7 +1378,7 @@ mod tests {
         out.extend(codec.put(1, l.count_len()));
         out.extend(codec.put(u64::from(exif::TAG_USER_COMMENT), 2));
         out.extend(codec.put(u64::from(TYPE_UNDEFINED), 2));
-        out.extend(codec.put(comment.len() as u64, l.word()));
+        out.extend(codec.put(count, l.word()));
         out.extend(codec.put(value_at, l.word()));
         out.extend(codec.put(0, l.word()));
         let pointer = {
@@ -1412,6 +1426,26 @@ mod tests {
             // Nothing else before it changed but the header's pointer to the grown IFD0.
             let header = layout.header_len() as usize;
             assert_eq!(out[header..value.start], input[header..value.start]);
+        }
+        // A UserComment that points into the XMP packet, or into IFD0: not a copy of its own.
+        for (order, layout) in layouts() {
+            let codec = Codec { order, layout };
+            let kind = if layout == Layout::Big { 16 } else { 4 };
+            let base = Builder::new(order, layout)
+                .page(&[
+                    (700, TYPE_BYTE, labelled_packet("a")),
+                    (34665, kind, vec![0; layout.word() as usize]),
+                ])
+                .build();
+            let packet = find(&base).unwrap()[0].range.clone();
+            let ifd0 = codec.uint(&base[layout.ifd0_pointer_at() as usize..][..layout.word() as usize]);
+            for alias in [(packet.start, packet.end - packet.start), (ifd0, 40), (0, 40)] {
+                let input = with_exif_ifd_at(&base, codec, b"", Some(alias));
+                let found = find(&input).unwrap();
+                assert_eq!(found.len(), 1, "{alias:?}: {found:?}");
+                let (out, _) = write(&input).unwrap();
+                assert_eq!(find(&out).unwrap().len(), 1, "{alias:?}");
+            }
         }
         // A pointer to nowhere, into the header, or of the wrong type: no comment, no error.
         for (field, kind) in [(vec![0xFF; 4], 4), (vec![0, 0, 0, 0], 4), (vec![8, 0, 0, 0], 3)] {
