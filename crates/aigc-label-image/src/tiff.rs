@@ -585,7 +585,8 @@ impl Scan {
         }
         let mut visited = BTreeSet::new();
         // The bytes of the header and of every IFD, which no `UserComment` may share.
-        let mut owned = vec![0..codec.layout.header_len()];
+        let mut owned: Vec<Range<u64>> = Vec::new();
+        owned.push(0..codec.layout.header_len());
         let mut structures = 0u64;
         let mut ifd0 = None;
         let mut xmp = Vec::new();
