@@ -70,11 +70,18 @@ pub(crate) struct UserComment {
 }
 
 impl UserComment {
-    /// True when the text looks like a label: it names `AIGC`, or it is JSON with a `Label`.
+    /// True when the text looks like a label: `AIGC` used as a key (`"AIGC":`, `AIGC:`,
+    /// `&quot;AIGC&quot;:`), broken JSON included, or JSON with a `Label`. A comment that only
+    /// mentions AIGC in prose is not one.
     pub fn holds_label(&self, limits: &Limits) -> bool {
-        !self.text.is_empty()
-            && (self.text.contains("AIGC")
-                || json::parse(&self.text, limits.max_depth).is_ok_and(|p| p.get("Label").is_some()))
+        let text = self.text.as_str();
+        let keyed = text.match_indices("AIGC").any(|(at, key)| {
+            let rest = text.get(at + key.len()..).unwrap_or_default();
+            let rest = rest.trim_start_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
+            let rest = rest.strip_prefix("&quot;").unwrap_or(rest).trim_start();
+            rest.starts_with(':')
+        });
+        !text.is_empty() && (keyed || json::parse(text, limits.max_depth).is_ok_and(|p| p.get("Label").is_some()))
     }
 
     /// Overwrites the text in `payload` (the block it was read from) in place: spaces, or zero
@@ -410,6 +417,23 @@ pub(super) mod tests {
         assert!(comments[0].holds_label(&limits));
         let comments = user_comments(&exif_payload(Order::Big, b"ASCII\0\0\0just a photo"), &limits);
         assert!(!comments[0].holds_label(&limits));
+        // AIGC as a key, in broken or escaped JSON too, is a label; AIGC in prose is not.
+        for (text, label) in [
+            (&b"made with AIGC tools"[..], false),
+            (b"AIGC", false),
+            (b"{AIGC:{Label:1}}", true),
+            (b"{ 'AIGC' : {} }", true),
+            (b"{&quot;AIGC&quot;:{}}", true),
+            (br#"{"Label":"1"}"#, true),
+        ] {
+            let comments = user_comments(&exif_payload(Order::Big, &[b"ASCII\0\0\0", text].concat()), &limits);
+            assert_eq!(
+                comments[0].holds_label(&limits),
+                label,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]
