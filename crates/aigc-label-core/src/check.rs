@@ -47,6 +47,14 @@ pub mod id {
     pub const COPIES_SINGLE: &str = "copies.single";
     /// The label sits in the carrier the spec fixes for the format.
     pub const CARRIER_PLACE: &str = "carrier.place";
+    /// The XMP property sits in the TC260 namespace as the spec spells it
+    /// (`http://www.tc260.org.cn/ns/AIGC/1.0/`), not a variant (`https`, no trailing slash).
+    pub const XMP_NAMESPACE: &str = "xmp.namespace";
+    /// The file's structure is whole: no structure declares a size that runs past the end of
+    /// the file. A lenient reader clamps such a size to the end, still reports the copies it
+    /// read before, and attaches this check; writers refuse such a file or repair it, and say
+    /// which.
+    pub const STRUCTURE_TRUNCATED: &str = "structure.truncated";
 }
 
 /// How hard validation is.

@@ -5,7 +5,10 @@
 //! to resolve namespaces (any prefix bound to the URI names the same property, including
 //! bindings made on ancestors and default-namespace forms), to accept both the element form
 //! `<TC260:AIGC>json</TC260:AIGC>` and the attribute form `TC260:AIGC="json"`, and to undo XML
-//! escaping; writers update that one property and leave the rest of the packet intact.
+//! escaping; writers update that one property and leave the rest of the packet intact. Writers
+//! in the wild also spell the namespace `https://...` or drop its trailing slash
+//! ([`TC260_NS_VARIANTS`]); such a property is read as the label, flagged by
+//! [`XmpHit::checks`], and moved into [`TC260_NS`] by [`set_aigc`].
 //!
 //! - [`find_aigc`] reports every copy, so the core can flag two copies in one packet.
 //! - [`set_aigc`] leaves exactly one copy, edits only the bytes it must, and absorbs the change
@@ -55,6 +58,15 @@ use crate::{Error, Limits, Result};
 /// The TC260 AIGC namespace URI.
 pub const TC260_NS: &str = "http://www.tc260.org.cn/ns/AIGC/1.0/";
 
+/// Spellings of [`TC260_NS`] seen in the wild (`https`, no trailing slash). Readers treat a
+/// property in one of them as the label, with an [`id::XMP_NAMESPACE`](crate::check::id::XMP_NAMESPACE)
+/// warning ([`XmpHit::checks`]); [`set_aigc`] moves it into [`TC260_NS`].
+pub const TC260_NS_VARIANTS: [&str; 3] = [
+    "https://www.tc260.org.cn/ns/AIGC/1.0/",
+    "https://www.tc260.org.cn/ns/AIGC/1.0",
+    "http://www.tc260.org.cn/ns/AIGC/1.0",
+];
+
 /// The XMP note namespace, whose `HasExtendedXMP` property announces Extended XMP (XMP part 3,
 /// JPEG).
 pub const XMP_NOTE_NS: &str = "http://ns.adobe.com/xmp/note/";
@@ -96,6 +108,27 @@ pub struct XmpHit {
     pub prefix: String,
     /// Byte range of the property (element or attribute) in the packet.
     pub range: Range<usize>,
+    /// The namespace URI as the packet spells it, when that is one of [`TC260_NS_VARIANTS`]
+    /// rather than [`TC260_NS`] itself; `None` for the standard spelling.
+    pub variant_namespace: Option<String>,
+}
+
+impl XmpHit {
+    /// Findings about how the property is written: an
+    /// [`id::XMP_NAMESPACE`](crate::check::id::XMP_NAMESPACE) warning when its namespace is a
+    /// variant spelling of [`TC260_NS`]; nothing otherwise. Carriers add these to the copy they
+    /// report.
+    pub fn checks(&self) -> Vec<crate::check::Check> {
+        self.variant_namespace
+            .iter()
+            .map(|uri| {
+                crate::check::Check::warn(
+                    crate::check::id::XMP_NAMESPACE,
+                    format!("the AIGC property is in the namespace {uri:?}; GB 45438 names it {TC260_NS:?}"),
+                )
+            })
+            .collect()
+    }
 }
 
 /// Finds every `AIGC` property in the TC260 namespace.
@@ -110,8 +143,15 @@ pub struct XmpHit {
 /// [`Limits::max_depth`], has more elements than [`Limits::max_structures`] or a value longer
 /// than [`Limits::max_label_bytes`]; [`Error::Unsupported`] for UTF-16 or UTF-32 packets.
 pub fn find_aigc(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit>> {
-    find_property(packet, TC260_NS, "AIGC", limits)
+    find_in(packet, TC260, limits)
 }
+
+/// The label property: `AIGC` in [`TC260_NS`] or one of its variant spellings.
+const TC260: Target<'static> = Target {
+    ns: TC260_NS.as_bytes(),
+    local: b"AIGC",
+    variants: &TC260_NS_VARIANTS,
+};
 
 /// Finds every property `name` in namespace `ns`, in element or attribute form, as
 /// [`find_aigc`] does for `TC260:AIGC`.
@@ -122,7 +162,12 @@ pub fn find_property(packet: &[u8], ns: &str, name: &str, limits: &Limits) -> Re
     let target = Target {
         ns: ns.as_bytes(),
         local: name.as_bytes(),
+        variants: &[],
     };
+    find_in(packet, target, limits)
+}
+
+fn find_in(packet: &[u8], target: Target<'_>, limits: &Limits) -> Result<Vec<XmpHit>> {
     let scan = Walk::run(packet, target, limits)?;
     Ok(scan
         .props
@@ -133,6 +178,7 @@ pub fn find_property(packet: &[u8], ns: &str, name: &str, limits: &Limits) -> Re
                 form: p.form,
                 prefix: String::from_utf8_lossy(packet.get(p.prefix)?).into_owned(),
                 range: p.range,
+                variant_namespace: p.variant.map(|v| v.to_string()),
             })
         })
         .collect())
@@ -190,7 +236,9 @@ pub fn remove_aigc(packet: &[u8], mut hits: Vec<XmpHit>, limits: &Limits) -> Res
 /// Returns `packet` with exactly one `TC260:AIGC` property holding `json`.
 ///
 /// - If the property exists (either form, any prefix), the first copy keeps its form, prefix and
-///   quotes and only its value changes; every other copy is removed.
+///   quotes and only its value changes; every other copy is removed. A declaration that binds
+///   a variant spelling of the namespace ([`TC260_NS_VARIANTS`]) gets the URI [`TC260_NS`], so
+///   the label (and any other property in that namespace) ends up in the standard one.
 /// - Otherwise a `<TC260:AIGC>` element is added to the first `rdf:Description` of the first
 ///   `rdf:RDF` (with an `xmlns` declaration there when no prefix is bound to [`TC260_NS`], using
 ///   `TC260`, or `TC260_1`, ... when `TC260` means something else), or, without a description,
@@ -212,16 +260,21 @@ pub fn set_aigc(packet: &[u8], json: &str, limits: &Limits) -> Result<Vec<u8>> {
     if json.len() as u64 > limits.max_label_bytes {
         return Err(limit(0, "label size", json.len(), limits.max_label_bytes));
     }
-    let target = Target {
-        ns: TC260_NS.as_bytes(),
-        local: b"AIGC",
-    };
-    let scan = Walk::run(packet, target, limits)?;
+    let scan = Walk::run(packet, TC260, limits)?;
     let rdf = scan
         .rdf
         .as_ref()
         .ok_or_else(|| malformed(0, "no rdf:RDF element; not an XMP packet"))?;
-    let mut edits = Vec::new();
+    // A variant spelling of the namespace is corrected where it is declared, so every property
+    // in it (the label included) moves to TC260_NS without a new prefix.
+    let mut edits: Vec<Edit> = scan
+        .variant_decls
+        .iter()
+        .map(|range| Edit {
+            range: range.clone(),
+            text: TC260_NS.as_bytes().to_vec(),
+        })
+        .collect();
     if let Some((first, rest)) = scan.props.split_first() {
         edits.push(replace_value(packet, first, json));
         edits.extend(rest.iter().map(|p| remove(packet, p)));
@@ -735,6 +788,22 @@ impl Lexer<'_> {
 struct Target<'t> {
     ns: &'t [u8],
     local: &'t [u8],
+    /// Other spellings of `ns` read as the same namespace.
+    variants: &'static [&'static str],
+}
+
+impl Target<'_> {
+    /// Whether the raw URI `ns` names the target's namespace: `Some(None)` for `ns` itself,
+    /// `Some(Some(variant))` for a variant spelling, `None` otherwise.
+    fn namespace(&self, ns: &[u8]) -> Option<Option<&'static str>> {
+        if uri_eq(ns, self.ns) {
+            return Some(None);
+        }
+        self.variants
+            .iter()
+            .find(|v| uri_eq(ns, v.as_bytes()))
+            .map(|v| Some(*v))
+    }
 }
 
 /// One `xmlns` declaration in scope.
@@ -776,6 +845,8 @@ struct Prop {
     simple: bool,
     /// `None` past [`Limits::max_copies`].
     value: Option<String>,
+    /// The variant spelling of the namespace it is in, if not the target's own.
+    variant: Option<&'static str>,
 }
 
 /// How the writer names a namespace at some point of the packet.
@@ -817,6 +888,8 @@ struct Container {
 #[derive(Debug, Default)]
 struct Scan {
     props: Vec<Prop>,
+    /// The values of `xmlns` declarations that bind a variant spelling of the target namespace.
+    variant_decls: Vec<Range<usize>>,
     rdf: Option<Container>,
     description: Option<Container>,
     elements: u64,
@@ -914,10 +987,13 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
         let ns = self.resolve(prefix, tag.name.start, true)?;
         let is = |uri: &[u8], name: &[u8]| ns.is_some_and(|ns| uri_eq(ns, uri)) && local == name;
 
+        let target = ns
+            .filter(|_| local == self.target.local)
+            .and_then(|ns| self.target.namespace(ns));
         let mut role = Role::Other;
         if let Some(open) = &mut self.prop {
             open.has_child = true;
-        } else if is(self.target.ns, self.target.local) {
+        } else if target.is_some() {
             role = Role::Prop;
         } else if is(RDF_NS, b"RDF") && self.scan.rdf.is_none() {
             role = Role::Rdf;
@@ -930,7 +1006,7 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
         let detect = self.prop.is_none() && role != Role::Prop;
         self.attributes(&tag, detect)?;
         match role {
-            Role::Prop => self.open_prop(&tag, prefix.len()),
+            Role::Prop => self.open_prop(&tag, prefix.len(), target.flatten()),
             Role::Rdf => self.scan.rdf = Some(self.container(&tag, depth, prefix)),
             Role::Description => self.scan.description = Some(self.container(&tag, depth, prefix)),
             Role::Other => {}
@@ -1003,6 +1079,10 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
                     MAX_NAMESPACE_BINDINGS as u64,
                 ));
             }
+            let uri = self.buf.get(attr.value.clone()).unwrap_or_default();
+            if self.target.namespace(uri).is_some_and(|v| v.is_some()) {
+                self.scan.variant_decls.push(attr.value.clone());
+            }
             self.bindings.push(Binding {
                 prefix,
                 uri: attr.value,
@@ -1023,9 +1103,12 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
             let Some(ns) = self.resolve(prefix, attr.name.start, false)? else {
                 continue;
             };
-            if !detect || local != self.target.local || !uri_eq(ns, self.target.ns) {
+            if !detect || local != self.target.local {
                 continue;
             }
+            let Some(variant) = self.target.namespace(ns) else {
+                continue;
+            };
             let value = if self.collecting() {
                 let mut bytes = Vec::new();
                 let raw = buf.get(attr.value.clone()).unwrap_or_default();
@@ -1049,6 +1132,7 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
                 quote: attr.quote,
                 simple: true,
                 value,
+                variant,
             });
         }
         Ok(())
@@ -1058,7 +1142,7 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
         self.scan.props.len() < self.limits.max_copies
     }
 
-    fn open_prop(&mut self, tag: &Tag, prefix_len: usize) {
+    fn open_prop(&mut self, tag: &Tag, prefix_len: usize, variant: Option<&'static str>) {
         let collecting = self.collecting();
         self.prop = Some(OpenProp {
             index: self.scan.props.len(),
@@ -1074,6 +1158,7 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
             quote: 0,
             simple: false,
             value: None,
+            variant,
         });
     }
 
@@ -1536,6 +1621,67 @@ mod tests {
 
     fn tc260_decl() -> String {
         format!(" xmlns:TC260=\"{TC260_NS}\"")
+    }
+
+    // --- variant namespace spellings --------------------------------------------------------
+
+    #[test]
+    fn variant_namespaces_are_read_with_a_warning() {
+        for uri in TC260_NS_VARIANTS {
+            let element = wrapped(
+                &format!(" xmlns:TC260=\"{uri}\""),
+                &aigc_el("TC260", r#"{"Label":"1"}"#),
+                100,
+            );
+            let attribute = wrapped(&format!(" xmlns:t=\"{uri}\" t:AIGC='{{\"Label\":\"1\"}}'"), "", 100);
+            for p in [element, attribute] {
+                let hit = one(&p);
+                assert_eq!(hit.value, r#"{"Label":"1"}"#);
+                assert_eq!(hit.variant_namespace.as_deref(), Some(uri));
+                let checks = hit.checks();
+                assert_eq!(checks.len(), 1);
+                assert_eq!(checks[0].id, crate::check::id::XMP_NAMESPACE);
+                assert_eq!(checks[0].level, crate::check::Level::Warn);
+            }
+        }
+        let standard = one(&wrapped(&tc260_decl(), &aigc_el("TC260", "x"), 0));
+        assert_eq!(standard.variant_namespace, None);
+        assert!(standard.checks().is_empty());
+        // Near misses are other namespaces.
+        for uri in [
+            "http://www.tc260.org.cn/ns/AIGC/2.0/",
+            "https://tc260.org.cn/ns/AIGC/1.0/",
+        ] {
+            assert!(find(&wrapped(&format!(" xmlns:TC260=\"{uri}\""), &aigc_el("TC260", "x"), 0)).is_empty());
+        }
+    }
+
+    #[test]
+    fn set_moves_a_variant_copy_into_the_standard_namespace() {
+        for uri in TC260_NS_VARIANTS {
+            // Only a variant copy: its declaration is corrected, its value replaced, in place.
+            let p = wrapped(&format!(" xmlns:TC260=\"{uri}\""), &aigc_el("TC260", "old"), 400);
+            let out = set(&p, JSON);
+            assert_eq!(out.len(), p.len(), "the padding absorbs the change");
+            let hit = one(&out);
+            assert_eq!((hit.variant_namespace, hit.prefix.as_str()), (None, "TC260"));
+            assert!(!out.contains(&format!("\"{uri}\"")), "{out}");
+            // The attribute form.
+            let p = wrapped(&format!(" xmlns:v=\"{uri}\" v:AIGC=\"old\""), "", 400);
+            let out = set(&p, JSON);
+            assert_eq!(one(&out).variant_namespace, None, "{out}");
+            // A variant copy and a standard one: one copy remains, in the standard namespace.
+            let body = [aigc_el("v", "variant"), aigc_el("TC260", "standard")].concat();
+            let p = wrapped(&format!(" xmlns:v=\"{uri}\"{}", tc260_decl()), &body, 400);
+            let out = set(&p, JSON);
+            assert!(!out.contains("variant<") && !out.contains("standard<"), "{out}");
+            assert_eq!(one(&out).variant_namespace, None);
+            // A declaration on an ancestor is corrected too.
+            let p = p.replace("<rdf:RDF ", &format!("<rdf:RDF xmlns:w=\"{uri}\" "));
+            let p = p.replace(&aigc_el("v", "variant"), &aigc_el("w", "ancestor"));
+            let out = set(&p, JSON);
+            assert!(find(&out).iter().all(|h| h.variant_namespace.is_none()), "{out}");
+        }
     }
 
     // --- reading -------------------------------------------------------------------------

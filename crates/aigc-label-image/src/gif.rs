@@ -46,6 +46,7 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::jpeg::search_packet;
+use crate::truncated;
 use aigc_label_core::xmp::remove_aigc;
 
 /// Format name, in errors and reports.
@@ -131,8 +132,17 @@ impl Carrier for Gif {
         head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a")
     }
 
+    /// Lenient about a truncated stream (it ends inside a block or before the trailer): the
+    /// copies read before the cut are reported, each with a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Gif::write`] refuses such a stream.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
-        Ok(Scan::run(input, limits)?.found)
+        let mut scan = Scan::run(input, limits, true)?;
+        if let Some(offset) = scan.truncated {
+            let what = "the stream ends inside this block, before its trailer";
+            truncated::flag(FORMAT, &mut scan.found, offset, what)?;
+        }
+        Ok(scan.found)
     }
 
     fn write(
@@ -142,7 +152,7 @@ impl Carrier for Gif {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let scan = Scan::run(input, limits)?;
+        let scan = Scan::run(input, limits, false)?;
         let plan = Plan::new(scan, input, label, limits)?;
         plan.copy(input, output, limits)
     }
@@ -396,20 +406,32 @@ struct Scan {
     xmp: Vec<(Range<u64>, bool)>,
     /// Where a new XMP extension goes: the first graphic block, else the trailer.
     insert_at: u64,
+    /// A lenient walk found the stream cut short inside the block at this offset.
+    truncated: Option<u64>,
 }
 
 impl Scan {
-    /// Walks every block of `input` and collects the label copies.
-    fn run(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
+    /// Walks every block of `input` and collects the label copies; `lenient` ends the walk
+    /// where a truncated stream ends (recorded in `truncated`) instead of failing.
+    fn run(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan> {
         let mut walker = Walker::new(input, limits)?;
         let mut scan = Scan {
             found: Vec::new(),
             xmp: Vec::new(),
             insert_at: 0,
+            truncated: None,
         };
         let mut first_graphic = None;
         loop {
-            match walker.next(&mut io::sink(), limits)? {
+            let start = walker.position();
+            let block = match walker.next(&mut io::sink(), limits) {
+                Err(Error::Truncated { .. }) if lenient => {
+                    scan.truncated = Some(start);
+                    return Ok(scan);
+                }
+                other => other?,
+            };
+            match block {
                 Block::Other { start, graphic } => {
                     if graphic {
                         first_graphic.get_or_insert(start);
@@ -449,7 +471,7 @@ impl Scan {
                     range: range.clone(),
                     text: hit.value.clone(),
                     expected_shape: Shape::Bare,
-                    checks: vec![check.clone()],
+                    checks: [vec![check.clone()], hit.checks()].concat(),
                 });
             }
         }
@@ -709,10 +731,38 @@ mod tests {
             ("bad version", version),
             ("short colour table", SCREEN[..15].to_vec()),
         ];
+        // A cut stream is read up to its end; the rest is refused by both.
+        let cut = ["no trailer", "unterminated sub-blocks"];
         for (name, data) in cases {
-            assert!(find(&data).is_err(), "{name}: find");
+            if let Ok(found) = find(&data) {
+                assert!(cut.contains(&name), "{name}: find");
+                let flagged = |f: &Found| f.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(!found.is_empty() && found.iter().all(flagged), "{name}: {found:?}");
+            }
             assert!(write(&data).is_err(), "{name}: write");
         }
+    }
+
+    #[test]
+    fn a_truncated_stream_is_read_up_to_the_cut_and_flagged() {
+        let input = gif(&[&xmp_ext(PACKET), GCE, IMAGE_BLOCK]);
+        for cut in [input.len() - 1, input.len() - 3] {
+            let found = find(&input[..cut]).unwrap();
+            assert_eq!(found.len(), 1);
+            let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+            assert!(
+                check.is_some_and(|c| c.detail.contains("refuses")),
+                "{:?}",
+                found[0].checks
+            );
+            assert!(write(&input[..cut]).is_err());
+        }
+        assert!(
+            find(&input).unwrap()[0]
+                .checks
+                .iter()
+                .all(|c| c.id != id::STRUCTURE_TRUNCATED)
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! method 0) or from `idat` (method 1), inflates it when its content encoding is `deflate` (as
 //! libheif writes with metadata compression), and reports each `TC260:AIGC` property. Image
 //! data is never read. A second XMP item holding a label, and a compressed one (ExifTool cannot
-//! read it), are reported with a [`carrier.place`](id::CARRIER_PLACE) warning.
+//! read it), are reported with a [`carrier.place`](id::CARRIER_PLACE) warning, as is a wrapped
+//! label in the EXIF `UserComment` of an `Exif` item.
 //!
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
 //! - An XMP item exists (the one holding a label, else the first), its bytes are the whole
@@ -33,7 +34,8 @@
 //!   `application/rdf+xml`) in `iinf`, an `iloc` entry, and an `iref` `cdsc` reference from it to
 //!   the primary item, with the packet appended in a new `mdat` as above.
 //! - A `TC260:AIGC` property in any other XMP item is removed in place, the packet padded back
-//!   to its length, so one copy remains.
+//!   to its length, so one copy remains; a labelled `UserComment` in an `Exif` item is blanked
+//!   in place, same length.
 //!
 //! When `meta` changes size, every byte after it moves by the same amount. Nothing else in a
 //! HEIF file points into the file but `iloc`, so every `iloc` extent with construction method 0
@@ -62,6 +64,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp
 
 use crate::jpeg::search_packet;
 use crate::tiff::{is_blank, pad_to};
+use crate::{exif, truncated};
 use aigc_label_core::xmp::remove_aigc;
 use boxes::{BoxRef, Budget, set_uint};
 use items::{Iinf, Iloc, Infe, Location, new_infe};
@@ -137,18 +140,44 @@ impl Carrier for Heif {
                 .is_some_and(|b| BRANDS.iter().any(|m| m.as_slice() == b))
     }
 
+    /// Lenient about a truncated file (a top-level box after `ftyp` that runs past the end,
+    /// typically `mdat`): the boxes before the cut are read and every copy found gets a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Heif::write`] refuses such a file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
-        let file = File::read(&mut src, limits)?;
+        let file = File::read(&mut src, limits, true)?;
         let mut found = Vec::new();
         let mut first = true;
+        for item in file.exif_items(&mut src, limits)? {
+            let detail = format!(
+                "Exif item {} is not where GB 45438 puts the HEIF label: the XMP property TC260:AIGC in an \
+                 XMP mime item (application/rdf+xml)",
+                item.id
+            );
+            for comment in item.comments {
+                if found.len() < limits.max_copies {
+                    found.push(comment.found(file.extent_of(&item.spans), &detail));
+                }
+            }
+        }
         for item in file.xmp_items(&mut src, limits)? {
             for hit in &item.hits {
                 if found.len() < limits.max_copies {
-                    found.push(item.found(&file, hit.value.clone(), first));
+                    let mut copy = item.found(&file, hit.value.clone(), first);
+                    copy.checks.extend(hit.checks());
+                    found.push(copy);
                 }
                 first = false;
             }
+        }
+        if let Some(offset) = file.truncated {
+            truncated::flag(
+                FORMAT,
+                &mut found,
+                offset,
+                "this top-level box runs past the end of the file",
+            )?;
         }
         Ok(found)
     }
@@ -161,7 +190,7 @@ impl Carrier for Heif {
         limits: &Limits,
     ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
-        let file = File::read(&mut src, limits)?;
+        let file = File::read(&mut src, limits, false)?;
         let plan = Plan::new(&mut src, &file, label, limits)?;
         plan.copy(&mut src, &file, output)
     }
@@ -184,8 +213,20 @@ impl Carrier for Heif {
     /// writer's first write holds across every later rewrite, whatever the label's length.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
-        let file = File::read(&mut src, limits)?;
+        let file = File::read(&mut src, limits, true)?;
         let items = file.xmp_items(&mut src, limits)?;
+        if let Some(offset) = file.truncated {
+            // As `find`: a cut file with no copy before the cut is an error.
+            let none = items.iter().all(|i| i.hits.is_empty()) && file.exif_items(&mut src, limits)?.is_empty();
+            if none {
+                truncated::flag(
+                    FORMAT,
+                    &mut [],
+                    offset,
+                    "this top-level box runs past the end of the file",
+                )?;
+            }
+        }
         let mut out: Vec<Range<u64>> = items
             .iter()
             .filter(|i| !i.hits.is_empty())
@@ -222,6 +263,8 @@ struct File {
     len: u64,
     top: Vec<BoxRef>,
     meta: Meta,
+    /// A lenient read found the top-level box at this offset cut short by the end of the file.
+    truncated: Option<u64>,
 }
 
 /// The top-level `meta` box, buffered: buffer offset 0 is the box's first byte.
@@ -243,10 +286,15 @@ struct Meta {
 }
 
 impl File {
-    /// Walks the top-level boxes and parses the first `meta` box.
-    fn read(src: &mut Source<'_>, limits: &Limits) -> Result<File> {
+    /// Walks the top-level boxes and parses the first `meta` box; `lenient` stops at a box cut
+    /// short by the end of the file instead of failing.
+    fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<File> {
         let mut budget = Budget::new(limits);
-        let top = boxes::top_level(src, &mut budget)?;
+        let (top, truncated) = if lenient {
+            boxes::top_level_lenient(src, &mut budget)?
+        } else {
+            (boxes::top_level(src, &mut budget)?, None)
+        };
         if !top.first().is_some_and(|b| b.is(b"ftyp")) {
             return Err(Error::malformed(FORMAT, 0, "the first box is not ftyp"));
         }
@@ -261,6 +309,7 @@ impl File {
             len: src.len(),
             top,
             meta,
+            truncated,
         })
     }
 
@@ -278,6 +327,36 @@ impl File {
                 packet,
                 hits,
             });
+        }
+        Ok(out)
+    }
+
+    /// Every `Exif` item whose `UserComment` holds a label, with its data, in `iinf` order.
+    /// EXIF is not the label's carrier, so an item this reader cannot reach (stored elsewhere,
+    /// built from other items, past the end of the file, over [`Limits::max_metadata_bytes`])
+    /// is skipped rather than failing the file; `find` and `write` skip the same items.
+    fn exif_items(&self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<ExifItem>> {
+        let mut out = Vec::new();
+        for infe in self.meta.iinf.entries.iter().filter(|e| &e.item_type == b"Exif") {
+            let Ok(spans) = self.spans(infe.id) else {
+                continue;
+            };
+            if spans.iter().map(Span::len).sum::<u64>() > limits.max_metadata_bytes {
+                continue;
+            }
+            let data = self.read_spans(src, &spans, limits)?;
+            let Some(tiff_at) = exif_tiff_start(&data) else {
+                continue;
+            };
+            let comments = exif::labelled(&data, tiff_at, limits);
+            if !comments.is_empty() {
+                out.push(ExifItem {
+                    id: infe.id,
+                    spans,
+                    data,
+                    comments,
+                });
+            }
         }
         Ok(out)
     }
@@ -467,6 +546,30 @@ impl Span {
     }
 }
 
+/// Where the TIFF header starts in the data of an `Exif` item: after the 4-byte offset that
+/// opens it (ISO/IEC 23008-12 A.2.1, `exif_tiff_header_offset`, counted from the end of that
+/// field); when that offset does not lead to a TIFF header, right after the field or after an
+/// `Exif\0\0` there, as lenient readers look.
+fn exif_tiff_start(data: &[u8]) -> Option<usize> {
+    let field: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    let declared = usize::try_from(u32::from_be_bytes(field)).ok()?.checked_add(4)?;
+    let body = data.get(4..)?;
+    if data.get(declared..).and_then(exif::tiff_start) == Some(0) {
+        return Some(declared);
+    }
+    exif::tiff_start(body).map(|at| at + 4)
+}
+
+/// An `Exif` item whose `UserComment` holds a label.
+#[derive(Debug)]
+struct ExifItem {
+    id: u32,
+    spans: Vec<Span>,
+    /// The item's bytes, as stored.
+    data: Vec<u8>,
+    comments: Vec<exif::UserComment>,
+}
+
 /// An XMP item, read.
 #[derive(Debug)]
 struct XmpItem<'f> {
@@ -613,6 +716,13 @@ impl Plan {
             if Some(i) != primary && !item.hits.is_empty() {
                 plan.remove_copies(file, item, limits)?;
             }
+        }
+        // A label in an Exif item's `UserComment` moves to XMP: its text is blanked in place,
+        // same length, so no offset changes.
+        for item in file.exif_items(src, limits)? {
+            let mut data = item.data;
+            item.comments.iter().for_each(|c| c.blank(&mut data));
+            plan.overwrite(file, &item.spans, &data)?;
         }
         let edit = match primary.and_then(|i| items.get(i)) {
             Some(item) => plan.update(file, item, &json, limits)?,

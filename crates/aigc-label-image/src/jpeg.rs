@@ -7,7 +7,8 @@
 //! - `APP1 Extended XMP`: the same property in a reassembled Extended XMP packet, with an
 //!   [`EXTENDED_XMP`] warning, since readers that stop at the main packet miss it;
 //! - `EXIF UserComment`: a wrapped label in EXIF `UserComment`, a variant seen in the wild, with a
-//!   [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning.
+//!   [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning (the EXIF reader is
+//!   shared with the other image formats).
 //!
 //! The search stops at the first SOS: the spec's carriers sit before the image data, and finding
 //! metadata between the scans of a progressive file would mean reading all entropy-coded data.
@@ -35,7 +36,6 @@
 //! memory flat however large the image, so this module reads headers through
 //! [`Source`] and copies payloads in blocks.
 
-pub(crate) mod exif;
 mod extended;
 mod segment;
 
@@ -43,12 +43,13 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::check::{Check, id};
+use aigc_label_core::check::Check;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::{self, XmpHit};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
+use crate::{exif, truncated};
 use segment::{APP0, APP1, SOI, SOS, Segment, Walker};
 
 /// Format name, in errors and reports.
@@ -65,7 +66,6 @@ const MAX_PAYLOAD: usize = u16::MAX as usize - 2;
 
 const CARRIER_XMP: &str = "APP1 XMP";
 const CARRIER_EXTENDED: &str = "APP1 Extended XMP";
-const CARRIER_USER_COMMENT: &str = "EXIF UserComment";
 
 /// The JPEG carrier (JFIF, EXIF and Adobe files; baseline, progressive, lossless).
 ///
@@ -109,8 +109,18 @@ impl Carrier for Jpeg {
         head.starts_with(&[0xFF, SOI, 0xFF])
     }
 
+    /// Lenient about a file cut short before its first scan (a segment that runs past the end,
+    /// or no SOS at all): the copies read before the cut are reported, each with a
+    /// [`structure.truncated`](aigc_label_core::check::id::STRUCTURE_TRUNCATED) warning (without
+    /// a copy, the cut is the error); [`Jpeg::write`] refuses such a file. A file cut inside its scans is read and written
+    /// alike, since neither reads entropy-coded data (the cut part is copied as it is).
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
-        Ok(scan(input, limits)?.found)
+        let mut scan = scan(input, limits, true)?;
+        if let Some(offset) = scan.truncated {
+            let what = "the file ends inside this marker segment, before any scan";
+            truncated::flag(FORMAT, &mut scan.found, offset, what)?;
+        }
+        Ok(scan.found)
     }
 
     fn write(
@@ -120,7 +130,7 @@ impl Carrier for Jpeg {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let plan = Plan::new(scan(input, limits)?, input, label, limits)?;
+        let plan = Plan::new(scan(input, limits, false)?, input, label, limits)?;
         plan.copy(input, output, limits)
     }
 }
@@ -161,10 +171,13 @@ struct Scan {
     extended_labelled: bool,
     /// Start of the first segment that is neither APP0 nor EXIF APP1: where new XMP goes.
     insert_at: u64,
+    /// A lenient walk found the file cut short inside the segment at this offset.
+    truncated: Option<u64>,
 }
 
-/// Walks `input` from SOI to the first SOS and collects label copies.
-fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
+/// Walks `input` from SOI to the first SOS and collects label copies; `lenient` ends the walk
+/// where a truncated file ends (recorded in `truncated`) instead of failing.
+fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan> {
     let mut src = Source::new(input, FORMAT)?;
     let mut walker = Walker::new(&mut src)?;
     let mut scan = Scan::default();
@@ -172,7 +185,15 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
     let mut extension = extended::Collector::default();
     let mut referenced = None;
     loop {
-        let seg = walker.next(&mut src, limits)?;
+        let at = walker.position();
+        let seg = match walker.next(&mut src, limits) {
+            // Lenient once a segment was read: two bytes of SOI are no JPEG to speak of.
+            Err(Error::Truncated { .. }) if lenient && at > 2 => {
+                scan.truncated = Some(at);
+                break;
+            }
+            other => other?,
+        };
         let payload = match seg.marker {
             APP1 => src.read_vec(seg.payload_len(), "APP1 segment", limits)?,
             _ => Vec::new(),
@@ -194,7 +215,8 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
                 let hits = search_packet(packet, limits)?;
                 scan.xmp.push((seg.clone(), !hits.is_empty()));
                 for hit in hits {
-                    scan.report(CARRIER_XMP, seg.range(), hit.value, Shape::Bare, Vec::new(), limits);
+                    let checks = hit.checks();
+                    scan.report(CARRIER_XMP, seg.range(), hit.value, Shape::Bare, checks, limits);
                 }
             }
             App1::ExtendedXmp => extension.add(payload, seg.range(), limits)?,
@@ -231,21 +253,13 @@ impl Scan {
     }
 
     fn read_exif(&mut self, seg: &Segment, payload: &[u8], limits: &Limits) {
-        for comment in exif::user_comments(payload, limits) {
-            if comment.holds_label(limits) {
-                self.exif_labelled.insert(seg.start);
-                let check = Check::warn(
-                    id::CARRIER_PLACE,
-                    "label in EXIF UserComment; the spec puts the JPEG label in the APP1 XMP packet (TC260:AIGC)",
-                );
-                self.report(
-                    CARRIER_USER_COMMENT,
+        for comment in exif::labelled(payload, exif::SIGNATURE.len(), limits) {
+            self.exif_labelled.insert(seg.start);
+            if self.found.len() < limits.max_copies {
+                self.found.push(comment.found(
                     seg.range(),
-                    comment.text,
-                    Shape::Wrapped,
-                    vec![check],
-                    limits,
-                );
+                    "the spec puts the JPEG label in the APP1 XMP packet (TC260:AIGC)",
+                ));
             }
         }
     }
@@ -285,7 +299,7 @@ impl Scan {
                     "label in Extended XMP {} ({note}); the spec puts it in the main APP1 XMP packet",
                     packet.guid
                 );
-                let checks = vec![Check::warn(EXTENDED_XMP, detail)];
+                let checks = [vec![Check::warn(EXTENDED_XMP, detail)], hit.checks()].concat();
                 self.report(
                     CARRIER_EXTENDED,
                     packet.range.clone(),
@@ -309,8 +323,10 @@ pub(crate) fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit
     }
 }
 
+/// True when the packet names the TC260 namespace in any spelling (`http` or `https`, with or
+/// without the trailing slash).
 fn mentions_tc260(packet: &[u8]) -> bool {
-    let ns = xmp::TC260_NS.as_bytes();
+    let ns = b"tc260.org.cn/ns/AIGC/1.0";
     packet.windows(ns.len()).any(|w| w == ns)
 }
 
@@ -400,11 +416,7 @@ impl Plan {
             if self.exif_labelled.contains(&seg.start) {
                 src.copy_to(&mut out, seg.payload.start - seg.start, "EXIF segment header")?;
                 let mut payload = src.read_vec(seg.payload_len(), "EXIF segment", limits)?;
-                for comment in exif::user_comments(&payload, limits) {
-                    if comment.holds_label(limits) {
-                        comment.blank(&mut payload);
-                    }
-                }
+                exif::blank_labels(&mut payload, exif::SIGNATURE.len(), limits);
                 out.write_all(&payload)?;
             } else {
                 src.copy_to(&mut out, seg.whole().end - seg.start, "segment")?;
@@ -588,7 +600,7 @@ mod tests {
         limits.max_copies = 2;
         let found = find(&input, &limits).unwrap();
         assert_eq!(found.len(), 2);
-        assert_eq!(found[0].carrier, CARRIER_USER_COMMENT);
+        assert_eq!(found[0].carrier, exif::CARRIER);
         assert_eq!(found[0].expected_shape, Shape::Wrapped);
         let out = write(&input).unwrap();
         let new_packet = xmp::new_packet(&json::to_json(&label("new"), Shape::Bare), xmp::DEFAULT_PADDING);

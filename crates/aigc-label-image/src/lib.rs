@@ -39,12 +39,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod exif;
 pub mod gif;
 pub mod heif;
 pub mod jpeg;
 pub mod png;
 pub mod stamp;
 pub mod tiff;
+mod truncated;
 pub mod webp;
 
 pub use gif::Gif;

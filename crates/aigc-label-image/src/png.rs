@@ -3,17 +3,20 @@
 //!
 //! Reading also finds what real files carry (spec section 4, marked \[wild\]): the XMP chunk after
 //! `IDAT` or after `IEND`, a compressed XMP `iTXt`, and `tEXt` / `zTXt` / `iTXt` chunks with the
-//! keyword `AIGC`. Those copies are reported with a [`id::CARRIER_PLACE`] warning that says where
-//! they sit and where the spec puts the label.
+//! keyword `AIGC`, and a wrapped label in the EXIF `UserComment` of an `eXIf` chunk. Those
+//! copies are reported with a [`id::CARRIER_PLACE`] warning that says where they sit and where
+//! the spec puts the label.
 //!
 //! Writing streams the file: the signature, then every chunk copied byte-exact (image data in
 //! large blocks, never buffered whole), except the label chunks. The first XMP chunk is updated
 //! with [`xmp::set_aigc`] (keeping its other properties) and written uncompressed before the first
 //! `IDAT`; if no XMP chunk exists a new packet is inserted just before the first `IDAT` (or before
 //! the `fcTL` that precedes it in an APNG, so the frame control stays next to its data). Further
-//! XMP chunks lose only their `TC260:AIGC` property; `AIGC` text chunks are dropped, because the
-//! label moves into XMP (core's embed has already checked that any existing label is the same
-//! producer's, so this replaces a label, it does not strip someone else's).
+//! XMP chunks lose only their `TC260:AIGC` property; `AIGC` text chunks are dropped and a
+//! labelled `UserComment` is blanked in place (the `eXIf` chunk keeps its length, its CRC is
+//! recomputed), because the label moves into XMP (core's embed has already checked that any
+//! existing label is the same producer's, so this replaces a label, it does not strip someone
+//! else's).
 //!
 //! The chunk walker is written here rather than taken from the `png` crate: that crate is a pixel
 //! decoder that inflates image data and keeps only the chunks it knows, while a carrier must seek
@@ -27,6 +30,8 @@ use aigc_label_core::io::{Bytes, CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 use flate2::{Decompress, FlushDecompress, Status};
+
+use crate::{exif, truncated};
 
 /// Format name used in errors and reports.
 const FORMAT: &str = "png";
@@ -97,10 +102,23 @@ impl Carrier for Png {
         head.starts_with(&SIGNATURE)
     }
 
+    /// Lenient about a truncated file (a chunk that runs past the end, no `IEND`): the copies
+    /// read before the cut are reported, each with a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Png::write`] refuses such a file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut walker = Walker::new(input, limits)?;
+        walker.lenient = true;
         let mut found = Vec::new();
         while let Some(chunk) = walker.next()? {
+            if let Some((data, tiff_at)) = walker.exif(&chunk, limits)? {
+                for comment in exif::labelled(&data, tiff_at, limits) {
+                    if found.len() < limits.max_copies {
+                        found.push(comment.found(chunk.range(), &exif_detail(&chunk)));
+                    }
+                }
+                continue;
+            }
             let Some(text) = walker.text(&chunk, limits)? else {
                 continue;
             };
@@ -109,6 +127,9 @@ impl Carrier for Png {
                     found.push(copy);
                 }
             }
+        }
+        if let Some((offset, what)) = walker.truncated {
+            truncated::flag(FORMAT, &mut found, offset, what)?;
         }
         Ok(found)
     }
@@ -151,7 +172,15 @@ impl Carrier for Png {
                 }
                 // An `AIGC` text chunk: the label moves into the XMP packet.
                 Some(_) => {}
-                None => walker.copy(&chunk, &mut out)?,
+                None => {
+                    let exif = walker.exif(&chunk, limits)?;
+                    // EXIF whose `UserComment` holds a label: blanked in place (same length),
+                    // since the label moves into the XMP packet.
+                    match exif.and_then(|(data, at)| exif::blanked(data, at, limits)) {
+                        Some(data) => write_chunk(&mut out, b"eXIf", &[&data]).map(drop)?,
+                        None => walker.copy(&chunk, &mut out)?,
+                    }
+                }
             }
         }
         walker.copy_trailing(&mut out)?;
@@ -234,6 +263,10 @@ struct Walker<'a> {
     seen_iend: bool,
     /// Where the well-formed chunks ended, once the walk is over.
     end: Option<u64>,
+    /// Read a truncated file up to its end instead of failing (for `find`).
+    lenient: bool,
+    /// Where and how a lenient walk found the file cut short.
+    truncated: Option<(u64, &'static str)>,
 }
 
 /// What `Walker::header` makes of the next eight bytes.
@@ -259,6 +292,8 @@ impl<'a> Walker<'a> {
             seen_idat: false,
             seen_iend: false,
             end: None,
+            lenient: false,
+            truncated: None,
         })
     }
 
@@ -324,10 +359,23 @@ impl<'a> Walker<'a> {
     }
 
     /// Reads the chunk header at the current position: strictly before `IEND`, leniently after.
+    /// Before `IEND`, a walk made lenient ends at a cut (recorded in `truncated`) instead of
+    /// failing.
     fn header(&mut self) -> Result<Header> {
         let offset = self.src.pos();
         let lenient = self.seen_iend;
         if lenient && self.src.remaining() < CHUNK_OVERHEAD {
+            return Ok(Header::Trailing);
+        }
+        // Lenient only once IHDR was read: a stream cut before it is no PNG to speak of.
+        let cut_ok = self.lenient && self.count > 0;
+        if cut_ok && self.src.remaining() < CHUNK_OVERHEAD {
+            let what = if self.src.at_end() {
+                "the file ends before its IEND chunk"
+            } else {
+                "the file ends inside a chunk header"
+            };
+            self.truncated = Some((offset, what));
             return Ok(Header::Trailing);
         }
         if self.src.at_end() {
@@ -351,6 +399,10 @@ impl<'a> Walker<'a> {
         };
         match broken {
             Some(_) if lenient => Ok(Header::Trailing),
+            Some(Error::Truncated { .. }) if cut_ok => {
+                self.truncated = Some((offset, "a chunk runs past the end of the file"));
+                Ok(Header::Trailing)
+            }
             Some(e) => Err(e),
             None => Ok(Header::Chunk(Chunk {
                 offset,
@@ -417,6 +469,19 @@ impl<'a> Walker<'a> {
         let data = self.src.read_vec(chunk.len, "text chunk", limits)?;
         self.check_stored_crc(chunk, &data)?;
         TextChunk::parse(chunk, role, &data, limits).map(Some)
+    }
+
+    /// The data of an `eXIf` chunk (CRC checked, within [`Limits::max_metadata_bytes`]) and
+    /// where its TIFF header starts; `None` for any other chunk, and for EXIF without a TIFF
+    /// header, which cannot hold a `UserComment`.
+    fn exif(&mut self, chunk: &Chunk, limits: &Limits) -> Result<Option<(Vec<u8>, usize)>> {
+        if !chunk.is(b"eXIf") {
+            return Ok(None);
+        }
+        self.src.seek_to(chunk.data_start())?;
+        let data = self.src.read_vec(chunk.len, "eXIf chunk", limits)?;
+        self.check_stored_crc(chunk, &data)?;
+        Ok(exif::tiff_start(&data).map(|at| (data, at)))
     }
 
     /// Reads at most the keyword of a text chunk to tell whether it carries a label.
@@ -581,9 +646,9 @@ fn copies(chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<Vec<Found>
                 .map(|hit| Found {
                     carrier: "iTXt XML:com.adobe.xmp".into(),
                     range: chunk.range(),
+                    checks: [checks.clone(), hit.checks()].concat(),
                     text: hit.value,
                     expected_shape: Shape::Bare,
-                    checks: checks.clone(),
                 })
                 .collect())
         }
@@ -604,6 +669,15 @@ fn copies(chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<Vec<Found>
             }])
         }
     }
+}
+
+/// Where the spec puts the label, for a copy found in the EXIF `UserComment` of `chunk`.
+fn exif_detail(chunk: &Chunk) -> String {
+    format!(
+        "the eXIf chunk (byte {}) is not where GB 45438 puts the PNG label: the XMP property TC260:AIGC \
+         of an uncompressed iTXt XML:com.adobe.xmp chunk before the first IDAT",
+        chunk.offset
+    )
 }
 
 /// Placement and encoding findings for an XMP chunk.
@@ -855,6 +929,46 @@ mod tests {
     }
 
     #[test]
+    fn exif_user_comment_is_read_and_blanked_on_write() {
+        use crate::exif::{self, Order};
+        let wrapped = r#"{"AIGC":{"Label":"1","ContentProducer":"p","ProduceID":"x"}}"#;
+        for (order, prefix) in [(Order::Little, &b""[..]), (Order::Big, exif::SIGNATURE)] {
+            let block = [
+                prefix,
+                &exif::tests::tiff_block(order, &[b"ASCII\0\0\0", wrapped.as_bytes()].concat()),
+            ]
+            .concat();
+            let exif_chunk = chunk(b"eXIf", &block);
+            let png = tiny(std::slice::from_ref(&exif_chunk), &[], b"");
+            let found = find(&png).unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].carrier, exif::CARRIER);
+            assert_eq!(found[0].text, wrapped);
+            assert_eq!(found[0].expected_shape, Shape::Wrapped);
+            assert_eq!(found[0].checks[0].id, id::CARRIER_PLACE);
+            assert_eq!(found[0].checks[0].level, aigc_label_core::check::Level::Warn);
+
+            let label = Label::new("001191440300708461136T1XGW3", "a");
+            let mut out = Vec::new();
+            Png.write(&mut Cursor::new(&png), &mut out, &label, &Limits::default())
+                .unwrap();
+            let after = find(&out).unwrap();
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert_eq!(after[0].carrier, "iTXt XML:com.adobe.xmp");
+            // The eXIf chunk kept its place and length; only the comment's text changed.
+            let at = out.windows(4).position(|w| w == b"eXIf").unwrap() - 4;
+            let kept = &out[at..at + exif_chunk.len()];
+            assert_eq!(kept[..8], exif_chunk[..8]);
+            assert!(!kept.windows(4).any(|w| w == b"AIGC"));
+            assert!(kept.windows(8).any(|w| w == b"ASCII\0\0\0"));
+            assert_eq!(
+                out.len(),
+                png.len() + (after[0].range.end - after[0].range.start) as usize
+            );
+        }
+    }
+
+    #[test]
     fn malformed_inputs_are_errors() {
         let good = tiny(&[chunk(b"tEXt", b"AIGC\0x")], &[], b"");
         let mut bad_crc = good.clone();
@@ -879,11 +993,48 @@ mod tests {
             ("truncated", good[..good.len() - 3].to_vec()),
         ];
         let label = Label::new("001191440300708461136T1XGW3", "a");
+        // A cut file is read up to its end (its copies get a structure.truncated warning);
+        // everything else is refused by both.
+        let cut = ["lying length", "no IEND", "truncated"];
         for (name, data) in cases {
-            assert!(find(&data).is_err(), "{name}: find");
+            if let Ok(found) = find(&data) {
+                assert!(cut.contains(&name), "{name}: find");
+                let flagged = |f: &Found| f.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(!found.is_empty() && found.iter().all(flagged), "{name}: {found:?}");
+            }
             let r = Png.write(&mut Cursor::new(&data), &mut Vec::new(), &label, &Limits::default());
             assert!(r.is_err(), "{name}: write");
         }
+    }
+
+    #[test]
+    fn a_truncated_file_is_read_up_to_the_cut_and_flagged() {
+        let text = chunk(b"tEXt", &[b"AIGC\0".as_slice(), LABEL.as_bytes()].concat());
+        let png = tiny(&[text], &[], b"");
+        let idat_at = png.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+        for cut in [idat_at, idat_at + 3, idat_at + 10, png.len() - 12, png.len() - 1] {
+            let found = find(&png[..cut]).unwrap();
+            assert_eq!(found.len(), 1, "cut at {cut}");
+            let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+            let check = check.unwrap_or_else(|| panic!("cut at {cut}: {:?}", found[0].checks));
+            assert_eq!(check.level, aigc_label_core::check::Level::Warn);
+            assert!(check.detail.contains("refuses"), "{}", check.detail);
+            let label = Label::new("001191440300708461136T1XGW3", "a");
+            let r = Png.write(
+                &mut Cursor::new(&png[..cut]),
+                &mut Vec::new(),
+                &label,
+                &Limits::default(),
+            );
+            assert!(matches!(r, Err(Error::Truncated { .. })), "cut at {cut}: {r:?}");
+        }
+        // Whole: no such check.
+        assert!(
+            find(&png).unwrap()[0]
+                .checks
+                .iter()
+                .all(|c| c.id != id::STRUCTURE_TRUNCATED)
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! TIFF: the label is the XMP property `TC260:AIGC` in the packet of tag 700 (`XMLPacket`) in
-//! IFD0 (spec section 4, TIFF row; XMP specification part 3, 1.1.5: type UNDEFINED, or BYTE).
+//! IFD0 (spec section 4, TIFF row; XMP specification part 3, 1.1.5: type BYTE; UNDEFINED and
+//! ASCII are read too).
 //!
 //! [`Tiff::find`] reads the header and walks the IFD chain (every page of a multi-page file),
 //! reading only IFDs and the tag 700 values they point to; strip and tile data are never read.
@@ -23,7 +24,7 @@
 //! - IFD0 has tag 700 and something follows its packet: the new packet is appended, even when it
 //!   keeps its length and even when it holds a label already (one another tool wrote, say), so
 //!   that after this writer's first write the packet always ends the file. The 12-byte entry
-//!   (20 in BigTIFF) gets the new count and offset, and type UNDEFINED; IFD0 stays where it is.
+//!   (20 in BigTIFF) gets the new count and offset, and type BYTE; IFD0 stays where it is.
 //!   The old packet's bytes are zeroed, so no stale copy of a label stays in the file. Keeping
 //!   such a packet in place while its padding lasts would save its length in file growth, but a
 //!   later label that outgrew the padding would then move it, and a signature made in between
@@ -36,14 +37,20 @@
 //!   a later label of another length can take its place without moving anything.
 //! - A `TC260:AIGC` property in any other packet (a later page, a second tag 700) is removed and
 //!   the packet padded back to its old length with spaces, in place, so one copy remains.
+//! - A wrapped label in the EXIF `UserComment` (tag 37510) of the Exif IFD that IFD0 points to
+//!   (tag 34665), which ExifTool shows and [`Tiff::find`] reports with a
+//!   [`carrier.place`](id::CARRIER_PLACE) warning, is blanked in place, same length.
+//! - Tag 700 of IFD0 is written with type BYTE, as the XMP specification gives it (an entry of
+//!   type UNDEFINED or ASCII that keeps its place gets the type patched).
 //!
 //! Classic TIFF offsets are 32-bit: a file that would grow past 4 GiB is refused with
 //! [`Error::Unsupported`] (BigTIFF has no such bound).
 //!
 //! The IFD walker is our own rather than the `tiff` crate's decoder, which reads images, not
-//! byte ranges. The EXIF reader in [`crate::jpeg`] walks the same structure, but over a segment
-//! held in memory and in classic layout only; a TIFF file is streamed and may be BigTIFF, so
-//! only the byte-order type is shared.
+//! byte ranges. The image crate's shared EXIF reader walks the same structure, but over a block
+//! held in memory and in classic layout only; a TIFF file is streamed and may be BigTIFF, so this
+//! walker reads the Exif IFD itself and shares the byte-order type and the `UserComment` value
+//! decoder.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -54,8 +61,9 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
-use crate::jpeg::exif::Order;
+use crate::exif::{self, Order, UserComment};
 use crate::jpeg::search_packet;
+use crate::truncated;
 use aigc_label_core::xmp::remove_aigc;
 
 /// Format name used in errors and reports.
@@ -67,6 +75,8 @@ const TAG_XMP: u16 = 700;
 const TYPE_BYTE: u16 = 1;
 const TYPE_ASCII: u16 = 2;
 const TYPE_UNDEFINED: u16 = 7;
+/// Field types of the Exif IFD pointer: LONG and IFD, or LONG8 and IFD8 in BigTIFF.
+const POINTER_TYPES: [u16; 4] = [4, 13, 16, 18];
 
 /// The four headers: byte order, then 42 (classic) or 43 (BigTIFF) in that order.
 const MAGICS: [&[u8; 4]; 4] = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
@@ -118,10 +128,20 @@ impl Carrier for Tiff {
         MAGICS.iter().any(|m| head.starts_with(*m))
     }
 
+    /// Lenient about a truncated multi-page file (a later IFD, or a later page's XMP, past the
+    /// end of the file): the pages before the cut are read and every copy found gets a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`Tiff::write`] refuses such a file. (Strip and tile data are never read, so a file cut inside them is read and
+    /// written alike.)
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits)?;
-        scan.found(&mut src, limits)
+        let scan = Scan::read(&mut src, limits, true)?;
+        let mut found = scan.found(&mut src, limits)?;
+        if let Some(offset) = scan.truncated {
+            let what = "this IFD or XMP value of a later page lies past the end of the file";
+            truncated::flag(FORMAT, &mut found, offset, what)?;
+        }
+        Ok(found)
     }
 
     fn write(
@@ -132,7 +152,7 @@ impl Carrier for Tiff {
         limits: &Limits,
     ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits)?;
+        let scan = Scan::read(&mut src, limits, false)?;
         let plan = Plan::new(&mut src, &scan, label, limits)?;
         plan.copy(&mut src, output)
     }
@@ -154,8 +174,13 @@ impl Carrier for Tiff {
     /// the label's length.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits)?;
-        let mut out: Vec<Range<u64>> = scan.found(&mut src, limits)?.into_iter().map(|f| f.range).collect();
+        let scan = Scan::read(&mut src, limits, true)?;
+        let mut found = scan.found(&mut src, limits)?;
+        if let Some(offset) = scan.truncated {
+            // As `find`: a cut file with no copy before the cut is an error.
+            truncated::flag(FORMAT, &mut found, offset, "a later IFD or XMP value lies past the end")?;
+        }
+        let mut out: Vec<Range<u64>> = found.into_iter().map(|f| f.range).collect();
         if let Some(primary) = scan.primary() {
             let entry = primary.entry.at;
             out.push(entry + 2..entry + scan.codec.layout.entry_len());
@@ -337,6 +362,13 @@ impl Ifd {
             entries,
             next,
         })
+    }
+
+    /// The bytes the IFD takes: its entry count, entries and next-IFD offset.
+    fn range(&self, codec: Codec) -> Range<u64> {
+        let layout = codec.layout;
+        let len = layout.count_len() + self.entries.len() as u64 + layout.word();
+        self.offset..self.offset.saturating_add(len)
     }
 
     /// The entries, in file order.
@@ -525,21 +557,40 @@ struct Scan {
     ifd0: Ifd,
     /// Every tag 700 entry in the chain, in chain order.
     xmp: Vec<XmpEntry>,
+    /// The `UserComment`s of IFD0's Exif IFD that hold a label.
+    comments: Vec<ExifComment>,
     file_len: u64,
+    /// A lenient read stopped at this structure, which lies past the end of the file.
+    truncated: Option<u64>,
+}
+
+/// A labelled `UserComment` in the Exif IFD.
+#[derive(Debug)]
+struct ExifComment {
+    /// The value's bytes in the file.
+    value: Range<u64>,
+    /// The comment, its text range relative to the value.
+    comment: UserComment,
 }
 
 impl Scan {
     /// Reads the header and every IFD of the chain, each once: a chain that loops back is
-    /// malformed. At most [`Limits::max_structures`] IFDs and entries in all.
-    fn read(src: &mut Source<'_>, limits: &Limits) -> Result<Scan> {
+    /// malformed. At most [`Limits::max_structures`] IFDs and entries in all. `lenient` ends the
+    /// chain at a later IFD, or skips a later page's XMP value, that lies past the end of the
+    /// file (recorded in `truncated`) instead of failing.
+    fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<Scan> {
         let (codec, mut offset) = Codec::read_header(src)?;
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
         }
         let mut visited = HashSet::new();
+        // The bytes of the header and of every IFD, which no `UserComment` may share.
+        let mut owned: Vec<Range<u64>> = Vec::new();
+        owned.push(0..codec.layout.header_len());
         let mut structures = 0u64;
         let mut ifd0 = None;
         let mut xmp = Vec::new();
+        let mut truncated = None;
         while offset != 0 {
             if !visited.insert(offset) {
                 return Err(Error::malformed(
@@ -548,7 +599,14 @@ impl Scan {
                     "the IFD chain loops back to an earlier IFD",
                 ));
             }
-            let ifd = Ifd::read(src, codec, offset, limits)?;
+            let ifd = match Ifd::read(src, codec, offset, limits) {
+                Err(Error::Truncated { .. }) if lenient && ifd0.is_some() => {
+                    truncated = Some(offset);
+                    break;
+                }
+                other => other?,
+            };
+            owned.push(ifd.range(codec));
             structures = structures.saturating_add(ifd.count).saturating_add(1);
             if structures > limits.max_structures {
                 return Err(Error::Limit {
@@ -561,17 +619,29 @@ impl Scan {
             }
             let index = visited.len() as u64 - 1;
             for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
-                xmp.push(XmpEntry::new(entry, index, codec, src.len())?);
+                match XmpEntry::new(entry, index, codec, src.len()) {
+                    Err(Error::Truncated { .. }) if lenient && index > 0 => {
+                        truncated.get_or_insert(entry.at);
+                    }
+                    other => xmp.push(other?),
+                }
             }
             offset = ifd.next;
             ifd0.get_or_insert(ifd);
         }
         let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
+        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, limits)?;
+        // A value that shares bytes with the header, an IFD or an XMP packet is not a comment of
+        // its own (a crafted file can point one there): blanking it would break what it aliases.
+        owned.extend(xmp.iter().map(|x| x.value.clone()));
+        comments.retain(|c| !owned.iter().any(|o| c.value.start < o.end && o.start < c.value.end));
         Ok(Scan {
             codec,
             ifd0,
             xmp,
+            comments,
             file_len: src.len(),
+            truncated,
         })
     }
 
@@ -584,19 +654,97 @@ impl Scan {
         self.primary().is_some_and(|p| p.entry.at == entry.entry.at)
     }
 
-    /// Every label copy in the chain's XMP packets, at most [`Limits::max_copies`].
+    /// Every label copy in the chain's XMP packets and in the Exif IFD's `UserComment`, at
+    /// most [`Limits::max_copies`].
     fn found(&self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Found>> {
         let mut found = Vec::new();
+        for c in &self.comments {
+            if found.len() < limits.max_copies {
+                found.push(c.comment.clone().found(
+                    c.value.clone(),
+                    "GB 45438 puts the TIFF label in the XMP property TC260:AIGC of tag 700 in IFD0",
+                ));
+            }
+        }
         for entry in self.xmp.iter().filter(|e| e.is_bytes()) {
             let packet = entry.read(src, limits)?;
             for hit in search_packet(&packet, limits).map_err(|e| entry.in_packet(e))? {
                 if found.len() < limits.max_copies {
-                    found.push(entry.found(hit.value, self.is_primary(entry)));
+                    let mut copy = entry.found(hit.value.clone(), self.is_primary(entry));
+                    copy.checks.extend(hit.checks());
+                    found.push(copy);
                 }
             }
         }
         Ok(found)
     }
+}
+
+/// The labelled `UserComment`s of the Exif IFD that IFD0 points to (tag 34665).
+///
+/// EXIF is not the label's carrier, so an Exif IFD this reader cannot read (a pointer of the
+/// wrong type, into the header, past the end, or an IFD that does not fit) yields nothing
+/// rather than failing the file; a value over [`Limits::max_metadata_bytes`] is skipped too.
+/// Its entries count against [`Limits::max_structures`] with the rest of the walk.
+fn user_comments(
+    src: &mut Source<'_>,
+    codec: Codec,
+    ifd0: &Ifd,
+    structures: &mut u64,
+    owned: &mut Vec<Range<u64>>,
+    limits: &Limits,
+) -> Result<Vec<ExifComment>> {
+    let pointer = ifd0
+        .entries(codec)
+        .find(|e| e.tag == exif::TAG_EXIF_IFD && POINTER_TYPES.contains(&e.kind) && e.count == 1);
+    let Some(pointer) = pointer else {
+        return Ok(Vec::new());
+    };
+    if pointer.field == ifd0.offset {
+        return Ok(Vec::new());
+    }
+    let Ok(ifd) = Ifd::read(src, codec, pointer.field, limits) else {
+        return Ok(Vec::new());
+    };
+    owned.push(ifd.range(codec));
+    *structures = structures.saturating_add(ifd.count).saturating_add(1);
+    if *structures > limits.max_structures {
+        return Err(Error::Limit {
+            format: FORMAT,
+            offset: ifd.offset,
+            what: "IFDs and entries",
+            found: *structures,
+            limit: limits.max_structures,
+        });
+    }
+    let word = codec.layout.word();
+    let mut out = Vec::new();
+    for entry in ifd.entries(codec) {
+        if entry.tag != exif::TAG_USER_COMMENT || !XmpEntry::byte_type(entry.kind) {
+            continue;
+        }
+        let start = if entry.count <= word {
+            entry.at + 4 + word
+        } else {
+            entry.field
+        };
+        let Some(end) = start.checked_add(entry.count).filter(|&e| e <= src.len()) else {
+            continue;
+        };
+        if entry.count > limits.max_metadata_bytes {
+            continue;
+        }
+        src.seek_to(start)?;
+        let value = src.read_vec(entry.count, "UserComment value", limits)?;
+        let comment = UserComment::decode(&value, 0, codec.order);
+        if comment.holds_label(limits) {
+            out.push(ExifComment {
+                value: start..end,
+                comment,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Bytes to overwrite in place.
@@ -683,6 +831,13 @@ impl Plan {
         for entry in scan.xmp.iter().filter(|e| e.is_bytes() && !scan.is_primary(e)) {
             plan.remove_copies(src, entry, limits)?;
         }
+        for c in &scan.comments {
+            let text = &c.comment.text_range;
+            plan.patches.push(Patch {
+                at: c.value.start + text.start as u64,
+                bytes: vec![c.comment.fill(); text.len()],
+            });
+        }
         match scan.primary() {
             Some(entry) => plan.update(src, scan, entry, &json, limits)?,
             None => plan.add(scan, &json)?,
@@ -757,6 +912,12 @@ impl Plan {
                 at: entry.value.start,
                 bytes: packet,
             });
+            if entry.entry.kind != TYPE_BYTE {
+                self.patches.push(Patch {
+                    at: entry.entry.at + 2,
+                    bytes: scan.codec.put(u64::from(TYPE_BYTE), 2),
+                });
+            }
             return Ok(());
         }
         if ends_file {
@@ -764,7 +925,7 @@ impl Plan {
         }
         let at = self.tail.push(&packet)?;
         self.label_range = at..at + packet.len() as u64;
-        let new_entry = Entry::encode(scan.codec, TAG_XMP, TYPE_UNDEFINED, packet.len() as u64, at);
+        let new_entry = Entry::encode(scan.codec, TAG_XMP, TYPE_BYTE, packet.len() as u64, at);
         self.patches.push(Patch {
             at: entry.entry.at,
             bytes: new_entry,
@@ -787,9 +948,9 @@ impl Plan {
         // The IFD's length does not depend on the offset in its new entry.
         let draft = scan
             .ifd0
-            .with_entry(&Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, 0), codec)?;
+            .with_entry(&Entry::encode(codec, TAG_XMP, TYPE_BYTE, len, 0), codec)?;
         let at = self.tail.align(self.tail.next_at() + draft.len() as u64);
-        let entry = Entry::encode(codec, TAG_XMP, TYPE_UNDEFINED, len, at);
+        let entry = Entry::encode(codec, TAG_XMP, TYPE_BYTE, len, at);
         let ifd = scan.ifd0.with_entry(&entry, codec)?;
         let ifd_at = self.tail.push(&ifd)?;
         if self.tail.push(&packet)? != at {
@@ -975,7 +1136,7 @@ mod tests {
             // The second page is still chained after the new IFD0.
             let mut src_data = Cursor::new(&out);
             let mut src = Source::new(&mut src_data, FORMAT).unwrap();
-            let scan = Scan::read(&mut src, &Limits::default()).unwrap();
+            let scan = Scan::read(&mut src, &Limits::default(), false).unwrap();
             assert_eq!(scan.ifd0.count, 5);
             let tags: Vec<u16> = scan.ifd0.entries(scan.codec).map(|e| e.tag).collect();
             assert_eq!(tags, [256, 257, 258, 262, 700]);
@@ -1121,6 +1282,183 @@ mod tests {
     }
 
     #[test]
+    fn a_truncated_multi_page_file_is_read_up_to_the_cut_and_flagged() {
+        for (order, layout) in layouts() {
+            let input = Builder::new(order, layout)
+                .page(&[(700, TYPE_BYTE, labelled_packet("a"))])
+                .page(&[(700, TYPE_BYTE, labelled_packet("b"))])
+                .build();
+            // Cut inside the second IFD, and inside the second page's packet.
+            let ifd1_len = (layout.count_len() + 5 * layout.entry_len() + layout.word()) as usize;
+            let packet_len = labelled_packet("b").len();
+            for cut in [input.len() - 3, input.len() - ifd1_len - packet_len / 2] {
+                let data = &input[..cut];
+                let found = find(data).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+                assert_eq!(found.len(), 1, "cut at {cut}: {found:?}");
+                let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(check.is_some_and(|c| c.level == Level::Warn), "{:?}", found[0].checks);
+                assert!(matches!(write(data), Err(Error::Truncated { .. })), "cut at {cut}");
+                assert!(
+                    Tiff.binding_exclusions(&mut Cursor::new(data), &Limits::default())
+                        .is_ok()
+                );
+            }
+            assert!(
+                find(&input)
+                    .unwrap()
+                    .iter()
+                    .all(|f| f.checks.iter().all(|c| c.id != id::STRUCTURE_TRUNCATED))
+            );
+        }
+    }
+
+    /// The type of IFD0's tag 700 entry.
+    fn xmp_type(data: &[u8]) -> u16 {
+        let mut cursor = Cursor::new(data);
+        let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+        let scan = Scan::read(&mut src, &Limits::default(), false).unwrap();
+        scan.primary().unwrap().entry.kind
+    }
+
+    #[test]
+    fn tag_700_is_written_as_byte() {
+        for (order, layout) in layouts() {
+            // Added, moved, and kept in place: BYTE each time.
+            let plain = Builder::new(order, layout).page(&[]).build();
+            let (added, _) = write(&plain).unwrap();
+            assert_eq!(xmp_type(&added), TYPE_BYTE);
+            let undefined = Builder::new(order, layout)
+                .page(&[(700, TYPE_UNDEFINED, labelled_packet("a")), (800, 1, vec![1; 9])])
+                .build();
+            let (moved, _) = write(&undefined).unwrap();
+            assert_eq!(xmp_type(&moved), TYPE_BYTE);
+            let mut in_place = moved.clone();
+            let entry = {
+                let mut cursor = Cursor::new(&moved);
+                let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+                Scan::read(&mut src, &Limits::default(), false)
+                    .unwrap()
+                    .primary()
+                    .unwrap()
+                    .entry
+                    .at as usize
+            };
+            let codec = Codec { order, layout };
+            in_place[entry + 2..entry + 4].copy_from_slice(&codec.put(u64::from(TYPE_UNDEFINED), 2));
+            let (rewritten, w) = write(&in_place).unwrap();
+            assert_eq!(rewritten.len(), in_place.len());
+            assert_eq!(xmp_type(&rewritten), TYPE_BYTE);
+            assert_eq!(w.label_range, find(&rewritten).unwrap()[0].range);
+        }
+    }
+
+    /// `data` with an Exif IFD appended that holds `comment` as `UserComment`, and IFD0's
+    /// tag 34665 entry (already present) pointing at it.
+    fn with_exif_ifd(data: &[u8], codec: Codec, comment: &[u8]) -> Vec<u8> {
+        with_exif_ifd_at(data, codec, comment, None)
+    }
+
+    /// As [`with_exif_ifd`], or with the `UserComment` entry pointing at `alias` (offset and
+    /// count) instead of a value of its own.
+    fn with_exif_ifd_at(data: &[u8], codec: Codec, comment: &[u8], alias: Option<(u64, u64)>) -> Vec<u8> {
+        let l = codec.layout;
+        let mut out = data.to_vec();
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let mut value_at = out.len() as u64;
+        let mut count = comment.len() as u64;
+        match alias {
+            Some((at, n)) => (value_at, count) = (at, n),
+            None => out.extend_from_slice(comment),
+        }
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let ifd_at = out.len() as u64;
+        out.extend(codec.put(1, l.count_len()));
+        out.extend(codec.put(u64::from(exif::TAG_USER_COMMENT), 2));
+        out.extend(codec.put(u64::from(TYPE_UNDEFINED), 2));
+        out.extend(codec.put(count, l.word()));
+        out.extend(codec.put(value_at, l.word()));
+        out.extend(codec.put(0, l.word()));
+        let pointer = {
+            let mut cursor = Cursor::new(data);
+            let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+            let scan = Scan::read(&mut src, &Limits::default(), false).unwrap();
+            scan.ifd0
+                .entries(codec)
+                .find(|e| e.tag == exif::TAG_EXIF_IFD)
+                .unwrap()
+                .at as usize
+        };
+        let word = l.word() as usize;
+        out[pointer + 4..pointer + 4 + word].copy_from_slice(&codec.put(1, l.word()));
+        out[pointer + 4 + word..pointer + 4 + 2 * word].copy_from_slice(&codec.put(ifd_at, l.word()));
+        out
+    }
+
+    #[test]
+    fn a_label_in_the_exif_user_comment_is_read_and_blanked() {
+        let wrapped = LABEL.replace("{\"Label", "{\"AIGC\":{\"Label") + "}";
+        let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
+        for (order, layout) in layouts() {
+            let codec = Codec { order, layout };
+            let kind = if layout == Layout::Big { 16 } else { 4 };
+            let base = Builder::new(order, layout)
+                .page(&[(34665, kind, vec![0; layout.word() as usize])])
+                .build();
+            let input = with_exif_ifd(&base, codec, &comment);
+            let found = find(&input).unwrap();
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].carrier, exif::CARRIER);
+            assert_eq!(found[0].text, wrapped);
+            assert_eq!(found[0].expected_shape, Shape::Wrapped);
+            assert_eq!(found[0].checks[0].level, Level::Warn);
+            let value = found[0].range.start as usize..found[0].range.end as usize;
+
+            let (out, _) = write(&input).unwrap();
+            let after = find(&out).unwrap();
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert_eq!(after[0].carrier, "IFD0 XMP (tag 700)");
+            // Same length, character code kept, text blanked.
+            assert_eq!(out[value.start..value.start + 8], comment[..8]);
+            assert!(out[value.start + 8..value.end].iter().all(|&b| b == b' '));
+            // Nothing else before it changed but the header's pointer to the grown IFD0.
+            let header = layout.header_len() as usize;
+            assert_eq!(out[header..value.start], input[header..value.start]);
+        }
+        // A UserComment that points into the XMP packet, or into IFD0: not a copy of its own.
+        for (order, layout) in layouts() {
+            let codec = Codec { order, layout };
+            let kind = if layout == Layout::Big { 16 } else { 4 };
+            let base = Builder::new(order, layout)
+                .page(&[
+                    (700, TYPE_BYTE, labelled_packet("a")),
+                    (34665, kind, vec![0; layout.word() as usize]),
+                ])
+                .build();
+            let packet = find(&base).unwrap()[0].range.clone();
+            let ifd0 = codec.uint(&base[layout.ifd0_pointer_at() as usize..][..layout.word() as usize]);
+            for alias in [(packet.start, packet.end - packet.start), (ifd0, 40), (0, 40)] {
+                let input = with_exif_ifd_at(&base, codec, b"", Some(alias));
+                let found = find(&input).unwrap();
+                assert_eq!(found.len(), 1, "{alias:?}: {found:?}");
+                let (out, _) = write(&input).unwrap();
+                assert_eq!(find(&out).unwrap().len(), 1, "{alias:?}");
+            }
+        }
+        // A pointer to nowhere, into the header, or of the wrong type: no comment, no error.
+        for (field, kind) in [(vec![0xFF; 4], 4), (vec![0, 0, 0, 0], 4), (vec![8, 0, 0, 0], 3)] {
+            let broken = Builder::new(Order::Little, Layout::Classic)
+                .page(&[(34665, kind, field)])
+                .build();
+            assert!(find(&broken).unwrap().is_empty());
+            assert_eq!(find(&write(&broken).unwrap().0).unwrap().len(), 1);
+        }
+    }
+
+    #[test]
     fn empty_packet_is_replaced() {
         let tiff = Builder::new(Order::Big, Layout::Classic)
             .page(&[(700, 7, vec![b' '; 3])])
@@ -1173,7 +1511,13 @@ mod tests {
             ("random after magic", random),
         ];
         for (name, data) in cases {
-            assert!(find(&data).is_err(), "{name}: find");
+            // A file cut inside its second IFD is read up to the cut (flagged); the rest is
+            // refused by both.
+            if let Ok(found) = find(&data) {
+                assert_eq!(name, "truncated");
+                let flagged = |f: &Found| f.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED);
+                assert!(!found.is_empty() && found.iter().all(flagged), "{name}: {found:?}");
+            }
             assert!(write(&data).is_err(), "{name}: write");
         }
     }

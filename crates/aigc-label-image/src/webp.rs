@@ -7,7 +7,8 @@
 //! wherever the chunk sits. Copies that readers may skip carry a
 //! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning: an `XMP ` chunk in a
 //! simple file (no `VP8X`), one whose `VP8X` leaves the XMP flag clear, and any `XMP ` chunk after
-//! the first (the container specification lets readers ignore all but the first).
+//! the first (the container specification lets readers ignore all but the first). A wrapped
+//! label in the EXIF `UserComment` of an `EXIF` chunk is reported with that warning too.
 //!
 //! [`WebP::write`] walks twice. The first walk checks the whole chunk list, merges the label into
 //! the first `XMP ` chunk's packet with [`xmp::set_aigc`] (its other properties kept) or makes a
@@ -19,6 +20,8 @@
 //!   lossless bitstream specification, 3.2), the alpha flag from the VP8L `alpha_is_used` bit or
 //!   an `ALPH` chunk, the ICC and EXIF flags from `ICCP` and `EXIF` chunks, and the XMP flag;
 //! - an existing `VP8X` chunk with the XMP flag set and every other bit and byte kept;
+//! - an `EXIF` chunk whose `UserComment` holds a label with that text blanked (same length, so
+//!   no size changes), since the label moves to XMP;
 //! - every other chunk byte for byte and in order, image data in large blocks; nothing is ever
 //!   inserted between `VP8X` and an `ICCP`, `ANIM` or frame chunk, so the order the container
 //!   requires for reconstruction holds;
@@ -40,6 +43,7 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::jpeg::search_packet;
+use crate::{exif, truncated};
 use aigc_label_core::xmp::remove_aigc;
 
 /// Format name, in errors and reports.
@@ -126,8 +130,16 @@ impl Carrier for WebP {
         head.get(..4) == Some(b"RIFF") && head.get(8..12) == Some(b"WEBP")
     }
 
+    /// Lenient about a truncated file (a RIFF size or a chunk that runs past the end): the
+    /// copies read before the cut are reported, each with a
+    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// error); [`WebP::write`] refuses such a file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
-        Ok(Scan::run(input, limits)?.found)
+        let mut scan = Scan::run(input, limits, true)?;
+        if let Some((offset, what)) = scan.truncated {
+            truncated::flag(FORMAT, &mut scan.found, offset, what)?;
+        }
+        Ok(scan.found)
     }
 
     fn write(
@@ -137,7 +149,7 @@ impl Carrier for WebP {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let scan = Scan::run(input, limits)?;
+        let scan = Scan::run(input, limits, false)?;
         let plan = Plan::new(scan, input, label, limits)?;
         plan.copy(input, output, limits)
     }
@@ -156,7 +168,11 @@ impl Carrier for WebP {
     /// only once the file has been written by this carrier, which every labelled file from it
     /// has.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
-        let scan = Scan::run(input, limits)?;
+        let scan = Scan::run(input, limits, true)?;
+        if let Some((offset, what)) = scan.truncated {
+            // As `find`: a cut file with no copy before the cut is an error.
+            truncated::flag(FORMAT, &mut scan.found.clone(), offset, what)?;
+        }
         let mut out = vec![RIFF_SIZE];
         if scan.flags.is_some_and(|flags| flags & FLAG_XMP == 0) {
             let at = scan.first.data_start();
@@ -227,11 +243,25 @@ struct Walker<'a> {
     next: u64,
     count: u64,
     max_chunks: u64,
+    /// Set by [`Walker::lenient`]: where and how the file was found cut short; the walk ends
+    /// there instead of failing.
+    truncated: Option<(u64, &'static str)>,
+    lenient: bool,
 }
 
 impl<'a> Walker<'a> {
+    /// As [`Walker::new`], but a RIFF size or a chunk that runs past the end of the file is
+    /// clamped to it (recorded in `truncated`) instead of failing.
+    fn lenient(input: &'a mut dyn ReadSeek, limits: &Limits) -> Result<Self> {
+        Self::open(input, limits, true)
+    }
+
     /// Checks the RIFF header and stands before the first chunk.
     fn new(input: &'a mut dyn ReadSeek, limits: &Limits) -> Result<Self> {
+        Self::open(input, limits, false)
+    }
+
+    fn open(input: &'a mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Self> {
         let mut src = Source::new(input, FORMAT)?;
         let [r0, r1, r2, r3, s0, s1, s2, s3, w0, w1, w2, w3] = src.read_array::<12>("RIFF header")?;
         if [r0, r1, r2, r3] != *b"RIFF" || [w0, w1, w2, w3] != *b"WEBP" {
@@ -246,9 +276,15 @@ impl<'a> Walker<'a> {
                 "RIFF size is odd, but every chunk is padded to an even size",
             ));
         }
-        if riff_end > src.len() {
+        let mut truncated = None;
+        let riff_end = if riff_end > src.len() && lenient {
+            truncated = Some((4, "the RIFF size runs past the end of the file"));
+            src.len()
+        } else if riff_end > src.len() {
             return Err(Error::truncated(FORMAT, 4, "RIFF size runs past the end of the file"));
-        }
+        } else {
+            riff_end
+        };
         if riff_end < RIFF_HEADER {
             return Err(Error::malformed(FORMAT, 4, "RIFF size smaller than the form type"));
         }
@@ -259,6 +295,8 @@ impl<'a> Walker<'a> {
             next: RIFF_HEADER,
             count: 0,
             max_chunks: limits.max_structures,
+            truncated,
+            lenient,
         })
     }
 
@@ -270,6 +308,10 @@ impl<'a> Walker<'a> {
     fn next(&mut self) -> Result<Option<Chunk>> {
         let offset = self.next;
         if offset >= self.riff_end {
+            return Ok(None);
+        }
+        if self.riff_end - offset < CHUNK_HEADER && self.truncated.is_some() {
+            // The file was cut inside this chunk header.
             return Ok(None);
         }
         if self.riff_end - offset < CHUNK_HEADER {
@@ -294,6 +336,12 @@ impl<'a> Walker<'a> {
             fourcc,
             len: u32::from_le_bytes([s0, s1, s2, s3]),
         };
+        if chunk.end() > self.riff_end && self.lenient && self.riff_end == self.src.len() {
+            self.truncated
+                .get_or_insert((offset, "a chunk runs past the end of the file"));
+            self.next = self.riff_end;
+            return Ok(None);
+        }
         if chunk.end() > self.riff_end {
             return Err(Error::truncated(
                 FORMAT,
@@ -327,7 +375,7 @@ impl<'a> Walker<'a> {
     /// The payload of `chunk`, without its padding byte, within [`Limits::max_metadata_bytes`].
     fn payload(&mut self, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
         self.src.seek_to(chunk.data_start())?;
-        self.src.read_vec(u64::from(chunk.len), "XMP chunk", limits)
+        self.src.read_vec(u64::from(chunk.len), "metadata chunk", limits)
     }
 
     /// Copies `chunk` (header, payload, padding) to `out` unchanged, in large blocks.
@@ -356,15 +404,24 @@ struct Scan {
     present: u8,
     /// Every `XMP ` chunk, and whether it holds a label.
     xmp: Vec<(Chunk, bool)>,
+    /// Offsets of the `EXIF` chunks whose `UserComment` holds a label.
+    exif_labelled: Vec<u64>,
     /// Where a new `XMP ` chunk goes: the end of the last chunk that precedes it in the
     /// specification's order.
     insert_at: u64,
+    /// A lenient walk found the file cut short: where, and how.
+    truncated: Option<(u64, &'static str)>,
 }
 
 impl Scan {
-    /// Walks every chunk of `input` and collects the label copies.
-    fn run(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Scan> {
-        let mut walker = Walker::new(input, limits)?;
+    /// Walks every chunk of `input` and collects the label copies; `lenient` reads a truncated
+    /// file up to its end (see [`Walker::lenient`]).
+    fn run(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan> {
+        let mut walker = if lenient {
+            Walker::lenient(input, limits)?
+        } else {
+            Walker::new(input, limits)?
+        };
         let first = walker
             .next()?
             .ok_or_else(|| Error::malformed(FORMAT, RIFF_HEADER, "no chunk in the RIFF chunk"))?;
@@ -394,20 +451,26 @@ impl Scan {
             flags,
             present: 0,
             xmp: Vec::new(),
+            exif_labelled: Vec::new(),
             insert_at: first.end(),
+            truncated: None,
         };
         let mut next = Some(first);
         while let Some(chunk) = next {
             scan.visit(&mut walker, &chunk, limits)?;
             next = walker.next()?;
         }
+        scan.truncated = walker.truncated;
         Ok(scan)
     }
 
     fn visit(&mut self, walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<()> {
         match chunk.fourcc {
             ICCP => self.present |= FLAG_ICC,
-            EXIF => self.present |= FLAG_EXIF,
+            EXIF => {
+                self.present |= FLAG_EXIF;
+                self.read_exif(walker, chunk, limits)?;
+            }
             ALPH => self.present |= FLAG_ALPHA,
             XMP => {
                 let packet = walker.payload(chunk, limits)?;
@@ -419,9 +482,9 @@ impl Scan {
                         self.found.push(Found {
                             carrier: CARRIER.into(),
                             range: chunk.range(),
+                            checks: [checks.clone(), hit.checks()].concat(),
                             text: hit.value,
                             expected_shape: Shape::Bare,
-                            checks: checks.clone(),
                         });
                     }
                 }
@@ -430,6 +493,29 @@ impl Scan {
         }
         if chunk.precedes_xmp() {
             self.insert_at = chunk.end();
+        }
+        Ok(())
+    }
+
+    /// Reports a label in the `UserComment` of an `EXIF` chunk (with or without a leading
+    /// `Exif\0\0`), and notes the chunk so that a write blanks it.
+    fn read_exif(&mut self, walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<()> {
+        let payload = walker.payload(chunk, limits)?;
+        let Some(at) = exif::tiff_start(&payload) else {
+            return Ok(());
+        };
+        for comment in exif::labelled(&payload, at, limits) {
+            if !self.exif_labelled.contains(&chunk.offset) {
+                self.exif_labelled.push(chunk.offset);
+            }
+            if self.found.len() < limits.max_copies {
+                let detail = format!(
+                    "the EXIF chunk (byte {}) is not where GB 45438 puts the WebP label: the XMP property \
+                     TC260:AIGC in an XMP chunk announced by the VP8X XMP flag",
+                    chunk.offset
+                );
+                self.found.push(comment.found(chunk.range(), &detail));
+            }
         }
         Ok(())
     }
@@ -544,6 +630,8 @@ struct Plan {
     insert_at: u64,
     /// Offsets of later `XMP ` chunks that hold a label and lose it.
     scrub: Vec<u64>,
+    /// Offsets of `EXIF` chunks whose labelled `UserComment` is blanked (same length).
+    exif_labelled: Vec<u64>,
 }
 
 impl Plan {
@@ -598,6 +686,7 @@ impl Plan {
             packet,
             insert_at: scan.insert_at,
             scrub,
+            exif_labelled: scan.exif_labelled,
         })
     }
 
@@ -624,6 +713,12 @@ impl Plan {
             } else if self.scrub.contains(&chunk.offset) {
                 let packet = scrubbed(&mut walker, &chunk, limits)?;
                 write_chunk(&mut out, &XMP, &packet)?;
+            } else if self.exif_labelled.contains(&chunk.offset) {
+                let payload = walker.payload(&chunk, limits)?;
+                let at = exif::tiff_start(&payload).unwrap_or(0);
+                let payload = exif::blanked(payload, at, limits)
+                    .ok_or_else(|| Error::malformed(FORMAT, chunk.offset, "the input changed between the two walks"))?;
+                write_chunk(&mut out, &EXIF, &payload)?;
             } else {
                 walker.copy(&chunk, &mut out)?;
             }
@@ -758,6 +853,32 @@ mod tests {
     }
 
     #[test]
+    fn exif_user_comment_is_read_and_blanked_on_write() {
+        use crate::exif::{self as ex, Order};
+        let wrapped = r#"{"AIGC":{"Label":"1","ContentProducer":"p","ProduceID":"x"}}"#;
+        let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
+        for (order, prefix) in [(Order::Little, &b""[..]), (Order::Big, ex::SIGNATURE)] {
+            let exif = chunk(&EXIF, &[prefix, &ex::tests::tiff_block(order, &comment)].concat());
+            let input = riff(&[vp8(8, 8), exif.clone()]);
+            let found = find(&input).unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].carrier, ex::CARRIER);
+            assert_eq!(found[0].text, wrapped);
+            assert_eq!(found[0].expected_shape, Shape::Wrapped);
+            let (out, w) = write(&input).unwrap();
+            let after = find(&out).unwrap();
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert_eq!(after[0].carrier, CARRIER);
+            // The EXIF chunk is still there, as long as before, without the label.
+            let at = out.windows(4).position(|c| c == EXIF).unwrap();
+            assert_eq!(out[at..at + 8], exif[..8]);
+            assert!(!out[at..at + exif.len()].windows(4).any(|c| c == b"AIGC"));
+            let added = 18 + (w.label_range.end - w.label_range.start) as usize;
+            assert_eq!(out.len(), input.len() + added);
+        }
+    }
+
+    #[test]
     fn canvas_from_vp8_ignores_scaling_bits() {
         let (out, _) = write(&riff(&[vp8(300, 17)])).unwrap();
         assert_eq!(&out[12..20], b"VP8X\x0a\0\0\0");
@@ -866,6 +987,37 @@ mod tests {
             assert!(find(&data).is_err(), "{name}: find");
             assert!(write(&data).is_err(), "{name}: write");
         }
+    }
+
+    #[test]
+    fn a_truncated_file_is_read_up_to_the_cut_and_flagged() {
+        let packet = xmp::new_packet(r#"{"Label":"1","ContentProducer":"p","ProduceID":"x"}"#, 0);
+        let vp8x = chunk(&VP8X, &[FLAG_XMP, 0, 0, 0, 7, 0, 0, 7, 0, 0]);
+        let mut frame = vp8(8, 8);
+        frame.extend_from_slice(&[0x55; 64]);
+        let frame_len = (frame.len() - 8) as u32;
+        frame[4..8].copy_from_slice(&frame_len.to_le_bytes());
+        let input = riff(&[vp8x, chunk(&XMP, &packet), frame]);
+        let frame_at = input.len() - 8 - frame_len as usize;
+        for cut in [frame_at + 4, frame_at + 8, frame_at + 30, input.len() - 1] {
+            let data = &input[..cut];
+            let found = find(data).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert_eq!(found.len(), 1, "cut at {cut}");
+            let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+            assert!(
+                check.is_some_and(|c| !c.detail.is_empty()),
+                "cut at {cut}: {:?}",
+                found[0].checks
+            );
+            assert!(matches!(write(data), Err(Error::Truncated { .. })), "cut at {cut}");
+            // The binding's walk reads what find reads.
+            assert!(
+                WebP.binding_exclusions(&mut Cursor::new(data), &Limits::default())
+                    .is_ok()
+            );
+        }
+        let whole = find(&input).unwrap();
+        assert!(whole[0].checks.iter().all(|c| c.id != id::STRUCTURE_TRUNCATED));
     }
 
     #[test]

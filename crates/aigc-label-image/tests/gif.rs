@@ -281,11 +281,31 @@ fn second_copy_loses_only_its_label() {
     assert!(later.contains("Plasma test"), "{later}");
 }
 
-/// Asserts that both `find` and `write` reject `data` with an error (a panic fails the test).
+/// Asserts that inspect and embed agree on a damaged stream: `write` refuses it, and `find`
+/// either refuses it too or reads a truncated stream leniently, flagging every copy it reports
+/// with a `structure.truncated` warning (a panic fails the test).
 fn assert_rejected(data: &[u8], what: &str) {
-    let found = Gif.find(&mut Cursor::new(data), &Limits::default());
-    assert!(found.is_err(), "{what}: find accepted it: {found:?}");
+    if let Ok(found) = Gif.find(&mut Cursor::new(data), &Limits::default()) {
+        for copy in &found {
+            assert!(
+                copy.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED),
+                "{what}: {:?}",
+                copy.checks
+            );
+        }
+    }
     assert!(write(data, &tu::sample_label()).is_err(), "{what}: write accepted it");
+}
+
+#[test]
+fn a_labelled_stream_cut_in_its_image_data_is_inspected_with_a_warning_and_embedding_refuses() {
+    let data = fixture("label-xmp.gif");
+    let cut = &data[..data.len() - 20];
+    let report = inspect(cut);
+    assert_eq!(report.copies.len(), 1, "{:#?}", report.copies);
+    let check = report.copies[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+    assert!(check.is_some(), "{:#?}", report.copies[0].checks);
+    assert!(write(cut, &tu::sample_label()).is_err());
 }
 
 /// Runs `find` and `write` on `data`; either may fail, neither may panic.

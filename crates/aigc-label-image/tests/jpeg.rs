@@ -324,9 +324,20 @@ fn truncated_files_fail_cleanly() {
             cuts.extend([at + 1, at + 3, at + seg.bytes.len() / 2, at + seg.bytes.len() - 1]);
             at += seg.bytes.len();
         }
+        // Cut before the scans: embedding refuses, and inspection either refuses too or reads
+        // up to the cut, flagging every copy with structure.truncated.
         for cut in cuts {
             let data = &input[..cut];
-            assert!(find(data).is_err(), "{} cut at {cut}: find", name(&path));
+            if let Ok(found) = find(data) {
+                for copy in &found {
+                    assert!(
+                        copy.checks.iter().any(|c| c.id == id::STRUCTURE_TRUNCATED),
+                        "{} cut at {cut}: {:?}",
+                        name(&path),
+                        copy.checks
+                    );
+                }
+            }
             assert!(write(data).is_err(), "{} cut at {cut}: write", name(&path));
         }
         // Cut inside the entropy-coded data: find stops at SOS, write copies what is there.
@@ -335,6 +346,22 @@ fn truncated_files_fail_cleanly() {
             let _ = write(&input[..cut]);
         }
     }
+}
+
+#[test]
+fn a_labelled_file_cut_before_its_scan_is_inspected_with_a_warning_and_embedding_refuses() {
+    let input = std::fs::read(tu::fixture("jpeg/label-xmp-element.jpg")).unwrap();
+    let (_, tail) = split(&input);
+    let cut = &input[..input.len() - tail.len() - 3];
+    let found = find(cut).unwrap();
+    assert_eq!(found.len(), 1);
+    let check = found[0]
+        .checks
+        .iter()
+        .find(|c| c.id == id::STRUCTURE_TRUNCATED)
+        .unwrap();
+    assert_eq!(check.level, Level::Warn);
+    assert!(matches!(write(cut), Err(Error::Truncated { .. })));
 }
 
 #[test]

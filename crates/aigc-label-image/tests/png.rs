@@ -69,9 +69,11 @@ fn is_xmp(chunk: &[u8]) -> bool {
     kind(chunk) == b"iTXt" && keyword(chunk) == XMP_KEYWORD
 }
 
-/// XMP chunks and `AIGC` text chunks: the only chunks the carrier may change.
+/// XMP chunks and `AIGC` text chunks: the only chunks the carrier may change; and `eXIf`, whose
+/// `UserComment` loses a label it holds (same length; `blind_spots.rs` checks the rest).
 fn is_label_chunk(chunk: &[u8]) -> bool {
     is_xmp(chunk)
+        || kind(chunk) == b"eXIf"
         || (matches!(kind(chunk), b"tEXt" | b"zTXt" | b"iTXt") && keyword(chunk).eq_ignore_ascii_case(b"AIGC"))
 }
 
@@ -344,6 +346,25 @@ fn assert_rejected(data: &[u8], what: &str) {
     assert!(written.is_err(), "{what}: write accepted it");
 }
 
+/// Asserts that inspect and embed agree on a damaged file: `write` refuses it, and `find`
+/// either refuses it too or reads it leniently, flagging every copy it reports with a
+/// `structure.truncated` warning.
+fn assert_refused_or_flagged(data: &[u8], what: &str) {
+    if let Ok(found) = Png.find(&mut Cursor::new(data), &Limits::default()) {
+        for copy in &found {
+            assert!(
+                copy.checks
+                    .iter()
+                    .any(|c| c.id == id::STRUCTURE_TRUNCATED && c.level == Level::Warn),
+                "{what}: {:?}",
+                copy.checks
+            );
+        }
+    }
+    let written = write(data, &tu::sample_label());
+    assert!(written.is_err(), "{what}: write accepted it");
+}
+
 /// Runs `find` and `write` on `data`; either may fail, neither may panic.
 fn must_not_panic(data: &[u8]) {
     let _ = Png.find(&mut Cursor::new(data), &Limits::default());
@@ -359,8 +380,45 @@ fn truncated_files_are_errors() {
             .step_by(step)
             .chain([1, 7, 8, 9, 20, 33, data.len() - 1]);
         for at in offsets {
-            assert_rejected(&data[..at], &format!("{} cut at {at}", name(&path)));
+            assert_refused_or_flagged(&data[..at], &format!("{} cut at {at}", name(&path)));
         }
+    }
+}
+
+#[test]
+fn a_labelled_file_cut_in_its_image_data_is_inspected_with_a_warning_and_embedding_refuses() {
+    let data = read(&tu::fixture("png/label-xmp-element.png"));
+    let idat = chunks(&data).iter().position(|c| kind(c) == b"IDAT").unwrap();
+    let idat_at: usize = 8 + chunks(&data)[..idat].iter().map(|c| c.len()).sum::<usize>();
+    let cut = &data[..idat_at + 20];
+    let report = inspect(cut);
+    assert_eq!(report.copies.len(), 1);
+    assert_eq!(report.label().map(|l| l.produce_id), Some("fixture-0001".to_string()));
+    let check = report.copies[0]
+        .checks
+        .iter()
+        .find(|c| c.id == id::STRUCTURE_TRUNCATED)
+        .unwrap();
+    assert_eq!(check.level, Level::Warn);
+    // Embedding says it refuses, and why.
+    let mut out = Vec::new();
+    let err = aigc_label_core::embed::embed_with(
+        &Png,
+        &mut Cursor::new(cut),
+        &mut out,
+        &tu::sample_label(),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, aigc_label_core::Error::Truncated { .. }), "{err}");
+    assert!(
+        err.to_string().contains("past") || err.to_string().contains("remain"),
+        "{err}"
+    );
+    // exiftool reads the label from the cut file too.
+    let path = temp_file("cut.png", cut);
+    if let Some(read) = tu::exiftool_aigc(&path) {
+        assert!(read.contains("fixture-0001"), "{read}");
     }
 }
 
@@ -394,7 +452,7 @@ fn lying_lengths_are_errors() {
             for lie in [0x7fff_ffffu32, 0x8000_0000, 0xffff_ffff, data.len() as u32] {
                 let mut bad = data.clone();
                 bad[pos..pos + 4].copy_from_slice(&lie.to_be_bytes());
-                assert_rejected(&bad, &format!("{}: length {lie:#x} at {pos}", name(&path)));
+                assert_refused_or_flagged(&bad, &format!("{}: length {lie:#x} at {pos}", name(&path)));
             }
             for delta in [1u32, 4, 13] {
                 let len = chunk.len() as u32 - 12;
@@ -432,7 +490,7 @@ fn missing_ihdr_zero_bytes_and_random_bytes_are_errors() {
         let after_signature = [&data[..8], &random(n)[..]].concat();
         assert_rejected(&after_signature, &format!("{n} random bytes after the signature"));
         let after_ihdr = [&data[..33], &random(n)[..]].concat();
-        assert_rejected(&after_ihdr, &format!("{n} random bytes after IHDR"));
+        assert_refused_or_flagged(&after_ihdr, &format!("{n} random bytes after IHDR"));
     }
 }
 

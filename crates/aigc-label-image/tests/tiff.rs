@@ -380,3 +380,47 @@ fn rewriting_the_label_keeps_every_covered_byte() {
         }
     });
 }
+
+/// The warnings `exiftool -validate` reports for `path` (one per line, the count line left
+/// out), or `None` without exiftool.
+fn validation_warnings(path: &Path) -> Option<Vec<String>> {
+    let exiftool = tu::tool("exiftool")?;
+    let args: [&std::ffi::OsStr; 5] = [
+        "-validate".as_ref(),
+        "-warning".as_ref(),
+        "-a".as_ref(),
+        "-s3".as_ref(),
+        path.as_os_str(),
+    ];
+    let out = String::from_utf8(tu::run(&exiftool, &args)).unwrap();
+    Some(
+        out.lines()
+            .filter(|l| !l.is_empty() && !l.contains("Warning") && !l.starts_with(char::is_numeric))
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[test]
+fn exiftool_validate_reports_no_new_warning_on_any_tiff_we_write() {
+    for path in fixtures() {
+        let name = name(&path);
+        let input = read(&path);
+        let out = write(&input, &tu::sample_label()).unwrap();
+        // Twice: a first write, and a rewrite of our own label in place.
+        let again = write(&out, &Label::new(tu::sample_label().content_producer, "again")).unwrap();
+        let before = temp_file(&format!("validate-in-{name}"), &input);
+        let Some(old) = validation_warnings(&before) else {
+            return;
+        };
+        for (step, data) in [("first write", &out), ("rewrite", &again)] {
+            let after = temp_file(&format!("validate-out-{name}"), data);
+            let new: Vec<String> = validation_warnings(&after)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|w| !old.contains(w))
+                .collect();
+            assert!(new.is_empty(), "{name}, {step}: exiftool -validate warns {new:?}");
+        }
+    }
+}

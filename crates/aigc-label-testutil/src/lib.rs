@@ -411,6 +411,10 @@ pub fn fuzz_xmp(data: &[u8]) {
     let hits = xmp::find_aigc(&out, &limits).expect("our own output must read back");
     assert_eq!(hits.len(), 1, "exactly one label after writing, found {hits:#?}");
     assert_eq!(hits[0].value, text);
+    assert_eq!(
+        hits[0].variant_namespace, None,
+        "the label is written in the standard namespace"
+    );
     let again = xmp::set_aigc(&out, &text, &limits).expect("our own output must accept the label again");
     assert!(again == out, "setting the same label twice must be a no-op");
 }

@@ -222,3 +222,79 @@ fn duplicate_copies_collapse_into_one() {
     let after = inspect_with(&Png, &mut Cursor::new(&out), &Options::default()).unwrap();
     assert_eq!(after.copies.len(), 1);
 }
+
+/// Files whose only label sits in a variant carrier (issue 12): `propagate --declared` must keep
+/// that label (not add a class 2 one beside it) and leave exactly one copy, in the standard
+/// carrier, with the producer's fields and the platform's.
+#[test]
+fn a_label_in_a_variant_carrier_is_kept_and_moved_not_duplicated() {
+    use aigc_label_image::{Gif, Heif, Tiff, WebP};
+    let cases: [(&dyn Carrier, &str); 16] = [
+        (&Png, "png/label-exif-usercomment.png"),
+        (&Png, "png/label-xmp-https.png"),
+        (&Png, "png/label-xmp-noslash.png"),
+        (&Png, "png/label-text-after-idat.png"),
+        (&Png, "png/label-xmp-after-idat.png"),
+        (&Png, "png/label-xmp-compressed.png"),
+        (&Jpeg, "jpeg/label-usercomment.jpg"),
+        (&Jpeg, "jpeg/label-xmp-https.jpg"),
+        (&Jpeg, "jpeg/label-xmp-noslash.jpg"),
+        (&WebP, "webp/label-exif-usercomment.webp"),
+        (&WebP, "webp/label-xmp-no-flag.webp"),
+        (&Tiff, "tiff/label-exif-usercomment.tif"),
+        (&Tiff, "tiff/label-page2.tif"),
+        (&Heif, "heif/label-exif-usercomment.heic"),
+        (&Heif, "heif/label-compressed.heic"),
+        (&Gif, "gif/label-xmp-end.gif"),
+    ];
+    for (carrier, rel) in cases {
+        let input = std::fs::read(fixture(rel)).unwrap();
+        let before = inspect_with(carrier, &mut Cursor::new(&input), &Options::default()).unwrap();
+        assert_eq!(before.copies.len(), 1, "{rel}: {:#?}", before.copies);
+        let (outcome, out) = run(carrier, &input, true);
+        assert_eq!(
+            outcome.decision.as_str(),
+            "keep",
+            "{rel}: {}",
+            outcome.decision.reason()
+        );
+        let label = outcome.label.unwrap();
+        assert_eq!(
+            (label.content_producer.as_str(), label.produce_id.as_str()),
+            (PRODUCER, "fixture-0001"),
+            "{rel}"
+        );
+        assert_eq!(
+            (label.content_propagator.as_str(), label.propagate_id.as_str()),
+            (PLATFORM, "up-77"),
+            "{rel}"
+        );
+        let after = inspect_with(carrier, &mut Cursor::new(&out), &Options::default()).unwrap();
+        assert_eq!(after.copies.len(), 1, "{rel}: {:#?}", after.copies);
+        assert_eq!(after.label(), Some(label), "{rel}");
+        let copy = &after.copies[0];
+        assert!(copy.checks.iter().all(|c| c.is_ok()), "{rel}: {:#?}", copy.checks);
+        assert_eq!(verdict(carrier, &out, &trust()), Some(TrustVerdict::Trusted), "{rel}");
+    }
+}
+
+/// Where the writer cannot move the label into the standard carrier, propagation refuses with
+/// an error that says why, and nothing is written.
+#[test]
+fn a_label_the_writer_cannot_move_is_refused_with_a_clear_error() {
+    let input = std::fs::read(fixture("jpeg/label-extended-xmp.jpg")).unwrap();
+    let key = platform_key();
+    let request = Request {
+        platform: PLATFORM,
+        propagate_id: "up-77",
+        declared_by_user: true,
+        signer: Some(&key),
+        bind: true,
+    };
+    let mut out = Cursor::new(Vec::new());
+    let result = propagate(&Jpeg, &mut Cursor::new(&input), &mut out, &request, &Options::default());
+    let err = result.unwrap_err();
+    assert!(matches!(err, aigc_label_core::Error::Unsupported(_)), "{err}");
+    assert!(err.to_string().contains("Extended XMP"), "{err}");
+    assert!(out.into_inner().is_empty());
+}

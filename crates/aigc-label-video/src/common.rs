@@ -13,8 +13,8 @@ use aigc_label_core::{Error, Found, Label, Limits, Result};
 
 /// Check id for a structure whose declared size runs past the end of the file (or of its
 /// parent), which a reader cut at the end to read what it holds: a warning, since the file is
-/// damaged but other readers (ffmpeg) read it the same way.
-pub(crate) const STRUCTURE_SIZE: &str = "structure.size";
+/// damaged but other readers (ffmpeg) read it the same way. The same id the image carriers use.
+pub(crate) const STRUCTURE_SIZE: &str = aigc_label_core::check::id::STRUCTURE_TRUNCATED;
 
 /// The label text every video carrier writes: bare JSON, because each carrier's key is already
 /// named `AIGC` (spec section 2, "bare where the carrier key is already named AIGC").

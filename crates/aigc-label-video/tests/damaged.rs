@@ -1,5 +1,5 @@
 //! Damaged files (issue 12): a structure whose size runs past the end of the file. Reading cuts
-//! it at the end and reports a `structure.size` warning, so inspect finds the label ffprobe
+//! it at the end and reports a `structure.truncated` warning, so inspect finds the label ffprobe
 //! shows; embed repairs what it rewrites whole (an MP4 `moov`, a Matroska `Tags` element) and
 //! refuses, naming the box, when media would be missing.
 
@@ -12,7 +12,7 @@ use aigc_label_core::{Carrier, Error, Limits};
 use aigc_label_testutil::{fixture, sample_label, tool};
 use aigc_label_video::Bmff;
 
-const STRUCTURE_SIZE: &str = "structure.size";
+const STRUCTURE_SIZE: &str = "structure.truncated";
 
 /// Top-level boxes as (type, start, declared end).
 fn top_boxes(file: &[u8]) -> Vec<([u8; 4], usize, usize)> {

@@ -100,6 +100,17 @@ impl Budget {
 
 /// Every top-level box of the stream, in order. The stream must be whole boxes to its end.
 pub(super) fn top_level(src: &mut Source<'_>, budget: &mut Budget) -> Result<Vec<BoxRef>> {
+    let (boxes, _) = walk_top_level(src, budget, false)?;
+    Ok(boxes)
+}
+
+/// As [`top_level`], but a box whose header or size runs past the end of the file ends the
+/// walk instead of failing: the whole boxes before it, and the offset of the cut one.
+pub(super) fn top_level_lenient(src: &mut Source<'_>, budget: &mut Budget) -> Result<(Vec<BoxRef>, Option<u64>)> {
+    walk_top_level(src, budget, true)
+}
+
+fn walk_top_level(src: &mut Source<'_>, budget: &mut Budget, lenient: bool) -> Result<(Vec<BoxRef>, Option<u64>)> {
     let mut boxes = Vec::new();
     let mut at = 0;
     src.seek_to(0)?;
@@ -108,11 +119,14 @@ pub(super) fn top_level(src: &mut Source<'_>, budget: &mut Budget) -> Result<Vec
         src.seek_to(at)?;
         let mut head = [0u8; 16];
         let got = src.read_up_to(&mut head)?;
-        let found = BoxRef::parse(head.get(..got).unwrap_or_default(), at, src.len())?;
+        let found = match BoxRef::parse(head.get(..got).unwrap_or_default(), at, src.len()) {
+            Err(Error::Truncated { .. }) if lenient && at > 0 => return Ok((boxes, Some(at))),
+            other => other?,
+        };
         at = found.end;
         boxes.push(found);
     }
-    Ok(boxes)
+    Ok((boxes, None))
 }
 
 /// The children of the box held in `buf` within `range` (buffer offsets).

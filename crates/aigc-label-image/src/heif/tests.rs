@@ -12,7 +12,7 @@ fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
 }
 
 /// Where an item's bytes go.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Place {
     /// In the `mdat` after `meta`.
     Mdat,
@@ -190,7 +190,7 @@ fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
 fn item_bytes(data: &[u8]) -> Vec<(u32, Vec<u8>)> {
     let mut cursor = Cursor::new(data);
     let mut src = Source::new(&mut cursor, FORMAT).unwrap();
-    let file = File::read(&mut src, &Limits::default()).unwrap();
+    let file = File::read(&mut src, &Limits::default(), false).unwrap();
     file.meta
         .iinf
         .entries
@@ -238,7 +238,7 @@ fn cdsc_reference_is_added_to_an_existing_iref_or_a_new_one() {
         let (out, _) = write(&b.build()).unwrap();
         let mut cursor = Cursor::new(&out);
         let mut src = Source::new(&mut cursor, FORMAT).unwrap();
-        let file = File::read(&mut src, &Limits::default()).unwrap();
+        let file = File::read(&mut src, &Limits::default(), false).unwrap();
         let (r, _) = file.meta.iref.unwrap();
         let body = &file.meta.buf[r.payload_in()];
         let cdsc = body.windows(4).position(|w| w == b"cdsc").unwrap();
@@ -502,4 +502,96 @@ fn zero_width_extents_are_bounded() {
     .concat();
     let heif = [boxed(b"ftyp", b"heic\0\0\0\0mif1"), boxed(b"meta", &body)].concat();
     assert!(matches!(find(&heif), Err(Error::Limit { .. })));
+}
+
+fn exif_item(id: u16, data: Vec<u8>, place: Place) -> Item {
+    Item {
+        id,
+        kind: *b"Exif",
+        content_type: b"",
+        encoding: None,
+        data,
+        place,
+    }
+}
+
+#[test]
+fn a_label_in_an_exif_user_comment_is_read_and_blanked_when_it_moves_to_xmp() {
+    use crate::exif::{self as ex, Order};
+    let wrapped = r#"{"AIGC":{"Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"x"}}"#;
+    let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
+    // The item opens with exif_tiff_header_offset: 6 past an `Exif\0\0`, or 0.
+    let with_id = [&6u32.to_be_bytes()[..], &ex::tests::payload_be(&comment)].concat();
+    let bare = [&0u32.to_be_bytes()[..], &ex::tests::tiff_block(Order::Little, &comment)].concat();
+    // A wrong offset: lenient readers still find the header after the field.
+    let lying = [
+        &99u32.to_be_bytes()[..],
+        &ex::tests::tiff_block(Order::Little, &comment),
+    ]
+    .concat();
+    for data in [with_id, bare, lying] {
+        for place in [Place::Mdat, Place::Idat, Place::Early] {
+            let mut builder = Builder::new(vec![image(1, b"pixels"), exif_item(2, data.clone(), place)]);
+            // Construction methods are written from iloc version 1 on.
+            builder.iloc_version = 1;
+            let input = builder.build();
+            let found = find(&input).unwrap();
+            assert_eq!(found.len(), 1, "{found:?} {place:?} {data:?}");
+            assert_eq!(found[0].carrier, ex::CARRIER);
+            assert_eq!(found[0].text, wrapped);
+            assert_eq!(found[0].expected_shape, Shape::Wrapped);
+            assert_eq!(found[0].checks[0].level, Level::Warn);
+
+            let (out, _) = write(&input).unwrap();
+            let after = find(&out).unwrap();
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert!(after[0].carrier.starts_with("XMP item"));
+            let items = item_bytes(&out);
+            let exif = &items.iter().find(|(id, _)| *id == 2).unwrap().1;
+            assert_eq!(exif.len(), data.len());
+            assert!(!exif.windows(4).any(|w| w == b"AIGC"));
+            assert_eq!(items.iter().find(|(id, _)| *id == 1).unwrap().1, b"pixels");
+        }
+    }
+}
+
+#[test]
+fn an_exif_item_this_reader_cannot_reach_is_skipped() {
+    // An Exif item with no TIFF header, and one built from another item's data.
+    let input = Builder::new(vec![
+        image(1, b"pixels"),
+        exif_item(2, b"\0\0\0\0junk".to_vec(), Place::Mdat),
+    ])
+    .build();
+    assert!(find(&input).unwrap().is_empty());
+    let (out, _) = write(&input).unwrap();
+    assert_eq!(find(&out).unwrap().len(), 1);
+}
+
+#[test]
+fn a_truncated_file_is_read_up_to_the_cut_and_flagged() {
+    // ftyp, meta (the XMP item in idat), mdat with the image: cut inside mdat.
+    let mut builder = Builder::new(vec![xmp_item(2, labelled("a", 0), Place::Idat), image(1, &[7u8; 64])]);
+    builder.iloc_version = 1;
+    let input = builder.build();
+    for cut in [input.len() - 1, input.len() - 40, input.len() - 60] {
+        let found = find(&input[..cut]).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(found.len(), 1, "cut at {cut}");
+        let check = found[0].checks.iter().find(|c| c.id == id::STRUCTURE_TRUNCATED);
+        assert!(check.is_some_and(|c| c.level == Level::Warn), "{:?}", found[0].checks);
+        let mut out = Vec::new();
+        let label = Label::new("001191440300708461136T1XGW3", "new");
+        let r = Heif.write(&mut Cursor::new(&input[..cut]), &mut out, &label, &Limits::default());
+        assert!(matches!(r, Err(Error::Truncated { .. })), "cut at {cut}: {r:?}");
+        assert!(
+            Heif.binding_exclusions(&mut Cursor::new(&input[..cut]), &Limits::default())
+                .is_ok()
+        );
+    }
+    assert!(
+        find(&input).unwrap()[0]
+            .checks
+            .iter()
+            .all(|c| c.id != id::STRUCTURE_TRUNCATED)
+    );
 }

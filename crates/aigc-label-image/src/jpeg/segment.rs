@@ -86,6 +86,11 @@ impl Walker {
         })
     }
 
+    /// Offset of the segment the next call to [`Walker::next`] reads.
+    pub fn position(&self) -> u64 {
+        self.next_at
+    }
+
     /// The next segment, up to and including the first SOS; leaves `src` at its payload.
     /// Callers stop calling once they get SOS.
     ///

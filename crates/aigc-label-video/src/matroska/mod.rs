@@ -75,7 +75,7 @@ impl Segment {
         self.el.data_start()
     }
 
-    /// `structure.size` warnings for the Segment and for `e`, when their sizes ran past the end.
+    /// `structure.truncated` warnings for the Segment and for `e`, when their sizes ran past the end.
     fn damage(&self, e: &Level1) -> Vec<Check> {
         let mut out = Vec::new();
         let mut warn = |what: &str, start: u64, claimed: u64, end: u64| {
@@ -101,7 +101,7 @@ impl Segment {
 /// Damaged sizes are read the way ffmpeg reads them: a Segment whose size runs past the end of
 /// the file ends at the end of the file, and a child whose size runs past the Segment's end is
 /// read as if its size were unknown (up to the next Segment-level element ID), with the claimed
-/// end kept for a `structure.size` warning. A writer (`strict`) accepts that for the Segment
+/// end kept for a `structure.truncated` warning. A writer (`strict`) accepts that for the Segment
 /// (it writes the Segment's true size) and for a `Tags` element (which it rewrites whole);
 /// anything else past the end means data is missing, and is refused.
 fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segment> {

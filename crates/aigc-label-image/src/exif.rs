@@ -1,30 +1,43 @@
-//! EXIF `UserComment` in an APP1 `Exif\0\0` segment: where wild writers put the wrapped label.
+//! EXIF `UserComment`: where wild writers put the wrapped label, in every image format that
+//! carries an EXIF block (JPEG APP1 `Exif\0\0`, PNG `eXIf`, WebP `EXIF`, the HEIF `Exif` item)
+//! and in a TIFF file's own Exif IFD.
 //!
-//! The spec's JPEG carrier is XMP (spec section 4); some producers instead write
-//! `{"AIGC":{...}}` into `UserComment` (EXIF 2.32 tag 0x9286, type UNDEFINED, in the Exif IFD),
-//! so readers look there too and writers blank it when they move the label to XMP.
+//! The spec's carrier is XMP in each of these formats (spec section 4); some producers instead
+//! write `{"AIGC":{...}}` into `UserComment` (EXIF 2.32 tag 0x9286, type UNDEFINED, in the Exif
+//! IFD), and ExifTool shows it, so readers look there too (with a
+//! [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning) and writers blank it when
+//! they put the label into XMP: same length, so no EXIF offset moves.
 //!
 //! The value starts with an 8-byte character code (EXIF 2.32 table 9): `ASCII\0\0\0`,
 //! `UNICODE\0` (UCS-2 in the TIFF byte order unless a byte-order mark says otherwise),
 //! `JIS\0\0\0\0\0`, or eight zero bytes for "undefined". Values without a known code are read
-//! whole as UTF-8, as lenient readers do.
+//! whole as UTF-8, as lenient readers do. [`UserComment::decode`] serves the TIFF carrier, which
+//! streams its own IFDs (BigTIFF included) and hands over one value; [`user_comments`] walks an
+//! EXIF block held in memory.
 //!
 //! Only IFD0 and the Exif IFD it points to (tag 0x8769) are visited: the IFD chain (IFD1, the
-//! thumbnail) holds no `UserComment`. Every offset and count is checked against the segment,
-//! each IFD is visited once (a pointer cycle ends there), and the walk stops after
+//! thumbnail) holds no `UserComment`. Every offset and count is checked against the block, each
+//! IFD is visited once (a pointer cycle ends there), and the walk stops after
 //! [`Limits::max_depth`] IFDs or [`Limits::max_structures`] entries. A malformed TIFF structure
 //! yields no comments rather than an error: broken EXIF is common, and a label no EXIF reader
 //! can reach is not one this reader can report.
 
 use std::ops::Range;
 
-use aigc_label_core::{Limits, json};
+use aigc_label_core::check::{Check, id};
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Found, Limits};
 
-/// The APP1 identifier of an EXIF segment.
-pub(super) const SIGNATURE: &[u8] = b"Exif\0\0";
+/// The identifier before the TIFF header in a JPEG APP1 EXIF segment; some writers keep it in
+/// PNG `eXIf`, WebP `EXIF` and HEIF `Exif` data too.
+pub(crate) const SIGNATURE: &[u8] = b"Exif\0\0";
 
-const TAG_EXIF_IFD: u16 = 0x8769;
-const TAG_USER_COMMENT: u16 = 0x9286;
+/// The tag of the pointer to the Exif IFD.
+pub(crate) const TAG_EXIF_IFD: u16 = 0x8769;
+/// The `UserComment` tag.
+pub(crate) const TAG_USER_COMMENT: u16 = 0x9286;
+/// How [`Found::carrier`] names a `UserComment` copy.
+pub(crate) const CARRIER: &str = "EXIF UserComment";
 /// TIFF field types whose values are one byte per count: BYTE, ASCII, UNDEFINED.
 const BYTE_TYPES: [u16; 3] = [1, 2, 7];
 const IFD_ENTRY_LEN: usize = 12;
@@ -32,7 +45,7 @@ const CODE_LEN: usize = 8;
 
 /// The character code that opens a `UserComment` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Charset {
+pub(crate) enum Charset {
     /// `ASCII\0\0\0`.
     Ascii,
     /// `UNICODE\0`: UCS-2 / UTF-16.
@@ -47,8 +60,8 @@ pub(super) enum Charset {
 
 /// One `UserComment` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct UserComment {
-    /// Where the text (after the character code) sits in the APP1 payload.
+pub(crate) struct UserComment {
+    /// Where the text (after the character code) sits in the block it was read from.
     pub text_range: Range<usize>,
     /// The character code.
     pub charset: Charset,
@@ -57,30 +70,109 @@ pub(super) struct UserComment {
 }
 
 impl UserComment {
-    /// True when the text looks like a label: it names `AIGC`, or it is JSON with a `Label`.
+    /// True when the text looks like a label: `AIGC` used as a key (`"AIGC":`, `AIGC:`,
+    /// `&quot;AIGC&quot;:`), broken JSON included, or JSON with a `Label`. A comment that only
+    /// mentions AIGC in prose is not one.
     pub fn holds_label(&self, limits: &Limits) -> bool {
-        !self.text.is_empty()
-            && (self.text.contains("AIGC")
-                || json::parse(&self.text, limits.max_depth).is_ok_and(|p| p.get("Label").is_some()))
+        let text = self.text.as_str();
+        let keyed = text.match_indices("AIGC").any(|(at, key)| {
+            let rest = text.get(at + key.len()..).unwrap_or_default();
+            let rest = rest.trim_start_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
+            let rest = rest.strip_prefix("&quot;").unwrap_or(rest).trim_start();
+            rest.starts_with(':')
+        });
+        !text.is_empty() && (keyed || json::parse(text, limits.max_depth).is_ok_and(|p| p.get("Label").is_some()))
     }
 
-    /// Overwrites the text in `payload` (the APP1 payload it was read from) in place: spaces,
-    /// or zero bytes for `UNICODE`. The character code, the value's length and therefore the
-    /// whole TIFF layout stay as they were.
+    /// Overwrites the text in `payload` (the block it was read from) in place: spaces, or zero
+    /// bytes for `UNICODE`. The character code, the value's length and therefore the whole TIFF
+    /// layout stay as they were.
     pub fn blank(&self, payload: &mut [u8]) {
-        let fill = if self.charset == Charset::Unicode { 0 } else { b' ' };
         if let Some(text) = payload.get_mut(self.text_range.clone()) {
-            text.fill(fill);
+            text.fill(self.fill());
+        }
+    }
+
+    /// The byte [`UserComment::blank`] writes.
+    pub fn fill(&self) -> u8 {
+        if self.charset == Charset::Unicode { 0 } else { b' ' }
+    }
+
+    /// Decodes a `UserComment` value that sits at `at` in its block, read in byte `order`.
+    pub fn decode(value: &[u8], at: usize, order: Order) -> UserComment {
+        let (charset, text_at) = match value.get(..CODE_LEN) {
+            Some(b"ASCII\0\0\0") => (Charset::Ascii, CODE_LEN),
+            Some(b"UNICODE\0") => (Charset::Unicode, CODE_LEN),
+            Some(b"JIS\0\0\0\0\0") => (Charset::Jis, CODE_LEN),
+            Some([0, 0, 0, 0, 0, 0, 0, 0]) => (Charset::Undefined, CODE_LEN),
+            _ => (Charset::Unmarked, 0),
+        };
+        let raw = value.get(text_at..).unwrap_or_default();
+        let text = match charset {
+            Charset::Unicode => decode_utf16(raw, order),
+            _ => String::from_utf8_lossy(raw).into_owned(),
+        };
+        UserComment {
+            text_range: at + text_at..at + value.len(),
+            charset,
+            text: text.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string(),
+        }
+    }
+
+    /// The copy `find` reports for a comment that holds a label: `range` is the structure
+    /// that holds it, `detail` says where the format's standard carrier is.
+    pub fn found(self, range: Range<u64>, detail: &str) -> Found {
+        Found {
+            carrier: CARRIER.into(),
+            range,
+            text: self.text,
+            expected_shape: Shape::Wrapped,
+            checks: vec![Check::warn(
+                id::CARRIER_PLACE,
+                format!("label in EXIF UserComment; {detail}"),
+            )],
         }
     }
 }
 
-/// Every `UserComment` in IFD0 and the Exif IFD of an APP1 payload that starts with
-/// [`SIGNATURE`]; empty for anything else.
-pub(super) fn user_comments(payload: &[u8], limits: &Limits) -> Vec<UserComment> {
-    let Some(tiff) = payload.strip_prefix(SIGNATURE) else {
-        return Vec::new();
-    };
+/// Where the TIFF header starts in an EXIF block: at 0, or after a leading [`SIGNATURE`].
+pub(crate) fn tiff_start(block: &[u8]) -> Option<usize> {
+    [0, SIGNATURE.len()]
+        .into_iter()
+        .find(|&at| block.get(at..).is_some_and(|t| tiff_header(t).is_some()))
+}
+
+/// The `UserComment`s of `block` (an EXIF block whose TIFF header starts at `tiff_at`) that
+/// hold a label; ranges are in `block`.
+pub(crate) fn labelled(block: &[u8], tiff_at: usize, limits: &Limits) -> Vec<UserComment> {
+    let tiff = block.get(tiff_at..).unwrap_or_default();
+    user_comments(tiff, limits)
+        .into_iter()
+        .filter(|c| c.holds_label(limits))
+        .map(|mut c| {
+            c.text_range = c.text_range.start + tiff_at..c.text_range.end + tiff_at;
+            c
+        })
+        .collect()
+}
+
+/// `block` with every labelled `UserComment` blanked, or `None` when none holds a label.
+pub(crate) fn blanked(mut block: Vec<u8>, tiff_at: usize, limits: &Limits) -> Option<Vec<u8>> {
+    (blank_labels(&mut block, tiff_at, limits) > 0).then_some(block)
+}
+
+/// Blanks every labelled `UserComment` of `block` in place; returns how many.
+pub(crate) fn blank_labels(block: &mut [u8], tiff_at: usize, limits: &Limits) -> usize {
+    let comments = labelled(block, tiff_at, limits);
+    for comment in &comments {
+        comment.blank(block);
+    }
+    comments.len()
+}
+
+/// Every `UserComment` in IFD0 and the Exif IFD of `tiff`, a TIFF structure held in memory;
+/// empty when it does not start with a TIFF header. Ranges are in `tiff`.
+fn user_comments(tiff: &[u8], limits: &Limits) -> Vec<UserComment> {
     let Some((order, ifd0)) = tiff_header(tiff) else {
         return Vec::new();
     };
@@ -101,10 +193,7 @@ pub(super) fn user_comments(payload: &[u8], limits: &Limits) -> Vec<UserComment>
             entries_left -= 1;
             match entry.tag {
                 TAG_EXIF_IFD => queue.extend(tiff.u32(entry.at + 8)),
-                TAG_USER_COMMENT => found.extend(tiff.user_comment(&entry).map(|mut c| {
-                    c.text_range = c.text_range.start + SIGNATURE.len()..c.text_range.end + SIGNATURE.len();
-                    c
-                })),
+                TAG_USER_COMMENT => found.extend(tiff.user_comment(&entry)),
                 _ => {}
             }
         }
@@ -140,7 +229,7 @@ struct Entry {
     count: u32,
 }
 
-/// TIFF data after `Exif\0\0`, with reads that return `None` out of bounds.
+/// TIFF data held in memory, with reads that return `None` out of bounds.
 #[derive(Debug, Clone, Copy)]
 struct Tiff<'a> {
     data: &'a [u8],
@@ -192,23 +281,7 @@ impl<'a> Tiff<'a> {
         let start = usize::try_from(self.u32(entry.at + 8)?).ok()?;
         let end = start.checked_add(usize::try_from(entry.count).ok()?)?;
         let value = self.data.get(start..end)?;
-        let (charset, text_at) = match value.get(..CODE_LEN) {
-            Some(b"ASCII\0\0\0") => (Charset::Ascii, CODE_LEN),
-            Some(b"UNICODE\0") => (Charset::Unicode, CODE_LEN),
-            Some(b"JIS\0\0\0\0\0") => (Charset::Jis, CODE_LEN),
-            Some([0, 0, 0, 0, 0, 0, 0, 0]) => (Charset::Undefined, CODE_LEN),
-            _ => (Charset::Unmarked, 0),
-        };
-        let raw = value.get(text_at..)?;
-        let text = match charset {
-            Charset::Unicode => decode_utf16(raw, self.order),
-            _ => String::from_utf8_lossy(raw).into_owned(),
-        };
-        Some(UserComment {
-            text_range: start + text_at..end,
-            charset,
-            text: text.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string(),
-        })
+        Some(UserComment::decode(value, start, self.order))
     }
 }
 
@@ -233,8 +306,30 @@ pub(super) mod tests {
     use super::*;
 
     /// A big-endian `Exif\0\0` payload whose Exif IFD holds `comment` as `UserComment`.
-    pub(in crate::jpeg) fn payload_be(comment: &[u8]) -> Vec<u8> {
+    pub(crate) fn payload_be(comment: &[u8]) -> Vec<u8> {
         exif_payload(Order::Big, comment)
+    }
+
+    /// The same without the `Exif\0\0` identifier, in byte order `order`: a bare TIFF block.
+    pub(crate) fn tiff_block(order: Order, comment: &[u8]) -> Vec<u8> {
+        exif_payload(order, comment).split_off(SIGNATURE.len())
+    }
+
+    /// Every `UserComment` of an `Exif\0\0` payload, ranges in the payload.
+    fn user_comments(payload: &[u8], limits: &Limits) -> Vec<UserComment> {
+        let Some(at) = payload.starts_with(SIGNATURE).then_some(SIGNATURE.len()) else {
+            return Vec::new();
+        };
+        let Some(tiff) = payload.get(at..) else {
+            return Vec::new();
+        };
+        super::user_comments(tiff, limits)
+            .into_iter()
+            .map(|mut c| {
+                c.text_range = c.text_range.start + at..c.text_range.end + at;
+                c
+            })
+            .collect()
     }
 
     /// An `Exif\0\0` payload: IFD0 with one pointer to an Exif IFD holding `comment`.
@@ -322,6 +417,45 @@ pub(super) mod tests {
         assert!(comments[0].holds_label(&limits));
         let comments = user_comments(&exif_payload(Order::Big, b"ASCII\0\0\0just a photo"), &limits);
         assert!(!comments[0].holds_label(&limits));
+        // AIGC as a key, in broken or escaped JSON too, is a label; AIGC in prose is not.
+        for (text, label) in [
+            (&b"made with AIGC tools"[..], false),
+            (b"AIGC", false),
+            (b"{AIGC:{Label:1}}", true),
+            (b"{ 'AIGC' : {} }", true),
+            (b"{&quot;AIGC&quot;:{}}", true),
+            (br#"{"Label":"1"}"#, true),
+        ] {
+            let comments = user_comments(&exif_payload(Order::Big, &[b"ASCII\0\0\0", text].concat()), &limits);
+            assert_eq!(
+                comments[0].holds_label(&limits),
+                label,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn finds_the_tiff_header_with_or_without_the_identifier() {
+        let limits = Limits::default();
+        let text = [b"ASCII\0\0\0".as_slice(), WRAPPED.as_bytes()].concat();
+        let bare = tiff_block(Order::Little, &text);
+        let prefixed = payload_be(&text);
+        assert_eq!(tiff_start(&bare), Some(0));
+        assert_eq!(tiff_start(&prefixed), Some(SIGNATURE.len()));
+        assert_eq!(tiff_start(b"Exif\0\0junk"), None);
+        for mut block in [bare, prefixed] {
+            let at = tiff_start(&block).unwrap();
+            let found = labelled(&block, at, &limits);
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].text, WRAPPED);
+            assert_eq!(&block[found[0].text_range.clone()], WRAPPED.as_bytes());
+            let len = block.len();
+            assert_eq!(blank_labels(&mut block, at, &limits), 1);
+            assert_eq!(block.len(), len);
+            assert!(labelled(&block, at, &limits).is_empty());
+        }
     }
 
     #[test]
