@@ -213,7 +213,11 @@ mod non_regular {
             })
         };
         for result in [inspected.map(|_| ()), embedded.map(|_| ())] {
-            match result {
+            // The file functions name the path; what was refused is the error inside.
+            if let Err(e) = &result {
+                assert_eq!(e.path(), Some(path.as_path()), "{e}");
+            }
+            match result.as_ref().map_err(Error::without_path) {
                 Err(Error::Io(e)) => {
                     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{}: {e}", path.display());
                     assert!(e.to_string().contains(what), "{}: {e}", path.display());

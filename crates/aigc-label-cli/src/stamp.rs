@@ -292,7 +292,10 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         return Ok(String::new());
     }
     let mut staged = Staged::new(&args.output)?;
-    if from_stdin {
+    if from_stdin && kind == TextKind::Plain {
+        let mut input = std::io::stdin().lock();
+        staged.write(|out| aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ()))?;
+    } else if from_stdin {
         let stamped = stamp_any(&mut std::io::stdin().lock(), kind, &style)?;
         staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     } else if kind == TextKind::Plain {
@@ -312,12 +315,26 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
     ))
 }
 
-/// Stamps Markdown and HTML, which need the whole document to place the label; plain text from a
-/// pipe goes the same way so stdin and files behave alike.
+/// Largest Markdown or HTML document `stamp` holds in memory (they need the whole document to
+/// place the label); a pipe that never ends stops here instead of exhausting memory. Plain text
+/// is streamed and has no such bound.
+const MAX_WHOLE_TEXT: u64 = 64 << 20;
+
+/// Stamps Markdown and HTML, which need the whole document to place the label.
 fn stamp_any(input: &mut dyn Read, kind: TextKind, style: &TextStyle) -> Result<String> {
     let mut text = String::new();
-    input
+    let read = input
+        .take(MAX_WHOLE_TEXT + 1)
         .read_to_string(&mut text)
         .map_err(|_| Error::malformed("text", 0, "input is not UTF-8 text"))?;
+    if read as u64 > MAX_WHOLE_TEXT {
+        return Err(Error::Limit {
+            format: "text",
+            offset: 0,
+            what: "document size",
+            found: read as u64,
+            limit: MAX_WHOLE_TEXT,
+        });
+    }
     Ok(aigc_label::text::stamp(kind, &text, style))
 }

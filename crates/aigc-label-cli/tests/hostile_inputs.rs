@@ -150,3 +150,29 @@ fn a_regular_file_redirected_to_stdin_is_read() {
     assert_ne!(code(&out), 3, "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("png"));
 }
+
+#[test]
+fn stamp_stops_an_endless_markdown_pipe_at_its_size_limit() {
+    // Markdown needs the whole document to place its label, so `stamp -` holds it in memory:
+    // an endless pipe must stop at the documented bound (64 MiB), not exhaust memory.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.md");
+    let mut child = bin()
+        .args(["stamp", "-", "--kind", "markdown", "-o"])
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run aigc-label");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let line = b"# words\n".repeat(8 << 10);
+        while stdin.write_all(&line).is_ok() {}
+    });
+    let output = finish(child);
+    writer.join().unwrap();
+    assert_eq!(code(&output), 3, "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("document size"));
+    assert!(!out.exists());
+}
