@@ -1,0 +1,162 @@
+//! A robust invisible watermark that carries a GB 45438 label's identity in the pixels.
+//!
+//! Metadata labels vanish when an upload is re-encoded or stripped; GB 45438-2025 lets a
+//! provider add implicit labels as digital watermarks too. This crate hides a 64-bit payload
+//! (by default [`payload_for`] a [`Label`]: a digest of `ContentProducer` and `ProduceID`) in an
+//! image's luminance with [`embed`], and finds it again, blind, with [`detect`].
+//!
+//! # Design, and why
+//!
+//! A classical spread-spectrum design, chosen because it needs no model weights, runs on a CPU
+//! in milliseconds, and its failure modes can be reasoned about:
+//!
+//! - **Scale-normalised domain** ([`luma`](crate) module): a fixed 512 x 512 grid spanning the
+//!   picture, so resizing needs no search and detection costs the same for every image size.
+//! - **Tiles of a smooth pseudo-random chip pattern**, repeated over the grid: crops keep whole
+//!   tiles, and the repetition lets the detector measure a crop's scale by autocorrelation and
+//!   average all tiles into one.
+//! - **A synchronisation template** (a quarter of each tile's chips) finds where a tile starts.
+//! - **Spreading as the error-correcting code**: each of the 96 code bits rides on 8 chips per
+//!   tile, summed over every tile before deciding (a soft-decoded repetition code).
+//! - **A CRC-32 check** over the payload: an unmarked image passes a decoding attempt with
+//!   probability 2^-32, and the detector makes at most 12 attempts, so a false detection has a
+//!   probability below 3 in 10^9 per image.
+//!
+//! The pattern is added to R, G and B alike (a pure luminance change) at full resolution with an
+//! amplitude of `strength` grey levels; the default keeps PSNR near 40 dB.
+//!
+//! Not handled yet: rotation (even 2 degrees smears the fold), perceptual masking (the amplitude
+//! is uniform, so flat regions show the pattern most), video frame formats.
+//!
+//! # Example
+//!
+//! ```
+//! use aigc_label_watermark::{DEFAULT_STRENGTH, detect, embed, payload_for};
+//! use aigc_label_core::Label;
+//!
+//! let label = Label::new("001191440300708461136T1XGW3", "job-42");
+//! let payload = payload_for(&label);
+//! let picture = image::RgbaImage::from_fn(600, 400, |x, y| {
+//!     let v = ((x * 7 + y * 13) % 200) as u8 + 20;
+//!     image::Rgba([v, v / 2 + 60, 255 - v, 255])
+//! });
+//! let marked = embed(&picture, payload, DEFAULT_STRENGTH);
+//! let found = detect(&marked).expect("watermark found");
+//! assert_eq!(found.payload, payload);
+//! assert!(detect(&picture).is_none());
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod code;
+mod layout;
+mod luma;
+mod sync;
+
+use aigc_label_core::Label;
+use image::RgbaImage;
+use sha2::{Digest, Sha256};
+
+use crate::layout::{Layout, lattice};
+use crate::luma::WORK;
+
+/// The default amplitude, in grey levels: about 40 dB PSNR on images without clipping.
+pub const DEFAULT_STRENGTH: f32 = 2.5;
+
+/// Images smaller than this on either side are not searched (too few pixels for a tile).
+pub const MIN_SIDE: u32 = 64;
+
+/// A watermark found by [`detect`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// The 64-bit payload; it passed the 32-bit check.
+    pub payload: u64,
+    /// How clearly the synchronisation template stood out: the best tile origin's correlation
+    /// in standard deviations above the mean over all origins. Noise alone reaches about 4;
+    /// a clean watermark scores well above 10. The payload is valid whatever this says; the
+    /// number tells how much margin was left.
+    pub confidence: f32,
+}
+
+/// The payload for `label`: the first 8 bytes (big-endian) of
+/// SHA-256(`"aigc-label-watermark/1\0"` || ContentProducer || `"\0"` || ProduceID).
+///
+/// Why these two fields: together they identify one generation by one provider (GB 45438
+/// section 5.1 makes both mandatory in the implicit label), so a platform holding the label can
+/// match a watermark to it; the digest keeps the pixels free of readable identifiers. The NUL
+/// separators keep `("ab", "c")` and `("a", "bc")` apart.
+pub fn payload_for(label: &Label) -> u64 {
+    let mut h = Sha256::new();
+    h.update(b"aigc-label-watermark/1\0");
+    h.update(label.content_producer.as_bytes());
+    h.update(b"\0");
+    h.update(label.produce_id.as_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// For each of `n` pixel positions, the lattice indices and weight of its working coordinate
+/// (pixel centres mapped onto the working grid, whose cell centres sit at integers).
+fn axis(n: u32) -> Vec<(usize, usize, f32)> {
+    let scale = WORK as f32 / n as f32;
+    (0..n).map(|i| lattice((i as f32 + 0.5) * scale - 0.5)).collect()
+}
+
+/// `image` with the watermark carrying `payload` added at amplitude `strength` (grey levels;
+/// [`DEFAULT_STRENGTH`] is a good start, higher is more robust and more visible).
+///
+/// Alpha is kept; R, G and B each get the same delta, rounded and clamped. Works on any size,
+/// but images under [`MIN_SIDE`] cannot be detected later. A non-finite or non-positive
+/// strength returns the image unchanged.
+pub fn embed(image: &RgbaImage, payload: u64, strength: f32) -> RgbaImage {
+    let mut out = image.clone();
+    if !(strength.is_finite() && strength > 0.0) {
+        return out;
+    }
+    let values = Layout::v1().values(payload);
+    let v = |i: usize, j: usize| values.get(j * layout::CHIPS + i).copied().unwrap_or(0.0);
+    let (xs, ys) = (axis(image.width()), axis(image.height()));
+    for (row, &(j0, j1, fy)) in out.rows_mut().zip(&ys) {
+        for (px, &(i0, i1, fx)) in row.zip(&xs) {
+            let top = v(i0, j0) * (1.0 - fx) + v(i1, j0) * fx;
+            let bottom = v(i0, j1) * (1.0 - fx) + v(i1, j1) * fx;
+            let delta = strength * (top * (1.0 - fy) + bottom * fy);
+            for c in &mut px.0[..3] {
+                *c = (f32::from(*c) + delta).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    out
+}
+
+/// The watermark in `image`, if there is one that passes the check.
+///
+/// Blind: the original is not needed. The work is bounded whatever the image: one pass over the
+/// pixels, then a fixed amount on the 512 x 512 working grid. Images under [`MIN_SIDE`] on a
+/// side return `None`.
+pub fn detect(image: &RgbaImage) -> Option<Detection> {
+    if image.width() < MIN_SIDE || image.height() < MIN_SIDE {
+        return None;
+    }
+    let grid = luma::working_luma(image)?;
+    let residual = luma::residual(&grid);
+    let layout = Layout::v1();
+    // Every attempt is a chance for noise to pass the check, so their number is capped.
+    let mut attempts = 0;
+    for (px, py) in sync::period_candidates(&residual) {
+        let tile = sync::fold(&residual, px, py);
+        let (origins, confidence) = sync::shifts(&tile, &layout);
+        for (dx, dy) in origins {
+            attempts += 1;
+            if attempts > sync::MAX_ATTEMPTS {
+                return None;
+            }
+            if let Some(payload) = code::decode(&sync::soft_bits(&tile, &layout, dx, dy)) {
+                return Some(Detection { payload, confidence });
+            }
+        }
+    }
+    None
+}

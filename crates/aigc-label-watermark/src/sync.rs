@@ -1,0 +1,165 @@
+//! Finding the tiles again: their period (scale) and where one starts (offset).
+//!
+//! A crop changes both. In the working grid (which always spans the whole picture), a crop that
+//! keeps a fraction `f` of an axis stretches the tile period from [`TILE`] to `TILE / f`, and
+//! moves the tile origin anywhere. The residual is periodic, so its autocorrelation along each
+//! axis peaks at the period; folding the residual modulo that period onto one tile averages all
+//! tiles together and leaves only an unknown cyclic shift, found by correlating with the
+//! synchronisation template. Why not a template alone: the fold does the averaging that makes a
+//! faint pattern readable at all, and the autocorrelation needs no search over scales.
+
+use crate::code::CODE_BITS;
+use crate::layout::{CHIP, CHIPS, Layout, Role, TILE};
+use crate::luma::WORK;
+
+/// Smallest period searched (a crop only makes tiles larger, a resize leaves them alone).
+const MIN_PERIOD: usize = TILE - TILE / 16;
+/// Largest period searched: a crop may keep as little as ~55% of an axis.
+const MAX_PERIOD: usize = TILE * 9 / 5;
+/// Shift candidates decoded per period candidate.
+const SHIFTS_TRIED: usize = 3;
+/// Period candidates: (TILE, TILE), the estimate, and each axis of the estimate alone.
+const PERIODS_TRIED: usize = 4;
+/// Upper bound on decoding attempts (each passes the check by chance with probability 2^-32).
+pub(crate) const MAX_ATTEMPTS: usize = SHIFTS_TRIED * PERIODS_TRIED;
+
+/// The period along x (`transpose == false`) or y, in working pixels, from the residual's
+/// autocorrelation (every other line, which is plenty), refined to a fraction of a pixel.
+pub(crate) fn period(residual: &[f32], transpose: bool) -> f32 {
+    let at = |line: usize, i: usize| {
+        let idx = if transpose { i * WORK + line } else { line * WORK + i };
+        residual.get(idx).copied().unwrap_or(0.0)
+    };
+    let mut scores = Vec::with_capacity(MAX_PERIOD + 2 - MIN_PERIOD);
+    for lag in MIN_PERIOD - 1..=MAX_PERIOD + 1 {
+        let mut sum = 0.0f32;
+        for line in (0..WORK).step_by(2) {
+            for i in 0..WORK - lag {
+                sum += at(line, i) * at(line, i + lag);
+            }
+        }
+        scores.push(sum / (WORK - lag) as f32);
+    }
+    // Best interior lag, then a parabola through it and its neighbours.
+    let mut best = 1;
+    for k in 1..scores.len() - 1 {
+        if scores[k] > scores[best] {
+            best = k;
+        }
+    }
+    let (l, c, r) = (scores[best - 1], scores[best], scores[best + 1]);
+    let denom = l - 2.0 * c + r;
+    let delta = if denom < 0.0 {
+        (0.5 * (l - r) / denom).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
+    (MIN_PERIOD - 1 + best) as f32 + delta
+}
+
+/// The period candidates to try, most likely (no crop) first, without repeats.
+pub(crate) fn period_candidates(residual: &[f32]) -> Vec<(f32, f32)> {
+    let (px, py) = (period(residual, false), period(residual, true));
+    let t = TILE as f32;
+    let mut out: Vec<(f32, f32)> = Vec::with_capacity(PERIODS_TRIED);
+    for cand in [(t, t), (px, py), (px, t), (t, py)] {
+        if !out
+            .iter()
+            .any(|c| (c.0 - cand.0).abs() < 0.25 && (c.1 - cand.1).abs() < 0.25)
+        {
+            out.push(cand);
+        }
+    }
+    out
+}
+
+/// The residual folded onto one tile (modulo the periods), then smoothed with a small
+/// triangular kernel so each lattice point sums its whole chip.
+pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
+    let mut sum = vec![0.0f32; TILE * TILE];
+    let mut count = vec![0u32; TILE * TILE];
+    let (sx, sy) = (TILE as f32 / px, TILE as f32 / py);
+    for (y, row) in residual.chunks_exact(WORK).enumerate() {
+        let ty = ((y as f32 * sy).round() as usize) % TILE;
+        for (x, &v) in row.iter().enumerate() {
+            let tx = ((x as f32 * sx).round() as usize) % TILE;
+            let k = ty * TILE + tx;
+            if let (Some(s), Some(c)) = (sum.get_mut(k), count.get_mut(k)) {
+                *s += v;
+                *c += 1;
+            }
+        }
+    }
+    for (s, c) in sum.iter_mut().zip(&count) {
+        *s /= (*c).max(1) as f32;
+    }
+    // Separable [1 2 3 2 1] kernel with wrap-around, the tile being periodic.
+    const K: [f32; 5] = [1.0, 2.0, 3.0, 2.0, 1.0];
+    let blur = |src: &[f32], step_x: bool| -> Vec<f32> {
+        let mut out = vec![0.0f32; TILE * TILE];
+        for y in 0..TILE {
+            for x in 0..TILE {
+                let mut acc = 0.0;
+                for (k, w) in K.iter().enumerate() {
+                    let (xx, yy) = if step_x {
+                        ((x + TILE + k - 2) % TILE, y)
+                    } else {
+                        (x, (y + TILE + k - 2) % TILE)
+                    };
+                    acc += w * src.get(yy * TILE + xx).copied().unwrap_or(0.0);
+                }
+                if let Some(o) = out.get_mut(y * TILE + x) {
+                    *o = acc / 9.0;
+                }
+            }
+        }
+        out
+    };
+    blur(&blur(&sum, true), false)
+}
+
+/// The folded tile's value at lattice point `(i, j)` when the tile starts at `(dx, dy)`.
+fn sample(tile: &[f32], i: usize, j: usize, dx: usize, dy: usize) -> f32 {
+    let x = (i * CHIP + dx) % TILE;
+    let y = (j * CHIP + dy) % TILE;
+    tile.get(y * TILE + x).copied().unwrap_or(0.0)
+}
+
+/// The best `SHIFTS_TRIED` tile origins by correlation with the template, and the best one's
+/// height in standard deviations over all origins.
+pub(crate) fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
+    let sync: Vec<(usize, usize, f32)> = layout
+        .chips
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &(role, sign))| matches!(role, Role::Sync).then_some((k % CHIPS, k / CHIPS, sign)))
+        .collect();
+    let mut scores = Vec::with_capacity(TILE * TILE);
+    for dy in 0..TILE {
+        for dx in 0..TILE {
+            let s: f32 = sync.iter().map(|&(i, j, sign)| sign * sample(tile, i, j, dx, dy)).sum();
+            scores.push((s, dx, dy));
+        }
+    }
+    let n = scores.len() as f32;
+    let mean = scores.iter().map(|s| s.0).sum::<f32>() / n;
+    let var = scores.iter().map(|s| (s.0 - mean).powi(2)).sum::<f32>() / n;
+    scores.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let z = scores
+        .first()
+        .map_or(0.0, |s| (s.0 - mean) / var.sqrt().max(f32::MIN_POSITIVE));
+    (scores.iter().take(SHIFTS_TRIED).map(|s| (s.1, s.2)).collect(), z)
+}
+
+/// Soft values of the code bits (positive means 1) for a tile starting at `(dx, dy)`.
+pub(crate) fn soft_bits(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> [f32; CODE_BITS] {
+    let mut soft = [0.0f32; CODE_BITS];
+    for (k, &(role, sign)) in layout.chips.iter().enumerate() {
+        if let Role::Bit(b) = role
+            && let Some(s) = soft.get_mut(b)
+        {
+            *s += sign * sample(tile, k % CHIPS, k / CHIPS, dx, dy);
+        }
+    }
+    soft
+}
