@@ -148,6 +148,9 @@ pub fn detect(image: &RgbaImage) -> Option<Detection> {
     for (px, py) in sync::period_candidates(&residual) {
         let tile = sync::fold(&residual, px, py);
         let (origins, confidence) = sync::shifts(&tile, &layout);
+        if std::env::var_os("WM_DEBUG").is_some() {
+            eprintln!("DBG period {px:.2} {py:.2} z {confidence:.1} origins {origins:?}");
+        }
         for (dx, dy) in origins {
             attempts += 1;
             if attempts > sync::MAX_ATTEMPTS {
