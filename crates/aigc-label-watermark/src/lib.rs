@@ -66,6 +66,11 @@ pub const DEFAULT_STRENGTH: f32 = 2.5;
 /// Images smaller than this on either side are not searched (too few pixels for a tile).
 pub const MIN_SIDE: u32 = 64;
 
+/// Decoding attempts [`detect`] makes at most. Each passes the 32-bit check on an unmarked image
+/// with probability 2^-32, so a false detection has probability at most `MAX_ATTEMPTS / 2^32`
+/// (below 3 in 10^9) per image.
+pub const MAX_ATTEMPTS: usize = sync::MAX_ATTEMPTS;
+
 /// A watermark found by [`detect`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detection {
@@ -143,21 +148,15 @@ pub fn detect(image: &RgbaImage) -> Option<Detection> {
     let grid = luma::working_luma(image)?;
     let residual = luma::residual(&grid);
     let layout = Layout::v1();
-    // Every attempt is a chance for noise to pass the check, so their number is capped.
-    let mut attempts = 0;
-    for (px, py) in sync::period_candidates(&residual) {
-        let tile = sync::fold(&residual, px, py);
-        let (origins, confidence) = sync::shifts(&tile, &layout);
-        if std::env::var_os("WM_DEBUG").is_some() {
-            eprintln!("DBG period {px:.2} {py:.2} z {confidence:.1} origins {origins:?}");
-        }
-        for (dx, dy) in origins {
-            attempts += 1;
-            if attempts > sync::MAX_ATTEMPTS {
-                return None;
-            }
-            if let Some(payload) = code::decode(&sync::soft_bits(&tile, &layout, dx, dy)) {
-                return Some(Detection { payload, confidence });
+    // Every decoding attempt is a chance for noise to pass the check, so only the best
+    // synchronised foldings are decoded, at most `sync::MAX_ATTEMPTS` attempts in all.
+    for fit in sync::best_fits(&residual, &layout) {
+        for &(dx, dy) in &fit.origins {
+            if let Some(payload) = code::decode(&sync::soft_bits(&fit.tile, &layout, dx, dy)) {
+                return Some(Detection {
+                    payload,
+                    confidence: fit.z,
+                });
             }
         }
     }

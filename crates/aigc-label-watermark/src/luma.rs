@@ -81,43 +81,62 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
     Some(grid)
 }
 
-/// Half-width of the local mean the residual subtracts.
+/// Half-width of the local windows the residual uses.
 const RADIUS: usize = 3;
-/// Residual values are clipped to this many grey levels: strong edges would otherwise outweigh
-/// the pattern (a crude but effective robust estimator).
-const CLIP: f32 = 10.0;
+/// Added to the local RMS before dividing by it, in grey levels (about the watermark's own
+/// amplitude), so flat regions are not amplified into noise.
+const FLOOR: f32 = 2.0;
+/// Normalised residual values are clipped to this many local RMS units.
+const CLIP: f32 = 3.0;
 
-/// The high-pass residual `luma - local mean`, clipped: the picture's smooth part is most of its
-/// energy and none of the watermark's, so removing it is the cheapest gain in signal to noise.
-pub(crate) fn residual(grid: &[f32]) -> Vec<f32> {
+/// Box means of `v` (and of its square) over (2 * RADIUS + 1)^2 windows, clamped at the edges.
+fn local_means(v: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let n = WORK;
-    // Summed-area table with a zero row and column in front.
-    let mut sat = vec![0.0f64; (n + 1) * (n + 1)];
+    let w = n + 1;
+    // Summed-area tables of v and v^2 with a zero row and column in front.
+    let mut sat = vec![(0.0f64, 0.0f64); w * w];
     for y in 0..n {
-        let mut run = 0.0f64;
+        let mut run = (0.0f64, 0.0f64);
         for x in 0..n {
-            run += f64::from(grid.get(y * n + x).copied().unwrap_or(0.0));
-            let above = sat.get(y * (n + 1) + x + 1).copied().unwrap_or(0.0);
-            if let Some(s) = sat.get_mut((y + 1) * (n + 1) + x + 1) {
-                *s = above + run;
+            let a = f64::from(v.get(y * n + x).copied().unwrap_or(0.0));
+            run = (run.0 + a, run.1 + a * a);
+            let above = sat.get(y * w + x + 1).copied().unwrap_or_default();
+            if let Some(s) = sat.get_mut((y + 1) * w + x + 1) {
+                *s = (above.0 + run.0, above.1 + run.1);
             }
         }
     }
-    let at = |y: usize, x: usize| sat.get(y * (n + 1) + x).copied().unwrap_or(0.0);
-    let mut out = vec![0.0f32; n * n];
+    let at = |y: usize, x: usize| sat.get(y * w + x).copied().unwrap_or_default();
+    let (mut mean, mut square) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
     for y in 0..n {
         let (y0, y1) = (y.saturating_sub(RADIUS), (y + RADIUS + 1).min(n));
         for x in 0..n {
             let (x0, x1) = (x.saturating_sub(RADIUS), (x + RADIUS + 1).min(n));
             let area = ((y1 - y0) * (x1 - x0)) as f64;
-            let mean = (at(y1, x1) - at(y0, x1) - at(y1, x0) + at(y0, x0)) / area;
-            let v = f64::from(grid.get(y * n + x).copied().unwrap_or(0.0)) - mean;
-            if let Some(o) = out.get_mut(y * n + x) {
-                *o = (v as f32).clamp(-CLIP, CLIP);
+            let (a, b, c, d) = (at(y1, x1), at(y0, x1), at(y1, x0), at(y0, x0));
+            if let (Some(m), Some(q)) = (mean.get_mut(y * n + x), square.get_mut(y * n + x)) {
+                *m = ((a.0 - b.0 - c.0 + d.0) / area) as f32;
+                *q = ((a.1 - b.1 - c.1 + d.1) / area) as f32;
             }
         }
     }
-    out
+    (mean, square)
+}
+
+/// The high-pass residual `luma - local mean`, divided by its local RMS and clipped.
+///
+/// Why: the picture's smooth part is most of its energy and none of the watermark's, so
+/// removing it is the cheapest gain in signal to noise; dividing by the local RMS then weights
+/// quiet regions (where the pattern dominates) above busy textures and edges (where it is
+/// buried), which is what a detector that knew the local noise would do.
+pub(crate) fn residual(grid: &[f32]) -> Vec<f32> {
+    let (mean, _) = local_means(grid);
+    let high: Vec<f32> = grid.iter().zip(&mean).map(|(v, m)| v - m).collect();
+    let (_, square) = local_means(&high);
+    high.iter()
+        .zip(&square)
+        .map(|(h, q)| (h / (q.max(0.0).sqrt() + FLOOR)).clamp(-CLIP, CLIP))
+        .collect()
 }
 
 #[cfg(test)]

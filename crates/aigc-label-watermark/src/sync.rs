@@ -16,66 +16,71 @@ use crate::luma::WORK;
 const MIN_PERIOD: usize = TILE - TILE / 16;
 /// Largest period searched: a crop may keep as little as ~55% of an axis.
 const MAX_PERIOD: usize = TILE * 9 / 5;
-/// Shift candidates decoded per period candidate.
+/// Autocorrelation peaks kept per axis.
+const PEAKS: usize = 2;
+/// Tile origins decoded per period pair.
 const SHIFTS_TRIED: usize = 3;
-/// Period candidates: (TILE, TILE), the estimate, and each axis of the estimate alone.
+/// Period pairs decoded: those whose template correlation stands out most.
 const PERIODS_TRIED: usize = 4;
 /// Upper bound on decoding attempts (each passes the check by chance with probability 2^-32).
 pub(crate) const MAX_ATTEMPTS: usize = SHIFTS_TRIED * PERIODS_TRIED;
 
-/// The period along x (`transpose == false`) or y, in working pixels, from the residual's
-/// autocorrelation (every other line, which is plenty), refined to a fraction of a pixel.
-pub(crate) fn period(residual: &[f32], transpose: bool) -> f32 {
+/// Period guesses along x (`transpose == false`) or y, in working pixels: the highest local
+/// maxima of the residual's autocorrelation (over every other line, which is plenty), each
+/// refined to a fraction of a pixel by a parabola through its neighbours.
+fn periods(residual: &[f32], transpose: bool) -> Vec<f32> {
     let at = |line: usize, i: usize| {
         let idx = if transpose { i * WORK + line } else { line * WORK + i };
         residual.get(idx).copied().unwrap_or(0.0)
     };
-    let mut scores = Vec::with_capacity(MAX_PERIOD + 2 - MIN_PERIOD);
-    for lag in MIN_PERIOD - 1..=MAX_PERIOD + 1 {
-        let mut sum = 0.0f32;
-        for line in (0..WORK).step_by(2) {
-            for i in 0..WORK - lag {
-                sum += at(line, i) * at(line, i + lag);
+    let first = MIN_PERIOD - 1;
+    let scores: Vec<f32> = (first..=MAX_PERIOD + 1)
+        .map(|lag| {
+            let mut sum = 0.0f32;
+            for line in (0..WORK).step_by(2) {
+                for i in 0..WORK - lag {
+                    sum += at(line, i) * at(line, i + lag);
+                }
             }
-        }
-        scores.push(sum / (WORK - lag) as f32);
-    }
-    // Best interior lag, then a parabola through it and its neighbours.
-    let mut best = 1;
-    for k in 1..scores.len() - 1 {
-        if scores[k] > scores[best] {
-            best = k;
-        }
-    }
-    let (l, c, r) = (scores[best - 1], scores[best], scores[best + 1]);
-    let denom = l - 2.0 * c + r;
-    let delta = if denom < 0.0 {
-        (0.5 * (l - r) / denom).clamp(-0.5, 0.5)
-    } else {
-        0.0
-    };
-    (MIN_PERIOD - 1 + best) as f32 + delta
+            sum / (WORK - lag) as f32
+        })
+        .collect();
+    let mut peaks: Vec<(f32, f32)> = scores
+        .windows(3)
+        .enumerate()
+        .filter(|(_, w)| w[1] > w[0] && w[1] >= w[2])
+        .map(|(k, w)| {
+            let denom = w[0] - 2.0 * w[1] + w[2];
+            let delta = if denom < 0.0 {
+                (0.5 * (w[0] - w[2]) / denom).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            };
+            (w[1], (first + k + 1) as f32 + delta)
+        })
+        .collect();
+    peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
+    peaks.into_iter().take(PEAKS).map(|p| p.1).collect()
 }
 
-/// The period candidates to try, most likely (no crop) first, without repeats.
-pub(crate) fn period_candidates(residual: &[f32]) -> Vec<(f32, f32)> {
-    let (px, py) = (period(residual, false), period(residual, true));
+/// The period pairs to try: no crop (`TILE` on both axes) and every combination of it with
+/// each axis's autocorrelation peaks, without near-repeats.
+fn period_candidates(residual: &[f32]) -> Vec<(f32, f32)> {
     let t = TILE as f32;
-    let mut out: Vec<(f32, f32)> = Vec::with_capacity(PERIODS_TRIED);
-    for cand in [(t, t), (px, py), (px, t), (t, py)] {
-        if !out
-            .iter()
-            .any(|c| (c.0 - cand.0).abs() < 0.25 && (c.1 - cand.1).abs() < 0.25)
-        {
-            out.push(cand);
+    let with_tile = |mut v: Vec<f32>| {
+        if !v.iter().any(|p| (p - t).abs() < 0.25) {
+            v.insert(0, t);
         }
-    }
-    out
+        v
+    };
+    let xs = with_tile(periods(residual, false));
+    let ys = with_tile(periods(residual, true));
+    xs.iter().flat_map(|&px| ys.iter().map(move |&py| (px, py))).collect()
 }
 
 /// The residual folded onto one tile (modulo the periods), then smoothed with a small
 /// triangular kernel so each lattice point sums its whole chip.
-pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
+fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
     let mut sum = vec![0.0f32; TILE * TILE];
     let mut count = vec![0u32; TILE * TILE];
     let (sx, sy) = (TILE as f32 / px, TILE as f32 / py);
@@ -127,7 +132,7 @@ fn sample(tile: &[f32], i: usize, j: usize, dx: usize, dy: usize) -> f32 {
 
 /// The best `SHIFTS_TRIED` tile origins by correlation with the template, and the best one's
 /// height in standard deviations over all origins.
-pub(crate) fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
+fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
     let sync: Vec<(usize, usize, f32)> = layout
         .chips
         .iter()
@@ -149,6 +154,32 @@ pub(crate) fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32
         .first()
         .map_or(0.0, |s| (s.0 - mean) / var.sqrt().max(f32::MIN_POSITIVE));
     (scores.iter().take(SHIFTS_TRIED).map(|s| (s.1, s.2)).collect(), z)
+}
+
+/// The residual folded under one period pair, with its best tile origins.
+pub(crate) struct Fit {
+    /// The folded, smoothed tile.
+    pub(crate) tile: Vec<f32>,
+    /// The best `SHIFTS_TRIED` origins, best first.
+    pub(crate) origins: Vec<(usize, usize)>,
+    /// The best origin's template correlation in standard deviations over all origins.
+    pub(crate) z: f32,
+}
+
+/// Fold and synchronise under every period candidate; keep the `PERIODS_TRIED` whose template
+/// stands out most, best first (so at most `MAX_ATTEMPTS` origins in all).
+pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
+    let mut fits: Vec<Fit> = period_candidates(residual)
+        .into_iter()
+        .map(|(px, py)| {
+            let tile = fold(residual, px, py);
+            let (origins, z) = shifts(&tile, layout);
+            Fit { tile, origins, z }
+        })
+        .collect();
+    fits.sort_by(|a, b| b.z.total_cmp(&a.z));
+    fits.truncate(PERIODS_TRIED);
+    fits
 }
 
 /// Soft values of the code bits (positive means 1) for a tile starting at `(dx, dy)`.
