@@ -1,0 +1,86 @@
+//! Generated test pictures and a small deterministic generator, shared by the test files.
+#![allow(dead_code)]
+
+use image::{Rgba, RgbaImage};
+
+/// A small deterministic generator (SplitMix64) for textures and noise.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    pub fn gauss(&mut self) -> f32 {
+        let (u, v) = (self.unit().max(1e-7), self.unit());
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+}
+
+/// Value noise: random values on a coarse grid, interpolated; `cell` sets the grain.
+fn value_noise(w: u32, h: u32, cell: u32, seed: u64) -> Vec<f32> {
+    let mut rng = Rng(seed);
+    let (gw, gh) = (w / cell + 2, h / cell + 2);
+    let grid: Vec<f32> = (0..gw * gh).map(|_| rng.unit()).collect();
+    let mut out = Vec::with_capacity((w * h) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 / cell as f32, y as f32 / cell as f32);
+            let (ix, iy) = (fx as u32, fy as u32);
+            let (tx, ty) = (fx - ix as f32, fy - iy as f32);
+            let g = |i: u32, j: u32| grid[(j * gw + i) as usize];
+            let top = g(ix, iy) * (1.0 - tx) + g(ix + 1, iy) * tx;
+            let bottom = g(ix, iy + 1) * (1.0 - tx) + g(ix + 1, iy + 1) * tx;
+            out.push(top * (1.0 - ty) + bottom * ty);
+        }
+    }
+    out
+}
+
+/// The test pictures: `kind` picks gradient, texture, shapes or a mix.
+pub fn picture(kind: u32, w: u32, h: u32, seed: u64) -> RgbaImage {
+    let coarse = value_noise(w, h, 48, seed);
+    let fine = value_noise(w, h, 3, seed ^ 0x55);
+    let mut rng = Rng(seed);
+    let circles: Vec<(f32, f32, f32, [u8; 3])> = (0..12)
+        .map(|_| {
+            let c = [rng.next() as u8, rng.next() as u8, rng.next() as u8];
+            (
+                rng.unit() * w as f32,
+                rng.unit() * h as f32,
+                20.0 + rng.unit() * 90.0,
+                c,
+            )
+        })
+        .collect();
+    RgbaImage::from_fn(w, h, |x, y| {
+        let i = (y * w + x) as usize;
+        let (gx, gy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let base = match kind % 4 {
+            0 => [40.0 + 170.0 * gx, 60.0 + 120.0 * gy, 200.0 - 150.0 * gx * gy],
+            1 => {
+                let t = 30.0 + 190.0 * coarse[i] + 40.0 * (fine[i] - 0.5);
+                [t, t * 0.8 + 20.0, t * 0.6 + 40.0]
+            }
+            2 => [200.0, 190.0, 170.0],
+            _ => {
+                let t = 60.0 + 120.0 * coarse[i] + 70.0 * (fine[i] - 0.5);
+                [t * 0.9, t, 100.0 + 80.0 * gx]
+            }
+        };
+        let mut px = base.map(|v| v.clamp(0.0, 255.0) as u8);
+        if kind % 4 >= 2 {
+            for &(cx, cy, r, c) in &circles {
+                if (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) < r * r {
+                    px = c;
+                }
+            }
+        }
+        Rgba([px[0], px[1], px[2], 255])
+    })
+}
