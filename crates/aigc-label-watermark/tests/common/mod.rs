@@ -1,7 +1,7 @@
 //! Generated test pictures and a small deterministic generator, shared by the test files.
 #![allow(dead_code)]
 
-use image::{Rgba, RgbaImage};
+use image::{Rgba, RgbaImage, imageops};
 
 /// A small deterministic generator (SplitMix64) for textures and noise.
 pub struct Rng(pub u64);
@@ -84,3 +84,75 @@ pub fn picture(kind: u32, w: u32, h: u32, seed: u64) -> RgbaImage {
         Rgba([px[0], px[1], px[2], 255])
     })
 }
+
+pub fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    let mut se = 0.0f64;
+    let mut n = 0.0f64;
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        for c in 0..3 {
+            se += (f64::from(p.0[c]) - f64::from(q.0[c])).powi(2);
+            n += 1.0;
+        }
+    }
+    10.0 * (255.0f64.powi(2) / (se / n).max(1e-12)).log10()
+}
+
+pub fn jpeg(img: &RgbaImage, quality: u8) -> RgbaImage {
+    let rgb = image::DynamicImage::ImageRgba8(img.clone()).to_rgb8();
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality)
+        .encode_image(&rgb)
+        .unwrap();
+    image::load_from_memory(&bytes).unwrap().to_rgba8()
+}
+
+pub fn scale(img: &RgbaImage, f: f32) -> RgbaImage {
+    let (w, h) = ((img.width() as f32 * f) as u32, (img.height() as f32 * f) as u32);
+    imageops::resize(img, w, h, imageops::FilterType::Triangle)
+}
+
+pub fn crop(img: &RgbaImage, left: f32, top: f32, right: f32, bottom: f32) -> RgbaImage {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let (x, y) = ((w * left) as u32, (h * top) as u32);
+    let (cw, ch) = ((w * (1.0 - left - right)) as u32, (h * (1.0 - top - bottom)) as u32);
+    imageops::crop_imm(img, x, y, cw, ch).to_image()
+}
+
+pub fn tone(img: &RgbaImage, gain: f32, offset: f32) -> RgbaImage {
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        for c in &mut p.0[..3] {
+            *c = ((f32::from(*c) - 128.0) * gain + 128.0 + offset)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+pub fn noise(img: &RgbaImage, sigma: f32, seed: u64) -> RgbaImage {
+    let mut rng = Rng(seed);
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        for c in &mut p.0[..3] {
+            *c = (f32::from(*c) + sigma * rng.gauss()).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+pub type Attack = (&'static str, fn(&RgbaImage) -> RgbaImage);
+
+pub const ATTACKS: &[Attack] = &[
+    ("none", |i| i.clone()),
+    ("jpeg50", |i| jpeg(i, 50)),
+    ("scale0.5", |i| scale(i, 0.5)),
+    ("crop10", |i| crop(i, 0.1, 0.1, 0.1, 0.1)),
+    ("crop60area", |i| crop(i, 0.05, 0.17, 0.17, 0.05)),
+    ("bright+20%", |i| tone(i, 1.0, 0.2 * 128.0)),
+    ("bright-20%", |i| tone(i, 1.0, -0.2 * 128.0)),
+    ("contrast+20%", |i| tone(i, 1.2, 0.0)),
+    ("contrast-20%", |i| tone(i, 0.8, 0.0)),
+    ("noise5", |i| noise(i, 5.0, 7)),
+    ("chain", |i| crop(&jpeg(&scale(i, 0.5), 70), 0.05, 0.05, 0.05, 0.05)),
+];
