@@ -162,3 +162,40 @@ pub fn detect(image: &RgbaImage) -> Option<Detection> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest is the documented one (value from Python's hashlib), and each field and the
+    /// separator matter.
+    #[test]
+    fn payload_for_is_the_documented_digest() {
+        let label = Label::new("001191440300708461136T1XGW3", "job-42");
+        assert_eq!(payload_for(&label), 0xd32a_8ad2_03c5_decd);
+        let other = |p: &str, id: &str| payload_for(&Label::new(p, id));
+        assert_ne!(other("001191440300708461136T1XGW3", "job-43"), payload_for(&label));
+        assert_ne!(other("ab", "c"), other("a", "bc"));
+    }
+
+    /// The mark stays within the requested amplitude (plus rounding) and leaves alpha alone.
+    #[test]
+    fn embed_changes_luminance_only_within_strength() {
+        let img = RgbaImage::from_fn(300, 200, |x, y| {
+            image::Rgba([(x % 250) as u8, 128, (y % 250) as u8, (x + y) as u8])
+        });
+        let marked = embed(&img, 99, 3.0);
+        let mut changed = 0;
+        for (a, b) in img.pixels().zip(marked.pixels()) {
+            assert_eq!(a.0[3], b.0[3]);
+            let d: Vec<i16> = (0..3).map(|c| i16::from(b.0[c]) - i16::from(a.0[c])).collect();
+            assert!(d.iter().all(|v| v.abs() <= 3), "{d:?}");
+            // Unclipped pixels get the same delta on every channel: no hue change.
+            if a.0[..3].iter().all(|&v| (3..=252).contains(&v)) {
+                assert!(d.iter().all(|&v| v == d[0]), "{d:?}");
+            }
+            changed += usize::from(d[0] != 0);
+        }
+        assert!(changed > 300 * 200 / 2, "only {changed} pixels changed");
+    }
+}
