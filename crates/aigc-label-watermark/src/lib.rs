@@ -163,6 +163,27 @@ pub fn detect(image: &RgbaImage) -> Option<Detection> {
     None
 }
 
+/// Fuzzing entry point (used by `fuzz/fuzz_targets/watermark.rs` and its corpus replay test):
+/// the first two bytes give the width and height (up to 255 each), the rest, repeated, the
+/// pixels. Detection must not panic; an image marked with a payload taken from the input must
+/// detect as that payload or nothing.
+#[doc(hidden)]
+pub fn fuzz_detect(data: &[u8]) {
+    let (w, h, pixels) = match data {
+        [w, h, rest @ ..] if !rest.is_empty() => (u32::from(*w), u32::from(*h), rest),
+        _ => return,
+    };
+    let mut bytes = pixels.iter().copied().cycle();
+    let img = RgbaImage::from_fn(w, h, |_, _| image::Rgba([0; 4].map(|_: u8| bytes.next().unwrap_or(0))));
+    let _ = detect(&img);
+    let payload = pixels.iter().fold(0u64, |acc, &b| acc.rotate_left(8) ^ u64::from(b));
+    let found = detect(&embed(&img, payload, DEFAULT_STRENGTH)).map(|d| d.payload);
+    assert!(
+        found.is_none() || found == Some(payload),
+        "marked with {payload:#x}, detected {found:?}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
