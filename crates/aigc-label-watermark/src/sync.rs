@@ -168,10 +168,28 @@ fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
         .collect();
     let score =
         |dx: usize, dy: usize| -> f32 { sync.iter().map(|&(i, j, sign)| sign * sample(tile, i, j, dx, dy)).sum() };
+    // Origins split into a lattice shift (qx, qy) and a phase (rx, ry) below one chip. For each
+    // phase, the tile sampled at that phase on a doubled lattice turns every shift into a plain
+    // offset: no wrap-around arithmetic in the inner loop.
+    const SIDE: usize = 2 * CHIPS;
+    let offsets: Vec<(usize, f32)> = sync.iter().map(|&(i, j, sign)| (j * SIDE + i, sign)).collect();
     let mut coarse = Vec::with_capacity((TILE / COARSE) * (TILE / COARSE));
-    for dy in (0..TILE).step_by(COARSE) {
-        for dx in (0..TILE).step_by(COARSE) {
-            coarse.push((score(dx, dy), dx, dy));
+    let mut lattice = vec![0.0f32; SIDE * SIDE];
+    for ry in (0..CHIP).step_by(COARSE) {
+        for rx in (0..CHIP).step_by(COARSE) {
+            for (k, v) in lattice.iter_mut().enumerate() {
+                *v = sample(tile, (k % SIDE) % CHIPS, (k / SIDE) % CHIPS, rx, ry);
+            }
+            for qy in 0..CHIPS {
+                for qx in 0..CHIPS {
+                    let base = qy * SIDE + qx;
+                    let s: f32 = offsets
+                        .iter()
+                        .map(|&(o, sign)| sign * lattice.get(base + o).copied().unwrap_or(0.0))
+                        .sum();
+                    coarse.push((s, qx * CHIP + rx, qy * CHIP + ry));
+                }
+            }
         }
     }
     let n = coarse.len() as f32;
