@@ -13,7 +13,7 @@ use common::{ATTACKS, picture, psnr};
 
 /// Eight pictures of the four kinds at two sizes around 512 px, watermarked at the default
 /// strength; every attack must leave the payload readable in at least 7 of the 8 and the
-/// marks must keep PSNR at or above 39 dB.
+/// marks must keep PSNR at or above 40 dB.
 #[test]
 fn survives_the_attacks() {
     let mut failures = Vec::new();
@@ -39,7 +39,7 @@ fn survives_the_attacks() {
     for (img, (_, m)) in images.iter().zip(&marked) {
         let p = psnr(img, m);
         report += &format!("psnr {p:.1}\n");
-        assert!(p >= 39.0, "PSNR {p:.1} dB");
+        assert!(p >= 40.0, "PSNR {p:.1} dB");
     }
     for (name, attack) in ATTACKS {
         let mut ok = 0;
