@@ -10,14 +10,15 @@
 //! A classical spread-spectrum design, chosen because it needs no model weights, runs on a CPU
 //! in milliseconds, and its failure modes can be reasoned about:
 //!
-//! - **Scale-normalised domain** ([`luma`](crate) module): a fixed 512 x 512 grid spanning the
+//! - **Scale-normalised domain**: a fixed 512 x 512 grid spanning the
 //!   picture, so resizing needs no search and detection costs the same for every image size.
 //! - **Tiles of a smooth pseudo-random chip pattern**, repeated over the grid: crops keep whole
 //!   tiles, and the repetition lets the detector measure a crop's scale by autocorrelation and
 //!   average all tiles into one.
 //! - **A synchronisation template** (a quarter of each tile's chips) finds where a tile starts.
-//! - **Spreading as the error-correcting code**: each of the 96 code bits rides on 8 chips per
-//!   tile, summed over every tile before deciding (a soft-decoded repetition code).
+//! - **A rate 1/3 convolutional code** (constraint length 7, soft Viterbi decoding) over the 64
+//!   payload bits and the check; each coded bit rides on 2 or 3 chips per tile, summed over
+//!   every tile, and the soft sums go straight into the decoder.
 //! - **A CRC-32 check** over the payload: an unmarked image passes a decoding attempt with
 //!   probability 2^-32, and the detector makes at most 12 attempts, so a false detection has a
 //!   probability below 3 in 10^9 per image.
@@ -25,8 +26,15 @@
 //! The pattern is added to R, G and B alike (a pure luminance change) at full resolution with an
 //! amplitude of `strength` grey levels; the default keeps PSNR at or above 40 dB.
 //!
+//! Measured on 21 scikit-image photos and 8 generated pictures (512 to 4000 px) at the default
+//! strength (PSNR 40.9 dB or more): the payload comes back from 26 or 27 of 29 after JPEG 50,
+//! 0.5x or 0.3x downscaling, brightness, contrast and noise; 22 to 24 after crops; 16 after a
+//! 0.5x + JPEG 70 + crop chain. Dense textures (grass, gravel) are the misses. No unmarked image
+//! has detected. (Run `tests/evaluate.rs`, see its docs.)
+//!
 //! Not handled yet: rotation (even 2 degrees smears the fold), perceptual masking (the amplitude
-//! is uniform, so flat regions show the pattern most), video frame formats.
+//! is uniform, so flat regions show the pattern most and dense textures hide it worst), video
+//! frame formats.
 //!
 //! # Example
 //!
