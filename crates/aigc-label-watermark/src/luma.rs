@@ -41,10 +41,12 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
         if w >= WORK {
             let mut count = [0u32; WORK];
             out.fill(0.0);
-            for (x, &cell) in xs.iter().enumerate() {
-                let p = image.get_pixel(x as u32, y).0;
+            // The row's bytes straight from the buffer: `get_pixel` would check bounds per pixel.
+            let start = y as usize * w * 4;
+            let row = image.as_raw().get(start..start + w * 4).unwrap_or(&[]);
+            for (p, &cell) in row.chunks_exact(4).zip(&xs) {
                 if let (Some(o), Some(c)) = (out.get_mut(cell), count.get_mut(cell)) {
-                    *o += luma(p);
+                    *o += luma([p[0], p[1], p[2], 0]);
                     *c += 1;
                 }
             }

@@ -105,10 +105,10 @@ fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
     let mut sum = vec![0.0f32; TILE * TILE];
     let mut count = vec![0u32; TILE * TILE];
     let (sx, sy) = (TILE as f32 / px, TILE as f32 / py);
+    let txs: Vec<usize> = (0..WORK).map(|x| ((x as f32 * sx).round() as usize) % TILE).collect();
     for (y, row) in residual.chunks_exact(WORK).enumerate() {
         let ty = ((y as f32 * sy).round() as usize) % TILE;
-        for (x, &v) in row.iter().enumerate() {
-            let tx = ((x as f32 * sx).round() as usize) % TILE;
+        for (&tx, &v) in txs.iter().zip(row) {
             let k = ty * TILE + tx;
             if let (Some(s), Some(c)) = (sum.get_mut(k), count.get_mut(k)) {
                 *s += v;
