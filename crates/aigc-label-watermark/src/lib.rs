@@ -136,9 +136,11 @@ pub fn embed(image: &RgbaImage, payload: u64, strength: f32) -> RgbaImage {
         for (px, &(i0, i1, fx)) in row.zip(&xs) {
             let top = v(i0, j0) * (1.0 - fx) + v(i1, j0) * fx;
             let bottom = v(i0, j1) * (1.0 - fx) + v(i1, j1) * fx;
-            let delta = strength * (top * (1.0 - fy) + bottom * fy);
+            // Rounded once per pixel: the channels are integers, so this is the same as
+            // rounding each sum, and it keeps the three channels' deltas equal.
+            let delta = (strength * (top * (1.0 - fy) + bottom * fy)).round() as i16;
             for c in &mut px.0[..3] {
-                *c = (f32::from(*c) + delta).round().clamp(0.0, 255.0) as u8;
+                *c = (i16::from(*c) + delta).clamp(0, 255) as u8;
             }
         }
     }
