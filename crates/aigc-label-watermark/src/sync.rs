@@ -180,13 +180,17 @@ fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
             for (k, v) in lattice.iter_mut().enumerate() {
                 *v = sample(tile, (k % SIDE) % CHIPS, (k / SIDE) % CHIPS, rx, ry);
             }
-            for qy in 0..CHIPS {
-                for qx in 0..CHIPS {
-                    let base = qy * SIDE + qx;
-                    let s: f32 = offsets
-                        .iter()
-                        .map(|&(o, sign)| sign * lattice.get(base + o).copied().unwrap_or(0.0))
-                        .sum();
+            // Chip by chip, a whole row of shifts at once: contiguous, so it vectorises.
+            let mut sums = [[0.0f32; CHIPS]; CHIPS];
+            for &(o, sign) in &offsets {
+                for (qy, row) in sums.iter_mut().enumerate() {
+                    let start = o + qy * SIDE;
+                    let src = lattice.get(start..start + CHIPS).unwrap_or(&[]);
+                    row.iter_mut().zip(src).for_each(|(acc, v)| *acc += sign * v);
+                }
+            }
+            for (qy, row) in sums.iter().enumerate() {
+                for (qx, &s) in row.iter().enumerate() {
                     coarse.push((s, qx * CHIP + rx, qy * CHIP + ry));
                 }
             }
