@@ -17,7 +17,7 @@ const MIN_PERIOD: usize = TILE - TILE / 16;
 /// Largest period searched: a crop may keep as little as ~55% of an axis.
 const MAX_PERIOD: usize = TILE * 9 / 5;
 /// Autocorrelation peaks kept per axis.
-const PEAKS: usize = 2;
+const PEAKS: usize = 3;
 /// Tile origins decoded per period pair.
 const SHIFTS_TRIED: usize = 3;
 /// Period pairs decoded: those whose template correlation stands out most.
