@@ -156,3 +156,34 @@ pub const ATTACKS: &[Attack] = &[
     ("noise5", |i| noise(i, 5.0, 7)),
     ("chain", |i| crop(&jpeg(&scale(i, 0.5), 70), 0.05, 0.05, 0.05, 0.05)),
 ];
+
+/// Rotation by `degrees` about the centre (bilinear), cropped to the largest centred rectangle
+/// of the original aspect ratio that holds no corner fill.
+pub fn rotate(img: &RgbaImage, degrees: f32) -> RgbaImage {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    let rotated = RgbaImage::from_fn(img.width(), img.height(), |x, y| {
+        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+        let (sx, sy) = (c * dx + s * dy + cx - 0.5, -s * dx + c * dy + cy - 0.5);
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let at = |xx: f32, yy: f32, ch: usize| {
+            let xi = xx.clamp(0.0, w - 1.0) as u32;
+            let yi = yy.clamp(0.0, h - 1.0) as u32;
+            f32::from(img.get_pixel(xi, yi).0[ch])
+        };
+        let mut out = [0u8; 4];
+        for (ch, o) in out.iter_mut().enumerate() {
+            let top = at(x0, y0, ch) * (1.0 - fx) + at(x0 + 1.0, y0, ch) * fx;
+            let bottom = at(x0, y0 + 1.0, ch) * (1.0 - fx) + at(x0 + 1.0, y0 + 1.0, ch) * fx;
+            *o = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
+        }
+        Rgba(out)
+    });
+    // Shrinking by |sin| * (w + h) / min side keeps the corners out (a safe bound).
+    let (sa, ca) = (s.abs(), c.abs());
+    let k = 1.0 / (ca + sa * (w / h).max(h / w));
+    let margin = (1.0 - k) / 2.0;
+    crop(&rotated, margin, margin, margin, margin)
+}
