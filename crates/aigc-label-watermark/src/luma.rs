@@ -85,9 +85,10 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
 
 /// Half-width of the local windows the residual uses.
 const RADIUS: usize = 3;
-/// Added to the local RMS before dividing by it, in grey levels (about the watermark's own
-/// amplitude), so flat regions are not amplified into noise.
-const FLOOR: f32 = 2.0;
+/// Added to the local RMS before dividing by it, in grey levels (below the watermark's own
+/// amplitude), so perfectly flat regions are not amplified into quantisation noise. Tuned on
+/// the evaluation set: 2.0 recovers fewer crops, 0.5 is no better than 1.0.
+const FLOOR: f32 = 1.0;
 /// Normalised residual values are clipped to this many local RMS units.
 const CLIP: f32 = 3.0;
 
