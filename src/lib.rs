@@ -51,6 +51,8 @@ pub use aigc_label_text as text;
 pub use aigc_label_trust as trust;
 #[cfg(feature = "video")]
 pub use aigc_label_video as video;
+#[cfg(feature = "watermark")]
+pub use aigc_label_watermark as watermark;
 
 mod atomic;
 pub mod batch;
