@@ -463,3 +463,22 @@ fn an_itunes_item_typed_by_a_number_is_refused() {
     assert_eq!(keys(&out), [&b"AIGC"[..]]);
     assert_eq!(items(&out).len(), 2);
 }
+
+#[test]
+fn a_uuid_xmp_label_in_a_variant_namespace_is_found_with_a_warning() {
+    let (_, wild_text) = wild_label();
+    let base = std::fs::read(fixture("video/mp4_moov_end.mp4")).unwrap();
+    let packet = String::from_utf8(xmp::new_packet(&wild_text, 64)).unwrap();
+    let packet = packet.replace(xmp::TC260_NS, "https://www.tc260.org.cn/ns/AIGC/1.0");
+    assert!(packet.contains("https://"), "the packet names the namespace");
+    let uuid = [
+        0xBE, 0x7A, 0xCF, 0xCB, 0x97, 0xA9, 0x42, 0xE8, 0x9C, 0x71, 0x99, 0x94, 0x91, 0xE3, 0xAF, 0xAC,
+    ];
+    let mut file = base;
+    file.extend_from_slice(&bx(b"uuid", &[&uuid[..], packet.as_bytes()].concat()));
+    let found = Bmff.find(&mut Cursor::new(&file), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].text, wild_text);
+    let flag = found[0].checks.iter().find(|c| c.id == id::XMP_NAMESPACE);
+    assert_eq!(flag.map(|c| c.level), Some(Level::Warn), "{:#?}", found[0].checks);
+}

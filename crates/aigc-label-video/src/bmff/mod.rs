@@ -104,12 +104,10 @@ impl Carrier for Bmff {
                 b"uuid" => {
                     if let Some(packet) = read_xmp_uuid(&mut src, h, limits)? {
                         for hit in xmp::find_aigc(&packet, limits)? {
-                            out.push(found(
-                                "uuid XMP TC260:AIGC",
-                                h.start..h.end,
-                                hit.value,
-                                Some(SPEC_PLACE),
-                            ));
+                            let checks = hit.checks();
+                            let mut f = found("uuid XMP TC260:AIGC", h.start..h.end, hit.value, Some(SPEC_PLACE));
+                            f.checks.extend(checks);
+                            out.push(f);
                         }
                     }
                 }
