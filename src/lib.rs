@@ -70,15 +70,37 @@ pub use batch::{Batch, EmbedJob, embed_many, inspect_many};
 /// Buffer size for file reads and writes: large enough that payload copies are few syscalls.
 const IO_BUFFER: usize = 256 << 10;
 
-/// How the file-level functions read files: through a buffer that survives the seeks carriers
-/// make between headers (see [`aigc_label_core::io::SeekBuf`]), so the bytes read stay about the
-/// file's size and memory stays flat whatever the file size.
+/// Files up to this size are read whole, with one system call, when opened: carriers seek back
+/// and forth (find the label, then copy), and a small file is cheaper held than re-read.
+const SMALL_FILE: u64 = 1 << 20;
+
+/// How the file-level functions read files: a file of at most 1 MiB is read whole when opened,
+/// so it is read from the disk once however often carriers seek back; a larger one through a
+/// buffer that survives the seeks carriers make between headers (see
+/// [`aigc_label_core::io::SeekBuf`]), so the bytes read stay about the file's size and memory
+/// stays flat whatever the file size.
 ///
 /// Only regular files are opened: a FIFO, a pipe (`/dev/stdin` fed by `cat`), a socket or a
 /// device has no end to seek to, and reading it whole could hang or fill memory, so
 /// [`FileReader::open`] refuses it before reading a byte.
-#[derive(Debug)]
-pub struct FileReader(aigc_label_core::io::SeekBuf<File>);
+pub struct FileReader(Source);
+
+/// Where a [`FileReader`]'s bytes come from.
+enum Source {
+    /// A small file, read whole.
+    Whole(std::io::Cursor<Vec<u8>>),
+    /// A larger file, read through a buffer.
+    Buffered(aigc_label_core::io::SeekBuf<File>),
+}
+
+impl std::fmt::Debug for FileReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Source::Whole(bytes) => write!(f, "FileReader(whole, {} bytes)", bytes.get_ref().len()),
+            Source::Buffered(_) => f.write_str("FileReader(buffered)"),
+        }
+    }
+}
 
 impl FileReader {
     /// Opens `path`, which must name a regular file (or a link to one).
@@ -91,10 +113,43 @@ impl FileReader {
         // Checked before opening, since opening a FIFO blocks until a writer comes, and again on
         // the opened file, in case the path was swapped in between (opened without blocking).
         regular(&std::fs::metadata(path)?)?;
-        let file = open_without_blocking(path)?;
-        regular(&file.metadata()?)?;
-        Ok(FileReader(aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file)))
+        let mut file = open_without_blocking(path)?;
+        let meta = file.metadata()?;
+        regular(&meta)?;
+        if meta.len() <= SMALL_FILE {
+            if let Some(bytes) = read_small(&mut file, meta.len())? {
+                return Ok(FileReader(Source::Whole(std::io::Cursor::new(bytes))));
+            }
+        }
+        Ok(FileReader(Source::Buffered(aigc_label_core::io::SeekBuf::with_capacity(
+            IO_BUFFER, file,
+        ))))
     }
+
+    /// The file's size when it is held whole in memory (a small file), so writers can keep a
+    /// small output in memory too.
+    pub(crate) fn whole_len(&self) -> Option<u64> {
+        match &self.0 {
+            Source::Whole(bytes) => Some(bytes.get_ref().len() as u64),
+            Source::Buffered(_) => None,
+        }
+    }
+}
+
+/// Reads a file whose size was `len` (at most [`SMALL_FILE`]) whole; `None`, with the file back
+/// at its start, when it has grown past [`SMALL_FILE`] since.
+fn read_small(file: &mut File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    // One byte more than the size, so the read that returns 0 needs no regrowth.
+    bytes
+        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX).saturating_add(1))
+        .map_err(std::io::Error::other)?;
+    (&mut *file).take(SMALL_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > SMALL_FILE {
+        file.seek(SeekFrom::Start(0))?;
+        return Ok(None);
+    }
+    Ok(Some(bytes))
 }
 
 /// Opens `path` for reading; on Unix with `O_NONBLOCK`, so that a FIFO swapped in after the
@@ -153,13 +208,19 @@ fn special_kind(_: &std::fs::FileType) -> &'static str {
 
 impl Read for FileReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
+        match &mut self.0 {
+            Source::Whole(bytes) => bytes.read(buf),
+            Source::Buffered(file) => file.read(buf),
+        }
     }
 }
 
 impl Seek for FileReader {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.0.seek(pos)
+        match &mut self.0 {
+            Source::Whole(bytes) => bytes.seek(pos),
+            Source::Buffered(file) => file.seek(pos),
+        }
     }
 }
 

@@ -1,0 +1,63 @@
+//! A single small file is read once and written once: the bytes one `embed_file` moves through
+//! system calls on this thread, counted by the kernel in `/proc/thread-self/io` (Linux).
+
+use std::path::Path;
+
+use aigc_label::{Options, Verdict, embed_file, inspect_file};
+
+/// `rchar` and `wchar` of this thread: bytes passed to read and write system calls.
+fn io_counts() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/thread-self/io").ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    Some((field("rchar:")?, field("wchar:")?))
+}
+
+/// Bytes read and written while `f` runs on this thread.
+fn counted<T>(f: impl FnOnce() -> T) -> Option<(T, u64, u64)> {
+    let (r0, w0) = io_counts()?;
+    let value = f();
+    let (r1, w1) = io_counts()?;
+    Some((value, r1 - r0, w1 - w0))
+}
+
+fn measure(input: &Path, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join(name);
+    let size = std::fs::metadata(input).unwrap().len();
+    let label = aigc_label_testutil::sample_label();
+    let options = Options::default();
+    let Some((written, read, wrote)) = counted(|| embed_file(input, &output, &label, &options)) else {
+        eprintln!("SKIPPED small_files: no /proc/thread-self/io");
+        return;
+    };
+    let written = written.unwrap();
+    let out_size = std::fs::metadata(&output).unwrap().len();
+    eprintln!("{name}: input {size}, output {out_size}, read {read}, wrote {wrote}");
+    // The input once, plus the few hundred bytes of /proc/thread-self/io itself; no read-back
+    // from the disk (the output is checked in memory before it is written).
+    assert!(read <= size + 1024, "{name}: read {read} bytes of a {size}-byte input");
+    assert_eq!(wrote, out_size, "{name}: the output is written once");
+    assert_eq!(written.bytes_written, out_size);
+    assert_eq!(inspect_file(&output, &options).unwrap().verdict, Verdict::Compliant);
+}
+
+#[test]
+fn embedding_a_small_png_reads_it_once_and_writes_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+        aigc_label_testutil::synthetic_png(&mut file, 300, 300).unwrap();
+    }
+    assert!(std::fs::metadata(&input).unwrap().len() > 300_000, "a file bigger than every buffer");
+    measure(&input, "out.png");
+}
+
+#[test]
+fn embedding_a_small_jpeg_reads_it_once_and_writes_it_once() {
+    measure(&aigc_label_testutil::fixture("jpeg/xmp-extended.jpg"), "out.jpg");
+}
