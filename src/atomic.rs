@@ -288,7 +288,10 @@ impl<F: Read + Write + Seek> BufStream<F> {
     /// [`MEMORY_OUTPUT`]; `inner` must be empty.
     fn in_memory(inner: F, len: u64) -> Self {
         // A label and its padding rarely add more than a few KiB.
-        let expected = usize::try_from(len).unwrap_or(0).saturating_add(16 << 10).min(MEMORY_OUTPUT);
+        let expected = usize::try_from(len)
+            .unwrap_or(0)
+            .saturating_add(16 << 10)
+            .min(MEMORY_OUTPUT);
         let mut bytes = Vec::new();
         // Only a hint: without it the vector grows as it must.
         let _ = bytes.try_reserve_exact(expected);

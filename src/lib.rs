@@ -121,9 +121,9 @@ impl FileReader {
                 return Ok(FileReader(Source::Whole(std::io::Cursor::new(bytes))));
             }
         }
-        Ok(FileReader(Source::Buffered(aigc_label_core::io::SeekBuf::with_capacity(
-            IO_BUFFER, file,
-        ))))
+        Ok(FileReader(Source::Buffered(
+            aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file),
+        )))
     }
 
     /// The file's size when it is held whole in memory (a small file), so writers can keep a
@@ -355,7 +355,46 @@ pub fn embed_file(
     label: &Label,
     options: &Options,
 ) -> Result<Written> {
-    atomic::write(input.as_ref(), output.as_ref(), |carrier, reader, out| {
+    embed_atomic(
+        input.as_ref(),
+        output.as_ref(),
+        label,
+        options,
+        None::<fn(&Report) -> Result<()>>,
+    )
+}
+
+/// As [`embed_file`], after `check` has seen the input's [`Report`] and let the write go on:
+/// for callers with a rule of their own about what may be relabelled (the command line refuses
+/// to drop a producer's signature). The report comes from the file opened for the write, so a
+/// small input is still read from the disk once.
+///
+/// # Errors
+/// As [`embed_file`], and `check`'s error (wrapped with `input`), with nothing written.
+pub fn embed_file_checked(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    label: &Label,
+    options: &Options,
+    check: impl FnOnce(&Report) -> Result<()>,
+) -> Result<Written> {
+    embed_atomic(input.as_ref(), output.as_ref(), label, options, Some(check))
+}
+
+/// [`embed_file`], with `check` run on the input's report first when there is one.
+fn embed_atomic(
+    input: &Path,
+    output: &Path,
+    label: &Label,
+    options: &Options,
+    check: Option<impl FnOnce(&Report) -> Result<()>>,
+) -> Result<Written> {
+    atomic::write(input, output, |carrier, reader, out| {
+        if let Some(check) = check {
+            let start = reader.stream_position()?;
+            check(&aigc_label_core::inspect::inspect_with(carrier, reader, options)?)?;
+            reader.seek(SeekFrom::Start(start))?;
+        }
         let written = aigc_label_core::embed::embed_with(carrier, reader, out, label, options)?;
         out.flush()?;
         out.seek(SeekFrom::Start(0))?;
