@@ -139,12 +139,28 @@ impl FileReader {
 /// Reads a file whose size was `len` (at most [`SMALL_FILE`]) whole; `None`, with the file back
 /// at its start, when it has grown past [`SMALL_FILE`] since.
 fn read_small(file: &mut File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
     let mut bytes = Vec::new();
-    // One byte more than the size, so the read that returns 0 needs no regrowth.
+    // One byte more than the size, so the read that finds the end needs no regrowth.
     bytes
-        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX).saturating_add(1))
+        .try_reserve_exact(len.saturating_add(1))
         .map_err(std::io::Error::other)?;
-    (&mut *file).take(SMALL_FILE + 1).read_to_end(&mut bytes)?;
+    bytes.resize(len, 0);
+    // The size is known, so one read usually fills it (read_to_end would probe in small steps).
+    let mut filled = 0;
+    while let Some(rest) = bytes.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    // Whatever the file grew by since its size was taken, up to one byte past the limit.
+    (&mut *file)
+        .take((SMALL_FILE + 1).saturating_sub(filled as u64))
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > SMALL_FILE {
         file.seek(SeekFrom::Start(0))?;
         return Ok(None);

@@ -27,22 +27,33 @@ fn counted<T>(f: impl FnOnce() -> T) -> Option<(T, u64, u64)> {
 fn measure(input: &Path, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join(name);
-    let size = std::fs::metadata(input).unwrap().len();
     let label = aigc_label_testutil::sample_label();
     let options = Options::default();
-    let Some((written, read, wrote)) = counted(|| embed_file(input, &output, &label, &options)) else {
-        eprintln!("SKIPPED small_files: no /proc/thread-self/io");
+    let Some(written) = read_once_written_once(input, &output, || embed_file(input, &output, &label, &options)) else {
         return;
     };
-    let written = written.unwrap();
-    let out_size = std::fs::metadata(&output).unwrap().len();
-    eprintln!("{name}: input {size}, output {out_size}, read {read}, wrote {wrote}");
+    assert_eq!(written.bytes_written, std::fs::metadata(&output).unwrap().len());
+    assert_eq!(inspect_file(&output, &options).unwrap().verdict, Verdict::Compliant);
+}
+
+/// Runs `write` (from `input` to `output`) and checks that it read `input` once and wrote
+/// `output` once; `None` where the kernel does not count (not Linux).
+fn read_once_written_once<T>(input: &Path, output: &Path, write: impl FnOnce() -> aigc_label::Result<T>) -> Option<T> {
+    let size = std::fs::metadata(input).unwrap().len();
+    let Some((value, read, wrote)) = counted(write) else {
+        eprintln!("SKIPPED small_files: no /proc/thread-self/io");
+        return None;
+    };
+    let out_size = std::fs::metadata(output).unwrap().len();
+    eprintln!(
+        "{}: input {size}, output {out_size}, read {read}, wrote {wrote}",
+        output.display()
+    );
     // The input once, plus the few hundred bytes of /proc/thread-self/io itself; no read-back
     // from the disk (the output is checked in memory before it is written).
-    assert!(read <= size + 1024, "{name}: read {read} bytes of a {size}-byte input");
-    assert_eq!(wrote, out_size, "{name}: the output is written once");
-    assert_eq!(written.bytes_written, out_size);
-    assert_eq!(inspect_file(&output, &options).unwrap().verdict, Verdict::Compliant);
+    assert!(read <= size + 1024, "read {read} bytes of a {size}-byte input");
+    assert_eq!(wrote, out_size, "the output is written once");
+    Some(value.unwrap())
 }
 
 #[test]
@@ -53,11 +64,45 @@ fn embedding_a_small_png_reads_it_once_and_writes_it_once() {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
         aigc_label_testutil::synthetic_png(&mut file, 300, 300).unwrap();
     }
-    assert!(std::fs::metadata(&input).unwrap().len() > 300_000, "a file bigger than every buffer");
+    assert!(
+        std::fs::metadata(&input).unwrap().len() > 300_000,
+        "a file bigger than every buffer"
+    );
     measure(&input, "out.png");
 }
 
 #[test]
 fn embedding_a_small_jpeg_reads_it_once_and_writes_it_once() {
     measure(&aigc_label_testutil::fixture("jpeg/xmp-extended.jpg"), "out.jpg");
+}
+
+#[cfg(feature = "trust")]
+#[test]
+fn propagating_a_small_labelled_jpeg_reads_it_once_and_writes_it_once() {
+    use aigc_label::trust::propagate::Request;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jpg");
+    let options = Options::default();
+    let label = aigc_label_testutil::sample_label();
+    embed_file(
+        aigc_label_testutil::fixture("jpeg/xmp-extended.jpg"),
+        &input,
+        &label,
+        &options,
+    )
+    .unwrap();
+    let output = dir.path().join("out.jpg");
+    let request = Request {
+        platform: "001191110108551385082Q20000",
+        propagate_id: "p-1",
+        declared_by_user: false,
+        signer: None,
+        bind: false,
+    };
+    let outcome = read_once_written_once(&input, &output, || {
+        aigc_label::propagate_file(&input, &output, &request, &options)
+    });
+    if let Some(outcome) = outcome {
+        assert_eq!(outcome.label.unwrap().propagate_id, "p-1");
+    }
 }
