@@ -15,7 +15,9 @@
 //!
 //! One design decision: path writes go to a temporary file in the target's folder, are read back
 //! and checked, synced, and only then renamed over the target. A failure or a kill at any moment
-//! leaves either the old file or the complete new one, never half of each.
+//! leaves either the old file or the complete new one, never half of each. A file of at most
+//! 1 MiB is read from the disk once, and its output checked in memory and written with one
+//! write: one read, one write, one sync of the file and one of its folder.
 //!
 //! ```no_run
 //! use aigc_label::{embed_file, inspect_file, Label, Options, Verdict};
