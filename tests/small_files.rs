@@ -1,5 +1,6 @@
-//! A single small file is read once and written once: the bytes one `embed_file` moves through
-//! system calls on this thread, counted by the kernel in `/proc/thread-self/io` (Linux).
+//! A single small file is read once and written once, and a larger file's check re-reads its
+//! structure, not its payload: the bytes one file-level write moves through system calls on
+//! this thread, counted by the kernel in `/proc/thread-self/io` (Linux).
 
 use std::path::Path;
 
@@ -105,4 +106,28 @@ fn propagating_a_small_labelled_jpeg_reads_it_once_and_writes_it_once() {
     if let Some(outcome) = outcome {
         assert_eq!(outcome.label.unwrap().propagate_id, "p-1");
     }
+}
+
+#[test]
+fn checking_a_larger_output_rereads_its_structure_not_its_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+        aigc_label_testutil::synthetic_png(&mut file, 1200, 1000).unwrap();
+    }
+    let size = std::fs::metadata(&input).unwrap().len();
+    let output = dir.path().join("out.png");
+    let label = aigc_label_testutil::sample_label();
+    let Some((written, read, wrote)) = counted(|| embed_file(&input, &output, &label, &Options::default())) else {
+        return;
+    };
+    written.unwrap();
+    let reread = read - size;
+    eprintln!("{size}-byte png: read {read} ({reread} re-read by the check), wrote {wrote}");
+    assert!(size > 4 << 20, "past the in-memory limit");
+    // The check seeks over the 4.8 MB of IDAT: the output's headers and the label's chunk, in
+    // read-back buffer fills of 64 KiB, not the whole output again.
+    assert!(reread <= 256 << 10, "the check re-read {reread} bytes");
+    assert_eq!(wrote, std::fs::metadata(&output).unwrap().len(), "written once");
 }
