@@ -7,6 +7,8 @@
 # and prints each mean and the ratio aigc-label / exiv2 (the goal is at most 0.5).
 # Needs hyperfine and exiv2 (Debian packages `hyperfine`, `exiv2`) and ImageMagick's convert.
 # Usage: benches/small_inplace.sh [--check]; with --check it exits 1 when a ratio is above 0.5.
+# Both are timed from a process start: `aigc-label --version` alone takes about 1.3 ms here,
+# exiv2's about 2.1 ms; aigc-label also syncs the file and its folder (exiv2 does not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=${1:-}
@@ -25,14 +27,17 @@ for ext in jpg png; do
   orig=$work/orig.$ext
   file=$work/file.$ext
   echo "== $ext, $(stat -c %s "$orig") bytes"
-  hyperfine --warmup 5 --min-runs 40 --style basic --export-json "$work/$ext.json" \
+  hyperfine -N --warmup 5 --min-runs 40 --style basic --export-json "$work/$ext.json" \
     --prepare "cp $orig $file" \
     -n aigc-label "$bin embed --in-place -q --producer 001191440300708461136T1XGW3 --produce-id bench-1 $file" \
-    -n exiv2 "exiv2 -M'set Xmp.dc.title bench-1' mo $file"
-  ratios+=("$(python3 -c 'import json,sys; r={x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}; print(f"{r[\"aigc-label\"] / r[\"exiv2\"]:.2f}")' "$work/$ext.json")")
+    -n exiv2 "exiv2 -M 'set Xmp.dc.title bench-1' mo $file"
+  ratios+=("$(python3 -c 'import json,sys; r={x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}; print("%.2f" % (r["aigc-label"] / r["exiv2"]))' "$work/$ext.json")")
   echo "$ext: aigc-label / exiv2 = ${ratios[-1]}x"
+  # What was timed labels the file: inspect exits 0 only for a compliant label.
+  cp "$orig" "$file"
+  "$bin" embed --in-place -q --producer 001191440300708461136T1XGW3 --produce-id bench-1 "$file" > /dev/null
+  "$bin" inspect -q "$file"
 done
-"$bin" inspect -q "$work/file.jpg" "$work/file.png"
 if [[ $check == --check ]]; then
   for r in "${ratios[@]}"; do
     python3 -c 'import sys; sys.exit(float(sys.argv[1]) > 0.5)' "$r" || { echo "above 0.5x exiv2" >&2; exit 1; }
