@@ -29,6 +29,9 @@ use crate::{Carrier, Error, FileReader, IO_BUFFER, Result, open_with_carrier};
 /// Buffer for reading back an output being checked.
 const READ_BACK_BUFFER: usize = 64 << 10;
 
+/// Largest output kept in memory for a small input: past it, the output spills to its file.
+const MEMORY_OUTPUT: usize = 4 << 20;
+
 /// Set-user-id and set-group-id mode bits.
 #[cfg(unix)]
 const SET_ID_BITS: u32 = 0o6000;
@@ -143,9 +146,15 @@ pub(crate) fn write<T>(
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::from(e).with_path(output))?;
-    let mut stream = BufStream::new(temp.as_file());
+    let mut stream = match reader.whole_len() {
+        // A small input's output is built, read back and checked in memory, then written once.
+        Some(len) => BufStream::in_memory(temp.as_file(), len),
+        None => BufStream::new(temp.as_file()),
+    };
     let (value, keep) = write(carrier, &mut reader, &mut stream).map_err(|e| e.with_path(input))?;
-    stream.flush().map_err(|e| Error::from(e).with_path(output))?;
+    if keep {
+        stream.finish().map_err(|e| Error::from(e).with_path(output))?;
+    }
     drop(stream);
     if keep {
         let placed = (|| -> io::Result<()> {
@@ -251,11 +260,17 @@ fn sync_folder(_dir: &Path) -> io::Result<()> {
 /// reads through a [`SeekBuf`] (whose buffer survives the seeks a verifier makes), and switching flushes the one or drops the other's read-ahead.
 /// The trust crate writes a protected label and then reads the output back to check it, and an
 /// unbuffered file would cost a system call per header field.
+///
+/// The output of a small input is held in memory instead ([`BufStream::in_memory`]): written,
+/// read back and checked there, then put in the file with one write by [`BufStream::finish`].
+/// The check sees the very bytes the file gets, without reading them back from the disk.
 pub(crate) struct BufStream<F: Read + Write + Seek> {
     state: State<F>,
 }
 
 enum State<F: Read + Write + Seek> {
+    /// The whole output so far, and the file it goes to when finished (or spilled).
+    Memory(io::Cursor<Vec<u8>>, F),
     Writing(BufWriter<F>),
     Reading(SeekBuf<F>),
     /// A switch failed; every later call fails too.
@@ -269,7 +284,45 @@ impl<F: Read + Write + Seek> BufStream<F> {
         }
     }
 
+    /// Keeps the output in memory, expecting about `len` bytes, until it passes
+    /// [`MEMORY_OUTPUT`]; `inner` must be empty.
+    fn in_memory(inner: F, len: u64) -> Self {
+        // A label and its padding rarely add more than a few KiB.
+        let expected = usize::try_from(len)
+            .unwrap_or(0)
+            .saturating_add(16 << 10)
+            .min(MEMORY_OUTPUT);
+        let mut bytes = Vec::new();
+        // Only a hint: without it the vector grows as it must.
+        let _ = bytes.try_reserve_exact(expected);
+        BufStream {
+            state: State::Memory(io::Cursor::new(bytes), inner),
+        }
+    }
+
+    /// Puts everything written into the file: the bytes held in memory with one write, or what
+    /// the write buffer holds.
+    fn finish(&mut self) -> io::Result<()> {
+        self.spill()?;
+        self.flush()
+    }
+
+    /// Moves an output held in memory to its file, and goes on writing there.
+    fn spill(&mut self) -> io::Result<()> {
+        if let State::Memory(..) = self.state {
+            let State::Memory(bytes, mut file) = std::mem::replace(&mut self.state, State::Broken) else {
+                return Err(broken());
+            };
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(bytes.get_ref())?;
+            file.seek(SeekFrom::Start(bytes.position()))?;
+            self.state = State::Writing(BufWriter::with_capacity(IO_BUFFER, file));
+        }
+        Ok(())
+    }
+
     fn reader(&mut self) -> io::Result<&mut SeekBuf<F>> {
+        self.spill()?;
         if let State::Writing(_) = self.state {
             let State::Writing(writer) = std::mem::replace(&mut self.state, State::Broken) else {
                 return Err(broken());
@@ -287,6 +340,7 @@ impl<F: Read + Write + Seek> BufStream<F> {
     }
 
     fn writer(&mut self) -> io::Result<&mut BufWriter<F>> {
+        self.spill()?;
         if let State::Reading(_) = self.state {
             let State::Reading(mut reader) = std::mem::replace(&mut self.state, State::Broken) else {
                 return Err(broken());
@@ -310,19 +364,30 @@ fn broken() -> io::Error {
 
 impl<F: Read + Write + Seek> Read for BufStream<F> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let State::Memory(bytes, _) = &mut self.state {
+            return bytes.read(buf);
+        }
         self.reader()?.read(buf)
     }
 }
 
 impl<F: Read + Write + Seek> Write for BufStream<F> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let State::Memory(bytes, _) = &mut self.state {
+            let end = usize::try_from(bytes.position()).map_or(usize::MAX, |p| p.saturating_add(buf.len()));
+            if end <= MEMORY_OUTPUT {
+                return bytes.write(buf);
+            }
+        }
         self.writer()?.write(buf)
     }
 
+    /// Flushes the write buffer; an output held in memory stays there until
+    /// [`BufStream::finish`].
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.state {
             State::Writing(writer) => writer.flush(),
-            State::Reading(_) => Ok(()),
+            State::Memory(..) | State::Reading(_) => Ok(()),
             State::Broken => Err(broken()),
         }
     }
@@ -331,6 +396,7 @@ impl<F: Read + Write + Seek> Write for BufStream<F> {
 impl<F: Read + Write + Seek> Seek for BufStream<F> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         match &mut self.state {
+            State::Memory(bytes, _) => bytes.seek(pos),
             State::Writing(writer) => writer.seek(pos),
             // A seek within the read-ahead keeps it (carriers hop between nearby headers).
             State::Reading(reader) => reader.seek(pos),
@@ -424,5 +490,44 @@ mod tests {
         s.read_to_end(&mut all).unwrap();
         assert_eq!(all, b"hello!worlD");
         assert!(s.seek(SeekFrom::Current(-100)).is_err(), "no seek before the start");
+    }
+
+    #[test]
+    fn an_output_in_memory_reaches_its_file_only_when_finished() {
+        let mut file = Cursor::new(Vec::new());
+        let mut s = BufStream::in_memory(&mut file, 11);
+        s.write_all(b"hello world").unwrap();
+        s.flush().unwrap();
+        s.seek(SeekFrom::Start(6)).unwrap();
+        let mut word = [0u8; 5];
+        s.read_exact(&mut word).unwrap();
+        assert_eq!(&word, b"world");
+        s.seek(SeekFrom::Start(0)).unwrap();
+        s.write_all(b"H").unwrap();
+        assert!(matches!(s.state, State::Memory(..)), "still in memory");
+        s.finish().unwrap();
+        drop(s);
+        assert_eq!(file.get_ref(), b"Hello world");
+    }
+
+    #[test]
+    fn an_output_in_memory_spills_to_its_file_past_the_limit() {
+        let mut file = Cursor::new(Vec::new());
+        let mut s = BufStream::in_memory(&mut file, 3);
+        s.write_all(b"abc").unwrap();
+        // A write far past the limit goes to the file, not into a huge zero-filled vector.
+        s.seek(SeekFrom::Start(MEMORY_OUTPUT as u64 + 10)).unwrap();
+        s.write_all(b"z").unwrap();
+        assert!(matches!(s.state, State::Writing(_)));
+        s.seek(SeekFrom::Start(1)).unwrap();
+        let mut two = [0u8; 2];
+        s.read_exact(&mut two).unwrap();
+        assert_eq!(&two, b"bc");
+        s.finish().unwrap();
+        drop(s);
+        let bytes = file.into_inner();
+        assert_eq!(bytes.len(), MEMORY_OUTPUT + 11);
+        assert_eq!(&bytes[..3], b"abc");
+        assert_eq!(bytes.last(), Some(&b'z'));
     }
 }

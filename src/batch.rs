@@ -7,6 +7,10 @@
 //!
 //! Results arrive in completion order; each carries the index of its input so callers can
 //! restore input order if they need it.
+//!
+//! A batch of one input (a command line naming one file) runs it on the calling thread: no pool,
+//! no extra thread, nothing to start or join, so a single small file costs what the work costs
+//! ([`Results::ran_inline`] says which way a batch ran).
 
 use std::io::{Read, Seek};
 use std::path::PathBuf;
@@ -141,6 +145,16 @@ impl Batch {
         T: Send + 'static,
         F: Fn(I::Item) -> Result<T> + Send + Sync + 'static,
     {
+        // Two inputs are looked at first: with only one, a pool would cost more than the work.
+        let mut inputs = inputs.into_iter();
+        let first = inputs.next();
+        let second = first.as_ref().and_then(|_| inputs.next());
+        let (first, second) = match (first, second) {
+            (Some(only), None) => return self.run_inline(only, &work),
+            (None, _) => return Results::done(None),
+            (Some(first), Some(second)) => (first, second),
+        };
+        let inputs = std::iter::once(first).chain(std::iter::once(second)).chain(inputs);
         let (tx, rx) = mpsc::sync_channel(self.jobs * 4);
         let jobs = self.jobs;
         let cancel = Arc::clone(&self.cancel);
@@ -178,7 +192,24 @@ impl Batch {
         Results {
             rx,
             handle: Some(handle),
+            inline: false,
         }
+    }
+
+    /// Runs the only input on this thread, with the same cancellation and progress as a pool.
+    fn run_inline<In: Input, T>(&self, input: In, work: &impl Fn(In) -> Result<T>) -> Results<T> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Results::done(None);
+        }
+        let name = input.name();
+        let result = work(input);
+        if let Some(f) = &self.progress {
+            f(Progress {
+                done: 1,
+                failed: u64::from(result.is_err()),
+            });
+        }
+        Results::done(Some(Outcome { index: 0, name, result }))
     }
 }
 
@@ -260,6 +291,29 @@ pub struct Outcome<T> {
 pub struct Results<T> {
     rx: Receiver<Outcome<T>>,
     handle: Option<JoinHandle<std::result::Result<(), ()>>>,
+    inline: bool,
+}
+
+impl<T> Results<T> {
+    /// Results already complete: at most one outcome, computed on the calling thread.
+    fn done(outcome: Option<Outcome<T>>) -> Self {
+        let (tx, rx) = mpsc::sync_channel(1);
+        if let Some(outcome) = outcome {
+            // The receiver is alive and the channel has room for the one outcome.
+            let _ = tx.send(outcome);
+        }
+        Results {
+            rx,
+            handle: None,
+            inline: true,
+        }
+    }
+
+    /// True when the batch ran on the calling thread, without a worker pool: it had at most one
+    /// input, and its outcome was complete before this value was returned.
+    pub fn ran_inline(&self) -> bool {
+        self.inline
+    }
 }
 
 impl<T> Iterator for Results<T> {
@@ -295,4 +349,70 @@ where
     I::IntoIter: Send,
 {
     Batch::new(options.clone()).embed(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::thread::ThreadId;
+
+    fn threads_of(batch: &Batch, inputs: Vec<PathBuf>) -> (bool, Vec<ThreadId>, Vec<Progress>) {
+        let progress = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&progress);
+        let batch = batch.clone().on_progress(move |p| seen.lock().unwrap().push(p));
+        let results = batch.each(inputs, |_: PathBuf| Ok(std::thread::current().id()));
+        let inline = results.ran_inline();
+        let threads = results.map(|o| o.result.unwrap()).collect();
+        let progress = progress.lock().unwrap().clone();
+        (inline, threads, progress)
+    }
+
+    #[test]
+    fn one_input_runs_on_the_calling_thread() {
+        let batch = Batch::new(Options::default()).jobs(4);
+        let (inline, threads, progress) = threads_of(&batch, vec![PathBuf::from("a.png")]);
+        assert!(inline);
+        assert_eq!(threads, vec![std::thread::current().id()]);
+        assert_eq!(progress, vec![Progress { done: 1, failed: 0 }]);
+    }
+
+    #[test]
+    fn several_inputs_run_on_the_pool() {
+        let batch = Batch::new(Options::default()).jobs(2);
+        let inputs = vec![PathBuf::from("a.png"), PathBuf::from("b.png"), PathBuf::from("c.png")];
+        let (inline, threads, progress) = threads_of(&batch, inputs);
+        assert!(!inline);
+        assert_eq!(threads.len(), 3, "every input ran, the two peeked ones too");
+        assert!(threads.iter().all(|t| *t != std::thread::current().id()));
+        assert_eq!(progress.len(), 3);
+    }
+
+    #[test]
+    fn no_input_and_a_cancelled_single_input_yield_nothing() {
+        let batch = Batch::new(Options::default());
+        let (inline, threads, _) = threads_of(&batch, Vec::new());
+        assert!(inline && threads.is_empty());
+        let cancelled = Arc::new(AtomicBool::new(true));
+        let batch = Batch::new(Options::default()).cancel_on(cancelled);
+        let (_, threads, progress) = threads_of(&batch, vec![PathBuf::from("a.png")]);
+        assert!(threads.is_empty() && progress.is_empty());
+    }
+
+    #[test]
+    fn a_failing_single_input_is_counted_as_failed() {
+        let batch = Batch::new(Options::default());
+        let failed = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&failed);
+        let batch = batch.on_progress(move |p| count.store(p.failed, Ordering::Relaxed));
+        let outcomes: Vec<_> = batch
+            .each(vec![PathBuf::from("x")], |_: PathBuf| -> Result<()> {
+                Err(crate::Error::Parameter("no".into()))
+            })
+            .collect();
+        assert_eq!(outcomes.len(), 1);
+        assert_eq!(outcomes[0].name, PathBuf::from("x"));
+        assert!(outcomes[0].result.is_err());
+        assert_eq!(failed.load(Ordering::Relaxed), 1);
+    }
 }

@@ -15,7 +15,9 @@
 //!
 //! One design decision: path writes go to a temporary file in the target's folder, are read back
 //! and checked, synced, and only then renamed over the target. A failure or a kill at any moment
-//! leaves either the old file or the complete new one, never half of each.
+//! leaves either the old file or the complete new one, never half of each. A file of at most
+//! 1 MiB is read from the disk once, and its output checked in memory and written with one
+//! write: one read, one write, one sync of the file and one of its folder.
 //!
 //! ```no_run
 //! use aigc_label::{embed_file, inspect_file, Label, Options, Verdict};
@@ -70,15 +72,37 @@ pub use batch::{Batch, EmbedJob, embed_many, inspect_many};
 /// Buffer size for file reads and writes: large enough that payload copies are few syscalls.
 const IO_BUFFER: usize = 256 << 10;
 
-/// How the file-level functions read files: through a buffer that survives the seeks carriers
-/// make between headers (see [`aigc_label_core::io::SeekBuf`]), so the bytes read stay about the
-/// file's size and memory stays flat whatever the file size.
+/// Files up to this size are read whole, with one system call, when opened: carriers seek back
+/// and forth (find the label, then copy), and a small file is cheaper held than re-read.
+const SMALL_FILE: u64 = 1 << 20;
+
+/// How the file-level functions read files: a file of at most 1 MiB is read whole when opened,
+/// so it is read from the disk once however often carriers seek back; a larger one through a
+/// buffer that survives the seeks carriers make between headers (see
+/// [`aigc_label_core::io::SeekBuf`]), so the bytes read stay about the file's size and memory
+/// stays flat whatever the file size.
 ///
 /// Only regular files are opened: a FIFO, a pipe (`/dev/stdin` fed by `cat`), a socket or a
 /// device has no end to seek to, and reading it whole could hang or fill memory, so
 /// [`FileReader::open`] refuses it before reading a byte.
-#[derive(Debug)]
-pub struct FileReader(aigc_label_core::io::SeekBuf<File>);
+pub struct FileReader(Source);
+
+/// Where a [`FileReader`]'s bytes come from.
+enum Source {
+    /// A small file, read whole.
+    Whole(std::io::Cursor<Vec<u8>>),
+    /// A larger file, read through a buffer.
+    Buffered(aigc_label_core::io::SeekBuf<File>),
+}
+
+impl std::fmt::Debug for FileReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Source::Whole(bytes) => write!(f, "FileReader(whole, {} bytes)", bytes.get_ref().len()),
+            Source::Buffered(_) => f.write_str("FileReader(buffered)"),
+        }
+    }
+}
 
 impl FileReader {
     /// Opens `path`, which must name a regular file (or a link to one).
@@ -91,10 +115,59 @@ impl FileReader {
         // Checked before opening, since opening a FIFO blocks until a writer comes, and again on
         // the opened file, in case the path was swapped in between (opened without blocking).
         regular(&std::fs::metadata(path)?)?;
-        let file = open_without_blocking(path)?;
-        regular(&file.metadata()?)?;
-        Ok(FileReader(aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file)))
+        let mut file = open_without_blocking(path)?;
+        let meta = file.metadata()?;
+        regular(&meta)?;
+        if meta.len() <= SMALL_FILE {
+            if let Some(bytes) = read_small(&mut file, meta.len())? {
+                return Ok(FileReader(Source::Whole(std::io::Cursor::new(bytes))));
+            }
+        }
+        Ok(FileReader(Source::Buffered(
+            aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file),
+        )))
     }
+
+    /// The file's size when it is held whole in memory (a small file), so writers can keep a
+    /// small output in memory too.
+    pub(crate) fn whole_len(&self) -> Option<u64> {
+        match &self.0 {
+            Source::Whole(bytes) => Some(bytes.get_ref().len() as u64),
+            Source::Buffered(_) => None,
+        }
+    }
+}
+
+/// Reads a file whose size was `len` (at most [`SMALL_FILE`]) whole; `None`, with the file back
+/// at its start, when it has grown past [`SMALL_FILE`] since.
+fn read_small(file: &mut File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    let mut bytes = Vec::new();
+    // One byte more than the size, so the read that finds the end needs no regrowth.
+    bytes
+        .try_reserve_exact(len.saturating_add(1))
+        .map_err(std::io::Error::other)?;
+    bytes.resize(len, 0);
+    // The size is known, so one read usually fills it (read_to_end would probe in small steps).
+    let mut filled = 0;
+    while let Some(rest) = bytes.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    // Whatever the file grew by since its size was taken, up to one byte past the limit.
+    (&mut *file)
+        .take((SMALL_FILE + 1).saturating_sub(filled as u64))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > SMALL_FILE {
+        file.seek(SeekFrom::Start(0))?;
+        return Ok(None);
+    }
+    Ok(Some(bytes))
 }
 
 /// Opens `path` for reading; on Unix with `O_NONBLOCK`, so that a FIFO swapped in after the
@@ -153,13 +226,19 @@ fn special_kind(_: &std::fs::FileType) -> &'static str {
 
 impl Read for FileReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
+        match &mut self.0 {
+            Source::Whole(bytes) => bytes.read(buf),
+            Source::Buffered(file) => file.read(buf),
+        }
     }
 }
 
 impl Seek for FileReader {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.0.seek(pos)
+        match &mut self.0 {
+            Source::Whole(bytes) => bytes.seek(pos),
+            Source::Buffered(file) => file.seek(pos),
+        }
     }
 }
 
@@ -294,7 +373,46 @@ pub fn embed_file(
     label: &Label,
     options: &Options,
 ) -> Result<Written> {
-    atomic::write(input.as_ref(), output.as_ref(), |carrier, reader, out| {
+    embed_atomic(
+        input.as_ref(),
+        output.as_ref(),
+        label,
+        options,
+        None::<fn(&Report) -> Result<()>>,
+    )
+}
+
+/// As [`embed_file`], after `check` has seen the input's [`Report`] and let the write go on:
+/// for callers with a rule of their own about what may be relabelled (the command line refuses
+/// to drop a producer's signature). The report comes from the file opened for the write, so a
+/// small input is still read from the disk once.
+///
+/// # Errors
+/// As [`embed_file`], and `check`'s error (wrapped with `input`), with nothing written.
+pub fn embed_file_checked(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    label: &Label,
+    options: &Options,
+    check: impl FnOnce(&Report) -> Result<()>,
+) -> Result<Written> {
+    embed_atomic(input.as_ref(), output.as_ref(), label, options, Some(check))
+}
+
+/// [`embed_file`], with `check` run on the input's report first when there is one.
+fn embed_atomic(
+    input: &Path,
+    output: &Path,
+    label: &Label,
+    options: &Options,
+    check: Option<impl FnOnce(&Report) -> Result<()>>,
+) -> Result<Written> {
+    atomic::write(input, output, |carrier, reader, out| {
+        if let Some(check) = check {
+            let start = reader.stream_position()?;
+            check(&aigc_label_core::inspect::inspect_with(carrier, reader, options)?)?;
+            reader.seek(SeekFrom::Start(start))?;
+        }
         let written = aigc_label_core::embed::embed_with(carrier, reader, out, label, options)?;
         out.flush()?;
         out.seek(SeekFrom::Start(0))?;

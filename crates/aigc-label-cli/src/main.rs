@@ -547,27 +547,33 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 /// Refuses, without `--force`, what `embed` would lose silently: an existing output file that
-/// is not the input, and the signature of a signed label re-embedded without a key.
-fn embed_guard(job: &EmbedJob, signing: bool, options: &Options) -> aigc_label::Result<()> {
+/// is not the input. The other thing it would lose, a signature, is checked on the input opened
+/// for the write ([`keeps_signature`]), so a small file is read once.
+fn embed_guard(job: &EmbedJob) -> aigc_label::Result<()> {
     if job.output.symlink_metadata().is_ok() && !same_file(&job.input, &job.output) {
         return Err(Error::Parameter(
             format!("{} exists; pass --force to replace it", job.output.display()).into(),
         ));
     }
-    if !signing && job.label.reserved_code1.is_empty() {
-        let report = aigc_label::inspect_file(&job.input, options)?;
-        // Another producer's label is refused by embed itself (exit 2), signed or not.
-        let producer = job.label.content_producer.as_str();
-        let signed_by_us = |c: &aigc_label::LabelCopy| {
-            c.field("ContentProducer") == Some(producer) && c.field("ReservedCode1").is_some_and(|v| !v.is_empty())
-        };
-        if report.copies.iter().any(signed_by_us) {
-            return Err(Error::Parameter(
-                "the file's label is signed (ReservedCode1); embedding without --sign-key would drop the signature: \
-                 sign with --sign-key, or pass --force to drop it"
-                    .into(),
-            ));
-        }
+    Ok(())
+}
+
+/// Refuses to re-embed a label signed by the same producer without a key, which would drop the
+/// signature. Another producer's label is refused by embed itself (exit 2), signed or not.
+fn keeps_signature(label: &Label, report: &aigc_label::Report) -> aigc_label::Result<()> {
+    if !label.reserved_code1.is_empty() {
+        return Ok(());
+    }
+    let producer = label.content_producer.as_str();
+    let signed_by_us = |c: &aigc_label::LabelCopy| {
+        c.field("ContentProducer") == Some(producer) && c.field("ReservedCode1").is_some_and(|v| !v.is_empty())
+    };
+    if report.copies.iter().any(signed_by_us) {
+        return Err(Error::Parameter(
+            "the file's label is signed (ReservedCode1); embedding without --sign-key would drop the signature: \
+             sign with --sign-key, or pass --force to drop it"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -634,7 +640,7 @@ fn embed(args: EmbedArgs) -> u8 {
     let force = args.force;
     let work = move |job: EmbedJob| {
         if !force {
-            embed_guard(&job, signer.is_some(), &options)?;
+            embed_guard(&job)?;
         }
         if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::from(e).with_path(parent))?;
@@ -646,7 +652,10 @@ fn embed(args: EmbedArgs) -> u8 {
                 aigc_label::embed_signed_file(&job.input, &job.output, &job.label, &[spec], &options)
                     .map(|protected| protected.written)
             }
-            None => aigc_label::embed_file(&job.input, &job.output, &job.label, &options),
+            None if force => aigc_label::embed_file(&job.input, &job.output, &job.label, &options),
+            None => aigc_label::embed_file_checked(&job.input, &job.output, &job.label, &options, |report| {
+                keeps_signature(&job.label, report)
+            }),
         });
         Ok(output::Embedded::new(written?, job.output, writes))
     };
