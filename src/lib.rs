@@ -30,6 +30,8 @@
 //! assert_eq!(report.label(), Some(label));
 //! # Ok::<(), aigc_label::Error>(())
 //! ```
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -15,6 +15,8 @@
 //! Messages name the file at fault: the library's file functions wrap their errors with the path
 //! ([`aigc_label::Error::WithPath`]), and a row names its input, so an error about another file
 //! (the output folder that cannot be made, say) names that one too.
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 
 mod keys;

@@ -23,6 +23,8 @@
 //! }
 //! aigc_string_free(json);
 //! ```
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -36,6 +36,8 @@
 //! assert_eq!(found[0].carrier, "iTXt XML:com.adobe.xmp");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -10,6 +10,8 @@
 //!
 //! Errors are raised as the Python package's exception classes (`aigc_label.errors`), each with
 //! the file it concerns. Long calls (`inspect_many`, file reads and writes) release the GIL.
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -44,6 +44,8 @@
 //! assert_eq!(answer, "你好！\n【AI生成】");
 //! # Ok::<(), aigc_label_core::Error>(())
 //! ```
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -49,6 +49,8 @@
 //! assert!(verification.is_bound());
 //! # Ok::<(), aigc_label_core::Error>(())
 //! ```
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

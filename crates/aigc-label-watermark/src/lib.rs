@@ -53,6 +53,8 @@
 //! assert_eq!(found.payload, payload);
 //! assert!(detect(&picture).is_none());
 //! ```
+// A panic on uploaded bytes is a crash an uploader can trigger: no unwrap/expect outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
