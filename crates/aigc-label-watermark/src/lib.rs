@@ -217,8 +217,8 @@ fn search(grid: &[f32]) -> Option<Detection> {
 
 /// Fuzzing entry point (used by `fuzz/fuzz_targets/watermark.rs` and its corpus replay test):
 /// the first two bytes give the width and height (up to 255 each), the rest, repeated, the
-/// pixels. Detection must not panic; an image marked with a payload taken from the input must
-/// detect as that payload or nothing.
+/// pixels. Detection (plain and with the rotation search) must not panic; an image marked
+/// with a payload taken from the input must detect as that payload or nothing.
 #[doc(hidden)]
 pub fn fuzz_detect(data: &[u8]) {
     let (w, h, pixels) = match data {
@@ -228,6 +228,8 @@ pub fn fuzz_detect(data: &[u8]) {
     let mut bytes = pixels.iter().copied().cycle();
     let img = RgbaImage::from_fn(w, h, |_, _| image::Rgba([0; 4].map(|_: u8| bytes.next().unwrap_or(0))));
     let _ = detect(&img);
+    // The rotation search resamples the grid: one angle each way covers its arithmetic.
+    let _ = detect_rotated(&img, 1.0);
     let payload = pixels.iter().fold(0u64, |acc, &b| acc.rotate_left(8) ^ u64::from(b));
     let found = detect(&embed(&img, payload, DEFAULT_STRENGTH)).map(|d| d.payload);
     assert!(
