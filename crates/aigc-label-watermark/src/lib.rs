@@ -32,8 +32,8 @@
 //! 0.5x + JPEG 70 + crop chain. [`detect`] misses every 2 degree rotation (the fold smears);
 //! [`detect_rotated`] turns the picture back by whole degrees and recovers 26 of 29 after 2 or
 //! 3 degrees. Dense textures (grass, gravel) are the misses. No unmarked image has detected,
-//! including 2,001 photos, crops and generated pictures (`tests/unmarked_many.rs`). (Run
-//! `tests/evaluate.rs`, see its docs.)
+//! including 2,001 photos, crops and generated pictures, searched for rotations too
+//! (`tests/unmarked_many.rs`). (Run `tests/evaluate.rs`, see its docs.)
 //!
 //! Tried and not kept: perceptual masking (amplitude proportional to local activity at the
 //! same mean energy) fixed none of the texture misses and lost 1 to 3 images after JPEG and
