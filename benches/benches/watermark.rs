@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use aigc_label::watermark::{DEFAULT_STRENGTH, detect, embed};
+use aigc_label::watermark::{DEFAULT_STRENGTH, detect, detect_rotated, embed};
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::{Rgba, RgbaImage};
 
@@ -24,6 +24,10 @@ fn watermark(c: &mut Criterion) {
     group.bench_function("embed", |b| b.iter(|| embed(black_box(&img), 42, DEFAULT_STRENGTH)));
     group.bench_function("detect_marked", |b| b.iter(|| detect(black_box(&marked))));
     group.bench_function("detect_unmarked", |b| b.iter(|| detect(black_box(&img))));
+    // The rotation search's worst case: nothing found, so all 7 angles are searched.
+    group.bench_function("detect_rotated_3deg_unmarked", |b| {
+        b.iter(|| detect_rotated(black_box(&img), 3.0))
+    });
     group.finish();
 }
 

@@ -83,6 +83,38 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
     Some(grid)
 }
 
+/// The working grid of a `width` x `height` picture as it was before the picture was rotated
+/// by `degrees` about its centre: each cell samples (bilinearly) where the rotation took it.
+/// Cells whose source falls outside take the nearest edge value.
+///
+/// Why the picture's size matters: the grid scales each axis on its own, so a rotation of the
+/// pixels is a rotation only in pixel units; the cell positions are converted to pixel units,
+/// rotated, and converted back.
+pub(crate) fn unrotate(grid: &[f32], width: u32, height: u32, degrees: f32) -> Vec<f32> {
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (sx, sy) = (width as f32 / WORK as f32, height as f32 / WORK as f32);
+    let mid = (WORK as f32 - 1.0) / 2.0;
+    let last = (WORK - 1) as f32;
+    let at = |x: usize, y: usize| grid.get(y * WORK + x).copied().unwrap_or(0.0);
+    let mut out = vec![0.0f32; WORK * WORK];
+    for (y, row) in out.chunks_exact_mut(WORK).enumerate() {
+        let v = (y as f32 - mid) * sy;
+        for (x, o) in row.iter_mut().enumerate() {
+            let u = (x as f32 - mid) * sx;
+            let gx = ((c * u - s * v) / sx + mid).clamp(0.0, last);
+            let gy = ((s * u + c * v) / sy + mid).clamp(0.0, last);
+            // Clamped to the grid, so the casts are in range (a NaN casts to 0).
+            let (x0, y0) = (gx as usize, gy as usize);
+            let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
+            let (x1, y1) = ((x0 + 1).min(WORK - 1), (y0 + 1).min(WORK - 1));
+            let top = at(x0, y0) * (1.0 - fx) + at(x1, y0) * fx;
+            let bottom = at(x0, y1) * (1.0 - fx) + at(x1, y1) * fx;
+            *o = top * (1.0 - fy) + bottom * fy;
+        }
+    }
+    out
+}
+
 /// Half-width of the local windows the residual uses.
 const RADIUS: usize = 3;
 /// Added to the local RMS before dividing by it, in grey levels (below the watermark's own

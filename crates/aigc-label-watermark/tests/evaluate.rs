@@ -6,7 +6,7 @@
 
 mod common;
 
-use aigc_label_watermark::{DEFAULT_STRENGTH, detect, embed};
+use aigc_label_watermark::{DEFAULT_STRENGTH, detect, detect_rotated, embed};
 use common::{ATTACKS, Attack, crop, jpeg, picture, psnr, rotate, scale};
 use image::RgbaImage;
 
@@ -87,5 +87,32 @@ fn evaluate() {
         }
         println!("{name:14} {ok:3}/{} missed {missed:?}", marked.len());
     }
-    assert_eq!(false_detections, 0);
+    // The rotation search, on the rotations and on the attacks that need none.
+    for (name, attack) in [
+        ("rotate2 (3°)", (|i| rotate(i, 2.0)) as fn(&RgbaImage) -> RgbaImage),
+        ("rotate-1 (3°)", |i| rotate(i, -1.0)),
+        ("rotate3 (3°)", |i| rotate(i, 3.0)),
+        ("rot2+jpeg70 (3°)", |i| jpeg(&rotate(i, 2.0), 70)),
+        ("jpeg50 (3°)", |i| jpeg(i, 50)),
+    ] {
+        let mut ok = 0;
+        let mut missed = Vec::new();
+        for (img_name, payload, m, _) in &marked {
+            match detect_rotated(&attack(m), 3.0) {
+                Some(d) if d.payload == *payload => ok += 1,
+                Some(d) => panic!("{name} on {img_name}: wrong payload {:#x}", d.payload),
+                None => missed.push(img_name.as_str()),
+            }
+        }
+        println!("{name:14} {ok:3}/{} missed {missed:?}", marked.len());
+    }
+    let mut false_rotated = 0;
+    for (_, img) in &set {
+        false_rotated += usize::from(detect_rotated(img, 3.0).is_some());
+    }
+    println!(
+        "unmarked originals detected with the rotation search: {false_rotated}/{}",
+        set.len()
+    );
+    assert_eq!(false_detections + false_rotated, 0);
 }

@@ -4,12 +4,12 @@
 //! the easy (textured) and hard (flat) cases for a luminance watermark. Each test asserts a
 //! recovery count over the set, and PSNR against the original.
 
-use aigc_label_watermark::{DEFAULT_STRENGTH, detect, embed};
+use aigc_label_watermark::{DEFAULT_STRENGTH, detect, detect_rotated, embed};
 use image::RgbaImage;
 
 mod common;
 
-use common::{ATTACKS, picture, psnr};
+use common::{ATTACKS, picture, psnr, rotate};
 
 /// Eight pictures of the four kinds at two sizes around 512 px, watermarked at the default
 /// strength; every attack must leave the payload readable in at least 7 of the 8 and the
@@ -58,4 +58,21 @@ fn survives_the_attacks() {
     }
     eprintln!("{report}");
     assert!(failures.is_empty(), "too few recovered after {failures:?}\n{report}");
+}
+
+/// Small rotations (cropped back to a rectangle) defeat [`detect`] but not [`detect_rotated`],
+/// which turns the picture back by whole degrees; unmarked pictures stay undetected by it.
+#[test]
+fn rotation_search_undoes_small_rotations() {
+    let mut ok = 0;
+    for (k, degrees) in [(0u32, 2.0f32), (1, -2.0), (2, 1.0), (3, 3.0), (5, -3.0)] {
+        let img = picture(k, 560, 420, 40 + u64::from(k));
+        assert_eq!(detect_rotated(&img, 3.0), None, "unmarked picture {k}");
+        let payload = 0x1234_5678_9abc_def0 ^ u64::from(k);
+        let turned = rotate(&embed(&img, payload, DEFAULT_STRENGTH), degrees);
+        let found = detect_rotated(&turned, 3.0).map(|d| d.payload);
+        assert!(found.is_none() || found == Some(payload), "{k}: {found:?}");
+        ok += usize::from(found == Some(payload));
+    }
+    assert!(ok >= 4, "only {ok} of 5 rotated pictures recovered");
 }
