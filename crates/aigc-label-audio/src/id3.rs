@@ -685,21 +685,8 @@ pub(crate) fn rewrite(
     }
     let new_frame = value.map(|v| build_label_frame(&h, v)).transpose()?;
     let new_len = new_frame.as_ref().map_or(0, Vec::len);
-    let content = ext.len() + frames.len() + new_len;
-    let old = h.size as usize;
-    let size = if h.footer() {
-        content
-    } else if content <= old {
-        old
-    } else {
-        content + grow_padding
-    };
-    if size > MAX_TAG_SIZE {
-        return Err(Error::Unsupported("the ID3v2 tag would pass 256 MiB".into()));
-    }
+    let (size, ext) = plan_size(&h, &ext, frames.len() + new_len, grow_padding)?;
     let header = TagHeader { size: size as u32, ..h };
-    let padding = size - content;
-    let ext = patch_ext_padding(&h, ext, padding);
     let mut out = header.encode(b"ID3");
     out.extend_from_slice(&ext);
     out.extend_from_slice(&frames);
@@ -800,6 +787,40 @@ fn ext_header(tag: &Tag, walked: &Walked) -> Result<Vec<u8>> {
     }
     let stored = walked.stored(walked.ext_end);
     Ok(tag.body.get(..stored).unwrap_or_default().to_vec())
+}
+
+/// The new tag's size and its extended header, for `rest` bytes of frames after it.
+///
+/// The tag keeps its size when everything fits (the audio does not move), has no padding with a
+/// footer, and otherwise grows by `grow_padding`. A v2.3 extended header records the padding,
+/// and in an unsynchronised tag the stored length of that header depends on the value written
+/// (an `FF` byte gains a `00`), so the padding and the header's length are solved together:
+/// the header is tried at each length it can take.
+///
+/// # Errors
+/// [`Error::Unsupported`] when the tag would pass [`MAX_TAG_SIZE`].
+fn plan_size(h: &TagHeader, ext: &[u8], rest: usize, grow_padding: usize) -> Result<(usize, Vec<u8>)> {
+    let base = patch_ext_padding(h, ext.to_vec(), 0).len();
+    // An extended header of `base + extra` stored bytes whose padding field says the truth.
+    let fits = |size: usize| {
+        (0..=4).find_map(|extra| {
+            let padding = size.checked_sub(base + extra + rest)?;
+            let patched = patch_ext_padding(h, ext.to_vec(), padding);
+            (patched.len() == base + extra).then_some((size, patched))
+        })
+    };
+    let content = base + rest;
+    let planned = if h.footer() {
+        fits(content)
+    } else {
+        (content <= h.size as usize)
+            .then(|| fits(h.size as usize))
+            .flatten()
+            .or_else(|| (0..8).find_map(|more| fits(content + grow_padding + more)))
+    };
+    planned
+        .filter(|(size, _)| *size <= MAX_TAG_SIZE)
+        .ok_or_else(|| Error::Unsupported("the ID3v2 tag would pass 256 MiB".into()))
 }
 
 /// A v2.3 extended header records the padding size; keep it true. (v2.4 does not record it.)
