@@ -30,7 +30,10 @@ def make_uploads(folder: str, count: int = 2000) -> int:
         elif kind == 3 and i % 7 == 0:
             data = data[: max(16, len(data) // 3)]  # truncated in transit
         elif kind == 3 and i % 11 == 0:
-            suffix, data = ".bin", os.urandom(64)  # not media at all
+            # Not media at all, though named like an image: the command's folder walk skips files
+            # that neither their name nor their bytes mark as a supported format, and counts
+            # them as skipped; a platform is handed such uploads by name, so the report has them.
+            suffix, data = ".png", os.urandom(64)
         target = Path(folder) / f"d{i % 10}" / f"upload-{i:05}{suffix}"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
