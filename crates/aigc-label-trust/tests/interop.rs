@@ -12,29 +12,12 @@ use std::process::{Command, Output};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Label, Limits};
 use aigc_label_image::Png;
-use aigc_label_testutil::{in_ci, tool};
+use aigc_label_testutil::{python_with, tool};
 use aigc_label_trust::binding::file_except_label;
 use aigc_label_trust::{
     Algorithm, LabelSigner, PublicKey, SignatureStatus, SigningKey, Slot, SlotContent, TrustList, sign_slot, verify,
 };
 use common::*;
-
-/// python3, when it can import `module`; `None` (skipped) otherwise, except under CI.
-fn python_with(module: &str) -> Option<PathBuf> {
-    let python = tool("python3")?;
-    let found = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    match found {
-        true => Some(python),
-        false if in_ci() => panic!("the Python module {module} is required under CI=true (pip install {module})"),
-        false => {
-            eprintln!("SKIPPED: the Python module {module} is not installed; this interop test runs in CI");
-            None
-        }
-    }
-}
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop").join(name)
