@@ -70,7 +70,7 @@ fn medium(args: &StampArgs) -> Result<Medium> {
         "plain" | "text" | "txt" => Ok(TextKind::Plain),
         "markdown" | "md" => Ok(TextKind::Markdown),
         "html" => Ok(TextKind::Html),
-        other => Err(Error::Parameter(format!("unknown text kind {other:?}").into())),
+        other => Err(Error::parameter("--kind", format!("unknown text kind {other:?}"))),
     };
     if args.input.as_os_str() == "-" {
         return Ok(Medium::Text(
@@ -85,14 +85,15 @@ fn medium(args: &StampArgs) -> Result<Medium> {
         Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
         Ok("wav") => Ok(Medium::Wav),
         Ok("markdown") => Ok(Medium::Text(TextKind::Markdown)),
-        Ok(other) => Err(Error::Unsupported(
-            format!("stamp does not handle {other} files yet").into(),
+        Ok(other) => Err(Error::unsupported(
+            "stamp",
+            format!("stamp does not handle {other} files yet"),
         )),
         Err(_) => {
             let ext = args.input.extension().and_then(|e| e.to_str()).unwrap_or("");
             TextKind::from_extension(ext)
                 .map(Medium::Text)
-                .ok_or_else(|| Error::Unsupported("unrecognised input; for text use --kind".into()))
+                .ok_or_else(|| Error::unsupported("stamp", "unrecognised input; for text use --kind"))
         }
     }
 }
@@ -188,7 +189,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         Ok(())
     })?;
     staged.commit(&args.output, &args.input)?;
-    let report = report.ok_or_else(|| Error::Parameter("nothing stamped".into()))?;
+    let report = report.ok_or_else(|| Error::parameter("input", "nothing stamped"))?;
     let r = report.stamped.rect;
     Ok(format!(
         "{}: {} label at {}x{}+{}+{} (ink {} px), implicit label {}",
@@ -214,12 +215,13 @@ fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
             let path = args
                 .voice
                 .as_ref()
-                .ok_or_else(|| Error::Parameter("--cue voice needs --voice FILE".into()))?;
+                .ok_or_else(|| Error::parameter("--voice", "--cue voice needs --voice FILE"))?;
             Cue::Voice(VoicePrompt::from_wav_file(path)?)
         }
         other => {
-            return Err(Error::Parameter(
-                format!("unknown cue {other:?} (rhythm or voice)").into(),
+            return Err(Error::parameter(
+                "--cue",
+                format!("unknown cue {other:?} (rhythm or voice)"),
             ));
         }
     };
@@ -261,22 +263,23 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
             "both" => TextPosition::StartAndEnd,
             n => TextPosition::AfterParagraph(
                 n.parse()
-                    .map_err(|_| Error::Parameter(format!("unknown text position {n:?}").into()))?,
+                    .map_err(|_| Error::parameter("--position", format!("unknown text position {n:?}")))?,
             ),
         });
     }
     if label.is_some() && kind != TextKind::Markdown {
-        return Err(Error::Unsupported(
+        return Err(Error::unsupported(
+            "stamp",
             "plain text and HTML have no place for the implicit label: use Markdown, PDF or Office \
-             files for it, or leave out --producer"
-                .into(),
+             files for it, or leave out --producer",
         ));
     }
     let to_stdout = args.output.as_os_str() == "-";
     let from_stdin = args.input.as_os_str() == "-";
     if (from_stdin || to_stdout) && label.is_some() {
-        return Err(Error::Parameter(
-            "the implicit label needs files, not standard input/output".into(),
+        return Err(Error::parameter(
+            "--output",
+            "the implicit label needs files, not standard input/output",
         ));
     }
     if to_stdout {

@@ -49,12 +49,17 @@ fn label(
     propagate_id: Option<&str>,
 ) -> PyResult<Label> {
     let value =
-        LabelValue::from_code(value).ok_or_else(|| invalid(format!("label must be 1, 2 or 3, not {value:?}")))?;
+        LabelValue::from_code(value).ok_or_else(|| invalid("label", format!("must be 1, 2 or 3, not {value:?}")))?;
     let label = Label::first_write(value, producer, produce_id);
     Ok(match (propagator, propagate_id) {
         (Some(p), Some(id)) => label.propagated(p, id),
         (None, None) => label,
-        _ => return Err(invalid("give both propagator and propagate_id, or neither")),
+        _ => {
+            return Err(invalid(
+                "propagator",
+                "give both propagator and propagate_id, or neither",
+            ));
+        }
     })
 }
 

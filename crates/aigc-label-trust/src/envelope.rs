@@ -255,15 +255,15 @@ impl SecurityData {
             },
         };
         let text = serde_json::to_string(&wire)
-            .map_err(|e| Error::Parameter(format!("SecurityData does not serialise: {e}").into()))?;
+            .map_err(|e| Error::parameter("SecurityData", format!("does not serialise: {e}")))?;
         match text
             .char_indices()
             .find(|&(_, c)| !('\u{21}'..='\u{7e}').contains(&c) || c == '\\')
         {
             None => Ok(text),
-            Some((at, c)) => Err(Error::Parameter(
-                format!("SecurityData holds {c:?} at {at}; label values allow printable ASCII without a backslash")
-                    .into(),
+            Some((at, c)) => Err(Error::parameter(
+                "SecurityData",
+                format!("holds {c:?} at {at}; label values allow printable ASCII without a backslash"),
             )),
         }
     }
@@ -707,7 +707,7 @@ mod tests {
     fn charset_is_enforced_on_write() {
         let mut sd = sample();
         sd.extension = Some(Value::String("two words".into()));
-        assert!(matches!(sd.to_json(), Err(Error::Parameter(_))));
+        assert!(matches!(sd.to_json(), Err(Error::Parameter { .. })));
         let mut sd = sample();
         sd.extension = Some(Value::String("a\\b".into()));
         assert!(sd.to_json().is_err());

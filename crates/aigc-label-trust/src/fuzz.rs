@@ -60,6 +60,6 @@ impl Carrier for Raw {
     }
 
     fn write(&self, _: &mut dyn ReadSeek, _: &mut dyn Write, _: &Label, _: &Limits) -> Result<Written> {
-        Err(Error::Unsupported("raw bytes carry no label".into()))
+        Err(Error::unsupported("raw", "raw bytes carry no label"))
     }
 }

@@ -309,11 +309,13 @@ impl Kind {
             Ok(ImageFormat::WebP) => Ok(Kind::WebP),
             Ok(ImageFormat::Gif) => Ok(Kind::Gif),
             Ok(ImageFormat::Tiff) => Ok(Kind::Tiff),
-            Ok(other) => Err(Error::Unsupported(
-                format!("stamping {other:?} files (PNG, JPEG, WebP, GIF and TIFF are supported)").into(),
+            Ok(other) => Err(Error::unsupported(
+                "image",
+                format!("stamping {other:?} files (PNG, JPEG, WebP, GIF and TIFF are supported)"),
             )),
-            Err(_) => Err(Error::Unsupported(
-                "stamping this file: not a recognised image format".into(),
+            Err(_) => Err(Error::unsupported(
+                "image",
+                "stamping this file: not a recognised image format",
             )),
         }
     }
@@ -374,21 +376,21 @@ fn plan_implicit(kind: Kind, bytes: &[u8], label: Option<&Label>, options: &Opti
         // Without a reader for this format, a label in the input could not be carried over, and
         // re-encoding would drop it: refuse rather than strip it.
         if contains(bytes, b"AIGC") {
-            return Err(Error::Unsupported(
+            return Err(Error::unsupported(
+                "image",
                 format!(
                     "{} input may carry an implicit label, which this build cannot carry over; stamping would drop it",
                     kind.name()
-                )
-                .into(),
+                ),
             ));
         }
         return match label {
-            Some(_) => Err(Error::Unsupported(
+            Some(_) => Err(Error::unsupported(
+                "image",
                 format!(
                     "implicit labels in {} files (no carrier in this build yet)",
                     kind.name()
-                )
-                .into(),
+                ),
             )),
             None => Ok(None),
         };
@@ -412,12 +414,12 @@ fn plan_implicit(kind: Kind, bytes: &[u8], label: Option<&Label>, options: &Opti
             // The input's own label: judge it as read, not as if we were its producer.
             Ok(Some((carrier, first, options.clone().write_strictness(options.read))))
         }
-        Some(_) => Err(Error::Unsupported(
+        Some(_) => Err(Error::unsupported(
+            "image",
             format!(
                 "the input's implicit label ({} copies) cannot be carried over unchanged; stamping would drop it",
                 report.copies.len()
-            )
-            .into(),
+            ),
         )),
     }
 }
@@ -447,9 +449,9 @@ fn decode(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
         Kind::Png => {
             let decoder = PngDecoder::new(cursor()).map_err(&err)?;
             if decoder.is_apng().map_err(&err)? {
-                return Err(Error::Unsupported(
-                    "stamping animated PNG (APNG): the encoder writes still images only; stamp the frames yourself"
-                        .into(),
+                return Err(Error::unsupported(
+                    "image",
+                    "stamping animated PNG (APNG): the encoder writes still images only; stamp the frames yourself",
                 ));
             }
             decode_still(decoder, kind, options)
@@ -458,16 +460,18 @@ fn decode(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
         Kind::WebP => {
             let decoder = WebPDecoder::new(cursor()).map_err(&err)?;
             if decoder.has_animation() {
-                return Err(Error::Unsupported(
-                    "stamping animated WebP: the encoder writes still images only; stamp the frames yourself".into(),
+                return Err(Error::unsupported(
+                    "image",
+                    "stamping animated WebP: the encoder writes still images only; stamp the frames yourself",
                 ));
             }
             decode_still(decoder, kind, options)
         }
         Kind::Tiff => {
             if tiff_has_more_pages(bytes) {
-                return Err(Error::Unsupported(
-                    "stamping multi-page TIFF: only single-page files can be re-encoded".into(),
+                return Err(Error::unsupported(
+                    "image",
+                    "stamping multi-page TIFF: only single-page files can be re-encoded",
                 ));
             }
             decode_still(TiffDecoder::new(cursor()).map_err(&err)?, kind, options)
@@ -708,8 +712,8 @@ fn image_error(format: &'static str) -> impl Fn(ImageError) -> Error {
             found: 0,
             limit: 0,
         },
-        ImageError::Parameter(p) => Error::Parameter(format!("{format}: {p}").into()),
-        other => Error::Unsupported(format!("{format}: {other}").into()),
+        ImageError::Parameter(p) => Error::parameter("image", format!("{format}: {p}")),
+        other => Error::unsupported(format, other.to_string()),
     }
 }
 
