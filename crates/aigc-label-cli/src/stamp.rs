@@ -14,10 +14,11 @@
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use aigc_label::audio::Wav;
 use aigc_label::audio::cue::{self, Cue, Mode, Rhythm, VoicePrompt};
-use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file};
-use aigc_label::text::{Position as TextPosition, TextKind, TextStyle};
-use aigc_label::{Error, Label, Options, Result};
+use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file, stamps};
+use aigc_label::text::{Markdown, Position as TextPosition, TextKind, TextStyle};
+use aigc_label::{Carrier, Error, Label, Options, Result};
 
 /// What `stamp` was asked for.
 #[derive(clap::Args)]
@@ -80,11 +81,12 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     if let Some(kind) = &args.kind {
         return Ok(Medium::Text(text_kind(kind)?));
     }
+    // The registry detects; each medium's stamper says which of its formats it takes.
     let format = aigc_label::detect(BufReader::new(aigc_label::FileReader::open(&args.input)?)).map(|c| c.format());
     match format {
-        Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
-        Ok("wav") => Ok(Medium::Wav),
-        Ok("markdown") => Ok(Medium::Text(TextKind::Markdown)),
+        Ok(f) if stamps(f) => Ok(Medium::Image),
+        Ok(f) if f == Wav.format() => Ok(Medium::Wav),
+        Ok(f) if f == Markdown.format() => Ok(Medium::Text(TextKind::Markdown)),
         Ok(other) => Err(Error::unsupported(
             "stamp",
             format!("stamp does not handle {other} files yet"),

@@ -16,7 +16,9 @@ use crate::trust::TrustList;
 /// and writing that again changes nothing; verifying a label that carries it never panics.
 pub fn securitydata(data: &[u8]) {
     let limits = Limits::default();
-    let _ = crate::traces::detect(&mut Cursor::new(data), &limits);
+    for scanner in crate::traces::scanners() {
+        let _ = scanner.scan(&mut Cursor::new(data), &limits);
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

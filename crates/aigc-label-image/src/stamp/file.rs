@@ -20,14 +20,14 @@ use std::io::{Cursor, Read, SeekFrom, Write};
 use aigc_label_core::embed::{rewrite_with, verify};
 use aigc_label_core::inspect::{Options, inspect_with};
 use aigc_label_core::io::{Bytes, ReadSeek};
-use aigc_label_core::{Carrier, Error, Label, Result, Written};
+use aigc_label_core::{Carrier, Error, Label, Registry, Result, Written};
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
 use image::codecs::png::{PngDecoder, PngEncoder};
 use image::codecs::tiff::{TiffDecoder, TiffEncoder};
 use image::codecs::webp::{WebPDecoder, WebPEncoder};
 use image::metadata::Orientation;
-use image::{AnimationDecoder, ColorType, DynamicImage, Frame, ImageDecoder, ImageEncoder, ImageError, ImageFormat};
+use image::{AnimationDecoder, ColorType, DynamicImage, Frame, ImageDecoder, ImageEncoder, ImageError};
 
 use super::{PreparedLabel, Stamped, Stamper};
 
@@ -145,6 +145,12 @@ pub enum Rewrite {
     /// Decoded and re-encoded in full with the `image` crate's encoder (formats and variants the
     /// in-place paths do not cover yet); metadata other than ICC and EXIF is not kept.
     Reencoded,
+}
+
+/// Whether [`stamp_file`] re-encodes files of `format` (a [`Carrier::format`] name, as the
+/// registry detected it).
+pub fn stamps(format: &str) -> bool {
+    Kind::of(format).is_some()
 }
 
 /// Decodes `input`, draws `stamper`'s label on every frame, re-encodes in the same format and
@@ -302,22 +308,27 @@ enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 5] = [Kind::Png, Kind::Jpeg, Kind::WebP, Kind::Gif, Kind::Tiff];
+
+    /// The kind of `bytes`, as the image carriers' registry detects it: stamping sniffs with the
+    /// same magic bytes that inspecting and embedding do.
     fn sniff(bytes: &[u8]) -> Result<Kind> {
-        match image::guess_format(bytes) {
-            Ok(ImageFormat::Png) => Ok(Kind::Png),
-            Ok(ImageFormat::Jpeg) => Ok(Kind::Jpeg),
-            Ok(ImageFormat::WebP) => Ok(Kind::WebP),
-            Ok(ImageFormat::Gif) => Ok(Kind::Gif),
-            Ok(ImageFormat::Tiff) => Ok(Kind::Tiff),
-            Ok(other) => Err(Error::unsupported(
+        let registry = crate::carriers().into_iter().fold(Registry::new(), Registry::with);
+        let format = registry
+            .detect(bytes)
+            .ok_or_else(|| Error::unknown_format(bytes))?
+            .format();
+        Kind::of(format).ok_or_else(|| {
+            Error::unsupported(
                 "image",
-                format!("stamping {other:?} files (PNG, JPEG, WebP, GIF and TIFF are supported)"),
-            )),
-            Err(_) => Err(Error::unsupported(
-                "image",
-                "stamping this file: not a recognised image format",
-            )),
-        }
+                format!("stamping {format} files (PNG, JPEG, WebP, GIF and TIFF are supported)"),
+            )
+        })
+    }
+
+    /// The kind of a carrier's format name.
+    fn of(format: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == format)
     }
 
     fn name(self) -> &'static str {
