@@ -257,3 +257,44 @@ impl Error {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_names_the_parameter_and_the_problem() {
+        let e = Error::parameter("cue position", "none given");
+        assert!(matches!(&e, Error::Parameter { name: "cue position", problem } if problem == "none given"));
+        assert_eq!(e.to_string(), "invalid parameter: cue position: none given");
+        assert!(!e.is_input_fault());
+    }
+
+    #[test]
+    fn unsupported_says_what_and_of_which_format() {
+        let part = Error::unsupported("zip", "encrypted entries");
+        assert_eq!(part.to_string(), "unsupported: zip: encrypted entries");
+        let capacity = Error::capacity("avi", "the RIFF list would exceed 4 GiB");
+        assert!(matches!(
+            &capacity,
+            Error::Unsupported(Feature::Capacity { format: "avi", .. })
+        ));
+        let unknown = Error::unknown_format(b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09");
+        assert_eq!(
+            unknown.to_string(),
+            "unsupported: unrecognised format (first bytes 00 01 02 03 04 05 06 07)"
+        );
+        assert_eq!(Error::unknown_format(b"").to_string(), "unsupported: empty file");
+        for (e, format) in [(&part, Some("zip")), (&capacity, Some("avi")), (&unknown, None)] {
+            let Error::Unsupported(feature) = e.without_path() else {
+                panic!("{e}")
+            };
+            assert_eq!(feature.format(), format);
+            assert!(e.is_input_fault());
+        }
+        let named = unknown.with_path("upload.bin");
+        assert!(
+            matches!(named.without_path(), Error::Unsupported(Feature::UnknownFormat { first_bytes }) if first_bytes.len() == 8)
+        );
+    }
+}

@@ -705,6 +705,32 @@ mod tests {
     }
 
     #[test]
+    fn parse_value_bounds_nesting_and_keeps_duplicates() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_value(&nested(4), "json", 4).is_ok());
+        assert!(matches!(
+            parse_value(&nested(5), "securitydata", 4),
+            Err(Error::Limit {
+                format: "securitydata",
+                what: "JSON nesting depth",
+                found: 5,
+                limit: 4,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_value(&nested(100_000), "json", 32),
+            Err(Error::Limit { found: 33, .. })
+        ));
+        let v = parse_value(r#" {"a":1,"b":{"a":"x"},"a":-2.5e1} "#, "json", 4).unwrap();
+        let Value::Object(members) = &v else { panic!("{v:?}") };
+        let names: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["a", "b", "a"]);
+        assert_eq!(members[2].1, Value::Number("-2.5e1".into()));
+        assert_eq!(v.to_compact(), r#"{"a":1,"b":{"a":"x"},"a":-2.5e1}"#);
+    }
+
+    #[test]
     fn unicode_escapes() {
         let p = parse(r#"{"ProduceID":"\u4eba\ud83d\ude00"}"#, 8).unwrap();
         assert_eq!(p.get("ProduceID"), Some("人😀"));
