@@ -35,7 +35,14 @@ pub fn to_py(error: &Error, path: Option<&str>) -> PyErr {
                 Error::AlreadyLabelled { producer } => Some(producer.as_str()),
                 _ => None,
             };
-            class.call1((error.to_string(), path, producer))
+            let exception = class.call1((error.to_string(), path, producer))?;
+            // The structured fields, for callers that sort failures without reading messages.
+            match error {
+                Error::Parameter { name, .. } => exception.setattr("parameter", *name)?,
+                Error::Unsupported(feature) => exception.setattr("format", feature.format())?,
+                _ => {}
+            }
+            Ok(exception)
         });
         match made {
             Ok(exception) => PyErr::from_value(exception),
