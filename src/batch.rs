@@ -407,7 +407,7 @@ mod tests {
         let batch = batch.on_progress(move |p| count.store(p.failed, Ordering::Relaxed));
         let outcomes: Vec<_> = batch
             .each(vec![PathBuf::from("x")], |_: PathBuf| -> Result<()> {
-                Err(crate::Error::Parameter("no".into()))
+                Err(crate::Error::parameter("test", "no"))
             })
             .collect();
         assert_eq!(outcomes.len(), 1);

@@ -289,21 +289,28 @@ pub fn inspect<R: Read + Seek>(mut input: R, options: &Options) -> Result<Report
     aigc_label_core::inspect(registry(), &mut input, options)
 }
 
-/// The carrier for the file at `path` and its opened reader: detected from magic bytes, or, for
-/// formats that have none (Markdown without front matter), from the file name's extension.
+/// The carrier for `input`, detected from its first bytes, or, for formats that have none
+/// (Markdown without front matter), from the extension of `name` (the file's name, or the name
+/// an upload was given).
+///
+/// # Errors
+/// As [`detect`], when neither the bytes nor the name's extension name a format.
+pub fn detect_named<R: Read + Seek>(input: R, name: &Path) -> Result<&'static dyn Carrier> {
+    match detect(input) {
+        Err(Error::Unsupported(why)) => name
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(|e| registry().by_extension(e))
+            .ok_or(Error::Unsupported(why)),
+        other => other,
+    }
+}
+
+/// The carrier for the file at `path` (see [`detect_named`]) and its opened reader.
 fn open_with_carrier(path: &Path) -> Result<(&'static dyn Carrier, FileReader)> {
     let mut reader = FileReader::open(path)?;
-    match detect(&mut reader) {
-        Ok(carrier) => Ok((carrier, reader)),
-        Err(Error::Unsupported(why)) => {
-            let by_name = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .and_then(|e| registry().by_extension(e));
-            by_name.map(|carrier| (carrier, reader)).ok_or(Error::Unsupported(why))
-        }
-        Err(e) => Err(e),
-    }
+    let carrier = detect_named(&mut reader, path)?;
+    Ok((carrier, reader))
 }
 
 /// [`inspect`] on a file. A file whose format has no magic bytes (Markdown without front

@@ -295,7 +295,7 @@ fn plan(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Resu
     }
     for item in &out {
         if item.len() > MAX_BLOCK {
-            return Err(Error::Unsupported("label too large for a FLAC metadata block".into()));
+            return Err(Error::capacity("flac", "label too large for a metadata block"));
         }
     }
     Ok(out)
@@ -346,7 +346,7 @@ fn block_header(kind: u8, last: bool, len: u64) -> Result<[u8; 4]> {
     let len = u32::try_from(len)
         .ok()
         .filter(|&l| u64::from(l) <= MAX_BLOCK)
-        .ok_or_else(|| Error::Unsupported("FLAC metadata block over 16 MiB".into()))?;
+        .ok_or_else(|| Error::capacity("flac", "metadata block over 16 MiB"))?;
     let b = len.to_be_bytes();
     Ok([kind | if last { 0x80 } else { 0 }, b[1], b[2], b[3]])
 }

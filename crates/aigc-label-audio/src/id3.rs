@@ -134,10 +134,10 @@ pub(crate) fn read_tag(src: &mut Source, limits: &Limits) -> Result<Option<Tag>>
     let header = TagHeader::parse(&head).ok_or_else(|| Error::malformed(FORMAT, offset, "bad ID3v2 header"))?;
     match header.major {
         2 if header.flags & EXTENDED != 0 => {
-            return Err(Error::Unsupported("ID3v2.2 tag compression (no scheme defined)".into()));
+            return Err(Error::unsupported("id3", "ID3v2.2 tag compression (no scheme defined)"));
         }
         2..=4 => {}
-        v => return Err(Error::Unsupported(format!("ID3v2.{v} tag").into())),
+        v => return Err(Error::unsupported("id3", format!("ID3v2.{v} tag"))),
     }
     let body = src.read_vec(u64::from(header.size), "ID3v2 tag", limits)?;
     src.skip(header.stored_len() - HEADER_LEN - body.len() as u64, "ID3v2 footer")?;
@@ -594,7 +594,7 @@ pub(crate) fn build_label_frame(header: &TagHeader, value: &str) -> Result<Vec<u
             }
         }
     }
-    let too_big = || Error::Parameter("label too large for an ID3v2 frame".into());
+    let too_big = || Error::parameter("label", "too large for an ID3v2 frame");
     let len = u32::try_from(data.len()).map_err(|_| too_big())?;
     let mut frame = Vec::with_capacity(data.len() + 10);
     match header.major {
@@ -640,7 +640,7 @@ pub(crate) fn new_tag(value: &str, padding: usize) -> Result<(Vec<u8>, Range<usi
     header.size = u32::try_from(size)
         .ok()
         .filter(|&s| s as usize <= MAX_TAG_SIZE)
-        .ok_or_else(|| Error::Parameter("label too large for an ID3v2 tag".into()))?;
+        .ok_or_else(|| Error::parameter("label", "too large for an ID3v2 tag"))?;
     let mut out = header.encode(b"ID3");
     let range = out.len()..out.len() + frame.len();
     out.extend_from_slice(&frame);
@@ -781,8 +781,9 @@ fn ext_header(tag: &Tag, walked: &Walked) -> Result<Vec<u8>> {
         _ => d.get(4).is_some_and(|&n| n >= 1) && d.get(5).is_some_and(|f| f & 0x20 != 0),
     };
     if crc {
-        return Err(Error::Unsupported(
-            "ID3v2 extended header with a CRC: rewriting the frames would invalidate it".into(),
+        return Err(Error::unsupported(
+            "id3",
+            "ID3v2 extended header with a CRC: rewriting the frames would invalidate it",
         ));
     }
     let stored = walked.stored(walked.ext_end);
@@ -820,7 +821,7 @@ fn plan_size(h: &TagHeader, ext: &[u8], rest: usize, grow_padding: usize) -> Res
     };
     planned
         .filter(|(size, _)| *size <= MAX_TAG_SIZE)
-        .ok_or_else(|| Error::Unsupported("the ID3v2 tag would pass 256 MiB".into()))
+        .ok_or_else(|| Error::capacity("id3", "the ID3v2 tag would pass 256 MiB"))
 }
 
 /// A v2.3 extended header records the padding size; keep it true. (v2.4 does not record it.)

@@ -116,7 +116,7 @@ impl ChunkTag {
         let old = self.tag.header.stored_len();
         let rest = self.chunk.size - old;
         let size = u32::try_from(tag.len() as u64 + rest)
-            .map_err(|_| Error::Unsupported("an ID3 chunk would pass 4 GiB".into()))?;
+            .map_err(|_| Error::capacity("riff", "an ID3 chunk would pass 4 GiB"))?;
         let mut head = Vec::with_capacity(8 + tag.len());
         head.extend_from_slice(&self.chunk.id);
         head.extend_from_slice(&flavour.size_bytes(size));

@@ -331,7 +331,7 @@ pub(crate) fn push_chunk(out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result
 
 /// Appends a chunk with its size in `flavour`'s byte order (header, body, pad byte when odd).
 pub(crate) fn push_chunk_in(flavour: Flavour, out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result<()> {
-    let size = u32::try_from(body.len()).map_err(|_| Error::Parameter("chunk body over 4 GiB".into()))?;
+    let size = u32::try_from(body.len()).map_err(|_| Error::parameter("chunk", "body over 4 GiB"))?;
     out.extend_from_slice(id);
     out.extend_from_slice(&flavour.size_bytes(size));
     out.extend_from_slice(body);
@@ -466,7 +466,7 @@ impl Plan {
                 Piece::Other { offset, len } => {
                     let other = other
                         .as_deref_mut()
-                        .ok_or_else(|| Error::Parameter("a piece of a second stream without one".into()))?;
+                        .ok_or_else(|| Error::parameter("pieces", "a piece of a second stream without one"))?;
                     other.seek_to(*offset)?;
                     other.copy_to(out, *len, "chunk")?;
                 }
@@ -489,7 +489,7 @@ impl Plan {
 /// Writes the 12-byte header for a body of `body_size` bytes. RF64 / BW64 keep their "see
 /// ds64" size; the real size goes into `ds64` (see [`patch_ds64`]).
 fn write_header(out: &mut dyn Write, header: &Header, body_size: u64) -> Result<()> {
-    let too_big = || Error::Unsupported(format!("the written {} file would pass 4 GiB", header.format).into());
+    let too_big = || Error::capacity(header.format, "the written file would pass 4 GiB");
     let field = match header.flavour {
         Flavour::Rf64 if header.size_field == SIZE_IN_DS64 => SIZE_IN_DS64,
         Flavour::Rf64 => u32::try_from(body_size).unwrap_or(SIZE_IN_DS64),

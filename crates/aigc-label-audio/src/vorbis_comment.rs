@@ -146,7 +146,7 @@ pub(crate) fn new_list(vendor: &str, value: &str) -> Result<(Vec<u8>, Range<usiz
 }
 
 fn u32_len(n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| Error::Parameter("comment longer than 4 GiB".into()))
+    u32::try_from(n).map_err(|_| Error::parameter("comment", "longer than 4 GiB"))
 }
 
 fn push_string(out: &mut Vec<u8>, s: &[u8]) -> Result<()> {

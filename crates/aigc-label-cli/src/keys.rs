@@ -78,13 +78,14 @@ pub fn keygen(args: &KeygenArgs) -> Result<String> {
     let targets = std::iter::once(&args.output).chain(args.public.as_ref());
     for target in targets {
         if !args.force && target.symlink_metadata().is_ok() {
-            return Err(Error::Parameter(
-                format!("{} exists; pass --force to replace it", target.display()).into(),
+            return Err(Error::parameter(
+                "output",
+                format!("{} exists; pass --force to replace it", target.display()),
             ));
         }
     }
     if args.public.as_ref() == Some(&args.output) {
-        return Err(Error::Parameter("--public names the private key file".into()));
+        return Err(Error::parameter("--public", "--public names the private key file"));
     }
 
     let mut key = SigningKey::generate(args.alg.into())?;
@@ -119,7 +120,7 @@ pub fn load(path: &Path, key_id: Option<&str>) -> Result<SigningKey> {
 fn read_key(path: &Path, key_id: Option<&str>) -> Result<SigningKey> {
     let file = std::fs::File::open(path)?;
     if file.metadata()?.len() > MAX_KEY_FILE {
-        return Err(Error::Parameter("too large for a key file".into()));
+        return Err(Error::parameter("key file", "too large"));
     }
     warn_if_readable_by_others(path, &file);
     let mut text = std::io::read_to_string(file)?;
@@ -142,8 +143,9 @@ fn check_word(what: &str, value: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Parameter(
-            format!("{what} {value:?}: use printable ASCII without spaces, quotes or backslashes").into(),
+        Err(Error::parameter(
+            "key id",
+            format!("{what} {value:?}: use printable ASCII without spaces, quotes or backslashes"),
         ))
     }
 }
@@ -182,7 +184,10 @@ fn write_new(path: &Path, contents: &[u8], force: bool, secrecy: Secrecy) -> Res
     } else {
         temp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::Parameter(format!("{} exists; pass --force to replace it", path.display()).into())
+                Error::parameter(
+                    "output",
+                    format!("{} exists; pass --force to replace it", path.display()),
+                )
             } else {
                 Error::Io(e.error)
             }

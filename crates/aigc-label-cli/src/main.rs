@@ -553,8 +553,9 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 /// for the write ([`keeps_signature`]), so a small file is read once.
 fn embed_guard(job: &EmbedJob) -> aigc_label::Result<()> {
     if job.output.symlink_metadata().is_ok() && !same_file(&job.input, &job.output) {
-        return Err(Error::Parameter(
-            format!("{} exists; pass --force to replace it", job.output.display()).into(),
+        return Err(Error::parameter(
+            "output",
+            format!("{} exists; pass --force to replace it", job.output.display()),
         ));
     }
     Ok(())
@@ -571,10 +572,10 @@ fn keeps_signature(label: &Label, report: &aigc_label::Report) -> aigc_label::Re
         c.field("ContentProducer") == Some(producer) && c.field("ReservedCode1").is_some_and(|v| !v.is_empty())
     };
     if report.copies.iter().any(signed_by_us) {
-        return Err(Error::Parameter(
+        return Err(Error::parameter(
+            "--sign-key",
             "the file's label is signed (ReservedCode1); embedding without --sign-key would drop the signature: \
-             sign with --sign-key, or pass --force to drop it"
-                .into(),
+             sign with --sign-key, or pass --force to drop it",
         ));
     }
     Ok(())
@@ -678,7 +679,7 @@ fn embed(args: EmbedArgs) -> u8 {
 
 fn error_status(e: &Error) -> u8 {
     match e.without_path() {
-        Error::Parameter(_) => status::USAGE,
+        Error::Parameter { .. } => status::USAGE,
         Error::AlreadyLabelled { .. } => status::NON_COMPLIANT,
         _ => status::UNREADABLE,
     }

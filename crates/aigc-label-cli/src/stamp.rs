@@ -14,10 +14,11 @@
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use aigc_label::audio::Wav;
 use aigc_label::audio::cue::{self, Cue, Mode, Rhythm, VoicePrompt};
-use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file};
-use aigc_label::text::{Position as TextPosition, TextKind, TextStyle};
-use aigc_label::{Error, Label, Options, Result};
+use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file, stamps};
+use aigc_label::text::{Markdown, Position as TextPosition, TextKind, TextStyle};
+use aigc_label::{Carrier, Error, Label, Options, Result};
 
 /// What `stamp` was asked for.
 #[derive(clap::Args)]
@@ -70,7 +71,7 @@ fn medium(args: &StampArgs) -> Result<Medium> {
         "plain" | "text" | "txt" => Ok(TextKind::Plain),
         "markdown" | "md" => Ok(TextKind::Markdown),
         "html" => Ok(TextKind::Html),
-        other => Err(Error::Parameter(format!("unknown text kind {other:?}").into())),
+        other => Err(Error::parameter("--kind", format!("unknown text kind {other:?}"))),
     };
     if args.input.as_os_str() == "-" {
         return Ok(Medium::Text(
@@ -80,19 +81,21 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     if let Some(kind) = &args.kind {
         return Ok(Medium::Text(text_kind(kind)?));
     }
+    // The registry detects; each medium's stamper says which of its formats it takes.
     let format = aigc_label::detect(BufReader::new(aigc_label::FileReader::open(&args.input)?)).map(|c| c.format());
     match format {
-        Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
-        Ok("wav") => Ok(Medium::Wav),
-        Ok("markdown") => Ok(Medium::Text(TextKind::Markdown)),
-        Ok(other) => Err(Error::Unsupported(
-            format!("stamp does not handle {other} files yet").into(),
+        Ok(f) if stamps(f) => Ok(Medium::Image),
+        Ok(f) if f == Wav.format() => Ok(Medium::Wav),
+        Ok(f) if f == Markdown.format() => Ok(Medium::Text(TextKind::Markdown)),
+        Ok(other) => Err(Error::unsupported(
+            "stamp",
+            format!("stamp does not handle {other} files yet"),
         )),
         Err(_) => {
             let ext = args.input.extension().and_then(|e| e.to_str()).unwrap_or("");
             TextKind::from_extension(ext)
                 .map(Medium::Text)
-                .ok_or_else(|| Error::Unsupported("unrecognised input; for text use --kind".into()))
+                .ok_or_else(|| Error::unsupported("stamp", "unrecognised input; for text use --kind"))
         }
     }
 }
@@ -188,7 +191,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         Ok(())
     })?;
     staged.commit(&args.output, &args.input)?;
-    let report = report.ok_or_else(|| Error::Parameter("nothing stamped".into()))?;
+    let report = report.ok_or_else(|| Error::parameter("input", "nothing stamped"))?;
     let r = report.stamped.rect;
     Ok(format!(
         "{}: {} label at {}x{}+{}+{} (ink {} px), implicit label {}",
@@ -214,12 +217,13 @@ fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
             let path = args
                 .voice
                 .as_ref()
-                .ok_or_else(|| Error::Parameter("--cue voice needs --voice FILE".into()))?;
+                .ok_or_else(|| Error::parameter("--voice", "--cue voice needs --voice FILE"))?;
             Cue::Voice(VoicePrompt::from_wav_file(path)?)
         }
         other => {
-            return Err(Error::Parameter(
-                format!("unknown cue {other:?} (rhythm or voice)").into(),
+            return Err(Error::parameter(
+                "--cue",
+                format!("unknown cue {other:?} (rhythm or voice)"),
             ));
         }
     };
@@ -261,22 +265,23 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
             "both" => TextPosition::StartAndEnd,
             n => TextPosition::AfterParagraph(
                 n.parse()
-                    .map_err(|_| Error::Parameter(format!("unknown text position {n:?}").into()))?,
+                    .map_err(|_| Error::parameter("--position", format!("unknown text position {n:?}")))?,
             ),
         });
     }
     if label.is_some() && kind != TextKind::Markdown {
-        return Err(Error::Unsupported(
+        return Err(Error::unsupported(
+            "stamp",
             "plain text and HTML have no place for the implicit label: use Markdown, PDF or Office \
-             files for it, or leave out --producer"
-                .into(),
+             files for it, or leave out --producer",
         ));
     }
     let to_stdout = args.output.as_os_str() == "-";
     let from_stdin = args.input.as_os_str() == "-";
     if (from_stdin || to_stdout) && label.is_some() {
-        return Err(Error::Parameter(
-            "the implicit label needs files, not standard input/output".into(),
+        return Err(Error::parameter(
+            "--output",
+            "the implicit label needs files, not standard input/output",
         ));
     }
     if to_stdout {

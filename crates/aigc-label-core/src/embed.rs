@@ -95,8 +95,9 @@ fn check_label(label: &Label, options: &Options) -> Result<()> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(Error::Parameter(
-            format!("label fails validation: {}", failed.join("; ")).into(),
+        Err(Error::parameter(
+            "label",
+            format!("fails validation: {}", failed.join("; ")),
         ))
     }
 }

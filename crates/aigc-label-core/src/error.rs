@@ -41,9 +41,16 @@ pub enum Error {
         what: Cow<'static, str>,
     },
 
-    /// The caller asked for something invalid (a label that fails strict validation, ...).
-    #[error("invalid parameter: {0}")]
-    Parameter(Cow<'static, str>),
+    /// The caller asked for something invalid (a label that fails strict validation, a style
+    /// out of range, a key that does not parse, ...).
+    #[error("invalid parameter: {name}: {problem}")]
+    Parameter {
+        /// Which parameter: `label`, `style`, `key`, `cue position`, an option such as
+        /// `--voice`, ...
+        name: &'static str,
+        /// What is wrong with it.
+        problem: Cow<'static, str>,
+    },
 
     /// A declared size or count exceeds what [`crate::Limits`] allows.
     #[error("{format}: limit exceeded at byte {offset}: {what} is {found}, limit {limit}")]
@@ -62,7 +69,7 @@ pub enum Error {
 
     /// The format, or a feature of it, is not supported.
     #[error("unsupported: {0}")]
-    Unsupported(Cow<'static, str>),
+    Unsupported(Feature),
 
     /// The file already carries a label that this operation may not replace.
     #[error(
@@ -99,7 +106,97 @@ pub enum Error {
     },
 }
 
+/// What [`Error::Unsupported`] refuses: an unknown format, a part of a known one, or a result
+/// that the format's fields cannot hold.
+///
+/// A caller sorting uploads skips [`Feature::UnknownFormat`], and reports the others against
+/// the format named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Feature {
+    /// No compiled-in format recognises the input.
+    UnknownFormat {
+        /// The input's first bytes (at most 8; empty for an empty input).
+        first_bytes: Vec<u8>,
+    },
+    /// A part or variant of a recognised format that is not read or written: a version, a
+    /// codec or compression method, a layout the writer cannot rewrite.
+    Part {
+        /// Short format name (`png`, `zip`, `heif`, ...).
+        format: &'static str,
+        /// What the part is.
+        what: Cow<'static, str>,
+    },
+    /// The result would not fit a size, offset or count field of the format (a RIFF past
+    /// 4 GiB, a 32-bit offset, a metadata block's length field, no room left to patch).
+    Capacity {
+        /// Short format name.
+        format: &'static str,
+        /// What does not fit.
+        what: Cow<'static, str>,
+    },
+}
+
+impl Feature {
+    /// The format named, `None` for [`Feature::UnknownFormat`].
+    pub fn format(&self) -> Option<&'static str> {
+        match self {
+            Feature::UnknownFormat { .. } => None,
+            Feature::Part { format, .. } | Feature::Capacity { format, .. } => Some(format),
+        }
+    }
+}
+
+impl std::fmt::Display for Feature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Feature::UnknownFormat { first_bytes } if first_bytes.is_empty() => f.write_str("empty file"),
+            Feature::UnknownFormat { first_bytes } => {
+                f.write_str("unrecognised format (first bytes")?;
+                for b in first_bytes.iter().take(8) {
+                    write!(f, " {b:02x}")?;
+                }
+                f.write_str(")")
+            }
+            Feature::Part { format, what } | Feature::Capacity { format, what } => write!(f, "{format}: {what}"),
+        }
+    }
+}
+
 impl Error {
+    /// A [`Error::Parameter`]: `name` is wrong in the way `problem` says.
+    pub fn parameter(name: &'static str, problem: impl Into<Cow<'static, str>>) -> Self {
+        Error::Parameter {
+            name,
+            problem: problem.into(),
+        }
+    }
+
+    /// An [`Error::Unsupported`] for a part of `format` ([`Feature::Part`]).
+    pub fn unsupported(format: &'static str, what: impl Into<Cow<'static, str>>) -> Self {
+        Error::Unsupported(Feature::Part {
+            format,
+            what: what.into(),
+        })
+    }
+
+    /// An [`Error::Unsupported`] for a result that `format`'s fields cannot hold
+    /// ([`Feature::Capacity`]).
+    pub fn capacity(format: &'static str, what: impl Into<Cow<'static, str>>) -> Self {
+        Error::Unsupported(Feature::Capacity {
+            format,
+            what: what.into(),
+        })
+    }
+
+    /// An [`Error::Unsupported`] for input no format recognises ([`Feature::UnknownFormat`]),
+    /// keeping its first 8 bytes for the message.
+    pub fn unknown_format(head: &[u8]) -> Self {
+        Error::Unsupported(Feature::UnknownFormat {
+            first_bytes: head.get(..8).unwrap_or(head).to_vec(),
+        })
+    }
+
     /// A [`Error::Malformed`] for `format` at `offset`.
     pub fn malformed(format: &'static str, offset: u64, what: impl Into<Cow<'static, str>>) -> Self {
         Error::Malformed {
@@ -160,3 +257,44 @@ impl Error {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_names_the_parameter_and_the_problem() {
+        let e = Error::parameter("cue position", "none given");
+        assert!(matches!(&e, Error::Parameter { name: "cue position", problem } if problem == "none given"));
+        assert_eq!(e.to_string(), "invalid parameter: cue position: none given");
+        assert!(!e.is_input_fault());
+    }
+
+    #[test]
+    fn unsupported_says_what_and_of_which_format() {
+        let part = Error::unsupported("zip", "encrypted entries");
+        assert_eq!(part.to_string(), "unsupported: zip: encrypted entries");
+        let capacity = Error::capacity("avi", "the RIFF list would exceed 4 GiB");
+        assert!(matches!(
+            &capacity,
+            Error::Unsupported(Feature::Capacity { format: "avi", .. })
+        ));
+        let unknown = Error::unknown_format(b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09");
+        assert_eq!(
+            unknown.to_string(),
+            "unsupported: unrecognised format (first bytes 00 01 02 03 04 05 06 07)"
+        );
+        assert_eq!(Error::unknown_format(b"").to_string(), "unsupported: empty file");
+        for (e, format) in [(&part, Some("zip")), (&capacity, Some("avi")), (&unknown, None)] {
+            let Error::Unsupported(feature) = e.without_path() else {
+                panic!("{e}")
+            };
+            assert_eq!(feature.format(), format);
+            assert!(e.is_input_fault());
+        }
+        let named = unknown.with_path("upload.bin");
+        assert!(
+            matches!(named.without_path(), Error::Unsupported(Feature::UnknownFormat { first_bytes }) if first_bytes.len() == 8)
+        );
+    }
+}

@@ -146,21 +146,9 @@ impl Report {
 pub fn detect(registry: &Registry, input: &mut dyn ReadSeek) -> Result<&'static dyn Carrier> {
     let head = read_head(input)?;
     if head.is_empty() {
-        return Err(Error::Unsupported("empty file".into()));
+        return Err(Error::unknown_format(&head));
     }
-    registry.detect(&head).ok_or_else(|| {
-        Error::Unsupported(
-            format!(
-                "unrecognised format (first bytes {})",
-                hex(head.get(..8).unwrap_or(&head))
-            )
-            .into(),
-        )
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+    registry.detect(&head).ok_or_else(|| Error::unknown_format(&head))
 }
 
 /// Inspects `input`, detecting its format with `registry`.

@@ -9,6 +9,11 @@
 //! deviation in [`ParsedLabel`] instead of failing, so that validation can report each one by
 //! check id. It fails only when the text is not JSON at all, and it never recurses deeper than
 //! the depth limit it is given.
+//!
+//! The same bounded parser, [`parse_value`], is the workspace's one JSON reader: the trust
+//! crate reads SecurityData envelopes with it. It keeps what the label rules need to see:
+//! objects keep their member order and duplicate names ([`Value::Object`]), and nesting is
+//! checked as it is read, so crafted input cannot make it recurse past the limit.
 
 use crate::label::{FIELD_NAMES, Label, LabelValue};
 use crate::{Error, Result};
@@ -137,7 +142,7 @@ impl ParsedLabel {
 ///
 /// # Errors
 /// [`Error::Malformed`] (format `json`) when the text is not a JSON object even after the lenient
-/// fix-ups, or nests deeper than `max_depth`.
+/// fix-ups; [`Error::Limit`] when arrays and objects nest deeper than `max_depth`.
 ///
 /// ```
 /// use aigc_label_core::json::{parse, Shape};
@@ -154,12 +159,12 @@ pub fn parse(text: &str, max_depth: usize) -> Result<ParsedLabel> {
     let mut parsed = ParsedLabel::default();
     // Text that is JSON as it stands is taken as it stands, so a value that merely contains
     // `&quot;` keeps it; only text that is not JSON gets its entities decoded and a second try.
-    let value = match Parser::new(trimmed, max_depth).parse_document() {
+    let value = match Parser::new(trimmed, "json", max_depth).parse_document() {
         Ok(value) => value,
         Err(e) if !looks_entity_encoded(trimmed) => return Err(e),
         Err(_) => {
             parsed.entities_decoded = true;
-            Parser::new(&decode_entities(trimmed), max_depth).parse_document()?
+            Parser::new(&decode_entities(trimmed), "json", max_depth).parse_document()?
         }
     };
     let Value::Object(top) = value else {
@@ -176,7 +181,7 @@ pub fn parse(text: &str, max_depth: usize) -> Result<ParsedLabel> {
                 Value::Object(members) => collect_fields(members, &mut parsed),
                 Value::String(s) => {
                     parsed.double_encoded = true;
-                    match Parser::new(s.trim(), max_depth).parse_document()? {
+                    match Parser::new(s.trim(), "json", max_depth).parse_document()? {
                         Value::Object(members) => collect_fields(&members, &mut parsed),
                         _ => return Err(Error::malformed("json", 0, "\"AIGC\" string does not hold an object")),
                     }
@@ -219,7 +224,7 @@ fn collect_fields(members: &[(String, Value)], parsed: &mut ParsedLabel) {
             }
             other => {
                 parsed.non_string.push(FIELD_NAMES[i].to_string());
-                other.raw()
+                other.to_compact()
             }
         };
         parsed.fields[i] = Some(text);
@@ -272,20 +277,45 @@ fn decode_entity(name: &str) -> Option<char> {
     }
 }
 
-/// A JSON value, objects keeping their member order and duplicates.
-#[derive(Debug, Clone, PartialEq)]
-enum Value {
+/// Parses one JSON document (RFC 8259, nothing but whitespace around it). Errors name
+/// `format`; `max_depth` bounds how deeply arrays and objects nest.
+///
+/// # Errors
+/// [`Error::Malformed`] when `text` is not JSON; [`Error::Limit`] when arrays and objects nest
+/// deeper than `max_depth`.
+///
+/// ```
+/// use aigc_label_core::json::{Value, parse_value};
+/// let v = parse_value(r#"{"a":1,"a":[true]}"#, "json", 4).unwrap();
+/// let Value::Object(members) = &v else { panic!() };
+/// assert_eq!(members.len(), 2, "duplicate names are kept");
+/// assert!(parse_value("[[[[[]]]]]", "json", 4).is_err());
+/// ```
+pub fn parse_value(text: &str, format: &'static str, max_depth: usize) -> Result<Value> {
+    Parser::new(text, format, max_depth).parse_document()
+}
+
+/// A JSON value as read: objects keep their member order and duplicate names, numbers their
+/// text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A number, as written (`1`, `-0.5e3`, ...).
     Number(String),
+    /// A string, unescaped.
     String(String),
+    /// An array.
     Array(Vec<Value>),
+    /// An object's members in document order, duplicates included.
     Object(Vec<(String, Value)>),
 }
 
 impl Value {
-    /// Compact JSON text for a value that is not a string field.
-    fn raw(&self) -> String {
+    /// Compact JSON text for the value.
+    pub fn to_compact(&self) -> String {
         let mut out = String::new();
         self.write(&mut out);
         out
@@ -329,21 +359,38 @@ struct Parser<'a> {
     bytes: &'a [u8],
     text: &'a str,
     pos: usize,
+    format: &'static str,
     max_depth: usize,
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str, max_depth: usize) -> Self {
+    fn new(text: &'a str, format: &'static str, max_depth: usize) -> Self {
         Parser {
             bytes: text.as_bytes(),
             text,
             pos: 0,
+            format,
             max_depth,
         }
     }
 
     fn err(&self, what: &'static str) -> Error {
-        Error::malformed("json", self.pos as u64, what)
+        Error::malformed(self.format, self.pos as u64, what)
+    }
+
+    /// Checks that an array or object opened at value depth `depth` (so nested `depth + 1`
+    /// deep) stays within the limit: the bound on the parser's recursion.
+    fn enter(&self, depth: usize) -> Result<()> {
+        if depth >= self.max_depth {
+            return Err(Error::Limit {
+                format: self.format,
+                offset: self.pos as u64,
+                what: "JSON nesting depth",
+                found: depth as u64 + 1,
+                limit: self.max_depth as u64,
+            });
+        }
+        Ok(())
     }
 
     fn parse_document(&mut self) -> Result<Value> {
@@ -376,9 +423,6 @@ impl<'a> Parser<'a> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value> {
-        if depth >= self.max_depth {
-            return Err(self.err("nesting deeper than the limit"));
-        }
         match self.peek() {
             Some(b'{') => self.object(depth),
             Some(b'[') => self.array(depth),
@@ -402,6 +446,7 @@ impl<'a> Parser<'a> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Value> {
+        self.enter(depth)?;
         self.pos += 1;
         let mut members = Vec::new();
         self.skip_ws();
@@ -433,6 +478,7 @@ impl<'a> Parser<'a> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Value> {
+        self.enter(depth)?;
         self.pos += 1;
         let mut items = Vec::new();
         self.skip_ws();
@@ -656,6 +702,32 @@ mod tests {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100), "]".repeat(100));
         assert!(parse(&deep, 32).is_err());
         assert!(parse(&deep, 200).is_ok());
+    }
+
+    #[test]
+    fn parse_value_bounds_nesting_and_keeps_duplicates() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_value(&nested(4), "json", 4).is_ok());
+        assert!(matches!(
+            parse_value(&nested(5), "securitydata", 4),
+            Err(Error::Limit {
+                format: "securitydata",
+                what: "JSON nesting depth",
+                found: 5,
+                limit: 4,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_value(&nested(100_000), "json", 32),
+            Err(Error::Limit { found: 33, .. })
+        ));
+        let v = parse_value(r#" {"a":1,"b":{"a":"x"},"a":-2.5e1} "#, "json", 4).unwrap();
+        let Value::Object(members) = &v else { panic!("{v:?}") };
+        let names: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["a", "b", "a"]);
+        assert_eq!(members[2].1, Value::Number("-2.5e1".into()));
+        assert_eq!(v.to_compact(), r#"{"a":1,"b":{"a":"x"},"a":-2.5e1}"#);
     }
 
     #[test]

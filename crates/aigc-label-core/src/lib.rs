@@ -45,7 +45,7 @@ pub mod xmp;
 
 pub use carrier::{Carrier, Found, Registry, Written};
 pub use embed::{embed, verify};
-pub use error::{Error, Result};
+pub use error::{Error, Feature, Result};
 pub use inspect::{LabelCopy, Options, Report, Verdict, inspect};
 pub use label::{FIELD_NAMES, Label, LabelValue};
 pub use limits::Limits;

@@ -354,8 +354,9 @@ fn is_xml_char(c: char) -> bool {
 
 fn check_xml_text(text: &str) -> Result<()> {
     match text.chars().find(|&c| !is_xml_char(c)) {
-        Some(c) => Err(Error::Parameter(
-            format!("label text holds U+{:04X}, which XML 1.0 cannot carry", c as u32).into(),
+        Some(c) => Err(Error::parameter(
+            "label text",
+            format!("holds U+{:04X}, which XML 1.0 cannot carry", c as u32),
         )),
         None => Ok(()),
     }
@@ -916,7 +917,7 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
     fn run(buf: &'a [u8], target: Target<'t>, limits: &'l Limits) -> Result<Scan> {
         limits.check_metadata(FORMAT, 0, buf.len() as u64)?;
         if buf.starts_with(b"\xFE\xFF") || buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\0\0\xFE\xFF") {
-            return Err(Error::Unsupported("UTF-16 and UTF-32 XMP packets".into()));
+            return Err(Error::unsupported("xmp", "UTF-16 and UTF-32 XMP packets"));
         }
         let start = if buf.starts_with(UTF8_BOM) { UTF8_BOM.len() } else { 0 };
         let mut walk = Walk {
@@ -2182,7 +2183,10 @@ mod tests {
             Err(Error::Malformed { .. })
         ));
         let p = new_packet("v", 0);
-        assert!(matches!(set_aigc(&p, "a\u{1}b", &limits()), Err(Error::Parameter(_))));
+        assert!(matches!(
+            set_aigc(&p, "a\u{1}b", &limits()),
+            Err(Error::Parameter { .. })
+        ));
         assert!(matches!(
             set_aigc(&p, &"x".repeat(70_000), &limits()),
             Err(Error::Limit { .. })

@@ -74,7 +74,7 @@ impl AigcStatus {
             Error::Malformed { .. } | Error::Truncated { .. } => AigcStatus::Malformed,
             Error::Unsupported(_) => AigcStatus::Unsupported,
             Error::Limit { .. } => AigcStatus::Limit,
-            Error::Parameter(_) => AigcStatus::InvalidLabel,
+            Error::Parameter { .. } => AigcStatus::InvalidLabel,
             Error::AlreadyLabelled { .. } => AigcStatus::AlreadyLabelled,
             Error::Verification(_) => AigcStatus::Verification,
             _ => AigcStatus::Other,

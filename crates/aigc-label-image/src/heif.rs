@@ -368,7 +368,7 @@ impl File {
             .iloc
             .item(id)
             .ok_or_else(|| Error::malformed(FORMAT, meta.b.start, format!("item {id} has no iloc entry")))?;
-        let unsupported = |what: &str| Error::Unsupported(format!("heif: XMP item {id} {what}").into());
+        let unsupported = |what: &str| Error::unsupported("heif", format!("XMP item {id} {what}"));
         if loc.data_reference != 0 {
             return Err(unsupported("is stored in another file"));
         }
@@ -526,7 +526,7 @@ impl Meta {
         ids.max()
             .unwrap_or(0)
             .checked_add(1)
-            .ok_or_else(|| Error::Unsupported("heif: no item id is left for the XMP item".into()))
+            .ok_or_else(|| Error::capacity("heif", "no item id is left for the XMP item"))
     }
 }
 
@@ -654,13 +654,13 @@ fn decode(infe: &Infe, stored: Vec<u8>, limits: &Limits) -> Result<Vec<u8>> {
             }
             Ok(out)
         }
-        Some(other) => Err(Error::Unsupported(
+        Some(other) => Err(Error::unsupported(
+            "heif",
             format!(
-                "heif: XMP item {} has content encoding {:?}",
+                "XMP item {} has content encoding {:?}",
                 infe.id,
                 String::from_utf8_lossy(other)
-            )
-            .into(),
+            ),
         )),
     }
 }
@@ -768,8 +768,9 @@ impl Plan {
             match span {
                 Span::File(r) => {
                     if r.start < meta.end && meta.start < r.end {
-                        return Err(Error::Unsupported(
-                            "heif: XMP item data addressed by file offset lies inside the meta box".into(),
+                        return Err(Error::unsupported(
+                            "heif",
+                            "XMP item data addressed by file offset lies inside the meta box",
                         ));
                     }
                     self.patches.push(Patch {
@@ -792,12 +793,12 @@ impl Plan {
     /// Another XMP item loses its `TC260:AIGC` properties, in place.
     fn remove_copies(&mut self, file: &File, item: &XmpItem<'_>, limits: &Limits) -> Result<()> {
         if item.infe.encoding().is_some() {
-            return Err(Error::Unsupported(
+            return Err(Error::unsupported(
+                "heif",
                 format!(
-                    "heif: a second, compressed XMP item ({}) holds a label; rewriting it is not supported",
+                    "a second, compressed XMP item ({}) holds a label; rewriting it is not supported",
                     item.infe.id
-                )
-                .into(),
+                ),
             ));
         }
         let removed = remove_aigc(&item.packet, item.hits.clone(), limits).map_err(|e| in_item(item.infe.id, e))?;
@@ -852,9 +853,9 @@ impl Plan {
         let draft = build_meta(&self.meta, file, edit, 0, 0)?;
         let delta = i128::from(draft.len() as u64) - i128::from(old_len);
         if delta != 0 && file.top.iter().any(|b| b.is(b"moov")) {
-            return Err(Error::Unsupported(
-                "heif: the meta box must grow and the file has a moov box (an image sequence) whose offsets would move"
-                    .into(),
+            return Err(Error::unsupported(
+                "heif",
+                "the meta box must grow and the file has a moov box (an image sequence) whose offsets would move",
             ));
         }
         let out_len = u64::try_from(i128::from(self.keep) + delta)
@@ -881,7 +882,7 @@ impl Plan {
             return Ok(());
         };
         let size = u32::try_from(last.end - last.start)
-            .map_err(|_| Error::Unsupported("heif: the last box has no size and is over 4 GiB".into()))?;
+            .map_err(|_| Error::capacity("heif", "the last box has no size and is over 4 GiB"))?;
         self.patches.push(Patch {
             at: last.start,
             bytes: size.to_be_bytes().to_vec(),
@@ -953,7 +954,7 @@ fn build_iloc(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -
     let splice = if edit.new {
         let count = iloc.items.len() as u64 + 1;
         set_uint(&mut bytes, iloc.count_at - origin, count, iloc.count_width())
-            .ok_or_else(|| Error::Unsupported("heif: iloc cannot count another item".into()))?;
+            .ok_or_else(|| Error::capacity("heif", "iloc cannot count another item"))?;
         iloc.entries_end - origin..iloc.entries_end - origin
     } else {
         let item = iloc
@@ -978,7 +979,7 @@ fn shift(bytes: &mut [u8], origin: usize, item: &Location, file: &File, delta: i
         return Ok(());
     }
     let meta = file.meta.b.start..file.meta.b.end;
-    let unsupported = |what: &str| Error::Unsupported(format!("heif: item {}: {what}", item.id).into());
+    let unsupported = |what: &str| Error::unsupported("heif", format!("item {}: {what}", item.id));
     let moved = |v: u64| u64::try_from(i128::from(v) + delta).map_err(|_| unsupported("offset underflows"));
     let mut set = |field: &items::Field, value: u64| {
         field
@@ -1015,7 +1016,7 @@ fn build_iinf(buf: &[u8], iinf: &Iinf, edit: &Edit) -> Result<Vec<u8>> {
     if edit.new {
         let count = iinf.entries.len() as u64 + 1;
         set_uint(&mut bytes, iinf.count_at - origin, count, iinf.count_width())
-            .ok_or_else(|| Error::Unsupported("heif: iinf cannot count another item".into()))?;
+            .ok_or_else(|| Error::capacity("heif", "iinf cannot count another item"))?;
         let at = iinf.entries_end.saturating_sub(origin).min(bytes.len());
         let infe = new_infe(edit.id, HIDDEN, 0, b"", XMP_CONTENT_TYPE, 2);
         bytes.splice(at..at, infe);
@@ -1045,7 +1046,7 @@ fn build_iref(buf: &[u8], meta: &Meta, edit: &Edit) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     for (i, id) in [edit.id, primary].into_iter().enumerate() {
         boxes::put_uint(&mut body, u64::from(id), width)
-            .ok_or_else(|| Error::Unsupported("heif: item ids too large for the iref box".into()))?;
+            .ok_or_else(|| Error::capacity("heif", "item ids too large for the iref box"))?;
         if i == 0 {
             body.extend_from_slice(&1u16.to_be_bytes());
         }

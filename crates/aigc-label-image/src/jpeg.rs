@@ -352,15 +352,16 @@ impl Plan {
     /// packet over the segment limit; XMP errors from the packet being merged.
     fn new(scan: Scan, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
         if scan.extended_labelled {
-            return Err(Error::Unsupported(
-                "jpeg: a label sits in Extended XMP; moving it out of Extended XMP is not supported".into(),
+            return Err(Error::unsupported(
+                "jpeg",
+                "a label sits in Extended XMP; moving it out of Extended XMP is not supported",
             ));
         }
         let labelled = scan.xmp.iter().filter(|(_, has)| *has).count();
         if labelled > 1 {
-            return Err(Error::Unsupported(
-                format!("jpeg: {labelled} separate APP1 XMP segments hold a label; merging them is not supported")
-                    .into(),
+            return Err(Error::unsupported(
+                "jpeg",
+                format!("{labelled} separate APP1 XMP segments hold a label; merging them is not supported"),
             ));
         }
         let target = scan
@@ -441,14 +442,11 @@ fn xmp_segment(packet: &[u8]) -> Result<Vec<u8>> {
         .ok()
         .filter(|_| payload_len <= MAX_PAYLOAD)
         .ok_or_else(|| {
-            Error::Unsupported(
-                format!(
-                    "jpeg: the XMP packet with the label is {} bytes; one APP1 segment holds {} (Extended XMP is not written)",
+            Error::unsupported("jpeg", format!(
+                    "the XMP packet with the label is {} bytes; one APP1 segment holds {} (Extended XMP is not written)",
                     packet.len(),
                     MAX_PAYLOAD - XMP_SIGNATURE.len()
-                )
-                .into(),
-            )
+                ))
         })?;
     let mut segment = Vec::with_capacity(payload_len + 4);
     segment.extend_from_slice(&[0xFF, APP1]);

@@ -385,8 +385,9 @@ impl Ifd {
     fn with_entry(&self, entry: &[u8], codec: Codec) -> Result<Vec<u8>> {
         let layout = codec.layout;
         if self.count >= layout.max_entries() {
-            return Err(Error::Unsupported(
-                "tiff: IFD0 already holds the most entries its count field can express".into(),
+            return Err(Error::capacity(
+                "tiff",
+                "IFD0 already holds the most entries its count field can express",
             ));
         }
         let at = self
@@ -790,8 +791,9 @@ impl Tail {
         }
         let end = at + data.len() as u64;
         if end > self.layout.max_offset() {
-            return Err(Error::Unsupported(
-                "tiff: the label would end past 4 GiB, which classic TIFF offsets cannot reach (BigTIFF can)".into(),
+            return Err(Error::capacity(
+                "tiff",
+                "the label would end past 4 GiB, which classic TIFF offsets cannot reach (BigTIFF can)",
             ));
         }
         self.bytes.try_reserve(data.len()).map_err(|_| Error::Limit {

@@ -100,7 +100,7 @@ fn decode(data: &[u8]) -> (String, Vec<Vec<u8>>) {
     loop {
         match reader.next_frame(&mut buf) {
             Ok(out) => frames.push(buf[..out.buffer_size()].to_vec()),
-            Err(png::DecodingError::Parameter(_)) => break,
+            Err(png::DecodingError::Parameter { .. }) => break,
             Err(e) => panic!("decoding frame {}: {e}", frames.len()),
         }
     }

@@ -260,7 +260,7 @@ fn small_and_narrow_images_fall_back_then_fail_clearly() {
                 }
             }
             Err(e) => {
-                assert!(matches!(e, Error::Parameter(_)), "{e}");
+                assert!(matches!(e, Error::Parameter { .. }), "{e}");
                 assert!(e.to_string().contains("too small"), "{e}");
                 failures += 1;
             }
@@ -718,7 +718,7 @@ fn unsupported_and_broken_inputs_fail_cleanly() {
     ));
     // Too small for the label: the stamp rules' error comes through.
     let tiny = png_with_metadata(&background(Background::White, 16, 16), None);
-    assert!(matches!(run(&tiny), Err(Error::Parameter(_))));
+    assert!(matches!(run(&tiny), Err(Error::Parameter { .. })));
 }
 
 #[test]

@@ -13,7 +13,7 @@ fn class_name(error: &Error) -> &'static str {
         Error::Malformed { .. } | Error::Truncated { .. } => "MalformedFile",
         Error::Unsupported(_) => "Unsupported",
         Error::Limit { .. } => "LimitExceeded",
-        Error::Parameter(_) => "InvalidLabel",
+        Error::Parameter { .. } => "InvalidLabel",
         Error::AlreadyLabelled { .. } => "AlreadyLabelled",
         Error::Verification(_) => "VerificationFailed",
         Error::Signing(_) => "SigningFailed",
@@ -35,7 +35,14 @@ pub fn to_py(error: &Error, path: Option<&str>) -> PyErr {
                 Error::AlreadyLabelled { producer } => Some(producer.as_str()),
                 _ => None,
             };
-            class.call1((error.to_string(), path, producer))
+            let exception = class.call1((error.to_string(), path, producer))?;
+            // The structured fields, for callers that sort failures without reading messages.
+            match error {
+                Error::Parameter { name, .. } => exception.setattr("parameter", *name)?,
+                Error::Unsupported(feature) => exception.setattr("format", feature.format())?,
+                _ => {}
+            }
+            Ok(exception)
         });
         match made {
             Ok(exception) => PyErr::from_value(exception),
@@ -47,7 +54,8 @@ pub fn to_py(error: &Error, path: Option<&str>) -> PyErr {
     })
 }
 
-/// A caller's mistake (a bad argument) as `aigc_label.errors.InvalidLabel`, a `ValueError`.
-pub fn invalid(what: impl Into<String>) -> PyErr {
-    to_py(&Error::Parameter(what.into().into()), None)
+/// A caller's mistake (argument `name` is wrong as `problem` says) as
+/// `aigc_label.errors.InvalidLabel`, a `ValueError`.
+pub fn invalid(name: &'static str, problem: impl Into<String>) -> PyErr {
+    to_py(&Error::parameter(name, problem.into()), None)
 }

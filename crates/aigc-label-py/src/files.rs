@@ -49,12 +49,17 @@ fn label(
     propagate_id: Option<&str>,
 ) -> PyResult<Label> {
     let value =
-        LabelValue::from_code(value).ok_or_else(|| invalid(format!("label must be 1, 2 or 3, not {value:?}")))?;
+        LabelValue::from_code(value).ok_or_else(|| invalid("label", format!("must be 1, 2 or 3, not {value:?}")))?;
     let label = Label::first_write(value, producer, produce_id);
     Ok(match (propagator, propagate_id) {
         (Some(p), Some(id)) => label.propagated(p, id),
         (None, None) => label,
-        _ => return Err(invalid("give both propagator and propagate_id, or neither")),
+        _ => {
+            return Err(invalid(
+                "propagator",
+                "give both propagator and propagate_id, or neither",
+            ));
+        }
     })
 }
 
@@ -74,19 +79,8 @@ fn inspect_file(py: Python<'_>, path: PathBuf) -> PyResult<String> {
 fn inspect_bytes(py: Python<'_>, data: &[u8], name: &str) -> PyResult<String> {
     let result = py.detach(|| {
         let options = Options::default();
-        match aigc_label::inspect(Cursor::new(data), &options) {
-            Err(aigc_label::Error::Unsupported(why)) => {
-                let by_name = Path::new(name)
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .and_then(|e| aigc_label::registry().by_extension(e));
-                match by_name {
-                    Some(carrier) => aigc_label::core::inspect::inspect_with(carrier, &mut Cursor::new(data), &options),
-                    None => Err(aigc_label::Error::Unsupported(why)),
-                }
-            }
-            other => other,
-        }
+        let carrier = aigc_label::detect_named(Cursor::new(data), Path::new(name))?;
+        aigc_label::core::inspect::inspect_with(carrier, &mut Cursor::new(data), &options)
     });
     match result {
         Ok(report) => Ok(json::report(Path::new(name), &report).to_string()),

@@ -60,9 +60,7 @@ fn stamp_pixels<'py>(
             match channels {
                 4 => label.blend_rgba8(&mut out, width, height, row.saturating_mul(4)),
                 3 => label.blend_rgb8(&mut out, width, height, row.saturating_mul(3)),
-                _ => Err(aigc_label::Error::Parameter(
-                    "channels must be 3 (RGB) or 4 (RGBA)".into(),
-                )),
+                _ => Err(aigc_label::Error::parameter("channels", "must be 3 (RGB) or 4 (RGBA)")),
             }
         })
         .map_err(|e| to_py(&e, None))?;
@@ -129,8 +127,9 @@ fn stamp_pcm<'py>(
                         .collect()
                 }
                 other => {
-                    return Err(aigc_label::Error::Parameter(
-                        format!("dtype must be int16, int32 or float32, not {other}").into(),
+                    return Err(aigc_label::Error::parameter(
+                        "dtype",
+                        format!("must be int16, int32 or float32, not {other}"),
                     ));
                 }
             })
@@ -168,7 +167,12 @@ impl FrameStamper {
             "rgb" => PixelFormat::Rgb8,
             "i420" => PixelFormat::I420,
             "nv12" => PixelFormat::Nv12,
-            other => return Err(invalid(format!("format must be rgba, rgb, i420 or nv12, not {other}"))),
+            other => {
+                return Err(invalid(
+                    "format",
+                    format!("must be rgba, rgb, i420 or nv12, not {other}"),
+                ));
+            }
         };
         let spec = FrameSpec::with_fps(width, height, format, fps, fps_den);
         let schedule = Schedule {
@@ -281,7 +285,7 @@ impl TextLabeller {
             "start" => aigc_label::text::Position::Start,
             "end" => aigc_label::text::Position::End,
             "both" => aigc_label::text::Position::StartAndEnd,
-            other => return Err(invalid(format!("position must be start, end or both, not {other}"))),
+            other => return Err(invalid("position", format!("must be start, end or both, not {other}"))),
         };
         let queue = Pushed::default();
         Ok(TextLabeller {

@@ -16,7 +16,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 fn algorithm(name: &str) -> PyResult<Algorithm> {
-    Algorithm::from_name(name).ok_or_else(|| invalid(format!("unknown algorithm {name:?}; expected sm2 or ed25519")))
+    Algorithm::from_name(name).ok_or_else(|| {
+        invalid(
+            "algorithm",
+            format!("unknown algorithm {name:?}; expected sm2 or ed25519"),
+        )
+    })
 }
 
 /// A private signing key (SM3withSM2 or Ed25519) with its key id.

@@ -183,6 +183,7 @@ def test_errors_are_typed_and_name_the_file(tmp_path: Path):
     with pytest.raises(Unsupported) as e:
         aigc_label.inspect_file(junk)
     assert e.value.path == str(junk)
+    assert e.value.format is None, "no format recognised it"
 
     with pytest.raises(FileError) as e:
         aigc_label.inspect_file(tmp_path / "missing.png")
@@ -194,6 +195,7 @@ def test_errors_are_typed_and_name_the_file(tmp_path: Path):
     with pytest.raises(InvalidLabel) as e:
         aigc_label.embed_bytes(png, "not-a-code", "x")
     assert isinstance(e.value, ValueError)
+    assert e.value.parameter == "label"
     with pytest.raises(InvalidLabel):
         aigc_label.embed_bytes(png, PRODUCER, "x", label="7")
     with pytest.raises(InvalidLabel):

@@ -126,7 +126,7 @@ impl TextStyle {
 /// # Errors
 /// [`Error::Parameter`] naming what is missing.
 pub fn validate_label_text(label: &str) -> Result<()> {
-    let fail = |what: &str| Err(Error::Parameter(format!("explicit label {label:?}: {what}").into()));
+    let fail = |what: &str| Err(Error::parameter("explicit label", format!("{label:?}: {what}")));
     if label.trim().is_empty() {
         return fail("is empty");
     }

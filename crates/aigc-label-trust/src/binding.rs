@@ -87,11 +87,12 @@ pub fn digest_excluding(
     let mut sorted: Vec<Range<u64>> = Vec::new();
     sorted
         .try_reserve_exact(exclude.len())
-        .map_err(|_| Error::Parameter("too many excluded ranges".into()))?;
+        .map_err(|_| Error::parameter("exclusions", "too many excluded ranges"))?;
     for range in exclude {
         if range.start > range.end || range.end > len {
-            return Err(Error::Parameter(
-                format!("excluded range {range:?} is not within the {len}-byte stream").into(),
+            return Err(Error::parameter(
+                "exclusions",
+                format!("excluded range {range:?} is not within the {len}-byte stream"),
             ));
         }
         sorted.push(range.clone());

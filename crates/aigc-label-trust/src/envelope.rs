@@ -24,9 +24,10 @@
 //! as a number or a string, `PubSD`/`Bindings` as an array or a single object, a bare envelope
 //! without the `SecurityData` wrapper, an envelope double-encoded as a JSON string, XML entities
 //! left by a careless writer, hex in either case. Every such deviation is listed in
-//! [`Parsed::deviations`]. Size and nesting are checked against [`Limits`] before parsing.
+//! [`Parsed::deviations`]. Size is checked against [`Limits`] before parsing, nesting while
+//! parsing (by the core's JSON reader, [`aigc_label_core::json::parse_value`]).
 
-use aigc_label_core::{Error, Limits, Result};
+use aigc_label_core::{Error, Limits, Result, json};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -255,15 +256,15 @@ impl SecurityData {
             },
         };
         let text = serde_json::to_string(&wire)
-            .map_err(|e| Error::Parameter(format!("SecurityData does not serialise: {e}").into()))?;
+            .map_err(|e| Error::parameter("SecurityData", format!("does not serialise: {e}")))?;
         match text
             .char_indices()
             .find(|&(_, c)| !('\u{21}'..='\u{7e}').contains(&c) || c == '\\')
         {
             None => Ok(text),
-            Some((at, c)) => Err(Error::Parameter(
-                format!("SecurityData holds {c:?} at {at}; label values allow printable ASCII without a backslash")
-                    .into(),
+            Some((at, c)) => Err(Error::parameter(
+                "SecurityData",
+                format!("holds {c:?} at {at}; label values allow printable ASCII without a backslash"),
             )),
         }
     }
@@ -383,46 +384,43 @@ fn malformed(what: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::malformed(FORMAT, 0, what)
 }
 
-/// Parses JSON after checking its nesting against the limit, so that no crafted input can make
-/// the parser recurse deeply.
+/// Parses JSON with the core's bounded reader (the workspace's one JSON parser), which checks
+/// nesting as it reads, and hands the tree on as a `serde_json` value: the type the envelope's
+/// public fields (`PrivSD`, `Extension`, unknown entries) are kept in.
 fn parse_json(text: &str, limits: &Limits) -> Result<Value> {
-    let depth = max_depth(text);
-    if depth > limits.max_depth {
-        return Err(Error::Limit {
-            format: FORMAT,
-            offset: 0,
-            what: "SecurityData nesting depth",
-            found: depth as u64,
-            limit: limits.max_depth as u64,
-        });
-    }
-    serde_json::from_str(text).map_err(|e| Error::malformed(FORMAT, e.column() as u64, format!("not JSON: {e}")))
+    to_serde(json::parse_value(text, FORMAT, limits.max_depth)?)
 }
 
-/// The deepest nesting of arrays and objects in `text`, ignoring brackets inside strings.
-fn max_depth(text: &str) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for b in text.bytes() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+/// The core's tree as a `serde_json` value, with `serde_json`'s own reading rules: a repeated
+/// member name keeps its last value, numbers are integers when they fit and floats otherwise.
+fn to_serde(value: json::Value) -> Result<Value> {
+    Ok(match value {
+        json::Value::Null => Value::Null,
+        json::Value::Bool(b) => Value::Bool(b),
+        json::Value::Number(text) => Value::Number(number(&text)?),
+        json::Value::String(s) => Value::String(s),
+        json::Value::Array(items) => Value::Array(items.into_iter().map(to_serde).collect::<Result<_>>()?),
+        json::Value::Object(members) => {
+            let mut map = Map::new();
+            for (key, value) in members {
+                map.insert(key, to_serde(value)?);
             }
-            continue;
+            Value::Object(map)
         }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    })
+}
+
+fn number(text: &str) -> Result<serde_json::Number> {
+    if let Ok(n) = text.parse::<u64>() {
+        return Ok(n.into());
     }
-    deepest
+    if let Ok(n) = text.parse::<i64>() {
+        return Ok(n.into());
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .ok_or_else(|| malformed(format!("number {text} out of range")))
 }
 
 fn decode_entities(text: &str) -> String {
@@ -707,7 +705,7 @@ mod tests {
     fn charset_is_enforced_on_write() {
         let mut sd = sample();
         sd.extension = Some(Value::String("two words".into()));
-        assert!(matches!(sd.to_json(), Err(Error::Parameter(_))));
+        assert!(matches!(sd.to_json(), Err(Error::Parameter { .. })));
         let mut sd = sample();
         sd.extension = Some(Value::String("a\\b".into()));
         assert!(sd.to_json().is_err());

@@ -16,7 +16,9 @@ use crate::trust::TrustList;
 /// and writing that again changes nothing; verifying a label that carries it never panics.
 pub fn securitydata(data: &[u8]) {
     let limits = Limits::default();
-    let _ = crate::traces::detect(&mut Cursor::new(data), &limits);
+    for scanner in crate::traces::scanners() {
+        let _ = scanner.scan(&mut Cursor::new(data), &limits);
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -60,6 +62,6 @@ impl Carrier for Raw {
     }
 
     fn write(&self, _: &mut dyn ReadSeek, _: &mut dyn Write, _: &Label, _: &Limits) -> Result<Written> {
-        Err(Error::Unsupported("raw bytes carry no label".into()))
+        Err(Error::unsupported("raw", "raw bytes carry no label"))
     }
 }

@@ -98,7 +98,7 @@ impl PublicKey {
             PublicInner::Sm2(k) => k.to_public_key_pem(LineEnding::LF),
             PublicInner::Ed25519(k) => k.to_public_key_pem(LineEnding::LF),
         }
-        .map_err(|e| Error::Parameter(format!("cannot encode the public key: {e}").into()))
+        .map_err(|e| Error::parameter("public key", format!("cannot encode: {e}")))
     }
 
     /// `sm2:HEX` or `ed25519:HEX`.
@@ -263,7 +263,7 @@ impl SigningKey {
         let pem = match &self.inner {
             SecretInner::Sm2(k) => {
                 let secret = sm2::SecretKey::from_bytes(&k.to_bytes())
-                    .map_err(|_| Error::Parameter("cannot encode the SM2 key".into()))?;
+                    .map_err(|_| Error::parameter("private key", "cannot encode the SM2 key"))?;
                 secret.to_pkcs8_pem(LineEnding::LF)
             }
             // PKCS#8 v1, without the optional public key: OpenSSL 3.0 and Python's
@@ -274,7 +274,7 @@ impl SigningKey {
             }
             .to_pkcs8_pem(LineEnding::LF),
         }
-        .map_err(|e| Error::Parameter(format!("cannot encode the private key: {e}").into()))?;
+        .map_err(|e| Error::parameter("private key", format!("cannot encode: {e}")))?;
         Ok(pem.as_str().to_string())
     }
 
@@ -397,8 +397,9 @@ const KEY_ID_HEADER: &str = "Key-ID:";
 pub fn check_key_id(id: &str) -> Result<()> {
     let printable = !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
     if !printable {
-        return Err(Error::Parameter(
-            format!("key id {id:?}: use printable ASCII without spaces, quotes or backslashes").into(),
+        return Err(Error::parameter(
+            "key id",
+            format!("{id:?}: use printable ASCII without spaces, quotes or backslashes"),
         ));
     }
     if id.len() > 64 {
@@ -408,7 +409,7 @@ pub fn check_key_id(id: &str) -> Result<()> {
 }
 
 fn bad_key(what: &'static str) -> Error {
-    Error::Parameter(what.into())
+    Error::parameter("key", what)
 }
 
 /// Splits `ALG:HEX`.
@@ -467,8 +468,8 @@ mod tests {
             "sm2:00",
             "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
         ] {
-            assert!(matches!(SigningKey::parse(bad), Err(Error::Parameter(_))), "{bad}");
-            assert!(matches!(PublicKey::parse(bad), Err(Error::Parameter(_))), "{bad}");
+            assert!(matches!(SigningKey::parse(bad), Err(Error::Parameter { .. })), "{bad}");
+            assert!(matches!(PublicKey::parse(bad), Err(Error::Parameter { .. })), "{bad}");
         }
         let zero = format!("sm2:{}", "00".repeat(32));
         assert!(SigningKey::parse(&zero).is_err());

@@ -218,7 +218,7 @@ pub fn propagate(
 ) -> Result<Outcome> {
     let report = inspect_with(carrier, input, options)?;
     let traces = if report.copies.is_empty() && !request.declared_by_user {
-        traces::detect(input, &options.limits)?
+        traces::detect(carrier, input, &options.limits)?
     } else {
         Vec::new()
     };

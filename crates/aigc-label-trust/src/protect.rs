@@ -164,7 +164,7 @@ fn write_protected(
     let mut specs = specs.to_vec();
     specs.sort_by_key(|s| s.slot == Slot::Propagator);
     if specs.windows(2).any(|w| matches!(w, [a, b] if a.slot == b.slot)) {
-        return Err(Error::Parameter("two signatures for the same slot".into()));
+        return Err(Error::parameter("signatures", "two signatures for the same slot"));
     }
     let mut final_label = label.clone();
     for spec in &specs {
@@ -215,13 +215,10 @@ fn write_protected(
     if !algorithms.is_empty() {
         let again = digest_content(carrier, &mut out, &algorithms, &options.limits)?;
         if again != digests {
-            return Err(Error::Unsupported(
-                format!(
-                    "{}: rewriting the label changed bytes the carrier's binding covers, so a content \
-                     binding cannot hold (a bug in the carrier's binding_exclusions)",
-                    carrier.format()
-                )
-                .into(),
+            return Err(Error::unsupported(
+                carrier.format(),
+                "rewriting the label changed bytes the carrier's binding covers, so a content binding cannot \
+                 hold (a bug in the carrier's binding_exclusions)",
             ));
         }
     }

@@ -259,8 +259,9 @@ pub fn sign_slot(
     let key_id = signer.key_id();
     let public_key = signer.public_key();
     if public_key.as_ref().is_some_and(|pk| pk.algorithm() != algorithm) {
-        return Err(Error::Parameter(
-            "the signer's public key is of another algorithm".into(),
+        return Err(Error::parameter(
+            "signer",
+            "the signer's public key is of another algorithm",
         ));
     }
     let mut envelope = SecurityData {
@@ -284,9 +285,9 @@ pub fn sign_slot(
     let message = signed_message(label, slot, &envelope)?;
     let signature = signer.try_sign(&message)?;
     if public_key.as_ref().is_some_and(|pk| !pk.verify(&message, &signature)) {
-        return Err(Error::Parameter(
-            "the signature does not verify under the signer's public key (wrong key, or not the expected encoding)"
-                .into(),
+        return Err(Error::parameter(
+            "signer",
+            "the signature does not verify under the signer's public key (wrong key, or not the expected encoding)",
         ));
     }
     if let Some(PubSd::Signature(entry)) = envelope.pub_sd.first_mut() {

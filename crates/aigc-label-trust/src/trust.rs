@@ -101,7 +101,7 @@ impl TrustList {
                 continue;
             }
             let mut words = line.split_whitespace();
-            let bad = |why: &str| Error::Parameter(format!("trust list line {}: {why}", n + 1).into());
+            let bad = |why: &str| Error::parameter("trust list", format!("line {}: {why}", n + 1));
             let provider = words.next().ok_or_else(|| bad("no provider"))?;
             let key_text = words.next().ok_or_else(|| bad("no key"))?;
             let key = PublicKey::parse(key_text).map_err(|e| bad(&e.to_string()))?;
@@ -124,8 +124,9 @@ impl TrustList {
         let mut text = String::new();
         file.take(MAX_TRUST_FILE + 1).read_to_string(&mut text)?;
         if text.len() as u64 > MAX_TRUST_FILE {
-            return Err(Error::Parameter(
-                format!("{}: a trust list is at most {MAX_TRUST_FILE} bytes", path.display()).into(),
+            return Err(Error::parameter(
+                "trust list",
+                format!("{}: at most {MAX_TRUST_FILE} bytes", path.display()),
             ));
         }
         TrustList::parse(&text)

@@ -1,15 +1,47 @@
 //! Traces of generation in files made by real tools (tests/fixtures/trust/make.sh).
 
 use std::io::Cursor;
+use std::path::Path;
+use std::sync::OnceLock;
 
-use aigc_label_core::Limits;
+use aigc_label_core::io::ReadSeek;
+use aigc_label_core::{Error, Limits, Registry, Result};
 use aigc_label_testutil::{fixture, fixtures, tool};
-use aigc_label_trust::traces::{Trace, TraceKind, detect};
+use aigc_label_trust::traces::{self, Trace, TraceKind};
+
+/// The carriers the fixtures need, registered as the facade registers them.
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let image = aigc_label_image::carriers().into_iter();
+        let video = aigc_label_video::carriers().into_iter();
+        let text = aigc_label_text::carriers().into_iter();
+        image.chain(video).chain(text).fold(Registry::new(), Registry::with)
+    })
+}
+
+/// The traces in `input`: the registry detects the format, the trust crate scans it; an
+/// unknown format has none.
+fn detect(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
+    match aigc_label_core::inspect::detect(registry(), input) {
+        Ok(carrier) => traces::detect(carrier, input, limits),
+        Err(Error::Unsupported(_)) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
 
 fn traces_in(rel: &str) -> (Vec<u8>, Vec<Trace>) {
     let bytes = std::fs::read(fixture(rel)).unwrap();
-    let traces = detect(&mut Cursor::new(&bytes), &Limits::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
-    (bytes, traces)
+    let input = &mut Cursor::new(&bytes);
+    // As the facade does for formats without magic bytes: the file name's extension.
+    let by_name = Path::new(rel)
+        .extension()
+        .and_then(|e| registry().by_extension(e.to_str()?));
+    let traces = match (aigc_label_core::inspect::detect(registry(), input), by_name) {
+        (Err(_), Some(carrier)) => traces::detect(carrier, input, &Limits::default()),
+        _ => detect(input, &Limits::default()),
+    };
+    (bytes, traces.unwrap_or_else(|e| panic!("{rel}: {e}")))
 }
 
 fn summary(traces: &[Trace]) -> Vec<(TraceKind, &str, &str)> {

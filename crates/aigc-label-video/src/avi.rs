@@ -209,7 +209,7 @@ impl Carrier for Avi {
         patches.sort_by_key(|p| p.pos);
 
         let new_riff_size = u32::try_from(layout.riff.size as i64 + delta)
-            .map_err(|_| Error::Unsupported("avi: the RIFF list would exceed 4 GiB".into()))?;
+            .map_err(|_| Error::capacity("avi", "the RIFF list would exceed 4 GiB"))?;
         let mut out = CountingWriter::new(output);
         out.write_all(b"RIFF")?;
         out.write_all(&new_riff_size.to_le_bytes())?;
@@ -508,7 +508,7 @@ fn offset_fields(
 }
 
 fn too_far(what: &str) -> Error {
-    Error::Unsupported(format!("avi: a 32-bit {what} offset cannot hold the moved position").into())
+    Error::capacity("avi", format!("a 32-bit {what} offset cannot hold the moved position"))
 }
 
 /// Whether `idx1` holds absolute file offsets rather than offsets from the `movi` list type:

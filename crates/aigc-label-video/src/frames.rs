@@ -161,24 +161,25 @@ impl FrameSpec {
             PixelFormat::Rgb8 => w.checked_mul(h).and_then(|n| n.checked_mul(3)),
             PixelFormat::I420 | PixelFormat::Nv12 => {
                 if w % 2 != 0 || h % 2 != 0 {
-                    return Err(Error::Parameter(
-                        format!("{:?} frames need even sides, not {w}x{h}", self.format).into(),
+                    return Err(Error::parameter(
+                        "frame size",
+                        format!("{:?} frames need even sides, not {w}x{h}", self.format),
                     ));
                 }
                 w.checked_mul(h).and_then(|n| n.checked_add(n / 2))
             }
         };
-        len.ok_or_else(|| Error::Parameter(format!("frame size {w}x{h} overflows").into()))
+        len.ok_or_else(|| Error::parameter("frame size", format!("{w}x{h} overflows")))
     }
 
     fn validate(&self) -> Result<()> {
         if self.time_base.0 == 0 || self.time_base.1 == 0 {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "time base",
                 format!(
-                    "time base {}/{} must have a non-zero numerator and denominator",
+                    "{}/{} must have a non-zero numerator and denominator",
                     self.time_base.0, self.time_base.1
-                )
-                .into(),
+                ),
             ));
         }
         self.frame_len().map(|_| ())
@@ -218,28 +219,29 @@ impl Schedule {
 
     fn validate(&self) -> Result<()> {
         if !(self.start_seconds >= MIN_START_SECONDS && self.start_seconds.is_finite()) {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "label windows",
                 format!(
                     "opening label window of {} s is under {MIN_START_SECONDS} s; GB 45438-2025 section 5 asks for \
                      the prompt on the opening frames for at least 2 s",
                     self.start_seconds
-                )
-                .into(),
+                ),
             ));
         }
         let bad = |(a, b): (f64, f64)| !(a.is_finite() && b.is_finite() && b > 0.0);
         if self.end.is_some_and(|(total, secs)| bad((total, secs)) || secs > total) {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "label windows",
                 format!(
                     "end label window {:?} (total duration, seconds) is not a positive span inside the video",
                     self.end
-                )
-                .into(),
+                ),
             ));
         }
         if let Some(m) = self.middle.iter().find(|&&m| bad(m) || m.0 < 0.0) {
-            return Err(Error::Parameter(
-                format!("middle label window {m:?} (start, seconds) is not a positive span from a time >= 0").into(),
+            return Err(Error::parameter(
+                "label windows",
+                format!("middle label window {m:?} (start, seconds) is not a positive span from a time >= 0"),
             ));
         }
         Ok(())
@@ -353,22 +355,25 @@ impl FrameStamper {
                 yuv.blend(frame, w as usize, h as usize, format);
                 Ok(self.rect)
             }
-            (None, format) => Err(Error::Parameter(format!("no YUV label prepared for {format:?}").into())),
+            (None, format) => Err(Error::parameter(
+                "frame format",
+                format!("no YUV label prepared for {format:?}"),
+            )),
         }
     }
 
     fn check_len(&self, frame: &[u8]) -> Result<()> {
         let needed = self.spec.frame_len()?;
         if frame.len() < needed {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "frame buffer",
                 format!(
                     "frame buffer of {} bytes is shorter than one {}x{} {:?} frame ({needed} bytes)",
                     frame.len(),
                     self.spec.width,
                     self.spec.height,
                     self.spec.format
-                )
-                .into(),
+                ),
             ));
         }
         Ok(())

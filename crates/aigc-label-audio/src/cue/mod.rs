@@ -50,7 +50,7 @@ pub(crate) fn hound_error(e: hound::Error) -> Error {
     match e {
         hound::Error::IoError(e) => Error::Io(e),
         hound::Error::FormatError(what) => Error::malformed("wav", 0, what),
-        hound::Error::Unsupported => Error::Unsupported("WAV sample format not supported by hound".into()),
-        other => Error::Parameter(format!("wav: {other}").into()),
+        hound::Error::Unsupported => Error::unsupported("wav", "sample format not supported by hound"),
+        other => Error::parameter("wav", other.to_string()),
     }
 }

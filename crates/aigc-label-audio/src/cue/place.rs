@@ -45,8 +45,12 @@ impl std::str::FromStr for At {
     /// ```
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
-        let bad =
-            || Error::Parameter(format!("cue position {s:?}: use start, end, 1.5s, 250ms or a frame number").into());
+        let bad = || {
+            Error::parameter(
+                "cue position",
+                format!("{s:?}: use start, end, 1.5s, 250ms or a frame number"),
+            )
+        };
         let seconds = |t: &str, scale: f64| -> Result<At> {
             let v: f64 = t.trim().parse().map_err(|_| bad())?;
             Duration::try_from_secs_f64(v * scale).map(At::Time).map_err(|_| bad())
@@ -73,7 +77,7 @@ pub fn parse_positions(list: &str) -> Result<Vec<At>> {
         .map(str::parse)
         .collect::<Result<_>>()?;
     if at.is_empty() {
-        return Err(Error::Parameter("no cue position given".into()));
+        return Err(Error::parameter("cue position", "none given"));
     }
     Ok(at)
 }
@@ -147,7 +151,7 @@ impl Rendered {
 
     fn check_layout(&self, spec: &PcmSpec) -> Result<()> {
         if self.spec.sample_rate != spec.sample_rate || self.spec.channels != spec.channels {
-            return Err(Error::Parameter("the cue was rendered for another layout".into()));
+            return Err(Error::parameter("layout", "the cue was rendered for another layout"));
         }
         Ok(())
     }
@@ -168,8 +172,9 @@ pub fn resolve(at: &[At], spec: &PcmSpec, content_frames: u64, cue_frames: u64, 
             (At::Time(t), _) => spec.frame_at(t.as_secs_f64()),
         };
         if frame > content_frames {
-            return Err(Error::Parameter(
-                format!("cue position {frame} is past the content's {content_frames} frames").into(),
+            return Err(Error::parameter(
+                "cue position",
+                format!("{frame} is past the content's {content_frames} frames"),
             ));
         }
         out.push(frame);
@@ -211,7 +216,7 @@ impl<S: Sample> Inserter<S> {
     /// [`Error::Parameter`] when `chunk` is not a whole number of frames.
     pub fn push(&mut self, chunk: &[S], out: &mut Vec<S>) -> Result<()> {
         if chunk.len() % self.channels != 0 {
-            return Err(Error::Parameter("chunk is not a whole number of frames".into()));
+            return Err(Error::parameter("chunk", "not a whole number of frames"));
         }
         let frames = (chunk.len() / self.channels) as u64;
         let mut done = 0u64;
@@ -261,7 +266,7 @@ impl Mixer {
     pub fn new(cue: &Rendered, spec: &PcmSpec, positions: Vec<u64>, ducking: &Ducking) -> Result<Self> {
         cue.check_layout(spec)?;
         if !ducking.gain_db.is_finite() || ducking.gain_db > 0.0 {
-            return Err(Error::Parameter(format!("ducking gain {} dB", ducking.gain_db).into()));
+            return Err(Error::parameter("ducking gain", format!("{} dB", ducking.gain_db)));
         }
         Ok(Mixer {
             cue: cue.samples.clone(),
@@ -302,7 +307,7 @@ impl Mixer {
     /// [`Error::Parameter`] when `chunk` is not a whole number of frames.
     pub fn apply<S: Sample>(&mut self, chunk: &mut [S]) -> Result<()> {
         if chunk.len() % self.channels != 0 {
-            return Err(Error::Parameter("chunk is not a whole number of frames".into()));
+            return Err(Error::parameter("chunk", "not a whole number of frames"));
         }
         let frames = (chunk.len() / self.channels) as u64;
         let (first, last) = (self.frame, self.frame + frames);

@@ -126,7 +126,7 @@ impl Rhythm {
     /// and space; a length is not positive and finite; the fade is longer than the shortest tone
     /// or gap; the level is above 0 dBFS; or the frequency is not positive.
     pub fn check(&self) -> Result<()> {
-        let bad = |what: String| Err(Error::Parameter(what.into()));
+        let bad = |what: String| Err(Error::parameter("rhythm", what));
         if !self.pattern.chars().all(|c| matches!(c, '.' | '-' | ' ')) {
             return bad(format!("rhythm pattern {:?}: only '.', '-' and ' '", self.pattern));
         }
@@ -166,13 +166,14 @@ impl Rhythm {
         let tones = self.tones()?;
         let rate = f64::from(spec.sample_rate);
         if f64::from(self.frequency_hz) >= rate / 2.0 {
-            return Err(Error::Parameter(
-                format!("{} Hz tone at {} Hz sample rate", self.frequency_hz, spec.sample_rate).into(),
+            return Err(Error::parameter(
+                "rhythm",
+                format!("{} Hz tone at {} Hz sample rate", self.frequency_hz, spec.sample_rate),
             ));
         }
         let seconds = self.duration()?.as_secs_f64();
         if seconds > MAX_SECONDS {
-            return Err(Error::Parameter(format!("a {seconds:.0} s cue is too long").into()));
+            return Err(Error::parameter("rhythm", format!("a {seconds:.0} s cue is too long")));
         }
         let frames = spec.frame_at(seconds) as usize;
         let ch = usize::from(spec.channels);

@@ -42,14 +42,15 @@ impl PcmSpec {
     /// [`Error::Parameter`] for a zero or absurd rate, zero channels, or more bits than `S` holds.
     pub fn check<S: Sample>(&self) -> Result<()> {
         if self.sample_rate == 0 || self.sample_rate > MAX_RATE {
-            return Err(Error::Parameter(format!("sample rate {} Hz", self.sample_rate).into()));
+            return Err(Error::parameter("sample rate", format!("{} Hz", self.sample_rate)));
         }
         if self.channels == 0 {
-            return Err(Error::Parameter("zero channels".into()));
+            return Err(Error::parameter("channels", "zero channels"));
         }
         if self.bits > S::WIDTH {
-            return Err(Error::Parameter(
-                format!("{} significant bits in a {}-bit sample", self.bits, S::WIDTH).into(),
+            return Err(Error::parameter(
+                "bits",
+                format!("{} significant bits in a {}-bit sample", self.bits, S::WIDTH),
             ));
         }
         Ok(())
@@ -62,8 +63,9 @@ impl PcmSpec {
     pub fn frames_in(&self, samples: usize) -> Result<usize> {
         let ch = usize::from(self.channels.max(1));
         if samples % ch != 0 {
-            return Err(Error::Parameter(
-                format!("{samples} samples is not a whole number of {ch}-channel frames").into(),
+            return Err(Error::parameter(
+                "samples",
+                format!("{samples} samples is not a whole number of {ch}-channel frames"),
             ));
         }
         Ok(samples / ch)

@@ -82,7 +82,7 @@ where
         let frames = options.chunk_frames.unwrap_or(spec.sample_rate as usize / 50).max(1);
         let chunk = frames
             .checked_mul(ch)
-            .ok_or_else(|| Error::Parameter("cue chunk size overflows".into()))?;
+            .ok_or_else(|| Error::parameter("cue chunk", "size overflows"))?;
         Ok(TurnCues {
             inner: events.into_iter(),
             cue: rendered.to_samples(),

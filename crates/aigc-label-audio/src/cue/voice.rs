@@ -115,12 +115,10 @@ impl VoicePrompt {
 
 fn check_length(frames: u64, rate: u32) -> Result<()> {
     if frames == 0 {
-        return Err(Error::Parameter("empty voice prompt".into()));
+        return Err(Error::parameter("voice prompt", "empty"));
     }
     if frames > MAX_SECONDS * u64::from(rate) {
-        return Err(Error::Parameter(
-            format!("voice prompt longer than {MAX_SECONDS} s").into(),
-        ));
+        return Err(Error::parameter("voice prompt", format!("longer than {MAX_SECONDS} s")));
     }
     Ok(())
 }
@@ -159,7 +157,7 @@ fn resample(planar: Vec<Vec<f32>>, from: u32, to: u32) -> Result<Vec<Vec<f32>>> 
         oversampling_factor: 256,
         window: WindowFunction::BlackmanHarris2,
     };
-    let rubato = |e: &dyn std::fmt::Display| Error::Parameter(format!("resampler: {e}").into());
+    let rubato = |e: &dyn std::fmt::Display| Error::parameter("resampler", e.to_string());
     let mut r = SincFixedIn::<f32>::new(ratio, 1.0, params, CHUNK, channels).map_err(|e| rubato(&e))?;
     let want = (in_frames as f64 * ratio).ceil() as usize;
     let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(want + CHUNK * 4); channels];

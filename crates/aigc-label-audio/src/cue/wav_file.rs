@@ -118,7 +118,7 @@ fn splice(input: &mut dyn ReadSeek, stamped: &mut dyn ReadSeek, output: &mut dyn
                 data_done = true;
                 let mut head = b"data".to_vec();
                 let size = u32::try_from(new_data.size)
-                    .map_err(|_| Error::Unsupported("the stamped WAV data would pass 4 GiB".into()))?;
+                    .map_err(|_| Error::capacity("wav", "the stamped WAV data would pass 4 GiB"))?;
                 head.extend_from_slice(&size.to_le_bytes());
                 let pad = Piece::Bytes(if size % 2 == 1 { vec![0] } else { Vec::new() });
                 let body = Piece::Other {

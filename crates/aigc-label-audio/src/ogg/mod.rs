@@ -360,8 +360,7 @@ impl Carrier for Ogg {
         if streams.pending() {
             return Err(src.truncated("Ogg stream ends inside its header packets"));
         }
-        let label_range =
-            label_range.ok_or_else(|| Error::Unsupported("Ogg file without a Vorbis or Opus stream".into()))?;
+        let label_range = label_range.ok_or_else(|| Error::unsupported("ogg", "no Vorbis or Opus stream"))?;
         Ok(Written {
             label_range,
             bytes_written: out.count(),

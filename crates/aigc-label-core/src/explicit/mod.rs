@@ -39,9 +39,9 @@ pub fn check_label_text(text: &str) -> Result<()> {
         (true, false) => "a generation element (生成 or 合成)",
         (false, false) => "an AI element (人工智能 or AI) and a generation element (生成 or 合成)",
     };
-    Err(Error::Parameter(
-        format!("label text {text:?} lacks {missing}, which GB 45438-2025 section 5 requires in every explicit label")
-            .into(),
+    Err(Error::parameter(
+        "label text",
+        format!("{text:?} lacks {missing}, which GB 45438-2025 section 5 requires in every explicit label"),
     ))
 }
 

@@ -192,7 +192,7 @@ mod tests {
             _: &crate::Label,
             _: &Limits,
         ) -> Result<crate::Written> {
-            Err(Error::Unsupported("read only".into()))
+            Err(Error::unsupported("test", "read only"))
         }
     }
 

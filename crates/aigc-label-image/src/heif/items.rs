@@ -339,8 +339,12 @@ impl Iloc {
     /// # Errors
     /// [`Error::Unsupported`] when the box's field sizes cannot express it.
     pub fn encode_entry(&self, id: u32, at: u64, len: u64) -> Result<Vec<u8>> {
-        let unsupported =
-            || Error::Unsupported("heif: the iloc field sizes cannot express where the XMP item is written".into());
+        let unsupported = || {
+            Error::capacity(
+                "heif",
+                "the iloc field sizes cannot express where the XMP item is written",
+            )
+        };
         if self.length_size == 0 || (self.offset_size == 0 && self.base_size == 0) {
             return Err(unsupported());
         }

@@ -68,8 +68,9 @@ impl PreparedLabel {
             DynamicImage::ImageRgba16(i) => self.blend_generic(i),
             DynamicImage::ImageRgb32F(i) => self.blend_generic(i),
             DynamicImage::ImageRgba32F(i) => self.blend_generic(i),
-            other => Err(Error::Unsupported(
-                format!("drawing labels onto {:?} images", other.color()).into(),
+            other => Err(Error::unsupported(
+                "image",
+                format!("drawing labels onto {:?} images", other.color()),
             )),
         }
     }
@@ -88,13 +89,13 @@ impl PreparedLabel {
         let row_bytes = width as usize * channels;
         let needed = (height as usize).checked_sub(1).map(|rows| rows * stride + row_bytes);
         if stride < row_bytes || needed.is_some_and(|n| pixels.len() < n) {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "pixel buffer",
                 format!(
                     "pixel buffer of {} bytes with stride {stride} cannot hold {width}x{height} pixels of {channels} \
                      bytes",
                     pixels.len()
-                )
-                .into(),
+                ),
             ));
         }
         let start = rect.x as usize * channels;

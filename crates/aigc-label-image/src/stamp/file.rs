@@ -20,14 +20,14 @@ use std::io::{Cursor, Read, SeekFrom, Write};
 use aigc_label_core::embed::{rewrite_with, verify};
 use aigc_label_core::inspect::{Options, inspect_with};
 use aigc_label_core::io::{Bytes, ReadSeek};
-use aigc_label_core::{Carrier, Error, Label, Result, Written};
+use aigc_label_core::{Carrier, Error, Label, Registry, Result, Written};
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::codecs::jpeg::{JpegDecoder, JpegEncoder};
 use image::codecs::png::{PngDecoder, PngEncoder};
 use image::codecs::tiff::{TiffDecoder, TiffEncoder};
 use image::codecs::webp::{WebPDecoder, WebPEncoder};
 use image::metadata::Orientation;
-use image::{AnimationDecoder, ColorType, DynamicImage, Frame, ImageDecoder, ImageEncoder, ImageError, ImageFormat};
+use image::{AnimationDecoder, ColorType, DynamicImage, Frame, ImageDecoder, ImageEncoder, ImageError};
 
 use super::{PreparedLabel, Stamped, Stamper};
 
@@ -145,6 +145,12 @@ pub enum Rewrite {
     /// Decoded and re-encoded in full with the `image` crate's encoder (formats and variants the
     /// in-place paths do not cover yet); metadata other than ICC and EXIF is not kept.
     Reencoded,
+}
+
+/// Whether [`stamp_file`] re-encodes files of `format` (a [`Carrier::format`] name, as the
+/// registry detected it).
+pub fn stamps(format: &str) -> bool {
+    Kind::of(format).is_some()
 }
 
 /// Decodes `input`, draws `stamper`'s label on every frame, re-encodes in the same format and
@@ -302,20 +308,27 @@ enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 5] = [Kind::Png, Kind::Jpeg, Kind::WebP, Kind::Gif, Kind::Tiff];
+
+    /// The kind of `bytes`, as the image carriers' registry detects it: stamping sniffs with the
+    /// same magic bytes that inspecting and embedding do.
     fn sniff(bytes: &[u8]) -> Result<Kind> {
-        match image::guess_format(bytes) {
-            Ok(ImageFormat::Png) => Ok(Kind::Png),
-            Ok(ImageFormat::Jpeg) => Ok(Kind::Jpeg),
-            Ok(ImageFormat::WebP) => Ok(Kind::WebP),
-            Ok(ImageFormat::Gif) => Ok(Kind::Gif),
-            Ok(ImageFormat::Tiff) => Ok(Kind::Tiff),
-            Ok(other) => Err(Error::Unsupported(
-                format!("stamping {other:?} files (PNG, JPEG, WebP, GIF and TIFF are supported)").into(),
-            )),
-            Err(_) => Err(Error::Unsupported(
-                "stamping this file: not a recognised image format".into(),
-            )),
-        }
+        let registry = crate::carriers().into_iter().fold(Registry::new(), Registry::with);
+        let format = registry
+            .detect(bytes)
+            .ok_or_else(|| Error::unknown_format(bytes))?
+            .format();
+        Kind::of(format).ok_or_else(|| {
+            Error::unsupported(
+                "image",
+                format!("stamping {format} files (PNG, JPEG, WebP, GIF and TIFF are supported)"),
+            )
+        })
+    }
+
+    /// The kind of a carrier's format name.
+    fn of(format: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == format)
     }
 
     fn name(self) -> &'static str {
@@ -374,21 +387,21 @@ fn plan_implicit(kind: Kind, bytes: &[u8], label: Option<&Label>, options: &Opti
         // Without a reader for this format, a label in the input could not be carried over, and
         // re-encoding would drop it: refuse rather than strip it.
         if contains(bytes, b"AIGC") {
-            return Err(Error::Unsupported(
+            return Err(Error::unsupported(
+                "image",
                 format!(
                     "{} input may carry an implicit label, which this build cannot carry over; stamping would drop it",
                     kind.name()
-                )
-                .into(),
+                ),
             ));
         }
         return match label {
-            Some(_) => Err(Error::Unsupported(
+            Some(_) => Err(Error::unsupported(
+                "image",
                 format!(
                     "implicit labels in {} files (no carrier in this build yet)",
                     kind.name()
-                )
-                .into(),
+                ),
             )),
             None => Ok(None),
         };
@@ -412,12 +425,12 @@ fn plan_implicit(kind: Kind, bytes: &[u8], label: Option<&Label>, options: &Opti
             // The input's own label: judge it as read, not as if we were its producer.
             Ok(Some((carrier, first, options.clone().write_strictness(options.read))))
         }
-        Some(_) => Err(Error::Unsupported(
+        Some(_) => Err(Error::unsupported(
+            "image",
             format!(
                 "the input's implicit label ({} copies) cannot be carried over unchanged; stamping would drop it",
                 report.copies.len()
-            )
-            .into(),
+            ),
         )),
     }
 }
@@ -447,9 +460,9 @@ fn decode(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
         Kind::Png => {
             let decoder = PngDecoder::new(cursor()).map_err(&err)?;
             if decoder.is_apng().map_err(&err)? {
-                return Err(Error::Unsupported(
-                    "stamping animated PNG (APNG): the encoder writes still images only; stamp the frames yourself"
-                        .into(),
+                return Err(Error::unsupported(
+                    "image",
+                    "stamping animated PNG (APNG): the encoder writes still images only; stamp the frames yourself",
                 ));
             }
             decode_still(decoder, kind, options)
@@ -458,16 +471,18 @@ fn decode(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
         Kind::WebP => {
             let decoder = WebPDecoder::new(cursor()).map_err(&err)?;
             if decoder.has_animation() {
-                return Err(Error::Unsupported(
-                    "stamping animated WebP: the encoder writes still images only; stamp the frames yourself".into(),
+                return Err(Error::unsupported(
+                    "image",
+                    "stamping animated WebP: the encoder writes still images only; stamp the frames yourself",
                 ));
             }
             decode_still(decoder, kind, options)
         }
         Kind::Tiff => {
             if tiff_has_more_pages(bytes) {
-                return Err(Error::Unsupported(
-                    "stamping multi-page TIFF: only single-page files can be re-encoded".into(),
+                return Err(Error::unsupported(
+                    "image",
+                    "stamping multi-page TIFF: only single-page files can be re-encoded",
                 ));
             }
             decode_still(TiffDecoder::new(cursor()).map_err(&err)?, kind, options)
@@ -708,8 +723,8 @@ fn image_error(format: &'static str) -> impl Fn(ImageError) -> Error {
             found: 0,
             limit: 0,
         },
-        ImageError::Parameter(p) => Error::Parameter(format!("{format}: {p}").into()),
-        other => Error::Unsupported(format!("{format}: {other}").into()),
+        ImageError::Parameter(p) => Error::parameter("image", format!("{format}: {p}")),
+        other => Error::unsupported(format, other.to_string()),
     }
 }
 

@@ -39,12 +39,12 @@ pub fn bundled_font() -> FontArc {
 pub fn check_coverage<F: Font>(font: &F, text: &str) -> Result<()> {
     match text.chars().find(|&c| !c.is_whitespace() && font.glyph_id(c).0 == 0) {
         None => Ok(()),
-        Some(c) => Err(Error::Parameter(
+        Some(c) => Err(Error::parameter(
+            "font",
             format!(
                 "the label font has no glyph for {c:?} (U+{:04X}); pass a font that covers the label text",
                 u32::from(c)
-            )
-            .into(),
+            ),
         )),
     }
 }

@@ -160,7 +160,7 @@ fn encode_block(
     width: u32,
     height: u32,
 ) -> Result<Vec<u8>> {
-    let err = |e: gif::EncodingError| Error::Parameter(format!("gif: encoding the stamped frame: {e}").into());
+    let err = |e: gif::EncodingError| Error::parameter("frame", format!("gif: encoding the stamped frame: {e}"));
     let buffer = if frame.interlaced {
         interlace(&pixels, usize::from(frame.width), usize::from(frame.height))
     } else {

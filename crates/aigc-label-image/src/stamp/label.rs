@@ -85,8 +85,9 @@ impl PreparedLabel {
         style.validate()?;
         check_coverage(font, &style.text)?;
         if image_width == 0 || image_height == 0 {
-            return Err(Error::Parameter(
-                format!("cannot label an empty image ({image_width}x{image_height})").into(),
+            return Err(Error::parameter(
+                "image size",
+                format!("cannot label an empty image ({image_width}x{image_height})"),
             ));
         }
         let short = image_width.min(image_height);
@@ -105,7 +106,8 @@ impl PreparedLabel {
             .find(|&(m, p)| fits(m, p))
             .ok_or_else(|| {
                 let (w, h) = box_size(&glyphs, min_pad);
-                Error::Parameter(
+                Error::parameter(
+                    "image size",
                     format!(
                         "image {image_width}x{image_height} is too small for the label {:?}: with CJK ink {ink} px \
                          tall (the larger of {:.0}% of the shortest side and Style::min_ink_px = {}) it needs \
@@ -113,8 +115,7 @@ impl PreparedLabel {
                         style.text,
                         style.min_height_fraction * 100.0,
                         style.min_ink_px
-                    )
-                    .into(),
+                    ),
                 )
             })?;
         let raster = rasterise(&glyphs, pad, style, ink)?;
@@ -217,13 +218,13 @@ impl PreparedLabel {
     pub fn placement(&self, image_width: u32, image_height: u32) -> Result<Rect> {
         let needed = rule_ink(self.min_height_fraction, image_width.min(image_height));
         if self.ink_height < needed {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "image size",
                 format!(
                     "this label ({} px ink) was prepared for a smaller image; {image_width}x{image_height} needs {needed} \
                      px: prepare it again for this size",
                     self.ink_height
-                )
-                .into(),
+                ),
             ));
         }
         if !fits_at(
@@ -234,12 +235,12 @@ impl PreparedLabel {
             image_width,
             image_height,
         ) {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "image size",
                 format!(
                     "a {}x{} label does not fit a {image_width}x{image_height} image",
                     self.width, self.height
-                )
-                .into(),
+                ),
             ));
         }
         let along = |anchor: u8, image: u32, size: u32| match anchor {

@@ -527,7 +527,7 @@ fn encode(px: &[u8], layout: &Layout, width: u32, height: u32, palette: &[u8]) -
 }
 
 fn encoding_error(e: png::EncodingError) -> Error {
-    Error::Parameter(format!("png: encoding the stamped image: {e}").into())
+    Error::parameter("image", format!("png: encoding the stamped image: {e}"))
 }
 
 #[cfg(test)]

@@ -96,8 +96,9 @@ pub(crate) fn size_for_ink<F: Font>(font: &F, run: &[RunGlyph], target: u32) -> 
     }
     let units = cjk_units.1 - cjk_units.0;
     if units.is_nan() || units <= 0.0 {
-        return Err(Error::Parameter(
-            "the label text has no CJK glyph with ink to measure (生成 or 合成 expected)".into(),
+        return Err(Error::parameter(
+            "label text",
+            "the label text has no CJK glyph with ink to measure (生成 or 合成 expected)",
         ));
     }
     let target_f = target as f32;
@@ -110,8 +111,9 @@ pub(crate) fn size_for_ink<F: Font>(font: &F, run: &[RunGlyph], target: u32) -> 
         let grow = (target_f / ink.max(1) as f32).max(1.0 + 0.5 / target_f);
         px *= grow;
     }
-    Err(Error::Parameter(
-        format!("no font size gives the label {target} px of ink").into(),
+    Err(Error::parameter(
+        "style",
+        format!("no font size gives the label {target} px of ink"),
     ))
 }
 

@@ -105,7 +105,10 @@ impl FromStr for Position {
         let wanted = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
         Position::ALL.into_iter().find(|p| p.as_str() == wanted).ok_or_else(|| {
             let names: Vec<&str> = Position::ALL.iter().map(|p| p.as_str()).collect();
-            Error::Parameter(format!("unknown label position {s:?}; expected one of {}", names.join(", ")).into())
+            Error::parameter(
+                "position",
+                format!("unknown label position {s:?}; expected one of {}", names.join(", ")),
+            )
         })
     }
 }
@@ -131,9 +134,10 @@ impl Length {
 
     fn validate(self, what: &str) -> Result<()> {
         match self {
-            Length::ShortSide(f) if !(0.0..=1.0).contains(&f) => {
-                Err(Error::Parameter(format!("{what} fraction {f} is outside 0..=1").into()))
-            }
+            Length::ShortSide(f) if !(0.0..=1.0).contains(&f) => Err(Error::parameter(
+                "style",
+                format!("{what} fraction {f} is outside 0..=1"),
+            )),
             _ => Ok(()),
         }
     }
@@ -287,36 +291,38 @@ impl Style {
     pub fn validate(&self) -> Result<()> {
         check_label_text(&self.text)?;
         if let Some(c) = self.text.chars().find(|c| c.is_control()) {
-            return Err(Error::Parameter(
-                format!("label text holds control character {c:?}; labels are one line of text").into(),
+            return Err(Error::parameter(
+                "label text",
+                format!("holds control character {c:?}; labels are one line of text"),
             ));
         }
         if !(MIN_HEIGHT_FRACTION..=1.0).contains(&self.min_height_fraction) {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "style",
                 format!(
                     "label height fraction {} is outside {MIN_HEIGHT_FRACTION}..=1; GB 45438-2025 section 5 asks for \
                      text at least 5% of the shortest side",
                     self.min_height_fraction
-                )
-                .into(),
+                ),
             ));
         }
         if !(0.0..=2.0).contains(&self.padding) {
-            return Err(Error::Parameter(
-                format!("label padding {} is outside 0..=2 ink heights", self.padding).into(),
+            return Err(Error::parameter(
+                "style",
+                format!("label padding {} is outside 0..=2 ink heights", self.padding),
             ));
         }
         self.margin.validate("label margin")?;
         let contrast = self.worst_case_contrast();
         if contrast < MIN_CONTRAST {
-            return Err(Error::Parameter(
+            return Err(Error::parameter(
+                "style",
                 format!(
                     "label colours reach only {contrast:.2}:1 contrast over some backgrounds (text {:?} on backing \
                      {:?}); at least {MIN_CONTRAST}:1 is needed for a legible label",
                     self.text_colour.0,
                     self.backing.colour().0
-                )
-                .into(),
+                ),
             ));
         }
         Ok(())

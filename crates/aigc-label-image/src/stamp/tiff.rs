@@ -300,7 +300,7 @@ fn compress(compression: u16, pixels: &[u8]) -> Result<Vec<u8>> {
         1 => Ok(pixels.to_vec()),
         5 => weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
             .encode(pixels)
-            .map_err(|e| Error::Parameter(format!("tiff: LZW: {e}").into())),
+            .map_err(|e| Error::parameter("image", format!("tiff: LZW: {e}"))),
         _ => {
             let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
             encoder.write_all(pixels)?;

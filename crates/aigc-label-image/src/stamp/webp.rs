@@ -95,7 +95,7 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
     let mut encoded = Vec::new();
     WebPEncoder::new_lossless(&mut encoded)
         .encode(&pixels, width, height, colour)
-        .map_err(|e| Error::Parameter(format!("webp: encoding the stamped image: {e}").into()))?;
+        .map_err(|e| Error::parameter("image", format!("webp: encoding the stamped image: {e}")))?;
     let vp8l = chunks(&encoded)?
         .into_iter()
         .find(|c| &c.0 == b"VP8L")

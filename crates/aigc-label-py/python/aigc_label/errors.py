@@ -33,7 +33,13 @@ class MalformedFile(AigcLabelError):
 
 
 class Unsupported(AigcLabelError):
-    """The format, or a feature of it, is not supported."""
+    """The format, or a feature of it, is not supported.
+
+    ``format`` is the short name of the format concerned (``"zip"``, ``"heif"``, ...), or
+    ``None`` when no format recognised the input.
+    """
+
+    format: Optional[str] = None
 
 
 class LimitExceeded(AigcLabelError):
@@ -41,7 +47,12 @@ class LimitExceeded(AigcLabelError):
 
 
 class InvalidLabel(AigcLabelError, ValueError):
-    """The label (or another argument) fails validation."""
+    """The label (or another argument) fails validation.
+
+    ``parameter`` names what is wrong: ``"label"``, ``"style"``, ``"format"``, ...
+    """
+
+    parameter: Optional[str] = None
 
 
 class AlreadyLabelled(AigcLabelError):

@@ -54,7 +54,7 @@ pub(crate) fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a 
 /// The part's text: UTF-8, with a byte order mark removed. Other encodings are unsupported.
 pub(crate) fn part_text(bytes: Vec<u8>, part: &str) -> Result<String> {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        return Err(Error::Unsupported(format!("UTF-16 XML in {part}").into()));
+        return Err(Error::unsupported("ooxml", format!("UTF-16 XML in {part}")));
     }
     let bytes = match bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
         Some(rest) => rest.to_vec(),

@@ -149,7 +149,7 @@ pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Arch
         let locator_at = eocd_offset - 20;
         end_fields.extend([z_offset + 40..z_offset + 56, locator_at + 8..locator_at + 16]);
     } else if disk != 0 || cd_disk != 0 {
-        return Err(Error::Unsupported("multi-disk zip archives".into()));
+        return Err(Error::unsupported("zip", "multi-disk archives"));
     }
     if cd_offset.checked_add(cd_size).is_none_or(|end| end > cd_end_limit) {
         return Err(bad("central directory lies outside the file"));
@@ -325,7 +325,7 @@ fn compute_spans(archive: &mut Archive, src: &mut Source<'_>) -> Result<()> {
 /// limits exceeded, I/O errors.
 pub(crate) fn read_entry(src: &mut Source<'_>, entry: &Entry, limits: &Limits) -> Result<Vec<u8>> {
     if entry.flags & 1 != 0 {
-        return Err(Error::Unsupported("encrypted zip entries".into()));
+        return Err(Error::unsupported("zip", "encrypted entries"));
     }
     src.seek_to(entry.local_offset)?;
     let header = src.read_array::<30>("local file header")?;
@@ -335,7 +335,7 @@ pub(crate) fn read_entry(src: &mut Source<'_>, entry: &Entry, limits: &Limits) -
     let data = match entry.method {
         0 => raw,
         8 => inflate(&raw, false, limits, FORMAT, entry.local_offset)?,
-        m => return Err(Error::Unsupported(format!("zip compression method {m}").into())),
+        m => return Err(Error::unsupported("zip", format!("compression method {m}"))),
     };
     if crc32fast::hash(&data) != entry.crc {
         return Err(Error::malformed(
@@ -479,7 +479,7 @@ fn patched_record(entry: &Entry, offset: u64) -> Result<Vec<u8>> {
             let short = u32::try_from(offset)
                 .ok()
                 .filter(|&o| o != u32::MAX)
-                .ok_or_else(|| Error::Unsupported("zip entry moved past 4 GiB without a Zip64 offset field".into()))?;
+                .ok_or_else(|| Error::capacity("zip", "an entry moved past 4 GiB without a Zip64 offset field"))?;
             if let Some(slot) = record.get_mut(42..46) {
                 slot.copy_from_slice(&short.to_le_bytes());
             }
@@ -499,14 +499,14 @@ fn new_entry(name: &str, data: &[u8], time: u16, date: u16, offset: u64) -> Resu
     enc.write_all(data)?;
     let compressed = enc.finish()?;
     let crc = crc32fast::hash(data);
-    let too_big = || Error::Unsupported("a part of 4 GiB or more".into());
+    let too_big = || Error::capacity("zip", "a part of 4 GiB or more");
     let csize = u32::try_from(compressed.len()).map_err(|_| too_big())?;
     let usize_ = u32::try_from(data.len()).map_err(|_| too_big())?;
-    let name_len = u16::try_from(name.len()).map_err(|_| Error::Parameter("zip entry name too long".into()))?;
+    let name_len = u16::try_from(name.len()).map_err(|_| Error::parameter("zip entry name", "too long"))?;
     let offset32 = u32::try_from(offset)
         .ok()
         .filter(|&o| o != u32::MAX)
-        .ok_or_else(|| Error::Unsupported("new zip entry past 4 GiB".into()))?;
+        .ok_or_else(|| Error::capacity("zip", "a new entry past 4 GiB"))?;
     let flags: u16 = if name.is_ascii() { 0 } else { 1 << 11 };
     let mut local = Vec::with_capacity(30 + name.len() + compressed.len());
     local.extend_from_slice(&LOCAL_SIG.to_le_bytes());

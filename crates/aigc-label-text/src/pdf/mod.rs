@@ -282,8 +282,9 @@ fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
 
 fn refuse_encrypted(doc: &Doc<'_, '_>) -> Result<()> {
     if doc.trailer_value(b"Encrypt").is_some() {
-        return Err(Error::Unsupported(
-            "encrypted PDF: its Info strings are encrypted, so the label cannot be read or written".into(),
+        return Err(Error::unsupported(
+            "pdf",
+            "encryption: its Info strings are encrypted, so the label cannot be read or written",
         ));
     }
     Ok(())

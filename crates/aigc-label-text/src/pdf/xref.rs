@@ -557,7 +557,7 @@ impl<'s, 'a> Doc<'s, 'a> {
                 limits.max_inflated_bytes = self.decoded_budget;
                 inflate(&raw, true, &limits, FORMAT, offset)?
             }
-            _ => return Err(Error::Unsupported("PDF stream filter other than FlateDecode".into())),
+            _ => return Err(Error::unsupported("pdf", "stream filter other than FlateDecode")),
         };
         self.decoded_budget = self.decoded_budget.saturating_sub(data.len() as u64);
         let parms = match dict.get_some(b"DecodeParms") {
@@ -584,7 +584,7 @@ impl<'s, 'a> Doc<'s, 'a> {
                     .max(1);
                 png_unpredict(&data, row, bpp).ok_or_else(|| Error::malformed(FORMAT, offset, "bad PNG predictor data"))
             }
-            _ => Err(Error::Unsupported("PDF TIFF predictor".into())),
+            _ => Err(Error::unsupported("pdf", "TIFF predictor")),
         }
     }
 

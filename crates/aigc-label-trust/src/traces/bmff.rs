@@ -22,8 +22,8 @@ impl TraceScanner for BmffScanner {
         "bmff"
     }
 
-    fn sniff(&self, head: &[u8]) -> bool {
-        head.get(4..8) == Some(b"ftyp")
+    fn reads(&self) -> &'static [&'static str] {
+        &["mp4", "heif"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {

@@ -29,8 +29,8 @@ impl TraceScanner for JpegScanner {
         "jpeg"
     }
 
-    fn sniff(&self, head: &[u8]) -> bool {
-        head.starts_with(&[0xFF, 0xD8, 0xFF])
+    fn reads(&self) -> &'static [&'static str] {
+        &["jpeg"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {

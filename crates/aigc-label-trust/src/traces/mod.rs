@@ -17,8 +17,9 @@
 //!   packets, EXIF `ImageDescription`, JPEG comments, and the body of plain-text files
 //!   (Markdown, `.txt`). Text inside PDF and Office files is not extracted here.
 //!
-//! Design: one scanner per container format behind [`TraceScanner`], chosen by magic bytes like a
-//! carrier, and shared detectors for what formats carry alike (an XMP packet, an EXIF block, a
+//! Design: one scanner per container format behind [`TraceScanner`], chosen by the format the
+//! carrier registry detected (this crate does not sniff: one detection, the registry's), and
+//! shared detectors for what formats carry alike (an XMP packet, an EXIF block, a
 //! text value), so adding a format is one module that finds those blocks. Scanners read headers
 //! through [`aigc_label_core::io::Source`], seek past image data, obey [`Limits`] and never
 //! panic; a malformed file yields the traces found before the damage and an error.
@@ -33,10 +34,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use aigc_label_core::carrier::read_head;
 use aigc_label_core::explicit::find_labels;
 use aigc_label_core::io::ReadSeek;
-use aigc_label_core::{Limits, Result, xmp};
+use aigc_label_core::{Carrier, Limits, Result, xmp};
 
 /// The IPTC Extension namespace, home of `DigitalSourceType`.
 pub const IPTC_EXT_NS: &str = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/";
@@ -147,8 +147,8 @@ pub trait TraceScanner: Sync {
     /// Short format name, as carriers spell it.
     fn format(&self) -> &'static str;
 
-    /// True if `head` (the first bytes) starts a file of this format.
-    fn sniff(&self, head: &[u8]) -> bool;
+    /// The carrier formats ([`Carrier::format`]) whose files this scanner reads.
+    fn reads(&self) -> &'static [&'static str];
 
     /// Every trace in `input`.
     ///
@@ -157,9 +157,8 @@ pub trait TraceScanner: Sync {
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>>;
 }
 
-/// The scanners this crate has, in the order they are tried.
+/// The scanners this crate has.
 pub fn scanners() -> &'static [&'static dyn TraceScanner] {
-    // The text scanner sniffs "valid UTF-8 without NUL", so it goes last.
     &[
         &png::PngScanner,
         &jpeg::JpegScanner,
@@ -168,15 +167,22 @@ pub fn scanners() -> &'static [&'static dyn TraceScanner] {
     ]
 }
 
-/// Finds every trace in `input`, choosing the scanner by magic bytes; a format without a
-/// scanner has no traces.
+/// The scanner for files of `format` ([`Carrier::format`]), if there is one.
+pub fn scanner_for(format: &str) -> Option<&'static dyn TraceScanner> {
+    scanners().iter().copied().find(|s| s.reads().contains(&format))
+}
+
+/// Finds every trace in `input`, a file `carrier` was detected for (by a carrier registry,
+/// `aigc_label::detect`, from magic bytes); a format without a scanner has no traces.
 ///
 /// # Errors
 /// As [`TraceScanner::scan`].
-pub fn detect(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
-    let head = read_head(input)?;
-    match scanners().iter().find(|s| s.sniff(&head)) {
-        Some(scanner) => scanner.scan(input, limits),
+pub fn detect(carrier: &dyn Carrier, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
+    match scanner_for(carrier.format()) {
+        Some(scanner) => {
+            std::io::Seek::seek(input, std::io::SeekFrom::Start(0))?;
+            scanner.scan(input, limits)
+        }
         None => Ok(Vec::new()),
     }
 }

@@ -27,8 +27,8 @@ impl TraceScanner for PngScanner {
         "png"
     }
 
-    fn sniff(&self, head: &[u8]) -> bool {
-        head.starts_with(&SIGNATURE)
+    fn reads(&self) -> &'static [&'static str] {
+        &["png"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {

@@ -1,7 +1,7 @@
 //! Plain-text files (Markdown, `.txt`, subtitles): explicit label text in the body.
 //!
-//! Text has no magic bytes, so this scanner claims any head that is UTF-8 without NUL bytes and
-//! is tried after every binary format. The file is read in blocks and searched line by line, so
+//! Text has no magic bytes; the registry finds Markdown by its front matter or its file name, and
+//! this scanner reads what it found. The file is read in blocks and searched line by line, so
 //! memory stays flat however long the file; a line longer than [`MAX_LINE`] is searched in
 //! pieces (a label split across two pieces of one huge line may be missed, which a hostile file
 //! gains nothing from: traces only ever raise suspicion).
@@ -29,15 +29,8 @@ impl TraceScanner for TextScanner {
         "text"
     }
 
-    fn sniff(&self, head: &[u8]) -> bool {
-        if head.is_empty() || head.contains(&0) {
-            return false;
-        }
-        match std::str::from_utf8(head) {
-            Ok(_) => true,
-            // A character cut by the end of the head is still text.
-            Err(e) => e.error_len().is_none(),
-        }
+    fn reads(&self) -> &'static [&'static str] {
+        &["markdown"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
@@ -122,11 +115,9 @@ mod tests {
     }
 
     #[test]
-    fn sniffs_text_but_not_binary() {
-        assert!(TextScanner.sniff("# Title\n由".as_bytes()));
-        assert!(TextScanner.sniff(&"由".as_bytes()[..2]));
-        assert!(!TextScanner.sniff(b"\x89PNG\r\n\x1a\n"));
-        assert!(!TextScanner.sniff(b"ab\0cd"));
-        assert!(!TextScanner.sniff(b""));
+    fn reads_the_files_the_registry_calls_markdown() {
+        let scanner = super::super::scanner_for("markdown").map(|s| s.format());
+        assert_eq!(scanner, Some(TextScanner.format()));
+        assert!(super::super::scanner_for("wav").is_none());
     }
 }

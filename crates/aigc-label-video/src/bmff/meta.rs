@@ -382,12 +382,12 @@ fn unify(udta: &mut Node, buf: &[u8]) -> Result<()> {
             .child(b"ilst")
             .and_then(|l| l.kids.iter().find(|k| k.live() && k.typ[0] == 0));
         if let Some(item) = numbered {
-            return Err(Error::Unsupported(
+            return Err(Error::unsupported(
+                "mp4",
                 format!(
-                    "mp4: the iTunes meta holds an item typed by the number {}, which the mdta handler the label needs would read as a key",
+                    "the iTunes meta holds an item typed by the number {}, which the mdta handler the label needs would read as a key",
                     u32::from_be_bytes(item.typ)
-                )
-                .into(),
+                ),
             ));
         }
     }
@@ -429,9 +429,7 @@ fn merge(target: &mut Node, other: &Node, buf: &[u8]) -> Result<()> {
                 .checked_sub(1)
                 .and_then(|i| theirs.get(i as usize))
                 .ok_or_else(|| {
-                    Error::Unsupported(
-                        format!("mp4: udta holds two meta boxes, and an item of the second names key {n}, which it does not have; they cannot be merged").into(),
-                    )
+                    Error::unsupported("mp4", format!("udta holds two meta boxes, and an item of the second names key {n}, which it does not have; they cannot be merged"))
                 })?;
             let number = match entries.iter().position(|e| e == entry) {
                 Some(p) => p + 1,

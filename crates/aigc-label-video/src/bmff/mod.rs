@@ -627,8 +627,9 @@ fn self_contained(trak: &Node, buf: &[u8]) -> Result<bool> {
     match (local, external) {
         (_, 0) => Ok(true),
         (0, _) => Ok(false),
-        _ => Err(Error::Unsupported(
-            "mp4: a track mixes media in this file and in other files; its offsets cannot be moved".into(),
+        _ => Err(Error::unsupported(
+            "mp4",
+            "a track mixes media in this file and in other files; its offsets cannot be moved",
         )),
     }
 }

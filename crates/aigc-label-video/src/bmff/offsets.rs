@@ -76,12 +76,12 @@ impl Shift {
             return Ok(None);
         }
         if f.width < 8 && value >> (8 * f.width) != 0 {
-            return Err(Error::Unsupported(
+            return Err(Error::capacity(
+                "mp4",
                 format!(
-                    "mp4: a {}-byte offset field at {} cannot hold {value} after moving the data",
+                    "a {}-byte offset field at {} cannot hold {value} after moving the data",
                     f.width, f.at
-                )
-                .into(),
+                ),
             ));
         }
         Ok(Some(value))

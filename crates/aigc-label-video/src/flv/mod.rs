@@ -406,7 +406,7 @@ impl Rebuilt {
         let size = u32::try_from(self.data.len())
             .ok()
             .filter(|&s| s < 1 << 24)
-            .ok_or_else(|| Error::Unsupported("flv: script data over 16 MiB".into()))?;
+            .ok_or_else(|| Error::capacity("flv", "script data over 16 MiB"))?;
         let mut header = [0u8; 11];
         match self.tag {
             Some(tag) => {

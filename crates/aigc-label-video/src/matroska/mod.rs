@@ -143,9 +143,7 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
                 ),
             )),
             None if e.id == id::CLUSTER => scan_cluster(src, end, &mut budget).map(|e_end| (e.id, e_end, None)),
-            None => Err(Error::Unsupported(
-                format!("matroska: element {:X} at {start} has an unknown size", e.id).into(),
-            )),
+            None => Err(Error::unsupported("matroska", format!("element {:X} at {start} has an unknown size", e.id))),
         });
         let (i, e_end, claimed) = match next {
             Ok(x) => x,
@@ -184,7 +182,7 @@ fn scan_cluster(src: &mut Source<'_>, end: u64, budget: &mut Budget) -> Result<u
         }
         let child_end = child
             .end()
-            .ok_or_else(|| Error::Unsupported("matroska: unknown-size element inside a Cluster".into()))?;
+            .ok_or_else(|| Error::unsupported("matroska", "unknown-size element inside a Cluster"))?;
         src.seek_to(child_end)?;
     }
     Ok(end)
@@ -541,7 +539,7 @@ fn segment_size_patch(seg: &Segment, delta: i64) -> Result<Patch> {
         .size
         .and_then(|size| size.checked_add_signed(delta))
         .and_then(|new| ebml::size_bytes(new, width))
-        .ok_or_else(|| Error::Unsupported("matroska: the Segment size field cannot hold the new size".into()))?;
+        .ok_or_else(|| Error::capacity("matroska", "the Segment size field cannot hold the new size"))?;
     Ok(Patch {
         pos: seg.el.start + 4,
         bytes,
@@ -624,7 +622,7 @@ impl Edits {
     /// Adds a Seek entry for a Tags element at Segment position `position` to the first
     /// SeekHead, which grows into the Void after it.
     fn add_seek(&mut self, src: &mut Source<'_>, seg: &Segment, position: u64, limits: &Limits) -> Result<()> {
-        let no_room = || Error::Unsupported("matroska: no Void room for the Tags element or its SeekHead entry".into());
+        let no_room = || Error::capacity("matroska", "no Void room for the Tags element or its SeekHead entry");
         let i = seg
             .kids
             .iter()
