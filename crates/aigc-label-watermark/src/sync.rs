@@ -234,21 +234,34 @@ pub(crate) struct Fit {
     pub(crate) origins: Vec<(usize, usize)>,
     /// The best origin's template correlation in standard deviations over all origins.
     pub(crate) z: f32,
+    /// The tile periods (x, y) in working pixels this fit folded with.
+    pub(crate) periods: (f32, f32),
 }
 
 /// Fold and synchronise under every period candidate; keep the `PERIODS_TRIED` whose template
 /// stands out most, best first (so at most `MAX_ATTEMPTS` origins in all).
 pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
+    let mut fits = all_fits(residual, layout);
+    fits.truncate(PERIODS_TRIED);
+    fits
+}
+
+/// Every period candidate folded and synchronised, best template first.
+pub(crate) fn all_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
     let mut fits: Vec<Fit> = period_candidates(residual)
         .into_iter()
         .map(|(px, py)| {
             let tile = fold(residual, px, py);
             let (origins, z) = shifts(&tile, layout);
-            Fit { tile, origins, z }
+            Fit {
+                tile,
+                origins,
+                z,
+                periods: (px, py),
+            }
         })
         .collect();
     fits.sort_by(|a, b| b.z.total_cmp(&a.z));
-    fits.truncate(PERIODS_TRIED);
     fits
 }
 
