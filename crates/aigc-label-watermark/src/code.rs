@@ -93,18 +93,27 @@ fn candidates(soft: &[f32; CODE_BITS]) -> Vec<(u64, bool)> {
     metric[0][0] = 0.0;
     // Per step, state and rank: the predecessor's lowest state bit, and its rank shifted left.
     let mut decisions = vec![[[0u8; LIST]; STATES]; STEPS];
+    // Per state reached and predecessor: which of the 8 output triplets the branch emits.
+    let branch: [[usize; 2]; STATES] = std::array::from_fn(|ns| {
+        [0usize, 1].map(|low| {
+            let prev = ((ns << 1) & (STATES - 1)) | low;
+            let o = outputs(prev, ns >> (MEMORY - 1) == 1);
+            usize::from(o[0]) << 2 | usize::from(o[1]) << 1 | usize::from(o[2])
+        })
+    });
     for (s, step) in soft.chunks_exact(3).zip(decisions.iter_mut()) {
+        // The gain of each output triplet at this step.
+        let gains: [f32; 8] = std::array::from_fn(|k| {
+            s.iter()
+                .enumerate()
+                .map(|(i, &v)| if (k >> (2 - i)) & 1 == 1 { v } else { -v })
+                .sum()
+        });
         let mut next_metric = [[f32::NEG_INFINITY; LIST]; STATES];
         for (ns, (slot, decided)) in next_metric.iter_mut().zip(step.iter_mut()).enumerate() {
-            let bit = ns >> (MEMORY - 1) == 1;
             let from = [0usize, 1].map(|low| {
                 let prev = ((ns << 1) & (STATES - 1)) | low;
-                let gain: f32 = outputs(prev, bit)
-                    .iter()
-                    .zip(s)
-                    .map(|(&o, &v)| if o { v } else { -v })
-                    .sum();
-                (prev, gain)
+                (prev, gains[branch[ns][low]])
             });
             // Merge the two sorted lists, keeping the best LIST.
             let mut taken = [0usize; 2];

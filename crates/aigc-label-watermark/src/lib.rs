@@ -162,25 +162,35 @@ impl Pattern {
         self.values.get(j * layout::CHIPS + i).copied().unwrap_or(0.0)
     }
 
-    /// Adds row `y` of the pattern at `strength` grey levels of luma to the RGBA `row` and
-    /// returns the squared change summed over its R, G and B samples.
-    fn mark_row(&self, y: usize, src: &[u8], dst: &mut [u8], strength: f32) -> f64 {
+    /// Adds row `y` of the pattern at `strength` grey levels of luma to the RGBA `src` row,
+    /// writing `dst`, and returns the squared change summed over R, G and B when `MEASURE`.
+    fn mark_row<const MEASURE: bool>(&self, y: usize, src: &[u8], dst: &mut [u8], strength: f32) -> f64 {
         let Some(&(j0, j1, fy)) = self.ys.get(y) else {
             return 0.0;
         };
+        // The row's values at each lattice column, already scaled: per pixel only the
+        // horizontal interpolation is left.
+        let column: [f32; layout::CHIPS] =
+            std::array::from_fn(|i| strength * (self.at(i, j0) * (1.0 - fy) + self.at(i, j1) * fy));
+        let gain = CHANNEL_GAIN;
         let mut se = 0.0f64;
         for ((s, d), &(i0, i1, fx)) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)).zip(&self.xs) {
-            let top = self.at(i0, j0) * (1.0 - fx) + self.at(i1, j0) * fx;
-            let bottom = self.at(i0, j1) * (1.0 - fx) + self.at(i1, j1) * fx;
-            let delta = strength * (top * (1.0 - fy) + bottom * fy);
-            for ((o, &i), g) in d.iter_mut().zip(s).zip(CHANNEL_GAIN) {
-                *o = (f32::from(i) + delta * g).round().clamp(0.0, 255.0) as u8;
-                let e = i32::from(*o) - i32::from(i);
-                se += f64::from(e * e);
+            let (a, b) = (
+                column.get(i0).copied().unwrap_or(0.0),
+                column.get(i1).copied().unwrap_or(0.0),
+            );
+            let delta = a + (b - a) * fx;
+            for c in 0..3 {
+                // `+ 0.5` then truncation rounds half up for every value above -0.5, and
+                // anything below clamps to 0 either way.
+                let v = ((f32::from(s[c]) + delta * gain[c] + 0.5) as i32).clamp(0, 255);
+                d[c] = v as u8;
+                if MEASURE {
+                    let e = v - i32::from(s[c]);
+                    se += f64::from(e * e);
+                }
             }
-            if let (Some(a), Some(&b)) = (d.get_mut(3), s.get(3)) {
-                *a = b;
-            }
+            d[3] = s[3];
         }
         se
     }
@@ -209,7 +219,7 @@ pub fn embed(image: &RgbaImage, payload: u64, strength: f32) -> RgbaImage {
         .zip(out.chunks_exact_mut(stride))
         .enumerate()
     {
-        pattern.mark_row(y, src, dst, strength);
+        pattern.mark_row::<false>(y, src, dst, strength);
     }
     out
 }
@@ -219,7 +229,7 @@ pub fn embed(image: &RgbaImage, payload: u64, strength: f32) -> RgbaImage {
 pub const DEFAULT_PSNR: f32 = 40.25;
 
 /// Refinements of the strength (rounding makes the error grow a little unevenly).
-const PSNR_STEPS: usize = 6;
+const PSNR_STEPS: usize = 5;
 
 /// `image` marked as by [`embed`], at the strength that puts its PSNR (over R, G and B,
 /// against `image`) at `psnr_db` or a little above.
@@ -227,7 +237,7 @@ const PSNR_STEPS: usize = 6;
 /// Why: the PSNR a strength gives depends on the picture (clipped highlights and shadows take
 /// less change, rounding depends on the size), so a fixed strength leaves some pictures well
 /// above the floor, with less mark than they could carry. The strength is found on a sample of
-/// rows (six passes over a quarter of the rows), then the image is marked once. The
+/// rows (five passes over a quarter of the rows), then the image is marked once. The
 /// strength stays between a third and three times [`DEFAULT_STRENGTH`].
 pub fn embed_at_psnr(image: &RgbaImage, payload: u64, psnr_db: f32) -> RgbaImage {
     let stride = image.width() as usize * 4;
@@ -243,7 +253,7 @@ pub fn embed_at_psnr(image: &RgbaImage, payload: u64, psnr_db: f32) -> RgbaImage
         // pattern's lattice and see only its peaks.
         let rows = image.as_raw().chunks_exact(stride).enumerate();
         for (y, src) in rows.filter(|(y, _)| (*y as u32).wrapping_mul(0x9e37_79b1) >> 30 == 0) {
-            se += pattern.mark_row(y, src, scratch, strength);
+            se += pattern.mark_row::<true>(y, src, scratch, strength);
             n += src.len() / 4 * 3;
         }
         se / n.max(1) as f64
@@ -278,33 +288,61 @@ pub fn embed_at_psnr(image: &RgbaImage, payload: u64, psnr_db: f32) -> RgbaImage
 /// The watermark in `image`, if there is one that passes the check.
 ///
 /// Blind: the original is not needed. The work is bounded whatever the image: one pass over the
-/// pixels, then a fixed amount on the 512 x 512 working grid. Images under [`MIN_SIDE`] on a
-/// side return `None`.
+/// pixels, then a fixed amount on the 512 x 512 working grid. Small rotations (up to about 2.5
+/// degrees either way, as a straightened photo or a tilted screenshot has) are searched too,
+/// see [`QUICK_ANGLES`]. Images under [`MIN_SIDE`] on a side return `None`.
 pub fn detect(image: &RgbaImage) -> Option<Detection> {
     if image.width() < MIN_SIDE || image.height() < MIN_SIDE {
         return None;
     }
     let grid = luma::working_luma(image)?;
-    search(&grid)
+    detect_grid(&grid, image.width(), image.height())
+}
+
+/// The rotations (degrees) [`detect`] also tries when the straight search finds nothing.
+///
+/// Why these and how cheaply: the tile fold tolerates about half a degree, so whole degrees
+/// cover up to 2.5; each angle turns the straight search's residual back (no second residual)
+/// and runs a quick search, keeping only the strongest autocorrelation peak per axis and the 2
+/// best period pairs (a quarter of the straight search's folds). A caller expecting larger
+/// rotations can use [`detect_rotated`], which runs the full search at every whole degree.
+pub const QUICK_ANGLES: [f32; 2] = [1.5, -1.5];
+
+/// Decoding attempts [`detect`] makes at most over all angles: each checks up to
+/// [`LIST_CANDIDATES`] payloads, each passing on an unmarked image with probability 2^-32, so a
+/// false detection has probability below `DETECT_ATTEMPTS * LIST_CANDIDATES / 2^32` (about 7
+/// in 10^8) per image.
+pub const DETECT_ATTEMPTS: usize = sync::MAX_ATTEMPTS + QUICK_ANGLES.len() * sync::QUICK_ATTEMPTS;
+
+/// [`detect`] on a working grid of a `width` x `height` picture.
+fn detect_grid(grid: &[f32], width: u32, height: u32) -> Option<Detection> {
+    let residual = luma::residual(grid);
+    let layout = Layout::v1();
+    decode_fits(sync::best_fits(&residual, &layout), &layout).or_else(|| {
+        QUICK_ANGLES.iter().find_map(|&degrees| {
+            let turned = luma::unrotate(&residual, width, height, degrees);
+            decode_fits(sync::quick_fits(&turned, &layout), &layout)
+        })
+    })
 }
 
 /// Largest rotation [`detect_rotated`] undoes, in degrees.
 pub const MAX_ROTATION: f32 = 5.0;
 
-/// Like [`detect`], and if that finds nothing, the same search on the picture turned back by
+/// Like [`detect`], and if that finds nothing, the full search on the picture turned back by
 /// each whole degree up to `max_degrees` (at most [`MAX_ROTATION`]) either way, smallest first.
 ///
-/// Why a separate call: each angle costs about one more [`detect`] on the working grid (the
-/// pixel pass is shared), so a search over 3 degrees costs up to 7 times the grid work; a caller
-/// who expects straight uploads keeps [`detect`]'s speed. Why whole degrees: the fold tolerates
-/// about half a degree. The false-detection bound grows with the attempts: at most
-/// `(2 * max_degrees + 1) * MAX_ATTEMPTS / 2^32` per image (below 2 in 10^8 at 3 degrees).
+/// Why a separate call: each angle costs about one more straight search on the working grid
+/// (the pixel pass is shared), so a search over 3 degrees costs up to 7 times the grid work.
+/// The false-detection bound grows with the attempts: at most `(DETECT_ATTEMPTS + 2 *
+/// max_degrees * MAX_ATTEMPTS) * LIST_CANDIDATES / 2^32` per image (below 2 in 10^7 at 3
+/// degrees).
 pub fn detect_rotated(image: &RgbaImage, max_degrees: f32) -> Option<Detection> {
     if image.width() < MIN_SIDE || image.height() < MIN_SIDE {
         return None;
     }
     let grid = luma::working_luma(image)?;
-    if let Some(found) = search(&grid) {
+    if let Some(found) = detect_grid(&grid, image.width(), image.height()) {
         return Some(found);
     }
     let steps = if max_degrees.is_finite() {
@@ -317,23 +355,25 @@ pub fn detect_rotated(image: &RgbaImage, max_degrees: f32) -> Option<Detection> 
         .find_map(|degrees| search(&luma::unrotate(&grid, image.width(), image.height(), degrees)))
 }
 
-/// The synchronisation and decoding on a working grid.
+/// The full synchronisation and decoding on a working grid.
 fn search(grid: &[f32]) -> Option<Detection> {
     let residual = luma::residual(grid);
     let layout = Layout::v1();
-    // Every decoding attempt is a chance for noise to pass the check, so only the best
-    // synchronised foldings are decoded, at most `sync::MAX_ATTEMPTS` attempts in all.
-    for fit in sync::best_fits(&residual, &layout) {
-        for &(dx, dy) in &fit.origins {
-            if let Some(payload) = code::decode(&sync::soft_bits(&fit.tile, &layout, dx, dy)) {
-                return Some(Detection {
-                    payload,
-                    confidence: fit.z,
-                });
-            }
-        }
-    }
-    None
+    decode_fits(sync::best_fits(&residual, &layout), &layout)
+}
+
+/// The first payload that passes the check, trying each fit's origins in order. Every
+/// decoding attempt is a chance for noise to pass the check, which is why the callers decode
+/// only the best synchronised foldings.
+fn decode_fits(fits: Vec<sync::Fit>, layout: &Layout) -> Option<Detection> {
+    fits.iter().find_map(|fit| {
+        fit.origins.iter().find_map(|&(dx, dy)| {
+            code::decode(&sync::soft_bits(&fit.tile, layout, dx, dy)).map(|payload| Detection {
+                payload,
+                confidence: fit.z,
+            })
+        })
+    })
 }
 
 /// What the detector saw in an image marked with a known payload (for the evaluation only).
@@ -366,7 +406,7 @@ pub fn diagnose(image: &RgbaImage, payload: u64) -> Option<Diagnosis> {
     let residual = luma::residual(&grid);
     let layout = Layout::v1();
     let truth = code::encode(payload);
-    let fits = sync::all_fits(&residual, &layout);
+    let fits = sync::all_fits(&residual, &layout, 3, 2);
     let best_z = fits.first().map_or(0.0, |f| f.z);
     let mut best: Option<Diagnosis> = None;
     for (rank, fit) in fits.iter().enumerate() {

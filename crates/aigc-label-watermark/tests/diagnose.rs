@@ -13,6 +13,10 @@ const MORE: &[Attack] = &[
     ("scale0.3", |i| scale(i, 0.3)),
     ("crop60area-b", |i| crop(i, 0.2, 0.0, 0.0, 0.25)),
     ("rotate2", |i| rotate(i, 2.0)),
+    ("rotate-1", |i| rotate(i, -1.0)),
+    ("rotate1.5", |i| rotate(i, 1.5)),
+    ("rotate-2.5", |i| rotate(i, -2.5)),
+    ("rotate0.7", |i| rotate(i, 0.7)),
     ("webp50", |i| webp_like(i)),
 ];
 
