@@ -67,6 +67,7 @@
 #![deny(missing_docs)]
 
 mod code;
+pub mod frame;
 mod layout;
 mod luma;
 mod sync;
@@ -162,31 +163,39 @@ impl Pattern {
         self.values.get(j * layout::CHIPS + i).copied().unwrap_or(0.0)
     }
 
-    /// Adds row `y` of the pattern at `strength` grey levels of luma to the RGBA `src` row,
-    /// writing `dst`, and returns the squared change summed over R, G and B when `MEASURE`.
-    fn mark_row<const MEASURE: bool>(&self, y: usize, src: &[u8], dst: &mut [u8], strength: f32) -> f64 {
-        let Some(&(j0, j1, fy)) = self.ys.get(y) else {
-            return 0.0;
-        };
+    /// Row `y` of the pattern at `strength` grey levels of luma, one value per column (an
+    /// empty iterator for a row outside the picture).
+    fn row(&self, y: usize, strength: f32) -> impl Iterator<Item = f32> + '_ {
+        let (j0, j1, fy) = self.ys.get(y).copied().unwrap_or((0, 0, 0.0));
+        let xs = if y < self.ys.len() { &self.xs[..] } else { &[] };
         // The row's values at each lattice column, already scaled: per pixel only the
         // horizontal interpolation is left.
         let column: [f32; layout::CHIPS] =
             std::array::from_fn(|i| strength * (self.at(i, j0) * (1.0 - fy) + self.at(i, j1) * fy));
-        let gain = CHANNEL_GAIN;
-        let mut se = 0.0f64;
-        for ((s, d), &(i0, i1, fx)) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)).zip(&self.xs) {
+        xs.iter().map(move |&(i0, i1, fx)| {
             let (a, b) = (
                 column.get(i0).copied().unwrap_or(0.0),
                 column.get(i1).copied().unwrap_or(0.0),
             );
-            let delta = a + (b - a) * fx;
+            a + (b - a) * fx
+        })
+    }
+
+    /// Adds row `y` of the pattern at `strength` grey levels of luma to the RGBA `src` row,
+    /// writing `dst`, and returns the squared change summed over R, G and B when `MEASURE`.
+    fn mark_row<const MEASURE: bool>(&self, y: usize, src: &[u8], dst: &mut [u8], strength: f32) -> f64 {
+        let gain = CHANNEL_GAIN;
+        let mut se = 0.0f64;
+        for ((s, d), delta) in src
+            .chunks_exact(4)
+            .zip(dst.chunks_exact_mut(4))
+            .zip(self.row(y, strength))
+        {
             for c in 0..3 {
-                // `+ 0.5` then truncation rounds half up for every value above -0.5, and
-                // anything below clamps to 0 either way.
-                let v = ((f32::from(s[c]) + delta * gain[c] + 0.5) as i32).clamp(0, 255);
-                d[c] = v as u8;
+                let v = add(s[c], delta * gain[c]);
+                d[c] = v;
                 if MEASURE {
-                    let e = v - i32::from(s[c]);
+                    let e = i32::from(v) - i32::from(s[c]);
                     se += f64::from(e * e);
                 }
             }
@@ -194,6 +203,13 @@ impl Pattern {
         }
         se
     }
+}
+
+/// `value + delta`, rounded and clamped to a byte.
+fn add(value: u8, delta: f32) -> u8 {
+    // `+ 0.5` then truncation rounds half up for every sum above -0.5, and anything below
+    // clamps to 0 either way.
+    ((f32::from(value) + delta + 0.5) as i32).clamp(0, 255) as u8
 }
 
 /// `image` with the watermark carrying `payload` added at amplitude `strength` (grey levels of

@@ -37,16 +37,30 @@ fn taps(n: usize) -> Vec<(usize, usize, f32)> {
         .collect()
 }
 
-/// The image's luminance on the working grid, row-major: an area average where the image is
-/// larger than the grid, bilinear interpolation where it is smaller (nearest-pixel sampling
-/// would jitter the pattern by up to half a pixel, a large part of a chip in a small image).
-/// `None` for an empty image.
+/// The image's luminance on the working grid, row-major (see [`working_grid`]). `None` for an
+/// empty image.
 pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
-    let (w, h) = (image.width() as usize, image.height() as usize);
+    let w = image.width() as usize;
+    let raw = image.as_raw();
+    working_grid(w, image.height() as usize, |y, out| {
+        // The row's bytes straight from the buffer: `get_pixel` would check bounds per pixel.
+        let start = y * w * 4;
+        let row = raw.get(start..start + w * 4).unwrap_or(&[]);
+        for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
+            *o = luma([p[0], p[1], p[2], 0]);
+        }
+    })
+}
+
+/// A `w` x `h` picture's luminance on the working grid, row-major, given `row(y, out)` that
+/// writes the luma of source row `y` into `out` (`w` values): an area average where the
+/// picture is larger than the grid, bilinear interpolation where it is smaller (nearest-pixel
+/// sampling would jitter the pattern by up to half a pixel, a large part of a chip in a small
+/// picture). `None` for an empty picture.
+pub(crate) fn working_grid(w: usize, h: usize, mut row: impl FnMut(usize, &mut [f32])) -> Option<Vec<f32>> {
     if w == 0 || h == 0 {
         return None;
     }
-    let raw = image.as_raw();
     let (xs, xtaps) = if w >= WORK {
         (cells(w), Vec::new())
     } else {
@@ -55,15 +69,13 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
     let mut lumas = vec![0.0f32; w];
     // One source row averaged (or interpolated) onto WORK columns.
     let mut row_of = |y: usize, out: &mut [f32]| {
-        // The row's bytes straight from the buffer: `get_pixel` would check bounds per pixel.
-        let start = y * w * 4;
-        let row = raw.get(start..start + w * 4).unwrap_or(&[]);
+        row(y, &mut lumas);
         if w >= WORK {
             let mut count = [0u32; WORK];
             out.fill(0.0);
-            for (p, &cell) in row.chunks_exact(4).zip(&xs) {
+            for (&l, &cell) in lumas.iter().zip(&xs) {
                 if let (Some(o), Some(c)) = (out.get_mut(cell), count.get_mut(cell)) {
-                    *o += luma([p[0], p[1], p[2], 0]);
+                    *o += l;
                     *c += 1;
                 }
             }
@@ -71,9 +83,6 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
                 *o /= c.max(1) as f32;
             }
         } else {
-            for (l, p) in lumas.iter_mut().zip(row.chunks_exact(4)) {
-                *l = luma([p[0], p[1], p[2], 0]);
-            }
             let at = |i: usize| lumas.get(i).copied().unwrap_or(0.0);
             for (o, &(i0, i1, f)) in out.iter_mut().zip(&xtaps) {
                 *o = at(i0) * (1.0 - f) + at(i1) * f;
@@ -81,13 +90,13 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
         }
     };
     let mut grid = vec![0.0f32; WORK * WORK];
-    let mut row = vec![0.0f32; WORK];
+    let mut line = vec![0.0f32; WORK];
     if h >= WORK {
         let mut count = [0u32; WORK];
         for (y, &cell) in cells(h).iter().enumerate() {
-            row_of(y, &mut row);
+            row_of(y, &mut line);
             if let (Some(dst), Some(c)) = (grid.chunks_exact_mut(WORK).nth(cell), count.get_mut(cell)) {
-                dst.iter_mut().zip(&row).for_each(|(d, s)| *d += s);
+                dst.iter_mut().zip(&line).for_each(|(d, s)| *d += s);
                 *c += 1;
             }
         }
