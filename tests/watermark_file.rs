@@ -36,3 +36,54 @@ fn marked_files_keep_metadata_and_label_and_read_back() {
     std::fs::write(&text, "hello").unwrap();
     assert!(detect_watermark_file(&text, &options).is_err());
 }
+
+/// An upload whose label was stripped but whose pixels carry the watermark is "suspected", and
+/// the trace names the producer's label through the caller's lookup.
+#[cfg(feature = "trust")]
+#[test]
+fn a_watermark_is_a_trace_of_generation() {
+    use aigc_label::trust::propagate::{Decision, Request};
+    use aigc_label::trust::traces::TraceKind;
+    use aigc_label::watermark::embed_at_psnr;
+    use aigc_label::watermark_file::{propagate_file_watermarked, traces_file};
+
+    let dir = tempfile::tempdir().unwrap();
+    let label = Label::new("001191440300708461136T1XGW3", "wm-trace-1");
+    let payload = payload_for(&label);
+    // A marked picture without any label: as if a platform had stripped the metadata.
+    let input = dir.path().join("stripped.png");
+    let mut source = std::fs::File::open(fixture("stamp/rgba.png")).unwrap();
+    let mut marked = std::fs::File::create(&input).unwrap();
+    let options = FileOptions::default();
+    aigc_label::image::stamp::repaint_file(&mut source, &mut marked, None, &options, &mut |img| {
+        *img = embed_at_psnr(img, payload, DEFAULT_PSNR);
+    })
+    .unwrap();
+    drop(marked);
+    let lookup = |p: u64| (p == payload).then(|| label.clone());
+
+    let traces = traces_file(&input, &aigc_label::Limits::default(), &lookup).unwrap();
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    assert_eq!(traces[0].kind, TraceKind::Watermark);
+    assert!(traces[0].detail.contains("wm-trace-1"), "{}", traces[0].detail);
+
+    let request = Request {
+        platform: "001191110108551385082Q20000",
+        propagate_id: "upload-9",
+        declared_by_user: false,
+        signer: None,
+        bind: false,
+    };
+    let output = dir.path().join("stored.png");
+    let outcome = propagate_file_watermarked(&input, &output, &request, &Options::default(), &lookup).unwrap();
+    assert!(
+        matches!(outcome.decision, Decision::Suspected { .. }),
+        "{:?}",
+        outcome.decision
+    );
+    assert_eq!(outcome.label.unwrap().value, aigc_label::LabelValue::Suspected);
+    // The plain propagation sees no trace in the metadata: nothing to add.
+    let plain =
+        aigc_label::propagate_file(&input, dir.path().join("plain.png"), &request, &Options::default()).unwrap();
+    assert_eq!(plain.decision, Decision::Nothing);
+}
