@@ -216,7 +216,7 @@ fn add(value: u8, delta: f32) -> u8 {
 /// luma; [`DEFAULT_STRENGTH`] is a good start, higher is more robust and more visible).
 /// [`embed_at_psnr`] picks the strength for a target PSNR instead.
 ///
-/// Alpha is kept; R, G and B move in the proportions of [`luma weights`](CHANNEL_GAIN), each
+/// Alpha is kept; R, G and B move in the proportions of the Rec. 601 luma weights, each
 /// rounded and clamped. Works on any size, but images under [`MIN_SIDE`] cannot be detected
 /// later. A non-finite or non-positive strength returns the image unchanged.
 pub fn embed(image: &RgbaImage, payload: u64, strength: f32) -> RgbaImage {
@@ -458,7 +458,8 @@ pub fn diagnose(image: &RgbaImage, payload: u64) -> Option<Diagnosis> {
 
 /// Fuzzing entry point (used by `fuzz/fuzz_targets/watermark.rs` and its corpus replay test):
 /// the first two bytes give the width and height (up to 255 each), the rest, repeated, the
-/// pixels. Detection (plain and with the rotation search) must not panic; an image marked
+/// pixels. Detection (plain, with the rotation search, and on the rest read as a raw frame of
+/// each layout) must not panic; an image marked
 /// with a payload taken from the input must detect as that payload or nothing.
 #[doc(hidden)]
 pub fn fuzz_detect(data: &[u8]) {
@@ -471,6 +472,16 @@ pub fn fuzz_detect(data: &[u8]) {
     let _ = detect(&img);
     // The rotation search resamples the grid: one angle each way covers its arithmetic.
     let _ = detect_rotated(&img, 1.0);
+    // The raw bytes as a frame of each layout: a length that does not fit is an error, and
+    // one that fits is searched.
+    for format in [
+        frame::FrameFormat::Rgba8,
+        frame::FrameFormat::Rgb8,
+        frame::FrameFormat::I420,
+        frame::FrameFormat::Nv12,
+    ] {
+        let _ = frame::detect_frame(pixels, w, h, format);
+    }
     let payload = pixels.iter().fold(0u64, |acc, &b| acc.rotate_left(8) ^ u64::from(b));
     let found = detect(&embed(&img, payload, DEFAULT_STRENGTH)).map(|d| d.payload);
     assert!(
