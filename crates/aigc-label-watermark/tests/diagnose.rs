@@ -2,7 +2,8 @@
 //! aigc-label-watermark --release --test diagnose -- --ignored --nocapture`): for each image
 //! and attack, whether the payload came back, and if not whether synchronisation (the fit and
 //! origin closest to the payload, its rank and template z) or decoding (code bits wrong there)
-//! failed.
+//! failed. `WM_PSNR` sets the embedding's target PSNR; the WebP attack runs `cwebp -q 50` and
+//! `dwebp` (Debian's `webp` package) and is a no-op without them.
 
 mod common;
 
