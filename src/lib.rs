@@ -57,6 +57,8 @@ pub use aigc_label_trust as trust;
 pub use aigc_label_video as video;
 #[cfg(feature = "watermark")]
 pub use aigc_label_watermark as watermark;
+#[cfg(all(feature = "watermark", feature = "stamp"))]
+pub mod watermark_file;
 
 mod atomic;
 pub mod batch;

@@ -24,6 +24,7 @@ mod output;
 mod paths;
 mod propagate;
 mod stamp;
+mod watermark;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -74,6 +75,9 @@ enum Command {
     /// Add the explicit label people see or hear (image banner, audio cue, text prompt), and the
     /// implicit label when --producer is given.
     Stamp(stamp::StampArgs),
+    /// Hide the label's digest in an image's pixels (an invisible watermark that survives
+    /// re-encoding, resizing and cropping) and write the implicit label too.
+    Watermark(watermark::WatermarkArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -184,6 +188,10 @@ struct InspectArgs {
     /// non-compliant (exit 2); a tampered label always is.
     #[arg(long, requires = "trust")]
     require_trusted: bool,
+    /// Also look for an invisible watermark in each image (`aigc-label watermark`), and say
+    /// whether it matches the file's label.
+    #[arg(long)]
+    watermark: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -233,6 +241,16 @@ fn main() -> ExitCode {
                 if !message.is_empty() {
                     eprintln!("{message}");
                 }
+                status::OK
+            }
+            Err(e) => {
+                eprintln!("aigc-label: {}: {e}", args.input.display());
+                error_status(&e)
+            }
+        },
+        Command::Watermark(args) => match watermark::run(&args) {
+            Ok(message) => {
+                eprintln!("{message}");
                 status::OK
             }
             Err(e) => {
@@ -437,13 +455,39 @@ fn inspect(args: InspectArgs) -> u8 {
         };
         worst = worst.max(code);
         summary.add_inspect(&outcome.result);
-        let printed = output::inspect(&mut stdout, run.format, args.verbose, &outcome.name, &outcome.result);
+        let printed = if args.watermark {
+            inspect_watermark(&mut stdout, run.format, args.verbose, &outcome.name, &outcome.result)
+        } else {
+            output::inspect(&mut stdout, run.format, args.verbose, &outcome.name, &outcome.result)
+        };
         if printed.is_err() {
             return status::UNREADABLE;
         }
     }
     drop(stdout);
     run.finish(&mut summary, worst)
+}
+
+/// [`output::inspect`] with the watermark search's finding: a `watermark` member in JSON, a
+/// line after the file's report in text.
+fn inspect_watermark(
+    out: &mut dyn Write,
+    format: Format,
+    verbose: bool,
+    file: &std::path::Path,
+    result: &aigc_label::Result<Inspection>,
+) -> std::io::Result<()> {
+    let report = result.as_ref().ok().map(|i| &i.verified.report);
+    let finding = watermark::find(file, report);
+    if format == Format::Json {
+        let mut value = output::inspect_json(file, result);
+        if let Some(object) = value.as_object_mut() {
+            object.insert("watermark".into(), finding.json());
+        }
+        return writeln!(out, "{value}");
+    }
+    output::inspect(out, format, verbose, file, result)?;
+    writeln!(out, "{}", finding.line(file))
 }
 
 /// The exit status for one inspected file: the report's verdict, raised to non-compliant when

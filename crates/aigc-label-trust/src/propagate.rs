@@ -216,9 +216,39 @@ pub fn propagate(
     request: &Request<'_>,
     options: &Options,
 ) -> Result<Outcome> {
+    propagate_with(carrier, input, output, request, options, &|_| Ok(Vec::new()))
+}
+
+/// Traces a caller looks for beyond the container's own (an invisible watermark in the
+/// pixels, which this crate does not decode): called with the input when the container has
+/// none and the decision still needs them.
+pub type MoreTraces<'a> = &'a dyn Fn(&mut dyn ReadSeek) -> Result<Vec<Trace>>;
+
+/// [`propagate`], with `more_traces` asked when the input has no label, no declaration and no
+/// trace in its metadata: what it finds makes the upload "suspected" too.
+///
+/// Why a callback: finding a watermark means decoding the pixels, which this crate (metadata
+/// only, never pixels) leaves to a caller with codecs; `aigc_label` supplies one when built
+/// with its `watermark` and `stamp` features.
+///
+/// # Errors
+/// As [`propagate`], and `more_traces`' errors.
+pub fn propagate_with(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    output: &mut dyn ReadWriteSeek,
+    request: &Request<'_>,
+    options: &Options,
+    more_traces: MoreTraces<'_>,
+) -> Result<Outcome> {
     let report = inspect_with(carrier, input, options)?;
     let traces = if report.copies.is_empty() && !request.declared_by_user {
-        traces::detect(carrier, input, &options.limits)?
+        let mut found = traces::detect(carrier, input, &options.limits)?;
+        if found.is_empty() {
+            input.seek(std::io::SeekFrom::Start(0))?;
+            found = more_traces(input)?;
+        }
+        found
     } else {
         Vec::new()
     };

@@ -11,7 +11,7 @@
 
 use std::process::ExitCode;
 
-use aigc_label_watermark::{DEFAULT_STRENGTH, detect_rotated, embed};
+use aigc_label_watermark::{DEFAULT_PSNR, detect_rotated, embed_at_psnr};
 
 fn psnr(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
     let (mut se, mut n) = (0.0f64, 0.0f64);
@@ -29,7 +29,7 @@ fn run(args: &[String]) -> Result<(), String> {
         [cmd, payload, input, output] if cmd == "embed" => {
             let payload = u64::from_str_radix(payload, 16).map_err(|e| format!("payload: {e}"))?;
             let img = image::open(input).map_err(|e| format!("{input}: {e}"))?.to_rgba8();
-            let marked = embed(&img, payload, DEFAULT_STRENGTH);
+            let marked = embed_at_psnr(&img, payload, DEFAULT_PSNR);
             image::DynamicImage::ImageRgba8(marked.clone())
                 .to_rgb8()
                 .save(output)

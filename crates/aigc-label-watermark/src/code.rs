@@ -8,8 +8,8 @@
 //! tile) adds repetition on top.
 //!
 //! The check is a CRC-32 over a domain tag and the payload. An unmarked image decodes to bits
-//! that are in effect random, so each attempt passes the check with probability 2^-32; the
-//! detector makes at most [`crate::sync::MAX_ATTEMPTS`] attempts.
+//! that are in effect random, so each candidate passes the check with probability 2^-32; the
+//! detector makes at most [`crate::sync::MAX_ATTEMPTS`] attempts of [`LIST`] candidates.
 
 /// Payload bits.
 pub(crate) const PAYLOAD_BITS: usize = 64;
@@ -60,54 +60,102 @@ pub(crate) fn encode(payload: u64) -> [bool; CODE_BITS] {
     out
 }
 
-/// The payload, when the Viterbi decoding of `soft` (positive means 1, magnitude is
-/// confidence) passes the check.
+/// Paths the list decoder keeps per state, and so the candidates it checks.
+///
+/// Why a list: when the most likely path fails the check, the right payload is often the
+/// second or fifth most likely (the check bits are part of the path), and the check can tell
+/// which. Each candidate is one more chance for noise to pass the check, so the list stays
+/// short: `LIST * MAX_ATTEMPTS / 2^32` bounds a false detection per image.
+pub(crate) const LIST: usize = 8;
+
+/// Steps through the trellis: the info bits and the zero tail.
+const STEPS: usize = INFO_BITS + MEMORY;
+/// Encoder states.
+const STATES: usize = 1 << MEMORY;
+
+/// The payload, when one of the [`LIST`] most likely decodings of `soft` (positive means 1,
+/// magnitude is confidence) passes the check, the most likely first.
 pub(crate) fn decode(soft: &[f32; CODE_BITS]) -> Option<u64> {
-    const STATES: usize = 1 << MEMORY;
-    let mut metric = [f32::NEG_INFINITY; STATES];
-    metric[0] = 0.0;
-    // One bit per state per step: which predecessor won (its lowest bit).
-    let mut decisions = [0u64; INFO_BITS + MEMORY];
-    for (step, s) in soft.chunks_exact(3).enumerate() {
-        let mut next_metric = [f32::NEG_INFINITY; STATES];
-        for (ns, slot) in next_metric.iter_mut().enumerate() {
-            let bit = ns >> (MEMORY - 1) == 1;
-            for low in 0..2 {
+    candidates(soft)
+        .into_iter()
+        .find_map(|(payload, ok)| ok.then_some(payload))
+}
+
+/// The most likely decoding of `soft` and whether it passed the check.
+pub(crate) fn viterbi(soft: &[f32; CODE_BITS]) -> (u64, bool) {
+    candidates(soft).first().copied().unwrap_or((0, false))
+}
+
+/// The [`LIST`] most likely payloads (list Viterbi: each state keeps its best `LIST` paths,
+/// merged from its two predecessors' lists), best first, each with whether it passed the check.
+fn candidates(soft: &[f32; CODE_BITS]) -> Vec<(u64, bool)> {
+    let mut metric = [[f32::NEG_INFINITY; LIST]; STATES];
+    metric[0][0] = 0.0;
+    // Per step, state and rank: the predecessor's lowest state bit, and its rank shifted left.
+    let mut decisions = vec![[[0u8; LIST]; STATES]; STEPS];
+    // Per state reached and predecessor: which of the 8 output triplets the branch emits.
+    let branch: [[usize; 2]; STATES] = std::array::from_fn(|ns| {
+        [0usize, 1].map(|low| {
+            let prev = ((ns << 1) & (STATES - 1)) | low;
+            let o = outputs(prev, ns >> (MEMORY - 1) == 1);
+            usize::from(o[0]) << 2 | usize::from(o[1]) << 1 | usize::from(o[2])
+        })
+    });
+    for (s, step) in soft.chunks_exact(3).zip(decisions.iter_mut()) {
+        // The gain of each output triplet at this step.
+        let gains: [f32; 8] = std::array::from_fn(|k| {
+            s.iter()
+                .enumerate()
+                .map(|(i, &v)| if (k >> (2 - i)) & 1 == 1 { v } else { -v })
+                .sum()
+        });
+        let mut next_metric = [[f32::NEG_INFINITY; LIST]; STATES];
+        for (ns, (slot, decided)) in next_metric.iter_mut().zip(step.iter_mut()).enumerate() {
+            let from = [0usize, 1].map(|low| {
                 let prev = ((ns << 1) & (STATES - 1)) | low;
-                let gain: f32 = outputs(prev, bit)
-                    .iter()
-                    .zip(s)
-                    .map(|(&o, &v)| if o { v } else { -v })
-                    .sum();
-                let m = metric[prev] + gain;
-                if m > *slot {
-                    *slot = m;
-                    if let Some(d) = decisions.get_mut(step) {
-                        *d = (*d & !(1 << ns)) | ((low as u64) << ns);
-                    }
-                }
+                (prev, gains[branch[ns][low]])
+            });
+            // Merge the two sorted lists, keeping the best LIST.
+            let mut taken = [0usize; 2];
+            for (m, d) in slot.iter_mut().zip(decided.iter_mut()) {
+                let value = |low: usize| {
+                    let (prev, gain) = from[low];
+                    metric[prev].get(taken[low]).map_or(f32::NEG_INFINITY, |m| m + gain)
+                };
+                let low = usize::from(value(1) > value(0));
+                *m = value(low);
+                *d = (taken[low] << 1 | low) as u8;
+                taken[low] += 1;
             }
         }
         metric = next_metric;
     }
-    // The tail drives the encoder back to state 0: trace back from there.
-    let mut info = [false; INFO_BITS + MEMORY];
-    let mut ns = 0usize;
-    for step in (0..INFO_BITS + MEMORY).rev() {
-        let low = (decisions[step] >> ns) & 1;
-        info[step] = ns >> (MEMORY - 1) == 1;
-        ns = ((ns << 1) & (STATES - 1)) | low as usize;
-    }
-    let mut payload = 0u64;
-    let mut check = 0u32;
-    for (i, &bit) in info.iter().take(INFO_BITS).enumerate() {
-        if i < PAYLOAD_BITS {
-            payload = (payload << 1) | u64::from(bit);
-        } else {
-            check = (check << 1) | u32::from(bit);
+    // The tail drives the encoder back to state 0: trace back from there, rank by rank.
+    let mut out = Vec::with_capacity(LIST);
+    for (rank, &m) in metric[0].iter().enumerate() {
+        if m == f32::NEG_INFINITY {
+            break;
         }
+        let mut info = [false; STEPS];
+        let (mut ns, mut r) = (0usize, rank);
+        for (step, bit) in decisions.iter().zip(info.iter_mut()).rev() {
+            let d = step[ns].get(r).copied().unwrap_or(0);
+            *bit = ns >> (MEMORY - 1) == 1;
+            ns = ((ns << 1) & (STATES - 1)) | usize::from(d & 1);
+            r = usize::from(d >> 1);
+        }
+        let mut payload = 0u64;
+        let mut check = 0u32;
+        for (i, &bit) in info.iter().take(INFO_BITS).enumerate() {
+            if i < PAYLOAD_BITS {
+                payload = (payload << 1) | u64::from(bit);
+            } else {
+                check = (check << 1) | u32::from(bit);
+            }
+        }
+        out.push((payload, check_of(payload) == check));
     }
-    (check_of(payload) == check).then_some(payload)
+    out
 }
 
 #[cfg(test)]

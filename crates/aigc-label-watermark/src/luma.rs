@@ -15,38 +15,67 @@ pub(crate) fn luma(p: [u8; 4]) -> f32 {
     0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
 }
 
-/// For each of `n` source positions, the working cell it averages into (when `n >= WORK`), or
-/// for each working cell the source position it samples (when `n < WORK`).
+/// For each of `n` source positions, the working cell it averages into (used when `n >= WORK`).
 fn cells(n: usize) -> Vec<usize> {
-    if n >= WORK {
-        // Widening to u128 keeps the product exact for any usize.
-        (0..n)
-            .map(|i| ((i as u128 * WORK as u128) / n as u128) as usize)
-            .collect()
-    } else {
-        (0..WORK).map(|j| ((2 * j + 1) * n) / (2 * WORK)).collect()
-    }
+    // Widening to u128 keeps the product exact for any usize.
+    (0..n)
+        .map(|i| ((i as u128 * WORK as u128) / n as u128) as usize)
+        .collect()
 }
 
-/// The image's luminance on the working grid, row-major: an area average where the image is
-/// larger than the grid, the nearest pixel where it is smaller. `None` for an empty image.
+/// For each working cell, the two source positions it interpolates between and the second's
+/// weight (used when `n < WORK`): cell centres mapped onto pixel centres.
+fn taps(n: usize) -> Vec<(usize, usize, f32)> {
+    let last = n.saturating_sub(1);
+    (0..WORK)
+        .map(|j| {
+            let u = ((j as f32 + 0.5) * n as f32 / WORK as f32 - 0.5).clamp(0.0, last as f32);
+            // Clamped to [0, n - 1], so the cast is in range.
+            let i0 = (u as usize).min(last);
+            (i0, (i0 + 1).min(last), u - i0 as f32)
+        })
+        .collect()
+}
+
+/// The image's luminance on the working grid, row-major (see [`working_grid`]). `None` for an
+/// empty image.
 pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
-    let (w, h) = (image.width() as usize, image.height() as usize);
+    let w = image.width() as usize;
+    let raw = image.as_raw();
+    working_grid(w, image.height() as usize, |y, out| {
+        // The row's bytes straight from the buffer: `get_pixel` would check bounds per pixel.
+        let start = y * w * 4;
+        let row = raw.get(start..start + w * 4).unwrap_or(&[]);
+        for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
+            *o = luma([p[0], p[1], p[2], 0]);
+        }
+    })
+}
+
+/// A `w` x `h` picture's luminance on the working grid, row-major, given `row(y, out)` that
+/// writes the luma of source row `y` into `out` (`w` values): an area average where the
+/// picture is larger than the grid, bilinear interpolation where it is smaller (nearest-pixel
+/// sampling would jitter the pattern by up to half a pixel, a large part of a chip in a small
+/// picture). `None` for an empty picture.
+pub(crate) fn working_grid(w: usize, h: usize, mut row: impl FnMut(usize, &mut [f32])) -> Option<Vec<f32>> {
     if w == 0 || h == 0 {
         return None;
     }
-    let (xs, ys) = (cells(w), cells(h));
-    // One source row averaged (or sampled) onto WORK columns.
-    let row_of = |y: u32, out: &mut [f32]| {
+    let (xs, xtaps) = if w >= WORK {
+        (cells(w), Vec::new())
+    } else {
+        (Vec::new(), taps(w))
+    };
+    let mut lumas = vec![0.0f32; w];
+    // One source row averaged (or interpolated) onto WORK columns.
+    let mut row_of = |y: usize, out: &mut [f32]| {
+        row(y, &mut lumas);
         if w >= WORK {
             let mut count = [0u32; WORK];
             out.fill(0.0);
-            // The row's bytes straight from the buffer: `get_pixel` would check bounds per pixel.
-            let start = y as usize * w * 4;
-            let row = image.as_raw().get(start..start + w * 4).unwrap_or(&[]);
-            for (p, &cell) in row.chunks_exact(4).zip(&xs) {
+            for (&l, &cell) in lumas.iter().zip(&xs) {
                 if let (Some(o), Some(c)) = (out.get_mut(cell), count.get_mut(cell)) {
-                    *o += luma([p[0], p[1], p[2], 0]);
+                    *o += l;
                     *c += 1;
                 }
             }
@@ -54,19 +83,20 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
                 *o /= c.max(1) as f32;
             }
         } else {
-            for (o, &x) in out.iter_mut().zip(&xs) {
-                *o = luma(image.get_pixel(x as u32, y).0);
+            let at = |i: usize| lumas.get(i).copied().unwrap_or(0.0);
+            for (o, &(i0, i1, f)) in out.iter_mut().zip(&xtaps) {
+                *o = at(i0) * (1.0 - f) + at(i1) * f;
             }
         }
     };
     let mut grid = vec![0.0f32; WORK * WORK];
-    let mut row = vec![0.0f32; WORK];
+    let mut line = vec![0.0f32; WORK];
     if h >= WORK {
         let mut count = [0u32; WORK];
-        for (y, &cell) in ys.iter().enumerate() {
-            row_of(y as u32, &mut row);
+        for (y, &cell) in cells(h).iter().enumerate() {
+            row_of(y, &mut line);
             if let (Some(dst), Some(c)) = (grid.chunks_exact_mut(WORK).nth(cell), count.get_mut(cell)) {
-                dst.iter_mut().zip(&row).for_each(|(d, s)| *d += s);
+                dst.iter_mut().zip(&line).for_each(|(d, s)| *d += s);
                 *c += 1;
             }
         }
@@ -75,9 +105,16 @@ pub(crate) fn working_luma(image: &image::RgbaImage) -> Option<Vec<f32>> {
             dst.iter_mut().for_each(|d| *d /= c);
         }
     } else {
-        for (dst, &y) in grid.chunks_exact_mut(WORK).zip(&ys) {
-            row_of(y as u32, &mut row);
-            dst.copy_from_slice(&row);
+        // Every source row once (h < WORK), then each grid row interpolated between two.
+        let mut rows = vec![0.0f32; h * WORK];
+        for (y, dst) in rows.chunks_exact_mut(WORK).enumerate() {
+            row_of(y, dst);
+        }
+        let src = |i: usize| rows.get(i * WORK..(i + 1) * WORK).unwrap_or(&[]);
+        for (dst, &(i0, i1, f)) in grid.chunks_exact_mut(WORK).zip(&taps(h)) {
+            for ((d, a), b) in dst.iter_mut().zip(src(i0)).zip(src(i1)) {
+                *d = a * (1.0 - f) + b * f;
+            }
         }
     }
     Some(grid)
@@ -180,11 +217,18 @@ mod tests {
 
     #[test]
     fn cells_cover_the_grid() {
-        for n in [1, 7, 511, 512, 513, 1920, 4000] {
-            let c = cells(n);
-            assert!(c.iter().all(|&v| if n >= WORK { v < WORK } else { v < n }), "{n}");
+        for n in [512, 513, 1920, 4000] {
+            assert!(cells(n).iter().all(|&v| v < WORK), "{n}");
         }
         assert_eq!(cells(1024)[1023], WORK - 1);
+        for n in [1, 7, 511] {
+            assert!(
+                taps(n)
+                    .iter()
+                    .all(|&(a, b, f)| a < n && b < n && (0.0..=1.0).contains(&f)),
+                "{n}"
+            );
+        }
     }
 
     #[test]

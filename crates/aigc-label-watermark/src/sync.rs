@@ -22,8 +22,11 @@ const PEAKS: usize = 3;
 const SHIFTS_TRIED: usize = 3;
 /// Period pairs decoded: those whose template correlation stands out most.
 const PERIODS_TRIED: usize = 4;
-/// Upper bound on decoding attempts (each passes the check by chance with probability 2^-32).
+/// Upper bound on decoding attempts at one angle (each checks up to `code::LIST` payloads, each
+/// passing by chance with probability 2^-32).
 pub(crate) const MAX_ATTEMPTS: usize = SHIFTS_TRIED * PERIODS_TRIED;
+/// Upper bound on decoding attempts at each extra angle of the quick rotation search.
+pub(crate) const QUICK_ATTEMPTS: usize = SHIFTS_TRIED * QUICK_PERIODS;
 
 /// `a . b`, summed in eight independent lanes so the compiler can vectorise it.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -39,15 +42,15 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Period guesses along the rows of `lines` (a WORK x WORK grid, row-major): the highest local
-/// maxima of the autocorrelation (over every other row, which is plenty), each refined to a
+/// maxima of the autocorrelation (over every `row_step`-th row), each refined to a
 /// fraction of a pixel by a parabola through its neighbours.
-fn periods(lines: &[f32]) -> Vec<f32> {
+fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
     let first = MIN_PERIOD - 1;
     let scores: Vec<f32> = (first..=MAX_PERIOD + 1)
         .map(|lag| {
             let sum: f32 = lines
                 .chunks_exact(WORK)
-                .step_by(2)
+                .step_by(row_step)
                 .map(|row| dot(row.get(..WORK - lag).unwrap_or(&[]), row.get(lag..).unwrap_or(&[])))
                 .sum();
             sum / (WORK - lag) as f32
@@ -68,7 +71,7 @@ fn periods(lines: &[f32]) -> Vec<f32> {
         })
         .collect();
     peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
-    peaks.into_iter().take(PEAKS).map(|p| p.1).collect()
+    peaks.into_iter().take(peaks_kept).map(|p| p.1).collect()
 }
 
 /// The grid with rows and columns swapped, so columns can be read as contiguous rows.
@@ -86,7 +89,7 @@ fn transpose(grid: &[f32]) -> Vec<f32> {
 
 /// The period pairs to try: no crop (`TILE` on both axes) and every combination of it with
 /// each axis's autocorrelation peaks, without near-repeats.
-fn period_candidates(residual: &[f32]) -> Vec<(f32, f32)> {
+fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Vec<(f32, f32)> {
     let t = TILE as f32;
     let with_tile = |mut v: Vec<f32>| {
         if !v.iter().any(|p| (p - t).abs() < 0.25) {
@@ -94,8 +97,8 @@ fn period_candidates(residual: &[f32]) -> Vec<(f32, f32)> {
         }
         v
     };
-    let xs = with_tile(periods(residual));
-    let ys = with_tile(periods(&transpose(residual)));
+    let xs = with_tile(periods(residual, peaks_kept, row_step));
+    let ys = with_tile(periods(&transpose(residual), peaks_kept, row_step));
     xs.iter().flat_map(|&px| ys.iter().map(move |&py| (px, py))).collect()
 }
 
@@ -201,6 +204,11 @@ fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
     let sd = (coarse.iter().map(|s| (s.0 - mean).powi(2)).sum::<f32>() / n)
         .sqrt()
         .max(f32::MIN_POSITIVE);
+    // Only the best REFINED are needed: a partial selection, not a sort of all 4096.
+    if coarse.len() > REFINED {
+        coarse.select_nth_unstable_by(REFINED - 1, |a, b| b.0.total_cmp(&a.0));
+    }
+    coarse.truncate(REFINED);
     coarse.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut fine: Vec<(f32, usize, usize)> = Vec::with_capacity(REFINED * 9);
     for &(_, cx, cy) in coarse.iter().take(REFINED) {
@@ -234,21 +242,47 @@ pub(crate) struct Fit {
     pub(crate) origins: Vec<(usize, usize)>,
     /// The best origin's template correlation in standard deviations over all origins.
     pub(crate) z: f32,
+    /// The tile periods (x, y) in working pixels this fit folded with.
+    pub(crate) periods: (f32, f32),
 }
 
 /// Fold and synchronise under every period candidate; keep the `PERIODS_TRIED` whose template
 /// stands out most, best first (so at most `MAX_ATTEMPTS` origins in all).
 pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
-    let mut fits: Vec<Fit> = period_candidates(residual)
+    let mut fits = all_fits(residual, layout, PEAKS, 2);
+    fits.truncate(PERIODS_TRIED);
+    fits
+}
+
+/// The quick search for a rotated picture: only the strongest autocorrelation peak per axis,
+/// measured over every fourth line (and the uncropped period), at most [`QUICK_PERIODS`] pairs, so at most
+/// `QUICK_PERIODS * SHIFTS_TRIED` attempts.
+pub(crate) fn quick_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
+    let mut fits = all_fits(residual, layout, 1, 4);
+    fits.truncate(QUICK_PERIODS);
+    fits
+}
+
+/// Period pairs [`quick_fits`] decodes at most.
+pub(crate) const QUICK_PERIODS: usize = 2;
+
+/// Every period candidate (from `peaks_kept` autocorrelation peaks per axis, measured over
+/// every `row_step`-th line) folded and synchronised, best template first.
+pub(crate) fn all_fits(residual: &[f32], layout: &Layout, peaks_kept: usize, row_step: usize) -> Vec<Fit> {
+    let mut fits: Vec<Fit> = period_candidates(residual, peaks_kept, row_step)
         .into_iter()
         .map(|(px, py)| {
             let tile = fold(residual, px, py);
             let (origins, z) = shifts(&tile, layout);
-            Fit { tile, origins, z }
+            Fit {
+                tile,
+                origins,
+                z,
+                periods: (px, py),
+            }
         })
         .collect();
     fits.sort_by(|a, b| b.z.total_cmp(&a.z));
-    fits.truncate(PERIODS_TRIED);
     fits
 }
 

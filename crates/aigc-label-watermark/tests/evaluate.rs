@@ -1,12 +1,12 @@
 //! Opt-in evaluation over photos and bigger pictures (`cargo test -p aigc-label-watermark
 //! --release --test evaluate -- --ignored --nocapture`): prints, per attack, how many payloads
-//! came back exactly, and the PSNR of the marks. Photos come from `WM_PHOTOS` (a folder of PNG
-//! and JPEG files, e.g. scikit-image's `skimage/data`, unpacked from its wheel with
+//! came back exactly, and the PSNR of the marks (embedded at `DEFAULT_PSNR`). Photos come from
+//! `WM_PHOTOS` (a folder of PNG and JPEG files, e.g. scikit-image's `skimage/data`, unpacked from its wheel with
 //! `pip download scikit-image --no-deps`); generated pictures are always included.
 
 mod common;
 
-use aigc_label_watermark::{DEFAULT_STRENGTH, detect, detect_rotated, embed};
+use aigc_label_watermark::{DEFAULT_PSNR, detect, detect_rotated, embed_at_psnr};
 use common::{ATTACKS, Attack, crop, jpeg, picture, psnr, rotate, scale};
 use image::RgbaImage;
 
@@ -19,40 +19,10 @@ const MORE: &[Attack] = &[
     ("rotate2", |i| rotate(i, 2.0)),
 ];
 
-fn photos() -> Vec<(String, RgbaImage)> {
-    let Some(dir) = std::env::var_os("WM_PHOTOS") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    paths.sort();
-    for p in paths {
-        let ext = p
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if !["png", "jpg", "jpeg"].contains(&ext.as_str()) {
-            continue;
-        }
-        if let Ok(img) = image::open(&p) {
-            let img = img.to_rgba8();
-            // Tiny drawings (chessboards, phantoms) are not photos.
-            if img.width() >= 256 && img.height() >= 256 {
-                out.push((p.file_name().unwrap().to_string_lossy().into_owned(), img));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 #[ignore = "evaluation: slow, run in release on demand"]
 fn evaluate() {
-    let mut set = photos();
+    let mut set = common::photos();
     for k in 0..8u32 {
         let (w, h) = [(512, 512), (1024, 768), (1920, 1080), (4000, 3000)][(k % 4) as usize];
         set.push((format!("generated-{k}-{w}x{h}"), picture(k, w, h, 300 + u64::from(k))));
@@ -62,7 +32,7 @@ fn evaluate() {
         .enumerate()
         .map(|(k, (name, img))| {
             let payload = 0x5851_f42d_4c95_7f2du64.wrapping_mul(k as u64 + 3);
-            let m = embed(img, payload, DEFAULT_STRENGTH);
+            let m = embed_at_psnr(img, payload, DEFAULT_PSNR);
             let p = psnr(img, &m);
             (name.clone(), payload, m, p)
         })

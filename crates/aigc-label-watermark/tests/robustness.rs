@@ -76,3 +76,19 @@ fn rotation_search_undoes_small_rotations() {
     }
     assert!(ok >= 4, "only {ok} of 5 rotated pictures recovered");
 }
+
+/// Plain [`detect`] searches small rotations itself: 1.5 to 2 degree turns either way come back
+/// without the caller asking.
+#[test]
+fn detect_finds_small_rotations() {
+    let mut ok = 0;
+    for (k, degrees) in [(0u32, 2.0f32), (1, -2.0), (2, 1.5), (3, -1.5)] {
+        let img = picture(k, 600, 450, 70 + u64::from(k));
+        let payload = 0x0bad_cafe_0000_0000 | u64::from(k);
+        let turned = rotate(&embed(&img, payload, DEFAULT_STRENGTH), degrees);
+        let found = detect(&turned).map(|d| d.payload);
+        assert!(found.is_none() || found == Some(payload), "{k}: {found:?}");
+        ok += usize::from(found == Some(payload));
+    }
+    assert!(ok >= 3, "only {ok} of 4 rotated pictures recovered");
+}

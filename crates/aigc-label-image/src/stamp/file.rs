@@ -287,6 +287,121 @@ pub fn stamp_file(
     })
 }
 
+/// What [`repaint_file`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RepaintReport {
+    /// Format of input and output (`png`, `jpeg`, `webp`, `gif`, `tiff`).
+    pub format: &'static str,
+    /// Frames repainted (1 for still images).
+    pub frames: usize,
+    /// The ICC profile.
+    pub icc_profile: Carried,
+    /// The EXIF block.
+    pub exif: Carried,
+    /// Where the implicit label is in the output (the caller's, or the input's own carried
+    /// over); `None` when there is none.
+    pub implicit: Option<Written>,
+    /// Bytes written to the output.
+    pub bytes_written: u64,
+}
+
+/// Decodes `input`, lets `paint` change every frame's pixels (as RGBA, in stored orientation,
+/// converted back to the file's colour type afterwards), re-encodes in the same format and
+/// writes the result to `output`, with `label` as the implicit label (or the input's own,
+/// carried over, as [`stamp_file`] does).
+///
+/// For changes that cover the whole picture, such as an invisible watermark: [`stamp_file`]'s
+/// in-place paths only pay off for a small rectangle. Always the re-encoding path: ICC profile
+/// and EXIF kept, JPEG at [`FileOptions::jpeg_quality`], WebP lossless.
+///
+/// # Errors
+/// As [`stamp_file`], less the errors of drawing a label.
+pub fn repaint_file(
+    input: &mut dyn ReadSeek,
+    output: &mut dyn Write,
+    label: Option<&Label>,
+    options: &FileOptions,
+    paint: &mut dyn FnMut(&mut image::RgbaImage),
+) -> Result<RepaintReport> {
+    let bytes = read_all(input, options.max_input_bytes)?;
+    let kind = Kind::sniff(&bytes)?;
+    let implicit = plan_implicit(kind, &bytes, label, &options.label)?;
+    let mut decoded = decode(kind, &bytes, options)?;
+    let frames = match &mut decoded.pixels {
+        Pixels::Still(image) => {
+            let colour = image.color();
+            let mut rgba = image.to_rgba8();
+            paint(&mut rgba);
+            *image = in_colour(DynamicImage::ImageRgba8(rgba), colour);
+            1
+        }
+        Pixels::Animation(frames, _) => {
+            for frame in frames.iter_mut() {
+                paint(frame.buffer_mut());
+            }
+            frames.len()
+        }
+    };
+    let (encoded, icc_profile, exif) = encode(kind, decoded, options)?;
+    let (out, implicit) = match implicit {
+        None => (encoded, None),
+        Some((carrier, label, label_options)) => {
+            let mut out = Vec::new();
+            let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
+            verify(carrier, &mut Cursor::new(&out), &label, &label_options)?;
+            (out, Some(written))
+        }
+    };
+    output.write_all(&out)?;
+    Ok(RepaintReport {
+        format: kind.name(),
+        frames,
+        icc_profile,
+        exif,
+        implicit,
+        bytes_written: out.len() as u64,
+    })
+}
+
+/// The pixels of `input`'s first frame as RGBA, in stored orientation (as [`repaint_file`]
+/// hands them to its painter), within [`FileOptions`]' size limits: for readers of a mark
+/// [`repaint_file`] painted.
+///
+/// # Errors
+/// [`Error::Unsupported`] for formats other than PNG, JPEG, WebP, GIF and TIFF;
+/// [`Error::Malformed`] when the input does not decode; [`Error::Limit`] past the size limits;
+/// I/O errors.
+pub fn decode_rgba(input: &mut dyn ReadSeek, options: &FileOptions) -> Result<image::RgbaImage> {
+    let bytes = read_all(input, options.max_input_bytes)?;
+    let kind = Kind::sniff(&bytes)?;
+    match decode(kind, &bytes, options)?.pixels {
+        Pixels::Still(image) => Ok(image.to_rgba8()),
+        Pixels::Animation(frames, _) => frames
+            .into_iter()
+            .next()
+            .map(Frame::into_buffer)
+            .ok_or_else(|| Error::malformed("gif", 0, "no frames")),
+    }
+}
+
+/// `image` converted to `colour` (the colour type it was decoded with), so a repainted file
+/// keeps its channels and bit depth.
+fn in_colour(image: DynamicImage, colour: ColorType) -> DynamicImage {
+    match colour {
+        ColorType::L8 => DynamicImage::ImageLuma8(image.to_luma8()),
+        ColorType::La8 => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
+        ColorType::Rgb8 => DynamicImage::ImageRgb8(image.to_rgb8()),
+        ColorType::L16 => DynamicImage::ImageLuma16(image.to_luma16()),
+        ColorType::La16 => DynamicImage::ImageLumaA16(image.to_luma_alpha16()),
+        ColorType::Rgb16 => DynamicImage::ImageRgb16(image.to_rgb16()),
+        ColorType::Rgba16 => DynamicImage::ImageRgba16(image.to_rgba16()),
+        ColorType::Rgb32F => DynamicImage::ImageRgb32F(image.to_rgb32f()),
+        ColorType::Rgba32F => DynamicImage::ImageRgba32F(image.to_rgba32f()),
+        _ => image,
+    }
+}
+
 /// A file stamped without decoding it in full: only the label's pixels were rewritten.
 struct InPlace {
     bytes: Vec<u8>,

@@ -108,10 +108,14 @@ pub enum TraceKind {
     GeneratorSoftware,
     /// Explicit label text (`AI生成`) in metadata or in the text of a text file.
     ExplicitLabel,
+    /// An invisible watermark in the pixels, found by a detector the caller supplies (this
+    /// crate decodes no pixels; see [`watermark_trace`]).
+    Watermark,
 }
 
 impl TraceKind {
-    /// `c2pa`, `digital-source-type`, `generator-text`, `generator-software` or `explicit-label`.
+    /// `c2pa`, `digital-source-type`, `generator-text`, `generator-software`, `explicit-label`
+    /// or `watermark`.
     pub fn as_str(self) -> &'static str {
         match self {
             TraceKind::C2paManifest => "c2pa",
@@ -119,6 +123,7 @@ impl TraceKind {
             TraceKind::GeneratorText => "generator-text",
             TraceKind::GeneratorSoftware => "generator-software",
             TraceKind::ExplicitLabel => "explicit-label",
+            TraceKind::Watermark => "watermark",
         }
     }
 }
@@ -272,6 +277,30 @@ pub(crate) fn explicit_label(text: &str, location: &'static str, range: Range<u6
         range,
         detail: format!("explicit label {:?}", excerpt(first.text(text))),
     })
+}
+
+/// The trace for an invisible watermark carrying `payload`, found in the pixels with
+/// `confidence` (the detector's own measure), and the label `producer` a caller's lookup mapped
+/// the payload to, if any (a producer's register of the labels it issued, say).
+///
+/// Why a payload and not a label: a watermark carries a 64-bit digest of the label's
+/// `ContentProducer` and `ProduceID`, which only whoever holds the label can map back. The
+/// range is empty: the mark is spread over the whole picture, not in one structure.
+pub fn watermark_trace(payload: u64, confidence: f32, producer: Option<&aigc_label_core::Label>) -> Trace {
+    let mut detail = format!("payload {payload:016x}, confidence {confidence:.1}");
+    if let Some(label) = producer {
+        detail.push_str(&format!(
+            ", issued by {} as {}",
+            excerpt(&label.content_producer),
+            excerpt(&label.produce_id)
+        ));
+    }
+    Trace {
+        kind: TraceKind::Watermark,
+        location: Cow::Borrowed("pixels (invisible watermark)"),
+        range: 0..0,
+        detail,
+    }
 }
 
 /// The digital source type codes written as vocabulary URIs anywhere in `packet`.

@@ -187,3 +187,77 @@ pub fn rotate(img: &RgbaImage, degrees: f32) -> RgbaImage {
     let margin = (1.0 - k) / 2.0;
     crop(&rotated, margin, margin, margin, margin)
 }
+
+/// The photos in `WM_PHOTOS` (PNG and JPEG, at least 256 px a side), sorted by name.
+pub fn photos() -> Vec<(String, RgbaImage)> {
+    let Some(dir) = std::env::var_os("WM_PHOTOS") else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !["png", "jpg", "jpeg"].contains(&ext.as_str()) {
+            continue;
+        }
+        if let Ok(img) = image::open(&p) {
+            let img = img.to_rgba8();
+            // Tiny drawings (chessboards, phantoms) are not photos.
+            if img.width() >= 256 && img.height() >= 256 {
+                out.push((p.file_name().unwrap().to_string_lossy().into_owned(), img));
+            }
+        }
+    }
+    out
+}
+
+/// A WebP-50-like loss without a WebP encoder in the tree: `cwebp -q 50` through a temporary
+/// file when the tool is installed, else the picture unchanged.
+pub fn webp_like(img: &RgbaImage) -> RgbaImage {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let k = N.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir();
+    let (png, webp) = (
+        dir.join(format!("wm-{}-{k}.png", std::process::id())),
+        dir.join(format!("wm-{}-{k}.webp", std::process::id())),
+    );
+    img.save(&png).unwrap();
+    let ok = std::process::Command::new("cwebp")
+        .args(["-quiet", "-q", "50"])
+        .arg(&png)
+        .arg("-o")
+        .arg(&webp)
+        .status()
+        .is_ok_and(|s| s.success());
+    let out = if ok {
+        let dec = dir.join(format!("wm-{}-{k}.dec.png", std::process::id()));
+        let done = std::process::Command::new("dwebp")
+            .arg("-quiet")
+            .arg(&webp)
+            .arg("-o")
+            .arg(&dec)
+            .status()
+            .is_ok_and(|s| s.success());
+        let r = if done {
+            image::open(&dec).unwrap().to_rgba8()
+        } else {
+            img.clone()
+        };
+        let _ = std::fs::remove_file(&dec);
+        r
+    } else {
+        img.clone()
+    };
+    let _ = std::fs::remove_file(&png);
+    let _ = std::fs::remove_file(&webp);
+    out
+}
