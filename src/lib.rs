@@ -353,7 +353,7 @@ pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
     output.flush()?;
     output.seek(SeekFrom::Start(start))?;
     let mut window = Window { inner: output, start };
-    aigc_label_core::verify(carrier, &mut window, label, options)?;
+    aigc_label_core::readback(carrier, &mut window, label, options)?;
     Ok(written)
 }
 
@@ -418,7 +418,7 @@ fn embed_atomic(
         let written = aigc_label_core::embed::embed_with(carrier, reader, out, label, options)?;
         out.flush()?;
         out.seek(SeekFrom::Start(0))?;
-        aigc_label_core::verify(carrier, out, label, options)?;
+        aigc_label_core::readback(carrier, out, label, options)?;
         Ok((written, true))
     })
 }

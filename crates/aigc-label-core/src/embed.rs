@@ -9,8 +9,9 @@ use std::io::Write;
 
 use crate::carrier::{Carrier, Registry, Written};
 use crate::check::{Check, validate_label};
-use crate::inspect::{Options, detect, inspect_with};
+use crate::inspect::{Options, Report, detect, inspect_with, report_found};
 use crate::io::{ReadSeek, within_budget};
+use crate::plan::Plan;
 use crate::{Error, Label, Result};
 
 /// Writes `input` to `output` with `label` embedded, detecting the format with `registry`.
@@ -34,6 +35,10 @@ pub fn embed(
 
 /// As [`embed`], with a known carrier.
 ///
+/// A carrier that plans ([`Carrier::plan`]) reads the input once: its scan yields the existing
+/// copies for the producer check and the output as copied ranges and new bytes. Others are
+/// inspected, then written by [`Carrier::write`].
+///
 /// # Errors
 /// As [`embed`].
 pub fn embed_with(
@@ -44,8 +49,51 @@ pub fn embed_with(
     options: &Options,
 ) -> Result<Written> {
     check_label(label, options)?;
-    let existing = inspect_with(carrier, input, options)?;
-    for copy in &existing.copies {
+    let Scanned { report, plan } = scan(carrier, input, label, options)?;
+    refuse_other_producers(&report, label)?;
+    write_scanned(carrier, plan.as_ref(), input, output, label, options)
+}
+
+/// What [`scan`] learnt about an input before writing it.
+#[derive(Debug)]
+pub struct Scanned {
+    /// The input's labels, as [`inspect_with`] reports them.
+    pub report: Report,
+    /// The carrier's plan for the output, when it makes one.
+    pub plan: Option<Plan>,
+}
+
+/// The first half of an embed: one scan of `input` that finds its labels and, when the carrier
+/// plans, the output's pieces. A carrier without a plan, or whose plan failed (a file it will
+/// refuse to write), is inspected instead, so the labels are reported and checked before any
+/// error of the write, as they always were.
+///
+/// # Errors
+/// As [`inspect_with`].
+pub fn scan(carrier: &dyn Carrier, input: &mut dyn ReadSeek, label: &Label, options: &Options) -> Result<Scanned> {
+    let limits = &options.limits;
+    let planned = within_budget(input, limits, 1, carrier.format(), |input| {
+        carrier.plan(input, label, limits)
+    });
+    match planned {
+        Ok(Some(plan)) => Ok(Scanned {
+            report: report_found(carrier, plan.found.clone(), options),
+            plan: Some(plan),
+        }),
+        Ok(None) | Err(_) => Ok(Scanned {
+            report: inspect_with(carrier, input, options)?,
+            plan: None,
+        }),
+    }
+}
+
+/// The rule of spec section 1 as embedding applies it: a label by another producer (or one
+/// whose producer cannot be read) is never replaced.
+///
+/// # Errors
+/// [`Error::AlreadyLabelled`].
+pub fn refuse_other_producers(report: &Report, label: &Label) -> Result<()> {
+    for copy in &report.copies {
         let producer = copy.field("ContentProducer");
         if producer != Some(label.content_producer.as_str()) {
             return Err(Error::AlreadyLabelled {
@@ -53,7 +101,28 @@ pub fn embed_with(
             });
         }
     }
-    write_within_budget(carrier, input, output, label, options)
+    Ok(())
+}
+
+/// The second half of an embed: executes `plan` when there is one (one pass over the copied
+/// ranges), or runs the carrier's write.
+///
+/// # Errors
+/// Malformed input, limits exceeded, I/O errors.
+pub fn write_scanned(
+    carrier: &dyn Carrier,
+    plan: Option<&Plan>,
+    input: &mut dyn ReadSeek,
+    output: &mut dyn Write,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
+    match plan {
+        Some(plan) => within_budget(input, &options.limits, 1, carrier.format(), |input| {
+            plan.write_to(input, output)
+        }),
+        None => write_within_budget(carrier, input, output, label, options),
+    }
 }
 
 /// Replaces the label of a file that already carries one, keeping nothing of the old label;
@@ -101,14 +170,17 @@ fn check_label(label: &Label, options: &Options) -> Result<()> {
     }
 }
 
-/// Reads back what was written and checks that it holds exactly `label`, once.
+/// Reads back what was written and checks that it holds exactly `label`, once: the carrier's
+/// [`Carrier::find`] over the output, which reads its structures (headers, the label's
+/// structure and what points at it), not its payload.
 ///
 /// Every embed path that can re-read its output calls this before reporting success: a writer
-/// that silently dropped or duplicated the label must not pass.
+/// that silently dropped or duplicated the label must not pass. (Named for what it does, apart
+/// from the signature verification of the trust layer.)
 ///
 /// # Errors
 /// [`Error::Verification`] when the output holds no label, several, or a different one.
-pub fn verify(carrier: &dyn Carrier, output: &mut dyn ReadSeek, label: &Label, options: &Options) -> Result<()> {
+pub fn readback(carrier: &dyn Carrier, output: &mut dyn ReadSeek, label: &Label, options: &Options) -> Result<()> {
     let report = inspect_with(carrier, output, options)?;
     match report.copies.as_slice() {
         [] => Err(Error::Verification("no label in the output".into())),

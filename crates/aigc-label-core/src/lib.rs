@@ -40,11 +40,12 @@ pub mod io;
 pub mod json;
 mod label;
 mod limits;
+pub mod plan;
 pub mod provider;
 pub mod xmp;
 
-pub use carrier::{Carrier, Found, Registry, Written};
-pub use embed::{embed, verify};
+pub use carrier::{Carrier, Found, Info, Registry, Written};
+pub use embed::{embed, readback};
 pub use error::{Error, Result};
 pub use inspect::{LabelCopy, Options, Report, Verdict, inspect};
 pub use label::{FIELD_NAMES, Label, LabelValue};

@@ -115,16 +115,12 @@ const WINDOW: usize = 64 << 10;
 pub struct Gif;
 
 impl Carrier for Gif {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/gif"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["gif"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/gif",
+            extensions: &["gif"],
+        }
     }
 
     /// `GIF87a` or `GIF89a`.

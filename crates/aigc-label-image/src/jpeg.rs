@@ -92,16 +92,12 @@ const CARRIER_EXTENDED: &str = "APP1 Extended XMP";
 pub struct Jpeg;
 
 impl Carrier for Jpeg {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/jpeg"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["jpg", "jpeg", "jpe", "jfif"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/jpeg",
+            extensions: &["jpg", "jpeg", "jpe", "jfif"],
+        }
     }
 
     /// SOI followed by the `FF` of the first marker.
