@@ -40,6 +40,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
+use aigc_label_core::embed as core_embed;
+
 #[cfg(feature = "audio")]
 pub use aigc_label_audio as audio;
 pub use aigc_label_core as core;
@@ -64,6 +66,7 @@ pub mod batch;
 pub mod json;
 #[cfg(feature = "trust")]
 pub mod protected;
+mod rewrite;
 
 #[cfg(feature = "trust")]
 pub use protected::{Verified, embed_signed_file, propagate_file, verify_file, verify_reader};
@@ -128,6 +131,15 @@ impl FileReader {
         Ok(FileReader(Source::Buffered(
             aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file),
         )))
+    }
+
+    /// The file, when it is read from the disk (not held in memory), for a copy that bypasses
+    /// the buffer; the buffer seeks back before its next read.
+    pub(crate) fn file_for_copy(&mut self) -> Option<&File> {
+        match &mut self.0 {
+            Source::Whole(_) => None,
+            Source::Buffered(file) => Some(file.get_mut()),
+        }
     }
 
     /// The file's size when it is held whole in memory (a small file), so writers can keep a
@@ -410,13 +422,20 @@ fn embed_atomic(
     check: Option<impl FnOnce(&Report) -> Result<()>>,
 ) -> Result<Written> {
     atomic::write(input, output, |carrier, reader, out| {
+        let core_embed::Scanned { report, plan } = core_embed::scan(carrier, reader, label, options)?;
         if let Some(check) = check {
-            let start = reader.stream_position()?;
-            check(&aigc_label_core::inspect::inspect_with(carrier, reader, options)?)?;
-            reader.seek(SeekFrom::Start(start))?;
+            check(&report)?;
         }
-        let written = aigc_label_core::embed::embed_with(carrier, reader, out, label, options)?;
+        core_embed::check_label(label, options)?;
+        core_embed::refuse_other_producers(&report, label)?;
+        let written = match &plan {
+            Some(plan) => rewrite::execute(plan, reader, out)?,
+            None => core_embed::write_scanned(carrier, None, reader, out, label, options)?,
+        };
         out.flush()?;
+        if let Some(plan) = &plan {
+            rewrite::check_new_bytes(plan, out)?;
+        }
         out.seek(SeekFrom::Start(0))?;
         aigc_label_core::readback(carrier, out, label, options)?;
         Ok((written, true))

@@ -155,7 +155,11 @@ fn write_within_budget(
     })
 }
 
-fn check_label(label: &Label, options: &Options) -> Result<()> {
+/// Validates `label` for writing, at `options.write` strictness.
+///
+/// # Errors
+/// [`Error::Parameter`] naming every failed check.
+pub fn check_label(label: &Label, options: &Options) -> Result<()> {
     let failed: Vec<String> = validate_label(label, options.write)
         .into_iter()
         .filter(|c| !c.is_ok())
