@@ -90,7 +90,9 @@ const SMALL_FILE: u64 = 1 << 20;
 /// Only regular files are opened: a FIFO, a pipe (`/dev/stdin` fed by `cat`), a socket or a
 /// device has no end to seek to, and reading it whole could hang or fill memory, so
 /// [`FileReader::open`] refuses it before reading a byte.
-pub struct FileReader(Source);
+///
+/// Private to the facade: callers get one through [`open_file`].
+pub(crate) struct FileReader(Source);
 
 /// Where a [`FileReader`]'s bytes come from.
 enum Source {
@@ -115,7 +117,7 @@ impl FileReader {
     /// # Errors
     /// An [`std::io::ErrorKind::InvalidInput`] error for anything but a regular file; I/O errors
     /// opening the file.
-    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
+    pub(crate) fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref();
         // Checked before opening, since opening a FIFO blocks until a writer comes, and again on
         // the opened file, in case the path was swapped in between (opened without blocking).
@@ -254,6 +256,32 @@ impl Seek for FileReader {
             Source::Buffered(file) => file.seek(pos),
         }
     }
+}
+
+/// A file opened by [`open_file`].
+pub type OpenFile = Box<dyn aigc_label_core::io::ReadSeek + Send>;
+
+/// Opens `path` for reading as the file-level functions read it: only a regular file (or a
+/// link to one) is opened, so a FIFO, a pipe, a device or a socket is refused before a byte is
+/// read; a file of at most 1 MiB is read whole, a larger one through a buffer that survives
+/// the seeks carriers make.
+///
+/// # Errors
+/// An [`std::io::ErrorKind::InvalidInput`] error for anything but a regular file; I/O errors
+/// opening the file.
+pub fn open_file(path: impl AsRef<Path>) -> std::io::Result<OpenFile> {
+    Ok(Box::new(FileReader::open(path)?))
+}
+
+/// The carrier for the file at `path`, from its magic bytes alone (a format without them, such
+/// as Markdown without front matter, is `None`; [`inspect_file`] then goes by the extension).
+///
+/// # Errors
+/// Errors opening the file, wrapped in [`Error::WithPath`] with `path`.
+pub fn detect_file(path: impl AsRef<Path>) -> Result<Option<&'static dyn Carrier>> {
+    let path = path.as_ref();
+    let mut reader = FileReader::open(path).map_err(|e| Error::from(e).with_path(path))?;
+    Ok(detect(&mut reader).ok())
 }
 
 /// Every carrier compiled into this build, in detection order.

@@ -80,15 +80,15 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     if let Some(kind) = &args.kind {
         return Ok(Medium::Text(text_kind(kind)?));
     }
-    let format = aigc_label::detect(BufReader::new(aigc_label::FileReader::open(&args.input)?)).map(|c| c.format());
+    let format = aigc_label::detect_file(&args.input)?.map(|c| c.format());
     match format {
-        Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
-        Ok("wav") => Ok(Medium::Wav),
-        Ok("markdown") => Ok(Medium::Text(TextKind::Markdown)),
-        Ok(other) => Err(Error::Unsupported(
+        Some("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
+        Some("wav") => Ok(Medium::Wav),
+        Some("markdown") => Ok(Medium::Text(TextKind::Markdown)),
+        Some(other) => Err(Error::Unsupported(
             format!("stamp does not handle {other} files yet").into(),
         )),
-        Err(_) => {
+        None => {
             let ext = args.input.extension().and_then(|e| e.to_str()).unwrap_or("");
             TextKind::from_extension(ext)
                 .map(Medium::Text)
@@ -180,7 +180,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         style = style.at(p.parse::<ImagePosition>()?);
     }
     let stamper = Stamper::new(style)?;
-    let mut input = BufReader::new(aigc_label::FileReader::open(&args.input)?);
+    let mut input = BufReader::new(aigc_label::open_file(&args.input)?);
     let mut report = None;
     let mut staged = Staged::new(&args.output)?;
     staged.write(|out| {
@@ -283,7 +283,7 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         let mut input: Box<dyn Read> = if from_stdin {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(aigc_label::FileReader::open(&args.input)?)
+            Box::new(aigc_label::open_file(&args.input)?)
         };
         let stamped = stamp_any(&mut input, kind, &style)?;
         let mut stdout = std::io::stdout().lock();
@@ -299,10 +299,10 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         let stamped = stamp_any(&mut std::io::stdin().lock(), kind, &style)?;
         staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     } else if kind == TextKind::Plain {
-        let mut input = aigc_label::FileReader::open(&args.input)?;
+        let mut input = aigc_label::open_file(&args.input)?;
         staged.write(|out| aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ()))?;
     } else {
-        let mut input = aigc_label::FileReader::open(&args.input)?;
+        let mut input = aigc_label::open_file(&args.input)?;
         let stamped = stamp_any(&mut input, kind, &style)?;
         staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     }
