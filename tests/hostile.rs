@@ -81,7 +81,7 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 2] = ["mp4", "png"];
+const PLANNED: [&str; 3] = ["mp4", "png", "jpeg"];
 
 fn check(hostile: Hostile) {
     let Hostile {

@@ -183,6 +183,16 @@ impl PlanBuilder {
         start..end
     }
 
+    /// Puts the input bytes `range` in `slot`, unchanged (a structure that turned out not to be
+    /// the one replaced).
+    pub fn fill_copy(&mut self, slot: Slot, range: Range<u64>) {
+        let piece = Piece::Copy(range);
+        self.len = self.len.saturating_add(piece.len());
+        if let Some(place) = self.pieces.get_mut(slot.0) {
+            *place = piece;
+        }
+    }
+
     /// The finished plan, with the label copies the scan found and where the new label's
     /// structure sits in the output.
     pub fn finish(mut self, found: Vec<Found>, label_range: Range<u64>) -> Plan {
