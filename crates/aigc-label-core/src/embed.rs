@@ -72,9 +72,13 @@ pub struct Scanned {
 /// As [`inspect_with`].
 pub fn scan(carrier: &dyn Carrier, input: &mut dyn ReadSeek, label: &Label, options: &Options) -> Result<Scanned> {
     let limits = &options.limits;
+    let start = input.stream_position()?;
     let planned = within_budget(input, limits, 1, carrier.format(), |input| {
         carrier.plan(input, label, limits)
     });
+    if !matches!(planned, Ok(Some(_))) {
+        input.seek(std::io::SeekFrom::Start(start))?;
+    }
     match planned {
         Ok(Some(plan)) => Ok(Scanned {
             report: report_found(carrier, plan.found.clone(), options),
@@ -203,5 +207,149 @@ pub fn readback(carrier: &dyn Carrier, output: &mut dyn ReadSeek, label: &Label,
         many => Err(Error::Verification(
             format!("{} label copies in the output", many.len()).into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::carrier::{Found, Info};
+    use crate::plan::PlanBuilder;
+    use crate::{Limits, json};
+    use std::io::Cursor;
+
+    /// A format whose file is a label's JSON (or nothing) followed by a payload, with a plan
+    /// that copies the payload after the new label. `find` and `write` count their calls, so a
+    /// test can tell which path embedding took.
+    struct Toy {
+        plans: bool,
+        finds: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Toy {
+        fn new(plans: bool) -> Self {
+            Toy {
+                plans,
+                finds: Default::default(),
+            }
+        }
+
+        fn found(input: &mut dyn ReadSeek) -> Result<(Vec<Found>, u64)> {
+            input.rewind()?;
+            let mut all = Vec::new();
+            input.read_to_end(&mut all)?;
+            let end = all.iter().position(|&b| b == b'\n').unwrap_or(0);
+            let text = String::from_utf8_lossy(&all[..end]).into_owned();
+            let found = (!text.is_empty()).then(|| Found {
+                carrier: "toy".into(),
+                range: 0..end as u64,
+                text,
+                expected_shape: json::Shape::Bare,
+                checks: Vec::new(),
+            });
+            Ok((found.into_iter().collect(), end as u64))
+        }
+    }
+
+    impl Carrier for Toy {
+        fn info(&self) -> &'static Info {
+            &Info {
+                format: "toy",
+                media_type: "application/x-toy",
+                extensions: &["toy"],
+            }
+        }
+        fn sniff(&self, _: &[u8]) -> bool {
+            true
+        }
+        fn find(&self, input: &mut dyn ReadSeek, _: &Limits) -> Result<Vec<Found>> {
+            self.finds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(Toy::found(input)?.0)
+        }
+        fn write(
+            &self,
+            input: &mut dyn ReadSeek,
+            output: &mut dyn Write,
+            label: &Label,
+            limits: &Limits,
+        ) -> Result<Written> {
+            self.plan(input, label, limits)?
+                .ok_or_else(|| Error::Unsupported("toy".into()))?
+                .write_to(input, output)
+        }
+        fn plan(&self, input: &mut dyn ReadSeek, label: &Label, _: &Limits) -> Result<Option<Plan>> {
+            let (found, end) = Toy::found(input)?;
+            let len = input.seek(std::io::SeekFrom::End(0))?;
+            if self.plans && len > 1000 {
+                return Err(Error::malformed("toy", 0, "too long to plan"));
+            }
+            let mut out = PlanBuilder::new("toy");
+            out.put(json::to_json(label, json::Shape::Bare).as_bytes());
+            let label_range = 0..out.position();
+            out.copy(end..len);
+            Ok(Some(out.finish(found, label_range)))
+        }
+    }
+
+    fn file(producer: Option<&str>, payload_len: usize) -> Vec<u8> {
+        let mut bytes = producer
+            .map(|p| json::to_json(&Label::new(p, "old"), json::Shape::Bare).into_bytes())
+            .unwrap_or_default();
+        bytes.push(b'\n');
+        bytes.extend(std::iter::repeat_n(b'x', payload_len));
+        bytes
+    }
+
+    const PRODUCER: &str = "001191440300708461136T1XGW3";
+
+    #[test]
+    fn a_planning_carrier_is_not_inspected_separately() {
+        let toy = Toy::new(true);
+        let label = Label::new(PRODUCER, "new");
+        let mut out = Vec::new();
+        let input = file(Some(PRODUCER), 10);
+        embed_with(&toy, &mut Cursor::new(&input), &mut out, &label, &Options::default()).unwrap();
+        assert_eq!(
+            toy.finds.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+            "find was called"
+        );
+        let expected = [json::to_json(&label, json::Shape::Bare).as_bytes(), b"\n", &[b'x'; 10]].concat();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn another_producers_label_refuses_the_write_whether_or_not_the_plan_fails() {
+        for payload in [10, 2000] {
+            let toy = Toy::new(true);
+            let label = Label::new(PRODUCER, "new");
+            let input = file(Some("001191110108551385082Q20000"), payload);
+            let result = embed_with(
+                &toy,
+                &mut Cursor::new(&input),
+                &mut Vec::new(),
+                &label,
+                &Options::default(),
+            );
+            assert!(
+                matches!(&result, Err(Error::AlreadyLabelled { .. })),
+                "{payload}: {result:?}"
+            );
+        }
+        // A plan that fails on a file without another producer's label: the plan's error.
+        let toy = Toy::new(true);
+        let result = embed_with(
+            &toy,
+            &mut Cursor::new(file(None, 2000)),
+            &mut Vec::new(),
+            &Label::new(PRODUCER, "new"),
+            &Options::default(),
+        );
+        assert!(matches!(result, Err(Error::Malformed { .. })), "{result:?}");
+        assert_eq!(
+            toy.finds.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "inspected once"
+        );
     }
 }
