@@ -81,7 +81,7 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 3] = ["mp4", "png", "jpeg"];
+const PLANNED: [&str; 4] = ["mp4", "png", "jpeg", "gif"];
 
 fn check(hostile: Hostile) {
     let Hostile {

@@ -269,7 +269,7 @@ impl Chunk {
 }
 
 /// Walks the chunk list of one PNG stream (PNG specification section 5), shared by `find` and
-/// both passes of `write` so that all three agree on where every chunk is.
+/// the plan of `write` so that both agree on where every chunk is.
 ///
 /// Up to `IEND` the rules are strict: `IHDR` first, lengths within 2^31-1 and within the stream,
 /// types of four ASCII letters, at least one `IDAT`, an `IEND`. After `IEND` the walk goes on
