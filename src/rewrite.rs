@@ -92,3 +92,26 @@ pub(crate) fn check_new_bytes(plan: &Plan, output: &mut (impl Read + Seek)) -> R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aigc_label_core::plan::PlanBuilder;
+    use std::io::Cursor;
+
+    #[test]
+    fn the_check_rereads_the_new_bytes_and_the_length() {
+        let mut b = PlanBuilder::new("test");
+        b.copy(0..4);
+        b.put(b"new");
+        b.copy(4..8);
+        let plan = b.finish(Vec::new(), 4..7);
+        assert!(check_new_bytes(&plan, &mut Cursor::new(b"abcdnewefgh".to_vec())).is_ok());
+        // The copied ranges are not compared: only what this process made.
+        assert!(check_new_bytes(&plan, &mut Cursor::new(b"ABCDnewEFGH".to_vec())).is_ok());
+        for bad in [&b"abcdnowefgh"[..], b"abcdnewefg", b"abcdnewefghi"] {
+            let result = check_new_bytes(&plan, &mut Cursor::new(bad.to_vec()));
+            assert!(matches!(result, Err(Error::Verification(_))), "{result:?}");
+        }
+    }
+}
