@@ -24,7 +24,7 @@ fi
 work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/rewrite-vs-cp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # Noise compresses badly, so 100 MB of video takes seconds to encode, not minutes.
-ffmpeg -v error -f lavfi -i "nullsrc=s=640x360:r=25,geq=random(1)*255:128:128" -t 40 \
+ffmpeg -v error -f lavfi -i "nullsrc=s=640x360:r=25,geq=random(1)*255:128:128" -t 14 \
   -c:v mpeg4 -q:v 1 -movflags +faststart -y "$work/in.mp4"
 size=$(stat -c %s "$work/in.mp4")
 echo "== $size bytes ($((size >> 20)) MiB), moov before mdat"

@@ -1,10 +1,11 @@
 //! Full rewrites at the speed of the disk: a carrier's [`Plan`] executed between two files.
 //!
 //! The plan says which input ranges are copied unchanged and which bytes are new. Between two
-//! files the ranges go through `std::io::copy` on the file handles themselves, which on Linux
-//! becomes `copy_file_range`: the kernel copies without the bytes passing through this process,
-//! and a file system that can share blocks (reflinks on XFS, Btrfs) shares them instead of
-//! copying. Elsewhere, and for inputs held in memory, the same call falls back to a block copy.
+//! files, a range whose input and output offsets are aligned alike within a page goes through
+//! `std::io::copy` on the file handles themselves, which on Linux becomes `copy_file_range`:
+//! the kernel copies without the bytes passing through this process, and a file system that
+//! can share blocks (reflinks on XFS, Btrfs) shares them instead of copying. Other ranges, and
+//! inputs or outputs held in memory, are copied in large blocks.
 //!
 //! Checking the output then needs only what this process wrote: the new bytes are read back and
 //! compared, and the carrier reads the structure that points at them. The copied ranges are not
@@ -25,16 +26,18 @@ use crate::{Error, FileReader, Result, Written};
 /// [`Error::Truncated`] when the input is shorter than the plan says (it changed since the
 /// scan); I/O errors.
 pub(crate) fn execute(plan: &Plan, input: &mut FileReader, output: &mut BufStream<&File>) -> Result<Written> {
+    let mut block = Vec::new();
+    let mut at = 0u64;
     for piece in plan.pieces() {
         match piece {
             Piece::New(bytes) => output.write_all(bytes)?,
             Piece::Copy(range) => {
                 let len = range.end.saturating_sub(range.start);
-                let copied = match kernel_copy(input, output, range.start, len)? {
+                let copied = match file_copy(input, output, range.start, at, len, &mut block)? {
                     Some(copied) => copied,
                     None => {
                         input.seek(SeekFrom::Start(range.start))?;
-                        io::copy(&mut (&mut *input).take(len), output)?
+                        copy_blocks(input, output, len, &mut block)?
                     }
                 };
                 if copied != len {
@@ -46,14 +49,28 @@ pub(crate) fn execute(plan: &Plan, input: &mut FileReader, output: &mut BufStrea
                 }
             }
         }
+        at = at.saturating_add(piece.len());
     }
     output.flush()?;
     Ok(plan.written())
 }
 
-/// Copies `len` bytes at `start` of the input file to the output file with `std::io::copy` on
-/// the file handles (`copy_file_range` on Linux); `None` when either is held in memory.
-fn kernel_copy(input: &mut FileReader, output: &mut BufStream<&File>, start: u64, len: u64) -> Result<Option<u64>> {
+/// Copies `len` bytes at `start` of the input file to offset `at` of the output file, on the
+/// file handles themselves; `None` when either is held in memory.
+///
+/// When the two offsets sit at the same place in a page, `std::io::copy` (`copy_file_range`
+/// on Linux) lets the kernel copy, and a file system with reflinks share the blocks. When they
+/// do not (the label changed the size of what comes before), no file system can share blocks,
+/// and the kernel's copy of misaligned pages is slower than a plain copy in large blocks (about
+/// 1.5x on ext4 here), so the blocks go through this process.
+fn file_copy(
+    input: &mut FileReader,
+    output: &mut BufStream<&File>,
+    start: u64,
+    at: u64,
+    len: u64,
+    block: &mut Vec<u8>,
+) -> Result<Option<u64>> {
     let Some(mut from) = input.file_for_copy() else {
         return Ok(None);
     };
@@ -61,7 +78,39 @@ fn kernel_copy(input: &mut FileReader, output: &mut BufStream<&File>, start: u64
         return Ok(None);
     };
     from.seek(SeekFrom::Start(start))?;
-    Ok(Some(io::copy(&mut from.take(len), to)?))
+    if start % PAGE == at % PAGE {
+        Ok(Some(io::copy(&mut from.take(len), to)?))
+    } else {
+        copy_blocks(&mut from, to, len, block).map(Some)
+    }
+}
+
+/// The page size the kernel copies by, for the alignment test.
+const PAGE: u64 = 4096;
+
+/// Size of the blocks copied through this process.
+const BLOCK: usize = 256 << 10;
+
+/// Copies up to `len` bytes from `from` to `to` in blocks of [`BLOCK`]; returns how many.
+fn copy_blocks(from: &mut dyn Read, to: &mut dyn Write, len: u64, block: &mut Vec<u8>) -> Result<u64> {
+    if block.is_empty() {
+        block.try_reserve_exact(BLOCK).map_err(io::Error::other)?;
+        block.resize(BLOCK, 0);
+    }
+    let mut copied = 0u64;
+    while copied < len {
+        let want = usize::try_from(len - copied).unwrap_or(BLOCK).min(block.len());
+        let buf = block.get_mut(..want).unwrap_or_default();
+        let n = match from.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        to.write_all(buf.get(..n).unwrap_or_default())?;
+        copied += n as u64;
+    }
+    Ok(copied)
 }
 
 /// Reads back the bytes `plan` made (the label's structure and the sizes and offsets that
