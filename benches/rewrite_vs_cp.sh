@@ -2,9 +2,10 @@
 # A full rewrite against `cp` (issue 16, part 2): `embed -o` of a ~100 MB fast-start MP4 (moov
 # before mdat, so nothing but moov changes) next to `cp` of the same file, both timed by
 # hyperfine from a process start, the output removed between runs (in --prepare, not timed).
-# The goal: aigc-label at most 1.2x cp. Both use copy_file_range on Linux (cp since coreutils
-# 9); aigc-label also reads back what it wrote, syncs the file and its folder (cp does not sync,
-# so `cp` is timed followed by `sync -f` of the output for a like-for-like figure too).
+# The goal: aigc-label at most 1.2x cp. cp uses copy_file_range (coreutils 9); aigc-label uses
+# it where input and output offsets align alike within a page (the label's growth shifts the
+# media here, so it copies in blocks); it also reads back what it wrote and syncs the file and
+# its folder, which cp does not, so `cp` followed by `sync -f` is timed too, like for like.
 # Needs hyperfine and ffmpeg (Debian packages `hyperfine`, `ffmpeg`).
 # Usage: benches/rewrite_vs_cp.sh [--check] [BINARY]; with --check it exits 1 when
 # aigc-label / (cp + sync) is above 1.2. BINARY defaults to a fresh release build of the CLI.
