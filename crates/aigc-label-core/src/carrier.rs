@@ -151,7 +151,8 @@ pub trait Carrier: Send + Sync {
     /// Scans `input` once and plans the output [`Carrier::write`] would make: the label copies
     /// met on the way (exactly what [`Carrier::find`] reports) and the output as input ranges
     /// and new bytes (see [`crate::plan`]). Executing the plan must give the bytes
-    /// [`Carrier::write`] gives.
+    /// [`Carrier::write`] gives, and the plan must fail where the write does; the test helper
+    /// `plan_agrees` checks both on every fixture and fuzz corpus input a carrier's tests run.
     ///
     /// The default, `None`, is for carriers whose rewrite is not a list of copies (the
     /// embedding step then inspects the file and calls [`Carrier::write`]).

@@ -9,6 +9,8 @@
 //! - [`json`]: canonical writer and lenient reader; [`xmp`]: the `TC260:AIGC` property.
 //! - [`check`]: validation with stable check ids, strict for writing and lenient for reading.
 //! - [`Carrier`], [`Registry`]: formats, picked by magic bytes.
+//! - [`plan`]: a carrier's one scan of a file, as label copies found plus copied ranges and
+//!   new bytes, which embedding executes.
 //! - [`inspect()`] and [`embed()`]: the two operations, on streams.
 //!
 //! One design decision: carriers only move bytes and hand back raw label text; every rule
