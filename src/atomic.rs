@@ -321,6 +321,18 @@ impl<F: Read + Write + Seek> BufStream<F> {
         Ok(())
     }
 
+    /// The file itself, with everything written so far flushed to it and its position at the
+    /// output's end, for a copy that bypasses the buffer; `None` while the output is held in
+    /// memory.
+    pub(crate) fn file_for_copy(&mut self) -> io::Result<Option<&mut F>> {
+        if let State::Memory(..) = self.state {
+            return Ok(None);
+        }
+        let writer = self.writer()?;
+        writer.flush()?;
+        Ok(Some(writer.get_mut()))
+    }
+
     fn reader(&mut self) -> io::Result<&mut SeekBuf<F>> {
         self.spill()?;
         if let State::Writing(_) = self.state {

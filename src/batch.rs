@@ -225,12 +225,12 @@ pub struct EmbedJob {
 }
 
 impl Input for EmbedJob {
-    type Reader = crate::FileReader;
+    type Reader = crate::OpenFile;
     fn name(&self) -> PathBuf {
         self.input.clone()
     }
     fn open(self) -> std::io::Result<Self::Reader> {
-        crate::FileReader::open(&self.input)
+        crate::open_file(&self.input)
     }
 }
 
@@ -253,7 +253,7 @@ pub trait Input: Send {
 }
 
 impl Input for PathBuf {
-    type Reader = crate::FileReader;
+    type Reader = crate::OpenFile;
     fn name(&self) -> PathBuf {
         self.clone()
     }
@@ -261,7 +261,7 @@ impl Input for PathBuf {
         Some(self)
     }
     fn open(self) -> std::io::Result<Self::Reader> {
-        crate::FileReader::open(&self)
+        crate::open_file(&self)
     }
 }
 

@@ -40,6 +40,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
+use aigc_label_core::embed as core_embed;
+
 #[cfg(feature = "audio")]
 pub use aigc_label_audio as audio;
 pub use aigc_label_core as core;
@@ -66,6 +68,7 @@ pub mod batch;
 pub mod json;
 #[cfg(feature = "trust")]
 pub mod protected;
+mod rewrite;
 
 #[cfg(feature = "trust")]
 pub use protected::{Verified, embed_signed_file, propagate_file, verify_file, verify_reader};
@@ -89,7 +92,9 @@ const SMALL_FILE: u64 = 1 << 20;
 /// Only regular files are opened: a FIFO, a pipe (`/dev/stdin` fed by `cat`), a socket or a
 /// device has no end to seek to, and reading it whole could hang or fill memory, so
 /// [`FileReader::open`] refuses it before reading a byte.
-pub struct FileReader(Source);
+///
+/// Private to the facade: callers get one through [`open_file`].
+pub(crate) struct FileReader(Source);
 
 /// Where a [`FileReader`]'s bytes come from.
 enum Source {
@@ -114,7 +119,7 @@ impl FileReader {
     /// # Errors
     /// An [`std::io::ErrorKind::InvalidInput`] error for anything but a regular file; I/O errors
     /// opening the file.
-    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
+    pub(crate) fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref();
         // Checked before opening, since opening a FIFO blocks until a writer comes, and again on
         // the opened file, in case the path was swapped in between (opened without blocking).
@@ -130,6 +135,15 @@ impl FileReader {
         Ok(FileReader(Source::Buffered(
             aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file),
         )))
+    }
+
+    /// The file, when it is read from the disk (not held in memory), for a copy that bypasses
+    /// the buffer; the buffer seeks back before its next read.
+    pub(crate) fn file_for_copy(&mut self) -> Option<&File> {
+        match &mut self.0 {
+            Source::Whole(_) => None,
+            Source::Buffered(file) => Some(file.get_mut()),
+        }
     }
 
     /// The file's size when it is held whole in memory (a small file), so writers can keep a
@@ -244,6 +258,32 @@ impl Seek for FileReader {
             Source::Buffered(file) => file.seek(pos),
         }
     }
+}
+
+/// A file opened by [`open_file`].
+pub type OpenFile = Box<dyn aigc_label_core::io::ReadSeek + Send>;
+
+/// Opens `path` for reading as the file-level functions read it: only a regular file (or a
+/// link to one) is opened, so a FIFO, a pipe, a device or a socket is refused before a byte is
+/// read; a file of at most 1 MiB is read whole, a larger one through a buffer that survives
+/// the seeks carriers make.
+///
+/// # Errors
+/// An [`std::io::ErrorKind::InvalidInput`] error for anything but a regular file; I/O errors
+/// opening the file.
+pub fn open_file(path: impl AsRef<Path>) -> std::io::Result<OpenFile> {
+    Ok(Box::new(FileReader::open(path)?))
+}
+
+/// The carrier for the file at `path`, from its magic bytes alone (a format without them, such
+/// as Markdown without front matter, is `None`; [`inspect_file`] then goes by the extension).
+///
+/// # Errors
+/// Errors opening the file, wrapped in [`Error::WithPath`] with `path`.
+pub fn detect_file(path: impl AsRef<Path>) -> Result<Option<&'static dyn Carrier>> {
+    let path = path.as_ref();
+    let mut reader = FileReader::open(path).map_err(|e| Error::from(e).with_path(path))?;
+    Ok(detect(&mut reader).ok())
 }
 
 /// Every carrier compiled into this build, in detection order.
@@ -362,7 +402,7 @@ pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
     output.flush()?;
     output.seek(SeekFrom::Start(start))?;
     let mut window = Window { inner: output, start };
-    aigc_label_core::verify(carrier, &mut window, label, options)?;
+    aigc_label_core::readback(carrier, &mut window, label, options)?;
     Ok(written)
 }
 
@@ -419,15 +459,22 @@ fn embed_atomic(
     check: Option<impl FnOnce(&Report) -> Result<()>>,
 ) -> Result<Written> {
     atomic::write(input, output, |carrier, reader, out| {
+        let core_embed::Scanned { report, plan } = core_embed::scan(carrier, reader, label, options)?;
         if let Some(check) = check {
-            let start = reader.stream_position()?;
-            check(&aigc_label_core::inspect::inspect_with(carrier, reader, options)?)?;
-            reader.seek(SeekFrom::Start(start))?;
+            check(&report)?;
         }
-        let written = aigc_label_core::embed::embed_with(carrier, reader, out, label, options)?;
+        core_embed::check_label(label, options)?;
+        core_embed::refuse_other_producers(&report, label)?;
+        let written = match &plan {
+            Some(plan) => rewrite::execute(plan, reader, out)?,
+            None => core_embed::write_scanned(carrier, None, reader, out, label, options)?,
+        };
         out.flush()?;
+        if let Some(plan) = &plan {
+            rewrite::check_new_bytes(plan, out)?;
+        }
         out.seek(SeekFrom::Start(0))?;
-        aigc_label_core::verify(carrier, out, label, options)?;
+        aigc_label_core::readback(carrier, out, label, options)?;
         Ok((written, true))
     })
 }

@@ -41,16 +41,12 @@ const FORMAT: &str = "aiff";
 const ID3_CHUNK: &[u8; 4] = b"ID3 ";
 
 impl Carrier for Aiff {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "audio/aiff"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["aiff", "aif", "aifc"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "audio/aiff",
+            extensions: &["aiff", "aif", "aifc"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -65,16 +65,12 @@ impl Block {
 }
 
 impl Carrier for Flac {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "audio/flac"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["flac"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "audio/flac",
+            extensions: &["flac"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -47,16 +47,12 @@ const FORMAT: &str = "mp3";
 const APPENDED: &str = "ID3v2.4 TXXX AIGC in the tag appended at the end of the file";
 
 impl Carrier for Mp3 {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "audio/mpeg"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["mp3", "mp2", "mpga"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "audio/mpeg",
+            extensions: &["mp3", "mp2", "mpga"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -34,16 +34,12 @@ pub struct Wav;
 const FORMAT: &str = "wav";
 
 impl Carrier for Wav {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "audio/wav"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["wav", "wave", "bwf", "rf64"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "audio/wav",
+            extensions: &["wav", "wave", "bwf", "rf64"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

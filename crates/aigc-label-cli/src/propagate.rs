@@ -65,12 +65,12 @@ struct Job {
 }
 
 impl Input for Job {
-    type Reader = aigc_label::FileReader;
+    type Reader = aigc_label::OpenFile;
     fn name(&self) -> PathBuf {
         self.input.clone()
     }
-    fn open(self) -> std::io::Result<aigc_label::FileReader> {
-        aigc_label::FileReader::open(&self.input)
+    fn open(self) -> std::io::Result<aigc_label::OpenFile> {
+        aigc_label::open_file(&self.input)
     }
 }
 

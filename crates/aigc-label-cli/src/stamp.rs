@@ -82,16 +82,16 @@ fn medium(args: &StampArgs) -> Result<Medium> {
         return Ok(Medium::Text(text_kind(kind)?));
     }
     // The registry detects; each medium's stamper says which of its formats it takes.
-    let format = aigc_label::detect(BufReader::new(aigc_label::FileReader::open(&args.input)?)).map(|c| c.format());
+    let format = aigc_label::detect_file(&args.input)?.map(|c| c.format());
     match format {
-        Ok(f) if stamps(f) => Ok(Medium::Image),
-        Ok(f) if f == Wav.format() => Ok(Medium::Wav),
-        Ok(f) if f == Markdown.format() => Ok(Medium::Text(TextKind::Markdown)),
-        Ok(other) => Err(Error::unsupported(
+        Some(f) if stamps(f) => Ok(Medium::Image),
+        Some(f) if f == Wav.format() => Ok(Medium::Wav),
+        Some(f) if f == Markdown.format() => Ok(Medium::Text(TextKind::Markdown)),
+        Some(other) => Err(Error::unsupported(
             "stamp",
             format!("stamp does not handle {other} files yet"),
         )),
-        Err(_) => {
+        None => {
             let ext = args.input.extension().and_then(|e| e.to_str()).unwrap_or("");
             TextKind::from_extension(ext)
                 .map(Medium::Text)
@@ -183,7 +183,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         style = style.at(p.parse::<ImagePosition>()?);
     }
     let stamper = Stamper::new(style)?;
-    let mut input = BufReader::new(aigc_label::FileReader::open(&args.input)?);
+    let mut input = BufReader::new(aigc_label::open_file(&args.input)?);
     let mut report = None;
     let mut staged = Staged::new(&args.output)?;
     staged.write(|out| {
@@ -288,7 +288,7 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         let mut input: Box<dyn Read> = if from_stdin {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(aigc_label::FileReader::open(&args.input)?)
+            Box::new(aigc_label::open_file(&args.input)?)
         };
         let stamped = stamp_any(&mut input, kind, &style)?;
         let mut stdout = std::io::stdout().lock();
@@ -304,10 +304,10 @@ fn text(args: &StampArgs, kind: TextKind, label: Option<&Label>) -> Result<Strin
         let stamped = stamp_any(&mut std::io::stdin().lock(), kind, &style)?;
         staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     } else if kind == TextKind::Plain {
-        let mut input = aigc_label::FileReader::open(&args.input)?;
+        let mut input = aigc_label::open_file(&args.input)?;
         staged.write(|out| aigc_label::text::stamp_stream(&mut input, out, &style).map(|_| ()))?;
     } else {
-        let mut input = aigc_label::FileReader::open(&args.input)?;
+        let mut input = aigc_label::open_file(&args.input)?;
         let stamped = stamp_any(&mut input, kind, &style)?;
         staged.write(|out| Ok(out.write_all(stamped.as_bytes())?))?;
     }

@@ -13,6 +13,7 @@ use std::ops::Range;
 use crate::check::Check;
 use crate::io::ReadSeek;
 use crate::json::Shape;
+use crate::plan::Plan;
 use crate::{Label, Limits, Result};
 
 /// How many leading bytes [`Carrier::sniff`] is shown (fewer if the stream is shorter).
@@ -65,19 +66,45 @@ pub struct Written {
     pub bytes_written: u64,
 }
 
+/// The static facts about a format, given once by [`Carrier::info`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Info {
+    /// Short lowercase name: `png`, `jpeg`, `mp4`.
+    pub format: &'static str,
+    /// The format's media type, for reports.
+    pub media_type: &'static str,
+    /// File name extensions, lowercase, without the dot; the first is the usual one.
+    pub extensions: &'static [&'static str],
+}
+
 /// A file format that can carry an implicit label.
 ///
 /// Implementations must treat input as hostile: check every declared length against the bytes
 /// that remain (see [`crate::io::Source`]), obey [`Limits`], and never panic.
+///
+/// Required: [`Carrier::info`], [`Carrier::sniff`], [`Carrier::find`] and [`Carrier::write`].
+/// A carrier that can work out its whole output in one scan also implements
+/// [`Carrier::plan`], which lets embedding read the input once and copy it at the speed of
+/// the disk.
 pub trait Carrier: Send + Sync {
-    /// Short lowercase name: `png`, `jpeg`, `mp4`.
-    fn format(&self) -> &'static str;
+    /// The format's static facts: name, media type, extensions.
+    fn info(&self) -> &'static Info;
 
-    /// The format's media type, for reports.
-    fn media_type(&self) -> &'static str;
+    /// Short lowercase name: `png`, `jpeg`, `mp4` ([`Info::format`]).
+    fn format(&self) -> &'static str {
+        self.info().format
+    }
 
-    /// File name extensions, lowercase, without the dot; the first is the usual one.
-    fn extensions(&self) -> &'static [&'static str];
+    /// The format's media type, for reports ([`Info::media_type`]).
+    fn media_type(&self) -> &'static str {
+        self.info().media_type
+    }
+
+    /// File name extensions, lowercase, without the dot; the first is the usual one
+    /// ([`Info::extensions`]).
+    fn extensions(&self) -> &'static [&'static str] {
+        self.info().extensions
+    }
 
     /// True if `head` (the first [`SNIFF_LEN`] bytes, or fewer) starts a file of this format.
     fn sniff(&self, head: &[u8]) -> bool;
@@ -119,6 +146,22 @@ pub trait Carrier: Send + Sync {
     /// As [`Carrier::find`].
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         Ok(self.find(input, limits)?.into_iter().map(|f| f.range).collect())
+    }
+
+    /// Scans `input` once and plans the output [`Carrier::write`] would make: the label copies
+    /// met on the way (exactly what [`Carrier::find`] reports) and the output as input ranges
+    /// and new bytes (see [`crate::plan`]). Executing the plan must give the bytes
+    /// [`Carrier::write`] gives, and the plan must fail where the write does; the test helper
+    /// `plan_agrees` checks both on every fixture and fuzz corpus input a carrier's tests run.
+    ///
+    /// The default, `None`, is for carriers whose rewrite is not a list of copies (the
+    /// embedding step then inspects the file and calls [`Carrier::write`]).
+    ///
+    /// # Errors
+    /// As [`Carrier::write`].
+    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<Plan>> {
+        let _ = (input, label, limits);
+        Ok(None)
     }
 }
 

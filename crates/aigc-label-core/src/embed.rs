@@ -9,8 +9,9 @@ use std::io::Write;
 
 use crate::carrier::{Carrier, Registry, Written};
 use crate::check::{Check, validate_label};
-use crate::inspect::{Options, detect, inspect_with};
+use crate::inspect::{Options, Report, detect, inspect_with, report_found};
 use crate::io::{ReadSeek, within_budget};
+use crate::plan::Plan;
 use crate::{Error, Label, Result};
 
 /// Writes `input` to `output` with `label` embedded, detecting the format with `registry`.
@@ -34,6 +35,10 @@ pub fn embed(
 
 /// As [`embed`], with a known carrier.
 ///
+/// A carrier that plans ([`Carrier::plan`]) reads the input once: its scan yields the existing
+/// copies for the producer check and the output as copied ranges and new bytes. Others are
+/// inspected, then written by [`Carrier::write`].
+///
 /// # Errors
 /// As [`embed`].
 pub fn embed_with(
@@ -44,8 +49,55 @@ pub fn embed_with(
     options: &Options,
 ) -> Result<Written> {
     check_label(label, options)?;
-    let existing = inspect_with(carrier, input, options)?;
-    for copy in &existing.copies {
+    let Scanned { report, plan } = scan(carrier, input, label, options)?;
+    refuse_other_producers(&report, label)?;
+    write_scanned(carrier, plan.as_ref(), input, output, label, options)
+}
+
+/// What [`scan`] learnt about an input before writing it.
+#[derive(Debug)]
+pub struct Scanned {
+    /// The input's labels, as [`inspect_with`] reports them.
+    pub report: Report,
+    /// The carrier's plan for the output, when it makes one.
+    pub plan: Option<Plan>,
+}
+
+/// The first half of an embed: one scan of `input` that finds its labels and, when the carrier
+/// plans, the output's pieces. A carrier without a plan, or whose plan failed (a file it will
+/// refuse to write), is inspected instead, so the labels are reported and checked before any
+/// error of the write, as they always were.
+///
+/// # Errors
+/// As [`inspect_with`].
+pub fn scan(carrier: &dyn Carrier, input: &mut dyn ReadSeek, label: &Label, options: &Options) -> Result<Scanned> {
+    let limits = &options.limits;
+    let start = input.stream_position()?;
+    let planned = within_budget(input, limits, 1, carrier.format(), |input| {
+        carrier.plan(input, label, limits)
+    });
+    if !matches!(planned, Ok(Some(_))) {
+        input.seek(std::io::SeekFrom::Start(start))?;
+    }
+    match planned {
+        Ok(Some(plan)) => Ok(Scanned {
+            report: report_found(carrier, plan.found.clone(), options),
+            plan: Some(plan),
+        }),
+        Ok(None) | Err(_) => Ok(Scanned {
+            report: inspect_with(carrier, input, options)?,
+            plan: None,
+        }),
+    }
+}
+
+/// The rule of spec section 1 as embedding applies it: a label by another producer (or one
+/// whose producer cannot be read) is never replaced.
+///
+/// # Errors
+/// [`Error::AlreadyLabelled`].
+pub fn refuse_other_producers(report: &Report, label: &Label) -> Result<()> {
+    for copy in &report.copies {
         let producer = copy.field("ContentProducer");
         if producer != Some(label.content_producer.as_str()) {
             return Err(Error::AlreadyLabelled {
@@ -53,7 +105,28 @@ pub fn embed_with(
             });
         }
     }
-    write_within_budget(carrier, input, output, label, options)
+    Ok(())
+}
+
+/// The second half of an embed: executes `plan` when there is one (one pass over the copied
+/// ranges), or runs the carrier's write.
+///
+/// # Errors
+/// Malformed input, limits exceeded, I/O errors.
+pub fn write_scanned(
+    carrier: &dyn Carrier,
+    plan: Option<&Plan>,
+    input: &mut dyn ReadSeek,
+    output: &mut dyn Write,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
+    match plan {
+        Some(plan) => within_budget(input, &options.limits, 1, carrier.format(), |input| {
+            plan.write_to(input, output)
+        }),
+        None => write_within_budget(carrier, input, output, label, options),
+    }
 }
 
 /// Replaces the label of a file that already carries one, keeping nothing of the old label;
@@ -86,7 +159,11 @@ fn write_within_budget(
     })
 }
 
-fn check_label(label: &Label, options: &Options) -> Result<()> {
+/// Validates `label` for writing, at `options.write` strictness.
+///
+/// # Errors
+/// [`Error::Parameter`] naming every failed check.
+pub fn check_label(label: &Label, options: &Options) -> Result<()> {
     let failed: Vec<String> = validate_label(label, options.write)
         .into_iter()
         .filter(|c| !c.is_ok())
@@ -102,14 +179,17 @@ fn check_label(label: &Label, options: &Options) -> Result<()> {
     }
 }
 
-/// Reads back what was written and checks that it holds exactly `label`, once.
+/// Reads back what was written and checks that it holds exactly `label`, once: the carrier's
+/// [`Carrier::find`] over the output, which reads its structures (headers, the label's
+/// structure and what points at it), not its payload.
 ///
 /// Every embed path that can re-read its output calls this before reporting success: a writer
-/// that silently dropped or duplicated the label must not pass.
+/// that silently dropped or duplicated the label must not pass. (Named for what it does, apart
+/// from the signature verification of the trust layer.)
 ///
 /// # Errors
 /// [`Error::Verification`] when the output holds no label, several, or a different one.
-pub fn verify(carrier: &dyn Carrier, output: &mut dyn ReadSeek, label: &Label, options: &Options) -> Result<()> {
+pub fn readback(carrier: &dyn Carrier, output: &mut dyn ReadSeek, label: &Label, options: &Options) -> Result<()> {
     let report = inspect_with(carrier, output, options)?;
     match report.copies.as_slice() {
         [] => Err(Error::Verification("no label in the output".into())),
@@ -128,5 +208,149 @@ pub fn verify(carrier: &dyn Carrier, output: &mut dyn ReadSeek, label: &Label, o
         many => Err(Error::Verification(
             format!("{} label copies in the output", many.len()).into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::carrier::{Found, Info};
+    use crate::plan::PlanBuilder;
+    use crate::{Limits, json};
+    use std::io::Cursor;
+
+    /// A format whose file is a label's JSON (or nothing) followed by a payload, with a plan
+    /// that copies the payload after the new label. `find` and `write` count their calls, so a
+    /// test can tell which path embedding took.
+    struct Toy {
+        plans: bool,
+        finds: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Toy {
+        fn new(plans: bool) -> Self {
+            Toy {
+                plans,
+                finds: Default::default(),
+            }
+        }
+
+        fn found(input: &mut dyn ReadSeek) -> Result<(Vec<Found>, u64)> {
+            input.rewind()?;
+            let mut all = Vec::new();
+            input.read_to_end(&mut all)?;
+            let end = all.iter().position(|&b| b == b'\n').unwrap_or(0);
+            let text = String::from_utf8_lossy(&all[..end]).into_owned();
+            let found = (!text.is_empty()).then(|| Found {
+                carrier: "toy".into(),
+                range: 0..end as u64,
+                text,
+                expected_shape: json::Shape::Bare,
+                checks: Vec::new(),
+            });
+            Ok((found.into_iter().collect(), end as u64))
+        }
+    }
+
+    impl Carrier for Toy {
+        fn info(&self) -> &'static Info {
+            &Info {
+                format: "toy",
+                media_type: "application/x-toy",
+                extensions: &["toy"],
+            }
+        }
+        fn sniff(&self, _: &[u8]) -> bool {
+            true
+        }
+        fn find(&self, input: &mut dyn ReadSeek, _: &Limits) -> Result<Vec<Found>> {
+            self.finds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(Toy::found(input)?.0)
+        }
+        fn write(
+            &self,
+            input: &mut dyn ReadSeek,
+            output: &mut dyn Write,
+            label: &Label,
+            limits: &Limits,
+        ) -> Result<Written> {
+            self.plan(input, label, limits)?
+                .ok_or_else(|| Error::unsupported("toy", "no plan"))?
+                .write_to(input, output)
+        }
+        fn plan(&self, input: &mut dyn ReadSeek, label: &Label, _: &Limits) -> Result<Option<Plan>> {
+            let (found, end) = Toy::found(input)?;
+            let len = input.seek(std::io::SeekFrom::End(0))?;
+            if self.plans && len > 1000 {
+                return Err(Error::malformed("toy", 0, "too long to plan"));
+            }
+            let mut out = PlanBuilder::new("toy");
+            out.put(json::to_json(label, json::Shape::Bare).as_bytes());
+            let label_range = 0..out.position();
+            out.copy(end..len);
+            Ok(Some(out.finish(found, label_range)))
+        }
+    }
+
+    fn file(producer: Option<&str>, payload_len: usize) -> Vec<u8> {
+        let mut bytes = producer
+            .map(|p| json::to_json(&Label::new(p, "old"), json::Shape::Bare).into_bytes())
+            .unwrap_or_default();
+        bytes.push(b'\n');
+        bytes.extend(std::iter::repeat_n(b'x', payload_len));
+        bytes
+    }
+
+    const PRODUCER: &str = "001191440300708461136T1XGW3";
+
+    #[test]
+    fn a_planning_carrier_is_not_inspected_separately() {
+        let toy = Toy::new(true);
+        let label = Label::new(PRODUCER, "new");
+        let mut out = Vec::new();
+        let input = file(Some(PRODUCER), 10);
+        embed_with(&toy, &mut Cursor::new(&input), &mut out, &label, &Options::default()).unwrap();
+        assert_eq!(
+            toy.finds.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+            "find was called"
+        );
+        let expected = [json::to_json(&label, json::Shape::Bare).as_bytes(), b"\n", &[b'x'; 10]].concat();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn another_producers_label_refuses_the_write_whether_or_not_the_plan_fails() {
+        for payload in [10, 2000] {
+            let toy = Toy::new(true);
+            let label = Label::new(PRODUCER, "new");
+            let input = file(Some("001191110108551385082Q20000"), payload);
+            let result = embed_with(
+                &toy,
+                &mut Cursor::new(&input),
+                &mut Vec::new(),
+                &label,
+                &Options::default(),
+            );
+            assert!(
+                matches!(&result, Err(Error::AlreadyLabelled { .. })),
+                "{payload}: {result:?}"
+            );
+        }
+        // A plan that fails on a file without another producer's label: the plan's error.
+        let toy = Toy::new(true);
+        let result = embed_with(
+            &toy,
+            &mut Cursor::new(file(None, 2000)),
+            &mut Vec::new(),
+            &Label::new(PRODUCER, "new"),
+            &Options::default(),
+        );
+        assert!(matches!(result, Err(Error::Malformed { .. })), "{result:?}");
+        assert_eq!(
+            toy.finds.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "inspected once"
+        );
     }
 }

@@ -169,6 +169,11 @@ pub fn inspect(registry: &Registry, input: &mut dyn ReadSeek, options: &Options)
 pub fn inspect_with(carrier: &dyn Carrier, input: &mut dyn ReadSeek, options: &Options) -> Result<Report> {
     let limits = &options.limits;
     let found = within_budget(input, limits, 1, carrier.format(), |input| carrier.find(input, limits))?;
+    Ok(report_found(carrier, found, options))
+}
+
+/// The report on the copies `carrier` found (by [`Carrier::find`], or while planning a write).
+pub fn report_found(carrier: &dyn Carrier, found: Vec<Found>, options: &Options) -> Report {
     let mut copies: Vec<LabelCopy> = found.into_iter().map(|f| analyse(f, options)).collect();
     if copies.len() > 1 {
         let detail = format!("{} label copies; a file carries exactly one", copies.len());
@@ -183,12 +188,12 @@ pub fn inspect_with(carrier: &dyn Carrier, input: &mut dyn ReadSeek, options: &O
     } else {
         Verdict::NonCompliant
     };
-    Ok(Report {
+    Report {
         format: carrier.format(),
         media_type: carrier.media_type(),
         copies,
         verdict,
-    })
+    }
 }
 
 fn analyse(found: Found, options: &Options) -> LabelCopy {

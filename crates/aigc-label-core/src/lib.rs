@@ -9,6 +9,8 @@
 //! - [`json`]: canonical writer and lenient reader; [`xmp`]: the `TC260:AIGC` property.
 //! - [`check`]: validation with stable check ids, strict for writing and lenient for reading.
 //! - [`Carrier`], [`Registry`]: formats, picked by magic bytes.
+//! - [`plan`]: a carrier's one scan of a file, as label copies found plus copied ranges and
+//!   new bytes, which embedding executes.
 //! - [`inspect()`] and [`embed()`]: the two operations, on streams.
 //!
 //! One design decision: carriers only move bytes and hand back raw label text; every rule
@@ -40,11 +42,12 @@ pub mod io;
 pub mod json;
 mod label;
 mod limits;
+pub mod plan;
 pub mod provider;
 pub mod xmp;
 
-pub use carrier::{Carrier, Found, Registry, Written};
-pub use embed::{embed, verify};
+pub use carrier::{Carrier, Found, Info, Registry, Written};
+pub use embed::{embed, readback};
 pub use error::{Error, Feature, Result};
 pub use inspect::{LabelCopy, Options, Report, Verdict, inspect};
 pub use label::{FIELD_NAMES, Label, LabelValue};

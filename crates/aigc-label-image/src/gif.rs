@@ -41,8 +41,9 @@ use std::io::{self, Write};
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::jpeg::search_packet;
@@ -115,16 +116,12 @@ const WINDOW: usize = 64 << 10;
 pub struct Gif;
 
 impl Carrier for Gif {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/gif"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["gif"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/gif",
+            extensions: &["gif"],
+        }
     }
 
     /// `GIF87a` or `GIF89a`.
@@ -137,7 +134,7 @@ impl Carrier for Gif {
     /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
     /// error); [`Gif::write`] refuses such a stream.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
-        let mut scan = Scan::run(input, limits, true)?;
+        let mut scan = Scan::run(input, limits, true, None)?;
         if let Some(offset) = scan.truncated {
             let what = "the stream ends inside this block, before its trailer";
             truncated::flag(FORMAT, &mut scan.found, offset, what)?;
@@ -152,10 +149,51 @@ impl Carrier for Gif {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let scan = Scan::run(input, limits, false)?;
-        let plan = Plan::new(scan, input, label, limits)?;
-        plan.copy(input, output, limits)
+        edit_plan(input, label, limits)?.write_to(input, output)
     }
+
+    /// One walk of the blocks: every block is a copied range except the first XMP extension
+    /// (replaced by the label's) and later ones holding a label (rewritten without it); with no
+    /// XMP extension, the label's goes before the first graphic block, else before the trailer.
+    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits).map(Some)
+    }
+}
+
+/// The output's pieces as [`Scan::run`] lays them out.
+struct Planning {
+    out: PlanBuilder,
+    /// Before the first graphic block, else before the trailer: for a new XMP extension.
+    insert: Option<Slot>,
+    /// The first XMP extension: its place, its range and its data.
+    primary: Option<(Slot, Range<u64>, Vec<u8>)>,
+}
+
+/// Plans [`Gif::write`]'s output in one walk.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+    let mut planning = Planning {
+        out: PlanBuilder::new(FORMAT),
+        insert: None,
+        primary: None,
+    };
+    let scan = Scan::run(input, limits, false, Some(&mut planning))?;
+    let Planning {
+        mut out,
+        insert,
+        primary,
+    } = planning;
+    let text = json::to_json(label, Shape::Bare);
+    let (slot, packet, at) = match primary {
+        Some((slot, range, data)) => {
+            let packet = xmp::set_aigc(split_packet(&data).0, &text, limits).map_err(|e| in_extension(&range, e))?;
+            (Some(slot), packet, range.start)
+        }
+        None => (insert, xmp::new_packet(&text, xmp::DEFAULT_PADDING), scan.insert_at),
+    };
+    storable(&packet, at)?;
+    let slot = slot.ok_or_else(|| Error::malformed(FORMAT, 6, "no place found for the XMP extension"))?;
+    let label_range = out.fill(slot, extension(&packet));
+    Ok(out.finish(scan.found, label_range))
 }
 
 /// One block as the walker passes it.
@@ -172,7 +210,7 @@ enum Block {
     Trailer(u64),
 }
 
-/// Walks the blocks of one GIF stream, shared by `find` and both passes of `write`.
+/// Walks the blocks of one GIF stream, shared by `find` and the plan of `write`.
 ///
 /// Strict: the signature, the screen descriptor and colour tables must be whole, every block
 /// starts with `0x21`, `0x2C` or `0x3B`, sub-blocks run to their terminator inside the file, and
@@ -336,31 +374,6 @@ impl<'a> Walker<'a> {
             out.write_all(window)?;
         }
     }
-
-    /// Reads the XMP extension the scan found at `start` again: its range and data.
-    fn xmp_at(&mut self, start: u64, limits: &Limits) -> Result<(Range<u64>, Vec<u8>)> {
-        self.next = start;
-        match self.next(&mut io::sink(), limits)? {
-            Block::Xmp { range, data } => Ok((range, data)),
-            _ => Err(Error::malformed(
-                FORMAT,
-                start,
-                "the XMP extension is gone on a second read",
-            )),
-        }
-    }
-
-    /// Copies `range` of the input to `out` unchanged.
-    fn copy(&mut self, range: &Range<u64>, out: &mut dyn Write) -> Result<()> {
-        self.src.seek_to(range.start)?;
-        self.src.copy_to(out, range.end - range.start, "block")
-    }
-
-    /// Copies everything from `offset` to the end of the stream.
-    fn copy_from(&mut self, offset: u64, out: &mut dyn Write) -> Result<()> {
-        self.src.seek_to(offset)?;
-        self.src.copy_rest(out, "data after the trailer")
-    }
 }
 
 /// Bytes in the colour table a packed-fields byte announces: 3 x 2^(size + 1) when the table
@@ -413,8 +426,19 @@ struct Scan {
 impl Scan {
     /// Walks every block of `input` and collects the label copies; `lenient` ends the walk
     /// where a truncated stream ends (recorded in `truncated`) instead of failing.
-    fn run(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan> {
+    /// With `planning`, lays out the output's pieces on the way.
+    fn run(
+        input: &mut dyn ReadSeek,
+        limits: &Limits,
+        lenient: bool,
+        mut planning: Option<&mut Planning>,
+    ) -> Result<Scan> {
         let mut walker = Walker::new(input, limits)?;
+        if let Some(p) = planning.as_deref_mut() {
+            // The version becomes 89a, the first to define application extensions.
+            p.out.put(b"GIF89a");
+            p.out.copy(6..walker.screen_end);
+        }
         let mut scan = Scan {
             found: Vec::new(),
             xmp: Vec::new(),
@@ -431,15 +455,42 @@ impl Scan {
                 }
                 other => other?,
             };
+            let out = planning.as_deref_mut();
             match block {
                 Block::Other { start, graphic } => {
                     if graphic {
                         first_graphic.get_or_insert(start);
                     }
+                    if let Some(p) = out {
+                        if graphic && p.insert.is_none() {
+                            p.insert = Some(p.out.reserve());
+                        }
+                        p.out.copy(start..walker.position());
+                    }
                 }
-                Block::Xmp { range, data } => scan.visit(range, &data, limits)?,
+                Block::Xmp { range, data } => {
+                    scan.visit(range.clone(), &data, limits)?;
+                    let labelled = scan.xmp.last().is_some_and(|(_, labelled)| *labelled);
+                    if let Some(p) = out {
+                        if p.primary.is_none() {
+                            p.primary = Some((p.out.reserve(), range, data));
+                        } else if labelled {
+                            let packet = scrubbed(&range, &data, limits)?;
+                            storable(&packet, range.start)?;
+                            p.out.put(&extension(&packet));
+                        } else {
+                            p.out.copy(range);
+                        }
+                    }
+                }
                 Block::Trailer(offset) => {
                     scan.insert_at = first_graphic.unwrap_or(offset);
+                    if let Some(p) = out {
+                        if p.insert.is_none() {
+                            p.insert = Some(p.out.reserve());
+                        }
+                        p.out.copy(offset..walker.src.len());
+                    }
                     return Ok(scan);
                 }
             }
@@ -492,89 +543,6 @@ fn in_extension(range: &Range<u64>, e: Error) -> Error {
     }
 }
 
-/// What the second walk changes, worked out before any byte is written.
-struct Plan {
-    /// Start of the first XMP extension, replaced by the label's.
-    primary: Option<u64>,
-    /// The label's packet.
-    packet: Vec<u8>,
-    /// Where a new extension goes, when there is no primary.
-    insert_at: u64,
-    /// Starts of later XMP extensions that hold a label and lose it.
-    scrub: Vec<u64>,
-}
-
-impl Plan {
-    /// Builds the label's packet, and checks that it and every scrubbed later packet can be
-    /// stored in an XMP extension (the scrubbed packets are built again while copying, so that
-    /// memory does not grow with their number).
-    ///
-    /// # Errors
-    /// XMP errors from the packets being edited; a packet with a `0x00` byte.
-    fn new(scan: Scan, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
-        let mut walker = Walker::new(input, limits)?;
-        let text = json::to_json(label, Shape::Bare);
-        let primary = scan.xmp.first().map(|(range, _)| range.start);
-        let packet = match primary {
-            Some(start) => {
-                let (range, data) = walker.xmp_at(start, limits)?;
-                xmp::set_aigc(split_packet(&data).0, &text, limits).map_err(|e| in_extension(&range, e))?
-            }
-            None => xmp::new_packet(&text, xmp::DEFAULT_PADDING),
-        };
-        storable(&packet, primary.unwrap_or(scan.insert_at))?;
-        let mut scrub = Vec::new();
-        for (range, _) in scan.xmp.iter().skip(1).filter(|(_, labelled)| *labelled) {
-            let (_, data) = walker.xmp_at(range.start, limits)?;
-            storable(&scrubbed(range, &data, limits)?, range.start)?;
-            scrub.push(range.start);
-        }
-        Ok(Plan {
-            primary,
-            packet,
-            insert_at: scan.insert_at,
-            scrub,
-        })
-    }
-
-    /// The second walk: copies `input` to `output` as planned.
-    fn copy(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, limits: &Limits) -> Result<Written> {
-        let mut walker = Walker::new(input, limits)?;
-        let mut out = CountingWriter::new(output);
-        out.write_all(b"GIF89a")?;
-        walker.copy(&(6..walker.screen_end), &mut out)?;
-        let mut label_range = None;
-        loop {
-            if self.primary.is_none() && walker.position() == self.insert_at {
-                label_range = Some(write_extension(&mut out, &self.packet)?);
-            }
-            match walker.next(&mut out, limits)? {
-                Block::Other { .. } => {}
-                Block::Xmp { range, data } => {
-                    if self.primary == Some(range.start) {
-                        label_range = Some(write_extension(&mut out, &self.packet)?);
-                    } else if self.scrub.contains(&range.start) {
-                        write_extension(&mut out, &scrubbed(&range, &data, limits)?)?;
-                    } else {
-                        walker.copy(&range, &mut out)?;
-                    }
-                }
-                Block::Trailer(offset) => {
-                    walker.copy_from(offset, &mut out)?;
-                    break;
-                }
-            }
-        }
-        out.flush()?;
-        let label_range =
-            label_range.ok_or_else(|| Error::malformed(FORMAT, 6, "no place found for the XMP extension"))?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
-    }
-}
-
 /// The packet of a later XMP extension without its `TC260:AIGC` properties.
 fn scrubbed(range: &Range<u64>, data: &[u8], limits: &Limits) -> Result<Vec<u8>> {
     let packet = split_packet(data).0;
@@ -595,13 +563,9 @@ fn storable(packet: &[u8], offset: u64) -> Result<()> {
     }
 }
 
-/// Writes an XMP application extension holding `packet`; returns its range in the output.
-fn write_extension(out: &mut CountingWriter<'_>, packet: &[u8]) -> Result<Range<u64>> {
-    let start = out.count();
-    out.write_all(&XMP_HEADER)?;
-    out.write_all(packet)?;
-    out.write_all(&MAGIC_TRAILER)?;
-    Ok(start..out.count())
+/// An XMP application extension holding `packet`.
+fn extension(packet: &[u8]) -> Vec<u8> {
+    [&XMP_HEADER[..], packet, &MAGIC_TRAILER].concat()
 }
 
 #[cfg(test)]

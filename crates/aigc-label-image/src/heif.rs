@@ -120,16 +120,12 @@ const HIDDEN: u32 = 1;
 pub struct Heif;
 
 impl Carrier for Heif {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/heif"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["heic", "heif", "avif", "hif"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/heif",
+            extensions: &["heic", "heif", "avif", "hif"],
+        }
     }
 
     /// An `ftyp` box first, with a HEIF or AVIF major brand.

@@ -39,13 +39,13 @@
 mod extended;
 mod segment;
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
 use aigc_label_core::xmp::{self, XmpHit};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
@@ -92,16 +92,12 @@ const CARRIER_EXTENDED: &str = "APP1 Extended XMP";
 pub struct Jpeg;
 
 impl Carrier for Jpeg {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/jpeg"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["jpg", "jpeg", "jpe", "jfif"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/jpeg",
+            extensions: &["jpg", "jpeg", "jpe", "jfif"],
+        }
     }
 
     /// SOI followed by the `FF` of the first marker.
@@ -115,7 +111,7 @@ impl Carrier for Jpeg {
     /// a copy, the cut is the error); [`Jpeg::write`] refuses such a file. A file cut inside its scans is read and written
     /// alike, since neither reads entropy-coded data (the cut part is copied as it is).
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
-        let mut scan = scan(input, limits, true)?;
+        let mut scan = scan(input, limits, true, None)?;
         if let Some(offset) = scan.truncated {
             let what = "the file ends inside this marker segment, before any scan";
             truncated::flag(FORMAT, &mut scan.found, offset, what)?;
@@ -130,9 +126,86 @@ impl Carrier for Jpeg {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let plan = Plan::new(scan(input, limits, false)?, input, label, limits)?;
-        plan.copy(input, output, limits)
+        edit_plan(input, label, limits)?.write_to(input, output)
     }
+
+    /// One walk of the segments before the first scan: every segment is a copied range except
+    /// the APP1 XMP segment that takes the label (replaced, or a new one inserted) and EXIF
+    /// segments whose `UserComment` held a label (blanked in place); the scans are one range.
+    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits).map(Some)
+    }
+}
+
+/// The output's pieces as [`scan`] lays them out: the place a new XMP segment would go, and
+/// a place per XMP segment (the label's, or the segment copied as it was), settled once the
+/// walk has seen every XMP segment.
+struct Planning {
+    out: PlanBuilder,
+    /// Before the first segment that is neither APP0 nor EXIF APP1.
+    insert: Option<Slot>,
+    /// One per entry of [`Scan::xmp`], after the segment's fill bytes.
+    xmp: Vec<Slot>,
+}
+
+/// Plans [`Jpeg::write`]'s output in one walk.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+    let mut planning = Planning {
+        out: PlanBuilder::new(FORMAT),
+        insert: None,
+        xmp: Vec::new(),
+    };
+    planning.out.put(&[0xFF, SOI]);
+    let scan = scan(input, limits, false, Some(&mut planning))?;
+    let target = label_segment(&scan)?;
+    let text = json::to_json(label, Shape::Bare);
+    let packet = match target.and_then(|i| scan.xmp.get(i)) {
+        Some((seg, _)) => {
+            let mut src = Source::new(input, FORMAT)?;
+            src.seek_to(seg.payload.start)?;
+            let payload = src.read_vec(seg.payload_len(), "APP1 XMP segment", limits)?;
+            xmp::set_aigc(payload.get(XMP_SIGNATURE.len()..).unwrap_or_default(), &text, limits)?
+        }
+        None => xmp::new_packet(&text, xmp::DEFAULT_PADDING),
+    };
+    let segment = xmp_segment(&packet)?;
+    let Planning { mut out, insert, xmp } = planning;
+    let mut label_range = None;
+    for (i, (slot, (seg, _))) in xmp.into_iter().zip(&scan.xmp).enumerate() {
+        if Some(i) == target {
+            label_range = Some(out.fill(slot, segment.clone()));
+        } else {
+            out.fill_copy(slot, seg.range());
+        }
+    }
+    if let (None, Some(slot)) = (target, insert) {
+        label_range = Some(out.fill(slot, segment));
+    }
+    let label_range = label_range.ok_or_else(|| Error::malformed(FORMAT, 0, "no segment to put the label before"))?;
+    Ok(out.finish(scan.found, label_range))
+}
+
+/// The XMP segment that takes the label (the one holding a label, else the first), as an index
+/// into [`Scan::xmp`]; `None` when a new segment is inserted.
+///
+/// # Errors
+/// [`Error::Unsupported`] for a label in Extended XMP or labels in two XMP segments.
+fn label_segment(scan: &Scan) -> Result<Option<usize>> {
+    if scan.extended_labelled {
+        return Err(Error::unsupported(
+            "jpeg",
+            "a label sits in Extended XMP; moving it out of Extended XMP is not supported",
+        ));
+    }
+    let labelled = scan.xmp.iter().filter(|(_, has)| *has).count();
+    if labelled > 1 {
+        return Err(Error::unsupported(
+            "jpeg",
+            format!("{labelled} separate APP1 XMP segments hold a label; merging them is not supported"),
+        ));
+    }
+    let first = (!scan.xmp.is_empty()).then_some(0);
+    Ok(scan.xmp.iter().position(|(_, has)| *has).or(first))
 }
 
 /// What an APP1 segment holds, by its identifier.
@@ -165,8 +238,6 @@ struct Scan {
     found: Vec<Found>,
     /// Every main XMP segment, and whether it holds a label.
     xmp: Vec<(Segment, bool)>,
-    /// Starts of the EXIF segments whose `UserComment` holds a label.
-    exif_labelled: BTreeSet<u64>,
     /// A label copy sits in Extended XMP.
     extended_labelled: bool,
     /// Start of the first segment that is neither APP0 nor EXIF APP1: where new XMP goes.
@@ -176,8 +247,9 @@ struct Scan {
 }
 
 /// Walks `input` from SOI to the first SOS and collects label copies; `lenient` ends the walk
-/// where a truncated file ends (recorded in `truncated`) instead of failing.
-fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan> {
+/// where a truncated file ends (recorded in `truncated`) instead of failing. With `planning`,
+/// lays out the output's pieces on the way.
+fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool, mut planning: Option<&mut Planning>) -> Result<Scan> {
     let mut src = Source::new(input, FORMAT)?;
     let mut walker = Walker::new(&mut src)?;
     let mut scan = Scan::default();
@@ -199,13 +271,23 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan
             _ => Vec::new(),
         };
         let kind = (seg.marker == APP1).then(|| App1::of(&payload));
-        if seg.marker != APP0 && kind != Some(App1::Exif) {
-            insert_at.get_or_insert(seg.start);
+        if seg.marker != APP0 && kind != Some(App1::Exif) && insert_at.is_none() {
+            insert_at = Some(seg.start);
+            if let Some(p) = planning.as_deref_mut() {
+                p.insert = Some(p.out.reserve());
+            }
         }
         if seg.marker == SOS {
+            if let Some(p) = planning.as_deref_mut() {
+                p.out.copy(seg.start..src.len());
+            }
             break;
         }
+        let out = planning.as_deref_mut();
         let Some(kind) = kind else {
+            if let Some(p) = out {
+                p.out.copy(seg.whole());
+            }
             continue;
         };
         match kind {
@@ -218,10 +300,35 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool) -> Result<Scan
                     let checks = hit.checks();
                     scan.report(CARRIER_XMP, seg.range(), hit.value, Shape::Bare, checks, limits);
                 }
+                if let Some(p) = out {
+                    p.out.copy(seg.start..seg.marker_at);
+                    p.xmp.push(p.out.reserve());
+                }
             }
-            App1::ExtendedXmp => extension.add(payload, seg.range(), limits)?,
-            App1::Exif => scan.read_exif(&seg, &payload, limits),
-            App1::Other => {}
+            App1::Exif => {
+                let labelled = scan.read_exif(&seg, &payload, limits);
+                if let Some(p) = out {
+                    if labelled {
+                        let mut payload = payload;
+                        exif::blank_labels(&mut payload, exif::SIGNATURE.len(), limits);
+                        p.out.copy(seg.start..seg.payload.start);
+                        p.out.put(&payload);
+                    } else {
+                        p.out.copy(seg.whole());
+                    }
+                }
+            }
+            App1::ExtendedXmp => {
+                if let Some(p) = out {
+                    p.out.copy(seg.whole());
+                }
+                extension.add(payload, seg.range(), limits)?;
+            }
+            App1::Other => {
+                if let Some(p) = out {
+                    p.out.copy(seg.whole());
+                }
+            }
         }
     }
     scan.insert_at = insert_at.unwrap_or(2);
@@ -252,9 +359,11 @@ impl Scan {
         }
     }
 
-    fn read_exif(&mut self, seg: &Segment, payload: &[u8], limits: &Limits) {
-        for comment in exif::labelled(payload, exif::SIGNATURE.len(), limits) {
-            self.exif_labelled.insert(seg.start);
+    /// Reports the labels in an EXIF segment's `UserComment`s; true when there were any.
+    fn read_exif(&mut self, seg: &Segment, payload: &[u8], limits: &Limits) -> bool {
+        let comments = exif::labelled(payload, exif::SIGNATURE.len(), limits);
+        let labelled = !comments.is_empty();
+        for comment in comments {
             if self.found.len() < limits.max_copies {
                 self.found.push(comment.found(
                     seg.range(),
@@ -262,6 +371,7 @@ impl Scan {
                 ));
             }
         }
+        labelled
     }
 
     /// Searches every reassembled Extended XMP packet. An incomplete packet cannot be parsed; it
@@ -328,108 +438,6 @@ pub(crate) fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit
 fn mentions_tc260(packet: &[u8]) -> bool {
     let ns = b"tc260.org.cn/ns/AIGC/1.0";
     packet.windows(ns.len()).any(|w| w == ns)
-}
-
-/// What the second walk changes, worked out before any byte is written.
-#[derive(Debug)]
-struct Plan {
-    /// Start of the XMP segment to replace, or of the segment to insert the new one before.
-    xmp_at: u64,
-    /// Replace the segment at `xmp_at` (true) or insert before it (false).
-    replace: bool,
-    /// The complete APP1 XMP segment to write.
-    segment: Vec<u8>,
-    /// EXIF segments whose `UserComment` is blanked.
-    exif_labelled: BTreeSet<u64>,
-}
-
-impl Plan {
-    /// Picks the XMP segment (the one holding a label, else the first), merges the label into
-    /// its packet or builds a new one, and checks that the result fits in one segment.
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] for a label in Extended XMP, labels in two XMP segments, or a
-    /// packet over the segment limit; XMP errors from the packet being merged.
-    fn new(scan: Scan, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
-        if scan.extended_labelled {
-            return Err(Error::unsupported(
-                "jpeg",
-                "a label sits in Extended XMP; moving it out of Extended XMP is not supported",
-            ));
-        }
-        let labelled = scan.xmp.iter().filter(|(_, has)| *has).count();
-        if labelled > 1 {
-            return Err(Error::unsupported(
-                "jpeg",
-                format!("{labelled} separate APP1 XMP segments hold a label; merging them is not supported"),
-            ));
-        }
-        let target = scan
-            .xmp
-            .iter()
-            .find(|(_, has)| *has)
-            .or(scan.xmp.first())
-            .map(|(seg, _)| seg);
-        let text = json::to_json(label, Shape::Bare);
-        let packet = match target {
-            Some(seg) => {
-                let mut src = Source::new(input, FORMAT)?;
-                src.seek_to(seg.payload.start)?;
-                let payload = src.read_vec(seg.payload_len(), "APP1 XMP segment", limits)?;
-                xmp::set_aigc(payload.get(XMP_SIGNATURE.len()..).unwrap_or_default(), &text, limits)?
-            }
-            None => xmp::new_packet(&text, xmp::DEFAULT_PADDING),
-        };
-        Ok(Plan {
-            xmp_at: target.map_or(scan.insert_at, |seg| seg.start),
-            replace: target.is_some(),
-            segment: xmp_segment(&packet)?,
-            exif_labelled: scan.exif_labelled,
-        })
-    }
-
-    /// The second walk: copies `input` to `output` as planned.
-    fn copy(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, limits: &Limits) -> Result<Written> {
-        let mut out = CountingWriter::new(output);
-        let mut src = Source::new(input, FORMAT)?;
-        let mut walker = Walker::new(&mut src)?;
-        out.write_all(&[0xFF, SOI])?;
-        let mut label_range = None;
-        loop {
-            let seg = walker.next(&mut src, limits)?;
-            if seg.start == self.xmp_at {
-                src.seek_to(seg.start)?;
-                if self.replace {
-                    src.copy_to(&mut out, seg.marker_at - seg.start, "fill bytes")?;
-                }
-                let start = out.count();
-                out.write_all(&self.segment)?;
-                label_range = Some(start..out.count());
-                if self.replace {
-                    continue;
-                }
-            }
-            src.seek_to(seg.start)?;
-            if seg.marker == SOS {
-                src.copy_rest(&mut out, "scan data")?;
-                break;
-            }
-            if self.exif_labelled.contains(&seg.start) {
-                src.copy_to(&mut out, seg.payload.start - seg.start, "EXIF segment header")?;
-                let mut payload = src.read_vec(seg.payload_len(), "EXIF segment", limits)?;
-                exif::blank_labels(&mut payload, exif::SIGNATURE.len(), limits);
-                out.write_all(&payload)?;
-            } else {
-                src.copy_to(&mut out, seg.whole().end - seg.start, "segment")?;
-            }
-        }
-        let label_range =
-            label_range.ok_or_else(|| Error::malformed(FORMAT, 0, "the input changed between the two walks"))?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
-    }
 }
 
 /// An APP1 segment holding `packet`, marker and length included.

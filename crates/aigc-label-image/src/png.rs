@@ -26,8 +26,9 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
-use aigc_label_core::io::{Bytes, CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -86,16 +87,12 @@ const CHUNK_OVERHEAD: u64 = 12;
 pub struct Png;
 
 impl Carrier for Png {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/png"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["png", "apng"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/png",
+            extensions: &["png", "apng"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {
@@ -141,57 +138,82 @@ impl Carrier for Png {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        // The first pass reads and checks the whole chunk list before a byte is written, so a
-        // malformed file fails cleanly instead of leaving half an output behind.
-        let plan = Plan::scan(input, limits)?;
-        let json = json::to_json(label, Shape::Bare);
-        let mut out = CountingWriter::new(output);
-        out.write_all(&SIGNATURE)?;
+        edit_plan(input, label, limits)?.write_to(input, output)
+    }
 
-        let mut walker = Walker::new(input, limits)?;
-        let mut label_range = None;
-        while let Some(chunk) = walker.next()? {
-            if chunk.offset == plan.insert_at && !plan.primary_in_place() {
-                let packet = match &plan.primary {
-                    Some(primary) => walker.text(primary, limits)?,
-                    None => None,
-                };
-                label_range = Some(write_label(&mut out, packet.as_ref(), &json, limits)?);
-            }
-            match walker.text(&chunk, limits)? {
-                Some(text) if text.role == Role::Xmp => {
-                    if plan.is_primary(&chunk) {
-                        // Kept in place when it precedes the image data; otherwise it was
-                        // written, merged, at the insertion point and is dropped here.
-                        if plan.primary_in_place() {
-                            label_range = Some(write_label(&mut out, Some(&text), &json, limits)?);
-                        }
-                    } else {
-                        write_secondary_xmp(&mut walker, &mut out, &chunk, &text, limits)?;
-                    }
-                }
-                // An `AIGC` text chunk: the label moves into the XMP packet.
-                Some(_) => {}
-                None => {
-                    let exif = walker.exif(&chunk, limits)?;
-                    // EXIF whose `UserComment` holds a label: blanked in place (same length),
-                    // since the label moves into the XMP packet.
-                    match exif.and_then(|(data, at)| exif::blanked(data, at, limits)) {
-                        Some(data) => write_chunk(&mut out, b"eXIf", &[&data]).map(drop)?,
-                        None => walker.copy(&chunk, &mut out)?,
-                    }
-                }
+    /// One walk of the chunk list: every chunk is copied as a range, except the XMP chunk that
+    /// takes the label (kept in place before the image data, or moved before the first `IDAT`),
+    /// other label-bearing text chunks (dropped or rewritten without the label) and an `eXIf`
+    /// whose `UserComment` holds a label (blanked in place).
+    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits).map(Some)
+    }
+}
+
+/// Plans the output of [`Png::write`] in one walk, collecting the copies [`Png::find`] reports
+/// on the way. Nothing is written until the walk has checked the whole chunk list, so a
+/// malformed file fails cleanly instead of leaving half an output behind.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+    let mut walker = Walker::new(input, limits)?;
+    let mut out = PlanBuilder::new(FORMAT);
+    out.put(&SIGNATURE);
+    let mut found = Vec::new();
+    let keep = |found: &mut Vec<Found>, copy: Found| {
+        if found.len() < limits.max_copies {
+            found.push(copy);
+        }
+    };
+    // Where the XMP chunk holding the label goes: the first XMP chunk's place when it precedes
+    // the image data, else before the first `IDAT` (or the `fcTL` before it in an APNG).
+    let mut slot = None;
+    let mut seen_image = false;
+    // The first XMP chunk anywhere in the file: it receives the label.
+    let mut primary: Option<TextChunk> = None;
+    while let Some(chunk) = walker.next()? {
+        if !seen_image && (chunk.is(b"IDAT") || chunk.is(b"fcTL")) {
+            seen_image = true;
+            if slot.is_none() {
+                slot = Some(out.reserve());
             }
         }
-        walker.copy_trailing(&mut out)?;
-        out.flush()?;
-        let label_range =
-            label_range.ok_or_else(|| Error::malformed(FORMAT, 8, "no IDAT chunk to put the label before"))?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
+        if let Some((data, tiff_at)) = walker.exif(&chunk, limits)? {
+            for comment in exif::labelled(&data, tiff_at, limits) {
+                keep(&mut found, comment.found(chunk.range(), &exif_detail(&chunk)));
+            }
+            // EXIF whose `UserComment` holds a label: blanked in place (same length), since the
+            // label moves into the XMP packet.
+            match exif::blanked(data, tiff_at, limits) {
+                Some(data) => out.put(&chunk_bytes(b"eXIf", &[&data], out.position())?),
+                None => out.copy(chunk.range()),
+            }
+            continue;
+        }
+        let Some(text) = walker.text(&chunk, limits)? else {
+            out.copy(chunk.range());
+            continue;
+        };
+        for copy in copies(&chunk, &text, limits)? {
+            keep(&mut found, copy);
+        }
+        // An `AIGC` text chunk is dropped: the label moves into the XMP packet.
+        if text.role == Role::Xmp {
+            if primary.is_none() {
+                slot.get_or_insert_with(|| out.reserve());
+                primary = Some(text);
+            } else {
+                plan_secondary_xmp(&mut out, &chunk, &text, limits)?;
+            }
+        }
     }
+    let end = walker.end.unwrap_or(walker.next);
+    out.copy(end..walker.src.len());
+    let slot = match slot {
+        Some(slot) if seen_image => slot,
+        _ => return Err(Error::malformed(FORMAT, 8, "no IDAT chunk")),
+    };
+    let json = json::to_json(label, Shape::Bare);
+    let label_range = out.fill(slot, label_chunk(primary.as_ref(), &json, limits)?);
+    Ok(out.finish(found, label_range))
 }
 
 /// Where a chunk sits relative to the image data.
@@ -247,7 +269,7 @@ impl Chunk {
 }
 
 /// Walks the chunk list of one PNG stream (PNG specification section 5), shared by `find` and
-/// both passes of `write` so that all three agree on where every chunk is.
+/// the plan of `write` so that both agree on where every chunk is.
 ///
 /// Up to `IEND` the rules are strict: `IHDR` first, lengths within 2^31-1 and within the stream,
 /// types of four ASCII letters, at least one `IDAT`, an `IEND`. After `IEND` the walk goes on
@@ -440,20 +462,6 @@ impl<'a> Walker<'a> {
             ));
         }
         Ok(())
-    }
-
-    /// Copies `chunk` to `out` unchanged, in large blocks.
-    fn copy(&mut self, chunk: &Chunk, out: &mut dyn Write) -> Result<()> {
-        self.src.seek_to(chunk.offset)?;
-        self.src.copy_to(out, chunk.end() - chunk.offset, "chunk")
-    }
-
-    /// After the walk: copies whatever follows the last whole chunk (data appended after
-    /// `IEND`) unchanged.
-    fn copy_trailing(&mut self, out: &mut dyn Write) -> Result<()> {
-        let end = self.end.unwrap_or(self.next);
-        self.src.seek_to(end)?;
-        self.src.copy_rest(out, "data after IEND")
     }
 
     /// The label-bearing text of `chunk`, if it is an XMP `iTXt` or an `AIGC` text chunk;
@@ -716,121 +724,68 @@ fn in_chunk(chunk: &Chunk, e: Error) -> Error {
     }
 }
 
-/// What the first pass of `write` learns about the file.
-#[derive(Debug)]
-struct Plan {
-    /// The first XMP `iTXt` chunk anywhere in the file: it receives the label.
-    primary: Option<Chunk>,
-    /// Offset of the chunk a moved or new XMP chunk is written before: the first `IDAT`, or the
-    /// `fcTL` before it in an APNG.
-    insert_at: u64,
-}
-
-impl Plan {
-    /// Walks the whole file once, checking every chunk `write` will rely on.
-    fn scan(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Plan> {
-        let mut walker = Walker::new(input, limits)?;
-        let mut primary = None;
-        let mut insert_at = None;
-        while let Some(chunk) = walker.next()? {
-            if insert_at.is_none() && (chunk.is(b"IDAT") || chunk.is(b"fcTL")) {
-                insert_at = Some(chunk.offset);
-            }
-            if let Some(text) = walker.text(&chunk, limits)? {
-                if text.role == Role::Xmp {
-                    // Parse now, so that a broken packet fails before anything is written.
-                    xmp::find_aigc(&text.text, limits).map_err(|e| in_chunk(&chunk, e))?;
-                    primary.get_or_insert(chunk);
-                }
-            }
-        }
-        let insert_at = insert_at.ok_or_else(|| Error::malformed(FORMAT, 8, "no IDAT chunk"))?;
-        Ok(Plan { primary, insert_at })
-    }
-
-    /// True when the first XMP chunk already precedes the image data and stays where it is.
-    fn primary_in_place(&self) -> bool {
-        self.primary.is_some_and(|p| p.offset < self.insert_at)
-    }
-
-    fn is_primary(&self, chunk: &Chunk) -> bool {
-        self.primary.is_some_and(|p| p.offset == chunk.offset)
-    }
-}
-
-/// Writes the XMP chunk holding the label: `existing` updated with the label (its other
-/// properties, language tag and translated keyword kept), or a new packet. Always uncompressed.
-fn write_label(
-    out: &mut CountingWriter<'_>,
-    existing: Option<&TextChunk>,
-    json: &str,
-    limits: &Limits,
-) -> Result<Range<u64>> {
+/// The XMP chunk holding the label: `existing` updated with the label (its other properties,
+/// language tag and translated keyword kept), or a new packet. Always uncompressed.
+fn label_chunk(existing: Option<&TextChunk>, json: &str, limits: &Limits) -> Result<Vec<u8>> {
     match existing {
         Some(text) => {
             let packet = xmp::set_aigc(&text.text, json, limits)?;
-            write_xmp_chunk(out, &text.language, &text.translated, &packet)
+            xmp_chunk(&text.language, &text.translated, &packet)
         }
-        None => write_xmp_chunk(out, &[], &[], &xmp::new_packet(json, xmp::DEFAULT_PADDING)),
+        None => xmp_chunk(&[], &[], &xmp::new_packet(json, xmp::DEFAULT_PADDING)),
     }
 }
 
 /// A later XMP chunk: copied unchanged unless it holds `TC260:AIGC`, in which case it is
 /// rewritten (uncompressed) without that property and with every other property kept.
-fn write_secondary_xmp(
-    walker: &mut Walker<'_>,
-    out: &mut CountingWriter<'_>,
-    chunk: &Chunk,
-    text: &TextChunk,
-    limits: &Limits,
-) -> Result<()> {
+fn plan_secondary_xmp(out: &mut PlanBuilder, chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<()> {
     let hits = xmp::find_aigc(&text.text, limits).map_err(|e| in_chunk(chunk, e))?;
     if hits.is_empty() {
-        return walker.copy(chunk, out);
+        out.copy(chunk.range());
+        return Ok(());
     }
     let packet = xmp::remove_aigc(&text.text, hits, limits).map_err(|e| in_chunk(chunk, e))?;
-    write_xmp_chunk(out, &text.language, &text.translated, &packet).map(drop)
+    out.put(&xmp_chunk(&text.language, &text.translated, &packet)?);
+    Ok(())
 }
 
-/// Writes an uncompressed `iTXt` `XML:com.adobe.xmp` chunk; returns its range in the output.
-fn write_xmp_chunk(
-    out: &mut CountingWriter<'_>,
-    language: &[u8],
-    translated: &[u8],
-    packet: &[u8],
-) -> Result<Range<u64>> {
-    write_chunk(
-        out,
+/// An uncompressed `iTXt` `XML:com.adobe.xmp` chunk.
+fn xmp_chunk(language: &[u8], translated: &[u8], packet: &[u8]) -> Result<Vec<u8>> {
+    chunk_bytes(
         b"iTXt",
         &[XMP_KEYWORD, &[0, 0, 0], language, &[0], translated, &[0], packet],
+        0,
     )
 }
 
-/// Writes one chunk, its data given in `parts`, with length and CRC; returns its range in the
-/// output.
-fn write_chunk(out: &mut CountingWriter<'_>, kind: &[u8; 4], parts: &[&[u8]]) -> Result<Range<u64>> {
-    let start = out.count();
+/// One chunk, its data given in `parts`, with length and CRC; `at`, its place in the output,
+/// is for errors.
+fn chunk_bytes(kind: &[u8; 4], parts: &[&[u8]], at: u64) -> Result<Vec<u8>> {
     let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
     let len32 = u32::try_from(len)
         .ok()
         .filter(|&l| u64::from(l) <= MAX_CHUNK_LEN)
         .ok_or(Error::Limit {
             format: FORMAT,
-            offset: start,
+            offset: at,
             what: "chunk length",
             found: len,
             limit: MAX_CHUNK_LEN,
         })?;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX).saturating_add(12))
+        .map_err(|_| Error::malformed(FORMAT, at, "chunk too large"))?;
     let mut crc = crc32fast::Hasher::new();
     crc.update(kind);
-    out.write_all(&len32.to_be_bytes())?;
-    out.write_all(kind)?;
+    bytes.extend_from_slice(&len32.to_be_bytes());
+    bytes.extend_from_slice(kind);
     for part in parts {
         crc.update(part);
-        out.write_all(part)?;
+        bytes.extend_from_slice(part);
     }
-    out.write_all(&crc.finalize().to_be_bytes())?;
-    Ok(start..out.count())
+    bytes.extend_from_slice(&crc.finalize().to_be_bytes());
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -112,16 +112,12 @@ const MAGICS: [&[u8; 4]; 4] = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
 pub struct Tiff;
 
 impl Carrier for Tiff {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/tiff"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["tif", "tiff"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/tiff",
+            extensions: &["tif", "tiff"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -113,16 +113,12 @@ const RIFF_SIZE: Range<u64> = 4..8;
 pub struct WebP;
 
 impl Carrier for WebP {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "image/webp"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["webp"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "image/webp",
+            extensions: &["webp"],
+        }
     }
 
     /// `RIFF`, four size bytes, `WEBP`.

@@ -166,6 +166,7 @@ pub fn sample_label() -> Label {
 pub fn round_trip(carrier: &dyn Carrier, input: &[u8]) -> Vec<u8> {
     let options = Options::default();
     let label = sample_label();
+    plan_agrees(carrier, input, &label, &options.limits);
     let mut out = Vec::new();
     let written = embed::embed_with(carrier, &mut Cursor::new(input), &mut out, &label, &options)
         .unwrap_or_else(|e| panic!("{}: embed failed: {e}", carrier.format()));
@@ -174,7 +175,7 @@ pub fn round_trip(carrier: &dyn Carrier, input: &[u8]) -> Vec<u8> {
         out.len() as u64,
         "bytes_written must match the output"
     );
-    embed::verify(carrier, &mut Cursor::new(&out), &label, &options)
+    embed::readback(carrier, &mut Cursor::new(&out), &label, &options)
         .unwrap_or_else(|e| panic!("{}: verify failed: {e}", carrier.format()));
     let report = inspect_with(carrier, &mut Cursor::new(&out), &options).expect("inspect");
     assert_eq!(report.verdict, Verdict::Compliant, "{:#?}", report.copies);
@@ -206,6 +207,7 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
         return;
     }
     let label = sample_label();
+    plan_agrees(carrier, data, &label, limits);
     let mut out = Vec::new();
     if carrier.write(&mut Cursor::new(data), &mut out, &label, limits).is_err() {
         return;
@@ -244,6 +246,45 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
         "{}: a shorter label changed covered bytes",
         carrier.format()
     );
+}
+
+/// A carrier's [`Carrier::plan`] tells what its [`Carrier::find`] and [`Carrier::write`] tell:
+/// the same label copies, the same output byte for byte, and a failure exactly where the write
+/// fails. Carriers that do not plan pass trivially.
+pub fn plan_agrees(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &aigc_label_core::Limits) {
+    let planned = carrier.plan(&mut Cursor::new(data), label, limits);
+    let mut out = Vec::new();
+    let written = carrier.write(&mut Cursor::new(data), &mut out, label, limits);
+    match planned {
+        Ok(None) => {}
+        Ok(Some(plan)) => {
+            let found = carrier
+                .find(&mut Cursor::new(data), limits)
+                .unwrap_or_else(|e| panic!("{}: planned, but find fails: {e}", carrier.format()));
+            assert_eq!(
+                plan.found,
+                found,
+                "{}: the plan's copies are not find's",
+                carrier.format()
+            );
+            let written = written.unwrap_or_else(|e| panic!("{}: planned, but write fails: {e}", carrier.format()));
+            let mut executed = Vec::new();
+            let reported = plan
+                .write_to(&mut Cursor::new(data), &mut executed)
+                .unwrap_or_else(|e| panic!("{}: executing the plan failed: {e}", carrier.format()));
+            assert!(
+                executed == out,
+                "{}: the plan's output is not write's",
+                carrier.format()
+            );
+            assert_eq!(reported, written, "{}", carrier.format());
+        }
+        Err(e) => assert!(
+            written.is_err(),
+            "{}: the plan fails ({e}) where write succeeds",
+            carrier.format()
+        ),
+    }
 }
 
 /// On arbitrary bytes: [`Carrier::binding_exclusions`] never panics, succeeds whenever

@@ -53,16 +53,12 @@ const FORMAT: &str = "markdown";
 pub struct Markdown;
 
 impl Carrier for Markdown {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "text/markdown"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["md", "markdown", "mdown", "mkd", "mkdn", "mdx"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "text/markdown",
+            extensions: &["md", "markdown", "mdown", "mkd", "mkdn", "mdx"],
+        }
     }
 
     /// A leading `---` line (after an optional BOM) followed by a `key:` line: YAML front matter.

@@ -41,16 +41,12 @@ pub fn securitydata(data: &[u8]) {
 struct Raw;
 
 impl Carrier for Raw {
-    fn format(&self) -> &'static str {
-        "raw"
-    }
-
-    fn media_type(&self) -> &'static str {
-        "application/octet-stream"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &[]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: "raw",
+            media_type: "application/octet-stream",
+            extensions: &[],
+        }
     }
 
     fn sniff(&self, _head: &[u8]) -> bool {

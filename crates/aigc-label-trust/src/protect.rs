@@ -222,7 +222,7 @@ fn write_protected(
             ));
         }
     }
-    embed::verify(carrier, &mut out, &final_label, options)?;
+    embed::readback(carrier, &mut out, &final_label, options)?;
     Ok(Protected {
         label: final_label,
         written,

@@ -115,16 +115,12 @@ fn layout(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Lay
 }
 
 impl Carrier for Avi {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "video/x-msvideo"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["avi"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "video/x-msvideo",
+            extensions: &["avi"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

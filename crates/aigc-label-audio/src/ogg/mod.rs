@@ -238,16 +238,12 @@ fn comments<'a>(codec: Codec, packet: &'a [u8], offset: u64, limits: &Limits) ->
 }
 
 impl Carrier for Ogg {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "audio/ogg"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["ogg", "oga", "opus"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "audio/ogg",
+            extensions: &["ogg", "oga", "opus"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -164,14 +164,12 @@ mod tests {
     struct Rereading;
 
     impl crate::Carrier for Rereading {
-        fn format(&self) -> &'static str {
-            "rereading"
-        }
-        fn media_type(&self) -> &'static str {
-            "application/octet-stream"
-        }
-        fn extensions(&self) -> &'static [&'static str] {
-            &[]
+        fn info(&self) -> &'static crate::Info {
+            &crate::Info {
+                format: "rereading",
+                media_type: "application/octet-stream",
+                extensions: &[],
+            }
         }
         fn sniff(&self, _: &[u8]) -> bool {
             true

@@ -55,6 +55,13 @@ impl<R: Read + Seek> SeekBuf<R> {
         &self.inner
     }
 
+    /// The wrapped stream, for a caller that reads or seeks it directly (a kernel copy between
+    /// files); the next read through the buffer seeks it back first.
+    pub fn get_mut(&mut self) -> &mut R {
+        self.inner_pos = None;
+        &mut self.inner
+    }
+
     /// Unwraps the stream; its position is unspecified.
     pub fn into_inner(self) -> R {
         self.inner

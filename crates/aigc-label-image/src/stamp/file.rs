@@ -17,7 +17,7 @@
 
 use std::io::{Cursor, Read, SeekFrom, Write};
 
-use aigc_label_core::embed::{rewrite_with, verify};
+use aigc_label_core::embed::{readback, rewrite_with};
 use aigc_label_core::inspect::{Options, inspect_with};
 use aigc_label_core::io::{Bytes, ReadSeek};
 use aigc_label_core::{Carrier, Error, Label, Registry, Result, Written};
@@ -255,7 +255,7 @@ pub fn stamp_file(
     // byte for byte, as every other piece of metadata; read it back rather than rewrite it.
     let (implicit, kept) = match implicit {
         Some((carrier, old, label_options)) if label.is_none() && rewrite != Rewrite::Reencoded => {
-            verify(carrier, &mut Cursor::new(&encoded), &old, &label_options)?;
+            readback(carrier, &mut Cursor::new(&encoded), &old, &label_options)?;
             let found = inspect_with(carrier, &mut Cursor::new(&encoded), &label_options)?;
             let kept = found.copies.first().map(|copy| Written {
                 label_range: copy.range.clone(),
@@ -270,7 +270,7 @@ pub fn stamp_file(
         Some((carrier, label, label_options)) => {
             let mut out = Vec::new();
             let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
-            verify(carrier, &mut Cursor::new(&out), &label, &label_options)?;
+            readback(carrier, &mut Cursor::new(&out), &label, &label_options)?;
             (out, Some(written))
         }
     };
@@ -349,7 +349,7 @@ pub fn repaint_file(
         Some((carrier, label, label_options)) => {
             let mut out = Vec::new();
             let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
-            verify(carrier, &mut Cursor::new(&out), &label, &label_options)?;
+            readback(carrier, &mut Cursor::new(&out), &label, &label_options)?;
             (out, Some(written))
         }
     };

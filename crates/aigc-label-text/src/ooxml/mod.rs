@@ -46,20 +46,17 @@ const PACKAGE_RELS: &str = "_rels/.rels";
 pub struct Ooxml;
 
 impl Carrier for Ooxml {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    /// The family's common prefix; see [`media_type_for_extension`] for the exact type.
-    fn media_type(&self) -> &'static str {
-        "application/vnd.openxmlformats-officedocument"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &[
-            "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "dotx", "dotm", "xltx", "xltm", "potx", "potm", "ppsx",
-            "ppsm",
-        ]
+    /// The media type is the family's common prefix; see [`media_type_for_extension`] for the
+    /// exact type.
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "application/vnd.openxmlformats-officedocument",
+            extensions: &[
+                "docx", "xlsx", "pptx", "docm", "xlsm", "pptm", "dotx", "dotm", "xltx", "xltm", "potx", "potm", "ppsx",
+                "ppsm",
+            ],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -56,16 +56,12 @@ const OFFSET_WIDTH: usize = 8;
 pub struct Pdf;
 
 impl Carrier for Pdf {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "application/pdf"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["pdf"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "application/pdf",
+            extensions: &["pdf"],
+        }
     }
 
     /// `%PDF-` in the first bytes (readers accept a header after some junk).

@@ -31,13 +31,14 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use self::boxes::{FORMAT, Header, Node, parse_tree, read_header};
 use self::meta::Place;
 use self::offsets::{ChunkTable, Field, Shift};
-use crate::common::{Budget, Patch, STRUCTURE_SIZE, copy_patched, found, label_json};
+use crate::common::{Budget, Patch, STRUCTURE_SIZE, found, label_json};
 
 pub use self::meta::PADDING;
 
@@ -60,16 +61,12 @@ const IMAGE_BRANDS: [&[u8; 4]; 9] = [
 pub struct Bmff;
 
 impl Carrier for Bmff {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "video/mp4"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["mp4", "mov", "m4v", "m4a", "3gp", "3g2", "qt"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "video/mp4",
+            extensions: &["mp4", "mov", "m4v", "m4a", "3gp", "3g2", "qt"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {
@@ -93,24 +90,9 @@ impl Carrier for Bmff {
                 b"moov" => {
                     let buf = read_box(&mut src, h, limits)?;
                     let tree = parse_tree(&buf, h.start, limits, &mut budget)?;
-                    for copy in meta::copies(&tree, &buf, limits)? {
-                        let range = tree.at(copy.structure()).map_or(0..0, |n| n.range.clone());
-                        let wild = (copy.place != Place::UdtaMdta).then_some(SPEC_PLACE);
-                        let mut f = found(copy.place.name(), absolute(h, &range), copy.text, wild);
-                        f.checks.extend(clamped_check(h));
-                        out.push(f);
-                    }
+                    out.extend(moov_copies(h, &buf, &tree, limits)?);
                 }
-                b"uuid" => {
-                    if let Some(packet) = read_xmp_uuid(&mut src, h, limits)? {
-                        for hit in xmp::find_aigc(&packet, limits)? {
-                            let checks = hit.checks();
-                            let mut f = found("uuid XMP TC260:AIGC", h.start..h.end, hit.value, Some(SPEC_PLACE));
-                            f.checks.extend(checks);
-                            out.push(f);
-                        }
-                    }
-                }
+                b"uuid" => out.extend(uuid_copies(&mut src, h, limits)?),
                 _ => {}
             }
             if out.len() >= limits.max_copies {
@@ -128,27 +110,15 @@ impl Carrier for Bmff {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let plan = plan(&mut src, label, limits)?;
-        let mut out = CountingWriter::new(output);
-        let mut label_start = 0;
-        for (i, h) in plan.top.boxes.iter().enumerate() {
-            if i == plan.moov_at {
-                label_start = out.count();
-                out.write_all(&plan.new_moov)?;
-            } else if plan.resized_free.is_some_and(|(at, _)| at == i) {
-                let size = plan.resized_free.map_or(0, |(_, s)| s);
-                write_free(&mut src, &mut out, h, size)?;
-            } else {
-                copy_patched(&mut src, &mut out, h.start..h.end, &plan.patches, "box")?;
-            }
-        }
-        let len = src.len();
-        copy_patched(&mut src, &mut out, plan.top.end..len, &plan.patches, "trailing bytes")?;
-        Ok(Written {
-            label_range: label_start + plan.label_range.start..label_start + plan.label_range.end,
-            bytes_written: out.count(),
-        })
+        let plan = edit_plan(input, label, limits)?;
+        plan.write_to(input, output)
+    }
+
+    /// One walk of the top-level boxes and one read of `moov` (and of any XMP `uuid` box):
+    /// the output is the new `moov` and the few patched offsets as new bytes, and every other
+    /// box, `mdat` included, as copied ranges.
+    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits).map(Some)
     }
 
     /// Left out of a content binding (everything else is covered, `mdat` and every other
@@ -179,6 +149,87 @@ impl Carrier for Bmff {
         let mut src = Source::new(input, FORMAT)?;
         binding::exclusions(&mut src, limits)
     }
+}
+
+/// The pieces of [`Carrier::write`]'s output: what [`Bmff::plan`] returns.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let plan = plan(&mut src, label, limits)?;
+    let mut out = PlanBuilder::new(FORMAT);
+    let mut label_start = 0;
+    for (i, h) in plan.top.boxes.iter().enumerate() {
+        if i == plan.moov_at {
+            label_start = out.position();
+            out.put(&plan.new_moov);
+        } else if let Some((_, size)) = plan.resized_free.filter(|(at, _)| *at == i) {
+            plan_free(&mut out, h, size);
+        } else {
+            plan_patched(&mut out, h.start..h.end, &plan.patches)?;
+        }
+    }
+    plan_patched(&mut out, plan.top.end..src.len(), &plan.patches)?;
+    let label_range = label_start + plan.label_range.start..label_start + plan.label_range.end;
+    Ok(out.finish(plan.found, label_range))
+}
+
+/// Input bytes `range` with each patch that falls in it put in place of the bytes it covers
+/// (`patches` sorted, not overlapping).
+fn plan_patched(out: &mut PlanBuilder, range: Range<u64>, patches: &[Patch]) -> Result<()> {
+    let mut at = range.start;
+    let first = patches.partition_point(|p| p.pos < range.start);
+    for patch in patches.get(first..).unwrap_or_default() {
+        let patch_end = patch.pos.saturating_add(patch.bytes.len() as u64);
+        if patch_end > range.end {
+            break;
+        }
+        if patch.pos < at {
+            return Err(Error::malformed(FORMAT, patch.pos, "overlapping offset fields"));
+        }
+        out.copy(at..patch.pos);
+        out.put(&patch.bytes);
+        at = patch_end;
+    }
+    out.copy(at..range.end);
+    Ok(())
+}
+
+/// A resized `free` box: its header, the first bytes of its old payload, then zeros if it grew.
+fn plan_free(out: &mut PlanBuilder, h: &Header, size: u64) {
+    if size == 0 {
+        return;
+    }
+    out.put(&free_header(h, size));
+    let (old_len, new_len) = (h.size() - h.hdr_len, size - h.hdr_len);
+    out.copy(h.payload_start()..h.payload_start() + old_len.min(new_len));
+    let zeros = usize::try_from(new_len.saturating_sub(old_len)).unwrap_or(0);
+    out.put(&vec![0u8; zeros]);
+}
+
+/// The label copies in a loaded `moov` box, as [`Carrier::find`] reports them.
+fn moov_copies(h: &Header, buf: &[u8], tree: &Node, limits: &Limits) -> Result<Vec<Found>> {
+    let mut out = Vec::new();
+    for copy in meta::copies(tree, buf, limits)? {
+        let range = tree.at(copy.structure()).map_or(0..0, |n| n.range.clone());
+        let wild = (copy.place != Place::UdtaMdta).then_some(SPEC_PLACE);
+        let mut f = found(copy.place.name(), absolute(h, &range), copy.text, wild);
+        f.checks.extend(clamped_check(h));
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// The label copies in a top-level XMP `uuid` box.
+fn uuid_copies(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<Found>> {
+    let mut out = Vec::new();
+    if let Some(packet) = read_xmp_uuid(src, h, limits)? {
+        for hit in xmp::find_aigc(&packet, limits)? {
+            let checks = hit.checks();
+            let mut f = found("uuid XMP TC260:AIGC", h.start..h.end, hit.value, Some(SPEC_PLACE));
+            f.checks.extend(checks);
+            out.push(f);
+        }
+    }
+    Ok(out)
 }
 
 /// Updates the label of an MP4/MOV file in place when that needs no byte of media to move:
@@ -388,6 +439,8 @@ struct Plan {
     shift: Option<Shift>,
     /// Byte replacements outside `moov`, by input offset, sorted.
     patches: Vec<Patch>,
+    /// The label copies in the input, as [`Carrier::find`] reports them.
+    found: Vec<Found>,
 }
 
 fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
@@ -414,6 +467,8 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
         .ok_or_else(|| src.malformed("no moov box"))?;
     let buf = read_box(src, &moov, limits)?;
     let mut tree = parse_tree(&buf, moov.start, limits, &mut budget)?;
+    let moov_found = moov_copies(&moov, &buf, &tree, limits)?;
+    let found = found_in(src, &top, moov_at, moov_found, limits)?;
     let pad = meta::put_label(&mut tree, &buf, &label_json(label), limits)?;
     let mut patches = xmp_patches(src, &top, limits)?;
 
@@ -448,7 +503,33 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
         resized_free,
         shift,
         patches,
+        found,
     })
+}
+
+/// The label copies of a file whose top-level boxes are `top`, in file order, as
+/// [`Carrier::find`] lists them; the copies in `moov` (at `moov_at`) are already known.
+fn found_in(
+    src: &mut Source<'_>,
+    top: &Top,
+    moov_at: usize,
+    moov_found: Vec<Found>,
+    limits: &Limits,
+) -> Result<Vec<Found>> {
+    let mut out = Vec::new();
+    let mut moov_found = Some(moov_found);
+    for (i, h) in top.boxes.iter().enumerate() {
+        if i == moov_at {
+            out.extend(moov_found.take().unwrap_or_default());
+        } else if &h.typ == b"uuid" {
+            out.extend(uuid_copies(src, h, limits)?);
+        }
+        if out.len() >= limits.max_copies {
+            out.truncate(limits.max_copies);
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Where our label's `meta` box sits in the new `moov` (re-read, as a check on what was built).
@@ -491,16 +572,6 @@ fn free_header(h: &Header, size: u64) -> Vec<u8> {
         v.extend_from_slice(&h.typ);
     }
     v
-}
-
-/// Writes a resized `free` box: its header and the first bytes of its old payload.
-fn write_free(src: &mut Source<'_>, out: &mut dyn Write, h: &Header, size: u64) -> Result<()> {
-    if size == 0 {
-        return Ok(());
-    }
-    out.write_all(&free_header(h, size))?;
-    src.seek_to(h.payload_start())?;
-    crate::common::copy_padding(src, out, h.size() - h.hdr_len, size - h.hdr_len)
 }
 
 /// Blanking patches for `TC260:AIGC` properties in top-level XMP `uuid` boxes.

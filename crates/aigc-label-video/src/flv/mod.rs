@@ -62,16 +62,12 @@ impl Tag {
 }
 
 impl Carrier for Flv {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "video/x-flv"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["flv"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "video/x-flv",
+            extensions: &["flv"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -351,16 +351,12 @@ fn label_tag(json: &str) -> Vec<u8> {
 }
 
 impl Carrier for Matroska {
-    fn format(&self) -> &'static str {
-        FORMAT
-    }
-
-    fn media_type(&self) -> &'static str {
-        "video/x-matroska"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["mkv", "webm", "mka", "mk3d"]
+    fn info(&self) -> &'static aigc_label_core::Info {
+        &aigc_label_core::Info {
+            format: FORMAT,
+            media_type: "video/x-matroska",
+            extensions: &["mkv", "webm", "mka", "mk3d"],
+        }
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -16,7 +16,7 @@ pub fn embed(carrier: &dyn Carrier, input: &[u8], label: &Label) -> Vec<u8> {
     let mut out = Vec::new();
     aigc_label_core::embed::embed_with(carrier, &mut Cursor::new(input), &mut out, label, &options)
         .unwrap_or_else(|e| panic!("{}: embed failed: {e}", carrier.format()));
-    aigc_label_core::embed::verify(carrier, &mut Cursor::new(&out), label, &options).expect("verify");
+    aigc_label_core::embed::readback(carrier, &mut Cursor::new(&out), label, &options).expect("verify");
     out
 }
 
