@@ -245,6 +245,132 @@ fn hevc_keyframes_every_second() {
     check_splice("hevc_gop1s.mp4", 1.0);
 }
 
+/// The label is gone once the opening window has passed (the source has none).
+#[test]
+fn label_absent_after_its_window() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/h264_gop1s.mp4");
+    let (_dir, out) = output("after.mp4");
+    stamp(&input, &out, &StampOptions::default());
+    if let Some(read) = ocr(&t, &out, 2.5, 320, 240) {
+        assert!(!read.contains("生成"), "tesseract read {read:?} at 2.5 s");
+    }
+}
+
+/// `--at end,50%`: two more re-encoded stretches, each from the keyframe before its window to
+/// the first after it; everything between is copied.
+#[test]
+fn more_windows_splice_each() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/h264_gop1s.mp4");
+    let (_dir, out) = output("windows.mp4");
+    let options = StampOptions {
+        at: At::parse_list("start,50%,end").unwrap(),
+        ..StampOptions::default()
+    };
+    let report = stamp(&input, &out, &options);
+    // [0, 2) and 50% = [2, 4) and the end [2, 4) merge into one stretch: the whole track.
+    assert_eq!(report.method, Method::WholeTrack, "{report:?}");
+    assert_eq!(report.labelled_frames, 100);
+    decodes_cleanly(&t, &out);
+    assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    let options = StampOptions {
+        at: At::parse_list("3s").unwrap(),
+        ..StampOptions::default()
+    };
+    let input = fixture("video/stamp/hevc_gop1s.mp4");
+    let (_dir2, out) = output("windows_hevc.mp4");
+    let options = StampOptions {
+        seconds: 2.0,
+        ..options
+    };
+    let report = stamp(&input, &out, &options);
+    // [0, 2) and [3, 5): frames 0-49 and 75-99 re-encoded, 50-74 copied.
+    assert_eq!(report.method, Method::Spliced, "{report:?}");
+    assert_eq!(
+        (report.reencoded_frames, report.copied_frames, report.labelled_frames),
+        (75, 25, 75)
+    );
+    assert_eq!(report.splice_at, [2.0]);
+    decodes_cleanly(&t, &out);
+    let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+    assert_eq!(src[50..75], got[50..75]);
+    assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1));
+    if let Some(read) = ocr(&t, &out, 3.5, 320, 240) {
+        assert!(read.contains("AI生成"), "tesseract read {read:?} at 3.5 s");
+    }
+}
+
+/// An implicit label the source carries, and its metadata, survive both ways of writing.
+#[test]
+fn implicit_label_survives() {
+    use aigc_label_core::{Carrier, Label, Limits};
+    let Some(t) = tools() else { return };
+    let label = Label::new("001191440300708461136T1XGW3", "clip-7");
+    for (name, carrier) in [
+        ("h264_gop1s.mp4", &aigc_label_video::Bmff as &dyn Carrier),
+        ("vp9_gop1s.webm", &aigc_label_video::Matroska),
+        ("flv_gop1s.flv", &aigc_label_video::Flv),
+        ("mpeg4_gop1s.avi", &aigc_label_video::Avi),
+    ] {
+        let (dir, out) = output(name);
+        let labelled = dir.path().join(format!("labelled-{name}"));
+        let source = std::fs::read(fixture(&format!("video/stamp/{name}"))).unwrap();
+        let mut bytes = Vec::new();
+        carrier
+            .write(
+                &mut std::io::Cursor::new(source),
+                &mut bytes,
+                &label,
+                &Limits::default(),
+            )
+            .unwrap();
+        std::fs::write(&labelled, bytes).unwrap();
+        stamp(&labelled, &out, &StampOptions::default());
+        decodes_cleanly(&t, &out);
+        let found = carrier
+            .find(&mut std::fs::File::open(&out).unwrap(), &Limits::default())
+            .unwrap();
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        assert!(found[0].text.contains("clip-7"), "{name}: {}", found[0].text);
+    }
+}
+
+/// Containers the splice does not handle are re-encoded whole, the audio copied.
+#[test]
+fn other_containers_are_reencoded_whole() {
+    let Some(t) = tools() else { return };
+    for name in ["vp9_gop1s.webm", "flv_gop1s.flv", "mpeg4_gop1s.avi"] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let (_dir, out) = output(name);
+        let report = stamp(&input, &out, &StampOptions::default());
+        assert_eq!(report.method, Method::WholeFile, "{report:?}");
+        assert!(report.reason.as_deref().unwrap().contains("re-encoded whole"));
+        assert_eq!(report.labelled_frames, 50, "{name}");
+        decodes_cleanly(&t, &out);
+        assert!((duration(&t, &out) - duration(&t, &input)).abs() < 0.05, "{name}");
+        assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"), "{name}");
+        for at in [0.0, 1.0, 1.9] {
+            if let Some(read) = ocr(&t, &out, at, 320, 240) {
+                assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_short_window_is_refused() {
+    let Some(_) = tools() else { return };
+    let (_dir, out) = output("short.mp4");
+    let options = StampOptions {
+        seconds: 1.5,
+        ..StampOptions::default()
+    };
+    let err = aigc_label_video::stamp_file(&fixture("video/stamp/h264_gop1s.mp4"), &out, &options).unwrap_err();
+    assert!(err.to_string().contains("at least 2 s"), "{err}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn at_list_parses() {
     assert_eq!(
