@@ -225,6 +225,12 @@ fn windows(options: &StampOptions, total: f64) -> Vec<(f64, f64)> {
             At::Seconds(t) => out.push((t, t + d)),
         }
     }
+    // A point past the end labels nothing; the opening window always stays.
+    let mut i = 0;
+    out.retain(|(from, _)| {
+        i += 1;
+        i == 1 || *from < total
+    });
     out
 }
 
@@ -444,4 +450,61 @@ fn short_decode(got: usize, wanted: usize) -> Error {
 fn raw_for(video: &Stream) -> Raw {
     let even = video.width.is_some_and(|w| w % 2 == 0) && video.height.is_some_and(|h| h % 2 == 0);
     Raw::for_source(video.pix_fmt.as_deref().filter(|_| even))
+}
+
+/// The fuzz property of the splice writer, for `fuzz/fuzz_targets/mp4_splice.rs` and its corpus
+/// replay: reading any bytes as an MP4 to splice never panics, and when the first video track
+/// reads, splicing a stand-in segment over its first stretch (up to the first cut point) writes
+/// a file whose track reads back with the same number of samples, the new ones first.
+#[doc(hidden)]
+pub fn fuzz_splice(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(mp4) = splice::open(&mut Cursor::new(data), 0, &limits) else {
+        return;
+    };
+    let cuts = splice::cut_points(&mp4.samples);
+    let to = cuts.get(1).copied().unwrap_or(mp4.samples.len()).min(64);
+    let Ok(entry) = mp4.first_entry().map(<[u8]>::to_vec) else {
+        return;
+    };
+    let samples: Vec<_> = (0..to).map(|i| (i * 3..i * 3 + 3, i == 0)).collect();
+    let segment = encode::Segment {
+        entry,
+        data: vec![0xA5; to * 3],
+        samples,
+    };
+    let replaced = [Replaced {
+        from: 0,
+        to,
+        segment,
+        desc: mp4.entry_count().unwrap_or(0).saturating_add(1),
+    }];
+    let Ok(stsd) = mp4.stsd_appending(&[replaced[0].segment.entry.as_slice()]) else {
+        return;
+    };
+    let mut out = Vec::new();
+    if splice::write(&mut Cursor::new(data), &mp4, &replaced, &stsd, &mut out).is_err() {
+        return;
+    }
+    let again = splice::open(&mut Cursor::new(&out), 0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced file does not read back: {e}"));
+    assert_eq!(again.samples.len(), mp4.samples.len());
+    for (i, s) in again.samples.iter().take(to).enumerate() {
+        assert_eq!(s.size, 3, "new sample {i}");
+        let at = usize::try_from(s.offset).unwrap_or(usize::MAX);
+        assert_eq!(out.get(at..at + 3), Some(&[0xA5u8; 3][..]), "new sample {i} bytes");
+    }
+    for (a, b) in mp4.samples.iter().zip(&again.samples).skip(to) {
+        let (x, y) = (
+            usize::try_from(a.offset).unwrap_or(usize::MAX),
+            usize::try_from(b.offset).unwrap_or(usize::MAX),
+        );
+        let len = a.size as usize;
+        assert_eq!(
+            data.get(x..x.saturating_add(len)),
+            out.get(y..y.saturating_add(len)),
+            "kept sample bytes"
+        );
+    }
 }
