@@ -215,6 +215,10 @@ fn check_splice(name: &str, gop_seconds: f64) {
     assert_eq!(src_v[src_v.len() - copied..], out_v[out_v.len() - copied..]);
     assert_ne!(src_v[0].1, out_v[0].1, "the first packet was re-encoded");
     assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    if name == "h264_gop1s.mp4" {
+        // The chapter text track too.
+        assert_eq!(packet_md5s(&t, &input, "d:0"), packet_md5s(&t, &out, "d:0"));
+    }
     // The decoded pictures from the splice on are the source's too; those before are not.
     let (src_f, out_f) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
     assert_eq!(src_f.len(), out_f.len());
@@ -243,6 +247,20 @@ fn h264_keyframes_every_three_seconds() {
 #[test]
 fn hevc_keyframes_every_second() {
     check_splice("hevc_gop1s.mp4", 1.0);
+}
+
+/// An open GOP's keyframes have leading pictures that reference the group before them: none is
+/// a clean cut, so the whole track is re-encoded (and says so), and the output decodes cleanly.
+#[test]
+fn open_gop_is_not_cut_at_its_keyframes() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/h264_opengop.mp4");
+    let (_dir, out) = output("open.mp4");
+    let report = stamp(&input, &out, &StampOptions::default());
+    assert_eq!(report.method, Method::WholeTrack, "{report:?}");
+    assert!(report.reason.as_deref().unwrap().contains("no clean keyframe"));
+    decodes_cleanly(&t, &out);
+    assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3);
 }
 
 /// The label is gone once the opening window has passed (the source has none).

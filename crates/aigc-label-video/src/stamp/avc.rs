@@ -145,6 +145,34 @@ pub(crate) fn free_id(entry: &[u8]) -> Result<Option<u32>> {
     Ok((next <= 31).then_some(next))
 }
 
+/// The byte length of the NAL unit length fields of samples described by `entry`.
+pub(crate) fn length_size(entry: &[u8]) -> Result<usize> {
+    let range = find_avcc(entry)?;
+    let config = parse(entry.get(range).unwrap_or_default())?;
+    Ok(usize::from(config.head.get(4).copied().unwrap_or(3) & 3) + 1)
+}
+
+/// True when the sample holds an IDR picture (NAL unit type 5). Only there can H.264 be cut:
+/// after a non-IDR I picture (an open GOP's recovery point) slices may still name pictures
+/// before it in their memory management commands.
+pub(crate) fn is_idr(sample: &[u8], length_size: usize) -> bool {
+    let mut pos = 0usize;
+    while let Some(field) = sample.get(pos..pos + length_size) {
+        let len = field.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+        let Some(&header) = sample.get(pos + length_size).filter(|_| len > 0) else {
+            return false;
+        };
+        if header & 0x1F == 5 {
+            return true;
+        }
+        pos = match pos.checked_add(length_size + len) {
+            Some(next) if len > 0 => next,
+            _ => return false,
+        };
+    }
+    false
+}
+
 /// `original` (a whole `avc1`/`avc3` sample entry) with the SPS and PPS of `segment`'s `avcC`
 /// added to its own.
 pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
@@ -187,6 +215,18 @@ pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idr_is_found_after_other_units() {
+        // AUD (9), SEI (6), then an IDR slice (5), 4-byte lengths.
+        let sample = [0, 0, 0, 2, 0x09, 0xF0, 0, 0, 0, 2, 0x06, 0x05, 0, 0, 0, 2, 0x65, 0x88];
+        assert!(is_idr(&sample, 4));
+        // A non-IDR I slice (1).
+        assert!(!is_idr(&[0, 0, 0, 2, 0x41, 0x9A], 4));
+        // A length running past the sample.
+        assert!(!is_idr(&[0, 0, 0, 200, 0x41], 4));
+        assert!(!is_idr(&[0, 0, 0, 0, 0x65], 4));
+    }
 
     #[test]
     fn exp_golomb_ids() {

@@ -268,7 +268,23 @@ fn spliced(
         .max()
         .unwrap_or(t0);
     let total = (end_ticks - t0) as f64 / ts;
-    let cuts = splice::cut_points(samples);
+    let mut cuts = splice::cut_points(samples);
+    if video.codec_name == "h264" {
+        let length_size = avc::length_size(mp4.first_entry()?)?;
+        let mut file = std::fs::File::open(input)?;
+        let mut keep = Vec::with_capacity(cuts.len());
+        for c in cuts {
+            let idr = match samples.get(c) {
+                None => true, // the end
+                Some(_) if c == 0 => true,
+                Some(s) => read_sample(&mut file, s).is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
+            };
+            if idr {
+                keep.push(c);
+            }
+        }
+        cuts = keep;
+    }
     let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
     // Each window widened to the cut points around it, then merged.
     let mut ranges: Vec<(usize, usize)> = Vec::new();
@@ -436,6 +452,18 @@ fn spliced(
             .collect(),
         codec: video.codec_name.clone(),
     })
+}
+
+/// The bytes of one sample (for a look at its NAL unit types), up to 64 MiB.
+fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    if s.size > 64 << 20 {
+        return Err(Error::Unsupported("sample over 64 MiB".into()));
+    }
+    file.seek(SeekFrom::Start(s.offset))?;
+    let mut bytes = vec![0u8; s.size as usize];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn short_decode(got: usize, wanted: usize) -> Error {

@@ -546,8 +546,8 @@ pub(crate) fn presentation(samples: &[Sample]) -> Vec<i64> {
 }
 
 /// The positions (decode order) where the track can be cut: 0, the end, and every sync sample
-/// that no earlier sample is shown after and no later one before (no leading pictures that
-/// reference the previous group, as open GOPs have).
+/// that no earlier sample is shown after and that is shown before every later sample (so it has
+/// no leading pictures, which in an open GOP reference the group before it).
 pub(crate) fn cut_points(samples: &[Sample]) -> Vec<usize> {
     let dts = decode_times(samples);
     let cts: Vec<i64> = samples
@@ -562,7 +562,7 @@ pub(crate) fn cut_points(samples: &[Sample]) -> Vec<usize> {
     let mut out = vec![0];
     let mut prefix_max = i64::MIN;
     for (i, s) in samples.iter().enumerate() {
-        if i > 0 && s.sync && prefix_max < suffix_min[i] {
+        if i > 0 && s.sync && prefix_max < suffix_min[i] && suffix_min[i] == cts[i] {
             out.push(i);
         }
         prefix_max = prefix_max.max(cts[i]);
