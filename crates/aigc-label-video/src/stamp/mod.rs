@@ -5,7 +5,7 @@
 //! [`stamp_file`] decodes the opening frames with ffmpeg (a subprocess, see
 //! `aigc_label_ffmpeg`), draws the label with [`crate::frames::FrameStamper`] and the bundled
 //! font, and re-encodes them with the source's codec, profile, level, size, pixel format and
-//! colour description. In an MP4/MOV with H.264 or HEVC (and VP9 or AV1 in MP4) it then
+//! colour description. In an MP4/MOV with H.264 or HEVC it then
 //! **splices**: the re-encoded stretch ends at the first keyframe at or after the label's end
 //! (a clean one: no frame before it is shown after it, so open-GOP leading pictures never lose
 //! their reference), every packet from there on is copied unchanged, and our own writer puts
@@ -13,13 +13,16 @@
 //! sample tables and parameter sets are kept). Audio, subtitles, data tracks, chapters,
 //! metadata and any implicit label are copied as they were.
 //!
-//! Other containers (Matroska/WebM, FLV, AVI) and MP4 files the splice does not handle
-//! (fragmented files, other codecs) are re-encoded whole by ffmpeg, with the other streams,
-//! metadata and chapters copied; an implicit label ffmpeg does not carry over is written back.
+//! Matroska/WebM with VP8 or VP9 is spliced the same way at the first keyframe after the label
+//! (see the `mkv` module; the opening window only). Other containers (FLV, AVI) and files the
+//! splice writers do not handle (fragmented MP4, other codecs, laced video) are re-encoded whole
+//! by ffmpeg, with the other streams, metadata and chapters copied; an implicit label ffmpeg does
+//! not carry over is written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
 
 mod avc;
 mod encode;
+mod mkv;
 mod splice;
 mod table;
 mod whole;
@@ -195,8 +198,17 @@ pub fn stamp_file_with_progress(
         aigc_label_core::Carrier::sniff(&crate::Bmff, head.get(..n).unwrap_or_default())
     };
     let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
-    let reason = if !is_mp4 {
-        "the splice writer handles MP4/MOV; this container is re-encoded whole by ffmpeg".to_string()
+    let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
+    let reason = if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9") {
+        match spliced_mkv(&tools, input, output, video, options, progress) {
+            Err(Error::Unsupported(why)) => {
+                format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
+            }
+            other => return other,
+        }
+    } else if !is_mp4 {
+        "the splice writers handle MP4/MOV (H.264, HEVC) and Matroska/WebM (VP8, VP9); this file is re-encoded whole by ffmpeg"
+            .to_string()
     } else if !splice_codec {
         format!(
             "the splice handles H.264 and HEVC; {} video is re-encoded whole by ffmpeg",
@@ -464,6 +476,97 @@ fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; s.size as usize];
     file.read_exact(&mut bytes)?;
     Ok(bytes)
+}
+
+/// The Matroska/WebM splice (VP8, VP9): the opening window only.
+fn spliced_mkv(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    if options.at.iter().any(|a| *a != At::Start) {
+        return Err(Error::Unsupported("--at windows besides the start".into()));
+    }
+    let until_ns = (options.seconds * 1e9).ceil() as u64;
+    let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
+    let Some(last) = mkv.frames.last().filter(|f| f.key && mkv.frames.len() > 1) else {
+        return Err(Error::Unsupported("no keyframe after the label's end".into()));
+    };
+    let first_ts = mkv.frames.first().map_or(0, |f| f.ts);
+    let k = mkv.frames.len() - 1;
+    let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
+    let raw = raw_for(video);
+    // Timestamps in Segment ticks of `scale` ns.
+    let g = gcd(mkv.scale, 1_000_000_000);
+    let time_base = (
+        u32::try_from(mkv.scale / g).map_err(|_| Error::Unsupported("timestamp scale".into()))?,
+        u32::try_from(1_000_000_000 / g).map_err(|_| Error::Unsupported("timestamp scale".into()))?,
+    );
+    let spec = FrameSpec::new(width, height, raw.format, time_base);
+    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, 0.0))?;
+    let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
+    let mut dec = decoder(tools, input, false, video.index, raw, k as u64)?;
+    let mut frames_out = dec
+        .take_stdout()
+        .ok_or_else(|| Error::Parameter("decoder without stdout".into()))?;
+    let mut frame = vec![0u8; spec.frame_len()?];
+    let mut job = tools.ffmpeg(Vec::<String>::new());
+    raw_input(&mut job, raw, width, height, &rate);
+    job.args(encoder_args(video, "v", true)?);
+    job.args(["-an", "-f", "ivf", "pipe:1"]);
+    let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
+    let mut labelled = 0u64;
+    let data = pump(encoder, |stdin| {
+        for (i, f) in mkv.frames.iter().take(k).enumerate() {
+            if !read_frame(&mut frames_out, &mut frame)? {
+                return Err(short_decode(i, k));
+            }
+            if stamper.stamp(&mut frame, f.ts - first_ts)? {
+                labelled += 1;
+            }
+            stdin.write_all(&frame)?;
+            progress(Progress {
+                frames: i as u64 + 1,
+                total: k as u64,
+            });
+        }
+        Ok(())
+    })?;
+    drop(frames_out);
+    dec.wait().map_err(ff)?;
+    let packets = mkv::ivf_frames(&data)?;
+    if packets.len() != k {
+        return Err(Error::Unsupported(
+            format!("the encoder returned {} frames for {k}", packets.len()).into(),
+        ));
+    }
+    let new: Vec<(&[u8], bool)> = packets
+        .iter()
+        .map(|r| {
+            let bytes = data.get(r.clone()).unwrap_or_default();
+            (bytes, mkv::is_key(&video.codec_name, bytes))
+        })
+        .collect();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
+    mkv::write(&mut std::fs::File::open(input)?, &mkv, &new, &options.limits, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    let total = video.duration.unwrap_or(0.0) * video.frame_rate().map_or(0.0, |r| r.as_f64());
+    Ok(StampReport {
+        method: Method::Spliced,
+        reason: None,
+        reencoded_frames: k as u64,
+        labelled_frames: labelled,
+        copied_frames: (total.round() as u64).saturating_sub(k as u64),
+        splice_at: vec![(last.ts - first_ts) as f64 * mkv.scale as f64 / 1e9],
+        codec: video.codec_name.clone(),
+    })
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }
 
 fn short_decode(got: usize, wanted: usize) -> Error {
