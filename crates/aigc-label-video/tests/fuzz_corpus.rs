@@ -32,3 +32,9 @@ fn avi_corpus() {
 fn mp4_splice_corpus() {
     replay_corpus("mp4_splice", aigc_label_video::stamp::fuzz_splice);
 }
+
+#[cfg(feature = "stamp")]
+#[test]
+fn mkv_splice_corpus() {
+    replay_corpus("mkv_splice", aigc_label_video::stamp::fuzz_splice_mkv);
+}
