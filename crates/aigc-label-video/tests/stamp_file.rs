@@ -293,6 +293,23 @@ fn open_gop_is_not_cut_at_its_keyframes() {
     let report = stamp(&input, &out, &StampOptions::default());
     assert_eq!(report.method, Method::WholeTrack, "{report:?}");
     assert!(report.reason.as_deref().unwrap().contains("no clean keyframe"));
+    // The whole track keeps (at least) the source's keyframe spacing of a second; the encoder
+    // may add scene-cut keyframes.
+    let keys = text(
+        &t.ffprobe,
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-of",
+            "csv=p=0",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(keys.lines().filter(|l| l.starts_with('K')).count() >= 4, "{keys}");
     decodes_cleanly(&t, &out);
     assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3);
 }

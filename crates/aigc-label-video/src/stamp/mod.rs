@@ -354,6 +354,7 @@ fn spliced(
         None
     };
     let first_new = mp4.entry_count()?.saturating_add(1);
+    let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
     let mut replaced: Vec<Replaced> = Vec::new();
     for &(a, b) in &ranges {
         while next < a {
@@ -369,6 +370,10 @@ fn spliced(
         let mut job = tools.ffmpeg(Vec::<String>::new());
         raw_input(&mut job, raw, width, height, &rate);
         job.args(encoder_args(video, "v", true)?);
+        if let Some(gop) = keyframe_interval.filter(|_| (a, b) == (0, n)) {
+            // A whole track keeps the source's keyframe spacing, so seeking stays as it was.
+            job.args(["-g:v", &gop.to_string()]);
+        }
         if let Some(id) = h264_id {
             let id = id + u32::try_from(replaced.len()).unwrap_or(u32::MAX);
             if id > 31 {
@@ -452,8 +457,9 @@ fn spliced(
         } else {
             Method::Spliced
         },
-        reason: whole_track
-            .then(|| "no clean keyframe after the label's end: the whole video track was re-encoded".to_string()),
+        reason: whole_track.then(|| {
+            "no clean keyframe after the label's windows: the whole video track was re-encoded (other tracks copied)".to_string()
+        }),
         reencoded_frames: reencoded,
         labelled_frames: labelled,
         copied_frames: n as u64 - reencoded,
