@@ -140,8 +140,11 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         .get(..n.min((child_end - child.data_start()) as usize))
                         .unwrap_or_default();
                     let vlen = h.first().map_or(9, |b| b.leading_zeros() as usize + 1);
-                    let (Some(tn), Some(ts), Some(&flags)) = (h.get(..vlen), h.get(vlen..vlen + 2), h.get(vlen + 2))
-                    else {
+                    let (Some(tn), Some(ts), Some(&flags)) = (
+                        h.get(..vlen).filter(|_| vlen <= 8),
+                        h.get(vlen..vlen + 2),
+                        h.get(vlen + 2),
+                    ) else {
                         return Err(Error::malformed(FORMAT, child.start, "SimpleBlock header"));
                     };
                     let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
@@ -150,10 +153,10 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                             return Err(unsupported("laced video blocks"));
                         }
                         let rel = i64::from(i16::from_be_bytes([ts[0], ts[1]]));
-                        let at = cluster_ts + rel;
+                        let at = cluster_ts.saturating_add(rel);
                         let first = *first_ts.get_or_insert(at);
                         let key = flags & 0x80 != 0;
-                        let elapsed = u128::try_from(at - first).unwrap_or(0) * u128::from(scale);
+                        let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
                         if key && !frames.is_empty() && elapsed >= u128::from(until_ns) {
                             frames.push(Frame {
                                 range: child.start..child_end,
@@ -335,7 +338,10 @@ pub(crate) fn write(
                     for f in children(&buf, inner, el.start)? {
                         let v = buf.get(f.data.clone()).unwrap_or_default();
                         if f.id == ebml::id::SEEK_POSITION {
-                            e.extend_from_slice(&uint_element(f.id, map(&edits, seg_data + uint(v)) - seg_data));
+                            e.extend_from_slice(&uint_element(
+                                f.id,
+                                map(&edits, seg_data.saturating_add(uint(v))).saturating_sub(seg_data),
+                            ));
                         } else {
                             e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
                         }
@@ -353,14 +359,14 @@ pub(crate) fn write(
                         let cluster_at = fields
                             .iter()
                             .find(|g| g.id == CUE_CLUSTER_POSITION)
-                            .map(|g| seg_data + uint(buf.get(g.data.clone()).unwrap_or_default()));
+                            .map(|g| seg_data.saturating_add(uint(buf.get(g.data.clone()).unwrap_or_default())));
                         let into_rebuilt = cluster_at.is_some_and(|at| edits.iter().any(|ed| ed.old.start == at));
                         let mut p = Vec::new();
                         for g in &fields {
                             match g.id {
                                 CUE_CLUSTER_POSITION => {
                                     let at = cluster_at.unwrap_or(seg_data);
-                                    p.extend_from_slice(&uint_element(g.id, map(&edits, at) - seg_data));
+                                    p.extend_from_slice(&uint_element(g.id, map(&edits, at).saturating_sub(seg_data)));
                                 }
                                 CUE_RELATIVE_POSITION if into_rebuilt => {}
                                 _ => p.extend_from_slice(buf.get(g.range.clone()).unwrap_or_default()),
@@ -394,7 +400,7 @@ pub(crate) fn write(
     edits.sort_by_key(|e| e.old.start);
     // The Segment's size.
     let seg_end = mkv.segment.end().unwrap_or(seg_data);
-    let seg_size = map(&edits, seg_end) - seg_data;
+    let seg_size = map(&edits, seg_end).saturating_sub(seg_data);
     let seg_width = mkv.segment.hdr_len as usize - ebml::id_bytes(mkv.segment.id).len();
     let mut seg_head = ebml::id_bytes(mkv.segment.id);
     seg_head.extend_from_slice(&ebml::size_bytes(seg_size, seg_width).ok_or_else(|| unsupported("Segment size"))?);

@@ -276,10 +276,10 @@ fn spliced(
     let end_ticks = splice::decode_times(samples)
         .iter()
         .zip(samples)
-        .map(|(d, s)| d + s.cts_offset + i64::from(s.duration))
+        .map(|(d, s)| d.saturating_add(s.cts_offset).saturating_add(i64::from(s.duration)))
         .max()
         .unwrap_or(t0);
-    let total = (end_ticks - t0) as f64 / ts;
+    let total = end_ticks.saturating_sub(t0) as f64 / ts;
     let mut cuts = splice::cut_points(samples);
     if video.codec_name == "h264" {
         let length_size = avc::length_size(mp4.first_entry()?)?;
@@ -301,7 +301,10 @@ fn spliced(
     // Each window widened to the cut points around it, then merged.
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     for (from, to) in windows(options, total) {
-        let (w0, w1) = (t0 + (from * ts) as i64, t0 + (to * ts).ceil() as i64);
+        let (w0, w1) = (
+            t0.saturating_add((from * ts) as i64),
+            t0.saturating_add((to * ts).ceil() as i64),
+        );
         let a = cuts
             .iter()
             .copied()
@@ -399,7 +402,7 @@ fn spliced(
                 if !read_frame(&mut frames_out, &mut frame)? {
                     return Err(short_decode(next, b));
                 }
-                let pts = cts.get(next).copied().unwrap_or(t0) - t0;
+                let pts = cts.get(next).copied().unwrap_or(t0).saturating_sub(t0);
                 if stamper.stamp(&mut frame, pts)? {
                     labelled += 1;
                 }
@@ -466,7 +469,7 @@ fn spliced(
         splice_at: ranges
             .iter()
             .filter(|r| r.1 < n)
-            .map(|r| (at_cut(r.1) - t0) as f64 / ts)
+            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 / ts)
             .collect(),
         codec: video.codec_name.clone(),
     })
@@ -530,7 +533,7 @@ fn spliced_mkv(
             if !read_frame(&mut frames_out, &mut frame)? {
                 return Err(short_decode(i, k));
             }
-            if stamper.stamp(&mut frame, f.ts - first_ts)? {
+            if stamper.stamp(&mut frame, f.ts.saturating_sub(first_ts))? {
                 labelled += 1;
             }
             stdin.write_all(&frame)?;
@@ -566,7 +569,7 @@ fn spliced_mkv(
         reencoded_frames: k as u64,
         labelled_frames: labelled,
         copied_frames: (total.round() as u64).saturating_sub(k as u64),
-        splice_at: vec![(last.ts - first_ts) as f64 * mkv.scale as f64 / 1e9],
+        splice_at: vec![last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9],
         codec: video.codec_name.clone(),
     })
 }

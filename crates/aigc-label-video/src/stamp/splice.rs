@@ -460,7 +460,7 @@ fn build_moov(mp4: &Mp4, replaced: &[Replaced], stsd: &[u8], edits: &[Edit], ins
                 offset: at,
                 size,
                 duration: orig.duration,
-                cts_offset: c - d,
+                cts_offset: c.saturating_sub(d),
                 sync: *sync,
                 desc,
             });
