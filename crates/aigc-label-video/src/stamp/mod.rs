@@ -7,11 +7,13 @@
 //! font, and re-encodes them with the source's codec, profile, level, size, pixel format and
 //! colour description. In an MP4/MOV with H.264 or HEVC it then
 //! **splices**: the re-encoded stretch ends at the first keyframe at or after the label's end
-//! (a clean one: no frame before it is shown after it, so open-GOP leading pictures never lose
-//! their reference), every packet from there on is copied unchanged, and our own writer puts
-//! the new samples in the file beside the original ones (see the `splice` module for how the
-//! sample tables and parameter sets are kept). Audio, subtitles, data tracks, chapters,
-//! metadata and any implicit label are copied as they were.
+//! (a clean one: shown before every later frame and after every earlier one, so open-GOP
+//! leading pictures never lose their reference; for H.264 also an IDR picture), every packet
+//! from there on is copied unchanged, and our own writer puts the new samples in the file in
+//! place of the old ones (see the `splice` module for the sample tables, and the `avc` module
+//! for why H.264's new parameter sets join the source's `avcC` while HEVC's get a sample
+//! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
+//! implicit label are copied as they were.
 //!
 //! Matroska/WebM with VP8 or VP9 is spliced the same way at the first keyframe after the label
 //! (see the `mkv` module; the opening window only). Other containers (FLV, AVI) and files the
@@ -19,6 +21,20 @@
 //! by ffmpeg, with the other streams, metadata and chapters copied; an implicit label ffmpeg does
 //! not carry over is written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
+//!
+//! ```no_run
+//! use aigc_label_video::stamp::{At, Method, StampOptions, stamp_file};
+//!
+//! let options = StampOptions {
+//!     at: At::parse_list("start,end")?,
+//!     ..StampOptions::default()
+//! };
+//! let report = stamp_file("clip.mp4".as_ref(), "labelled.mp4".as_ref(), &options)?;
+//! if report.method != Method::Spliced {
+//!     eprintln!("re-encoded more than the label: {:?}", report.reason);
+//! }
+//! # Ok::<(), aigc_label_core::Error>(())
+//! ```
 
 mod avc;
 mod encode;

@@ -5,11 +5,12 @@
 //! - the video track's sample table: the samples of each re-encoded range are replaced by the
 //!   new ones, which keep the originals' decode times and durations (so `stts`, the edit list
 //!   and every duration stay as they were) and get composition offsets that put each new frame
-//!   at the presentation time of the frame it replaces. The new samples point (`stsc`) at a
-//!   new sample description appended to `stsd` beside the original, holding the encoder's
-//!   parameter sets (`avcC`/`hvcC`): the original samples keep theirs, so no parameter set of
-//!   the source is rewritten or has to be repeated in band, and a reader that honours `stsc`
-//!   (ffmpeg, every ISO reader) switches decoder configuration at the splice;
+//!   at the presentation time of the frame it replaces. For HEVC the new samples point
+//!   (`stsc`) at a new sample description appended to `stsd` beside the original, holding the
+//!   encoder's `hvcC`: the original samples keep theirs and a reader that honours `stsc`
+//!   switches decoder configuration at the splice. For H.264 the new SPS and PPS join the
+//!   source's own `avcC` under ids it does not use (the caller builds `stsd`; see the `avc`
+//!   module for why). No parameter set is repeated in band;
 //! - `mdat`: the replaced samples' bytes are removed (the unlabelled frames do not linger in
 //!   the file) and the new samples are inserted at the start of the `mdat` that held the first
 //!   of them;
