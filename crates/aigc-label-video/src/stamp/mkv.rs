@@ -288,7 +288,10 @@ pub(crate) fn write(
             return Err(unsupported("a Cluster over 256 MiB"));
         }
         src.seek_to(el.start)?;
-        let buf = src.read_vec(end - el.start, "Cluster", limits)?;
+        // A Cluster holds media, not metadata: it has its own bound.
+        let mut cluster_limits = limits.clone();
+        cluster_limits.max_metadata_bytes = MAX_CLUSTER;
+        let buf = src.read_vec(end - el.start, "Cluster", &cluster_limits)?;
         let mut data = Vec::new();
         for child in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
             let abs = el.start + child.range.start as u64;
