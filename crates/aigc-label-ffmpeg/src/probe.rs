@@ -2,12 +2,13 @@
 //!
 //! ffprobe prints some numbers as JSON numbers and others as strings (`"size": "3518"`,
 //! `"pts": 0`), and leaves out what it does not know; every field here accepts either form and
-//! is optional where ffprobe may omit it.
+//! is optional where ffprobe may omit it. Read through `serde_json::Value` rather than derived
+//! deserializers, so that this crate adds no proc-macro to a default build.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use crate::Error;
 
@@ -60,16 +61,8 @@ impl std::fmt::Display for Rational {
     }
 }
 
-impl<'de> Deserialize<'de> for Rational {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Ok(Self::parse(&text).unwrap_or_default())
-    }
-}
-
 /// One stream of a file (`-show_streams`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Stream {
     /// Index in the container.
@@ -83,18 +76,14 @@ pub struct Stream {
     /// Profile name (`High`, `Main`, `Profile 0`, ...).
     pub profile: Option<String>,
     /// Level as ffprobe numbers it (H.264: 31 for 3.1; HEVC: 93 for 3.1).
-    #[serde(deserialize_with = "lenient_opt")]
     pub level: Option<i64>,
     /// Picture width.
-    #[serde(deserialize_with = "lenient_opt")]
     pub width: Option<u32>,
     /// Picture height.
-    #[serde(deserialize_with = "lenient_opt")]
     pub height: Option<u32>,
     /// Pixel format (`yuv420p`, ...).
     pub pix_fmt: Option<String>,
     /// The reorder depth (non-zero when the stream has B-frames).
-    #[serde(deserialize_with = "lenient_opt")]
     pub has_b_frames: Option<u32>,
     /// Colour range, space, transfer and primaries, as ffprobe names them.
     pub color_range: Option<String>,
@@ -113,22 +102,16 @@ pub struct Stream {
     /// The stream's time base.
     pub time_base: Rational,
     /// First timestamp, in [`Stream::time_base`] units.
-    #[serde(deserialize_with = "lenient_opt")]
     pub start_pts: Option<i64>,
     /// Duration in seconds (the container's, when the stream has none).
-    #[serde(deserialize_with = "lenient_opt")]
     pub duration: Option<f64>,
     /// Frame count, when the container says.
-    #[serde(deserialize_with = "lenient_opt")]
     pub nb_frames: Option<u64>,
     /// Bit rate in bit/s.
-    #[serde(deserialize_with = "lenient_opt")]
     pub bit_rate: Option<u64>,
     /// Audio sample rate.
-    #[serde(deserialize_with = "lenient_opt")]
     pub sample_rate: Option<u32>,
     /// Audio channel count.
-    #[serde(deserialize_with = "lenient_opt")]
     pub channels: Option<u32>,
     /// Audio channel layout (`stereo`, ...).
     pub channel_layout: Option<String>,
@@ -160,26 +143,20 @@ impl Stream {
 }
 
 /// One packet (`-show_packets`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Packet {
     /// The stream it belongs to.
     pub stream_index: usize,
     /// Presentation timestamp, in the stream's time base.
-    #[serde(deserialize_with = "lenient_opt")]
     pub pts: Option<i64>,
     /// Decoding timestamp.
-    #[serde(deserialize_with = "lenient_opt")]
     pub dts: Option<i64>,
     /// Duration.
-    #[serde(deserialize_with = "lenient_opt")]
     pub duration: Option<i64>,
     /// Size in bytes.
-    #[serde(deserialize_with = "lenient_opt")]
     pub size: Option<u64>,
     /// Byte offset in the file.
-    #[serde(deserialize_with = "lenient_opt")]
     pub pos: Option<u64>,
     /// `K` for a keyframe, `D` for discard, as a string of flag letters.
     pub flags: String,
@@ -193,26 +170,20 @@ impl Packet {
 }
 
 /// One decoded frame (`-show_frames`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Frame {
     /// 1 for a keyframe.
-    #[serde(deserialize_with = "lenient_opt")]
     pub key_frame: Option<i64>,
     /// Presentation timestamp.
-    #[serde(deserialize_with = "lenient_opt")]
     pub pts: Option<i64>,
     /// The timestamp ffmpeg settled on when `pts` is missing.
-    #[serde(deserialize_with = "lenient_opt")]
     pub best_effort_timestamp: Option<i64>,
     /// `I`, `P`, `B`.
     pub pict_type: Option<String>,
     /// Width.
-    #[serde(deserialize_with = "lenient_opt")]
     pub width: Option<u32>,
     /// Height.
-    #[serde(deserialize_with = "lenient_opt")]
     pub height: Option<u32>,
 }
 
@@ -224,76 +195,135 @@ impl Frame {
 }
 
 /// A number ffprobe may print as a number or as a string; `N/A` and junk read as absent.
-fn lenient_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: std::str::FromStr,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Text(String),
-        Int(i64),
-        Float(f64),
-        Other(serde::de::IgnoredAny),
+fn num<T: std::str::FromStr>(v: &Value, key: &str) -> Option<T> {
+    match v.get(key)? {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
     }
-    Ok(match Raw::deserialize(d)? {
-        Raw::Text(s) => s.trim().parse().ok(),
-        Raw::Int(i) => i.to_string().parse().ok(),
-        Raw::Float(f) => f.to_string().parse().ok(),
-        Raw::Other(_) => None,
-    })
 }
 
-#[derive(Deserialize)]
-struct Format {
-    #[serde(default, deserialize_with = "lenient_opt")]
-    duration: Option<f64>,
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)?.as_str().map(str::to_string)
 }
 
-#[derive(Deserialize)]
-struct Probe {
-    #[serde(default)]
-    streams: Vec<Stream>,
-    #[serde(default)]
-    packets: Vec<Packet>,
-    #[serde(default)]
-    frames: Vec<Frame>,
-    format: Option<Format>,
+fn ratio(v: &Value, key: &str) -> Rational {
+    v.get(key)
+        .and_then(Value::as_str)
+        .and_then(Rational::parse)
+        .unwrap_or_default()
+}
+
+impl Stream {
+    fn from_json(v: &Value) -> Self {
+        let map = |key: &str| v.get(key).and_then(Value::as_object);
+        Stream {
+            index: num(v, "index").unwrap_or(0),
+            codec_type: text(v, "codec_type").unwrap_or_default(),
+            codec_name: text(v, "codec_name").unwrap_or_default(),
+            codec_tag_string: text(v, "codec_tag_string").unwrap_or_default(),
+            profile: text(v, "profile"),
+            level: num(v, "level"),
+            width: num(v, "width"),
+            height: num(v, "height"),
+            pix_fmt: text(v, "pix_fmt"),
+            has_b_frames: num(v, "has_b_frames"),
+            color_range: text(v, "color_range"),
+            color_space: text(v, "color_space"),
+            color_transfer: text(v, "color_transfer"),
+            color_primaries: text(v, "color_primaries"),
+            field_order: text(v, "field_order"),
+            r_frame_rate: ratio(v, "r_frame_rate"),
+            avg_frame_rate: ratio(v, "avg_frame_rate"),
+            time_base: ratio(v, "time_base"),
+            start_pts: num(v, "start_pts"),
+            duration: num(v, "duration"),
+            nb_frames: num(v, "nb_frames"),
+            bit_rate: num(v, "bit_rate"),
+            sample_rate: num(v, "sample_rate"),
+            channels: num(v, "channels"),
+            channel_layout: text(v, "channel_layout"),
+            sample_fmt: text(v, "sample_fmt"),
+            tags: map("tags")
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            disposition: map("disposition")
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_i64()?))).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl Packet {
+    fn from_json(v: &Value) -> Self {
+        Packet {
+            stream_index: num(v, "stream_index").unwrap_or(0),
+            pts: num(v, "pts"),
+            dts: num(v, "dts"),
+            duration: num(v, "duration"),
+            size: num(v, "size"),
+            pos: num(v, "pos"),
+            flags: text(v, "flags").unwrap_or_default(),
+        }
+    }
+}
+
+impl Frame {
+    fn from_json(v: &Value) -> Self {
+        Frame {
+            key_frame: num(v, "key_frame"),
+            pts: num(v, "pts"),
+            best_effort_timestamp: num(v, "best_effort_timestamp"),
+            pict_type: text(v, "pict_type"),
+            width: num(v, "width"),
+            height: num(v, "height"),
+        }
+    }
+}
+
+/// The array `key` of ffprobe's top-level object, each element read by `f`.
+fn list<T>(json: &[u8], key: &str, f: impl Fn(&Value) -> T) -> Result<(Vec<T>, Value), Error> {
+    let top: Value = serde_json::from_slice(json)?;
+    let items = top
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(&f).collect())
+        .unwrap_or_default();
+    Ok((items, top))
 }
 
 /// Parses `-show_streams -show_format` output; a stream without a duration gets the
 /// container's.
 ///
 /// # Errors
-/// [`Error::Json`] when the text is not ffprobe's JSON.
+/// [`Error::Json`] when the text is not JSON.
 pub fn parse_streams(json: &[u8]) -> Result<Vec<Stream>, Error> {
-    let probe: Probe = serde_json::from_slice(json)?;
-    let fallback = probe.format.and_then(|f| f.duration);
-    Ok(probe
-        .streams
-        .into_iter()
-        .map(|mut s| {
-            s.duration = s.duration.or(fallback);
-            s
-        })
-        .collect())
+    let (mut streams, top) = list(json, "streams", Stream::from_json)?;
+    let fallback = top.get("format").and_then(|f| num::<f64>(f, "duration"));
+    for s in &mut streams {
+        s.duration = s.duration.or(fallback);
+    }
+    Ok(streams)
 }
 
 /// Parses `-show_packets` (or `-show_entries packet=...`) output.
 ///
 /// # Errors
-/// [`Error::Json`] when the text is not ffprobe's JSON.
+/// [`Error::Json`] when the text is not JSON.
 pub fn parse_packets(json: &[u8]) -> Result<Vec<Packet>, Error> {
-    Ok(serde_json::from_slice::<Probe>(json)?.packets)
+    Ok(list(json, "packets", Packet::from_json)?.0)
 }
 
 /// Parses `-show_frames` (or `-show_entries frame=...`) output.
 ///
 /// # Errors
-/// [`Error::Json`] when the text is not ffprobe's JSON.
+/// [`Error::Json`] when the text is not JSON.
 pub fn parse_frames(json: &[u8]) -> Result<Vec<Frame>, Error> {
-    Ok(serde_json::from_slice::<Probe>(json)?.frames)
+    Ok(list(json, "frames", Frame::from_json)?.0)
 }
 
 #[cfg(test)]
