@@ -289,6 +289,34 @@ pub(crate) fn write(
             _ => merged.push(r),
         }
     }
+    // Every kept video sample must lie inside an mdat's payload and clear of the removed bytes,
+    // or copying the file around the edits would change it (a crafted table can point anywhere).
+    let in_mdat = |r: &Range<u64>| {
+        mp4.top
+            .iter()
+            .any(|b| &b.typ == b"mdat" && b.payload <= r.start && r.end <= b.end)
+    };
+    let mut next_replaced = replaced.iter().peekable();
+    for (i, s) in mp4.samples.iter().enumerate() {
+        while next_replaced.peek().is_some_and(|r| r.to <= i) {
+            next_replaced.next();
+        }
+        if next_replaced.peek().is_some_and(|r| r.from <= i && i < r.to) {
+            continue;
+        }
+        let r = s.offset..s.offset.saturating_add(u64::from(s.size));
+        let first_after = merged.partition_point(|m| m.end <= r.start);
+        let overlaps = merged.get(first_after).is_some_and(|m| m.start < r.end);
+        if !in_mdat(&r) || overlaps {
+            return Err(Error::Unsupported(
+                format!(
+                    "video sample {i} (bytes {}..{}) is not inside an mdat payload on its own",
+                    r.start, r.end
+                )
+                .into(),
+            ));
+        }
+    }
     let mdat_of = |r: &Range<u64>| {
         mp4.top
             .iter()
