@@ -26,3 +26,15 @@ fn flv_corpus() {
 fn avi_corpus() {
     replay_corpus("avi", |d| fuzz_carrier(&Avi, d));
 }
+
+#[cfg(feature = "stamp")]
+#[test]
+fn mp4_splice_corpus() {
+    replay_corpus("mp4_splice", aigc_label_video::stamp::fuzz_splice);
+}
+
+#[cfg(feature = "stamp")]
+#[test]
+fn mkv_splice_corpus() {
+    replay_corpus("mkv_splice", aigc_label_video::stamp::fuzz_splice_mkv);
+}

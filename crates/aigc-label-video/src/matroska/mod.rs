@@ -20,7 +20,7 @@
 //! rebuilt element that starts with a CRC-32 gets its CRC recomputed.
 
 mod binding;
-mod ebml;
+pub(crate) mod ebml;
 
 use std::io::Write;
 use std::ops::Range;

@@ -1,0 +1,450 @@
+//! The Matroska/WebM splice for VP8 and VP9: new SimpleBlocks for the video frames before the
+//! first keyframe at or after the label's end, every other byte copied.
+//!
+//! VP8 and VP9 keyframes reset every reference and their frames are stored in presentation
+//! order (VP9's hidden frames travel inside superframes), so a keyframe is always a clean cut
+//! and the `n`-th new frame takes the place of the `n`-th old block: same track, same
+//! timestamp, the new keyframe flag, no codec private data to reconcile. What moves:
+//! - each Cluster holding a replaced block is rebuilt (its other blocks, audio included, copied
+//!   in place; its CRC-32 recomputed) and changes size;
+//! - every position that points past such a Cluster moves: SeekHead entries, Cues'
+//!   `CueClusterPosition` (a Cue into a rebuilt Cluster loses its optional
+//!   `CueRelativePosition`), and the Segment's size. A SeekHead or Cues before the Clusters
+//!   must keep its size (a shorter one is padded with a Void); otherwise the file is left to
+//!   the whole re-encode.
+
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::io::{ReadSeek, Source};
+use aigc_label_core::{Error, Limits, Result};
+
+use crate::matroska::ebml::{
+    self, Element, children, element_sized, fix_crc, read_element, size_width, uint_element, void,
+};
+
+const FORMAT: &str = "matroska";
+const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
+const TRACK_ENTRY: u32 = 0xAE;
+const TRACK_NUMBER: u32 = 0xD7;
+const TRACK_TYPE: u32 = 0x83;
+const CLUSTER_TIMESTAMP: u32 = 0xE7;
+const SIMPLE_BLOCK: u32 = 0xA3;
+const BLOCK_GROUP: u32 = 0xA0;
+const BLOCK: u32 = 0xA1;
+const CUE_POINT: u32 = 0xBB;
+const CUE_TRACK_POSITIONS: u32 = 0xB7;
+const CUE_CLUSTER_POSITION: u32 = 0xF1;
+const CUE_RELATIVE_POSITION: u32 = 0xF0;
+/// Largest Cluster rebuilt in memory.
+const MAX_CLUSTER: u64 = 256 << 20;
+
+fn unsupported(what: impl Into<String>) -> Error {
+    Error::unsupported("matroska", what.into())
+}
+
+/// A video block of the track being stamped.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// The SimpleBlock element in the file.
+    pub range: Range<u64>,
+    /// Track number, timestamp and flags, as stored.
+    pub head: Vec<u8>,
+    /// Absolute timestamp in Segment ticks.
+    pub ts: i64,
+    pub key: bool,
+    /// Index of its Cluster in [`Mkv::level1`].
+    pub cluster: usize,
+}
+
+/// A Matroska file ready to splice.
+pub(crate) struct Mkv {
+    pub segment: Element,
+    pub level1: Vec<Element>,
+    /// Nanoseconds per timestamp tick.
+    pub scale: u64,
+    /// The video frames up to and including the first keyframe at or after `until`.
+    pub frames: Vec<Frame>,
+}
+
+fn uint(data: &[u8]) -> u64 {
+    data.iter().take(8).fold(0, |a, &b| (a << 8) | u64::from(b))
+}
+
+/// Reads the structure of `input` and the blocks of its `nth` track up to the first keyframe
+/// whose time from the first frame is at least `until_ns`.
+pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: &Limits) -> Result<Mkv> {
+    let mut src = Source::new(input, FORMAT)?;
+    let len = src.len();
+    let head = read_element(&mut src, len)?;
+    src.seek_to(head.end().ok_or_else(|| unsupported("EBML header of unknown size"))?)?;
+    let segment = read_element(&mut src, len)?;
+    let seg_end = segment.end().ok_or_else(|| unsupported("Segment of unknown size"))?;
+    let mut level1 = Vec::new();
+    while src.pos() < seg_end && seg_end - src.pos() >= 2 {
+        let el = read_element(&mut src, seg_end)?;
+        let end = el
+            .end()
+            .ok_or_else(|| unsupported("element of unknown size in the Segment"))?;
+        level1.push(el);
+        src.seek_to(end)?;
+        if level1.len() as u64 > limits.max_structures {
+            return Err(unsupported("too many elements"));
+        }
+    }
+    let mut scale = 1_000_000u64;
+    let mut track = None;
+    for el in &level1 {
+        if el.id == ebml::id::INFO || el.id == ebml::id::TRACKS {
+            src.seek_to(el.start)?;
+            let buf = src.read_vec(el.end().unwrap_or(el.start) - el.start, "element", limits)?;
+            let kids = children(&buf, el.hdr_len as usize..buf.len(), el.start)?;
+            if el.id == ebml::id::INFO {
+                if let Some(c) = kids.iter().find(|c| c.id == TIMESTAMP_SCALE) {
+                    scale = uint(buf.get(c.data.clone()).unwrap_or_default()).max(1);
+                }
+            } else if let Some(entry) = kids.iter().filter(|c| c.id == TRACK_ENTRY).nth(nth) {
+                let fields = children(&buf, entry.data.clone(), el.start)?;
+                let get = |id| {
+                    fields
+                        .iter()
+                        .find(|c| c.id == id)
+                        .map(|c| uint(buf.get(c.data.clone()).unwrap_or_default()))
+                };
+                if get(TRACK_TYPE) != Some(1) {
+                    return Err(unsupported(format!("track {nth} is not video")));
+                }
+                track = get(TRACK_NUMBER);
+            }
+        }
+    }
+    let track = track.ok_or_else(|| unsupported(format!("no track entry {nth}")))?;
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut first_ts = None;
+    'clusters: for (ci, el) in level1.iter().enumerate().filter(|(_, e)| e.id == ebml::id::CLUSTER) {
+        let end = el.end().unwrap_or(el.start);
+        src.seek_to(el.data_start())?;
+        let mut cluster_ts = 0i64;
+        while src.pos() < end && end - src.pos() >= 2 {
+            let child = read_element(&mut src, end)?;
+            let child_end = child.end().unwrap_or(end);
+            match child.id {
+                CLUSTER_TIMESTAMP => {
+                    let b = src.read_vec(child_end - child.data_start(), "timestamp", limits)?;
+                    cluster_ts = i64::try_from(uint(&b)).unwrap_or(i64::MAX);
+                }
+                SIMPLE_BLOCK => {
+                    let mut h = [0u8; 12];
+                    let n = src.read_up_to(&mut h)?;
+                    let h = h
+                        .get(..n.min((child_end - child.data_start()) as usize))
+                        .unwrap_or_default();
+                    let vlen = h.first().map_or(9, |b| b.leading_zeros() as usize + 1);
+                    let (Some(tn), Some(ts), Some(&flags)) = (
+                        h.get(..vlen).filter(|_| vlen <= 8),
+                        h.get(vlen..vlen + 2),
+                        h.get(vlen + 2),
+                    ) else {
+                        return Err(Error::malformed(FORMAT, child.start, "SimpleBlock header"));
+                    };
+                    let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
+                    if number == track {
+                        if flags & 0x06 != 0 {
+                            return Err(unsupported("laced video blocks"));
+                        }
+                        let rel = i64::from(i16::from_be_bytes([ts[0], ts[1]]));
+                        let at = cluster_ts.saturating_add(rel);
+                        let first = *first_ts.get_or_insert(at);
+                        let key = flags & 0x80 != 0;
+                        let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
+                        if key && !frames.is_empty() && elapsed >= u128::from(until_ns) {
+                            frames.push(Frame {
+                                range: child.start..child_end,
+                                head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
+                                ts: at,
+                                key,
+                                cluster: ci,
+                            });
+                            break 'clusters;
+                        }
+                        frames.push(Frame {
+                            range: child.start..child_end,
+                            head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
+                            ts: at,
+                            key,
+                            cluster: ci,
+                        });
+                    }
+                }
+                BLOCK_GROUP => {
+                    let b = src.read_vec(child_end - child.data_start(), "BlockGroup", limits)?;
+                    let kids = children(&b, 0..b.len(), child.data_start())?;
+                    if let Some(block) = kids.iter().find(|c| c.id == BLOCK) {
+                        let data = b.get(block.data.clone()).unwrap_or_default();
+                        let vlen = data.first().map_or(9, |x| x.leading_zeros() as usize + 1);
+                        let number =
+                            uint(data.get(..vlen).unwrap_or_default()) & !(0x80u64 << (8 * (vlen.clamp(1, 8) - 1)));
+                        if number == track {
+                            return Err(unsupported("video in BlockGroups"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            src.seek_to(child_end)?;
+        }
+    }
+    Ok(Mkv {
+        segment,
+        level1,
+        scale,
+        frames,
+    })
+}
+
+/// True when a VP8 or VP9 frame (the first of a VP9 superframe) is a keyframe.
+pub(crate) fn is_key(codec: &str, frame: &[u8]) -> bool {
+    let Some(&b0) = frame.first() else { return false };
+    match codec {
+        "vp8" => b0 & 1 == 0,
+        _ => {
+            // frame_marker (2), profile_low, profile_high, [reserved if profile 3],
+            // show_existing_frame, frame_type (0: key).
+            let profile = (((b0 >> 4) & 1) << 1) | ((b0 >> 5) & 1);
+            let bit = if profile == 3 { 2 } else { 3 };
+            let show_existing = (b0 >> bit) & 1;
+            let frame_type = (b0 >> (bit - 1)) & 1;
+            b0 >> 6 == 0b10 && show_existing == 0 && frame_type == 0
+        }
+    }
+}
+
+/// The packets of an IVF stream (ffmpeg's `-f ivf`): 32-byte file header, then a 12-byte
+/// header (size, timestamp) before each frame.
+pub(crate) fn ivf_frames(data: &[u8]) -> Result<Vec<Range<usize>>> {
+    if data.get(..4) != Some(b"DKIF") {
+        return Err(Error::malformed("ivf", 0, "not an IVF stream"));
+    }
+    let header = data
+        .get(6..8)
+        .map_or(32, |h| usize::from(u16::from_le_bytes([h[0], h[1]])));
+    let mut pos = header;
+    let mut out = Vec::new();
+    while let Some(h) = data.get(pos..pos + 12) {
+        let size = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let start = pos + 12;
+        let end = start
+            .checked_add(size)
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| Error::malformed("ivf", pos as u64, "frame past the end"))?;
+        out.push(start..end);
+        pos = end;
+    }
+    Ok(out)
+}
+
+/// One change: an element `old` rewritten as `new`.
+struct Edit {
+    old: Range<u64>,
+    new: Vec<u8>,
+}
+
+fn map(edits: &[Edit], x: u64) -> u64 {
+    let delta: i128 = edits
+        .iter()
+        .filter(|e| e.old.end <= x)
+        .map(|e| e.new.len() as i128 - i128::from(e.old.end - e.old.start))
+        .sum();
+    u64::try_from(i128::from(x) + delta).unwrap_or(x)
+}
+
+/// Writes the file with `frames[i]` (the first `new.len()` of [`Mkv::frames`]) replaced by
+/// `new[i]` = (bytes, keyframe).
+pub(crate) fn write(
+    input: &mut dyn ReadSeek,
+    mkv: &Mkv,
+    new: &[(&[u8], bool)],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut src = Source::new(input, FORMAT)?;
+    let seg_data = mkv.segment.data_start();
+    let replaced = mkv
+        .frames
+        .get(..new.len())
+        .ok_or_else(|| Error::parameter("video", "more new frames than blocks"))?;
+    // Rebuilt Clusters.
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut clusters: Vec<usize> = replaced.iter().map(|f| f.cluster).collect();
+    clusters.dedup();
+    let rebuilt_range = |ci: usize| mkv.level1.get(ci).map(|e| e.start..e.end().unwrap_or(e.start));
+    for &ci in &clusters {
+        let el = mkv
+            .level1
+            .get(ci)
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "cluster index"))?;
+        let end = el.end().unwrap_or(el.start);
+        if end - el.start > MAX_CLUSTER {
+            return Err(unsupported("a Cluster over 256 MiB"));
+        }
+        src.seek_to(el.start)?;
+        // A Cluster holds media, not metadata: it has its own bound.
+        let mut cluster_limits = limits.clone();
+        cluster_limits.max_metadata_bytes = MAX_CLUSTER;
+        let buf = src.read_vec(end - el.start, "Cluster", &cluster_limits)?;
+        let mut data = Vec::new();
+        for child in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
+            let abs = el.start + child.range.start as u64;
+            match replaced.iter().position(|f| f.range.start == abs) {
+                Some(i) => {
+                    let (Some(frame), Some((bytes, key))) = (replaced.get(i), new.get(i)) else {
+                        return Err(Error::malformed(FORMAT, abs, "replaced block"));
+                    };
+                    let mut block = frame.head.clone();
+                    if let Some(flags) = block.last_mut() {
+                        *flags = (*flags & 0x7F & !0x06) | if *key { 0x80 } else { 0 };
+                    }
+                    block.extend_from_slice(bytes);
+                    data.extend_from_slice(&ebml::element(SIMPLE_BLOCK, &block));
+                }
+                None => data.extend_from_slice(buf.get(child.range.clone()).unwrap_or_default()),
+            }
+        }
+        fix_crc(&mut data);
+        let width = size_width(data.len() as u64).max(el.hdr_len as usize - ebml::id_bytes(el.id).len());
+        let cluster = element_sized(el.id, &data, width).ok_or_else(|| unsupported("Cluster size"))?;
+        edits.push(Edit {
+            old: el.start..end,
+            new: cluster,
+        });
+    }
+    let first_rebuilt = clusters
+        .first()
+        .and_then(|&c| rebuilt_range(c))
+        .map_or(u64::MAX, |r| r.start);
+    // SeekHead and Cues, with positions moved.
+    for el in mkv
+        .level1
+        .iter()
+        .filter(|e| e.id == ebml::id::SEEK_HEAD || e.id == ebml::id::CUES)
+    {
+        let end = el.end().unwrap_or(el.start);
+        src.seek_to(el.start)?;
+        let buf = src.read_vec(end - el.start, "index", limits)?;
+        let mut data = Vec::new();
+        for entry in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
+            let raw = buf.get(entry.range.clone()).unwrap_or_default();
+            let inner = entry.data.clone();
+            let rebuilt = match (el.id, entry.id) {
+                (ebml::id::SEEK_HEAD, ebml::id::SEEK) => {
+                    let mut e = Vec::new();
+                    for f in children(&buf, inner, el.start)? {
+                        let v = buf.get(f.data.clone()).unwrap_or_default();
+                        if f.id == ebml::id::SEEK_POSITION {
+                            e.extend_from_slice(&uint_element(
+                                f.id,
+                                map(&edits, seg_data.saturating_add(uint(v))).saturating_sub(seg_data),
+                            ));
+                        } else {
+                            e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
+                        }
+                    }
+                    ebml::element(entry.id, &e)
+                }
+                (ebml::id::CUES, CUE_POINT) => {
+                    let mut e = Vec::new();
+                    for f in children(&buf, inner, el.start)? {
+                        if f.id != CUE_TRACK_POSITIONS {
+                            e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
+                            continue;
+                        }
+                        let fields = children(&buf, f.data.clone(), el.start)?;
+                        let cluster_at = fields
+                            .iter()
+                            .find(|g| g.id == CUE_CLUSTER_POSITION)
+                            .map(|g| seg_data.saturating_add(uint(buf.get(g.data.clone()).unwrap_or_default())));
+                        let into_rebuilt = cluster_at.is_some_and(|at| edits.iter().any(|ed| ed.old.start == at));
+                        let mut p = Vec::new();
+                        for g in &fields {
+                            match g.id {
+                                CUE_CLUSTER_POSITION => {
+                                    let at = cluster_at.unwrap_or(seg_data);
+                                    p.extend_from_slice(&uint_element(g.id, map(&edits, at).saturating_sub(seg_data)));
+                                }
+                                CUE_RELATIVE_POSITION if into_rebuilt => {}
+                                _ => p.extend_from_slice(buf.get(g.range.clone()).unwrap_or_default()),
+                            }
+                        }
+                        e.extend_from_slice(&ebml::element(f.id, &p));
+                    }
+                    ebml::element(entry.id, &e)
+                }
+                _ => raw.to_vec(),
+            };
+            data.extend_from_slice(&rebuilt);
+        }
+        fix_crc(&mut data);
+        let old_len = (end - el.start) as usize;
+        let width = el.hdr_len as usize - ebml::id_bytes(el.id).len();
+        let mut new = element_sized(el.id, &data, width).ok_or_else(|| unsupported("index size"))?;
+        if el.start < first_rebuilt {
+            // Before the rebuilt Clusters: keep the size, so nothing it indexes moves again.
+            match old_len.checked_sub(new.len()) {
+                Some(0) => {}
+                Some(pad) if pad >= 2 => new.extend_from_slice(&void(pad).unwrap_or_default()),
+                _ => return Err(unsupported("an index before the Clusters would have to grow")),
+            }
+        }
+        edits.push(Edit {
+            old: el.start..end,
+            new,
+        });
+    }
+    edits.sort_by_key(|e| e.old.start);
+    // The Segment's size.
+    let seg_end = mkv.segment.end().unwrap_or(seg_data);
+    let seg_size = map(&edits, seg_end).saturating_sub(seg_data);
+    let seg_width = mkv.segment.hdr_len as usize - ebml::id_bytes(mkv.segment.id).len();
+    let mut seg_head = ebml::id_bytes(mkv.segment.id);
+    seg_head.extend_from_slice(&ebml::size_bytes(seg_size, seg_width).ok_or_else(|| unsupported("Segment size"))?);
+    src.seek_to(0)?;
+    src.copy_to(out, mkv.segment.start, "EBML header")?;
+    out.write_all(&seg_head)?;
+    let mut pos = seg_data;
+    for e in &edits {
+        src.seek_to(pos)?;
+        src.copy_to(out, e.old.start - pos, "matroska bytes")?;
+        out.write_all(&e.new)?;
+        pos = e.old.end;
+    }
+    src.seek_to(pos)?;
+    src.copy_rest(out, "matroska bytes")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vp9_and_vp8_keyframes() {
+        // VP9 profile 0: 10 0 0 | show_existing 0 | frame_type 0.
+        assert!(is_key("vp9", &[0b1000_0000]));
+        assert!(!is_key("vp9", &[0b1000_0100])); // inter frame
+        assert!(!is_key("vp9", &[0b1000_1000])); // show existing
+        assert!(is_key("vp8", &[0x10]));
+        assert!(!is_key("vp8", &[0x11]));
+        assert!(!is_key("vp9", &[]));
+    }
+
+    #[test]
+    fn ivf_packets() {
+        let mut d = b"DKIF".to_vec();
+        d.extend_from_slice(&[0, 0, 32, 0]);
+        d.resize(32, 0);
+        d.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 8]);
+        assert_eq!(ivf_frames(&d).unwrap(), vec![Range { start: 44, end: 46 }]);
+        d.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert!(ivf_frames(&d).is_err());
+    }
+}

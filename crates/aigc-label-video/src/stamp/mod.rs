@@ -1,0 +1,721 @@
+//! The explicit label on whole video files (GB 45438-2025 section 5: text in the picture on
+//! the opening frames for at least 2 s; more at the end or in the middle is allowed),
+//! re-encoding only the frames the label touches.
+//!
+//! [`stamp_file`] decodes the opening frames with ffmpeg (a subprocess, see
+//! `aigc_label_ffmpeg`), draws the label with [`crate::frames::FrameStamper`] and the bundled
+//! font, and re-encodes them with the source's codec, profile, level, size, pixel format and
+//! colour description. In an MP4/MOV with H.264 or HEVC it then
+//! **splices**: the re-encoded stretch ends at the first keyframe at or after the label's end
+//! (a clean one: shown before every later frame and after every earlier one, so open-GOP
+//! leading pictures never lose their reference; for H.264 also an IDR picture), every packet
+//! from there on is copied unchanged, and our own writer puts the new samples in the file in
+//! place of the old ones (see the `splice` module for the sample tables, and the `avc` module
+//! for why H.264's new parameter sets join the source's `avcC` while HEVC's get a sample
+//! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
+//! implicit label are copied as they were.
+//!
+//! Matroska/WebM with VP8 or VP9 is spliced the same way at the first keyframe after the label
+//! (see the `mkv` module; the opening window only). Other containers (FLV, AVI) and files the
+//! splice writers do not handle (fragmented MP4, other codecs, laced video) are re-encoded whole
+//! by ffmpeg, with the other streams, metadata and chapters copied; an implicit label ffmpeg does
+//! not carry over is written back.
+//! The [`StampReport`] says which way was taken and why, and so does the CLI.
+//!
+//! ```no_run
+//! use aigc_label_video::stamp::{At, Method, StampOptions, stamp_file};
+//!
+//! let options = StampOptions {
+//!     at: At::parse_list("start,end")?,
+//!     ..StampOptions::default()
+//! };
+//! let report = stamp_file("clip.mp4".as_ref(), "labelled.mp4".as_ref(), &options)?;
+//! if report.method != Method::Spliced {
+//!     eprintln!("re-encoded more than the label: {:?}", report.reason);
+//! }
+//! # Ok::<(), aigc_label_core::Error>(())
+//! ```
+
+mod avc;
+mod encode;
+mod mkv;
+mod splice;
+mod table;
+mod whole;
+
+use std::path::Path;
+
+use aigc_label_core::{Error, Limits, Result};
+use aigc_label_ffmpeg::{Stream, Tools};
+use aigc_label_image::stamp::Style;
+
+use self::encode::{Raw, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
+use self::splice::Replaced;
+use crate::frames::{FrameSpec, FrameStamper, MIN_START_SECONDS, Schedule};
+
+/// Where labels go besides the opening window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum At {
+    /// The opening window (always labelled).
+    Start,
+    /// The last seconds.
+    End,
+    /// A point given as a fraction of the duration (`50%` is 0.5).
+    Fraction(f64),
+    /// A point in seconds from the start.
+    Seconds(f64),
+}
+
+impl At {
+    /// Parses a comma-separated list: `start`, `end`, `50%`, `12.5s` (or `12.5`).
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] naming the entry that is none of these.
+    pub fn parse_list(text: &str) -> Result<Vec<At>> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let bad = || {
+                    Error::parameter(
+                        "video",
+                        format!("--at {s:?}: use start, end, a percentage (50%) or seconds (12.5s)"),
+                    )
+                };
+                match s {
+                    "start" => Ok(At::Start),
+                    "end" => Ok(At::End),
+                    _ if s.ends_with('%') => s
+                        .trim_end_matches('%')
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|p| (0.0..=100.0).contains(p))
+                        .map(|p| At::Fraction(p / 100.0))
+                        .ok_or_else(bad),
+                    _ => s
+                        .trim_end_matches('s')
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|t| t.is_finite() && *t >= 0.0)
+                        .map(At::Seconds)
+                        .ok_or_else(bad),
+                }
+            })
+            .collect()
+    }
+}
+
+/// What to draw and when.
+#[derive(Debug, Clone)]
+pub struct StampOptions {
+    /// The label's text and look (the image adapter's style: the 5% height rule holds).
+    pub style: Style,
+    /// How long each label shows, in seconds (at least 2; default 2).
+    pub seconds: f64,
+    /// Where: the opening window always, plus these.
+    pub at: Vec<At>,
+    /// Bounds for reading the container.
+    pub limits: Limits,
+}
+
+impl Default for StampOptions {
+    fn default() -> Self {
+        StampOptions {
+            style: Style::default(),
+            seconds: MIN_START_SECONDS,
+            at: vec![At::Start],
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// How the file was re-encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// Only the labelled stretches were re-encoded; everything else was copied.
+    Spliced,
+    /// The whole video track was re-encoded (no clean keyframe after the label), inside our own
+    /// MP4 writer: other tracks were still copied byte for byte.
+    WholeTrack,
+    /// ffmpeg re-encoded the video stream of the whole file (a container or codec the splice
+    /// does not handle), copying the other streams.
+    WholeFile,
+}
+
+/// What [`stamp_file`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StampReport {
+    /// Which way the file was written.
+    pub method: Method,
+    /// Why, when it was not [`Method::Spliced`].
+    pub reason: Option<String>,
+    /// Frames decoded, labelled where the schedule says, and re-encoded.
+    pub reencoded_frames: u64,
+    /// Frames on which the label was drawn.
+    pub labelled_frames: u64,
+    /// Frames whose packets were copied unchanged.
+    pub copied_frames: u64,
+    /// Where copying resumes after each re-encoded stretch, in seconds from the first frame.
+    pub splice_at: Vec<f64>,
+    /// The video codec.
+    pub codec: String,
+}
+
+/// Progress of [`stamp_file_with_progress`], in frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Frames handled so far.
+    pub frames: u64,
+    /// Frames to handle in all (an estimate for [`Method::WholeFile`]).
+    pub total: u64,
+}
+
+/// Whether [`stamp_file`] takes a file the registry detects as `format` (the video carriers'
+/// formats; an MP4 with no video stream is refused when it is read).
+pub fn stamps(format: &str) -> bool {
+    use aigc_label_core::Carrier;
+    [&crate::Bmff as &dyn Carrier, &crate::Matroska, &crate::Flv, &crate::Avi]
+        .iter()
+        .any(|c| c.format() == format)
+}
+
+/// Draws the label on the video of `input` (the first video stream that is not a cover
+/// picture) and writes the result to `output`.
+///
+/// # Errors
+/// [`Error::Unsupported`] when ffmpeg is not installed (naming the package) or the codec has no
+/// encoder here; [`Error::Parameter`] for a label window under 2 s or a frame too small for the
+/// label; ffmpeg's own message (as [`Error::Io`]) when it fails; malformed containers.
+pub fn stamp_file(input: &Path, output: &Path, options: &StampOptions) -> Result<StampReport> {
+    stamp_file_with_progress(input, output, options, &mut |_| {})
+}
+
+/// [`stamp_file`], calling `progress` as frames are handled.
+///
+/// # Errors
+/// As [`stamp_file`].
+pub fn stamp_file_with_progress(
+    input: &Path,
+    output: &Path,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    if !(options.seconds >= MIN_START_SECONDS && options.seconds.is_finite()) {
+        return Err(Error::parameter(
+            "video",
+            format!(
+                "--duration {} s is under {MIN_START_SECONDS} s; GB 45438-2025 section 5 asks for the label on the opening frames for at least 2 s",
+                options.seconds
+            ),
+        ));
+    }
+    let tools = Tools::find().map_err(ff)?;
+    let streams = tools.streams(input).map_err(ff)?;
+    let video = streams
+        .iter()
+        .find(|s| s.is_video())
+        .ok_or_else(|| Error::unsupported("video", "the file has no video stream to label"))?;
+    let mut head = [0u8; 16];
+    let is_mp4 = {
+        use std::io::Read;
+        let n = std::fs::File::open(input)?.read(&mut head)?;
+        aigc_label_core::Carrier::sniff(&crate::Bmff, head.get(..n).unwrap_or_default())
+    };
+    let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
+    let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
+    let reason = if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9") {
+        match spliced_mkv(&tools, input, output, video, options, progress) {
+            Err(Error::Unsupported(why)) => {
+                format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
+            }
+            other => return other,
+        }
+    } else if !is_mp4 {
+        "the splice writers handle MP4/MOV (H.264, HEVC) and Matroska/WebM (VP8, VP9); this file is re-encoded whole by ffmpeg"
+            .to_string()
+    } else if !splice_codec {
+        format!(
+            "the splice handles H.264 and HEVC; {} video is re-encoded whole by ffmpeg",
+            video.codec_name
+        )
+    } else {
+        match spliced(&tools, input, output, video, options, progress) {
+            Err(Error::Unsupported(why)) => format!("this MP4 cannot be spliced ({why}); re-encoded whole by ffmpeg"),
+            other => return other,
+        }
+    };
+    whole::stamp(
+        &tools, input, output, is_mp4, &streams, video, options, reason, progress,
+    )
+}
+
+/// The label windows in seconds from the first frame, for a video of `total` seconds.
+fn windows(options: &StampOptions, total: f64) -> Vec<(f64, f64)> {
+    let d = options.seconds;
+    let mut out = vec![(0.0, d)];
+    for at in &options.at {
+        match *at {
+            At::Start => {}
+            At::End => out.push(((total - d).max(0.0), total)),
+            At::Fraction(f) => out.push((total * f, total * f + d)),
+            At::Seconds(t) => out.push((t, t + d)),
+        }
+    }
+    // A point past the end labels nothing; the opening window always stays.
+    let mut i = 0;
+    out.retain(|(from, _)| {
+        i += 1;
+        i == 1 || *from < total
+    });
+    out
+}
+
+/// The stamper's schedule for those windows.
+fn schedule(options: &StampOptions, total: f64) -> Schedule {
+    let mut s = Schedule {
+        start_seconds: options.seconds,
+        end: None,
+        middle: Vec::new(),
+    };
+    for (from, to) in windows(options, total).into_iter().skip(1) {
+        s.middle.push((from, to - from));
+    }
+    s
+}
+
+fn spliced(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    let mp4 = splice::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
+    let samples = &mp4.samples;
+    let n = samples.len();
+    let cts = splice::presentation(samples);
+    let t0 = cts.first().copied().unwrap_or(0);
+    let ts = f64::from(mp4.timescale);
+    let end_ticks = splice::decode_times(samples)
+        .iter()
+        .zip(samples)
+        .map(|(d, s)| d.saturating_add(s.cts_offset).saturating_add(i64::from(s.duration)))
+        .max()
+        .unwrap_or(t0);
+    let total = end_ticks.saturating_sub(t0) as f64 / ts;
+    let mut cuts = splice::cut_points(samples);
+    if video.codec_name == "h264" {
+        let length_size = avc::length_size(mp4.first_entry()?)?;
+        let mut file = std::fs::File::open(input)?;
+        let mut keep = Vec::with_capacity(cuts.len());
+        for c in cuts {
+            let idr = match samples.get(c) {
+                None => true, // the end
+                Some(_) if c == 0 => true,
+                Some(s) => read_sample(&mut file, s).is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
+            };
+            if idr {
+                keep.push(c);
+            }
+        }
+        cuts = keep;
+    }
+    let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
+    // Each window widened to the cut points around it, then merged.
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for (from, to) in windows(options, total) {
+        let (w0, w1) = (
+            t0.saturating_add((from * ts) as i64),
+            t0.saturating_add((to * ts).ceil() as i64),
+        );
+        let a = cuts
+            .iter()
+            .copied()
+            .filter(|&c| c < n && at_cut(c) <= w0)
+            .max()
+            .unwrap_or(0);
+        let b = cuts.iter().copied().find(|&c| at_cut(c) >= w1).unwrap_or(n);
+        if a < b {
+            ranges.push((a, b));
+        }
+    }
+    ranges.sort_unstable();
+    let ranges = ranges
+        .into_iter()
+        .fold(Vec::<(usize, usize)>::new(), |mut acc, (a, b)| {
+            match acc.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => acc.push((a, b)),
+            }
+            acc
+        });
+    let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
+    let raw = raw_for(video);
+    let spec = FrameSpec::new(width, height, raw.format, (1, mp4.timescale));
+    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, total))?;
+    let frame_len = spec.frame_len()?;
+    let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
+    let last = ranges.last().map_or(0, |r| r.1);
+    let total_frames = last as u64;
+    let mut dec = decoder(tools, input, true, video.index, raw, total_frames)?;
+    let mut frames_out = dec
+        .take_stdout()
+        .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
+    let mut frame = vec![0u8; frame_len];
+    let mut next = 0usize; // presentation index of the next decoded frame
+    let mut labelled = 0u64;
+    // H.264: the new parameter sets join the source's avcC under ids it does not use (see the
+    // avc module); other codecs get a sample description of their own per segment.
+    let h264_id = if video.codec_name == "h264" {
+        if mp4.entry_count()? != 1 || samples.iter().any(|s| s.desc != 1) {
+            return Err(Error::unsupported(
+                "video",
+                "H.264 track with several sample descriptions",
+            ));
+        }
+        Some(
+            avc::free_id(mp4.first_entry()?)?
+                .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?,
+        )
+    } else {
+        None
+    };
+    let first_new = mp4.entry_count()?.saturating_add(1);
+    let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
+    let mut replaced: Vec<Replaced> = Vec::new();
+    for &(a, b) in &ranges {
+        while next < a {
+            if !read_frame(&mut frames_out, &mut frame)? {
+                return Err(short_decode(next, a));
+            }
+            next += 1;
+            progress(Progress {
+                frames: next as u64,
+                total: total_frames,
+            });
+        }
+        let mut job = tools.ffmpeg(Vec::<String>::new());
+        raw_input(&mut job, raw, width, height, &rate);
+        job.args(encoder_args(video, "v", true)?);
+        if let Some(gop) = keyframe_interval.filter(|_| (a, b) == (0, n)) {
+            // A whole track keeps the source's keyframe spacing, so seeking stays as it was.
+            job.args(["-g:v", &gop.to_string()]);
+        }
+        if let Some(id) = h264_id {
+            let id = id + u32::try_from(replaced.len()).unwrap_or(u32::MAX);
+            if id > 31 {
+                return Err(Error::unsupported("video", "no free H.264 parameter set id"));
+            }
+            job.args(["-x264-params:v", &format!("sps-id={id}")]);
+        }
+        if !video.codec_tag_string.is_empty() && video.codec_tag_string.is_ascii() && video.codec_tag_string.len() == 4
+        {
+            job.args(["-tag:v", &video.codec_tag_string]);
+        }
+        job.args([
+            "-an",
+            "-f",
+            "mp4",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+            "pipe:1",
+        ]);
+        let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
+        let data = pump(encoder, |stdin| {
+            while next < b {
+                if !read_frame(&mut frames_out, &mut frame)? {
+                    return Err(short_decode(next, b));
+                }
+                let pts = cts.get(next).copied().unwrap_or(t0).saturating_sub(t0);
+                if stamper.stamp(&mut frame, pts)? {
+                    labelled += 1;
+                }
+                stdin.write_all(&frame)?;
+                next += 1;
+                progress(Progress {
+                    frames: next as u64,
+                    total: total_frames,
+                });
+            }
+            Ok(())
+        })?;
+        let segment = parse_segment(data)?;
+        if segment.samples.len() != b - a {
+            return Err(Error::parameter(
+                "video",
+                format!(
+                    "the encoder returned {} frames for {} input frames",
+                    segment.samples.len(),
+                    b - a
+                ),
+            ));
+        }
+        let desc = match h264_id {
+            Some(_) => 1,
+            None => first_new.saturating_add(u32::try_from(replaced.len()).unwrap_or(u32::MAX)),
+        };
+        replaced.push(Replaced {
+            from: a,
+            to: b,
+            segment,
+            desc,
+        });
+    }
+    drop(frames_out);
+    dec.wait().map_err(ff)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
+    let stsd = match h264_id {
+        Some(_) => {
+            let mut entry = mp4.first_entry()?.to_vec();
+            for r in &replaced {
+                entry = avc::merge(&entry, &r.segment.entry)?;
+            }
+            mp4.stsd_replacing_first(&entry)?
+        }
+        None => mp4.stsd_appending(&replaced.iter().map(|r| r.segment.entry.as_slice()).collect::<Vec<_>>())?,
+    };
+    splice::write(&mut std::fs::File::open(input)?, &mp4, &replaced, &stsd, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    let reencoded: u64 = ranges.iter().map(|(a, b)| (b - a) as u64).sum();
+    let whole_track = ranges.first() == Some(&(0, n));
+    Ok(StampReport {
+        method: if whole_track {
+            Method::WholeTrack
+        } else {
+            Method::Spliced
+        },
+        reason: whole_track.then(|| {
+            "no clean keyframe after the label's windows: the whole video track was re-encoded (other tracks copied)".to_string()
+        }),
+        reencoded_frames: reencoded,
+        labelled_frames: labelled,
+        copied_frames: n as u64 - reencoded,
+        splice_at: ranges
+            .iter()
+            .filter(|r| r.1 < n)
+            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 / ts)
+            .collect(),
+        codec: video.codec_name.clone(),
+    })
+}
+
+/// The bytes of one sample (for a look at its NAL unit types), up to 64 MiB.
+fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    if s.size > 64 << 20 {
+        return Err(Error::unsupported("video", "sample over 64 MiB"));
+    }
+    file.seek(SeekFrom::Start(s.offset))?;
+    let mut bytes = vec![0u8; s.size as usize];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The Matroska/WebM splice (VP8, VP9): the opening window only.
+fn spliced_mkv(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    if options.at.iter().any(|a| *a != At::Start) {
+        return Err(Error::unsupported("video", "--at windows besides the start"));
+    }
+    let until_ns = (options.seconds * 1e9).ceil() as u64;
+    let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
+    let Some(last) = mkv.frames.last().filter(|f| f.key && mkv.frames.len() > 1) else {
+        return Err(Error::unsupported("video", "no keyframe after the label's end"));
+    };
+    let first_ts = mkv.frames.first().map_or(0, |f| f.ts);
+    let k = mkv.frames.len() - 1;
+    let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
+    let raw = raw_for(video);
+    // Timestamps in Segment ticks of `scale` ns.
+    let g = gcd(mkv.scale, 1_000_000_000);
+    let time_base = (
+        u32::try_from(mkv.scale / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
+        u32::try_from(1_000_000_000 / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
+    );
+    let spec = FrameSpec::new(width, height, raw.format, time_base);
+    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, 0.0))?;
+    let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
+    let mut dec = decoder(tools, input, false, video.index, raw, k as u64)?;
+    let mut frames_out = dec
+        .take_stdout()
+        .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
+    let mut frame = vec![0u8; spec.frame_len()?];
+    let mut job = tools.ffmpeg(Vec::<String>::new());
+    raw_input(&mut job, raw, width, height, &rate);
+    job.args(encoder_args(video, "v", true)?);
+    job.args(["-an", "-f", "ivf", "pipe:1"]);
+    let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
+    let mut labelled = 0u64;
+    let data = pump(encoder, |stdin| {
+        for (i, f) in mkv.frames.iter().take(k).enumerate() {
+            if !read_frame(&mut frames_out, &mut frame)? {
+                return Err(short_decode(i, k));
+            }
+            if stamper.stamp(&mut frame, f.ts.saturating_sub(first_ts))? {
+                labelled += 1;
+            }
+            stdin.write_all(&frame)?;
+            progress(Progress {
+                frames: i as u64 + 1,
+                total: k as u64,
+            });
+        }
+        Ok(())
+    })?;
+    drop(frames_out);
+    dec.wait().map_err(ff)?;
+    let packets = mkv::ivf_frames(&data)?;
+    if packets.len() != k {
+        return Err(Error::unsupported(
+            "video",
+            format!("the encoder returned {} frames for {k}", packets.len()),
+        ));
+    }
+    let new: Vec<(&[u8], bool)> = packets
+        .iter()
+        .map(|r| {
+            let bytes = data.get(r.clone()).unwrap_or_default();
+            (bytes, mkv::is_key(&video.codec_name, bytes))
+        })
+        .collect();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
+    mkv::write(&mut std::fs::File::open(input)?, &mkv, &new, &options.limits, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    let total = video.duration.unwrap_or(0.0) * video.frame_rate().map_or(0.0, |r| r.as_f64());
+    Ok(StampReport {
+        method: Method::Spliced,
+        reason: None,
+        reencoded_frames: k as u64,
+        labelled_frames: labelled,
+        copied_frames: (total.round() as u64).saturating_sub(k as u64),
+        splice_at: vec![last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9],
+        codec: video.codec_name.clone(),
+    })
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+}
+
+fn short_decode(got: usize, wanted: usize) -> Error {
+    Error::truncated(
+        "video",
+        got as u64,
+        format!("the decoder stopped after {got} frames; {wanted} were expected"),
+    )
+}
+
+/// Raw frames for `video`: I420 when the source is 8-bit 4:2:0 with even sides.
+fn raw_for(video: &Stream) -> Raw {
+    let even = video.width.is_some_and(|w| w % 2 == 0) && video.height.is_some_and(|h| h % 2 == 0);
+    Raw::for_source(video.pix_fmt.as_deref().filter(|_| even))
+}
+
+/// The fuzz property of the splice writer, for `fuzz/fuzz_targets/mp4_splice.rs` and its corpus
+/// replay: reading any bytes as an MP4 to splice never panics, and when the first video track
+/// reads, splicing a stand-in segment over its first stretch (up to the first cut point) writes
+/// a file whose track reads back with the same number of samples, the new ones first.
+#[doc(hidden)]
+pub fn fuzz_splice(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(mp4) = splice::open(&mut Cursor::new(data), 0, &limits) else {
+        return;
+    };
+    let cuts = splice::cut_points(&mp4.samples);
+    let to = cuts.get(1).copied().unwrap_or(mp4.samples.len()).min(64);
+    let Ok(entry) = mp4.first_entry().map(<[u8]>::to_vec) else {
+        return;
+    };
+    let samples: Vec<_> = (0..to).map(|i| (i * 3..i * 3 + 3, i == 0)).collect();
+    let segment = encode::Segment {
+        entry,
+        data: vec![0xA5; to * 3],
+        samples,
+    };
+    let replaced = [Replaced {
+        from: 0,
+        to,
+        segment,
+        desc: mp4.entry_count().unwrap_or(0).saturating_add(1),
+    }];
+    let Ok(stsd) = mp4.stsd_appending(&[replaced[0].segment.entry.as_slice()]) else {
+        return;
+    };
+    let mut out = Vec::new();
+    if splice::write(&mut Cursor::new(data), &mp4, &replaced, &stsd, &mut out).is_err() {
+        return;
+    }
+    let again = splice::open(&mut Cursor::new(&out), 0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced file does not read back: {e}"));
+    assert_eq!(again.samples.len(), mp4.samples.len());
+    for (i, s) in again.samples.iter().take(to).enumerate() {
+        assert_eq!(s.size, 3, "new sample {i}");
+        let at = usize::try_from(s.offset).unwrap_or(usize::MAX);
+        assert_eq!(out.get(at..at + 3), Some(&[0xA5u8; 3][..]), "new sample {i} bytes");
+    }
+    for (a, b) in mp4.samples.iter().zip(&again.samples).skip(to) {
+        let (x, y) = (
+            usize::try_from(a.offset).unwrap_or(usize::MAX),
+            usize::try_from(b.offset).unwrap_or(usize::MAX),
+        );
+        let len = a.size as usize;
+        assert_eq!(
+            data.get(x..x.saturating_add(len)),
+            out.get(y..y.saturating_add(len)),
+            "kept sample bytes"
+        );
+    }
+}
+
+/// The fuzz property of the Matroska splice writer (`fuzz/fuzz_targets/mkv_splice.rs`): reading
+/// any bytes never panics, and when the first track reads as video, replacing its blocks up to
+/// the second keyframe with stand-in frames writes a file that reads back with the same blocks,
+/// the stand-ins first, and the kept blocks' bytes unchanged.
+#[doc(hidden)]
+pub fn fuzz_splice_mkv(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(mkv) = mkv::open(&mut Cursor::new(data), 0, 0, &limits) else {
+        return;
+    };
+    let k = match mkv.frames.last() {
+        Some(f) if f.key && mkv.frames.len() > 1 => mkv.frames.len() - 1,
+        _ => mkv.frames.len(),
+    };
+    let stand_in = [0x82u8, 0x49, 0x83];
+    let new: Vec<(&[u8], bool)> = (0..k).map(|i| (&stand_in[..], i == 0)).collect();
+    let mut out = Vec::new();
+    if mkv::write(&mut Cursor::new(data), &mkv, &new, &limits, &mut out).is_err() {
+        return;
+    }
+    let again = mkv::open(&mut Cursor::new(&out), 0, 0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced file does not read back: {e}"));
+    assert_eq!(again.frames.len(), mkv.frames.len());
+    for (i, (a, b)) in mkv.frames.iter().zip(&again.frames).enumerate() {
+        assert_eq!(a.ts, b.ts, "block {i} timestamp");
+        let payload = |bytes: &[u8], f: &mkv::Frame| {
+            let start = usize::try_from(f.range.start).unwrap_or(usize::MAX);
+            let end = usize::try_from(f.range.end).unwrap_or(usize::MAX);
+            bytes.get(start..end).map(|el| {
+                el.get(el.len().saturating_sub(if i < k { 3 } else { el.len() })..)
+                    .unwrap_or_default()
+                    .to_vec()
+            })
+        };
+        if i < k {
+            assert_eq!(payload(&out, b), Some(stand_in.to_vec()), "block {i}");
+        } else {
+            assert_eq!(payload(data, a), payload(&out, b), "kept block {i}");
+        }
+    }
+}
