@@ -45,6 +45,16 @@ pub fn embed_with(
 ) -> Result<Written> {
     check_label(label, options)?;
     let existing = inspect_with(carrier, input, options)?;
+    check_producer(&existing, label)?;
+    write_within_budget(carrier, input, output, label, options)
+}
+
+/// The rule of [`embed_with`]: a file's label may be replaced only by its producer. `existing`
+/// is the file's report; for a caller that writes a label another way (an update in place).
+///
+/// # Errors
+/// [`Error::AlreadyLabelled`] when a copy names another producer, or none that can be read.
+pub fn check_producer(existing: &crate::inspect::Report, label: &Label) -> Result<()> {
     for copy in &existing.copies {
         let producer = copy.field("ContentProducer");
         if producer != Some(label.content_producer.as_str()) {
@@ -53,7 +63,7 @@ pub fn embed_with(
             });
         }
     }
-    write_within_budget(carrier, input, output, label, options)
+    Ok(())
 }
 
 /// Replaces the label of a file that already carries one, keeping nothing of the old label;
@@ -86,7 +96,12 @@ fn write_within_budget(
     })
 }
 
-fn check_label(label: &Label, options: &Options) -> Result<()> {
+/// Validates `label` at `options.write` strictness, as every write does first: for a caller
+/// that writes a label another way (an update in place).
+///
+/// # Errors
+/// [`Error::Parameter`] listing the checks the label fails.
+pub fn check_label(label: &Label, options: &Options) -> Result<()> {
     let failed: Vec<String> = validate_label(label, options.write)
         .into_iter()
         .filter(|c| !c.is_ok())
