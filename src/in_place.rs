@@ -1,5 +1,6 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
-//! one file and its format can take the new label in room it already has (FLAC padding), the
+//! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
+//! padding in MP3), the
 //! label is written there with a crash-safe switch, about the label's size instead of the whole
 //! file, and the file keeps its inode, owner and mode. Otherwise (no room, another format) the
 //! caller goes on with the atomic rewrite of [`crate::atomic`].
@@ -67,7 +68,7 @@ fn open(path: &Path) -> Result<Option<Target>> {
 
 /// The formats updated in place.
 fn supported(carrier: &dyn Carrier) -> bool {
-    cfg!(feature = "audio") && carrier.format() == "flac"
+    cfg!(feature = "audio") && matches!(carrier.format(), "flac" | "mp3")
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
@@ -76,6 +77,7 @@ fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits
     use aigc_label_audio::in_place::Update;
     let update = match carrier.format() {
         "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
+        "mp3" => aigc_label_audio::mp3::update_in_place(file, label, limits)?,
         _ => return Ok(None),
     };
     Ok(match update {

@@ -167,3 +167,40 @@ fn a_file_written_to_another_path_is_a_rewrite() {
         "rewrite"
     );
 }
+
+#[test]
+fn mp3_propagation_in_place_keeps_the_producer_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("song.mp3");
+    let options = Options::default();
+    let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    embed_signed_file(
+        fixture("id3v24.mp3"),
+        &file,
+        &Label::new(PRODUCER, "track-1"),
+        &[SignSpec::producer(&key)],
+        &options,
+    )
+    .unwrap();
+    let ino = inode(&file);
+    let request = Request {
+        platform: PLATFORM,
+        propagate_id: "upload-9",
+        declared_by_user: false,
+        signer: None,
+        bind: false,
+    };
+    let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
+    outcome.unwrap();
+    let w = only(&writes);
+    assert_eq!(w.method, Method::InPlace);
+    eprintln!("mp3 in-place propagation: {} bytes written", w.bytes_written);
+    assert!(w.bytes_written < 4096, "{}", w.bytes_written);
+    assert_eq!(inode(&file), ino);
+    let mut trust = TrustList::new();
+    trust.add(PRODUCER, key.public_key());
+    let verified = verify_file(&file, &trust, &options).unwrap();
+    assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
+    assert!(verified.verifications[0].as_ref().unwrap().is_bound());
+    assert_eq!(verified.report.label().unwrap().propagate_id, "upload-9");
+}

@@ -313,12 +313,12 @@ fn in_place_steps(
     ) {
         scrub.extend(in_place::subtract(stale, &keep));
     }
-    Ok(Ok(Steps {
+    Ok(Ok(Steps::single_switch(
         prepare,
         switch,
-        scrub,
-        label_range: q + 4 + span.start as u64..q + 4 + span.end as u64,
-    }))
+        &scrub,
+        q + 4 + span.start as u64..q + 4 + span.end as u64,
+    )))
 }
 
 /// Reads the body of `block`.

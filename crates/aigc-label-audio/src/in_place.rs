@@ -67,50 +67,55 @@ pub(crate) fn in_one_sector(pos: u64, len: u64) -> bool {
     len > 0 && pos / SECTOR == (pos + len - 1) / SECTOR
 }
 
-/// A worked-out in-place update: the bytes to write in each step.
+/// A worked-out in-place update: the writes of each step, in order. Every step is synced
+/// before the next starts; a switch step is a few bytes inside one sector.
 #[derive(Debug, Default)]
 pub(crate) struct Steps {
-    /// Step 1: new bytes where no reader looks yet.
-    pub(crate) prepare: Vec<(u64, Vec<u8>)>,
-    /// Step 2: the switch, a few bytes inside one sector.
-    pub(crate) switch: (u64, Vec<u8>),
-    /// Step 3: stale ranges to zero, now padding.
-    pub(crate) scrub: Vec<std::ops::Range<u64>>,
+    /// The steps, each a list of writes.
+    pub(crate) phases: Vec<Vec<(u64, Vec<u8>)>>,
     /// Where the label's structure ends up.
     pub(crate) label_range: std::ops::Range<u64>,
 }
 
 impl Steps {
-    /// Runs the three steps on `file`, syncing after each; returns what was written.
+    /// The three steps of a single switch: `prepare` (new bytes where no reader looks), the
+    /// `switch`, then the `scrub` ranges zeroed.
+    pub(crate) fn single_switch(
+        prepare: Vec<(u64, Vec<u8>)>,
+        switch: (u64, Vec<u8>),
+        scrub: &[std::ops::Range<u64>],
+        label_range: std::ops::Range<u64>,
+    ) -> Steps {
+        Steps {
+            phases: vec![prepare, vec![switch], zeros(scrub)],
+            label_range,
+        }
+    }
+
+    /// Runs the steps on `file`, syncing after each; returns what was written.
     pub(crate) fn run<S: Storage + ?Sized>(&self, file: &mut S) -> Result<Written> {
         let mut written = 0u64;
-        for (pos, bytes) in &self.prepare {
-            put(file, *pos, bytes)?;
-            written += bytes.len() as u64;
-        }
-        file.flush()?;
-        file.sync()?;
-        put(file, self.switch.0, &self.switch.1)?;
-        written += self.switch.1.len() as u64;
-        file.flush()?;
-        file.sync()?;
-        const ZEROS: [u8; 4096] = [0; 4096];
-        for range in &self.scrub {
-            let mut at = range.start;
-            while at < range.end {
-                let n = (range.end - at).min(ZEROS.len() as u64);
-                put(file, at, ZEROS.get(..n as usize).unwrap_or_default())?;
-                written += n;
-                at += n;
+        for phase in &self.phases {
+            for (pos, bytes) in phase {
+                put(file, *pos, bytes)?;
+                written += bytes.len() as u64;
             }
+            file.flush()?;
+            file.sync()?;
         }
-        file.flush()?;
-        file.sync()?;
         Ok(Written {
             label_range: self.label_range.clone(),
             bytes_written: written,
         })
     }
+}
+
+/// Writes of zeros over `ranges`.
+pub(crate) fn zeros(ranges: &[std::ops::Range<u64>]) -> Vec<(u64, Vec<u8>)> {
+    ranges
+        .iter()
+        .map(|r| (r.start, vec![0; usize::try_from(r.end - r.start).unwrap_or(0)]))
+        .collect()
 }
 
 fn put<S: Storage + ?Sized>(file: &mut S, pos: u64, bytes: &[u8]) -> Result<()> {

@@ -1,15 +1,17 @@
-//! FLAC label updates in place (issue 16): after our first write the padding sits next to the
-//! comment block, and later labels are written into it with one 4-byte switch; every state a
-//! crash can leave reads as the old label or the new one, the frames and every covered byte stay,
-//! ffmpeg decodes the same samples and ffprobe reads the new label.
+//! Label updates in place (issue 16). FLAC: after our first write the padding sits next to the
+//! comment block, and later labels are written into it with one 4-byte switch. MP3: the ID3v2
+//! padding our first write leaves takes the new frame, and two 10-byte header switches (through
+//! a PRIV frame) replace the old one. Every state a crash can leave reads as the old label or
+//! the new one, the audio and every covered byte stay, ffmpeg decodes the same samples and
+//! ffprobe reads the new label.
 
 mod common;
 
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
-use aigc_label_audio::Flac;
 use aigc_label_audio::flac::update_in_place;
 use aigc_label_audio::in_place::{Storage, Update};
+use aigc_label_audio::{Flac, Mp3};
 use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_testutil::{covered_by, sample_label};
 use common::*;
@@ -267,4 +269,86 @@ fn our_first_write_leaves_the_room_after_the_label() {
         );
         assert!(kinds[vc + 1].1 >= 1024, "{name}: {kinds:?}");
     }
+}
+
+fn mp3_labels(data: &[u8]) -> Vec<Label> {
+    Mp3.find(&mut Cursor::new(data), &Limits::default())
+        .unwrap()
+        .iter()
+        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
+        .collect()
+}
+
+#[test]
+fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
+    for name in ["id3v24.mp3", "id3v23.mp3", "no_tag.mp3"] {
+        let mut file = write_label(&Mp3, &read_fixture(name), &sample_label());
+        let len = file.len();
+        let before = covered_by(&Mp3, &file);
+        for n in 0..6 {
+            let was = mp3_labels(&file);
+            let new = grown(n, 150 + 60 * n);
+            let mut rec = Recorder::new(file.clone());
+            let r = aigc_label_audio::mp3::update_in_place(&mut rec, &new, &Limits::default()).unwrap();
+            let Update::InPlace(w) = r else {
+                panic!("{name}: update {n}: {r:?}");
+            };
+            let json = aigc_label_core::json::to_json(&new, aigc_label_core::json::Shape::Bare);
+            eprintln!(
+                "{name}: update {n}: {} bytes written for a {}-byte label",
+                rec.written(),
+                json.len()
+            );
+            assert_eq!(w.bytes_written, rec.written());
+            assert!(
+                rec.written() <= 4 * (json.len() as u64 + 64),
+                "{name}: {}",
+                rec.written()
+            );
+            assert_eq!(rec.syncs.len(), 5, "five steps, each synced");
+            // Replay every prefix of the writes; the header switches whole, the rest also cut.
+            let mut state = file.clone();
+            for (i, (at, bytes)) in rec.writes.iter().enumerate() {
+                let cuts: Vec<usize> = if bytes.len() == 10 {
+                    vec![0]
+                } else {
+                    (0..bytes.len()).step_by(61).collect()
+                };
+                for cut in cuts {
+                    let mut partial = state.clone();
+                    partial[*at as usize..*at as usize + cut].copy_from_slice(&bytes[..cut]);
+                    let found = mp3_labels(&partial);
+                    assert!(
+                        found == was || found == std::slice::from_ref(&new),
+                        "{name}: write {i} cut at {cut}: {found:?}"
+                    );
+                }
+                state[*at as usize..*at as usize + bytes.len()].copy_from_slice(bytes);
+            }
+            file = rec.file.into_inner();
+            assert_eq!(state, file);
+            assert_eq!(file.len(), len, "{name}: nothing moves");
+            assert_eq!(mp3_labels(&file), std::slice::from_ref(&new));
+            assert!(covered_by(&Mp3, &file) == before, "{name}: covered bytes changed");
+            // No PRIV frame is left once the update is done.
+            assert!(!file.windows(4).any(|w| w == b"PRIV"), "{name}");
+        }
+        let out = temp_file(&file, "mp3");
+        if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
+            assert_eq!(a, b, "{name}: decoded samples");
+        }
+        if let Some(value) = ffprobe_aigc(&out) {
+            let last = mp3_labels(&file).pop().unwrap();
+            assert_eq!(
+                value,
+                aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
+            );
+        }
+    }
+    // No room: nothing written.
+    let mut c = Cursor::new(write_label(&Mp3, &read_fixture("id3v24.mp3"), &sample_label()));
+    let copy = c.get_ref().clone();
+    let r = aigc_label_audio::mp3::update_in_place(&mut c, &grown(0, 9000), &Limits::default()).unwrap();
+    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
+    assert_eq!(c.into_inner(), copy);
 }
