@@ -136,8 +136,23 @@ fn killed_batch_leaves_each_file_original_or_complete() {
 /// never both; and the audio frames are the same bytes.
 #[test]
 fn killed_in_place_propagation_on_flac_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("ffmpeg.flac", "flac");
+}
+
+/// The same for MP3, whose update takes two switches through a `PRIV` frame.
+#[test]
+fn killed_in_place_propagation_on_mp3_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("id3v24.mp3", "mp3");
+}
+
+fn killed_in_place_propagation(fixture: &str, ext: &str) {
     const PLATFORM: &str = "001191110108551385082Q20000";
-    let flac = std::fs::read(aigc_label_testutil::workspace_root().join("tests/fixtures/audio/ffmpeg.flac")).unwrap();
+    let flac = std::fs::read(
+        aigc_label_testutil::workspace_root()
+            .join("tests/fixtures/audio")
+            .join(fixture),
+    )
+    .unwrap();
     let seed = std::env::var("KILL_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -157,13 +172,14 @@ fn killed_in_place_propagation_on_flac_leaves_the_old_label_or_the_new() {
         let dir = tempfile::tempdir().unwrap();
         let mut expected = Vec::new();
         for i in 0..FILES {
-            let path = dir.path().join(format!("f{i:04}.flac"));
+            let path = dir.path().join(format!("f{i:04}.{ext}"));
             let old = aigc_label::Label::new(PRODUCER, format!("f{i:04}"));
             let mut labelled = Vec::new();
             aigc_label::embed(Cursor::new(&flac), &mut labelled, &old, &options).unwrap();
             std::fs::write(&path, &labelled).unwrap();
             let new = old.clone().propagated(PLATFORM, format!("f{i:04}"));
-            expected.push((path, labelled.len(), old, new));
+            let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+            expected.push((path, labelled.len(), old, new, inode));
         }
         let mut child = Command::new(env!("CARGO_BIN_EXE_aigc-label"))
             .args([
@@ -198,7 +214,15 @@ fn killed_in_place_propagation_on_flac_leaves_the_old_label_or_the_new() {
         let status = child.wait().unwrap();
 
         let (mut new_count, mut old_count) = (0, 0);
-        for (path, len, old, new) in &expected {
+        for (path, len, old, new, inode) in &expected {
+            // Updated in place: the same file, not a renamed copy.
+            let now_inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap());
+            assert_eq!(
+                now_inode,
+                *inode,
+                "round {round}: {} was rewritten, not updated in place",
+                path.display()
+            );
             let now = std::fs::read(path).unwrap();
             assert_eq!(
                 now.len(),
