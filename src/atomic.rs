@@ -90,6 +90,32 @@ pub struct FileWrite {
     pub path: PathBuf,
     /// What happened to the file's identity; empty when everything was kept.
     pub notes: Vec<Note>,
+    /// How the file was written: updated in place, or rewritten whole and renamed into place.
+    pub method: Method,
+    /// Bytes written to the file: the whole file for a rewrite, about the label's size for an
+    /// update in place.
+    pub bytes_written: u64,
+}
+
+/// How a file-level write put the label into the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Method {
+    /// The label was updated inside the file, in room the file had, with a crash-safe switch
+    /// (see `aigc_label_audio::in_place`); the file keeps its inode.
+    InPlace,
+    /// The file was written whole to a temporary file and renamed over the target.
+    Rewrite,
+}
+
+impl Method {
+    /// `"in-place"` or `"rewrite"`, as the JSON output says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::InPlace => "in-place",
+            Method::Rewrite => "rewrite",
+        }
+    }
 }
 
 thread_local! {
@@ -120,7 +146,7 @@ pub fn record_writes<T>(f: impl FnOnce() -> T) -> (T, Vec<FileWrite>) {
     (value, writes)
 }
 
-fn record(write: FileWrite) {
+pub(crate) fn record(write: FileWrite) {
     RECORDER.with(|r| {
         if let Some(writes) = r.borrow_mut().as_mut() {
             writes.push(write);
@@ -157,17 +183,21 @@ pub(crate) fn write<T>(
     }
     drop(stream);
     if keep {
-        let placed = (|| -> io::Result<()> {
+        let placed = (|| -> io::Result<u64> {
             temp.as_file().sync_all()?;
+            let len = temp.as_file().metadata()?.len();
             notes.extend(adopt_identity(temp.as_file(), &target, input)?);
             temp.persist(&target).map_err(|e| e.error)?;
-            sync_folder(dir)
+            sync_folder(dir)?;
+            Ok(len)
         })();
-        placed.map_err(|e| Error::from(e).with_path(output))?;
+        let bytes_written = placed.map_err(|e| Error::from(e).with_path(output))?;
         record(FileWrite {
             format: carrier.format(),
             path: target,
             notes,
+            method: Method::Rewrite,
+            bytes_written,
         });
     }
     Ok(value)
@@ -184,7 +214,7 @@ fn folder_of(path: &Path) -> &Path {
 /// The file to replace for `output`: itself, or, when it is a symbolic link, the file the link
 /// points to (the link is kept). A link to nothing is refused rather than followed into a new
 /// file somewhere else.
-fn resolve_output(output: &Path) -> io::Result<(PathBuf, Vec<Note>)> {
+pub(crate) fn resolve_output(output: &Path) -> io::Result<(PathBuf, Vec<Note>)> {
     match fs::symlink_metadata(output) {
         Ok(meta) if meta.file_type().is_symlink() => {
             let target = fs::canonicalize(output).map_err(|e| {

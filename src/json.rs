@@ -130,15 +130,22 @@ pub fn checks(checks: &[Check]) -> Vec<Value> {
         .collect()
 }
 
-/// The object for one embedded file: `file`, `output`, `format`, `result` (`labelled`), `bytes`,
-/// `label_range`, `notes` (what the write did to the file's identity, see
-/// [`crate::record_writes`]) and `error` (`null`).
-pub fn embedded(file: &Path, output: &Path, format: &str, written: &Written, notes: &[String]) -> Value {
+/// The object for one embedded file: `file`, `output`, `format`, `result` (`labelled`), `bytes`
+/// (written), `label_range`, `write` (`in-place` or `rewrite`, from `writes`; `null` for a
+/// stream), `notes` (what the write did to the file's identity) and `error` (`null`). `writes`
+/// are what [`crate::record_writes`] saw.
+pub fn embedded(file: &Path, output: &Path, format: &str, written: &Written, writes: &[crate::FileWrite]) -> Value {
     json!({
         "file": file.to_string_lossy(), "output": output.to_string_lossy(), "format": format,
         "result": "labelled", "bytes": written.bytes_written,
-        "label_range": [written.label_range.start, written.label_range.end], "notes": notes, "error": null,
+        "label_range": [written.label_range.start, written.label_range.end], "write": method(writes),
+        "notes": notes(writes), "error": null,
     })
+}
+
+/// How the file was written (`in-place` or `rewrite`), or `null` when no file was.
+pub fn method(writes: &[crate::FileWrite]) -> Value {
+    writes.first().map_or(Value::Null, |w| Value::from(w.method.as_str()))
 }
 
 /// The notes of [`crate::record_writes`]'s writes, as the `notes` of an object.
@@ -153,7 +160,7 @@ pub fn notes(writes: &[crate::FileWrite]) -> Vec<String> {
 pub fn embed_failed(file: &Path, error: &crate::Error) -> Value {
     json!({
         "file": file.to_string_lossy(), "output": null, "format": null, "result": "failed", "bytes": null,
-        "label_range": null, "notes": [], "error": error_text(file, error),
+        "label_range": null, "write": null, "notes": [], "error": error_text(file, error),
     })
 }
 
@@ -230,16 +237,17 @@ mod trust {
     pub fn propagate_failed(file: &Path, error: &crate::Error) -> Value {
         json!({
             "file": file.to_string_lossy(), "output": null, "decision": null, "class": null,
-            "written": false, "reason": null, "traces": [], "label": null, "label_range": null,
-            "notes": [], "error": error_text(file, error),
+            "written": false, "write": null, "bytes_written": null, "reason": null, "traces": [], "label": null,
+            "label_range": null, "notes": [], "error": error_text(file, error),
         })
     }
 
     /// The object for one propagated file (feature `trust`): `file`, `output` (`output` when
-    /// a label was written, else `null`), `decision`, `class`, `written`, `reason`, `traces`,
+    /// a label was written, else `null`), `decision`, `class`, `written`, `write` (`in-place`
+    /// or `rewrite`, `null` when nothing was written), `bytes_written`, `reason`, `traces`,
     /// `label`, `label_range`, `notes` (what the write did to the file's identity) and `error`
-    /// (`null`).
-    pub fn propagated(file: &Path, output: &Path, outcome: &Outcome, notes: &[String]) -> Value {
+    /// (`null`). `writes` are what [`crate::record_writes`] saw.
+    pub fn propagated(file: &Path, output: &Path, outcome: &Outcome, writes: &[crate::FileWrite]) -> Value {
         let traces: Vec<Value> = match &outcome.decision {
             Decision::Suspected { traces } => traces
                 .iter()
@@ -256,11 +264,13 @@ mod trust {
             "decision": outcome.decision.as_str(),
             "class": outcome.decision.class().map(|c| c.word()),
             "written": outcome.written.is_some(),
+            "write": super::method(writes),
+            "bytes_written": writes.first().map(|w| w.bytes_written),
             "reason": outcome.decision.reason(),
             "traces": traces,
             "label": outcome.label.as_ref().map(label),
             "label_range": outcome.written.as_ref().map(|w| [w.label_range.start, w.label_range.end]),
-            "notes": notes,
+            "notes": super::notes(writes),
             "error": null,
         })
     }

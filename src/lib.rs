@@ -64,6 +64,7 @@ pub mod watermark_file;
 
 mod atomic;
 pub mod batch;
+mod in_place;
 #[cfg(feature = "json")]
 pub mod json;
 #[cfg(feature = "trust")]
@@ -73,7 +74,7 @@ mod rewrite;
 #[cfg(feature = "trust")]
 pub use protected::{Verified, embed_signed_file, propagate_file, verify_file, verify_reader};
 
-pub use atomic::{FileWrite, Note, record_writes};
+pub use atomic::{FileWrite, Method, Note, record_writes};
 pub use batch::{Batch, EmbedJob, embed_many, inspect_many};
 
 /// Buffer size for file reads and writes: large enough that payload copies are few syscalls.
@@ -409,6 +410,11 @@ pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
 /// Embeds `label` into the file at `input`, writing `output` atomically (the two may be the same
 /// path for an in-place update).
 ///
+/// When `input` and `output` are one file whose format has room for the label (FLAC padding,
+/// which our writes reserve: [`Limits::label_room`]), the label is updated inside the file with
+/// a crash-safe switch, writing about the label's size; [`record_writes`] reports which
+/// ([`Method`]).
+///
 /// The output goes to a temporary file beside `output`, is read back and verified, synced to
 /// disk, given the owner, group and mode of an existing `output` (or the mode of `input`), and
 /// renamed into place; a symlink at `output` is written through. [`record_writes`] tells what
@@ -456,8 +462,14 @@ fn embed_atomic(
     output: &Path,
     label: &Label,
     options: &Options,
-    check: Option<impl FnOnce(&Report) -> Result<()>>,
+    mut check: Option<impl FnOnce(&Report) -> Result<()>>,
 ) -> Result<Written> {
+    // One file: updated in place when its format has room for the label (issue 16).
+    if in_place::same_file(input, output) {
+        if let Some(written) = in_place::embed(output, label, options, &mut check)? {
+            return Ok(written);
+        }
+    }
     atomic::write(input, output, |carrier, reader, out| {
         let core_embed::Scanned { report, plan } = core_embed::scan(carrier, reader, label, options)?;
         if let Some(check) = check {

@@ -179,7 +179,9 @@ pub fn embed_signed_file(
 /// | an unreadable label, or copies that disagree | refused | no |
 ///
 /// The returned [`Outcome`] says what was decided and why ([`Outcome::decision`]'s
-/// `reason()`); the producer's signature and binding still verify after the update.
+/// `reason()`); the producer's signature and binding still verify after the update. With
+/// `input` and `output` one file, the label is updated in place when the format has room, as
+/// in [`crate::embed_file`].
 ///
 /// ```
 /// use aigc_label::{propagate_file, Options};
@@ -209,7 +211,14 @@ pub fn propagate_file(
     request: &Request<'_>,
     options: &Options,
 ) -> Result<Outcome> {
-    atomic::write(input.as_ref(), output.as_ref(), |carrier, reader, out| {
+    let (input, output) = (input.as_ref(), output.as_ref());
+    // One file: updated in place when its format has room for the label (issue 16).
+    if crate::in_place::same_file(input, output) {
+        if let Some(outcome) = crate::in_place::propagate(output, request, options)? {
+            return Ok(outcome);
+        }
+    }
+    atomic::write(input, output, |carrier, reader, out| {
         let outcome = propagate(carrier, reader, out, request, options)?;
         let written = outcome.written.is_some();
         Ok((outcome, written))

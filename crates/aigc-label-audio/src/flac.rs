@@ -4,9 +4,10 @@
 //! The block is created after `STREAMINFO` when the file has none. The change in metadata size
 //! is taken from (or given to) the first `PADDING` block, so in the usual case the audio frames
 //! stay at the same offset; when the padding is too small the metadata is rewritten and the
-//! frames move, with a fresh padding block for later updates (1/32 of the file, at most 1 KiB,
-//! so that it stays a small share of a small file). The last-metadata-block flag is set on
-//! whichever block ends up last. Other blocks (`STREAMINFO`, `SEEKTABLE` — whose offsets are
+//! frames move, with a fresh padding block for later updates ([`Limits::label_room`], 4 KiB by
+//! default). The padding is kept right after the comment block holding the label, where
+//! [`update_in_place`] finds room to update the label without rewriting the file. The
+//! last-metadata-block flag is set on whichever block ends up last. Other blocks (`STREAMINFO`, `SEEKTABLE` — whose offsets are
 //! relative to the first frame and so stay valid —, `PICTURE`, `APPLICATION`, `CUESHEET`) are
 //! copied byte for byte, and the frames in large blocks.
 //!
@@ -21,7 +22,8 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, Exclusions, found, grow_padding, text_of};
+use crate::common::{Budget, Exclusions, found, text_of};
+use crate::in_place::{self, Steps, Storage, Update};
 use crate::vorbis_comment;
 
 /// The FLAC carrier (native FLAC streams starting with `fLaC`).
@@ -35,9 +37,6 @@ const VORBIS_COMMENT: u8 = 4;
 const INVALID: u8 = 127;
 /// Largest metadata block body (a 24-bit length).
 const MAX_BLOCK: u64 = (1 << 24) - 1;
-/// Most padding added when the metadata has to be rewritten anyway (see [`grow_padding`] for
-/// how much a given file gets).
-const NEW_PADDING: usize = 1024;
 /// Vendor string of a comment block we create.
 const VENDOR: &str = "aigc-label";
 
@@ -104,7 +103,8 @@ impl Carrier for Flac {
         let blocks = read_blocks(&mut src, limits)?;
         let json = to_json(label, Shape::Bare);
         let mut plan = plan(&mut src, &blocks, &json, limits)?;
-        fit_padding(&mut plan, &blocks, grow_padding(src.len(), NEW_PADDING) as u64);
+        fit_padding(&mut plan, &blocks, limits.label_room.min(MAX_BLOCK));
+        pad_after_label(&mut plan);
 
         let mut out = CountingWriter::new(output);
         out.write_all(b"fLaC")?;
@@ -185,6 +185,136 @@ impl Carrier for Flac {
         }
         Ok(out.into_vec())
     }
+}
+
+/// Updates the label of a FLAC file in place when the room is there, so that the update writes
+/// about the label's size instead of the whole file; see [`crate::in_place`] for the order of
+/// the writes that keeps every moment readable as the old label or the new one.
+///
+/// The room: the first `VORBIS_COMMENT` block (the one [`Flac`]'s write gives the label) and the
+/// `PADDING` blocks right before and after it form one run of blocks. The new comment block
+/// (every other field kept, the label last, as a rewrite makes it) is written inside padding
+/// of that run, followed by a padding header for the rest of the run; then the 4-byte header
+/// of the run's first block is rewritten: as the new comment block's header when the first
+/// block is padding and the new block fits in its body, otherwise as a padding header whose
+/// length skips over the old comment block to the new one. The run keeps its size, so no
+/// frame moves, and a content binding holds as it does across a rewrite (the padding and the
+/// comment block's header, count and label are what it leaves out).
+///
+/// Returns [`Update::Rewrite`], having written nothing, when there is no comment block, a
+/// second block holds a label, the padding around the comment block is too small, or the
+/// header to switch would straddle a 512-byte sector.
+///
+/// This moves bytes only: validating the label and the rule that only a label's producer may
+/// replace it (spec section 1) are the caller's, as for [`Carrier::write`].
+///
+/// # Errors
+/// Malformed input, limits exceeded, I/O errors (an I/O error in a later step can leave the
+/// file in an earlier step's state, which still reads as the old or the new label).
+pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
+    let json = to_json(label, Shape::Bare);
+    let steps = {
+        let mut src = Source::new(file, FORMAT)?;
+        let blocks = read_blocks(&mut src, limits)?;
+        match in_place_steps(&mut src, &blocks, &json, limits)? {
+            Ok(steps) => steps,
+            Err(why) => return Ok(Update::Rewrite(why)),
+        }
+    };
+    Ok(Update::InPlace(steps.run(file)?))
+}
+
+/// The writes of an in-place update, or why there are none.
+fn in_place_steps(
+    src: &mut Source,
+    blocks: &[Block],
+    json: &str,
+    limits: &Limits,
+) -> Result<std::result::Result<Steps, &'static str>> {
+    let Some(vc) = blocks.iter().position(|b| b.kind == VORBIS_COMMENT) else {
+        return Ok(Err("no VORBIS_COMMENT block to update"));
+    };
+    let mut body_of = None;
+    for (i, block) in blocks.iter().enumerate().filter(|(_, b)| b.kind == VORBIS_COMMENT) {
+        let body = read_body(src, block, limits)?;
+        let comments = vorbis_comment::parse(&body, FORMAT, block.body(), limits)?;
+        if i == vc {
+            body_of = Some(comments.rebuild(Some(json))?);
+        } else if comments.has_label() {
+            return Ok(Err("a second VORBIS_COMMENT block holds a label"));
+        }
+    }
+    let Some((body, span)) = body_of else {
+        return Ok(Err("no VORBIS_COMMENT block to update"));
+    };
+    let m = body.len() as u64;
+    if m > MAX_BLOCK {
+        return Ok(Err("label too large for a FLAC metadata block"));
+    }
+    // The run: the comment block and the padding blocks around it.
+    let is_pad = |i: &usize| blocks.get(*i).is_some_and(|b| b.kind == PADDING);
+    let first = (0..vc).rev().take_while(|i| is_pad(i)).last().unwrap_or(vc);
+    let last = (vc + 1..blocks.len()).take_while(|i| is_pad(i)).last().unwrap_or(vc);
+    let (Some(head), Some(tail), Some(old)) = (blocks.get(first), blocks.get(last), blocks.get(vc)) else {
+        return Ok(Err("no VORBIS_COMMENT block to update"));
+    };
+    let (start, end) = (head.offset, tail.end());
+    let run_is_last = last + 1 == blocks.len();
+    if !in_place::in_one_sector(start, 4) {
+        return Ok(Err("the header to switch straddles a disk sector"));
+    }
+    // Where the new block's header goes: at the run's start when the first block is padding
+    // with room for the new body and a padding header after it; else at the start of a
+    // padding block's body in the run with room for all of it (or exactly to the run's end).
+    let fits = |q: u64, room_end: u64| q + 4 + m + 4 <= room_end || (q + 4 + m == end && end <= room_end);
+    let at = if first != vc && head.len >= m + 4 {
+        Some(start)
+    } else {
+        blocks
+            .get(first..=last)
+            .unwrap_or_default()
+            .iter()
+            .find(|b| b.kind == PADDING && b.offset > start && fits(b.body(), b.end()))
+            .map(Block::body)
+    };
+    let Some(q) = at else {
+        return Ok(Err("the padding next to the VORBIS_COMMENT block is too small"));
+    };
+    let new_end = q + 4 + m;
+    let vc_last = new_end == end && run_is_last;
+    let vc_header = block_header(VORBIS_COMMENT, vc_last, m)?;
+    let mut prepare = Vec::new();
+    let mut keep = vec![start..start + 4, q..new_end];
+    if new_end < end {
+        prepare.push((new_end, block_header(PADDING, run_is_last, end - new_end - 4)?.to_vec()));
+        keep.push(new_end..new_end + 4);
+    }
+    let switch = if q == start {
+        prepare.insert(0, (q + 4, body));
+        (start, vc_header.to_vec())
+    } else {
+        let mut block = vc_header.to_vec();
+        block.extend_from_slice(&body);
+        prepare.insert(0, (q, block));
+        (start, block_header(PADDING, false, q - start - 4)?.to_vec())
+    };
+    // Zeroed afterwards: the old block and the old padding headers, where they are padding now.
+    let mut scrub = Vec::new();
+    for stale in std::iter::once(old.offset..old.end()).chain(
+        blocks
+            .get(first..=last)
+            .unwrap_or_default()
+            .iter()
+            .map(|b| b.offset..b.offset + 4),
+    ) {
+        scrub.extend(in_place::subtract(stale, &keep));
+    }
+    Ok(Ok(Steps::single_switch(
+        prepare,
+        switch,
+        &scrub,
+        q + 4 + span.start as u64..q + 4 + span.end as u64,
+    )))
 }
 
 /// Reads the body of `block`.
@@ -327,6 +457,23 @@ fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block], fresh: u64) {
     }
 }
 
+/// Moves the first padding block right after the comment block holding the label, where
+/// [`update_in_place`] looks for room. Only padding moves: the other blocks keep their order,
+/// and a content binding leaves padding out.
+fn pad_after_label(plan: &mut Vec<Out>) {
+    let label = plan
+        .iter()
+        .position(|o| matches!(o, Out::Comments { label: Some(_), .. }));
+    let pad = plan.iter().position(|o| o.kind() == PADDING);
+    if let (Some(label), Some(pad)) = (label, pad) {
+        if pad != label + 1 {
+            let item = plan.remove(pad);
+            let label = if pad < label { label - 1 } else { label };
+            plan.insert(label + 1, item);
+        }
+    }
+}
+
 /// Writes `n` zero bytes without allocating them all.
 fn write_zeros(out: &mut dyn Write, mut n: u64) -> Result<()> {
     const ZEROS: [u8; 4096] = [0; 4096];
@@ -362,7 +509,7 @@ mod tests {
         }
     }
 
-    const FRESH: u64 = NEW_PADDING as u64;
+    const FRESH: u64 = 4096;
 
     #[test]
     fn padding_absorbs_growth_and_shrinkage() {

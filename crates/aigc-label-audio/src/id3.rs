@@ -564,6 +564,90 @@ pub(crate) fn push_copies(
     Ok(())
 }
 
+/// The writes that update the label of `tag` (the file's first tag) in place, or why there
+/// are none: see [`crate::mp3::update_in_place`]. The tag must be v2.3 or v2.4 without
+/// unsynchronisation, extended header or footer, its one label frame its last frame, and
+/// zeros after it with room for the new frame twice over.
+pub(crate) fn in_place_steps(
+    tag: &Tag,
+    value: &str,
+    limits: &Limits,
+) -> Result<std::result::Result<crate::in_place::Steps, &'static str>> {
+    let h = tag.header;
+    if !(h.major == 3 || h.major == 4) {
+        return Ok(Err("an ID3v2.2 tag is rewritten"));
+    }
+    if h.flags & (UNSYNC | EXTENDED | FOOTER) != 0 {
+        return Ok(Err(
+            "a tag with unsynchronisation, an extended header or a footer is rewritten",
+        ));
+    }
+    let walked = walk(tag, limits)?;
+    let labels = label_frames(tag, &walked, limits)?;
+    let [(old, _)] = labels.as_slice() else {
+        return Ok(Err("the first tag holds no label frame, or several"));
+    };
+    if walked.frames.last().map(|f| &f.span) != Some(&old.span) {
+        return Ok(Err("the label frame is not the tag's last frame"));
+    }
+    if tag
+        .body
+        .get(old.span.end..)
+        .is_none_or(|pad| pad.iter().any(|&b| b != 0))
+    {
+        return Ok(Err("the tag's padding is not zeros"));
+    }
+    let frame = build_label_frame(&h, value)?;
+    let (Some(head), Some(data)) = (frame.get(..10), frame.get(10..)) else {
+        return Ok(Err("an ID3v2.2 tag is rewritten"));
+    };
+    let base = tag.offset + HEADER_LEN;
+    let (start, end) = (base + old.span.start as u64, base + old.span.end as u64);
+    let tag_end = base + tag.body.len() as u64;
+    let n = frame.len() as u64;
+    // The new frame first goes where the padding is and no reader looks (one zero byte after
+    // the old frame still ends the frames), far enough that its data fits before it later.
+    let q = (end + 1).max(start + n + 1);
+    if q + n > tag_end {
+        return Ok(Err("the tag's padding is too small"));
+    }
+    if !crate::in_place::in_one_sector(start, HEADER_LEN) {
+        return Ok(Err("the frame header to switch straddles a disk sector"));
+    }
+    let size = q - start - HEADER_LEN;
+    let size = u32::try_from(size)
+        .ok()
+        .filter(|&s| s as usize <= MAX_TAG_SIZE)
+        .ok_or_else(|| Error::Parameter("label too large for an ID3v2 frame".into()))?;
+    let mut private = b"PRIV".to_vec();
+    private.extend_from_slice(&if h.major == 4 {
+        to_syncsafe(size)
+    } else {
+        size.to_be_bytes()
+    });
+    private.extend_from_slice(&[0, 0]);
+    let data_end = start + HEADER_LEN + data.len() as u64;
+    let mut third = vec![(start + HEADER_LEN, data.to_vec())];
+    third.extend(crate::in_place::zeros(std::slice::from_ref(&(data_end..q))));
+    Ok(Ok(crate::in_place::Steps {
+        phases: vec![
+            // 1. The new frame in the padding, behind the zero that ends the frames.
+            vec![(q, frame.clone())],
+            // 2. The old frame becomes a PRIV frame that reaches up to the new one: readers
+            //    skip it and read the new label.
+            vec![(start, private)],
+            // 3. Inside that PRIV frame, unseen: the new frame's data where the old one was,
+            //    then zeros (one of them ends the frames once the next step is done).
+            third,
+            // 4. The old frame's header becomes the new frame's: the PRIV frame is gone.
+            vec![(start, head.to_vec())],
+            // 5. The copy in the padding, no longer reached, is zeroed.
+            crate::in_place::zeros(std::slice::from_ref(&(q..q + n))),
+        ],
+        label_range: start..start + n,
+    }))
+}
+
 /// Builds the stored bytes of a `TXXX` frame `AIGC` = `value` for a tag of version `major`.
 ///
 /// v2.4 uses UTF-8 with a syncsafe size; v2.3 and v2.2 have no UTF-8, so the value is written in

@@ -60,6 +60,7 @@ pub mod cue;
 pub mod flac;
 mod id3;
 mod id3_chunk;
+pub mod in_place;
 pub mod mp3;
 pub mod ogg;
 mod riff;

@@ -3,8 +3,8 @@
 //! The frame holds the bare JSON. A v2.3 or v2.4 tag (and a v2.2 one) stays in its version; every
 //! other frame keeps its stored bytes, and the tag keeps its size when the new frame fits in its
 //! padding, so the audio does not move. A file without a tag gets a new v2.4 tag at the start.
-//! A tag that has to grow (or a new one) gets padding for later updates: 1/32 of the file, at
-//! most 512 bytes, so that it stays a small share of a small file.
+//! A tag that has to grow (or a new one) gets padding for later updates,
+//! [`Limits::label_room`] (4 KiB by default), where [`update_in_place`] writes later labels.
 //! The MPEG audio frames after the tag are copied in large blocks and never parsed.
 //!
 //! Readers also accept the description in any letter case (reported with a
@@ -33,8 +33,9 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, Exclusions, grow_padding};
+use crate::common::{Budget, Exclusions};
 use crate::id3::{self, Stripped, Tag};
+use crate::in_place::{Storage, Update};
 
 /// The MP3 carrier (ID3v2 at the start of an MPEG audio stream; an ID3v2.4 tag appended at the
 /// end is read too).
@@ -90,7 +91,7 @@ impl Carrier for Mp3 {
     ) -> Result<Written> {
         let json = to_json(label, Shape::Bare);
         let mut src = Source::new(input, FORMAT)?;
-        let padding = grow_padding(src.len(), id3::GROW_PADDING);
+        let padding = usize::try_from(limits.label_room).unwrap_or(id3::GROW_PADDING);
         let mut out = CountingWriter::new(output);
         let mut budget = Budget::new(FORMAT, limits);
         let mut label_range = None;
@@ -200,6 +201,47 @@ impl Carrier for Mp3 {
         }
         Ok(out.into_vec())
     }
+}
+
+/// Updates the label of an MP3 file in place when its first ID3v2 tag has room in its padding,
+/// writing about twice the label's size instead of the file; see [`crate::in_place`].
+///
+/// ID3v2 frames follow each other up to the first zero byte, so no single small write can
+/// replace one label frame with another of another size. Two switches do it, each a 10-byte
+/// frame header inside one sector, every state between reading as the old label or the new:
+/// the new frame is written into the padding behind the zero that ends the frames; the old
+/// frame's header becomes a `PRIV` frame's that reaches up to the new frame (readers skip it and
+/// read the new label); the new frame's data is written where the old one was, inside that
+/// `PRIV` frame, followed by zeros; the header becomes the new frame's, so the `PRIV` frame is
+/// gone and the frames end after the new one; the copy in the padding is zeroed. A crash
+/// between the two switches leaves the new label and a `PRIV` frame holding the old frame's
+/// bytes, which no reader takes for a label.
+///
+/// Returns [`Update::Rewrite`], having written nothing, when there is no tag or no label in the
+/// first tag, more than one label copy, a v2.2 tag, unsynchronisation, an extended header or a
+/// footer, other frames after the label, too little padding, or a header that would straddle a
+/// 512-byte sector. As with [`Carrier::write`], validating the label and the producer rule are
+/// the caller's.
+///
+/// # Errors
+/// Malformed input, limits exceeded, I/O errors.
+pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
+    let json = to_json(label, Shape::Bare);
+    if Mp3.find(file, limits)?.len() != 1 {
+        return Ok(Update::Rewrite("not exactly one label copy"));
+    }
+    let steps = {
+        let mut src = Source::new(file, FORMAT)?;
+        let mut budget = Budget::new(FORMAT, limits);
+        let Some(tag) = next_tag(&mut src, &mut budget, limits)? else {
+            return Ok(Update::Rewrite("no ID3v2 tag"));
+        };
+        match id3::in_place_steps(&tag, &json, limits)? {
+            Ok(steps) => steps,
+            Err(why) => return Ok(Update::Rewrite(why)),
+        }
+    };
+    Ok(Update::InPlace(steps.run(file)?))
 }
 
 /// The next ID3v2 tag, when one starts at the current position.

@@ -57,6 +57,8 @@ pub struct Embedded {
     pub format: &'static str,
     /// Notes on the file's identity (symlink written through, owner not kept, ...).
     pub notes: Vec<String>,
+    /// What [`aigc_label::record_writes`] saw: how the file was written.
+    pub writes: Vec<FileWrite>,
 }
 
 impl Embedded {
@@ -67,6 +69,7 @@ impl Embedded {
             output,
             format: writes.first().map_or("-", |w| w.format),
             notes: notes_of(&writes),
+            writes,
         }
     }
 }
@@ -100,6 +103,8 @@ pub struct Propagated {
     pub output: std::path::PathBuf,
     /// Notes on the written file's identity.
     pub notes: Vec<String>,
+    /// What [`aigc_label::record_writes`] saw: how the file was written.
+    pub writes: Vec<FileWrite>,
 }
 
 impl Summary {
@@ -298,7 +303,7 @@ fn print_verification(out: &mut dyn Write, v: &Verification) -> io::Result<()> {
 /// The JSON object for one propagated file.
 pub fn propagate_json(file: &Path, result: &Result<Propagated>) -> Value {
     match result {
-        Ok(p) => json::propagated(file, &p.output, &p.outcome, &p.notes),
+        Ok(p) => json::propagated(file, &p.output, &p.outcome, &p.writes),
         Err(e) => json::propagate_failed(file, e),
     }
 }
@@ -319,7 +324,12 @@ pub fn propagate(out: &mut dyn Write, format: Format, file: &Path, result: &Resu
     let outcome = &p.outcome;
     let class = outcome.decision.class().map_or("-", |c| c.word());
     let target = if outcome.written.is_some() {
-        format!(" -> {}", p.output.display())
+        let how = if p.output == file {
+            how_written(&p.writes)
+        } else {
+            String::new()
+        };
+        format!(" -> {}{how}", p.output.display())
     } else {
         " (not written)".to_string()
     };
@@ -332,6 +342,16 @@ pub fn propagate(out: &mut dyn Write, format: Format, file: &Path, result: &Resu
         outcome.decision.reason()
     )?;
     print_notes(out, &p.notes)
+}
+
+/// ` (updated in place)` or ` (in place, rewritten)` for a file written onto itself; the
+/// bytes are printed by the caller.
+fn how_written(writes: &[FileWrite]) -> String {
+    match writes.first().map(|w| w.method) {
+        Some(aigc_label::Method::InPlace) => " (updated in place)".to_string(),
+        Some(_) => " (in place, rewritten)".to_string(),
+        None => " (in place)".to_string(),
+    }
 }
 
 fn print_notes(out: &mut dyn Write, notes: &[String]) -> io::Result<()> {
@@ -347,12 +367,12 @@ pub fn embed(out: &mut dyn Write, format: Format, file: &Path, result: &Result<E
         (Format::Json, Ok(e)) => writeln!(
             out,
             "{}",
-            json::embedded(file, &e.output, e.format, &e.written, &e.notes)
+            json::embedded(file, &e.output, e.format, &e.written, &e.writes)
         ),
         (Format::Json, Err(e)) => writeln!(out, "{}", json::embed_failed(file, e)),
         (Format::Table { .. }, Ok(e)) => {
             let target = if e.output == file {
-                " (in place)".to_string()
+                how_written(&e.writes)
             } else {
                 format!(" -> {}", e.output.display())
             };

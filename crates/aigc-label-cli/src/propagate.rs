@@ -156,6 +156,7 @@ pub fn run(args: PropagateArgs) -> u8 {
             outcome: outcome?,
             output: job.output,
             notes: output::notes_of(&writes),
+            writes,
         })
     };
 

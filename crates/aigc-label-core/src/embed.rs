@@ -159,10 +159,11 @@ fn write_within_budget(
     })
 }
 
-/// Validates `label` for writing, at `options.write` strictness.
+/// Validates `label` at `options.write` strictness, as every write does first: for a caller
+/// that writes a label another way (an update in place).
 ///
 /// # Errors
-/// [`Error::Parameter`] naming every failed check.
+/// [`Error::Parameter`] listing the checks the label fails.
 pub fn check_label(label: &Label, options: &Options) -> Result<()> {
     let failed: Vec<String> = validate_label(label, options.write)
         .into_iter()

@@ -30,6 +30,11 @@ pub struct Limits {
     /// read around each structure, too little to re-read the file per structure: past it the
     /// pass stops with [`crate::Error::Limit`], so a carrier bug cannot become unbounded work.
     pub read_slack_per_seek: u64,
+    /// Room a write that has to grow the metadata leaves for later labels (padding in FLAC
+    /// and ID3v2 tags), in bytes: a platform's propagation fields and signature then fit in
+    /// place, and an update writes about the label's size instead of the whole file. 0 leaves
+    /// none.
+    pub label_room: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +47,7 @@ impl Default for Limits {
             max_depth: 32,
             max_structures: 1 << 20,
             read_slack_per_seek: 64,
+            label_room: 4 << 10,
         }
     }
 }

@@ -261,8 +261,7 @@ pub unsafe extern "C" fn aigc_embed_file(
         let line = match &result {
             Ok(written) => {
                 let format = writes.first().map_or("-", |w| w.format);
-                let notes = aigc_label::json::notes(&writes);
-                aigc_label::json::embedded(Path::new(input), Path::new(output), format, written, &notes)
+                aigc_label::json::embedded(Path::new(input), Path::new(output), format, written, &writes)
             }
             Err(e) => aigc_label::json::embed_failed(Path::new(input), e),
         };

@@ -51,6 +51,12 @@ const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
 
 /// Keywords are 1 to 79 bytes, followed by a NUL (PNG specification section 11.3.4).
 const MAX_KEYWORD: usize = 79;
+/// Keywords of text chunks holding an EXIF block as hex text (the "raw profile" form of
+/// ImageMagick and exiv2).
+const RAW_EXIF_KEYWORDS: [&[u8]; 2] = [b"Raw profile type exif", b"Raw profile type APP1"];
+/// Hex digits per line when a raw profile is written back (36 bytes, as ImageMagick and exiv2
+/// write them).
+const RAW_PROFILE_LINE: usize = 72;
 
 /// Length field, type and CRC around every chunk's data.
 const CHUNK_OVERHEAD: u64 = 12;
@@ -194,6 +200,15 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
         };
         for copy in copies(&chunk, &text, limits)? {
             keep(&mut found, copy);
+        }
+        // EXIF as a raw profile whose `UserComment` holds a label: blanked (same length), the
+        // chunk written back in its own type, since the label moves into the XMP packet.
+        if text.role == Role::RawExif {
+            match blanked_raw_profile(&chunk, &text, limits)? {
+                Some(data) => out.put(&chunk_bytes(&chunk.kind, &[&data], out.position())?),
+                None => out.copy(chunk.range()),
+            }
+            continue;
         }
         // An `AIGC` text chunk is dropped: the label moves into the XMP packet.
         if text.role == Role::Xmp {
@@ -509,6 +524,8 @@ impl<'a> Walker<'a> {
             Some(Role::Xmp)
         } else if keyword.eq_ignore_ascii_case(LABEL_KEYWORD) {
             Some(Role::Label)
+        } else if RAW_EXIF_KEYWORDS.iter().any(|k| keyword.eq_ignore_ascii_case(k)) {
+            Some(Role::RawExif)
         } else {
             None
         })
@@ -522,6 +539,10 @@ enum Role {
     Xmp,
     /// `tEXt` / `zTXt` / `iTXt` with the keyword `AIGC`: the label's JSON itself.
     Label,
+    /// `tEXt` / `zTXt` / `iTXt` `Raw profile type exif` (or `APP1`): an EXIF block written as
+    /// hex text (exiv2 writes EXIF so, older ImageMagick too), whose `UserComment` may hold a
+    /// wrapped label.
+    RawExif,
 }
 
 /// A buffered, decoded text chunk (PNG specification sections 11.3.4.3 to 11.3.4.5).
@@ -660,6 +681,26 @@ fn copies(chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<Vec<Found>
                 })
                 .collect())
         }
+        Role::RawExif => {
+            let Some(profile) = RawProfile::parse(&text.text, limits) else {
+                return Ok(Vec::new());
+            };
+            let Some(tiff_at) = exif::tiff_start(&profile.data) else {
+                return Ok(Vec::new());
+            };
+            let detail = format!(
+                "the {} {} chunk (byte {}) holds EXIF as a raw profile, which is not where GB 45438 puts the \
+                 PNG label: the XMP property TC260:AIGC of an uncompressed iTXt XML:com.adobe.xmp chunk before \
+                 the first IDAT",
+                chunk.kind_str(),
+                String::from_utf8_lossy(&text.keyword),
+                chunk.offset
+            );
+            Ok(exif::labelled(&profile.data, tiff_at, limits)
+                .into_iter()
+                .map(|comment| comment.found(chunk.range(), &detail))
+                .collect())
+        }
         Role::Label => {
             let name = format!("{} {}", chunk.kind_str(), String::from_utf8_lossy(&text.keyword));
             let detail = format!(
@@ -676,6 +717,94 @@ fn copies(chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<Vec<Found>
                 checks: vec![Check::warn(id::CARRIER_PLACE, detail)],
             }])
         }
+    }
+}
+
+/// An EXIF block written as hex text: `\n<name>\n<spaces><length>\n` and then the bytes in
+/// hex, in lines (the "raw profile" form ImageMagick and exiv2 write).
+struct RawProfile {
+    /// Everything up to and including the length line, kept when the profile is written back.
+    header: Vec<u8>,
+    data: Vec<u8>,
+}
+
+impl RawProfile {
+    /// Decodes `text`; `None` when it is not a well-formed raw profile (too few hex digits for
+    /// its length, a length over [`Limits::max_metadata_bytes`], other characters among them).
+    fn parse(text: &[u8], limits: &Limits) -> Option<RawProfile> {
+        let mut lines = 0;
+        let mut at = 0;
+        // A newline, the name, a newline, the length, a newline.
+        while lines < 3 {
+            let nl = text.get(at..)?.iter().position(|&b| b == b'\n')?;
+            at += nl + 1;
+            lines += 1;
+        }
+        let header = text.get(..at)?.to_vec();
+        let length_line = header.get(..header.len() - 1)?.rsplit(|&b| b == b'\n').next()?;
+        let len: u64 = std::str::from_utf8(length_line).ok()?.trim().parse().ok()?;
+        let hex = text.get(at..)?;
+        if len > limits.max_metadata_bytes || len.saturating_mul(2) > hex.len() as u64 {
+            return None;
+        }
+        let mut data = Vec::new();
+        data.try_reserve_exact(usize::try_from(len).ok()?).ok()?;
+        let mut digits = hex.iter().filter(|b| !b.is_ascii_whitespace());
+        while (data.len() as u64) < len {
+            let hi = char::from(*digits.next()?).to_digit(16)?;
+            let lo = char::from(*digits.next()?).to_digit(16)?;
+            data.push(u8::try_from(hi * 16 + lo).ok()?);
+        }
+        Some(RawProfile { header, data })
+    }
+
+    /// The profile as text again: the same header, the bytes in lines of hex.
+    fn to_text(&self) -> Vec<u8> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = self.header.clone();
+        for line in self.data.chunks(RAW_PROFILE_LINE / 2) {
+            for b in line {
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 15)]);
+            }
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+/// The data of a raw EXIF profile chunk with every labelled `UserComment` blanked, in the
+/// chunk's own type and compression; `None` when it holds no label (copied as it is).
+fn blanked_raw_profile(chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<Option<Vec<u8>>> {
+    let Some(mut profile) = RawProfile::parse(&text.text, limits) else {
+        return Ok(None);
+    };
+    let Some(tiff_at) = exif::tiff_start(&profile.data) else {
+        return Ok(None);
+    };
+    let Some(data) = exif::blanked(profile.data, tiff_at, limits) else {
+        return Ok(None);
+    };
+    profile.data = data;
+    let body = profile.to_text();
+    let mut out = text.keyword.clone();
+    out.push(0);
+    if chunk.is(b"iTXt") {
+        out.extend_from_slice(&[u8::from(text.compressed), 0]);
+        out.extend_from_slice(&text.language);
+        out.push(0);
+        out.extend_from_slice(&text.translated);
+        out.push(0);
+    } else if chunk.is(b"zTXt") {
+        out.push(0);
+    }
+    if text.compressed {
+        let mut z = flate2::write::ZlibEncoder::new(out, flate2::Compression::default());
+        z.write_all(&body)?;
+        Ok(Some(z.finish()?))
+    } else {
+        out.extend_from_slice(&body);
+        Ok(Some(out))
     }
 }
 
@@ -817,6 +946,24 @@ mod tests {
         png.extend(chunk(b"IEND", &[]));
         png.extend_from_slice(after_iend);
         png
+    }
+
+    #[test]
+    fn raw_profiles_parse_only_when_whole() {
+        let limits = Limits::default();
+        let good = b"\nexif\n       4\n4578\n6966\n";
+        let p = RawProfile::parse(good, &limits).unwrap();
+        assert_eq!(p.data, b"Exif");
+        assert_eq!(p.to_text(), b"\nexif\n       4\n45786966\n");
+        for bad in [
+            b"\nexif\n       5\n45786966\n".as_slice(),
+            b"\nexif\n       4\n4578zz66\n",
+            b"\nexif\n  999999999999\n00\n",
+            b"\nexif\n",
+            b"exif 4 45786966",
+        ] {
+            assert!(RawProfile::parse(bad, &limits).is_none(), "{bad:?}");
+        }
     }
 
     fn find(data: &[u8]) -> Result<Vec<Found>> {

@@ -71,6 +71,11 @@ const FORMAT: &str = "tiff";
 
 /// The `XMLPacket` tag (XMP specification part 3, 1.1.5).
 const TAG_XMP: u16 = 700;
+/// What a file whose strips or tiles run past its end is told.
+const IMAGE_CUT: &str = "strip or tile data lies past the end of the file (the image is cut short)";
+/// The image data tags, as (offsets, byte counts): `StripOffsets`/`StripByteCounts` and
+/// `TileOffsets`/`TileByteCounts`.
+const IMAGE_DATA: [(u16, u16); 2] = [(273, 279), (324, 325)];
 /// TIFF field types whose values are one byte per count (TIFF 6.0 section 2).
 const TYPE_BYTE: u16 = 1;
 const TYPE_ASCII: u16 = 2;
@@ -127,8 +132,9 @@ impl Carrier for Tiff {
     /// Lenient about a truncated multi-page file (a later IFD, or a later page's XMP, past the
     /// end of the file): the pages before the cut are read and every copy found gets a
     /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
-    /// error); [`Tiff::write`] refuses such a file. (Strip and tile data are never read, so a file cut inside them is read and
-    /// written alike.)
+    /// error); [`Tiff::write`] refuses such a file. The same holds for strips or tiles whose
+    /// data runs past the end of the file (their offsets and byte counts are read, never the
+    /// data): the image is cut short, and writing refuses rather than repairs it.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
         let scan = Scan::read(&mut src, limits, true)?;
@@ -136,6 +142,9 @@ impl Carrier for Tiff {
         if let Some(offset) = scan.truncated {
             let what = "this IFD or XMP value of a later page lies past the end of the file";
             truncated::flag(FORMAT, &mut found, offset, what)?;
+        }
+        if let Some(offset) = scan.image_cut {
+            truncated::flag(FORMAT, &mut found, offset, IMAGE_CUT)?;
         }
         Ok(found)
     }
@@ -149,6 +158,10 @@ impl Carrier for Tiff {
     ) -> Result<Written> {
         let mut src = Source::new(input, FORMAT)?;
         let scan = Scan::read(&mut src, limits, false)?;
+        if let Some(offset) = scan.image_cut {
+            // Refused, not repaired: a repair would have to invent the missing image data.
+            return Err(Error::truncated(FORMAT, offset, IMAGE_CUT));
+        }
         let plan = Plan::new(&mut src, &scan, label, limits)?;
         plan.copy(&mut src, output)
     }
@@ -175,6 +188,9 @@ impl Carrier for Tiff {
         if let Some(offset) = scan.truncated {
             // As `find`: a cut file with no copy before the cut is an error.
             truncated::flag(FORMAT, &mut found, offset, "a later IFD or XMP value lies past the end")?;
+        }
+        if let Some(offset) = scan.image_cut {
+            truncated::flag(FORMAT, &mut found, offset, IMAGE_CUT)?;
         }
         let mut out: Vec<Range<u64>> = found.into_iter().map(|f| f.range).collect();
         if let Some(primary) = scan.primary() {
@@ -559,6 +575,9 @@ struct Scan {
     file_len: u64,
     /// A lenient read stopped at this structure, which lies past the end of the file.
     truncated: Option<u64>,
+    /// The entry of the first strip or tile array whose data (or the array itself) runs past
+    /// the end of the file: the image is cut short.
+    image_cut: Option<u64>,
 }
 
 /// A labelled `UserComment` in the Exif IFD.
@@ -588,6 +607,7 @@ impl Scan {
         let mut ifd0 = None;
         let mut xmp = Vec::new();
         let mut truncated = None;
+        let mut image_cut = None;
         while offset != 0 {
             if !visited.insert(offset) {
                 return Err(Error::malformed(
@@ -614,6 +634,9 @@ impl Scan {
                     limit: limits.max_structures,
                 });
             }
+            if image_cut.is_none() {
+                image_cut = image_data_cut(src, codec, &ifd, &mut structures, limits)?;
+            }
             let index = visited.len() as u64 - 1;
             for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
                 match XmpEntry::new(entry, index, codec, src.len()) {
@@ -639,6 +662,7 @@ impl Scan {
             comments,
             file_len: src.len(),
             truncated,
+            image_cut,
         })
     }
 
@@ -675,6 +699,73 @@ impl Scan {
         }
         Ok(found)
     }
+}
+
+/// Where the strips or tiles of `ifd` run past the end of the file: the entry of the first
+/// offsets array with a strip or tile (or whose own values) past the end; `None` when all
+/// image data lies inside the file, or the IFD has none. Arrays of an unexpected type are not
+/// image data this walker can check, and are passed over. Each value counts against
+/// [`Limits::max_structures`].
+fn image_data_cut(
+    src: &mut Source<'_>,
+    codec: Codec,
+    ifd: &Ifd,
+    structures: &mut u64,
+    limits: &Limits,
+) -> Result<Option<u64>> {
+    for (offsets_tag, counts_tag) in IMAGE_DATA {
+        let entry = |tag: u16| ifd.entries(codec).find(|e| e.tag == tag);
+        let (Some(offsets), Some(counts)) = (entry(offsets_tag), entry(counts_tag)) else {
+            continue;
+        };
+        *structures = structures.saturating_add(offsets.count).saturating_add(counts.count);
+        if *structures > limits.max_structures {
+            return Err(Error::Limit {
+                format: FORMAT,
+                offset: offsets.at,
+                what: "IFDs, entries and strips",
+                found: *structures,
+                limit: limits.max_structures,
+            });
+        }
+        let (Some(starts), Some(lens)) = (
+            uint_array(src, codec, &offsets, limits)?,
+            uint_array(src, codec, &counts, limits)?,
+        ) else {
+            return Ok(Some(offsets.at));
+        };
+        let past_end = starts
+            .iter()
+            .zip(&lens)
+            .any(|(&start, &len)| start.checked_add(len).is_none_or(|end| end > src.len()));
+        if past_end {
+            return Ok(Some(offsets.at));
+        }
+    }
+    Ok(None)
+}
+
+/// The values of an entry of type SHORT, LONG or LONG8, inline or out of line; `Some(empty)`
+/// for another type, `None` when the values lie past the end of the file.
+fn uint_array(src: &mut Source<'_>, codec: Codec, entry: &Entry, limits: &Limits) -> Result<Option<Vec<u64>>> {
+    let width = match entry.kind {
+        3 => 2,
+        4 => 4,
+        16 => 8,
+        _ => return Ok(Some(Vec::new())),
+    };
+    let word = codec.layout.word();
+    let Some(len) = entry.count.checked_mul(width) else {
+        return Ok(None);
+    };
+    let start = if len <= word { entry.at + 4 + word } else { entry.field };
+    if start.checked_add(len).is_none_or(|end| end > src.len()) {
+        return Ok(None);
+    }
+    src.seek_to(start)?;
+    let bytes = src.read_vec(len, "strip or tile array", limits)?;
+    let width = usize::try_from(width).unwrap_or(8);
+    Ok(Some(bytes.chunks_exact(width).map(|b| codec.uint(b)).collect()))
 }
 
 /// The labelled `UserComment`s of the Exif IFD that IFD0 points to (tag 34665).
@@ -1542,6 +1633,51 @@ mod tests {
                         assert_eq!(find(&out).unwrap().len(), 1, "byte {i} = {v}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn strips_and_tiles_past_the_end_are_a_cut_file() {
+        for (order, layout) in layouts() {
+            let c = Codec { order, layout };
+            // SHORT values, which the builder counts right.
+            let long = |tag: u16, v: u64| (tag, 3u16, c.put(v, 2));
+            for (offsets, counts) in IMAGE_DATA {
+                let inside = Builder::new(order, layout)
+                    .page(&[long(offsets, 0), long(counts, 4)])
+                    .build();
+                assert!(find(&inside).unwrap().is_empty());
+                write(&inside).unwrap();
+                let past = Builder::new(order, layout)
+                    .page(&[long(offsets, 0), long(counts, 60_000)])
+                    .build();
+                // Unlabelled: the cut is the answer of both, as for any cut file.
+                assert!(
+                    matches!(find(&past), Err(Error::Truncated { .. })),
+                    "{order:?} {layout:?}"
+                );
+                let e = write(&past).unwrap_err();
+                assert!(e.to_string().contains("strip or tile data"), "{e}");
+                // Labelled: the label is read and flagged; the write still refuses.
+                let labelled = Builder::new(order, layout)
+                    .page(&[long(offsets, 0), long(counts, 60_000), (700, 1, labelled_packet("a"))])
+                    .build();
+                let found = find(&labelled).unwrap();
+                assert_eq!(found.len(), 1);
+                assert!(found[0].checks.iter().any(|k| k.id == id::STRUCTURE_TRUNCATED));
+                assert!(matches!(write(&labelled), Err(Error::Truncated { .. })));
+                // An offsets array that itself lies past the end is a cut too.
+                let mut cur = Cursor::new(&inside);
+                let mut src = Source::new(&mut cur, FORMAT).unwrap();
+                let entry = Entry {
+                    at: 8,
+                    tag: offsets,
+                    kind: 4,
+                    count: 100,
+                    field: 1 << 30,
+                };
+                assert_eq!(uint_array(&mut src, c, &entry, &Limits::default()).unwrap(), None);
             }
         }
     }

@@ -24,9 +24,16 @@ struct Case {
     written_to: &'static str,
 }
 
-const CASES: [Case; 10] = [
+const CASES: [Case; 11] = [
     Case {
         file: "png/label-exif-usercomment.png",
+        carrier: &Png,
+        found_in: "EXIF UserComment",
+        flagged_by: id::CARRIER_PLACE,
+        written_to: "iTXt XML:com.adobe.xmp",
+    },
+    Case {
+        file: "png/label-raw-profile-exif.png",
         carrier: &Png,
         found_in: "EXIF UserComment",
         flagged_by: id::CARRIER_PLACE,
@@ -305,5 +312,40 @@ fn inspect_and_embed_agree_on_every_cut_of_a_labelled_file() {
         }
         // The TIFF fixture's label is on its last page, which every cut loses.
         assert!(flagged > 0 || rel.ends_with(".tif"), "{rel}: no cut was read leniently");
+    }
+}
+
+/// ImageMagick's raw profile named `app1` (the EXIF of an exiftool-labelled JPEG): read like the
+/// `exif` one, and blanked when the label moves to XMP, the chunk staying a zTXt.
+#[test]
+fn an_imagemagick_raw_app1_profile_is_read_and_blanked() {
+    let input = std::fs::read(tu::fixture("png/label-raw-profile-app1.png")).unwrap();
+    let report = inspect(&Png, &input);
+    assert_eq!(report.copies.len(), 1, "{:#?}", report.copies);
+    assert_eq!(report.copies[0].label(), Some(fixture_label()));
+    assert!(
+        report.copies[0]
+            .checks
+            .iter()
+            .any(|c| c.id == id::CARRIER_PLACE && c.level == Level::Warn)
+    );
+    let label = tu::sample_label();
+    let mut out = Vec::new();
+    embed_with(&Png, &mut Cursor::new(&input), &mut out, &label, &Options::default()).unwrap();
+    let report = inspect(&Png, &out);
+    assert_eq!(report.copies.len(), 1);
+    assert_eq!(report.copies[0].label(), Some(label));
+    assert!(
+        out.windows(21).any(|w| w == b"Raw profile type app1"),
+        "the profile stays"
+    );
+    // ImageMagick still reads the profile, now without the label.
+    let after = temp_file("out-raw-app1.png", &out);
+    if let Some(convert) = tu::tool("convert") {
+        let profile = after.with_extension("app1");
+        tu::run(&convert, &[after.as_os_str(), profile.as_os_str()]);
+        let bytes = std::fs::read(&profile).unwrap();
+        assert!(bytes.starts_with(b"Exif\0\0"));
+        assert!(!bytes.windows(4).any(|w| w == b"AIGC"), "UserComment blanked");
     }
 }

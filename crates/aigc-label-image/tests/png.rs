@@ -74,6 +74,7 @@ fn is_xmp(chunk: &[u8]) -> bool {
 fn is_label_chunk(chunk: &[u8]) -> bool {
     is_xmp(chunk)
         || kind(chunk) == b"eXIf"
+        || (matches!(kind(chunk), b"tEXt" | b"zTXt" | b"iTXt") && keyword(chunk).starts_with(b"Raw profile type"))
         || (matches!(kind(chunk), b"tEXt" | b"zTXt" | b"iTXt") && keyword(chunk).eq_ignore_ascii_case(b"AIGC"))
 }
 

@@ -336,6 +336,41 @@ fn truncations_and_corruptions_of_real_files_never_panic() {
     }
 }
 
+/// A labelled file from exiftool, cut inside its strip (IFD0 and the packet come first, the
+/// strip after): inspect reads the label and flags the cut with `structure.truncated`; embed
+/// agrees and refuses the file (it does not repair: the missing pixels cannot be made up).
+#[test]
+fn strips_past_the_end_are_flagged_by_inspect_and_refused_by_embed() {
+    let input = read(&tu::fixture("tiff/label-xmp.tif"));
+    let cut = &input[..input.len() - 1000];
+    let report = inspect_with(&Tiff, &mut Cursor::new(cut), &Options::default()).unwrap();
+    assert_eq!(report.copies.len(), 1);
+    let flagged: Vec<_> = report.copies[0]
+        .checks
+        .iter()
+        .filter(|c| c.id == "structure.truncated")
+        .collect();
+    assert_eq!(flagged.len(), 1, "{:?}", report.copies[0].checks);
+    assert!(
+        flagged[0].detail.contains("strip or tile data"),
+        "{}",
+        flagged[0].detail
+    );
+    let e = write(cut, &tu::sample_label()).unwrap_err();
+    assert!(
+        matches!(e, aigc_label_core::Error::Truncated { .. }) && e.to_string().contains("strip or tile data"),
+        "{e}"
+    );
+    assert!(
+        Tiff.binding_exclusions(&mut Cursor::new(cut), &Limits::default())
+            .is_ok()
+    );
+    // The whole file is neither flagged nor refused.
+    let whole = inspect_with(&Tiff, &mut Cursor::new(&input), &Options::default()).unwrap();
+    assert!(whole.copies[0].checks.iter().all(|c| c.id != "structure.truncated"));
+    write(&input, &tu::sample_label()).unwrap();
+}
+
 #[test]
 fn classic_and_bigtiff_of_both_orders_are_sniffed() {
     for fixture in ["le.tif", "be.tif", "bigtiff.tif", "bigtiff-be.tif"] {

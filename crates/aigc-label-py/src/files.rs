@@ -148,7 +148,7 @@ fn embed_file(
     match result {
         Ok(written) => {
             let format = writes.first().map_or("-", |w| w.format);
-            Ok(json::embedded(&input, &output, format, &written, &json::notes(&writes)).to_string())
+            Ok(json::embedded(&input, &output, format, &written, &writes).to_string())
         }
         Err(e) => Err(to_py(&e, Some(&text(&input)))),
     }
@@ -254,7 +254,7 @@ fn propagate_file(
         aigc_label::record_writes(|| aigc_label::propagate_file(&input, &output, &request, &options))
     });
     match result {
-        (Ok(outcome), writes) => Ok(json::propagated(&input, &output, &outcome, &json::notes(&writes)).to_string()),
+        (Ok(outcome), writes) => Ok(json::propagated(&input, &output, &outcome, &writes).to_string()),
         (Err(e), _) => Err(to_py(&e, Some(&text(&input)))),
     }
 }

@@ -24,7 +24,7 @@ use aigc_label_core::io::ReadSeek;
 use aigc_label_core::{Carrier, Label, LabelValue, Result, Written};
 
 use crate::message::Slot;
-use crate::protect::{ReadWriteSeek, SignSpec, rewrite_signed};
+use crate::protect::{ReadWriteSeek, SignSpec, Signed, sign_for_rewrite, write_signed_rewrite};
 use crate::sign::LabelSigner;
 use crate::traces::{self, Trace};
 
@@ -241,6 +241,75 @@ pub fn propagate_with(
     options: &Options,
     more_traces: MoreTraces<'_>,
 ) -> Result<Outcome> {
+    let planned = plan_with(carrier, input, request, options, more_traces)?;
+    let Some(signed) = planned.signed else {
+        return Ok(Outcome {
+            format: planned.format,
+            decision: planned.decision,
+            label: None,
+            written: None,
+        });
+    };
+    let protected = write_signed_rewrite(carrier, input, output, signed, options)?;
+    Ok(Outcome {
+        format: planned.format,
+        decision: planned.decision,
+        label: Some(protected.label),
+        written: Some(protected.written),
+    })
+}
+
+/// What [`propagate`] works out before it writes: the decision, and the label to write signed
+/// for the input (none for [`Decision::Nothing`] and [`Decision::Refused`]).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The file's format, as the carrier names it.
+    pub format: &'static str,
+    /// The decision.
+    pub decision: Decision,
+    /// The label to write, signed for the input; check what was written with
+    /// [`Signed::check`].
+    pub signed: Option<Signed>,
+}
+
+impl Planned {
+    /// The [`Outcome`] of writing the planned label (`written`), or of writing nothing.
+    pub fn outcome(self, written: Option<Written>) -> Outcome {
+        let label = written.as_ref().and(self.signed.map(|s| s.label));
+        Outcome {
+            format: self.format,
+            decision: self.decision,
+            label,
+            written,
+        }
+    }
+}
+
+/// [`propagate`] up to the write: inspect, decide, build the label and sign it for `input`.
+/// For a caller that writes the label in place.
+///
+/// # Errors
+/// As [`propagate`].
+pub fn plan(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    request: &Request<'_>,
+    options: &Options,
+) -> Result<Planned> {
+    plan_with(carrier, input, request, options, &|_| Ok(Vec::new()))
+}
+
+/// [`plan`], with `more_traces` asked as [`propagate_with`] asks it.
+///
+/// # Errors
+/// As [`propagate_with`].
+pub fn plan_with(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    request: &Request<'_>,
+    options: &Options,
+    more_traces: MoreTraces<'_>,
+) -> Result<Planned> {
     let report = inspect_with(carrier, input, options)?;
     let traces = if report.copies.is_empty() && !request.declared_by_user {
         let mut found = traces::detect(carrier, input, &options.limits)?;
@@ -262,11 +331,10 @@ pub fn propagate_with(
             Label::first_write(value, request.platform, request.propagate_id)
         }
         Decision::Nothing | Decision::Refused { .. } => {
-            return Ok(Outcome {
+            return Ok(Planned {
                 format: carrier.format(),
                 decision,
-                label: None,
-                written: None,
+                signed: None,
             });
         }
     };
@@ -280,11 +348,10 @@ pub fn propagate_with(
         })
         .into_iter()
         .collect();
-    let protected = rewrite_signed(carrier, input, output, &label, &specs, options)?;
-    Ok(Outcome {
+    let signed = sign_for_rewrite(carrier, input, &label, &specs, options)?;
+    Ok(Planned {
         format: carrier.format(),
         decision,
-        label: Some(protected.label),
-        written: Some(protected.written),
+        signed: Some(signed),
     })
 }

@@ -161,6 +161,107 @@ fn write_protected(
     options: &Options,
     mode: Mode,
 ) -> Result<Protected> {
+    let signed = sign(carrier, input, label, specs, options, mode)?;
+    write_signed(carrier, input, output, signed, options, mode)
+}
+
+/// Writes a label [`sign_for_rewrite`] made, replacing whatever label `input` has, and checks
+/// the output: the second half of [`rewrite_signed`].
+///
+/// # Errors
+/// As [`rewrite_signed`].
+pub fn write_signed_rewrite(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    output: &mut dyn ReadWriteSeek,
+    signed: Signed,
+    options: &Options,
+) -> Result<Protected> {
+    write_signed(carrier, input, output, signed, options, Mode::Rewrite)
+}
+
+/// Writes a label [`sign`] made, then checks the output.
+fn write_signed(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    output: &mut dyn ReadWriteSeek,
+    signed: Signed,
+    options: &Options,
+    mode: Mode,
+) -> Result<Protected> {
+    output.seek(SeekFrom::Start(0))?;
+    let mut out = Output(output);
+    let written = write_once(carrier, input, &mut out, &signed.label, options, mode)?;
+    out.flush()?;
+    signed.check(carrier, &mut out, options)?;
+    Ok(Protected {
+        label: signed.label,
+        written,
+    })
+}
+
+/// A label signed for one file and ready to be written into it: what [`rewrite_signed`] works
+/// out before its final write. A caller that writes the label another way (in place, into the
+/// very file it was signed for) runs [`Signed::check`] on the result.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The label with its signatures.
+    pub label: Label,
+    /// The digest algorithms of the bound signatures, and the digests they sign.
+    algorithms: Vec<DigestAlg>,
+    digests: Vec<Vec<u8>>,
+}
+
+impl Signed {
+    /// Checks a file the label was written into: the bytes the bindings cover digest as they
+    /// did when signed, and the file holds exactly this label, once.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when covered bytes changed (a carrier whose binding cannot hold);
+    /// [`Error::Verification`] when the label read back differs; I/O errors.
+    pub fn check(&self, carrier: &dyn Carrier, output: &mut dyn ReadSeek, options: &Options) -> Result<()> {
+        if !self.algorithms.is_empty() {
+            let again = digest_content(carrier, output, &self.algorithms, &options.limits)?;
+            if again != self.digests {
+                return Err(Error::Unsupported(
+                    format!(
+                        "{}: rewriting the label changed bytes the carrier's binding covers, so a content \
+                         binding cannot hold (a bug in the carrier's binding_exclusions)",
+                        carrier.format()
+                    )
+                    .into(),
+                ));
+            }
+        }
+        embed::verify(carrier, output, &self.label, options)
+    }
+}
+
+/// Signs `label` for `input` as [`rewrite_signed`] would, without writing it (a bound signature
+/// still needs a first write, to a temporary file, for its digest): for a caller that updates
+/// the file in place and then runs [`Signed::check`].
+///
+/// # Errors
+/// As [`rewrite_signed`], but nothing of the output.
+pub fn sign_for_rewrite(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    label: &Label,
+    specs: &[SignSpec<'_>],
+    options: &Options,
+) -> Result<Signed> {
+    sign(carrier, input, label, specs, options, Mode::Rewrite)
+}
+
+/// Signs `label`'s slots as `specs` ask, binding signatures to the content written with it.
+fn sign(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    label: &Label,
+    specs: &[SignSpec<'_>],
+    options: &Options,
+    mode: Mode,
+) -> Result<Signed> {
     let mut specs = specs.to_vec();
     specs.sort_by_key(|s| s.slot == Slot::Propagator);
     if specs.windows(2).any(|w| matches!(w, [a, b] if a.slot == b.slot)) {
@@ -207,25 +308,10 @@ fn write_protected(
         };
         sign_slot(&mut final_label, spec.slot, spec.signer, content)?;
     }
-
-    output.seek(SeekFrom::Start(0))?;
-    let mut out = Output(output);
-    let written = write_once(carrier, input, &mut out, &final_label, options, mode)?;
-    out.flush()?;
-    if !algorithms.is_empty() {
-        let again = digest_content(carrier, &mut out, &algorithms, &options.limits)?;
-        if again != digests {
-            return Err(Error::unsupported(
-                carrier.format(),
-                "rewriting the label changed bytes the carrier's binding covers, so a content binding cannot \
-                 hold (a bug in the carrier's binding_exclusions)",
-            ));
-        }
-    }
-    embed::readback(carrier, &mut out, &final_label, options)?;
-    Ok(Protected {
+    Ok(Signed {
         label: final_label,
-        written,
+        algorithms,
+        digests,
     })
 }
 

@@ -468,6 +468,12 @@ fn moved_offsets(
 
 /// Calls `each` for every absolute offset field of the file: the `idx1` entries when they are
 /// absolute, and the OpenDML `indx` super index entries and `ix##` base offsets.
+///
+/// Which fields there are must not depend on bytes a write changes, or a rewrite would find
+/// another set than the binding left out. So the walk reads only structure a write leaves in
+/// place or moves as a whole: the standard indexes a super index names count only when they
+/// are `ix##` chunks inside a `movi` list (or after the first `RIFF`, where `AVIX` parts go),
+/// none overlapping another; anything else is refused as malformed.
 fn offset_fields(
     src: &mut Source<'_>,
     layout: &Layout,
@@ -487,6 +493,17 @@ fn offset_fields(
             }
         }
     }
+    let riff_end = (layout.riff.data_start() + layout.riff.size).min(src.len());
+    let mut places = IndexPlaces {
+        allowed: layout
+            .top
+            .iter()
+            .filter(|c| c.is_list(b"movi"))
+            .map(|c| c.data_start() + 4..(c.data_start() + c.size).min(riff_end))
+            .chain(std::iter::once(riff_end..src.len()))
+            .collect(),
+        seen: Vec::new(),
+    };
     for c in layout.top.iter().filter(|c| c.is_list(b"hdrl")) {
         for strl in children(src, c.data_start() + 4..c.data_start() + c.size, budget)?
             .iter()
@@ -496,11 +513,40 @@ fn offset_fields(
                 .iter()
                 .filter(|k| &k.id == b"indx")
             {
-                opendml_fields(src, indx.data_start(), indx.size, budget, 0, each)?;
+                opendml_fields(src, indx.data_start(), indx.size, budget, &mut places, each)?;
             }
         }
     }
-    Ok(())
+    places.check_disjoint()
+}
+
+/// Where the standard indexes a super index names may be, and those met so far.
+struct IndexPlaces {
+    /// The `movi` lists' data, and what follows the first `RIFF`.
+    allowed: Vec<Range<u64>>,
+    /// Each standard index followed: its chunk header and index header.
+    seen: Vec<Range<u64>>,
+}
+
+impl IndexPlaces {
+    /// The size of a standard index's chunk header and index header, all the walk reads.
+    const HEAD: u64 = 8 + 24;
+
+    /// Whether the bytes at `at` may be a standard index: inside an allowed range.
+    fn admits(&self, at: u64) -> bool {
+        at.checked_add(Self::HEAD)
+            .is_some_and(|end| self.allowed.iter().any(|r| r.start <= at && end <= r.end))
+    }
+
+    /// Refuses standard indexes that overlap: a write would patch one's header through the
+    /// other's base offset.
+    fn check_disjoint(&mut self) -> Result<()> {
+        self.seen.sort_by_key(|r| r.start);
+        match self.seen.windows(2).find(|w| w[0].end > w[1].start) {
+            Some(w) => Err(Error::malformed(FORMAT, w[1].start, "OpenDML standard indexes overlap")),
+            None => Ok(()),
+        }
+    }
 }
 
 fn too_far(what: &str) -> Error {
@@ -508,26 +554,16 @@ fn too_far(what: &str) -> Error {
 }
 
 /// Whether `idx1` holds absolute file offsets rather than offsets from the `movi` list type:
-/// the first entry is tried both ways against the chunk id it names.
+/// its first entry names a chunk inside `movi`, so an absolute offset is at least where `movi`'s
+/// data starts, and a relative one (usually 4) is less. The test reads no chunk data, so a
+/// write that moves `movi` (and patches absolute offsets with it) never changes its answer.
 fn idx1_is_absolute(src: &mut Source<'_>, idx1: &Chunk, movi: &Chunk) -> Result<bool> {
     if idx1.size < 16 {
         return Ok(false);
     }
-    src.seek_to(idx1.data_start())?;
-    let entry: [u8; 16] = src.read_array("idx1 entry")?;
-    let id = &entry[..4];
-    let offset = u64::from(u32::from_le_bytes([entry[8], entry[9], entry[10], entry[11]]));
-    let id_at = |src: &mut Source<'_>, pos: u64| -> Result<bool> {
-        if pos + 4 > src.len() {
-            return Ok(false);
-        }
-        src.seek_to(pos)?;
-        Ok(&src.read_array::<4>("chunk id")?[..] == id)
-    };
-    if id_at(src, movi.data_start() + offset)? {
-        return Ok(false);
-    }
-    id_at(src, offset)
+    src.seek_to(idx1.data_start() + 8)?;
+    let offset = u64::from(u32::from_le_bytes(src.read_array("idx1 offset")?));
+    Ok(offset >= movi.data_start())
 }
 
 /// The offsets of an OpenDML index at `data` (`indx` or `ix##` data): the entries of a super
@@ -538,10 +574,10 @@ fn opendml_fields(
     data: u64,
     size: u64,
     budget: &mut Budget,
-    depth: usize,
+    places: &mut IndexPlaces,
     each: &mut dyn FnMut(OffsetField) -> Result<()>,
 ) -> Result<()> {
-    if size < 24 || depth > 1 {
+    if size < 24 {
         return Ok(());
     }
     src.seek_to(data)?;
@@ -569,12 +605,16 @@ fn opendml_fields(
                 budget.tick(FORMAT, data + 24 + i * entry)?;
                 let field = read_u64(src, data + 24 + i * entry)?;
                 each(field)?;
-                // The standard index it points to: a chunk header, then its own header.
+                // The standard index it points to: an `ix##` chunk header, then its own header
+                // (type 1, AVI_INDEX_OF_CHUNKS) with the base offset 12 bytes in.
                 let target = field.value;
-                if target.checked_add(8 + 24).is_some_and(|end| end <= src.len()) {
-                    src.seek_to(target + 4)?;
-                    let ix_size = u64::from(u32::from_le_bytes(src.read_array("ix size")?));
-                    opendml_fields(src, target + 8, ix_size, budget, depth + 1, each)?;
+                if places.admits(target) {
+                    src.seek_to(target)?;
+                    let head: [u8; 32] = src.read_array("OpenDML standard index")?;
+                    if head.starts_with(b"ix") && head[8 + 3] == 1 {
+                        places.seen.push(target..target + IndexPlaces::HEAD);
+                        each(read_u64(src, target + 8 + 12)?)?;
+                    }
                 }
             }
         }

@@ -221,3 +221,20 @@ fn indexes_that_move_are_left_out_of_the_binding_and_the_frames_are_not() {
         );
     }
 }
+
+/// Found by the `avi` fuzzer: a super index whose entries point into `hdrl` (at bytes that are
+/// no standard index) made the writer "move" a `strl` list's size as if it were a base offset,
+/// so the next write found other offsets and a longer label changed covered bytes. Only `ix##`
+/// chunks inside `movi` are followed now.
+#[test]
+fn a_super_index_pointing_into_hdrl_is_not_followed() {
+    let path = aigc_label_testutil::workspace_root().join("fuzz/corpus/avi/avi-longer-label-changes-covered-bytes.bin");
+    let input = std::fs::read(path).unwrap();
+    aigc_label_testutil::fuzz_carrier(&Avi, &input);
+    let first = common::embed(&Avi, &input, &sample_label());
+    let mut long = sample_label().propagated("001191110108551385082Q20000", "p".repeat(3000));
+    long.reserved_code2 = "r".repeat(3000);
+    let longer = common::embed(&Avi, &first, &long);
+    // The first `strl` list's header, which the old walk took for a base offset.
+    assert_eq!(&longer[88..96], &input[88..96], "the strl list header is not an offset");
+}

@@ -1,0 +1,174 @@
+//! Label updates in place for the file-level calls (issue 16): when the input and the output are
+//! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
+//! padding in MP3), the
+//! label is written there with a crash-safe switch, about the label's size instead of the whole
+//! file, and the file keeps its inode, owner and mode. Otherwise (no room, another format) the
+//! caller goes on with the atomic rewrite of [`crate::atomic`].
+//!
+//! The checks are those of a rewrite: the label is validated, only its producer may replace a
+//! label ([`crate::embed_file`]), the caller's own check sees the report, and what was written is
+//! read back (label, and for a signed propagation the bound digests) before success is reported.
+//! MP4 and JPEG are not updated in place here yet.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use crate::atomic::{FileWrite, Method, Note, record, resolve_output};
+use crate::{Carrier, Label, Limits, Options, Report, Result, Written, detect};
+
+/// Whether `input` and `output` are the same existing file (an update in place).
+pub(crate) fn same_file(input: &Path, output: &Path) -> bool {
+    match (std::fs::metadata(input), std::fs::metadata(output)) {
+        (Ok(a), Ok(b)) => same_inode(&a, &b),
+        _ => false,
+    }
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// A file opened for an update in place, with its carrier.
+struct Target {
+    carrier: &'static dyn Carrier,
+    file: File,
+    path: PathBuf,
+    notes: Vec<Note>,
+}
+
+/// Opens `path` (through a symlink) read-write when it is a regular file whose format has an
+/// in-place update; `None` otherwise.
+fn open(path: &Path) -> Result<Option<Target>> {
+    let (target, notes) = resolve_output(path)?;
+    if !std::fs::metadata(&target)?.is_file() {
+        return Ok(None);
+    }
+    let carrier = match detect(File::open(&target)?) {
+        Ok(c) if supported(c) => c,
+        _ => return Ok(None),
+    };
+    // A file this process may not write is still replaced by the rewrite (a rename), as before.
+    let Ok(file) = OpenOptions::new().read(true).write(true).open(&target) else {
+        return Ok(None);
+    };
+    Ok(Some(Target {
+        carrier,
+        file,
+        path: target,
+        notes,
+    }))
+}
+
+/// The formats updated in place.
+fn supported(carrier: &dyn Carrier) -> bool {
+    cfg!(feature = "audio") && matches!(carrier.format(), "flac" | "mp3")
+}
+
+/// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
+#[cfg(feature = "audio")]
+fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+    use aigc_label_audio::in_place::Update;
+    let update = match carrier.format() {
+        "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
+        "mp3" => aigc_label_audio::mp3::update_in_place(file, label, limits)?,
+        _ => return Ok(None),
+    };
+    Ok(match update {
+        Update::InPlace(written) => Some(written),
+        Update::Rewrite(_) => None,
+    })
+}
+
+#[cfg(not(feature = "audio"))]
+fn update(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+    Ok(None)
+}
+
+impl Target {
+    /// Records the write for [`crate::record_writes`].
+    fn record(self, written: &Written) {
+        record(FileWrite {
+            format: self.carrier.format(),
+            path: self.path,
+            notes: self.notes,
+            method: Method::InPlace,
+            bytes_written: written.bytes_written,
+        });
+    }
+}
+
+/// [`crate::embed_file`] with input and output the same file `path`, in place when it can be;
+/// `check`, when given, sees the report first (and is used up). `None`: nothing was written,
+/// rewrite instead.
+pub(crate) fn embed(
+    path: &Path,
+    label: &Label,
+    options: &Options,
+    check: &mut Option<impl FnOnce(&Report) -> Result<()>>,
+) -> Result<Option<Written>> {
+    let Some(mut target) = open(path).map_err(|e| e.with_path(path))? else {
+        return Ok(None);
+    };
+    let written = embed_into(&mut target, label, options, check).map_err(|e| e.with_path(path))?;
+    if let Some(w) = &written {
+        target.record(w);
+    }
+    Ok(written)
+}
+
+fn embed_into(
+    target: &mut Target,
+    label: &Label,
+    options: &Options,
+    check: &mut Option<impl FnOnce(&Report) -> Result<()>>,
+) -> Result<Option<Written>> {
+    aigc_label_core::embed::check_label(label, options)?;
+    let report = aigc_label_core::inspect::inspect_with(target.carrier, &mut target.file, options)?;
+    if let Some(check) = check.take() {
+        check(&report)?;
+    }
+    aigc_label_core::embed::refuse_other_producers(&report, label)?;
+    let Some(written) = update(target.carrier, &mut target.file, label, &options.limits)? else {
+        return Ok(None);
+    };
+    aigc_label_core::verify(target.carrier, &mut target.file, label, options)?;
+    Ok(Some(written))
+}
+
+/// [`crate::propagate_file`] with input and output the same file `path`, in place when it can
+/// be. `None`: nothing was written, go on with the rewrite (which decides again).
+#[cfg(feature = "trust")]
+pub(crate) fn propagate(
+    path: &Path,
+    request: &aigc_label_trust::propagate::Request<'_>,
+    options: &Options,
+) -> Result<Option<aigc_label_trust::propagate::Outcome>> {
+    let Some(mut target) = open(path).map_err(|e| e.with_path(path))? else {
+        return Ok(None);
+    };
+    let run = |target: &mut Target| -> Result<Option<aigc_label_trust::propagate::Outcome>> {
+        let planned = aigc_label_trust::propagate::plan(target.carrier, &mut target.file, request, options)?;
+        let Some(signed) = &planned.signed else {
+            // Nothing to write: the file stays as it is.
+            return Ok(Some(planned.outcome(None)));
+        };
+        aigc_label_core::embed::check_label(&signed.label, options)?;
+        let Some(written) = update(target.carrier, &mut target.file, &signed.label, &options.limits)? else {
+            return Ok(None);
+        };
+        signed.check(target.carrier, &mut target.file, options)?;
+        Ok(Some(planned.outcome(Some(written))))
+    };
+    let outcome = run(&mut target).map_err(|e| e.with_path(path))?;
+    if let Some(written) = outcome.as_ref().and_then(|o| o.written.as_ref()) {
+        target.record(written);
+    }
+    Ok(outcome)
+}

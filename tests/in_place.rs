@@ -1,0 +1,206 @@
+//! Label updates in place through the file-level calls (issue 16): `embed_file` and
+//! `propagate_file` with input and output the same FLAC file write the label inside it, about
+//! the label's size (bytes counted by the write itself and by the kernel's `wchar`), keep the
+//! inode, report `"write": "in-place"`, and a producer's signature and content binding (and a
+//! platform's bound signature) verify afterwards. Where there is no room, the rewrite runs and
+//! says so.
+
+use std::path::{Path, PathBuf};
+
+use aigc_label::trust::propagate::{Decision, Request};
+use aigc_label::trust::{Algorithm, SignSpec, SigningKey, TrustList, TrustVerdict};
+use aigc_label::{
+    FileWrite, Label, Method, Options, embed_file, embed_signed_file, json, propagate_file, record_writes, verify_file,
+};
+
+const PRODUCER: &str = "001191440300708461136T1XGW3";
+const PLATFORM: &str = "001191110108551385082Q20000";
+
+fn fixture(name: &str) -> PathBuf {
+    aigc_label_testutil::workspace_root()
+        .join("tests/fixtures/audio")
+        .join(name)
+}
+
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+fn only(writes: &[FileWrite]) -> &FileWrite {
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    &writes[0]
+}
+
+#[test]
+fn embed_in_place_updates_a_flac_label_inside_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("song.flac");
+    let options = Options::default();
+    // Our first write (a rewrite) reserves the room.
+    let (r, writes) = record_writes(|| embed_file(fixture("sox.flac"), &file, &Label::new(PRODUCER, "a-1"), &options));
+    r.unwrap();
+    assert_eq!(only(&writes).method, Method::Rewrite);
+    let len = std::fs::metadata(&file).unwrap().len();
+    let ino = inode(&file);
+
+    let label = Label::new(PRODUCER, format!("a-2-{}", "x".repeat(300)));
+    let (r, writes) = record_writes(|| embed_file(&file, &file, &label, &options));
+    let written = r.unwrap();
+    let w = only(&writes);
+    assert_eq!(w.method, Method::InPlace);
+    assert_eq!(w.bytes_written, written.bytes_written);
+    assert!(
+        written.bytes_written < 1500,
+        "{} bytes written in place",
+        written.bytes_written
+    );
+    assert_eq!(inode(&file), ino, "the file itself, not a replacement");
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), len);
+    let report = aigc_label::inspect_file(&file, &options).unwrap();
+    assert_eq!(report.label(), Some(label.clone()));
+    assert_eq!(report.verdict, aigc_label::Verdict::Compliant);
+    let line = json::embedded(&file, &file, "flac", &written, &writes);
+    assert_eq!(line["write"], "in-place");
+    assert_eq!(line["bytes"], written.bytes_written);
+
+    // Another producer still may not replace it, in place or not.
+    let e = embed_file(&file, &file, &Label::new("001191440300708461136T1XGW9", "b"), &options).unwrap_err();
+    assert!(
+        matches!(e.without_path(), aigc_label::Error::AlreadyLabelled { .. }),
+        "{e}"
+    );
+    assert_eq!(aigc_label::inspect_file(&file, &options).unwrap().label(), Some(label));
+
+    // A label bigger than the room: the rewrite, reported as such.
+    let big = Label::new(PRODUCER, format!("a-3-{}", "y".repeat(9000)));
+    let (r, writes) = record_writes(|| embed_file(&file, &file, &big, &options));
+    r.unwrap();
+    assert_eq!(only(&writes).method, Method::Rewrite);
+    assert_eq!(aigc_label::inspect_file(&file, &options).unwrap().label(), Some(big));
+}
+
+#[test]
+fn signed_and_bound_labels_survive_an_in_place_propagation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("song.flac");
+    let options = Options::default();
+    let producer_key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    let platform_key = SigningKey::generate(Algorithm::Sm2Sm3).unwrap();
+    embed_signed_file(
+        fixture("ffmpeg.flac"),
+        &file,
+        &Label::new(PRODUCER, "clip-1"),
+        &[SignSpec::producer(&producer_key)],
+        &options,
+    )
+    .unwrap();
+    let ino = inode(&file);
+    let request = Request {
+        platform: PLATFORM,
+        propagate_id: "upload-7",
+        declared_by_user: false,
+        signer: Some(&platform_key),
+        bind: true,
+    };
+    let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
+    let outcome = outcome.unwrap();
+    assert!(matches!(outcome.decision, Decision::Keep { .. }));
+    let w = only(&writes);
+    assert_eq!(w.method, Method::InPlace);
+    let label_len =
+        outcome.label.as_ref().unwrap().reserved_code2.len() + outcome.label.as_ref().unwrap().reserved_code1.len();
+    eprintln!(
+        "in-place propagation: {} bytes written, label fields {} bytes",
+        w.bytes_written, label_len
+    );
+    assert!(
+        w.bytes_written < 2 * label_len as u64 + 2048,
+        "{} bytes",
+        w.bytes_written
+    );
+    assert_eq!(inode(&file), ino);
+    let line = json::propagated(&file, &file, &outcome, &writes);
+    assert_eq!(line["write"], "in-place");
+    assert_eq!(line["written"], true);
+    assert_eq!(line["bytes_written"], w.bytes_written);
+
+    let mut trust = TrustList::new();
+    trust.add(PRODUCER, producer_key.public_key());
+    trust.add(PLATFORM, platform_key.public_key());
+    let verified = verify_file(&file, &trust, &options).unwrap();
+    assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
+    let v = verified.verifications[0].as_ref().unwrap();
+    assert!(v.is_bound(), "{v:?}");
+    assert_eq!(verified.report.label().unwrap().propagate_id, "upload-7");
+
+    // Propagating again (a second platform step) stays in place and keeps both bindings.
+    let request = Request {
+        propagate_id: "upload-8",
+        ..request
+    };
+    let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
+    outcome.unwrap();
+    assert_eq!(only(&writes).method, Method::InPlace);
+    let verified = verify_file(&file, &trust, &options).unwrap();
+    assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
+}
+
+#[test]
+fn a_file_written_to_another_path_is_a_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.flac");
+    let (r, writes) = record_writes(|| {
+        embed_file(
+            fixture("ffmpeg.flac"),
+            &out,
+            &Label::new(PRODUCER, "c"),
+            &Options::default(),
+        )
+    });
+    let written = r.unwrap();
+    let w = only(&writes);
+    assert_eq!(w.method, Method::Rewrite);
+    assert_eq!(w.bytes_written, std::fs::metadata(&out).unwrap().len());
+    assert_eq!(
+        json::embedded(&out, &out, "flac", &written, &writes)["write"],
+        "rewrite"
+    );
+}
+
+#[test]
+fn mp3_propagation_in_place_keeps_the_producer_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("song.mp3");
+    let options = Options::default();
+    let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    embed_signed_file(
+        fixture("id3v24.mp3"),
+        &file,
+        &Label::new(PRODUCER, "track-1"),
+        &[SignSpec::producer(&key)],
+        &options,
+    )
+    .unwrap();
+    let ino = inode(&file);
+    let request = Request {
+        platform: PLATFORM,
+        propagate_id: "upload-9",
+        declared_by_user: false,
+        signer: None,
+        bind: false,
+    };
+    let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
+    outcome.unwrap();
+    let w = only(&writes);
+    assert_eq!(w.method, Method::InPlace);
+    eprintln!("mp3 in-place propagation: {} bytes written", w.bytes_written);
+    assert!(w.bytes_written < 4096, "{}", w.bytes_written);
+    assert_eq!(inode(&file), ino);
+    let mut trust = TrustList::new();
+    trust.add(PRODUCER, key.public_key());
+    let verified = verify_file(&file, &trust, &options).unwrap();
+    assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
+    assert!(verified.verifications[0].as_ref().unwrap().is_bound());
+    assert_eq!(verified.report.label().unwrap().propagate_id, "upload-9");
+}
