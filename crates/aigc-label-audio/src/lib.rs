@@ -63,6 +63,7 @@ mod id3_chunk;
 pub mod mp3;
 pub mod ogg;
 mod riff;
+mod stamp_file;
 mod vorbis_comment;
 pub mod wav;
 
@@ -70,6 +71,7 @@ pub use aiff::Aiff;
 pub use flac::Flac;
 pub use mp3::Mp3;
 pub use ogg::Ogg;
+pub use stamp_file::{Stamped, stamp_file};
 pub use wav::Wav;
 
 use aigc_label_core::Carrier;

@@ -1,0 +1,101 @@
+//! Stamping the audible label into encoded audio files: [`stamp_file`].
+//!
+//! The cue is placed by the container's own rules, and the original audio stays as it was
+//! wherever the cue does not touch it:
+//! - AIFF / AIFC: PCM, so the cue's samples are spliced into `SSND` directly (no encoder); the
+//!   frames of the input are copied byte for byte, `COMM`'s frame count is fixed up, and every
+//!   other chunk (the `ID3 ` chunk holding an implicit label among them) is kept.
+//! - WAV: through [`crate::cue::stamp_wav_file`].
+//!
+//! The cue is rendered for the file's own sample rate and channel count, so no resampling
+//! happens to the content.
+
+mod aiff;
+
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+use aigc_label_core::{Error, Result};
+
+use crate::cue::{At, Cue, Mode, PcmSpec, Rendered, resolve};
+
+/// What [`stamp_file`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamped {
+    /// The container (`aiff`, `wav`, `mp3`, ...).
+    pub format: &'static str,
+    /// The audio's layout.
+    pub spec: PcmSpec,
+    /// Frames (samples per channel) the cue lasts in the output, once per position.
+    pub cue_frames: u64,
+    /// Where the cues went, as frames of the input.
+    pub positions: Vec<u64>,
+}
+
+/// Reads the audio file `input`, places `cue` at `at` by `mode` and writes `output` in the same
+/// format, keeping every piece of metadata the input had (an implicit label among it). The
+/// output is written to a temporary file beside it and renamed into place, so a failure leaves
+/// no half-written file.
+///
+/// # Errors
+/// [`Error::Unsupported`] for a format or an encoding this cannot stamp (the message names it);
+/// [`Error::Parameter`] for invalid cue settings or positions past the end; malformed input;
+/// I/O errors.
+pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
+    let mut head = [0u8; 12];
+    let got = read_head(input, &mut head)?;
+    let head = head.get(..got).unwrap_or_default();
+    if head.get(..4) == Some(b"FORM") && matches!(head.get(8..12), Some(b"AIFF" | b"AIFC")) {
+        return write_atomically(output, |out| {
+            let mut file = std::fs::File::open(input)?;
+            aiff::stamp(&mut file, out, cue, at, mode)
+        });
+    }
+    if matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE") {
+        let frames = hound::WavReader::open(input)
+            .map_err(crate::cue::hound_error)?
+            .duration();
+        let spec = crate::cue::stamp_wav_file(input, output, cue, at, mode)?;
+        let cue_frames = Rendered::new(cue, &spec)?.frames();
+        let positions = resolve(at, &spec, u64::from(frames), cue_frames, mode)?;
+        return Ok(Stamped {
+            format: "wav",
+            spec,
+            cue_frames,
+            positions,
+        });
+    }
+    Err(Error::Unsupported(
+        "stamp handles WAV, AIFF, MP3, FLAC, Ogg Vorbis and Opus audio".into(),
+    ))
+}
+
+/// Reads up to `head.len()` bytes from the start of `path`; returns how many.
+fn read_head(path: &Path, head: &mut [u8]) -> Result<usize> {
+    let mut file = std::fs::File::open(path)?;
+    let mut got = 0;
+    while got < head.len() {
+        let n = file.read(&mut head[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    Ok(got)
+}
+
+/// Writes `output` through `write` into a temporary file in the same folder, renamed into place
+/// when `write` succeeded.
+fn write_atomically<T>(output: &Path, write: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
+    let dir = output
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let temp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut writer = BufWriter::new(temp.as_file());
+    let value = write(&mut writer)?;
+    writer.flush()?;
+    drop(writer);
+    temp.persist(output).map_err(|e| e.error)?;
+    Ok(value)
+}
