@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
-use aigc_label_audio::{Aiff, stamp_file};
+use aigc_label_audio::{Aiff, Mp3, stamp_file};
 use aigc_label_testutil::{run, sample_label, tool};
 use common::*;
 
@@ -149,4 +149,141 @@ fn aiff_cue_is_spliced_into_the_sound_data_and_every_chunk_survives() {
             }
         }
     }
+}
+
+/// ffprobe's duration of `path` in seconds.
+fn duration(path: &Path) -> Option<f64> {
+    let ffprobe = tool("ffprobe")?;
+    let out = run(
+        &ffprobe,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-show_entries".as_ref(),
+            "format=duration".as_ref(),
+            "-of".as_ref(),
+            "csv=p=0".as_ref(),
+            path.as_os_str(),
+        ],
+    );
+    Some(String::from_utf8_lossy(&out).trim().parse().unwrap())
+}
+
+/// The MD5 of every packet of the first audio stream as ffmpeg's demuxer cuts them (its own
+/// frame walker, not ours), without decoding; `None` without ffmpeg.
+fn packet_md5s(path: &Path) -> Option<Vec<String>> {
+    let ffmpeg = tool("ffmpeg")?;
+    let out = run(
+        &ffmpeg,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path.as_os_str(),
+            "-map".as_ref(),
+            "0:a:0".as_ref(),
+            "-c".as_ref(),
+            "copy".as_ref(),
+            "-f".as_ref(),
+            "framemd5".as_ref(),
+            "-".as_ref(),
+        ],
+    );
+    Some(
+        String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
+            .collect(),
+    )
+}
+
+/// Asserts that `inner` occurs in `outer` as a contiguous run, and returns where.
+fn find_run<T: PartialEq + std::fmt::Debug>(outer: &[T], inner: &[T], what: &str) -> usize {
+    assert!(!inner.is_empty(), "{what}");
+    outer
+        .windows(inner.len())
+        .position(|w| w == inner)
+        .unwrap_or_else(|| panic!("{what}: the original packets are not in the output unchanged"))
+}
+
+#[test]
+fn mp3_cue_frames_go_between_the_original_frames_and_the_info_frame_is_corrected() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["stamp_cbr.mp3", "stamp_vbr.mp3"] {
+        for at in [
+            vec![At::Start],
+            vec![At::Start, At::End],
+            vec![At::Time(std::time::Duration::from_secs(1))],
+        ] {
+            let what = format!("{name} at {at:?}");
+            let input = dir.path().join(name);
+            let output = dir.path().join(format!("out-{name}"));
+            let source = write_label(&Mp3, &read_fixture(name), &sample_label());
+            std::fs::write(&input, &source).unwrap();
+            let stamped = stamp_file(&input, &output, &Cue::default(), &at, &Mode::Insert).unwrap();
+            assert_eq!(stamped.format, "mp3");
+            let out = std::fs::read(&output).unwrap();
+            // The tags before and after the audio are kept, and the label with them.
+            let tag_len = 10 + syncsafe(&source[6..10]);
+            assert_eq!(out[..tag_len], source[..tag_len], "{what}: ID3v2 tag kept");
+            if name == "stamp_vbr.mp3" {
+                assert_eq!(
+                    out[out.len() - 128..],
+                    source[source.len() - 128..],
+                    "{what}: ID3v1 kept"
+                );
+            }
+            assert_eq!(found_texts(&Mp3, &out), [sample_json()], "{what}");
+            decodes_cleanly(&output, &what);
+            let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
+            let cue_s = stamped.cue_frames as f64 / f64::from(rate);
+            if let (Some(before), Some(after)) = (duration(&input), duration(&output)) {
+                let added = after - before;
+                // The cue's encoder padding and the content's delay meet at each joint, and a cue
+                // in the middle is followed by up to 3 silent frames carrying the bit reservoir.
+                let slack = (4.0 * 1152.0 + 1105.0) / f64::from(rate);
+                assert!(
+                    added >= cue_s * at.len() as f64 - 0.001 && added <= (cue_s + slack) * at.len() as f64,
+                    "{what}: {before} s became {after} s for {} cue(s) of {cue_s} s",
+                    at.len()
+                );
+            }
+            if let (Some(before), Some(after)) = (packet_md5s(&input), packet_md5s(&output)) {
+                if at.len() == 1 && at[0] != At::Start {
+                    // A cue in the middle: the packets before it and after it are unchanged.
+                    let head = before.iter().zip(&after).take_while(|(a, b)| a == b).count();
+                    assert!(head > 10 && head < before.len() - 10, "{what}: split at packet {head}");
+                    assert_eq!(after[after.len() - (before.len() - head)..], before[head..], "{what}");
+                } else {
+                    let at = find_run(&after, &before, &what);
+                    assert!(at > 0, "{what}: the cue comes first");
+                }
+                assert_eq!(
+                    after.len() as u64,
+                    xing_frames(&out).unwrap() as u64,
+                    "{what}: Xing frame count"
+                );
+            }
+            if let Some(samples) = decode_f32(&output) {
+                // In the middle, LAME's priming samples (576 + 529 of decoder delay) precede the cue.
+                let first = stamped.positions[0] as usize + if at[0] == At::Start { 0 } else { 1105 };
+                assert_cue_at(&samples, channels, rate, first, &what);
+                if at.len() == 2 {
+                    let end = samples.len() / channels - stamped.cue_frames as usize;
+                    assert_cue_at(&samples, channels, rate, end, &what);
+                }
+            }
+        }
+    }
+}
+
+fn syncsafe(b: &[u8]) -> usize {
+    b.iter().fold(0, |n, &x| (n << 7) | usize::from(x & 0x7f))
+}
+
+/// The frame count of the first Xing / Info header in `data`.
+fn xing_frames(data: &[u8]) -> Option<u32> {
+    let at = data.windows(4).position(|w| w == b"Info" || w == b"Xing")?;
+    Some(u32::from_be_bytes(data[at + 8..at + 12].try_into().unwrap()))
 }

@@ -11,6 +11,8 @@
 //! happens to the content.
 
 mod aiff;
+mod ffmpeg;
+mod mp3;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -49,6 +51,16 @@ pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode
         return write_atomically(output, |out| {
             let mut file = std::fs::File::open(input)?;
             aiff::stamp(&mut file, out, cue, at, mode)
+        });
+    }
+    if head.starts_with(b"ID3")
+        || head
+            .first_chunk::<2>()
+            .is_some_and(|h| h[0] == 0xff && h[1] & 0xe0 == 0xe0)
+    {
+        return write_atomically(output, |out| {
+            let mut file = std::fs::File::open(input)?;
+            mp3::stamp(&mut file, out, cue, at, mode)
         });
     }
     if matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE") {
