@@ -641,7 +641,7 @@ mod tests {
             (1, 44_100, 64, false, 208)
         );
         assert_eq!(h.xing(), 36);
-        let h = Header::parse(&[0xff, 0xf3, 0x44, 0xc0]).unwrap();
+        let h = Header::parse(&[0xff, 0xf3, 0x40, 0xc0]).unwrap();
         assert_eq!((h.version, h.sample_rate, h.mono), (2, 22_050, true));
         assert_eq!(h.xing(), 13);
         assert!(Header::parse(&[0xff, 0xfd, 0x50, 0x00]).is_none(), "layer II");
