@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
-use aigc_label_audio::{Aiff, Mp3, stamp_file};
+use aigc_label_audio::{Aiff, Flac, Mp3, stamp_file};
 use aigc_label_testutil::{run, sample_label, tool};
 use common::*;
 
@@ -286,4 +286,104 @@ fn syncsafe(b: &[u8]) -> usize {
 fn xing_frames(data: &[u8]) -> Option<u32> {
     let at = data.windows(4).position(|w| w == b"Info" || w == b"Xing")?;
     Some(u32::from_be_bytes(data[at + 8..at + 12].try_into().unwrap()))
+}
+
+/// The first audio stream of `path` decoded by ffmpeg to interleaved 32-bit integers (exact for
+/// lossless codecs); `None` without ffmpeg.
+fn decode_s32(path: &Path) -> Option<Vec<i32>> {
+    let ffmpeg = tool("ffmpeg")?;
+    let out = run(
+        &ffmpeg,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path.as_os_str(),
+            "-map".as_ref(),
+            "0:a:0".as_ref(),
+            "-f".as_ref(),
+            "s32le".as_ref(),
+            "-c:a".as_ref(),
+            "pcm_s32le".as_ref(),
+            "-".as_ref(),
+        ],
+    );
+    Some(
+        out.chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
+/// The metadata blocks of a FLAC file as `(type, stored bytes)`.
+fn flac_blocks(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 4;
+    loop {
+        let len = u32::from_be_bytes([0, data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
+        out.push((data[pos] & 0x7f, data[pos..pos + 4 + len].to_vec()));
+        if data[pos] & 0x80 != 0 {
+            return out;
+        }
+        pos += 4 + len;
+    }
+}
+
+#[test]
+fn flac_is_re_encoded_losslessly_with_every_metadata_block_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["ffmpeg.flac", "sox.flac", "stamp_24.flac"] {
+        for mode in [Mode::Insert, Mode::Mix(Ducking::default())] {
+            let what = format!("{name}, {mode:?}");
+            let input = dir.path().join(name);
+            let output = dir.path().join(format!("out-{name}"));
+            let source = write_label(&Flac, &read_fixture(name), &sample_label());
+            std::fs::write(&input, &source).unwrap();
+            let stamped = stamp_file(&input, &output, &Cue::default(), &[At::Start], &mode).unwrap();
+            assert_eq!(stamped.format, "flac");
+            let out = std::fs::read(&output).unwrap();
+            let (before, after) = (flac_blocks(&source), flac_blocks(&out));
+            let kinds = |b: &[(u8, Vec<u8>)]| b.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+            assert_eq!(kinds(&after), kinds(&before), "{what}");
+            let total = |b: &[u8]| {
+                (u64::from(b[17] & 0x0f) << 32) | u64::from(u32::from_be_bytes(b[18..22].try_into().unwrap()))
+            };
+            let added = match mode {
+                Mode::Insert => stamped.cue_frames,
+                Mode::Mix(_) => 0,
+            };
+            for ((kind, old), (_, new)) in before.iter().zip(&after) {
+                match kind {
+                    0 => {
+                        assert_eq!(total(new), total(old) + added, "{what}: total samples");
+                        assert_eq!(new[14..18], old[14..18], "{what}: rate, channels, bits");
+                    }
+                    3 => {
+                        assert_eq!(new.len(), old.len(), "{what}");
+                        assert!(new[4..].chunks(18).all(|p| p[..8] == [0xff; 8]), "{what}: placeholders");
+                    }
+                    _ => assert_eq!(new, old, "{what}: block {kind} kept"),
+                }
+            }
+            assert_eq!(found_texts(&Flac, &out), [sample_json()], "{what}");
+            decodes_cleanly(&output, &what);
+            let channels = usize::from(stamped.spec.channels);
+            if let (Some(old), Some(new)) = (decode_s32(&input), decode_s32(&output)) {
+                let cue = stamped.cue_frames as usize * channels;
+                match mode {
+                    Mode::Insert => assert_eq!(new[cue..], old[..], "{what}: every sample after the cue"),
+                    Mode::Mix(_) => {
+                        assert_eq!(new.len(), old.len(), "{what}");
+                        let ramp = (stamped.spec.sample_rate as usize / 50 + 1) * channels;
+                        let after = (cue + ramp).min(old.len());
+                        assert_eq!(new[after..], old[after..], "{what}: samples after the cue");
+                        assert_ne!(new, old, "{what}");
+                    }
+                }
+                if let (Mode::Insert, Some(samples)) = (mode, decode_f32(&output)) {
+                    assert_cue_at(&samples, channels, stamped.spec.sample_rate, 0, &what);
+                }
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! writers, so the frames of the input never pass through it.
 
 use std::io::{Read, Write};
+use std::path::Path;
 
 use aigc_label_core::{Error, Result};
 use aigc_label_ffmpeg::Tools;
@@ -77,3 +78,93 @@ pub(super) fn pcm_input_args(fmt: &str, spec: &PcmSpec) -> Vec<String> {
         "pipe:0".into(),
     ]
 }
+
+/// Decodes the first audio stream of `input` to 32-bit integer PCM of `spec`'s layout, passes
+/// each block through `process` (samples in, samples to encode appended to the output vector),
+/// then `finish`, and encodes the result with `codec` into `output`.
+///
+/// The decoder writes into one pipe and the encoder reads from another, so neither waits on the
+/// other: this thread moves the blocks between them.
+pub(super) fn transcode(
+    tools: &Tools,
+    input: &Path,
+    spec: &PcmSpec,
+    codec: &[&str],
+    output: &Path,
+    mut process: impl FnMut(&mut Vec<i32>, &mut Vec<i32>) -> Result<()>,
+    finish: impl FnOnce(&mut Vec<i32>),
+) -> Result<()> {
+    let mut decoder = tools.ffmpeg(["-i".as_ref(), input.as_os_str()]);
+    decoder
+        .args(["-map", "0:a:0", "-f", "s32le", "-c:a", "pcm_s32le", "pipe:1"])
+        .pipe_stdout();
+    let mut encoder = tools.ffmpeg(pcm_input_args("s32le", spec));
+    encoder
+        .args(["-fflags", "+bitexact", "-flags:a", "+bitexact"])
+        .args(codec)
+        .arg(output)
+        .pipe_stdin();
+    let mut decoding = decoder.spawn().map_err(error)?;
+    let mut encoding = match encoder.spawn().map_err(error) {
+        Ok(e) => e,
+        Err(e) => {
+            decoding.kill();
+            return Err(e);
+        }
+    };
+    let moved = (|| -> Result<()> {
+        let mut from = decoding
+            .take_stdout()
+            .ok_or_else(|| Error::Io(std::io::Error::other("ffmpeg decoder without stdout")))?;
+        let mut to = encoding
+            .take_stdin()
+            .ok_or_else(|| Error::Io(std::io::Error::other("ffmpeg encoder without stdin")))?;
+        let frame_bytes = 4 * usize::from(spec.channels);
+        let mut raw = vec![0u8; BLOCK_FRAMES * frame_bytes];
+        let mut filled = 0;
+        let mut samples = Vec::new();
+        let mut out = Vec::new();
+        let mut bytes = Vec::new();
+        let mut send = |to: &mut dyn Write, out: &mut Vec<i32>| -> Result<()> {
+            bytes.clear();
+            bytes.extend(out.iter().flat_map(|s| s.to_le_bytes()));
+            to.write_all(&bytes)?;
+            out.clear();
+            Ok(())
+        };
+        loop {
+            let n = from.read(&mut raw[filled..])?;
+            filled += n;
+            if n > 0 && filled < raw.len() {
+                continue;
+            }
+            let whole = filled / frame_bytes * frame_bytes;
+            samples.clear();
+            samples.extend(
+                raw[..whole]
+                    .chunks_exact(4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+            if !samples.is_empty() {
+                process(&mut samples, &mut out)?;
+                send(&mut to, &mut out)?;
+            }
+            raw.copy_within(whole..filled, 0);
+            filled -= whole;
+            if n == 0 {
+                break;
+            }
+        }
+        finish(&mut out);
+        send(&mut to, &mut out)?;
+        Ok(())
+    })();
+    let decoded = decoding.wait().map_err(error);
+    let encoded = encoding.wait().map_err(error);
+    decoded?;
+    encoded?;
+    moved
+}
+
+/// Frames moved between the decoder and the encoder at a time.
+const BLOCK_FRAMES: usize = 4096;

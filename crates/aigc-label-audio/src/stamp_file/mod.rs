@@ -12,6 +12,7 @@
 
 mod aiff;
 mod ffmpeg;
+mod flac;
 mod mp3;
 
 use std::io::{BufWriter, Read, Write};
@@ -62,6 +63,9 @@ pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode
             let mut file = std::fs::File::open(input)?;
             mp3::stamp(&mut file, out, cue, at, mode)
         });
+    }
+    if head.starts_with(b"fLaC") {
+        return write_atomically(output, |out| flac::stamp(input, out, cue, at, mode));
     }
     if matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE") {
         let frames = hound::WavReader::open(input)
