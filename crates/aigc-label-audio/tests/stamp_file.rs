@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
-use aigc_label_audio::{Aiff, Flac, Mp3, stamp_file};
+use aigc_label_audio::{Aiff, Flac, Mp3, Ogg, stamp_file};
 use aigc_label_testutil::{run, sample_label, tool};
 use common::*;
 
@@ -52,8 +52,9 @@ fn decodes_cleanly(path: &Path, what: &str) {
     }
 }
 
-/// Asserts the default rhythm in channel 0 of `samples` from frame `from`, with tones and gaps
-/// as rendered. `shift` frames of codec delay may precede it.
+/// Asserts the default rhythm in channel 0 of `samples` from frame `from`: tones and gaps as
+/// rendered (within 1 ms of each other), the whole cue where it was put within 3 ms (a lossy
+/// codec's decoder may place it a few samples off).
 fn assert_cue_at(samples: &[f32], channels: usize, rate: u32, from: usize, what: &str) {
     let rhythm = Rhythm::default();
     let frames = (rhythm.duration().unwrap().as_secs_f64() * f64::from(rate)).round() as usize;
@@ -65,7 +66,15 @@ fn assert_cue_at(samples: &[f32], channels: usize, rate: u32, from: usize, what:
         .copied()
         .collect();
     let found = tone_segments(&channel, rate, f64::from(rhythm.frequency_hz));
-    assert_rhythm(&found, &rhythm, what);
+    let expected = rhythm.tones().unwrap();
+    let offset = found.first().map_or(0.0, |f| f.0 - expected[0].0);
+    assert!(
+        offset.abs() <= 0.003,
+        "{what}: the cue is {:.3} ms off",
+        offset * 1000.0
+    );
+    let aligned: Vec<(f64, f64)> = found.iter().map(|&(a, b)| (a - offset, b - offset)).collect();
+    assert_rhythm(&aligned, &rhythm, what);
 }
 
 /// The top-level chunks of an IFF `FORM` (big-endian sizes) as `(id, stored bytes)`.
@@ -386,4 +395,132 @@ fn flac_is_re_encoded_losslessly_with_every_metadata_block_kept() {
             }
         }
     }
+}
+
+/// The Ogg pages of `data` as `(serial, granule, packets' bytes)`.
+fn ogg_pages(data: &[u8]) -> Vec<(u32, u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 27 <= data.len() {
+        assert_eq!(&data[pos..pos + 4], b"OggS");
+        let granule = u64::from_le_bytes(data[pos + 6..pos + 14].try_into().unwrap());
+        let serial = u32::from_le_bytes(data[pos + 14..pos + 18].try_into().unwrap());
+        let n = usize::from(data[pos + 26]);
+        let body: usize = data[pos + 27..pos + 27 + n].iter().map(|&l| usize::from(l)).sum();
+        let start = pos + 27 + n;
+        out.push((serial, granule, data[start..start + body].to_vec()));
+        pos = start + body;
+    }
+    out
+}
+
+#[test]
+fn opus_cue_packets_join_the_stream_with_granules_shifted() {
+    let dir = tempfile::tempdir().unwrap();
+    let seconds = std::time::Duration::from_secs(1);
+    for at in [vec![At::Start], vec![At::Start, At::End], vec![At::Time(seconds)]] {
+        let what = format!("stamp.opus at {at:?}");
+        let input = dir.path().join("in.opus");
+        let output = dir.path().join("out.opus");
+        let source = write_label(&Ogg, &read_fixture("stamp.opus"), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let stamped = stamp_file(&input, &output, &Cue::default(), &at, &Mode::Insert).unwrap();
+        assert_eq!(stamped.format, "opus");
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(found_texts(&Ogg, &out), [sample_json()], "{what}");
+        let (before, after) = (ogg_pages(&source), ogg_pages(&out));
+        assert!(after.iter().all(|p| p.0 == before[0].0), "{what}: one logical stream");
+        // OpusTags and every audio page body of the input are in the output unchanged, in order.
+        assert_eq!(after[1].2, before[1].2, "{what}: OpusTags");
+        let bodies = |p: &[(u32, u64, Vec<u8>)]| p.iter().map(|p| p.2.clone()).collect::<Vec<_>>();
+        let (old, new) = (bodies(&before[2..]), bodies(&after[2..]));
+        let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        let tail_at = find_run(&new[head..], &old[head..old.len() - 1], &what) + head;
+        assert!(at[0] != At::Start || head == 0, "{what}");
+        // Granules after the cue are shifted by the same amount.
+        // (pages 0 and 1 are the headers)
+        let shift = after[tail_at + 2].1 - before[head + 2].1;
+        assert!(shift > 0, "{what}");
+        for k in head..old.len() - 1 {
+            assert_eq!(
+                after[tail_at + k - head + 2].1,
+                before[k + 2].1 + shift,
+                "{what}: page {k}"
+            );
+        }
+        decodes_cleanly(&output, &what);
+        if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
+            let cue = stamped.cue_frames as f64 / 48_000.0 * at.len() as f64;
+            assert!(
+                a - b >= cue - 0.001 && a - b <= cue + 0.03 * at.len() as f64,
+                "{what}: {b} s became {a} s"
+            );
+        }
+        if let Some(samples) = decode_f32(&output) {
+            let channels = usize::from(stamped.spec.channels);
+            assert_cue_at(&samples, channels, 48_000, stamped.positions[0] as usize, &what);
+            if at.len() == 2 {
+                let end = samples.len() / channels - stamped.cue_frames as usize;
+                assert_cue_at(&samples, channels, 48_000, end, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn vorbis_cue_is_chained_before_or_after_the_unchanged_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    for at in [vec![At::Start], vec![At::End]] {
+        let what = format!("stamp_vorbis.ogg at {at:?}");
+        let input = dir.path().join("in.ogg");
+        let output = dir.path().join("out.ogg");
+        let source = write_label(&Ogg, &read_fixture("stamp_vorbis.ogg"), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let stamped = stamp_file(&input, &output, &Cue::default(), &at, &Mode::Insert).unwrap();
+        assert_eq!(stamped.format, "vorbis");
+        let out = std::fs::read(&output).unwrap();
+        let (before, after) = (ogg_pages(&source), ogg_pages(&out));
+        let serial = before[0].0;
+        let link: Vec<_> = after.iter().filter(|p| p.0 == serial).cloned().collect();
+        assert_eq!(link.len(), before.len(), "{what}: one link is the input's");
+        assert!(after.len() > before.len(), "{what}: another is the cue's");
+        let first = after.iter().position(|p| p.0 == serial).unwrap();
+        assert!(
+            after[first..first + before.len()].iter().all(|p| p.0 == serial),
+            "{what}: contiguous"
+        );
+        let shift = if at[0] == At::Start { after[first - 1].1 } else { 0 };
+        for (new, old) in link.iter().zip(&before) {
+            assert_eq!(new.2, old.2, "{what}: the input's packets, byte for byte");
+            assert_eq!(
+                new.1,
+                if old.1 > 0 { old.1 + shift } else { 0 },
+                "{what}: granules run on"
+            );
+        }
+        assert_eq!(found_texts(&Ogg, &out), [sample_json()], "{what}");
+        decodes_cleanly(&output, &what);
+        let rate = stamped.spec.sample_rate;
+        let cue_s = stamped.cue_frames as f64 / f64::from(rate);
+        if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
+            assert!((a - b - cue_s).abs() < 0.001, "{what}: {b} s became {a} s");
+        }
+        if let Some(samples) = decode_f32(&output) {
+            let from = if at[0] == At::Start {
+                0
+            } else {
+                samples.len() - stamped.cue_frames as usize
+            };
+            assert_cue_at(&samples, 1, rate, from, &what);
+        }
+    }
+    let output = dir.path().join("out.ogg");
+    let err = stamp_file(
+        &fixture_path("stamp_vorbis.ogg"),
+        &output,
+        &Cue::default(),
+        &[At::Time(std::time::Duration::from_secs(1))],
+        &Mode::Insert,
+    );
+    assert!(err.is_err(), "a cue in the middle of Vorbis is refused");
 }

@@ -1,9 +1,9 @@
 //! `aigc-label stamp`: the explicit label people see or hear, plus the implicit label when a
 //! producer is given.
 //!
-//! The medium decides the label: images get a text banner (`aigc_label::image::stamp`), WAV audio
-//! the rhythm cue or a voice prompt (`aigc_label::audio::cue`), text, Markdown and HTML a text
-//! prompt (`aigc_label::text`). `-` reads text from standard input and `-o -` writes it to
+//! The medium decides the label: images get a text banner (`aigc_label::image::stamp`), audio
+//! (WAV, AIFF, MP3, FLAC, Ogg Vorbis and Opus) the rhythm cue or a voice prompt
+//! (`aigc_label::audio::stamp_file`), text, Markdown and HTML a text prompt (`aigc_label::text`). `-` reads text from standard input and `-o -` writes it to
 //! standard output.
 //!
 //! A file output is staged: the explicit label is written to a file in a private temporary
@@ -61,7 +61,8 @@ pub struct StampArgs {
 /// The medium of the input.
 enum Medium {
     Image,
-    Wav,
+    /// WAV, AIFF, MP3, FLAC, Ogg Vorbis / Opus: `aigc_label::audio::stamp_file`.
+    Audio,
     Text(TextKind),
 }
 
@@ -83,7 +84,7 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     let format = aigc_label::detect(BufReader::new(aigc_label::FileReader::open(&args.input)?)).map(|c| c.format());
     match format {
         Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
-        Ok("wav") => Ok(Medium::Wav),
+        Ok("wav" | "aiff" | "mp3" | "flac" | "ogg") => Ok(Medium::Audio),
         Ok("markdown") => Ok(Medium::Text(TextKind::Markdown)),
         Ok(other) => Err(Error::Unsupported(
             format!("stamp does not handle {other} files yet").into(),
@@ -108,7 +109,7 @@ pub fn run(args: &StampArgs) -> Result<String> {
     };
     match medium(args)? {
         Medium::Image => image(args, label.as_ref()),
-        Medium::Wav => wav(args, label.as_ref()),
+        Medium::Audio => audio(args, label.as_ref()),
         Medium::Text(kind) => text(args, kind, label.as_ref()),
     }
 }
@@ -207,7 +208,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     ))
 }
 
-fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
+fn audio(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     let cue = match args.cue.as_str() {
         "rhythm" => Cue::Rhythm(Rhythm::default()),
         "voice" => {
@@ -230,13 +231,22 @@ fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         Mode::Insert
     };
     let staged = Staged::new(&args.output)?;
-    cue::stamp_wav_file(&args.input, staged.path(), &cue, &at, &mode)?;
+    let stamped = aigc_label::audio::stamp_file(&args.input, staged.path(), &cue, &at, &mode)?;
     staged.embed(label)?;
     staged.commit(&args.output, &args.input)?;
+    let rate = f64::from(stamped.spec.sample_rate.max(1));
+    let seconds: Vec<String> = stamped
+        .positions
+        .iter()
+        .map(|&p| format!("{:.3} s", p as f64 / rate))
+        .collect();
     Ok(format!(
-        "{}: cue at {}{}",
+        "{}: {} cue of {:.3} s {} at {}{}",
         args.output.display(),
-        args.at,
+        stamped.format,
+        stamped.cue_frames as f64 / rate,
+        if args.mix { "mixed in" } else { "inserted" },
+        seconds.join(", "),
         implicit_note(label)
     ))
 }

@@ -14,6 +14,7 @@ mod aiff;
 mod ffmpeg;
 mod flac;
 mod mp3;
+mod ogg;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -63,6 +64,9 @@ pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode
             let mut file = std::fs::File::open(input)?;
             mp3::stamp(&mut file, out, cue, at, mode)
         });
+    }
+    if head.starts_with(b"OggS") {
+        return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
     if head.starts_with(b"fLaC") {
         return write_atomically(output, |out| flac::stamp(input, out, cue, at, mode));
