@@ -59,7 +59,16 @@ fn blocks(src: &mut Source) -> Result<(Vec<Block>, u64)> {
 }
 
 /// Stamps the FLAC file `input` into `output`.
-pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
+/// The re-encoded stream waits in a temporary folder in `temp_in` (the output's folder, which has
+/// room for the output, unlike, perhaps, the system's temporary folder).
+pub(super) fn stamp(
+    input: &Path,
+    output: &mut dyn Write,
+    temp_in: &Path,
+    cue: &Cue,
+    at: &[At],
+    mode: &Mode,
+) -> Result<Stamped> {
     let limits = Limits::default();
     let mut file = std::fs::File::open(input)?;
     let mut src = Source::new(&mut file, FORMAT)?;
@@ -90,7 +99,7 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
     let positions = resolve(at, &spec, total, rendered.frames(), mode)?;
 
     let tools = ffmpeg::tools()?;
-    let dir = tempfile::tempdir()?;
+    let dir = tempfile::tempdir_in(temp_in)?;
     let encoded = dir.path().join("stamped.flac");
     let raw_bits = bits.to_string();
     let codec = [

@@ -69,7 +69,7 @@ pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
     if head.starts_with(b"fLaC") {
-        return write_atomically(output, |out| flac::stamp(input, out, cue, at, mode));
+        return write_atomically(output, |out| flac::stamp(input, out, folder_of(output), cue, at, mode));
     }
     if matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE") {
         let frames = hound::WavReader::open(input)
@@ -104,14 +104,17 @@ fn read_head(path: &Path, head: &mut [u8]) -> Result<usize> {
     Ok(got)
 }
 
+/// The folder `path` is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
 /// Writes `output` through `write` into a temporary file in the same folder, renamed into place
 /// when `write` succeeded.
 fn write_atomically<T>(output: &Path, write: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<T> {
-    let dir = output
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let temp = tempfile::NamedTempFile::new_in(dir)?;
+    let temp = tempfile::NamedTempFile::new_in(folder_of(output))?;
     let mut writer = BufWriter::new(temp.as_file());
     let value = write(&mut writer)?;
     writer.flush()?;

@@ -7,7 +7,8 @@
 //!   time in the middle. Opus packets need no stream-wide setup, so they mix freely. The pages
 //!   after a cue get granule positions shifted by the cue's samples and new sequence numbers
 //!   (and so new CRCs); their bodies are unchanged. At the start, `OpusHead`'s pre-skip becomes
-//!   the cue's (the decoder now starts with the cue's encoder lookahead); at the end, the last
+//!   the cue's (the decoder now starts with the cue's encoder lookahead, and skips it); in the
+//!   middle and at the end that lookahead (312 samples, 6.5 ms) plays before the cue; at the end, the last
 //!   original page's granule position loses its end trimming (a page that is no longer last
 //!   must count every sample of its packets) and the cue's last page carries the trimming and
 //!   the end-of-stream flag.
@@ -30,7 +31,7 @@ use aigc_label_core::{Error, Limits, Result};
 
 use super::{Stamped, ffmpeg};
 use crate::cue::{At, Cue, Mode, PcmSpec, Rendered};
-use crate::ogg::page::{EOS, NO_GRANULE, Page};
+use crate::ogg::page::{CONTINUED, EOS, NO_GRANULE, Page};
 
 const FORMAT: &str = "ogg";
 
@@ -66,13 +67,29 @@ impl Stored {
     }
 }
 
-/// Every page of the Ogg stream in `src`, checked to be one logical stream.
-fn read_pages(src: &mut Source, limits: &Limits) -> Result<Vec<Stored>> {
+/// Every page of the Ogg stream in `src`, checked to be one logical stream (at most
+/// [`Limits::max_structures`]). With `bodies` false the bodies are left in the file (empty
+/// here; [`load`] reads one), so a long file is never held in memory.
+fn read_pages(src: &mut Source, limits: &Limits, bodies: bool) -> Result<Vec<Stored>> {
     src.seek_to(0)?;
     let mut pages: Vec<Stored> = Vec::new();
     while !src.at_end() {
+        if pages.len() as u64 >= limits.max_structures {
+            return Err(Error::Limit {
+                format: FORMAT,
+                offset: src.pos(),
+                what: "Ogg pages",
+                found: pages.len() as u64,
+                limit: limits.max_structures,
+            });
+        }
         let page = Page::read(src)?;
-        let body = src.read_vec(page.body_len(), "Ogg page body", limits)?;
+        let body = if bodies {
+            src.read_vec(page.body_len(), "Ogg page body", limits)?
+        } else {
+            src.skip(page.body_len(), "Ogg page body")?;
+            Vec::new()
+        };
         if pages.first().is_some_and(|p| p.page.serial != page.serial) {
             return Err(Error::Unsupported(
                 "stamp handles Ogg files with one logical stream (no chained or multiplexed streams)".into(),
@@ -81,6 +98,16 @@ fn read_pages(src: &mut Source, limits: &Limits) -> Result<Vec<Stored>> {
         pages.push(Stored { page, body });
     }
     Ok(pages)
+}
+
+/// `page` (read by [`read_pages`] without its body) with its body.
+fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
+    src.seek_to(page.page.body_offset())?;
+    let body = src.read_vec(page.page.body_len(), "Ogg page body", limits)?;
+    Ok(Stored {
+        page: page.page.clone(),
+        body,
+    })
 }
 
 /// Index of the first audio page: the page after the one on which header packet `headers`
@@ -128,16 +155,19 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
     let limits = Limits::default();
     let mut file = std::fs::File::open(input)?;
     let mut src = Source::new(&mut file, FORMAT)?;
-    let pages = read_pages(&mut src, &limits)?;
-    let ident = pages
+    let pages = read_pages(&mut src, &limits, false)?;
+    let first = pages
         .first()
-        .map(|p| p.packets(&mut Vec::new()))
-        .and_then(|p| p.into_iter().next())
+        .ok_or_else(|| Error::malformed(FORMAT, 0, "no Ogg page"))?;
+    let ident = load(&mut src, first, &limits)?
+        .packets(&mut Vec::new())
+        .into_iter()
+        .next()
         .ok_or_else(|| Error::malformed(FORMAT, 0, "no identification header"))?;
     if ident.starts_with(b"OpusHead") {
-        opus(&pages, &ident, output, cue, at)
+        opus(&mut src, &pages, &ident, output, cue, at)
     } else if ident.starts_with(b"\x01vorbis") {
-        vorbis(&pages, &ident, output, cue, at)
+        vorbis(&mut src, &pages, &ident, output, cue, at)
     } else {
         Err(Error::Unsupported(
             "stamp handles Ogg Opus and Ogg Vorbis (not this codec)".into(),
@@ -152,7 +182,7 @@ fn encode_ogg(rendered: &Rendered, codec: &[&str]) -> Result<(Vec<Stored>, Vec<u
     let bytes = ffmpeg::encode_cue(&tools, rendered, codec, "ogg")?;
     let mut cursor = std::io::Cursor::new(bytes);
     let mut src = Source::new(&mut cursor, FORMAT)?;
-    let pages = read_pages(&mut src, &Limits::default())?;
+    let pages = read_pages(&mut src, &Limits::default(), true)?;
     let ident = pages
         .first()
         .map(|p| p.packets(&mut Vec::new()))
@@ -161,7 +191,15 @@ fn encode_ogg(rendered: &Rendered, codec: &[&str]) -> Result<(Vec<Stored>, Vec<u
     Ok((pages, ident))
 }
 
-fn opus(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at: &[At]) -> Result<Stamped> {
+fn opus(
+    src: &mut Source,
+    pages: &[Stored],
+    ident: &[u8],
+    output: &mut dyn Write,
+    cue: &Cue,
+    at: &[At],
+) -> Result<Stamped> {
+    let limits = Limits::default();
     let channels = u16::from(
         *ident
             .get(9)
@@ -218,10 +256,9 @@ fn opus(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at: &
                 // The first page boundary at or after the time (granule = samples before it).
                 (audio..n)
                     .find(|&k| {
-                        k == audio
-                            || pages
-                                .get(k - 1)
-                                .is_some_and(|p| p.page.granule != NO_GRANULE && p.page.granule >= sample + pre_skip)
+                        pages
+                            .get(k - 1)
+                            .is_some_and(|p| p.page.granule != NO_GRANULE && p.page.granule >= sample + pre_skip)
                     })
                     .unwrap_or(n)
             }
@@ -239,14 +276,26 @@ fn opus(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at: &
             .skip(1)
             .find(|p| p.page.granule != NO_GRANULE)
             .map_or(0, |p| p.page.granule);
+        let last = match pages.last() {
+            Some(p) => load(src, p, &limits)?,
+            None => return Err(Error::malformed(FORMAT, 0, "no Ogg page")),
+        };
+        // A packet continued onto the last page ends there: only its end is on the page, but
+        // its TOC byte (all opus_samples reads) is at its start, on an earlier page.
         let mut carry = Vec::new();
-        let mut at_end = 0;
-        for p in pages.iter().skip(audio) {
-            let packets = p.packets(&mut carry);
-            if std::ptr::eq(p, pages.last().unwrap_or(p)) {
-                at_end = packets.iter().map(|p| opus_samples(p)).sum::<u64>();
+        if last.page.flags & CONTINUED != 0 {
+            for p in pages.iter().rev().skip(1) {
+                let body = load(src, p, &limits)?;
+                let mut tail = Vec::new();
+                body.packets(&mut tail);
+                tail.extend_from_slice(&carry);
+                carry = tail;
+                if p.page.flags & CONTINUED == 0 || p.packet_ends() > 0 {
+                    break;
+                }
             }
         }
+        let at_end: u64 = last.packets(&mut carry).iter().map(|p| opus_samples(p)).sum();
         before + at_end
     };
 
@@ -270,18 +319,19 @@ fn opus(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at: &
     let mut positions = Vec::new();
     for (k, p) in pages.iter().enumerate() {
         if slots.contains(&k) {
-            let start = if k == audio {
+            let input_start = if k == audio {
                 0
             } else {
-                pages.get(k - 1).map_or(0, |p| p.page.granule) + shift
+                pages.get(k - 1).map_or(0, |p| p.page.granule)
             };
-            positions.push(start.saturating_sub(pre_skip));
+            let start = if k == audio { 0 } else { input_start + shift };
+            positions.push(input_start.saturating_sub(pre_skip).min(content));
             for page in cue_pages_for(start, false) {
                 write(output, page)?;
             }
             shift += cue_total;
         }
-        let mut page = p.clone();
+        let mut page = load(src, p, &limits)?;
         if k == 0 && slots.first() == Some(&audio) {
             // OpusHead: the stream now starts with the cue's encoder lookahead.
             if let Some(b) = page.body.get_mut(10..12) {
@@ -299,7 +349,7 @@ fn opus(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at: &
     }
     if slots.contains(&n) {
         let start = untrimmed_end + shift;
-        positions.push(start.saturating_sub(pre_skip));
+        positions.push(content);
         for page in cue_pages_for(start, true) {
             write(output, page)?;
         }
@@ -310,6 +360,18 @@ fn opus(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at: &
         cue_frames: rendered.frames(),
         positions,
     })
+}
+
+/// Writes `pages` with granule positions past 0 moved on by `by` (CRCs recomputed).
+fn write_shifted(output: &mut dyn Write, pages: &[Stored], by: u64) -> Result<()> {
+    for p in pages {
+        let mut p = p.clone();
+        if p.page.granule != NO_GRANULE && p.page.granule > 0 {
+            p.page.granule += by;
+        }
+        output.write_all(&p.encode())?;
+    }
+    Ok(())
 }
 
 /// Lays `packets` out on pages of stream `serial`, each page as full as 255 lacing values allow
@@ -354,7 +416,15 @@ fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u6
     out
 }
 
-fn vorbis(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at: &[At]) -> Result<Stamped> {
+fn vorbis(
+    src: &mut Source,
+    pages: &[Stored],
+    ident: &[u8],
+    output: &mut dyn Write,
+    cue: &Cue,
+    at: &[At],
+) -> Result<Stamped> {
+    let limits = Limits::default();
     let field = |r: std::ops::Range<usize>| {
         ident
             .get(r)
@@ -397,27 +467,23 @@ fn vorbis(pages: &[Stored], ident: &[u8], output: &mut dyn Write, cue: &Cue, at:
     // sum of both; a link starting past 0 is allowed (Vorbis I section A.2).
     let cue_end = cue_pages.last().map_or(0, |p| p.page.granule);
     let total = pages.last().map_or(0, |p| p.page.granule);
-    let shifted = |pages: &[Stored], by: u64| -> Vec<u8> {
-        pages
-            .iter()
-            .flat_map(|p| {
-                let mut p = p.clone();
-                if p.page.granule != NO_GRANULE && p.page.granule > 0 {
-                    p.page.granule += by;
-                }
-                p.encode()
-            })
-            .collect()
-    };
     let mut positions = Vec::new();
     if before {
-        output.write_all(&shifted(&cue_pages, 0))?;
+        write_shifted(output, &cue_pages, 0)?;
         positions.push(0);
     }
-    output.write_all(&shifted(pages, if before { cue_end } else { 0 }))?;
+    let shift = if before { cue_end } else { 0 };
+    for p in pages {
+        // A page with no shift is copied as stored (its CRC too, right or wrong).
+        if shift == 0 {
+            src.seek_to(p.page.offset)?;
+            src.copy_to(output, p.page.end() - p.page.offset, "Ogg page")?;
+        } else {
+            write_shifted(output, &[load(src, p, &limits)?], shift)?;
+        }
+    }
     if after {
-        let at = if before { total + cue_end } else { total };
-        output.write_all(&shifted(&cue_pages, at))?;
+        write_shifted(output, &cue_pages, total + shift)?;
         positions.push(total);
     }
     Ok(Stamped {
