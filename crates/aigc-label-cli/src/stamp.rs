@@ -41,9 +41,13 @@ pub struct StampArgs {
     /// Audio: a WAV recording of the spoken prompt, for `--cue voice`.
     #[arg(long)]
     pub voice: Option<PathBuf>,
-    /// Audio: where the cue goes: start, end, or times like 12.5s, comma-separated.
+    /// Audio: where the cue goes: start, end, or times like 12.5s, comma-separated. Video:
+    /// where the label shows besides the opening seconds: end, 50%, 12.5s, comma-separated.
     #[arg(long, default_value = "start")]
     pub at: String,
+    /// Video: how many seconds each label shows (at least 2).
+    #[arg(long, default_value_t = 2.0)]
+    pub duration: f64,
     /// Audio: lay the cue over the content (with ducking) instead of inserting it.
     #[arg(long)]
     pub mix: bool,
@@ -63,6 +67,7 @@ enum Medium {
     Image,
     /// WAV, AIFF, MP3, FLAC, Ogg Vorbis / Opus: `aigc_label::audio::stamp_file`.
     Audio,
+    Video,
     Text(TextKind),
 }
 
@@ -85,6 +90,7 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     match format {
         Ok("png" | "jpeg" | "webp" | "gif" | "tiff") => Ok(Medium::Image),
         Ok("wav" | "aiff" | "mp3" | "flac" | "ogg") => Ok(Medium::Audio),
+        Ok("mp4" | "matroska" | "flv" | "avi") => Ok(Medium::Video),
         Ok("markdown") => Ok(Medium::Text(TextKind::Markdown)),
         Ok(other) => Err(Error::Unsupported(
             format!("stamp does not handle {other} files yet").into(),
@@ -110,6 +116,7 @@ pub fn run(args: &StampArgs) -> Result<String> {
     match medium(args)? {
         Medium::Image => image(args, label.as_ref()),
         Medium::Audio => audio(args, label.as_ref()),
+        Medium::Video => video(args, label.as_ref()),
         Medium::Text(kind) => text(args, kind, label.as_ref()),
     }
 }
@@ -247,6 +254,64 @@ fn audio(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         stamped.cue_frames as f64 / rate,
         if args.mix { "mixed in" } else { "inserted" },
         seconds.join(", "),
+        implicit_note(label)
+    ))
+}
+
+/// Video: the label drawn on the opening seconds (and `--at` points), re-encoding only up to
+/// the next keyframe where the container allows (see `aigc_label::video::stamp`).
+fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
+    use aigc_label::video::stamp::{At, Method, StampOptions};
+    let mut style = match &args.text {
+        Some(t) => Style::with_text(t.clone())?,
+        None => Style::default(),
+    };
+    if let Some(p) = &args.position {
+        style = style.at(p.parse::<ImagePosition>()?);
+    }
+    let options = StampOptions {
+        style,
+        seconds: args.duration,
+        at: At::parse_list(&args.at)?,
+        ..StampOptions::default()
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} frames {per_sec}") {
+        bar.set_style(style);
+    }
+    let staged = Staged::new(&args.output)?;
+    let report = aigc_label::video::stamp::stamp_file_with_progress(&args.input, staged.path(), &options, &mut |p| {
+        bar.set_length(p.total);
+        bar.set_position(p.frames);
+    });
+    bar.finish_and_clear();
+    let report = report?;
+    staged.embed(label)?;
+    staged.commit(&args.output, &args.input)?;
+    let how = match report.method {
+        Method::Spliced => format!(
+            "{} frames re-encoded, {} copied unchanged from {}",
+            report.reencoded_frames,
+            report.copied_frames,
+            report
+                .splice_at
+                .iter()
+                .map(|t| format!("{t:.3} s"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => format!(
+            "{} frames re-encoded ({})",
+            report.reencoded_frames,
+            report.reason.as_deref().unwrap_or("whole file")
+        ),
+    };
+    Ok(format!(
+        "{}: {} label on {} frames; {how}{}",
+        args.output.display(),
+        report.codec,
+        report.labelled_frames,
         implicit_note(label)
     ))
 }

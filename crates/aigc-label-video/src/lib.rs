@@ -49,11 +49,15 @@ pub mod flv;
 #[cfg(feature = "frames")]
 pub mod frames;
 pub mod matroska;
+#[cfg(feature = "stamp")]
+pub mod stamp;
 
 pub use avi::Avi;
 pub use bmff::Bmff;
 pub use flv::Flv;
 pub use matroska::Matroska;
+#[cfg(feature = "stamp")]
+pub use stamp::{StampOptions, StampReport, stamp_file, stamp_file_with_progress};
 
 use aigc_label_core::Carrier;
 

@@ -23,7 +23,7 @@
 //! and offsets a rewrite moves (see `binding_exclusions`).
 
 mod binding;
-mod boxes;
+pub(crate) mod boxes;
 mod meta;
 mod offsets;
 

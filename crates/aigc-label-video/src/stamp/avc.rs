@@ -1,0 +1,232 @@
+//! H.264 parameter sets side by side: the re-encoded segment's SPS and PPS go into the
+//! source's own `avcC` (ISO/IEC 14496-15 §5.3.3), under ids the source does not use.
+//!
+//! Why not a second sample description for the new samples: ffmpeg's stream probing and its
+//! H.264 parser read only the first description's `avcC`, so with a second one they parse the
+//! new slices against the source's PPS and print errors (`chroma_log2_weight_denom out of
+//! range`, `reference count overflow`) although the decoder itself switches correctly. With
+//! both sets in the one `avcC` under distinct ids (x264's `sps-id`), every reader knows both
+//! from the start, slices name their own PPS, and no sample, original or new, carries a
+//! parameter set in band.
+
+use aigc_label_core::io::Bytes;
+use aigc_label_core::{Error, Result};
+
+const FORMAT: &str = "avcC";
+
+/// Bytes of a visual sample entry before its child boxes (ISO/IEC 14496-12 §12.1.3).
+const VISUAL_ENTRY_HEADER: usize = 8 + 78;
+
+fn bad(what: &'static str) -> Error {
+    Error::malformed(FORMAT, 0, what)
+}
+
+/// The `avcC` box of a sample entry: its range in `entry`.
+fn find_avcc(entry: &[u8]) -> Result<std::ops::Range<usize>> {
+    let mut pos = VISUAL_ENTRY_HEADER;
+    while let Some(h) = entry.get(pos..pos + 8) {
+        let size = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        if size < 8 || pos + size > entry.len() {
+            break;
+        }
+        if &h[4..8] == b"avcC" {
+            return Ok(pos..pos + size);
+        }
+        pos += size;
+    }
+    Err(bad("sample entry has no avcC box"))
+}
+
+/// A parsed decoder configuration record.
+struct Config<'a> {
+    head: &'a [u8],
+    sps: Vec<&'a [u8]>,
+    pps: Vec<&'a [u8]>,
+    tail: &'a [u8],
+}
+
+fn list<'a>(b: &mut Bytes<'a>, count: usize) -> Result<Vec<&'a [u8]>> {
+    (0..count)
+        .map(|_| {
+            let len = b.u16_be().ok_or_else(|| bad("parameter set length"))?;
+            b.take(usize::from(len)).ok_or_else(|| bad("parameter set cut off"))
+        })
+        .collect()
+}
+
+fn parse(avcc: &[u8]) -> Result<Config<'_>> {
+    let mut b = Bytes::new(avcc.get(8..).unwrap_or_default());
+    let head = b.take(5).ok_or_else(|| bad("record cut off"))?;
+    let n = usize::from(b.u8().ok_or_else(|| bad("SPS count"))? & 0x1F);
+    let sps = list(&mut b, n)?;
+    let n = usize::from(b.u8().ok_or_else(|| bad("PPS count"))?);
+    let pps = list(&mut b, n)?;
+    Ok(Config {
+        head,
+        sps,
+        pps,
+        tail: b.rest(),
+    })
+}
+
+/// Reads unsigned Exp-Golomb codes from a NAL unit's payload (emulation prevention removed).
+struct Bits {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl Bits {
+    fn new(nal: &[u8]) -> Bits {
+        let mut data = Vec::with_capacity(nal.len());
+        let mut zeros = 0;
+        for &b in nal.iter().skip(1) {
+            if zeros >= 2 && b == 3 {
+                zeros = 0;
+                continue;
+            }
+            zeros = if b == 0 { zeros + 1 } else { 0 };
+            data.push(b);
+        }
+        Bits { data, pos: 0 }
+    }
+
+    fn bit(&mut self) -> Option<u32> {
+        let byte = self.data.get(self.pos / 8)?;
+        let bit = (byte >> (7 - self.pos % 8)) & 1;
+        self.pos += 1;
+        Some(u32::from(bit))
+    }
+
+    fn skip(&mut self, n: usize) {
+        self.pos += n;
+    }
+
+    fn ue(&mut self) -> Option<u32> {
+        let mut zeros = 0;
+        while self.bit()? == 0 {
+            zeros += 1;
+            if zeros > 31 {
+                return None;
+            }
+        }
+        let mut v = 1u64;
+        for _ in 0..zeros {
+            v = (v << 1) | u64::from(self.bit()?);
+        }
+        u32::try_from(v - 1).ok()
+    }
+}
+
+/// `seq_parameter_set_id` of an SPS NAL unit.
+fn sps_id(nal: &[u8]) -> Option<u32> {
+    let mut b = Bits::new(nal);
+    b.skip(24); // profile_idc, constraint flags, level_idc
+    b.ue()
+}
+
+/// `pic_parameter_set_id` of a PPS NAL unit.
+fn pps_id(nal: &[u8]) -> Option<u32> {
+    Bits::new(nal).ue()
+}
+
+/// The lowest SPS/PPS id above every id the sample entry's `avcC` uses (x264 gives the SPS and
+/// the PPS the same id), or `None` when none is left (SPS ids end at 31).
+pub(crate) fn free_id(entry: &[u8]) -> Result<Option<u32>> {
+    let range = find_avcc(entry)?;
+    let config = parse(entry.get(range).unwrap_or_default())?;
+    let used = config
+        .sps
+        .iter()
+        .map(|n| sps_id(n))
+        .chain(config.pps.iter().map(|n| pps_id(n)))
+        .map(|id| id.ok_or_else(|| bad("unreadable parameter set id")))
+        .collect::<Result<Vec<u32>>>()?;
+    let next = used.iter().max().map_or(0, |m| m + 1);
+    Ok((next <= 31).then_some(next))
+}
+
+/// `original` (a whole `avc1`/`avc3` sample entry) with the SPS and PPS of `segment`'s `avcC`
+/// added to its own.
+pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
+    let range = find_avcc(original)?;
+    let old = parse(original.get(range.clone()).unwrap_or_default())?;
+    let new = parse(segment.get(find_avcc(segment)?).unwrap_or_default())?;
+    let sps: Vec<&[u8]> = old.sps.iter().chain(&new.sps).copied().collect();
+    let pps: Vec<&[u8]> = old.pps.iter().chain(&new.pps).copied().collect();
+    if sps.len() > 31 || pps.len() > 255 {
+        return Err(Error::Unsupported("too many H.264 parameter sets for one avcC".into()));
+    }
+    let mut payload = old.head.to_vec();
+    payload.push(0xE0 | sps.len() as u8);
+    for s in &sps {
+        payload.extend_from_slice(&u16::try_from(s.len()).map_err(|_| bad("SPS too long"))?.to_be_bytes());
+        payload.extend_from_slice(s);
+    }
+    payload.push(pps.len() as u8);
+    for p in &pps {
+        payload.extend_from_slice(&u16::try_from(p.len()).map_err(|_| bad("PPS too long"))?.to_be_bytes());
+        payload.extend_from_slice(p);
+    }
+    payload.extend_from_slice(old.tail);
+    let mut avcc = u32::try_from(payload.len() + 8)
+        .unwrap_or(u32::MAX)
+        .to_be_bytes()
+        .to_vec();
+    avcc.extend_from_slice(b"avcC");
+    avcc.extend_from_slice(&payload);
+    let mut entry = original.get(..range.start).unwrap_or_default().to_vec();
+    entry.extend_from_slice(&avcc);
+    entry.extend_from_slice(original.get(range.end..).unwrap_or_default());
+    let size = u32::try_from(entry.len()).map_err(|_| bad("sample entry too large"))?;
+    if let Some(s) = entry.get_mut(..4) {
+        s.copy_from_slice(&size.to_be_bytes());
+    }
+    Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_golomb_ids() {
+        // SPS: header 0x67, profile 100, flags 0, level 13, then ue(v) "1" = id 0.
+        assert_eq!(sps_id(&[0x67, 100, 0, 13, 0b1000_0000]), Some(0));
+        // "00111" = id 6.
+        assert_eq!(sps_id(&[0x67, 100, 0, 13, 0b0011_1000]), Some(6));
+        // PPS id "010" = 1.
+        assert_eq!(pps_id(&[0x68, 0b0100_0000]), Some(1));
+        assert_eq!(sps_id(&[0x67, 100]), None);
+    }
+
+    #[test]
+    fn merge_keeps_both_sets_and_the_trailer() {
+        let entry = |sps: &[u8], pps: &[u8]| {
+            let mut avcc = vec![1, 100, 0, 13, 0xFF, 0xE1];
+            avcc.extend_from_slice(&(sps.len() as u16).to_be_bytes());
+            avcc.extend_from_slice(sps);
+            avcc.push(1);
+            avcc.extend_from_slice(&(pps.len() as u16).to_be_bytes());
+            avcc.extend_from_slice(pps);
+            avcc.extend_from_slice(&[0xFD, 0xF8, 0xF8, 0]);
+            let mut b = ((avcc.len() + 8) as u32).to_be_bytes().to_vec();
+            b.extend_from_slice(b"avcC");
+            b.extend_from_slice(&avcc);
+            let mut e = ((VISUAL_ENTRY_HEADER + b.len()) as u32).to_be_bytes().to_vec();
+            e.extend_from_slice(b"avc1");
+            e.resize(VISUAL_ENTRY_HEADER, 0);
+            e.extend_from_slice(&b);
+            e
+        };
+        let a = entry(&[0x67, 100, 0, 13, 0x80], &[0x68, 0x80]);
+        let b = entry(&[0x67, 100, 0, 13, 0x40], &[0x68, 0x40]);
+        assert_eq!(free_id(&a).unwrap(), Some(1));
+        let m = merge(&a, &b).unwrap();
+        assert_eq!(u32::from_be_bytes(m[..4].try_into().unwrap()) as usize, m.len());
+        let c = parse(&m[find_avcc(&m).unwrap()]).unwrap();
+        assert_eq!(c.sps.len(), 2);
+        assert_eq!(c.pps.len(), 2);
+        assert_eq!(c.tail, [0xFD, 0xF8, 0xF8, 0]);
+        assert_eq!(free_id(&m).unwrap(), Some(2));
+    }
+}
