@@ -369,12 +369,8 @@ fn place(at: &[At], walk: &Walk, spec: &PcmSpec, delay: u64, content: u64) -> Re
         let k = match a {
             At::Start => 0,
             At::End => n,
-            At::Frame(_) | At::Time(_) => {
-                let sample = match a {
-                    At::Frame(f) => *f,
-                    At::Time(t) => spec.frame_at(t.as_secs_f64()),
-                    _ => 0,
-                };
+            middle => {
+                let sample = middle.frame_in(spec, content).unwrap_or(0);
                 if sample > content {
                     return Err(Error::Parameter(
                         format!("cue position {sample} is past the content's {content} frames").into(),
