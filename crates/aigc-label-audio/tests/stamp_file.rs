@@ -543,3 +543,50 @@ fn vorbis_cue_is_chained_before_or_after_the_unchanged_stream() {
     );
     assert!(err.is_err(), "a cue in the middle of Vorbis is refused");
 }
+
+#[test]
+fn mp3_mix_re_encodes_only_the_frames_under_the_cue() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["stamp_cbr.mp3", "stamp_vbr.mp3"] {
+        let what = format!("{name}, mixed");
+        let input = dir.path().join(name);
+        let output = dir.path().join(format!("mixed-{name}"));
+        let source = write_label(&Mp3, &read_fixture(name), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let mode = Mode::Mix(Ducking::default());
+        let stamped = stamp_file(&input, &output, &Cue::default(), &[At::Start], &mode).unwrap();
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(found_texts(&Mp3, &out), [sample_json()], "{what}");
+        decodes_cleanly(&output, &what);
+        assert_eq!(xing_frames(&out), xing_frames(&source), "{what}: as many frames");
+        if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
+            assert_eq!(a, b, "{what}: the length is kept");
+        }
+        let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
+        let spf = if rate >= 32_000 { 1152 } else { 576 };
+        if let (Some(before), Some(after)) = (packet_md5s(&input), packet_md5s(&output)) {
+            assert_eq!(before.len(), after.len(), "{what}");
+            let kept = before
+                .iter()
+                .rev()
+                .zip(after.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            let span = before.len() - kept;
+            let cue_frames = (stamped.cue_frames as usize).div_ceil(spf);
+            assert!(
+                span > cue_frames && span <= cue_frames + 4 + 8,
+                "{what}: {span} frames re-encoded"
+            );
+        }
+        if let (Some(old), Some(new)) = (decode_f32(&input), decode_f32(&output)) {
+            assert_eq!(old.len(), new.len(), "{what}");
+            // Past the re-encoded frames (and the one whose overlap they feed) the decoded
+            // samples are the source's, bit for bit.
+            let same_from = (0..old.len()).rev().find(|&i| old[i] != new[i]).map_or(0, |i| i + 1) / channels;
+            let limit = stamped.cue_frames as usize + rate as usize / 50 + 14 * spf;
+            assert!(same_from <= limit, "{what}: samples differ up to {same_from}");
+            assert_cue_at(&new, channels, rate, 0, &what);
+        }
+    }
+}

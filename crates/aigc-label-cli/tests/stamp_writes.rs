@@ -162,8 +162,8 @@ fn encoded_audio_gets_the_cue_and_the_implicit_label_in_one_run() {
         );
     }
     // Mixing is refused where it is not implemented, and nothing is written.
-    let out = dir.path().join("mixed.mp3");
-    let result = stamp(&aigc_label_testutil::fixture("audio/stamp_cbr.mp3"), &out, &["--mix"]);
+    let out = dir.path().join("mixed.opus");
+    let result = stamp(&aigc_label_testutil::fixture("audio/stamp.opus"), &out, &["--mix"]);
     assert_ne!(code(&result), 0);
     assert!(!out.exists());
 }

@@ -32,8 +32,20 @@ pub(super) fn tools() -> Result<Tools> {
 /// Encodes `cue` (32-bit float PCM in its own layout) with the codec options `codec` into the
 /// container `format`, and returns what ffmpeg wrote.
 pub(super) fn encode_cue(tools: &Tools, cue: &Rendered, codec: &[&str], format: &str) -> Result<Vec<u8>> {
-    let spec = cue.spec();
-    let pcm: Vec<u8> = cue.as_f32().iter().flat_map(|s| s.to_le_bytes()).collect();
+    encode_pcm(tools, cue.as_f32(), &cue.spec(), codec, format)
+}
+
+/// Encodes interleaved 32-bit float PCM of `spec` with the codec options `codec` into the
+/// container `format`, and returns what ffmpeg wrote.
+pub(super) fn encode_pcm(
+    tools: &Tools,
+    samples: &[f32],
+    spec: &PcmSpec,
+    codec: &[&str],
+    format: &str,
+) -> Result<Vec<u8>> {
+    let spec = *spec;
+    let pcm: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
     let mut job = tools.ffmpeg(pcm_input_args("f32le", &spec));
     job.args(["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact"])
         .args(codec)
@@ -164,6 +176,33 @@ pub(super) fn transcode(
     decoded?;
     encoded?;
     moved
+}
+
+/// The first `frames` frames of the first audio stream of `input` as ffmpeg decodes them
+/// (interleaved 32-bit float, `channels` per frame; fewer when the stream is shorter). The
+/// decoder is stopped once they are read.
+pub(super) fn decode_head(tools: &Tools, input: &Path, channels: u16, frames: u64) -> Result<Vec<f32>> {
+    let mut decoder = tools.ffmpeg(["-i".as_ref(), input.as_os_str()]);
+    decoder
+        .args(["-map", "0:a:0", "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"])
+        .pipe_stdout();
+    let mut running = decoder.spawn().map_err(error)?;
+    let want = frames.saturating_mul(u64::from(channels)).saturating_mul(4);
+    let mut bytes = Vec::new();
+    let read = match running.take_stdout() {
+        Some(stdout) => stdout.take(want).read_to_end(&mut bytes).map_err(Error::Io),
+        None => Ok(0),
+    };
+    if (bytes.len() as u64) < want {
+        running.wait().map_err(error)?;
+    } else {
+        running.kill();
+    }
+    read?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }
 
 /// Frames moved between the decoder and the encoder at a time.

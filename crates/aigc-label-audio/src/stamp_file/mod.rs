@@ -60,10 +60,7 @@ pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode
             .first_chunk::<2>()
             .is_some_and(|h| h[0] == 0xff && h[1] & 0xe0 == 0xe0)
     {
-        return write_atomically(output, |out| {
-            let mut file = std::fs::File::open(input)?;
-            mp3::stamp(&mut file, out, cue, at, mode)
-        });
+        return write_atomically(output, |out| mp3::stamp(input, out, cue, at, mode));
     }
     if head.starts_with(b"OggS") {
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));

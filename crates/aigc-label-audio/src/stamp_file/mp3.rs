@@ -15,17 +15,22 @@
 //! - ID3v2 tags before the audio and whatever follows it (ID3v1, an appended ID3v2 tag, APE)
 //!   are copied unchanged, the implicit label among them.
 //!
+//! `--mix` (at the start only) re-encodes just the frames under the cue and its ducking ramp and
+//! copies the rest; see [`MixJob`].
+//!
 //! The cue's encoder padding and the content's encoder delay meet at a joint: the output is the
 //! source plus the cue plus, at each joint, under a frame and the encoder delay of near-silence
 //! (and the filler frames after a cue in the middle, one to three).
 
 use std::io::Write;
 
-use aigc_label_core::io::{ReadSeek, Source};
+use std::path::Path;
+
+use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Result};
 
 use super::{Stamped, ffmpeg};
-use crate::cue::{At, Cue, Mode, PcmSpec, Rendered};
+use crate::cue::{At, Cue, Ducking, Mixer, Mode, PcmSpec, Rendered};
 use crate::id3::TagHeader;
 
 const FORMAT: &str = "mp3";
@@ -359,6 +364,213 @@ fn encode_cue(rendered: &Rendered, header: &Header, cbr: bool) -> Result<Encoded
     })
 }
 
+/// LAME's priming at the start of what it encodes: its encoder delay plus the decoder's.
+const LAME_LEAD: u64 = 576 + DECODER_DELAY;
+
+/// Most frames added to the re-encoded span when the frame after it needs more reservoir bytes
+/// than the span leaves free.
+const MIX_TRIES: usize = 8;
+
+/// Mixing the cue in at the start: the frames under the cue (and its ducking ramp) are decoded,
+/// mixed and re-encoded by LAME, and the frames after them are copied. Samples line up because
+/// LAME's priming lands exactly on the stream's own: new frame `j` decodes to the samples
+/// original frame `j` did. The first original frame kept usually takes the start of its data
+/// from the frames before it (the bit reservoir); those bytes are written into the unused end of
+/// the last re-encoded frames' main data, which decoders skip as ancillary data.
+struct MixJob<'a> {
+    path: &'a Path,
+    walk: &'a Walk,
+    header: &'a Header,
+    spec: &'a PcmSpec,
+    lead: u64,
+    cbr: bool,
+}
+
+impl MixJob<'_> {
+    /// The re-encoded span as an insert replacing its frames, and LAME's encoder delay.
+    fn run(&self, src: &mut Source, rendered: &Rendered, ducking: &Ducking) -> Result<(Insert, u16)> {
+        let spf = self.header.samples();
+        let n = self.walk.frames.len();
+        let ch = usize::from(self.spec.channels);
+        let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
+        // Frames to re-encode: through the cue and its ramp, plus one.
+        let first = ((rendered.frames() + ramp + self.lead).div_ceil(spf) as usize + 1).min(n);
+        let tools = ffmpeg::tools()?;
+        // The decoded samples (trimmed by `lead`); the re-encode is fed from `skip` on so that
+        // LAME's priming covers the samples the original's priming covered.
+        let skip = LAME_LEAD.saturating_sub(self.lead) as usize;
+        let most = (first + MIX_TRIES) as u64 * spf;
+        let decoded = ffmpeg::decode_head(&tools, self.path, self.spec.channels, most)?;
+        let bitrate = format!("{}k", self.header.bitrate_kbps);
+        let mut codec = vec!["-c:a", "libmp3lame", "-id3v2_version", "0", "-write_xing", "0"];
+        if self.cbr {
+            codec.extend(["-b:a", &bitrate]);
+        } else {
+            codec.extend(["-q:a", "2"]);
+        }
+        for b in first..=(first + MIX_TRIES).min(n) {
+            // Two frames more than the span are encoded (and dropped) so that LAME sees the
+            // signal go on rather than end: it keeps its bit reservoir instead of flushing it.
+            let len = (b as u64 * spf).saturating_sub(LAME_LEAD) as usize;
+            let more = ((b + 2) as u64 * spf).saturating_sub(LAME_LEAD) as usize;
+            if decoded.len() < (skip + len) * ch {
+                break;
+            }
+            let end = ((skip + more) * ch).min(decoded.len() / ch * ch);
+            let mut pcm = decoded.get(skip * ch..end).unwrap_or_default().to_vec();
+            let mut mixer = Mixer::new(rendered, self.spec, vec![0], ducking)?;
+            mixer.apply(&mut pcm)?;
+            let encoded = ffmpeg::encode_pcm(&tools, &pcm, self.spec, &codec, "mp3")?;
+            let Some((mut bytes, mut lens)) = frames_of(&encoded, self.header) else {
+                return Err(Error::Unsupported("LAME re-encoded the span in another layout".into()));
+            };
+            if lens.len() < b {
+                return Err(Error::Unsupported(
+                    format!("LAME made {} frames of {b} frames of samples", lens.len()).into(),
+                ));
+            }
+            lens.truncate(b);
+            bytes.truncate(lens.iter().sum::<u64>() as usize);
+            let need = self.walk.frames.get(b).map_or(0, |f| usize::from(f.main_data_begin));
+            let reservoir = reservoir_before(src, self.walk, b, need)?;
+            // In a VBR file a frame may be of any bitrate: the last re-encoded frame grows to
+            // the largest, and the bytes it gains at its end are free.
+            let fits = write_reservoir(&mut bytes, &lens, &reservoir)
+                || (!self.cbr && enlarge_last(&mut bytes, &mut lens) && write_reservoir(&mut bytes, &lens, &reservoir));
+            if fits {
+                return Ok((
+                    Insert {
+                        at: 0,
+                        replace: b,
+                        bytes,
+                        lens,
+                    },
+                    576,
+                ));
+            }
+        }
+        Err(Error::Unsupported(
+            "no frame after the cue whose bit reservoir fits the re-encoded frames: insert the cue instead".into(),
+        ))
+    }
+}
+
+/// The frames LAME wrote (no Info frame asked for) and their lengths; `None` for a frame of
+/// another layout.
+fn frames_of(data: &[u8], header: &Header) -> Option<(Vec<u8>, Vec<u64>)> {
+    let mut pos = 0;
+    let mut lens = Vec::new();
+    while let Some(h) = data.get(pos..).and_then(Header::parse) {
+        if !h.same_stream(header) || pos + h.len > data.len() {
+            return None;
+        }
+        lens.push(h.len as u64);
+        pos += h.len;
+    }
+    Some((data.get(..pos)?.to_vec(), lens))
+}
+
+/// Turns the last frame of `frames` into one of the largest bitrate, its main data area grown by
+/// zero bytes at the end (its data stays where it was); false when there is no such frame.
+fn enlarge_last(frames: &mut Vec<u8>, lens: &mut [u64]) -> bool {
+    let Some(last) = lens.last_mut() else {
+        return false;
+    };
+    let Some(start) = frames.len().checked_sub(*last as usize) else {
+        return false;
+    };
+    let Some(head) = frames.get(start..start + 4).and_then(|h| <[u8; 4]>::try_from(h).ok()) else {
+        return false;
+    };
+    let mut big = head;
+    big[2] = (big[2] & 0x0f) | 0xe0;
+    let (Some(old), Some(new)) = (Header::parse(&head), Header::parse(&big)) else {
+        return false;
+    };
+    if new.len <= old.len {
+        return false;
+    }
+    if let Some(h) = frames.get_mut(start..start + 4) {
+        h.copy_from_slice(&big);
+    }
+    frames.resize(frames.len() + (new.len - old.len), 0);
+    *last = new.len as u64;
+    true
+}
+
+/// Bits of main data the granules of the frame starting with `frame` use (the `part2_3_length`
+/// fields of its side information, ISO/IEC 11172-3 2.4.1.7 and 13818-3 2.4.1.7).
+fn main_data_bits(frame: &[u8], h: &Header) -> Option<u64> {
+    let side = frame.get(h.side_info()..h.xing())?;
+    let bit = |at: usize| -> Option<u64> { Some(u64::from((side.get(at / 8)? >> (7 - at % 8)) & 1)) };
+    let read = |at: usize, n: usize| -> Option<u64> { (0..n).try_fold(0, |v, k| Some((v << 1) | bit(at + k)?)) };
+    let nch = if h.mono { 1 } else { 2 };
+    let (start, granules, per) = if h.version == 1 {
+        (9 + if h.mono { 5 } else { 3 } + 4 * nch, 2, 59)
+    } else {
+        (8 + if h.mono { 1 } else { 2 }, 1, 63)
+    };
+    let mut total = 0;
+    for g in 0..granules * nch {
+        total += read(start + g * per, 12)?;
+    }
+    Some(total)
+}
+
+/// Writes `reservoir` into the last bytes of the main data of `frames` (laid end to end, each
+/// `lens` long) when no frame's data reaches them; false when they are in use.
+fn write_reservoir(frames: &mut [u8], lens: &[u64], reservoir: &[u8]) -> bool {
+    // (offset of each frame's main data area in `frames`, its length), and where the data in
+    // use ends, counted in main data bytes.
+    let mut areas: Vec<(usize, usize)> = Vec::new();
+    let (mut pos, mut main_before, mut used_end) = (0usize, 0usize, 0usize);
+    for &len in lens {
+        let len = len as usize;
+        let Some(h) = frames.get(pos..).and_then(Header::parse) else {
+            return false;
+        };
+        let Some(bits) = frames.get(pos..pos + len).and_then(|f| main_data_bits(f, &h)) else {
+            return false;
+        };
+        let begin = frames
+            .get(pos..)
+            .and_then(|f| h.main_data_begin(f))
+            .map_or(0, usize::from);
+        let Some(start) = main_before.checked_sub(begin) else {
+            return false;
+        };
+        used_end = used_end.max(start + bits.div_ceil(8) as usize);
+        let area = len.saturating_sub(h.xing());
+        areas.push((pos + h.xing(), area));
+        main_before += area;
+        pos += len;
+    }
+    if reservoir.is_empty() {
+        return true;
+    }
+    let Some(from) = main_before.checked_sub(reservoir.len()) else {
+        return false;
+    };
+    if from < used_end {
+        return false;
+    }
+    // Scatter the bytes over the areas, from main data byte `from` on.
+    let mut k = 0usize;
+    let mut seen = 0usize;
+    for (offset, area) in areas {
+        for i in 0..area {
+            if seen + i >= from {
+                if let (Some(dst), Some(&b)) = (frames.get_mut(offset + i), reservoir.get(k)) {
+                    *dst = b;
+                    k += 1;
+                }
+            }
+        }
+        seen += area;
+    }
+    k == reservoir.len()
+}
+
 /// Where each cue goes, as indices into the frames (a cue at `k` goes before frame `k`; `n`
 /// is after the last frame), and the input sample each one is at.
 fn place(at: &[At], walk: &Walk, spec: &PcmSpec, delay: u64, content: u64) -> Result<Vec<usize>> {
@@ -390,6 +602,9 @@ fn place(at: &[At], walk: &Walk, spec: &PcmSpec, delay: u64, content: u64) -> Re
 /// reservoir bytes frame `at` reads (see [`filler`]).
 struct Insert {
     at: usize,
+    /// Original frames from `at` on that the insert replaces (0 when inserting; the frames
+    /// re-encoded under a mixed cue).
+    replace: usize,
     bytes: Vec<u8>,
     /// The length of each frame in `bytes`.
     lens: Vec<u64>,
@@ -403,7 +618,7 @@ fn emit_audio(src: &mut Source, out: &mut dyn Write, walk: &Walk, inserts: &[Ins
         src.seek_to(offset(from))?;
         src.copy_to(out, offset(insert.at) - offset(from), "MPEG audio frames")?;
         out.write_all(&insert.bytes)?;
-        from = insert.at;
+        from = (insert.at + insert.replace).max(from);
     }
     src.seek_to(offset(from))?;
     src.copy_to(out, walk.end - offset(from), "MPEG audio frames")?;
@@ -474,19 +689,9 @@ fn reservoir_before(src: &mut Source, walk: &Walk, k: usize, n: usize) -> Result
 }
 
 /// Stamps the MP3 file at `path` (opened as `input`) into `output`.
-pub(super) fn stamp(
-    input: &mut dyn ReadSeek,
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-    mode: &Mode,
-) -> Result<Stamped> {
-    if matches!(mode, Mode::Mix(_)) {
-        return Err(Error::Unsupported(
-            "mixing a cue into MP3 is not implemented yet: insert it (leave out --mix)".into(),
-        ));
-    }
-    let mut src = Source::new(input, FORMAT)?;
+pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
+    let mut file = std::fs::File::open(path)?;
+    let mut src = Source::new(&mut file, FORMAT)?;
     let walk = walk(&mut src)?;
     let header = walk.first;
     let spec = PcmSpec::new(header.sample_rate, if header.mono { 1 } else { 2 });
@@ -516,6 +721,32 @@ pub(super) fn stamp(
         rate = kbps;
     }
     let rendered = Rendered::new(cue, &spec)?;
+    if let Mode::Mix(ducking) = mode {
+        if at != [At::Start] {
+            return Err(Error::Unsupported(
+                "mixing into MP3 works at the start only (re-encoding the frames under the cue \
+                 anywhere else would leave LAME's priming gap in the content): insert the cue, \
+                 or mix it at the start"
+                    .into(),
+            ));
+        }
+        let job = MixJob {
+            path,
+            walk: &walk,
+            header: &header,
+            spec: &spec,
+            lead,
+            cbr,
+        };
+        let (insert, new_delay) = job.run(&mut src, &rendered, ducking)?;
+        let inserts = [insert];
+        return write_out(&mut src, output, &walk, &inserts, Some(new_delay), None).map(|()| Stamped {
+            format: FORMAT,
+            spec,
+            cue_frames: rendered.frames(),
+            positions: vec![0],
+        });
+    }
     let encoded = encode_cue(&rendered, &header, cbr)?;
     let positions = place(at, &walk, &spec, lead, content)?;
     let mut inserts = Vec::with_capacity(positions.len());
@@ -530,62 +761,16 @@ pub(super) fn stamp(
             bytes.extend_from_slice(&more);
             lens.extend(more_lens);
         }
-        inserts.push(Insert { at: k, bytes, lens });
+        inserts.push(Insert {
+            at: k,
+            replace: 0,
+            bytes,
+            lens,
+        });
     }
-    let added_frames: u64 = inserts.iter().map(|i| i.lens.len() as u64).sum();
-    let added_bytes: u64 = inserts.iter().map(|i| i.bytes.len() as u64).sum();
-
-    // Leading tags, as they are.
-    src.seek_to(0)?;
-    src.copy_to(output, walk.start, "ID3v2 tags")?;
-    if let Some((mut info, x)) = walk.info.clone() {
-        let frames = u64::from(read_u32(&info, x.frames).unwrap_or(0)) + added_frames;
-        let bytes = u64::from(read_u32(&info, x.bytes).unwrap_or(0)) + added_bytes;
-        let too_big = || Error::Unsupported("the stamped MP3 would pass 4 GiB".into());
-        let frames32 = u32::try_from(frames).map_err(|_| too_big())?;
-        let bytes32 = u32::try_from(bytes).map_err(|_| too_big())?;
-        write_u32(&mut info, x.frames, frames32);
-        write_u32(&mut info, x.bytes, bytes32);
-        if let Some(toc) = x.toc {
-            let table = toc_for(&walk, &inserts, info.len() as u64, bytes);
-            if let Some(t) = info.get_mut(toc..toc + 100) {
-                t.copy_from_slice(&table);
-            }
-        }
-        if let Some(lame) = x.lame {
-            let new_delay = if positions.first() == Some(&0) {
-                encoded.delay
-            } else {
-                delay
-            };
-            let new_padding = if positions.last() == Some(&walk.frames.len()) {
-                encoded.padding
-            } else {
-                padding
-            };
-            x.set_delay_padding(&mut info, new_delay, new_padding);
-            let length = u64::from(read_u32(&info, Some(lame + 28)).unwrap_or(0)) + added_bytes;
-            write_u32(
-                &mut info,
-                Some(lame + 28),
-                u32::try_from(length).map_err(|_| too_big())?,
-            );
-            let mut sink = CrcSink(0);
-            emit_audio(&mut src, &mut sink, &walk, &inserts)?;
-            if let Some(b) = info.get_mut(lame + 32..lame + 34) {
-                b.copy_from_slice(&sink.0.to_be_bytes());
-            }
-            let tag_crc = crc16(0, info.get(..lame + 34).unwrap_or_default());
-            if let Some(b) = info.get_mut(lame + 34..lame + 36) {
-                b.copy_from_slice(&tag_crc.to_be_bytes());
-            }
-        }
-        output.write_all(&info)?;
-    }
-    emit_audio(&mut src, output, &walk, &inserts)?;
-    // Everything after the audio: ID3v1, an appended tag, APE.
-    src.seek_to(walk.end)?;
-    src.copy_rest(output, "MP3 trailer")?;
+    let new_delay = (positions.first() == Some(&0)).then_some(encoded.delay);
+    let new_padding = (positions.last() == Some(&walk.frames.len())).then_some(encoded.padding);
+    write_out(&mut src, output, &walk, &inserts, new_delay, new_padding)?;
     let spf_positions = positions
         .iter()
         .map(|&k| (k as u64 * spf).saturating_sub(lead).min(content))
@@ -596,6 +781,65 @@ pub(super) fn stamp(
         cue_frames: rendered.frames(),
         positions: spf_positions,
     })
+}
+
+/// Writes the output: the leading tags, the Info frame corrected for `inserts` (frame and byte
+/// counts, TOC; in the LAME extension the delay and padding when given, the music length and
+/// CRC, the tag CRC), the audio with the inserts, and the trailer.
+fn write_out(
+    src: &mut Source,
+    output: &mut dyn Write,
+    walk: &Walk,
+    inserts: &[Insert],
+    new_delay: Option<u16>,
+    new_padding: Option<u16>,
+) -> Result<()> {
+    let replaced = |i: &Insert| walk.frames.get(i.at..i.at + i.replace).unwrap_or_default();
+    let added_frames: i64 = inserts.iter().map(|i| i.lens.len() as i64 - i.replace as i64).sum();
+    let added_bytes: i64 = inserts
+        .iter()
+        .map(|i| i.bytes.len() as i64 - replaced(i).iter().map(|f| i64::from(f.len)).sum::<i64>())
+        .sum();
+    let too_big = || Error::Unsupported("the stamped MP3 would pass 4 GiB".into());
+    let add = |v: u32, by: i64| u32::try_from(i64::from(v) + by).map_err(|_| too_big());
+
+    // Leading tags, as they are.
+    src.seek_to(0)?;
+    src.copy_to(output, walk.start, "ID3v2 tags")?;
+    if let Some((mut info, x)) = walk.info.clone() {
+        let frames32 = add(read_u32(&info, x.frames).unwrap_or(0), added_frames)?;
+        let bytes32 = add(read_u32(&info, x.bytes).unwrap_or(0), added_bytes)?;
+        write_u32(&mut info, x.frames, frames32);
+        write_u32(&mut info, x.bytes, bytes32);
+        let bytes = u64::from(bytes32);
+        if let Some(toc) = x.toc {
+            let table = toc_for(walk, inserts, info.len() as u64, bytes);
+            if let Some(t) = info.get_mut(toc..toc + 100) {
+                t.copy_from_slice(&table);
+            }
+        }
+        if let Some(lame) = x.lame {
+            let (delay, padding) = x.delay_padding(&info).unwrap_or((0, 0));
+            x.set_delay_padding(&mut info, new_delay.unwrap_or(delay), new_padding.unwrap_or(padding));
+            let length = add(read_u32(&info, Some(lame + 28)).unwrap_or(0), added_bytes)?;
+            write_u32(&mut info, Some(lame + 28), length);
+            let mut sink = CrcSink(0);
+            emit_audio(src, &mut sink, walk, inserts)?;
+            if let Some(b) = info.get_mut(lame + 32..lame + 34) {
+                b.copy_from_slice(&sink.0.to_be_bytes());
+            }
+            let tag_crc = crc16(0, info.get(..lame + 34).unwrap_or_default());
+            if let Some(b) = info.get_mut(lame + 34..lame + 36) {
+                b.copy_from_slice(&tag_crc.to_be_bytes());
+            }
+        }
+        output.write_all(&info)?;
+    }
+    emit_audio(src, output, walk, inserts)?;
+    // Everything after the audio: ID3v1, an appended tag, APE.
+    src.seek_to(walk.end)?;
+    src.copy_rest(output, "MP3 trailer")?;
+    Ok(())
 }
 
 /// The Xing seek table for the output: entry `i` is the byte offset (from the Info frame, in
@@ -610,6 +854,9 @@ fn toc_for(walk: &Walk, inserts: &[Insert], info_len: u64, total: u64) -> [u8; 1
                 starts.push(pos);
                 pos += len;
             }
+        }
+        if inserts.iter().any(|i| k >= i.at && k < i.at + i.replace) {
+            continue;
         }
         if let Some(f) = walk.frames.get(k) {
             starts.push(pos);
