@@ -590,3 +590,45 @@ fn mp3_mix_re_encodes_only_the_frames_under_the_cue() {
         }
     }
 }
+
+#[test]
+fn damaged_inputs_fail_cleanly_or_stamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "sox.aiff",
+        "stamp_cbr.mp3",
+        "stamp_vbr.mp3",
+        "stamp_24.flac",
+        "stamp.opus",
+        "stamp_vorbis.ogg",
+    ];
+    let mut seed = 0x2545_f491u32;
+    for name in names {
+        let good = read_fixture(name);
+        let mut variants: Vec<(String, Vec<u8>)> = [1, 2, 10, 50, 90]
+            .iter()
+            .map(|pct| (format!("cut at {pct}%"), good[..good.len() * pct / 100].to_vec()))
+            .collect();
+        for k in 0..4 {
+            let mut bad = good.clone();
+            for _ in 0..8 {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                // Mostly in the headers, where the sizes and counts are.
+                let span = if k < 2 { 256.min(bad.len()) } else { bad.len() };
+                let at = (seed >> 8) as usize % span;
+                bad[at] = (seed >> 24) as u8;
+            }
+            variants.push((format!("bytes changed, round {k}"), bad));
+        }
+        for (what, bytes) in variants {
+            let input = dir.path().join(name);
+            std::fs::write(&input, &bytes).unwrap();
+            let output = dir.path().join(format!("out-{name}"));
+            // Whatever happens, it is an answer, not a panic; a failure leaves no output.
+            let _ = std::fs::remove_file(&output);
+            if stamp_file(&input, &output, &Cue::default(), &[At::Start], &Mode::Insert).is_err() {
+                assert!(!output.exists(), "{name}, {what}: a failed run leaves no output");
+            }
+        }
+    }
+}

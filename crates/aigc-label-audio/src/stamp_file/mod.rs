@@ -6,9 +6,17 @@
 //!   frames of the input are copied byte for byte, `COMM`'s frame count is fixed up, and every
 //!   other chunk (the `ID3 ` chunk holding an implicit label among them) is kept.
 //! - WAV: through [`crate::cue::stamp_wav_file`].
+//! - MP3: LAME frames of the cue between the original frames; the Info/Xing frame corrected;
+//!   `--mix` at the start re-encodes only the frames under the cue.
+//! - FLAC: decoded and re-encoded losslessly, every metadata block kept.
+//! - Ogg Opus: the cue's packets join the same logical stream. Ogg Vorbis: the cue is chained
+//!   as a link of its own (a Vorbis stream's packets need its own codebooks).
 //!
-//! The cue is rendered for the file's own sample rate and channel count, so no resampling
-//! happens to the content.
+//! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
+//! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
+//! is parsed and spliced by the container writers here, so the input's frames never pass
+//! through it. The cue is rendered for the file's own sample rate and channel count, so no
+//! resampling happens to the content.
 
 mod aiff;
 mod ffmpeg;
@@ -25,6 +33,7 @@ use crate::cue::{At, Cue, Mode, PcmSpec, Rendered, resolve};
 
 /// What [`stamp_file`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stamped {
     /// The container (`aiff`, `wav`, `mp3`, ...).
     pub format: &'static str,
@@ -32,7 +41,8 @@ pub struct Stamped {
     pub spec: PcmSpec,
     /// Frames (samples per channel) the cue lasts in the output, once per position.
     pub cue_frames: u64,
-    /// Where the cues went, as frames of the input.
+    /// Where the cues went, as frames of the input (a frame or page boundary near the asked
+    /// position for MP3 and Opus).
     pub positions: Vec<u64>,
 }
 

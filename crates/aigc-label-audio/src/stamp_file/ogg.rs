@@ -252,9 +252,9 @@ fn opus(
                 // The first page boundary at or after the time (granule = samples before it).
                 (audio..n)
                     .find(|&k| {
-                        pages
-                            .get(k - 1)
-                            .is_some_and(|p| p.page.granule != NO_GRANULE && p.page.granule >= sample + pre_skip)
+                        pages.get(k - 1).is_some_and(|p| {
+                            p.page.granule != NO_GRANULE && p.page.granule >= sample.saturating_add(pre_skip)
+                        })
                     })
                     .unwrap_or(n)
             }
@@ -292,7 +292,7 @@ fn opus(
             }
         }
         let at_end: u64 = last.packets(&mut carry).iter().map(|p| opus_samples(p)).sum();
-        before + at_end
+        before.saturating_add(at_end)
     };
 
     let serial = pages.first().map_or(0, |p| p.page.serial);
@@ -309,7 +309,11 @@ fn opus(
             &cue_packets,
             serial,
             start_granule,
-            if last { Some(start_granule + cue_end) } else { None },
+            if last {
+                Some(start_granule.saturating_add(cue_end))
+            } else {
+                None
+            },
         )
     };
     let mut positions = Vec::new();
@@ -320,12 +324,16 @@ fn opus(
             } else {
                 pages.get(k - 1).map_or(0, |p| p.page.granule)
             };
-            let start = if k == audio { 0 } else { input_start + shift };
+            let start = if k == audio {
+                0
+            } else {
+                input_start.saturating_add(shift)
+            };
             positions.push(input_start.saturating_sub(pre_skip).min(content));
             for page in cue_pages_for(start, false) {
                 write(output, page)?;
             }
-            shift += cue_total;
+            shift = shift.saturating_add(cue_total);
         }
         let mut page = load(src, p, &limits)?;
         if k == 0 && slots.first() == Some(&audio) {
@@ -339,12 +347,12 @@ fn opus(
                 page.page.granule = untrimmed_end;
                 page.page.flags &= !EOS;
             }
-            page.page.granule += shift;
+            page.page.granule = page.page.granule.saturating_add(shift);
         }
         write(output, page)?;
     }
     if slots.contains(&n) {
-        let start = untrimmed_end + shift;
+        let start = untrimmed_end.saturating_add(shift);
         positions.push(content);
         for page in cue_pages_for(start, true) {
             write(output, page)?;
@@ -363,7 +371,7 @@ fn write_shifted(output: &mut dyn Write, pages: &[Stored], by: u64) -> Result<()
     for p in pages {
         let mut p = p.clone();
         if p.page.granule != NO_GRANULE && p.page.granule > 0 {
-            p.page.granule += by;
+            p.page.granule = p.page.granule.saturating_add(by);
         }
         output.write_all(&p.encode())?;
     }
@@ -402,7 +410,7 @@ fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u6
         lacing.extend(std::iter::repeat_n(255u8, packet.len() / 255));
         lacing.push((packet.len() % 255) as u8);
         body.extend_from_slice(packet);
-        granule += opus_samples(packet);
+        granule = granule.saturating_add(opus_samples(packet));
     }
     flush(&mut lacing, &mut body, granule, &mut out);
     if let (Some(end), Some(last)) = (end, out.last_mut()) {
@@ -479,7 +487,7 @@ fn vorbis(
         }
     }
     if after {
-        write_shifted(output, &cue_pages, total + shift)?;
+        write_shifted(output, &cue_pages, total.saturating_add(shift))?;
         positions.push(total);
     }
     Ok(Stamped {
