@@ -632,3 +632,35 @@ fn damaged_inputs_fail_cleanly_or_stamp() {
         }
     }
 }
+
+#[test]
+fn progress_runs_up_to_the_input_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sox.aiff", "stamp_24.flac", "stamp_cbr.mp3"] {
+        let input = fixture_path(name);
+        let output = dir.path().join(format!("out-{name}"));
+        let mut seen = Vec::new();
+        let stamped = aigc_label_audio::stamp_file_with_progress(
+            &input,
+            &output,
+            &Cue::default(),
+            &[At::Start],
+            &Mode::Insert,
+            &mut |p| seen.push(p),
+        )
+        .unwrap();
+        let last = seen.last().copied().unwrap();
+        assert_eq!(
+            (last.frames, last.total),
+            (stamped.input_frames, stamped.input_frames),
+            "{name}"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0].frames <= w[1].frames),
+            "{name}: never backwards"
+        );
+        if name != "stamp_cbr.mp3" {
+            assert!(seen.len() > 1, "{name}: reported while decoding");
+        }
+    }
+}

@@ -238,7 +238,17 @@ fn audio(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         Mode::Insert
     };
     let staged = Staged::new(&args.output)?;
-    let stamped = aigc_label::audio::stamp_file(&args.input, staged.path(), &cue, &at, &mode)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} samples") {
+        bar.set_style(style);
+    }
+    let stamped = aigc_label::audio::stamp_file_with_progress(&args.input, staged.path(), &cue, &at, &mode, &mut |p| {
+        bar.set_length(p.total);
+        bar.set_position(p.frames);
+    });
+    bar.finish_and_clear();
+    let stamped = stamped?;
     staged.embed(label)?;
     staged.commit(&args.output, &args.input)?;
     let rate = f64::from(stamped.spec.sample_rate.max(1));

@@ -10,7 +10,7 @@ use std::io::{BufWriter, Seek, Write};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
-use super::Stamped;
+use super::{StampProgress, Stamped};
 use crate::cue::{At, Cue, Inserter, Mixer, Mode, PcmSpec, Rendered, Sample, resolve};
 use crate::riff::{self, Chunk, Flavour, Piece, Plan, Walker};
 
@@ -106,6 +106,7 @@ pub(super) fn stamp(
     cue: &Cue,
     at: &[At],
     mode: &Mode,
+    progress: &mut dyn FnMut(StampProgress),
 ) -> Result<Stamped> {
     let limits = Limits::default();
     let mut src = Source::new(input, FORMAT)?;
@@ -172,8 +173,8 @@ pub(super) fn stamp(
             mode,
         };
         match comm.encoding {
-            Encoding::Float32 => job.run::<f32>(&mut src, &mut w)?,
-            _ => job.run::<i32>(&mut src, &mut w)?,
+            Encoding::Float32 => job.run::<f32>(&mut src, &mut w, progress)?,
+            _ => job.run::<i32>(&mut src, &mut w, progress)?,
         }
         let after = ssnd.size - data_start - frames * frame_bytes as u64;
         src.copy_to(&mut w, after, "SSND trailing bytes")?;
@@ -222,6 +223,7 @@ pub(super) fn stamp(
         format: FORMAT,
         spec,
         cue_frames: rendered.frames(),
+        input_frames: frames,
         positions,
     })
 }
@@ -244,7 +246,12 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    fn run<S: Sample + Codec>(self, src: &mut Source, out: &mut dyn Write) -> Result<()> {
+    fn run<S: Sample + Codec>(
+        self,
+        src: &mut Source,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(StampProgress),
+    ) -> Result<()> {
         let block_len = usize::try_from(BLOCK_FRAMES).unwrap_or(4096) * self.frame_bytes;
         let mut raw = vec![0u8; block_len];
         let mut samples: Vec<S> = Vec::new();
@@ -280,6 +287,10 @@ impl Job<'_> {
             S::encode(result, self.encoding, &mut encoded);
             out.write_all(&encoded)?;
             left -= n;
+            progress(StampProgress {
+                frames: self.frames - left,
+                total: self.frames,
+            });
         }
         if let Some(ins) = inserter.as_mut() {
             stamped.clear();

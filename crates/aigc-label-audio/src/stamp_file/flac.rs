@@ -15,7 +15,7 @@ use std::path::Path;
 use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Limits, Result};
 
-use super::{Stamped, ffmpeg};
+use super::{StampProgress, Stamped, ffmpeg};
 use crate::cue::{At, Cue, Inserter, Mixer, Mode, PcmSpec, Rendered, resolve};
 
 const FORMAT: &str = "flac";
@@ -68,6 +68,7 @@ pub(super) fn stamp(
     cue: &Cue,
     at: &[At],
     mode: &Mode,
+    progress: &mut dyn FnMut(StampProgress),
 ) -> Result<Stamped> {
     let limits = Limits::default();
     let mut file = std::fs::File::open(input)?;
@@ -112,6 +113,7 @@ pub(super) fn stamp(
         "-map_metadata",
         "-1",
     ];
+    let mut done = 0u64;
     match mode {
         Mode::Insert => {
             let inserter = std::cell::RefCell::new(Inserter::<i32>::new(&rendered, &spec, positions.clone())?);
@@ -121,7 +123,11 @@ pub(super) fn stamp(
                 &spec,
                 &codec,
                 &encoded,
-                |chunk, out| inserter.borrow_mut().push(chunk, out),
+                |chunk, out| {
+                    done += (chunk.len() / usize::from(channels)) as u64;
+                    progress(StampProgress { frames: done, total });
+                    inserter.borrow_mut().push(chunk, out)
+                },
                 |out| inserter.borrow_mut().finish(out),
             )?;
         }
@@ -134,6 +140,8 @@ pub(super) fn stamp(
                 &codec,
                 &encoded,
                 |chunk, out| {
+                    done += (chunk.len() / usize::from(channels)) as u64;
+                    progress(StampProgress { frames: done, total });
                     mixer.apply(chunk)?;
                     out.append(chunk);
                     Ok(())
@@ -181,6 +189,7 @@ pub(super) fn stamp(
         format: FORMAT,
         spec: spec.with_bits(bits),
         cue_frames: rendered.frames(),
+        input_frames: total,
         positions,
     })
 }

@@ -41,6 +41,8 @@ pub struct Stamped {
     pub spec: PcmSpec,
     /// Frames (samples per channel) the cue lasts in the output, once per position.
     pub cue_frames: u64,
+    /// Frames of audio in the input.
+    pub input_frames: u64,
     /// Where the cues went, as frames of the input (a frame or page boundary near the asked
     /// position for MP3 and Opus).
     pub positions: Vec<u64>,
@@ -56,13 +58,54 @@ pub struct Stamped {
 /// [`Error::Parameter`] for invalid cue settings or positions past the end; malformed input;
 /// I/O errors.
 pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
+    stamp_file_with_progress(input, output, cue, at, mode, &mut |_| {})
+}
+
+/// Progress of [`stamp_file_with_progress`], in frames (samples per channel) of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StampProgress {
+    /// Frames handled so far.
+    pub frames: u64,
+    /// Frames in the input (0 when not known yet).
+    pub total: u64,
+}
+
+/// [`stamp_file`], calling `progress` as the input is handled: block by block where the audio
+/// is decoded and re-encoded (AIFF, FLAC), once at the end where frames are only copied.
+///
+/// # Errors
+/// As [`stamp_file`].
+pub fn stamp_file_with_progress(
+    input: &Path,
+    output: &Path,
+    cue: &Cue,
+    at: &[At],
+    mode: &Mode,
+    progress: &mut dyn FnMut(StampProgress),
+) -> Result<Stamped> {
+    let stamped = stamp_any(input, output, cue, at, mode, progress)?;
+    progress(StampProgress {
+        frames: stamped.input_frames,
+        total: stamped.input_frames,
+    });
+    Ok(stamped)
+}
+
+fn stamp_any(
+    input: &Path,
+    output: &Path,
+    cue: &Cue,
+    at: &[At],
+    mode: &Mode,
+    progress: &mut dyn FnMut(StampProgress),
+) -> Result<Stamped> {
     let mut head = [0u8; 12];
     let got = read_head(input, &mut head)?;
     let head = head.get(..got).unwrap_or_default();
     if head.get(..4) == Some(b"FORM") && matches!(head.get(8..12), Some(b"AIFF" | b"AIFC")) {
         return write_atomically(output, |out| {
             let mut file = std::fs::File::open(input)?;
-            aiff::stamp(&mut file, out, cue, at, mode)
+            aiff::stamp(&mut file, out, cue, at, mode, progress)
         });
     }
     if head.starts_with(b"ID3")
@@ -76,7 +119,9 @@ pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
     if head.starts_with(b"fLaC") {
-        return write_atomically(output, |out| flac::stamp(input, out, folder_of(output), cue, at, mode));
+        return write_atomically(output, |out| {
+            flac::stamp(input, out, folder_of(output), cue, at, mode, progress)
+        });
     }
     if matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE") {
         let frames = hound::WavReader::open(input)
@@ -89,6 +134,7 @@ pub fn stamp_file(input: &Path, output: &Path, cue: &Cue, at: &[At], mode: &Mode
             format: "wav",
             spec,
             cue_frames,
+            input_frames: u64::from(frames),
             positions,
         });
     }

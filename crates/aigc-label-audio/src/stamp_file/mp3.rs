@@ -744,6 +744,7 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
             format: FORMAT,
             spec,
             cue_frames: rendered.frames(),
+            input_frames: content,
             positions: vec![0],
         });
     }
@@ -779,6 +780,7 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
         format: FORMAT,
         spec,
         cue_frames: rendered.frames(),
+        input_frames: content,
         positions: spf_positions,
     })
 }

@@ -362,6 +362,7 @@ fn opus(
         format: "opus",
         spec,
         cue_frames: rendered.frames(),
+        input_frames: content,
         positions,
     })
 }
@@ -494,6 +495,7 @@ fn vorbis(
         format: "vorbis",
         spec,
         cue_frames: rendered.frames(),
+        input_frames: total,
         positions,
     })
 }
