@@ -664,3 +664,46 @@ fn progress_runs_up_to_the_input_frames() {
         }
     }
 }
+
+#[test]
+fn mp3_without_an_info_frame_gets_the_cue_frames_too() {
+    // stamp_cbr.mp3 with its Info frame taken out: a plain CBR stream, as old encoders wrote.
+    let data = read_fixture("stamp_cbr.mp3");
+    let tag_len = 10 + syncsafe(&data[6..10]);
+    let c = data[tag_len + 2];
+    let kbps = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320][usize::from(c >> 4)];
+    let info_len = 144 * kbps * 1000 / 44_100 + usize::from((c >> 1) & 1);
+    assert_eq!(&data[tag_len + 36..tag_len + 40], b"Info");
+    let plain = [&data[..tag_len], &data[tag_len + info_len..]].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plain.mp3");
+    let output = dir.path().join("out.mp3");
+    std::fs::write(&input, &plain).unwrap();
+    let stamped = stamp_file(
+        &input,
+        &output,
+        &Cue::default(),
+        &[At::Start, At::Percent(5000)],
+        &Mode::Insert,
+    )
+    .unwrap();
+    let out = std::fs::read(&output).unwrap();
+    assert_eq!(out[..tag_len], plain[..tag_len]);
+    assert!(xing_frames(&out).is_none(), "no Info frame is made up");
+    decodes_cleanly(&output, "plain CBR");
+    if let (Some(before), Some(after)) = (packet_md5s(&input), packet_md5s(&output)) {
+        // The original packets come in two unchanged runs: before and after the middle cue.
+        let tail = before
+            .iter()
+            .rev()
+            .zip(after.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        assert!(tail > 10 && tail < before.len(), "{tail} of {}", before.len());
+        find_run(&after, &before[..before.len() - tail], "plain CBR");
+    }
+    if let Some(samples) = decode_f32(&output) {
+        // Without LAME's header no decoder trims the priming: the cue starts after it.
+        assert_cue_at(&samples, 2, 44_100, stamped.positions[0] as usize + 1105, "plain CBR");
+    }
+}
