@@ -707,3 +707,27 @@ fn mp3_without_an_info_frame_gets_the_cue_frames_too() {
         assert_cue_at(&samples, 2, 44_100, stamped.positions[0] as usize + 1105, "plain CBR");
     }
 }
+
+#[test]
+fn mp3_padding_after_the_tag_is_kept_and_a_broken_stream_is_refused() {
+    let data = read_fixture("stamp_cbr.mp3");
+    let tag_len = 10 + syncsafe(&data[6..10]);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.mp3");
+    let output = dir.path().join("out.mp3");
+    // 100 zero bytes between the tag and the first frame, as some taggers leave them.
+    let padded = [&data[..tag_len], &[0u8; 100][..], &data[tag_len..]].concat();
+    std::fs::write(&input, &padded).unwrap();
+    stamp_file(&input, &output, &Cue::default(), &[At::Start], &Mode::Insert).unwrap();
+    let out = std::fs::read(&output).unwrap();
+    assert_eq!(out[..tag_len + 100], padded[..tag_len + 100]);
+    decodes_cleanly(&output, "padded");
+    // The same junk in the middle of the frames: the walk would stop there, so it is refused.
+    let middle = data.len() / 2;
+    let broken = [&data[..middle], &[0u8; 100][..], &data[middle..]].concat();
+    std::fs::write(&input, &broken).unwrap();
+    let _ = std::fs::remove_file(&output);
+    let err = stamp_file(&input, &output, &Cue::default(), &[At::End], &Mode::Insert).unwrap_err();
+    assert!(err.to_string().contains("breaks off"), "{err}");
+    assert!(!output.exists());
+}

@@ -231,6 +231,49 @@ impl Write for CrcSink {
     }
 }
 
+/// How far past the tags the first frame is looked for.
+const SYNC_REACH: u64 = 64 << 10;
+
+/// The offset of the first frame header within `reach` bytes from `from` that a second header
+/// of the same stream (of `like`, when given) follows.
+fn sync(src: &mut Source, from: u64, reach: u64, like: Option<&Header>) -> Result<Option<u64>> {
+    let end = from.saturating_add(reach).min(src.len());
+    let mut buf = vec![0u8; 64 << 10];
+    let mut at = from;
+    while at < end {
+        src.seek_to(at)?;
+        let got = src.read_up_to(&mut buf)?;
+        if got < 4 {
+            break;
+        }
+        let window = buf.get(..got).unwrap_or_default();
+        for i in 0..got.saturating_sub(3) {
+            let pos = at + i as u64;
+            if pos >= end {
+                return Ok(None);
+            }
+            let Some(h) = window.get(i..).and_then(Header::parse) else {
+                continue;
+            };
+            if like.is_some_and(|l| !l.same_stream(&h)) {
+                continue;
+            }
+            let next = pos + h.len as u64;
+            if next + 4 > src.len() {
+                continue;
+            }
+            src.seek_to(next)?;
+            let head: [u8; 4] = src.read_array("MPEG audio frame header")?;
+            if Header::parse(&head).is_some_and(|n| n.same_stream(&h)) {
+                return Ok(Some(pos));
+            }
+            src.seek_to(at + got as u64)?;
+        }
+        at += got.saturating_sub(3) as u64;
+    }
+    Ok(None)
+}
+
 /// The walk of an MP3 file: where the audio starts, its frames, and where it ends.
 struct Walk {
     /// Offset of the first frame (after the leading ID3v2 tags).
@@ -257,6 +300,16 @@ fn walk(src: &mut Source) -> Result<Walk> {
             _ => break,
         }
     }
+    // Some writers leave padding or junk between the tag and the first frame: the first frame
+    // is the first header within reach that another one follows (bytes before it are kept).
+    let start = match sync(src, start, SYNC_REACH, None)? {
+        Some(at) => at,
+        None => {
+            return Err(Error::Unsupported(
+                "no MPEG audio layer III frames (stamp handles MP3, not MP1/MP2 or ADTS AAC)".into(),
+            ));
+        }
+    };
     let mut pos = start;
     let mut first: Option<Header> = None;
     let mut info = None;
@@ -295,6 +348,13 @@ fn walk(src: &mut Source) -> Result<Walk> {
         pos += h.len as u64;
     }
     let first = first.ok_or_else(|| Error::malformed(FORMAT, start, "no MPEG audio layer III frame"))?;
+    // A damaged frame or a tag in the middle would end the walk early, and a cue at the end
+    // would land in the middle: refuse a file with more of the stream after the break.
+    if let Some(at) = sync(src, pos, src.len().saturating_sub(pos), Some(&first))? {
+        return Err(Error::Unsupported(
+            format!("the MPEG audio stream breaks off at offset {pos} and goes on at {at}: repair it first").into(),
+        ));
+    }
     Ok(Walk {
         start,
         first,
