@@ -154,6 +154,7 @@ pub(super) fn stamp(
         Encoding::Float32 => 0,
     };
     let spec = spec.with_bits(bits);
+    super::check_layout(&spec)?;
     let rendered = Rendered::new(cue, &spec)?;
     let positions = resolve(at, &spec, frames, rendered.frames(), mode)?;
 

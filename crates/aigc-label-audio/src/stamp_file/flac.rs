@@ -58,6 +58,11 @@ fn blocks(src: &mut Source) -> Result<(Vec<Block>, u64)> {
     }
 }
 
+/// [`blocks`], for [`super::fuzz_readers`].
+pub(super) fn fuzz_blocks(src: &mut Source) -> Result<usize> {
+    blocks(src).map(|(b, _)| b.len())
+}
+
 /// Stamps the FLAC file `input` into `output`.
 /// The re-encoded stream waits in a temporary folder in `temp_in` (the output's folder, which has
 /// room for the output, unlike, perhaps, the system's temporary folder).
@@ -96,6 +101,7 @@ pub(super) fn stamp(
     }
     // ffmpeg hands out 32-bit samples: full scale is 32 bits whatever the file's depth.
     let spec = PcmSpec::new(rate, channels);
+    super::check_layout(&spec)?;
     let rendered = Rendered::new(cue, &spec)?;
     let positions = resolve(at, &spec, total, rendered.frames(), mode)?;
 

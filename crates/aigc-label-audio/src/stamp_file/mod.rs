@@ -143,6 +143,52 @@ fn stamp_any(
     ))
 }
 
+/// Most channels a stamped file may have: the cue is rendered for every one (a crafted header
+/// with thousands would make that rendering huge); real files have at most a few dozen.
+const MAX_CHANNELS: u16 = 32;
+
+/// Most samples per second over all channels (384 kHz in 8 channels, 48 kHz in 32): bounds the
+/// rendered cue to a few megabytes whatever a header declares.
+const MAX_SAMPLES_PER_SECOND: u64 = 3_072_000;
+
+/// Checks the layout a header declared before a cue is rendered for it.
+pub(crate) fn check_layout(spec: &PcmSpec) -> Result<()> {
+    if spec.channels > MAX_CHANNELS {
+        return Err(Error::Unsupported(
+            format!("{} channels (stamp handles up to {MAX_CHANNELS})", spec.channels).into(),
+        ));
+    }
+    if u64::from(spec.sample_rate) * u64::from(spec.channels) > MAX_SAMPLES_PER_SECOND {
+        return Err(Error::Unsupported(
+            format!("{} Hz in {} channels", spec.sample_rate, spec.channels).into(),
+        ));
+    }
+    spec.check::<f32>()
+}
+
+/// Runs the container readers of [`stamp_file`] on `data` without ffmpeg: the MP3 frame walk,
+/// the Ogg page walk, the FLAC metadata blocks, and a whole AIFF stamp into memory. For the
+/// fuzz target `audio_stamp`; reading never panics and stays within the limits.
+#[doc(hidden)]
+pub fn fuzz_readers(data: &[u8]) {
+    let limits = aigc_label_core::Limits::default();
+    let mut cursor = std::io::Cursor::new(data);
+    if let Ok(mut src) = aigc_label_core::io::Source::new(&mut cursor, "audio") {
+        let _ = mp3::fuzz_walk(&mut src);
+        let _ = ogg::fuzz_pages(&mut src, &limits);
+        let _ = flac::fuzz_blocks(&mut src);
+    }
+    let mut cursor = std::io::Cursor::new(data);
+    let _ = aiff::stamp(
+        &mut cursor,
+        &mut std::io::sink(),
+        &Cue::default(),
+        &[At::Start, At::Percent(5000), At::End],
+        &Mode::Insert,
+        &mut |_| {},
+    );
+}
+
 /// Reads up to `head.len()` bytes from the start of `path`; returns how many.
 fn read_head(path: &Path, head: &mut [u8]) -> Result<usize> {
     let mut file = std::fs::File::open(path)?;

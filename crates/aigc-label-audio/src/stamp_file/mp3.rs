@@ -364,6 +364,11 @@ fn walk(src: &mut Source) -> Result<Walk> {
     })
 }
 
+/// [`walk`], for [`super::fuzz_readers`].
+pub(super) fn fuzz_walk(src: &mut Source) -> Result<usize> {
+    walk(src).map(|w| w.frames.len())
+}
+
 /// The cue as LAME frames: the audio frames (without LAME's own Info frame), their count, and
 /// the delay and padding LAME recorded for them.
 struct EncodedCue {
@@ -755,6 +760,7 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
     let walk = walk(&mut src)?;
     let header = walk.first;
     let spec = PcmSpec::new(header.sample_rate, if header.mono { 1 } else { 2 });
+    super::check_layout(&spec)?;
     let spf = header.samples();
     let (delay, padding) = walk
         .info

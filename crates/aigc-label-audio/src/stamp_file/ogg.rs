@@ -100,6 +100,15 @@ fn read_pages(src: &mut Source, limits: &Limits, bodies: bool) -> Result<Vec<Sto
     Ok(pages)
 }
 
+/// The page walk and header lookup, for [`super::fuzz_readers`].
+pub(super) fn fuzz_pages(src: &mut Source, limits: &Limits) -> Result<usize> {
+    let pages = read_pages(src, limits, false)?;
+    if let Some(first) = pages.first() {
+        let _ = load(src, first, limits)?.packets(&mut Vec::new());
+    }
+    first_audio_page(&pages, 2)
+}
+
 /// `page` (read by [`read_pages`] without its body) with its body.
 fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
     src.seek_to(page.page.body_offset())?;
@@ -213,6 +222,7 @@ fn opus(
         return Err(Error::Unsupported("Opus with a multistream channel mapping".into()));
     }
     let spec = PcmSpec::new(48_000, channels);
+    super::check_layout(&spec)?;
     let rendered = Rendered::new(cue, &spec)?;
     let (cue_pages, cue_ident) = encode_ogg(
         &rendered,
@@ -442,6 +452,7 @@ fn vorbis(
             .map_err(|_| Error::malformed(FORMAT, 0, "Vorbis"))?,
     );
     let spec = PcmSpec::new(rate, channels);
+    super::check_layout(&spec)?;
     let rendered = Rendered::new(cue, &spec)?;
     // A link of its own needs no particular bitrate: a middling quality keeps the tone edges.
     let ch = channels.to_string();
