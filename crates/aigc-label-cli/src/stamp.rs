@@ -41,14 +41,15 @@ pub struct StampArgs {
     /// Audio: a WAV recording of the spoken prompt, for `--cue voice`.
     #[arg(long)]
     pub voice: Option<PathBuf>,
-    /// Audio: where the cue goes: start, end, or times like 12.5s, comma-separated. Video:
+    /// Audio: where the cue goes: start, end, times like 12.5s or shares like 50%, comma-separated. Video:
     /// where the label shows besides the opening seconds: end, 50%, 12.5s, comma-separated.
     #[arg(long, default_value = "start")]
     pub at: String,
     /// Video: how many seconds each label shows (at least 2).
     #[arg(long, default_value_t = 2.0)]
     pub duration: f64,
-    /// Audio: lay the cue over the content (with ducking) instead of inserting it.
+    /// Audio: lay the cue over the content (with ducking) instead of inserting it (WAV, AIFF,
+    /// FLAC; MP3 at the start).
     #[arg(long)]
     pub mix: bool,
     /// Text from standard input: plain, markdown or html (files: from the extension).
