@@ -12,6 +12,9 @@
 //! - [`cue`]: the rhythm short-long short-short ([`cue::Rhythm`]) and voice prompts
 //!   ([`cue::VoicePrompt`]) placed in PCM buffers, streams of conversational turns
 //!   ([`cue::TurnCues`]) and WAV files ([`cue::stamp_wav_file`]).
+//! - [`stamp_file`]: the cue in WAV, AIFF, MP3, FLAC, Ogg Opus and Ogg Vorbis files, encoded in
+//!   the file's codec through ffmpeg and spliced in by the container writers here, so the
+//!   original frames stay byte for byte.
 //!
 //! One design decision: every carrier walks its container itself (chunks, ID3 frames, metadata
 //! blocks, Ogg pages) instead of going through a tag library. Tag libraries parse every field
