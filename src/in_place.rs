@@ -138,7 +138,7 @@ fn embed_into(
     let Some(written) = update(target.carrier, &mut target.file, label, &options.limits)? else {
         return Ok(None);
     };
-    aigc_label_core::verify(target.carrier, &mut target.file, label, options)?;
+    aigc_label_core::readback(target.carrier, &mut target.file, label, options)?;
     Ok(Some(written))
 }
 

@@ -618,7 +618,7 @@ pub(crate) fn in_place_steps(
     let size = u32::try_from(size)
         .ok()
         .filter(|&s| s as usize <= MAX_TAG_SIZE)
-        .ok_or_else(|| Error::Parameter("label too large for an ID3v2 frame".into()))?;
+        .ok_or_else(|| Error::parameter("label", "label too large for an ID3v2 frame"))?;
     let mut private = b"PRIV".to_vec();
     private.extend_from_slice(&if h.major == 4 {
         to_syncsafe(size)

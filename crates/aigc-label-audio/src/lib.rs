@@ -12,6 +12,9 @@
 //! - [`cue`]: the rhythm short-long short-short ([`cue::Rhythm`]) and voice prompts
 //!   ([`cue::VoicePrompt`]) placed in PCM buffers, streams of conversational turns
 //!   ([`cue::TurnCues`]) and WAV files ([`cue::stamp_wav_file`]).
+//! - [`stamp_file`]: the cue in WAV, AIFF, MP3, FLAC, Ogg Opus and Ogg Vorbis files, encoded in
+//!   the file's codec through ffmpeg and spliced in by the container writers here, so the
+//!   original frames stay byte for byte.
 //!
 //! One design decision: every carrier walks its container itself (chunks, ID3 frames, metadata
 //! blocks, Ogg pages) instead of going through a tag library. Tag libraries parse every field
@@ -64,6 +67,7 @@ pub mod in_place;
 pub mod mp3;
 pub mod ogg;
 mod riff;
+mod stamp_file;
 mod vorbis_comment;
 pub mod wav;
 
@@ -71,6 +75,7 @@ pub use aiff::Aiff;
 pub use flac::Flac;
 pub use mp3::Mp3;
 pub use ogg::Ogg;
+pub use stamp_file::{StampProgress, Stamped, fuzz_readers, stamp_file, stamp_file_with_progress, stamps};
 pub use wav::Wav;
 
 use aigc_label_core::Carrier;

@@ -85,3 +85,8 @@ fn aiff_corpus_replays() {
     }
     assert_eq!(copies(&Aiff, "aiff", "lying_size.aiff"), None);
 }
+
+#[test]
+fn audio_stamp_corpus_replays() {
+    assert!(replay_corpus("audio_stamp", aigc_label_audio::fuzz_readers) >= 7);
+}

@@ -1,9 +1,9 @@
 //! `aigc-label stamp`: the explicit label people see or hear, plus the implicit label when a
 //! producer is given.
 //!
-//! The medium decides the label: images get a text banner (`aigc_label::image::stamp`), WAV audio
-//! the rhythm cue or a voice prompt (`aigc_label::audio::cue`), text, Markdown and HTML a text
-//! prompt (`aigc_label::text`). `-` reads text from standard input and `-o -` writes it to
+//! The medium decides the label: images get a text banner (`aigc_label::image::stamp`), audio
+//! (WAV, AIFF, MP3, FLAC, Ogg Vorbis and Opus) the rhythm cue or a voice prompt
+//! (`aigc_label::audio::stamp_file`), text, Markdown and HTML a text prompt (`aigc_label::text`). `-` reads text from standard input and `-o -` writes it to
 //! standard output.
 //!
 //! A file output is staged: the explicit label is written to a file in a private temporary
@@ -42,14 +42,15 @@ pub struct StampArgs {
     /// Audio: a WAV recording of the spoken prompt, for `--cue voice`.
     #[arg(long)]
     pub voice: Option<PathBuf>,
-    /// Audio: where the cue goes: start, end, or times like 12.5s, comma-separated. Video:
+    /// Audio: where the cue goes: start, end, times like 12.5s or shares like 50%, comma-separated. Video:
     /// where the label shows besides the opening seconds: end, 50%, 12.5s, comma-separated.
     #[arg(long, default_value = "start")]
     pub at: String,
     /// Video: how many seconds each label shows (at least 2).
     #[arg(long, default_value_t = 2.0)]
     pub duration: f64,
-    /// Audio: lay the cue over the content (with ducking) instead of inserting it.
+    /// Audio: lay the cue over the content (with ducking) instead of inserting it (WAV, AIFF,
+    /// FLAC; MP3 at the start).
     #[arg(long)]
     pub mix: bool,
     /// Text from standard input: plain, markdown or html (files: from the extension).
@@ -66,7 +67,8 @@ pub struct StampArgs {
 /// The medium of the input.
 enum Medium {
     Image,
-    Wav,
+    /// WAV, AIFF, MP3, FLAC, Ogg Vorbis / Opus: `aigc_label::audio::stamp_file`.
+    Audio,
     Video,
     Text(TextKind),
 }
@@ -90,7 +92,7 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     let format = aigc_label::detect_file(&args.input)?.map(|c| c.format());
     match format {
         Some(f) if stamps(f) => Ok(Medium::Image),
-        Some(f) if f == Wav.format() => Ok(Medium::Wav),
+        Some(f) if aigc_label::audio::stamps(f) => Ok(Medium::Audio),
         Some(f) if aigc_label::video::stamps(f) => Ok(Medium::Video),
         Some(f) if f == Markdown.format() => Ok(Medium::Text(TextKind::Markdown)),
         Some(other) => Err(Error::unsupported(
@@ -117,7 +119,7 @@ pub fn run(args: &StampArgs) -> Result<String> {
     };
     match medium(args)? {
         Medium::Image => image(args, label.as_ref()),
-        Medium::Wav => wav(args, label.as_ref()),
+        Medium::Audio => audio(args, label.as_ref()),
         Medium::Video => video(args, label.as_ref()),
         Medium::Text(kind) => text(args, kind, label.as_ref()),
     }
@@ -217,7 +219,7 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     ))
 }
 
-fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
+fn audio(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     let cue = match args.cue.as_str() {
         "rhythm" => Cue::Rhythm(Rhythm::default()),
         "voice" => {
@@ -241,13 +243,32 @@ fn wav(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         Mode::Insert
     };
     let staged = Staged::new(&args.output)?;
-    cue::stamp_wav_file(&args.input, staged.path(), &cue, &at, &mode)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} samples") {
+        bar.set_style(style);
+    }
+    let stamped = aigc_label::audio::stamp_file_with_progress(&args.input, staged.path(), &cue, &at, &mode, &mut |p| {
+        bar.set_length(p.total);
+        bar.set_position(p.frames);
+    });
+    bar.finish_and_clear();
+    let stamped = stamped?;
     staged.embed(label)?;
     staged.commit(&args.output, &args.input)?;
+    let rate = f64::from(stamped.spec.sample_rate.max(1));
+    let seconds: Vec<String> = stamped
+        .positions
+        .iter()
+        .map(|&p| format!("{:.3} s", p as f64 / rate))
+        .collect();
     Ok(format!(
-        "{}: cue at {}{}",
+        "{}: {} cue of {:.3} s {} at {}{}",
         args.output.display(),
-        args.at,
+        stamped.format,
+        stamped.cue_frames as f64 / rate,
+        if args.mix { "mixed in" } else { "inserted" },
+        seconds.join(", "),
         implicit_note(label)
     ))
 }

@@ -124,3 +124,46 @@ fn crlf_markdown_stays_crlf_through_both_labels() {
         assert!(text.contains("Line one\r\n\r\nLine two\r\n"), "{text:?}");
     }
 }
+
+#[test]
+fn encoded_audio_gets_the_cue_and_the_implicit_label_in_one_run() {
+    if aigc_label_testutil::tool("ffmpeg").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "stamp_cbr.mp3",
+        "stamp_24.flac",
+        "stamp.opus",
+        "stamp_vorbis.ogg",
+        "sox.aiff",
+    ] {
+        let input = aigc_label_testutil::fixture(&format!("audio/{name}"));
+        let out = dir.path().join(format!("cued-{name}"));
+        let id = format!("cue-{name}");
+        // A Vorbis cue is a chained stream of its own: the start or the end only.
+        let at = if name.ends_with(".ogg") {
+            "start,end"
+        } else {
+            "start,50%"
+        };
+        let result = stamp(&input, &out, &["--at", at, "--producer", PRODUCER, "--produce-id", &id]);
+        assert_eq!(code(&result), 0, "{name}: {}", String::from_utf8_lossy(&result.stderr));
+        let said = String::from_utf8_lossy(&result.stderr);
+        assert!(said.contains("cue of 1.560 s inserted at 0.000 s, "), "{name}: {said}");
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(
+            bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+            "{name}: the implicit label is in the output"
+        );
+        assert!(
+            bytes.len() > std::fs::metadata(&input).unwrap().len() as usize,
+            "{name}"
+        );
+    }
+    // Mixing is refused where it is not implemented, and nothing is written.
+    let out = dir.path().join("mixed.opus");
+    let result = stamp(&aigc_label_testutil::fixture("audio/stamp.opus"), &out, &["--mix"]);
+    assert_ne!(code(&result), 0);
+    assert!(!out.exists());
+}

@@ -223,17 +223,14 @@ impl Signed {
         if !self.algorithms.is_empty() {
             let again = digest_content(carrier, output, &self.algorithms, &options.limits)?;
             if again != self.digests {
-                return Err(Error::Unsupported(
-                    format!(
-                        "{}: rewriting the label changed bytes the carrier's binding covers, so a content \
-                         binding cannot hold (a bug in the carrier's binding_exclusions)",
-                        carrier.format()
-                    )
-                    .into(),
+                return Err(Error::unsupported(
+                    carrier.format(),
+                    "rewriting the label changed bytes the carrier's binding covers, so a content binding cannot \
+                     hold (a bug in the carrier's binding_exclusions)",
                 ));
             }
         }
-        embed::verify(carrier, output, &self.label, options)
+        embed::readback(carrier, output, &self.label, options)
     }
 }
 

@@ -26,12 +26,28 @@ pub enum At {
     Frame(u64),
     /// At this time from the start, rounded to the nearest frame.
     Time(Duration),
+    /// At this share of the content, in hundredths of a percent (`5000` is half-way).
+    Percent(u32),
+}
+
+impl At {
+    /// The frame a middle position (`Frame`, `Time`, `Percent`) names in content of
+    /// `content_frames` frames; `None` for `Start` and `End`.
+    pub fn frame_in(&self, spec: &PcmSpec, content_frames: u64) -> Option<u64> {
+        match self {
+            At::Start | At::End => None,
+            At::Frame(f) => Some(*f),
+            At::Time(t) => Some(spec.frame_at(t.as_secs_f64())),
+            At::Percent(p) => Some((u128::from(content_frames) * u128::from(*p) / 10_000) as u64),
+        }
+    }
 }
 
 impl std::str::FromStr for At {
     type Err = Error;
 
-    /// Parses `start`, `end`, a time (`1.5s`, `250ms`) or a frame number (`48000`).
+    /// Parses `start`, `end`, a time (`1.5s`, `250ms`), a share of the content (`50%`, up to
+    /// `100%`) or a frame number (`48000`).
     ///
     /// ```
     /// use std::time::Duration;
@@ -40,6 +56,8 @@ impl std::str::FromStr for At {
     /// assert_eq!("1.5s".parse::<At>()?, At::Time(Duration::from_millis(1500)));
     /// assert_eq!("250ms".parse::<At>()?, At::Time(Duration::from_millis(250)));
     /// assert_eq!("48000".parse::<At>()?, At::Frame(48_000));
+    /// assert_eq!("12.5%".parse::<At>()?, At::Percent(1250));
+    /// assert!("150%".parse::<At>().is_err());
     /// assert!("soon".parse::<At>().is_err());
     /// # Ok::<(), aigc_label_core::Error>(())
     /// ```
@@ -48,7 +66,7 @@ impl std::str::FromStr for At {
         let bad = || {
             Error::parameter(
                 "cue position",
-                format!("{s:?}: use start, end, 1.5s, 250ms or a frame number"),
+                format!("{s:?}: use start, end, 1.5s, 250ms, 50% or a frame number"),
             )
         };
         let seconds = |t: &str, scale: f64| -> Result<At> {
@@ -58,6 +76,13 @@ impl std::str::FromStr for At {
         match s.to_ascii_lowercase().as_str() {
             "start" => Ok(At::Start),
             "end" => Ok(At::End),
+            t if t.ends_with('%') => {
+                let v: f64 = t[..t.len() - 1].trim().parse().map_err(|_| bad())?;
+                if !(0.0..=100.0).contains(&v) {
+                    return Err(bad());
+                }
+                Ok(At::Percent((v * 100.0).round() as u32))
+            }
             t if t.ends_with("ms") => seconds(&t[..t.len() - 2], 1e-3),
             t if t.ends_with('s') => seconds(&t[..t.len() - 1], 1.0),
             t => t.parse().map(At::Frame).map_err(|_| bad()),
@@ -168,8 +193,7 @@ pub fn resolve(at: &[At], spec: &PcmSpec, content_frames: u64, cue_frames: u64, 
             (At::Start, _) => 0,
             (At::End, Mode::Insert) => content_frames,
             (At::End, Mode::Mix(_)) => content_frames.saturating_sub(cue_frames),
-            (At::Frame(f), _) => *f,
-            (At::Time(t), _) => spec.frame_at(t.as_secs_f64()),
+            (middle, _) => middle.frame_in(spec, content_frames).unwrap_or(0),
         };
         if frame > content_frames {
             return Err(Error::parameter(
@@ -457,6 +481,16 @@ mod tests {
             m.apply(c).unwrap();
         }
         assert_eq!(chunked, mixed);
+    }
+
+    #[test]
+    fn percent_positions_are_shares_of_the_content() {
+        let spec = PcmSpec::new(8_000, 1);
+        let at = parse_positions("50%,100%,0%").unwrap();
+        assert_eq!(
+            resolve(&at, &spec, 10_001, 100, &Mode::Insert).unwrap(),
+            [0, 5_000, 10_001]
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! covered by a content binding (see
 //! [`Ogg::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
-mod page;
+pub(crate) mod page;
 
 use std::io::Write;
 use std::ops::Range;

@@ -7,6 +7,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use aigc_label_audio::cue::Rhythm;
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_testutil::{fixture, run, sample_label, tool};
@@ -332,4 +333,94 @@ pub fn assert_reads_bounded(carrier: &dyn Carrier, file: &[u8]) {
 /// `n` empty chunks of an unknown type (8 bytes each; the same in RIFF and IFF byte order).
 pub fn empty_chunks(n: usize) -> Vec<u8> {
     std::iter::repeat_n(*b"zzzz\0\0\0\0", n).flatten().collect()
+}
+
+/// Tone segments in `x` (one channel) as `(start, end)` seconds, measured where the envelope
+/// at `hz` crosses half its peak. The envelope is the magnitude of the signal demodulated at
+/// `hz` and averaged over 10 ms (a whole number of periods for the test frequencies, so the
+/// double-frequency term cancels); a symmetric average keeps a symmetric edge's half-way point.
+pub fn tone_segments(x: &[f32], rate: u32, hz: f64) -> Vec<(f64, f64)> {
+    let w = (f64::from(rate) * 0.01).round() as usize;
+    let omega = 2.0 * std::f64::consts::PI * hz / f64::from(rate);
+    let i: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(n, &v)| f64::from(v) * (omega * n as f64).cos())
+        .collect();
+    let q: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(n, &v)| f64::from(v) * (omega * n as f64).sin())
+        .collect();
+    let avg = |s: &[f64]| -> Vec<f64> {
+        let mut prefix = vec![0.0; s.len() + 1];
+        for (k, v) in s.iter().enumerate() {
+            prefix[k + 1] = prefix[k] + v;
+        }
+        (0..s.len())
+            .map(|n| {
+                let a = n.saturating_sub(w / 2);
+                let b = (a + w).min(s.len());
+                (prefix[b] - prefix[a]) / (b - a) as f64
+            })
+            .collect()
+    };
+    let (i, q) = (avg(&i), avg(&q));
+    let env: Vec<f64> = i.iter().zip(&q).map(|(a, b)| 2.0 * (a * a + b * b).sqrt()).collect();
+    let half = env.iter().copied().fold(0.0, f64::max) / 2.0;
+    // Linear interpolation between the samples either side of each crossing.
+    let cross = |n: usize| -> f64 {
+        let (a, b) = (env[n - 1], env[n]);
+        ((n - 1) as f64 + (half - a) / (b - a)) / f64::from(rate)
+    };
+    let mut out = Vec::new();
+    let mut start = None;
+    for n in 1..env.len() {
+        match (env[n - 1] < half, env[n] < half, start) {
+            (true, false, None) => start = Some(cross(n)),
+            (false, true, Some(s)) => {
+                out.push((s, cross(n)));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+pub fn assert_rhythm(found: &[(f64, f64)], rhythm: &Rhythm, what: &str) {
+    let expected = rhythm.tones().unwrap();
+    assert_eq!(found.len(), expected.len(), "{what}: {found:?}");
+    let ms = |s: f64| s * 1000.0;
+    for (k, (f, e)) in found.iter().zip(&expected).enumerate() {
+        assert!(
+            (ms(f.0 - e.0)).abs() <= 1.0,
+            "{what}: tone {k} starts at {:.3} ms, expected {:.3}",
+            ms(f.0),
+            ms(e.0)
+        );
+        assert!(
+            (ms(f.1 - e.1)).abs() <= 1.0,
+            "{what}: tone {k} ends at {:.3} ms, expected {:.3}",
+            ms(f.1),
+            ms(e.1)
+        );
+        let (d, de) = (f.1 - f.0, e.1 - e.0);
+        assert!(
+            ms(d - de).abs() <= 1.0,
+            "{what}: tone {k} lasts {:.3} ms, expected {:.3}",
+            ms(d),
+            ms(de)
+        );
+    }
+    // short-long short-short
+    let d: Vec<f64> = found.iter().map(|t| t.1 - t.0).collect();
+    if rhythm.pattern == ".- .." {
+        assert!(d[0] < d[1] && d[2] < d[1] && d[3] < d[1], "{what}: {d:?}");
+        let gaps: Vec<f64> = found.windows(2).map(|w| w[1].0 - w[0].1).collect();
+        assert!(
+            gaps[1] > gaps[0] && gaps[1] > gaps[2],
+            "{what}: letter gap is the long one: {gaps:?}"
+        );
+    }
 }

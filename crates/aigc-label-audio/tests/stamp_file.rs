@@ -1,0 +1,763 @@
+//! `stamp_file` on encoded audio: the cue is heard where it was put (its tones and gaps measured
+//! in what ffmpeg decodes), the original audio after it is byte-identical, the output decodes
+//! without a message, its length is the source's plus the cue, and every piece of metadata (an
+//! implicit label among it) survives.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
+use aigc_label_audio::{Aiff, Flac, Mp3, Ogg, stamp_file};
+use aigc_label_testutil::{run, sample_label, tool};
+use common::*;
+
+/// True when ffmpeg and ffprobe are installed (stamping MP3, FLAC and Ogg encodes with them);
+/// false prints a SKIPPED line locally, and fails under `CI=true`.
+fn have_ffmpeg() -> bool {
+    tool("ffmpeg").is_some() && tool("ffprobe").is_some()
+}
+
+/// The first audio stream of `path` decoded by ffmpeg to interleaved f32; `None` without ffmpeg.
+fn decode_f32(path: &Path) -> Option<Vec<f32>> {
+    let ffmpeg = tool("ffmpeg")?;
+    let out = run(
+        &ffmpeg,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path.as_os_str(),
+            "-map".as_ref(),
+            "0:a:0".as_ref(),
+            "-f".as_ref(),
+            "f32le".as_ref(),
+            "-c:a".as_ref(),
+            "pcm_f32le".as_ref(),
+            "-".as_ref(),
+        ],
+    );
+    Some(
+        out.chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
+/// Asserts that ffmpeg decodes `path` without printing anything at level `error`.
+fn decodes_cleanly(path: &Path, what: &str) {
+    if let Some(ffmpeg) = tool("ffmpeg") {
+        let out = std::process::Command::new(ffmpeg)
+            .args([OsStr::new("-v"), "error".as_ref(), "-i".as_ref(), path.as_os_str()])
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{what}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{what}: ffmpeg complains");
+    }
+}
+
+/// Asserts the default rhythm in channel 0 of `samples` from frame `from`: tones and gaps as
+/// rendered (within 1 ms of each other), the whole cue where it was put within 3 ms (a lossy
+/// codec's decoder may place it a few samples off).
+fn assert_cue_at(samples: &[f32], channels: usize, rate: u32, from: usize, what: &str) {
+    let rhythm = Rhythm::default();
+    let frames = (rhythm.duration().unwrap().as_secs_f64() * f64::from(rate)).round() as usize;
+    let channel: Vec<f32> = samples
+        .iter()
+        .skip(from * channels)
+        .step_by(channels)
+        .take(frames)
+        .copied()
+        .collect();
+    let found = tone_segments(&channel, rate, f64::from(rhythm.frequency_hz));
+    let expected = rhythm.tones().unwrap();
+    let offset = found.first().map_or(0.0, |f| f.0 - expected[0].0);
+    assert!(
+        offset.abs() <= 0.003,
+        "{what}: the cue is {:.3} ms off",
+        offset * 1000.0
+    );
+    let aligned: Vec<(f64, f64)> = found.iter().map(|&(a, b)| (a - offset, b - offset)).collect();
+    assert_rhythm(&aligned, &rhythm, what);
+}
+
+/// The top-level chunks of an IFF `FORM` (big-endian sizes) as `(id, stored bytes)`.
+fn iff_chunks(data: &[u8]) -> Vec<Stored> {
+    let mut out = Vec::new();
+    let mut pos = 12;
+    while pos + 8 <= data.len() {
+        let id: [u8; 4] = data[pos..pos + 4].try_into().unwrap();
+        let size = u32::from_be_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        let end = (pos + 8 + size + size % 2).min(data.len());
+        out.push((id, data[pos..end].to_vec()));
+        pos = end;
+    }
+    out
+}
+
+#[test]
+fn aiff_cue_is_spliced_into_the_sound_data_and_every_chunk_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sox.aiff", "sox.aifc", "ffmpeg_id3.aiff"] {
+        for mode in [Mode::Insert, Mode::Mix(Ducking::default())] {
+            let what = format!("{name}, {mode:?}");
+            let input = dir.path().join(name);
+            let output = dir.path().join(format!("out-{name}"));
+            let source = if name == "sox.aiff" {
+                // A labelled file: the implicit label in a new ID3 chunk.
+                write_label(&Aiff, &read_fixture(name), &sample_label())
+            } else {
+                read_fixture(name)
+            };
+            std::fs::write(&input, &source).unwrap();
+            let at = match mode {
+                Mode::Insert => vec![At::Start, At::End],
+                Mode::Mix(_) => vec![At::Start],
+            };
+            let stamped = stamp_file(&input, &output, &Cue::default(), &at, &mode).unwrap();
+            assert_eq!(stamped.format, "aiff");
+            let out = std::fs::read(&output).unwrap();
+            assert_eq!(
+                u32::from_be_bytes(out[4..8].try_into().unwrap()) as usize,
+                out.len() - 8
+            );
+            let (before, after) = (iff_chunks(&source), iff_chunks(&out));
+            let ids = |c: &[Stored]| c.iter().map(|(id, _)| *id).collect::<Vec<_>>();
+            assert_eq!(ids(&after), ids(&before), "{what}");
+            let channels = usize::from(stamped.spec.channels);
+            let frame_bytes = if name == "sox.aifc" { 4 * channels } else { 2 * channels };
+            let cue_bytes = stamped.cue_frames as usize * frame_bytes;
+            for ((id, old), (_, new)) in before.iter().zip(&after) {
+                match (id, mode) {
+                    (b"COMM", Mode::Insert) => {
+                        let frames = |c: &[u8]| u32::from_be_bytes(c[10..14].try_into().unwrap()) as u64;
+                        assert_eq!(frames(new), frames(old) + 2 * stamped.cue_frames, "{what}");
+                        assert_eq!(new[14..], old[14..], "{what}");
+                    }
+                    (b"SSND", Mode::Insert) => {
+                        // offset, block size, the cue, the original sound data, the cue.
+                        let data = &old[16..];
+                        assert_eq!(new.len(), old.len() + 2 * cue_bytes, "{what}");
+                        assert_eq!(new[8..16], old[8..16]);
+                        assert_eq!(&new[16 + cue_bytes..16 + cue_bytes + data.len()], data, "{what}");
+                        assert_eq!(&new[16..16 + cue_bytes], &new[new.len() - cue_bytes..], "{what}");
+                    }
+                    (b"SSND", Mode::Mix(_)) => {
+                        assert_eq!(new.len(), old.len(), "{what}");
+                        assert_ne!(new, old, "{what}");
+                    }
+                    _ => assert_eq!(new, old, "{what}: {} kept", String::from_utf8_lossy(id)),
+                }
+            }
+            if name != "sox.aifc" {
+                let labels = found_texts(&Aiff, &out);
+                assert_eq!(labels, found_texts(&Aiff, &source), "{what}: labels kept");
+                assert!(!labels.is_empty(), "{what}");
+            }
+            decodes_cleanly(&output, &what);
+            if let (Mode::Insert, Some(samples)) = (mode, decode_f32(&output)) {
+                assert_cue_at(&samples, channels, stamped.spec.sample_rate, 0, &what);
+                let end = samples.len() / channels - stamped.cue_frames as usize;
+                assert_cue_at(&samples, channels, stamped.spec.sample_rate, end, &what);
+            }
+        }
+    }
+}
+
+/// ffprobe's duration of `path` in seconds.
+fn duration(path: &Path) -> Option<f64> {
+    let ffprobe = tool("ffprobe")?;
+    let out = run(
+        &ffprobe,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-show_entries".as_ref(),
+            "format=duration".as_ref(),
+            "-of".as_ref(),
+            "csv=p=0".as_ref(),
+            path.as_os_str(),
+        ],
+    );
+    Some(String::from_utf8_lossy(&out).trim().parse().unwrap())
+}
+
+/// The MD5 of every packet of the first audio stream as ffmpeg's demuxer cuts them (its own
+/// frame walker, not ours), without decoding; `None` without ffmpeg.
+fn packet_md5s(path: &Path) -> Option<Vec<String>> {
+    let ffmpeg = tool("ffmpeg")?;
+    let out = run(
+        &ffmpeg,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path.as_os_str(),
+            "-map".as_ref(),
+            "0:a:0".as_ref(),
+            "-c".as_ref(),
+            "copy".as_ref(),
+            "-f".as_ref(),
+            "framemd5".as_ref(),
+            "-".as_ref(),
+        ],
+    );
+    Some(
+        String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
+            .collect(),
+    )
+}
+
+/// Asserts that `inner` occurs in `outer` as a contiguous run, and returns where.
+fn find_run<T: PartialEq + std::fmt::Debug>(outer: &[T], inner: &[T], what: &str) -> usize {
+    assert!(!inner.is_empty(), "{what}");
+    outer
+        .windows(inner.len())
+        .position(|w| w == inner)
+        .unwrap_or_else(|| panic!("{what}: the original packets are not in the output unchanged"))
+}
+
+#[test]
+fn mp3_cue_frames_go_between_the_original_frames_and_the_info_frame_is_corrected() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["stamp_cbr.mp3", "stamp_vbr.mp3"] {
+        for at in [
+            vec![At::Start],
+            vec![At::Start, At::End],
+            vec![At::Time(std::time::Duration::from_secs(1))],
+        ] {
+            let what = format!("{name} at {at:?}");
+            let input = dir.path().join(name);
+            let output = dir.path().join(format!("out-{name}"));
+            let source = write_label(&Mp3, &read_fixture(name), &sample_label());
+            std::fs::write(&input, &source).unwrap();
+            let stamped = stamp_file(&input, &output, &Cue::default(), &at, &Mode::Insert).unwrap();
+            assert_eq!(stamped.format, "mp3");
+            let out = std::fs::read(&output).unwrap();
+            // The tags before and after the audio are kept, and the label with them.
+            let tag_len = 10 + syncsafe(&source[6..10]);
+            assert_eq!(out[..tag_len], source[..tag_len], "{what}: ID3v2 tag kept");
+            if name == "stamp_vbr.mp3" {
+                assert_eq!(
+                    out[out.len() - 128..],
+                    source[source.len() - 128..],
+                    "{what}: ID3v1 kept"
+                );
+            }
+            assert_eq!(found_texts(&Mp3, &out), [sample_json()], "{what}");
+            decodes_cleanly(&output, &what);
+            let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
+            let cue_s = stamped.cue_frames as f64 / f64::from(rate);
+            if let (Some(before), Some(after)) = (duration(&input), duration(&output)) {
+                let added = after - before;
+                // The cue's encoder padding and the content's delay meet at each joint, and a cue
+                // in the middle is followed by up to 3 silent frames carrying the bit reservoir.
+                let slack = (4.0 * 1152.0 + 1105.0) / f64::from(rate);
+                assert!(
+                    added >= cue_s * at.len() as f64 - 0.001 && added <= (cue_s + slack) * at.len() as f64,
+                    "{what}: {before} s became {after} s for {} cue(s) of {cue_s} s",
+                    at.len()
+                );
+            }
+            if let (Some(before), Some(after)) = (packet_md5s(&input), packet_md5s(&output)) {
+                if at.len() == 1 && at[0] != At::Start {
+                    // A cue in the middle: the packets before it and after it are unchanged.
+                    let head = before.iter().zip(&after).take_while(|(a, b)| a == b).count();
+                    let p = stamped.positions[0] as f64 / f64::from(rate);
+                    assert!((p - 1.0).abs() < 0.03, "{what}: the cue is at {p} s");
+                    assert!(head > 10 && head < before.len() - 10, "{what}: split at packet {head}");
+                    assert_eq!(after[after.len() - (before.len() - head)..], before[head..], "{what}");
+                } else {
+                    let at = find_run(&after, &before, &what);
+                    assert!(at > 0, "{what}: the cue comes first");
+                }
+                assert_eq!(
+                    after.len() as u64,
+                    xing_frames(&out).unwrap() as u64,
+                    "{what}: Xing frame count"
+                );
+            }
+            if let Some(samples) = decode_f32(&output) {
+                // In the middle, LAME's priming samples (576 + 529 of decoder delay) precede the cue.
+                let first = stamped.positions[0] as usize + if at[0] == At::Start { 0 } else { 1105 };
+                assert_cue_at(&samples, channels, rate, first, &what);
+                if at.len() == 2 {
+                    let end = samples.len() / channels - stamped.cue_frames as usize;
+                    assert_cue_at(&samples, channels, rate, end, &what);
+                }
+            }
+        }
+    }
+}
+
+fn syncsafe(b: &[u8]) -> usize {
+    b.iter().fold(0, |n, &x| (n << 7) | usize::from(x & 0x7f))
+}
+
+/// The frame count of the first Xing / Info header in `data`.
+fn xing_frames(data: &[u8]) -> Option<u32> {
+    let at = data.windows(4).position(|w| w == b"Info" || w == b"Xing")?;
+    Some(u32::from_be_bytes(data[at + 8..at + 12].try_into().unwrap()))
+}
+
+/// The first audio stream of `path` decoded by ffmpeg to interleaved 32-bit integers (exact for
+/// lossless codecs); `None` without ffmpeg.
+fn decode_s32(path: &Path) -> Option<Vec<i32>> {
+    let ffmpeg = tool("ffmpeg")?;
+    let out = run(
+        &ffmpeg,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path.as_os_str(),
+            "-map".as_ref(),
+            "0:a:0".as_ref(),
+            "-f".as_ref(),
+            "s32le".as_ref(),
+            "-c:a".as_ref(),
+            "pcm_s32le".as_ref(),
+            "-".as_ref(),
+        ],
+    );
+    Some(
+        out.chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
+/// The metadata blocks of a FLAC file as `(type, stored bytes)`.
+fn flac_blocks(data: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 4;
+    loop {
+        let len = u32::from_be_bytes([0, data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
+        out.push((data[pos] & 0x7f, data[pos..pos + 4 + len].to_vec()));
+        if data[pos] & 0x80 != 0 {
+            return out;
+        }
+        pos += 4 + len;
+    }
+}
+
+#[test]
+fn flac_is_re_encoded_losslessly_with_every_metadata_block_kept() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["ffmpeg.flac", "sox.flac", "stamp_24.flac"] {
+        for mode in [Mode::Insert, Mode::Mix(Ducking::default())] {
+            let what = format!("{name}, {mode:?}");
+            let input = dir.path().join(name);
+            let output = dir.path().join(format!("out-{name}"));
+            let source = write_label(&Flac, &read_fixture(name), &sample_label());
+            std::fs::write(&input, &source).unwrap();
+            let stamped = stamp_file(&input, &output, &Cue::default(), &[At::Start], &mode).unwrap();
+            assert_eq!(stamped.format, "flac");
+            let out = std::fs::read(&output).unwrap();
+            let (before, after) = (flac_blocks(&source), flac_blocks(&out));
+            let kinds = |b: &[(u8, Vec<u8>)]| b.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+            assert_eq!(kinds(&after), kinds(&before), "{what}");
+            let total = |b: &[u8]| {
+                (u64::from(b[17] & 0x0f) << 32) | u64::from(u32::from_be_bytes(b[18..22].try_into().unwrap()))
+            };
+            let added = match mode {
+                Mode::Insert => stamped.cue_frames,
+                Mode::Mix(_) => 0,
+            };
+            for ((kind, old), (_, new)) in before.iter().zip(&after) {
+                match kind {
+                    0 => {
+                        assert_eq!(total(new), total(old) + added, "{what}: total samples");
+                        assert_eq!(new[14..18], old[14..18], "{what}: rate, channels, bits");
+                    }
+                    3 => {
+                        assert_eq!(new.len(), old.len(), "{what}");
+                        assert!(new[4..].chunks(18).all(|p| p[..8] == [0xff; 8]), "{what}: placeholders");
+                    }
+                    _ => assert_eq!(new, old, "{what}: block {kind} kept"),
+                }
+            }
+            assert_eq!(found_texts(&Flac, &out), [sample_json()], "{what}");
+            decodes_cleanly(&output, &what);
+            let channels = usize::from(stamped.spec.channels);
+            if let (Some(old), Some(new)) = (decode_s32(&input), decode_s32(&output)) {
+                let cue = stamped.cue_frames as usize * channels;
+                match mode {
+                    Mode::Insert => assert_eq!(new[cue..], old[..], "{what}: every sample after the cue"),
+                    Mode::Mix(_) => {
+                        assert_eq!(new.len(), old.len(), "{what}");
+                        let ramp = (stamped.spec.sample_rate as usize / 50 + 1) * channels;
+                        let after = (cue + ramp).min(old.len());
+                        assert_eq!(new[after..], old[after..], "{what}: samples after the cue");
+                        assert_ne!(new, old, "{what}");
+                    }
+                }
+                if let (Mode::Insert, Some(samples)) = (mode, decode_f32(&output)) {
+                    assert_cue_at(&samples, channels, stamped.spec.sample_rate, 0, &what);
+                }
+            }
+        }
+    }
+}
+
+/// The Ogg pages of `data` as `(serial, granule, packets' bytes)`.
+fn ogg_pages(data: &[u8]) -> Vec<(u32, u64, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 27 <= data.len() {
+        assert_eq!(&data[pos..pos + 4], b"OggS");
+        let granule = u64::from_le_bytes(data[pos + 6..pos + 14].try_into().unwrap());
+        let serial = u32::from_le_bytes(data[pos + 14..pos + 18].try_into().unwrap());
+        let n = usize::from(data[pos + 26]);
+        let body: usize = data[pos + 27..pos + 27 + n].iter().map(|&l| usize::from(l)).sum();
+        let start = pos + 27 + n;
+        out.push((serial, granule, data[start..start + body].to_vec()));
+        pos = start + body;
+    }
+    out
+}
+
+#[test]
+fn opus_cue_packets_join_the_stream_with_granules_shifted() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let seconds = std::time::Duration::from_secs(1);
+    for at in [vec![At::Start], vec![At::Start, At::End], vec![At::Time(seconds)]] {
+        let what = format!("stamp.opus at {at:?}");
+        let input = dir.path().join("in.opus");
+        let output = dir.path().join("out.opus");
+        let source = write_label(&Ogg, &read_fixture("stamp.opus"), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let stamped = stamp_file(&input, &output, &Cue::default(), &at, &Mode::Insert).unwrap();
+        assert_eq!(stamped.format, "opus");
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(found_texts(&Ogg, &out), [sample_json()], "{what}");
+        let (before, after) = (ogg_pages(&source), ogg_pages(&out));
+        assert!(after.iter().all(|p| p.0 == before[0].0), "{what}: one logical stream");
+        // OpusTags and every audio page body of the input are in the output unchanged, in order.
+        assert_eq!(after[1].2, before[1].2, "{what}: OpusTags");
+        let bodies = |p: &[(u32, u64, Vec<u8>)]| p.iter().map(|p| p.2.clone()).collect::<Vec<_>>();
+        let (old, new) = (bodies(&before[2..]), bodies(&after[2..]));
+        let head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        let tail_at = find_run(&new[head..], &old[head..old.len() - 1], &what) + head;
+        assert!(at[0] != At::Start || head == 0, "{what}");
+        if let At::Time(t) = at[0] {
+            // The page boundary at or after the time (pages of 0.2 s).
+            let p = stamped.positions[0] as f64 / 48_000.0;
+            assert!(
+                p >= t.as_secs_f64() - 0.01 && p <= t.as_secs_f64() + 0.21,
+                "{what}: at {p} s"
+            );
+        }
+        // Granules after the cue are shifted by the same amount.
+        // (pages 0 and 1 are the headers)
+        let shift = after[tail_at + 2].1 - before[head + 2].1;
+        assert!(shift > 0, "{what}");
+        for k in head..old.len() - 1 {
+            assert_eq!(
+                after[tail_at + k - head + 2].1,
+                before[k + 2].1 + shift,
+                "{what}: page {k}"
+            );
+        }
+        decodes_cleanly(&output, &what);
+        if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
+            let cue = stamped.cue_frames as f64 / 48_000.0 * at.len() as f64;
+            assert!(
+                a - b >= cue - 0.001 && a - b <= cue + 0.03 * at.len() as f64,
+                "{what}: {b} s became {a} s"
+            );
+        }
+        if let Some(samples) = decode_f32(&output) {
+            let channels = usize::from(stamped.spec.channels);
+            // In the middle, the cue's encoder lookahead (its pre-skip, 312 samples for libopus)
+            // plays first; at the start the decoder skips it.
+            let lookahead = if at[0] == At::Start { 0 } else { 312 };
+            assert_cue_at(
+                &samples,
+                channels,
+                48_000,
+                stamped.positions[0] as usize + lookahead,
+                &what,
+            );
+            if at.len() == 2 {
+                let end = samples.len() / channels - stamped.cue_frames as usize;
+                assert_cue_at(&samples, channels, 48_000, end, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn vorbis_cue_is_chained_before_or_after_the_unchanged_stream() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for at in [vec![At::Start], vec![At::End]] {
+        let what = format!("stamp_vorbis.ogg at {at:?}");
+        let input = dir.path().join("in.ogg");
+        let output = dir.path().join("out.ogg");
+        let source = write_label(&Ogg, &read_fixture("stamp_vorbis.ogg"), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let stamped = stamp_file(&input, &output, &Cue::default(), &at, &Mode::Insert).unwrap();
+        assert_eq!(stamped.format, "vorbis");
+        let out = std::fs::read(&output).unwrap();
+        let (before, after) = (ogg_pages(&source), ogg_pages(&out));
+        let serial = before[0].0;
+        let link: Vec<_> = after.iter().filter(|p| p.0 == serial).cloned().collect();
+        assert_eq!(link.len(), before.len(), "{what}: one link is the input's");
+        assert!(after.len() > before.len(), "{what}: another is the cue's");
+        let first = after.iter().position(|p| p.0 == serial).unwrap();
+        assert!(
+            after[first..first + before.len()].iter().all(|p| p.0 == serial),
+            "{what}: contiguous"
+        );
+        let shift = if at[0] == At::Start { after[first - 1].1 } else { 0 };
+        for (new, old) in link.iter().zip(&before) {
+            assert_eq!(new.2, old.2, "{what}: the input's packets, byte for byte");
+            assert_eq!(
+                new.1,
+                if old.1 > 0 { old.1 + shift } else { 0 },
+                "{what}: granules run on"
+            );
+        }
+        assert_eq!(found_texts(&Ogg, &out), [sample_json()], "{what}");
+        decodes_cleanly(&output, &what);
+        let rate = stamped.spec.sample_rate;
+        let cue_s = stamped.cue_frames as f64 / f64::from(rate);
+        if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
+            assert!((a - b - cue_s).abs() < 0.001, "{what}: {b} s became {a} s");
+        }
+        if let Some(samples) = decode_f32(&output) {
+            let from = if at[0] == At::Start {
+                0
+            } else {
+                samples.len() - stamped.cue_frames as usize
+            };
+            assert_cue_at(&samples, 1, rate, from, &what);
+        }
+    }
+    let output = dir.path().join("out.ogg");
+    let err = stamp_file(
+        &fixture_path("stamp_vorbis.ogg"),
+        &output,
+        &Cue::default(),
+        &[At::Time(std::time::Duration::from_secs(1))],
+        &Mode::Insert,
+    );
+    assert!(err.is_err(), "a cue in the middle of Vorbis is refused");
+}
+
+#[test]
+fn mp3_mix_re_encodes_only_the_frames_under_the_cue() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["stamp_cbr.mp3", "stamp_vbr.mp3"] {
+        let what = format!("{name}, mixed");
+        let input = dir.path().join(name);
+        let output = dir.path().join(format!("mixed-{name}"));
+        let source = write_label(&Mp3, &read_fixture(name), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let mode = Mode::Mix(Ducking::default());
+        let stamped = stamp_file(&input, &output, &Cue::default(), &[At::Start], &mode).unwrap();
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(found_texts(&Mp3, &out), [sample_json()], "{what}");
+        decodes_cleanly(&output, &what);
+        assert_eq!(xing_frames(&out), xing_frames(&source), "{what}: as many frames");
+        if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
+            assert_eq!(a, b, "{what}: the length is kept");
+        }
+        let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
+        let spf = if rate >= 32_000 { 1152 } else { 576 };
+        if let (Some(before), Some(after)) = (packet_md5s(&input), packet_md5s(&output)) {
+            assert_eq!(before.len(), after.len(), "{what}");
+            let kept = before
+                .iter()
+                .rev()
+                .zip(after.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            let span = before.len() - kept;
+            let cue_frames = (stamped.cue_frames as usize).div_ceil(spf);
+            assert!(
+                span > cue_frames && span <= cue_frames + 4 + 8,
+                "{what}: {span} frames re-encoded"
+            );
+        }
+        if let (Some(old), Some(new)) = (decode_f32(&input), decode_f32(&output)) {
+            assert_eq!(old.len(), new.len(), "{what}");
+            // Past the re-encoded frames (and the one whose overlap they feed) the decoded
+            // samples are the source's, bit for bit.
+            let same_from = (0..old.len()).rev().find(|&i| old[i] != new[i]).map_or(0, |i| i + 1) / channels;
+            let limit = stamped.cue_frames as usize + rate as usize / 50 + 14 * spf;
+            assert!(same_from <= limit, "{what}: samples differ up to {same_from}");
+            assert_cue_at(&new, channels, rate, 0, &what);
+        }
+    }
+}
+
+#[test]
+fn damaged_inputs_fail_cleanly_or_stamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "sox.aiff",
+        "stamp_cbr.mp3",
+        "stamp_vbr.mp3",
+        "stamp_24.flac",
+        "stamp.opus",
+        "stamp_vorbis.ogg",
+    ];
+    let mut seed = 0x2545_f491u32;
+    for name in names {
+        let good = read_fixture(name);
+        let mut variants: Vec<(String, Vec<u8>)> = [1, 2, 10, 50, 90]
+            .iter()
+            .map(|pct| (format!("cut at {pct}%"), good[..good.len() * pct / 100].to_vec()))
+            .collect();
+        for k in 0..4 {
+            let mut bad = good.clone();
+            for _ in 0..8 {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                // Mostly in the headers, where the sizes and counts are.
+                let span = if k < 2 { 256.min(bad.len()) } else { bad.len() };
+                let at = (seed >> 8) as usize % span;
+                bad[at] = (seed >> 24) as u8;
+            }
+            variants.push((format!("bytes changed, round {k}"), bad));
+        }
+        for (what, bytes) in variants {
+            let input = dir.path().join(name);
+            std::fs::write(&input, &bytes).unwrap();
+            let output = dir.path().join(format!("out-{name}"));
+            // Whatever happens, it is an answer, not a panic; a failure leaves no output.
+            let _ = std::fs::remove_file(&output);
+            if stamp_file(&input, &output, &Cue::default(), &[At::Start], &Mode::Insert).is_err() {
+                assert!(!output.exists(), "{name}, {what}: a failed run leaves no output");
+            }
+        }
+    }
+}
+
+#[test]
+fn progress_runs_up_to_the_input_frames() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["sox.aiff", "stamp_24.flac", "stamp_cbr.mp3"] {
+        let input = fixture_path(name);
+        let output = dir.path().join(format!("out-{name}"));
+        let mut seen = Vec::new();
+        let stamped = aigc_label_audio::stamp_file_with_progress(
+            &input,
+            &output,
+            &Cue::default(),
+            &[At::Start],
+            &Mode::Insert,
+            &mut |p| seen.push(p),
+        )
+        .unwrap();
+        let last = seen.last().copied().unwrap();
+        assert_eq!(
+            (last.frames, last.total),
+            (stamped.input_frames, stamped.input_frames),
+            "{name}"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0].frames <= w[1].frames),
+            "{name}: never backwards"
+        );
+        if name != "stamp_cbr.mp3" {
+            assert!(seen.len() > 1, "{name}: reported while decoding");
+        }
+    }
+}
+
+#[test]
+fn mp3_without_an_info_frame_gets_the_cue_frames_too() {
+    if !have_ffmpeg() {
+        return;
+    }
+    // stamp_cbr.mp3 with its Info frame taken out: a plain CBR stream, as old encoders wrote.
+    let data = read_fixture("stamp_cbr.mp3");
+    let tag_len = 10 + syncsafe(&data[6..10]);
+    let c = data[tag_len + 2];
+    let kbps = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320][usize::from(c >> 4)];
+    let info_len = 144 * kbps * 1000 / 44_100 + usize::from((c >> 1) & 1);
+    assert_eq!(&data[tag_len + 36..tag_len + 40], b"Info");
+    let plain = [&data[..tag_len], &data[tag_len + info_len..]].concat();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plain.mp3");
+    let output = dir.path().join("out.mp3");
+    std::fs::write(&input, &plain).unwrap();
+    let stamped = stamp_file(
+        &input,
+        &output,
+        &Cue::default(),
+        &[At::Start, At::Percent(5000)],
+        &Mode::Insert,
+    )
+    .unwrap();
+    let out = std::fs::read(&output).unwrap();
+    assert_eq!(out[..tag_len], plain[..tag_len]);
+    assert!(xing_frames(&out).is_none(), "no Info frame is made up");
+    decodes_cleanly(&output, "plain CBR");
+    if let (Some(before), Some(after)) = (packet_md5s(&input), packet_md5s(&output)) {
+        // The original packets come in two unchanged runs: before and after the middle cue.
+        let tail = before
+            .iter()
+            .rev()
+            .zip(after.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        assert!(tail > 10 && tail < before.len(), "{tail} of {}", before.len());
+        find_run(&after, &before[..before.len() - tail], "plain CBR");
+    }
+    if let Some(samples) = decode_f32(&output) {
+        // Without LAME's header no decoder trims the priming: the cue starts after it.
+        assert_cue_at(&samples, 2, 44_100, stamped.positions[0] as usize + 1105, "plain CBR");
+    }
+}
+
+#[test]
+fn mp3_padding_after_the_tag_is_kept_and_a_broken_stream_is_refused() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let data = read_fixture("stamp_cbr.mp3");
+    let tag_len = 10 + syncsafe(&data[6..10]);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.mp3");
+    let output = dir.path().join("out.mp3");
+    // 100 zero bytes between the tag and the first frame, as some taggers leave them.
+    let padded = [&data[..tag_len], &[0u8; 100][..], &data[tag_len..]].concat();
+    std::fs::write(&input, &padded).unwrap();
+    stamp_file(&input, &output, &Cue::default(), &[At::Start], &Mode::Insert).unwrap();
+    let out = std::fs::read(&output).unwrap();
+    assert_eq!(out[..tag_len + 100], padded[..tag_len + 100]);
+    decodes_cleanly(&output, "padded");
+    // The same junk in the middle of the frames: the walk would stop there, so it is refused.
+    let middle = data.len() / 2;
+    let broken = [&data[..middle], &[0u8; 100][..], &data[middle..]].concat();
+    std::fs::write(&input, &broken).unwrap();
+    let _ = std::fs::remove_file(&output);
+    let err = stamp_file(&input, &output, &Cue::default(), &[At::End], &Mode::Insert).unwrap_err();
+    assert!(err.to_string().contains("breaks off"), "{err}");
+    assert!(!output.exists());
+}
