@@ -14,7 +14,6 @@
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use aigc_label::audio::Wav;
 use aigc_label::audio::cue::{self, Cue, Mode, Rhythm, VoicePrompt};
 use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file, stamps};
 use aigc_label::text::{Markdown, Position as TextPosition, TextKind, TextStyle};
