@@ -116,6 +116,8 @@ pub struct PlanBuilder {
     format: &'static str,
     pieces: Vec<Piece>,
     len: u64,
+    /// The last piece is a reserved slot.
+    slot_last: bool,
 }
 
 /// A place in a plan for bytes given later, from [`PlanBuilder::reserve`].
@@ -130,6 +132,7 @@ impl PlanBuilder {
             format,
             pieces: Vec::new(),
             len: 0,
+            slot_last: false,
         }
     }
 
@@ -151,6 +154,7 @@ impl PlanBuilder {
             }
         }
         self.pieces.push(Piece::Copy(range));
+        self.slot_last = false;
     }
 
     /// Appends new bytes.
@@ -159,16 +163,19 @@ impl PlanBuilder {
             return;
         }
         self.len = self.len.saturating_add(bytes.len() as u64);
-        if let Some(Piece::New(last)) = self.pieces.last_mut() {
+        // A reserved slot is filled later, replacing its piece: never extend it.
+        if let Some(Piece::New(last)) = self.pieces.last_mut().filter(|_| !self.slot_last) {
             last.extend_from_slice(bytes);
             return;
         }
         self.pieces.push(Piece::New(bytes.to_vec()));
+        self.slot_last = false;
     }
 
     /// Leaves a place for bytes given later with [`PlanBuilder::fill`].
     pub fn reserve(&mut self) -> Slot {
         self.pieces.push(Piece::New(Vec::new()));
+        self.slot_last = true;
         Slot(self.pieces.len() - 1)
     }
 
