@@ -1069,7 +1069,12 @@ impl<'a, 'l, 't> Walk<'a, 'l, 't> {
             } else {
                 attr.name.start + 6..attr.name.end
             };
-            if name.len() == 6 || name.get(6..).is_some_and(|p| p.contains(&b':')) {
+            // A prefix must itself be a name (`xmlns:0x` declares nothing an element or
+            // attribute could use): accepting one would let a writer copy it into a name.
+            if name.len() == 6
+                || name.get(6..).is_some_and(|p| p.contains(&b':'))
+                || name.get(6).is_some_and(|&b| !is_name_start(b))
+            {
                 return Err(malformed(attr.name.start, "invalid namespace declaration"));
             }
             if self.bindings.len() >= MAX_NAMESPACE_BINDINGS {
