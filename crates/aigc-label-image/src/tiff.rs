@@ -650,10 +650,10 @@ impl Scan {
             ifd0.get_or_insert(ifd);
         }
         let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
-        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, limits)?;
         // A value that shares bytes with the header, an IFD or an XMP packet is not a comment of
         // its own (a crafted file can point one there): blanking it would break what it aliases.
         owned.extend(xmp.iter().map(|x| x.value.clone()));
+        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, limits)?;
         comments.retain(|c| !owned.iter().any(|o| c.value.start < o.end && o.start < c.value.end));
         Ok(Scan {
             codec,
@@ -771,7 +771,8 @@ fn uint_array(src: &mut Source<'_>, codec: Codec, entry: &Entry, limits: &Limits
 /// The labelled `UserComment`s of the Exif IFD that IFD0 points to (tag 34665).
 ///
 /// EXIF is not the label's carrier, so an Exif IFD this reader cannot read (a pointer of the
-/// wrong type, into the header, past the end, or an IFD that does not fit) yields nothing
+/// wrong type, into the header, past the end, an IFD that does not fit or that shares bytes
+/// with the header, another IFD or an XMP packet) yields nothing
 /// rather than failing the file; a value over [`Limits::max_metadata_bytes`] is skipped too.
 /// Its entries count against [`Limits::max_structures`] with the rest of the walk.
 fn user_comments(
@@ -794,7 +795,14 @@ fn user_comments(
     let Ok(ifd) = Ifd::read(src, codec, pointer.field, limits) else {
         return Ok(Vec::new());
     };
-    owned.push(ifd.range(codec));
+    // An Exif IFD sharing bytes with the header, an IFD or an XMP packet is not one of its own:
+    // its entries would change whenever those bytes do (a crafted pointer into the label's
+    // packet would read a different `UserComment` after every rewrite).
+    let range = ifd.range(codec);
+    if owned.iter().any(|o| range.start < o.end && o.start < range.end) {
+        return Ok(Vec::new());
+    }
+    owned.push(range);
     *structures = structures.saturating_add(ifd.count).saturating_add(1);
     if *structures > limits.max_structures {
         return Err(Error::Limit {
