@@ -131,7 +131,39 @@ fn transcode(
     if parsed.scans.is_empty() {
         return Err(malformed(0, "no scan"));
     }
-    for scan in &parsed.scans {
+    decode_scans(frame, &parsed.scans, &parsed.decoders, bytes)?;
+    let drawn = edit(frame, model, parsed.orientation)?;
+    // Written with the file's own tables first; only if a redrawn block needs a code they lack
+    // are the symbols counted and those tables replaced (then written again).
+    let (out, tables_rebuilt) = match parsed.write(bytes)? {
+        Some(out) => (out, 0),
+        None => {
+            let rebuilt = parsed.fit_tables()?;
+            let out = parsed
+                .write(bytes)?
+                .ok_or_else(|| malformed(0, "Huffman tables could not be fitted"))?;
+            (out, rebuilt)
+        }
+    };
+    // A crafted file can decode here yet leave coefficients that write out as scan data other
+    // decoders reject (the stamp fuzzer found one); such a file takes the caller's decoding and
+    // re-encoding path instead.
+    if !round_trips(&out, max_decoded_bytes) {
+        return Ok(None);
+    }
+    Ok(Some(Stamp {
+        bytes: out,
+        stamped: drawn.stamped,
+        blocks: drawn.blocks,
+        tables_rebuilt,
+        has_icc: parsed.has_icc,
+        has_exif: parsed.has_exif,
+    }))
+}
+
+/// Decodes every scan of `bytes` into `frame`'s coefficients.
+fn decode_scans(frame: &mut Frame, scans: &[Scan], decoders: &[Decoder], bytes: &[u8]) -> Result<()> {
+    for scan in scans {
         let data = bytes.get(scan.data.clone()).unwrap_or_default();
         let parts = intervals(data, scan.data.start)?;
         let mcus = frame.geometry().mcus(scan);
@@ -146,29 +178,24 @@ fn transcode(
                 "restart interval count does not match the image",
             ));
         }
-        scan::decode(frame, scan, &parts, &parsed.decoders)?;
+        scan::decode(frame, scan, &parts, decoders)?;
     }
-    let drawn = edit(frame, model, parsed.orientation)?;
-    // Written with the file's own tables first; only if a redrawn block needs a code they lack
-    // are the symbols counted and those tables replaced (then written again).
-    let (out, tables_rebuilt) = match parsed.write(bytes)? {
-        Some(out) => (out, 0),
-        None => {
-            let rebuilt = parsed.fit_tables()?;
-            let out = parsed
-                .write(bytes)?
-                .ok_or_else(|| malformed(0, "Huffman tables could not be fitted"))?;
-            (out, rebuilt)
-        }
+    Ok(())
+}
+
+/// Whether `out`, a file this module wrote, decodes to the coefficients it was written from:
+/// its scans decode, and writing them again gives the same bytes.
+fn round_trips(out: &[u8], max_decoded_bytes: u64) -> bool {
+    let Ok(Some(mut parsed)) = Parsed::parse(out, max_decoded_bytes) else {
+        return false;
     };
-    Ok(Some(Stamp {
-        bytes: out,
-        stamped: drawn.stamped,
-        blocks: drawn.blocks,
-        tables_rebuilt,
-        has_icc: parsed.has_icc,
-        has_exif: parsed.has_exif,
-    }))
+    let Some(frame) = parsed.frame.as_mut() else {
+        return false;
+    };
+    if decode_scans(frame, &parsed.scans, &parsed.decoders, out).is_err() {
+        return false;
+    }
+    matches!(parsed.write(out), Ok(Some(again)) if again == out)
 }
 
 struct Parsed {
