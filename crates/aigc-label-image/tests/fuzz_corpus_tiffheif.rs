@@ -34,7 +34,8 @@ fn replay(target: &str, carrier: &dyn Carrier) -> (usize, usize, usize) {
 fn tiff_fuzz_corpus_holds_the_carrier_property() {
     let (ran, readable, labels) = replay("tiff", &Tiff);
     assert!(ran >= 10, "only {ran} corpus files");
-    assert!(readable + 2 >= ran, "{readable} of {ran} seeds read");
+    // Three seeds are cut files (strips past the end, or a regression input), which read as errors.
+    assert!(readable + 3 >= ran, "{readable} of {ran} seeds read");
     assert!(labels >= 8, "{labels} labels in the seeds");
 }
 
