@@ -32,6 +32,7 @@
 
 pub mod carrier;
 pub mod check;
+pub mod container;
 pub mod embed;
 mod error;
 pub mod explicit;

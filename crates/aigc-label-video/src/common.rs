@@ -56,51 +56,7 @@ pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes.get(..end).unwrap_or_default()).into_owned()
 }
 
-/// Counts the structures a walk visits, so that no crafted file can make a loop run long
-/// (`Limits::max_structures`).
-pub(crate) struct Budget {
-    left: u64,
-    limit: u64,
-}
-
-impl Budget {
-    /// A budget of `limits.max_structures`.
-    pub(crate) fn new(limits: &Limits) -> Self {
-        Budget {
-            left: limits.max_structures,
-            limit: limits.max_structures,
-        }
-    }
-
-    /// Charges one structure at `offset`.
-    pub(crate) fn tick(&mut self, format: &'static str, offset: u64) -> Result<()> {
-        if self.left == 0 {
-            return Err(Error::Limit {
-                format,
-                offset,
-                what: "structures walked",
-                found: self.limit.saturating_add(1),
-                limit: self.limit,
-            });
-        }
-        self.left -= 1;
-        Ok(())
-    }
-}
-
-/// Checks a nesting depth against `Limits::max_depth`.
-pub(crate) fn check_depth(format: &'static str, offset: u64, depth: usize, limits: &Limits) -> Result<()> {
-    if depth > limits.max_depth {
-        return Err(Error::Limit {
-            format,
-            offset,
-            what: "nesting depth",
-            found: depth as u64,
-            limit: limits.max_depth as u64,
-        });
-    }
-    Ok(())
-}
+pub(crate) use aigc_label_core::container::{Budget, check_depth};
 
 /// The byte ranges a content binding leaves out of a file (`Carrier::binding_exclusions`),
 /// collected while a carrier walks it.
@@ -288,15 +244,5 @@ mod tests {
         x.field(1, 4).unwrap();
         assert!(x.add(30..31).is_err(), "a fourth range is over the limit");
         assert_eq!(x.into_ranges(), [0..5, 10..18, 90..100]);
-    }
-
-    #[test]
-    fn budget_runs_out() {
-        let mut limits = Limits::default();
-        limits.max_structures = 2;
-        let mut b = Budget::new(&limits);
-        assert!(b.tick("t", 0).is_ok());
-        assert!(b.tick("t", 0).is_ok());
-        assert!(b.tick("t", 0).is_err());
     }
 }
