@@ -49,17 +49,18 @@ pub(crate) fn misplaced(detail: impl Into<String>) -> Check {
 }
 
 /// Counts structures walked in one file against [`Limits::max_structures`], so that no loop
-/// over file-controlled counts runs unbounded.
+/// over file-controlled counts runs unbounded: the container layer's budget, with the format
+/// its errors name.
 pub(crate) struct Budget {
     format: &'static str,
-    left: u64,
+    inner: aigc_label_core::container::Budget,
 }
 
 impl Budget {
     pub(crate) fn new(format: &'static str, limits: &Limits) -> Self {
         Budget {
             format,
-            left: limits.max_structures,
+            inner: aigc_label_core::container::Budget::new(limits),
         }
     }
 
@@ -67,18 +68,13 @@ impl Budget {
     ///
     /// # Errors
     /// [`Error::Limit`] once the budget is spent.
-    pub(crate) fn tick(&mut self, offset: u64, limits: &Limits) -> Result<()> {
-        if self.left == 0 {
-            return Err(Error::Limit {
-                format: self.format,
-                offset,
-                what: "structures walked",
-                found: limits.max_structures.saturating_add(1),
-                limit: limits.max_structures,
-            });
-        }
-        self.left -= 1;
-        Ok(())
+    pub(crate) fn tick(&mut self, offset: u64, _limits: &Limits) -> Result<()> {
+        self.inner.tick(self.format, offset)
+    }
+
+    /// The budget itself, for a container walker.
+    pub(crate) fn inner(&mut self) -> &mut aigc_label_core::container::Budget {
+        &mut self.inner
     }
 }
 

@@ -11,8 +11,37 @@
 
 pub mod bmff;
 mod budget;
+pub mod riff;
 
 pub use budget::{Budget, check_depth};
+
+/// The byte order of a container's numbers: RIFF and TIFF `II` are little-endian, IFF `FORM`,
+/// TIFF `MM` and ISO-BMFF big-endian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Least significant byte first.
+    Little,
+    /// Most significant byte first.
+    Big,
+}
+
+impl Order {
+    /// A 32-bit number (a size field) in this byte order.
+    pub fn size_bytes(self, size: u32) -> [u8; 4] {
+        match self {
+            Order::Big => size.to_be_bytes(),
+            Order::Little => size.to_le_bytes(),
+        }
+    }
+
+    /// Reads a 32-bit number (a size field) in this byte order.
+    pub fn read_size(self, b: [u8; 4]) -> u32 {
+        match self {
+            Order::Big => u32::from_be_bytes(b),
+            Order::Little => u32::from_le_bytes(b),
+        }
+    }
+}
 
 /// A four-character code for messages: printable ASCII kept, anything else shown as `?`.
 pub fn fourcc(code: [u8; 4]) -> String {

@@ -8,14 +8,21 @@ use crate::{Error, Limits, Result};
 pub struct Budget {
     left: u64,
     limit: u64,
+    what: &'static str,
 }
 
 impl Budget {
     /// A budget of `limits.max_structures`.
     pub fn new(limits: &Limits) -> Self {
+        Budget::counting(limits, "structures walked")
+    }
+
+    /// A budget of `limits.max_structures` whose error names what it counts ("chunk count").
+    pub fn counting(limits: &Limits, what: &'static str) -> Self {
         Budget {
             left: limits.max_structures,
             limit: limits.max_structures,
+            what,
         }
     }
 
@@ -35,7 +42,7 @@ impl Budget {
         self.left = self.left.checked_sub(n).ok_or(Error::Limit {
             format,
             offset,
-            what: "structures walked",
+            what: self.what,
             found: self.limit.saturating_add(1),
             limit: self.limit,
         })?;
