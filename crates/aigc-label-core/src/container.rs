@@ -12,6 +12,7 @@
 pub mod bmff;
 mod budget;
 pub mod riff;
+pub mod tiff;
 
 pub use budget::{Budget, check_depth};
 
