@@ -11,6 +11,7 @@
 
 pub mod bmff;
 mod budget;
+pub mod jpeg;
 pub mod riff;
 pub mod tiff;
 
