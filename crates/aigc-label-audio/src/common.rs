@@ -5,9 +5,11 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+#[cfg(test)]
+use aigc_label_core::Error;
 use aigc_label_core::check::{Check, Strictness, id};
 use aigc_label_core::json::Shape;
-use aigc_label_core::{Error, Found, Limits, Result};
+use aigc_label_core::{Found, Limits, Result};
 
 /// The key every audio carrier names its label with (spec section 4).
 pub(crate) const KEY: &str = "AIGC";
@@ -88,20 +90,13 @@ pub(crate) fn grow_padding(file_len: u64, cap: usize) -> usize {
 }
 
 /// The byte ranges a carrier's `binding_exclusions` collects, at most
-/// [`Limits::max_structures`] of them (the bound the trait promises). Empty ranges are dropped.
-pub(crate) struct Exclusions {
-    format: &'static str,
-    limit: u64,
-    ranges: Vec<Range<u64>>,
-}
+/// [`Limits::max_structures`] of them (the bound the trait promises): the container layer's
+/// list, which drops empty ranges and sorts and merges the rest.
+pub(crate) struct Exclusions(aigc_label_core::container::Exclusions);
 
 impl Exclusions {
     pub(crate) fn new(format: &'static str, limits: &Limits) -> Self {
-        Exclusions {
-            format,
-            limit: limits.max_structures,
-            ranges: Vec::new(),
-        }
+        Exclusions(aigc_label_core::container::Exclusions::new(format, u64::MAX, limits))
     }
 
     /// Adds `range`.
@@ -109,24 +104,11 @@ impl Exclusions {
     /// # Errors
     /// [`Error::Limit`] when the list would pass [`Limits::max_structures`] ranges.
     pub(crate) fn push(&mut self, range: Range<u64>) -> Result<()> {
-        if range.start >= range.end {
-            return Ok(());
-        }
-        if self.ranges.len() as u64 >= self.limit {
-            return Err(Error::Limit {
-                format: self.format,
-                offset: range.start,
-                what: "byte ranges left out of a content binding",
-                found: self.limit.saturating_add(1),
-                limit: self.limit,
-            });
-        }
-        self.ranges.push(range);
-        Ok(())
+        self.0.add(range)
     }
 
     pub(crate) fn into_vec(self) -> Vec<Range<u64>> {
-        self.ranges
+        self.0.into_ranges()
     }
 }
 

@@ -11,11 +11,13 @@
 
 pub mod bmff;
 mod budget;
+mod exclusions;
 pub mod jpeg;
 pub mod riff;
 pub mod tiff;
 
 pub use budget::{Budget, check_depth};
+pub use exclusions::Exclusions;
 
 /// The byte order of a container's numbers: RIFF and TIFF `II` are little-endian, IFF `FORM`,
 /// TIFF `MM` and ISO-BMFF big-endian.
