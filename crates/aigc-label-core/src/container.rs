@@ -13,6 +13,7 @@ pub mod bmff;
 mod budget;
 mod exclusions;
 pub mod jpeg;
+pub mod png;
 pub mod riff;
 pub mod tiff;
 

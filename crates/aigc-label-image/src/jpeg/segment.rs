@@ -15,9 +15,9 @@ use aigc_label_core::container::jpeg::{self, Segments, stands_alone};
 use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Limits, Result};
 
-pub(super) use aigc_label_core::container::jpeg::{SOI, SOS, Segment};
 #[cfg(test)]
 use aigc_label_core::container::jpeg::TEM;
+pub(super) use aigc_label_core::container::jpeg::{SOI, SOS, Segment};
 
 use super::FORMAT;
 

@@ -7,13 +7,12 @@
 
 use std::io::Read;
 
+use aigc_label_core::container::png::{ChunkHeader, MAX_CHUNK_LEN, SIGNATURE};
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use super::{Trace, TraceKind, TraceScanner, in_exif, in_text, in_xmp, is_c2pa_jumbf};
 
-const SIGNATURE: [u8; 8] = *b"\x89PNG\r\n\x1a\n";
-const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
 const XMP_KEYWORD: &str = "XML:com.adobe.xmp";
 /// Bytes of a `caBX` chunk read to find its JUMBF label.
 const JUMBF_HEAD: u64 = 64;
@@ -62,10 +61,8 @@ impl TraceScanner for PngScanner {
 
 /// Reads one chunk, adding its traces to `out`; returns its type.
 fn chunk(src: &mut Source<'_>, limits: &Limits, out: &mut Vec<Trace>) -> Result<[u8; 4]> {
-    let start = src.pos();
-    let header = src.read_array::<8>("chunk header")?;
-    let len = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
-    let kind = [header[4], header[5], header[6], header[7]];
+    let header = ChunkHeader::read(src)?;
+    let (start, len, kind) = (header.offset, header.len, header.kind);
     if len > MAX_CHUNK_LEN || len + 4 > src.remaining() {
         return Err(src.truncated("chunk longer than the file"));
     }
