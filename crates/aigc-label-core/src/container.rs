@@ -12,6 +12,8 @@
 pub mod bmff;
 mod budget;
 mod exclusions;
+#[cfg(feature = "inflate")]
+pub mod inflate;
 pub mod jpeg;
 pub mod png;
 pub mod riff;

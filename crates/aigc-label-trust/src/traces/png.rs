@@ -5,8 +5,7 @@
 //! `IEND` are read too, as generators and tools append them; bytes there that do not form
 //! chunks end the walk quietly.
 
-use std::io::Read;
-
+use aigc_label_core::container::inflate::{self, Stream};
 use aigc_label_core::container::png::{ChunkHeader, MAX_CHUNK_LEN, SIGNATURE};
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
@@ -145,11 +144,5 @@ fn latin1(bytes: &[u8]) -> String {
 
 /// Inflates a zlib stream, giving up past [`Limits::max_inflated_bytes`].
 fn inflate(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let cap = limits.max_inflated_bytes.saturating_add(1);
-    flate2::read::ZlibDecoder::new(data)
-        .take(cap)
-        .read_to_end(&mut out)
-        .ok()?;
-    (out.len() as u64 <= limits.max_inflated_bytes).then_some(out)
+    inflate::inflate(data, Stream::Zlib, limits.max_inflated_bytes).ok()
 }
