@@ -10,6 +10,9 @@
 //! - [`check`]: validation with stable check ids, strict for writing and lenient for reading.
 //! - [`Carrier`], [`Registry`]: formats, picked by magic bytes.
 //! - [`inspect()`] and [`embed()`]: the two operations, on streams.
+//! - [`container`]: each container walker once (ISO-BMFF boxes, RIFF/IFF chunks, TIFF IFDs,
+//!   JPEG segments, PNG chunks), the structure budget and the binding exclusions list, so formats
+//!   are thin adapters over one walk.
 //!
 //! One design decision: carriers only move bytes and hand back raw label text; every rule
 //! (validation, the single-copy rule, the producer-only replacement rule) is applied here, once,
