@@ -5,10 +5,11 @@
 //! `IEND` are read too, as generators and tools append them; bytes there that do not form
 //! chunks end the walk quietly.
 
+use aigc_label_core::container::Budget;
 use aigc_label_core::container::inflate::{self, Stream};
 use aigc_label_core::container::png::{ChunkHeader, MAX_CHUNK_LEN, SIGNATURE};
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
-use aigc_label_core::{Error, Limits, Result};
+use aigc_label_core::{Limits, Result};
 
 use super::{Trace, TraceKind, TraceScanner, in_exif, in_text, in_xmp, is_c2pa_jumbf};
 
@@ -36,18 +37,9 @@ impl TraceScanner for PngScanner {
         }
         let mut out = Vec::new();
         let mut after_iend = false;
-        let mut walked = 0u64;
+        let mut budget = Budget::counting(limits, "chunk count");
         while !src.at_end() {
-            walked += 1;
-            if walked > limits.max_structures {
-                return Err(Error::Limit {
-                    format: "png",
-                    offset: src.pos(),
-                    what: "chunk count",
-                    found: walked,
-                    limit: limits.max_structures,
-                });
-            }
+            budget.tick("png", src.pos())?;
             match chunk(&mut src, limits, &mut out) {
                 Ok(kind) => after_iend |= &kind == b"IEND",
                 Err(_) if after_iend => break,
