@@ -34,6 +34,7 @@ pub enum Order {
 
 impl Order {
     /// A 32-bit number (a size field) in this byte order.
+    #[inline]
     pub fn size_bytes(self, size: u32) -> [u8; 4] {
         match self {
             Order::Big => size.to_be_bytes(),
@@ -42,6 +43,7 @@ impl Order {
     }
 
     /// Reads a 32-bit number (a size field) in this byte order.
+    #[inline]
     pub fn read_size(self, b: [u8; 4]) -> u32 {
         match self {
             Order::Big => u32::from_be_bytes(b),
@@ -51,6 +53,7 @@ impl Order {
 }
 
 /// A four-character code for messages: printable ASCII kept, anything else shown as `?`.
+#[inline]
 pub fn fourcc(code: [u8; 4]) -> String {
     code.iter()
         .map(|&b| {

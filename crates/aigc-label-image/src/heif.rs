@@ -444,7 +444,7 @@ impl File {
     fn trailing_mdat(&self, spans: &[Span]) -> Option<BoxRef> {
         let last = self.top.last().filter(|b| b.is(b"mdat"))?;
         match spans {
-            [Span::File(r)] if r.start == last.start + last.header_len && r.end == last.end => Some(*last),
+            [Span::File(r)] if r.start == last.start + last.header && r.end == last.end => Some(*last),
             _ => None,
         }
     }
@@ -919,7 +919,7 @@ fn copy_patched(src: &mut Source<'_>, out: &mut dyn Write, range: Range<u64>, pa
 fn build_meta(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -> Result<Vec<u8>> {
     let meta = &file.meta;
     let mut payload = buf
-        .get(meta.b.header_len as usize..meta.children_at)
+        .get(meta.b.header as usize..meta.children_at)
         .unwrap_or_default()
         .to_vec();
     for child in &meta.children {
@@ -1061,7 +1061,7 @@ fn build_iref(buf: &[u8], meta: &Meta, edit: &Edit) -> Result<Vec<u8>> {
 
 /// A box's bytes (old header included) with a header for its new length.
 fn rebox(bytes: &[u8], old: &BoxRef, kind: &[u8; 4]) -> Vec<u8> {
-    let payload = bytes.get(old.header_len as usize..).unwrap_or_default();
+    let payload = bytes.get(old.header as usize..).unwrap_or_default();
     [boxes::header(kind, payload.len()), payload.to_vec()].concat()
 }
 

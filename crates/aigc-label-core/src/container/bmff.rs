@@ -39,12 +39,14 @@ impl BoxHeader {
     /// # Errors
     /// [`Error::Truncated`] when `head` is shorter than the header; [`Error::Malformed`] when
     /// the size is smaller than the header.
+    #[inline]
     pub fn decode(format: &'static str, head: &[u8], start: u64, parent_end: u64) -> Result<BoxHeader> {
         Self::decode_shifted(format, head, start, parent_end, 0)
     }
 
     /// As [`BoxHeader::decode`], with errors placed `shift` bytes further on (a buffer's offset
     /// in the file).
+    #[inline]
     fn decode_shifted(format: &'static str, head: &[u8], start: u64, parent_end: u64, shift: u64) -> Result<BoxHeader> {
         let at = start.saturating_add(shift);
         let (Some(size), Some(kind)) = (head.get(..4), head.get(4..8)) else {
@@ -83,35 +85,42 @@ impl BoxHeader {
     }
 
     /// True when the box's type is `kind`.
+    #[inline]
     pub fn is(&self, kind: &[u8; 4]) -> bool {
         &self.kind == kind
     }
 
     /// Size of the box as bounded by its parent, header included.
+    #[inline]
     pub fn size(&self) -> u64 {
         self.end - self.start
     }
 
     /// Offset of the first payload byte.
+    #[inline]
     pub fn payload_start(&self) -> u64 {
         self.start + self.header_len
     }
 
     /// The box as a buffer range (for boxes walked in a buffer).
+    #[inline]
     pub fn range_in(&self) -> Range<usize> {
         to_usize(self.start)..to_usize(self.end)
     }
 
     /// The box's payload as a buffer range (for boxes walked in a buffer).
+    #[inline]
     pub fn payload_in(&self) -> Range<usize> {
         to_usize(self.payload_start())..to_usize(self.end)
     }
 }
 
+#[inline]
 fn to_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
+#[inline]
 fn be_u64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
 }
@@ -130,6 +139,7 @@ pub struct SliceBoxes<'a, 'b> {
 
 impl<'a, 'b> SliceBoxes<'a, 'b> {
     /// The boxes of `buf` within `range` (clipped to the buffer).
+    #[inline]
     pub fn new(format: &'static str, buf: &'a [u8], range: Range<usize>, base: u64, budget: &'b mut Budget) -> Self {
         let end = range.end.min(buf.len());
         SliceBoxes {
@@ -145,6 +155,7 @@ impl<'a, 'b> SliceBoxes<'a, 'b> {
 
     /// The children of `parent` (a box this walker returned) from `skip` bytes into its payload
     /// (a full box's version and flags, say), within this walker's own bounds.
+    #[inline]
     pub fn children(&mut self, parent: &BoxHeader, skip: usize) -> SliceBoxes<'a, '_> {
         let payload = parent.payload_in();
         let end = payload.end.min(self.end);
@@ -161,32 +172,38 @@ impl<'a, 'b> SliceBoxes<'a, 'b> {
     }
 
     /// The payload of `h` (a box this walker returned), within this walker's bounds.
+    #[inline]
     pub fn payload(&self, h: &BoxHeader) -> &'a [u8] {
         let range = h.payload_in();
         self.buf.get(range.start..range.end.min(self.end)).unwrap_or_default()
     }
 
     /// The whole buffer walked (offsets in headers are offsets in it).
+    #[inline]
     pub fn buf(&self) -> &'a [u8] {
         self.buf
     }
 
     /// The bytes not walked yet.
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..self.end).unwrap_or_default()
     }
 
     /// Buffer offset of the next box.
+    #[inline]
     pub fn pos(&self) -> usize {
         self.pos
     }
 
     /// The walker's end (buffer offset).
+    #[inline]
     pub fn end(&self) -> usize {
         self.end
     }
 
     /// The budget the walk charges, for a format that counts more than boxes.
+    #[inline]
     pub fn budget(&mut self) -> &mut Budget {
         self.budget
     }
@@ -197,6 +214,7 @@ impl Iterator for SliceBoxes<'_, '_> {
 
     /// The next box: the budget is charged first, then its header decoded within this walker's
     /// end. After an error the walk ends.
+    #[inline]
     fn next(&mut self) -> Option<Result<BoxHeader>> {
         if self.failed || self.pos >= self.end {
             return None;
@@ -232,6 +250,7 @@ pub struct StreamBoxes<'s, 'a> {
 
 impl<'s, 'a> StreamBoxes<'s, 'a> {
     /// The boxes of `src` from offset `start` to `end` (clipped to the stream).
+    #[inline]
     pub fn new(src: &'s mut Source<'a>, budget: &'s mut Budget, start: u64, end: u64) -> Self {
         let end = end.min(src.len());
         StreamBoxes {
@@ -244,42 +263,43 @@ impl<'s, 'a> StreamBoxes<'s, 'a> {
     }
 
     /// Every box of the stream.
+    #[inline]
     pub fn whole(src: &'s mut Source<'a>, budget: &'s mut Budget) -> Self {
         let end = src.len();
         StreamBoxes::new(src, budget, 0, end)
     }
 
-    /// The stream, to read the payload of the box just returned (the walk seeks back to its
-    /// place for the next box).
+    /// The stream, to read the payload of the box just returned: seek to
+    /// [`BoxHeader::payload_start`] first, as the walk reads ahead (and seeks back to its place
+    /// for the next box).
+    #[inline]
     pub fn source(&mut self) -> &mut Source<'a> {
         self.src
     }
 
     /// Offset of the next box (after an error, of the box that failed).
+    #[inline]
     pub fn pos(&self) -> u64 {
         self.pos
     }
 
     /// Bytes left to walk.
+    #[inline]
     pub fn remaining(&self) -> u64 {
         self.end - self.pos
     }
 
+    #[inline]
     fn read_header(&mut self) -> Result<BoxHeader> {
         let format = self.src.format();
         self.budget.tick(format, self.pos)?;
         if self.src.pos() != self.pos {
             self.src.seek_to(self.pos)?;
         }
+        // One read of up to 16 bytes covers a 64-bit size too.
         let mut head = [0u8; 16];
-        let avail = usize::try_from(self.end - self.pos).unwrap_or(16);
-        let first = head.get_mut(..avail.min(8)).unwrap_or_default();
-        let mut got = self.src.read_up_to(first)?;
-        if got == 8 && head.get(..4) == Some(&[0, 0, 0, 1]) {
-            got += self
-                .src
-                .read_up_to(head.get_mut(8..avail.min(16)).unwrap_or_default())?;
-        }
+        let avail = usize::try_from(self.end - self.pos).unwrap_or(16).min(16);
+        let got = self.src.read_up_to(head.get_mut(..avail).unwrap_or_default())?;
         BoxHeader::decode(format, head.get(..got).unwrap_or_default(), self.pos, self.end)
     }
 }
@@ -289,6 +309,7 @@ impl Iterator for StreamBoxes<'_, '_> {
 
     /// The next box: the budget is charged first, then its header read within this walker's
     /// end. After an error the walk ends, at the box that failed.
+    #[inline]
     fn next(&mut self) -> Option<Result<BoxHeader>> {
         if self.failed || self.pos >= self.end {
             return None;
@@ -303,6 +324,7 @@ impl Iterator for StreamBoxes<'_, '_> {
 }
 
 /// A box header for a payload of `len` bytes: a 32-bit size when it fits, else a 64-bit one.
+#[inline]
 pub fn header(kind: &[u8; 4], len: usize) -> Vec<u8> {
     let total = len as u64 + 8;
     match u32::try_from(total) {
@@ -312,6 +334,7 @@ pub fn header(kind: &[u8; 4], len: usize) -> Vec<u8> {
 }
 
 /// A full box (ISO/IEC 14496-12 4.2): header, version, flags and `body`.
+#[inline]
 pub fn full(kind: &[u8; 4], version: u8, flags: u32, body: &[u8]) -> Vec<u8> {
     let word = (u32::from(version) << 24) | (flags & 0x00FF_FFFF);
     let mut out = header(kind, body.len() + 4);
@@ -402,6 +425,7 @@ mod tests {
         let mut budget = Budget::new(&Limits::default());
         let mut walk = StreamBoxes::whole(&mut src, &mut budget);
         let ftyp = walk.next().unwrap().unwrap();
+        walk.source().seek_to(ftyp.payload_start()).unwrap();
         assert_eq!(walk.source().read_array::<4>("brand").unwrap(), *b"isom");
         let mdat = walk.next().unwrap().unwrap();
         assert_eq!((mdat.start, mdat.header_len, mdat.end), (ftyp.end, 16, ftyp.end + 20));

@@ -13,11 +13,13 @@ pub struct Budget {
 
 impl Budget {
     /// A budget of `limits.max_structures`.
+    #[inline]
     pub fn new(limits: &Limits) -> Self {
         Budget::counting(limits, "structures walked")
     }
 
     /// A budget of `limits.max_structures` whose error names what it counts ("chunk count").
+    #[inline]
     pub fn counting(limits: &Limits, what: &'static str) -> Self {
         Budget {
             left: limits.max_structures,
@@ -30,6 +32,7 @@ impl Budget {
     ///
     /// # Errors
     /// [`Error::Limit`] once the budget is spent.
+    #[inline]
     pub fn tick(&mut self, format: &'static str, offset: u64) -> Result<()> {
         self.take(format, 1, offset)
     }
@@ -38,15 +41,26 @@ impl Budget {
     ///
     /// # Errors
     /// [`Error::Limit`] when fewer than `n` are left.
+    #[inline]
     pub fn take(&mut self, format: &'static str, n: u64, offset: u64) -> Result<()> {
-        self.left = self.left.checked_sub(n).ok_or(Error::Limit {
+        match self.left.checked_sub(n) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(self.spent(format, offset)),
+        }
+    }
+
+    #[cold]
+    fn spent(&self, format: &'static str, offset: u64) -> Error {
+        Error::Limit {
             format,
             offset,
             what: self.what,
             found: self.limit.saturating_add(1),
             limit: self.limit,
-        })?;
-        Ok(())
+        }
     }
 }
 
@@ -54,6 +68,7 @@ impl Budget {
 ///
 /// # Errors
 /// [`Error::Limit`] when `depth` is deeper.
+#[inline]
 pub fn check_depth(format: &'static str, offset: u64, depth: usize, limits: &Limits) -> Result<()> {
     if depth > limits.max_depth {
         return Err(Error::Limit {

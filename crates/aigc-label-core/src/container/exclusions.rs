@@ -20,6 +20,7 @@ pub struct Exclusions {
 
 impl Exclusions {
     /// An empty list for a file of `len` bytes.
+    #[inline]
     pub fn new(format: &'static str, len: u64, limits: &Limits) -> Self {
         Exclusions {
             format,
@@ -33,6 +34,7 @@ impl Exclusions {
     ///
     /// # Errors
     /// [`Error::Limit`] past `Limits::max_structures` ranges.
+    #[inline]
     pub fn add(&mut self, range: Range<u64>) -> Result<()> {
         let range = range.start.min(self.len)..range.end.min(self.len);
         if range.is_empty() {
@@ -65,11 +67,13 @@ impl Exclusions {
     ///
     /// # Errors
     /// As [`Exclusions::add`].
+    #[inline]
     pub fn field(&mut self, at: u64, width: u64) -> Result<()> {
         self.add(at..at.saturating_add(width))
     }
 
     /// The ranges, sorted by start and merged where they touch or overlap.
+    #[inline]
     pub fn into_ranges(mut self) -> Vec<Range<u64>> {
         self.ranges.sort_by_key(|r| r.start);
         let mut out: Vec<Range<u64>> = Vec::with_capacity(self.ranges.len());

@@ -50,22 +50,26 @@ pub struct Segment {
 
 impl Segment {
     /// Bytes in the payload.
+    #[inline]
     pub fn payload_len(&self) -> u64 {
         self.payload.end - self.payload.start
     }
 
     /// The segment from its marker to the end of its payload, fill bytes excluded.
+    #[inline]
     pub fn range(&self) -> Range<u64> {
         self.marker_at..self.payload.end
     }
 
     /// The segment with its fill bytes.
+    #[inline]
     pub fn whole(&self) -> Range<u64> {
         self.start..self.payload.end
     }
 }
 
 /// True for the markers that carry no length: TEM and RST0-RST7 (B.1.1.3).
+#[inline]
 pub fn stands_alone(code: u8) -> bool {
     matches!(code, TEM | 0xD0..=0xD7)
 }
@@ -81,6 +85,7 @@ impl Segments {
     ///
     /// # Errors
     /// [`Error::Malformed`] without SOI; [`Error::Truncated`] for a stream under two bytes.
+    #[inline]
     pub fn new(src: &mut Source<'_>) -> Result<Self> {
         src.seek_to(0)?;
         let soi = src.read_array::<2>("SOI marker")?;
@@ -91,6 +96,7 @@ impl Segments {
     }
 
     /// Offset of the segment the next call to [`Segments::marker`] reads.
+    #[inline]
     pub fn position(&self) -> u64 {
         self.next_at
     }
@@ -100,6 +106,7 @@ impl Segments {
     ///
     /// # Errors
     /// [`Error::Malformed`] when no `FF` starts it; truncation; limits; I/O errors.
+    #[inline]
     pub fn marker(&mut self, src: &mut Source<'_>, budget: &mut Budget) -> Result<Marker> {
         budget.tick(src.format(), self.next_at)?;
         if src.pos() != self.next_at {
@@ -130,6 +137,7 @@ impl Segments {
     }
 
     /// The segment of a marker that stands alone; the walk moves on after the marker.
+    #[inline]
     pub fn alone(&mut self, src: &Source<'_>, m: Marker) -> Segment {
         let at = src.pos();
         self.next_at = at;
@@ -147,6 +155,7 @@ impl Segments {
     /// # Errors
     /// [`Error::Malformed`] for a length below 2; [`Error::Truncated`] past the end of the
     /// stream; I/O errors.
+    #[inline]
     pub fn with_length(&mut self, src: &mut Source<'_>, m: Marker) -> Result<Segment> {
         let len = u16::from_be_bytes(src.read_array::<2>("segment length")?);
         if len < 2 {

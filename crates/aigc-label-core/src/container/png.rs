@@ -45,6 +45,7 @@ impl ChunkHeader {
     ///
     /// # Errors
     /// [`crate::Error::Truncated`] when fewer than 8 bytes remain; I/O errors.
+    #[inline]
     pub fn read(src: &mut Source<'_>) -> Result<ChunkHeader> {
         let offset = src.pos();
         let [l0, l1, l2, l3, t0, t1, t2, t3] = src.read_array::<8>("chunk header")?;
@@ -56,6 +57,7 @@ impl ChunkHeader {
     }
 
     /// The first fault of this header, in the order above, given the bytes that remain after it.
+    #[inline]
     pub fn fault(&self, remaining: u64) -> Option<Fault> {
         if self.len > MAX_CHUNK_LEN {
             Some(Fault::TooLong)
@@ -69,6 +71,7 @@ impl ChunkHeader {
     }
 
     /// Offset just past the chunk's CRC.
+    #[inline]
     pub fn end(&self) -> u64 {
         self.offset + CHUNK_OVERHEAD + self.len
     }

@@ -42,26 +42,31 @@ pub struct Chunk {
 
 impl Chunk {
     /// Offset of the body.
+    #[inline]
     pub fn body_start(&self) -> u64 {
         self.start + CHUNK_HEADER
     }
 
     /// Offset just past the body, as declared (saturating).
+    #[inline]
     pub fn body_end(&self) -> u64 {
         self.body_start().saturating_add(self.size)
     }
 
     /// Offset just past the body and its pad byte, as declared (saturating).
+    #[inline]
     pub fn padded_end(&self) -> u64 {
         self.body_end().saturating_add(self.size & 1)
     }
 
     /// Bytes the chunk occupies in the file: header, body and the pad byte if present.
+    #[inline]
     pub fn stored_len(&self) -> u64 {
         CHUNK_HEADER + self.size + u64::from(self.pad)
     }
 
     /// True when the body is odd-sized and its pad byte is missing (the last chunk of some files).
+    #[inline]
     pub fn missing_pad(&self) -> bool {
         self.size % 2 == 1 && !self.pad
     }
@@ -78,12 +83,14 @@ pub struct Chunks {
 
 impl Chunks {
     /// The chunks from `start` to `end`, sizes in `order`.
+    #[inline]
     pub fn new(order: Order, start: u64, end: u64) -> Self {
         Chunks { order, pos: start, end }
     }
 
     /// The chunks of `parent`'s body (a chunk this walk returned) after `skip` bytes (a list
     /// type), within this walk's end.
+    #[inline]
     pub fn children(&self, parent: &Chunk, skip: u64) -> Chunks {
         let end = parent.body_end().min(self.end);
         Chunks {
@@ -94,16 +101,19 @@ impl Chunks {
     }
 
     /// Offset where the next chunk would start.
+    #[inline]
     pub fn pos(&self) -> u64 {
         self.pos
     }
 
     /// Offset where the walk ends.
+    #[inline]
     pub fn end(&self) -> u64 {
         self.end
     }
 
     /// Bytes left to walk.
+    #[inline]
     pub fn remaining(&self) -> u64 {
         self.end.saturating_sub(self.pos)
     }
@@ -115,6 +125,7 @@ impl Chunks {
     /// # Errors
     /// [`Error::Malformed`] for an RF64 size that `ds64` does not give; limits; truncation and
     /// I/O errors.
+    #[inline]
     pub fn next(&mut self, src: &mut Source<'_>, budget: &mut Budget, ds64: Option<&Ds64>) -> Result<Option<Chunk>> {
         if self.remaining() < CHUNK_HEADER {
             return Ok(None);
@@ -131,6 +142,7 @@ impl Chunks {
 ///
 /// # Errors
 /// [`Error::Malformed`] for an RF64 size that `ds64` does not give; truncation; I/O errors.
+#[inline]
 pub fn read_chunk(src: &mut Source<'_>, order: Order, start: u64, end: u64, ds64: Option<&Ds64>) -> Result<Chunk> {
     if src.pos() != start {
         src.seek_to(start)?;
@@ -175,6 +187,7 @@ impl Ds64 {
     ///
     /// # Errors
     /// [`Error::Malformed`] when it is missing or short; truncation; limits; I/O errors.
+    #[inline]
     pub fn read(src: &mut Source<'_>, limits: &Limits) -> Result<Ds64> {
         let head: [u8; 8] = src.read_array("ds64 chunk header")?;
         if &head[..4] != b"ds64" {
@@ -211,6 +224,7 @@ impl Ds64 {
     }
 
     /// The size `ds64` gives chunk `id`.
+    #[inline]
     pub fn size_of(&self, id: &[u8; 4]) -> Option<u64> {
         if id == b"data" {
             return Some(self.data_size);
@@ -219,6 +233,7 @@ impl Ds64 {
     }
 }
 
+#[inline]
 fn u64_le(b: &mut Bytes<'_>) -> Option<u64> {
     let lo = b.u32_le()?;
     let hi = b.u32_le()?;
@@ -229,6 +244,7 @@ fn u64_le(b: &mut Bytes<'_>) -> Option<u64> {
 ///
 /// # Errors
 /// [`Error::Parameter`] for a body over 4 GiB.
+#[inline]
 pub fn push_chunk(order: Order, out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result<()> {
     let size = u32::try_from(body.len()).map_err(|_| Error::Parameter("chunk body over 4 GiB".into()))?;
     out.extend_from_slice(id);

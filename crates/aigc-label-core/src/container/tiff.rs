@@ -27,6 +27,7 @@ pub struct IfdEntry {
 
 impl IfdEntry {
     /// Offset of the 4-byte value-or-offset field.
+    #[inline]
     pub fn field_at(&self) -> usize {
         self.at + 8
     }
@@ -44,6 +45,7 @@ pub struct TiffData<'a> {
 impl<'a> TiffData<'a> {
     /// The data and the offset of IFD0, when `data` starts with a TIFF header (`II*\0` or
     /// `MM\0*`).
+    #[inline]
     pub fn parse(data: &'a [u8]) -> Option<(TiffData<'a>, u32)> {
         let order = match data.get(..2)? {
             b"II" => Order::Little,
@@ -56,11 +58,13 @@ impl<'a> TiffData<'a> {
     }
 
     /// `N` bytes at `at`.
+    #[inline]
     pub fn bytes<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
         self.data.get(at..at.checked_add(N)?)?.try_into().ok()
     }
 
     /// A 16-bit number at `at`.
+    #[inline]
     pub fn u16(&self, at: usize) -> Option<u16> {
         let b = self.bytes::<2>(at)?;
         Some(match self.order {
@@ -70,6 +74,7 @@ impl<'a> TiffData<'a> {
     }
 
     /// A 32-bit number at `at`.
+    #[inline]
     pub fn u32(&self, at: usize) -> Option<u32> {
         let b = self.bytes::<4>(at)?;
         Some(match self.order {
@@ -80,6 +85,7 @@ impl<'a> TiffData<'a> {
 
     /// The entries of the IFD at `offset` that lie wholly inside the data, in order; the walk
     /// ends at the first entry cut off by the end of the data.
+    #[inline]
     pub fn entries(&self, offset: u32) -> impl Iterator<Item = IfdEntry> + '_ {
         let start = usize::try_from(offset).ok();
         let count = start.and_then(|s| self.u16(s)).unwrap_or(0);
@@ -96,6 +102,7 @@ impl<'a> TiffData<'a> {
 
     /// The `len` bytes of `entry`'s value: inside its 4-byte field when they fit there, else at
     /// the offset the field gives. `None` out of bounds.
+    #[inline]
     pub fn value(&self, entry: &IfdEntry, len: usize) -> Option<&'a [u8]> {
         let field = entry.field_at();
         let start = if len <= 4 {

@@ -4,24 +4,59 @@
 
 use std::ops::Range;
 
-use aigc_label_core::container::bmff::{SliceBoxes, StreamBoxes};
+use aigc_label_core::container::bmff::{BoxHeader, SliceBoxes, StreamBoxes};
 use aigc_label_core::io::{Bytes, Source};
 use aigc_label_core::{Error, Result};
 
 pub(super) use aigc_label_core::container::Budget;
-pub(super) use aigc_label_core::container::bmff::{BoxHeader as BoxRef, full, header};
+pub(super) use aigc_label_core::container::bmff::{full, header};
 
 use super::FORMAT;
 
+/// A box the walker found, as HEIF keeps it: a compact record, since a file may hold
+/// hundreds of thousands of top-level boxes. Positions are file offsets for top-level boxes
+/// and buffer offsets for children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BoxRef {
+    pub kind: [u8; 4],
+    pub start: u64,
+    /// Header length: 8, or 16 with a 64-bit size.
+    pub header: u64,
+    pub end: u64,
+    /// The size field was 0: the box runs to the end of its container.
+    pub open_ended: bool,
+}
+
+impl BoxRef {
+    pub fn is(&self, kind: &[u8; 4]) -> bool {
+        &self.kind == kind
+    }
+
+    /// The box's payload as a buffer range (for children of a buffered box).
+    pub fn payload_in(&self) -> Range<usize> {
+        usize::try_from(self.start + self.header).unwrap_or(usize::MAX)..usize::try_from(self.end).unwrap_or(usize::MAX)
+    }
+
+    pub fn range_in(&self) -> Range<usize> {
+        usize::try_from(self.start).unwrap_or(usize::MAX)..usize::try_from(self.end).unwrap_or(usize::MAX)
+    }
+}
+
 /// `h`, or an error when its size runs past the end of its container.
-fn fitted(h: BoxRef) -> Result<BoxRef> {
+fn fitted(h: BoxHeader) -> Result<BoxRef> {
     match h.claimed_end {
         Some(_) => Err(Error::truncated(
             FORMAT,
             h.start,
             "box runs past the end of its container",
         )),
-        None => Ok(h),
+        None => Ok(BoxRef {
+            kind: h.kind,
+            start: h.start,
+            header: h.header_len,
+            end: h.end,
+            open_ended: h.open_ended,
+        }),
     }
 }
 

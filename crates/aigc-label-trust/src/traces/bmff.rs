@@ -40,7 +40,9 @@ impl TraceScanner for BmffScanner {
                 return Err(Error::malformed("bmff", h.start, "box size outside the file"));
             }
             if h.is(b"uuid") {
-                let user_type = walk.source().read_array::<16>("uuid user type")?;
+                let src = walk.source();
+                src.seek_to(h.payload_start())?;
+                let user_type = src.read_array::<16>("uuid user type")?;
                 if h.size() - h.header_len < 16 {
                     return Err(Error::malformed("bmff", h.start, "uuid box too short"));
                 }
