@@ -5,9 +5,11 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+#[cfg(test)]
+use aigc_label_core::Error;
 use aigc_label_core::check::{Check, Strictness, id};
 use aigc_label_core::json::Shape;
-use aigc_label_core::{Error, Found, Limits, Result};
+use aigc_label_core::{Found, Limits, Result};
 
 /// The key every audio carrier names its label with (spec section 4).
 pub(crate) const KEY: &str = "AIGC";
@@ -49,17 +51,18 @@ pub(crate) fn misplaced(detail: impl Into<String>) -> Check {
 }
 
 /// Counts structures walked in one file against [`Limits::max_structures`], so that no loop
-/// over file-controlled counts runs unbounded.
+/// over file-controlled counts runs unbounded: the container layer's budget, with the format
+/// its errors name.
 pub(crate) struct Budget {
     format: &'static str,
-    left: u64,
+    inner: aigc_label_core::container::Budget,
 }
 
 impl Budget {
     pub(crate) fn new(format: &'static str, limits: &Limits) -> Self {
         Budget {
             format,
-            left: limits.max_structures,
+            inner: aigc_label_core::container::Budget::new(limits),
         }
     }
 
@@ -67,18 +70,13 @@ impl Budget {
     ///
     /// # Errors
     /// [`Error::Limit`] once the budget is spent.
-    pub(crate) fn tick(&mut self, offset: u64, limits: &Limits) -> Result<()> {
-        if self.left == 0 {
-            return Err(Error::Limit {
-                format: self.format,
-                offset,
-                what: "structures walked",
-                found: limits.max_structures.saturating_add(1),
-                limit: limits.max_structures,
-            });
-        }
-        self.left -= 1;
-        Ok(())
+    pub(crate) fn tick(&mut self, offset: u64, _limits: &Limits) -> Result<()> {
+        self.inner.tick(self.format, offset)
+    }
+
+    /// The budget itself, for a container walker.
+    pub(crate) fn inner(&mut self) -> &mut aigc_label_core::container::Budget {
+        &mut self.inner
     }
 }
 
@@ -92,20 +90,13 @@ pub(crate) fn grow_padding(file_len: u64, cap: usize) -> usize {
 }
 
 /// The byte ranges a carrier's `binding_exclusions` collects, at most
-/// [`Limits::max_structures`] of them (the bound the trait promises). Empty ranges are dropped.
-pub(crate) struct Exclusions {
-    format: &'static str,
-    limit: u64,
-    ranges: Vec<Range<u64>>,
-}
+/// [`Limits::max_structures`] of them (the bound the trait promises): the container layer's
+/// list, which drops empty ranges and sorts and merges the rest.
+pub(crate) struct Exclusions(aigc_label_core::container::Exclusions);
 
 impl Exclusions {
     pub(crate) fn new(format: &'static str, limits: &Limits) -> Self {
-        Exclusions {
-            format,
-            limit: limits.max_structures,
-            ranges: Vec::new(),
-        }
+        Exclusions(aigc_label_core::container::Exclusions::new(format, u64::MAX, limits))
     }
 
     /// Adds `range`.
@@ -113,24 +104,11 @@ impl Exclusions {
     /// # Errors
     /// [`Error::Limit`] when the list would pass [`Limits::max_structures`] ranges.
     pub(crate) fn push(&mut self, range: Range<u64>) -> Result<()> {
-        if range.start >= range.end {
-            return Ok(());
-        }
-        if self.ranges.len() as u64 >= self.limit {
-            return Err(Error::Limit {
-                format: self.format,
-                offset: range.start,
-                what: "byte ranges left out of a content binding",
-                found: self.limit.saturating_add(1),
-                limit: self.limit,
-            });
-        }
-        self.ranges.push(range);
-        Ok(())
+        self.0.add(range)
     }
 
     pub(crate) fn into_vec(self) -> Vec<Range<u64>> {
-        self.ranges
+        self.0.into_ranges()
     }
 }
 

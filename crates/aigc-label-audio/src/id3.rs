@@ -13,10 +13,10 @@
 //! first and maps positions back to stored bytes; in v2.4 it is a per-frame flag and sizes count
 //! stored bytes.
 
-use std::io::Read;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
+use aigc_label_core::container::inflate::{InflateError, Stream, inflate};
 use aigc_label_core::io::{Bytes, Source};
 use aigc_label_core::{Error, Found, Limits, Result};
 
@@ -433,21 +433,17 @@ fn frame_content(
     if !compressed {
         return Ok(Some(rest));
     }
-    let mut out = Vec::new();
     let cap = limits.max_inflated_bytes;
-    flate2::read::ZlibDecoder::new(rest.as_slice())
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|_| Error::malformed(FORMAT, offset, "compressed frame does not inflate"))?;
-    if out.len() as u64 > cap {
-        return Err(Error::Limit {
+    let out = inflate(&rest, Stream::Zlib, cap).map_err(|e| match e {
+        InflateError::Corrupt(_) => Error::malformed(FORMAT, offset, "compressed frame does not inflate"),
+        InflateError::TooLarge { found } => Error::Limit {
             format: FORMAT,
             offset,
             what: "inflated frame size",
-            found: out.len() as u64,
+            found,
             limit: cap,
-        });
-    }
+        },
+    })?;
     Ok(Some(out))
 }
 

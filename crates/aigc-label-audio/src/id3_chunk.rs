@@ -40,19 +40,19 @@ pub(crate) fn read(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<O
     if chunk.size < HEADER_LEN {
         return Ok(None);
     }
-    src.seek_to(chunk.body())?;
+    src.seek_to(chunk.body_start())?;
     let head: [u8; 10] = src.read_array("ID3v2 header")?;
     if TagHeader::parse(&head).is_none_or(|h| h.stored_len() > chunk.size) {
         return Ok(None);
     }
-    src.seek_to(chunk.body())?;
+    src.seek_to(chunk.body_start())?;
     let walked = id3::read_tag(src, limits).and_then(|tag| {
         let Some(tag) = tag else { return Ok(None) };
         let walked = id3::walk(&tag, limits)?;
         let labels = id3::label_frames(&tag, &walked, limits)?.len();
         let only_labels = id3::only_labels(&walked, labels);
         Ok(Some(ChunkTag {
-            chunk: chunk.clone(),
+            chunk: *chunk,
             tag,
             labels,
             only_labels,
@@ -124,7 +124,7 @@ impl ChunkTag {
         let mut pieces = vec![Piece::Bytes(head)];
         if rest > 0 {
             pieces.push(Piece::Copy {
-                offset: self.chunk.body() + old,
+                offset: self.chunk.body_start() + old,
                 len: rest,
             });
         }
@@ -148,16 +148,16 @@ impl ChunkTag {
             return Ok(());
         }
         if !target && self.only_labels {
-            return out.push(c.offset..c.offset + c.stored_len());
+            return out.push(c.start..c.start + c.stored_len());
         }
         let walked = id3::walk(&self.tag, limits)?;
-        out.push(c.offset + 4..c.offset + 8)?;
+        out.push(c.start + 4..c.start + 8)?;
         for range in id3::volatile_ranges(&self.tag, &walked) {
             out.push(range)?;
         }
         for (frame, _) in id3::label_frames(&self.tag, &walked, limits)? {
             out.push(id3::frame_range(&self.tag, &walked, frame))?;
         }
-        out.push(c.body() + c.size..c.offset + c.stored_len())
+        out.push(c.body_start() + c.size..c.start + c.stored_len())
     }
 }

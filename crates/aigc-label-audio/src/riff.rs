@@ -17,16 +17,13 @@
 use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{Bytes, CountingWriter, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use crate::common::Budget;
 
-/// The 32-bit size that means "see ds64" in RF64 / BW64 files.
-pub(crate) const SIZE_IN_DS64: u32 = u32::MAX;
-
-/// Bytes of the ds64 chunk body up to and including the table length.
-const DS64_FIXED: u64 = 28;
+pub(crate) use aigc_label_core::container::riff::{Chunk, Ds64, SIZE_IN_DS64};
 
 /// Which flavour of RIFF file this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,33 +37,22 @@ pub(crate) enum Flavour {
 }
 
 impl Flavour {
+    /// The byte order of this flavour's size fields.
+    pub fn order(self) -> Order {
+        match self {
+            Flavour::Iff => Order::Big,
+            Flavour::Riff | Flavour::Rf64 => Order::Little,
+        }
+    }
+
     /// A 32-bit size field in this flavour's byte order.
     pub fn size_bytes(self, size: u32) -> [u8; 4] {
-        match self {
-            Flavour::Iff => size.to_be_bytes(),
-            Flavour::Riff | Flavour::Rf64 => size.to_le_bytes(),
-        }
+        self.order().size_bytes(size)
     }
 
     fn read_size(self, b: [u8; 4]) -> u32 {
-        match self {
-            Flavour::Iff => u32::from_be_bytes(b),
-            Flavour::Riff | Flavour::Rf64 => u32::from_le_bytes(b),
-        }
+        self.order().read_size(b)
     }
-}
-
-/// The 64-bit sizes of an RF64 / BW64 file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Ds64 {
-    /// The RIFF body size (everything after the 8-byte RIFF header).
-    pub riff_size: u64,
-    /// The `data` chunk size.
-    pub data_size: u64,
-    /// Sizes of other chunks whose 32-bit size field says "see ds64".
-    pub table: Vec<([u8; 4], u64)>,
-    /// Offset just past the `ds64` chunk.
-    pub end: u64,
 }
 
 /// The 12-byte RIFF header and what it implies.
@@ -86,36 +72,6 @@ pub(crate) struct Header {
     pub ds64: Option<Ds64>,
     /// Offset where the RIFF body ends: the declared end, clamped to the stream's length.
     pub end: u64,
-}
-
-/// One chunk as the walker met it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Chunk {
-    /// The four-character code.
-    pub id: [u8; 4],
-    /// Offset of the chunk header.
-    pub offset: u64,
-    /// The body size (from `ds64` where the header says so).
-    pub size: u64,
-    /// True when the pad byte after an odd-sized body is present in the file.
-    pub pad: bool,
-}
-
-impl Chunk {
-    /// Offset of the body.
-    pub fn body(&self) -> u64 {
-        self.offset + 8
-    }
-
-    /// Bytes the chunk occupies in the file: header, body and the pad byte if present.
-    pub fn stored_len(&self) -> u64 {
-        8 + self.size + u64::from(self.pad)
-    }
-
-    /// True when the body is odd-sized and its pad byte is missing (the last chunk of some files).
-    pub fn missing_pad(&self) -> bool {
-        self.size % 2 == 1 && !self.pad
-    }
 }
 
 /// Reads the RIFF or IFF header (and, for RF64 / BW64, the `ds64` chunk) at the start of `src`.
@@ -138,7 +94,7 @@ pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
     let size_field = flavour.read_size([head[4], head[5], head[6], head[7]]);
     let ds64 = match flavour {
         Flavour::Riff | Flavour::Iff => None,
-        Flavour::Rf64 => Some(read_ds64(src, limits)?),
+        Flavour::Rf64 => Some(Ds64::read(src, limits)?),
     };
     let declared = match (&ds64, size_field) {
         (Some(ds), SIZE_IN_DS64) => ds.riff_size,
@@ -171,51 +127,10 @@ pub(crate) fn read_header(src: &mut Source, limits: &Limits) -> Result<Header> {
     })
 }
 
-fn read_ds64(src: &mut Source, limits: &Limits) -> Result<Ds64> {
-    let head: [u8; 8] = src.read_array("ds64 chunk header")?;
-    if &head[..4] != b"ds64" {
-        return Err(Error::malformed(
-            src.format(),
-            12,
-            "RF64 file without a ds64 chunk first",
-        ));
-    }
-    let size = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
-    if size < DS64_FIXED {
-        return Err(Error::malformed(src.format(), 16, "ds64 chunk shorter than 28 bytes"));
-    }
-    let body = src.read_vec(size, "ds64 chunk", limits)?;
-    let bad = || Error::malformed("wav", 20, "ds64 chunk shorter than its table");
-    let mut b = Bytes::new(&body);
-    let riff_size = u64_le(&mut b).ok_or_else(bad)?;
-    let data_size = u64_le(&mut b).ok_or_else(bad)?;
-    let _sample_count = u64_le(&mut b).ok_or_else(bad)?;
-    let entries = b.u32_le().ok_or_else(bad)?;
-    let mut table = Vec::new();
-    for _ in 0..entries {
-        let (Some(id), Some(size)) = (b.take(4), u64_le(&mut b)) else {
-            return Err(bad());
-        };
-        table.push(([id[0], id[1], id[2], id[3]], size));
-    }
-    Ok(Ds64 {
-        riff_size,
-        data_size,
-        table,
-        end: 20 + size + size % 2,
-    })
-}
-
-fn u64_le(b: &mut Bytes) -> Option<u64> {
-    let lo = b.u32_le()?;
-    let hi = b.u32_le()?;
-    Some(u64::from(lo) | (u64::from(hi) << 32))
-}
-
-/// Walks the chunks of a RIFF body (or of a `LIST` body held in memory, see [`sub_chunks`]).
+/// Walks the chunks of a RIFF body (or of a `LIST` body held in memory, see [`sub_chunks`]),
+/// over the container layer's chunk walk: a chunk whose body runs past the RIFF end is an error.
 pub(crate) struct Walker {
-    pos: u64,
-    end: u64,
+    chunks: Chunks,
     budget: Budget,
 }
 
@@ -223,15 +138,14 @@ impl Walker {
     /// A walker over the top-level chunks after the 12-byte header.
     pub fn new(header: &Header, limits: &Limits) -> Self {
         Walker {
-            pos: 12,
-            end: header.end,
+            chunks: Chunks::new(header.flavour.order(), 12, header.end),
             budget: Budget::new(header.format, limits),
         }
     }
 
     /// Offset where the next chunk would start.
     pub fn pos(&self) -> u64 {
-        self.pos
+        self.chunks.pos()
     }
 
     /// The next chunk, with `src` left at its body; `None` when fewer than 8 bytes of the RIFF
@@ -240,48 +154,17 @@ impl Walker {
     /// # Errors
     /// [`Error::Truncated`] when a chunk runs past the RIFF end; [`Error::Malformed`] for an RF64
     /// size that `ds64` does not give; limits; I/O errors.
-    pub fn next(&mut self, src: &mut Source, header: &Header, limits: &Limits) -> Result<Option<Chunk>> {
-        if self.end.saturating_sub(self.pos) < 8 {
-            return Ok(None);
+    pub fn next(&mut self, src: &mut Source, header: &Header, _limits: &Limits) -> Result<Option<Chunk>> {
+        let chunk = self.chunks.next(src, self.budget.inner(), header.ds64.as_ref())?;
+        match chunk {
+            Some(c) if !c.fits => Err(Error::truncated(
+                header.format,
+                c.start,
+                "chunk runs past the end of the RIFF body",
+            )),
+            other => Ok(other),
         }
-        self.budget.tick(self.pos, limits)?;
-        src.seek_to(self.pos)?;
-        let head: [u8; 8] = src.read_array("chunk header")?;
-        let id = [head[0], head[1], head[2], head[3]];
-        let size32 = header.flavour.read_size([head[4], head[5], head[6], head[7]]);
-        let size = match (&header.ds64, size32) {
-            (Some(ds), SIZE_IN_DS64) => ds64_size(ds, &id).ok_or_else(|| {
-                Error::malformed(
-                    header.format,
-                    self.pos + 4,
-                    "chunk size 0xFFFFFFFF without a ds64 entry",
-                )
-            })?,
-            _ => u64::from(size32),
-        };
-        let body_end = self
-            .pos
-            .checked_add(8)
-            .and_then(|p| p.checked_add(size))
-            .filter(|&e| e <= self.end)
-            .ok_or_else(|| Error::truncated(header.format, self.pos, "chunk runs past the end of the RIFF body"))?;
-        let pad = size % 2 == 1 && body_end < self.end;
-        let chunk = Chunk {
-            id,
-            offset: self.pos,
-            size,
-            pad,
-        };
-        self.pos = body_end + u64::from(pad);
-        Ok(Some(chunk))
     }
-}
-
-fn ds64_size(ds: &Ds64, id: &[u8; 4]) -> Option<u64> {
-    if id == b"data" {
-        return Some(ds.data_size);
-    }
-    ds.table.iter().find(|(t, _)| t == id).map(|&(_, s)| s)
 }
 
 /// One sub-chunk of a `LIST` body held in memory.
@@ -331,14 +214,7 @@ pub(crate) fn push_chunk(out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result
 
 /// Appends a chunk with its size in `flavour`'s byte order (header, body, pad byte when odd).
 pub(crate) fn push_chunk_in(flavour: Flavour, out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) -> Result<()> {
-    let size = u32::try_from(body.len()).map_err(|_| Error::parameter("chunk", "body over 4 GiB"))?;
-    out.extend_from_slice(id);
-    out.extend_from_slice(&flavour.size_bytes(size));
-    out.extend_from_slice(body);
-    if size % 2 == 1 {
-        out.push(0);
-    }
-    Ok(())
+    aigc_label_core::container::riff::push_chunk(flavour.order(), out, id, body)
 }
 
 /// A run of output bytes: a range of the input copied as is, a range of a second stream (the
@@ -359,7 +235,7 @@ impl Piece {
     /// The stored bytes of `chunk`, copied as they are.
     pub fn copy(chunk: &Chunk) -> Piece {
         Piece::Copy {
-            offset: chunk.offset,
+            offset: chunk.start,
             len: chunk.stored_len(),
         }
     }

@@ -67,7 +67,7 @@ impl Carrier for Wav {
                 if chunk.id != KEY.as_bytes() {
                     checks.push(misplaced(format!("chunk id spelled {:?}", id_text(&chunk.id))));
                 }
-                let range = chunk.offset..chunk.offset + chunk.stored_len();
+                let range = chunk.start..chunk.start + chunk.stored_len();
                 out.push(found("RIFF AIGC chunk", range, text_of(&body), checks));
             } else if &chunk.id == b"LIST" {
                 find_in_list(&mut src, &chunk, limits, &mut out)?;
@@ -131,7 +131,7 @@ impl Carrier for Wav {
         }
         let mut walker = Walker::new(&header, limits);
         while let Some(chunk) = walker.next(&mut src, &header, limits)? {
-            let whole = chunk.offset..chunk.offset + chunk.stored_len();
+            let whole = chunk.start..chunk.start + chunk.stored_len();
             if is_key(&chunk.id) {
                 out.push(whole)?;
             } else if id3_chunk::is_id3(&chunk.id) {
@@ -142,7 +142,7 @@ impl Carrier for Wav {
                 let Some(list) = read_info_list(&mut src, &chunk, limits)? else {
                     continue;
                 };
-                let mut at = chunk.body() + 4;
+                let mut at = chunk.body_start() + 4;
                 let subs = riff::sub_chunks(&list, at, limits)?;
                 let labels = subs.iter().filter(|s| is_key(&s.id)).count();
                 if labels > 0 && labels == subs.len() {
@@ -150,7 +150,7 @@ impl Carrier for Wav {
                     continue;
                 }
                 if labels > 0 {
-                    out.push(chunk.offset + 4..chunk.offset + 8)?;
+                    out.push(chunk.start + 4..chunk.start + 8)?;
                 }
                 for sub in subs {
                     let len = sub.stored.len() as u64;
@@ -183,7 +183,7 @@ fn find_in_list(src: &mut Source, chunk: &Chunk, limits: &Limits, out: &mut Vec<
     let Some(list) = read_info_list(src, chunk, limits)? else {
         return Ok(());
     };
-    let mut at = chunk.body() + 4;
+    let mut at = chunk.body_start() + 4;
     for sub in riff::sub_chunks(&list, at, limits)? {
         if is_key(&sub.id) {
             let range = at..at + sub.stored.len() as u64;
@@ -202,7 +202,7 @@ fn read_info_list(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Op
     if chunk.size < 4 {
         return Ok(None);
     }
-    src.seek_to(chunk.body())?;
+    src.seek_to(chunk.body_start())?;
     let kind: [u8; 4] = src.read_array("LIST type")?;
     if &kind != b"INFO" {
         return Ok(None);
@@ -224,8 +224,8 @@ fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
                 Some(bytes) => plan.rebuilt([Piece::Bytes(bytes)]),
                 None => plan.copy(&chunk),
             },
-            b"ds64" if header.flavour == Flavour::Rf64 && chunk.offset == 12 => {
-                src.seek_to(chunk.offset)?;
+            b"ds64" if header.flavour == Flavour::Rf64 && chunk.start == 12 => {
+                src.seek_to(chunk.start)?;
                 let raw = src.read_vec(chunk.stored_len(), "ds64 chunk", limits)?;
                 plan.keep(&chunk, Piece::Ds64(raw));
             }
@@ -252,7 +252,7 @@ fn list_without_label(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Resul
     let Some(list) = read_info_list(src, chunk, limits)? else {
         return Ok(None);
     };
-    let subs = riff::sub_chunks(&list, chunk.body() + 4, limits)?;
+    let subs = riff::sub_chunks(&list, chunk.body_start() + 4, limits)?;
     if !subs.iter().any(|s| is_key(&s.id)) {
         return Ok(None);
     }

@@ -12,6 +12,9 @@
 //! - [`plan`]: a carrier's one scan of a file, as label copies found plus copied ranges and
 //!   new bytes, which embedding executes.
 //! - [`inspect()`] and [`embed()`]: the two operations, on streams.
+//! - [`container`]: each container walker once (ISO-BMFF boxes, RIFF/IFF chunks, TIFF IFDs,
+//!   JPEG segments, PNG chunks), the structure budget and the binding exclusions list, so formats
+//!   are thin adapters over one walk.
 //!
 //! One design decision: carriers only move bytes and hand back raw label text; every rule
 //! (validation, the single-copy rule, the producer-only replacement rule) is applied here, once,
@@ -34,6 +37,7 @@
 
 pub mod carrier;
 pub mod check;
+pub mod container;
 pub mod embed;
 mod error;
 pub mod explicit;

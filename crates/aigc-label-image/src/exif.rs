@@ -25,6 +25,7 @@
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
+use aigc_label_core::container::tiff::{IfdEntry, TiffData};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Found, Limits};
 
@@ -40,7 +41,6 @@ pub(crate) const TAG_USER_COMMENT: u16 = 0x9286;
 pub(crate) const CARRIER: &str = "EXIF UserComment";
 /// TIFF field types whose values are one byte per count: BYTE, ASCII, UNDEFINED.
 const BYTE_TYPES: [u16; 3] = [1, 2, 7];
-const IFD_ENTRY_LEN: usize = 12;
 const CODE_LEN: usize = 8;
 
 /// The character code that opens a `UserComment` value.
@@ -139,7 +139,7 @@ impl UserComment {
 pub(crate) fn tiff_start(block: &[u8]) -> Option<usize> {
     [0, SIGNATURE.len()]
         .into_iter()
-        .find(|&at| block.get(at..).is_some_and(|t| tiff_header(t).is_some()))
+        .find(|&at| block.get(at..).is_some_and(|t| TiffData::parse(t).is_some()))
 }
 
 /// The `UserComment`s of `block` (an EXIF block whose TIFF header starts at `tiff_at`) that
@@ -173,10 +173,9 @@ pub(crate) fn blank_labels(block: &mut [u8], tiff_at: usize, limits: &Limits) ->
 /// Every `UserComment` in IFD0 and the Exif IFD of `tiff`, a TIFF structure held in memory;
 /// empty when it does not start with a TIFF header. Ranges are in `tiff`.
 fn user_comments(tiff: &[u8], limits: &Limits) -> Vec<UserComment> {
-    let Some((order, ifd0)) = tiff_header(tiff) else {
+    let Some((tiff, ifd0)) = TiffData::parse(tiff) else {
         return Vec::new();
     };
-    let tiff = Tiff { data: tiff, order };
     let mut queue = vec![ifd0];
     let mut visited: Vec<u32> = Vec::new();
     let mut entries_left = limits.max_structures;
@@ -193,7 +192,7 @@ fn user_comments(tiff: &[u8], limits: &Limits) -> Vec<UserComment> {
             entries_left -= 1;
             match entry.tag {
                 TAG_EXIF_IFD => queue.extend(tiff.u32(entry.at + 8)),
-                TAG_USER_COMMENT => found.extend(tiff.user_comment(&entry)),
+                TAG_USER_COMMENT => found.extend(user_comment(&tiff, &entry)),
                 _ => {}
             }
         }
@@ -201,88 +200,17 @@ fn user_comments(tiff: &[u8], limits: &Limits) -> Vec<UserComment> {
     found
 }
 
-/// TIFF byte order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Order {
-    Little,
-    Big,
-}
+pub(crate) use aigc_label_core::container::Order;
 
-/// The byte order and IFD0 offset of a TIFF header (`II*\0` or `MM\0*`).
-fn tiff_header(tiff: &[u8]) -> Option<(Order, u32)> {
-    let order = match tiff.get(..2)? {
-        b"II" => Order::Little,
-        b"MM" => Order::Big,
-        _ => return None,
-    };
-    let t = Tiff { data: tiff, order };
-    (t.u16(2)? == 42).then_some(())?;
-    Some((order, t.u32(4)?))
-}
-
-/// One 12-byte IFD entry: its offset in the TIFF data and its fields.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    at: usize,
-    tag: u16,
-    kind: u16,
-    count: u32,
-}
-
-/// TIFF data held in memory, with reads that return `None` out of bounds.
-#[derive(Debug, Clone, Copy)]
-struct Tiff<'a> {
-    data: &'a [u8],
-    order: Order,
-}
-
-impl<'a> Tiff<'a> {
-    fn bytes<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
-        self.data.get(at..at.checked_add(N)?)?.try_into().ok()
+/// Reads a `UserComment` entry's value; `None` when it is too short to hold a label, of a type
+/// that is not one byte per count, or out of bounds. Ranges are in the TIFF data.
+fn user_comment(tiff: &TiffData<'_>, entry: &IfdEntry) -> Option<UserComment> {
+    if !BYTE_TYPES.contains(&entry.kind) || entry.count <= 4 {
+        return None;
     }
-
-    fn u16(&self, at: usize) -> Option<u16> {
-        let b = self.bytes::<2>(at)?;
-        Some(match self.order {
-            Order::Little => u16::from_le_bytes(b),
-            Order::Big => u16::from_be_bytes(b),
-        })
-    }
-
-    fn u32(&self, at: usize) -> Option<u32> {
-        let b = self.bytes::<4>(at)?;
-        Some(match self.order {
-            Order::Little => u32::from_le_bytes(b),
-            Order::Big => u32::from_be_bytes(b),
-        })
-    }
-
-    /// The entries of the IFD at `offset` that lie wholly inside the data.
-    fn entries(&self, offset: u32) -> impl Iterator<Item = Entry> + '_ {
-        let start = usize::try_from(offset).ok();
-        let count = start.and_then(|s| self.u16(s)).unwrap_or(0);
-        (0..usize::from(count)).map_while(move |i| {
-            let at = start?.checked_add(2)?.checked_add(i.checked_mul(IFD_ENTRY_LEN)?)?;
-            Some(Entry {
-                at,
-                tag: self.u16(at)?,
-                kind: self.u16(at + 2)?,
-                count: self.u32(at + 4)?,
-            })
-        })
-    }
-
-    /// Reads a `UserComment` entry's value; `None` when it is too short to hold a label, of a
-    /// type that is not one byte per count, or out of bounds. Ranges are in the TIFF data.
-    fn user_comment(&self, entry: &Entry) -> Option<UserComment> {
-        if !BYTE_TYPES.contains(&entry.kind) || entry.count <= 4 {
-            return None;
-        }
-        let start = usize::try_from(self.u32(entry.at + 8)?).ok()?;
-        let end = start.checked_add(usize::try_from(entry.count).ok()?)?;
-        let value = self.data.get(start..end)?;
-        Some(UserComment::decode(value, start, self.order))
-    }
+    let value = tiff.value(entry, usize::try_from(entry.count).ok()?)?;
+    let start = usize::try_from(tiff.u32(entry.field_at())?).ok()?;
+    Some(UserComment::decode(value, start, tiff.order))
 }
 
 /// UTF-16 in `order`, unless a byte-order mark says otherwise; an odd last byte is dropped.

@@ -53,10 +53,11 @@
 mod boxes;
 mod items;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
+use aigc_label_core::container::inflate::{InflateError, Stream, inflate};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::XmpHit;
@@ -634,21 +635,19 @@ fn decode(infe: &Infe, stored: Vec<u8>, limits: &Limits) -> Result<Vec<u8>> {
     match infe.encoding() {
         None => Ok(stored),
         Some(b"deflate") => {
-            let mut out = Vec::new();
-            let mut z =
-                flate2::read::ZlibDecoder::new(stored.as_slice()).take(limits.max_inflated_bytes.saturating_add(1));
-            z.read_to_end(&mut out)
-                .map_err(|_| Error::malformed(FORMAT, 0, format!("XMP item {} is not a valid zlib stream", infe.id)))?;
-            if out.len() as u64 > limits.max_inflated_bytes {
-                return Err(Error::Limit {
+            let limit = limits.max_inflated_bytes;
+            inflate(&stored, Stream::Zlib, limit).map_err(|e| match e {
+                InflateError::Corrupt(_) => {
+                    Error::malformed(FORMAT, 0, format!("XMP item {} is not a valid zlib stream", infe.id))
+                }
+                InflateError::TooLarge { found } => Error::Limit {
                     format: FORMAT,
                     offset: 0,
                     what: "inflated XMP item size",
-                    found: out.len() as u64,
-                    limit: limits.max_inflated_bytes,
-                });
-            }
-            Ok(out)
+                    found,
+                    limit,
+                },
+            })
         }
         Some(other) => Err(Error::unsupported(
             "heif",

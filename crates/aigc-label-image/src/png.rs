@@ -26,6 +26,7 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
+use aigc_label_core::container::png::{CHUNK_OVERHEAD, ChunkHeader, Fault, MAX_CHUNK_LEN, SIGNATURE};
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
@@ -37,17 +38,11 @@ use crate::{exif, truncated};
 /// Format name used in errors and reports.
 const FORMAT: &str = "png";
 
-/// The eight bytes every PNG starts with (PNG specification section 5.2).
-const SIGNATURE: [u8; 8] = *b"\x89PNG\r\n\x1a\n";
-
 /// The `iTXt` keyword of an XMP packet (XMP specification part 3, PNG).
 const XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
 
 /// The text-chunk keyword some writers use for the label itself.
 const LABEL_KEYWORD: &[u8] = b"AIGC";
-
-/// Chunk lengths are at most 2^31-1 (PNG specification section 5.3).
-const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
 
 /// Keywords are 1 to 79 bytes, followed by a NUL (PNG specification section 11.3.4).
 const MAX_KEYWORD: usize = 79;
@@ -57,9 +52,6 @@ const RAW_EXIF_KEYWORDS: [&[u8]; 2] = [b"Raw profile type exif", b"Raw profile t
 /// Hex digits per line when a raw profile is written back (36 bytes, as ImageMagick and exiv2
 /// write them).
 const RAW_PROFILE_LINE: usize = 72;
-
-/// Length field, type and CRC around every chunk's data.
-const CHUNK_OVERHEAD: u64 = 12;
 
 /// The PNG carrier: `iTXt` `XML:com.adobe.xmp` with `TC260:AIGC`, before the first `IDAT`.
 ///
@@ -418,22 +410,13 @@ impl<'a> Walker<'a> {
         if self.src.at_end() {
             return Err(self.src.truncated("no IEND chunk"));
         }
-        let [l0, l1, l2, l3, t0, t1, t2, t3] = self.src.read_array::<8>("chunk header")?;
-        let len = u64::from(u32::from_be_bytes([l0, l1, l2, l3]));
-        let kind = [t0, t1, t2, t3];
-        let broken = if len > MAX_CHUNK_LEN {
-            Some(Error::malformed(FORMAT, offset, "chunk length over 2^31-1"))
-        } else if !kind.iter().all(u8::is_ascii_alphabetic) {
-            Some(Error::malformed(FORMAT, offset, "chunk type is not four ASCII letters"))
-        } else if len + 4 > self.src.remaining() {
-            Some(Error::truncated(
-                FORMAT,
-                offset,
-                "chunk longer than the bytes that remain",
-            ))
-        } else {
-            None
-        };
+        let header = ChunkHeader::read(&mut self.src)?;
+        let (len, kind) = (header.len, header.kind);
+        let broken = header.fault(self.src.remaining()).map(|fault| match fault {
+            Fault::TooLong => Error::malformed(FORMAT, offset, "chunk length over 2^31-1"),
+            Fault::NotLetters => Error::malformed(FORMAT, offset, "chunk type is not four ASCII letters"),
+            Fault::PastEnd => Error::truncated(FORMAT, offset, "chunk longer than the bytes that remain"),
+        });
         match broken {
             Some(_) if lenient => Ok(Header::Trailing),
             Some(Error::Truncated { .. }) if cut_ok => {

@@ -38,6 +38,8 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
+use aigc_label_core::container::Budget;
+use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
@@ -235,10 +237,9 @@ struct Walker<'a> {
     riff_size: u32,
     /// Offset after the RIFF chunk.
     riff_end: u64,
-    /// Offset of the next chunk header.
-    next: u64,
-    count: u64,
-    max_chunks: u64,
+    /// The chunks of the RIFF chunk, walked by the container layer.
+    chunks: Chunks,
+    budget: Budget,
     /// Set by [`Walker::lenient`]: where and how the file was found cut short; the walk ends
     /// there instead of failing.
     truncated: Option<(u64, &'static str)>,
@@ -288,9 +289,8 @@ impl<'a> Walker<'a> {
             src,
             riff_size,
             riff_end,
-            next: RIFF_HEADER,
-            count: 0,
-            max_chunks: limits.max_structures,
+            chunks: Chunks::new(Order::Little, RIFF_HEADER, riff_end),
+            budget: Budget::counting(limits, "chunk count"),
             truncated,
             lenient,
         })
@@ -302,7 +302,7 @@ impl<'a> Walker<'a> {
     /// A chunk header that does not fit, a chunk that runs past the RIFF chunk, a FourCC that is
     /// not ASCII, more chunks than [`Limits::max_structures`], I/O errors.
     fn next(&mut self) -> Result<Option<Chunk>> {
-        let offset = self.next;
+        let offset = self.chunks.pos();
         if offset >= self.riff_end {
             return Ok(None);
         }
@@ -317,10 +317,10 @@ impl<'a> Walker<'a> {
                 "bytes left in the RIFF chunk are too few for a chunk header",
             ));
         }
-        self.src.seek_to(offset)?;
-        let [f0, f1, f2, f3, s0, s1, s2, s3] = self.src.read_array::<8>("chunk header")?;
-        let fourcc = [f0, f1, f2, f3];
-        if !fourcc.iter().all(|b| (0x20..=0x7e).contains(b)) {
+        let Some(found) = self.chunks.next(&mut self.src, &mut self.budget, None)? else {
+            return Ok(None);
+        };
+        if !found.id.iter().all(|b| (0x20..=0x7e).contains(b)) {
             return Err(Error::malformed(
                 FORMAT,
                 offset,
@@ -329,13 +329,14 @@ impl<'a> Walker<'a> {
         }
         let chunk = Chunk {
             offset,
-            fourcc,
-            len: u32::from_le_bytes([s0, s1, s2, s3]),
+            fourcc: found.id,
+            // Without ds64, sizes are the 32-bit fields.
+            len: u32::try_from(found.size).unwrap_or(u32::MAX),
         };
+        // A chunk past the RIFF end leaves the walk at the RIFF end: no further chunk.
         if chunk.end() > self.riff_end && self.lenient && self.riff_end == self.src.len() {
             self.truncated
                 .get_or_insert((offset, "a chunk runs past the end of the file"));
-            self.next = self.riff_end;
             return Ok(None);
         }
         if chunk.end() > self.riff_end {
@@ -345,17 +346,6 @@ impl<'a> Walker<'a> {
                 "chunk (with its padding byte) runs past the end of the RIFF chunk",
             ));
         }
-        self.count += 1;
-        if self.count > self.max_chunks {
-            return Err(Error::Limit {
-                format: FORMAT,
-                offset,
-                what: "chunk count",
-                found: self.count,
-                limit: self.max_chunks,
-            });
-        }
-        self.next = chunk.end();
         Ok(Some(chunk))
     }
 

@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+use aigc_label_core::container::inflate::{self, InflateError, Stream};
 use aigc_label_core::io::ReadSeek;
 
 use aigc_label_core::{Error, Limits, Result};
@@ -79,56 +80,22 @@ pub(crate) fn xml_escape(text: &str) -> String {
     out
 }
 
-/// Reads all of `reader` (a decompressor) into memory, failing once more than `limit` bytes
-/// come out: a compression bomb stops at the limit instead of filling memory.
-pub(crate) fn read_bounded(reader: &mut dyn Read, limit: u64, format: &'static str, offset: u64) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16 << 10];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::malformed(format, offset, format!("cannot inflate: {e}"))),
-        };
-        if out.len() as u64 + n as u64 > limit {
-            return Err(Error::Limit {
-                format,
-                offset,
-                what: "inflated size",
-                found: out.len() as u64 + n as u64,
-                limit,
-            });
-        }
-        out.try_reserve(n).map_err(|_| Error::Limit {
+/// Inflates zlib (`zlib` true, PDF FlateDecode) or raw deflate (zip) data within
+/// [`Limits::max_inflated_bytes`], through the container layer's bounded inflate: a compression
+/// bomb stops at the limit instead of filling memory.
+pub(crate) fn inflate(data: &[u8], zlib: bool, limits: &Limits, format: &'static str, offset: u64) -> Result<Vec<u8>> {
+    let stream = if zlib { Stream::Zlib } else { Stream::Raw };
+    let limit = limits.max_inflated_bytes;
+    inflate::inflate(data, stream, limit).map_err(|e| match e {
+        InflateError::Corrupt(e) => Error::malformed(format, offset, format!("cannot inflate: {e}")),
+        InflateError::TooLarge { found } => Error::Limit {
             format,
             offset,
             what: "inflated size",
-            found: out.len() as u64 + n as u64,
+            found,
             limit,
-        })?;
-        out.extend_from_slice(buf.get(..n).unwrap_or_default());
-    }
-}
-
-/// Inflates zlib (`zlib` true, PDF FlateDecode) or raw deflate (zip) data within
-/// [`Limits::max_inflated_bytes`].
-pub(crate) fn inflate(data: &[u8], zlib: bool, limits: &Limits, format: &'static str, offset: u64) -> Result<Vec<u8>> {
-    if zlib {
-        read_bounded(
-            &mut flate2::read::ZlibDecoder::new(data),
-            limits.max_inflated_bytes,
-            format,
-            offset,
-        )
-    } else {
-        read_bounded(
-            &mut flate2::read::DeflateDecoder::new(data),
-            limits.max_inflated_bytes,
-            format,
-            offset,
-        )
-    }
+        },
+    })
 }
 
 /// Counts a structure against [`Limits::max_structures`].

@@ -16,6 +16,7 @@
 use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::riff::{self, Chunks, Order};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
@@ -58,38 +59,34 @@ impl Chunk {
     }
 }
 
-/// Reads the chunk header at the source's position; the chunk must end by `parent_end`.
-fn read_chunk(src: &mut Source<'_>, parent_end: u64) -> Result<Chunk> {
-    let start = src.pos();
-    let h: [u8; 8] = src.read_array("chunk header")?;
-    let id = [h[0], h[1], h[2], h[3]];
-    let size = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
-    let list = if &id == b"LIST" || &id == b"RIFF" {
-        if size < 4 {
-            return Err(Error::malformed(FORMAT, start, "list shorter than its type"));
+/// An AVI chunk from the container layer's walk: `LIST` and `RIFF` get their list type, and
+/// the chunk's data must end by its parent's end (its pad byte may be missing).
+fn avi_chunk(src: &mut Source<'_>, c: riff::Chunk) -> Result<Chunk> {
+    let list = if &c.id == b"LIST" || &c.id == b"RIFF" {
+        if c.size < 4 {
+            return Err(Error::malformed(FORMAT, c.start, "list shorter than its type"));
         }
         Some(src.read_array::<4>("list type")?)
     } else {
         None
     };
-    let chunk = Chunk { id, list, start, size };
-    // The pad byte of the last chunk may be missing; the data itself may not.
-    if chunk.data_start() + size > parent_end {
-        return Err(Error::truncated(FORMAT, start, "chunk runs past its parent"));
+    if !c.fits {
+        return Err(Error::truncated(FORMAT, c.start, "chunk runs past its parent"));
     }
-    Ok(chunk)
+    Ok(Chunk {
+        id: c.id,
+        list,
+        start: c.start,
+        size: c.size,
+    })
 }
 
 /// The chunks inside `range`, at most `Limits::max_structures` of them.
 fn children(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
     let mut out = Vec::new();
-    src.seek_to(range.start)?;
-    while range.end.saturating_sub(src.pos()) >= 8 {
-        budget.tick(FORMAT, src.pos())?;
-        let c = read_chunk(src, range.end)?;
-        let next = c.end().min(range.end);
-        out.push(c);
-        src.seek_to(next)?;
+    let mut walk = Chunks::new(Order::Little, range.start, range.end);
+    while let Some(c) = walk.next(src, budget, None)? {
+        out.push(avi_chunk(src, c)?);
     }
     Ok(out)
 }
@@ -101,7 +98,9 @@ struct Layout {
 }
 
 fn layout(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Layout> {
-    let riff = read_chunk(src, u64::MAX)?;
+    let start = src.pos();
+    let header = riff::read_chunk(src, Order::Little, start, u64::MAX, None)?;
+    let riff = avi_chunk(src, header)?;
     if !riff.is_list(b"AVI ") {
         return Err(Error::malformed(FORMAT, 0, "not a RIFF AVI file"));
     }

@@ -9,7 +9,7 @@ use std::ops::Range;
 use aigc_label_core::check::{Check, Strictness, id};
 use aigc_label_core::io::Source;
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::{Error, Found, Label, Limits, Result};
+use aigc_label_core::{Found, Label, Result};
 
 /// Check id for a structure whose declared size runs past the end of the file (or of its
 /// parent), which a reader cut at the end to read what it holds: a warning, since the file is
@@ -56,129 +56,9 @@ pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes.get(..end).unwrap_or_default()).into_owned()
 }
 
-/// Counts the structures a walk visits, so that no crafted file can make a loop run long
-/// (`Limits::max_structures`).
-pub(crate) struct Budget {
-    left: u64,
-    limit: u64,
-}
+pub(crate) use aigc_label_core::container::{Budget, check_depth};
 
-impl Budget {
-    /// A budget of `limits.max_structures`.
-    pub(crate) fn new(limits: &Limits) -> Self {
-        Budget {
-            left: limits.max_structures,
-            limit: limits.max_structures,
-        }
-    }
-
-    /// Charges one structure at `offset`.
-    pub(crate) fn tick(&mut self, format: &'static str, offset: u64) -> Result<()> {
-        if self.left == 0 {
-            return Err(Error::Limit {
-                format,
-                offset,
-                what: "structures walked",
-                found: self.limit.saturating_add(1),
-                limit: self.limit,
-            });
-        }
-        self.left -= 1;
-        Ok(())
-    }
-}
-
-/// Checks a nesting depth against `Limits::max_depth`.
-pub(crate) fn check_depth(format: &'static str, offset: u64, depth: usize, limits: &Limits) -> Result<()> {
-    if depth > limits.max_depth {
-        return Err(Error::Limit {
-            format,
-            offset,
-            what: "nesting depth",
-            found: depth as u64,
-            limit: limits.max_depth as u64,
-        });
-    }
-    Ok(())
-}
-
-/// The byte ranges a content binding leaves out of a file (`Carrier::binding_exclusions`),
-/// collected while a carrier walks it.
-///
-/// Ranges are clipped to the file, empty ones dropped, and sorted and merged at the end; their
-/// number is bounded by `Limits::max_structures`, as the trait asks, so a crafted file with
-/// millions of offset fields gives an error rather than an unbounded list.
-pub(crate) struct Exclusions {
-    format: &'static str,
-    len: u64,
-    limit: u64,
-    ranges: Vec<Range<u64>>,
-}
-
-impl Exclusions {
-    /// An empty list for a file of `len` bytes.
-    pub(crate) fn new(format: &'static str, len: u64, limits: &Limits) -> Self {
-        Exclusions {
-            format,
-            len,
-            limit: limits.max_structures,
-            ranges: Vec::new(),
-        }
-    }
-
-    /// Leaves out `range` (clipped to the file; nothing when empty).
-    ///
-    /// # Errors
-    /// [`Error::Limit`] past `Limits::max_structures` ranges.
-    pub(crate) fn add(&mut self, range: Range<u64>) -> Result<()> {
-        let range = range.start.min(self.len)..range.end.min(self.len);
-        if range.is_empty() {
-            return Ok(());
-        }
-        // Offset tables give runs of adjacent fields: extend the last range instead of adding.
-        if let Some(last) = self.ranges.last_mut() {
-            if last.start <= range.start && range.start <= last.end {
-                last.end = last.end.max(range.end);
-                return Ok(());
-            }
-        }
-        if self.ranges.len() as u64 >= self.limit {
-            return Err(Error::Limit {
-                format: self.format,
-                offset: range.start,
-                what: "ranges left out of the content binding",
-                found: self.limit.saturating_add(1),
-                limit: self.limit,
-            });
-        }
-        self.ranges
-            .try_reserve(1)
-            .map_err(|_| Error::malformed(self.format, range.start, "too many excluded ranges"))?;
-        self.ranges.push(range);
-        Ok(())
-    }
-
-    /// Leaves out the `width` bytes at `at`.
-    ///
-    /// # Errors
-    /// As [`Exclusions::add`].
-    pub(crate) fn field(&mut self, at: u64, width: u64) -> Result<()> {
-        self.add(at..at.saturating_add(width))
-    }
-
-    /// The ranges, sorted by start and merged where they touch or overlap.
-    pub(crate) fn into_ranges(mut self) -> Vec<Range<u64>> {
-        self.ranges.sort_by_key(|r| r.start);
-        let mut out: Vec<Range<u64>> = Vec::with_capacity(self.ranges.len());
-        for r in self.ranges {
-            match out.last_mut() {
-                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-                _ => out.push(r),
-            }
-        }
-        out
-    }
-}
+pub(crate) use aigc_label_core::container::Exclusions;
 
 /// Bytes to put at an absolute input offset while a range is streamed to the output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,31 +152,5 @@ mod tests {
     fn text_strips_nul_padding() {
         assert_eq!(text(b"{}\0\0"), "{}");
         assert_eq!(text(b"\0"), "");
-    }
-
-    #[test]
-    fn exclusions_merge_clip_and_are_bounded() {
-        let mut limits = Limits::default();
-        limits.max_structures = 3;
-        let mut x = Exclusions::new("t", 100, &limits);
-        x.add(10..14).unwrap();
-        x.field(14, 4).unwrap();
-        let (from, to) = (50, 40);
-        x.add(from..to).unwrap();
-        x.add(90..120).unwrap();
-        x.add(0..2).unwrap();
-        x.field(1, 4).unwrap();
-        assert!(x.add(30..31).is_err(), "a fourth range is over the limit");
-        assert_eq!(x.into_ranges(), [0..5, 10..18, 90..100]);
-    }
-
-    #[test]
-    fn budget_runs_out() {
-        let mut limits = Limits::default();
-        limits.max_structures = 2;
-        let mut b = Budget::new(&limits);
-        assert!(b.tick("t", 0).is_ok());
-        assert!(b.tick("t", 0).is_ok());
-        assert!(b.tick("t", 0).is_err());
     }
 }

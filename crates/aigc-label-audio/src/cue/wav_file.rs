@@ -122,7 +122,7 @@ fn splice(input: &mut dyn ReadSeek, stamped: &mut dyn ReadSeek, output: &mut dyn
                 head.extend_from_slice(&size.to_le_bytes());
                 let pad = Piece::Bytes(if size % 2 == 1 { vec![0] } else { Vec::new() });
                 let body = Piece::Other {
-                    offset: new_data.body(),
+                    offset: new_data.body_start(),
                     len: new_data.size,
                 };
                 plan.rebuilt([Piece::Bytes(head), body, pad]);
@@ -161,7 +161,7 @@ fn chunks(src: &mut Source, limits: &Limits) -> Result<(riff::Header, Vec<Chunk>
 /// The stored bytes of `chunk` (header, body, pad byte), read into memory within
 /// [`Limits::max_metadata_bytes`].
 fn stored(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
-    src.seek_to(chunk.offset)?;
+    src.seek_to(chunk.start)?;
     src.read_vec(chunk.stored_len(), "chunk", limits)
 }
 

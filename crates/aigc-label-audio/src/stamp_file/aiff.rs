@@ -132,10 +132,10 @@ pub(super) fn stamp(
     let comm = parse_comm(
         comm_bytes.get(8..).unwrap_or_default(),
         &header.form == b"AIFC",
-        comm_chunk.offset,
+        comm_chunk.start,
     )?;
     let frame_bytes = comm.encoding.bytes() * usize::from(comm.channels);
-    src.seek_to(ssnd.body())?;
+    src.seek_to(ssnd.body_start())?;
     let ssnd_head: [u8; 8] = src.read_array("SSND offset and block size")?;
     let data_offset = u64::from(u32::from_be_bytes([
         ssnd_head[0],
@@ -145,7 +145,7 @@ pub(super) fn stamp(
     ]));
     let data_start = 8 + data_offset;
     if data_start > ssnd.size {
-        return Err(Error::malformed(FORMAT, ssnd.offset, "SSND offset past the chunk"));
+        return Err(Error::malformed(FORMAT, ssnd.start, "SSND offset past the chunk"));
     }
     // The frames COMM declares, as far as SSND holds them; bytes after them are kept as they are.
     let frames = u64::from(comm.frames).min((ssnd.size - data_start) / frame_bytes as u64);
@@ -195,13 +195,13 @@ pub(super) fn stamp(
 
     let mut plan = Plan::default();
     for chunk in &chunks {
-        if chunk.offset == comm_chunk.offset {
+        if chunk.start == comm_chunk.start {
             let mut patched = comm_bytes.clone();
             if let Some(field) = patched.get_mut(10..14) {
                 field.copy_from_slice(&declared.to_be_bytes());
             }
             plan.keep(chunk, Piece::Bytes(patched));
-        } else if chunk.offset == ssnd.offset {
+        } else if chunk.start == ssnd.start {
             let mut head = b"SSND".to_vec();
             head.extend_from_slice(&size.to_be_bytes());
             let pad = if size % 2 == 1 { vec![0] } else { Vec::new() };
@@ -232,7 +232,7 @@ pub(super) fn stamp(
 
 /// The stored bytes of `chunk`, within [`Limits::max_metadata_bytes`].
 fn stored(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
-    src.seek_to(chunk.offset)?;
+    src.seek_to(chunk.start)?;
     src.read_vec(chunk.stored_len(), "chunk", limits)
 }
 

@@ -258,7 +258,7 @@ impl Iloc {
             entries_end: 0,
         };
         for _ in 0..count {
-            budget.take(1, b.start)?;
+            budget.take(FORMAT, 1, b.start)?;
             let item = iloc
                 .entry(&mut cur, payload, budget)?
                 .ok_or_else(|| bad("iloc entry runs past the box"))?;
@@ -296,7 +296,7 @@ impl Iloc {
         if usize::from(count) * per_extent > cur.remaining() {
             return Ok(None);
         }
-        budget.take(u64::from(count), start as u64)?;
+        budget.take(FORMAT, u64::from(count), start as u64)?;
         let mut extents = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
             let extent = (|| {

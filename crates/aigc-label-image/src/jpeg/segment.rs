@@ -10,61 +10,31 @@
 //! remains of the stream; a frame header (SOFn) before the first SOS; an SOS whose length agrees
 //! with its component count (B.2.3); and at most [`Limits::max_structures`] segments.
 
-use std::ops::Range;
-
+use aigc_label_core::container::Budget;
+use aigc_label_core::container::jpeg::{self, Segments, stands_alone};
 use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Limits, Result};
 
+#[cfg(test)]
+use aigc_label_core::container::jpeg::TEM;
+pub(super) use aigc_label_core::container::jpeg::{SOI, SOS, Segment};
+
 use super::FORMAT;
 
-/// Start of image.
-pub(super) const SOI: u8 = 0xD8;
 /// End of image.
-const EOI: u8 = 0xD9;
-/// Start of scan: the entropy-coded data follows its header.
-pub(super) const SOS: u8 = 0xDA;
+const EOI: u8 = jpeg::EOI;
 /// APP0: JFIF / JFXX.
 pub(super) const APP0: u8 = 0xE0;
 /// APP1: EXIF and XMP.
 pub(super) const APP1: u8 = 0xE1;
-/// Temporary private use marker; stands alone like RSTn (B.1.1.3).
-const TEM: u8 = 0x01;
 
-/// One marker segment as the walker met it. Offsets are from the start of the stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Segment {
-    /// First byte that belongs to the segment: its first fill byte, or the `FF` of the marker.
-    pub start: u64,
-    /// Offset of the `FF` directly before the marker code (after any fill bytes).
-    pub marker_at: u64,
-    /// The marker code (`E1` for APP1, ...).
-    pub marker: u8,
-    /// The bytes after the length field; empty for markers that stand alone.
-    pub payload: Range<u64>,
-}
-
-impl Segment {
-    /// Bytes in the payload.
-    pub fn payload_len(&self) -> u64 {
-        self.payload.end - self.payload.start
-    }
-
-    /// The segment from its marker to the end of its payload, fill bytes excluded.
-    pub fn range(&self) -> Range<u64> {
-        self.marker_at..self.payload.end
-    }
-
-    /// The segment with its fill bytes.
-    pub fn whole(&self) -> Range<u64> {
-        self.start..self.payload.end
-    }
-}
-
-/// Walks the segments of one stream; see the module docs for what it checks.
+/// Walks the segments of one stream over the container layer's segment walk; see the module
+/// docs for what it checks.
 #[derive(Debug)]
 pub(super) struct Walker {
-    next_at: u64,
-    walked: u64,
+    segments: Segments,
+    /// Made on the first step, from the limits it is given.
+    budget: Option<Budget>,
     frame_seen: bool,
 }
 
@@ -74,21 +44,16 @@ impl Walker {
     /// # Errors
     /// [`Error::Malformed`] without SOI; [`Error::Truncated`] for a stream under two bytes.
     pub fn new(src: &mut Source<'_>) -> Result<Self> {
-        src.seek_to(0)?;
-        let soi = src.read_array::<2>("SOI marker")?;
-        if soi != [0xFF, SOI] {
-            return Err(Error::malformed(FORMAT, 0, "missing SOI marker FF D8"));
-        }
         Ok(Walker {
-            next_at: 2,
-            walked: 0,
+            segments: Segments::new(src)?,
+            budget: None,
             frame_seen: false,
         })
     }
 
     /// Offset of the segment the next call to [`Walker::next`] reads.
     pub fn position(&self) -> u64 {
-        self.next_at
+        self.segments.position()
     }
 
     /// The next segment, up to and including the first SOS; leaves `src` at its payload.
@@ -98,47 +63,28 @@ impl Walker {
     /// [`Error::Malformed`], [`Error::Truncated`] or [`Error::Limit`] as listed in the module
     /// docs; I/O errors.
     pub fn next(&mut self, src: &mut Source<'_>, limits: &Limits) -> Result<Segment> {
-        self.walked += 1;
-        if self.walked > limits.max_structures {
-            return Err(Error::Limit {
-                format: FORMAT,
-                offset: self.next_at,
-                what: "marker segments before SOS",
-                found: self.walked,
-                limit: limits.max_structures,
-            });
-        }
-        src.seek_to(self.next_at)?;
-        let start = src.pos();
-        let [first] = src.read_array::<1>("marker (the file ends before any SOS segment)")?;
-        if first != 0xFF {
-            return Err(src_error(start, format!("expected a marker (FF), found {first:02X}")));
-        }
-        let (marker_at, marker) = read_marker_code(src, start)?;
-        let payload = match marker {
-            0x00 => return Err(src_error(marker_at, "FF 00 outside entropy-coded data")),
-            SOI => return Err(src_error(marker_at, "a second SOI marker")),
-            EOI => return Err(src_error(marker_at, "EOI before any SOS: the file has no image data")),
-            TEM | 0xD0..=0xD7 => src.pos()..src.pos(),
-            _ => read_length(src, marker_at, marker)?,
+        let budget = self
+            .budget
+            .get_or_insert_with(|| Budget::counting(limits, "marker segments before SOS"));
+        let m = self.segments.marker(src, budget)?;
+        let segment = match m.code {
+            0x00 => return Err(src_error(m.marker_at, "FF 00 outside entropy-coded data")),
+            SOI => return Err(src_error(m.marker_at, "a second SOI marker")),
+            EOI => return Err(src_error(m.marker_at, "EOI before any SOS: the file has no image data")),
+            code if stands_alone(code) => self.segments.alone(src, m),
+            _ => self.segments.with_length(src, m)?,
         };
-        if is_frame_header(marker) {
+        if is_frame_header(m.code) {
             self.frame_seen = true;
         }
-        if marker == SOS {
-            self.check_scan_header(src, marker_at, &payload)?;
+        if m.code == SOS {
+            self.check_scan_header(src, m.marker_at, &segment.payload)?;
         }
-        self.next_at = payload.end;
-        Ok(Segment {
-            start,
-            marker_at,
-            marker,
-            payload,
-        })
+        Ok(segment)
     }
 
     /// B.2.3: `Ls = 6 + 2 * Ns` with `1 <= Ns <= 4`, and a frame header must come first.
-    fn check_scan_header(&self, src: &mut Source<'_>, marker_at: u64, payload: &Range<u64>) -> Result<()> {
+    fn check_scan_header(&self, src: &mut Source<'_>, marker_at: u64, payload: &std::ops::Range<u64>) -> Result<()> {
         if !self.frame_seen {
             return Err(src_error(marker_at, "SOS before any frame header (SOFn)"));
         }
@@ -155,43 +101,6 @@ impl Walker {
         }
         src.seek_to(payload.start)
     }
-}
-
-/// Reads fill bytes and the marker code after the first `FF` at `start`; returns the offset of
-/// the last `FF` and the code.
-fn read_marker_code(src: &mut Source<'_>, start: u64) -> Result<(u64, u8)> {
-    let mut marker_at = start;
-    // Each pass consumes a byte, so the stream's length bounds this loop.
-    loop {
-        let [byte] = src.read_array::<1>("marker code")?;
-        if byte != 0xFF {
-            return Ok((marker_at, byte));
-        }
-        marker_at = src.pos() - 1;
-    }
-}
-
-/// Reads a segment's length field and checks it against the bytes that remain.
-fn read_length(src: &mut Source<'_>, marker_at: u64, marker: u8) -> Result<Range<u64>> {
-    let len = u16::from_be_bytes(src.read_array::<2>("segment length")?);
-    if len < 2 {
-        return Err(src_error(
-            marker_at,
-            format!("marker FF {marker:02X}: segment length {len} is below 2"),
-        ));
-    }
-    let n = u64::from(len - 2);
-    if n > src.remaining() {
-        return Err(Error::truncated(
-            FORMAT,
-            marker_at,
-            format!(
-                "marker FF {marker:02X} declares {n} payload bytes, {} remain",
-                src.remaining()
-            ),
-        ));
-    }
-    Ok(src.pos()..src.pos() + n)
 }
 
 /// SOF0-SOF15 without DHT (C4), JPG (C8) and DAC (CC).

@@ -1,7 +1,7 @@
 //! Just enough of EXIF (a TIFF structure, CIPA DC-008) to read IFD0's ASCII tags `Software` and
-//! `ImageDescription`.
+//! `ImageDescription`, through the container layer's TIFF reader.
 
-use aigc_label_core::io::Bytes;
+use aigc_label_core::container::tiff::TiffData;
 
 /// The `Software` tag (TIFF 6.0, 0x0131), type ASCII.
 pub const SOFTWARE: u16 = 0x0131;
@@ -19,44 +19,14 @@ pub fn software(tiff: &[u8]) -> Option<String> {
 
 /// IFD0's ASCII value under `wanted` in a TIFF-structured block, if present and readable.
 pub fn ascii_tag(tiff: &[u8], wanted: u16) -> Option<String> {
-    let mut b = Bytes::new(tiff);
-    let little = match b.take(2)? {
-        b"II" => true,
-        b"MM" => false,
-        _ => return None,
-    };
-    let u16_at = |b: &mut Bytes| if little { b.u16_le() } else { b.u16_be() };
-    let u32_at = |b: &mut Bytes| if little { b.u32_le() } else { b.u32_be() };
-    if u16_at(&mut b)? != 42 {
-        return None;
-    }
-    let ifd = usize::try_from(u32_at(&mut b)?).ok()?;
-    b.seek(ifd)?;
-    let count = u16_at(&mut b)?.min(MAX_ENTRIES);
-    for _ in 0..count {
-        let tag = u16_at(&mut b)?;
-        let kind = u16_at(&mut b)?;
-        let n = usize::try_from(u32_at(&mut b)?).ok()?;
-        let value_field = b.take(4)?;
-        if tag != wanted || kind != ASCII {
-            continue;
-        }
-        let bytes = if n <= 4 {
-            value_field.get(..n)?
-        } else {
-            let field: [u8; 4] = value_field.try_into().ok()?;
-            let offset = if little {
-                u32::from_le_bytes(field)
-            } else {
-                u32::from_be_bytes(field)
-            };
-            let start = usize::try_from(offset).ok()?;
-            tiff.get(start..start.checked_add(n)?)?
-        };
-        let text = String::from_utf8_lossy(bytes);
-        return Some(text.trim_end_matches(['\0', ' ']).to_string());
-    }
-    None
+    let (tiff, ifd0) = TiffData::parse(tiff)?;
+    let entry = tiff
+        .entries(ifd0)
+        .take(usize::from(MAX_ENTRIES))
+        .find(|e| e.tag == wanted && e.kind == ASCII)?;
+    let bytes = tiff.value(&entry, usize::try_from(entry.count).ok()?)?;
+    let text = String::from_utf8_lossy(bytes);
+    Some(text.trim_end_matches(['\0', ' ']).to_string())
 }
 
 #[cfg(test)]

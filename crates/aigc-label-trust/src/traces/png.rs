@@ -5,15 +5,14 @@
 //! `IEND` are read too, as generators and tools append them; bytes there that do not form
 //! chunks end the walk quietly.
 
-use std::io::Read;
-
+use aigc_label_core::container::Budget;
+use aigc_label_core::container::inflate::{self, Stream};
+use aigc_label_core::container::png::{ChunkHeader, MAX_CHUNK_LEN, SIGNATURE};
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
-use aigc_label_core::{Error, Limits, Result};
+use aigc_label_core::{Limits, Result};
 
 use super::{Trace, TraceKind, TraceScanner, in_exif, in_text, in_xmp, is_c2pa_jumbf};
 
-const SIGNATURE: [u8; 8] = *b"\x89PNG\r\n\x1a\n";
-const MAX_CHUNK_LEN: u64 = 0x7FFF_FFFF;
 const XMP_KEYWORD: &str = "XML:com.adobe.xmp";
 /// Bytes of a `caBX` chunk read to find its JUMBF label.
 const JUMBF_HEAD: u64 = 64;
@@ -38,18 +37,9 @@ impl TraceScanner for PngScanner {
         }
         let mut out = Vec::new();
         let mut after_iend = false;
-        let mut walked = 0u64;
+        let mut budget = Budget::counting(limits, "chunk count");
         while !src.at_end() {
-            walked += 1;
-            if walked > limits.max_structures {
-                return Err(Error::Limit {
-                    format: "png",
-                    offset: src.pos(),
-                    what: "chunk count",
-                    found: walked,
-                    limit: limits.max_structures,
-                });
-            }
+            budget.tick("png", src.pos())?;
             match chunk(&mut src, limits, &mut out) {
                 Ok(kind) => after_iend |= &kind == b"IEND",
                 Err(_) if after_iend => break,
@@ -62,10 +52,8 @@ impl TraceScanner for PngScanner {
 
 /// Reads one chunk, adding its traces to `out`; returns its type.
 fn chunk(src: &mut Source<'_>, limits: &Limits, out: &mut Vec<Trace>) -> Result<[u8; 4]> {
-    let start = src.pos();
-    let header = src.read_array::<8>("chunk header")?;
-    let len = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
-    let kind = [header[4], header[5], header[6], header[7]];
+    let header = ChunkHeader::read(src)?;
+    let (start, len, kind) = (header.offset, header.len, header.kind);
     if len > MAX_CHUNK_LEN || len + 4 > src.remaining() {
         return Err(src.truncated("chunk longer than the file"));
     }
@@ -148,11 +136,5 @@ fn latin1(bytes: &[u8]) -> String {
 
 /// Inflates a zlib stream, giving up past [`Limits::max_inflated_bytes`].
 fn inflate(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let cap = limits.max_inflated_bytes.saturating_add(1);
-    flate2::read::ZlibDecoder::new(data)
-        .take(cap)
-        .read_to_end(&mut out)
-        .ok()?;
-    (out.len() as u64 <= limits.max_inflated_bytes).then_some(out)
+    inflate::inflate(data, Stream::Zlib, limits.max_inflated_bytes).ok()
 }

@@ -25,7 +25,7 @@ pub(super) fn exclusions(src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Ra
     let top = walk_top(src, &mut budget, false)?;
     let mut out = Exclusions::new(super::FORMAT, src.len(), limits);
     for (i, h) in top.boxes.iter().enumerate() {
-        match &h.typ {
+        match &h.kind {
             b"moov" => moov(src, &top, i, limits, &mut budget, &mut out)?,
             b"uuid" => {
                 // Blanked in place by the writer; the whole box is what `find` reports.
@@ -76,7 +76,7 @@ fn moov(
     let (buf, tree) = (&moov.buf, &moov.tree);
     let absolute = |node: &Node| h.start + node.range.start as u64;
 
-    size_field(out, h.start, h.hdr_len)?;
+    size_field(out, h.start, h.header_len)?;
     for copy in meta::copies(tree, buf, limits)? {
         let path = copy.structure();
         if let Some(node) = tree.at(path) {
@@ -91,7 +91,7 @@ fn moov(
     }
     // The padding the writer resizes when our `meta` box cannot absorb a change alone.
     for j in [at.checked_sub(1), Some(at + 1)].into_iter().flatten() {
-        if let Some(free) = top.boxes.get(j).filter(|b| matches!(&b.typ, b"free" | b"skip")) {
+        if let Some(free) = top.boxes.get(j).filter(|b| matches!(&b.kind, b"free" | b"skip")) {
             out.add(free.start..free.end)?;
         }
     }

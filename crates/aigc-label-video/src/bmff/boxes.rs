@@ -13,91 +13,16 @@
 
 use std::ops::Range;
 
-use aigc_label_core::io::{Bytes, Source};
+use aigc_label_core::container::bmff::SliceBoxes;
 use aigc_label_core::{Error, Limits, Result};
+
+pub(crate) use aigc_label_core::container::bmff::BoxHeader as Header;
+pub(crate) use aigc_label_core::container::fourcc;
 
 use crate::common::{Budget, check_depth};
 
 /// Format name used in errors.
 pub(crate) const FORMAT: &str = "mp4";
-
-/// A box header as read from a stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Header {
-    /// Four-character type.
-    pub typ: [u8; 4],
-    /// Offset of the first header byte.
-    pub start: u64,
-    /// 8, or 16 with a 64-bit `largesize`.
-    pub hdr_len: u64,
-    /// Offset just past the box (for a clamped box, the end of the file).
-    pub end: u64,
-    /// Where the box's size field says it ends, when that is past the end of the file and
-    /// [`read_header`] cut it there.
-    pub claimed_end: Option<u64>,
-}
-
-impl Header {
-    /// Total size of the box, header included.
-    pub fn size(&self) -> u64 {
-        self.end - self.start
-    }
-
-    /// Offset of the first payload byte.
-    pub fn payload_start(&self) -> u64 {
-        self.start + self.hdr_len
-    }
-}
-
-/// Reads the header of the box at the source's position, which should end by `parent_end`. A
-/// box whose size runs past `parent_end` (a top-level box past the end of the file: a lying
-/// size, or a cut upload) is cut there, its claimed end kept in [`Header::claimed_end`] for the
-/// caller to report or refuse; only a header that is itself cut off is an error.
-pub(crate) fn read_header(src: &mut Source<'_>, parent_end: u64) -> Result<Header> {
-    let start = src.pos();
-    let h: [u8; 8] = src.read_array("box header")?;
-    let typ = [h[4], h[5], h[6], h[7]];
-    let (hdr_len, size) = match u32::from_be_bytes([h[0], h[1], h[2], h[3]]) {
-        0 => (8, parent_end.saturating_sub(start)),
-        1 => (16, u64::from_be_bytes(src.read_array("box largesize")?)),
-        n => (8, u64::from(n)),
-    };
-    if size < hdr_len {
-        return Err(Error::malformed(FORMAT, start, "box size smaller than its header"));
-    }
-    let claimed = start.saturating_add(size);
-    let (end, claimed_end) = if claimed <= parent_end {
-        (claimed, None)
-    } else if parent_end.saturating_sub(start) >= hdr_len {
-        (parent_end, Some(claimed))
-    } else {
-        return Err(Error::truncated(
-            FORMAT,
-            start,
-            format!("box {} header is cut off", fourcc(typ)),
-        ));
-    };
-    Ok(Header {
-        typ,
-        start,
-        hdr_len,
-        end,
-        claimed_end,
-    })
-}
-
-/// A four-character code for messages.
-pub(crate) fn fourcc(typ: [u8; 4]) -> String {
-    typ.iter()
-        .map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '?'
-            }
-        })
-        .collect()
-}
 
 /// What a tree node holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,7 +218,8 @@ fn container_prefix(parent: [u8; 4], typ: [u8; 4], payload: &[u8]) -> Option<usi
 /// Parses the box that fills `buf` (normally a whole `moov`) into a tree. `base` is the
 /// buffer's offset in the file, for error messages.
 pub(crate) fn parse_tree(buf: &[u8], base: u64, limits: &Limits, budget: &mut Budget) -> Result<Node> {
-    let mut nodes = parse_boxes(buf, 0..buf.len(), *b"\0\0\0\0", base, 0, limits, budget)?;
+    let mut walk = SliceBoxes::new(FORMAT, buf, 0..buf.len(), base, budget);
+    let mut nodes = parse_boxes(&mut walk, *b"\0\0\0\0", base, 0, limits)?;
     match (nodes.pop(), nodes.is_empty()) {
         (Some(node), true) => Ok(node),
         _ => Err(Error::malformed(FORMAT, base, "expected a single box")),
@@ -301,47 +227,37 @@ pub(crate) fn parse_tree(buf: &[u8], base: u64, limits: &Limits, budget: &mut Bu
 }
 
 fn parse_boxes(
-    buf: &[u8],
-    range: Range<usize>,
+    walk: &mut SliceBoxes<'_, '_>,
     parent: [u8; 4],
     base: u64,
     depth: usize,
     limits: &Limits,
-    budget: &mut Budget,
 ) -> Result<Vec<Node>> {
+    let buf_at = |pos: usize| base + pos as u64;
     let mut out = Vec::new();
-    let mut pos = range.start;
-    while range.end - pos >= 8 {
-        let at = base + pos as u64;
-        budget.tick(FORMAT, at)?;
-        let mut b = Bytes::new(buf.get(pos..range.end).unwrap_or_default());
-        let size32 = b.u32_be().unwrap_or(0);
-        let typ: [u8; 4] = b.take(4).and_then(|t| t.try_into().ok()).unwrap_or([0; 4]);
-        if size32 == 0 && depth > 0 && buf.get(pos..range.end).is_some_and(|r| r.iter().all(|&x| x == 0)) {
+    while walk.rest().len() >= 8 {
+        if depth > 0 && walk.rest().iter().all(|&x| x == 0) {
             break; // zero padding at the end of a container: kept as its tail
         }
-        let (hdr_len, size) = match size32 {
-            0 => (8, range.end - pos),
-            1 => {
-                let large = b
-                    .u64_be()
-                    .ok_or_else(|| Error::truncated(FORMAT, at, "box largesize"))?;
-                (16, usize::try_from(large).unwrap_or(usize::MAX))
-            }
-            n => (8, usize::try_from(n).unwrap_or(usize::MAX)),
-        };
-        if size < hdr_len || size > range.end - pos {
+        let Some(found) = walk.next() else { break };
+        let h = found?;
+        if h.claimed_end.is_some() {
             return Err(Error::malformed(
                 FORMAT,
-                at,
-                format!("box {} size {size} does not fit its parent", fourcc(typ)),
+                buf_at(h.range_in().start),
+                format!(
+                    "box {} size {} does not fit its parent",
+                    fourcc(h.kind),
+                    h.claimed_end.unwrap_or(h.end) - h.start
+                ),
             ));
         }
-        let end = pos + size;
-        let payload = buf.get(pos + hdr_len..end).unwrap_or_default();
+        let range = h.range_in();
+        let hdr_len = h.header_len as usize;
+        let payload = walk.payload(&h);
         let mut node = Node {
-            typ,
-            range: pos..end,
+            typ: h.kind,
+            range: range.clone(),
             hdr_len,
             container: false,
             prefix: Vec::new(),
@@ -349,20 +265,19 @@ fn parse_boxes(
             tail: Vec::new(),
             body: Body::Original,
         };
-        if let Some(prefix) = container_prefix(parent, typ, payload).filter(|&p| p <= payload.len()) {
-            check_depth(FORMAT, at, depth + 1, limits)?;
+        if let Some(prefix) = container_prefix(parent, h.kind, payload).filter(|&p| p <= payload.len()) {
+            check_depth(FORMAT, buf_at(range.start), depth + 1, limits)?;
             node.container = true;
             node.prefix = payload.get(..prefix).unwrap_or_default().to_vec();
-            let kids_start = pos + hdr_len + prefix;
-            node.kids = parse_boxes(buf, kids_start..end, typ, base, depth + 1, limits, budget)?;
+            let kids_start = range.start + hdr_len + prefix;
+            node.kids = parse_boxes(&mut walk.children(&h, prefix), h.kind, base, depth + 1, limits)?;
             let used = node.kids.last().map_or(kids_start, |k| k.range.end);
-            node.tail = buf.get(used..end).unwrap_or_default().to_vec();
+            node.tail = walk.buf().get(used..range.end).unwrap_or_default().to_vec();
         }
         out.push(node);
-        pos = end;
     }
-    if pos < range.end && depth == 0 {
-        return Err(Error::malformed(FORMAT, base + pos as u64, "bytes after the last box"));
+    if !walk.rest().is_empty() && depth == 0 {
+        return Err(Error::malformed(FORMAT, buf_at(walk.pos()), "bytes after the last box"));
     }
     Ok(out)
 }

@@ -35,10 +35,11 @@ use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
-use self::boxes::{FORMAT, Header, Node, parse_tree, read_header};
+use self::boxes::{FORMAT, Header, Node, parse_tree};
 use self::meta::Place;
 use self::offsets::{ChunkTable, Field, Shift};
 use crate::common::{Budget, Patch, STRUCTURE_SIZE, found, label_json};
+use aigc_label_core::container::bmff::StreamBoxes;
 
 pub use self::meta::PADDING;
 
@@ -86,7 +87,7 @@ impl Carrier for Bmff {
         let top = walk_top(&mut src, &mut budget, false)?;
         let mut out = Vec::new();
         for h in &top.boxes {
-            match &h.typ {
+            match &h.kind {
                 b"moov" => {
                     let buf = read_box(&mut src, h, limits)?;
                     let tree = parse_tree(&buf, h.start, limits, &mut budget)?;
@@ -199,7 +200,7 @@ fn plan_free(out: &mut PlanBuilder, h: &Header, size: u64) {
         return;
     }
     out.put(&free_header(h, size));
-    let (old_len, new_len) = (h.size() - h.hdr_len, size - h.hdr_len);
+    let (old_len, new_len) = (h.size() - h.header_len, size - h.header_len);
     out.copy(h.payload_start()..h.payload_start() + old_len.min(new_len));
     let zeros = usize::try_from(new_len.saturating_sub(old_len)).unwrap_or(0);
     out.put(&vec![0u8; zeros]);
@@ -342,36 +343,36 @@ struct Top {
 /// size (a repair); any other box past the end means media is missing, and is refused.
 fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Top> {
     let mut boxes = Vec::new();
-    while src.remaining() >= 8 {
-        budget.tick(FORMAT, src.pos())?;
-        let start = src.pos();
-        let h = match read_header(src, src.len()) {
-            Ok(h) if strict && h.claimed_end.is_some() && &h.typ != b"moov" => {
+    let (start, len) = (src.pos(), src.len());
+    let mut walk = StreamBoxes::new(src, budget, start, len);
+    while walk.remaining() >= 8 {
+        let h = match walk.next() {
+            Some(Ok(h)) if strict && h.claimed_end.is_some() && &h.kind != b"moov" => {
                 return Err(Error::truncated(
                     FORMAT,
-                    start,
+                    h.start,
                     format!(
                         "box {} claims {} bytes but {} remain in the file; only a moov box that runs past the end is repaired, so the file is not rewritten",
-                        boxes::fourcc(h.typ),
+                        boxes::fourcc(h.kind),
                         h.claimed_end.unwrap_or(h.end) - h.start,
                         h.size()
                     ),
                 ));
             }
-            Ok(h) => h,
-            Err(e) if strict => return Err(e),
-            Err(_) => {
-                src.seek_to(start)?;
-                break;
-            }
+            Some(Ok(h)) => h,
+            // The structure budget holds for readers too.
+            Some(Err(e @ Error::Limit { .. })) => return Err(e),
+            Some(Err(e)) if strict => return Err(e),
+            _ => break,
         };
-        src.seek_to(h.end)?;
         boxes.push(h);
     }
+    let end = walk.pos();
     if boxes.is_empty() {
-        return Err(src.malformed("no box"));
+        return Err(Error::malformed(FORMAT, end, "no box"));
     }
-    Ok(Top { boxes, end: src.pos() })
+    src.seek_to(end)?;
+    Ok(Top { boxes, end })
 }
 
 /// Loads a whole box (within `Limits::max_metadata_bytes`). A box cut at the end of the file
@@ -382,7 +383,7 @@ fn read_box(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<u8>
     let mut buf = src.read_vec(h.size(), "box", limits)?;
     if h.claimed_end.is_some() {
         let size = h.size();
-        match h.hdr_len {
+        match h.header_len {
             16 => buf.get_mut(8..16).map(|f| f.copy_from_slice(&size.to_be_bytes())),
             _ => buf
                 .get_mut(..4)
@@ -399,7 +400,7 @@ fn clamped_check(h: &Header) -> Option<Check> {
         STRUCTURE_SIZE,
         format!(
             "box {} at byte {} claims {} bytes but the file holds {}; read up to the end of the file (embed rewrites it with its true size)",
-            boxes::fourcc(h.typ),
+            boxes::fourcc(h.kind),
             h.start,
             claimed - h.start,
             h.size()
@@ -409,7 +410,7 @@ fn clamped_check(h: &Header) -> Option<Check> {
 
 /// The XMP packet of a `uuid` box, if it is the XMP UUID.
 fn read_xmp_uuid(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Option<Vec<u8>>> {
-    if h.size() < h.hdr_len + 16 {
+    if h.size() < h.header_len + 16 {
         return Ok(None);
     }
     src.seek_to(h.payload_start())?;
@@ -450,7 +451,7 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
         .boxes
         .iter()
         .enumerate()
-        .filter(|(_, h)| &h.typ == b"moov")
+        .filter(|(_, h)| &h.kind == b"moov")
         .map(|(i, _)| i);
     let moov_at = match (moovs.next(), moovs.next()) {
         (Some(i), None) => i,
@@ -521,7 +522,7 @@ fn found_in(
     for (i, h) in top.boxes.iter().enumerate() {
         if i == moov_at {
             out.extend(moov_found.take().unwrap_or_default());
-        } else if &h.typ == b"uuid" {
+        } else if h.is(b"uuid") {
             out.extend(uuid_copies(src, h, limits)?);
         }
         if out.len() >= limits.max_copies {
@@ -553,23 +554,23 @@ fn adjacent_free(boxes: &[Header], moov_at: usize, grow: i64) -> Option<(usize, 
     let candidates = [Some(moov_at + 1), moov_at.checked_sub(1)];
     candidates.into_iter().flatten().find_map(|i| {
         let h = boxes.get(i)?;
-        if !matches!(&h.typ, b"free" | b"skip") {
+        if !matches!(&h.kind, b"free" | b"skip") {
             return None;
         }
         let size = h.size().checked_add_signed(-grow)?;
-        (size == 0 || size >= h.hdr_len).then_some((i, size))
+        (size == 0 || size >= h.header_len).then_some((i, size))
     })
 }
 
 fn free_header(h: &Header, size: u64) -> Vec<u8> {
     let mut v = Vec::with_capacity(16);
-    if h.hdr_len == 16 {
+    if h.header_len == 16 {
         v.extend_from_slice(&1u32.to_be_bytes());
-        v.extend_from_slice(&h.typ);
+        v.extend_from_slice(&h.kind);
         v.extend_from_slice(&size.to_be_bytes());
     } else {
         v.extend_from_slice(&u32::try_from(size).unwrap_or(u32::MAX).to_be_bytes());
-        v.extend_from_slice(&h.typ);
+        v.extend_from_slice(&h.kind);
     }
     v
 }
@@ -577,7 +578,7 @@ fn free_header(h: &Header, size: u64) -> Vec<u8> {
 /// Blanking patches for `TC260:AIGC` properties in top-level XMP `uuid` boxes.
 fn xmp_patches(src: &mut Source<'_>, top: &Top, limits: &Limits) -> Result<Vec<Patch>> {
     let mut out = Vec::new();
-    for h in top.boxes.iter().filter(|h| &h.typ == b"uuid") {
+    for h in top.boxes.iter().filter(|h| &h.kind == b"uuid") {
         if let Some(packet) = read_xmp_uuid(src, h, limits)? {
             let base = h.payload_start() + 16;
             for hit in xmp::find_aigc(&packet, limits)? {
@@ -736,7 +737,7 @@ fn outside_offset_fields(
 ) -> Result<Vec<Field>> {
     let mut fields = Vec::new();
     for (i, h) in top.boxes.iter().enumerate() {
-        if i == moov_at || !matches!(&h.typ, b"moof" | b"mfra" | b"sidx" | b"meta") {
+        if i == moov_at || !matches!(&h.kind, b"moof" | b"mfra" | b"sidx" | b"meta") {
             continue;
         }
         let buf = read_box(src, h, limits)?;

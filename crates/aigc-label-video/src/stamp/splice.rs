@@ -28,7 +28,9 @@ use aigc_label_core::{Error, Limits, Result};
 
 use super::encode::Segment;
 use super::table::{self, Sample};
-use crate::bmff::boxes::{Body, Node, parse_tree, read_header};
+use aigc_label_core::container::bmff::StreamBoxes;
+
+use crate::bmff::boxes::{Body, Node, parse_tree};
 use crate::common::Budget;
 
 const FORMAT: &str = "mp4";
@@ -65,10 +67,11 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, limits: &Limits) -> Res
     let mut src = Source::new(input, FORMAT)?;
     let mut budget = Budget::new(limits);
     let mut top = Vec::new();
-    while src.remaining() >= 8 {
-        budget.tick(FORMAT, src.pos())?;
-        let len = src.len();
-        let h = read_header(&mut src, len)?;
+    let len = src.len();
+    let mut walk = StreamBoxes::new(&mut src, &mut budget, 0, len);
+    while walk.remaining() >= 8 {
+        let Some(h) = walk.next() else { break };
+        let h = h?;
         if h.claimed_end.is_some() {
             return Err(Error::unsupported(
                 "mp4",
@@ -76,12 +79,11 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, limits: &Limits) -> Res
             ));
         }
         top.push(TopBox {
-            typ: h.typ,
+            typ: h.kind,
             start: h.start,
             payload: h.payload_start(),
             end: h.end,
         });
-        src.seek_to(h.end)?;
     }
     if top.iter().any(|b| &b.typ == b"moof") {
         return Err(Error::unsupported("mp4", "fragmented MP4"));
