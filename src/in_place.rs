@@ -68,11 +68,8 @@ fn open(path: &Path) -> Result<Option<Target>> {
 
 /// The formats updated in place.
 fn supported(carrier: &dyn Carrier) -> bool {
-    match carrier.format() {
-        "flac" | "mp3" => cfg!(feature = "audio"),
-        "mp4" => cfg!(feature = "video"),
-        _ => false,
-    }
+    let format = carrier.format();
+    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3")) || (cfg!(feature = "video") && format == "mp4")
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.

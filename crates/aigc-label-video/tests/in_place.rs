@@ -127,7 +127,7 @@ fn updates_after_our_first_write_go_in_place() {
             let before = file.clone();
             file = rec.file.into_inner();
             assert_eq!(file.len(), size, "{name}: nothing moves");
-            assert_eq!(texts(&file), [json.clone()], "{name}");
+            assert_eq!(texts(&file), std::slice::from_ref(&json), "{name}");
             assert!(covered_by(&Bmff, &file) == covered, "{name}: covered bytes changed");
             let changed = (0..file.len()).filter(|&i| file[i] != before[i]);
             assert!(
@@ -177,7 +177,7 @@ fn every_state_a_crash_can_leave_reads_as_the_old_or_the_new_label() {
                 }
                 state[*pos as usize..*pos as usize + bytes.len()].copy_from_slice(bytes);
             }
-            assert_eq!(texts(&state), [new.clone()]);
+            assert_eq!(texts(&state), std::slice::from_ref(&new));
             file = state;
             old = new;
         }

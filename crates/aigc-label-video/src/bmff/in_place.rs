@@ -98,9 +98,12 @@ pub fn update_in_place<F: Read + Write + Seek>(
     }))
 }
 
+/// The writes (position, bytes) of the three steps: prepare, switch, scrub.
+type Phases = [Vec<(u64, Vec<u8>)>; 3];
+
 /// The writes of each step, worked out before any is made.
 struct Steps {
-    phases: [Vec<(u64, Vec<u8>)>; 3],
+    phases: Phases,
     label_range: Range<u64>,
 }
 
@@ -220,7 +223,7 @@ impl Layout {
     }
 
     /// The three steps that put `block` in place of the live block, or why they cannot.
-    fn switch(&self, block: &[u8]) -> std::result::Result<[Vec<(u64, Vec<u8>)>; 3], &'static str> {
+    fn switch(&self, block: &[u8]) -> std::result::Result<Phases, &'static str> {
         let n = block.len() as u64;
         let s = self.front.start;
         if s / SECTOR != (s + 3) / SECTOR {
@@ -274,21 +277,23 @@ fn zeros(len: u64) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn layout(front: Range<u64>, live: Range<u64>, tail: Vec<Range<u64>>) -> Layout {
+    /// A layout with one trailing padding box, from the live block's end to `end`.
+    fn layout(front: Range<u64>, live: Range<u64>, end: u64) -> Layout {
+        let tail = std::iter::once(live.end..end).collect();
         Layout { front, live, tail }
     }
 
     #[test]
     fn forward_then_backward() {
         // front 100..108, live 108..208, room 208..1208.
-        let l = layout(100..108, 108..208, vec![208..1208]);
+        let l = layout(100..108, 108..208, 1208);
         let [prepare, switch, scrub] = l.switch(&[7; 120]).unwrap();
         assert_eq!(prepare[0].0, 216);
         assert_eq!(prepare[1], (336, free_header(1208 - 336).unwrap()));
         assert_eq!(switch, vec![(100, 116u32.to_be_bytes().to_vec())]);
         assert_eq!(scrub, vec![(108, vec![0; 100])]);
         // Now: front 100..216, live 216..336, room 336..1208; a block of 90 fits the front.
-        let l = layout(100..216, 216..336, vec![336..1208]);
+        let l = layout(100..216, 216..336, 1208);
         let [prepare, switch, _] = l.switch(&[7; 90]).unwrap();
         assert_eq!(prepare[0].0, 108);
         assert_eq!(prepare[1], (198, free_header(336 - 198).unwrap()));
@@ -297,10 +302,10 @@ mod tests {
 
     #[test]
     fn no_room_and_straddling_switches_are_refused() {
-        assert!(layout(100..108, 108..208, vec![208..300]).switch(&[0; 100]).is_err());
+        assert!(layout(100..108, 108..208, 300).switch(&[0; 100]).is_err());
         // A remainder of 1..7 bytes cannot be a box.
-        assert!(layout(100..108, 108..208, vec![208..300]).switch(&[0; 80]).is_err());
-        assert!(layout(100..108, 108..208, vec![208..300]).switch(&[0; 84]).is_ok());
-        assert!(layout(510..518, 518..600, vec![600..2000]).switch(&[0; 8]).is_err());
+        assert!(layout(100..108, 108..208, 300).switch(&[0; 80]).is_err());
+        assert!(layout(100..108, 108..208, 300).switch(&[0; 84]).is_ok());
+        assert!(layout(510..518, 518..600, 2000).switch(&[0; 8]).is_err());
     }
 }
