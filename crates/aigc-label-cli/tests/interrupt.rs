@@ -146,7 +146,7 @@ fn killed_in_place_propagation_on_mp3_leaves_the_old_label_or_the_new() {
 }
 
 /// The same for MP4, whose label moves between the `free` boxes of its `meta` box with one
-/// 4-byte switch.
+/// switch of at most 4 bytes.
 #[test]
 fn killed_in_place_propagation_on_mp4_leaves_the_old_label_or_the_new() {
     killed_in_place_propagation("video/mp4_faststart.mp4", "mp4");
