@@ -53,7 +53,7 @@ echo "cp / propagate --in-place = ${ratio}x"
 ino=$(stat -c %i "$in")
 $propagate --propagate-id upload-c "$in"
 [[ $(stat -c %i "$in") == "$ino" ]] || { echo "the file was rewritten, not updated in place" >&2; exit 1; }
-"$bin" inspect "$in" | grep -q upload-c || { echo "the new label is not there" >&2; exit 1; }
+"$bin" inspect --json "$in" | grep -q upload-c || { echo "the new label is not there" >&2; exit 1; }
 if [[ -n $check ]]; then
   python3 -c 'import sys; sys.exit(float(sys.argv[1]) < 100)' "$ratio" || { echo "below 100x cp" >&2; exit 1; }
 fi

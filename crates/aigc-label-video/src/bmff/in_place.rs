@@ -17,9 +17,11 @@
 //! backward: [hdlr] [free: 8] [new block] [free: rest of the front + old block] [free: room]
 //! ```
 //!
-//! The steps, each synced before the next: (1) the new block and a `free` header after it;
-//! (2) the switch; (3) the old block, now inside a `free` box, is zeroed. A kill at any moment
-//! leaves a file that reads as the old label or the new one. Nothing outside `meta` changes (no
+//! The steps: (1) the new block and a `free` header after it, synced; (2) the switch, synced;
+//! (3) the old block, now inside a `free` box, is zeroed. A kill at any moment leaves a file
+//! that reads as the old label or the new one. The zeros are not synced: lost, they leave stale
+//! bytes inside a `free` box, which no reader looks at, and the third sync would be a third of
+//! the update's time. Nothing outside `meta` changes (no
 //! size field, no offset), so a content binding, which leaves the `meta` box out, still holds.
 //!
 //! When the file has no such room (a first label, a file from another writer, a label that
@@ -52,7 +54,7 @@ const SECTOR: u64 = 512;
 
 /// Updates the label of an MP4/MOV file in place, crash-safely (see the module notes), when the
 /// room our writer leaves in the label's `meta` box can take it; `sync` makes the writes so far
-/// durable (`File::sync_data` for a file) and is called after each of the three steps.
+/// durable (`File::sync_data` for a file) and is called after the first two steps.
 ///
 /// This moves bytes only: validating the label and the rule that only a label's producer may
 /// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
@@ -83,14 +85,17 @@ pub fn update_in_place<F: Read + Write + Seek>(
         Err(why) => return Ok(Update::Rewrite(why)),
     };
     let mut bytes_written = 0u64;
-    for phase in &steps.phases {
+    let [prepare, switch, scrub] = &steps.phases;
+    for (phase, durable) in [(prepare, true), (switch, true), (scrub, false)] {
         for (pos, bytes) in phase {
             file.seek(SeekFrom::Start(*pos))?;
             file.write_all(bytes)?;
             bytes_written += bytes.len() as u64;
         }
         file.flush()?;
-        sync(file)?;
+        if durable {
+            sync(file)?;
+        }
     }
     Ok(Update::InPlace(Written {
         label_range: steps.label_range,
