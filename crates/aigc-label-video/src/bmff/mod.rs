@@ -41,7 +41,7 @@ use self::meta::Place;
 use self::offsets::{ChunkTable, Field, Shift};
 use crate::common::{Budget, Patch, STRUCTURE_SIZE, found, label_json};
 
-pub use self::in_place::{Update, update_in_place};
+pub use self::in_place::{Update, fuzz_update, update_in_place};
 
 /// The UUID of the XMP box (Adobe XMP specification part 3, §1.2.7).
 const XMP_UUID: [u8; 16] = [
