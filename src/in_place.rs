@@ -1,14 +1,14 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
-//! padding in MP3), the
-//! label is written there with a crash-safe switch, about the label's size instead of the whole
-//! file, and the file keeps its inode, owner and mode. Otherwise (no room, another format) the
-//! caller goes on with the atomic rewrite of [`crate::atomic`].
+//! padding in MP3, the `free` boxes our writer leaves in an MP4's label `meta` box), the label
+//! is written there with a crash-safe switch, about the label's size instead of the whole file,
+//! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller
+//! goes on with the atomic rewrite of [`crate::atomic`].
 //!
 //! The checks are those of a rewrite: the label is validated, only its producer may replace a
 //! label ([`crate::embed_file`]), the caller's own check sees the report, and what was written is
 //! read back (label, and for a signed propagation the bound digests) before success is reported.
-//! MP4 and JPEG are not updated in place here yet.
+//! JPEG is not updated in place here yet.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -68,12 +68,21 @@ fn open(path: &Path) -> Result<Option<Target>> {
 
 /// The formats updated in place.
 fn supported(carrier: &dyn Carrier) -> bool {
-    cfg!(feature = "audio") && matches!(carrier.format(), "flac" | "mp3")
+    let format = carrier.format();
+    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3")) || (cfg!(feature = "video") && format == "mp4")
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
-#[cfg(feature = "audio")]
 fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+    match carrier.format() {
+        "flac" | "mp3" => update_audio(carrier, file, label, limits),
+        "mp4" => update_video(file, label, limits),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(feature = "audio")]
+fn update_audio(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
     use aigc_label_audio::in_place::Update;
     let update = match carrier.format() {
         "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
@@ -87,7 +96,23 @@ fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits
 }
 
 #[cfg(not(feature = "audio"))]
-fn update(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+fn update_audio(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+    Ok(None)
+}
+
+#[cfg(feature = "video")]
+fn update_video(file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+    use aigc_label_video::bmff::{Update, update_in_place};
+    Ok(
+        match update_in_place(file, label, limits, |f: &mut File| f.sync_data())? {
+            Update::InPlace(written) => Some(written),
+            Update::Rewrite(_) => None,
+        },
+    )
+}
+
+#[cfg(not(feature = "video"))]
+fn update_video(_: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
     Ok(None)
 }
 

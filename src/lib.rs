@@ -410,8 +410,9 @@ pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
 /// Embeds `label` into the file at `input`, writing `output` atomically (the two may be the same
 /// path for an in-place update).
 ///
-/// When `input` and `output` are one file whose format has room for the label (FLAC padding,
-/// which our writes reserve: [`Limits::label_room`]), the label is updated inside the file with
+/// When `input` and `output` are one file whose format has room for the label (FLAC or ID3v2
+/// padding, `free` boxes in an MP4's label `meta` box, which our writes reserve:
+/// [`Limits::label_room`]), the label is updated inside the file with
 /// a crash-safe switch, writing about the label's size; [`record_writes`] reports which
 /// ([`Method`]).
 ///

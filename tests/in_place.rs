@@ -1,5 +1,5 @@
 //! Label updates in place through the file-level calls (issue 16): `embed_file` and
-//! `propagate_file` with input and output the same FLAC file write the label inside it, about
+//! `propagate_file` with input and output the same FLAC, MP3 or MP4 file write the label inside it, about
 //! the label's size (bytes counted by the write itself and by the kernel's `wchar`), keep the
 //! inode, report `"write": "in-place"`, and a producer's signature and content binding (and a
 //! platform's bound signature) verify afterwards. Where there is no room, the rewrite runs and
@@ -17,8 +17,10 @@ const PRODUCER: &str = "001191440300708461136T1XGW3";
 const PLATFORM: &str = "001191110108551385082Q20000";
 
 fn fixture(name: &str) -> PathBuf {
+    let kind = if name.ends_with(".mp4") { "video" } else { "audio" };
     aigc_label_testutil::workspace_root()
-        .join("tests/fixtures/audio")
+        .join("tests/fixtures")
+        .join(kind)
         .join(name)
 }
 
@@ -82,13 +84,57 @@ fn embed_in_place_updates_a_flac_label_inside_the_file() {
 
 #[test]
 fn signed_and_bound_labels_survive_an_in_place_propagation() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("song.flac");
+    signed_and_bound_propagation_in_place("ffmpeg.flac");
+}
+
+/// MP4: the new `keys` and `ilst` go into the `free` boxes of the label's `meta` box, which the
+/// binding leaves out with the rest of that box; nothing else changes, so the decoded frames
+/// are the same.
+#[test]
+fn mp4_signed_and_bound_labels_survive_an_in_place_propagation() {
+    for name in ["mp4_faststart.mp4", "mp4_fragmented.mp4"] {
+        let file = signed_and_bound_propagation_in_place(name);
+        if let Some(ffmpeg) = aigc_label_testutil::tool("ffmpeg") {
+            let frames = |path: &Path| {
+                let out = aigc_label_testutil::run(
+                    &ffmpeg,
+                    &[
+                        "-v".as_ref(),
+                        "error".as_ref(),
+                        "-nostdin".as_ref(),
+                        "-i".as_ref(),
+                        path.as_os_str(),
+                        "-map".as_ref(),
+                        "0".as_ref(),
+                        "-f".as_ref(),
+                        "framemd5".as_ref(),
+                        "-".as_ref(),
+                    ],
+                );
+                let text = String::from_utf8_lossy(&out).into_owned();
+                text.lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            let (a, b) = (frames(&fixture(name)), frames(file.path()));
+            assert!(!a.is_empty());
+            assert_eq!(a, b, "{name}: decoded frames");
+        }
+    }
+}
+
+/// Signs and binds a label into a copy of fixture `name`, propagates it in place twice with a
+/// bound platform signature, and checks both signatures and bindings; returns the file.
+fn signed_and_bound_propagation_in_place(name: &str) -> tempfile::NamedTempFile {
+    let ext = name.rsplit('.').next().unwrap();
+    let tmp = tempfile::Builder::new().suffix(&format!(".{ext}")).tempfile().unwrap();
+    let file = tmp.path().to_path_buf();
     let options = Options::default();
     let producer_key = SigningKey::generate(Algorithm::Ed25519).unwrap();
     let platform_key = SigningKey::generate(Algorithm::Sm2Sm3).unwrap();
     embed_signed_file(
-        fixture("ffmpeg.flac"),
+        fixture(name),
         &file,
         &Label::new(PRODUCER, "clip-1"),
         &[SignSpec::producer(&producer_key)],
@@ -144,6 +190,10 @@ fn signed_and_bound_labels_survive_an_in_place_propagation() {
     assert_eq!(only(&writes).method, Method::InPlace);
     let verified = verify_file(&file, &trust, &options).unwrap();
     assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
+    assert!(verified.verifications.iter().all(|v| v.as_ref().unwrap().is_bound()));
+    let report = aigc_label::inspect_file(&file, &options).unwrap();
+    assert_eq!(report.verdict, aigc_label::Verdict::Compliant, "{name}");
+    tmp
 }
 
 #[test]

@@ -136,20 +136,27 @@ fn killed_batch_leaves_each_file_original_or_complete() {
 /// never both; and the audio frames are the same bytes.
 #[test]
 fn killed_in_place_propagation_on_flac_leaves_the_old_label_or_the_new() {
-    killed_in_place_propagation("ffmpeg.flac", "flac");
+    killed_in_place_propagation("audio/ffmpeg.flac", "flac");
 }
 
 /// The same for MP3, whose update takes two switches through a `PRIV` frame.
 #[test]
 fn killed_in_place_propagation_on_mp3_leaves_the_old_label_or_the_new() {
-    killed_in_place_propagation("id3v24.mp3", "mp3");
+    killed_in_place_propagation("audio/id3v24.mp3", "mp3");
+}
+
+/// The same for MP4, whose label moves between the `free` boxes of its `meta` box with one
+/// switch of at most 4 bytes.
+#[test]
+fn killed_in_place_propagation_on_mp4_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("video/mp4_faststart.mp4", "mp4");
 }
 
 fn killed_in_place_propagation(fixture: &str, ext: &str) {
     const PLATFORM: &str = "001191110108551385082Q20000";
-    let flac = std::fs::read(
+    let original = std::fs::read(
         aigc_label_testutil::workspace_root()
-            .join("tests/fixtures/audio")
+            .join("tests/fixtures")
             .join(fixture),
     )
     .unwrap();
@@ -175,7 +182,7 @@ fn killed_in_place_propagation(fixture: &str, ext: &str) {
             let path = dir.path().join(format!("f{i:04}.{ext}"));
             let old = aigc_label::Label::new(PRODUCER, format!("f{i:04}"));
             let mut labelled = Vec::new();
-            aigc_label::embed(Cursor::new(&flac), &mut labelled, &old, &options).unwrap();
+            aigc_label::embed(Cursor::new(&original), &mut labelled, &old, &options).unwrap();
             std::fs::write(&path, &labelled).unwrap();
             let new = old.clone().propagated(PLATFORM, format!("f{i:04}"));
             let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());

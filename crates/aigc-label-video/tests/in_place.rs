@@ -1,154 +1,232 @@
-//! Updating an MP4's label in place: only the label's bytes are written when the padding left
-//! by an earlier write has room, and nothing at all when it has not.
+//! Updating an MP4's label in place (issue 16): after our first write the label's `meta` box
+//! holds room before and after the label, and later labels go there with one 4-byte switch.
+//! Every state a crash can leave reads as the old label or the new one, nothing outside the
+//! `meta` box changes (so every covered byte stays), ffmpeg decodes the same frames and ffprobe
+//! reads the new label.
 
 mod common;
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
+use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Label, Limits};
-use aigc_label_testutil::{fixture, sample_label};
+use aigc_label_testutil::{covered_by, fixture, sample_label};
 use aigc_label_video::Bmff;
-use aigc_label_video::bmff::update_in_place;
+use aigc_label_video::bmff::{Update, update_in_place};
 
-/// A file wrapper that counts the bytes written through it.
-struct Counted {
-    file: File,
-    written: u64,
+/// A file in memory that records every write (position, bytes) and where syncs fell.
+struct Recorder {
+    file: Cursor<Vec<u8>>,
+    writes: Vec<(u64, Vec<u8>)>,
+    syncs: Vec<usize>,
 }
 
-impl Read for Counted {
+impl Recorder {
+    fn new(bytes: Vec<u8>) -> Self {
+        Recorder {
+            file: Cursor::new(bytes),
+            writes: Vec::new(),
+            syncs: Vec::new(),
+        }
+    }
+
+    fn written(&self) -> u64 {
+        self.writes.iter().map(|w| w.1.len() as u64).sum()
+    }
+
+    /// Updates the label through [`update_in_place`], recording syncs.
+    fn update(&mut self, label: &Label) -> Update {
+        update_in_place(self, label, &Limits::default(), |r: &mut Recorder| {
+            r.syncs.push(r.writes.len());
+            Ok(())
+        })
+        .unwrap()
+    }
+}
+
+impl Read for Recorder {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.file.read(buf)
     }
 }
 
-impl Seek for Counted {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        self.file.seek(to)
+impl Seek for Recorder {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
     }
 }
 
-impl Write for Counted {
+impl Write for Recorder {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let at = self.file.position();
         let n = self.file.write(buf)?;
-        self.written += n as u64;
+        self.writes.push((at, buf[..n].to_vec()));
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
+        Ok(())
     }
 }
 
-fn open(path: &std::path::Path) -> Counted {
-    Counted {
-        file: File::options().read(true).write(true).open(path).unwrap(),
-        written: 0,
-    }
+/// The label texts our reader finds.
+fn texts(data: &[u8]) -> Vec<String> {
+    Bmff.find(&mut Cursor::new(data), &Limits::default())
+        .unwrap()
+        .into_iter()
+        .map(|f| f.text)
+        .collect()
 }
 
-/// A platform's update: new propagation fields.
-fn propagated() -> Label {
-    sample_label().propagated("001191440300708461136T2PLAT", "platform-upload-42")
+/// A platform's update: propagation fields with an ID of about `len` bytes.
+fn propagated(n: usize, len: usize) -> Label {
+    sample_label().propagated(
+        "001191440300708461136T2PLAT",
+        format!("upload-{n:04}-{}", "x".repeat(len)),
+    )
 }
+
+const FIXTURES: [&str; 4] = [
+    "mp4_faststart.mp4",
+    "mp4_moov_end.mp4",
+    "mp4_fragmented.mp4",
+    "m4a_tagged.m4a",
+];
 
 #[test]
-fn updating_a_labelled_file_writes_only_the_label_bytes() {
-    for name in [
-        "mp4_faststart.mp4",
-        "mp4_moov_end.mp4",
-        "mp4_fragmented.mp4",
-        "m4a_tagged.m4a",
-    ] {
+fn updates_after_our_first_write_go_in_place() {
+    for name in FIXTURES {
         let input = std::fs::read(fixture(&format!("video/{name}"))).unwrap();
-        let labelled = common::embed(&Bmff, &input, &sample_label());
-        let (_dir, path) = common::temp_file(name, &labelled);
-        let mut file = open(&path);
-        let label = propagated();
-        assert!(
-            update_in_place(&mut file, &label, &Limits::default()).unwrap(),
-            "{name}"
-        );
-        let json = aigc_label_core::json::to_json(&label, aigc_label_core::json::Shape::Bare);
-        eprintln!(
-            "{name}: {} bytes written in place for a {}-byte label",
-            file.written,
-            json.len()
-        );
-        // The span from the ilst header to the new padding header: the item, a few headers.
-        assert!(
-            file.written < json.len() as u64 + 64,
-            "{name}: wrote {} bytes for a {}-byte label",
-            file.written,
-            json.len()
-        );
-        let after = std::fs::read(&path).unwrap();
-        assert_eq!(after.len(), labelled.len(), "{name}: the file keeps its size");
-        let changed: Vec<usize> = (0..after.len()).filter(|&i| after[i] != labelled[i]).collect();
-        let copies = Bmff
-            .find(&mut std::io::Cursor::new(&after), &Limits::default())
-            .unwrap();
-        assert_eq!(copies.len(), 1);
-        assert_eq!(copies[0].text, json);
-        let moov_label = copies[0].range.clone();
-        assert!(
-            changed
-                .iter()
-                .all(|&i| (moov_label.start as usize - 16..moov_label.end as usize + 16).contains(&i)),
-            "{name}: bytes changed outside the label's box"
-        );
+        let mut file = common::embed(&Bmff, &input, &sample_label());
+        let (size, covered) = (file.len(), covered_by(&Bmff, &file));
+        // Labels of about the same size and growing ones: the block alternates between the
+        // room after `ilst` and the room the previous update freed before it.
+        for n in 0..8 {
+            let label = propagated(n, 100 + 40 * n);
+            let json = to_json(&label, Shape::Bare);
+            let mut rec = Recorder::new(file.clone());
+            let Update::InPlace(w) = rec.update(&label) else {
+                panic!("{name}: update {n} asked for a rewrite")
+            };
+            eprintln!(
+                "{name}: update {n}: {} bytes written for a {}-byte label",
+                rec.written(),
+                json.len()
+            );
+            assert_eq!(w.bytes_written, rec.written());
+            // The new keys and ilst, a free header, the switch, and the old block zeroed.
+            assert!(
+                rec.written() <= 2 * (json.len() as u64 + 200),
+                "{name}: {} bytes",
+                rec.written()
+            );
+            assert_eq!(rec.syncs.len(), 2, "prepare and switch: each synced");
+            let switch: Vec<_> = rec.writes[rec.syncs[0]..rec.syncs[1]].to_vec();
+            let len = switch[0].1.len() as u64;
+            assert!(
+                switch.len() == 1 && (1..=4).contains(&len),
+                "{name}: one switch of at most 4 bytes"
+            );
+            assert_eq!(switch[0].0 / 512, (switch[0].0 + len - 1) / 512, "inside one sector");
+            let before = file.clone();
+            file = rec.file.into_inner();
+            assert_eq!(file.len(), size, "{name}: nothing moves");
+            assert_eq!(texts(&file), std::slice::from_ref(&json), "{name}");
+            assert!(covered_by(&Bmff, &file) == covered, "{name}: covered bytes changed");
+            let changed = (0..file.len()).filter(|&i| file[i] != before[i]);
+            assert!(
+                changed
+                    .clone()
+                    .all(|i| (w.label_range.start..w.label_range.end).contains(&(i as u64))),
+                "{name}: bytes changed outside the label's meta box"
+            );
+        }
+        let (_dir, path) = common::temp_file(name, &file);
         if let Some(tag) = common::ffprobe_aigc(&path) {
-            assert_eq!(tag, json);
+            assert_eq!(tag, to_json(&propagated(7, 380), Shape::Bare), "{name}");
             assert_eq!(
                 common::framemd5(&path),
-                common::framemd5(&fixture(&format!("video/{name}")))
+                common::framemd5(&fixture(&format!("video/{name}"))),
+                "{name}: decoded frames"
             );
+            assert_eq!(common::decode_messages(&path).unwrap_or_default(), "", "{name}");
         }
     }
 }
 
 #[test]
-fn no_room_means_nothing_is_written() {
-    // A fast-start file without a label: the new meta box cannot fit without moving mdat.
-    let input = std::fs::read(fixture("video/mp4_faststart.mp4")).unwrap();
-    let (_dir, path) = common::temp_file("in.mp4", &input);
-    let mut file = open(&path);
-    assert!(!update_in_place(&mut file, &sample_label(), &Limits::default()).unwrap());
-    assert_eq!(file.written, 0);
-    assert_eq!(std::fs::read(&path).unwrap(), input);
-
-    // A labelled fast-start file, and a label larger than the padding.
-    let labelled = common::embed(&Bmff, &input, &sample_label());
-    let (_dir, path) = common::temp_file("labelled.mp4", &labelled);
-    let mut file = open(&path);
-    let mut big = propagated();
-    big.reserved_code2 = "A".repeat(3000);
-    assert!(!update_in_place(&mut file, &big, &Limits::default()).unwrap());
-    assert_eq!(file.written, 0);
+fn every_state_a_crash_can_leave_reads_as_the_old_or_the_new_label() {
+    for name in FIXTURES {
+        let input = std::fs::read(fixture(&format!("video/{name}"))).unwrap();
+        let mut file = common::embed(&Bmff, &input, &sample_label());
+        let mut old = to_json(&sample_label(), Shape::Bare);
+        for n in 0..4 {
+            let label = propagated(n, 60 + 90 * n);
+            let new = to_json(&label, Shape::Bare);
+            let mut rec = Recorder::new(file.clone());
+            assert!(matches!(rec.update(&label), Update::InPlace(_)), "{name}");
+            // A kill after any number of writes, and within a write after any 4-byte prefix
+            // (but the switch, inside one sector: whole or not at all).
+            let mut state = file.clone();
+            for (i, (pos, bytes)) in rec.writes.iter().enumerate() {
+                let step = if i == rec.syncs[0] { bytes.len() } else { 4 };
+                for cut in (0..bytes.len()).step_by(step) {
+                    let mut torn = state.clone();
+                    let at = *pos as usize;
+                    torn[at..at + cut].copy_from_slice(&bytes[..cut]);
+                    let seen = texts(&torn);
+                    assert!(seen == [old.clone()] || seen == [new.clone()], "{name}: {seen:?}");
+                }
+                state[*pos as usize..*pos as usize + bytes.len()].copy_from_slice(bytes);
+            }
+            assert_eq!(texts(&state), std::slice::from_ref(&new));
+            file = state;
+            old = new;
+        }
+    }
 }
 
 #[test]
-fn free_space_next_to_moov_takes_a_first_label_in_place() {
+fn without_room_nothing_is_written() {
+    // A file without a label: the first write (a rewrite) leaves the room.
     let input = std::fs::read(fixture("video/mp4_faststart_free.mp4")).unwrap();
-    let (_dir, path) = common::temp_file("free.mp4", &input);
-    let mut file = open(&path);
-    assert!(update_in_place(&mut file, &sample_label(), &Limits::default()).unwrap());
-    let after = std::fs::read(&path).unwrap();
-    assert_eq!(after.len(), input.len());
-    // Written: the moov and the new free header, nothing of the media.
-    assert!(file.written < 4096, "wrote {}", file.written);
-    let mdat = input.windows(4).position(|w| w == b"mdat").unwrap() - 4;
-    assert_eq!(after[mdat..], input[mdat..]);
-    let copies = Bmff
-        .find(&mut std::io::Cursor::new(&after), &Limits::default())
-        .unwrap();
-    assert_eq!(copies.len(), 1);
-    if common::ffprobe_aigc(&path).is_some() {
-        assert_eq!(
-            common::framemd5(&path),
-            common::framemd5(&fixture("video/mp4_faststart_free.mp4"))
-        );
-        assert_eq!(common::decode_messages(&path).unwrap_or_default(), "");
+    let mut rec = Recorder::new(input.clone());
+    assert!(matches!(rec.update(&sample_label()), Update::Rewrite(_)));
+    assert_eq!(rec.written(), 0);
+
+    // A label larger than the room.
+    let input = std::fs::read(fixture("video/mp4_faststart.mp4")).unwrap();
+    let labelled = common::embed(&Bmff, &input, &sample_label());
+    let mut rec = Recorder::new(labelled.clone());
+    assert!(matches!(rec.update(&propagated(0, 6000)), Update::Rewrite(_)));
+    assert_eq!(rec.written(), 0);
+
+    // A label written by another tool (ffmpeg): no room of ours.
+    let tagged = std::fs::read(fixture("video/mp4_faststart.mp4")).unwrap();
+    let theirs = Bmff.find(&mut Cursor::new(&tagged), &Limits::default()).unwrap();
+    if !theirs.is_empty() {
+        let mut rec = Recorder::new(tagged);
+        assert!(matches!(rec.update(&sample_label()), Update::Rewrite(_)));
+        assert_eq!(rec.written(), 0);
     }
+}
+
+#[test]
+fn the_first_write_leaves_the_room_limits_ask_for() {
+    let input = std::fs::read(fixture("video/mp4_moov_end.mp4")).unwrap();
+    let base = common::embed(&Bmff, &input, &sample_label()).len();
+    let mut limits = Limits::default();
+    limits.label_room = 10_000;
+    let mut out = Vec::new();
+    Bmff.write(&mut Cursor::new(&input), &mut out, &sample_label(), &limits)
+        .unwrap();
+    assert_eq!(out.len() as u64, base as u64 + 10_000 - Limits::default().label_room);
+}
+
+/// Hostile input: the `bmff` fuzz corpus and the `bmff_in_place` one, through the in-place
+/// update's fuzz property.
+#[test]
+fn fuzz_corpora_update_in_place_or_write_nothing() {
+    aigc_label_testutil::replay_corpus("bmff", aigc_label_video::bmff::fuzz_update);
+    aigc_label_testutil::replay_corpus("bmff_in_place", aigc_label_video::bmff::fuzz_update);
 }

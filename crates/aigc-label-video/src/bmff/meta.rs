@@ -18,9 +18,9 @@ use aigc_label_core::{Error, Limits, Result, xmp};
 use super::boxes::{Body, Node};
 use crate::common::text;
 
-/// Room left after `ilst` in a `meta` box we write, so that a later update (a platform's
-/// propagation fields, a signature in `ReservedCode2`) fits without moving anything.
-pub const PADDING: usize = 1024;
+/// The most room [`put_label`] leaves after `ilst`, whatever [`Limits::label_room`] asks: the
+/// padding lives in `moov`, which readers load whole.
+const MAX_ROOM: u64 = 1 << 20;
 
 /// The key our label is stored under.
 const KEY: &[u8] = b"AIGC";
@@ -345,7 +345,8 @@ pub(crate) fn put_label(moov: &mut Node, buf: &[u8], json: &str, limits: &Limits
             vec![u, kids.len() - 1]
         }
     };
-    Ok(ensure_padding(moov, &meta_path))
+    let room = usize::try_from(limits.label_room.min(MAX_ROOM)).unwrap_or(0);
+    Ok(ensure_padding(moov, &meta_path, room))
 }
 
 /// Whether `meta` is an item list readers take as tags: iTunes (`mdir` handler) or QuickTime
@@ -499,20 +500,25 @@ fn push_items(meta: &mut Node, items: Vec<Node>) {
     }
 }
 
-/// Makes sure a `free` box follows `ilst` in the `meta` at `meta_path`; returns its path.
-fn ensure_padding(moov: &mut Node, meta_path: &[usize]) -> Vec<usize> {
+/// Makes sure a `free` box follows `ilst` in the `meta` at `meta_path` (with `room` bytes when
+/// it is new), and that an empty `free` box follows `hdlr`; returns the path of the first.
+///
+/// The two are the room [`super::update_in_place`] needs to switch labels crash-safely: the
+/// new `keys` and `ilst` are written inside one of them, then the box after `hdlr` grows (or
+/// shrinks) in one 4-byte write so that readers skip the old ones and reach the new ones.
+fn ensure_padding(moov: &mut Node, meta_path: &[usize], room: usize) -> Vec<usize> {
     let Some(meta) = moov.at_mut(meta_path) else {
         return Vec::new();
     };
+    let is_free = |k: &Node| k.live() && (&k.typ == b"free" || &k.typ == b"skip");
+    if meta.kids.first().is_some_and(|k| &k.typ == b"hdlr") && !meta.kids.get(1).is_some_and(is_free) {
+        meta.kids.insert(1, Node::leaf(*b"free", Vec::new()));
+    }
     let Some(ilst) = meta.find(b"ilst") else {
         return Vec::new();
     };
-    let next = meta
-        .kids
-        .get(ilst + 1)
-        .filter(|k| k.live() && (&k.typ == b"free" || &k.typ == b"skip"));
-    if next.is_none() {
-        meta.kids.insert(ilst + 1, Node::leaf(*b"free", vec![0; PADDING]));
+    if !meta.kids.get(ilst + 1).is_some_and(is_free) {
+        meta.kids.insert(ilst + 1, Node::leaf(*b"free", vec![0; room]));
     }
     [meta_path, &[ilst + 1]].concat()
 }

@@ -24,10 +24,11 @@
 
 mod binding;
 pub(crate) mod boxes;
+mod in_place;
 mod meta;
 mod offsets;
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
@@ -41,7 +42,7 @@ use self::offsets::{ChunkTable, Field, Shift};
 use crate::common::{Budget, Patch, STRUCTURE_SIZE, found, label_json};
 use aigc_label_core::container::bmff::StreamBoxes;
 
-pub use self::meta::PADDING;
+pub use self::in_place::{Update, fuzz_update, update_in_place};
 
 /// The UUID of the XMP box (Adobe XMP specification part 3, §1.2.7).
 const XMP_UUID: [u8; 16] = [
@@ -233,103 +234,6 @@ fn uuid_copies(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<
     Ok(out)
 }
 
-/// Updates the label of an MP4/MOV file in place when that needs no byte of media to move:
-/// the new label fits the padding left after it (see [`PADDING`]), or an adjacent `free` box,
-/// or `moov` is the last box of the file. Only the changed bytes of the metadata are written;
-/// returns `Ok(false)`, having written nothing, when the file would have to be rewritten
-/// (use [`Carrier::write`] then).
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`Carrier::write`].
-///
-/// ```no_run
-/// # fn main() -> Result<(), aigc_label_core::Error> {
-/// use aigc_label_core::Label;
-/// let mut file = std::fs::OpenOptions::new().read(true).write(true).open("clip.mp4")?;
-/// let label = Label::new("001191440300708461136T1XGW3", "clip-1").propagated("001191440300708461136T2XGW3", "p-9");
-/// if !aigc_label_video::bmff::update_in_place(&mut file, &label, &Default::default())? {
-///     // no room: rewrite into a new file with Carrier::write instead
-/// }
-/// # Ok(()) }
-/// ```
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
-/// returned before the first write; an I/O error while writing can leave the metadata partly
-/// updated.
-pub fn update_in_place<F: Read + Write + Seek>(file: &mut F, label: &Label, limits: &Limits) -> Result<bool> {
-    let (plan, old_moov) = {
-        let mut src = Source::new(file, FORMAT)?;
-        let plan = plan(&mut src, label, limits)?;
-        if plan.shift.is_some_and(|s| s.delta != 0) {
-            return Ok(false);
-        }
-        let old = match plan.top.boxes.get(plan.moov_at) {
-            Some(h) => read_box(&mut src, h, limits)?,
-            None => return Ok(false),
-        };
-        (plan, old)
-    };
-    let moov = plan
-        .top
-        .boxes
-        .get(plan.moov_at)
-        .copied()
-        .ok_or_else(|| Error::malformed(FORMAT, 0, "no moov"))?;
-    let free = plan
-        .resized_free
-        .and_then(|(at, size)| Some((at, *plan.top.boxes.get(at)?, size)));
-    match free {
-        Some((at, free, size)) if at < plan.moov_at => {
-            if size > 0 {
-                file.seek(SeekFrom::Start(free.start))?;
-                file.write_all(&free_header(&free, size))?;
-            }
-            file.seek(SeekFrom::Start(free.start + size))?;
-            file.write_all(&plan.new_moov)?;
-        }
-        Some((_, free, size)) => {
-            file.seek(SeekFrom::Start(moov.start))?;
-            file.write_all(&plan.new_moov)?;
-            if size > 0 {
-                file.write_all(&free_header(&free, size))?;
-            }
-        }
-        None if plan.new_moov.len() == old_moov.len() => {
-            // Same place, same size: write only the spans that differ (the `ilst` size, our
-            // item and the padding's size; the items between stay as they are).
-            for span in changed_spans(&old_moov, &plan.new_moov) {
-                file.seek(SeekFrom::Start(moov.start + span.start as u64))?;
-                file.write_all(plan.new_moov.get(span).unwrap_or_default())?;
-            }
-        }
-        None => {
-            // moov is the last box: it may grow in place, extending the file.
-            file.seek(SeekFrom::Start(moov.start))?;
-            file.write_all(&plan.new_moov)?;
-        }
-    }
-    for patch in &plan.patches {
-        file.seek(SeekFrom::Start(patch.pos))?;
-        file.write_all(&patch.bytes)?;
-    }
-    file.flush()?;
-    Ok(true)
-}
-
-/// The runs of bytes where `new` differs from `old` (same length), joined when fewer than 16
-/// equal bytes separate them (one write is cheaper than two seeks).
-fn changed_spans(old: &[u8], new: &[u8]) -> Vec<Range<usize>> {
-    let mut spans: Vec<Range<usize>> = Vec::new();
-    for (i, _) in old.iter().zip(new).enumerate().filter(|(_, (a, b))| a != b) {
-        match spans.last_mut() {
-            Some(last) if i - last.end < 16 => last.end = i + 1,
-            _ => spans.push(i..i + 1),
-        }
-    }
-    spans
-}
-
 /// Top-level boxes, and where the boxes end (trailing bytes after are copied as they are).
 struct Top {
     boxes: Vec<Header>,
@@ -426,8 +330,7 @@ fn absolute(h: &Header, range: &Range<usize>) -> Range<u64> {
     h.start + range.start as u64..h.start + range.end as u64
 }
 
-/// Everything [`Carrier::write`] and [`update_in_place`] need, worked out before any byte is
-/// written.
+/// Everything [`Carrier::write`] needs, worked out before any byte is written.
 struct Plan {
     top: Top,
     moov_at: usize,
@@ -436,8 +339,6 @@ struct Plan {
     label_range: Range<u64>,
     /// A top-level `free` box next to `moov` that changes size (index, new size; 0 drops it).
     resized_free: Option<(usize, u64)>,
-    /// How bytes after `moov` move, when they do.
-    shift: Option<Shift>,
     /// Byte replacements outside `moov`, by input offset, sorted.
     patches: Vec<Patch>,
     /// The label copies in the input, as [`Carrier::find`] reports them.
@@ -447,25 +348,7 @@ struct Plan {
 fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
     let mut budget = Budget::new(limits);
     let top = walk_top(src, &mut budget, true)?;
-    let mut moovs = top
-        .boxes
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| &h.kind == b"moov")
-        .map(|(i, _)| i);
-    let moov_at = match (moovs.next(), moovs.next()) {
-        (Some(i), None) => i,
-        (None, _) => return Err(Error::malformed(FORMAT, 0, "no moov box")),
-        (Some(_), Some(i)) => {
-            let at = top.boxes.get(i).map_or(0, |h| h.start);
-            return Err(Error::malformed(FORMAT, at, "more than one moov box"));
-        }
-    };
-    let moov = top
-        .boxes
-        .get(moov_at)
-        .copied()
-        .ok_or_else(|| src.malformed("no moov box"))?;
+    let (moov_at, moov) = single_moov(&top)?;
     let buf = read_box(src, &moov, limits)?;
     let mut tree = parse_tree(&buf, moov.start, limits, &mut budget)?;
     let moov_found = moov_copies(&moov, &buf, &tree, limits)?;
@@ -477,7 +360,6 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
     let grow = tree.emitted_len() as i64 - old_len as i64;
     let moov_last = moov_at + 1 == top.boxes.len() && top.end == src.len();
     let mut resized_free = None;
-    let mut shift = None;
     if grow != 0 && !meta::absorb(&mut tree, &buf, &pad, grow) {
         resized_free = adjacent_free(&top.boxes, moov_at, grow);
         // When `moov` ends the file nothing after it moves, so no offset changes: an entry
@@ -486,7 +368,6 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
         if resized_free.is_none() && !moov_last {
             let s = relocate_moov(&mut tree, &buf, moov.end, old_len, grow)?;
             patches.extend(outside_fields(src, &top, moov_at, &s, limits, &mut budget)?);
-            shift = Some(s);
         }
     }
     patches.sort_by_key(|p| p.pos);
@@ -502,10 +383,19 @@ fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
         new_moov,
         label_range,
         resized_free,
-        shift,
         patches,
         found,
     })
+}
+
+/// The file's one `moov` box: its index among the top-level boxes, and its header.
+fn single_moov(top: &Top) -> Result<(usize, Header)> {
+    let mut moovs = top.boxes.iter().enumerate().filter(|(_, h)| h.is(b"moov"));
+    match (moovs.next(), moovs.next()) {
+        (Some((i, h)), None) => Ok((i, *h)),
+        (None, _) => Err(Error::malformed(FORMAT, 0, "no moov box")),
+        (Some(_), Some((_, h))) => Err(Error::malformed(FORMAT, h.start, "more than one moov box")),
+    }
 }
 
 /// The label copies of a file whose top-level boxes are `top`, in file order, as
