@@ -126,6 +126,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, limits: &Limits) -> Res
     let samples = table::read(
         stbl(&moov, trak).ok_or_else(|| Error::malformed(FORMAT, 0, "no stbl"))?,
         &moov_buf,
+        len,
     )?;
     if samples.is_empty() {
         return Err(Error::unsupported("mp4", "the video track has no samples"));

@@ -65,8 +65,9 @@ fn leaf<'a>(stbl: &'a Node, buf: &'a [u8], typ: &[u8; 4]) -> Option<&'a [u8]> {
 /// Expands the sample table of `stbl` (a node of the tree parsed from `buf`).
 ///
 /// # Errors
-/// A table missing, cut short or inconsistent with the others; more than [`MAX_SAMPLES`].
-pub(crate) fn read(stbl: &Node, buf: &[u8]) -> Result<Vec<Sample>> {
+/// A table missing, cut short or inconsistent with the others; more than [`MAX_SAMPLES`], or
+/// more sample bytes than `file_len`.
+pub(crate) fn read(stbl: &Node, buf: &[u8], file_len: u64) -> Result<Vec<Sample>> {
     let stsz = leaf(stbl, buf, b"stsz")
         .ok_or_else(|| Error::unsupported("mp4", "mp4 track without stsz (compact stz2 sizes are not handled)"))?;
     let (_, mut b) = full(stsz, "stsz")?;
@@ -80,6 +81,15 @@ pub(crate) fn read(stbl: &Node, buf: &[u8]) -> Result<Vec<Sample>> {
             found: n.into(),
             limit: MAX_SAMPLES,
         });
+    }
+    // Every sample has bytes in the file: a constant size times a count the file cannot hold
+    // is crafted, and would size the table from a header alone (the mp4_splice fuzzer's case).
+    if fixed != 0 && u64::from(n).saturating_mul(u64::from(fixed)) > file_len {
+        return Err(Error::malformed(
+            FORMAT,
+            0,
+            "stsz declares more sample bytes than the file holds",
+        ));
     }
     let n = n as usize;
     if fixed == 0 && n.saturating_mul(4) > b.remaining() {
