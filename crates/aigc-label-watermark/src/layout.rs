@@ -8,7 +8,7 @@
 //! the pattern between lattice points is bilinear, so it has no hard edges (less visible, and its
 //! energy sits in the low-to-mid frequencies that JPEG and downscaling keep).
 //!
-//! A fixed pseudo-random quarter of the chips is the synchronisation template (known signs, so
+//! A fixed pseudo-random eighth of the chips is the synchronisation template (known signs, so
 //! the detector can find where the tile starts in a crop); the rest carry the code bits,
 //! interleaved over the whole tile so a damaged region costs every bit a little instead of some
 //! bits everything (and spreads the errors out, which the convolutional code needs). Every chip also has a pseudo-random sign, so the pattern looks like noise
@@ -25,7 +25,13 @@ pub(crate) const TILE: usize = CHIP * CHIPS;
 /// Chips in a tile.
 const N: usize = CHIPS * CHIPS;
 /// Chips in the synchronisation template.
-const SYNC: usize = N / 4;
+///
+/// Why an eighth: once the tile is found, the template's chips carry nothing, and every chip
+/// moved to the code bits lowers the code bits wrong. Measured on the evaluation set (29
+/// images): a quarter left 1.9% of code bits wrong unattacked and 5.4% after WebP 50, an eighth
+/// 1.5% and 4.0% (4 more attacks at 28 or 29 of 29); a sixteenth loses the tile on textures
+/// (unattacked 27 of 29).
+const SYNC: usize = N / 8;
 
 /// What a chip carries.
 #[derive(Clone, Copy)]

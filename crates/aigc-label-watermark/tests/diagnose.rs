@@ -50,7 +50,7 @@ fn diagnose_misses() {
         if only.as_ref().is_some_and(|o| !o.iter().any(|a| a == name)) {
             continue;
         }
-        let (mut ok, mut bits) = (0, 0u32);
+        let (mut ok, mut bits, mut code_errors) = (0, 0u32, 0usize);
         for (img_name, payload, m) in &marked {
             let attacked = attack(m);
             let found = detect(&attacked).map(|d| d.payload);
@@ -62,14 +62,16 @@ fn diagnose_misses() {
                 d.map_or(32, |d| d.payload_bits_right)
             };
             bits += right;
+            code_errors += d.map_or(153, |d| d.code_errors);
             if found != Some(*payload) {
                 println!("  {name} MISS {img_name}: {d:?}");
             }
         }
         println!(
-            "{name:14} {ok:3}/{} bit accuracy {:.1}%",
+            "{name:14} {ok:3}/{} bit accuracy {:.1}%, code bits wrong {:.1}%",
             marked.len(),
-            100.0 * f64::from(bits) / (64.0 * marked.len() as f64)
+            100.0 * f64::from(bits) / (64.0 * marked.len() as f64),
+            100.0 * code_errors as f64 / (306.0 * marked.len() as f64)
         );
     }
 }
