@@ -568,7 +568,22 @@ enum Pixels {
     Animation(Vec<Frame>, Option<Repeat>),
 }
 
+/// Decodes with the image crate's codecs, turning a panic inside one into an error: a crafted
+/// JPEG trips an assertion in zune-jpeg 0.4's upsampler (found by the stamp fuzzer), and a bug in
+/// a codec must not take the caller down with it.
 fn decode(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_unguarded(kind, bytes, options))).unwrap_or_else(
+        |_| {
+            Err(Error::malformed(
+                kind.name(),
+                0,
+                "the image decoder failed on this file",
+            ))
+        },
+    )
+}
+
+fn decode_unguarded(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<Decoded> {
     let err = image_error(kind.name());
     let cursor = || Cursor::new(bytes);
     match kind {
