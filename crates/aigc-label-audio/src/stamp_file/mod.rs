@@ -9,6 +9,10 @@
 //! - MP3: LAME frames of the cue between the original frames; the Info/Xing frame corrected;
 //!   `--mix` at the start re-encodes only the frames under the cue.
 //! - FLAC: decoded and re-encoded losslessly, every metadata block kept.
+//! - AAC in MP4/M4A: the cue's AAC frames (the track's own AudioSpecificConfig) before or
+//!   after the original frames, the edit list skipping the encoder's priming; `--mix`
+//!   re-encodes only the frames under the cue, anywhere, and is how the sound track of a video
+//!   file is stamped (inserting would put it out of step with the picture).
 //! - Ogg Opus: the cue's packets join the same logical stream. Ogg Vorbis: the cue is chained
 //!   as a link of its own (a Vorbis stream's packets need its own codebooks).
 //!
@@ -18,6 +22,7 @@
 //! through it. The cue is rendered for the file's own sample rate and channel count, so no
 //! resampling happens to the content.
 
+mod aac;
 mod aiff;
 mod ffmpeg;
 mod flac;
@@ -120,6 +125,12 @@ fn stamp_any(
     {
         return write_atomically(output, |out| mp3::stamp(input, out, cue, at, mode));
     }
+    if head
+        .get(4..8)
+        .is_some_and(|t| matches!(t, b"ftyp" | b"moov" | b"mdat" | b"free" | b"wide"))
+    {
+        return write_atomically(output, |out| aac::stamp(input, out, output, cue, at, mode));
+    }
     if head.starts_with(b"OggS") {
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
@@ -145,7 +156,7 @@ fn stamp_any(
     }
     Err(Error::unsupported(
         "audio",
-        "stamp handles WAV, AIFF, MP3, FLAC, Ogg Vorbis and Opus audio",
+        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio",
     ))
 }
 
