@@ -848,3 +848,118 @@ fn aac_cue_frames_go_before_and_after_the_original_frames_with_the_edit_list_ski
         }
     }
 }
+
+/// The MD5 of every packet of the stream `map` (`0:v:0`, `0:a:0`) as ffmpeg's demuxer cuts
+/// them; `None` without ffmpeg.
+fn stream_md5s(path: &Path, map: &str) -> Option<Vec<String>> {
+    let ffmpeg = tool("ffmpeg")?;
+    let args = ["-v", "error", "-i"].map(OsStr::new);
+    let rest = ["-map", map, "-c", "copy", "-f", "framemd5", "-"].map(OsStr::new);
+    let all: Vec<&OsStr> = args.iter().copied().chain([path.as_os_str()]).chain(rest).collect();
+    let out = run(&ffmpeg, &all);
+    Some(
+        String::from_utf8_lossy(&out)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
+            .collect(),
+    )
+}
+
+#[test]
+fn aac_mix_re_encodes_only_the_frames_under_the_cue_in_m4a_and_in_the_sound_of_a_video() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let video = aigc_label_testutil::fixture("video/stamp/h264_gop1s.mp4");
+    let cases = [
+        (fixture_path("stamp.m4a"), vec![At::Start]),
+        (
+            fixture_path("stamp_faststart.m4a"),
+            vec![At::Time(std::time::Duration::from_millis(300))],
+        ),
+        (fixture_path("stamp.m4a"), vec![At::End]),
+        (video.clone(), vec![At::Start]),
+    ];
+    for (i, (path, at)) in cases.iter().enumerate() {
+        let what = format!("{} at {at:?}", path.file_name().unwrap().to_string_lossy());
+        let input = dir.path().join(format!("in-{i}.mp4"));
+        let output = dir.path().join(format!("out-{i}.mp4"));
+        let source = write_label(&aigc_label_video::Bmff, &std::fs::read(path).unwrap(), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let mode = Mode::Mix(Ducking::default());
+        let stamped = stamp_file(&input, &output, &Cue::default(), at, &mode).unwrap();
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(found_texts(&aigc_label_video::Bmff, &out), [sample_json()], "{what}");
+        assert_eq!(mp4_box(&out, b"udta"), mp4_box(&source, b"udta"), "{what}: udta kept");
+        decodes_cleanly(&output, &what);
+        assert_eq!(duration(&input), duration(&output), "{what}: duration");
+        let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
+        if let (Some(before), Some(after)) = (stream_md5s(&input, "0:a:0"), stream_md5s(&output, "0:a:0")) {
+            assert_eq!(before.len(), after.len(), "{what}: one frame for one");
+            let head = before.iter().zip(&after).take_while(|(a, b)| a == b).count();
+            let tail = before
+                .iter()
+                .rev()
+                .zip(after.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            // The cue (1.6 s) and its ramps, plus a frame each side: at most 2 s of frames.
+            let span = before.len() - head - tail;
+            let most = (2.0 * f64::from(rate) / 1024.0).ceil() as usize;
+            assert!(span > 0 && span <= most, "{what}: {span} frames re-encoded");
+            let first = stamped.positions[0] as usize;
+            assert!(
+                head * 1024 <= first + 1024,
+                "{what}: re-encoding starts at frame {head}"
+            );
+            if let (Some(old), Some(new)) = (decode_f32(&input), decode_f32(&output)) {
+                // ffmpeg drops the 1024 priming samples: frame k decodes to block k - 1.
+                // Before the span the samples are the same; in the block the span's last frame
+                // shares with the first kept one, the two encodings' overlap nearly cancels.
+                let block = |k: usize| (k.saturating_sub(1) * 1024 * channels).min(old.len());
+                let worst = |r: std::ops::Range<usize>| {
+                    old[r.clone()]
+                        .iter()
+                        .zip(&new[r])
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0, f32::max)
+                };
+                let end = before.len() - tail;
+                // After it, the decoder's noise substitution may draw other random numbers.
+                assert_eq!(worst(0..block(head)), 0.0, "{what}: before the span");
+                assert!(worst(block(end)..block(end + 1)) < 0.002, "{what}: at the join");
+                assert!(worst(block(end + 1)..old.len()) < 0.003, "{what}: after the span");
+            }
+        }
+        if path == &video {
+            assert_eq!(
+                stream_md5s(&input, "0:v:0"),
+                stream_md5s(&output, "0:v:0"),
+                "{what}: video"
+            );
+        }
+        if let Some(samples) = decode_f32(&output) {
+            // The ducked 440 Hz content leaks into the 800 Hz envelope the edges are measured
+            // on: every tone is there, its edges within 6 ms.
+            let rhythm = Rhythm::default();
+            let first = stamped.positions[0] as usize;
+            let channel: Vec<f32> = samples
+                .iter()
+                .skip(first * channels)
+                .step_by(channels)
+                .copied()
+                .collect();
+            let found = tone_segments(&channel, rate, f64::from(rhythm.frequency_hz));
+            let expected = rhythm.tones().unwrap();
+            assert!(found.len() >= expected.len(), "{what}: {found:?}");
+            for (f, e) in found.iter().zip(&expected) {
+                assert!(
+                    (f.0 - e.0).abs() < 0.006 && (f.1 - e.1).abs() < 0.006,
+                    "{what}: tone {f:?}, expected {e:?}"
+                );
+            }
+        }
+    }
+}
