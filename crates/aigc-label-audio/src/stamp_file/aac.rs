@@ -325,7 +325,7 @@ impl Pass {
             Pass::End(frames) => {
                 let last = samples.last().map_or(0, |s| u64::from(s.duration));
                 let whole = file.media_duration() - last + last.max(FRAME);
-                let presented = whole + frames.len() as u64 * FRAME - track.priming;
+                let presented = (whole + frames.len() as u64 * FRAME).saturating_sub(track.priming);
                 Change {
                     from: n,
                     to: n,
@@ -406,7 +406,12 @@ fn insert_plan(
         }
     }
     let last = track.file.samples().last().map_or(0, |s| u64::from(s.duration));
-    let end_padding = last.max(FRAME) - last + (track.file.media_duration() - track.priming - track.content);
+    let end_padding = last.max(FRAME) - last
+        + track
+            .file
+            .media_duration()
+            .saturating_sub(track.priming)
+            .saturating_sub(track.content);
     let cue_frames = if start {
         padded + track.priming
     } else {
@@ -443,6 +448,9 @@ fn mix_plan(
         let raw = track.priming + p;
         let a = (raw.saturating_sub(ramp) / FRAME).saturating_sub(1);
         let b = ((raw + cue + ramp).div_ceil(FRAME) + 1).min(n);
+        if b <= a {
+            return Err(Error::unsupported(FORMAT, "a cue past the last frame"));
+        }
         match spans.last_mut() {
             Some(last) if a <= last.1 => {
                 last.1 = last.1.max(b);
@@ -539,4 +547,54 @@ pub(super) fn stamp(
         input_frames: track.content,
         positions,
     })
+}
+
+/// The fuzz property of the AAC path without ffmpeg: reading any bytes as an MP4 sound track
+/// (its sample table, sample entry, esds and edit list) never panics, and when it reads,
+/// inserting a stand-in frame at the start and replacing the first frame both write a file
+/// whose track reads back with the expected sample count.
+pub(super) fn fuzz(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let _ = handlers(&mut Cursor::new(data), &limits);
+    let Ok(file) = TrackFile::open(&mut Cursor::new(data), b"soun", &limits) else {
+        return;
+    };
+    if let Ok(entries) = file.sample_entries() {
+        for e in entries {
+            let _ = esds_config(e);
+        }
+    }
+    let edit = file.edit().ok().flatten();
+    let n = file.samples().len();
+    let stand_in = [0x21u8, 0x10, 0x04];
+    let insert = Change {
+        samples: vec![NewSample {
+            bytes: &stand_in,
+            duration: FRAME as u32,
+        }],
+        edit: Some(EditEntry {
+            media_time: ENCODER_DELAY,
+            duration: edit.map_or(0, |e| e.duration.saturating_add(1)),
+        }),
+        ..Change::default()
+    };
+    let replace = Change {
+        from: 0,
+        to: 1,
+        samples: insert.samples.clone(),
+        ..Change::default()
+    };
+    for (change, count) in [(insert, n + 1), (replace, n)] {
+        let mut out = Vec::new();
+        if file.write(&mut Cursor::new(data), &change, &mut out).is_err() {
+            continue;
+        }
+        let again = TrackFile::open(&mut Cursor::new(&out), b"soun", &limits)
+            .unwrap_or_else(|e| panic!("a rewritten file does not read back: {e}"));
+        assert_eq!(again.samples().len(), count);
+        let first = again.samples().first().copied();
+        let at = first.map_or(0, |s| s.offset as usize);
+        assert_eq!(out.get(at..at + 3), Some(&stand_in[..]), "the new frame comes first");
+    }
 }

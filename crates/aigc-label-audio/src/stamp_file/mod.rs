@@ -186,7 +186,8 @@ pub(crate) fn check_layout(spec: &PcmSpec) -> Result<()> {
 }
 
 /// Runs the container readers of [`stamp_file`] on `data` without ffmpeg: the MP3 frame walk,
-/// the Ogg page walk, the FLAC metadata blocks, and a whole AIFF stamp into memory. For the
+/// the Ogg page walk, the FLAC metadata blocks, the MP4 sound track (read, and rewritten with a
+/// stand-in frame), and a whole AIFF stamp into memory. For the
 /// fuzz target `audio_stamp`; reading never panics and stays within the limits.
 #[doc(hidden)]
 pub fn fuzz_readers(data: &[u8]) {
@@ -197,6 +198,7 @@ pub fn fuzz_readers(data: &[u8]) {
         let _ = ogg::fuzz_pages(&mut src, &limits);
         let _ = flac::fuzz_blocks(&mut src);
     }
+    aac::fuzz(data);
     let mut cursor = std::io::Cursor::new(data);
     let _ = aiff::stamp(
         &mut cursor,

@@ -530,7 +530,12 @@ impl TrackFile {
         let mut pos = 0u64;
         for e in &edits {
             src.seek_to(pos)?;
-            src.copy_to(out, e.old.start - pos, "mp4 bytes")?;
+            let gap = e
+                .old
+                .start
+                .checked_sub(pos)
+                .ok_or_else(|| Error::malformed(FORMAT, pos, "overlapping edits"))?;
+            src.copy_to(out, gap, "mp4 bytes")?;
             match &e.what {
                 What::Moov => out.write_all(&new_moov)?,
                 What::Bytes(b) => out.write_all(b)?,
