@@ -299,6 +299,14 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     if let Some(p) = &args.position {
         style = style.at(p.parse::<ImagePosition>()?);
     }
+    if args.cue.is_some()
+        && aigc_label::detect_file(&args.input)?.map(|c| c.format()) != Some(aigc_label::video::Bmff.format())
+    {
+        return Err(Error::unsupported(
+            "stamp",
+            "--cue on a video mixes the cue into AAC sound in MP4/MOV files; this container's sound is not handled yet",
+        ));
+    }
     let options = StampOptions {
         style,
         seconds: args.duration,

@@ -134,3 +134,24 @@ fn inserting_into_the_sound_of_a_video_is_refused() {
     assert!(err.contains("out of step"), "{err}");
     assert!(!output.exists());
 }
+
+#[test]
+fn a_cue_for_the_sound_of_a_webm_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = aigc_label_testutil::fixture("video/stamp/vp9_gop1s.webm");
+    let output = dir.path().join("out.webm");
+    let out = run(&[
+        "stamp",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--cue",
+        "rhythm",
+    ]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AAC sound in MP4/MOV"),
+        "{out:?}"
+    );
+    assert!(!output.exists());
+}

@@ -825,3 +825,148 @@ fn shifted(edits: &[Edit], x: u64, past_insert: bool) -> Result<u64> {
     }
     u64::try_from(i128::from(x) + delta).map_err(|_| Error::malformed(FORMAT, x, "offset out of range"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aigc_label_core::container::bmff::{full, header};
+    use std::io::Cursor;
+
+    fn bx(typ: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        [header(typ, payload.len()), payload.to_vec()].concat()
+    }
+
+    /// A sound-only MP4: `mdat` with three 2-byte samples, then `moov` (one track, an edit
+    /// skipping 1024 samples, a `roll` group over every sample).
+    fn m4a() -> Vec<u8> {
+        let ftyp = bx(b"ftyp", b"M4A \0\0\0\0");
+        let mdat = bx(b"mdat", &[1, 1, 2, 2, 3, 3]);
+        let mdat_payload = (ftyp.len() + 8) as u32;
+        let mut mvhd = vec![0u8; 100];
+        mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
+        mvhd[16..20].copy_from_slice(&40u32.to_be_bytes());
+        let mut tkhd = vec![0u8; 84];
+        tkhd[20..24].copy_from_slice(&40u32.to_be_bytes());
+        let mut mdhd = vec![0u8; 24];
+        mdhd[12..16].copy_from_slice(&48_000u32.to_be_bytes());
+        mdhd[16..20].copy_from_slice(&3072u32.to_be_bytes());
+        let hdlr = [&[0u8; 8][..], b"soun", &[0u8; 13]].concat();
+        let elst = full(b"elst", 0, 0, &[0, 0, 0, 1, 0, 0, 0, 40, 0, 0, 4, 0, 0, 1, 0, 0]);
+        let stsd = full(b"stsd", 0, 0, &[0, 0, 0, 1, 0, 0, 0, 8, b'm', b'p', b'4', b'a']);
+        let stts = full(b"stts", 0, 0, &[0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 4, 0]);
+        let stsc = full(b"stsc", 0, 0, &[0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1]);
+        let stsz = full(b"stsz", 0, 0, &[0, 0, 0, 2, 0, 0, 0, 3]);
+        let stco = full(
+            b"stco",
+            0,
+            0,
+            &[&[0, 0, 0, 1][..], &mdat_payload.to_be_bytes()].concat(),
+        );
+        let sbgp = full(
+            b"sbgp",
+            0,
+            0,
+            &[b"roll", &[0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1][..]].concat(),
+        );
+        let stbl = bx(b"stbl", &[stsd, stts, stsc, stsz, stco, sbgp].concat());
+        let minf = bx(b"minf", &stbl);
+        let mdia = bx(b"mdia", &[bx(b"mdhd", &mdhd), bx(b"hdlr", &hdlr), minf].concat());
+        let trak = bx(b"trak", &[bx(b"tkhd", &tkhd), bx(b"edts", &elst), mdia].concat());
+        let moov = bx(b"moov", &[bx(b"mvhd", &mvhd), trak].concat());
+        [ftyp, mdat, moov].concat()
+    }
+
+    #[test]
+    fn an_insert_at_the_start_moves_the_samples_and_sets_the_edit_and_durations() {
+        let data = m4a();
+        let limits = Limits::default();
+        assert_eq!(handlers(&mut Cursor::new(&data), &limits).unwrap(), [*b"soun"]);
+        let file = TrackFile::open(&mut Cursor::new(&data), b"soun", &limits).unwrap();
+        assert_eq!(
+            file.edit().unwrap(),
+            Some(EditEntry {
+                media_time: 1024,
+                duration: 40
+            })
+        );
+        let cue = [9u8; 5];
+        let change = Change {
+            samples: vec![NewSample {
+                bytes: &cue,
+                duration: 1024,
+            }],
+            edit: Some(EditEntry {
+                media_time: 1024,
+                duration: 61,
+            }),
+            ..Change::default()
+        };
+        let mut out = Vec::new();
+        file.write(&mut Cursor::new(&data), &change, &mut out).unwrap();
+        let again = TrackFile::open(&mut Cursor::new(&out), b"soun", &limits).unwrap();
+        let s = again.samples();
+        assert_eq!(s.len(), 4);
+        let bytes = |t: &TrackSample| out[t.offset as usize..t.offset as usize + t.size as usize].to_vec();
+        assert_eq!(bytes(&s[0]), cue);
+        assert_eq!([bytes(&s[1]), bytes(&s[2]), bytes(&s[3])], [[1, 1], [2, 2], [3, 3]]);
+        assert_eq!(again.media_duration(), 4096);
+        assert_eq!(
+            again.edit().unwrap(),
+            Some(EditEntry {
+                media_time: 1024,
+                duration: 61
+            })
+        );
+        let sbgp = out.windows(4).position(|w| w == b"sbgp").unwrap();
+        assert_eq!(
+            out[sbgp + 16..sbgp + 20],
+            4u32.to_be_bytes(),
+            "the roll group covers 4 samples"
+        );
+        let mvhd = out.windows(4).position(|w| w == b"mvhd").unwrap();
+        assert_eq!(out[mvhd + 20..mvhd + 24], 61u32.to_be_bytes());
+    }
+
+    #[test]
+    fn a_replacement_keeps_the_count_and_the_other_samples() {
+        let data = m4a();
+        let limits = Limits::default();
+        let file = TrackFile::open(&mut Cursor::new(&data), b"soun", &limits).unwrap();
+        let new = [7u8; 3];
+        let change = Change {
+            from: 1,
+            to: 2,
+            samples: vec![NewSample {
+                bytes: &new,
+                duration: 1024,
+            }],
+            ..Change::default()
+        };
+        let mut out = Vec::new();
+        file.write(&mut Cursor::new(&data), &change, &mut out).unwrap();
+        let again = TrackFile::open(&mut Cursor::new(&out), b"soun", &limits).unwrap();
+        let s = again.samples();
+        let bytes = |t: &TrackSample| out[t.offset as usize..t.offset as usize + t.size as usize].to_vec();
+        assert_eq!(
+            s.iter().map(bytes).collect::<Vec<_>>(),
+            [vec![1, 1], vec![7, 7, 7], vec![3, 3]]
+        );
+        assert_eq!(again.edit().unwrap(), file.edit().unwrap());
+        // One byte more in mdat; stsz now lists three sizes instead of one shared size.
+        assert_eq!(out.len(), data.len() + 1 + 3 * 4);
+        // A range past the track is a parameter error, not a panic.
+        let bad = Change {
+            from: 2,
+            to: 9,
+            ..Change::default()
+        };
+        assert!(file.write(&mut Cursor::new(&data), &bad, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn ticks_scale_between_timescales_rounding_to_the_nearest() {
+        assert_eq!(scale(44_100, 44_100, 1000), 1000);
+        assert_eq!(scale(1105, 44_100, 1000), 25);
+        assert_eq!(scale(7, 0, 1000), 7000);
+    }
+}
