@@ -5,8 +5,8 @@
 //! `aigc_label_video::bmff::track` puts the frames into the track. The original frames keep
 //! their bytes.
 //!
-//! **Insert** (`start`, `end`; audio-only files). An AAC frame decodes by overlap-adding with
-//! the frame before it, so a cue can only join the content where one side is silent:
+//! **Insert** (audio-only files). An AAC frame decodes by overlap-adding with the frame before
+//! it, so two encodings only join cleanly where one side is silent or both carry the same sound:
 //! - at the start, the cue's frames go before the first original frame, which was encoded to
 //!   follow silence. The cue is padded with silence to whole frames and the track's one edit
 //!   (`elst`) now starts after the cue's own encoder priming (1024 samples), so the output
@@ -15,11 +15,14 @@
 //!   tail, so the content keeps every sample and the output is the source plus the cue;
 //! - at the end, the cue's frames follow the last original frame (whose decode duration becomes
 //!   a whole frame again), and the edit stretches to the cue's end; the content's end padding
-//!   and the cue's priming play as a short silence before the cue.
+//!   and the cue's priming play as a short silence before the cue;
+//! - in the middle, at the frame boundary nearest the asked time: the two frames either side
+//!   are decoded and re-encoded with the cue between them (the frames before and after the
+//!   re-encoded ones then meet the same sound they were encoded next to, as in a mix), and the
+//!   edit grows by the cue.
 //!
-//! A cue in the middle would meet sound on both sides, where the two encodings' overlap does
-//! not cancel (an audible click); it is refused, and so is inserting into the sound of a video
-//! file, which would put sound and picture out of step.
+//! Inserting into the sound of a video file is refused: it would put sound and picture out of
+//! step.
 //!
 //! **Mix** (anywhere; the way for a video's sound track). The frames under the cue and its
 //! ducking ramps, plus one on each side, are decoded (edit list ignored, so the frame grid is
@@ -46,6 +49,9 @@ const FRAME: u64 = 1024;
 /// Samples of priming ffmpeg's `aac` encoder puts before the first input sample (its
 /// `initial_padding`).
 const ENCODER_DELAY: u64 = 1024;
+
+/// Frames the encoder is fed before a re-encoded span (see [`reencode`]).
+const WARM_UP: u64 = 3;
 
 /// The least bitrate the cue is encoded at, per channel (see [`encode`]).
 const MIN_BITRATE_PER_CHANNEL: u32 = 64_000;
@@ -289,6 +295,13 @@ enum Pass {
     End(Vec<Vec<u8>>),
     /// Frames `from..to` replaced one for one.
     Mix { from: usize, frames: Vec<Vec<u8>> },
+    /// Frames `from..to` replaced by `frames`, `added` samples more (the cue, in the middle).
+    Middle {
+        from: usize,
+        to: usize,
+        frames: Vec<Vec<u8>>,
+        added: u64,
+    },
 }
 
 impl Pass {
@@ -341,6 +354,21 @@ impl Pass {
                     }),
                 }
             }
+            Pass::Middle {
+                from,
+                to,
+                frames,
+                added,
+            } => Change {
+                from: *from,
+                to: *to,
+                samples: full(frames),
+                edit: Some(EditEntry {
+                    media_time: track.priming,
+                    duration: scale(track.content + added, media_ts, movie_ts),
+                }),
+                ..Change::default()
+            },
             Pass::Mix { from, frames } => {
                 let to = from + frames.len();
                 let kept = samples
@@ -367,8 +395,9 @@ impl Pass {
 /// The cue's frames for an insert: the cue padded with silence to whole frames, encoded.
 fn insert_plan(
     track: &Track,
+    path: &Path,
     rendered: &Rendered,
-    positions: &[u64],
+    positions: &mut [u64],
     tools: &aigc_label_ffmpeg::Tools,
 ) -> Result<(u64, Vec<Pass>)> {
     if track.has_video {
@@ -379,9 +408,9 @@ fn insert_plan(
     }
     let ch = usize::from(track.spec.channels);
     let padded = rendered.frames().div_ceil(FRAME) * FRAME;
-    let mut pcm = rendered.as_f32().to_vec();
-    pcm.resize(padded as usize * ch, 0.0);
-    let frames = encode(tools, &pcm, &track.spec, &track.config, track.bitrate)?;
+    let mut cue_pcm = rendered.as_f32().to_vec();
+    cue_pcm.resize(padded as usize * ch, 0.0);
+    let frames = encode(tools, &cue_pcm, &track.spec, &track.config, track.bitrate)?;
     if frames.len() as u64 != padded / FRAME + ENCODER_DELAY / FRAME {
         return Err(Error::unsupported(
             FORMAT,
@@ -392,19 +421,28 @@ fn insert_plan(
         ));
     }
     let (mut start, mut end) = (false, false);
-    for &p in positions {
-        if p == 0 {
+    let n = track.file.samples().len() as u64;
+    // Cues in the middle: at the frame boundary nearest each, as original frame indexes.
+    let mut middles: Vec<u64> = Vec::new();
+    for p in positions.iter_mut() {
+        if *p == 0 {
             start = true;
-        } else if p == track.content {
+        } else if *p == track.content {
             end = true;
         } else {
-            return Err(Error::unsupported(
-                FORMAT,
-                "an AAC cue goes at the start or the end (in the middle the two encodings' overlap \
-                 would click): use start or end, or mix it in (--mix)",
-            ));
+            let k = (track.priming + *p + FRAME / 2) / FRAME;
+            if k < 1 || k + 2 > n {
+                return Err(Error::unsupported(
+                    FORMAT,
+                    "a cue within a frame or two of either end: put it at the start or the end",
+                ));
+            }
+            *p = (k * FRAME).saturating_sub(track.priming);
+            middles.push(k);
         }
     }
+    middles.sort_unstable();
+    middles.dedup();
     let last = track.file.samples().last().map_or(0, |s| u64::from(s.duration));
     let end_padding = last.max(FRAME) - last
         + track
@@ -414,12 +452,36 @@ fn insert_plan(
             .saturating_sub(track.content);
     let cue_frames = if start {
         padded + track.priming
-    } else {
+    } else if end && middles.is_empty() {
         end_padding + frames.len() as u64 * FRAME
+    } else {
+        padded
     };
     let mut passes = Vec::new();
     if end {
         passes.push(Pass::End(frames.clone()));
+    }
+    if let Some(&last) = middles.last() {
+        // The frames two either side of the boundary are decoded and re-encoded with the cue
+        // between them, so each join meets the same sound on both sides (as in a mix). Later
+        // cues first: an earlier one's frames would move them.
+        let most = (last + 4) * FRAME;
+        let decoded = ffmpeg::decode_head_with(tools, &["-ignore_editlist", "1"], path, track.spec.channels, most)?;
+        let ch = usize::from(track.spec.channels);
+        for &k in middles.iter().rev() {
+            let (a, b) = (k.saturating_sub(2), (k + 2).min(n - 1));
+            let frames = reencode(track, tools, &decoded, a, b, padded / FRAME, |pcm, start| {
+                let at = ((k * FRAME - start) as usize * ch).min(pcm.len());
+                pcm.splice(at..at, cue_pcm.iter().copied());
+                Ok(())
+            })?;
+            passes.push(Pass::Middle {
+                from: a as usize,
+                to: b as usize,
+                frames,
+                added: padded,
+            });
+        }
     }
     if start {
         passes.push(Pass::Start(frames));
@@ -460,36 +522,65 @@ fn mix_plan(
         }
     }
     let most = spans.last().map_or(0, |s| s.1 + 2) * FRAME;
-    let ch = usize::from(track.spec.channels);
     let decoded = ffmpeg::decode_head_with(tools, &["-ignore_editlist", "1"], path, track.spec.channels, most)?;
     let mut passes = Vec::new();
     for (a, b, raws) in spans {
-        // The encoder is fed from frame `s` on: its frame k then stands for the original
-        // frame k + s - 1 (its first frame holds its priming and the original's block s - 1).
-        let s = a.saturating_sub(1).max(1);
-        let first = (s * FRAME) as usize * ch;
-        let last = (((b + 2) * FRAME) as usize * ch).min(decoded.len() / ch * ch);
-        let mut pcm = decoded.get(first..last).unwrap_or_default().to_vec();
-        let at: Vec<u64> = raws
-            .iter()
-            .map(|&r| {
-                r.checked_sub(s * FRAME)
-                    .ok_or_else(|| Error::unsupported(FORMAT, "a cue over the first frame of a track without priming"))
-            })
-            .collect::<Result<_>>()?;
-        Mixer::new(rendered, &track.spec, at, ducking)?.apply(&mut pcm)?;
-        let frames = encode(tools, &pcm, &track.spec, &track.config, track.bitrate)?;
-        let take = (a + 1 - s) as usize..(b + 1 - s) as usize;
-        let frames = frames
-            .get(take)
-            .map(<[Vec<u8>]>::to_vec)
-            .ok_or_else(|| Error::unsupported(FORMAT, "ffmpeg's aac encoder wrote fewer frames than the span"))?;
+        let frames = reencode(track, tools, &decoded, a, b, 0, |pcm, start| {
+            let at: Vec<u64> = raws
+                .iter()
+                .map(|&r| {
+                    r.checked_sub(start).ok_or_else(|| {
+                        Error::unsupported(FORMAT, "a cue over the first frame of a track without priming")
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Mixer::new(rendered, &track.spec, at, ducking)?.apply(pcm)
+        })?;
         passes.push(Pass::Mix {
             from: a as usize,
             frames,
         });
     }
     Ok(passes)
+}
+
+/// Re-encodes the original frames `a..b` (decoded, edit list ignored, in `decoded`) after
+/// `edit` changed their samples (given with the raw sample index of the first one), returning
+/// `b - a + added` frames on the file's frame grid.
+///
+/// The encoder is fed from frame `s` on (never frame 0, the priming): its frame `j` then
+/// stands for the original frame `j + s - 1`, as its first frame holds its own priming and the
+/// original's block `s - 1`. `s` is [`WARM_UP`] frames before the span, and the fed sound fades
+/// in over its first frame: sound starting from silence is an attack to the encoder, which
+/// answers with short windows, and a kept frame next to them would not overlap-add with the
+/// original frame before it (their window shapes differ).
+fn reencode(
+    track: &Track,
+    tools: &aigc_label_ffmpeg::Tools,
+    decoded: &[f32],
+    a: u64,
+    b: u64,
+    added: u64,
+    edit: impl FnOnce(&mut Vec<f32>, u64) -> Result<()>,
+) -> Result<Vec<Vec<u8>>> {
+    let ch = usize::from(track.spec.channels);
+    let s = a.saturating_sub(WARM_UP).max(1);
+    let first = (s * FRAME) as usize * ch;
+    let last = (((b + 2) * FRAME) as usize * ch).min(decoded.len() / ch * ch);
+    let mut pcm = decoded.get(first..last).unwrap_or_default().to_vec();
+    if s > 1 {
+        for (i, frame) in pcm.chunks_mut(ch).take(FRAME as usize).enumerate() {
+            let gain = 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / FRAME as f32).cos();
+            frame.iter_mut().for_each(|x| *x *= gain);
+        }
+    }
+    edit(&mut pcm, s * FRAME)?;
+    let frames = encode(tools, &pcm, &track.spec, &track.config, track.bitrate)?;
+    let take = (a + 1 - s) as usize..(b + 1 - s + added) as usize;
+    frames
+        .get(take)
+        .map(<[Vec<u8>]>::to_vec)
+        .ok_or_else(|| Error::unsupported(FORMAT, "ffmpeg's aac encoder wrote fewer frames than the span"))
 }
 
 /// Stamps the AAC track of the MP4 at `path` into `output` (`out_path` names where it goes,
@@ -505,9 +596,9 @@ pub(super) fn stamp(
     let track = open(path)?;
     let rendered = Rendered::new(cue, &track.spec)?;
     let tools = ffmpeg::tools()?;
-    let positions = resolve(at, &track.spec, track.content, rendered.frames(), mode)?;
+    let mut positions = resolve(at, &track.spec, track.content, rendered.frames(), mode)?;
     let (cue_frames, passes) = match mode {
-        Mode::Insert => insert_plan(&track, &rendered, &positions, &tools)?,
+        Mode::Insert => insert_plan(&track, path, &rendered, &mut positions, &tools)?,
         Mode::Mix(ducking) => (
             rendered.frames(),
             mix_plan(&track, path, &rendered, &positions, ducking, &tools)?,
