@@ -111,11 +111,12 @@ fn medium(args: &StampArgs) -> Result<Medium> {
 }
 
 /// Whether the MP4 at `path` has a video track (a cover picture is not one: MP4 keeps it in
-/// the `covr` tag).
+/// the `covr` tag). A file whose tracks cannot be listed goes to the video stamper, which has
+/// a whole-file fallback and its own messages.
 fn has_video_track(path: &Path) -> Result<bool> {
     let mut file = std::fs::File::open(path)?;
-    let handlers = aigc_label::video::bmff::track::handlers(&mut file, &aigc_label::Limits::default())?;
-    Ok(handlers.contains(b"vide"))
+    let handlers = aigc_label::video::bmff::track::handlers(&mut file, &aigc_label::Limits::default());
+    Ok(handlers.map_or(true, |h| h.contains(b"vide")))
 }
 
 /// Runs the command.

@@ -40,7 +40,7 @@ use crate::cue::{At, Cue, Mode, PcmSpec, Rendered, resolve};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stamped {
-    /// The container (`aiff`, `wav`, `mp3`, ...).
+    /// The container (`aiff`, `wav`, `mp3`, `m4a` for AAC in MP4, ...).
     pub format: &'static str,
     /// The audio's layout.
     pub spec: PcmSpec,
