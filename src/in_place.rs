@@ -1,6 +1,6 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
-//! padding in MP3, the `free` boxes our writer leaves in an MP4's label `meta` box), the label
+//! padding in MP3, the `JUNK` chunk after a WAV file's `AIGC` chunk, the `free` boxes our writer leaves in an MP4's label `meta` box), the label
 //! is written there with a crash-safe switch, about the label's size instead of the whole file,
 //! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller
 //! goes on with the atomic rewrite of [`crate::atomic`].
@@ -69,13 +69,14 @@ fn open(path: &Path) -> Result<Option<Target>> {
 /// The formats updated in place.
 fn supported(carrier: &dyn Carrier) -> bool {
     let format = carrier.format();
-    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3")) || (cfg!(feature = "video") && format == "mp4")
+    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3" | "wav"))
+        || (cfg!(feature = "video") && format == "mp4")
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
 fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
     match carrier.format() {
-        "flac" | "mp3" => update_audio(carrier, file, label, limits),
+        "flac" | "mp3" | "wav" => update_audio(carrier, file, label, limits),
         "mp4" => update_video(file, label, limits),
         _ => Ok(None),
     }
@@ -87,6 +88,7 @@ fn update_audio(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &
     let update = match carrier.format() {
         "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
         "mp3" => aigc_label_audio::mp3::update_in_place(file, label, limits)?,
+        "wav" => aigc_label_audio::wav::update_in_place(file, label, limits)?,
         _ => return Ok(None),
     };
     Ok(match update {

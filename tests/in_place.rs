@@ -87,6 +87,25 @@ fn signed_and_bound_labels_survive_an_in_place_propagation() {
     signed_and_bound_propagation_in_place("ffmpeg.flac");
 }
 
+/// WAV (plain RIFF and RF64): the label goes into the `JUNK` room after the `AIGC` chunk, which
+/// the binding leaves out with the label.
+#[test]
+fn wav_signed_and_bound_labels_survive_an_in_place_propagation() {
+    for name in ["pcm16_mono.wav", "rf64.wav"] {
+        let file = signed_and_bound_propagation_in_place(name);
+        let bytes = std::fs::read(file.path()).unwrap();
+        let original = std::fs::read(fixture(name)).unwrap();
+        let data = |b: &[u8]| b.windows(4).position(|w| w == b"data").unwrap();
+        let (a, b) = (data(&original), data(&bytes));
+        assert_eq!(a, b, "{name}: nothing moves before the samples");
+        assert_eq!(
+            original[a..],
+            bytes[b..b + original.len() - a],
+            "{name}: samples unchanged"
+        );
+    }
+}
+
 /// MP4: the new `keys` and `ilst` go into the `free` boxes of the label's `meta` box, which the
 /// binding leaves out with the rest of that box; nothing else changes, so the decoded frames
 /// are the same.

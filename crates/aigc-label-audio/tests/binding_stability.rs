@@ -83,7 +83,7 @@ fn wav_rewrites_keep_the_covered_bytes() {
 }
 
 #[test]
-fn wav_excludes_the_riff_sizes_and_the_label_chunk_only() {
+fn wav_excludes_the_riff_sizes_and_the_label_chunk_and_its_room_only() {
     for name in ["pcm16_mono.wav", "rf64.wav"] {
         let a = write_label(&Wav, &read_fixture(name), &sample_label());
         let mut ex = exclusions(&Wav, &a);
@@ -96,7 +96,10 @@ fn wav_excludes_the_riff_sizes_and_the_label_chunk_only() {
         if name == "rf64.wav" {
             expected.push(20..28);
         }
-        expected.push(label);
+        // The label chunk and the room after it (a `JUNK` chunk of `Limits::label_room`).
+        let room = 8 + Limits::default().label_room;
+        assert_eq!(&a[label.end as usize..label.end as usize + 4], b"JUNK");
+        expected.push(label.start..label.end + room);
         assert_eq!(ex, expected, "{name}");
     }
 }
