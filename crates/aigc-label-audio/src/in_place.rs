@@ -6,8 +6,9 @@
 //! 1. the new bytes go where no reader looks yet (inside padding), then [`Storage::sync`];
 //! 2. one write of a few bytes, inside one 512-byte disk sector, re-links the structure so that
 //!    readers skip the old label and reach the new one, then [`Storage::sync`];
-//! 3. the old label's bytes, now padding nothing reads, are zeroed (a crash here leaves stale
-//!    bytes in padding, which no reader sees), then [`Storage::sync`].
+//! 3. the old label's bytes, now padding nothing reads, are zeroed, and not synced: lost, they
+//!    leave stale bytes in padding, which no reader sees (the next update's first sync makes
+//!    them durable), and a third sync would cost as much as the other two together.
 //!
 //! When the file has no room, or no such switch exists, nothing is written and the update says
 //! why ([`Update::Rewrite`]): the caller rewrites the file whole (atomically).
@@ -92,16 +93,20 @@ impl Steps {
         }
     }
 
-    /// Runs the steps on `file`, syncing after each; returns what was written.
+    /// Runs the steps on `file`, syncing after each but a last one that only writes zeros (the
+    /// scrub, see the module docs); returns what was written.
     pub(crate) fn run<S: Storage + ?Sized>(&self, file: &mut S) -> Result<Written> {
         let mut written = 0u64;
-        for phase in &self.phases {
+        for (i, phase) in self.phases.iter().enumerate() {
             for (pos, bytes) in phase {
                 put(file, *pos, bytes)?;
                 written += bytes.len() as u64;
             }
             file.flush()?;
-            file.sync()?;
+            let scrub = i + 1 == self.phases.len() && phase.iter().all(|(_, b)| b.iter().all(|&x| x == 0));
+            if !scrub {
+                file.sync()?;
+            }
         }
         Ok(Written {
             label_range: self.label_range.clone(),
