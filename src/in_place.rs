@@ -1,6 +1,7 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
-//! padding in MP3, the `JUNK` chunk after a WAV file's `AIGC` chunk, the `free` boxes our writer leaves in an MP4's label `meta` box), the label
+//! padding in MP3 and in an AIFF file's ID3 chunk, the `JUNK` chunk after a WAV file's `AIGC`
+//! chunk, the `free` boxes our writer leaves in an MP4's label `meta` box), the label
 //! is written there with a crash-safe switch, about the label's size instead of the whole file,
 //! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller
 //! goes on with the atomic rewrite of [`crate::atomic`].
@@ -69,7 +70,7 @@ fn open(path: &Path) -> Result<Option<Target>> {
 /// The formats updated in place.
 fn supported(carrier: &dyn Carrier) -> bool {
     let format = carrier.format();
-    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3" | "wav"))
+    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3" | "wav" | "aiff"))
         || (cfg!(feature = "video") && format == "mp4")
 }
 
@@ -78,7 +79,7 @@ fn supported(carrier: &dyn Carrier) -> bool {
 fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, options: &Options) -> Result<Option<Written>> {
     let (limits, sync) = (&options.limits, options.sync);
     match carrier.format() {
-        "flac" | "mp3" | "wav" => update_audio(carrier, file, label, limits, sync),
+        "flac" | "mp3" | "wav" | "aiff" => update_audio(carrier, file, label, limits, sync),
         "mp4" => update_video(file, label, limits, sync),
         _ => Ok(None),
     }
@@ -140,6 +141,7 @@ fn update_audio(
         "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
         "mp3" => aigc_label_audio::mp3::update_in_place(file, label, limits)?,
         "wav" => aigc_label_audio::wav::update_in_place(file, label, limits)?,
+        "aiff" => aigc_label_audio::aiff::update_in_place(file, label, limits)?,
         _ => return Ok(None),
     };
     Ok(match update {

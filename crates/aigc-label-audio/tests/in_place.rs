@@ -11,7 +11,7 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
 use aigc_label_audio::flac::update_in_place;
 use aigc_label_audio::in_place::{Storage, Update};
-use aigc_label_audio::{Flac, Mp3, Wav};
+use aigc_label_audio::{Aiff, Flac, Mp3, Wav};
 use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_testutil::{covered_by, sample_label};
 use common::*;
@@ -539,4 +539,70 @@ fn wav_in_place_keeps_what_a_binding_covers_across_both_switch_directions() {
         front > 0 && back > 0,
         "both directions used: {front} front, {back} back"
     );
+}
+
+fn aiff_labels(data: &[u8]) -> Vec<Label> {
+    Aiff.find(&mut Cursor::new(data), &Limits::default())
+        .unwrap()
+        .iter()
+        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
+        .collect()
+}
+
+/// AIFF and AIFC: the padding our write leaves in the ID3 chunk's tag takes later labels, with
+/// the MP3 steps (two 10-byte header switches through a `PRIV` frame); every state a crash can
+/// leave reads as the old label or the new one, the chunk, the `FORM` size and every covered
+/// byte stay, and ffmpeg decodes the same samples.
+#[test]
+fn aiff_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
+    for name in ["sox.aiff", "sox.aifc", "ffmpeg_id3.aiff"] {
+        // A long first label: ffmpeg's tag, whose own padding holds a short one, has to grow
+        // (and then gets the room); a tag that keeps its size keeps only the padding it had.
+        let mut file = write_label(&Aiff, &read_fixture(name), &grown(99, 3000));
+        let len = file.len();
+        let before = covered_by(&Aiff, &file);
+        for n in 0..6 {
+            let was = aiff_labels(&file);
+            let new = grown(n, 150 + 60 * n);
+            let mut rec = Recorder::new(file.clone());
+            let r = aigc_label_audio::aiff::update_in_place(&mut rec, &new, &Limits::default()).unwrap();
+            let Update::InPlace(w) = r else {
+                panic!("{name}: update {n}: {r:?}");
+            };
+            let json = aigc_label_core::json::to_json(&new, aigc_label_core::json::Shape::Bare);
+            assert_eq!(w.bytes_written, rec.written());
+            // The new frame twice (in the padding, then in place), the old frame's bytes zeroed
+            // behind it, two headers.
+            let old = aigc_label_core::json::to_json(&was[0], aigc_label_core::json::Shape::Bare);
+            assert!(
+                rec.written() <= 2 * (json.len() + old.len()) as u64 + 128,
+                "{name}: {}",
+                rec.written()
+            );
+            assert_eq!(rec.syncs.len(), 4, "five steps, each but the scrub synced");
+            let state = replay(&file, &rec, &was, &new, aiff_labels);
+            file = rec.file.into_inner();
+            assert_eq!(state, file);
+            assert_eq!(file.len(), len, "{name}: nothing moves");
+            assert!(covered_by(&Aiff, &file) == before, "{name}: covered bytes changed");
+            assert!(!file.windows(4).any(|w| w == b"PRIV"), "{name}");
+        }
+        let out = temp_file(&file, "aiff");
+        if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
+            assert_eq!(a, b, "{name}: decoded samples");
+        }
+        if let Some(value) = ffprobe_aigc(&out) {
+            let last = aiff_labels(&file).pop().unwrap();
+            assert_eq!(
+                value,
+                aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
+            );
+        }
+    }
+    // No room: nothing written.
+    let mut c = Cursor::new(write_label(&Aiff, &read_fixture("sox.aiff"), &sample_label()));
+    let copy = c.get_ref().clone();
+    let r = aigc_label_audio::aiff::update_in_place(&mut c, &grown(0, 9000), &Limits::default()).unwrap();
+    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
+    assert_eq!(c.into_inner(), copy);
 }
