@@ -606,3 +606,11 @@ fn aiff_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
     assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
     assert_eq!(c.into_inner(), copy);
 }
+
+/// Hostile input: the `audio_in_place` fuzz corpus through every audio update in place (a
+/// refusal writes nothing; a success leaves exactly the new label).
+#[test]
+fn in_place_fuzz_corpus_replays() {
+    let n = aigc_label_testutil::replay_corpus("audio_in_place", aigc_label_audio::in_place::fuzz_update);
+    assert!(n >= 5, "{n} inputs");
+}
