@@ -10,7 +10,9 @@
 //! whole, and a rewrite drops it and writes a fresh label and room. Room right before a label
 //! joins the run only after the `data` chunk (the `JUNK` that BWF writers reserve at the start
 //! for a later RF64 `ds64` stays theirs); room chunks that touch no label are other people's and
-//! stay as they are.
+//! stay as they are. (A binding made before this rule, on a file with a `JUNK` chunk between
+//! `data` and the label, covered that chunk; it no longer verifies. Our own writes never put one
+//! there.)
 //!
 //! **The switch.** With the old label chunk `L` and a room chunk `K` of the run, the new chunk
 //! `N` is written inside `K`'s body, where no reader looks, with a `JUNK` header after it
