@@ -209,12 +209,13 @@ fn exclusions_are_tight(name: &str, carrier: &dyn Carrier, file: &[u8]) {
     );
     let total = |rs: &[Range<u64>]| rs.iter().map(|r| r.end - r.start).sum::<u64>();
     let extra = total(&excluded).saturating_sub(total(&structures));
-    // FLAC and MP3 writes that grow the metadata reserve `Limits::label_room` of padding (zeros)
-    // so that later labels are written in place (issue 16); a binding leaves padding out.
-    let room = if matches!(carrier.format(), "flac" | "mp3") {
-        limits.label_room
-    } else {
-        0
+    // FLAC, MP3, AIFF and WAV writes that grow the metadata reserve `Limits::label_room` of
+    // padding (zeros) so that later labels are written in place (issue 16); a binding leaves
+    // padding out (WAV: a `JUNK` chunk and its header).
+    let room = match carrier.format() {
+        "flac" | "mp3" | "aiff" => limits.label_room,
+        "wav" => limits.label_room + 16,
+        _ => 0,
     };
     let allowance = 256 + file.len() as u64 / 20 + room;
     assert!(
