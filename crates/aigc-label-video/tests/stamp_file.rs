@@ -249,6 +249,13 @@ fn hevc_keyframes_every_second() {
     check_splice("hevc_gop1s.mp4", 1.0);
 }
 
+/// H.264 with B-frames in Matroska: cut at the IDR at 2 s, the new parameter sets added to the
+/// track's CodecPrivate (chapters and tags kept).
+#[test]
+fn h264_mkv_keyframes_every_second() {
+    check_splice("h264_gop1s.mkv", 1.0);
+}
+
 #[test]
 fn vp9_webm_keyframes_every_second() {
     check_splice("vp9_gop1s.webm", 1.0);

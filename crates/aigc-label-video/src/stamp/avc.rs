@@ -54,8 +54,10 @@ fn list<'a>(b: &mut Bytes<'a>, count: usize) -> Result<Vec<&'a [u8]>> {
         .collect()
 }
 
-fn parse(avcc: &[u8]) -> Result<Config<'_>> {
-    let mut b = Bytes::new(avcc.get(8..).unwrap_or_default());
+/// Parses an `AVCDecoderConfigurationRecord` (an `avcC` box's payload, or Matroska's
+/// `CodecPrivate` for `V_MPEG4/ISO/AVC`).
+fn parse(record: &[u8]) -> Result<Config<'_>> {
+    let mut b = Bytes::new(record);
     let head = b.take(5).ok_or_else(|| bad("record cut off"))?;
     let n = usize::from(b.u8().ok_or_else(|| bad("SPS count"))? & 0x1F);
     let sps = list(&mut b, n)?;
@@ -129,11 +131,16 @@ fn pps_id(nal: &[u8]) -> Option<u32> {
     Bits::new(nal).ue()
 }
 
-/// The lowest SPS/PPS id above every id the sample entry's `avcC` uses (x264 gives the SPS and
-/// the PPS the same id), or `None` when none is left (SPS ids end at 31).
-pub(crate) fn free_id(entry: &[u8]) -> Result<Option<u32>> {
+/// The decoder configuration record inside a sample entry's `avcC` box.
+pub(crate) fn record(entry: &[u8]) -> Result<&[u8]> {
     let range = find_avcc(entry)?;
-    let config = parse(entry.get(range).unwrap_or_default())?;
+    Ok(entry.get(range.start + 8..range.end).unwrap_or_default())
+}
+
+/// The lowest SPS/PPS id above every id `record` uses (x264 gives the SPS and the PPS the same
+/// id), or `None` when none is left (SPS ids end at 31).
+pub(crate) fn free_id(record: &[u8]) -> Result<Option<u32>> {
+    let config = parse(record)?;
     let used = config
         .sps
         .iter()
@@ -145,10 +152,9 @@ pub(crate) fn free_id(entry: &[u8]) -> Result<Option<u32>> {
     Ok((next <= 31).then_some(next))
 }
 
-/// The byte length of the NAL unit length fields of samples described by `entry`.
-pub(crate) fn length_size(entry: &[u8]) -> Result<usize> {
-    let range = find_avcc(entry)?;
-    let config = parse(entry.get(range).unwrap_or_default())?;
+/// The byte length of the NAL unit length fields of samples described by `record`.
+pub(crate) fn length_size(record: &[u8]) -> Result<usize> {
+    let config = parse(record)?;
     Ok(usize::from(config.head.get(4).copied().unwrap_or(3) & 3) + 1)
 }
 
@@ -173,12 +179,22 @@ pub(crate) fn is_idr(sample: &[u8], length_size: usize) -> bool {
     false
 }
 
-/// `original` (a whole `avc1`/`avc3` sample entry) with the SPS and PPS of `segment`'s `avcC`
-/// added to its own.
-pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
-    let range = find_avcc(original)?;
-    let old = parse(original.get(range.clone()).unwrap_or_default())?;
-    let new = parse(segment.get(find_avcc(segment)?).unwrap_or_default())?;
+/// The record `original` with the SPS and PPS of `segment` (another record) added to its own.
+/// The containers share this: MP4 rewrites the `avcC` box with it (see [`merge`]), Matroska the
+/// track's `CodecPrivate`.
+///
+/// # Errors
+/// Malformed records; [`Error::Unsupported`] when the two use different NAL unit length sizes
+/// (the new samples would not parse against the merged record) or the sets do not fit.
+pub(crate) fn merge_records(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
+    if length_size(original)? != length_size(segment)? {
+        return Err(Error::unsupported(
+            "h264",
+            "the encoder's NAL unit length size differs from the source's",
+        ));
+    }
+    let old = parse(original)?;
+    let new = parse(segment)?;
     let sps: Vec<&[u8]> = old.sps.iter().chain(&new.sps).copied().collect();
     let pps: Vec<&[u8]> = old.pps.iter().chain(&new.pps).copied().collect();
     if sps.len() > 31 || pps.len() > 255 {
@@ -196,20 +212,33 @@ pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
         payload.extend_from_slice(p);
     }
     payload.extend_from_slice(old.tail);
+    Ok(payload)
+}
+
+/// `original` (a whole `avc1`/`avc3` sample entry) with the SPS and PPS of `segment`'s `avcC`
+/// added to its own.
+pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
+    let payload = merge_records(record(original)?, record(segment)?)?;
+    replace_record(original, &payload)
+}
+
+/// `entry` with its `avcC` box holding `payload`.
+fn replace_record(entry: &[u8], payload: &[u8]) -> Result<Vec<u8>> {
+    let range = find_avcc(entry)?;
     let mut avcc = u32::try_from(payload.len() + 8)
-        .unwrap_or(u32::MAX)
+        .map_err(|_| bad("avcC too large"))?
         .to_be_bytes()
         .to_vec();
     avcc.extend_from_slice(b"avcC");
-    avcc.extend_from_slice(&payload);
-    let mut entry = original.get(..range.start).unwrap_or_default().to_vec();
-    entry.extend_from_slice(&avcc);
-    entry.extend_from_slice(original.get(range.end..).unwrap_or_default());
-    let size = u32::try_from(entry.len()).map_err(|_| bad("sample entry too large"))?;
-    if let Some(s) = entry.get_mut(..4) {
+    avcc.extend_from_slice(payload);
+    let mut out = entry.get(..range.start).unwrap_or_default().to_vec();
+    out.extend_from_slice(&avcc);
+    out.extend_from_slice(entry.get(range.end..).unwrap_or_default());
+    let size = u32::try_from(out.len()).map_err(|_| bad("sample entry too large"))?;
+    if let Some(s) = out.get_mut(..4) {
         s.copy_from_slice(&size.to_be_bytes());
     }
-    Ok(entry)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -260,13 +289,13 @@ mod tests {
         };
         let a = entry(&[0x67, 100, 0, 13, 0x80], &[0x68, 0x80]);
         let b = entry(&[0x67, 100, 0, 13, 0x40], &[0x68, 0x40]);
-        assert_eq!(free_id(&a).unwrap(), Some(1));
+        assert_eq!(free_id(record(&a).unwrap()).unwrap(), Some(1));
         let m = merge(&a, &b).unwrap();
         assert_eq!(u32::from_be_bytes(m[..4].try_into().unwrap()) as usize, m.len());
-        let c = parse(&m[find_avcc(&m).unwrap()]).unwrap();
+        let c = parse(record(&m).unwrap()).unwrap();
         assert_eq!(c.sps.len(), 2);
         assert_eq!(c.pps.len(), 2);
         assert_eq!(c.tail, [0xFD, 0xF8, 0xF8, 0]);
-        assert_eq!(free_id(&m).unwrap(), Some(2));
+        assert_eq!(free_id(record(&m).unwrap()).unwrap(), Some(2));
     }
 }

@@ -1,10 +1,18 @@
-//! The Matroska/WebM splice for VP8 and VP9: new SimpleBlocks for the video frames before the
-//! first keyframe at or after the label's end, every other byte copied.
+//! The Matroska/WebM splice for VP8, VP9 and H.264: new SimpleBlocks for the video frames
+//! before the first keyframe at or after the label's end, every other byte copied.
 //!
 //! VP8 and VP9 keyframes reset every reference and their frames are stored in presentation
 //! order (VP9's hidden frames travel inside superframes), so a keyframe is always a clean cut
 //! and the `n`-th new frame takes the place of the `n`-th old block: same track, same
-//! timestamp, the new keyframe flag, no codec private data to reconcile. What moves:
+//! timestamp, the new keyframe flag, no codec private data to reconcile.
+//!
+//! H.264 (`V_MPEG4/ISO/AVC`) is cut only at an IDR picture: every frame before it in decode
+//! order is shown before it and none after it refers back, so the blocks before it hold
+//! exactly the frames shown before it. Their blocks are stored in decode order with
+//! presentation timestamps; the new segment has no B-frames, so the `n`-th new frame takes the
+//! `n`-th smallest of the replaced timestamps. Its SPS and PPS join the track's
+//! `CodecPrivate` (an `avcC` record) under ids the source does not use, exactly as the MP4
+//! splice does (the `avc` module), which rewrites the Tracks element. What moves:
 //! - each Cluster holding a replaced block is rebuilt (its other blocks, audio included, copied
 //!   in place; its CRC-32 recomputed) and changes size;
 //! - every position that points past such a Cluster moves: SeekHead entries, Cues'
@@ -36,6 +44,10 @@ const CUE_POINT: u32 = 0xBB;
 const CUE_TRACK_POSITIONS: u32 = 0xB7;
 const CUE_CLUSTER_POSITION: u32 = 0xF1;
 const CUE_RELATIVE_POSITION: u32 = 0xF0;
+const CODEC_ID: u32 = 0x86;
+const CODEC_PRIVATE: u32 = 0x63A2;
+/// Matroska's codec ID for H.264 with an `avcC` record in `CodecPrivate`.
+pub(crate) const H264: &str = "V_MPEG4/ISO/AVC";
 /// Largest Cluster rebuilt in memory.
 const MAX_CLUSTER: u64 = 256 << 20;
 
@@ -55,6 +67,8 @@ pub(crate) struct Frame {
     pub key: bool,
     /// Index of its Cluster in [`Mkv::level1`].
     pub cluster: usize,
+    /// Its Cluster's timestamp.
+    pub cluster_ts: i64,
 }
 
 /// A Matroska file ready to splice.
@@ -65,6 +79,26 @@ pub(crate) struct Mkv {
     pub scale: u64,
     /// The video frames up to and including the first keyframe at or after `until`.
     pub frames: Vec<Frame>,
+    /// The track's `CodecID`.
+    pub codec_id: String,
+    /// The track's `CodecPrivate` (empty when it has none).
+    pub private: Vec<u8>,
+    /// Where the track's entry is: the Tracks element's index in [`Mkv::level1`] and the
+    /// entry's index among its children.
+    pub entry: (usize, usize),
+    /// Whether the last of [`Mkv::frames`] is the cut: a keyframe (an IDR picture for H.264)
+    /// at or after the label's end. Otherwise the track ended first.
+    pub cut: bool,
+    /// The track's blocks after the cut (counted, not kept).
+    pub later: u64,
+}
+
+/// A new frame for one replaced block.
+pub(crate) struct NewFrame<'a> {
+    pub bytes: &'a [u8],
+    pub key: bool,
+    /// Absolute timestamp in Segment ticks.
+    pub ts: i64,
 }
 
 fn uint(data: &[u8]) -> u64 {
@@ -72,7 +106,7 @@ fn uint(data: &[u8]) -> u64 {
 }
 
 /// Reads the structure of `input` and the blocks of its `nth` track up to the first keyframe
-/// whose time from the first frame is at least `until_ns`.
+/// whose time from the first frame is at least `until_ns` (for H.264, the first IDR picture).
 pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: &Limits) -> Result<Mkv> {
     let mut src = Source::new(input, FORMAT)?;
     let len = src.len();
@@ -94,7 +128,8 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
     }
     let mut scale = 1_000_000u64;
     let mut track = None;
-    for el in &level1 {
+    let (mut codec_id, mut private, mut entry_at) = (String::new(), Vec::new(), (0, 0));
+    for (li, el) in level1.iter().enumerate() {
         if el.id == ebml::id::INFO || el.id == ebml::id::TRACKS {
             src.seek_to(el.start)?;
             let buf = src.read_vec(el.end().unwrap_or(el.start) - el.start, "element", limits)?;
@@ -103,8 +138,20 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                 if let Some(c) = kids.iter().find(|c| c.id == TIMESTAMP_SCALE) {
                     scale = uint(buf.get(c.data.clone()).unwrap_or_default()).max(1);
                 }
-            } else if let Some(entry) = kids.iter().filter(|c| c.id == TRACK_ENTRY).nth(nth) {
+            } else if let Some((ei, entry)) = kids.iter().enumerate().filter(|(_, c)| c.id == TRACK_ENTRY).nth(nth) {
                 let fields = children(&buf, entry.data.clone(), el.start)?;
+                let bytes = |id| {
+                    fields
+                        .iter()
+                        .find(|c| c.id == id)
+                        .and_then(|c| buf.get(c.data.clone()))
+                        .unwrap_or_default()
+                };
+                codec_id = String::from_utf8_lossy(bytes(CODEC_ID))
+                    .trim_end_matches('\0')
+                    .to_string();
+                private = bytes(CODEC_PRIVATE).to_vec();
+                entry_at = (li, ei);
                 let get = |id| {
                     fields
                         .iter()
@@ -119,9 +166,19 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
         }
     }
     let track = track.ok_or_else(|| unsupported(format!("no track entry {nth}")))?;
+    // H.264 is cut at IDR pictures only, found by their NAL unit types.
+    let length_size = if codec_id == H264 {
+        Some(super::avc::length_size(&private)?)
+    } else {
+        None
+    };
+    let mut block_limits = limits.clone();
+    block_limits.max_metadata_bytes = MAX_CLUSTER;
     let mut frames: Vec<Frame> = Vec::new();
     let mut first_ts = None;
-    'clusters: for (ci, el) in level1.iter().enumerate().filter(|(_, e)| e.id == ebml::id::CLUSTER) {
+    let mut found = false;
+    let mut later = 0u64;
+    for (ci, el) in level1.iter().enumerate().filter(|(_, e)| e.id == ebml::id::CLUSTER) {
         let end = el.end().unwrap_or(el.start);
         src.seek_to(el.data_start())?;
         let mut cluster_ts = 0i64;
@@ -148,7 +205,9 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         return Err(Error::malformed(FORMAT, child.start, "SimpleBlock header"));
                     };
                     let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
-                    if number == track {
+                    if number == track && found {
+                        later += 1;
+                    } else if number == track {
                         if flags & 0x06 != 0 {
                             return Err(unsupported("laced video blocks"));
                         }
@@ -157,23 +216,23 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         let first = *first_ts.get_or_insert(at);
                         let key = flags & 0x80 != 0;
                         let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
-                        if key && !frames.is_empty() && elapsed >= u128::from(until_ns) {
-                            frames.push(Frame {
-                                range: child.start..child_end,
-                                head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
-                                ts: at,
-                                key,
-                                cluster: ci,
-                            });
-                            break 'clusters;
-                        }
-                        frames.push(Frame {
+                        let frame = Frame {
                             range: child.start..child_end,
                             head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
                             ts: at,
                             key,
                             cluster: ci,
-                        });
+                            cluster_ts,
+                        };
+                        let mut cut = key && !frames.is_empty() && elapsed >= u128::from(until_ns);
+                        if let (true, Some(ls)) = (cut, length_size) {
+                            let payload = child.data_start() + vlen as u64 + 3;
+                            src.seek_to(payload)?;
+                            let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
+                            cut = super::avc::is_idr(&bytes, ls);
+                        }
+                        frames.push(frame);
+                        found = cut;
                     }
                 }
                 BLOCK_GROUP => {
@@ -184,7 +243,9 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         let vlen = data.first().map_or(9, |x| x.leading_zeros() as usize + 1);
                         let number =
                             uint(data.get(..vlen).unwrap_or_default()) & !(0x80u64 << (8 * (vlen.clamp(1, 8) - 1)));
-                        if number == track {
+                        if number == track && found {
+                            later += 1;
+                        } else if number == track {
                             return Err(unsupported("video in BlockGroups"));
                         }
                     }
@@ -199,6 +260,11 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
         level1,
         scale,
         frames,
+        codec_id,
+        private,
+        entry: entry_at,
+        cut: found,
+        later,
     })
 }
 
@@ -258,12 +324,43 @@ fn map(edits: &[Edit], x: u64) -> u64 {
     u64::try_from(i128::from(x) + delta).unwrap_or(x)
 }
 
+/// The Tracks element `buf` (all of it, starting at file offset `at`) with the `nth` entry's
+/// `CodecPrivate` holding `private`.
+fn tracks_with_private(buf: &[u8], hdr_len: usize, at: u64, nth: usize, private: &[u8]) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    for (i, entry) in children(buf, hdr_len..buf.len(), at)?.into_iter().enumerate() {
+        if i != nth {
+            data.extend_from_slice(buf.get(entry.range.clone()).unwrap_or_default());
+            continue;
+        }
+        let mut fields = Vec::new();
+        let mut replaced = false;
+        for f in children(buf, entry.data.clone(), at)? {
+            if f.id == CODEC_PRIVATE {
+                fields.extend_from_slice(&ebml::element(CODEC_PRIVATE, private));
+                replaced = true;
+            } else {
+                fields.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
+            }
+        }
+        if !replaced {
+            fields.extend_from_slice(&ebml::element(CODEC_PRIVATE, private));
+        }
+        fix_crc(&mut fields);
+        data.extend_from_slice(&ebml::element(entry.id, &fields));
+    }
+    fix_crc(&mut data);
+    let width = size_width(data.len() as u64).max(hdr_len - ebml::id_bytes(ebml::id::TRACKS).len());
+    element_sized(ebml::id::TRACKS, &data, width).ok_or_else(|| unsupported("Tracks size"))
+}
+
 /// Writes the file with `frames[i]` (the first `new.len()` of [`Mkv::frames`]) replaced by
-/// `new[i]` = (bytes, keyframe).
+/// `new[i]`, and the track's `CodecPrivate` replaced by `private` when given.
 pub(crate) fn write(
     input: &mut dyn ReadSeek,
     mkv: &Mkv,
-    new: &[(&[u8], bool)],
+    new: &[NewFrame<'_>],
+    private: Option<&[u8]>,
     limits: &Limits,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -277,7 +374,6 @@ pub(crate) fn write(
     let mut edits: Vec<Edit> = Vec::new();
     let mut clusters: Vec<usize> = replaced.iter().map(|f| f.cluster).collect();
     clusters.dedup();
-    let rebuilt_range = |ci: usize| mkv.level1.get(ci).map(|e| e.start..e.end().unwrap_or(e.start));
     for &ci in &clusters {
         let el = mkv
             .level1
@@ -297,14 +393,17 @@ pub(crate) fn write(
             let abs = el.start + child.range.start as u64;
             match replaced.iter().position(|f| f.range.start == abs) {
                 Some(i) => {
-                    let (Some(frame), Some((bytes, key))) = (replaced.get(i), new.get(i)) else {
+                    let (Some(frame), Some(n)) = (replaced.get(i), new.get(i)) else {
                         return Err(Error::malformed(FORMAT, abs, "replaced block"));
                     };
-                    let mut block = frame.head.clone();
-                    if let Some(flags) = block.last_mut() {
-                        *flags = (*flags & 0x7F & !0x06) | if *key { 0x80 } else { 0 };
-                    }
-                    block.extend_from_slice(bytes);
+                    let vlen = frame.head.len().saturating_sub(3);
+                    let rel = i16::try_from(n.ts.saturating_sub(frame.cluster_ts))
+                        .map_err(|_| unsupported("a new timestamp too far from its Cluster's"))?;
+                    let flags = frame.head.last().copied().unwrap_or(0);
+                    let mut block = frame.head.get(..vlen).unwrap_or_default().to_vec();
+                    block.extend_from_slice(&rel.to_be_bytes());
+                    block.push((flags & 0x7F & !0x06) | if n.key { 0x80 } else { 0 });
+                    block.extend_from_slice(n.bytes);
                     data.extend_from_slice(&ebml::element(SIMPLE_BLOCK, &block));
                 }
                 None => data.extend_from_slice(buf.get(child.range.clone()).unwrap_or_default()),
@@ -318,10 +417,22 @@ pub(crate) fn write(
             new: cluster,
         });
     }
-    let first_rebuilt = clusters
-        .first()
-        .and_then(|&c| rebuilt_range(c))
-        .map_or(u64::MAX, |r| r.start);
+    if let Some(private) = private {
+        let el = mkv
+            .level1
+            .get(mkv.entry.0)
+            .filter(|e| e.id == ebml::id::TRACKS)
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "Tracks index"))?;
+        let end = el.end().unwrap_or(el.start);
+        src.seek_to(el.start)?;
+        let buf = src.read_vec(end - el.start, "Tracks", limits)?;
+        let new = tracks_with_private(&buf, el.hdr_len as usize, el.start, mkv.entry.1, private)?;
+        edits.push(Edit {
+            old: el.start..end,
+            new,
+        });
+    }
+    let first_rebuilt = edits.iter().map(|e| e.old.start).min().unwrap_or(u64::MAX);
     // SeekHead and Cues, with positions moved.
     for el in mkv
         .level1
@@ -384,21 +495,22 @@ pub(crate) fn write(
             data.extend_from_slice(&rebuilt);
         }
         fix_crc(&mut data);
-        let old_len = (end - el.start) as usize;
         let width = el.hdr_len as usize - ebml::id_bytes(el.id).len();
         let mut new = element_sized(el.id, &data, width).ok_or_else(|| unsupported("index size"))?;
+        let mut old = el.start..end;
         if el.start < first_rebuilt {
-            // Before the rebuilt Clusters: keep the size, so nothing it indexes moves again.
-            match old_len.checked_sub(new.len()) {
+            // Before the rebuilt elements: keep the size, so nothing it indexes moves again. A
+            // Void right after it (muxers reserve one there) gives it room to grow.
+            if let Some(v) = mkv.level1.iter().find(|v| v.start == end && v.id == ebml::id::VOID) {
+                old.end = v.end().unwrap_or(end);
+            }
+            match ((old.end - old.start) as usize).checked_sub(new.len()) {
                 Some(0) => {}
                 Some(pad) if pad >= 2 => new.extend_from_slice(&void(pad).unwrap_or_default()),
                 _ => return Err(unsupported("an index before the Clusters would have to grow")),
             }
         }
-        edits.push(Edit {
-            old: el.start..end,
-            new,
-        });
+        edits.push(Edit { old, new });
     }
     edits.sort_by_key(|e| e.old.start);
     // The Segment's size.

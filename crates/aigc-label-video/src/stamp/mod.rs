@@ -15,8 +15,9 @@
 //! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
 //! implicit label are copied as they were.
 //!
-//! Matroska/WebM with VP8 or VP9 is spliced the same way at the first keyframe after the label
-//! (see the `mkv` module; the opening window only). Other containers (FLV, AVI) and files the
+//! Matroska/WebM with VP8, VP9 or H.264 is spliced the same way at the first keyframe after
+//! the label (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as
+//! they join MP4's `avcC`; see the `mkv` module; the opening window only). Other containers (FLV, AVI) and files the
 //! splice writers do not handle (fragmented MP4, other codecs, laced video) are re-encoded whole
 //! by ffmpeg, with the other streams, metadata and chapters copied; an implicit label ffmpeg does
 //! not carry over is written back.
@@ -49,7 +50,7 @@ use aigc_label_core::{Error, Limits, Result};
 use aigc_label_ffmpeg::{Stream, Tools};
 use aigc_label_image::stamp::Style;
 
-use self::encode::{Raw, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
+use self::encode::{Raw, SEGMENT_OUTPUT, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
 use self::splice::Replaced;
 use crate::frames::{FrameSpec, FrameStamper, MIN_START_SECONDS, Schedule};
 
@@ -225,7 +226,7 @@ pub fn stamp_file_with_progress(
     };
     let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
-    let reason = if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9") {
+    let reason = if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264") {
         match spliced_mkv(&tools, input, output, video, options, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -233,7 +234,7 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC) and Matroska/WebM (VP8, VP9); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC) and Matroska/WebM (VP8, VP9, H.264); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
@@ -308,7 +309,7 @@ fn spliced(
     let total = end_ticks.saturating_sub(t0) as f64 / ts;
     let mut cuts = splice::cut_points(samples);
     if video.codec_name == "h264" {
-        let length_size = avc::length_size(mp4.first_entry()?)?;
+        let length_size = avc::length_size(avc::record(mp4.first_entry()?)?)?;
         let mut file = std::fs::File::open(input)?;
         let mut keep = Vec::with_capacity(cuts.len());
         for c in cuts {
@@ -377,7 +378,7 @@ fn spliced(
             ));
         }
         Some(
-            avc::free_id(mp4.first_entry()?)?
+            avc::free_id(avc::record(mp4.first_entry()?)?)?
                 .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?,
         )
     } else {
@@ -415,14 +416,7 @@ fn spliced(
         {
             job.args(["-tag:v", &video.codec_tag_string]);
         }
-        job.args([
-            "-an",
-            "-f",
-            "mp4",
-            "-movflags",
-            "frag_keyframe+empty_moov+default_base_moof",
-            "pipe:1",
-        ]);
+        job.args(SEGMENT_OUTPUT);
         let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
         let data = pump(encoder, |stdin| {
             while next < b {
@@ -514,7 +508,7 @@ fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The Matroska/WebM splice (VP8, VP9): the opening window only.
+/// The Matroska/WebM splice (VP8, VP9, H.264): the opening window only.
 fn spliced_mkv(
     tools: &Tools,
     input: &Path,
@@ -528,11 +522,20 @@ fn spliced_mkv(
     }
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
-    let Some(last) = mkv.frames.last().filter(|f| f.key && mkv.frames.len() > 1) else {
+    let h264 = mkv.codec_id == mkv::H264;
+    if video.codec_name == "h264" && !h264 {
+        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
+    }
+    let Some(last) = mkv.frames.last().filter(|_| mkv.cut && mkv.frames.len() > 1) else {
         return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
-    let first_ts = mkv.frames.first().map_or(0, |f| f.ts);
     let k = mkv.frames.len() - 1;
+    // The replaced frames' timestamps in presentation order: the decoder hands frames over in
+    // that order, and frames without reordering take them in it (for VP8/VP9 that is the
+    // blocks' own order; H.264 blocks come in decode order).
+    let mut times: Vec<i64> = mkv.frames.iter().take(k).map(|f| f.ts).collect();
+    times.sort_unstable();
+    let first_ts = times.first().copied().unwrap_or(0);
     let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
     let raw = raw_for(video);
     // Timestamps in Segment ticks of `scale` ns.
@@ -551,16 +554,40 @@ fn spliced_mkv(
     let mut frame = vec![0u8; spec.frame_len()?];
     let mut job = tools.ffmpeg(Vec::<String>::new());
     raw_input(&mut job, raw, width, height, &rate);
-    job.args(encoder_args(video, "v", true)?);
-    job.args(["-an", "-f", "ivf", "pipe:1"]);
+    job.args(encoder_args(video, "v", !h264)?);
+    if h264 {
+        // Matroska stores no decode times: readers infer them from the reorder depth the
+        // first SPS declares, and the new SPS comes first. So the segment keeps the source's
+        // depth (x264 declares 1 for one B-frame, 2 with a B-pyramid), or the copied B-frames
+        // after the cut would get decode times after their presentation times.
+        let bframes = match video.has_b_frames.unwrap_or(0) {
+            0 => "0",
+            1 => "1",
+            2 => "2",
+            n => {
+                return Err(Error::unsupported(
+                    "video",
+                    format!("H.264 with a reorder depth of {n}"),
+                ));
+            }
+        };
+        job.args(["-bf:v", bframes]);
+        // The new parameter sets join CodecPrivate under ids the source does not use.
+        let id =
+            avc::free_id(&mkv.private)?.ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?;
+        job.args(["-x264-params:v", &format!("sps-id={id}")]);
+        job.args(SEGMENT_OUTPUT);
+    } else {
+        job.args(["-an", "-f", "ivf", "pipe:1"]);
+    }
     let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
     let mut labelled = 0u64;
     let data = pump(encoder, |stdin| {
-        for (i, f) in mkv.frames.iter().take(k).enumerate() {
+        for (i, ts) in times.iter().enumerate() {
             if !read_frame(&mut frames_out, &mut frame)? {
                 return Err(short_decode(i, k));
             }
-            if stamper.stamp(&mut frame, f.ts.saturating_sub(first_ts))? {
+            if stamper.stamp(&mut frame, ts.saturating_sub(first_ts))? {
                 labelled += 1;
             }
             stdin.write_all(&frame)?;
@@ -573,30 +600,72 @@ fn spliced_mkv(
     })?;
     drop(frames_out);
     dec.wait().map_err(ff)?;
-    let packets = mkv::ivf_frames(&data)?;
-    if packets.len() != k {
+    // The new frames, in decode order, and the CodecPrivate that describes them.
+    let (segment, private) = if h264 {
+        let segment = parse_segment(data)?;
+        let private = avc::merge_records(&mkv.private, avc::record(&segment.entry)?)?;
+        (segment, Some(private))
+    } else {
+        let packets = mkv::ivf_frames(&data)?;
+        let samples = packets
+            .into_iter()
+            .map(|r| {
+                let key = mkv::is_key(&video.codec_name, data.get(r.clone()).unwrap_or_default());
+                (r, key)
+            })
+            .collect();
+        let segment = encode::Segment {
+            entry: Vec::new(),
+            data,
+            samples,
+            cts: Vec::new(),
+        };
+        (segment, None)
+    };
+    if segment.samples.len() != k {
         return Err(Error::unsupported(
             "video",
-            format!("the encoder returned {} frames for {k}", packets.len()),
+            format!("the encoder returned {} frames for {k}", segment.samples.len()),
         ));
     }
-    let new: Vec<(&[u8], bool)> = packets
+    // The `n`-th frame shown takes the `n`-th replaced timestamp; the segment's own
+    // presentation times say which frame that is (VP8/VP9: the order they come in).
+    let mut shown: Vec<usize> = (0..k).collect();
+    if segment.cts.len() == k {
+        shown.sort_by_key(|&i| segment.cts.get(i).copied().unwrap_or(0));
+    }
+    let mut rank = vec![0usize; k];
+    for (n, &i) in shown.iter().enumerate() {
+        if let Some(r) = rank.get_mut(i) {
+            *r = n;
+        }
+    }
+    let new: Vec<mkv::NewFrame<'_>> = segment
+        .samples
         .iter()
-        .map(|r| {
-            let bytes = data.get(r.clone()).unwrap_or_default();
-            (bytes, mkv::is_key(&video.codec_name, bytes))
+        .zip(&rank)
+        .map(|((r, key), &n)| mkv::NewFrame {
+            bytes: segment.data.get(r.clone()).unwrap_or_default(),
+            key: *key,
+            ts: times.get(n).copied().unwrap_or(0),
         })
         .collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
-    mkv::write(&mut std::fs::File::open(input)?, &mkv, &new, &options.limits, &mut out)?;
+    mkv::write(
+        &mut std::fs::File::open(input)?,
+        &mkv,
+        &new,
+        private.as_deref(),
+        &options.limits,
+        &mut out,
+    )?;
     std::io::Write::flush(&mut out)?;
-    let total = video.duration.unwrap_or(0.0) * video.frame_rate().map_or(0.0, |r| r.as_f64());
     Ok(StampReport {
         method: Method::Spliced,
         reason: None,
         reencoded_frames: k as u64,
         labelled_frames: labelled,
-        copied_frames: (total.round() as u64).saturating_sub(k as u64),
+        copied_frames: mkv.later + 1,
         splice_at: vec![last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9],
         codec: video.codec_name.clone(),
     })
@@ -641,6 +710,7 @@ pub fn fuzz_splice(data: &[u8]) {
         entry,
         data: vec![0xA5; to * 3],
         samples,
+        cts: Vec::new(),
     };
     let replaced = [Replaced {
         from: 0,
@@ -693,9 +763,21 @@ pub fn fuzz_splice_mkv(data: &[u8]) {
         _ => mkv.frames.len(),
     };
     let stand_in = [0x82u8, 0x49, 0x83];
-    let new: Vec<(&[u8], bool)> = (0..k).map(|i| (&stand_in[..], i == 0)).collect();
+    let new: Vec<mkv::NewFrame<'_>> = mkv
+        .frames
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, f)| mkv::NewFrame {
+            bytes: &stand_in[..],
+            key: i == 0,
+            ts: f.ts,
+        })
+        .collect();
+    // An H.264 track gets its CodecPrivate written back (the Tracks element rebuilt).
+    let private = (mkv.codec_id == mkv::H264).then_some(mkv.private.as_slice());
     let mut out = Vec::new();
-    if mkv::write(&mut Cursor::new(data), &mkv, &new, &limits, &mut out).is_err() {
+    if mkv::write(&mut Cursor::new(data), &mkv, &new, private, &limits, &mut out).is_err() {
         return;
     }
     let again = mkv::open(&mut Cursor::new(&out), 0, 0, &limits)
