@@ -114,6 +114,27 @@ fn frame_md5s(t: &Tools, file: &Path) -> Vec<(i64, String)> {
         .collect()
 }
 
+/// The presentation time of the first video frame ffprobe decodes after seeking to 3 s (a
+/// seek that goes through the container's index: Cues, `keyframes`).
+fn first_frame_after_seek(t: &Tools, file: &Path) -> String {
+    text(
+        &t.ffprobe,
+        &[
+            "-v",
+            "error",
+            "-read_intervals",
+            "3%+#1",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "frame=pts",
+            "-of",
+            "csv=p=0",
+            file.to_str().unwrap(),
+        ],
+    )
+}
+
 fn duration(t: &Tools, file: &Path) -> f64 {
     text(
         &t.ffprobe,
@@ -225,7 +246,15 @@ fn check_splice(name: &str, gop_seconds: f64) {
     let first_copied = src_f.len() - copied;
     assert_eq!(src_f[first_copied..], out_f[first_copied..]);
     assert!(src_f[..50].iter().zip(&out_f[..50]).all(|(a, b)| a.1 != b.1));
-    assert_eq!(metadata(&t, &input), metadata(&t, &out));
+    // FLV's onMetaData holds sizes and a position the splice moves; every other tag stays.
+    let moved = ["\"datasize\"", "\"videosize\"", "\"lastkeyframelocation\""];
+    let kept = |m: String| {
+        m.lines()
+            .filter(|l| !moved.iter().any(|k| l.contains(k)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(kept(metadata(&t, &input)), kept(metadata(&t, &out)));
     // The label is readable at 0 s, 1 s and 1.9 s.
     for at in [0.0, 1.0, 1.9] {
         if let Some(read) = ocr(&t, &out, at, 320, 240) {
@@ -256,6 +285,52 @@ fn h264_mkv_keyframes_every_second() {
     check_splice("h264_gop1s.mkv", 1.0);
 }
 
+/// H.264 with B-frames in FLV, with a keyframe index in onMetaData: cut at the IDR at 2 s, the
+/// new parameter sets added to the AVC sequence header.
+#[test]
+fn h264_flv_keyframes_every_second() {
+    check_splice("h264_gop1s.flv", 1.0);
+}
+
+/// The spliced FLV's onMetaData still points at keyframes: `lastkeyframelocation` moved with
+/// the tags, and seeking (which ffmpeg bases on `keyframes.filepositions`) lands where it did
+/// in the source.
+#[test]
+fn spliced_flv_keyframe_index() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/h264_gop1s.flv");
+    let (_dir, out) = output("index.flv");
+    stamp(&input, &out, &StampOptions::default());
+    let tag = |file: &Path, key: &str| {
+        text(
+            &t.ffprobe,
+            &[
+                "-v",
+                "error",
+                "-show_entries",
+                &format!("format_tags={key}"),
+                "-of",
+                "csv=p=0",
+                file.to_str().unwrap(),
+            ],
+        )
+        .trim()
+        .to_string()
+    };
+    // It lies after the re-encoded stretch, so it moves by as much as the file's size did.
+    let (old, new): (i64, i64) = (
+        tag(&input, "lastkeyframelocation").parse().unwrap(),
+        tag(&out, "lastkeyframelocation").parse().unwrap(),
+    );
+    let grew = std::fs::metadata(&out).unwrap().len() as i64 - std::fs::metadata(&input).unwrap().len() as i64;
+    assert_ne!(grew, 0);
+    assert_eq!(new - old, grew);
+    let seek = |file: &Path| first_frame_after_seek(&t, file);
+    let got = seek(&out);
+    assert!(!got.trim().is_empty());
+    assert_eq!(seek(&input), got);
+}
+
 #[test]
 fn vp9_webm_keyframes_every_second() {
     check_splice("vp9_gop1s.webm", 1.0);
@@ -267,24 +342,7 @@ fn spliced_webm_seeks() {
     let Some(t) = tools() else { return };
     let (_dir, out) = output("seek.webm");
     stamp(&fixture("video/stamp/vp9_gop1s.webm"), &out, &StampOptions::default());
-    let seek = |file: &Path| {
-        text(
-            &t.ffprobe,
-            &[
-                "-v",
-                "error",
-                "-read_intervals",
-                "3%+#1",
-                "-select_streams",
-                "v",
-                "-show_entries",
-                "frame=pts",
-                "-of",
-                "csv=p=0",
-                file.to_str().unwrap(),
-            ],
-        )
-    };
+    let seek = |file: &Path| first_frame_after_seek(&t, file);
     let (src, got) = (seek(&fixture("video/stamp/vp9_gop1s.webm")), seek(&out));
     assert!(!got.trim().is_empty());
     assert_eq!(src, got);
@@ -387,6 +445,8 @@ fn implicit_label_survives() {
         ("h264_gop1s.mp4", &aigc_label_video::Bmff as &dyn Carrier),
         ("vp9_gop1s.webm", &aigc_label_video::Matroska),
         ("flv_gop1s.flv", &aigc_label_video::Flv),
+        ("h264_gop1s.flv", &aigc_label_video::Flv),
+        ("h264_gop1s.mkv", &aigc_label_video::Matroska),
         ("mpeg4_gop1s.avi", &aigc_label_video::Avi),
     ] {
         let (dir, out) = output(name);
@@ -402,7 +462,10 @@ fn implicit_label_survives() {
             )
             .unwrap();
         std::fs::write(&labelled, bytes).unwrap();
-        stamp(&labelled, &out, &StampOptions::default());
+        let report = stamp(&labelled, &out, &StampOptions::default());
+        if name.starts_with("h264_") {
+            assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
+        }
         decodes_cleanly(&t, &out);
         let found = carrier
             .find(&mut std::fs::File::open(&out).unwrap(), &Limits::default())

@@ -152,6 +152,11 @@ pub(crate) fn free_id(record: &[u8]) -> Result<Option<u32>> {
     Ok((next <= 31).then_some(next))
 }
 
+/// [`free_id`], or [`Error::Unsupported`] when none is left.
+pub(crate) fn next_id(record: &[u8]) -> Result<u32> {
+    free_id(record)?.ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))
+}
+
 /// The byte length of the NAL unit length fields of samples described by `record`.
 pub(crate) fn length_size(record: &[u8]) -> Result<usize> {
     let config = parse(record)?;

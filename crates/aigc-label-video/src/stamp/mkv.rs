@@ -27,6 +27,8 @@ use std::ops::Range;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
+use super::opening::NewFrame;
+
 use crate::matroska::ebml::{
     self, Element, children, element_sized, fix_crc, read_element, size_width, uint_element, void,
 };
@@ -91,14 +93,6 @@ pub(crate) struct Mkv {
     pub cut: bool,
     /// The track's blocks after the cut (counted, not kept).
     pub later: u64,
-}
-
-/// A new frame for one replaced block.
-pub(crate) struct NewFrame<'a> {
-    pub bytes: &'a [u8],
-    pub key: bool,
-    /// Absolute timestamp in Segment ticks.
-    pub ts: i64,
 }
 
 fn uint(data: &[u8]) -> u64 {

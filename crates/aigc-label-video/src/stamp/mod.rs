@@ -39,7 +39,9 @@
 
 mod avc;
 mod encode;
+mod flv;
 mod mkv;
+mod opening;
 mod splice;
 mod table;
 mod whole;
@@ -226,7 +228,15 @@ pub fn stamp_file_with_progress(
     };
     let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
-    let reason = if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264") {
+    let is_flv = aigc_label_core::Carrier::sniff(&crate::Flv, &head);
+    let reason = if is_flv && video.codec_name == "h264" {
+        match spliced_flv(&tools, input, output, video, options, progress) {
+            Err(Error::Unsupported(why)) => {
+                format!("this FLV file cannot be spliced ({why}); re-encoded whole by ffmpeg")
+            }
+            other => return other,
+        }
+    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264") {
         match spliced_mkv(&tools, input, output, video, options, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -234,7 +244,7 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC) and Matroska/WebM (VP8, VP9, H.264); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, H.264) and FLV (H.264); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
@@ -508,6 +518,14 @@ fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The container splices besides MP4 replace the opening window only.
+fn opening_only(options: &StampOptions) -> Result<()> {
+    if options.at.iter().any(|a| *a != At::Start) {
+        return Err(Error::unsupported("video", "--at windows besides the start"));
+    }
+    Ok(())
+}
+
 /// The Matroska/WebM splice (VP8, VP9, H.264): the opening window only.
 fn spliced_mkv(
     tools: &Tools,
@@ -517,9 +535,7 @@ fn spliced_mkv(
     options: &StampOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<StampReport> {
-    if options.at.iter().any(|a| *a != At::Start) {
-        return Err(Error::unsupported("video", "--at windows besides the start"));
-    }
+    opening_only(options)?;
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
@@ -530,40 +546,24 @@ fn spliced_mkv(
         return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
     let k = mkv.frames.len() - 1;
-    // The replaced frames' timestamps in presentation order: the decoder hands frames over in
-    // that order, and frames without reordering take them in it (for VP8/VP9 that is the
-    // blocks' own order; H.264 blocks come in decode order).
+    // The replaced frames' timestamps in presentation order (H.264 blocks come in decode
+    // order).
     let mut times: Vec<i64> = mkv.frames.iter().take(k).map(|f| f.ts).collect();
     times.sort_unstable();
     let first_ts = times.first().copied().unwrap_or(0);
-    let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
-    let raw = raw_for(video);
     // Timestamps in Segment ticks of `scale` ns.
     let g = gcd(mkv.scale, 1_000_000_000);
     let time_base = (
         u32::try_from(mkv.scale / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
         u32::try_from(1_000_000_000 / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
     );
-    let spec = FrameSpec::new(width, height, raw.format, time_base);
-    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, 0.0))?;
-    let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
-    let mut dec = decoder(tools, input, false, video.index, raw, k as u64)?;
-    let mut frames_out = dec
-        .take_stdout()
-        .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
-    let mut frame = vec![0u8; spec.frame_len()?];
-    let mut job = tools.ffmpeg(Vec::<String>::new());
-    raw_input(&mut job, raw, width, height, &rate);
-    job.args(encoder_args(video, "v", !h264)?);
-    if h264 {
+    let output_kind = if h264 {
         // Matroska stores no decode times: readers infer them from the reorder depth the
         // first SPS declares, and the new SPS comes first. So the segment keeps the source's
         // depth (x264 declares 1 for one B-frame, 2 with a B-pyramid), or the copied B-frames
         // after the cut would get decode times after their presentation times.
         let bframes = match video.has_b_frames.unwrap_or(0) {
-            0 => "0",
-            1 => "1",
-            2 => "2",
+            n @ 0..=2 => n,
             n => {
                 return Err(Error::unsupported(
                     "video",
@@ -571,90 +571,23 @@ fn spliced_mkv(
                 ));
             }
         };
-        job.args(["-bf:v", bframes]);
         // The new parameter sets join CodecPrivate under ids the source does not use.
-        let id =
-            avc::free_id(&mkv.private)?.ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?;
-        job.args(["-x264-params:v", &format!("sps-id={id}")]);
-        job.args(SEGMENT_OUTPUT);
+        let sps_id = avc::next_id(&mkv.private)?;
+        opening::Output::H264 { sps_id, bframes }
     } else {
-        job.args(["-an", "-f", "ivf", "pipe:1"]);
-    }
-    let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
-    let mut labelled = 0u64;
-    let data = pump(encoder, |stdin| {
-        for (i, ts) in times.iter().enumerate() {
-            if !read_frame(&mut frames_out, &mut frame)? {
-                return Err(short_decode(i, k));
-            }
-            if stamper.stamp(&mut frame, ts.saturating_sub(first_ts))? {
-                labelled += 1;
-            }
-            stdin.write_all(&frame)?;
-            progress(Progress {
-                frames: i as u64 + 1,
-                total: k as u64,
-            });
-        }
-        Ok(())
-    })?;
-    drop(frames_out);
-    dec.wait().map_err(ff)?;
-    // The new frames, in decode order, and the CodecPrivate that describes them.
-    let (segment, private) = if h264 {
-        let segment = parse_segment(data)?;
-        let private = avc::merge_records(&mkv.private, avc::record(&segment.entry)?)?;
-        (segment, Some(private))
-    } else {
-        let packets = mkv::ivf_frames(&data)?;
-        let samples = packets
-            .into_iter()
-            .map(|r| {
-                let key = mkv::is_key(&video.codec_name, data.get(r.clone()).unwrap_or_default());
-                (r, key)
-            })
-            .collect();
-        let segment = encode::Segment {
-            entry: Vec::new(),
-            data,
-            samples,
-            cts: Vec::new(),
-        };
-        (segment, None)
+        opening::Output::Ivf
     };
-    if segment.samples.len() != k {
-        return Err(Error::unsupported(
-            "video",
-            format!("the encoder returned {} frames for {k}", segment.samples.len()),
-        ));
-    }
-    // The `n`-th frame shown takes the `n`-th replaced timestamp; the segment's own
-    // presentation times say which frame that is (VP8/VP9: the order they come in).
-    let mut shown: Vec<usize> = (0..k).collect();
-    if segment.cts.len() == k {
-        shown.sort_by_key(|&i| segment.cts.get(i).copied().unwrap_or(0));
-    }
-    let mut rank = vec![0usize; k];
-    for (n, &i) in shown.iter().enumerate() {
-        if let Some(r) = rank.get_mut(i) {
-            *r = n;
-        }
-    }
-    let new: Vec<mkv::NewFrame<'_>> = segment
-        .samples
-        .iter()
-        .zip(&rank)
-        .map(|((r, key), &n)| mkv::NewFrame {
-            bytes: segment.data.get(r.clone()).unwrap_or_default(),
-            key: *key,
-            ts: times.get(n).copied().unwrap_or(0),
-        })
-        .collect();
+    let new = opening::encode(tools, input, video, options, &times, time_base, &output_kind, progress)?;
+    let private = if h264 {
+        Some(avc::merge_records(&mkv.private, avc::record(&new.segment.entry)?)?)
+    } else {
+        None
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     mkv::write(
         &mut std::fs::File::open(input)?,
         &mkv,
-        &new,
+        &new.frames(&times),
         private.as_deref(),
         &options.limits,
         &mut out,
@@ -664,9 +597,54 @@ fn spliced_mkv(
         method: Method::Spliced,
         reason: None,
         reencoded_frames: k as u64,
-        labelled_frames: labelled,
+        labelled_frames: new.labelled,
         copied_frames: mkv.later + 1,
         splice_at: vec![last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9],
+        codec: video.codec_name.clone(),
+    })
+}
+
+/// The FLV splice (H.264): the opening window only.
+fn spliced_flv(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    opening_only(options)?;
+    let until_ms = (options.seconds * 1e3).ceil() as i64;
+    let flv = flv::open(&mut std::fs::File::open(input)?, until_ms, &options.limits)?;
+    let Some(last) = flv.frames.last().filter(|_| flv.cut && flv.frames.len() > 1) else {
+        return Err(Error::unsupported("video", "no IDR picture after the label's end"));
+    };
+    let k = flv.frames.len() - 1;
+    let mut times: Vec<i64> = flv.frames.iter().take(k).map(|f| f.dts.saturating_add(f.cts)).collect();
+    times.sort_unstable();
+    let first_ts = times.first().copied().unwrap_or(0);
+    // FLV stores decode times, so the segment needs no B-frames (see the flv module).
+    let sps_id = avc::next_id(&flv.record)?;
+    let kind = opening::Output::H264 { sps_id, bframes: 0 };
+    let new = opening::encode(tools, input, video, options, &times, (1, 1000), &kind, progress)?;
+    let record = avc::merge_records(&flv.record, avc::record(&new.segment.entry)?)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
+    flv::write(
+        &mut std::fs::File::open(input)?,
+        &flv,
+        &new.frames(&times),
+        &record,
+        &options.limits,
+        &mut out,
+    )?;
+    std::io::Write::flush(&mut out)?;
+    Ok(StampReport {
+        method: Method::Spliced,
+        reason: None,
+        reencoded_frames: k as u64,
+        labelled_frames: new.labelled,
+        copied_frames: flv.later + 1,
+        splice_at: vec![last.dts.saturating_add(last.cts).saturating_sub(first_ts) as f64 / 1e3],
         codec: video.codec_name.clone(),
     })
 }
@@ -763,12 +741,12 @@ pub fn fuzz_splice_mkv(data: &[u8]) {
         _ => mkv.frames.len(),
     };
     let stand_in = [0x82u8, 0x49, 0x83];
-    let new: Vec<mkv::NewFrame<'_>> = mkv
+    let new: Vec<opening::NewFrame<'_>> = mkv
         .frames
         .iter()
         .take(k)
         .enumerate()
-        .map(|(i, f)| mkv::NewFrame {
+        .map(|(i, f)| opening::NewFrame {
             bytes: &stand_in[..],
             key: i == 0,
             ts: f.ts,
@@ -799,5 +777,43 @@ pub fn fuzz_splice_mkv(data: &[u8]) {
         } else {
             assert_eq!(payload(data, a), payload(&out, b), "kept block {i}");
         }
+    }
+}
+
+/// The fuzz property of the FLV splice writer (`fuzz/fuzz_targets/flv_splice.rs`): reading any
+/// bytes never panics, and when the H.264 video reads, replacing its frames up to the cut with
+/// stand-ins writes a file that reads back with as many frames, the stand-ins first, the same
+/// frames after the cut, and every other tag's bytes in the same order.
+#[doc(hidden)]
+pub fn fuzz_splice_flv(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(flv) = flv::open(&mut Cursor::new(data), 0, &limits) else {
+        return;
+    };
+    let k = flv.frames.len() - usize::from(flv.cut);
+    let stand_in = [0u8, 0, 0, 1, 0x41];
+    let new: Vec<opening::NewFrame<'_>> = flv
+        .frames
+        .iter()
+        .take(k)
+        .map(|f| opening::NewFrame {
+            bytes: &stand_in[..],
+            key: false,
+            ts: f.dts.saturating_add(f.cts.max(0)),
+        })
+        .collect();
+    let mut out = Vec::new();
+    if flv::write(&mut Cursor::new(data), &flv, &new, &flv.record, &limits, &mut out).is_err() {
+        return;
+    }
+    let again = flv::open(&mut Cursor::new(&out), 0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced FLV does not read back: {e}"));
+    assert_eq!(again.frames.len(), flv.frames.len());
+    assert_eq!((again.cut, again.later), (flv.cut, flv.later));
+    assert_eq!(again.record, flv.record);
+    for (i, f) in again.frames.iter().take(k).enumerate() {
+        let at = usize::try_from(f.start).unwrap_or(usize::MAX).saturating_add(16);
+        assert_eq!(out.get(at..at + stand_in.len()), Some(&stand_in[..]), "frame {i}");
     }
 }
