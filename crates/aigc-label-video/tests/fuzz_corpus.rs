@@ -44,3 +44,9 @@ fn mkv_splice_corpus() {
 fn flv_splice_corpus() {
     replay_corpus("flv_splice", aigc_label_video::stamp::fuzz_splice_flv);
 }
+
+#[cfg(feature = "stamp")]
+#[test]
+fn avi_splice_corpus() {
+    replay_corpus("avi_splice", aigc_label_video::stamp::fuzz_splice_avi);
+}

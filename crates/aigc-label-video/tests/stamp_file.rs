@@ -214,17 +214,23 @@ fn ocr(t: &Tools, file: &Path, seconds: f64, width: u32, height: u32) -> Option<
 
 /// The whole check for one spliced file.
 fn check_splice(name: &str, gop_seconds: f64) {
+    // The first keyframe at or after 2 s.
+    let splice = (2.0 / gop_seconds).ceil() * gop_seconds;
+    check_splice_at(name, splice, (splice * 25.0) as u64, 50);
+}
+
+/// [`check_splice`] for a file whose cut is at `splice` seconds, after `reencoded` frames, with
+/// `labelled` frames in the first 2 s.
+fn check_splice_at(name: &str, splice: f64, reencoded: u64, labelled: u64) {
     let Some(t) = tools() else { return };
     let input = fixture(&format!("video/stamp/{name}"));
     let (_dir, out) = output(name);
     let report = stamp(&input, &out, &StampOptions::default());
     assert_eq!(report.method, Method::Spliced, "{report:?}");
-    // The first keyframe at or after 2 s.
-    let splice = (2.0 / gop_seconds).ceil() * gop_seconds;
     assert_eq!(report.splice_at.len(), 1);
     assert!((report.splice_at[0] - splice).abs() < 1e-6, "{report:?}");
-    assert_eq!(report.reencoded_frames, (splice * 25.0) as u64);
-    assert_eq!(report.labelled_frames, 50);
+    assert_eq!(report.reencoded_frames, reencoded);
+    assert_eq!(report.labelled_frames, labelled);
     decodes_cleanly(&t, &out);
     assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3);
     // Every video packet from the splice on, and every audio packet, is the source's.
@@ -329,6 +335,14 @@ fn spliced_flv_keyframe_index() {
     let got = seek(&out);
     assert!(!got.trim().is_empty());
     assert_eq!(seek(&input), got);
+}
+
+/// MPEG-4 Part 2 + MP3 in AVI as ffmpeg writes it: the video starts with a dropped frame (an
+/// empty chunk in slot 1), so the I-VOP after 2 s is in slot 51 and 50 frames are re-encoded,
+/// 49 of them shown before 2 s; idx1 rewritten.
+#[test]
+fn mpeg4_avi_keyframes_every_second() {
+    check_splice_at("mpeg4_gop1s.avi", 51.0 / 25.0, 50, 49);
 }
 
 #[test]
@@ -479,13 +493,20 @@ fn implicit_label_survives() {
 #[test]
 fn other_containers_are_reencoded_whole() {
     let Some(t) = tools() else { return };
-    for name in ["flv_gop1s.flv", "mpeg4_gop1s.avi"] {
+    // Sorenson H.263 in FLV has no splice; the AVI splice takes the opening window only, so a
+    // second window at the end sends it to the whole re-encode (the stream lasts 4.04 s with its
+    // dropped first slot, so the end window [2.04, 4.04) leaves one frame between the two).
+    for (name, at, labelled) in [("flv_gop1s.flv", "start", 50), ("mpeg4_gop1s.avi", "start,end", 99)] {
         let input = fixture(&format!("video/stamp/{name}"));
         let (_dir, out) = output(name);
-        let report = stamp(&input, &out, &StampOptions::default());
+        let options = StampOptions {
+            at: At::parse_list(at).unwrap(),
+            ..StampOptions::default()
+        };
+        let report = stamp(&input, &out, &options);
         assert_eq!(report.method, Method::WholeFile, "{report:?}");
         assert!(report.reason.as_deref().unwrap().contains("re-encoded whole"));
-        assert_eq!(report.labelled_frames, 50, "{name}");
+        assert_eq!(report.labelled_frames, labelled, "{name}");
         decodes_cleanly(&t, &out);
         assert!((duration(&t, &out) - duration(&t, &input)).abs() < 0.05, "{name}");
         assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"), "{name}");

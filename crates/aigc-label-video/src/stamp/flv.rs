@@ -242,30 +242,15 @@ pub(crate) fn write(
             patched.push((s.data_start(), data));
         }
     }
-    src.seek_to(0)?;
-    let mut pos = 0u64;
-    let mut next_patch = patched.iter().peekable();
-    for e in &edits {
-        while let Some((at, data)) = next_patch.next_if(|(at, _)| *at < e.old.start) {
-            src.seek_to(pos)?;
-            src.copy_to(out, at - pos, "FLV tags")?;
-            out.write_all(data)?;
-            pos = at + data.len() as u64;
-        }
-        src.seek_to(pos)?;
-        src.copy_to(out, e.old.start - pos, "FLV tags")?;
-        out.write_all(&e.new)?;
-        pos = e.old.end;
-    }
-    for (at, data) in next_patch {
-        src.seek_to(pos)?;
-        src.copy_to(out, at - pos, "FLV tags")?;
-        out.write_all(data)?;
-        pos = at + data.len() as u64;
-    }
-    src.seek_to(pos)?;
-    src.copy_rest(out, "FLV tags")?;
-    Ok(())
+    // Script tags are never replaced, so the patches do not overlap the edits.
+    let mut all: Vec<(std::ops::Range<u64>, &[u8])> = edits.iter().map(|e| (e.old.clone(), e.new.as_slice())).collect();
+    all.extend(
+        patched
+            .iter()
+            .map(|(at, data)| (*at..at + data.len() as u64, data.as_slice())),
+    );
+    all.sort_by_key(|(r, _)| r.start);
+    super::opening::copy_edited(&mut src, 0, all.iter().map(|(r, b)| (r, *b)), out)
 }
 
 /// Patches `onMetaData`'s size and position numbers in `data`; false when it is not one.

@@ -516,16 +516,12 @@ pub(crate) fn write(
     src.seek_to(0)?;
     src.copy_to(out, mkv.segment.start, "EBML header")?;
     out.write_all(&seg_head)?;
-    let mut pos = seg_data;
-    for e in &edits {
-        src.seek_to(pos)?;
-        src.copy_to(out, e.old.start - pos, "matroska bytes")?;
-        out.write_all(&e.new)?;
-        pos = e.old.end;
-    }
-    src.seek_to(pos)?;
-    src.copy_rest(out, "matroska bytes")?;
-    Ok(())
+    super::opening::copy_edited(
+        &mut src,
+        seg_data,
+        edits.iter().map(|e| (&e.old, e.new.as_slice())),
+        out,
+    )
 }
 
 #[cfg(test)]

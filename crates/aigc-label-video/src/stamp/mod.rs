@@ -38,6 +38,7 @@
 //! ```
 
 mod avc;
+mod avi;
 mod encode;
 mod flv;
 mod mkv;
@@ -229,7 +230,15 @@ pub fn stamp_file_with_progress(
     let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
     let is_flv = aigc_label_core::Carrier::sniff(&crate::Flv, &head);
-    let reason = if is_flv && video.codec_name == "h264" {
+    let is_avi = aigc_label_core::Carrier::sniff(&crate::Avi, &head);
+    let reason = if is_avi && video.codec_name == "mpeg4" {
+        match spliced_avi(&tools, input, output, video, options, progress) {
+            Err(Error::Unsupported(why)) => {
+                format!("this AVI file cannot be spliced ({why}); re-encoded whole by ffmpeg")
+            }
+            other => return other,
+        }
+    } else if is_flv && video.codec_name == "h264" {
         match spliced_flv(&tools, input, output, video, options, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this FLV file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -244,7 +253,7 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, H.264) and FLV (H.264); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, H.264), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
@@ -518,6 +527,27 @@ fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Writes `output` through a buffer.
+fn write_output(output: &Path, write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
+    write(&mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}
+
+/// The report of a container splice that re-encoded the first `k` frames.
+fn spliced_report(video: &Stream, k: usize, labelled: u64, copied: u64, splice_at: f64) -> StampReport {
+    StampReport {
+        method: Method::Spliced,
+        reason: None,
+        reencoded_frames: k as u64,
+        labelled_frames: labelled,
+        copied_frames: copied,
+        splice_at: vec![splice_at],
+        codec: video.codec_name.clone(),
+    }
+}
+
 /// The container splices besides MP4 replace the opening window only.
 fn opening_only(options: &StampOptions) -> Result<()> {
     if options.at.iter().any(|a| *a != At::Start) {
@@ -583,25 +613,23 @@ fn spliced_mkv(
     } else {
         None
     };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
-    mkv::write(
-        &mut std::fs::File::open(input)?,
-        &mkv,
-        &new.frames(&times),
-        private.as_deref(),
-        &options.limits,
-        &mut out,
-    )?;
-    std::io::Write::flush(&mut out)?;
-    Ok(StampReport {
-        method: Method::Spliced,
-        reason: None,
-        reencoded_frames: k as u64,
-        labelled_frames: new.labelled,
-        copied_frames: mkv.later + 1,
-        splice_at: vec![last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9],
-        codec: video.codec_name.clone(),
-    })
+    write_output(output, |out| {
+        mkv::write(
+            &mut std::fs::File::open(input)?,
+            &mkv,
+            &new.frames(&times),
+            private.as_deref(),
+            &options.limits,
+            out,
+        )
+    })?;
+    Ok(spliced_report(
+        video,
+        k,
+        new.labelled,
+        mkv.later + 1,
+        last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9,
+    ))
 }
 
 /// The FLV splice (H.264): the opening window only.
@@ -628,25 +656,94 @@ fn spliced_flv(
     let kind = opening::Output::H264 { sps_id, bframes: 0 };
     let new = opening::encode(tools, input, video, options, &times, (1, 1000), &kind, progress)?;
     let record = avc::merge_records(&flv.record, avc::record(&new.segment.entry)?)?;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
-    flv::write(
+    write_output(output, |out| {
+        flv::write(
+            &mut std::fs::File::open(input)?,
+            &flv,
+            &new.frames(&times),
+            &record,
+            &options.limits,
+            out,
+        )
+    })?;
+    Ok(spliced_report(
+        video,
+        k,
+        new.labelled,
+        flv.later + 1,
+        last.dts.saturating_add(last.cts).saturating_sub(first_ts) as f64 / 1e3,
+    ))
+}
+
+/// The AVI splice (MPEG-4 Part 2 without B-frames): the opening window only.
+fn spliced_avi(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    opening_only(options)?;
+    if video.has_b_frames.unwrap_or(0) != 0 {
+        return Err(Error::unsupported("video", "MPEG-4 with B-frames"));
+    }
+    let avi = avi::open(
         &mut std::fs::File::open(input)?,
-        &flv,
-        &new.frames(&times),
-        &record,
+        video.index,
+        options.seconds,
         &options.limits,
-        &mut out,
     )?;
-    std::io::Write::flush(&mut out)?;
-    Ok(StampReport {
-        method: Method::Spliced,
-        reason: None,
-        reencoded_frames: k as u64,
-        labelled_frames: new.labelled,
-        copied_frames: flv.later + 1,
-        splice_at: vec![last.dts.saturating_add(last.cts).saturating_sub(first_ts) as f64 / 1e3],
-        codec: video.codec_name.clone(),
-    })
+    let Some(last) = avi.frames.last().filter(|_| avi.cut && avi.frames.len() > 1) else {
+        return Err(Error::unsupported("video", "no I-VOP after the label's end"));
+    };
+    let k = avi.frames.len() - 1;
+    // Times in frame periods: each chunk's slot.
+    let times: Vec<i64> = avi
+        .frames
+        .iter()
+        .take(k)
+        .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
+        .collect();
+    let new = opening::encode(
+        tools,
+        input,
+        video,
+        options,
+        &times,
+        (avi.scale, avi.rate),
+        &opening::Output::M4v,
+        progress,
+    )?;
+    // The copied frames are decoded with the new VOL header (see the avi module).
+    let new_vol = new
+        .segment
+        .samples
+        .first()
+        .and_then(|(r, _)| new.segment.data.get(r.clone()))
+        .and_then(avi::vol);
+    if new_vol != Some(avi.vol.as_slice()) {
+        return Err(Error::unsupported(
+            "video",
+            "the encoder's VOL header differs from the source's",
+        ));
+    }
+    write_output(output, |out| {
+        avi::write(
+            &mut std::fs::File::open(input)?,
+            &avi,
+            &new.frames(&times),
+            &options.limits,
+            out,
+        )
+    })?;
+    Ok(spliced_report(
+        video,
+        k,
+        new.labelled,
+        avi.later + 1,
+        last.slot as f64 * f64::from(avi.scale) / f64::from(avi.rate),
+    ))
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -814,6 +911,41 @@ pub fn fuzz_splice_flv(data: &[u8]) {
     assert_eq!(again.record, flv.record);
     for (i, f) in again.frames.iter().take(k).enumerate() {
         let at = usize::try_from(f.start).unwrap_or(usize::MAX).saturating_add(16);
+        assert_eq!(out.get(at..at + stand_in.len()), Some(&stand_in[..]), "frame {i}");
+    }
+}
+
+/// The fuzz property of the AVI splice writer (`fuzz/fuzz_targets/avi_splice.rs`): reading any
+/// bytes never panics, and when the first stream reads as video, replacing its frames up to the
+/// cut with stand-ins writes a file that reads back with as many frames, the stand-ins first and
+/// the same frames after the cut.
+#[doc(hidden)]
+pub fn fuzz_splice_avi(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(avi) = avi::open(&mut Cursor::new(data), 0, 0.0, &limits) else {
+        return;
+    };
+    let k = avi.frames.len() - usize::from(avi.cut);
+    // A P-VOP: never taken for a cut.
+    let stand_in = [0u8, 0, 1, 0xB6, 0x50];
+    let new: Vec<opening::NewFrame<'_>> = (0..k)
+        .map(|_| opening::NewFrame {
+            bytes: &stand_in[..],
+            key: false,
+            ts: 0,
+        })
+        .collect();
+    let mut out = Vec::new();
+    if avi::write(&mut Cursor::new(data), &avi, &new, &limits, &mut out).is_err() {
+        return;
+    }
+    let again = avi::open(&mut Cursor::new(&out), 0, 0.0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced AVI does not read back: {e}"));
+    assert_eq!(again.frames.len(), avi.frames.len());
+    assert_eq!((again.cut, again.later), (avi.cut, avi.later));
+    for (i, f) in again.frames.iter().take(k).enumerate() {
+        let at = usize::try_from(f.chunk.body_start()).unwrap_or(usize::MAX);
         assert_eq!(out.get(at..at + stand_in.len()), Some(&stand_in[..]), "frame {i}");
     }
 }

@@ -7,19 +7,25 @@
 //! the new segment shows takes the `n`-th time (its own times, from a constant-rate encoder
 //! input, only say which frame that is). So a variable-frame-rate source keeps its timing.
 
+use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
+
+use aigc_label_core::io::Source;
 
 use aigc_label_core::{Error, Result};
 use aigc_label_ffmpeg::{Stream, Tools};
 
 use super::encode::{SEGMENT_OUTPUT, Segment, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
-use super::{Progress, StampOptions, mkv, raw_for, schedule, short_decode};
+use super::{Progress, StampOptions, avi, mkv, raw_for, schedule, short_decode};
 use crate::frames::{FrameSpec, FrameStamper};
 
 /// How the new segment is encoded.
 pub(crate) enum Output {
     /// VP8/VP9 frames in an IVF stream (keyframes told by their first byte).
     Ivf,
+    /// MPEG-4 Part 2 as a raw stream (split at its VOPs), no B-frames.
+    M4v,
     /// H.264 in a fragmented MP4 (its `avcC` then joins the source's), with parameter set ids
     /// from `sps_id` on and at most `bframes` B-frames in a row.
     H264 { sps_id: u32, bframes: u32 },
@@ -93,6 +99,10 @@ pub(crate) fn encode(
             job.args(encoder_args(video, "v", true)?);
             job.args(["-an", "-f", "ivf", "pipe:1"]);
         }
+        Output::M4v => {
+            job.args(encoder_args(video, "v", true)?);
+            job.args(["-bf:v", "0", "-an", "-f", "m4v", "pipe:1"]);
+        }
         Output::H264 { sps_id, bframes } => {
             job.args(encoder_args(video, "v", false)?);
             job.args(["-bf:v", &bframes.to_string()]);
@@ -122,11 +132,22 @@ pub(crate) fn encode(
     dec.wait().map_err(ff)?;
     let segment = match output {
         Output::H264 { .. } => parse_segment(data)?,
-        Output::Ivf => {
-            let samples = mkv::ivf_frames(&data)?
+        Output::Ivf | Output::M4v => {
+            let ivf = matches!(output, Output::Ivf);
+            let frames = if ivf {
+                mkv::ivf_frames(&data)?
+            } else {
+                avi::m4v_frames(&data)
+            };
+            let samples = frames
                 .into_iter()
                 .map(|r| {
-                    let key = mkv::is_key(&video.codec_name, data.get(r.clone()).unwrap_or_default());
+                    let bytes = data.get(r.clone()).unwrap_or_default();
+                    let key = if ivf {
+                        mkv::is_key(&video.codec_name, bytes)
+                    } else {
+                        avi::is_intra(bytes)
+                    };
                     (r, key)
                 })
                 .collect();
@@ -160,4 +181,28 @@ pub(crate) fn encode(
         shown,
         labelled,
     })
+}
+
+/// Copies `src` from `from` to its end into `out`, with each `(range, bytes)` of `edits`
+/// (sorted, not overlapping, at or after `from`) written in place of the range: how the
+/// container splices write a file once they know every change.
+pub(crate) fn copy_edited<'a>(
+    src: &mut Source<'_>,
+    from: u64,
+    edits: impl IntoIterator<Item = (&'a Range<u64>, &'a [u8])>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut pos = from;
+    for (range, bytes) in edits {
+        let gap = range
+            .start
+            .checked_sub(pos)
+            .ok_or_else(|| Error::parameter("video", "overlapping edits"))?;
+        src.seek_to(pos)?;
+        src.copy_to(out, gap, "copied bytes")?;
+        out.write_all(bytes)?;
+        pos = range.end;
+    }
+    src.seek_to(pos)?;
+    src.copy_rest(out, "copied bytes")
 }
