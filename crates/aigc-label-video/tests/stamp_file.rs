@@ -350,6 +350,12 @@ fn vp9_webm_keyframes_every_second() {
     check_splice("vp9_gop1s.webm", 1.0);
 }
 
+/// AV1 in WebM (libaom, key frames every second): spliced at the key frame at 2 s like VP9.
+#[test]
+fn av1_webm_keyframes_every_second() {
+    check_splice("av1_gop1s.webm", 1.0);
+}
+
 /// Seeking into the copied part of a spliced WebM still works (Cues and SeekHead moved).
 #[test]
 fn spliced_webm_seeks() {

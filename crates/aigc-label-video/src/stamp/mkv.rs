@@ -1,10 +1,13 @@
-//! The Matroska/WebM splice for VP8, VP9 and H.264: new SimpleBlocks for the video frames
+//! The Matroska/WebM splice for VP8, VP9, AV1 and H.264: new SimpleBlocks for the video frames
 //! before the first keyframe at or after the label's end, every other byte copied.
 //!
 //! VP8 and VP9 keyframes reset every reference and their frames are stored in presentation
 //! order (VP9's hidden frames travel inside superframes), so a keyframe is always a clean cut
 //! and the `n`-th new frame takes the place of the `n`-th old block: same track, same
-//! timestamp, the new keyframe flag, no codec private data to reconcile.
+//! timestamp, the new keyframe flag, no codec private data to reconcile. AV1 temporal units
+//! likewise (hidden frames inside the unit); a key frame is a cut only when its unit carries
+//! a sequence header, as libaom and SVT-AV1 write one at each: the new units bring their own
+//! sequence header in band, and the cut's brings the source's back, so `av1C` stays as it was.
 //!
 //! H.264 (`V_MPEG4/ISO/AVC`) is cut only at an IDR picture: every frame before it in decode
 //! order is shown before it and none after it refers back, so the blocks before it hold
@@ -50,6 +53,8 @@ const CODEC_ID: u32 = 0x86;
 const CODEC_PRIVATE: u32 = 0x63A2;
 /// Matroska's codec ID for H.264 with an `avcC` record in `CodecPrivate`.
 pub(crate) const H264: &str = "V_MPEG4/ISO/AVC";
+/// Matroska's codec ID for AV1.
+const AV1: &str = "V_AV1";
 /// Largest Cluster rebuilt in memory.
 const MAX_CLUSTER: u64 = 256 << 20;
 
@@ -219,11 +224,14 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                             cluster_ts,
                         };
                         let mut cut = key && !frames.is_empty() && elapsed >= u128::from(until_ns);
-                        if let (true, Some(ls)) = (cut, length_size) {
+                        if cut && (length_size.is_some() || codec_id == AV1) {
                             let payload = child.data_start() + vlen as u64 + 3;
                             src.seek_to(payload)?;
                             let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
-                            cut = super::avc::is_idr(&bytes, ls);
+                            cut = match length_size {
+                                Some(ls) => super::avc::is_idr(&bytes, ls),
+                                None => av1_obu(&bytes, 1).is_some(),
+                            };
                         }
                         frames.push(frame);
                         found = cut;
@@ -262,11 +270,13 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
     })
 }
 
-/// True when a VP8 or VP9 frame (the first of a VP9 superframe) is a keyframe.
+/// True when a VP8 or VP9 frame (the first of a VP9 superframe), or an AV1 temporal unit, is
+/// a keyframe.
 pub(crate) fn is_key(codec: &str, frame: &[u8]) -> bool {
     let Some(&b0) = frame.first() else { return false };
     match codec {
         "vp8" => b0 & 1 == 0,
+        "av1" => av1_key(frame),
         _ => {
             // frame_marker (2), profile_low, profile_high, [reserved if profile 3],
             // show_existing_frame, frame_type (0: key).
@@ -277,6 +287,46 @@ pub(crate) fn is_key(codec: &str, frame: &[u8]) -> bool {
             b0 >> 6 == 0b10 && show_existing == 0 && frame_type == 0
         }
     }
+}
+
+/// True when the first frame header of an AV1 temporal unit (low-overhead OBUs, each with its
+/// size, as WebM and IVF store them) is a shown key frame: `show_existing_frame` 0 and
+/// `frame_type` KEY_FRAME (AV1 §5.9.2; a video's sequence header has no reduced still-picture
+/// header).
+fn av1_key(tu: &[u8]) -> bool {
+    [3, 6]
+        .iter()
+        .filter_map(|&kind| av1_obu(tu, kind))
+        .min()
+        .and_then(|at| tu.get(at))
+        .is_some_and(|b| b >> 5 == 0)
+}
+
+/// Where the payload of the first OBU of type `kind` starts in a temporal unit.
+fn av1_obu(tu: &[u8], kind: u8) -> Option<usize> {
+    let mut pos = 0usize;
+    while let Some(&header) = tu.get(pos) {
+        let extension = usize::from(header & 0x04 != 0);
+        if header & 0x02 == 0 {
+            return None; // no obu_size: not the low-overhead format
+        }
+        // obu_size, leb128.
+        let mut size = 0usize;
+        let mut at = pos + 1 + extension;
+        for i in 0..8 {
+            let b = *tu.get(at)?;
+            at += 1;
+            size |= usize::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if (header >> 3) & 0x0F == kind {
+            return Some(at);
+        }
+        pos = at.checked_add(size)?;
+    }
+    None
 }
 
 /// The packets of an IVF stream (ffmpeg's `-f ivf`): 32-byte file header, then a 12-byte
@@ -537,6 +587,16 @@ mod tests {
         assert!(is_key("vp8", &[0x10]));
         assert!(!is_key("vp8", &[0x11]));
         assert!(!is_key("vp9", &[]));
+        // AV1: a temporal delimiter (type 2, size 0), then an OBU_FRAME (type 6) whose header
+        // starts show_existing_frame 0, frame_type 00 (key) or 01 (inter).
+        assert!(is_key("av1", &[0x12, 0x00, 0x32, 0x01, 0x10]));
+        assert!(!is_key("av1", &[0x12, 0x00, 0x32, 0x01, 0x30]));
+        assert!(!is_key("av1", &[0x12, 0x00, 0x32, 0x01, 0x90]));
+        assert!(!is_key("av1", &[0x12, 0x00, 0x32]));
+        // A sequence header OBU (type 1) of one byte, then a frame.
+        assert_eq!(av1_obu(&[0x0A, 0x01, 0xFF, 0x32, 0x00], 1), Some(2));
+        assert_eq!(av1_obu(&[0x0A, 0x01, 0xFF, 0x32, 0x00], 6), Some(5));
+        assert_eq!(av1_obu(&[0x0A, 0x05, 0xFF], 6), None);
     }
 
     #[test]

@@ -245,7 +245,7 @@ pub fn stamp_file_with_progress(
             }
             other => return other,
         }
-    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264") {
+    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "av1") {
         match spliced_mkv(&tools, input, output, video, options, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -253,7 +253,7 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, H.264), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
@@ -556,7 +556,7 @@ fn opening_only(options: &StampOptions) -> Result<()> {
     Ok(())
 }
 
-/// The Matroska/WebM splice (VP8, VP9, H.264): the opening window only.
+/// The Matroska/WebM splice (VP8, VP9, AV1, H.264): the opening window only.
 fn spliced_mkv(
     tools: &Tools,
     input: &Path,
