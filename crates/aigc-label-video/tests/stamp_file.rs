@@ -135,22 +135,28 @@ fn first_frame_after_seek(t: &Tools, file: &Path) -> String {
     )
 }
 
-fn duration(t: &Tools, file: &Path) -> f64 {
+/// One value ffprobe shows for `entries` (`format=duration`) of the first video stream.
+fn probe(t: &Tools, file: &Path, entries: &str) -> String {
     text(
         &t.ffprobe,
         &[
             "-v",
             "error",
+            "-select_streams",
+            "v:0",
             "-show_entries",
-            "format=duration",
+            entries,
             "-of",
             "csv=p=0",
             file.to_str().unwrap(),
         ],
     )
     .trim()
-    .parse()
-    .unwrap()
+    .to_string()
+}
+
+fn duration(t: &Tools, file: &Path) -> f64 {
+    probe(t, file, "format=duration").parse().unwrap()
 }
 
 fn metadata(t: &Tools, file: &Path) -> String {
@@ -307,22 +313,7 @@ fn spliced_flv_keyframe_index() {
     let input = fixture("video/stamp/h264_gop1s.flv");
     let (_dir, out) = output("index.flv");
     stamp(&input, &out, &StampOptions::default());
-    let tag = |file: &Path, key: &str| {
-        text(
-            &t.ffprobe,
-            &[
-                "-v",
-                "error",
-                "-show_entries",
-                &format!("format_tags={key}"),
-                "-of",
-                "csv=p=0",
-                file.to_str().unwrap(),
-            ],
-        )
-        .trim()
-        .to_string()
-    };
+    let tag = |file: &Path, key: &str| probe(&t, file, &format!("format_tags={key}"));
     // It lies after the re-encoded stretch, so it moves by as much as the file's size did.
     let (old, new): (i64, i64) = (
         tag(&input, "lastkeyframelocation").parse().unwrap(),
@@ -354,6 +345,42 @@ fn vp9_webm_keyframes_every_second() {
 #[test]
 fn av1_webm_keyframes_every_second() {
     check_splice("av1_gop1s.webm", 1.0);
+}
+
+/// A variable-frame-rate source (every fifth frame of 25 fps dropped, key frames every second):
+/// the re-encoded frames take the source's own timestamps, so every packet keeps its time, and
+/// the label covers the 40 frames of the first 2 s.
+#[test]
+fn vfr_keeps_its_timing() {
+    let Some(t) = tools() else { return };
+    for name in ["h264_vfr.mp4", "h264_vfr.mkv"] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let (_dir, out) = output(name);
+        let report = stamp(&input, &out, &StampOptions::default());
+        assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
+        assert_eq!(report.splice_at, [2.0], "{name}");
+        assert_eq!((report.reencoded_frames, report.labelled_frames), (40, 40), "{name}");
+        decodes_cleanly(&t, &out);
+        let times = |file: &Path| {
+            let mut pts: Vec<i64> = packet_md5s(&t, file, "v:0").into_iter().map(|p| p.0).collect();
+            pts.sort_unstable();
+            pts
+        };
+        let (src, got) = (times(&input), times(&out));
+        assert_eq!(src.len(), 80, "{name}");
+        assert_eq!(src, got, "{name}");
+        let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+        assert_eq!(
+            src.iter().map(|f| f.0).collect::<Vec<_>>(),
+            got.iter().map(|f| f.0).collect::<Vec<_>>()
+        );
+        assert_eq!(src[40..], got[40..], "{name}");
+        for at in [0.0, 1.0, 1.9] {
+            if let Some(read) = ocr(&t, &out, at, 320, 240) {
+                assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
+            }
+        }
+    }
 }
 
 /// Seeking into the copied part of a spliced WebM still works (Cues and SeekHead moved).
@@ -452,6 +479,36 @@ fn more_windows_splice_each() {
     assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1));
     if let Some(read) = ocr(&t, &out, 3.5, 320, 240) {
         assert!(read.contains("AI生成"), "tesseract read {read:?} at 3.5 s");
+    }
+}
+
+/// Stamping a stamped H.264 MP4 again replaces the earlier label's frames, and their parameter
+/// sets leave `avcC` with them: the record does not grow from one stamp to the next, the
+/// output decodes cleanly and the frames after the splice are still the source's.
+#[test]
+fn restamping_does_not_grow_avcc() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/h264_gop1s.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let extradata = |file: &Path| -> u64 { probe(&t, file, "stream=extradata_size").parse().unwrap() };
+    let mut sizes = vec![extradata(&input)];
+    let mut from = input.clone();
+    for round in 1..=3 {
+        let out = dir.path().join(format!("round{round}.mp4"));
+        let report = stamp(&from, &out, &StampOptions::default());
+        assert_eq!(report.method, Method::Spliced, "round {round}: {report:?}");
+        decodes_cleanly(&t, &out);
+        sizes.push(extradata(&out));
+        from = out;
+    }
+    // The source's sets plus one stamp's, every round.
+    assert!(sizes[1] > sizes[0], "{sizes:?}");
+    assert_eq!(sizes[1], sizes[2], "{sizes:?}");
+    assert_eq!(sizes[2], sizes[3], "{sizes:?}");
+    let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &from));
+    assert_eq!(src[50..], got[50..]);
+    if let Some(read) = ocr(&t, &from, 1.0, 320, 240) {
+        assert!(read.contains("AI生成"), "tesseract read {read:?}");
     }
 }
 

@@ -389,20 +389,20 @@ fn spliced(
     let mut labelled = 0u64;
     // H.264: the new parameter sets join the source's avcC under ids it does not use (see the
     // avc module); other codecs get a sample description of their own per segment.
-    let h264_id = if video.codec_name == "h264" {
+    let h264 = if video.codec_name == "h264" {
         if mp4.entry_count()? != 1 || samples.iter().any(|s| s.desc != 1) {
             return Err(Error::unsupported(
                 "video",
                 "H.264 track with several sample descriptions",
             ));
         }
-        Some(
-            avc::free_id(avc::record(mp4.first_entry()?)?)?
-                .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?,
-        )
+        let kept = kept_sets(input, &mp4, &ranges)?;
+        let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
+        Some((kept.free_ids(count)?, kept))
     } else {
         None
     };
+    let h264_id = h264.as_ref().map(|(id, _)| *id);
     let first_new = mp4.entry_count()?.saturating_add(1);
     let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
     let mut replaced: Vec<Replaced> = Vec::new();
@@ -425,10 +425,8 @@ fn spliced(
             job.args(["-g:v", &gop.to_string()]);
         }
         if let Some(id) = h264_id {
+            // Ids from `free_ids`, one per stretch.
             let id = id + u32::try_from(replaced.len()).unwrap_or(u32::MAX);
-            if id > 31 {
-                return Err(Error::unsupported("video", "no free H.264 parameter set id"));
-            }
             job.args(["-x264-params:v", &format!("sps-id={id}")]);
         }
         if !video.codec_tag_string.is_empty() && video.codec_tag_string.is_ascii() && video.codec_tag_string.len() == 4
@@ -480,11 +478,19 @@ fn spliced(
     drop(frames_out);
     dec.wait().map_err(ff)?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
-    let stsd = match h264_id {
-        Some(_) => {
+    let stsd = match &h264 {
+        Some((_, kept)) => {
+            // The source's sets that kept frames use, then each stretch's.
             let mut entry = mp4.first_entry()?.to_vec();
-            for r in &replaced {
-                entry = avc::merge(&entry, &r.segment.entry)?;
+            for (i, r) in replaced.iter().enumerate() {
+                let all;
+                let keep = if i == 0 {
+                    kept
+                } else {
+                    all = avc::Kept::all(avc::record(&entry)?)?;
+                    &all
+                };
+                entry = avc::merge(&entry, keep, &r.segment.entry)?;
             }
             mp4.stsd_replacing_first(&entry)?
         }
@@ -513,6 +519,33 @@ fn spliced(
             .collect(),
         codec: video.codec_name.clone(),
     })
+}
+
+/// The source's H.264 parameter sets that the samples outside `ranges` (the ones copied) use:
+/// read from each kept sample's first slice header. A file stamped before holds sets only its
+/// re-encoded frames used; those go when the frames do.
+fn kept_sets(input: &Path, mp4: &splice::Mp4, ranges: &[(usize, usize)]) -> Result<avc::Kept> {
+    let record = avc::record(mp4.first_entry()?)?;
+    let length_size = avc::length_size(record)?;
+    let mut file = std::io::BufReader::new(std::fs::File::open(input)?);
+    let mut used = std::collections::BTreeSet::new();
+    let mut next = ranges.iter().peekable();
+    for (i, s) in mp4.samples.iter().enumerate() {
+        while next.peek().is_some_and(|r| r.1 <= i) {
+            next.next();
+        }
+        if next.peek().is_some_and(|r| r.0 <= i) {
+            continue;
+        }
+        match avc::sample_pps_id(&mut file, s.offset, u64::from(s.size), length_size)? {
+            Some(id) => {
+                used.insert(id);
+            }
+            // A sample whose slice cannot be read: keep every set.
+            None => return avc::Kept::all(record),
+        }
+    }
+    avc::Kept::used(record, &used)
 }
 
 /// The bytes of one sample (for a look at its NAL unit types), up to 64 MiB.
