@@ -184,7 +184,7 @@ fn ocr(t: &Tools, file: &Path, seconds: f64, width: u32, height: u32) -> Option<
     let scale = 40.0 / f64::from(stamper.label().ink_height());
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("frame.png");
-    let filter = format!(
+    let crop = format!(
         "crop={}:{}:{}:{},scale={}:{}:flags=bicubic",
         r.width,
         r.height,
@@ -193,29 +193,42 @@ fn ocr(t: &Tools, file: &Path, seconds: f64, width: u32, height: u32) -> Option<
         (f64::from(r.width) * scale) as u32,
         (f64::from(r.height) * scale) as u32
     );
-    text(
-        &t.ffmpeg,
-        &[
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            file.to_str().unwrap(),
-            "-ss",
-            &seconds.to_string(),
-            "-frames:v",
-            "1",
-            "-vf",
-            &filter,
-            png.to_str().unwrap(),
-        ],
-    );
-    let read = text(
-        &tesseract,
-        &[png.to_str().unwrap(), "-", "-l", "chi_sim+eng", "--psm", "7"],
-    );
-    let squeezed: String = read.chars().filter(|c| !c.is_whitespace()).collect();
-    Some(squeezed.replace("Al", "AI").replace("A|", "AI").replace("A1", "AI"))
+    // Tesseract misreads some frames in colour and others in grey: both reads are returned, so
+    // a label counts as read when either has it, and as absent only when neither does.
+    let mut reads = Vec::new();
+    for filter in [crop.clone(), format!("{crop},format=gray")] {
+        text(
+            &t.ffmpeg,
+            &[
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                file.to_str().unwrap(),
+                "-ss",
+                &seconds.to_string(),
+                "-frames:v",
+                "1",
+                "-vf",
+                &filter,
+                png.to_str().unwrap(),
+            ],
+        );
+        let read = text(
+            &tesseract,
+            &[png.to_str().unwrap(), "-", "-l", "chi_sim+eng", "--psm", "7"],
+        );
+        let squeezed: String = read.chars().filter(|c| !c.is_whitespace()).collect();
+        reads.push(
+            squeezed
+                .replace("Al", "AI")
+                .replace("A|", "AI")
+                .replace("A1", "AI")
+                .replace("Ai", "AI"),
+        );
+    }
+    Some(reads.join(" | "))
 }
 
 /// The whole check for one spliced file.
@@ -380,6 +393,39 @@ fn vfr_keeps_its_timing() {
                 assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
             }
         }
+    }
+}
+
+/// The whole re-encode keeps a variable frame rate too: `--at 3s` on the VFR Matroska file
+/// (the Matroska splice takes the opening window only) re-encodes it whole, every frame at the
+/// source's time, and labels the 40 frames of [0, 2) s and the 20 of [3, 4) s.
+#[test]
+fn whole_reencode_keeps_vfr_timing() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/h264_vfr.mkv");
+    let (_dir, out) = output("vfr_whole.mkv");
+    let options = StampOptions {
+        at: At::parse_list("3s").unwrap(),
+        ..StampOptions::default()
+    };
+    let report = stamp(&input, &out, &options);
+    assert_eq!(report.method, Method::WholeFile, "{report:?}");
+    assert_eq!((report.reencoded_frames, report.labelled_frames), (80, 60));
+    decodes_cleanly(&t, &out);
+    let times = |file: &Path| {
+        let mut pts: Vec<i64> = frame_md5s(&t, file).into_iter().map(|f| f.0).collect();
+        pts.sort_unstable();
+        pts
+    };
+    assert_eq!(times(&input), times(&out));
+    assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    for at in [0.0, 1.9, 3.5] {
+        if let Some(read) = ocr(&t, &out, at, 320, 240) {
+            assert!(read.contains("AI生成"), "at {at} s: tesseract read {read:?}");
+        }
+    }
+    if let Some(read) = ocr(&t, &out, 2.5, 320, 240) {
+        assert!(!read.contains("生成"), "tesseract read {read:?} at 2.5 s");
     }
 }
 

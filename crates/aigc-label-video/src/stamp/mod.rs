@@ -43,6 +43,7 @@ mod encode;
 mod flv;
 mod mkv;
 mod opening;
+mod rawmkv;
 mod splice;
 mod table;
 mod whole;
