@@ -528,33 +528,36 @@ fn more_windows_splice_each() {
     }
 }
 
-/// Stamping a stamped H.264 MP4 again replaces the earlier label's frames, and their parameter
-/// sets leave `avcC` with them: the record does not grow from one stamp to the next, the
-/// output decodes cleanly and the frames after the splice are still the source's.
+/// Stamping a stamped H.264 file again replaces the earlier label's frames, and their parameter
+/// sets leave the record (`avcC`, `CodecPrivate`, the FLV sequence header) with them: it does
+/// not grow from one stamp to the next, the output decodes cleanly and the frames after the
+/// splice are still the source's.
 #[test]
 fn restamping_does_not_grow_avcc() {
     let Some(t) = tools() else { return };
-    let input = fixture("video/stamp/h264_gop1s.mp4");
-    let dir = tempfile::tempdir().unwrap();
-    let extradata = |file: &Path| -> u64 { probe(&t, file, "stream=extradata_size").parse().unwrap() };
-    let mut sizes = vec![extradata(&input)];
-    let mut from = input.clone();
-    for round in 1..=3 {
-        let out = dir.path().join(format!("round{round}.mp4"));
-        let report = stamp(&from, &out, &StampOptions::default());
-        assert_eq!(report.method, Method::Spliced, "round {round}: {report:?}");
-        decodes_cleanly(&t, &out);
-        sizes.push(extradata(&out));
-        from = out;
-    }
-    // The source's sets plus one stamp's, every round.
-    assert!(sizes[1] > sizes[0], "{sizes:?}");
-    assert_eq!(sizes[1], sizes[2], "{sizes:?}");
-    assert_eq!(sizes[2], sizes[3], "{sizes:?}");
-    let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &from));
-    assert_eq!(src[50..], got[50..]);
-    if let Some(read) = ocr(&t, &from, 1.0, 320, 240) {
-        assert!(read.contains("AI生成"), "tesseract read {read:?}");
+    for name in ["h264_gop1s.mp4", "h264_gop1s.mkv", "h264_gop1s.flv"] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let dir = tempfile::tempdir().unwrap();
+        let extradata = |file: &Path| -> u64 { probe(&t, file, "stream=extradata_size").parse().unwrap() };
+        let mut sizes = vec![extradata(&input)];
+        let mut from = input.clone();
+        for round in 1..=3 {
+            let out = dir.path().join(format!("round{round}-{name}"));
+            let report = stamp(&from, &out, &StampOptions::default());
+            assert_eq!(report.method, Method::Spliced, "{name} round {round}: {report:?}");
+            decodes_cleanly(&t, &out);
+            sizes.push(extradata(&out));
+            from = out;
+        }
+        // The source's sets plus one stamp's, every round.
+        assert!(sizes[1] > sizes[0], "{name}: {sizes:?}");
+        assert_eq!(sizes[1], sizes[2], "{name}: {sizes:?}");
+        assert_eq!(sizes[2], sizes[3], "{name}: {sizes:?}");
+        let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &from));
+        assert_eq!(src[50..], got[50..], "{name}");
+        if let Some(read) = ocr(&t, &from, 1.0, 320, 240) {
+            assert!(read.contains("AI生成"), "{name}: tesseract read {read:?}");
+        }
     }
 }
 

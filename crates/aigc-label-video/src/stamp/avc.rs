@@ -191,21 +191,19 @@ impl Kept {
 }
 
 /// The PPS id the first slice of a sample (NAL units with `length_size`-byte lengths) names,
-/// reading the sample at `offset` (`size` bytes) of `file` one NAL unit header at a time.
+/// reading the sample (`size` bytes) one NAL unit header at a time: `read_at(pos, buf)` fills
+/// `buf` from byte `pos` of the sample.
 pub(crate) fn sample_pps_id(
-    file: &mut (impl std::io::Read + std::io::Seek),
-    offset: u64,
     size: u64,
     length_size: usize,
+    read_at: &mut dyn FnMut(u64, &mut [u8]) -> Result<()>,
 ) -> Result<Option<u32>> {
-    use std::io::SeekFrom;
     let mut pos = 0u64;
     let mut buf = [0u8; 36];
     while pos + length_size as u64 <= size {
-        file.seek(SeekFrom::Start(offset + pos))?;
         let want = usize::try_from((size - pos).min(buf.len() as u64)).unwrap_or(0);
         let head = buf.get_mut(..want).unwrap_or_default();
-        file.read_exact(head)?;
+        read_at(pos, head)?;
         let len = head
             .get(..length_size)
             .unwrap_or_default()
@@ -226,26 +224,6 @@ pub(crate) fn sample_pps_id(
 pub(crate) fn record(entry: &[u8]) -> Result<&[u8]> {
     let range = find_avcc(entry)?;
     Ok(entry.get(range.start + 8..range.end).unwrap_or_default())
-}
-
-/// The lowest SPS/PPS id above every id `record` uses (x264 gives the SPS and the PPS the same
-/// id), or `None` when none is left (SPS ids end at 31).
-pub(crate) fn free_id(record: &[u8]) -> Result<Option<u32>> {
-    let config = parse(record)?;
-    let used = config
-        .sps
-        .iter()
-        .map(|n| sps_id(n))
-        .chain(config.pps.iter().map(|n| pps_id(n)))
-        .map(|id| id.ok_or_else(|| bad("unreadable parameter set id")))
-        .collect::<Result<Vec<u32>>>()?;
-    let next = used.iter().max().map_or(0, |m| m + 1);
-    Ok((next <= 31).then_some(next))
-}
-
-/// [`free_id`], or [`Error::Unsupported`] when none is left.
-pub(crate) fn next_id(record: &[u8]) -> Result<u32> {
-    free_id(record)?.ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))
 }
 
 /// The byte length of the NAL unit length fields of samples described by `record`.
@@ -275,20 +253,15 @@ pub(crate) fn is_idr(sample: &[u8], length_size: usize) -> bool {
     false
 }
 
-/// The record `original` with the SPS and PPS of `segment` (another record) added to its own.
-/// The containers share this: MP4 rewrites the `avcC` box with it (see [`merge`]), Matroska the
-/// track's `CodecPrivate`.
+/// The record `original` with the SPS and PPS of `segment` (another record) added to those of
+/// its own in `kept` (the rest no frame uses any more: a label stamped before, now re-encoded
+/// again), so stamping a file again and again does not grow it. The containers share this: MP4
+/// rewrites the `avcC` box with it (see [`merge`]), Matroska the track's `CodecPrivate`, FLV
+/// the AVC sequence header.
 ///
 /// # Errors
 /// Malformed records; [`Error::Unsupported`] when the two use different NAL unit length sizes
 /// (the new samples would not parse against the merged record) or the sets do not fit.
-pub(crate) fn merge_records(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
-    merge_kept(original, &Kept::all(original)?, segment)
-}
-
-/// [`merge_records`], keeping of `original`'s sets only those in `kept` (the rest no frame
-/// uses any more: a label stamped before, now re-encoded again), so stamping a file again and
-/// again does not grow its record.
 pub(crate) fn merge_kept(original: &[u8], kept: &Kept, segment: &[u8]) -> Result<Vec<u8>> {
     if length_size(original)? != length_size(segment)? {
         return Err(Error::unsupported(
@@ -394,14 +367,14 @@ mod tests {
         };
         let a = entry(&[0x67, 100, 0, 13, 0x80], &[0x68, 0xC0]);
         let b = entry(&[0x67, 100, 0, 13, 0x40], &[0x68, 0x48]);
-        assert_eq!(free_id(record(&a).unwrap()).unwrap(), Some(1));
+        assert_eq!(Kept::all(record(&a).unwrap()).unwrap().free_ids(1).unwrap(), 1);
         let m = merge(&a, &Kept::all(record(&a).unwrap()).unwrap(), &b).unwrap();
         assert_eq!(u32::from_be_bytes(m[..4].try_into().unwrap()) as usize, m.len());
         let c = parse(record(&m).unwrap()).unwrap();
         assert_eq!(c.sps.len(), 2);
         assert_eq!(c.pps.len(), 2);
         assert_eq!(c.tail, [0xFD, 0xF8, 0xF8, 0]);
-        assert_eq!(free_id(record(&m).unwrap()).unwrap(), Some(2));
+        assert_eq!(Kept::all(record(&m).unwrap()).unwrap().free_ids(1).unwrap(), 2);
         // Only the second pair is still used: the first goes, and id 0 is free again.
         let kept = Kept::used(record(&m).unwrap(), &[1].into()).unwrap();
         assert_eq!(kept.free_ids(1).unwrap(), 0);

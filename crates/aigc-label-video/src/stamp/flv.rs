@@ -21,6 +21,7 @@ use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use super::avc;
+use super::mkv::{block_pps_id, note_pps};
 use super::opening::NewFrame;
 use crate::common::Budget;
 use crate::flv::amf::{self, marker};
@@ -74,6 +75,8 @@ pub(crate) struct Flv {
     pub later: u64,
     /// Script tags (for `onMetaData`).
     pub scripts: Vec<Tag>,
+    /// The PPS ids the cut and the frames after it name; `None` when one could not be read.
+    pub kept_pps: Option<std::collections::BTreeSet<u32>>,
 }
 
 /// Reads the tags of `input` up to the first IDR picture shown at least `until_ms` after the
@@ -87,6 +90,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
     let (mut header, mut record) = (None, Vec::new());
     let (mut frames, mut scripts) = (Vec::new(), Vec::new());
     let (mut cut, mut later) = (false, 0u64);
+    let mut kept_pps = Some(std::collections::BTreeSet::new());
     let mut first_pts = None;
     while src.remaining() >= TAG_HEADER {
         budget.tick(FORMAT, src.pos())?;
@@ -113,7 +117,15 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
         } else if kind == VIDEO && cut {
             // Frames only: not a sequence header or end of sequence.
             let v: [u8; 2] = src.read_array("video tag header")?;
-            later += u64::from(v[1] == 1);
+            if v[1] == 1 {
+                later += 1;
+                let range = tag.data_start() + 5..tag.data_start() + size;
+                let id = match size >= 5 {
+                    true => block_pps_id(&mut src, range, avc::length_size(&record)?)?,
+                    false => None,
+                };
+                note_pps(&mut kept_pps, id);
+            }
         } else if kind == VIDEO {
             let v: [u8; 5] = src.read_array("video tag header")?;
             if v[0] & 0x0F != AVC || size < 5 {
@@ -135,6 +147,10 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
                     if tag.key && !frames.is_empty() && pts.saturating_sub(first) >= until_ms {
                         let bytes = src.read_vec(size - 5, "video frame", &frame_limits)?;
                         cut = avc::is_idr(&bytes, ls);
+                        if cut {
+                            let range = tag.data_start() + 5..tag.data_start() + size;
+                            note_pps(&mut kept_pps, block_pps_id(&mut src, range, ls)?);
+                        }
                     }
                     frames.push(tag);
                 }
@@ -151,6 +167,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
         cut,
         later,
         scripts,
+        kept_pps,
     })
 }
 

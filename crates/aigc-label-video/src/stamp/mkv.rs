@@ -98,6 +98,32 @@ pub(crate) struct Mkv {
     pub cut: bool,
     /// The track's blocks after the cut (counted, not kept).
     pub later: u64,
+    /// H.264: the PPS ids the cut and the blocks after it name (the parameter sets the copied
+    /// frames need); `None` when a block could not be read that way.
+    pub kept_pps: Option<std::collections::BTreeSet<u32>>,
+}
+
+/// Notes the PPS id a kept block names; an unknown one means every set is kept.
+pub(crate) fn note_pps(kept: &mut Option<std::collections::BTreeSet<u32>>, id: Option<u32>) {
+    match (kept.as_mut(), id) {
+        (Some(set), Some(id)) => {
+            set.insert(id);
+        }
+        _ => *kept = None,
+    }
+}
+
+/// The PPS id the H.264 frame at `range` of `src` names.
+pub(crate) fn block_pps_id(src: &mut Source<'_>, range: Range<u64>, length_size: usize) -> Result<Option<u32>> {
+    let start = range.start;
+    super::avc::sample_pps_id(range.end.saturating_sub(start), length_size, &mut |pos, buf| {
+        src.seek_to(start.saturating_add(pos))?;
+        let n = src.read_up_to(buf)?;
+        if n < buf.len() {
+            return Err(Error::truncated(FORMAT, start + pos, "frame"));
+        }
+        Ok(())
+    })
 }
 
 fn uint(data: &[u8]) -> u64 {
@@ -177,6 +203,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
     let mut first_ts = None;
     let mut found = false;
     let mut later = 0u64;
+    let mut kept_pps = Some(std::collections::BTreeSet::new());
     for (ci, el) in level1.iter().enumerate().filter(|(_, e)| e.id == ebml::id::CLUSTER) {
         let end = el.end().unwrap_or(el.start);
         src.seek_to(el.data_start())?;
@@ -206,6 +233,14 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                     let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
                     if number == track && found {
                         later += 1;
+                        if let Some(ls) = length_size {
+                            let payload = child.data_start() + vlen as u64 + 3;
+                            let id = match flags & 0x06 {
+                                0 => block_pps_id(&mut src, payload..child_end, ls)?,
+                                _ => None,
+                            };
+                            note_pps(&mut kept_pps, id);
+                        }
                     } else if number == track {
                         if flags & 0x06 != 0 {
                             return Err(unsupported("laced video blocks"));
@@ -232,6 +267,9 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                                 Some(ls) => super::avc::is_idr(&bytes, ls),
                                 None => av1_obu(&bytes, 1).is_some(),
                             };
+                            if let (true, Some(ls)) = (cut, length_size) {
+                                note_pps(&mut kept_pps, block_pps_id(&mut src, payload..child_end, ls)?);
+                            }
                         }
                         frames.push(frame);
                         found = cut;
@@ -247,6 +285,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                             uint(data.get(..vlen).unwrap_or_default()) & !(0x80u64 << (8 * (vlen.clamp(1, 8) - 1)));
                         if number == track && found {
                             later += 1;
+                            kept_pps = None;
                         } else if number == track {
                             return Err(unsupported("video in BlockGroups"));
                         }
@@ -267,6 +306,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
         entry: entry_at,
         cut: found,
         later,
+        kept_pps,
     })
 }
 

@@ -538,7 +538,13 @@ fn kept_sets(input: &Path, mp4: &splice::Mp4, ranges: &[(usize, usize)]) -> Resu
         if next.peek().is_some_and(|r| r.0 <= i) {
             continue;
         }
-        match avc::sample_pps_id(&mut file, s.offset, u64::from(s.size), length_size)? {
+        let mut read_at = |pos: u64, buf: &mut [u8]| -> Result<()> {
+            use std::io::{Read, Seek, SeekFrom};
+            file.seek(SeekFrom::Start(s.offset.saturating_add(pos)))?;
+            file.read_exact(buf)?;
+            Ok(())
+        };
+        match avc::sample_pps_id(u64::from(s.size), length_size, &mut read_at)? {
             Some(id) => {
                 used.insert(id);
             }
@@ -547,6 +553,15 @@ fn kept_sets(input: &Path, mp4: &splice::Mp4, ranges: &[(usize, usize)]) -> Resu
         }
     }
     avc::Kept::used(record, &used)
+}
+
+/// The sets of `record` that frames naming the PPS ids `used` need; all of them when those
+/// are unknown.
+fn kept_sets_of(record: &[u8], used: Option<&std::collections::BTreeSet<u32>>) -> Result<avc::Kept> {
+    match used {
+        Some(used) => avc::Kept::used(record, used),
+        None => avc::Kept::all(record),
+    }
 }
 
 /// The bytes of one sample (for a look at its NAL unit types), up to 64 MiB.
@@ -635,15 +650,17 @@ fn spliced_mkv(
                 ));
             }
         };
-        // The new parameter sets join CodecPrivate under ids the source does not use.
-        let sps_id = avc::next_id(&mkv.private)?;
+        // The new parameter sets join CodecPrivate under ids the copied frames do not use (a
+        // label stamped before loses its sets with its frames).
+        let sps_id = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
         opening::Output::H264 { sps_id, bframes }
     } else {
         opening::Output::Ivf
     };
     let new = opening::encode(tools, input, video, options, &times, time_base, &output_kind, progress)?;
     let private = if h264 {
-        Some(avc::merge_records(&mkv.private, avc::record(&new.segment.entry)?)?)
+        let kept = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?;
+        Some(avc::merge_kept(&mkv.private, &kept, avc::record(&new.segment.entry)?)?)
     } else {
         None
     };
@@ -686,10 +703,11 @@ fn spliced_flv(
     times.sort_unstable();
     let first_ts = times.first().copied().unwrap_or(0);
     // FLV stores decode times, so the segment needs no B-frames (see the flv module).
-    let sps_id = avc::next_id(&flv.record)?;
+    let kept = kept_sets_of(&flv.record, flv.kept_pps.as_ref())?;
+    let sps_id = kept.free_ids(1)?;
     let kind = opening::Output::H264 { sps_id, bframes: 0 };
     let new = opening::encode(tools, input, video, options, &times, (1, 1000), &kind, progress)?;
-    let record = avc::merge_records(&flv.record, avc::record(&new.segment.entry)?)?;
+    let record = avc::merge_kept(&flv.record, &kept, avc::record(&new.segment.entry)?)?;
     write_output(output, |out| {
         flv::write(
             &mut std::fs::File::open(input)?,
