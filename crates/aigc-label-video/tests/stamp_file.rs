@@ -396,14 +396,14 @@ fn vfr_keeps_its_timing() {
     }
 }
 
-/// The whole re-encode keeps a variable frame rate too: `--at 3s` on the VFR Matroska file
-/// (the Matroska splice takes the opening window only) re-encodes it whole, every frame at the
-/// source's time, and labels the 40 frames of [0, 2) s and the 20 of [3, 4) s.
+/// The whole re-encode keeps a variable frame rate too: `--at 3s` on the VFR FLV file (the FLV
+/// splice takes the opening window only) re-encodes it whole, every frame at the source's
+/// time, and labels the 40 frames of [0, 2) s and the 20 of [3, 4) s.
 #[test]
 fn whole_reencode_keeps_vfr_timing() {
     let Some(t) = tools() else { return };
-    let input = fixture("video/stamp/h264_vfr.mkv");
-    let (_dir, out) = output("vfr_whole.mkv");
+    let input = fixture("video/stamp/h264_vfr.flv");
+    let (_dir, out) = output("vfr_whole.flv");
     let options = StampOptions {
         at: At::parse_list("3s").unwrap(),
         ..StampOptions::default()
@@ -557,6 +557,45 @@ fn restamping_does_not_grow_avcc() {
         assert_eq!(src[50..], got[50..], "{name}");
         if let Some(read) = ocr(&t, &from, 1.0, 320, 240) {
             assert!(read.contains("AI生成"), "{name}: tesseract read {read:?}");
+        }
+    }
+}
+
+/// `--at 3s` in Matroska (H.264 with B-frames, VP9): the stretches [0, 2) and [3, 4) s are
+/// re-encoded, each from the keyframe before its window to the first after it, and the second
+/// between them is copied.
+#[test]
+fn matroska_windows_splice_each() {
+    let Some(t) = tools() else { return };
+    for name in ["h264_gop1s.mkv", "vp9_gop1s.webm"] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let (_dir, out) = output(name);
+        let options = StampOptions {
+            at: At::parse_list("3s").unwrap(),
+            ..StampOptions::default()
+        };
+        let report = stamp(&input, &out, &options);
+        assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
+        assert_eq!(
+            (report.reencoded_frames, report.copied_frames, report.labelled_frames),
+            (75, 25, 75),
+            "{name}"
+        );
+        assert_eq!(report.splice_at, [2.0], "{name}");
+        decodes_cleanly(&t, &out);
+        assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3, "{name}");
+        assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"), "{name}");
+        let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+        assert_eq!(src.len(), got.len());
+        assert_eq!(src[50..75], got[50..75], "{name}");
+        assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1), "{name}");
+        for at in [1.0, 3.5] {
+            if let Some(read) = ocr(&t, &out, at, 320, 240) {
+                assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
+            }
+        }
+        if let Some(read) = ocr(&t, &out, 2.5, 320, 240) {
+            assert!(!read.contains("生成"), "{name}: tesseract read {read:?} at 2.5 s");
         }
     }
 }

@@ -72,6 +72,8 @@ pub(crate) struct Frame {
     /// Absolute timestamp in Segment ticks.
     pub ts: i64,
     pub key: bool,
+    /// The track can be cut before it (the first frame, or a clean keyframe).
+    pub clean: bool,
     /// Index of its Cluster in [`Mkv::level1`].
     pub cluster: usize,
     /// Its Cluster's timestamp.
@@ -131,7 +133,8 @@ fn uint(data: &[u8]) -> u64 {
 }
 
 /// Reads the structure of `input` and the blocks of its `nth` track up to the first keyframe
-/// whose time from the first frame is at least `until_ns` (for H.264, the first IDR picture).
+/// whose time from the first frame is at least `until_ns` (for H.264, the first IDR picture);
+/// with `u64::MAX`, every block.
 pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: &Limits) -> Result<Mkv> {
     let mut src = Source::new(input, FORMAT)?;
     let len = src.len();
@@ -250,28 +253,30 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         let first = *first_ts.get_or_insert(at);
                         let key = flags & 0x80 != 0;
                         let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
-                        let frame = Frame {
+                        // A keyframe where the track can be cut (see the module notes).
+                        let mut clean = key && !frames.is_empty();
+                        let payload = child.data_start() + vlen as u64 + 3;
+                        if clean && (length_size.is_some() || codec_id == AV1) {
+                            src.seek_to(payload)?;
+                            let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
+                            clean = match length_size {
+                                Some(ls) => super::avc::is_idr(&bytes, ls),
+                                None => av1_obu(&bytes, 1).is_some(),
+                            };
+                        }
+                        let cut = clean && elapsed >= u128::from(until_ns);
+                        if let (true, Some(ls)) = (cut, length_size) {
+                            note_pps(&mut kept_pps, block_pps_id(&mut src, payload..child_end, ls)?);
+                        }
+                        frames.push(Frame {
                             range: child.start..child_end,
                             head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
                             ts: at,
                             key,
+                            clean: clean || frames.is_empty(),
                             cluster: ci,
                             cluster_ts,
-                        };
-                        let mut cut = key && !frames.is_empty() && elapsed >= u128::from(until_ns);
-                        if cut && (length_size.is_some() || codec_id == AV1) {
-                            let payload = child.data_start() + vlen as u64 + 3;
-                            src.seek_to(payload)?;
-                            let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
-                            cut = match length_size {
-                                Some(ls) => super::avc::is_idr(&bytes, ls),
-                                None => av1_obu(&bytes, 1).is_some(),
-                            };
-                            if let (true, Some(ls)) = (cut, length_size) {
-                                note_pps(&mut kept_pps, block_pps_id(&mut src, payload..child_end, ls)?);
-                            }
-                        }
-                        frames.push(frame);
+                        });
                         found = cut;
                     }
                 }
@@ -438,8 +443,8 @@ fn tracks_with_private(buf: &[u8], hdr_len: usize, at: u64, nth: usize, private:
     element_sized(ebml::id::TRACKS, &data, width).ok_or_else(|| unsupported("Tracks size"))
 }
 
-/// Writes the file with `frames[i]` (the first `new.len()` of [`Mkv::frames`]) replaced by
-/// `new[i]`, and the track's `CodecPrivate` replaced by `private` when given.
+/// Writes the file with the first `new.len()` of [`Mkv::frames`] replaced by `new`, and the
+/// track's `CodecPrivate` replaced by `private` when given.
 pub(crate) fn write(
     input: &mut dyn ReadSeek,
     mkv: &Mkv,
@@ -448,15 +453,38 @@ pub(crate) fn write(
     limits: &Limits,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let at: Vec<usize> = (0..new.len()).collect();
+    write_at(input, mkv, &at, new, private, limits, out)
+}
+
+/// Writes the file with `frames[at[i]]` of [`Mkv::frames`] replaced by `new[i]` (`at`
+/// ascending), and the track's `CodecPrivate` replaced by `private` when given.
+pub(crate) fn write_at(
+    input: &mut dyn ReadSeek,
+    mkv: &Mkv,
+    at: &[usize],
+    new: &[NewFrame<'_>],
+    private: Option<&[u8]>,
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut src = Source::new(input, FORMAT)?;
     let seg_data = mkv.segment.data_start();
-    let replaced = mkv
-        .frames
-        .get(..new.len())
+    if at.len() != new.len() {
+        return Err(Error::parameter(
+            "video",
+            "new frames and their places differ in number",
+        ));
+    }
+    let replaced = at
+        .iter()
+        .map(|&i| mkv.frames.get(i))
+        .collect::<Option<Vec<&Frame>>>()
         .ok_or_else(|| Error::parameter("video", "more new frames than blocks"))?;
     // Rebuilt Clusters.
     let mut edits: Vec<Edit> = Vec::new();
     let mut clusters: Vec<usize> = replaced.iter().map(|f| f.cluster).collect();
+    clusters.sort_unstable();
     clusters.dedup();
     for &ci in &clusters {
         let el = mkv

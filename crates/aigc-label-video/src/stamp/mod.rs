@@ -15,12 +15,15 @@
 //! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
 //! implicit label are copied as they were.
 //!
-//! Matroska/WebM with VP8, VP9 or H.264 is spliced the same way at the first keyframe after
-//! the label (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as
-//! they join MP4's `avcC`; see the `mkv` module; the opening window only). Other containers (FLV, AVI) and files the
-//! splice writers do not handle (fragmented MP4, other codecs, laced video) are re-encoded whole
-//! by ffmpeg, with the other streams, metadata and chapters copied; an implicit label ffmpeg does
-//! not carry over is written back.
+//! Matroska/WebM with VP8, VP9, AV1 or H.264 is spliced the same way, each `--at` window too
+//! (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
+//! MP4's `avcC`; see the `mkv` module); FLV with H.264 (`flv`) and AVI with MPEG-4 Part 2
+//! (`avi`) at the first keyframe after the opening window. The re-encoded frames take the
+//! source's timestamps (the `opening` module), so a variable frame rate is kept. Files the
+//! splice writers do not handle (fragmented MP4, other codecs, laced video, `--at` in FLV and
+//! AVI) are re-encoded whole by ffmpeg, frames still at their source times, with the other
+//! streams, metadata and chapters copied; an implicit label ffmpeg does not carry over is
+//! written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
 //!
 //! ```no_run
@@ -346,33 +349,7 @@ fn spliced(
     }
     let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
     // Each window widened to the cut points around it, then merged.
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for (from, to) in windows(options, total) {
-        let (w0, w1) = (
-            t0.saturating_add((from * ts) as i64),
-            t0.saturating_add((to * ts).ceil() as i64),
-        );
-        let a = cuts
-            .iter()
-            .copied()
-            .filter(|&c| c < n && at_cut(c) <= w0)
-            .max()
-            .unwrap_or(0);
-        let b = cuts.iter().copied().find(|&c| at_cut(c) >= w1).unwrap_or(n);
-        if a < b {
-            ranges.push((a, b));
-        }
-    }
-    ranges.sort_unstable();
-    let ranges = ranges
-        .into_iter()
-        .fold(Vec::<(usize, usize)>::new(), |mut acc, (a, b)| {
-            match acc.last_mut() {
-                Some(last) if a <= last.1 => last.1 = last.1.max(b),
-                _ => acc.push((a, b)),
-            }
-            acc
-        });
+    let ranges = stretches(options, total, t0, ts, &cuts, n, &at_cut);
     let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
     let raw = raw_for(video);
     let spec = FrameSpec::new(width, height, raw.format, (1, mp4.timescale));
@@ -597,7 +574,7 @@ fn spliced_report(video: &Stream, k: usize, labelled: u64, copied: u64, splice_a
     }
 }
 
-/// The container splices besides MP4 replace the opening window only.
+/// The FLV and AVI splices replace the opening window only.
 fn opening_only(options: &StampOptions) -> Result<()> {
     if options.at.iter().any(|a| *a != At::Start) {
         return Err(Error::unsupported("video", "--at windows besides the start"));
@@ -605,7 +582,7 @@ fn opening_only(options: &StampOptions) -> Result<()> {
     Ok(())
 }
 
-/// The Matroska/WebM splice (VP8, VP9, AV1, H.264): the opening window only.
+/// The Matroska/WebM splice (VP8, VP9, AV1, H.264) of the opening window.
 fn spliced_mkv(
     tools: &Tools,
     input: &Path,
@@ -614,7 +591,9 @@ fn spliced_mkv(
     options: &StampOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<StampReport> {
-    opening_only(options)?;
+    if options.at.iter().any(|a| *a != At::Start) {
+        return spliced_mkv_windows(tools, input, output, video, options, progress);
+    }
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
@@ -631,25 +610,13 @@ fn spliced_mkv(
     times.sort_unstable();
     let first_ts = times.first().copied().unwrap_or(0);
     // Timestamps in Segment ticks of `scale` ns.
-    let g = gcd(mkv.scale, 1_000_000_000);
-    let time_base = (
-        u32::try_from(mkv.scale / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
-        u32::try_from(1_000_000_000 / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
-    );
+    let time_base = mkv_time_base(mkv.scale)?;
     let output_kind = if h264 {
         // Matroska stores no decode times: readers infer them from the reorder depth the
         // first SPS declares, and the new SPS comes first. So the segment keeps the source's
         // depth (x264 declares 1 for one B-frame, 2 with a B-pyramid), or the copied B-frames
         // after the cut would get decode times after their presentation times.
-        let bframes = match video.has_b_frames.unwrap_or(0) {
-            n @ 0..=2 => n,
-            n => {
-                return Err(Error::unsupported(
-                    "video",
-                    format!("H.264 with a reorder depth of {n}"),
-                ));
-            }
-        };
+        let bframes = mkv_bframes(video)?;
         // The new parameter sets join CodecPrivate under ids the copied frames do not use (a
         // label stamped before loses its sets with its frames).
         let sps_id = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
@@ -657,7 +624,16 @@ fn spliced_mkv(
     } else {
         opening::Output::Ivf
     };
-    let new = opening::encode(tools, input, video, options, &times, time_base, &output_kind, progress)?;
+    let new = opening::encode(
+        tools,
+        input,
+        video,
+        options,
+        &opening::Stretch::opening(&times),
+        time_base,
+        &output_kind,
+        progress,
+    )?;
     let private = if h264 {
         let kept = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?;
         Some(avc::merge_kept(&mkv.private, &kept, avc::record(&new.segment.entry)?)?)
@@ -683,6 +659,186 @@ fn spliced_mkv(
     ))
 }
 
+/// The Matroska/WebM splice with `--at` windows besides the opening one: every block read,
+/// each window widened to the cut points around it, each stretch re-encoded on its own (H.264:
+/// each with parameter set ids of its own).
+fn spliced_mkv_windows(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, u64::MAX, &options.limits)?;
+    let h264 = mkv.codec_id == mkv::H264;
+    if video.codec_name == "h264" && !h264 {
+        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
+    }
+    let frames = &mkv.frames;
+    let n = frames.len();
+    let (Some(t0), Some(t_last)) = (frames.iter().map(|f| f.ts).min(), frames.iter().map(|f| f.ts).max()) else {
+        return Err(Error::unsupported("video", "no video blocks"));
+    };
+    let tick = mkv.scale as f64 / 1e9;
+    let period = video.frame_rate().map_or(0.04, |r| 1.0 / r.as_f64());
+    let total = (t_last - t0) as f64 * tick + period;
+    let cuts: Vec<usize> = (0..n)
+        .filter(|&i| frames.get(i).is_some_and(|f| f.clean))
+        .chain([n])
+        .collect();
+    let at_cut = |c: usize| frames.get(c).map_or(i64::MAX, |f| f.ts);
+    let ranges = stretches(options, total, t0, 1.0 / tick, &cuts, n, &at_cut);
+    let time_base = mkv_time_base(mkv.scale)?;
+    let kept = if h264 {
+        Some(avc::Kept::all(&mkv.private)?)
+    } else {
+        None
+    };
+    let first_id = match &kept {
+        Some(kept) => kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?,
+        None => 0,
+    };
+    let mut stretches = Vec::with_capacity(ranges.len());
+    for (i, &(a, b)) in ranges.iter().enumerate() {
+        let mut times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(|f| f.ts).collect();
+        times.sort_unstable();
+        let kind = if h264 {
+            let bframes = mkv_bframes(video)?;
+            let sps_id = first_id + u32::try_from(i).unwrap_or(u32::MAX);
+            opening::Output::H264 { sps_id, bframes }
+        } else {
+            opening::Output::Ivf
+        };
+        let stretch = opening::Stretch {
+            times: &times,
+            skip: a,
+            origin: t0,
+            total,
+        };
+        let new = opening::encode(tools, input, video, options, &stretch, time_base, &kind, progress)?;
+        stretches.push((a, times, new));
+    }
+    let private = match &kept {
+        Some(kept) => {
+            let mut record = mkv.private.clone();
+            for (i, (_, _, new)) in stretches.iter().enumerate() {
+                let all;
+                let keep = if i == 0 {
+                    kept
+                } else {
+                    all = avc::Kept::all(&record)?;
+                    &all
+                };
+                record = avc::merge_kept(&record, keep, avc::record(&new.segment.entry)?)?;
+            }
+            Some(record)
+        }
+        None => None,
+    };
+    let mut at = Vec::new();
+    let mut new_frames = Vec::new();
+    for (a, times, new) in &stretches {
+        let f = new.frames(times);
+        at.extend(*a..*a + f.len());
+        new_frames.extend(f);
+    }
+    write_output(output, |out| {
+        mkv::write_at(
+            &mut std::fs::File::open(input)?,
+            &mkv,
+            &at,
+            &new_frames,
+            private.as_deref(),
+            &options.limits,
+            out,
+        )
+    })?;
+    let reencoded = at.len() as u64;
+    let whole_track = ranges.first() == Some(&(0, n));
+    Ok(StampReport {
+        method: if whole_track { Method::WholeTrack } else { Method::Spliced },
+        reason: whole_track.then(|| "no clean keyframe between the label's windows: the whole video track was re-encoded (other tracks copied)".to_string()),
+        reencoded_frames: reencoded,
+        labelled_frames: stretches.iter().map(|(_, _, n)| n.labelled).sum(),
+        copied_frames: n as u64 - reencoded,
+        splice_at: ranges
+            .iter()
+            .filter(|r| r.1 < n)
+            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 * tick)
+            .collect(),
+        codec: video.codec_name.clone(),
+    })
+}
+
+/// The stretches (frame ranges, decode order) to re-encode: each label window of a video of
+/// `total` seconds whose first frame is at `t0` (`per_second` ticks a second) widened to the
+/// cut points around it (`cuts`, ascending, ending with `n`; `at_cut` gives a cut's time), then
+/// merged.
+fn stretches(
+    options: &StampOptions,
+    total: f64,
+    t0: i64,
+    per_second: f64,
+    cuts: &[usize],
+    n: usize,
+    at_cut: &dyn Fn(usize) -> i64,
+) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    for (from, to) in windows(options, total) {
+        let (w0, w1) = (
+            t0.saturating_add((from * per_second) as i64),
+            t0.saturating_add((to * per_second).ceil() as i64),
+        );
+        let a = cuts
+            .iter()
+            .copied()
+            .filter(|&c| c < n && at_cut(c) <= w0)
+            .max()
+            .unwrap_or(0);
+        let b = cuts.iter().copied().find(|&c| at_cut(c) >= w1).unwrap_or(n);
+        if a < b {
+            ranges.push((a, b));
+        }
+    }
+    merge_ranges(ranges)
+}
+
+/// How many B-frames in a row a Matroska H.264 segment may have: as deep as the source's
+/// reordering (see `spliced_mkv`), which x264 signals as 1 or 2.
+fn mkv_bframes(video: &Stream) -> Result<u32> {
+    match video.has_b_frames.unwrap_or(0) {
+        n @ 0..=2 => Ok(n),
+        n => Err(Error::unsupported(
+            "video",
+            format!("H.264 with a reorder depth of {n}"),
+        )),
+    }
+}
+
+/// The time base of Matroska ticks of `scale` ns, as a fraction of a second.
+fn mkv_time_base(scale: u64) -> Result<(u32, u32)> {
+    let g = gcd(scale, 1_000_000_000);
+    Ok((
+        u32::try_from(scale / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
+        u32::try_from(1_000_000_000 / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
+    ))
+}
+
+/// Ranges sorted and merged where they touch or overlap.
+fn merge_ranges(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    ranges
+        .into_iter()
+        .fold(Vec::new(), |mut acc: Vec<(usize, usize)>, (a, b)| {
+            match acc.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => acc.push((a, b)),
+            }
+            acc
+        })
+}
+
 /// The FLV splice (H.264): the opening window only.
 fn spliced_flv(
     tools: &Tools,
@@ -706,7 +862,16 @@ fn spliced_flv(
     let kept = kept_sets_of(&flv.record, flv.kept_pps.as_ref())?;
     let sps_id = kept.free_ids(1)?;
     let kind = opening::Output::H264 { sps_id, bframes: 0 };
-    let new = opening::encode(tools, input, video, options, &times, (1, 1000), &kind, progress)?;
+    let new = opening::encode(
+        tools,
+        input,
+        video,
+        options,
+        &opening::Stretch::opening(&times),
+        (1, 1000),
+        &kind,
+        progress,
+    )?;
     let record = avc::merge_kept(&flv.record, &kept, avc::record(&new.segment.entry)?)?;
     write_output(output, |out| {
         flv::write(
@@ -762,7 +927,7 @@ fn spliced_avi(
         input,
         video,
         options,
-        &times,
+        &opening::Stretch::opening(&times),
         (avi.scale, avi.rate),
         &opening::Output::M4v,
         progress,

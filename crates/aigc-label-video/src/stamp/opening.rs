@@ -67,31 +67,61 @@ impl Opening {
     }
 }
 
-/// Decodes the first `times.len()` frames of `video`, draws the label on them (times in ticks
-/// of `time_base` seconds, sorted) and encodes them as `output` says.
+/// Which frames to re-encode: `times.len()` frames after the first `skip` (in presentation
+/// order), shown at `times` (sorted, in ticks), in a video whose first frame is at `origin` and
+/// which lasts `total` seconds (for `--at end` and fractions; 0 for the opening window only).
+pub(crate) struct Stretch<'a> {
+    pub times: &'a [i64],
+    pub skip: usize,
+    pub origin: i64,
+    pub total: f64,
+}
+
+impl<'a> Stretch<'a> {
+    /// The opening stretch.
+    pub(crate) fn opening(times: &'a [i64]) -> Self {
+        Stretch {
+            times,
+            skip: 0,
+            origin: times.first().copied().unwrap_or(0),
+            total: 0.0,
+        }
+    }
+}
+
+/// Decodes the frames of `stretch` of `video`, draws the label on them (times in ticks of
+/// `time_base` seconds) and encodes them as `output` says.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn encode(
     tools: &Tools,
     input: &Path,
     video: &Stream,
     options: &StampOptions,
-    times: &[i64],
+    stretch: &Stretch<'_>,
     time_base: (u32, u32),
     output: &Output,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Opening> {
+    let times = stretch.times;
     let k = times.len();
-    let first = times.first().copied().unwrap_or(0);
+    let first = stretch.origin;
     let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
     let raw = raw_for(video);
     let spec = FrameSpec::new(width, height, raw.format, time_base);
-    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, 0.0))?;
+    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, stretch.total))?;
     let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
-    let mut dec = decoder(tools, input, false, video.index, raw, k as u64)?;
+    let mut dec = decoder(tools, input, false, video.index, raw, (stretch.skip + k) as u64)?;
     let mut frames_out = dec
         .take_stdout()
         .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
     let mut frame = vec![0u8; spec.frame_len()?];
+    // The frames before the stretch are decoded and dropped (a cut point has no leading
+    // pictures, so they are exactly the frames shown before it).
+    for i in 0..stretch.skip {
+        if !read_frame(&mut frames_out, &mut frame)? {
+            return Err(short_decode(i, stretch.skip));
+        }
+    }
     let mut job = tools.ffmpeg(Vec::<String>::new());
     raw_input(&mut job, raw, width, height, &rate);
     match output {
