@@ -15,7 +15,9 @@
 //! presentation timestamps; the new segment has no B-frames, so the `n`-th new frame takes the
 //! `n`-th smallest of the replaced timestamps. Its SPS and PPS join the track's
 //! `CodecPrivate` (an `avcC` record) under ids the source does not use, exactly as the MP4
-//! splice does (the `avc` module), which rewrites the Tracks element. What moves:
+//! splice does (the `avc` module), which rewrites the Tracks element. With `--at` windows the
+//! whole track is read, each block marked where it can be cut, and any set of blocks replaced
+//! ([`write_at`]). What moves:
 //! - each Cluster holding a replaced block is rebuilt (its other blocks, audio included, copied
 //!   in place; its CRC-32 recomputed) and changes size;
 //! - every position that points past such a Cluster moves: SeekHead entries, Cues'
