@@ -38,3 +38,15 @@ fn mp4_splice_corpus() {
 fn mkv_splice_corpus() {
     replay_corpus("mkv_splice", aigc_label_video::stamp::fuzz_splice_mkv);
 }
+
+#[cfg(feature = "stamp")]
+#[test]
+fn flv_splice_corpus() {
+    replay_corpus("flv_splice", aigc_label_video::stamp::fuzz_splice_flv);
+}
+
+#[cfg(feature = "stamp")]
+#[test]
+fn avi_splice_corpus() {
+    replay_corpus("avi_splice", aigc_label_video::stamp::fuzz_splice_avi);
+}

@@ -12,7 +12,7 @@
 //! A content binding therefore leaves out only the label's script tag and the
 //! `PreviousTagSize` after it (see `binding_exclusions`).
 
-mod amf;
+pub(crate) mod amf;
 
 use std::io::Write;
 use std::ops::Range;
@@ -188,7 +188,7 @@ impl Carrier for Flv {
 }
 
 /// Checks the FLV header and returns the offset of the first tag (after `PreviousTagSize0`).
-fn read_header(src: &mut Source<'_>) -> Result<u64> {
+pub(crate) fn read_header(src: &mut Source<'_>) -> Result<u64> {
     let h: [u8; 9] = src.read_array("FLV header")?;
     if &h[..3] != b"FLV" {
         return Err(Error::malformed(FORMAT, 0, "not an FLV signature"));

@@ -54,8 +54,10 @@ fn list<'a>(b: &mut Bytes<'a>, count: usize) -> Result<Vec<&'a [u8]>> {
         .collect()
 }
 
-fn parse(avcc: &[u8]) -> Result<Config<'_>> {
-    let mut b = Bytes::new(avcc.get(8..).unwrap_or_default());
+/// Parses an `AVCDecoderConfigurationRecord` (an `avcC` box's payload, or Matroska's
+/// `CodecPrivate` for `V_MPEG4/ISO/AVC`).
+fn parse(record: &[u8]) -> Result<Config<'_>> {
+    let mut b = Bytes::new(record);
     let head = b.take(5).ok_or_else(|| bad("record cut off"))?;
     let n = usize::from(b.u8().ok_or_else(|| bad("SPS count"))? & 0x1F);
     let sps = list(&mut b, n)?;
@@ -129,26 +131,104 @@ fn pps_id(nal: &[u8]) -> Option<u32> {
     Bits::new(nal).ue()
 }
 
-/// The lowest SPS/PPS id above every id the sample entry's `avcC` uses (x264 gives the SPS and
-/// the PPS the same id), or `None` when none is left (SPS ids end at 31).
-pub(crate) fn free_id(entry: &[u8]) -> Result<Option<u32>> {
-    let range = find_avcc(entry)?;
-    let config = parse(entry.get(range).unwrap_or_default())?;
-    let used = config
-        .sps
-        .iter()
-        .map(|n| sps_id(n))
-        .chain(config.pps.iter().map(|n| pps_id(n)))
-        .map(|id| id.ok_or_else(|| bad("unreadable parameter set id")))
-        .collect::<Result<Vec<u32>>>()?;
-    let next = used.iter().max().map_or(0, |m| m + 1);
-    Ok((next <= 31).then_some(next))
+/// `seq_parameter_set_id` a PPS NAL unit refers to.
+fn pps_sps_id(nal: &[u8]) -> Option<u32> {
+    let mut b = Bits::new(nal);
+    b.ue()?;
+    b.ue()
 }
 
-/// The byte length of the NAL unit length fields of samples described by `entry`.
-pub(crate) fn length_size(entry: &[u8]) -> Result<usize> {
+/// The `pic_parameter_set_id` of a slice NAL unit's header (`first_mb_in_slice`,
+/// `slice_type`, then the id), or `None` when `nal` is not a coded slice (types 1 and 5).
+pub(crate) fn slice_pps_id(nal: &[u8]) -> Option<u32> {
+    if !matches!(nal.first()? & 0x1F, 1 | 5) {
+        return None;
+    }
+    let mut b = Bits::new(nal);
+    b.ue()?;
+    b.ue()?;
+    b.ue()
+}
+
+/// The parameter sets of a record that frames kept from the source still use: the PPS whose
+/// ids their slices name, and the SPS those refer to. What [`merge_kept`] keeps, and the ids a
+/// new segment must not take.
+pub(crate) struct Kept {
+    pps: std::collections::BTreeSet<u32>,
+    sps: std::collections::BTreeSet<u32>,
+}
+
+impl Kept {
+    /// Every set of `record` (nothing is known about which frames use which).
+    pub(crate) fn all(record: &[u8]) -> Result<Kept> {
+        let config = parse(record)?;
+        Kept::used(record, &config.pps.iter().filter_map(|n| pps_id(n)).collect())
+    }
+
+    /// The sets that frames whose slices name the PPS ids in `pps_used` need.
+    pub(crate) fn used(record: &[u8], pps_used: &std::collections::BTreeSet<u32>) -> Result<Kept> {
+        let config = parse(record)?;
+        let mut sps = std::collections::BTreeSet::new();
+        for p in &config.pps {
+            let id = pps_id(p).ok_or_else(|| bad("unreadable PPS id"))?;
+            if pps_used.contains(&id) {
+                sps.insert(pps_sps_id(p).ok_or_else(|| bad("unreadable PPS"))?);
+            }
+        }
+        Ok(Kept {
+            pps: pps_used.clone(),
+            sps,
+        })
+    }
+
+    /// The lowest id from which `count` ids in a row are free of every kept SPS and PPS (x264
+    /// gives a segment's SPS and PPS the same id); SPS ids end at 31.
+    pub(crate) fn free_ids(&self, count: u32) -> Result<u32> {
+        (0..=31u32)
+            .find(|&id| id + count <= 32 && (id..id + count).all(|i| !self.sps.contains(&i) && !self.pps.contains(&i)))
+            .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))
+    }
+}
+
+/// The PPS id the first slice of a sample (NAL units with `length_size`-byte lengths) names,
+/// reading the sample (`size` bytes) one NAL unit header at a time: `read_at(pos, buf)` fills
+/// `buf` from byte `pos` of the sample.
+pub(crate) fn sample_pps_id(
+    size: u64,
+    length_size: usize,
+    read_at: &mut dyn FnMut(u64, &mut [u8]) -> Result<()>,
+) -> Result<Option<u32>> {
+    let mut pos = 0u64;
+    let mut buf = [0u8; 36];
+    while pos + length_size as u64 <= size {
+        let want = usize::try_from((size - pos).min(buf.len() as u64)).unwrap_or(0);
+        let head = buf.get_mut(..want).unwrap_or_default();
+        read_at(pos, head)?;
+        let len = head
+            .get(..length_size)
+            .unwrap_or_default()
+            .iter()
+            .fold(0u64, |n, &b| (n << 8) | u64::from(b));
+        if len == 0 {
+            return Ok(None);
+        }
+        if let Some(id) = head.get(length_size..).and_then(slice_pps_id) {
+            return Ok(Some(id));
+        }
+        pos = pos.saturating_add(length_size as u64 + len);
+    }
+    Ok(None)
+}
+
+/// The decoder configuration record inside a sample entry's `avcC` box.
+pub(crate) fn record(entry: &[u8]) -> Result<&[u8]> {
     let range = find_avcc(entry)?;
-    let config = parse(entry.get(range).unwrap_or_default())?;
+    Ok(entry.get(range.start + 8..range.end).unwrap_or_default())
+}
+
+/// The byte length of the NAL unit length fields of samples described by `record`.
+pub(crate) fn length_size(record: &[u8]) -> Result<usize> {
+    let config = parse(record)?;
     Ok(usize::from(config.head.get(4).copied().unwrap_or(3) & 3) + 1)
 }
 
@@ -173,14 +253,28 @@ pub(crate) fn is_idr(sample: &[u8], length_size: usize) -> bool {
     false
 }
 
-/// `original` (a whole `avc1`/`avc3` sample entry) with the SPS and PPS of `segment`'s `avcC`
-/// added to its own.
-pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
-    let range = find_avcc(original)?;
-    let old = parse(original.get(range.clone()).unwrap_or_default())?;
-    let new = parse(segment.get(find_avcc(segment)?).unwrap_or_default())?;
-    let sps: Vec<&[u8]> = old.sps.iter().chain(&new.sps).copied().collect();
-    let pps: Vec<&[u8]> = old.pps.iter().chain(&new.pps).copied().collect();
+/// The record `original` with the SPS and PPS of `segment` (another record) added to those of
+/// its own in `kept` (the rest no frame uses any more: a label stamped before, now re-encoded
+/// again), so stamping a file again and again does not grow it. The containers share this: MP4
+/// rewrites the `avcC` box with it (see [`merge`]), Matroska the track's `CodecPrivate`, FLV
+/// the AVC sequence header.
+///
+/// # Errors
+/// Malformed records; [`Error::Unsupported`] when the two use different NAL unit length sizes
+/// (the new samples would not parse against the merged record) or the sets do not fit.
+pub(crate) fn merge_kept(original: &[u8], kept: &Kept, segment: &[u8]) -> Result<Vec<u8>> {
+    if length_size(original)? != length_size(segment)? {
+        return Err(Error::unsupported(
+            "h264",
+            "the encoder's NAL unit length size differs from the source's",
+        ));
+    }
+    let old = parse(original)?;
+    let new = parse(segment)?;
+    let keep_sps = |n: &&&[u8]| sps_id(n).is_some_and(|id| kept.sps.contains(&id));
+    let keep_pps = |n: &&&[u8]| pps_id(n).is_some_and(|id| kept.pps.contains(&id));
+    let sps: Vec<&[u8]> = old.sps.iter().filter(keep_sps).chain(&new.sps).copied().collect();
+    let pps: Vec<&[u8]> = old.pps.iter().filter(keep_pps).chain(&new.pps).copied().collect();
     if sps.len() > 31 || pps.len() > 255 {
         return Err(Error::unsupported("h264", "too many H.264 parameter sets for one avcC"));
     }
@@ -196,20 +290,33 @@ pub(crate) fn merge(original: &[u8], segment: &[u8]) -> Result<Vec<u8>> {
         payload.extend_from_slice(p);
     }
     payload.extend_from_slice(old.tail);
+    Ok(payload)
+}
+
+/// `original` (a whole `avc1`/`avc3` sample entry) with the SPS and PPS of `segment`'s `avcC`
+/// added to those of its own in `kept`.
+pub(crate) fn merge(original: &[u8], kept: &Kept, segment: &[u8]) -> Result<Vec<u8>> {
+    let payload = merge_kept(record(original)?, kept, record(segment)?)?;
+    replace_record(original, &payload)
+}
+
+/// `entry` with its `avcC` box holding `payload`.
+fn replace_record(entry: &[u8], payload: &[u8]) -> Result<Vec<u8>> {
+    let range = find_avcc(entry)?;
     let mut avcc = u32::try_from(payload.len() + 8)
-        .unwrap_or(u32::MAX)
+        .map_err(|_| bad("avcC too large"))?
         .to_be_bytes()
         .to_vec();
     avcc.extend_from_slice(b"avcC");
-    avcc.extend_from_slice(&payload);
-    let mut entry = original.get(..range.start).unwrap_or_default().to_vec();
-    entry.extend_from_slice(&avcc);
-    entry.extend_from_slice(original.get(range.end..).unwrap_or_default());
-    let size = u32::try_from(entry.len()).map_err(|_| bad("sample entry too large"))?;
-    if let Some(s) = entry.get_mut(..4) {
+    avcc.extend_from_slice(payload);
+    let mut out = entry.get(..range.start).unwrap_or_default().to_vec();
+    out.extend_from_slice(&avcc);
+    out.extend_from_slice(entry.get(range.end..).unwrap_or_default());
+    let size = u32::try_from(out.len()).map_err(|_| bad("sample entry too large"))?;
+    if let Some(s) = out.get_mut(..4) {
         s.copy_from_slice(&size.to_be_bytes());
     }
-    Ok(entry)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -258,15 +365,26 @@ mod tests {
             e.extend_from_slice(&b);
             e
         };
-        let a = entry(&[0x67, 100, 0, 13, 0x80], &[0x68, 0x80]);
-        let b = entry(&[0x67, 100, 0, 13, 0x40], &[0x68, 0x40]);
-        assert_eq!(free_id(&a).unwrap(), Some(1));
-        let m = merge(&a, &b).unwrap();
+        let a = entry(&[0x67, 100, 0, 13, 0x80], &[0x68, 0xC0]);
+        let b = entry(&[0x67, 100, 0, 13, 0x40], &[0x68, 0x48]);
+        assert_eq!(Kept::all(record(&a).unwrap()).unwrap().free_ids(1).unwrap(), 1);
+        let m = merge(&a, &Kept::all(record(&a).unwrap()).unwrap(), &b).unwrap();
         assert_eq!(u32::from_be_bytes(m[..4].try_into().unwrap()) as usize, m.len());
-        let c = parse(&m[find_avcc(&m).unwrap()]).unwrap();
+        let c = parse(record(&m).unwrap()).unwrap();
         assert_eq!(c.sps.len(), 2);
         assert_eq!(c.pps.len(), 2);
         assert_eq!(c.tail, [0xFD, 0xF8, 0xF8, 0]);
-        assert_eq!(free_id(&m).unwrap(), Some(2));
+        assert_eq!(Kept::all(record(&m).unwrap()).unwrap().free_ids(1).unwrap(), 2);
+        // Only the second pair is still used: the first goes, and id 0 is free again.
+        let kept = Kept::used(record(&m).unwrap(), &[1].into()).unwrap();
+        assert_eq!(kept.free_ids(1).unwrap(), 0);
+        assert_eq!(kept.free_ids(2).unwrap(), 2);
+        let pruned = merge(&m, &kept, &a).unwrap();
+        let c = parse(record(&pruned).unwrap()).unwrap();
+        assert_eq!((c.sps.len(), c.pps.len()), (2, 2));
+        assert_eq!(c.sps.iter().filter_map(|n| sps_id(n)).collect::<Vec<_>>(), [1, 0]);
+        // A slice header names its PPS: first_mb 0 ("1"), slice_type 7 ("0001000"), pps 1 ("010").
+        assert_eq!(slice_pps_id(&[0x65, 0b1000_1000, 0b0100_0000]), Some(1));
+        assert_eq!(slice_pps_id(&[0x67, 0xFF]), None);
     }
 }

@@ -202,6 +202,17 @@ fn x265_profile(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The output half of a segment encoder's command line: video only, a fragmented MP4 on stdout
+/// (read back by [`parse_segment`]).
+pub(crate) const SEGMENT_OUTPUT: [&str; 6] = [
+    "-an",
+    "-f",
+    "mp4",
+    "-movflags",
+    "frag_keyframe+empty_moov+default_base_moof",
+    "pipe:1",
+];
+
 /// The raw-frame input half of an encoder command line.
 pub(crate) fn raw_input(job: &mut Job, raw: Raw, width: u32, height: u32, rate: &str) {
     job.args([
@@ -295,6 +306,9 @@ pub(crate) struct Segment {
     pub data: Vec<u8>,
     /// Each sample: its bytes in `data`, and whether it is a sync sample.
     pub samples: Vec<(Range<usize>, bool)>,
+    /// Each sample's presentation time in the segment's own timescale (decode time plus
+    /// composition offset); they order the frames when the segment has B-frames.
+    pub cts: Vec<i64>,
 }
 
 /// Parses the fragmented MP4 (`empty_moov`, `default_base_moof`) in `data`.
@@ -303,6 +317,7 @@ pub(crate) fn parse_segment(data: Vec<u8>) -> Result<Segment> {
     let mut budget = Budget::new(&limits);
     let mut entry = None;
     let mut samples = Vec::new();
+    let mut cts = Vec::new();
     let mut pos = 0usize;
     while let Some(head) = data.get(pos..pos + 8) {
         let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
@@ -323,7 +338,7 @@ pub(crate) fn parse_segment(data: Vec<u8>) -> Result<Segment> {
             }
             b"moof" => {
                 let tree = parse_tree(bx, pos as u64, &limits, &mut budget)?;
-                read_moof(&tree, bx, pos, &mut samples)?;
+                read_moof(&tree, bx, pos, &mut samples, &mut cts)?;
             }
             _ => {}
         }
@@ -333,7 +348,12 @@ pub(crate) fn parse_segment(data: Vec<u8>) -> Result<Segment> {
     if samples.iter().any(|(r, _): &(Range<usize>, bool)| r.end > data.len()) {
         return Err(Error::malformed("mp4", 0, "encoded segment sample past its end"));
     }
-    Ok(Segment { entry, data, samples })
+    Ok(Segment {
+        entry,
+        data,
+        samples,
+        cts,
+    })
 }
 
 /// The first sample entry of the first track's `stsd`, as a whole box.
@@ -357,8 +377,15 @@ fn sample_entry(moov: &Node, buf: &[u8]) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::malformed("mp4", 0, "encoded segment's sample entry"))
 }
 
-/// Appends the samples of `moof` (at `base` in the segment) to `samples`.
-fn read_moof(moof: &Node, buf: &[u8], base: usize, samples: &mut Vec<(Range<usize>, bool)>) -> Result<()> {
+/// Appends the samples of `moof` (at `base` in the segment) to `samples`, and their
+/// presentation times to `cts`.
+fn read_moof(
+    moof: &Node,
+    buf: &[u8],
+    base: usize,
+    samples: &mut Vec<(Range<usize>, bool)>,
+    cts: &mut Vec<i64>,
+) -> Result<()> {
     let bad = || Error::malformed("mp4", base as u64, "encoded segment's moof");
     for traf in moof.kids.iter().filter(|k| &k.typ == b"traf") {
         let tfhd = traf.child(b"tfhd").ok_or_else(bad)?.payload(buf);
@@ -374,15 +401,24 @@ fn read_moof(moof: &Node, buf: &[u8], base: usize, samples: &mut Vec<(Range<usiz
         if flags & 0x2 != 0 {
             b.u32_be();
         }
-        let default_duration = flags & 0x8 != 0;
-        if default_duration {
-            b.u32_be();
+        let default_duration = if flags & 0x8 != 0 { b.u32_be() } else { None };
+        // The fragment's first decode time (tfdt), or where the previous fragment ended.
+        let mut dts = match traf.child(b"tfdt").map(|t| t.payload(buf)) {
+            Some(p) if p.first() == Some(&1) => p.get(4..12).map(|v| {
+                i64::try_from(u64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]])).unwrap_or(i64::MAX)
+            }),
+            Some(p) => p
+                .get(4..8)
+                .map(|v| i64::from(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))),
+            None => None,
         }
+        .unwrap_or(0);
         let default_size = if flags & 0x10 != 0 { b.u32_be() } else { None };
         let default_flags = if flags & 0x20 != 0 { b.u32_be() } else { None };
         for trun in traf.kids.iter().filter(|k| &k.typ == b"trun") {
             let mut t = Bytes::new(trun.payload(buf));
-            let tf = t.u32_be().ok_or_else(bad)? & 0xFF_FFFF;
+            let version_flags = t.u32_be().ok_or_else(bad)?;
+            let tf = version_flags & 0xFF_FFFF;
             let count = t.u32_be().ok_or_else(bad)?;
             let data_offset = if tf & 0x1 != 0 {
                 t.u32_be().map(|v| i64::from(i32::from_be_bytes(v.to_be_bytes())))
@@ -396,14 +432,17 @@ fn read_moof(moof: &Node, buf: &[u8], base: usize, samples: &mut Vec<(Range<usiz
             }
             let mut at = usize::try_from(base as i64 + data_offset.ok_or_else(bad)?).map_err(|_| bad())?;
             for i in 0..count {
-                if tf & 0x100 != 0 {
-                    t.u32_be();
-                }
+                let duration = if tf & 0x100 != 0 { t.u32_be() } else { default_duration };
                 let size = if tf & 0x200 != 0 { t.u32_be() } else { default_size }.ok_or_else(bad)?;
                 let sflags = if tf & 0x400 != 0 { t.u32_be() } else { None };
-                if tf & 0x800 != 0 {
-                    t.u32_be();
-                }
+                let offset = match (tf & 0x800 != 0).then(|| t.u32_be()).flatten() {
+                    // Version 1 offsets are signed.
+                    Some(o) if version_flags >> 24 != 0 => i64::from(i32::from_be_bytes(o.to_be_bytes())),
+                    Some(o) => i64::from(o),
+                    None => 0,
+                };
+                cts.push(dts.saturating_add(offset));
+                dts = dts.saturating_add(i64::from(duration.unwrap_or(0)));
                 let sflags = sflags.or(if i == 0 { first_flags } else { None }).or(default_flags);
                 // sample_is_non_sync_sample is bit 16; with no flags at all, only the first
                 // sample of the fragment is taken as sync.

@@ -1,10 +1,23 @@
-//! The Matroska/WebM splice for VP8 and VP9: new SimpleBlocks for the video frames before the
-//! first keyframe at or after the label's end, every other byte copied.
+//! The Matroska/WebM splice for VP8, VP9, AV1 and H.264: new SimpleBlocks for the video frames
+//! before the first keyframe at or after the label's end, every other byte copied.
 //!
 //! VP8 and VP9 keyframes reset every reference and their frames are stored in presentation
 //! order (VP9's hidden frames travel inside superframes), so a keyframe is always a clean cut
 //! and the `n`-th new frame takes the place of the `n`-th old block: same track, same
-//! timestamp, the new keyframe flag, no codec private data to reconcile. What moves:
+//! timestamp, the new keyframe flag, no codec private data to reconcile. AV1 temporal units
+//! likewise (hidden frames inside the unit); a key frame is a cut only when its unit carries
+//! a sequence header, as libaom and SVT-AV1 write one at each: the new units bring their own
+//! sequence header in band, and the cut's brings the source's back, so `av1C` stays as it was.
+//!
+//! H.264 (`V_MPEG4/ISO/AVC`) is cut only at an IDR picture: every frame before it in decode
+//! order is shown before it and none after it refers back, so the blocks before it hold
+//! exactly the frames shown before it. Their blocks are stored in decode order with
+//! presentation timestamps; the new segment has no B-frames, so the `n`-th new frame takes the
+//! `n`-th smallest of the replaced timestamps. Its SPS and PPS join the track's
+//! `CodecPrivate` (an `avcC` record) under ids the source does not use, exactly as the MP4
+//! splice does (the `avc` module), which rewrites the Tracks element. With `--at` windows the
+//! whole track is read, each block marked where it can be cut, and any set of blocks replaced
+//! ([`write_at`]). What moves:
 //! - each Cluster holding a replaced block is rebuilt (its other blocks, audio included, copied
 //!   in place; its CRC-32 recomputed) and changes size;
 //! - every position that points past such a Cluster moves: SeekHead entries, Cues'
@@ -18,6 +31,8 @@ use std::ops::Range;
 
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
+
+use super::opening::NewFrame;
 
 use crate::matroska::ebml::{
     self, Element, children, element_sized, fix_crc, read_element, size_width, uint_element, void,
@@ -36,6 +51,12 @@ const CUE_POINT: u32 = 0xBB;
 const CUE_TRACK_POSITIONS: u32 = 0xB7;
 const CUE_CLUSTER_POSITION: u32 = 0xF1;
 const CUE_RELATIVE_POSITION: u32 = 0xF0;
+const CODEC_ID: u32 = 0x86;
+const CODEC_PRIVATE: u32 = 0x63A2;
+/// Matroska's codec ID for H.264 with an `avcC` record in `CodecPrivate`.
+pub(crate) const H264: &str = "V_MPEG4/ISO/AVC";
+/// Matroska's codec ID for AV1.
+const AV1: &str = "V_AV1";
 /// Largest Cluster rebuilt in memory.
 const MAX_CLUSTER: u64 = 256 << 20;
 
@@ -53,8 +74,12 @@ pub(crate) struct Frame {
     /// Absolute timestamp in Segment ticks.
     pub ts: i64,
     pub key: bool,
+    /// The track can be cut before it (the first frame, or a clean keyframe).
+    pub clean: bool,
     /// Index of its Cluster in [`Mkv::level1`].
     pub cluster: usize,
+    /// Its Cluster's timestamp.
+    pub cluster_ts: i64,
 }
 
 /// A Matroska file ready to splice.
@@ -65,6 +90,44 @@ pub(crate) struct Mkv {
     pub scale: u64,
     /// The video frames up to and including the first keyframe at or after `until`.
     pub frames: Vec<Frame>,
+    /// The track's `CodecID`.
+    pub codec_id: String,
+    /// The track's `CodecPrivate` (empty when it has none).
+    pub private: Vec<u8>,
+    /// Where the track's entry is: the Tracks element's index in [`Mkv::level1`] and the
+    /// entry's index among its children.
+    pub entry: (usize, usize),
+    /// Whether the last of [`Mkv::frames`] is the cut: a keyframe (an IDR picture for H.264)
+    /// at or after the label's end. Otherwise the track ended first.
+    pub cut: bool,
+    /// The track's blocks after the cut (counted, not kept).
+    pub later: u64,
+    /// H.264: the PPS ids the cut and the blocks after it name (the parameter sets the copied
+    /// frames need); `None` when a block could not be read that way.
+    pub kept_pps: Option<std::collections::BTreeSet<u32>>,
+}
+
+/// Notes the PPS id a kept block names; an unknown one means every set is kept.
+pub(crate) fn note_pps(kept: &mut Option<std::collections::BTreeSet<u32>>, id: Option<u32>) {
+    match (kept.as_mut(), id) {
+        (Some(set), Some(id)) => {
+            set.insert(id);
+        }
+        _ => *kept = None,
+    }
+}
+
+/// The PPS id the H.264 frame at `range` of `src` names.
+pub(crate) fn block_pps_id(src: &mut Source<'_>, range: Range<u64>, length_size: usize) -> Result<Option<u32>> {
+    let start = range.start;
+    super::avc::sample_pps_id(range.end.saturating_sub(start), length_size, &mut |pos, buf| {
+        src.seek_to(start.saturating_add(pos))?;
+        let n = src.read_up_to(buf)?;
+        if n < buf.len() {
+            return Err(Error::truncated(FORMAT, start + pos, "frame"));
+        }
+        Ok(())
+    })
 }
 
 fn uint(data: &[u8]) -> u64 {
@@ -72,7 +135,8 @@ fn uint(data: &[u8]) -> u64 {
 }
 
 /// Reads the structure of `input` and the blocks of its `nth` track up to the first keyframe
-/// whose time from the first frame is at least `until_ns`.
+/// whose time from the first frame is at least `until_ns` (for H.264, the first IDR picture);
+/// with `u64::MAX`, every block.
 pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: &Limits) -> Result<Mkv> {
     let mut src = Source::new(input, FORMAT)?;
     let len = src.len();
@@ -94,7 +158,8 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
     }
     let mut scale = 1_000_000u64;
     let mut track = None;
-    for el in &level1 {
+    let (mut codec_id, mut private, mut entry_at) = (String::new(), Vec::new(), (0, 0));
+    for (li, el) in level1.iter().enumerate() {
         if el.id == ebml::id::INFO || el.id == ebml::id::TRACKS {
             src.seek_to(el.start)?;
             let buf = src.read_vec(el.end().unwrap_or(el.start) - el.start, "element", limits)?;
@@ -103,8 +168,20 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                 if let Some(c) = kids.iter().find(|c| c.id == TIMESTAMP_SCALE) {
                     scale = uint(buf.get(c.data.clone()).unwrap_or_default()).max(1);
                 }
-            } else if let Some(entry) = kids.iter().filter(|c| c.id == TRACK_ENTRY).nth(nth) {
+            } else if let Some((ei, entry)) = kids.iter().enumerate().filter(|(_, c)| c.id == TRACK_ENTRY).nth(nth) {
                 let fields = children(&buf, entry.data.clone(), el.start)?;
+                let bytes = |id| {
+                    fields
+                        .iter()
+                        .find(|c| c.id == id)
+                        .and_then(|c| buf.get(c.data.clone()))
+                        .unwrap_or_default()
+                };
+                codec_id = String::from_utf8_lossy(bytes(CODEC_ID))
+                    .trim_end_matches('\0')
+                    .to_string();
+                private = bytes(CODEC_PRIVATE).to_vec();
+                entry_at = (li, ei);
                 let get = |id| {
                     fields
                         .iter()
@@ -119,9 +196,20 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
         }
     }
     let track = track.ok_or_else(|| unsupported(format!("no track entry {nth}")))?;
+    // H.264 is cut at IDR pictures only, found by their NAL unit types.
+    let length_size = if codec_id == H264 {
+        Some(super::avc::length_size(&private)?)
+    } else {
+        None
+    };
+    let mut block_limits = limits.clone();
+    block_limits.max_metadata_bytes = MAX_CLUSTER;
     let mut frames: Vec<Frame> = Vec::new();
     let mut first_ts = None;
-    'clusters: for (ci, el) in level1.iter().enumerate().filter(|(_, e)| e.id == ebml::id::CLUSTER) {
+    let mut found = false;
+    let mut later = 0u64;
+    let mut kept_pps = Some(std::collections::BTreeSet::new());
+    for (ci, el) in level1.iter().enumerate().filter(|(_, e)| e.id == ebml::id::CLUSTER) {
         let end = el.end().unwrap_or(el.start);
         src.seek_to(el.data_start())?;
         let mut cluster_ts = 0i64;
@@ -148,7 +236,17 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         return Err(Error::malformed(FORMAT, child.start, "SimpleBlock header"));
                     };
                     let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
-                    if number == track {
+                    if number == track && found {
+                        later += 1;
+                        if let Some(ls) = length_size {
+                            let payload = child.data_start() + vlen as u64 + 3;
+                            let id = match flags & 0x06 {
+                                0 => block_pps_id(&mut src, payload..child_end, ls)?,
+                                _ => None,
+                            };
+                            note_pps(&mut kept_pps, id);
+                        }
+                    } else if number == track {
                         if flags & 0x06 != 0 {
                             return Err(unsupported("laced video blocks"));
                         }
@@ -157,23 +255,31 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         let first = *first_ts.get_or_insert(at);
                         let key = flags & 0x80 != 0;
                         let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
-                        if key && !frames.is_empty() && elapsed >= u128::from(until_ns) {
-                            frames.push(Frame {
-                                range: child.start..child_end,
-                                head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
-                                ts: at,
-                                key,
-                                cluster: ci,
-                            });
-                            break 'clusters;
+                        // A keyframe where the track can be cut (see the module notes).
+                        let mut clean = key && !frames.is_empty();
+                        let payload = child.data_start() + vlen as u64 + 3;
+                        if clean && (length_size.is_some() || codec_id == AV1) {
+                            src.seek_to(payload)?;
+                            let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
+                            clean = match length_size {
+                                Some(ls) => super::avc::is_idr(&bytes, ls),
+                                None => av1_obu(&bytes, 1).is_some(),
+                            };
+                        }
+                        let cut = clean && elapsed >= u128::from(until_ns);
+                        if let (true, Some(ls)) = (cut, length_size) {
+                            note_pps(&mut kept_pps, block_pps_id(&mut src, payload..child_end, ls)?);
                         }
                         frames.push(Frame {
                             range: child.start..child_end,
                             head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
                             ts: at,
                             key,
+                            clean: clean || frames.is_empty(),
                             cluster: ci,
+                            cluster_ts,
                         });
+                        found = cut;
                     }
                 }
                 BLOCK_GROUP => {
@@ -184,7 +290,10 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         let vlen = data.first().map_or(9, |x| x.leading_zeros() as usize + 1);
                         let number =
                             uint(data.get(..vlen).unwrap_or_default()) & !(0x80u64 << (8 * (vlen.clamp(1, 8) - 1)));
-                        if number == track {
+                        if number == track && found {
+                            later += 1;
+                            kept_pps = None;
+                        } else if number == track {
                             return Err(unsupported("video in BlockGroups"));
                         }
                     }
@@ -199,14 +308,22 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
         level1,
         scale,
         frames,
+        codec_id,
+        private,
+        entry: entry_at,
+        cut: found,
+        later,
+        kept_pps,
     })
 }
 
-/// True when a VP8 or VP9 frame (the first of a VP9 superframe) is a keyframe.
+/// True when a VP8 or VP9 frame (the first of a VP9 superframe), or an AV1 temporal unit, is
+/// a keyframe.
 pub(crate) fn is_key(codec: &str, frame: &[u8]) -> bool {
     let Some(&b0) = frame.first() else { return false };
     match codec {
         "vp8" => b0 & 1 == 0,
+        "av1" => av1_key(frame),
         _ => {
             // frame_marker (2), profile_low, profile_high, [reserved if profile 3],
             // show_existing_frame, frame_type (0: key).
@@ -217,6 +334,46 @@ pub(crate) fn is_key(codec: &str, frame: &[u8]) -> bool {
             b0 >> 6 == 0b10 && show_existing == 0 && frame_type == 0
         }
     }
+}
+
+/// True when the first frame header of an AV1 temporal unit (low-overhead OBUs, each with its
+/// size, as WebM and IVF store them) is a shown key frame: `show_existing_frame` 0 and
+/// `frame_type` KEY_FRAME (AV1 §5.9.2; a video's sequence header has no reduced still-picture
+/// header).
+fn av1_key(tu: &[u8]) -> bool {
+    [3, 6]
+        .iter()
+        .filter_map(|&kind| av1_obu(tu, kind))
+        .min()
+        .and_then(|at| tu.get(at))
+        .is_some_and(|b| b >> 5 == 0)
+}
+
+/// Where the payload of the first OBU of type `kind` starts in a temporal unit.
+fn av1_obu(tu: &[u8], kind: u8) -> Option<usize> {
+    let mut pos = 0usize;
+    while let Some(&header) = tu.get(pos) {
+        let extension = usize::from(header & 0x04 != 0);
+        if header & 0x02 == 0 {
+            return None; // no obu_size: not the low-overhead format
+        }
+        // obu_size, leb128.
+        let mut size = 0usize;
+        let mut at = pos + 1 + extension;
+        for i in 0..8 {
+            let b = *tu.get(at)?;
+            at += 1;
+            size |= usize::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if (header >> 3) & 0x0F == kind {
+            return Some(at);
+        }
+        pos = at.checked_add(size)?;
+    }
+    None
 }
 
 /// The packets of an IVF stream (ffmpeg's `-f ivf`): 32-byte file header, then a 12-byte
@@ -258,26 +415,79 @@ fn map(edits: &[Edit], x: u64) -> u64 {
     u64::try_from(i128::from(x) + delta).unwrap_or(x)
 }
 
-/// Writes the file with `frames[i]` (the first `new.len()` of [`Mkv::frames`]) replaced by
-/// `new[i]` = (bytes, keyframe).
+/// The Tracks element `buf` (all of it, starting at file offset `at`) with the `nth` entry's
+/// `CodecPrivate` holding `private`.
+fn tracks_with_private(buf: &[u8], hdr_len: usize, at: u64, nth: usize, private: &[u8]) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    for (i, entry) in children(buf, hdr_len..buf.len(), at)?.into_iter().enumerate() {
+        if i != nth {
+            data.extend_from_slice(buf.get(entry.range.clone()).unwrap_or_default());
+            continue;
+        }
+        let mut fields = Vec::new();
+        let mut replaced = false;
+        for f in children(buf, entry.data.clone(), at)? {
+            if f.id == CODEC_PRIVATE {
+                fields.extend_from_slice(&ebml::element(CODEC_PRIVATE, private));
+                replaced = true;
+            } else {
+                fields.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
+            }
+        }
+        if !replaced {
+            fields.extend_from_slice(&ebml::element(CODEC_PRIVATE, private));
+        }
+        fix_crc(&mut fields);
+        data.extend_from_slice(&ebml::element(entry.id, &fields));
+    }
+    fix_crc(&mut data);
+    let width = size_width(data.len() as u64).max(hdr_len - ebml::id_bytes(ebml::id::TRACKS).len());
+    element_sized(ebml::id::TRACKS, &data, width).ok_or_else(|| unsupported("Tracks size"))
+}
+
+/// Writes the file with the first `new.len()` of [`Mkv::frames`] replaced by `new`, and the
+/// track's `CodecPrivate` replaced by `private` when given.
 pub(crate) fn write(
     input: &mut dyn ReadSeek,
     mkv: &Mkv,
-    new: &[(&[u8], bool)],
+    new: &[NewFrame<'_>],
+    private: Option<&[u8]>,
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let at: Vec<usize> = (0..new.len()).collect();
+    write_at(input, mkv, &at, new, private, limits, out)
+}
+
+/// Writes the file with `frames[at[i]]` of [`Mkv::frames`] replaced by `new[i]` (`at`
+/// ascending), and the track's `CodecPrivate` replaced by `private` when given.
+pub(crate) fn write_at(
+    input: &mut dyn ReadSeek,
+    mkv: &Mkv,
+    at: &[usize],
+    new: &[NewFrame<'_>],
+    private: Option<&[u8]>,
     limits: &Limits,
     out: &mut dyn Write,
 ) -> Result<()> {
     let mut src = Source::new(input, FORMAT)?;
     let seg_data = mkv.segment.data_start();
-    let replaced = mkv
-        .frames
-        .get(..new.len())
+    if at.len() != new.len() {
+        return Err(Error::parameter(
+            "video",
+            "new frames and their places differ in number",
+        ));
+    }
+    let replaced = at
+        .iter()
+        .map(|&i| mkv.frames.get(i))
+        .collect::<Option<Vec<&Frame>>>()
         .ok_or_else(|| Error::parameter("video", "more new frames than blocks"))?;
     // Rebuilt Clusters.
     let mut edits: Vec<Edit> = Vec::new();
     let mut clusters: Vec<usize> = replaced.iter().map(|f| f.cluster).collect();
+    clusters.sort_unstable();
     clusters.dedup();
-    let rebuilt_range = |ci: usize| mkv.level1.get(ci).map(|e| e.start..e.end().unwrap_or(e.start));
     for &ci in &clusters {
         let el = mkv
             .level1
@@ -297,14 +507,17 @@ pub(crate) fn write(
             let abs = el.start + child.range.start as u64;
             match replaced.iter().position(|f| f.range.start == abs) {
                 Some(i) => {
-                    let (Some(frame), Some((bytes, key))) = (replaced.get(i), new.get(i)) else {
+                    let (Some(frame), Some(n)) = (replaced.get(i), new.get(i)) else {
                         return Err(Error::malformed(FORMAT, abs, "replaced block"));
                     };
-                    let mut block = frame.head.clone();
-                    if let Some(flags) = block.last_mut() {
-                        *flags = (*flags & 0x7F & !0x06) | if *key { 0x80 } else { 0 };
-                    }
-                    block.extend_from_slice(bytes);
+                    let vlen = frame.head.len().saturating_sub(3);
+                    let rel = i16::try_from(n.ts.saturating_sub(frame.cluster_ts))
+                        .map_err(|_| unsupported("a new timestamp too far from its Cluster's"))?;
+                    let flags = frame.head.last().copied().unwrap_or(0);
+                    let mut block = frame.head.get(..vlen).unwrap_or_default().to_vec();
+                    block.extend_from_slice(&rel.to_be_bytes());
+                    block.push((flags & 0x7F & !0x06) | if n.key { 0x80 } else { 0 });
+                    block.extend_from_slice(n.bytes);
                     data.extend_from_slice(&ebml::element(SIMPLE_BLOCK, &block));
                 }
                 None => data.extend_from_slice(buf.get(child.range.clone()).unwrap_or_default()),
@@ -318,10 +531,22 @@ pub(crate) fn write(
             new: cluster,
         });
     }
-    let first_rebuilt = clusters
-        .first()
-        .and_then(|&c| rebuilt_range(c))
-        .map_or(u64::MAX, |r| r.start);
+    if let Some(private) = private {
+        let el = mkv
+            .level1
+            .get(mkv.entry.0)
+            .filter(|e| e.id == ebml::id::TRACKS)
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "Tracks index"))?;
+        let end = el.end().unwrap_or(el.start);
+        src.seek_to(el.start)?;
+        let buf = src.read_vec(end - el.start, "Tracks", limits)?;
+        let new = tracks_with_private(&buf, el.hdr_len as usize, el.start, mkv.entry.1, private)?;
+        edits.push(Edit {
+            old: el.start..end,
+            new,
+        });
+    }
+    let first_rebuilt = edits.iter().map(|e| e.old.start).min().unwrap_or(u64::MAX);
     // SeekHead and Cues, with positions moved.
     for el in mkv
         .level1
@@ -384,21 +609,22 @@ pub(crate) fn write(
             data.extend_from_slice(&rebuilt);
         }
         fix_crc(&mut data);
-        let old_len = (end - el.start) as usize;
         let width = el.hdr_len as usize - ebml::id_bytes(el.id).len();
         let mut new = element_sized(el.id, &data, width).ok_or_else(|| unsupported("index size"))?;
+        let mut old = el.start..end;
         if el.start < first_rebuilt {
-            // Before the rebuilt Clusters: keep the size, so nothing it indexes moves again.
-            match old_len.checked_sub(new.len()) {
+            // Before the rebuilt elements: keep the size, so nothing it indexes moves again. A
+            // Void right after it (muxers reserve one there) gives it room to grow.
+            if let Some(v) = mkv.level1.iter().find(|v| v.start == end && v.id == ebml::id::VOID) {
+                old.end = v.end().unwrap_or(end);
+            }
+            match ((old.end - old.start) as usize).checked_sub(new.len()) {
                 Some(0) => {}
                 Some(pad) if pad >= 2 => new.extend_from_slice(&void(pad).unwrap_or_default()),
                 _ => return Err(unsupported("an index before the Clusters would have to grow")),
             }
         }
-        edits.push(Edit {
-            old: el.start..end,
-            new,
-        });
+        edits.push(Edit { old, new });
     }
     edits.sort_by_key(|e| e.old.start);
     // The Segment's size.
@@ -410,16 +636,12 @@ pub(crate) fn write(
     src.seek_to(0)?;
     src.copy_to(out, mkv.segment.start, "EBML header")?;
     out.write_all(&seg_head)?;
-    let mut pos = seg_data;
-    for e in &edits {
-        src.seek_to(pos)?;
-        src.copy_to(out, e.old.start - pos, "matroska bytes")?;
-        out.write_all(&e.new)?;
-        pos = e.old.end;
-    }
-    src.seek_to(pos)?;
-    src.copy_rest(out, "matroska bytes")?;
-    Ok(())
+    super::opening::copy_edited(
+        &mut src,
+        seg_data,
+        edits.iter().map(|e| (&e.old, e.new.as_slice())),
+        out,
+    )
 }
 
 #[cfg(test)]
@@ -435,6 +657,16 @@ mod tests {
         assert!(is_key("vp8", &[0x10]));
         assert!(!is_key("vp8", &[0x11]));
         assert!(!is_key("vp9", &[]));
+        // AV1: a temporal delimiter (type 2, size 0), then an OBU_FRAME (type 6) whose header
+        // starts show_existing_frame 0, frame_type 00 (key) or 01 (inter).
+        assert!(is_key("av1", &[0x12, 0x00, 0x32, 0x01, 0x10]));
+        assert!(!is_key("av1", &[0x12, 0x00, 0x32, 0x01, 0x30]));
+        assert!(!is_key("av1", &[0x12, 0x00, 0x32, 0x01, 0x90]));
+        assert!(!is_key("av1", &[0x12, 0x00, 0x32]));
+        // A sequence header OBU (type 1) of one byte, then a frame.
+        assert_eq!(av1_obu(&[0x0A, 0x01, 0xFF, 0x32, 0x00], 1), Some(2));
+        assert_eq!(av1_obu(&[0x0A, 0x01, 0xFF, 0x32, 0x00], 6), Some(5));
+        assert_eq!(av1_obu(&[0x0A, 0x05, 0xFF], 6), None);
     }
 
     #[test]

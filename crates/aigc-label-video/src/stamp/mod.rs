@@ -15,11 +15,15 @@
 //! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
 //! implicit label are copied as they were.
 //!
-//! Matroska/WebM with VP8 or VP9 is spliced the same way at the first keyframe after the label
-//! (see the `mkv` module; the opening window only). Other containers (FLV, AVI) and files the
-//! splice writers do not handle (fragmented MP4, other codecs, laced video) are re-encoded whole
-//! by ffmpeg, with the other streams, metadata and chapters copied; an implicit label ffmpeg does
-//! not carry over is written back.
+//! Matroska/WebM with VP8, VP9, AV1 or H.264 is spliced the same way, each `--at` window too
+//! (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
+//! MP4's `avcC`; see the `mkv` module); FLV with H.264 (`flv`) and AVI with MPEG-4 Part 2
+//! (`avi`) at the first keyframe after the opening window. The re-encoded frames take the
+//! source's timestamps (the `opening` module), so a variable frame rate is kept. Files the
+//! splice writers do not handle (fragmented MP4, other codecs, laced video, `--at` in FLV and
+//! AVI) are re-encoded whole by ffmpeg, frames still at their source times, with the other
+//! streams, metadata and chapters copied; an implicit label ffmpeg does not carry over is
+//! written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
 //!
 //! ```no_run
@@ -37,8 +41,12 @@
 //! ```
 
 mod avc;
+mod avi;
 mod encode;
+mod flv;
 mod mkv;
+mod opening;
+mod rawmkv;
 mod splice;
 use crate::bmff::table;
 mod whole;
@@ -49,7 +57,7 @@ use aigc_label_core::{Error, Limits, Result};
 use aigc_label_ffmpeg::{Stream, Tools};
 use aigc_label_image::stamp::Style;
 
-use self::encode::{Raw, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
+use self::encode::{Raw, SEGMENT_OUTPUT, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
 use self::splice::Replaced;
 use crate::frames::{FrameSpec, FrameStamper, MIN_START_SECONDS, Schedule};
 
@@ -225,7 +233,23 @@ pub fn stamp_file_with_progress(
     };
     let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
-    let reason = if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9") {
+    let is_flv = aigc_label_core::Carrier::sniff(&crate::Flv, &head);
+    let is_avi = aigc_label_core::Carrier::sniff(&crate::Avi, &head);
+    let reason = if is_avi && video.codec_name == "mpeg4" {
+        match spliced_avi(&tools, input, output, video, options, progress) {
+            Err(Error::Unsupported(why)) => {
+                format!("this AVI file cannot be spliced ({why}); re-encoded whole by ffmpeg")
+            }
+            other => return other,
+        }
+    } else if is_flv && video.codec_name == "h264" {
+        match spliced_flv(&tools, input, output, video, options, progress) {
+            Err(Error::Unsupported(why)) => {
+                format!("this FLV file cannot be spliced ({why}); re-encoded whole by ffmpeg")
+            }
+            other => return other,
+        }
+    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "av1") {
         match spliced_mkv(&tools, input, output, video, options, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -233,7 +257,7 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC) and Matroska/WebM (VP8, VP9); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
@@ -308,7 +332,7 @@ fn spliced(
     let total = end_ticks.saturating_sub(t0) as f64 / ts;
     let mut cuts = splice::cut_points(samples);
     if video.codec_name == "h264" {
-        let length_size = avc::length_size(mp4.first_entry()?)?;
+        let length_size = avc::length_size(avc::record(mp4.first_entry()?)?)?;
         let mut file = std::fs::File::open(input)?;
         let mut keep = Vec::with_capacity(cuts.len());
         for c in cuts {
@@ -325,33 +349,7 @@ fn spliced(
     }
     let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
     // Each window widened to the cut points around it, then merged.
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
-    for (from, to) in windows(options, total) {
-        let (w0, w1) = (
-            t0.saturating_add((from * ts) as i64),
-            t0.saturating_add((to * ts).ceil() as i64),
-        );
-        let a = cuts
-            .iter()
-            .copied()
-            .filter(|&c| c < n && at_cut(c) <= w0)
-            .max()
-            .unwrap_or(0);
-        let b = cuts.iter().copied().find(|&c| at_cut(c) >= w1).unwrap_or(n);
-        if a < b {
-            ranges.push((a, b));
-        }
-    }
-    ranges.sort_unstable();
-    let ranges = ranges
-        .into_iter()
-        .fold(Vec::<(usize, usize)>::new(), |mut acc, (a, b)| {
-            match acc.last_mut() {
-                Some(last) if a <= last.1 => last.1 = last.1.max(b),
-                _ => acc.push((a, b)),
-            }
-            acc
-        });
+    let ranges = stretches(options, total, t0, ts, &cuts, n, &at_cut);
     let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
     let raw = raw_for(video);
     let spec = FrameSpec::new(width, height, raw.format, (1, mp4.timescale));
@@ -369,20 +367,20 @@ fn spliced(
     let mut labelled = 0u64;
     // H.264: the new parameter sets join the source's avcC under ids it does not use (see the
     // avc module); other codecs get a sample description of their own per segment.
-    let h264_id = if video.codec_name == "h264" {
+    let h264 = if video.codec_name == "h264" {
         if mp4.entry_count()? != 1 || samples.iter().any(|s| s.desc != 1) {
             return Err(Error::unsupported(
                 "video",
                 "H.264 track with several sample descriptions",
             ));
         }
-        Some(
-            avc::free_id(mp4.first_entry()?)?
-                .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?,
-        )
+        let kept = kept_sets(input, &mp4, &ranges)?;
+        let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
+        Some((kept.free_ids(count)?, kept))
     } else {
         None
     };
+    let h264_id = h264.as_ref().map(|(id, _)| *id);
     let first_new = mp4.entry_count()?.saturating_add(1);
     let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
     let mut replaced: Vec<Replaced> = Vec::new();
@@ -405,24 +403,15 @@ fn spliced(
             job.args(["-g:v", &gop.to_string()]);
         }
         if let Some(id) = h264_id {
+            // Ids from `free_ids`, one per stretch.
             let id = id + u32::try_from(replaced.len()).unwrap_or(u32::MAX);
-            if id > 31 {
-                return Err(Error::unsupported("video", "no free H.264 parameter set id"));
-            }
             job.args(["-x264-params:v", &format!("sps-id={id}")]);
         }
         if !video.codec_tag_string.is_empty() && video.codec_tag_string.is_ascii() && video.codec_tag_string.len() == 4
         {
             job.args(["-tag:v", &video.codec_tag_string]);
         }
-        job.args([
-            "-an",
-            "-f",
-            "mp4",
-            "-movflags",
-            "frag_keyframe+empty_moov+default_base_moof",
-            "pipe:1",
-        ]);
+        job.args(SEGMENT_OUTPUT);
         let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
         let data = pump(encoder, |stdin| {
             while next < b {
@@ -467,11 +456,19 @@ fn spliced(
     drop(frames_out);
     dec.wait().map_err(ff)?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
-    let stsd = match h264_id {
-        Some(_) => {
+    let stsd = match &h264 {
+        Some((_, kept)) => {
+            // The source's sets that kept frames use, then each stretch's.
             let mut entry = mp4.first_entry()?.to_vec();
-            for r in &replaced {
-                entry = avc::merge(&entry, &r.segment.entry)?;
+            for (i, r) in replaced.iter().enumerate() {
+                let all;
+                let keep = if i == 0 {
+                    kept
+                } else {
+                    all = avc::Kept::all(avc::record(&entry)?)?;
+                    &all
+                };
+                entry = avc::merge(&entry, keep, &r.segment.entry)?;
             }
             mp4.stsd_replacing_first(&entry)?
         }
@@ -502,6 +499,48 @@ fn spliced(
     })
 }
 
+/// The source's H.264 parameter sets that the samples outside `ranges` (the ones copied) use:
+/// read from each kept sample's first slice header. A file stamped before holds sets only its
+/// re-encoded frames used; those go when the frames do.
+fn kept_sets(input: &Path, mp4: &splice::Mp4, ranges: &[(usize, usize)]) -> Result<avc::Kept> {
+    let record = avc::record(mp4.first_entry()?)?;
+    let length_size = avc::length_size(record)?;
+    let mut file = std::io::BufReader::new(std::fs::File::open(input)?);
+    let mut used = std::collections::BTreeSet::new();
+    let mut next = ranges.iter().peekable();
+    for (i, s) in mp4.samples.iter().enumerate() {
+        while next.peek().is_some_and(|r| r.1 <= i) {
+            next.next();
+        }
+        if next.peek().is_some_and(|r| r.0 <= i) {
+            continue;
+        }
+        let mut read_at = |pos: u64, buf: &mut [u8]| -> Result<()> {
+            use std::io::{Read, Seek, SeekFrom};
+            file.seek(SeekFrom::Start(s.offset.saturating_add(pos)))?;
+            file.read_exact(buf)?;
+            Ok(())
+        };
+        match avc::sample_pps_id(u64::from(s.size), length_size, &mut read_at)? {
+            Some(id) => {
+                used.insert(id);
+            }
+            // A sample whose slice cannot be read: keep every set.
+            None => return avc::Kept::all(record),
+        }
+    }
+    avc::Kept::used(record, &used)
+}
+
+/// The sets of `record` that frames naming the PPS ids `used` need; all of them when those
+/// are unknown.
+fn kept_sets_of(record: &[u8], used: Option<&std::collections::BTreeSet<u32>>) -> Result<avc::Kept> {
+    match used {
+        Some(used) => avc::Kept::used(record, used),
+        None => avc::Kept::all(record),
+    }
+}
+
 /// The bytes of one sample (for a look at its NAL unit types), up to 64 MiB.
 fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
@@ -514,7 +553,36 @@ fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The Matroska/WebM splice (VP8, VP9): the opening window only.
+/// Writes `output` through a buffer.
+fn write_output(output: &Path, write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
+    write(&mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}
+
+/// The report of a container splice that re-encoded the first `k` frames.
+fn spliced_report(video: &Stream, k: usize, labelled: u64, copied: u64, splice_at: f64) -> StampReport {
+    StampReport {
+        method: Method::Spliced,
+        reason: None,
+        reencoded_frames: k as u64,
+        labelled_frames: labelled,
+        copied_frames: copied,
+        splice_at: vec![splice_at],
+        codec: video.codec_name.clone(),
+    }
+}
+
+/// The FLV and AVI splices replace the opening window only.
+fn opening_only(options: &StampOptions) -> Result<()> {
+    if options.at.iter().any(|a| *a != At::Start) {
+        return Err(Error::unsupported("video", "--at windows besides the start"));
+    }
+    Ok(())
+}
+
+/// The Matroska/WebM splice (VP8, VP9, AV1, H.264) of the opening window.
 fn spliced_mkv(
     tools: &Tools,
     input: &Path,
@@ -524,82 +592,375 @@ fn spliced_mkv(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<StampReport> {
     if options.at.iter().any(|a| *a != At::Start) {
-        return Err(Error::unsupported("video", "--at windows besides the start"));
+        return spliced_mkv_windows(tools, input, output, video, options, progress);
     }
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
-    let Some(last) = mkv.frames.last().filter(|f| f.key && mkv.frames.len() > 1) else {
+    let h264 = mkv.codec_id == mkv::H264;
+    if video.codec_name == "h264" && !h264 {
+        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
+    }
+    let Some(last) = mkv.frames.last().filter(|_| mkv.cut && mkv.frames.len() > 1) else {
         return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
-    let first_ts = mkv.frames.first().map_or(0, |f| f.ts);
     let k = mkv.frames.len() - 1;
-    let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
-    let raw = raw_for(video);
+    // The replaced frames' timestamps in presentation order (H.264 blocks come in decode
+    // order).
+    let mut times: Vec<i64> = mkv.frames.iter().take(k).map(|f| f.ts).collect();
+    times.sort_unstable();
+    let first_ts = times.first().copied().unwrap_or(0);
     // Timestamps in Segment ticks of `scale` ns.
-    let g = gcd(mkv.scale, 1_000_000_000);
-    let time_base = (
-        u32::try_from(mkv.scale / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
-        u32::try_from(1_000_000_000 / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
-    );
-    let spec = FrameSpec::new(width, height, raw.format, time_base);
-    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, 0.0))?;
-    let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
-    let mut dec = decoder(tools, input, false, video.index, raw, k as u64)?;
-    let mut frames_out = dec
-        .take_stdout()
-        .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
-    let mut frame = vec![0u8; spec.frame_len()?];
-    let mut job = tools.ffmpeg(Vec::<String>::new());
-    raw_input(&mut job, raw, width, height, &rate);
-    job.args(encoder_args(video, "v", true)?);
-    job.args(["-an", "-f", "ivf", "pipe:1"]);
-    let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
-    let mut labelled = 0u64;
-    let data = pump(encoder, |stdin| {
-        for (i, f) in mkv.frames.iter().take(k).enumerate() {
-            if !read_frame(&mut frames_out, &mut frame)? {
-                return Err(short_decode(i, k));
-            }
-            if stamper.stamp(&mut frame, f.ts.saturating_sub(first_ts))? {
-                labelled += 1;
-            }
-            stdin.write_all(&frame)?;
-            progress(Progress {
-                frames: i as u64 + 1,
-                total: k as u64,
-            });
-        }
-        Ok(())
+    let time_base = mkv_time_base(mkv.scale)?;
+    let output_kind = if h264 {
+        // Matroska stores no decode times: readers infer them from the reorder depth the
+        // first SPS declares, and the new SPS comes first. So the segment keeps the source's
+        // depth (x264 declares 1 for one B-frame, 2 with a B-pyramid), or the copied B-frames
+        // after the cut would get decode times after their presentation times.
+        let bframes = mkv_bframes(video)?;
+        // The new parameter sets join CodecPrivate under ids the copied frames do not use (a
+        // label stamped before loses its sets with its frames).
+        let sps_id = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
+        opening::Output::H264 { sps_id, bframes }
+    } else {
+        opening::Output::Ivf
+    };
+    let new = opening::encode(
+        tools,
+        input,
+        video,
+        options,
+        &opening::Stretch::opening(&times),
+        time_base,
+        &output_kind,
+        progress,
+    )?;
+    let private = if h264 {
+        let kept = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?;
+        Some(avc::merge_kept(&mkv.private, &kept, avc::record(&new.segment.entry)?)?)
+    } else {
+        None
+    };
+    write_output(output, |out| {
+        mkv::write(
+            &mut std::fs::File::open(input)?,
+            &mkv,
+            &new.frames(&times),
+            private.as_deref(),
+            &options.limits,
+            out,
+        )
     })?;
-    drop(frames_out);
-    dec.wait().map_err(ff)?;
-    let packets = mkv::ivf_frames(&data)?;
-    if packets.len() != k {
-        return Err(Error::unsupported(
-            "video",
-            format!("the encoder returned {} frames for {k}", packets.len()),
-        ));
+    Ok(spliced_report(
+        video,
+        k,
+        new.labelled,
+        mkv.later + 1,
+        last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9,
+    ))
+}
+
+/// The Matroska/WebM splice with `--at` windows besides the opening one: every block read,
+/// each window widened to the cut points around it, each stretch re-encoded on its own (H.264:
+/// each with parameter set ids of its own).
+fn spliced_mkv_windows(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, u64::MAX, &options.limits)?;
+    let h264 = mkv.codec_id == mkv::H264;
+    if video.codec_name == "h264" && !h264 {
+        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
     }
-    let new: Vec<(&[u8], bool)> = packets
-        .iter()
-        .map(|r| {
-            let bytes = data.get(r.clone()).unwrap_or_default();
-            (bytes, mkv::is_key(&video.codec_name, bytes))
-        })
+    let frames = &mkv.frames;
+    let n = frames.len();
+    let (Some(t0), Some(t_last)) = (frames.iter().map(|f| f.ts).min(), frames.iter().map(|f| f.ts).max()) else {
+        return Err(Error::unsupported("video", "no video blocks"));
+    };
+    let tick = mkv.scale as f64 / 1e9;
+    let period = video.frame_rate().map_or(0.04, |r| 1.0 / r.as_f64());
+    let total = (t_last - t0) as f64 * tick + period;
+    let cuts: Vec<usize> = (0..n)
+        .filter(|&i| frames.get(i).is_some_and(|f| f.clean))
+        .chain([n])
         .collect();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
-    mkv::write(&mut std::fs::File::open(input)?, &mkv, &new, &options.limits, &mut out)?;
-    std::io::Write::flush(&mut out)?;
-    let total = video.duration.unwrap_or(0.0) * video.frame_rate().map_or(0.0, |r| r.as_f64());
+    let at_cut = |c: usize| frames.get(c).map_or(i64::MAX, |f| f.ts);
+    let ranges = stretches(options, total, t0, 1.0 / tick, &cuts, n, &at_cut);
+    let time_base = mkv_time_base(mkv.scale)?;
+    let kept = if h264 {
+        Some(avc::Kept::all(&mkv.private)?)
+    } else {
+        None
+    };
+    let first_id = match &kept {
+        Some(kept) => kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?,
+        None => 0,
+    };
+    let mut stretches = Vec::with_capacity(ranges.len());
+    for (i, &(a, b)) in ranges.iter().enumerate() {
+        let mut times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(|f| f.ts).collect();
+        times.sort_unstable();
+        let kind = if h264 {
+            let bframes = mkv_bframes(video)?;
+            let sps_id = first_id + u32::try_from(i).unwrap_or(u32::MAX);
+            opening::Output::H264 { sps_id, bframes }
+        } else {
+            opening::Output::Ivf
+        };
+        let stretch = opening::Stretch {
+            times: &times,
+            skip: a,
+            origin: t0,
+            total,
+        };
+        let new = opening::encode(tools, input, video, options, &stretch, time_base, &kind, progress)?;
+        stretches.push((a, times, new));
+    }
+    let private = match &kept {
+        Some(kept) => {
+            let mut record = mkv.private.clone();
+            for (i, (_, _, new)) in stretches.iter().enumerate() {
+                let all;
+                let keep = if i == 0 {
+                    kept
+                } else {
+                    all = avc::Kept::all(&record)?;
+                    &all
+                };
+                record = avc::merge_kept(&record, keep, avc::record(&new.segment.entry)?)?;
+            }
+            Some(record)
+        }
+        None => None,
+    };
+    let mut at = Vec::new();
+    let mut new_frames = Vec::new();
+    for (a, times, new) in &stretches {
+        let f = new.frames(times);
+        at.extend(*a..*a + f.len());
+        new_frames.extend(f);
+    }
+    write_output(output, |out| {
+        mkv::write_at(
+            &mut std::fs::File::open(input)?,
+            &mkv,
+            &at,
+            &new_frames,
+            private.as_deref(),
+            &options.limits,
+            out,
+        )
+    })?;
+    let reencoded = at.len() as u64;
+    let whole_track = ranges.first() == Some(&(0, n));
     Ok(StampReport {
-        method: Method::Spliced,
-        reason: None,
-        reencoded_frames: k as u64,
-        labelled_frames: labelled,
-        copied_frames: (total.round() as u64).saturating_sub(k as u64),
-        splice_at: vec![last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9],
+        method: if whole_track { Method::WholeTrack } else { Method::Spliced },
+        reason: whole_track.then(|| "no clean keyframe between the label's windows: the whole video track was re-encoded (other tracks copied)".to_string()),
+        reencoded_frames: reencoded,
+        labelled_frames: stretches.iter().map(|(_, _, n)| n.labelled).sum(),
+        copied_frames: n as u64 - reencoded,
+        splice_at: ranges
+            .iter()
+            .filter(|r| r.1 < n)
+            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 * tick)
+            .collect(),
         codec: video.codec_name.clone(),
     })
+}
+
+/// The stretches (frame ranges, decode order) to re-encode: each label window of a video of
+/// `total` seconds whose first frame is at `t0` (`per_second` ticks a second) widened to the
+/// cut points around it (`cuts`, ascending, ending with `n`; `at_cut` gives a cut's time), then
+/// merged.
+fn stretches(
+    options: &StampOptions,
+    total: f64,
+    t0: i64,
+    per_second: f64,
+    cuts: &[usize],
+    n: usize,
+    at_cut: &dyn Fn(usize) -> i64,
+) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    for (from, to) in windows(options, total) {
+        let (w0, w1) = (
+            t0.saturating_add((from * per_second) as i64),
+            t0.saturating_add((to * per_second).ceil() as i64),
+        );
+        let a = cuts
+            .iter()
+            .copied()
+            .filter(|&c| c < n && at_cut(c) <= w0)
+            .max()
+            .unwrap_or(0);
+        let b = cuts.iter().copied().find(|&c| at_cut(c) >= w1).unwrap_or(n);
+        if a < b {
+            ranges.push((a, b));
+        }
+    }
+    merge_ranges(ranges)
+}
+
+/// How many B-frames in a row a Matroska H.264 segment may have: as deep as the source's
+/// reordering (see `spliced_mkv`), which x264 signals as 1 or 2.
+fn mkv_bframes(video: &Stream) -> Result<u32> {
+    match video.has_b_frames.unwrap_or(0) {
+        n @ 0..=2 => Ok(n),
+        n => Err(Error::unsupported(
+            "video",
+            format!("H.264 with a reorder depth of {n}"),
+        )),
+    }
+}
+
+/// The time base of Matroska ticks of `scale` ns, as a fraction of a second.
+fn mkv_time_base(scale: u64) -> Result<(u32, u32)> {
+    let g = gcd(scale, 1_000_000_000);
+    Ok((
+        u32::try_from(scale / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
+        u32::try_from(1_000_000_000 / g).map_err(|_| Error::unsupported("video", "timestamp scale"))?,
+    ))
+}
+
+/// Ranges sorted and merged where they touch or overlap.
+fn merge_ranges(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    ranges
+        .into_iter()
+        .fold(Vec::new(), |mut acc: Vec<(usize, usize)>, (a, b)| {
+            match acc.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => acc.push((a, b)),
+            }
+            acc
+        })
+}
+
+/// The FLV splice (H.264): the opening window only.
+fn spliced_flv(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    opening_only(options)?;
+    let until_ms = (options.seconds * 1e3).ceil() as i64;
+    let flv = flv::open(&mut std::fs::File::open(input)?, until_ms, &options.limits)?;
+    let Some(last) = flv.frames.last().filter(|_| flv.cut && flv.frames.len() > 1) else {
+        return Err(Error::unsupported("video", "no IDR picture after the label's end"));
+    };
+    let k = flv.frames.len() - 1;
+    let mut times: Vec<i64> = flv.frames.iter().take(k).map(|f| f.dts.saturating_add(f.cts)).collect();
+    times.sort_unstable();
+    let first_ts = times.first().copied().unwrap_or(0);
+    // FLV stores decode times, so the segment needs no B-frames (see the flv module).
+    let kept = kept_sets_of(&flv.record, flv.kept_pps.as_ref())?;
+    let sps_id = kept.free_ids(1)?;
+    let kind = opening::Output::H264 { sps_id, bframes: 0 };
+    let new = opening::encode(
+        tools,
+        input,
+        video,
+        options,
+        &opening::Stretch::opening(&times),
+        (1, 1000),
+        &kind,
+        progress,
+    )?;
+    let record = avc::merge_kept(&flv.record, &kept, avc::record(&new.segment.entry)?)?;
+    write_output(output, |out| {
+        flv::write(
+            &mut std::fs::File::open(input)?,
+            &flv,
+            &new.frames(&times),
+            &record,
+            &options.limits,
+            out,
+        )
+    })?;
+    Ok(spliced_report(
+        video,
+        k,
+        new.labelled,
+        flv.later + 1,
+        last.dts.saturating_add(last.cts).saturating_sub(first_ts) as f64 / 1e3,
+    ))
+}
+
+/// The AVI splice (MPEG-4 Part 2 without B-frames): the opening window only.
+fn spliced_avi(
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StampReport> {
+    opening_only(options)?;
+    if video.has_b_frames.unwrap_or(0) != 0 {
+        return Err(Error::unsupported("video", "MPEG-4 with B-frames"));
+    }
+    let avi = avi::open(
+        &mut std::fs::File::open(input)?,
+        video.index,
+        options.seconds,
+        &options.limits,
+    )?;
+    let Some(last) = avi.frames.last().filter(|_| avi.cut && avi.frames.len() > 1) else {
+        return Err(Error::unsupported("video", "no I-VOP after the label's end"));
+    };
+    let k = avi.frames.len() - 1;
+    // Times in frame periods: each chunk's slot.
+    let times: Vec<i64> = avi
+        .frames
+        .iter()
+        .take(k)
+        .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
+        .collect();
+    let new = opening::encode(
+        tools,
+        input,
+        video,
+        options,
+        &opening::Stretch::opening(&times),
+        (avi.scale, avi.rate),
+        &opening::Output::M4v,
+        progress,
+    )?;
+    // The copied frames are decoded with the new VOL header (see the avi module).
+    let new_vol = new
+        .segment
+        .samples
+        .first()
+        .and_then(|(r, _)| new.segment.data.get(r.clone()))
+        .and_then(avi::vol);
+    if new_vol != Some(avi.vol.as_slice()) {
+        return Err(Error::unsupported(
+            "video",
+            "the encoder's VOL header differs from the source's",
+        ));
+    }
+    write_output(output, |out| {
+        avi::write(
+            &mut std::fs::File::open(input)?,
+            &avi,
+            &new.frames(&times),
+            &options.limits,
+            out,
+        )
+    })?;
+    Ok(spliced_report(
+        video,
+        k,
+        new.labelled,
+        avi.later + 1,
+        last.slot as f64 * f64::from(avi.scale) / f64::from(avi.rate),
+    ))
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -641,6 +1002,7 @@ pub fn fuzz_splice(data: &[u8]) {
         entry,
         data: vec![0xA5; to * 3],
         samples,
+        cts: Vec::new(),
     };
     let replaced = [Replaced {
         from: 0,
@@ -693,9 +1055,21 @@ pub fn fuzz_splice_mkv(data: &[u8]) {
         _ => mkv.frames.len(),
     };
     let stand_in = [0x82u8, 0x49, 0x83];
-    let new: Vec<(&[u8], bool)> = (0..k).map(|i| (&stand_in[..], i == 0)).collect();
+    let new: Vec<opening::NewFrame<'_>> = mkv
+        .frames
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, f)| opening::NewFrame {
+            bytes: &stand_in[..],
+            key: i == 0,
+            ts: f.ts,
+        })
+        .collect();
+    // An H.264 track gets its CodecPrivate written back (the Tracks element rebuilt).
+    let private = (mkv.codec_id == mkv::H264).then_some(mkv.private.as_slice());
     let mut out = Vec::new();
-    if mkv::write(&mut Cursor::new(data), &mkv, &new, &limits, &mut out).is_err() {
+    if mkv::write(&mut Cursor::new(data), &mkv, &new, private, &limits, &mut out).is_err() {
         return;
     }
     let again = mkv::open(&mut Cursor::new(&out), 0, 0, &limits)
@@ -717,5 +1091,78 @@ pub fn fuzz_splice_mkv(data: &[u8]) {
         } else {
             assert_eq!(payload(data, a), payload(&out, b), "kept block {i}");
         }
+    }
+}
+
+/// The fuzz property of the FLV splice writer (`fuzz/fuzz_targets/flv_splice.rs`): reading any
+/// bytes never panics, and when the H.264 video reads, replacing its frames up to the cut with
+/// stand-ins writes a file that reads back with as many frames, the stand-ins first, the same
+/// frames after the cut, and every other tag's bytes in the same order.
+#[doc(hidden)]
+pub fn fuzz_splice_flv(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(flv) = flv::open(&mut Cursor::new(data), 0, &limits) else {
+        return;
+    };
+    let k = flv.frames.len() - usize::from(flv.cut);
+    let stand_in = [0u8, 0, 0, 1, 0x41];
+    let new: Vec<opening::NewFrame<'_>> = flv
+        .frames
+        .iter()
+        .take(k)
+        .map(|f| opening::NewFrame {
+            bytes: &stand_in[..],
+            key: false,
+            ts: f.dts.saturating_add(f.cts.max(0)),
+        })
+        .collect();
+    let mut out = Vec::new();
+    if flv::write(&mut Cursor::new(data), &flv, &new, &flv.record, &limits, &mut out).is_err() {
+        return;
+    }
+    let again = flv::open(&mut Cursor::new(&out), 0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced FLV does not read back: {e}"));
+    assert_eq!(again.frames.len(), flv.frames.len());
+    assert_eq!((again.cut, again.later), (flv.cut, flv.later));
+    assert_eq!(again.record, flv.record);
+    for (i, f) in again.frames.iter().take(k).enumerate() {
+        let at = usize::try_from(f.start).unwrap_or(usize::MAX).saturating_add(16);
+        assert_eq!(out.get(at..at + stand_in.len()), Some(&stand_in[..]), "frame {i}");
+    }
+}
+
+/// The fuzz property of the AVI splice writer (`fuzz/fuzz_targets/avi_splice.rs`): reading any
+/// bytes never panics, and when the first stream reads as video, replacing its frames up to the
+/// cut with stand-ins writes a file that reads back with as many frames, the stand-ins first and
+/// the same frames after the cut.
+#[doc(hidden)]
+pub fn fuzz_splice_avi(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(avi) = avi::open(&mut Cursor::new(data), 0, 0.0, &limits) else {
+        return;
+    };
+    let k = avi.frames.len() - usize::from(avi.cut);
+    // A P-VOP: never taken for a cut.
+    let stand_in = [0u8, 0, 1, 0xB6, 0x50];
+    let new: Vec<opening::NewFrame<'_>> = (0..k)
+        .map(|_| opening::NewFrame {
+            bytes: &stand_in[..],
+            key: false,
+            ts: 0,
+        })
+        .collect();
+    let mut out = Vec::new();
+    if avi::write(&mut Cursor::new(data), &avi, &new, &limits, &mut out).is_err() {
+        return;
+    }
+    let again = avi::open(&mut Cursor::new(&out), 0, 0.0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced AVI does not read back: {e}"));
+    assert_eq!(again.frames.len(), avi.frames.len());
+    assert_eq!((again.cut, again.later), (avi.cut, avi.later));
+    for (i, f) in again.frames.iter().take(k).enumerate() {
+        let at = usize::try_from(f.chunk.body_start()).unwrap_or(usize::MAX);
+        assert_eq!(out.get(at..at + stand_in.len()), Some(&stand_in[..]), "frame {i}");
     }
 }

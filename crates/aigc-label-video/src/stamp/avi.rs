@@ -1,0 +1,338 @@
+//! The AVI splice for MPEG-4 Part 2 (ffmpeg's default AVI video): new `##dc` chunks for the
+//! frames before the first I-VOP at or after the label's end, every other byte copied.
+//!
+//! AVI has no timestamps: the `n`-th video chunk of `movi` is shown at `n` frame periods (an
+//! empty chunk is a dropped frame that keeps its slot). With no B-frames, chunks come in
+//! presentation order and an I-VOP is a clean cut, so the `n`-th new frame takes the `n`-th
+//! non-empty chunk before the cut, and empty chunks stay. What moves:
+//! - the `movi` list and the `RIFF` sizes;
+//! - `idx1`: every offset after a replaced chunk, the replaced chunks' sizes and keyframe
+//!   flags (offsets relative to `movi`, as ffmpeg and most writers store them, or absolute).
+//!
+//! MPEG-4 Part 2 keeps its decoder configuration (the VOL header) in band, in the first frame
+//! only, and the decoder applies the last one it saw to every later frame. So the copied frames
+//! after the cut are decoded with the new segment's VOL: the splice goes ahead only when it is
+//! byte for byte the source's. Files with OpenDML indexes (`indx`, `ix##`), several `RIFF`
+//! parts or `rec ` lists are left to the whole re-encode.
+
+use std::io::Write;
+use std::ops::Range;
+
+use aigc_label_core::container::riff::{Chunk, Chunks, Order};
+use aigc_label_core::io::{ReadSeek, Source};
+use aigc_label_core::{Error, Limits, Result};
+
+use super::opening::NewFrame;
+use crate::common::Budget;
+
+const FORMAT: &str = "avi";
+/// `AVIIF_KEYFRAME` in an `idx1` entry's flags.
+const KEYFRAME: u32 = 0x10;
+/// Largest chunk read whole (to look at its VOP type).
+const MAX_FRAME: u64 = 64 << 20;
+
+fn unsupported(what: impl Into<String>) -> Error {
+    Error::unsupported(FORMAT, what.into())
+}
+
+/// A video chunk of `movi`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame {
+    pub chunk: Chunk,
+    /// Its slot: the frame period it is shown in.
+    pub slot: u64,
+}
+
+/// An AVI file ready to splice.
+pub(crate) struct Avi {
+    riff: Chunk,
+    movi: Chunk,
+    idx1: Option<Chunk>,
+    /// The non-empty video chunks before the cut, then the cut.
+    pub frames: Vec<Frame>,
+    /// Whether the last of `frames` is the cut.
+    pub cut: bool,
+    /// Non-empty video chunks after the cut.
+    pub later: u64,
+    /// The VOL header (start code to the next start code) of the first frame.
+    pub vol: Vec<u8>,
+    /// Frame period: `scale / rate` seconds.
+    pub scale: u32,
+    pub rate: u32,
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map_or(0, |v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
+}
+
+fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
+    let mut walk = Chunks::new(Order::Little, range.start, range.end);
+    let mut out = Vec::new();
+    while let Some(c) = walk.next(src, budget, None)? {
+        if !c.fits {
+            return Err(unsupported("a chunk runs past its list"));
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
+    src.seek_to(c.body_start())?;
+    src.read_array("list type")
+}
+
+/// The start codes (`00 00 01 xx`) of an MPEG-4 Part 2 stream: (offset, code).
+fn start_codes(data: &[u8]) -> Vec<(usize, u8)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(w) = data.get(i..i + 4) {
+        if w[0] == 0 && w[1] == 0 && w[2] == 1 {
+            out.push((i, w[3]));
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// True when the frame's VOP is intra-coded (`vop_coding_type` 0).
+pub(crate) fn is_intra(frame: &[u8]) -> bool {
+    start_codes(frame)
+        .iter()
+        .find(|(_, c)| *c == 0xB6)
+        .and_then(|(at, _)| frame.get(at + 4))
+        .is_some_and(|b| b >> 6 == 0)
+}
+
+/// The VOL header of a frame: from its start code (`0x20`-`0x2F`) to the next start code.
+pub(crate) fn vol(frame: &[u8]) -> Option<&[u8]> {
+    let codes = start_codes(frame);
+    let i = codes.iter().position(|(_, c)| (0x20..=0x2F).contains(c))?;
+    let start = codes.get(i)?.0;
+    let end = codes.get(i + 1).map_or(frame.len(), |c| c.0);
+    frame.get(start..end)
+}
+
+/// Splits a raw MPEG-4 Part 2 stream (ffmpeg's `-f m4v`) into frames: each holds one VOP and
+/// the headers before it.
+pub(crate) fn m4v_frames(data: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut seen_vop = false;
+    for (at, code) in start_codes(data) {
+        if seen_vop && code != 0xB2 {
+            out.push(start..at);
+            start = at;
+            seen_vop = false;
+        }
+        seen_vop |= code == 0xB6;
+    }
+    if seen_vop {
+        out.push(start..data.len());
+    }
+    out
+}
+
+/// Reads `input`'s structure and the video chunks of stream `nth` up to the first I-VOP shown
+/// at least `until` seconds after the first frame.
+pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Limits) -> Result<Avi> {
+    let mut src = Source::new(input, FORMAT)?;
+    let mut budget = Budget::new(limits);
+    let len = src.len();
+    let top = walk(&mut src, 0..len, &mut budget)?;
+    let riff = match top.as_slice() {
+        [riff] if &riff.id == b"RIFF" => *riff,
+        [first, ..] if &first.id == b"RIFF" => return Err(unsupported("several RIFF parts (OpenDML)")),
+        _ => return Err(Error::malformed(FORMAT, 0, "not one RIFF AVI")),
+    };
+    if &list_type(&mut src, &riff)? != b"AVI " {
+        return Err(Error::malformed(FORMAT, 8, "not RIFF AVI"));
+    }
+    let kids = walk(&mut src, riff.body_start() + 4..riff.body_end(), &mut budget)?;
+    let (mut hdrl, mut movi, mut idx1) = (None, None, None);
+    for c in &kids {
+        match &c.id {
+            b"LIST" => match &list_type(&mut src, c)? {
+                b"hdrl" => hdrl = hdrl.or(Some(*c)),
+                b"movi" => movi = movi.or(Some(*c)),
+                _ => {}
+            },
+            b"idx1" => idx1 = idx1.or(Some(*c)),
+            _ => {}
+        }
+    }
+    let (Some(hdrl), Some(movi)) = (hdrl, movi) else {
+        return Err(Error::malformed(FORMAT, 12, "no hdrl or movi list"));
+    };
+    // The stream header of stream `nth`.
+    let mut strls = Vec::new();
+    for c in walk(&mut src, hdrl.body_start() + 4..hdrl.body_end(), &mut budget)? {
+        if &c.id == b"LIST" && &list_type(&mut src, &c)? == b"strl" {
+            strls.push(c);
+        }
+    }
+    let strl = strls.get(nth).ok_or_else(|| unsupported(format!("no stream {nth}")))?;
+    let (mut scale, mut rate) = (0, 0);
+    for c in walk(&mut src, strl.body_start() + 4..strl.body_end(), &mut budget)? {
+        match &c.id {
+            b"strh" => {
+                src.seek_to(c.body_start())?;
+                let h = src.read_vec(c.size, "strh", limits)?;
+                if h.get(..4) != Some(b"vids") {
+                    return Err(unsupported(format!("stream {nth} is not video")));
+                }
+                (scale, rate) = (le32(&h, 20), le32(&h, 24));
+            }
+            b"indx" => return Err(unsupported("an OpenDML index")),
+            _ => {}
+        }
+    }
+    if scale == 0 || rate == 0 {
+        return Err(Error::malformed(FORMAT, strl.start, "stream without a frame rate"));
+    }
+    let tag = format!("{nth:02}");
+    let mut frame_limits = limits.clone();
+    frame_limits.max_metadata_bytes = MAX_FRAME;
+    let (mut frames, mut cut, mut later, mut vol_bytes) = (Vec::new(), false, 0u64, Vec::new());
+    let mut slot = 0u64;
+    for c in walk(&mut src, movi.body_start() + 4..movi.body_end(), &mut budget)? {
+        if &c.id == b"LIST" || c.id.starts_with(b"ix") {
+            return Err(unsupported("rec lists or OpenDML indexes in movi"));
+        }
+        if c.id.get(..2) != Some(tag.as_bytes()) || !matches!(c.id.get(2..), Some(b"dc" | b"db")) {
+            continue;
+        }
+        let this = slot;
+        slot += 1;
+        if c.size == 0 {
+            continue;
+        }
+        if cut {
+            later += 1;
+            continue;
+        }
+        let seconds = this as f64 * f64::from(scale) / f64::from(rate);
+        if frames.is_empty() || seconds >= until {
+            src.seek_to(c.body_start())?;
+            let bytes = src.read_vec(c.size, "video chunk", &frame_limits)?;
+            if frames.is_empty() {
+                vol_bytes = vol(&bytes).unwrap_or_default().to_vec();
+            } else {
+                cut = is_intra(&bytes);
+            }
+        }
+        frames.push(Frame { chunk: c, slot: this });
+    }
+    Ok(Avi {
+        riff,
+        movi,
+        idx1,
+        frames,
+        cut,
+        later,
+        vol: vol_bytes,
+        scale,
+        rate,
+    })
+}
+
+/// Writes the file with the first `new.len()` of [`Avi::frames`] replaced by `new`.
+pub(crate) fn write(
+    input: &mut dyn ReadSeek,
+    avi: &Avi,
+    new: &[NewFrame<'_>],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut src = Source::new(input, FORMAT)?;
+    // (old range, new bytes), in file order.
+    let mut edits: Vec<(Range<u64>, Vec<u8>)> = Vec::with_capacity(new.len() + 3);
+    for (f, n) in avi.frames.iter().zip(new) {
+        let mut chunk = Vec::with_capacity(n.bytes.len() + 9);
+        aigc_label_core::container::riff::push_chunk(Order::Little, &mut chunk, &f.chunk.id, n.bytes)?;
+        edits.push((f.chunk.start..f.chunk.start + f.chunk.stored_len(), chunk));
+    }
+    let shift = |edits: &[(Range<u64>, Vec<u8>)], pos: u64| -> i128 {
+        edits
+            .iter()
+            .filter(|(r, _)| r.end <= pos)
+            .map(|(r, b)| b.len() as i128 - i128::from(r.end - r.start))
+            .sum()
+    };
+    let moved = |pos: u64| u64::try_from(i128::from(pos) + shift(&edits, pos)).ok();
+    let size = |c: &Chunk, end: u64| -> Result<[u8; 4]> {
+        let body = moved(end)
+            .and_then(|e| e.checked_sub(c.body_start()))
+            .and_then(|s| u32::try_from(s).ok())
+            .ok_or_else(|| unsupported("a list over 4 GiB"))?;
+        Ok(body.to_le_bytes())
+    };
+    let movi_size = size(&avi.movi, avi.movi.body_end())?;
+    let mut idx1_new = None;
+    if let Some(idx1) = avi.idx1 {
+        src.seek_to(idx1.body_start())?;
+        let mut body = src.read_vec(idx1.size, "idx1", limits)?;
+        // Offsets count from the `movi` list type (the usual way) or from the file's start:
+        // the first entry names the chunk it points at.
+        let movi_base = avi.movi.body_start();
+        let relative = match body.get(..16) {
+            Some(e) => {
+                src.seek_to(u64::from(le32(e, 8)) + movi_base)?;
+                let id: [u8; 4] = src.read_array("idx1 target").unwrap_or_default();
+                e.get(..4) == Some(&id[..])
+            }
+            None => true,
+        };
+        let base = if relative { movi_base } else { 0 };
+        for e in body.chunks_exact_mut(16) {
+            let at = u64::from(le32(e, 8)) + base;
+            let replaced = avi.frames.iter().zip(new).find(|(f, _)| f.chunk.start == at);
+            let new_at = moved(at)
+                .and_then(|p| p.checked_sub(base))
+                .and_then(|p| u32::try_from(p).ok());
+            let Some(new_at) = new_at else {
+                return Err(unsupported("an idx1 offset out of range"));
+            };
+            e[8..12].copy_from_slice(&new_at.to_le_bytes());
+            if let Some((_, n)) = replaced {
+                let flags = (le32(e, 4) & !KEYFRAME) | if n.key { KEYFRAME } else { 0 };
+                e[4..8].copy_from_slice(&flags.to_le_bytes());
+                let len = u32::try_from(n.bytes.len()).map_err(|_| unsupported("a frame over 4 GiB"))?;
+                e[12..16].copy_from_slice(&len.to_le_bytes());
+            }
+        }
+        idx1_new = Some((idx1.body_start()..idx1.body_end(), body));
+    }
+    let riff_size = {
+        let end = avi.riff.body_end();
+        let grew = shift(&edits, u64::MAX);
+        u32::try_from(i128::from(end - avi.riff.body_start()) + grew).map_err(|_| unsupported("a RIFF over 4 GiB"))?
+    };
+    edits.push((avi.riff.start + 4..avi.riff.start + 8, riff_size.to_le_bytes().to_vec()));
+    edits.push((avi.movi.start + 4..avi.movi.start + 8, movi_size.to_vec()));
+    if let Some(e) = idx1_new {
+        edits.push(e);
+    }
+    edits.sort_by_key(|(r, _)| r.start);
+    super::opening::copy_edited(&mut src, 0, edits.iter().map(|(r, b)| (r, b.as_slice())), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vops_and_frames() {
+        // VOL (0x20) + VOP I (0xB6, type 00), then a VOP P (type 01).
+        let s = [0, 0, 1, 0x20, 9, 0, 0, 1, 0xB6, 0x10, 7, 0, 0, 1, 0xB6, 0x50, 8];
+        let frames = m4v_frames(&s);
+        assert_eq!(frames, vec![0..11, 11..17]);
+        assert!(is_intra(&s[0..11]));
+        assert!(!is_intra(&s[11..17]));
+        assert_eq!(vol(&s[0..11]), Some(&s[0..5]));
+        assert_eq!(vol(&s[11..17]), None);
+    }
+}
