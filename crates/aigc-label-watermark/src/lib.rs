@@ -77,6 +77,7 @@
 
 mod code;
 pub mod frame;
+mod informed;
 mod layout;
 mod luma;
 mod sync;
@@ -160,8 +161,21 @@ struct Pattern {
 
 impl Pattern {
     fn new(payload: u64, width: u32, height: u32) -> Self {
+        Pattern::with_values(Layout::v1().values(payload), width, height)
+    }
+
+    /// The pattern for `payload` with informed amplitudes for the picture whose working luma
+    /// is `grid` (see [`informed`]), or the plain one without a grid.
+    fn informed(payload: u64, width: u32, height: u32, grid: Option<&[f32]>, strength: f32) -> Self {
+        match grid {
+            Some(grid) => Pattern::with_values(informed::values(grid, &Layout::v1(), payload, strength), width, height),
+            _ => Pattern::new(payload, width, height),
+        }
+    }
+
+    fn with_values(values: Vec<f32>, width: u32, height: u32) -> Self {
         Pattern {
-            values: Layout::v1().values(payload),
+            values,
             xs: axis(width),
             ys: axis(height),
         }
@@ -229,11 +243,17 @@ fn add(value: u8, delta: f32) -> u8 {
 /// rounded and clamped. Works on any size, but images under [`MIN_SIDE`] cannot be detected
 /// later. A non-finite or non-positive strength returns the image unchanged.
 pub fn embed(image: &RgbaImage, payload: u64, strength: f32) -> RgbaImage {
-    let mut out = image.clone();
+    let out = image.clone();
     if !(strength.is_finite() && strength > 0.0) {
         return out;
     }
-    let pattern = Pattern::new(payload, image.width(), image.height());
+    let grid = luma::working_luma(image);
+    let pattern = Pattern::informed(payload, image.width(), image.height(), grid.as_deref(), strength);
+    mark(image, out, &pattern, strength)
+}
+
+/// `image` with `pattern` added at `strength`, written over `out` (a copy of `image`).
+fn mark(image: &RgbaImage, mut out: RgbaImage, pattern: &Pattern, strength: f32) -> RgbaImage {
     let stride = image.width() as usize * 4;
     if stride == 0 {
         return out;
@@ -269,7 +289,14 @@ pub fn embed_at_psnr(image: &RgbaImage, payload: u64, psnr_db: f32) -> RgbaImage
     if stride == 0 || image.height() == 0 || !psnr_db.is_finite() {
         return image.clone();
     }
-    let pattern = Pattern::new(payload, image.width(), image.height());
+    let grid = luma::working_luma(image);
+    let pattern = Pattern::informed(
+        payload,
+        image.width(),
+        image.height(),
+        grid.as_deref(),
+        DEFAULT_STRENGTH,
+    );
     let target = 255.0f64.powi(2) / 10f64.powf(f64::from(psnr_db) / 10.0);
     let mut scratch = vec![0u8; stride];
     let mse = |strength: f32, scratch: &mut [u8]| -> f64 {
@@ -310,7 +337,7 @@ pub fn embed_at_psnr(image: &RgbaImage, payload: u64, psnr_db: f32) -> RgbaImage
         };
     }
     let strength = within;
-    embed(image, payload, strength)
+    mark(image, image.clone(), &pattern, strength)
 }
 
 /// The watermark in `image`, if there is one that passes the check.
