@@ -4,8 +4,10 @@
 //! ```text
 //! wm_files embed PAYLOAD_HEX IN OUT      # prints the PSNR of OUT against IN
 //! wm_files detect DEGREES FILE...        # one line per file: the payload in hex, or "none"
-//! wm_files time FILE                     # ms per call of embed_at_psnr and detect: best wall
-//!                                        # time of 5, then mean CPU time over 20 (Linux)
+//! wm_files time FILE                     # ms per call of embed_at_psnr and detect (marked):
+//!                                        # best wall time of 5, then mean CPU time over 20
+//!                                        # (Linux); then CPU ms of embed, and of detect and
+//!                                        # detect_rotated(3) on FILE unmarked
 //! ```
 //!
 //! `DEGREES` is the rotation search's reach (`0` is plain `detect`). The output format is
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 
 use std::time::Instant;
 
-use aigc_label_watermark::{DEFAULT_PSNR, detect, detect_rotated, embed_at_psnr};
+use aigc_label_watermark::{DEFAULT_PSNR, DEFAULT_STRENGTH, detect, detect_rotated, embed, embed_at_psnr};
 
 /// This process's CPU time (user + system) in clock ticks, from `/proc/self/stat` (Linux; the
 /// CPU figure is what a loaded machine can still measure fairly).
@@ -96,7 +98,14 @@ fn run(args: &[String]) -> Result<(), String> {
             let detect_cpu = cpu(&mut || {
                 std::hint::black_box(detect(&marked));
             });
-            println!("{embed_ms:.1} {detect_ms:.1} {embed_cpu} {detect_cpu}");
+            let plain_cpu = cpu(&mut || drop(std::hint::black_box(embed(&img, 42, DEFAULT_STRENGTH))));
+            let unmarked_cpu = cpu(&mut || {
+                std::hint::black_box(detect(&img));
+            });
+            let rotated_cpu = cpu(&mut || {
+                std::hint::black_box(detect_rotated(&img, 3.0));
+            });
+            println!("{embed_ms:.1} {detect_ms:.1} {embed_cpu} {detect_cpu} {plain_cpu} {unmarked_cpu} {rotated_cpu}");
             Ok(())
         }
         _ => Err("usage: wm_files embed PAYLOAD_HEX IN OUT | detect DEGREES FILE... | time FILE".into()),
