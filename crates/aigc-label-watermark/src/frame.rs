@@ -112,7 +112,14 @@ pub fn embed_frame(
     if !(strength.is_finite() && strength > 0.0) || width == 0 || height == 0 {
         return Ok(());
     }
-    let pattern = Pattern::new(payload, width, height);
+    // The informed amplitudes read the frame as the detector will: luma for RGB, Y for YUV
+    // (whose units are 219/255 of luma's).
+    let grid = frame_grid(frame, width, height, &rows);
+    let units = match rows {
+        Rows::Rgb { .. } => strength,
+        Rows::Luma => strength * 219.0 / 255.0,
+    };
+    let pattern = Pattern::informed(payload, width, height, grid.as_deref(), units);
     let w = width as usize;
     match rows {
         Rows::Rgb { bytes } => {
@@ -125,9 +132,8 @@ pub fn embed_frame(
             }
         }
         Rows::Luma => {
-            let scale = strength * 219.0 / 255.0;
             for (y, row) in frame.chunks_exact_mut(w).take(height as usize).enumerate() {
-                for (v, delta) in row.iter_mut().zip(pattern.row(y, scale)) {
+                for (v, delta) in row.iter_mut().zip(pattern.row(y, units)) {
                     *v = add(*v, delta);
                 }
             }
@@ -144,8 +150,13 @@ pub fn detect_frame(frame: &[u8], width: u32, height: u32, format: FrameFormat) 
     if width < MIN_SIDE || height < MIN_SIDE {
         return Ok(None);
     }
+    Ok(frame_grid(frame, width, height, &rows).and_then(|g| detect_grid(&g, width, height)))
+}
+
+/// The frame's luma (RGB) or Y (YUV) on the working grid; `None` for an empty frame.
+fn frame_grid(frame: &[u8], width: u32, height: u32, rows: &Rows) -> Option<Vec<f32>> {
     let (w, h) = (width as usize, height as usize);
-    let grid = match rows {
+    match *rows {
         Rows::Rgb { bytes } => luma::working_grid(w, h, |y, out| {
             let row = frame.get(y * w * bytes..(y + 1) * w * bytes).unwrap_or(&[]);
             for (o, p) in out.iter_mut().zip(row.chunks_exact(bytes)) {
@@ -158,8 +169,7 @@ pub fn detect_frame(frame: &[u8], width: u32, height: u32, format: FrameFormat) 
                 *o = f32::from(v);
             }
         }),
-    };
-    Ok(grid.and_then(|g| detect_grid(&g, width, height)))
+    }
 }
 
 #[cfg(test)]

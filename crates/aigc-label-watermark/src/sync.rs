@@ -16,6 +16,15 @@ use crate::luma::WORK;
 const MIN_PERIOD: usize = TILE - TILE / 16;
 /// Largest period searched: a crop may keep as little as ~55% of an axis.
 const MAX_PERIOD: usize = TILE * 9 / 5;
+/// Multiples of a lag pooled into its autocorrelation score: the period and its double.
+///
+/// Why: the tiles repeat, so the residual correlates with itself at twice the period too, and
+/// pooling both lags (weighted by their overlaps) adds evidence at no extra false peak.
+/// Measured on the evaluation set: one more image after the 0.5x + JPEG 70 + crop 5% chain
+/// (ihc); a third multiple gained nothing and lost a rotation.
+const HARMONICS: usize = 2;
+/// Fewest overlapping samples per line for a multiple of the period to count.
+const MIN_OVERLAP: usize = 32;
 /// Autocorrelation peaks kept per axis.
 const PEAKS: usize = 3;
 /// Tile origins decoded per period pair.
@@ -42,18 +51,30 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Period guesses along the rows of `lines` (a WORK x WORK grid, row-major): the highest local
-/// maxima of the autocorrelation (over every `row_step`-th row), each refined to a
+/// maxima of the autocorrelation (over every `row_step`-th row, pooled with the lag's
+/// [`HARMONICS`]), each refined to a
 /// fraction of a pixel by a parabola through its neighbours.
 fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
     let first = MIN_PERIOD - 1;
+    let raw = |lag: usize| -> f32 {
+        lines
+            .chunks_exact(WORK)
+            .step_by(row_step)
+            .map(|row| dot(row.get(..WORK - lag).unwrap_or(&[]), row.get(lag..).unwrap_or(&[])))
+            .sum()
+    };
     let scores: Vec<f32> = (first..=MAX_PERIOD + 1)
         .map(|lag| {
-            let sum: f32 = lines
-                .chunks_exact(WORK)
-                .step_by(row_step)
-                .map(|row| dot(row.get(..WORK - lag).unwrap_or(&[]), row.get(lag..).unwrap_or(&[])))
-                .sum();
-            sum / (WORK - lag) as f32
+            let (mut sum, mut count) = (0.0f32, 0usize);
+            for k in 1..=HARMONICS {
+                let l = k * lag;
+                if l + MIN_OVERLAP > WORK {
+                    break;
+                }
+                sum += raw(l);
+                count += WORK - l;
+            }
+            sum / count.max(1) as f32
         })
         .collect();
     let mut peaks: Vec<(f32, f32)> = scores
@@ -104,7 +125,7 @@ fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Ve
 
 /// The residual folded onto one tile (modulo the periods), then smoothed with a small
 /// triangular kernel so each lattice point sums its whole chip.
-fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
+pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
     let mut sum = vec![0.0f32; TILE * TILE];
     let mut count = vec![0u32; TILE * TILE];
     let (sx, sy) = (TILE as f32 / px, TILE as f32 / py);

@@ -2,7 +2,8 @@
 //! aigc-label-watermark --release --test diagnose -- --ignored --nocapture`): for each image
 //! and attack, whether the payload came back, and if not whether synchronisation (the fit and
 //! origin closest to the payload, its rank and template z) or decoding (code bits wrong there)
-//! failed. `WM_PSNR` sets the embedding's target PSNR; the WebP attack runs `cwebp -q 50` and
+//! failed. `WM_PSNR` sets the embedding's target PSNR, `WM_GEN` how many generated pictures join
+//! the photos (8 by default, 0 to iterate on a folder of hard photos); the WebP attack runs `cwebp -q 50` and
 //! `dwebp` (Debian's `webp` package) and is a no-op without them.
 
 mod common;
@@ -28,7 +29,11 @@ fn diagnose_misses() {
         .ok()
         .map(|s| s.split(',').map(str::to_owned).collect());
     let mut set = common::photos();
-    for k in 0..8u32 {
+    for k in 0..std::env::var("WM_GEN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8u32)
+    {
         let (w, h) = [(512, 512), (1024, 768), (1920, 1080), (4000, 3000)][(k % 4) as usize];
         set.push((format!("generated-{k}-{w}x{h}"), picture(k, w, h, 300 + u64::from(k))));
     }
