@@ -40,9 +40,12 @@ pub(crate) fn skip_value(b: &mut Bytes<'_>, depth_left: usize) -> Option<()> {
         marker::OBJECT => properties(b, depth_left, false).map(drop),
         0x05 | 0x06 | 0x0D => Some(()),
         0x07 => b.take(2).map(drop),
+        // Only the script's own array may stop at the end of the data (see `properties`): a
+        // nested one that did would swallow every property after it, and a label written
+        // after it would read as nested, not as the script's own (found by the flv fuzzer).
         marker::ECMA_ARRAY => {
             b.take(4)?;
-            properties(b, depth_left, true).map(drop)
+            properties(b, depth_left, false).map(drop)
         }
         marker::STRICT_ARRAY => {
             let count = b.u32_be()?;
