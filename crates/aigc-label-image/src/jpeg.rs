@@ -43,10 +43,10 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
+use aigc_label_core::container::xmp_plan::{self, Target, mentions_tc260};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
-use aigc_label_core::xmp::{self, XmpHit};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::{exif, truncated};
@@ -159,15 +159,18 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     let scan = scan(input, limits, false, Some(&mut planning))?;
     let target = label_segment(&scan)?;
     let text = json::to_json(label, Shape::Bare);
-    let packet = match target.and_then(|i| scan.xmp.get(i)) {
+    let existing = match target.and_then(|i| scan.xmp.get(i)) {
         Some((seg, _)) => {
             let mut src = Source::new(input, FORMAT)?;
             src.seek_to(seg.payload.start)?;
-            let payload = src.read_vec(seg.payload_len(), "APP1 XMP segment", limits)?;
-            xmp::set_aigc(payload.get(XMP_SIGNATURE.len()..).unwrap_or_default(), &text, limits)?
+            Some(src.read_vec(seg.payload_len(), "APP1 XMP segment", limits)?)
         }
-        None => xmp::new_packet(&text, xmp::DEFAULT_PADDING),
+        None => None,
     };
+    let old = existing
+        .as_deref()
+        .map(|p| p.get(XMP_SIGNATURE.len()..).unwrap_or_default());
+    let packet = xmp_plan::label_packet(old, &text, limits)?;
     let segment = xmp_segment(&packet)?;
     let Planning { mut out, insert, xmp } = planning;
     let mut label_range = None;
@@ -204,8 +207,8 @@ fn label_segment(scan: &Scan) -> Result<Option<usize>> {
             format!("{labelled} separate APP1 XMP segments hold a label; merging them is not supported"),
         ));
     }
-    let first = (!scan.xmp.is_empty()).then_some(0);
-    Ok(scan.xmp.iter().position(|(_, has)| *has).or(first))
+    let labelled: Vec<bool> = scan.xmp.iter().map(|(_, has)| *has).collect();
+    Ok(xmp_plan::target(&labelled, Target::Labelled))
 }
 
 /// What an APP1 segment holds, by its identifier.
@@ -424,21 +427,9 @@ impl Scan {
     }
 }
 
-/// `TC260:AIGC` hits in an XMP packet. A packet that is not well-formed XML but never names the
-/// TC260 namespace cannot hold a label, so it yields none instead of failing the whole file.
-pub(crate) fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit>> {
-    match xmp::find_aigc(packet, limits) {
-        Err(_) if !mentions_tc260(packet) => Ok(Vec::new()),
-        other => other,
-    }
-}
-
-/// True when the packet names the TC260 namespace in any spelling (`http` or `https`, with or
-/// without the trailing slash).
-fn mentions_tc260(packet: &[u8]) -> bool {
-    let ns = b"tc260.org.cn/ns/AIGC/1.0";
-    packet.windows(ns.len()).any(|w| w == ns)
-}
+/// `TC260:AIGC` hits in an XMP packet, as every image carrier reads them
+/// ([`xmp_plan::search`]).
+pub(crate) use aigc_label_core::container::xmp_plan::search as search_packet;
 
 /// An APP1 segment holding `packet`, marker and length included.
 ///
@@ -468,6 +459,7 @@ fn xmp_segment(packet: &[u8]) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use aigc_label_core::check::Level;
+    use aigc_label_core::xmp;
     use std::io::Cursor;
 
     const PRODUCER: &str = "001191440300708461136T1XGW3";

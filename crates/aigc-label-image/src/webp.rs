@@ -42,11 +42,11 @@ use aigc_label_core::container::Budget;
 use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::jpeg::search_packet;
 use crate::{exif, truncated};
-use aigc_label_core::xmp::remove_aigc;
+use aigc_label_core::container::xmp_plan;
 
 /// Format name, in errors and reports.
 const FORMAT: &str = "webp";
@@ -634,12 +634,12 @@ impl Plan {
         let packet = match &primary {
             Some(chunk) => {
                 let old = walker.payload(chunk, limits)?;
-                let packet = xmp::set_aigc(&old, &text, limits).map_err(|e| in_chunk(chunk, e))?;
+                let packet = xmp_plan::label_packet(Some(&old), &text, limits).map_err(|e| in_chunk(chunk, e))?;
                 size = size - (chunk.end() - chunk.offset) + chunk_size(&packet);
                 packet
             }
             None => {
-                let packet = xmp::new_packet(&text, xmp::DEFAULT_PADDING);
+                let packet = xmp_plan::label_packet(None, &text, limits)?;
                 size += chunk_size(&packet);
                 packet
             }
@@ -740,11 +740,12 @@ fn canvas(walker: &mut Walker<'_>, first: &Chunk) -> Result<Canvas> {
     })
 }
 
-/// The payload of a later `XMP ` chunk without its `TC260:AIGC` properties.
+/// The payload of a later `XMP ` chunk without its `TC260:AIGC` properties (unchanged when it
+/// holds none).
 fn scrubbed(walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
     let packet = walker.payload(chunk, limits)?;
-    let hits = xmp::find_aigc(&packet, limits).map_err(|e| in_chunk(chunk, e))?;
-    remove_aigc(&packet, hits, limits).map_err(|e| in_chunk(chunk, e))
+    let scrubbed = xmp_plan::scrubbed(&packet, limits).map_err(|e| in_chunk(chunk, e))?;
+    Ok(scrubbed.unwrap_or(packet))
 }
 
 /// Copies the `VP8X` chunk with the XMP flag set; every other byte is kept.
@@ -786,6 +787,7 @@ fn write_chunk(out: &mut CountingWriter<'_>, fourcc: &[u8; 4], payload: &[u8]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aigc_label_core::xmp;
     use std::io::Cursor;
 
     fn chunk(fourcc: &[u8; 4], payload: &[u8]) -> Vec<u8> {
