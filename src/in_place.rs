@@ -1,6 +1,7 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
-//! padding in MP3, the `free` boxes our writer leaves in an MP4's label `meta` box), the label
+//! padding in MP3, the `free` boxes our writer leaves in an MP4's label `meta` box, the room
+//! segment our writer leaves next to a JPEG's XMP segment), the label
 //! is written there with a crash-safe switch, about the label's size instead of the whole file,
 //! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller
 //! goes on with the atomic rewrite of [`crate::atomic`].
@@ -8,7 +9,6 @@
 //! The checks are those of a rewrite: the label is validated, only its producer may replace a
 //! label ([`crate::embed_file`]), the caller's own check sees the report, and what was written is
 //! read back (label, and for a signed propagation the bound digests) before success is reported.
-//! JPEG is not updated in place here yet.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -69,7 +69,9 @@ fn open(path: &Path) -> Result<Option<Target>> {
 /// The formats updated in place.
 fn supported(carrier: &dyn Carrier) -> bool {
     let format = carrier.format();
-    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3")) || (cfg!(feature = "video") && format == "mp4")
+    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3"))
+        || (cfg!(feature = "video") && format == "mp4")
+        || (cfg!(feature = "image") && format == "jpeg")
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
@@ -77,6 +79,7 @@ fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits
     match carrier.format() {
         "flac" | "mp3" => update_audio(carrier, file, label, limits),
         "mp4" => update_video(file, label, limits),
+        "jpeg" => update_jpeg(file, label, limits),
         _ => Ok(None),
     }
 }
@@ -113,6 +116,22 @@ fn update_video(file: &mut File, label: &Label, limits: &Limits) -> Result<Optio
 
 #[cfg(not(feature = "video"))]
 fn update_video(_: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+    Ok(None)
+}
+
+#[cfg(feature = "image")]
+fn update_jpeg(file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+    use aigc_label_image::jpeg::{Update, update_in_place};
+    Ok(
+        match update_in_place(file, label, limits, |f: &mut File| f.sync_data())? {
+            Update::InPlace(written) => Some(written),
+            Update::Rewrite(_) => None,
+        },
+    )
+}
+
+#[cfg(not(feature = "image"))]
+fn update_jpeg(_: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
     Ok(None)
 }
 

@@ -1,0 +1,260 @@
+//! Crash-safe label updates in place for JPEG (issue 16).
+//!
+//! Our writer puts a *room* segment right after the label's APP1 XMP segment: an APP1 segment
+//! whose identifier is [`ROOM_SIGNATURE`], the XMP identifier with its first byte changed, and
+//! whose payload no reader looks at ([`Limits::label_room`] bytes more than the label's segment,
+//! 4 KiB by default). The two segments alternate roles. An update writes the new XMP segment
+//! inside the room, where no reader looks, then switches with one write of three bytes (the
+//! segment length and the identifier's first byte) inside one disk sector:
+//!
+//! ```text
+//! forward:  [XMP: old] [room ........ new XMP]  ->  [room: old + room header ...] [XMP: new]
+//! backward: [room ..... ] [XMP: old]            ->  [XMP: new] [room: rest + old]
+//! ```
+//!
+//! Forward, the old XMP segment's length grows to end where the new segment starts and its
+//! identifier becomes the room's, so one room covers the old packet. Backward, the room's
+//! header becomes the new XMP segment's (its identifier back to the XMP one, its length that of
+//! the new segment, whose bytes were written after the header), and a room header written
+//! after it covers the rest, old packet included.
+//!
+//! Why not the packet's own padding, with a fixed-length packet: rewriting a packet of several
+//! sectors over itself is not atomic, and keeping the new packet inside the old one's padding
+//! until a switch means bytes that are neither white space nor XML inside a packet readers
+//! parse. Segments are skipped by their length before anyone parses them, so the room holds
+//! anything, and the new packet may be longer or shorter than the old one.
+//!
+//! The steps: (1) the new segment (and, backward, the room header after it), synced; (2) the
+//! switch, synced; (3) the old packet's text, now inside the room, is zeroed, not synced (lost,
+//! it leaves stale bytes in the room, which no reader looks at). A kill at any moment leaves a
+//! file that reads as the old label or the new one. Nothing outside the two segments changes,
+//! so a content binding, which leaves both out ([`super::Jpeg`]'s `binding_exclusions`), holds.
+//!
+//! When the file has no room next to its label (a first label, a file from another writer, a
+//! label that outgrew the room), when a label sits elsewhere too (EXIF `UserComment`, Extended
+//! XMP), or when the switch would straddle a sector, nothing is written and [`Update::Rewrite`]
+//! says why: the caller rewrites the file whole, which leaves the room again.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+
+use aigc_label_core::container::xmp_plan;
+use aigc_label_core::io::Source;
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Label, Limits, Result, Written};
+
+use super::segment::APP1;
+use super::{CARRIER_XMP, FORMAT, MAX_PAYLOAD, ROOM_SIGNATURE, XMP_SIGNATURE, label_segment, scan, xmp_segment};
+
+/// What [`update_in_place`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The label was written in place: where its XMP segment is, and the bytes written in all
+    /// three steps.
+    InPlace(Written),
+    /// Nothing was written; the file needs a full rewrite, for this reason.
+    Rewrite(&'static str),
+}
+
+/// Disks write a 512-byte sector whole or not at all: the switch stays inside one.
+const SECTOR: u64 = 512;
+
+/// Bytes of a segment before its identifier ends: marker, length, identifier.
+const HEAD: u64 = 4 + ROOM_SIGNATURE.len() as u64;
+
+/// Updates the label of a JPEG file in place, crash-safely (see the module notes), when the room
+/// our writer leaves next to the label's XMP segment can take it; `sync` makes the writes so far
+/// durable (`File::sync_data` for a file) and is called after the first two steps.
+///
+/// This moves bytes only: validating the label and the rule that only a label's producer may
+/// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
+///
+/// ```no_run
+/// # fn main() -> Result<(), aigc_label_core::Error> {
+/// use aigc_label_core::Label;
+/// use aigc_label_image::jpeg::{Update, update_in_place};
+/// let mut file = std::fs::OpenOptions::new().read(true).write(true).open("photo.jpg")?;
+/// let label = Label::new("001191440300708461136T1XGW3", "img-1").propagated("001191440300708461136T2XGW3", "p-9");
+/// if let Update::Rewrite(_why) = update_in_place(&mut file, &label, &Default::default(), |f: &mut std::fs::File| f.sync_data())? {
+///     // no room: rewrite into a new file with Carrier::write instead
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Malformed input, limits exceeded, a label too large for one segment, I/O errors. Nothing
+/// has been written when an error is returned before the first write; after it, the file still
+/// reads as the old label or the new.
+pub fn update_in_place<F: Read + Write + Seek>(
+    file: &mut F,
+    label: &Label,
+    limits: &Limits,
+    mut sync: impl FnMut(&mut F) -> std::io::Result<()>,
+) -> Result<Update> {
+    let steps = match steps(file, label, limits)? {
+        Ok(steps) => steps,
+        Err(why) => return Ok(Update::Rewrite(why)),
+    };
+    let mut bytes_written = 0u64;
+    for (phase, durable) in [(&steps.prepare, true), (&steps.switch, true), (&steps.scrub, false)] {
+        for (pos, bytes) in phase {
+            file.seek(SeekFrom::Start(*pos))?;
+            file.write_all(bytes)?;
+            bytes_written += bytes.len() as u64;
+        }
+        file.flush()?;
+        if durable {
+            sync(file)?;
+        }
+    }
+    Ok(Update::InPlace(Written {
+        label_range: steps.label_range,
+        bytes_written,
+    }))
+}
+
+/// The writes (position, bytes) of the three steps, and where the new XMP segment ends up.
+#[derive(Debug)]
+struct Steps {
+    prepare: Vec<(u64, Vec<u8>)>,
+    switch: Vec<(u64, Vec<u8>)>,
+    scrub: Vec<(u64, Vec<u8>)>,
+    label_range: Range<u64>,
+}
+
+/// Works out the update; `Err(why)` when it cannot be done in place.
+fn steps<F: Read + Seek>(
+    file: &mut F,
+    label: &Label,
+    limits: &Limits,
+) -> Result<std::result::Result<Steps, &'static str>> {
+    let scan = scan(file, limits, false, None)?;
+    if scan.found.iter().any(|f| f.carrier != CARRIER_XMP) {
+        return Ok(Err("a label sits outside the XMP segment"));
+    }
+    let Ok(Some(target)) = label_segment(&scan) else {
+        return Ok(Err("no single XMP segment to update"));
+    };
+    let Some((old, _)) = scan.xmp.get(target) else {
+        return Ok(Err("no single XMP segment to update"));
+    };
+    let mut src = Source::new(file, FORMAT)?;
+    src.seek_to(old.payload.start)?;
+    let payload = src.read_vec(old.payload_len(), "APP1 XMP segment", limits)?;
+    let packet = payload.get(XMP_SIGNATURE.len()..).unwrap_or_default();
+    let text = json::to_json(label, Shape::Bare);
+    let new = xmp_segment(&xmp_plan::label_packet(Some(packet), &text, limits)?)?;
+    let new_len = new.len() as u64;
+    // The old packet's text (not its padding), zeroed once it is inside the room.
+    let text_len = packet_text_len(packet);
+    let after = scan
+        .rooms
+        .iter()
+        .find(|r| r.marker_at == old.payload.end && r.start == r.marker_at);
+    let before = scan
+        .rooms
+        .iter()
+        .find(|r| r.payload.end == old.start && old.start == old.marker_at);
+    if let Some(room) = after {
+        // Forward: the new segment ends where the room ends.
+        let h = old.marker_at;
+        let end = room.payload.end;
+        let Some(n) = end.checked_sub(new_len).filter(|&n| n >= room.marker_at + HEAD) else {
+            return Ok(Err("the new label does not fit the room"));
+        };
+        let Some(length) = segment_length(n - h) else {
+            return Ok(Err("the room would outgrow one segment"));
+        };
+        let switch = [&length[..], &ROOM_SIGNATURE[..1]].concat();
+        return Ok(finish(
+            vec![(n, new)],
+            (h + 2, switch),
+            (old.payload.start + XMP_SIGNATURE.len() as u64, text_len),
+            n..end,
+        ));
+    }
+    if let Some(room) = before {
+        // Backward: the new segment starts where the room starts, a room header follows it.
+        let h = room.marker_at;
+        let end = old.payload.end;
+        let rest = h + new_len;
+        if rest + HEAD > old.start {
+            return Ok(Err("the new label does not fit the room"));
+        }
+        let Some(length) = segment_length(end - rest) else {
+            return Ok(Err("the room would outgrow one segment"));
+        };
+        let header = [&[0xFF, APP1][..], &length, ROOM_SIGNATURE].concat();
+        let (Some(head), Some(body)) = (new.get(2..5), new.get(5..)) else {
+            return Ok(Err("the new segment is shorter than its header"));
+        };
+        let switch = head.to_vec();
+        return Ok(finish(
+            vec![(h + 5, body.to_vec()), (rest, header)],
+            (h + 2, switch),
+            (old.marker_at, HEAD + text_len),
+            h..rest,
+        ));
+    }
+    Ok(Err("no room segment next to the XMP segment"))
+}
+
+/// The steps, or `Err` when the switch would straddle a sector.
+fn finish(
+    prepare: Vec<(u64, Vec<u8>)>,
+    switch: (u64, Vec<u8>),
+    (scrub_at, scrub_len): (u64, u64),
+    label_range: Range<u64>,
+) -> std::result::Result<Steps, &'static str> {
+    let (at, bytes) = &switch;
+    let last = at + bytes.len() as u64 - 1;
+    if at / SECTOR != last / SECTOR {
+        return Err("the switch would straddle a disk sector");
+    }
+    let zeros = vec![0u8; usize::try_from(scrub_len).unwrap_or(0)];
+    Ok(Steps {
+        prepare,
+        switch: vec![switch],
+        scrub: vec![(scrub_at, zeros)],
+        label_range,
+    })
+}
+
+/// The length field of a segment of `len` bytes (marker included), when one segment holds it.
+fn segment_length(len: u64) -> Option<[u8; 2]> {
+    let field = len.checked_sub(2)?;
+    (field >= HEAD - 2 && field <= MAX_PAYLOAD as u64 + 2)
+        .then(|| u16::try_from(field).ok())
+        .flatten()
+        .map(u16::to_be_bytes)
+}
+
+/// Bytes of `packet` before its padding and `<?xpacket end` trailer: the text to zero.
+fn packet_text_len(packet: &[u8]) -> u64 {
+    let trailer = b"<?xpacket end";
+    let end = packet
+        .windows(trailer.len())
+        .rposition(|w| w == trailer)
+        .unwrap_or(packet.len());
+    let text = packet.get(..end).unwrap_or(packet);
+    let padding = text.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    (end - padding) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_and_text() {
+        assert_eq!(
+            segment_length(HEAD),
+            Some(u16::try_from(HEAD - 2).unwrap().to_be_bytes())
+        );
+        assert_eq!(segment_length(HEAD - 1), None);
+        assert_eq!(segment_length(65_537), Some([0xFF, 0xFF]));
+        assert_eq!(segment_length(65_538), None);
+        assert_eq!(packet_text_len(b"<a/>   \n <?xpacket end=\"w\"?>"), 4);
+        assert_eq!(packet_text_len(b"<a/>"), 4);
+    }
+}
