@@ -152,6 +152,13 @@ fn killed_in_place_propagation_on_mp4_leaves_the_old_label_or_the_new() {
     killed_in_place_propagation("video/mp4_faststart.mp4", "mp4");
 }
 
+/// The same for JPEG, whose new XMP segment goes into the room segment next to the old one,
+/// with one 3-byte switch (segment length and identifier).
+#[test]
+fn killed_in_place_propagation_on_jpeg_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("jpeg/exif-icc-xmp.jpg", "jpg");
+}
+
 fn killed_in_place_propagation(fixture: &str, ext: &str) {
     const PLATFORM: &str = "001191110108551385082Q20000";
     let original = std::fs::read(
