@@ -211,10 +211,11 @@ fn exclusions_are_tight(name: &str, carrier: &dyn Carrier, file: &[u8]) {
     let extra = total(&excluded).saturating_sub(total(&structures));
     // FLAC and MP3 writes that grow the metadata reserve `Limits::label_room` of padding (zeros)
     // so that later labels are written in place (issue 16); a binding leaves padding out.
-    let room = if matches!(carrier.format(), "flac" | "mp3") {
-        limits.label_room
-    } else {
-        0
+    // A JPEG write leaves a room segment next to the label's: a segment's worth plus that room.
+    let room = match carrier.format() {
+        "flac" | "mp3" => limits.label_room,
+        "jpeg" => limits.label_room + total(&structures),
+        _ => 0,
     };
     let allowance = 256 + file.len() as u64 / 20 + room;
     assert!(
