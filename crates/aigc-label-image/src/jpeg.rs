@@ -21,7 +21,10 @@
 //!   [`xmp::set_aigc`], which keeps its other properties; a file without XMP gets a new segment
 //!   ([`xmp::new_packet`]) after its leading APP0 (JFIF/JFXX) and EXIF APP1 segments;
 //! - a `UserComment` holding a label is blanked in place, same length, so the label moves to XMP
-//!   without shifting a single EXIF offset.
+//!   without shifting a single EXIF offset;
+//! - a room segment ([`ROOM_SIGNATURE`], [`Limits::label_room`] bytes more than the label's
+//!   segment) follows the label's XMP segment, where [`update_in_place`] writes later labels;
+//!   room segments of earlier writes are dropped. A content binding leaves the room out.
 //!
 //! From the SOS segment on, the rest of the file (scans, later markers, EOI, bytes after EOI) is
 //! copied unchanged in large blocks.
@@ -40,7 +43,7 @@ mod extended;
 mod in_place;
 mod segment;
 
-pub use in_place::{Update, update_in_place};
+pub use in_place::{Update, fuzz_update, update_in_place};
 
 use std::io::Write;
 use std::ops::Range;
@@ -193,8 +196,8 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
         .map(|p| p.get(XMP_SIGNATURE.len()..).unwrap_or_default());
     let packet = xmp_plan::label_packet(old, &text, limits)?;
     let segment = xmp_segment(&packet)?;
-    let segment_len = segment.len() as u64;
-    // The label's segment and the room after it, for later updates in place.
+    // The label's segment and the room after it, for later updates in place: together, the
+    // structure that holds the label (`Written::label_range`).
     let room = match usize::try_from(limits.label_room) {
         Ok(0) => Vec::new(),
         room => room_segment(segment.len().saturating_add(room.unwrap_or(usize::MAX))),
@@ -212,7 +215,6 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     if let (None, Some(slot)) = (target, insert) {
         label_range = Some(out.fill(slot, label));
     }
-    let label_range = label_range.map(|r| r.start..r.start + segment_len);
     let label_range = label_range.ok_or_else(|| Error::malformed(FORMAT, 0, "no segment to put the label before"))?;
     Ok(out.finish(scan.found, label_range))
 }

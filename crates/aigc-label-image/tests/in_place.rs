@@ -250,3 +250,11 @@ fn the_first_write_leaves_the_room_limits_ask_for() {
         }
     }
 }
+
+/// Hostile input: the `jpeg` fuzz corpus and the `jpeg_in_place` one, through the in-place
+/// update's fuzz property.
+#[test]
+fn fuzz_corpora_update_in_place_or_write_nothing() {
+    aigc_label_testutil::replay_corpus("jpeg", aigc_label_image::jpeg::fuzz_update);
+    aigc_label_testutil::replay_corpus("jpeg_in_place", aigc_label_image::jpeg::fuzz_update);
+}

@@ -49,8 +49,8 @@ use super::{CARRIER_XMP, FORMAT, MAX_PAYLOAD, ROOM_SIGNATURE, XMP_SIGNATURE, lab
 /// What [`update_in_place`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
-    /// The label was written in place: where its XMP segment is, and the bytes written in all
-    /// three steps.
+    /// The label was written in place: where its XMP segment and the room next to it are, and
+    /// the bytes written in all three steps.
     InPlace(Written),
     /// Nothing was written; the file needs a full rewrite, for this reason.
     Rewrite(&'static str),
@@ -113,7 +113,7 @@ pub fn update_in_place<F: Read + Write + Seek>(
     }))
 }
 
-/// The writes (position, bytes) of the three steps, and where the new XMP segment ends up.
+/// The writes (position, bytes) of the three steps, and where the XMP and room segments are.
 #[derive(Debug)]
 struct Steps {
     prepare: Vec<(u64, Vec<u8>)>,
@@ -170,7 +170,7 @@ fn steps<F: Read + Seek>(
             vec![(n, new)],
             (h + 2, switch),
             (old.payload.start + XMP_SIGNATURE.len() as u64, text_len),
-            n..end,
+            h..end,
         ));
     }
     if let Some(room) = before {
@@ -193,7 +193,7 @@ fn steps<F: Read + Seek>(
             vec![(h + 5, body.to_vec()), (rest, header)],
             (h + 2, switch),
             (old.marker_at, HEAD + text_len),
-            h..rest,
+            h..end,
         ));
     }
     Ok(Err("no room segment next to the XMP segment"))
@@ -239,6 +239,36 @@ fn packet_text_len(packet: &[u8]) -> u64 {
     let text = packet.get(..end).unwrap_or(packet);
     let padding = text.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
     (end - padding) as u64
+}
+
+/// The property the `jpeg_in_place` fuzz target checks, also run by the corpus replay: on any
+/// bytes, and on them after our first write, an update never panics; one that reports success
+/// keeps the size and leaves exactly the new label, and a refusal or an error writes nothing.
+#[doc(hidden)]
+pub fn fuzz_update(data: &[u8]) {
+    use aigc_label_core::Carrier;
+    let limits = Limits::default();
+    let first = Label::new("001191440300708461136T1XGW3", "fuzz-1");
+    let label = first.clone().propagated("001191110108551385082Q20000", "fuzz-2");
+    let mut labelled = Vec::new();
+    let ours = super::Jpeg
+        .write(&mut std::io::Cursor::new(data), &mut labelled, &first, &limits)
+        .is_ok();
+    for input in [data, &labelled[..]].into_iter().take(1 + usize::from(ours)) {
+        let mut file = std::io::Cursor::new(input.to_vec());
+        match update_in_place(&mut file, &label, &limits, |_: &mut std::io::Cursor<Vec<u8>>| Ok(())) {
+            Ok(Update::InPlace(_)) => {
+                let after = file.into_inner();
+                assert_eq!(after.len(), input.len(), "an in-place update keeps the size");
+                let found = super::Jpeg
+                    .find(&mut std::io::Cursor::new(&after), &limits)
+                    .unwrap_or_default();
+                let texts: Vec<_> = found.iter().map(|f| f.text.as_str()).collect();
+                assert_eq!(texts, [json::to_json(&label, Shape::Bare)], "exactly the new label");
+            }
+            Ok(Update::Rewrite(_)) | Err(_) => assert_eq!(file.into_inner(), input, "nothing written"),
+        }
+    }
 }
 
 #[cfg(test)]
