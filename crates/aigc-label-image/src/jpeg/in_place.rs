@@ -35,29 +35,17 @@
 //! XMP), or when the switch would straddle a sector, nothing is written and [`Update::Rewrite`]
 //! says why: the caller rewrites the file whole, which leaves the room again.
 
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::ops::Range;
+use std::io::{Read, Seek, Write};
 
 use aigc_label_core::container::xmp_plan;
 use aigc_label_core::io::Source;
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::{Label, Limits, Result, Written};
+use aigc_label_core::{Label, Limits, Result};
 
 use super::segment::APP1;
 use super::{CARRIER_XMP, FORMAT, MAX_PAYLOAD, ROOM_SIGNATURE, XMP_SIGNATURE, label_segment, scan, xmp_segment};
-
-/// What [`update_in_place`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Update {
-    /// The label was written in place: where its XMP segment and the room next to it are, and
-    /// the bytes written in all three steps.
-    InPlace(Written),
-    /// Nothing was written; the file needs a full rewrite, for this reason.
-    Rewrite(&'static str),
-}
-
-/// Disks write a 512-byte sector whole or not at all: the switch stays inside one.
-const SECTOR: u64 = 512;
+pub use crate::room::Update;
+use crate::room::{Pair, packet_text_len};
 
 /// Bytes of a segment before its identifier ends: marker, length, identifier.
 const HEAD: u64 = 4 + ROOM_SIGNATURE.len() as u64;
@@ -89,37 +77,12 @@ pub fn update_in_place<F: Read + Write + Seek>(
     file: &mut F,
     label: &Label,
     limits: &Limits,
-    mut sync: impl FnMut(&mut F) -> std::io::Result<()>,
+    sync: impl FnMut(&mut F) -> std::io::Result<()>,
 ) -> Result<Update> {
-    let steps = match steps(file, label, limits)? {
-        Ok(steps) => steps,
-        Err(why) => return Ok(Update::Rewrite(why)),
-    };
-    let mut bytes_written = 0u64;
-    for (phase, durable) in [(&steps.prepare, true), (&steps.switch, true), (&steps.scrub, false)] {
-        for (pos, bytes) in phase {
-            file.seek(SeekFrom::Start(*pos))?;
-            file.write_all(bytes)?;
-            bytes_written += bytes.len() as u64;
-        }
-        file.flush()?;
-        if durable {
-            sync(file)?;
-        }
+    match steps(file, label, limits)? {
+        Ok(steps) => steps.run(file, sync),
+        Err(why) => Ok(Update::Rewrite(why)),
     }
-    Ok(Update::InPlace(Written {
-        label_range: steps.label_range,
-        bytes_written,
-    }))
-}
-
-/// The writes (position, bytes) of the three steps, and where the XMP and room segments are.
-#[derive(Debug)]
-struct Steps {
-    prepare: Vec<(u64, Vec<u8>)>,
-    switch: Vec<(u64, Vec<u8>)>,
-    scrub: Vec<(u64, Vec<u8>)>,
-    label_range: Range<u64>,
 }
 
 /// Works out the update; `Err(why)` when it cannot be done in place.
@@ -127,16 +90,21 @@ fn steps<F: Read + Seek>(
     file: &mut F,
     label: &Label,
     limits: &Limits,
-) -> Result<std::result::Result<Steps, &'static str>> {
+) -> Result<std::result::Result<crate::room::Steps, &'static str>> {
     let scan = scan(file, limits, false, None)?;
     if scan.found.iter().any(|f| f.carrier != CARRIER_XMP) {
         return Ok(Err("a label sits outside the XMP segment"));
     }
-    let Ok(Some(target)) = label_segment(&scan) else {
+    let Some((old, _)) = label_segment(&scan).ok().flatten().and_then(|i| scan.xmp.get(i)) else {
         return Ok(Err("no single XMP segment to update"));
     };
-    let Some((old, _)) = scan.xmp.get(target) else {
-        return Ok(Err("no single XMP segment to update"));
+    // The room right after the XMP segment, or right before it; no fill bytes between them.
+    let room = scan.rooms.iter().find(|r| {
+        (r.marker_at == old.payload.end && r.start == r.marker_at)
+            || (r.payload.end == old.start && old.start == old.marker_at)
+    });
+    let Some(room) = room else {
+        return Ok(Err("no room segment next to the XMP segment"));
     };
     let mut src = Source::new(file, FORMAT)?;
     src.seek_to(old.payload.start)?;
@@ -144,101 +112,26 @@ fn steps<F: Read + Seek>(
     let packet = payload.get(XMP_SIGNATURE.len()..).unwrap_or_default();
     let text = json::to_json(label, Shape::Bare);
     let new = xmp_segment(&xmp_plan::label_packet(Some(packet), &text, limits)?)?;
-    let new_len = new.len() as u64;
-    // The old packet's text (not its padding), zeroed once it is inside the room.
-    let text_len = packet_text_len(packet);
-    let after = scan
-        .rooms
-        .iter()
-        .find(|r| r.marker_at == old.payload.end && r.start == r.marker_at);
-    let before = scan
-        .rooms
-        .iter()
-        .find(|r| r.payload.end == old.start && old.start == old.marker_at);
-    if let Some(room) = after {
-        // Forward: the new segment ends where the room ends.
-        let h = old.marker_at;
-        let end = room.payload.end;
-        let Some(n) = end.checked_sub(new_len).filter(|&n| n >= room.marker_at + HEAD) else {
-            return Ok(Err("the new label does not fit the room"));
-        };
-        let Some(length) = segment_length(n - h) else {
-            return Ok(Err("the room would outgrow one segment"));
-        };
-        let switch = [&length[..], &ROOM_SIGNATURE[..1]].concat();
-        return Ok(finish(
-            vec![(n, new)],
-            (h + 2, switch),
-            (old.payload.start + XMP_SIGNATURE.len() as u64, text_len),
-            h..end,
-        ));
-    }
-    if let Some(room) = before {
-        // Backward: the new segment starts where the room starts, a room header follows it.
-        let h = room.marker_at;
-        let end = old.payload.end;
-        let rest = h + new_len;
-        if rest + HEAD > old.start {
-            return Ok(Err("the new label does not fit the room"));
-        }
-        let Some(length) = segment_length(end - rest) else {
-            return Ok(Err("the room would outgrow one segment"));
-        };
-        let header = [&[0xFF, APP1][..], &length, ROOM_SIGNATURE].concat();
-        let (Some(head), Some(body)) = (new.get(2..5), new.get(5..)) else {
-            return Ok(Err("the new segment is shorter than its header"));
-        };
-        let switch = head.to_vec();
-        return Ok(finish(
-            vec![(h + 5, body.to_vec()), (rest, header)],
-            (h + 2, switch),
-            (old.marker_at, HEAD + text_len),
-            h..end,
-        ));
-    }
-    Ok(Err("no room segment next to the XMP segment"))
+    let text_at = old.payload.start + XMP_SIGNATURE.len() as u64;
+    let pair = Pair {
+        old: old.range(),
+        room: room.marker_at..room.payload.end,
+        text: text_at..text_at + packet_text_len(packet),
+        head: HEAD,
+        // The length and the identifier's first byte (`h` for XMP, `x` for room).
+        switch: 2..5,
+    };
+    Ok(pair.steps(&new, room_header))
 }
 
-/// The steps, or `Err` when the switch would straddle a sector.
-fn finish(
-    prepare: Vec<(u64, Vec<u8>)>,
-    switch: (u64, Vec<u8>),
-    (scrub_at, scrub_len): (u64, u64),
-    label_range: Range<u64>,
-) -> std::result::Result<Steps, &'static str> {
-    let (at, bytes) = &switch;
-    let last = at + bytes.len() as u64 - 1;
-    if at / SECTOR != last / SECTOR {
-        return Err("the switch would straddle a disk sector");
-    }
-    let zeros = vec![0u8; usize::try_from(scrub_len).unwrap_or(0)];
-    Ok(Steps {
-        prepare,
-        switch: vec![switch],
-        scrub: vec![(scrub_at, zeros)],
-        label_range,
-    })
-}
-
-/// The length field of a segment of `len` bytes (marker included), when one segment holds it.
-fn segment_length(len: u64) -> Option<[u8; 2]> {
+/// The header (marker, length, identifier) of a room segment `len` bytes long, marker included.
+fn room_header(len: u64) -> Option<Vec<u8>> {
     let field = len.checked_sub(2)?;
-    (field >= HEAD - 2 && field <= MAX_PAYLOAD as u64 + 2)
-        .then(|| u16::try_from(field).ok())
-        .flatten()
-        .map(u16::to_be_bytes)
-}
-
-/// Bytes of `packet` before its padding and `<?xpacket end` trailer: the text to zero.
-fn packet_text_len(packet: &[u8]) -> u64 {
-    let trailer = b"<?xpacket end";
-    let end = packet
-        .windows(trailer.len())
-        .rposition(|w| w == trailer)
-        .unwrap_or(packet.len());
-    let text = packet.get(..end).unwrap_or(packet);
-    let padding = text.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
-    (end - padding) as u64
+    if field < HEAD - 2 || field > MAX_PAYLOAD as u64 + 2 {
+        return None;
+    }
+    let field = u16::try_from(field).ok()?;
+    Some([&[0xFF, APP1][..], &field.to_be_bytes(), ROOM_SIGNATURE].concat())
 }
 
 /// The property the `jpeg_in_place` fuzz target checks, also run by the corpus replay: on any
@@ -276,15 +169,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lengths_and_text() {
+    fn room_headers() {
+        let at_least = room_header(HEAD).unwrap();
+        assert_eq!(at_least.len() as u64, HEAD);
         assert_eq!(
-            segment_length(HEAD),
-            Some(u16::try_from(HEAD - 2).unwrap().to_be_bytes())
+            at_least.get(2..4),
+            Some(&u16::try_from(HEAD - 2).unwrap().to_be_bytes()[..])
         );
-        assert_eq!(segment_length(HEAD - 1), None);
-        assert_eq!(segment_length(65_537), Some([0xFF, 0xFF]));
-        assert_eq!(segment_length(65_538), None);
-        assert_eq!(packet_text_len(b"<a/>   \n <?xpacket end=\"w\"?>"), 4);
-        assert_eq!(packet_text_len(b"<a/>"), 4);
+        assert_eq!(room_header(HEAD - 1), None);
+        assert_eq!(room_header(65_537).unwrap().get(2..4), Some(&[0xFF, 0xFF][..]));
+        assert_eq!(room_header(65_538), None);
     }
 }
