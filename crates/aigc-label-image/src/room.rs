@@ -135,15 +135,12 @@ impl Steps {
         mut sync: impl FnMut(&mut F) -> std::io::Result<()>,
     ) -> Result<Update> {
         let zeros = vec![0u8; usize::try_from(self.scrub.1).unwrap_or(0)];
-        let phases: [(Vec<(u64, &[u8])>, bool); 3] = [
-            (self.prepare.iter().map(|(at, b)| (*at, b.as_slice())).collect(), true),
-            (vec![(self.switch.0, self.switch.1.as_slice())], true),
-            (vec![(self.scrub.0, zeros.as_slice())], false),
-        ];
+        let switch = [(self.switch.0, self.switch.1)];
+        let scrub = [(self.scrub.0, zeros)];
         let mut bytes_written = 0u64;
-        for (phase, durable) in phases {
+        for (phase, durable) in [(&self.prepare[..], true), (&switch[..], true), (&scrub[..], false)] {
             for (pos, bytes) in phase {
-                file.seek(SeekFrom::Start(pos))?;
+                file.seek(SeekFrom::Start(*pos))?;
                 file.write_all(bytes)?;
                 bytes_written += bytes.len() as u64;
             }
