@@ -1,7 +1,7 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
 //! padding in MP3, the `free` boxes our writer leaves in an MP4's label `meta` box, the room
-//! segment our writer leaves next to a JPEG's XMP segment), the label
+//! segment or chunk our writer leaves next to a JPEG's or WebP's XMP one), the label
 //! is written there with a crash-safe switch, about the label's size instead of the whole file,
 //! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller
 //! goes on with the atomic rewrite of [`crate::atomic`].
@@ -71,7 +71,7 @@ fn supported(carrier: &dyn Carrier) -> bool {
     let format = carrier.format();
     (cfg!(feature = "audio") && matches!(format, "flac" | "mp3"))
         || (cfg!(feature = "video") && format == "mp4")
-        || (cfg!(feature = "image") && format == "jpeg")
+        || (cfg!(feature = "image") && matches!(format, "jpeg" | "webp"))
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
@@ -79,7 +79,7 @@ fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits
     match carrier.format() {
         "flac" | "mp3" => update_audio(carrier, file, label, limits),
         "mp4" => update_video(file, label, limits),
-        "jpeg" => update_jpeg(file, label, limits),
+        "jpeg" | "webp" => update_image(carrier, file, label, limits),
         _ => Ok(None),
     }
 }
@@ -120,18 +120,22 @@ fn update_video(_: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> 
 }
 
 #[cfg(feature = "image")]
-fn update_jpeg(file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
-    use aigc_label_image::jpeg::{Update, update_in_place};
-    Ok(
-        match update_in_place(file, label, limits, |f: &mut File| f.sync_data())? {
-            Update::InPlace(written) => Some(written),
-            Update::Rewrite(_) => None,
-        },
-    )
+fn update_image(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+    use aigc_label_image::{jpeg, webp};
+    let sync = |f: &mut File| f.sync_data();
+    let update = match carrier.format() {
+        "jpeg" => jpeg::update_in_place(file, label, limits, sync)?,
+        "webp" => webp::update_in_place(file, label, limits, sync)?,
+        _ => return Ok(None),
+    };
+    Ok(match update {
+        jpeg::Update::InPlace(written) => Some(written),
+        jpeg::Update::Rewrite(_) => None,
+    })
 }
 
 #[cfg(not(feature = "image"))]
-fn update_jpeg(_: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+fn update_image(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
     Ok(None)
 }
 

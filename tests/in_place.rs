@@ -20,6 +20,7 @@ fn fixture(name: &str) -> PathBuf {
     let kind = match name.rsplit('.').next() {
         Some("mp4") => "video",
         Some("jpg") => "jpeg",
+        Some("webp") => "webp",
         _ => "audio",
     };
     aigc_label_testutil::workspace_root()
@@ -140,6 +141,12 @@ fn jpeg_signed_and_bound_labels_survive_an_in_place_propagation() {
         assert!(!pixels.is_empty());
         assert!(pixels == decode(file.path()), "decoded pixels changed");
     }
+}
+
+/// WebP: the same through a `JUNK` room chunk next to the `XMP ` chunk.
+#[test]
+fn webp_signed_and_bound_labels_survive_an_in_place_propagation() {
+    signed_and_bound_propagation_in_place("icc-exif.webp");
 }
 
 /// Signs and binds a label into a copy of fixture `name`, propagates it in place twice with a

@@ -134,34 +134,13 @@ fn room_header(len: u64) -> Option<Vec<u8>> {
     Some([&[0xFF, APP1][..], &field.to_be_bytes(), ROOM_SIGNATURE].concat())
 }
 
-/// The property the `jpeg_in_place` fuzz target checks, also run by the corpus replay: on any
-/// bytes, and on them after our first write, an update never panics; one that reports success
-/// keeps the size and leaves exactly the new label, and a refusal or an error writes nothing.
+/// The property the `jpeg_in_place` fuzz target checks, also run by the corpus replay (see
+/// the image crate's `room::fuzz_property`).
 #[doc(hidden)]
 pub fn fuzz_update(data: &[u8]) {
-    use aigc_label_core::Carrier;
-    let limits = Limits::default();
-    let first = Label::new("001191440300708461136T1XGW3", "fuzz-1");
-    let label = first.clone().propagated("001191110108551385082Q20000", "fuzz-2");
-    let mut labelled = Vec::new();
-    let ours = super::Jpeg
-        .write(&mut std::io::Cursor::new(data), &mut labelled, &first, &limits)
-        .is_ok();
-    for input in [data, &labelled[..]].into_iter().take(1 + usize::from(ours)) {
-        let mut file = std::io::Cursor::new(input.to_vec());
-        match update_in_place(&mut file, &label, &limits, |_: &mut std::io::Cursor<Vec<u8>>| Ok(())) {
-            Ok(Update::InPlace(_)) => {
-                let after = file.into_inner();
-                assert_eq!(after.len(), input.len(), "an in-place update keeps the size");
-                let found = super::Jpeg
-                    .find(&mut std::io::Cursor::new(&after), &limits)
-                    .unwrap_or_default();
-                let texts: Vec<_> = found.iter().map(|f| f.text.as_str()).collect();
-                assert_eq!(texts, [json::to_json(&label, Shape::Bare)], "exactly the new label");
-            }
-            Ok(Update::Rewrite(_)) | Err(_) => assert_eq!(file.into_inner(), input, "nothing written"),
-        }
-    }
+    crate::room::fuzz_property(&super::Jpeg, data, |file, label, limits| {
+        update_in_place(file, label, limits, |_| Ok(()))
+    });
 }
 
 #[cfg(test)]
