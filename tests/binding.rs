@@ -214,7 +214,7 @@ fn exclusions_are_tight(name: &str, carrier: &dyn Carrier, file: &[u8]) {
     // A JPEG write leaves a room segment next to the label's: a segment's worth plus that room.
     let room = match carrier.format() {
         "flac" | "mp3" => limits.label_room,
-        "jpeg" => limits.label_room + total(&structures),
+        "jpeg" | "webp" => limits.label_room + total(&structures) + 8,
         _ => 0,
     };
     let allowance = 256 + file.len() as u64 / 20 + room;
