@@ -28,6 +28,9 @@
 //! - the label's `XMP ` chunk in place of the first existing one, or else after the image data
 //!   and any `EXIF` chunk and before trailing unknown chunks, the order the container
 //!   specification lists; later `XMP ` chunks lose only their `TC260:AIGC` property;
+//! - a `JUNK` room chunk ([`ROOM`]) right after the label's, where [`update_in_place`] writes
+//!   later labels ([`Limits::label_room`] bytes more than the label's chunk); room chunks of
+//!   earlier writes are dropped;
 //! - bytes after the RIFF chunk, unchanged.
 //!
 //! The walker is our own: the `image` crate's WebP support decodes pixels, and `img-parts` reads
