@@ -17,7 +17,7 @@
 //! and the copy carries a [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning.
 //!
 //! [`Gif::write`] walks twice. The first walk checks every block and merges the label into the
-//! first XMP extension's packet with [`xmp::set_aigc`] (other properties kept) or makes a new
+//! first XMP extension's packet with [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) (other properties kept) or makes a new
 //! packet; nothing is written before it succeeds. The second walk writes the header as `GIF89a`
 //! (application extensions are a GIF89a feature; exiftool upgrades `GIF87a` the same way), then
 //! every block byte for byte, image data streamed through in large reads, except:

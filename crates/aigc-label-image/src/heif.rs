@@ -14,7 +14,7 @@
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
 //! - An XMP item exists (the one holding a label, else the first), its bytes are the whole
 //!   payload of an `mdat` box that ends the file (where this writer puts a packet it moves or
-//!   adds), and its packet keeps its length (the usual case: [`xmp::set_aigc`] absorbs a change
+//!   adds), and its packet keeps its length (the usual case: [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) absorbs a change
 //!   in size into the packet's padding): the packet is overwritten where it is, and nothing else
 //!   changes.
 //! - Such an item whose packet changes length: that `mdat` is rewritten in place with the new

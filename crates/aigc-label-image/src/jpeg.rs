@@ -18,8 +18,8 @@
 //! before a byte is written. The second walk copies SOI and every segment byte for byte, fill
 //! bytes included, except:
 //! - the main XMP segment that holds the label (else the first one) is rewritten with
-//!   [`xmp::set_aigc`], which keeps its other properties; a file without XMP gets a new segment
-//!   ([`xmp::new_packet`]) after its leading APP0 (JFIF/JFXX) and EXIF APP1 segments;
+//!   [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc), which keeps its other properties; a file without XMP gets a new segment
+//!   ([`xmp::new_packet`](aigc_label_core::xmp::new_packet)) after its leading APP0 (JFIF/JFXX) and EXIF APP1 segments;
 //! - a `UserComment` holding a label is blanked in place, same length, so the label moves to XMP
 //!   without shifting a single EXIF offset;
 //! - a room segment ([`ROOM_SIGNATURE`], [`Limits::label_room`] bytes more than the label's

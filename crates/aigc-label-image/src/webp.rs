@@ -11,7 +11,7 @@
 //! label in the EXIF `UserComment` of an `EXIF` chunk is reported with that warning too.
 //!
 //! [`WebP::write`] walks twice. The first walk checks the whole chunk list, merges the label into
-//! the first `XMP ` chunk's packet with [`xmp::set_aigc`] (its other properties kept) or makes a
+//! the first `XMP ` chunk's packet with [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) (its other properties kept) or makes a
 //! new packet, and works out the new RIFF size, so a malformed file fails before a byte is
 //! written. The second walk writes:
 //! - the RIFF header with the new size (every chunk stays padded to an even size);
