@@ -40,15 +40,22 @@ in=$work/in.mp4
 out=$work/copy.mp4
 propagate="$bin propagate -q --in-place --platform $platform"
 hyperfine -N --warmup 2 --min-runs 20 --style basic --export-json "$work/r.json" \
-  --prepare "$propagate --propagate-id upload-a $in" \
+  --prepare "$propagate --no-sync --propagate-id upload-a $in" \
   -n "propagate --in-place" "$propagate --propagate-id upload-b $in" \
+  --prepare "$propagate --no-sync --propagate-id upload-a $in" \
+  -n "propagate --in-place --no-sync" "$propagate --no-sync --propagate-id upload-b $in" \
   --prepare "rm -f $out" \
-  -n cp "cp $in $out"
-ratio=$(python3 -c '
+  -n cp "cp $in $out" \
+  --prepare "rm -f $out" \
+  -n "cp+sync" "sh -c 'cp $in $out && sync -f $out'"
+ratios=$(python3 -c '
 import json, sys
 r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
-print("%.0f" % (r["cp"] / r["propagate --in-place"]))' "$work/r.json")
-echo "cp / propagate --in-place = ${ratio}x"
+p, q = r["propagate --in-place"], r["propagate --in-place --no-sync"]
+print("%.0f %.0f %.0f %.0f" % (r["cp"] / p, r["cp+sync"] / p, r["cp"] / q, r["cp+sync"] / q))' "$work/r.json")
+read -r synced synced_vs_sync unsynced unsynced_vs_sync <<< "$ratios"
+echo "cp / propagate --in-place = ${synced}x (cp+sync: ${synced_vs_sync}x); with --no-sync: ${unsynced}x (cp+sync: ${unsynced_vs_sync}x)"
+ratio=$synced
 # What was timed updated the label: the file reads as the platform's, and was not rewritten.
 ino=$(stat -c %i "$in")
 $propagate --propagate-id upload-c "$in"

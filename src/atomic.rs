@@ -164,6 +164,18 @@ pub(crate) fn write<T>(
     output: &Path,
     write: impl FnOnce(&dyn Carrier, &mut FileReader, &mut BufStream<&File>) -> Result<(T, bool)>,
 ) -> Result<T> {
+    write_with(input, output, true, write)
+}
+
+/// [`write`], syncing the temporary file before the rename and the folder after it only when
+/// `sync` is set ([`crate::Options::sync`]): without, the rename still replaces the file whole
+/// for every other process, and durability is left to the caller.
+pub(crate) fn write_with<T>(
+    input: &Path,
+    output: &Path,
+    sync: bool,
+    write: impl FnOnce(&dyn Carrier, &mut FileReader, &mut BufStream<&File>) -> Result<(T, bool)>,
+) -> Result<T> {
     let (carrier, mut reader) = open_with_carrier(input).map_err(|e| e.with_path(input))?;
     let (target, mut notes) = resolve_output(output).map_err(|e| Error::from(e).with_path(output))?;
     let dir = folder_of(&target);
@@ -184,11 +196,15 @@ pub(crate) fn write<T>(
     drop(stream);
     if keep {
         let placed = (|| -> io::Result<u64> {
-            temp.as_file().sync_all()?;
+            if sync {
+                temp.as_file().sync_all()?;
+            }
             let len = temp.as_file().metadata()?.len();
             notes.extend(adopt_identity(temp.as_file(), &target, input)?);
             temp.persist(&target).map_err(|e| e.error)?;
-            sync_folder(dir)?;
+            if sync {
+                sync_folder(dir)?;
+            }
             Ok(len)
         })();
         let bytes_written = placed.map_err(|e| Error::from(e).with_path(output))?;

@@ -36,7 +36,9 @@ pub struct Progress {
 #[derive(Clone)]
 pub struct Batch {
     options: Options,
-    jobs: usize,
+    /// Workers; `None` for one per available core, asked for only when a pool starts (a
+    /// single input runs on the caller's thread, and asking reads cgroup files).
+    jobs: Option<usize>,
     cancel: Arc<AtomicBool>,
     progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
 }
@@ -53,10 +55,9 @@ impl std::fmt::Debug for Batch {
 impl Batch {
     /// A batch with `options`, one worker per available core.
     pub fn new(options: Options) -> Self {
-        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         Batch {
             options,
-            jobs,
+            jobs: None,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: None,
         }
@@ -64,7 +65,7 @@ impl Batch {
 
     /// Uses `jobs` workers (at least one).
     pub fn jobs(mut self, jobs: usize) -> Self {
-        self.jobs = jobs.max(1);
+        self.jobs = Some(jobs.max(1));
         self
     }
 
@@ -155,8 +156,10 @@ impl Batch {
             (Some(first), Some(second)) => (first, second),
         };
         let inputs = std::iter::once(first).chain(std::iter::once(second)).chain(inputs);
-        let (tx, rx) = mpsc::sync_channel(self.jobs * 4);
-        let jobs = self.jobs;
+        let jobs = self
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let (tx, rx) = mpsc::sync_channel(jobs * 4);
         let cancel = Arc::clone(&self.cancel);
         let progress = self.progress.clone();
         let handle = std::thread::spawn(move || {

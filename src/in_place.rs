@@ -1,7 +1,8 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
-//! padding in MP3, the `free` boxes our writer leaves in an MP4's label `meta` box, the room
-//! segment or chunk our writer leaves next to a JPEG's or WebP's XMP one), the label
+//! padding in MP3 and in an AIFF file's ID3 chunk, the `JUNK` chunk after a WAV file's `AIGC`
+//! chunk, the `free` boxes our writer leaves in an MP4's label `meta` box, the room segment or
+//! chunk our writer leaves next to a JPEG's or WebP's XMP one), the label
 //! is written there with a crash-safe switch, about the label's size instead of the whole file,
 //! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller
 //! goes on with the atomic rewrite of [`crate::atomic`].
@@ -69,27 +70,80 @@ fn open(path: &Path) -> Result<Option<Target>> {
 /// The formats updated in place.
 fn supported(carrier: &dyn Carrier) -> bool {
     let format = carrier.format();
-    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3"))
+    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3" | "wav" | "aiff"))
         || (cfg!(feature = "video") && format == "mp4")
         || (cfg!(feature = "image") && matches!(format, "jpeg" | "webp"))
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
-fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+/// The steps are synced when `options.sync` is set ([`Options::sync`]).
+fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, options: &Options) -> Result<Option<Written>> {
+    let (limits, sync) = (&options.limits, options.sync);
     match carrier.format() {
-        "flac" | "mp3" => update_audio(carrier, file, label, limits),
-        "mp4" => update_video(file, label, limits),
-        "jpeg" | "webp" => update_image(carrier, file, label, limits),
+        "flac" | "mp3" | "wav" | "aiff" => update_audio(carrier, file, label, limits, sync),
+        "mp4" => update_video(file, label, limits, sync),
+        "jpeg" | "webp" => update_image(carrier, file, label, limits, sync),
         _ => Ok(None),
     }
 }
 
+/// The file of an update in place, syncing its steps or not.
 #[cfg(feature = "audio")]
-fn update_audio(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+struct InPlaceFile<'a> {
+    file: &'a mut File,
+    sync: bool,
+}
+
+#[cfg(feature = "audio")]
+impl std::io::Read for InPlaceFile<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+#[cfg(feature = "audio")]
+impl std::io::Write for InPlaceFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+#[cfg(feature = "audio")]
+impl std::io::Seek for InPlaceFile<'_> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+#[cfg(feature = "audio")]
+impl aigc_label_audio::in_place::Storage for InPlaceFile<'_> {
+    fn sync(&mut self) -> std::io::Result<()> {
+        match self.sync {
+            true => self.file.sync_data(),
+            false => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "audio")]
+fn update_audio(
+    carrier: &dyn Carrier,
+    file: &mut File,
+    label: &Label,
+    limits: &Limits,
+    sync: bool,
+) -> Result<Option<Written>> {
     use aigc_label_audio::in_place::Update;
+    let file = &mut InPlaceFile { file, sync };
     let update = match carrier.format() {
         "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
         "mp3" => aigc_label_audio::mp3::update_in_place(file, label, limits)?,
+        "wav" => aigc_label_audio::wav::update_in_place(file, label, limits)?,
+        "aiff" => aigc_label_audio::aiff::update_in_place(file, label, limits)?,
         _ => return Ok(None),
     };
     Ok(match update {
@@ -99,30 +153,41 @@ fn update_audio(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &
 }
 
 #[cfg(not(feature = "audio"))]
-fn update_audio(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+fn update_audio(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
     Ok(None)
 }
 
 #[cfg(feature = "video")]
-fn update_video(file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+fn update_video(file: &mut File, label: &Label, limits: &Limits, sync: bool) -> Result<Option<Written>> {
     use aigc_label_video::bmff::{Update, update_in_place};
-    Ok(
-        match update_in_place(file, label, limits, |f: &mut File| f.sync_data())? {
-            Update::InPlace(written) => Some(written),
-            Update::Rewrite(_) => None,
-        },
-    )
+    let sync = |f: &mut File| match sync {
+        true => f.sync_data(),
+        false => Ok(()),
+    };
+    Ok(match update_in_place(file, label, limits, sync)? {
+        Update::InPlace(written) => Some(written),
+        Update::Rewrite(_) => None,
+    })
 }
 
 #[cfg(not(feature = "video"))]
-fn update_video(_: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+fn update_video(_: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
     Ok(None)
 }
 
 #[cfg(feature = "image")]
-fn update_image(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
+fn update_image(
+    carrier: &dyn Carrier,
+    file: &mut File,
+    label: &Label,
+    limits: &Limits,
+    sync: bool,
+) -> Result<Option<Written>> {
     use aigc_label_image::{jpeg, webp};
-    let sync = |f: &mut File| f.sync_data();
+    let sync = |f: &mut File| match sync {
+        true => f.sync_data(),
+        false => Ok(()),
+    };
     let update = match carrier.format() {
         "jpeg" => jpeg::update_in_place(file, label, limits, sync)?,
         "webp" => webp::update_in_place(file, label, limits, sync)?,
@@ -135,7 +200,7 @@ fn update_image(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &
 }
 
 #[cfg(not(feature = "image"))]
-fn update_image(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
+fn update_image(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
     Ok(None)
 }
 
@@ -183,7 +248,7 @@ fn embed_into(
         check(&report)?;
     }
     aigc_label_core::embed::refuse_other_producers(&report, label)?;
-    let Some(written) = update(target.carrier, &mut target.file, label, &options.limits)? else {
+    let Some(written) = update(target.carrier, &mut target.file, label, options)? else {
         return Ok(None);
     };
     aigc_label_core::readback(target.carrier, &mut target.file, label, options)?;
@@ -208,7 +273,7 @@ pub(crate) fn propagate(
             return Ok(Some(planned.outcome(None)));
         };
         aigc_label_core::embed::check_label(&signed.label, options)?;
-        let Some(written) = update(target.carrier, &mut target.file, &signed.label, &options.limits)? else {
+        let Some(written) = update(target.carrier, &mut target.file, &signed.label, options)? else {
             return Ok(None);
         };
         signed.check(target.carrier, &mut target.file, options)?;

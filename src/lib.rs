@@ -471,7 +471,7 @@ fn embed_atomic(
             return Ok(written);
         }
     }
-    atomic::write(input, output, |carrier, reader, out| {
+    atomic::write_with(input, output, options.sync, |carrier, reader, out| {
         let core_embed::Scanned { report, plan } = core_embed::scan(carrier, reader, label, options)?;
         if let Some(check) = check {
             check(&report)?;

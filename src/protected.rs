@@ -160,7 +160,7 @@ pub fn embed_signed_file(
     specs: &[SignSpec<'_>],
     options: &Options,
 ) -> Result<Protected> {
-    atomic::write(input.as_ref(), output.as_ref(), |carrier, reader, out| {
+    atomic::write_with(input.as_ref(), output.as_ref(), options.sync, |carrier, reader, out| {
         aigc_label_trust::embed_signed(carrier, reader, out, label, specs, options).map(|p| (p, true))
     })
 }
@@ -218,7 +218,7 @@ pub fn propagate_file(
             return Ok(outcome);
         }
     }
-    atomic::write(input, output, |carrier, reader, out| {
+    atomic::write_with(input, output, options.sync, |carrier, reader, out| {
         let outcome = propagate(carrier, reader, out, request, options)?;
         let written = outcome.written.is_some();
         Ok((outcome, written))

@@ -8,7 +8,9 @@
 //!
 //! Writing puts the label into the first ID3 chunk that holds a readable tag, wherever it sits
 //! (readers see that tag; every other frame keeps its stored bytes, and the tag keeps its size
-//! when the frame fits in its padding). A file without one gets a new ID3v2.4 chunk at the end
+//! when the frame fits in its padding; a tag that grows gets [`Limits::label_room`] of padding,
+//! where [`update_in_place`] writes later labels). A file without one gets a new ID3v2.4 chunk,
+//! with that padding, at the end
 //! of the `FORM`, after `SSND`, where ffmpeg and mutagen put it and where a reader that stops at
 //! the sound data has already read `COMM`. Label frames in any later ID3 chunk are removed (the
 //! chunk is dropped when it held nothing else). Every other chunk (`COMM`, `SSND`, `FVER`,
@@ -26,9 +28,10 @@ use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Exclusions, grow_padding};
+use crate::common::Exclusions;
 use crate::id3::{self, GROW_PADDING};
 use crate::id3_chunk::{self, ChunkTag};
+use crate::in_place::{Storage, Update};
 use crate::riff::{self, Flavour, Header, Plan, Walker};
 
 /// The AIFF carrier (IFF `FORM` files of type `AIFF` and `AIFC`).
@@ -82,7 +85,8 @@ impl Carrier for Aiff {
         let json = to_json(label, Shape::Bare);
         let mut src = Source::new(input, FORMAT)?;
         let header = open(&mut src, limits)?;
-        let padding = grow_padding(src.len(), GROW_PADDING);
+        // Room for later labels, which [`update_in_place`] writes into the tag's padding.
+        let padding = usize::try_from(limits.label_room).unwrap_or(GROW_PADDING);
         let mut walker = Walker::new(&header, limits);
         let mut plan = Plan::default();
         let mut label_range: Option<Range<u64>> = None;
@@ -111,7 +115,7 @@ impl Carrier for Aiff {
         let mut appended = Vec::new();
         let mut frame = 0..0;
         if label_range.is_none() {
-            let (tag, range) = id3::new_tag(&json, 0)?;
+            let (tag, range) = id3::new_tag(&json, padding)?;
             riff::push_chunk_in(Flavour::Iff, &mut appended, ID3_CHUNK, &tag)?;
             frame = 8 + range.start as u64..8 + range.end as u64;
         }
@@ -150,6 +154,40 @@ impl Carrier for Aiff {
         }
         Ok(out.into_vec())
     }
+}
+
+/// Updates the label of an AIFF / AIFC file in place when the tag of its first ID3 chunk has
+/// room in its padding (our writes leave [`Limits::label_room`] there), writing about twice the
+/// label's size instead of the file: the same steps as an MP3 tag
+/// ([`crate::mp3::update_in_place`]: two 10-byte frame header switches through a `PRIV` frame,
+/// every state between reading as the old label or the new). The chunk and the tag keep their
+/// sizes, so the `FORM` size and every other chunk stay as they are.
+///
+/// Returns [`Update::Rewrite`], having written nothing, when the file holds no label or more
+/// than one copy, the label is not in the first ID3 chunk, or the tag cannot take it in place
+/// (see [`crate::mp3::update_in_place`]). As with [`Carrier::write`], validating the label and
+/// the producer rule are the caller's.
+///
+/// # Errors
+/// Malformed input, limits exceeded, I/O errors.
+pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
+    let json = to_json(label, Shape::Bare);
+    if Aiff.find(file, limits)?.len() != 1 {
+        return Ok(Update::Rewrite("not exactly one label copy"));
+    }
+    let steps = {
+        let mut src = Source::new(file, FORMAT)?;
+        let header = open(&mut src, limits)?;
+        let mut walker = Walker::new(&header, limits);
+        match next_tag(&mut src, &header, &mut walker, limits)? {
+            Some(tag) if tag.has_labels() => match id3::in_place_steps(tag.tag(), &json, limits)? {
+                Ok(steps) => steps,
+                Err(why) => return Ok(Update::Rewrite(why)),
+            },
+            _ => return Ok(Update::Rewrite("the label is not in the first ID3 chunk")),
+        }
+    };
+    Ok(Update::InPlace(steps.run(file)?))
 }
 
 /// Reads the header and checks that this is an `AIFF` or `AIFC` form.

@@ -80,15 +80,6 @@ impl Budget {
     }
 }
 
-/// Bytes of padding to add when a tag or metadata area has to grow anyway: room for a later,
-/// longer label, so that rewriting it need not move the audio. It is 1/32 of the file's length,
-/// at most `cap`: a small file is cheap to rewrite whole, and padding that a label may take up
-/// has to be left out of a content binding, so it stays a small share of the file (at most about
-/// 3%, within what a binding may leave out).
-pub(crate) fn grow_padding(file_len: u64, cap: usize) -> usize {
-    usize::try_from(file_len / 32).map_or(cap, |n| n.min(cap))
-}
-
 /// The byte ranges a carrier's `binding_exclusions` collects, at most
 /// [`Limits::max_structures`] of them (the bound the trait promises): the container layer's
 /// list, which drops empty ranges and sorts and merges the rest.
@@ -128,13 +119,6 @@ mod tests {
     fn key_is_case_insensitive() {
         assert!(is_key(b"AIGC") && is_key(b"aigc") && is_key(b"AiGc"));
         assert!(!is_key(b"AIGC ") && !is_key(b"AIG"));
-    }
-
-    #[test]
-    fn padding_scales_with_the_file_up_to_a_cap() {
-        assert_eq!(grow_padding(0, 512), 0);
-        assert_eq!(grow_padding(3200, 512), 100);
-        assert_eq!(grow_padding(1 << 40, 512), 512);
     }
 
     #[test]

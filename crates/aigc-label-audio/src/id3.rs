@@ -34,8 +34,7 @@ const EXTENDED: u8 = 0x40;
 /// Tag header flag: footer present (v2.4).
 const FOOTER: u8 = 0x10;
 
-/// Most padding given to a tag that has to grow, so that a later update fits in place (see
-/// [`crate::common::grow_padding`] for how much a given file gets).
+/// Padding given to a tag that has to grow when [`Limits::label_room`] does not fit a `usize`.
 pub(crate) const GROW_PADDING: usize = 512;
 
 /// Largest tag size a syncsafe size field can hold.

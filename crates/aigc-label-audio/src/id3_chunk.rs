@@ -65,6 +65,11 @@ pub(crate) fn read(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<O
 }
 
 impl ChunkTag {
+    /// The tag (its offset is the file's).
+    pub fn tag(&self) -> &Tag {
+        &self.tag
+    }
+
     /// True when the tag holds a `TXXX` frame `AIGC`.
     pub fn has_labels(&self) -> bool {
         self.labels > 0

@@ -6,8 +6,9 @@
 //! 1. the new bytes go where no reader looks yet (inside padding), then [`Storage::sync`];
 //! 2. one write of a few bytes, inside one 512-byte disk sector, re-links the structure so that
 //!    readers skip the old label and reach the new one, then [`Storage::sync`];
-//! 3. the old label's bytes, now padding nothing reads, are zeroed (a crash here leaves stale
-//!    bytes in padding, which no reader sees), then [`Storage::sync`].
+//! 3. the old label's bytes, now padding nothing reads, are zeroed, and not synced: lost, they
+//!    leave stale bytes in padding, which no reader sees (the next update's first sync makes
+//!    them durable), and a third sync would cost as much as the other two together.
 //!
 //! When the file has no room, or no such switch exists, nothing is written and the update says
 //! why ([`Update::Rewrite`]): the caller rewrites the file whole (atomically).
@@ -92,16 +93,20 @@ impl Steps {
         }
     }
 
-    /// Runs the steps on `file`, syncing after each; returns what was written.
+    /// Runs the steps on `file`, syncing after each but a last one that only writes zeros (the
+    /// scrub, see the module docs); returns what was written.
     pub(crate) fn run<S: Storage + ?Sized>(&self, file: &mut S) -> Result<Written> {
         let mut written = 0u64;
-        for phase in &self.phases {
+        for (i, phase) in self.phases.iter().enumerate() {
             for (pos, bytes) in phase {
                 put(file, *pos, bytes)?;
                 written += bytes.len() as u64;
             }
             file.flush()?;
-            file.sync()?;
+            let scrub = i + 1 == self.phases.len() && phase.iter().all(|(_, b)| b.iter().all(|&x| x == 0));
+            if !scrub {
+                file.sync()?;
+            }
         }
         Ok(Written {
             label_range: self.label_range.clone(),
@@ -143,6 +148,47 @@ pub(crate) fn subtract(range: std::ops::Range<u64>, keep: &[std::ops::Range<u64>
         out.push(at..range.end);
     }
     out
+}
+
+/// The fuzz property of the audio in-place updates (WAV, AIFF, FLAC, MP3), for
+/// `fuzz/fuzz_targets/audio_in_place.rs` and its corpus replay: on any bytes, and on them after
+/// the carrier's first write, an update never panics; one that reports success leaves the file's
+/// length and exactly the new label, and a refusal or an error writes nothing.
+#[doc(hidden)]
+pub fn fuzz_update(data: &[u8]) {
+    use aigc_label_core::{Carrier, Label, Limits};
+    type UpdateFn = fn(&mut std::io::Cursor<Vec<u8>>, &Label, &Limits) -> Result<Update>;
+    let formats: [(&dyn Carrier, UpdateFn); 4] = [
+        (&crate::Wav, crate::wav::update_in_place),
+        (&crate::Aiff, crate::aiff::update_in_place),
+        (&crate::Flac, crate::flac::update_in_place),
+        (&crate::Mp3, crate::mp3::update_in_place),
+    ];
+    let limits = Limits::default();
+    let first = Label::new("001191440300708461136T1XGW3", "fuzz-1");
+    let label = first.clone().propagated("001191110108551385082Q20000", "fuzz-2");
+    let json = aigc_label_core::json::to_json(&label, aigc_label_core::json::Shape::Bare);
+    for (carrier, update) in formats {
+        let mut labelled = Vec::new();
+        let ours = carrier
+            .write(&mut std::io::Cursor::new(data), &mut labelled, &first, &limits)
+            .is_ok();
+        for input in [data, &labelled[..]].into_iter().take(1 + usize::from(ours)) {
+            let mut file = std::io::Cursor::new(input.to_vec());
+            match update(&mut file, &label, &limits) {
+                Ok(Update::InPlace(_)) => {
+                    let after = file.into_inner();
+                    assert_eq!(after.len(), input.len(), "an in-place update keeps the size");
+                    let found = carrier
+                        .find(&mut std::io::Cursor::new(&after), &limits)
+                        .unwrap_or_default();
+                    let texts: Vec<_> = found.iter().map(|f| f.text.as_str()).collect();
+                    assert_eq!(texts, [json.as_str()], "{}: exactly the new label", carrier.format());
+                }
+                Ok(Update::Rewrite(_)) | Err(_) => assert!(file.into_inner() == input, "nothing written"),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

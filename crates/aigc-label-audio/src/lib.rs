@@ -70,6 +70,7 @@ mod riff;
 mod stamp_file;
 mod vorbis_comment;
 pub mod wav;
+mod wav_room;
 
 pub use aiff::Aiff;
 pub use flac::Flac;

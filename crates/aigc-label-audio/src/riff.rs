@@ -308,6 +308,12 @@ impl Plan {
         self.pieces.iter().map(Piece::len).sum()
     }
 
+    /// Offset in the output where a chunk [`Plan::emit`] appends starts: after the header, the
+    /// pieces, and the pad byte the last chunk misses.
+    pub fn appended_at(&self) -> u64 {
+        12 + self.len() + u64::from(self.missing_pad)
+    }
+
     /// Records where the walk stopped: bytes left after the last whole chunk are kept.
     pub fn finish(&mut self, header: &Header, walked_to: u64) {
         self.stray = header.end.saturating_sub(walked_to);

@@ -10,7 +10,8 @@
 //! child `AIGC`, the key in lowercase, and an ID3v2 `TXXX` frame `AIGC` in an `id3 ` / `ID3 `
 //! chunk (mutagen and TagLib write tags there; ffprobe and exiftool read them), reported with a
 //! `carrier.place` warning. Writing removes all of them and puts one chunk after `data`, at the
-//! end of the RIFF body: from an ID3 chunk only the label frames go (every other frame keeps its
+//! end of the RIFF body, followed by a `JUNK` chunk of [`Limits::label_room`] bytes (4 KiB by
+//! default) where [`update_in_place`] writes later labels: from an ID3 chunk only the label frames go (every other frame keeps its
 //! stored bytes, the tag keeps its size), and a chunk that held nothing but labels is dropped.
 //!
 //! A content binding covers every byte but the label chunk and the RIFF size fields (see
@@ -26,6 +27,9 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 use crate::common::{Exclusions, KEY, found, is_key, misplaced, text_of};
 use crate::id3_chunk;
 use crate::riff::{self, Chunk, Flavour, Header, Piece, Plan, Walker};
+use crate::wav_room::{self, LabelRun, Role};
+
+pub use crate::wav_room::update_in_place;
 
 /// The WAV carrier (RIFF, RF64 and BW64 `WAVE` files).
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,12 +98,12 @@ impl Carrier for Wav {
         let mut src = Source::new(input, FORMAT)?;
         let header = open(&mut src, limits)?;
         let plan = plan(&mut src, &header, limits)?;
-        let mut label_chunk = Vec::new();
-        riff::push_chunk(&mut label_chunk, b"AIGC", to_json(label, Shape::Bare).as_bytes())?;
+        let json = to_json(label, Shape::Bare);
+        let (appended, chunk) = wav_room::label_and_room(plan.appended_at(), json.as_bytes(), limits.label_room)?;
         let mut out = CountingWriter::new(output);
-        let label_range = plan.emit(&mut src, None, &mut out, &header, &label_chunk)?;
+        let at = plan.emit(&mut src, None, &mut out, &header, &appended)?.start;
         Ok(Written {
-            label_range,
+            label_range: at + chunk.start..at + chunk.end,
             bytes_written: out.count(),
         })
     }
@@ -108,7 +112,9 @@ impl Carrier for Wav {
     /// magic and form type, `fmt `, `data` with its samples, `LIST`, `bext` and every other
     /// chunk, bytes after the RIFF body) is covered:
     ///
-    /// - every `AIGC` chunk (header, body and pad byte), wherever it sits;
+    /// - every `AIGC` chunk (header, body and pad byte), wherever it sits, and after `data` the
+    ///   `JUNK` / `PAD ` chunks next to it (the room our writes leave for later labels, which an
+    ///   update in place fills; see [`update_in_place`]);
     /// - the 32-bit RIFF size (bytes 4..8), which counts the label chunk; in an RF64 / BW64
     ///   file also the 64-bit RIFF size in `ds64` (bytes 20..28);
     /// - in a `LIST`/`INFO` chunk holding an `AIGC` child (a wild variant), that child and the
@@ -119,8 +125,8 @@ impl Carrier for Wav {
     ///   but labels. After our first write no ID3 chunk holds a label, so none of it is left
     ///   out.
     ///
-    /// Writing puts the label chunk at the end of the RIFF body and copies every other chunk in
-    /// its order, so a label of any length changes nothing else.
+    /// Writing puts the label chunk (and its room) at the end of the RIFF body and copies every
+    /// other chunk in its order, so a label of any length changes nothing else.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let header = open(&mut src, limits)?;
@@ -130,11 +136,20 @@ impl Carrier for Wav {
             out.push(20..28)?;
         }
         let mut walker = Walker::new(&header, limits);
+        let mut run = LabelRun::default();
         while let Some(chunk) = walker.next(&mut src, &header, limits)? {
             let whole = chunk.start..chunk.start + chunk.stored_len();
-            if is_key(&chunk.id) {
-                out.push(whole)?;
-            } else if id3_chunk::is_id3(&chunk.id) {
+            match run.sort(&chunk) {
+                Role::Ours(chunks) => {
+                    for c in chunks {
+                        out.push(c.start..c.start + c.stored_len())?;
+                    }
+                    continue;
+                }
+                Role::Held => continue,
+                Role::Theirs(_) => {}
+            }
+            if id3_chunk::is_id3(&chunk.id) {
                 if let Some(tag) = id3_chunk::read(&mut src, &chunk, limits)? {
                     tag.exclusions(false, limits, &mut out)?;
                 }
@@ -166,7 +181,7 @@ impl Carrier for Wav {
 }
 
 /// Reads the header and checks that this is a `WAVE` file.
-fn open(src: &mut Source, limits: &Limits) -> Result<Header> {
+pub(crate) fn open(src: &mut Source, limits: &Limits) -> Result<Header> {
     let header = riff::read_header(src, limits)?;
     if &header.form != b"WAVE" {
         return Err(Error::malformed(FORMAT, 8, "RIFF form type is not WAVE"));
@@ -210,14 +225,17 @@ fn read_info_list(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Op
     src.read_vec(chunk.size - 4, "LIST/INFO chunk", limits).map(Some)
 }
 
-/// What to write, chunk by chunk, before the label chunk: every chunk but the labels, with
+/// What to write, chunk by chunk, before the label chunk: every chunk but the labels and their
+/// room ([`LabelRun`]), with
 /// `LIST`/`INFO` and ID3 chunks rebuilt without their label children or frames.
 fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
     let mut walker = Walker::new(header, limits);
     let mut plan = Plan::default();
+    let mut run = LabelRun::default();
     while let Some(chunk) = walker.next(src, header, limits)? {
-        if is_key(&chunk.id) {
-            continue;
+        match run.sort(&chunk) {
+            Role::Ours(_) | Role::Held => continue,
+            Role::Theirs(held) => held.iter().for_each(|c| plan.copy(c)),
         }
         match &chunk.id {
             b"LIST" => match list_without_label(src, &chunk, limits)? {
@@ -242,6 +260,7 @@ fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
             _ => plan.copy(&chunk),
         }
     }
+    run.finish().iter().for_each(|c| plan.copy(c));
     plan.finish(header, walker.pos());
     Ok(plan)
 }

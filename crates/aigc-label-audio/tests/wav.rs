@@ -54,8 +54,18 @@ fn every_chunk_is_kept_byte_for_byte_and_the_label_follows_data() {
                 "{name}: all but the size"
             );
         }
-        let (last, rest) = after.split_last().unwrap();
-        assert_eq!(&last.0, b"AIGC", "{name}: the label chunk comes last");
+        // The label chunk comes last but for the room our write leaves after it.
+        let (room, after) = after.split_last().unwrap();
+        assert_eq!(&room.0, b"JUNK", "{name}: the room comes last");
+        assert_eq!(room.1.len() as u64, 8 + Limits::default().label_room, "{name}");
+        let (last, mut rest) = after.split_last().unwrap();
+        assert_eq!(&last.0, b"AIGC", "{name}: then the label chunk");
+        // An empty `JUNK` before it when its header would straddle a 512-byte sector.
+        if let Some((align, before)) = rest.split_last().filter(|(c, _)| &c.0 == b"JUNK") {
+            assert_eq!(align.1.len(), 8, "{name}: an empty JUNK");
+            assert_eq!(riff_chunks(&labelled).1.len(), before.len() + 3);
+            rest = before;
+        }
         assert_eq!(last.1.len() % 2, 0, "{name}: even-sized with its pad byte");
         // The label moves out of an ID3 chunk (see `a_label_in_an_id3_chunk_moves_to_the_aigc_chunk`).
         if original.starts_with(b"RIFF") && !name.starts_with("id3") {
@@ -108,7 +118,7 @@ fn wild_variants_are_found_and_all_replaced_by_one_chunk() {
     assert_eq!(found_texts(&Wav, &out), [sample_json()]);
     let (_, after) = riff_chunks(&out);
     let ids: Vec<&[u8; 4]> = after.iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, [b"fmt ", b"LIST", b"data", b"AIGC"]);
+    assert_eq!(ids, [b"fmt ", b"LIST", b"data", b"AIGC", b"JUNK"]);
     assert!(
         after[1].1.windows(4).any(|w| w == b"INAM"),
         "the other INFO child stays"
@@ -124,7 +134,7 @@ fn a_list_holding_only_the_label_goes_away() {
     let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"LIST", &info), (b"data", &[0, 0])]);
     let out = write_label(&Wav, &file, &sample_label());
     let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
+    assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC", *b"JUNK"]);
 }
 
 #[test]
@@ -217,13 +227,13 @@ fn a_label_in_an_id3_chunk_moves_to_the_aigc_chunk() {
     let (new_size, after) = riff_chunks(&out);
     assert_eq!(new_size as usize, out.len() - 8);
     let ids: Vec<[u8; 4]> = after.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids, [*b"fmt ", *b"data", *b"id3 ", *b"AIGC"]);
+    assert_eq!(ids, [*b"fmt ", *b"data", *b"id3 ", *b"AIGC", *b"JUNK"]);
     assert_eq!(after[..2], before[..2], "fmt and data unchanged");
     // The tag keeps its size (the label frame's bytes become padding): the chunk's length, and
     // every byte before the label frame, stay.
     let (old_id3, new_id3) = (&before[2].1, &after[2].1);
     assert_eq!(old_id3.len(), new_id3.len());
-    assert_eq!(size + after[3].1.len() as u32, new_size);
+    assert_eq!(size + after[3].1.len() as u32 + after[4].1.len() as u32, new_size);
     let frame_at = old_id3.windows(4).position(|w| w == b"TXXX").unwrap();
     assert_eq!(old_id3[..frame_at], new_id3[..frame_at]);
     assert!(!new_id3.windows(4).any(|w| w == b"AIGC"));
@@ -252,7 +262,7 @@ fn an_id3_chunk_holding_only_the_label_goes_away() {
     assert_eq!(found_texts(&Wav, &file), ["x"]);
     let out = write_label(&Wav, &file, &sample_label());
     let ids: Vec<[u8; 4]> = riff_chunks(&out).1.into_iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC"]);
+    assert_eq!(ids, [*b"fmt ", *b"data", *b"AIGC", *b"JUNK"]);
     // A chunk that does not hold a tag we can read is copied as it is.
     let file = riff_file(&[(b"fmt ", &fmt_chunk()), (b"data", &[0, 0]), (b"id3 ", b"ID3\x09junk!")]);
     assert!(found_texts(&Wav, &file).is_empty());

@@ -168,6 +168,11 @@ struct EmbedArgs {
     /// Accept provider names and values that break the standard's "should" rules.
     #[arg(long)]
     lenient: bool,
+    /// Do not sync the written files to disk: the write order (and so a killed run leaving the
+    /// old label or the new one) is unchanged, but durability across a power cut is left to the
+    /// caller, as with `cp` (sync the files, or the file system, yourself).
+    #[arg(long)]
+    no_sync: bool,
 }
 
 #[derive(clap::Args)]
@@ -647,7 +652,7 @@ fn embed(args: EmbedArgs) -> u8 {
         None => None,
     };
     let bind = !args.no_bind;
-    let mut options = Options::default();
+    let mut options = Options::default().with_sync(!args.no_sync);
     if args.lenient {
         options = options.write_strictness(Strictness::Lenient);
     }

@@ -55,6 +55,11 @@ pub struct PropagateArgs {
     /// Accept provider names and values that break the standard's "should" rules.
     #[arg(long)]
     lenient: bool,
+    /// Do not sync the written files to disk: the write order (and so a killed run leaving the
+    /// old label or the new one) is unchanged, but durability across a power cut is left to the
+    /// caller, as with `cp` (sync the files, or the file system, yourself).
+    #[arg(long)]
+    no_sync: bool,
 }
 
 /// One file to propagate.
@@ -110,7 +115,7 @@ pub fn run(args: PropagateArgs) -> u8 {
         },
         None => None,
     };
-    let mut options = Options::default();
+    let mut options = Options::default().with_sync(!args.no_sync);
     if args.lenient {
         options = options.write_strictness(Strictness::Lenient);
     }

@@ -2,7 +2,7 @@
 //! producer is given.
 //!
 //! The medium decides the label: images get a text banner (`aigc_label::image::stamp`), audio
-//! (WAV, AIFF, MP3, FLAC, Ogg Vorbis and Opus) the rhythm cue or a voice prompt
+//! (WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus) the rhythm cue or a voice prompt
 //! (`aigc_label::audio::stamp_file`), text, Markdown and HTML a text prompt (`aigc_label::text`). `-` reads text from standard input and `-o -` writes it to
 //! standard output.
 //!
@@ -35,9 +35,10 @@ pub struct StampArgs {
     /// Text: start, end, both, or a paragraph number to place the label after.
     #[arg(long)]
     pub position: Option<String>,
-    /// Audio: the cue, `rhythm` (short-long short-short) or `voice` (with --voice FILE).
-    #[arg(long, default_value = "rhythm")]
-    pub cue: String,
+    /// Audio: the cue, `rhythm` (short-long short-short, the default) or `voice` (with --voice
+    /// FILE). Video (MP4 with AAC sound): also mix this cue into the sound, at the --at points.
+    #[arg(long)]
+    pub cue: Option<String>,
     /// Audio: a WAV recording of the spoken prompt, for `--cue voice`.
     #[arg(long)]
     pub voice: Option<PathBuf>,
@@ -49,7 +50,7 @@ pub struct StampArgs {
     #[arg(long, default_value_t = 2.0)]
     pub duration: f64,
     /// Audio: lay the cue over the content (with ducking) instead of inserting it (WAV, AIFF,
-    /// FLAC; MP3 at the start).
+    /// FLAC, AAC in M4A; MP3 at the start).
     #[arg(long)]
     pub mix: bool,
     /// Text from standard input: plain, markdown or html (files: from the extension).
@@ -92,6 +93,8 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     match format {
         Some(f) if stamps(f) => Ok(Medium::Image),
         Some(f) if aigc_label::audio::stamps(f) => Ok(Medium::Audio),
+        // An MP4/M4A with sound and no picture is audio (AAC): the cue, not a drawn label.
+        Some(f) if f == aigc_label::video::Bmff.format() && !has_video_track(&args.input)? => Ok(Medium::Audio),
         Some(f) if aigc_label::video::stamps(f) => Ok(Medium::Video),
         Some(f) if f == Markdown.format() => Ok(Medium::Text(TextKind::Markdown)),
         Some(other) => Err(Error::unsupported(
@@ -105,6 +108,15 @@ fn medium(args: &StampArgs) -> Result<Medium> {
                 .ok_or_else(|| Error::unsupported("stamp", "unrecognised input; for text use --kind"))
         }
     }
+}
+
+/// Whether the MP4 at `path` has a video track (a cover picture is not one: MP4 keeps it in
+/// the `covr` tag). A file whose tracks cannot be listed goes to the video stamper, which has
+/// a whole-file fallback and its own messages.
+fn has_video_track(path: &Path) -> Result<bool> {
+    let mut file = std::fs::File::open(path)?;
+    let handlers = aigc_label::video::bmff::track::handlers(&mut file, &aigc_label::Limits::default());
+    Ok(handlers.map_or(true, |h| h.contains(b"vide")))
 }
 
 /// Runs the command.
@@ -218,8 +230,9 @@ fn image(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     ))
 }
 
-fn audio(args: &StampArgs, label: Option<&Label>) -> Result<String> {
-    let cue = match args.cue.as_str() {
+/// The cue `--cue` (and `--voice`) asks for.
+fn cue_of(args: &StampArgs) -> Result<Cue> {
+    Ok(match args.cue.as_deref().unwrap_or("rhythm") {
         "rhythm" => Cue::Rhythm(Rhythm::default()),
         "voice" => {
             let path = args
@@ -234,7 +247,11 @@ fn audio(args: &StampArgs, label: Option<&Label>) -> Result<String> {
                 format!("unknown cue {other:?} (rhythm or voice)"),
             ));
         }
-    };
+    })
+}
+
+fn audio(args: &StampArgs, label: Option<&Label>) -> Result<String> {
+    let cue = cue_of(args)?;
     let at = cue::parse_positions(&args.at)?;
     let mode = if args.mix {
         Mode::Mix(Default::default())
@@ -283,6 +300,14 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     if let Some(p) = &args.position {
         style = style.at(p.parse::<ImagePosition>()?);
     }
+    if args.cue.is_some()
+        && aigc_label::detect_file(&args.input)?.map(|c| c.format()) != Some(aigc_label::video::Bmff.format())
+    {
+        return Err(Error::unsupported(
+            "stamp",
+            "--cue on a video mixes the cue into AAC sound in MP4/MOV files; this container's sound is not handled yet",
+        ));
+    }
     let options = StampOptions {
         style,
         seconds: args.duration,
@@ -301,6 +326,22 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     });
     bar.finish_and_clear();
     let report = report?;
+    // `--cue`: the cue mixed into the sound at the same points (mixed, not inserted: an insert
+    // would put the sound out of step with the picture).
+    let sound = match &args.cue {
+        Some(_) => {
+            let at = cue::parse_positions(&args.at)?;
+            let mix = Mode::Mix(Default::default());
+            let stamped = aigc_label::audio::stamp_file(staged.path(), staged.path(), &cue_of(args)?, &at, &mix)?;
+            let rate = f64::from(stamped.spec.sample_rate.max(1));
+            format!(
+                "; {} cue of {:.3} s mixed into the sound",
+                args.cue.as_deref().unwrap_or("rhythm"),
+                stamped.cue_frames as f64 / rate
+            )
+        }
+        None => String::new(),
+    };
     staged.embed(label)?;
     staged.commit(&args.output, &args.input)?;
     let how = match report.method {
@@ -322,7 +363,7 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         ),
     };
     Ok(format!(
-        "{}: {} label on {} frames; {how}{}",
+        "{}: {} label on {} frames; {how}{sound}{}",
         args.output.display(),
         report.codec,
         report.labelled_frames,

@@ -136,30 +136,45 @@ fn killed_batch_leaves_each_file_original_or_complete() {
 /// never both; and the audio frames are the same bytes.
 #[test]
 fn killed_in_place_propagation_on_flac_leaves_the_old_label_or_the_new() {
-    killed_in_place_propagation("audio/ffmpeg.flac", "flac");
+    killed_in_place_propagation("audio/ffmpeg.flac", "flac", &[]);
 }
 
 /// The same for MP3, whose update takes two switches through a `PRIV` frame.
 #[test]
 fn killed_in_place_propagation_on_mp3_leaves_the_old_label_or_the_new() {
-    killed_in_place_propagation("audio/id3v24.mp3", "mp3");
+    killed_in_place_propagation("audio/id3v24.mp3", "mp3", &[]);
 }
 
 /// The same for MP4, whose label moves between the `free` boxes of its `meta` box with one
 /// switch of at most 4 bytes.
 #[test]
 fn killed_in_place_propagation_on_mp4_leaves_the_old_label_or_the_new() {
-    killed_in_place_propagation("video/mp4_faststart.mp4", "mp4");
+    killed_in_place_propagation("video/mp4_faststart.mp4", "mp4", &[]);
 }
 
 /// The same for JPEG, whose new XMP segment goes into the room segment next to the old one,
 /// with one 3-byte switch (segment length and identifier).
 #[test]
 fn killed_in_place_propagation_on_jpeg_leaves_the_old_label_or_the_new() {
-    killed_in_place_propagation("jpeg/exif-icc-xmp.jpg", "jpg");
+    killed_in_place_propagation("jpeg/exif-icc-xmp.jpg", "jpg", &[]);
 }
 
-fn killed_in_place_propagation(fixture: &str, ext: &str) {
+/// The same for WAV, whose label moves into the `JUNK` room after its `AIGC` chunk with one
+/// chunk header switch.
+#[test]
+fn killed_in_place_propagation_on_wav_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("audio/pcm16_mono.wav", "wav", &[]);
+}
+
+/// Without syncs (`--no-sync`) the writes come in the same order, so a killed process still
+/// leaves the old label or the new one (durability across a power cut is what it gives up).
+#[test]
+fn killed_in_place_propagation_without_sync_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("audio/pcm16_mono.wav", "wav", &["--no-sync"]);
+    killed_in_place_propagation("video/mp4_faststart.mp4", "mp4", &["--no-sync"]);
+}
+
+fn killed_in_place_propagation(fixture: &str, ext: &str, extra: &[&str]) {
     const PLATFORM: &str = "001191110108551385082Q20000";
     let original = std::fs::read(
         aigc_label_testutil::workspace_root()
@@ -207,6 +222,7 @@ fn killed_in_place_propagation(fixture: &str, ext: &str) {
                 "--propagate-id",
                 "{stem}",
             ])
+            .args(extra)
             .arg(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

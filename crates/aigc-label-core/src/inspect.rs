@@ -22,6 +22,15 @@ pub struct Options {
     pub read: Strictness,
     /// Strictness for labels about to be written (default strict).
     pub write: Strictness,
+    /// Whether the file-level writes (`embed_file`, `propagate_file`, ... in the `aigc-label`
+    /// crate) make the file durable before they return (default `true`): `fdatasync` between
+    /// the steps of an update in place, `fsync` of a rewrite's temporary file and of its folder
+    /// after the rename. With `false` no sync is made and durability is the caller's, as with
+    /// `cp` (precedent: `pg_dump --no-sync`). The order of the writes is the same, so a killed
+    /// process still leaves the old label or the new one; a power cut or a kernel crash
+    /// before the kernel has written the file back may not (the kernel may write the switch
+    /// before the bytes it switches to), so a caller that wants both syncs the file itself.
+    pub sync: bool,
 }
 
 impl Default for Options {
@@ -30,6 +39,7 @@ impl Default for Options {
             limits: Limits::default(),
             read: Strictness::Lenient,
             write: Strictness::Strict,
+            sync: true,
         }
     }
 }
@@ -44,6 +54,12 @@ impl Options {
     /// These options with `strictness` for writing.
     pub fn write_strictness(mut self, strictness: Strictness) -> Self {
         self.write = strictness;
+        self
+    }
+
+    /// These options with [`Options::sync`] set to `sync`.
+    pub fn with_sync(mut self, sync: bool) -> Self {
+        self.sync = sync;
         self
     }
 

@@ -182,7 +182,20 @@ pub(super) fn transcode(
 /// (interleaved 32-bit float, `channels` per frame; fewer when the stream is shorter). The
 /// decoder is stopped once they are read.
 pub(super) fn decode_head(tools: &Tools, input: &Path, channels: u16, frames: u64) -> Result<Vec<f32>> {
-    let mut decoder = tools.ffmpeg(["-i".as_ref(), input.as_os_str()]);
+    decode_head_with(tools, &[], input, channels, frames)
+}
+
+/// [`decode_head`] with input options before `-i` (`-ignore_editlist 1` for every decoded
+/// sample of an MP4 track, encoder priming included).
+pub(super) fn decode_head_with(
+    tools: &Tools,
+    input_options: &[&str],
+    input: &Path,
+    channels: u16,
+    frames: u64,
+) -> Result<Vec<f32>> {
+    let mut decoder = tools.ffmpeg(input_options);
+    decoder.args(["-i".as_ref(), input.as_os_str()]);
     decoder
         .args(["-map", "0:a:0", "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"])
         .pipe_stdout();

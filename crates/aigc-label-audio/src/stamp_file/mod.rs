@@ -9,6 +9,10 @@
 //! - MP3: LAME frames of the cue between the original frames; the Info/Xing frame corrected;
 //!   `--mix` at the start re-encodes only the frames under the cue.
 //! - FLAC: decoded and re-encoded losslessly, every metadata block kept.
+//! - AAC in MP4/M4A: the cue's AAC frames (the track's own AudioSpecificConfig) before or
+//!   after the original frames, the edit list skipping the encoder's priming; `--mix`
+//!   re-encodes only the frames under the cue, anywhere, and is how the sound track of a video
+//!   file is stamped (inserting would put it out of step with the picture).
 //! - Ogg Opus: the cue's packets join the same logical stream. Ogg Vorbis: the cue is chained
 //!   as a link of its own (a Vorbis stream's packets need its own codebooks).
 //!
@@ -18,6 +22,7 @@
 //! through it. The cue is rendered for the file's own sample rate and channel count, so no
 //! resampling happens to the content.
 
+mod aac;
 mod aiff;
 mod ffmpeg;
 mod flac;
@@ -35,7 +40,7 @@ use crate::cue::{At, Cue, Mode, PcmSpec, Rendered, resolve};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stamped {
-    /// The container (`aiff`, `wav`, `mp3`, ...).
+    /// The container (`aiff`, `wav`, `mp3`, `m4a` for AAC in MP4, ...).
     pub format: &'static str,
     /// The audio's layout.
     pub spec: PcmSpec,
@@ -120,6 +125,12 @@ fn stamp_any(
     {
         return write_atomically(output, |out| mp3::stamp(input, out, cue, at, mode));
     }
+    if head
+        .get(4..8)
+        .is_some_and(|t| matches!(t, b"ftyp" | b"moov" | b"mdat" | b"free" | b"wide"))
+    {
+        return write_atomically(output, |out| aac::stamp(input, out, output, cue, at, mode));
+    }
     if head.starts_with(b"OggS") {
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
@@ -145,7 +156,7 @@ fn stamp_any(
     }
     Err(Error::unsupported(
         "audio",
-        "stamp handles WAV, AIFF, MP3, FLAC, Ogg Vorbis and Opus audio",
+        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio",
     ))
 }
 
@@ -175,7 +186,8 @@ pub(crate) fn check_layout(spec: &PcmSpec) -> Result<()> {
 }
 
 /// Runs the container readers of [`stamp_file`] on `data` without ffmpeg: the MP3 frame walk,
-/// the Ogg page walk, the FLAC metadata blocks, and a whole AIFF stamp into memory. For the
+/// the Ogg page walk, the FLAC metadata blocks, the MP4 sound track (read, and rewritten with a
+/// stand-in frame), and a whole AIFF stamp into memory. For the
 /// fuzz target `audio_stamp`; reading never panics and stays within the limits.
 #[doc(hidden)]
 pub fn fuzz_readers(data: &[u8]) {
@@ -186,6 +198,7 @@ pub fn fuzz_readers(data: &[u8]) {
         let _ = ogg::fuzz_pages(&mut src, &limits);
         let _ = flac::fuzz_blocks(&mut src);
     }
+    aac::fuzz(data);
     let mut cursor = std::io::Cursor::new(data);
     let _ = aiff::stamp(
         &mut cursor,

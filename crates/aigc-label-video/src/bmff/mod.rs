@@ -27,6 +27,8 @@ pub(crate) mod boxes;
 mod in_place;
 mod meta;
 mod offsets;
+pub(crate) mod table;
+pub mod track;
 
 use std::io::Write;
 use std::ops::Range;

@@ -40,7 +40,7 @@ mod avc;
 mod encode;
 mod mkv;
 mod splice;
-mod table;
+use crate::bmff::table;
 mod whole;
 
 use std::path::Path;

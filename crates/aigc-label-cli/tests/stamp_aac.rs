@@ -1,0 +1,157 @@
+//! `aigc-label stamp` on AAC in MP4 (issue 14): an M4A (no video track) goes to the audio
+//! stamper and gets the cue inserted; a video with `--cue` gets the label in the picture and
+//! the cue mixed into its sound, which keeps its frame count and its step with the picture.
+
+mod common;
+
+use std::path::Path;
+
+use common::{PRODUCER, code, run};
+
+/// True when ffmpeg and ffprobe are installed; otherwise prints SKIPPED (and fails under
+/// `CI=true`).
+fn have_ffmpeg() -> bool {
+    aigc_label_testutil::tool("ffmpeg").is_some() && aigc_label_testutil::tool("ffprobe").is_some()
+}
+
+/// What `ffmpeg -v error` prints decoding `path`, and the MD5 of each packet of stream `map`.
+fn decode(path: &Path, map: &str) -> (String, Vec<String>) {
+    let errors = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    let md5 = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", map, "-c", "copy", "-f", "framemd5", "-"])
+        .output()
+        .unwrap();
+    let packets = String::from_utf8_lossy(&md5.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
+        .collect();
+    (String::from_utf8_lossy(&errors.stderr).into_owned(), packets)
+}
+
+#[test]
+fn an_m4a_gets_the_cue_inserted_and_the_implicit_label() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = aigc_label_testutil::fixture("audio/stamp.m4a");
+    let output = dir.path().join("out.m4a");
+    let out = run(&[
+        "stamp",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--producer",
+        PRODUCER,
+        "--produce-id",
+        "song-1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 0, "{stderr}");
+    assert!(stderr.contains("m4a cue of 1.602 s inserted at 0.000 s"), "{stderr}");
+    assert!(stderr.contains("implicit label written"), "{stderr}");
+    let (errors, after) = decode(&output, "0:a:0");
+    assert_eq!(errors, "");
+    let (_, before) = decode(&input, "0:a:0");
+    assert_eq!(
+        after[after.len() - before.len()..],
+        before[..],
+        "the original frames follow the cue"
+    );
+    let inspect = run(&["inspect", output.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&inspect.stdout).starts_with("compliant"),
+        "{inspect:?}"
+    );
+}
+
+#[test]
+fn a_video_with_cue_gets_the_picture_label_and_the_cue_mixed_into_its_sound() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = aigc_label_testutil::fixture("video/stamp/h264_gop1s.mp4");
+    let output = dir.path().join("out.mp4");
+    let out = run(&[
+        "stamp",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--cue",
+        "rhythm",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 0, "{stderr}");
+    assert!(stderr.contains("h264 label on 50 frames"), "{stderr}");
+    assert!(
+        stderr.contains("rhythm cue of 1.560 s mixed into the sound"),
+        "{stderr}"
+    );
+    let (errors, after) = decode(&output, "0:a:0");
+    assert_eq!(errors, "");
+    let (_, before) = decode(&input, "0:a:0");
+    assert_eq!(after.len(), before.len(), "one sound frame for one");
+    assert_ne!(after[..10], before[..10], "the opening frames carry the cue");
+    let same_tail = before
+        .iter()
+        .rev()
+        .zip(after.iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // 4 s at 48 kHz is 188 frames; the cue and its ramps take under 2 s of them.
+    assert!(
+        same_tail > before.len() / 2,
+        "{same_tail} of {} frames kept",
+        before.len()
+    );
+}
+
+#[test]
+fn inserting_into_the_sound_of_a_video_is_refused() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = aigc_label_testutil::fixture("video/stamp/h264_gop1s.mp4");
+    let output = dir.path().join("out.mp4");
+    let stamped = aigc_label::audio::stamp_file(
+        &input,
+        &output,
+        &aigc_label::audio::cue::Cue::default(),
+        &[aigc_label::audio::cue::At::Start],
+        &aigc_label::audio::cue::Mode::Insert,
+    );
+    let err = stamped.unwrap_err().to_string();
+    assert!(err.contains("out of step"), "{err}");
+    assert!(!output.exists());
+}
+
+#[test]
+fn a_cue_for_the_sound_of_a_webm_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = aigc_label_testutil::fixture("video/stamp/vp9_gop1s.webm");
+    let output = dir.path().join("out.webm");
+    let out = run(&[
+        "stamp",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--cue",
+        "rhythm",
+    ]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AAC sound in MP4/MOV"),
+        "{out:?}"
+    );
+    assert!(!output.exists());
+}
