@@ -157,14 +157,19 @@ fn update_audio(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits, _: bool) -
     Ok(None)
 }
 
+/// The `sync` step of the video and image updates: `fdatasync` when `sync` is set.
+#[cfg(any(feature = "video", feature = "image"))]
+fn sync_data(sync: bool) -> impl FnMut(&mut File) -> std::io::Result<()> {
+    move |f: &mut File| match sync {
+        true => f.sync_data(),
+        false => Ok(()),
+    }
+}
+
 #[cfg(feature = "video")]
 fn update_video(file: &mut File, label: &Label, limits: &Limits, sync: bool) -> Result<Option<Written>> {
     use aigc_label_video::bmff::{Update, update_in_place};
-    let sync = |f: &mut File| match sync {
-        true => f.sync_data(),
-        false => Ok(()),
-    };
-    Ok(match update_in_place(file, label, limits, sync)? {
+    Ok(match update_in_place(file, label, limits, sync_data(sync))? {
         Update::InPlace(written) => Some(written),
         Update::Rewrite(_) => None,
     })
@@ -184,13 +189,9 @@ fn update_image(
     sync: bool,
 ) -> Result<Option<Written>> {
     use aigc_label_image::{jpeg, webp};
-    let sync = |f: &mut File| match sync {
-        true => f.sync_data(),
-        false => Ok(()),
-    };
     let update = match carrier.format() {
-        "jpeg" => jpeg::update_in_place(file, label, limits, sync)?,
-        "webp" => webp::update_in_place(file, label, limits, sync)?,
+        "jpeg" => jpeg::update_in_place(file, label, limits, sync_data(sync))?,
+        "webp" => webp::update_in_place(file, label, limits, sync_data(sync))?,
         _ => return Ok(None),
     };
     Ok(match update {
