@@ -1,7 +1,8 @@
 //! Label updates in place for the file-level calls (issue 16): when the input and the output are
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
 //! padding in MP3 and in an AIFF file's ID3 chunk, the `JUNK` chunk after a WAV file's `AIGC`
-//! chunk, the `free` boxes our writer leaves in an MP4's label `meta` box), the label
+//! chunk, the `free` boxes our writer leaves in an MP4's label `meta` box, the room segment or
+//! chunk our writer leaves next to a JPEG's or WebP's XMP one), the label
 //! is written there with a crash-safe switch, about the label's size instead of the whole file,
 //! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller
 //! goes on with the atomic rewrite of [`crate::atomic`].
@@ -9,7 +10,6 @@
 //! The checks are those of a rewrite: the label is validated, only its producer may replace a
 //! label ([`crate::embed_file`]), the caller's own check sees the report, and what was written is
 //! read back (label, and for a signed propagation the bound digests) before success is reported.
-//! JPEG is not updated in place here yet.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -72,6 +72,7 @@ fn supported(carrier: &dyn Carrier) -> bool {
     let format = carrier.format();
     (cfg!(feature = "audio") && matches!(format, "flac" | "mp3" | "wav" | "aiff"))
         || (cfg!(feature = "video") && format == "mp4")
+        || (cfg!(feature = "image") && matches!(format, "jpeg" | "webp"))
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
@@ -81,6 +82,7 @@ fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, options: &Optio
     match carrier.format() {
         "flac" | "mp3" | "wav" | "aiff" => update_audio(carrier, file, label, limits, sync),
         "mp4" => update_video(file, label, limits, sync),
+        "jpeg" | "webp" => update_image(carrier, file, label, limits, sync),
         _ => Ok(None),
     }
 }
@@ -155,14 +157,19 @@ fn update_audio(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits, _: bool) -
     Ok(None)
 }
 
+/// The `sync` step of the video and image updates: `fdatasync` when `sync` is set.
+#[cfg(any(feature = "video", feature = "image"))]
+fn sync_data(sync: bool) -> impl FnMut(&mut File) -> std::io::Result<()> {
+    move |f: &mut File| match sync {
+        true => f.sync_data(),
+        false => Ok(()),
+    }
+}
+
 #[cfg(feature = "video")]
 fn update_video(file: &mut File, label: &Label, limits: &Limits, sync: bool) -> Result<Option<Written>> {
     use aigc_label_video::bmff::{Update, update_in_place};
-    let sync = |f: &mut File| match sync {
-        true => f.sync_data(),
-        false => Ok(()),
-    };
-    Ok(match update_in_place(file, label, limits, sync)? {
+    Ok(match update_in_place(file, label, limits, sync_data(sync))? {
         Update::InPlace(written) => Some(written),
         Update::Rewrite(_) => None,
     })
@@ -170,6 +177,31 @@ fn update_video(file: &mut File, label: &Label, limits: &Limits, sync: bool) -> 
 
 #[cfg(not(feature = "video"))]
 fn update_video(_: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
+    Ok(None)
+}
+
+#[cfg(feature = "image")]
+fn update_image(
+    carrier: &dyn Carrier,
+    file: &mut File,
+    label: &Label,
+    limits: &Limits,
+    sync: bool,
+) -> Result<Option<Written>> {
+    use aigc_label_image::{jpeg, webp};
+    let update = match carrier.format() {
+        "jpeg" => jpeg::update_in_place(file, label, limits, sync_data(sync))?,
+        "webp" => webp::update_in_place(file, label, limits, sync_data(sync))?,
+        _ => return Ok(None),
+    };
+    Ok(match update {
+        jpeg::Update::InPlace(written) => Some(written),
+        jpeg::Update::Rewrite(_) => None,
+    })
+}
+
+#[cfg(not(feature = "image"))]
+fn update_image(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
     Ok(None)
 }
 

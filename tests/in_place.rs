@@ -17,7 +17,12 @@ const PRODUCER: &str = "001191440300708461136T1XGW3";
 const PLATFORM: &str = "001191110108551385082Q20000";
 
 fn fixture(name: &str) -> PathBuf {
-    let kind = if name.ends_with(".mp4") { "video" } else { "audio" };
+    let kind = match name.rsplit('.').next() {
+        Some("mp4") => "video",
+        Some("jpg") => "jpeg",
+        Some("webp") => "webp",
+        _ => "audio",
+    };
     aigc_label_testutil::workspace_root()
         .join("tests/fixtures")
         .join(kind)
@@ -149,6 +154,26 @@ fn mp4_signed_and_bound_labels_survive_an_in_place_propagation() {
             assert_eq!(a, b, "{name}: decoded frames");
         }
     }
+}
+
+/// JPEG: the new XMP segment goes into the room segment our writer left next to the old one,
+/// which the binding leaves out with the label's segment; the pixels decode the same.
+#[test]
+fn jpeg_signed_and_bound_labels_survive_an_in_place_propagation() {
+    let name = "exif-icc-xmp.jpg";
+    let file = signed_and_bound_propagation_in_place(name);
+    if let Some(djpeg) = aigc_label_testutil::tool("djpeg") {
+        let decode = |path: &Path| aigc_label_testutil::run(&djpeg, &["-pnm".as_ref(), path.as_os_str()]);
+        let pixels = decode(&fixture(name));
+        assert!(!pixels.is_empty());
+        assert!(pixels == decode(file.path()), "decoded pixels changed");
+    }
+}
+
+/// WebP: the same through a `JUNK` room chunk next to the `XMP ` chunk.
+#[test]
+fn webp_signed_and_bound_labels_survive_an_in_place_propagation() {
+    signed_and_bound_propagation_in_place("icc-exif.webp");
 }
 
 /// Signs and binds a label into a copy of fixture `name`, propagates it in place twice with a

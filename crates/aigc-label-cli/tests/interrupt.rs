@@ -152,6 +152,20 @@ fn killed_in_place_propagation_on_mp4_leaves_the_old_label_or_the_new() {
     killed_in_place_propagation("video/mp4_faststart.mp4", "mp4", &[]);
 }
 
+/// The same for JPEG, whose new XMP segment goes into the room segment next to the old one,
+/// with one 3-byte switch (segment length and identifier).
+#[test]
+fn killed_in_place_propagation_on_jpeg_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("jpeg/exif-icc-xmp.jpg", "jpg", &[]);
+}
+
+/// The same for WebP, whose new `XMP ` chunk goes into the `JUNK` room next to the old one, with
+/// one 8-byte switch (FourCC and size).
+#[test]
+fn killed_in_place_propagation_on_webp_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("webp/icc-exif.webp", "webp", &[]);
+}
+
 /// The same for WAV, whose label moves into the `JUNK` room after its `AIGC` chunk with one
 /// chunk header switch.
 #[test]

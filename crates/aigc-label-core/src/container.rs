@@ -18,6 +18,7 @@ pub mod jpeg;
 pub mod png;
 pub mod riff;
 pub mod tiff;
+pub mod xmp_plan;
 
 pub use budget::{Budget, check_depth};
 pub use exclusions::Exclusions;

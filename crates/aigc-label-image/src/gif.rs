@@ -17,7 +17,7 @@
 //! and the copy carries a [`carrier.place`](aigc_label_core::check::id::CARRIER_PLACE) warning.
 //!
 //! [`Gif::write`] walks twice. The first walk checks every block and merges the label into the
-//! first XMP extension's packet with [`xmp::set_aigc`] (other properties kept) or makes a new
+//! first XMP extension's packet with [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) (other properties kept) or makes a new
 //! packet; nothing is written before it succeeds. The second walk writes the header as `GIF89a`
 //! (application extensions are a GIF89a feature; exiftool upgrades `GIF87a` the same way), then
 //! every block byte for byte, image data streamed through in large reads, except:
@@ -44,11 +44,11 @@ use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::jpeg::search_packet;
 use crate::truncated;
-use aigc_label_core::xmp::remove_aigc;
+use aigc_label_core::container::xmp_plan;
 
 /// Format name, in errors and reports.
 const FORMAT: &str = "gif";
@@ -185,10 +185,11 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     let text = json::to_json(label, Shape::Bare);
     let (slot, packet, at) = match primary {
         Some((slot, range, data)) => {
-            let packet = xmp::set_aigc(split_packet(&data).0, &text, limits).map_err(|e| in_extension(&range, e))?;
+            let packet = xmp_plan::label_packet(Some(split_packet(&data).0), &text, limits)
+                .map_err(|e| in_extension(&range, e))?;
             (Some(slot), packet, range.start)
         }
-        None => (insert, xmp::new_packet(&text, xmp::DEFAULT_PADDING), scan.insert_at),
+        None => (insert, xmp_plan::label_packet(None, &text, limits)?, scan.insert_at),
     };
     storable(&packet, at)?;
     let slot = slot.ok_or_else(|| Error::malformed(FORMAT, 6, "no place found for the XMP extension"))?;
@@ -474,8 +475,9 @@ impl Scan {
                     if let Some(p) = out {
                         if p.primary.is_none() {
                             p.primary = Some((p.out.reserve(), range, data));
-                        } else if labelled {
-                            let packet = scrubbed(&range, &data, limits)?;
+                        } else if let Some(packet) =
+                            labelled.then(|| scrubbed(&range, &data, limits)).transpose()?.flatten()
+                        {
                             storable(&packet, range.start)?;
                             p.out.put(&extension(&packet));
                         } else {
@@ -543,11 +545,10 @@ fn in_extension(range: &Range<u64>, e: Error) -> Error {
     }
 }
 
-/// The packet of a later XMP extension without its `TC260:AIGC` properties.
-fn scrubbed(range: &Range<u64>, data: &[u8], limits: &Limits) -> Result<Vec<u8>> {
-    let packet = split_packet(data).0;
-    let hits = xmp::find_aigc(packet, limits).map_err(|e| in_extension(range, e))?;
-    remove_aigc(packet, hits, limits).map_err(|e| in_extension(range, e))
+/// The packet of a later XMP extension without its `TC260:AIGC` properties; `None` when it
+/// holds none.
+fn scrubbed(range: &Range<u64>, data: &[u8], limits: &Limits) -> Result<Option<Vec<u8>>> {
+    xmp_plan::scrubbed(split_packet(data).0, limits).map_err(|e| in_extension(range, e))
 }
 
 /// Refuses a packet with a `0x00` byte: a decoder walking the packet as sub-blocks could land on

@@ -14,7 +14,7 @@
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
 //! - An XMP item exists (the one holding a label, else the first), its bytes are the whole
 //!   payload of an `mdat` box that ends the file (where this writer puts a packet it moves or
-//!   adds), and its packet keeps its length (the usual case: [`xmp::set_aigc`] absorbs a change
+//!   adds), and its packet keeps its length (the usual case: [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) absorbs a change
 //!   in size into the packet's padding): the packet is overwritten where it is, and nothing else
 //!   changes.
 //! - Such an item whose packet changes length: that `mdat` is rewritten in place with the new
@@ -61,12 +61,12 @@ use aigc_label_core::container::inflate::{InflateError, Stream, inflate};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::xmp::XmpHit;
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::jpeg::search_packet;
-use crate::tiff::{is_blank, pad_to};
+use crate::tiff::pad_to;
 use crate::{exif, truncated};
-use aigc_label_core::xmp::remove_aigc;
+use aigc_label_core::container::xmp_plan::{self, Target};
 use boxes::{BoxRef, Budget, set_uint};
 use items::{Iinf, Iloc, Infe, Location, new_infe};
 
@@ -248,10 +248,8 @@ impl Carrier for Heif {
 
 /// The XMP item a write puts the label in: the first that holds a label, else the first.
 fn primary(items: &[XmpItem<'_>]) -> Option<usize> {
-    items
-        .iter()
-        .position(|i| !i.hits.is_empty())
-        .or((!items.is_empty()).then_some(0))
+    let labelled: Vec<bool> = items.iter().map(|i| !i.hits.is_empty()).collect();
+    xmp_plan::target(&labelled, Target::Labelled)
 }
 
 /// The top-level boxes and the parsed `meta` box.
@@ -725,7 +723,7 @@ impl Plan {
                 id: file.meta.next_id()?,
                 new: true,
                 infe_replace: None,
-                packet: xmp::new_packet(&json, xmp::DEFAULT_PADDING),
+                packet: xmp_plan::label_packet(None, &json, limits)?,
             }),
         };
         if let Some(edit) = edit {
@@ -796,7 +794,9 @@ impl Plan {
                 ),
             ));
         }
-        let removed = remove_aigc(&item.packet, item.hits.clone(), limits).map_err(|e| in_item(item.infe.id, e))?;
+        let removed = xmp_plan::scrubbed_hits(&item.packet, item.hits.clone(), limits)
+            .map_err(|e| in_item(item.infe.id, e))?
+            .unwrap_or_else(|| item.packet.clone());
         if removed.len() > item.packet.len() {
             return Err(in_item(
                 item.infe.id,
@@ -809,11 +809,7 @@ impl Plan {
     /// The chosen XMP item gets the label: in place when it is the payload of a trailing `mdat`
     /// and keeps its stored length, else the returned edit puts it at the end of the file.
     fn update(&mut self, file: &File, item: &XmpItem<'_>, json: &str, limits: &Limits) -> Result<Option<Edit>> {
-        let packet = if is_blank(&item.packet) {
-            xmp::new_packet(json, xmp::DEFAULT_PADDING)
-        } else {
-            xmp::set_aigc(&item.packet, json, limits).map_err(|e| in_item(item.infe.id, e))?
-        };
+        let packet = xmp_plan::label_packet(Some(&item.packet), json, limits).map_err(|e| in_item(item.infe.id, e))?;
         let compressed = item.infe.encoding().is_some();
         let trailing = file.trailing_mdat(&item.spans);
         // An item outside a trailing `mdat` of its own moves to one even when its padding would

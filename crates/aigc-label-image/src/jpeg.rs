@@ -18,10 +18,13 @@
 //! before a byte is written. The second walk copies SOI and every segment byte for byte, fill
 //! bytes included, except:
 //! - the main XMP segment that holds the label (else the first one) is rewritten with
-//!   [`xmp::set_aigc`], which keeps its other properties; a file without XMP gets a new segment
-//!   ([`xmp::new_packet`]) after its leading APP0 (JFIF/JFXX) and EXIF APP1 segments;
+//!   [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc), which keeps its other properties; a file without XMP gets a new segment
+//!   ([`xmp::new_packet`](aigc_label_core::xmp::new_packet)) after its leading APP0 (JFIF/JFXX) and EXIF APP1 segments;
 //! - a `UserComment` holding a label is blanked in place, same length, so the label moves to XMP
-//!   without shifting a single EXIF offset.
+//!   without shifting a single EXIF offset;
+//! - a room segment ([`ROOM_SIGNATURE`], [`Limits::label_room`] bytes more than the label's
+//!   segment) follows the label's XMP segment, where [`update_in_place`] writes later labels;
+//!   room segments of earlier writes are dropped. A content binding leaves the room out.
 //!
 //! From the SOS segment on, the rest of the file (scans, later markers, EOI, bytes after EOI) is
 //! copied unchanged in large blocks.
@@ -37,16 +40,19 @@
 //! [`Source`] and copies payloads in blocks.
 
 mod extended;
+mod in_place;
 mod segment;
+
+pub use in_place::{Update, fuzz_update, update_in_place};
 
 use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
+use aigc_label_core::container::xmp_plan::{self, Target, mentions_tc260};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
-use aigc_label_core::xmp::{self, XmpHit};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::{exif, truncated};
@@ -63,6 +69,12 @@ pub const XMP_SIGNATURE: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 
 /// Most payload bytes a marker segment holds: its 16-bit length counts itself.
 const MAX_PAYLOAD: usize = u16::MAX as usize - 2;
+
+/// The identifier of a room segment: an APP1 segment our writer leaves next to the label's XMP
+/// segment for later updates in place ([`update_in_place`]). It is the XMP identifier with its
+/// first byte changed (`x` for `h`), so that one byte, next to the segment length, turns an XMP
+/// segment into room and back; no XMP reader takes it for a packet.
+pub const ROOM_SIGNATURE: &[u8] = b"xttp://ns.adobe.com/xap/1.0/\0";
 
 const CARRIER_XMP: &str = "APP1 XMP";
 const CARRIER_EXTENDED: &str = "APP1 Extended XMP";
@@ -119,6 +131,18 @@ impl Carrier for Jpeg {
         Ok(scan.found)
     }
 
+    /// The label's segments, as for every carrier, and the room segments our writer leaves next
+    /// to the label ([`ROOM_SIGNATURE`]), which a rewrite replaces and an update in place
+    /// rewrites.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut scan = scan(input, limits, true, None)?;
+        if let Some(offset) = scan.truncated {
+            truncated::flag(FORMAT, &mut scan.found, offset, "the file ends inside a marker segment")?;
+        }
+        let rooms = scan.rooms.iter().map(Segment::whole);
+        Ok(scan.found.iter().map(|f| f.range.clone()).chain(rooms).collect())
+    }
+
     fn write(
         &self,
         input: &mut dyn ReadSeek,
@@ -159,27 +183,37 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     let scan = scan(input, limits, false, Some(&mut planning))?;
     let target = label_segment(&scan)?;
     let text = json::to_json(label, Shape::Bare);
-    let packet = match target.and_then(|i| scan.xmp.get(i)) {
+    let existing = match target.and_then(|i| scan.xmp.get(i)) {
         Some((seg, _)) => {
             let mut src = Source::new(input, FORMAT)?;
             src.seek_to(seg.payload.start)?;
-            let payload = src.read_vec(seg.payload_len(), "APP1 XMP segment", limits)?;
-            xmp::set_aigc(payload.get(XMP_SIGNATURE.len()..).unwrap_or_default(), &text, limits)?
+            Some(src.read_vec(seg.payload_len(), "APP1 XMP segment", limits)?)
         }
-        None => xmp::new_packet(&text, xmp::DEFAULT_PADDING),
+        None => None,
     };
+    let old = existing
+        .as_deref()
+        .map(|p| p.get(XMP_SIGNATURE.len()..).unwrap_or_default());
+    let packet = xmp_plan::label_packet(old, &text, limits)?;
     let segment = xmp_segment(&packet)?;
+    // The label's segment and the room after it, for later updates in place: together, the
+    // structure that holds the label (`Written::label_range`).
+    let room = match usize::try_from(limits.label_room) {
+        Ok(0) => Vec::new(),
+        room => room_segment(segment.len().saturating_add(room.unwrap_or(usize::MAX))),
+    };
+    let label = [segment, room].concat();
     let Planning { mut out, insert, xmp } = planning;
     let mut label_range = None;
     for (i, (slot, (seg, _))) in xmp.into_iter().zip(&scan.xmp).enumerate() {
         if Some(i) == target {
-            label_range = Some(out.fill(slot, segment.clone()));
+            label_range = Some(out.fill(slot, label.clone()));
         } else {
             out.fill_copy(slot, seg.range());
         }
     }
     if let (None, Some(slot)) = (target, insert) {
-        label_range = Some(out.fill(slot, segment));
+        label_range = Some(out.fill(slot, label));
     }
     let label_range = label_range.ok_or_else(|| Error::malformed(FORMAT, 0, "no segment to put the label before"))?;
     Ok(out.finish(scan.found, label_range))
@@ -204,8 +238,8 @@ fn label_segment(scan: &Scan) -> Result<Option<usize>> {
             format!("{labelled} separate APP1 XMP segments hold a label; merging them is not supported"),
         ));
     }
-    let first = (!scan.xmp.is_empty()).then_some(0);
-    Ok(scan.xmp.iter().position(|(_, has)| *has).or(first))
+    let labelled: Vec<bool> = scan.xmp.iter().map(|(_, has)| *has).collect();
+    Ok(xmp_plan::target(&labelled, Target::Labelled))
 }
 
 /// What an APP1 segment holds, by its identifier.
@@ -214,6 +248,8 @@ enum App1 {
     Xmp,
     ExtendedXmp,
     Exif,
+    /// Our room segment ([`ROOM_SIGNATURE`]): dropped by a rewrite, which leaves a new one.
+    Room,
     Other,
 }
 
@@ -225,6 +261,8 @@ impl App1 {
             App1::ExtendedXmp
         } else if payload.starts_with(exif::SIGNATURE) {
             App1::Exif
+        } else if payload.starts_with(ROOM_SIGNATURE) {
+            App1::Room
         } else {
             App1::Other
         }
@@ -238,6 +276,8 @@ struct Scan {
     found: Vec<Found>,
     /// Every main XMP segment, and whether it holds a label.
     xmp: Vec<(Segment, bool)>,
+    /// Every room segment ([`ROOM_SIGNATURE`]).
+    rooms: Vec<Segment>,
     /// A label copy sits in Extended XMP.
     extended_labelled: bool,
     /// Start of the first segment that is neither APP0 nor EXIF APP1: where new XMP goes.
@@ -324,6 +364,7 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool, mut planning: 
                 }
                 extension.add(payload, seg.range(), limits)?;
             }
+            App1::Room => scan.rooms.push(seg.clone()),
             App1::Other => {
                 if let Some(p) = out {
                     p.out.copy(seg.whole());
@@ -424,20 +465,26 @@ impl Scan {
     }
 }
 
-/// `TC260:AIGC` hits in an XMP packet. A packet that is not well-formed XML but never names the
-/// TC260 namespace cannot hold a label, so it yields none instead of failing the whole file.
-pub(crate) fn search_packet(packet: &[u8], limits: &Limits) -> Result<Vec<XmpHit>> {
-    match xmp::find_aigc(packet, limits) {
-        Err(_) if !mentions_tc260(packet) => Ok(Vec::new()),
-        other => other,
-    }
-}
+/// `TC260:AIGC` hits in an XMP packet, as every image carrier reads them
+/// ([`xmp_plan::search`]).
+pub(crate) use aigc_label_core::container::xmp_plan::search as search_packet;
 
-/// True when the packet names the TC260 namespace in any spelling (`http` or `https`, with or
-/// without the trailing slash).
-fn mentions_tc260(packet: &[u8]) -> bool {
-    let ns = b"tc260.org.cn/ns/AIGC/1.0";
-    packet.windows(ns.len()).any(|w| w == ns)
+/// A room segment ([`ROOM_SIGNATURE`], then zeros) of `len` bytes, marker and length included,
+/// at most one whole segment; none when `len` is too small for its header.
+fn room_segment(len: usize) -> Vec<u8> {
+    let len = len.min(MAX_PAYLOAD + 4);
+    let Some(length) = len.checked_sub(2).and_then(|l| u16::try_from(l).ok()) else {
+        return Vec::new();
+    };
+    if len < 4 + ROOM_SIGNATURE.len() {
+        return Vec::new();
+    }
+    let mut segment = vec![0u8; len];
+    let header = [&[0xFF, APP1][..], &length.to_be_bytes(), ROOM_SIGNATURE].concat();
+    if let Some(head) = segment.get_mut(..header.len()) {
+        head.copy_from_slice(&header);
+    }
+    segment
 }
 
 /// An APP1 segment holding `packet`, marker and length included.
@@ -468,6 +515,7 @@ fn xmp_segment(packet: &[u8]) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use aigc_label_core::check::Level;
+    use aigc_label_core::xmp;
     use std::io::Cursor;
 
     const PRODUCER: &str = "001191440300708461136T1XGW3";
@@ -610,7 +658,10 @@ mod tests {
         assert_eq!(found[0].expected_shape, Shape::Wrapped);
         let out = write(&input).unwrap();
         let new_packet = xmp::new_packet(&json::to_json(&label("new"), Shape::Bare), xmp::DEFAULT_PADDING);
-        assert_eq!(out.len(), input.len() + 4 + XMP_SIGNATURE.len() + new_packet.len());
+        // The label's segment, then the room for later updates in place.
+        let segment = 4 + XMP_SIGNATURE.len() + new_packet.len();
+        let room = segment + usize::try_from(Limits::default().label_room).unwrap();
+        assert_eq!(out.len(), input.len() + segment + room);
         assert_eq!(ids(&find(&out, &Limits::default()).unwrap()), ["new"]);
     }
 

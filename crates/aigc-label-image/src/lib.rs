@@ -46,6 +46,7 @@ pub mod gif;
 pub mod heif;
 pub mod jpeg;
 pub mod png;
+mod room;
 pub mod stamp;
 pub mod tiff;
 mod truncated;

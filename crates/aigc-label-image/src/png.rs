@@ -27,6 +27,7 @@ use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
 use aigc_label_core::container::png::{CHUNK_OVERHEAD, ChunkHeader, Fault, MAX_CHUNK_LEN, SIGNATURE};
+use aigc_label_core::container::xmp_plan;
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
@@ -839,25 +840,20 @@ fn in_chunk(chunk: &Chunk, e: Error) -> Error {
 /// The XMP chunk holding the label: `existing` updated with the label (its other properties,
 /// language tag and translated keyword kept), or a new packet. Always uncompressed.
 fn label_chunk(existing: Option<&TextChunk>, json: &str, limits: &Limits) -> Result<Vec<u8>> {
+    let packet = xmp_plan::label_packet(existing.map(|t| t.text.as_slice()), json, limits)?;
     match existing {
-        Some(text) => {
-            let packet = xmp::set_aigc(&text.text, json, limits)?;
-            xmp_chunk(&text.language, &text.translated, &packet)
-        }
-        None => xmp_chunk(&[], &[], &xmp::new_packet(json, xmp::DEFAULT_PADDING)),
+        Some(text) => xmp_chunk(&text.language, &text.translated, &packet),
+        None => xmp_chunk(&[], &[], &packet),
     }
 }
 
 /// A later XMP chunk: copied unchanged unless it holds `TC260:AIGC`, in which case it is
 /// rewritten (uncompressed) without that property and with every other property kept.
 fn plan_secondary_xmp(out: &mut PlanBuilder, chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<()> {
-    let hits = xmp::find_aigc(&text.text, limits).map_err(|e| in_chunk(chunk, e))?;
-    if hits.is_empty() {
-        out.copy(chunk.range());
-        return Ok(());
+    match xmp_plan::scrubbed(&text.text, limits).map_err(|e| in_chunk(chunk, e))? {
+        Some(packet) => out.put(&xmp_chunk(&text.language, &text.translated, &packet)?),
+        None => out.copy(chunk.range()),
     }
-    let packet = xmp::remove_aigc(&text.text, hits, limits).map_err(|e| in_chunk(chunk, e))?;
-    out.put(&xmp_chunk(&text.language, &text.translated, &packet)?);
     Ok(())
 }
 

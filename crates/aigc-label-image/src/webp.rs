@@ -11,7 +11,7 @@
 //! label in the EXIF `UserComment` of an `EXIF` chunk is reported with that warning too.
 //!
 //! [`WebP::write`] walks twice. The first walk checks the whole chunk list, merges the label into
-//! the first `XMP ` chunk's packet with [`xmp::set_aigc`] (its other properties kept) or makes a
+//! the first `XMP ` chunk's packet with [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) (its other properties kept) or makes a
 //! new packet, and works out the new RIFF size, so a malformed file fails before a byte is
 //! written. The second walk writes:
 //! - the RIFF header with the new size (every chunk stays padded to an even size);
@@ -28,6 +28,9 @@
 //! - the label's `XMP ` chunk in place of the first existing one, or else after the image data
 //!   and any `EXIF` chunk and before trailing unknown chunks, the order the container
 //!   specification lists; later `XMP ` chunks lose only their `TC260:AIGC` property;
+//! - a `JUNK` room chunk ([`ROOM`]) right after the label's, where [`update_in_place`] writes
+//!   later labels ([`Limits::label_room`] bytes more than the label's chunk); room chunks of
+//!   earlier writes are dropped;
 //! - bytes after the RIFF chunk, unchanged.
 //!
 //! The walker is our own: the `image` crate's WebP support decodes pixels, and `img-parts` reads
@@ -42,11 +45,12 @@ use aigc_label_core::container::Budget;
 use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::jpeg::search_packet;
+pub use crate::room::Update;
 use crate::{exif, truncated};
-use aigc_label_core::xmp::remove_aigc;
+use aigc_label_core::container::xmp_plan;
 
 /// Format name, in errors and reports.
 const FORMAT: &str = "webp";
@@ -65,6 +69,9 @@ const ANMF: [u8; 4] = *b"ANMF";
 const ICCP: [u8; 4] = *b"ICCP";
 const EXIF: [u8; 4] = *b"EXIF";
 const XMP: [u8; 4] = *b"XMP ";
+/// The room our writer leaves right after the label's `XMP ` chunk, for updates in place
+/// ([`update_in_place`]): RIFF's chunk for bytes to ignore.
+pub const ROOM: [u8; 4] = *b"JUNK";
 
 /// `VP8X` flag bits in the first payload byte (`Rsv|I|L|E|X|A|R`, MSB first).
 const FLAG_ICC: u8 = 0x20;
@@ -153,7 +160,8 @@ impl Carrier for WebP {
     }
 
     /// Excluded: every `XMP ` chunk that holds a label and the first `XMP ` chunk (the one
-    /// [`WebP::write`] puts the label in), each whole (header, packet, padding byte); the RIFF
+    /// [`WebP::write`] puts the label in), each whole (header, packet, padding byte); the room
+    /// chunks ([`ROOM`]) our writer leaves next to it for updates in place; the RIFF
     /// size field (bytes 4 to 8), which follows the `XMP ` chunk's size; and, only while the
     /// `VP8X` chunk leaves the XMP flag clear, its flags byte, which the writer sets.
     ///
@@ -182,6 +190,7 @@ impl Carrier for WebP {
             .enumerate()
             .filter(|(i, (_, labelled))| *i == 0 || *labelled);
         out.extend(kept.map(|(_, (chunk, _))| chunk.range()));
+        out.extend(scan.rooms.iter().map(Chunk::range));
         Ok(out)
     }
 }
@@ -392,6 +401,8 @@ struct Scan {
     xmp: Vec<(Chunk, bool)>,
     /// Offsets of the `EXIF` chunks whose `UserComment` holds a label.
     exif_labelled: Vec<u64>,
+    /// Every room chunk ([`ROOM`]): a rewrite drops them and leaves one after the label.
+    rooms: Vec<Chunk>,
     /// Where a new `XMP ` chunk goes: the end of the last chunk that precedes it in the
     /// specification's order.
     insert_at: u64,
@@ -438,6 +449,7 @@ impl Scan {
             present: 0,
             xmp: Vec::new(),
             exif_labelled: Vec::new(),
+            rooms: Vec::new(),
             insert_at: first.end(),
             truncated: None,
         };
@@ -458,6 +470,7 @@ impl Scan {
                 self.read_exif(walker, chunk, limits)?;
             }
             ALPH => self.present |= FLAG_ALPHA,
+            ROOM => self.rooms.push(*chunk),
             XMP => {
                 let packet = walker.payload(chunk, limits)?;
                 let hits = search_packet(&packet, limits).map_err(|e| in_chunk(chunk, e))?;
@@ -612,6 +625,10 @@ struct Plan {
     primary: Option<Chunk>,
     /// The payload of the label's `XMP ` chunk.
     packet: Vec<u8>,
+    /// The payload size of the room chunk written after it (none when 0).
+    room: u32,
+    /// Offsets of the room chunks the input holds, dropped.
+    rooms: Vec<u64>,
     /// Where a new `XMP ` chunk goes, when there is no primary.
     insert_at: u64,
     /// Offsets of later `XMP ` chunks that hold a label and lose it.
@@ -634,16 +651,29 @@ impl Plan {
         let packet = match &primary {
             Some(chunk) => {
                 let old = walker.payload(chunk, limits)?;
-                let packet = xmp::set_aigc(&old, &text, limits).map_err(|e| in_chunk(chunk, e))?;
+                let packet = xmp_plan::label_packet(Some(&old), &text, limits).map_err(|e| in_chunk(chunk, e))?;
                 size = size - (chunk.end() - chunk.offset) + chunk_size(&packet);
                 packet
             }
             None => {
-                let packet = xmp::new_packet(&text, xmp::DEFAULT_PADDING);
+                let packet = xmp_plan::label_packet(None, &text, limits)?;
                 size += chunk_size(&packet);
                 packet
             }
         };
+        // The room after the label's chunk: a label chunk's worth and `Limits::label_room` more
+        // (see `update_in_place`); the input's rooms go.
+        let room = match limits.label_room {
+            0 => 0,
+            extra => u32::try_from(padded(chunk_size(&packet).saturating_add(extra))).unwrap_or(u32::MAX - 1),
+        };
+        if room > 0 {
+            size += CHUNK_HEADER + u64::from(room);
+        }
+        for r in &scan.rooms {
+            size -= r.end() - r.offset;
+        }
+        let rooms = scan.rooms.iter().map(|r| r.offset).collect();
         let mut scrub = Vec::new();
         for (chunk, _) in scan.xmp.iter().skip(1).filter(|(_, labelled)| *labelled) {
             let scrubbed = scrubbed(&mut walker, chunk, limits)?;
@@ -670,6 +700,8 @@ impl Plan {
             new_vp8x,
             primary,
             packet,
+            room,
+            rooms,
             insert_at: scan.insert_at,
             scrub,
             exif_labelled: scan.exif_labelled,
@@ -690,12 +722,14 @@ impl Plan {
         let mut first = true;
         while let Some(chunk) = walker.next()? {
             if self.primary.is_none() && chunk.offset == self.insert_at {
-                label_range = Some(write_chunk(&mut out, &XMP, &self.packet)?);
+                label_range = Some(self.write_label(&mut out)?);
             }
             if first && chunk.is(&VP8X) {
                 set_xmp_flag(&mut walker, &chunk, &mut out)?;
             } else if self.primary.is_some_and(|p| p.offset == chunk.offset) {
-                label_range = Some(write_chunk(&mut out, &XMP, &self.packet)?);
+                label_range = Some(self.write_label(&mut out)?);
+            } else if self.rooms.contains(&chunk.offset) {
+                // Dropped: the label's chunk brings a new room.
             } else if self.scrub.contains(&chunk.offset) {
                 let packet = scrubbed(&mut walker, &chunk, limits)?;
                 write_chunk(&mut out, &XMP, &packet)?;
@@ -711,7 +745,7 @@ impl Plan {
             first = false;
         }
         if self.primary.is_none() && self.insert_at == walker.riff_end {
-            label_range = Some(write_chunk(&mut out, &XMP, &self.packet)?);
+            label_range = Some(self.write_label(&mut out)?);
         }
         walker.copy_trailing(&mut out)?;
         out.flush()?;
@@ -722,6 +756,102 @@ impl Plan {
             bytes_written: out.count(),
         })
     }
+}
+
+impl Plan {
+    /// Writes the label's `XMP ` chunk and the room after it; returns their range, the
+    /// structure that holds the label.
+    fn write_label(&self, out: &mut CountingWriter<'_>) -> Result<Range<u64>> {
+        let label = write_chunk(out, &XMP, &self.packet)?;
+        if self.room == 0 {
+            return Ok(label);
+        }
+        out.write_all(&ROOM)?;
+        out.write_all(&self.room.to_le_bytes())?;
+        std::io::copy(&mut std::io::Read::take(std::io::repeat(0), u64::from(self.room)), out)?;
+        Ok(label.start..out.count())
+    }
+}
+
+/// Updates the label of a WebP file in place, crash-safely, when the room chunk ([`ROOM`]) our
+/// writer leaves next to the label's `XMP ` chunk can take it: the new `XMP ` chunk is written
+/// inside the room and synced, then one 8-byte write (a FourCC and a size, inside one disk
+/// sector) turns the old chunk into room and the new one into the `XMP ` chunk (see the image
+/// crate's `room` notes). RIFF chunks carry no checksum and readers skip them by size, so no
+/// state in between reads as anything but the old label or the new. The RIFF size, `VP8X` and
+/// every other chunk stay. `sync` makes the writes so far durable (`File::sync_data` for a file).
+///
+/// This moves bytes only: validating the label and the rule that only a label's producer may
+/// replace it are the caller's, as for [`aigc_label_core::Carrier::write`].
+///
+/// # Errors
+/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
+/// returned before the first write; after it, the file still reads as the old label or the new.
+pub fn update_in_place<F: std::io::Read + Write + std::io::Seek>(
+    file: &mut F,
+    label: &Label,
+    limits: &Limits,
+    sync: impl FnMut(&mut F) -> std::io::Result<()>,
+) -> Result<Update> {
+    match in_place_steps(file, label, limits)? {
+        Ok(steps) => steps.run(file, sync),
+        Err(why) => Ok(Update::Rewrite(why)),
+    }
+}
+
+/// The property the `webp_in_place` fuzz target checks, also run by the corpus replay (see
+/// the image crate's `room::fuzz_property`).
+#[doc(hidden)]
+pub fn fuzz_update(data: &[u8]) {
+    crate::room::fuzz_property(&WebP, data, |file, label, limits| {
+        update_in_place(file, label, limits, |_| Ok(()))
+    });
+}
+
+/// Works out an update in place; `Err(why)` when it cannot be done.
+fn in_place_steps<F: std::io::Read + std::io::Seek>(
+    file: &mut F,
+    label: &Label,
+    limits: &Limits,
+) -> Result<std::result::Result<crate::room::Steps, &'static str>> {
+    let scan = Scan::run(file, limits, false)?;
+    if scan.flags.is_none_or(|flags| flags & FLAG_XMP == 0) {
+        return Ok(Err("the VP8X chunk does not announce XMP yet"));
+    }
+    if !scan.exif_labelled.is_empty() || scan.xmp.iter().skip(1).any(|(_, labelled)| *labelled) {
+        return Ok(Err("a label sits outside the first XMP chunk"));
+    }
+    let Some((old, _)) = scan.xmp.first() else {
+        return Ok(Err("no XMP chunk to update"));
+    };
+    let Some(room) = scan
+        .rooms
+        .iter()
+        .find(|r| r.offset == old.end() || r.end() == old.offset)
+    else {
+        return Ok(Err("no room chunk next to the XMP chunk"));
+    };
+    let packet = Walker::new(file, limits)?.payload(old, limits)?;
+    let text = json::to_json(label, Shape::Bare);
+    let new_packet = xmp_plan::label_packet(Some(&packet), &text, limits).map_err(|e| in_chunk(old, e))?;
+    let Ok(len) = u32::try_from(new_packet.len()) else {
+        return Ok(Err("the packet outgrows a chunk"));
+    };
+    let mut new = [&XMP[..], &len.to_le_bytes(), &new_packet].concat();
+    if len % 2 == 1 {
+        new.push(0);
+    }
+    let pair = crate::room::Pair {
+        old: old.range(),
+        room: room.range(),
+        text: old.data_start()..old.data_start() + crate::room::packet_text_len(&packet),
+        head: CHUNK_HEADER,
+        switch: 0..CHUNK_HEADER,
+    };
+    Ok(pair.steps(&new, |len| {
+        let size = u32::try_from(len.checked_sub(CHUNK_HEADER)?).ok()?;
+        (size % 2 == 0).then(|| [&ROOM[..], &size.to_le_bytes()].concat())
+    }))
 }
 
 /// The canvas of a simple file, from its first (bitstream) chunk.
@@ -740,11 +870,12 @@ fn canvas(walker: &mut Walker<'_>, first: &Chunk) -> Result<Canvas> {
     })
 }
 
-/// The payload of a later `XMP ` chunk without its `TC260:AIGC` properties.
+/// The payload of a later `XMP ` chunk without its `TC260:AIGC` properties (unchanged when it
+/// holds none).
 fn scrubbed(walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<Vec<u8>> {
     let packet = walker.payload(chunk, limits)?;
-    let hits = xmp::find_aigc(&packet, limits).map_err(|e| in_chunk(chunk, e))?;
-    remove_aigc(&packet, hits, limits).map_err(|e| in_chunk(chunk, e))
+    let scrubbed = xmp_plan::scrubbed(&packet, limits).map_err(|e| in_chunk(chunk, e))?;
+    Ok(scrubbed.unwrap_or(packet))
 }
 
 /// Copies the `VP8X` chunk with the XMP flag set; every other byte is kept.
@@ -786,6 +917,7 @@ fn write_chunk(out: &mut CountingWriter<'_>, fourcc: &[u8; 4], payload: &[u8]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aigc_label_core::xmp;
     use std::io::Cursor;
 
     fn chunk(fourcc: &[u8; 4], payload: &[u8]) -> Vec<u8> {
@@ -928,8 +1060,16 @@ mod tests {
         let data = riff(&[vp8x(0), vp8(8, 8), chunk(&XMP, &packet)]);
         assert_eq!(exclusions(&data), [4..8, 20..21, first..data.len() as u64]);
         // Writing sets the flag, after which the flags byte is covered.
+        // The label's structure: its chunk and the room after it.
         let (out, w) = write(&data).unwrap();
-        assert_eq!(exclusions(&out), [4..8, w.label_range]);
+        let excluded = exclusions(&out);
+        assert_eq!(excluded[0], 4..8);
+        assert_eq!(
+            (excluded[1].start, excluded[2].end),
+            (w.label_range.start, w.label_range.end)
+        );
+        assert_eq!(excluded[1].end, excluded[2].start);
+        assert_eq!(&out[excluded[2].start as usize..][..4], &ROOM);
     }
 
     #[test]

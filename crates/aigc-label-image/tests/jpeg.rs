@@ -9,7 +9,7 @@ use aigc_label_core::inspect::{Options, Verdict, inspect_with};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Limits};
 use aigc_label_image::Jpeg;
-use aigc_label_image::jpeg::{EXTENDED_XMP, XMP_SIGNATURE};
+use aigc_label_image::jpeg::{EXTENDED_XMP, ROOM_SIGNATURE, XMP_SIGNATURE};
 use aigc_label_testutil as tu;
 
 /// Fixtures whose label cannot be moved (a label in Extended XMP): `write` refuses them.
@@ -40,6 +40,10 @@ struct Seg {
 impl Seg {
     fn is_main_xmp(&self) -> bool {
         self.marker == 0xE1 && self.bytes.get(4..).is_some_and(|p| p.starts_with(XMP_SIGNATURE))
+    }
+    /// The room our writer leaves next to the label, for updates in place.
+    fn is_room(&self) -> bool {
+        self.marker == 0xE1 && self.bytes.get(4..).is_some_and(|p| p.starts_with(ROOM_SIGNATURE))
     }
     fn is_exif(&self) -> bool {
         self.marker == 0xE1 && self.bytes.get(4..).is_some_and(|p| p.starts_with(b"Exif\0\0"))
@@ -115,9 +119,12 @@ fn every_fixture_round_trips_keeping_everything_else() {
         // The scans and whatever follows them are copied, not re-encoded.
         assert!(tail_in == tail_out, "{name}: bytes from SOS to the end differ");
 
-        // Every segment but the XMP packet is kept, in order; EXIF only loses its label text.
-        let kept_in: Vec<&Seg> = before.iter().filter(|s| !s.is_main_xmp()).collect();
-        let kept_out: Vec<&Seg> = after.iter().filter(|s| !s.is_main_xmp()).collect();
+        // Every segment but the XMP packet (and our room) is kept, in order; EXIF only loses its
+        // label text.
+        let ours = |s: &&Seg| !s.is_main_xmp() && !s.is_room();
+        let kept_in: Vec<&Seg> = before.iter().filter(ours).collect();
+        let kept_out: Vec<&Seg> = after.iter().filter(ours).collect();
+        assert_eq!(after.iter().filter(|s| s.is_room()).count(), 1, "{name}: one room");
         assert_eq!(kept_in.len(), kept_out.len(), "{name}: segment count");
         for (a, b) in kept_in.iter().zip(&kept_out) {
             if a.is_exif() && a != b {
@@ -184,7 +191,10 @@ fn new_xmp_goes_after_jfif_and_exif() {
         let start: usize = 2 + segs[..xmp_index].iter().map(|s| s.bytes.len()).sum::<usize>();
         let range = written.label_range;
         assert_eq!(range.start as usize, start);
-        assert_eq!((range.end - range.start) as usize, segs[xmp_index].bytes.len());
+        // The label's structure: its XMP segment and the room after it.
+        assert!(segs[xmp_index + 1].is_room(), "{fixture}: {:?}", markers(&out));
+        let both = segs[xmp_index].bytes.len() + segs[xmp_index + 1].bytes.len();
+        assert_eq!((range.end - range.start) as usize, both);
         assert_eq!(&out[start..start + 2], [0xFF, 0xE1]);
     }
 }

@@ -4,6 +4,7 @@ use std::io::Cursor;
 
 use super::*;
 use aigc_label_core::check::Level;
+use aigc_label_core::xmp::{self, remove_aigc};
 
 const LABEL: &str = r#"{"Label":"1","ContentProducer":"001191440300708461136T1XGW3","ProduceID":"x"}"#;
 
