@@ -66,54 +66,21 @@ fn open(path: &Path) -> Result<Option<Target>> {
     }))
 }
 
-/// The formats updated in place.
+/// The formats updated in place: those whose carrier has the capability.
 fn supported(carrier: &dyn Carrier) -> bool {
-    let format = carrier.format();
-    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3")) || (cfg!(feature = "video") && format == "mp4")
+    carrier.in_place().is_some()
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
 fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
-    match carrier.format() {
-        "flac" | "mp3" => update_audio(carrier, file, label, limits),
-        "mp4" => update_video(file, label, limits),
-        _ => Ok(None),
-    }
-}
-
-#[cfg(feature = "audio")]
-fn update_audio(carrier: &dyn Carrier, file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
-    use aigc_label_audio::in_place::Update;
-    let update = match carrier.format() {
-        "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
-        "mp3" => aigc_label_audio::mp3::update_in_place(file, label, limits)?,
-        _ => return Ok(None),
+    use aigc_label_core::in_place::Update;
+    let Some(in_place) = carrier.in_place() else {
+        return Ok(None);
     };
-    Ok(match update {
+    Ok(match in_place.update(file, label, limits)? {
         Update::InPlace(written) => Some(written),
         Update::Rewrite(_) => None,
     })
-}
-
-#[cfg(not(feature = "audio"))]
-fn update_audio(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
-    Ok(None)
-}
-
-#[cfg(feature = "video")]
-fn update_video(file: &mut File, label: &Label, limits: &Limits) -> Result<Option<Written>> {
-    use aigc_label_video::bmff::{Update, update_in_place};
-    Ok(
-        match update_in_place(file, label, limits, |f: &mut File| f.sync_data())? {
-            Update::InPlace(written) => Some(written),
-            Update::Rewrite(_) => None,
-        },
-    )
-}
-
-#[cfg(not(feature = "video"))]
-fn update_video(_: &mut File, _: &Label, _: &Limits) -> Result<Option<Written>> {
-    Ok(None)
 }
 
 impl Target {

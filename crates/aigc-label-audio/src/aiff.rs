@@ -49,6 +49,10 @@ impl Carrier for Aiff {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Audio)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.get(..4) == Some(b"FORM") && matches!(head.get(8..12), Some(b"AIFF" | b"AIFC"))
     }

@@ -42,6 +42,10 @@ impl Carrier for Wav {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Audio)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE")
     }

@@ -100,6 +100,14 @@ impl Carrier for Jpeg {
         }
     }
 
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::JpegScanner)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
+    }
+
     /// SOI followed by the `FF` of the first marker.
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(&[0xFF, SOI, 0xFF])

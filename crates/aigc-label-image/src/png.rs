@@ -93,6 +93,14 @@ impl Carrier for Png {
         }
     }
 
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::PngScanner)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(&SIGNATURE)
     }

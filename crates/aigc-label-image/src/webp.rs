@@ -123,6 +123,10 @@ impl Carrier for WebP {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
+    }
+
     /// `RIFF`, four size bytes, `WEBP`.
     fn sniff(&self, head: &[u8]) -> bool {
         head.get(..4) == Some(b"RIFF") && head.get(8..12) == Some(b"WEBP")

@@ -147,12 +147,6 @@ pub enum Rewrite {
     Reencoded,
 }
 
-/// Whether [`stamp_file`] re-encodes files of `format` (a [`Carrier::format`] name, as the
-/// registry detected it).
-pub fn stamps(format: &str) -> bool {
-    Kind::of(format).is_some()
-}
-
 /// Decodes `input`, draws `stamper`'s label on every frame, re-encodes in the same format and
 /// writes the result to `output`, with `label` as the implicit label.
 ///

@@ -62,6 +62,36 @@ const IMAGE_BRANDS: [&[u8; 4]; 9] = [
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bmff;
 
+impl aigc_label_core::in_place::InPlace for Bmff {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Update> {
+        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
+    }
+}
+
+/// Stamped as video when a track's handler is `vide`, as audio otherwise (an M4A, a video file
+/// with its picture removed): what the file holds, not its extension, picks the stamper.
+impl aigc_label_core::stamp::Stamp for Bmff {
+    fn medium(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<aigc_label_core::stamp::Medium> {
+        use aigc_label_core::stamp::Medium;
+        let mut src = Source::new(input, FORMAT)?;
+        let mut budget = Budget::new(limits);
+        let top = walk_top(&mut src, &mut budget, false)?;
+        let (_, moov) = single_moov(&top)?;
+        let buf = read_box(&mut src, &moov, limits)?;
+        let tree = parse_tree(&buf, moov.start, limits, &mut budget)?;
+        let video = tree.kids.iter().filter(|k| &k.typ == b"trak" && k.live()).any(|trak| {
+            let hdlr = trak.child(b"mdia").and_then(|m| m.child(b"hdlr"));
+            hdlr.and_then(|h| h.payload(&buf).get(8..12)) == Some(b"vide")
+        });
+        Ok(if video { Medium::Video } else { Medium::Audio })
+    }
+}
+
 impl Carrier for Bmff {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -69,6 +99,18 @@ impl Carrier for Bmff {
             media_type: "video/mp4",
             extensions: &["mp4", "mov", "m4v", "m4a", "3gp", "3g2", "qt"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::BmffScanner)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(self)
     }
 
     fn sniff(&self, head: &[u8]) -> bool {
