@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aigc_label_image::stamp::Style;
+use aigc_label_testutil::media::{Packets::*, assert_decodes_cleanly, duration, framemd5};
 use aigc_label_testutil::{fixture, tool};
 use aigc_label_video::frames::{FrameSpec, FrameStamper, PixelFormat, Schedule};
 use aigc_label_video::stamp::{At, Method, StampOptions, StampReport};
@@ -41,95 +42,6 @@ fn text(program: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `ffmpeg -v error -i out -f null -` prints nothing.
-fn decodes_cleanly(t: &Tools, file: &Path) {
-    let out = Command::new(&t.ffmpeg)
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "",
-        "{} does not decode cleanly",
-        file.display()
-    );
-}
-
-/// Per-packet MD5s of stream `spec` (`v:0`, `a:0`), copied without decoding: `(pts, md5)`.
-fn packet_md5s(t: &Tools, file: &Path, spec: &str) -> Vec<(i64, String)> {
-    let out = text(
-        &t.ffmpeg,
-        &[
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            file.to_str().unwrap(),
-            "-map",
-            &format!("0:{spec}"),
-            "-c",
-            "copy",
-            "-f",
-            "framemd5",
-            "-",
-        ],
-    );
-    out.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').map(str::trim).collect();
-            (f[2].parse().unwrap(), f[5].to_string())
-        })
-        .collect()
-}
-
-/// Decoded-frame MD5s of the first video stream: `(pts, md5)`.
-fn frame_md5s(t: &Tools, file: &Path) -> Vec<(i64, String)> {
-    let out = text(
-        &t.ffmpeg,
-        &[
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            file.to_str().unwrap(),
-            "-map",
-            "0:v:0",
-            "-f",
-            "framemd5",
-            "-",
-        ],
-    );
-    out.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').map(str::trim).collect();
-            (f[2].parse().unwrap(), f[5].to_string())
-        })
-        .collect()
-}
-
-fn duration(t: &Tools, file: &Path) -> f64 {
-    text(
-        &t.ffprobe,
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-            file.to_str().unwrap(),
-        ],
-    )
-    .trim()
-    .parse()
-    .unwrap()
 }
 
 fn metadata(t: &Tools, file: &Path) -> String {
@@ -204,23 +116,32 @@ fn check_splice(name: &str, gop_seconds: f64) {
     assert!((report.splice_at[0] - splice).abs() < 1e-6, "{report:?}");
     assert_eq!(report.reencoded_frames, (splice * 25.0) as u64);
     assert_eq!(report.labelled_frames, 50);
-    decodes_cleanly(&t, &out);
-    assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3);
+    assert_decodes_cleanly(&out, "the stamped file");
+    assert!((duration(&out).unwrap() - duration(&input).unwrap()).abs() < 1e-3);
     // Every video packet from the splice on, and every audio packet, is the source's.
-    let src_v = packet_md5s(&t, &input, "v:0");
-    let out_v = packet_md5s(&t, &out, "v:0");
+    let src_v = framemd5(&input, "0:v:0", Copied).unwrap();
+    let out_v = framemd5(&out, "0:v:0", Copied).unwrap();
     assert_eq!(src_v.len(), out_v.len());
     let copied = report.copied_frames as usize;
     assert!(copied > 0);
     assert_eq!(src_v[src_v.len() - copied..], out_v[out_v.len() - copied..]);
     assert_ne!(src_v[0].1, out_v[0].1, "the first packet was re-encoded");
-    assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    assert_eq!(
+        framemd5(&input, "0:a:0", Copied).unwrap(),
+        framemd5(&out, "0:a:0", Copied).unwrap()
+    );
     if name == "h264_gop1s.mp4" {
         // The chapter text track too.
-        assert_eq!(packet_md5s(&t, &input, "d:0"), packet_md5s(&t, &out, "d:0"));
+        assert_eq!(
+            framemd5(&input, "0:d:0", Copied).unwrap(),
+            framemd5(&out, "0:d:0", Copied).unwrap()
+        );
     }
     // The decoded pictures from the splice on are the source's too; those before are not.
-    let (src_f, out_f) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+    let (src_f, out_f) = (
+        framemd5(&input, "0:v:0", Decoded).unwrap(),
+        framemd5(&out, "0:v:0", Decoded).unwrap(),
+    );
     assert_eq!(src_f.len(), out_f.len());
     let first_copied = src_f.len() - copied;
     assert_eq!(src_f[first_copied..], out_f[first_copied..]);
@@ -310,8 +231,8 @@ fn open_gop_is_not_cut_at_its_keyframes() {
         ],
     );
     assert!(keys.lines().filter(|l| l.starts_with('K')).count() >= 4, "{keys}");
-    decodes_cleanly(&t, &out);
-    assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3);
+    assert_decodes_cleanly(&out, "the stamped file");
+    assert!((duration(&out).unwrap() - duration(&input).unwrap()).abs() < 1e-3);
 }
 
 /// The label is gone once the opening window has passed (the source has none).
@@ -341,8 +262,11 @@ fn more_windows_splice_each() {
     // [0, 2) and 50% = [2, 4) and the end [2, 4) merge into one stretch: the whole track.
     assert_eq!(report.method, Method::WholeTrack, "{report:?}");
     assert_eq!(report.labelled_frames, 100);
-    decodes_cleanly(&t, &out);
-    assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    assert_decodes_cleanly(&out, "the stamped file");
+    assert_eq!(
+        framemd5(&input, "0:a:0", Copied).unwrap(),
+        framemd5(&out, "0:a:0", Copied).unwrap()
+    );
     let options = StampOptions {
         at: At::parse_list("3s").unwrap(),
         ..StampOptions::default()
@@ -361,8 +285,11 @@ fn more_windows_splice_each() {
         (75, 25, 75)
     );
     assert_eq!(report.splice_at, [2.0]);
-    decodes_cleanly(&t, &out);
-    let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+    assert_decodes_cleanly(&out, "the stamped file");
+    let (src, got) = (
+        framemd5(&input, "0:v:0", Decoded).unwrap(),
+        framemd5(&out, "0:v:0", Decoded).unwrap(),
+    );
     assert_eq!(src[50..75], got[50..75]);
     assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1));
     if let Some(read) = ocr(&t, &out, 3.5, 320, 240) {
@@ -374,7 +301,7 @@ fn more_windows_splice_each() {
 #[test]
 fn implicit_label_survives() {
     use aigc_label_core::{Carrier, Label, Limits};
-    let Some(t) = tools() else { return };
+    let Some(_) = tools() else { return };
     let label = Label::new("001191440300708461136T1XGW3", "clip-7");
     for (name, carrier) in [
         ("h264_gop1s.mp4", &aigc_label_video::Bmff as &dyn Carrier),
@@ -396,7 +323,7 @@ fn implicit_label_survives() {
             .unwrap();
         std::fs::write(&labelled, bytes).unwrap();
         stamp(&labelled, &out, &StampOptions::default());
-        decodes_cleanly(&t, &out);
+        assert_decodes_cleanly(&out, "the stamped file");
         let found = carrier
             .find(&mut std::fs::File::open(&out).unwrap(), &Limits::default())
             .unwrap();
@@ -416,9 +343,16 @@ fn other_containers_are_reencoded_whole() {
         assert_eq!(report.method, Method::WholeFile, "{report:?}");
         assert!(report.reason.as_deref().unwrap().contains("re-encoded whole"));
         assert_eq!(report.labelled_frames, 50, "{name}");
-        decodes_cleanly(&t, &out);
-        assert!((duration(&t, &out) - duration(&t, &input)).abs() < 0.05, "{name}");
-        assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"), "{name}");
+        assert_decodes_cleanly(&out, "the stamped file");
+        assert!(
+            (duration(&out).unwrap() - duration(&input).unwrap()).abs() < 0.05,
+            "{name}"
+        );
+        assert_eq!(
+            framemd5(&input, "0:a:0", Copied).unwrap(),
+            framemd5(&out, "0:a:0", Copied).unwrap(),
+            "{name}"
+        );
         for at in [0.0, 1.0, 1.9] {
             if let Some(read) = ocr(&t, &out, at, 320, 240) {
                 assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
