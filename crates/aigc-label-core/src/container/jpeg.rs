@@ -272,20 +272,21 @@ mod tests {
         }
         data.extend_from_slice(b"\xFF\xDA\x00\x02");
         let mut reader = Counting(Cursor::new(data), 0);
-        let mut src = Source::new(&mut reader, "jpeg").unwrap();
-        let mut budget = Budget::new(&Limits::default());
-        let mut walk = Segments::new(&mut src).unwrap();
         let mut n = 0;
-        loop {
-            let m = walk.marker(&mut src, &mut budget).unwrap();
-            let seg = walk.with_length(&mut src, m).unwrap();
-            if seg.marker == SOS {
-                break;
+        {
+            let mut src = Source::new(&mut reader, "jpeg").unwrap();
+            let mut budget = Budget::new(&Limits::default());
+            let mut walk = Segments::new(&mut src).unwrap();
+            loop {
+                let m = walk.marker(&mut src, &mut budget).unwrap();
+                let seg = walk.with_length(&mut src, m).unwrap();
+                if seg.marker == SOS {
+                    break;
+                }
+                assert_eq!(seg.payload_len(), 2);
+                n += 1;
             }
-            assert_eq!(seg.payload_len(), 2);
-            n += 1;
         }
-        drop(src);
         assert_eq!(n, 1000);
         // SOI, then one read per segment.
         assert!(reader.1 <= 1 + 1001, "{} reads", reader.1);
