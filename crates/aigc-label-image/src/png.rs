@@ -347,6 +347,9 @@ impl<'a> Walker<'a> {
     /// # Errors
     /// Malformed or truncated chunk headers before `IEND`, a missing `IHDR`, `IDAT` or `IEND`,
     /// more chunks than [`Limits::max_structures`], I/O errors.
+    // Always inlined: its `Result<Option<Chunk>>` came back through the stack and was reloaded
+    // wider than it was stored, a store-forwarding stall per chunk (hostile bench, #17).
+    #[inline(always)]
     fn next(&mut self) -> Result<Option<Chunk>> {
         if self.end.is_some() {
             return Ok(None);
