@@ -10,25 +10,12 @@
 # Usage: benches/inplace_vs_cp.sh [--check] [BINARY]; with --check it exits 1 when cp is less
 # than 100x the in-place time. BINARY defaults to a fresh release build of the CLI.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-check=
-if [[ ${1:-} == --check ]]; then check=1; shift; fi
-for tool in hyperfine ffmpeg; do
-  command -v "$tool" > /dev/null || { echo "needs $tool (apt-get install hyperfine ffmpeg)" >&2; exit 2; }
-done
-if [[ -n ${1:-} ]]; then
-  bin=$(realpath "$1")
-else
-  cargo build --quiet --release -p aigc-label-cli
-  bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/aigc-label")
-fi
-work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/inplace-vs-cp.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/common.sh"
+bench_setup inplace-vs-cp "$@"
 producer=001191440300708461136T1XGW3
 platform=001191110108551385082Q20000
 # ~100 MB of noise (fast to encode), then the same stream ten times over without re-encoding.
-ffmpeg -v error -f lavfi -i "nullsrc=s=640x360:r=25,geq=random(1)*255:128:128" -t 14 \
-  -c:v mpeg4 -q:v 1 -y "$work/part.mp4"
+noise_mp4 "$work/part.mp4"
 ffmpeg -v error -stream_loop 9 -i "$work/part.mp4" -c copy -y "$work/big.mp4"
 rm -f "$work/part.mp4"
 # Our first write (a full rewrite) labels the file and leaves the room.

@@ -10,23 +10,9 @@
 # Usage: benches/rewrite_vs_cp.sh [--check] [BINARY]; with --check it exits 1 when
 # aigc-label / (cp + sync) is above 1.2. BINARY defaults to a fresh release build of the CLI.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-check=
-if [[ ${1:-} == --check ]]; then check=1; shift; fi
-for tool in hyperfine ffmpeg; do
-  command -v "$tool" > /dev/null || { echo "needs $tool (apt-get install hyperfine ffmpeg)" >&2; exit 2; }
-done
-if [[ -n ${1:-} ]]; then
-  bin=$(realpath "$1")
-else
-  cargo build --quiet --release -p aigc-label-cli
-  bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/aigc-label")
-fi
-work=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/rewrite-vs-cp.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-# Noise compresses badly, so 100 MB of video takes seconds to encode, not minutes.
-ffmpeg -v error -f lavfi -i "nullsrc=s=640x360:r=25,geq=random(1)*255:128:128" -t 14 \
-  -c:v mpeg4 -q:v 1 -movflags +faststart -y "$work/in.mp4"
+source "$(dirname "$0")/common.sh"
+bench_setup rewrite-vs-cp "$@"
+noise_mp4 "$work/in.mp4" -movflags +faststart
 size=$(stat -c %s "$work/in.mp4")
 echo "== $size bytes ($((size >> 20)) MiB), moov before mdat"
 out=$work/out.mp4

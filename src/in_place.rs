@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use crate::atomic::{FileWrite, Method, Note, record, resolve_output};
-use crate::{Carrier, Label, Limits, Options, Report, Result, Written, detect};
+use crate::{Carrier, Label, Options, Report, Result, Written, detect};
 
 /// Whether `input` and `output` are the same existing file (an update in place).
 pub(crate) fn same_file(input: &Path, output: &Path) -> bool {
@@ -67,41 +67,40 @@ fn open(path: &Path) -> Result<Option<Target>> {
     }))
 }
 
-/// The formats updated in place.
+/// The formats updated in place: those whose carrier has the capability.
 fn supported(carrier: &dyn Carrier) -> bool {
-    let format = carrier.format();
-    (cfg!(feature = "audio") && matches!(format, "flac" | "mp3" | "wav" | "aiff"))
-        || (cfg!(feature = "video") && format == "mp4")
-        || (cfg!(feature = "image") && matches!(format, "jpeg" | "webp"))
+    carrier.in_place().is_some()
 }
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
 /// The steps are synced when `options.sync` is set ([`Options::sync`]).
 fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, options: &Options) -> Result<Option<Written>> {
-    let (limits, sync) = (&options.limits, options.sync);
-    match carrier.format() {
-        "flac" | "mp3" | "wav" | "aiff" => update_audio(carrier, file, label, limits, sync),
-        "mp4" => update_video(file, label, limits, sync),
-        "jpeg" | "webp" => update_image(carrier, file, label, limits, sync),
-        _ => Ok(None),
-    }
+    use aigc_label_core::in_place::Update;
+    let Some(in_place) = carrier.in_place() else {
+        return Ok(None);
+    };
+    let file = &mut InPlaceFile {
+        file,
+        sync: options.sync,
+    };
+    Ok(match in_place.update(file, label, &options.limits)? {
+        Update::InPlace(written) => Some(written),
+        Update::Rewrite(_) => None,
+    })
 }
 
-/// The file of an update in place, syncing its steps or not.
-#[cfg(feature = "audio")]
+/// The file of an update in place, syncing its steps or not ([`Options::sync`]).
 struct InPlaceFile<'a> {
     file: &'a mut File,
     sync: bool,
 }
 
-#[cfg(feature = "audio")]
 impl std::io::Read for InPlaceFile<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.file.read(buf)
     }
 }
 
-#[cfg(feature = "audio")]
 impl std::io::Write for InPlaceFile<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.file.write(buf)
@@ -112,97 +111,19 @@ impl std::io::Write for InPlaceFile<'_> {
     }
 }
 
-#[cfg(feature = "audio")]
 impl std::io::Seek for InPlaceFile<'_> {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         self.file.seek(pos)
     }
 }
 
-#[cfg(feature = "audio")]
-impl aigc_label_audio::in_place::Storage for InPlaceFile<'_> {
+impl aigc_label_core::in_place::Storage for InPlaceFile<'_> {
     fn sync(&mut self) -> std::io::Result<()> {
         match self.sync {
             true => self.file.sync_data(),
             false => Ok(()),
         }
     }
-}
-
-#[cfg(feature = "audio")]
-fn update_audio(
-    carrier: &dyn Carrier,
-    file: &mut File,
-    label: &Label,
-    limits: &Limits,
-    sync: bool,
-) -> Result<Option<Written>> {
-    use aigc_label_audio::in_place::Update;
-    let file = &mut InPlaceFile { file, sync };
-    let update = match carrier.format() {
-        "flac" => aigc_label_audio::flac::update_in_place(file, label, limits)?,
-        "mp3" => aigc_label_audio::mp3::update_in_place(file, label, limits)?,
-        "wav" => aigc_label_audio::wav::update_in_place(file, label, limits)?,
-        "aiff" => aigc_label_audio::aiff::update_in_place(file, label, limits)?,
-        _ => return Ok(None),
-    };
-    Ok(match update {
-        Update::InPlace(written) => Some(written),
-        Update::Rewrite(_) => None,
-    })
-}
-
-#[cfg(not(feature = "audio"))]
-fn update_audio(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
-    Ok(None)
-}
-
-/// The `sync` step of the video and image updates: `fdatasync` when `sync` is set.
-#[cfg(any(feature = "video", feature = "image"))]
-fn sync_data(sync: bool) -> impl FnMut(&mut File) -> std::io::Result<()> {
-    move |f: &mut File| match sync {
-        true => f.sync_data(),
-        false => Ok(()),
-    }
-}
-
-#[cfg(feature = "video")]
-fn update_video(file: &mut File, label: &Label, limits: &Limits, sync: bool) -> Result<Option<Written>> {
-    use aigc_label_video::bmff::{Update, update_in_place};
-    Ok(match update_in_place(file, label, limits, sync_data(sync))? {
-        Update::InPlace(written) => Some(written),
-        Update::Rewrite(_) => None,
-    })
-}
-
-#[cfg(not(feature = "video"))]
-fn update_video(_: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
-    Ok(None)
-}
-
-#[cfg(feature = "image")]
-fn update_image(
-    carrier: &dyn Carrier,
-    file: &mut File,
-    label: &Label,
-    limits: &Limits,
-    sync: bool,
-) -> Result<Option<Written>> {
-    use aigc_label_image::{jpeg, webp};
-    let update = match carrier.format() {
-        "jpeg" => jpeg::update_in_place(file, label, limits, sync_data(sync))?,
-        "webp" => webp::update_in_place(file, label, limits, sync_data(sync))?,
-        _ => return Ok(None),
-    };
-    Ok(match update {
-        jpeg::Update::InPlace(written) => Some(written),
-        jpeg::Update::Rewrite(_) => None,
-    })
-}
-
-#[cfg(not(feature = "image"))]
-fn update_image(_: &dyn Carrier, _: &mut File, _: &Label, _: &Limits, _: bool) -> Result<Option<Written>> {
-    Ok(None)
 }
 
 impl Target {

@@ -43,6 +43,12 @@ const FORMAT: &str = "aiff";
 /// The chunk id a new tag is written under (ffmpeg's and mutagen's spelling).
 const ID3_CHUNK: &[u8; 4] = b"ID3 ";
 
+impl aigc_label_core::in_place::InPlace for Aiff {
+    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
+        update_in_place(&mut &mut *file, label, limits)
+    }
+}
+
 impl Carrier for Aiff {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -50,6 +56,14 @@ impl Carrier for Aiff {
             media_type: "audio/aiff",
             extensions: &["aiff", "aif", "aifc"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Audio)
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

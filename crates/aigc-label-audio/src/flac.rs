@@ -72,6 +72,14 @@ impl Carrier for Flac {
         }
     }
 
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Audio)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(b"fLaC")
     }
@@ -184,6 +192,12 @@ impl Carrier for Flac {
             out.push(block.offset..block.offset + 1)?;
         }
         Ok(out.into_vec())
+    }
+}
+
+impl aigc_label_core::in_place::InPlace for Flac {
+    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
+        update_in_place(&mut &mut *file, label, limits)
     }
 }
 

@@ -13,60 +13,12 @@
 //! When the file has no room, or no such switch exists, nothing is written and the update says
 //! why ([`Update::Rewrite`]): the caller rewrites the file whole (atomically).
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::SeekFrom;
 
 use aigc_label_core::{Result, Written};
 
-/// A file updated in place: readable, writable, seekable, and able to make what was written
-/// durable before the next step.
-pub trait Storage: Read + Write + Seek {
-    /// Makes every write so far durable (`fdatasync` for a file; nothing in memory).
-    ///
-    /// # Errors
-    /// I/O errors.
-    fn sync(&mut self) -> std::io::Result<()>;
-}
-
-impl Storage for std::fs::File {
-    fn sync(&mut self) -> std::io::Result<()> {
-        self.sync_data()
-    }
-}
-
-impl Storage for std::io::Cursor<Vec<u8>> {
-    fn sync(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Storage for std::io::Cursor<&mut Vec<u8>> {
-    fn sync(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<S: Storage + ?Sized> Storage for &mut S {
-    fn sync(&mut self) -> std::io::Result<()> {
-        (**self).sync()
-    }
-}
-
-/// What an in-place update did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Update {
-    /// The label was written in place: where it is, and the bytes written in all three steps.
-    InPlace(Written),
-    /// Nothing was written; the file needs a full rewrite, for this reason.
-    Rewrite(&'static str),
-}
-
-/// The sector size the switch write stays inside: disks write a sector whole or not at all.
-pub(crate) const SECTOR: u64 = 512;
-
-/// True when `len` bytes at `pos` lie inside one [`SECTOR`].
-pub(crate) fn in_one_sector(pos: u64, len: u64) -> bool {
-    len > 0 && pos / SECTOR == (pos + len - 1) / SECTOR
-}
+pub(crate) use aigc_label_core::in_place::{SECTOR, in_one_sector};
+pub use aigc_label_core::in_place::{Storage, Update};
 
 /// A worked-out in-place update: the writes of each step, in order. Every step is synced
 /// before the next starts; a switch step is a few bytes inside one sector.
@@ -196,10 +148,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sectors_and_subtraction() {
-        assert!(in_one_sector(508, 4));
-        assert!(!in_one_sector(509, 4));
-        assert!(in_one_sector(512, 4));
+    fn subtraction() {
         assert_eq!(subtract(0..10, &[2..4, 6..7]), [0..2, 4..6, 7..10]);
         assert!(subtract(0..10, std::slice::from_ref(&(0..10))).is_empty());
         assert_eq!(subtract(5..10, &[0..6, 9..20]), vec![6u64..9]);

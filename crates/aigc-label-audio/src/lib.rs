@@ -76,7 +76,7 @@ pub use aiff::Aiff;
 pub use flac::Flac;
 pub use mp3::Mp3;
 pub use ogg::Ogg;
-pub use stamp_file::{StampProgress, Stamped, fuzz_readers, stamp_file, stamp_file_with_progress, stamps};
+pub use stamp_file::{StampProgress, Stamped, fuzz_readers, stamp_file, stamp_file_with_progress};
 pub use wav::Wav;
 
 use aigc_label_core::Carrier;

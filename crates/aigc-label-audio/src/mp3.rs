@@ -56,6 +56,14 @@ impl Carrier for Mp3 {
         }
     }
 
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Audio)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(b"ID3") || mpeg_audio_sync(head)
     }
@@ -200,6 +208,12 @@ impl Carrier for Mp3 {
             }
         }
         Ok(out.into_vec())
+    }
+}
+
+impl aigc_label_core::in_place::InPlace for Mp3 {
+    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
+        update_in_place(&mut &mut *file, label, limits)
     }
 }
 

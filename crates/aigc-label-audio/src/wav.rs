@@ -37,6 +37,17 @@ pub struct Wav;
 
 const FORMAT: &str = "wav";
 
+impl aigc_label_core::in_place::InPlace for Wav {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<aigc_label_core::in_place::Update> {
+        update_in_place(&mut &mut *file, label, limits)
+    }
+}
+
 impl Carrier for Wav {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -44,6 +55,14 @@ impl Carrier for Wav {
             media_type: "audio/wav",
             extensions: &["wav", "wave", "bwf", "rf64"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Audio)
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -7,67 +7,15 @@
 
 mod common;
 
-use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+use std::io::Cursor;
 
 use aigc_label_audio::flac::update_in_place;
-use aigc_label_audio::in_place::{Storage, Update};
+use aigc_label_audio::in_place::Update;
 use aigc_label_audio::{Aiff, Flac, Mp3, Wav};
 use aigc_label_core::{Carrier, Label, Limits};
+use aigc_label_testutil::in_place::{Recorder, replay_torn};
 use aigc_label_testutil::{covered_by, sample_label};
 use common::*;
-
-/// A file in memory that records every write: (position, bytes), and where syncs fell.
-struct Recorder {
-    file: Cursor<Vec<u8>>,
-    writes: Vec<(u64, Vec<u8>)>,
-    syncs: Vec<usize>,
-}
-
-impl Recorder {
-    fn new(bytes: Vec<u8>) -> Self {
-        Recorder {
-            file: Cursor::new(bytes),
-            writes: Vec::new(),
-            syncs: Vec::new(),
-        }
-    }
-
-    fn written(&self) -> u64 {
-        self.writes.iter().map(|w| w.1.len() as u64).sum()
-    }
-}
-
-impl Read for Recorder {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.file.read(buf)
-    }
-}
-
-impl Seek for Recorder {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.file.seek(pos)
-    }
-}
-
-impl Write for Recorder {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let at = self.file.position();
-        let n = self.file.write(buf)?;
-        self.writes.push((at, buf[..n].to_vec()));
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Storage for Recorder {
-    fn sync(&mut self) -> std::io::Result<()> {
-        self.syncs.push(self.writes.len());
-        Ok(())
-    }
-}
 
 fn labels(data: &[u8]) -> Vec<Label> {
     Flac.find(&mut Cursor::new(data), &Limits::default())
@@ -198,33 +146,23 @@ fn every_state_a_crash_leaves_reads_as_the_old_or_the_new_label() {
             Update::InPlace(_)
         ));
         let switch = rec.syncs[0];
-        let mut state = base.clone();
         let mut seen_new = false;
-        for (i, (at, bytes)) in rec.writes.iter().enumerate() {
-            let cuts: Vec<usize> = if i < switch {
-                (0..bytes.len()).step_by(97).collect()
-            } else {
-                // The switch is a few bytes in one sector: whole or not at all.
-                vec![0]
-            };
-            for cut in cuts {
-                let mut partial = state.clone();
-                partial[*at as usize..*at as usize + cut].copy_from_slice(&bytes[..cut]);
-                let found = labels(&partial);
+        // The switch is a few bytes in one sector: whole or not at all.
+        let step = |i: usize, bytes: &[u8]| if i < switch { 97 } else { bytes.len() };
+        let state = replay_torn(&base, &rec.writes, step, |state, i, cut| {
+            let found = labels(state);
+            if cut < rec.writes[i].1.len() {
                 assert!(
                     found == was || found == [new.clone()],
                     "write {i} cut at {cut}: {found:?}"
                 );
-            }
-            state[*at as usize..*at as usize + bytes.len()].copy_from_slice(bytes);
-            let found = labels(&state);
-            if i < switch {
+            } else if i < switch {
                 assert_eq!(found, was, "before the switch: the old label");
             } else {
                 assert_eq!(found, std::slice::from_ref(&new), "after write {i}: the new label");
                 seen_new = true;
             }
-        }
+        });
         assert!(seen_new);
         assert_eq!(state, rec.file.into_inner());
         let _ = &old;
@@ -307,24 +245,14 @@ fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             );
             assert_eq!(rec.syncs.len(), 4, "five steps, each but the scrub synced");
             // Replay every prefix of the writes; the header switches whole, the rest also cut.
-            let mut state = file.clone();
-            for (i, (at, bytes)) in rec.writes.iter().enumerate() {
-                let cuts: Vec<usize> = if bytes.len() == 10 {
-                    vec![0]
-                } else {
-                    (0..bytes.len()).step_by(61).collect()
-                };
-                for cut in cuts {
-                    let mut partial = state.clone();
-                    partial[*at as usize..*at as usize + cut].copy_from_slice(&bytes[..cut]);
-                    let found = mp3_labels(&partial);
-                    assert!(
-                        found == was || found == std::slice::from_ref(&new),
-                        "{name}: write {i} cut at {cut}: {found:?}"
-                    );
-                }
-                state[*at as usize..*at as usize + bytes.len()].copy_from_slice(bytes);
-            }
+            let step = |_: usize, bytes: &[u8]| if bytes.len() == 10 { 10 } else { 61 };
+            let state = replay_torn(&file, &rec.writes, step, |state, i, cut| {
+                let found = mp3_labels(state);
+                assert!(
+                    found == was || found == std::slice::from_ref(&new),
+                    "{name}: write {i} cut at {cut}: {found:?}"
+                );
+            });
             file = rec.file.into_inner();
             assert_eq!(state, file);
             assert_eq!(file.len(), len, "{name}: nothing moves");

@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::path::Path;
 
 use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
 use aigc_label_audio::{Aiff, Flac, Mp3, Ogg, stamp_file};
+use aigc_label_testutil::media::{Packets, assert_decodes_cleanly, duration, framemd5};
 use aigc_label_testutil::{run, sample_label, tool};
 use common::*;
 
@@ -43,19 +43,6 @@ fn decode_f32(path: &Path) -> Option<Vec<f32>> {
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect(),
     )
-}
-
-/// Asserts that ffmpeg decodes `path` without printing anything at level `error`.
-fn decodes_cleanly(path: &Path, what: &str) {
-    if let Some(ffmpeg) = tool("ffmpeg") {
-        let out = std::process::Command::new(ffmpeg)
-            .args([OsStr::new("-v"), "error".as_ref(), "-i".as_ref(), path.as_os_str()])
-            .args(["-f", "null", "-"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{what}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{what}: ffmpeg complains");
-    }
 }
 
 /// Asserts the default rhythm in channel 0 of `samples` from frame `from`: tones and gaps as
@@ -156,7 +143,7 @@ fn aiff_cue_is_spliced_into_the_sound_data_and_every_chunk_survives() {
                 assert_eq!(labels, found_texts(&Aiff, &source), "{what}: labels kept");
                 assert!(!labels.is_empty(), "{what}");
             }
-            decodes_cleanly(&output, &what);
+            assert_decodes_cleanly(&output, &what);
             if let (Mode::Insert, Some(samples)) = (mode, decode_f32(&output)) {
                 assert_cue_at(&samples, channels, stamped.spec.sample_rate, 0, &what);
                 let end = samples.len() / channels - stamped.cue_frames as usize;
@@ -164,53 +151,6 @@ fn aiff_cue_is_spliced_into_the_sound_data_and_every_chunk_survives() {
             }
         }
     }
-}
-
-/// ffprobe's duration of `path` in seconds.
-fn duration(path: &Path) -> Option<f64> {
-    let ffprobe = tool("ffprobe")?;
-    let out = run(
-        &ffprobe,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-show_entries".as_ref(),
-            "format=duration".as_ref(),
-            "-of".as_ref(),
-            "csv=p=0".as_ref(),
-            path.as_os_str(),
-        ],
-    );
-    Some(String::from_utf8_lossy(&out).trim().parse().unwrap())
-}
-
-/// The MD5 of every packet of the first audio stream as ffmpeg's demuxer cuts them (its own
-/// frame walker, not ours), without decoding; `None` without ffmpeg.
-fn packet_md5s(path: &Path) -> Option<Vec<String>> {
-    let ffmpeg = tool("ffmpeg")?;
-    let out = run(
-        &ffmpeg,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-i".as_ref(),
-            path.as_os_str(),
-            "-map".as_ref(),
-            "0:a:0".as_ref(),
-            "-c".as_ref(),
-            "copy".as_ref(),
-            "-f".as_ref(),
-            "framemd5".as_ref(),
-            "-".as_ref(),
-        ],
-    );
-    Some(
-        String::from_utf8_lossy(&out)
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
-            .collect(),
-    )
 }
 
 /// Asserts that `inner` occurs in `outer` as a contiguous run, and returns where.
@@ -253,7 +193,7 @@ fn mp3_cue_frames_go_between_the_original_frames_and_the_info_frame_is_corrected
                 );
             }
             assert_eq!(found_texts(&Mp3, &out), [sample_json()], "{what}");
-            decodes_cleanly(&output, &what);
+            assert_decodes_cleanly(&output, &what);
             let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
             let cue_s = stamped.cue_frames as f64 / f64::from(rate);
             if let (Some(before), Some(after)) = (duration(&input), duration(&output)) {
@@ -389,7 +329,7 @@ fn flac_is_re_encoded_losslessly_with_every_metadata_block_kept() {
                 }
             }
             assert_eq!(found_texts(&Flac, &out), [sample_json()], "{what}");
-            decodes_cleanly(&output, &what);
+            assert_decodes_cleanly(&output, &what);
             let channels = usize::from(stamped.spec.channels);
             if let (Some(old), Some(new)) = (decode_s32(&input), decode_s32(&output)) {
                 let cue = stamped.cue_frames as usize * channels;
@@ -473,7 +413,7 @@ fn opus_cue_packets_join_the_stream_with_granules_shifted() {
                 "{what}: page {k}"
             );
         }
-        decodes_cleanly(&output, &what);
+        assert_decodes_cleanly(&output, &what);
         if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
             let cue = stamped.cue_frames as f64 / 48_000.0 * at.len() as f64;
             assert!(
@@ -536,7 +476,7 @@ fn vorbis_cue_is_chained_before_or_after_the_unchanged_stream() {
             );
         }
         assert_eq!(found_texts(&Ogg, &out), [sample_json()], "{what}");
-        decodes_cleanly(&output, &what);
+        assert_decodes_cleanly(&output, &what);
         let rate = stamped.spec.sample_rate;
         let cue_s = stamped.cue_frames as f64 / f64::from(rate);
         if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
@@ -578,7 +518,7 @@ fn mp3_mix_re_encodes_only_the_frames_under_the_cue() {
         let stamped = stamp_file(&input, &output, &Cue::default(), &[At::Start], &mode).unwrap();
         let out = std::fs::read(&output).unwrap();
         assert_eq!(found_texts(&Mp3, &out), [sample_json()], "{what}");
-        decodes_cleanly(&output, &what);
+        assert_decodes_cleanly(&output, &what);
         assert_eq!(xing_frames(&out), xing_frames(&source), "{what}: as many frames");
         if let (Some(b), Some(a)) = (duration(&input), duration(&output)) {
             assert_eq!(a, b, "{what}: the length is kept");
@@ -717,7 +657,7 @@ fn mp3_without_an_info_frame_gets_the_cue_frames_too() {
     let out = std::fs::read(&output).unwrap();
     assert_eq!(out[..tag_len], plain[..tag_len]);
     assert!(xing_frames(&out).is_none(), "no Info frame is made up");
-    decodes_cleanly(&output, "plain CBR");
+    assert_decodes_cleanly(&output, "plain CBR");
     if let (Some(before), Some(after)) = (packet_md5s(&input), packet_md5s(&output)) {
         // The original packets come in two unchanged runs: before and after the middle cue.
         let tail = before
@@ -751,7 +691,7 @@ fn mp3_padding_after_the_tag_is_kept_and_a_broken_stream_is_refused() {
     stamp_file(&input, &output, &Cue::default(), &[At::Start], &Mode::Insert).unwrap();
     let out = std::fs::read(&output).unwrap();
     assert_eq!(out[..tag_len + 100], padded[..tag_len + 100]);
-    decodes_cleanly(&output, "padded");
+    assert_decodes_cleanly(&output, "padded");
     // The same junk in the middle of the frames: the walk would stop there, so it is refused.
     let middle = data.len() / 2;
     let broken = [&data[..middle], &[0u8; 100][..], &data[middle..]].concat();
@@ -793,7 +733,7 @@ fn aac_cue_frames_go_before_and_after_the_original_frames_with_the_edit_list_ski
             let out = std::fs::read(&output).unwrap();
             assert_eq!(found_texts(&aigc_label_video::Bmff, &out), [sample_json()], "{what}");
             assert_eq!(mp4_box(&out, b"udta"), mp4_box(&source, b"udta"), "{what}: udta kept");
-            decodes_cleanly(&output, &what);
+            assert_decodes_cleanly(&output, &what);
             let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
             let padded = aac_padded_cue(rate);
             let cue_frames = padded / 1024 + 1;
@@ -852,18 +792,8 @@ fn aac_cue_frames_go_before_and_after_the_original_frames_with_the_edit_list_ski
 /// The MD5 of every packet of the stream `map` (`0:v:0`, `0:a:0`) as ffmpeg's demuxer cuts
 /// them; `None` without ffmpeg.
 fn stream_md5s(path: &Path, map: &str) -> Option<Vec<String>> {
-    let ffmpeg = tool("ffmpeg")?;
-    let args = ["-v", "error", "-i"].map(OsStr::new);
-    let rest = ["-map", map, "-c", "copy", "-f", "framemd5", "-"].map(OsStr::new);
-    let all: Vec<&OsStr> = args.iter().copied().chain([path.as_os_str()]).chain(rest).collect();
-    let out = run(&ffmpeg, &all);
-    Some(
-        String::from_utf8_lossy(&out)
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
-            .collect(),
-    )
+    let packets = framemd5(path, map, Packets::Copied)?;
+    Some(packets.into_iter().map(|(_, md5)| md5).collect())
 }
 
 #[test]
@@ -893,7 +823,7 @@ fn aac_mix_re_encodes_only_the_frames_under_the_cue_in_m4a_and_in_the_sound_of_a
         let out = std::fs::read(&output).unwrap();
         assert_eq!(found_texts(&aigc_label_video::Bmff, &out), [sample_json()], "{what}");
         assert_eq!(mp4_box(&out, b"udta"), mp4_box(&source, b"udta"), "{what}: udta kept");
-        decodes_cleanly(&output, &what);
+        assert_decodes_cleanly(&output, &what);
         assert_eq!(duration(&input), duration(&output), "{what}: duration");
         let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
         if let (Some(before), Some(after)) = (stream_md5s(&input, "0:a:0"), stream_md5s(&output, "0:a:0")) {
@@ -978,7 +908,7 @@ fn aac_cue_in_the_middle_re_encodes_two_frames_either_side_of_a_frame_boundary()
         std::fs::write(&input, read_fixture(name)).unwrap();
         let at = [At::Time(std::time::Duration::from_secs(1))];
         let stamped = stamp_file(&input, &output, &Cue::default(), &at, &Mode::Insert).unwrap();
-        decodes_cleanly(&output, &what);
+        assert_decodes_cleanly(&output, &what);
         let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
         let padded = aac_padded_cue(rate);
         assert_eq!(stamped.cue_frames as usize, padded, "{what}");

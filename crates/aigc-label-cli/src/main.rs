@@ -303,7 +303,33 @@ struct Run {
     interrupted: Arc<AtomicBool>,
 }
 
+/// The key of `--sign-key` (with `--key-id`), loaded once for every file of a batch; a key that
+/// does not load is a usage error (its exit code).
+fn load_signer(path: Option<&std::path::Path>, key_id: Option<&str>) -> Result<Option<Arc<SigningKey>>, u8> {
+    path.map(|path| {
+        keys::load(path, key_id)
+            .map(Arc::new)
+            .map_err(|e| usage(format_args!("--sign-key: {e}")))
+    })
+    .transpose()
+}
+
 impl Run {
+    /// [`Run::new`] for a command that writes labels, with the options it writes by
+    /// (`--lenient` relaxes the check of the label written).
+    fn writing(
+        selection: Selection,
+        lenient: bool,
+        sync: bool,
+        output: Option<&std::path::Path>,
+    ) -> Result<(Run, Options), u8> {
+        let mut options = Options::default().with_sync(sync);
+        if lenient {
+            options = options.write_strictness(Strictness::Lenient);
+        }
+        Ok((Run::new(selection, options.clone(), output)?, options))
+    }
+
     /// Sets up a run over `selection`; `output` is the command's output folder, which walks
     /// never enter.
     fn new(selection: Selection, options: Options, output: Option<&std::path::Path>) -> Result<Run, u8> {
@@ -644,19 +670,12 @@ fn embed(args: EmbedArgs) -> u8 {
         Ok(target) => target,
         Err(message) => return usage(message),
     };
-    let signer: Option<Arc<SigningKey>> = match &args.sign_key {
-        Some(path) => match keys::load(path, args.key_id.as_deref()) {
-            Ok(key) => Some(Arc::new(key)),
-            Err(e) => return usage(format_args!("--sign-key: {e}")),
-        },
-        None => None,
+    let signer = match load_signer(args.sign_key.as_deref(), args.key_id.as_deref()) {
+        Ok(signer) => signer,
+        Err(code) => return code,
     };
     let bind = !args.no_bind;
-    let mut options = Options::default().with_sync(!args.no_sync);
-    if args.lenient {
-        options = options.write_strictness(Strictness::Lenient);
-    }
-    let mut run = match Run::new(args.selection, options.clone(), target.folder()) {
+    let (mut run, options) = match Run::writing(args.selection, args.lenient, !args.no_sync, target.folder()) {
         Ok(run) => run,
         Err(code) => return code,
     };

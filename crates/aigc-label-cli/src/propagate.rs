@@ -10,12 +10,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use aigc_label::batch::Input;
+use aigc_label::trust::LabelSigner;
 use aigc_label::trust::propagate::{Decision, Request};
-use aigc_label::trust::{LabelSigner, SigningKey};
-use aigc_label::{Options, Strictness};
 
 use crate::output::{self, Propagated, Summary};
-use crate::{Run, Selection, Target, error_status, expand_id, has_placeholder, is_single_file, keys, status, usage};
+use crate::{
+    Run, Selection, Target, error_status, expand_id, has_placeholder, is_single_file, load_signer, status, usage,
+};
 
 /// What `propagate` was asked for.
 #[derive(clap::Args)]
@@ -108,18 +109,11 @@ pub fn run(args: PropagateArgs) -> u8 {
             "with several files, --propagate-id needs a placeholder ({stem}, {name}, {path} or {num}) so each file gets its own id",
         );
     }
-    let signer: Option<Arc<SigningKey>> = match &args.sign_key {
-        Some(path) => match keys::load(path, args.key_id.as_deref()) {
-            Ok(key) => Some(Arc::new(key)),
-            Err(e) => return usage(format_args!("--sign-key: {e}")),
-        },
-        None => None,
+    let signer = match load_signer(args.sign_key.as_deref(), args.key_id.as_deref()) {
+        Ok(signer) => signer,
+        Err(code) => return code,
     };
-    let mut options = Options::default().with_sync(!args.no_sync);
-    if args.lenient {
-        options = options.write_strictness(Strictness::Lenient);
-    }
-    let mut run = match Run::new(args.selection, options.clone(), target.folder()) {
+    let (mut run, options) = match Run::writing(args.selection, args.lenient, !args.no_sync, target.folder()) {
         Ok(run) => run,
         Err(code) => return code,
     };

@@ -15,9 +15,10 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use aigc_label::audio::cue::{self, Cue, Mode, Rhythm, VoicePrompt};
-use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file, stamps};
+use aigc_label::core::stamp::Medium as StampMedium;
+use aigc_label::image::stamp::{FileOptions, Position as ImagePosition, Stamper, Style, stamp_file};
 use aigc_label::text::{Markdown, Position as TextPosition, TextKind, TextStyle};
-use aigc_label::{Carrier, Error, Label, Options, Result};
+use aigc_label::{Carrier, Error, Label, Limits, Options, Result};
 
 /// What `stamp` was asked for.
 #[derive(clap::Args)]
@@ -88,35 +89,34 @@ fn medium(args: &StampArgs) -> Result<Medium> {
     if let Some(kind) = &args.kind {
         return Ok(Medium::Text(text_kind(kind)?));
     }
-    // The registry detects; each medium's stamper says which of its formats it takes.
-    let format = aigc_label::detect_file(&args.input)?.map(|c| c.format());
-    match format {
-        Some(f) if stamps(f) => Ok(Medium::Image),
-        Some(f) if aigc_label::audio::stamps(f) => Ok(Medium::Audio),
-        // An MP4/M4A with sound and no picture is audio (AAC): the cue, not a drawn label.
-        Some(f) if f == aigc_label::video::Bmff.format() && !has_video_track(&args.input)? => Ok(Medium::Audio),
-        Some(f) if aigc_label::video::stamps(f) => Ok(Medium::Video),
-        Some(f) if f == Markdown.format() => Ok(Medium::Text(TextKind::Markdown)),
-        Some(other) => Err(Error::unsupported(
+    // The registry detects; the format's stamp capability says which medium's stamper takes
+    // the file, looking inside where the container holds several (an M4A is audio).
+    let Some(carrier) = aigc_label::detect_file(&args.input)? else {
+        let ext = args.input.extension().and_then(|e| e.to_str()).unwrap_or("");
+        return TextKind::from_extension(ext)
+            .map(Medium::Text)
+            .ok_or_else(|| Error::unsupported("stamp", "unrecognised input; for text use --kind"));
+    };
+    let Some(stamp) = carrier.stamp() else {
+        return Err(Error::unsupported(
             "stamp",
-            format!("stamp does not handle {other} files yet"),
-        )),
-        None => {
-            let ext = args.input.extension().and_then(|e| e.to_str()).unwrap_or("");
-            TextKind::from_extension(ext)
-                .map(Medium::Text)
-                .ok_or_else(|| Error::unsupported("stamp", "unrecognised input; for text use --kind"))
-        }
-    }
-}
-
-/// Whether the MP4 at `path` has a video track (a cover picture is not one: MP4 keeps it in
-/// the `covr` tag). A file whose tracks cannot be listed goes to the video stamper, which has
-/// a whole-file fallback and its own messages.
-fn has_video_track(path: &Path) -> Result<bool> {
-    let mut file = std::fs::File::open(path)?;
-    let handlers = aigc_label::video::bmff::track::handlers(&mut file, &aigc_label::Limits::default());
-    Ok(handlers.map_or(true, |h| h.contains(b"vide")))
+            format!("stamp does not handle {} files yet", carrier.format()),
+        ));
+    };
+    let mut file = aigc_label::open_file(&args.input).map_err(|e| Error::from(e).with_path(&args.input))?;
+    let medium = stamp
+        .medium(&mut file, &Limits::default())
+        .map_err(|e| e.with_path(&args.input))?;
+    Ok(match medium {
+        StampMedium::Image => Medium::Image,
+        StampMedium::Audio => Medium::Audio,
+        StampMedium::Video => Medium::Video,
+        StampMedium::Text if carrier.format() == Markdown.format() => Medium::Text(TextKind::Markdown),
+        StampMedium::Text => Medium::Text(
+            TextKind::from_extension(args.input.extension().and_then(|e| e.to_str()).unwrap_or(""))
+                .unwrap_or(TextKind::Plain),
+        ),
+    })
 }
 
 /// Runs the command.

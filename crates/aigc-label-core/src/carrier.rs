@@ -11,9 +11,12 @@ use std::io::Write;
 use std::ops::Range;
 
 use crate::check::Check;
+use crate::in_place::InPlace;
 use crate::io::ReadSeek;
 use crate::json::Shape;
 use crate::plan::Plan;
+use crate::stamp::Stamp;
+use crate::traces::TraceScanner;
 use crate::{Label, Limits, Result};
 
 /// How many leading bytes [`Carrier::sniff`] is shown (fewer if the stream is shorter).
@@ -83,6 +86,8 @@ pub struct Info {
 /// that remain (see [`crate::io::Source`]), obey [`Limits`], and never panic.
 ///
 /// Required: [`Carrier::info`], [`Carrier::sniff`], [`Carrier::find`] and [`Carrier::write`].
+/// Optional capabilities, each one method returning `Some`: [`Carrier::in_place`],
+/// [`Carrier::traces`], [`Carrier::stamp`]; so a format is one module and one registry line.
 /// A carrier that can work out its whole output in one scan also implements
 /// [`Carrier::plan`], which lets embedding read the input once and copy it at the speed of
 /// the disk.
@@ -162,6 +167,25 @@ pub trait Carrier: Send + Sync {
     fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<Plan>> {
         let _ = (input, label, limits);
         Ok(None)
+    }
+
+    /// Capability: the format's crash-safe update in place ([`crate::in_place`]), which the
+    /// facade takes when a label goes back into the file it came from. `None` (the default):
+    /// such a write is an atomic rewrite.
+    fn in_place(&self) -> Option<&dyn InPlace> {
+        None
+    }
+
+    /// Capability: the scanner for traces of generation in this format's container
+    /// ([`crate::traces`], for the "suspected" class). `None` (the default): no traces.
+    fn traces(&self) -> Option<&'static dyn TraceScanner> {
+        None
+    }
+
+    /// Capability: which medium's stamper takes the explicit label of a file of this format
+    /// ([`crate::stamp`]). `None` (the default): no explicit label is made for it.
+    fn stamp(&self) -> Option<&dyn Stamp> {
+        None
     }
 }
 

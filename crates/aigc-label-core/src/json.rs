@@ -70,7 +70,9 @@ pub fn to_json(label: &Label, shape: Shape) -> String {
     out
 }
 
-fn push_json_string(out: &mut String, value: &str) {
+/// Appends `value` to `out` as a JSON string literal: quotes, backslashes and control characters
+/// escaped, everything else as it is (UTF-8, not `\u` escapes).
+pub fn push_json_string(out: &mut String, value: &str) {
     out.push('"');
     for c in value.chars() {
         match c {

@@ -12,6 +12,8 @@
 //! - [`plan`]: a carrier's one scan of a file, as label copies found plus copied ranges and
 //!   new bytes, which embedding executes.
 //! - [`inspect()`] and [`embed()`]: the two operations, on streams.
+//! - A carrier's optional capabilities: [`in_place`] updates, [`traces`] of generation (the
+//!   scanner for its container), and which [`stamp`]er draws or plays its explicit label.
 //! - [`container`]: each container walker once (ISO-BMFF boxes, RIFF/IFF chunks, TIFF IFDs,
 //!   JPEG segments, PNG chunks), the structure budget and the binding exclusions list, so formats
 //!   are thin adapters over one walk.
@@ -41,6 +43,7 @@ pub mod container;
 pub mod embed;
 mod error;
 pub mod explicit;
+pub mod in_place;
 pub mod inspect;
 pub mod io;
 pub mod json;
@@ -48,6 +51,8 @@ mod label;
 mod limits;
 pub mod plan;
 pub mod provider;
+pub mod stamp;
+pub mod traces;
 pub mod xmp;
 
 pub use carrier::{Carrier, Found, Info, Registry, Written};

@@ -124,6 +124,10 @@ impl Carrier for Gif {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
+    }
+
     /// `GIF87a` or `GIF89a`.
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a")

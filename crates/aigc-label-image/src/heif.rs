@@ -129,6 +129,10 @@ impl Carrier for Heif {
         }
     }
 
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::BmffScanner)
+    }
+
     /// An `ftyp` box first, with a HEIF or AVIF major brand.
     fn sniff(&self, head: &[u8]) -> bool {
         head.get(4..8) == Some(b"ftyp")

@@ -103,6 +103,17 @@ const CARRIER_EXTENDED: &str = "APP1 Extended XMP";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Jpeg;
 
+impl aigc_label_core::in_place::InPlace for Jpeg {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Update> {
+        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
+    }
+}
+
 impl Carrier for Jpeg {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -110,6 +121,18 @@ impl Carrier for Jpeg {
             media_type: "image/jpeg",
             extensions: &["jpg", "jpeg", "jpe", "jfif"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::JpegScanner)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
     }
 
     /// SOI followed by the `FF` of the first marker.

@@ -94,6 +94,14 @@ impl Carrier for Png {
         }
     }
 
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::PngScanner)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(&SIGNATURE)
     }
@@ -340,6 +348,9 @@ impl<'a> Walker<'a> {
     /// # Errors
     /// Malformed or truncated chunk headers before `IEND`, a missing `IHDR`, `IDAT` or `IEND`,
     /// more chunks than [`Limits::max_structures`], I/O errors.
+    // Always inlined: its `Result<Option<Chunk>>` came back through the stack and was reloaded
+    // wider than it was stored, a store-forwarding stall per chunk (hostile bench, #17).
+    #[inline(always)]
     fn next(&mut self) -> Result<Option<Chunk>> {
         if self.end.is_some() {
             return Ok(None);

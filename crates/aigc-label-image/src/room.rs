@@ -29,18 +29,10 @@ use std::ops::Range;
 
 use aigc_label_core::{Result, Written};
 
-/// What an in-place update did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Update {
-    /// The label was written in place: where its structure and the room next to it are, and the
-    /// bytes written in all three steps.
-    InPlace(Written),
-    /// Nothing was written; the file needs a full rewrite, for this reason.
-    Rewrite(&'static str),
-}
+/// What an in-place update did: the one type every carrier's update returns.
+pub use aigc_label_core::in_place::Update;
 
-/// Disks write a 512-byte sector whole or not at all: the switch stays inside one.
-const SECTOR: u64 = 512;
+use aigc_label_core::in_place::SECTOR;
 
 /// The label's structure and the room next to it, as a container frames them.
 pub(crate) struct Pair {

@@ -125,6 +125,10 @@ impl Carrier for Tiff {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         MAGICS.iter().any(|m| head.starts_with(*m))
     }

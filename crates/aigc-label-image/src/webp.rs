@@ -121,6 +121,17 @@ const RIFF_SIZE: Range<u64> = 4..8;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebP;
 
+impl aigc_label_core::in_place::InPlace for WebP {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Update> {
+        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
+    }
+}
+
 impl Carrier for WebP {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -128,6 +139,14 @@ impl Carrier for WebP {
             media_type: "image/webp",
             extensions: &["webp"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Image)
     }
 
     /// `RIFF`, four size bytes, `WEBP`.

@@ -5,8 +5,13 @@
 //!   test with a message; under `CI=true` it fails the test, so CI never passes by skipping.
 //! - [`round_trip`]: the one harness every carrier goes through: embed, verify, embed again,
 //!   and check that exactly one label remains.
+//! - [`in_place`]: the recorder and torn-write replay of the in-place update tests; [`media`]:
+//!   ffmpeg/ffprobe probes (decoded MD5s, frame MD5s, tags) the stamp and in-place tests share.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod in_place;
+pub mod media;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

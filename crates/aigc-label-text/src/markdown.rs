@@ -61,6 +61,14 @@ impl Carrier for Markdown {
         }
     }
 
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::TextScanner)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Text)
+    }
+
     /// A leading `---` line (after an optional BOM) followed by a `key:` line: YAML front matter.
     fn sniff(&self, head: &[u8]) -> bool {
         let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);

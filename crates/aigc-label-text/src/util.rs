@@ -5,6 +5,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use aigc_label_core::container::inflate::{self, InflateError, Stream};
 use aigc_label_core::io::ReadSeek;
+use aigc_label_core::json::push_json_string;
 
 use aigc_label_core::{Error, Limits, Result};
 
@@ -32,22 +33,6 @@ pub(crate) fn json_object(pairs: &[(String, JsonValue)]) -> String {
     }
     out.push('}');
     out
-}
-
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// True if `s` is a JSON number (so a YAML plain scalar like `1` stays a number in the JSON and

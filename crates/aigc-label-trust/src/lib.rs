@@ -65,7 +65,8 @@ pub mod message;
 pub mod propagate;
 pub mod protect;
 pub mod sign;
-pub mod traces;
+/// Traces of generation; each carrier names its scanner ([`aigc_label_core::Carrier::traces`]).
+pub use aigc_label_core::traces;
 pub mod trust;
 pub mod verify;
 

@@ -122,6 +122,10 @@ impl Carrier for Avi {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Video)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(b"RIFF") && head.get(8..12) == Some(b"AVI ")
     }

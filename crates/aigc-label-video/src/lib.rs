@@ -57,7 +57,7 @@ pub use bmff::Bmff;
 pub use flv::Flv;
 pub use matroska::Matroska;
 #[cfg(feature = "stamp")]
-pub use stamp::{StampOptions, StampReport, stamp_file, stamp_file_with_progress, stamps};
+pub use stamp::{StampOptions, StampReport, stamp_file, stamp_file_with_progress};
 
 use aigc_label_core::Carrier;
 

@@ -6,67 +6,19 @@
 
 mod common;
 
-use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+use std::io::Cursor;
 
+use aigc_label_core::in_place::Storage;
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Label, Limits};
+use aigc_label_testutil::in_place::{Recorder, replay_torn};
 use aigc_label_testutil::{covered_by, fixture, sample_label};
 use aigc_label_video::Bmff;
 use aigc_label_video::bmff::{Update, update_in_place};
 
-/// A file in memory that records every write (position, bytes) and where syncs fell.
-struct Recorder {
-    file: Cursor<Vec<u8>>,
-    writes: Vec<(u64, Vec<u8>)>,
-    syncs: Vec<usize>,
-}
-
-impl Recorder {
-    fn new(bytes: Vec<u8>) -> Self {
-        Recorder {
-            file: Cursor::new(bytes),
-            writes: Vec::new(),
-            syncs: Vec::new(),
-        }
-    }
-
-    fn written(&self) -> u64 {
-        self.writes.iter().map(|w| w.1.len() as u64).sum()
-    }
-
-    /// Updates the label through [`update_in_place`], recording syncs.
-    fn update(&mut self, label: &Label) -> Update {
-        update_in_place(self, label, &Limits::default(), |r: &mut Recorder| {
-            r.syncs.push(r.writes.len());
-            Ok(())
-        })
-        .unwrap()
-    }
-}
-
-impl Read for Recorder {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.file.read(buf)
-    }
-}
-
-impl Seek for Recorder {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.file.seek(pos)
-    }
-}
-
-impl Write for Recorder {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let at = self.file.position();
-        let n = self.file.write(buf)?;
-        self.writes.push((at, buf[..n].to_vec()));
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Updates `rec`'s file through [`update_in_place`], recording syncs.
+fn update(rec: &mut Recorder, label: &Label) -> Update {
+    update_in_place(rec, label, &Limits::default(), |r: &mut Recorder| r.sync()).unwrap()
 }
 
 /// The label texts our reader finds.
@@ -105,7 +57,7 @@ fn updates_after_our_first_write_go_in_place() {
             let label = propagated(n, 100 + 40 * n);
             let json = to_json(&label, Shape::Bare);
             let mut rec = Recorder::new(file.clone());
-            let Update::InPlace(w) = rec.update(&label) else {
+            let Update::InPlace(w) = update(&mut rec, &label) else {
                 panic!("{name}: update {n} asked for a rewrite")
             };
             eprintln!(
@@ -164,21 +116,14 @@ fn every_state_a_crash_can_leave_reads_as_the_old_or_the_new_label() {
             let label = propagated(n, 60 + 90 * n);
             let new = to_json(&label, Shape::Bare);
             let mut rec = Recorder::new(file.clone());
-            assert!(matches!(rec.update(&label), Update::InPlace(_)), "{name}");
+            assert!(matches!(update(&mut rec, &label), Update::InPlace(_)), "{name}");
             // A kill after any number of writes, and within a write after any 4-byte prefix
             // (but the switch, inside one sector: whole or not at all).
-            let mut state = file.clone();
-            for (i, (pos, bytes)) in rec.writes.iter().enumerate() {
-                let step = if i == rec.syncs[0] { bytes.len() } else { 4 };
-                for cut in (0..bytes.len()).step_by(step) {
-                    let mut torn = state.clone();
-                    let at = *pos as usize;
-                    torn[at..at + cut].copy_from_slice(&bytes[..cut]);
-                    let seen = texts(&torn);
-                    assert!(seen == [old.clone()] || seen == [new.clone()], "{name}: {seen:?}");
-                }
-                state[*pos as usize..*pos as usize + bytes.len()].copy_from_slice(bytes);
-            }
+            let step = |i: usize, bytes: &[u8]| if i == rec.syncs[0] { bytes.len() } else { 4 };
+            let state = replay_torn(&file, &rec.writes, step, |torn, _, _| {
+                let seen = texts(torn);
+                assert!(seen == [old.clone()] || seen == [new.clone()], "{name}: {seen:?}");
+            });
             assert_eq!(texts(&state), std::slice::from_ref(&new));
             file = state;
             old = new;
@@ -191,14 +136,14 @@ fn without_room_nothing_is_written() {
     // A file without a label: the first write (a rewrite) leaves the room.
     let input = std::fs::read(fixture("video/mp4_faststart_free.mp4")).unwrap();
     let mut rec = Recorder::new(input.clone());
-    assert!(matches!(rec.update(&sample_label()), Update::Rewrite(_)));
+    assert!(matches!(update(&mut rec, &sample_label()), Update::Rewrite(_)));
     assert_eq!(rec.written(), 0);
 
     // A label larger than the room.
     let input = std::fs::read(fixture("video/mp4_faststart.mp4")).unwrap();
     let labelled = common::embed(&Bmff, &input, &sample_label());
     let mut rec = Recorder::new(labelled.clone());
-    assert!(matches!(rec.update(&propagated(0, 6000)), Update::Rewrite(_)));
+    assert!(matches!(update(&mut rec, &propagated(0, 6000)), Update::Rewrite(_)));
     assert_eq!(rec.written(), 0);
 
     // A label written by another tool (ffmpeg): no room of ours.
@@ -206,7 +151,7 @@ fn without_room_nothing_is_written() {
     let theirs = Bmff.find(&mut Cursor::new(&tagged), &Limits::default()).unwrap();
     if !theirs.is_empty() {
         let mut rec = Recorder::new(tagged);
-        assert!(matches!(rec.update(&sample_label()), Update::Rewrite(_)));
+        assert!(matches!(update(&mut rec, &sample_label()), Update::Rewrite(_)));
         assert_eq!(rec.written(), 0);
     }
 }

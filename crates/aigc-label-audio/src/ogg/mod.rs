@@ -246,6 +246,10 @@ impl Carrier for Ogg {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Audio)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(b"OggS")
     }

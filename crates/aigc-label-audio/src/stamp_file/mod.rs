@@ -53,11 +53,6 @@ pub struct Stamped {
     pub positions: Vec<u64>,
 }
 
-/// Whether [`stamp_file`] takes a file the registry detects as `format`: every audio carrier's.
-pub fn stamps(format: &str) -> bool {
-    crate::carriers().iter().any(|c| c.format() == format)
-}
-
 /// Reads the audio file `input`, places `cue` at `at` by `mode` and writes `output` in the same
 /// format, keeping every piece of metadata the input had (an implicit label among it). The
 /// output is written to a temporary file beside it and renamed into place, so a failure leaves

@@ -2,10 +2,8 @@
 //! hostile-input drivers.
 #![allow(dead_code)]
 
-use std::ffi::OsStr;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use aigc_label_audio::cue::Rhythm;
 use aigc_label_core::json::{Shape, to_json};
@@ -102,62 +100,6 @@ pub fn found_texts(carrier: &dyn Carrier, data: &[u8]) -> Vec<String> {
         .into_iter()
         .map(|f| f.text)
         .collect()
-}
-
-/// MD5 of the first audio stream decoded by ffmpeg to 64-bit float PCM (exact for every integer
-/// and float sample format and for the float output of lossy decoders); `None` without ffmpeg.
-pub fn decoded_md5(path: &Path) -> Option<String> {
-    let ffmpeg = tool("ffmpeg")?;
-    let out = run(
-        &ffmpeg,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-i".as_ref(),
-            path.as_os_str(),
-            "-map".as_ref(),
-            "0:a:0".as_ref(),
-            "-c:a".as_ref(),
-            "pcm_f64le".as_ref(),
-            "-f".as_ref(),
-            "md5".as_ref(),
-            "-".as_ref(),
-        ],
-    );
-    Some(String::from_utf8_lossy(&out).trim().to_string())
-}
-
-/// What ffmpeg prints at level `warning` while decoding the whole file (CRC errors, lost sync);
-/// `None` without ffmpeg.
-pub fn decode_warnings(path: &Path) -> Option<String> {
-    let ffmpeg = tool("ffmpeg")?;
-    let out = Command::new(ffmpeg)
-        .args([OsStr::new("-v"), "warning".as_ref(), "-i".as_ref(), path.as_os_str()])
-        .args(["-f", "null", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    Some(String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-/// The `AIGC` tag as ffprobe reports it (format tags for ID3 and FLAC, stream tags for Ogg);
-/// `None` without ffprobe, `Some("")` when ffprobe shows no such tag.
-pub fn ffprobe_aigc(path: &Path) -> Option<String> {
-    let ffprobe = tool("ffprobe")?;
-    let out = run(
-        &ffprobe,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-show_entries".as_ref(),
-            "format_tags=AIGC:stream_tags=AIGC".as_ref(),
-            "-of".as_ref(),
-            "default=noprint_wrappers=1:nokey=1".as_ref(),
-            path.as_os_str(),
-        ],
-    );
-    let text = String::from_utf8_lossy(&out).into_owned();
-    Some(text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string())
 }
 
 /// The body of a top-level RIFF chunk `AIGC` as exiftool reads it (exiftool names chunks it has
@@ -423,4 +365,25 @@ pub fn assert_rhythm(found: &[(f64, f64)], rhythm: &Rhythm, what: &str) {
             "{what}: letter gap is the long one: {gaps:?}"
         );
     }
+}
+
+#[allow(unused_imports)]
+pub use aigc_label_testutil::media::{decoded_md5, ffprobe_aigc};
+
+/// What ffmpeg prints at level `warning` while decoding the whole file (CRC errors, lost sync);
+/// `None` without ffmpeg.
+pub fn decode_warnings(path: &Path) -> Option<String> {
+    aigc_label_testutil::media::decode_messages(path, "warning", None)
+}
+
+/// The MD5 of every packet of the first audio stream as ffmpeg's demuxer cuts them (its own
+/// frame walker, not ours), without decoding; `None` without ffmpeg.
+pub fn packet_md5s(path: &Path) -> Option<Vec<String>> {
+    use aigc_label_testutil::media::{Packets, framemd5};
+    Some(
+        framemd5(path, "0:a:0", Packets::Copied)?
+            .into_iter()
+            .map(|(_, md5)| md5)
+            .collect(),
+    )
 }

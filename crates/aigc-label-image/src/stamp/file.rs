@@ -147,12 +147,6 @@ pub enum Rewrite {
     Reencoded,
 }
 
-/// Whether [`stamp_file`] re-encodes files of `format` (a [`Carrier::format`] name, as the
-/// registry detected it).
-pub fn stamps(format: &str) -> bool {
-    Kind::of(format).is_some()
-}
-
 /// Decodes `input`, draws `stamper`'s label on every frame, re-encodes in the same format and
 /// writes the result to `output`, with `label` as the implicit label.
 ///
@@ -265,16 +259,8 @@ pub fn stamp_file(
         }
         other => (other, None),
     };
-    let (out, implicit) = match implicit {
-        None => (encoded, kept),
-        Some((carrier, label, label_options)) => {
-            let mut out = Vec::new();
-            let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
-            readback(carrier, &mut Cursor::new(&out), &label, &label_options)?;
-            (out, Some(written))
-        }
-    };
-    output.write_all(&out)?;
+    let (bytes_written, implicit) = write_with_label(encoded, implicit, output)?;
+    let implicit = implicit.or(kept);
     Ok(FileReport {
         format: kind.name(),
         stamped,
@@ -282,7 +268,7 @@ pub fn stamp_file(
         icc_profile,
         exif,
         implicit,
-        bytes_written: out.len() as u64,
+        bytes_written,
         rewrite,
     })
 }
@@ -344,23 +330,14 @@ pub fn repaint_file(
         }
     };
     let (encoded, icc_profile, exif) = encode(kind, decoded, options)?;
-    let (out, implicit) = match implicit {
-        None => (encoded, None),
-        Some((carrier, label, label_options)) => {
-            let mut out = Vec::new();
-            let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
-            readback(carrier, &mut Cursor::new(&out), &label, &label_options)?;
-            (out, Some(written))
-        }
-    };
-    output.write_all(&out)?;
+    let (bytes_written, implicit) = write_with_label(encoded, implicit, output)?;
     Ok(RepaintReport {
         format: kind.name(),
         frames,
         icc_profile,
         exif,
         implicit,
-        bytes_written: out.len() as u64,
+        bytes_written,
     })
 }
 
@@ -491,6 +468,27 @@ fn read_all(input: &mut dyn ReadSeek, max: u64) -> Result<Vec<u8>> {
     })?;
     input.take(max).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Writes the re-encoded image `encoded` to `output`, with the implicit label of `implicit`
+/// written into it (and read back) when there is one; returns the bytes written and where the
+/// label is.
+fn write_with_label(
+    encoded: Vec<u8>,
+    implicit: ImplicitPlan,
+    output: &mut dyn Write,
+) -> Result<(u64, Option<Written>)> {
+    let (out, written) = match implicit {
+        None => (encoded, None),
+        Some((carrier, label, label_options)) => {
+            let mut out = Vec::new();
+            let written = rewrite_with(carrier, &mut Cursor::new(&encoded), &mut out, &label, &label_options)?;
+            readback(carrier, &mut Cursor::new(&out), &label, &label_options)?;
+            (out, Some(written))
+        }
+    };
+    output.write_all(&out)?;
+    Ok((out.len() as u64, written))
 }
 
 /// The implicit label to write, decided before anything is decoded: the caller's (if the input's

@@ -68,7 +68,7 @@ mod webp;
 
 #[cfg(feature = "stamp")]
 pub use self::{
-    file::{Carried, FileOptions, FileReport, RepaintReport, Rewrite, decode_rgba, repaint_file, stamp_file, stamps},
+    file::{Carried, FileOptions, FileReport, RepaintReport, Rewrite, decode_rgba, repaint_file, stamp_file},
     font::{BUNDLED_FONT, bundled_font, check_coverage},
     label::{PreparedLabel, Rect},
     png::PaletteChange,

@@ -39,18 +39,8 @@ use super::meta::{self, Place};
 use super::{read_box, single_moov, walk_top, xmp_patches};
 use crate::common::{Budget, label_json};
 
-/// What [`update_in_place`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Update {
-    /// The label was written in place: where its `meta` box is, and the bytes written in all
-    /// three steps.
-    InPlace(Written),
-    /// Nothing was written; the file needs a full rewrite, for this reason.
-    Rewrite(&'static str),
-}
-
-/// Disks write a 512-byte sector whole or not at all: the switch stays inside one.
-const SECTOR: u64 = 512;
+pub use aigc_label_core::in_place::Update;
+use aigc_label_core::in_place::in_one_sector;
 
 /// Updates the label of an MP4/MOV file in place, crash-safely (see the module notes), when the
 /// room our writer leaves in the label's `meta` box can take it; `sync` makes the writes so far
@@ -269,7 +259,7 @@ impl Layout {
         let first = (0..4).find(differ).unwrap_or(3);
         let last = (0..4).rev().find(differ).unwrap_or(3);
         let (pos, len) = (self.front.start + first as u64, (last + 1 - first) as u64);
-        if pos / SECTOR != (pos + len - 1) / SECTOR {
+        if !in_one_sector(pos, len) {
             return Err("the bytes of the switch would straddle a disk sector");
         }
         Ok((pos, new.get(first..=last).unwrap_or_default().to_vec()))

@@ -64,6 +64,31 @@ const IMAGE_BRANDS: [&[u8; 4]; 9] = [
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bmff;
 
+impl aigc_label_core::in_place::InPlace for Bmff {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<Update> {
+        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
+    }
+}
+
+/// Stamped as video when a track's handler is `vide`, as audio otherwise (an M4A, a video file
+/// with its picture removed): what the file holds, not its extension, picks the stamper. A cover
+/// picture is not a track (MP4 keeps it in the `covr` tag). A file whose tracks cannot be listed
+/// goes to the video stamper, which has a whole-file fallback and its own messages.
+impl aigc_label_core::stamp::Stamp for Bmff {
+    fn medium(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<aigc_label_core::stamp::Medium> {
+        use aigc_label_core::stamp::Medium;
+        Ok(match track::handlers(input, limits) {
+            Ok(handlers) if !handlers.contains(b"vide") => Medium::Audio,
+            _ => Medium::Video,
+        })
+    }
+}
+
 impl Carrier for Bmff {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -71,6 +96,18 @@ impl Carrier for Bmff {
             media_type: "video/mp4",
             extensions: &["mp4", "mov", "m4v", "m4a", "3gp", "3g2", "qt"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
+    fn traces(&self) -> Option<&'static dyn aigc_label_core::traces::TraceScanner> {
+        Some(&aigc_label_core::traces::BmffScanner)
+    }
+
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(self)
     }
 
     fn sniff(&self, head: &[u8]) -> bool {

@@ -70,6 +70,10 @@ impl Carrier for Flv {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Video)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(b"FLV\x01")
     }

@@ -359,6 +359,10 @@ impl Carrier for Matroska {
         }
     }
 
+    fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
+        Some(&aigc_label_core::stamp::Medium::Video)
+    }
+
     fn sniff(&self, head: &[u8]) -> bool {
         head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3])
     }

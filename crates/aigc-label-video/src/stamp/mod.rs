@@ -180,15 +180,6 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// Whether [`stamp_file`] takes a file the registry detects as `format` (the video carriers'
-/// formats; an MP4 with no video stream is refused when it is read).
-pub fn stamps(format: &str) -> bool {
-    use aigc_label_core::Carrier;
-    [&crate::Bmff as &dyn Carrier, &crate::Matroska, &crate::Flv, &crate::Avi]
-        .iter()
-        .any(|c| c.format() == format)
-}
-
 /// Draws the label on the video of `input` (the first video stream that is not a cover
 /// picture) and writes the result to `output`.
 ///

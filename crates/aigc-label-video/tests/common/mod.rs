@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use aigc_label_core::inspect::Options;
 use aigc_label_core::{Carrier, Label, Limits};
-use aigc_label_testutil::{run, tool};
 
 /// Embeds `label` into `input` with `carrier` (through core's `embed_with`, which applies the
 /// producer rule) and checks the output with core's `verify`.
@@ -26,64 +25,6 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).expect("write temp");
     (dir, path)
-}
-
-/// The `AIGC` format tag as ffprobe reports it, or `None` when ffprobe is missing outside CI.
-pub fn ffprobe_aigc(path: &Path) -> Option<String> {
-    let ffprobe = tool("ffprobe")?;
-    let out = run(
-        &ffprobe,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-show_entries".as_ref(),
-            "format_tags=AIGC".as_ref(),
-            "-of".as_ref(),
-            "default=nw=1:nk=1".as_ref(),
-            path.as_os_str(),
-        ],
-    );
-    Some(String::from_utf8_lossy(&out).trim_end().to_string())
-}
-
-/// Per-frame MD5s of every decoded stream (`ffmpeg -f framemd5`), header comments removed.
-pub fn framemd5(path: &Path) -> Option<String> {
-    let ffmpeg = tool("ffmpeg")?;
-    let out = run(
-        &ffmpeg,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-nostdin".as_ref(),
-            "-i".as_ref(),
-            path.as_os_str(),
-            "-map".as_ref(),
-            "0".as_ref(),
-            "-f".as_ref(),
-            "framemd5".as_ref(),
-            "-".as_ref(),
-        ],
-    );
-    let text = String::from_utf8_lossy(&out);
-    Some(
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
-}
-
-/// What `ffmpeg -v error -i path -f null -` prints (empty when the file decodes cleanly).
-pub fn decode_messages(path: &Path) -> Option<String> {
-    let ffmpeg = tool("ffmpeg")?;
-    let out = std::process::Command::new(ffmpeg)
-        .args(["-v", "error", "-nostdin", "-i"])
-        .arg(path)
-        .args(["-map", "0", "-f", "null", "-"])
-        .output()
-        .expect("ffmpeg");
-    assert!(out.status.success(), "ffmpeg failed on {}", path.display());
-    Some(String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// The whole witness check for one fixture: embed, then ffprobe shows our value, every stream
@@ -221,4 +162,19 @@ pub fn fuzz_with_binding(carrier: &dyn Carrier, data: &[u8]) {
             f.range
         );
     }
+}
+
+#[allow(unused_imports)]
+pub use aigc_label_testutil::media::ffprobe_aigc;
+
+/// `(pts, md5)` of every decoded frame of every stream.
+pub fn framemd5(path: &Path) -> Option<Vec<(i64, String)>> {
+    use aigc_label_testutil::media::{Packets, framemd5};
+    framemd5(path, "0", Packets::Decoded)
+}
+
+/// What `ffmpeg -v error -i path -map 0 -f null -` prints (empty when every stream decodes
+/// cleanly).
+pub fn decode_messages(path: &Path) -> Option<String> {
+    aigc_label_testutil::media::decode_messages(path, "error", Some("0"))
 }

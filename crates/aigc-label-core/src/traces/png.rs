@@ -5,11 +5,10 @@
 //! `IEND` are read too, as generators and tools append them; bytes there that do not form
 //! chunks end the walk quietly.
 
-use aigc_label_core::container::Budget;
-use aigc_label_core::container::inflate::{self, Stream};
-use aigc_label_core::container::png::{ChunkHeader, MAX_CHUNK_LEN, SIGNATURE};
-use aigc_label_core::io::{Bytes, ReadSeek, Source};
-use aigc_label_core::{Limits, Result};
+use crate::container::Budget;
+use crate::container::png::{ChunkHeader, MAX_CHUNK_LEN, SIGNATURE};
+use crate::io::{Bytes, ReadSeek, Source};
+use crate::{Limits, Result};
 
 use super::{Trace, TraceKind, TraceScanner, in_exif, in_text, in_xmp, is_c2pa_jumbf};
 
@@ -24,10 +23,6 @@ pub struct PngScanner;
 impl TraceScanner for PngScanner {
     fn format(&self) -> &'static str {
         "png"
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &["png"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
@@ -135,6 +130,15 @@ fn latin1(bytes: &[u8]) -> String {
 }
 
 /// Inflates a zlib stream, giving up past [`Limits::max_inflated_bytes`].
+#[cfg(feature = "inflate")]
 fn inflate(data: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+    use crate::container::inflate::{self, Stream};
     inflate::inflate(data, Stream::Zlib, limits.max_inflated_bytes).ok()
+}
+
+/// Without the core's `inflate` feature a compressed text chunk is searched by its keyword
+/// alone.
+#[cfg(not(feature = "inflate"))]
+fn inflate(_: &[u8], _: &Limits) -> Option<Vec<u8>> {
+    None
 }

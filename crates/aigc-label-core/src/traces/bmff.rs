@@ -4,10 +4,10 @@
 //! Only top-level box headers are read, through the container layer's walker; payloads, `mdat`
 //! included, are skipped by seeking.
 
-use aigc_label_core::container::Budget;
-use aigc_label_core::container::bmff::StreamBoxes;
-use aigc_label_core::io::{ReadSeek, Source};
-use aigc_label_core::{Error, Limits, Result};
+use crate::container::Budget;
+use crate::container::bmff::StreamBoxes;
+use crate::io::{ReadSeek, Source};
+use crate::{Error, Limits, Result};
 
 use super::{Trace, TraceKind, TraceScanner};
 
@@ -23,10 +23,6 @@ pub struct BmffScanner;
 impl TraceScanner for BmffScanner {
     fn format(&self) -> &'static str {
         "bmff"
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &["mp4", "heif"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {

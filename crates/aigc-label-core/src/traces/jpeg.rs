@@ -5,10 +5,10 @@
 //! metadata sits before the image data. It buffers APP1 and APP11 segments (at most 64 KiB
 //! each) and seeks past all others.
 
-use aigc_label_core::container::Budget;
-use aigc_label_core::container::jpeg::{EOI, SOS, Segments, stands_alone};
-use aigc_label_core::io::{ReadSeek, Source};
-use aigc_label_core::{Limits, Result};
+use crate::container::Budget;
+use crate::container::jpeg::{EOI, SOS, Segments, stands_alone};
+use crate::io::{ReadSeek, Source};
+use crate::{Limits, Result};
 
 use super::{Trace, TraceKind, TraceScanner, explicit_label, in_exif, in_xmp, is_c2pa_jumbf};
 
@@ -27,10 +27,6 @@ pub struct JpegScanner;
 impl TraceScanner for JpegScanner {
     fn format(&self) -> &'static str {
         "jpeg"
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &["jpeg"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {

@@ -1,7 +1,7 @@
 //! Just enough of EXIF (a TIFF structure, CIPA DC-008) to read IFD0's ASCII tags `Software` and
 //! `ImageDescription`, through the container layer's TIFF reader.
 
-use aigc_label_core::container::tiff::TiffData;
+use crate::container::tiff::TiffData;
 
 /// The `Software` tag (TIFF 6.0, 0x0131), type ASCII.
 pub const SOFTWARE: u16 = 0x0131;

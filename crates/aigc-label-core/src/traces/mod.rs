@@ -13,15 +13,16 @@
 //! - [`TraceKind::GeneratorSoftware`]: EXIF `Software`, PNG `Software` text or XMP
 //!   `xmp:CreatorTool` naming a generator ([`GENERATORS`]).
 //! - [`TraceKind::ExplicitLabel`]: explicit label text (`【AI生成】`, `由人工智能合成`) standing
-//!   on its own, found by [`aigc_label_core::explicit::find_labels`] in PNG text chunks, XMP
+//!   on its own, found by [`crate::explicit::find_labels`] in PNG text chunks, XMP
 //!   packets, EXIF `ImageDescription`, JPEG comments, and the body of plain-text files
 //!   (Markdown, `.txt`). Text inside PDF and Office files is not extracted here.
 //!
-//! Design: one scanner per container format behind [`TraceScanner`], chosen by the format the
-//! carrier registry detected (this crate does not sniff: one detection, the registry's), and
-//! shared detectors for what formats carry alike (an XMP packet, an EXIF block, a
-//! text value), so adding a format is one module that finds those blocks. Scanners read headers
-//! through [`aigc_label_core::io::Source`], seek past image data, obey [`Limits`] and never
+//! Design: one scanner per container family behind [`TraceScanner`], which a carrier names as its
+//! capability ([`Carrier::traces`]; nothing here sniffs: one detection, the registry's), and
+//! shared detectors for what formats carry alike (an XMP packet, an EXIF block, a text value),
+//! so a format in a known container is one line in its carrier, and a new container one module
+//! that finds those blocks. The trust crate re-exports this module for the "suspected" class. Scanners read headers
+//! through [`crate::io::Source`], seek past image data, obey [`Limits`] and never
 //! panic; a malformed file yields the traces found before the damage and an error.
 
 mod bmff;
@@ -30,13 +31,18 @@ mod jpeg;
 mod png;
 mod text;
 
+pub use bmff::BmffScanner;
+pub use jpeg::JpegScanner;
+pub use png::PngScanner;
+pub use text::TextScanner;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use aigc_label_core::explicit::find_labels;
-use aigc_label_core::io::ReadSeek;
-use aigc_label_core::{Carrier, Limits, Result, xmp};
+use crate::explicit::find_labels;
+use crate::io::ReadSeek;
+use crate::{Carrier, Limits, Result, xmp};
 
 /// The IPTC Extension namespace, home of `DigitalSourceType`.
 pub const IPTC_EXT_NS: &str = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/";
@@ -152,9 +158,6 @@ pub trait TraceScanner: Sync {
     /// Short format name, as carriers spell it.
     fn format(&self) -> &'static str;
 
-    /// The carrier formats ([`Carrier::format`]) whose files this scanner reads.
-    fn reads(&self) -> &'static [&'static str];
-
     /// Every trace in `input`.
     ///
     /// # Errors
@@ -162,28 +165,20 @@ pub trait TraceScanner: Sync {
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>>;
 }
 
-/// The scanners this crate has.
+/// Every scanner there is, one per container family (for fuzzing and tests: a file's scanner
+/// is its carrier's [`Carrier::traces`]).
 pub fn scanners() -> &'static [&'static dyn TraceScanner] {
-    &[
-        &png::PngScanner,
-        &jpeg::JpegScanner,
-        &bmff::BmffScanner,
-        &text::TextScanner,
-    ]
-}
-
-/// The scanner for files of `format` ([`Carrier::format`]), if there is one.
-pub fn scanner_for(format: &str) -> Option<&'static dyn TraceScanner> {
-    scanners().iter().copied().find(|s| s.reads().contains(&format))
+    &[&PngScanner, &JpegScanner, &BmffScanner, &TextScanner]
 }
 
 /// Finds every trace in `input`, a file `carrier` was detected for (by a carrier registry,
-/// `aigc_label::detect`, from magic bytes); a format without a scanner has no traces.
+/// `aigc_label::detect`, from magic bytes), with the carrier's scanner
+/// ([`Carrier::traces`]); a format without one has no traces.
 ///
 /// # Errors
 /// As [`TraceScanner::scan`].
 pub fn detect(carrier: &dyn Carrier, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
-    match scanner_for(carrier.format()) {
+    match carrier.traces() {
         Some(scanner) => {
             std::io::Seek::seek(input, std::io::SeekFrom::Start(0))?;
             scanner.scan(input, limits)
@@ -286,7 +281,7 @@ pub(crate) fn explicit_label(text: &str, location: &'static str, range: Range<u6
 /// Why a payload and not a label: a watermark carries a 64-bit digest of the label's
 /// `ContentProducer` and `ProduceID`, which only whoever holds the label can map back. The
 /// range is empty: the mark is spread over the whole picture, not in one structure.
-pub fn watermark_trace(payload: u64, confidence: f32, producer: Option<&aigc_label_core::Label>) -> Trace {
+pub fn watermark_trace(payload: u64, confidence: f32, producer: Option<&crate::Label>) -> Trace {
     let mut detail = format!("payload {payload:016x}, confidence {confidence:.1}");
     if let Some(label) = producer {
         detail.push_str(&format!(
@@ -372,7 +367,7 @@ fn in_exif(tiff: &[u8], location: &'static str, range: Range<u64>) -> Vec<Trace>
 /// True when `jumbf` (a JUMBF superbox, ISO/IEC 19566-5) is labelled `c2pa`: a `jumb` box whose
 /// first child is a `jumd` description box with the label `c2pa`.
 fn is_c2pa_jumbf(jumbf: &[u8]) -> bool {
-    use aigc_label_core::io::Bytes;
+    use crate::io::Bytes;
     let mut b = Bytes::new(jumbf);
     let Some(size) = b.u32_be() else { return false };
     if b.take(4) != Some(b"jumb") {

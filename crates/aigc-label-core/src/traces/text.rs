@@ -8,8 +8,8 @@
 
 use std::ops::Range;
 
-use aigc_label_core::io::ReadSeek;
-use aigc_label_core::{Limits, Result};
+use crate::io::ReadSeek;
+use crate::{Limits, Result};
 
 use super::{Trace, TraceScanner, explicit_label};
 
@@ -27,10 +27,6 @@ pub struct TextScanner;
 impl TraceScanner for TextScanner {
     fn format(&self) -> &'static str {
         "text"
-    }
-
-    fn reads(&self) -> &'static [&'static str] {
-        &["markdown"]
     }
 
     fn scan(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Trace>> {
@@ -112,12 +108,5 @@ mod tests {
                 .iter()
                 .all(|t| t.range.end - t.range.start <= MAX_LINE as u64 + 3)
         );
-    }
-
-    #[test]
-    fn reads_the_files_the_registry_calls_markdown() {
-        let scanner = super::super::scanner_for("markdown").map(|s| s.format());
-        assert_eq!(scanner, Some(TextScanner.format()));
-        assert!(super::super::scanner_for("wav").is_none());
     }
 }
