@@ -879,7 +879,7 @@ fn xmp_chunk(language: &[u8], translated: &[u8], packet: &[u8]) -> Result<Vec<u8
 
 /// One chunk, its data given in `parts`, with length and CRC; `at`, its place in the output,
 /// is for errors.
-fn chunk_bytes(kind: &[u8; 4], parts: &[&[u8]], at: u64) -> Result<Vec<u8>> {
+pub(crate) fn chunk_bytes(kind: &[u8; 4], parts: &[&[u8]], at: u64) -> Result<Vec<u8>> {
     let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
     let len32 = u32::try_from(len)
         .ok()

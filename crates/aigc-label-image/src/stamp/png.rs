@@ -169,7 +169,7 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
                     d[9] = if layout.colour == png::ColorType::Rgba { 6 } else { 2 };
                 }
                 d[12] = 0;
-                write_chunk(&mut out, b"IHDR", &d);
+                write_chunk(&mut out, b"IHDR", &d)?;
             }
             b"PLTE" if promoted => {}
             b"tRNS" | b"hIST" if promoted => {}
@@ -177,15 +177,15 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
                 if let Some(&i) = data.first()
                     && let Some(rgb) = palette.get(usize::from(i) * 3..usize::from(i) * 3 + 3)
                 {
-                    write_chunk(&mut out, b"bKGD", &[0, rgb[0], 0, rgb[1], 0, rgb[2]]);
+                    write_chunk(&mut out, b"bKGD", &[0, rgb[0], 0, rgb[1], 0, rgb[2]])?;
                 }
             }
-            b"PLTE" if matches!(change, Some(PaletteChange::Extended(_))) => write_chunk(&mut out, b"PLTE", &palette),
+            b"PLTE" if matches!(change, Some(PaletteChange::Extended(_))) => write_chunk(&mut out, b"PLTE", &palette)?,
             b"hIST" if matches!(change, Some(PaletteChange::Extended(_))) => {
                 // One frequency per palette entry: the new entries get 0 (unknown).
                 let mut d = data.to_vec();
                 d.resize(palette.len() / 3 * 2, 0);
-                write_chunk(&mut out, b"hIST", &d);
+                write_chunk(&mut out, b"hIST", &d)?;
             }
             _ => out.extend_from_slice(bytes.get(c.whole.clone()).unwrap_or_default()),
         }
@@ -214,14 +214,10 @@ fn png_error(e: png::DecodingError) -> Error {
     }
 }
 
-fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
+/// Appends one chunk, with its length and CRC, as the carrier writes chunks.
+fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) -> Result<()> {
+    out.extend_from_slice(&crate::png::chunk_bytes(kind, &[data], 0)?);
+    Ok(())
 }
 
 /// Sample layout of decoded rows.
