@@ -201,7 +201,7 @@ pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits)
             _ => return Ok(Update::Rewrite("the label is not in the first ID3 chunk")),
         }
     };
-    Ok(Update::InPlace(steps.run(file)?))
+    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
 }
 
 /// Reads the header and checks that this is an `AIFF` or `AIFC` form.

@@ -235,7 +235,7 @@ pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits)
             Err(why) => return Ok(Update::Rewrite(why)),
         }
     };
-    Ok(Update::InPlace(steps.run(file)?))
+    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
 }
 
 /// The writes of an in-place update, or why there are none.

@@ -13,73 +13,11 @@
 //! When the file has no room, or no such switch exists, nothing is written and the update says
 //! why ([`Update::Rewrite`]): the caller rewrites the file whole (atomically).
 
-use std::io::SeekFrom;
-
-use aigc_label_core::{Result, Written};
+use aigc_label_core::Result;
 
 pub(crate) use aigc_label_core::in_place::{SECTOR, in_one_sector};
+pub(crate) use aigc_label_core::in_place::{Steps, zeros};
 pub use aigc_label_core::in_place::{Storage, Update};
-
-/// A worked-out in-place update: the writes of each step, in order. Every step is synced
-/// before the next starts; a switch step is a few bytes inside one sector.
-#[derive(Debug, Default)]
-pub(crate) struct Steps {
-    /// The steps, each a list of writes.
-    pub(crate) phases: Vec<Vec<(u64, Vec<u8>)>>,
-    /// Where the label's structure ends up.
-    pub(crate) label_range: std::ops::Range<u64>,
-}
-
-impl Steps {
-    /// The three steps of a single switch: `prepare` (new bytes where no reader looks), the
-    /// `switch`, then the `scrub` ranges zeroed.
-    pub(crate) fn single_switch(
-        prepare: Vec<(u64, Vec<u8>)>,
-        switch: (u64, Vec<u8>),
-        scrub: &[std::ops::Range<u64>],
-        label_range: std::ops::Range<u64>,
-    ) -> Steps {
-        Steps {
-            phases: vec![prepare, vec![switch], zeros(scrub)],
-            label_range,
-        }
-    }
-
-    /// Runs the steps on `file`, syncing after each but a last one that only writes zeros (the
-    /// scrub, see the module docs); returns what was written.
-    pub(crate) fn run<S: Storage + ?Sized>(&self, file: &mut S) -> Result<Written> {
-        let mut written = 0u64;
-        for (i, phase) in self.phases.iter().enumerate() {
-            for (pos, bytes) in phase {
-                put(file, *pos, bytes)?;
-                written += bytes.len() as u64;
-            }
-            file.flush()?;
-            let scrub = i + 1 == self.phases.len() && phase.iter().all(|(_, b)| b.iter().all(|&x| x == 0));
-            if !scrub {
-                file.sync()?;
-            }
-        }
-        Ok(Written {
-            label_range: self.label_range.clone(),
-            bytes_written: written,
-        })
-    }
-}
-
-/// Writes of zeros over `ranges`.
-pub(crate) fn zeros(ranges: &[std::ops::Range<u64>]) -> Vec<(u64, Vec<u8>)> {
-    ranges
-        .iter()
-        .map(|r| (r.start, vec![0; usize::try_from(r.end - r.start).unwrap_or(0)]))
-        .collect()
-}
-
-fn put<S: Storage + ?Sized>(file: &mut S, pos: u64, bytes: &[u8]) -> Result<()> {
-    file.seek(SeekFrom::Start(pos))?;
-    file.write_all(bytes)?;
-    Ok(())
-}
 
 /// `range` minus every range in `keep` (which must not overlap each other), in order.
 pub(crate) fn subtract(range: std::ops::Range<u64>, keep: &[std::ops::Range<u64>]) -> Vec<std::ops::Range<u64>> {

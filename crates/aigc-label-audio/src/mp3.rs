@@ -255,7 +255,7 @@ pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits)
             Err(why) => return Ok(Update::Rewrite(why)),
         }
     };
-    Ok(Update::InPlace(steps.run(file)?))
+    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
 }
 
 /// The next ID3v2 tag, when one starts at the current position.

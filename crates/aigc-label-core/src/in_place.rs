@@ -10,7 +10,8 @@
 //!
 //! [`Carrier::in_place`]: crate::Carrier::in_place
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 
 use crate::{Label, Limits, Result, Written};
 
@@ -70,6 +71,76 @@ pub trait InPlace: Sync {
     /// returned before the first write; after it, the file still reads as the old label or the
     /// new.
     fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update>;
+}
+
+/// A worked-out update: the writes of each step, in order, made only once every write is known.
+/// Each step is synced before the next starts, except a last one that only writes zeros (the
+/// scrub of the old label's text where no reader looks any more: losing it to a crash leaves a
+/// file that still reads as the new label). A switch step is a few bytes inside one sector.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Steps {
+    /// The steps, each a list of writes (position, bytes).
+    pub phases: Vec<Vec<(u64, Vec<u8>)>>,
+    /// Where the label's structure ends up.
+    pub label_range: Range<u64>,
+}
+
+impl Steps {
+    /// The three steps of a single switch: `prepare` (new bytes where no reader looks), the
+    /// `switch`, then the `scrub` ranges zeroed.
+    pub fn single_switch(
+        prepare: Vec<(u64, Vec<u8>)>,
+        switch: (u64, Vec<u8>),
+        scrub: &[Range<u64>],
+        label_range: Range<u64>,
+    ) -> Steps {
+        Steps {
+            phases: vec![prepare, vec![switch], zeros(scrub)],
+            label_range,
+        }
+    }
+
+    /// Makes the writes on `file`, calling `sync` after each step but a last one of zeros;
+    /// returns what was written.
+    ///
+    /// # Errors
+    /// I/O errors; the file then reads as the old label or the new one.
+    pub fn run<F: Read + Write + Seek + ?Sized>(
+        &self,
+        file: &mut F,
+        mut sync: impl FnMut(&mut F) -> std::io::Result<()>,
+    ) -> Result<Written> {
+        let mut bytes_written = 0u64;
+        for (i, phase) in self.phases.iter().enumerate() {
+            for (pos, bytes) in phase {
+                file.seek(SeekFrom::Start(*pos))?;
+                file.write_all(bytes)?;
+                bytes_written += bytes.len() as u64;
+            }
+            file.flush()?;
+            let scrub = i + 1 == self.phases.len() && phase.iter().all(|(_, b)| b.iter().all(|&x| x == 0));
+            if !scrub {
+                sync(file)?;
+            }
+        }
+        Ok(Written {
+            label_range: self.label_range.clone(),
+            bytes_written,
+        })
+    }
+}
+
+/// Writes of zeros over `ranges`.
+pub fn zeros(ranges: &[Range<u64>]) -> Vec<(u64, Vec<u8>)> {
+    ranges
+        .iter()
+        .map(|r| {
+            (
+                r.start,
+                vec![0; usize::try_from(r.end.saturating_sub(r.start)).unwrap_or(0)],
+            )
+        })
+        .collect()
 }
 
 /// The sector size a switch write stays inside: disks write a sector whole or not at all.

@@ -24,15 +24,15 @@
 //! room, which no reader looks at). A kill at any moment leaves a file that reads as the old
 //! label or the new one; nothing outside the two structures changes.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, Write};
 use std::ops::Range;
 
-use aigc_label_core::{Result, Written};
+use aigc_label_core::Result;
 
 /// What an in-place update did: the one type every carrier's update returns.
 pub use aigc_label_core::in_place::Update;
 
-use aigc_label_core::in_place::SECTOR;
+use aigc_label_core::in_place::in_one_sector;
 
 /// The label's structure and the room next to it, as a container frames them.
 pub(crate) struct Pair {
@@ -112,8 +112,7 @@ impl Pair {
             return Err("the room is not next to the label");
         };
         let (at, bytes) = &steps.switch;
-        let last = at + (bytes.len() as u64).max(1) - 1;
-        if at / SECTOR != last / SECTOR {
+        if !in_one_sector(*at, (bytes.len() as u64).max(1)) {
             return Err("the switch would straddle a disk sector");
         }
         Ok(steps)
@@ -121,31 +120,20 @@ impl Pair {
 }
 
 impl Steps {
-    /// Runs the steps on `file`, calling `sync` after the first two.
+    /// Runs the steps on `file`, calling `sync` after the first two (core's step runner).
     pub(crate) fn run<F: Read + Write + Seek>(
         self,
         file: &mut F,
-        mut sync: impl FnMut(&mut F) -> std::io::Result<()>,
+        sync: impl FnMut(&mut F) -> std::io::Result<()>,
     ) -> Result<Update> {
-        let zeros = vec![0u8; usize::try_from(self.scrub.1).unwrap_or(0)];
-        let switch = [(self.switch.0, self.switch.1)];
-        let scrub = [(self.scrub.0, zeros)];
-        let mut bytes_written = 0u64;
-        for (phase, durable) in [(&self.prepare[..], true), (&switch[..], true), (&scrub[..], false)] {
-            for (pos, bytes) in phase {
-                file.seek(SeekFrom::Start(*pos))?;
-                file.write_all(bytes)?;
-                bytes_written += bytes.len() as u64;
-            }
-            file.flush()?;
-            if durable {
-                sync(file)?;
-            }
-        }
-        Ok(Update::InPlace(Written {
-            label_range: self.label_range,
-            bytes_written,
-        }))
+        let (at, len) = self.scrub;
+        let steps = aigc_label_core::in_place::Steps::single_switch(
+            self.prepare,
+            self.switch,
+            std::slice::from_ref(&(at..at.saturating_add(len))),
+            self.label_range,
+        );
+        Ok(Update::InPlace(steps.run(file, sync)?))
     }
 }
 

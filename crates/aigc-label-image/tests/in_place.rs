@@ -4,73 +4,26 @@
 //! one, nothing outside the two structures changes (so every covered byte stays), the pixels
 //! decode the same, and exiftool reads the new label.
 //!
-//! The recording writer is a copy of the one in the video crate's `tests/in_place.rs` (the
-//! `registry` work moves one into testutil).
+//! The recording writer is testutil's, shared with the audio and video in-place tests.
 
-use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+use std::io::Cursor;
 
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_image::jpeg::{ROOM_SIGNATURE, Update};
 use aigc_label_image::{Jpeg, WebP};
+use aigc_label_testutil::in_place::Recorder;
 use aigc_label_testutil::{covered_by, fixture, sample_label};
 
-/// A file in memory that records every write (position, bytes) and where syncs fell.
-struct Recorder {
-    file: Cursor<Vec<u8>>,
-    writes: Vec<(u64, Vec<u8>)>,
-    syncs: Vec<usize>,
+/// An update of the recorded file in the format's own way (the carrier's `InPlace`).
+trait UpdateAs {
+    fn update(&mut self, format: &Format, label: &Label) -> Update;
 }
 
-impl Recorder {
-    fn new(bytes: Vec<u8>) -> Self {
-        Recorder {
-            file: Cursor::new(bytes),
-            writes: Vec::new(),
-            syncs: Vec::new(),
-        }
-    }
-
-    fn written(&self) -> u64 {
-        self.writes.iter().map(|w| w.1.len() as u64).sum()
-    }
-
+impl UpdateAs for Recorder {
     fn update(&mut self, format: &Format, label: &Label) -> Update {
-        let sync = |r: &mut Recorder| {
-            r.syncs.push(r.writes.len());
-            Ok(())
-        };
-        let limits = Limits::default();
-        match format.name {
-            "jpeg" => aigc_label_image::jpeg::update_in_place(self, label, &limits, sync),
-            _ => aigc_label_image::webp::update_in_place(self, label, &limits, sync),
-        }
-        .unwrap()
-    }
-}
-
-impl Read for Recorder {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.file.read(buf)
-    }
-}
-
-impl Seek for Recorder {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.file.seek(pos)
-    }
-}
-
-impl Write for Recorder {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let at = self.file.position();
-        let n = self.file.write(buf)?;
-        self.writes.push((at, buf[..n].to_vec()));
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        let in_place = format.carrier.in_place().expect("updates in place");
+        in_place.update(self, label, &Limits::default()).unwrap()
     }
 }
 
@@ -192,7 +145,7 @@ fn updates_after_our_first_write_go_in_place() {
                 assert!(switch.len() == 1 && len == format.switch, "{name}: one switch");
                 assert_eq!(switch[0].0 / 512, (switch[0].0 + len - 1) / 512, "inside one sector");
                 let before = file.clone();
-                file = rec.file.into_inner();
+                file = rec.into_inner();
                 assert_eq!(file.len(), size, "{name}: nothing moves");
                 assert_eq!(texts(format, &file), std::slice::from_ref(&json), "{name}");
                 assert!(covered_by(carrier, &file) == covered, "{name}: covered bytes changed");

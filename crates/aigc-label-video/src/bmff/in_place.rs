@@ -28,11 +28,11 @@
 //! outgrew both boxes), nothing is written and [`Update::Rewrite`] says why: the caller then
 //! rewrites the file whole, which leaves the room again.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, Write};
 use std::ops::Range;
 
 use aigc_label_core::io::Source;
-use aigc_label_core::{Label, Limits, Result, Written};
+use aigc_label_core::{Label, Limits, Result};
 
 use super::boxes::{FORMAT, Node, parse_tree};
 use super::meta::{self, Place};
@@ -40,7 +40,7 @@ use super::{read_box, single_moov, walk_top, xmp_patches};
 use crate::common::{Budget, label_json};
 
 pub use aigc_label_core::in_place::Update;
-use aigc_label_core::in_place::in_one_sector;
+use aigc_label_core::in_place::{Steps, in_one_sector};
 
 /// Updates the label of an MP4/MOV file in place, crash-safely (see the module notes), when the
 /// room our writer leaves in the label's `meta` box can take it; `sync` makes the writes so far
@@ -68,39 +68,17 @@ pub fn update_in_place<F: Read + Write + Seek>(
     file: &mut F,
     label: &Label,
     limits: &Limits,
-    mut sync: impl FnMut(&mut F) -> std::io::Result<()>,
+    sync: impl FnMut(&mut F) -> std::io::Result<()>,
 ) -> Result<Update> {
     let steps = match steps(file, label, limits)? {
         Ok(steps) => steps,
         Err(why) => return Ok(Update::Rewrite(why)),
     };
-    let mut bytes_written = 0u64;
-    let [prepare, switch, scrub] = &steps.phases;
-    for (phase, durable) in [(prepare, true), (switch, true), (scrub, false)] {
-        for (pos, bytes) in phase {
-            file.seek(SeekFrom::Start(*pos))?;
-            file.write_all(bytes)?;
-            bytes_written += bytes.len() as u64;
-        }
-        file.flush()?;
-        if durable {
-            sync(file)?;
-        }
-    }
-    Ok(Update::InPlace(Written {
-        label_range: steps.label_range,
-        bytes_written,
-    }))
+    Ok(Update::InPlace(steps.run(file, sync)?))
 }
 
 /// The writes (position, bytes) of the three steps: prepare, switch, scrub.
 type Phases = [Vec<(u64, Vec<u8>)>; 3];
-
-/// The writes of each step, worked out before any is made.
-struct Steps {
-    phases: Phases,
-    label_range: Range<u64>,
-}
 
 type Planned = std::result::Result<Steps, &'static str>;
 
@@ -137,7 +115,7 @@ fn steps<F: Read + Seek>(file: &mut F, label: &Label, limits: &Limits) -> Result
         return Ok(Err("the update changes the meta box's handler"));
     };
     Ok(layout.switch(&block).map(|phases| Steps {
-        phases,
+        phases: Vec::from(phases),
         label_range: moov.start + old_meta.range.start as u64..moov.start + old_meta.range.end as u64,
     }))
 }
