@@ -159,6 +159,7 @@ pub(crate) fn record(write: FileWrite) {
 ///
 /// Errors name the file at fault: opening or reading `input` and the carrier's step name the
 /// input; creating, syncing or renaming the output name the output.
+#[cfg(all(feature = "watermark", feature = "stamp"))]
 pub(crate) fn write<T>(
     input: &Path,
     output: &Path,

@@ -12,10 +12,11 @@
 //! read back (label, and for a signed propagation the bound digests) before success is reported.
 
 use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::atomic::{FileWrite, Method, Note, record, resolve_output};
-use crate::{Carrier, Label, Options, Report, Result, Written, detect};
+use crate::{Carrier, Label, Options, Report, Result, SMALL_FILE, Written, detect, read_small};
 
 /// Whether `input` and `output` are the same existing file (an update in place).
 pub(crate) fn same_file(input: &Path, output: &Path) -> bool {
@@ -39,9 +40,92 @@ fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 /// A file opened for an update in place, with its carrier.
 struct Target {
     carrier: &'static dyn Carrier,
-    file: File,
+    file: Stored,
     path: PathBuf,
     notes: Vec<Note>,
+}
+
+/// The file of an update in place. A small one (up to [`SMALL_FILE`]) is read whole when it is
+/// opened and its reads are served from that copy: the checks and the update walk the file a
+/// few bytes per structure, and each of those reads would otherwise be a system call (about
+/// sixty for a plain JPEG, a large share of a small file's whole update). Writes go to the file
+/// first, then to the copy, so the two never differ in what was written.
+struct Stored {
+    file: File,
+    /// The small file's bytes.
+    copy: Option<Vec<u8>>,
+    /// Where the next read or write of the copy starts.
+    pos: u64,
+}
+
+impl Stored {
+    fn new(mut file: File) -> std::io::Result<Self> {
+        let len = file.metadata()?.len();
+        let copy = match len <= SMALL_FILE {
+            true => read_small(&mut file, len)?,
+            false => None,
+        };
+        Ok(Stored { file, copy, pos: 0 })
+    }
+}
+
+impl Read for Stored {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(copy) = &self.copy else {
+            return self.file.read(buf);
+        };
+        let rest = usize::try_from(self.pos)
+            .ok()
+            .and_then(|at| copy.get(at..))
+            .unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for Stored {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(copy) = &mut self.copy else {
+            return self.file.write(buf);
+        };
+        self.file.seek(SeekFrom::Start(self.pos))?;
+        let n = self.file.write(buf)?;
+        let at = usize::try_from(self.pos).map_err(std::io::Error::other)?;
+        let end = at
+            .checked_add(n)
+            .ok_or_else(|| std::io::Error::other("write past usize"))?;
+        if end > copy.len() {
+            // The file grows the same way: a gap before `at` reads as zeros.
+            copy.try_reserve(end - copy.len()).map_err(std::io::Error::other)?;
+            copy.resize(end, 0);
+        }
+        copy[at..end].copy_from_slice(&buf[..n]);
+        self.pos = end as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for Stored {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let Some(copy) = &self.copy else {
+            return self.file.seek(pos);
+        };
+        let to = match pos {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => (copy.len() as u64).checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = to.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start of the file")
+        })?;
+        Ok(self.pos)
+    }
 }
 
 /// Opens `path` (through a symlink) read-write when it is a regular file whose format has an
@@ -61,7 +145,7 @@ fn open(path: &Path) -> Result<Option<Target>> {
     };
     Ok(Some(Target {
         carrier,
-        file,
+        file: Stored::new(file)?,
         path: target,
         notes,
     }))
@@ -74,7 +158,7 @@ fn supported(carrier: &dyn Carrier) -> bool {
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
 /// The steps are synced when `options.sync` is set ([`Options::sync`]).
-fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, options: &Options) -> Result<Option<Written>> {
+fn update(carrier: &dyn Carrier, file: &mut Stored, label: &Label, options: &Options) -> Result<Option<Written>> {
     use aigc_label_core::in_place::Update;
     let Some(in_place) = carrier.in_place() else {
         return Ok(None);
@@ -91,7 +175,7 @@ fn update(carrier: &dyn Carrier, file: &mut File, label: &Label, options: &Optio
 
 /// The file of an update in place, syncing its steps or not ([`Options::sync`]).
 struct InPlaceFile<'a> {
-    file: &'a mut File,
+    file: &'a mut Stored,
     sync: bool,
 }
 
@@ -120,7 +204,7 @@ impl std::io::Seek for InPlaceFile<'_> {
 impl aigc_label_core::in_place::Storage for InPlaceFile<'_> {
     fn sync(&mut self) -> std::io::Result<()> {
         match self.sync {
-            true => self.file.sync_data(),
+            true => self.file.file.sync_data(),
             false => Ok(()),
         }
     }
@@ -206,4 +290,33 @@ pub(crate) fn propagate(
         target.record(written);
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The copy and the file agree after every kind of write, and reads see what was written.
+    #[test]
+    fn a_small_file_held_in_memory_reads_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let mut stored = Stored::new(file).unwrap();
+        assert!(stored.copy.is_some(), "a small file is held in memory");
+        let mut head = [0u8; 4];
+        stored.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"0123");
+        stored.seek(SeekFrom::Current(-2)).unwrap();
+        stored.write_all(b"ab").unwrap();
+        stored.seek(SeekFrom::End(3)).unwrap();
+        stored.write_all(b"tail").unwrap();
+        stored.seek(SeekFrom::Start(0)).unwrap();
+        let mut all = Vec::new();
+        stored.read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"01ab456789\0\0\0tail");
+        assert_eq!(std::fs::read(&path).unwrap(), all, "the file holds what the copy holds");
+        assert!(stored.seek(SeekFrom::Current(-100)).is_err());
+    }
 }

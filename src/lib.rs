@@ -82,7 +82,7 @@ const IO_BUFFER: usize = 256 << 10;
 
 /// Files up to this size are read whole, with one system call, when opened: carriers seek back
 /// and forth (find the label, then copy), and a small file is cheaper held than re-read.
-const SMALL_FILE: u64 = 1 << 20;
+pub(crate) const SMALL_FILE: u64 = 1 << 20;
 
 /// How the file-level functions read files: a file of at most 1 MiB is read whole when opened,
 /// so it is read from the disk once however often carriers seek back; a larger one through a
@@ -147,6 +147,20 @@ impl FileReader {
         }
     }
 
+    /// The bytes `range` of a file held whole in memory (clamped to the file; empty for a file
+    /// read from the disk).
+    pub(crate) fn whole_range(&self, range: std::ops::Range<u64>) -> &[u8] {
+        match &self.0 {
+            Source::Whole(bytes) => {
+                let bytes = bytes.get_ref();
+                let end = usize::try_from(range.end).unwrap_or(usize::MAX).min(bytes.len());
+                let start = usize::try_from(range.start).unwrap_or(usize::MAX).min(end);
+                bytes.get(start..end).unwrap_or_default()
+            }
+            Source::Buffered(_) => &[],
+        }
+    }
+
     /// The file's size when it is held whole in memory (a small file), so writers can keep a
     /// small output in memory too.
     pub(crate) fn whole_len(&self) -> Option<u64> {
@@ -159,7 +173,7 @@ impl FileReader {
 
 /// Reads a file whose size was `len` (at most [`SMALL_FILE`]) whole; `None`, with the file back
 /// at its start, when it has grown past [`SMALL_FILE`] since.
-fn read_small(file: &mut File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_small(file: &mut File, len: u64) -> std::io::Result<Option<Vec<u8>>> {
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     let mut bytes = Vec::new();
     // One byte more than the size, so the read that finds the end needs no regrowth.

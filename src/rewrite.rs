@@ -35,6 +35,7 @@ pub(crate) fn execute(plan: &Plan, input: &mut FileReader, output: &mut BufStrea
                 let len = range.end.saturating_sub(range.start);
                 let copied = match file_copy(input, output, range.start, at, len, &mut block)? {
                     Some(copied) => copied,
+                    None if input.whole_len().is_some() => memory_copy(input, output, range.clone())?,
                     None => {
                         input.seek(SeekFrom::Start(range.start))?;
                         copy_blocks(input, output, len, &mut block)?
@@ -85,6 +86,15 @@ fn file_copy(
     }
 }
 
+/// Writes the input bytes `range` of a file held in memory straight from that copy (no block
+/// to fill: for a small file the block's allocation cost more than the copy); returns how many
+/// there were.
+fn memory_copy(input: &FileReader, output: &mut BufStream<&File>, range: std::ops::Range<u64>) -> Result<u64> {
+    let bytes = input.whole_range(range);
+    output.write_all(bytes)?;
+    Ok(bytes.len() as u64)
+}
+
 /// The page size the kernel copies by, for the alignment test.
 const PAGE: u64 = 4096;
 
@@ -93,9 +103,11 @@ const BLOCK: usize = 256 << 10;
 
 /// Copies up to `len` bytes from `from` to `to` in blocks of [`BLOCK`]; returns how many.
 fn copy_blocks(from: &mut dyn Read, to: &mut dyn Write, len: u64, block: &mut Vec<u8>) -> Result<u64> {
-    if block.is_empty() {
-        block.try_reserve_exact(BLOCK).map_err(io::Error::other)?;
-        block.resize(BLOCK, 0);
+    // No bigger than the copy: a small copy should not pay for zeroing a whole block.
+    let want = usize::try_from(len).unwrap_or(BLOCK).min(BLOCK);
+    if block.len() < want {
+        block.try_reserve_exact(want - block.len()).map_err(io::Error::other)?;
+        block.resize(want, 0);
     }
     let mut copied = 0u64;
     while copied < len {

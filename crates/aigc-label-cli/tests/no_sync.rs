@@ -1,6 +1,7 @@
 //! `--no-sync` (issue 16): the same bytes as a synced write, without a single sync system call;
 //! the default makes the syncs crash safety needs, and no more (two `fdatasync` for an update
-//! in place; the temporary file and its folder for a rewrite). strace counts the calls.
+//! in place; the temporary file and its folder for a rewrite). strace counts the calls, and
+//! also the reads a small file costs (issue 16, part 3: read once).
 
 mod common;
 
@@ -15,11 +16,27 @@ const SYNCS: &str = "trace=fsync,fdatasync,sync,syncfs,sync_file_range,msync";
 /// Runs the command with `args` under strace and returns how many sync calls it made; `None`
 /// (a skip) without strace or where this process may not trace (a container without ptrace).
 fn syncs<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> Option<usize> {
+    calls(SYNCS, None, args, "sync")
+}
+
+/// Runs the command with `args` under strace, tracing `trace` (only on `path` when given), and
+/// returns how many lines of the log contain `name`; `None` as for [`syncs`].
+fn calls<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    trace: &str,
+    path: Option<&Path>,
+    args: &[S],
+    name: &str,
+) -> Option<usize> {
     let strace = aigc_label_testutil::tool("strace")?;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("strace.log");
-    let out = Command::new(strace)
-        .args(["-f", "-qq", "-e", SYNCS, "-o"])
+    let mut command = Command::new(strace);
+    command.args(["-f", "-qq", "-e", trace]);
+    if let Some(path) = path {
+        command.arg("-P").arg(path);
+    }
+    let out = command
+        .arg("-o")
         .arg(&log)
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_aigc-label"))
@@ -33,7 +50,7 @@ fn syncs<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) -> Option<usiz
     }
     assert!(out.status.success(), "{args:?}: {stderr}");
     let text = std::fs::read_to_string(&log).unwrap();
-    Some(text.lines().filter(|l| l.contains("sync")).count())
+    Some(text.lines().filter(|l| l.contains(name)).count())
 }
 
 fn fixture(path: &str) -> std::path::PathBuf {
@@ -143,4 +160,33 @@ fn a_rewrite_without_sync_writes_the_same_file_and_no_sync_call() {
         assert_eq!(none, 0, "--no-sync made sync calls");
         assert_eq!(some, 2, "the temporary file, then its folder after the rename");
     }
+}
+
+#[test]
+fn a_small_file_labelled_in_place_is_read_in_a_few_calls() {
+    // A JPEG's label walk reads a few bytes per segment; served from the file, that was about
+    // sixty read calls for this one (twice over: the check, then the update). Held in memory,
+    // it is one read of the file (and one finding its end) per open: the in-place attempt, and
+    // for a first label the rewrite after it; the format's detection reads its head.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("photo.jpg");
+    std::fs::copy(fixture("jpeg/baseline.jpg"), &file).unwrap();
+    let embed = |id: &str| -> Vec<String> {
+        ["embed", "-q", "--in-place", "--producer", PRODUCER, "--produce-id", id]
+            .map(String::from)
+            .into_iter()
+            .chain([file.to_str().unwrap().to_string()])
+            .collect()
+    };
+    const READS: &str = "trace=read,pread64,readv,preadv";
+    // The first label: no room yet, so the in-place attempt gives way to the rewrite.
+    let Some(first) = calls(READS, Some(&file), &embed("photo-1"), "read") else {
+        return;
+    };
+    assert!(first <= 5, "first label: {first} read calls on the file");
+    // The update: in place, into the room the first write left.
+    let update = calls(READS, Some(&file), &embed("photo-2"), "read").unwrap();
+    assert!(update <= 3, "update in place: {update} read calls on the file");
+    let out = bin().args(["inspect", "-q"]).arg(&file).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
 }
