@@ -389,10 +389,10 @@ impl File {
                 .checked_add(extent.offset.value)
                 .filter(|&s| s <= source_len)
                 .ok_or_else(|| Error::truncated(FORMAT, meta.b.start, format!("item {id} starts past its data")))?;
-            let len = if extent.length == 0 {
+            let len = if extent.length.value == 0 {
                 source_len - start
             } else {
-                extent.length
+                extent.length.value
             };
             let end = start
                 .checked_add(len)
@@ -445,6 +445,32 @@ impl File {
             [Span::File(r)] if r.start == last.start + last.header && r.end == last.end => Some(*last),
             _ => None,
         }
+    }
+
+    /// Another item whose bytes in the file (construction method 0) overlap `item`'s: its id.
+    fn sharing(&self, item: &XmpItem<'_>) -> Option<u32> {
+        let ours: Vec<Range<u64>> = item
+            .spans
+            .iter()
+            .filter_map(|s| match s {
+                Span::File(r) => Some(r.clone()),
+                Span::Meta(_) => None,
+            })
+            .collect();
+        self.meta
+            .iloc
+            .items
+            .iter()
+            .filter(|l| l.id != item.infe.id && l.method == 0 && l.data_reference == 0)
+            .find(|l| {
+                self.spans(l.id).is_ok_and(|spans| {
+                    spans.iter().any(|s| match s {
+                        Span::File(r) => ours.iter().any(|o| o.start < r.end && r.start < o.end),
+                        Span::Meta(_) => false,
+                    })
+                })
+            })
+            .map(|l| l.id)
     }
 
     /// The range from the first span's start to the last one's end, in the input.
@@ -828,6 +854,14 @@ impl Plan {
         if let Some(mdat) = trailing {
             self.keep = mdat.start;
         } else {
+            // The item's bytes become zeros: another item sharing them would change too.
+            if let Some(other) = file.sharing(item) {
+                return Err(Error::malformed(
+                    FORMAT,
+                    file.meta.b.start,
+                    format!("XMP item {} shares bytes with item {other}", item.infe.id),
+                ));
+            }
             let zeros = vec![0u8; usize::try_from(item.stored_len()).unwrap_or(0)];
             self.overwrite(file, &item.spans, &zeros)?;
         }
@@ -845,7 +879,7 @@ impl Plan {
         let trailer_header = boxes::header(b"mdat", edit.packet.len());
         // The meta box's length does not depend on the offsets written into it: build it once
         // to learn the shift, then again with the real offsets.
-        let draft = build_meta(&self.meta, file, edit, 0, 0)?;
+        let draft = build_meta(&self.meta, file, edit, 0, 0, self.keep)?;
         let delta = i128::from(draft.len() as u64) - i128::from(old_len);
         if delta != 0 && file.top.iter().any(|b| b.is(b"moov")) {
             return Err(Error::unsupported(
@@ -856,7 +890,7 @@ impl Plan {
         let out_len = u64::try_from(i128::from(self.keep) + delta)
             .map_err(|_| Error::malformed(FORMAT, 0, "meta box larger than the file"))?;
         let data_at = out_len + trailer_header.len() as u64;
-        self.meta = build_meta(&self.meta, file, edit, delta, data_at)?;
+        self.meta = build_meta(&self.meta, file, edit, delta, data_at, self.keep)?;
         if self.meta.len() != draft.len() {
             return Err(Error::malformed(
                 FORMAT,
@@ -913,7 +947,7 @@ fn copy_patched(src: &mut Source<'_>, out: &mut dyn Write, range: Range<u64>, pa
 
 /// The `meta` box with the edit applied: `buf` is the buffered box with in-place changes made;
 /// `delta` is how far everything after `meta` moves; `data_at` is where the packet lands.
-fn build_meta(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -> Result<Vec<u8>> {
+fn build_meta(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64, keep: u64) -> Result<Vec<u8>> {
     let meta = &file.meta;
     let mut payload = buf
         .get(meta.b.header as usize..meta.children_at)
@@ -922,7 +956,7 @@ fn build_meta(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -
     for child in &meta.children {
         let raw = buf.get(child.range_in()).unwrap_or_default();
         if child.is(b"iloc") && child.start == meta.iloc.b.start {
-            payload.extend(build_iloc(buf, file, edit, delta, data_at)?);
+            payload.extend(build_iloc(buf, file, edit, delta, data_at, keep)?);
         } else if child.is(b"iinf") && child.start == meta.iinf.b.start {
             payload.extend(build_iinf(buf, &meta.iinf, edit)?);
         } else if meta.iref.is_some_and(|(r, _)| r.start == child.start) && edit.new {
@@ -937,13 +971,16 @@ fn build_meta(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -
     Ok([boxes::header(b"meta", payload.len()), payload].concat())
 }
 
-/// `iloc` with the item's entry replaced or appended, and every file offset after `meta` moved.
-fn build_iloc(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -> Result<Vec<u8>> {
+/// `iloc` with the item's entry replaced or appended, every file offset after `meta` moved, and
+/// every extent that ran to the end of the input closed at that end (the output goes on past
+/// it, with the label's `mdat`). `keep` is where the input's kept bytes end.
+fn build_iloc(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64, keep: u64) -> Result<Vec<u8>> {
     let iloc = &file.meta.iloc;
     let origin = iloc.b.start as usize;
     let mut bytes = buf.get(iloc.b.range_in()).unwrap_or_default().to_vec();
     for item in iloc.items.iter().filter(|i| i.id != edit.id) {
         shift(&mut bytes, origin, item, file, delta)?;
+        close_open_extents(&mut bytes, origin, item, file, keep)?;
     }
     let entry = iloc.encode_entry(edit.id, data_at, edit.packet.len() as u64)?;
     let splice = if edit.new {
@@ -966,6 +1003,36 @@ fn build_iloc(buf: &[u8], file: &File, edit: &Edit, delta: i128, data_at: u64) -
     }
     bytes.splice(splice, entry);
     Ok(rebox(&bytes, &iloc.b, b"iloc"))
+}
+
+/// Gives an extent whose length is 0 ("to the end of the file") its length in the input, since
+/// the output does not end where the input did. Refused when the input's end is not kept (the
+/// label's own trailing `mdat` is replaced: the item would lose or change bytes) or the extent
+/// has no length field to write.
+fn close_open_extents(bytes: &mut [u8], origin: usize, item: &Location, file: &File, keep: u64) -> Result<()> {
+    if item.method != 0 || item.data_reference != 0 {
+        return Ok(());
+    }
+    let unsupported = |what: &str| Error::unsupported("heif", format!("item {}: {what}", item.id));
+    for extent in item.extents.iter().filter(|e| e.length.value == 0) {
+        if keep < file.len {
+            return Err(unsupported("it runs to the end of the file, into the label's data"));
+        }
+        let start = item.base.value.saturating_add(extent.offset.value);
+        let len = file.len.saturating_sub(start);
+        let closed = extent
+            .length
+            .at
+            .checked_sub(origin)
+            .filter(|_| extent.length.width > 0)
+            .and_then(|at| set_uint(bytes, at, len, extent.length.width));
+        if closed.is_none() || len == 0 {
+            return Err(unsupported(
+                "it runs to the end of the file and its length cannot be written",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Moves an item's file offsets that point past `meta` by `delta`.

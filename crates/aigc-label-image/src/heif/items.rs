@@ -193,7 +193,8 @@ pub(super) struct Field {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Extent {
     pub offset: Field,
-    pub length: u64,
+    /// 0: the extent runs to the end of the file (or of `idat`).
+    pub length: Field,
 }
 
 /// One `iloc` entry.
@@ -302,7 +303,7 @@ impl Iloc {
             let extent = (|| {
                 uint(cur, self.index_size)?;
                 let offset = self.field(cur, payload, self.offset_size)?;
-                let length = uint(cur, self.length_size)?;
+                let length = self.field(cur, payload, self.length_size)?;
                 Some(Extent { offset, length })
             })();
             let Some(extent) = extent else {

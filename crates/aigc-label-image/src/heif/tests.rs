@@ -61,6 +61,8 @@ struct Builder {
     sizes: (u8, u8, u8),
     iref: bool,
     last_open_ended: bool,
+    /// An item whose extent length is written as 0: "to the end of the file".
+    open_extent: Option<u16>,
 }
 
 impl Builder {
@@ -71,6 +73,7 @@ impl Builder {
             sizes: (4, 4, 0),
             iref: false,
             last_open_ended: false,
+            open_extent: None,
         }
     }
 
@@ -124,7 +127,11 @@ impl Builder {
                 .unwrap();
             iloc.extend([0, 1]);
             boxes::put_uint(&mut iloc, o, off).unwrap();
-            boxes::put_uint(&mut iloc, item.data.len() as u64, len).unwrap();
+            let length = match self.open_extent == Some(item.id) {
+                true => 0,
+                false => item.data.len() as u64,
+            };
+            boxes::put_uint(&mut iloc, length, len).unwrap();
             *at += item.data.len() as u64;
         }
         let mut body = vec![0, 0, 0, 0];
@@ -400,6 +407,39 @@ fn open_ended_last_box_gets_its_size_before_the_trailer() {
     let (out, _) = write(&heif).unwrap();
     assert_eq!(find(&out).unwrap().len(), 1);
     assert_eq!(item_bytes(&out)[0], (1, b"pixels".to_vec()));
+}
+
+#[test]
+fn an_item_running_to_the_end_of_the_file_keeps_its_bytes_when_the_label_is_appended() {
+    // The image, last in the file, has extent length 0; the label's mdat goes after it, so
+    // the extent gets its length (it would otherwise take the label's bytes in).
+    let mut b = Builder::new(vec![image(1, b"pixels")]);
+    b.open_extent = Some(1);
+    let heif = b.build();
+    assert_eq!(item_bytes(&heif)[0], (1, b"pixels".to_vec()));
+    let (out, _) = write(&heif).unwrap();
+    assert_eq!(find(&out).unwrap().len(), 1);
+    assert_eq!(item_bytes(&out)[0], (1, b"pixels".to_vec()));
+    // Without a length field to write, it is refused.
+    let mut b = Builder::new(vec![image(1, b"pixels")]);
+    b.open_extent = Some(1);
+    b.sizes = (4, 0, 0);
+    assert!(matches!(write(&b.build()), Err(Error::Unsupported(_))));
+}
+
+#[test]
+fn an_xmp_item_sharing_bytes_with_another_is_not_zeroed() {
+    // The image item points into the XMP packet (a crafted file: the heif fuzz target found
+    // one): moving the packet to a trailing mdat zeroes its old bytes, which would change the
+    // image's too, so the write is refused.
+    let mut heif = Builder::new(vec![image(1, b"pixels"), xmp_item(2, labelled("a", 0), Place::Mdat)]).build();
+    let spans = item_bytes(&heif);
+    let at1 = heif.windows(6).position(|w| w == b"pixels").unwrap();
+    let at2 = heif.windows(spans[1].1.len()).position(|w| w == spans[1].1).unwrap();
+    let field = heif.windows(4).position(|w| w == (at1 as u32).to_be_bytes()).unwrap();
+    heif[field..field + 4].copy_from_slice(&((at2 + 10) as u32).to_be_bytes());
+    let err = write(&heif).map(|_| ()).unwrap_err();
+    assert!(err.to_string().contains("item 2 shares bytes with item 1"), "{err}");
 }
 
 #[test]
