@@ -539,6 +539,10 @@ fn aiff_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
 /// refusal writes nothing; a success leaves exactly the new label).
 #[test]
 fn in_place_fuzz_corpus_replays() {
-    let n = aigc_label_testutil::replay_corpus("audio_in_place", aigc_label_audio::in_place::fuzz_update);
+    let n = aigc_label_testutil::replay_corpus("audio_in_place", |data| {
+        for carrier in [&Wav as &dyn Carrier, &Aiff, &Flac, &Mp3] {
+            aigc_label_testutil::in_place::fuzz_in_place(carrier, data);
+        }
+    });
     assert!(n >= 5, "{n} inputs");
 }
