@@ -48,7 +48,6 @@ mod mkv;
 mod opening;
 mod rawmkv;
 mod splice;
-use crate::bmff::table;
 mod whole;
 
 use std::path::Path;
@@ -57,9 +56,9 @@ use aigc_label_core::{Error, Limits, Result};
 use aigc_label_ffmpeg::{Stream, Tools};
 use aigc_label_image::stamp::Style;
 
-use self::encode::{Raw, SEGMENT_OUTPUT, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
+use self::encode::{Raw, ff};
 use self::splice::Replaced;
-use crate::frames::{FrameSpec, FrameStamper, MIN_START_SECONDS, Schedule};
+use crate::frames::{MIN_START_SECONDS, Schedule};
 
 /// Where labels go besides the opening window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -313,7 +312,7 @@ fn spliced(
     let n = samples.len();
     let cts = splice::presentation(samples);
     let t0 = cts.first().copied().unwrap_or(0);
-    let ts = f64::from(mp4.timescale);
+    let ts = f64::from(mp4.media_timescale());
     let end_ticks = splice::decode_times(samples)
         .iter()
         .zip(samples)
@@ -330,7 +329,9 @@ fn spliced(
             let idr = match samples.get(c) {
                 None => true, // the end
                 Some(_) if c == 0 => true,
-                Some(s) => read_sample(&mut file, s).is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
+                Some(_) => mp4
+                    .read_sample(&mut file, c, 64 << 20)
+                    .is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
             };
             if idr {
                 keep.push(c);
@@ -341,21 +342,6 @@ fn spliced(
     let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
     // Each window widened to the cut points around it, then merged.
     let ranges = stretches(options, total, t0, ts, &cuts, n, &at_cut);
-    let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
-    let raw = raw_for(video);
-    let spec = FrameSpec::new(width, height, raw.format, (1, mp4.timescale));
-    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, total))?;
-    let frame_len = spec.frame_len()?;
-    let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
-    let last = ranges.last().map_or(0, |r| r.1);
-    let total_frames = last as u64;
-    let mut dec = decoder(tools, input, true, video.index, raw, total_frames)?;
-    let mut frames_out = dec
-        .take_stdout()
-        .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
-    let mut frame = vec![0u8; frame_len];
-    let mut next = 0usize; // presentation index of the next decoded frame
-    let mut labelled = 0u64;
     // H.264: the new parameter sets join the source's avcC under ids it does not use (see the
     // avc module); other codecs get a sample description of their own per segment.
     let h264 = if video.codec_name == "h264" {
@@ -374,78 +360,46 @@ fn spliced(
     let h264_id = h264.as_ref().map(|(id, _)| *id);
     let first_new = mp4.entry_count()?.saturating_add(1);
     let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
-    let mut replaced: Vec<Replaced> = Vec::new();
-    for &(a, b) in &ranges {
-        while next < a {
-            if !read_frame(&mut frames_out, &mut frame)? {
-                return Err(short_decode(next, a));
-            }
-            next += 1;
-            progress(Progress {
-                frames: next as u64,
-                total: total_frames,
-            });
-        }
-        let mut job = tools.ffmpeg(Vec::<String>::new());
-        raw_input(&mut job, raw, width, height, &rate);
-        job.args(encoder_args(video, "v", true)?);
-        if let Some(gop) = keyframe_interval.filter(|_| (a, b) == (0, n)) {
+    let tag = &video.codec_tag_string;
+    let tag = (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone());
+    let outputs: Vec<opening::Output> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| opening::Output::Mp4 {
             // A whole track keeps the source's keyframe spacing, so seeking stays as it was.
-            job.args(["-g:v", &gop.to_string()]);
-        }
-        if let Some(id) = h264_id {
+            gop: keyframe_interval.filter(|_| (a, b) == (0, n)),
             // Ids from `free_ids`, one per stretch.
-            let id = id + u32::try_from(replaced.len()).unwrap_or(u32::MAX);
-            job.args(["-x264-params:v", &format!("sps-id={id}")]);
-        }
-        if !video.codec_tag_string.is_empty() && video.codec_tag_string.is_ascii() && video.codec_tag_string.len() == 4
-        {
-            job.args(["-tag:v", &video.codec_tag_string]);
-        }
-        job.args(SEGMENT_OUTPUT);
-        let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
-        let data = pump(encoder, |stdin| {
-            while next < b {
-                if !read_frame(&mut frames_out, &mut frame)? {
-                    return Err(short_decode(next, b));
-                }
-                let pts = cts.get(next).copied().unwrap_or(t0).saturating_sub(t0);
-                if stamper.stamp(&mut frame, pts)? {
-                    labelled += 1;
-                }
-                stdin.write_all(&frame)?;
-                next += 1;
-                progress(Progress {
-                    frames: next as u64,
-                    total: total_frames,
-                });
-            }
-            Ok(())
-        })?;
-        let segment = parse_segment(data)?;
-        if segment.samples.len() != b - a {
-            return Err(Error::parameter(
-                "video",
-                format!(
-                    "the encoder returned {} frames for {} input frames",
-                    segment.samples.len(),
-                    b - a
-                ),
-            ));
-        }
-        let desc = match h264_id {
-            Some(_) => 1,
-            None => first_new.saturating_add(u32::try_from(replaced.len()).unwrap_or(u32::MAX)),
-        };
-        replaced.push(Replaced {
-            from: a,
-            to: b,
-            segment,
-            desc,
-        });
-    }
-    drop(frames_out);
-    dec.wait().map_err(ff)?;
+            sps_id: h264_id.map(|id| id.saturating_add(i)),
+            tag: tag.clone(),
+        })
+        .collect();
+    let stretches: Vec<_> = ranges
+        .iter()
+        .zip(&outputs)
+        .map(|(&(a, b), output)| {
+            let stretch = opening::Stretch {
+                times: cts.get(a..b).unwrap_or_default(),
+                skip: a,
+                origin: t0,
+                total,
+            };
+            (stretch, output)
+        })
+        .collect();
+    let time_base = (1, mp4.media_timescale());
+    let new = opening::encode_all(tools, input, video, options, &stretches, time_base, progress)?;
+    let labelled: u64 = new.iter().map(|o| o.labelled).sum();
+    let replaced: Vec<Replaced> = (0u32..)
+        .zip(ranges.iter().zip(new))
+        .map(|(i, (&(from, to), o))| Replaced {
+            from,
+            to,
+            segment: o.segment,
+            desc: match h264_id {
+                Some(_) => 1,
+                None => first_new.saturating_add(i),
+            },
+        })
+        .collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     let stsd = match &h264 {
         Some((_, kept)) => {
@@ -530,18 +484,6 @@ fn kept_sets_of(record: &[u8], used: Option<&std::collections::BTreeSet<u32>>) -
         Some(used) => avc::Kept::used(record, used),
         None => avc::Kept::all(record),
     }
-}
-
-/// The bytes of one sample (for a look at its NAL unit types), up to 64 MiB.
-fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
-    if s.size > 64 << 20 {
-        return Err(Error::unsupported("video", "sample over 64 MiB"));
-    }
-    file.seek(SeekFrom::Start(s.offset))?;
-    let mut bytes = vec![0u8; s.size as usize];
-    file.read_exact(&mut bytes)?;
-    Ok(bytes)
 }
 
 /// Writes `output` through a buffer.
@@ -690,7 +632,7 @@ fn spliced_mkv_windows(
         Some(kept) => kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?,
         None => 0,
     };
-    let mut stretches = Vec::with_capacity(ranges.len());
+    let mut plan = Vec::with_capacity(ranges.len());
     for (i, &(a, b)) in ranges.iter().enumerate() {
         let mut times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(|f| f.ts).collect();
         times.sort_unstable();
@@ -701,15 +643,27 @@ fn spliced_mkv_windows(
         } else {
             opening::Output::Ivf
         };
-        let stretch = opening::Stretch {
-            times: &times,
-            skip: a,
-            origin: t0,
-            total,
-        };
-        let new = opening::encode(tools, input, video, options, &stretch, time_base, &kind, progress)?;
-        stretches.push((a, times, new));
+        plan.push((a, times, kind));
     }
+    let jobs: Vec<_> = plan
+        .iter()
+        .map(|(a, times, kind)| {
+            let stretch = opening::Stretch {
+                times,
+                skip: *a,
+                origin: t0,
+                total,
+            };
+            (stretch, kind)
+        })
+        .collect();
+    let new = opening::encode_all(tools, input, video, options, &jobs, time_base, progress)?;
+    drop(jobs);
+    let stretches: Vec<_> = plan
+        .into_iter()
+        .zip(new)
+        .map(|((a, times, _), new)| (a, times, new))
+        .collect();
     let private = match &kept {
         Some(kept) => {
             let mut record = mkv.private.clone();
