@@ -403,27 +403,31 @@ fn spliced(
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     let stsd = match &h264 {
         Some((_, kept)) => {
-            // The source's sets that kept frames use, then each stretch's.
-            let mut entry = mp4.first_entry()?.to_vec();
-            for (i, r) in replaced.iter().enumerate() {
-                let all;
-                let keep = if i == 0 {
-                    kept
-                } else {
-                    all = avc::Kept::all(avc::record(&entry)?)?;
-                    &all
-                };
-                entry = avc::merge(&entry, keep, &r.segment.entry)?;
-            }
+            let news = replaced.iter().map(|r| r.segment.entry.as_slice());
+            let entry = joined_sets(mp4.first_entry()?.to_vec(), kept, news, avc::record, avc::merge)?;
             mp4.stsd_replacing_first(&entry)?
         }
         None => mp4.stsd_appending(&replaced.iter().map(|r| r.segment.entry.as_slice()).collect::<Vec<_>>())?,
     };
     splice::write(&mut std::fs::File::open(input)?, &mp4, &replaced, &stsd, &mut out)?;
     std::io::Write::flush(&mut out)?;
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / ts
+    }))
+}
+
+/// The report of a splice that re-encoded `ranges` (decode order) of a track of `n` frames;
+/// `seconds(c)` is where cut `c` falls, from the first frame.
+fn windows_report(
+    video: &Stream,
+    ranges: &[(usize, usize)],
+    n: usize,
+    labelled: u64,
+    seconds: impl Fn(usize) -> f64,
+) -> StampReport {
     let reencoded: u64 = ranges.iter().map(|(a, b)| (b - a) as u64).sum();
     let whole_track = ranges.first() == Some(&(0, n));
-    Ok(StampReport {
+    StampReport {
         method: if whole_track {
             Method::WholeTrack
         } else {
@@ -434,14 +438,33 @@ fn spliced(
         }),
         reencoded_frames: reencoded,
         labelled_frames: labelled,
-        copied_frames: n as u64 - reencoded,
-        splice_at: ranges
-            .iter()
-            .filter(|r| r.1 < n)
-            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 / ts)
-            .collect(),
+        copied_frames: (n as u64).saturating_sub(reencoded),
+        splice_at: ranges.iter().filter(|r| r.1 < n).map(|r| seconds(r.1)).collect(),
         codec: video.codec_name.clone(),
-    })
+    }
+}
+
+/// H.264 parameter sets after each stretch's new ones joined `current` in turn (MP4: a sample
+/// entry, `record` finds its `avcC`; Matroska: the record itself): the first keeps only the
+/// source's sets `kept`, each later one every set already there.
+fn joined_sets<'a>(
+    mut current: Vec<u8>,
+    kept: &avc::Kept,
+    news: impl IntoIterator<Item = &'a [u8]>,
+    record: fn(&[u8]) -> Result<&[u8]>,
+    merge: impl Fn(&[u8], &avc::Kept, &'a [u8]) -> Result<Vec<u8>>,
+) -> Result<Vec<u8>> {
+    for (i, new) in news.into_iter().enumerate() {
+        let all;
+        let keep = if i == 0 {
+            kept
+        } else {
+            all = avc::Kept::all(record(&current)?)?;
+            &all
+        };
+        current = merge(&current, keep, new)?;
+    }
+    Ok(current)
 }
 
 /// The source's H.264 parameter sets that the samples outside `ranges` (the ones copied) use:
@@ -666,18 +689,10 @@ fn spliced_mkv_windows(
         .collect();
     let private = match &kept {
         Some(kept) => {
-            let mut record = mkv.private.clone();
-            for (i, (_, _, new)) in stretches.iter().enumerate() {
-                let all;
-                let keep = if i == 0 {
-                    kept
-                } else {
-                    all = avc::Kept::all(&record)?;
-                    &all
-                };
-                record = avc::merge_kept(&record, keep, avc::record(&new.segment.entry)?)?;
-            }
-            Some(record)
+            let news = stretches.iter().map(|(_, _, new)| new.segment.entry.as_slice());
+            let merge =
+                |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
+            Some(joined_sets(mkv.private.clone(), kept, news, |r| Ok(r), merge)?)
         }
         None => None,
     };
@@ -699,21 +714,10 @@ fn spliced_mkv_windows(
             out,
         )
     })?;
-    let reencoded = at.len() as u64;
-    let whole_track = ranges.first() == Some(&(0, n));
-    Ok(StampReport {
-        method: if whole_track { Method::WholeTrack } else { Method::Spliced },
-        reason: whole_track.then(|| "no clean keyframe between the label's windows: the whole video track was re-encoded (other tracks copied)".to_string()),
-        reencoded_frames: reencoded,
-        labelled_frames: stretches.iter().map(|(_, _, n)| n.labelled).sum(),
-        copied_frames: n as u64 - reencoded,
-        splice_at: ranges
-            .iter()
-            .filter(|r| r.1 < n)
-            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 * tick)
-            .collect(),
-        codec: video.codec_name.clone(),
-    })
+    let labelled = stretches.iter().map(|(_, _, n)| n.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 * tick
+    }))
 }
 
 /// The stretches (frame ranges, decode order) to re-encode: each label window of a video of
