@@ -17,12 +17,30 @@ use aigc_label_testutil::in_place::{Recorder, replay_torn};
 use aigc_label_testutil::{covered_by, sample_label};
 use common::*;
 
-fn labels(data: &[u8]) -> Vec<Label> {
-    Flac.find(&mut Cursor::new(data), &Limits::default())
+/// The labels `carrier` finds in `data`.
+fn labels_in(carrier: &dyn Carrier, data: &[u8]) -> Vec<Label> {
+    carrier
+        .find(&mut Cursor::new(data), &Limits::default())
         .unwrap()
         .iter()
         .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
         .collect()
+}
+
+fn labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Flac, data)
+}
+
+fn mp3_labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Mp3, data)
+}
+
+fn wav_labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Wav, data)
+}
+
+fn aiff_labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Aiff, data)
 }
 
 /// A platform's label: longer than the first, as propagation makes it.
@@ -209,14 +227,6 @@ fn our_first_write_leaves_the_room_after_the_label() {
     }
 }
 
-fn mp3_labels(data: &[u8]) -> Vec<Label> {
-    Mp3.find(&mut Cursor::new(data), &Limits::default())
-        .unwrap()
-        .iter()
-        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
-        .collect()
-}
-
 #[test]
 fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
     for name in ["id3v24.mp3", "id3v23.mp3", "no_tag.mp3"] {
@@ -281,36 +291,18 @@ fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
     assert_eq!(c.into_inner(), copy);
 }
 
-fn wav_labels(data: &[u8]) -> Vec<Label> {
-    Wav.find(&mut Cursor::new(data), &Limits::default())
-        .unwrap()
-        .iter()
-        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
-        .collect()
-}
-
 /// Replays `rec`'s writes over `base`: after every prefix, and with every write but the 4- or
 /// 8-byte switch also cut every `step` bytes, the file reads as `was` or as `new`. Returns the
 /// final state.
 fn replay(base: &[u8], rec: &Recorder, was: &[Label], new: &Label, read: fn(&[u8]) -> Vec<Label>) -> Vec<u8> {
-    let mut state = base.to_vec();
-    for (i, (at, bytes)) in rec.writes.iter().enumerate() {
-        let at = *at as usize;
-        let cuts: Vec<usize> = match bytes.len() {
-            4 | 8 => vec![0],
-            n => (0..n).step_by(29).collect(),
-        };
-        for cut in cuts {
-            let mut partial = state.clone();
-            partial[at..at + cut].copy_from_slice(&bytes[..cut]);
-            let found = read(&partial);
-            assert!(
-                found == was || found == std::slice::from_ref(new),
-                "write {i} at {at} cut at {cut}: {found:?}"
-            );
-        }
-        state[at..at + bytes.len()].copy_from_slice(bytes);
-    }
+    let step = |_: usize, bytes: &[u8]| if matches!(bytes.len(), 4 | 8) { bytes.len() } else { 29 };
+    let state = replay_torn(base, &rec.writes, step, |state, i, cut| {
+        let found = read(state);
+        assert!(
+            found == was || found == std::slice::from_ref(new),
+            "write {i} cut at {cut}: {found:?}"
+        );
+    });
     assert_eq!(read(&state), std::slice::from_ref(new));
     state
 }
@@ -467,14 +459,6 @@ fn wav_in_place_keeps_what_a_binding_covers_across_both_switch_directions() {
         front > 0 && back > 0,
         "both directions used: {front} front, {back} back"
     );
-}
-
-fn aiff_labels(data: &[u8]) -> Vec<Label> {
-    Aiff.find(&mut Cursor::new(data), &Limits::default())
-        .unwrap()
-        .iter()
-        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
-        .collect()
 }
 
 /// AIFF and AIFC: the padding our write leaves in the ID3 chunk's tag takes later labels, with

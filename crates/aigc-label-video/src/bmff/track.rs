@@ -66,6 +66,7 @@ enum Which<'a> {
     /// The first with this handler.
     Handler(&'a [u8; 4]),
     /// The `n`-th, which must be video.
+    #[cfg(feature = "stamp")]
     Video(usize),
 }
 
@@ -264,6 +265,7 @@ impl TrackFile {
     ///
     /// # Errors
     /// As [`TrackFile::open`]; [`Error::Unsupported`] when the track is not video.
+    #[cfg(feature = "stamp")]
     pub(crate) fn open_video(input: &mut dyn ReadSeek, nth: usize, limits: &Limits) -> Result<TrackFile> {
         Self::read(input, Which::Video(nth), limits)
     }
@@ -285,6 +287,7 @@ impl TrackFile {
                 .iter()
                 .position(|(_, h)| h == handler)
                 .ok_or_else(|| Error::unsupported("mp4", format!("no {} track", String::from_utf8_lossy(handler))))?,
+            #[cfg(feature = "stamp")]
             Which::Video(nth) => match tracks.get(nth) {
                 Some((_, [b'v', b'i', b'd', b'e'])) => nth,
                 Some(_) => return Err(Error::unsupported("mp4", format!("track {nth} is not a video track"))),
@@ -376,6 +379,7 @@ impl TrackFile {
     ///
     /// # Errors
     /// A track without `stsd`.
+    #[cfg(feature = "stamp")]
     pub(crate) fn entry_count(&self) -> Result<u32> {
         let stsd = self.stsd()?;
         Ok(stsd
@@ -387,6 +391,7 @@ impl TrackFile {
     ///
     /// # Errors
     /// A missing or malformed `stsd`.
+    #[cfg(feature = "stamp")]
     pub(crate) fn first_entry(&self) -> Result<&[u8]> {
         let rest = self.stsd()?.get(8..).unwrap_or_default();
         let size = rest
@@ -402,6 +407,7 @@ impl TrackFile {
     ///
     /// # Errors
     /// A track without `stsd`.
+    #[cfg(feature = "stamp")]
     pub(crate) fn stsd_appending(&self, entries: &[&[u8]]) -> Result<Vec<u8>> {
         let stsd = self.stsd()?;
         let count = self
@@ -418,6 +424,7 @@ impl TrackFile {
     ///
     /// # Errors
     /// A missing or malformed `stsd`.
+    #[cfg(feature = "stamp")]
     pub(crate) fn stsd_replacing_first(&self, entry: &[u8]) -> Result<Vec<u8>> {
         let stsd = self.stsd()?;
         let first = self.first_entry()?.len();
@@ -428,6 +435,7 @@ impl TrackFile {
     }
 
     /// Where the payload starts of the `mdat` holding byte `offset` (its end included).
+    #[cfg(feature = "stamp")]
     pub(crate) fn mdat_payload_holding(&self, offset: u64) -> Option<u64> {
         self.top
             .iter()
