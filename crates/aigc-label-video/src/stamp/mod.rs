@@ -517,6 +517,45 @@ fn write_output(output: &Path, write: impl FnOnce(&mut dyn std::io::Write) -> Re
     Ok(())
 }
 
+/// What an opening splice works on: the tools, the files, the video stream and the options.
+struct OpeningJob<'a> {
+    tools: &'a Tools,
+    input: &'a Path,
+    output: &'a Path,
+    video: &'a Stream,
+    options: &'a StampOptions,
+}
+
+impl OpeningJob<'_> {
+    /// The opening splice once a container knows the frames it replaces: their presentation
+    /// `times` (ticks of `time_base` seconds, any order) re-encoded as `kind`; `prepare` works
+    /// out what the container needs from the encoded stretch (new parameter sets, a check),
+    /// before the output exists; then `write` (given the input file, the new frames in decode
+    /// order with the times they take, what `prepare` made, and the output) writes it. Returns
+    /// the frames labelled and the first of the times.
+    fn splice<P>(
+        &self,
+        mut times: Vec<i64>,
+        time_base: (u32, u32),
+        kind: &opening::Output,
+        progress: &mut dyn FnMut(Progress),
+        prepare: impl FnOnce(&opening::Opening) -> Result<P>,
+        write: impl FnOnce(&mut std::fs::File, &[opening::NewFrame<'_>], P, &mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<(u64, i64)> {
+        times.sort_unstable();
+        let first_ts = times.first().copied().unwrap_or(0);
+        let stretch = opening::Stretch::opening(&times);
+        let (tools, input, video, options) = (self.tools, self.input, self.video, self.options);
+        let new = opening::encode(tools, input, video, options, &stretch, time_base, kind, progress)?;
+        let prepared = prepare(&new)?;
+        let frames = new.frames(&times);
+        write_output(self.output, |out| {
+            write(&mut std::fs::File::open(input)?, &frames, prepared, out)
+        })?;
+        Ok((new.labelled, first_ts))
+    }
+}
+
 /// The report of a container splice that re-encoded the first `k` frames.
 fn spliced_report(video: &Stream, k: usize, labelled: u64, copied: u64, splice_at: f64) -> StampReport {
     StampReport {
@@ -560,11 +599,8 @@ fn spliced_mkv(
         return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
     let k = mkv.frames.len() - 1;
-    // The replaced frames' timestamps in presentation order (H.264 blocks come in decode
-    // order).
-    let mut times: Vec<i64> = mkv.frames.iter().take(k).map(|f| f.ts).collect();
-    times.sort_unstable();
-    let first_ts = times.first().copied().unwrap_or(0);
+    // H.264 blocks come in decode order; `opening` sorts the times.
+    let times: Vec<i64> = mkv.frames.iter().take(k).map(|f| f.ts).collect();
     // Timestamps in Segment ticks of `scale` ns.
     let time_base = mkv_time_base(mkv.scale)?;
     let output_kind = if h264 {
@@ -580,36 +616,36 @@ fn spliced_mkv(
     } else {
         opening::Output::Ivf
     };
-    let new = opening::encode(
+    let job = OpeningJob {
         tools,
         input,
+        output,
         video,
         options,
-        &opening::Stretch::opening(&times),
+    };
+    let private = |new: &opening::Opening| -> Result<Option<Vec<u8>>> {
+        if !h264 {
+            return Ok(None);
+        }
+        let kept = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?;
+        Ok(Some(avc::merge_kept(
+            &mkv.private,
+            &kept,
+            avc::record(&new.segment.entry)?,
+        )?))
+    };
+    let (labelled, first_ts) = job.splice(
+        times,
         time_base,
         &output_kind,
         progress,
+        private,
+        |file, frames, private, out| mkv::write(file, &mkv, frames, private.as_deref(), &options.limits, out),
     )?;
-    let private = if h264 {
-        let kept = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?;
-        Some(avc::merge_kept(&mkv.private, &kept, avc::record(&new.segment.entry)?)?)
-    } else {
-        None
-    };
-    write_output(output, |out| {
-        mkv::write(
-            &mut std::fs::File::open(input)?,
-            &mkv,
-            &new.frames(&times),
-            private.as_deref(),
-            &options.limits,
-            out,
-        )
-    })?;
     Ok(spliced_report(
         video,
         k,
-        new.labelled,
+        labelled,
         mkv.later + 1,
         last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9,
     ))
@@ -804,38 +840,30 @@ fn spliced_flv(
         return Err(Error::unsupported("video", "no IDR picture after the label's end"));
     };
     let k = flv.frames.len() - 1;
-    let mut times: Vec<i64> = flv.frames.iter().take(k).map(|f| f.dts.saturating_add(f.cts)).collect();
-    times.sort_unstable();
-    let first_ts = times.first().copied().unwrap_or(0);
+    let times: Vec<i64> = flv.frames.iter().take(k).map(|f| f.dts.saturating_add(f.cts)).collect();
     // FLV stores decode times, so the segment needs no B-frames (see the flv module).
     let kept = kept_sets_of(&flv.record, flv.kept_pps.as_ref())?;
     let sps_id = kept.free_ids(1)?;
     let kind = opening::Output::H264 { sps_id, bframes: 0 };
-    let new = opening::encode(
+    let job = OpeningJob {
         tools,
         input,
+        output,
         video,
         options,
-        &opening::Stretch::opening(&times),
+    };
+    let (labelled, first_ts) = job.splice(
+        times,
         (1, 1000),
         &kind,
         progress,
+        |new| avc::merge_kept(&flv.record, &kept, avc::record(&new.segment.entry)?),
+        |file, frames, record, out| flv::write(file, &flv, frames, &record, &options.limits, out),
     )?;
-    let record = avc::merge_kept(&flv.record, &kept, avc::record(&new.segment.entry)?)?;
-    write_output(output, |out| {
-        flv::write(
-            &mut std::fs::File::open(input)?,
-            &flv,
-            &new.frames(&times),
-            &record,
-            &options.limits,
-            out,
-        )
-    })?;
     Ok(spliced_report(
         video,
         k,
-        new.labelled,
+        labelled,
         flv.later + 1,
         last.dts.saturating_add(last.cts).saturating_sub(first_ts) as f64 / 1e3,
     ))
@@ -871,42 +899,42 @@ fn spliced_avi(
         .take(k)
         .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
         .collect();
-    let new = opening::encode(
+    let job = OpeningJob {
         tools,
         input,
+        output,
         video,
         options,
-        &opening::Stretch::opening(&times),
-        (avi.scale, avi.rate),
+    };
+    let time_base = (avi.scale, avi.rate);
+    // The copied frames are decoded with the new VOL header (see the avi module).
+    let same_vol = |new: &opening::Opening| -> Result<()> {
+        let new_vol = new
+            .segment
+            .samples
+            .first()
+            .and_then(|(r, _)| new.segment.data.get(r.clone()))
+            .and_then(avi::vol);
+        if new_vol != Some(avi.vol.as_slice()) {
+            return Err(Error::unsupported(
+                "video",
+                "the encoder's VOL header differs from the source's",
+            ));
+        }
+        Ok(())
+    };
+    let (labelled, _) = job.splice(
+        times,
+        time_base,
         &opening::Output::M4v,
         progress,
+        same_vol,
+        |file, frames, (), out| avi::write(file, &avi, frames, &options.limits, out),
     )?;
-    // The copied frames are decoded with the new VOL header (see the avi module).
-    let new_vol = new
-        .segment
-        .samples
-        .first()
-        .and_then(|(r, _)| new.segment.data.get(r.clone()))
-        .and_then(avi::vol);
-    if new_vol != Some(avi.vol.as_slice()) {
-        return Err(Error::unsupported(
-            "video",
-            "the encoder's VOL header differs from the source's",
-        ));
-    }
-    write_output(output, |out| {
-        avi::write(
-            &mut std::fs::File::open(input)?,
-            &avi,
-            &new.frames(&times),
-            &options.limits,
-            out,
-        )
-    })?;
     Ok(spliced_report(
         video,
         k,
-        new.labelled,
+        labelled,
         avi.later + 1,
         last.slot as f64 * f64::from(avi.scale) / f64::from(avi.rate),
     ))
