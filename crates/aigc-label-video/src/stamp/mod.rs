@@ -225,22 +225,29 @@ pub fn stamp_file_with_progress(
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
     let is_flv = aigc_label_core::Carrier::sniff(&crate::Flv, &head);
     let is_avi = aigc_label_core::Carrier::sniff(&crate::Avi, &head);
+    let job = Job {
+        tools: &tools,
+        input,
+        output,
+        video,
+        options,
+    };
     let reason = if is_avi && video.codec_name == "mpeg4" {
-        match spliced_avi(&tools, input, output, video, options, progress) {
+        match spliced_avi(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this AVI file cannot be spliced ({why}); re-encoded whole by ffmpeg")
             }
             other => return other,
         }
     } else if is_flv && video.codec_name == "h264" {
-        match spliced_flv(&tools, input, output, video, options, progress) {
+        match spliced_flv(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this FLV file cannot be spliced ({why}); re-encoded whole by ffmpeg")
             }
             other => return other,
         }
     } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "av1") {
-        match spliced_mkv(&tools, input, output, video, options, progress) {
+        match spliced_mkv(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
             }
@@ -255,7 +262,7 @@ pub fn stamp_file_with_progress(
             video.codec_name
         )
     } else {
-        match spliced(&tools, input, output, video, options, progress) {
+        match spliced(&job, progress) {
             Err(Error::Unsupported(why)) => format!("this MP4 cannot be spliced ({why}); re-encoded whole by ffmpeg"),
             other => return other,
         }
@@ -299,14 +306,14 @@ fn schedule(options: &StampOptions, total: f64) -> Schedule {
     s
 }
 
-fn spliced(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        tools,
+        input,
+        output,
+        video,
+        options,
+    } = *job;
     let mp4 = splice::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
     let samples = &mp4.samples;
     let n = samples.len();
@@ -517,8 +524,9 @@ fn write_output(output: &Path, write: impl FnOnce(&mut dyn std::io::Write) -> Re
     Ok(())
 }
 
-/// What an opening splice works on: the tools, the files, the video stream and the options.
-struct OpeningJob<'a> {
+/// What a splice works on: the tools, the files, the video stream and the options.
+#[derive(Clone, Copy)]
+struct Job<'a> {
     tools: &'a Tools,
     input: &'a Path,
     output: &'a Path,
@@ -526,7 +534,7 @@ struct OpeningJob<'a> {
     options: &'a StampOptions,
 }
 
-impl OpeningJob<'_> {
+impl Job<'_> {
     /// The opening splice once a container knows the frames it replaces: their presentation
     /// `times` (ticks of `time_base` seconds, any order) re-encoded as `kind`; `prepare` works
     /// out what the container needs from the encoded stretch (new parameter sets, a check),
@@ -578,16 +586,12 @@ fn opening_only(options: &StampOptions) -> Result<()> {
 }
 
 /// The Matroska/WebM splice (VP8, VP9, AV1, H.264) of the opening window.
-fn spliced_mkv(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input, video, options, ..
+    } = *job;
     if options.at.iter().any(|a| *a != At::Start) {
-        return spliced_mkv_windows(tools, input, output, video, options, progress);
+        return spliced_mkv_windows(job, progress);
     }
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
@@ -615,13 +619,6 @@ fn spliced_mkv(
         opening::Output::H264 { sps_id, bframes }
     } else {
         opening::Output::Ivf
-    };
-    let job = OpeningJob {
-        tools,
-        input,
-        output,
-        video,
-        options,
     };
     let private = |new: &opening::Opening| -> Result<Option<Vec<u8>>> {
         if !h264 {
@@ -654,14 +651,14 @@ fn spliced_mkv(
 /// The Matroska/WebM splice with `--at` windows besides the opening one: every block read,
 /// each window widened to the cut points around it, each stretch re-encoded on its own (H.264:
 /// each with parameter set ids of its own).
-fn spliced_mkv_windows(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        tools,
+        input,
+        output,
+        video,
+        options,
+    } = *job;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, u64::MAX, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
     if video.codec_name == "h264" && !h264 {
@@ -825,14 +822,10 @@ fn merge_ranges(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
 }
 
 /// The FLV splice (H.264): the opening window only.
-fn spliced_flv(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input, video, options, ..
+    } = *job;
     opening_only(options)?;
     let until_ms = (options.seconds * 1e3).ceil() as i64;
     let flv = flv::open(&mut std::fs::File::open(input)?, until_ms, &options.limits)?;
@@ -845,13 +838,6 @@ fn spliced_flv(
     let kept = kept_sets_of(&flv.record, flv.kept_pps.as_ref())?;
     let sps_id = kept.free_ids(1)?;
     let kind = opening::Output::H264 { sps_id, bframes: 0 };
-    let job = OpeningJob {
-        tools,
-        input,
-        output,
-        video,
-        options,
-    };
     let (labelled, first_ts) = job.splice(
         times,
         (1, 1000),
@@ -870,14 +856,10 @@ fn spliced_flv(
 }
 
 /// The AVI splice (MPEG-4 Part 2 without B-frames): the opening window only.
-fn spliced_avi(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input, video, options, ..
+    } = *job;
     opening_only(options)?;
     if video.has_b_frames.unwrap_or(0) != 0 {
         return Err(Error::unsupported("video", "MPEG-4 with B-frames"));
@@ -899,13 +881,6 @@ fn spliced_avi(
         .take(k)
         .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
         .collect();
-    let job = OpeningJob {
-        tools,
-        input,
-        output,
-        video,
-        options,
-    };
     let time_base = (avi.scale, avi.rate);
     // The copied frames are decoded with the new VOL header (see the avi module).
     let same_vol = |new: &opening::Opening| -> Result<()> {
