@@ -5,7 +5,7 @@
 //! `stamp_file`): the cue's AAC frames go into the sound track before, after or in place of
 //! original frames, which keep their bytes. What changes in the output:
 //! - the track's sample table (`stts`, `stsz`, `stsc`, `stco`/`co64`; `stss` and `ctts` when
-//!   needed), rebuilt from one list of samples by the same writer the video splice uses;
+//!   needed), rebuilt from one list of samples;
 //! - `mdat`: the removed samples' bytes go, the new ones are inserted where the first of the
 //!   replaced (or following) samples was, and the `mdat` header gets its new size;
 //! - every chunk offset of every other track, moved with the bytes;
@@ -18,6 +18,11 @@
 //!
 //! Everything else (`udta`, `meta` with an implicit label, chapters, other tracks, boxes after
 //! `mdat`) is copied unchanged.
+//!
+//! The byte and table bookkeeping is one splicer (`TrackFile::splice`, crate-internal) that
+//! the video stamper's splice goes through as well: it replaces several runs of a video track's
+//! samples with re-encoded ones, and says itself what its new samples are (their composition
+//! offsets, sync flags and sample descriptions) and which boxes change besides the table.
 
 use std::io::Write;
 use std::ops::Range;
