@@ -43,6 +43,36 @@ fn aiff_labels(data: &[u8]) -> Vec<Label> {
     labels_in(&Aiff, data)
 }
 
+/// ffmpeg decodes the same samples from `file` (written as `ext`) as from the fixture `name`,
+/// and ffprobe reads the label `carrier` finds last.
+fn witnesses_agree(carrier: &dyn Carrier, name: &str, file: &[u8], ext: &str) {
+    let out = temp_file(file, ext);
+    if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
+        assert_eq!(a, b, "{name}: decoded samples");
+    }
+    if let Some(value) = ffprobe_aigc(&out) {
+        let last = labels_in(carrier, file).pop().unwrap();
+        assert_eq!(
+            value,
+            aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
+        );
+    }
+}
+
+/// A label too large for the room our first write left in the fixture `name`: the update
+/// refuses and writes nothing.
+fn no_room_writes_nothing(carrier: &dyn Carrier, name: &str) {
+    let mut c = Cursor::new(write_label(carrier, &read_fixture(name), &sample_label()));
+    let copy = c.get_ref().clone();
+    let r = carrier
+        .in_place()
+        .unwrap()
+        .update(&mut c, &grown(0, 9000), &Limits::default())
+        .unwrap();
+    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
+    assert_eq!(c.into_inner(), copy);
+}
+
 /// A platform's label: longer than the first, as propagation makes it.
 fn propagated(n: usize) -> Label {
     grown(n, 200)
@@ -271,24 +301,9 @@ fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             // No PRIV frame is left once the update is done.
             assert!(!file.windows(4).any(|w| w == b"PRIV"), "{name}");
         }
-        let out = temp_file(&file, "mp3");
-        if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
-            assert_eq!(a, b, "{name}: decoded samples");
-        }
-        if let Some(value) = ffprobe_aigc(&out) {
-            let last = mp3_labels(&file).pop().unwrap();
-            assert_eq!(
-                value,
-                aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
-            );
-        }
+        witnesses_agree(&Mp3, name, &file, "mp3");
     }
-    // No room: nothing written.
-    let mut c = Cursor::new(write_label(&Mp3, &read_fixture("id3v24.mp3"), &sample_label()));
-    let copy = c.get_ref().clone();
-    let r = aigc_label_audio::mp3::update_in_place(&mut c, &grown(0, 9000), &Limits::default()).unwrap();
-    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
-    assert_eq!(c.into_inner(), copy);
+    no_room_writes_nothing(&Mp3, "id3v24.mp3");
 }
 
 /// Replays `rec`'s writes over `base`: after every prefix, and with every write but the 4- or
@@ -499,24 +514,9 @@ fn aiff_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             assert!(covered_by(&Aiff, &file) == before, "{name}: covered bytes changed");
             assert!(!file.windows(4).any(|w| w == b"PRIV"), "{name}");
         }
-        let out = temp_file(&file, "aiff");
-        if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
-            assert_eq!(a, b, "{name}: decoded samples");
-        }
-        if let Some(value) = ffprobe_aigc(&out) {
-            let last = aiff_labels(&file).pop().unwrap();
-            assert_eq!(
-                value,
-                aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
-            );
-        }
+        witnesses_agree(&Aiff, name, &file, "aiff");
     }
-    // No room: nothing written.
-    let mut c = Cursor::new(write_label(&Aiff, &read_fixture("sox.aiff"), &sample_label()));
-    let copy = c.get_ref().clone();
-    let r = aigc_label_audio::aiff::update_in_place(&mut c, &grown(0, 9000), &Limits::default()).unwrap();
-    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
-    assert_eq!(c.into_inner(), copy);
+    no_room_writes_nothing(&Aiff, "sox.aiff");
 }
 
 /// Hostile input: the `audio_in_place` fuzz corpus through every audio update in place (a
