@@ -1,4 +1,4 @@
 #![no_main]
 //! MP4 label updates in place: never a panic; success leaves exactly the new label, a refusal
 //! writes nothing.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| aigc_label_video::bmff::fuzz_update(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| aigc_label_testutil::in_place::fuzz_in_place(&aigc_label_video::Bmff, data));

@@ -17,12 +17,60 @@ use aigc_label_testutil::in_place::{Recorder, replay_torn};
 use aigc_label_testutil::{covered_by, sample_label};
 use common::*;
 
-fn labels(data: &[u8]) -> Vec<Label> {
-    Flac.find(&mut Cursor::new(data), &Limits::default())
+/// The labels `carrier` finds in `data`.
+fn labels_in(carrier: &dyn Carrier, data: &[u8]) -> Vec<Label> {
+    carrier
+        .find(&mut Cursor::new(data), &Limits::default())
         .unwrap()
         .iter()
         .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
         .collect()
+}
+
+fn labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Flac, data)
+}
+
+fn mp3_labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Mp3, data)
+}
+
+fn wav_labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Wav, data)
+}
+
+fn aiff_labels(data: &[u8]) -> Vec<Label> {
+    labels_in(&Aiff, data)
+}
+
+/// ffmpeg decodes the same samples from `file` (written as `ext`) as from the fixture `name`,
+/// and ffprobe reads the label `carrier` finds last.
+fn witnesses_agree(carrier: &dyn Carrier, name: &str, file: &[u8], ext: &str) {
+    let out = temp_file(file, ext);
+    if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
+        assert_eq!(a, b, "{name}: decoded samples");
+    }
+    if let Some(value) = ffprobe_aigc(&out) {
+        let last = labels_in(carrier, file).pop().unwrap();
+        assert_eq!(
+            value,
+            aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
+        );
+    }
+}
+
+/// A label too large for the room our first write left in the fixture `name`: the update
+/// refuses and writes nothing.
+fn no_room_writes_nothing(carrier: &dyn Carrier, name: &str) {
+    let mut c = Cursor::new(write_label(carrier, &read_fixture(name), &sample_label()));
+    let copy = c.get_ref().clone();
+    let r = carrier
+        .in_place()
+        .unwrap()
+        .update(&mut c, &grown(0, 9000), &Limits::default())
+        .unwrap();
+    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
+    assert_eq!(c.into_inner(), copy);
 }
 
 /// A platform's label: longer than the first, as propagation makes it.
@@ -209,14 +257,6 @@ fn our_first_write_leaves_the_room_after_the_label() {
     }
 }
 
-fn mp3_labels(data: &[u8]) -> Vec<Label> {
-    Mp3.find(&mut Cursor::new(data), &Limits::default())
-        .unwrap()
-        .iter()
-        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
-        .collect()
-}
-
 #[test]
 fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
     for name in ["id3v24.mp3", "id3v23.mp3", "no_tag.mp3"] {
@@ -261,56 +301,23 @@ fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             // No PRIV frame is left once the update is done.
             assert!(!file.windows(4).any(|w| w == b"PRIV"), "{name}");
         }
-        let out = temp_file(&file, "mp3");
-        if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
-            assert_eq!(a, b, "{name}: decoded samples");
-        }
-        if let Some(value) = ffprobe_aigc(&out) {
-            let last = mp3_labels(&file).pop().unwrap();
-            assert_eq!(
-                value,
-                aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
-            );
-        }
+        witnesses_agree(&Mp3, name, &file, "mp3");
     }
-    // No room: nothing written.
-    let mut c = Cursor::new(write_label(&Mp3, &read_fixture("id3v24.mp3"), &sample_label()));
-    let copy = c.get_ref().clone();
-    let r = aigc_label_audio::mp3::update_in_place(&mut c, &grown(0, 9000), &Limits::default()).unwrap();
-    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
-    assert_eq!(c.into_inner(), copy);
-}
-
-fn wav_labels(data: &[u8]) -> Vec<Label> {
-    Wav.find(&mut Cursor::new(data), &Limits::default())
-        .unwrap()
-        .iter()
-        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
-        .collect()
+    no_room_writes_nothing(&Mp3, "id3v24.mp3");
 }
 
 /// Replays `rec`'s writes over `base`: after every prefix, and with every write but the 4- or
 /// 8-byte switch also cut every `step` bytes, the file reads as `was` or as `new`. Returns the
 /// final state.
 fn replay(base: &[u8], rec: &Recorder, was: &[Label], new: &Label, read: fn(&[u8]) -> Vec<Label>) -> Vec<u8> {
-    let mut state = base.to_vec();
-    for (i, (at, bytes)) in rec.writes.iter().enumerate() {
-        let at = *at as usize;
-        let cuts: Vec<usize> = match bytes.len() {
-            4 | 8 => vec![0],
-            n => (0..n).step_by(29).collect(),
-        };
-        for cut in cuts {
-            let mut partial = state.clone();
-            partial[at..at + cut].copy_from_slice(&bytes[..cut]);
-            let found = read(&partial);
-            assert!(
-                found == was || found == std::slice::from_ref(new),
-                "write {i} at {at} cut at {cut}: {found:?}"
-            );
-        }
-        state[at..at + bytes.len()].copy_from_slice(bytes);
-    }
+    let step = |_: usize, bytes: &[u8]| if matches!(bytes.len(), 4 | 8) { bytes.len() } else { 29 };
+    let state = replay_torn(base, &rec.writes, step, |state, i, cut| {
+        let found = read(state);
+        assert!(
+            found == was || found == std::slice::from_ref(new),
+            "write {i} cut at {cut}: {found:?}"
+        );
+    });
     assert_eq!(read(&state), std::slice::from_ref(new));
     state
 }
@@ -469,14 +476,6 @@ fn wav_in_place_keeps_what_a_binding_covers_across_both_switch_directions() {
     );
 }
 
-fn aiff_labels(data: &[u8]) -> Vec<Label> {
-    Aiff.find(&mut Cursor::new(data), &Limits::default())
-        .unwrap()
-        .iter()
-        .map(|f| aigc_label_core::json::parse(&f.text, 32).unwrap().to_label().unwrap())
-        .collect()
-}
-
 /// AIFF and AIFC: the padding our write leaves in the ID3 chunk's tag takes later labels, with
 /// the MP3 steps (two 10-byte header switches through a `PRIV` frame); every state a crash can
 /// leave reads as the old label or the new one, the chunk, the `FORM` size and every covered
@@ -515,30 +514,19 @@ fn aiff_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             assert!(covered_by(&Aiff, &file) == before, "{name}: covered bytes changed");
             assert!(!file.windows(4).any(|w| w == b"PRIV"), "{name}");
         }
-        let out = temp_file(&file, "aiff");
-        if let (Some(a), Some(b)) = (decoded_md5(&fixture_path(name)), decoded_md5(&out)) {
-            assert_eq!(a, b, "{name}: decoded samples");
-        }
-        if let Some(value) = ffprobe_aigc(&out) {
-            let last = aiff_labels(&file).pop().unwrap();
-            assert_eq!(
-                value,
-                aigc_label_core::json::to_json(&last, aigc_label_core::json::Shape::Bare)
-            );
-        }
+        witnesses_agree(&Aiff, name, &file, "aiff");
     }
-    // No room: nothing written.
-    let mut c = Cursor::new(write_label(&Aiff, &read_fixture("sox.aiff"), &sample_label()));
-    let copy = c.get_ref().clone();
-    let r = aigc_label_audio::aiff::update_in_place(&mut c, &grown(0, 9000), &Limits::default()).unwrap();
-    assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
-    assert_eq!(c.into_inner(), copy);
+    no_room_writes_nothing(&Aiff, "sox.aiff");
 }
 
 /// Hostile input: the `audio_in_place` fuzz corpus through every audio update in place (a
 /// refusal writes nothing; a success leaves exactly the new label).
 #[test]
 fn in_place_fuzz_corpus_replays() {
-    let n = aigc_label_testutil::replay_corpus("audio_in_place", aigc_label_audio::in_place::fuzz_update);
+    let n = aigc_label_testutil::replay_corpus("audio_in_place", |data| {
+        for carrier in [&Wav as &dyn Carrier, &Aiff, &Flac, &Mp3] {
+            aigc_label_testutil::in_place::fuzz_in_place(carrier, data);
+        }
+    });
     assert!(n >= 5, "{n} inputs");
 }

@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 
+use aigc_label_testutil::media;
 use common::{PRODUCER, code, run};
 
 /// True when ffmpeg and ffprobe are installed; otherwise prints SKIPPED (and fails under
@@ -16,24 +17,9 @@ fn have_ffmpeg() -> bool {
 
 /// What `ffmpeg -v error` prints decoding `path`, and the MD5 of each packet of stream `map`.
 fn decode(path: &Path, map: &str) -> (String, Vec<String>) {
-    let errors = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    let md5 = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-map", map, "-c", "copy", "-f", "framemd5", "-"])
-        .output()
-        .unwrap();
-    let packets = String::from_utf8_lossy(&md5.stdout)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split(',').nth(5).map(|h| h.trim().to_string()))
-        .collect();
-    (String::from_utf8_lossy(&errors.stderr).into_owned(), packets)
+    let errors = media::decode_messages(path, "error", None).unwrap_or_default();
+    let packets = media::framemd5(path, map, media::Packets::Copied).unwrap_or_default();
+    (errors, packets.into_iter().map(|(_, md5)| md5).collect())
 }
 
 #[test]

@@ -305,6 +305,25 @@ impl<'a> Bytes<'a> {
     }
 }
 
+/// A zero-filled buffer of `len` bytes, allocated fallibly: a size worked out from input (a
+/// canvas, a frame) that the allocator refuses is an [`Error::Limit`] naming `format` and
+/// `what`, not an abort.
+///
+/// # Errors
+/// [`Error::Limit`] when the memory cannot be had.
+pub fn zeroed(len: usize, format: &'static str, what: &'static str) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::Limit {
+        format,
+        offset: 0,
+        what,
+        found: len as u64,
+        limit: 0,
+    })?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
 /// A `Write` adapter that counts the bytes passed through, so carriers can report offsets in
 /// their output without seeking it.
 pub struct CountingWriter<'a> {

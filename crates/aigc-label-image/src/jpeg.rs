@@ -43,7 +43,7 @@ mod extended;
 mod in_place;
 mod segment;
 
-pub use in_place::{Update, fuzz_update, update_in_place};
+pub use in_place::{Update, update_in_place};
 
 use std::io::Write;
 use std::ops::Range;

@@ -258,9 +258,9 @@ fn the_first_write_leaves_the_room_limits_ask_for() {
 /// in-place update's fuzz property.
 #[test]
 fn fuzz_corpora_update_in_place_or_write_nothing() {
-    use aigc_label_image::{jpeg, webp};
-    aigc_label_testutil::replay_corpus("jpeg", jpeg::fuzz_update);
-    aigc_label_testutil::replay_corpus("jpeg_in_place", jpeg::fuzz_update);
-    aigc_label_testutil::replay_corpus("webp", webp::fuzz_update);
-    aigc_label_testutil::replay_corpus("webp_in_place", webp::fuzz_update);
+    use aigc_label_testutil::{in_place::fuzz_in_place, replay_corpus};
+    replay_corpus("jpeg", |data| fuzz_in_place(&Jpeg, data));
+    replay_corpus("jpeg_in_place", |data| fuzz_in_place(&Jpeg, data));
+    replay_corpus("webp", |data| fuzz_in_place(&WebP, data));
+    replay_corpus("webp_in_place", |data| fuzz_in_place(&WebP, data));
 }

@@ -1,10 +1,13 @@
 //! The harness of the in-place update tests (every format with `Carrier::in_place`): a file in
-//! memory that records each write and where the syncs fell, and the replay of those writes as a
-//! crash could leave them.
+//! memory that records each write and where the syncs fell, the replay of those writes as a
+//! crash could leave them, and the fuzz property every in-place update is held to
+//! ([`fuzz_in_place`]).
 
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 
-use aigc_label_core::in_place::Storage;
+use aigc_label_core::in_place::{Storage, Update};
+use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::{Carrier, Label, Limits};
 
 /// A file in memory that records every write (position, bytes) and where syncs fell.
 #[derive(Debug)]
@@ -92,4 +95,45 @@ pub fn replay_torn(
         seen(&state, i, bytes.len());
     }
     state
+}
+
+/// The property every in-place fuzz target checks (and its corpus replay): on any bytes, and on
+/// them after the carrier's first write, `carrier.in_place()` never panics; an update that
+/// reports success keeps the file's size and leaves exactly the new label, and a refusal or an
+/// error writes nothing.
+///
+/// # Panics
+/// When the property fails, or when `carrier` offers no in-place update.
+pub fn fuzz_in_place(carrier: &dyn Carrier, data: &[u8]) {
+    let in_place = carrier
+        .in_place()
+        .unwrap_or_else(|| panic!("{}: no in-place update to fuzz", carrier.format()));
+    let limits = Limits::default();
+    let first = Label::new("001191440300708461136T1XGW3", "fuzz-1");
+    let label = first.clone().propagated("001191110108551385082Q20000", "fuzz-2");
+    let json = to_json(&label, Shape::Bare);
+    let mut labelled = Vec::new();
+    let ours = carrier
+        .write(&mut Cursor::new(data), &mut labelled, &first, &limits)
+        .is_ok();
+    for input in [data, &labelled[..]].into_iter().take(1 + usize::from(ours)) {
+        let mut file = Cursor::new(input.to_vec());
+        match in_place.update(&mut file, &label, &limits) {
+            Ok(Update::InPlace(_)) => {
+                let after = file.into_inner();
+                assert_eq!(
+                    after.len(),
+                    input.len(),
+                    "{}: an in-place update keeps the size",
+                    carrier.format()
+                );
+                let found = carrier.find(&mut Cursor::new(&after), &limits).unwrap_or_default();
+                let texts: Vec<_> = found.iter().map(|f| f.text.as_str()).collect();
+                assert_eq!(texts, [json.as_str()], "{}: exactly the new label", carrier.format());
+            }
+            Ok(Update::Rewrite(_)) | Err(_) => {
+                assert!(file.into_inner() == input, "{}: nothing written", carrier.format());
+            }
+        }
+    }
 }

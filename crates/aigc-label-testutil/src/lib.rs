@@ -5,7 +5,7 @@
 //!   test with a message; under `CI=true` it fails the test, so CI never passes by skipping.
 //! - [`round_trip`]: the one harness every carrier goes through: embed, verify, embed again,
 //!   and check that exactly one label remains.
-//! - [`in_place`]: the recorder and torn-write replay of the in-place update tests; [`media`]:
+//! - [`in_place`]: the recorder, torn-write replay and fuzz property of the in-place updates; [`media`]:
 //!   ffmpeg/ffprobe probes (decoded MD5s, frame MD5s, tags) the stamp and in-place tests share.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -253,21 +253,10 @@ pub(crate) fn markdown_end(
 
 /// The HTML element that carries the label: a visible paragraph, never a comment.
 pub fn html_element(label: &str) -> String {
-    format!("<p class=\"aigc-label\" role=\"note\">{}</p>", escape_html(label))
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
+    format!(
+        "<p class=\"aigc-label\" role=\"note\">{}</p>",
+        crate::util::escape_markup(label, false)
+    )
 }
 
 /// Puts the label into HTML as a visible `<p class="aigc-label">` element.

@@ -51,6 +51,12 @@ pub(crate) fn is_json_number(s: &str) -> bool {
 
 /// Escapes text for XML character data and attribute values.
 pub(crate) fn xml_escape(text: &str) -> String {
+    escape_markup(text, true)
+}
+
+/// Escapes `&`, `<`, `>` and `"` (and `'` when `apostrophe`) as entities: text for markup
+/// content and double-quoted attribute values (XML parts, the HTML label element).
+pub(crate) fn escape_markup(text: &str, apostrophe: bool) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         match c {
@@ -58,7 +64,7 @@ pub(crate) fn xml_escape(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '\'' if apostrophe => out.push_str("&apos;"),
             c => out.push(c),
         }
     }

@@ -535,16 +535,7 @@ fn to_u8(v: f64) -> u8 {
 }
 
 fn zeroed(len: usize) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| Error::Limit {
-        format: "frames",
-        offset: 0,
-        what: "frame label bytes",
-        found: len as u64,
-        limit: 0,
-    })?;
-    v.resize(len, 0);
-    Ok(v)
+    aigc_label_core::io::zeroed(len, "frames", "frame label bytes")
 }
 
 #[cfg(test)]

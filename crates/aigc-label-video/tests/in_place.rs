@@ -172,6 +172,7 @@ fn the_first_write_leaves_the_room_limits_ask_for() {
 /// update's fuzz property.
 #[test]
 fn fuzz_corpora_update_in_place_or_write_nothing() {
-    aigc_label_testutil::replay_corpus("bmff", aigc_label_video::bmff::fuzz_update);
-    aigc_label_testutil::replay_corpus("bmff_in_place", aigc_label_video::bmff::fuzz_update);
+    let fuzz = |data: &[u8]| aigc_label_testutil::in_place::fuzz_in_place(&Bmff, data);
+    aigc_label_testutil::replay_corpus("bmff", fuzz);
+    aigc_label_testutil::replay_corpus("bmff_in_place", fuzz);
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aigc_label_image::stamp::Style;
+use aigc_label_testutil::media::{self, Packets};
 use aigc_label_testutil::{fixture, tool};
 use aigc_label_video::frames::{FrameSpec, FrameStamper, PixelFormat, Schedule};
 use aigc_label_video::stamp::{At, Method, StampOptions, StampReport};
@@ -43,75 +44,14 @@ fn text(program: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `ffmpeg -v error -i out -f null -` prints nothing.
-fn decodes_cleanly(t: &Tools, file: &Path) {
-    let out = Command::new(&t.ffmpeg)
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "",
-        "{} does not decode cleanly",
-        file.display()
-    );
-}
-
 /// Per-packet MD5s of stream `spec` (`v:0`, `a:0`), copied without decoding: `(pts, md5)`.
-fn packet_md5s(t: &Tools, file: &Path, spec: &str) -> Vec<(i64, String)> {
-    let out = text(
-        &t.ffmpeg,
-        &[
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            file.to_str().unwrap(),
-            "-map",
-            &format!("0:{spec}"),
-            "-c",
-            "copy",
-            "-f",
-            "framemd5",
-            "-",
-        ],
-    );
-    out.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').map(str::trim).collect();
-            (f[2].parse().unwrap(), f[5].to_string())
-        })
-        .collect()
+fn packet_md5s(file: &Path, spec: &str) -> Vec<(i64, String)> {
+    media::framemd5(file, &format!("0:{spec}"), Packets::Copied).expect("ffmpeg")
 }
 
 /// Decoded-frame MD5s of the first video stream: `(pts, md5)`.
-fn frame_md5s(t: &Tools, file: &Path) -> Vec<(i64, String)> {
-    let out = text(
-        &t.ffmpeg,
-        &[
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            file.to_str().unwrap(),
-            "-map",
-            "0:v:0",
-            "-f",
-            "framemd5",
-            "-",
-        ],
-    );
-    out.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').map(str::trim).collect();
-            (f[2].parse().unwrap(), f[5].to_string())
-        })
-        .collect()
+fn frame_md5s(file: &Path) -> Vec<(i64, String)> {
+    media::framemd5(file, "0:v:0", Packets::Decoded).expect("ffmpeg")
 }
 
 /// The presentation time of the first video frame ffprobe decodes after seeking to 3 s (a
@@ -155,8 +95,8 @@ fn probe(t: &Tools, file: &Path, entries: &str) -> String {
     .to_string()
 }
 
-fn duration(t: &Tools, file: &Path) -> f64 {
-    probe(t, file, "format=duration").parse().unwrap()
+fn duration(file: &Path) -> f64 {
+    media::duration(file).expect("ffprobe")
 }
 
 fn metadata(t: &Tools, file: &Path) -> String {
@@ -250,23 +190,23 @@ fn check_splice_at(name: &str, splice: f64, reencoded: u64, labelled: u64) {
     assert!((report.splice_at[0] - splice).abs() < 1e-6, "{report:?}");
     assert_eq!(report.reencoded_frames, reencoded);
     assert_eq!(report.labelled_frames, labelled);
-    decodes_cleanly(&t, &out);
-    assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3);
+    media::assert_decodes_cleanly(&out, "the stamped file");
+    assert!((duration(&out) - duration(&input)).abs() < 1e-3);
     // Every video packet from the splice on, and every audio packet, is the source's.
-    let src_v = packet_md5s(&t, &input, "v:0");
-    let out_v = packet_md5s(&t, &out, "v:0");
+    let src_v = packet_md5s(&input, "v:0");
+    let out_v = packet_md5s(&out, "v:0");
     assert_eq!(src_v.len(), out_v.len());
     let copied = report.copied_frames as usize;
     assert!(copied > 0);
     assert_eq!(src_v[src_v.len() - copied..], out_v[out_v.len() - copied..]);
     assert_ne!(src_v[0].1, out_v[0].1, "the first packet was re-encoded");
-    assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"));
     if name == "h264_gop1s.mp4" {
         // The chapter text track too.
-        assert_eq!(packet_md5s(&t, &input, "d:0"), packet_md5s(&t, &out, "d:0"));
+        assert_eq!(packet_md5s(&input, "d:0"), packet_md5s(&out, "d:0"));
     }
     // The decoded pictures from the splice on are the source's too; those before are not.
-    let (src_f, out_f) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+    let (src_f, out_f) = (frame_md5s(&input), frame_md5s(&out));
     assert_eq!(src_f.len(), out_f.len());
     let first_copied = src_f.len() - copied;
     assert_eq!(src_f[first_copied..], out_f[first_copied..]);
@@ -373,16 +313,16 @@ fn vfr_keeps_its_timing() {
         assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
         assert_eq!(report.splice_at, [2.0], "{name}");
         assert_eq!((report.reencoded_frames, report.labelled_frames), (40, 40), "{name}");
-        decodes_cleanly(&t, &out);
+        media::assert_decodes_cleanly(&out, "the stamped file");
         let times = |file: &Path| {
-            let mut pts: Vec<i64> = packet_md5s(&t, file, "v:0").into_iter().map(|p| p.0).collect();
+            let mut pts: Vec<i64> = packet_md5s(file, "v:0").into_iter().map(|p| p.0).collect();
             pts.sort_unstable();
             pts
         };
         let (src, got) = (times(&input), times(&out));
         assert_eq!(src.len(), 80, "{name}");
         assert_eq!(src, got, "{name}");
-        let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+        let (src, got) = (frame_md5s(&input), frame_md5s(&out));
         assert_eq!(
             src.iter().map(|f| f.0).collect::<Vec<_>>(),
             got.iter().map(|f| f.0).collect::<Vec<_>>()
@@ -411,14 +351,14 @@ fn whole_reencode_keeps_vfr_timing() {
     let report = stamp(&input, &out, &options);
     assert_eq!(report.method, Method::WholeFile, "{report:?}");
     assert_eq!((report.reencoded_frames, report.labelled_frames), (80, 60));
-    decodes_cleanly(&t, &out);
+    media::assert_decodes_cleanly(&out, "the stamped file");
     let times = |file: &Path| {
-        let mut pts: Vec<i64> = frame_md5s(&t, file).into_iter().map(|f| f.0).collect();
+        let mut pts: Vec<i64> = frame_md5s(file).into_iter().map(|f| f.0).collect();
         pts.sort_unstable();
         pts
     };
     assert_eq!(times(&input), times(&out));
-    assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"));
     for at in [0.0, 1.9, 3.5] {
         if let Some(read) = ocr(&t, &out, at, 320, 240) {
             assert!(read.contains("AI生成"), "at {at} s: tesseract read {read:?}");
@@ -468,8 +408,8 @@ fn open_gop_is_not_cut_at_its_keyframes() {
         ],
     );
     assert!(keys.lines().filter(|l| l.starts_with('K')).count() >= 4, "{keys}");
-    decodes_cleanly(&t, &out);
-    assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3);
+    media::assert_decodes_cleanly(&out, "the stamped file");
+    assert!((duration(&out) - duration(&input)).abs() < 1e-3);
 }
 
 /// The label is gone once the opening window has passed (the source has none).
@@ -499,8 +439,8 @@ fn more_windows_splice_each() {
     // [0, 2) and 50% = [2, 4) and the end [2, 4) merge into one stretch: the whole track.
     assert_eq!(report.method, Method::WholeTrack, "{report:?}");
     assert_eq!(report.labelled_frames, 100);
-    decodes_cleanly(&t, &out);
-    assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"));
+    media::assert_decodes_cleanly(&out, "the stamped file");
+    assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"));
     let options = StampOptions {
         at: At::parse_list("3s").unwrap(),
         ..StampOptions::default()
@@ -519,8 +459,8 @@ fn more_windows_splice_each() {
         (75, 25, 75)
     );
     assert_eq!(report.splice_at, [2.0]);
-    decodes_cleanly(&t, &out);
-    let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+    media::assert_decodes_cleanly(&out, "the stamped file");
+    let (src, got) = (frame_md5s(&input), frame_md5s(&out));
     assert_eq!(src[50..75], got[50..75]);
     assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1));
     if let Some(read) = ocr(&t, &out, 3.5, 320, 240) {
@@ -545,7 +485,7 @@ fn restamping_does_not_grow_avcc() {
             let out = dir.path().join(format!("round{round}-{name}"));
             let report = stamp(&from, &out, &StampOptions::default());
             assert_eq!(report.method, Method::Spliced, "{name} round {round}: {report:?}");
-            decodes_cleanly(&t, &out);
+            media::assert_decodes_cleanly(&out, "the stamped file");
             sizes.push(extradata(&out));
             from = out;
         }
@@ -553,7 +493,7 @@ fn restamping_does_not_grow_avcc() {
         assert!(sizes[1] > sizes[0], "{name}: {sizes:?}");
         assert_eq!(sizes[1], sizes[2], "{name}: {sizes:?}");
         assert_eq!(sizes[2], sizes[3], "{name}: {sizes:?}");
-        let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &from));
+        let (src, got) = (frame_md5s(&input), frame_md5s(&from));
         assert_eq!(src[50..], got[50..], "{name}");
         if let Some(read) = ocr(&t, &from, 1.0, 320, 240) {
             assert!(read.contains("AI生成"), "{name}: tesseract read {read:?}");
@@ -582,10 +522,10 @@ fn matroska_windows_splice_each() {
             "{name}"
         );
         assert_eq!(report.splice_at, [2.0], "{name}");
-        decodes_cleanly(&t, &out);
-        assert!((duration(&t, &out) - duration(&t, &input)).abs() < 1e-3, "{name}");
-        assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"), "{name}");
-        let (src, got) = (frame_md5s(&t, &input), frame_md5s(&t, &out));
+        media::assert_decodes_cleanly(&out, "the stamped file");
+        assert!((duration(&out) - duration(&input)).abs() < 1e-3, "{name}");
+        assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"), "{name}");
+        let (src, got) = (frame_md5s(&input), frame_md5s(&out));
         assert_eq!(src.len(), got.len());
         assert_eq!(src[50..75], got[50..75], "{name}");
         assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1), "{name}");
@@ -604,7 +544,9 @@ fn matroska_windows_splice_each() {
 #[test]
 fn implicit_label_survives() {
     use aigc_label_core::{Carrier, Label, Limits};
-    let Some(t) = tools() else { return };
+    if tools().is_none() {
+        return;
+    }
     let label = Label::new("001191440300708461136T1XGW3", "clip-7");
     for (name, carrier) in [
         ("h264_gop1s.mp4", &aigc_label_video::Bmff as &dyn Carrier),
@@ -631,7 +573,7 @@ fn implicit_label_survives() {
         if name.starts_with("h264_") {
             assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
         }
-        decodes_cleanly(&t, &out);
+        media::assert_decodes_cleanly(&out, "the stamped file");
         let found = carrier
             .find(&mut std::fs::File::open(&out).unwrap(), &Limits::default())
             .unwrap();
@@ -658,9 +600,9 @@ fn other_containers_are_reencoded_whole() {
         assert_eq!(report.method, Method::WholeFile, "{report:?}");
         assert!(report.reason.as_deref().unwrap().contains("re-encoded whole"));
         assert_eq!(report.labelled_frames, labelled, "{name}");
-        decodes_cleanly(&t, &out);
-        assert!((duration(&t, &out) - duration(&t, &input)).abs() < 0.05, "{name}");
-        assert_eq!(packet_md5s(&t, &input, "a:0"), packet_md5s(&t, &out, "a:0"), "{name}");
+        media::assert_decodes_cleanly(&out, "the stamped file");
+        assert!((duration(&out) - duration(&input)).abs() < 0.05, "{name}");
+        assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"), "{name}");
         for at in [0.0, 1.0, 1.9] {
             if let Some(read) = ocr(&t, &out, at, 320, 240) {
                 assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");

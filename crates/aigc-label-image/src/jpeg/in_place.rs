@@ -134,15 +134,6 @@ fn room_header(len: u64) -> Option<Vec<u8>> {
     Some([&[0xFF, APP1][..], &field.to_be_bytes(), ROOM_SIGNATURE].concat())
 }
 
-/// The property the `jpeg_in_place` fuzz target checks, also run by the corpus replay (see
-/// the image crate's `room::fuzz_property`).
-#[doc(hidden)]
-pub fn fuzz_update(data: &[u8]) {
-    crate::room::fuzz_property(&super::Jpeg, data, |file, label, limits| {
-        update_in_place(file, label, limits, |_| Ok(()))
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -227,16 +227,7 @@ fn mask_len(width: u32, height: u32) -> Result<usize> {
 
 /// A zero-filled buffer, allocated fallibly.
 pub(crate) fn zeroed(len: usize) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| Error::Limit {
-        format: "stamp",
-        offset: 0,
-        what: "label mask bytes",
-        found: len as u64,
-        limit: 0,
-    })?;
-    v.resize(len, 0);
-    Ok(v)
+    aigc_label_core::io::zeroed(len, "stamp", "label mask bytes")
 }
 
 /// Grows coverage by `radius` pixels with an octagonal structuring element (alternate 3x3 square

@@ -44,7 +44,7 @@ use self::offsets::{ChunkTable, Field, Shift};
 use crate::common::{Budget, Patch, STRUCTURE_SIZE, found, label_json};
 use aigc_label_core::container::bmff::StreamBoxes;
 
-pub use self::in_place::{Update, fuzz_update, update_in_place};
+pub use self::in_place::{Update, update_in_place};
 
 /// The UUID of the XMP box (Adobe XMP specification part 3, §1.2.7).
 const XMP_UUID: [u8; 16] = [

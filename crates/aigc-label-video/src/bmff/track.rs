@@ -5,7 +5,7 @@
 //! `stamp_file`): the cue's AAC frames go into the sound track before, after or in place of
 //! original frames, which keep their bytes. What changes in the output:
 //! - the track's sample table (`stts`, `stsz`, `stsc`, `stco`/`co64`; `stss` and `ctts` when
-//!   needed), rebuilt from one list of samples by the same writer the video splice uses;
+//!   needed), rebuilt from one list of samples;
 //! - `mdat`: the removed samples' bytes go, the new ones are inserted where the first of the
 //!   replaced (or following) samples was, and the `mdat` header gets its new size;
 //! - every chunk offset of every other track, moved with the bytes;
@@ -18,6 +18,11 @@
 //!
 //! Everything else (`udta`, `meta` with an implicit label, chapters, other tracks, boxes after
 //! `mdat`) is copied unchanged.
+//!
+//! The byte and table bookkeeping is one splicer (`TrackFile::splice`, crate-internal) that
+//! the video stamper's splice goes through as well: it replaces several runs of a video track's
+//! samples with re-encoded ones, and says itself what its new samples are (their composition
+//! offsets, sync flags and sample descriptions) and which boxes change besides the table.
 
 use std::io::Write;
 use std::ops::Range;
@@ -60,6 +65,16 @@ pub struct EditEntry {
     pub duration: u64,
 }
 
+/// Which track [`TrackFile::read`] opens.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    /// The first with this handler.
+    Handler(&'a [u8; 4]),
+    /// The `n`-th, which must be video.
+    #[cfg(feature = "stamp")]
+    Video(usize),
+}
+
 /// A new sample: its bytes and decode duration (track timescale).
 #[derive(Debug, Clone, Copy)]
 pub struct NewSample<'a> {
@@ -86,15 +101,28 @@ pub struct Change<'a> {
     pub edit: Option<EditEntry>,
 }
 
+/// New samples in place of the track's samples `from..to` (decode order; `from == to` inserts),
+/// for [`TrackFile::splice`].
+pub(crate) struct Run<'a> {
+    /// First replaced sample.
+    pub from: usize,
+    /// One past the last replaced sample.
+    pub to: usize,
+    /// Each new sample's table entry (its `offset` is set when written) and bytes.
+    pub samples: Vec<(Sample, &'a [u8])>,
+}
+
 /// An MP4 file opened to rewrite one of its tracks.
 pub struct TrackFile {
     top: Vec<TopBox>,
     moov_at: usize,
-    moov_buf: Vec<u8>,
-    moov: Node,
-    trak: usize,
+    pub(crate) moov_buf: Vec<u8>,
+    pub(crate) moov: Node,
+    /// Index in `moov`'s children of the track's `trak`.
+    pub(crate) trak: usize,
     index: usize,
-    samples: Vec<Sample>,
+    /// The track's samples, in decode order.
+    pub(crate) samples: Vec<Sample>,
     media_timescale: u32,
     movie_timescale: u32,
 }
@@ -230,6 +258,24 @@ impl TrackFile {
     /// [`Error::Unsupported`] for a fragmented file or no such track; malformed structure or
     /// sample tables; I/O errors.
     pub fn open(input: &mut dyn ReadSeek, handler: &[u8; 4], limits: &Limits) -> Result<TrackFile> {
+        let file = Self::read(input, Which::Handler(handler), limits)?;
+        if file.movie_timescale == 0 {
+            return Err(Error::malformed(FORMAT, 0, "a timescale of 0"));
+        }
+        Ok(file)
+    }
+
+    /// Opens the `nth` track (the stream index ffmpeg gives it: tracks are numbered in `moov`
+    /// order), which must be a video track: what the video stamper splices.
+    ///
+    /// # Errors
+    /// As [`TrackFile::open`]; [`Error::Unsupported`] when the track is not video.
+    #[cfg(feature = "stamp")]
+    pub(crate) fn open_video(input: &mut dyn ReadSeek, nth: usize, limits: &Limits) -> Result<TrackFile> {
+        Self::read(input, Which::Video(nth), limits)
+    }
+
+    fn read(input: &mut dyn ReadSeek, which: Which<'_>, limits: &Limits) -> Result<TrackFile> {
         let mut src = Source::new(input, FORMAT)?;
         let mut budget = Budget::new(limits);
         let top = top_boxes(&mut src, &mut budget)?;
@@ -240,12 +286,20 @@ impl TrackFile {
         if moov.child(b"mvex").is_some() {
             return Err(Error::unsupported("mp4", "fragmented MP4 (mvex)"));
         }
-        let (index, trak) = track_handlers(&moov, &moov_buf)
-            .into_iter()
-            .enumerate()
-            .find(|(_, (_, h))| h == handler)
-            .map(|(n, (i, _))| (n, i))
-            .ok_or_else(|| Error::unsupported("mp4", format!("no {} track", String::from_utf8_lossy(handler))))?;
+        let tracks = track_handlers(&moov, &moov_buf);
+        let index = match which {
+            Which::Handler(handler) => tracks
+                .iter()
+                .position(|(_, h)| h == handler)
+                .ok_or_else(|| Error::unsupported("mp4", format!("no {} track", String::from_utf8_lossy(handler))))?,
+            #[cfg(feature = "stamp")]
+            Which::Video(nth) => match tracks.get(nth) {
+                Some((_, [b'v', b'i', b'd', b'e'])) => nth,
+                Some(_) => return Err(Error::unsupported("mp4", format!("track {nth} is not a video track"))),
+                None => return Err(Error::malformed(FORMAT, 0, format!("no track {nth}"))),
+            },
+        };
+        let trak = tracks.get(index).map_or(0, |(i, _)| *i);
         let mdia = moov.kids.get(trak).and_then(|t| t.child(b"mdia"));
         fn header<'a>(n: Option<&'a Node>, buf: &'a [u8]) -> &'a [u8] {
             n.map(|h| h.payload(buf)).unwrap_or_default()
@@ -256,7 +310,7 @@ impl TrackFile {
         let movie_timescale = versioned(header(moov.child(b"mvhd"), &moov_buf), MDHD_TIMESCALE)
             .and_then(|t| u32::try_from(t).ok())
             .unwrap_or(0);
-        if media_timescale == 0 || movie_timescale == 0 {
+        if media_timescale == 0 {
             return Err(Error::malformed(FORMAT, 0, "a timescale of 0"));
         }
         let stbl = stbl_path(&moov, trak)
@@ -315,16 +369,91 @@ impl TrackFile {
         stbl_path(&self.moov, self.trak).and_then(|p| self.moov.at(&p))
     }
 
+    /// The payload of the track's `stsd`.
+    ///
+    /// # Errors
+    /// A track without one.
+    pub(crate) fn stsd(&self) -> Result<&[u8]> {
+        self.stbl()
+            .and_then(|s| s.child(b"stsd"))
+            .map(|n| n.payload(&self.moov_buf))
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "track without stsd"))
+    }
+
+    /// The number of sample descriptions `stsd` declares.
+    ///
+    /// # Errors
+    /// A track without `stsd`.
+    #[cfg(feature = "stamp")]
+    pub(crate) fn entry_count(&self) -> Result<u32> {
+        let stsd = self.stsd()?;
+        Ok(stsd
+            .get(4..8)
+            .map_or(0, |c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+    }
+
+    /// The first sample description, as a whole box.
+    ///
+    /// # Errors
+    /// A missing or malformed `stsd`.
+    #[cfg(feature = "stamp")]
+    pub(crate) fn first_entry(&self) -> Result<&[u8]> {
+        let rest = self.stsd()?.get(8..).unwrap_or_default();
+        let size = rest
+            .get(..4)
+            .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize);
+        rest.get(..size)
+            .filter(|_| size >= 8)
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "stsd entry"))
+    }
+
+    /// The `stsd` payload with `entries` appended (they become descriptions `entry_count + 1`,
+    /// ...).
+    ///
+    /// # Errors
+    /// A track without `stsd`.
+    #[cfg(feature = "stamp")]
+    pub(crate) fn stsd_appending(&self, entries: &[&[u8]]) -> Result<Vec<u8>> {
+        let stsd = self.stsd()?;
+        let count = self
+            .entry_count()?
+            .saturating_add(u32::try_from(entries.len()).unwrap_or(u32::MAX));
+        let mut out = stsd.get(..4).unwrap_or(&[0; 4]).to_vec();
+        out.extend_from_slice(&count.to_be_bytes());
+        out.extend_from_slice(stsd.get(8..).unwrap_or_default());
+        entries.iter().for_each(|e| out.extend_from_slice(e));
+        Ok(out)
+    }
+
+    /// The `stsd` payload with its first description replaced by `entry`.
+    ///
+    /// # Errors
+    /// A missing or malformed `stsd`.
+    #[cfg(feature = "stamp")]
+    pub(crate) fn stsd_replacing_first(&self, entry: &[u8]) -> Result<Vec<u8>> {
+        let stsd = self.stsd()?;
+        let first = self.first_entry()?.len();
+        let mut out = stsd.get(..8).unwrap_or_default().to_vec();
+        out.extend_from_slice(entry);
+        out.extend_from_slice(stsd.get(8 + first..).unwrap_or_default());
+        Ok(out)
+    }
+
+    /// Where the payload starts of the `mdat` holding byte `offset` (its end included).
+    #[cfg(feature = "stamp")]
+    pub(crate) fn mdat_payload_holding(&self, offset: u64) -> Option<u64> {
+        self.top
+            .iter()
+            .find(|b| &b.typ == b"mdat" && b.payload <= offset && offset <= b.end)
+            .map(|b| b.payload)
+    }
+
     /// The sample descriptions (`stsd` entries), as whole boxes.
     ///
     /// # Errors
     /// A malformed `stsd`.
     pub fn sample_entries(&self) -> Result<Vec<&[u8]>> {
-        let stsd = self
-            .stbl()
-            .and_then(|s| s.child(b"stsd"))
-            .map(|n| n.payload(&self.moov_buf))
-            .ok_or_else(|| Error::malformed(FORMAT, 0, "track without stsd"))?;
+        let stsd = self.stsd()?;
         let mut b = Bytes::new(stsd);
         b.take(4).ok_or_else(|| Error::truncated(FORMAT, 0, "stsd"))?;
         let count = b.u32_be().ok_or_else(|| Error::truncated(FORMAT, 0, "stsd"))?;
@@ -401,7 +530,9 @@ impl TrackFile {
         }
         let mut src = Source::new(input, FORMAT)?;
         src.seek_to(s.offset)?;
-        let limits = Limits::default();
+        // `max` is the caller's bound on a sample, above the metadata bound when it asks.
+        let mut limits = Limits::default();
+        limits.max_metadata_bytes = limits.max_metadata_bytes.max(u64::from(max));
         src.read_vec(u64::from(s.size), "sample", &limits)
     }
 
@@ -425,41 +556,32 @@ impl TrackFile {
                 "a new duration for a sample that is not kept",
             ));
         }
-        let mdat_of = |r: &Range<u64>| {
-            self.top
-                .iter()
-                .position(|b| &b.typ == b"mdat" && b.payload <= r.start && r.end <= b.end)
+        let desc = self
+            .samples
+            .get(change.from)
+            .or_else(|| self.samples.last())
+            .map_or(1, |s| s.desc);
+        let mut new = Vec::new();
+        new.try_reserve_exact(change.samples.len())
+            .map_err(|_| Error::parameter("samples", "out of memory for the sample table"))?;
+        for s in &change.samples {
+            let size = u32::try_from(s.bytes.len()).map_err(|_| Error::parameter("samples", "a sample over 4 GiB"))?;
+            let entry = Sample {
+                offset: 0,
+                size,
+                duration: s.duration,
+                cts_offset: 0,
+                sync: true,
+                desc,
+            };
+            new.push((entry, s.bytes));
+        }
+        let run = Run {
+            from: change.from,
+            to: change.to,
+            samples: new,
         };
-        // The removed byte ranges, merged.
-        let mut removed: Vec<Range<u64>> = Vec::new();
-        for s in self.samples.get(change.from..change.to).unwrap_or_default() {
-            let r = s.offset..s.offset.saturating_add(u64::from(s.size));
-            match removed.last_mut() {
-                Some(last) if last.end == r.start => last.end = r.end,
-                _ => removed.push(r),
-            }
-        }
-        removed.sort_by_key(|r| r.start);
-        if removed.windows(2).any(|w| w[1].start < w[0].end) {
-            return Err(Error::unsupported("mp4", "samples share bytes"));
-        }
-        // Kept samples lie in an mdat, clear of the removed bytes.
-        for (i, s) in self.samples.iter().enumerate() {
-            if (change.from..change.to).contains(&i) {
-                continue;
-            }
-            let r = s.offset..s.offset.saturating_add(u64::from(s.size));
-            let overlaps = removed.iter().any(|m| m.start < r.end && r.start < m.end);
-            if mdat_of(&r).is_none() || overlaps {
-                return Err(Error::unsupported(
-                    "mp4",
-                    format!(
-                        "sample {i} (bytes {}..{}) is not inside an mdat on its own",
-                        r.start, r.end
-                    ),
-                ));
-            }
-        }
+        // The new samples go where the first replaced (or following) one was.
         let at = match self.samples.get(change.from) {
             Some(s) => s.offset,
             None => self
@@ -467,9 +589,81 @@ impl TrackFile {
                 .last()
                 .map_or(0, |s| s.offset.saturating_add(u64::from(s.size))),
         };
+        let finish = |moov: &mut Node, samples: &[Sample]| self.finish_track(moov, change, samples);
+        self.splice(input, std::slice::from_ref(&run), at, &change.durations, &finish, out)
+    }
+
+    /// Writes `input` (the file this was opened from) to `out` with each of `runs` (ascending,
+    /// disjoint) in the track: the replaced samples' bytes removed, every new sample's bytes
+    /// inserted at `at` (inside an `mdat`, whose header gets the new size), the kept samples
+    /// listed in `durations` given those decode durations, the sample table rebuilt and every
+    /// other track's chunk offsets moved with the bytes. `finish` then edits the new `moov`
+    /// (given the track's new samples) for what only the caller knows: sample descriptions,
+    /// durations, groups and hints.
+    ///
+    /// This is the one sample splicer: [`TrackFile::write`] (the AAC cue) and the video
+    /// stamper's splice both go through it.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] for runs out of order or out of the track; [`Error::Unsupported`]
+    /// when a kept sample is not inside an `mdat` on its own or replaced samples share bytes;
+    /// what `finish` returns; I/O errors.
+    pub(crate) fn splice(
+        &self,
+        input: &mut dyn ReadSeek,
+        runs: &[Run<'_>],
+        at: u64,
+        durations: &[(usize, u32)],
+        finish: &dyn Fn(&mut Node, &[Sample]) -> Result<()>,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let n = self.samples.len();
+        let mut end = 0;
+        for r in runs {
+            if r.from < end || r.from > r.to || r.to > n {
+                return Err(Error::parameter(
+                    "samples",
+                    "replaced ranges out of order or out of the track",
+                ));
+            }
+            end = r.to;
+        }
+        let mdat_of = |r: &Range<u64>| {
+            self.top
+                .iter()
+                .position(|b| &b.typ == b"mdat" && b.payload <= r.start && r.end <= b.end)
+        };
+        let removed = self.removed_bytes(runs)?;
+        // Every kept sample must lie inside an mdat's payload and clear of the removed bytes, or
+        // copying the file around the edits would change it (a crafted table can point anywhere).
+        let mut next_run = runs.iter().peekable();
+        for (i, s) in self.samples.iter().enumerate() {
+            while next_run.peek().is_some_and(|r| r.to <= i) {
+                next_run.next();
+            }
+            if next_run.peek().is_some_and(|r| r.from <= i && i < r.to) {
+                continue;
+            }
+            let r = s.offset..s.offset.saturating_add(u64::from(s.size));
+            let first_after = removed.partition_point(|m| m.end <= r.start);
+            let overlaps = removed.get(first_after).is_some_and(|m| m.start < r.end);
+            if mdat_of(&r).is_none() || overlaps {
+                return Err(Error::unsupported(
+                    "mp4",
+                    format!(
+                        "sample {i} (bytes {}..{}) is not inside an mdat payload on its own",
+                        r.start, r.end
+                    ),
+                ));
+            }
+        }
         let insert_mdat =
             mdat_of(&(at..at)).ok_or_else(|| Error::unsupported("mp4", "the samples are not inside an mdat"))?;
-        let inserted: u64 = change.samples.iter().map(|s| s.bytes.len() as u64).sum();
+        let inserted: u64 = runs
+            .iter()
+            .flat_map(|r| &r.samples)
+            .map(|(_, bytes)| bytes.len() as u64)
+            .sum();
         let mut edits: Vec<Edit> = Vec::new();
         let mut mdat_change: Vec<i128> = vec![0; self.top.len()];
         for r in &removed {
@@ -514,7 +708,7 @@ impl TrackFile {
         let mut new_moov = Vec::new();
         for _ in 0..4 {
             let ins_start = shifted(&edits, at, false)?;
-            new_moov = self.build_moov(change, &edits, ins_start)?;
+            new_moov = self.build_moov(runs, durations, &edits, ins_start, finish)?;
             match edits.iter_mut().find(|e| matches!(e.what, What::Moov)) {
                 Some(e) if e.new_len != new_moov.len() as u64 => e.new_len = new_moov.len() as u64,
                 _ => break,
@@ -540,8 +734,8 @@ impl TrackFile {
                 What::Moov => out.write_all(&new_moov)?,
                 What::Bytes(b) => out.write_all(b)?,
                 What::Insert => {
-                    for s in &change.samples {
-                        out.write_all(s.bytes)?;
+                    for (_, bytes) in runs.iter().flat_map(|r| &r.samples) {
+                        out.write_all(bytes)?;
                     }
                 }
                 What::Remove => {}
@@ -553,79 +747,96 @@ impl TrackFile {
         Ok(())
     }
 
-    /// The new `moov`: offsets moved by `edits`, the new samples from `ins_start` on.
-    fn build_moov(&self, change: &Change<'_>, edits: &[Edit], ins_start: u64) -> Result<Vec<u8>> {
-        let buf = &self.moov_buf;
-        let mut moov = self.moov.clone();
-        let mut track_durations = Vec::new();
-        for i in 0..moov.kids.len() {
-            if &moov.kids[i].typ != b"trak" || !moov.kids[i].live() {
-                continue;
-            }
-            if i != self.trak {
-                let tkhd = moov.kids[i].child(b"tkhd").map(|t| t.payload(buf)).unwrap_or_default();
-                track_durations.push(versioned(tkhd, TKHD_DURATION).unwrap_or(0));
-                let Some(path) = stbl_path(&moov, i) else { continue };
-                let Some(stbl) = moov.at_mut(&path) else { continue };
-                let Some((typ, payload)) = table::remap_chunks(stbl, buf, |x| shifted(edits, x, true))? else {
-                    continue;
-                };
-                if let Some(k) = stbl
-                    .kids
-                    .iter_mut()
-                    .find(|k| k.live() && (&k.typ == b"stco" || &k.typ == b"co64"))
-                {
-                    k.typ = typ;
-                    k.body = Body::New(payload);
-                    k.hdr_len = 8;
+    /// The bytes of the samples `runs` replace, sorted and merged where they touch.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when two of them share bytes.
+    fn removed_bytes(&self, runs: &[Run<'_>]) -> Result<Vec<Range<u64>>> {
+        let mut removed: Vec<Range<u64>> = Vec::new();
+        for r in runs {
+            for s in self.samples.get(r.from..r.to).unwrap_or_default() {
+                let range = s.offset..s.offset.saturating_add(u64::from(s.size));
+                match removed.last_mut() {
+                    Some(last) if last.end == range.start => last.end = range.end,
+                    _ => removed.push(range),
                 }
             }
         }
+        removed.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<u64>> = Vec::new();
+        for r in removed {
+            match merged.last_mut() {
+                Some(last) if r.start < last.end => {
+                    return Err(Error::unsupported("mp4", "samples share bytes"));
+                }
+                Some(last) if r.start == last.end => last.end = r.end,
+                _ => merged.push(r),
+            }
+        }
+        Ok(merged)
+    }
+
+    /// The new `moov`: every other track's chunk offsets moved by `edits`, this track's sample
+    /// table rebuilt with the new samples of `runs` from `ins_start` on, then `finish`.
+    fn build_moov(
+        &self,
+        runs: &[Run<'_>],
+        durations: &[(usize, u32)],
+        edits: &[Edit],
+        ins_start: u64,
+        finish: &dyn Fn(&mut Node, &[Sample]) -> Result<()>,
+    ) -> Result<Vec<u8>> {
+        let buf = &self.moov_buf;
+        let mut moov = self.moov.clone();
+        for i in 0..moov.kids.len() {
+            if i == self.trak || &moov.kids[i].typ != b"trak" || !moov.kids[i].live() {
+                continue;
+            }
+            let Some(path) = stbl_path(&moov, i) else { continue };
+            let Some(stbl) = moov.at_mut(&path) else { continue };
+            let Some((typ, payload)) = table::remap_chunks(stbl, buf, |x| shifted(edits, x, true))? else {
+                continue;
+            };
+            if let Some(k) = stbl
+                .kids
+                .iter_mut()
+                .find(|k| k.live() && (&k.typ == b"stco" || &k.typ == b"co64"))
+            {
+                k.typ = typ;
+                k.body = Body::New(payload);
+                k.hdr_len = 8;
+            }
+        }
         // This track's samples.
-        let desc = self
-            .samples
-            .get(change.from)
-            .or_else(|| self.samples.last())
-            .map_or(1, |s| s.desc);
+        let added: usize = runs.iter().map(|r| r.samples.len()).sum();
         let mut samples: Vec<Sample> = Vec::new();
         samples
-            .try_reserve_exact(self.samples.len() + change.samples.len())
+            .try_reserve_exact(self.samples.len() + added)
             .map_err(|_| Error::parameter("samples", "out of memory for the sample table"))?;
         let kept = |i: usize, s: &Sample| -> Result<Sample> {
-            let duration = change
-                .durations
-                .iter()
-                .find(|(j, _)| *j == i)
-                .map_or(s.duration, |(_, d)| *d);
+            let duration = durations.iter().find(|(j, _)| *j == i).map_or(s.duration, |(_, d)| *d);
             Ok(Sample {
                 offset: shifted(edits, s.offset, true)?,
                 duration,
                 ..*s
             })
         };
-        for (i, s) in self.samples.iter().enumerate().take(change.from) {
-            samples.push(kept(i, s)?);
-        }
         let mut at = ins_start;
-        for s in &change.samples {
-            let size = u32::try_from(s.bytes.len()).map_err(|_| Error::parameter("samples", "a sample over 4 GiB"))?;
-            samples.push(Sample {
-                offset: at,
-                size,
-                duration: s.duration,
-                cts_offset: 0,
-                sync: true,
-                desc,
-            });
-            at += u64::from(size);
+        let mut next = 0usize;
+        for r in runs {
+            for (i, s) in self.samples.iter().enumerate().take(r.from).skip(next) {
+                samples.push(kept(i, s)?);
+            }
+            for (s, _) in &r.samples {
+                samples.push(Sample { offset: at, ..*s });
+                at += u64::from(s.size);
+            }
+            next = r.to;
         }
-        for (i, s) in self.samples.iter().enumerate().skip(change.to) {
+        for (i, s) in self.samples.iter().enumerate().skip(next) {
             samples.push(kept(i, s)?);
         }
-        let media_duration: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
-        let total = samples.len();
-        let path = stbl_path(&moov, self.trak).ok_or_else(|| Error::malformed(FORMAT, 0, "stbl"))?;
-        let stbl = moov.at_mut(&path).ok_or_else(|| Error::malformed(FORMAT, 0, "stbl"))?;
+        let stbl = stbl_mut(&mut moov, self.trak)?;
         let force_co64 = stbl.child(b"co64").is_some();
         let t = table::write(&samples, force_co64);
         set(stbl, b"stts", Some(t.stts), None);
@@ -639,9 +850,21 @@ impl TrackFile {
             Some(t.chunk_offsets),
             Some(t.chunk_type),
         );
+        finish(&mut moov, &samples)?;
+        let mut out = Vec::new();
+        moov.emit(buf, &mut out);
+        Ok(out)
+    }
+
+    /// What [`TrackFile::write`] changes besides the sample table: the `roll` group stretched
+    /// (or the groups dropped), the hints dropped, the durations and, when asked, the edit.
+    fn finish_track(&self, moov: &mut Node, change: &Change<'_>, samples: &[Sample]) -> Result<()> {
+        let buf = &self.moov_buf;
+        let media_duration: u64 = samples.iter().map(|s| u64::from(s.duration)).sum();
+        let stbl = stbl_mut(moov, self.trak)?;
         let mut keep_groups = true;
         for k in stbl.kids.iter_mut().filter(|k| k.live() && &k.typ == b"sbgp") {
-            match stretched_sbgp(k.payload(buf), self.samples.len(), total) {
+            match stretched_sbgp(k.payload(buf), self.samples.len(), samples.len()) {
                 Some(p) => k.body = Body::New(p),
                 None => keep_groups = false,
             }
@@ -653,6 +876,16 @@ impl TrackFile {
             }
         }
         // Durations.
+        let track_durations: Vec<u64> = moov
+            .kids
+            .iter()
+            .enumerate()
+            .filter(|(i, k)| *i != self.trak && &k.typ == b"trak" && k.live())
+            .map(|(_, k)| {
+                let tkhd = k.child(b"tkhd").map(|t| t.payload(buf)).unwrap_or_default();
+                versioned(tkhd, TKHD_DURATION).unwrap_or(0)
+            })
+            .collect();
         let trak = moov
             .kids
             .get_mut(self.trak)
@@ -698,9 +931,7 @@ impl TrackFile {
             let p = set_versioned(mvhd.payload(buf), MDHD_DURATION, movie, "mvhd")?;
             mvhd.body = Body::New(p);
         }
-        let mut out = Vec::new();
-        moov.emit(buf, &mut out);
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -744,7 +975,7 @@ fn stretched_sbgp(payload: &[u8], old: usize, new: usize) -> Option<Vec<u8>> {
 }
 
 /// Sets, replaces or (with `None`) removes the child `typ` of `stbl`.
-fn set(stbl: &mut Node, typ: &[u8; 4], payload: Option<Vec<u8>>, new_type: Option<[u8; 4]>) {
+pub(crate) fn set(stbl: &mut Node, typ: &[u8; 4], payload: Option<Vec<u8>>, new_type: Option<[u8; 4]>) {
     let i = stbl.kids.iter().position(|k| k.live() && &k.typ == typ);
     match (i.and_then(|i| stbl.kids.get_mut(i)), payload) {
         (Some(k), Some(p)) => {
@@ -760,7 +991,15 @@ fn set(stbl: &mut Node, typ: &[u8; 4], payload: Option<Vec<u8>>, new_type: Optio
     }
 }
 
-fn stbl_path(moov: &Node, trak: usize) -> Option<Vec<usize>> {
+/// The `stbl` of track `trak` (an index into `moov`'s children), to edit.
+pub(crate) fn stbl_mut(moov: &mut Node, trak: usize) -> Result<&mut Node> {
+    let path = stbl_path(moov, trak).ok_or_else(|| Error::malformed(FORMAT, 0, "track without stbl"))?;
+    moov.at_mut(&path)
+        .ok_or_else(|| Error::malformed(FORMAT, 0, "track without stbl"))
+}
+
+/// The path from `moov` to the `stbl` of its child `trak`.
+pub(crate) fn stbl_path(moov: &Node, trak: usize) -> Option<Vec<usize>> {
     let t = moov.kids.get(trak)?;
     let mdia = t.find(b"mdia")?;
     let m = t.kids.get(mdia)?;

@@ -48,7 +48,6 @@ mod mkv;
 mod opening;
 mod rawmkv;
 mod splice;
-use crate::bmff::table;
 mod whole;
 
 use std::path::Path;
@@ -57,9 +56,9 @@ use aigc_label_core::{Error, Limits, Result};
 use aigc_label_ffmpeg::{Stream, Tools};
 use aigc_label_image::stamp::Style;
 
-use self::encode::{Raw, SEGMENT_OUTPUT, decoder, encoder_args, ff, parse_segment, pump, raw_input, read_frame};
+use self::encode::{Raw, ff};
 use self::splice::Replaced;
-use crate::frames::{FrameSpec, FrameStamper, MIN_START_SECONDS, Schedule};
+use crate::frames::{MIN_START_SECONDS, Schedule};
 
 /// Where labels go besides the opening window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -226,22 +225,29 @@ pub fn stamp_file_with_progress(
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
     let is_flv = aigc_label_core::Carrier::sniff(&crate::Flv, &head);
     let is_avi = aigc_label_core::Carrier::sniff(&crate::Avi, &head);
+    let job = Job {
+        tools: &tools,
+        input,
+        output,
+        video,
+        options,
+    };
     let reason = if is_avi && video.codec_name == "mpeg4" {
-        match spliced_avi(&tools, input, output, video, options, progress) {
+        match spliced_avi(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this AVI file cannot be spliced ({why}); re-encoded whole by ffmpeg")
             }
             other => return other,
         }
     } else if is_flv && video.codec_name == "h264" {
-        match spliced_flv(&tools, input, output, video, options, progress) {
+        match spliced_flv(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this FLV file cannot be spliced ({why}); re-encoded whole by ffmpeg")
             }
             other => return other,
         }
     } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "av1") {
-        match spliced_mkv(&tools, input, output, video, options, progress) {
+        match spliced_mkv(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
             }
@@ -256,7 +262,7 @@ pub fn stamp_file_with_progress(
             video.codec_name
         )
     } else {
-        match spliced(&tools, input, output, video, options, progress) {
+        match spliced(&job, progress) {
             Err(Error::Unsupported(why)) => format!("this MP4 cannot be spliced ({why}); re-encoded whole by ffmpeg"),
             other => return other,
         }
@@ -300,20 +306,20 @@ fn schedule(options: &StampOptions, total: f64) -> Schedule {
     s
 }
 
-fn spliced(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        tools,
+        input,
+        output,
+        video,
+        options,
+    } = *job;
     let mp4 = splice::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
     let samples = &mp4.samples;
     let n = samples.len();
     let cts = splice::presentation(samples);
     let t0 = cts.first().copied().unwrap_or(0);
-    let ts = f64::from(mp4.timescale);
+    let ts = f64::from(mp4.media_timescale());
     let end_ticks = splice::decode_times(samples)
         .iter()
         .zip(samples)
@@ -330,7 +336,9 @@ fn spliced(
             let idr = match samples.get(c) {
                 None => true, // the end
                 Some(_) if c == 0 => true,
-                Some(s) => read_sample(&mut file, s).is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
+                Some(_) => mp4
+                    .read_sample(&mut file, c, 64 << 20)
+                    .is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
             };
             if idr {
                 keep.push(c);
@@ -341,21 +349,6 @@ fn spliced(
     let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
     // Each window widened to the cut points around it, then merged.
     let ranges = stretches(options, total, t0, ts, &cuts, n, &at_cut);
-    let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
-    let raw = raw_for(video);
-    let spec = FrameSpec::new(width, height, raw.format, (1, mp4.timescale));
-    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, total))?;
-    let frame_len = spec.frame_len()?;
-    let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
-    let last = ranges.last().map_or(0, |r| r.1);
-    let total_frames = last as u64;
-    let mut dec = decoder(tools, input, true, video.index, raw, total_frames)?;
-    let mut frames_out = dec
-        .take_stdout()
-        .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
-    let mut frame = vec![0u8; frame_len];
-    let mut next = 0usize; // presentation index of the next decoded frame
-    let mut labelled = 0u64;
     // H.264: the new parameter sets join the source's avcC under ids it does not use (see the
     // avc module); other codecs get a sample description of their own per segment.
     let h264 = if video.codec_name == "h264" {
@@ -374,102 +367,74 @@ fn spliced(
     let h264_id = h264.as_ref().map(|(id, _)| *id);
     let first_new = mp4.entry_count()?.saturating_add(1);
     let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
-    let mut replaced: Vec<Replaced> = Vec::new();
-    for &(a, b) in &ranges {
-        while next < a {
-            if !read_frame(&mut frames_out, &mut frame)? {
-                return Err(short_decode(next, a));
-            }
-            next += 1;
-            progress(Progress {
-                frames: next as u64,
-                total: total_frames,
-            });
-        }
-        let mut job = tools.ffmpeg(Vec::<String>::new());
-        raw_input(&mut job, raw, width, height, &rate);
-        job.args(encoder_args(video, "v", true)?);
-        if let Some(gop) = keyframe_interval.filter(|_| (a, b) == (0, n)) {
+    let tag = &video.codec_tag_string;
+    let tag = (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone());
+    let outputs: Vec<opening::Output> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| opening::Output::Mp4 {
             // A whole track keeps the source's keyframe spacing, so seeking stays as it was.
-            job.args(["-g:v", &gop.to_string()]);
-        }
-        if let Some(id) = h264_id {
+            gop: keyframe_interval.filter(|_| (a, b) == (0, n)),
             // Ids from `free_ids`, one per stretch.
-            let id = id + u32::try_from(replaced.len()).unwrap_or(u32::MAX);
-            job.args(["-x264-params:v", &format!("sps-id={id}")]);
-        }
-        if !video.codec_tag_string.is_empty() && video.codec_tag_string.is_ascii() && video.codec_tag_string.len() == 4
-        {
-            job.args(["-tag:v", &video.codec_tag_string]);
-        }
-        job.args(SEGMENT_OUTPUT);
-        let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
-        let data = pump(encoder, |stdin| {
-            while next < b {
-                if !read_frame(&mut frames_out, &mut frame)? {
-                    return Err(short_decode(next, b));
-                }
-                let pts = cts.get(next).copied().unwrap_or(t0).saturating_sub(t0);
-                if stamper.stamp(&mut frame, pts)? {
-                    labelled += 1;
-                }
-                stdin.write_all(&frame)?;
-                next += 1;
-                progress(Progress {
-                    frames: next as u64,
-                    total: total_frames,
-                });
-            }
-            Ok(())
-        })?;
-        let segment = parse_segment(data)?;
-        if segment.samples.len() != b - a {
-            return Err(Error::parameter(
-                "video",
-                format!(
-                    "the encoder returned {} frames for {} input frames",
-                    segment.samples.len(),
-                    b - a
-                ),
-            ));
-        }
-        let desc = match h264_id {
-            Some(_) => 1,
-            None => first_new.saturating_add(u32::try_from(replaced.len()).unwrap_or(u32::MAX)),
-        };
-        replaced.push(Replaced {
-            from: a,
-            to: b,
-            segment,
-            desc,
-        });
-    }
-    drop(frames_out);
-    dec.wait().map_err(ff)?;
+            sps_id: h264_id.map(|id| id.saturating_add(i)),
+            tag: tag.clone(),
+        })
+        .collect();
+    let stretches: Vec<_> = ranges
+        .iter()
+        .zip(&outputs)
+        .map(|(&(a, b), output)| {
+            let stretch = opening::Stretch {
+                times: cts.get(a..b).unwrap_or_default(),
+                skip: a,
+                origin: t0,
+                total,
+            };
+            (stretch, output)
+        })
+        .collect();
+    let time_base = (1, mp4.media_timescale());
+    let new = opening::encode_all(tools, input, video, options, &stretches, time_base, progress)?;
+    let labelled: u64 = new.iter().map(|o| o.labelled).sum();
+    let replaced: Vec<Replaced> = (0u32..)
+        .zip(ranges.iter().zip(new))
+        .map(|(i, (&(from, to), o))| Replaced {
+            from,
+            to,
+            segment: o.segment,
+            desc: match h264_id {
+                Some(_) => 1,
+                None => first_new.saturating_add(i),
+            },
+        })
+        .collect();
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     let stsd = match &h264 {
         Some((_, kept)) => {
-            // The source's sets that kept frames use, then each stretch's.
-            let mut entry = mp4.first_entry()?.to_vec();
-            for (i, r) in replaced.iter().enumerate() {
-                let all;
-                let keep = if i == 0 {
-                    kept
-                } else {
-                    all = avc::Kept::all(avc::record(&entry)?)?;
-                    &all
-                };
-                entry = avc::merge(&entry, keep, &r.segment.entry)?;
-            }
+            let news = replaced.iter().map(|r| r.segment.entry.as_slice());
+            let entry = joined_sets(mp4.first_entry()?.to_vec(), kept, news, avc::record, avc::merge)?;
             mp4.stsd_replacing_first(&entry)?
         }
         None => mp4.stsd_appending(&replaced.iter().map(|r| r.segment.entry.as_slice()).collect::<Vec<_>>())?,
     };
     splice::write(&mut std::fs::File::open(input)?, &mp4, &replaced, &stsd, &mut out)?;
     std::io::Write::flush(&mut out)?;
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / ts
+    }))
+}
+
+/// The report of a splice that re-encoded `ranges` (decode order) of a track of `n` frames;
+/// `seconds(c)` is where cut `c` falls, from the first frame.
+fn windows_report(
+    video: &Stream,
+    ranges: &[(usize, usize)],
+    n: usize,
+    labelled: u64,
+    seconds: impl Fn(usize) -> f64,
+) -> StampReport {
     let reencoded: u64 = ranges.iter().map(|(a, b)| (b - a) as u64).sum();
     let whole_track = ranges.first() == Some(&(0, n));
-    Ok(StampReport {
+    StampReport {
         method: if whole_track {
             Method::WholeTrack
         } else {
@@ -480,14 +445,33 @@ fn spliced(
         }),
         reencoded_frames: reencoded,
         labelled_frames: labelled,
-        copied_frames: n as u64 - reencoded,
-        splice_at: ranges
-            .iter()
-            .filter(|r| r.1 < n)
-            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 / ts)
-            .collect(),
+        copied_frames: (n as u64).saturating_sub(reencoded),
+        splice_at: ranges.iter().filter(|r| r.1 < n).map(|r| seconds(r.1)).collect(),
         codec: video.codec_name.clone(),
-    })
+    }
+}
+
+/// H.264 parameter sets after each stretch's new ones joined `current` in turn (MP4: a sample
+/// entry, `record` finds its `avcC`; Matroska: the record itself): the first keeps only the
+/// source's sets `kept`, each later one every set already there.
+fn joined_sets<'a>(
+    mut current: Vec<u8>,
+    kept: &avc::Kept,
+    news: impl IntoIterator<Item = &'a [u8]>,
+    record: fn(&[u8]) -> Result<&[u8]>,
+    merge: impl Fn(&[u8], &avc::Kept, &'a [u8]) -> Result<Vec<u8>>,
+) -> Result<Vec<u8>> {
+    for (i, new) in news.into_iter().enumerate() {
+        let all;
+        let keep = if i == 0 {
+            kept
+        } else {
+            all = avc::Kept::all(record(&current)?)?;
+            &all
+        };
+        current = merge(&current, keep, new)?;
+    }
+    Ok(current)
 }
 
 /// The source's H.264 parameter sets that the samples outside `ranges` (the ones copied) use:
@@ -532,24 +516,52 @@ fn kept_sets_of(record: &[u8], used: Option<&std::collections::BTreeSet<u32>>) -
     }
 }
 
-/// The bytes of one sample (for a look at its NAL unit types), up to 64 MiB.
-fn read_sample(file: &mut std::fs::File, s: &table::Sample) -> Result<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
-    if s.size > 64 << 20 {
-        return Err(Error::unsupported("video", "sample over 64 MiB"));
-    }
-    file.seek(SeekFrom::Start(s.offset))?;
-    let mut bytes = vec![0u8; s.size as usize];
-    file.read_exact(&mut bytes)?;
-    Ok(bytes)
-}
-
 /// Writes `output` through a buffer.
 fn write_output(output: &Path, write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     write(&mut out)?;
     std::io::Write::flush(&mut out)?;
     Ok(())
+}
+
+/// What a splice works on: the tools, the files, the video stream and the options.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    tools: &'a Tools,
+    input: &'a Path,
+    output: &'a Path,
+    video: &'a Stream,
+    options: &'a StampOptions,
+}
+
+impl Job<'_> {
+    /// The opening splice once a container knows the frames it replaces: their presentation
+    /// `times` (ticks of `time_base` seconds, any order) re-encoded as `kind`; `prepare` works
+    /// out what the container needs from the encoded stretch (new parameter sets, a check),
+    /// before the output exists; then `write` (given the input file, the new frames in decode
+    /// order with the times they take, what `prepare` made, and the output) writes it. Returns
+    /// the frames labelled and the first of the times.
+    fn splice<P>(
+        &self,
+        mut times: Vec<i64>,
+        time_base: (u32, u32),
+        kind: &opening::Output,
+        progress: &mut dyn FnMut(Progress),
+        prepare: impl FnOnce(&opening::Opening) -> Result<P>,
+        write: impl FnOnce(&mut std::fs::File, &[opening::NewFrame<'_>], P, &mut dyn std::io::Write) -> Result<()>,
+    ) -> Result<(u64, i64)> {
+        times.sort_unstable();
+        let first_ts = times.first().copied().unwrap_or(0);
+        let stretch = opening::Stretch::opening(&times);
+        let (tools, input, video, options) = (self.tools, self.input, self.video, self.options);
+        let new = opening::encode(tools, input, video, options, &stretch, time_base, kind, progress)?;
+        let prepared = prepare(&new)?;
+        let frames = new.frames(&times);
+        write_output(self.output, |out| {
+            write(&mut std::fs::File::open(input)?, &frames, prepared, out)
+        })?;
+        Ok((new.labelled, first_ts))
+    }
 }
 
 /// The report of a container splice that re-encoded the first `k` frames.
@@ -574,16 +586,12 @@ fn opening_only(options: &StampOptions) -> Result<()> {
 }
 
 /// The Matroska/WebM splice (VP8, VP9, AV1, H.264) of the opening window.
-fn spliced_mkv(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input, video, options, ..
+    } = *job;
     if options.at.iter().any(|a| *a != At::Start) {
-        return spliced_mkv_windows(tools, input, output, video, options, progress);
+        return spliced_mkv_windows(job, progress);
     }
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
@@ -595,11 +603,8 @@ fn spliced_mkv(
         return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
     let k = mkv.frames.len() - 1;
-    // The replaced frames' timestamps in presentation order (H.264 blocks come in decode
-    // order).
-    let mut times: Vec<i64> = mkv.frames.iter().take(k).map(|f| f.ts).collect();
-    times.sort_unstable();
-    let first_ts = times.first().copied().unwrap_or(0);
+    // H.264 blocks come in decode order; `opening` sorts the times.
+    let times: Vec<i64> = mkv.frames.iter().take(k).map(|f| f.ts).collect();
     // Timestamps in Segment ticks of `scale` ns.
     let time_base = mkv_time_base(mkv.scale)?;
     let output_kind = if h264 {
@@ -615,36 +620,29 @@ fn spliced_mkv(
     } else {
         opening::Output::Ivf
     };
-    let new = opening::encode(
-        tools,
-        input,
-        video,
-        options,
-        &opening::Stretch::opening(&times),
+    let private = |new: &opening::Opening| -> Result<Option<Vec<u8>>> {
+        if !h264 {
+            return Ok(None);
+        }
+        let kept = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?;
+        Ok(Some(avc::merge_kept(
+            &mkv.private,
+            &kept,
+            avc::record(&new.segment.entry)?,
+        )?))
+    };
+    let (labelled, first_ts) = job.splice(
+        times,
         time_base,
         &output_kind,
         progress,
+        private,
+        |file, frames, private, out| mkv::write(file, &mkv, frames, private.as_deref(), &options.limits, out),
     )?;
-    let private = if h264 {
-        let kept = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?;
-        Some(avc::merge_kept(&mkv.private, &kept, avc::record(&new.segment.entry)?)?)
-    } else {
-        None
-    };
-    write_output(output, |out| {
-        mkv::write(
-            &mut std::fs::File::open(input)?,
-            &mkv,
-            &new.frames(&times),
-            private.as_deref(),
-            &options.limits,
-            out,
-        )
-    })?;
     Ok(spliced_report(
         video,
         k,
-        new.labelled,
+        labelled,
         mkv.later + 1,
         last.ts.saturating_sub(first_ts) as f64 * mkv.scale as f64 / 1e9,
     ))
@@ -653,14 +651,14 @@ fn spliced_mkv(
 /// The Matroska/WebM splice with `--at` windows besides the opening one: every block read,
 /// each window widened to the cut points around it, each stretch re-encoded on its own (H.264:
 /// each with parameter set ids of its own).
-fn spliced_mkv_windows(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        tools,
+        input,
+        output,
+        video,
+        options,
+    } = *job;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, u64::MAX, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
     if video.codec_name == "h264" && !h264 {
@@ -690,7 +688,7 @@ fn spliced_mkv_windows(
         Some(kept) => kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?,
         None => 0,
     };
-    let mut stretches = Vec::with_capacity(ranges.len());
+    let mut plan = Vec::with_capacity(ranges.len());
     for (i, &(a, b)) in ranges.iter().enumerate() {
         let mut times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(|f| f.ts).collect();
         times.sort_unstable();
@@ -701,29 +699,33 @@ fn spliced_mkv_windows(
         } else {
             opening::Output::Ivf
         };
-        let stretch = opening::Stretch {
-            times: &times,
-            skip: a,
-            origin: t0,
-            total,
-        };
-        let new = opening::encode(tools, input, video, options, &stretch, time_base, &kind, progress)?;
-        stretches.push((a, times, new));
+        plan.push((a, times, kind));
     }
+    let jobs: Vec<_> = plan
+        .iter()
+        .map(|(a, times, kind)| {
+            let stretch = opening::Stretch {
+                times,
+                skip: *a,
+                origin: t0,
+                total,
+            };
+            (stretch, kind)
+        })
+        .collect();
+    let new = opening::encode_all(tools, input, video, options, &jobs, time_base, progress)?;
+    drop(jobs);
+    let stretches: Vec<_> = plan
+        .into_iter()
+        .zip(new)
+        .map(|((a, times, _), new)| (a, times, new))
+        .collect();
     let private = match &kept {
         Some(kept) => {
-            let mut record = mkv.private.clone();
-            for (i, (_, _, new)) in stretches.iter().enumerate() {
-                let all;
-                let keep = if i == 0 {
-                    kept
-                } else {
-                    all = avc::Kept::all(&record)?;
-                    &all
-                };
-                record = avc::merge_kept(&record, keep, avc::record(&new.segment.entry)?)?;
-            }
-            Some(record)
+            let news = stretches.iter().map(|(_, _, new)| new.segment.entry.as_slice());
+            let merge =
+                |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
+            Some(joined_sets(mkv.private.clone(), kept, news, |r| Ok(r), merge)?)
         }
         None => None,
     };
@@ -745,21 +747,10 @@ fn spliced_mkv_windows(
             out,
         )
     })?;
-    let reencoded = at.len() as u64;
-    let whole_track = ranges.first() == Some(&(0, n));
-    Ok(StampReport {
-        method: if whole_track { Method::WholeTrack } else { Method::Spliced },
-        reason: whole_track.then(|| "no clean keyframe between the label's windows: the whole video track was re-encoded (other tracks copied)".to_string()),
-        reencoded_frames: reencoded,
-        labelled_frames: stretches.iter().map(|(_, _, n)| n.labelled).sum(),
-        copied_frames: n as u64 - reencoded,
-        splice_at: ranges
-            .iter()
-            .filter(|r| r.1 < n)
-            .map(|r| at_cut(r.1).saturating_sub(t0) as f64 * tick)
-            .collect(),
-        codec: video.codec_name.clone(),
-    })
+    let labelled = stretches.iter().map(|(_, _, n)| n.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 * tick
+    }))
 }
 
 /// The stretches (frame ranges, decode order) to re-encode: each label window of a video of
@@ -831,14 +822,10 @@ fn merge_ranges(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
 }
 
 /// The FLV splice (H.264): the opening window only.
-fn spliced_flv(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input, video, options, ..
+    } = *job;
     opening_only(options)?;
     let until_ms = (options.seconds * 1e3).ceil() as i64;
     let flv = flv::open(&mut std::fs::File::open(input)?, until_ms, &options.limits)?;
@@ -846,52 +833,33 @@ fn spliced_flv(
         return Err(Error::unsupported("video", "no IDR picture after the label's end"));
     };
     let k = flv.frames.len() - 1;
-    let mut times: Vec<i64> = flv.frames.iter().take(k).map(|f| f.dts.saturating_add(f.cts)).collect();
-    times.sort_unstable();
-    let first_ts = times.first().copied().unwrap_or(0);
+    let times: Vec<i64> = flv.frames.iter().take(k).map(|f| f.dts.saturating_add(f.cts)).collect();
     // FLV stores decode times, so the segment needs no B-frames (see the flv module).
     let kept = kept_sets_of(&flv.record, flv.kept_pps.as_ref())?;
     let sps_id = kept.free_ids(1)?;
     let kind = opening::Output::H264 { sps_id, bframes: 0 };
-    let new = opening::encode(
-        tools,
-        input,
-        video,
-        options,
-        &opening::Stretch::opening(&times),
+    let (labelled, first_ts) = job.splice(
+        times,
         (1, 1000),
         &kind,
         progress,
+        |new| avc::merge_kept(&flv.record, &kept, avc::record(&new.segment.entry)?),
+        |file, frames, record, out| flv::write(file, &flv, frames, &record, &options.limits, out),
     )?;
-    let record = avc::merge_kept(&flv.record, &kept, avc::record(&new.segment.entry)?)?;
-    write_output(output, |out| {
-        flv::write(
-            &mut std::fs::File::open(input)?,
-            &flv,
-            &new.frames(&times),
-            &record,
-            &options.limits,
-            out,
-        )
-    })?;
     Ok(spliced_report(
         video,
         k,
-        new.labelled,
+        labelled,
         flv.later + 1,
         last.dts.saturating_add(last.cts).saturating_sub(first_ts) as f64 / 1e3,
     ))
 }
 
 /// The AVI splice (MPEG-4 Part 2 without B-frames): the opening window only.
-fn spliced_avi(
-    tools: &Tools,
-    input: &Path,
-    output: &Path,
-    video: &Stream,
-    options: &StampOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<StampReport> {
+fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input, video, options, ..
+    } = *job;
     opening_only(options)?;
     if video.has_b_frames.unwrap_or(0) != 0 {
         return Err(Error::unsupported("video", "MPEG-4 with B-frames"));
@@ -913,42 +881,35 @@ fn spliced_avi(
         .take(k)
         .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
         .collect();
-    let new = opening::encode(
-        tools,
-        input,
-        video,
-        options,
-        &opening::Stretch::opening(&times),
-        (avi.scale, avi.rate),
+    let time_base = (avi.scale, avi.rate);
+    // The copied frames are decoded with the new VOL header (see the avi module).
+    let same_vol = |new: &opening::Opening| -> Result<()> {
+        let new_vol = new
+            .segment
+            .samples
+            .first()
+            .and_then(|(r, _)| new.segment.data.get(r.clone()))
+            .and_then(avi::vol);
+        if new_vol != Some(avi.vol.as_slice()) {
+            return Err(Error::unsupported(
+                "video",
+                "the encoder's VOL header differs from the source's",
+            ));
+        }
+        Ok(())
+    };
+    let (labelled, _) = job.splice(
+        times,
+        time_base,
         &opening::Output::M4v,
         progress,
+        same_vol,
+        |file, frames, (), out| avi::write(file, &avi, frames, &options.limits, out),
     )?;
-    // The copied frames are decoded with the new VOL header (see the avi module).
-    let new_vol = new
-        .segment
-        .samples
-        .first()
-        .and_then(|(r, _)| new.segment.data.get(r.clone()))
-        .and_then(avi::vol);
-    if new_vol != Some(avi.vol.as_slice()) {
-        return Err(Error::unsupported(
-            "video",
-            "the encoder's VOL header differs from the source's",
-        ));
-    }
-    write_output(output, |out| {
-        avi::write(
-            &mut std::fs::File::open(input)?,
-            &avi,
-            &new.frames(&times),
-            &options.limits,
-            out,
-        )
-    })?;
     Ok(spliced_report(
         video,
         k,
-        new.labelled,
+        labelled,
         avi.later + 1,
         last.slot as f64 * f64::from(avi.scale) / f64::from(avi.rate),
     ))

@@ -1,6 +1,6 @@
-//! The opening stretch that the container splices (Matroska/WebM, FLV) replace: the first `k`
-//! frames decoded by ffmpeg, labelled, and encoded again, with what each container needs to
-//! put the new frames where the old ones were.
+//! The stretches that the splices (MP4/MOV, Matroska/WebM, FLV, AVI) replace: frames decoded
+//! by ffmpeg (one decoder for every stretch of a file), labelled, and encoded again, with what
+//! each container needs to put the new frames where the old ones were.
 //!
 //! The caller hands over the replaced frames' presentation times, sorted: the decoder gives
 //! frames in that order, the stamper takes each frame's time from them, and the `n`-th frame
@@ -29,6 +29,14 @@ pub(crate) enum Output {
     /// H.264 in a fragmented MP4 (its `avcC` then joins the source's), with parameter set ids
     /// from `sps_id` on and at most `bframes` B-frames in a row.
     H264 { sps_id: u32, bframes: u32 },
+    /// H.264 or HEVC without B-frames for an MP4/MOV source (decoded without its edit list),
+    /// in a fragmented MP4: keyframes every `gop` frames when given, H.264 parameter set ids
+    /// from `sps_id` on when given, the source's sample entry `tag` when given.
+    Mp4 {
+        gop: Option<usize>,
+        sps_id: Option<u32>,
+        tag: Option<String>,
+    },
 }
 
 /// The new frames.
@@ -70,6 +78,7 @@ impl Opening {
 /// Which frames to re-encode: `times.len()` frames after the first `skip` (in presentation
 /// order), shown at `times` (sorted, in ticks), in a video whose first frame is at `origin` and
 /// which lasts `total` seconds (for `--at end` and fractions; 0 for the opening window only).
+#[derive(Clone, Copy)]
 pub(crate) struct Stretch<'a> {
     pub times: &'a [i64],
     pub skip: usize,
@@ -102,28 +111,80 @@ pub(crate) fn encode(
     output: &Output,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Opening> {
-    let times = stretch.times;
-    let k = times.len();
-    let first = stretch.origin;
+    let stretches = [(*stretch, output)];
+    let mut all = encode_all(tools, input, video, options, &stretches, time_base, progress)?;
+    all.pop().ok_or_else(|| Error::parameter("video", "no stretch encoded"))
+}
+
+/// Decodes `video` once, up to the end of the last of `stretches` (ascending, disjoint, in
+/// presentation order), draws the label on each stretch's frames (times in ticks of
+/// `time_base` seconds) and encodes each as its [`Output`] says; the frames between stretches
+/// are dropped (a cut point has no leading pictures, so they are exactly the frames shown
+/// between).
+pub(crate) fn encode_all(
+    tools: &Tools,
+    input: &Path,
+    video: &Stream,
+    options: &StampOptions,
+    stretches: &[(Stretch<'_>, &Output)],
+    time_base: (u32, u32),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<Opening>> {
     let (width, height) = (video.width.unwrap_or(0), video.height.unwrap_or(0));
     let raw = raw_for(video);
     let spec = FrameSpec::new(width, height, raw.format, time_base);
-    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, stretch.total))?;
+    let total = stretches.first().map_or(0.0, |(s, _)| s.total);
+    let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, total))?;
     let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
-    let mut dec = decoder(tools, input, false, video.index, raw, (stretch.skip + k) as u64)?;
+    let end = stretches.last().map_or(0, |(s, _)| s.skip + s.times.len());
+    let mp4 = stretches.iter().any(|(_, o)| matches!(o, Output::Mp4 { .. }));
+    let mut dec = decoder(tools, input, mp4, video.index, raw, end as u64)?;
     let mut frames_out = dec
         .take_stdout()
         .ok_or_else(|| Error::parameter("video", "decoder without stdout"))?;
     let mut frame = vec![0u8; spec.frame_len()?];
-    // The frames before the stretch are decoded and dropped (a cut point has no leading
-    // pictures, so they are exactly the frames shown before it).
-    for i in 0..stretch.skip {
-        if !read_frame(&mut frames_out, &mut frame)? {
-            return Err(short_decode(i, stretch.skip));
+    let mut next = 0usize; // presentation index of the next decoded frame
+    let mut out = Vec::with_capacity(stretches.len());
+    for (stretch, output) in stretches {
+        let times = stretch.times;
+        let k = times.len();
+        while next < stretch.skip {
+            if !read_frame(&mut frames_out, &mut frame)? {
+                return Err(short_decode(next, stretch.skip));
+            }
+            next += 1;
         }
+        let mut job = tools.ffmpeg(Vec::<String>::new());
+        raw_input(&mut job, raw, width, height, &rate);
+        encoder_output(&mut job, video, output)?;
+        let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
+        let mut labelled = 0u64;
+        let data = pump(encoder, |stdin| {
+            for ts in times {
+                if !read_frame(&mut frames_out, &mut frame)? {
+                    return Err(short_decode(next, stretch.skip + k));
+                }
+                if stamper.stamp(&mut frame, ts.saturating_sub(stretch.origin))? {
+                    labelled += 1;
+                }
+                stdin.write_all(&frame)?;
+                next += 1;
+                progress(Progress {
+                    frames: next as u64,
+                    total: end as u64,
+                });
+            }
+            Ok(())
+        })?;
+        out.push(opening(video, output, data, k, labelled)?);
     }
-    let mut job = tools.ffmpeg(Vec::<String>::new());
-    raw_input(&mut job, raw, width, height, &rate);
+    drop(frames_out);
+    dec.wait().map_err(ff)?;
+    Ok(out)
+}
+
+/// The encoder half of the command line for `output`.
+fn encoder_output(job: &mut aigc_label_ffmpeg::Job, video: &Stream, output: &Output) -> Result<()> {
     match output {
         Output::Ivf => {
             job.args(encoder_args(video, "v", true)?);
@@ -139,29 +200,27 @@ pub(crate) fn encode(
             job.args(["-x264-params:v", &format!("sps-id={sps_id}")]);
             job.args(SEGMENT_OUTPUT);
         }
-    }
-    let encoder = job.pipe_stdin().pipe_stdout().spawn().map_err(ff)?;
-    let mut labelled = 0u64;
-    let data = pump(encoder, |stdin| {
-        for (i, ts) in times.iter().enumerate() {
-            if !read_frame(&mut frames_out, &mut frame)? {
-                return Err(short_decode(i, k));
+        Output::Mp4 { gop, sps_id, tag } => {
+            job.args(encoder_args(video, "v", true)?);
+            if let Some(gop) = gop {
+                job.args(["-g:v", &gop.to_string()]);
             }
-            if stamper.stamp(&mut frame, ts.saturating_sub(first))? {
-                labelled += 1;
+            if let Some(id) = sps_id {
+                job.args(["-x264-params:v", &format!("sps-id={id}")]);
             }
-            stdin.write_all(&frame)?;
-            progress(Progress {
-                frames: i as u64 + 1,
-                total: k as u64,
-            });
+            if let Some(tag) = tag {
+                job.args(["-tag:v", tag]);
+            }
+            job.args(SEGMENT_OUTPUT);
         }
-        Ok(())
-    })?;
-    drop(frames_out);
-    dec.wait().map_err(ff)?;
+    }
+    Ok(())
+}
+
+/// The new frames of one stretch of `k` frames from the encoder's output `data`.
+fn opening(video: &Stream, output: &Output, data: Vec<u8>, k: usize, labelled: u64) -> Result<Opening> {
     let segment = match output {
-        Output::H264 { .. } => parse_segment(data)?,
+        Output::H264 { .. } | Output::Mp4 { .. } => parse_segment(data)?,
         Output::Ivf | Output::M4v => {
             let ivf = matches!(output, Output::Ivf);
             let frames = if ivf {
