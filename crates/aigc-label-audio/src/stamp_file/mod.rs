@@ -13,8 +13,9 @@
 //!   after the original frames, the edit list skipping the encoder's priming; `--mix`
 //!   re-encodes only the frames under the cue, anywhere, and is how the sound track of a video
 //!   file is stamped (inserting would put it out of step with the picture).
-//! - Ogg Opus: the cue's packets join the same logical stream. Ogg Vorbis: the cue is chained
-//!   as a link of its own (a Vorbis stream's packets need its own codebooks).
+//! - Ogg Opus: the cue's packets join the same logical stream; `--mix` re-encodes only the
+//!   pages under the cue (see `ogg_mix`). Ogg Vorbis: the cue is chained as a link of its own
+//!   (a Vorbis stream's packets need its own codebooks).
 //!
 //! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
 //! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
@@ -28,6 +29,7 @@ mod ffmpeg;
 mod flac;
 mod mp3;
 mod ogg;
+mod ogg_mix;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;

@@ -20,6 +20,8 @@
 //!   run on from the cue's (and so its pages get new CRCs). A cue in the middle of a Vorbis file would need the
 //!   stream cut into two links, and is refused.
 //!
+//! `--mix` into Opus re-encodes the pages under the cue in place (`super::ogg_mix`).
+//!
 //! Headers other than `OpusHead` (`OpusTags` and the Vorbis comment and setup headers, with an
 //! implicit label in a comment) are copied unchanged.
 
@@ -37,21 +39,21 @@ const FORMAT: &str = "ogg";
 
 /// A page with its body.
 #[derive(Debug, Clone)]
-struct Stored {
-    page: Page,
-    body: Vec<u8>,
+pub(super) struct Stored {
+    pub(super) page: Page,
+    pub(super) body: Vec<u8>,
 }
 
 impl Stored {
     /// The complete packets that end on this page (a packet continued from earlier pages counts
     /// here, with only its last part in `body`).
-    fn packet_ends(&self) -> usize {
+    pub(super) fn packet_ends(&self) -> usize {
         self.page.lacing.iter().filter(|&&l| l < 255).count()
     }
 
     /// The page's packets, joined with `carry` (the unfinished packet of the pages before);
     /// leaves in `carry` the packet this page leaves unfinished.
-    fn packets(&self, carry: &mut Vec<u8>) -> Vec<Vec<u8>> {
+    pub(super) fn packets(&self, carry: &mut Vec<u8>) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for (seg, ends) in self.page.segments(&self.body) {
             carry.extend_from_slice(seg);
@@ -62,7 +64,7 @@ impl Stored {
         out
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         self.page.encode(&self.body)
     }
 }
@@ -70,7 +72,7 @@ impl Stored {
 /// Every page of the Ogg stream in `src`, checked to be one logical stream (at most
 /// [`Limits::max_structures`]). With `bodies` false the bodies are left in the file (empty
 /// here; [`load`] reads one), so a long file is never held in memory.
-fn read_pages(src: &mut Source, limits: &Limits, bodies: bool) -> Result<Vec<Stored>> {
+pub(super) fn read_pages(src: &mut Source, limits: &Limits, bodies: bool) -> Result<Vec<Stored>> {
     src.seek_to(0)?;
     let mut pages: Vec<Stored> = Vec::new();
     while !src.at_end() {
@@ -111,7 +113,7 @@ pub(super) fn fuzz_pages(src: &mut Source, limits: &Limits) -> Result<usize> {
 }
 
 /// `page` (read by [`read_pages`] without its body) with its body.
-fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
+pub(super) fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
     src.seek_to(page.page.body_offset())?;
     let body = src.read_vec(page.page.body_len(), "Ogg page body", limits)?;
     Ok(Stored {
@@ -122,7 +124,7 @@ fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
 
 /// Index of the first audio page: the page after the one on which header packet `headers`
 /// (counted from 1) ends.
-fn first_audio_page(pages: &[Stored], headers: usize) -> Result<usize> {
+pub(super) fn first_audio_page(pages: &[Stored], headers: usize) -> Result<usize> {
     let mut ended = 0;
     for (i, p) in pages.iter().enumerate() {
         ended += p.packet_ends();
@@ -137,9 +139,21 @@ fn first_audio_page(pages: &[Stored], headers: usize) -> Result<usize> {
     ))
 }
 
+/// The audio packets (after the two header packets) of an Opus stream read with its bodies.
+pub(super) fn audio_packets(pages: &[Stored]) -> Result<Vec<Vec<u8>>> {
+    let first = first_audio_page(pages, 2)?;
+    let mut carry = Vec::new();
+    Ok(pages
+        .get(first..)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|p| p.packets(&mut carry))
+        .collect())
+}
+
 /// Samples (at 48 kHz) an Opus packet decodes to (RFC 6716 section 3.1); 0 for an empty or
 /// malformed one.
-fn opus_samples(packet: &[u8]) -> u64 {
+pub(super) fn opus_samples(packet: &[u8]) -> u64 {
     let Some(&toc) = packet.first() else { return 0 };
     let config = toc >> 3;
     let frame = match config {
@@ -157,12 +171,6 @@ fn opus_samples(packet: &[u8]) -> u64 {
 
 /// Stamps the Ogg file `input` into `output`.
 pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
-    if matches!(mode, Mode::Mix(_)) {
-        return Err(Error::unsupported(
-            "ogg",
-            "mixing a cue into Ogg is not implemented yet: insert it (leave out --mix)",
-        ));
-    }
     let limits = Limits::default();
     let mut file = std::fs::File::open(input)?;
     let mut src = Source::new(&mut file, FORMAT)?;
@@ -175,6 +183,21 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
         .into_iter()
         .next()
         .ok_or_else(|| Error::malformed(FORMAT, 0, "no identification header"))?;
+    if let Mode::Mix(ducking) = mode {
+        if ident.starts_with(b"OpusHead") {
+            return super::ogg_mix::opus(input, &mut src, &pages, &ident, output, cue, at, ducking);
+        }
+        if !ident.starts_with(b"\x01vorbis") {
+            return Err(Error::unsupported(
+                "ogg",
+                "stamp handles Ogg Opus and Ogg Vorbis (not this codec)",
+            ));
+        }
+        return Err(Error::unsupported(
+            "ogg",
+            "mixing a cue into Ogg Vorbis is not implemented yet: insert it (leave out --mix)",
+        ));
+    }
     if ident.starts_with(b"OpusHead") {
         opus(&mut src, &pages, &ident, output, cue, at)
     } else if ident.starts_with(b"\x01vorbis") {
@@ -191,7 +214,11 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
 /// packets.
 fn encode_ogg(rendered: &Rendered, codec: &[&str]) -> Result<(Vec<Stored>, Vec<u8>)> {
     let tools = ffmpeg::tools()?;
-    let bytes = ffmpeg::encode_cue(&tools, rendered, codec, "ogg")?;
+    encoded_pages(ffmpeg::encode_cue(&tools, rendered, codec, "ogg")?)
+}
+
+/// The pages of an Ogg stream ffmpeg wrote, and its identification header.
+pub(super) fn encoded_pages(bytes: Vec<u8>) -> Result<(Vec<Stored>, Vec<u8>)> {
     let mut cursor = std::io::Cursor::new(bytes);
     let mut src = Source::new(&mut cursor, FORMAT)?;
     let pages = read_pages(&mut src, &Limits::default(), true)?;
@@ -203,6 +230,31 @@ fn encode_ogg(rendered: &Rendered, codec: &[&str]) -> Result<(Vec<Stored>, Vec<u
     Ok((pages, ident))
 }
 
+/// The layout an `OpusHead` declares (48 kHz, as Opus always decodes) and its pre-skip; a
+/// multistream mapping (more than one Opus stream per packet) is refused, as the cue is
+/// encoded as one stream.
+pub(super) fn opus_head(ident: &[u8]) -> Result<(PcmSpec, u64)> {
+    let channels = u16::from(
+        *ident
+            .get(9)
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "short OpusHead"))?,
+    );
+    let mapping = ident.get(18).copied().unwrap_or(0);
+    if mapping != 0 && channels > 2 {
+        return Err(Error::unsupported("ogg", "Opus with a multistream channel mapping"));
+    }
+    let spec = PcmSpec::new(48_000, channels);
+    super::check_layout(&spec)?;
+    Ok((spec, pre_skip_of(ident)))
+}
+
+/// The pre-skip of an `OpusHead` (0 when it is too short to hold one).
+pub(super) fn pre_skip_of(ident: &[u8]) -> u64 {
+    ident
+        .get(10..12)
+        .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
 fn opus(
     src: &mut Source,
     pages: &[Stored],
@@ -212,35 +264,16 @@ fn opus(
     at: &[At],
 ) -> Result<Stamped> {
     let limits = Limits::default();
-    let channels = u16::from(
-        *ident
-            .get(9)
-            .ok_or_else(|| Error::malformed(FORMAT, 0, "short OpusHead"))?,
-    );
-    let pre_skip = ident
-        .get(10..12)
-        .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])));
-    let mapping = ident.get(18).copied().unwrap_or(0);
-    if mapping != 0 && channels > 2 {
-        return Err(Error::unsupported("ogg", "Opus with a multistream channel mapping"));
-    }
-    let spec = PcmSpec::new(48_000, channels);
-    super::check_layout(&spec)?;
+    let (spec, pre_skip) = opus_head(ident)?;
+    let channels = spec.channels;
     let rendered = Rendered::new(cue, &spec)?;
     let (cue_pages, cue_ident) = encode_ogg(
         &rendered,
         &["-c:a", "libopus", "-b:a", "64k", "-ac", &channels.to_string()],
     )?;
-    let cue_pre_skip = cue_ident.get(10..12).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+    let cue_pre_skip = pre_skip_of(&cue_ident) as u16;
     // The cue's audio packets and their samples.
-    let first = first_audio_page(&cue_pages, 2)?;
-    let mut carry = Vec::new();
-    let cue_packets: Vec<Vec<u8>> = cue_pages
-        .get(first..)
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|p| p.packets(&mut carry))
-        .collect();
+    let cue_packets = audio_packets(&cue_pages)?;
     let cue_total: u64 = cue_packets.iter().map(|p| opus_samples(p)).sum();
     // The cue's last granule position trims its encoder padding (when it ends the stream).
     let cue_end = cue_pages.last().map_or(cue_total, |p| p.page.granule);
@@ -396,7 +429,7 @@ fn write_shifted(output: &mut dyn Write, pages: &[Stored], by: u64) -> Result<()
 /// Lays `packets` out on pages of stream `serial`, each page as full as 255 lacing values allow
 /// with whole packets, its granule position `start` plus the samples of the packets ending on
 /// it. With `end`, the last page gets that granule position (end trimming) and `EOS`.
-fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u64>) -> Vec<Stored> {
+pub(super) fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u64>) -> Vec<Stored> {
     let mut out = Vec::new();
     let mut granule = start;
     let mut lacing: Vec<u8> = Vec::new();
