@@ -1009,6 +1009,42 @@ fn assert_mixed_cue_at(samples: &[f32], channels: usize, rate: u32, first: usize
 }
 
 #[test]
+fn opus_mix_of_two_cues_keeps_every_page_and_granule() {
+    if !have_ffmpeg() {
+        return;
+    }
+    // Six seconds of 1 s pages: two runs (the first two pages and the last two) with the pages
+    // between them as stored. Two seconds of 0.2 s pages: the two cues overlap, and so do their
+    // runs, which merge into one covering the whole stream.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, untouched) in [("stamp_mix.opus", 2), ("stamp.opus", 0)] {
+        let input = fixture_path(name);
+        let output = dir.path().join(format!("out-{name}"));
+        let mode = Mode::Mix(Ducking::default());
+        let stamped = stamp_file(&input, &output, &Cue::default(), &[At::Start, At::End], &mode).unwrap();
+        assert_eq!(stamped.positions.len(), 2, "{name}");
+        assert_decodes_cleanly(&output, name);
+        assert_eq!(duration(&input), duration(&output), "{name}: duration");
+        let (source, out) = (std::fs::read(&input).unwrap(), std::fs::read(&output).unwrap());
+        let (before, after) = (raw_pages(&source), raw_pages(&out));
+        assert_eq!(before.len(), after.len(), "{name}");
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.0, a.0, "{name}: granule positions kept");
+        }
+        assert_eq!(before[..2], after[..2], "{name}: the header pages as stored");
+        let same = before[2..].iter().zip(&after[2..]).filter(|(b, a)| b.1 == a.1).count();
+        assert_eq!(same, untouched, "{name}: audio pages as stored");
+        if untouched > 0
+            && let Some(samples) = decode_f32(&output)
+        {
+            let end = samples.len() / 2 - stamped.cue_frames as usize;
+            assert_mixed_cue_at(&samples, 2, 48_000, 0, "first cue");
+            assert_mixed_cue_at(&samples, 2, 48_000, end, "second cue");
+        }
+    }
+}
+
+#[test]
 fn opus_mix_re_encodes_only_the_pages_under_the_cue() {
     if !have_ffmpeg() {
         return;
