@@ -1133,3 +1133,99 @@ fn opus_mix_re_encodes_only_the_pages_under_the_cue() {
         }
     }
 }
+
+#[test]
+fn mp3_mix_in_the_middle_re_encodes_only_the_frames_under_the_cue() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let secs = std::time::Duration::from_secs;
+    let cases = [
+        ("stamp_mix.mp3", vec![At::Time(secs(2))]),
+        ("stamp_mix_vbr.mp3", vec![At::Time(secs(2))]),
+        ("stamp_mix.mp3", vec![At::Start, At::Time(secs(3))]),
+        ("stamp_cbr.mp3", vec![At::End]),
+    ];
+    for (name, at) in cases {
+        let what = format!("{name} mixed at {at:?}");
+        let input = dir.path().join(name);
+        let output = dir.path().join(format!("mixed-{name}"));
+        let source = write_label(&Mp3, &read_fixture(name), &sample_label());
+        std::fs::write(&input, &source).unwrap();
+        let mode = Mode::Mix(Ducking::default());
+        let stamped = stamp_file(&input, &output, &Cue::default(), &at, &mode).unwrap();
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(found_texts(&Mp3, &out), [sample_json()], "{what}");
+        assert_decodes_cleanly(&output, &what);
+        assert_eq!(xing_frames(&out), xing_frames(&source), "{what}: as many frames");
+        assert_eq!(duration(&input), duration(&output), "{what}: the length is kept");
+        let (rate, channels) = (stamped.spec.sample_rate, usize::from(stamped.spec.channels));
+        let spf = if rate >= 32_000 { 1152 } else { 576 };
+        let cue_frames = (stamped.cue_frames as usize).div_ceil(spf);
+        let p = *stamped.positions.last().unwrap() as usize;
+        let Some((before, after)) = packet_md5s(&input).zip(packet_md5s(&output)) else {
+            continue;
+        };
+        assert_eq!(before.len(), after.len(), "{what}: one frame for one");
+        // The frames that differ: one run per cue, each the cue's frames and a few more (the
+        // ramps, a frame either side, the frames before the span whose reservoir tail now holds
+        // the first new frame's borrowed bytes, and those the next frame's borrowed bytes
+        // needed).
+        let changed: Vec<usize> = (0..before.len()).filter(|&k| before[k] != after[k]).collect();
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        for &k in &changed {
+            match groups.last_mut() {
+                Some(g) if k <= g.1 + 2 => g.1 = k,
+                _ => groups.push((k, k)),
+            }
+        }
+        assert_eq!(groups.len(), at.len(), "{what}: one run of frames per cue: {groups:?}");
+        for &(first, last) in &groups {
+            assert!(
+                last - first < cue_frames + 4 + 4 + 8,
+                "{what}: frames {first}..={last} of {} changed",
+                before.len()
+            );
+        }
+        let lead = 1105; // LAME's encoder delay and the decoder's
+        if let (Some(old), Some(new)) = (decode_f32(&input), decode_f32(&output)) {
+            assert_eq!(old.len(), new.len(), "{what}");
+            // Outside each run (less the frame before it, whose overlap its first frame feeds,
+            // and the one after it) the decoded samples are the source's, bit for bit; at the
+            // joins two encodings of the same sound meet.
+            let mut same_from = 0;
+            for (i, &(first, last)) in groups.iter().enumerate() {
+                let from = (first * spf).saturating_sub(lead + spf) * channels;
+                let to = ((last + 2) * spf - lead) * channels;
+                assert_eq!(worst_in(&old, &new, same_from..from), 0.0, "{what}: before run {i}");
+                same_from = to;
+                // From the run's start to the ramp the sound is the source's, re-encoded.
+                let ramp_start = (stamped.positions[i] as usize).saturating_sub(rate as usize / 50) * channels;
+                let join_in = worst_in(&old, &new, from..ramp_start);
+                let join_out = worst_in(&old, &new, to.saturating_sub(2 * spf * channels)..to);
+                eprintln!("{what}: run {first}..={last}, joins {join_in} {join_out}");
+                if first > 0 {
+                    assert!(join_in < 0.008, "{what}: join in {join_in}");
+                }
+                if last + 1 < before.len() {
+                    assert!(join_out < 0.008, "{what}: join out {join_out}");
+                }
+            }
+            assert_eq!(
+                worst_in(&old, &new, same_from..old.len()),
+                0.0,
+                "{what}: after the last run"
+            );
+            // The frames before a run whose reservoir tail took the first new frame's borrowed
+            // bytes decode as before: everything up to the frames around the ramp (and the
+            // span's start moved up to four frames earlier) is the source's.
+            let ramp = rate as usize / 50;
+            let untouched = p.saturating_sub(ramp + 7 * spf) * channels;
+            if at.len() == 1 {
+                assert_eq!(worst_in(&old, &new, 0..untouched), 0.0, "{what}: before the ramp");
+            }
+            assert_mixed_cue_at(&new, channels, rate, p, &what);
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //!   other chunk (the `ID3 ` chunk holding an implicit label among them) is kept.
 //! - WAV: through [`crate::cue::stamp_wav_file`].
 //! - MP3: LAME frames of the cue between the original frames; the Info/Xing frame corrected;
-//!   `--mix` at the start re-encodes only the frames under the cue.
+//!   `--mix` re-encodes only the frames under the cue, anywhere.
 //! - FLAC: decoded and re-encoded losslessly, every metadata block kept.
 //! - AAC in MP4/M4A: the cue's AAC frames (the track's own AudioSpecificConfig) before or
 //!   after the original frames, the edit list skipping the encoder's priming; `--mix`
