@@ -45,6 +45,15 @@ const WARM_UP: u64 = 4800;
 /// delay compensation), the pre-skip ffmpeg writes; checked against what it wrote.
 const LOOKAHEAD: u64 = 312;
 
+/// Most samples a run may hold (60 s): a few seconds of cue and ramps in pages of a second or
+/// so, unless pages are enormous or a crafted file leaves out granule positions; refused beyond,
+/// as the run's sound is held in memory.
+const MAX_RUN: u64 = 60 * 48_000;
+
+/// Largest granule position taken (about 186 years at 48 kHz): far past any real stream, and
+/// small enough that sample arithmetic on it cannot overflow.
+const MAX_GRANULE: u64 = 1 << 48;
+
 /// A run of whole pages `a..b` to re-encode, and the cue positions (content samples) in it.
 struct Run {
     a: usize,
@@ -120,7 +129,18 @@ pub(super) fn opus(
         pre_skip,
         spec,
     };
-    let last_granule = pages.last().map_or(0, |p| p.page.granule);
+    if pages
+        .iter()
+        .any(|p| p.page.granule != NO_GRANULE && p.page.granule > MAX_GRANULE)
+    {
+        return Err(Error::malformed(FORMAT, 0, "an Ogg granule position past 2^48"));
+    }
+    let last_granule = pages
+        .iter()
+        .rev()
+        .map(|p| p.page.granule)
+        .find(|&g| g != NO_GRANULE)
+        .unwrap_or(0);
     let content = last_granule.saturating_sub(pre_skip);
     let positions = resolve(at, &spec, content, rendered.frames(), &Mode::Mix(*ducking))?;
     let ramp = spec.frame_at(ducking.ramp.as_secs_f64());
@@ -192,6 +212,12 @@ impl Plan {
                 }
                 count += 1;
                 bytes += packet.len() as u64;
+            }
+            if count * duration.unwrap_or(0) > MAX_RUN {
+                return Err(Error::unsupported(
+                    "ogg",
+                    "mixing into Opus whose pages under the cue hold more than 60 s",
+                ));
             }
             if start.is_none() && page.page.granule != NO_GRANULE {
                 start = Some(page.page.granule.saturating_sub(count * duration.unwrap_or(0)));
@@ -395,4 +421,59 @@ fn write(
         k += 1;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 20 ms CELT packet (TOC config 31, one frame) of `len` bytes.
+    fn packet(len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len];
+        p[0] = 31 << 3;
+        p
+    }
+
+    #[test]
+    fn new_packets_take_the_old_pages_or_fresh_ones_when_they_overflow_them() {
+        let old: Vec<Vec<u8>> = (0..400).map(|_| packet(10)).collect();
+        let mut pages = paginate_packets(&[b"OpusHead".to_vec(), b"OpusTags".to_vec()], 7, 0, None);
+        pages.extend(paginate_packets(&old, 7, 0, None));
+        for (i, p) in pages.iter_mut().enumerate() {
+            p.page.seq = i as u32;
+        }
+        assert_eq!(pages.len(), 3, "one header page, two audio pages");
+        let stream = Stream {
+            pages: &pages,
+            audio: 1,
+            pre_skip: 0,
+            spec: PcmSpec::new(48_000, 2),
+        };
+        let run = Run {
+            a: 1,
+            b: 3,
+            cues: vec![0],
+        };
+        let plan = Plan {
+            duration: 960,
+            count: 400,
+            bitrate: 64_000,
+            start: 0,
+            ends: vec![255, 145],
+        };
+        // Packets as small as before: the same pages, granules and sequence numbers.
+        let same = plan.pages(&stream, &run, (0..400).map(|_| packet(12)).collect());
+        assert_eq!(same.len(), 2);
+        for (new, old) in same.iter().zip(&pages[1..]) {
+            assert_eq!((new.page.granule, new.page.seq), (old.page.granule, old.page.seq));
+        }
+        // Packets of 300 bytes need two lacing values each: fresh pages, the granule positions
+        // still counting every packet.
+        let fresh = plan.pages(&stream, &run, (0..400).map(|_| packet(300)).collect());
+        assert!(fresh.len() > 2);
+        assert!(fresh.iter().all(|p| p.page.lacing.len() <= 255));
+        assert_eq!(fresh.last().map(|p| p.page.granule), Some(400 * 960));
+        let total: usize = fresh.iter().map(Stored::packet_ends).sum();
+        assert_eq!(total, 400);
+    }
 }
