@@ -565,14 +565,11 @@ impl MixJob<'_> {
     fn run_at(&self, src: &mut Source, rendered: &Rendered, ducking: &Ducking, p: u64) -> Result<Insert> {
         let spf = self.header.samples();
         let n = self.walk.frames.len();
-        let ch = usize::from(self.spec.channels);
         let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
         let a0 = ((p.saturating_sub(ramp) + self.lead) / spf).saturating_sub(1) as usize;
         let first_b = (((p + rendered.frames() + ramp + self.lead).div_ceil(spf)) as usize + 1).min(n);
         let last_b = (first_b + MIX_TRIES).min(n);
         let tools = ffmpeg::tools()?;
-        let most = (last_b as u64 + 3) * spf + LAME_LEAD;
-        let decoded = ffmpeg::decode_head(&tools, self.path, self.spec.channels, most)?;
         let codec = self.codec();
         let codec: Vec<&str> = codec.iter().map(String::as_str).collect();
         let w = MIX_WARM_UP;
@@ -580,13 +577,7 @@ impl MixJob<'_> {
             // Content sample fed first: new frame `w` then decodes to original frame `a`.
             let base = (a as i64 - w as i64) * spf as i64 - self.lead as i64 + LAME_LEAD as i64;
             let fed = (w + (last_b - a) + 2) as u64 * spf;
-            let mut pcm = vec![0f32; fed as usize * ch];
-            for (i, frame) in pcm.chunks_exact_mut(ch).enumerate() {
-                let t = base + i as i64;
-                if let Some(s) = usize::try_from(t).ok().and_then(|t| decoded.get(t * ch..(t + 1) * ch)) {
-                    frame.copy_from_slice(s);
-                }
-            }
+            let mut pcm = ffmpeg::decode_window(&tools, self.path, self.spec.channels, base, fed)?;
             let cue_at = u64::try_from(p as i64 - base)
                 .map_err(|_| Error::malformed(FORMAT, 0, "a cue before its re-encoded span"))?;
             Mixer::new(rendered, self.spec, vec![cue_at], ducking)?.apply(&mut pcm)?;

@@ -121,7 +121,6 @@ pub(super) fn opus(
     ducking: &Ducking,
 ) -> Result<Stamped> {
     let (spec, pre_skip) = opus_head(ident)?;
-    let channels = spec.channels;
     let rendered = Rendered::new(cue, &spec)?;
     let stream = Stream {
         pages,
@@ -163,12 +162,9 @@ pub(super) fn opus(
     for run in &runs {
         plans.push(Plan::new(src, &stream, run, &limits)?);
     }
-    let most = plans.iter().map(|p| p.feed_end(LOOKAHEAD)).max().unwrap_or(0);
-    // The lookahead may differ from libopus's usual one: then more is decoded below.
-    let mut decoded = ffmpeg::decode_head(&tools, path, channels, most.max(0) as u64 + WARM_UP)?;
     let mut replaced = Vec::with_capacity(plans.len());
     for (plan, run) in plans.iter().zip(&runs) {
-        let packets = plan.reencode(&tools, &stream, &mut decoded, path, &rendered, &run.cues, ducking)?;
+        let packets = plan.reencode(&tools, &stream, path, &rendered, &run.cues, ducking)?;
         replaced.push(plan.pages(&stream, run, packets));
     }
     write(src, output, pages, &runs, replaced, &limits)?;
@@ -251,41 +247,23 @@ impl Plan {
         (self.warm_up() + self.count + lookahead.div_ceil(self.duration) + 2) * self.duration
     }
 
-    /// Content samples the encoder needs, from the start.
-    fn feed_end(&self, lookahead: u64) -> i64 {
-        self.start as i64 + self.feed_len(lookahead) as i64 + lookahead as i64
-    }
-
     /// The run's new packets: the sound decoded, mixed and re-encoded.
     #[allow(clippy::too_many_arguments)]
     fn reencode(
         &self,
         tools: &aigc_label_ffmpeg::Tools,
         stream: &Stream,
-        decoded: &mut Vec<f32>,
         path: &Path,
         rendered: &Rendered,
         cues: &[u64],
         ducking: &Ducking,
     ) -> Result<Vec<Vec<u8>>> {
         let spec = stream.spec;
-        let ch = usize::from(spec.channels);
         let mut lookahead = LOOKAHEAD;
         // At most twice: the second time with the lookahead the encoder reported.
         for _ in 0..2 {
-            let end = self.feed_end(lookahead).max(0) as u64;
-            if (decoded.len() / ch) < end as usize && lookahead != LOOKAHEAD {
-                *decoded = ffmpeg::decode_head(tools, path, spec.channels, end)?;
-            }
             let from = self.feed_start(stream, lookahead);
-            let len = self.feed_len(lookahead) as usize;
-            let mut pcm = vec![0f32; len * ch];
-            for (i, frame) in pcm.chunks_exact_mut(ch).enumerate() {
-                let t = from + i as i64;
-                if let Some(s) = usize::try_from(t).ok().and_then(|t| decoded.get(t * ch..(t + 1) * ch)) {
-                    frame.copy_from_slice(s);
-                }
-            }
+            let mut pcm = ffmpeg::decode_window(tools, path, spec.channels, from, self.feed_len(lookahead))?;
             let at = cues
                 .iter()
                 .map(|&p| u64::try_from(p as i64 - from).map_err(|_| Error::malformed(FORMAT, 0, "cue before its run")))
