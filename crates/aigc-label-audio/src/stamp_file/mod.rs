@@ -15,7 +15,9 @@
 //!   file is stamped (inserting would put it out of step with the picture).
 //! - Ogg Opus: the cue's packets join the same logical stream; `--mix` re-encodes only the
 //!   pages under the cue (see `ogg_mix`). Ogg Vorbis: the cue is chained as a link of its own
-//!   (a Vorbis stream's packets need its own codebooks).
+//!   (a Vorbis stream's packets need its own codebooks); `--mix` re-encodes only the pages under
+//!   the cue with libvorbis at the setting that reproduces the stream's codebooks (see
+//!   `vorbis_mix`).
 //!
 //! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
 //! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
@@ -30,6 +32,7 @@ mod flac;
 mod mp3;
 mod ogg;
 mod ogg_mix;
+mod vorbis_mix;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;

@@ -20,7 +20,8 @@
 //!   run on from the cue's (and so its pages get new CRCs). A cue in the middle of a Vorbis file would need the
 //!   stream cut into two links, and is refused.
 //!
-//! `--mix` into Opus re-encodes the pages under the cue in place (`super::ogg_mix`).
+//! `--mix` re-encodes the pages under the cue in the same stream (`super::ogg_mix` for Opus,
+//! `super::vorbis_mix` for Vorbis).
 //!
 //! Headers other than `OpusHead` (`OpusTags` and the Vorbis comment and setup headers, with an
 //! implicit label in a comment) are copied unchanged.
@@ -183,24 +184,19 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
         .into_iter()
         .next()
         .ok_or_else(|| Error::malformed(FORMAT, 0, "no identification header"))?;
-    if let Mode::Mix(ducking) = mode {
-        if ident.starts_with(b"OpusHead") {
-            return super::ogg_mix::opus(input, &mut src, &pages, &ident, output, cue, at, ducking);
-        }
-        if !ident.starts_with(b"\x01vorbis") {
-            return Err(Error::unsupported(
-                "ogg",
-                "stamp handles Ogg Opus and Ogg Vorbis (not this codec)",
-            ));
-        }
-        return Err(Error::unsupported(
-            "ogg",
-            "mixing a cue into Ogg Vorbis is not implemented yet: insert it (leave out --mix)",
-        ));
+    let opus_stream = ident.starts_with(b"OpusHead");
+    let vorbis_stream = ident.starts_with(b"\x01vorbis");
+    if let (Mode::Mix(ducking), true) = (mode, opus_stream || vorbis_stream) {
+        let mix = if opus_stream {
+            super::ogg_mix::opus
+        } else {
+            super::vorbis_mix::vorbis
+        };
+        return mix(input, &mut src, &pages, &ident, output, cue, at, ducking);
     }
-    if ident.starts_with(b"OpusHead") {
+    if opus_stream {
         opus(&mut src, &pages, &ident, output, cue, at)
-    } else if ident.starts_with(b"\x01vorbis") {
+    } else if vorbis_stream {
         vorbis(&mut src, &pages, &ident, output, cue, at)
     } else {
         Err(Error::unsupported(
@@ -430,6 +426,25 @@ fn write_shifted(output: &mut dyn Write, pages: &[Stored], by: u64) -> Result<()
 /// with whole packets, its granule position `start` plus the samples of the packets ending on
 /// it. With `end`, the last page gets that granule position (end trimming) and `EOS`.
 pub(super) fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u64>) -> Vec<Stored> {
+    let ends: Vec<u64> = packets
+        .iter()
+        .scan(start, |at, p| {
+            *at = at.saturating_add(opus_samples(p));
+            Some(*at)
+        })
+        .collect();
+    paginate_with(packets, &ends, serial, start, end)
+}
+
+/// [`paginate_packets`] with the granule position after each packet given (`ends`, one per
+/// packet; `start` for a page before the first packet ends).
+pub(super) fn paginate_with(
+    packets: &[Vec<u8>],
+    ends: &[u64],
+    serial: u32,
+    start: u64,
+    end: Option<u64>,
+) -> Vec<Stored> {
     let mut out = Vec::new();
     let mut granule = start;
     let mut lacing: Vec<u8> = Vec::new();
@@ -450,7 +465,7 @@ pub(super) fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end
             });
         }
     };
-    for packet in packets {
+    for (packet, &after) in packets.iter().zip(ends) {
         let segments = packet.len() / 255 + 1;
         if lacing.len() + segments > 255 {
             flush(&mut lacing, &mut body, granule, &mut out);
@@ -458,7 +473,7 @@ pub(super) fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end
         lacing.extend(std::iter::repeat_n(255u8, packet.len() / 255));
         lacing.push((packet.len() % 255) as u8);
         body.extend_from_slice(packet);
-        granule = granule.saturating_add(opus_samples(packet));
+        granule = after;
     }
     flush(&mut lacing, &mut body, granule, &mut out);
     if let (Some(end), Some(last)) = (end, out.last_mut()) {
@@ -468,15 +483,8 @@ pub(super) fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end
     out
 }
 
-fn vorbis(
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-) -> Result<Stamped> {
-    let limits = Limits::default();
+/// The layout a Vorbis identification header declares.
+pub(super) fn vorbis_head(ident: &[u8]) -> Result<PcmSpec> {
     let field = |r: std::ops::Range<usize>| {
         ident
             .get(r)
@@ -490,9 +498,22 @@ fn vorbis(
     );
     let spec = PcmSpec::new(rate, channels);
     super::check_layout(&spec)?;
+    Ok(spec)
+}
+
+fn vorbis(
+    src: &mut Source,
+    pages: &[Stored],
+    ident: &[u8],
+    output: &mut dyn Write,
+    cue: &Cue,
+    at: &[At],
+) -> Result<Stamped> {
+    let limits = Limits::default();
+    let spec = vorbis_head(ident)?;
     let rendered = Rendered::new(cue, &spec)?;
     // A link of its own needs no particular bitrate: a middling quality keeps the tone edges.
-    let ch = channels.to_string();
+    let ch = spec.channels.to_string();
     let codec = ["-c:a", "libvorbis", "-ac", &ch, "-q:a", "5"];
     let (mut cue_pages, _) = encode_ogg(&rendered, &codec)?;
     let serial = pages.first().map_or(0, |p| p.page.serial);

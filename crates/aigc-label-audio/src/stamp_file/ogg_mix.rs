@@ -55,25 +55,26 @@ const MAX_RUN: u64 = 60 * 48_000;
 const MAX_GRANULE: u64 = 1 << 48;
 
 /// A run of whole pages `a..b` to re-encode, and the cue positions (content samples) in it.
-struct Run {
-    a: usize,
-    b: usize,
-    cues: Vec<u64>,
+pub(super) struct Run {
+    pub(super) a: usize,
+    pub(super) b: usize,
+    pub(super) cues: Vec<u64>,
 }
 
-/// The Opus stream's facts a mix needs.
-struct Stream<'a> {
-    pages: &'a [Stored],
+/// The Ogg stream's facts a mix needs.
+pub(super) struct Stream<'a> {
+    pub(super) pages: &'a [Stored],
     /// The first audio page.
-    audio: usize,
-    pre_skip: u64,
-    spec: PcmSpec,
+    pub(super) audio: usize,
+    /// Samples at the stream's start the decoder drops (Opus's pre-skip; 0 for Vorbis).
+    pub(super) pre_skip: u64,
+    pub(super) spec: PcmSpec,
 }
 
 impl Stream<'_> {
     /// The granule position the page `k` starts at: that of the last earlier page on which a
     /// packet ends (the header pages' is 0); the last page's for `k` past the end.
-    fn start(&self, k: usize) -> Option<u64> {
+    pub(super) fn start(&self, k: usize) -> Option<u64> {
         self.pages
             .get(..k)
             .unwrap_or_default()
@@ -104,6 +105,27 @@ impl Stream<'_> {
             .find(|&k| self.boundary(k) && self.start(k).is_some_and(|s| s >= hi))
             .unwrap_or(n);
         (a, b)
+    }
+
+    /// The runs of pages to re-encode for cues at `positions` (content samples, sorted) of
+    /// `frames` each: each with its ducking ramps and [`MARGIN`] either side, overlapping runs
+    /// merged.
+    pub(super) fn runs(&self, positions: &[u64], frames: u64, ducking: &Ducking) -> Vec<Run> {
+        let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
+        let mut runs: Vec<Run> = Vec::new();
+        for &p in positions {
+            let lo = (p + self.pre_skip).saturating_sub(ramp + MARGIN);
+            let hi = p + self.pre_skip + frames + ramp + MARGIN;
+            let (a, b) = self.run(lo, hi);
+            match runs.last_mut() {
+                Some(last) if a < last.b => {
+                    last.b = last.b.max(b);
+                    last.cues.push(p);
+                }
+                _ => runs.push(Run { a, b, cues: vec![p] }),
+            }
+        }
+        runs
     }
 }
 
@@ -142,20 +164,7 @@ pub(super) fn opus(
         .unwrap_or(0);
     let content = last_granule.saturating_sub(pre_skip);
     let positions = resolve(at, &spec, content, rendered.frames(), &Mode::Mix(*ducking))?;
-    let ramp = spec.frame_at(ducking.ramp.as_secs_f64());
-    let mut runs: Vec<Run> = Vec::new();
-    for &p in &positions {
-        let lo = (p + pre_skip).saturating_sub(ramp + MARGIN);
-        let hi = p + pre_skip + rendered.frames() + ramp + MARGIN;
-        let (a, b) = stream.run(lo, hi);
-        match runs.last_mut() {
-            Some(last) if a < last.b => {
-                last.b = last.b.max(b);
-                last.cues.push(p);
-            }
-            _ => runs.push(Run { a, b, cues: vec![p] }),
-        }
-    }
+    let runs = stream.runs(&positions, rendered.frames(), ducking);
     let limits = Limits::default();
     let tools = ffmpeg::tools()?;
     let mut plans = Vec::with_capacity(runs.len());
@@ -326,34 +335,8 @@ impl Plan {
     /// run ends inside a packet or the new packets overflow its 255 lacing values, fresh pages.
     fn pages(&self, stream: &Stream, run: &Run, packets: Vec<Vec<u8>>) -> Vec<Stored> {
         let originals = stream.pages.get(run.a..run.b).unwrap_or_default();
-        let whole = originals
-            .iter()
-            .all(|p| p.page.lacing.last().is_some_and(|&l| l < 255) && p.page.flags & CONTINUED == 0);
-        let mut out = Vec::with_capacity(originals.len());
-        let mut rest = packets.as_slice();
-        if whole {
-            for (page, &n) in originals.iter().zip(&self.ends) {
-                let (these, more) = rest.split_at(n.min(rest.len()));
-                rest = more;
-                let lacing: Vec<u8> = these
-                    .iter()
-                    .flat_map(|p| {
-                        std::iter::repeat_n(255u8, p.len() / 255).chain(std::iter::once((p.len() % 255) as u8))
-                    })
-                    .collect();
-                if lacing.len() > 255 {
-                    break;
-                }
-                let mut new = page.page.clone();
-                new.lacing = lacing;
-                out.push(Stored {
-                    page: new,
-                    body: these.concat(),
-                });
-            }
-            if out.len() == originals.len() {
-                return out;
-            }
+        if let Some(same) = same_pages(originals, &self.ends, &packets) {
+            return same;
         }
         let serial = stream.pages.first().map_or(0, |p| p.page.serial);
         let end = (run.b >= stream.pages.len()).then(|| stream.pages.last().map_or(0, |p| p.page.granule));
@@ -361,9 +344,41 @@ impl Plan {
     }
 }
 
+/// `packets` on the pages `originals` (sequence numbers, granule positions and flags kept),
+/// `ends[i]` of them on page `i`; `None` when a page of the run ends inside a packet or the new
+/// packets overflow its 255 lacing values.
+pub(super) fn same_pages(originals: &[Stored], ends: &[usize], packets: &[Vec<u8>]) -> Option<Vec<Stored>> {
+    let whole = originals
+        .iter()
+        .all(|p| p.page.lacing.last().is_some_and(|&l| l < 255) && p.page.flags & CONTINUED == 0);
+    if !whole || ends.len() != originals.len() || ends.iter().sum::<usize>() != packets.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(originals.len());
+    let mut rest = packets;
+    for (page, &n) in originals.iter().zip(ends) {
+        let (these, more) = rest.split_at(n.min(rest.len()));
+        rest = more;
+        let lacing: Vec<u8> = these
+            .iter()
+            .flat_map(|p| std::iter::repeat_n(255u8, p.len() / 255).chain(std::iter::once((p.len() % 255) as u8)))
+            .collect();
+        if lacing.len() > 255 {
+            return None;
+        }
+        let mut new = page.page.clone();
+        new.lacing = lacing;
+        out.push(Stored {
+            page: new,
+            body: these.concat(),
+        });
+    }
+    Some(out)
+}
+
 /// Writes the stream with each run's pages replaced: pages before the first run are copied as
 /// stored; after a run that changed the page count, the later pages are renumbered.
-fn write(
+pub(super) fn write(
     src: &mut Source,
     output: &mut dyn Write,
     pages: &[Stored],
