@@ -1326,3 +1326,40 @@ fn vorbis_mix_re_encodes_only_the_pages_under_the_cue_with_the_streams_codebooks
         }
     }
 }
+
+#[test]
+fn vorbis_mix_meets_an_irregular_block_grid() {
+    if !have_ffmpeg() {
+        return;
+    }
+    // Short blocks at every noise burst: where libvorbis's blocks miss the stream's at an end
+    // of a run, the run grows by a page.
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture_path("stamp_mix_clicks.ogg");
+    let source = std::fs::read(&input).unwrap();
+    let old = decode_f32(&input);
+    for (i, at) in ["0.5s", "1s", "1.5s", "2s", "2.5s", "3s", "end"].iter().enumerate() {
+        let what = format!("stamp_mix_clicks.ogg mixed at {at}");
+        let output = dir.path().join(format!("out-{i}.ogg"));
+        let at = aigc_label_audio::cue::parse_positions(at).unwrap();
+        let mode = Mode::Mix(Ducking::default());
+        stamp_file(&input, &output, &Cue::default(), &at, &mode).unwrap();
+        assert_decodes_cleanly(&output, &what);
+        assert_eq!(duration(&input), duration(&output), "{what}: duration");
+        let out = std::fs::read(&output).unwrap();
+        let (before, after) = (raw_pages(&source), raw_pages(&out));
+        let (head, tail) = same_pages_at_the_ends(&before, &after);
+        assert!(head >= 2 && head + tail < before.len(), "{what}: {head} {tail}");
+        // Outside the re-encoded pages (and the first packet after them) the decoded sound is
+        // the source's, bit for bit.
+        if let (Some(old), Some(new)) = (&old, decode_f32(&output)) {
+            assert_eq!(old.len(), new.len(), "{what}");
+            let run_start = before[head - 1].0 as usize;
+            assert_eq!(worst_in(old, &new, 0..run_start), 0.0, "{what}: before the run");
+            if tail > 0 {
+                let settled = before[before.len() - tail - 1].0 as usize + 2048;
+                assert_eq!(worst_in(old, &new, settled..old.len()), 0.0, "{what}: after the run");
+            }
+        }
+    }
+}

@@ -85,7 +85,7 @@ impl Stream<'_> {
     }
 
     /// Whether a run may start (or end) before page `k`: a packet boundary.
-    fn boundary(&self, k: usize) -> bool {
+    pub(super) fn boundary(&self, k: usize) -> bool {
         k == self.audio
             || k >= self.pages.len()
             || self

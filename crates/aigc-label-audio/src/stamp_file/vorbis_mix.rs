@@ -226,11 +226,36 @@ pub(super) fn vorbis(
     let runs = stream.runs(&positions, rendered.frames(), ducking);
     let tools = ffmpeg::tools()?;
     let q = quality(&tools, &spec, &setup)?;
+    let mut runs = runs;
     let mut replaced = Vec::with_capacity(runs.len());
-    for run in &runs {
-        replaced.push(remix(
-            &tools, path, src, &stream, &blocks, run, q, &rendered, ducking, content, &limits,
-        )?);
+    for i in 0..runs.len() {
+        let mut tries = 0;
+        let new_pages = loop {
+            let Some(run) = runs.get(i) else { break Vec::new() };
+            let (side, error) = match remix(
+                &tools, path, src, &stream, &blocks, run, q, &rendered, ducking, content, &limits,
+            )? {
+                Remixed::Pages(pages) => break pages,
+                Remixed::Missed(side, error) => (side, error),
+            };
+            // The run grows by a page on the side where the blocks missed, within its
+            // neighbours.
+            let lower = i.checked_sub(1).and_then(|j| runs.get(j)).map_or(stream.audio, |r| r.b);
+            let upper = runs.get(i + 1).map_or(pages.len(), |r| r.a);
+            let moved = match side {
+                Side::Start => (lower..run.a).rev().find(|&k| stream.boundary(k)),
+                Side::End => (run.b + 1..=upper).find(|&k| stream.boundary(k)),
+            };
+            tries += 1;
+            match (moved, runs.get_mut(i)) {
+                (Some(k), Some(run)) if tries <= MORE_PAGES => match side {
+                    Side::Start => run.a = k,
+                    Side::End => run.b = k,
+                },
+                _ => return Err(error),
+            }
+        };
+        replaced.push(new_pages);
     }
     write(src, output, pages, &runs, replaced, &limits)?;
     Ok(Stamped {
@@ -240,6 +265,22 @@ pub(super) fn vorbis(
         input_frames: content,
         positions,
     })
+}
+
+/// Pages a run may grow by, on either side, when libvorbis's blocks miss the stream's there.
+const MORE_PAGES: usize = 2;
+
+/// Where a run's new blocks missed the stream's.
+enum Side {
+    Start,
+    End,
+}
+
+/// What [`remix`] made of a run.
+enum Remixed {
+    Pages(Vec<Stored>),
+    /// The new blocks do not meet the stream's at this end of the run.
+    Missed(Side, Error),
 }
 
 /// The run's pages re-encoded with its cues mixed in.
@@ -256,7 +297,7 @@ fn remix(
     ducking: &Ducking,
     content: u64,
     limits: &Limits,
-) -> Result<Vec<Stored>> {
+) -> Result<Remixed> {
     let pages = stream.pages;
     let n = pages.len();
     let unsupported = |what: &str| Error::unsupported("ogg", format!("mixing into Vorbis: {what}"));
@@ -345,19 +386,34 @@ fn remix(
     let from = if first_audio {
         0
     } else {
-        let k = at(start as i64).ok_or_else(|| unsupported("libvorbis's blocks missed the stream's before the cue"))?;
+        let missed = || {
+            Remixed::Missed(
+                Side::Start,
+                unsupported("libvorbis's blocks missed the stream's before the cue"),
+            )
+        };
+        let Some(k) = at(start as i64) else {
+            return Ok(missed());
+        };
         if Some(new_centres.get(k).map_or(0, |c| c.0)) != before || new_sizes.get(k + 1) != old_sizes.first() {
-            return Err(unsupported("libvorbis chose other block sizes where the run starts"));
+            return Ok(missed());
         }
         k + 1
     };
     // The last kept new packet: the run's last block, with the block after it alike.
     let to = match after {
         Some(next) => {
-            let k =
-                at(last as i64).ok_or_else(|| unsupported("libvorbis's blocks missed the stream's after the cue"))?;
+            let missed = || {
+                Remixed::Missed(
+                    Side::End,
+                    unsupported("libvorbis's blocks missed the stream's after the cue"),
+                )
+            };
+            let Some(k) = at(last as i64) else {
+                return Ok(missed());
+            };
             if new_sizes.get(k) != old_sizes.last() || new_sizes.get(k + 1) != Some(&next) {
-                return Err(unsupported("libvorbis chose other block sizes where the run ends"));
+                return Ok(missed());
             }
             k + 1
         }
@@ -393,11 +449,11 @@ fn remix(
         && centres.iter().zip(&old_centres).all(|(a, b)| *a == b.1)
         && let Some(same) = same_pages(originals, &ends, &kept)
     {
-        return Ok(same);
+        return Ok(Remixed::Pages(same));
     }
     let serial = pages.first().map_or(0, |p| p.page.serial);
     let end = (run.b >= n).then_some(content);
-    Ok(paginate_with(&kept, &centres, serial, start, end))
+    Ok(Remixed::Pages(paginate_with(&kept, &centres, serial, start, end)))
 }
 
 #[cfg(test)]
