@@ -186,8 +186,9 @@ pub(crate) fn check_layout(spec: &PcmSpec) -> Result<()> {
 }
 
 /// Runs the container readers of [`stamp_file`] on `data` without ffmpeg: the MP3 frame walk,
-/// the Ogg page walk, the FLAC metadata blocks, the MP4 sound track (read, and rewritten with a
-/// stand-in frame), and a whole AIFF stamp into memory. For the
+/// the Ogg page walk (and the Vorbis modes and block sizes a mix reads), the FLAC metadata
+/// blocks, the MP4 sound track (read, and rewritten with a stand-in frame), and a whole AIFF
+/// stamp into memory. For the
 /// fuzz target `audio_stamp`; reading never panics and stays within the limits.
 #[doc(hidden)]
 pub fn fuzz_readers(data: &[u8]) {
@@ -196,6 +197,7 @@ pub fn fuzz_readers(data: &[u8]) {
     if let Ok(mut src) = aigc_label_core::io::Source::new(&mut cursor, "audio") {
         let _ = mp3::fuzz_walk(&mut src);
         let _ = ogg::fuzz_pages(&mut src, &limits);
+        let _ = vorbis_mix::fuzz(&mut src, &limits);
         let _ = flac::fuzz_blocks(&mut src);
     }
     aac::fuzz(data);

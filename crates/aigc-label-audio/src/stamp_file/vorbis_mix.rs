@@ -35,6 +35,9 @@ const FORMAT: &str = "ogg";
 /// Long blocks of the original sound the encoder is fed before a run (their packets dropped).
 const WARM_UP: u64 = 8;
 
+/// Most bytes of pages a run may hold (a minute of Vorbis at its highest quality is under 4 MiB).
+const MAX_RUN_BYTES: u64 = 16 << 20;
+
 /// libvorbis quality settings tried, most common first.
 const QUALITIES: [&str; 12] = ["3", "5", "4", "6", "2", "1", "0", "7", "8", "9", "10", "-1"];
 
@@ -311,6 +314,17 @@ fn remix(
     } else {
         Some(blocks.size(&last_packet_on(src, pages, stream.audio, run.a - 1, limits)?)?)
     };
+    // The run's packets are held in memory: a run of pages far larger than seconds of sound
+    // take (a crafted file without granule positions) is refused before they are read.
+    let bytes: u64 = pages
+        .get(run.a..run.b)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| p.page.body_len())
+        .sum();
+    if bytes > MAX_RUN_BYTES {
+        return Err(unsupported("pages under the cue that hold more than 16 MiB"));
+    }
     let per_page = page_packets(src, pages, run.a..run.b, limits)?;
     let ends: Vec<usize> = per_page.iter().map(Vec::len).collect();
     let old: Vec<Vec<u8>> = per_page.into_iter().flatten().collect();
@@ -454,6 +468,28 @@ fn remix(
     let serial = pages.first().map_or(0, |p| p.page.serial);
     let end = (run.b >= n).then_some(content);
     Ok(Remixed::Pages(paginate_with(&kept, &centres, serial, start, end)))
+}
+
+/// The Vorbis readers of the mix without ffmpeg, for [`super::fuzz_readers`]: the header
+/// packets, the modes at the end of the setup header, and every audio packet's block size and
+/// centre.
+pub(super) fn fuzz(src: &mut Source, limits: &Limits) -> Result<usize> {
+    let pages = super::ogg::read_pages(src, limits, false)?;
+    let audio = first_audio_page(&pages, 3)?;
+    let headers: Vec<Vec<u8>> = page_packets(src, &pages, 0..audio, limits)?
+        .into_iter()
+        .flatten()
+        .collect();
+    let (Some(ident), Some(setup)) = (headers.first(), headers.get(2)) else {
+        return Ok(0);
+    };
+    let blocks = Blocks::new(ident, setup)?;
+    let end = pages.len().min(audio + 4);
+    let packets: Vec<Vec<u8>> = page_packets(src, &pages, audio..end, limits)?
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok(blocks.centres(&packets, blocks.short, 0)?.len())
 }
 
 #[cfg(test)]
