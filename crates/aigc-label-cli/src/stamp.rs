@@ -51,7 +51,7 @@ pub struct StampArgs {
     #[arg(long, default_value_t = 2.0)]
     pub duration: f64,
     /// Audio: lay the cue over the content (with ducking) instead of inserting it (WAV, AIFF,
-    /// FLAC, AAC in M4A; MP3 at the start).
+    /// FLAC, MP3, Ogg Opus and Vorbis, AAC in M4A; only what the cue covers is re-encoded).
     #[arg(long)]
     pub mix: bool,
     /// Text from standard input: plain, markdown or html (files: from the extension).
@@ -305,7 +305,8 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     {
         return Err(Error::unsupported(
             "stamp",
-            "--cue on a video mixes the cue into AAC sound in MP4/MOV files; this container's sound is not handled yet",
+            "--cue on a video mixes the cue into AAC sound in MP4/MOV files; the sound of Matroska/WebM, FLV \
+             and AVI files is not handled yet (leave out --cue, or stamp the sound track on its own with --mix)",
         ));
     }
     let options = StampOptions {

@@ -161,9 +161,14 @@ fn encoded_audio_gets_the_cue_and_the_implicit_label_in_one_run() {
             "{name}"
         );
     }
-    // Mixing is refused where it is not implemented, and nothing is written.
+    // Mixing into Opus works; a cue past the end is refused, and nothing is written.
     let out = dir.path().join("mixed.opus");
-    let result = stamp(&aigc_label_testutil::fixture("audio/stamp.opus"), &out, &["--mix"]);
+    let opus = aigc_label_testutil::fixture("audio/stamp_mix.opus");
+    let result = stamp(&opus, &out, &["--mix", "--at", "99s"]);
     assert_ne!(code(&result), 0);
     assert!(!out.exists());
+    let result = stamp(&opus, &out, &["--mix", "--at", "2s"]);
+    assert_eq!(code(&result), 0, "{}", String::from_utf8_lossy(&result.stderr));
+    let said = String::from_utf8_lossy(&result.stderr);
+    assert!(said.contains("opus cue of 1.560 s mixed in at 2.000 s"), "{said}");
 }

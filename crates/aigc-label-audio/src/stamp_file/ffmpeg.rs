@@ -194,16 +194,65 @@ pub(super) fn decode_head_with(
     channels: u16,
     frames: u64,
 ) -> Result<Vec<f32>> {
+    decode_range_with(tools, input_options, input, channels, 0..frames)
+}
+
+/// Frames `range` of the first audio stream of `input` as ffmpeg decodes them (interleaved
+/// 32-bit float, `channels` per frame; fewer when the stream ends first). The frames before
+/// the range are read and dropped as they come, so only the range is held in memory; the
+/// decoder is stopped once it is read.
+pub(super) fn decode_range(
+    tools: &Tools,
+    input: &Path,
+    channels: u16,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<f32>> {
+    decode_range_with(tools, &[], input, channels, range)
+}
+
+/// `frames` frames of the first audio stream of `input` from frame `from` on, through
+/// [`decode_range`]: silence stands for frames before the start (`from` may be negative) and
+/// past the end.
+pub(super) fn decode_window(tools: &Tools, input: &Path, channels: u16, from: i64, frames: u64) -> Result<Vec<f32>> {
+    let ch = usize::from(channels);
+    let start = u64::try_from(from).unwrap_or(0);
+    let end = u64::try_from(from.saturating_add_unsigned(frames)).unwrap_or(0);
+    let got = decode_range(tools, input, channels, start..end)?;
+    let mut out = vec![0f32; usize::try_from(frames).unwrap_or(usize::MAX).saturating_mul(ch)];
+    // Frames before the stream's start, silent.
+    let silent = if from < 0 { from.unsigned_abs() } else { 0 };
+    let silent = usize::try_from(silent).unwrap_or(usize::MAX).saturating_mul(ch);
+    if let Some(dst) = out.get_mut(silent..) {
+        let n = dst.len().min(got.len());
+        if let (Some(d), Some(g)) = (dst.get_mut(..n), got.get(..n)) {
+            d.copy_from_slice(g);
+        }
+    }
+    Ok(out)
+}
+
+/// [`decode_range`] with input options before `-i`.
+fn decode_range_with(
+    tools: &Tools,
+    input_options: &[&str],
+    input: &Path,
+    channels: u16,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<f32>> {
     let mut decoder = tools.ffmpeg(input_options);
     decoder.args(["-i".as_ref(), input.as_os_str()]);
     decoder
         .args(["-map", "0:a:0", "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"])
         .pipe_stdout();
     let mut running = decoder.spawn().map_err(error)?;
-    let want = frames.saturating_mul(u64::from(channels)).saturating_mul(4);
+    let frame_bytes = u64::from(channels).saturating_mul(4);
+    let skip = range.start.saturating_mul(frame_bytes);
+    let want = range.end.saturating_sub(range.start).saturating_mul(frame_bytes);
     let mut bytes = Vec::new();
     let read = match running.take_stdout() {
-        Some(stdout) => stdout.take(want).read_to_end(&mut bytes).map_err(Error::Io),
+        Some(mut stdout) => std::io::copy(&mut (&mut stdout).take(skip), &mut std::io::sink())
+            .and_then(|_| stdout.take(want).read_to_end(&mut bytes))
+            .map_err(Error::Io),
         None => Ok(0),
     };
     if (bytes.len() as u64) < want {

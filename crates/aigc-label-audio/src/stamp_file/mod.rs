@@ -7,14 +7,17 @@
 //!   other chunk (the `ID3 ` chunk holding an implicit label among them) is kept.
 //! - WAV: through [`crate::cue::stamp_wav_file`].
 //! - MP3: LAME frames of the cue between the original frames; the Info/Xing frame corrected;
-//!   `--mix` at the start re-encodes only the frames under the cue.
+//!   `--mix` re-encodes only the frames under the cue, anywhere.
 //! - FLAC: decoded and re-encoded losslessly, every metadata block kept.
 //! - AAC in MP4/M4A: the cue's AAC frames (the track's own AudioSpecificConfig) before or
 //!   after the original frames, the edit list skipping the encoder's priming; `--mix`
 //!   re-encodes only the frames under the cue, anywhere, and is how the sound track of a video
 //!   file is stamped (inserting would put it out of step with the picture).
-//! - Ogg Opus: the cue's packets join the same logical stream. Ogg Vorbis: the cue is chained
-//!   as a link of its own (a Vorbis stream's packets need its own codebooks).
+//! - Ogg Opus: the cue's packets join the same logical stream; `--mix` re-encodes only the
+//!   pages under the cue (see `ogg_mix`). Ogg Vorbis: the cue is chained as a link of its own
+//!   (a Vorbis stream's packets need its own codebooks); `--mix` re-encodes only the pages under
+//!   the cue with libvorbis at the setting that reproduces the stream's codebooks (see
+//!   `vorbis_mix`).
 //!
 //! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
 //! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
@@ -28,6 +31,8 @@ mod ffmpeg;
 mod flac;
 mod mp3;
 mod ogg;
+mod ogg_mix;
+mod vorbis_mix;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -181,8 +186,9 @@ pub(crate) fn check_layout(spec: &PcmSpec) -> Result<()> {
 }
 
 /// Runs the container readers of [`stamp_file`] on `data` without ffmpeg: the MP3 frame walk,
-/// the Ogg page walk, the FLAC metadata blocks, the MP4 sound track (read, and rewritten with a
-/// stand-in frame), and a whole AIFF stamp into memory. For the
+/// the Ogg page walk (and the Vorbis modes and block sizes a mix reads), the FLAC metadata
+/// blocks, the MP4 sound track (read, and rewritten with a stand-in frame), and a whole AIFF
+/// stamp into memory. For the
 /// fuzz target `audio_stamp`; reading never panics and stays within the limits.
 #[doc(hidden)]
 pub fn fuzz_readers(data: &[u8]) {
@@ -191,6 +197,7 @@ pub fn fuzz_readers(data: &[u8]) {
     if let Ok(mut src) = aigc_label_core::io::Source::new(&mut cursor, "audio") {
         let _ = mp3::fuzz_walk(&mut src);
         let _ = ogg::fuzz_pages(&mut src, &limits);
+        let _ = vorbis_mix::fuzz(&mut src, &limits);
         let _ = flac::fuzz_blocks(&mut src);
     }
     aac::fuzz(data);

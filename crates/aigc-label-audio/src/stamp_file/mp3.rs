@@ -15,8 +15,8 @@
 //! - ID3v2 tags before the audio and whatever follows it (ID3v1, an appended ID3v2 tag, APE)
 //!   are copied unchanged, the implicit label among them.
 //!
-//! `--mix` (at the start only) re-encodes just the frames under the cue and its ducking ramp and
-//! copies the rest; see [`MixJob`].
+//! `--mix` (anywhere) re-encodes just the frames under the cue and its ducking ramp and copies
+//! the rest; see [`MixJob`] and `MixJob::run_at`.
 //!
 //! The cue's encoder padding and the content's encoder delay meet at a joint: the output is the
 //! source plus the cue plus, at each joint, under a frame and the encoder delay of near-silence
@@ -30,7 +30,7 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Result};
 
 use super::{Stamped, ffmpeg};
-use crate::cue::{At, Cue, Ducking, Mixer, Mode, PcmSpec, Rendered};
+use crate::cue::{At, Cue, Ducking, Mixer, Mode, PcmSpec, Rendered, resolve};
 use crate::id3::TagHeader;
 
 const FORMAT: &str = "mp3";
@@ -439,7 +439,8 @@ const LAME_LEAD: u64 = 576 + DECODER_DELAY;
 /// than the span leaves free.
 const MIX_TRIES: usize = 8;
 
-/// Mixing the cue in at the start: the frames under the cue (and its ducking ramp) are decoded,
+/// Mixing the cue in at the start ([`MixJob::run`]; away from it, `MixJob::run_at`): the frames
+/// under the cue (and its ducking ramp) are decoded,
 /// mixed and re-encoded by LAME, and the frames after them are copied. Samples line up because
 /// LAME's priming lands exactly on the stream's own: new frame `j` decodes to the samples
 /// original frame `j` did. The first original frame kept usually takes the start of its data
@@ -455,27 +456,36 @@ struct MixJob<'a> {
 }
 
 impl MixJob<'_> {
-    /// The re-encoded span as an insert replacing its frames, and LAME's encoder delay.
-    fn run(&self, src: &mut Source, rendered: &Rendered, ducking: &Ducking) -> Result<(Insert, u16)> {
+    /// LAME's options for the re-encode: the file's bitrate when it is constant.
+    fn codec(&self) -> Vec<String> {
+        let mut codec: Vec<String> = ["-c:a", "libmp3lame", "-id3v2_version", "0", "-write_xing", "0"]
+            .map(String::from)
+            .to_vec();
+        if self.cbr {
+            codec.extend(["-b:a".into(), format!("{}k", self.header.bitrate_kbps)]);
+        } else {
+            codec.extend(["-q:a".into(), "2".into()]);
+        }
+        codec
+    }
+
+    /// The re-encoded span from the first frame for a cue at content sample `p` (near the
+    /// start), as an insert replacing its frames, and LAME's encoder delay.
+    fn run(&self, src: &mut Source, rendered: &Rendered, ducking: &Ducking, p: u64) -> Result<(Insert, u16)> {
         let spf = self.header.samples();
         let n = self.walk.frames.len();
         let ch = usize::from(self.spec.channels);
         let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
         // Frames to re-encode: through the cue and its ramp, plus one.
-        let first = ((rendered.frames() + ramp + self.lead).div_ceil(spf) as usize + 1).min(n);
+        let first = ((p + rendered.frames() + ramp + self.lead).div_ceil(spf) as usize + 1).min(n);
         let tools = ffmpeg::tools()?;
         // The decoded samples (trimmed by `lead`); the re-encode is fed from `skip` on so that
         // LAME's priming covers the samples the original's priming covered.
         let skip = LAME_LEAD.saturating_sub(self.lead) as usize;
         let most = (first + MIX_TRIES) as u64 * spf;
         let decoded = ffmpeg::decode_head(&tools, self.path, self.spec.channels, most)?;
-        let bitrate = format!("{}k", self.header.bitrate_kbps);
-        let mut codec = vec!["-c:a", "libmp3lame", "-id3v2_version", "0", "-write_xing", "0"];
-        if self.cbr {
-            codec.extend(["-b:a", &bitrate]);
-        } else {
-            codec.extend(["-q:a", "2"]);
-        }
+        let codec = self.codec();
+        let codec: Vec<&str> = codec.iter().map(String::as_str).collect();
         for b in first..=(first + MIX_TRIES).min(n) {
             // Two frames more than the span are encoded (and dropped) so that LAME sees the
             // signal go on rather than end: it keeps its bit reservoir instead of flushing it.
@@ -486,7 +496,7 @@ impl MixJob<'_> {
             }
             let end = ((skip + more) * ch).min(decoded.len() / ch * ch);
             let mut pcm = decoded.get(skip * ch..end).unwrap_or_default().to_vec();
-            let mut mixer = Mixer::new(rendered, self.spec, vec![0], ducking)?;
+            let mut mixer = Mixer::new(rendered, self.spec, vec![p.saturating_sub(skip as u64)], ducking)?;
             mixer.apply(&mut pcm)?;
             let encoded = ffmpeg::encode_pcm(&tools, &pcm, self.spec, &codec, "mp3")?;
             let Some((mut bytes, mut lens)) = frames_of(&encoded, self.header) else {
@@ -523,6 +533,181 @@ impl MixJob<'_> {
             "no frame after the cue whose bit reservoir fits the re-encoded frames: insert the cue instead",
         ))
     }
+}
+
+/// Frames of the original sound LAME is fed before a span in the middle (their frames dropped),
+/// so that its filter bank, psychoacoustics and bit reservoir have settled on that sound when
+/// the first kept frame is coded.
+const MIX_WARM_UP: usize = 4;
+
+/// Frames a span in the middle may start earlier, when LAME's first kept frame borrows more
+/// reservoir bytes than the original frame it replaces left free before it.
+const MIX_EARLIER: usize = 4;
+
+impl MixJob<'_> {
+    /// Mixing away from the start: the frames `a..b` under the cue (with its ramps and a frame
+    /// either side) are re-encoded, LAME fed [`MIX_WARM_UP`] frames of the sound before them
+    /// with its priming lined up so that new frame `j` decodes to what original frame `a + j`
+    /// did. The bit reservoir meets the original stream at both ends:
+    /// - before `a`: the first new frame takes `main_data_begin` bytes from the frames before
+    ///   it. In the original stream the last `main_data_begin(a)` bytes before frame `a` are
+    ///   frame `a`'s own data (the reservoir runs forwards, so no earlier frame reads them);
+    ///   with frame `a` replaced they are free, and the bytes the new frame borrows are written
+    ///   there, into the tail of the original frames before `a` (which decode as before, their
+    ///   own data untouched). When the new frame borrows more than that, the span starts a
+    ///   frame earlier (up to [`MIX_EARLIER`] times);
+    /// - after `b`: as at the start, the bytes frame `b` borrows are written into the unused
+    ///   end of the new frames' main data, the span growing (up to [`MIX_TRIES`] frames) until
+    ///   they fit.
+    ///
+    /// Re-encoding up to a frame whose `main_data_begin` is 0 instead would seldom end: LAME
+    /// keeps its reservoir in use in nearly every frame.
+    fn run_at(&self, src: &mut Source, rendered: &Rendered, ducking: &Ducking, p: u64) -> Result<Insert> {
+        let spf = self.header.samples();
+        let n = self.walk.frames.len();
+        let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
+        let a0 = ((p.saturating_sub(ramp) + self.lead) / spf).saturating_sub(1) as usize;
+        let first_b = (((p + rendered.frames() + ramp + self.lead).div_ceil(spf)) as usize + 1).min(n);
+        let last_b = (first_b + MIX_TRIES).min(n);
+        let tools = ffmpeg::tools()?;
+        let codec = self.codec();
+        let codec: Vec<&str> = codec.iter().map(String::as_str).collect();
+        let w = MIX_WARM_UP;
+        for a in (a0.saturating_sub(MIX_EARLIER).max(1)..=a0).rev() {
+            // Content sample fed first: new frame `w` then decodes to original frame `a`.
+            let base = (a as i64 - w as i64) * spf as i64 - self.lead as i64 + LAME_LEAD as i64;
+            let fed = (w + (last_b - a) + 2) as u64 * spf;
+            let mut pcm = ffmpeg::decode_window(&tools, self.path, self.spec.channels, base, fed)?;
+            let cue_at = u64::try_from(p as i64 - base)
+                .map_err(|_| Error::malformed(FORMAT, 0, "a cue before its re-encoded span"))?;
+            Mixer::new(rendered, self.spec, vec![cue_at], ducking)?.apply(&mut pcm)?;
+            let encoded = ffmpeg::encode_pcm(&tools, &pcm, self.spec, &codec, "mp3")?;
+            let Some((bytes, lens)) = frames_of(&encoded, self.header) else {
+                return Err(Error::unsupported("mp3", "LAME re-encoded the span in another layout"));
+            };
+            let offsets: Vec<usize> = lens
+                .iter()
+                .scan(0usize, |at, &l| {
+                    let o = *at;
+                    *at += l as usize;
+                    Some(o)
+                })
+                .collect();
+            let Some(&start) = offsets.get(w) else {
+                return Err(Error::unsupported("mp3", "LAME made fewer frames than it was fed"));
+            };
+            let tail = bytes.get(start..).unwrap_or_default();
+            let borrows = Header::parse(tail)
+                .and_then(|h| h.main_data_begin(tail))
+                .map_or(0, usize::from);
+            let free = self.walk.frames.get(a).map_or(0, |f| usize::from(f.main_data_begin));
+            if borrows > free {
+                continue;
+            }
+            let Some(borrowed) = main_data_tail(
+                bytes.get(..start).unwrap_or_default(),
+                lens.get(..w).unwrap_or_default(),
+                borrows,
+            ) else {
+                continue;
+            };
+            let (patched, patched_lens) = self.patch_before(src, a, &borrowed)?;
+            let k = patched_lens.len();
+            for b in first_b..=last_b {
+                let Some(&end) = offsets
+                    .get(w + b - a)
+                    .or((lens.len() == w + b - a).then_some(&bytes.len()))
+                else {
+                    break;
+                };
+                let mut frames = patched.clone();
+                frames.extend_from_slice(bytes.get(start..end).unwrap_or_default());
+                let mut frame_lens = patched_lens.clone();
+                frame_lens.extend_from_slice(lens.get(w..w + b - a).unwrap_or_default());
+                let need = self.walk.frames.get(b).map_or(0, |f| usize::from(f.main_data_begin));
+                let reservoir = reservoir_before(src, self.walk, b, need)?;
+                let fits = write_reservoir(&mut frames, &frame_lens, &reservoir)
+                    || (!self.cbr
+                        && enlarge_last(&mut frames, &mut frame_lens)
+                        && write_reservoir(&mut frames, &frame_lens, &reservoir));
+                if fits {
+                    return Ok(Insert {
+                        at: a - k,
+                        replace: b - (a - k),
+                        bytes: frames,
+                        lens: frame_lens,
+                    });
+                }
+            }
+        }
+        Err(Error::unsupported(
+            "mp3",
+            "no span around the cue whose bit reservoir meets the original frames: insert the cue instead",
+        ))
+    }
+
+    /// The original frames before frame `a` whose main data areas end with the last
+    /// `borrowed.len()` bytes before it, with those bytes replaced by `borrowed`, and their
+    /// lengths (none when nothing is borrowed).
+    fn patch_before(&self, src: &mut Source, a: usize, borrowed: &[u8]) -> Result<(Vec<u8>, Vec<u64>)> {
+        let mut frames: Vec<Vec<u8>> = Vec::new();
+        let mut covered = 0usize;
+        for f in self.walk.frames.get(..a).unwrap_or_default().iter().rev() {
+            if covered >= borrowed.len() {
+                break;
+            }
+            src.seek_to(f.offset)?;
+            let bytes = src.read_vec(
+                u64::from(f.len),
+                "MPEG audio frame",
+                &aigc_label_core::Limits::default(),
+            )?;
+            let h = Header::parse(&bytes).ok_or_else(|| src.malformed("MPEG audio frame header"))?;
+            covered += bytes.len().saturating_sub(h.xing());
+            frames.push(bytes);
+        }
+        if covered < borrowed.len() {
+            return Err(src.malformed("a frame's main_data_begin points before the first frame"));
+        }
+        frames.reverse();
+        let lens: Vec<u64> = frames.iter().map(|f| f.len() as u64).collect();
+        let mut joined = frames.concat();
+        // The areas' bytes from the end backwards take the borrowed bytes from the end backwards.
+        let mut rest = borrowed.iter().rev();
+        let mut end = joined.len();
+        for frame in frames.iter().rev() {
+            let start = end - frame.len();
+            let area_start = Header::parse(frame).map_or(frame.len(), |h| h.xing().min(frame.len()));
+            for byte in joined
+                .get_mut(start + area_start..end)
+                .unwrap_or_default()
+                .iter_mut()
+                .rev()
+            {
+                match rest.next() {
+                    Some(&b) => *byte = b,
+                    None => break,
+                }
+            }
+            end = start;
+        }
+        Ok((joined, lens))
+    }
+}
+
+/// The last `n` bytes of the main data areas of `frames` (laid end to end, each `lens` long);
+/// `None` when they hold fewer.
+fn main_data_tail(frames: &[u8], lens: &[u64], n: usize) -> Option<Vec<u8>> {
+    let mut areas: Vec<&[u8]> = Vec::new();
+    let mut pos = 0usize;
+    for &len in lens {
+        let frame = frames.get(pos..pos + len as usize)?;
+        let h = Header::parse(frame)?;
+        areas.push(frame.get(h.xing()..)?);
+        pos += len as usize;
+    }
+    let all: Vec<u8> = areas.concat();
+    all.get(all.len().checked_sub(n)?..).map(<[u8]>::to_vec)
 }
 
 /// The frames LAME wrote (no Info frame asked for) and their lengths; `None` for a frame of
@@ -606,10 +791,8 @@ fn write_reservoir(frames: &mut [u8], lens: &[u64], reservoir: &[u8]) -> bool {
             .get(pos..)
             .and_then(|f| h.main_data_begin(f))
             .map_or(0, usize::from);
-        let Some(start) = main_before.checked_sub(begin) else {
-            return false;
-        };
-        used_end = used_end.max(start + bits.div_ceil(8) as usize);
+        // (The first frames' data may start before `frames`, in bytes written elsewhere.)
+        used_end = used_end.max((main_before + bits.div_ceil(8) as usize).saturating_sub(begin));
         let area = len.saturating_sub(h.xing());
         areas.push((pos + h.xing(), area));
         main_before += area;
@@ -795,14 +978,6 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
     }
     let rendered = Rendered::new(cue, &spec)?;
     if let Mode::Mix(ducking) = mode {
-        if at != [At::Start] {
-            return Err(Error::unsupported(
-                "mp3",
-                "mixing into MP3 works at the start only (re-encoding the frames under the cue \
-                 anywhere else would leave LAME's priming gap in the content): insert the cue, \
-                 or mix it at the start",
-            ));
-        }
         let job = MixJob {
             path,
             walk: &walk,
@@ -811,14 +986,33 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
             lead,
             cbr,
         };
-        let (insert, new_delay) = job.run(&mut src, &rendered, ducking)?;
-        let inserts = [insert];
-        return write_out(&mut src, output, &walk, &inserts, Some(new_delay), None).map(|()| Stamped {
+        let positions = resolve(at, &spec, content, rendered.frames(), mode)?;
+        let ramp = spec.frame_at(ducking.ramp.as_secs_f64());
+        let mut inserts: Vec<Insert> = Vec::with_capacity(positions.len());
+        let mut new_delay = None;
+        for &p in &positions {
+            // A span that would start in the first frame starts with the stream.
+            let insert = if (p.saturating_sub(ramp) + lead) / spf <= 1 {
+                let (insert, delay) = job.run(&mut src, &rendered, ducking, p)?;
+                new_delay = Some(delay);
+                insert
+            } else {
+                job.run_at(&mut src, &rendered, ducking, p)?
+            };
+            if inserts.last().is_some_and(|last| insert.at < last.at + last.replace) {
+                return Err(Error::unsupported(
+                    "mp3",
+                    "cues too close together to mix into MP3 one by one: leave more time between them",
+                ));
+            }
+            inserts.push(insert);
+        }
+        return write_out(&mut src, output, &walk, &inserts, new_delay, None).map(|()| Stamped {
             format: FORMAT,
             spec,
             cue_frames: rendered.frames(),
             input_frames: content,
-            positions: vec![0],
+            positions,
         });
     }
     let encoded = encode_cue(&rendered, &header, cbr)?;

@@ -20,6 +20,9 @@
 //!   run on from the cue's (and so its pages get new CRCs). A cue in the middle of a Vorbis file would need the
 //!   stream cut into two links, and is refused.
 //!
+//! `--mix` re-encodes the pages under the cue in the same stream (`super::ogg_mix` for Opus,
+//! `super::vorbis_mix` for Vorbis).
+//!
 //! Headers other than `OpusHead` (`OpusTags` and the Vorbis comment and setup headers, with an
 //! implicit label in a comment) are copied unchanged.
 
@@ -37,21 +40,21 @@ const FORMAT: &str = "ogg";
 
 /// A page with its body.
 #[derive(Debug, Clone)]
-struct Stored {
-    page: Page,
-    body: Vec<u8>,
+pub(super) struct Stored {
+    pub(super) page: Page,
+    pub(super) body: Vec<u8>,
 }
 
 impl Stored {
     /// The complete packets that end on this page (a packet continued from earlier pages counts
     /// here, with only its last part in `body`).
-    fn packet_ends(&self) -> usize {
+    pub(super) fn packet_ends(&self) -> usize {
         self.page.lacing.iter().filter(|&&l| l < 255).count()
     }
 
     /// The page's packets, joined with `carry` (the unfinished packet of the pages before);
     /// leaves in `carry` the packet this page leaves unfinished.
-    fn packets(&self, carry: &mut Vec<u8>) -> Vec<Vec<u8>> {
+    pub(super) fn packets(&self, carry: &mut Vec<u8>) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for (seg, ends) in self.page.segments(&self.body) {
             carry.extend_from_slice(seg);
@@ -62,7 +65,7 @@ impl Stored {
         out
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         self.page.encode(&self.body)
     }
 }
@@ -70,7 +73,7 @@ impl Stored {
 /// Every page of the Ogg stream in `src`, checked to be one logical stream (at most
 /// [`Limits::max_structures`]). With `bodies` false the bodies are left in the file (empty
 /// here; [`load`] reads one), so a long file is never held in memory.
-fn read_pages(src: &mut Source, limits: &Limits, bodies: bool) -> Result<Vec<Stored>> {
+pub(super) fn read_pages(src: &mut Source, limits: &Limits, bodies: bool) -> Result<Vec<Stored>> {
     src.seek_to(0)?;
     let mut pages: Vec<Stored> = Vec::new();
     while !src.at_end() {
@@ -111,7 +114,7 @@ pub(super) fn fuzz_pages(src: &mut Source, limits: &Limits) -> Result<usize> {
 }
 
 /// `page` (read by [`read_pages`] without its body) with its body.
-fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
+pub(super) fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
     src.seek_to(page.page.body_offset())?;
     let body = src.read_vec(page.page.body_len(), "Ogg page body", limits)?;
     Ok(Stored {
@@ -122,7 +125,7 @@ fn load(src: &mut Source, page: &Stored, limits: &Limits) -> Result<Stored> {
 
 /// Index of the first audio page: the page after the one on which header packet `headers`
 /// (counted from 1) ends.
-fn first_audio_page(pages: &[Stored], headers: usize) -> Result<usize> {
+pub(super) fn first_audio_page(pages: &[Stored], headers: usize) -> Result<usize> {
     let mut ended = 0;
     for (i, p) in pages.iter().enumerate() {
         ended += p.packet_ends();
@@ -137,9 +140,21 @@ fn first_audio_page(pages: &[Stored], headers: usize) -> Result<usize> {
     ))
 }
 
+/// The audio packets (after the two header packets) of an Opus stream read with its bodies.
+pub(super) fn audio_packets(pages: &[Stored]) -> Result<Vec<Vec<u8>>> {
+    let first = first_audio_page(pages, 2)?;
+    let mut carry = Vec::new();
+    Ok(pages
+        .get(first..)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|p| p.packets(&mut carry))
+        .collect())
+}
+
 /// Samples (at 48 kHz) an Opus packet decodes to (RFC 6716 section 3.1); 0 for an empty or
 /// malformed one.
-fn opus_samples(packet: &[u8]) -> u64 {
+pub(super) fn opus_samples(packet: &[u8]) -> u64 {
     let Some(&toc) = packet.first() else { return 0 };
     let config = toc >> 3;
     let frame = match config {
@@ -157,12 +172,6 @@ fn opus_samples(packet: &[u8]) -> u64 {
 
 /// Stamps the Ogg file `input` into `output`.
 pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
-    if matches!(mode, Mode::Mix(_)) {
-        return Err(Error::unsupported(
-            "ogg",
-            "mixing a cue into Ogg is not implemented yet: insert it (leave out --mix)",
-        ));
-    }
     let limits = Limits::default();
     let mut file = std::fs::File::open(input)?;
     let mut src = Source::new(&mut file, FORMAT)?;
@@ -175,9 +184,19 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
         .into_iter()
         .next()
         .ok_or_else(|| Error::malformed(FORMAT, 0, "no identification header"))?;
-    if ident.starts_with(b"OpusHead") {
+    let opus_stream = ident.starts_with(b"OpusHead");
+    let vorbis_stream = ident.starts_with(b"\x01vorbis");
+    if let (Mode::Mix(ducking), true) = (mode, opus_stream || vorbis_stream) {
+        let mix = if opus_stream {
+            super::ogg_mix::opus
+        } else {
+            super::vorbis_mix::vorbis
+        };
+        return mix(input, &mut src, &pages, &ident, output, cue, at, ducking);
+    }
+    if opus_stream {
         opus(&mut src, &pages, &ident, output, cue, at)
-    } else if ident.starts_with(b"\x01vorbis") {
+    } else if vorbis_stream {
         vorbis(&mut src, &pages, &ident, output, cue, at)
     } else {
         Err(Error::unsupported(
@@ -191,7 +210,11 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
 /// packets.
 fn encode_ogg(rendered: &Rendered, codec: &[&str]) -> Result<(Vec<Stored>, Vec<u8>)> {
     let tools = ffmpeg::tools()?;
-    let bytes = ffmpeg::encode_cue(&tools, rendered, codec, "ogg")?;
+    encoded_pages(ffmpeg::encode_cue(&tools, rendered, codec, "ogg")?)
+}
+
+/// The pages of an Ogg stream ffmpeg wrote, and its identification header.
+pub(super) fn encoded_pages(bytes: Vec<u8>) -> Result<(Vec<Stored>, Vec<u8>)> {
     let mut cursor = std::io::Cursor::new(bytes);
     let mut src = Source::new(&mut cursor, FORMAT)?;
     let pages = read_pages(&mut src, &Limits::default(), true)?;
@@ -203,6 +226,31 @@ fn encode_ogg(rendered: &Rendered, codec: &[&str]) -> Result<(Vec<Stored>, Vec<u
     Ok((pages, ident))
 }
 
+/// The layout an `OpusHead` declares (48 kHz, as Opus always decodes) and its pre-skip; a
+/// multistream mapping (more than one Opus stream per packet) is refused, as the cue is
+/// encoded as one stream.
+pub(super) fn opus_head(ident: &[u8]) -> Result<(PcmSpec, u64)> {
+    let channels = u16::from(
+        *ident
+            .get(9)
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "short OpusHead"))?,
+    );
+    let mapping = ident.get(18).copied().unwrap_or(0);
+    if mapping != 0 && channels > 2 {
+        return Err(Error::unsupported("ogg", "Opus with a multistream channel mapping"));
+    }
+    let spec = PcmSpec::new(48_000, channels);
+    super::check_layout(&spec)?;
+    Ok((spec, pre_skip_of(ident)))
+}
+
+/// The pre-skip of an `OpusHead` (0 when it is too short to hold one).
+pub(super) fn pre_skip_of(ident: &[u8]) -> u64 {
+    ident
+        .get(10..12)
+        .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
 fn opus(
     src: &mut Source,
     pages: &[Stored],
@@ -212,35 +260,16 @@ fn opus(
     at: &[At],
 ) -> Result<Stamped> {
     let limits = Limits::default();
-    let channels = u16::from(
-        *ident
-            .get(9)
-            .ok_or_else(|| Error::malformed(FORMAT, 0, "short OpusHead"))?,
-    );
-    let pre_skip = ident
-        .get(10..12)
-        .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])));
-    let mapping = ident.get(18).copied().unwrap_or(0);
-    if mapping != 0 && channels > 2 {
-        return Err(Error::unsupported("ogg", "Opus with a multistream channel mapping"));
-    }
-    let spec = PcmSpec::new(48_000, channels);
-    super::check_layout(&spec)?;
+    let (spec, pre_skip) = opus_head(ident)?;
+    let channels = spec.channels;
     let rendered = Rendered::new(cue, &spec)?;
     let (cue_pages, cue_ident) = encode_ogg(
         &rendered,
         &["-c:a", "libopus", "-b:a", "64k", "-ac", &channels.to_string()],
     )?;
-    let cue_pre_skip = cue_ident.get(10..12).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+    let cue_pre_skip = pre_skip_of(&cue_ident) as u16;
     // The cue's audio packets and their samples.
-    let first = first_audio_page(&cue_pages, 2)?;
-    let mut carry = Vec::new();
-    let cue_packets: Vec<Vec<u8>> = cue_pages
-        .get(first..)
-        .unwrap_or_default()
-        .iter()
-        .flat_map(|p| p.packets(&mut carry))
-        .collect();
+    let cue_packets = audio_packets(&cue_pages)?;
     let cue_total: u64 = cue_packets.iter().map(|p| opus_samples(p)).sum();
     // The cue's last granule position trims its encoder padding (when it ends the stream).
     let cue_end = cue_pages.last().map_or(cue_total, |p| p.page.granule);
@@ -396,7 +425,26 @@ fn write_shifted(output: &mut dyn Write, pages: &[Stored], by: u64) -> Result<()
 /// Lays `packets` out on pages of stream `serial`, each page as full as 255 lacing values allow
 /// with whole packets, its granule position `start` plus the samples of the packets ending on
 /// it. With `end`, the last page gets that granule position (end trimming) and `EOS`.
-fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u64>) -> Vec<Stored> {
+pub(super) fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u64>) -> Vec<Stored> {
+    let ends: Vec<u64> = packets
+        .iter()
+        .scan(start, |at, p| {
+            *at = at.saturating_add(opus_samples(p));
+            Some(*at)
+        })
+        .collect();
+    paginate_with(packets, &ends, serial, start, end)
+}
+
+/// [`paginate_packets`] with the granule position after each packet given (`ends`, one per
+/// packet; `start` for a page before the first packet ends).
+pub(super) fn paginate_with(
+    packets: &[Vec<u8>],
+    ends: &[u64],
+    serial: u32,
+    start: u64,
+    end: Option<u64>,
+) -> Vec<Stored> {
     let mut out = Vec::new();
     let mut granule = start;
     let mut lacing: Vec<u8> = Vec::new();
@@ -417,7 +465,7 @@ fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u6
             });
         }
     };
-    for packet in packets {
+    for (packet, &after) in packets.iter().zip(ends) {
         let segments = packet.len() / 255 + 1;
         if lacing.len() + segments > 255 {
             flush(&mut lacing, &mut body, granule, &mut out);
@@ -425,7 +473,7 @@ fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u6
         lacing.extend(std::iter::repeat_n(255u8, packet.len() / 255));
         lacing.push((packet.len() % 255) as u8);
         body.extend_from_slice(packet);
-        granule = granule.saturating_add(opus_samples(packet));
+        granule = after;
     }
     flush(&mut lacing, &mut body, granule, &mut out);
     if let (Some(end), Some(last)) = (end, out.last_mut()) {
@@ -435,15 +483,8 @@ fn paginate_packets(packets: &[Vec<u8>], serial: u32, start: u64, end: Option<u6
     out
 }
 
-fn vorbis(
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-) -> Result<Stamped> {
-    let limits = Limits::default();
+/// The layout a Vorbis identification header declares.
+pub(super) fn vorbis_head(ident: &[u8]) -> Result<PcmSpec> {
     let field = |r: std::ops::Range<usize>| {
         ident
             .get(r)
@@ -457,9 +498,22 @@ fn vorbis(
     );
     let spec = PcmSpec::new(rate, channels);
     super::check_layout(&spec)?;
+    Ok(spec)
+}
+
+fn vorbis(
+    src: &mut Source,
+    pages: &[Stored],
+    ident: &[u8],
+    output: &mut dyn Write,
+    cue: &Cue,
+    at: &[At],
+) -> Result<Stamped> {
+    let limits = Limits::default();
+    let spec = vorbis_head(ident)?;
     let rendered = Rendered::new(cue, &spec)?;
     // A link of its own needs no particular bitrate: a middling quality keeps the tone edges.
-    let ch = channels.to_string();
+    let ch = spec.channels.to_string();
     let codec = ["-c:a", "libvorbis", "-ac", &ch, "-q:a", "5"];
     let (mut cue_pages, _) = encode_ogg(&rendered, &codec)?;
     let serial = pages.first().map_or(0, |p| p.page.serial);
