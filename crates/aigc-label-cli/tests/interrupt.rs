@@ -169,6 +169,13 @@ fn killed_in_place_propagation_on_wav_leaves_the_old_label_or_the_new() {
     killed_in_place_propagation("audio/pcm16_mono.wav", "wav", &[]);
 }
 
+/// The same for Matroska, whose new `Tag` goes into the `Void` inside the label's `Tags`
+/// element, with one switch of an element header.
+#[test]
+fn killed_in_place_propagation_on_matroska_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("video/mkv_plain.mkv", "mkv", &[]);
+}
+
 /// Without syncs (`--no-sync`) the writes come in the same order, so a killed process still
 /// leaves the old label or the new one (durability across a power cut is what it gives up).
 #[test]

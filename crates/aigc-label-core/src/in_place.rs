@@ -15,6 +15,8 @@ use std::ops::Range;
 
 use crate::{Label, Limits, Result, Written};
 
+pub mod room;
+
 /// A file updated in place: readable, writable, seekable, and able to make what was written
 /// durable before the next step.
 pub trait Storage: Read + Write + Seek {
@@ -141,6 +143,45 @@ pub fn zeros(ranges: &[Range<u64>]) -> Vec<(u64, Vec<u8>)> {
             )
         })
         .collect()
+}
+
+/// The property every in-place fuzz target checks (also run by the corpus replays): on any
+/// bytes, and on them after `carrier`'s first write, an update through its [`InPlace`] never
+/// panics; one that reports success leaves exactly the new label (and the file's length, unless
+/// the format `grows` the file to update it), and a refusal or an error writes nothing.
+///
+/// # Panics
+/// When the property does not hold (that is its purpose). A carrier without [`InPlace`] has
+/// nothing to check.
+#[doc(hidden)]
+pub fn fuzz_property(carrier: &dyn crate::Carrier, data: &[u8], grows: bool) {
+    use crate::json::{Shape, to_json};
+    let Some(in_place) = carrier.in_place() else {
+        return;
+    };
+    let limits = Limits::default();
+    let first = Label::new("001191440300708461136T1XGW3", "fuzz-1");
+    let label = first.clone().propagated("001191110108551385082Q20000", "fuzz-2");
+    let mut labelled = Vec::new();
+    let ours = carrier
+        .write(&mut std::io::Cursor::new(data), &mut labelled, &first, &limits)
+        .is_ok();
+    for input in [data, &labelled[..]].into_iter().take(1 + usize::from(ours)) {
+        let mut file = std::io::Cursor::new(input.to_vec());
+        match in_place.update(&mut file, &label, &limits) {
+            Ok(Update::InPlace(_)) => {
+                let after = file.into_inner();
+                let kept = after.len() == input.len() || (grows && after.len() > input.len());
+                assert!(kept, "an in-place update keeps the size (or grows the file)");
+                let found = carrier
+                    .find(&mut std::io::Cursor::new(&after), &limits)
+                    .unwrap_or_default();
+                let texts: Vec<_> = found.iter().map(|f| f.text.as_str()).collect();
+                assert_eq!(texts, [to_json(&label, Shape::Bare)], "exactly the new label");
+            }
+            Ok(Update::Rewrite(_)) | Err(_) => assert!(file.into_inner() == input, "nothing written"),
+        }
+    }
 }
 
 /// The sector size a switch write stays inside: disks write a sector whole or not at all.

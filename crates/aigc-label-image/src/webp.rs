@@ -813,7 +813,7 @@ pub fn update_in_place<F: std::io::Read + Write + std::io::Seek>(
     sync: impl FnMut(&mut F) -> std::io::Result<()>,
 ) -> Result<Update> {
     match in_place_steps(file, label, limits)? {
-        Ok(steps) => steps.run(file, sync),
+        Ok(steps) => crate::room::run(&steps, file, sync),
         Err(why) => Ok(Update::Rewrite(why)),
     }
 }
