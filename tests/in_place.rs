@@ -150,6 +150,17 @@ fn matroska_signed_and_bound_labels_survive_an_in_place_propagation() {
     }
 }
 
+/// TIFF: the new XMP packet goes past the end of the file (the first time) or into the label
+/// room the previous update left, and one IFD entry is flipped to it; the binding leaves the
+/// packet and its rooms out. The packet keeps its 2 KiB of padding, so about the label's size
+/// plus that is written.
+#[test]
+fn tiff_signed_and_bound_labels_survive_an_in_place_propagation() {
+    for name in ["le.tif", "bigtiff-be.tif"] {
+        in_place_propagation(name, 4);
+    }
+}
+
 /// JPEG: the new XMP segment goes into the room segment our writer left next to the old one,
 /// which the binding leaves out with the label's segment; the pixels decode the same.
 #[test]

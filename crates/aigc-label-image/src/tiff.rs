@@ -43,6 +43,11 @@
 //! - Tag 700 of IFD0 is written with type BYTE, as the XMP specification gives it (an entry of
 //!   type UNDEFINED or ASCII that keeps its place gets the type patched).
 //!
+//! - The label rooms an update in place leaves beside IFD0's packet ([`update_in_place`]: the
+//!   packet alternates between two places at the end of the file, each unused one marked) are
+//!   taken back: the new packet goes where the packet and its rooms start, the file ending
+//!   with it.
+//!
 //! Classic TIFF offsets are 32-bit: a file that would grow past 4 GiB is refused with
 //! [`Error::Unsupported`] (BigTIFF has no such bound).
 //!
@@ -57,14 +62,18 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
+use aigc_label_core::container::xmp_plan;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::exif::{self, Order, UserComment};
+
+mod in_place;
+
 use crate::jpeg::search_packet;
 use crate::truncated;
-use aigc_label_core::xmp::remove_aigc;
+pub use in_place::{fuzz_update, update_in_place};
 
 /// Format name used in errors and reports.
 const FORMAT: &str = "tiff";
@@ -116,6 +125,17 @@ const MAGICS: [&[u8; 4]; 4] = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tiff;
 
+impl aigc_label_core::in_place::InPlace for Tiff {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<aigc_label_core::in_place::Update> {
+        update_in_place(file, label, limits)
+    }
+}
+
 impl Carrier for Tiff {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -123,6 +143,10 @@ impl Carrier for Tiff {
             media_type: "image/tiff",
             extensions: &["tif", "tiff"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
     }
 
     fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
@@ -171,9 +195,10 @@ impl Carrier for Tiff {
     }
 
     /// Excluded: the XMP packet of every tag 700 that holds a label, and of IFD0's first tag
-    /// 700 (where [`Tiff::write`] puts the label) whether or not it holds one; and that entry's
+    /// 700 (where [`Tiff::write`] puts the label) whether or not it holds one; that entry's
     /// type, count and value fields (10 bytes, 18 in BigTIFF; its tag stays covered), which
-    /// give the packet's length and offset.
+    /// give the packet's length and offset; and the label rooms an update in place marks
+    /// beside that packet ([`update_in_place`]), where the packet was and will be.
     ///
     /// Covered: the header, every IFD but those fields, strips, tiles, EXIF, ICC and every
     /// other value, and the XMP packets of other pages that hold no label.
@@ -203,6 +228,8 @@ impl Carrier for Tiff {
             if !out.contains(&primary.value) {
                 out.push(primary.value.clone());
             }
+            let rooms = in_place::rooms(&mut src, &scan)?;
+            out.extend(rooms.before.into_iter().chain(rooms.after));
         }
         Ok(out)
     }
@@ -447,6 +474,19 @@ impl Entry {
         }
     }
 
+    /// Where an out-of-line value ends (`None` inline, or for a type of unknown size).
+    fn value_end(&self, codec: Codec) -> Option<u64> {
+        let size = match self.kind {
+            1 | 2 | 6 | 7 => 1,
+            3 | 8 => 2,
+            4 | 9 | 11 | 13 => 4,
+            5 | 10 | 12 | 16 | 17 | 18 => 8,
+            _ => return None,
+        };
+        let len = self.count.checked_mul(size)?;
+        (len > codec.layout.word()).then(|| self.field.saturating_add(len))
+    }
+
     /// An entry as bytes.
     fn encode(codec: Codec, tag: u16, kind: u16, count: u64, field: u64) -> Vec<u8> {
         let word = codec.layout.word();
@@ -582,6 +622,10 @@ struct Scan {
     /// The entry of the first strip or tile array whose data (or the array itself) runs past
     /// the end of the file: the image is cut short.
     image_cut: Option<u64>,
+    /// Where the last byte the walk knows to be referenced ends (header, IFDs, out-of-line
+    /// values, strips and tiles, the Exif IFD and its values), IFD0's XMP packet aside: a label
+    /// room ([`in_place`]) starts at or after it.
+    floor: u64,
 }
 
 /// A labelled `UserComment` in the Exif IFD.
@@ -612,6 +656,7 @@ impl Scan {
         let mut xmp = Vec::new();
         let mut truncated = None;
         let mut image_cut = None;
+        let mut floor = codec.layout.header_len();
         while offset != 0 {
             if !visited.insert(offset) {
                 return Err(Error::malformed(
@@ -639,9 +684,16 @@ impl Scan {
                 });
             }
             if image_cut.is_none() {
-                image_cut = image_data_cut(src, codec, &ifd, &mut structures, limits)?;
+                image_cut = image_data_cut(src, codec, &ifd, &mut structures, &mut floor, limits)?;
             }
             let index = visited.len() as u64 - 1;
+            floor = floor.max(ifd.range(codec).end);
+            let first_xmp = (index == 0)
+                .then(|| ifd.entries(codec).find(|e| e.tag == TAG_XMP).map(|e| e.at))
+                .flatten();
+            for entry in ifd.entries(codec).filter(|e| Some(e.at) != first_xmp) {
+                floor = floor.max(entry.value_end(codec).unwrap_or(0));
+            }
             for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
                 match XmpEntry::new(entry, index, codec, src.len()) {
                     Err(Error::Truncated { .. }) if lenient && index > 0 => {
@@ -657,7 +709,7 @@ impl Scan {
         // A value that shares bytes with the header, an IFD or an XMP packet is not a comment of
         // its own (a crafted file can point one there): blanking it would break what it aliases.
         owned.extend(xmp.iter().map(|x| x.value.clone()));
-        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, limits)?;
+        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, &mut floor, limits)?;
         comments.retain(|c| !owned.iter().any(|o| c.value.start < o.end && o.start < c.value.end));
         Ok(Scan {
             codec,
@@ -667,6 +719,7 @@ impl Scan {
             file_len: src.len(),
             truncated,
             image_cut,
+            floor,
         })
     }
 
@@ -715,6 +768,7 @@ fn image_data_cut(
     codec: Codec,
     ifd: &Ifd,
     structures: &mut u64,
+    floor: &mut u64,
     limits: &Limits,
 ) -> Result<Option<u64>> {
     for (offsets_tag, counts_tag) in IMAGE_DATA {
@@ -738,10 +792,9 @@ fn image_data_cut(
         ) else {
             return Ok(Some(offsets.at));
         };
-        let past_end = starts
-            .iter()
-            .zip(&lens)
-            .any(|(&start, &len)| start.checked_add(len).is_none_or(|end| end > src.len()));
+        let ends = starts.iter().zip(&lens).map(|(&start, &len)| start.checked_add(len));
+        let past_end = ends.clone().any(|end| end.is_none_or(|end| end > src.len()));
+        *floor = ends.flatten().fold(*floor, u64::max);
         if past_end {
             return Ok(Some(offsets.at));
         }
@@ -785,6 +838,7 @@ fn user_comments(
     ifd0: &Ifd,
     structures: &mut u64,
     owned: &mut Vec<Range<u64>>,
+    floor: &mut u64,
     limits: &Limits,
 ) -> Result<Vec<ExifComment>> {
     let pointer = ifd0
@@ -806,6 +860,10 @@ fn user_comments(
     if owned.iter().any(|o| range.start < o.end && o.start < range.end) {
         return Ok(Vec::new());
     }
+    *floor = ifd
+        .entries(codec)
+        .filter_map(|e| e.value_end(codec))
+        .fold(range.end.max(*floor), u64::max);
     owned.push(range);
     *structures = structures.saturating_add(ifd.count).saturating_add(1);
     if *structures > limits.max_structures {
@@ -962,16 +1020,15 @@ impl Plan {
     fn remove_copies(&mut self, src: &mut Source<'_>, entry: &XmpEntry, limits: &Limits) -> Result<()> {
         let old = entry.read(src, limits)?;
         let hits = search_packet(&old, limits).map_err(|e| entry.in_packet(e))?;
-        if hits.is_empty() {
+        let Some(removed) = xmp_plan::scrubbed_hits(&old, hits, limits).map_err(|e| entry.in_packet(e))? else {
             return Ok(());
-        }
-        let removed = remove_aigc(&old, hits, limits).map_err(|e| entry.in_packet(e))?;
+        };
         if removed.len() > old.len() {
             return Err(entry.in_packet(Error::malformed("xmp", 0, "removing TC260:AIGC grew the packet")));
         }
         self.patches.push(Patch {
             at: entry.value.start,
-            bytes: pad_to(removed, old.len()),
+            bytes: xmp_plan::pad_to(removed, old.len()),
         });
         Ok(())
     }
@@ -997,17 +1054,16 @@ impl Plan {
             ));
         }
         let old = entry.read(src, limits)?;
-        let packet = if is_blank(&old) {
-            xmp::new_packet(json, xmp::DEFAULT_PADDING)
-        } else {
-            xmp::set_aigc(&old, json, limits).map_err(|e| entry.in_packet(e))?
-        };
+        let packet = xmp_plan::label_packet(Some(&old), json, limits).map_err(|e| entry.in_packet(e))?;
         // A packet that does not end the file moves there even when its padding would absorb
         // the label (a label another tool wrote before other data, say): were it kept in place
         // now, a later label that outgrows the padding would move it then, and every byte a
-        // signature made in between covered would shift.
-        let ends_file = !entry.inline && entry.value.end == scan.file_len;
-        if ends_file && packet.len() == old.len() {
+        // signature made in between covered would shift. The label rooms an update in place
+        // leaves beside the packet are ours: the packet and its rooms are rewritten as one.
+        let rooms = in_place::rooms(src, scan)?;
+        let ends_file = !entry.inline && (entry.value.end == scan.file_len || rooms.after.is_some());
+        let roomless = rooms.before.is_none() && rooms.after.is_none();
+        if ends_file && roomless && packet.len() == old.len() {
             self.label_range = entry.value.clone();
             self.patches.push(Patch {
                 at: entry.value.start,
@@ -1022,7 +1078,7 @@ impl Plan {
             return Ok(());
         }
         if ends_file {
-            self.tail.start = entry.value.start;
+            self.tail.start = rooms.before.map_or(entry.value.start, |r| r.start);
         }
         let at = self.tail.push(&packet)?;
         self.label_range = at..at + packet.len() as u64;
@@ -1086,26 +1142,6 @@ impl Plan {
             bytes_written: out.count(),
         })
     }
-}
-
-/// True for a packet of nothing but white space and NULs: an empty XMP value a writer may
-/// replace with a new packet.
-pub(crate) fn is_blank(packet: &[u8]) -> bool {
-    packet.iter().all(|b| b.is_ascii_whitespace() || *b == 0)
-}
-
-/// `packet` grown back to `len` bytes with spaces, put before the `<?xpacket end` trailer as
-/// padding when there is one (XMP part 1, 7.3.2), else after the packet, where XML allows
-/// white space. Used to remove a property from a packet without moving what follows it.
-pub(crate) fn pad_to(mut packet: Vec<u8>, len: usize) -> Vec<u8> {
-    let missing = len.saturating_sub(packet.len());
-    let trailer = b"<?xpacket end";
-    let at = packet
-        .windows(trailer.len())
-        .rposition(|w| w == trailer)
-        .unwrap_or(packet.len());
-    packet.splice(at..at, std::iter::repeat_n(b' ', missing));
-    packet
 }
 
 #[cfg(test)]
@@ -1314,7 +1350,7 @@ mod tests {
         for (order, layout) in layouts() {
             let labelled = xmp::new_packet(LABEL, 4096);
             let hits = xmp::find_aigc(&labelled, &Limits::default()).unwrap();
-            let packet = remove_aigc(&labelled, hits, &Limits::default()).unwrap();
+            let packet = xmp::remove_aigc(&labelled, hits, &Limits::default()).unwrap();
             assert!(
                 find(&Builder::new(order, layout).page(&[(700, 7, packet.clone())]).build())
                     .unwrap()
@@ -1714,12 +1750,5 @@ mod tests {
                 assert_eq!(c.uint(&c.put(v, w)), v);
             }
         }
-    }
-
-    #[test]
-    fn pad_to_puts_spaces_before_the_trailer() {
-        let p = pad_to(b"<a/><?xpacket end=\"w\"?>".to_vec(), 26);
-        assert_eq!(p, b"<a/>   <?xpacket end=\"w\"?>");
-        assert_eq!(pad_to(b"<a/>".to_vec(), 6), b"<a/>  ");
     }
 }

@@ -73,7 +73,8 @@ impl Storage for Recorder {
 /// Replays `writes` on `start` as a kill could leave them and shows each state to `seen(state,
 /// write, cut)`: write `i` cut after every `step(i, bytes)`-th byte (a step as long as the write
 /// means whole or not at all: a switch inside one sector), and once whole (`cut` equal to its
-/// length). Returns the state after the last write.
+/// length). A write past the end grows the file, with zeros up to it, as a file system does.
+/// Returns the state after the last write.
 pub fn replay_torn(
     start: &[u8],
     writes: &[(u64, Vec<u8>)],
@@ -85,8 +86,16 @@ pub fn replay_torn(
         let at = usize::try_from(*at).expect("a write inside memory");
         for cut in (0..bytes.len()).step_by(step(i, bytes).max(1)) {
             let mut torn = state.clone();
-            torn[at..at + cut].copy_from_slice(&bytes[..cut]);
+            if cut > 0 {
+                if torn.len() < at + cut {
+                    torn.resize(at + cut, 0);
+                }
+                torn[at..at + cut].copy_from_slice(&bytes[..cut]);
+            }
             seen(&torn, i, cut);
+        }
+        if state.len() < at + bytes.len() {
+            state.resize(at + bytes.len(), 0);
         }
         state[at..at + bytes.len()].copy_from_slice(bytes);
         seen(&state, i, bytes.len());
