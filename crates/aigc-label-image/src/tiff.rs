@@ -68,6 +68,7 @@ use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::exif::{self, Order, UserComment};
+use aigc_label_core::container::tiff::{Codec, Fields, Layout};
 
 mod in_place;
 
@@ -235,94 +236,14 @@ impl Carrier for Tiff {
     }
 }
 
-/// Classic TIFF (version 42) or BigTIFF (version 43): the widths of the fields that differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    Classic,
-    Big,
-}
-
-impl Layout {
-    /// Width of an offset, of an entry's count and of its inline value field.
-    fn word(self) -> u64 {
-        match self {
-            Layout::Classic => 4,
-            Layout::Big => 8,
-        }
-    }
-
-    /// Width of the entry count that opens an IFD.
-    fn count_len(self) -> u64 {
-        match self {
-            Layout::Classic => 2,
-            Layout::Big => 8,
-        }
-    }
-
-    /// Tag, type, count and value field.
-    fn entry_len(self) -> u64 {
-        4 + 2 * self.word()
-    }
-
-    /// Where the header holds the offset of IFD0.
-    fn ifd0_pointer_at(self) -> u64 {
-        match self {
-            Layout::Classic => 4,
-            Layout::Big => 8,
-        }
-    }
-
-    fn header_len(self) -> u64 {
-        self.ifd0_pointer_at() + self.word()
-    }
-
-    /// Largest offset the layout can express.
-    fn max_offset(self) -> u64 {
-        match self {
-            Layout::Classic => u64::from(u32::MAX),
-            Layout::Big => u64::MAX,
-        }
-    }
-
-    /// Most entries one IFD can count.
-    fn max_entries(self) -> u64 {
-        match self {
-            Layout::Classic => u64::from(u16::MAX),
-            Layout::Big => u64::MAX,
-        }
-    }
-}
-
-/// Byte order and layout: how to read and write the file's numbers.
-#[derive(Debug, Clone, Copy)]
-struct Codec {
-    order: Order,
-    layout: Layout,
-}
-
-impl Codec {
-    /// The unsigned number in `bytes` (at most eight; more are ignored).
-    fn uint(self, bytes: &[u8]) -> u64 {
-        let bytes = bytes.get(..8).unwrap_or(bytes);
-        let fold = |acc: u64, &b: &u8| (acc << 8) | u64::from(b);
-        match self.order {
-            Order::Big => bytes.iter().fold(0, fold),
-            Order::Little => bytes.iter().rev().fold(0, fold),
-        }
-    }
-
-    /// `value` in `width` bytes (at most eight), in the file's byte order.
-    fn put(self, value: u64, width: u64) -> Vec<u8> {
-        let width = usize::try_from(width.min(8)).unwrap_or(8);
-        let le = value.to_le_bytes();
-        let mut out: Vec<u8> = le.iter().copied().take(width).collect();
-        if self.order == Order::Big {
-            out.reverse();
-        }
-        out
-    }
-
+/// How the carrier reads the numbers of a streamed file ([`Codec`], core's, is shared with the
+/// EXIF reader of every image format).
+trait ReadNumber {
     /// Reads a `width`-byte number from `src`.
+    fn read(self, src: &mut Source<'_>, width: u64, what: &'static str) -> Result<u64>;
+}
+
+impl ReadNumber for Codec {
     fn read(self, src: &mut Source<'_>, width: u64, what: &'static str) -> Result<u64> {
         let mut buf = [0u8; 8];
         let want = usize::try_from(width.min(8)).unwrap_or(8);
@@ -332,43 +253,43 @@ impl Codec {
         }
         Ok(self.uint(field))
     }
+}
 
-    /// Reads the header: byte order, version, and the offset of IFD0.
-    fn read_header(src: &mut Source<'_>) -> Result<(Codec, u64)> {
-        let head: [u8; 4] = src.read_array("TIFF header")?;
-        let order = match head.get(..2) {
-            Some(b"II") => Order::Little,
-            Some(b"MM") => Order::Big,
-            _ => return Err(Error::malformed(FORMAT, 0, "no TIFF byte-order mark (II or MM)")),
-        };
-        let mut codec = Codec {
-            order,
-            layout: Layout::Classic,
-        };
-        match codec.uint(head.get(2..).unwrap_or_default()) {
-            42 => {}
-            43 => {
-                codec.layout = Layout::Big;
-                let [s0, s1, r0, r1] = src.read_array::<4>("BigTIFF header")?;
-                if codec.uint(&[s0, s1]) != 8 || codec.uint(&[r0, r1]) != 0 {
-                    return Err(Error::malformed(
-                        FORMAT,
-                        4,
-                        "BigTIFF header must declare 8-byte offsets and a zero reserved field",
-                    ));
-                }
-            }
-            _ => {
+/// Reads the header: byte order, version, and the offset of IFD0.
+fn read_header(src: &mut Source<'_>) -> Result<(Codec, u64)> {
+    let head: [u8; 4] = src.read_array("TIFF header")?;
+    let order = match head.get(..2) {
+        Some(b"II") => Order::Little,
+        Some(b"MM") => Order::Big,
+        _ => return Err(Error::malformed(FORMAT, 0, "no TIFF byte-order mark (II or MM)")),
+    };
+    let mut codec = Codec {
+        order,
+        layout: Layout::Classic,
+    };
+    match codec.uint(head.get(2..).unwrap_or_default()) {
+        42 => {}
+        43 => {
+            codec.layout = Layout::Big;
+            let [s0, s1, r0, r1] = src.read_array::<4>("BigTIFF header")?;
+            if codec.uint(&[s0, s1]) != 8 || codec.uint(&[r0, r1]) != 0 {
                 return Err(Error::malformed(
                     FORMAT,
-                    2,
-                    "TIFF version is neither 42 nor 43 (BigTIFF)",
+                    4,
+                    "BigTIFF header must declare 8-byte offsets and a zero reserved field",
                 ));
             }
         }
-        let ifd0 = codec.read(src, codec.layout.word(), "offset of IFD0")?;
-        Ok((codec, ifd0))
+        _ => {
+            return Err(Error::malformed(
+                FORMAT,
+                2,
+                "TIFF version is neither 42 nor 43 (BigTIFF)",
+            ));
+        }
     }
+    let ifd0 = codec.read(src, codec.layout.word(), "offset of IFD0")?;
+    Ok((codec, ifd0))
 }
 
 /// One IFD: where it is, its entries as raw bytes, and the offset of the next IFD.
@@ -463,14 +384,13 @@ struct Entry {
 
 impl Entry {
     fn parse(raw: &[u8], at: u64, codec: Codec) -> Entry {
-        let word = usize::try_from(codec.layout.word()).unwrap_or(8);
-        let part = |from: usize, len: usize| raw.get(from..from + len).unwrap_or_default();
+        let f = codec.entry(raw);
         Entry {
             at,
-            tag: u16::try_from(codec.uint(part(0, 2))).unwrap_or(0),
-            kind: u16::try_from(codec.uint(part(2, 2))).unwrap_or(0),
-            count: codec.uint(part(4, word)),
-            field: codec.uint(part(4 + word, word)),
+            tag: f.tag,
+            kind: f.kind,
+            count: f.count,
+            field: f.field,
         }
     }
 
@@ -489,12 +409,12 @@ impl Entry {
 
     /// An entry as bytes.
     fn encode(codec: Codec, tag: u16, kind: u16, count: u64, field: u64) -> Vec<u8> {
-        let word = codec.layout.word();
-        let mut out = codec.put(u64::from(tag), 2);
-        out.extend(codec.put(u64::from(kind), 2));
-        out.extend(codec.put(count, word));
-        out.extend(codec.put(field, word));
-        out
+        codec.encode_entry(Fields {
+            tag,
+            kind,
+            count,
+            field,
+        })
     }
 }
 
@@ -643,7 +563,7 @@ impl Scan {
     /// chain at a later IFD, or skips a later page's XMP value, that lies past the end of the
     /// file (recorded in `truncated`) instead of failing.
     fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<Scan> {
-        let (codec, mut offset) = Codec::read_header(src)?;
+        let (codec, mut offset) = read_header(src)?;
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
         }
