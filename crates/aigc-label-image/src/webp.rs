@@ -819,12 +819,10 @@ pub fn update_in_place<F: std::io::Read + Write + std::io::Seek>(
 }
 
 /// The property the `webp_in_place` fuzz target checks, also run by the corpus replay (see
-/// the image crate's `room::fuzz_property`).
+/// core's `in_place::fuzz_property`).
 #[doc(hidden)]
 pub fn fuzz_update(data: &[u8]) {
-    crate::room::fuzz_property(&WebP, data, |file, label, limits| {
-        update_in_place(file, label, limits, |_| Ok(()))
-    });
+    aigc_label_core::in_place::fuzz_property(&WebP, data, false);
 }
 
 /// Works out an update in place; `Err(why)` when it cannot be done.

@@ -135,12 +135,10 @@ fn room_header(len: u64) -> Option<Vec<u8>> {
 }
 
 /// The property the `jpeg_in_place` fuzz target checks, also run by the corpus replay (see
-/// the image crate's `room::fuzz_property`).
+/// core's `in_place::fuzz_property`).
 #[doc(hidden)]
 pub fn fuzz_update(data: &[u8]) {
-    crate::room::fuzz_property(&super::Jpeg, data, |file, label, limits| {
-        update_in_place(file, label, limits, |_| Ok(()))
-    });
+    aigc_label_core::in_place::fuzz_property(&super::Jpeg, data, false);
 }
 
 #[cfg(test)]

@@ -245,33 +245,10 @@ impl Layout {
 }
 
 /// The fuzz property of [`update_in_place`], for `fuzz/fuzz_targets/bmff_in_place.rs` and its
-/// corpus replay: on any bytes, and on them after our first write, an update never panics; one
-/// that reports success leaves exactly the new label, and a refusal or an error writes nothing.
+/// corpus replay (core's [`aigc_label_core::in_place::fuzz_property`]).
 #[doc(hidden)]
 pub fn fuzz_update(data: &[u8]) {
-    use aigc_label_core::Carrier;
-    let limits = Limits::default();
-    let first = Label::new("001191440300708461136T1XGW3", "fuzz-1");
-    let label = first.clone().propagated("001191110108551385082Q20000", "fuzz-2");
-    let mut labelled = Vec::new();
-    let ours = super::Bmff
-        .write(&mut std::io::Cursor::new(data), &mut labelled, &first, &limits)
-        .is_ok();
-    for input in [data, &labelled[..]].into_iter().take(1 + usize::from(ours)) {
-        let mut file = std::io::Cursor::new(input.to_vec());
-        match update_in_place(&mut file, &label, &limits, |_: &mut std::io::Cursor<Vec<u8>>| Ok(())) {
-            Ok(Update::InPlace(_)) => {
-                let after = file.into_inner();
-                assert_eq!(after.len(), input.len(), "an in-place update keeps the size");
-                let found = super::Bmff
-                    .find(&mut std::io::Cursor::new(&after), &limits)
-                    .unwrap_or_default();
-                let texts: Vec<_> = found.iter().map(|f| f.text.as_str()).collect();
-                assert_eq!(texts, [label_json(&label)], "exactly the new label");
-            }
-            Ok(Update::Rewrite(_)) | Err(_) => assert_eq!(file.into_inner(), input, "nothing written"),
-        }
-    }
+    aigc_label_core::in_place::fuzz_property(&super::Bmff, data, false);
 }
 
 fn size_field(size: u64) -> std::result::Result<Vec<u8>, &'static str> {
