@@ -212,10 +212,13 @@ fn exclusions_are_tight(name: &str, carrier: &dyn Carrier, file: &[u8]) {
     // FLAC, MP3, AIFF and WAV writes that grow the metadata reserve `Limits::label_room` of
     // padding (zeros) so that later labels are written in place (issue 16); a binding leaves
     // padding out (WAV: a `JUNK` chunk and its header). A JPEG or WebP write leaves a room
-    // segment (chunk) next to the label's: a label structure's worth plus that room.
+    // segment (chunk) next to the label's: a label structure's worth plus that room. A Matroska
+    // write leaves a Void of room inside its Tags element (and a small Void before the Tag when
+    // the Tag's header would straddle a disk sector).
     let room = match carrier.format() {
         "flac" | "mp3" | "aiff" => limits.label_room,
         "wav" => limits.label_room + 16,
+        "matroska" => limits.label_room + 16 + 520,
         "jpeg" | "webp" => limits.label_room + total(&structures) + 8,
         _ => 0,
     };

@@ -24,7 +24,7 @@ fn with(has: impl Fn(&dyn Carrier) -> bool) -> Vec<&'static str> {
 fn the_registry_reports_each_formats_capabilities() {
     // Other formats gain in-place updates over time; these have them.
     let in_place = with(|c| c.in_place().is_some());
-    for format in ["flac", "mp3", "mp4"] {
+    for format in ["flac", "matroska", "mp3", "mp4", "tiff"] {
         assert!(in_place.contains(&format), "{format} in {in_place:?}");
     }
     assert!(!in_place.contains(&"png"), "{in_place:?}");

@@ -106,6 +106,8 @@ fn propagation_in_place_without_sync_writes_the_same_bytes_and_no_sync_call() {
         ("audio/ffmpeg.flac", "flac", 2),
         ("audio/pcm16_mono.wav", "wav", 2),
         ("audio/id3v24.mp3", "mp3", 4),
+        ("video/mkv_plain.mkv", "mkv", 2),
+        ("tiff/bigtiff.tif", "tif", 2),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (synced, unsynced) = (dir.path().join(format!("a.{ext}")), dir.path().join(format!("b.{ext}")));

@@ -15,6 +15,8 @@ use std::ops::Range;
 
 use crate::{Label, Limits, Result, Written};
 
+pub mod room;
+
 /// A file updated in place: readable, writable, seekable, and able to make what was written
 /// durable before the next step.
 pub trait Storage: Read + Write + Seek {

@@ -32,7 +32,8 @@ pub struct Limits {
     pub read_slack_per_seek: u64,
     /// Room a write that has to grow the metadata leaves for later labels (padding in FLAC
     /// and ID3v2 tags (MP3, AIFF), a `JUNK` chunk after a WAV file's `AIGC` chunk, a `free`
-    /// box in an MP4's label `meta` box), in bytes: a platform's propagation fields and signature then fit in
+    /// box in an MP4's label `meta` box, a `Void` in a Matroska file's label `Tags` element), in
+    /// bytes: a platform's propagation fields and signature then fit in
     /// place, and an update writes about the label's size instead of the whole file. 0 leaves
     /// none.
     pub label_room: u64,

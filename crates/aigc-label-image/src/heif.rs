@@ -64,8 +64,8 @@ use aigc_label_core::xmp::XmpHit;
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::jpeg::search_packet;
-use crate::tiff::pad_to;
 use crate::{exif, truncated};
+use aigc_label_core::container::xmp_plan::pad_to;
 use aigc_label_core::container::xmp_plan::{self, Target};
 use boxes::{BoxRef, Budget, set_uint};
 use items::{Iinf, Iloc, Infe, Location, new_infe};

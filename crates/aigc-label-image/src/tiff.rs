@@ -43,6 +43,11 @@
 //! - Tag 700 of IFD0 is written with type BYTE, as the XMP specification gives it (an entry of
 //!   type UNDEFINED or ASCII that keeps its place gets the type patched).
 //!
+//! - The label rooms an update in place leaves beside IFD0's packet ([`update_in_place`]: the
+//!   packet alternates between two places at the end of the file, each unused one marked) are
+//!   taken back: the new packet goes where the packet and its rooms start, the file ending
+//!   with it.
+//!
 //! Classic TIFF offsets are 32-bit: a file that would grow past 4 GiB is refused with
 //! [`Error::Unsupported`] (BigTIFF has no such bound).
 //!
@@ -57,14 +62,19 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
+use aigc_label_core::container::xmp_plan;
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::exif::{self, Order, UserComment};
+use aigc_label_core::container::tiff::{Codec, Fields, Layout};
+
+mod in_place;
+
 use crate::jpeg::search_packet;
 use crate::truncated;
-use aigc_label_core::xmp::remove_aigc;
+pub use in_place::update_in_place;
 
 /// Format name used in errors and reports.
 const FORMAT: &str = "tiff";
@@ -116,6 +126,17 @@ const MAGICS: [&[u8; 4]; 4] = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tiff;
 
+impl aigc_label_core::in_place::InPlace for Tiff {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<aigc_label_core::in_place::Update> {
+        update_in_place(file, label, limits)
+    }
+}
+
 impl Carrier for Tiff {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -123,6 +144,10 @@ impl Carrier for Tiff {
             media_type: "image/tiff",
             extensions: &["tif", "tiff"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
     }
 
     fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
@@ -171,9 +196,10 @@ impl Carrier for Tiff {
     }
 
     /// Excluded: the XMP packet of every tag 700 that holds a label, and of IFD0's first tag
-    /// 700 (where [`Tiff::write`] puts the label) whether or not it holds one; and that entry's
+    /// 700 (where [`Tiff::write`] puts the label) whether or not it holds one; that entry's
     /// type, count and value fields (10 bytes, 18 in BigTIFF; its tag stays covered), which
-    /// give the packet's length and offset.
+    /// give the packet's length and offset; and the label rooms an update in place marks
+    /// beside that packet ([`update_in_place`]), where the packet was and will be.
     ///
     /// Covered: the header, every IFD but those fields, strips, tiles, EXIF, ICC and every
     /// other value, and the XMP packets of other pages that hold no label.
@@ -203,99 +229,21 @@ impl Carrier for Tiff {
             if !out.contains(&primary.value) {
                 out.push(primary.value.clone());
             }
+            let rooms = in_place::rooms(&mut src, &scan)?;
+            out.extend(rooms.before.into_iter().chain(rooms.after));
         }
         Ok(out)
     }
 }
 
-/// Classic TIFF (version 42) or BigTIFF (version 43): the widths of the fields that differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    Classic,
-    Big,
-}
-
-impl Layout {
-    /// Width of an offset, of an entry's count and of its inline value field.
-    fn word(self) -> u64 {
-        match self {
-            Layout::Classic => 4,
-            Layout::Big => 8,
-        }
-    }
-
-    /// Width of the entry count that opens an IFD.
-    fn count_len(self) -> u64 {
-        match self {
-            Layout::Classic => 2,
-            Layout::Big => 8,
-        }
-    }
-
-    /// Tag, type, count and value field.
-    fn entry_len(self) -> u64 {
-        4 + 2 * self.word()
-    }
-
-    /// Where the header holds the offset of IFD0.
-    fn ifd0_pointer_at(self) -> u64 {
-        match self {
-            Layout::Classic => 4,
-            Layout::Big => 8,
-        }
-    }
-
-    fn header_len(self) -> u64 {
-        self.ifd0_pointer_at() + self.word()
-    }
-
-    /// Largest offset the layout can express.
-    fn max_offset(self) -> u64 {
-        match self {
-            Layout::Classic => u64::from(u32::MAX),
-            Layout::Big => u64::MAX,
-        }
-    }
-
-    /// Most entries one IFD can count.
-    fn max_entries(self) -> u64 {
-        match self {
-            Layout::Classic => u64::from(u16::MAX),
-            Layout::Big => u64::MAX,
-        }
-    }
-}
-
-/// Byte order and layout: how to read and write the file's numbers.
-#[derive(Debug, Clone, Copy)]
-struct Codec {
-    order: Order,
-    layout: Layout,
-}
-
-impl Codec {
-    /// The unsigned number in `bytes` (at most eight; more are ignored).
-    fn uint(self, bytes: &[u8]) -> u64 {
-        let bytes = bytes.get(..8).unwrap_or(bytes);
-        let fold = |acc: u64, &b: &u8| (acc << 8) | u64::from(b);
-        match self.order {
-            Order::Big => bytes.iter().fold(0, fold),
-            Order::Little => bytes.iter().rev().fold(0, fold),
-        }
-    }
-
-    /// `value` in `width` bytes (at most eight), in the file's byte order.
-    fn put(self, value: u64, width: u64) -> Vec<u8> {
-        let width = usize::try_from(width.min(8)).unwrap_or(8);
-        let le = value.to_le_bytes();
-        let mut out: Vec<u8> = le.iter().copied().take(width).collect();
-        if self.order == Order::Big {
-            out.reverse();
-        }
-        out
-    }
-
+/// How the carrier reads the numbers of a streamed file ([`Codec`], core's, is shared with the
+/// EXIF reader of every image format).
+trait ReadNumber {
     /// Reads a `width`-byte number from `src`.
+    fn read(self, src: &mut Source<'_>, width: u64, what: &'static str) -> Result<u64>;
+}
+
+impl ReadNumber for Codec {
     fn read(self, src: &mut Source<'_>, width: u64, what: &'static str) -> Result<u64> {
         let mut buf = [0u8; 8];
         let want = usize::try_from(width.min(8)).unwrap_or(8);
@@ -305,43 +253,43 @@ impl Codec {
         }
         Ok(self.uint(field))
     }
+}
 
-    /// Reads the header: byte order, version, and the offset of IFD0.
-    fn read_header(src: &mut Source<'_>) -> Result<(Codec, u64)> {
-        let head: [u8; 4] = src.read_array("TIFF header")?;
-        let order = match head.get(..2) {
-            Some(b"II") => Order::Little,
-            Some(b"MM") => Order::Big,
-            _ => return Err(Error::malformed(FORMAT, 0, "no TIFF byte-order mark (II or MM)")),
-        };
-        let mut codec = Codec {
-            order,
-            layout: Layout::Classic,
-        };
-        match codec.uint(head.get(2..).unwrap_or_default()) {
-            42 => {}
-            43 => {
-                codec.layout = Layout::Big;
-                let [s0, s1, r0, r1] = src.read_array::<4>("BigTIFF header")?;
-                if codec.uint(&[s0, s1]) != 8 || codec.uint(&[r0, r1]) != 0 {
-                    return Err(Error::malformed(
-                        FORMAT,
-                        4,
-                        "BigTIFF header must declare 8-byte offsets and a zero reserved field",
-                    ));
-                }
-            }
-            _ => {
+/// Reads the header: byte order, version, and the offset of IFD0.
+fn read_header(src: &mut Source<'_>) -> Result<(Codec, u64)> {
+    let head: [u8; 4] = src.read_array("TIFF header")?;
+    let order = match head.get(..2) {
+        Some(b"II") => Order::Little,
+        Some(b"MM") => Order::Big,
+        _ => return Err(Error::malformed(FORMAT, 0, "no TIFF byte-order mark (II or MM)")),
+    };
+    let mut codec = Codec {
+        order,
+        layout: Layout::Classic,
+    };
+    match codec.uint(head.get(2..).unwrap_or_default()) {
+        42 => {}
+        43 => {
+            codec.layout = Layout::Big;
+            let [s0, s1, r0, r1] = src.read_array::<4>("BigTIFF header")?;
+            if codec.uint(&[s0, s1]) != 8 || codec.uint(&[r0, r1]) != 0 {
                 return Err(Error::malformed(
                     FORMAT,
-                    2,
-                    "TIFF version is neither 42 nor 43 (BigTIFF)",
+                    4,
+                    "BigTIFF header must declare 8-byte offsets and a zero reserved field",
                 ));
             }
         }
-        let ifd0 = codec.read(src, codec.layout.word(), "offset of IFD0")?;
-        Ok((codec, ifd0))
+        _ => {
+            return Err(Error::malformed(
+                FORMAT,
+                2,
+                "TIFF version is neither 42 nor 43 (BigTIFF)",
+            ));
+        }
     }
+    let ifd0 = codec.read(src, codec.layout.word(), "offset of IFD0")?;
+    Ok((codec, ifd0))
 }
 
 /// One IFD: where it is, its entries as raw bytes, and the offset of the next IFD.
@@ -436,25 +384,37 @@ struct Entry {
 
 impl Entry {
     fn parse(raw: &[u8], at: u64, codec: Codec) -> Entry {
-        let word = usize::try_from(codec.layout.word()).unwrap_or(8);
-        let part = |from: usize, len: usize| raw.get(from..from + len).unwrap_or_default();
+        let f = codec.entry(raw);
         Entry {
             at,
-            tag: u16::try_from(codec.uint(part(0, 2))).unwrap_or(0),
-            kind: u16::try_from(codec.uint(part(2, 2))).unwrap_or(0),
-            count: codec.uint(part(4, word)),
-            field: codec.uint(part(4 + word, word)),
+            tag: f.tag,
+            kind: f.kind,
+            count: f.count,
+            field: f.field,
         }
+    }
+
+    /// Where an out-of-line value ends (`None` inline, or for a type of unknown size).
+    fn value_end(&self, codec: Codec) -> Option<u64> {
+        let size = match self.kind {
+            1 | 2 | 6 | 7 => 1,
+            3 | 8 => 2,
+            4 | 9 | 11 | 13 => 4,
+            5 | 10 | 12 | 16 | 17 | 18 => 8,
+            _ => return None,
+        };
+        let len = self.count.checked_mul(size)?;
+        (len > codec.layout.word()).then(|| self.field.saturating_add(len))
     }
 
     /// An entry as bytes.
     fn encode(codec: Codec, tag: u16, kind: u16, count: u64, field: u64) -> Vec<u8> {
-        let word = codec.layout.word();
-        let mut out = codec.put(u64::from(tag), 2);
-        out.extend(codec.put(u64::from(kind), 2));
-        out.extend(codec.put(count, word));
-        out.extend(codec.put(field, word));
-        out
+        codec.encode_entry(Fields {
+            tag,
+            kind,
+            count,
+            field,
+        })
     }
 }
 
@@ -582,6 +542,10 @@ struct Scan {
     /// The entry of the first strip or tile array whose data (or the array itself) runs past
     /// the end of the file: the image is cut short.
     image_cut: Option<u64>,
+    /// Where the last byte the walk knows to be referenced ends (header, IFDs, out-of-line
+    /// values, strips and tiles, the Exif IFD and its values), IFD0's XMP packet aside: a label
+    /// room ([`in_place`]) starts at or after it.
+    floor: u64,
 }
 
 /// A labelled `UserComment` in the Exif IFD.
@@ -599,7 +563,7 @@ impl Scan {
     /// chain at a later IFD, or skips a later page's XMP value, that lies past the end of the
     /// file (recorded in `truncated`) instead of failing.
     fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<Scan> {
-        let (codec, mut offset) = Codec::read_header(src)?;
+        let (codec, mut offset) = read_header(src)?;
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
         }
@@ -612,6 +576,7 @@ impl Scan {
         let mut xmp = Vec::new();
         let mut truncated = None;
         let mut image_cut = None;
+        let mut floor = codec.layout.header_len();
         while offset != 0 {
             if !visited.insert(offset) {
                 return Err(Error::malformed(
@@ -639,9 +604,16 @@ impl Scan {
                 });
             }
             if image_cut.is_none() {
-                image_cut = image_data_cut(src, codec, &ifd, &mut structures, limits)?;
+                image_cut = image_data_cut(src, codec, &ifd, &mut structures, &mut floor, limits)?;
             }
             let index = visited.len() as u64 - 1;
+            floor = floor.max(ifd.range(codec).end);
+            let first_xmp = (index == 0)
+                .then(|| ifd.entries(codec).find(|e| e.tag == TAG_XMP).map(|e| e.at))
+                .flatten();
+            for entry in ifd.entries(codec).filter(|e| Some(e.at) != first_xmp) {
+                floor = floor.max(entry.value_end(codec).unwrap_or(0));
+            }
             for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
                 match XmpEntry::new(entry, index, codec, src.len()) {
                     Err(Error::Truncated { .. }) if lenient && index > 0 => {
@@ -657,7 +629,7 @@ impl Scan {
         // A value that shares bytes with the header, an IFD or an XMP packet is not a comment of
         // its own (a crafted file can point one there): blanking it would break what it aliases.
         owned.extend(xmp.iter().map(|x| x.value.clone()));
-        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, limits)?;
+        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, &mut floor, limits)?;
         comments.retain(|c| !owned.iter().any(|o| c.value.start < o.end && o.start < c.value.end));
         Ok(Scan {
             codec,
@@ -667,6 +639,7 @@ impl Scan {
             file_len: src.len(),
             truncated,
             image_cut,
+            floor,
         })
     }
 
@@ -715,6 +688,7 @@ fn image_data_cut(
     codec: Codec,
     ifd: &Ifd,
     structures: &mut u64,
+    floor: &mut u64,
     limits: &Limits,
 ) -> Result<Option<u64>> {
     for (offsets_tag, counts_tag) in IMAGE_DATA {
@@ -738,10 +712,9 @@ fn image_data_cut(
         ) else {
             return Ok(Some(offsets.at));
         };
-        let past_end = starts
-            .iter()
-            .zip(&lens)
-            .any(|(&start, &len)| start.checked_add(len).is_none_or(|end| end > src.len()));
+        let ends = starts.iter().zip(&lens).map(|(&start, &len)| start.checked_add(len));
+        let past_end = ends.clone().any(|end| end.is_none_or(|end| end > src.len()));
+        *floor = ends.flatten().fold(*floor, u64::max);
         if past_end {
             return Ok(Some(offsets.at));
         }
@@ -785,6 +758,7 @@ fn user_comments(
     ifd0: &Ifd,
     structures: &mut u64,
     owned: &mut Vec<Range<u64>>,
+    floor: &mut u64,
     limits: &Limits,
 ) -> Result<Vec<ExifComment>> {
     let pointer = ifd0
@@ -806,6 +780,10 @@ fn user_comments(
     if owned.iter().any(|o| range.start < o.end && o.start < range.end) {
         return Ok(Vec::new());
     }
+    *floor = ifd
+        .entries(codec)
+        .filter_map(|e| e.value_end(codec))
+        .fold(range.end.max(*floor), u64::max);
     owned.push(range);
     *structures = structures.saturating_add(ifd.count).saturating_add(1);
     if *structures > limits.max_structures {
@@ -962,16 +940,15 @@ impl Plan {
     fn remove_copies(&mut self, src: &mut Source<'_>, entry: &XmpEntry, limits: &Limits) -> Result<()> {
         let old = entry.read(src, limits)?;
         let hits = search_packet(&old, limits).map_err(|e| entry.in_packet(e))?;
-        if hits.is_empty() {
+        let Some(removed) = xmp_plan::scrubbed_hits(&old, hits, limits).map_err(|e| entry.in_packet(e))? else {
             return Ok(());
-        }
-        let removed = remove_aigc(&old, hits, limits).map_err(|e| entry.in_packet(e))?;
+        };
         if removed.len() > old.len() {
             return Err(entry.in_packet(Error::malformed("xmp", 0, "removing TC260:AIGC grew the packet")));
         }
         self.patches.push(Patch {
             at: entry.value.start,
-            bytes: pad_to(removed, old.len()),
+            bytes: xmp_plan::pad_to(removed, old.len()),
         });
         Ok(())
     }
@@ -997,17 +974,16 @@ impl Plan {
             ));
         }
         let old = entry.read(src, limits)?;
-        let packet = if is_blank(&old) {
-            xmp::new_packet(json, xmp::DEFAULT_PADDING)
-        } else {
-            xmp::set_aigc(&old, json, limits).map_err(|e| entry.in_packet(e))?
-        };
+        let packet = xmp_plan::label_packet(Some(&old), json, limits).map_err(|e| entry.in_packet(e))?;
         // A packet that does not end the file moves there even when its padding would absorb
         // the label (a label another tool wrote before other data, say): were it kept in place
         // now, a later label that outgrows the padding would move it then, and every byte a
-        // signature made in between covered would shift.
-        let ends_file = !entry.inline && entry.value.end == scan.file_len;
-        if ends_file && packet.len() == old.len() {
+        // signature made in between covered would shift. The label rooms an update in place
+        // leaves beside the packet are ours: the packet and its rooms are rewritten as one.
+        let rooms = in_place::rooms(src, scan)?;
+        let ends_file = !entry.inline && (entry.value.end == scan.file_len || rooms.after.is_some());
+        let roomless = rooms.before.is_none() && rooms.after.is_none();
+        if ends_file && roomless && packet.len() == old.len() {
             self.label_range = entry.value.clone();
             self.patches.push(Patch {
                 at: entry.value.start,
@@ -1022,7 +998,7 @@ impl Plan {
             return Ok(());
         }
         if ends_file {
-            self.tail.start = entry.value.start;
+            self.tail.start = rooms.before.map_or(entry.value.start, |r| r.start);
         }
         let at = self.tail.push(&packet)?;
         self.label_range = at..at + packet.len() as u64;
@@ -1086,26 +1062,6 @@ impl Plan {
             bytes_written: out.count(),
         })
     }
-}
-
-/// True for a packet of nothing but white space and NULs: an empty XMP value a writer may
-/// replace with a new packet.
-pub(crate) fn is_blank(packet: &[u8]) -> bool {
-    packet.iter().all(|b| b.is_ascii_whitespace() || *b == 0)
-}
-
-/// `packet` grown back to `len` bytes with spaces, put before the `<?xpacket end` trailer as
-/// padding when there is one (XMP part 1, 7.3.2), else after the packet, where XML allows
-/// white space. Used to remove a property from a packet without moving what follows it.
-pub(crate) fn pad_to(mut packet: Vec<u8>, len: usize) -> Vec<u8> {
-    let missing = len.saturating_sub(packet.len());
-    let trailer = b"<?xpacket end";
-    let at = packet
-        .windows(trailer.len())
-        .rposition(|w| w == trailer)
-        .unwrap_or(packet.len());
-    packet.splice(at..at, std::iter::repeat_n(b' ', missing));
-    packet
 }
 
 #[cfg(test)]
@@ -1314,7 +1270,7 @@ mod tests {
         for (order, layout) in layouts() {
             let labelled = xmp::new_packet(LABEL, 4096);
             let hits = xmp::find_aigc(&labelled, &Limits::default()).unwrap();
-            let packet = remove_aigc(&labelled, hits, &Limits::default()).unwrap();
+            let packet = xmp::remove_aigc(&labelled, hits, &Limits::default()).unwrap();
             assert!(
                 find(&Builder::new(order, layout).page(&[(700, 7, packet.clone())]).build())
                     .unwrap()
@@ -1714,12 +1670,5 @@ mod tests {
                 assert_eq!(c.uint(&c.put(v, w)), v);
             }
         }
-    }
-
-    #[test]
-    fn pad_to_puts_spaces_before_the_trailer() {
-        let p = pad_to(b"<a/><?xpacket end=\"w\"?>".to_vec(), 26);
-        assert_eq!(p, b"<a/>   <?xpacket end=\"w\"?>");
-        assert_eq!(pad_to(b"<a/>".to_vec(), 6), b"<a/>  ");
     }
 }

@@ -17,7 +17,7 @@
 //! | JPEG | the APP1 XMP segment whole | every other segment, the scans, trailing bytes |
 //! | GIF | the XMP application extension whole | every other block |
 //! | WebP | the first `XMP ` chunk and any holding a label, whole; the RIFF size; the `VP8X` flags byte only while its XMP flag is clear | `VP8X`, `ICCP`, `ANIM`, every frame, `EXIF`, unknown chunks |
-//! | TIFF, BigTIFF | IFD0's tag 700 packet (and any packet holding a label); that entry's type, count and offset fields (10 bytes, 18 in BigTIFF) | the tag number, every other IFD and entry, strips, tiles |
+//! | TIFF, BigTIFF | IFD0's tag 700 packet (and any packet holding a label); that entry's type, count and offset fields (10 bytes, 18 in BigTIFF); the marked label rooms beside that packet that an update in place leaves | the tag number, every other IFD and entry, strips, tiles |
 //! | HEIF, AVIF | the stored bytes of the XMP item holding the label; its `iloc` entry; the header of an `mdat` it fills at the end of the file | every other box, item and `mdat` byte |
 //! | WAV, RF64 | every `AIGC` chunk (header, body, pad byte); the RIFF size; the 64-bit RIFF size in `ds64`; a wild label's `LIST INFO` child and the `LIST` size | `fmt `, samples, every other chunk |
 //! | MP3 | every `TXXX:AIGC` frame; in the tag holding it, the syncsafe tag size (and v2.4 footer size), a v2.3 extended header's padding size, and the padding; an appended v2.4 tag holding only labels, whole | every other frame, the tag's version and flags, the audio, an ID3v1 trailer |

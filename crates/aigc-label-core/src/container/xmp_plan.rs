@@ -129,9 +129,32 @@ pub fn is_blank(packet: &[u8]) -> bool {
     packet.iter().all(|b| b.is_ascii_whitespace() || *b == 0)
 }
 
+/// `packet` grown back to `len` bytes with spaces, put before the `<?xpacket end` trailer as
+/// padding when there is one (XMP part 1, 7.3.2), else after the packet, where XML allows
+/// white space: a property removed, or a packet made as long as another, without moving what
+/// follows it.
+#[must_use]
+pub fn pad_to(mut packet: Vec<u8>, len: usize) -> Vec<u8> {
+    let missing = len.saturating_sub(packet.len());
+    let trailer = b"<?xpacket end";
+    let at = packet
+        .windows(trailer.len())
+        .rposition(|w| w == trailer)
+        .unwrap_or(packet.len());
+    packet.splice(at..at, std::iter::repeat_n(b' ', missing));
+    packet
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pad_to_puts_spaces_before_the_trailer() {
+        let p = pad_to(b"<a/><?xpacket end=\"w\"?>".to_vec(), 26);
+        assert_eq!(p, b"<a/>   <?xpacket end=\"w\"?>");
+        assert_eq!(pad_to(b"<a/>".to_vec(), 6), b"<a/>  ");
+    }
 
     #[test]
     fn targets() {

@@ -256,6 +256,26 @@ pub(crate) fn fill(id: u32, data: &[u8], len: usize) -> Option<Vec<u8>> {
     None
 }
 
+/// Fills exactly `len` bytes with one element `id` whose data is `data` and then a Void for the
+/// rest, inside it (widening the size field when one byte is left over); a leading CRC-32 child
+/// is recomputed over the whole. `None` when `data` does not fit.
+pub(crate) fn fill_inside(id: u32, data: &[u8], len: usize) -> Option<Vec<u8>> {
+    let min = size_width(data.len() as u64);
+    let base = id_bytes(id).len() + data.len();
+    for width in min..=8 {
+        let rest = len.checked_sub(base + width)?;
+        if rest == 0 || rest >= 2 {
+            let mut inner = data.to_vec();
+            inner.extend_from_slice(&void(rest)?);
+            fix_crc(&mut inner);
+            if let Some(out) = element_sized(id, &inner, width) {
+                return Some(out);
+            }
+        }
+    }
+    None
+}
+
 /// A Void element of exactly `len` bytes (0 gives nothing; 1 is impossible).
 pub(crate) fn void(len: usize) -> Option<Vec<u8>> {
     if len == 0 {
@@ -319,6 +339,19 @@ mod tests {
             0x40,
             "one spare byte widens the size"
         );
+    }
+
+    #[test]
+    fn fill_inside_covers_exact_lengths() {
+        for len in 7..300 {
+            let f = fill_inside(id::TAGS, &[0xEC, 0x80], len).unwrap();
+            assert_eq!(f.len(), len, "fill_inside {len}");
+            let (i, hdr, size) = parse_header(&f, 0).unwrap().unwrap();
+            assert_eq!((i, hdr as u64 + size.unwrap()), (id::TAGS, len as u64));
+            let kids = children(&f, hdr..f.len(), 0).unwrap();
+            assert!(kids.iter().all(|k| k.id == 0xEC) && kids.len() <= 2);
+        }
+        assert_eq!(fill_inside(id::TAGS, &[1, 2], 6), None);
     }
 
     #[test]

@@ -16,16 +16,24 @@
 //! So a label rewrite never moves a Cluster or changes a stored position, and a content
 //! binding covers all of them (see `binding_exclusions` for the few bytes it leaves out).
 //!
+//! A `Tags` element of our own (cases 1, 1b, 2 and 3) holds our Tag and then a `Void` inside it,
+//! the room later labels take without a rewrite ([`update_in_place`]): [`Limits::label_room`]
+//! bytes when the element is appended or grows, whatever the space leaves when it fills one.
+//!
 //! Elements that lose an `AIGC` tag keep their size (the rest becomes `Void`), and every
 //! rebuilt element that starts with a CRC-32 gets its CRC recomputed.
 
 mod binding;
 pub(crate) mod ebml;
+mod in_place;
+
+pub use self::in_place::update_in_place;
 
 use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
+use aigc_label_core::in_place::{InPlace, SECTOR, Storage, Update, in_one_sector};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
@@ -343,11 +351,89 @@ fn strip_tags(buf: &[u8], at: u64, limits: &Limits) -> Result<(Vec<u8>, bool, bo
 
 /// Our Tag: empty Targets (the whole file, as ffmpeg writes global tags) and one SimpleTag.
 fn label_tag(json: &str) -> Vec<u8> {
+    element(id::TAG, &label_tag_body(json))
+}
+
+/// The data of our Tag ([`label_tag`]).
+fn label_tag_body(json: &str) -> Vec<u8> {
     let mut simple = element(id::TAG_NAME, KEY);
     simple.extend_from_slice(&element(id::TAG_STRING, json.as_bytes()));
     let mut tag = element(id::TARGETS, &[]);
     tag.extend_from_slice(&element(id::SIMPLE_TAG, &simple));
-    element(id::TAG, &tag)
+    tag
+}
+
+/// The most room our write leaves, whatever [`Limits::label_room`] asks.
+const MAX_ROOM: u64 = 1 << 20;
+
+/// The room our write leaves inside our Tags element for updates in place.
+fn label_room(limits: &Limits) -> u64 {
+    limits.label_room.min(MAX_ROOM)
+}
+
+/// Our Tags element, built by [`our_tags`].
+struct OurTags {
+    bytes: Vec<u8>,
+    /// Where our Tag starts in the file.
+    tag_at: u64,
+    /// Bytes of Void after our Tag.
+    room: u64,
+}
+
+/// Our Tags element at `start`: `kept` (what is left of an element we take over: a CRC-32,
+/// unknown children), our `tag`, and a Void after it, the room of updates in place
+/// ([`in_place`]): `room` bytes, or the rest of `len` bytes when given (`None` when the Tag
+/// does not fit). A small Void goes before the Tag when the Tag's header would straddle a disk
+/// sector, since every later switch rewrites that header.
+fn our_tags(kept: &[u8], tag: &[u8], start: u64, len: Option<u64>, room: u64) -> Option<OurTags> {
+    let tag_hdr = ebml::parse_header(tag, 0).ok()??.1 as u64;
+    let room = if room == 1 { 2 } else { room };
+    let mut pad = 0u64;
+    let mut first = None;
+    for _ in 0..3 {
+        let mut data = kept.to_vec();
+        data.extend_from_slice(&void(usize::try_from(pad).ok()?)?);
+        let before = data.len() as u64;
+        data.extend_from_slice(tag);
+        let bytes = match len {
+            Some(len) => ebml::fill_inside(id::TAGS, &data, usize::try_from(len).ok()?)?,
+            None => {
+                data.extend_from_slice(&void(usize::try_from(room).ok()?)?);
+                fix_crc(&mut data);
+                element(id::TAGS, &data)
+            }
+        };
+        let hdr = ebml::parse_header(&bytes, start).ok()??.1 as u64;
+        let tag_at = start + hdr + before;
+        let ours = OurTags {
+            room: (start + bytes.len() as u64).saturating_sub(tag_at + tag.len() as u64),
+            bytes,
+            tag_at,
+        };
+        if in_one_sector(tag_at, tag_hdr) {
+            return Some(ours);
+        }
+        first.get_or_insert(ours);
+        let gap = SECTOR - tag_at % SECTOR;
+        pad += if gap == 1 { gap + SECTOR } else { gap };
+    }
+    first
+}
+
+/// The children of a Tags element's data `kept` but its Voids (at input offset `at`, for
+/// messages): the Tags element is ours, and its room is laid out anew.
+fn without_voids(kept: &[u8], at: u64) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for c in children(kept, 0..kept.len(), at)?.iter().filter(|c| c.id != id::VOID) {
+        out.extend_from_slice(kept.get(c.range.clone()).unwrap_or_default());
+    }
+    Ok(out)
+}
+
+impl InPlace for Matroska {
+    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
+        update_in_place(file, label, limits)
+    }
 }
 
 impl Carrier for Matroska {
@@ -361,6 +447,10 @@ impl Carrier for Matroska {
 
     fn stamp(&self) -> Option<&dyn aigc_label_core::stamp::Stamp> {
         Some(&aigc_label_core::stamp::Medium::Video)
+    }
+
+    fn in_place(&self) -> Option<&dyn InPlace> {
+        Some(self)
     }
 
     fn sniff(&self, head: &[u8]) -> bool {
@@ -416,15 +506,20 @@ impl Carrier for Matroska {
             // Another producer's Tags takes the label only where nothing follows it: a label
             // outgrowing the Void after it would leave again and shrink it (its size and CRC
             // changing under a binding that no longer leaves them out).
-            if edits.label_at.is_none() && (!any_tag || room == seg.end) {
-                let mut data = [kept.as_slice(), &tag].concat();
-                fix_crc(&mut data);
-                let placed = if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
-                    edits.place(e.start, bytes, kept.len())?;
+            if edits.label_at.is_none() && !any_tag {
+                // Ours (or holding nothing else): our Tag with the room for updates in place,
+                // inside the element, which takes the Void after it too.
+                let kept = without_voids(&kept, e.start)?;
+                let fits = our_tags(&kept, &tag, e.start, Some(room - e.start), 0)
+                    .filter(|t| room != seg.end || t.room >= label_room(limits));
+                let placed = if let Some(t) = fits {
+                    edits.place(e.start, t.bytes, t.tag_at);
                     true
                 } else if room == seg.end {
                     // Nothing follows: the element may change size (the Segment's follows).
-                    edits.replace(&seg, e.start..room, element(id::TAGS, &data), kept.len())?;
+                    let t = our_tags(&kept, &tag, e.start, None, label_room(limits))
+                        .ok_or_else(|| Error::capacity(FORMAT, "the label does not fit a Tags element"))?;
+                    edits.replace(&seg, e.start..room, t.bytes, t.tag_at)?;
                     true
                 } else {
                     false
@@ -435,6 +530,27 @@ impl Carrier for Matroska {
                     }
                     continue;
                 }
+            } else if edits.label_at.is_none() && room == seg.end {
+                // Another producer's Tags at the end: our Tag joins its Tags (no room: an update
+                // in place needs a Tags element of our own).
+                let mut data = [kept.as_slice(), &tag].concat();
+                fix_crc(&mut data);
+                let tag_at = |bytes: &[u8]| -> Result<u64> {
+                    Ok(e.start + data_range(bytes, e.start)?.start as u64 + kept.len() as u64)
+                };
+                if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
+                    let at = tag_at(&bytes)?;
+                    edits.place(e.start, bytes, at);
+                } else {
+                    // Nothing follows: the element may change size (the Segment's follows).
+                    let bytes = element(id::TAGS, &data);
+                    let at = tag_at(&bytes)?;
+                    edits.replace(&seg, e.start..room, bytes, at)?;
+                }
+                if room > e.end {
+                    edits.used.push(i + 1);
+                }
+                continue;
             }
             // A Tags element cut at the next element (its size ran past the end) is rewritten
             // with its true size even when it loses nothing.
@@ -569,20 +685,16 @@ impl Edits {
             .filter(|v| v.id == id::VOID && v.start == prev.end && !self.used.contains(&(i + 1)))
     }
 
-    /// Records a Tags element written at `pos` whose Tag list ends with ours after `before`
-    /// bytes of other children.
-    fn place(&mut self, pos: u64, bytes: Vec<u8>, before: usize) -> Result<()> {
-        let hdr = data_range(&bytes, pos)?.start;
-        self.label_at = Some(pos + (hdr + before) as u64);
+    /// Records a Tags element written at `pos` holding our Tag at `tag_at`.
+    fn place(&mut self, pos: u64, bytes: Vec<u8>, tag_at: u64) {
+        self.label_at = Some(tag_at);
         self.patches.push(Patch { pos, bytes });
-        Ok(())
     }
 
-    /// Replaces `range`, which ends the Segment, with `bytes`, a Tags element whose Tag list
-    /// ends with ours after `before` bytes of other children; the Segment size follows.
-    fn replace(&mut self, seg: &Segment, range: Range<u64>, bytes: Vec<u8>, before: usize) -> Result<()> {
-        let hdr = data_range(&bytes, range.start)?.start;
-        self.label_at = Some(range.start + (hdr + before) as u64);
+    /// Replaces `range`, which ends the Segment, with `bytes`, a Tags element holding our Tag
+    /// at `tag_at`; the Segment size follows.
+    fn replace(&mut self, seg: &Segment, range: Range<u64>, bytes: Vec<u8>, tag_at: u64) -> Result<()> {
+        self.label_at = Some(tag_at);
         let delta = bytes.len() as i64 - (range.end - range.start) as i64;
         if seg.el.size.is_some() {
             self.patches.push(segment_size_patch(seg, delta)?);
@@ -603,9 +715,10 @@ impl Edits {
             if v.id != id::VOID || self.used.contains(&i) {
                 continue;
             }
-            if let Some(bytes) = fill(id::TAGS, tag, v.len() as usize) {
+            if let Some(t) = our_tags(&[], tag, v.start, Some(v.len()), 0) {
                 self.used.push(i);
-                return self.place(v.start, bytes, 0);
+                self.place(v.start, t.bytes, t.tag_at);
+                return Ok(());
             }
         }
         Ok(())
@@ -616,7 +729,9 @@ impl Edits {
     fn append(&mut self, src: &mut Source<'_>, seg: &Segment, tag: &[u8], limits: &Limits) -> Result<()> {
         let position = seg.end - seg.data_start();
         self.add_seek(src, seg, position, limits)?;
-        self.replace(seg, seg.end..seg.end, element(id::TAGS, tag), 0)
+        let t = our_tags(&[], tag, seg.end, None, label_room(limits))
+            .ok_or_else(|| Error::capacity(FORMAT, "the label does not fit a Tags element"))?;
+        self.replace(seg, seg.end..seg.end, t.bytes, t.tag_at)
     }
 
     /// Adds a Seek entry for a Tags element at Segment position `position` to the first
