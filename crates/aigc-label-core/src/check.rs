@@ -104,6 +104,20 @@ pub struct Check {
 }
 
 impl Check {
+    /// The placement checks of one label copy ([`id::CARRIER_PLACE`]): a pass saying `ok` (where
+    /// the standard puts the label, and the copy is) when there are no `problems`, else one
+    /// warning for each.
+    pub fn placement(problems: Vec<String>, ok: &'static str) -> Vec<Check> {
+        if problems.is_empty() {
+            vec![Check::pass(id::CARRIER_PLACE, ok)]
+        } else {
+            problems
+                .into_iter()
+                .map(|p| Check::warn(id::CARRIER_PLACE, p))
+                .collect()
+        }
+    }
+
     /// A passed check.
     pub fn pass(id: &'static str, detail: impl Into<String>) -> Self {
         Check {

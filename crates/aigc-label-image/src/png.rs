@@ -825,17 +825,10 @@ fn xmp_checks(chunk: &Chunk, compressed: bool) -> Vec<Check> {
     if compressed {
         problems.push("the XMP iTXt chunk is compressed; GB 45438 calls for an uncompressed one".to_string());
     }
-    if problems.is_empty() {
-        vec![Check::pass(
-            id::CARRIER_PLACE,
-            "uncompressed iTXt XML:com.adobe.xmp before the first IDAT, as GB 45438 places it",
-        )]
-    } else {
-        problems
-            .into_iter()
-            .map(|p| Check::warn(id::CARRIER_PLACE, p))
-            .collect()
-    }
+    Check::placement(
+        problems,
+        "uncompressed iTXt XML:com.adobe.xmp before the first IDAT, as GB 45438 places it",
+    )
 }
 
 /// Puts an error from the XMP codec in the context of the chunk that held the packet.

@@ -559,17 +559,10 @@ impl Scan {
                 chunk.offset
             ));
         }
-        if problems.is_empty() {
-            vec![Check::pass(
-                id::CARRIER_PLACE,
-                "RIFF XMP chunk announced by the VP8X XMP flag, as GB 45438 places it",
-            )]
-        } else {
-            problems
-                .into_iter()
-                .map(|p| Check::warn(id::CARRIER_PLACE, p))
-                .collect()
-        }
+        Check::placement(
+            problems,
+            "RIFF XMP chunk announced by the VP8X XMP flag, as GB 45438 places it",
+        )
     }
 }
 
