@@ -50,19 +50,49 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// Period guesses along the rows of `lines` (a WORK x WORK grid, row-major): the highest local
-/// maxima of the autocorrelation (over every `row_step`-th row, pooled with the lag's
-/// [`HARMONICS`]), each refined to a
-/// fraction of a pixel by a parabola through its neighbours.
-fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
-    let first = MIN_PERIOD - 1;
-    let raw = |lag: usize| -> f32 {
-        lines
+/// Which way an autocorrelation runs over the residual.
+#[derive(Clone, Copy)]
+pub(crate) enum Axis {
+    /// Along the rows: the horizontal period.
+    X,
+    /// Along the columns: the vertical period.
+    Y,
+}
+
+/// The residual's autocorrelation along `axis` at `lag`, summed over every `row_step`-th line
+/// (for [`Axis::Y`], every `row_step`-th pair of rows `lag` apart, each a whole-row dot
+/// product: contiguous, so no transposed copy is needed).
+fn autocorrelation(residual: &[f32], axis: Axis, lag: usize, row_step: usize) -> f32 {
+    match axis {
+        Axis::X => residual
             .chunks_exact(WORK)
             .step_by(row_step)
             .map(|row| dot(row.get(..WORK - lag).unwrap_or(&[]), row.get(lag..).unwrap_or(&[])))
-            .sum()
-    };
+            .sum(),
+        Axis::Y => (0..WORK.saturating_sub(lag))
+            .step_by(row_step)
+            .map(|y| {
+                let row = |y: usize| residual.get(y * WORK..(y + 1) * WORK).unwrap_or(&[]);
+                dot(row(y), row(y + lag))
+            })
+            .sum(),
+    }
+}
+
+/// Period guesses along `axis`: the `peaks_kept` highest local maxima of the autocorrelation
+/// (over every `row_step`-th line, pooled with the lag's [`HARMONICS`]), each refined to a
+/// fraction of a pixel by a parabola through its neighbours.
+fn periods(residual: &[f32], axis: Axis, peaks_kept: usize, row_step: usize) -> Vec<f32> {
+    peaks(residual, axis, row_step)
+        .into_iter()
+        .take(peaks_kept)
+        .map(|p| p.1)
+        .collect()
+}
+
+/// Every local maximum of the autocorrelation along `axis` as (score, period), highest first.
+pub(crate) fn peaks(residual: &[f32], axis: Axis, row_step: usize) -> Vec<(f32, f32)> {
+    let first = MIN_PERIOD - 1;
     let scores: Vec<f32> = (first..=MAX_PERIOD + 1)
         .map(|lag| {
             let (mut sum, mut count) = (0.0f32, 0usize);
@@ -71,7 +101,7 @@ fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
                 if l + MIN_OVERLAP > WORK {
                     break;
                 }
-                sum += raw(l);
+                sum += autocorrelation(residual, axis, l, row_step);
                 count += WORK - l;
             }
             sum / count.max(1) as f32
@@ -92,20 +122,7 @@ fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
         })
         .collect();
     peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
-    peaks.into_iter().take(peaks_kept).map(|p| p.1).collect()
-}
-
-/// The grid with rows and columns swapped, so columns can be read as contiguous rows.
-fn transpose(grid: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0f32; WORK * WORK];
-    for (y, row) in grid.chunks_exact(WORK).enumerate() {
-        for (x, &v) in row.iter().enumerate() {
-            if let Some(o) = out.get_mut(x * WORK + y) {
-                *o = v;
-            }
-        }
-    }
-    out
+    peaks
 }
 
 /// The period pairs to try: no crop (`TILE` on both axes) and every combination of it with
@@ -118,8 +135,8 @@ fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Ve
         }
         v
     };
-    let xs = with_tile(periods(residual, peaks_kept, row_step));
-    let ys = with_tile(periods(&transpose(residual), peaks_kept, row_step));
+    let xs = with_tile(periods(residual, Axis::X, peaks_kept, row_step));
+    let ys = with_tile(periods(residual, Axis::Y, peaks_kept, row_step));
     xs.iter().flat_map(|&px| ys.iter().map(move |&py| (px, py))).collect()
 }
 
@@ -127,21 +144,33 @@ fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Ve
 /// triangular kernel so each lattice point sums its whole chip.
 pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
     let mut sum = vec![0.0f32; TILE * TILE];
-    let mut count = vec![0u32; TILE * TILE];
     let (sx, sy) = (TILE as f32 / px, TILE as f32 / py);
-    let txs: Vec<usize> = (0..WORK).map(|x| ((x as f32 * sx).round() as usize) % TILE).collect();
-    for (y, row) in residual.chunks_exact(WORK).enumerate() {
-        let ty = ((y as f32 * sy).round() as usize) % TILE;
+    // A tile index per column and per row; every count is a column's times a row's, and
+    // `& (TILE - 1)` (TILE is a power of two) keeps each index inside its row.
+    let txs: Vec<usize> = (0..WORK)
+        .map(|x| ((x as f32 * sx).round() as usize) & (TILE - 1))
+        .collect();
+    let tys: Vec<usize> = (0..WORK)
+        .map(|y| ((y as f32 * sy).round() as usize) & (TILE - 1))
+        .collect();
+    let (mut per_x, mut per_y) = ([0u32; TILE], [0u32; TILE]);
+    for (&tx, &ty) in txs.iter().zip(&tys) {
+        per_x[tx & (TILE - 1)] += 1;
+        per_y[ty & (TILE - 1)] += 1;
+    }
+    for (row, &ty) in residual.chunks_exact(WORK).zip(&tys) {
+        let Some(Ok(dst)) = sum
+            .get_mut(ty * TILE..(ty + 1) * TILE)
+            .map(<&mut [f32; TILE]>::try_from)
+        else {
+            continue;
+        };
         for (&tx, &v) in txs.iter().zip(row) {
-            let k = ty * TILE + tx;
-            if let (Some(s), Some(c)) = (sum.get_mut(k), count.get_mut(k)) {
-                *s += v;
-                *c += 1;
-            }
+            dst[tx & (TILE - 1)] += v;
         }
     }
-    for (s, c) in sum.iter_mut().zip(&count) {
-        *s /= (*c).max(1) as f32;
+    for (k, s) in sum.iter_mut().enumerate() {
+        *s /= (per_x[k % TILE] * per_y[(k / TILE) % TILE]).max(1) as f32;
     }
     // Separable [1 2 3 2 1] kernel with wrap-around, the tile being periodic.
     const K: [f32; 5] = [1.0, 2.0, 3.0, 2.0, 1.0];
@@ -183,7 +212,7 @@ const REFINED: usize = 8;
 
 /// The best `SHIFTS_TRIED` tile origins by correlation with the template, and the best one's
 /// height in standard deviations over the coarse origins.
-fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
+pub(crate) fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
     let sync: Vec<(usize, usize, f32)> = layout
         .chips
         .iter()
@@ -319,3 +348,4 @@ pub(crate) fn soft_bits(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> 
     }
     soft
 }
+
