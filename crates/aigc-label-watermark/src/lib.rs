@@ -372,28 +372,62 @@ pub fn detect(image: &RgbaImage) -> Option<Detection> {
 
 /// The rotations (degrees) [`detect`] also tries when the straight search finds nothing.
 ///
-/// Why these and how cheaply: the tile fold tolerates about half a degree, so whole degrees
-/// cover up to 2.5; each angle turns the straight search's residual back (no second residual)
-/// and runs a quick search, keeping only the strongest autocorrelation peak per axis and the 2
-/// best period pairs (a quarter of the straight search's folds). A caller expecting larger
-/// rotations can use [`detect_rotated`], which runs the full search at every whole degree.
+/// Why these and how cheaply: the tile fold tolerates about half a degree, and the refinement
+/// that follows (see `detect_grid`) corrects about as much again, so these two and the
+/// straight search cover up to 2 degrees either way and often 2.5; each angle turns the
+/// straight search's residual back (no second residual) and runs a quick search, keeping
+/// only the strongest autocorrelation peak per axis and the 2 best period pairs (a quarter of
+/// the straight search's folds). A caller expecting larger rotations can use
+/// [`detect_rotated`], which runs the full search at every whole degree.
 pub const QUICK_ANGLES: [f32; 2] = [1.5, -1.5];
 
-/// Decoding attempts [`detect`] makes at most over all angles: each checks up to
-/// [`LIST_CANDIDATES`] payloads, each passing on an unmarked image with probability 2^-32, so a
-/// false detection has probability below `DETECT_ATTEMPTS * LIST_CANDIDATES / 2^32` (about 7
-/// in 10^8) per image.
-pub const DETECT_ATTEMPTS: usize = sync::MAX_ATTEMPTS + QUICK_ANGLES.len() * sync::QUICK_ATTEMPTS;
+/// Decoding attempts [`detect`] makes at most over all angles (12 straight, 6 per quick angle,
+/// 3 per refined guess: 33): each checks up to [`LIST_CANDIDATES`] payloads, each passing on
+/// an unmarked image with probability 2^-32, so a false detection has probability below
+/// `DETECT_ATTEMPTS * LIST_CANDIDATES / 2^32` (about 6 in 10^8) per image.
+pub const DETECT_ATTEMPTS: usize =
+    sync::MAX_ATTEMPTS + QUICK_ANGLES.len() * sync::QUICK_ATTEMPTS + (1 + QUICK_ANGLES.len()) * sync::REFINE_ATTEMPTS;
+
+/// The rotation below the quick angles whose crop's periods the straight search also refines
+/// (see [`sync::turned_periods`]).
+const SMALL_TURN: f32 = 0.75;
 
 /// [`detect`] on a working grid of a `width` x `height` picture.
+///
+/// The straight search first, then each quick angle; then, if nothing decoded, a guess per
+/// angle (a turn by [`SMALL_TURN`] for the straight search, each quick angle for the others)
+/// of the periods a turn and a crop back to a rectangle leave, refined by [`sync::refined`],
+/// which measures and corrects the rotation and scale the guess leaves.
+///
+/// Why guesses rather than the searches' own best fits: a turn smears the autocorrelation,
+/// so after one its best fit is usually the wrong period; the crop back to a rectangle is
+/// what straightening tools do, and refining its fold recovered every case the best fits did
+/// (measured on the rotations of the evaluation set).
 fn detect_grid(grid: &[f32], width: u32, height: u32) -> Option<Detection> {
     let residual = luma::residual(grid);
     let layout = Layout::v1();
-    decode_fits(sync::best_fits(&residual, &layout), &layout).or_else(|| {
-        QUICK_ANGLES.iter().find_map(|&degrees| {
-            let turned = luma::unrotate(&residual, width, height, degrees);
-            decode_fits(sync::quick_fits(&turned, &layout), &layout)
-        })
+    let straight = sync::best_fits(&residual, &layout);
+    if let Some(found) = decode_fits(&straight, &layout) {
+        return Some(found);
+    }
+    let aspect = height as f32 / width.max(1) as f32;
+    let small = sync::turned_periods(SMALL_TURN, aspect);
+    let mut guesses = vec![(
+        sync::Map::straight(small.0, small.1),
+        sync::fit_for(&residual, &layout, small),
+    )];
+    for &degrees in &QUICK_ANGLES {
+        let turned = luma::unrotate(&residual, width, height, degrees);
+        let guess = sync::turned_periods(degrees, aspect);
+        let (fits, guessed) = sync::quick_fits(&turned, &layout, guess);
+        if let Some(found) = decode_fits(&fits, &layout) {
+            return Some(found);
+        }
+        guesses.push((sync::Map::turned(guess.0, guess.1, degrees, width, height), guessed));
+    }
+    guesses.into_iter().find_map(|(map, fit)| {
+        let origin = *fit.origins.first()?;
+        decode_fits(&[sync::refined(&residual, map, origin, fit.z, &layout)], &layout)
     })
 }
 
@@ -430,13 +464,13 @@ pub fn detect_rotated(image: &RgbaImage, max_degrees: f32) -> Option<Detection> 
 fn search(grid: &[f32]) -> Option<Detection> {
     let residual = luma::residual(grid);
     let layout = Layout::v1();
-    decode_fits(sync::best_fits(&residual, &layout), &layout)
+    decode_fits(&sync::best_fits(&residual, &layout), &layout)
 }
 
 /// The first payload that passes the check, trying each fit's origins in order. Every
 /// decoding attempt is a chance for noise to pass the check, which is why the callers decode
 /// only the best synchronised foldings.
-fn decode_fits(fits: Vec<sync::Fit>, layout: &Layout) -> Option<Detection> {
+fn decode_fits(fits: &[sync::Fit], layout: &Layout) -> Option<Detection> {
     fits.iter().find_map(|fit| {
         fit.origins.iter().find_map(|&(dx, dy)| {
             code::decode(&sync::soft_bits(&fit.tile, layout, dx, dy)).map(|payload| Detection {

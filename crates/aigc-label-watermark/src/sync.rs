@@ -36,6 +36,8 @@ const PERIODS_TRIED: usize = 4;
 pub(crate) const MAX_ATTEMPTS: usize = SHIFTS_TRIED * PERIODS_TRIED;
 /// Upper bound on decoding attempts at each extra angle of the quick rotation search.
 pub(crate) const QUICK_ATTEMPTS: usize = SHIFTS_TRIED * QUICK_PERIODS;
+/// Upper bound on decoding attempts per fit [`refined`] returns.
+pub(crate) const REFINE_ATTEMPTS: usize = SHIFTS_TRIED;
 
 /// `a . b`, summed in eight independent lanes so the compiler can vectorise it.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -172,6 +174,12 @@ pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
     for (k, s) in sum.iter_mut().enumerate() {
         *s /= (per_x[k % TILE] * per_y[(k / TILE) % TILE]).max(1) as f32;
     }
+    smooth(&sum)
+}
+
+/// A folded tile smoothed with a separable [1 2 3 2 1] kernel, wrapping around (the tile is
+/// periodic), so each lattice point sums its whole chip.
+fn smooth(sum: &[f32]) -> Vec<f32> {
     // Separable [1 2 3 2 1] kernel with wrap-around, the tile being periodic.
     const K: [f32; 5] = [1.0, 2.0, 3.0, 2.0, 1.0];
     let blur = |src: &[f32], step_x: bool| -> Vec<f32> {
@@ -194,7 +202,7 @@ pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
         }
         out
     };
-    blur(&blur(&sum, true), false)
+    blur(&blur(sum, true), false)
 }
 
 /// The folded tile's value at lattice point `(i, j)` when the tile starts at `(dx, dy)`.
@@ -305,12 +313,31 @@ pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
 }
 
 /// The quick search for a rotated picture: only the strongest autocorrelation peak per axis,
-/// measured over every fourth line (and the uncropped period), at most [`QUICK_PERIODS`] pairs, so at most
-/// `QUICK_PERIODS * SHIFTS_TRIED` attempts.
-pub(crate) fn quick_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
-    let mut fits = all_fits(residual, layout, 1, 4);
+/// measured over every fourth line (and the uncropped period), at most [`QUICK_PERIODS`] pairs,
+/// so at most `QUICK_PERIODS * SHIFTS_TRIED` attempts; and, not decoded but returned for
+/// [`refined`], the fit for the `guess`ed periods.
+pub(crate) fn quick_fits(residual: &[f32], layout: &Layout, guess: (f32, f32)) -> (Vec<Fit>, Fit) {
+    let pairs = period_candidates(residual, 1, 4);
+    let mut fits = fits_for(residual, layout, pairs);
     fits.truncate(QUICK_PERIODS);
-    fits
+    (fits, fit_for(residual, layout, guess))
+}
+
+/// The tile periods after a turn by `degrees` and a crop to the largest centred rectangle of
+/// the picture's aspect ratio (`aspect`, height over width) inside the turned picture: what a
+/// straightening tool does, and issue 19's rotation attack.
+///
+/// Why a guess: a turn smears the autocorrelation's peaks, and this crop is the usual one,
+/// so its periods are worth a fold of their own; [`refine`] corrects a guess that is close.
+pub(crate) fn turned_periods(degrees: f32, aspect: f32) -> (f32, f32) {
+    let (s, c) = degrees.to_radians().sin_cos();
+    let long = if aspect >= 1.0 {
+        aspect
+    } else {
+        1.0 / aspect.max(f32::MIN_POSITIVE)
+    };
+    let p = TILE as f32 * (c + s.abs() * long);
+    (p, p)
 }
 
 /// Period pairs [`quick_fits`] decodes at most.
@@ -319,19 +346,24 @@ pub(crate) const QUICK_PERIODS: usize = 2;
 /// Every period candidate (from `peaks_kept` autocorrelation peaks per axis, measured over
 /// every `row_step`-th line) folded and synchronised, best template first.
 pub(crate) fn all_fits(residual: &[f32], layout: &Layout, peaks_kept: usize, row_step: usize) -> Vec<Fit> {
-    let mut fits: Vec<Fit> = period_candidates(residual, peaks_kept, row_step)
-        .into_iter()
-        .map(|(px, py)| {
-            let tile = fold(residual, px, py);
-            let (origins, z) = shifts(&tile, layout);
-            Fit {
-                tile,
-                origins,
-                z,
-                periods: (px, py),
-            }
-        })
-        .collect();
+    fits_for(residual, layout, period_candidates(residual, peaks_kept, row_step))
+}
+
+/// The residual folded and synchronised under one period pair.
+pub(crate) fn fit_for(residual: &[f32], layout: &Layout, (px, py): (f32, f32)) -> Fit {
+    let tile = fold(residual, px, py);
+    let (origins, z) = shifts(&tile, layout);
+    Fit {
+        tile,
+        origins,
+        z,
+        periods: (px, py),
+    }
+}
+
+/// Each period pair folded and synchronised, best template first.
+fn fits_for(residual: &[f32], layout: &Layout, pairs: Vec<(f32, f32)>) -> Vec<Fit> {
+    let mut fits: Vec<Fit> = pairs.into_iter().map(|p| fit_for(residual, layout, p)).collect();
     fits.sort_by(|a, b| b.z.total_cmp(&a.z));
     fits
 }
@@ -349,3 +381,203 @@ pub(crate) fn soft_bits(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> 
     soft
 }
 
+/// Where a fold sends each working-grid position: tile coordinates `a * (x, y) + b`.
+///
+/// Why a general affine map: the straight search folds with one period per axis, the rotation
+/// search with a turned grid, and [`refine`] corrects whatever small rotation, scale or shear
+/// is left, all as one map, and the fold visits each residual sample once (no resampled copy).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Map {
+    a: [[f32; 2]; 2],
+    b: [f32; 2],
+}
+
+impl Map {
+    /// The fold with periods `(px, py)` on the grid as it is.
+    pub(crate) fn straight(px: f32, py: f32) -> Map {
+        Map {
+            a: [[TILE as f32 / px, 0.0], [0.0, TILE as f32 / py]],
+            b: [0.0; 2],
+        }
+    }
+
+    /// The fold with periods `(px, py)` on the grid of a `width` x `height` picture turned back
+    /// by `degrees` (as [`crate::luma::unrotate`] turns it).
+    pub(crate) fn turned(px: f32, py: f32, degrees: f32, width: u32, height: u32) -> Map {
+        let (s, c) = degrees.to_radians().sin_cos();
+        // Working cells are `width / WORK` by `height / WORK` pixels: the turn is a rotation in
+        // pixels, so in cells each off-diagonal term carries the aspect ratio.
+        let aspect = height as f32 / width.max(1) as f32;
+        let j = [[c, s * aspect], [-s / aspect.max(f32::MIN_POSITIVE), c]];
+        let (kx, ky) = (TILE as f32 / px, TILE as f32 / py);
+        let a = [[kx * j[0][0], kx * j[0][1]], [ky * j[1][0], ky * j[1][1]]];
+        // The grid's centre stays where it is.
+        let mid = (WORK as f32 - 1.0) / 2.0;
+        let b = [
+            kx * mid - (a[0][0] + a[0][1]) * mid,
+            ky * mid - (a[1][0] + a[1][1]) * mid,
+        ];
+        Map { a, b }
+    }
+
+    /// Tile coordinates of working position `(x, y)`.
+    fn at(&self, x: f32, y: f32) -> [f32; 2] {
+        [
+            self.a[0][0] * x + self.a[0][1] * y + self.b[0],
+            self.a[1][0] * x + self.a[1][1] * y + self.b[1],
+        ]
+    }
+}
+
+/// The residual's samples in columns `xs` and rows `ys` folded onto one tile through `map`,
+/// averaged per cell and smoothed as [`fold`] does.
+pub(crate) fn fold_map(
+    residual: &[f32],
+    map: &Map,
+    xs: std::ops::Range<usize>,
+    ys: std::ops::Range<usize>,
+) -> Vec<f32> {
+    const CELLS: usize = TILE * TILE;
+    const MASK: i32 = TILE as i32 - 1;
+    // Tile coordinates in 16.16 fixed point: one integer add per sample along a row, and the
+    // cell is a shift and a mask (a remainder for a power of two, negative coordinates
+    // included). Over a row of 512 samples the rounded step drifts by under a hundredth of a
+    // cell. Coordinates stay far inside i32 for any map a fit can produce (|a| and |b| are a
+    // few units and a few hundred).
+    const ONE: f32 = 65536.0;
+    let fixed = |v: f32| (v * ONE).round().clamp(i32::MIN as f32, i32::MAX as f32) as i32;
+    let (step_x, step_y) = (fixed(map.a[0][0]), fixed(map.a[1][0]));
+    let mut sum = [0.0f32; CELLS];
+    let mut count = [0u16; CELLS];
+    for y in ys {
+        let Some(row) = residual.get(y * WORK..(y + 1) * WORK).and_then(|r| r.get(xs.clone())) else {
+            continue;
+        };
+        let [tx, ty] = map.at(xs.start as f32, y as f32);
+        let (mut fx, mut fy) = (fixed(tx), fixed(ty));
+        for &v in row {
+            let cx = (fx.wrapping_add(1 << 15) >> 16) & MASK;
+            let cy = (fy.wrapping_add(1 << 15) >> 16) & MASK;
+            let k = (cy as usize * TILE + cx as usize) & (CELLS - 1);
+            sum[k] += v;
+            count[k] = count[k].saturating_add(1);
+            fx = fx.wrapping_add(step_x);
+            fy = fy.wrapping_add(step_y);
+        }
+    }
+    let mean: Vec<f32> = sum.iter().zip(&count).map(|(s, &c)| s / f32::from(c.max(1))).collect();
+    smooth(&mean)
+}
+
+/// The template's correlation with `tile` at origin `(dx, dy)` (wrapping).
+fn template_score(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> f32 {
+    layout
+        .chips
+        .iter()
+        .enumerate()
+        .filter(|(_, (role, _))| matches!(role, Role::Sync))
+        .map(|(k, &(_, sign))| sign * sample(tile, k % CHIPS, k / CHIPS, dx, dy))
+        .sum()
+}
+
+/// How far (to a fraction of a pixel) the template's best origin in `tile` lies from `(dx, dy)`,
+/// searched within `RADIUS` pixels each way.
+fn local_offset(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> [f32; 2] {
+    const RADIUS: i32 = 4;
+    let t = TILE as i32;
+    let at = |ox: i32, oy: i32| {
+        let x = (dx as i32 + ox).rem_euclid(t) as usize;
+        let y = (dy as i32 + oy).rem_euclid(t) as usize;
+        template_score(tile, layout, x, y)
+    };
+    let mut best = (f32::NEG_INFINITY, 0, 0);
+    for oy in -RADIUS..=RADIUS {
+        for ox in -RADIUS..=RADIUS {
+            let v = at(ox, oy);
+            if v > best.0 {
+                best = (v, ox, oy);
+            }
+        }
+    }
+    let (v, ox, oy) = best;
+    // A parabola through each axis's neighbours places the peak between pixels.
+    let vertex = |minus: f32, plus: f32| {
+        let denom = minus - 2.0 * v + plus;
+        if denom < 0.0 {
+            (0.5 * (minus - plus) / denom).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        }
+    };
+    [
+        ox as f32 + vertex(at(ox - 1, oy), at(ox + 1, oy)),
+        oy as f32 + vertex(at(ox, oy - 1), at(ox, oy + 1)),
+    ]
+}
+
+/// `map` corrected for the small rotation, scale or shear it leaves: the template's origin is
+/// found again in each half of the grid (left, right, top, bottom) near `origin`, and the way
+/// it drifts across the grid is taken out of the map.
+///
+/// Why: the rotation search turns the picture back by whole steps and the autocorrelation
+/// measures periods to a fraction of a pixel, and an error of half a degree or half a pixel
+/// drifts the tiles far enough apart across the grid to blur the fold; each half is short
+/// enough that its drift is small, and the offsets between halves measure it.
+pub(crate) fn refine(residual: &[f32], map: &Map, origin: (usize, usize), layout: &Layout) -> Map {
+    let half = WORK / 2;
+    let offset = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
+        local_offset(&fold_map(residual, map, xs, ys), layout, origin.0, origin.1)
+    };
+    let (left, right) = (offset(0..half, 0..WORK), offset(half..WORK, 0..WORK));
+    let (top, bottom) = (offset(0..WORK, 0..half), offset(0..WORK, half..WORK));
+    // The origin's drift per working pixel: d(origin) / d(x) and d(origin) / d(y).
+    let d = half as f32;
+    let g = [
+        [(right[0] - left[0]) / d, (bottom[0] - top[0]) / d],
+        [(right[1] - left[1]) / d, (bottom[1] - top[1]) / d],
+    ];
+    // The origin is where the map puts the pattern's start, so the pattern sits at the map's
+    // coordinates less the drift; the centre keeps its coordinates.
+    let mid = (WORK as f32 - 1.0) / 2.0;
+    let mut out = *map;
+    for (r, gr) in g.iter().enumerate() {
+        for (c, gv) in gr.iter().enumerate() {
+            out.a[r][c] -= gv;
+        }
+        out.b[r] += (gr[0] + gr[1]) * mid;
+    }
+    out
+}
+
+/// How much a first refinement must raise the template's z for a second one to follow.
+const REFINE_AGAIN: f32 = 1.0;
+
+/// The fit under `map` (tile origin near `origin`, template z `z`) after [`refine`], once, or
+/// twice when the first round made the template stand out more (a fit near the truth
+/// converges; noise does not, and is not paid for twice).
+pub(crate) fn refined(residual: &[f32], map: Map, origin: (usize, usize), z: f32, layout: &Layout) -> Fit {
+    let (mut map, mut origin, mut z) = (map, origin, z);
+    let mut round = 0;
+    loop {
+        map = refine(residual, &map, origin, layout);
+        let tile = fold_map(residual, &map, 0..WORK, 0..WORK);
+        let (origins, new_z) = shifts(&tile, layout);
+        round += 1;
+        let again = round < 2 && new_z > z + REFINE_AGAIN;
+        match origins.first() {
+            Some(&best) if again => {
+                origin = best;
+                z = new_z;
+            }
+            _ => {
+                let periods = (TILE as f32 / map.a[0][0], TILE as f32 / map.a[1][1]);
+                return Fit {
+                    tile,
+                    origins,
+                    z: new_z,
+                    periods,
+                };
+            }
+        }
+    }
+}
