@@ -392,6 +392,10 @@ pub const DETECT_ATTEMPTS: usize =
 /// (see [`sync::turned_periods`]).
 const SMALL_TURN: f32 = 0.75;
 
+/// Rotations beyond the quick angles whose crop [`detect`] guesses and refines (no search of
+/// their own): they extend its reach to about 3 degrees for all but dense textures.
+const GUESS_ANGLES: [f32; 2] = [2.5, -2.5];
+
 /// [`detect`] on a working grid of a `width` x `height` picture.
 ///
 /// The straight search first, then each quick angle; then, if nothing decoded, a guess per
@@ -424,6 +428,20 @@ fn detect_grid(grid: &[f32], width: u32, height: u32) -> Option<Detection> {
             return Some(found);
         }
         guesses.push((sync::Map::turned(guess.0, guess.1, degrees, width, height), guessed));
+    }
+    // Beyond the quick angles, only the guess (an affine fold, no turned copy).
+    for &degrees in &GUESS_ANGLES {
+        let (px, py) = sync::turned_periods(degrees, aspect);
+        let map = sync::Map::turned(px, py, degrees, width, height);
+        let tile = sync::fold_map(&residual, &map, 0..WORK, 0..WORK);
+        let (origins, z) = sync::shifts(&tile, &layout);
+        let fit = sync::Fit {
+            tile,
+            origins,
+            z,
+            periods: (px, py),
+        };
+        guesses.push((map, fit));
     }
     guesses.into_iter().find_map(|(map, fit)| {
         let origin = *fit.origins.first()?;

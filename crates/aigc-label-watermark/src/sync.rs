@@ -36,8 +36,9 @@ const PERIODS_TRIED: usize = 4;
 pub(crate) const MAX_ATTEMPTS: usize = SHIFTS_TRIED * PERIODS_TRIED;
 /// Upper bound on decoding attempts at each extra angle of the quick rotation search.
 pub(crate) const QUICK_ATTEMPTS: usize = SHIFTS_TRIED * QUICK_PERIODS;
-/// Upper bound on decoding attempts per fit [`refined`] returns.
-pub(crate) const REFINE_ATTEMPTS: usize = SHIFTS_TRIED;
+/// Upper bound on decoding attempts per fit [`refined`] returns: only its best origin (the
+/// refined fold is sharp enough that the runners-up add chances for noise, not detections).
+pub(crate) const REFINE_ATTEMPTS: usize = 1;
 
 /// `a . b`, summed in eight independent lanes so the compiler can vectorise it.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -180,29 +181,31 @@ pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
 /// A folded tile smoothed with a separable [1 2 3 2 1] kernel, wrapping around (the tile is
 /// periodic), so each lattice point sums its whole chip.
 fn smooth(sum: &[f32]) -> Vec<f32> {
-    // Separable [1 2 3 2 1] kernel with wrap-around, the tile being periodic.
-    const K: [f32; 5] = [1.0, 2.0, 3.0, 2.0, 1.0];
-    let blur = |src: &[f32], step_x: bool| -> Vec<f32> {
-        let mut out = vec![0.0f32; TILE * TILE];
-        for y in 0..TILE {
-            for x in 0..TILE {
-                let mut acc = 0.0;
-                for (k, w) in K.iter().enumerate() {
-                    let (xx, yy) = if step_x {
-                        ((x + TILE + k - 2) % TILE, y)
-                    } else {
-                        (x, (y + TILE + k - 2) % TILE)
-                    };
-                    acc += w * src.get(yy * TILE + xx).copied().unwrap_or(0.0);
-                }
-                if let Some(o) = out.get_mut(y * TILE + x) {
-                    *o = acc / 9.0;
-                }
-            }
+    // Separable [1 2 3 2 1] / 9 kernel with wrap-around, the tile being periodic: along each
+    // row through a copy padded with the wrapped ends, then down the columns by adding whole
+    // rows (contiguous, so both passes vectorise).
+    const K: [f32; 5] = [1.0 / 9.0, 2.0 / 9.0, 3.0 / 9.0, 2.0 / 9.0, 1.0 / 9.0];
+    let mut across = vec![0.0f32; TILE * TILE];
+    let mut padded = [0.0f32; TILE + 4];
+    for (src, dst) in sum.chunks_exact(TILE).zip(across.chunks_exact_mut(TILE)) {
+        let (head, tail) = (src.get(..2).unwrap_or(&[]), src.get(TILE - 2..).unwrap_or(&[]));
+        for (p, v) in padded.iter_mut().zip(tail.iter().chain(src).chain(head)) {
+            *p = *v;
         }
-        out
-    };
-    blur(&blur(sum, true), false)
+        for (x, d) in dst.iter_mut().enumerate() {
+            let w = padded.get(x..x + 5).unwrap_or(&[]);
+            *d = w.iter().zip(&K).map(|(v, k)| v * k).sum();
+        }
+    }
+    let mut out = vec![0.0f32; TILE * TILE];
+    for (y, dst) in out.chunks_exact_mut(TILE).enumerate() {
+        for (k, w) in K.iter().enumerate() {
+            let r = (y + TILE + k - 2) % TILE;
+            let src = across.get(r * TILE..(r + 1) * TILE).unwrap_or(&[]);
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += w * s);
+        }
+    }
+    out
 }
 
 /// The folded tile's value at lattice point `(i, j)` when the tile starts at `(dx, dy)`.
@@ -221,12 +224,7 @@ const REFINED: usize = 8;
 /// The best `SHIFTS_TRIED` tile origins by correlation with the template, and the best one's
 /// height in standard deviations over the coarse origins.
 pub(crate) fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
-    let sync: Vec<(usize, usize, f32)> = layout
-        .chips
-        .iter()
-        .enumerate()
-        .filter_map(|(k, &(role, sign))| matches!(role, Role::Sync).then_some((k % CHIPS, k / CHIPS, sign)))
-        .collect();
+    let sync = template(layout);
     let score =
         |dx: usize, dy: usize| -> f32 { sync.iter().map(|&(i, j, sign)| sign * sample(tile, i, j, dx, dy)).sum() };
     // Origins split into a lattice shift (qx, qy) and a phase (rx, ry) below one chip. For each
@@ -429,6 +427,84 @@ impl Map {
     }
 }
 
+/// Cells in a tile.
+const CELLS: usize = TILE * TILE;
+
+/// A fold in progress: per tile cell, the sum of the samples it received and their count.
+struct Sums {
+    sum: Vec<f32>,
+    count: Vec<u16>,
+}
+
+impl Sums {
+    fn new() -> Sums {
+        Sums {
+            sum: vec![0.0; CELLS],
+            count: vec![0; CELLS],
+        }
+    }
+
+    /// Adds the residual's samples in columns `xs` and rows `ys`, each to the cell `map` sends
+    /// it to.
+    fn add(&mut self, residual: &[f32], map: &Map, xs: std::ops::Range<usize>, ys: std::ops::Range<usize>) {
+        let (Ok(sum), Ok(count)) = (
+            <&mut [f32; CELLS]>::try_from(self.sum.as_mut_slice()),
+            <&mut [u16; CELLS]>::try_from(self.count.as_mut_slice()),
+        ) else {
+            return;
+        };
+        const MASK: i32 = TILE as i32 - 1;
+        // Tile coordinates in 16.16 fixed point: one integer add per sample along a row, and
+        // the cell is a shift and a mask (a remainder for a power of two, negative coordinates
+        // included). Over a row of 512 samples the rounded step drifts by under a hundredth of
+        // a cell. Coordinates stay far inside i32 for any map a fit can produce (|a| and |b|
+        // are a few units and a few hundred).
+        const ONE: f32 = 65536.0;
+        let fixed = |v: f32| (v * ONE).round().clamp(i32::MIN as f32, i32::MAX as f32) as i32;
+        let (step_x, step_y) = (fixed(map.a[0][0]), fixed(map.a[1][0]));
+        for y in ys {
+            let Some(row) = residual.get(y * WORK..(y + 1) * WORK).and_then(|r| r.get(xs.clone())) else {
+                continue;
+            };
+            let [tx, ty] = map.at(xs.start as f32, y as f32);
+            let (mut fx, mut fy) = (fixed(tx), fixed(ty));
+            for &v in row {
+                let cx = (fx.wrapping_add(1 << 15) >> 16) & MASK;
+                let cy = (fy.wrapping_add(1 << 15) >> 16) & MASK;
+                let k = (cy as usize * TILE + cx as usize) & (CELLS - 1);
+                sum[k] += v;
+                count[k] = count[k].saturating_add(1);
+                fx = fx.wrapping_add(step_x);
+                fy = fy.wrapping_add(step_y);
+            }
+        }
+    }
+
+    /// The sums of two folds.
+    fn plus(&self, other: &Sums) -> Sums {
+        Sums {
+            sum: self.sum.iter().zip(&other.sum).map(|(a, b)| a + b).collect(),
+            count: self
+                .count
+                .iter()
+                .zip(&other.count)
+                .map(|(a, b)| a.saturating_add(*b))
+                .collect(),
+        }
+    }
+
+    /// The folded tile: each cell's mean, smoothed as [`fold`] smooths.
+    fn tile(&self) -> Vec<f32> {
+        let mean: Vec<f32> = self
+            .sum
+            .iter()
+            .zip(&self.count)
+            .map(|(s, &c)| s / f32::from(c.max(1)))
+            .collect();
+        smooth(&mean)
+    }
+}
+
 /// The residual's samples in columns `xs` and rows `ys` folded onto one tile through `map`,
 /// averaged per cell and smoothed as [`fold`] does.
 pub(crate) fn fold_map(
@@ -437,58 +513,38 @@ pub(crate) fn fold_map(
     xs: std::ops::Range<usize>,
     ys: std::ops::Range<usize>,
 ) -> Vec<f32> {
-    const CELLS: usize = TILE * TILE;
-    const MASK: i32 = TILE as i32 - 1;
-    // Tile coordinates in 16.16 fixed point: one integer add per sample along a row, and the
-    // cell is a shift and a mask (a remainder for a power of two, negative coordinates
-    // included). Over a row of 512 samples the rounded step drifts by under a hundredth of a
-    // cell. Coordinates stay far inside i32 for any map a fit can produce (|a| and |b| are a
-    // few units and a few hundred).
-    const ONE: f32 = 65536.0;
-    let fixed = |v: f32| (v * ONE).round().clamp(i32::MIN as f32, i32::MAX as f32) as i32;
-    let (step_x, step_y) = (fixed(map.a[0][0]), fixed(map.a[1][0]));
-    let mut sum = [0.0f32; CELLS];
-    let mut count = [0u16; CELLS];
-    for y in ys {
-        let Some(row) = residual.get(y * WORK..(y + 1) * WORK).and_then(|r| r.get(xs.clone())) else {
-            continue;
-        };
-        let [tx, ty] = map.at(xs.start as f32, y as f32);
-        let (mut fx, mut fy) = (fixed(tx), fixed(ty));
-        for &v in row {
-            let cx = (fx.wrapping_add(1 << 15) >> 16) & MASK;
-            let cy = (fy.wrapping_add(1 << 15) >> 16) & MASK;
-            let k = (cy as usize * TILE + cx as usize) & (CELLS - 1);
-            sum[k] += v;
-            count[k] = count[k].saturating_add(1);
-            fx = fx.wrapping_add(step_x);
-            fy = fy.wrapping_add(step_y);
-        }
-    }
-    let mean: Vec<f32> = sum.iter().zip(&count).map(|(s, &c)| s / f32::from(c.max(1))).collect();
-    smooth(&mean)
+    let mut sums = Sums::new();
+    sums.add(residual, map, xs, ys);
+    sums.tile()
 }
 
-/// The template's correlation with `tile` at origin `(dx, dy)` (wrapping).
-fn template_score(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> f32 {
+/// The template's chips: lattice position and sign.
+fn template(layout: &Layout) -> Vec<(usize, usize, f32)> {
     layout
         .chips
         .iter()
         .enumerate()
-        .filter(|(_, (role, _))| matches!(role, Role::Sync))
-        .map(|(k, &(_, sign))| sign * sample(tile, k % CHIPS, k / CHIPS, dx, dy))
+        .filter_map(|(k, &(role, sign))| matches!(role, Role::Sync).then_some((k % CHIPS, k / CHIPS, sign)))
+        .collect()
+}
+
+/// The template's correlation with `tile` at origin `(dx, dy)` (wrapping).
+fn template_score(tile: &[f32], template: &[(usize, usize, f32)], dx: usize, dy: usize) -> f32 {
+    template
+        .iter()
+        .map(|&(i, j, sign)| sign * sample(tile, i, j, dx, dy))
         .sum()
 }
 
 /// How far (to a fraction of a pixel) the template's best origin in `tile` lies from `(dx, dy)`,
 /// searched within `RADIUS` pixels each way.
-fn local_offset(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> [f32; 2] {
+fn local_offset(tile: &[f32], template: &[(usize, usize, f32)], dx: usize, dy: usize) -> [f32; 2] {
     const RADIUS: i32 = 4;
     let t = TILE as i32;
     let at = |ox: i32, oy: i32| {
         let x = (dx as i32 + ox).rem_euclid(t) as usize;
         let y = (dy as i32 + oy).rem_euclid(t) as usize;
-        template_score(tile, layout, x, y)
+        template_score(tile, template, x, y)
     };
     let mut best = (f32::NEG_INFINITY, 0, 0);
     for oy in -RADIUS..=RADIUS {
@@ -525,11 +581,18 @@ fn local_offset(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> [f32; 2]
 /// enough that its drift is small, and the offsets between halves measure it.
 pub(crate) fn refine(residual: &[f32], map: &Map, origin: (usize, usize), layout: &Layout) -> Map {
     let half = WORK / 2;
-    let offset = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
-        local_offset(&fold_map(residual, map, xs, ys), layout, origin.0, origin.1)
+    // One pass into the four quadrants; each half is the sum of two.
+    let quadrant = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
+        let mut sums = Sums::new();
+        sums.add(residual, map, xs, ys);
+        sums
     };
-    let (left, right) = (offset(0..half, 0..WORK), offset(half..WORK, 0..WORK));
-    let (top, bottom) = (offset(0..WORK, 0..half), offset(0..WORK, half..WORK));
+    let (tl, tr) = (quadrant(0..half, 0..half), quadrant(half..WORK, 0..half));
+    let (bl, br) = (quadrant(0..half, half..WORK), quadrant(half..WORK, half..WORK));
+    let chips = template(layout);
+    let offset = |a: &Sums, b: &Sums| local_offset(&a.plus(b).tile(), &chips, origin.0, origin.1);
+    let (left, right) = (offset(&tl, &bl), offset(&tr, &br));
+    let (top, bottom) = (offset(&tl, &tr), offset(&bl, &br));
     // The origin's drift per working pixel: d(origin) / d(x) and d(origin) / d(y).
     let d = half as f32;
     let g = [
@@ -573,7 +636,7 @@ pub(crate) fn refined(residual: &[f32], map: Map, origin: (usize, usize), z: f32
                 let periods = (TILE as f32 / map.a[0][0], TILE as f32 / map.a[1][1]);
                 return Fit {
                     tile,
-                    origins,
+                    origins: origins.into_iter().take(REFINE_ATTEMPTS).collect(),
                     z: new_z,
                     periods,
                 };
