@@ -644,3 +644,65 @@ pub(crate) fn refined(residual: &[f32], map: Map, origin: (usize, usize), z: f32
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::lattice;
+
+    /// A residual holding the pattern as `truth` maps it (amplitude 0.3) in uniform noise.
+    fn residual_under(truth: &Map) -> Vec<f32> {
+        let values = Layout::v1().values(0x1234_5678_9abc_def0);
+        let v = |i: usize, j: usize| values[j * CHIPS + i];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        (0..WORK * WORK)
+            .map(|k| {
+                let [tx, ty] = truth.at((k % WORK) as f32, (k / WORK) as f32);
+                let ((i0, i1, fx), (j0, j1, fy)) = (lattice(tx), lattice(ty));
+                let top = v(i0, j0) + (v(i1, j0) - v(i0, j0)) * fx;
+                let bottom = v(i0, j1) + (v(i1, j1) - v(i0, j1)) * fx;
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                0.3 * (top + (bottom - top) * fy) + (x % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Largest difference between two maps' linear parts.
+    fn distance(a: &Map, b: &Map) -> f32 {
+        (0..4)
+            .map(|k| (a.a[k / 2][k % 2] - b.a[k / 2][k % 2]).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// A guess half a degree and a pixel or two of period off converges on the true map, and
+    /// the template stands out far more after it.
+    #[test]
+    fn refine_takes_out_a_small_turn_and_scale() {
+        let layout = Layout::v1();
+        let truth = Map::turned(133.0, 131.0, 2.1, 1600, 1200);
+        let residual = residual_under(&truth);
+        let guess = Map::turned(132.0, 132.0, 1.5, 1600, 1200);
+        let tile = fold_map(&residual, &guess, 0..WORK, 0..WORK);
+        let (origins, z) = shifts(&tile, &layout);
+        let once = refine(&residual, &guess, origins[0], &layout);
+        let (origins, _) = shifts(&fold_map(&residual, &once, 0..WORK, 0..WORK), &layout);
+        let twice = refine(&residual, &once, origins[0], &layout);
+        let (before, after) = (distance(&guess, &truth), distance(&twice, &truth));
+        assert!(after * 5.0 < before, "map error {before} -> {after}");
+        let fit = refined(&residual, guess, origins[0], z, &layout);
+        assert!(fit.z > z + 1.5, "z {z} -> {}", fit.z);
+    }
+
+    /// The straight map folds exactly as `fold` does.
+    #[test]
+    fn straight_map_folds_like_fold() {
+        let residual = residual_under(&Map::straight(150.0, 140.0));
+        let (a, b) = (
+            fold(&residual, 150.0, 140.0),
+            fold_map(&residual, &Map::straight(150.0, 140.0), 0..WORK, 0..WORK),
+        );
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4));
+    }
+}
