@@ -46,9 +46,9 @@
 //! contrast -20% and noise; 28 after 0.5x and 0.3x downscaling, brightness -20% and contrast
 //! +20%; 27 after the crops and the 0.5x + JPEG 70 + crop 5% chain and a 2 degree rotation
 //! (found by [`detect`] itself; also 27 at 0.7 and -1 degree, 29 at 1.5 and -2.5). Nearly
-//! every miss is one of two dense textures (grass, gravel). The informed amplitudes moved downscaling and WebP up (that is where the
-//! picture's reading at the embedding geometry survives); after a crop these two textures fail
-//! earlier, at synchronisation: the crop's tile period is not among the autocorrelation's
+//! every miss is one of two dense textures (grass, gravel). The informed amplitudes moved
+//! downscaling and WebP up (that is where the picture's reading at the embedding geometry
+//! survives); after a crop these two textures fail earlier, at synchronisation: the crop's tile period is not among the autocorrelation's
 //! peaks. Given that period (crop 10% per edge), grass decodes, gravel still has 19% of its
 //! code bits wrong. No unmarked image has detected, including 2,001 photos, crops and
 //! generated pictures (`tests/unmarked_many.rs`).
@@ -390,11 +390,13 @@ pub fn detect(image: &RgbaImage) -> Option<Detection> {
 pub const QUICK_ANGLES: [f32; 2] = [1.5, -1.5];
 
 /// Decoding attempts [`detect`] makes at most over all angles (12 straight, 6 per quick angle,
-/// 3 per refined guess: 33): each checks up to [`LIST_CANDIDATES`] payloads, each passing on
-/// an unmarked image with probability 2^-32, so a false detection has probability below
-/// `DETECT_ATTEMPTS * LIST_CANDIDATES / 2^32` (about 6 in 10^8) per image.
-pub const DETECT_ATTEMPTS: usize =
-    sync::MAX_ATTEMPTS + QUICK_ANGLES.len() * sync::QUICK_ATTEMPTS + (1 + QUICK_ANGLES.len()) * sync::REFINE_ATTEMPTS;
+/// 1 per refined guess, of which there are 5: 29): each checks up to [`LIST_CANDIDATES`]
+/// payloads, each passing on an unmarked image with probability 2^-32, so a false detection
+/// has probability below `DETECT_ATTEMPTS * LIST_CANDIDATES / 2^32` (about 5.4 in 10^8) per
+/// image.
+pub const DETECT_ATTEMPTS: usize = sync::MAX_ATTEMPTS
+    + QUICK_ANGLES.len() * sync::QUICK_ATTEMPTS
+    + (1 + QUICK_ANGLES.len() + GUESS_ANGLES.len()) * sync::REFINE_ATTEMPTS;
 
 /// The rotation below the quick angles whose crop's periods the straight search also refines
 /// (see [`sync::turned_periods`]).
@@ -611,6 +613,13 @@ mod tests {
 
     /// The digest is the documented one (value from Python's hashlib), and each field and the
     /// separator matter.
+    /// The documented attempt count, and so the false-detection bound.
+    #[test]
+    fn detect_attempts_are_counted() {
+        assert_eq!(DETECT_ATTEMPTS, 29);
+        assert!((DETECT_ATTEMPTS * LIST_CANDIDATES) as f64 / 2f64.powi(32) < 5.5e-8);
+    }
+
     #[test]
     fn payload_for_is_the_documented_digest() {
         let label = Label::new("001191440300708461136T1XGW3", "job-42");
