@@ -111,21 +111,25 @@ fn candidates(soft: &[f32; CODE_BITS]) -> Vec<(u64, bool)> {
         });
         let mut next_metric = [[f32::NEG_INFINITY; LIST]; STATES];
         for (ns, (slot, decided)) in next_metric.iter_mut().zip(step.iter_mut()).enumerate() {
-            let from = [0usize, 1].map(|low| {
-                let prev = ((ns << 1) & (STATES - 1)) | low;
-                (prev, gains[branch[ns][low]])
-            });
-            // Merge the two sorted lists, keeping the best LIST.
-            let mut taken = [0usize; 2];
+            // The two predecessors' lists, each already sorted best first, shifted by the
+            // branch gain; a merge keeps the best LIST. `& (STATES - 1)` keeps the indices
+            // in range without a check.
+            let prev = (ns << 1) & (STATES - 1);
+            let (a, b) = (&metric[prev], &metric[prev | 1]);
+            let (ga, gb) = (gains[branch[ns][0] & 7], gains[branch[ns][1] & 7]);
+            let (mut i, mut j) = (0usize, 0usize);
             for (m, d) in slot.iter_mut().zip(decided.iter_mut()) {
-                let value = |low: usize| {
-                    let (prev, gain) = from[low];
-                    metric[prev].get(taken[low]).map_or(f32::NEG_INFINITY, |m| m + gain)
-                };
-                let low = usize::from(value(1) > value(0));
-                *m = value(low);
-                *d = (taken[low] << 1 | low) as u8;
-                taken[low] += 1;
+                let va = a.get(i).map_or(f32::NEG_INFINITY, |m| m + ga);
+                let vb = b.get(j).map_or(f32::NEG_INFINITY, |m| m + gb);
+                if vb > va {
+                    *m = vb;
+                    *d = (j << 1 | 1) as u8;
+                    j += 1;
+                } else {
+                    *m = va;
+                    *d = (i << 1) as u8;
+                    i += 1;
+                }
             }
         }
         metric = next_metric;

@@ -22,6 +22,8 @@ pub(crate) const CHIP: usize = 4;
 pub(crate) const CHIPS: usize = 32;
 /// Tile side in working pixels.
 pub(crate) const TILE: usize = CHIP * CHIPS;
+// The fold masks tile indices with `TILE - 1`.
+const _: () = assert!(TILE.is_power_of_two());
 /// Chips in a tile.
 const N: usize = CHIPS * CHIPS;
 /// Chips in the synchronisation template.

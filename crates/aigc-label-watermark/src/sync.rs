@@ -36,6 +36,9 @@ const PERIODS_TRIED: usize = 4;
 pub(crate) const MAX_ATTEMPTS: usize = SHIFTS_TRIED * PERIODS_TRIED;
 /// Upper bound on decoding attempts at each extra angle of the quick rotation search.
 pub(crate) const QUICK_ATTEMPTS: usize = SHIFTS_TRIED * QUICK_PERIODS;
+/// Upper bound on decoding attempts per fit [`refined`] returns: only its best origin (the
+/// refined fold is sharp enough that the runners-up add chances for noise, not detections).
+pub(crate) const REFINE_ATTEMPTS: usize = 1;
 
 /// `a . b`, summed in eight independent lanes so the compiler can vectorise it.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -50,19 +53,49 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-/// Period guesses along the rows of `lines` (a WORK x WORK grid, row-major): the highest local
-/// maxima of the autocorrelation (over every `row_step`-th row, pooled with the lag's
-/// [`HARMONICS`]), each refined to a
-/// fraction of a pixel by a parabola through its neighbours.
-fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
-    let first = MIN_PERIOD - 1;
-    let raw = |lag: usize| -> f32 {
-        lines
+/// Which way an autocorrelation runs over the residual.
+#[derive(Clone, Copy)]
+pub(crate) enum Axis {
+    /// Along the rows: the horizontal period.
+    X,
+    /// Along the columns: the vertical period.
+    Y,
+}
+
+/// The residual's autocorrelation along `axis` at `lag`, summed over every `row_step`-th line
+/// (for [`Axis::Y`], every `row_step`-th pair of rows `lag` apart, each a whole-row dot
+/// product: contiguous, so no transposed copy is needed).
+fn autocorrelation(residual: &[f32], axis: Axis, lag: usize, row_step: usize) -> f32 {
+    match axis {
+        Axis::X => residual
             .chunks_exact(WORK)
             .step_by(row_step)
             .map(|row| dot(row.get(..WORK - lag).unwrap_or(&[]), row.get(lag..).unwrap_or(&[])))
-            .sum()
-    };
+            .sum(),
+        Axis::Y => (0..WORK.saturating_sub(lag))
+            .step_by(row_step)
+            .map(|y| {
+                let row = |y: usize| residual.get(y * WORK..(y + 1) * WORK).unwrap_or(&[]);
+                dot(row(y), row(y + lag))
+            })
+            .sum(),
+    }
+}
+
+/// Period guesses along `axis`: the `peaks_kept` highest local maxima of the autocorrelation
+/// (over every `row_step`-th line, pooled with the lag's [`HARMONICS`]), each refined to a
+/// fraction of a pixel by a parabola through its neighbours.
+fn periods(residual: &[f32], axis: Axis, peaks_kept: usize, row_step: usize) -> Vec<f32> {
+    peaks(residual, axis, row_step)
+        .into_iter()
+        .take(peaks_kept)
+        .map(|p| p.1)
+        .collect()
+}
+
+/// Every local maximum of the autocorrelation along `axis` as (score, period), highest first.
+pub(crate) fn peaks(residual: &[f32], axis: Axis, row_step: usize) -> Vec<(f32, f32)> {
+    let first = MIN_PERIOD - 1;
     let scores: Vec<f32> = (first..=MAX_PERIOD + 1)
         .map(|lag| {
             let (mut sum, mut count) = (0.0f32, 0usize);
@@ -71,7 +104,7 @@ fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
                 if l + MIN_OVERLAP > WORK {
                     break;
                 }
-                sum += raw(l);
+                sum += autocorrelation(residual, axis, l, row_step);
                 count += WORK - l;
             }
             sum / count.max(1) as f32
@@ -92,20 +125,7 @@ fn periods(lines: &[f32], peaks_kept: usize, row_step: usize) -> Vec<f32> {
         })
         .collect();
     peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
-    peaks.into_iter().take(peaks_kept).map(|p| p.1).collect()
-}
-
-/// The grid with rows and columns swapped, so columns can be read as contiguous rows.
-fn transpose(grid: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0f32; WORK * WORK];
-    for (y, row) in grid.chunks_exact(WORK).enumerate() {
-        for (x, &v) in row.iter().enumerate() {
-            if let Some(o) = out.get_mut(x * WORK + y) {
-                *o = v;
-            }
-        }
-    }
-    out
+    peaks
 }
 
 /// The period pairs to try: no crop (`TILE` on both axes) and every combination of it with
@@ -118,8 +138,8 @@ fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Ve
         }
         v
     };
-    let xs = with_tile(periods(residual, peaks_kept, row_step));
-    let ys = with_tile(periods(&transpose(residual), peaks_kept, row_step));
+    let xs = with_tile(periods(residual, Axis::X, peaks_kept, row_step));
+    let ys = with_tile(periods(residual, Axis::Y, peaks_kept, row_step));
     xs.iter().flat_map(|&px| ys.iter().map(move |&py| (px, py))).collect()
 }
 
@@ -127,45 +147,65 @@ fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Ve
 /// triangular kernel so each lattice point sums its whole chip.
 pub(crate) fn fold(residual: &[f32], px: f32, py: f32) -> Vec<f32> {
     let mut sum = vec![0.0f32; TILE * TILE];
-    let mut count = vec![0u32; TILE * TILE];
     let (sx, sy) = (TILE as f32 / px, TILE as f32 / py);
-    let txs: Vec<usize> = (0..WORK).map(|x| ((x as f32 * sx).round() as usize) % TILE).collect();
-    for (y, row) in residual.chunks_exact(WORK).enumerate() {
-        let ty = ((y as f32 * sy).round() as usize) % TILE;
+    // A tile index per column and per row; every count is a column's times a row's, and
+    // `& (TILE - 1)` (TILE is a power of two) keeps each index inside its row.
+    let txs: Vec<usize> = (0..WORK)
+        .map(|x| ((x as f32 * sx).round() as usize) & (TILE - 1))
+        .collect();
+    let tys: Vec<usize> = (0..WORK)
+        .map(|y| ((y as f32 * sy).round() as usize) & (TILE - 1))
+        .collect();
+    let (mut per_x, mut per_y) = ([0u32; TILE], [0u32; TILE]);
+    for (&tx, &ty) in txs.iter().zip(&tys) {
+        per_x[tx & (TILE - 1)] += 1;
+        per_y[ty & (TILE - 1)] += 1;
+    }
+    for (row, &ty) in residual.chunks_exact(WORK).zip(&tys) {
+        let Some(Ok(dst)) = sum
+            .get_mut(ty * TILE..(ty + 1) * TILE)
+            .map(<&mut [f32; TILE]>::try_from)
+        else {
+            continue;
+        };
         for (&tx, &v) in txs.iter().zip(row) {
-            let k = ty * TILE + tx;
-            if let (Some(s), Some(c)) = (sum.get_mut(k), count.get_mut(k)) {
-                *s += v;
-                *c += 1;
-            }
+            dst[tx & (TILE - 1)] += v;
         }
     }
-    for (s, c) in sum.iter_mut().zip(&count) {
-        *s /= (*c).max(1) as f32;
+    for (k, s) in sum.iter_mut().enumerate() {
+        *s /= (per_x[k % TILE] * per_y[(k / TILE) % TILE]).max(1) as f32;
     }
-    // Separable [1 2 3 2 1] kernel with wrap-around, the tile being periodic.
-    const K: [f32; 5] = [1.0, 2.0, 3.0, 2.0, 1.0];
-    let blur = |src: &[f32], step_x: bool| -> Vec<f32> {
-        let mut out = vec![0.0f32; TILE * TILE];
-        for y in 0..TILE {
-            for x in 0..TILE {
-                let mut acc = 0.0;
-                for (k, w) in K.iter().enumerate() {
-                    let (xx, yy) = if step_x {
-                        ((x + TILE + k - 2) % TILE, y)
-                    } else {
-                        (x, (y + TILE + k - 2) % TILE)
-                    };
-                    acc += w * src.get(yy * TILE + xx).copied().unwrap_or(0.0);
-                }
-                if let Some(o) = out.get_mut(y * TILE + x) {
-                    *o = acc / 9.0;
-                }
-            }
+    smooth(&sum)
+}
+
+/// A folded tile smoothed with a separable [1 2 3 2 1] kernel, wrapping around (the tile is
+/// periodic), so each lattice point sums its whole chip.
+fn smooth(sum: &[f32]) -> Vec<f32> {
+    // Separable [1 2 3 2 1] / 9 kernel with wrap-around, the tile being periodic: along each
+    // row through a copy padded with the wrapped ends, then down the columns by adding whole
+    // rows (contiguous, so both passes vectorise).
+    const K: [f32; 5] = [1.0 / 9.0, 2.0 / 9.0, 3.0 / 9.0, 2.0 / 9.0, 1.0 / 9.0];
+    let mut across = vec![0.0f32; TILE * TILE];
+    let mut padded = [0.0f32; TILE + 4];
+    for (src, dst) in sum.chunks_exact(TILE).zip(across.chunks_exact_mut(TILE)) {
+        let (head, tail) = (src.get(..2).unwrap_or(&[]), src.get(TILE - 2..).unwrap_or(&[]));
+        for (p, v) in padded.iter_mut().zip(tail.iter().chain(src).chain(head)) {
+            *p = *v;
         }
-        out
-    };
-    blur(&blur(&sum, true), false)
+        for (x, d) in dst.iter_mut().enumerate() {
+            let w = padded.get(x..x + 5).unwrap_or(&[]);
+            *d = w.iter().zip(&K).map(|(v, k)| v * k).sum();
+        }
+    }
+    let mut out = vec![0.0f32; TILE * TILE];
+    for (y, dst) in out.chunks_exact_mut(TILE).enumerate() {
+        for (k, w) in K.iter().enumerate() {
+            let r = (y + TILE + k - 2) % TILE;
+            let src = across.get(r * TILE..(r + 1) * TILE).unwrap_or(&[]);
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += w * s);
+        }
+    }
+    out
 }
 
 /// The folded tile's value at lattice point `(i, j)` when the tile starts at `(dx, dy)`.
@@ -183,13 +223,8 @@ const REFINED: usize = 8;
 
 /// The best `SHIFTS_TRIED` tile origins by correlation with the template, and the best one's
 /// height in standard deviations over the coarse origins.
-fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
-    let sync: Vec<(usize, usize, f32)> = layout
-        .chips
-        .iter()
-        .enumerate()
-        .filter_map(|(k, &(role, sign))| matches!(role, Role::Sync).then_some((k % CHIPS, k / CHIPS, sign)))
-        .collect();
+pub(crate) fn shifts(tile: &[f32], layout: &Layout) -> (Vec<(usize, usize)>, f32) {
+    let sync = template(layout);
     let score =
         |dx: usize, dy: usize| -> f32 { sync.iter().map(|&(i, j, sign)| sign * sample(tile, i, j, dx, dy)).sum() };
     // Origins split into a lattice shift (qx, qy) and a phase (rx, ry) below one chip. For each
@@ -276,12 +311,31 @@ pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
 }
 
 /// The quick search for a rotated picture: only the strongest autocorrelation peak per axis,
-/// measured over every fourth line (and the uncropped period), at most [`QUICK_PERIODS`] pairs, so at most
-/// `QUICK_PERIODS * SHIFTS_TRIED` attempts.
-pub(crate) fn quick_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
-    let mut fits = all_fits(residual, layout, 1, 4);
+/// measured over every fourth line (and the uncropped period), at most [`QUICK_PERIODS`] pairs,
+/// so at most `QUICK_PERIODS * SHIFTS_TRIED` attempts; and, not decoded but returned for
+/// [`refined`], the fit for the `guess`ed periods.
+pub(crate) fn quick_fits(residual: &[f32], layout: &Layout, guess: (f32, f32)) -> (Vec<Fit>, Fit) {
+    let pairs = period_candidates(residual, 1, 4);
+    let mut fits = fits_for(residual, layout, pairs);
     fits.truncate(QUICK_PERIODS);
-    fits
+    (fits, fit_for(residual, layout, guess))
+}
+
+/// The tile periods after a turn by `degrees` and a crop to the largest centred rectangle of
+/// the picture's aspect ratio (`aspect`, height over width) inside the turned picture: what a
+/// straightening tool does, and issue 19's rotation attack.
+///
+/// Why a guess: a turn smears the autocorrelation's peaks, and this crop is the usual one,
+/// so its periods are worth a fold of their own; [`refine`] corrects a guess that is close.
+pub(crate) fn turned_periods(degrees: f32, aspect: f32) -> (f32, f32) {
+    let (s, c) = degrees.to_radians().sin_cos();
+    let long = if aspect >= 1.0 {
+        aspect
+    } else {
+        1.0 / aspect.max(f32::MIN_POSITIVE)
+    };
+    let p = TILE as f32 * (c + s.abs() * long);
+    (p, p)
 }
 
 /// Period pairs [`quick_fits`] decodes at most.
@@ -290,19 +344,24 @@ pub(crate) const QUICK_PERIODS: usize = 2;
 /// Every period candidate (from `peaks_kept` autocorrelation peaks per axis, measured over
 /// every `row_step`-th line) folded and synchronised, best template first.
 pub(crate) fn all_fits(residual: &[f32], layout: &Layout, peaks_kept: usize, row_step: usize) -> Vec<Fit> {
-    let mut fits: Vec<Fit> = period_candidates(residual, peaks_kept, row_step)
-        .into_iter()
-        .map(|(px, py)| {
-            let tile = fold(residual, px, py);
-            let (origins, z) = shifts(&tile, layout);
-            Fit {
-                tile,
-                origins,
-                z,
-                periods: (px, py),
-            }
-        })
-        .collect();
+    fits_for(residual, layout, period_candidates(residual, peaks_kept, row_step))
+}
+
+/// The residual folded and synchronised under one period pair.
+pub(crate) fn fit_for(residual: &[f32], layout: &Layout, (px, py): (f32, f32)) -> Fit {
+    let tile = fold(residual, px, py);
+    let (origins, z) = shifts(&tile, layout);
+    Fit {
+        tile,
+        origins,
+        z,
+        periods: (px, py),
+    }
+}
+
+/// Each period pair folded and synchronised, best template first.
+fn fits_for(residual: &[f32], layout: &Layout, pairs: Vec<(f32, f32)>) -> Vec<Fit> {
+    let mut fits: Vec<Fit> = pairs.into_iter().map(|p| fit_for(residual, layout, p)).collect();
     fits.sort_by(|a, b| b.z.total_cmp(&a.z));
     fits
 }
@@ -318,4 +377,332 @@ pub(crate) fn soft_bits(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> 
         }
     }
     soft
+}
+
+/// Where a fold sends each working-grid position: tile coordinates `a * (x, y) + b`.
+///
+/// Why a general affine map: the straight search folds with one period per axis, the rotation
+/// search with a turned grid, and [`refine`] corrects whatever small rotation, scale or shear
+/// is left, all as one map, and the fold visits each residual sample once (no resampled copy).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Map {
+    a: [[f32; 2]; 2],
+    b: [f32; 2],
+}
+
+impl Map {
+    /// The fold with periods `(px, py)` on the grid as it is.
+    pub(crate) fn straight(px: f32, py: f32) -> Map {
+        Map {
+            a: [[TILE as f32 / px, 0.0], [0.0, TILE as f32 / py]],
+            b: [0.0; 2],
+        }
+    }
+
+    /// The fold with periods `(px, py)` on the grid of a `width` x `height` picture turned back
+    /// by `degrees` (as [`crate::luma::unrotate`] turns it).
+    pub(crate) fn turned(px: f32, py: f32, degrees: f32, width: u32, height: u32) -> Map {
+        let (s, c) = degrees.to_radians().sin_cos();
+        // Working cells are `width / WORK` by `height / WORK` pixels: the turn is a rotation in
+        // pixels, so in cells each off-diagonal term carries the aspect ratio.
+        let aspect = height as f32 / width.max(1) as f32;
+        let j = [[c, s * aspect], [-s / aspect.max(f32::MIN_POSITIVE), c]];
+        let (kx, ky) = (TILE as f32 / px, TILE as f32 / py);
+        let a = [[kx * j[0][0], kx * j[0][1]], [ky * j[1][0], ky * j[1][1]]];
+        // The grid's centre stays where it is.
+        let mid = (WORK as f32 - 1.0) / 2.0;
+        let b = [
+            kx * mid - (a[0][0] + a[0][1]) * mid,
+            ky * mid - (a[1][0] + a[1][1]) * mid,
+        ];
+        Map { a, b }
+    }
+
+    /// Tile coordinates of working position `(x, y)`.
+    fn at(&self, x: f32, y: f32) -> [f32; 2] {
+        [
+            self.a[0][0] * x + self.a[0][1] * y + self.b[0],
+            self.a[1][0] * x + self.a[1][1] * y + self.b[1],
+        ]
+    }
+}
+
+/// Cells in a tile.
+const CELLS: usize = TILE * TILE;
+
+/// A fold in progress: per tile cell, the sum of the samples it received and their count.
+struct Sums {
+    sum: Vec<f32>,
+    count: Vec<u16>,
+}
+
+impl Sums {
+    fn new() -> Sums {
+        Sums {
+            sum: vec![0.0; CELLS],
+            count: vec![0; CELLS],
+        }
+    }
+
+    /// Adds the residual's samples in columns `xs` and rows `ys`, each to the cell `map` sends
+    /// it to.
+    fn add(&mut self, residual: &[f32], map: &Map, xs: std::ops::Range<usize>, ys: std::ops::Range<usize>) {
+        let (Ok(sum), Ok(count)) = (
+            <&mut [f32; CELLS]>::try_from(self.sum.as_mut_slice()),
+            <&mut [u16; CELLS]>::try_from(self.count.as_mut_slice()),
+        ) else {
+            return;
+        };
+        const MASK: i32 = TILE as i32 - 1;
+        // Tile coordinates in 16.16 fixed point: one integer add per sample along a row, and
+        // the cell is a shift and a mask (a remainder for a power of two, negative coordinates
+        // included). Over a row of 512 samples the rounded step drifts by under a hundredth of
+        // a cell. Coordinates stay far inside i32 for any map a fit can produce (|a| and |b|
+        // are a few units and a few hundred).
+        const ONE: f32 = 65536.0;
+        let fixed = |v: f32| (v * ONE).round().clamp(i32::MIN as f32, i32::MAX as f32) as i32;
+        let (step_x, step_y) = (fixed(map.a[0][0]), fixed(map.a[1][0]));
+        for y in ys {
+            let Some(row) = residual.get(y * WORK..(y + 1) * WORK).and_then(|r| r.get(xs.clone())) else {
+                continue;
+            };
+            let [tx, ty] = map.at(xs.start as f32, y as f32);
+            let (mut fx, mut fy) = (fixed(tx), fixed(ty));
+            for &v in row {
+                let cx = (fx.wrapping_add(1 << 15) >> 16) & MASK;
+                let cy = (fy.wrapping_add(1 << 15) >> 16) & MASK;
+                let k = (cy as usize * TILE + cx as usize) & (CELLS - 1);
+                sum[k] += v;
+                count[k] = count[k].saturating_add(1);
+                fx = fx.wrapping_add(step_x);
+                fy = fy.wrapping_add(step_y);
+            }
+        }
+    }
+
+    /// The sums of two folds.
+    fn plus(&self, other: &Sums) -> Sums {
+        Sums {
+            sum: self.sum.iter().zip(&other.sum).map(|(a, b)| a + b).collect(),
+            count: self
+                .count
+                .iter()
+                .zip(&other.count)
+                .map(|(a, b)| a.saturating_add(*b))
+                .collect(),
+        }
+    }
+
+    /// The folded tile: each cell's mean, smoothed as [`fold`] smooths.
+    fn tile(&self) -> Vec<f32> {
+        let mean: Vec<f32> = self
+            .sum
+            .iter()
+            .zip(&self.count)
+            .map(|(s, &c)| s / f32::from(c.max(1)))
+            .collect();
+        smooth(&mean)
+    }
+}
+
+/// The residual's samples in columns `xs` and rows `ys` folded onto one tile through `map`,
+/// averaged per cell and smoothed as [`fold`] does.
+pub(crate) fn fold_map(
+    residual: &[f32],
+    map: &Map,
+    xs: std::ops::Range<usize>,
+    ys: std::ops::Range<usize>,
+) -> Vec<f32> {
+    let mut sums = Sums::new();
+    sums.add(residual, map, xs, ys);
+    sums.tile()
+}
+
+/// The template's chips: lattice position and sign.
+fn template(layout: &Layout) -> Vec<(usize, usize, f32)> {
+    layout
+        .chips
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &(role, sign))| matches!(role, Role::Sync).then_some((k % CHIPS, k / CHIPS, sign)))
+        .collect()
+}
+
+/// The template's correlation with `tile` at origin `(dx, dy)` (wrapping).
+fn template_score(tile: &[f32], template: &[(usize, usize, f32)], dx: usize, dy: usize) -> f32 {
+    template
+        .iter()
+        .map(|&(i, j, sign)| sign * sample(tile, i, j, dx, dy))
+        .sum()
+}
+
+/// How far (to a fraction of a pixel) the template's best origin in `tile` lies from `(dx, dy)`,
+/// searched within `RADIUS` pixels each way.
+fn local_offset(tile: &[f32], template: &[(usize, usize, f32)], dx: usize, dy: usize) -> [f32; 2] {
+    const RADIUS: i32 = 4;
+    let t = TILE as i32;
+    let at = |ox: i32, oy: i32| {
+        let x = (dx as i32 + ox).rem_euclid(t) as usize;
+        let y = (dy as i32 + oy).rem_euclid(t) as usize;
+        template_score(tile, template, x, y)
+    };
+    let mut best = (f32::NEG_INFINITY, 0, 0);
+    for oy in -RADIUS..=RADIUS {
+        for ox in -RADIUS..=RADIUS {
+            let v = at(ox, oy);
+            if v > best.0 {
+                best = (v, ox, oy);
+            }
+        }
+    }
+    let (v, ox, oy) = best;
+    // A parabola through each axis's neighbours places the peak between pixels.
+    let vertex = |minus: f32, plus: f32| {
+        let denom = minus - 2.0 * v + plus;
+        if denom < 0.0 {
+            (0.5 * (minus - plus) / denom).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        }
+    };
+    [
+        ox as f32 + vertex(at(ox - 1, oy), at(ox + 1, oy)),
+        oy as f32 + vertex(at(ox, oy - 1), at(ox, oy + 1)),
+    ]
+}
+
+/// `map` corrected for the small rotation, scale or shear it leaves: the template's origin is
+/// found again in each half of the grid (left, right, top, bottom) near `origin`, and the way
+/// it drifts across the grid is taken out of the map.
+///
+/// Why: the rotation search turns the picture back by whole steps and the autocorrelation
+/// measures periods to a fraction of a pixel, and an error of half a degree or half a pixel
+/// drifts the tiles far enough apart across the grid to blur the fold; each half is short
+/// enough that its drift is small, and the offsets between halves measure it.
+pub(crate) fn refine(residual: &[f32], map: &Map, origin: (usize, usize), layout: &Layout) -> Map {
+    let half = WORK / 2;
+    // One pass into the four quadrants; each half is the sum of two.
+    let quadrant = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
+        let mut sums = Sums::new();
+        sums.add(residual, map, xs, ys);
+        sums
+    };
+    let (tl, tr) = (quadrant(0..half, 0..half), quadrant(half..WORK, 0..half));
+    let (bl, br) = (quadrant(0..half, half..WORK), quadrant(half..WORK, half..WORK));
+    let chips = template(layout);
+    let offset = |a: &Sums, b: &Sums| local_offset(&a.plus(b).tile(), &chips, origin.0, origin.1);
+    let (left, right) = (offset(&tl, &bl), offset(&tr, &br));
+    let (top, bottom) = (offset(&tl, &tr), offset(&bl, &br));
+    // The origin's drift per working pixel: d(origin) / d(x) and d(origin) / d(y).
+    let d = half as f32;
+    let g = [
+        [(right[0] - left[0]) / d, (bottom[0] - top[0]) / d],
+        [(right[1] - left[1]) / d, (bottom[1] - top[1]) / d],
+    ];
+    // The origin is where the map puts the pattern's start, so the pattern sits at the map's
+    // coordinates less the drift; the centre keeps its coordinates.
+    let mid = (WORK as f32 - 1.0) / 2.0;
+    let mut out = *map;
+    for (r, gr) in g.iter().enumerate() {
+        for (c, gv) in gr.iter().enumerate() {
+            out.a[r][c] -= gv;
+        }
+        out.b[r] += (gr[0] + gr[1]) * mid;
+    }
+    out
+}
+
+/// How much a first refinement must raise the template's z for a second one to follow.
+const REFINE_AGAIN: f32 = 1.0;
+
+/// The fit under `map` (tile origin near `origin`, template z `z`) after [`refine`], once, or
+/// twice when the first round made the template stand out more (a fit near the truth
+/// converges; noise does not, and is not paid for twice).
+pub(crate) fn refined(residual: &[f32], map: Map, origin: (usize, usize), z: f32, layout: &Layout) -> Fit {
+    let (mut map, mut origin, mut z) = (map, origin, z);
+    let mut round = 0;
+    loop {
+        map = refine(residual, &map, origin, layout);
+        let tile = fold_map(residual, &map, 0..WORK, 0..WORK);
+        let (origins, new_z) = shifts(&tile, layout);
+        round += 1;
+        let again = round < 2 && new_z > z + REFINE_AGAIN;
+        match origins.first() {
+            Some(&best) if again => {
+                origin = best;
+                z = new_z;
+            }
+            _ => {
+                let periods = (TILE as f32 / map.a[0][0], TILE as f32 / map.a[1][1]);
+                return Fit {
+                    tile,
+                    origins: origins.into_iter().take(REFINE_ATTEMPTS).collect(),
+                    z: new_z,
+                    periods,
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::lattice;
+
+    /// A residual holding the pattern as `truth` maps it (amplitude 0.3) in uniform noise.
+    fn residual_under(truth: &Map) -> Vec<f32> {
+        let values = Layout::v1().values(0x1234_5678_9abc_def0);
+        let v = |i: usize, j: usize| values[j * CHIPS + i];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        (0..WORK * WORK)
+            .map(|k| {
+                let [tx, ty] = truth.at((k % WORK) as f32, (k / WORK) as f32);
+                let ((i0, i1, fx), (j0, j1, fy)) = (lattice(tx), lattice(ty));
+                let top = v(i0, j0) + (v(i1, j0) - v(i0, j0)) * fx;
+                let bottom = v(i0, j1) + (v(i1, j1) - v(i0, j1)) * fx;
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                0.3 * (top + (bottom - top) * fy) + (x % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Largest difference between two maps' linear parts.
+    fn distance(a: &Map, b: &Map) -> f32 {
+        (0..4)
+            .map(|k| (a.a[k / 2][k % 2] - b.a[k / 2][k % 2]).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// A guess half a degree and a pixel or two of period off converges on the true map, and
+    /// the template stands out far more after it.
+    #[test]
+    fn refine_takes_out_a_small_turn_and_scale() {
+        let layout = Layout::v1();
+        let truth = Map::turned(133.0, 131.0, 2.1, 1600, 1200);
+        let residual = residual_under(&truth);
+        let guess = Map::turned(132.0, 132.0, 1.5, 1600, 1200);
+        let tile = fold_map(&residual, &guess, 0..WORK, 0..WORK);
+        let (origins, z) = shifts(&tile, &layout);
+        let once = refine(&residual, &guess, origins[0], &layout);
+        let (origins, _) = shifts(&fold_map(&residual, &once, 0..WORK, 0..WORK), &layout);
+        let twice = refine(&residual, &once, origins[0], &layout);
+        let (before, after) = (distance(&guess, &truth), distance(&twice, &truth));
+        assert!(after * 5.0 < before, "map error {before} -> {after}");
+        let fit = refined(&residual, guess, origins[0], z, &layout);
+        assert!(fit.z > z + 1.5, "z {z} -> {}", fit.z);
+    }
+
+    /// The straight map folds exactly as `fold` does.
+    #[test]
+    fn straight_map_folds_like_fold() {
+        let residual = residual_under(&Map::straight(150.0, 140.0));
+        let (a, b) = (
+            fold(&residual, 150.0, 140.0),
+            fold_map(&residual, &Map::straight(150.0, 140.0), 0..WORK, 0..WORK),
+        );
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4));
+    }
 }

@@ -92,3 +92,20 @@ fn detect_finds_small_rotations() {
     }
     assert!(ok >= 3, "only {ok} of 4 rotated pictures recovered");
 }
+
+/// Rotations between the quick angles (and the straight search), on 4:3 pictures: `detect`
+/// refines its guesses of a turned picture's crop, so 0.7 and 1 degree turns come back too.
+#[test]
+fn detect_finds_rotations_between_its_angles() {
+    let mut ok = 0;
+    let turns = [(0u32, 0.7f32), (1, -0.7), (2, 1.0), (3, -1.0), (1, 2.2), (3, -0.4)];
+    for (k, degrees) in turns {
+        let img = picture(k, 800, 600, 90 + u64::from(k));
+        let payload = 0x5eed_0000_0000_0000 | u64::from(k) << 8 | degrees.to_bits() as u64 & 0xff;
+        let turned = rotate(&embed(&img, payload, DEFAULT_STRENGTH), degrees);
+        let found = detect(&turned).map(|d| d.payload);
+        assert!(found.is_none() || found == Some(payload), "{k} {degrees}: {found:?}");
+        ok += usize::from(found == Some(payload));
+    }
+    assert!(ok >= 5, "only {ok} of {} turned pictures recovered", turns.len());
+}
