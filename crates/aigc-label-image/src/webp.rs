@@ -40,7 +40,7 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::check::{Check, id};
+use aigc_label_core::check::Check;
 use aigc_label_core::container::Budget;
 use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
@@ -156,7 +156,7 @@ impl Carrier for WebP {
 
     /// Lenient about a truncated file (a RIFF size or a chunk that runs past the end): the
     /// copies read before the cut are reported, each with a
-    /// [`structure.truncated`](id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
+    /// [`structure.truncated`](aigc_label_core::check::id::STRUCTURE_TRUNCATED) warning (without a copy, the cut is the
     /// error); [`WebP::write`] refuses such a file.
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut scan = Scan::run(input, limits, true)?;
@@ -806,7 +806,7 @@ pub fn update_in_place<F: std::io::Read + Write + std::io::Seek>(
     sync: impl FnMut(&mut F) -> std::io::Result<()>,
 ) -> Result<Update> {
     match in_place_steps(file, label, limits)? {
-        Ok(steps) => steps.run(file, sync),
+        Ok(steps) => crate::room::run(&steps, file, sync),
         Err(why) => Ok(Update::Rewrite(why)),
     }
 }
@@ -920,6 +920,7 @@ fn write_chunk(out: &mut CountingWriter<'_>, fourcc: &[u8; 4], payload: &[u8]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aigc_label_core::check::id;
     use aigc_label_core::xmp;
     use std::io::Cursor;
 

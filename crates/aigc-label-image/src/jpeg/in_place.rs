@@ -80,7 +80,7 @@ pub fn update_in_place<F: Read + Write + Seek>(
     sync: impl FnMut(&mut F) -> std::io::Result<()>,
 ) -> Result<Update> {
     match steps(file, label, limits)? {
-        Ok(steps) => steps.run(file, sync),
+        Ok(steps) => crate::room::run(&steps, file, sync),
         Err(why) => Ok(Update::Rewrite(why)),
     }
 }

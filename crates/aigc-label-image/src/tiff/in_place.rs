@@ -34,7 +34,7 @@ use aigc_label_core::io::Source;
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Label, Limits, Result};
 
-use super::{FORMAT, Scan, TYPE_BYTE, Tiff};
+use super::{FORMAT, Scan, TYPE_BYTE};
 
 /// The first bytes of a label room's record; its length follows.
 pub const ROOM: &[u8; 8] = b"AIGCroom";
