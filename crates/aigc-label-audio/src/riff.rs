@@ -19,7 +19,8 @@ use std::ops::Range;
 
 use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{Bytes, CountingWriter, Source};
-use aigc_label_core::{Error, Limits, Result};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
+use aigc_label_core::{Error, Found, Limits, Result};
 
 use crate::common::Budget;
 
@@ -248,6 +249,14 @@ impl Piece {
     }
 }
 
+/// Where the label's structure sits in a planned output ([`Plan::edit_plan`]).
+pub(crate) enum LabelAt {
+    /// This range of the appended chunk.
+    Appended(Range<u64>),
+    /// This range of the output, in a chunk the pieces hold.
+    Output(Range<u64>),
+}
+
 /// What a writer puts in the output body, chunk by chunk, before a chunk it appends; see
 /// [`Plan::emit`].
 #[derive(Default)]
@@ -335,10 +344,8 @@ impl Plan {
         header: &Header,
         appended: &[u8],
     ) -> Result<Range<u64>> {
-        let missing_pad = self.missing_pad && !appended.is_empty();
-        let pad_fix = u64::from(missing_pad);
-        let body_size = 4 + self.len() + pad_fix + appended.len() as u64 + self.stray;
-        write_header(out, header, body_size)?;
+        let (body_size, missing_pad) = self.body_size(appended);
+        out.write_all(&header_bytes(header, body_size)?)?;
         for piece in &self.pieces {
             match piece {
                 Piece::Copy { offset, len } => {
@@ -366,21 +373,70 @@ impl Plan {
         src.copy_rest(out, "bytes after the chunks")?;
         Ok(range)
     }
+
+    /// The body size of the output with `appended`, and whether a pad byte the last chunk
+    /// misses goes before it.
+    fn body_size(&self, appended: &[u8]) -> (u64, bool) {
+        let missing_pad = self.missing_pad && !appended.is_empty();
+        let size = 4 + self.len() + u64::from(missing_pad) + appended.len() as u64 + self.stray;
+        (size, missing_pad)
+    }
+
+    /// The output [`Plan::emit`] writes, as an edit plan over an input of `len` bytes (copied
+    /// ranges and new bytes), with the label copies the walk `found` and `label`, where the
+    /// label's structure sits.
+    ///
+    /// # Errors
+    /// As [`Plan::emit`]; [`Error::Parameter`] for a piece of a second stream.
+    pub fn edit_plan(
+        &self,
+        header: &Header,
+        len: u64,
+        appended: &[u8],
+        found: Vec<Found>,
+        label: LabelAt,
+    ) -> Result<EditPlan> {
+        let (body_size, missing_pad) = self.body_size(appended);
+        let mut out = PlanBuilder::new(header.format);
+        out.put(&header_bytes(header, body_size)?);
+        for piece in &self.pieces {
+            match piece {
+                Piece::Copy { offset, len } => out.copy(*offset..offset.saturating_add(*len)),
+                Piece::Other { .. } => {
+                    return Err(Error::parameter("pieces", "a piece of a second stream in an edit plan"));
+                }
+                Piece::Bytes(bytes) => out.put(bytes),
+                Piece::Ds64(raw) => out.put(&patch_ds64(raw, body_size)),
+            }
+        }
+        if missing_pad {
+            out.put(&[0]);
+        }
+        let at = out.position();
+        out.put(appended);
+        out.copy(header.end - self.stray..len);
+        let range = match label {
+            LabelAt::Appended(r) => at + r.start..at + r.end,
+            LabelAt::Output(r) => r,
+        };
+        Ok(out.finish(found, range))
+    }
 }
 
-/// Writes the 12-byte header for a body of `body_size` bytes. RF64 / BW64 keep their "see
-/// ds64" size; the real size goes into `ds64` (see [`patch_ds64`]).
-fn write_header(out: &mut dyn Write, header: &Header, body_size: u64) -> Result<()> {
+/// The 12-byte header for a body of `body_size` bytes. RF64 / BW64 keep their "see ds64"
+/// size; the real size goes into `ds64` (see [`patch_ds64`]).
+fn header_bytes(header: &Header, body_size: u64) -> Result<[u8; 12]> {
     let too_big = || Error::capacity(header.format, "the written file would pass 4 GiB");
     let field = match header.flavour {
         Flavour::Rf64 if header.size_field == SIZE_IN_DS64 => SIZE_IN_DS64,
         Flavour::Rf64 => u32::try_from(body_size).unwrap_or(SIZE_IN_DS64),
         Flavour::Riff | Flavour::Iff => u32::try_from(body_size).map_err(|_| too_big())?,
     };
-    out.write_all(&header.magic)?;
-    out.write_all(&header.flavour.size_bytes(field))?;
-    out.write_all(&header.form)?;
-    Ok(())
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&header.magic);
+    bytes[4..8].copy_from_slice(&header.flavour.size_bytes(field));
+    bytes[8..].copy_from_slice(&header.form);
+    Ok(bytes)
 }
 
 /// The `ds64` chunk `raw` (header included) with its RIFF size set to `body_size`; every other
