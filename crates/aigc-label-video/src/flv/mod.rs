@@ -17,7 +17,8 @@ pub(crate) mod amf;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::io::{Bytes, CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{Bytes, ReadSeek, Source};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use self::amf::{Property, marker};
@@ -85,26 +86,14 @@ impl Carrier for Flv {
         let mut out = Vec::new();
         for tag in tags {
             let data = read_data(&mut src, &tag, limits)?;
-            let Some(script) = Script::parse(&data, limits) else {
-                continue;
-            };
-            let name = data.get(script.name.clone()).unwrap_or_default();
-            for p in script.props.iter().filter(|p| data.get(p.key.clone()) == Some(KEY)) {
-                let Some(value) = data.get(p.value.clone()).and_then(amf::string) else {
-                    continue;
-                };
-                let (place, wild) = if name == ON_META_DATA {
-                    ("onMetaData AIGC".to_string(), None)
-                } else {
-                    (format!("script tag {} AIGC", text(name)), Some("onMetaData AIGC"))
-                };
-                out.push(found(place, tag.start..tag.data_end(), text(value), wild));
+            if let Some(script) = Script::parse(&data, limits) {
+                script.copies(&data, &tag, &mut out);
             }
             if out.len() >= limits.max_copies {
-                out.truncate(limits.max_copies);
                 break;
             }
         }
+        out.truncate(limits.max_copies);
         Ok(out)
     }
 
@@ -115,63 +104,13 @@ impl Carrier for Flv {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let first = read_header(&mut src)?;
-        let (tags, end) = script_tags(&mut src, first, limits, true)?;
-        let json = label_json(label);
-        let mut rebuilt = Vec::new();
-        let mut target_found = false;
-        for tag in tags {
-            let data = read_data(&mut src, &tag, limits)?;
-            let Some(script) = Script::parse(&data, limits) else {
-                continue;
-            };
-            let is_target = !target_found && data.get(script.name.clone()) == Some(ON_META_DATA);
-            let has_label = script.props.iter().any(|p| data.get(p.key.clone()) == Some(KEY));
-            if is_target || has_label {
-                target_found |= is_target;
-                let (new_data, slots) = script.rebuild(&data, is_target.then_some(json.as_str()));
-                rebuilt.push(Rebuilt {
-                    tag: Some(tag),
-                    data: new_data,
-                    slots,
-                    target: is_target,
-                });
-            }
-        }
-        if !target_found {
-            rebuilt.insert(0, new_on_meta_data(&json));
-        }
-        let shifts = Shifts::new(first, &rebuilt)?;
-        let new_len = src
-            .len()
-            .checked_add_signed(shifts.total())
-            .ok_or_else(|| src.malformed("size"))?;
-        for r in &mut rebuilt {
-            r.patch_slots(&shifts, src.len(), new_len);
-        }
+        edit_plan(input, label, limits)?.write_to(input, output)
+    }
 
-        let mut out = CountingWriter::new(output);
-        src.seek_to(0)?;
-        let mut label_range = 0..0;
-        let mut cursor = 0;
-        for r in &rebuilt {
-            let at = r.tag.map_or(first, |t| t.start);
-            src.copy_to(&mut out, at - cursor, "FLV tags")?;
-            let start = out.count();
-            r.write_to(&mut src, &mut out)?;
-            if r.target {
-                label_range = start..start + TAG_HEADER + r.data.len() as u64;
-            }
-            cursor = r.tag.map_or(first, |t| t.end());
-            src.seek_to(cursor)?;
-        }
-        src.copy_to(&mut out, end - cursor, "FLV tags")?;
-        src.copy_rest(&mut out, "FLV trailing bytes")?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
+    /// One walk of the tags: the script tags are read (their label copies reported) and the
+    /// ones that change rebuilt; every other byte is a copied range.
+    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits).map(Some)
     }
 
     /// Left out of a content binding: each script tag holding a label copy, whole (its
@@ -189,6 +128,68 @@ impl Carrier for Flv {
         }
         Ok(out.into_ranges())
     }
+}
+
+/// Plans [`Flv::write`]'s output, collecting the copies [`Flv::find`] reports on the way: the
+/// script tags that change are rebuilt (the first `onMetaData` gets the label, others lose
+/// theirs, a new `onMetaData` comes first when there is none), everything else is copied.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let first = read_header(&mut src)?;
+    let (tags, _) = script_tags(&mut src, first, limits, true)?;
+    let json = label_json(label);
+    let mut found = Vec::new();
+    let mut rebuilt = Vec::new();
+    let mut target_found = false;
+    for tag in tags {
+        let data = read_data(&mut src, &tag, limits)?;
+        let Some(script) = Script::parse(&data, limits) else {
+            continue;
+        };
+        script.copies(&data, &tag, &mut found);
+        let is_target = !target_found && data.get(script.name.clone()) == Some(ON_META_DATA);
+        let has_label = script.props.iter().any(|p| data.get(p.key.clone()) == Some(KEY));
+        if is_target || has_label {
+            target_found |= is_target;
+            let (new_data, slots) = script.rebuild(&data, is_target.then_some(json.as_str()));
+            src.seek_to(tag.start)?;
+            rebuilt.push(Rebuilt {
+                tag: Some(tag),
+                header: src.read_array("tag header")?,
+                data: new_data,
+                slots,
+                target: is_target,
+            });
+        }
+    }
+    found.truncate(limits.max_copies);
+    if !target_found {
+        rebuilt.insert(0, new_on_meta_data(&json));
+    }
+    let shifts = Shifts::new(first, &rebuilt)?;
+    let new_len = src
+        .len()
+        .checked_add_signed(shifts.total())
+        .ok_or_else(|| src.malformed("size"))?;
+    for r in &mut rebuilt {
+        r.patch_slots(&shifts, src.len(), new_len);
+    }
+
+    let mut out = PlanBuilder::new(FORMAT);
+    let mut label_range = 0..0;
+    let mut cursor = 0;
+    for r in &rebuilt {
+        let at = r.tag.map_or(first, |t| t.start);
+        out.copy(cursor..at);
+        let start = out.position();
+        out.put(&r.bytes()?);
+        if r.target {
+            label_range = start..start + TAG_HEADER + r.data.len() as u64;
+        }
+        cursor = r.tag.map_or(first, |t| t.end());
+    }
+    out.copy(cursor..src.len());
+    Ok(out.finish(found, label_range))
 }
 
 /// Checks the FLV header and returns the offset of the first tag (after `PreviousTagSize0`).
@@ -278,6 +279,22 @@ impl Script {
         })
     }
 
+    /// Adds the label copies of this script, the data of `tag`, to `out`.
+    fn copies(&self, data: &[u8], tag: &Tag, out: &mut Vec<Found>) {
+        let name = data.get(self.name.clone()).unwrap_or_default();
+        for p in self.props.iter().filter(|p| data.get(p.key.clone()) == Some(KEY)) {
+            let Some(value) = data.get(p.value.clone()).and_then(amf::string) else {
+                continue;
+            };
+            let (place, wild) = if name == ON_META_DATA {
+                ("onMetaData AIGC".to_string(), None)
+            } else {
+                (format!("script tag {} AIGC", text(name)), Some("onMetaData AIGC"))
+            };
+            out.push(found(place, tag.start..tag.data_end(), text(value), wild));
+        }
+    }
+
     /// The data with every `AIGC` property dropped and, if `json` is given, one added at the
     /// end; plus where `filesize` and `keyframes.filepositions` numbers ended up.
     fn rebuild(&self, data: &[u8], json: Option<&str>) -> (Vec<u8>, Vec<Slot>) {
@@ -356,6 +373,8 @@ fn number_slots(key: &[u8], value: &[u8], value_at: usize) -> Vec<Slot> {
 struct Rebuilt {
     /// The input tag it replaces; `None` for a new `onMetaData`.
     tag: Option<Tag>,
+    /// The input tag's header (all zeros for a new tag).
+    header: [u8; 11],
     data: Vec<u8>,
     slots: Vec<Slot>,
     /// Whether it holds the label.
@@ -372,6 +391,7 @@ fn new_on_meta_data(json: &str) -> Rebuilt {
     data.extend_from_slice(&[0, 0, marker::OBJECT_END]);
     Rebuilt {
         tag: None,
+        header: [0; 11],
         data,
         slots: Vec::new(),
         target: true,
@@ -400,26 +420,22 @@ impl Rebuilt {
         }
     }
 
-    /// Writes the tag: the original header with the new `DataSize` (or a fresh header), the
-    /// data, and the `PreviousTagSize` that must follow it.
-    fn write_to(&self, src: &mut Source<'_>, out: &mut dyn Write) -> Result<()> {
+    /// The tag as written: the original header with the new `DataSize` (or a fresh header),
+    /// the data, and the `PreviousTagSize` that must follow it.
+    fn bytes(&self) -> Result<Vec<u8>> {
         let size = u32::try_from(self.data.len())
             .ok()
             .filter(|&s| s < 1 << 24)
             .ok_or_else(|| Error::capacity("flv", "script data over 16 MiB"))?;
-        let mut header = [0u8; 11];
-        match self.tag {
-            Some(tag) => {
-                src.seek_to(tag.start)?;
-                header = src.read_array("tag header")?;
-            }
-            None => header[0] = SCRIPT,
+        let mut header = self.header;
+        if self.tag.is_none() {
+            header[0] = SCRIPT;
         }
         header[1..4].copy_from_slice(&size.to_be_bytes()[1..]);
-        out.write_all(&header)?;
-        out.write_all(&self.data)?;
-        out.write_all(&(size + TAG_HEADER as u32).to_be_bytes())?;
-        Ok(())
+        let mut out = header.to_vec();
+        out.extend_from_slice(&self.data);
+        out.extend_from_slice(&(size + TAG_HEADER as u32).to_be_bytes());
+        Ok(out)
     }
 }
 
