@@ -81,7 +81,9 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 4] = ["mp4", "png", "jpeg", "gif"];
+const PLANNED: [&str; 12] = [
+    "mp4", "png", "jpeg", "gif", "wav", "avi RIFF", "flv", "ogg", "matroska", "flac", "mp3", "ooxml",
+];
 
 fn check(hostile: Hostile) {
     let Hostile {
