@@ -153,20 +153,26 @@ impl Carrier for Gif {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the blocks: every block is a copied range except the first XMP extension
     /// (replaced by the label's) and later ones holding a label (rewritten without it); with no
     /// XMP extension, the label's goes before the first graphic block, else before the trailer.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 }
 
 /// The output's pieces as [`Scan::run`] lays them out.
-struct Planning {
-    out: PlanBuilder,
+struct Planning<'a> {
+    out: PlanBuilder<'a>,
     /// Before the first graphic block, else before the trailer: for a new XMP extension.
     insert: Option<Slot>,
     /// The first XMP extension: its place, its range and its data.
@@ -174,9 +180,9 @@ struct Planning {
 }
 
 /// Plans [`Gif::write`]'s output in one walk.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut planning = Planning {
-        out: PlanBuilder::new(FORMAT),
+        out,
         insert: None,
         primary: None,
     };
@@ -436,7 +442,7 @@ impl Scan {
         input: &mut dyn ReadSeek,
         limits: &Limits,
         lenient: bool,
-        mut planning: Option<&mut Planning>,
+        mut planning: Option<&mut Planning<'_>>,
     ) -> Result<Scan> {
         let mut walker = Walker::new(input, limits)?;
         if let Some(p) = planning.as_deref_mut() {

@@ -173,22 +173,28 @@ impl Carrier for Jpeg {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the segments before the first scan: every segment is a copied range except
     /// the APP1 XMP segment that takes the label (replaced, or a new one inserted) and EXIF
     /// segments whose `UserComment` held a label (blanked in place); the scans are one range.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 }
 
 /// The output's pieces as [`scan`] lays them out: the place a new XMP segment would go, and
 /// a place per XMP segment (the label's, or the segment copied as it was), settled once the
 /// walk has seen every XMP segment.
-struct Planning {
-    out: PlanBuilder,
+struct Planning<'a> {
+    out: PlanBuilder<'a>,
     /// Before the first segment that is neither APP0 nor EXIF APP1.
     insert: Option<Slot>,
     /// One per entry of [`Scan::xmp`], after the segment's fill bytes.
@@ -196,9 +202,9 @@ struct Planning {
 }
 
 /// Plans [`Jpeg::write`]'s output in one walk.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut planning = Planning {
-        out: PlanBuilder::new(FORMAT),
+        out,
         insert: None,
         xmp: Vec::new(),
     };
@@ -312,7 +318,12 @@ struct Scan {
 /// Walks `input` from SOI to the first SOS and collects label copies; `lenient` ends the walk
 /// where a truncated file ends (recorded in `truncated`) instead of failing. With `planning`,
 /// lays out the output's pieces on the way.
-fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool, mut planning: Option<&mut Planning>) -> Result<Scan> {
+fn scan(
+    input: &mut dyn ReadSeek,
+    limits: &Limits,
+    lenient: bool,
+    mut planning: Option<&mut Planning<'_>>,
+) -> Result<Scan> {
     let mut src = Source::new(input, FORMAT)?;
     let mut walker = Walker::new(&mut src)?;
     let mut scan = Scan::default();

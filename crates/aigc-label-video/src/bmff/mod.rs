@@ -151,15 +151,21 @@ impl Carrier for Bmff {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let plan = edit_plan(input, label, limits)?;
+        let plan = edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?;
         plan.write_to(input, output)
     }
 
     /// One walk of the top-level boxes and one read of `moov` (and of any XMP `uuid` box):
     /// the output is the new `moov` and the few patched offsets as new bytes, and every other
     /// box, `mdat` included, as copied ranges.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding (everything else is covered, `mdat` and every other
@@ -193,10 +199,9 @@ impl Carrier for Bmff {
 }
 
 /// The pieces of [`Carrier::write`]'s output: what [`Bmff::plan`] returns.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let plan = plan(&mut src, label, limits)?;
-    let mut out = PlanBuilder::new(FORMAT);
     let mut label_start = 0;
     for (i, h) in plan.top.boxes.iter().enumerate() {
         if i == plan.moov_at {
