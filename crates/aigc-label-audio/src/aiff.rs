@@ -26,14 +26,14 @@ use std::ops::Range;
 
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
-use aigc_label_core::plan::Plan as EditPlan;
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::Exclusions;
 use crate::id3::{self, GROW_PADDING};
 use crate::id3_chunk::{self, ChunkTag};
 use crate::in_place::{Storage, Update};
-use crate::riff::{self, Flavour, Header, LabelAt, Plan, Walker};
+use crate::riff::{self, Flavour, Header, LabelAt, Planner, Walker};
 
 /// The AIFF carrier (IFF `FORM` files of type `AIFF` and `AIFC`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -93,14 +93,20 @@ impl Carrier for Aiff {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the chunks: the ID3 chunks are read (their label copies reported), the
     /// first one given the label and the others stripped of theirs; every other chunk is a
     /// copied range.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of an AIFF / AIFC file a content binding leaves out; everything else (the
@@ -132,18 +138,27 @@ impl Carrier for Aiff {
     }
 }
 
-/// Plans [`Aiff::write`]'s output in one walk, collecting the copies [`Aiff::find`] reports.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+/// Plans [`Aiff::write`]'s output in one walk, collecting the copies [`Aiff::find`] reports;
+/// each chunk is drained as the walk passes it, the `FORM` size guessed for a file that gains
+/// a new ID3 chunk.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
     let json = to_json(label, Shape::Bare);
     let mut src = Source::new(input, FORMAT)?;
     let header = open(&mut src, limits)?;
     // Room for later labels, which [`update_in_place`] writes into the tag's padding.
     let padding = usize::try_from(limits.label_room).unwrap_or(GROW_PADDING);
+    let (tag, frame) = id3::new_tag(&json, padding)?;
+    let mut new_chunk = Vec::new();
+    riff::push_chunk_in(Flavour::Iff, &mut new_chunk, ID3_CHUNK, &tag)?;
+    let mut plan = Planner::new(out, &header, new_chunk.len() as u64);
     let mut walker = Walker::new(&header, limits);
-    let mut plan = Plan::default();
     let mut copies = Vec::new();
     let mut label_range: Option<Range<u64>> = None;
-    while let Some(chunk) = walker.next(&mut src, &header, limits)? {
+    loop {
+        plan.drain(&mut src, &copies)?;
+        let Some(chunk) = walker.next(&mut src, &header, limits)? else {
+            break;
+        };
         let tag = match id3_chunk::is_id3(&chunk.id) {
             true => id3_chunk::read(&mut src, &chunk, limits)?,
             false => None,
@@ -157,29 +172,23 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
             let (pieces, range) = tag.with_label(Flavour::Iff, &json, padding, limits)?;
             let at = 12 + plan.len();
             label_range = Some(at + range.start..at + range.end);
-            plan.rebuilt(pieces);
+            plan.rebuilt(pieces)?;
         } else {
             match tag.without_labels(Flavour::Iff, limits)? {
-                Some(pieces) => plan.rebuilt(pieces),
+                Some(pieces) => plan.rebuilt(pieces)?,
                 None => plan.copy(&chunk),
             }
         }
     }
-    plan.finish(&header, walker.pos());
     copies.truncate(limits.max_copies);
     let (appended, label) = match label_range {
         Some(range) => (Vec::new(), LabelAt::Output(range)),
-        None => {
-            let (tag, range) = id3::new_tag(&json, padding)?;
-            let mut appended = Vec::new();
-            riff::push_chunk_in(Flavour::Iff, &mut appended, ID3_CHUNK, &tag)?;
-            (
-                appended,
-                LabelAt::Appended(8 + range.start as u64..8 + range.end as u64),
-            )
-        }
+        None => (
+            new_chunk,
+            LabelAt::Appended(8 + frame.start as u64..8 + frame.end as u64),
+        ),
     };
-    plan.edit_plan(&header, src.len(), &appended, copies, label)
+    plan.finish(&header, walker.pos(), src.len(), &appended, copies, label)
 }
 
 /// Adds the label copies of an ID3 chunk's tag to `out`.

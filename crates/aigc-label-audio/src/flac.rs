@@ -108,14 +108,20 @@ impl Carrier for Flac {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the metadata blocks: the comment blocks are read (their label copies
     /// reported) and rebuilt, padding resized; every other block and the frames are copied
     /// ranges.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of a FLAC file a content binding leaves out; everything else (`fLaC`,
@@ -305,7 +311,7 @@ fn in_place_steps(
 }
 
 /// Plans [`Flac::write`]'s output, collecting the copies [`Flac::find`] reports on the way.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let blocks = read_blocks(&mut src, limits)?;
     let json = to_json(label, Shape::Bare);
@@ -314,7 +320,6 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     fit_padding(&mut layout, &blocks, limits.label_room.min(MAX_BLOCK));
     pad_after_label(&mut layout);
 
-    let mut out = PlanBuilder::new(FORMAT);
     out.copy(0..4);
     let mut label_range = 0..0;
     let last = layout.len().saturating_sub(1);

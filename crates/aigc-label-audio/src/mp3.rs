@@ -98,13 +98,19 @@ impl Carrier for Mp3 {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the leading tags and the appended one: their label copies are reported and
     /// the tags that change rebuilt; the audio and every unchanged tag are copied ranges.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of an MP3 file a content binding leaves out; everything else (the MPEG audio
@@ -212,15 +218,18 @@ pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits)
 }
 
 /// Plans [`Mp3::write`]'s output, collecting the copies [`Mp3::find`] reports on the way.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let json = to_json(label, Shape::Bare);
     let mut src = Source::new(input, FORMAT)?;
     let padding = usize::try_from(limits.label_room).unwrap_or(id3::GROW_PADDING);
-    let mut out = PlanBuilder::new(FORMAT);
     let mut budget = Budget::new(FORMAT, limits);
     let mut found = Vec::new();
     let mut label_range = None;
-    while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
+    loop {
+        out.drain(&mut src, &found)?;
+        let Some(tag) = next_tag(&mut src, &mut budget, limits)? else {
+            break;
+        };
         let name = format!("ID3v2.{} TXXX AIGC", tag.header.major);
         id3::push_copies(&tag, &name, None, limits, &mut found)?;
         let value = label_range.is_none().then_some(json.as_str());

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{Bytes, CountingWriter, Source};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
+use aigc_label_core::plan::{Piece as EditPiece, Plan as EditPlan, PlanBuilder, Slot};
 use aigc_label_core::{Error, Found, Limits, Result};
 
 use crate::common::Budget;
@@ -249,7 +249,7 @@ impl Piece {
     }
 }
 
-/// Where the label's structure sits in a planned output ([`Plan::edit_plan`]).
+/// Where the label's structure sits in a planned output ([`Planner::finish`]).
 pub(crate) enum LabelAt {
     /// This range of the appended chunk.
     Appended(Range<u64>),
@@ -381,45 +381,121 @@ impl Plan {
         let size = 4 + self.len() + u64::from(missing_pad) + appended.len() as u64 + self.stray;
         (size, missing_pad)
     }
+}
 
-    /// The output [`Plan::emit`] writes, as an edit plan over an input of `len` bytes (copied
-    /// ranges and new bytes), with the label copies the walk `found` and `label`, where the
-    /// label's structure sits.
+/// A [`Plan`] mirrored, as the walk goes, into an edit plan ([`aigc_label_core::plan`]), so
+/// that a streaming builder writes each chunk while it is still in the input's buffer. The
+/// header (and an RF64 `ds64` chunk) hold the body size, known only at the end: they are
+/// guessed, assuming the body grows by the appended chunk alone, which holds for a file
+/// labelled for the first time.
+pub(crate) struct Planner<'a> {
+    plan: Plan,
+    out: PlanBuilder<'a>,
+    head: Slot,
+    ds64: Option<(Slot, Vec<u8>)>,
+    guess: u64,
+}
+
+impl<'a> Planner<'a> {
+    /// Starts the output in `out` with the header of `header`'s file, its body size guessed
+    /// as grown by `growth` bytes.
+    pub fn new(mut out: PlanBuilder<'a>, header: &Header, growth: u64) -> Self {
+        let guess = header.end.saturating_sub(8).saturating_add(growth);
+        let head = match header_bytes(header, guess) {
+            Ok(bytes) => out.guess(EditPiece::New(bytes.to_vec())),
+            Err(_) => out.reserve(),
+        };
+        Planner {
+            plan: Plan::default(),
+            out,
+            head,
+            ds64: None,
+            guess,
+        }
+    }
+
+    /// Bytes the output body holds so far after its 12-byte header ([`Plan::len`]).
+    pub fn len(&self) -> u64 {
+        self.plan.len()
+    }
+
+    /// Writes what is final (see [`PlanBuilder::drain`]); once per chunk walked.
     ///
     /// # Errors
-    /// As [`Plan::emit`]; [`Error::Parameter`] for a piece of a second stream.
-    pub fn edit_plan(
-        &self,
+    /// As [`PlanBuilder::drain`].
+    pub fn drain(&mut self, src: &mut Source, found: &[Found]) -> Result<()> {
+        self.out.drain(src, found)
+    }
+
+    /// Adds `chunk`, copied as it is ([`Plan::copy`]).
+    pub fn copy(&mut self, chunk: &Chunk) {
+        self.plan.copy(chunk);
+        self.out.copy(chunk.start..chunk.start + chunk.stored_len());
+    }
+
+    /// Adds the RF64 `ds64` chunk `raw` in place of `chunk`; its RIFF size is guessed.
+    pub fn ds64(&mut self, chunk: &Chunk, raw: Vec<u8>) {
+        let slot = self.out.guess(EditPiece::New(patch_ds64(&raw, self.guess)));
+        self.ds64 = Some((slot, raw.clone()));
+        self.plan.keep(chunk, Piece::Ds64(raw));
+    }
+
+    /// Adds pieces built in place of a chunk ([`Plan::rebuilt`]).
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] for a piece of a second stream or a `ds64` chunk.
+    pub fn rebuilt(&mut self, pieces: Vec<Piece>) -> Result<()> {
+        for piece in &pieces {
+            match piece {
+                Piece::Copy { offset, len } => self.out.copy(*offset..offset.saturating_add(*len)),
+                Piece::Bytes(bytes) => self.out.put(bytes),
+                Piece::Other { .. } | Piece::Ds64(_) => {
+                    return Err(Error::parameter("pieces", "a piece an edit plan cannot hold"));
+                }
+            }
+        }
+        self.plan.rebuilt(pieces);
+        Ok(())
+    }
+
+    /// Offset in the output where a chunk appended now would start ([`Plan::appended_at`]).
+    pub fn appended_at(&self) -> u64 {
+        self.plan.appended_at()
+    }
+
+    /// The finished plan over an input of `len` bytes whose walk stopped at `walked_to`: the
+    /// header and `ds64` with the true body size, the pad byte the last chunk misses,
+    /// `appended`, and the bytes after the chunks; with the label copies `found` and `label`,
+    /// where the label's structure sits.
+    ///
+    /// # Errors
+    /// As [`Plan::emit`].
+    pub fn finish(
+        mut self,
         header: &Header,
+        walked_to: u64,
         len: u64,
         appended: &[u8],
         found: Vec<Found>,
         label: LabelAt,
     ) -> Result<EditPlan> {
-        let (body_size, missing_pad) = self.body_size(appended);
-        let mut out = PlanBuilder::new(header.format);
-        out.put(&header_bytes(header, body_size)?);
-        for piece in &self.pieces {
-            match piece {
-                Piece::Copy { offset, len } => out.copy(*offset..offset.saturating_add(*len)),
-                Piece::Other { .. } => {
-                    return Err(Error::parameter("pieces", "a piece of a second stream in an edit plan"));
-                }
-                Piece::Bytes(bytes) => out.put(bytes),
-                Piece::Ds64(raw) => out.put(&patch_ds64(raw, body_size)),
-            }
+        self.plan.finish(header, walked_to);
+        let (body_size, missing_pad) = self.plan.body_size(appended);
+        let _ = self.out.fill(self.head, header_bytes(header, body_size)?.to_vec());
+        if let Some((slot, raw)) = self.ds64 {
+            let _ = self.out.fill(slot, patch_ds64(&raw, body_size));
         }
         if missing_pad {
-            out.put(&[0]);
+            self.out.put(&[0]);
         }
-        let at = out.position();
-        out.put(appended);
-        out.copy(header.end - self.stray..len);
+        let at = self.out.position();
+        self.out.put(appended);
+        self.out.copy(header.end - self.plan.stray..len);
         let range = match label {
             LabelAt::Appended(r) => at + r.start..at + r.end,
             LabelAt::Output(r) => r,
         };
-        Ok(out.finish(found, range))
+        Ok(self.out.finish(found, range))
     }
 }
 

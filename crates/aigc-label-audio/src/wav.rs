@@ -22,12 +22,12 @@ use std::ops::Range;
 
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
-use aigc_label_core::plan::Plan as EditPlan;
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::{Exclusions, KEY, found, is_key, misplaced, text_of};
 use crate::id3_chunk;
-use crate::riff::{self, Chunk, Flavour, Header, LabelAt, Piece, Plan, Walker};
+use crate::riff::{self, Chunk, Flavour, Header, LabelAt, Piece, Planner, Walker};
 use crate::wav_room::{self, LabelRun, Role};
 
 pub use crate::wav_room::update_in_place;
@@ -104,14 +104,20 @@ impl Carrier for Wav {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the chunks: label copies are reported as [`Wav::find`] does, the label
     /// chunks and their room dropped, `LIST`/`INFO` and ID3 chunks holding labels rebuilt, and
     /// every other chunk planned as a copied range; the label goes at the end of the body.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of a WAV file a content binding leaves out; everything else (the header's
@@ -252,29 +258,28 @@ fn read_info_list(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Op
     src.read_vec(chunk.size - 4, "LIST/INFO chunk", limits).map(Some)
 }
 
-/// Plans [`Wav::write`]'s output in one walk, collecting the copies [`Wav::find`] reports.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+/// Plans [`Wav::write`]'s output in one walk, collecting the copies [`Wav::find`] reports:
+/// every chunk but the labels and their room ([`LabelRun`]), with `LIST`/`INFO` and ID3 chunks
+/// rebuilt without their label children or frames, then the label chunk and its room at the
+/// end of the body. Each chunk is drained as the walk passes it; the header's size is guessed
+/// for a file that only gains the label.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let header = open(&mut src, limits)?;
-    let (plan, mut copies) = walk(&mut src, &header, limits)?;
-    copies.truncate(limits.max_copies);
     let json = to_json(label, Shape::Bare);
-    let (appended, chunk) = wav_room::label_and_room(plan.appended_at(), json.as_bytes(), limits.label_room)?;
-    plan.edit_plan(&header, src.len(), &appended, copies, LabelAt::Appended(chunk))
-}
-
-/// What to write, chunk by chunk, before the label chunk: every chunk but the labels and their
-/// room ([`LabelRun`]), with `LIST`/`INFO` and ID3 chunks rebuilt without their label children
-/// or frames; and the label copies met, as [`Wav::find`] reports them.
-fn walk(src: &mut Source, header: &Header, limits: &Limits) -> Result<(Plan, Vec<Found>)> {
-    let mut walker = Walker::new(header, limits);
-    let mut plan = Plan::default();
+    let likely = wav_room::label_and_room(header.end, json.as_bytes(), limits.label_room)?.0;
+    let mut plan = Planner::new(out, &header, likely.len() as u64);
+    let mut walker = Walker::new(&header, limits);
     let mut run = LabelRun::default();
     let mut copies = Vec::new();
     let mut seen_data = false;
-    while let Some(chunk) = walker.next(src, header, limits)? {
+    loop {
+        plan.drain(&mut src, &copies)?;
+        let Some(chunk) = walker.next(&mut src, &header, limits)? else {
+            break;
+        };
         if is_key(&chunk.id) {
-            copies.push(key_copy(src, &chunk, seen_data, limits)?);
+            copies.push(key_copy(&mut src, &chunk, seen_data, limits)?);
         }
         seen_data |= &chunk.id == b"data";
         match run.sort(&chunk) {
@@ -283,7 +288,7 @@ fn walk(src: &mut Source, header: &Header, limits: &Limits) -> Result<(Plan, Vec
         }
         match &chunk.id {
             b"LIST" => {
-                let list = read_info_list(src, &chunk, limits)?;
+                let list = read_info_list(&mut src, &chunk, limits)?;
                 if let Some(list) = &list {
                     list_copies(list, &chunk, limits, &mut copies)?;
                 }
@@ -292,17 +297,17 @@ fn walk(src: &mut Source, header: &Header, limits: &Limits) -> Result<(Plan, Vec
                     .transpose()?
                     .flatten()
                 {
-                    Some(bytes) => plan.rebuilt([Piece::Bytes(bytes)]),
+                    Some(bytes) => plan.rebuilt(vec![Piece::Bytes(bytes)])?,
                     None => plan.copy(&chunk),
                 }
             }
             b"ds64" if header.flavour == Flavour::Rf64 && chunk.start == 12 => {
                 src.seek_to(chunk.start)?;
                 let raw = src.read_vec(chunk.stored_len(), "ds64 chunk", limits)?;
-                plan.keep(&chunk, Piece::Ds64(raw));
+                plan.ds64(&chunk, raw);
             }
             id if id3_chunk::is_id3(id) => {
-                let stripped = match id3_chunk::read(src, &chunk, limits)? {
+                let stripped = match id3_chunk::read(&mut src, &chunk, limits)? {
                     Some(tag) => {
                         tag_copies(&tag, limits, &mut copies)?;
                         tag.without_labels(header.flavour, limits)?
@@ -310,7 +315,7 @@ fn walk(src: &mut Source, header: &Header, limits: &Limits) -> Result<(Plan, Vec
                     None => None,
                 };
                 match stripped {
-                    Some(pieces) => plan.rebuilt(pieces),
+                    Some(pieces) => plan.rebuilt(pieces)?,
                     None => plan.copy(&chunk),
                 }
             }
@@ -318,8 +323,16 @@ fn walk(src: &mut Source, header: &Header, limits: &Limits) -> Result<(Plan, Vec
         }
     }
     run.finish().iter().for_each(|c| plan.copy(c));
-    plan.finish(header, walker.pos());
-    Ok((plan, copies))
+    copies.truncate(limits.max_copies);
+    let (appended, chunk) = wav_room::label_and_room(plan.appended_at(), json.as_bytes(), limits.label_room)?;
+    plan.finish(
+        &header,
+        walker.pos(),
+        src.len(),
+        &appended,
+        copies,
+        LabelAt::Appended(chunk),
+    )
 }
 
 /// `list`, the body of a `LIST`/`INFO` chunk after its type, with its `AIGC` children removed:

@@ -146,14 +146,20 @@ impl Carrier for Avi {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the top-level chunks (and the lists that may hold a label): the copies are
     /// reported, the `INFO` list rebuilt, and every other byte planned as a copied range with
     /// the offsets that move patched.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding (everything else is covered: `hdrl`, the other `INFO`
@@ -223,7 +229,7 @@ fn found_copies(src: &mut Source<'_>, copies: &[Copy], limits: &Limits) -> Resul
 }
 
 /// Plans [`Avi::write`]'s output, collecting the copies [`Avi::find`] reports on the way.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let mut budget = Budget::new(limits);
     let layout = layout(&mut src, &mut budget, true)?;
@@ -282,7 +288,6 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     let new_riff_size = u32::try_from(layout.riff.size as i64 + delta)
         .map_err(|_| Error::capacity("avi", "the RIFF list would exceed 4 GiB"))?;
     let len = src.len();
-    let mut out = PlanBuilder::new(FORMAT);
     out.put(b"RIFF");
     out.put(&new_riff_size.to_le_bytes());
     out.put(b"AVI ");

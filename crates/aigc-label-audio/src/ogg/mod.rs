@@ -304,14 +304,20 @@ impl Carrier for Ogg {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the pages: each stream's comment header is read (its label copies reported
     /// as soon as it is complete, as [`Ogg::find`] does) and its header pages laid out afresh
     /// when they change; every other page is a copied range, or renumbered.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of an Ogg file a content binding leaves out; everything else (the
@@ -374,16 +380,17 @@ impl Carrier for Ogg {
     }
 }
 
-/// Plans [`Ogg::write`]'s output in one walk, collecting the copies [`Ogg::find`] reports.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+/// Plans [`Ogg::write`]'s output in one walk, collecting the copies [`Ogg::find`] reports;
+/// each page is drained as the walk passes it.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let json = to_json(label, Shape::Bare);
     let mut src = Source::new(input, FORMAT)?;
-    let mut out = PlanBuilder::new(FORMAT);
     let mut streams = Streams::default();
     let mut budget = Budget::new(FORMAT, limits);
     let mut label_range = None;
     let mut found = Vec::new();
     while !src.at_end() {
+        out.drain(&mut src, &found)?;
         budget.tick(src.pos(), limits)?;
         let page = Page::read(&mut src)?;
         let Some(stream) = streams.on_page(&page) else {

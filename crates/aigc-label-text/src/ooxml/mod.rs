@@ -100,14 +100,20 @@ impl Carrier for Ooxml {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One read of the central directory and the parts that change: the custom properties
     /// part's copies are reported, the changed parts deflated anew, every other entry planned
     /// as a copied range and the central directory rebuilt.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes a content binding covers in an OOXML package: everything except
@@ -177,7 +183,7 @@ fn copies(text: &str, entry: &Entry, part: &str, referenced: bool, limits: &Limi
 }
 
 /// Plans [`Ooxml::write`]'s output, collecting the copies [`Ooxml::find`] reports on the way.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let archive = open(&mut src, limits)?;
     let value = json::to_json(label, Shape::Bare);
@@ -230,7 +236,6 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
             data: [bom, new_types.as_bytes()].concat(),
         });
     }
-    let mut out = PlanBuilder::new(FORMAT);
     let rewritten = zip::rewrite(&mut src, &archive, &replaced, &added, &mut out)?;
     let label_range = rewritten
         .parts

@@ -104,13 +104,19 @@ impl Carrier for Flv {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the tags: the script tags are read (their label copies reported) and the
     /// ones that change rebuilt; every other byte is a copied range.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding: each script tag holding a label copy, whole (its
@@ -133,7 +139,7 @@ impl Carrier for Flv {
 /// Plans [`Flv::write`]'s output, collecting the copies [`Flv::find`] reports on the way: the
 /// script tags that change are rebuilt (the first `onMetaData` gets the label, others lose
 /// theirs, a new `onMetaData` comes first when there is none), everything else is copied.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let first = read_header(&mut src)?;
     let (tags, _) = script_tags(&mut src, first, limits, true)?;
@@ -175,7 +181,6 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
         r.patch_slots(&shifts, src.len(), new_len);
     }
 
-    let mut out = PlanBuilder::new(FORMAT);
     let mut label_range = 0..0;
     let mut cursor = 0;
     for r in &rebuilt {

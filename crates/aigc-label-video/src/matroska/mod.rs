@@ -390,13 +390,19 @@ impl Carrier for Matroska {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the Segment's children: the `Tags` elements are read (their label copies
     /// reported) and the edits planned; everything else is a copied range.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding (everything else is covered: the EBML header, `Info`,
@@ -432,7 +438,7 @@ impl Carrier for Matroska {
 
 /// Plans [`Matroska::write`]'s output, collecting the copies [`Matroska::find`] reports on the
 /// way: same-size patches, at most one range replaced, the rest copied ranges.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let mut seg = segment(&mut src, limits, true)?;
     if seg.claimed_end.is_some() {
@@ -498,7 +504,6 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     edits.patches.sort_by_key(|p| p.pos);
 
     copies.truncate(limits.max_copies);
-    let mut out = PlanBuilder::new(FORMAT);
     let len = src.len();
     match &edits.replaced {
         Some((range, bytes)) => {
