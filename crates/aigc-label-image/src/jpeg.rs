@@ -52,7 +52,7 @@ use aigc_label_core::check::Check;
 use aigc_label_core::container::xmp_plan::{self, Target, mentions_tc260};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::{exif, truncated};
@@ -192,26 +192,35 @@ impl Carrier for Jpeg {
 
 /// The output's pieces as [`scan`] lays them out: the place a new XMP segment would go, and
 /// a place per XMP segment (the label's, or the segment copied as it was), settled once the
-/// walk has seen every XMP segment.
+/// walk has seen every XMP segment. Each place holds the likely answer meanwhile (a guess, so
+/// a streaming write goes on past it): the new segment until an XMP segment turns up, the label
+/// in the first XMP segment (or the first holding a label), the others copied.
 struct Planning<'a> {
     out: PlanBuilder<'a>,
-    /// Before the first segment that is neither APP0 nor EXIF APP1.
+    /// The label as JSON, for the guesses.
+    json: String,
+    /// Before the first segment that is neither APP0 nor EXIF APP1, until an XMP segment is
+    /// met (which takes the label instead).
     insert: Option<Slot>,
     /// One per entry of [`Scan::xmp`], after the segment's fill bytes.
     xmp: Vec<Slot>,
+    /// An XMP segment holding a label was met (it is then the label's).
+    labelled_met: bool,
 }
 
 /// Plans [`Jpeg::write`]'s output in one walk.
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let text = json::to_json(label, Shape::Bare);
     let mut planning = Planning {
         out,
+        json: text.clone(),
         insert: None,
         xmp: Vec::new(),
+        labelled_met: false,
     };
     planning.out.put(&[0xFF, SOI]);
     let scan = scan(input, limits, false, Some(&mut planning))?;
     let target = label_segment(&scan)?;
-    let text = json::to_json(label, Shape::Bare);
     let existing = match target.and_then(|i| scan.xmp.get(i)) {
         Some((seg, _)) => {
             let mut src = Source::new(input, FORMAT)?;
@@ -223,16 +232,10 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: Plan
     let old = existing
         .as_deref()
         .map(|p| p.get(XMP_SIGNATURE.len()..).unwrap_or_default());
-    let packet = xmp_plan::label_packet(old, &text, limits)?;
-    let segment = xmp_segment(&packet)?;
-    // The label's segment and the room after it, for later updates in place: together, the
-    // structure that holds the label (`Written::label_range`).
-    let room = match usize::try_from(limits.label_room) {
-        Ok(0) => Vec::new(),
-        room => room_segment(segment.len().saturating_add(room.unwrap_or(usize::MAX))),
-    };
-    let label = [segment, room].concat();
-    let Planning { mut out, insert, xmp } = planning;
+    let label = label_segments(old, &text, limits)?;
+    let Planning {
+        mut out, insert, xmp, ..
+    } = planning;
     let mut label_range = None;
     for (i, (slot, (seg, _))) in xmp.into_iter().zip(&scan.xmp).enumerate() {
         if Some(i) == target {
@@ -246,6 +249,42 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: Plan
     }
     let label_range = label_range.ok_or_else(|| Error::malformed(FORMAT, 0, "no segment to put the label before"))?;
     Ok(out.finish(scan.found, label_range))
+}
+
+/// The label's APP1 XMP segment (the packet `old` with the label merged, or a new one) and the
+/// room after it, for later updates in place: together, the structure that holds the label
+/// (`Written::label_range`).
+fn label_segments(old: Option<&[u8]>, json: &str, limits: &Limits) -> Result<Vec<u8>> {
+    let packet = xmp_plan::label_packet(old, json, limits)?;
+    let segment = xmp_segment(&packet)?;
+    let room = match usize::try_from(limits.label_room) {
+        Ok(0) => Vec::new(),
+        room => room_segment(segment.len().saturating_add(room.unwrap_or(usize::MAX))),
+    };
+    Ok([segment, room].concat())
+}
+
+impl Planning<'_> {
+    /// The place of an XMP segment whose packet is `packet` (`labelled` when it holds a label),
+    /// with its likely content; the place for a new segment, if still open, is not needed.
+    fn xmp_place(&mut self, seg: &Segment, packet: &[u8], labelled: bool, limits: &Limits) {
+        if let Some(insert) = self.insert.take() {
+            self.out.fill(insert, Vec::new());
+        }
+        let first = self.xmp.is_empty();
+        let likely = (labelled || (first && !self.labelled_met))
+            .then(|| label_segments(Some(packet), &self.json, limits).ok())
+            .flatten();
+        // A first segment without a label, guessed to take it, is settled (copied) at the end.
+        self.labelled_met |= labelled;
+        let slot = match likely {
+            // A packet the label cannot be merged into is settled at the end.
+            None if labelled || first => self.out.reserve(),
+            None => self.out.guess(Piece::Copy(seg.range())),
+            Some(bytes) => self.out.guess(Piece::New(bytes)),
+        };
+        self.xmp.push(slot);
+    }
 }
 
 /// The XMP segment that takes the label (the one holding a label, else the first), as an index
@@ -331,6 +370,9 @@ fn scan(
     let mut extension = extended::Collector::default();
     let mut referenced = None;
     loop {
+        if let Some(p) = planning.as_deref_mut() {
+            p.out.drain(&mut src, &scan.found)?;
+        }
         let at = walker.position();
         let seg = match walker.next(&mut src, limits) {
             // Lenient once a segment was read: two bytes of SOI are no JPEG to speak of.
@@ -348,7 +390,11 @@ fn scan(
         if seg.marker != APP0 && kind != Some(App1::Exif) && insert_at.is_none() {
             insert_at = Some(seg.start);
             if let Some(p) = planning.as_deref_mut() {
-                p.insert = Some(p.out.reserve());
+                // A new segment, unless an XMP segment comes.
+                p.insert = Some(match label_segments(None, &p.json, limits) {
+                    Ok(bytes) => p.out.guess(Piece::New(bytes)),
+                    Err(_) => p.out.reserve(),
+                });
             }
         }
         if seg.marker == SOS {
@@ -376,7 +422,7 @@ fn scan(
                 }
                 if let Some(p) = out {
                     p.out.copy(seg.start..seg.marker_at);
-                    p.xmp.push(p.out.reserve());
+                    p.xmp_place(&seg, packet, scan.xmp.last().is_some_and(|(_, has)| *has), limits);
                 }
             }
             App1::Exif => {
