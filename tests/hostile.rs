@@ -73,7 +73,9 @@ fn asked_allowance(len: u64) -> u64 {
 /// output planned together), then the copy of the planned ranges; the scan reads only
 /// headers, so on real media (payload, not structure) the file is read about once (see
 /// `planned_embeds_read_a_payload_once`). The others make three: the inspection for another
-/// producer's label, then the carrier's own check and plan, then the copy.
+/// producer's label, then the carrier's own check and plan, then the copy; except PDF, whose
+/// inspection reads the trailer and cross-reference data only, so that embedding reads the file
+/// once, in its write.
 fn embed_passes(name: &str) -> u64 {
     if STREAMED.iter().any(|p| name.starts_with(p)) {
         1
@@ -85,7 +87,7 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 3] = ["png", "jpeg", "gif"];
+const STREAMED: [&str; 7] = ["png", "jpeg", "gif", "wav", "ogg", "mp3", "pdf"];
 
 /// The families whose carriers plan their writes.
 const PLANNED: [&str; 12] = [
