@@ -87,7 +87,7 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 7] = ["png", "jpeg", "gif", "wav", "ogg", "mp3", "pdf"];
+const STREAMED: [&str; 8] = ["png", "jpeg", "gif", "wav", "ogg", "mp3", "pdf", "flv"];
 
 /// The families whose carriers plan their writes.
 const PLANNED: [&str; 12] = [

@@ -18,7 +18,7 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot as PlanSlot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use self::amf::{Property, marker};
@@ -142,59 +142,111 @@ impl Carrier for Flv {
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let first = read_header(&mut src)?;
-    let (tags, _) = script_tags(&mut src, first, limits, true)?;
+    let len = src.len();
     let json = label_json(label);
+    out.copy(0..first);
+    // A file without `onMetaData` gets one before its first tag: guessed not needed.
+    let head = out.guess(Piece::New(Vec::new()));
     let mut found = Vec::new();
-    let mut rebuilt = Vec::new();
+    // The rebuilt tags, each with its slot when its numbers depend on later tags.
+    let mut rebuilt: Vec<Rebuilt> = Vec::new();
+    let mut slots: Vec<Option<PlanSlot>> = Vec::new();
     let mut target_found = false;
-    for tag in tags {
+    let mut label_range = 0..0;
+    let mut budget = Budget::new(limits);
+    let mut at = first;
+    loop {
+        out.drain(&mut src, &found)?;
+        if len - at < TAG_HEADER {
+            break;
+        }
+        budget.tick(FORMAT, at)?;
+        src.seek_to(at)?;
+        let header: [u8; 11] = src.read_array("tag header")?;
+        let tag = Tag {
+            start: at,
+            size: u64::from(u32::from_be_bytes([0, header[1], header[2], header[3]])),
+        };
+        if tag.end() > len {
+            return Err(Error::truncated(FORMAT, at, "tag runs past the end of the file"));
+        }
+        at = tag.end();
+        if header[0] & 0x1F != SCRIPT || header[0] & 0x20 != 0 {
+            out.copy(tag.start..tag.end());
+            continue;
+        }
         let data = read_data(&mut src, &tag, limits)?;
         let Some(script) = Script::parse(&data, limits) else {
+            out.copy(tag.start..tag.end());
             continue;
         };
         script.copies(&data, &tag, &mut found);
         let is_target = !target_found && data.get(script.name.clone()) == Some(ON_META_DATA);
         let has_label = script.props.iter().any(|p| data.get(p.key.clone()) == Some(KEY));
-        if is_target || has_label {
-            target_found |= is_target;
-            let (new_data, slots) = script.rebuild(&data, is_target.then_some(json.as_str()));
-            src.seek_to(tag.start)?;
-            rebuilt.push(Rebuilt {
-                tag: Some(tag),
-                header: src.read_array("tag header")?,
-                data: new_data,
-                slots,
-                target: is_target,
-            });
+        if !is_target && !has_label {
+            out.copy(tag.start..tag.end());
+            continue;
         }
-    }
-    found.truncate(limits.max_copies);
-    if !target_found {
-        rebuilt.insert(0, new_on_meta_data(&json));
-    }
-    let shifts = Shifts::new(first, &rebuilt)?;
-    let new_len = src
-        .len()
-        .checked_add_signed(shifts.total())
-        .ok_or_else(|| src.malformed("size"))?;
-    for r in &mut rebuilt {
-        r.patch_slots(&shifts, src.len(), new_len);
-    }
-
-    let mut label_range = 0..0;
-    let mut cursor = 0;
-    for r in &rebuilt {
-        let at = r.tag.map_or(first, |t| t.start);
-        out.copy(cursor..at);
+        target_found |= is_target;
+        let (data, numbers) = script.rebuild(&data, is_target.then_some(json.as_str()));
+        let r = Rebuilt {
+            tag: Some(tag),
+            header,
+            data,
+            slots: numbers,
+            target: is_target,
+        };
         let start = out.position();
-        out.put(&r.bytes()?);
-        if r.target {
+        if is_target {
             label_range = start..start + TAG_HEADER + r.data.len() as u64;
         }
-        cursor = r.tag.map_or(first, |t| t.end());
+        rebuilt.push(r);
+        // Its numbers as far as the tags so far tell; the last tags settle them.
+        let bytes = patched(first, &rebuilt, rebuilt.len() - 1, len)?;
+        match rebuilt.last().is_some_and(|r| r.slots.is_empty()) {
+            true => {
+                out.put(&bytes);
+                slots.push(None);
+            }
+            false => slots.push(Some(out.guess(Piece::New(bytes)))),
+        }
     }
-    out.copy(cursor..src.len());
+    out.copy(at..len);
+    found.truncate(limits.max_copies);
+    if target_found {
+        let _ = out.fill(head, Vec::new());
+    } else {
+        rebuilt.insert(0, new_on_meta_data(&json));
+        slots.insert(0, Some(head));
+    }
+    for (i, slot) in slots.into_iter().enumerate() {
+        if let Some(slot) = slot {
+            let range = out.fill(slot, patched(first, &rebuilt, i, len)?);
+            if rebuilt.get(i).is_some_and(|r| r.target) {
+                label_range = range;
+            }
+        }
+    }
     Ok(out.finish(found, label_range))
+}
+
+/// The bytes of `rebuilt[i]` with its numbers (`filesize`, keyframe positions) set for an
+/// input of `len` bytes whose rebuilt tags are `rebuilt`.
+fn patched(first: u64, rebuilt: &[Rebuilt], i: usize, len: u64) -> Result<Vec<u8>> {
+    let shifts = Shifts::new(first, rebuilt)?;
+    let new_len = len
+        .checked_add_signed(shifts.total())
+        .ok_or_else(|| Error::malformed(FORMAT, 0, "size"))?;
+    let Some(r) = rebuilt.get(i) else {
+        return Ok(Vec::new());
+    };
+    let mut r = Rebuilt {
+        data: r.data.clone(),
+        slots: r.slots.clone(),
+        ..*r
+    };
+    r.patch_slots(&shifts, len, new_len);
+    r.bytes()
 }
 
 /// Checks the FLV header and returns the offset of the first tag (after `PreviousTagSize0`).
