@@ -82,7 +82,7 @@ impl Carrier for Flv {
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
         let first = read_header(&mut src)?;
-        let (tags, _) = script_tags(&mut src, first, limits, false)?;
+        let (tags, _) = script_tags(&mut src, first, limits)?;
         let mut out = Vec::new();
         for tag in tags {
             let data = read_data(&mut src, &tag, limits)?;
@@ -139,6 +139,10 @@ impl Carrier for Flv {
 /// Plans [`Flv::write`]'s output, collecting the copies [`Flv::find`] reports on the way: the
 /// script tags that change are rebuilt (the first `onMetaData` gets the label, others lose
 /// theirs, a new `onMetaData` comes first when there is none), everything else is copied.
+/// Each tag is drained as the walk passes it: a rebuilt tag whose `filesize` or keyframe
+/// positions depend on later tags is a guess, settled at the end (free when the later tags
+/// change nothing, the usual case); a missing `onMetaData` is guessed absent (a file without
+/// one is then written again from its first tag, reading the input a second time).
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
     let first = read_header(&mut src)?;
@@ -263,9 +267,10 @@ pub(crate) fn read_header(src: &mut Source<'_>) -> Result<u64> {
     Ok(src.pos())
 }
 
-/// Walks every tag from `first`, returning the script tags and the end of the last whole tag.
-/// A reader (`strict` false) stops at a tag that runs past the end of the file.
-fn script_tags(src: &mut Source<'_>, first: u64, limits: &Limits, strict: bool) -> Result<(Vec<Tag>, u64)> {
+/// Walks every tag from `first`, returning the script tags and the end of the last whole tag;
+/// stops at a tag that runs past the end of the file (a reader's leniency: the plan of a
+/// write refuses such a file).
+fn script_tags(src: &mut Source<'_>, first: u64, limits: &Limits) -> Result<(Vec<Tag>, u64)> {
     let mut budget = Budget::new(limits);
     let mut tags = Vec::new();
     src.seek_to(first)?;
@@ -278,9 +283,6 @@ fn script_tags(src: &mut Source<'_>, first: u64, limits: &Limits, strict: bool) 
             size: u64::from(u32::from_be_bytes([0, h[1], h[2], h[3]])),
         };
         if tag.end() > src.len() {
-            if strict {
-                return Err(Error::truncated(FORMAT, start, "tag runs past the end of the file"));
-            }
             src.seek_to(start)?;
             break;
         }
