@@ -29,6 +29,7 @@
 use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::Drains;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
@@ -223,10 +224,11 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     let mut src = Source::new(input, FORMAT)?;
     let padding = usize::try_from(limits.label_room).unwrap_or(id3::GROW_PADDING);
     let mut budget = Budget::new(FORMAT, limits);
+    let mut drains = Drains::default();
     let mut found = Vec::new();
     let mut label_range = None;
     loop {
-        out.drain(&mut src, &found)?;
+        drains.drain(&mut out, &mut src, &found)?;
         let Some(tag) = next_tag(&mut src, &mut budget, limits)? else {
             break;
         };

@@ -419,7 +419,9 @@ impl<'a> Planner<'a> {
         self.plan.len()
     }
 
-    /// Writes what is final (see [`PlanBuilder::drain`]); once per chunk walked.
+    /// Writes what is final (see [`PlanBuilder::drain`]); once per chunk walked. (Not in
+    /// blocks as [`Drains`](aigc_label_core::container::Drains) does: a RIFF walk then reads
+    /// about a third of the file twice.)
     ///
     /// # Errors
     /// As [`PlanBuilder::drain`].

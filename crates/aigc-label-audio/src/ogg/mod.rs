@@ -23,6 +23,7 @@ pub(crate) mod page;
 use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::Drains;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
@@ -388,9 +389,10 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     let mut streams = Streams::default();
     let mut budget = Budget::new(FORMAT, limits);
     let mut label_range = None;
+    let mut drains = Drains::default();
     let mut found = Vec::new();
     while !src.at_end() {
-        out.drain(&mut src, &found)?;
+        drains.drain(&mut out, &mut src, &found)?;
         budget.tick(src.pos(), limits)?;
         let page = Page::read(&mut src)?;
         let Some(stream) = streams.on_page(&page) else {

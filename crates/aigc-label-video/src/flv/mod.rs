@@ -17,6 +17,7 @@ pub(crate) mod amf;
 use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::Drains;
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot as PlanSlot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
@@ -151,6 +152,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     out.copy(0..first);
     // A file without `onMetaData` gets one before its first tag: guessed not needed.
     let head = out.guess(Piece::New(Vec::new()));
+    let mut drains = Drains::default();
     let mut found = Vec::new();
     // The rebuilt tags, each with its slot when its numbers depend on later tags.
     let mut rebuilt: Vec<Rebuilt> = Vec::new();
@@ -160,7 +162,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     let mut budget = Budget::new(limits);
     let mut at = first;
     loop {
-        out.drain(&mut src, &found)?;
+        drains.drain(&mut out, &mut src, &found)?;
         if len - at < TAG_HEADER {
             break;
         }
