@@ -85,7 +85,7 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 3] = ["png", "jpeg", "gif"];
+const STREAMED: [&str; 4] = ["mp4", "png", "jpeg", "gif"];
 
 /// The families whose carriers plan their writes.
 const PLANNED: [&str; 4] = ["mp4", "png", "jpeg", "gif"];
