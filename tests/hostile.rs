@@ -85,10 +85,10 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 4] = ["mp4", "png", "jpeg", "gif"];
+const STREAMED: [&str; 5] = ["mp4", "png", "jpeg", "gif", "webp"];
 
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 4] = ["mp4", "png", "jpeg", "gif"];
+const PLANNED: [&str; 5] = ["mp4", "png", "jpeg", "gif", "webp"];
 
 fn check(hostile: Hostile) {
     let Hostile {
