@@ -88,7 +88,7 @@ fn embed_passes(name: &str) -> u64 {
 const STREAMED: [&str; 5] = ["mp4", "png", "jpeg", "gif", "webp"];
 
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 5] = ["mp4", "png", "jpeg", "gif", "webp"];
+const PLANNED: [&str; 6] = ["mp4", "png", "jpeg", "gif", "webp", "avif"];
 
 fn check(hostile: Hostile) {
     let Hostile {
