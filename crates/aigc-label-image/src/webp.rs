@@ -177,7 +177,9 @@ impl Carrier for WebP {
         edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
-    /// One walk of the chunks (see [`edit_plan`]).
+    /// One walk of the chunks: each copied as it is met, the label's `XMP ` chunk in the first
+    /// one's place or after the chunks whose order the container fixes, the RIFF size settled
+    /// at the end.
     fn plan(
         &self,
         input: &mut dyn ReadSeek,
