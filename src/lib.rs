@@ -376,8 +376,11 @@ pub fn inspect_file(path: impl AsRef<Path>, options: &Options) -> Result<Report>
 
 /// Copies `input` to `output` with `label` embedded in the format's carrier.
 ///
-/// `output` is write-only here, so nothing is read back; [`embed_file`] and [`embed_seekable`]
-/// verify what they wrote.
+/// `output` is write-only here, so nothing is read back; [`embed_file`], [`embed_seekable`] and
+/// [`embed_to_vec`] verify what they wrote. A carrier that plans writes the output while it
+/// scans the input, so after an error (another producer's label met part way, a malformed
+/// structure) `output` may hold the first part of an output: discard it. ([`embed_file`]
+/// removes its temporary file; [`embed_to_vec`] restores the vector.)
 ///
 /// # Errors
 /// [`Error::Parameter`] when `label` fails validation at `options.write` strictness,

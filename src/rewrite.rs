@@ -106,6 +106,13 @@ impl Sink for FileSink<'_, '_> {
         true
     }
 
+    fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        self.out.seek(SeekFrom::Start(at))?;
+        self.out.write_all(bytes)?;
+        self.out.seek(SeekFrom::Start(self.len))?;
+        Ok(())
+    }
+
     fn rewind(&mut self, len: u64) -> Result<()> {
         self.holes.retain_mut(|(range, at)| {
             let keep = len.saturating_sub(*at).min(range.end - range.start);

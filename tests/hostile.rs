@@ -87,11 +87,11 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 8] = ["png", "jpeg", "gif", "wav", "ogg", "mp3", "pdf", "flv"];
+const STREAMED: [&str; 10] = ["mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf"];
 
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 12] = [
-    "mp4", "png", "jpeg", "gif", "wav", "avi RIFF", "flv", "ogg", "matroska", "flac", "mp3", "ooxml",
+const PLANNED: [&str; 14] = [
+    "mp4", "png", "jpeg", "gif", "webp", "avif", "wav", "avi RIFF", "flv", "ogg", "matroska", "flac", "mp3", "ooxml",
 ];
 
 fn check(hostile: Hostile) {
@@ -405,4 +405,53 @@ fn a_png_whose_packet_comes_after_the_image_is_restarted_once() {
     assert!(read <= 2 * file_allowance(len), "embed read {read} bytes of {len}");
     let report = aigc_label::inspect(Cursor::new(&output), &options).unwrap();
     assert_eq!(report.label(), Some(label));
+}
+
+/// Another producer's label met late in a streamed write (after 2 MiB of output were written):
+/// the write is refused, and neither a file nor a partial vector is left behind.
+#[test]
+fn a_write_refused_part_way_leaves_nothing() {
+    let base = std::fs::read(aigc_label_testutil::fixture("png/label-xmp-after-idat.png")).unwrap();
+    let xmp = base.windows(4).rposition(|w| w == b"iTXt").unwrap() - 4;
+    let mut chunk = vec![0, 0, 0, 0];
+    chunk.extend_from_slice(b"hoSt");
+    chunk.extend_from_slice(&crc32fast::hash(b"hoSt").to_be_bytes());
+    let bytes = [&base[..xmp], &chunk.repeat((2 << 20) / chunk.len()), &base[xmp..]].concat();
+    let options = Options::default();
+    let theirs = aigc_label::inspect(Cursor::new(&bytes), &options)
+        .unwrap()
+        .label()
+        .unwrap();
+    let producer = ["001191440300708461136T1XGW3", "001191440300708461136T1XGW9"]
+        .into_iter()
+        .find(|p| *p != theirs.content_producer)
+        .unwrap();
+    let label = aigc_label::Label::new(producer, "refused");
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("theirs.png");
+    std::fs::write(&input, &bytes).unwrap();
+    let output = dir.path().join("out").join("ours.png");
+    std::fs::create_dir(output.parent().unwrap()).unwrap();
+    let result = aigc_label::embed_file(&input, &output, &label, &options);
+    assert!(
+        matches!(
+            result.as_ref().map_err(aigc_label::Error::without_path),
+            Err(aigc_label::Error::AlreadyLabelled { .. })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(output.parent().unwrap()).unwrap().count(),
+        0,
+        "a file was left"
+    );
+
+    let mut vec = b"kept".to_vec();
+    let result = aigc_label::embed_to_vec(Cursor::new(&bytes), &mut vec, &label, &options);
+    assert!(
+        matches!(result, Err(aigc_label::Error::AlreadyLabelled { .. })),
+        "{result:?}"
+    );
+    assert_eq!(vec, b"kept");
 }

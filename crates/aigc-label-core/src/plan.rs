@@ -20,10 +20,11 @@
 //! A slot whose bytes depend on something later (an XMP packet that may still come) blocks the
 //! drain. A carrier that knows the likely answer reserves it with [`PlanBuilder::guess`]: when
 //! the sink can be cut back ([`Sink::can_rewind`]), the drain writes the guess and goes on; if
-//! the slot is later filled with other bytes, the output is cut back to the slot and the rest
-//! is written again from the plan (the input after the slot is then read twice, once). A sink
-//! that cannot be cut back (a plain `Write`) never writes past a guess, so its output is the
-//! same, built as before: scanned first, copied after.
+//! the slot is later filled with other bytes, those are patched in when they have the guess's
+//! length (a size field), else the output is cut back to the slot and the rest is written again
+//! from the plan (the input after the slot is then read twice, once: no guess is written after
+//! a cut). A sink that cannot be cut back (a plain `Write`) never writes past a guess, so its
+//! output is the same, built as before: scanned first, copied after.
 //!
 //! Every label copy the carrier hands to [`PlanBuilder::drain`] goes through the embed step's
 //! check (another producer's label stops the write) before any further byte is written.
@@ -89,6 +90,8 @@ pub struct Plan {
     streamed: u64,
     /// The sink holds more than `streamed` bytes: a guess was refuted after the last drain.
     cut_pending: bool,
+    /// Guesses refuted after they were written, to overwrite with their bytes (same length).
+    patches: Vec<(u64, Vec<u8>)>,
 }
 
 impl Plan {
@@ -157,6 +160,9 @@ impl Plan {
         if self.cut_pending {
             sink.rewind(self.streamed)?;
         }
+        for (at, bytes) in &self.patches {
+            sink.patch(*at, bytes)?;
+        }
         let mut at = 0u64;
         for piece in &self.pieces {
             let end = at.saturating_add(piece.len());
@@ -194,9 +200,21 @@ pub trait Sink: Write {
         src.copy_to(self, range.end.saturating_sub(range.start), "copied range")
     }
 
-    /// True when [`Sink::rewind`] works, so a streaming scan may write past a guess.
+    /// True when [`Sink::rewind`] and [`Sink::patch`] work, so a streaming scan may write past
+    /// a guess.
     fn can_rewind(&self) -> bool {
         false
+    }
+
+    /// Overwrites the output's bytes from offset `at` with `bytes`, all of them written already;
+    /// writing goes on at the end. A guess refuted by bytes of its own length is put right this
+    /// way (a size field, a flags byte), without cutting the output back.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a sink that cannot (the default); I/O errors.
+    fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let _ = (at, bytes);
+        Err(Error::unsupported("output", "this output cannot be patched"))
     }
 
     /// Cuts the output back to its first `len` bytes; writing goes on from there.
@@ -272,6 +290,20 @@ impl Sink for VecSink<'_> {
             _ => Err(Error::parameter("len", "cut back past the end of the output")),
         }
     }
+
+    fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let start = usize::try_from(at).ok().and_then(|at| self.base.checked_add(at));
+        let place = start
+            .and_then(|start| Some(start..start.checked_add(bytes.len())?))
+            .and_then(|range| self.vec.get_mut(range));
+        match place {
+            Some(place) => {
+                place.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => Err(Error::parameter("at", "patch past the end of the output")),
+        }
+    }
 }
 
 /// A streaming builder's destination: the sink, and the check every label copy the scan meets
@@ -329,6 +361,8 @@ pub struct PlanBuilder<'a> {
     checked: usize,
     /// A drained guess was refuted: the sink must be cut back to `drained` before writing.
     cut_pending: bool,
+    /// Drained guesses refuted by bytes of their length: (output offset, bytes) to overwrite.
+    patches: Vec<(u64, Vec<u8>)>,
 }
 
 /// A place in a plan for bytes given later, from [`PlanBuilder::reserve`] or
@@ -349,6 +383,7 @@ impl PlanBuilder<'static> {
             drained: 0,
             checked: 0,
             cut_pending: false,
+            patches: Vec::new(),
         }
     }
 }
@@ -414,6 +449,17 @@ impl<'a> PlanBuilder<'a> {
         Slot(self.parts.len() - 1)
     }
 
+    /// Gives an open `slot` (from [`PlanBuilder::reserve`]) the bytes it will likely get, once
+    /// the carrier knows them: from now on it is a guess, as if made by [`PlanBuilder::guess`].
+    /// A slot already filled or guessed is left as it is.
+    pub fn guess_for(&mut self, slot: &Slot, likely: Piece) {
+        if let Some((place, fill @ Fill::Open)) = self.parts.get_mut(slot.0) {
+            self.len = self.len.saturating_add(likely.len());
+            *place = likely;
+            *fill = Fill::Guess;
+        }
+    }
+
     /// Puts `bytes` in `slot`; returns where they sit in the output.
     pub fn fill(&mut self, slot: Slot, bytes: Vec<u8>) -> Range<u64> {
         let start = self.start_of(slot.0);
@@ -435,22 +481,31 @@ impl<'a> PlanBuilder<'a> {
     }
 
     /// Makes `piece` the final content of the slot at `index`, which starts at output offset
-    /// `start`; a drained guess that differs is cut back.
+    /// `start`; a drained guess that differs is patched (same length, new bytes) or cut back.
     fn settle(&mut self, index: usize, piece: Piece, start: u64) {
         let Some((place, fill)) = self.parts.get_mut(index) else {
             return;
         };
         let drained_past = self.cursor.0 > index || (self.cursor.0 == index && self.cursor.1 > 0);
+        let whole = self.cursor.0 > index || self.cursor.1 >= place.len();
         let refuted = *fill == Fill::Guess && drained_past && *place != piece;
+        let patch = match &piece {
+            Piece::New(bytes) if refuted && whole && bytes.len() as u64 == place.len() => Some(bytes.clone()),
+            _ => None,
+        };
         self.len = self.len.saturating_sub(place.len()).saturating_add(piece.len());
         *place = piece;
         *fill = Fill::Final;
-        if refuted {
+        if let Some(bytes) = patch {
+            self.patches.push((start, bytes));
+        } else if refuted {
             // The output past `start` was written from the guess: write it again from here,
             // and guess no more, so the input is read at most twice.
             self.cursor = (index, 0);
             self.drained = start;
             self.cut_pending = true;
+            self.patches
+                .retain(|(at, bytes)| at.saturating_add(bytes.len() as u64) <= start);
             if let Some(out) = self.out.as_mut() {
                 out.speculate = false;
             }
@@ -475,6 +530,9 @@ impl<'a> PlanBuilder<'a> {
         if self.cut_pending {
             out.sink.rewind(self.drained)?;
             self.cut_pending = false;
+        }
+        for (at, bytes) in self.patches.drain(..) {
+            out.sink.patch(at, &bytes)?;
         }
         let back = src.pos();
         let mut moved = false;
@@ -517,6 +575,7 @@ impl<'a> PlanBuilder<'a> {
             label_range,
             streamed: self.drained,
             cut_pending: self.cut_pending,
+            patches: self.patches,
         }
     }
 }
@@ -648,6 +707,44 @@ mod tests {
             plan.write_to(&mut Cursor::new(INPUT), &mut whole).unwrap();
             assert_eq!(whole, expected(fill));
         }
+    }
+
+    #[test]
+    fn a_wrong_guess_of_the_right_length_is_patched_without_cutting_back() {
+        for rewinds in [true, false] {
+            let mut out = Vec::new();
+            let mut vec_sink = VecSink::new(&mut out);
+            let mut plain_sink = Plain(Vec::new());
+            let sink: &mut dyn Sink = if rewinds { &mut vec_sink } else { &mut plain_sink };
+            let plan = walk(sink, true, b"H");
+            assert_eq!(plan.streamed(), if rewinds { 17 } else { 4 });
+            plan.write_rest(&mut Cursor::new(INPUT), sink).unwrap();
+            let got = if rewinds { out } else { plain_sink.0 };
+            assert_eq!(got, expected(b"H"), "rewinds: {rewinds}");
+        }
+    }
+
+    #[test]
+    fn an_open_slot_given_a_guess_later_streams_past_it() {
+        let mut out = Vec::new();
+        let mut sink = VecSink::new(&mut out);
+        let mut check = |_: &Found| Ok(());
+        let mut input = Cursor::new(INPUT);
+        let mut src = Source::new(&mut input, "test").unwrap();
+        let mut b = PlanBuilder::streaming("test", Output::new(&mut sink, &mut check));
+        b.copy(0..4);
+        let slot = b.reserve();
+        b.copy(4..8);
+        b.drain(&mut src, &[]).unwrap();
+        assert_eq!(b.drained, 4, "an open slot blocks");
+        b.guess_for(&slot, Piece::New(b"G".to_vec()));
+        b.drain(&mut src, &[]).unwrap();
+        assert_eq!(b.drained, 9);
+        let range = b.fill(slot, b"G".to_vec());
+        assert_eq!(range, 4..5);
+        let plan = b.finish(Vec::new(), range);
+        plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+        assert_eq!(out, [&INPUT[..4], b"G", &INPUT[4..8]].concat());
     }
 
     #[test]
