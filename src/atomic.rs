@@ -417,6 +417,23 @@ impl<F: Read + Write + Seek> BufStream<F> {
     }
 }
 
+impl BufStream<&File> {
+    /// Cuts the output back to its first `len` bytes, and goes on writing there.
+    pub(crate) fn truncate(&mut self, len: u64) -> io::Result<()> {
+        if let State::Memory(bytes, _) = &mut self.state {
+            bytes.get_mut().truncate(usize::try_from(len).unwrap_or(usize::MAX));
+            bytes.set_position(len);
+            return Ok(());
+        }
+        let writer = self.writer()?;
+        writer.flush()?;
+        let file = writer.get_mut();
+        file.set_len(len)?;
+        file.seek(SeekFrom::Start(len))?;
+        Ok(())
+    }
+}
+
 fn broken() -> io::Error {
     io::Error::other("an earlier flush of the output failed")
 }

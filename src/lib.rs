@@ -147,18 +147,10 @@ impl FileReader {
         }
     }
 
-    /// The bytes `range` of a file held whole in memory (clamped to the file; empty for a file
-    /// read from the disk).
-    pub(crate) fn whole_range(&self, range: std::ops::Range<u64>) -> &[u8] {
-        match &self.0 {
-            Source::Whole(bytes) => {
-                let bytes = bytes.get_ref();
-                let end = usize::try_from(range.end).unwrap_or(usize::MAX).min(bytes.len());
-                let start = usize::try_from(range.start).unwrap_or(usize::MAX).min(end);
-                bytes.get(start..end).unwrap_or_default()
-            }
-            Source::Buffered(_) => &[],
-        }
+    /// True when the file is read from the disk (not held in memory), so ranges of it can be
+    /// copied between files by the kernel.
+    pub(crate) fn on_disk(&self) -> bool {
+        matches!(self.0, Source::Buffered(_))
     }
 
     /// The file's size when it is held whole in memory (a small file), so writers can keep a
@@ -384,8 +376,11 @@ pub fn inspect_file(path: impl AsRef<Path>, options: &Options) -> Result<Report>
 
 /// Copies `input` to `output` with `label` embedded in the format's carrier.
 ///
-/// `output` is write-only here, so nothing is read back; [`embed_file`] and [`embed_seekable`]
-/// verify what they wrote.
+/// `output` is write-only here, so nothing is read back; [`embed_file`], [`embed_seekable`] and
+/// [`embed_to_vec`] verify what they wrote. A carrier that plans writes the output while it
+/// scans the input, so after an error (another producer's label met part way, a malformed
+/// structure) `output` may hold the first part of an output: discard it. ([`embed_file`]
+/// removes its temporary file; [`embed_to_vec`] restores the vector.)
 ///
 /// # Errors
 /// [`Error::Parameter`] when `label` fails validation at `options.write` strictness,
@@ -419,6 +414,39 @@ pub fn embed_seekable<R: Read + Seek, W: Read + Write + Seek>(
     let mut window = Window { inner: output, start };
     aigc_label_core::readback(carrier, &mut window, label, options)?;
     Ok(written)
+}
+
+/// As [`embed_seekable`], appending the output to `output`: read back and checked there, and
+/// `output` left as it was when anything fails. A carrier that plans writes the output while it
+/// scans the input, and may write past its guess of where the label goes (cutting the vector
+/// back if the guess proves wrong), so the input is read about once.
+///
+/// # Errors
+/// As [`embed_seekable`].
+pub fn embed_to_vec<R: Read + Seek>(
+    mut input: R,
+    output: &mut Vec<u8>,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
+    let carrier = detect(&mut input)?;
+    let start = output.len();
+    let result = core_embed::embed_to(
+        carrier,
+        &mut input,
+        &mut aigc_label_core::plan::VecSink::new(output),
+        label,
+        options,
+    )
+    .and_then(|written| {
+        let mut window = std::io::Cursor::new(output.get(start..).unwrap_or_default());
+        aigc_label_core::readback(carrier, &mut window, label, options)?;
+        Ok(written)
+    });
+    if result.is_err() {
+        output.truncate(start);
+    }
+    result
 }
 
 /// Embeds `label` into the file at `input`, writing `output` atomically (the two may be the same
@@ -486,23 +514,20 @@ fn embed_atomic(
         }
     }
     atomic::write_with(input, output, options.sync, |carrier, reader, out| {
-        let core_embed::Scanned { report, plan } = core_embed::scan(carrier, reader, label, options)?;
-        if let Some(check) = check {
-            check(&report)?;
-        }
-        core_embed::check_label(label, options)?;
-        core_embed::refuse_other_producers(&report, label)?;
-        let written = match &plan {
-            Some(plan) => rewrite::execute(plan, reader, out)?,
-            None => core_embed::write_scanned(carrier, None, reader, out, label, options)?,
-        };
-        out.flush()?;
-        if let Some(plan) = &plan {
+        // The carrier's scan writes the output as it walks, so the input is read once; a
+        // refusal (another producer's label, `check`) leaves the temporary file to be removed.
+        let mut sink = rewrite::FileSink::new(out, reader);
+        let streamed = core_embed::stream(carrier, reader, &mut sink, label, options, |report| match check {
+            Some(check) => check(report),
+            None => Ok(()),
+        })?;
+        sink.finish(reader)?;
+        if let Some(plan) = &streamed.plan {
             rewrite::check_new_bytes(plan, out)?;
         }
         out.seek(SeekFrom::Start(0))?;
         aigc_label_core::readback(carrier, out, label, options)?;
-        Ok((written, true))
+        Ok((streamed.written, true))
     })
 }
 

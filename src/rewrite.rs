@@ -1,11 +1,13 @@
 //! Full rewrites at the speed of the disk: a carrier's [`Plan`] executed between two files.
 //!
-//! The plan says which input ranges are copied unchanged and which bytes are new. Between two
-//! files, a range whose input and output offsets are aligned alike within a page goes through
-//! `std::io::copy` on the file handles themselves, which on Linux becomes `copy_file_range`:
-//! the kernel copies without the bytes passing through this process, and a file system that
-//! can share blocks (reflinks on XFS, Btrfs) shares them instead of copying. Other ranges, and
-//! inputs or outputs held in memory, are copied in large blocks.
+//! The carrier's scan streams its output into a [`FileSink`] as it walks (see
+//! [`aigc_label_core::plan`]): new bytes and the small ranges it has just read go through the
+//! output's buffer; a large range (media payload the scan skipped) is left as a hole and copied
+//! once the scan is done, between the file handles themselves. A range whose input and output
+//! offsets are aligned alike within a page goes through `std::io::copy`, which on Linux becomes
+//! `copy_file_range`: the kernel copies without the bytes passing through this process, and a
+//! file system that can share blocks (reflinks on XFS, Btrfs) shares them instead of copying.
+//! Other ranges, and inputs or outputs held in memory, are copied in large blocks.
 //!
 //! Checking the output then needs only what this process wrote: the new bytes are read back and
 //! compared, and the carrier reads the structure that points at them. The copied ranges are not
@@ -13,51 +15,119 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 
-use aigc_label_core::plan::{Piece, Plan};
+use aigc_label_core::io::Source;
+use aigc_label_core::plan::{Plan, Sink};
 
 use crate::atomic::BufStream;
-use crate::{Error, FileReader, Result, Written};
+use crate::{Error, FileReader, Result};
 
-/// Writes `plan`'s output from `input` to `output`: copied ranges by the kernel when both are
-/// files on disk, otherwise in blocks.
-///
-/// # Errors
-/// [`Error::Truncated`] when the input is shorter than the plan says (it changed since the
-/// scan); I/O errors.
-pub(crate) fn execute(plan: &Plan, input: &mut FileReader, output: &mut BufStream<&File>) -> Result<Written> {
-    let mut block = Vec::new();
-    let mut at = 0u64;
-    for piece in plan.pieces() {
-        match piece {
-            Piece::New(bytes) => output.write_all(bytes)?,
-            Piece::Copy(range) => {
-                let len = range.end.saturating_sub(range.start);
-                let copied = match file_copy(input, output, range.start, at, len, &mut block)? {
-                    Some(copied) => copied,
-                    None if input.whole_len().is_some() => memory_copy(input, output, range.clone())?,
-                    None => {
-                        input.seek(SeekFrom::Start(range.start))?;
-                        copy_blocks(input, output, len, &mut block)?
-                    }
-                };
-                if copied != len {
-                    return Err(Error::truncated(
-                        "copy",
-                        range.start.saturating_add(copied),
-                        "the input ended before a range the plan copies; it changed while being read",
-                    ));
-                }
+/// Ranges at least this long are copied between the files after the scan, not through it.
+const DEFER: u64 = 1 << 20;
+
+/// The atomic writer's temporary file as a streaming plan's sink: it can be cut back (a
+/// refuted guess), and it leaves large ranges for [`FileSink::finish`] to copy between files.
+pub(crate) struct FileSink<'s, 'f> {
+    out: &'s mut BufStream<&'f File>,
+    /// The output's length so far, holes included.
+    len: u64,
+    /// Input ranges still to copy, each with its offset in the output.
+    holes: Vec<(Range<u64>, u64)>,
+    /// The input is a file read from the disk, so ranges can be copied between the files.
+    defer: bool,
+}
+
+impl<'s, 'f> FileSink<'s, 'f> {
+    /// A sink writing `out` from its start; `input` is the file being read.
+    pub(crate) fn new(out: &'s mut BufStream<&'f File>, input: &FileReader) -> Self {
+        FileSink {
+            out,
+            len: 0,
+            holes: Vec::new(),
+            defer: input.on_disk(),
+        }
+    }
+
+    /// Copies the ranges left as holes from `input`, and leaves the output at its end.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when the input is shorter than the plan says (it changed since the
+    /// scan); I/O errors.
+    pub(crate) fn finish(self, input: &mut FileReader) -> Result<()> {
+        let mut block = Vec::new();
+        for (range, at) in &self.holes {
+            let len = range.end.saturating_sub(range.start);
+            let copied = file_copy(input, self.out, range.start, *at, len, &mut block)?;
+            if copied != len {
+                return Err(Error::truncated(
+                    "copy",
+                    range.start.saturating_add(copied),
+                    "the input ended before a range the plan copies; it changed while being read",
+                ));
             }
         }
-        at = at.saturating_add(piece.len());
+        self.out.seek(SeekFrom::Start(self.len))?;
+        self.out.flush()?;
+        Ok(())
     }
-    output.flush()?;
-    Ok(plan.written())
+}
+
+impl Write for FileSink<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.len = self.len.saturating_add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Sink for FileSink<'_, '_> {
+    fn copy_range(&mut self, src: &mut Source<'_>, range: Range<u64>) -> Result<()> {
+        let len = range.end.saturating_sub(range.start);
+        if !self.defer || len < DEFER {
+            src.seek_to(range.start)?;
+            return src.copy_to(self, len, "copied range");
+        }
+        if range.end > src.len() {
+            return Err(Error::truncated(src.format(), range.start, "copied range"));
+        }
+        // Written over later: moving past it leaves a hole the copy fills.
+        self.len = self.len.saturating_add(len);
+        self.out.seek(SeekFrom::Start(self.len))?;
+        self.holes.push((range.start..range.end, self.len - len));
+        Ok(())
+    }
+
+    fn can_rewind(&self) -> bool {
+        true
+    }
+
+    fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        self.out.seek(SeekFrom::Start(at))?;
+        self.out.write_all(bytes)?;
+        self.out.seek(SeekFrom::Start(self.len))?;
+        Ok(())
+    }
+
+    fn rewind(&mut self, len: u64) -> Result<()> {
+        self.holes.retain_mut(|(range, at)| {
+            let keep = len.saturating_sub(*at).min(range.end - range.start);
+            range.end = range.start + keep;
+            keep > 0
+        });
+        self.out.truncate(len)?;
+        self.len = len;
+        Ok(())
+    }
 }
 
 /// Copies `len` bytes at `start` of the input file to offset `at` of the output file, on the
-/// file handles themselves; `None` when either is held in memory.
+/// file handles themselves (through this process when either is held in memory); returns how
+/// many were copied.
 ///
 /// When the two offsets sit at the same place in a page, `std::io::copy` (`copy_file_range`
 /// on Linux) lets the kernel copy, and a file system with reflinks share the blocks. When they
@@ -71,28 +141,23 @@ fn file_copy(
     at: u64,
     len: u64,
     block: &mut Vec<u8>,
-) -> Result<Option<u64>> {
-    let Some(mut from) = input.file_for_copy() else {
-        return Ok(None);
-    };
+) -> Result<u64> {
     let Some(to) = output.file_for_copy()? else {
-        return Ok(None);
+        input.seek(SeekFrom::Start(start))?;
+        output.seek(SeekFrom::Start(at))?;
+        return copy_blocks(input, output, len, block);
+    };
+    to.seek(SeekFrom::Start(at))?;
+    let Some(mut from) = input.file_for_copy() else {
+        input.seek(SeekFrom::Start(start))?;
+        return copy_blocks(input, to, len, block);
     };
     from.seek(SeekFrom::Start(start))?;
     if start % PAGE == at % PAGE {
-        Ok(Some(io::copy(&mut from.take(len), to)?))
+        Ok(io::copy(&mut from.take(len), to)?)
     } else {
-        copy_blocks(&mut from, to, len, block).map(Some)
+        copy_blocks(&mut from, to, len, block)
     }
-}
-
-/// Writes the input bytes `range` of a file held in memory straight from that copy (no block
-/// to fill: for a small file the block's allocation cost more than the copy); returns how many
-/// there were.
-fn memory_copy(input: &FileReader, output: &mut BufStream<&File>, range: std::ops::Range<u64>) -> Result<u64> {
-    let bytes = input.whole_range(range);
-    output.write_all(bytes)?;
-    Ok(bytes.len() as u64)
 }
 
 /// The page size the kernel copies by, for the alignment test.
@@ -103,11 +168,9 @@ const BLOCK: usize = 256 << 10;
 
 /// Copies up to `len` bytes from `from` to `to` in blocks of [`BLOCK`]; returns how many.
 fn copy_blocks(from: &mut dyn Read, to: &mut dyn Write, len: u64, block: &mut Vec<u8>) -> Result<u64> {
-    // No bigger than the copy: a small copy should not pay for zeroing a whole block.
-    let want = usize::try_from(len).unwrap_or(BLOCK).min(BLOCK);
-    if block.len() < want {
-        block.try_reserve_exact(want - block.len()).map_err(io::Error::other)?;
-        block.resize(want, 0);
+    if block.is_empty() {
+        block.try_reserve_exact(BLOCK).map_err(io::Error::other)?;
+        block.resize(BLOCK, 0);
     }
     let mut copied = 0u64;
     while copied < len {

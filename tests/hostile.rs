@@ -66,22 +66,33 @@ fn asked_allowance(len: u64) -> u64 {
     2 * len + (1 << 20)
 }
 
-/// Passes an embed makes over its input. A carrier that plans ([`aigc_label::Carrier::plan`])
-/// makes two: its one scan (labels found and output planned together), then the copy of the
-/// planned ranges; the scan reads only headers, so on real media (payload, not structure) the
-/// file is read about once (see `planned_embeds_read_a_payload_once`). The others make three:
-/// the inspection for another producer's label, then the carrier's own check and plan, then
-/// the copy.
+/// Passes an embed makes over the file. A carrier that streams its plan makes one: its scan
+/// writes each structure's bytes to the output while they are still in the buffer (see
+/// [`aigc_label::core::plan`]), guessing where the label goes when that depends on what comes
+/// later. A carrier that plans without streaming makes two: its one scan (labels found and
+/// output planned together), then the copy of the planned ranges; the scan reads only
+/// headers, so on real media (payload, not structure) the file is read about once (see
+/// `planned_embeds_read_a_payload_once`). The others make three: the inspection for another
+/// producer's label, then the carrier's own check and plan, then the copy; except PDF, whose
+/// inspection reads the trailer and cross-reference data only, so that embedding reads the file
+/// once, in its write.
 fn embed_passes(name: &str) -> u64 {
-    if PLANNED.iter().any(|p| name.starts_with(p)) {
+    if STREAMED.iter().any(|p| name.starts_with(p)) {
+        1
+    } else if PLANNED.iter().any(|p| name.starts_with(p)) {
         2
     } else {
         3
     }
 }
 
+/// The families whose carriers stream their plans.
+const STREAMED: [&str; 10] = ["mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf"];
+
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 4] = ["mp4", "png", "jpeg", "gif"];
+const PLANNED: [&str; 14] = [
+    "mp4", "png", "jpeg", "gif", "webp", "avif", "wav", "avi RIFF", "flv", "ogg", "matroska", "flac", "mp3", "ooxml",
+];
 
 fn check(hostile: Hostile) {
     let Hostile {
@@ -111,12 +122,14 @@ fn check(hostile: Hostile) {
 
     let mut input = stack(&bytes);
     let mut output = Vec::new();
-    aigc_label::embed(&mut input, &mut output, &label, &options).unwrap_or_else(|e| panic!("{name}: embed: {e}"));
+    aigc_label::embed_to_vec(&mut input, &mut output, &label, &options)
+        .unwrap_or_else(|e| panic!("{name}: embed: {e}"));
     let (asked, read) = counts(&input);
     eprintln!("{name}: embed asked {asked}, read {read}, wrote {}", output.len());
     let passes = embed_passes(name);
+    // A streaming scan asks the buffer for each structure twice: to read it, then to copy it.
     assert!(
-        asked <= passes * asked_allowance(len),
+        asked <= passes * asked_allowance(len) + len,
         "{name}: embed asked for {asked} bytes of {len}"
     );
     assert!(
@@ -345,4 +358,100 @@ mod non_regular {
         let report = inspect_file(&link, &Options::default()).unwrap();
         assert_eq!(report.format, "png");
     }
+}
+
+/// A PNG whose XMP chunk comes after the image data, behind 8 MiB of empty chunks: the
+/// streaming scan guesses a new packet before the first `IDAT` and writes on, then meets the
+/// packet the label must merge, cuts the output back and writes the rest again. The output is
+/// the carrier's two-pass output, byte for byte, and the file is read at most twice.
+#[test]
+fn a_png_whose_packet_comes_after_the_image_is_restarted_once() {
+    let base = std::fs::read(aigc_label_testutil::fixture("png/label-xmp-after-idat.png")).unwrap();
+    let idat = base.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+    let xmp = base.windows(4).rposition(|w| w == b"iTXt").unwrap() - 4;
+    assert!(idat < xmp, "the fixture's packet follows its image data");
+    let mut chunk = vec![0, 0, 0, 0];
+    chunk.extend_from_slice(b"hoSt");
+    chunk.extend_from_slice(&crc32fast::hash(b"hoSt").to_be_bytes());
+    let bytes = [&base[..xmp], &chunk.repeat(MIN_SIZE / chunk.len() + 1), &base[xmp..]].concat();
+    let len = bytes.len() as u64;
+    let options = Options::default();
+    // The fixture's own producer, relabelling its file.
+    let old = aigc_label::inspect(Cursor::new(&bytes), &options)
+        .unwrap()
+        .label()
+        .unwrap();
+    let label = aigc_label::Label::new(old.content_producer.clone(), "restarted");
+
+    let mut expected = Vec::new();
+    aigc_label::Carrier::write(
+        &aigc_label::image::Png,
+        &mut Cursor::new(&bytes),
+        &mut expected,
+        &label,
+        &options.limits,
+    )
+    .unwrap();
+    let mut input = stack(&bytes);
+    let mut output = Vec::new();
+    aigc_label::embed_to_vec(&mut input, &mut output, &label, &options).unwrap();
+    let (asked, read) = counts(&input);
+    eprintln!("png with its packet after 8 MiB: {len} bytes; embed asked {asked}, read {read}");
+    assert!(
+        output == expected,
+        "the restarted output differs from the two-pass output"
+    );
+    assert!(read > len + (1 << 20), "no restart: read {read} of {len}");
+    assert!(read <= 2 * file_allowance(len), "embed read {read} bytes of {len}");
+    let report = aigc_label::inspect(Cursor::new(&output), &options).unwrap();
+    assert_eq!(report.label(), Some(label));
+}
+
+/// Another producer's label met late in a streamed write (after 2 MiB of output were written):
+/// the write is refused, and neither a file nor a partial vector is left behind.
+#[test]
+fn a_write_refused_part_way_leaves_nothing() {
+    let base = std::fs::read(aigc_label_testutil::fixture("png/label-xmp-after-idat.png")).unwrap();
+    let xmp = base.windows(4).rposition(|w| w == b"iTXt").unwrap() - 4;
+    let mut chunk = vec![0, 0, 0, 0];
+    chunk.extend_from_slice(b"hoSt");
+    chunk.extend_from_slice(&crc32fast::hash(b"hoSt").to_be_bytes());
+    let bytes = [&base[..xmp], &chunk.repeat((2 << 20) / chunk.len()), &base[xmp..]].concat();
+    let options = Options::default();
+    let theirs = aigc_label::inspect(Cursor::new(&bytes), &options)
+        .unwrap()
+        .label()
+        .unwrap();
+    let producer = ["001191440300708461136T1XGW3", "001191440300708461136T1XGW9"]
+        .into_iter()
+        .find(|p| *p != theirs.content_producer)
+        .unwrap();
+    let label = aigc_label::Label::new(producer, "refused");
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("theirs.png");
+    std::fs::write(&input, &bytes).unwrap();
+    let output = dir.path().join("out").join("ours.png");
+    std::fs::create_dir(output.parent().unwrap()).unwrap();
+    let result = aigc_label::embed_file(&input, &output, &label, &options);
+    assert!(
+        matches!(
+            result.as_ref().map_err(aigc_label::Error::without_path),
+            Err(aigc_label::Error::AlreadyLabelled { .. })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(output.parent().unwrap()).unwrap().count(),
+        0,
+        "a file was left"
+    );
+
+    let mut vec = b"kept".to_vec();
+    let result = aigc_label::embed_to_vec(Cursor::new(&bytes), &mut vec, &label, &options);
+    assert!(
+        matches!(result, Err(aigc_label::Error::AlreadyLabelled { .. })),
+        "{result:?}"
+    );
+    assert_eq!(vec, b"kept");
 }

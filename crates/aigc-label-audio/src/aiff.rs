@@ -24,15 +24,16 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::Exclusions;
 use crate::id3::{self, GROW_PADDING};
 use crate::id3_chunk::{self, ChunkTag};
 use crate::in_place::{Storage, Update};
-use crate::riff::{self, Flavour, Header, Plan, Walker};
+use crate::riff::{self, Flavour, Header, LabelAt, Planner, Walker};
 
 /// The AIFF carrier (IFF `FORM` files of type `AIFF` and `AIFC`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,11 +77,7 @@ impl Carrier for Aiff {
         let mut out = Vec::new();
         let mut walker = Walker::new(&header, limits);
         while let Some(tag) = next_tag(&mut src, &header, &mut walker, limits)? {
-            let name = format!(
-                "{} chunk, ID3v2 TXXX AIGC",
-                String::from_utf8_lossy(&tag.chunk.id).trim_end()
-            );
-            tag.copies(&name, None, limits, &mut out)?;
+            tag_copies(&tag, limits, &mut out)?;
             if out.len() >= limits.max_copies {
                 break;
             }
@@ -96,49 +93,20 @@ impl Carrier for Aiff {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let json = to_json(label, Shape::Bare);
-        let mut src = Source::new(input, FORMAT)?;
-        let header = open(&mut src, limits)?;
-        // Room for later labels, which [`update_in_place`] writes into the tag's padding.
-        let padding = usize::try_from(limits.label_room).unwrap_or(GROW_PADDING);
-        let mut walker = Walker::new(&header, limits);
-        let mut plan = Plan::default();
-        let mut label_range: Option<Range<u64>> = None;
-        while let Some(chunk) = walker.next(&mut src, &header, limits)? {
-            let tag = match id3_chunk::is_id3(&chunk.id) {
-                true => id3_chunk::read(&mut src, &chunk, limits)?,
-                false => None,
-            };
-            let Some(tag) = tag else {
-                plan.copy(&chunk);
-                continue;
-            };
-            if label_range.is_none() {
-                let (pieces, range) = tag.with_label(Flavour::Iff, &json, padding, limits)?;
-                let at = 12 + plan.len();
-                label_range = Some(at + range.start..at + range.end);
-                plan.rebuilt(pieces);
-            } else {
-                match tag.without_labels(Flavour::Iff, limits)? {
-                    Some(pieces) => plan.rebuilt(pieces),
-                    None => plan.copy(&chunk),
-                }
-            }
-        }
-        plan.finish(&header, walker.pos());
-        let mut appended = Vec::new();
-        let mut frame = 0..0;
-        if label_range.is_none() {
-            let (tag, range) = id3::new_tag(&json, padding)?;
-            riff::push_chunk_in(Flavour::Iff, &mut appended, ID3_CHUNK, &tag)?;
-            frame = 8 + range.start as u64..8 + range.end as u64;
-        }
-        let mut out = CountingWriter::new(output);
-        let tail = plan.emit(&mut src, None, &mut out, &header, &appended)?;
-        Ok(Written {
-            label_range: label_range.unwrap_or(tail.start + frame.start..tail.start + frame.end),
-            bytes_written: out.count(),
-        })
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
+
+    /// One walk of the chunks: the ID3 chunks are read (their label copies reported), the
+    /// first one given the label and the others stripped of theirs; every other chunk is a
+    /// copied range.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of an AIFF / AIFC file a content binding leaves out; everything else (the
@@ -168,6 +136,68 @@ impl Carrier for Aiff {
         }
         Ok(out.into_vec())
     }
+}
+
+/// Plans [`Aiff::write`]'s output in one walk, collecting the copies [`Aiff::find`] reports;
+/// each chunk is drained as the walk passes it, the `FORM` size guessed for a file that gains
+/// a new ID3 chunk.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let json = to_json(label, Shape::Bare);
+    let mut src = Source::new(input, FORMAT)?;
+    let header = open(&mut src, limits)?;
+    // Room for later labels, which [`update_in_place`] writes into the tag's padding.
+    let padding = usize::try_from(limits.label_room).unwrap_or(GROW_PADDING);
+    let (tag, frame) = id3::new_tag(&json, padding)?;
+    let mut new_chunk = Vec::new();
+    riff::push_chunk_in(Flavour::Iff, &mut new_chunk, ID3_CHUNK, &tag)?;
+    let mut plan = Planner::new(out, &header, new_chunk.len() as u64);
+    let mut walker = Walker::new(&header, limits);
+    let mut copies = Vec::new();
+    let mut label_range: Option<Range<u64>> = None;
+    loop {
+        plan.drain(&mut src, &copies)?;
+        let Some(chunk) = walker.next(&mut src, &header, limits)? else {
+            break;
+        };
+        let tag = match id3_chunk::is_id3(&chunk.id) {
+            true => id3_chunk::read(&mut src, &chunk, limits)?,
+            false => None,
+        };
+        let Some(tag) = tag else {
+            plan.copy(&chunk);
+            continue;
+        };
+        tag_copies(&tag, limits, &mut copies)?;
+        if label_range.is_none() {
+            let (pieces, range) = tag.with_label(Flavour::Iff, &json, padding, limits)?;
+            let at = 12 + plan.len();
+            label_range = Some(at + range.start..at + range.end);
+            plan.rebuilt(pieces)?;
+        } else {
+            match tag.without_labels(Flavour::Iff, limits)? {
+                Some(pieces) => plan.rebuilt(pieces)?,
+                None => plan.copy(&chunk),
+            }
+        }
+    }
+    copies.truncate(limits.max_copies);
+    let (appended, label) = match label_range {
+        Some(range) => (Vec::new(), LabelAt::Output(range)),
+        None => (
+            new_chunk,
+            LabelAt::Appended(8 + frame.start as u64..8 + frame.end as u64),
+        ),
+    };
+    plan.finish(&header, walker.pos(), src.len(), &appended, copies, label)
+}
+
+/// Adds the label copies of an ID3 chunk's tag to `out`.
+fn tag_copies(tag: &ChunkTag, limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
+    let name = format!(
+        "{} chunk, ID3v2 TXXX AIGC",
+        String::from_utf8_lossy(&tag.chunk.id).trim_end()
+    );
+    tag.copies(&name, None, limits, out)
 }
 
 /// Updates the label of an AIFF / AIFC file in place when the tag of its first ID3 chunk has

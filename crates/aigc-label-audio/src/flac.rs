@@ -18,8 +18,9 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::{Budget, Exclusions, found, text_of};
@@ -107,42 +108,20 @@ impl Carrier for Flac {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let blocks = read_blocks(&mut src, limits)?;
-        let json = to_json(label, Shape::Bare);
-        let mut plan = plan(&mut src, &blocks, &json, limits)?;
-        fit_padding(&mut plan, &blocks, limits.label_room.min(MAX_BLOCK));
-        pad_after_label(&mut plan);
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
 
-        let mut out = CountingWriter::new(output);
-        out.write_all(b"fLaC")?;
-        let mut label_range = 0..0;
-        let last = plan.len().saturating_sub(1);
-        for (i, item) in plan.iter().enumerate() {
-            let start = out.count();
-            out.write_all(&block_header(item.kind(), i == last, item.len())?)?;
-            match item {
-                Out::Copy(block) => {
-                    src.seek_to(block.body())?;
-                    src.copy_to(&mut out, block.len, "metadata block")?;
-                }
-                Out::Comments { body, label } => {
-                    let body_start = start + 4;
-                    out.write_all(body)?;
-                    if let Some(span) = label {
-                        label_range = body_start + span.start as u64..body_start + span.end as u64;
-                    }
-                }
-                Out::Padding(len) => write_zeros(&mut out, *len)?,
-            }
-        }
-        let frames = blocks.last().map_or(4, |b| b.body() + b.len);
-        src.seek_to(frames)?;
-        src.copy_rest(&mut out, "FLAC frames")?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
+    /// One walk of the metadata blocks: the comment blocks are read (their label copies
+    /// reported) and rebuilt, padding resized; every other block and the frames are copied
+    /// ranges.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of a FLAC file a content binding leaves out; everything else (`fLaC`,
@@ -331,6 +310,47 @@ fn in_place_steps(
     )))
 }
 
+/// Plans [`Flac::write`]'s output, collecting the copies [`Flac::find`] reports on the way.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let blocks = read_blocks(&mut src, limits)?;
+    let json = to_json(label, Shape::Bare);
+    let (mut layout, mut found) = layout(&mut src, &blocks, &json, limits)?;
+    found.truncate(limits.max_copies);
+    fit_padding(&mut layout, &blocks, limits.label_room.min(MAX_BLOCK));
+    pad_after_label(&mut layout);
+
+    out.copy(0..4);
+    let mut label_range = 0..0;
+    let last = layout.len().saturating_sub(1);
+    for (i, item) in layout.iter().enumerate() {
+        let header = block_header(item.kind(), i == last, item.len())?;
+        match item {
+            // A block whose last-block flag stays as it was is copied whole, header included.
+            Out::Copy(block) if (i == last) == (blocks.last() == Some(block)) => out.copy(block.offset..block.end()),
+            Out::Copy(block) => {
+                out.put(&header);
+                out.copy(block.body()..block.end());
+            }
+            Out::Comments { body, label } => {
+                out.put(&header);
+                let body_start = out.position();
+                out.put(body);
+                if let Some(span) = label {
+                    label_range = body_start + span.start as u64..body_start + span.end as u64;
+                }
+            }
+            Out::Padding(len) => {
+                out.put(&header);
+                out.put(&zeros(*len)?);
+            }
+        }
+    }
+    let frames = blocks.last().map_or(4, Block::end);
+    out.copy(frames..src.len());
+    Ok(out.finish(found, label_range))
+}
+
 /// Reads the body of `block`.
 fn read_body(src: &mut Source, block: &Block, limits: &Limits) -> Result<Vec<u8>> {
     src.seek_to(block.body())?;
@@ -399,15 +419,20 @@ impl Out {
 }
 
 /// The output blocks before padding is adjusted: comment blocks rebuilt (the first one gets the
-/// label; a new one follows `STREAMINFO` when there is none), everything else copied.
-fn plan(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Result<Vec<Out>> {
+/// label; a new one follows `STREAMINFO` when there is none), everything else copied; and the
+/// label copies the comment blocks held, as [`Flac::find`] reports them.
+fn layout(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Result<(Vec<Out>, Vec<Found>)> {
     let mut out = Vec::with_capacity(blocks.len() + 1);
+    let mut copies = Vec::new();
     let mut labelled = false;
     for block in blocks {
         match block.kind {
             VORBIS_COMMENT => {
                 let body = read_body(src, block, limits)?;
                 let comments = vorbis_comment::parse(&body, FORMAT, block.body(), limits)?;
+                copies.extend(comments.label_fields().map(|(value, span)| {
+                    found("VORBIS_COMMENT AIGC", block.in_file(&span), text_of(value), Vec::new())
+                }));
                 let value = (!labelled).then_some(json);
                 if value.is_none() && !comments.has_label() {
                     out.push(Out::Copy(*block));
@@ -438,7 +463,7 @@ fn plan(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Resu
             return Err(Error::capacity("flac", "label too large for a metadata block"));
         }
     }
-    Ok(out)
+    Ok((out, copies))
 }
 
 /// Grows or shrinks the first padding block so the metadata keeps its size, when it can; when it
@@ -488,15 +513,14 @@ fn pad_after_label(plan: &mut Vec<Out>) {
     }
 }
 
-/// Writes `n` zero bytes without allocating them all.
-fn write_zeros(out: &mut dyn Write, mut n: u64) -> Result<()> {
-    const ZEROS: [u8; 4096] = [0; 4096];
-    while n > 0 {
-        let k = n.min(ZEROS.len() as u64) as usize;
-        out.write_all(&ZEROS[..k])?;
-        n -= k as u64;
-    }
-    Ok(())
+/// `n` zero bytes, the body of a padding block (at most [`MAX_BLOCK`]).
+fn zeros(n: u64) -> Result<Vec<u8>> {
+    let n = usize::try_from(n.min(MAX_BLOCK)).map_err(|_| Error::capacity(FORMAT, "padding block"))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::capacity(FORMAT, "padding block does not fit in memory"))?;
+    v.resize(n, 0);
+    Ok(v)
 }
 
 fn block_header(kind: u8, last: bool, len: u64) -> Result<[u8; 4]> {

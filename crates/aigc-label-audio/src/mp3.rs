@@ -29,8 +29,10 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::container::Drains;
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::{Budget, Exclusions};
@@ -97,61 +99,19 @@ impl Carrier for Mp3 {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let json = to_json(label, Shape::Bare);
-        let mut src = Source::new(input, FORMAT)?;
-        let padding = usize::try_from(limits.label_room).unwrap_or(id3::GROW_PADDING);
-        let mut out = CountingWriter::new(output);
-        let mut budget = Budget::new(FORMAT, limits);
-        let mut label_range = None;
-        while let Some(tag) = next_tag(&mut src, &mut budget, limits)? {
-            let value = label_range.is_none().then_some(json.as_str());
-            let start = out.count();
-            match id3::rewrite(&tag, value, padding, limits)? {
-                Some((bytes, range)) => {
-                    out.write_all(&bytes)?;
-                    if value.is_some() {
-                        label_range = Some(start + range.start as u64..start + range.end as u64);
-                    }
-                }
-                None => {
-                    let end = src.pos();
-                    src.seek_to(tag.offset)?;
-                    src.copy_to(&mut out, end - tag.offset, "ID3v2 tag")?;
-                }
-            }
-        }
-        let label_range = match label_range {
-            Some(r) => r,
-            None => {
-                let (bytes, range) = id3::new_tag(&json, padding)?;
-                let start = out.count();
-                out.write_all(&bytes)?;
-                start + range.start as u64..start + range.end as u64
-            }
-        };
-        let floor = src.pos();
-        budget.tick(floor, limits)?;
-        let appended = id3::read_appended_tag(&mut src, floor, limits)?;
-        src.seek_to(floor)?;
-        if let Some(tag) = appended {
-            let stripped = id3::strip_labels(&tag, limits)?;
-            if !matches!(stripped, Stripped::Unchanged) {
-                let audio = tag
-                    .offset
-                    .checked_sub(floor)
-                    .ok_or_else(|| Error::malformed(FORMAT, tag.offset, "appended tag overlaps the leading tags"))?;
-                src.copy_to(&mut out, audio, "MPEG audio")?;
-                if let Stripped::Rewritten(bytes) = stripped {
-                    out.write_all(&bytes)?;
-                }
-                src.seek_to(tag.offset + tag.header.stored_len())?;
-            }
-        }
-        src.copy_rest(&mut out, "MPEG audio")?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
+
+    /// One walk of the leading tags and the appended one: their label copies are reported and
+    /// the tags that change rebuilt; the audio and every unchanged tag are copied ranges.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of an MP3 file a content binding leaves out; everything else (the MPEG audio
@@ -256,6 +216,72 @@ pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits)
         }
     };
     Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
+}
+
+/// Plans [`Mp3::write`]'s output, collecting the copies [`Mp3::find`] reports on the way.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let json = to_json(label, Shape::Bare);
+    let mut src = Source::new(input, FORMAT)?;
+    let padding = usize::try_from(limits.label_room).unwrap_or(id3::GROW_PADDING);
+    let mut budget = Budget::new(FORMAT, limits);
+    let mut drains = Drains::default();
+    let mut found = Vec::new();
+    let mut label_range = None;
+    loop {
+        drains.drain(&mut out, &mut src, &found)?;
+        let Some(tag) = next_tag(&mut src, &mut budget, limits)? else {
+            break;
+        };
+        let name = format!("ID3v2.{} TXXX AIGC", tag.header.major);
+        id3::push_copies(&tag, &name, None, limits, &mut found)?;
+        let value = label_range.is_none().then_some(json.as_str());
+        let start = out.position();
+        match id3::rewrite(&tag, value, padding, limits)? {
+            Some((bytes, range)) => {
+                out.put(&bytes);
+                if value.is_some() {
+                    label_range = Some(start + range.start as u64..start + range.end as u64);
+                }
+            }
+            None => out.copy(tag.offset..src.pos()),
+        }
+    }
+    let label_range = match label_range {
+        Some(r) => r,
+        None => {
+            let (bytes, range) = id3::new_tag(&json, padding)?;
+            let start = out.position();
+            out.put(&bytes);
+            start + range.start as u64..start + range.end as u64
+        }
+    };
+    let floor = src.pos();
+    budget.tick(floor, limits)?;
+    let appended = id3::read_appended_tag(&mut src, floor, limits)?;
+    let mut rest = floor;
+    if let Some(tag) = appended {
+        if found.len() < limits.max_copies {
+            id3::push_copies(&tag, APPENDED, None, limits, &mut found)?;
+        }
+        let stripped = id3::strip_labels(&tag, limits)?;
+        if !matches!(stripped, Stripped::Unchanged) {
+            if tag.offset < floor {
+                return Err(Error::malformed(
+                    FORMAT,
+                    tag.offset,
+                    "appended tag overlaps the leading tags",
+                ));
+            }
+            out.copy(floor..tag.offset);
+            if let Stripped::Rewritten(bytes) = stripped {
+                out.put(&bytes);
+            }
+            rest = tag.offset + tag.header.stored_len();
+        }
+    }
+    out.copy(rest..src.len());
+    found.truncate(limits.max_copies);
+    Ok(out.finish(found, label_range))
 }
 
 /// The next ID3v2 tag, when one starts at the current position.

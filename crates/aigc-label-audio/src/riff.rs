@@ -19,7 +19,8 @@ use std::ops::Range;
 
 use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{Bytes, CountingWriter, Source};
-use aigc_label_core::{Error, Limits, Result};
+use aigc_label_core::plan::{Piece as EditPiece, Plan as EditPlan, PlanBuilder, Slot};
+use aigc_label_core::{Error, Found, Limits, Result};
 
 use crate::common::Budget;
 
@@ -248,6 +249,14 @@ impl Piece {
     }
 }
 
+/// Where the label's structure sits in a planned output ([`Planner::finish`]).
+pub(crate) enum LabelAt {
+    /// This range of the appended chunk.
+    Appended(Range<u64>),
+    /// This range of the output, in a chunk the pieces hold.
+    Output(Range<u64>),
+}
+
 /// What a writer puts in the output body, chunk by chunk, before a chunk it appends; see
 /// [`Plan::emit`].
 #[derive(Default)]
@@ -335,10 +344,8 @@ impl Plan {
         header: &Header,
         appended: &[u8],
     ) -> Result<Range<u64>> {
-        let missing_pad = self.missing_pad && !appended.is_empty();
-        let pad_fix = u64::from(missing_pad);
-        let body_size = 4 + self.len() + pad_fix + appended.len() as u64 + self.stray;
-        write_header(out, header, body_size)?;
+        let (body_size, missing_pad) = self.body_size(appended);
+        out.write_all(&header_bytes(header, body_size)?)?;
         for piece in &self.pieces {
             match piece {
                 Piece::Copy { offset, len } => {
@@ -366,21 +373,148 @@ impl Plan {
         src.copy_rest(out, "bytes after the chunks")?;
         Ok(range)
     }
+
+    /// The body size of the output with `appended`, and whether a pad byte the last chunk
+    /// misses goes before it.
+    fn body_size(&self, appended: &[u8]) -> (u64, bool) {
+        let missing_pad = self.missing_pad && !appended.is_empty();
+        let size = 4 + self.len() + u64::from(missing_pad) + appended.len() as u64 + self.stray;
+        (size, missing_pad)
+    }
 }
 
-/// Writes the 12-byte header for a body of `body_size` bytes. RF64 / BW64 keep their "see
-/// ds64" size; the real size goes into `ds64` (see [`patch_ds64`]).
-fn write_header(out: &mut dyn Write, header: &Header, body_size: u64) -> Result<()> {
+/// A [`Plan`] mirrored, as the walk goes, into an edit plan ([`aigc_label_core::plan`]), so
+/// that a streaming builder writes each chunk while it is still in the input's buffer. The
+/// header (and an RF64 `ds64` chunk) hold the body size, known only at the end: they are
+/// guessed, assuming the body grows by the appended chunk alone, which holds for a file
+/// labelled for the first time.
+pub(crate) struct Planner<'a> {
+    plan: Plan,
+    out: PlanBuilder<'a>,
+    head: Slot,
+    ds64: Option<(Slot, Vec<u8>)>,
+    guess: u64,
+}
+
+impl<'a> Planner<'a> {
+    /// Starts the output in `out` with the header of `header`'s file, its body size guessed
+    /// as grown by `growth` bytes.
+    pub fn new(mut out: PlanBuilder<'a>, header: &Header, growth: u64) -> Self {
+        let guess = header.end.saturating_sub(8).saturating_add(growth);
+        let head = match header_bytes(header, guess) {
+            Ok(bytes) => out.guess(EditPiece::New(bytes.to_vec())),
+            Err(_) => out.reserve(),
+        };
+        Planner {
+            plan: Plan::default(),
+            out,
+            head,
+            ds64: None,
+            guess,
+        }
+    }
+
+    /// Bytes the output body holds so far after its 12-byte header ([`Plan::len`]).
+    pub fn len(&self) -> u64 {
+        self.plan.len()
+    }
+
+    /// Writes what is final (see [`PlanBuilder::drain`]); once per chunk walked. (Not in
+    /// blocks as [`Drains`](aigc_label_core::container::Drains) does: a RIFF walk then reads
+    /// about a third of the file twice.)
+    ///
+    /// # Errors
+    /// As [`PlanBuilder::drain`].
+    pub fn drain(&mut self, src: &mut Source, found: &[Found]) -> Result<()> {
+        self.out.drain(src, found)
+    }
+
+    /// Adds `chunk`, copied as it is ([`Plan::copy`]).
+    pub fn copy(&mut self, chunk: &Chunk) {
+        self.plan.copy(chunk);
+        self.out.copy(chunk.start..chunk.start + chunk.stored_len());
+    }
+
+    /// Adds the RF64 `ds64` chunk `raw` in place of `chunk`; its RIFF size is guessed.
+    pub fn ds64(&mut self, chunk: &Chunk, raw: Vec<u8>) {
+        let slot = self.out.guess(EditPiece::New(patch_ds64(&raw, self.guess)));
+        self.ds64 = Some((slot, raw.clone()));
+        self.plan.keep(chunk, Piece::Ds64(raw));
+    }
+
+    /// Adds pieces built in place of a chunk ([`Plan::rebuilt`]).
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] for a piece of a second stream or a `ds64` chunk.
+    pub fn rebuilt(&mut self, pieces: Vec<Piece>) -> Result<()> {
+        for piece in &pieces {
+            match piece {
+                Piece::Copy { offset, len } => self.out.copy(*offset..offset.saturating_add(*len)),
+                Piece::Bytes(bytes) => self.out.put(bytes),
+                Piece::Other { .. } | Piece::Ds64(_) => {
+                    return Err(Error::parameter("pieces", "a piece an edit plan cannot hold"));
+                }
+            }
+        }
+        self.plan.rebuilt(pieces);
+        Ok(())
+    }
+
+    /// Offset in the output where a chunk appended now would start ([`Plan::appended_at`]).
+    pub fn appended_at(&self) -> u64 {
+        self.plan.appended_at()
+    }
+
+    /// The finished plan over an input of `len` bytes whose walk stopped at `walked_to`: the
+    /// header and `ds64` with the true body size, the pad byte the last chunk misses,
+    /// `appended`, and the bytes after the chunks; with the label copies `found` and `label`,
+    /// where the label's structure sits.
+    ///
+    /// # Errors
+    /// As [`Plan::emit`].
+    pub fn finish(
+        mut self,
+        header: &Header,
+        walked_to: u64,
+        len: u64,
+        appended: &[u8],
+        found: Vec<Found>,
+        label: LabelAt,
+    ) -> Result<EditPlan> {
+        self.plan.finish(header, walked_to);
+        let (body_size, missing_pad) = self.plan.body_size(appended);
+        let _ = self.out.fill(self.head, header_bytes(header, body_size)?.to_vec());
+        if let Some((slot, raw)) = self.ds64 {
+            let _ = self.out.fill(slot, patch_ds64(&raw, body_size));
+        }
+        if missing_pad {
+            self.out.put(&[0]);
+        }
+        let at = self.out.position();
+        self.out.put(appended);
+        self.out.copy(header.end - self.plan.stray..len);
+        let range = match label {
+            LabelAt::Appended(r) => at + r.start..at + r.end,
+            LabelAt::Output(r) => r,
+        };
+        Ok(self.out.finish(found, range))
+    }
+}
+
+/// The 12-byte header for a body of `body_size` bytes. RF64 / BW64 keep their "see ds64"
+/// size; the real size goes into `ds64` (see [`patch_ds64`]).
+fn header_bytes(header: &Header, body_size: u64) -> Result<[u8; 12]> {
     let too_big = || Error::capacity(header.format, "the written file would pass 4 GiB");
     let field = match header.flavour {
         Flavour::Rf64 if header.size_field == SIZE_IN_DS64 => SIZE_IN_DS64,
         Flavour::Rf64 => u32::try_from(body_size).unwrap_or(SIZE_IN_DS64),
         Flavour::Riff | Flavour::Iff => u32::try_from(body_size).map_err(|_| too_big())?,
     };
-    out.write_all(&header.magic)?;
-    out.write_all(&header.flavour.size_bytes(field))?;
-    out.write_all(&header.form)?;
-    Ok(())
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&header.magic);
+    bytes[4..8].copy_from_slice(&header.flavour.size_bytes(field));
+    bytes[8..].copy_from_slice(&header.form);
+    Ok(bytes)
 }
 
 /// The `ds64` chunk `raw` (header included) with its RIFF size set to `body_size`; every other

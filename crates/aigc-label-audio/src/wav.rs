@@ -20,13 +20,14 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::{Exclusions, KEY, found, is_key, misplaced, text_of};
 use crate::id3_chunk;
-use crate::riff::{self, Chunk, Flavour, Header, Piece, Plan, Walker};
+use crate::riff::{self, Chunk, Flavour, Header, LabelAt, Piece, Planner, Walker};
 use crate::wav_room::{self, LabelRun, Role};
 
 pub use crate::wav_room::update_in_place;
@@ -80,25 +81,14 @@ impl Carrier for Wav {
                 break;
             }
             if is_key(&chunk.id) {
-                let body = src.read_vec(chunk.size, "AIGC chunk", limits)?;
-                let mut checks = Vec::new();
-                if !seen_data {
-                    checks.push(misplaced(
-                        "AIGC chunk before the data chunk; spec section 4 puts it after data",
-                    ));
-                }
-                if chunk.id != KEY.as_bytes() {
-                    checks.push(misplaced(format!("chunk id spelled {:?}", id_text(&chunk.id))));
-                }
-                let range = chunk.start..chunk.start + chunk.stored_len();
-                out.push(found("RIFF AIGC chunk", range, text_of(&body), checks));
+                out.push(key_copy(&mut src, &chunk, seen_data, limits)?);
             } else if &chunk.id == b"LIST" {
-                find_in_list(&mut src, &chunk, limits, &mut out)?;
+                if let Some(list) = read_info_list(&mut src, &chunk, limits)? {
+                    list_copies(&list, &chunk, limits, &mut out)?;
+                }
             } else if id3_chunk::is_id3(&chunk.id) {
                 if let Some(tag) = id3_chunk::read(&mut src, &chunk, limits)? {
-                    let name = format!("RIFF {} chunk, ID3v2 TXXX AIGC", id_text(&chunk.id).trim_end());
-                    let check = misplaced("label in an ID3 chunk; spec section 4 puts it in a top-level AIGC chunk");
-                    tag.copies(&name, Some(&check), limits, &mut out)?;
+                    tag_copies(&tag, limits, &mut out)?;
                 }
             }
             seen_data |= &chunk.id == b"data";
@@ -114,17 +104,20 @@ impl Carrier for Wav {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let header = open(&mut src, limits)?;
-        let plan = plan(&mut src, &header, limits)?;
-        let json = to_json(label, Shape::Bare);
-        let (appended, chunk) = wav_room::label_and_room(plan.appended_at(), json.as_bytes(), limits.label_room)?;
-        let mut out = CountingWriter::new(output);
-        let at = plan.emit(&mut src, None, &mut out, &header, &appended)?.start;
-        Ok(Written {
-            label_range: at + chunk.start..at + chunk.end,
-            bytes_written: out.count(),
-        })
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
+
+    /// One walk of the chunks: label copies are reported as [`Wav::find`] does, the label
+    /// chunks and their room dropped, `LIST`/`INFO` and ID3 chunks holding labels rebuilt, and
+    /// every other chunk planned as a copied range; the label goes at the end of the body.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of a WAV file a content binding leaves out; everything else (the header's
@@ -212,13 +205,34 @@ fn id_text(id: &[u8; 4]) -> String {
     String::from_utf8_lossy(id).into_owned()
 }
 
-/// Reports `AIGC` children of a `LIST`/`INFO` chunk (a wild variant).
-fn find_in_list(src: &mut Source, chunk: &Chunk, limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
-    let Some(list) = read_info_list(src, chunk, limits)? else {
-        return Ok(());
-    };
+/// The label copy in an `AIGC` chunk; `seen_data` says whether the `data` chunk came before.
+fn key_copy(src: &mut Source, chunk: &Chunk, seen_data: bool, limits: &Limits) -> Result<Found> {
+    let body = src.read_vec(chunk.size, "AIGC chunk", limits)?;
+    let mut checks = Vec::new();
+    if !seen_data {
+        checks.push(misplaced(
+            "AIGC chunk before the data chunk; spec section 4 puts it after data",
+        ));
+    }
+    if chunk.id != KEY.as_bytes() {
+        checks.push(misplaced(format!("chunk id spelled {:?}", id_text(&chunk.id))));
+    }
+    let range = chunk.start..chunk.start + chunk.stored_len();
+    Ok(found("RIFF AIGC chunk", range, text_of(&body), checks))
+}
+
+/// Reports the label copies of an ID3 chunk's tag (a wild variant).
+fn tag_copies(tag: &id3_chunk::ChunkTag, limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
+    let name = format!("RIFF {} chunk, ID3v2 TXXX AIGC", id_text(&tag.chunk.id).trim_end());
+    let check = misplaced("label in an ID3 chunk; spec section 4 puts it in a top-level AIGC chunk");
+    tag.copies(&name, Some(&check), limits, out)
+}
+
+/// Reports `AIGC` children of `list`, the body of the `LIST`/`INFO` chunk `chunk` after its
+/// list type (a wild variant).
+fn list_copies(list: &[u8], chunk: &Chunk, limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
     let mut at = chunk.body_start() + 4;
-    for sub in riff::sub_chunks(&list, at, limits)? {
+    for sub in riff::sub_chunks(list, at, limits)? {
         if is_key(&sub.id) {
             let range = at..at + sub.stored.len() as u64;
             let checks = vec![misplaced(
@@ -244,35 +258,64 @@ fn read_info_list(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Op
     src.read_vec(chunk.size - 4, "LIST/INFO chunk", limits).map(Some)
 }
 
-/// What to write, chunk by chunk, before the label chunk: every chunk but the labels and their
-/// room ([`LabelRun`]), with
-/// `LIST`/`INFO` and ID3 chunks rebuilt without their label children or frames.
-fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
-    let mut walker = Walker::new(header, limits);
-    let mut plan = Plan::default();
+/// Plans [`Wav::write`]'s output in one walk, collecting the copies [`Wav::find`] reports:
+/// every chunk but the labels and their room ([`LabelRun`]), with `LIST`/`INFO` and ID3 chunks
+/// rebuilt without their label children or frames, then the label chunk and its room at the
+/// end of the body. Each chunk is drained as the walk passes it; the header's size is guessed
+/// for a file that only gains the label.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let header = open(&mut src, limits)?;
+    let json = to_json(label, Shape::Bare);
+    let likely = wav_room::label_and_room(header.end, json.as_bytes(), limits.label_room)?.0;
+    let mut plan = Planner::new(out, &header, likely.len() as u64);
+    let mut walker = Walker::new(&header, limits);
     let mut run = LabelRun::default();
-    while let Some(chunk) = walker.next(src, header, limits)? {
+    let mut copies = Vec::new();
+    let mut seen_data = false;
+    loop {
+        plan.drain(&mut src, &copies)?;
+        let Some(chunk) = walker.next(&mut src, &header, limits)? else {
+            break;
+        };
+        if is_key(&chunk.id) {
+            copies.push(key_copy(&mut src, &chunk, seen_data, limits)?);
+        }
+        seen_data |= &chunk.id == b"data";
         match run.sort(&chunk) {
             Role::Ours(_) | Role::Held => continue,
             Role::Theirs(held) => held.iter().for_each(|c| plan.copy(c)),
         }
         match &chunk.id {
-            b"LIST" => match list_without_label(src, &chunk, limits)? {
-                Some(bytes) => plan.rebuilt([Piece::Bytes(bytes)]),
-                None => plan.copy(&chunk),
-            },
+            b"LIST" => {
+                let list = read_info_list(&mut src, &chunk, limits)?;
+                if let Some(list) = &list {
+                    list_copies(list, &chunk, limits, &mut copies)?;
+                }
+                match list
+                    .map(|list| list_without_label(&list, &chunk, limits))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some(bytes) => plan.rebuilt(vec![Piece::Bytes(bytes)])?,
+                    None => plan.copy(&chunk),
+                }
+            }
             b"ds64" if header.flavour == Flavour::Rf64 && chunk.start == 12 => {
                 src.seek_to(chunk.start)?;
                 let raw = src.read_vec(chunk.stored_len(), "ds64 chunk", limits)?;
-                plan.keep(&chunk, Piece::Ds64(raw));
+                plan.ds64(&chunk, raw);
             }
             id if id3_chunk::is_id3(id) => {
-                let stripped = match id3_chunk::read(src, &chunk, limits)? {
-                    Some(tag) => tag.without_labels(header.flavour, limits)?,
+                let stripped = match id3_chunk::read(&mut src, &chunk, limits)? {
+                    Some(tag) => {
+                        tag_copies(&tag, limits, &mut copies)?;
+                        tag.without_labels(header.flavour, limits)?
+                    }
                     None => None,
                 };
                 match stripped {
-                    Some(pieces) => plan.rebuilt(pieces),
+                    Some(pieces) => plan.rebuilt(pieces)?,
                     None => plan.copy(&chunk),
                 }
             }
@@ -280,17 +323,22 @@ fn plan(src: &mut Source, header: &Header, limits: &Limits) -> Result<Plan> {
         }
     }
     run.finish().iter().for_each(|c| plan.copy(c));
-    plan.finish(header, walker.pos());
-    Ok(plan)
+    copies.truncate(limits.max_copies);
+    let (appended, chunk) = wav_room::label_and_room(plan.appended_at(), json.as_bytes(), limits.label_room)?;
+    plan.finish(
+        &header,
+        walker.pos(),
+        src.len(),
+        &appended,
+        copies,
+        LabelAt::Appended(chunk),
+    )
 }
 
-/// A `LIST`/`INFO` chunk with its `AIGC` children removed: `None` when it has none (copy it as
-/// is), no bytes when nothing else was in it (drop it).
-fn list_without_label(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Option<Vec<u8>>> {
-    let Some(list) = read_info_list(src, chunk, limits)? else {
-        return Ok(None);
-    };
-    let subs = riff::sub_chunks(&list, chunk.body_start() + 4, limits)?;
+/// `list`, the body of a `LIST`/`INFO` chunk after its type, with its `AIGC` children removed:
+/// `None` when it has none (copy it as is), no bytes when nothing else was in it (drop it).
+fn list_without_label(list: &[u8], chunk: &Chunk, limits: &Limits) -> Result<Option<Vec<u8>>> {
+    let subs = riff::sub_chunks(list, chunk.body_start() + 4, limits)?;
     if !subs.iter().any(|s| is_key(&s.id)) {
         return Ok(None);
     }

@@ -14,7 +14,7 @@ use crate::check::Check;
 use crate::in_place::InPlace;
 use crate::io::ReadSeek;
 use crate::json::Shape;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanBuilder};
 use crate::stamp::Stamp;
 use crate::traces::TraceScanner;
 use crate::{Label, Limits, Result};
@@ -155,17 +155,31 @@ pub trait Carrier: Send + Sync {
 
     /// Scans `input` once and plans the output [`Carrier::write`] would make: the label copies
     /// met on the way (exactly what [`Carrier::find`] reports) and the output as input ranges
-    /// and new bytes (see [`crate::plan`]). Executing the plan must give the bytes
-    /// [`Carrier::write`] gives, and the plan must fail where the write does; the test helper
-    /// `plan_agrees` checks both on every fixture and fuzz corpus input a carrier's tests run.
+    /// and new bytes, built in `out` and returned by [`PlanBuilder::finish`] (see
+    /// [`crate::plan`]). Executing the plan must give the bytes [`Carrier::write`] gives, and
+    /// the plan must fail where the write does; the test helper `plan_agrees` checks both, and
+    /// the streamed output, on every fixture and fuzz corpus input a carrier's tests run.
+    ///
+    /// `out` may stream ([`PlanBuilder::streaming`]): a carrier that calls
+    /// [`PlanBuilder::drain`] once per structure walked has the final part of its output
+    /// written while that structure is still in the input's buffer, so embedding reads the
+    /// input once. A carrier that never drains is still correct; its output is written after
+    /// the scan.
     ///
     /// The default, `None`, is for carriers whose rewrite is not a list of copies (the
     /// embedding step then inspects the file and calls [`Carrier::write`]).
     ///
     /// # Errors
-    /// As [`Carrier::write`].
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<Plan>> {
-        let _ = (input, label, limits);
+    /// As [`Carrier::write`]; the error of a drain (another producer's label, an output that
+    /// cannot be written).
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<Plan>> {
+        let _ = (input, label, limits, out);
         Ok(None)
     }
 

@@ -11,6 +11,7 @@
 
 pub mod bmff;
 mod budget;
+mod drains;
 mod exclusions;
 #[cfg(feature = "inflate")]
 pub mod inflate;
@@ -21,6 +22,7 @@ pub mod tiff;
 pub mod xmp_plan;
 
 pub use budget::{Budget, check_depth};
+pub use drains::Drains;
 pub use exclusions::Exclusions;
 
 /// The byte order of a container's numbers: RIFF and TIFF `II` are little-endian, IFF `FORM`,

@@ -7,11 +7,11 @@
 
 use std::io::Write;
 
-use crate::carrier::{Carrier, Registry, Written};
+use crate::carrier::{Carrier, Found, Registry, Written};
 use crate::check::{Check, validate_label};
 use crate::inspect::{Options, Report, detect, inspect_with, report_found};
 use crate::io::{ReadSeek, within_budget};
-use crate::plan::Plan;
+use crate::plan::{Output, Plain, Plan, PlanBuilder, Sink};
 use crate::{Error, Label, Result};
 
 /// Writes `input` to `output` with `label` embedded, detecting the format with `registry`.
@@ -36,8 +36,13 @@ pub fn embed(
 /// As [`embed`], with a known carrier.
 ///
 /// A carrier that plans ([`Carrier::plan`]) reads the input once: its scan yields the existing
-/// copies for the producer check and the output as copied ranges and new bytes. Others are
+/// copies for the producer check and writes the output as it goes (see [`stream`]). Others are
 /// inspected, then written by [`Carrier::write`].
+///
+/// `output` is a plain `Write`: after an error it may hold the first part of an output (never
+/// more than the input's bytes before the structure at fault, and never a label copy of
+/// another producer's file past the copy that stopped the write); discard it. [`embed_to`]
+/// with a [`crate::plan::VecSink`] also lets a carrier write past a likely guess.
 ///
 /// # Errors
 /// As [`embed`].
@@ -48,10 +53,22 @@ pub fn embed_with(
     label: &Label,
     options: &Options,
 ) -> Result<Written> {
-    check_label(label, options)?;
-    let Scanned { report, plan } = scan(carrier, input, label, options)?;
-    refuse_other_producers(&report, label)?;
-    write_scanned(carrier, plan.as_ref(), input, output, label, options)
+    embed_to(carrier, input, &mut Plain(output), label, options)
+}
+
+/// As [`embed_with`], writing to a [`Sink`]: one that can be cut back lets carriers that guess
+/// (a new XMP packet's place, before the packet that may yet come) stream past the guess.
+///
+/// # Errors
+/// As [`embed`]. After an error the sink may hold the first part of an output: discard it.
+pub fn embed_to(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    sink: &mut dyn Sink,
+    label: &Label,
+    options: &Options,
+) -> Result<Written> {
+    stream(carrier, input, sink, label, options, |_| Ok(())).map(|s| s.written)
 }
 
 /// What [`scan`] learnt about an input before writing it.
@@ -63,10 +80,11 @@ pub struct Scanned {
     pub plan: Option<Plan>,
 }
 
-/// The first half of an embed: one scan of `input` that finds its labels and, when the carrier
-/// plans, the output's pieces. A carrier without a plan, or whose plan failed (a file it will
-/// refuse to write), is inspected instead, so the labels are reported and checked before any
-/// error of the write, as they always were.
+/// The first half of a two-pass embed: one scan of `input` that finds its labels and, when
+/// the carrier plans, the output's pieces, writing nothing ([`stream`] writes as it scans). A
+/// carrier without a plan, or whose plan failed (a file it will refuse to write), is inspected
+/// instead, so the labels are reported and checked before any error of the write, as they
+/// always were.
 ///
 /// # Errors
 /// As [`inspect_with`].
@@ -74,7 +92,7 @@ pub fn scan(carrier: &dyn Carrier, input: &mut dyn ReadSeek, label: &Label, opti
     let limits = &options.limits;
     let start = input.stream_position()?;
     let planned = within_budget(input, limits, 1, carrier.format(), |input| {
-        carrier.plan(input, label, limits)
+        carrier.plan(input, label, limits, PlanBuilder::new(carrier.format()))
     });
     if !matches!(planned, Ok(Some(_))) {
         input.seek(std::io::SeekFrom::Start(start))?;
@@ -88,6 +106,79 @@ pub fn scan(carrier: &dyn Carrier, input: &mut dyn ReadSeek, label: &Label, opti
             report: inspect_with(carrier, input, options)?,
             plan: None,
         }),
+    }
+}
+
+/// What [`stream`] did: the input's labels, the carrier's plan when it made one, and the
+/// write's result.
+#[derive(Debug)]
+pub struct Streamed {
+    /// The input's labels, as [`inspect_with`] reports them.
+    pub report: Report,
+    /// The plan the output was written from, when the carrier plans.
+    pub plan: Option<Plan>,
+    /// What was written.
+    pub written: Written,
+}
+
+/// A whole embed in one pass over `input` for a carrier that plans: its scan writes the
+/// output to `sink` as it walks, checking each label copy as it meets it (another producer's
+/// label stops the write), then `check` sees the input's [`Report`] (a caller's own rule) and
+/// the rest of the output is written. A carrier without a plan is inspected, `check`ed, then
+/// written by [`Carrier::write`]. The label is validated first.
+///
+/// # Errors
+/// As [`embed`], and `check`'s error. After any error the sink may hold the first part of an
+/// output: discard it (the facade's file functions remove their temporary file).
+pub fn stream(
+    carrier: &dyn Carrier,
+    input: &mut dyn ReadSeek,
+    sink: &mut dyn Sink,
+    label: &Label,
+    options: &Options,
+    check: impl FnOnce(&Report) -> Result<()>,
+) -> Result<Streamed> {
+    check_label(label, options)?;
+    let limits = &options.limits;
+    let format = carrier.format();
+    let start = input.stream_position()?;
+    let mut producer =
+        |copy: &Found| refuse_other_producers(&report_found(carrier, vec![copy.clone()], options), label);
+    // The scan reads each structure, and the drain copies it from the buffer: two reads asked
+    // of the buffer, one of the file.
+    let planned = within_budget(input, limits, 2, format, |input| {
+        let out = Output::new(sink, &mut producer);
+        carrier.plan(input, label, limits, PlanBuilder::streaming(format, out))
+    });
+    match planned {
+        Ok(Some(plan)) => {
+            let report = report_found(carrier, plan.found.clone(), options);
+            check(&report)?;
+            refuse_other_producers(&report, label)?;
+            let written = within_budget(input, limits, 1, format, |input| plan.write_rest(input, sink))?;
+            Ok(Streamed {
+                report,
+                plan: Some(plan),
+                written,
+            })
+        }
+        Err(e @ Error::AlreadyLabelled { .. }) => Err(e),
+        Ok(None) | Err(_) => {
+            // Labels are reported and checked before any error of the write, as they always were.
+            input.seek(std::io::SeekFrom::Start(start))?;
+            let report = inspect_with(carrier, input, options)?;
+            check(&report)?;
+            refuse_other_producers(&report, label)?;
+            // The plan's error, now that no label forbids the write (nothing was planned: None).
+            planned?;
+            input.seek(std::io::SeekFrom::Start(start))?;
+            let written = write_within_budget(carrier, input, sink, label, options)?;
+            Ok(Streamed {
+                report,
+                plan: None,
+                written,
+            })
+        }
     }
 }
 
@@ -215,7 +306,7 @@ pub fn readback(carrier: &dyn Carrier, output: &mut dyn ReadSeek, label: &Label,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::carrier::{Found, Info};
+    use crate::carrier::Info;
     use crate::plan::PlanBuilder;
     use crate::{Limits, json};
     use std::io::Cursor;
@@ -275,17 +366,22 @@ mod tests {
             label: &Label,
             limits: &Limits,
         ) -> Result<Written> {
-            self.plan(input, label, limits)?
+            self.plan(input, label, limits, PlanBuilder::new("toy"))?
                 .ok_or_else(|| Error::unsupported("toy", "no plan"))?
                 .write_to(input, output)
         }
-        fn plan(&self, input: &mut dyn ReadSeek, label: &Label, _: &Limits) -> Result<Option<Plan>> {
+        fn plan(
+            &self,
+            input: &mut dyn ReadSeek,
+            label: &Label,
+            _: &Limits,
+            mut out: PlanBuilder<'_>,
+        ) -> Result<Option<Plan>> {
             let (found, end) = Toy::found(input)?;
             let len = input.seek(std::io::SeekFrom::End(0))?;
             if self.plans && len > 1000 {
                 return Err(Error::malformed("toy", 0, "too long to plan"));
             }
-            let mut out = PlanBuilder::new("toy");
             out.put(json::to_json(label, json::Shape::Bare).as_bytes());
             let label_range = 0..out.position();
             out.copy(end..len);

@@ -186,7 +186,7 @@ impl<'a> Source<'a> {
     ///
     /// # Errors
     /// [`Error::Truncated`] when fewer than `n` remain; I/O errors.
-    pub fn copy_to(&mut self, out: &mut dyn Write, n: u64, what: &'static str) -> Result<()> {
+    pub fn copy_to<W: Write + ?Sized>(&mut self, out: &mut W, n: u64, what: &'static str) -> Result<()> {
         if n > self.remaining() {
             return Err(self.truncated(what));
         }
@@ -218,7 +218,7 @@ impl<'a> Source<'a> {
     ///
     /// # Errors
     /// I/O errors.
-    pub fn copy_rest(&mut self, out: &mut dyn Write, what: &'static str) -> Result<()> {
+    pub fn copy_rest<W: Write + ?Sized>(&mut self, out: &mut W, what: &'static str) -> Result<()> {
         let n = self.remaining();
         self.copy_to(out, n, what)
     }

@@ -7,13 +7,34 @@
 //! move the ranges: [`Plan::write_to`] copies them in blocks through any `Write`, the facade
 //! lets the kernel copy them between files. Checking the result needs only the new bytes and
 //! what points at them, since every other byte is a copy.
+//!
+//! # Streaming
+//!
+//! A builder made with [`PlanBuilder::streaming`] writes the plan's output while the scan is
+//! still walking: at each step the carrier calls [`PlanBuilder::drain`], which writes every
+//! piece that is final (all those before the first slot still open) to the [`Sink`], copying
+//! each range while the structure the scan just read is still in the input's buffer
+//! ([`crate::io::SeekBuf`] keeps it across seeks). On a file of many small structures the
+//! input is then read once, not once to scan and again to copy.
+//!
+//! A slot whose bytes depend on something later (an XMP packet that may still come) blocks the
+//! drain. A carrier that knows the likely answer reserves it with [`PlanBuilder::guess`]: when
+//! the sink can be cut back ([`Sink::can_rewind`]), the drain writes the guess and goes on; if
+//! the slot is later filled with other bytes, those are patched in when they have the guess's
+//! length (a size field), else the output is cut back to the slot and the rest is written again
+//! from the plan (the input after the slot is then read twice, once: no guess is written after
+//! a cut). A sink that cannot be cut back (a plain `Write`) never writes past a guess, so its
+//! output is the same, built as before: scanned first, copied after.
+//!
+//! Every label copy the carrier hands to [`PlanBuilder::drain`] goes through the embed step's
+//! check (another producer's label stops the write) before any further byte is written.
 
 use std::io::Write;
 use std::ops::Range;
 
-use crate::Result;
 use crate::carrier::{Found, Written};
 use crate::io::{ReadSeek, Source};
+use crate::{Error, Result};
 
 /// One piece of a planned output, in output order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +58,23 @@ impl Piece {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Writes the piece from its byte `skip` on to `sink`, reading a copied range from `src`.
+    fn write_from(&self, skip: u64, src: &mut Source<'_>, sink: &mut dyn Sink) -> Result<()> {
+        match self {
+            Piece::New(bytes) => {
+                let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+                sink.write_all(bytes.get(skip..).unwrap_or_default())?;
+            }
+            Piece::Copy(range) => {
+                let start = range.start.saturating_add(skip);
+                if start < range.end {
+                    sink.copy_range(src, start..range.end)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A carrier's plan for one write: the label copies found in the input, and the output as
@@ -48,6 +86,12 @@ pub struct Plan {
     pub found: Vec<Found>,
     pieces: Vec<Piece>,
     label_range: Range<u64>,
+    /// Output bytes a streaming scan wrote (after any cut back): the rest starts here.
+    streamed: u64,
+    /// The sink holds more than `streamed` bytes: a guess was refuted after the last drain.
+    cut_pending: bool,
+    /// Guesses refuted after they were written, to overwrite with their bytes (same length).
+    patches: Vec<(u64, Vec<u8>)>,
 }
 
 impl Plan {
@@ -66,6 +110,12 @@ impl Plan {
         self.pieces.iter().map(Piece::len).sum()
     }
 
+    /// How many of the output's first bytes a streaming scan has already written to its sink
+    /// ([`PlanBuilder::streaming`]); 0 for a plan built without a sink.
+    pub fn streamed(&self) -> u64 {
+        self.streamed
+    }
+
     /// The new bytes with their offsets in the output: what a read-back check re-reads.
     pub fn new_bytes(&self) -> impl Iterator<Item = (u64, &[u8])> {
         let mut at = 0u64;
@@ -80,6 +130,7 @@ impl Plan {
     }
 
     /// Writes the planned output: copies the input's ranges in blocks, writes the new bytes.
+    /// The whole output, whatever a streaming scan wrote elsewhere.
     ///
     /// # Errors
     /// [`crate::Error::Truncated`] when a range runs past the end of `input`; I/O errors.
@@ -98,6 +149,32 @@ impl Plan {
         Ok(self.written())
     }
 
+    /// Writes what the streaming scan that built this plan has not written yet to `sink`, the
+    /// sink it streamed to: the output from [`Plan::streamed`] on (cutting the sink back there
+    /// first when a guess was refuted after the last drain).
+    ///
+    /// # Errors
+    /// As [`Plan::write_to`]; an error of [`Sink::rewind`].
+    pub fn write_rest(&self, input: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<Written> {
+        let mut src = Source::new(input, self.format)?;
+        if self.cut_pending {
+            sink.rewind(self.streamed)?;
+        }
+        for (at, bytes) in &self.patches {
+            sink.patch(*at, bytes)?;
+        }
+        let mut at = 0u64;
+        for piece in &self.pieces {
+            let end = at.saturating_add(piece.len());
+            if end > self.streamed {
+                piece.write_from(self.streamed.saturating_sub(at), &mut src, sink)?;
+            }
+            at = end;
+        }
+        sink.flush()?;
+        Ok(self.written())
+    }
+
     /// What [`Plan::write_to`] reports, for executors of their own.
     pub fn written(&self) -> Written {
         Written {
@@ -107,36 +184,221 @@ impl Plan {
     }
 }
 
+/// Where a streaming plan's output goes: a `Write` that can also copy input ranges its own way
+/// and, optionally, cut the output back to an earlier length.
+///
+/// The length counts from where this write began (a sink over a non-empty vector counts from
+/// the vector's length then).
+pub trait Sink: Write {
+    /// Copies input bytes `range` to the output. The default reads them through `src` in
+    /// blocks; a sink between two files may have the kernel copy them instead.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when the range runs past the input; I/O errors.
+    fn copy_range(&mut self, src: &mut Source<'_>, range: Range<u64>) -> Result<()> {
+        src.seek_to(range.start)?;
+        src.copy_to(self, range.end.saturating_sub(range.start), "copied range")
+    }
+
+    /// True when [`Sink::rewind`] and [`Sink::patch`] work, so a streaming scan may write past
+    /// a guess.
+    fn can_rewind(&self) -> bool {
+        false
+    }
+
+    /// Overwrites the output's bytes from offset `at` with `bytes`, all of them written already;
+    /// writing goes on at the end. A guess refuted by bytes of its own length is put right this
+    /// way (a size field, a flags byte), without cutting the output back.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a sink that cannot (the default); I/O errors.
+    fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let _ = (at, bytes);
+        Err(Error::unsupported("output", "this output cannot be patched"))
+    }
+
+    /// Cuts the output back to its first `len` bytes; writing goes on from there.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a sink that cannot (the default); I/O errors.
+    fn rewind(&mut self, len: u64) -> Result<()> {
+        let _ = len;
+        Err(Error::unsupported("output", "this output cannot be cut back"))
+    }
+}
+
+/// Any `Write` as a [`Sink`] that cannot be cut back: a streaming scan writes what is final
+/// and never writes past a guess.
+#[derive(Debug)]
+pub struct Plain<W>(pub W);
+
+impl<W: Write> Write for Plain<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: Write> Sink for Plain<W> {}
+
+/// A vector as a [`Sink`]: the output is appended to it, and cutting back truncates it.
+#[derive(Debug)]
+pub struct VecSink<'a> {
+    vec: &'a mut Vec<u8>,
+    base: usize,
+}
+
+impl<'a> VecSink<'a> {
+    /// Appends to `vec`, from its current length.
+    pub fn new(vec: &'a mut Vec<u8>) -> Self {
+        let base = vec.len();
+        VecSink { vec, base }
+    }
+}
+
+impl Write for VecSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.vec.try_reserve(buf.len()).map_err(std::io::Error::other)?;
+        self.vec.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Sink for VecSink<'_> {
+    fn can_rewind(&self) -> bool {
+        true
+    }
+
+    fn rewind(&mut self, len: u64) -> Result<()> {
+        let end = usize::try_from(len).ok().and_then(|len| self.base.checked_add(len));
+        match end {
+            Some(end) if end <= self.vec.len() => {
+                self.vec.truncate(end);
+                Ok(())
+            }
+            _ => Err(Error::parameter("len", "cut back past the end of the output")),
+        }
+    }
+
+    fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let start = usize::try_from(at).ok().and_then(|at| self.base.checked_add(at));
+        let place = start
+            .and_then(|start| Some(start..start.checked_add(bytes.len())?))
+            .and_then(|range| self.vec.get_mut(range));
+        match place {
+            Some(place) => {
+                place.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => Err(Error::parameter("at", "patch past the end of the output")),
+        }
+    }
+}
+
+/// A streaming builder's destination: the sink, and the check every label copy the scan meets
+/// must pass before more output is written (the embed step's producer rule).
+pub struct Output<'a> {
+    sink: &'a mut dyn Sink,
+    check: &'a mut dyn FnMut(&Found) -> Result<()>,
+    speculate: bool,
+}
+
+impl std::fmt::Debug for Output<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output").field("speculate", &self.speculate).finish()
+    }
+}
+
+impl<'a> Output<'a> {
+    /// Writes to `sink`, checking each label copy with `check`; writes past guesses when the
+    /// sink can be cut back.
+    pub fn new(sink: &'a mut dyn Sink, check: &'a mut dyn FnMut(&Found) -> Result<()>) -> Self {
+        let speculate = sink.can_rewind();
+        Output { sink, check, speculate }
+    }
+}
+
+/// How final one part of a plan under construction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fill {
+    /// Final: the drain may write it.
+    Final,
+    /// A slot not filled yet: the drain stops before it.
+    Open,
+    /// A slot holding the carrier's guess: written only by a sink that can be cut back.
+    Guess,
+}
+
 /// Builds a [`Plan`] while a carrier walks its input: copies of adjacent ranges join into one
 /// piece and new bytes into one buffer, so a file of a million untouched chunks plans as one
 /// range. New bytes go in with `Write`; a slot reserved with [`PlanBuilder::reserve`] takes
 /// bytes known only later (a label whose place comes before the structures it merges).
+///
+/// Made with [`PlanBuilder::streaming`], it also writes the final pieces as the scan goes (see
+/// the [module documentation](self)).
 #[derive(Debug)]
-pub struct PlanBuilder {
+pub struct PlanBuilder<'a> {
     format: &'static str,
-    pieces: Vec<Piece>,
+    parts: Vec<(Piece, Fill)>,
     len: u64,
-    /// The last piece is a reserved slot.
-    slot_last: bool,
+    out: Option<Output<'a>>,
+    /// The next output byte to drain: a part, and how many of its bytes are written.
+    cursor: (usize, u64),
+    /// Output bytes drained (the cursor's offset in the output).
+    drained: u64,
+    /// Label copies already checked, of those handed to [`PlanBuilder::drain`].
+    checked: usize,
+    /// A drained guess was refuted: the sink must be cut back to `drained` before writing.
+    cut_pending: bool,
+    /// Drained guesses refuted by bytes of their length: (output offset, bytes) to overwrite.
+    patches: Vec<(u64, Vec<u8>)>,
 }
 
-/// A place in a plan for bytes given later, from [`PlanBuilder::reserve`].
+/// A place in a plan for bytes given later, from [`PlanBuilder::reserve`] or
+/// [`PlanBuilder::guess`].
 #[derive(Debug)]
 #[must_use]
 pub struct Slot(usize);
 
-impl PlanBuilder {
-    /// An empty plan for a file of `format` (named in errors).
+impl PlanBuilder<'static> {
+    /// An empty plan for a file of `format` (named in errors), written by whoever executes it.
     pub fn new(format: &'static str) -> Self {
         PlanBuilder {
             format,
-            pieces: Vec::new(),
+            parts: Vec::new(),
             len: 0,
-            slot_last: false,
+            out: None,
+            cursor: (0, 0),
+            drained: 0,
+            checked: 0,
+            cut_pending: false,
+            patches: Vec::new(),
+        }
+    }
+}
+
+impl<'a> PlanBuilder<'a> {
+    /// An empty plan whose final pieces [`PlanBuilder::drain`] writes to `out` as the scan goes.
+    pub fn streaming(format: &'static str, out: Output<'a>) -> Self {
+        PlanBuilder {
+            out: Some(out),
+            ..PlanBuilder::new(format)
         }
     }
 
-    /// The output's length so far: the offset the next piece starts at.
+    /// The output's length so far: the offset the next piece starts at (open slots count as
+    /// empty, guesses by their length).
     pub fn position(&self) -> u64 {
         self.len
     }
@@ -147,14 +409,13 @@ impl PlanBuilder {
             return;
         }
         self.len = self.len.saturating_add(range.end - range.start);
-        if let Some(Piece::Copy(last)) = self.pieces.last_mut() {
+        if let Some((Piece::Copy(last), Fill::Final)) = self.parts.last_mut() {
             if last.end == range.start {
                 last.end = range.end;
                 return;
             }
         }
-        self.pieces.push(Piece::Copy(range));
-        self.slot_last = false;
+        self.parts.push((Piece::Copy(range), Fill::Final));
     }
 
     /// Appends new bytes.
@@ -163,57 +424,163 @@ impl PlanBuilder {
             return;
         }
         self.len = self.len.saturating_add(bytes.len() as u64);
-        // A reserved slot is filled later, replacing its piece: never extend it.
-        if let Some(Piece::New(last)) = self.pieces.last_mut().filter(|_| !self.slot_last) {
+        // A slot is filled later, replacing its piece: never extend it.
+        if let Some((Piece::New(last), Fill::Final)) = self.parts.last_mut() {
             last.extend_from_slice(bytes);
             return;
         }
-        self.pieces.push(Piece::New(bytes.to_vec()));
-        self.slot_last = false;
+        self.parts.push((Piece::New(bytes.to_vec()), Fill::Final));
     }
 
-    /// Leaves a place for bytes given later with [`PlanBuilder::fill`].
+    /// Leaves a place for bytes given later with [`PlanBuilder::fill`]; a streaming drain
+    /// stops before it until then.
     pub fn reserve(&mut self) -> Slot {
-        self.pieces.push(Piece::New(Vec::new()));
-        self.slot_last = true;
-        Slot(self.pieces.len() - 1)
+        self.parts.push((Piece::New(Vec::new()), Fill::Open));
+        Slot(self.parts.len() - 1)
+    }
+
+    /// Leaves a place holding `likely`, the bytes the carrier expects it to get: a streaming
+    /// drain into a sink that can be cut back writes it and goes on. Filling the slot with
+    /// other bytes later cuts the output back to the slot (see the module documentation); a
+    /// guess never filled stays as it is.
+    pub fn guess(&mut self, likely: Piece) -> Slot {
+        self.len = self.len.saturating_add(likely.len());
+        self.parts.push((likely, Fill::Guess));
+        Slot(self.parts.len() - 1)
+    }
+
+    /// Gives an open `slot` (from [`PlanBuilder::reserve`]) the bytes it will likely get, once
+    /// the carrier knows them: from now on it is a guess, as if made by [`PlanBuilder::guess`].
+    /// A slot already filled or guessed is left as it is.
+    pub fn guess_for(&mut self, slot: &Slot, likely: Piece) {
+        if let Some((place, fill @ Fill::Open)) = self.parts.get_mut(slot.0) {
+            self.len = self.len.saturating_add(likely.len());
+            *place = likely;
+            *fill = Fill::Guess;
+        }
     }
 
     /// Puts `bytes` in `slot`; returns where they sit in the output.
     pub fn fill(&mut self, slot: Slot, bytes: Vec<u8>) -> Range<u64> {
-        let start: u64 = self.pieces.iter().take(slot.0).map(Piece::len).sum();
+        let start = self.start_of(slot.0);
         let end = start.saturating_add(bytes.len() as u64);
-        self.len = self.len.saturating_add(bytes.len() as u64);
-        if let Some(piece) = self.pieces.get_mut(slot.0) {
-            *piece = Piece::New(bytes);
-        }
+        self.settle(slot.0, Piece::New(bytes), start);
         start..end
     }
 
     /// Puts the input bytes `range` in `slot`, unchanged (a structure that turned out not to be
     /// the one replaced).
     pub fn fill_copy(&mut self, slot: Slot, range: Range<u64>) {
-        let piece = Piece::Copy(range);
-        self.len = self.len.saturating_add(piece.len());
-        if let Some(place) = self.pieces.get_mut(slot.0) {
-            *place = piece;
+        let start = self.start_of(slot.0);
+        self.settle(slot.0, Piece::Copy(range), start);
+    }
+
+    /// The output offset of part `index`.
+    fn start_of(&self, index: usize) -> u64 {
+        self.parts.iter().take(index).map(|(p, _)| p.len()).sum()
+    }
+
+    /// Makes `piece` the final content of the slot at `index`, which starts at output offset
+    /// `start`; a drained guess that differs is patched (same length, new bytes) or cut back.
+    fn settle(&mut self, index: usize, piece: Piece, start: u64) {
+        let Some((place, fill)) = self.parts.get_mut(index) else {
+            return;
+        };
+        let drained_past = self.cursor.0 > index || (self.cursor.0 == index && self.cursor.1 > 0);
+        let whole = self.cursor.0 > index || self.cursor.1 >= place.len();
+        let refuted = *fill == Fill::Guess && drained_past && *place != piece;
+        let patch = match &piece {
+            Piece::New(bytes) if refuted && whole && bytes.len() as u64 == place.len() => Some(bytes.clone()),
+            _ => None,
+        };
+        self.len = self.len.saturating_sub(place.len()).saturating_add(piece.len());
+        *place = piece;
+        *fill = Fill::Final;
+        if let Some(bytes) = patch {
+            self.patches.push((start, bytes));
+        } else if refuted {
+            // The output past `start` was written from the guess: write it again from here,
+            // and guess no more, so the input is read at most twice.
+            self.cursor = (index, 0);
+            self.drained = start;
+            self.cut_pending = true;
+            self.patches
+                .retain(|(at, bytes)| at.saturating_add(bytes.len() as u64) <= start);
+            if let Some(out) = self.out.as_mut() {
+                out.speculate = false;
+            }
         }
     }
 
+    /// Writes every final piece not written yet to the streaming output (nothing without one),
+    /// after checking the label copies in `found` not seen before; `src` is left where it was.
+    /// Carriers call it once per structure walked, so each copied range is still in the
+    /// input's buffer.
+    ///
+    /// # Errors
+    /// The check's error (another producer's label); errors reading `src` or writing the sink.
+    pub fn drain(&mut self, src: &mut Source<'_>, found: &[Found]) -> Result<()> {
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        for copy in found.get(self.checked..).unwrap_or_default() {
+            (out.check)(copy)?;
+        }
+        self.checked = self.checked.max(found.len());
+        if self.cut_pending {
+            out.sink.rewind(self.drained)?;
+            self.cut_pending = false;
+        }
+        for (at, bytes) in self.patches.drain(..) {
+            out.sink.patch(at, &bytes)?;
+        }
+        let back = src.pos();
+        let mut moved = false;
+        while let Some((piece, fill)) = self.parts.get(self.cursor.0) {
+            if *fill == Fill::Open || (*fill == Fill::Guess && !out.speculate) {
+                break;
+            }
+            let len = piece.len();
+            if self.cursor.1 < len {
+                piece.write_from(self.cursor.1, src, out.sink)?;
+                moved |= matches!(piece, Piece::Copy(_));
+                self.drained = self.drained.saturating_add(len - self.cursor.1);
+            }
+            // The last part may still grow (adjacent copies join): stay on it.
+            if self.cursor.0 + 1 == self.parts.len() {
+                self.cursor.1 = len;
+                break;
+            }
+            self.cursor = (self.cursor.0 + 1, 0);
+        }
+        if moved {
+            src.seek_to(back)?;
+        }
+        Ok(())
+    }
+
     /// The finished plan, with the label copies the scan found and where the new label's
-    /// structure sits in the output.
-    pub fn finish(mut self, found: Vec<Found>, label_range: Range<u64>) -> Plan {
-        self.pieces.retain(|p| !p.is_empty());
+    /// structure sits in the output. Open slots are left empty; guesses stand.
+    pub fn finish(self, found: Vec<Found>, label_range: Range<u64>) -> Plan {
+        let pieces = self
+            .parts
+            .into_iter()
+            .filter(|(p, fill)| *fill != Fill::Open && !p.is_empty())
+            .map(|(p, _)| p)
+            .collect();
         Plan {
             format: self.format,
             found,
-            pieces: self.pieces,
+            pieces,
             label_range,
+            streamed: self.drained,
+            cut_pending: self.cut_pending,
+            patches: self.patches,
         }
     }
 }
 
-impl Write for PlanBuilder {
+impl Write for PlanBuilder<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.put(buf);
         Ok(buf.len())
@@ -267,5 +634,145 @@ mod tests {
         let plan = b.finish(Vec::new(), 0..0);
         let result = plan.write_to(&mut Cursor::new(vec![0u8; 4]), &mut Vec::new());
         assert!(matches!(result, Err(crate::Error::Truncated { .. })));
+    }
+
+    const INPUT: &[u8] = b"abcdefghijklmnop";
+
+    /// A walk of four steps over [`INPUT`] with a slot after the first, drained after each
+    /// step into `sink`; `guess` reserves the slot with a guess of "G", and the slot ends up
+    /// holding `fill`.
+    fn walk(sink: &mut dyn Sink, guess: bool, fill: &[u8]) -> Plan {
+        let mut input = Cursor::new(INPUT);
+        let mut check = |_: &Found| Ok(());
+        {
+            let mut src = Source::new(&mut input, "test").unwrap();
+            let mut b = PlanBuilder::streaming("test", Output::new(sink, &mut check));
+            b.copy(0..4);
+            b.drain(&mut src, &[]).unwrap();
+            let slot = if guess {
+                b.guess(Piece::New(b"G".to_vec()))
+            } else {
+                b.reserve()
+            };
+            for step in 1..4 {
+                src.seek_to(step * 4).unwrap();
+                b.copy(step * 4..step * 4 + 4);
+                b.drain(&mut src, &[]).unwrap();
+                assert_eq!(src.pos(), step * 4, "the drain leaves the source where it was");
+            }
+            let range = b.fill(slot, fill.to_vec());
+            b.finish(Vec::new(), range)
+        }
+    }
+
+    fn expected(fill: &[u8]) -> Vec<u8> {
+        [&INPUT[..4], fill, &INPUT[4..]].concat()
+    }
+
+    #[test]
+    fn a_streaming_plan_writes_what_is_final_as_it_goes() {
+        let mut out = Vec::new();
+        let mut sink = Plain(&mut out);
+        let plan = walk(&mut sink, false, b"LABEL");
+        assert_eq!(plan.streamed(), 4, "an open slot stops the drain");
+        plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+        assert_eq!(out, expected(b"LABEL"));
+    }
+
+    #[test]
+    fn a_plain_sink_never_writes_past_a_guess() {
+        let mut out = Vec::new();
+        let mut sink = Plain(&mut out);
+        let plan = walk(&mut sink, true, b"G");
+        assert_eq!(plan.streamed(), 4);
+        plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+        assert_eq!(out, expected(b"G"));
+    }
+
+    #[test]
+    fn a_right_guess_streams_everything_and_a_wrong_one_is_cut_back() {
+        for fill in [&b"G"[..], b"LABEL", b""] {
+            let mut out = b"prefix".to_vec();
+            let mut sink = VecSink::new(&mut out);
+            let plan = walk(&mut sink, true, fill);
+            if fill == b"G" {
+                assert_eq!(plan.streamed(), 17, "a right guess lets the drain run to the end");
+            } else {
+                assert_eq!(plan.streamed(), 4, "a wrong guess is written again from its slot");
+            }
+            let written = plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+            assert_eq!(out, [&b"prefix"[..], &expected(fill)].concat(), "{fill:?}");
+            assert_eq!(written.label_range, 4..4 + fill.len() as u64);
+            let mut whole = Vec::new();
+            plan.write_to(&mut Cursor::new(INPUT), &mut whole).unwrap();
+            assert_eq!(whole, expected(fill));
+        }
+    }
+
+    #[test]
+    fn a_wrong_guess_of_the_right_length_is_patched_without_cutting_back() {
+        for rewinds in [true, false] {
+            let mut out = Vec::new();
+            let mut vec_sink = VecSink::new(&mut out);
+            let mut plain_sink = Plain(Vec::new());
+            let sink: &mut dyn Sink = if rewinds { &mut vec_sink } else { &mut plain_sink };
+            let plan = walk(sink, true, b"H");
+            assert_eq!(plan.streamed(), if rewinds { 17 } else { 4 });
+            plan.write_rest(&mut Cursor::new(INPUT), sink).unwrap();
+            let got = if rewinds { out } else { plain_sink.0 };
+            assert_eq!(got, expected(b"H"), "rewinds: {rewinds}");
+        }
+    }
+
+    #[test]
+    fn an_open_slot_given_a_guess_later_streams_past_it() {
+        let mut out = Vec::new();
+        let mut sink = VecSink::new(&mut out);
+        let mut check = |_: &Found| Ok(());
+        let mut input = Cursor::new(INPUT);
+        let mut src = Source::new(&mut input, "test").unwrap();
+        let mut b = PlanBuilder::streaming("test", Output::new(&mut sink, &mut check));
+        b.copy(0..4);
+        let slot = b.reserve();
+        b.copy(4..8);
+        b.drain(&mut src, &[]).unwrap();
+        assert_eq!(b.drained, 4, "an open slot blocks");
+        b.guess_for(&slot, Piece::New(b"G".to_vec()));
+        b.drain(&mut src, &[]).unwrap();
+        assert_eq!(b.drained, 9);
+        let range = b.fill(slot, b"G".to_vec());
+        assert_eq!(range, 4..5);
+        let plan = b.finish(Vec::new(), range);
+        plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+        assert_eq!(out, [&INPUT[..4], b"G", &INPUT[4..8]].concat());
+    }
+
+    #[test]
+    fn the_check_stops_the_drain_before_more_is_written() {
+        let mut out = Vec::new();
+        let mut sink = VecSink::new(&mut out);
+        let mut input = Cursor::new(INPUT);
+        let mut src = Source::new(&mut input, "test").unwrap();
+        let mut check = |f: &Found| match f.text.as_str() {
+            "theirs" => Err(Error::AlreadyLabelled {
+                producer: "someone".into(),
+            }),
+            _ => Ok(()),
+        };
+        let copy = |text: &str| Found {
+            carrier: "test".into(),
+            range: 0..1,
+            text: text.into(),
+            expected_shape: crate::json::Shape::Bare,
+            checks: Vec::new(),
+        };
+        let mut b = PlanBuilder::streaming("test", Output::new(&mut sink, &mut check));
+        b.copy(0..4);
+        b.drain(&mut src, &[copy("ours")]).unwrap();
+        b.copy(4..8);
+        let result = b.drain(&mut src, &[copy("ours"), copy("theirs")]);
+        assert!(matches!(result, Err(Error::AlreadyLabelled { .. })), "{result:?}");
+        drop(b);
+        assert_eq!(out, b"abcd");
     }
 }

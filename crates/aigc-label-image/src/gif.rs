@@ -43,7 +43,7 @@ use std::ops::Range;
 use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::jpeg::search_packet;
@@ -153,30 +153,54 @@ impl Carrier for Gif {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the blocks: every block is a copied range except the first XMP extension
     /// (replaced by the label's) and later ones holding a label (rewritten without it); with no
     /// XMP extension, the label's goes before the first graphic block, else before the trailer.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 }
 
-/// The output's pieces as [`Scan::run`] lays them out.
-struct Planning {
-    out: PlanBuilder,
-    /// Before the first graphic block, else before the trailer: for a new XMP extension.
+/// The output's pieces as [`Scan::run`] lays them out. Each place holds its likely content
+/// meanwhile (a guess, so a streaming write goes on past it): the label's packet, new or
+/// merged into the first XMP extension, settled at the end.
+struct Planning<'a> {
+    out: PlanBuilder<'a>,
+    /// The label as JSON, for the guesses.
+    json: String,
+    /// Before the first graphic block, else before the trailer: for a new XMP extension,
+    /// until one is met.
     insert: Option<Slot>,
     /// The first XMP extension: its place, its range and its data.
     primary: Option<(Slot, Range<u64>, Vec<u8>)>,
 }
 
+impl Planning<'_> {
+    /// A place for the label's extension, holding it with the label merged into `packet`
+    /// (a new packet for `None`) when that can be made, else open until the end.
+    fn label_place(&mut self, packet: Option<&[u8]>, limits: &Limits) -> Slot {
+        match xmp_plan::label_packet(packet, &self.json, limits) {
+            Ok(packet) if storable(&packet, 0).is_ok() => self.out.guess(Piece::New(extension(&packet))),
+            _ => self.out.reserve(),
+        }
+    }
+}
+
 /// Plans [`Gif::write`]'s output in one walk.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let text = json::to_json(label, Shape::Bare);
     let mut planning = Planning {
-        out: PlanBuilder::new(FORMAT),
+        out,
+        json: text.clone(),
         insert: None,
         primary: None,
     };
@@ -185,8 +209,8 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
         mut out,
         insert,
         primary,
+        ..
     } = planning;
-    let text = json::to_json(label, Shape::Bare);
     let (slot, packet, at) = match primary {
         Some((slot, range, data)) => {
             let packet = xmp_plan::label_packet(Some(split_packet(&data).0), &text, limits)
@@ -436,7 +460,7 @@ impl Scan {
         input: &mut dyn ReadSeek,
         limits: &Limits,
         lenient: bool,
-        mut planning: Option<&mut Planning>,
+        mut planning: Option<&mut Planning<'_>>,
     ) -> Result<Scan> {
         let mut walker = Walker::new(input, limits)?;
         if let Some(p) = planning.as_deref_mut() {
@@ -452,6 +476,9 @@ impl Scan {
         };
         let mut first_graphic = None;
         loop {
+            if let Some(p) = planning.as_deref_mut() {
+                p.out.drain(&mut walker.src, &scan.found)?;
+            }
             let start = walker.position();
             let block = match walker.next(&mut io::sink(), limits) {
                 Err(Error::Truncated { .. }) if lenient => {
@@ -467,8 +494,8 @@ impl Scan {
                         first_graphic.get_or_insert(start);
                     }
                     if let Some(p) = out {
-                        if graphic && p.insert.is_none() {
-                            p.insert = Some(p.out.reserve());
+                        if graphic && p.insert.is_none() && p.primary.is_none() {
+                            p.insert = Some(p.label_place(None, limits));
                         }
                         p.out.copy(start..walker.position());
                     }
@@ -478,7 +505,12 @@ impl Scan {
                     let labelled = scan.xmp.last().is_some_and(|(_, labelled)| *labelled);
                     if let Some(p) = out {
                         if p.primary.is_none() {
-                            p.primary = Some((p.out.reserve(), range, data));
+                            // The label goes here: no new extension.
+                            if let Some(insert) = p.insert.take() {
+                                p.out.fill(insert, Vec::new());
+                            }
+                            let slot = p.label_place(Some(split_packet(&data).0), limits);
+                            p.primary = Some((slot, range, data));
                         } else if let Some(packet) =
                             labelled.then(|| scrubbed(&range, &data, limits)).transpose()?.flatten()
                         {
@@ -492,7 +524,7 @@ impl Scan {
                 Block::Trailer(offset) => {
                     scan.insert_at = first_graphic.unwrap_or(offset);
                     if let Some(p) = out {
-                        if p.insert.is_none() {
+                        if p.insert.is_none() && p.primary.is_none() {
                             p.insert = Some(p.out.reserve());
                         }
                         p.out.copy(offset..walker.src.len());

@@ -58,8 +58,9 @@ use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
 use aigc_label_core::container::inflate::{InflateError, Stream, inflate};
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::xmp::XmpHit;
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
@@ -148,30 +149,7 @@ impl Carrier for Heif {
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
         let file = File::read(&mut src, limits, true)?;
-        let mut found = Vec::new();
-        let mut first = true;
-        for item in file.exif_items(&mut src, limits)? {
-            let detail = format!(
-                "Exif item {} is not where GB 45438 puts the HEIF label: the XMP property TC260:AIGC in an \
-                 XMP mime item (application/rdf+xml)",
-                item.id
-            );
-            for comment in item.comments {
-                if found.len() < limits.max_copies {
-                    found.push(comment.found(file.extent_of(&item.spans), &detail));
-                }
-            }
-        }
-        for item in file.xmp_items(&mut src, limits)? {
-            for hit in &item.hits {
-                if found.len() < limits.max_copies {
-                    let mut copy = item.found(&file, hit.value.clone(), first);
-                    copy.checks.extend(hit.checks());
-                    found.push(copy);
-                }
-                first = false;
-            }
-        }
+        let mut found = file.copies(&mut src, limits)?;
         if let Some(offset) = file.truncated {
             truncated::flag(
                 FORMAT,
@@ -190,10 +168,20 @@ impl Carrier for Heif {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let file = File::read(&mut src, limits, false)?;
-        let plan = Plan::new(&mut src, &file, label, limits)?;
-        plan.copy(&mut src, &file, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
+
+    /// One walk of the top-level boxes and one read of `meta` and of the metadata items: the
+    /// output is the input's ranges with the few patched bytes, the new `meta` and the
+    /// appended `mdat` (see [`Heif::write`]).
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Excluded: the stored bytes of every XMP item that holds a label, and of the XMP item
@@ -310,6 +298,35 @@ impl File {
             meta,
             truncated,
         })
+    }
+
+    /// The label copies in the file's Exif and XMP items, as [`Heif::find`] reports them.
+    fn copies(&self, src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Found>> {
+        let mut found = Vec::new();
+        let mut first = true;
+        for item in self.exif_items(src, limits)? {
+            let detail = format!(
+                "Exif item {} is not where GB 45438 puts the HEIF label: the XMP property TC260:AIGC in an \
+                 XMP mime item (application/rdf+xml)",
+                item.id
+            );
+            for comment in item.comments {
+                if found.len() < limits.max_copies {
+                    found.push(comment.found(self.extent_of(&item.spans), &detail));
+                }
+            }
+        }
+        for item in self.xmp_items(src, limits)? {
+            for hit in &item.hits {
+                if found.len() < limits.max_copies {
+                    let mut copy = item.found(self, hit.value.clone(), first);
+                    copy.checks.extend(hit.checks());
+                    found.push(copy);
+                }
+                first = false;
+            }
+        }
+        Ok(found)
     }
 
     /// Every XMP item with its packet and the labels in it, in `iinf` order.
@@ -919,30 +936,36 @@ impl Plan {
         Ok(())
     }
 
-    /// Copies the input with the patches applied and `meta` replaced, then the trailer.
-    fn copy(&self, src: &mut Source<'_>, file: &File, output: &mut dyn Write) -> Result<Written> {
-        let mut out = CountingWriter::new(output);
-        copy_patched(src, &mut out, 0..file.meta.b.start, &self.patches)?;
-        out.write_all(&self.meta)?;
-        copy_patched(src, &mut out, file.meta.b.end..self.keep, &self.patches)?;
-        out.write_all(&self.trailer)?;
-        out.flush()?;
-        Ok(Written {
-            label_range: self.label_range.clone(),
-            bytes_written: out.count(),
-        })
+    /// The output: the input with the patches applied and `meta` replaced, then the trailer.
+    fn pieces(&self, file: &File, out: &mut PlanBuilder<'_>) {
+        self.patched(out, 0..file.meta.b.start);
+        out.put(&self.meta);
+        self.patched(out, file.meta.b.end..self.keep);
+        out.put(&self.trailer);
+    }
+
+    /// Input bytes `range`, with the patches that fall in it put in place of the bytes they
+    /// cover (patches sorted and disjoint, checked by [`Plan::new`]).
+    fn patched(&self, out: &mut PlanBuilder<'_>, range: Range<u64>) {
+        let mut at = range.start;
+        for patch in self.patches.iter().filter(|p| p.at >= range.start && p.at < range.end) {
+            out.copy(at..patch.at);
+            out.put(&patch.bytes);
+            at = patch.at + patch.bytes.len() as u64;
+        }
+        out.copy(at..range.end);
     }
 }
 
-/// Copies `range` of the input, with the patches that fall in it applied.
-fn copy_patched(src: &mut Source<'_>, out: &mut dyn Write, range: Range<u64>, patches: &[Patch]) -> Result<()> {
-    src.seek_to(range.start)?;
-    for patch in patches.iter().filter(|p| p.at >= range.start && p.at < range.end) {
-        src.copy_to(out, patch.at - src.pos(), "HEIF data")?;
-        out.write_all(&patch.bytes)?;
-        src.skip(patch.bytes.len() as u64, "patched bytes")?;
-    }
-    src.copy_to(out, range.end.saturating_sub(src.pos()), "HEIF data")
+/// Plans [`Heif::write`]'s output: one walk of the top-level boxes and reads of `meta` and the
+/// metadata items, then the pieces.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let file = File::read(&mut src, limits, false)?;
+    let found = file.copies(&mut src, limits)?;
+    let plan = Plan::new(&mut src, &file, label, limits)?;
+    plan.pieces(&file, &mut out);
+    Ok(out.finish(found, plan.label_range))
 }
 
 /// The `meta` box with the edit applied: `buf` is the buffered box with in-place changes made;

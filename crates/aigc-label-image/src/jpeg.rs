@@ -52,7 +52,7 @@ use aigc_label_core::check::Check;
 use aigc_label_core::container::xmp_plan::{self, Target, mentions_tc260};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder, Slot};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::{exif, truncated};
@@ -173,39 +173,54 @@ impl Carrier for Jpeg {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the segments before the first scan: every segment is a copied range except
     /// the APP1 XMP segment that takes the label (replaced, or a new one inserted) and EXIF
     /// segments whose `UserComment` held a label (blanked in place); the scans are one range.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 }
 
 /// The output's pieces as [`scan`] lays them out: the place a new XMP segment would go, and
 /// a place per XMP segment (the label's, or the segment copied as it was), settled once the
-/// walk has seen every XMP segment.
-struct Planning {
-    out: PlanBuilder,
-    /// Before the first segment that is neither APP0 nor EXIF APP1.
+/// walk has seen every XMP segment. Each place holds the likely answer meanwhile (a guess, so
+/// a streaming write goes on past it): the new segment until an XMP segment turns up, the label
+/// in the first XMP segment (or the first holding a label), the others copied.
+struct Planning<'a> {
+    out: PlanBuilder<'a>,
+    /// The label as JSON, for the guesses.
+    json: String,
+    /// Before the first segment that is neither APP0 nor EXIF APP1, until an XMP segment is
+    /// met (which takes the label instead).
     insert: Option<Slot>,
     /// One per entry of [`Scan::xmp`], after the segment's fill bytes.
     xmp: Vec<Slot>,
+    /// An XMP segment holding a label was met (it is then the label's).
+    labelled_met: bool,
 }
 
 /// Plans [`Jpeg::write`]'s output in one walk.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let text = json::to_json(label, Shape::Bare);
     let mut planning = Planning {
-        out: PlanBuilder::new(FORMAT),
+        out,
+        json: text.clone(),
         insert: None,
         xmp: Vec::new(),
+        labelled_met: false,
     };
     planning.out.put(&[0xFF, SOI]);
     let scan = scan(input, limits, false, Some(&mut planning))?;
     let target = label_segment(&scan)?;
-    let text = json::to_json(label, Shape::Bare);
     let existing = match target.and_then(|i| scan.xmp.get(i)) {
         Some((seg, _)) => {
             let mut src = Source::new(input, FORMAT)?;
@@ -217,16 +232,10 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     let old = existing
         .as_deref()
         .map(|p| p.get(XMP_SIGNATURE.len()..).unwrap_or_default());
-    let packet = xmp_plan::label_packet(old, &text, limits)?;
-    let segment = xmp_segment(&packet)?;
-    // The label's segment and the room after it, for later updates in place: together, the
-    // structure that holds the label (`Written::label_range`).
-    let room = match usize::try_from(limits.label_room) {
-        Ok(0) => Vec::new(),
-        room => room_segment(segment.len().saturating_add(room.unwrap_or(usize::MAX))),
-    };
-    let label = [segment, room].concat();
-    let Planning { mut out, insert, xmp } = planning;
+    let label = label_segments(old, &text, limits)?;
+    let Planning {
+        mut out, insert, xmp, ..
+    } = planning;
     let mut label_range = None;
     for (i, (slot, (seg, _))) in xmp.into_iter().zip(&scan.xmp).enumerate() {
         if Some(i) == target {
@@ -240,6 +249,42 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     }
     let label_range = label_range.ok_or_else(|| Error::malformed(FORMAT, 0, "no segment to put the label before"))?;
     Ok(out.finish(scan.found, label_range))
+}
+
+/// The label's APP1 XMP segment (the packet `old` with the label merged, or a new one) and the
+/// room after it, for later updates in place: together, the structure that holds the label
+/// (`Written::label_range`).
+fn label_segments(old: Option<&[u8]>, json: &str, limits: &Limits) -> Result<Vec<u8>> {
+    let packet = xmp_plan::label_packet(old, json, limits)?;
+    let segment = xmp_segment(&packet)?;
+    let room = match usize::try_from(limits.label_room) {
+        Ok(0) => Vec::new(),
+        room => room_segment(segment.len().saturating_add(room.unwrap_or(usize::MAX))),
+    };
+    Ok([segment, room].concat())
+}
+
+impl Planning<'_> {
+    /// The place of an XMP segment whose packet is `packet` (`labelled` when it holds a label),
+    /// with its likely content; the place for a new segment, if still open, is not needed.
+    fn xmp_place(&mut self, seg: &Segment, packet: &[u8], labelled: bool, limits: &Limits) {
+        if let Some(insert) = self.insert.take() {
+            self.out.fill(insert, Vec::new());
+        }
+        let first = self.xmp.is_empty();
+        let likely = (labelled || (first && !self.labelled_met))
+            .then(|| label_segments(Some(packet), &self.json, limits).ok())
+            .flatten();
+        // A first segment without a label, guessed to take it, is settled (copied) at the end.
+        self.labelled_met |= labelled;
+        let slot = match likely {
+            // A packet the label cannot be merged into is settled at the end.
+            None if labelled || first => self.out.reserve(),
+            None => self.out.guess(Piece::Copy(seg.range())),
+            Some(bytes) => self.out.guess(Piece::New(bytes)),
+        };
+        self.xmp.push(slot);
+    }
 }
 
 /// The XMP segment that takes the label (the one holding a label, else the first), as an index
@@ -312,7 +357,12 @@ struct Scan {
 /// Walks `input` from SOI to the first SOS and collects label copies; `lenient` ends the walk
 /// where a truncated file ends (recorded in `truncated`) instead of failing. With `planning`,
 /// lays out the output's pieces on the way.
-fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool, mut planning: Option<&mut Planning>) -> Result<Scan> {
+fn scan(
+    input: &mut dyn ReadSeek,
+    limits: &Limits,
+    lenient: bool,
+    mut planning: Option<&mut Planning<'_>>,
+) -> Result<Scan> {
     let mut src = Source::new(input, FORMAT)?;
     let mut walker = Walker::new(&mut src)?;
     let mut scan = Scan::default();
@@ -320,6 +370,9 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool, mut planning: 
     let mut extension = extended::Collector::default();
     let mut referenced = None;
     loop {
+        if let Some(p) = planning.as_deref_mut() {
+            p.out.drain(&mut src, &scan.found)?;
+        }
         let at = walker.position();
         let seg = match walker.next(&mut src, limits) {
             // Lenient once a segment was read: two bytes of SOI are no JPEG to speak of.
@@ -337,7 +390,11 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool, mut planning: 
         if seg.marker != APP0 && kind != Some(App1::Exif) && insert_at.is_none() {
             insert_at = Some(seg.start);
             if let Some(p) = planning.as_deref_mut() {
-                p.insert = Some(p.out.reserve());
+                // A new segment, unless an XMP segment comes.
+                p.insert = Some(match label_segments(None, &p.json, limits) {
+                    Ok(bytes) => p.out.guess(Piece::New(bytes)),
+                    Err(_) => p.out.reserve(),
+                });
             }
         }
         if seg.marker == SOS {
@@ -365,7 +422,7 @@ fn scan(input: &mut dyn ReadSeek, limits: &Limits, lenient: bool, mut planning: 
                 }
                 if let Some(p) = out {
                     p.out.copy(seg.start..seg.marker_at);
-                    p.xmp.push(p.out.reserve());
+                    p.xmp_place(&seg, packet, scan.xmp.last().is_some_and(|(_, has)| *has), limits);
                 }
             }
             App1::Exif => {

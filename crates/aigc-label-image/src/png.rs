@@ -30,7 +30,7 @@ use aigc_label_core::container::png::{CHUNK_OVERHEAD, ChunkHeader, Fault, MAX_CH
 use aigc_label_core::container::xmp_plan;
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -145,24 +145,29 @@ impl Carrier for Png {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        edit_plan(input, label, limits)?.write_to(input, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the chunk list: every chunk is copied as a range, except the XMP chunk that
     /// takes the label (kept in place before the image data, or moved before the first `IDAT`),
     /// other label-bearing text chunks (dropped or rewritten without the label) and an `eXIf`
     /// whose `UserComment` holds a label (blanked in place).
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 }
 
 /// Plans the output of [`Png::write`] in one walk, collecting the copies [`Png::find`] reports
-/// on the way. Nothing is written until the walk has checked the whole chunk list, so a
-/// malformed file fails cleanly instead of leaving half an output behind.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
+/// on the way; a streaming builder writes each chunk as the walk passes it (a malformed file
+/// then fails with part of an output written, which the embed step discards).
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut walker = Walker::new(input, limits)?;
-    let mut out = PlanBuilder::new(FORMAT);
     out.put(&SIGNATURE);
     let mut found = Vec::new();
     let keep = |found: &mut Vec<Found>, copy: Found| {
@@ -170,17 +175,25 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
             found.push(copy);
         }
     };
-    // Where the XMP chunk holding the label goes: the first XMP chunk's place when it precedes
-    // the image data, else before the first `IDAT` (or the `fcTL` before it in an APNG).
+    let json = json::to_json(label, Shape::Bare);
+    // With no XMP chunk before the image data, the label goes before the first `IDAT` (or the
+    // `fcTL` before it in an APNG), as a new packet unless an XMP chunk comes later, whose
+    // packet it then merges: a guess, so a streaming write goes on past it.
     let mut slot = None;
+    // The label's chunk, once final: an XMP chunk before the image data takes it in place.
+    let mut placed = None;
     let mut seen_image = false;
     // The first XMP chunk anywhere in the file: it receives the label.
     let mut primary: Option<TextChunk> = None;
-    while let Some(chunk) = walker.next()? {
+    loop {
+        out.drain(&mut walker.src, &found)?;
+        let Some(chunk) = walker.next()? else {
+            break;
+        };
         if !seen_image && (chunk.is(b"IDAT") || chunk.is(b"fcTL")) {
             seen_image = true;
-            if slot.is_none() {
-                slot = Some(out.reserve());
+            if placed.is_none() {
+                slot = Some(out.guess(Piece::New(label_chunk(None, &json, limits)?)));
             }
         }
         if let Some((data, tiff_at)) = walker.exif(&chunk, limits)? {
@@ -214,7 +227,11 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
         // An `AIGC` text chunk is dropped: the label moves into the XMP packet.
         if text.role == Role::Xmp {
             if primary.is_none() {
-                slot.get_or_insert_with(|| out.reserve());
+                if slot.is_none() {
+                    let start = out.position();
+                    out.put(&label_chunk(Some(&text), &json, limits)?);
+                    placed = Some(start..out.position());
+                }
                 primary = Some(text);
             } else {
                 plan_secondary_xmp(&mut out, &chunk, &text, limits)?;
@@ -223,12 +240,11 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result
     }
     let end = walker.end.unwrap_or(walker.next);
     out.copy(end..walker.src.len());
-    let slot = match slot {
-        Some(slot) if seen_image => slot,
+    let label_range = match (slot, placed) {
+        (Some(slot), _) => out.fill(slot, label_chunk(primary.as_ref(), &json, limits)?),
+        (None, Some(placed)) if seen_image => placed,
         _ => return Err(Error::malformed(FORMAT, 8, "no IDAT chunk")),
     };
-    let json = json::to_json(label, Shape::Bare);
-    let label_range = out.fill(slot, label_chunk(primary.as_ref(), &json, limits)?);
     Ok(out.finish(found, label_range))
 }
 

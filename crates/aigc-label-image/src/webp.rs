@@ -10,10 +10,10 @@
 //! the first (the container specification lets readers ignore all but the first). A wrapped
 //! label in the EXIF `UserComment` of an `EXIF` chunk is reported with that warning too.
 //!
-//! [`WebP::write`] walks twice. The first walk checks the whole chunk list, merges the label into
-//! the first `XMP ` chunk's packet with [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) (its other properties kept) or makes a
-//! new packet, and works out the new RIFF size, so a malformed file fails before a byte is
-//! written. The second walk writes:
+//! [`WebP::write`] plans its output in one walk ([`WebP::plan`]), merging the label into the
+//! first `XMP ` chunk's packet with [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) (its other
+//! properties kept) or making a new packet; the RIFF size is settled at the end (a streaming
+//! write guesses it and patches it). The output:
 //! - the RIFF header with the new size (every chunk stays padded to an even size);
 //! - for a simple file (a lone lossy `VP8 ` or lossless `VP8L` bitstream), a new `VP8X` chunk
 //!   first: the canvas size from the VP8 frame header (RFC 6386, 9.1) or the VP8L header (WebP
@@ -43,8 +43,9 @@ use std::ops::Range;
 use aigc_label_core::check::Check;
 use aigc_label_core::container::Budget;
 use aigc_label_core::container::riff::{Chunks, Order};
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::jpeg::search_packet;
@@ -173,9 +174,20 @@ impl Carrier for WebP {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let scan = Scan::run(input, limits, false)?;
-        let plan = Plan::new(scan, input, label, limits)?;
-        plan.copy(input, output, limits)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
+
+    /// One walk of the chunks: each copied as it is met, the label's `XMP ` chunk in the first
+    /// one's place or after the chunks whose order the container fixes, the RIFF size settled
+    /// at the end.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Excluded: every `XMP ` chunk that holds a label and the first `XMP ` chunk (the one
@@ -391,25 +403,12 @@ impl<'a> Walker<'a> {
         self.src.seek_to(chunk.data_start())?;
         self.src.read_vec(u64::from(chunk.len), "metadata chunk", limits)
     }
-
-    /// Copies `chunk` (header, payload, padding) to `out` unchanged, in large blocks.
-    fn copy(&mut self, chunk: &Chunk, out: &mut dyn Write) -> Result<()> {
-        self.src.seek_to(chunk.offset)?;
-        self.src.copy_to(out, chunk.end() - chunk.offset, "chunk")
-    }
-
-    /// Copies whatever follows the RIFF chunk unchanged.
-    fn copy_trailing(&mut self, out: &mut dyn Write) -> Result<()> {
-        self.src.seek_to(self.riff_end)?;
-        self.src.copy_rest(out, "data after the RIFF chunk")
-    }
 }
 
 /// What one walk over the chunks learned.
 struct Scan {
     /// The copies `find` reports, at most [`Limits::max_copies`].
     found: Vec<Found>,
-    riff_size: u32,
     /// The first chunk: `VP8X` for an extended file, `VP8 ` or `VP8L` for a simple one.
     first: Chunk,
     /// `VP8X` flags of an extended file; `None` for a simple file.
@@ -438,6 +437,19 @@ impl Scan {
         } else {
             Walker::new(input, limits)?
         };
+        let mut scan = Scan::start(&mut walker)?;
+        let mut next = Some(scan.first);
+        while let Some(chunk) = next {
+            scan.visit(&mut walker, &chunk, limits)?;
+            next = walker.next()?;
+        }
+        scan.truncated = walker.truncated;
+        Ok(scan)
+    }
+
+    /// Reads the first chunk (`VP8X`, or the bitstream of a simple file), before which nothing
+    /// has been visited.
+    fn start(walker: &mut Walker<'_>) -> Result<Scan> {
         let first = walker
             .next()?
             .ok_or_else(|| Error::malformed(FORMAT, RIFF_HEADER, "no chunk in the RIFF chunk"))?;
@@ -460,9 +472,8 @@ impl Scan {
                 "the first chunk must be VP8X, VP8 or VP8L",
             ));
         };
-        let mut scan = Scan {
+        Ok(Scan {
             found: Vec::new(),
-            riff_size: walker.riff_size,
             first,
             flags,
             present: 0,
@@ -471,14 +482,7 @@ impl Scan {
             rooms: Vec::new(),
             insert_at: first.end(),
             truncated: None,
-        };
-        let mut next = Some(first);
-        while let Some(chunk) = next {
-            scan.visit(&mut walker, &chunk, limits)?;
-            next = walker.next()?;
-        }
-        scan.truncated = walker.truncated;
-        Ok(scan)
+        })
     }
 
     fn visit(&mut self, walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<()> {
@@ -628,161 +632,134 @@ impl Canvas {
     }
 }
 
-/// What the second walk changes, worked out before any byte is written.
-struct Plan {
-    riff_size: u32,
-    /// A new `VP8X` chunk for a simple file; `None` when the file has one (its flag is set).
-    new_vp8x: Option<[u8; 18]>,
-    /// The first existing `XMP ` chunk, replaced by the label's.
-    primary: Option<Chunk>,
-    /// The payload of the label's `XMP ` chunk.
-    packet: Vec<u8>,
-    /// The payload size of the room chunk written after it (none when 0).
-    room: u32,
-    /// Offsets of the room chunks the input holds, dropped.
-    rooms: Vec<u64>,
-    /// Where a new `XMP ` chunk goes, when there is no primary.
-    insert_at: u64,
-    /// Offsets of later `XMP ` chunks that hold a label and lose it.
-    scrub: Vec<u64>,
-    /// Offsets of `EXIF` chunks whose labelled `UserComment` is blanked (same length).
-    exif_labelled: Vec<u64>,
+/// Plans [`WebP::write`]'s output in one walk of the chunks, collecting the copies
+/// [`WebP::find`] reports on the way. The RIFF size (and a simple file's new `VP8X`, whose flags
+/// follow the chunks present) are known only at the end, and the place of a new `XMP ` chunk
+/// once the chunks whose order the container fixes are past: each is a guess meanwhile (the
+/// size as if nothing but the label changed, the new chunk right after the last of those
+/// chunks once another chunk follows), so a streaming write goes on past them; a wrong size or
+/// flag is patched in place, a wrong place cut back.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let text = json::to_json(label, Shape::Bare);
+    let mut walker = Walker::new(input, limits)?;
+    let mut scan = Scan::start(&mut walker)?;
+    let first = scan.first;
+    let new_label = label_bytes(&xmp_plan::label_packet(None, &text, limits)?, limits)?;
+    let canvas = match scan.flags {
+        Some(_) => None,
+        None => Some(canvas(&mut walker, &first)?),
+    };
+    let vp8x_len = if canvas.is_some() {
+        CHUNK_HEADER + u64::from(VP8X_LEN)
+    } else {
+        0
+    };
+    let guessed = u64::from(walker.riff_size) + new_label.len() as u64 + vp8x_len;
+    out.put(b"RIFF");
+    let size = out.guess(Piece::New(
+        u32::try_from(guessed).unwrap_or(u32::MAX).to_le_bytes().to_vec(),
+    ));
+    out.put(b"WEBP");
+    let vp8x = canvas.map(|c| out.guess(Piece::New(c.vp8x_chunk(FLAG_XMP).to_vec())));
+    // Where a new `XMP ` chunk goes while none has been met: after the last chunk whose place
+    // the specification fixes.
+    let mut insert = None;
+    // The place holds its guess: another chunk followed the last of those chunks.
+    let mut guessed = false;
+    let mut label_range = None;
+    let mut next = Some(first);
+    while let Some(chunk) = next {
+        scan.visit(&mut walker, &chunk, limits)?;
+        if chunk.offset == first.offset && chunk.is(&VP8X) {
+            let [flags] = walker.head::<1>(&chunk, "VP8X chunk shorter than its 10 bytes")?;
+            out.copy(chunk.offset..chunk.data_start());
+            out.put(&[flags | FLAG_XMP]);
+            out.copy(chunk.data_start() + 1..chunk.end());
+        } else if chunk.is(&XMP) && scan.xmp.len() == 1 {
+            // The first `XMP ` chunk takes the label: no new chunk.
+            if let Some(slot) = insert.take() {
+                out.fill(slot, Vec::new());
+            }
+            let old = walker.payload(&chunk, limits)?;
+            let packet = xmp_plan::label_packet(Some(&old), &text, limits).map_err(|e| in_chunk(&chunk, e))?;
+            let start = out.position();
+            out.put(&label_bytes(&packet, limits)?);
+            label_range = Some(start..out.position());
+        } else if chunk.is(&ROOM) {
+            // Dropped: the label's chunk brings a new room.
+        } else if chunk.is(&XMP) && scan.xmp.last().is_some_and(|(_, labelled)| *labelled) {
+            out.put(&chunk_bytes(&XMP, &scrubbed(&mut walker, &chunk, limits)?)?);
+        } else if chunk.is(&EXIF) && scan.exif_labelled.contains(&chunk.offset) {
+            let payload = walker.payload(&chunk, limits)?;
+            let at = exif::tiff_start(&payload).unwrap_or(0);
+            let payload = exif::blanked(payload, at, limits)
+                .ok_or_else(|| Error::malformed(FORMAT, chunk.offset, "the EXIF label could not be blanked"))?;
+            out.put(&chunk_bytes(&EXIF, &payload)?);
+        } else {
+            out.copy(chunk.range());
+        }
+        if label_range.is_none() && chunk.precedes_xmp() {
+            if let Some(slot) = insert.take() {
+                out.fill(slot, Vec::new());
+            }
+            insert = Some(out.reserve());
+            guessed = false;
+        } else if let Some(slot) = insert.as_ref().filter(|_| label_range.is_none() && !guessed) {
+            out.guess_for(slot, Piece::New(new_label.clone()));
+            guessed = true;
+        }
+        // Before the next header is read, so the copy continues where the walk's read ended.
+        out.drain(&mut walker.src, &scan.found)?;
+        next = walker.next()?;
+    }
+    let label_range = match (label_range, insert) {
+        (Some(range), _) => range,
+        (None, Some(slot)) => out.fill(slot, new_label),
+        (None, None) => {
+            return Err(Error::malformed(
+                FORMAT,
+                RIFF_HEADER,
+                "no place found for the XMP chunk",
+            ));
+        }
+    };
+    if let (Some(slot), Some(canvas)) = (vp8x, canvas) {
+        out.fill(slot, canvas.vp8x_chunk(scan.present | FLAG_XMP).to_vec());
+    }
+    let riff_size = out.position().saturating_sub(8);
+    let riff_size = u32::try_from(riff_size).map_err(|_| Error::Limit {
+        format: FORMAT,
+        offset: 4,
+        what: "RIFF size",
+        found: riff_size,
+        limit: u64::from(u32::MAX),
+    })?;
+    out.fill(size, riff_size.to_le_bytes().to_vec());
+    out.copy(walker.riff_end..walker.src.len());
+    Ok(out.finish(scan.found, label_range))
 }
 
-impl Plan {
-    /// Builds the label's packet, the new `VP8X` for a simple file and the new RIFF size.
-    ///
-    /// # Errors
-    /// A bitstream header the canvas size cannot be read from; XMP errors from the packets being
-    /// edited; a RIFF size over 4 GiB.
-    fn new(scan: Scan, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
-        let mut walker = Walker::new(input, limits)?;
-        let text = json::to_json(label, Shape::Bare);
-        let primary = scan.xmp.first().map(|(chunk, _)| *chunk);
-        let mut size = u64::from(scan.riff_size);
-        let packet = match &primary {
-            Some(chunk) => {
-                let old = walker.payload(chunk, limits)?;
-                let packet = xmp_plan::label_packet(Some(&old), &text, limits).map_err(|e| in_chunk(chunk, e))?;
-                size = size - (chunk.end() - chunk.offset) + chunk_size(&packet);
-                packet
-            }
-            None => {
-                let packet = xmp_plan::label_packet(None, &text, limits)?;
-                size += chunk_size(&packet);
-                packet
-            }
-        };
-        // The room after the label's chunk: a label chunk's worth and `Limits::label_room` more
-        // (see `update_in_place`); the input's rooms go.
-        let room = match limits.label_room {
-            0 => 0,
-            extra => u32::try_from(padded(chunk_size(&packet).saturating_add(extra))).unwrap_or(u32::MAX - 1),
-        };
-        if room > 0 {
-            size += CHUNK_HEADER + u64::from(room);
-        }
-        for r in &scan.rooms {
-            size -= r.end() - r.offset;
-        }
-        let rooms = scan.rooms.iter().map(|r| r.offset).collect();
-        let mut scrub = Vec::new();
-        for (chunk, _) in scan.xmp.iter().skip(1).filter(|(_, labelled)| *labelled) {
-            let scrubbed = scrubbed(&mut walker, chunk, limits)?;
-            size = size - (chunk.end() - chunk.offset) + chunk_size(&scrubbed);
-            scrub.push(chunk.offset);
-        }
-        let new_vp8x = match scan.flags {
-            Some(_) => None,
-            None => {
-                let canvas = canvas(&mut walker, &scan.first)?;
-                size += CHUNK_HEADER + u64::from(VP8X_LEN);
-                Some(canvas.vp8x_chunk(scan.present | FLAG_XMP))
-            }
-        };
-        let riff_size = u32::try_from(size).map_err(|_| Error::Limit {
-            format: FORMAT,
-            offset: 4,
-            what: "RIFF size",
-            found: size,
-            limit: u64::from(u32::MAX),
-        })?;
-        Ok(Plan {
-            riff_size,
-            new_vp8x,
-            primary,
-            packet,
-            room,
-            rooms,
-            insert_at: scan.insert_at,
-            scrub,
-            exif_labelled: scan.exif_labelled,
-        })
-    }
-
-    /// The second walk: copies `input` to `output` as planned.
-    fn copy(&self, input: &mut dyn ReadSeek, output: &mut dyn Write, limits: &Limits) -> Result<Written> {
-        let mut walker = Walker::new(input, limits)?;
-        let mut out = CountingWriter::new(output);
-        out.write_all(b"RIFF")?;
-        out.write_all(&self.riff_size.to_le_bytes())?;
-        out.write_all(b"WEBP")?;
-        if let Some(vp8x) = &self.new_vp8x {
-            out.write_all(vp8x)?;
-        }
-        let mut label_range = None;
-        let mut first = true;
-        while let Some(chunk) = walker.next()? {
-            if self.primary.is_none() && chunk.offset == self.insert_at {
-                label_range = Some(self.write_label(&mut out)?);
-            }
-            if first && chunk.is(&VP8X) {
-                set_xmp_flag(&mut walker, &chunk, &mut out)?;
-            } else if self.primary.is_some_and(|p| p.offset == chunk.offset) {
-                label_range = Some(self.write_label(&mut out)?);
-            } else if self.rooms.contains(&chunk.offset) {
-                // Dropped: the label's chunk brings a new room.
-            } else if self.scrub.contains(&chunk.offset) {
-                let packet = scrubbed(&mut walker, &chunk, limits)?;
-                write_chunk(&mut out, &XMP, &packet)?;
-            } else if self.exif_labelled.contains(&chunk.offset) {
-                let payload = walker.payload(&chunk, limits)?;
-                let at = exif::tiff_start(&payload).unwrap_or(0);
-                let payload = exif::blanked(payload, at, limits)
-                    .ok_or_else(|| Error::malformed(FORMAT, chunk.offset, "the input changed between the two walks"))?;
-                write_chunk(&mut out, &EXIF, &payload)?;
-            } else {
-                walker.copy(&chunk, &mut out)?;
-            }
-            first = false;
-        }
-        if self.primary.is_none() && self.insert_at == walker.riff_end {
-            label_range = Some(self.write_label(&mut out)?);
-        }
-        walker.copy_trailing(&mut out)?;
-        out.flush()?;
-        let label_range =
-            label_range.ok_or_else(|| Error::malformed(FORMAT, RIFF_HEADER, "no place found for the XMP chunk"))?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
-    }
-}
-
-impl Plan {
-    /// Writes the label's `XMP ` chunk and the room after it; returns their range, the
-    /// structure that holds the label.
-    fn write_label(&self, out: &mut CountingWriter<'_>) -> Result<Range<u64>> {
-        let label = write_chunk(out, &XMP, &self.packet)?;
-        if self.room == 0 {
-            return Ok(label);
-        }
-        out.write_all(&ROOM)?;
-        out.write_all(&self.room.to_le_bytes())?;
-        std::io::copy(&mut std::io::Read::take(std::io::repeat(0), u64::from(self.room)), out)?;
-        Ok(label.start..out.count())
-    }
+/// The label's `XMP ` chunk holding `packet`, and the room after it for later updates in place
+/// (see [`update_in_place`]): a label chunk's worth and [`Limits::label_room`] more; together,
+/// the structure that holds the label.
+fn label_bytes(packet: &[u8], limits: &Limits) -> Result<Vec<u8>> {
+    let mut out = chunk_bytes(&XMP, packet)?;
+    let room = match limits.label_room {
+        0 => return Ok(out),
+        extra => u32::try_from(padded(chunk_size(packet).saturating_add(extra))).unwrap_or(u32::MAX - 1),
+    };
+    let len = usize::try_from(room).unwrap_or(usize::MAX);
+    out.try_reserve(len.saturating_add(8)).map_err(|_| Error::Limit {
+        format: FORMAT,
+        offset: 0,
+        what: "room chunk",
+        found: u64::from(room),
+        limit: limits.label_room,
+    })?;
+    out.extend_from_slice(&ROOM);
+    out.extend_from_slice(&room.to_le_bytes());
+    out.resize(out.len() + len, 0);
+    Ok(out)
 }
 
 /// Updates the label of a WebP file in place, crash-safely, when the room chunk ([`ROOM`]) our
@@ -881,40 +858,30 @@ fn scrubbed(walker: &mut Walker<'_>, chunk: &Chunk, limits: &Limits) -> Result<V
     Ok(scrubbed.unwrap_or(packet))
 }
 
-/// Copies the `VP8X` chunk with the XMP flag set; every other byte is kept.
-fn set_xmp_flag(walker: &mut Walker<'_>, chunk: &Chunk, out: &mut dyn Write) -> Result<()> {
-    let [flags] = walker.head::<1>(chunk, "VP8X chunk shorter than its 10 bytes")?;
-    walker.src.seek_to(chunk.offset)?;
-    walker.src.copy_to(out, CHUNK_HEADER, "VP8X chunk header")?;
-    out.write_all(&[flags | FLAG_XMP])?;
-    walker.src.skip(1, "VP8X flags")?;
-    walker
-        .src
-        .copy_to(out, chunk.end() - chunk.data_start() - 1, "VP8X chunk")
-}
-
 /// Bytes a chunk with `payload` takes: header, payload, padding.
 fn chunk_size(payload: &[u8]) -> u64 {
     CHUNK_HEADER + padded(payload.len() as u64)
 }
 
-/// Writes one chunk with its padding byte; returns its range in the output.
-fn write_chunk(out: &mut CountingWriter<'_>, fourcc: &[u8; 4], payload: &[u8]) -> Result<Range<u64>> {
-    let start = out.count();
+/// One chunk with its padding byte.
+fn chunk_bytes(fourcc: &[u8; 4], payload: &[u8]) -> Result<Vec<u8>> {
     let len = u32::try_from(payload.len()).map_err(|_| Error::Limit {
         format: FORMAT,
-        offset: start,
+        offset: 0,
         what: "chunk size",
         found: payload.len() as u64,
         limit: u64::from(u32::MAX),
     })?;
-    out.write_all(fourcc)?;
-    out.write_all(&len.to_le_bytes())?;
-    out.write_all(payload)?;
+    let mut out = Vec::new();
+    out.try_reserve(payload.len().saturating_add(9))
+        .map_err(std::io::Error::other)?;
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(payload);
     if len % 2 == 1 {
-        out.write_all(&[0])?;
+        out.push(0);
     }
-    Ok(start..out.count())
+    Ok(out)
 }
 
 #[cfg(test)]

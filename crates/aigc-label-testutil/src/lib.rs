@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aigc_label_core::inspect::{Options, Verdict, inspect_with};
+use aigc_label_core::io::SeekBuf;
+use aigc_label_core::plan::{Output, Plain, Plan, PlanBuilder, Sink, VecSink};
 use aigc_label_core::{Carrier, Label, embed};
 
 /// The workspace root.
@@ -255,11 +257,38 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
 
 /// A carrier's [`Carrier::plan`] tells what its [`Carrier::find`] and [`Carrier::write`] tell:
 /// the same label copies, the same output byte for byte, and a failure exactly where the write
-/// fails. Carriers that do not plan pass trivially.
+/// fails. The plan is also made streaming ([`PlanBuilder::streaming`]), into a sink that can be
+/// cut back (so guesses are written, and cut back when wrong) and into one that cannot, through
+/// a small [`SeekBuf`]: the same plan, and the same output once the rest is written. Carriers
+/// that do not plan pass trivially.
 pub fn plan_agrees(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &aigc_label_core::Limits) {
-    let planned = carrier.plan(&mut Cursor::new(data), label, limits);
+    let format = carrier.format();
+    let planned = carrier.plan(&mut Cursor::new(data), label, limits, PlanBuilder::new(format));
     let mut out = Vec::new();
     let written = carrier.write(&mut Cursor::new(data), &mut out, label, limits);
+    for rewinds in [true, false] {
+        let (streamed, output) = streamed_plan(carrier, data, label, limits, rewinds);
+        match (&planned, streamed) {
+            (Ok(Some(plan)), Ok(Some(streamed))) => {
+                assert_eq!(
+                    plan.pieces(),
+                    streamed.pieces(),
+                    "{format}: the streamed plan differs (rewinds: {rewinds})"
+                );
+                assert_eq!(plan.found, streamed.found, "{format}: streamed copies differ");
+                assert!(
+                    output == out,
+                    "{format}: the streamed output is not write's (rewinds: {rewinds})"
+                );
+            }
+            (Ok(None), Ok(None)) | (Err(_), Err(_)) => {}
+            (planned, streamed) => panic!(
+                "{format}: planning gives {:?}, streaming {:?}",
+                planned.as_ref().map(Option::is_some),
+                streamed.map(|s| s.is_some())
+            ),
+        }
+    }
     match planned {
         Ok(None) => {}
         Ok(Some(plan)) => {
@@ -290,6 +319,41 @@ pub fn plan_agrees(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &a
             carrier.format()
         ),
     }
+}
+
+/// Plans `data` streaming into a vector (cut back when `rewinds`, else a plain `Write`),
+/// through a small [`SeekBuf`], and writes the rest: the plan, and the whole output.
+fn streamed_plan(
+    carrier: &dyn Carrier,
+    data: &[u8],
+    label: &Label,
+    limits: &aigc_label_core::Limits,
+    rewinds: bool,
+) -> (aigc_label_core::Result<Option<Plan>>, Vec<u8>) {
+    let mut output = Vec::new();
+    let mut input = SeekBuf::with_capacity(4 << 10, Cursor::new(data));
+    let mut vec_sink = VecSink::new(&mut output);
+    let mut plain_sink = Plain(Vec::new());
+    let sink: &mut dyn Sink = if rewinds { &mut vec_sink } else { &mut plain_sink };
+    let mut check = |_: &aigc_label_core::Found| Ok(());
+    let planned = carrier.plan(
+        &mut input,
+        label,
+        limits,
+        PlanBuilder::streaming(carrier.format(), Output::new(sink, &mut check)),
+    );
+    let planned = match planned {
+        Ok(Some(plan)) => plan
+            .write_rest(&mut input, sink)
+            .map(|_| Some(plan))
+            .unwrap_or_else(|e| panic!("{}: writing the rest of a streamed plan: {e}", carrier.format())),
+        other => return (other, Vec::new()),
+    };
+    let plain = plain_sink.0;
+    if !rewinds {
+        output = plain;
+    }
+    (Ok(planned), output)
 }
 
 /// On arbitrary bytes: [`Carrier::binding_exclusions`] never panics, succeeds whenever

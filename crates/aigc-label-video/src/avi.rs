@@ -17,10 +17,11 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::container::riff::{self, Chunks, Order};
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
-use crate::common::{Budget, Exclusions, Patch, copy_patched, found, label_json, text};
+use crate::common::{Budget, Exclusions, Patch, found, label_json, plan_patched, text, within, zeros};
 
 /// Format name used in errors.
 const FORMAT: &str = "avi";
@@ -135,15 +136,7 @@ impl Carrier for Avi {
         let mut budget = Budget::new(limits);
         let layout = layout(&mut src, &mut budget, false)?;
         let copies = copies(&mut src, &layout, &mut budget)?;
-        let mut out = Vec::new();
-        for (i, c) in copies.iter().enumerate().take(limits.max_copies) {
-            src.seek_to(c.chunk.data_start())?;
-            let value = src.read_vec(c.chunk.size, "INFO value", limits)?;
-            let wild = (i != 0 || !c.in_top_info).then_some(SPEC_PLACE);
-            let place = if c.in_top_info { SPEC_PLACE } else { c.place };
-            out.push(found(place, c.chunk.start..c.chunk.end(), text(&value), wild));
-        }
-        Ok(out)
+        found_copies(&mut src, &copies, limits)
     }
 
     fn write(
@@ -153,95 +146,20 @@ impl Carrier for Avi {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let mut budget = Budget::new(limits);
-        let layout = layout(&mut src, &mut budget, true)?;
-        let copies = copies(&mut src, &layout, &mut budget)?;
-        for c in &copies {
-            limits.check_metadata(FORMAT, c.chunk.start, c.chunk.size)?;
-        }
-        let json = label_json(label);
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
 
-        // The INFO list that gets the label, and where it goes.
-        let target = layout.top.iter().position(|c| c.is_list(b"INFO"));
-        let hdrl = layout.top.iter().position(|c| c.is_list(b"hdrl"));
-        let ((mut info, aigc_at), replaced) = match target.and_then(|i| layout.top.get(i)) {
-            Some(c) => (rebuild_info(&mut src, c, &json, limits, &mut budget)?, Some(*c)),
-            None => (new_info(&json), None),
-        };
-        // Copies the new INFO list replaces; the rest become JUNK.
-        let mut patches: Vec<Patch> = copies
-            .iter()
-            .filter(|c| replaced.is_none_or(|r| !(r.start < c.chunk.start && c.chunk.end() <= r.end())))
-            .flat_map(|c| junk(&c.chunk))
-            .collect();
-        let old_len = replaced.map_or(0, |c| c.end() - c.start);
-        let anchor = match (target, hdrl) {
-            (Some(t), _) => t,
-            (None, Some(h)) => h,
-            (None, None) => return Err(Error::malformed(FORMAT, 12, "no hdrl list")),
-        };
-        let insert_at = layout.top.get(anchor).map_or(12, Chunk::end);
-        let mut delta = info.len() as i64 - old_len as i64;
-        let next_junk = layout
-            .top
-            .get(anchor + 1)
-            .copied()
-            .filter(|c| &c.id == b"JUNK" && c.start == insert_at);
-        let mut resized_junk = None;
-        if delta != 0 {
-            if let Some(j) = next_junk {
-                let total = (j.end() - j.start) as i64 - delta;
-                if total == 0 || total >= 8 {
-                    resized_junk = Some((j, total as u64));
-                    delta = 0;
-                }
-            }
-        }
-        if delta < 0 {
-            pad_value(&mut info, aigc_at, (-delta) as usize);
-            delta = 0;
-        }
-        if delta != 0 {
-            patches.extend(moved_offsets(&mut src, &layout, insert_at, delta, &mut budget)?);
-        }
-        patches.sort_by_key(|p| p.pos);
-
-        let new_riff_size = u32::try_from(layout.riff.size as i64 + delta)
-            .map_err(|_| Error::capacity("avi", "the RIFF list would exceed 4 GiB"))?;
-        let mut out = CountingWriter::new(output);
-        out.write_all(b"RIFF")?;
-        out.write_all(&new_riff_size.to_le_bytes())?;
-        out.write_all(b"AVI ")?;
-        let mut label_range = 0..0;
-        let mut cursor = 12;
-        let len = src.len();
-        for (i, c) in layout.top.iter().enumerate() {
-            copy_patched(&mut src, &mut out, cursor..c.start, &patches, "RIFF")?;
-            cursor = c.end().min(src.len());
-            if Some(i) == target {
-                label_range = out.count()..out.count() + info.len() as u64;
-                out.write_all(&info)?;
-            } else if let Some((j, total)) = resized_junk.filter(|(j, _)| j == c) {
-                if total > 0 {
-                    out.write_all(b"JUNK")?;
-                    out.write_all(&((total - 8) as u32).to_le_bytes())?;
-                    src.seek_to(j.data_start())?;
-                    crate::common::copy_padding(&mut src, &mut out, j.size, total - 8)?;
-                }
-            } else {
-                copy_patched(&mut src, &mut out, c.start..cursor, &patches, "chunk")?;
-            }
-            if target.is_none() && i == anchor {
-                label_range = out.count()..out.count() + info.len() as u64;
-                out.write_all(&info)?;
-            }
-        }
-        copy_patched(&mut src, &mut out, cursor..len, &patches, "RIFF")?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
+    /// One walk of the top-level chunks (and the lists that may hold a label): the copies are
+    /// reported, the `INFO` list rebuilt, and every other byte planned as a copied range with
+    /// the offsets that move patched.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding (everything else is covered: `hdrl`, the other `INFO`
@@ -295,6 +213,112 @@ impl Carrier for Avi {
         }
         Ok(out.into_ranges())
     }
+}
+
+/// The label copies `copies` as [`Avi::find`] reports them.
+fn found_copies(src: &mut Source<'_>, copies: &[Copy], limits: &Limits) -> Result<Vec<Found>> {
+    let mut out = Vec::new();
+    for (i, c) in copies.iter().enumerate().take(limits.max_copies) {
+        src.seek_to(c.chunk.data_start())?;
+        let value = src.read_vec(c.chunk.size, "INFO value", limits)?;
+        let wild = (i != 0 || !c.in_top_info).then_some(SPEC_PLACE);
+        let place = if c.in_top_info { SPEC_PLACE } else { c.place };
+        out.push(found(place, c.chunk.start..c.chunk.end(), text(&value), wild));
+    }
+    Ok(out)
+}
+
+/// Plans [`Avi::write`]'s output, collecting the copies [`Avi::find`] reports on the way.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let mut budget = Budget::new(limits);
+    let layout = layout(&mut src, &mut budget, true)?;
+    let copies = copies(&mut src, &layout, &mut budget)?;
+    for c in &copies {
+        limits.check_metadata(FORMAT, c.chunk.start, c.chunk.size)?;
+    }
+    let found = found_copies(&mut src, &copies, limits)?;
+    let json = label_json(label);
+
+    // The INFO list that gets the label, and where it goes.
+    let target = layout.top.iter().position(|c| c.is_list(b"INFO"));
+    let hdrl = layout.top.iter().position(|c| c.is_list(b"hdrl"));
+    let ((mut info, aigc_at), replaced) = match target.and_then(|i| layout.top.get(i)) {
+        Some(c) => (rebuild_info(&mut src, c, &json, limits, &mut budget)?, Some(*c)),
+        None => (new_info(&json), None),
+    };
+    // Copies the new INFO list replaces; the rest become JUNK.
+    let mut patches: Vec<Patch> = copies
+        .iter()
+        .filter(|c| replaced.is_none_or(|r| !(r.start < c.chunk.start && c.chunk.end() <= r.end())))
+        .flat_map(|c| junk(&c.chunk))
+        .collect();
+    let old_len = replaced.map_or(0, |c| c.end() - c.start);
+    let anchor = match (target, hdrl) {
+        (Some(t), _) => t,
+        (None, Some(h)) => h,
+        (None, None) => return Err(Error::malformed(FORMAT, 12, "no hdrl list")),
+    };
+    let insert_at = layout.top.get(anchor).map_or(12, Chunk::end);
+    let mut delta = info.len() as i64 - old_len as i64;
+    let next_junk = layout
+        .top
+        .get(anchor + 1)
+        .copied()
+        .filter(|c| &c.id == b"JUNK" && c.start == insert_at);
+    let mut resized_junk = None;
+    if delta != 0 {
+        if let Some(j) = next_junk {
+            let total = (j.end() - j.start) as i64 - delta;
+            if total == 0 || total >= 8 {
+                resized_junk = Some((j, total as u64));
+                delta = 0;
+            }
+        }
+    }
+    if delta < 0 {
+        pad_value(&mut info, aigc_at, (-delta) as usize);
+        delta = 0;
+    }
+    if delta != 0 {
+        patches.extend(moved_offsets(&mut src, &layout, insert_at, delta, &mut budget)?);
+    }
+    patches.sort_by_key(|p| p.pos);
+
+    let new_riff_size = u32::try_from(layout.riff.size as i64 + delta)
+        .map_err(|_| Error::capacity("avi", "the RIFF list would exceed 4 GiB"))?;
+    let len = src.len();
+    out.put(b"RIFF");
+    out.put(&new_riff_size.to_le_bytes());
+    out.put(b"AVI ");
+    let mut label_range = 0..0;
+    let mut cursor = 12;
+    for (i, c) in layout.top.iter().enumerate() {
+        plan_patched(&mut out, len, cursor..c.start, &patches)?;
+        cursor = c.end().min(len);
+        if Some(i) == target {
+            label_range = out.position()..out.position() + info.len() as u64;
+            out.put(&info);
+        } else if let Some((j, total)) = resized_junk.filter(|(j, _)| j == c) {
+            if total > 0 {
+                out.put(b"JUNK");
+                out.put(&((total - 8) as u32).to_le_bytes());
+                let kept = j.size.min(total - 8);
+                out.copy(j.data_start()..j.data_start() + kept);
+                out.put(&zeros(total - 8 - kept)?);
+            }
+        } else {
+            plan_patched(&mut out, len, c.start..cursor, &patches)?;
+        }
+        if target.is_none() && i == anchor {
+            label_range = out.position()..out.position() + info.len() as u64;
+            out.put(&info);
+        }
+    }
+    plan_patched(&mut out, len, cursor..len, &patches)?;
+    let plan = out.finish(found, label_range);
+    within(&plan, len, FORMAT)?;
+    Ok(plan)
 }
 
 /// A label copy: an `AIGC` chunk, in an `INFO` list or at the top level.

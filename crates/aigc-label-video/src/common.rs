@@ -3,13 +3,12 @@
 //! the byte ranges a content binding leaves out.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, Strictness, id};
-use aigc_label_core::io::Source;
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::{Found, Label, Result};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
+use aigc_label_core::{Error, Found, Label, Result};
 
 /// Check id for a structure whose declared size runs past the end of the file (or of its
 /// parent), which a reader cut at the end to read what it holds: a warning, since the file is
@@ -69,49 +68,63 @@ pub(crate) struct Patch {
     pub bytes: Vec<u8>,
 }
 
-/// Streams input bytes `start..end` to `out`, putting each patch that falls in the range in
-/// place of the bytes it covers. `patches` must be sorted by position and not overlap; media
-/// payload between patches moves in large blocks and is never held in memory.
-pub(crate) fn copy_patched(
-    src: &mut Source<'_>,
-    out: &mut dyn Write,
-    range: Range<u64>,
-    patches: &[Patch],
-    what: &'static str,
-) -> Result<()> {
-    src.seek_to(range.start)?;
+/// Plans input bytes `range` (of an input of `len` bytes) with each patch that falls in the
+/// range in place of the bytes it covers: copied ranges between the patches, so that media
+/// payload moves in large blocks. `patches` must be sorted by position and not overlap.
+///
+/// # Errors
+/// [`Error::Truncated`] for a range past the input; [`Error::Malformed`] for overlapping
+/// patches.
+pub(crate) fn plan_patched(out: &mut PlanBuilder, len: u64, range: Range<u64>, patches: &[Patch]) -> Result<()> {
+    let format = "video";
+    if range.start > len {
+        return Err(Error::truncated(format, range.start, "range past the end"));
+    }
+    let mut pos = range.start;
     let first = patches.partition_point(|p| p.pos < range.start);
     for patch in patches.get(first..).unwrap_or_default() {
         let patch_end = patch.pos.saturating_add(patch.bytes.len() as u64);
         if patch_end > range.end {
             break;
         }
-        if patch.pos < src.pos() {
-            return Err(src.malformed("overlapping offset fields"));
+        if patch.pos < pos {
+            return Err(Error::malformed(format, patch.pos, "overlapping offset fields"));
         }
-        src.copy_to(out, patch.pos - src.pos(), what)?;
-        out.write_all(&patch.bytes)?;
-        src.skip(patch.bytes.len() as u64, what)?;
+        out.copy(pos..patch.pos);
+        out.put(&patch.bytes);
+        pos = patch_end;
     }
-    let rest = range
-        .end
-        .checked_sub(src.pos())
-        .ok_or_else(|| src.malformed("range ends before patch"))?;
-    src.copy_to(out, rest, what)
+    if range.end < pos {
+        return Err(Error::malformed(format, pos, "range ends before patch"));
+    }
+    out.copy(pos..range.end);
+    Ok(())
 }
 
-/// Writes a padding structure's new payload of `new_len` bytes: the first bytes of its old
-/// payload (`old` at the source's position, `old_len` long), then zeros if it grew.
-pub(crate) fn copy_padding(src: &mut Source<'_>, out: &mut dyn Write, old_len: u64, new_len: u64) -> Result<()> {
-    src.copy_to(out, old_len.min(new_len), "padding")?;
-    let mut zeros = new_len.saturating_sub(old_len);
-    let block = [0u8; 4096];
-    while zeros > 0 {
-        let n = zeros.min(block.len() as u64) as usize;
-        out.write_all(block.get(..n).unwrap_or_default())?;
-        zeros -= n as u64;
+/// `n` zero bytes (the grown part of a padding structure), within [`Limits::max_metadata_bytes`]'s
+/// order of size: padding is metadata.
+pub(crate) fn zeros(n: u64) -> Result<Vec<u8>> {
+    let n = usize::try_from(n).map_err(|_| Error::capacity("padding", "padding too large"))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::capacity("padding", "padding does not fit in memory"))?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
+/// Checks that every range `plan` copies lies within an input of `len` bytes, so that
+/// executing it fails only for I/O.
+///
+/// # Errors
+/// [`Error::Truncated`] at the first range past the end.
+pub(crate) fn within(plan: &EditPlan, len: u64, format: &'static str) -> Result<()> {
+    match plan.pieces().iter().find_map(|p| match p {
+        Piece::Copy(r) if r.end > len => Some(r.start),
+        _ => None,
+    }) {
+        Some(at) => Err(Error::truncated(format, at, "copied range past the end")),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Reads a big-endian unsigned integer of `width` bytes (0 to 8) from `bytes`.
@@ -125,10 +138,8 @@ mod tests {
     use std::io::Cursor;
 
     #[test]
-    fn copy_patched_replaces_only_patched_bytes() {
+    fn plan_patched_replaces_only_patched_bytes() {
         let data: Vec<u8> = (0u8..32).collect();
-        let mut cur = Cursor::new(data);
-        let mut src = Source::new(&mut cur, "test").unwrap();
         let patches = vec![
             Patch {
                 pos: 2,
@@ -143,9 +154,23 @@ mod tests {
                 bytes: vec![0xDD],
             },
         ];
+        let mut plan = PlanBuilder::new("test");
+        plan_patched(&mut plan, 32, 1..12, &patches).unwrap();
+        let plan = plan.finish(Vec::new(), 0..0);
+        within(&plan, 32, "test").unwrap();
         let mut out = Vec::new();
-        copy_patched(&mut src, &mut out, 1..12, &patches, "x").unwrap();
+        plan.write_to(&mut Cursor::new(data), &mut out).unwrap();
         assert_eq!(out, [1, 0xAA, 0xBB, 4, 5, 6, 7, 8, 9, 0xCC, 11]);
+        assert!(within(&plan, 11, "test").is_err());
+        assert!(
+            plan_patched(
+                &mut PlanBuilder::new("test"),
+                32,
+                1..12,
+                &[patches[0].clone(), patches[0].clone()]
+            )
+            .is_err()
+        );
     }
 
     #[test]

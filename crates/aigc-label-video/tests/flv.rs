@@ -83,3 +83,22 @@ fn a_file_without_on_meta_data_gets_one_first() {
     assert_eq!(out[13], 18, "script tag first");
     assert!(out.ends_with(&flv[13..]), "the audio tag follows unchanged");
 }
+
+/// A file without `onMetaData` refutes the plan's guess that it has one: the streamed write is
+/// cut back to the first tag and written again, and gives the bytes the plain write gives.
+#[test]
+fn a_file_without_on_meta_data_streams_the_same_bytes_as_the_plain_write() {
+    let mut flv = b"FLV\x01\x04\x00\x00\x00\x09\x00\x00\x00\x00".to_vec();
+    for _ in 0..3 {
+        // An audio tag of one byte and its PreviousTagSize.
+        flv.extend_from_slice(&[8, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x2F]);
+        flv.extend_from_slice(&12u32.to_be_bytes());
+    }
+    let label = aigc_label_testutil::sample_label();
+    aigc_label_testutil::plan_agrees(&Flv, &flv, &label, &aigc_label_core::Limits::default());
+    let out = common::embed(&Flv, &flv, &label);
+    assert!(
+        out.ends_with(&flv[13..]),
+        "the tags follow the new onMetaData unchanged"
+    );
+}

@@ -23,8 +23,10 @@ pub(crate) mod page;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::container::Drains;
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::common::{Budget, Exclusions, found, text_of};
@@ -303,68 +305,20 @@ impl Carrier for Ogg {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let json = to_json(label, Shape::Bare);
-        let mut src = Source::new(input, FORMAT)?;
-        let mut out = CountingWriter::new(output);
-        let mut streams = Streams::default();
-        let mut budget = Budget::new(FORMAT, limits);
-        let mut label_range = None;
-        while !src.at_end() {
-            budget.tick(src.pos(), limits)?;
-            let page = Page::read(&mut src)?;
-            let Some(stream) = streams.on_page(&page) else {
-                copy_page(&mut src, &mut out, &page)?;
-                continue;
-            };
-            match &mut stream.phase {
-                Phase::Ident => {
-                    let body = read_body(&mut src, &page, limits)?;
-                    if let Some(next) = ident(stream, &page, &body, limits)? {
-                        stream.phase = next;
-                    }
-                    copy_page(&mut src, &mut out, &page)?;
-                }
-                Phase::Headers { codec, pages, .. } => {
-                    let codec = *codec;
-                    let body = read_body(&mut src, &page, limits)?;
-                    let want = codec.later_headers();
-                    let used = stream.packets.feed(&page, &body, want, limits)?;
-                    pages.push(page.clone());
-                    if stream.packets.done.len() < want {
-                        continue;
-                    }
-                    if used < page.lacing.len() {
-                        return Err(Error::malformed(
-                            FORMAT,
-                            page.offset,
-                            "audio data shares a page with the header packets",
-                        ));
-                    }
-                    let value = label_range.is_none().then_some(json.as_str());
-                    let start = out.count();
-                    let (shift, field) =
-                        rewrite_headers(&mut src, &mut out, codec, pages, &stream.packets, value, limits)?;
-                    if let Some(field) = field {
-                        label_range = Some(start + field.start..start + field.end);
-                    }
-                    stream.phase = Phase::Audio { shift };
-                    stream.packets = Packets::default();
-                }
-                Phase::Audio { shift } => {
-                    let shift = *shift;
-                    renumber_page(&mut src, &mut out, &page, shift, limits)?;
-                }
-                Phase::Renumbered | Phase::Other => copy_page(&mut src, &mut out, &page)?,
-            }
-        }
-        if streams.pending() {
-            return Err(src.truncated("Ogg stream ends inside its header packets"));
-        }
-        let label_range = label_range.ok_or_else(|| Error::unsupported("ogg", "no Vorbis or Opus stream"))?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
+
+    /// One walk of the pages: each stream's comment header is read (its label copies reported
+    /// as soon as it is complete, as [`Ogg::find`] does) and its header pages laid out afresh
+    /// when they change; every other page is a copied range, or renumbered.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes of an Ogg file a content binding leaves out; everything else (the
@@ -427,6 +381,82 @@ impl Carrier for Ogg {
     }
 }
 
+/// Plans [`Ogg::write`]'s output in one walk, collecting the copies [`Ogg::find`] reports;
+/// each page is drained as the walk passes it.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let json = to_json(label, Shape::Bare);
+    let mut src = Source::new(input, FORMAT)?;
+    let mut streams = Streams::default();
+    let mut budget = Budget::new(FORMAT, limits);
+    let mut label_range = None;
+    let mut drains = Drains::default();
+    let mut found = Vec::new();
+    while !src.at_end() {
+        drains.drain(&mut out, &mut src, &found)?;
+        budget.tick(src.pos(), limits)?;
+        let page = Page::read(&mut src)?;
+        let Some(stream) = streams.on_page(&page) else {
+            copy_page(&mut src, &mut out, &page)?;
+            continue;
+        };
+        match &mut stream.phase {
+            Phase::Ident => {
+                let body = read_body(&mut src, &page, limits)?;
+                if let Some(next) = ident(stream, &page, &body, limits)? {
+                    stream.phase = next;
+                }
+                copy_page(&mut src, &mut out, &page)?;
+            }
+            Phase::Headers { codec, pages, .. } => {
+                let codec = *codec;
+                let body = read_body(&mut src, &page, limits)?;
+                let want = codec.later_headers();
+                let had = stream.packets.done.len();
+                let used = stream.packets.feed(&page, &body, want, limits)?;
+                pages.push(page.clone());
+                // The comment header is complete: its copies, in the order find meets them.
+                if let (0, Some(packet), Some(runs)) = (had, stream.packets.done.first(), stream.packets.runs.first()) {
+                    let first = pages.first().map_or(page.offset, |p| p.offset);
+                    let list = comments(codec, packet, first, limits)?;
+                    for (value, span) in list.label_fields().take(limits.max_copies) {
+                        let range = field_range(codec, runs, &span, first)?;
+                        found.push(crate::common::found(codec.name(), range, text_of(value), Vec::new()));
+                    }
+                }
+                if stream.packets.done.len() < want {
+                    continue;
+                }
+                if used < page.lacing.len() {
+                    return Err(Error::malformed(
+                        FORMAT,
+                        page.offset,
+                        "audio data shares a page with the header packets",
+                    ));
+                }
+                let value = label_range.is_none().then_some(json.as_str());
+                let start = out.position();
+                let (shift, field) = rewrite_headers(&mut src, &mut out, codec, pages, &stream.packets, value, limits)?;
+                if let Some(field) = field {
+                    label_range = Some(start + field.start..start + field.end);
+                }
+                stream.phase = Phase::Audio { shift };
+                stream.packets = Packets::default();
+            }
+            Phase::Audio { shift } => {
+                let shift = *shift;
+                renumber_page(&mut src, &mut out, &page, shift, limits)?;
+            }
+            Phase::Renumbered | Phase::Other => copy_page(&mut src, &mut out, &page)?,
+        }
+    }
+    if streams.pending() {
+        return Err(src.truncated("Ogg stream ends inside its header packets"));
+    }
+    let label_range = label_range.ok_or_else(|| Error::unsupported("ogg", "no Vorbis or Opus stream"))?;
+    found.truncate(limits.max_copies);
+    Ok(out.finish(found, label_range))
+}
+
 /// The file range of the comment field at `span` in a comment list, the list following the
 /// codec's magic in the packet stored in `runs`.
 fn field_range(codec: Codec, runs: &[Run], span: &Range<usize>, offset: u64) -> Result<Range<u64>> {
@@ -462,14 +492,15 @@ fn header_exclusions(
     Ok(true)
 }
 
-/// Copies a page as it is, from its header on.
-fn copy_page(src: &mut Source, out: &mut dyn Write, page: &Page) -> Result<()> {
-    src.seek_to(page.offset)?;
-    src.copy_to(out, page.end() - page.offset, "Ogg page")
+/// Copies a page as it is, from its header on; leaves `src` after it.
+fn copy_page(src: &mut Source, out: &mut PlanBuilder, page: &Page) -> Result<()> {
+    src.seek_to(page.end())?;
+    out.copy(page.offset..page.end());
+    Ok(())
 }
 
 /// Copies an audio page, renumbered by `shift` (with a new CRC) when `shift` is not zero.
-fn renumber_page(src: &mut Source, out: &mut dyn Write, page: &Page, shift: i64, limits: &Limits) -> Result<()> {
+fn renumber_page(src: &mut Source, out: &mut PlanBuilder, page: &Page, shift: i64, limits: &Limits) -> Result<()> {
     if shift == 0 {
         return copy_page(src, out, page);
     }
@@ -477,7 +508,7 @@ fn renumber_page(src: &mut Source, out: &mut dyn Write, page: &Page, shift: i64,
     let seq = u32::try_from(i64::from(page.seq) + shift)
         .map_err(|_| Error::malformed(FORMAT, page.offset + 18, "page sequence number out of range"))?;
     let renumbered = Page { seq, ..page.clone() };
-    out.write_all(&renumbered.encode(&body))?;
+    out.put(&renumbered.encode(&body));
     Ok(())
 }
 
@@ -488,7 +519,7 @@ fn renumber_page(src: &mut Source, out: &mut dyn Write, page: &Page, shift: i64,
 /// When neither a label is removed nor one added, the original pages are copied unchanged.
 fn rewrite_headers(
     src: &mut Source,
-    out: &mut dyn Write,
+    out: &mut PlanBuilder,
     codec: Codec,
     pages: &[Page],
     packets: &Packets,
@@ -520,7 +551,7 @@ fn rewrite_headers(
     };
     let new_pages = page::paginate(&new_packets, template);
     for p in &new_pages {
-        out.write_all(p)?;
+        out.put(p);
     }
     src.seek_to(last.end())?;
     let field = value.and_then(|_| page::locate(&new_pages, span.start + magic.len()..span.end + magic.len()));

@@ -22,11 +22,12 @@ use std::ops::Range;
 use aigc_label_core::check::{Check, Strictness, id};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use crate::util::xml_escape;
 use xml::{Node, attr, local, nodes, part_text, prefix, root_insert, splice};
-use zip::{Archive, FORMAT, NewPart, read_archive, read_entry, replacement_changes};
+use zip::{Archive, Entry, FORMAT, NewPart, read_archive, read_entry, replacement_changes};
 
 /// The package relationship type of the custom properties part (ECMA-376 Part 1 §15.2.12.2).
 const CUSTOM_REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties";
@@ -89,33 +90,7 @@ impl Carrier for Ooxml {
             return Ok(Vec::new());
         };
         let text = part_text(read_entry(&mut src, &entry, limits)?, &part)?;
-        let props = custom_properties(&text, limits, &part)?;
-        let mut found = Vec::new();
-        for p in props
-            .iter()
-            .filter(|p| p.name.eq_ignore_ascii_case("AIGC"))
-            .take(limits.max_copies)
-        {
-            let mut checks = Vec::new();
-            let mut warn = |detail: String| checks.push(Check::should(id::CARRIER_PLACE, Strictness::Lenient, detail));
-            if p.name != "AIGC" {
-                warn(format!("property is named {:?}, not \"AIGC\"", p.name));
-            }
-            if p.value_type != "lpwstr" {
-                warn(format!("property type is vt:{}, not vt:lpwstr", p.value_type));
-            }
-            if !referenced {
-                warn(format!("{part} is not referenced from _rels/.rels"));
-            }
-            found.push(Found {
-                carrier: format!("{part} AIGC").into(),
-                range: entry.span.clone(),
-                text: p.value.clone(),
-                expected_shape: Shape::Bare,
-                checks,
-            });
-        }
-        Ok(found)
+        copies(&text, &entry, &part, referenced, limits)
     }
 
     fn write(
@@ -125,69 +100,20 @@ impl Carrier for Ooxml {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let archive = open(&mut src, limits)?;
-        let value = json::to_json(label, Shape::Bare);
-        let mut replaced = Vec::new();
-        let mut added = Vec::new();
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
 
-        let rels_entry = archive.entry(PACKAGE_RELS).cloned();
-        let (part, referenced) = custom_part_name(&mut src, &archive, limits)?;
-        let custom = match archive.entry(&part).cloned() {
-            Some(entry) => {
-                let bytes = read_entry(&mut src, &entry, limits)?;
-                let bom = bom_of(&bytes);
-                let text = part_text(bytes, &part)?;
-                let new = NewPart {
-                    name: entry.name.clone(),
-                    data: [bom, set_property(&text, &value, limits, &part)?.as_bytes()].concat(),
-                };
-                replaced.push(new);
-                entry.name
-            }
-            None => {
-                added.push(NewPart {
-                    name: part.clone(),
-                    data: new_custom_part(&value).into_bytes(),
-                });
-                part.clone()
-            }
-        };
-        if !referenced {
-            let rels = rels_entry.ok_or_else(|| Error::malformed(FORMAT, 0, "no _rels/.rels: not an OPC package"))?;
-            let bytes = read_entry(&mut src, &rels, limits)?;
-            let bom = bom_of(&bytes);
-            let text = part_text(bytes, PACKAGE_RELS)?;
-            replaced.push(NewPart {
-                name: rels.name.clone(),
-                data: [bom, add_relationship(&text, &custom, limits)?.as_bytes()].concat(),
-            });
-        }
-        let types_entry = archive
-            .entry(CONTENT_TYPES)
-            .cloned()
-            .ok_or_else(|| Error::malformed(FORMAT, 0, "no [Content_Types].xml"))?;
-        let bytes = read_entry(&mut src, &types_entry, limits)?;
-        let bom = bom_of(&bytes);
-        let types = part_text(bytes, CONTENT_TYPES)?;
-        if let Some(new_types) = add_override(&types, &custom, limits)? {
-            replaced.push(NewPart {
-                name: types_entry.name.clone(),
-                data: [bom, new_types.as_bytes()].concat(),
-            });
-        }
-        let rewritten = zip::rewrite(&mut src, &archive, &replaced, &added, output)?;
-        output.flush()?;
-        let label_range = rewritten
-            .parts
-            .into_iter()
-            .find(|(n, _)| *n == custom)
-            .map(|(_, r)| r)
-            .unwrap_or(0..0);
-        Ok(Written {
-            label_range,
-            bytes_written: rewritten.bytes,
-        })
+    /// One read of the central directory and the parts that change: the custom properties
+    /// part's copies are reported, the changed parts deflated anew, every other entry planned
+    /// as a copied range and the central directory rebuilt.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Which bytes a content binding covers in an OOXML package: everything except
@@ -222,6 +148,102 @@ impl Carrier for Ooxml {
             .map(|entry| replacement_changes(&archive, entry, limits))
             .unwrap_or_default())
     }
+}
+
+/// The label copies in `text`, the custom properties part `part` stored in `entry`, as
+/// [`Ooxml::find`] reports them; `referenced` says whether `_rels/.rels` points at the part.
+fn copies(text: &str, entry: &Entry, part: &str, referenced: bool, limits: &Limits) -> Result<Vec<Found>> {
+    let props = custom_properties(text, limits, part)?;
+    let mut found = Vec::new();
+    for p in props
+        .iter()
+        .filter(|p| p.name.eq_ignore_ascii_case("AIGC"))
+        .take(limits.max_copies)
+    {
+        let mut checks = Vec::new();
+        let mut warn = |detail: String| checks.push(Check::should(id::CARRIER_PLACE, Strictness::Lenient, detail));
+        if p.name != "AIGC" {
+            warn(format!("property is named {:?}, not \"AIGC\"", p.name));
+        }
+        if p.value_type != "lpwstr" {
+            warn(format!("property type is vt:{}, not vt:lpwstr", p.value_type));
+        }
+        if !referenced {
+            warn(format!("{part} is not referenced from _rels/.rels"));
+        }
+        found.push(Found {
+            carrier: format!("{part} AIGC").into(),
+            range: entry.span.clone(),
+            text: p.value.clone(),
+            expected_shape: Shape::Bare,
+            checks,
+        });
+    }
+    Ok(found)
+}
+
+/// Plans [`Ooxml::write`]'s output, collecting the copies [`Ooxml::find`] reports on the way.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let archive = open(&mut src, limits)?;
+    let value = json::to_json(label, Shape::Bare);
+    let mut replaced = Vec::new();
+    let mut added = Vec::new();
+
+    let rels_entry = archive.entry(PACKAGE_RELS).cloned();
+    let (part, referenced) = custom_part_name(&mut src, &archive, limits)?;
+    let (custom, found) = match archive.entry(&part).cloned() {
+        Some(entry) => {
+            let bytes = read_entry(&mut src, &entry, limits)?;
+            let bom = bom_of(&bytes);
+            let text = part_text(bytes, &part)?;
+            let found = copies(&text, &entry, &part, referenced, limits)?;
+            let new = NewPart {
+                name: entry.name.clone(),
+                data: [bom, set_property(&text, &value, limits, &part)?.as_bytes()].concat(),
+            };
+            replaced.push(new);
+            (entry.name, found)
+        }
+        None => {
+            added.push(NewPart {
+                name: part.clone(),
+                data: new_custom_part(&value).into_bytes(),
+            });
+            (part.clone(), Vec::new())
+        }
+    };
+    if !referenced {
+        let rels = rels_entry.ok_or_else(|| Error::malformed(FORMAT, 0, "no _rels/.rels: not an OPC package"))?;
+        let bytes = read_entry(&mut src, &rels, limits)?;
+        let bom = bom_of(&bytes);
+        let text = part_text(bytes, PACKAGE_RELS)?;
+        replaced.push(NewPart {
+            name: rels.name.clone(),
+            data: [bom, add_relationship(&text, &custom, limits)?.as_bytes()].concat(),
+        });
+    }
+    let types_entry = archive
+        .entry(CONTENT_TYPES)
+        .cloned()
+        .ok_or_else(|| Error::malformed(FORMAT, 0, "no [Content_Types].xml"))?;
+    let bytes = read_entry(&mut src, &types_entry, limits)?;
+    let bom = bom_of(&bytes);
+    let types = part_text(bytes, CONTENT_TYPES)?;
+    if let Some(new_types) = add_override(&types, &custom, limits)? {
+        replaced.push(NewPart {
+            name: types_entry.name.clone(),
+            data: [bom, new_types.as_bytes()].concat(),
+        });
+    }
+    let rewritten = zip::rewrite(&mut src, &archive, &replaced, &added, &mut out)?;
+    let label_range = rewritten
+        .parts
+        .into_iter()
+        .find(|(n, _)| *n == custom)
+        .map(|(_, r)| r)
+        .unwrap_or(0..0);
+    Ok(out.finish(found, label_range))
 }
 
 /// The media type of an OOXML file by its extension (`docx`, `xlsx`, `pptx`, ...).

@@ -15,6 +15,7 @@ use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::io::{Bytes, Source};
+use aigc_label_core::plan::PlanBuilder;
 use aigc_label_core::{Error, Limits, Result};
 
 use crate::util::{count_structure, inflate};
@@ -389,22 +390,29 @@ pub(crate) struct NewPart {
     pub data: Vec<u8>,
 }
 
-/// What [`rewrite`] wrote: the byte count and, for each new part, its name and output range.
+/// What [`rewrite`] planned: for each new part, its name and output range.
 pub(crate) struct Rewritten {
-    pub bytes: u64,
     pub parts: Vec<(String, Range<u64>)>,
 }
 
-/// Writes the archive with `replaced` parts substituted in place and `added` parts appended;
-/// every other entry is copied byte for byte. Returns the bytes written and the output range of
-/// each new part, by name.
+/// Plans the archive with `replaced` parts substituted in place and `added` parts appended;
+/// every other entry is a copied range, byte for byte. Returns the bytes planned and the output
+/// range of each new part, by name.
 pub(crate) fn rewrite(
     src: &mut Source<'_>,
     archive: &Archive,
     replaced: &[NewPart],
     added: &[NewPart],
-    out: &mut dyn Write,
+    out: &mut PlanBuilder,
 ) -> Result<Rewritten> {
+    let len = src.len();
+    let copy = |out: &mut PlanBuilder, range: Range<u64>, what: &'static str| {
+        if range.end > len {
+            return Err(Error::truncated(FORMAT, range.start, what));
+        }
+        out.copy(range);
+        Ok(())
+    };
     let mut pos = 0u64;
     let mut ranges = Vec::new();
     let mut records: Vec<(usize, Vec<u8>)> = Vec::new();
@@ -412,8 +420,7 @@ pub(crate) fn rewrite(
     order.sort_by_key(|&i| archive.entries.get(i).map_or(0, |e| e.local_offset));
     if let Some(first) = order.first().and_then(|&i| archive.entries.get(i)) {
         // Bytes before the first entry (a prefix some tools leave) are kept too.
-        src.seek_to(0)?;
-        src.copy_to(out, first.local_offset, "zip prefix")?;
+        copy(out, 0..first.local_offset, "zip prefix")?;
         pos = first.local_offset;
     }
     for &i in &order {
@@ -422,16 +429,14 @@ pub(crate) fn rewrite(
         match replaced.iter().find(|p| p.name == entry.name) {
             Some(part) => {
                 let (local, record) = new_entry(&part.name, &part.data, entry.time, entry.date, start)?;
-                out.write_all(&local)?;
+                out.put(&local);
                 pos += local.len() as u64;
                 ranges.push((part.name.clone(), start..pos));
                 records.push((i, record));
             }
             None => {
-                src.seek_to(entry.span.start)?;
-                let len = entry.span.end - entry.span.start;
-                src.copy_to(out, len, "zip entry")?;
-                pos += len;
+                copy(out, entry.span.clone(), "zip entry")?;
+                pos += entry.span.end - entry.span.start;
                 records.push((i, patched_record(entry, start)?));
             }
         }
@@ -441,18 +446,18 @@ pub(crate) fn rewrite(
     for part in added {
         let start = pos;
         let (local, record) = new_entry(&part.name, &part.data, 0, DOS_DATE_1980, start)?;
-        out.write_all(&local)?;
+        out.put(&local);
         pos += local.len() as u64;
         ranges.push((part.name.clone(), start..pos));
         directory.push(record);
     }
     let cd_offset = pos;
     for record in &directory {
-        out.write_all(record)?;
+        out.put(record);
         pos += record.len() as u64;
     }
     let cd_size = pos - cd_offset;
-    pos += write_end(
+    write_end(
         out,
         directory.len() as u64,
         cd_size,
@@ -461,10 +466,7 @@ pub(crate) fn rewrite(
         &archive.comment,
         pos,
     )?;
-    Ok(Rewritten {
-        bytes: pos,
-        parts: ranges,
-    })
+    Ok(Rewritten { parts: ranges })
 }
 
 /// 1980-01-01, the zip epoch, for parts this crate adds (deterministic output).
@@ -658,12 +660,7 @@ pub(crate) mod tests {
             name: "new.xml".into(),
             data: b"<n/>".to_vec(),
         }];
-        let mut out = Vec::new();
-        let Rewritten {
-            bytes: n,
-            parts: ranges,
-        } = rewrite(&mut src, &archive, &replaced, &added, &mut out).unwrap();
-        assert_eq!(n, out.len() as u64);
+        let (out, Rewritten { parts: ranges }) = planned(&zip, &archive, &replaced, &added);
         assert_eq!(ranges.len(), 2);
         let b = archive.entry("b.xml").unwrap();
         let original_b = &zip[b.span.start as usize..b.span.end as usize];
@@ -689,9 +686,20 @@ pub(crate) mod tests {
             name: name.into(),
             data: data.to_vec(),
         };
+        planned(zip, &archive, &[part], &[]).0
+    }
+
+    /// Executes the plan [`rewrite`] makes over `zip`.
+    fn planned(zip: &[u8], archive: &Archive, replaced: &[NewPart], added: &[NewPart]) -> (Vec<u8>, Rewritten) {
+        let mut cur = Cursor::new(zip);
+        let mut src = Source::new(&mut cur, FORMAT).unwrap();
+        let mut plan = PlanBuilder::new(FORMAT);
+        let rewritten = rewrite(&mut src, archive, replaced, added, &mut plan).unwrap();
+        let plan = plan.finish(Vec::new(), 0..0);
         let mut out = Vec::new();
-        rewrite(&mut src, &archive, &[part], &[], &mut out).unwrap();
-        out
+        let written = plan.write_to(&mut Cursor::new(zip), &mut out).unwrap();
+        assert_eq!(written.bytes_written, out.len() as u64);
+        (out, rewritten)
     }
 
     /// `zip` without the bytes [`replacement_changes`] reports for `name`.

@@ -27,6 +27,7 @@ pub(crate) mod boxes;
 mod in_place;
 mod meta;
 mod offsets;
+mod plan;
 pub(crate) mod table;
 pub mod track;
 
@@ -41,7 +42,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp
 use self::boxes::{FORMAT, Header, Node, parse_tree};
 use self::meta::Place;
 use self::offsets::{ChunkTable, Field, Shift};
-use crate::common::{Budget, Patch, STRUCTURE_SIZE, found, label_json};
+use crate::common::{Budget, Patch, STRUCTURE_SIZE, found};
 use aigc_label_core::container::bmff::StreamBoxes;
 
 pub use self::in_place::{Update, update_in_place};
@@ -151,15 +152,21 @@ impl Carrier for Bmff {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let plan = edit_plan(input, label, limits)?;
+        let plan = plan::edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?;
         plan.write_to(input, output)
     }
 
     /// One walk of the top-level boxes and one read of `moov` (and of any XMP `uuid` box):
     /// the output is the new `moov` and the few patched offsets as new bytes, and every other
     /// box, `mdat` included, as copied ranges.
-    fn plan(&self, input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Option<EditPlan>> {
-        edit_plan(input, label, limits).map(Some)
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        plan::edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding (everything else is covered, `mdat` and every other
@@ -190,27 +197,6 @@ impl Carrier for Bmff {
         let mut src = Source::new(input, FORMAT)?;
         binding::exclusions(&mut src, limits)
     }
-}
-
-/// The pieces of [`Carrier::write`]'s output: what [`Bmff::plan`] returns.
-fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<EditPlan> {
-    let mut src = Source::new(input, FORMAT)?;
-    let plan = plan(&mut src, label, limits)?;
-    let mut out = PlanBuilder::new(FORMAT);
-    let mut label_start = 0;
-    for (i, h) in plan.top.boxes.iter().enumerate() {
-        if i == plan.moov_at {
-            label_start = out.position();
-            out.put(&plan.new_moov);
-        } else if let Some((_, size)) = plan.resized_free.filter(|(at, _)| *at == i) {
-            plan_free(&mut out, h, size);
-        } else {
-            plan_patched(&mut out, h.start..h.end, &plan.patches)?;
-        }
-    }
-    plan_patched(&mut out, plan.top.end..src.len(), &plan.patches)?;
-    let label_range = label_start + plan.label_range.start..label_start + plan.label_range.end;
-    Ok(out.finish(plan.found, label_range))
 }
 
 /// Input bytes `range` with each patch that falls in it put in place of the bytes it covers
@@ -273,10 +259,9 @@ fn uuid_copies(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<
     Ok(out)
 }
 
-/// Top-level boxes, and where the boxes end (trailing bytes after are copied as they are).
+/// Top-level boxes (trailing bytes after them are copied as they are).
 struct Top {
     boxes: Vec<Header>,
-    end: u64,
 }
 
 /// Walks the top-level boxes. A reader (`strict` false) stops at a box whose header is cut off,
@@ -286,36 +271,42 @@ struct Top {
 /// size (a repair); any other box past the end means media is missing, and is refused.
 fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Top> {
     let mut boxes = Vec::new();
-    let (start, len) = (src.pos(), src.len());
-    let mut walk = StreamBoxes::new(src, budget, start, len);
-    while walk.remaining() >= 8 {
-        let h = match walk.next() {
-            Some(Ok(h)) if strict && h.claimed_end.is_some() && &h.kind != b"moov" => {
-                return Err(Error::truncated(
-                    FORMAT,
-                    h.start,
-                    format!(
-                        "box {} claims {} bytes but {} remain in the file; only a moov box that runs past the end is repaired, so the file is not rewritten",
-                        boxes::fourcc(h.kind),
-                        h.claimed_end.unwrap_or(h.end) - h.start,
-                        h.size()
-                    ),
-                ));
-            }
-            Some(Ok(h)) => h,
-            // The structure budget holds for readers too.
-            Some(Err(e @ Error::Limit { .. })) => return Err(e),
-            Some(Err(e)) if strict => return Err(e),
-            _ => break,
-        };
+    let mut end = src.pos();
+    while let Some(h) = top_box(src, budget, end, strict)? {
+        end = h.end;
         boxes.push(h);
     }
-    let end = walk.pos();
     if boxes.is_empty() {
         return Err(Error::malformed(FORMAT, end, "no box"));
     }
     src.seek_to(end)?;
-    Ok(Top { boxes, end })
+    Ok(Top { boxes })
+}
+
+/// The top-level box at `pos`, as [`walk_top`] walks them: `None` where the walk ends (fewer
+/// than 8 bytes left, or, for a reader, a box it cannot read).
+fn top_box(src: &mut Source<'_>, budget: &mut Budget, pos: u64, strict: bool) -> Result<Option<Header>> {
+    let len = src.len();
+    if len.saturating_sub(pos) < 8 {
+        return Ok(None);
+    }
+    match StreamBoxes::new(src, budget, pos, len).next() {
+        Some(Ok(h)) if strict && h.claimed_end.is_some() && &h.kind != b"moov" => Err(Error::truncated(
+            FORMAT,
+            h.start,
+            format!(
+                "box {} claims {} bytes but {} remain in the file; only a moov box that runs past the end is repaired, so the file is not rewritten",
+                boxes::fourcc(h.kind),
+                h.claimed_end.unwrap_or(h.end) - h.start,
+                h.size()
+            ),
+        )),
+        Some(Ok(h)) => Ok(Some(h)),
+        // The structure budget holds for readers too.
+        Some(Err(e @ Error::Limit { .. })) => Err(e),
+        Some(Err(e)) if strict => Err(e),
+        _ => Ok(None),
+    }
 }
 
 /// Loads a whole box (within `Limits::max_metadata_bytes`). A box cut at the end of the file
@@ -369,64 +360,6 @@ fn absolute(h: &Header, range: &Range<usize>) -> Range<u64> {
     h.start + range.start as u64..h.start + range.end as u64
 }
 
-/// Everything [`Carrier::write`] needs, worked out before any byte is written.
-struct Plan {
-    top: Top,
-    moov_at: usize,
-    new_moov: Vec<u8>,
-    /// The `meta` box holding the label, within `new_moov`.
-    label_range: Range<u64>,
-    /// A top-level `free` box next to `moov` that changes size (index, new size; 0 drops it).
-    resized_free: Option<(usize, u64)>,
-    /// Byte replacements outside `moov`, by input offset, sorted.
-    patches: Vec<Patch>,
-    /// The label copies in the input, as [`Carrier::find`] reports them.
-    found: Vec<Found>,
-}
-
-fn plan(src: &mut Source<'_>, label: &Label, limits: &Limits) -> Result<Plan> {
-    let mut budget = Budget::new(limits);
-    let top = walk_top(src, &mut budget, true)?;
-    let (moov_at, moov) = single_moov(&top)?;
-    let buf = read_box(src, &moov, limits)?;
-    let mut tree = parse_tree(&buf, moov.start, limits, &mut budget)?;
-    let moov_found = moov_copies(&moov, &buf, &tree, limits)?;
-    let found = found_in(src, &top, moov_at, moov_found, limits)?;
-    let pad = meta::put_label(&mut tree, &buf, &label_json(label), limits)?;
-    let mut patches = xmp_patches(src, &top, limits)?;
-
-    let old_len = moov.size();
-    let grow = tree.emitted_len() as i64 - old_len as i64;
-    let moov_last = moov_at + 1 == top.boxes.len() && top.end == src.len();
-    let mut resized_free = None;
-    if grow != 0 && !meta::absorb(&mut tree, &buf, &pad, grow) {
-        resized_free = adjacent_free(&top.boxes, moov_at, grow);
-        // When `moov` ends the file nothing after it moves, so no offset changes: an entry
-        // pointing past the end of the file (a damaged table) is left as it is, as the
-        // binding's exclusions expect.
-        if resized_free.is_none() && !moov_last {
-            let s = relocate_moov(&mut tree, &buf, moov.end, old_len, grow)?;
-            patches.extend(outside_fields(src, &top, moov_at, &s, limits, &mut budget)?);
-        }
-    }
-    patches.sort_by_key(|p| p.pos);
-    let mut new_moov = Vec::new();
-    new_moov
-        .try_reserve_exact(tree.emitted_len() as usize)
-        .map_err(|_| src.malformed("moov too large"))?;
-    tree.emit(&buf, &mut new_moov);
-    let label_range = label_range(&new_moov, moov.start, limits)?;
-    Ok(Plan {
-        top,
-        moov_at,
-        new_moov,
-        label_range,
-        resized_free,
-        patches,
-        found,
-    })
-}
-
 /// The file's one `moov` box: its index among the top-level boxes, and its header.
 fn single_moov(top: &Top) -> Result<(usize, Header)> {
     let mut moovs = top.boxes.iter().enumerate().filter(|(_, h)| h.is(b"moov"));
@@ -435,31 +368,6 @@ fn single_moov(top: &Top) -> Result<(usize, Header)> {
         (None, _) => Err(Error::malformed(FORMAT, 0, "no moov box")),
         (Some(_), Some((_, h))) => Err(Error::malformed(FORMAT, h.start, "more than one moov box")),
     }
-}
-
-/// The label copies of a file whose top-level boxes are `top`, in file order, as
-/// [`Carrier::find`] lists them; the copies in `moov` (at `moov_at`) are already known.
-fn found_in(
-    src: &mut Source<'_>,
-    top: &Top,
-    moov_at: usize,
-    moov_found: Vec<Found>,
-    limits: &Limits,
-) -> Result<Vec<Found>> {
-    let mut out = Vec::new();
-    let mut moov_found = Some(moov_found);
-    for (i, h) in top.boxes.iter().enumerate() {
-        if i == moov_at {
-            out.extend(moov_found.take().unwrap_or_default());
-        } else if h.is(b"uuid") {
-            out.extend(uuid_copies(src, h, limits)?);
-        }
-        if out.len() >= limits.max_copies {
-            out.truncate(limits.max_copies);
-            break;
-        }
-    }
-    Ok(out)
 }
 
 /// Where our label's `meta` box sits in the new `moov` (re-read, as a check on what was built).
@@ -508,14 +416,22 @@ fn free_header(h: &Header, size: u64) -> Vec<u8> {
 fn xmp_patches(src: &mut Source<'_>, top: &Top, limits: &Limits) -> Result<Vec<Patch>> {
     let mut out = Vec::new();
     for h in top.boxes.iter().filter(|h| &h.kind == b"uuid") {
-        if let Some(packet) = read_xmp_uuid(src, h, limits)? {
-            let base = h.payload_start() + 16;
-            for hit in xmp::find_aigc(&packet, limits)? {
-                out.push(Patch {
-                    pos: base + hit.range.start as u64,
-                    bytes: vec![b' '; hit.range.len()],
-                });
-            }
+        out.extend(uuid_xmp_patches(src, h, limits)?);
+    }
+    Ok(out)
+}
+
+/// Blanking patches for the `TC260:AIGC` properties of the top-level box `h`, if it is an XMP
+/// `uuid` box.
+fn uuid_xmp_patches(src: &mut Source<'_>, h: &Header, limits: &Limits) -> Result<Vec<Patch>> {
+    let mut out = Vec::new();
+    if let Some(packet) = read_xmp_uuid(src, h, limits)? {
+        let base = h.payload_start() + 16;
+        for hit in xmp::find_aigc(&packet, limits)? {
+            out.push(Patch {
+                pos: base + hit.range.start as u64,
+                bytes: vec![b' '; hit.range.len()],
+            });
         }
     }
     Ok(out)
@@ -635,27 +551,6 @@ fn self_contained(trak: &Node, buf: &[u8]) -> Result<bool> {
     }
 }
 
-/// Offset fields in top-level boxes other than `moov` (`moof`/`tfhd`, `mfra`/`tfra`, `sidx`,
-/// `meta`/`iloc`), turned into patches for `shift`.
-fn outside_fields(
-    src: &mut Source<'_>,
-    top: &Top,
-    moov_at: usize,
-    shift: &Shift,
-    limits: &Limits,
-    budget: &mut Budget,
-) -> Result<Vec<Patch>> {
-    let mut patches = Vec::new();
-    for f in outside_offset_fields(src, top, moov_at, limits, budget)? {
-        if let Some(value) = shift.relocate(&f)? {
-            let mut bytes = vec![0; f.width];
-            offsets::put(&mut bytes, 0, f.width, value);
-            patches.push(Patch { pos: f.at, bytes });
-        }
-    }
-    Ok(patches)
-}
-
 /// The offset fields of top-level boxes other than `moov`, at absolute input offsets.
 fn outside_offset_fields(
     src: &mut Source<'_>,
@@ -666,9 +561,18 @@ fn outside_offset_fields(
 ) -> Result<Vec<Field>> {
     let mut fields = Vec::new();
     for (i, h) in top.boxes.iter().enumerate() {
-        if i == moov_at || !matches!(&h.kind, b"moof" | b"mfra" | b"sidx" | b"meta") {
-            continue;
+        if i != moov_at {
+            fields.extend(box_offset_fields(src, h, limits, budget)?);
         }
+    }
+    Ok(fields)
+}
+
+/// The offset fields of the top-level box `h` when it holds some (`moof`/`tfhd`,
+/// `mfra`/`tfra`, `sidx`, `meta`/`iloc`), at absolute input offsets.
+fn box_offset_fields(src: &mut Source<'_>, h: &Header, limits: &Limits, budget: &mut Budget) -> Result<Vec<Field>> {
+    let mut fields = Vec::new();
+    if matches!(&h.kind, b"moof" | b"mfra" | b"sidx" | b"meta") {
         let buf = read_box(src, h, limits)?;
         let tree = parse_tree(&buf, h.start, limits, budget)?;
         collect_outside(&tree, &buf, h.start, h.end, &mut fields, 0, limits)?;

@@ -17,7 +17,9 @@ pub(crate) mod amf;
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::io::{Bytes, CountingWriter, ReadSeek, Source};
+use aigc_label_core::container::Drains;
+use aigc_label_core::io::{Bytes, ReadSeek, Source};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot as PlanSlot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use self::amf::{Property, marker};
@@ -81,30 +83,18 @@ impl Carrier for Flv {
     fn find(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Found>> {
         let mut src = Source::new(input, FORMAT)?;
         let first = read_header(&mut src)?;
-        let (tags, _) = script_tags(&mut src, first, limits, false)?;
+        let (tags, _) = script_tags(&mut src, first, limits)?;
         let mut out = Vec::new();
         for tag in tags {
             let data = read_data(&mut src, &tag, limits)?;
-            let Some(script) = Script::parse(&data, limits) else {
-                continue;
-            };
-            let name = data.get(script.name.clone()).unwrap_or_default();
-            for p in script.props.iter().filter(|p| data.get(p.key.clone()) == Some(KEY)) {
-                let Some(value) = data.get(p.value.clone()).and_then(amf::string) else {
-                    continue;
-                };
-                let (place, wild) = if name == ON_META_DATA {
-                    ("onMetaData AIGC".to_string(), None)
-                } else {
-                    (format!("script tag {} AIGC", text(name)), Some("onMetaData AIGC"))
-                };
-                out.push(found(place, tag.start..tag.data_end(), text(value), wild));
+            if let Some(script) = Script::parse(&data, limits) {
+                script.copies(&data, &tag, &mut out);
             }
             if out.len() >= limits.max_copies {
-                out.truncate(limits.max_copies);
                 break;
             }
         }
+        out.truncate(limits.max_copies);
         Ok(out)
     }
 
@@ -115,63 +105,19 @@ impl Carrier for Flv {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let first = read_header(&mut src)?;
-        let (tags, end) = script_tags(&mut src, first, limits, true)?;
-        let json = label_json(label);
-        let mut rebuilt = Vec::new();
-        let mut target_found = false;
-        for tag in tags {
-            let data = read_data(&mut src, &tag, limits)?;
-            let Some(script) = Script::parse(&data, limits) else {
-                continue;
-            };
-            let is_target = !target_found && data.get(script.name.clone()) == Some(ON_META_DATA);
-            let has_label = script.props.iter().any(|p| data.get(p.key.clone()) == Some(KEY));
-            if is_target || has_label {
-                target_found |= is_target;
-                let (new_data, slots) = script.rebuild(&data, is_target.then_some(json.as_str()));
-                rebuilt.push(Rebuilt {
-                    tag: Some(tag),
-                    data: new_data,
-                    slots,
-                    target: is_target,
-                });
-            }
-        }
-        if !target_found {
-            rebuilt.insert(0, new_on_meta_data(&json));
-        }
-        let shifts = Shifts::new(first, &rebuilt)?;
-        let new_len = src
-            .len()
-            .checked_add_signed(shifts.total())
-            .ok_or_else(|| src.malformed("size"))?;
-        for r in &mut rebuilt {
-            r.patch_slots(&shifts, src.len(), new_len);
-        }
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
 
-        let mut out = CountingWriter::new(output);
-        src.seek_to(0)?;
-        let mut label_range = 0..0;
-        let mut cursor = 0;
-        for r in &rebuilt {
-            let at = r.tag.map_or(first, |t| t.start);
-            src.copy_to(&mut out, at - cursor, "FLV tags")?;
-            let start = out.count();
-            r.write_to(&mut src, &mut out)?;
-            if r.target {
-                label_range = start..start + TAG_HEADER + r.data.len() as u64;
-            }
-            cursor = r.tag.map_or(first, |t| t.end());
-            src.seek_to(cursor)?;
-        }
-        src.copy_to(&mut out, end - cursor, "FLV tags")?;
-        src.copy_rest(&mut out, "FLV trailing bytes")?;
-        Ok(Written {
-            label_range,
-            bytes_written: out.count(),
-        })
+    /// One walk of the tags: the script tags are read (their label copies reported) and the
+    /// ones that change rebuilt; every other byte is a copied range.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding: each script tag holding a label copy, whole (its
@@ -191,6 +137,124 @@ impl Carrier for Flv {
     }
 }
 
+/// Plans [`Flv::write`]'s output, collecting the copies [`Flv::find`] reports on the way: the
+/// script tags that change are rebuilt (the first `onMetaData` gets the label, others lose
+/// theirs, a new `onMetaData` comes first when there is none), everything else is copied.
+/// Each tag is drained as the walk passes it: a rebuilt tag whose `filesize` or keyframe
+/// positions depend on later tags is a guess, settled at the end (free when the later tags
+/// change nothing, the usual case); a missing `onMetaData` is guessed absent (a file without
+/// one is then written again from its first tag, reading the input a second time).
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let first = read_header(&mut src)?;
+    let len = src.len();
+    let json = label_json(label);
+    out.copy(0..first);
+    // A file without `onMetaData` gets one before its first tag: guessed not needed.
+    let head = out.guess(Piece::New(Vec::new()));
+    let mut drains = Drains::default();
+    let mut found = Vec::new();
+    // The rebuilt tags, each with its slot when its numbers depend on later tags.
+    let mut rebuilt: Vec<Rebuilt> = Vec::new();
+    let mut slots: Vec<Option<PlanSlot>> = Vec::new();
+    let mut target_found = false;
+    let mut label_range = 0..0;
+    let mut budget = Budget::new(limits);
+    let mut at = first;
+    loop {
+        drains.drain(&mut out, &mut src, &found)?;
+        if len - at < TAG_HEADER {
+            break;
+        }
+        budget.tick(FORMAT, at)?;
+        src.seek_to(at)?;
+        let header: [u8; 11] = src.read_array("tag header")?;
+        let tag = Tag {
+            start: at,
+            size: u64::from(u32::from_be_bytes([0, header[1], header[2], header[3]])),
+        };
+        if tag.end() > len {
+            return Err(Error::truncated(FORMAT, at, "tag runs past the end of the file"));
+        }
+        at = tag.end();
+        if header[0] & 0x1F != SCRIPT || header[0] & 0x20 != 0 {
+            out.copy(tag.start..tag.end());
+            continue;
+        }
+        let data = read_data(&mut src, &tag, limits)?;
+        let Some(script) = Script::parse(&data, limits) else {
+            out.copy(tag.start..tag.end());
+            continue;
+        };
+        script.copies(&data, &tag, &mut found);
+        let is_target = !target_found && data.get(script.name.clone()) == Some(ON_META_DATA);
+        let has_label = script.props.iter().any(|p| data.get(p.key.clone()) == Some(KEY));
+        if !is_target && !has_label {
+            out.copy(tag.start..tag.end());
+            continue;
+        }
+        target_found |= is_target;
+        let (data, numbers) = script.rebuild(&data, is_target.then_some(json.as_str()));
+        let r = Rebuilt {
+            tag: Some(tag),
+            header,
+            data,
+            slots: numbers,
+            target: is_target,
+        };
+        let start = out.position();
+        if is_target {
+            label_range = start..start + TAG_HEADER + r.data.len() as u64;
+        }
+        rebuilt.push(r);
+        // Its numbers as far as the tags so far tell; the last tags settle them.
+        let bytes = patched(first, &rebuilt, rebuilt.len() - 1, len)?;
+        match rebuilt.last().is_some_and(|r| r.slots.is_empty()) {
+            true => {
+                out.put(&bytes);
+                slots.push(None);
+            }
+            false => slots.push(Some(out.guess(Piece::New(bytes)))),
+        }
+    }
+    out.copy(at..len);
+    found.truncate(limits.max_copies);
+    if target_found {
+        let _ = out.fill(head, Vec::new());
+    } else {
+        rebuilt.insert(0, new_on_meta_data(&json));
+        slots.insert(0, Some(head));
+    }
+    for (i, slot) in slots.into_iter().enumerate() {
+        if let Some(slot) = slot {
+            let range = out.fill(slot, patched(first, &rebuilt, i, len)?);
+            if rebuilt.get(i).is_some_and(|r| r.target) {
+                label_range = range;
+            }
+        }
+    }
+    Ok(out.finish(found, label_range))
+}
+
+/// The bytes of `rebuilt[i]` with its numbers (`filesize`, keyframe positions) set for an
+/// input of `len` bytes whose rebuilt tags are `rebuilt`.
+fn patched(first: u64, rebuilt: &[Rebuilt], i: usize, len: u64) -> Result<Vec<u8>> {
+    let shifts = Shifts::new(first, rebuilt)?;
+    let new_len = len
+        .checked_add_signed(shifts.total())
+        .ok_or_else(|| Error::malformed(FORMAT, 0, "size"))?;
+    let Some(r) = rebuilt.get(i) else {
+        return Ok(Vec::new());
+    };
+    let mut r = Rebuilt {
+        data: r.data.clone(),
+        slots: r.slots.clone(),
+        ..*r
+    };
+    r.patch_slots(&shifts, len, new_len);
+    r.bytes()
+}
+
 /// Checks the FLV header and returns the offset of the first tag (after `PreviousTagSize0`).
 pub(crate) fn read_header(src: &mut Source<'_>) -> Result<u64> {
     let h: [u8; 9] = src.read_array("FLV header")?;
@@ -205,9 +269,10 @@ pub(crate) fn read_header(src: &mut Source<'_>) -> Result<u64> {
     Ok(src.pos())
 }
 
-/// Walks every tag from `first`, returning the script tags and the end of the last whole tag.
-/// A reader (`strict` false) stops at a tag that runs past the end of the file.
-fn script_tags(src: &mut Source<'_>, first: u64, limits: &Limits, strict: bool) -> Result<(Vec<Tag>, u64)> {
+/// Walks every tag from `first`, returning the script tags and the end of the last whole tag;
+/// stops at a tag that runs past the end of the file (a reader's leniency: the plan of a
+/// write refuses such a file).
+fn script_tags(src: &mut Source<'_>, first: u64, limits: &Limits) -> Result<(Vec<Tag>, u64)> {
     let mut budget = Budget::new(limits);
     let mut tags = Vec::new();
     src.seek_to(first)?;
@@ -220,9 +285,6 @@ fn script_tags(src: &mut Source<'_>, first: u64, limits: &Limits, strict: bool) 
             size: u64::from(u32::from_be_bytes([0, h[1], h[2], h[3]])),
         };
         if tag.end() > src.len() {
-            if strict {
-                return Err(Error::truncated(FORMAT, start, "tag runs past the end of the file"));
-            }
             src.seek_to(start)?;
             break;
         }
@@ -276,6 +338,22 @@ impl Script {
             count_at,
             props,
         })
+    }
+
+    /// Adds the label copies of this script, the data of `tag`, to `out`.
+    fn copies(&self, data: &[u8], tag: &Tag, out: &mut Vec<Found>) {
+        let name = data.get(self.name.clone()).unwrap_or_default();
+        for p in self.props.iter().filter(|p| data.get(p.key.clone()) == Some(KEY)) {
+            let Some(value) = data.get(p.value.clone()).and_then(amf::string) else {
+                continue;
+            };
+            let (place, wild) = if name == ON_META_DATA {
+                ("onMetaData AIGC".to_string(), None)
+            } else {
+                (format!("script tag {} AIGC", text(name)), Some("onMetaData AIGC"))
+            };
+            out.push(found(place, tag.start..tag.data_end(), text(value), wild));
+        }
     }
 
     /// The data with every `AIGC` property dropped and, if `json` is given, one added at the
@@ -356,6 +434,8 @@ fn number_slots(key: &[u8], value: &[u8], value_at: usize) -> Vec<Slot> {
 struct Rebuilt {
     /// The input tag it replaces; `None` for a new `onMetaData`.
     tag: Option<Tag>,
+    /// The input tag's header (all zeros for a new tag).
+    header: [u8; 11],
     data: Vec<u8>,
     slots: Vec<Slot>,
     /// Whether it holds the label.
@@ -372,6 +452,7 @@ fn new_on_meta_data(json: &str) -> Rebuilt {
     data.extend_from_slice(&[0, 0, marker::OBJECT_END]);
     Rebuilt {
         tag: None,
+        header: [0; 11],
         data,
         slots: Vec::new(),
         target: true,
@@ -400,26 +481,22 @@ impl Rebuilt {
         }
     }
 
-    /// Writes the tag: the original header with the new `DataSize` (or a fresh header), the
-    /// data, and the `PreviousTagSize` that must follow it.
-    fn write_to(&self, src: &mut Source<'_>, out: &mut dyn Write) -> Result<()> {
+    /// The tag as written: the original header with the new `DataSize` (or a fresh header),
+    /// the data, and the `PreviousTagSize` that must follow it.
+    fn bytes(&self) -> Result<Vec<u8>> {
         let size = u32::try_from(self.data.len())
             .ok()
             .filter(|&s| s < 1 << 24)
             .ok_or_else(|| Error::capacity("flv", "script data over 16 MiB"))?;
-        let mut header = [0u8; 11];
-        match self.tag {
-            Some(tag) => {
-                src.seek_to(tag.start)?;
-                header = src.read_array("tag header")?;
-            }
-            None => header[0] = SCRIPT,
+        let mut header = self.header;
+        if self.tag.is_none() {
+            header[0] = SCRIPT;
         }
         header[1..4].copy_from_slice(&size.to_be_bytes()[1..]);
-        out.write_all(&header)?;
-        out.write_all(&self.data)?;
-        out.write_all(&(size + TAG_HEADER as u32).to_be_bytes())?;
-        Ok(())
+        let mut out = header.to_vec();
+        out.extend_from_slice(&self.data);
+        out.extend_from_slice(&(size + TAG_HEADER as u32).to_be_bytes());
+        Ok(out)
     }
 }
 

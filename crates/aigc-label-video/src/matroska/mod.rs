@@ -34,11 +34,12 @@ use std::ops::Range;
 
 use aigc_label_core::check::Check;
 use aigc_label_core::in_place::{InPlace, SECTOR, Storage, Update, in_one_sector};
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
 
 use self::ebml::{Child, Element, FORMAT, children, element, fill, fix_crc, id, read_element, void};
-use crate::common::{Budget, Patch, STRUCTURE_SIZE, check_depth, copy_patched, found, label_json, text};
+use crate::common::{Budget, Patch, STRUCTURE_SIZE, check_depth, found, label_json, plan_patched, text, within};
 
 /// The spec's place, named in findings about copies elsewhere.
 const SPEC_PLACE: &str = "Tags/Tag/SimpleTag AIGC";
@@ -463,17 +464,7 @@ impl Carrier for Matroska {
         let mut out = Vec::new();
         for e in seg.kids.iter().filter(|e| e.id == id::TAGS) {
             let buf = load(&mut src, e, limits)?;
-            for c in tag_copies(&buf, e.start, limits)? {
-                let range = e.start + c.range.start as u64..e.start + c.range.end as u64;
-                let (place, wild) = if c.in_place {
-                    (SPEC_PLACE, None)
-                } else {
-                    ("Tags/Tag/SimpleTag AIGC (not a whole-file target)", Some(SPEC_PLACE))
-                };
-                let mut f = found(place, range, c.text, wild);
-                f.checks.extend(seg.damage(e));
-                out.push(f);
-            }
+            copies_in(&seg, e, &buf, limits, &mut out)?;
             if out.len() >= limits.max_copies {
                 out.truncate(limits.max_copies);
                 break;
@@ -489,111 +480,19 @@ impl Carrier for Matroska {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let mut seg = segment(&mut src, limits, true)?;
-        if seg.claimed_end.is_some() {
-            // Repair: the Segment ends where the file does (a size patch below, or the one an
-            // appended Tags element writes).
-            seg.el.size = Some(seg.end - seg.data_start());
-        }
-        let tag = label_tag(&label_json(label));
-        let mut edits = Edits::default();
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
 
-        for (i, e) in seg.kids.iter().enumerate().filter(|(_, e)| e.id == id::TAGS) {
-            let buf = load(&mut src, e, limits)?;
-            let (kept, changed, any_tag) = strip_tags(&buf, e.start, limits)?;
-            let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
-            // Another producer's Tags takes the label only where nothing follows it: a label
-            // outgrowing the Void after it would leave again and shrink it (its size and CRC
-            // changing under a binding that no longer leaves them out).
-            if edits.label_at.is_none() && !any_tag {
-                // Ours (or holding nothing else): our Tag with the room for updates in place,
-                // inside the element, which takes the Void after it too.
-                let kept = without_voids(&kept, e.start)?;
-                let fits = our_tags(&kept, &tag, e.start, Some(room - e.start), 0)
-                    .filter(|t| room != seg.end || t.room >= label_room(limits));
-                let placed = if let Some(t) = fits {
-                    edits.place(e.start, t.bytes, t.tag_at);
-                    true
-                } else if room == seg.end {
-                    // Nothing follows: the element may change size (the Segment's follows).
-                    let t = our_tags(&kept, &tag, e.start, None, label_room(limits))
-                        .ok_or_else(|| Error::capacity(FORMAT, "the label does not fit a Tags element"))?;
-                    edits.replace(&seg, e.start..room, t.bytes, t.tag_at)?;
-                    true
-                } else {
-                    false
-                };
-                if placed {
-                    if room > e.end {
-                        edits.used.push(i + 1);
-                    }
-                    continue;
-                }
-            } else if edits.label_at.is_none() && room == seg.end {
-                // Another producer's Tags at the end: our Tag joins its Tags (no room: an update
-                // in place needs a Tags element of our own).
-                let mut data = [kept.as_slice(), &tag].concat();
-                fix_crc(&mut data);
-                let tag_at = |bytes: &[u8]| -> Result<u64> {
-                    Ok(e.start + data_range(bytes, e.start)?.start as u64 + kept.len() as u64)
-                };
-                if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
-                    let at = tag_at(&bytes)?;
-                    edits.place(e.start, bytes, at);
-                } else {
-                    // Nothing follows: the element may change size (the Segment's follows).
-                    let bytes = element(id::TAGS, &data);
-                    let at = tag_at(&bytes)?;
-                    edits.replace(&seg, e.start..room, bytes, at)?;
-                }
-                if room > e.end {
-                    edits.used.push(i + 1);
-                }
-                continue;
-            }
-            // A Tags element cut at the next element (its size ran past the end) is rewritten
-            // with its true size even when it loses nothing.
-            if changed || e.claimed_end.is_some() {
-                let bytes = if any_tag {
-                    let mut data = kept;
-                    fix_crc(&mut data);
-                    fill(id::TAGS, &data, e.len() as usize)
-                } else {
-                    void(e.len() as usize)
-                };
-                let bytes =
-                    bytes.ok_or_else(|| Error::malformed(FORMAT, e.start, "Tags element cannot be rewritten"))?;
-                edits.patches.push(Patch { pos: e.start, bytes });
-            }
-        }
-        if edits.label_at.is_none() {
-            edits.place_in_void(&seg, &tag)?;
-        }
-        if edits.label_at.is_none() {
-            edits.append(&mut src, &seg, &tag, limits)?;
-        }
-        if seg.claimed_end.is_some() && edits.replaced.is_none() {
-            edits.patches.push(segment_size_patch(&seg, 0)?);
-        }
-        edits.patches.sort_by_key(|p| p.pos);
-
-        let mut out = CountingWriter::new(output);
-        let len = src.len();
-        match &edits.replaced {
-            Some((range, bytes)) => {
-                copy_patched(&mut src, &mut out, 0..range.start, &edits.patches, "Segment")?;
-                out.write_all(bytes)?;
-                copy_patched(&mut src, &mut out, range.end..len, &edits.patches, "Segment")?;
-            }
-            None => copy_patched(&mut src, &mut out, 0..len, &edits.patches, "Segment")?,
-        }
-        // Nothing before the label changes length, so its input offset is its output offset.
-        let at = edits.label_at.unwrap_or(0);
-        Ok(Written {
-            label_range: at..at + tag.len() as u64,
-            bytes_written: out.count(),
-        })
+    /// One walk of the Segment's children: the `Tags` elements are read (their label copies
+    /// reported) and the edits planned; everything else is a copied range.
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Left out of a content binding (everything else is covered: the EBML header, `Info`,
@@ -625,6 +524,132 @@ impl Carrier for Matroska {
         let mut src = Source::new(input, FORMAT)?;
         binding::exclusions(&mut src, limits)
     }
+}
+
+/// Plans [`Matroska::write`]'s output, collecting the copies [`Matroska::find`] reports on the
+/// way: same-size patches, at most one range replaced, the rest copied ranges.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let mut seg = segment(&mut src, limits, true)?;
+    if seg.claimed_end.is_some() {
+        // Repair: the Segment ends where the file does (a size patch below, or the one an
+        // appended Tags element writes).
+        seg.el.size = Some(seg.end - seg.data_start());
+    }
+    let tag = label_tag(&label_json(label));
+    let mut edits = Edits::default();
+    let mut copies = Vec::new();
+
+    for (i, e) in seg.kids.iter().enumerate().filter(|(_, e)| e.id == id::TAGS) {
+        let buf = load(&mut src, e, limits)?;
+        copies_in(&seg, e, &buf, limits, &mut copies)?;
+        let (kept, changed, any_tag) = strip_tags(&buf, e.start, limits)?;
+        let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
+        // Another producer's Tags takes the label only where nothing follows it: a label
+        // outgrowing the Void after it would leave again and shrink it (its size and CRC
+        // changing under a binding that no longer leaves them out).
+        if edits.label_at.is_none() && !any_tag {
+            // Ours (or holding nothing else): our Tag with the room for updates in place,
+            // inside the element, which takes the Void after it too.
+            let kept = without_voids(&kept, e.start)?;
+            let fits = our_tags(&kept, &tag, e.start, Some(room - e.start), 0)
+                .filter(|t| room != seg.end || t.room >= label_room(limits));
+            let placed = if let Some(t) = fits {
+                edits.place(e.start, t.bytes, t.tag_at);
+                true
+            } else if room == seg.end {
+                // Nothing follows: the element may change size (the Segment's follows).
+                let t = our_tags(&kept, &tag, e.start, None, label_room(limits))
+                    .ok_or_else(|| Error::capacity(FORMAT, "the label does not fit a Tags element"))?;
+                edits.replace(&seg, e.start..room, t.bytes, t.tag_at)?;
+                true
+            } else {
+                false
+            };
+            if placed {
+                if room > e.end {
+                    edits.used.push(i + 1);
+                }
+                continue;
+            }
+        } else if edits.label_at.is_none() && room == seg.end {
+            // Another producer's Tags at the end: our Tag joins its Tags (no room: an update
+            // in place needs a Tags element of our own).
+            let mut data = [kept.as_slice(), &tag].concat();
+            fix_crc(&mut data);
+            let tag_at = |bytes: &[u8]| -> Result<u64> {
+                Ok(e.start + data_range(bytes, e.start)?.start as u64 + kept.len() as u64)
+            };
+            if let Some(bytes) = fill(id::TAGS, &data, (room - e.start) as usize) {
+                let at = tag_at(&bytes)?;
+                edits.place(e.start, bytes, at);
+            } else {
+                // Nothing follows: the element may change size (the Segment's follows).
+                let bytes = element(id::TAGS, &data);
+                let at = tag_at(&bytes)?;
+                edits.replace(&seg, e.start..room, bytes, at)?;
+            }
+            if room > e.end {
+                edits.used.push(i + 1);
+            }
+            continue;
+        }
+        // A Tags element cut at the next element (its size ran past the end) is rewritten
+        // with its true size even when it loses nothing.
+        if changed || e.claimed_end.is_some() {
+            let bytes = if any_tag {
+                let mut data = kept;
+                fix_crc(&mut data);
+                fill(id::TAGS, &data, e.len() as usize)
+            } else {
+                void(e.len() as usize)
+            };
+            let bytes = bytes.ok_or_else(|| Error::malformed(FORMAT, e.start, "Tags element cannot be rewritten"))?;
+            edits.patches.push(Patch { pos: e.start, bytes });
+        }
+    }
+    if edits.label_at.is_none() {
+        edits.place_in_void(&seg, &tag)?;
+    }
+    if edits.label_at.is_none() {
+        edits.append(&mut src, &seg, &tag, limits)?;
+    }
+    if seg.claimed_end.is_some() && edits.replaced.is_none() {
+        edits.patches.push(segment_size_patch(&seg, 0)?);
+    }
+    edits.patches.sort_by_key(|p| p.pos);
+
+    copies.truncate(limits.max_copies);
+    let len = src.len();
+    match &edits.replaced {
+        Some((range, bytes)) => {
+            plan_patched(&mut out, len, 0..range.start, &edits.patches)?;
+            out.put(bytes);
+            plan_patched(&mut out, len, range.end..len, &edits.patches)?;
+        }
+        None => plan_patched(&mut out, len, 0..len, &edits.patches)?,
+    }
+    // Nothing before the label changes length, so its input offset is its output offset.
+    let at = edits.label_at.unwrap_or(0);
+    let plan = out.finish(copies, at..at + tag.len() as u64);
+    within(&plan, len, FORMAT)?;
+    Ok(plan)
+}
+
+/// Adds the label copies of `buf`, the `Tags` element `e` of `seg`, to `out`.
+fn copies_in(seg: &Segment, e: &Level1, buf: &[u8], limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
+    for c in tag_copies(buf, e.start, limits)? {
+        let range = e.start + c.range.start as u64..e.start + c.range.end as u64;
+        let (place, wild) = if c.in_place {
+            (SPEC_PLACE, None)
+        } else {
+            ("Tags/Tag/SimpleTag AIGC (not a whole-file target)", Some(SPEC_PLACE))
+        };
+        let mut f = found(place, range, c.text, wild);
+        f.checks.extend(seg.damage(e));
+        out.push(f);
+    }
+    Ok(())
 }
 
 /// What the `Seek` entry `seek` of a buffered SeekHead (at input offset `at`) points at:
