@@ -43,6 +43,7 @@ fn tiff_fuzz_corpus_holds_the_carrier_property() {
 fn heif_fuzz_corpus_holds_the_carrier_property() {
     let (ran, readable, labels) = replay("heif", &Heif);
     assert!(ran >= 10, "only {ran} corpus files");
-    assert_eq!(readable, ran, "every heif seed is well-formed");
+    // One regression input declares an item twice, which reads as an error.
+    assert_eq!(readable + 1, ran, "every heif seed but one is well-formed");
     assert!(labels >= 6, "{labels} labels in the seeds");
 }

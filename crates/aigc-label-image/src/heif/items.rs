@@ -166,6 +166,18 @@ impl Iinf {
                 "iinf holds fewer infe boxes than it counts",
             ));
         }
+        // An item id names one item: two `infe` boxes with one id would make two XMP items of
+        // one `iloc` entry (each reporting the label written there: a crafted file the heif
+        // fuzz target found).
+        let mut ids: Vec<u32> = entries.iter().map(|e| e.id).collect();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| w.first() == w.get(1)) {
+            return Err(Error::malformed(
+                FORMAT,
+                b.start,
+                format!("item {} has two infe boxes", w.first().copied().unwrap_or(0)),
+            ));
+        }
         Ok(Iinf {
             b: *b,
             version,
