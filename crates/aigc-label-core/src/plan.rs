@@ -329,6 +329,9 @@ impl<'a> Output<'a> {
     }
 }
 
+/// Pending output below this size waits for the next drain.
+const DRAIN_BATCH: u64 = 1 << 10;
+
 /// How final one part of a plan under construction is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fill {
@@ -363,6 +366,8 @@ pub struct PlanBuilder<'a> {
     cut_pending: bool,
     /// Drained guesses refuted by bytes of their length: (output offset, bytes) to overwrite.
     patches: Vec<(u64, Vec<u8>)>,
+    /// Pending output below this size waits for the next drain ([`DRAIN_BATCH`]).
+    batch: u64,
 }
 
 /// A place in a plan for bytes given later, from [`PlanBuilder::reserve`] or
@@ -384,6 +389,7 @@ impl PlanBuilder<'static> {
             checked: 0,
             cut_pending: false,
             patches: Vec::new(),
+            batch: DRAIN_BATCH,
         }
     }
 }
@@ -527,6 +533,11 @@ impl<'a> PlanBuilder<'a> {
             (out.check)(copy)?;
         }
         self.checked = self.checked.max(found.len());
+        // A few structures' bytes at a time: each drain costs a few calls, and what is pending
+        // stays within the buffer's kept tail (see `SeekBuf`).
+        if self.len.saturating_sub(self.drained) < self.batch && !self.cut_pending && self.patches.is_empty() {
+            return Ok(());
+        }
         if self.cut_pending {
             out.sink.rewind(self.drained)?;
             self.cut_pending = false;
@@ -647,6 +658,7 @@ mod tests {
         {
             let mut src = Source::new(&mut input, "test").unwrap();
             let mut b = PlanBuilder::streaming("test", Output::new(sink, &mut check));
+            b.batch = 0;
             b.copy(0..4);
             b.drain(&mut src, &[]).unwrap();
             let slot = if guess {
@@ -732,6 +744,7 @@ mod tests {
         let mut input = Cursor::new(INPUT);
         let mut src = Source::new(&mut input, "test").unwrap();
         let mut b = PlanBuilder::streaming("test", Output::new(&mut sink, &mut check));
+        b.batch = 0;
         b.copy(0..4);
         let slot = b.reserve();
         b.copy(4..8);
@@ -767,6 +780,7 @@ mod tests {
             checks: Vec::new(),
         };
         let mut b = PlanBuilder::streaming("test", Output::new(&mut sink, &mut check));
+        b.batch = 0;
         b.copy(0..4);
         b.drain(&mut src, &[copy("ours")]).unwrap();
         b.copy(4..8);

@@ -86,7 +86,11 @@ impl<R: Read + Seek> SeekBuf<R> {
     /// Refills the buffer at the current position, sizing the refill by the access pattern.
     fn fill(&mut self) -> io::Result<()> {
         let end = self.start.saturating_add(self.buf.len() as u64);
-        let sequential = self.pos == end && !self.buf.is_empty();
+        // A short skip past the buffer's end (a checksum or small payload a walk seeks over)
+        // reads through the gap, so the buffer stays one run of the stream: a copy of the
+        // skipped bytes that follows finds them there.
+        let gap = self.pos.checked_sub(end).filter(|g| *g <= KEEP as u64 / 4);
+        let sequential = gap.is_some() && !self.buf.is_empty();
         self.refill = if sequential {
             self.refill.saturating_mul(2).min(self.capacity)
         } else if self.pos > end && self.pos - end < self.refill as u64 {
@@ -95,14 +99,23 @@ impl<R: Read + Seek> SeekBuf<R> {
             MIN_REFILL
         };
         let keep = if sequential { self.buf.len().min(KEEP) } else { 0 };
-        self.sync_inner()?;
+        let at = if sequential { end } else { self.pos };
+        let caller = self.pos;
+        self.pos = at;
+        let synced = self.sync_inner();
+        self.pos = caller;
+        synced?;
         let from = self.buf.len() - keep;
         self.buf.copy_within(from.., 0);
         self.buf.truncate(keep);
         self.buf.resize(keep + self.refill, 0);
-        let n = loop {
-            match self.inner.read(&mut self.buf[keep..]) {
-                Ok(n) => break n,
+        // Read until the caller's position is covered (a short read may stop inside the gap).
+        let need = usize::try_from(caller - at).unwrap_or(usize::MAX).saturating_add(1);
+        let mut n = 0;
+        while n < need {
+            match self.inner.read(&mut self.buf[keep + n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.buf.clear();
@@ -110,10 +123,10 @@ impl<R: Read + Seek> SeekBuf<R> {
                     return Err(e);
                 }
             }
-        };
+        }
         self.buf.truncate(keep + n);
-        self.start = self.pos - keep as u64;
-        self.inner_pos = Some(self.pos.saturating_add(n as u64));
+        self.start = at - keep as u64;
+        self.inner_pos = Some(at.saturating_add(n as u64));
         Ok(())
     }
 }
