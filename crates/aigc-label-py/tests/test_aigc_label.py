@@ -139,7 +139,10 @@ def test_inspect_many_releases_the_gil(labelled: List[Path]):
     import sys
     import threading
 
-    paths = [p for p in labelled if p.suffix == ".png"] * 50
+    # Enough work (tens of milliseconds) that the main thread, woken by `started`, gets the
+    # released GIL before the worker is done even on a loaded machine; with 50 files the worker
+    # could finish inside the wake-up latency and take the GIL back first.
+    paths = [p for p in labelled if p.suffix == ".png"] * 2000
     started = threading.Event()
     state = {"done": False, "reports": None}
 
