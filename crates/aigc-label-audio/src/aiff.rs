@@ -139,7 +139,7 @@ impl Carrier for Aiff {
 }
 
 /// Plans [`Aiff::write`]'s output in one walk, collecting the copies [`Aiff::find`] reports;
-/// each chunk is drained as the walk passes it, the `FORM` size guessed for a file that gains
+/// the output is drained in blocks as the walk goes, the `FORM` size guessed for a file that gains
 /// a new ID3 chunk.
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
     let json = to_json(label, Shape::Bare);

@@ -261,7 +261,7 @@ fn read_info_list(src: &mut Source, chunk: &Chunk, limits: &Limits) -> Result<Op
 /// Plans [`Wav::write`]'s output in one walk, collecting the copies [`Wav::find`] reports:
 /// every chunk but the labels and their room ([`LabelRun`]), with `LIST`/`INFO` and ID3 chunks
 /// rebuilt without their label children or frames, then the label chunk and its room at the
-/// end of the body. Each chunk is drained as the walk passes it; the header's size is guessed
+/// end of the body. The output is drained in blocks as the walk goes; the header's size is guessed
 /// for a file that only gains the label.
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
