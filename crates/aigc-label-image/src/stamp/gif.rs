@@ -77,6 +77,19 @@ pub(super) fn stamp(bytes: &[u8], stamper: &Stamper, max_decoded_bytes: u64) -> 
         .read_info(Cursor::new(bytes))
         .map_err(|e| Error::malformed("gif", 0, e.to_string()))?;
     let (width, height) = (u32::from(decoder.width()), u32::from(decoder.height()));
+    // The label is drawn to the canvas's scale, whatever the frames' sizes: a 653-byte GIF
+    // declaring a 65488x65503 canvas had the label rendered at 800 MB (found by the stamp
+    // fuzzer). A canvas is held to the decode limit, as decoded pixels are.
+    let canvas = u64::from(width) * u64::from(height);
+    if canvas > max_decoded_bytes {
+        return Err(Error::Limit {
+            format: "gif",
+            offset: 6,
+            what: "canvas pixels",
+            found: canvas,
+            limit: max_decoded_bytes,
+        });
+    }
     let global: Vec<u8> = decoder.global_palette().map(<[u8]>::to_vec).unwrap_or_default();
     let placed = Placed::new(stamper, width, height, Orientation::NoTransforms)?;
     let mut replacements: Vec<Option<Vec<u8>>> = Vec::new();
@@ -203,6 +216,25 @@ fn interlace(pixels: &[u8], width: usize, height: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_canvas_past_the_decode_limit_is_refused_before_the_label_is_drawn() {
+        // The fuzzer's input: a 653-byte GIF declaring a 65488x65503 canvas.
+        let gif = include_bytes!("../../../../fuzz/corpus/stamp/oom-2b4d159efa110abaf8f8143e87f200b10def33fe");
+        let stamper = Stamper::new(crate::stamp::Style::default()).unwrap();
+        let refused = stamp(gif, &stamper, 64 << 20);
+        assert!(
+            matches!(
+                refused,
+                Err(Error::Limit {
+                    what: "canvas pixels",
+                    ..
+                })
+            ),
+            "{:?}",
+            refused.map(|s| s.is_some())
+        );
+    }
 
     #[test]
     fn interlaced_row_order() {
