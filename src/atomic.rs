@@ -379,13 +379,19 @@ impl<F: Read + Write + Seek> BufStream<F> {
             State::Memory(bytes, _) => Some(bytes.get_ref().len() as u64),
             _ => None,
         };
-        self.spill()?;
+        // Nothing is written after this, so the file needs no write buffer.
+        self.spill_with(0)?;
         self.flush()?;
         Ok(held)
     }
 
     /// Moves an output held in memory to its file, and goes on writing there.
     fn spill(&mut self) -> io::Result<()> {
+        self.spill_with(IO_BUFFER)
+    }
+
+    /// [`BufStream::spill`], with a write buffer of `capacity` bytes from then on.
+    fn spill_with(&mut self, capacity: usize) -> io::Result<()> {
         if let State::Memory(..) = self.state {
             let State::Memory(bytes, mut file) = std::mem::replace(&mut self.state, State::Broken) else {
                 return Err(broken());
@@ -395,7 +401,7 @@ impl<F: Read + Write + Seek> BufStream<F> {
             if bytes.position() != bytes.get_ref().len() as u64 {
                 file.seek(SeekFrom::Start(bytes.position()))?;
             }
-            self.state = State::Writing(BufWriter::with_capacity(IO_BUFFER, file));
+            self.state = State::Writing(BufWriter::with_capacity(capacity, file));
         }
         Ok(())
     }
@@ -632,7 +638,13 @@ mod tests {
         s.seek(SeekFrom::Start(0)).unwrap();
         s.write_all(b"H").unwrap();
         assert!(matches!(s.state, State::Memory(..)), "still in memory");
-        s.finish().unwrap();
+        assert_eq!(
+            s.finish().unwrap(),
+            Some(11),
+            "the length, known without asking the file"
+        );
+        // One write of the bytes, and no 256 KiB write buffer for writes that never come.
+        assert!(matches!(&s.state, State::Writing(w) if w.capacity() == 0));
         drop(s);
         assert_eq!(file.get_ref(), b"Hello world");
     }
