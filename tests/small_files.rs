@@ -170,3 +170,49 @@ fn checking_a_larger_output_rereads_its_structure_not_its_payload() {
     assert!(reread <= 256 << 10, "the check re-read {reread} bytes");
     assert_eq!(wrote, std::fs::metadata(&output).unwrap().len(), "written once");
 }
+
+/// A PCM WAV file of `data` bytes of silence.
+fn wav(data: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    // PCM, one channel, 44.1 kHz, 88,200 bytes a second, 2-byte frames of 16 bits.
+    for field in [1u16, 1] {
+        out.extend_from_slice(&field.to_le_bytes());
+    }
+    out.extend_from_slice(&44_100u32.to_le_bytes());
+    out.extend_from_slice(&88_200u32.to_le_bytes());
+    for field in [2u16, 16] {
+        out.extend_from_slice(&field.to_le_bytes());
+    }
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    out.resize(out.len() + data as usize, 0);
+    out
+}
+
+#[test]
+fn an_update_in_place_of_a_larger_file_reads_its_structure_not_its_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.wav");
+    std::fs::write(&file, wav(3 << 20)).unwrap();
+    let options = Options::default();
+    let first = aigc_label_testutil::sample_label();
+    embed_file(&file, &file, &first, &options).unwrap();
+    let second = first.propagated("001191110108551385082Q20000", "p-1");
+    let Some(((result, writes), read, wrote)) =
+        counted(|| aigc_label::record_writes(|| embed_file(&file, &file, &second, &options)))
+    else {
+        return;
+    };
+    result.unwrap();
+    let size = std::fs::metadata(&file).unwrap().len();
+    eprintln!("{size}-byte wav updated in place: read {read}, wrote {wrote}");
+    assert_eq!(writes[0].method, aigc_label::Method::InPlace);
+    // The head for the format, the chunks' headers and the label: a few KiB (about 5), not the
+    // 3 MiB file, which the in-place attempt does not read whole past 1 MiB.
+    assert!(read < 64 << 10, "read {read} bytes of a {size}-byte file");
+    assert_eq!(inspect_file(&file, &options).unwrap().label(), Some(second));
+}
