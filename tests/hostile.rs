@@ -87,7 +87,9 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 10] = ["mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf"];
+const STREAMED: [&str; 11] = [
+    "mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf", "avi RIFF",
+];
 
 /// The families whose carriers plan their writes.
 const PLANNED: [&str; 14] = [

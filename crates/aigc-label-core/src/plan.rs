@@ -518,6 +518,23 @@ impl<'a> PlanBuilder<'a> {
         }
     }
 
+    /// Drops everything planned so far, for a carrier whose walk met what refutes an assumption
+    /// its pieces were planned on (a layout it can only take in one walk): it plans again from
+    /// an empty output, and the sink is cut back to where this write began before anything
+    /// more is written; no guess is written afterwards. A carrier that may restart puts a guess
+    /// first, so that a sink that cannot be cut back has written nothing yet.
+    pub fn restart(&mut self) {
+        self.parts.clear();
+        self.len = 0;
+        self.cut_pending = self.cut_pending || self.drained > 0;
+        self.cursor = (0, 0);
+        self.drained = 0;
+        self.patches.clear();
+        if let Some(out) = self.out.as_mut() {
+            out.speculate = false;
+        }
+    }
+
     /// Writes every final piece not written yet to the streaming output (nothing without one),
     /// after checking the label copies in `found` not seen before; `src` is left where it was.
     /// Carriers call it once per structure walked, so each copied range is still in the
@@ -758,6 +775,34 @@ mod tests {
         let plan = b.finish(Vec::new(), range);
         plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
         assert_eq!(out, [&INPUT[..4], b"G", &INPUT[4..8]].concat());
+    }
+
+    #[test]
+    fn a_restart_cuts_the_output_back_to_where_the_write_began() {
+        for drain_again in [true, false] {
+            let mut out = b"prefix".to_vec();
+            let mut sink = VecSink::new(&mut out);
+            let mut check = |_: &Found| Ok(());
+            let mut input = Cursor::new(INPUT);
+            let mut src = Source::new(&mut input, "test").unwrap();
+            let mut b = PlanBuilder::streaming("test", Output::new(&mut sink, &mut check));
+            b.batch = 0;
+            let _head = b.guess(Piece::New(b"G".to_vec()));
+            b.copy(0..8);
+            b.drain(&mut src, &[]).unwrap();
+            assert_eq!(b.drained, 9, "the guess and the copy were written");
+            b.restart();
+            assert_eq!(b.position(), 0);
+            b.put(b"H");
+            b.copy(4..8);
+            if drain_again {
+                b.drain(&mut src, &[]).unwrap();
+            }
+            let plan = b.finish(Vec::new(), 0..1);
+            assert_eq!(plan.pieces(), [Piece::New(b"H".to_vec()), Piece::Copy(4..8)]);
+            plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+            assert_eq!(out, b"prefixHefgh", "drain again: {drain_again}");
+        }
     }
 
     #[test]
