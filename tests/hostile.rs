@@ -87,8 +87,8 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 12] = [
-    "mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf", "avi RIFF", "flac",
+const STREAMED: [&str; 13] = [
+    "mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf", "avi RIFF", "flac", "matroska",
 ];
 
 /// The families whose carriers plan their writes.
