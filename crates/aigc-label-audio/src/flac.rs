@@ -380,7 +380,10 @@ const GUESS_AFTER: u64 = 2 << 10;
 #[derive(Debug)]
 enum Rec {
     /// A block planned with its last-block flag clear.
-    Item(Out),
+    Item(Box<Out>),
+    /// An input block copied whole, its last-block flag clear (as [`Rec::Item`], smaller: a
+    /// worst case holds one per block).
+    Copy(Block),
     /// The new comment block's place, after `STREAMINFO`.
     New(Slot),
     /// The padding's place after the new comment block.
@@ -506,10 +509,10 @@ impl Walk<'_> {
                 out.put(&block_header(VORBIS_COMMENT, false, body.len() as u64)?);
                 let at = out.position();
                 out.put(&body);
-                self.recs.push(Rec::Item(Out::Comments {
+                self.recs.push(Rec::Item(Box::new(Out::Comments {
                     body,
                     label: value.is_some().then(|| span.clone()),
-                }));
+                })));
                 if value.is_none() {
                     return Ok(None);
                 }
@@ -551,7 +554,7 @@ impl Walk<'_> {
     fn copy(&mut self, out: &mut PlanBuilder<'_>, block: Block) {
         self.new_len += 4 + block.len;
         out.copy(block.offset..block.end());
-        self.recs.push(Rec::Item(Out::Copy(block)));
+        self.recs.push(Rec::Copy(block));
     }
 
     /// Guesses the open slots the walk has gone far enough past (`pos`) to bet on: no new
@@ -612,8 +615,14 @@ impl Walk<'_> {
             let last = j + 1 == layout.len();
             match rec {
                 Rec::Filled => {}
+                Rec::Copy(block) => {
+                    if item != Some(&Out::Copy(block)) || last {
+                        return Ok(None);
+                    }
+                    j += 1;
+                }
                 Rec::Item(planned) => {
-                    if item != Some(&planned) || last {
+                    if item != Some(&*planned) || last {
                         return Ok(None);
                     }
                     j += 1;
