@@ -26,6 +26,14 @@
 //! a cut). A sink that cannot be cut back (a plain `Write`) never writes past a guess, so its
 //! output is the same, built as before: scanned first, copied after.
 //!
+//! A carrier whose edits are known only once its walk is over (offsets and sizes in a header
+//! before the structures they describe) may plan what it walks as copies and then put the
+//! edits over them: bytes of the same length with [`PlanBuilder::overwrite`] (output already
+//! written is patched), a structure that changes size with [`PlanBuilder::truncate`] (the
+//! output is cut back to it), a layout it cannot take in one walk with
+//! [`PlanBuilder::restart`]. It puts a guess first, so that a sink that can be neither
+//! patched nor cut back writes nothing before the end.
+//!
 //! Every label copy the carrier hands to [`PlanBuilder::drain`] goes through the embed step's
 //! check (another producer's label stops the write) before any further byte is written.
 
