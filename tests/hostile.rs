@@ -87,7 +87,9 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 10] = ["mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf"];
+const STREAMED: [&str; 14] = [
+    "mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf", "avi RIFF", "flac", "matroska", "ooxml",
+];
 
 /// The families whose carriers plan their writes.
 const PLANNED: [&str; 14] = [
