@@ -329,6 +329,11 @@ impl<'a> Output<'a> {
     }
 }
 
+/// `start..end` as indexes (past the address space: an empty or missing slice).
+fn slice(start: u64, end: u64) -> Range<usize> {
+    usize::try_from(start).unwrap_or(usize::MAX)..usize::try_from(end).unwrap_or(usize::MAX)
+}
+
 /// Pending output below this size waits for the next drain.
 const DRAIN_BATCH: u64 = 1 << 10;
 
@@ -479,6 +484,140 @@ impl<'a> PlanBuilder<'a> {
     pub fn fill_copy(&mut self, slot: Slot, range: Range<u64>) {
         let start = self.start_of(slot.0);
         self.settle(slot.0, Piece::Copy(range), start);
+    }
+
+    /// True when bytes already drained can still be changed ([`PlanBuilder::overwrite`],
+    /// [`PlanBuilder::truncate`]): the builder streams into a sink that can be patched and cut
+    /// back. A carrier that learns late what changes in bytes it planned early (a pointer-based
+    /// format, whose fields may sit anywhere) drains only then; without, its output is written
+    /// after the scan.
+    pub fn can_revise(&self) -> bool {
+        self.out.as_ref().is_some_and(|o| o.sink.can_rewind())
+    }
+
+    /// Replaces the planned output's bytes from offset `at` with `bytes`, all of them planned
+    /// already: a field found to change after the bytes holding it were planned. A copied range
+    /// is split around them; bytes already drained are patched in the sink too.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when the bytes run past the planned output or a slot is still open
+    /// or guessed (its index would move); [`Error::Unsupported`] when drained bytes must change
+    /// and the sink cannot be patched (see [`PlanBuilder::can_revise`]).
+    pub fn overwrite(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let end = at
+            .checked_add(bytes.len() as u64)
+            .filter(|&end| end <= self.len)
+            .ok_or_else(|| Error::parameter("at", "overwrite past the planned output"))?;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.revisable(at)?;
+        let mut parts = Vec::new();
+        parts
+            .try_reserve(self.parts.len().saturating_add(2))
+            .map_err(|_| Error::parameter("at", "plan too large to revise"))?;
+        let mut pos = 0u64;
+        for (piece, fill) in self.parts.drain(..) {
+            let (start, len) = (pos, piece.len());
+            pos = pos.saturating_add(len);
+            if pos <= at || start >= end {
+                parts.push((piece, fill));
+                continue;
+            }
+            // This piece's bytes `lo..hi` become `new`.
+            let (lo, hi) = (at.max(start) - start, end.min(pos) - start);
+            let new = bytes.get(slice(start + lo - at, start + hi - at)).unwrap_or_default();
+            match piece {
+                Piece::New(mut old) => {
+                    if let Some(place) = old.get_mut(slice(lo, hi)) {
+                        place.copy_from_slice(new);
+                    }
+                    parts.push((Piece::New(old), fill));
+                }
+                Piece::Copy(range) => {
+                    if lo > 0 {
+                        parts.push((Piece::Copy(range.start..range.start + lo), fill));
+                    }
+                    parts.push((Piece::New(new.to_vec()), fill));
+                    if hi < len {
+                        parts.push((Piece::Copy(range.start + hi..range.end), fill));
+                    }
+                }
+            }
+        }
+        self.parts = parts;
+        if at < self.drained {
+            let drained = bytes
+                .get(..slice(0, self.drained.min(end) - at).end)
+                .unwrap_or_default();
+            self.patches.push((at, drained.to_vec()));
+        }
+        self.cursor = self.cursor_at(self.drained);
+        Ok(())
+    }
+
+    /// Cuts the planned output back to its first `len` bytes (nothing when it is not longer):
+    /// input the scan planned to copy turned out to be replaced. Bytes already drained past
+    /// `len` are cut from the sink.
+    ///
+    /// # Errors
+    /// As [`PlanBuilder::overwrite`].
+    pub fn truncate(&mut self, len: u64) -> Result<()> {
+        if len >= self.len {
+            return Ok(());
+        }
+        self.revisable(len)?;
+        let mut pos = 0u64;
+        self.parts.retain_mut(|(piece, _)| {
+            let start = pos;
+            pos = pos.saturating_add(piece.len());
+            if start >= len {
+                return false;
+            }
+            let keep = len - start;
+            match piece {
+                Piece::Copy(range) => range.end = range.end.min(range.start.saturating_add(keep)),
+                Piece::New(bytes) => bytes.truncate(slice(0, keep).end),
+            }
+            true
+        });
+        self.len = len;
+        if self.drained > len {
+            self.drained = len;
+            self.cut_pending = true;
+            self.patches.retain_mut(|(at, bytes)| {
+                bytes.truncate(slice(0, len.saturating_sub(*at)).end);
+                *at < len
+            });
+        }
+        self.cursor = self.cursor_at(self.drained);
+        Ok(())
+    }
+
+    /// Checks that the planned output from offset `from` on may change: no slot is open or
+    /// guessed, and what was drained past `from` went to a sink that can be revised.
+    fn revisable(&self, from: u64) -> Result<()> {
+        if self.parts.iter().any(|(_, fill)| *fill != Fill::Final) {
+            return Err(Error::parameter("at", "a plan with open slots cannot be revised"));
+        }
+        if from < self.drained && !self.can_revise() {
+            return Err(Error::unsupported("output", "drained output cannot be revised"));
+        }
+        Ok(())
+    }
+
+    /// The drain cursor for output offset `offset` (see [`PlanBuilder::drain`]: a part fully
+    /// written moves the cursor to the next, except the last).
+    fn cursor_at(&self, offset: u64) -> (usize, u64) {
+        let mut pos = 0u64;
+        for (i, (piece, _)) in self.parts.iter().enumerate() {
+            let len = piece.len();
+            if pos.saturating_add(len) > offset || i + 1 == self.parts.len() {
+                return (i, offset.saturating_sub(pos).min(len));
+            }
+            pos = pos.saturating_add(len);
+        }
+        (0, 0)
     }
 
     /// The output offset of part `index`.
@@ -758,6 +897,77 @@ mod tests {
         let plan = b.finish(Vec::new(), range);
         plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
         assert_eq!(out, [&INPUT[..4], b"G", &INPUT[4..8]].concat());
+    }
+
+    /// Copies [`INPUT`] in four steps, draining after each, then overwrites bytes 2..6 (two
+    /// drained, two not) and 14..15, and cuts the output back to `cut`.
+    fn revised(sink: &mut dyn Sink, cut: u64) -> Result<Plan> {
+        let mut input = Cursor::new(INPUT);
+        let mut check = |_: &Found| Ok(());
+        let mut src = Source::new(&mut input, "test")?;
+        let mut b = PlanBuilder::streaming("test", Output::new(sink, &mut check));
+        b.batch = 0;
+        let revise = b.can_revise();
+        for step in 0..4 {
+            b.copy(step * 4..step * 4 + 4);
+            if revise && step < 1 {
+                b.drain(&mut src, &[])?;
+            }
+        }
+        if revise {
+            assert_eq!(b.drained, 4);
+        }
+        b.overwrite(2, b"WXYZ")?;
+        b.overwrite(14, b"Q")?;
+        b.truncate(cut)?;
+        if revise {
+            b.drain(&mut src, &[])?;
+            assert_eq!(b.drained, cut.min(16));
+            b.truncate(3)?;
+        }
+        b.put(b"END");
+        Ok(b.finish(Vec::new(), 0..0))
+    }
+
+    #[test]
+    fn overwritten_and_cut_output_is_patched_or_cut_in_the_sink() {
+        for cut in [16, 15, 10] {
+            let mut out = Vec::new();
+            let mut sink = VecSink::new(&mut out);
+            let plan = revised(&mut sink, cut).unwrap();
+            plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+            assert_eq!(out, b"abWEND", "cut {cut}");
+            let mut whole = Vec::new();
+            plan.write_to(&mut Cursor::new(INPUT), &mut whole).unwrap();
+            assert_eq!(whole, b"abWEND");
+
+            let mut plain = Plain(Vec::new());
+            let plan = revised(&mut plain, cut).unwrap();
+            assert_eq!(plan.streamed(), 0, "a sink that cannot be revised is not drained");
+            plan.write_rest(&mut Cursor::new(INPUT), &mut plain).unwrap();
+            let mut expected = b"abWXYZghijklmnQp".to_vec();
+            expected.truncate(cut as usize);
+            expected.extend_from_slice(b"END");
+            assert_eq!(plain.0, expected, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn drained_output_is_not_revised_without_a_sink_that_can_be() {
+        let mut input = Cursor::new(INPUT);
+        let mut check = |_: &Found| Ok(());
+        let mut src = Source::new(&mut input, "test").unwrap();
+        let mut plain = Plain(Vec::new());
+        let mut b = PlanBuilder::streaming("test", Output::new(&mut plain, &mut check));
+        b.batch = 0;
+        b.copy(0..8);
+        b.drain(&mut src, &[]).unwrap();
+        assert!(!b.can_revise());
+        assert!(matches!(b.overwrite(2, b"x"), Err(Error::Unsupported(..))));
+        assert!(matches!(b.truncate(4), Err(Error::Unsupported(..))));
+        assert!(matches!(b.overwrite(7, b"xy"), Err(Error::Parameter { .. })));
+        let _slot = b.reserve();
+        b.overwrite(7, b"x").unwrap_err();
     }
 
     #[test]

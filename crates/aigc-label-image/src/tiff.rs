@@ -63,8 +63,9 @@ use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
 use aigc_label_core::container::xmp_plan;
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
 
 use crate::exif::{self, Order, UserComment};
@@ -185,14 +186,19 @@ impl Carrier for Tiff {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits, false)?;
-        if let Some(offset) = scan.image_cut {
-            // Refused, not repaired: a repair would have to invent the missing image data.
-            return Err(Error::truncated(FORMAT, offset, IMAGE_CUT));
-        }
-        let plan = Plan::new(&mut src, &scan, label, limits)?;
-        plan.copy(&mut src, output)
+        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
+    }
+
+    /// One walk of the IFD chain, copying the input as it goes when the chain runs forward
+    /// (see [`edit_plan`]).
+    fn plan(
+        &self,
+        input: &mut dyn ReadSeek,
+        label: &Label,
+        limits: &Limits,
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Excluded: the XMP packet of every tag 700 that holds a label, and of IFD0's first tag
@@ -563,6 +569,18 @@ impl Scan {
     /// chain at a later IFD, or skips a later page's XMP value, that lies past the end of the
     /// file (recorded in `truncated`) instead of failing.
     fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<Scan> {
+        Scan::walk(src, limits, lenient, &mut |_, _| Ok(()))
+    }
+
+    /// [`Scan::read`], calling `walked` with the end of each IFD once it is read (the source
+    /// may be anywhere then): a streaming write copies the input up to there while it is in
+    /// the buffer.
+    fn walk(
+        src: &mut Source<'_>,
+        limits: &Limits,
+        lenient: bool,
+        walked: &mut dyn FnMut(&mut Source<'_>, u64) -> Result<()>,
+    ) -> Result<Scan> {
         let (codec, mut offset) = read_header(src)?;
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
@@ -623,6 +641,7 @@ impl Scan {
                 }
             }
             offset = ifd.next;
+            walked(src, ifd.range(codec).end)?;
             ifd0.get_or_insert(ifd);
         }
         let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
@@ -1045,23 +1064,52 @@ impl Plan {
         Ok(())
     }
 
-    /// Copies the input with the patches applied, then the appended structures.
-    fn copy(&self, src: &mut Source<'_>, output: &mut dyn Write) -> Result<Written> {
-        let mut out = CountingWriter::new(output);
-        src.seek_to(0)?;
-        for patch in &self.patches {
-            src.copy_to(&mut out, patch.at - src.pos(), "TIFF data")?;
-            out.write_all(&patch.bytes)?;
-            src.skip(patch.bytes.len() as u64, "patched bytes")?;
+    /// The output, into a builder holding the input's first `copied` bytes: the input up to
+    /// the tail's start with the patches in place, then the appended structures.
+    fn pieces(&self, out: &mut PlanBuilder<'_>, copied: u64) -> Result<()> {
+        if copied > self.tail.start {
+            out.truncate(self.tail.start)?;
+        } else {
+            out.copy(copied..self.tail.start);
         }
-        src.copy_to(&mut out, self.tail.start - src.pos(), "TIFF data")?;
-        out.write_all(&self.tail.bytes)?;
-        out.flush()?;
-        Ok(Written {
-            label_range: self.label_range.clone(),
-            bytes_written: out.count(),
-        })
+        for patch in &self.patches {
+            out.overwrite(patch.at, &patch.bytes)?;
+        }
+        out.put(&self.tail.bytes);
+        Ok(())
     }
+}
+
+/// Plans [`Tiff::write`]'s output in one walk of the IFD chain and reads of the values that
+/// change. The output is the input with a few same-length patches (pointers, entries, packets
+/// emptied in place) up to the tail's start, then the appended structures. Into a builder that
+/// can be revised ([`PlanBuilder::can_revise`]) the input is copied while the walk goes, up to
+/// the end of each IFD read: when the chain runs forward (the common layout, and a file of many
+/// small IFDs) each IFD's bytes go out while they are in the buffer and the input is read
+/// once; the patches found later go into the output already written, and a tail that starts
+/// before what was copied (a packet that ends the file and is rewritten) cuts it back.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let stream = out.can_revise();
+    let mut copied = 0u64;
+    let scan = Scan::walk(&mut src, limits, false, &mut |src, end| {
+        if end > copied {
+            out.copy(copied..end);
+            copied = end;
+            if stream {
+                out.drain(src, &[])?;
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(offset) = scan.image_cut {
+        // Refused, not repaired: a repair would have to invent the missing image data.
+        return Err(Error::truncated(FORMAT, offset, IMAGE_CUT));
+    }
+    let found = scan.found(&mut src, limits)?;
+    let plan = Plan::new(&mut src, &scan, label, limits)?;
+    plan.pieces(&mut out, copied)?;
+    Ok(out.finish(found, plan.label_range))
 }
 
 #[cfg(test)]
