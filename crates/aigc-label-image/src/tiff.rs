@@ -324,8 +324,14 @@ impl Ifd {
         let len = count
             .checked_mul(layout.entry_len())
             .ok_or_else(|| Error::malformed(FORMAT, offset, "IFD entry count overflows"))?;
-        let entries = src.read_vec(len, "IFD entries", limits)?;
-        let next = codec.read(src, layout.word(), "offset of the next IFD")?;
+        // The entries and the next IFD's offset in one read.
+        let mut entries = src.read_vec(len.saturating_add(layout.word()), "IFD entries", limits)?;
+        let next = codec.uint(
+            entries
+                .get(usize::try_from(len).unwrap_or(usize::MAX)..)
+                .unwrap_or_default(),
+        );
+        entries.truncate(usize::try_from(len).unwrap_or(usize::MAX));
         Ok(Ifd {
             offset,
             count,
@@ -585,7 +591,7 @@ impl Scan {
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
         }
-        let mut visited = HashSet::new();
+        let mut visited = Visited::default();
         // The bytes of the header and of every IFD, which no `UserComment` may share.
         let mut owned: Vec<Range<u64>> = Vec::new();
         owned.push(0..codec.layout.header_len());
@@ -621,18 +627,28 @@ impl Scan {
                     limit: limits.max_structures,
                 });
             }
-            if image_cut.is_none() {
-                image_cut = image_data_cut(src, codec, &ifd, &mut structures, &mut floor, limits)?;
-            }
-            let index = visited.len() as u64 - 1;
-            floor = floor.max(ifd.range(codec).end);
-            let first_xmp = (index == 0)
-                .then(|| ifd.entries(codec).find(|e| e.tag == TAG_XMP).map(|e| e.at))
-                .flatten();
-            for entry in ifd.entries(codec).filter(|e| Some(e.at) != first_xmp) {
+            let index = visited.len() - 1;
+            // One decoding of the entries: the strip and tile arrays, whether a tag 700 is
+            // there, and where the values end (IFD0's first packet aside: a label room sits
+            // beside it).
+            let mut arrays = ImageArrays::default();
+            let mut has_xmp = false;
+            for entry in ifd.entries(codec) {
+                arrays.note(&entry);
+                if entry.tag == TAG_XMP {
+                    let first = !has_xmp;
+                    has_xmp = true;
+                    if first && index == 0 {
+                        continue;
+                    }
+                }
                 floor = floor.max(entry.value_end(codec).unwrap_or(0));
             }
-            for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
+            if image_cut.is_none() {
+                image_cut = image_data_cut(src, codec, &arrays, &mut structures, &mut floor, limits)?;
+            }
+            floor = floor.max(ifd.range(codec).end);
+            for entry in ifd.entries(codec).filter(|e| has_xmp && e.tag == TAG_XMP) {
                 match XmpEntry::new(entry, index, codec, src.len()) {
                     Err(Error::Truncated { .. }) if lenient && index > 0 => {
                         truncated.get_or_insert(entry.at);
@@ -705,14 +721,13 @@ impl Scan {
 fn image_data_cut(
     src: &mut Source<'_>,
     codec: Codec,
-    ifd: &Ifd,
+    arrays: &ImageArrays,
     structures: &mut u64,
     floor: &mut u64,
     limits: &Limits,
 ) -> Result<Option<u64>> {
-    for (offsets_tag, counts_tag) in IMAGE_DATA {
-        let entry = |tag: u16| ifd.entries(codec).find(|e| e.tag == tag);
-        let (Some(offsets), Some(counts)) = (entry(offsets_tag), entry(counts_tag)) else {
+    for [offsets, counts] in arrays.0 {
+        let (Some(offsets), Some(counts)) = (offsets, counts) else {
             continue;
         };
         *structures = structures.saturating_add(offsets.count).saturating_add(counts.count);
@@ -739,6 +754,75 @@ fn image_data_cut(
         }
     }
     Ok(None)
+}
+
+/// The first entry of each tag of [`IMAGE_DATA`] in one IFD: its strip and tile arrays.
+#[derive(Debug, Default)]
+struct ImageArrays([[Option<Entry>; 2]; 2]);
+
+impl ImageArrays {
+    /// Keeps `entry` when it is the first of its tag among the arrays.
+    fn note(&mut self, entry: &Entry) {
+        for ((offsets_tag, counts_tag), [offsets, counts]) in IMAGE_DATA.iter().zip(&mut self.0) {
+            if entry.tag == *offsets_tag {
+                offsets.get_or_insert(*entry);
+            } else if entry.tag == *counts_tag {
+                counts.get_or_insert(*entry);
+            }
+        }
+    }
+}
+
+/// The IFD offsets a walk has visited, to refuse a chain that loops back. A chain mostly runs
+/// forward (the usual layout; a rewritten file whose IFD0 moved to the end steps back once),
+/// so the offsets are kept as a few ascending runs, each searched by bisection; a chain that
+/// steps back more than [`Visited::MAX_RUNS`] times is hashed from then on.
+#[derive(Debug, Default)]
+struct Visited {
+    /// The offsets in visit order, in runs that each ascend.
+    offsets: Vec<u64>,
+    /// Where each run but the first starts in `offsets`.
+    runs: Vec<usize>,
+    hashed: Option<HashSet<u64>>,
+}
+
+impl Visited {
+    const MAX_RUNS: usize = 16;
+
+    /// Adds `offset`; false when it was visited already.
+    fn insert(&mut self, offset: u64) -> bool {
+        if let Some(set) = &mut self.hashed {
+            return set.insert(offset);
+        }
+        let ascends = self.offsets.last().is_none_or(|&last| offset > last);
+        let mut start = 0;
+        for (i, &end) in self.runs.iter().chain([&self.offsets.len()]).enumerate() {
+            // The last run holds nothing above its last offset.
+            let searched = !ascends || i < self.runs.len();
+            let run = self.offsets.get(start..end).unwrap_or_default();
+            if searched && run.binary_search(&offset).is_ok() {
+                return false;
+            }
+            start = end;
+        }
+        if !ascends {
+            if self.runs.len() >= Self::MAX_RUNS {
+                let mut set: HashSet<u64> = self.offsets.drain(..).collect();
+                set.insert(offset);
+                self.hashed = Some(set);
+                return true;
+            }
+            self.runs.push(self.offsets.len());
+        }
+        self.offsets.push(offset);
+        true
+    }
+
+    /// How many offsets were visited.
+    fn len(&self) -> u64 {
+        let hashed = self.hashed.as_ref().map_or(0, HashSet::len);
+        (self.offsets.len() + hashed) as u64
+    }
 }
 
 /// The values of an entry of type SHORT, LONG or LONG8, inline or out of line; `Some(empty)`
@@ -1705,6 +1789,26 @@ mod tests {
         limits.max_structures = 6;
         let r = Tiff.find(&mut Cursor::new(&tiff), &limits);
         assert!(matches!(r, Err(Error::Limit { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn visited_offsets_are_refused_in_any_order() {
+        let mut v = Visited::default();
+        for o in [100, 200, 300, 50, 60, 250, 70] {
+            assert!(v.insert(o), "{o}");
+        }
+        for o in [100, 200, 300, 50, 60, 250, 70] {
+            assert!(!v.insert(o), "{o} again");
+        }
+        assert_eq!(v.len(), 7);
+        // Past the runs it bisects, every offset is hashed.
+        let mut v = Visited::default();
+        for o in (0..100u64).map(|i| if i % 2 == 0 { 1000 + i } else { 1000 - i }) {
+            assert!(v.insert(o));
+        }
+        assert!(v.hashed.is_some());
+        assert!(!v.insert(1000) && !v.insert(999) && v.insert(5));
+        assert_eq!(v.len(), 101);
     }
 
     #[test]
