@@ -87,8 +87,8 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 11] = [
-    "mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf", "tiff",
+const STREAMED: [&str; 12] = [
+    "mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf", "tiff", "avif",
 ];
 
 /// The families whose carriers plan their writes.
