@@ -189,8 +189,8 @@ impl Carrier for Tiff {
         edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
-    /// One walk of the IFD chain, copying the input as it goes when the chain runs forward
-    /// (see [`edit_plan`]).
+    /// One walk of the IFD chain, copying the input as it goes when the chain runs forward (so
+    /// the input is read once); the fields that change are patched into what was written.
     fn plan(
         &self,
         input: &mut dyn ReadSeek,
