@@ -1000,7 +1000,8 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
         };
         u64::try_from(shifted).map_err(|_| Error::malformed(FORMAT, at, "meta box larger than the file"))
     };
-    out.truncate(moved(plan.keep)?)?;
+    // A kept end inside `meta` (never met: the label's `mdat` ends the file) keeps `meta`.
+    out.truncate(moved(plan.keep.max(meta.end))?)?;
     for patch in plan.patches.iter().filter(|p| p.at < meta.start || p.at >= meta.end) {
         out.overwrite(moved(patch.at)?, &patch.bytes)?;
     }
