@@ -122,6 +122,24 @@ impl Sink for FileSink<'_, '_> {
     }
 
     fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        // A hole is copied after the scan: one the patch falls in keeps only its parts on
+        // either side, so the copy does not write over the patch (a TIFF's header or IFD
+        // entry inside a large copied range).
+        let end = at.saturating_add(bytes.len() as u64);
+        let mut after = Vec::new();
+        self.holes.retain_mut(|(range, out_at)| {
+            let out_end = out_at.saturating_add(range.end - range.start);
+            if out_end <= at || *out_at >= end {
+                return true;
+            }
+            if end < out_end {
+                after.push((range.start + (end - *out_at)..range.end, end));
+            }
+            let keep = at.saturating_sub(*out_at);
+            range.end = range.start + keep;
+            keep > 0
+        });
+        self.holes.extend(after);
         self.out.seek(SeekFrom::Start(at))?;
         self.out.write_all(bytes)?;
         self.out.seek(SeekFrom::Start(self.len))?;

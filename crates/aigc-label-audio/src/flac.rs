@@ -320,7 +320,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     if let Some((found, label_range)) = Walk::run(&mut src, &json, limits, &mut out)? {
         return Ok(out.finish(found, label_range));
     }
-    out.restart();
+    out.restart()?;
     let blocks = read_blocks(&mut src, limits)?;
     let (layout, found) = final_layout(&mut src, &blocks, &json, limits)?;
     out.copy(0..4);

@@ -244,7 +244,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     let plan = match walk_plan(&mut src, label, limits, &mut out)? {
         Some((found, label_range)) => out.finish(found, label_range),
         None => {
-            out.restart();
+            out.restart()?;
             layout_plan(&mut src, label, limits, out)?
         }
     };

@@ -660,7 +660,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     };
     let changed_from = match &edits.replaced {
         Some((range, bytes)) => {
-            out.truncate(range.start);
+            out.truncate(range.start)?;
             out.put(bytes);
             out.copy(range.end..len);
             range.start
@@ -694,7 +694,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
             }
             header.push(patch);
         } else {
-            out.overwrite(patch.pos, patch.bytes)?;
+            out.overwrite(patch.pos, &patch.bytes)?;
         }
     }
     if header.is_empty() {
