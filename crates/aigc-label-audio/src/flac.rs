@@ -15,14 +15,13 @@
 //! string and every other field stay covered by a content binding (see
 //! [`Flac::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::container::Drains;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions, found, text_of};
 use crate::in_place::{self, Steps, Storage, Update};
@@ -100,16 +99,6 @@ impl Carrier for Flac {
         }
         out.truncate(limits.max_copies);
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the metadata blocks: the comment blocks are read (their label copies

@@ -53,7 +53,6 @@
 mod boxes;
 mod items;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
@@ -62,7 +61,7 @@ use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
 use aigc_label_core::xmp::XmpHit;
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::jpeg::search_packet;
 use crate::{exif, truncated};
@@ -159,16 +158,6 @@ impl Carrier for Heif {
             )?;
         }
         Ok(found)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the top-level boxes and one read of `meta` and of the metadata items: the

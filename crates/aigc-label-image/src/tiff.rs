@@ -58,7 +58,6 @@
 //! decoder.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
@@ -66,7 +65,7 @@ use aigc_label_core::container::xmp_plan;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, xmp};
 
 use crate::exif::{self, Order, UserComment};
 use aigc_label_core::container::tiff::{Codec, Fields, Layout};
@@ -177,16 +176,6 @@ impl Carrier for Tiff {
             truncated::flag(FORMAT, &mut found, offset, IMAGE_CUT)?;
         }
         Ok(found)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the IFD chain, copying the input as it goes when the chain runs forward (so
@@ -1289,7 +1278,7 @@ mod tests {
         Tiff.find(&mut Cursor::new(data), &Limits::default())
     }
 
-    fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+    fn write(data: &[u8]) -> Result<(Vec<u8>, aigc_label_core::Written)> {
         let mut out = Vec::new();
         let label = Label::new("001191440300708461136T1XGW3", "new");
         let w = Tiff.write(&mut Cursor::new(data), &mut out, &label, &Limits::default())?;

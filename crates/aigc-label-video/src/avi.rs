@@ -13,14 +13,13 @@
 //! of each `ix##` standard index they point to), are moved too. Other copies of the label
 //! (a top-level `AIGC` chunk, `AIGC` in another `INFO` list) become `JUNK` of the same size.
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::container::Drains;
 use aigc_label_core::container::riff::{self, Chunks, Order};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions, Patch, found, label_json, plan_patched, text, within, zeros};
 
@@ -138,16 +137,6 @@ impl Carrier for Avi {
         let layout = layout(&mut src, &mut budget, false)?;
         let copies = copies(&mut src, &layout, &mut budget)?;
         found_copies(&mut src, &copies, limits)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the top-level chunks (and the lists that may hold a label): the copies are

@@ -16,14 +16,13 @@
 mod xml;
 pub(crate) mod zip;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, Strictness, id};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::util::xml_escape;
 use xml::{Node, attr, local, nodes, part_text, prefix, root_insert, splice};
@@ -91,16 +90,6 @@ impl Carrier for Ooxml {
         };
         let text = part_text(read_entry(&mut src, &entry, limits)?, &part)?;
         copies(&text, &entry, &part, referenced, limits)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One read of the central directory and the parts that change: the custom properties

@@ -29,7 +29,6 @@ mod in_place;
 
 pub use self::in_place::update_in_place;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
@@ -37,7 +36,7 @@ use aigc_label_core::container::Drains;
 use aigc_label_core::in_place::{InPlace, SECTOR, Storage, Update, in_one_sector};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use self::ebml::{Child, Element, FORMAT, children, element, fill, fix_crc, id, read_element, void};
 use crate::common::{Budget, Patch, STRUCTURE_SIZE, check_depth, found, label_json, text, within};
@@ -485,16 +484,6 @@ impl Carrier for Matroska {
             }
         }
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the Segment's children: the `Tags` elements are read (their label copies
