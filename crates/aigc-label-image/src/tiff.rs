@@ -83,6 +83,8 @@ const FORMAT: &str = "tiff";
 const TAG_XMP: u16 = 700;
 /// What a file whose strips or tiles run past its end is told.
 const IMAGE_CUT: &str = "strip or tile data lies past the end of the file (the image is cut short)";
+const COMMENT_CUT: &str =
+    "the Exif UserComment runs past the end of the file (cut short): what a write appends would complete it";
 /// The image data tags, as (offsets, byte counts): `StripOffsets`/`StripByteCounts` and
 /// `TileOffsets`/`TileByteCounts`.
 const IMAGE_DATA: [(u16, u16); 2] = [(273, 279), (324, 325)];
@@ -547,6 +549,10 @@ struct Scan {
     /// values, strips and tiles, the Exif IFD and its values), IFD0's XMP packet aside: a label
     /// room ([`in_place`]) starts at or after it.
     floor: u64,
+    /// The entry of the first `UserComment` in the Exif IFD whose value runs past the end of the
+    /// file. `find` passes over it, but a write refuses the file: what a write appends would
+    /// complete the value, and a label in its first bytes would then read as a copy of its own.
+    comment_cut: Option<u64>,
 }
 
 /// A labelled `UserComment` in the Exif IFD.
@@ -653,7 +659,8 @@ impl Scan {
         // A value that shares bytes with the header, an IFD or an XMP packet is not a comment of
         // its own (a crafted file can point one there): blanking it would break what it aliases.
         owned.extend(xmp.iter().map(|x| x.value.clone()));
-        let mut comments = user_comments(src, codec, &ifd0, &mut structures, &mut owned, &mut floor, limits)?;
+        let (mut comments, comment_cut) =
+            user_comments(src, codec, &ifd0, &mut structures, &mut owned, &mut floor, limits)?;
         comments.retain(|c| !owned.iter().any(|o| c.value.start < o.end && o.start < c.value.end));
         Ok(Scan {
             codec,
@@ -664,6 +671,7 @@ impl Scan {
             truncated,
             image_cut,
             floor,
+            comment_cut,
         })
     }
 
@@ -843,7 +851,8 @@ fn uint_array(src: &mut Source<'_>, codec: Codec, entry: &Entry, limits: &Limits
 /// wrong type, into the header, past the end, an IFD that does not fit or that shares bytes
 /// with the header, another IFD or an XMP packet) yields nothing
 /// rather than failing the file; a value over [`Limits::max_metadata_bytes`] is skipped too.
-/// Its entries count against [`Limits::max_structures`] with the rest of the walk.
+/// Its entries count against [`Limits::max_structures`] with the rest of the walk. Also returns
+/// the entry of the first `UserComment` whose value runs past the end of the file.
 fn user_comments(
     src: &mut Source<'_>,
     codec: Codec,
@@ -852,25 +861,25 @@ fn user_comments(
     owned: &mut Vec<Range<u64>>,
     floor: &mut u64,
     limits: &Limits,
-) -> Result<Vec<ExifComment>> {
+) -> Result<(Vec<ExifComment>, Option<u64>)> {
     let pointer = ifd0
         .entries(codec)
         .find(|e| e.tag == exif::TAG_EXIF_IFD && POINTER_TYPES.contains(&e.kind) && e.count == 1);
     let Some(pointer) = pointer else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     if pointer.field == ifd0.offset {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let Ok(ifd) = Ifd::read(src, codec, pointer.field, limits) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
     // An Exif IFD sharing bytes with the header, an IFD or an XMP packet is not one of its own:
     // its entries would change whenever those bytes do (a crafted pointer into the label's
     // packet would read a different `UserComment` after every rewrite).
     let range = ifd.range(codec);
     if owned.iter().any(|o| range.start < o.end && o.start < range.end) {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     *floor = ifd
         .entries(codec)
@@ -889,6 +898,7 @@ fn user_comments(
     }
     let word = codec.layout.word();
     let mut out = Vec::new();
+    let mut cut = None;
     for entry in ifd.entries(codec) {
         if entry.tag != exif::TAG_USER_COMMENT || !XmpEntry::byte_type(entry.kind) {
             continue;
@@ -899,6 +909,7 @@ fn user_comments(
             entry.field
         };
         let Some(end) = start.checked_add(entry.count).filter(|&e| e <= src.len()) else {
+            cut.get_or_insert(entry.at);
             continue;
         };
         if entry.count > limits.max_metadata_bytes {
@@ -914,7 +925,7 @@ fn user_comments(
             });
         }
     }
-    Ok(out)
+    Ok((out, cut))
 }
 
 /// Bytes to overwrite in place.
@@ -1178,6 +1189,9 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     if let Some(offset) = scan.image_cut {
         // Refused, not repaired: a repair would have to invent the missing image data.
         return Err(Error::truncated(FORMAT, offset, IMAGE_CUT));
+    }
+    if let Some(offset) = scan.comment_cut {
+        return Err(Error::truncated(FORMAT, offset, COMMENT_CUT));
     }
     let found = scan.found(&mut src, limits)?;
     let plan = Plan::new(&mut src, &scan, label, limits)?;
@@ -1633,6 +1647,34 @@ mod tests {
                 .build();
             assert!(find(&broken).unwrap().is_empty());
             assert_eq!(find(&write(&broken).unwrap().0).unwrap().len(), 1);
+        }
+    }
+
+    /// A `UserComment` holding a label whose value runs past the end of the file is no copy
+    /// (it cannot be read), but appending to the file would complete it: the write refuses
+    /// rather than leave a second label behind (fuzz `tiff`, `crash-90aa3138`).
+    #[test]
+    fn a_user_comment_past_the_end_is_refused_on_write() {
+        let wrapped = LABEL.replace("{\"Label", "{\"AIGC\":{\"Label") + "}";
+        let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
+        for (order, layout) in layouts() {
+            let codec = Codec { order, layout };
+            let kind = if layout == Layout::Big { 16 } else { 4 };
+            let base = Builder::new(order, layout)
+                .page(&[(34665, kind, vec![0; layout.word() as usize])])
+                .build();
+            let at = with_exif_ifd_at(&base, codec, b"", Some((0, 0))).len() as u64;
+            let count = comment.len() as u64 + 3;
+            let mut input = with_exif_ifd_at(&base, codec, b"", Some((at, count)));
+            input.extend_from_slice(&comment);
+            assert!(find(&input).unwrap().is_empty());
+            let refused = write(&input).unwrap_err();
+            assert!(matches!(refused, Error::Truncated { .. }), "{refused}");
+            // The same comment inside the file is read and blanked.
+            let mut whole = with_exif_ifd_at(&base, codec, b"", Some((at, count - 3)));
+            whole.extend_from_slice(&comment);
+            assert_eq!(find(&whole).unwrap().len(), 1);
+            assert_eq!(find(&write(&whole).unwrap().0).unwrap().len(), 1);
         }
     }
 

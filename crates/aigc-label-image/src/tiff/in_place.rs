@@ -116,8 +116,10 @@ fn plan<R: Read + Seek>(
 ) -> Result<std::result::Result<Steps, &'static str>> {
     let mut src = Source::new(file, FORMAT)?;
     let scan = Scan::read(&mut src, limits, false)?;
-    if scan.image_cut.is_some() || !scan.comments.is_empty() {
-        return Ok(Err("the image is cut short, or a label sits in the EXIF UserComment"));
+    if scan.image_cut.is_some() || scan.comment_cut.is_some() || !scan.comments.is_empty() {
+        return Ok(Err(
+            "the image or the EXIF UserComment is cut short, or a label sits in the UserComment",
+        ));
     }
     let Some(entry) = scan.primary().filter(|e| !e.inline && e.entry.kind == TYPE_BYTE) else {
         return Ok(Err("no XMP packet of type BYTE in IFD0"));
