@@ -207,3 +207,47 @@ fn edits_found_after_the_walk_are_put_over_the_streamed_copy() {
         }
     }
 }
+
+/// An EBML element: `id` (its bytes with the marker), an 8-byte size, `data`.
+fn ebml(id: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = id.to_vec();
+    out.push(0x01);
+    out.extend_from_slice(&(data.len() as u64).to_be_bytes()[1..]);
+    out.extend_from_slice(data);
+    out
+}
+
+/// A label that outgrows its room before the Clusters moves to a new Tags element at the end,
+/// never into another producer's Tags that ends the Segment: joining it would change that
+/// element's size and CRC, which a binding covers (fuzz `ebml`, `crash-9c87766d`).
+#[test]
+fn an_outgrown_label_does_not_join_another_producers_tags() {
+    let input = std::fs::read(fixture("video/mkv_reserved.mkv")).unwrap();
+    let [a, b, _] = common::binding_labels();
+    let mut with_a = common::write(&Matroska, &input, &a);
+    // Another producer's Tags, with a CRC-32, at the Segment's end.
+    let simple = [ebml(&[0x45, 0xA3], b"TITLE"), ebml(&[0x44, 0x87], b"other")].concat();
+    let tag = ebml(
+        &[0x73, 0x73],
+        &[ebml(&[0x63, 0xC0], &[]), ebml(&[0x67, 0xC8], &simple)].concat(),
+    );
+    let crc = [[0xBF, 0x84].as_slice(), &crc32fast::hash(&tag).to_le_bytes()].concat();
+    with_a.extend_from_slice(&ebml(&[0x12, 0x54, 0xC3, 0x67], &[crc, tag].concat()));
+    let (_, hdr, len) = element(&with_a, 0);
+    let seg = hdr + len;
+    let (_, seg_hdr, _) = element(&with_a, seg);
+    assert_eq!(seg_hdr, 12, "an 8-byte Segment size");
+    let size = (with_a.len() - seg - seg_hdr) as u64;
+    with_a[seg + 4..seg + seg_hdr].copy_from_slice(&(size | 1 << 56).to_be_bytes());
+    let other = level1(&with_a).1.last().copied().unwrap();
+
+    let with_b = common::write(&Matroska, &with_a, &b);
+    assert_eq!(
+        with_b[other.1..other.2],
+        with_a[other.1..other.2],
+        "the other producer's Tags is kept"
+    );
+    assert!(level1(&with_b).1.last().unwrap().1 >= other.2, "B is appended after it");
+    check_crcs(&with_b);
+    assert!(common::covered(&Matroska, &with_a) == common::covered(&Matroska, &with_b));
+}

@@ -559,16 +559,24 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     let tag = label_tag(&label_json(label));
     let mut edits = Edits::default();
     let mut copies = Vec::new();
+    let labelled = holds_a_label(&mut src, &seg, limits)?;
 
     for (i, e) in seg.kids.iter().enumerate().filter(|(_, e)| e.id == id::TAGS) {
         let buf = load(&mut src, e, limits)?;
+        let before = copies.len();
         copies_in(&seg, e, &buf, limits, &mut copies)?;
+        // Once the file holds a label, a content binding covers every Tags element that holds
+        // none (see `binding`): the label may then only take over a Tags element holding a
+        // copy, a Void, or a new Tags element at the end. Taking over (or joining) another
+        // one would change its size and CRC, covered bytes (a label that outgrew its room
+        // before the Clusters once joined another producer's Tags at the Segment's end).
+        let takeable = edits.label_at.is_none() && (copies.len() > before || !labelled);
         let (kept, changed, any_tag) = strip_tags(&buf, e.start, limits)?;
         let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
         // Another producer's Tags takes the label only where nothing follows it: a label
         // outgrowing the Void after it would leave again and shrink it (its size and CRC
         // changing under a binding that no longer leaves them out).
-        if edits.label_at.is_none() && !any_tag {
+        if takeable && !any_tag {
             // Ours (or holding nothing else): our Tag with the room for updates in place,
             // inside the element, which takes the Void after it too.
             let kept = without_voids(&kept, e.start)?;
@@ -592,7 +600,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
                 }
                 continue;
             }
-        } else if edits.label_at.is_none() && room == seg.end {
+        } else if takeable && room == seg.end {
             // Another producer's Tags at the end: our Tag joins its Tags (no room: an update
             // in place needs a Tags element of our own).
             let mut data = [kept.as_slice(), &tag].concat();
@@ -707,6 +715,17 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
 }
 
 /// Adds the label copies of `buf`, the `Tags` element `e` of `seg`, to `out`.
+/// Whether any `Tags` element of the Segment holds a label copy (what the binding leaves out
+/// is then fixed: see [`binding`]).
+fn holds_a_label(src: &mut Source<'_>, seg: &Segment, limits: &Limits) -> Result<bool> {
+    for e in seg.kids.iter().filter(|e| e.id == id::TAGS) {
+        if !tag_copies(&load(src, e, limits)?, e.start, limits)?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn copies_in(seg: &Segment, e: &Level1, buf: &[u8], limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
     for c in tag_copies(buf, e.start, limits)? {
         let range = e.start + c.range.start as u64..e.start + c.range.end as u64;
