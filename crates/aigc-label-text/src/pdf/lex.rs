@@ -397,26 +397,42 @@ impl<'a> Lexer<'a> {
         };
         // `N G R` is a reference: look ahead without committing.
         let save = self.pos;
-        if let Some(r) = self.try_ref(int) {
+        if let Some(r) = self.try_ref(int)? {
             return Ok(r);
         }
         self.pos = save;
         Ok(Obj::Int(int))
     }
 
-    fn try_ref(&mut self, num: i64) -> Option<Obj> {
-        let num = u32::try_from(num).ok()?;
-        let gen_ = self.uint().ok()?;
-        let gen_ = u16::try_from(gen_).ok()?;
+    /// The rest of a reference `num G R`, or `None` when what follows is not one. Running out
+    /// of bytes in the look-ahead is [`LexError::Eof`], not "no reference": a buffer that ends
+    /// inside `3 0 R` must be read again with more bytes, or `3` would be taken for an integer
+    /// and `0` for the next token (a dictionary key, say) depending on where a window ended.
+    fn try_ref(&mut self, num: i64) -> LexResult<Option<Obj>> {
+        let Ok(num) = u32::try_from(num) else {
+            return Ok(None);
+        };
+        let gen_ = match self.uint() {
+            Ok(g) => g,
+            Err(LexError::Eof) => return Err(LexError::Eof),
+            Err(LexError::Bad(_)) => return Ok(None),
+        };
+        let Ok(gen_) = u16::try_from(gen_) else {
+            return Ok(None);
+        };
         self.skip_ws();
-        if self.peek() != Some(b'R') {
-            return None;
+        match self.peek() {
+            None => return Err(LexError::Eof),
+            Some(b'R') => {}
+            Some(_) => return Ok(None),
         }
-        if self.peek_at(1).is_some_and(is_regular) {
-            return None;
+        match self.peek_at(1) {
+            None => return Err(LexError::Eof),
+            Some(b) if is_regular(b) => return Ok(None),
+            Some(_) => {}
         }
         self.pos += 1;
-        Some(Obj::Ref(num, gen_))
+        Ok(Some(Obj::Ref(num, gen_)))
     }
 }
 
@@ -466,6 +482,24 @@ mod tests {
         assert_eq!(parse(b"<zz>"), Err(LexError::Bad("bad hex string")));
         let deep = [b'['; 100];
         assert!(matches!(parse(&deep), Err(LexError::Bad(_))));
+    }
+
+    /// A buffer that ends inside `N G R` (a read window, say) asks for more bytes; it does not
+    /// read an integer and then stumble on the generation (fuzz `pdf`, `crash-3531169b`).
+    #[test]
+    fn a_reference_cut_by_the_buffer_end_is_eof() {
+        let src = b"<< /Info 3 0 R /Root 2 0 R >>";
+        for end in 11..src.len() - 2 {
+            assert_eq!(parse(&src[..end]), Err(LexError::Eof), "cut at {end}");
+        }
+        let Obj::Dict(d) = parse(src).unwrap() else { panic!() };
+        assert_eq!(d.get(b"Info"), Some(&Obj::Ref(3, 0)));
+        // Numbers that are no reference are still numbers.
+        let Obj::Array(a) = parse(b"[3 0 /B 4 5 true] ").unwrap() else {
+            panic!()
+        };
+        assert_eq!(a[..2], [Obj::Int(3), Obj::Int(0)]);
+        assert_eq!(a[3..], [Obj::Int(4), Obj::Int(5), Obj::Bool(true)]);
     }
 
     #[test]

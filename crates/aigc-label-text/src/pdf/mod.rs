@@ -483,6 +483,14 @@ fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
         Some(info) => (info.reference, info.entries),
         None => (None, Vec::new()),
     };
+    // Carried as written, not re-serialised and not refused: each key is written anew by
+    // `write_name` (so a key of any bytes, 0xFF or white space included, lexes back as itself)
+    // and each value is the exact run of bytes the lexer read as one complete object, which the
+    // ` /` written after it cannot extend. The update's trailer then says what the previous one
+    // said, including entries this writer does not know (which a re-serialisation of parsed
+    // values would lose: reals, and strings whose bytes are kept only as read). An output once
+    // failed to read back around a carried `/Indo 3 0 R`: the cause was the reader's look-ahead
+    // for `N G R` at the end of its read window (see `lex`), not the carrying.
     let carried = doc
         .trailer
         .entries

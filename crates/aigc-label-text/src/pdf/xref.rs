@@ -782,11 +782,13 @@ fn object_from_stream(dict: &Obj, data: &[u8], num: u32, index: u32, limits: &Li
         return Err(LexError::Bad("offset past the object stream"));
     }
     let mut lx = Lexer::new(data, at, limits.max_depth);
-    // The last object of a stream may end exactly at the end of the data.
+    // The last object of a stream may end exactly at the end of the data. The padding ends
+    // any token, and a delimiter no object continues with ends a reference's look-ahead (`42`
+    // is then an integer, not the start of `42 0 R`).
     match lx.object() {
         Err(LexError::Eof) => {
             let mut padded = data.to_vec();
-            padded.push(b' ');
+            padded.extend_from_slice(b" ]");
             let mut lx = Lexer::new(&padded, at, limits.max_depth);
             lx.object()
                 .map_err(|_| LexError::Bad("truncated object in object stream"))
