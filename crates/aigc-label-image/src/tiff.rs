@@ -1590,16 +1590,29 @@ mod tests {
         out
     }
 
-    #[test]
-    fn a_label_in_the_exif_user_comment_is_read_and_blanked() {
+    /// The wrapped label, and a `UserComment` value (ASCII) holding it.
+    fn wrapped_comment() -> (String, Vec<u8>) {
         let wrapped = LABEL.replace("{\"Label", "{\"AIGC\":{\"Label") + "}";
         let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
-        for (order, layout) in layouts() {
-            let codec = Codec { order, layout };
+        (wrapped, comment)
+    }
+
+    /// A one-page file in each layout whose IFD0 has an Exif IFD pointer (tag 34665, no IFD yet).
+    fn with_exif_pointer() -> impl Iterator<Item = (Codec, Vec<u8>)> {
+        layouts().into_iter().map(|(order, layout)| {
             let kind = if layout == Layout::Big { 16 } else { 4 };
             let base = Builder::new(order, layout)
                 .page(&[(34665, kind, vec![0; layout.word() as usize])])
                 .build();
+            (Codec { order, layout }, base)
+        })
+    }
+
+    #[test]
+    fn a_label_in_the_exif_user_comment_is_read_and_blanked() {
+        let (wrapped, comment) = wrapped_comment();
+        for (codec, base) in with_exif_pointer() {
+            let layout = codec.layout;
             let input = with_exif_ifd(&base, codec, &comment);
             let found = find(&input).unwrap();
             assert_eq!(found.len(), 1, "{found:?}");
@@ -1655,14 +1668,8 @@ mod tests {
     /// rather than leave a second label behind (fuzz `tiff`, `crash-90aa3138`).
     #[test]
     fn a_user_comment_past_the_end_is_refused_on_write() {
-        let wrapped = LABEL.replace("{\"Label", "{\"AIGC\":{\"Label") + "}";
-        let comment = [b"ASCII\0\0\0".as_slice(), wrapped.as_bytes()].concat();
-        for (order, layout) in layouts() {
-            let codec = Codec { order, layout };
-            let kind = if layout == Layout::Big { 16 } else { 4 };
-            let base = Builder::new(order, layout)
-                .page(&[(34665, kind, vec![0; layout.word() as usize])])
-                .build();
+        let (_, comment) = wrapped_comment();
+        for (codec, base) in with_exif_pointer() {
             let at = with_exif_ifd_at(&base, codec, b"", Some((0, 0))).len() as u64;
             let count = comment.len() as u64 + 3;
             let mut input = with_exif_ifd_at(&base, codec, b"", Some((at, count)));

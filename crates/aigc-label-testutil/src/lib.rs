@@ -214,27 +214,70 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
         return;
     }
     let label = sample_label();
-    plan_agrees(carrier, data, &label, limits);
+    let checked = checked_plan(carrier, data, &label, limits);
     let mut out = Vec::new();
     if carrier.write(&mut Cursor::new(data), &mut out, &label, limits).is_err() {
         return;
     }
-    let found = carrier
-        .find(&mut Cursor::new(&out), limits)
-        .expect("our own output must read back");
-    assert_eq!(found.len(), 1, "exactly one label after writing, found {found:#?}");
-    let parsed = aigc_label_core::json::parse(&found[0].text, limits.max_depth).expect("our label is JSON");
-    assert_eq!(parsed.to_label(), Some(label));
+    if !checked {
+        holds_the_label(carrier, &out, &label, limits);
+        binding_holds(carrier, &out, limits);
+    }
+}
 
-    // The binding contract: once we have written a label, rewriting it with a much longer or a
-    // much shorter one leaves every covered byte as it was.
-    let before = covered_by(carrier, &out);
+/// A carrier's [`Carrier::plan`] tells what its [`Carrier::find`] and [`Carrier::write`] tell:
+/// the same label copies, the same output byte for byte, and a failure exactly where the write
+/// fails. The plan is also made streaming ([`PlanBuilder::streaming`]), into a sink that can be
+/// cut back (so guesses are written, and cut back when wrong) and into one that cannot, through
+/// a small [`SeekBuf`]: the same plan, and the same output once the rest is written. Carriers
+/// that do not plan pass trivially.
+///
+/// Agreement alone would let a wrong plan agree with itself ([`Carrier::write`] executes the
+/// same plan), so the output is also checked on its own terms, the way the fuzz property does
+/// ([`holds_the_label`]): the output of a builder that never drains ([`PlanBuilder::new`], all
+/// output kept until the end, so every guess is revisable and no cut back or patch refused,
+/// and the carrier takes no streaming short cut since nothing can be revised) reads back as
+/// exactly `label`, once, in a structure its binding exclusions leave out, and a longer or
+/// shorter label written over it leaves the bytes the binding covers as they were
+/// ([`binding_holds`]).
+pub fn plan_agrees(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &aigc_label_core::Limits) {
+    checked_plan(carrier, data, label, limits);
+}
+
+/// On a write's output: [`Carrier::find`] reads exactly one label copy, which is `label`, and
+/// [`Carrier::binding_exclusions`] leave that copy out (a rewrite may change it).
+pub fn holds_the_label(carrier: &dyn Carrier, out: &[u8], label: &Label, limits: &aigc_label_core::Limits) {
+    let format = carrier.format();
+    let found = carrier
+        .find(&mut Cursor::new(out), limits)
+        .unwrap_or_else(|e| panic!("{format}: our own output must read back: {e}"));
+    assert_eq!(
+        found.len(),
+        1,
+        "{format}: exactly one label after writing, found {found:#?}"
+    );
+    let parsed = aigc_label_core::json::parse(&found[0].text, limits.max_depth).expect("our label is JSON");
+    assert_eq!(parsed.to_label().as_ref(), Some(label), "{format}: the label read back");
+    let excluded = carrier
+        .binding_exclusions(&mut Cursor::new(out), limits)
+        .unwrap_or_else(|e| panic!("{format}: binding exclusions of our own output: {e}"));
+    let copy = &found[0].range;
+    assert!(
+        excluded.iter().any(|r| r.start <= copy.start && copy.end <= r.end),
+        "{format}: the label {copy:?} is not left out of the binding: {excluded:?}"
+    );
+}
+
+/// The binding contract on a file `carrier` wrote: rewriting its label with a much longer or a
+/// much shorter one leaves every covered byte as it was. A carrier may refuse the longer label
+/// (no room it can make in an odd layout), not the shorter one after it.
+pub fn binding_holds(carrier: &dyn Carrier, out: &[u8], limits: &aigc_label_core::Limits) {
+    let before = covered_by(carrier, out);
     let mut long = sample_label().propagated("001191110108551385082Q20000", "p".repeat(3000));
     long.reserved_code2 = "r".repeat(3000);
-    // A carrier may refuse (no room it can make in an odd layout); it must not break the rule.
     let mut longer = Vec::new();
     if carrier
-        .write(&mut Cursor::new(&out), &mut longer, &long, limits)
+        .write(&mut Cursor::new(out), &mut longer, &long, limits)
         .is_err()
     {
         return;
@@ -255,13 +298,9 @@ pub fn fuzz_carrier(carrier: &dyn Carrier, data: &[u8]) {
     );
 }
 
-/// A carrier's [`Carrier::plan`] tells what its [`Carrier::find`] and [`Carrier::write`] tell:
-/// the same label copies, the same output byte for byte, and a failure exactly where the write
-/// fails. The plan is also made streaming ([`PlanBuilder::streaming`]), into a sink that can be
-/// cut back (so guesses are written, and cut back when wrong) and into one that cannot, through
-/// a small [`SeekBuf`]: the same plan, and the same output once the rest is written. Carriers
-/// that do not plan pass trivially.
-pub fn plan_agrees(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &aigc_label_core::Limits) {
+/// [`plan_agrees`]; true when the carrier planned a write, whose output was then checked with
+/// [`holds_the_label`].
+fn checked_plan(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &aigc_label_core::Limits) -> bool {
     let format = carrier.format();
     let planned = carrier.plan(&mut Cursor::new(data), label, limits, PlanBuilder::new(format));
     let mut out = Vec::new();
@@ -290,7 +329,7 @@ pub fn plan_agrees(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &a
         }
     }
     match planned {
-        Ok(None) => {}
+        Ok(None) => false,
         Ok(Some(plan)) => {
             let found = carrier
                 .find(&mut Cursor::new(data), limits)
@@ -312,12 +351,18 @@ pub fn plan_agrees(carrier: &dyn Carrier, data: &[u8], label: &Label, limits: &a
                 carrier.format()
             );
             assert_eq!(reported, written, "{}", carrier.format());
+            holds_the_label(carrier, &out, label, limits);
+            binding_holds(carrier, &out, limits);
+            true
         }
-        Err(e) => assert!(
-            written.is_err(),
-            "{}: the plan fails ({e}) where write succeeds",
-            carrier.format()
-        ),
+        Err(e) => {
+            assert!(
+                written.is_err(),
+                "{}: the plan fails ({e}) where write succeeds",
+                carrier.format()
+            );
+            false
+        }
     }
 }
 
