@@ -44,9 +44,9 @@
 //! [`embed_at_psnr`] at [`DEFAULT_PSNR`] (PSNR 40.23 to 41.09 dB, mean 40.36): the payload
 //! comes back exactly from all 29 unattacked and after JPEG 50, WebP 50, brightness +20%,
 //! contrast -20% and noise; 28 after 0.5x and 0.3x downscaling, a crop of 10% per edge,
-//! brightness -20% and contrast +20%; 27 after the 60% crops, the 0.5x + JPEG 70 + crop 5%
-//! chain and a 2 degree rotation (found by [`detect`] itself; also 27 at 0.7 and -1 degree,
-//! 29 at 1.5 and -2.5). Nearly every miss is one of two dense textures (grass, gravel). The
+//! brightness -20% and contrast +20%; 27 after the 60% crops and the 0.5x + JPEG 70 + crop 5%
+//! chain; after a rotation (found by [`detect`] itself) 29 at 2, 1.5 and -2.5 degrees, 28 at
+//! 0.7 and -1. Nearly every miss is one of two dense textures (grass, gravel). The
 //! informed amplitudes moved downscaling and WebP up (that is where the picture's reading at
 //! the embedding geometry survives); after a crop these two textures fail earlier, at
 //! synchronisation: the crop's tile period is not among the autocorrelation's best peaks. For
@@ -75,9 +75,17 @@
 //!
 //! Raw video frames (RGBA, RGB, I420, NV12) are marked and read by [`frame`].
 //!
-//! Not reached yet: issue 19's 95% on every attack: the 60% crops, the chain and a 2 degree
-//! rotation stay at 27 of 29 (grass and gravel, see above: after a turn they decode only
-//! where the guessed angle is exact, their template being too faint to refine from).
+//! Also tried for the textures and not kept: whitening the residual before the
+//! autocorrelation (a per-picture linear predictor of order 12, Yule-Walker, along each axis;
+//! no texture miss recovered, and other images lost after the chain and the crops), and that
+//! filter with its adjoint on the residual the fold reads (the matched filter for coloured
+//! noise: far worse after every lossy attack, whose losses are the high frequencies it
+//! leans on).
+//!
+//! Not reached yet: issue 19's 95% on every attack: the 60% crops and the chain stay at 27 of
+//! 29 (grass and gravel, see above). After a turn the textures decode only where a guessed
+//! angle is within a few tenths of a degree, their template being too faint to refine from
+//! further away, which is why the guesses sit at 0.75, 1.5, 2 and 2.5 degrees either way.
 //!
 //! # Example
 //!
@@ -411,7 +419,7 @@ pub const DETECT_ATTEMPTS: usize = sync::MAX_ATTEMPTS
 /// Why turned both ways rather than one straight fold with the crop's periods (the previous
 /// guess): a dense texture's template is too faint to refine a fold from three quarters of a
 /// degree away, and the turned guess starts within a few tenths of a degree of a 0.7 or 1
-/// degree turn (measured: rotation by -1 and 0.7 degrees 27 -> 28 of 29, gravel).
+/// degree turn (measured: rotation by -1 and 0.7 degrees 27 -> 28 of 29, grass).
 const SMALL_TURNS: [f32; 2] = [0.75, -0.75];
 
 /// Rotations beyond the quick angles whose crop [`detect`] guesses and refines (no search of
