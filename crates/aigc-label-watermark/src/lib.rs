@@ -432,8 +432,8 @@ const GUESS_ANGLES: [f32; 4] = [2.0, -2.0, 2.5, -2.5];
 ///
 /// The straight search first, then each quick angle; then, if nothing decoded, a guess per
 /// angle ([`SMALL_TURNS`], the quick angles, [`GUESS_ANGLES`]) of the periods a turn and a
-/// crop back to a rectangle leave, refined by [`sync::refined`] or [`sync::guessed`], which
-/// measure and correct the rotation and scale the guess leaves.
+/// crop back to a rectangle leave, refined by [`sync::guessed`], which measures and corrects
+/// the rotation and scale the guess leaves.
 ///
 /// Why guesses rather than the searches' own best fits: a turn smears the autocorrelation,
 /// so after one its best fit is usually the wrong period; the crop back to a rectangle is
@@ -451,28 +451,19 @@ fn detect_grid(grid: &[f32], width: u32, height: u32) -> Option<Detection> {
         let (px, py) = sync::turned_periods(degrees, aspect);
         sync::Map::turned(px, py, degrees, width, height)
     };
-    let mut quick_guesses = Vec::with_capacity(QUICK_ANGLES.len());
     for &degrees in &QUICK_ANGLES {
         let turned_grid = luma::unrotate(&residual, width, height, degrees);
-        let guess = sync::turned_periods(degrees, aspect);
-        let (fits, guessed) = sync::quick_fits(&turned_grid, &layout, guess);
-        if let Some(found) = decode_fits(&fits, &layout) {
+        if let Some(found) = decode_fits(&sync::quick_fits(&turned_grid, &layout), &layout) {
             return Some(found);
         }
-        quick_guesses.push((turned(degrees), guessed));
     }
-    // The guesses, smallest turn first: below the quick angles, their own, and beyond them
-    // (each an affine fold of the residual as it is, no turned copy).
-    let refine_quick = |(map, fit): (sync::Map, sync::Fit)| {
-        let origin = *fit.origins.first()?;
-        decode_fits(&[sync::refined(&residual, map, origin, fit.z, &layout)], &layout)
-    };
-    let refine_guess = |degrees: f32| decode_fits(&[sync::guessed(&residual, &turned(degrees), &layout)?], &layout);
+    // Then the guesses, smallest turn first (each an affine fold of the residual as it is, no
+    // turned copy).
     SMALL_TURNS
         .iter()
-        .find_map(|&d| refine_guess(d))
-        .or_else(|| quick_guesses.into_iter().find_map(refine_quick))
-        .or_else(|| GUESS_ANGLES.iter().find_map(|&d| refine_guess(d)))
+        .chain(&QUICK_ANGLES)
+        .chain(&GUESS_ANGLES)
+        .find_map(|&degrees| decode_fits(&[sync::guessed(&residual, &turned(degrees), &layout)?], &layout))
 }
 
 /// Largest rotation [`detect_rotated`] undoes, in degrees.

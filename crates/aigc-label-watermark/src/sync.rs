@@ -324,13 +324,12 @@ pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
 
 /// The quick search for a rotated picture: only the strongest autocorrelation peak per axis,
 /// measured over every fourth line (and the uncropped period), at most [`QUICK_PERIODS`] pairs,
-/// so at most `QUICK_PERIODS * SHIFTS_TRIED` attempts; and, not decoded but returned for
-/// [`refined`], the fit for the `guess`ed periods.
-pub(crate) fn quick_fits(residual: &[f32], layout: &Layout, guess: (f32, f32)) -> (Vec<Fit>, Fit) {
+/// so at most `QUICK_PERIODS * SHIFTS_TRIED` attempts.
+pub(crate) fn quick_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
     let pairs = period_candidates(residual, 1, 4, false);
     let mut fits = fits_for(residual, layout, pairs);
     fits.truncate(QUICK_PERIODS);
-    (fits, fit_for(residual, layout, guess))
+    fits
 }
 
 /// The tile periods after a turn by `degrees` and a crop to the largest centred rectangle of
@@ -667,6 +666,7 @@ const REFINE_AGAIN: f32 = 1.0;
 /// The fit under `map` (tile origin near `origin`, template z `z`) after [`refine`], once, or
 /// twice when the first round made the template stand out more (a fit near the truth
 /// converges; noise does not, and is not paid for twice).
+#[cfg(test)]
 pub(crate) fn refined(residual: &[f32], map: Map, origin: (usize, usize), z: f32, layout: &Layout) -> Fit {
     settle(residual, refine(residual, &map, origin, layout), z, layout)
 }
