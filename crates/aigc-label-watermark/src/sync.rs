@@ -324,13 +324,12 @@ pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
 
 /// The quick search for a rotated picture: only the strongest autocorrelation peak per axis,
 /// measured over every fourth line (and the uncropped period), at most [`QUICK_PERIODS`] pairs,
-/// so at most `QUICK_PERIODS * SHIFTS_TRIED` attempts; and, not decoded but returned for
-/// [`refined`], the fit for the `guess`ed periods.
-pub(crate) fn quick_fits(residual: &[f32], layout: &Layout, guess: (f32, f32)) -> (Vec<Fit>, Fit) {
+/// so at most `QUICK_PERIODS * SHIFTS_TRIED` attempts.
+pub(crate) fn quick_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
     let pairs = period_candidates(residual, 1, 4, false);
     let mut fits = fits_for(residual, layout, pairs);
     fits.truncate(QUICK_PERIODS);
-    (fits, fit_for(residual, layout, guess))
+    fits
 }
 
 /// The tile periods after a turn by `degrees` and a crop to the largest centred rectangle of
@@ -407,7 +406,9 @@ pub(crate) struct Map {
 }
 
 impl Map {
-    /// The fold with periods `(px, py)` on the grid as it is.
+    /// The fold with periods `(px, py)` on the grid as it is (the tests compare it with
+    /// [`fold`]).
+    #[cfg(test)]
     pub(crate) fn straight(px: f32, py: f32) -> Map {
         Map {
             a: [[TILE as f32 / px, 0.0], [0.0, TILE as f32 / py]],
@@ -587,45 +588,76 @@ fn local_offset(tile: &[f32], template: &[(usize, usize, f32)], dx: usize, dy: u
     ]
 }
 
-/// `map` corrected for the small rotation, scale or shear it leaves: the template's origin is
-/// found again in each half of the grid (left, right, top, bottom) near `origin`, and the way
-/// it drifts across the grid is taken out of the map.
-///
-/// Why: the rotation search turns the picture back by whole steps and the autocorrelation
-/// measures periods to a fraction of a pixel, and an error of half a degree or half a pixel
-/// drifts the tiles far enough apart across the grid to blur the fold; each half is short
-/// enough that its drift is small, and the offsets between halves measure it.
-pub(crate) fn refine(residual: &[f32], map: &Map, origin: (usize, usize), layout: &Layout) -> Map {
-    let half = WORK / 2;
-    // One pass into the four quadrants; each half is the sum of two.
-    let quadrant = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
-        let mut sums = Sums::new();
-        sums.add(residual, map, xs, ys);
-        sums
-    };
-    let (tl, tr) = (quadrant(0..half, 0..half), quadrant(half..WORK, 0..half));
-    let (bl, br) = (quadrant(0..half, half..WORK), quadrant(half..WORK, half..WORK));
-    let chips = template(layout);
-    let offset = |a: &Sums, b: &Sums| local_offset(&a.plus(b).tile(), &chips, origin.0, origin.1);
-    let (left, right) = (offset(&tl, &bl), offset(&tr, &br));
-    let (top, bottom) = (offset(&tl, &tr), offset(&bl, &br));
-    // The origin's drift per working pixel: d(origin) / d(x) and d(origin) / d(y).
-    let d = half as f32;
-    let g = [
-        [(right[0] - left[0]) / d, (bottom[0] - top[0]) / d],
-        [(right[1] - left[1]) / d, (bottom[1] - top[1]) / d],
-    ];
-    // The origin is where the map puts the pattern's start, so the pattern sits at the map's
-    // coordinates less the drift; the centre keeps its coordinates.
-    let mid = (WORK as f32 - 1.0) / 2.0;
-    let mut out = *map;
-    for (r, gr) in g.iter().enumerate() {
-        for (c, gv) in gr.iter().enumerate() {
-            out.a[r][c] -= gv;
+/// A fold through one map kept as its four quadrants: enough for the whole fold (their sum)
+/// and for [`Quadrants::corrected`] (each half is the sum of two).
+struct Quadrants {
+    tl: Sums,
+    tr: Sums,
+    bl: Sums,
+    br: Sums,
+}
+
+impl Quadrants {
+    /// One pass over the residual through `map`, into the four quadrants.
+    fn new(residual: &[f32], map: &Map) -> Quadrants {
+        let half = WORK / 2;
+        let quadrant = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
+            let mut sums = Sums::new();
+            sums.add(residual, map, xs, ys);
+            sums
+        };
+        Quadrants {
+            tl: quadrant(0..half, 0..half),
+            tr: quadrant(half..WORK, 0..half),
+            bl: quadrant(0..half, half..WORK),
+            br: quadrant(half..WORK, half..WORK),
         }
-        out.b[r] += (gr[0] + gr[1]) * mid;
     }
-    out
+
+    /// The whole fold, smoothed as [`fold_map`]'s.
+    fn tile(&self) -> Vec<f32> {
+        self.tl.plus(&self.tr).plus(&self.bl.plus(&self.br)).tile()
+    }
+
+    /// `map` (the map these quadrants were folded through) corrected for the small rotation,
+    /// scale or shear it leaves: the template's origin is found again in each half of the grid
+    /// (left, right, top, bottom) near `origin`, and the way it drifts across the grid is taken
+    /// out of the map.
+    ///
+    /// Why: the rotation search turns the picture back by whole steps and the autocorrelation
+    /// measures periods to a fraction of a pixel, and an error of half a degree or half a pixel
+    /// drifts the tiles far enough apart across the grid to blur the fold; each half is short
+    /// enough that its drift is small, and the offsets between halves measure it.
+    fn corrected(&self, map: &Map, origin: (usize, usize), layout: &Layout) -> Map {
+        let Quadrants { tl, tr, bl, br } = self;
+        let chips = template(layout);
+        let offset = |a: &Sums, b: &Sums| local_offset(&a.plus(b).tile(), &chips, origin.0, origin.1);
+        let (left, right) = (offset(tl, bl), offset(tr, br));
+        let (top, bottom) = (offset(tl, tr), offset(bl, br));
+        // The origin's drift per working pixel: d(origin) / d(x) and d(origin) / d(y).
+        let d = (WORK / 2) as f32;
+        let g = [
+            [(right[0] - left[0]) / d, (bottom[0] - top[0]) / d],
+            [(right[1] - left[1]) / d, (bottom[1] - top[1]) / d],
+        ];
+        // The origin is where the map puts the pattern's start, so the pattern sits at the
+        // map's coordinates less the drift; the centre keeps its coordinates.
+        let mid = (WORK as f32 - 1.0) / 2.0;
+        let mut out = *map;
+        for (r, gr) in g.iter().enumerate() {
+            for (c, gv) in gr.iter().enumerate() {
+                out.a[r][c] -= gv;
+            }
+            out.b[r] += (gr[0] + gr[1]) * mid;
+        }
+        out
+    }
+}
+
+/// `map` corrected for what it leaves near the tile origin `origin` (see
+/// [`Quadrants::corrected`]).
+pub(crate) fn refine(residual: &[f32], map: &Map, origin: (usize, usize), layout: &Layout) -> Map {
+    Quadrants::new(residual, map).corrected(map, origin, layout)
 }
 
 /// How much a first refinement must raise the template's z for a second one to follow.
@@ -634,18 +666,35 @@ const REFINE_AGAIN: f32 = 1.0;
 /// The fit under `map` (tile origin near `origin`, template z `z`) after [`refine`], once, or
 /// twice when the first round made the template stand out more (a fit near the truth
 /// converges; noise does not, and is not paid for twice).
+#[cfg(test)]
 pub(crate) fn refined(residual: &[f32], map: Map, origin: (usize, usize), z: f32, layout: &Layout) -> Fit {
-    let (mut map, mut origin, mut z) = (map, origin, z);
+    settle(residual, refine(residual, &map, origin, layout), z, layout)
+}
+
+/// The fit for a guessed `map` with nothing folded yet, refined as [`refined`] does; `None`
+/// if the fold has no origin. The guess's own fold is the sum of the quadrants the first
+/// refinement needs anyway, so it costs no pass of its own.
+pub(crate) fn guessed(residual: &[f32], map: &Map, layout: &Layout) -> Option<Fit> {
+    let quadrants = Quadrants::new(residual, map);
+    let (origins, z) = shifts(&quadrants.tile(), layout);
+    let origin = *origins.first()?;
+    Some(settle(residual, quadrants.corrected(map, origin, layout), z, layout))
+}
+
+/// The fit under `map`, a map just refined from a fit whose template scored `z`: folded and
+/// synchronised, and refined once more when that raised the template's z by
+/// [`REFINE_AGAIN`].
+fn settle(residual: &[f32], map: Map, z: f32, layout: &Layout) -> Fit {
+    let (mut map, mut z) = (map, z);
     let mut round = 0;
     loop {
-        map = refine(residual, &map, origin, layout);
         let tile = fold_map(residual, &map, 0..WORK, 0..WORK);
         let (origins, new_z) = shifts(&tile, layout);
         round += 1;
         let again = round < 2 && new_z > z + REFINE_AGAIN;
         match origins.first() {
             Some(&best) if again => {
-                origin = best;
+                map = refine(residual, &map, best, layout);
                 z = new_z;
             }
             _ => {
@@ -733,6 +782,28 @@ mod tests {
                 .enumerate()
                 .all(|(k, a)| square[..k].iter().all(|b| a != b))
         );
+    }
+
+    /// A guess's fold, summed from the quadrants its refinement needs, is the plain fold
+    /// through the same map (but for the odd sample the fixed-point steps, restarted at each
+    /// quadrant's edge, round into a neighbouring cell), and a guess half a
+    /// degree off comes out refined: the template stands out more than in the guess's fold.
+    #[test]
+    fn guessed_folds_from_quadrants_and_refines() {
+        let layout = Layout::v1();
+        let residual = residual_under(&Map::turned(133.0, 131.0, 2.1, 1600, 1200));
+        let guess = Map::turned(132.0, 132.0, 1.5, 1600, 1200);
+        let (whole, plain) = (
+            Quadrants::new(&residual, &guess).tile(),
+            fold_map(&residual, &guess, 0..WORK, 0..WORK),
+        );
+        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let r = dot(&whole, &plain) / (dot(&whole, &whole) * dot(&plain, &plain)).sqrt();
+        assert!(r > 0.99, "correlation {r}");
+        let (_, z) = shifts(&plain, &layout);
+        let fit = guessed(&residual, &guess, &layout).unwrap();
+        assert!(fit.z > z + 1.5, "z {z} -> {}", fit.z);
+        assert_eq!(fit.origins.len(), REFINE_ATTEMPTS);
     }
 
     /// The straight map folds exactly as `fold` does.
