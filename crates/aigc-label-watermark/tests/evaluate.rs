@@ -11,7 +11,7 @@ use common::{ATTACKS, Attack, crop, jpeg, picture, psnr, rotate, scale};
 use image::RgbaImage;
 
 /// Attacks beyond the test suite's: a stronger downscale, a crop keeping 60% of the area at
-/// another position, JPEG 30, and a 2 degree rotation (not handled yet: measured to show it).
+/// another position, JPEG 30, and a 2 degree rotation (which `detect` guesses; `detect_rotated` searches).
 const MORE: &[Attack] = &[
     ("scale0.3", |i| scale(i, 0.3)),
     ("crop60area-b", |i| crop(i, 0.2, 0.0, 0.0, 0.25)),
