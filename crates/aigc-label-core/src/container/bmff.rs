@@ -510,9 +510,11 @@ mod tests {
             reads: 0,
             seeks: 0,
         };
-        let mut src = Source::new(&mut counted, "t").unwrap();
         let mut budget = Budget::new(&Limits::default());
-        let found: Vec<_> = StreamBoxes::whole(&mut src, &mut budget).collect();
+        let found: Vec<_> = {
+            let mut src = Source::new(&mut counted, "t").unwrap();
+            StreamBoxes::whole(&mut src, &mut budget).collect()
+        };
         assert_eq!(found.len(), 61);
         assert!(
             found[..59]
@@ -523,7 +525,6 @@ mod tests {
         assert_eq!((big.start, big.header_len, big.end), (472, 16, 492));
         let cut = found[60].as_ref().unwrap();
         assert_eq!((cut.start, cut.end, cut.claimed_end), (492, 500, Some(508)));
-        drop(src);
         // Source::new seeks twice; the walk reads 32 bytes at a time and seeks once, back to
         // the 64-bit header.
         assert_eq!(counted.seeks, 3);
