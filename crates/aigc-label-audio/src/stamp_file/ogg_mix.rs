@@ -24,7 +24,7 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Limits, Result};
 
 use super::ogg::{
-    Stored, audio_packets, encoded_pages, first_audio_page, load, opus_head, opus_samples, paginate_packets,
+    Opened, Stored, audio_packets, encoded_pages, first_audio_page, load, opus_head, opus_samples, paginate_packets,
     pre_skip_of,
 };
 use super::{Stamped, ffmpeg};
@@ -153,19 +153,14 @@ impl Stream<'_> {
     }
 }
 
-/// Mixes `cue` into the Opus stream of `path` (its pages and identification header read) at
-/// `at`, writing the result to `output`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn opus(
-    path: &Path,
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-    ducking: &Ducking,
-) -> Result<Stamped> {
+/// Mixes `cue` into the Opus stream of `file` at `at`, writing the result to `output`.
+pub(super) fn opus(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At], ducking: &Ducking) -> Result<Stamped> {
+    let Opened {
+        path,
+        src,
+        pages,
+        ident,
+    } = file;
     let (spec, pre_skip) = opus_head(ident)?;
     let stream = Stream {
         pages,

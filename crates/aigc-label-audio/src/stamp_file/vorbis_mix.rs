@@ -24,7 +24,7 @@ use std::path::Path;
 use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Limits, Result};
 
-use super::ogg::{Stored, encoded_pages, first_audio_page, load, paginate_with, vorbis_head};
+use super::ogg::{Opened, Stored, encoded_pages, first_audio_page, load, paginate_with, vorbis_head};
 use super::ogg_mix::{Run, Stream, same_pages};
 use super::{Stamped, ffmpeg};
 use crate::cue::{At, Cue, Ducking, Mixer, PcmSpec, Rendered};
@@ -187,19 +187,15 @@ fn headers(pages: &[Stored]) -> Result<Vec<Vec<u8>>> {
         .collect())
 }
 
-/// Mixes `cue` into the Vorbis stream of `path` (its pages and identification header read) at
-/// `at`, writing the result to `output` (see the module's text).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn vorbis(
-    path: &Path,
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-    ducking: &Ducking,
-) -> Result<Stamped> {
+/// Mixes `cue` into the Vorbis stream of `file` at `at`, writing the result to `output` (see
+/// the module's text).
+pub(super) fn vorbis(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At], ducking: &Ducking) -> Result<Stamped> {
+    let Opened {
+        path,
+        src,
+        pages,
+        ident,
+    } = file;
     let limits = Limits::default();
     let spec = vorbis_head(ident)?;
     let audio = first_audio_page(pages, 3)?;
