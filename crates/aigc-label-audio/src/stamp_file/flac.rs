@@ -121,42 +121,39 @@ pub(super) fn stamp(
         "-1",
     ];
     let mut done = 0u64;
-    match mode {
-        Mode::Insert => {
-            let inserter = std::cell::RefCell::new(Inserter::<i32>::new(&rendered, &spec, positions.clone())?);
-            ffmpeg::transcode(
-                &tools,
-                input,
-                &spec,
-                &codec,
-                &encoded,
-                |chunk, out| {
-                    done += (chunk.len() / usize::from(channels)) as u64;
-                    progress(StampProgress { frames: done, total });
-                    inserter.borrow_mut().push(chunk, out)
-                },
-                |out| inserter.borrow_mut().finish(out),
-            )?;
-        }
-        Mode::Mix(ducking) => {
-            let mut mixer = Mixer::new(&rendered, &spec, positions.clone(), ducking)?;
-            ffmpeg::transcode(
-                &tools,
-                input,
-                &spec,
-                &codec,
-                &encoded,
-                |chunk, out| {
-                    done += (chunk.len() / usize::from(channels)) as u64;
-                    progress(StampProgress { frames: done, total });
-                    mixer.apply(chunk)?;
-                    out.append(chunk);
-                    Ok(())
-                },
-                |_| {},
-            )?;
-        }
-    }
+    // One of the two, as `mode` says; the finish closure takes the inserter's tail.
+    let inserter = std::cell::RefCell::new(match mode {
+        Mode::Insert => Some(Inserter::<i32>::new(&rendered, &spec, positions.clone())?),
+        Mode::Mix(_) => None,
+    });
+    let mut mixer = match mode {
+        Mode::Mix(ducking) => Some(Mixer::new(&rendered, &spec, positions.clone(), ducking)?),
+        Mode::Insert => None,
+    };
+    ffmpeg::transcode(
+        &tools,
+        input,
+        &spec,
+        &codec,
+        &encoded,
+        |chunk, out| {
+            done += (chunk.len() / usize::from(channels)) as u64;
+            progress(StampProgress { frames: done, total });
+            if let Some(ins) = inserter.borrow_mut().as_mut() {
+                return ins.push(chunk, out);
+            }
+            if let Some(mixer) = mixer.as_mut() {
+                mixer.apply(chunk)?;
+            }
+            out.append(chunk);
+            Ok(())
+        },
+        |out| {
+            if let Some(ins) = inserter.borrow_mut().as_mut() {
+                ins.finish(out);
+            }
+        },
+    )?;
 
     let mut new_file = std::fs::File::open(&encoded)?;
     let mut new = Source::new(&mut new_file, FORMAT)?;

@@ -186,24 +186,39 @@ pub(super) fn stamp(input: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], 
         .ok_or_else(|| Error::malformed(FORMAT, 0, "no identification header"))?;
     let opus_stream = ident.starts_with(b"OpusHead");
     let vorbis_stream = ident.starts_with(b"\x01vorbis");
+    let file = Opened {
+        path: input,
+        src: &mut src,
+        pages: &pages,
+        ident: &ident,
+    };
     if let (Mode::Mix(ducking), true) = (mode, opus_stream || vorbis_stream) {
         let mix = if opus_stream {
             super::ogg_mix::opus
         } else {
             super::vorbis_mix::vorbis
         };
-        return mix(input, &mut src, &pages, &ident, output, cue, at, ducking);
+        return mix(file, output, cue, at, ducking);
     }
     if opus_stream {
-        opus(&mut src, &pages, &ident, output, cue, at)
+        opus(file, output, cue, at)
     } else if vorbis_stream {
-        vorbis(&mut src, &pages, &ident, output, cue, at)
+        vorbis(file, output, cue, at)
     } else {
         Err(Error::unsupported(
             "ogg",
             "stamp handles Ogg Opus and Ogg Vorbis (not this codec)",
         ))
     }
+}
+
+/// An Ogg file opened for stamping, as every stamper of a codec takes it: its path (for ffmpeg),
+/// its source, its pages (headers read) and its identification header.
+pub(super) struct Opened<'f, 'a> {
+    pub(super) path: &'f Path,
+    pub(super) src: &'f mut Source<'a>,
+    pub(super) pages: &'f [Stored],
+    pub(super) ident: &'f [u8],
 }
 
 /// The pages of the cue as ffmpeg encoded them, its identification header, and its audio
@@ -251,14 +266,8 @@ pub(super) fn pre_skip_of(ident: &[u8]) -> u64 {
         .map_or(0, |b| u64::from(u16::from_le_bytes([b[0], b[1]])))
 }
 
-fn opus(
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-) -> Result<Stamped> {
+fn opus(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At]) -> Result<Stamped> {
+    let Opened { src, pages, ident, .. } = file;
     let limits = Limits::default();
     let (spec, pre_skip) = opus_head(ident)?;
     let channels = spec.channels;
@@ -501,14 +510,8 @@ pub(super) fn vorbis_head(ident: &[u8]) -> Result<PcmSpec> {
     Ok(spec)
 }
 
-fn vorbis(
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-) -> Result<Stamped> {
+fn vorbis(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At]) -> Result<Stamped> {
+    let Opened { src, pages, ident, .. } = file;
     let limits = Limits::default();
     let spec = vorbis_head(ident)?;
     let rendered = Rendered::new(cue, &spec)?;

@@ -24,7 +24,7 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Limits, Result};
 
 use super::ogg::{
-    Stored, audio_packets, encoded_pages, first_audio_page, load, opus_head, opus_samples, paginate_packets,
+    Opened, Stored, audio_packets, encoded_pages, first_audio_page, load, opus_head, opus_samples, paginate_packets,
     pre_skip_of,
 };
 use super::{Stamped, ffmpeg};
@@ -107,6 +107,30 @@ impl Stream<'_> {
         (a, b)
     }
 
+    /// The start of a mix of `cue` at `at` into the stream, for either codec. Granule positions
+    /// past [`MAX_GRANULE`] are refused, so sample arithmetic on them cannot overflow.
+    pub(super) fn mix(&self, cue: &Cue, at: &[At], ducking: &Ducking) -> Result<Mix> {
+        if self
+            .pages
+            .iter()
+            .any(|p| p.page.granule != NO_GRANULE && p.page.granule > MAX_GRANULE)
+        {
+            return Err(Error::malformed(FORMAT, 0, "an Ogg granule position past 2^48"));
+        }
+        let last_granule = self.start(self.pages.len()).unwrap_or(0);
+        let content = last_granule.saturating_sub(self.pre_skip);
+        let rendered = Rendered::new(cue, &self.spec)?;
+        let positions = resolve(at, &self.spec, content, rendered.frames(), &Mode::Mix(*ducking))?;
+        let runs = self.runs(&positions, rendered.frames(), ducking);
+        Ok(Mix {
+            rendered,
+            content,
+            positions,
+            runs,
+            tools: ffmpeg::tools()?,
+        })
+    }
+
     /// The runs of pages to re-encode for cues at `positions` (content samples, sorted) of
     /// `frames` each: each with its ducking ramps and [`MARGIN`] either side, overlapping runs
     /// merged.
@@ -129,61 +153,67 @@ impl Stream<'_> {
     }
 }
 
-/// Mixes `cue` into the Opus stream of `path` (its pages and identification header read) at
-/// `at`, writing the result to `output`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn opus(
-    path: &Path,
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-    ducking: &Ducking,
-) -> Result<Stamped> {
+/// Mixes `cue` into the Opus stream of `file` at `at`, writing the result to `output`.
+pub(super) fn opus(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At], ducking: &Ducking) -> Result<Stamped> {
+    let Opened {
+        path,
+        src,
+        pages,
+        ident,
+    } = file;
     let (spec, pre_skip) = opus_head(ident)?;
-    let rendered = Rendered::new(cue, &spec)?;
     let stream = Stream {
         pages,
         audio: first_audio_page(pages, 2)?,
         pre_skip,
         spec,
     };
-    if pages
-        .iter()
-        .any(|p| p.page.granule != NO_GRANULE && p.page.granule > MAX_GRANULE)
-    {
-        return Err(Error::malformed(FORMAT, 0, "an Ogg granule position past 2^48"));
-    }
-    let last_granule = pages
-        .iter()
-        .rev()
-        .map(|p| p.page.granule)
-        .find(|&g| g != NO_GRANULE)
-        .unwrap_or(0);
-    let content = last_granule.saturating_sub(pre_skip);
-    let positions = resolve(at, &spec, content, rendered.frames(), &Mode::Mix(*ducking))?;
-    let runs = stream.runs(&positions, rendered.frames(), ducking);
+    let mix = stream.mix(cue, at, ducking)?;
     let limits = Limits::default();
-    let tools = ffmpeg::tools()?;
-    let mut plans = Vec::with_capacity(runs.len());
-    for run in &runs {
+    let mut plans = Vec::with_capacity(mix.runs.len());
+    for run in &mix.runs {
         plans.push(Plan::new(src, &stream, run, &limits)?);
     }
     let mut replaced = Vec::with_capacity(plans.len());
-    for (plan, run) in plans.iter().zip(&runs) {
-        let packets = plan.reencode(&tools, &stream, path, &rendered, &run.cues, ducking)?;
+    for (plan, run) in plans.iter().zip(&mix.runs) {
+        let packets = plan.reencode(&mix.tools, &stream, path, &mix.rendered, &run.cues, ducking)?;
         replaced.push(plan.pages(&stream, run, packets));
     }
-    write(src, output, pages, &runs, replaced, &limits)?;
-    Ok(Stamped {
-        format: "opus",
-        spec,
-        cue_frames: rendered.frames(),
-        input_frames: content,
-        positions,
-    })
+    mix.finish(src, output, &stream, replaced, "opus", &limits)
+}
+
+/// What a mix into a stream works out before it re-encodes anything: the cue rendered in the
+/// stream's layout, the content's length in samples, where the cues go, the runs of pages that
+/// hold them, and the tools that re-encode them.
+pub(super) struct Mix {
+    pub(super) rendered: Rendered,
+    pub(super) content: u64,
+    pub(super) positions: Vec<u64>,
+    pub(super) runs: Vec<Run>,
+    pub(super) tools: aigc_label_ffmpeg::Tools,
+}
+
+impl Mix {
+    /// Writes the stream with each run's pages replaced by `replaced`'s, and says what was
+    /// stamped.
+    pub(super) fn finish(
+        self,
+        src: &mut Source,
+        output: &mut dyn Write,
+        stream: &Stream,
+        replaced: Vec<Vec<Stored>>,
+        format: &'static str,
+        limits: &Limits,
+    ) -> Result<Stamped> {
+        write(src, output, stream.pages, &self.runs, replaced, limits)?;
+        Ok(Stamped {
+            format,
+            spec: stream.spec,
+            cue_frames: self.rendered.frames(),
+            input_frames: self.content,
+            positions: self.positions,
+        })
+    }
 }
 
 /// What a run holds: its packets' duration, count and bitrate, and the granule it starts at.

@@ -24,11 +24,11 @@ use std::path::Path;
 use aigc_label_core::io::Source;
 use aigc_label_core::{Error, Limits, Result};
 
-use super::ogg::{Stored, encoded_pages, first_audio_page, load, paginate_with, vorbis_head};
-use super::ogg_mix::{Run, Stream, same_pages, write};
+use super::ogg::{Opened, Stored, encoded_pages, first_audio_page, load, paginate_with, vorbis_head};
+use super::ogg_mix::{Run, Stream, same_pages};
 use super::{Stamped, ffmpeg};
-use crate::cue::{At, Cue, Ducking, Mixer, Mode, PcmSpec, Rendered, resolve};
-use crate::ogg::page::{CONTINUED, NO_GRANULE};
+use crate::cue::{At, Cue, Ducking, Mixer, PcmSpec, Rendered};
+use crate::ogg::page::CONTINUED;
 
 const FORMAT: &str = "ogg";
 
@@ -187,19 +187,15 @@ fn headers(pages: &[Stored]) -> Result<Vec<Vec<u8>>> {
         .collect())
 }
 
-/// Mixes `cue` into the Vorbis stream of `path` (its pages and identification header read) at
-/// `at`, writing the result to `output` (see the module's text).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn vorbis(
-    path: &Path,
-    src: &mut Source,
-    pages: &[Stored],
-    ident: &[u8],
-    output: &mut dyn Write,
-    cue: &Cue,
-    at: &[At],
-    ducking: &Ducking,
-) -> Result<Stamped> {
+/// Mixes `cue` into the Vorbis stream of `file` at `at`, writing the result to `output` (see
+/// the module's text).
+pub(super) fn vorbis(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At], ducking: &Ducking) -> Result<Stamped> {
+    let Opened {
+        path,
+        src,
+        pages,
+        ident,
+    } = file;
     let limits = Limits::default();
     let spec = vorbis_head(ident)?;
     let audio = first_audio_page(pages, 3)?;
@@ -215,28 +211,26 @@ pub(super) fn vorbis(
         pre_skip: 0,
         spec,
     };
-    let content = pages
-        .iter()
-        .rev()
-        .map(|p| p.page.granule)
-        .find(|&g| g != NO_GRANULE)
-        .unwrap_or(0);
-    if content > 1 << 48 {
-        return Err(Error::malformed(FORMAT, 0, "an Ogg granule position past 2^48"));
-    }
-    let rendered = Rendered::new(cue, &spec)?;
-    let positions = resolve(at, &spec, content, rendered.frames(), &Mode::Mix(*ducking))?;
-    let runs = stream.runs(&positions, rendered.frames(), ducking);
-    let tools = ffmpeg::tools()?;
-    let q = quality(&tools, &spec, &setup)?;
-    let mut runs = runs;
+    let mut mix = stream.mix(cue, at, ducking)?;
+    let q = quality(&mix.tools, &spec, &setup)?;
+    let runs = &mut mix.runs;
     let mut replaced = Vec::with_capacity(runs.len());
     for i in 0..runs.len() {
         let mut tries = 0;
         let new_pages = loop {
             let Some(run) = runs.get(i) else { break Vec::new() };
             let (side, error) = match remix(
-                &tools, path, src, &stream, &blocks, run, q, &rendered, ducking, content, &limits,
+                &mix.tools,
+                path,
+                src,
+                &stream,
+                &blocks,
+                run,
+                q,
+                &mix.rendered,
+                ducking,
+                mix.content,
+                &limits,
             )? {
                 Remixed::Pages(pages) => break pages,
                 Remixed::Missed(side, error) => (side, error),
@@ -260,14 +254,7 @@ pub(super) fn vorbis(
         };
         replaced.push(new_pages);
     }
-    write(src, output, pages, &runs, replaced, &limits)?;
-    Ok(Stamped {
-        format: "vorbis",
-        spec,
-        cue_frames: rendered.frames(),
-        input_frames: content,
-        positions,
-    })
+    mix.finish(src, output, &stream, replaced, "vorbis", &limits)
 }
 
 /// Pages a run may grow by, on either side, when libvorbis's blocks miss the stream's there.

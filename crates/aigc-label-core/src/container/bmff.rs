@@ -238,14 +238,27 @@ impl Iterator for SliceBoxes<'_, '_> {
     }
 }
 
+/// Bytes [`StreamBoxes`] reads at a header: 16 hold a 64-bit size, and the rest usually hold
+/// the next headers of a run of small boxes, which then cost no read and no seek.
+const AHEAD: usize = 32;
+
 /// The boxes of a stream between two offsets, each charged to a [`Budget`]. Only headers are
 /// read: a format reads a payload through [`StreamBoxes::source`], and the walk seeks past it.
+///
+/// The walk keeps the bytes it read at the last header: a header found among them is decoded
+/// from there, so a run of small boxes costs one read for several headers and no seek back.
+/// The stream's bytes do not change under a walk, so the kept bytes hold however a format moves
+/// the source in between.
 pub struct StreamBoxes<'s, 'a> {
     src: &'s mut Source<'a>,
     budget: &'s mut Budget,
     pos: u64,
     end: u64,
     failed: bool,
+    /// The bytes from stream offset `ahead_at` on, `ahead_len` of them, read at a header.
+    ahead: [u8; AHEAD],
+    ahead_at: u64,
+    ahead_len: usize,
 }
 
 impl<'s, 'a> StreamBoxes<'s, 'a> {
@@ -259,6 +272,9 @@ impl<'s, 'a> StreamBoxes<'s, 'a> {
             pos: start.min(end),
             end,
             failed: false,
+            ahead: [0; AHEAD],
+            ahead_at: 0,
+            ahead_len: 0,
         }
     }
 
@@ -270,8 +286,8 @@ impl<'s, 'a> StreamBoxes<'s, 'a> {
     }
 
     /// The stream, to read the payload of the box just returned: seek to
-    /// [`BoxHeader::payload_start`] first, as the walk reads ahead (and seeks back to its place
-    /// for the next box).
+    /// [`BoxHeader::payload_start`] first, as the walk reads ahead (and seeks to its place when
+    /// it next reads).
     #[inline]
     pub fn source(&mut self) -> &mut Source<'a> {
         self.src
@@ -293,14 +309,41 @@ impl<'s, 'a> StreamBoxes<'s, 'a> {
     fn read_header(&mut self) -> Result<BoxHeader> {
         let format = self.src.format();
         self.budget.tick(format, self.pos)?;
+        if !self.holds_header() {
+            self.read_ahead()?;
+        }
+        let from = usize::try_from(self.pos.saturating_sub(self.ahead_at)).unwrap_or(AHEAD);
+        let head = self.ahead.get(from..self.ahead_len).unwrap_or_default();
+        BoxHeader::decode(format, head, self.pos, self.end)
+    }
+
+    /// Whether the kept bytes hold the header at `pos`: 16 bytes, or all that remain of the
+    /// walk, or 8 whose size field does not ask for a 64-bit size.
+    #[inline]
+    fn holds_header(&self) -> bool {
+        let Some(from) = self.pos.checked_sub(self.ahead_at) else {
+            return false;
+        };
+        let kept = (self.ahead_len as u64).saturating_sub(from);
+        kept >= 16
+            || (kept > 0 && self.ahead_at + self.ahead_len as u64 >= self.end)
+            || (kept >= 8 && self.ahead.get(to_usize(from)..to_usize(from) + 4) != Some(&[0, 0, 0, 1][..]))
+    }
+
+    /// Reads up to [`AHEAD`] bytes at `pos`, within the walk's end; the walk's first read takes
+    /// one header (16 bytes), so a format that starts a walker for each box asks the stream for
+    /// no more than that box's header.
+    #[inline(never)]
+    fn read_ahead(&mut self) -> Result<()> {
+        let size = if self.ahead_len == 0 { 16 } else { AHEAD };
+        self.ahead_len = 0;
         if self.src.pos() != self.pos {
             self.src.seek_to(self.pos)?;
         }
-        // One read of up to 16 bytes covers a 64-bit size too.
-        let mut head = [0u8; 16];
-        let avail = usize::try_from(self.end - self.pos).unwrap_or(16).min(16);
-        let got = self.src.read_up_to(head.get_mut(..avail).unwrap_or_default())?;
-        BoxHeader::decode(format, head.get(..got).unwrap_or_default(), self.pos, self.end)
+        let want = usize::try_from(self.end - self.pos).unwrap_or(size).min(size);
+        self.ahead_len = self.src.read_up_to(self.ahead.get_mut(..want).unwrap_or_default())?;
+        self.ahead_at = self.pos;
+        Ok(())
     }
 }
 
@@ -431,6 +474,64 @@ mod tests {
         assert_eq!((mdat.start, mdat.header_len, mdat.end), (ftyp.end, 16, ftyp.end + 20));
         assert!(walk.next().unwrap().unwrap().is(b"free"));
         assert!(walk.next().is_none());
+    }
+
+    /// Counts the reads and seeks that reach the stream.
+    struct Counted {
+        inner: Cursor<Vec<u8>>,
+        reads: usize,
+        seeks: usize,
+    }
+
+    impl std::io::Read for Counted {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.reads += 1;
+            self.inner.read(buf)
+        }
+    }
+
+    impl std::io::Seek for Counted {
+        fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.seeks += 1;
+            self.inner.seek(to)
+        }
+    }
+
+    #[test]
+    fn a_run_of_small_boxes_costs_a_read_per_few_headers_and_no_seek() {
+        // 57 empty boxes, then a box with a 64-bit size of whose header the bytes read with the
+        // empty boxes hold only half, then a box cut off by the end of the file.
+        let mut large = vec![0, 0, 0, 1];
+        large.extend_from_slice(b"big ");
+        large.extend_from_slice(&20u64.to_be_bytes());
+        large.extend_from_slice(&[7; 4]);
+        let mut file: Vec<u8> = (0..57).flat_map(|_| bx(b"free", &[])).collect();
+        file.extend_from_slice(&large);
+        file.extend_from_slice(b"\0\0\0\x10cut\0");
+        let mut counted = Counted {
+            inner: Cursor::new(file.clone()),
+            reads: 0,
+            seeks: 0,
+        };
+        let mut budget = Budget::new(&Limits::default());
+        let found: Vec<_> = {
+            let mut src = Source::new(&mut counted, "t").unwrap();
+            StreamBoxes::whole(&mut src, &mut budget).collect()
+        };
+        assert_eq!(found.len(), 59);
+        assert!(
+            found[..57]
+                .iter()
+                .all(|h| h.as_ref().is_ok_and(|h| h.is(b"free") && h.size() == 8))
+        );
+        let big = found[57].as_ref().unwrap();
+        assert_eq!((big.start, big.header_len, big.end), (456, 16, 476));
+        let cut = found[58].as_ref().unwrap();
+        assert_eq!((cut.start, cut.end, cut.claimed_end), (476, 484, Some(492)));
+        // Source::new seeks twice; the walk reads 16 bytes, then 32 at a time, and seeks once, back to
+        // the 64-bit header.
+        assert_eq!(counted.seeks, 3);
+        assert!(counted.reads <= file.len() / 32 + 3, "{} reads", counted.reads);
     }
 
     #[test]

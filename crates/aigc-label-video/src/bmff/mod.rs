@@ -260,7 +260,10 @@ struct Top {
 fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<Top> {
     let mut boxes = Vec::new();
     let mut end = src.pos();
-    while let Some(h) = top_box(src, budget, end, strict)? {
+    let len = src.len();
+    // One walk over all the boxes, so a run of small boxes is read a few headers at a time.
+    let mut walk = StreamBoxes::new(src, budget, end, len);
+    while let Some(h) = next_top(&mut walk, strict)? {
         end = h.end;
         boxes.push(h);
     }
@@ -275,10 +278,15 @@ fn walk_top(src: &mut Source<'_>, budget: &mut Budget, strict: bool) -> Result<T
 /// than 8 bytes left, or, for a reader, a box it cannot read).
 fn top_box(src: &mut Source<'_>, budget: &mut Budget, pos: u64, strict: bool) -> Result<Option<Header>> {
     let len = src.len();
-    if len.saturating_sub(pos) < 8 {
+    next_top(&mut StreamBoxes::new(src, budget, pos, len), strict)
+}
+
+/// The next box of a walk of the top level, as [`top_box`] says.
+fn next_top(walk: &mut StreamBoxes<'_, '_>, strict: bool) -> Result<Option<Header>> {
+    if walk.remaining() < 8 {
         return Ok(None);
     }
-    match StreamBoxes::new(src, budget, pos, len).next() {
+    match walk.next() {
         Some(Ok(h)) if strict && h.claimed_end.is_some() && &h.kind != b"moov" => Err(Error::truncated(
             FORMAT,
             h.start,
