@@ -162,6 +162,14 @@ fn killed_in_place_propagation_on_webp_leaves_the_old_label_or_the_new() {
     killed_in_place_propagation("webp/icc-exif.webp", "webp", &[]);
 }
 
+/// The same for PNG, whose new `iTXt` chunk goes into the `roOm` chunk after the old one, with
+/// one 12-byte switch (the `paSt` chunk's length and first data bytes) that makes the old chunk
+/// part of `paSt`.
+#[test]
+fn killed_in_place_propagation_on_png_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("png/rgb.png", "png", &[]);
+}
+
 /// The same for WAV, whose label moves into the `JUNK` room after its `AIGC` chunk with one
 /// chunk header switch.
 #[test]

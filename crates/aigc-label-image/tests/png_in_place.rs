@@ -50,12 +50,18 @@ fn readers_agree(file: &Path, original: &Path, json: &str, context: &str) {
     if let Some(pngcheck) = tool("pngcheck") {
         let out = Command::new(pngcheck).arg(file).output().unwrap();
         let said = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && said.starts_with("OK"), "{context}: pngcheck: {said}");
+        assert!(
+            out.status.success() && said.starts_with("OK"),
+            "{context}: pngcheck: {said}"
+        );
     }
     if let Some(identify) = tool("identify") {
         let out = Command::new(identify).arg("-verbose").arg(file).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && err.trim().is_empty(), "{context}: identify: {err}");
+        assert!(
+            out.status.success() && err.trim().is_empty(),
+            "{context}: identify: {err}"
+        );
     }
     if let Some(compare) = tool("compare") {
         let out = Command::new(compare)
@@ -119,9 +125,17 @@ fn every_step_of_an_update_reads_cleanly_everywhere() {
                 readers_agree(&path, &original, json, &context);
                 let options = aigc_label_core::inspect::Options::default();
                 let report = aigc_label_core::inspect::inspect_with(&Png, &mut Cursor::new(&state), &options).unwrap();
-                let want = if step == 0 { n.checked_sub(1).map_or_else(sample_label, propagated) } else { label.clone() };
+                let want = if step == 0 {
+                    n.checked_sub(1).map_or_else(sample_label, propagated)
+                } else {
+                    label.clone()
+                };
                 assert_eq!(report.label(), Some(want), "{context}: inspect");
-                assert_eq!(report.verdict, aigc_label_core::inspect::Verdict::Compliant, "{context}");
+                assert_eq!(
+                    report.verdict,
+                    aigc_label_core::inspect::Verdict::Compliant,
+                    "{context}"
+                );
             }
             file = rec.into_inner();
             old = new;
