@@ -196,8 +196,12 @@ fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std
     if q_len > MAX_CHUNK_LEN || f_len > MAX_CHUNK_LEN {
         return Ok(Err("the chunks would outgrow their length field"));
     }
-    // Everything `Q` will cover after its switch bytes, and `F`'s data, as the file holds them.
+    // Everything `Q` will cover after its switch bytes, and `F`'s data, as the file holds them:
+    // read whole, so a layout larger than the metadata limit (not ours) is rewritten instead.
     let y_at = q.data_start();
+    if (crc_at - y_at).saturating_add(f_len) > limits.max_metadata_bytes {
+        return Ok(Err("the chunks around the label are larger than the metadata limit"));
+    }
     let mut src = aigc_label_core::io::Source::new(input, super::FORMAT)?;
     src.seek_to(y_at + 4)?;
     let mut covered = src.read_vec(crc_at - (y_at + 4), "chunks before the room", limits)?;
@@ -457,7 +461,7 @@ mod tests {
             &Limits::default(),
         )
         .unwrap();
-        for (file, next) in [(bare, label(1, 0)), (labelled, label(1, 9000))] {
+        for (file, next) in [(bare, label(1, 0)), (labelled.clone(), label(1, 9000))] {
             let mut rec = Recorder::new(file);
             assert!(matches!(
                 update(&mut rec, &next, &Limits::default()),
@@ -465,5 +469,11 @@ mod tests {
             ));
             assert_eq!(rec.written(), 0);
         }
+        // Chunks around the label larger than the metadata limit are not read: a rewrite.
+        let mut small = Limits::default();
+        small.max_metadata_bytes = 4000;
+        let mut rec = Recorder::new(labelled);
+        assert!(matches!(update(&mut rec, &label(1, 0), &small), Ok(Update::Rewrite(_))));
+        assert_eq!(rec.written(), 0);
     }
 }
