@@ -33,9 +33,11 @@
 //! cancel out, which is why `Y` sits at `Q`'s start and the switch writes it with the length.)
 //!
 //! A kill at any moment leaves a file that reads as the old label or the new one: before the
-//! switch nothing a reader parses has changed but the inside of `R` (whose CRC is wrong only
-//! while step 1 is unfinished: a decoder that checks it skips an ancillary chunk it does not
-//! know); the switch is one sector. Each update moves the label forward, so `Q` grows and `F`
+//! switch nothing a reader parses has changed but the inside of `R`, and the switch is one
+//! sector. Left open: while step 1 is unfinished (its writes not all done), `R`'s CRC is wrong,
+//! since its data and CRC cannot change in one write; a crash then leaves the old label and
+//! pixels readable (libpng warns and skips the chunk, exiftool and our reader ignore it), but
+//! pngcheck and Pillow call the file broken until a rewrite. Each update moves the label forward, so `Q` grows and `F`
 //! shrinks; when the new label no longer fits [`Update::Rewrite`] says so and the rewrite makes
 //! the layout again. It also does when the file lacks the layout (a first label, another
 //! writer's file), when a label sits anywhere but that chunk, or when the switch would straddle a
