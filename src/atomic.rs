@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use aigc_label_core::io::SeekBuf;
 
-use crate::{Carrier, Error, FileReader, IO_BUFFER, Result, open_with_carrier};
+use crate::{Carrier, Error, FileReader, IO_BUFFER, Result, detect_named, open_with_carrier};
 
 /// Buffer for reading back an output being checked.
 const READ_BACK_BUFFER: usize = 64 << 10;
@@ -177,7 +177,23 @@ pub(crate) fn write_with<T>(
     sync: bool,
     write: impl FnOnce(&dyn Carrier, &mut FileReader, &mut BufStream<&File>) -> Result<(T, bool)>,
 ) -> Result<T> {
-    let (carrier, mut reader) = open_with_carrier(input).map_err(|e| e.with_path(input))?;
+    write_from(input, None, output, sync, write)
+}
+
+/// [`write_with`], reading `input` from `held` when the caller has read it already (an update
+/// in place that found no room), so the file is not read from the disk again.
+pub(crate) fn write_from<T>(
+    input: &Path,
+    held: Option<FileReader>,
+    output: &Path,
+    sync: bool,
+    write: impl FnOnce(&dyn Carrier, &mut FileReader, &mut BufStream<&File>) -> Result<(T, bool)>,
+) -> Result<T> {
+    let opened = match held {
+        Some(mut reader) => detect_named(&mut reader, input).map(|carrier| (carrier, reader)),
+        None => open_with_carrier(input),
+    };
+    let (carrier, mut reader) = opened.map_err(|e| e.with_path(input))?;
     let (target, mut notes) = resolve_output(output).map_err(|e| Error::from(e).with_path(output))?;
     let dir = folder_of(&target);
     let temp = tempfile::Builder::new()
@@ -191,8 +207,9 @@ pub(crate) fn write_with<T>(
         None => BufStream::new(temp.as_file()),
     };
     let (value, keep) = write(carrier, &mut reader, &mut stream).map_err(|e| e.with_path(input))?;
+    let mut held_len = None;
     if keep {
-        stream.finish().map_err(|e| Error::from(e).with_path(output))?;
+        held_len = stream.finish().map_err(|e| Error::from(e).with_path(output))?;
     }
     drop(stream);
     if keep {
@@ -200,7 +217,10 @@ pub(crate) fn write_with<T>(
             if sync {
                 temp.as_file().sync_all()?;
             }
-            let len = temp.as_file().metadata()?.len();
+            let len = match held_len {
+                Some(len) => len,
+                None => temp.as_file().metadata()?.len(),
+            };
             notes.extend(adopt_identity(temp.as_file(), &target, input)?);
             temp.persist(&target).map_err(|e| e.error)?;
             if sync {
@@ -260,14 +280,15 @@ fn adopt_identity(temp: &File, target: &Path, input: &Path) -> io::Result<Vec<No
     };
     let wanted = (model.uid(), model.gid());
     let ours = temp.metadata()?;
-    if replacing && (ours.uid(), ours.gid()) != wanted {
+    let mut now = (ours.uid(), ours.gid());
+    if replacing && now != wanted {
         // Root may give the file away; anyone may pass it to a group they belong to.
         if std::os::unix::fs::fchown(temp, Some(wanted.0), Some(wanted.1)).is_err() {
             let _ = std::os::unix::fs::fchown(temp, None, Some(wanted.1));
         }
+        let after = temp.metadata()?;
+        now = (after.uid(), after.gid());
     }
-    let now = temp.metadata()?;
-    let now = (now.uid(), now.gid());
     let mut mode = model.permissions().mode() & 0o7777;
     if now != wanted {
         if replacing {
@@ -278,8 +299,11 @@ fn adopt_identity(temp: &File, target: &Path, input: &Path) -> io::Result<Vec<No
             mode &= !SET_ID_BITS;
         }
     }
-    // After fchown, which clears set-id bits on Linux.
-    temp.set_permissions(fs::Permissions::from_mode(mode))?;
+    // After fchown, which clears set-id bits on Linux; not when the file has the mode already
+    // (the owner was not changed, and the mode is the temporary file's 0600).
+    if ours.permissions().mode() & 0o7777 != mode || now != (ours.uid(), ours.gid()) {
+        temp.set_permissions(fs::Permissions::from_mode(mode))?;
+    }
     Ok(notes)
 }
 
@@ -348,22 +372,36 @@ impl<F: Read + Write + Seek> BufStream<F> {
     }
 
     /// Puts everything written into the file: the bytes held in memory with one write, or what
-    /// the write buffer holds.
-    fn finish(&mut self) -> io::Result<()> {
-        self.spill()?;
-        self.flush()
+    /// the write buffer holds. Returns the output's length when it was held in memory (the
+    /// caller need not ask the file for it).
+    fn finish(&mut self) -> io::Result<Option<u64>> {
+        let held = match &self.state {
+            State::Memory(bytes, _) => Some(bytes.get_ref().len() as u64),
+            _ => None,
+        };
+        // Nothing is written after this, so the file needs no write buffer.
+        self.spill_with(0)?;
+        self.flush()?;
+        Ok(held)
     }
 
     /// Moves an output held in memory to its file, and goes on writing there.
     fn spill(&mut self) -> io::Result<()> {
+        self.spill_with(IO_BUFFER)
+    }
+
+    /// [`BufStream::spill`], with a write buffer of `capacity` bytes from then on.
+    fn spill_with(&mut self, capacity: usize) -> io::Result<()> {
         if let State::Memory(..) = self.state {
             let State::Memory(bytes, mut file) = std::mem::replace(&mut self.state, State::Broken) else {
                 return Err(broken());
             };
-            file.seek(SeekFrom::Start(0))?;
+            // The file is empty ([`BufStream::in_memory`]) and at its start.
             file.write_all(bytes.get_ref())?;
-            file.seek(SeekFrom::Start(bytes.position()))?;
-            self.state = State::Writing(BufWriter::with_capacity(IO_BUFFER, file));
+            if bytes.position() != bytes.get_ref().len() as u64 {
+                file.seek(SeekFrom::Start(bytes.position()))?;
+            }
+            self.state = State::Writing(BufWriter::with_capacity(capacity, file));
         }
         Ok(())
     }
@@ -544,6 +582,25 @@ mod tests {
         assert!(outer.is_empty());
     }
 
+    /// The mode is set only when it differs from the temporary file's: both ways keep it.
+    #[cfg(unix)]
+    #[test]
+    fn a_rewrite_keeps_the_mode_whether_or_not_it_is_the_temporary_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let label = crate::Label::new("001191440300708461136T1XGW3", "m-1");
+        for mode in [0o600, 0o640, 0o644] {
+            let file = dir.path().join(format!("m{mode:o}.png"));
+            std::fs::copy(sample(), &file).unwrap();
+            fs::set_permissions(&file, fs::Permissions::from_mode(mode)).unwrap();
+            let (result, writes) =
+                record_writes(|| crate::embed_file(&file, &file, &label, &crate::Options::default()));
+            result.unwrap();
+            assert_eq!(writes[0].method, Method::Rewrite);
+            assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o7777, mode);
+        }
+    }
+
     #[test]
     fn buffered_stream_reads_back_what_it_wrote_across_switches() {
         let mut s = BufStream::new(Cursor::new(Vec::new()));
@@ -581,7 +638,13 @@ mod tests {
         s.seek(SeekFrom::Start(0)).unwrap();
         s.write_all(b"H").unwrap();
         assert!(matches!(s.state, State::Memory(..)), "still in memory");
-        s.finish().unwrap();
+        assert_eq!(
+            s.finish().unwrap(),
+            Some(11),
+            "the length, known without asking the file"
+        );
+        // One write of the bytes, and no 256 KiB write buffer for writes that never come.
+        assert!(matches!(&s.state, State::Writing(w) if w.capacity() == 0));
         drop(s);
         assert_eq!(file.get_ref(), b"Hello world");
     }

@@ -17,8 +17,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+#[cfg(test)]
+use crate::SMALL_FILE;
 use crate::atomic::{FileWrite, Method, Note, record, resolve_output};
-use crate::{Carrier, Label, Options, Report, Result, SMALL_FILE, Written, detect, read_small};
+use crate::{Carrier, FileReader, Label, Options, Report, Result, Written, detect};
 
 /// Whether `input` and `output` are the same existing file (an update in place).
 pub(crate) fn same_file(input: &Path, output: &Path) -> bool {
@@ -61,13 +63,23 @@ struct Stored {
 }
 
 impl Stored {
+    #[cfg(test)]
     fn new(mut file: File) -> std::io::Result<Self> {
         let len = file.metadata()?.len();
         let copy = match len <= SMALL_FILE {
-            true => read_small(&mut file, len)?,
+            true => crate::read_small(&mut file, len)?,
             false => None,
         };
         Ok(Stored { file, copy, pos: 0 })
+    }
+
+    /// The file as the rewrite reads it: from the copy when there is one (the file is not
+    /// read again), else through a buffer on the handle.
+    fn into_reader(self) -> FileReader {
+        match self.copy {
+            Some(bytes) => FileReader::from_bytes(bytes),
+            None => FileReader::buffered(self.file),
+        }
     }
 }
 
@@ -130,24 +142,47 @@ impl Seek for Stored {
     }
 }
 
-/// Opens `path` (through a symlink) read-write when it is a regular file whose format has an
-/// in-place update; `None` otherwise.
-fn open(path: &Path) -> Result<Option<Target>> {
+/// What opening a file for an update in place found.
+enum Opened {
+    /// A file whose format has an in-place update, opened read-write.
+    Target(Target),
+    /// Another format, or a file this process may not write: the rewrite goes on, from the
+    /// file as it was read here when it was (so a small file is read from the disk once).
+    Rewrite(Option<FileReader>),
+}
+
+/// Opens `path` (through a symlink): read-write when it is a regular file whose format has an
+/// in-place update. The file is read (a small one whole) before its format is known, so that
+/// the rewrite another format needs reads it from here and not from the disk again.
+fn open(path: &Path) -> Result<Opened> {
     let (target, notes) = resolve_output(path)?;
-    if !std::fs::metadata(&target)?.is_file() {
-        return Ok(None);
-    }
-    let carrier = match detect(File::open(&target)?) {
+    // Errors here (not a regular file, say) are left for the rewrite to report.
+    let Ok(file) = crate::open_without_blocking(&target) else {
+        return Ok(Opened::Rewrite(None));
+    };
+    let read = file.metadata();
+    let Ok((mut reader, meta)) = read.and_then(|meta| Ok((FileReader::from_file(file, &meta)?, meta))) else {
+        return Ok(Opened::Rewrite(None));
+    };
+    let carrier = match detect(&mut reader) {
         Ok(c) if supported(c) => c,
-        _ => return Ok(None),
+        _ => return Ok(Opened::Rewrite(Some(reader))),
     };
     // A file this process may not write is still replaced by the rewrite (a rename), as before.
-    let Ok(file) = OpenOptions::new().read(true).write(true).open(&target) else {
-        return Ok(None);
+    let Ok(writable) = OpenOptions::new().read(true).write(true).open(&target) else {
+        return Ok(Opened::Rewrite(Some(reader)));
     };
-    Ok(Some(Target {
+    // The bytes read must be the file written: the path may have been swapped in between.
+    if !same_inode(&meta, &writable.metadata()?) {
+        return Ok(Opened::Rewrite(None));
+    }
+    Ok(Opened::Target(Target {
         carrier,
-        file: Stored::new(file)?,
+        file: Stored {
+            file: writable,
+            copy: reader.into_bytes(),
+            pos: 0,
+        },
         path: target,
         notes,
     }))
@@ -225,23 +260,36 @@ impl Target {
     }
 }
 
+/// What an attempt at an update in place did.
+pub(crate) enum Tried<T> {
+    /// The file was updated in place.
+    Done(T),
+    /// Nothing was written: rewrite instead, reading the file from the reader when there is
+    /// one (the attempt read it, so the rewrite need not read it from the disk again).
+    Rewrite(Option<FileReader>),
+}
+
 /// [`crate::embed_file`] with input and output the same file `path`, in place when it can be;
-/// `check`, when given, sees the report first (and is used up). `None`: nothing was written,
-/// rewrite instead.
+/// `check`, when given, sees the report first (and is used up).
 pub(crate) fn embed(
     path: &Path,
     label: &Label,
     options: &Options,
     check: &mut Option<impl FnOnce(&Report) -> Result<()>>,
-) -> Result<Option<Written>> {
-    let Some(mut target) = open(path).map_err(|e| e.with_path(path))? else {
-        return Ok(None);
+) -> Result<Tried<Written>> {
+    let mut target = match open(path).map_err(|e| e.with_path(path))? {
+        Opened::Target(target) => target,
+        Opened::Rewrite(reader) => return Ok(Tried::Rewrite(reader)),
     };
     let written = embed_into(&mut target, label, options, check).map_err(|e| e.with_path(path))?;
-    if let Some(w) = &written {
-        target.record(w);
-    }
-    Ok(written)
+    Ok(match written {
+        Some(w) => {
+            target.record(&w);
+            Tried::Done(w)
+        }
+        // The copy holds the file as it is (whatever was written went to both).
+        None => Tried::Rewrite(Some(target.file.into_reader())),
+    })
 }
 
 fn embed_into(
@@ -271,7 +319,7 @@ pub(crate) fn propagate(
     request: &aigc_label_trust::propagate::Request<'_>,
     options: &Options,
 ) -> Result<Option<aigc_label_trust::propagate::Outcome>> {
-    let Some(mut target) = open(path).map_err(|e| e.with_path(path))? else {
+    let Opened::Target(mut target) = open(path).map_err(|e| e.with_path(path))? else {
         return Ok(None);
     };
     let run = |target: &mut Target| -> Result<Option<aigc_label_trust::propagate::Outcome>> {

@@ -99,8 +99,9 @@ pub(crate) struct FileReader(Source);
 
 /// Where a [`FileReader`]'s bytes come from.
 enum Source {
-    /// A small file, read whole.
-    Whole(std::io::Cursor<Vec<u8>>),
+    /// A small file, read whole; shared with the rewrite's sink, which copies ranges straight
+    /// from it ([`FileReader::held`]).
+    Whole(std::io::Cursor<Held>),
     /// A larger file, read through a buffer.
     Buffered(aigc_label_core::io::SeekBuf<File>),
 }
@@ -108,7 +109,7 @@ enum Source {
 impl std::fmt::Debug for FileReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            Source::Whole(bytes) => write!(f, "FileReader(whole, {} bytes)", bytes.get_ref().len()),
+            Source::Whole(bytes) => write!(f, "FileReader(whole, {} bytes)", bytes.get_ref().0.len()),
             Source::Buffered(_) => f.write_str("FileReader(buffered)"),
         }
     }
@@ -125,17 +126,56 @@ impl FileReader {
         // Checked before opening, since opening a FIFO blocks until a writer comes, and again on
         // the opened file, in case the path was swapped in between (opened without blocking).
         regular(&std::fs::metadata(path)?)?;
-        let mut file = open_without_blocking(path)?;
+        let file = open_without_blocking(path)?;
         let meta = file.metadata()?;
-        regular(&meta)?;
+        Self::from_file(file, &meta)
+    }
+
+    /// Reads `file`, opened for reading (without blocking, see [`open_without_blocking`]),
+    /// whose metadata is `meta`: whole when it is small, else through a buffer.
+    ///
+    /// # Errors
+    /// As [`FileReader::open`].
+    pub(crate) fn from_file(mut file: File, meta: &std::fs::Metadata) -> std::io::Result<Self> {
+        regular(meta)?;
         if meta.len() <= SMALL_FILE {
             if let Some(bytes) = read_small(&mut file, meta.len())? {
-                return Ok(FileReader(Source::Whole(std::io::Cursor::new(bytes))));
+                return Ok(Self::from_bytes(bytes));
             }
         }
-        Ok(FileReader(Source::Buffered(
-            aigc_label_core::io::SeekBuf::with_capacity(IO_BUFFER, file),
+        Ok(Self::buffered(file))
+    }
+
+    /// A file read through a buffer, whatever its size.
+    pub(crate) fn buffered(file: File) -> Self {
+        FileReader(Source::Buffered(aigc_label_core::io::SeekBuf::with_capacity(
+            IO_BUFFER, file,
         )))
+    }
+
+    /// A small file's bytes, already read whole.
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
+        FileReader(Source::Whole(std::io::Cursor::new(Held(std::sync::Arc::new(bytes)))))
+    }
+
+    /// The bytes of a file held in memory, shared: a sink copies ranges straight from them
+    /// while the carrier reads the same bytes through this reader.
+    pub(crate) fn held(&self) -> Option<std::sync::Arc<Vec<u8>>> {
+        match &self.0 {
+            Source::Whole(bytes) => Some(std::sync::Arc::clone(&bytes.get_ref().0)),
+            Source::Buffered(_) => None,
+        }
+    }
+
+    /// The bytes of a file held in memory, taken back (copied only if a sink still shares
+    /// them); `None` for a file read through a buffer.
+    pub(crate) fn into_bytes(self) -> Option<Vec<u8>> {
+        match self.0 {
+            Source::Whole(bytes) => {
+                Some(std::sync::Arc::try_unwrap(bytes.into_inner().0).unwrap_or_else(|shared| (*shared).clone()))
+            }
+            Source::Buffered(_) => None,
+        }
     }
 
     /// The file, when it is read from the disk (not held in memory), for a copy that bypasses
@@ -157,9 +197,18 @@ impl FileReader {
     /// small output in memory too.
     pub(crate) fn whole_len(&self) -> Option<u64> {
         match &self.0 {
-            Source::Whole(bytes) => Some(bytes.get_ref().len() as u64),
+            Source::Whole(bytes) => Some(bytes.get_ref().0.len() as u64),
             Source::Buffered(_) => None,
         }
+    }
+}
+
+/// A small file's bytes, shared between its reader and a sink copying from them.
+struct Held(std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -198,7 +247,7 @@ pub(crate) fn read_small(file: &mut File, len: u64) -> std::io::Result<Option<Ve
 /// Opens `path` for reading; on Unix with `O_NONBLOCK`, so that a FIFO swapped in after the
 /// type check does not block the open (the flag changes nothing for regular files).
 #[cfg(unix)]
-fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_without_blocking(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
@@ -207,7 +256,7 @@ fn open_without_blocking(path: &Path) -> std::io::Result<File> {
 }
 
 #[cfg(not(unix))]
-fn open_without_blocking(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_without_blocking(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 
@@ -508,12 +557,14 @@ fn embed_atomic(
     mut check: Option<impl FnOnce(&Report) -> Result<()>>,
 ) -> Result<Written> {
     // One file: updated in place when its format has room for the label (issue 16).
+    let mut held = None;
     if in_place::same_file(input, output) {
-        if let Some(written) = in_place::embed(output, label, options, &mut check)? {
-            return Ok(written);
+        match in_place::embed(output, label, options, &mut check)? {
+            in_place::Tried::Done(written) => return Ok(written),
+            in_place::Tried::Rewrite(reader) => held = reader,
         }
     }
-    atomic::write_with(input, output, options.sync, |carrier, reader, out| {
+    atomic::write_from(input, held, output, options.sync, |carrier, reader, out| {
         // The carrier's scan writes the output as it walks, so the input is read once; a
         // refusal (another producer's label, `check`) leaves the temporary file to be removed.
         let mut sink = rewrite::FileSink::new(out, reader);

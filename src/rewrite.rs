@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
+use std::sync::Arc;
 
 use aigc_label_core::io::Source;
 use aigc_label_core::plan::{Plan, Sink};
@@ -36,6 +37,8 @@ pub(crate) struct FileSink<'s, 'f> {
     holes: Vec<(Range<u64>, u64)>,
     /// The input is a file read from the disk, so ranges can be copied between the files.
     defer: bool,
+    /// The input's bytes, when it is held in memory: ranges are copied straight from them.
+    held: Option<Arc<Vec<u8>>>,
 }
 
 impl<'s, 'f> FileSink<'s, 'f> {
@@ -46,6 +49,7 @@ impl<'s, 'f> FileSink<'s, 'f> {
             len: 0,
             holes: Vec::new(),
             defer: input.on_disk(),
+            held: input.held(),
         }
     }
 
@@ -88,6 +92,17 @@ impl Write for FileSink<'_, '_> {
 impl Sink for FileSink<'_, '_> {
     fn copy_range(&mut self, src: &mut Source<'_>, range: Range<u64>) -> Result<()> {
         let len = range.end.saturating_sub(range.start);
+        if let Some(held) = self.held.clone() {
+            // One copy from the input's bytes to the output's, with no block in between.
+            let bytes = usize::try_from(range.start)
+                .ok()
+                .zip(usize::try_from(range.end).ok())
+                .and_then(|(start, end)| held.get(start..end))
+                .ok_or_else(|| Error::truncated(src.format(), range.start, "copied range"))?;
+            src.seek_to(range.end)?;
+            self.write_all(bytes)?;
+            return Ok(());
+        }
         if !self.defer || len < DEFER {
             src.seek_to(range.start)?;
             return src.copy_to(self, len, "copied range");
@@ -107,6 +122,24 @@ impl Sink for FileSink<'_, '_> {
     }
 
     fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        // A hole is copied after the scan: one the patch falls in keeps only its parts on
+        // either side, so the copy does not write over the patch (a TIFF's header or IFD
+        // entry inside a large copied range).
+        let end = at.saturating_add(bytes.len() as u64);
+        let mut after = Vec::new();
+        self.holes.retain_mut(|(range, out_at)| {
+            let out_end = out_at.saturating_add(range.end - range.start);
+            if out_end <= at || *out_at >= end {
+                return true;
+            }
+            if end < out_end {
+                after.push((range.start + (end - *out_at)..range.end, end));
+            }
+            let keep = at.saturating_sub(*out_at);
+            range.end = range.start + keep;
+            keep > 0
+        });
+        self.holes.extend(after);
         self.out.seek(SeekFrom::Start(at))?;
         self.out.write_all(bytes)?;
         self.out.seek(SeekFrom::Start(self.len))?;

@@ -87,11 +87,15 @@ fn embed_passes(name: &str) -> u64 {
 }
 
 /// The families whose carriers stream their plans.
-const STREAMED: [&str; 10] = ["mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf"];
+const STREAMED: [&str; 16] = [
+    "mp4", "png", "jpeg", "gif", "webp", "wav", "ogg", "mp3", "flv", "pdf", "avi RIFF", "flac", "matroska", "ooxml",
+    "tiff", "avif",
+];
 
 /// The families whose carriers plan their writes.
-const PLANNED: [&str; 14] = [
+const PLANNED: [&str; 15] = [
     "mp4", "png", "jpeg", "gif", "webp", "avif", "wav", "avi RIFF", "flv", "ogg", "matroska", "flac", "mp3", "ooxml",
+    "tiff",
 ];
 
 fn check(hostile: Hostile) {

@@ -25,6 +25,12 @@ fn counted<T>(f: impl FnOnce() -> T) -> Option<(T, u64, u64)> {
     Some((value, r1 - r0, w1 - w0))
 }
 
+/// Writes a synthetic PNG of `width` x `height` pixels to `path`.
+fn png_file(path: &Path, width: u32, height: u32) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    aigc_label_testutil::synthetic_png(&mut out, width, height).unwrap();
+}
+
 fn measure(input: &Path, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join(name);
@@ -61,10 +67,7 @@ fn read_once_written_once<T>(input: &Path, output: &Path, write: impl FnOnce() -
 fn embedding_a_small_png_reads_it_once_and_writes_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.png");
-    {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
-        aigc_label_testutil::synthetic_png(&mut file, 300, 300).unwrap();
-    }
+    png_file(&input, 300, 300);
     assert!(
         std::fs::metadata(&input).unwrap().len() > 300_000,
         "a file bigger than every buffer"
@@ -75,6 +78,45 @@ fn embedding_a_small_png_reads_it_once_and_writes_it_once() {
 #[test]
 fn embedding_a_small_jpeg_reads_it_once_and_writes_it_once() {
     measure(&aigc_label_testutil::fixture("jpeg/xmp-extended.jpg"), "out.jpg");
+}
+
+/// Labels `file` in place for the first time (it has no label, so no room for one): the
+/// in-place attempt reads it, finds no room and hands what it read to the rewrite, so the file is
+/// read from the disk once, and written once (to the temporary file renamed over it).
+fn first_label_in_place(file: &Path) {
+    let label = aigc_label_testutil::sample_label();
+    let options = Options::default();
+    let (written, writes) =
+        aigc_label::record_writes(|| read_once_written_once(file, file, || embed_file(file, file, &label, &options)));
+    let Some(written) = written else {
+        return;
+    };
+    assert_eq!(writes.len(), 1);
+    assert_eq!(
+        writes[0].method,
+        aigc_label::Method::Rewrite,
+        "a first label is a rewrite"
+    );
+    assert_eq!(written.bytes_written, std::fs::metadata(file).unwrap().len());
+    let report = inspect_file(file, &options).unwrap();
+    assert_eq!(report.verdict, Verdict::Compliant);
+    assert_eq!(report.label(), Some(label));
+}
+
+#[test]
+fn a_first_label_in_place_reads_a_small_jpeg_once_and_writes_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("photo.jpg");
+    std::fs::copy(aigc_label_testutil::fixture("jpeg/xmp-extended.jpg"), &file).unwrap();
+    first_label_in_place(&file);
+}
+
+#[test]
+fn a_first_label_in_place_reads_a_small_png_once_and_writes_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("picture.png");
+    png_file(&file, 300, 300);
+    first_label_in_place(&file);
 }
 
 #[cfg(feature = "trust")]
@@ -112,10 +154,7 @@ fn propagating_a_small_labelled_jpeg_reads_it_once_and_writes_it_once() {
 fn checking_a_larger_output_rereads_its_structure_not_its_payload() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.png");
-    {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
-        aigc_label_testutil::synthetic_png(&mut file, 1200, 1000).unwrap();
-    }
+    png_file(&input, 1200, 1000);
     let size = std::fs::metadata(&input).unwrap().len();
     let output = dir.path().join("out.png");
     let label = aigc_label_testutil::sample_label();
@@ -130,4 +169,50 @@ fn checking_a_larger_output_rereads_its_structure_not_its_payload() {
     // read-back buffer fills of 64 KiB, not the whole output again.
     assert!(reread <= 256 << 10, "the check re-read {reread} bytes");
     assert_eq!(wrote, std::fs::metadata(&output).unwrap().len(), "written once");
+}
+
+/// A PCM WAV file of `data` bytes of silence.
+fn wav(data: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    // PCM, one channel, 44.1 kHz, 88,200 bytes a second, 2-byte frames of 16 bits.
+    for field in [1u16, 1] {
+        out.extend_from_slice(&field.to_le_bytes());
+    }
+    out.extend_from_slice(&44_100u32.to_le_bytes());
+    out.extend_from_slice(&88_200u32.to_le_bytes());
+    for field in [2u16, 16] {
+        out.extend_from_slice(&field.to_le_bytes());
+    }
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    out.resize(out.len() + data as usize, 0);
+    out
+}
+
+#[test]
+fn an_update_in_place_of_a_larger_file_reads_its_structure_not_its_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.wav");
+    std::fs::write(&file, wav(3 << 20)).unwrap();
+    let options = Options::default();
+    let first = aigc_label_testutil::sample_label();
+    embed_file(&file, &file, &first, &options).unwrap();
+    let second = first.propagated("001191110108551385082Q20000", "p-1");
+    let Some(((result, writes), read, wrote)) =
+        counted(|| aigc_label::record_writes(|| embed_file(&file, &file, &second, &options)))
+    else {
+        return;
+    };
+    result.unwrap();
+    let size = std::fs::metadata(&file).unwrap().len();
+    eprintln!("{size}-byte wav updated in place: read {read}, wrote {wrote}");
+    assert_eq!(writes[0].method, aigc_label::Method::InPlace);
+    // The head for the format, the chunks' headers and the label: a few KiB (about 5), not the
+    // 3 MiB file, which the in-place attempt does not read whole past 1 MiB.
+    assert!(read < 64 << 10, "read {read} bytes of a {size}-byte file");
+    assert_eq!(inspect_file(&file, &options).unwrap().label(), Some(second));
 }

@@ -21,13 +21,12 @@
 //! the tag's padding, the chunk's pad byte and the `FORM` size (see
 //! [`Aiff::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::Exclusions;
 use crate::id3::{self, GROW_PADDING};
@@ -84,16 +83,6 @@ impl Carrier for Aiff {
         }
         out.truncate(limits.max_copies);
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the chunks: the ID3 chunks are read (their label copies reported), the

@@ -15,13 +15,13 @@
 //! string and every other field stay covered by a content binding (see
 //! [`Flac::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
-use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::Drains;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions, found, text_of};
 use crate::in_place::{self, Steps, Storage, Update};
@@ -99,16 +99,6 @@ impl Carrier for Flac {
         }
         out.truncate(limits.max_copies);
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the metadata blocks: the comment blocks are read (their label copies
@@ -310,45 +300,400 @@ fn in_place_steps(
     )))
 }
 
-/// Plans [`Flac::write`]'s output, collecting the copies [`Flac::find`] reports on the way.
+/// Plans [`Flac::write`]'s output, collecting the copies [`Flac::find`] reports on the way:
+/// in one walk that a streaming builder writes as it goes ([`Walk`]) when the metadata's
+/// layout agrees with what the walk guessed, else again from the whole layout.
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
-    let blocks = read_blocks(&mut src, limits)?;
     let json = to_json(label, Shape::Bare);
-    let (mut layout, mut found) = layout(&mut src, &blocks, &json, limits)?;
-    found.truncate(limits.max_copies);
-    fit_padding(&mut layout, &blocks, limits.label_room.min(MAX_BLOCK));
-    pad_after_label(&mut layout);
-
+    if let Some((found, label_range)) = Walk::run(&mut src, &json, limits, &mut out)? {
+        return Ok(out.finish(found, label_range));
+    }
+    out.restart()?;
+    let blocks = read_blocks(&mut src, limits)?;
+    let (layout, found) = final_layout(&mut src, &blocks, &json, limits)?;
     out.copy(0..4);
     let mut label_range = 0..0;
-    let last = layout.len().saturating_sub(1);
     for (i, item) in layout.iter().enumerate() {
-        let header = block_header(item.kind(), i == last, item.len())?;
-        match item {
-            // A block whose last-block flag stays as it was is copied whole, header included.
-            Out::Copy(block) if (i == last) == (blocks.last() == Some(block)) => out.copy(block.offset..block.end()),
-            Out::Copy(block) => {
-                out.put(&header);
-                out.copy(block.body()..block.end());
-            }
-            Out::Comments { body, label } => {
-                out.put(&header);
-                let body_start = out.position();
-                out.put(body);
-                if let Some(span) = label {
-                    label_range = body_start + span.start as u64..body_start + span.end as u64;
-                }
-            }
-            Out::Padding(len) => {
-                out.put(&header);
-                out.put(&zeros(*len)?);
-            }
+        if let Some(range) = render(&mut out, item, i + 1 == layout.len(), &blocks)? {
+            label_range = range;
         }
     }
     let frames = blocks.last().map_or(4, Block::end);
     out.copy(frames..src.len());
     Ok(out.finish(found, label_range))
+}
+
+/// The output's metadata blocks and the label copies of the input (see [`layout`]), with the
+/// padding fitted and placed after the label's block.
+fn final_layout(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Result<(Vec<Out>, Vec<Found>)> {
+    let (mut layout, mut found) = layout(src, blocks, json, limits)?;
+    found.truncate(limits.max_copies);
+    fit_padding(&mut layout, blocks, limits.label_room.min(MAX_BLOCK));
+    pad_after_label(&mut layout);
+    Ok((layout, found))
+}
+
+/// Plans output block `item` (the last metadata block when `last`) of an input whose blocks
+/// are `blocks`; returns where the new label sits when the block holds it.
+fn render(out: &mut PlanBuilder<'_>, item: &Out, last: bool, blocks: &[Block]) -> Result<Option<Range<u64>>> {
+    let header = block_header(item.kind(), last, item.len())?;
+    match item {
+        // A block whose last-block flag stays as it was is copied whole, header included.
+        Out::Copy(block) if last == (blocks.last() == Some(block)) => out.copy(block.offset..block.end()),
+        Out::Copy(block) => {
+            out.put(&header);
+            out.copy(block.body()..block.end());
+        }
+        Out::Comments { body, label } => {
+            out.put(&header);
+            let body_start = out.position();
+            out.put(body);
+            if let Some(span) = label {
+                return Ok(Some(body_start + span.start as u64..body_start + span.end as u64));
+            }
+        }
+        Out::Padding(len) => {
+            out.put(&header);
+            out.put(&zeros(*len)?);
+        }
+    }
+    Ok(None)
+}
+
+/// Bytes walked past the last decision before the walk guesses a slot's bytes: pending output
+/// stays within what the input's buffer keeps.
+const GUESS_AFTER: u64 = 2 << 10;
+
+/// What the walk planned, in output order, to check against the final layout.
+#[derive(Debug)]
+enum Rec {
+    /// A block planned with its last-block flag clear.
+    Item(Box<Out>),
+    /// An input block copied whole, its last-block flag clear (as [`Rec::Item`], smaller: a
+    /// worst case holds one per block).
+    Copy(Block),
+    /// The new comment block's place, after `STREAMINFO`.
+    New(Slot),
+    /// The padding's place after the new comment block.
+    PadAfterNew(Slot),
+    /// The padding's place after the first comment block.
+    PadAfterFirst(Slot),
+    /// A slot filled with nothing once the walk met a comment block.
+    Filled,
+}
+
+/// One walk of the metadata blocks that plans each as it is read, so that a streaming
+/// builder writes it while it is in the input's buffer. Two places depend on what comes
+/// later: a new comment block after `STREAMINFO` (when the file has none) and the padding
+/// after the label's block (resized by every comment block rebuilt). The walk reserves both,
+/// and guesses them once it has walked [`GUESS_AFTER`] bytes without an answer: no new block
+/// (so a file without a comment block is cut back there at the end, and read twice), and
+/// the padding as the blocks walked so far make it. The last block
+/// is planned at the end, when its flag is known. Then the final layout (the one the two-pass
+/// plan writes) is compared with what was planned: when they differ (a padding block that
+/// fits no slot, a last-block flag that moved to a block already written), the walk gives up
+/// and the plan is made again from the start.
+struct Walk<'j> {
+    json: &'j str,
+    recs: Vec<Rec>,
+    /// A comment block was met (the first one gets the label).
+    labelled: bool,
+    first_pad: Option<Block>,
+    /// Metadata bytes (headers included) of the blocks walked, and of their planned output
+    /// (the first padding as it is).
+    old_len: u64,
+    new_len: u64,
+    /// Where the walk was at the last decision (the new block's place, the label's block).
+    decided_at: u64,
+    /// The new comment block's place was guessed empty.
+    bet: bool,
+    /// Where in `recs` the new block's slot is, and the padding slot to guess next.
+    new_rec: Option<usize>,
+    pad_rec: Option<usize>,
+    pad_guessed: bool,
+}
+
+impl Walk<'_> {
+    /// Plans the output; `None` when the walk's layout was wrong (`out` must restart).
+    fn run(
+        src: &mut Source,
+        json: &str,
+        limits: &Limits,
+        out: &mut PlanBuilder<'_>,
+    ) -> Result<Option<(Vec<Found>, Range<u64>)>> {
+        let mut reader = BlockReader::new(src, limits)?;
+        // A guess first: a sink that cannot be cut back writes nothing before the end.
+        let head = out.guess(Piece::Copy(0..4));
+        let mut walk = Walk {
+            json,
+            recs: Vec::new(),
+            labelled: false,
+            first_pad: None,
+            old_len: 0,
+            new_len: 0,
+            decided_at: 0,
+            bet: false,
+            new_rec: None,
+            pad_rec: None,
+            pad_guessed: false,
+        };
+        let mut blocks = Vec::new();
+        let mut met = Vec::new();
+        let mut drains = Drains::default();
+        let mut label_range = None;
+        loop {
+            drains.drain(out, src, &met)?;
+            let (block, last) = reader.next(src, limits)?;
+            blocks.push(block);
+            if last {
+                break;
+            }
+            walk.old_len += 4 + block.len;
+            if let Some(range) = walk.plan(src, out, block, blocks.len() == 1, limits, &mut met)? {
+                label_range = Some(range);
+            }
+            walk.guess(out, src.pos(), limits)?;
+        }
+        let (layout, found) = final_layout(src, &blocks, json, limits)?;
+        let Some(matched) = walk.settle(out, &layout, &blocks, &mut label_range)? else {
+            return Ok(None);
+        };
+        for (i, item) in layout.iter().enumerate().skip(matched) {
+            if let Some(range) = render(out, item, i + 1 == layout.len(), &blocks)? {
+                label_range = Some(range);
+            }
+        }
+        let frames = blocks.last().map_or(4, Block::end);
+        out.copy(frames..src.len());
+        out.fill_copy(head, 0..4);
+        Ok(label_range.map(|range| (found, range)))
+    }
+
+    /// Plans `block` (not the last; `first` for `STREAMINFO`); returns where the label sits
+    /// when this block gets it. Label copies met go to `met`, for the embed step's check.
+    fn plan(
+        &mut self,
+        src: &mut Source,
+        out: &mut PlanBuilder<'_>,
+        block: Block,
+        first: bool,
+        limits: &Limits,
+        met: &mut Vec<Found>,
+    ) -> Result<Option<Range<u64>>> {
+        match block.kind {
+            VORBIS_COMMENT => {
+                let body = read_body(src, &block, limits)?;
+                let comments = vorbis_comment::parse(&body, FORMAT, block.body(), limits)?;
+                met.extend(comments.label_fields().map(|(value, span)| {
+                    found("VORBIS_COMMENT AIGC", block.in_file(&span), text_of(value), Vec::new())
+                }));
+                let value = (!self.labelled).then_some(self.json);
+                if value.is_none() && !comments.has_label() {
+                    self.copy(out, block);
+                    return Ok(None);
+                }
+                let (body, span) = comments.rebuild(value)?;
+                self.new_len += 4 + body.len() as u64;
+                out.put(&block_header(VORBIS_COMMENT, false, body.len() as u64)?);
+                let at = out.position();
+                out.put(&body);
+                self.recs.push(Rec::Item(Box::new(Out::Comments {
+                    body,
+                    label: value.is_some().then(|| span.clone()),
+                })));
+                if value.is_none() {
+                    return Ok(None);
+                }
+                // The file has a comment block: no new one, no padding after it.
+                self.labelled = true;
+                for at in [self.new_rec, self.new_rec.map(|i| i + 1)].into_iter().flatten() {
+                    if let Some(Rec::New(slot) | Rec::PadAfterNew(slot)) =
+                        self.recs.get_mut(at).map(|rec| std::mem::replace(rec, Rec::Filled))
+                    {
+                        let _ = out.fill(slot, Vec::new());
+                    }
+                }
+                self.pad_rec = Some(self.recs.len());
+                self.pad_guessed = false;
+                self.recs.push(Rec::PadAfterFirst(out.reserve()));
+                self.decided_at = src.pos();
+                Ok(Some(at + span.start as u64..at + span.end as u64))
+            }
+            PADDING if self.first_pad.is_none() => {
+                // Planned where the label's block is, in a slot.
+                self.first_pad = Some(block);
+                self.new_len += 4 + block.len;
+                Ok(None)
+            }
+            _ => {
+                self.copy(out, block);
+                if first {
+                    self.new_rec = Some(self.recs.len());
+                    self.recs.push(Rec::New(out.reserve()));
+                    self.recs.push(Rec::PadAfterNew(out.reserve()));
+                    self.decided_at = block.end();
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Plans `block` copied whole (its last-block flag is clear).
+    fn copy(&mut self, out: &mut PlanBuilder<'_>, block: Block) {
+        self.new_len += 4 + block.len;
+        out.copy(block.offset..block.end());
+        self.recs.push(Rec::Copy(block));
+    }
+
+    /// Guesses the open slots the walk has gone far enough past (`pos`) to bet on: no new
+    /// comment block (encoders write one, and the label goes there wherever it comes), then
+    /// the padding after the label's block (at once when the first padding block is known).
+    fn guess(&mut self, out: &mut PlanBuilder<'_>, pos: u64, limits: &Limits) -> Result<()> {
+        let due = pos >= self.decided_at.saturating_add(GUESS_AFTER);
+        if !due && self.first_pad.is_none() {
+            return Ok(());
+        }
+        if due && !self.labelled && !self.bet {
+            for at in [self.new_rec, self.new_rec.map(|i| i + 1)].into_iter().flatten() {
+                if let Some(Rec::New(slot) | Rec::PadAfterNew(slot)) = self.recs.get(at) {
+                    out.guess_for(slot, Piece::New(Vec::new()));
+                }
+            }
+            self.bet = true;
+        }
+        if self.pad_guessed {
+            return Ok(());
+        }
+        let Some(Rec::PadAfterNew(slot) | Rec::PadAfterFirst(slot)) = self.pad_rec.and_then(|i| self.recs.get(i))
+        else {
+            return Ok(());
+        };
+        let fresh = limits.label_room.min(MAX_BLOCK);
+        let piece = match (
+            fit(self.first_pad.map(|b| b.len), self.old_len, self.new_len, fresh),
+            self.first_pad,
+        ) {
+            (Fit::Same, Some(pad)) => Piece::Copy(pad.offset..pad.end()),
+            (Fit::Len(n) | Fit::Add(n), _) => {
+                let mut bytes = block_header(PADDING, false, n)?.to_vec();
+                bytes.extend_from_slice(&zeros(n)?);
+                Piece::New(bytes)
+            }
+            (Fit::Drop | Fit::Same, _) => Piece::New(Vec::new()),
+        };
+        out.guess_for(slot, piece);
+        self.pad_guessed = true;
+        Ok(())
+    }
+
+    /// Checks what the walk planned against the final `layout`, filling its slots with their
+    /// final bytes; returns how many of the layout's blocks are planned, or `None` when the
+    /// walk planned something else.
+    fn settle(
+        self,
+        out: &mut PlanBuilder<'_>,
+        layout: &[Out],
+        blocks: &[Block],
+        label_range: &mut Option<Range<u64>>,
+    ) -> Result<Option<usize>> {
+        let mut j = 0;
+        let has_comments = blocks.iter().any(|b| b.kind == VORBIS_COMMENT);
+        for rec in self.recs {
+            let item = layout.get(j);
+            let last = j + 1 == layout.len();
+            match rec {
+                Rec::Filled => {}
+                Rec::Copy(block) => {
+                    if item != Some(&Out::Copy(block)) || last {
+                        return Ok(None);
+                    }
+                    j += 1;
+                }
+                Rec::Item(planned) => {
+                    if item != Some(&*planned) || last {
+                        return Ok(None);
+                    }
+                    j += 1;
+                }
+                Rec::New(slot) => match item {
+                    Some(Out::Comments {
+                        body,
+                        label: Some(span),
+                    }) if !has_comments => {
+                        let mut bytes = block_header(VORBIS_COMMENT, last, body.len() as u64)?.to_vec();
+                        bytes.extend_from_slice(body);
+                        let at = out.fill(slot, bytes).start + 4;
+                        *label_range = Some(at + span.start as u64..at + span.end as u64);
+                        j += 1;
+                    }
+                    _ => {
+                        let _ = out.fill(slot, Vec::new());
+                        if !has_comments {
+                            return Ok(None);
+                        }
+                    }
+                },
+                Rec::PadAfterNew(slot) if has_comments => {
+                    let _ = out.fill(slot, Vec::new());
+                }
+                Rec::PadAfterNew(slot) | Rec::PadAfterFirst(slot) => match item {
+                    Some(pad @ Out::Padding(len)) => {
+                        let mut bytes = block_header(PADDING, last, pad.len())?.to_vec();
+                        bytes.extend_from_slice(&zeros(*len)?);
+                        let _ = out.fill(slot, bytes);
+                        j += 1;
+                    }
+                    Some(Out::Copy(pad)) if pad.kind == PADDING && last == (blocks.last() == Some(pad)) => {
+                        out.fill_copy(slot, pad.offset..pad.end());
+                        j += 1;
+                    }
+                    Some(Out::Copy(pad)) if pad.kind == PADDING => return Ok(None),
+                    _ => {
+                        let _ = out.fill(slot, Vec::new());
+                    }
+                },
+            }
+        }
+        Ok(Some(j))
+    }
+}
+
+/// What fitting the metadata does to the first padding block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    /// Nothing changes.
+    Same,
+    /// The first padding block gets this length.
+    Len(u64),
+    /// The first padding block goes away.
+    Drop,
+    /// A padding block of this length is added.
+    Add(u64),
+}
+
+/// See [`fit_padding`]: the first padding block's length `pad` (`None` without one), the
+/// metadata's length before (`old`) and after the change (`new`), the padding a growth that
+/// does not fit gets (`fresh`).
+fn fit(pad: Option<u64>, old: u64, new: u64, fresh: u64) -> Fit {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    match (pad, new.cmp(&old)) {
+        (_, Equal) => Fit::Same,
+        (Some(len), Greater) => {
+            let grow = new - old;
+            if grow <= len {
+                Fit::Len(len - grow)
+            } else if grow == len + 4 || fresh == 0 {
+                Fit::Drop
+            } else {
+                Fit::Len(fresh)
+            }
+        }
+        (Some(len), Less) => Fit::Len((len + (old - new)).min(MAX_BLOCK)),
+        (None, Less) if old - new >= 4 => Fit::Add(old - new - 4),
+        (None, Greater) if fresh > 0 => Fit::Add(fresh),
+        (None, _) => Fit::Same,
+    }
 }
 
 /// Reads the body of `block`.
@@ -359,33 +704,58 @@ fn read_body(src: &mut Source, block: &Block, limits: &Limits) -> Result<Vec<u8>
 
 /// Walks the metadata block headers, seeking past their bodies; leaves `src` at the first frame.
 fn read_blocks(src: &mut Source, limits: &Limits) -> Result<Vec<Block>> {
-    let magic: [u8; 4] = src.read_array("fLaC marker")?;
-    if &magic != b"fLaC" {
-        return Err(src.malformed("not a FLAC stream"));
-    }
+    let mut reader = BlockReader::new(src, limits)?;
     let mut blocks = Vec::new();
-    let mut budget = Budget::new(FORMAT, limits);
     loop {
+        let (block, last) = reader.next(src, limits)?;
+        blocks.push(block);
+        if last {
+            return Ok(blocks);
+        }
+    }
+}
+
+/// Reads the metadata block headers one at a time, after the `fLaC` marker.
+struct BlockReader {
+    budget: Budget,
+    first: bool,
+}
+
+impl BlockReader {
+    /// Checks the marker at the start of `src`.
+    fn new(src: &mut Source, limits: &Limits) -> Result<Self> {
+        src.seek_to(0)?;
+        let magic: [u8; 4] = src.read_array("fLaC marker")?;
+        if &magic != b"fLaC" {
+            return Err(src.malformed("not a FLAC stream"));
+        }
+        Ok(BlockReader {
+            budget: Budget::new(FORMAT, limits),
+            first: true,
+        })
+    }
+
+    /// The next block, and whether it is the last (`src` left after its body); call it at
+    /// the block's header, where the last one left `src`.
+    fn next(&mut self, src: &mut Source, limits: &Limits) -> Result<(Block, bool)> {
         let offset = src.pos();
-        budget.tick(offset, limits)?;
+        self.budget.tick(offset, limits)?;
         let head: [u8; 4] = src.read_array("metadata block header")?;
         let kind = head[0] & 0x7f;
         let len = u64::from(u32::from_be_bytes([0, head[1], head[2], head[3]]));
         if kind == INVALID {
             return Err(Error::malformed(FORMAT, offset, "metadata block type 127 is invalid"));
         }
-        if blocks.is_empty() && (kind != STREAMINFO || len != 34) {
+        if self.first && (kind != STREAMINFO || len != 34) {
             return Err(Error::malformed(
                 FORMAT,
                 offset,
                 "first metadata block is not a 34-byte STREAMINFO",
             ));
         }
+        self.first = false;
         src.skip(len, "metadata block")?;
-        blocks.push(Block { kind, offset, len });
-        if head[0] & 0x80 != 0 {
-            return Ok(blocks);
-        }
+        Ok((Block { kind, offset, len }, head[0] & 0x80 != 0))
     }
 }
 
@@ -473,26 +843,14 @@ fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block], fresh: u64) {
     let old: u64 = blocks.iter().map(|b| 4 + b.len).sum();
     let new: u64 = plan.iter().map(|o| 4 + o.len()).sum();
     let pad = plan.iter().position(|o| o.kind() == PADDING);
-    match (pad, new.cmp(&old)) {
-        (_, std::cmp::Ordering::Equal) => {}
-        (Some(i), std::cmp::Ordering::Greater) => {
-            let grow = new - old;
-            let len = plan[i].len();
-            if grow <= len {
-                plan[i] = Out::Padding(len - grow);
-            } else if grow == len + 4 || fresh == 0 {
-                plan.remove(i);
-            } else {
-                plan[i] = Out::Padding(fresh);
-            }
+    match (pad, fit(pad.and_then(|i| plan.get(i)).map(Out::len), old, new, fresh)) {
+        (_, Fit::Same) => {}
+        (Some(i), Fit::Len(len)) => plan[i] = Out::Padding(len),
+        (Some(i), Fit::Drop) => {
+            plan.remove(i);
         }
-        (Some(i), std::cmp::Ordering::Less) => {
-            let len = plan[i].len() + (old - new);
-            plan[i] = Out::Padding(len.min(MAX_BLOCK));
-        }
-        (None, std::cmp::Ordering::Less) if old - new >= 4 => plan.push(Out::Padding(old - new - 4)),
-        (None, std::cmp::Ordering::Greater) if fresh > 0 => plan.push(Out::Padding(fresh)),
-        (None, _) => {}
+        (_, Fit::Add(len)) => plan.push(Out::Padding(len)),
+        (None, Fit::Len(_) | Fit::Drop) => {}
     }
 }
 

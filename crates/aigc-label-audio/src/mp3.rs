@@ -26,14 +26,13 @@
 //! A content binding covers every byte but the label frame, the tag size and the tag's padding
 //! (see [`Mp3::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::container::Drains;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions};
 use crate::id3::{self, Stripped, Tag};
@@ -90,16 +89,6 @@ impl Carrier for Mp3 {
         }
         out.truncate(limits.max_copies);
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the leading tags and the appended one: their label copies are reported and

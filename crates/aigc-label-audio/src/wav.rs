@@ -17,13 +17,12 @@
 //! A content binding covers every byte but the label chunk and the RIFF size fields (see
 //! [`Wav::binding_exclusions`](aigc_label_core::Carrier::binding_exclusions)).
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Exclusions, KEY, found, is_key, misplaced, text_of};
 use crate::id3_chunk;
@@ -95,16 +94,6 @@ impl Carrier for Wav {
         }
         out.truncate(limits.max_copies);
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the chunks: label copies are reported as [`Wav::find`] does, the label

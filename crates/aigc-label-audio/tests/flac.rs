@@ -186,3 +186,85 @@ fn hostile_inputs_never_panic() {
         hostile_variants(&Flac, &read_fixture(name));
     }
 }
+
+/// A metadata block of `kind` with `len` bytes of body.
+fn meta_block(kind: u8, len: usize, last: bool) -> Vec<u8> {
+    let mut out = vec![kind | if last { 0x80 } else { 0 }];
+    out.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+    out.extend((0..len).map(|i| if kind == 1 { 0 } else { i as u8 }));
+    out
+}
+
+/// The one-walk plan guesses where the label and the padding go once it has walked 2 KiB of
+/// metadata without knowing; every layout where a guess is refuted (no comment block at all, a
+/// second labelled block that changes the padding, padding that must move behind blocks
+/// already written, a last-block flag that moves) must still stream `write`'s bytes, into
+/// both sink kinds (`plan_agrees`), and read back with one label and one last block.
+#[test]
+fn layouts_that_refute_the_walks_guesses_stream_writes_bytes() {
+    let bare = without_comments();
+    let streaminfo = {
+        let mut b = bare[4..8 + 34].to_vec();
+        b[0] &= 0x7f;
+        b
+    };
+    let frames = &bare[8 + 34..];
+    let label = format!("AIGC={}", sample_json());
+    let app = |n: usize| (0..n).flat_map(|_| meta_block(2, 200, false)).collect::<Vec<u8>>();
+    let layouts: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("no comment block", vec![app(20), meta_block(1, 100, true)]),
+        (
+            "no comment block, padding first",
+            vec![meta_block(1, 100, false), app(20), meta_block(2, 8, true)],
+        ),
+        (
+            "comment block last",
+            vec![meta_block(1, 10, false), app(20), comment_block(&["TITLE=x"], true)],
+        ),
+        (
+            "padding before the comment block",
+            vec![
+                meta_block(1, 600, false),
+                app(20),
+                comment_block(&["TITLE=x"], false),
+                app(2),
+                meta_block(2, 8, true),
+            ],
+        ),
+        (
+            "padding late, last",
+            vec![comment_block(&["TITLE=x"], false), app(20), meta_block(1, 600, true)],
+        ),
+        (
+            "padding absorbed exactly (dropped), a second padding moves",
+            vec![
+                comment_block(&["TITLE=x"], false),
+                meta_block(1, 0, false),
+                app(20),
+                meta_block(1, 50, true),
+            ],
+        ),
+        (
+            "a second labelled block after 4 KiB",
+            vec![
+                comment_block(&["TITLE=x"], false),
+                meta_block(1, 2000, false),
+                app(20),
+                comment_block(&[&label], false),
+                meta_block(2, 8, true),
+            ],
+        ),
+        (
+            "no padding",
+            vec![comment_block(&[&label], false), app(20), meta_block(2, 8, true)],
+        ),
+    ];
+    for (name, blocks_in) in layouts {
+        let file = [&b"fLaC"[..], &streaminfo, &blocks_in.concat(), frames].concat();
+        aigc_label_testutil::plan_agrees(&Flac, &file, &sample_label(), &Limits::default());
+        let out = write_label(&Flac, &file, &sample_label());
+        assert_eq!(found_texts(&Flac, &out), [sample_json()], "{name}");
+        check_last_flags(&out);
+        assert_eq!(&out[blocks(&out).1..], frames, "{name}: the frames are kept");
+    }
+}

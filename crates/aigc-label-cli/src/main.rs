@@ -409,6 +409,39 @@ impl Run {
         })
     }
 
+    /// Runs `work` on every job, prints each file's report as it finishes (`print`) and counts
+    /// it in the summary (`count`), then ends the run (see [`Run::finish`]). Returns the worst
+    /// of the files' exit statuses (`status_of`); a report that cannot be printed (stdout
+    /// closed) stops the run with exit 3.
+    fn report<I, T, F>(
+        &self,
+        jobs: I,
+        work: F,
+        status_of: impl Fn(&aigc_label::Result<T>) -> u8,
+        count: impl Fn(&mut Summary, &aigc_label::Result<T>),
+        mut print: impl FnMut(&mut dyn Write, &std::path::Path, &aigc_label::Result<T>) -> std::io::Result<()>,
+    ) -> u8
+    where
+        I: IntoIterator + Send + 'static,
+        I::IntoIter: Send,
+        I::Item: aigc_label::batch::Input,
+        T: Send + 'static,
+        F: Fn(I::Item) -> aigc_label::Result<T> + Send + Sync + 'static,
+    {
+        let mut summary = Summary::default();
+        let mut worst = status::OK;
+        let mut stdout = std::io::stdout().lock();
+        for outcome in self.batch.each(jobs, work) {
+            worst = worst.max(status_of(&outcome.result));
+            count(&mut summary, &outcome.result);
+            if print(&mut stdout, &outcome.name, &outcome.result).is_err() {
+                return status::UNREADABLE;
+            }
+        }
+        drop(stdout);
+        self.finish(&mut summary, worst)
+    }
+
     fn finish(&self, summary: &mut Summary, worst: u8) -> u8 {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
@@ -476,27 +509,22 @@ fn inspect(args: InspectArgs) -> u8 {
             with_trust: false,
         }),
     };
-    let mut summary = Summary::default();
-    let mut worst = status::OK;
-    let mut stdout = std::io::stdout().lock();
-    for outcome in run.batch.each(items.map(|item| item.path), work) {
-        let code = match &outcome.result {
-            Ok(inspection) => inspect_status(inspection, args.require_trusted),
+    let (format, verbose, require_trusted) = (run.format, args.verbose, args.require_trusted);
+    let print = if args.watermark {
+        inspect_watermark
+    } else {
+        output::inspect
+    };
+    run.report(
+        items.map(|item| item.path),
+        work,
+        |result| match result {
+            Ok(inspection) => inspect_status(inspection, require_trusted),
             Err(_) => status::UNREADABLE,
-        };
-        worst = worst.max(code);
-        summary.add_inspect(&outcome.result);
-        let printed = if args.watermark {
-            inspect_watermark(&mut stdout, run.format, args.verbose, &outcome.name, &outcome.result)
-        } else {
-            output::inspect(&mut stdout, run.format, args.verbose, &outcome.name, &outcome.result)
-        };
-        if printed.is_err() {
-            return status::UNREADABLE;
-        }
-    }
-    drop(stdout);
-    run.finish(&mut summary, worst)
+        },
+        Summary::add_inspect,
+        |out, name, result| print(out, format, verbose, name, result),
+    )
 }
 
 /// [`output::inspect`] with the watermark search's finding: a `watermark` member in JSON, a
@@ -705,17 +733,14 @@ fn embed(args: EmbedArgs) -> u8 {
         }
     });
 
-    let mut summary = Summary::default();
-    let mut worst = status::OK;
-    let mut stdout = std::io::stdout().lock();
     let force = args.force;
+    let folders = paths::MadeFolders::default();
+    let made = folders.clone();
     let work = move |job: EmbedJob| {
         if !force {
             embed_guard(&job)?;
         }
-        if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::from(e).with_path(parent))?;
-        }
+        made.make_parent(&job.output)?;
         let (written, writes) = aigc_label::record_writes(|| match &signer {
             Some(key) => {
                 let spec = SignSpec::producer(key.as_ref());
@@ -730,19 +755,16 @@ fn embed(args: EmbedArgs) -> u8 {
         });
         Ok(output::Embedded::new(written?, job.output, writes))
     };
-    for outcome in run.batch.each(jobs, work) {
-        let code = match &outcome.result {
-            Ok(_) => status::OK,
-            Err(e) => error_status(e),
-        };
-        worst = worst.max(code);
-        summary.add_embed(&outcome.result);
-        if output::embed(&mut stdout, run.format, &outcome.name, &outcome.result).is_err() {
-            return status::UNREADABLE;
-        }
-    }
-    drop(stdout);
-    run.finish(&mut summary, worst)
+    let format = run.format;
+    let code = run.report(
+        jobs,
+        work,
+        |result| result.as_ref().map_or_else(error_status, |_| status::OK),
+        Summary::add_embed,
+        |out, name, result| output::embed(out, format, name, result),
+    );
+    folders.remove_empty();
+    code
 }
 
 fn error_status(e: &Error) -> u8 {

@@ -11,8 +11,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -316,5 +316,50 @@ mod tests {
         let real = std::fs::canonicalize(dir.path()).unwrap();
         assert_eq!(real_folder(&dir.path().join("out/deeper")), real.join("out/deeper"));
         assert_eq!(real_folder(dir.path()), real);
+    }
+}
+
+/// The folders a writing run made for its outputs, so that those still empty at the end (every
+/// write into them failed, or none was needed) are removed: a failed run leaves no empty tree.
+/// Clones share one list, so the batch's workers can record into it.
+#[derive(Clone, Default)]
+pub struct MadeFolders(Arc<Mutex<Vec<PathBuf>>>);
+
+impl MadeFolders {
+    /// Makes the folder `output` goes into, with its missing parents, and records each one made.
+    ///
+    /// # Errors
+    /// The folder cannot be made (the error names it).
+    pub fn make_parent(&self, output: &Path) -> aigc_label::Result<()> {
+        let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) else {
+            return Ok(());
+        };
+        let mut missing = Vec::new();
+        let mut dir = Some(parent);
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            missing.push(d.to_path_buf());
+            dir = d.parent();
+        }
+        std::fs::create_dir_all(parent).map_err(|e| aigc_label::Error::from(e).with_path(parent))?;
+        if let Ok(mut made) = self.0.lock() {
+            made.extend(missing);
+        }
+        Ok(())
+    }
+
+    /// Removes the folders made that are still empty, deepest first; a folder that holds
+    /// anything (or vanished) is left alone.
+    pub fn remove_empty(&self) {
+        let Ok(mut made) = self.0.lock() else { return };
+        made.sort_by(|a, b| {
+            b.components()
+                .count()
+                .cmp(&a.components().count())
+                .then_with(|| a.cmp(b))
+        });
+        made.dedup();
+        for dir in made.iter() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }

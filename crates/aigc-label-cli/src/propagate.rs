@@ -7,13 +7,13 @@
 //! (see `aigc_label::propagate_file`); a file with nothing to add is not written at all.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use aigc_label::batch::Input;
 use aigc_label::trust::LabelSigner;
 use aigc_label::trust::propagate::{Decision, Request};
 
 use crate::output::{self, Propagated, Summary};
+use crate::paths::MadeFolders;
 use crate::{
     Run, Selection, Target, error_status, expand_id, has_placeholder, is_single_file, load_signer, status, usage,
 };
@@ -125,23 +125,12 @@ pub fn run(args: PropagateArgs) -> u8 {
         input: item.path,
     });
     let (platform, declared, bind) = (args.platform, args.declared, !args.no_bind);
-    // Folders made for outputs, removed at the end if nothing was written into them (the target
-    // folder must exist before the decision is known, since the write is atomic within it).
-    let made: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
-    let made_by_workers = Arc::clone(&made);
+    // The target folder must exist before the decision is known, since the write is atomic
+    // within it; a folder made for a file that needed no write is removed at the end.
+    let folders = MadeFolders::default();
+    let made = folders.clone();
     let work = move |job: Job| {
-        if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-            let mut missing = Vec::new();
-            let mut dir = Some(parent);
-            while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-                missing.push(d.to_path_buf());
-                dir = d.parent();
-            }
-            std::fs::create_dir_all(parent).map_err(|e| aigc_label::Error::from(e).with_path(parent))?;
-            if let Ok(mut made) = made_by_workers.lock() {
-                made.extend(missing);
-            }
-        }
+        made.make_parent(&job.output)?;
         let request = Request {
             platform: &platform,
             propagate_id: &job.propagate_id,
@@ -159,37 +148,17 @@ pub fn run(args: PropagateArgs) -> u8 {
         })
     };
 
-    let mut summary = Summary::default();
-    let mut worst = status::OK;
-    let mut stdout = std::io::stdout().lock();
-    for outcome in run.batch.each(jobs, work) {
-        let code = match &outcome.result {
+    let format = run.format;
+    let code = run.report(
+        jobs,
+        work,
+        |result| match result {
             Ok(p) => decision_status(&p.outcome.decision),
             Err(e) => error_status(e),
-        };
-        worst = worst.max(code);
-        summary.add_propagate(&outcome.result);
-        if output::propagate(&mut stdout, run.format, &outcome.name, &outcome.result).is_err() {
-            return status::UNREADABLE;
-        }
-    }
-    drop(stdout);
-    remove_empty(&made);
-    run.finish(&mut summary, worst)
-}
-
-/// Removes the folders in `made` that are still empty, deepest first; a folder that holds
-/// anything (or vanished) is left alone.
-fn remove_empty(made: &Mutex<Vec<PathBuf>>) {
-    let Ok(mut made) = made.lock() else { return };
-    made.sort_by(|a, b| {
-        b.components()
-            .count()
-            .cmp(&a.components().count())
-            .then_with(|| a.cmp(b))
-    });
-    made.dedup();
-    for dir in made.iter() {
-        let _ = std::fs::remove_dir(dir);
-    }
+        },
+        Summary::add_propagate,
+        |out, name, result| output::propagate(out, format, name, result),
+    );
+    folders.remove_empty();
+    code
 }

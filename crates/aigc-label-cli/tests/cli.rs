@@ -183,6 +183,34 @@ fn usage_errors_exit_64() {
     assert_eq!(code(&run(&["--help"])), 0);
 }
 
+/// A folder made under `-o` for a file whose embed then fails is removed again: a failed batch
+/// leaves no empty tree behind (as `propagate --out-dir` does).
+#[test]
+fn a_failed_embed_leaves_no_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("in");
+    std::fs::create_dir_all(tree.join("bad/deeper")).unwrap();
+    std::fs::copy(sample("sample.png"), tree.join("a.png")).unwrap();
+    std::fs::write(tree.join("bad/deeper/c.png"), b"\x89PNG\r\n\x1a\nbroken").unwrap();
+    let out_dir = dir.path().join("out");
+    let result = run(&[
+        "embed",
+        tree.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--producer",
+        PRODUCER,
+        "--produce-id",
+        "batch-{stem}",
+    ]);
+    assert_eq!(code(&result), 3, "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(out_dir.join("a.png").is_file(), "the good file is labelled");
+    assert!(
+        !out_dir.join("bad").exists(),
+        "the folders made for the failed file are gone"
+    );
+}
+
 #[test]
 fn json_lines_validate_against_the_committed_schema() {
     let dir = tempfile::tempdir().unwrap();

@@ -124,6 +124,10 @@ pub trait Carrier: Send + Sync {
     /// Every label copy [`Carrier::find`] would report is replaced or removed; every other byte
     /// is copied unchanged, except length and offset fields that must change.
     ///
+    /// The default executes [`Carrier::plan`]'s plan, so a carrier that plans does not write
+    /// twice; a carrier must provide one of the two (the default refuses when `plan` gives
+    /// none).
+    ///
     /// # Errors
     /// Malformed input, limits exceeded, I/O errors.
     fn write(
@@ -132,7 +136,12 @@ pub trait Carrier: Send + Sync {
         output: &mut dyn Write,
         label: &Label,
         limits: &Limits,
-    ) -> Result<Written>;
+    ) -> Result<Written> {
+        match self.plan(input, label, limits, PlanBuilder::new(self.format()))? {
+            Some(plan) => plan.write_to(input, output),
+            None => Err(crate::Error::unsupported(self.format(), "writing a label")),
+        }
+    }
 
     /// The byte ranges of `input`, a file that holds a label, that a content binding leaves
     /// out: the structure holding the label, and every byte outside it that [`Carrier::write`]

@@ -26,6 +26,14 @@
 //! a cut). A sink that cannot be cut back (a plain `Write`) never writes past a guess, so its
 //! output is the same, built as before: scanned first, copied after.
 //!
+//! A carrier whose edits are known only once its walk is over (offsets and sizes in a header
+//! before the structures they describe) may plan what it walks as copies and then put the
+//! edits over them: bytes of the same length with [`PlanBuilder::overwrite`] (output already
+//! written is patched), a structure that changes size with [`PlanBuilder::truncate`] (the
+//! output is cut back to it), a layout it cannot take in one walk with
+//! [`PlanBuilder::restart`]. It puts a guess first, so that a sink that can be neither
+//! patched nor cut back writes nothing before the end.
+//!
 //! Every label copy the carrier hands to [`PlanBuilder::drain`] goes through the embed step's
 //! check (another producer's label stops the write) before any further byte is written.
 
@@ -481,6 +489,15 @@ impl<'a> PlanBuilder<'a> {
         self.settle(slot.0, Piece::Copy(range), start);
     }
 
+    /// True when bytes already drained can still be changed ([`PlanBuilder::overwrite`],
+    /// [`PlanBuilder::truncate`]): the builder streams into a sink that can be patched and cut
+    /// back. A carrier that learns late what changes in bytes it planned early (a pointer-based
+    /// format, whose fields may sit anywhere) drains only then; without, its output is written
+    /// after the scan.
+    pub fn can_revise(&self) -> bool {
+        self.out.as_ref().is_some_and(|o| o.sink.can_rewind())
+    }
+
     /// The output offset of part `index`.
     fn start_of(&self, index: usize) -> u64 {
         self.parts.iter().take(index).map(|(p, _)| p.len()).sum()
@@ -516,6 +533,138 @@ impl<'a> PlanBuilder<'a> {
                 out.speculate = false;
             }
         }
+    }
+
+    /// Drops everything planned so far, for a carrier whose walk met what refutes an assumption
+    /// its pieces were planned on (a layout it can only take in one walk): it plans again from
+    /// an empty output, and the sink is cut back to where this write began before anything
+    /// more is written; no guess is written afterwards. A carrier that may restart puts a guess
+    /// first, so that a sink that cannot be cut back has written nothing yet.
+    ///
+    /// # Errors
+    /// As [`PlanBuilder::truncate`].
+    pub fn restart(&mut self) -> Result<()> {
+        self.truncate(0)?;
+        if let Some(out) = self.out.as_mut() {
+            out.speculate = false;
+        }
+        Ok(())
+    }
+
+    /// Drops the output planned from offset `at` on (a piece across `at` keeps its first
+    /// part), so that planning goes on from there: a structure planned as copied turned out to
+    /// be replaced by bytes of another length. When the streaming output got past `at`, it is
+    /// cut back there before more is written, and no guess is written afterwards. Slots past
+    /// `at` go with their parts.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when output past `at` was written to a sink that cannot be cut
+    /// back ([`PlanBuilder::can_revise`]).
+    pub fn truncate(&mut self, at: u64) -> Result<()> {
+        if self.drained > at && !self.can_revise() {
+            return Err(Error::unsupported("output", "written output cannot be cut back"));
+        }
+        let keep = self.split_at(at);
+        self.parts.truncate(keep);
+        self.len = self.len.min(at);
+        if self.drained > at {
+            self.cut_pending = true;
+            self.drained = at;
+            self.patches
+                .retain(|(p, bytes)| p.saturating_add(bytes.len() as u64) <= at);
+            if let Some(out) = self.out.as_mut() {
+                out.speculate = false;
+            }
+        }
+        self.cursor = self.cursor_at(self.drained);
+        Ok(())
+    }
+
+    /// Puts `bytes` in place of as many planned output bytes at offset `at` (a size field, a
+    /// structure rewritten at its own size), found to change only once the walk is over. Output
+    /// a streaming sink has already written there is patched.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] when the bytes run past the output planned so far, or meet a slot
+    /// (fill slots first) or written output the sink cannot patch.
+    pub fn overwrite(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let end = at.saturating_add(bytes.len() as u64);
+        if end > self.len {
+            return Err(Error::parameter("at", "overwrite past the planned output"));
+        }
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let first = self.split_at(at);
+        if self
+            .parts
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .any(|(_, fill)| *fill != Fill::Final)
+        {
+            return Err(Error::parameter("at", "overwrite over a slot"));
+        }
+        let last = self.split_at(end);
+        let written = self.drained.saturating_sub(at).min(bytes.len() as u64) as usize;
+        if written > 0 {
+            if !self.can_revise() {
+                return Err(Error::unsupported("output", "written output cannot be patched"));
+            }
+            self.patches
+                .push((at, bytes.get(..written).unwrap_or_default().to_vec()));
+        }
+        self.parts
+            .splice(first..last, [(Piece::New(bytes.to_vec()), Fill::Final)]);
+        self.cursor = self.cursor_at(self.drained);
+        Ok(())
+    }
+
+    /// Splits the part across output offset `at` in two; returns the index of the part that
+    /// starts there (the number of parts when `at` is the end).
+    fn split_at(&mut self, at: u64) -> usize {
+        let mut start = 0u64;
+        for i in 0..self.parts.len() {
+            let Some((piece, fill)) = self.parts.get(i) else {
+                break;
+            };
+            let len = piece.len();
+            if at == start {
+                return i;
+            }
+            if at < start.saturating_add(len) {
+                let cut = at - start;
+                let (head, tail) = match piece {
+                    Piece::Copy(r) => (Piece::Copy(r.start..r.start + cut), Piece::Copy(r.start + cut..r.end)),
+                    Piece::New(b) => {
+                        let (h, t) = b.split_at(usize::try_from(cut).unwrap_or(b.len()).min(b.len()));
+                        (Piece::New(h.to_vec()), Piece::New(t.to_vec()))
+                    }
+                };
+                let fill = *fill;
+                if let Some(part) = self.parts.get_mut(i) {
+                    *part = (head, fill);
+                }
+                self.parts.insert(i + 1, (tail, fill));
+                return i + 1;
+            }
+            start = start.saturating_add(len);
+        }
+        self.parts.len()
+    }
+
+    /// The drain cursor for output offset `at`: the part holding it and the offset in it (the
+    /// end of the last part at the end).
+    fn cursor_at(&self, at: u64) -> (usize, u64) {
+        let mut start = 0u64;
+        for (i, (piece, _)) in self.parts.iter().enumerate() {
+            let len = piece.len();
+            if at < start.saturating_add(len) || i + 1 == self.parts.len() {
+                return (i, at.saturating_sub(start).min(len));
+            }
+            start = start.saturating_add(len);
+        }
+        (0, 0)
     }
 
     /// Writes every final piece not written yet to the streaming output (nothing without one),
@@ -758,6 +907,145 @@ mod tests {
         let plan = b.finish(Vec::new(), range);
         plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
         assert_eq!(out, [&INPUT[..4], b"G", &INPUT[4..8]].concat());
+    }
+
+    /// Copies [`INPUT`] in four steps, draining after each, then overwrites bytes 2..6 (two
+    /// drained, two not) and 14..15, and cuts the output back to `cut`.
+    fn revised(sink: &mut dyn Sink, cut: u64) -> Result<Plan> {
+        let mut input = Cursor::new(INPUT);
+        let mut check = |_: &Found| Ok(());
+        let mut src = Source::new(&mut input, "test")?;
+        let mut b = PlanBuilder::streaming("test", Output::new(sink, &mut check));
+        b.batch = 0;
+        let revise = b.can_revise();
+        for step in 0..4 {
+            b.copy(step * 4..step * 4 + 4);
+            if revise && step < 1 {
+                b.drain(&mut src, &[])?;
+            }
+        }
+        if revise {
+            assert_eq!(b.drained, 4);
+        }
+        b.overwrite(2, b"WXYZ")?;
+        b.overwrite(14, b"Q")?;
+        b.truncate(cut)?;
+        if revise {
+            b.drain(&mut src, &[])?;
+            assert_eq!(b.drained, cut.min(16));
+            b.truncate(3)?;
+        }
+        b.put(b"END");
+        Ok(b.finish(Vec::new(), 0..0))
+    }
+
+    #[test]
+    fn overwritten_and_cut_output_is_patched_or_cut_in_the_sink() {
+        for cut in [16, 15, 10] {
+            let mut out = Vec::new();
+            let mut sink = VecSink::new(&mut out);
+            let plan = revised(&mut sink, cut).unwrap();
+            plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+            assert_eq!(out, b"abWEND", "cut {cut}");
+            let mut whole = Vec::new();
+            plan.write_to(&mut Cursor::new(INPUT), &mut whole).unwrap();
+            assert_eq!(whole, b"abWEND");
+
+            let mut plain = Plain(Vec::new());
+            let plan = revised(&mut plain, cut).unwrap();
+            assert_eq!(plan.streamed(), 0, "a sink that cannot be revised is not drained");
+            plan.write_rest(&mut Cursor::new(INPUT), &mut plain).unwrap();
+            let mut expected = b"abWXYZghijklmnQp".to_vec();
+            expected.truncate(cut as usize);
+            expected.extend_from_slice(b"END");
+            assert_eq!(plain.0, expected, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn drained_output_is_not_revised_without_a_sink_that_can_be() {
+        let mut input = Cursor::new(INPUT);
+        let mut check = |_: &Found| Ok(());
+        let mut src = Source::new(&mut input, "test").unwrap();
+        let mut plain = Plain(Vec::new());
+        let mut b = PlanBuilder::streaming("test", Output::new(&mut plain, &mut check));
+        b.batch = 0;
+        b.copy(0..8);
+        b.drain(&mut src, &[]).unwrap();
+        assert!(!b.can_revise());
+        assert!(matches!(b.overwrite(2, b"x"), Err(Error::Unsupported(..))));
+        assert!(matches!(b.truncate(4), Err(Error::Unsupported(..))));
+        assert!(matches!(b.overwrite(7, b"xy"), Err(Error::Parameter { .. })));
+        let _slot = b.reserve();
+        b.overwrite(7, b"x").unwrap_err();
+    }
+
+    #[test]
+    fn a_restart_cuts_the_output_back_to_where_the_write_began() {
+        for drain_again in [true, false] {
+            let mut out = b"prefix".to_vec();
+            let mut sink = VecSink::new(&mut out);
+            let mut check = |_: &Found| Ok(());
+            let mut input = Cursor::new(INPUT);
+            let mut src = Source::new(&mut input, "test").unwrap();
+            let mut b = PlanBuilder::streaming("test", Output::new(&mut sink, &mut check));
+            b.batch = 0;
+            let _head = b.guess(Piece::New(b"G".to_vec()));
+            b.copy(0..8);
+            b.drain(&mut src, &[]).unwrap();
+            assert_eq!(b.drained, 9, "the guess and the copy were written");
+            b.restart().unwrap();
+            assert_eq!(b.position(), 0);
+            b.put(b"H");
+            b.copy(4..8);
+            if drain_again {
+                b.drain(&mut src, &[]).unwrap();
+            }
+            let plan = b.finish(Vec::new(), 0..1);
+            assert_eq!(plan.pieces(), [Piece::New(b"H".to_vec()), Piece::Copy(4..8)]);
+            plan.write_rest(&mut Cursor::new(INPUT), &mut sink).unwrap();
+            assert_eq!(out, b"prefixHefgh", "drain again: {drain_again}");
+        }
+    }
+
+    #[test]
+    fn written_output_is_overwritten_in_place_and_cut_back() {
+        for rewinds in [true, false] {
+            let mut out = Vec::new();
+            let mut vec_sink = VecSink::new(&mut out);
+            let mut plain_sink = Plain(Vec::new());
+            let sink: &mut dyn Sink = if rewinds { &mut vec_sink } else { &mut plain_sink };
+            let mut check = |_: &Found| Ok(());
+            let mut input = Cursor::new(INPUT);
+            let mut src = Source::new(&mut input, "test").unwrap();
+            let mut b = PlanBuilder::streaming("test", Output::new(sink, &mut check));
+            b.batch = 0;
+            // A guess first, so that a plain sink writes nothing before the end.
+            let head = b.guess(Piece::Copy(0..2));
+            b.copy(2..8);
+            b.put(b"new");
+            b.copy(8..16);
+            b.drain(&mut src, &[]).unwrap();
+            assert_eq!(b.drained, if rewinds { 19 } else { 0 });
+            b.overwrite(6, b"XYZab").unwrap();
+            assert!(b.overwrite(17, b"past").is_err());
+            b.truncate(14).unwrap();
+            b.put(b"T");
+            b.fill_copy(head, 0..2);
+            b.overwrite(0, b"h").unwrap();
+            let plan = b.finish(Vec::new(), 0..1);
+            plan.write_rest(&mut Cursor::new(INPUT), sink).unwrap();
+            let got = if rewinds { out } else { plain_sink.0 };
+            let want = b"hbcdefXYZabijkT".to_vec();
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "rewinds: {rewinds}"
+            );
+            let mut whole = Vec::new();
+            plan.write_to(&mut Cursor::new(INPUT), &mut whole).unwrap();
+            assert_eq!(whole, want);
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ use aigc_label_core::check::{Check, id};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::jpeg::search_packet;
 use crate::truncated;
@@ -144,16 +144,6 @@ impl Carrier for Gif {
             truncated::flag(FORMAT, &mut scan.found, offset, what)?;
         }
         Ok(scan.found)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the blocks: every block is a copied range except the first XMP extension
@@ -627,7 +617,7 @@ mod tests {
         Label::new("001191440300708461136T1XGW3", "a")
     }
 
-    fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+    fn write(data: &[u8]) -> Result<(Vec<u8>, aigc_label_core::Written)> {
         let mut out = Vec::new();
         let w = Gif.write(&mut Cursor::new(data), &mut out, &label(), &Limits::default())?;
         Ok((out, w))

@@ -53,16 +53,15 @@
 mod boxes;
 mod items;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
 use aigc_label_core::container::inflate::{InflateError, Stream, inflate};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
 use aigc_label_core::xmp::XmpHit;
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::jpeg::search_packet;
 use crate::{exif, truncated};
@@ -159,16 +158,6 @@ impl Carrier for Heif {
             )?;
         }
         Ok(found)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the top-level boxes and one read of `meta` and of the metadata items: the
@@ -282,6 +271,17 @@ impl File {
         } else {
             (boxes::top_level(src, &mut budget)?, None)
         };
+        File::assemble(src, top, truncated, &mut budget, limits)
+    }
+
+    /// The file whose top-level boxes are `top`: its `meta` box read and parsed.
+    fn assemble(
+        src: &mut Source<'_>,
+        top: Vec<BoxRef>,
+        truncated: Option<u64>,
+        budget: &mut Budget,
+        limits: &Limits,
+    ) -> Result<File> {
         if !top.first().is_some_and(|b| b.is(b"ftyp")) {
             return Err(Error::malformed(FORMAT, 0, "the first box is not ftyp"));
         }
@@ -291,7 +291,7 @@ impl File {
             .ok_or_else(|| Error::malformed(FORMAT, 0, "no top-level meta box"))?;
         src.seek_to(meta_box.start)?;
         let buf = src.read_vec(meta_box.end - meta_box.start, "meta box", limits)?;
-        let meta = Meta::parse(buf, meta_box, &mut budget)?;
+        let meta = Meta::parse(buf, meta_box, budget)?;
         Ok(File {
             len: src.len(),
             top,
@@ -935,37 +935,79 @@ impl Plan {
         });
         Ok(())
     }
-
-    /// The output: the input with the patches applied and `meta` replaced, then the trailer.
-    fn pieces(&self, file: &File, out: &mut PlanBuilder<'_>) {
-        self.patched(out, 0..file.meta.b.start);
-        out.put(&self.meta);
-        self.patched(out, file.meta.b.end..self.keep);
-        out.put(&self.trailer);
-    }
-
-    /// Input bytes `range`, with the patches that fall in it put in place of the bytes they
-    /// cover (patches sorted and disjoint, checked by [`Plan::new`]).
-    fn patched(&self, out: &mut PlanBuilder<'_>, range: Range<u64>) {
-        let mut at = range.start;
-        for patch in self.patches.iter().filter(|p| p.at >= range.start && p.at < range.end) {
-            out.copy(at..patch.at);
-            out.put(&patch.bytes);
-            at = patch.at + patch.bytes.len() as u64;
-        }
-        out.copy(at..range.end);
-    }
 }
 
 /// Plans [`Heif::write`]'s output: one walk of the top-level boxes and reads of `meta` and the
-/// metadata items, then the pieces.
+/// metadata items. The output is the input with `meta` replaced and a few same-length patches,
+/// up to the kept end, then the trailing `mdat`. The walk plans each box as it meets it: the
+/// others are copied, and `meta` gets a guess, the box as the label would make it if the
+/// boxes so far were the file's; into a builder that can be revised
+/// ([`PlanBuilder::can_revise`]) the walk drains as it goes, so a file of many boxes after
+/// `meta` is read once. Once the walk is over, the final `meta` settles the guess (a wrong one
+/// of the same length is patched, else the output is cut back to it and written again), the
+/// patches go into the output already written, and a kept end before the input's end cuts it
+/// back.
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
-    let file = File::read(&mut src, limits, false)?;
+    let stream = out.can_revise();
+    let mut budget = Budget::new(limits);
+    let mut copied = 0u64;
+    let mut meta_slot = None;
+    let (top, _) = boxes::walk_top_level_with(&mut src, &mut budget, false, &mut |src, boxes| {
+        let Some(b) = boxes.last() else {
+            return Ok(());
+        };
+        if meta_slot.is_none() && b.is(b"meta") {
+            out.copy(copied..b.start);
+            meta_slot = Some(match guess_meta(src, boxes, label, limits) {
+                Some(meta) => out.guess(Piece::New(meta)),
+                None => out.reserve(),
+            });
+        } else {
+            out.copy(copied..b.end);
+        }
+        copied = b.end;
+        if stream {
+            out.drain(src, &[])?;
+        }
+        Ok(())
+    })?;
+    let file = File::assemble(&mut src, top, None, &mut budget, limits)?;
     let found = file.copies(&mut src, limits)?;
     let plan = Plan::new(&mut src, &file, label, limits)?;
-    plan.pieces(&file, &mut out);
+    let slot = meta_slot.ok_or_else(|| Error::malformed(FORMAT, 0, "no top-level meta box"))?;
+    out.copy(copied..file.len);
+    let meta = file.meta.b.start..file.meta.b.end;
+    let delta = i128::from(plan.meta.len() as u64) - i128::from(meta.end - meta.start);
+    out.fill(slot, plan.meta.clone());
+    // Input offsets after `meta` move by its change of length.
+    let moved = |at: u64| {
+        let shifted = if at >= meta.end {
+            i128::from(at) + delta
+        } else {
+            i128::from(at)
+        };
+        u64::try_from(shifted).map_err(|_| Error::malformed(FORMAT, at, "meta box larger than the file"))
+    };
+    // A kept end inside `meta` (never met: the label's `mdat` ends the file) keeps `meta`.
+    out.truncate(moved(plan.keep.max(meta.end))?)?;
+    for patch in plan.patches.iter().filter(|p| p.at < meta.start || p.at >= meta.end) {
+        out.overwrite(moved(patch.at)?, &patch.bytes)?;
+    }
+    out.put(&plan.trailer);
     Ok(out.finish(found, plan.label_range))
+}
+
+/// The `meta` box the label would make were `boxes` (the top-level boxes so far, `meta` the
+/// last) the whole file: the likely final one, since what follows `meta` rarely changes it.
+/// `None` when that file cannot be planned.
+fn guess_meta(src: &mut Source<'_>, boxes: &[BoxRef], label: &Label, limits: &Limits) -> Option<Vec<u8>> {
+    let mut budget = Budget::new(limits);
+    let mut top = Vec::new();
+    top.try_reserve_exact(boxes.len()).ok()?;
+    top.extend_from_slice(boxes);
+    let file = File::assemble(src, top, None, &mut budget, limits).ok()?;
+    Plan::new(src, &file, label, limits).ok().map(|plan| plan.meta)
 }
 
 /// The `meta` box with the edit applied: `buf` is the buffered box with in-place changes made;

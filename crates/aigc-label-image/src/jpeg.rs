@@ -45,7 +45,6 @@ mod segment;
 
 pub use in_place::{Update, update_in_place};
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
@@ -53,7 +52,7 @@ use aigc_label_core::container::xmp_plan::{self, Target, mentions_tc260};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::{exif, truncated};
 use segment::{APP0, APP1, SOI, SOS, Segment, Walker};
@@ -164,16 +163,6 @@ impl Carrier for Jpeg {
         }
         let rooms = scan.rooms.iter().map(Segment::whole);
         Ok(scan.found.iter().map(|f| f.range.clone()).chain(rooms).collect())
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the segments before the first scan: every segment is a copied range except

@@ -37,7 +37,7 @@ use aigc_label_core::container::xmp_plan;
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, xmp};
 use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::{exif, truncated};
@@ -176,16 +176,6 @@ impl Carrier for Png {
             }
         }
         Ok(ranges)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the chunk list: every chunk is copied as a range, except the XMP chunk that

@@ -58,14 +58,14 @@
 //! decoder.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, id};
 use aigc_label_core::container::xmp_plan;
-use aigc_label_core::io::{CountingWriter, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, xmp};
 
 use crate::exif::{self, Order, UserComment};
 use aigc_label_core::container::tiff::{Codec, Fields, Layout};
@@ -178,21 +178,16 @@ impl Carrier for Tiff {
         Ok(found)
     }
 
-    fn write(
+    /// One walk of the IFD chain, copying the input as it goes when the chain runs forward (so
+    /// the input is read once); the fields that change are patched into what was written.
+    fn plan(
         &self,
         input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
         label: &Label,
         limits: &Limits,
-    ) -> Result<Written> {
-        let mut src = Source::new(input, FORMAT)?;
-        let scan = Scan::read(&mut src, limits, false)?;
-        if let Some(offset) = scan.image_cut {
-            // Refused, not repaired: a repair would have to invent the missing image data.
-            return Err(Error::truncated(FORMAT, offset, IMAGE_CUT));
-        }
-        let plan = Plan::new(&mut src, &scan, label, limits)?;
-        plan.copy(&mut src, output)
+        out: PlanBuilder<'_>,
+    ) -> Result<Option<EditPlan>> {
+        edit_plan(input, label, limits, out).map(Some)
     }
 
     /// Excluded: the XMP packet of every tag 700 that holds a label, and of IFD0's first tag
@@ -318,8 +313,14 @@ impl Ifd {
         let len = count
             .checked_mul(layout.entry_len())
             .ok_or_else(|| Error::malformed(FORMAT, offset, "IFD entry count overflows"))?;
-        let entries = src.read_vec(len, "IFD entries", limits)?;
-        let next = codec.read(src, layout.word(), "offset of the next IFD")?;
+        // The entries and the next IFD's offset in one read.
+        let mut entries = src.read_vec(len.saturating_add(layout.word()), "IFD entries", limits)?;
+        let next = codec.uint(
+            entries
+                .get(usize::try_from(len).unwrap_or(usize::MAX)..)
+                .unwrap_or_default(),
+        );
+        entries.truncate(usize::try_from(len).unwrap_or(usize::MAX));
         Ok(Ifd {
             offset,
             count,
@@ -563,11 +564,23 @@ impl Scan {
     /// chain at a later IFD, or skips a later page's XMP value, that lies past the end of the
     /// file (recorded in `truncated`) instead of failing.
     fn read(src: &mut Source<'_>, limits: &Limits, lenient: bool) -> Result<Scan> {
+        Scan::walk(src, limits, lenient, &mut |_, _| Ok(()))
+    }
+
+    /// [`Scan::read`], calling `walked` with the end of each IFD once it is read (the source
+    /// may be anywhere then): a streaming write copies the input up to there while it is in
+    /// the buffer.
+    fn walk(
+        src: &mut Source<'_>,
+        limits: &Limits,
+        lenient: bool,
+        walked: &mut dyn FnMut(&mut Source<'_>, u64) -> Result<()>,
+    ) -> Result<Scan> {
         let (codec, mut offset) = read_header(src)?;
         if offset == 0 {
             return Err(Error::malformed(FORMAT, 4, "the file has no IFD0"));
         }
-        let mut visited = HashSet::new();
+        let mut visited = Visited::default();
         // The bytes of the header and of every IFD, which no `UserComment` may share.
         let mut owned: Vec<Range<u64>> = Vec::new();
         owned.push(0..codec.layout.header_len());
@@ -603,18 +616,28 @@ impl Scan {
                     limit: limits.max_structures,
                 });
             }
-            if image_cut.is_none() {
-                image_cut = image_data_cut(src, codec, &ifd, &mut structures, &mut floor, limits)?;
-            }
-            let index = visited.len() as u64 - 1;
-            floor = floor.max(ifd.range(codec).end);
-            let first_xmp = (index == 0)
-                .then(|| ifd.entries(codec).find(|e| e.tag == TAG_XMP).map(|e| e.at))
-                .flatten();
-            for entry in ifd.entries(codec).filter(|e| Some(e.at) != first_xmp) {
+            let index = visited.len() - 1;
+            // One decoding of the entries: the strip and tile arrays, whether a tag 700 is
+            // there, and where the values end (IFD0's first packet aside: a label room sits
+            // beside it).
+            let mut arrays = ImageArrays::default();
+            let mut has_xmp = false;
+            for entry in ifd.entries(codec) {
+                arrays.note(&entry);
+                if entry.tag == TAG_XMP {
+                    let first = !has_xmp;
+                    has_xmp = true;
+                    if first && index == 0 {
+                        continue;
+                    }
+                }
                 floor = floor.max(entry.value_end(codec).unwrap_or(0));
             }
-            for entry in ifd.entries(codec).filter(|e| e.tag == TAG_XMP) {
+            if image_cut.is_none() {
+                image_cut = image_data_cut(src, codec, &arrays, &mut structures, &mut floor, limits)?;
+            }
+            floor = floor.max(ifd.range(codec).end);
+            for entry in ifd.entries(codec).filter(|e| has_xmp && e.tag == TAG_XMP) {
                 match XmpEntry::new(entry, index, codec, src.len()) {
                     Err(Error::Truncated { .. }) if lenient && index > 0 => {
                         truncated.get_or_insert(entry.at);
@@ -623,6 +646,7 @@ impl Scan {
                 }
             }
             offset = ifd.next;
+            walked(src, ifd.range(codec).end)?;
             ifd0.get_or_insert(ifd);
         }
         let ifd0 = ifd0.ok_or_else(|| Error::malformed(FORMAT, 4, "the file has no IFD0"))?;
@@ -686,14 +710,13 @@ impl Scan {
 fn image_data_cut(
     src: &mut Source<'_>,
     codec: Codec,
-    ifd: &Ifd,
+    arrays: &ImageArrays,
     structures: &mut u64,
     floor: &mut u64,
     limits: &Limits,
 ) -> Result<Option<u64>> {
-    for (offsets_tag, counts_tag) in IMAGE_DATA {
-        let entry = |tag: u16| ifd.entries(codec).find(|e| e.tag == tag);
-        let (Some(offsets), Some(counts)) = (entry(offsets_tag), entry(counts_tag)) else {
+    for [offsets, counts] in arrays.0 {
+        let (Some(offsets), Some(counts)) = (offsets, counts) else {
             continue;
         };
         *structures = structures.saturating_add(offsets.count).saturating_add(counts.count);
@@ -720,6 +743,75 @@ fn image_data_cut(
         }
     }
     Ok(None)
+}
+
+/// The first entry of each tag of [`IMAGE_DATA`] in one IFD: its strip and tile arrays.
+#[derive(Debug, Default)]
+struct ImageArrays([[Option<Entry>; 2]; 2]);
+
+impl ImageArrays {
+    /// Keeps `entry` when it is the first of its tag among the arrays.
+    fn note(&mut self, entry: &Entry) {
+        for ((offsets_tag, counts_tag), [offsets, counts]) in IMAGE_DATA.iter().zip(&mut self.0) {
+            if entry.tag == *offsets_tag {
+                offsets.get_or_insert(*entry);
+            } else if entry.tag == *counts_tag {
+                counts.get_or_insert(*entry);
+            }
+        }
+    }
+}
+
+/// The IFD offsets a walk has visited, to refuse a chain that loops back. A chain mostly runs
+/// forward (the usual layout; a rewritten file whose IFD0 moved to the end steps back once),
+/// so the offsets are kept as a few ascending runs, each searched by bisection; a chain that
+/// steps back more than [`Visited::MAX_RUNS`] times is hashed from then on.
+#[derive(Debug, Default)]
+struct Visited {
+    /// The offsets in visit order, in runs that each ascend.
+    offsets: Vec<u64>,
+    /// Where each run but the first starts in `offsets`.
+    runs: Vec<usize>,
+    hashed: Option<HashSet<u64>>,
+}
+
+impl Visited {
+    const MAX_RUNS: usize = 16;
+
+    /// Adds `offset`; false when it was visited already.
+    fn insert(&mut self, offset: u64) -> bool {
+        if let Some(set) = &mut self.hashed {
+            return set.insert(offset);
+        }
+        let ascends = self.offsets.last().is_none_or(|&last| offset > last);
+        let mut start = 0;
+        for (i, &end) in self.runs.iter().chain([&self.offsets.len()]).enumerate() {
+            // The last run holds nothing above its last offset.
+            let searched = !ascends || i < self.runs.len();
+            let run = self.offsets.get(start..end).unwrap_or_default();
+            if searched && run.binary_search(&offset).is_ok() {
+                return false;
+            }
+            start = end;
+        }
+        if !ascends {
+            if self.runs.len() >= Self::MAX_RUNS {
+                let mut set: HashSet<u64> = self.offsets.drain(..).collect();
+                set.insert(offset);
+                self.hashed = Some(set);
+                return true;
+            }
+            self.runs.push(self.offsets.len());
+        }
+        self.offsets.push(offset);
+        true
+    }
+
+    /// How many offsets were visited.
+    fn len(&self) -> u64 {
+        let hashed = self.hashed.as_ref().map_or(0, HashSet::len);
+        (self.offsets.len() + hashed) as u64
+    }
 }
 
 /// The values of an entry of type SHORT, LONG or LONG8, inline or out of line; `Some(empty)`
@@ -1045,23 +1137,52 @@ impl Plan {
         Ok(())
     }
 
-    /// Copies the input with the patches applied, then the appended structures.
-    fn copy(&self, src: &mut Source<'_>, output: &mut dyn Write) -> Result<Written> {
-        let mut out = CountingWriter::new(output);
-        src.seek_to(0)?;
-        for patch in &self.patches {
-            src.copy_to(&mut out, patch.at - src.pos(), "TIFF data")?;
-            out.write_all(&patch.bytes)?;
-            src.skip(patch.bytes.len() as u64, "patched bytes")?;
+    /// The output, into a builder holding the input's first `copied` bytes: the input up to
+    /// the tail's start with the patches in place, then the appended structures.
+    fn pieces(&self, out: &mut PlanBuilder<'_>, copied: u64) -> Result<()> {
+        if copied > self.tail.start {
+            out.truncate(self.tail.start)?;
+        } else {
+            out.copy(copied..self.tail.start);
         }
-        src.copy_to(&mut out, self.tail.start - src.pos(), "TIFF data")?;
-        out.write_all(&self.tail.bytes)?;
-        out.flush()?;
-        Ok(Written {
-            label_range: self.label_range.clone(),
-            bytes_written: out.count(),
-        })
+        for patch in &self.patches {
+            out.overwrite(patch.at, &patch.bytes)?;
+        }
+        out.put(&self.tail.bytes);
+        Ok(())
     }
+}
+
+/// Plans [`Tiff::write`]'s output in one walk of the IFD chain and reads of the values that
+/// change. The output is the input with a few same-length patches (pointers, entries, packets
+/// emptied in place) up to the tail's start, then the appended structures. Into a builder that
+/// can be revised ([`PlanBuilder::can_revise`]) the input is copied while the walk goes, up to
+/// the end of each IFD read: when the chain runs forward (the common layout, and a file of many
+/// small IFDs) each IFD's bytes go out while they are in the buffer and the input is read
+/// once; the patches found later go into the output already written, and a tail that starts
+/// before what was copied (a packet that ends the file and is rewritten) cuts it back.
+fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    let mut src = Source::new(input, FORMAT)?;
+    let stream = out.can_revise();
+    let mut copied = 0u64;
+    let scan = Scan::walk(&mut src, limits, false, &mut |src, end| {
+        if end > copied {
+            out.copy(copied..end);
+            copied = end;
+            if stream {
+                out.drain(src, &[])?;
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(offset) = scan.image_cut {
+        // Refused, not repaired: a repair would have to invent the missing image data.
+        return Err(Error::truncated(FORMAT, offset, IMAGE_CUT));
+    }
+    let found = scan.found(&mut src, limits)?;
+    let plan = Plan::new(&mut src, &scan, label, limits)?;
+    plan.pieces(&mut out, copied)?;
+    Ok(out.finish(found, plan.label_range))
 }
 
 #[cfg(test)]
@@ -1157,7 +1278,7 @@ mod tests {
         Tiff.find(&mut Cursor::new(data), &Limits::default())
     }
 
-    fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+    fn write(data: &[u8]) -> Result<(Vec<u8>, aigc_label_core::Written)> {
         let mut out = Vec::new();
         let label = Label::new("001191440300708461136T1XGW3", "new");
         let w = Tiff.write(&mut Cursor::new(data), &mut out, &label, &Limits::default())?;
@@ -1657,6 +1778,26 @@ mod tests {
         limits.max_structures = 6;
         let r = Tiff.find(&mut Cursor::new(&tiff), &limits);
         assert!(matches!(r, Err(Error::Limit { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn visited_offsets_are_refused_in_any_order() {
+        let mut v = Visited::default();
+        for o in [100, 200, 300, 50, 60, 250, 70] {
+            assert!(v.insert(o), "{o}");
+        }
+        for o in [100, 200, 300, 50, 60, 250, 70] {
+            assert!(!v.insert(o), "{o} again");
+        }
+        assert_eq!(v.len(), 7);
+        // Past the runs it bisects, every offset is hashed.
+        let mut v = Visited::default();
+        for o in (0..100u64).map(|i| if i % 2 == 0 { 1000 + i } else { 1000 - i }) {
+            assert!(v.insert(o));
+        }
+        assert!(v.hashed.is_some());
+        assert!(!v.insert(1000) && !v.insert(999) && v.insert(5));
+        assert_eq!(v.len(), 101);
     }
 
     #[test]

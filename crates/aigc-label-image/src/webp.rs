@@ -46,7 +46,7 @@ use aigc_label_core::container::riff::{Chunks, Order};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::jpeg::search_packet;
 pub use crate::room::Update;
@@ -165,16 +165,6 @@ impl Carrier for WebP {
             truncated::flag(FORMAT, &mut scan.found, offset, what)?;
         }
         Ok(scan.found)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the chunks: each copied as it is met, the label's `XMP ` chunk in the first
@@ -931,7 +921,7 @@ mod tests {
         Label::new("001191440300708461136T1XGW3", "a")
     }
 
-    fn write(data: &[u8]) -> Result<(Vec<u8>, Written)> {
+    fn write(data: &[u8]) -> Result<(Vec<u8>, aigc_label_core::Written)> {
         let mut out = Vec::new();
         let w = WebP.write(&mut Cursor::new(data), &mut out, &label(), &Limits::default())?;
         Ok((out, w))

@@ -13,13 +13,13 @@
 //! of each `ix##` standard index they point to), are moved too. Other copies of the label
 //! (a top-level `AIGC` chunk, `AIGC` in another `INFO` list) become `JUNK` of the same size.
 
-use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::Drains;
 use aigc_label_core::container::riff::{self, Chunks, Order};
 use aigc_label_core::io::{ReadSeek, Source};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions, Patch, found, label_json, plan_patched, text, within, zeros};
 
@@ -139,16 +139,6 @@ impl Carrier for Avi {
         found_copies(&mut src, &copies, limits)
     }
 
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
-    }
-
     /// One walk of the top-level chunks (and the lists that may hold a label): the copies are
     /// reported, the `INFO` list rebuilt, and every other byte planned as a copied range with
     /// the offsets that move patched.
@@ -219,32 +209,231 @@ impl Carrier for Avi {
 fn found_copies(src: &mut Source<'_>, copies: &[Copy], limits: &Limits) -> Result<Vec<Found>> {
     let mut out = Vec::new();
     for (i, c) in copies.iter().enumerate().take(limits.max_copies) {
-        src.seek_to(c.chunk.data_start())?;
-        let value = src.read_vec(c.chunk.size, "INFO value", limits)?;
-        let wild = (i != 0 || !c.in_top_info).then_some(SPEC_PLACE);
-        let place = if c.in_top_info { SPEC_PLACE } else { c.place };
-        out.push(found(place, c.chunk.start..c.chunk.end(), text(&value), wild));
+        out.push(found_copy(src, c, i == 0, limits)?);
     }
     Ok(out)
 }
 
-/// Plans [`Avi::write`]'s output, collecting the copies [`Avi::find`] reports on the way.
+/// The label copy `c` as [`Avi::find`] reports it; `first` when no copy is reported before
+/// it (the first copy of the first top-level `INFO` list is the one in place).
+fn found_copy(src: &mut Source<'_>, c: &Copy, first: bool, limits: &Limits) -> Result<Found> {
+    src.seek_to(c.chunk.data_start())?;
+    let value = src.read_vec(c.chunk.size, "INFO value", limits)?;
+    let wild = (!first || !c.in_top_info).then_some(SPEC_PLACE);
+    let place = if c.in_top_info { SPEC_PLACE } else { c.place };
+    Ok(found(place, c.chunk.start..c.chunk.end(), text(&value), wild))
+}
+
+/// Plans [`Avi::write`]'s output, collecting the copies [`Avi::find`] reports on the way: in
+/// one walk that a streaming builder writes as it goes ([`walk_plan`]) when the label fits
+/// without moving `movi`, else from the whole layout ([`layout_plan`]).
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
+    let len = src.len();
+    let plan = match walk_plan(&mut src, label, limits, &mut out)? {
+        Some((found, label_range)) => out.finish(found, label_range),
+        None => {
+            out.restart()?;
+            layout_plan(&mut src, label, limits, out)?
+        }
+    };
+    within(&plan, len, FORMAT)?;
+    Ok(plan)
+}
+
+/// Where the new `INFO` list goes, once the walk has met it: in place of the first top-level
+/// `INFO` list, or (when the file has none) right after `hdrl`.
+struct Anchor {
+    /// The `INFO` list replaced, or `hdrl`.
+    chunk: Chunk,
+    /// The new list, and where its `AIGC` chunk starts.
+    info: Vec<u8>,
+    aigc_at: usize,
+    /// The bytes the new list replaces (0 after `hdrl`).
+    old_len: u64,
+}
+
+/// The label copies one walk meets, kept as [`Avi::find`] orders them.
+#[derive(Default)]
+struct Met {
+    /// Copies in the first top-level `INFO` list (the spec's place), reported first.
+    top: Vec<Found>,
+    /// Every other copy.
+    others: Vec<Found>,
+    /// Every copy read, in walk order, for the embed step's check.
+    walked: Vec<Found>,
+}
+
+impl Met {
+    /// Records `c` (its size checked against the limits; its value read while fewer than
+    /// `max_copies` of its kind are kept, all [`Avi::find`] reports).
+    fn add(&mut self, src: &mut Source<'_>, c: &Copy, limits: &Limits) -> Result<()> {
+        limits.check_metadata(FORMAT, c.chunk.start, c.chunk.size)?;
+        let kind = if c.in_top_info { &mut self.top } else { &mut self.others };
+        if kind.len() < limits.max_copies {
+            let copy = found_copy(src, c, c.in_top_info && kind.is_empty(), limits)?;
+            kind.push(copy.clone());
+            self.walked.push(copy);
+        }
+        Ok(())
+    }
+
+    /// The copies as [`Avi::find`] reports them.
+    fn into_found(self, limits: &Limits) -> Vec<Found> {
+        let mut found = self.top;
+        found.extend(self.others);
+        found.truncate(limits.max_copies);
+        found
+    }
+}
+
+/// Plans the output in one walk of the top-level chunks, each planned as soon as it is read
+/// (and drained while it is in the input's buffer). The walk decides where the label goes from
+/// what it has met: the first `INFO` list, or a new one after `hdrl` when no `INFO` list came
+/// before the chunk after `hdrl`. Returns `None`, to be planned again from the whole layout,
+/// when that was wrong (an `INFO` list comes later) or when the new list does not fit without
+/// moving what follows: moved index offsets may sit anywhere, and the `RIFF` size before them
+/// changes. The header is planned as a guess (it holds the unchanged size), so that a sink that
+/// cannot be cut back writes nothing before the walk has succeeded.
+fn walk_plan(
+    src: &mut Source<'_>,
+    label: &Label,
+    limits: &Limits,
+    out: &mut PlanBuilder<'_>,
+) -> Result<Option<(Vec<Found>, Range<u64>)>> {
     let mut budget = Budget::new(limits);
-    let layout = layout(&mut src, &mut budget, true)?;
-    let copies = copies(&mut src, &layout, &mut budget)?;
+    let header = riff::read_chunk(src, Order::Little, 0, u64::MAX, None)?;
+    let riff = avi_chunk(src, header)?;
+    if !riff.is_list(b"AVI ") {
+        return Err(Error::malformed(FORMAT, 0, "not a RIFF AVI file"));
+    }
+    let len = src.len();
+    let declared_end = riff.data_start() + riff.size;
+    if declared_end > len {
+        return Err(Error::truncated(FORMAT, 4, "RIFF size runs past the end of the file"));
+    }
+    let size = u32::try_from(riff.size).map_err(|_| Error::capacity("avi", "the RIFF list would exceed 4 GiB"))?;
+    let head = [&b"RIFF"[..], &size.to_le_bytes(), b"AVI "].concat();
+    let slot = out.guess(Piece::New(head.clone()));
+    let json = label_json(label);
+    let mut walk = Chunks::new(Order::Little, riff.data_start() + 4, declared_end);
+    let mut drains = Drains::default();
+    let mut met = Met::default();
+    let mut first_info = true;
+    let mut pending: Option<Anchor> = None;
+    let mut after_hdrl = false;
+    let mut label_range = None;
+    let mut cursor = riff.data_start() + 4;
+    loop {
+        drains.drain(out, src, &met.walked)?;
+        let Some(c) = walk.next(src, &mut budget, None)? else {
+            break;
+        };
+        let c = avi_chunk(src, c)?;
+        out.copy(cursor..c.start);
+        cursor = c.end().min(len);
+        let target = c.is_list(b"INFO") && first_info;
+        if target && label_range.is_some() {
+            // The file has an INFO list after all: the label belongs there.
+            return Ok(None);
+        }
+        let mut copies = Vec::new();
+        chunk_copies(src, &c, &mut first_info, &mut budget, &mut copies)?;
+        for copy in &copies {
+            met.add(src, copy, limits)?;
+        }
+        if target {
+            // The first INFO list (right after hdrl, or before it): rebuilt with the label.
+            let (info, aigc_at) = rebuild_info(src, &c, &json, limits, &mut budget)?;
+            let old_len = c.end() - c.start;
+            pending = Some(Anchor {
+                chunk: c,
+                info,
+                aigc_at,
+                old_len,
+            });
+            continue;
+        }
+        let mut resized = None;
+        if let Some(anchor) = pending.take() {
+            match place(out, anchor, Some(&c)) {
+                Some((range, junk)) => (label_range, resized) = (Some(range), junk),
+                None => return Ok(None),
+            }
+        }
+        match resized {
+            Some((j, total)) => put_junk(out, &j, total)?,
+            None => plan_patched(out, len, c.start..cursor, &junk_all(&copies))?,
+        }
+        if c.is_list(b"hdrl") && label_range.is_none() && !after_hdrl {
+            after_hdrl = true;
+            let (info, aigc_at) = new_info(&json);
+            pending = Some(Anchor {
+                chunk: c,
+                info,
+                aigc_at,
+                old_len: 0,
+            });
+        }
+    }
+    if let Some(anchor) = pending.take() {
+        match place(out, anchor, None) {
+            Some((range, _)) => label_range = Some(range),
+            None => return Ok(None),
+        }
+    }
+    let Some(label_range) = label_range else {
+        return Err(Error::malformed(FORMAT, 12, "no hdrl list"));
+    };
+    out.copy(cursor..len);
+    let _ = out.fill(slot, head);
+    Ok(Some((met.into_found(limits), label_range)))
+}
+
+/// Plans the new list of `anchor` where it goes (after `hdrl`, already planned, or in place of
+/// the `INFO` list), `next` being the chunk that follows; returns where the list sits and the
+/// `JUNK` chunk resized to make room. `None` when the list does not fit without moving `next`.
+fn place(out: &mut PlanBuilder<'_>, anchor: Anchor, next: Option<&Chunk>) -> Option<(Range<u64>, Option<Resized>)> {
+    let Anchor {
+        chunk,
+        mut info,
+        aigc_at,
+        old_len,
+    } = anchor;
+    let (delta, junk) = fit(&mut info, aigc_at, old_len, chunk.end(), next);
+    if delta != 0 {
+        return None;
+    }
+    let at = out.position();
+    out.put(&info);
+    Some((at..at + info.len() as u64, junk))
+}
+
+/// Patches that turn every copy of `copies` into `JUNK`, sorted by position.
+fn junk_all(copies: &[Copy]) -> Vec<Patch> {
+    let mut patches: Vec<Patch> = copies.iter().flat_map(|c| junk(&c.chunk)).collect();
+    patches.sort_by_key(|p| p.pos);
+    patches
+}
+
+/// Plans [`Avi::write`]'s output from the whole layout, which a walk reads first: where the new
+/// list moves `movi`, the index offsets that point past it are patched.
+fn layout_plan(src: &mut Source<'_>, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
+    src.seek_to(0)?;
+    let mut budget = Budget::new(limits);
+    let layout = layout(src, &mut budget, true)?;
+    let copies = copies(src, &layout, &mut budget)?;
     for c in &copies {
         limits.check_metadata(FORMAT, c.chunk.start, c.chunk.size)?;
     }
-    let found = found_copies(&mut src, &copies, limits)?;
+    let found = found_copies(src, &copies, limits)?;
     let json = label_json(label);
 
     // The INFO list that gets the label, and where it goes.
     let target = layout.top.iter().position(|c| c.is_list(b"INFO"));
     let hdrl = layout.top.iter().position(|c| c.is_list(b"hdrl"));
     let ((mut info, aigc_at), replaced) = match target.and_then(|i| layout.top.get(i)) {
-        Some(c) => (rebuild_info(&mut src, c, &json, limits, &mut budget)?, Some(*c)),
+        Some(c) => (rebuild_info(src, c, &json, limits, &mut budget)?, Some(*c)),
         None => (new_info(&json), None),
     };
     // Copies the new INFO list replaces; the rest become JUNK.
@@ -260,28 +449,9 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
         (None, None) => return Err(Error::malformed(FORMAT, 12, "no hdrl list")),
     };
     let insert_at = layout.top.get(anchor).map_or(12, Chunk::end);
-    let mut delta = info.len() as i64 - old_len as i64;
-    let next_junk = layout
-        .top
-        .get(anchor + 1)
-        .copied()
-        .filter(|c| &c.id == b"JUNK" && c.start == insert_at);
-    let mut resized_junk = None;
+    let (delta, resized_junk) = fit(&mut info, aigc_at, old_len, insert_at, layout.top.get(anchor + 1));
     if delta != 0 {
-        if let Some(j) = next_junk {
-            let total = (j.end() - j.start) as i64 - delta;
-            if total == 0 || total >= 8 {
-                resized_junk = Some((j, total as u64));
-                delta = 0;
-            }
-        }
-    }
-    if delta < 0 {
-        pad_value(&mut info, aigc_at, (-delta) as usize);
-        delta = 0;
-    }
-    if delta != 0 {
-        patches.extend(moved_offsets(&mut src, &layout, insert_at, delta, &mut budget)?);
+        patches.extend(moved_offsets(src, &layout, insert_at, delta, &mut budget)?);
     }
     patches.sort_by_key(|p| p.pos);
 
@@ -300,13 +470,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
             label_range = out.position()..out.position() + info.len() as u64;
             out.put(&info);
         } else if let Some((j, total)) = resized_junk.filter(|(j, _)| j == c) {
-            if total > 0 {
-                out.put(b"JUNK");
-                out.put(&((total - 8) as u32).to_le_bytes());
-                let kept = j.size.min(total - 8);
-                out.copy(j.data_start()..j.data_start() + kept);
-                out.put(&zeros(total - 8 - kept)?);
-            }
+            put_junk(&mut out, &j, total)?;
         } else {
             plan_patched(&mut out, len, c.start..cursor, &patches)?;
         }
@@ -316,9 +480,53 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
         }
     }
     plan_patched(&mut out, len, cursor..len, &patches)?;
-    let plan = out.finish(found, label_range);
-    within(&plan, len, FORMAT)?;
-    Ok(plan)
+    Ok(out.finish(found, label_range))
+}
+
+/// A `JUNK` chunk and the total size it takes to make room for a new list.
+type Resized = (Chunk, u64);
+
+/// Fits the new `INFO` list `info` (its `AIGC` chunk at `aigc_at`) in place of `old_len`
+/// bytes ending at `insert_at`, where `next` follows: a `JUNK` chunk there gives or takes the
+/// difference when it can, else a shrink pads the label's string. Returns how far everything
+/// after `insert_at` moves, and the `JUNK` chunk with its new total size.
+fn fit(
+    info: &mut Vec<u8>,
+    aigc_at: usize,
+    old_len: u64,
+    insert_at: u64,
+    next: Option<&Chunk>,
+) -> (i64, Option<Resized>) {
+    let mut delta = info.len() as i64 - old_len as i64;
+    let next_junk = next.copied().filter(|c| &c.id == b"JUNK" && c.start == insert_at);
+    let mut resized_junk = None;
+    if delta != 0 {
+        if let Some(j) = next_junk {
+            let total = (j.end() - j.start) as i64 - delta;
+            if total == 0 || total >= 8 {
+                resized_junk = Some((j, total as u64));
+                delta = 0;
+            }
+        }
+    }
+    if delta < 0 {
+        pad_value(info, aigc_at, (-delta) as usize);
+        delta = 0;
+    }
+    (delta, resized_junk)
+}
+
+/// Plans `JUNK` chunk `j` resized to `total` bytes (nothing for 0): its data kept as far as it
+/// goes, then zeros.
+fn put_junk(out: &mut PlanBuilder<'_>, j: &Chunk, total: u64) -> Result<()> {
+    if total > 0 {
+        out.put(b"JUNK");
+        out.put(&((total - 8) as u32).to_le_bytes());
+        let kept = j.size.min(total - 8);
+        out.copy(j.data_start()..j.data_start() + kept);
+        out.put(&zeros(total - 8 - kept)?);
+    }
+    Ok(())
 }
 
 /// A label copy: an `AIGC` chunk, in an `INFO` list or at the top level.
@@ -335,42 +543,55 @@ fn copies(src: &mut Source<'_>, layout: &Layout, budget: &mut Budget) -> Result<
     let mut out = Vec::new();
     let mut first_info = true;
     for c in &layout.top {
-        if c.is_list(b"INFO") {
-            for k in children(src, c.data_start() + 4..c.data_start() + c.size, budget)? {
-                if &k.id == KEY {
-                    out.push(Copy {
-                        chunk: k,
-                        in_top_info: first_info,
-                        place: "LIST INFO AIGC (second INFO list)",
-                    });
-                }
-            }
-            first_info = false;
-        } else if c.is_list(b"hdrl") {
-            for l in children(src, c.data_start() + 4..c.data_start() + c.size, budget)? {
-                if l.is_list(b"INFO") {
-                    for k in children(src, l.data_start() + 4..l.data_start() + l.size, budget)? {
-                        if &k.id == KEY {
-                            out.push(Copy {
-                                chunk: k,
-                                in_top_info: false,
-                                place: "hdrl/LIST INFO AIGC",
-                            });
-                        }
-                    }
-                }
-            }
-        } else if &c.id == KEY {
-            out.push(Copy {
-                chunk: *c,
-                in_top_info: false,
-                place: "RIFF AIGC chunk",
-            });
-        }
+        chunk_copies(src, c, &mut first_info, budget, &mut out)?;
     }
     // The spec's place first, so that it is the one reported as in place.
     out.sort_by_key(|c| !c.in_top_info);
     Ok(out)
+}
+
+/// The `AIGC` chunks of top-level chunk `c` (see [`copies`]), appended to `out`; `first_info`
+/// holds until the first top-level `INFO` list has been walked.
+fn chunk_copies(
+    src: &mut Source<'_>,
+    c: &Chunk,
+    first_info: &mut bool,
+    budget: &mut Budget,
+    out: &mut Vec<Copy>,
+) -> Result<()> {
+    if c.is_list(b"INFO") {
+        for k in children(src, c.data_start() + 4..c.data_start() + c.size, budget)? {
+            if &k.id == KEY {
+                out.push(Copy {
+                    chunk: k,
+                    in_top_info: *first_info,
+                    place: "LIST INFO AIGC (second INFO list)",
+                });
+            }
+        }
+        *first_info = false;
+    } else if c.is_list(b"hdrl") {
+        for l in children(src, c.data_start() + 4..c.data_start() + c.size, budget)? {
+            if l.is_list(b"INFO") {
+                for k in children(src, l.data_start() + 4..l.data_start() + l.size, budget)? {
+                    if &k.id == KEY {
+                        out.push(Copy {
+                            chunk: k,
+                            in_top_info: false,
+                            place: "hdrl/LIST INFO AIGC",
+                        });
+                    }
+                }
+            }
+        }
+    } else if &c.id == KEY {
+        out.push(Copy {
+            chunk: *c,
+            in_top_info: false,
+            place: "RIFF AIGC chunk",
+        });
+    }
+    Ok(())
 }
 
 /// Patches that turn a chunk into `JUNK` of the same size, its data zeroed.

@@ -238,3 +238,43 @@ fn a_super_index_pointing_into_hdrl_is_not_followed() {
     // The first `strl` list's header, which the old walk took for a base offset.
     assert_eq!(&longer[88..96], &input[88..96], "the strl list header is not an offset");
 }
+
+/// An `INFO` list met only after `movi` and `idx1`, behind a `JUNK` chunk after `hdrl` big
+/// enough for a new list: the one-walk plan first puts a new list after `hdrl` (and streams
+/// kilobytes past it), then meets the file's own list, where the label belongs; it starts
+/// again from the whole layout. Both sinks get `write`'s bytes, and the label lands in the
+/// file's list, the only copy.
+#[test]
+fn an_info_list_after_movi_restarts_the_one_walk_plan() {
+    let hdrl = list(b"hdrl", &ck(b"avih", &[0; 56]));
+    let movi = list(b"movi", &[ck(b"00dc", b"AAAA"), ck(b"00dc", &[7; 6000])].concat());
+    let mut idx1 = b"00dc".to_vec();
+    idx1.extend_from_slice(&0x10u32.to_le_bytes());
+    idx1.extend_from_slice(&4u32.to_le_bytes());
+    idx1.extend_from_slice(&4u32.to_le_bytes());
+    let info = list(b"INFO", &ck(b"ISFT", b"Lavf61.7.100\0"));
+    let body = [
+        &b"AVI "[..],
+        &hdrl,
+        &ck(b"JUNK", &[0; 4096]),
+        &movi,
+        &ck(b"idx1", &idx1),
+        &info,
+    ]
+    .concat();
+    let input = [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat();
+    round_trip(&Avi, &input);
+    let out = common::embed(&Avi, &input, &sample_label());
+    let found = Avi.find(&mut Cursor::new(&out), &Limits::default()).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].carrier, "LIST INFO AIGC");
+    assert!(
+        found[0].range.start as usize > find(&out, b"idx1"),
+        "the label is in the file's list"
+    );
+    let idx1 = find(&input, b"idx1");
+    assert!(
+        out[8..idx1] == input[8..idx1],
+        "nothing between the RIFF size and the list changed"
+    );
+}

@@ -188,3 +188,22 @@ fn track_scoped_aigc_tags_are_flagged_and_removed() {
     let (_dir2, out_path) = common::temp_file("out.mkv", &out);
     assert_eq!(common::decode_messages(&out_path).unwrap_or_default(), "");
 }
+
+/// The one-walk plan writes every Segment child as a copy while it walks, then puts the edits
+/// over it: same-size patches (the SeekHead entry, the Segment size) overwrite output already
+/// written, and a labelled Tags element that ends the Segment and must grow cuts the output
+/// back to its start. Both sinks get `write`'s bytes (`plan_agrees`, through a 4 KiB buffer),
+/// for a first label, a label that fits its room, and one that outgrows it.
+#[test]
+fn edits_found_after_the_walk_are_put_over_the_streamed_copy() {
+    for path in fixtures("video", &["mkv", "webm"]) {
+        let input = std::fs::read(&path).unwrap();
+        let limits = Limits::default();
+        let first = common::embed(&Matroska, &input, &sample_label());
+        let mut long = sample_label().propagated("001191110108551385082Q20000", "p".repeat(3000));
+        long.reserved_code2 = "r".repeat(3000);
+        for (data, label) in [(&input, sample_label()), (&first, Label::new("x", "y")), (&first, long)] {
+            aigc_label_testutil::plan_agrees(&Matroska, data, &label, &limits);
+        }
+    }
+}

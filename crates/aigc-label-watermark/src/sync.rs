@@ -129,8 +129,9 @@ pub(crate) fn peaks(residual: &[f32], axis: Axis, row_step: usize) -> Vec<(f32, 
 }
 
 /// The period pairs to try: no crop (`TILE` on both axes) and every combination of it with
-/// each axis's autocorrelation peaks, without near-repeats.
-fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Vec<(f32, f32)> {
+/// each axis's autocorrelation peaks, without near-repeats; with `square`, also each peak on
+/// both axes.
+fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize, square: bool) -> Vec<(f32, f32)> {
     let t = TILE as f32;
     let with_tile = |mut v: Vec<f32>| {
         if !v.iter().any(|p| (p - t).abs() < 0.25) {
@@ -140,7 +141,18 @@ fn period_candidates(residual: &[f32], peaks_kept: usize, row_step: usize) -> Ve
     };
     let xs = with_tile(periods(residual, Axis::X, peaks_kept, row_step));
     let ys = with_tile(periods(residual, Axis::Y, peaks_kept, row_step));
-    xs.iter().flat_map(|&px| ys.iter().map(move |&py| (px, py))).collect()
+    let mut pairs: Vec<(f32, f32)> = xs.iter().flat_map(|&px| ys.iter().map(move |&py| (px, py))).collect();
+    // A crop that keeps the same share of both axes (the same margin on every edge, a
+    // straightened picture) leaves equal periods: each axis's peak also stands for the other's,
+    // where a texture buries the other axis's peak (crop 10% per edge: gravel's true period
+    // is the highest peak across and the fifteenth down). Not in the quick rotation search, whose
+    // folds are what a failed detect pays for most.
+    for &p in xs.iter().chain(&ys).filter(|_| square) {
+        if !pairs.iter().any(|&(a, b)| (a - p).abs() < 0.25 && (b - p).abs() < 0.25) {
+            pairs.push((p, p));
+        }
+    }
+    pairs
 }
 
 /// The residual folded onto one tile (modulo the periods), then smoothed with a small
@@ -315,7 +327,7 @@ pub(crate) fn best_fits(residual: &[f32], layout: &Layout) -> Vec<Fit> {
 /// so at most `QUICK_PERIODS * SHIFTS_TRIED` attempts; and, not decoded but returned for
 /// [`refined`], the fit for the `guess`ed periods.
 pub(crate) fn quick_fits(residual: &[f32], layout: &Layout, guess: (f32, f32)) -> (Vec<Fit>, Fit) {
-    let pairs = period_candidates(residual, 1, 4);
+    let pairs = period_candidates(residual, 1, 4, false);
     let mut fits = fits_for(residual, layout, pairs);
     fits.truncate(QUICK_PERIODS);
     (fits, fit_for(residual, layout, guess))
@@ -344,7 +356,11 @@ pub(crate) const QUICK_PERIODS: usize = 2;
 /// Every period candidate (from `peaks_kept` autocorrelation peaks per axis, measured over
 /// every `row_step`-th line) folded and synchronised, best template first.
 pub(crate) fn all_fits(residual: &[f32], layout: &Layout, peaks_kept: usize, row_step: usize) -> Vec<Fit> {
-    fits_for(residual, layout, period_candidates(residual, peaks_kept, row_step))
+    fits_for(
+        residual,
+        layout,
+        period_candidates(residual, peaks_kept, row_step, true),
+    )
 }
 
 /// The residual folded and synchronised under one period pair.
@@ -693,6 +709,30 @@ mod tests {
         assert!(after * 5.0 < before, "map error {before} -> {after}");
         let fit = refined(&residual, guess, origins[0], z, &layout);
         assert!(fit.z > z + 1.5, "z {z} -> {}", fit.z);
+    }
+
+    /// Each axis's autocorrelation peak also stands for the other axis when squares are asked
+    /// for (a crop with the same margin on every edge), and only then.
+    #[test]
+    fn square_candidates_pair_each_peak_with_itself() {
+        let residual = residual_under(&Map::straight(160.0, 140.0));
+        let near = |pairs: &[(f32, f32)], p: (f32, f32)| {
+            pairs.iter().any(|q| (q.0 - p.0).abs() < 1.0 && (q.1 - p.1).abs() < 1.0)
+        };
+        let plain = period_candidates(&residual, PEAKS, 2, false);
+        let square = period_candidates(&residual, PEAKS, 2, true);
+        assert!(near(&plain, (160.0, 140.0)) && near(&square, (160.0, 140.0)));
+        for p in [(160.0, 160.0), (140.0, 140.0)] {
+            assert!(!near(&plain, p), "{plain:?}");
+            assert!(near(&square, p), "{square:?}");
+        }
+        // No pair twice.
+        assert!(
+            square
+                .iter()
+                .enumerate()
+                .all(|(k, a)| square[..k].iter().all(|b| a != b))
+        );
     }
 
     /// The straight map folds exactly as `fold` does.

@@ -20,14 +20,13 @@
 
 pub(crate) mod page;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::container::Drains;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions, found, text_of};
 use crate::vorbis_comment;
@@ -296,16 +295,6 @@ impl Carrier for Ogg {
         }
         out.truncate(limits.max_copies);
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the pages: each stream's comment header is read (its label copies reported

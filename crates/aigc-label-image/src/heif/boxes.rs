@@ -73,6 +73,18 @@ pub(super) fn top_level_lenient(src: &mut Source<'_>, budget: &mut Budget) -> Re
 }
 
 fn walk_top_level(src: &mut Source<'_>, budget: &mut Budget, lenient: bool) -> Result<(Vec<BoxRef>, Option<u64>)> {
+    walk_top_level_with(src, budget, lenient, &mut |_, _| Ok(()))
+}
+
+/// As [`top_level`] (or [`top_level_lenient`]), calling `walked` with the source and the
+/// boxes so far after each box: a streaming write copies each box while it is in the buffer.
+/// `walked` may move the source; the walk seeks back to its place.
+pub(super) fn walk_top_level_with(
+    src: &mut Source<'_>,
+    budget: &mut Budget,
+    lenient: bool,
+    walked: &mut dyn FnMut(&mut Source<'_>, &[BoxRef]) -> Result<()>,
+) -> Result<(Vec<BoxRef>, Option<u64>)> {
     let mut boxes = Vec::new();
     src.seek_to(0)?;
     let mut walk = StreamBoxes::whole(src, budget);
@@ -82,6 +94,7 @@ fn walk_top_level(src: &mut Source<'_>, budget: &mut Budget, lenient: bool) -> R
             Err(Error::Truncated { .. }) if lenient && at > 0 => return Ok((boxes, Some(at))),
             other => boxes.push(other?),
         }
+        walked(walk.source(), &boxes)?;
     }
     Ok((boxes, None))
 }

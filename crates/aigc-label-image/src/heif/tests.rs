@@ -1,8 +1,9 @@
 //! HEIF files built byte by byte: every layout the writer must handle, and hostile variants.
 
-use std::io::Cursor;
+use std::io::{Cursor, Write};
 
 use super::*;
+use aigc_label_core::Written;
 use aigc_label_core::check::Level;
 use aigc_label_core::xmp::{self, remove_aigc};
 

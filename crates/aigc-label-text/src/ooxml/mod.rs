@@ -16,14 +16,13 @@
 mod xml;
 pub(crate) mod zip;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::{Check, Strictness, id};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::util::xml_escape;
 use xml::{Node, attr, local, nodes, part_text, prefix, root_insert, splice};
@@ -91,16 +90,6 @@ impl Carrier for Ooxml {
         };
         let text = part_text(read_entry(&mut src, &entry, limits)?, &part)?;
         copies(&text, &entry, &part, referenced, limits)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One read of the central directory and the parts that change: the custom properties
@@ -183,9 +172,14 @@ fn copies(text: &str, entry: &Entry, part: &str, referenced: bool, limits: &Limi
 }
 
 /// Plans [`Ooxml::write`]'s output, collecting the copies [`Ooxml::find`] reports on the way.
+///
+/// The entries' local headers are checked as the rewrite copies them (not first, as
+/// [`Ooxml::find`] does), so that a streaming builder writes each while it is in the input's
+/// buffer: the central directory, at the end, and the parts that change are read first, and
+/// then the entries once.
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
-    let archive = open(&mut src, limits)?;
+    let archive = checked(zip::read_directory(&mut src, limits)?)?;
     let value = json::to_json(label, Shape::Bare);
     let mut replaced = Vec::new();
     let mut added = Vec::new();
@@ -236,6 +230,8 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
             data: [bom, new_types.as_bytes()].concat(),
         });
     }
+    // Another producer's label stops the write before anything is copied.
+    out.drain(&mut src, &found)?;
     let rewritten = zip::rewrite(&mut src, &archive, &replaced, &added, &mut out)?;
     let label_range = rewritten
         .parts
@@ -282,7 +278,11 @@ pub fn is_ooxml(input: &mut dyn ReadSeek, limits: &Limits) -> Result<bool> {
 }
 
 fn open(src: &mut Source<'_>, limits: &Limits) -> Result<Archive> {
-    let archive = read_archive(src, limits)?;
+    checked(read_archive(src, limits)?)
+}
+
+/// `archive`, when it is an OOXML package.
+fn checked(archive: Archive) -> Result<Archive> {
     if archive.entry(CONTENT_TYPES).is_none() {
         return Err(Error::malformed(
             FORMAT,

@@ -14,6 +14,7 @@
 use std::io::Write;
 use std::ops::Range;
 
+use aigc_label_core::container::Drains;
 use aigc_label_core::io::{Bytes, Source};
 use aigc_label_core::plan::PlanBuilder;
 use aigc_label_core::{Error, Limits, Result};
@@ -74,6 +75,13 @@ pub(crate) struct Archive {
 }
 
 impl Archive {
+    /// The entries in the order they are stored.
+    pub fn in_file_order(&self) -> Vec<&Entry> {
+        let mut order: Vec<&Entry> = self.entries.iter().collect();
+        order.sort_by_key(|e| e.local_offset);
+        order
+    }
+
     /// The entry named `name` (exactly, else ignoring ASCII case as OPC part names do).
     pub fn entry(&self, name: &str) -> Option<&Entry> {
         self.entries
@@ -96,12 +104,25 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(s.try_into().ok()?))
 }
 
-/// Reads the central directory.
+/// Reads the central directory, and checks each entry's local header.
 ///
 /// # Errors
 /// No end of central directory record, multi-disk archives (unsupported), records that point
 /// outside the file, limits exceeded, I/O errors.
 pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Archive> {
+    let archive = read_directory(src, limits)?;
+    for entry in archive.in_file_order() {
+        check_local(src, entry)?;
+    }
+    Ok(archive)
+}
+
+/// [`read_archive`] without reading the local headers: [`rewrite`] checks each as it copies
+/// the entry, so that the entries are read once.
+///
+/// # Errors
+/// As [`read_archive`], but for the local headers.
+pub(crate) fn read_directory(src: &mut Source<'_>, limits: &Limits) -> Result<Archive> {
     let len = src.len();
     let tail_start = len.saturating_sub(EOCD_LEN + MAX_COMMENT);
     src.seek_to(tail_start)?;
@@ -174,7 +195,7 @@ pub(crate) fn read_archive(src: &mut Source<'_>, limits: &Limits) -> Result<Arch
         comment,
         end_fields,
     };
-    compute_spans(&mut archive, src)?;
+    compute_spans(&mut archive)?;
     Ok(archive)
 }
 
@@ -273,8 +294,9 @@ fn apply_zip64_extra(entry: &mut Entry, extra_start: usize, extra_len: usize) ->
 }
 
 /// Each entry's bytes run from its local header to the next entry's (or the central directory);
-/// checks that they hold at least the header and the compressed data.
-fn compute_spans(archive: &mut Archive, src: &mut Source<'_>) -> Result<()> {
+/// names are unique and entries do not overlap. [`check_local`] checks that a span holds the
+/// entry.
+fn compute_spans(archive: &mut Archive) -> Result<()> {
     let mut order: Vec<usize> = (0..archive.entries.len()).collect();
     order.sort_by_key(|&i| archive.entries.get(i).map_or(0, |e| e.local_offset));
     let mut names = std::collections::HashSet::new();
@@ -296,25 +318,31 @@ fn compute_spans(archive: &mut Archive, src: &mut Source<'_>) -> Result<()> {
         if next <= entry.local_offset {
             return Err(Error::malformed(FORMAT, entry.local_offset, "zip entries overlap"));
         }
-        src.seek_to(entry.local_offset)?;
-        let header = src.read_array::<30>("local file header")?;
-        if u32_at(&header, 0) != Some(LOCAL_SIG) {
-            return Err(Error::malformed(
-                FORMAT,
-                entry.local_offset,
-                "bad local file header signature",
-            ));
-        }
-        let head_len = 30 + u64::from(u16_at(&header, 26).unwrap_or(0)) + u64::from(u16_at(&header, 28).unwrap_or(0));
-        let needed = entry.local_offset + head_len + entry.compressed_size;
-        if needed > next {
-            return Err(Error::malformed(
-                FORMAT,
-                entry.local_offset,
-                "zip entry data runs into the next entry",
-            ));
-        }
         entry.span = entry.local_offset..next;
+    }
+    Ok(())
+}
+
+/// Checks that `entry`'s span starts with a local file header and holds the header and the
+/// compressed data.
+fn check_local(src: &mut Source<'_>, entry: &Entry) -> Result<()> {
+    src.seek_to(entry.local_offset)?;
+    let header = src.read_array::<30>("local file header")?;
+    if u32_at(&header, 0) != Some(LOCAL_SIG) {
+        return Err(Error::malformed(
+            FORMAT,
+            entry.local_offset,
+            "bad local file header signature",
+        ));
+    }
+    let head_len = 30 + u64::from(u16_at(&header, 26).unwrap_or(0)) + u64::from(u16_at(&header, 28).unwrap_or(0));
+    let needed = entry.local_offset + head_len + entry.compressed_size;
+    if needed > entry.span.end {
+        return Err(Error::malformed(
+            FORMAT,
+            entry.local_offset,
+            "zip entry data runs into the next entry",
+        ));
     }
     Ok(())
 }
@@ -423,8 +451,11 @@ pub(crate) fn rewrite(
         copy(out, 0..first.local_offset, "zip prefix")?;
         pos = first.local_offset;
     }
+    let mut drains = Drains::default();
     for &i in &order {
+        drains.drain(out, src, &[])?;
         let Some(entry) = archive.entries.get(i) else { continue };
+        check_local(src, entry)?;
         let start = pos;
         match replaced.iter().find(|p| p.name == entry.name) {
             Some(part) => {

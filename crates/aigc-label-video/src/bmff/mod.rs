@@ -31,13 +31,12 @@ mod plan;
 pub(crate) mod table;
 pub mod track;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written, xmp};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, xmp};
 
 use self::boxes::{FORMAT, Header, Node, parse_tree};
 use self::meta::Place;
@@ -143,17 +142,6 @@ impl Carrier for Bmff {
             }
         }
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        let plan = plan::edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?;
-        plan.write_to(input, output)
     }
 
     /// One walk of the top-level boxes and one read of `moov` (and of any XMP `uuid` box):

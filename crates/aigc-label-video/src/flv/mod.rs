@@ -14,13 +14,12 @@
 
 pub(crate) mod amf;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::container::Drains;
 use aigc_label_core::io::{Bytes, ReadSeek, Source};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot as PlanSlot};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use self::amf::{Property, marker};
 use crate::common::{Budget, Exclusions, found, label_json, text};
@@ -96,16 +95,6 @@ impl Carrier for Flv {
         }
         out.truncate(limits.max_copies);
         Ok(out)
-    }
-
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
     }
 
     /// One walk of the tags: the script tags are read (their label copies reported) and the

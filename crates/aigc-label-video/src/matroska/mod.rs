@@ -29,17 +29,17 @@ mod in_place;
 
 pub use self::in_place::update_in_place;
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
+use aigc_label_core::container::Drains;
 use aigc_label_core::in_place::{InPlace, SECTOR, Storage, Update, in_one_sector};
 use aigc_label_core::io::{ReadSeek, Source};
-use aigc_label_core::plan::{Plan as EditPlan, PlanBuilder};
-use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, Written};
+use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
+use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use self::ebml::{Child, Element, FORMAT, children, element, fill, fix_crc, id, read_element, void};
-use crate::common::{Budget, Patch, STRUCTURE_SIZE, check_depth, found, label_json, plan_patched, text, within};
+use crate::common::{Budget, Patch, STRUCTURE_SIZE, check_depth, found, label_json, text, within};
 
 /// The spec's place, named in findings about copies elsewhere.
 const SPEC_PLACE: &str = "Tags/Tag/SimpleTag AIGC";
@@ -114,6 +114,17 @@ impl Segment {
 /// (it writes the Segment's true size) and for a `Tags` element (which it rewrites whole);
 /// anything else past the end means data is missing, and is refused.
 fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segment> {
+    segment_with(src, limits, strict, &mut |_, _, _| Ok(()))
+}
+
+/// [`segment`], calling `each` with the Segment's header and each child as the walk meets it
+/// (`src` after the child's header; `each` may read, and the walk goes on where it was).
+fn segment_with(
+    src: &mut Source<'_>,
+    limits: &Limits,
+    strict: bool,
+    each: &mut dyn FnMut(&mut Source<'_>, &Element, &Level1) -> Result<()>,
+) -> Result<Segment> {
     let len = src.len();
     let header = read_element(src, len)?;
     let header_end = match (header.id, header.end()) {
@@ -159,12 +170,14 @@ fn segment(src: &mut Source<'_>, limits: &Limits, strict: bool) -> Result<Segmen
             Err(e) if strict => return Err(e),
             Err(_) => break,
         };
-        kids.push(Level1 {
+        let kid = Level1 {
             id: i,
             start,
             end: e_end,
             claimed_end: claimed,
-        });
+        };
+        kids.push(kid);
+        each(src, &el, &kid)?;
         src.seek_to(e_end)?;
     }
     // A writer appends at the Segment's end, so its children must fill it exactly.
@@ -473,16 +486,6 @@ impl Carrier for Matroska {
         Ok(out)
     }
 
-    fn write(
-        &self,
-        input: &mut dyn ReadSeek,
-        output: &mut dyn Write,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Written> {
-        edit_plan(input, label, limits, PlanBuilder::new(FORMAT))?.write_to(input, output)
-    }
-
     /// One walk of the Segment's children: the `Tags` elements are read (their label copies
     /// reported) and the edits planned; everything else is a copied range.
     fn plan(
@@ -528,9 +531,26 @@ impl Carrier for Matroska {
 
 /// Plans [`Matroska::write`]'s output, collecting the copies [`Matroska::find`] reports on the
 /// way: same-size patches, at most one range replaced, the rest copied ranges.
+///
+/// The walk of the Segment's children plans each as a copy as it meets it, so that a streaming
+/// builder writes it while it is in the input's buffer; the edits, known once every `Tags`
+/// element has been read, are then put over what was planned: the patches have the size of
+/// what they replace (overwritten in place, in the output already written too), and the one
+/// range that changes size ends the Segment (the output is cut back to its start, so only
+/// that range, a `Tags` element and its `Void`, is read again). The header before the
+/// Segment's children is planned as a guess, so a sink that cannot be patched writes nothing
+/// before the end.
 fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: PlanBuilder<'_>) -> Result<EditPlan> {
     let mut src = Source::new(input, FORMAT)?;
-    let mut seg = segment(&mut src, limits, true)?;
+    let mut head = None;
+    let mut drains = Drains::default();
+    let mut seg = segment_with(&mut src, limits, true, &mut |src, el, kid| {
+        if head.is_none() {
+            head = Some(out.guess(Piece::Copy(0..el.data_start())));
+        }
+        out.copy(kid.start..kid.end);
+        drains.drain(&mut out, src, &[])
+    })?;
     if seg.claimed_end.is_some() {
         // Repair: the Segment ends where the file does (a size patch below, or the one an
         // appended Tags element writes).
@@ -621,13 +641,63 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
 
     copies.truncate(limits.max_copies);
     let len = src.len();
-    match &edits.replaced {
+    // The walk planned the header (when the Segment has children) and every child, as copies.
+    let header_end = seg.data_start();
+    let head = match head {
+        Some(slot) => slot,
+        None => out.guess(Piece::Copy(0..header_end)),
+    };
+    let changed_from = match &edits.replaced {
         Some((range, bytes)) => {
-            plan_patched(&mut out, len, 0..range.start, &edits.patches)?;
+            out.truncate(range.start)?;
             out.put(bytes);
-            plan_patched(&mut out, len, range.end..len, &edits.patches)?;
+            out.copy(range.end..len);
+            range.start
         }
-        None => plan_patched(&mut out, len, 0..len, &edits.patches)?,
+        None => {
+            out.copy(seg.end..len);
+            len
+        }
+    };
+    if let Some(w) = edits
+        .patches
+        .windows(2)
+        .find(|w| w[0].pos + w[0].bytes.len() as u64 > w[1].pos)
+    {
+        return Err(Error::malformed(FORMAT, w[1].pos, "overlapping offset fields"));
+    }
+    let mut header = Vec::new();
+    for patch in edits.patches {
+        let end = patch.pos.saturating_add(patch.bytes.len() as u64);
+        if end > changed_from {
+            // Inside the replaced range, which holds the new bytes already.
+            continue;
+        }
+        if patch.pos < header_end {
+            if end > header_end {
+                return Err(Error::malformed(
+                    FORMAT,
+                    patch.pos,
+                    "a patch across the Segment's header",
+                ));
+            }
+            header.push(patch);
+        } else {
+            out.overwrite(patch.pos, &patch.bytes)?;
+        }
+    }
+    if header.is_empty() {
+        out.fill_copy(head, 0..header_end);
+    } else {
+        src.seek_to(0)?;
+        let mut bytes = src.read_vec(header_end, "EBML and Segment headers", limits)?;
+        for patch in header {
+            let at = usize::try_from(patch.pos).unwrap_or(usize::MAX);
+            if let Some(place) = bytes.get_mut(at..at.saturating_add(patch.bytes.len())) {
+                place.copy_from_slice(&patch.bytes);
+            }
+        }
+        let _ = out.fill(head, bytes);
     }
     // Nothing before the label changes length, so its input offset is its output offset.
     let at = edits.label_at.unwrap_or(0);
