@@ -44,6 +44,7 @@ use crate::{exif, truncated};
 
 mod crc;
 mod in_place;
+mod prepare;
 
 pub use in_place::{PAST, ROOM};
 

@@ -49,6 +49,113 @@ pub(super) fn solve(mut f: impl FnMut(u32) -> u32) -> Option<u32> {
     Some(y)
 }
 
+/// CRC-32's reflected polynomial.
+const POLY: u32 = 0xedb8_8320;
+
+/// The register's change for one input byte on a zero register: the effect of a byte at the
+/// end of a message.
+const TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut r = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            r = (r >> 1) ^ ((r & 1).wrapping_neg() & POLY);
+            bit += 1;
+        }
+        table[i] = r;
+        i += 1;
+    }
+    table
+};
+
+/// How xoring `mask` into a byte changes a CRC, for each count of bytes after that byte in the
+/// message: `effects(mask, n)[d]` is the change when `d` bytes follow (`d < n`). Two messages of
+/// one length differing by several such changes differ in CRC by the XOR of their effects.
+pub(super) fn effects(mask: u8, n: usize) -> Vec<u32> {
+    let mut out = Vec::with_capacity(n);
+    let mut r = TABLE[usize::from(mask)];
+    for _ in 0..n {
+        out.push(r);
+        r = TABLE[(r & 0xff) as usize] ^ (r >> 8);
+    }
+    out
+}
+
+/// The CRC change of a whole message's difference `delta` (the XOR of two equal-length
+/// messages): zero when the two have one CRC.
+pub(super) fn difference(delta: &[u8]) -> u32 {
+    delta
+        .iter()
+        .fold(0u32, |r, &b| TABLE[((r ^ u32::from(b)) & 0xff) as usize] ^ (r >> 8))
+}
+
+/// The change a CRC difference `v` makes when `n` more bytes follow: the register carried
+/// through `n` zero bytes.
+pub(super) fn carried(v: u32, n: u64) -> u32 {
+    concat(v, 0, n)
+}
+
+/// Chooses a subset of `columns` whose XOR is `target`, by Gaussian elimination over GF(2);
+/// each column and the target are equal-length rows of 32-bit words. `None` when the columns do
+/// not span the target.
+pub(super) fn select(columns: &[Vec<u32>], target: &[u32]) -> Option<Vec<bool>> {
+    let words = target.len();
+    let picks = columns.len().div_ceil(64);
+    // The reduced basis: each vector with the pivot bit it owns and the columns summed into it.
+    let mut basis: Vec<(usize, Vec<u32>, Vec<u64>)> = Vec::new();
+    let pivot = |v: &[u32]| {
+        v.iter()
+            .enumerate()
+            .find(|(_, w)| **w != 0)
+            .map(|(i, w)| i * 32 + w.trailing_zeros() as usize)
+    };
+    let bit = |v: &[u32], p: usize| v.get(p / 32).is_some_and(|w| w >> (p % 32) & 1 == 1);
+    let reduce = |v: &mut Vec<u32>, sel: &mut Vec<u64>, basis: &[(usize, Vec<u32>, Vec<u64>)]| {
+        for (p, bv, bs) in basis {
+            if bit(v, *p) {
+                v.iter_mut().zip(bv).for_each(|(a, b)| *a ^= b);
+                sel.iter_mut().zip(bs).for_each(|(a, b)| *a ^= b);
+            }
+        }
+    };
+    for (i, column) in columns.iter().enumerate() {
+        if column.len() != words {
+            return None;
+        }
+        let mut v = column.clone();
+        let mut sel = vec![0u64; picks];
+        if let Some(w) = sel.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+        reduce(&mut v, &mut sel, &basis);
+        let Some(p) = pivot(&v) else { continue };
+        // Keep the basis fully reduced: clear the new pivot from the older vectors.
+        for (_, bv, bs) in basis.iter_mut() {
+            if bit(bv, p) {
+                bv.iter_mut().zip(&v).for_each(|(a, b)| *a ^= b);
+                bs.iter_mut().zip(&sel).for_each(|(a, b)| *a ^= b);
+            }
+        }
+        basis.push((p, v, sel));
+        if basis.len() == words * 32 {
+            break;
+        }
+    }
+    let mut rest = target.to_vec();
+    let mut sel = vec![0u64; picks];
+    reduce(&mut rest, &mut sel, &basis);
+    if rest.iter().any(|&w| w != 0) {
+        return None;
+    }
+    Some(
+        (0..columns.len())
+            .map(|i| sel.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +243,55 @@ mod tests {
             let y = solve(|y| crc(y) ^ want).expect("4 free bytes set any CRC");
             assert_eq!(crc(y), want);
         }
+    }
+
+    #[test]
+    fn effects_predict_crc_changes() {
+        let mut rng = Rng(99);
+        for _ in 0..40 {
+            let len = 1 + rng.next() as usize % 1500;
+            let msg = rng.bytes(len);
+            let mut other = msg.clone();
+            let mut predicted = 0u32;
+            for _ in 0..1 + rng.next() % 6 {
+                let at = rng.next() as usize % len;
+                let mask = (rng.next() as u8).max(1);
+                other[at] ^= mask;
+                predicted ^= effects(mask, len - at)[len - at - 1];
+            }
+            let actual = crc32fast::hash(&msg) ^ crc32fast::hash(&other);
+            assert_eq!(predicted, actual);
+            let delta: Vec<u8> = msg.iter().zip(&other).map(|(a, b)| a ^ b).collect();
+            assert_eq!(difference(&delta), actual);
+            let tail = rng.next() % 3000;
+            let with_tail = |m: &[u8]| crc32fast::hash(&[m, &vec![7u8; tail as usize]].concat());
+            assert_eq!(carried(actual, tail), with_tail(&msg) ^ with_tail(&other));
+        }
+    }
+
+    #[test]
+    fn select_finds_subsets_and_refuses_outside_the_span() {
+        let mut rng = Rng(5);
+        for round in 0..100 {
+            let words = 1 + round % 3;
+            let n = 32 * words + 8 + (rng.next() % 20) as usize;
+            let columns: Vec<Vec<u32>> = (0..n)
+                .map(|_| (0..words).map(|_| rng.next() as u32).collect())
+                .collect();
+            let target: Vec<u32> = (0..words).map(|_| rng.next() as u32).collect();
+            let pick = select(&columns, &target).expect("random columns span the space");
+            let mut sum = vec![0u32; words];
+            for (c, _) in columns.iter().zip(&pick).filter(|(_, p)| **p) {
+                sum.iter_mut().zip(c).for_each(|(a, b)| *a ^= b);
+            }
+            assert_eq!(sum, target);
+        }
+        // Columns that only reach the low bit of one word cannot reach the others.
+        let columns = vec![vec![1u32, 0]; 40];
+        assert!(select(&columns, &[0, 1]).is_none());
+        assert_eq!(
+            select(&columns, &[1, 0]).map(|p| p.iter().filter(|x| **x).count()),
+            Some(1)
+        );
     }
 }

@@ -51,8 +51,11 @@ use aigc_label_core::io::ReadSeek;
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Label, Limits, Result, Written};
 
+use aigc_label_core::container::xmp_plan;
+
 use super::crc::{concat, solve};
-use super::{Chunk, MAX_CHUNK_LEN, Place, Role, TextChunk, Walker, copies, label_chunk};
+use super::prepare::{NewChunk, Room, packet_with_sites, prepare};
+use super::{Chunk, MAX_CHUNK_LEN, Place, Role, TextChunk, Walker, copies, xmp_chunk};
 use crate::exif;
 use crate::room::{Update, packet_text_len};
 
@@ -174,6 +177,11 @@ fn layout(input: &mut dyn ReadSeek, limits: &Limits) -> Result<std::result::Resu
     })
 }
 
+/// Starts tried for `Q`'s new CRC, after the start of `R`'s data: a step moves `A'` across
+/// sector boundaries, so that every sector written holds free bits.
+const STARTS: u64 = 8;
+const START_STEP: u64 = 64;
+
 /// Works out the update; `Err(why)` when it cannot be done in place.
 fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std::result::Result<Steps, &'static str>> {
     let Layout { q, a, text, r } = match layout(input, limits)? {
@@ -186,31 +194,62 @@ fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std
     if !in_one_sector(q.offset, SWITCH) {
         return Ok(Err("the switch would straddle a disk sector"));
     }
-    let new = label_chunk(Some(&text), &json::to_json(label, Shape::Bare), limits)?;
-    // Where the new pieces go: `Q`'s new CRC, then `A'`, then `F`.
-    let crc_at = r.data_start();
-    let new_at = crc_at + 4;
-    let f_at = new_at + new.len() as u64;
-    let Some(f_len) = r.end().checked_sub(f_at + 12) else {
-        return Ok(Err("the new label does not fit the room"));
-    };
-    let q_len = crc_at - q.data_start();
-    if q_len > MAX_CHUNK_LEN || f_len > MAX_CHUNK_LEN {
-        return Ok(Err("the chunks would outgrow their length field"));
-    }
-    // Everything `Q` will cover after its switch bytes, and `F`'s data, as the file holds them:
-    // read whole, so a layout larger than the metadata limit (not ours) is rewritten instead.
+    let packet = xmp_plan::label_packet(Some(&text.text), &json::to_json(label, Shape::Bare), limits)?;
+    // Everything `Q` may cover after its switch bytes, `R` whole: read at once, so a layout
+    // larger than the metadata limit (not ours) is rewritten instead.
     let y_at = q.data_start();
-    if (crc_at - y_at).saturating_add(f_len) > limits.max_metadata_bytes {
+    if r.end() - y_at > limits.max_metadata_bytes {
         return Ok(Err("the chunks around the label are larger than the metadata limit"));
     }
     let mut src = aigc_label_core::io::Source::new(input, super::FORMAT)?;
     src.seek_to(y_at + 4)?;
-    let mut covered = src.read_vec(crc_at - (y_at + 4), "chunks before the room", limits)?;
-    src.seek_to(f_at + 8)?;
-    let filler = src.read_vec(f_len, "room chunk", limits)?;
+    let around = src.read_vec(r.end() - (y_at + 4), "chunks around the label", limits)?;
+    let at = |pos: u64| usize::try_from(pos - (y_at + 4)).unwrap_or(usize::MAX);
+    let (Some(r_data), Some(r_crc)) = (
+        around.get(at(r.data_start())..at(r.end() - 4)),
+        around.get(at(r.end() - 4)..).and_then(|c| <[u8; 4]>::try_from(c).ok()),
+    ) else {
+        return Ok(Err("the room chunk is cut short"));
+    };
+    let room = Room {
+        at: r.data_start(),
+        data: r_data,
+        crc: u32::from_be_bytes(r_crc),
+    };
+    // The packet with few references first (a short label), then densely (a signed one).
+    let mut planned = None;
+    for dense in [false, true] {
+        let Some((packet, sites)) = packet_with_sites(&packet, dense, limits)? else {
+            return Ok(Err("the new packet does not hold exactly one label"));
+        };
+        let new = xmp_chunk(&text.language, &text.translated, &packet)?;
+        // Sites as offsets in the chunk: the packet ends right before the chunk's CRC.
+        let packet_at = new.len() - 4 - packet.len();
+        let new = NewChunk::new(new, sites.into_iter().map(|s| s.shifted(packet_at)).collect());
+        planned = (0..STARTS)
+            .map(|i| r.data_start() + i * START_STEP)
+            .find_map(|p| Some((p, prepare(&room, p, &new)?)));
+        if planned.is_some() {
+            break;
+        }
+    }
+    let Some((p, prepared)) = planned else {
+        return Ok(Err(
+            "the new label does not fit the room with free bits in every sector",
+        ));
+    };
+    let q_len = p - q.data_start();
+    let f_len = r.end() - 4 - (prepared.label.end + 8);
+    if q_len > MAX_CHUNK_LEN || f_len > MAX_CHUNK_LEN {
+        return Ok(Err("the chunks would outgrow their length field"));
+    }
 
-    let covered_crc = crc32fast::hash(&covered);
+    // `Q` after the switch: its 4 switch bytes `Y`, then everything up to `p` as the file holds
+    // it; `Y` makes its CRC the value step 1 put at `p`.
+    let Some(covered) = around.get(..at(p)) else {
+        return Ok(Err("the room chunk is cut short"));
+    };
+    let covered_crc = crc32fast::hash(covered);
     let q_crc = |y: u32| {
         concat(
             crc32fast::hash(&[&PAST[..], &y.to_be_bytes()].concat()),
@@ -218,34 +257,9 @@ fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std
             covered.len() as u64,
         )
     };
-    let f_crc = crc32fast::hash(&[&ROOM[..], &filler].concat());
-    let mut tail = crc32fast::Hasher::new();
-    tail.update(&new);
-    tail.update(&(f_len as u32).to_be_bytes());
-    tail.update(&ROOM);
-    tail.update(&filler);
-    let tail_len = tail.total_len();
-    let tail_crc = tail.finalize();
-    let r_crc = |y: u32| {
-        concat(
-            crc32fast::hash(&[&ROOM[..], &q_crc(y).to_be_bytes()].concat()),
-            tail_crc,
-            tail_len,
-        )
+    let Some(y) = solve(|y| q_crc(y) ^ prepared.q_crc).filter(|&y| q_crc(y) == prepared.q_crc) else {
+        return Ok(Err("no switch bytes give the chunk before the label its CRC"));
     };
-    let disagree = |y: u32| r_crc(y) ^ f_crc;
-    let Some(y) = solve(disagree).filter(|&y| disagree(y) == 0) else {
-        return Ok(Err("no switch bytes make the room's CRCs agree"));
-    };
-    let q_crc = q_crc(y);
-
-    let prepare = vec![
-        (
-            crc_at,
-            [&q_crc.to_be_bytes()[..], &new, &(f_len as u32).to_be_bytes(), &ROOM].concat(),
-        ),
-        (r.end() - 4, f_crc.to_be_bytes().to_vec()),
-    ];
     let switch = (
         q.offset,
         [&(q_len as u32).to_be_bytes()[..], &PAST, &y.to_be_bytes()].concat(),
@@ -255,14 +269,15 @@ fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std
     // after the switch.
     let packet_at = a.end() - 4 - text.text.len() as u64;
     let text_end = packet_at + packet_text_len(&text.text);
-    let scrub_range = packet_at.max(y_at + 4)..(text_end + 4).min(crc_at);
+    let scrub_range = packet_at.max(y_at + 4)..(text_end + 4).min(p);
     let message_head = [&PAST[..], &y.to_be_bytes()].concat();
-    let scrub = scrub(&mut covered, y_at + 4, &message_head, q_crc, scrub_range);
+    let mut covered = covered.to_vec();
+    let scrub = scrub(&mut covered, y_at + 4, &message_head, prepared.q_crc, scrub_range);
     Ok(Ok(Steps {
-        prepare,
+        prepare: prepared.writes,
         switch,
         scrub,
-        label_range: new_at..f_at,
+        label_range: prepared.label,
     }))
 }
 
@@ -379,24 +394,49 @@ mod tests {
             .propagated("001191110108551385082Q20000", format!("p-{n}-{}", "x".repeat(len)))
     }
 
-    /// Every state a crash can leave has the old label or the new, and once the prepared bytes
-    /// are whole, every CRC holds (the switch and each scrub write are one sector each, whole or
-    /// not at all); the old label's text is gone at the end; the writes are the label's size and
-    /// a few dozen bytes more.
+    /// Every state a crash can leave has the old label or the new and every chunk's CRC right:
+    /// each write lies inside one disk sector (whole or not at all), and the prepared writes
+    /// keep the room's CRC each on its own, so any subset of them, in any order, leaves a valid
+    /// file; the old label's text is gone at the end; the writes are the label's size and a few
+    /// hundred bytes more.
     #[test]
     fn updates_keep_every_crc_and_read_old_or_new() {
-        // Label chunks at many offsets, some with the switch at a sector's end (padded by the
-        // writer).
-        for pad in (0..520).step_by(37).chain(490..500) {
+        let first = Label::new("001191440300708461136T1XGW3", "a-1");
+        updates_hold(first, |n| label(n, 40 * n), (0..520).step_by(37).chain(490..500));
+    }
+
+    /// A signed label's size: envelopes longer than a disk sector without white space, written
+    /// with character references dense enough that every sector holds free bits.
+    #[test]
+    fn long_labels_update_in_place_too() {
+        let envelope = |n: usize| {
+            format!(
+                r#"{{"SecurityData":{{"Type":"TC260PG","PubSD":[{{"Value":"{}{n}"}}]}}}}"#,
+                "0123456789abcdef".repeat(40)
+            )
+        };
+        let long = move |n: usize| {
+            let mut label = label(n, 10);
+            label.reserved_code1 = envelope(n);
+            label.reserved_code2 = envelope(n + 100);
+            label
+        };
+        updates_hold(long(99), long, (0..520).step_by(101));
+    }
+
+    /// The checks of [`updates_keep_every_crc_and_read_old_or_new`] for labels `make(n)` after
+    /// `first`, the label of the first write, with
+    /// a text chunk of each of `pads` bytes before the label to move it across sectors.
+    fn updates_hold(first: Label, make: impl Fn(usize) -> Label, pads: impl Iterator<Item = usize>) {
+        for pad in pads {
             let mut file = Vec::new();
-            let first = Label::new("001191440300708461136T1XGW3", "a-1");
             Png.write(&mut Cursor::new(tiny(pad)), &mut file, &first, &Limits::default())
                 .unwrap();
             assert!(crcs_hold(&file), "pad {pad}");
             let mut old = json::to_json(&first, Shape::Bare);
             let mut in_place = 0;
             for n in 0..4 {
-                let next = label(n, 40 * n);
+                let next = make(n);
                 let new = json::to_json(&next, Shape::Bare);
                 let mut rec = Recorder::new(file.clone());
                 let Update::InPlace(w) = update(&mut rec, &next, &Limits::default()).unwrap() else {
@@ -412,21 +452,30 @@ mod tests {
                 let (at, bytes) = &rec.writes[prepared];
                 assert!(bytes.len() == 12 && in_one_sector(*at, 12), "pad {pad}");
                 let label_len = (w.label_range.end - w.label_range.start) as usize;
-                assert!(rec.written() as usize <= 2 * label_len + 200, "{} bytes", rec.written());
-                let mut state = file.clone();
-                for (i, (at, bytes)) in rec.writes.iter().enumerate() {
-                    let at = *at as usize;
-                    let atomic = i >= prepared;
-                    assert!(!atomic || in_one_sector(at as u64, bytes.len() as u64));
-                    for cut in (0..bytes.len()).step_by(if atomic { bytes.len() } else { 7 }) {
-                        let mut torn = state.clone();
-                        torn[at..at + cut].copy_from_slice(&bytes[..cut]);
-                        let seen = texts(&torn);
-                        assert!(seen == [old.clone()] || seen == [new.clone()], "pad {pad} write {i}");
-                        assert!(i < prepared || crcs_hold(&torn), "pad {pad}: write {i} cut at {cut}");
+                assert!(rec.written() as usize <= 2 * label_len + 600, "{} bytes", rec.written());
+                // Any subset of the prepared writes: the old label, every CRC right.
+                let apply = |state: &mut Vec<u8>, (at, bytes): &(u64, Vec<u8>)| {
+                    state[*at as usize..*at as usize + bytes.len()].copy_from_slice(bytes);
+                };
+                assert!(prepared <= 12, "{prepared} prepared writes");
+                for subset in 0u32..1 << prepared {
+                    let mut torn = file.clone();
+                    for (i, write) in rec.writes[..prepared].iter().enumerate() {
+                        if subset >> i & 1 == 1 {
+                            apply(&mut torn, write);
+                        }
                     }
-                    state[at..at + bytes.len()].copy_from_slice(bytes);
-                    assert!(i + 1 < prepared || crcs_hold(&state), "pad {pad}: after write {i}");
+                    assert!(crcs_hold(&torn), "pad {pad}: prepared writes {subset:b}");
+                    assert_eq!(texts(&torn), std::slice::from_ref(&old), "pad {pad}");
+                }
+                let mut state = file.clone();
+                for (i, write) in rec.writes.iter().enumerate() {
+                    assert!(in_one_sector(write.0, write.1.len() as u64), "pad {pad} write {i}");
+                    apply(&mut state, write);
+                    assert!(crcs_hold(&state), "pad {pad}: after write {i}");
+                    let seen = texts(&state);
+                    let want = if i < prepared { &old } else { &new };
+                    assert_eq!(seen, std::slice::from_ref(want), "pad {pad} write {i}");
                 }
                 // The old packet's text is zeroed: its namespace and property are gone.
                 let count = |bytes: &[u8]| bytes.windows(5).filter(|w| w == b"TC260").count();
