@@ -12,36 +12,39 @@
 //! after:   [Q: len'| paSt | Y'| ... | crc    A: old label    len | roOm] [crc'] [A'] [F: len | roOm | ... | crc ]
 //! ```
 //!
-//! An update (1) writes into `R`'s data, at its start, `Q`'s new CRC, the new label chunk `A'`
-//! and the header of a filler chunk `F` of type [`ROOM`] that ends where `R` ends, and into
-//! `R`'s CRC slot the CRC both `R` and `F` then have; synced. (2) Switches with one write of 12
-//! bytes inside one disk sector, at `Q`'s start: `Q`'s length grows to cover its old CRC, the old
-//! label chunk and `R`'s header, and its first 4 data bytes `Y` change; synced. Readers then
-//! see `Q`, `A'`, `F`, every CRC right. (3) Zeroes the old label's text, now inside `Q`, in
-//! writes of at most one sector that each also set 4 bytes next to the zeros so that `Q`'s CRC
-//! stays the same (CRC-32 is affine: each write's change of the CRC is zero on its own, so any
-//! subset of them a crash lets through leaves `Q` valid); not synced.
+//! An update (1) writes into `R`'s data, at its start (or up to [`STARTS`] steps later, the
+//! bytes skipped joining `Q`), `Q`'s new CRC, the new label chunk `A'` and the header of a
+//! filler chunk `F` of type [`ROOM`] that ends where `R` ends, in writes of one disk sector
+//! each; synced. `R`'s CRC slot is never written: every one of those writes keeps `R`'s CRC as
+//! it was (below), and `F`'s data is set so that `F`'s CRC is that same value. (2) Switches with
+//! one write of 12 bytes inside one disk sector, at `Q`'s start: `Q`'s length grows to cover its
+//! old CRC, the old label chunk, `R`'s header and any skipped bytes, and its first 4 data bytes
+//! `Y` change so that `Q`'s CRC is the value step 1 wrote; synced. Readers then see `Q`, `A'`,
+//! `F`, every CRC right. (3) Zeroes the old label's text, now inside `Q`, in writes of at most
+//! one sector that each also set 4 bytes next to the zeros so that `Q`'s CRC stays the same;
+//! not synced.
 //!
-//! Why `Y`: before the switch `R`'s CRC covers everything in its data, after it `F`'s covers
-//! `F`'s type and data only, and the two sit in the same 4 bytes, so they must be equal. Bytes
-//! inside `F` change both alike, and bytes covered by both `R` and another chunk's CRC that
-//! follows them (`Q`'s new CRC, `A'` whole) cancel out of `R`'s: after a message and its own
-//! CRC, a CRC register holds a constant. Only bytes that `R` does not cover but whose effect
-//! reaches it can make the two CRCs agree: `Y`, covered by `Q`'s new CRC, which `R` covers. The
-//! CRCs are affine in `Y` with an invertible map, so the 32 equations always have a solution
-//! ([`super::crc::solve`]). (A free word inside `R`'s data, right before `Q`'s new CRC, would
-//! cancel out, which is why `Y` sits at `Q`'s start and the switch writes it with the length.)
+//! Why every write of step 1 keeps `R` valid: CRC-32 is affine over GF(2), so a write's change
+//! of `R`'s CRC is a linear function of the bytes it changes, zero when the write carries
+//! compensating free bits of its own sector (the `prepare` module: spaces of the new XMP
+//! packet that may be tabs, characters of a long label's text that may be written `&#xHH;` or
+//! `&#DDD;`, `Q`'s new CRC, `F`'s first bytes), all solved at once by Gaussian elimination.
+//! Each write's change being zero on its own, any subset of them that a crash lets through, in
+//! any order, leaves `R` valid and the old label read; a disk that writes a 512-byte sector
+//! whole or not at all is assumed (the conservative choice). `Y` is free: before the switch
+//! only `Q`'s old 4 bytes count, after it `Q`'s CRC covers `Y`, which four bytes can set to
+//! any value ([`super::crc::solve`]). Bytes inside `F` change `R`'s and `F`'s CRCs alike, and
+//! `A'` whole (data and its own CRC) cancels out of `R`'s (after a message and its own CRC a
+//! CRC register holds a constant); so the one equation `F`'s CRC adds pins `Q`'s new CRC, and
+//! the free bits of `F` set `F`'s CRC.
 //!
-//! A kill at any moment leaves a file that reads as the old label or the new one: before the
-//! switch nothing a reader parses has changed but the inside of `R`, and the switch is one
-//! sector. Left open: while step 1 is unfinished (its writes not all done), `R`'s CRC is wrong,
-//! since its data and CRC cannot change in one write; a crash then leaves the old label and
-//! pixels readable (libpng warns and skips the chunk, exiftool and our reader ignore it), but
-//! pngcheck and Pillow call the file broken until a rewrite. Each update moves the label forward, so `Q` grows and `F`
-//! shrinks; when the new label no longer fits [`Update::Rewrite`] says so and the rewrite makes
-//! the layout again. It also does when the file lacks the layout (a first label, another
-//! writer's file), when a label sits anywhere but that chunk, or when the switch would straddle a
-//! sector (our writer pads so that it does not).
+//! A kill at any moment leaves a file that reads as the old label or the new one, with every
+//! chunk's CRC right (pngcheck, Pillow, libpng, exiftool and our reader accept it at every
+//! step). Each update moves the label forward, so `Q` grows and `F` shrinks; when the new label
+//! no longer fits, or no start gives every sector written enough free bits, [`Update::Rewrite`]
+//! says so and the rewrite makes the layout again. It also does when the file lacks the layout
+//! (a first label, another writer's file), when a label sits anywhere but that chunk, or when
+//! the switch would straddle a sector (our writer pads so that it does not).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
