@@ -219,6 +219,10 @@ fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std
         data: r_data,
         crc: u32::from_be_bytes(r_crc),
     };
+    // Step 1 keeps the room's CRC, which must then be right (a rewrite repairs a wrong one).
+    if crc32fast::hash(&[&ROOM[..], r_data].concat()) != room.crc {
+        return Ok(Err("the room chunk's CRC is wrong"));
+    }
     // The packet with few references first (a short label), then densely (a signed one).
     let mut planned = None;
     for dense in [false, true] {
@@ -526,8 +530,19 @@ mod tests {
         // Chunks around the label larger than the metadata limit are not read: a rewrite.
         let mut small = Limits::default();
         small.max_metadata_bytes = 4000;
-        let mut rec = Recorder::new(labelled);
+        let mut rec = Recorder::new(labelled.clone());
         assert!(matches!(update(&mut rec, &label(1, 0), &small), Ok(Update::Rewrite(_))));
+        assert_eq!(rec.written(), 0);
+        // A room chunk whose CRC is wrong: step 1 would keep it wrong, so a rewrite.
+        let mut broken = labelled;
+        let room = broken.windows(4).position(|w| w == ROOM).unwrap();
+        let len = u32::from_be_bytes(broken[room - 4..room].try_into().unwrap()) as usize;
+        broken[room + 4 + len] ^= 1;
+        let mut rec = Recorder::new(broken);
+        assert!(matches!(
+            update(&mut rec, &label(1, 0), &Limits::default()),
+            Ok(Update::Rewrite(_))
+        ));
         assert_eq!(rec.written(), 0);
     }
 }
