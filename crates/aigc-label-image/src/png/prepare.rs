@@ -7,10 +7,11 @@
 //! have one CRC contribution, so any subset of the writes that a crash lets through leaves `R`
 //! valid with the CRC it always had. The free bits are:
 //!
-//! - in the new label chunk `A'`, *sites*: bytes of XML white space that may be a space or a
-//!   tab without changing what the packet says ([`packet_with_sites`]: runs added after the
+//! - in the new label chunk `A'`, *sites* ([`packet_with_sites`]): bytes of XML white space
+//!   that may be a space or a tab without changing what the packet says (runs added after the
 //!   `<?xpacket begin?>` header and on both sides of the label's property, and the packet's
-//!   padding);
+//!   padding), and, when a label's text is longer than a sector without white space (a signed
+//!   label's envelopes), characters of it written as references, `&#xHH;` or `&#DDD;`;
 //! - `Q`'s new CRC, the 4 bytes at the start of the prepared bytes (the switch's 4 bytes of `Y`
 //!   later make `Q`'s CRC equal to whatever they hold);
 //! - the first bytes of the filler `F`'s data, which nobody reads; they also make `F`'s CRC
