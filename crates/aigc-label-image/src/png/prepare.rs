@@ -32,11 +32,11 @@ use super::crc::{carried, difference, effects, select};
 
 /// White space added at each run of sites, and the most sites a sector contributes.
 const RUN: usize = 48;
-const SITES_PER_SECTOR: usize = 64;
+const SITES_PER_SECTOR: usize = 40;
 /// Padding kept in the new packet.
 const PADDING: usize = 100;
 /// Bytes of `F`'s data that the last write may set.
-const FILLER_FREE: u64 = 8;
+const FILLER_FREE: u64 = 6;
 
 /// Characters of the label's text written as references at most this many bytes apart, when
 /// the text is written densely ([`packet_with_sites`]).
