@@ -2,7 +2,8 @@
 //! one file and its format can take the new label in room it already has (FLAC padding, ID3v2
 //! padding in MP3 and in an AIFF file's ID3 chunk, the `JUNK` chunk after a WAV file's `AIGC`
 //! chunk, the `free` boxes our writer leaves in an MP4's label `meta` box, the room segment or
-//! chunk our writer leaves next to a JPEG's or WebP's XMP one, the `Void` inside a Matroska
+//! chunk our writer leaves next to a JPEG's or WebP's XMP one, the `roOm` chunk after a PNG's
+//! XMP chunk, the `Void` inside a Matroska
 //! file's label `Tags` element, the end of a TIFF file or the room its last update left), the label
 //! is written there with a crash-safe switch, about the label's size instead of the whole file,
 //! and the file keeps its inode, owner and mode. Otherwise (no room, another format) the caller

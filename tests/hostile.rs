@@ -243,10 +243,14 @@ fn the_file_functions_handle_a_worst_case() {
     assert_eq!(written.bytes_written, std::fs::metadata(&output).unwrap().len());
     let report = aigc_label::inspect_file(&output, &options).unwrap();
     assert_eq!(report.label(), Some(label));
-    // Everything but the label's chunk is the input, byte for byte.
+    // Everything but the label's chunk and our chunks around it (the 16-byte `paSt` before it,
+    // the `roOm` after it, for later updates in place) is the input, byte for byte.
     let out = std::fs::read(&output).unwrap();
     let range = written.label_range.start as usize..written.label_range.end as usize;
-    assert_eq!([&out[..range.start], &out[range.end..]].concat(), bytes);
+    assert_eq!(&out[range.start - 12..range.start - 8], b"paSt");
+    assert_eq!(&out[range.end + 4..range.end + 8], b"roOm");
+    let room = u32::from_be_bytes(out[range.end..range.end + 4].try_into().unwrap()) as usize + 12;
+    assert_eq!([&out[..range.start - 16], &out[range.end + room..]].concat(), bytes);
 }
 
 /// Non-regular inputs: a FIFO, a pipe, a device or a socket has no end to seek to, and reading

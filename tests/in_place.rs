@@ -22,6 +22,7 @@ fn fixture(name: &str) -> PathBuf {
         Some("tif") => "tiff",
         Some("jpg") => "jpeg",
         Some("webp") => "webp",
+        Some("png") => "png",
         _ => "audio",
     };
     aigc_label_testutil::workspace_root()
@@ -179,6 +180,30 @@ fn jpeg_signed_and_bound_labels_survive_an_in_place_propagation() {
 #[test]
 fn webp_signed_and_bound_labels_survive_an_in_place_propagation() {
     signed_and_bound_propagation_in_place("icc-exif.webp");
+}
+
+/// PNG: the new `iTXt` chunk goes into the `roOm` chunk after the old one and the `paSt` chunk
+/// before it grows over the old one, both of which the binding leaves out; the pixels decode the
+/// same. A signed label's envelopes may be written with character references, which keep the
+/// room's CRC at every write and double their size in the file: up to 4 copies' worth.
+#[test]
+fn png_signed_and_bound_labels_survive_an_in_place_propagation() {
+    let name = "rgba.png";
+    let file = in_place_propagation(name, 4);
+    if let Some(compare) = aigc_label_testutil::tool("compare") {
+        let out = std::process::Command::new(compare)
+            .args(["-metric", "AE"])
+            .arg(fixture(name))
+            .arg(file.path())
+            .arg("null:")
+            .output()
+            .unwrap();
+        let differ = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && differ.trim() == "0",
+            "decoded pixels changed: {differ}"
+        );
+    }
 }
 
 /// Signs and binds a label into a copy of fixture `name`, propagates it in place twice with a

@@ -18,6 +18,12 @@
 //! existing label is the same producer's, so this replaces a label, it does not strip someone
 //! else's).
 //!
+//! Our write leaves room for later updates in place ([`Limits::label_room`], 4 KiB by default):
+//! a [`PAST`] chunk right before the label's and a [`ROOM`] chunk right after it, private
+//! ancillary chunks every reader skips (a rewrite drops those of earlier writes and makes them
+//! again). The update's layout, its switch and why it is crash-safe despite the chunks' CRCs
+//! are in the `in_place` module's notes; a content binding leaves both chunks out.
+//!
 //! The chunk walker is written here rather than taken from the `png` crate: that crate is a pixel
 //! decoder that inflates image data and keeps only the chunks it knows, while a carrier must seek
 //! past `IDAT`, copy unknown and after-`IEND` chunks byte-exact, and report byte offsets.
@@ -35,6 +41,12 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result, xmp};
 use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::{exif, truncated};
+
+mod crc;
+mod in_place;
+mod prepare;
+
+pub use in_place::{PAST, ROOM};
 
 /// Format name used in errors and reports.
 const FORMAT: &str = "png";
@@ -85,7 +97,22 @@ const RAW_PROFILE_LINE: usize = 72;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Png;
 
+impl aigc_label_core::in_place::InPlace for Png {
+    fn update(
+        &self,
+        file: &mut dyn aigc_label_core::in_place::Storage,
+        label: &Label,
+        limits: &Limits,
+    ) -> Result<aigc_label_core::in_place::Update> {
+        in_place::update(file, label, limits)
+    }
+}
+
 impl Carrier for Png {
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
             format: FORMAT,
@@ -138,6 +165,20 @@ impl Carrier for Png {
         Ok(found)
     }
 
+    /// The label's chunks, as for every carrier, and our [`PAST`] and [`ROOM`] chunks, which a
+    /// rewrite replaces and an update in place rewrites.
+    fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
+        let mut ranges: Vec<Range<u64>> = self.find(input, limits)?.into_iter().map(|f| f.range).collect();
+        let mut walker = Walker::new(input, limits)?;
+        walker.lenient = true;
+        while let Some(chunk) = walker.next()? {
+            if chunk.is(&PAST) || chunk.is(&ROOM) {
+                ranges.push(chunk.range());
+            }
+        }
+        Ok(ranges)
+    }
+
     /// One walk of the chunk list: every chunk is copied as a range, except the XMP chunk that
     /// takes the label (kept in place before the image data, or moved before the first `IDAT`),
     /// other label-bearing text chunks (dropped or rewritten without the label) and an `eXIf`
@@ -183,8 +224,14 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
         if !seen_image && (chunk.is(b"IDAT") || chunk.is(b"fcTL")) {
             seen_image = true;
             if placed.is_none() {
-                slot = Some(out.guess(Piece::New(label_chunk(None, &json, limits)?)));
+                let at = out.position();
+                let (likely, _) = label_structure(at, None, &json, limits)?;
+                slot = Some((out.guess(Piece::New(likely)), at));
             }
+        }
+        // Our chunks around an earlier label: dropped, the label's new structure brings them.
+        if chunk.is(&PAST) || chunk.is(&ROOM) {
+            continue;
         }
         if let Some((data, tiff_at)) = walker.exif(&chunk, limits)? {
             for comment in exif::labelled(&data, tiff_at, limits) {
@@ -219,8 +266,9 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
             if primary.is_none() {
                 if slot.is_none() {
                     let start = out.position();
-                    out.put(&label_chunk(Some(&text), &json, limits)?);
-                    placed = Some(start..out.position());
+                    let (bytes, label) = label_structure(start, Some(&text), &json, limits)?;
+                    out.put(&bytes);
+                    placed = Some(start + label.start..start + label.end);
                 }
                 primary = Some(text);
             } else {
@@ -231,7 +279,11 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     let end = walker.end.unwrap_or(walker.next);
     out.copy(end..walker.src.len());
     let label_range = match (slot, placed) {
-        (Some(slot), _) => out.fill(slot, label_chunk(primary.as_ref(), &json, limits)?),
+        (Some((slot, at)), _) => {
+            let (bytes, label) = label_structure(at, primary.as_ref(), &json, limits)?;
+            let start = out.fill(slot, bytes).start;
+            start + label.start..start + label.end
+        }
         (None, Some(placed)) if seen_image => placed,
         _ => return Err(Error::malformed(FORMAT, 8, "no IDAT chunk")),
     };
@@ -857,6 +909,67 @@ fn label_chunk(existing: Option<&TextChunk>, json: &str, limits: &Limits) -> Res
     }
 }
 
+/// The label's chunk ([`label_chunk`]) and, unless [`Limits::label_room`] is 0, the chunks around
+/// it that let later labels be written in place: a [`PAST`] chunk of 4 zero bytes before it
+/// (after a [`ROOM`] chunk that pads it to the next disk sector when its first 12 bytes, the
+/// switch of an update, would straddle one), and after it a [`ROOM`] chunk of zeros, a label
+/// chunk's worth and [`Limits::label_room`] more. `at` is where the bytes go in the output;
+/// returns them and where the label's chunk sits among them.
+fn label_structure(
+    at: u64,
+    existing: Option<&TextChunk>,
+    json: &str,
+    limits: &Limits,
+) -> Result<(Vec<u8>, Range<u64>)> {
+    use aigc_label_core::in_place::{SECTOR, in_one_sector};
+    let label = label_chunk(existing, json, limits)?;
+    if limits.label_room == 0 {
+        let len = label.len() as u64;
+        return Ok((label, 0..len));
+    }
+    let mut out = Vec::new();
+    if !in_one_sector(at, 12) {
+        // At least a chunk header and CRC, ending on a sector boundary.
+        out.extend(zero_chunk(&ROOM, 2 * SECTOR - at % SECTOR - CHUNK_OVERHEAD, at)?);
+    }
+    out.extend(chunk_bytes(&PAST, &[&[0; 4]], at)?);
+    let start = out.len() as u64;
+    out.extend_from_slice(&label);
+    let end = out.len() as u64;
+    out.extend(zero_chunk(
+        &ROOM,
+        (label.len() as u64).saturating_add(limits.label_room),
+        at,
+    )?);
+    Ok((out, start..end))
+}
+
+/// A chunk of `kind` holding `len` zero bytes, within the chunk length limit.
+fn zero_chunk(kind: &[u8; 4], len: u64, at: u64) -> Result<Vec<u8>> {
+    let limit = Error::Limit {
+        format: FORMAT,
+        offset: at,
+        what: "room chunk",
+        found: len,
+        limit: MAX_CHUNK_LEN,
+    };
+    let len32 = u32::try_from(len)
+        .ok()
+        .filter(|&l| u64::from(l) <= MAX_CHUNK_LEN)
+        .ok_or(limit)?;
+    let size = usize::try_from(len + CHUNK_OVERHEAD).map_err(|_| Error::malformed(FORMAT, at, "chunk too large"))?;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(size)
+        .map_err(|_| Error::malformed(FORMAT, at, "chunk too large"))?;
+    bytes.extend_from_slice(&len32.to_be_bytes());
+    bytes.extend_from_slice(kind);
+    bytes.resize(size - 4, 0);
+    let crc = crc32fast::hash(bytes.get(4..).unwrap_or_default());
+    bytes.extend_from_slice(&crc.to_be_bytes());
+    Ok(bytes)
+}
+
 /// A later XMP chunk: copied unchanged unless it holds `TC260:AIGC`, in which case it is
 /// rewritten (uncompressed) without that property and with every other property kept.
 fn plan_secondary_xmp(out: &mut PlanBuilder, chunk: &Chunk, text: &TextChunk, limits: &Limits) -> Result<()> {
@@ -1014,7 +1127,14 @@ mod tests {
         assert_eq!(w.bytes_written, out.len() as u64);
         let at = w.label_range.start as usize;
         assert_eq!(&out[at + 4..at + 8], b"iTXt");
-        assert_eq!(&out[w.label_range.end as usize + 4..][..4], b"IDAT");
+        // Our chunks around it: the one an update grows before it, the room after it.
+        assert_eq!(&out[at - 12..at - 8], PAST);
+        let room = w.label_range.end as usize;
+        assert_eq!(&out[room + 4..room + 8], ROOM);
+        let room_len = u32::from_be_bytes(out[room..room + 4].try_into().unwrap()) as usize;
+        let label_len = (w.label_range.end - w.label_range.start) as usize;
+        assert_eq!(room_len as u64, label_len as u64 + Limits::default().label_room);
+        assert_eq!(&out[room + 12 + room_len + 4..][..4], b"IDAT");
         assert!(out.windows(other.len()).any(|w| w == other));
         assert!(!out.windows(text.len()).any(|w| w == text));
     }
@@ -1041,8 +1161,10 @@ mod tests {
 
             let label = Label::new("001191440300708461136T1XGW3", "a");
             let mut out = Vec::new();
-            Png.write(&mut Cursor::new(&png), &mut out, &label, &Limits::default())
-                .unwrap();
+            // Without room for updates in place: the output is the input and the label chunk.
+            let mut limits = Limits::default();
+            limits.label_room = 0;
+            Png.write(&mut Cursor::new(&png), &mut out, &label, &limits).unwrap();
             let after = find(&out).unwrap();
             assert_eq!(after.len(), 1, "{after:?}");
             assert_eq!(after[0].carrier, "iTXt XML:com.adobe.xmp");

@@ -2,7 +2,7 @@
 //! image containers whose structures are skipped by a length before anyone parses them and carry
 //! no checksum: JPEG marker segments ([`crate::jpeg::update_in_place`]) and WebP's RIFF chunks
 //! ([`crate::webp::update_in_place`]). PNG chunks carry a CRC, which prepared bytes would break
-//! until the switch, so PNG is rewritten.
+//! until the switch, so PNG has a layout of its own (the `png::in_place` module).
 //!
 //! The layout (a room beside the label, the two alternating roles with one switch inside one
 //! disk sector) and its steps are core's ([`aigc_label_core::in_place::room`], shared with

@@ -69,10 +69,17 @@ fn is_xmp(chunk: &[u8]) -> bool {
     kind(chunk) == b"iTXt" && keyword(chunk) == XMP_KEYWORD
 }
 
+/// Our chunks around the label, for later updates in place (`paSt` before it, `roOm` after it).
+fn is_ours(chunk: &[u8]) -> bool {
+    matches!(kind(chunk), b"paSt" | b"roOm")
+}
+
 /// XMP chunks and `AIGC` text chunks: the only chunks the carrier may change; and `eXIf`, whose
-/// `UserComment` loses a label it holds (same length; `blind_spots.rs` checks the rest).
+/// `UserComment` loses a label it holds (same length; `blind_spots.rs` checks the rest); and our
+/// room around the label.
 fn is_label_chunk(chunk: &[u8]) -> bool {
     is_xmp(chunk)
+        || is_ours(chunk)
         || kind(chunk) == b"eXIf"
         || (matches!(kind(chunk), b"tEXt" | b"zTXt" | b"iTXt") && keyword(chunk).starts_with(b"Raw profile type"))
         || (matches!(kind(chunk), b"tEXt" | b"zTXt" | b"iTXt") && keyword(chunk).eq_ignore_ascii_case(b"AIGC"))
@@ -194,8 +201,10 @@ fn label_range_is_the_xmp_chunk() {
     let chunk = &out[written.label_range.start as usize..written.label_range.end as usize];
     assert!(is_xmp(chunk));
     assert_eq!(chunks(&out).into_iter().filter(|c| is_xmp(c)).count(), 1);
-    // IHDR, then the new chunk right before IDAT.
-    assert_eq!(written.label_range.start, 8 + 25);
+    // IHDR, our 16-byte `paSt` chunk, then the new chunk, then our `roOm` chunk and IDAT.
+    assert_eq!(written.label_range.start, 8 + 25 + 16);
+    let kinds: Vec<&[u8]> = chunks(&out).into_iter().map(kind).collect();
+    assert_eq!(kinds, [&b"IHDR"[..], b"paSt", b"iTXt", b"roOm", b"IDAT", b"IEND"]);
 }
 
 #[test]
@@ -234,7 +243,7 @@ fn other_xmp_properties_survive() {
 fn xmp_after_idat_moves_before_it_with_its_other_properties() {
     let input = read(&tu::fixture("png/label-xmp-after-idat.png"));
     let out = write(&input, &tu::sample_label()).unwrap();
-    let kinds: Vec<&[u8]> = chunks(&out).into_iter().map(kind).collect();
+    let kinds: Vec<&[u8]> = chunks(&out).into_iter().filter(|c| !is_ours(c)).map(kind).collect();
     assert_eq!(kinds, [&b"IHDR"[..], b"iTXt", b"IDAT", b"IEND"]);
     assert!(String::from_utf8_lossy(&out).contains("<dc:format>image/png</dc:format>"));
 }
@@ -261,7 +270,7 @@ fn a_later_xmp_chunk_loses_only_the_label() {
     let later = String::from_utf8_lossy(xmp[1]);
     assert!(later.contains("dc:format=\"image/png\""), "{later}");
     assert!(!later.contains("AIGC="), "{later}");
-    let kinds: Vec<&[u8]> = out_chunks.into_iter().map(kind).collect();
+    let kinds: Vec<&[u8]> = out_chunks.into_iter().filter(|c| !is_ours(c)).map(kind).collect();
     assert_eq!(kinds, [&b"IHDR"[..], b"iTXt", b"IDAT", b"iTXt", b"IEND"]);
 }
 
