@@ -167,12 +167,21 @@ fn read_stss(stbl: &Node, buf: &[u8], samples: &mut [Sample]) -> Result<()> {
     Ok(())
 }
 
+/// The chunk offset table of `stbl` and whether it is `co64`. A track with both `stco` and
+/// `co64` is refused: readers differ on which one wins, and a rewrite that moved one would leave
+/// the other pointing at the old bytes (a fuzz finding: the stamped frame was not the first).
+fn chunk_offsets<'a>(stbl: &'a Node, buf: &'a [u8]) -> Result<Option<(&'a [u8], bool)>> {
+    match (leaf(stbl, buf, b"stco"), leaf(stbl, buf, b"co64")) {
+        (Some(_), Some(_)) => Err(Error::malformed(FORMAT, 0, "track with both stco and co64")),
+        (Some(p), None) => Ok(Some((p, false))),
+        (None, Some(p)) => Ok(Some((p, true))),
+        (None, None) => Ok(None),
+    }
+}
+
 fn read_chunks(stbl: &Node, buf: &[u8], samples: &mut [Sample]) -> Result<()> {
-    let (offsets, wide) = match (leaf(stbl, buf, b"stco"), leaf(stbl, buf, b"co64")) {
-        (Some(p), _) => (p, false),
-        (None, Some(p)) => (p, true),
-        (None, None) => return Err(Error::malformed(FORMAT, 0, "track without stco or co64")),
-    };
+    let (offsets, wide) =
+        chunk_offsets(stbl, buf)?.ok_or_else(|| Error::malformed(FORMAT, 0, "track without stco or co64"))?;
     let (_, mut co) = full(offsets, "stco")?;
     let chunks = count(&mut co, if wide { 8 } else { 4 }, "stco")?;
     let stsc = leaf(stbl, buf, b"stsc").ok_or_else(|| Error::malformed(FORMAT, 0, "track without stsc"))?;
@@ -348,10 +357,8 @@ pub(crate) fn remap_chunks(
     buf: &[u8],
     map: impl Fn(u64) -> Result<u64>,
 ) -> Result<Option<([u8; 4], Vec<u8>)>> {
-    let (payload, wide) = match (leaf(stbl, buf, b"stco"), leaf(stbl, buf, b"co64")) {
-        (Some(p), _) => (p, false),
-        (None, Some(p)) => (p, true),
-        (None, None) => return Ok(None),
+    let Some((payload, wide)) = chunk_offsets(stbl, buf)? else {
+        return Ok(None);
     };
     let (_, mut b) = full(payload, "stco")?;
     let n = count(&mut b, if wide { 8 } else { 4 }, "stco")?;

@@ -1078,6 +1078,11 @@ mod tests {
     /// A sound-only MP4: `mdat` with three 2-byte samples, then `moov` (one track, an edit
     /// skipping 1024 samples, a `roll` group over every sample).
     fn m4a() -> Vec<u8> {
+        m4a_with(&[])
+    }
+
+    /// [`m4a`] with `extra` boxes at the end of its `stbl`.
+    fn m4a_with(extra: &[u8]) -> Vec<u8> {
         let ftyp = bx(b"ftyp", b"M4A \0\0\0\0");
         let mdat = bx(b"mdat", &[1, 1, 2, 2, 3, 3]);
         let mdat_payload = (ftyp.len() + 8) as u32;
@@ -1107,12 +1112,28 @@ mod tests {
             0,
             &[b"roll", &[0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1][..]].concat(),
         );
-        let stbl = bx(b"stbl", &[stsd, stts, stsc, stsz, stco, sbgp].concat());
+        let stbl = bx(b"stbl", &[stsd, stts, stsc, stsz, stco, sbgp, extra.to_vec()].concat());
         let minf = bx(b"minf", &stbl);
         let mdia = bx(b"mdia", &[bx(b"mdhd", &mdhd), bx(b"hdlr", &hdlr), minf].concat());
         let trak = bx(b"trak", &[bx(b"tkhd", &tkhd), bx(b"edts", &elst), mdia].concat());
         let moov = bx(b"moov", &[bx(b"mvhd", &mvhd), trak].concat());
         [ftyp, mdat, moov].concat()
+    }
+
+    /// Readers differ on which of two chunk offset tables wins, and a rewrite that moved one
+    /// would leave the other pointing at the old bytes, so such a track is refused.
+    #[test]
+    fn a_track_with_both_stco_and_co64_is_refused() {
+        let co64 = full(b"co64", 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let data = m4a_with(&co64);
+        let err = TrackFile::open(&mut Cursor::new(&data), b"soun", &Limits::default())
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("both stco and co64")),
+            "{err:?}"
+        );
+        assert!(TrackFile::open(&mut Cursor::new(&m4a()), b"soun", &Limits::default()).is_ok());
     }
 
     #[test]
