@@ -1,5 +1,5 @@
 //! Label updates in place through the file-level calls (issue 16): `embed_file` and
-//! `propagate_file` with input and output the same FLAC, MP3 or MP4 file write the label inside it, about
+//! `propagate_file` with input and output the same file (FLAC, MP3, MP4, ... HEIF) write the label inside it, about
 //! the label's size (bytes counted by the write itself and by the kernel's `wchar`), keep the
 //! inode, report `"write": "in-place"`, and a producer's signature and content binding (and a
 //! platform's bound signature) verify afterwards. Where there is no room, the rewrite runs and
@@ -22,6 +22,7 @@ fn fixture(name: &str) -> PathBuf {
         Some("tif") => "tiff",
         Some("jpg") => "jpeg",
         Some("webp") => "webp",
+        Some("heic" | "avif") => "heif",
         _ => "audio",
     };
     aigc_label_testutil::workspace_root()
@@ -179,6 +180,16 @@ fn jpeg_signed_and_bound_labels_survive_an_in_place_propagation() {
 #[test]
 fn webp_signed_and_bound_labels_survive_an_in_place_propagation() {
     signed_and_bound_propagation_in_place("icc-exif.webp");
+}
+
+/// HEIF and AVIF: the new packet goes into the room after the old one in the label's own
+/// `mdat`, and the item's `iloc` extent is flipped to it; the binding leaves that `mdat` and the
+/// `iloc` entry out. The packet keeps its 2 KiB of padding.
+#[test]
+fn heif_signed_and_bound_labels_survive_an_in_place_propagation() {
+    for name in ["rgb.heic", "rgb.avif"] {
+        in_place_propagation(name, 4);
+    }
 }
 
 /// Signs and binds a label into a copy of fixture `name`, propagates it in place twice with a
