@@ -1,9 +1,9 @@
 //! Label updates in place through the file-level calls (issue 16): `embed_file` and
-//! `propagate_file` with input and output the same file (FLAC, MP3, MP4, ... HEIF) write the label inside it, about
-//! the label's size (bytes counted by the write itself and by the kernel's `wchar`), keep the
-//! inode, report `"write": "in-place"`, and a producer's signature and content binding (and a
-//! platform's bound signature) verify afterwards. Where there is no room, the rewrite runs and
-//! says so.
+//! `propagate_file` with input and output the same file (FLAC, MP3, MP4, ... HEIF) write the
+//! label inside it, about the label's size (bytes counted by the write itself and by the
+//! kernel's `wchar`), keep the inode, report `"write": "in-place"`, and a producer's signature
+//! and content binding (and a platform's bound signature) verify afterwards. Where there is no
+//! room, the rewrite runs and says so.
 
 use std::path::{Path, PathBuf};
 
