@@ -390,6 +390,12 @@ impl File {
             .iloc
             .item(id)
             .ok_or_else(|| Error::malformed(FORMAT, meta.b.start, format!("item {id} has no iloc entry")))?;
+        self.located(loc)
+    }
+
+    /// Where the bytes of the item `loc` locates are, checked against the file and `idat`.
+    fn located(&self, loc: &Location) -> Result<Vec<Span>> {
+        let (meta, id) = (&self.meta, loc.id);
         let unsupported = |what: &str| Error::unsupported("heif", format!("XMP item {id} {what}"));
         if loc.data_reference != 0 {
             return Err(unsupported("is stored in another file"));
@@ -473,10 +479,11 @@ impl File {
         if r.start < last.start + last.header || r.end > last.end {
             return None;
         }
+        // Each entry read once (no lookup by id), so a file of many items costs linear time.
         let others = self.meta.iloc.items.iter().filter(|l| l.id != id && l.method == 0);
         for other in others.filter(|l| l.data_reference == 0) {
             let inside = |s: &Span| matches!(s, Span::File(o) if o.start < last.end && last.start < o.end);
-            if self.spans(other.id).ok()?.iter().any(inside) {
+            if self.located(other).ok()?.iter().any(inside) {
                 return None;
             }
         }
@@ -499,7 +506,7 @@ impl File {
             .iter()
             .filter(|l| l.id != item.infe.id && l.method == 0 && l.data_reference == 0)
             .find(|l| {
-                self.spans(l.id).is_ok_and(|spans| {
+                self.located(l).is_ok_and(|spans| {
                     spans.iter().any(|s| match s {
                         Span::File(r) => ours.iter().any(|o| o.start < r.end && r.start < o.end),
                         Span::Meta(_) => false,
