@@ -214,12 +214,14 @@ fn exclusions_are_tight(name: &str, carrier: &dyn Carrier, file: &[u8]) {
     // padding out (WAV: a `JUNK` chunk and its header). A JPEG or WebP write leaves a room
     // segment (chunk) next to the label's: a label structure's worth plus that room. A Matroska
     // write leaves a Void of room inside its Tags element (and a small Void before the Tag when
-    // the Tag's header would straddle a disk sector).
+    // the Tag's header would straddle a disk sector). A HEIF write leaves zeros after the packet
+    // in its own `mdat`: a packet's worth and that room, with the `mdat` header.
     let room = match carrier.format() {
         "flac" | "mp3" | "aiff" => limits.label_room,
         "wav" => limits.label_room + 16,
         "matroska" => limits.label_room + 16 + 520,
         "jpeg" | "webp" => limits.label_room + total(&structures) + 8,
+        "heif" => limits.label_room + total(&structures) + 16,
         _ => 0,
     };
     let allowance = 256 + file.len() as u64 / 20 + room;
