@@ -46,7 +46,8 @@
 //! so what follows parses the same whatever changed before. A switch must hide the old
 //! extension and show the new one at once, so it must touch both starts, and a whole extension
 //! lies between them, the new one's or the old one's: 14 header bytes, the packet and the
-//! 258-byte trailer, more than a sector for any label. Two writes leave, between them, a file
+//! 258-byte trailer, more than a sector once the packet passes 240 bytes, which every label's
+//! packet (XMP wrapper, JSON, padding) does. Two writes leave, between them, a file
 //! with two labels or none. (A room extension of our own next to the label's, holding the new
 //! packet, does parse in every state; only the switch is missing.)
 
