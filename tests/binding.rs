@@ -214,7 +214,8 @@ fn exclusions_are_tight(name: &str, carrier: &dyn Carrier, file: &[u8]) {
     // padding out (WAV: a `JUNK` chunk and its header). A JPEG or WebP write leaves a room
     // segment (chunk) next to the label's: a label structure's worth plus that room. A Matroska
     // write leaves a Void of room inside its Tags element (and a small Void before the Tag when
-    // the Tag's header would straddle a disk sector). PNG: see below.
+    // the Tag's header would straddle a disk sector). A HEIF write leaves zeros after the packet
+    // in its own `mdat`: a packet's worth and that room, with the `mdat` header. PNG: see below.
     let room = match carrier.format() {
         "flac" | "mp3" | "aiff" => limits.label_room,
         "wav" => limits.label_room + 16,
@@ -224,6 +225,7 @@ fn exclusions_are_tight(name: &str, carrier: &dyn Carrier, file: &[u8]) {
         // worth and that room), and at most 523 bytes of `roOm` padding that keep the switch of
         // an update in place inside one disk sector.
         "png" => limits.label_room + total(&structures) + 16 + 12 + 523,
+        "heif" => limits.label_room + total(&structures) + 16,
         _ => 0,
     };
     let allowance = 256 + file.len() as u64 / 20 + room;

@@ -1,9 +1,9 @@
 //! Label updates in place through the file-level calls (issue 16): `embed_file` and
-//! `propagate_file` with input and output the same FLAC, MP3 or MP4 file write the label inside it, about
-//! the label's size (bytes counted by the write itself and by the kernel's `wchar`), keep the
-//! inode, report `"write": "in-place"`, and a producer's signature and content binding (and a
-//! platform's bound signature) verify afterwards. Where there is no room, the rewrite runs and
-//! says so.
+//! `propagate_file` with input and output the same file (FLAC, MP3, MP4, ... HEIF) write the
+//! label inside it, about the label's size (bytes counted by the write itself and by the
+//! kernel's `wchar`), keep the inode, report `"write": "in-place"`, and a producer's signature
+//! and content binding (and a platform's bound signature) verify afterwards. Where there is no
+//! room, the rewrite runs and says so.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,7 @@ fn fixture(name: &str) -> PathBuf {
         Some("jpg") => "jpeg",
         Some("webp") => "webp",
         Some("png") => "png",
+        Some("heic" | "avif") => "heif",
         _ => "audio",
     };
     aigc_label_testutil::workspace_root()
@@ -203,6 +204,16 @@ fn png_signed_and_bound_labels_survive_an_in_place_propagation() {
             out.status.success() && differ.trim() == "0",
             "decoded pixels changed: {differ}"
         );
+    }
+}
+
+/// HEIF and AVIF: the new packet goes into the room after the old one in the label's own
+/// `mdat`, and the item's `iloc` extent is flipped to it; the binding leaves that `mdat` and the
+/// `iloc` entry out. The packet keeps its 2 KiB of padding.
+#[test]
+fn heif_signed_and_bound_labels_survive_an_in_place_propagation() {
+    for name in ["rgb.heic", "rgb.avif"] {
+        in_place_propagation(name, 4);
     }
 }
 

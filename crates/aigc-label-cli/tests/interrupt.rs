@@ -192,6 +192,13 @@ fn killed_in_place_propagation_on_tiff_leaves_the_old_label_or_the_new() {
     killed_in_place_propagation("tiff/le.tif", "tif", &[]);
 }
 
+/// The same for HEIF, whose new XMP packet goes into the room of the label's own `mdat` before
+/// the item's `iloc` extent is flipped to it.
+#[test]
+fn killed_in_place_propagation_on_heif_leaves_the_old_label_or_the_new() {
+    killed_in_place_propagation("heif/rgb.heic", "heic", &[]);
+}
+
 /// Without syncs (`--no-sync`) the writes come in the same order, so a killed process still
 /// leaves the old label or the new one (durability across a power cut is what it gives up).
 #[test]

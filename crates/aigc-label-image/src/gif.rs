@@ -36,6 +36,20 @@
 //! The walker is our own: the `gif` and `image` crates decode frames (LZW) to get past them and
 //! drop extensions they do not know; a carrier must copy every block byte-exact and keep memory
 //! flat however many frames the file has.
+//!
+//! There is no update in place ([`Carrier::in_place`] is `None`: a relabel is the atomic
+//! rewrite), because no switch inside one disk sector can exist. Which extension readers take as
+//! the XMP one is decided only at its start: its identifier, or the last sub-block length byte
+//! before it (at most 255 bytes back, or the terminator just before it), which decides whether
+//! the walk of the block before swallows it. Nothing at an extension's end decides it: the
+//! magic trailer brings every walk that enters the packet to the extension's own terminator,
+//! so what follows parses the same whatever changed before. A switch must hide the old
+//! extension and show the new one at once, so it must touch both starts, and a whole extension
+//! lies between them, the new one's or the old one's: 14 header bytes, the packet and the
+//! 258-byte trailer, more than a sector once the packet passes 240 bytes, which every label's
+//! packet (XMP wrapper, JSON, padding) does. Two writes leave, between them, a file
+//! with two labels or none. (A room extension of our own next to the label's, holding the new
+//! packet, does parse in every state; only the switch is missing.)
 
 use std::io::{self, Write};
 use std::ops::Range;

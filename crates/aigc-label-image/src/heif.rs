@@ -12,15 +12,12 @@
 //! label in the EXIF `UserComment` of an `Exif` item.
 //!
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
-//! - An XMP item exists (the one holding a label, else the first), its bytes are the whole
-//!   payload of an `mdat` box that ends the file (where this writer puts a packet it moves or
-//!   adds), and its packet keeps its length (the usual case: [`xmp::set_aigc`](aigc_label_core::xmp::set_aigc) absorbs a change
-//!   in size into the packet's padding): the packet is overwritten where it is, and nothing else
-//!   changes.
-//! - Such an item whose packet changes length: that `mdat` is rewritten in place with the new
-//!   packet and the file ends after it; the item's `iloc` entry gets the new length. Nothing
-//!   else changes, so rewriting a label this carrier wrote keeps every other byte where it was
-//!   (see [`Heif::binding_exclusions`]).
+//! - An XMP item exists (the one holding a label, else the first) whose bytes lie in an `mdat`
+//!   box of its own that ends the file (where this writer puts a packet it moves or adds): that
+//!   `mdat` is replaced by a new one holding the new packet and the room after it (below); the
+//!   item's `iloc` entry gets the new offset and length. Nothing else changes, so rewriting a
+//!   label this carrier wrote keeps every other byte where it was (see
+//!   [`Heif::binding_exclusions`]).
 //! - An XMP item stored anywhere else (in `idat`, in an `mdat` before other data or shared with
 //!   it), whether or not it holds a label yet and even when its padding would absorb the new
 //!   one: the packet is appended at the end of the file in a new `mdat` box, and the item's
@@ -33,6 +30,9 @@
 //! - Without an XMP item, one is added: an `infe` (version 2, hidden, `mime`,
 //!   `application/rdf+xml`) in `iinf`, an `iloc` entry, and an `iref` `cdsc` reference from it to
 //!   the primary item, with the packet appended in a new `mdat` as above.
+//! - The `mdat` this writer appends holds the packet, then zeros as long as the packet plus
+//!   [`Limits::label_room`] (none when that is 0): the room where [`in_place`] puts a later
+//!   label and flips the item's `iloc` extent to it, without rewriting the file.
 //! - A `TC260:AIGC` property in any other XMP item is removed in place, the packet padded back
 //!   to its length, so one copy remains; a labelled `UserComment` in an `Exif` item is blanked
 //!   in place, same length.
@@ -51,6 +51,7 @@
 //! positions, and the video crate's ISO-BMFF walker is not a dependency of this one.
 
 mod boxes;
+pub mod in_place;
 mod items;
 
 use std::ops::Range;
@@ -133,6 +134,10 @@ impl Carrier for Heif {
         Some(&aigc_label_core::traces::BmffScanner)
     }
 
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
+    }
+
     /// An `ftyp` box first, with a HEIF or AVIF major brand.
     fn sniff(&self, head: &[u8]) -> bool {
         head.get(4..8) == Some(b"ftyp")
@@ -176,8 +181,9 @@ impl Carrier for Heif {
     /// Excluded: the stored bytes of every XMP item that holds a label, and of the XMP item
     /// [`Heif::write`] puts the label in (the first that holds one, else the first XMP item);
     /// that item's `iloc` entry (its offset and length fields change when the packet moves or
-    /// changes length); and, when its bytes are the whole payload of an `mdat` box that ends the
-    /// file, that box's header too, whose size follows the packet.
+    /// changes length); and, when its bytes lie in an `mdat` box of its own that ends the file,
+    /// that whole box, whose size follows the packet and whose room takes later packets
+    /// ([`in_place`]).
     ///
     /// Covered: `ftyp`, every other byte of `meta` (`hdlr`, `pitm`, `iinf`, the other `iloc`
     /// entries, `iref`, `iprp` with every property, `idat` outside the item) and every other
@@ -186,9 +192,9 @@ impl Carrier for Heif {
     /// The writer keeps this true: the first label it writes into a file always goes to an
     /// `mdat` of its own that ends the file, a label another tool stored elsewhere (ExifTool's,
     /// say) included, whose old bytes, zeroed, are covered from then on. A later label is
-    /// overwritten in place when the padding absorbs the change, and otherwise rewritten in that
-    /// `mdat`, so `meta` keeps its size and no other offset moves. So a binding made after this
-    /// writer's first write holds across every later rewrite, whatever the label's length.
+    /// written into that `mdat`'s room in place, or replaces that `mdat`, so `meta` keeps its
+    /// size and no other offset moves. So a binding made after this writer's first write holds
+    /// across every later update and rewrite, whatever the label's length.
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
         let mut src = Source::new(input, FORMAT)?;
         let file = File::read(&mut src, limits, true)?;
@@ -215,7 +221,7 @@ impl Carrier for Heif {
             if !out.contains(&extent) {
                 out.push(extent);
             }
-            if let Some(mdat) = file.trailing_mdat(&item.spans) {
+            if let Some(mdat) = file.trailing_mdat(item.infe.id, &item.spans) {
                 out.push(mdat.start..mdat.end);
             }
             if let Some(loc) = file.meta.iloc.item(item.infe.id) {
@@ -384,6 +390,12 @@ impl File {
             .iloc
             .item(id)
             .ok_or_else(|| Error::malformed(FORMAT, meta.b.start, format!("item {id} has no iloc entry")))?;
+        self.located(loc)
+    }
+
+    /// Where the bytes of the item `loc` locates are, checked against the file and `idat`.
+    fn located(&self, loc: &Location) -> Result<Vec<Span>> {
+        let (meta, id) = (&self.meta, loc.id);
         let unsupported = |what: &str| Error::unsupported("heif", format!("XMP item {id} {what}"));
         if loc.data_reference != 0 {
             return Err(unsupported("is stored in another file"));
@@ -454,14 +466,28 @@ impl File {
         }
     }
 
-    /// The last top-level box, when it is an `mdat` whose payload is exactly `spans` (one span,
-    /// by file offset): a packet this carrier appended, which a rewrite replaces in place.
-    fn trailing_mdat(&self, spans: &[Span]) -> Option<BoxRef> {
+    /// The last top-level box, when it is an `mdat` that holds item `id`'s bytes (one span, by
+    /// file offset) and no other item's: the box this carrier appended for the packet and the
+    /// room after it, which a rewrite replaces and an update in place writes into
+    /// ([`in_place`]). An `mdat` whose payload is exactly the packet (this carrier's writes
+    /// before the room) qualifies too.
+    fn trailing_mdat(&self, id: u32, spans: &[Span]) -> Option<BoxRef> {
         let last = self.top.last().filter(|b| b.is(b"mdat"))?;
-        match spans {
-            [Span::File(r)] if r.start == last.start + last.header && r.end == last.end => Some(*last),
-            _ => None,
+        let [Span::File(r)] = spans else {
+            return None;
+        };
+        if r.start < last.start + last.header || r.end > last.end {
+            return None;
         }
+        // Each entry read once (no lookup by id), so a file of many items costs linear time.
+        let others = self.meta.iloc.items.iter().filter(|l| l.id != id && l.method == 0);
+        for other in others.filter(|l| l.data_reference == 0) {
+            let inside = |s: &Span| matches!(s, Span::File(o) if o.start < last.end && last.start < o.end);
+            if self.located(other).ok()?.iter().any(inside) {
+                return None;
+            }
+        }
+        Some(*last)
     }
 
     /// Another item whose bytes in the file (construction method 0) overlap `item`'s: its id.
@@ -480,7 +506,7 @@ impl File {
             .iter()
             .filter(|l| l.id != item.infe.id && l.method == 0 && l.data_reference == 0)
             .find(|l| {
-                self.spans(l.id).is_ok_and(|spans| {
+                self.located(l).is_ok_and(|spans| {
                     spans.iter().any(|s| match s {
                         Span::File(r) => ours.iter().any(|o| o.start < r.end && r.start < o.end),
                         Span::Meta(_) => false,
@@ -735,8 +761,13 @@ struct Plan {
     /// How many bytes of the input are copied: all, or all before a trailing `mdat` that holds
     /// nothing but the packet being replaced.
     keep: u64,
-    /// A new `mdat` box written after the input's first `keep` bytes.
+    /// A new `mdat` box written after the input's first `keep` bytes: the packet, then
+    /// [`Limits::label_room`] zeros more than the packet, for updates [`in_place`].
     trailer: Vec<u8>,
+    /// [`Limits::label_room`]: with room (not 0), the new `mdat` holds the packet's length and
+    /// this much more after the packet, so an update in place can always put a packet as long
+    /// as the old one plus this next to it.
+    room: u64,
     label_range: Range<u64>,
 }
 
@@ -750,6 +781,7 @@ impl Plan {
             meta: file.meta.buf.clone(),
             keep: file.len,
             trailer: Vec::new(),
+            room: limits.label_room,
             label_range: 0..0,
         };
         for (i, item) in items.iter().enumerate() {
@@ -853,22 +885,16 @@ impl Plan {
         self.overwrite(file, &item.spans, &pad_to(removed, item.packet.len()))
     }
 
-    /// The chosen XMP item gets the label: in place when it is the payload of a trailing `mdat`
-    /// and keeps its stored length, else the returned edit puts it at the end of the file.
+    /// The chosen XMP item gets the label: the returned edit puts it at the end of the file, in
+    /// a new `mdat` with room, replacing the trailing `mdat` of its own it had.
     fn update(&mut self, file: &File, item: &XmpItem<'_>, json: &str, limits: &Limits) -> Result<Option<Edit>> {
         let packet = xmp_plan::label_packet(Some(&item.packet), json, limits).map_err(|e| in_item(item.infe.id, e))?;
         let compressed = item.infe.encoding().is_some();
-        let trailing = file.trailing_mdat(&item.spans);
         // An item outside a trailing `mdat` of its own moves to one even when its padding would
         // absorb the label (a label another tool stored elsewhere, say): were it kept in place
         // now, a later label that outgrows the padding would move it then, and every byte a
         // signature made in between covered would shift.
-        if !compressed && trailing.is_some() && packet.len() as u64 == item.stored_len() {
-            self.overwrite(file, &item.spans, &packet)?;
-            self.label_range = file.extent_of(&item.spans);
-            return Ok(None);
-        }
-        if let Some(mdat) = trailing {
+        if let Some(mdat) = file.trailing_mdat(item.infe.id, &item.spans) {
             self.keep = mdat.start;
         } else {
             // The item's bytes become zeros: another item sharing them would change too.
@@ -893,7 +919,13 @@ impl Plan {
     /// Builds the grown `meta` and the trailing `mdat`, and patches what moves.
     fn append(&mut self, file: &File, edit: &Edit) -> Result<()> {
         let old_len = file.meta.b.end - file.meta.b.start;
-        let trailer_header = boxes::header(b"mdat", edit.packet.len());
+        let room = match self.room {
+            0 => 0,
+            extra => usize::try_from(extra)
+                .unwrap_or(usize::MAX)
+                .saturating_add(edit.packet.len()),
+        };
+        let trailer_header = boxes::header(b"mdat", edit.packet.len().saturating_add(room));
         // The meta box's length does not depend on the offsets written into it: build it once
         // to learn the shift, then again with the real offsets.
         let draft = build_meta(&self.meta, file, edit, 0, 0, self.keep)?;
@@ -916,7 +948,19 @@ impl Plan {
             ));
         }
         self.label_range = data_at..data_at + edit.packet.len() as u64;
-        self.trailer = [trailer_header, edit.packet.clone()].concat();
+        let mut trailer = Vec::new();
+        let total = trailer_header.len() + edit.packet.len() + room;
+        trailer.try_reserve_exact(total).map_err(|_| Error::Limit {
+            format: FORMAT,
+            offset: data_at,
+            what: "label room",
+            found: room as u64,
+            limit: self.room,
+        })?;
+        trailer.extend_from_slice(&trailer_header);
+        trailer.extend_from_slice(&edit.packet);
+        trailer.resize(total, 0);
+        self.trailer = trailer;
         self.close_last_box(file)
     }
 
