@@ -773,6 +773,18 @@ struct Plan {
 
 impl Plan {
     fn new(src: &mut Source<'_>, file: &File, label: &Label, limits: &Limits) -> Result<Plan> {
+        // An item whose data runs past the end of the file would take the `mdat` we append as
+        // its own, and a later write would no longer know that `mdat` as ours (a fuzz finding:
+        // its room then counted as covered, and moved). A cut file is refused, as elsewhere.
+        for loc in file
+            .meta
+            .iloc
+            .items
+            .iter()
+            .filter(|l| l.method == 0 && l.data_reference == 0)
+        {
+            file.located(loc)?;
+        }
         let json = json::to_json(label, Shape::Bare);
         let items = file.xmp_items(src, limits)?;
         let primary = primary(&items);
