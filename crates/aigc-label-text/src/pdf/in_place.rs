@@ -40,7 +40,7 @@ use std::io::{Read, Seek, Write};
 use aigc_label_core::in_place::{Steps, Storage, Update, in_one_sector};
 use aigc_label_core::{Label, Limits, Result};
 
-use super::{Pdf, copy_base};
+use super::{Pdf, base_revision, copy_and_render};
 
 /// The end of every update the writer renders, around the offset of its cross-reference section.
 const STARTXREF: &[u8] = b"startxref\n";
@@ -81,11 +81,12 @@ pub(super) fn steps<F: Read + Seek>(
     label: &Label,
     limits: &Limits,
 ) -> Result<std::result::Result<Steps, &'static str>> {
-    // The original revision is scanned (for object numbers), not copied.
-    let (base, update) = copy_base(file, &mut std::io::sink(), label, limits)?;
+    let base = base_revision(file, limits)?;
     if base.replaced.is_some() {
         return Ok(Err("the file ends with our own update, which a new label replaces"));
     }
+    // The file is scanned for the object numbers in use, not copied.
+    let update = copy_and_render(file, &base.revision, &mut std::io::sink(), label)?;
     let end = base.revision.len;
     let Some(digits) = update.moving.last() else {
         return Ok(Err("the update has no startxref offset"));

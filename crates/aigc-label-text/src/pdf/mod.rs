@@ -278,16 +278,24 @@ fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
 /// renders the update setting the label after it.
 fn copy_base(input: &mut dyn ReadSeek, out: &mut dyn Write, label: &Label, limits: &Limits) -> Result<(Base, Update)> {
     let base = base_revision(input, limits)?;
+    let update = copy_and_render(input, &base.revision, out, label)?;
+    Ok((base, update))
+}
+
+/// Copies `revision` from `input` to `out` and renders the update setting the label after it.
+fn copy_and_render(
+    input: &mut dyn ReadSeek,
+    revision: &Revision,
+    out: &mut dyn Write,
+    label: &Label,
+) -> Result<Update> {
     let mut src = Source::new(input, FORMAT)?;
     // The revision's object headers are counted on the way through, so the new objects
     // take numbers nothing in the file uses (see `numbers`).
     let mut scanning = ScanningWriter::new(out);
-    src.copy_to(&mut scanning, base.revision.len, "original revision")?;
-    let numbers = base.revision.plan.numbers(scanning.highest());
-    let update = base
-        .revision
-        .render(&encode_text_string(&json::to_json(label, Shape::Bare)), numbers);
-    Ok((base, update))
+    src.copy_to(&mut scanning, revision.len, "original revision")?;
+    let numbers = revision.plan.numbers(scanning.highest());
+    Ok(revision.render(&encode_text_string(&json::to_json(label, Shape::Bare)), numbers))
 }
 
 fn refuse_encrypted(doc: &Doc<'_, '_>) -> Result<()> {
