@@ -143,6 +143,43 @@ fn pdf_embed_in_place_appends_the_update() {
     );
 }
 
+/// PDF propagation: the file ends with our own update, which the new label replaces (so the
+/// producer's binding holds); that is not an append, so it is the rewrite, and both signatures
+/// and bindings verify after it.
+#[test]
+fn pdf_propagation_replaces_our_update_by_a_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    let options = Options::default();
+    let producer_key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    let platform_key = SigningKey::generate(Algorithm::Sm2Sm3).unwrap();
+    embed_signed_file(
+        fixture("objstm.pdf"),
+        &file,
+        &Label::new(PRODUCER, "doc-1"),
+        &[SignSpec::producer(&producer_key)],
+        &options,
+    )
+    .unwrap();
+    let request = Request {
+        platform: PLATFORM,
+        propagate_id: "upload-7",
+        declared_by_user: false,
+        signer: Some(&platform_key),
+        bind: true,
+    };
+    let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
+    outcome.unwrap();
+    assert_eq!(only(&writes).method, Method::Rewrite);
+    let mut trust = TrustList::new();
+    trust.add(PRODUCER, producer_key.public_key());
+    trust.add(PLATFORM, platform_key.public_key());
+    let verified = verify_file(&file, &trust, &options).unwrap();
+    assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
+    assert!(verified.verifications[0].as_ref().unwrap().is_bound());
+    assert_eq!(verified.report.label().unwrap().propagate_id, "upload-7");
+}
+
 #[test]
 fn signed_and_bound_labels_survive_an_in_place_propagation() {
     signed_and_bound_propagation_in_place("ffmpeg.flac");
