@@ -24,7 +24,9 @@ fn with(has: impl Fn(&dyn Carrier) -> bool) -> Vec<&'static str> {
 fn the_registry_reports_each_formats_capabilities() {
     // Other formats gain in-place updates over time; these have them.
     let in_place = with(|c| c.in_place().is_some());
-    for format in ["flac", "heif", "jpeg", "matroska", "mp3", "mp4", "png", "tiff", "webp"] {
+    for format in [
+        "flac", "heif", "jpeg", "matroska", "mp3", "mp4", "pdf", "png", "tiff", "webp",
+    ] {
         assert!(in_place.contains(&format), "{format} in {in_place:?}");
     }
     // GIF cannot switch inside one sector (see the image crate's `gif` notes).

@@ -24,6 +24,7 @@ fn fixture(name: &str) -> PathBuf {
         Some("webp") => "webp",
         Some("png") => "png",
         Some("heic" | "avif") => "heif",
+        Some("pdf") => "text",
         _ => "audio",
     };
     aigc_label_testutil::workspace_root()
@@ -88,6 +89,95 @@ fn embed_in_place_updates_a_flac_label_inside_the_file() {
     r.unwrap();
     assert_eq!(only(&writes).method, Method::Rewrite);
     assert_eq!(aigc_label::inspect_file(&file, &options).unwrap().label(), Some(big));
+}
+
+/// PDF: the writer's incremental update is appended in place (its tail first, pointing at the
+/// old cross-reference section, then its body, then the `startxref` offset switched), so the
+/// original bytes stay as they were and only the update is written. Relabelling replaces our
+/// own update rather than stacking another, which is a rewrite.
+#[test]
+fn pdf_embed_in_place_appends_the_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    std::fs::copy(fixture("classic.pdf"), &file).unwrap();
+    let original = std::fs::read(&file).unwrap();
+    let ino = inode(&file);
+    let options = Options::default();
+    let label = Label::new(PRODUCER, "pdf-1");
+    let (r, writes) = record_writes(|| embed_file(&file, &file, &label, &options));
+    let written = r.unwrap();
+    let w = only(&writes);
+    assert_eq!(w.method, Method::InPlace);
+    assert_eq!(inode(&file), ino, "the file itself, not a replacement");
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(
+        bytes[..original.len()],
+        original[..],
+        "the original revision is untouched"
+    );
+    let appended = (bytes.len() - original.len()) as u64;
+    // The update, and the offset after `startxref` once more.
+    assert!(
+        written.bytes_written > appended && written.bytes_written <= appended + 20,
+        "{} bytes written for {appended} appended",
+        written.bytes_written
+    );
+    let report = aigc_label::inspect_file(&file, &options).unwrap();
+    assert_eq!(report.label(), Some(label));
+    assert_eq!(report.verdict, aigc_label::Verdict::Compliant);
+    let line = json::embedded(&file, &file, "pdf", &written, &writes);
+    assert_eq!(line["write"], "in-place");
+
+    // Our own update is replaced, not stacked: the rewrite.
+    let relabel = Label::new(PRODUCER, "pdf-2");
+    let (r, writes) = record_writes(|| embed_file(&file, &file, &relabel, &options));
+    r.unwrap();
+    assert_eq!(only(&writes).method, Method::Rewrite);
+    let again = std::fs::read(&file).unwrap();
+    assert_eq!(again[..original.len()], original[..]);
+    let startxrefs = |b: &[u8]| b.windows(9).filter(|w| w == b"startxref").count();
+    assert_eq!(startxrefs(&again), startxrefs(&original) + 1);
+    assert_eq!(
+        aigc_label::inspect_file(&file, &options).unwrap().label(),
+        Some(relabel)
+    );
+}
+
+/// PDF propagation: the file ends with our own update, which the new label replaces (so the
+/// producer's binding holds); that is not an append, so it is the rewrite, and both signatures
+/// and bindings verify after it.
+#[test]
+fn pdf_propagation_replaces_our_update_by_a_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    let options = Options::default();
+    let producer_key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    let platform_key = SigningKey::generate(Algorithm::Sm2Sm3).unwrap();
+    embed_signed_file(
+        fixture("objstm.pdf"),
+        &file,
+        &Label::new(PRODUCER, "doc-1"),
+        &[SignSpec::producer(&producer_key)],
+        &options,
+    )
+    .unwrap();
+    let request = Request {
+        platform: PLATFORM,
+        propagate_id: "upload-7",
+        declared_by_user: false,
+        signer: Some(&platform_key),
+        bind: true,
+    };
+    let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
+    outcome.unwrap();
+    assert_eq!(only(&writes).method, Method::Rewrite);
+    let mut trust = TrustList::new();
+    trust.add(PRODUCER, producer_key.public_key());
+    trust.add(PLATFORM, platform_key.public_key());
+    let verified = verify_file(&file, &trust, &options).unwrap();
+    assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
+    assert!(verified.verifications[0].as_ref().unwrap().is_bound());
+    assert_eq!(verified.report.label().unwrap().propagate_id, "upload-7");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Replays the seed corpora (and any saved crash artifacts) of the markdown, pdf and ooxml fuzz
 //! targets through the property the fuzzers check (which includes the content binding's), on
-//! stable Rust.
+//! stable Rust, and the PDF in-place update's property on the PDF corpora.
 
+use aigc_label_testutil::in_place::fuzz_in_place_growing;
 use aigc_label_testutil::{fuzz_carrier, replay_corpus};
 use aigc_label_text::{Markdown, Ooxml, Pdf};
 
@@ -13,6 +14,14 @@ fn markdown_corpus() {
 #[test]
 fn pdf_corpus() {
     replay_corpus("pdf", |d| fuzz_carrier(&Pdf, d));
+}
+
+/// The in-place update's property (see `pdf_in_place`) on both PDF corpora.
+#[test]
+fn pdf_in_place_corpus() {
+    for target in ["pdf", "pdf_in_place"] {
+        replay_corpus(target, |d| fuzz_in_place_growing(&Pdf, d));
+    }
 }
 
 #[test]

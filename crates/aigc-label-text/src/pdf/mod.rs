@@ -30,6 +30,7 @@
 //! Encrypted files are refused: their Info strings are encrypted, so a label could be neither
 //! read nor written without the key.
 
+mod in_place;
 mod lex;
 mod numbers;
 mod xref;
@@ -62,6 +63,10 @@ impl Carrier for Pdf {
             media_type: "application/pdf",
             extensions: &["pdf"],
         }
+    }
+
+    fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
+        Some(self)
     }
 
     /// `%PDF-` in the first bytes (readers accept a header after some junk).
@@ -108,15 +113,8 @@ impl Carrier for Pdf {
         label: &Label,
         limits: &Limits,
     ) -> Result<Written> {
-        let base = base_revision(input, limits)?.revision;
-        let mut src = Source::new(input, FORMAT)?;
         let mut out = CountingWriter::new(output);
-        // The revision's object headers are counted on the way through, so the new objects
-        // take numbers nothing in the file uses (see `numbers`).
-        let mut scanning = ScanningWriter::new(&mut out);
-        src.copy_to(&mut scanning, base.len, "original revision")?;
-        let numbers = base.plan.numbers(scanning.highest());
-        let update = base.render(&encode_text_string(&json::to_json(label, Shape::Bare)), numbers);
+        let (_, update) = copy_base(input, &mut out, label, limits)?;
         out.write_all(&update.bytes)?;
         out.flush()?;
         Ok(Written {
@@ -274,6 +272,30 @@ fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
             replaced: None,
         })
     }
+}
+
+/// Copies the revision the writer updates (see [`base_revision`]) from `input` to `out` and
+/// renders the update setting the label after it.
+fn copy_base(input: &mut dyn ReadSeek, out: &mut dyn Write, label: &Label, limits: &Limits) -> Result<(Base, Update)> {
+    let base = base_revision(input, limits)?;
+    let update = copy_and_render(input, &base.revision, out, label)?;
+    Ok((base, update))
+}
+
+/// Copies `revision` from `input` to `out` and renders the update setting the label after it.
+fn copy_and_render(
+    input: &mut dyn ReadSeek,
+    revision: &Revision,
+    out: &mut dyn Write,
+    label: &Label,
+) -> Result<Update> {
+    let mut src = Source::new(input, FORMAT)?;
+    // The revision's object headers are counted on the way through, so the new objects
+    // take numbers nothing in the file uses (see `numbers`).
+    let mut scanning = ScanningWriter::new(out);
+    src.copy_to(&mut scanning, revision.len, "original revision")?;
+    let numbers = revision.plan.numbers(scanning.highest());
+    Ok(revision.render(&encode_text_string(&json::to_json(label, Shape::Bare)), numbers))
 }
 
 fn refuse_encrypted(doc: &Doc<'_, '_>) -> Result<()> {

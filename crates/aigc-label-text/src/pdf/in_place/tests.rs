@@ -1,0 +1,218 @@
+use std::io::Cursor;
+use std::path::Path;
+
+use aigc_label_core::json::{self, Shape};
+use aigc_label_core::{Carrier, Label};
+use aigc_label_testutil::in_place::{Recorder, replay_torn};
+use aigc_label_testutil::{fixture, run, tool};
+
+use super::*;
+use crate::pdf::tests::tiny_pdf;
+
+fn label() -> Label {
+    Label::new("001191440300708461136T1XGW3", "pdf-in-place")
+}
+
+/// The label texts `find` reports in `file`.
+fn texts(file: &[u8]) -> Vec<String> {
+    Pdf.find(&mut Cursor::new(file), &Limits::default())
+        .unwrap()
+        .into_iter()
+        .map(|f| f.text)
+        .collect()
+}
+
+/// The update on `input`, recorded: the file after it, the writes, and the syncs.
+fn recorded(input: &[u8]) -> (Update, Recorder) {
+    let mut rec = Recorder::new(input.to_vec());
+    let update = Pdf
+        .in_place()
+        .unwrap()
+        .update(&mut rec, &label(), &Limits::default())
+        .unwrap();
+    (update, rec)
+}
+
+/// Every torn state of the update on `input`: each write cut every `body_step` bytes (the tail
+/// and the switch lie in one sector: whole or not at all). Each state reads as exactly the old
+/// label or the new one, the old until the switch lands; `seen` gets each state.
+fn torn_states(
+    input: &[u8],
+    old: Option<&str>,
+    body_step: usize,
+    mut seen: impl FnMut(&[u8], usize, usize),
+) -> Vec<u8> {
+    let (update, rec) = recorded(input);
+    assert!(matches!(update, Update::InPlace(_)), "{update:?}");
+    let new = json::to_json(&label(), Shape::Bare);
+    assert_eq!(rec.writes.len(), 3, "the tail, the body, the switch");
+    assert_eq!(rec.syncs, vec![1, 2, 3], "a sync after each step");
+    replay_torn(
+        input,
+        &rec.writes,
+        |i, bytes| if i == 1 { body_step } else { bytes.len() },
+        |state, i, cut| {
+            let switched = i == 2 && cut > 0;
+            let want: Vec<String> = if switched {
+                vec![new.clone()]
+            } else {
+                old.map(str::to_string).into_iter().collect()
+            };
+            assert_eq!(texts(state), want, "write {i} cut at {cut}");
+            seen(state, i, cut);
+        },
+    )
+}
+
+#[test]
+fn every_torn_state_reads_as_the_old_label_or_the_new() {
+    let input = tiny_pdf("<< /Title (t) /AIGC (old) >>");
+    let last = torn_states(&input, Some("old"), 7, |_, _, _| {});
+    let mut written = Vec::new();
+    Pdf.write(&mut Cursor::new(&input), &mut written, &label(), &Limits::default())
+        .unwrap();
+    assert_eq!(last, written, "in place ends with the writer's bytes exactly");
+}
+
+#[test]
+fn writes_the_update_and_the_offset_once_more() {
+    let input = tiny_pdf("<< /Title (t) >>");
+    let mut written = Vec::new();
+    Pdf.write(&mut Cursor::new(&input), &mut written, &label(), &Limits::default())
+        .unwrap();
+    let (update, rec) = recorded(&input);
+    let Update::InPlace(w) = update else {
+        panic!("{update:?}")
+    };
+    let digits = rec.writes[2].1.len() as u64;
+    assert!((1..=20).contains(&digits));
+    assert_eq!(w.bytes_written, (written.len() - input.len()) as u64 + digits);
+    assert_eq!(rec.written(), w.bytes_written);
+    let file = rec.into_inner();
+    assert_eq!(file, written);
+    let found = Pdf.find(&mut Cursor::new(&file), &Limits::default()).unwrap();
+    assert_eq!(found[0].range, w.label_range);
+}
+
+#[test]
+fn the_old_tail_is_padded_to_the_new_ones_length() {
+    // The old offset has three digits, the new one four (a title length whose tail stays
+    // inside a sector).
+    let (input, rec) = (0..1000)
+        .map(|n| tiny_pdf(&format!("<< /Title ({}) >>", "t".repeat(n))))
+        .map(|input| {
+            let (update, rec) = recorded(&input);
+            (input, rec, update)
+        })
+        .find_map(|(input, rec, update)| {
+            let padded = rec.writes.first().is_some_and(|w| w.1.starts_with(b"startxref\n "));
+            (matches!(update, Update::InPlace(_)) && padded).then_some((input, rec))
+        })
+        .unwrap();
+    let (at, tail) = &rec.writes[0];
+    let text = String::from_utf8(tail.clone()).unwrap();
+    assert!(
+        text.starts_with("startxref\n ") && text.ends_with("\n%%EOF\n"),
+        "{text:?}"
+    );
+    let (switch_at, new) = &rec.writes[2];
+    assert_eq!(*switch_at, at + 10);
+    assert_eq!(text.len(), 10 + new.len() + 7);
+    let number: u64 = text[10..10 + new.len()].trim().parse().unwrap();
+    let expected = String::from_utf8_lossy(&input);
+    let old_xref: u64 = expected
+        .rsplit("startxref\n")
+        .next()
+        .unwrap()
+        .trim_end_matches("\n%%EOF")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(number, old_xref);
+    // The tools take the padded offset too, in every state.
+    let pages = witnesses(&input, None, "original");
+    torn_states(&input, None, usize::MAX, |state, i, cut| {
+        witnesses(state, Some(&pages), &format!("padded: write {i} cut at {cut}"));
+    });
+}
+
+#[test]
+fn our_own_update_is_left_to_a_rewrite() {
+    let input = tiny_pdf("<< /Title (t) >>");
+    let (_, rec) = recorded(&input);
+    let labelled = rec.into_inner();
+    let (update, rec) = recorded(&labelled);
+    assert!(matches!(update, Update::Rewrite(_)), "{update:?}");
+    assert!(rec.writes.is_empty());
+    assert_eq!(rec.into_inner(), labelled);
+}
+
+#[test]
+fn a_tail_across_a_sector_is_left_to_a_rewrite() {
+    // Grow the Title until the tail straddles a sector boundary: some length must.
+    let mut refused = 0;
+    for n in 0..300 {
+        let input = tiny_pdf(&format!("<< /Title ({}) >>", "x".repeat(n)));
+        let (update, rec) = recorded(&input);
+        if let Update::Rewrite(_) = update {
+            assert!(rec.writes.is_empty());
+            refused += 1;
+        } else {
+            let (at, tail) = &rec.writes[0];
+            assert!(in_one_sector(*at, tail.len() as u64));
+        }
+    }
+    assert!((1..300).contains(&refused), "{refused}");
+}
+
+/// qpdf, pdfinfo and pdftoppm on `state`: a valid file with the same pages as `pages`.
+fn witnesses(state: &[u8], pages: Option<&[u8]>, what: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.pdf");
+    std::fs::write(&path, state).unwrap();
+    if let Some(qpdf) = tool("qpdf") {
+        let out = std::process::Command::new(&qpdf)
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{what}: qpdf --check: {text}");
+        assert!(!text.contains("WARNING") && !text.contains("recover"), "{what}: {text}");
+    }
+    if let Some(pdfinfo) = tool("pdfinfo") {
+        let out = std::process::Command::new(&pdfinfo).arg(&path).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && err.is_empty(), "{what}: pdfinfo: {err}");
+    }
+    let mut rendered = Vec::new();
+    if let Some(pdftoppm) = tool("pdftoppm") {
+        rendered = run(&pdftoppm, &["-r".as_ref(), "20".as_ref(), path.as_os_str()]);
+        if let Some(pages) = pages {
+            assert!(rendered == pages, "{what}: pages differ");
+        }
+    }
+    rendered
+}
+
+fn witnessed(input: &Path) {
+    let input = std::fs::read(input).unwrap();
+    let old = texts(&input).first().cloned();
+    let pages = witnesses(&input, None, "original");
+    let mut states = 0;
+    // Every state at the tools: the body cut in about 4 places.
+    let (_, rec) = recorded(&input);
+    let step = (rec.writes[1].1.len() / 4).max(1);
+    torn_states(&input, old.as_deref(), step, |state, i, cut| {
+        witnesses(state, Some(&pages), &format!("write {i} cut at {cut}"));
+        states += 1;
+    });
+    assert!(states >= 6);
+}
+
+#[test]
+fn every_torn_state_passes_qpdf_pdfinfo_and_renders_the_same_pages() {
+    for name in ["text/classic.pdf", "text/objstm.pdf"] {
+        witnessed(&fixture(name));
+    }
+}
