@@ -125,6 +125,17 @@ impl Write for Stored {
     }
 }
 
+impl Stored {
+    /// Cuts (or grows) the file and its copy to `len` bytes.
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.file.set_len(len)?;
+        if let Some(copy) = &mut self.copy {
+            aigc_label_core::in_place::Storage::set_len(&mut std::io::Cursor::new(copy), len)?;
+        }
+        Ok(())
+    }
+}
+
 impl Seek for Stored {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
         let Some(copy) = &self.copy else {
@@ -244,6 +255,10 @@ impl aigc_label_core::in_place::Storage for InPlaceFile<'_> {
             true => self.file.file.sync_data(),
             false => Ok(()),
         }
+    }
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.file.set_len(len)
     }
 }
 

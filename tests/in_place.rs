@@ -94,7 +94,8 @@ fn embed_in_place_updates_a_flac_label_inside_the_file() {
 /// PDF: the writer's incremental update is appended in place (its tail first, pointing at the
 /// old cross-reference section, then its body, then the `startxref` offset switched), so the
 /// original bytes stay as they were and only the update is written. Relabelling replaces our
-/// own update rather than stacking another, which is a rewrite.
+/// own update rather than stacking another, in place too: a copy past the end, the switch, the
+/// update at its place, the file cut after it; the rewrite's bytes.
 #[test]
 fn pdf_embed_in_place_appends_the_update() {
     let dir = tempfile::tempdir().unwrap();
@@ -128,12 +129,22 @@ fn pdf_embed_in_place_appends_the_update() {
     let line = json::embedded(&file, &file, "pdf", &written, &writes);
     assert_eq!(line["write"], "in-place");
 
-    // Our own update is replaced, not stacked: the rewrite.
+    // Our own update is replaced, not stacked, in place: the bytes of the rewrite.
     let relabel = Label::new(PRODUCER, "pdf-2");
+    let mut rewritten = Vec::new();
+    aigc_label::embed(std::io::Cursor::new(&bytes), &mut rewritten, &relabel, &options).unwrap();
     let (r, writes) = record_writes(|| embed_file(&file, &file, &relabel, &options));
-    r.unwrap();
-    assert_eq!(only(&writes).method, Method::Rewrite);
+    let written = r.unwrap();
+    assert_eq!(only(&writes).method, Method::InPlace);
+    assert_eq!(inode(&file), ino);
     let again = std::fs::read(&file).unwrap();
+    assert_eq!(again, rewritten);
+    let update = (again.len() - original.len()) as u64;
+    assert!(
+        written.bytes_written <= 2 * update + 20,
+        "{} bytes written for an update of {update}",
+        written.bytes_written
+    );
     assert_eq!(again[..original.len()], original[..]);
     let startxrefs = |b: &[u8]| b.windows(9).filter(|w| w == b"startxref").count();
     assert_eq!(startxrefs(&again), startxrefs(&original) + 1);
@@ -143,41 +154,28 @@ fn pdf_embed_in_place_appends_the_update() {
     );
 }
 
-/// PDF propagation: the file ends with our own update, which the new label replaces (so the
-/// producer's binding holds); that is not an append, so it is the rewrite, and both signatures
-/// and bindings verify after it.
+/// PDF propagation: the file ends with our own update, which the new label replaces in place
+/// (its copy past the end, the switch, the update where the rewrite puts it, the file cut after
+/// it), so the producer's binding holds as after a rewrite; a second propagation likewise. The
+/// update is written twice. Both the xref-table and the xref-stream styles.
 #[test]
-fn pdf_propagation_replaces_our_update_by_a_rewrite() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("doc.pdf");
-    let options = Options::default();
-    let producer_key = SigningKey::generate(Algorithm::Ed25519).unwrap();
-    let platform_key = SigningKey::generate(Algorithm::Sm2Sm3).unwrap();
-    embed_signed_file(
-        fixture("objstm.pdf"),
-        &file,
-        &Label::new(PRODUCER, "doc-1"),
-        &[SignSpec::producer(&producer_key)],
-        &options,
-    )
-    .unwrap();
-    let request = Request {
-        platform: PLATFORM,
-        propagate_id: "upload-7",
-        declared_by_user: false,
-        signer: Some(&platform_key),
-        bind: true,
-    };
-    let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
-    outcome.unwrap();
-    assert_eq!(only(&writes).method, Method::Rewrite);
-    let mut trust = TrustList::new();
-    trust.add(PRODUCER, producer_key.public_key());
-    trust.add(PLATFORM, platform_key.public_key());
-    let verified = verify_file(&file, &trust, &options).unwrap();
-    assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted));
-    assert!(verified.verifications[0].as_ref().unwrap().is_bound());
-    assert_eq!(verified.report.label().unwrap().propagate_id, "upload-7");
+fn pdf_signed_and_bound_labels_survive_an_in_place_propagation() {
+    for name in ["classic.pdf", "objstm.pdf"] {
+        let file = in_place_propagation(name, 2);
+        let bytes = std::fs::read(file.path()).unwrap();
+        let original = std::fs::read(fixture(name)).unwrap();
+        assert_eq!(
+            bytes[..original.len()],
+            original[..],
+            "{name}: the original revision is untouched"
+        );
+        let startxrefs = |b: &[u8]| b.windows(9).filter(|w| w == b"startxref").count();
+        assert_eq!(
+            startxrefs(&bytes),
+            startxrefs(&original) + 1,
+            "{name}: one update of ours"
+        );
+    }
 }
 
 #[test]

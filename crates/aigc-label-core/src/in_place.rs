@@ -25,11 +25,27 @@ pub trait Storage: Read + Write + Seek {
     /// # Errors
     /// I/O errors.
     fn sync(&mut self) -> std::io::Result<()>;
+
+    /// Cuts the file to `len` bytes (or extends it with zeros), as `File::set_len`: the last
+    /// step of an update that first wrote its switch past the end (PDF). A file system applies
+    /// it whole or not at all. The default cannot: an update that needs it checks first, with
+    /// the file's own length, and leaves the file to a rewrite.
+    ///
+    /// # Errors
+    /// I/O errors; [`std::io::ErrorKind::Unsupported`] by default.
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        let _ = len;
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
 }
 
 impl Storage for std::fs::File {
     fn sync(&mut self) -> std::io::Result<()> {
         self.sync_data()
+    }
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        std::fs::File::set_len(self, len)
     }
 }
 
@@ -37,17 +53,39 @@ impl Storage for std::io::Cursor<Vec<u8>> {
     fn sync(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        resize(self.get_mut(), len)
+    }
 }
 
 impl Storage for std::io::Cursor<&mut Vec<u8>> {
     fn sync(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        resize(self.get_mut(), len)
+    }
+}
+
+/// A file in memory cut or grown (with zeros) to `len` bytes.
+fn resize(bytes: &mut Vec<u8>, len: u64) -> std::io::Result<()> {
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
+    bytes
+        .try_reserve(len.saturating_sub(bytes.len()))
+        .map_err(std::io::Error::other)?;
+    bytes.resize(len, 0);
+    Ok(())
 }
 
 impl<S: Storage + ?Sized> Storage for &mut S {
     fn sync(&mut self) -> std::io::Result<()> {
         (**self).sync()
+    }
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        (**self).set_len(len)
     }
 }
 

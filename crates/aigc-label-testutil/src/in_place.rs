@@ -18,6 +18,9 @@ pub struct Recorder {
     pub writes: Vec<(u64, Vec<u8>)>,
     /// For each sync, how many writes came before it.
     pub syncs: Vec<usize>,
+    /// For each cut of the file's length (`set_len`): how many writes came before it, and the
+    /// length.
+    pub cuts: Vec<(usize, u64)>,
 }
 
 impl Recorder {
@@ -27,6 +30,7 @@ impl Recorder {
             file: Cursor::new(bytes),
             writes: Vec::new(),
             syncs: Vec::new(),
+            cuts: Vec::new(),
         }
     }
 
@@ -70,6 +74,11 @@ impl Storage for Recorder {
     fn sync(&mut self) -> std::io::Result<()> {
         self.syncs.push(self.writes.len());
         Ok(())
+    }
+
+    fn set_len(&mut self, len: u64) -> std::io::Result<()> {
+        self.cuts.push((self.writes.len(), len));
+        self.file.set_len(len)
     }
 }
 

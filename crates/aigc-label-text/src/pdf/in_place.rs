@@ -1,6 +1,9 @@
 //! Crash-safe label updates in place for PDF (issue 16): the incremental update the writer
 //! appends, written at the end of the file the file keeps, and one small write that switches
-//! readers to it.
+//! readers to it; when the file's last update is our own (a relabel, a platform's propagation),
+//! the same, followed by the update moved to where the rewrite puts it and the file cut there.
+//!
+//! # Appending
 //!
 //! A PDF is read from its end (ISO 32000-1 §7.5.5): readers look for the last `startxref` near
 //! the end of the file and follow the offset after it. The writer's output is the whole file
@@ -28,19 +31,51 @@
 //! readers would have to repair it, and ours refuses it.
 //!
 //! Written: the update plus the offset's digits once more. The file grows by the update; no
-//! room is reserved. The binding and relabelling rules stay those of [`super::Pdf`]: the bytes
-//! are exactly the writer's.
+//! room is reserved. The bytes are exactly the writer's. A tail that would straddle a sector
+//! is left to a rewrite ([`Update::Rewrite`]): the update's place is fixed, the end of the file.
 //!
-//! When the writer would not simply append (the file ends with an update of ours, which a
-//! relabel replaces), or when the tail straddles a sector, nothing is written and
-//! [`Update::Rewrite`] says why: the caller rewrites the file.
+//! # Replacing our own update
+//!
+//! A file whose last update is ours (`B` then our update `U` at `S`) is rewritten by the writer
+//! as `B` then the new update `U'` rendered at `S` against `B`: our update is replaced, not
+//! stacked, so a producer's content binding still holds (see [`super::Pdf::binding_exclusions`]:
+//! it covers `B` and the parts of `U` that do not move with the label, which `U'` repeats byte
+//! for byte, the Info object's offset in the cross-reference row included). In place the result
+//! is the same bytes, reached in five steps, each synced before the next:
+//!
+//! 1. to 3. a copy `C` of the new update, rendered against `B` too (its `/Prev` names `B`'s
+//!    cross-reference section, so `U` is no longer reached) but placed at `P`, past the end of
+//!    the file and past where `U'` ends: `P = max(end, S + |U'|)`, moved on to the next sector
+//!    when `C`'s tail would straddle one. `C` is appended as above: its tail pointing at `U`'s
+//!    section, its body, the one-sector switch. From the switch on, the file reads as the new
+//!    label through `C`;
+//! 4. `U'` written at `S`, over `U` and the hole before `C`, bytes no reader reaches any more
+//!    (`C` lies past them, so it is never touched);
+//! 5. the file cut to `S + |U'|` ([`Storage::set_len`]), which drops `C`: a file system
+//!    applies a truncation whole or not at all, so the file ends with `C`'s tail or `U'`'s.
+//!
+//! Every torn state reads as the old label (before the switch) or the new one (after it), and
+//! is a valid PDF that qpdf, pdfinfo and pdftoppm accept with the same pages. Written: the
+//! update twice, plus the offset's digits; the file ends at the rewrite's length, so repeated
+//! propagations do not make it grow.
+//!
+//! Why not stack the new update after ours and leave ours unreachable, which needs no cut? A
+//! binding covers the Info object's offset in our cross-reference row: an update placed
+//! anywhere but `S` changes it, so the producer's binding would break (or the rule would have to
+//! leave that offset out, breaking every binding made so far). Only an update at `S` keeps it,
+//! and only a cut can make the update at `S` the file's last without a moment in which neither
+//! update is reached. The cost: between the switch and the cut (steps 3 to 5) the file reads
+//! as the new label but ends with `C`, so a content binding does not verify there, and a crash
+//! in that window leaves it so (the next write then stacks an update after `C` instead of
+//! replacing ours). A storage that cannot cut ([`Storage::set_len`]'s default) gets a rewrite:
+//! it is asked, with the file's own length, before anything is written.
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek, SeekFrom};
 
-use aigc_label_core::in_place::{Steps, Storage, Update, in_one_sector};
+use aigc_label_core::in_place::{SECTOR, Steps, Storage, Update, in_one_sector};
 use aigc_label_core::{Label, Limits, Result};
 
-use super::{Pdf, base_revision, copy_and_render};
+use super::{Base, Pdf, Update as Rendered, base_revision, copy_and_render, copy_numbering, encoded};
 
 /// The end of every update the writer renders, around the offset of its cross-reference section.
 const STARTXREF: &[u8] = b"startxref\n";
@@ -48,13 +83,13 @@ const EOF: &[u8] = b"\n%%EOF\n";
 
 impl aigc_label_core::in_place::InPlace for Pdf {
     fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
+        update_in_place(file, label, limits)
     }
 }
 
-/// Updates the label of a PDF in place, crash-safely (see the module notes), when the writer's
-/// update is an append; `sync` makes the writes so far durable (`File::sync_data` for a file)
-/// and is called after each step.
+/// Updates the label of a PDF in place, crash-safely (see the module notes): an append when the
+/// file's last update is not ours, a replacement of our update (ending with the file cut to
+/// its new length) when it is.
 ///
 /// This moves bytes only: validating the label and the rule that only a label's producer may
 /// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
@@ -63,64 +98,160 @@ impl aigc_label_core::in_place::InPlace for Pdf {
 /// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
 /// returned before the first write; after it, the file still reads as the old label or the
 /// new.
-pub fn update_in_place<F: Read + Write + Seek>(
+pub fn update_in_place<F: Storage + ?Sized>(file: &mut F, label: &Label, limits: &Limits) -> Result<Update> {
+    let planned = match steps(file, label, limits)? {
+        Ok(planned) => planned,
+        Err(why) => return Ok(Update::Rewrite(why)),
+    };
+    if let Some(len) = planned.cut {
+        // Nothing is written unless the file can be cut at the end: asked with its own length.
+        let now = file.seek(SeekFrom::End(0))?;
+        match file.set_len(now) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                return Ok(Update::Rewrite("the file cannot be cut to a new length"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let written = planned.steps.run(file, |f| f.sync())?;
+        file.set_len(len)?;
+        file.sync()?;
+        return Ok(Update::InPlace(written));
+    }
+    Ok(Update::InPlace(planned.steps.run(file, |f| f.sync())?))
+}
+
+/// A worked-out update: the writes, and the length the file is cut to after them, if any.
+#[derive(Debug)]
+pub(super) struct Planned {
+    pub(super) steps: Steps,
+    pub(super) cut: Option<u64>,
+}
+
+/// Works out the steps; `Err(why)` when the update cannot be made in place.
+pub(super) fn steps<F: Read + Seek + ?Sized>(
     file: &mut F,
     label: &Label,
     limits: &Limits,
-    sync: impl FnMut(&mut F) -> std::io::Result<()>,
-) -> Result<Update> {
-    match steps(file, label, limits)? {
-        Ok(steps) => Ok(Update::InPlace(steps.run(file, sync)?)),
-        Err(why) => Ok(Update::Rewrite(why)),
+) -> Result<std::result::Result<Planned, &'static str>> {
+    let mut file = Reader(file);
+    let base = base_revision(&mut file, limits)?;
+    match &base.replaced {
+        None => append(&mut file, &base, label),
+        Some(old) => replace(&mut file, &base, old, label),
     }
 }
 
-/// Works out the three steps; `Err(why)` when the update cannot be made in place.
-pub(super) fn steps<F: Read + Seek>(
-    file: &mut F,
+/// The writer's update appended: its ending, its body, the switch.
+fn append(
+    file: &mut dyn aigc_label_core::io::ReadSeek,
+    base: &Base,
     label: &Label,
-    limits: &Limits,
-) -> Result<std::result::Result<Steps, &'static str>> {
-    let base = base_revision(file, limits)?;
-    if base.replaced.is_some() {
-        return Ok(Err("the file ends with our own update, which a new label replaces"));
-    }
+) -> Result<std::result::Result<Planned, &'static str>> {
     // The file is scanned for the object numbers in use, not copied.
     let update = copy_and_render(file, &base.revision, &mut std::io::sink(), label)?;
     let end = base.revision.len;
-    let Some(digits) = update.moving.last() else {
-        return Ok(Err("the update has no startxref offset"));
+    Ok(switched(&update, end, base.revision.plan.prev).and_then(|writes| {
+        let [ending, body, switch] = writes;
+        if !in_one_sector(ending.0, ending.1.len() as u64) {
+            return Err("the new startxref tail would straddle a disk sector");
+        }
+        Ok(Planned {
+            steps: Steps {
+                phases: vec![vec![ending], vec![body], vec![switch]],
+                label_range: update.info_range.clone(),
+            },
+            cut: None,
+        })
+    }))
+}
+
+/// Our own last update `old` replaced: the new update rendered against the same revision as the
+/// rewrite renders it, reached through a temporary copy past the end (see the module notes).
+fn replace(
+    file: &mut dyn aigc_label_core::io::ReadSeek,
+    base: &Base,
+    old: &Rendered,
+    label: &Label,
+) -> Result<std::result::Result<Planned, &'static str>> {
+    let start = base.revision.len;
+    let end = start.saturating_add(old.bytes.len() as u64);
+    // The numbers the rewrite takes, so the result is its bytes exactly.
+    let numbers = copy_numbering(file, &base.revision, &mut std::io::sink())?;
+    let text = encoded(label);
+    let new = base.revision.render(&text, numbers);
+    let new_end = start.saturating_add(new.bytes.len() as u64);
+    let Some(old_xref) = old.moving.last().and_then(|digits| {
+        let at = |pos: u64| usize::try_from(pos.saturating_sub(start)).ok();
+        let bytes = old.bytes.get(at(digits.start)?..at(digits.end)?)?;
+        std::str::from_utf8(bytes).ok()?.parse::<u64>().ok()
+    }) else {
+        return Ok(Err("our update has no startxref offset"));
     };
-    let rel = |pos: u64| usize::try_from(pos.saturating_sub(end)).ok();
-    let (Some(at), Some(after)) = (rel(digits.start), rel(digits.end)) else {
-        return Ok(Err("the update is too large"));
+    // The copy goes past both the old update (read until the switch) and the new one (written
+    // after it), moved on to the next sector when its ending would straddle one.
+    let mut at = end.max(new_end);
+    for _ in 0..3 {
+        let copy = base.revision.plan.render(at, true, &text, numbers);
+        let [ending, body, switch] = match switched(&copy, at, old_xref) {
+            Ok(writes) => writes,
+            Err(why) => return Ok(Err(why)),
+        };
+        if in_one_sector(ending.0, ending.1.len() as u64) {
+            return Ok(Ok(Planned {
+                steps: Steps {
+                    phases: vec![vec![ending], vec![body], vec![switch], vec![(start, new.bytes)]],
+                    label_range: new.info_range,
+                },
+                cut: Some(new_end),
+            }));
+        }
+        at = at.saturating_add(SECTOR - ending.0 % SECTOR);
+    }
+    Ok(Err("the new startxref tail would straddle a disk sector"))
+}
+
+/// The three writes of `update` placed at `at`: its ending (`startxref`, the offset `old`
+/// padded to the new one's width, `%%EOF`), its body before that, and the switch of the
+/// offset's digits to the new one.
+fn switched(update: &Rendered, at: u64, old: u64) -> std::result::Result<[(u64, Vec<u8>); 3], &'static str> {
+    let Some(digits) = update.moving.last() else {
+        return Err("the update has no startxref offset");
+    };
+    let rel = |pos: u64| usize::try_from(pos.saturating_sub(at)).ok();
+    let (Some(from), Some(to)) = (rel(digits.start), rel(digits.end)) else {
+        return Err("the update is too large");
     };
     let bytes = &update.bytes;
-    let tail_at = at.saturating_sub(STARTXREF.len());
-    let new = bytes.get(at..after).unwrap_or_default();
-    if bytes.get(tail_at..at) != Some(STARTXREF) || bytes.get(after..) != Some(EOF) || new.is_empty() {
-        return Ok(Err("the update does not end with startxref and %%EOF"));
+    let tail_at = from.saturating_sub(STARTXREF.len());
+    let new = bytes.get(from..to).unwrap_or_default();
+    if bytes.get(tail_at..from) != Some(STARTXREF) || bytes.get(to..) != Some(EOF) || new.is_empty() {
+        return Err("the update does not end with startxref and %%EOF");
     }
-    let old = format!("{:>width$}", base.revision.plan.prev, width = new.len());
+    let old = format!("{old:>width$}", width = new.len());
     if old.len() != new.len() {
-        return Ok(Err("the old startxref offset is longer than the new one"));
+        return Err("the old startxref offset is longer than the new one");
     }
     let mut tail = STARTXREF.to_vec();
     tail.extend_from_slice(old.as_bytes());
     tail.extend_from_slice(EOF);
-    let tail_pos = end + tail_at as u64;
-    if !in_one_sector(tail_pos, tail.len() as u64) {
-        return Ok(Err("the new startxref tail would straddle a disk sector"));
-    }
     let body = bytes.get(..tail_at).unwrap_or_default().to_vec();
-    Ok(Ok(Steps {
-        phases: vec![
-            vec![(tail_pos, tail)],
-            vec![(end, body)],
-            vec![(digits.start, new.to_vec())],
-        ],
-        label_range: update.info_range.clone(),
-    }))
+    Ok([(at + tail_at as u64, tail), (at, body), (digits.start, new.to_vec())])
+}
+
+/// A `Read + Seek` of any size as the carrier's reader.
+struct Reader<'a, F: ?Sized>(&'a mut F);
+
+impl<F: Read + ?Sized> Read for Reader<'_, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<F: Seek + ?Sized> Seek for Reader<'_, F> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(pos)
+    }
 }
 
 #[cfg(test)]

@@ -289,13 +289,23 @@ fn copy_and_render(
     out: &mut dyn Write,
     label: &Label,
 ) -> Result<Update> {
+    let numbers = copy_numbering(input, revision, out)?;
+    Ok(revision.render(&encoded(label), numbers))
+}
+
+/// Copies `revision` from `input` to `out` and returns the numbers an update after it takes.
+fn copy_numbering(input: &mut dyn ReadSeek, revision: &Revision, out: &mut dyn Write) -> Result<Numbers> {
     let mut src = Source::new(input, FORMAT)?;
     // The revision's object headers are counted on the way through, so the new objects
     // take numbers nothing in the file uses (see `numbers`).
     let mut scanning = ScanningWriter::new(out);
     src.copy_to(&mut scanning, revision.len, "original revision")?;
-    let numbers = revision.plan.numbers(scanning.highest());
-    Ok(revision.render(&encode_text_string(&json::to_json(label, Shape::Bare)), numbers))
+    Ok(revision.plan.numbers(scanning.highest()))
+}
+
+/// `label` as the `/AIGC` value the writer puts in the Info dictionary.
+fn encoded(label: &Label) -> Vec<u8> {
+    encode_text_string(&json::to_json(label, Shape::Bare))
 }
 
 fn refuse_encrypted(doc: &Doc<'_, '_>) -> Result<()> {

@@ -1,4 +1,4 @@
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use aigc_label_core::json::{self, Shape};
@@ -35,7 +35,9 @@ fn recorded(input: &[u8]) -> (Update, Recorder) {
 
 /// Every torn state of the update on `input`: each write cut every `body_step` bytes (the tail
 /// and the switch lie in one sector: whole or not at all). Each state reads as exactly the old
-/// label or the new one, the old until the switch lands; `seen` gets each state.
+/// label or the new one, the old until the switch lands; `seen` gets each state. An append is
+/// three writes; a replacement of our own update four, and the cut of the file after them,
+/// whose state `seen` gets last (write 4, cut 0). Returns the file at the end.
 fn torn_states(
     input: &[u8],
     old: Option<&str>,
@@ -45,23 +47,44 @@ fn torn_states(
     let (update, rec) = recorded(input);
     assert!(matches!(update, Update::InPlace(_)), "{update:?}");
     let new = json::to_json(&label(), Shape::Bare);
-    assert_eq!(rec.writes.len(), 3, "the tail, the body, the switch");
-    assert_eq!(rec.syncs, vec![1, 2, 3], "a sync after each step");
-    replay_torn(
+    let replaces = !rec.cuts.is_empty();
+    let writes = rec.writes.len();
+    if replaces {
+        assert_eq!(writes, 4, "the tail, the body, the switch, the update at its place");
+        assert_eq!(rec.syncs, vec![1, 2, 3, 4, 4], "a sync after each step and the cut");
+        let (probe, cut) = (rec.cuts[0], rec.cuts[1]);
+        assert_eq!(
+            probe,
+            (0, input.len() as u64),
+            "asked first, with the file's own length"
+        );
+        assert_eq!((rec.cuts.len(), cut.0), (2, 4), "the cut comes last");
+    } else {
+        assert_eq!(writes, 3, "the tail, the body, the switch");
+        assert_eq!(rec.syncs, vec![1, 2, 3], "a sync after each step");
+    }
+    let mut check = |state: &[u8], i: usize, cut: usize| {
+        let switched = i > 2 || (i == 2 && cut > 0);
+        let want: Vec<String> = if switched {
+            vec![new.clone()]
+        } else {
+            old.map(str::to_string).into_iter().collect()
+        };
+        assert_eq!(texts(state), want, "write {i} cut at {cut}");
+        seen(state, i, cut);
+    };
+    let mut last = replay_torn(
         input,
         &rec.writes,
-        |i, bytes| if i == 1 { body_step } else { bytes.len() },
-        |state, i, cut| {
-            let switched = i == 2 && cut > 0;
-            let want: Vec<String> = if switched {
-                vec![new.clone()]
-            } else {
-                old.map(str::to_string).into_iter().collect()
-            };
-            assert_eq!(texts(state), want, "write {i} cut at {cut}");
-            seen(state, i, cut);
-        },
-    )
+        |i, bytes| if i == 1 || i == 3 { body_step } else { bytes.len() },
+        &mut check,
+    );
+    if let Some(&(_, len)) = rec.cuts.get(1) {
+        last.truncate(usize::try_from(len).unwrap());
+        check(&last, 4, 0);
+    }
+    assert_eq!(last, rec.into_inner());
+    last
 }
 
 #[test]
@@ -136,15 +159,112 @@ fn the_old_tail_is_padded_to_the_new_ones_length() {
     });
 }
 
+/// `input` labelled by the writer with `old`.
+fn labelled(input: &[u8], old: &Label) -> Vec<u8> {
+    let mut out = Vec::new();
+    Pdf.write(&mut Cursor::new(input), &mut out, old, &Limits::default())
+        .unwrap();
+    out
+}
+
+/// What the rewrite makes of `input` with the test's label.
+fn rewritten(input: &[u8]) -> Vec<u8> {
+    labelled(input, &label())
+}
+
 #[test]
-fn our_own_update_is_left_to_a_rewrite() {
+fn our_own_update_is_replaced_in_place_by_the_rewrites_bytes() {
     let input = tiny_pdf("<< /Title (t) >>");
-    let (_, rec) = recorded(&input);
-    let labelled = rec.into_inner();
-    let (update, rec) = recorded(&labelled);
-    assert!(matches!(update, Update::Rewrite(_)), "{update:?}");
-    assert!(rec.writes.is_empty());
-    assert_eq!(rec.into_inner(), labelled);
+    // Old labels shorter and longer than the new one: the copy goes right after our update, or
+    // past where the new update ends, over a hole.
+    for produce_id in ["a", &"b".repeat(400)] {
+        let old = Label::new("001191440300708461136T1XGW3", produce_id);
+        let file = labelled(&input, &old);
+        let old_text = json::to_json(&old, Shape::Bare);
+        let last = torn_states(&file, Some(&old_text), 5, |_, _, _| {});
+        assert_eq!(last, rewritten(&file), "the rewrite's bytes exactly");
+        assert!(last.starts_with(&input[..input.len() - 1]));
+        let (update, rec) = recorded(&file);
+        let Update::InPlace(w) = update else {
+            panic!("{update:?}")
+        };
+        // The update twice (its copy past the end, then at its place) and the switched digits.
+        let update_len = (last.len() - input.len()) as u64;
+        assert_eq!(w.bytes_written, rec.written());
+        assert!(
+            w.bytes_written > 2 * update_len - 10 && w.bytes_written <= 2 * update_len + 20,
+            "{} bytes written for an update of {update_len}",
+            w.bytes_written
+        );
+        let found = Pdf.find(&mut Cursor::new(&last), &Limits::default()).unwrap();
+        assert_eq!(found[0].range, w.label_range);
+    }
+}
+
+#[test]
+fn repeated_relabels_do_not_grow_the_file() {
+    let mut file = labelled(&tiny_pdf("<< /Title (t) >>"), &label());
+    let len = file.len();
+    for _ in 0..5 {
+        let (update, rec) = recorded(&file);
+        assert!(matches!(update, Update::InPlace(_)), "{update:?}");
+        file = rec.into_inner();
+        assert_eq!(file.len(), len);
+    }
+    assert_eq!(file, rewritten(&file));
+}
+
+/// A storage that cannot cut the file (the default `set_len`).
+struct Uncut(Cursor<Vec<u8>>);
+
+impl Read for Uncut {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl std::io::Write for Uncut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for Uncut {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl Storage for Uncut {
+    fn sync(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_storage_that_cannot_cut_leaves_our_update_to_a_rewrite() {
+    let input = tiny_pdf("<< /Title (t) >>");
+    let update = |bytes: &[u8]| {
+        let mut uncut = Uncut(Cursor::new(bytes.to_vec()));
+        let update = Pdf
+            .in_place()
+            .unwrap()
+            .update(&mut uncut, &label(), &Limits::default())
+            .unwrap();
+        (update, uncut.0.into_inner())
+    };
+    let file = labelled(&input, &label());
+    let (done, after) = update(&file);
+    assert!(matches!(done, Update::Rewrite(_)), "{done:?}");
+    assert_eq!(after, file, "nothing written");
+    // An append needs no cut.
+    let (done, after) = update(&input);
+    assert!(matches!(done, Update::InPlace(_)), "{done:?}");
+    assert_eq!(after, rewritten(&input));
 }
 
 #[test]
@@ -197,13 +317,20 @@ fn witnesses(state: &[u8], pages: Option<&[u8]>, what: &str) -> Vec<u8> {
 
 fn witnessed(input: &Path) {
     let input = std::fs::read(input).unwrap();
-    let old = texts(&input).first().cloned();
-    let pages = witnesses(&input, None, "original");
+    witnessed_bytes(&input);
+    // The same file labelled by the writer: our own update, replaced.
+    let ours = labelled(&input, &Label::new("001191440300708461136T1XGW3", "first"));
+    witnessed_bytes(&ours);
+}
+
+fn witnessed_bytes(input: &[u8]) {
+    let old = texts(input).first().cloned();
+    let pages = witnesses(input, None, "original");
     let mut states = 0;
-    // Every state at the tools: the body cut in about 4 places.
-    let (_, rec) = recorded(&input);
+    // Every state at the tools: each body cut in about 4 places.
+    let (_, rec) = recorded(input);
     let step = (rec.writes[1].1.len() / 4).max(1);
-    torn_states(&input, old.as_deref(), step, |state, i, cut| {
+    torn_states(input, old.as_deref(), step, |state, i, cut| {
         witnesses(state, Some(&pages), &format!("write {i} cut at {cut}"));
         states += 1;
     });
