@@ -2,7 +2,7 @@
 //! targets through the property the fuzzers check (which includes the content binding's), on
 //! stable Rust, and the PDF in-place update's property on the PDF corpora.
 
-use aigc_label_testutil::in_place::fuzz_in_place_growing;
+use aigc_label_testutil::in_place::fuzz_in_place_as_rewrite;
 use aigc_label_testutil::{fuzz_carrier, replay_corpus};
 use aigc_label_text::{Markdown, Ooxml, Pdf};
 
@@ -20,7 +20,7 @@ fn pdf_corpus() {
 #[test]
 fn pdf_in_place_corpus() {
     for target in ["pdf", "pdf_in_place"] {
-        replay_corpus(target, |d| fuzz_in_place_growing(&Pdf, d));
+        replay_corpus(target, |d| fuzz_in_place_as_rewrite(&Pdf, d));
     }
 }
 
