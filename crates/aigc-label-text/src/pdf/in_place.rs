@@ -65,10 +65,15 @@
 //! leave that offset out, breaking every binding made so far). Only an update at `S` keeps it,
 //! and only a cut can make the update at `S` the file's last without a moment in which neither
 //! update is reached. The cost: between the switch and the cut (steps 3 to 5) the file reads
-//! as the new label but ends with `C`, so a content binding does not verify there, and a crash
-//! in that window leaves it so (the next write then stacks an update after `C` instead of
-//! replacing ours). A storage that cannot cut ([`Storage::set_len`]'s default) gets a rewrite:
-//! it is asked, with the file's own length, before anything is written.
+//! as the new label but ends with `C`, so a content binding does not verify there. A crash in
+//! that window leaves such a file; the writer knows `C` as ours (`base_revision`), so the next
+//! write, a rewrite or in place, drops it and the bytes before it and leaves what the
+//! interrupted update would have (the binding holds again). A crash before the switch leaves
+//! the old label followed by bytes no reader reaches (zeros, part of `C`, its tail naming our
+//! old section): valid, reading as the old label, but no longer ending with our update, so its
+//! binding does not verify and the next write appends. A storage that cannot cut
+//! ([`Storage::set_len`]'s default) gets a rewrite: it is asked, with the file's own length,
+//! before anything is written.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -175,14 +180,15 @@ fn replace(
     label: &Label,
 ) -> Result<std::result::Result<Planned, &'static str>> {
     let start = base.revision.len;
-    let end = start.saturating_add(old.bytes.len() as u64);
+    // Our update ends the file (a copy of ours left by an interrupted update may lie past it).
+    let end = old.at.saturating_add(old.bytes.len() as u64);
     // The numbers the rewrite takes, so the result is its bytes exactly.
     let numbers = copy_numbering(file, &base.revision, &mut std::io::sink())?;
     let text = encoded(label);
     let new = base.revision.render(&text, numbers);
     let new_end = start.saturating_add(new.bytes.len() as u64);
     let Some(old_xref) = old.moving.last().and_then(|digits| {
-        let at = |pos: u64| usize::try_from(pos.saturating_sub(start)).ok();
+        let at = |pos: u64| usize::try_from(pos.saturating_sub(old.at)).ok();
         let bytes = old.bytes.get(at(digits.start)?..at(digits.end)?)?;
         std::str::from_utf8(bytes).ok()?.parse::<u64>().ok()
     }) else {

@@ -169,6 +169,8 @@ struct Revision {
     /// Where the newest Info object starts and its `/AIGC` value as written, when it may be
     /// our own update's: an indirect object with a single `/AIGC` entry.
     own_candidate: Option<(u64, Vec<u8>)>,
+    /// The newest trailer's `/Prev`.
+    newest_prev: Option<u64>,
 }
 
 impl Revision {
@@ -177,14 +179,18 @@ impl Revision {
         let mut prefix = Prefix::new(input, cut)?;
         let mut src = Source::new(&mut prefix, FORMAT)?;
         let len = src.len();
-        let (plan, own_candidate) = {
+        let (plan, own_candidate, newest_prev) = {
             let mut doc = Doc::open(&mut src, limits)?;
             refuse_encrypted(&doc)?;
             let info = read_info(&mut doc)?;
             let candidate = info.as_ref().and_then(Info::own_candidate);
+            let prev = doc
+                .trailer_value(b"Prev")
+                .and_then(|(v, ..)| v.as_int())
+                .and_then(|p| u64::try_from(p).ok());
             let mut plan = plan_update(&doc, info)?;
             plan.listed_end = plan.listed_end.max(doc.object_streams_end());
-            (plan, candidate)
+            (plan, candidate, prev)
         };
         let ends_with_eol = if len == 0 {
             true
@@ -197,6 +203,7 @@ impl Revision {
             ends_with_eol,
             plan,
             own_candidate,
+            newest_prev,
         })
     }
 
@@ -225,53 +232,113 @@ struct Base {
 /// tool's update that looks similar, is kept. The numbers are read from the tail rather than
 /// allocated again, which would mean scanning the whole earlier revision; a rewrite allocates
 /// them from that same revision by the same rule, so it gives them again.
+///
+/// Ours too is the copy an update in place leaves past the end until it cuts the file (see
+/// `in_place`): the same update rendered against the revision its `/Prev` names, but placed
+/// after bytes no reader reaches (our old update, the new one half written, zeros). That
+/// revision ends with its `%%EOF` (and white space) after the section `/Prev` names, and the
+/// copy must equal, byte for byte, what this writer renders there; a rewrite (or the next update
+/// in place) then drops the copy and the bytes before it, and the file is what the interrupted
+/// update would have left.
 fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
     let newest = Revision::read(input, u64::MAX, limits)?;
-    let Some((start, label)) = newest.own_candidate.as_ref() else {
-        return Ok(Base {
-            revision: newest,
+    let not_ours = |revision| {
+        Ok(Base {
+            revision,
             replaced: None,
-        });
+        })
     };
-    let start = *start;
+    let Some((start, label)) = newest.own_candidate.clone() else {
+        return not_ours(newest);
+    };
     let Some(numbers) = newest.plan.numbers_in_trailer() else {
-        return Ok(Base {
-            revision: newest,
-            replaced: None,
-        });
+        return not_ours(newest);
     };
     let tail_len = newest.len.saturating_sub(start);
     if start == 0 || tail_len == 0 || tail_len > limits.max_metadata_bytes {
-        return Ok(Base {
-            revision: newest,
-            replaced: None,
-        });
+        return not_ours(newest);
     }
-    let before = match Revision::read(input, start, limits) {
-        Ok(r) => r,
-        Err(Error::Io(e)) => return Err(Error::Io(e)),
-        Err(_) => {
-            return Ok(Base {
-                revision: newest,
-                replaced: None,
-            });
-        }
-    };
-    let update = before.render(label, numbers);
     let mut src = Source::new(input, FORMAT)?;
     src.seek_to(start)?;
     let tail = src.read_vec(tail_len, "newest update", limits)?;
-    if update.bytes == tail {
-        Ok(Base {
-            revision: before,
-            replaced: Some(update),
-        })
-    } else {
-        Ok(Base {
-            revision: newest,
-            replaced: None,
-        })
+    match Revision::read(input, start, limits) {
+        Ok(before) => {
+            let update = before.render(&label, numbers);
+            if update.bytes == tail {
+                return Ok(Base {
+                    revision: before,
+                    replaced: Some(update),
+                });
+            }
+        }
+        Err(Error::Io(e)) => return Err(Error::Io(e)),
+        Err(_) => {}
     }
+    match copy_of_ours(input, &newest, start, (&label, numbers), &tail, limits)? {
+        Some(base) => Ok(base),
+        None => not_ours(newest),
+    }
+}
+
+/// How many `%%EOF` markers after the `/Prev` section are tried as the end of its revision.
+const EOF_CANDIDATES: usize = 4;
+
+/// The base and the copy when the update at `start` (`tail`, to the end of the file) is the
+/// copy an interrupted update in place left (see [`base_revision`]); `None` otherwise.
+fn copy_of_ours(
+    input: &mut dyn ReadSeek,
+    newest: &Revision,
+    start: u64,
+    (label, numbers): (&[u8], Numbers),
+    tail: &[u8],
+    limits: &Limits,
+) -> Result<Option<Base>> {
+    let Some(prev) = newest.newest_prev.filter(|&p| p < start) else {
+        return Ok(None);
+    };
+    let span = start - prev;
+    if span > limits.max_metadata_bytes {
+        return Ok(None);
+    }
+    let mut src = Source::new(input, FORMAT)?;
+    src.seek_to(prev)?;
+    let between = src.read_vec(span, "bytes before the newest update", limits)?;
+    let ends = between
+        .windows(5)
+        .enumerate()
+        .filter(|(_, w)| *w == b"%%EOF")
+        .map(|(at, _)| at + 5)
+        .take(EOF_CANDIDATES);
+    let mut tried = Vec::new();
+    for at in ends {
+        let blank = between
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .count();
+        let end = prev + (at + blank) as u64;
+        if end >= start || tried.contains(&end) {
+            continue;
+        }
+        tried.push(end);
+        let revision = match Revision::read(input, end, limits) {
+            Ok(r) => r,
+            Err(Error::Io(e)) => return Err(Error::Io(e)),
+            Err(_) => continue,
+        };
+        if revision.plan.prev != prev {
+            continue;
+        }
+        let copy = revision.plan.render(start, true, label, numbers);
+        if copy.bytes == tail {
+            return Ok(Some(Base {
+                revision,
+                replaced: Some(copy),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Copies the revision the writer updates (see [`base_revision`]) from `input` to `out` and
@@ -550,6 +617,8 @@ fn plan_update(doc: &Doc<'_, '_>, info: Option<Info>) -> Result<Plan> {
 
 /// The bytes appended to the file, and where the new Info object is.
 struct Update {
+    /// Where the bytes go in the file.
+    at: u64,
     bytes: Vec<u8>,
     info_range: Range<u64>,
     /// Bytes after the Info object whose value depends on the label's length: the offset after
@@ -657,6 +726,7 @@ impl Plan {
         moving.push(digits..file_len + out.len() as u64);
         out.extend_from_slice(b"\n%%EOF\n");
         Update {
+            at: file_len,
             bytes: out,
             info_range: info_offset..info_end,
             moving,

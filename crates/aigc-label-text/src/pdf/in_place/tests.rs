@@ -63,8 +63,13 @@ fn torn_states(
         assert_eq!(writes, 3, "the tail, the body, the switch");
         assert_eq!(rec.syncs, vec![1, 2, 3], "a sync after each step");
     }
+    // Between the switch and the cut of a replacement: the copy past the end.
+    let mut copies = Vec::new();
     let mut check = |state: &[u8], i: usize, cut: usize| {
         let switched = i > 2 || (i == 2 && cut > 0);
+        if replaces && switched && i < 4 {
+            copies.push(state.to_vec());
+        }
         let want: Vec<String> = if switched {
             vec![new.clone()]
         } else {
@@ -84,6 +89,13 @@ fn torn_states(
         check(&last, 4, 0);
     }
     assert_eq!(last, rec.into_inner());
+    for copy in copies {
+        assert_eq!(
+            rewritten(&copy),
+            last,
+            "a rewrite of the copy state finishes the update"
+        );
+    }
     last
 }
 
@@ -181,8 +193,23 @@ fn our_own_update_is_replaced_in_place_by_the_rewrites_bytes() {
         let old = Label::new("001191440300708461136T1XGW3", produce_id);
         let file = labelled(&input, &old);
         let old_text = json::to_json(&old, Shape::Bare);
-        let last = torn_states(&file, Some(&old_text), 5, |_, _, _| {});
+        let mut copies = Vec::new();
+        let last = torn_states(&file, Some(&old_text), 5, |state, i, cut| {
+            if (i == 2 && cut > 0) || i == 3 {
+                copies.push(state.to_vec());
+            }
+        });
         assert_eq!(last, rewritten(&file), "the rewrite's bytes exactly");
+        // Killed between the switch and the cut, the file ends with the copy: still ours, so
+        // the next write (a rewrite, or in place) makes what the update would have.
+        let other = Label::new("001191440300708461136T1XGW3", "c".repeat(200));
+        assert!(copies.len() > 3, "{}", copies.len());
+        for copy in &copies {
+            assert_eq!(labelled(copy, &other), labelled(&file, &other));
+            let (update, rec) = recorded(copy);
+            assert!(matches!(update, Update::InPlace(_)), "{update:?}");
+            assert_eq!(rec.into_inner(), last);
+        }
         assert!(last.starts_with(&input[..input.len() - 1]));
         let (update, rec) = recorded(&file);
         let Update::InPlace(w) = update else {
