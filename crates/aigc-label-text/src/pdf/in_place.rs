@@ -70,8 +70,10 @@
 //! write, a rewrite or in place, drops it and the bytes before it and leaves what the
 //! interrupted update would have (the binding holds again). A crash before the switch leaves
 //! the old label followed by bytes no reader reaches (zeros, part of `C`, its tail naming our
-//! old section): valid, reading as the old label, but no longer ending with our update, so its
-//! binding does not verify and the next write appends. A storage that cannot cut
+//! old section): valid, reading as the old label; the binding does not verify over those bytes
+//! (they stay covered: leaving them out would let anything ride along unbound), but the writer
+//! knows them as left by us and drops them with our update at the next write, which so
+//! finishes the job too. A storage that cannot cut
 //! ([`Storage::set_len`]'s default) gets a rewrite: it is asked, with the file's own length,
 //! before anything is written.
 
@@ -180,8 +182,12 @@ fn replace(
     label: &Label,
 ) -> Result<std::result::Result<Planned, &'static str>> {
     let start = base.revision.len;
-    // Our update ends the file (a copy of ours left by an interrupted update may lie past it).
-    let end = old.at.saturating_add(old.bytes.len() as u64);
+    // The copy goes past the end of the file, which may hold more than our update: what an
+    // update interrupted before its switch left after it (see `base_revision`).
+    let end = old
+        .at
+        .saturating_add(old.bytes.len() as u64)
+        .max(file.seek(SeekFrom::End(0))?);
     // The numbers the rewrite takes, so the result is its bytes exactly.
     let numbers = copy_numbering(file, &base.revision, &mut std::io::sink())?;
     let text = encoded(label);

@@ -264,7 +264,8 @@ fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
     match Revision::read(input, start, limits) {
         Ok(before) => {
             let update = before.render(&label, numbers);
-            if update.bytes == tail {
+            let rest = tail.strip_prefix(update.bytes.as_slice());
+            if rest.is_some_and(|rest| rest.is_empty() || unreached_tail(rest, newest.plan.prev)) {
                 return Ok(Base {
                     revision: before,
                     replaced: Some(update),
@@ -278,6 +279,28 @@ fn base_revision(input: &mut dyn ReadSeek, limits: &Limits) -> Result<Base> {
         Some(base) => Ok(base),
         None => not_ours(newest),
     }
+}
+
+/// True when `rest`, the bytes after our update, are what an update in place interrupted before
+/// its switch leaves there (see `in_place`): bytes no reader reaches (zeros, part of a copy of
+/// the new update) and its tail, `startxref`, our update's section offset `xref` (padded with
+/// spaces), `%%EOF`, the only `startxref` among them. They are dropped with our update, and
+/// covered by a binding until then (it does not verify over them).
+fn unreached_tail(rest: &[u8], xref: u64) -> bool {
+    let Some(at) = rest.windows(9).position(|w| w == b"startxref") else {
+        return false;
+    };
+    let Some(tail) = rest.get(at + 9..) else {
+        return false;
+    };
+    let digits = xref.to_string();
+    let Some(tail) = tail.strip_prefix(b"\n") else {
+        return false;
+    };
+    let tail = tail
+        .get(tail.iter().take_while(|&&b| b == b' ').count()..)
+        .unwrap_or_default();
+    tail.strip_prefix(digits.as_bytes()) == Some(b"\n%%EOF\n")
 }
 
 /// How many `%%EOF` markers after the `/Prev` section are tried as the end of its revision.
@@ -849,6 +872,39 @@ mod tests {
             .unwrap();
         assert!(b.starts_with(&a));
         assert_eq!(startxrefs(&b), 3);
+    }
+
+    #[test]
+    fn what_an_interrupted_update_leaves_after_ours_is_dropped_with_it() {
+        let input = tiny_pdf("<< /Title (t) >>");
+        let mut ours = Vec::new();
+        Pdf.write(&mut Cursor::new(&input), &mut ours, &label(), &Limits::default())
+            .unwrap();
+        let text = String::from_utf8_lossy(&ours).into_owned();
+        let xref = text.rsplit("startxref\n").next().unwrap().trim_end_matches("\n%%EOF\n");
+        let relabel = |file: &[u8]| {
+            let mut out = Vec::new();
+            Pdf.write(&mut Cursor::new(file), &mut out, &label(), &Limits::default())
+                .unwrap();
+            out
+        };
+        let with = |rest: &str| [ours.as_slice(), rest.as_bytes()].concat();
+        // Zeros, part of a copy, and its tail naming our section (padded): dropped.
+        for rest in [
+            format!("\0\0\0\0startxref\n{xref}\n%%EOF\n"),
+            format!("\0\05 0 obj\n<</AIGC (x)>>\nendobj\nxref\nstartxref\n   {xref}\n%%EOF\n"),
+        ] {
+            assert_eq!(relabel(&with(&rest)), ours, "{rest:?}");
+        }
+        // Anything else after our update is kept: the new update goes after it.
+        for rest in [
+            "\n%%EOF\n".to_string(),
+            format!("startxref\n{xref}\n%%EOF\nstartxref\n{xref}\n%%EOF\n"),
+            format!("startxref\n{xref}\n%%EOF\n "),
+        ] {
+            let file = with(&rest);
+            assert!(relabel(&file).starts_with(&file), "{rest:?}");
+        }
     }
 
     #[test]

@@ -63,12 +63,13 @@ fn torn_states(
         assert_eq!(writes, 3, "the tail, the body, the switch");
         assert_eq!(rec.syncs, vec![1, 2, 3], "a sync after each step");
     }
-    // Between the switch and the cut of a replacement: the copy past the end.
-    let mut copies = Vec::new();
+    // The states of a replacement: each still ends with our update (what an interrupted update
+    // leaves after it, before the switch; its copy past the end, after it).
+    let mut states = Vec::new();
     let mut check = |state: &[u8], i: usize, cut: usize| {
         let switched = i > 2 || (i == 2 && cut > 0);
-        if replaces && switched && i < 4 {
-            copies.push(state.to_vec());
+        if replaces {
+            states.push(state.to_vec());
         }
         let want: Vec<String> = if switched {
             vec![new.clone()]
@@ -89,12 +90,8 @@ fn torn_states(
         check(&last, 4, 0);
     }
     assert_eq!(last, rec.into_inner());
-    for copy in copies {
-        assert_eq!(
-            rewritten(&copy),
-            last,
-            "a rewrite of the copy state finishes the update"
-        );
+    for (n, state) in states.iter().enumerate() {
+        assert_eq!(rewritten(state), last, "state {n}: a rewrite finishes the update");
     }
     last
 }
@@ -193,18 +190,17 @@ fn our_own_update_is_replaced_in_place_by_the_rewrites_bytes() {
         let old = Label::new("001191440300708461136T1XGW3", produce_id);
         let file = labelled(&input, &old);
         let old_text = json::to_json(&old, Shape::Bare);
-        let mut copies = Vec::new();
-        let last = torn_states(&file, Some(&old_text), 5, |state, i, cut| {
-            if (i == 2 && cut > 0) || i == 3 {
-                copies.push(state.to_vec());
-            }
+        let mut states = Vec::new();
+        let last = torn_states(&file, Some(&old_text), 5, |state, _, _| {
+            states.push(state.to_vec());
         });
         assert_eq!(last, rewritten(&file), "the rewrite's bytes exactly");
-        // Killed between the switch and the cut, the file ends with the copy: still ours, so
-        // the next write (a rewrite, or in place) makes what the update would have.
+        // Killed at any moment, the file still ends with our update (followed by what the
+        // update wrote past it, before its switch) or with the copy (after it): the next write,
+        // a rewrite or in place, makes what the update would have, for any label.
         let other = Label::new("001191440300708461136T1XGW3", "c".repeat(200));
-        assert!(copies.len() > 3, "{}", copies.len());
-        for copy in &copies {
+        assert!(states.len() > 10, "{}", states.len());
+        for copy in &states {
             assert_eq!(labelled(copy, &other), labelled(&file, &other));
             let (update, rec) = recorded(copy);
             assert!(matches!(update, Update::InPlace(_)), "{update:?}");
