@@ -147,6 +147,11 @@ impl Carrier for Pdf {
     /// A file the writer cannot plan an update for (a damaged trailer, say) gets the default
     /// too: it cannot be rewritten, so nothing about rewriting needs excluding.
     ///
+    /// A file an update in place left unfinished (see `in_place`: our update followed by bytes
+    /// no reader reaches, or a copy of ours after them) gets the exclusions of the update of
+    /// ours it ends with; the unreached bytes stay covered, so a binding does not verify until
+    /// the next write, which drops them, finishes the job.
+    ///
     /// # Errors
     /// As [`Pdf::find`].
     fn binding_exclusions(&self, input: &mut dyn ReadSeek, limits: &Limits) -> Result<Vec<Range<u64>>> {
