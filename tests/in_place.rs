@@ -178,6 +178,86 @@ fn pdf_signed_and_bound_labels_survive_an_in_place_propagation() {
     }
 }
 
+/// A PDF propagation in place killed at any step leaves a file the next propagation in place
+/// finishes: before the switch, our update followed by what was written past it; after it, the
+/// copy of the new update past the end. Both signatures verify, bound, afterwards.
+#[test]
+fn pdf_propagation_in_place_finishes_an_interrupted_one() {
+    use aigc_label::core::Carrier;
+    use aigc_label_testutil::in_place::{Recorder, replay_torn};
+    let dir = tempfile::tempdir().unwrap();
+    let signed = dir.path().join("signed.pdf");
+    let options = Options::default();
+    let producer_key = SigningKey::generate(Algorithm::Ed25519).unwrap();
+    let platform_key = SigningKey::generate(Algorithm::Sm2Sm3).unwrap();
+    let label = Label::new(PRODUCER, "doc-1");
+    embed_signed_file(
+        fixture("classic.pdf"),
+        &signed,
+        &label,
+        &[SignSpec::producer(&producer_key)],
+        &options,
+    )
+    .unwrap();
+    let bytes = std::fs::read(&signed).unwrap();
+    // The writes of an update in place, to be cut short.
+    let mut rec = Recorder::new(bytes.clone());
+    let pdf = aigc_label::text::Pdf;
+    let crashed = aigc_label::inspect_file(&signed, &options)
+        .unwrap()
+        .label()
+        .unwrap()
+        .propagated(PLATFORM, "crashed");
+    pdf.in_place()
+        .unwrap()
+        .update(&mut rec, &crashed, &options.limits)
+        .unwrap();
+    assert_eq!(rec.writes.len(), 4, "a replacement");
+    let mut states = Vec::new();
+    replay_torn(
+        &bytes,
+        &rec.writes,
+        // The tail and the switch lie in one sector: whole or not at all.
+        |i, b| {
+            if i == 0 || i == 2 {
+                b.len()
+            } else {
+                (b.len() / 2).max(1)
+            }
+        },
+        |state, i, cut| states.push((format!("write {i} cut at {cut}"), state.to_vec())),
+    );
+    let mut trust = TrustList::new();
+    trust.add(PRODUCER, producer_key.public_key());
+    trust.add(PLATFORM, platform_key.public_key());
+    let file = dir.path().join("doc.pdf");
+    for (what, state) in states {
+        std::fs::write(&file, &state).unwrap();
+        let request = Request {
+            platform: PLATFORM,
+            propagate_id: "upload-7",
+            declared_by_user: false,
+            signer: Some(&platform_key),
+            bind: true,
+        };
+        let (outcome, writes) = record_writes(|| propagate_file(&file, &file, &request, &options));
+        outcome.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(only(&writes).method, Method::InPlace, "{what}");
+        let verified = verify_file(&file, &trust, &options).unwrap();
+        assert_eq!(verified.trust_verdict(), Some(TrustVerdict::Trusted), "{what}");
+        assert!(
+            verified.verifications.iter().all(|v| v.as_ref().unwrap().is_bound()),
+            "{what}"
+        );
+        // One update of ours after the original: what was left past it is gone.
+        let now = std::fs::read(&file).unwrap();
+        let original = std::fs::read(fixture("classic.pdf")).unwrap();
+        let startxrefs = |b: &[u8]| b.windows(9).filter(|w| w == b"startxref").count();
+        assert!(now.starts_with(&original), "{what}");
+        assert_eq!(startxrefs(&now), startxrefs(&original) + 1, "{what}");
+    }
+}
+
 #[test]
 fn signed_and_bound_labels_survive_an_in_place_propagation() {
     signed_and_bound_propagation_in_place("ffmpeg.flac");
