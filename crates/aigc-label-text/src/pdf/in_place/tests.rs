@@ -308,6 +308,25 @@ fn a_tail_across_a_sector_is_left_to_a_rewrite() {
     assert!((1..300).contains(&refused), "{refused}");
 }
 
+#[test]
+fn a_replacement_moves_its_copy_so_its_tail_stays_in_one_sector() {
+    // Whatever the update's length, the copy's place is free: none is left to a rewrite.
+    let mut moved = 0;
+    for n in 0..300 {
+        let input = tiny_pdf(&format!("<< /Title ({}) >>", "x".repeat(n)));
+        let file = labelled(&input, &Label::new("001191440300708461136T1XGW3", "first"));
+        let (update, rec) = recorded(&file);
+        assert!(matches!(update, Update::InPlace(_)), "{n}: {update:?}");
+        let (at, tail) = &rec.writes[0];
+        assert!(in_one_sector(*at, tail.len() as u64), "{n}");
+        // Past the old update and the new one, unless moved on to the next sector.
+        let done = rewritten(&file);
+        moved += usize::from(rec.writes[1].0 > file.len().max(done.len()) as u64);
+        assert_eq!(rec.into_inner(), done, "{n}");
+    }
+    assert!((1..300).contains(&moved), "{moved}");
+}
+
 /// qpdf, pdfinfo and pdftoppm on `state`: a valid file with the same pages as `pages`.
 fn witnesses(state: &[u8], pages: Option<&[u8]>, what: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
