@@ -40,9 +40,79 @@ pub(crate) fn packet_text_len(packet: &[u8]) -> u64 {
     (end - padding) as u64
 }
 
+/// Whether `bytes`, the part of a room structure outside the live packet, hold only what our
+/// writes and updates in place leave there: zeros, and XMP packets (the one an interrupted
+/// update left whole, or the white space padding and `<?xpacket end=...?>` trailer of one whose
+/// text an update zeroed). Any other byte is someone else's, so the structure is not ours.
+pub(crate) fn holds_only_room(bytes: &[u8]) -> bool {
+    const TRAILER: &[u8] = b"<?xpacket end=";
+    let mut rest = bytes;
+    // Every pass consumes bytes or returns.
+    loop {
+        let blank = rest.iter().take_while(|&&b| b == 0 || b.is_ascii_whitespace()).count();
+        rest = rest.get(blank..).unwrap_or_default();
+        if rest.is_empty() {
+            return true;
+        }
+        let stripped = rest.strip_prefix("\u{feff}".as_bytes()).unwrap_or(rest);
+        let whole = if stripped.starts_with(b"<?xpacket begin=") {
+            find(rest, TRAILER)
+        } else if stripped.starts_with(b"<x:xmpmeta") {
+            find(rest, b"</x:xmpmeta>").map(|at| at + b"</x:xmpmeta>".len())
+        } else {
+            Some(0)
+        };
+        let Some(skip) = whole else {
+            return false;
+        };
+        rest = rest.get(skip..).unwrap_or_default();
+        if rest.starts_with(TRAILER) {
+            // `<?xpacket end="w"?>`: the attribute and the closing `?>`, nothing more.
+            match find(rest, b"?>").filter(|&at| at <= TRAILER.len() + 4) {
+                Some(at) => rest = rest.get(at + 2..).unwrap_or_default(),
+                None => return false,
+            }
+        } else if skip == 0 {
+            return false;
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_is_zeros_and_packets() {
+        let packet = aigc_label_core::xmp::new_packet("{}", 40);
+        let trailer = &packet[packet.len() - 19..];
+        assert_eq!(trailer, b"<?xpacket end=\"w\"?>");
+        let zeroed = [&vec![0u8; 200][..], b"\n   \n", trailer, &[0; 30]].concat();
+        for room in [
+            &b""[..],
+            &[0; 64],
+            &zeroed,
+            &packet,
+            &[&packet[..], &[0; 9], &zeroed].concat(),
+        ] {
+            assert!(holds_only_room(room), "{:?}", String::from_utf8_lossy(room));
+        }
+        let unwrapped = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'></x:xmpmeta>\0\0";
+        assert!(holds_only_room(unwrapped));
+        for other in [
+            &b"\0\0thumbnail"[..],
+            &[&zeroed[..], b"x"].concat(),
+            &packet[..packet.len() - 19],
+            b"<?xpacket end=\"w\" and then some more text?>",
+            &[0, 0, 0xFF, 0xD8, 0xFF],
+        ] {
+            assert!(!holds_only_room(other), "{:?}", String::from_utf8_lossy(other));
+        }
+    }
 
     #[test]
     fn packet_text() {

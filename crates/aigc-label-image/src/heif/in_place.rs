@@ -101,7 +101,8 @@ fn steps<F: Read + Seek>(
         return Ok(Err("the XMP item is compressed"));
     }
     let id = item.infe.id;
-    let (Some(mdat), [Span::File(old)]) = (file.trailing_mdat(id, &item.spans), item.spans.as_slice()) else {
+    let mdat = file.trailing_mdat(&mut src, id, &item.spans, limits)?;
+    let (Some(mdat), [Span::File(old)]) = (mdat, item.spans.as_slice()) else {
         return Ok(Err("the XMP item has no mdat of its own at the end of the file"));
     };
     let Some(loc) = file.meta.iloc.item(id) else {

@@ -390,6 +390,50 @@ fn an_item_that_fills_the_last_mdat_is_rewritten_there_at_any_length() {
     }
 }
 
+/// A trailing `mdat` that holds the XMP item and bytes no item references (another tool's) is
+/// not ours: a rewrite keeps it whole, the packet zeroed, and appends its own.
+#[test]
+fn a_last_mdat_with_other_bytes_is_kept_by_a_rewrite() {
+    let packet = labelled("old", 0);
+    let extra = b"someone else's bytes, which no item references".to_vec();
+    for (before, after) in [(Vec::new(), extra.clone()), (extra.clone(), Vec::new())] {
+        let mut img = image(1, b"image data");
+        img.place = Place::Early;
+        let mut xmp = xmp_item(2, [&before[..], &packet].concat(), Place::Mdat);
+        xmp.data.extend(&after);
+        let mut heif = Builder::new(vec![img, xmp]).build();
+        // The item itself is the packet alone, `before` and `after` are the box's other bytes.
+        let mdat_at = heif.len() - before.len() - packet.len() - after.len() - 8;
+        let loc = heif.windows(4).position(|w| w == b"iloc").unwrap() + 4 + 4 + 2 + 2 + 14;
+        let offset_at = loc + 6;
+        let offset = u32::from_be_bytes(heif[offset_at..offset_at + 4].try_into().unwrap());
+        heif[offset_at..offset_at + 4].copy_from_slice(&(offset + before.len() as u32).to_be_bytes());
+        heif[offset_at + 4..offset_at + 8].copy_from_slice(&(packet.len() as u32).to_be_bytes());
+        assert_eq!(item_bytes(&heif)[1], (2, packet.clone()));
+        assert_eq!(&heif[mdat_at + 4..mdat_at + 8], b"mdat");
+
+        let out = write_label(&heif, "new");
+        let packet_at = mdat_at + 8 + before.len();
+        let zeroed = packet_at..packet_at + packet.len();
+        let changed: Vec<usize> = (0..heif.len())
+            .filter(|&i| out[i] != heif[i] && !zeroed.contains(&i))
+            .collect();
+        // The item's iloc entry (offset and length) and nothing else outside the packet.
+        assert!(
+            changed.iter().all(|&i| (offset_at..offset_at + 8).contains(&i)),
+            "{changed:?}"
+        );
+        assert!(out[zeroed].iter().all(|&b| b == 0));
+        let found = find(&out).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].range.start >= heif.len() as u64);
+        // A later label of any length stays in the mdat this write appended.
+        let again = write_label(&out, &"z".repeat(6000));
+        assert!((0..heif.len()).all(|i| again[i] == out[i] || (offset_at..offset_at + 8).contains(&i)));
+        assert_eq!(covered(&again), covered(&out));
+    }
+}
+
 #[test]
 fn an_unlabelled_item_moves_to_a_trailing_mdat_even_when_it_fits() {
     let labelled = labelled("old", 4096);
