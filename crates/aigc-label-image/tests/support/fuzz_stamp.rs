@@ -49,10 +49,16 @@ fn decoded(bytes: &[u8]) -> Option<image::ImageResult<image::DynamicImage>> {
 const ORACLE_PIXELS: u64 = 1 << 16;
 
 /// True when the header says the image is small enough to decode twice per input.
+/// (Under `catch_unwind` as [`decoded`]: the header is the decoder's too.)
 fn small(data: &[u8]) -> bool {
-    image::ImageReader::new(Cursor::new(data))
-        .with_guessed_format()
+    let dimensions = std::panic::catch_unwind(|| {
+        image::ImageReader::new(Cursor::new(data))
+            .with_guessed_format()
+            .ok()
+            .and_then(|reader| reader.into_dimensions().ok())
+    });
+    dimensions
         .ok()
-        .and_then(|reader| reader.into_dimensions().ok())
+        .flatten()
         .is_some_and(|(w, h)| u64::from(w) * u64::from(h) <= ORACLE_PIXELS)
 }

@@ -9,9 +9,11 @@
 //! `RUST_BACKTRACE`), so the decoder is not given a file it cannot take.
 //!
 //! zune-jpeg 0.4 decodes one kind of JPEG only: one 8-bit Huffman frame (SOF0, SOF1 or SOF2)
-//! whose height is in the frame header (no DNL), each component sampled 1 or 2 times in each
-//! direction (4:4:4, 4:2:2, 4:4:0, 4:2:0). Anything else is refused here as unsupported; the
-//! decoder would refuse the other frame kinds too, or misread them.
+//! whose height is in the frame header (no DNL), with sampling factors of 1, 2 or 4 (it refuses
+//! others). Its upsamplers assume the first component is sampled finest in both directions, as
+//! in 4:4:4, 4:2:2, 4:2:0 and 4:1:1: a valid file that samples a chroma component finer
+//! (`cjpeg -sample 1x1,2x2,1x1`) trips an assertion too. Anything else is refused here as
+//! unsupported; the decoder would refuse the other frame kinds too, or misread them.
 
 use aigc_label_core::{Error, Result};
 
@@ -72,14 +74,21 @@ fn frame(body: &[u8], offset: usize) -> Result<()> {
     if height == [0, 0] {
         return Err(unsupported("a height given by a DNL marker is not decoded"));
     }
-    let sampling = (0..usize::from(n)).map(|i| body.get(7 + 3 * i).copied());
-    for s in sampling {
-        let s = s.ok_or_else(|| malformed(offset, "short frame header"))?;
-        if !matches!(s >> 4, 1 | 2) || !matches!(s & 15, 1 | 2) {
+    let mut sampling = Vec::new();
+    for i in 0..usize::from(n) {
+        let s = body
+            .get(7 + 3 * i)
+            .ok_or_else(|| malformed(offset, "short frame header"))?;
+        sampling.push((s >> 4, s & 15));
+    }
+    let Some(&(h0, v0)) = sampling.first() else {
+        return Err(malformed(offset, "a frame without components"));
+    };
+    for &(h, v) in &sampling {
+        if !matches!(h, 1 | 2 | 4) || !matches!(v, 1 | 2 | 4) || h > h0 || v > v0 {
             return Err(unsupported(&format!(
-                "sampling factors {}x{} (the decoder takes 1 or 2 each way)",
-                s >> 4,
-                s & 15
+                "sampling factors {h}x{v} next to {h0}x{v0} for the first component (the decoder \
+                 takes 1, 2 or 4, the first component sampled finest)"
             )));
         }
     }
@@ -101,17 +110,40 @@ mod tests {
 
     const THREE: [u8; 15] = [8, 0, 16, 0, 16, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1];
 
+    /// `THREE` with the components sampled `factors`.
+    fn sampled(factors: [u8; 3]) -> [u8; 15] {
+        let mut frame = THREE;
+        for (i, f) in factors.into_iter().enumerate() {
+            frame[7 + 3 * i] = f;
+        }
+        frame
+    }
+
     #[test]
     fn the_decoders_own_kind_passes() {
         for sof in [0xC0, 0xC1, 0xC2] {
             check(&jpeg(sof, &THREE, &[])).unwrap();
         }
+        // 4:4:4, 4:2:2, 4:4:0, 4:1:1, 4:2:0 with chroma 1x2, a 4x2 luma: zune-jpeg decodes them.
+        for factors in [
+            [0x11; 3],
+            [0x21, 0x11, 0x11],
+            [0x12, 0x11, 0x11],
+            [0x41, 0x11, 0x11],
+            [0x22, 0x12, 0x12],
+            [0x42, 0x11, 0x11],
+        ] {
+            check(&jpeg(0xC0, &sampled(factors), &[])).unwrap();
+        }
     }
 
     #[test]
     fn other_kinds_are_unsupported() {
-        let mut wide = THREE;
-        wide[13] = 0x42; // a component sampled 4x2: zune-jpeg's upsampler asserts
+        // A chroma component sampled finer than luma (4x2 next to 2x2, as in the fuzz seed, or
+        // 2x2 next to 1x1, as `cjpeg -sample 1x1,2x2,1x1` writes): zune-jpeg's upsampler asserts.
+        let wide = sampled([0x22, 0x11, 0x42]);
+        let finer_chroma = sampled([0x11, 0x22, 0x11]);
+        let three_wide = sampled([0x31, 0x11, 0x11]);
         let mut twelve = THREE;
         twelve[0] = 12;
         let mut dnl = THREE;
@@ -119,6 +151,8 @@ mod tests {
         let stray_sof13 = [0xFF, 0xCD, 0, 4, 0, 4];
         for file in [
             jpeg(0xC0, &wide, &[]),
+            jpeg(0xC0, &finer_chroma, &[]),
+            jpeg(0xC0, &three_wide, &[]),
             jpeg(0xC0, &twelve, &[]),
             jpeg(0xC0, &dnl, &[]),
             jpeg(0xC9, &THREE, &[]),
