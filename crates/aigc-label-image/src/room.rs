@@ -1,32 +1,15 @@
 //! Label updates in place through a *room* structure next to the label's (issue 16), for the
 //! image containers whose structures are skipped by a length before anyone parses them and carry
-//! no checksum: JPEG marker segments ([`crate::jpeg::update_in_place`]) and WebP's RIFF chunks
-//! ([`crate::webp::update_in_place`]). PNG chunks carry a CRC, which prepared bytes would break
-//! until the switch, so PNG has a layout of its own (the `png::in_place` module).
+//! no checksum: JPEG marker segments ([`crate::Jpeg`]) and WebP's RIFF chunks ([`crate::WebP`]).
+//! PNG chunks carry a CRC, which prepared bytes would break until the switch, so PNG has a
+//! layout of its own (the `png::in_place` module).
 //!
 //! The layout (a room beside the label, the two alternating roles with one switch inside one
 //! disk sector) and its steps are core's ([`aigc_label_core::in_place::room`], shared with
 //! Matroska); this module keeps what the image carriers add: the text of an XMP packet to zero.
 
-use aigc_label_core::Result;
-
-/// What an in-place update did: the one type every carrier's update returns.
-pub use aigc_label_core::in_place::Update;
-
 /// The label's structure and the room next to it (core's, shared with Matroska).
 pub(crate) use aigc_label_core::in_place::room::Pair;
-
-/// The writes of the three steps, and where the label and the room end up.
-pub(crate) type Steps = aigc_label_core::in_place::Steps;
-
-/// Runs `steps` on `file`, calling `sync` after the first two (core's step runner).
-pub(crate) fn run<F: std::io::Read + std::io::Write + std::io::Seek>(
-    steps: &Steps,
-    file: &mut F,
-    sync: impl FnMut(&mut F) -> std::io::Result<()>,
-) -> Result<Update> {
-    Ok(Update::InPlace(steps.run(file, sync)?))
-}
 
 /// Bytes of an XMP `packet` before its padding and `<?xpacket end` trailer: the text to zero.
 pub(crate) fn packet_text_len(packet: &[u8]) -> u64 {

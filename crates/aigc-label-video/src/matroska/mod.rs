@@ -17,7 +17,7 @@
 //! binding covers all of them (see `binding_exclusions` for the few bytes it leaves out).
 //!
 //! A `Tags` element of our own (cases 1, 1b, 2 and 3) holds our Tag and then a `Void` inside it,
-//! the room later labels take without a rewrite ([`update_in_place`]): [`Limits::label_room`]
+//! the room later labels take without a rewrite ([`InPlace`]): [`Limits::label_room`]
 //! bytes when the element is appended or grows, whatever the space leaves when it fills one.
 //!
 //! Elements that lose an `AIGC` tag keep their size (the rest becomes `Void`), and every
@@ -27,13 +27,11 @@ mod binding;
 pub(crate) mod ebml;
 mod in_place;
 
-pub use self::in_place::update_in_place;
-
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
 use aigc_label_core::container::Drains;
-use aigc_label_core::in_place::{InPlace, SECTOR, Storage, Update, in_one_sector};
+use aigc_label_core::in_place::{InPlace, SECTOR, in_one_sector};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
@@ -442,12 +440,6 @@ fn without_voids(kept: &[u8], at: u64) -> Result<Vec<u8>> {
         out.extend_from_slice(kept.get(c.range.clone()).unwrap_or_default());
     }
     Ok(out)
-}
-
-impl InPlace for Matroska {
-    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-        update_in_place(file, label, limits)
-    }
 }
 
 impl Carrier for Matroska {
