@@ -18,6 +18,8 @@
 //!   (a Vorbis stream's packets need its own codebooks); `--mix` re-encodes only the pages under
 //!   the cue with libvorbis at the setting that reproduces the stream's codebooks (see
 //!   `vorbis_mix`).
+//! - The sound of a Matroska/WebM video (Opus): `--mix` only, the packets under the cue
+//!   re-encoded by the Ogg Opus mixer and put in place of the originals (see `matroska`).
 //!
 //! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
 //! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
@@ -29,9 +31,11 @@ mod aac;
 mod aiff;
 mod ffmpeg;
 mod flac;
+mod matroska;
 mod mp3;
 mod ogg;
 mod ogg_mix;
+mod opus_frames;
 mod vorbis_mix;
 
 use std::io::{BufWriter, Read, Write};
@@ -134,6 +138,9 @@ fn stamp_any(
     if head.starts_with(b"OggS") {
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
+    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return write_atomically(output, |out| matroska::stamp(input, out, cue, at, mode));
+    }
     if head.starts_with(b"fLaC") {
         return write_atomically(output, |out| {
             flac::stamp(input, out, folder_of(output), cue, at, mode, progress)
@@ -156,7 +163,7 @@ fn stamp_any(
     }
     Err(Error::unsupported(
         "audio",
-        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio",
+        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio, and mixes into Opus in Matroska/WebM",
     ))
 }
 
@@ -201,6 +208,7 @@ pub fn fuzz_readers(data: &[u8]) {
         let _ = flac::fuzz_blocks(&mut src);
     }
     aac::fuzz(data);
+    aigc_label_video::matroska::track::fuzz(data);
     let mut cursor = std::io::Cursor::new(data);
     let _ = aiff::stamp(
         &mut cursor,

@@ -1,0 +1,134 @@
+//! `stamp_file --mix` on the sound track of a video file (issue 14) in Matroska/WebM: the cue's
+//! tones measured in what ffmpeg decodes, the output decodes without a message, the picture's
+//! packets and every sound packet outside the re-encoded run are the source's, one sound packet
+//! for one, and the duration is unchanged.
+
+mod common;
+
+use std::path::Path;
+
+use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
+use aigc_label_audio::stamp_file;
+use aigc_label_testutil::media::{Packets, assert_decodes_cleanly, duration, framemd5};
+use aigc_label_testutil::{fixture, run, tool};
+use common::*;
+
+/// True when ffmpeg and ffprobe are installed; false prints a SKIPPED line locally, and fails
+/// under `CI=true`.
+fn have_ffmpeg() -> bool {
+    tool("ffmpeg").is_some() && tool("ffprobe").is_some()
+}
+
+/// The first audio stream of `path` decoded by ffmpeg to mono f32 (channel 0).
+fn decode_channel0(path: &Path, channels: usize) -> Vec<f32> {
+    let ffmpeg = tool("ffmpeg").unwrap();
+    let out = run(
+        &ffmpeg,
+        &[
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path.as_os_str(),
+            "-map".as_ref(),
+            "0:a:0".as_ref(),
+            "-f".as_ref(),
+            "f32le".as_ref(),
+            "-c:a".as_ref(),
+            "pcm_f32le".as_ref(),
+            "-".as_ref(),
+        ],
+    );
+    out.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .step_by(channels)
+        .collect()
+}
+
+/// Asserts every tone of the default rhythm in `channel` from frame `first`, its edges within
+/// 6 ms.
+fn assert_mixed_cue_at(channel: &[f32], rate: u32, first: usize, what: &str) {
+    let rhythm = Rhythm::default();
+    let found = tone_segments(
+        channel.get(first..).unwrap_or_default(),
+        rate,
+        f64::from(rhythm.frequency_hz),
+    );
+    let expected = rhythm.tones().unwrap();
+    assert!(found.len() >= expected.len(), "{what}: {found:?}");
+    for (f, e) in found.iter().zip(&expected) {
+        assert!(
+            (f.0 - e.0).abs() < 0.006 && (f.1 - e.1).abs() < 0.006,
+            "{what}: tone {f:?}, expected {e:?}"
+        );
+    }
+}
+
+/// Stamps `input` with the cue mixed in at `at`, and checks what every mix must keep: a clean
+/// decode, the duration, the video packets, one sound packet for one with those outside one
+/// run (or two, for two cues) unchanged. Returns the output's path (in `dir`) and the sound
+/// packets that changed.
+fn mix_and_check(input: &Path, dir: &Path, at: &[At], what: &str) -> (std::path::PathBuf, usize) {
+    let ext = input.extension().unwrap().to_str().unwrap();
+    let output = dir.join(format!("out.{ext}"));
+    let mode = Mode::Mix(Ducking::default());
+    let stamped = stamp_file(input, &output, &Cue::default(), at, &mode).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(stamped.positions.len(), at.len(), "{what}");
+    assert_decodes_cleanly(&output, what);
+    assert_eq!(duration(input), duration(&output), "{what}: duration");
+    let video = |p: &Path| framemd5(p, "0:v:0", Packets::Copied).unwrap();
+    assert_eq!(video(input), video(&output), "{what}: the picture's packets");
+    let (before, after) = (
+        framemd5(input, "0:a:0", Packets::Copied).unwrap(),
+        framemd5(&output, "0:a:0", Packets::Copied).unwrap(),
+    );
+    assert_eq!(before.len(), after.len(), "{what}: one sound packet for one");
+    let changed: Vec<usize> = before
+        .iter()
+        .zip(&after)
+        .enumerate()
+        .filter(|(_, (b, a))| b.1 != a.1)
+        .map(|(i, _)| i)
+        .collect();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.0, a.0, "{what}: packet timestamps kept");
+    }
+    let runs = changed.windows(2).filter(|w| w[1] != w[0] + 1).count() + usize::from(!changed.is_empty());
+    assert!(runs <= at.len(), "{what}: packets changed in {runs} runs: {changed:?}");
+    (output, changed.len())
+}
+
+#[test]
+fn opus_in_webm_gets_the_cue_mixed_into_the_packets_under_it_only() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("video/stamp/vp9_gop1s.webm");
+    for (at, first) in [
+        (vec![At::Start], 0usize),
+        (vec![At::Time(std::time::Duration::from_secs(2))], 96_000),
+    ] {
+        let what = format!("vp9_gop1s.webm at {at:?}");
+        let (output, changed) = mix_and_check(&input, dir.path(), &at, &what);
+        // 4 s of 20 ms packets: the cue (1.56 s), its ramps and margins take under 2 s.
+        assert!(changed > 70 && changed < 100, "{what}: {changed} packets re-encoded");
+        let samples = decode_channel0(&output, 1);
+        assert_mixed_cue_at(&samples, 48_000, first, &what);
+    }
+}
+
+#[test]
+fn inserting_into_the_sound_of_a_webm_and_other_codecs_are_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.mkv");
+    let insert = stamp_file(
+        &fixture("video/stamp/vp9_gop1s.webm"),
+        &output,
+        &Cue::default(),
+        &[At::Start],
+        &Mode::Insert,
+    );
+    let err = insert.unwrap_err().to_string();
+    assert!(err.contains("out of step") && err.contains("--mix"), "{err}");
+    assert!(!output.exists());
+}
