@@ -233,6 +233,8 @@ pub(super) struct Plan {
     duration: u64,
     /// Frames per packet (every packet of the run has the same).
     frames: u64,
+    /// The TOC byte of the run's first packet (its mode and bandwidth).
+    toc: u8,
     count: u64,
     bitrate: u64,
     /// Granule position of the run's first sample.
@@ -244,7 +246,7 @@ pub(super) struct Plan {
 impl Plan {
     fn new(src: &mut Source, stream: &Stream, run: &Run, limits: &Limits) -> Result<Plan> {
         let mut carry = Vec::new();
-        let (mut count, mut bytes, mut duration, mut frames) = (0u64, 0u64, None, None);
+        let (mut count, mut bytes, mut duration, mut frames, mut toc) = (0u64, 0u64, None, None, None);
         let mut start = None;
         let mut ends = Vec::new();
         for page in stream.pages.get(run.a..run.b).unwrap_or_default() {
@@ -253,6 +255,7 @@ impl Plan {
             for packet in &packets {
                 let d = opus_samples(packet);
                 let f = frame_count(packet);
+                toc.get_or_insert(packet.first().copied().unwrap_or(0));
                 if *duration.get_or_insert(d) != d || d == 0 || *frames.get_or_insert(f) != f {
                     return Err(Error::unsupported(
                         "ogg",
@@ -277,6 +280,7 @@ impl Plan {
         Ok(Plan {
             duration,
             frames: frames.unwrap_or(1),
+            toc: toc.unwrap_or(0),
             count,
             bitrate: (bytes * 8 * 48_000 / (count * duration).max(1)).clamp(6_000, 256_000 * 2),
             start,
@@ -309,11 +313,31 @@ impl Plan {
         Ok(Plan {
             duration,
             frames,
+            toc: first.first().copied().unwrap_or(0),
             count,
             bitrate: (bytes * 8 * 48_000 / (count * duration).max(1)).clamp(6_000, 256_000 * 2),
             start,
             ends: Vec::new(),
         })
+    }
+
+    /// For packets of several frames, libopus options that keep every frame in the original's
+    /// mode and bandwidth (one TOC byte describes a packet's frames, so frames that libopus
+    /// coded differently could not share one): a CELT stream is coded CELT-only (`lowdelay`)
+    /// with the cutoff of its bandwidth. SILK and hybrid streams have no such switch; their
+    /// frames are checked when regrouped.
+    fn same_mode(&self) -> Vec<&'static str> {
+        let config = self.toc >> 3;
+        if self.frames <= 1 || config < 16 {
+            return Vec::new();
+        }
+        let cutoff = match (config - 16) / 4 {
+            0 => "4000",
+            1 => "8000",
+            2 => "12000",
+            _ => "20000",
+        };
+        vec!["-application", "lowdelay", "-cutoff", cutoff]
     }
 
     /// Packets of warm-up before the run.
@@ -376,7 +400,7 @@ impl Plan {
                 }
             };
             let channels = spec.channels.to_string();
-            let codec = [
+            let mut codec = vec![
                 "-c:a",
                 "libopus",
                 "-b:a",
@@ -386,6 +410,7 @@ impl Plan {
                 "-ac",
                 &channels,
             ];
+            codec.extend(self.same_mode());
             let bytes = ffmpeg::encode_pcm(tools, &pcm, &spec, &codec, "ogg")?;
             let (pages, ident) = encoded_pages(bytes)?;
             let reported = pre_skip_of(&ident);
@@ -411,8 +436,7 @@ impl Plan {
                     ));
                 }
             }
-            let mut packets = regroup(&kept, per)?;
-            packets.truncate(self.count as usize);
+            let packets = regroup(&kept, per, self.count as usize)?;
             if packets.len() as u64 != self.count || packets.iter().any(|p| opus_samples(p) != self.duration) {
                 return Err(Error::unsupported(
                     "ogg",
@@ -547,6 +571,7 @@ mod tests {
         let plan = Plan {
             duration: 960,
             frames: 1,
+            toc: 31 << 3,
             count: 400,
             bitrate: 64_000,
             start: 0,

@@ -108,15 +108,15 @@ pub(super) fn frames(packet: &[u8]) -> Option<(u8, Vec<&[u8]>)> {
     Some((head, frames))
 }
 
-/// `packets` (each of any framing) regrouped `per` frames to a packet in code-3 framing (code 0
-/// when `per` is 1, so single-frame packets are left as they are).
+/// The frames of `packets` (each of any framing), the first `count * per` of them, regrouped
+/// `per` to a packet in code-3 framing (when `per` is 1, the first `count` packets as they are).
 ///
 /// # Errors
-/// [`Error::Unsupported`] when a packet cannot be parsed, the frames do not divide into whole
-/// packets, or frames of one packet differ in configuration.
-pub(super) fn regroup(packets: &[Vec<u8>], per: u64) -> Result<Vec<Vec<u8>>> {
+/// [`Error::Unsupported`] when a packet cannot be parsed, there are fewer frames than that,
+/// or frames of one packet differ in configuration.
+pub(super) fn regroup(packets: &[Vec<u8>], per: u64, count: usize) -> Result<Vec<Vec<u8>>> {
     if per <= 1 {
-        return Ok(packets.to_vec());
+        return Ok(packets.iter().take(count).cloned().collect());
     }
     let per = usize::try_from(per)
         .ok()
@@ -128,13 +128,15 @@ pub(super) fn regroup(packets: &[Vec<u8>], per: u64) -> Result<Vec<Vec<u8>>> {
             frames(p).ok_or_else(|| Error::unsupported(FORMAT, "libopus wrote a packet this cannot take apart"))?;
         all.extend(frames.into_iter().map(|f| (head, f)));
     }
-    if all.len() % per != 0 {
+    let needed = count.saturating_mul(per);
+    if all.len() < needed {
         return Err(Error::unsupported(
             FORMAT,
-            format!("{} new Opus frames do not fill packets of {per}", all.len()),
+            format!("libopus wrote {} frames for {count} packets of {per}", all.len()),
         ));
     }
-    let mut out = Vec::with_capacity(all.len() / per);
+    all.truncate(needed);
+    let mut out = Vec::with_capacity(count);
     for group in all.chunks(per) {
         let head = group.first().map_or(0, |g| g.0);
         if group.iter().any(|g| g.0 != head) {
@@ -174,7 +176,7 @@ mod tests {
                 p
             })
             .collect();
-        let grouped = regroup(&packets, 2).unwrap();
+        let grouped = regroup(&packets, 2, 2).unwrap();
         assert_eq!(grouped.len(), 2);
         for (g, pair) in grouped.iter().zip(packets.chunks(2)) {
             assert_eq!(frame_count(g), 2);
@@ -182,11 +184,19 @@ mod tests {
             assert_eq!(head, toc);
             assert_eq!(frames, [&pair[0][1..], &pair[1][1..]]);
         }
-        assert_eq!(regroup(&packets, 1).unwrap(), packets);
-        assert!(regroup(&packets, 3).is_err(), "4 frames do not fill packets of 3");
+        assert_eq!(regroup(&packets, 1, 4).unwrap(), packets);
+        assert_eq!(
+            regroup(&packets, 3, 1).unwrap().len(),
+            1,
+            "frames past the count are left out"
+        );
+        assert!(
+            regroup(&packets, 3, 2).is_err(),
+            "4 frames do not fill two packets of 3"
+        );
         let mut mixed = packets.clone();
         mixed[1][0] = 15 << 3;
-        assert!(regroup(&mixed, 2).is_err(), "one packet, one configuration");
+        assert!(regroup(&mixed, 2, 2).is_err(), "one packet, one configuration");
     }
 
     #[test]

@@ -1,0 +1,129 @@
+//! `--mix` into streams whose framing the encoder does not choose by itself (issue 14): Opus
+//! packets of several frames each. The cue's tones are measured in what ffmpeg decodes, the
+//! output decodes without a message, its duration and packet layout are the source's, and the
+//! packets outside the re-encoded run keep their bytes.
+
+mod common;
+
+use std::path::Path;
+
+use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
+use aigc_label_audio::stamp_file;
+use aigc_label_testutil::media::{Packets, assert_decodes_cleanly, duration, framemd5};
+use aigc_label_testutil::{run, tool};
+use common::*;
+
+/// True when ffmpeg and ffprobe are installed; false prints a SKIPPED line locally, and fails
+/// under `CI=true`.
+fn have_ffmpeg() -> bool {
+    tool("ffmpeg").is_some() && tool("ffprobe").is_some()
+}
+
+/// Channel 0 of the first audio stream of `path` as ffmpeg decodes it.
+fn decode_channel0(path: &Path, channels: usize) -> Vec<f32> {
+    let ffmpeg = tool("ffmpeg").unwrap();
+    let args = [
+        "-v",
+        "error",
+        "-i",
+        path.to_str().unwrap(),
+        "-map",
+        "0:a:0",
+        "-f",
+        "f32le",
+        "-",
+    ];
+    let out = run(&ffmpeg, &args.map(std::ffi::OsStr::new));
+    out.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .step_by(channels)
+        .collect()
+}
+
+/// Asserts every tone of the default rhythm in `channel` from frame `first`, edges within 6 ms.
+fn assert_mixed_cue_at(channel: &[f32], rate: u32, first: usize, what: &str) {
+    let rhythm = Rhythm::default();
+    let found = tone_segments(
+        channel.get(first..).unwrap_or_default(),
+        rate,
+        f64::from(rhythm.frequency_hz),
+    );
+    let expected = rhythm.tones().unwrap();
+    assert!(found.len() >= expected.len(), "{what}: {found:?}");
+    for (f, e) in found.iter().zip(&expected) {
+        assert!(
+            (f.0 - e.0).abs() < 0.006 && (f.1 - e.1).abs() < 0.006,
+            "{what}: tone {f:?}, expected {e:?}"
+        );
+    }
+}
+
+/// The TOC byte and frame-count byte of every Opus packet in the Ogg file `data`.
+fn opus_packet_heads(data: &[u8]) -> Vec<[u8; 2]> {
+    let mut heads = Vec::new();
+    let mut packet = Vec::new();
+    let mut pos = 0;
+    while let Some(page) = data.get(pos..).filter(|p| p.starts_with(b"OggS")) {
+        let n = usize::from(page[26]);
+        let lacing = &page[27..27 + n];
+        let mut body = 27 + n;
+        for &l in lacing {
+            packet.extend_from_slice(&page[body..body + usize::from(l)]);
+            body += usize::from(l);
+            if l < 255 {
+                if packet.len() >= 2 {
+                    heads.push([packet[0], packet[1]]);
+                }
+                packet.clear();
+            }
+        }
+        pos += body;
+    }
+    heads
+}
+
+#[test]
+fn opus_packets_of_six_frames_are_mixed_into_frame_by_frame_and_regrouped() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture_path("stamp_mix_120ms.opus");
+    let source_heads = opus_packet_heads(&std::fs::read(&input).unwrap());
+    // Header packets aside, every packet is code 3 with six frames.
+    assert!(
+        source_heads[2..].iter().all(|h| h[0] & 3 == 3 && h[1] & 0x3f == 6),
+        "{source_heads:?}"
+    );
+    for (at, first) in [
+        (At::Start, 0usize),
+        (At::Time(std::time::Duration::from_secs(2)), 96_000),
+    ] {
+        let what = format!("stamp_mix_120ms.opus at {at:?}");
+        let output = dir.path().join("out.opus");
+        let mode = Mode::Mix(Ducking::default());
+        stamp_file(&input, &output, &Cue::default(), &[at], &mode).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_decodes_cleanly(&output, &what);
+        assert_eq!(duration(&input), duration(&output), "{what}: duration");
+        let heads = opus_packet_heads(&std::fs::read(&output).unwrap());
+        assert_eq!(heads.len(), source_heads.len(), "{what}: one packet for one");
+        assert!(
+            heads[2..].iter().all(|h| h[0] & 3 == 3 && h[1] & 0x3f == 6),
+            "{what}: six frames a packet"
+        );
+        let (before, after) = (
+            framemd5(&input, "0:a:0", Packets::Copied).unwrap(),
+            framemd5(&output, "0:a:0", Packets::Copied).unwrap(),
+        );
+        let changed: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
+        // 4 s of 120 ms packets (34): the cue (1.56 s, 13 packets) and its ramps take about 20,
+        // from the start or from about 1 s to the end.
+        assert!(changed.len() >= 13 && changed.len() <= 26, "{what}: {changed:?}");
+        assert_eq!(
+            changed.last().unwrap() - changed[0] + 1,
+            changed.len(),
+            "{what}: one run"
+        );
+        assert_mixed_cue_at(&decode_channel0(&output, 1), 48_000, first, &what);
+    }
+}
