@@ -118,6 +118,28 @@ fn opus_in_webm_gets_the_cue_mixed_into_the_packets_under_it_only() {
 }
 
 #[test]
+fn aac_in_mkv_gets_the_cue_mixed_into_the_frames_under_it_only() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("video/stamp/h264_gop1s.mkv");
+    // The track's first frame is the encoder's priming (Matroska has no edit list to skip it):
+    // the content, and the cue at 0 s, start after it.
+    for (at, first) in [
+        (vec![At::Start], 1024usize),
+        (vec![At::Time(std::time::Duration::from_secs(2))], 97_024),
+    ] {
+        let what = format!("h264_gop1s.mkv at {at:?}");
+        let (output, changed) = mix_and_check(&input, dir.path(), &at, &what);
+        // 4 s of 1024-sample frames (189): the cue (1.56 s, 74 frames) and a few either side.
+        assert!(changed > 70 && changed < 90, "{what}: {changed} frames re-encoded");
+        let samples = decode_channel0(&output, 1);
+        assert_mixed_cue_at(&samples, 48_000, first, &what);
+    }
+}
+
+#[test]
 fn inserting_into_the_sound_of_a_webm_and_other_codecs_are_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.mkv");

@@ -308,7 +308,7 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     {
         return Err(Error::unsupported(
             "stamp",
-            "--cue on a video mixes the cue into AAC sound in MP4/MOV and Opus sound in Matroska/WebM files; \
+            "--cue on a video mixes the cue into AAC sound in MP4/MOV and AAC or Opus sound in Matroska/WebM files; \
              the sound of FLV and AVI files is not handled yet (leave out --cue, or stamp the sound track on \
              its own with --mix)",
         ));

@@ -4,7 +4,7 @@
 //! picture, the rest of the sound) keeps its bytes, and timing does not change.
 //!
 //! Handled: Opus (`A_OPUS`), through the same packet mixer as Ogg Opus (`ogg_mix`), packets of
-//! several frames included. Inserting is refused (it would put sound and picture out of
+//! several frames included; AAC-LC (`A_AAC`), through the mixer of AAC in MP4 (`aac`). Inserting is refused (it would put sound and picture out of
 //! step), as are codecs without a mixer here; the message says what to do instead.
 
 use std::io::Write;
@@ -13,6 +13,7 @@ use std::path::Path;
 use aigc_label_core::{Error, Limits, Result};
 use aigc_label_video::matroska::track::{AUDIO_TRACK, MatroskaTrack};
 
+use super::aac::{FRAME, Sound, mix_spans};
 use super::ogg::{opus_head, opus_samples};
 use super::ogg_mix::Plan;
 use super::{Stamped, ffmpeg};
@@ -36,10 +37,11 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
     };
     match track.codec_id.as_str() {
         "A_OPUS" => opus(path, &track, output, cue, at, ducking, &limits),
+        id if id.starts_with("A_AAC") => aac(path, &track, output, cue, at, ducking, &limits),
         other => Err(Error::unsupported(
             FORMAT,
             format!(
-                "mixing a cue into {other} sound in Matroska/WebM (handled: Opus); convert the sound to Opus \
+                "mixing a cue into {other} sound in Matroska/WebM (handled: Opus, AAC); convert the sound \
                  (ffmpeg -c:v copy -c:a libopus) or stamp the sound track on its own"
             ),
         )),
@@ -103,6 +105,42 @@ fn opus(
     Ok(Stamped {
         format: FORMAT,
         spec,
+        cue_frames: rendered.frames(),
+        input_frames: content,
+        positions,
+    })
+}
+
+/// The AAC mix: the frames under the cue re-encoded by `aac`'s mixer with the track's
+/// AudioSpecificConfig (`CodecPrivate`). Matroska has no edit list: the encoder's priming
+/// frame (ffmpeg's and most encoders' 1024 samples) plays as the track's first frame, so the
+/// content is taken to start after it.
+fn aac(
+    path: &Path,
+    track: &MatroskaTrack,
+    output: &mut dyn Write,
+    cue: &Cue,
+    at: &[At],
+    ducking: &Ducking,
+    limits: &Limits,
+) -> Result<Stamped> {
+    let config = super::aac::asc_config(&track.private)?;
+    let bytes: u64 = track.blocks.iter().map(|b| b.payload.end - b.payload.start).sum();
+    let frames = track.blocks.len() as u64;
+    let sound = Sound::new(config, frames, bytes, FRAME)?;
+    let content = (frames * FRAME).saturating_sub(sound.priming);
+    let rendered = Rendered::new(cue, &sound.spec)?;
+    let positions = resolve(at, &sound.spec, content, rendered.frames(), &Mode::Mix(*ducking))?;
+    let tools = ffmpeg::tools()?;
+    let spans = mix_spans(&sound, path, &[], &rendered, &positions, ducking, &tools)?;
+    let replace: Vec<(usize, &[u8])> = spans
+        .iter()
+        .flat_map(|(from, frames)| frames.iter().enumerate().map(move |(i, f)| (from + i, f.as_slice())))
+        .collect();
+    track.write(&mut std::fs::File::open(path)?, &replace, limits, output)?;
+    Ok(Stamped {
+        format: FORMAT,
+        spec: sound.spec,
         cue_frames: rendered.frames(),
         input_frames: content,
         positions,

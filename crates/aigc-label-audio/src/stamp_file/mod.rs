@@ -18,8 +18,8 @@
 //!   (a Vorbis stream's packets need its own codebooks); `--mix` re-encodes only the pages under
 //!   the cue with libvorbis at the setting that reproduces the stream's codebooks (see
 //!   `vorbis_mix`).
-//! - The sound of a Matroska/WebM video (Opus): `--mix` only, the packets under the cue
-//!   re-encoded by the Ogg Opus mixer and put in place of the originals (see `matroska`).
+//! - The sound of a Matroska/WebM video (Opus, AAC): `--mix` only, the packets under the cue
+//!   re-encoded by the Ogg Opus or the MP4 AAC mixer and put in place of the originals (see `matroska`).
 //!
 //! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
 //! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
@@ -163,7 +163,7 @@ fn stamp_any(
     }
     Err(Error::unsupported(
         "audio",
-        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio, and mixes into Opus in Matroska/WebM",
+        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio, and mixes into Opus and AAC in Matroska/WebM",
     ))
 }
 
