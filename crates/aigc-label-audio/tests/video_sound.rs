@@ -140,6 +140,64 @@ fn aac_in_mkv_gets_the_cue_mixed_into_the_frames_under_it_only() {
 }
 
 #[test]
+fn aac_in_flv_gets_the_cue_mixed_into_the_frames_under_it_only() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 44.1 kHz; the second with `onMetaData` keyframe positions, which move with the tags.
+    for name in ["flv_gop1s.flv", "h264_gop1s.flv"] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let what = format!("{name} at the start");
+        let (output, changed) = mix_and_check(&input, dir.path(), &[At::Start], &what);
+        assert!(changed > 60 && changed < 90, "{what}: {changed} frames re-encoded");
+        let samples = decode_channel0(&output, 1);
+        assert_mixed_cue_at(&samples, 44_100, 1024, &what);
+        if name == "h264_gop1s.flv" {
+            // A seek through the keyframe index lands on the keyframe it did in the source.
+            let seek = |file: &Path| {
+                let ffprobe = tool("ffprobe").unwrap();
+                let args = [
+                    "-v",
+                    "error",
+                    "-read_intervals",
+                    "3%+#1",
+                    "-select_streams",
+                    "v",
+                    "-show_entries",
+                    "frame=pts,key_frame",
+                    "-of",
+                    "csv=p=0",
+                    file.to_str().unwrap(),
+                ];
+                String::from_utf8(run(&ffprobe, &args.map(std::ffi::OsStr::new))).unwrap()
+            };
+            assert_eq!(seek(&output), seek(&input), "{what}");
+            assert!(seek(&output).starts_with("1,"), "{what}: a keyframe");
+        }
+    }
+}
+
+#[test]
+fn mp3_in_flv_gets_the_cue_mixed_into_the_frames_under_it_only() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("video/sound/flv_mp3.flv");
+    let secs = std::time::Duration::from_secs;
+    // LAME's priming (576 + 529 samples) plays first: the cue at 0 s is heard after it.
+    for (at, first) in [(At::Start, 1105usize), (At::Time(secs(2)), 88_200 + 1105)] {
+        let what = format!("flv_mp3.flv at {at:?}");
+        let (output, changed) = mix_and_check(&input, dir.path(), &[at], &what);
+        // 4 s of 1152-sample frames (154): the cue (1.56 s, 60 frames) and a few either side.
+        assert!(changed > 55 && changed < 80, "{what}: {changed} frames re-encoded");
+        let samples = decode_channel0(&output, 1);
+        assert_mixed_cue_at(&samples, 44_100, first, &what);
+    }
+}
+
+#[test]
 fn inserting_into_the_sound_of_a_webm_and_other_codecs_are_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.mkv");

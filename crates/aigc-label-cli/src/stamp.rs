@@ -302,15 +302,19 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     }
     // `--cue`: containers whose sound track the audio stamper mixes into (it names the codecs
     // it handles in each); others are refused before any work.
-    let sound_containers = [aigc_label::video::Bmff.format(), aigc_label::video::Matroska.format()];
+    let sound_containers = [
+        aigc_label::video::Bmff.format(),
+        aigc_label::video::Matroska.format(),
+        aigc_label::video::Flv.format(),
+    ];
     if args.cue.is_some()
         && !aigc_label::detect_file(&args.input)?.is_some_and(|c| sound_containers.contains(&c.format()))
     {
         return Err(Error::unsupported(
             "stamp",
-            "--cue on a video mixes the cue into AAC sound in MP4/MOV and AAC or Opus sound in Matroska/WebM files; \
-             the sound of FLV and AVI files is not handled yet (leave out --cue, or stamp the sound track on \
-             its own with --mix)",
+            "--cue on a video mixes the cue into AAC sound in MP4/MOV, AAC or Opus sound in Matroska/WebM and \
+             AAC or MP3 sound in FLV files; the sound of AVI files is not handled yet (leave out --cue, or stamp \
+             the sound track on its own with --mix)",
         ));
     }
     let options = StampOptions {

@@ -1,7 +1,7 @@
 //! `aigc-label stamp` on AAC in MP4 (issue 14): an M4A (no video track) goes to the audio
 //! stamper and gets the cue inserted; a video with `--cue` gets the label in the picture and
 //! the cue mixed into its sound, which keeps its frame count and its step with the picture; so
-//! does a WebM with Opus sound.
+//! do WebM (Opus), Matroska (AAC) and FLV (AAC) videos.
 
 mod common;
 
@@ -144,53 +144,62 @@ fn a_cue_for_the_sound_of_an_avi_is_refused_before_any_work() {
 }
 
 #[test]
-fn a_webm_with_cue_gets_the_picture_label_and_the_cue_mixed_into_its_opus_sound() {
+fn webm_mkv_and_flv_with_cue_get_the_picture_label_and_the_cue_mixed_into_their_sound() {
     if !have_ffmpeg() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let input = aigc_label_testutil::fixture("video/stamp/vp9_gop1s.webm");
-    let output = dir.path().join("out.webm");
-    let out = run(&[
-        "stamp",
-        input.to_str().unwrap(),
-        "-o",
-        output.to_str().unwrap(),
-        "--cue",
-        "rhythm",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(code(&out), 0, "{stderr}");
-    assert!(stderr.contains("vp9 label on 50 frames"), "{stderr}");
-    assert!(
-        stderr.contains("rhythm cue of 1.560 s mixed into the sound"),
-        "{stderr}"
-    );
-    let (errors, after) = decode(&output, "0:a:0");
-    assert_eq!(errors, "");
-    let (_, before) = decode(&input, "0:a:0");
-    assert_eq!(after.len(), before.len(), "one sound packet for one");
-    assert_ne!(after[..10], before[..10], "the opening packets carry the cue");
-    let same_tail = before
-        .iter()
-        .rev()
-        .zip(after.iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    // 4 s of 20 ms packets: the cue and its ramps take under 2 s of them.
-    assert!(
-        same_tail > before.len() / 2,
-        "{same_tail} of {} packets kept",
-        before.len()
-    );
-    // The picture: spliced (its packets after the first keyframe past 2 s are the source's).
-    let (_, video_after) = decode(&output, "0:v:0");
-    let (_, video_before) = decode(&input, "0:v:0");
-    assert_eq!(video_after.len(), video_before.len());
-    assert_ne!(video_after[..50], video_before[..50], "the label is drawn");
-    assert_eq!(
-        video_after[50..],
-        video_before[50..],
-        "the picture after the splice is the source's"
-    );
+    for (name, codec) in [
+        ("vp9_gop1s.webm", "vp9"),
+        ("h264_gop1s.mkv", "h264"),
+        ("h264_gop1s.flv", "h264"),
+    ] {
+        let input = aigc_label_testutil::fixture(&format!("video/stamp/{name}"));
+        let output = dir.path().join(format!("out-{name}"));
+        let out = run(&[
+            "stamp",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--cue",
+            "rhythm",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 0, "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{codec} label on 50 frames")),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains("rhythm cue of 1.560 s mixed into the sound"),
+            "{name}: {stderr}"
+        );
+        let (errors, after) = decode(&output, "0:a:0");
+        assert_eq!(errors, "", "{name}");
+        let (_, before) = decode(&input, "0:a:0");
+        assert_eq!(after.len(), before.len(), "{name}: one sound packet for one");
+        assert_ne!(after[..10], before[..10], "{name}: the opening packets carry the cue");
+        let same_tail = before
+            .iter()
+            .rev()
+            .zip(after.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        // 4 s of sound: the cue and its ramps take under 2 s of it.
+        assert!(
+            same_tail > before.len() / 2,
+            "{name}: {same_tail} of {} packets kept",
+            before.len()
+        );
+        // The picture: spliced (its packets after the keyframe at 2 s are the source's).
+        let (_, video_after) = decode(&output, "0:v:0");
+        let (_, video_before) = decode(&input, "0:v:0");
+        assert_eq!(video_after.len(), video_before.len(), "{name}");
+        assert_ne!(video_after[..50], video_before[..50], "{name}: the label is drawn");
+        assert_eq!(
+            video_after[50..],
+            video_before[50..],
+            "{name}: the picture after the splice"
+        );
+    }
 }

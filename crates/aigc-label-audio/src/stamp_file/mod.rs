@@ -31,6 +31,7 @@ mod aac;
 mod aiff;
 mod ffmpeg;
 mod flac;
+mod flv;
 mod matroska;
 mod mp3;
 mod ogg;
@@ -141,6 +142,9 @@ fn stamp_any(
     if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
         return write_atomically(output, |out| matroska::stamp(input, out, cue, at, mode));
     }
+    if head.starts_with(b"FLV") {
+        return write_atomically(output, |out| flv::stamp(input, out, cue, at, mode));
+    }
     if head.starts_with(b"fLaC") {
         return write_atomically(output, |out| {
             flac::stamp(input, out, folder_of(output), cue, at, mode, progress)
@@ -166,6 +170,9 @@ fn stamp_any(
         "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio, and mixes into Opus and AAC in Matroska/WebM",
     ))
 }
+
+/// New frames of a mix, each with the index of the packet (block, tag, chunk) it replaces.
+pub(super) type NewFrames = Vec<(usize, Vec<u8>)>;
 
 /// Most channels a stamped file may have: the cue is rendered for every one (a crafted header
 /// with thousands would make that rendering huge); real files have at most a few dozen.
@@ -209,6 +216,7 @@ pub fn fuzz_readers(data: &[u8]) {
     }
     aac::fuzz(data);
     aigc_label_video::matroska::track::fuzz(data);
+    aigc_label_video::flv::track::fuzz(data);
     let mut cursor = std::io::Cursor::new(data);
     let _ = aiff::stamp(
         &mut cursor,
