@@ -198,6 +198,38 @@ fn mp3_in_flv_gets_the_cue_mixed_into_the_frames_under_it_only() {
 }
 
 #[test]
+fn mp3_and_pcm_in_avi_get_the_cue_mixed_into_the_chunks_under_it_only() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // MP3 (48 kHz mono): LAME's priming plays first, so the cue at 0 s is heard after it.
+    let input = fixture("video/stamp/mpeg4_gop1s.avi");
+    let (output, changed) = mix_and_check(&input, dir.path(), &[At::Start], "mpeg4_gop1s.avi");
+    assert!(
+        changed > 60 && changed < 90,
+        "mpeg4_gop1s.avi: {changed} frames re-encoded"
+    );
+    assert_mixed_cue_at(&decode_channel0(&output, 1), 48_000, 1105, "mpeg4_gop1s.avi");
+    // 16-bit PCM: mixed in place, the samples away from the cue and its ramps as they were.
+    let input = fixture("video/sound/avi_pcm.avi");
+    let at = [At::Time(std::time::Duration::from_secs(1))];
+    let (output, _) = mix_and_check(&input, dir.path(), &at, "avi_pcm.avi");
+    let (before, after) = (decode_channel0(&input, 1), decode_channel0(&output, 1));
+    assert_eq!(before.len(), after.len());
+    assert_mixed_cue_at(&after, 16_000, 16_000, "avi_pcm.avi");
+    let ramp = 320; // 20 ms
+    let cue = (Rhythm::default().duration().unwrap().as_secs_f64() * 16_000.0).round() as usize;
+    let differs: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
+    assert!(
+        *differs.first().unwrap() >= 16_000 - ramp && *differs.last().unwrap() < 16_000 + cue + ramp,
+        "avi_pcm.avi: samples changed from {} to {}",
+        differs.first().unwrap(),
+        differs.last().unwrap()
+    );
+}
+
+#[test]
 fn inserting_into_the_sound_of_a_webm_and_other_codecs_are_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out.mkv");

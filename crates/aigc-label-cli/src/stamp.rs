@@ -306,15 +306,15 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
         aigc_label::video::Bmff.format(),
         aigc_label::video::Matroska.format(),
         aigc_label::video::Flv.format(),
+        aigc_label::video::Avi.format(),
     ];
     if args.cue.is_some()
         && !aigc_label::detect_file(&args.input)?.is_some_and(|c| sound_containers.contains(&c.format()))
     {
         return Err(Error::unsupported(
             "stamp",
-            "--cue on a video mixes the cue into AAC sound in MP4/MOV, AAC or Opus sound in Matroska/WebM and \
-             AAC or MP3 sound in FLV files; the sound of AVI files is not handled yet (leave out --cue, or stamp \
-             the sound track on its own with --mix)",
+            "--cue on a video mixes the cue into the sound of MP4/MOV, Matroska/WebM, FLV and AVI files; \
+             other containers are not handled (leave out --cue, or stamp the sound track on its own with --mix)",
         ));
     }
     let options = StampOptions {

@@ -18,8 +18,10 @@
 //!   (a Vorbis stream's packets need its own codebooks); `--mix` re-encodes only the pages under
 //!   the cue with libvorbis at the setting that reproduces the stream's codebooks (see
 //!   `vorbis_mix`).
-//! - The sound of a Matroska/WebM video (Opus, AAC): `--mix` only, the packets under the cue
-//!   re-encoded by the Ogg Opus or the MP4 AAC mixer and put in place of the originals (see `matroska`).
+//! - The sound of a Matroska/WebM (Opus, AAC), FLV (AAC, MP3) or AVI (MP3, 16-bit PCM) video:
+//!   `--mix` only, the packets under the cue re-encoded by the mixer of the codec's own file
+//!   format (Ogg Opus, MP4 AAC, MP3) and put in place of the originals, one for one (see
+//!   `matroska`, `flv`, `avi`).
 //!
 //! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
 //! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
@@ -29,6 +31,7 @@
 
 mod aac;
 mod aiff;
+mod avi;
 mod ffmpeg;
 mod flac;
 mod flv;
@@ -150,6 +153,9 @@ fn stamp_any(
             flac::stamp(input, out, folder_of(output), cue, at, mode, progress)
         });
     }
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"AVI ") {
+        return write_atomically(output, |out| avi::stamp(input, out, cue, at, mode));
+    }
     if matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE") {
         let frames = hound::WavReader::open(input)
             .map_err(crate::cue::hound_error)?
@@ -167,7 +173,7 @@ fn stamp_any(
     }
     Err(Error::unsupported(
         "audio",
-        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio, and mixes into Opus and AAC in Matroska/WebM",
+        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio, and mixes into the sound of Matroska/WebM, FLV and AVI videos",
     ))
 }
 
@@ -217,6 +223,7 @@ pub fn fuzz_readers(data: &[u8]) {
     aac::fuzz(data);
     aigc_label_video::matroska::track::fuzz(data);
     aigc_label_video::flv::track::fuzz(data);
+    aigc_label_video::avi::track::fuzz(data);
     let mut cursor = std::io::Cursor::new(data);
     let _ = aiff::stamp(
         &mut cursor,

@@ -645,7 +645,7 @@ pub(super) fn mix_frames(
     let rendered = Rendered::new(cue, &spec)?;
     let mode = Mode::Mix(*ducking);
     let positions = resolve(at, &spec, content, rendered.frames(), &mode)?;
-    let job = MixJob {
+    let mut job = MixJob {
         path,
         walk: &walk,
         header: &header,
@@ -654,7 +654,17 @@ pub(super) fn mix_frames(
         priming: LAME_LEAD,
         cbr,
     };
-    let (inserts, _) = job.inserts(&mut src, &rendered, ducking, &positions)?;
+    // A constant-bitrate stream whose bit reservoir is full leaves the re-encoded frames no
+    // room for the bytes the next original frame borrows. The container times each frame by
+    // itself (no Info frame or seek table assumes a bitrate), so the span may then be coded
+    // at a variable bitrate, its last frame enlarged to make the room.
+    let (inserts, _) = match job.inserts(&mut src, &rendered, ducking, &positions) {
+        Err(Error::Unsupported(_)) if cbr => {
+            job.cbr = false;
+            job.inserts(&mut src, &rendered, ducking, &positions)?
+        }
+        other => other?,
+    };
     let mut new = Vec::new();
     for insert in inserts {
         let mut at = 0usize;
