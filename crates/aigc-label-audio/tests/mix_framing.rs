@@ -1,5 +1,5 @@
-//! `--mix` into streams whose framing the encoder does not choose by itself (issue 14): Opus
-//! packets of several frames each. The cue's tones are measured in what ffmpeg decodes, the
+//! `--mix` into streams the encoder does not make by default (issue 14): Opus packets of
+//! several frames each, and Vorbis made at a set bitrate. The cue's tones are measured in what ffmpeg decodes, the
 //! output decodes without a message, its duration and packet layout are the source's, and the
 //! packets outside the re-encoded run keep their bytes.
 
@@ -60,6 +60,15 @@ fn assert_mixed_cue_at(channel: &[f32], rate: u32, first: usize, what: &str) {
 
 /// The TOC byte and frame-count byte of every Opus packet in the Ogg file `data`.
 fn opus_packet_heads(data: &[u8]) -> Vec<[u8; 2]> {
+    ogg_packets(data)
+        .into_iter()
+        .filter(|p| p.len() >= 2)
+        .map(|p| [p[0], p[1]])
+        .collect()
+}
+
+/// Every packet of the Ogg file `data` (one logical stream).
+fn ogg_packets(data: &[u8]) -> Vec<Vec<u8>> {
     let mut heads = Vec::new();
     let mut packet = Vec::new();
     let mut pos = 0;
@@ -71,10 +80,7 @@ fn opus_packet_heads(data: &[u8]) -> Vec<[u8; 2]> {
             packet.extend_from_slice(&page[body..body + usize::from(l)]);
             body += usize::from(l);
             if l < 255 {
-                if packet.len() >= 2 {
-                    heads.push([packet[0], packet[1]]);
-                }
-                packet.clear();
+                heads.push(std::mem::take(&mut packet));
             }
         }
         pos += body;
@@ -125,5 +131,56 @@ fn opus_packets_of_six_frames_are_mixed_into_frame_by_frame_and_regrouped() {
             "{what}: one run"
         );
         assert_mixed_cue_at(&decode_channel0(&output, 1), 48_000, first, &what);
+    }
+}
+
+#[test]
+fn vorbis_made_at_a_set_bitrate_is_mixed_into_at_that_bitrate() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture_path("stamp_mix_64k.ogg");
+    let source = std::fs::read(&input).unwrap();
+    let headers = ogg_packets(&source);
+    // No quality step makes this stream's setup header (so the bitrate is what finds it).
+    let ffmpeg = tool("ffmpeg").unwrap();
+    for q in -1..=10 {
+        let probe = dir.path().join(format!("q{q}.ogg"));
+        let args = [
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=44100:cl=mono",
+            "-t",
+            "0.1",
+            "-c:a",
+            "libvorbis",
+            "-q:a",
+            &q.to_string(),
+            probe.to_str().unwrap(),
+        ];
+        run(&ffmpeg, &args.map(std::ffi::OsStr::new));
+        assert_ne!(
+            ogg_packets(&std::fs::read(&probe).unwrap())[2],
+            headers[2],
+            "quality {q}"
+        );
+    }
+    for (at, first) in [
+        (At::Start, 0usize),
+        (At::Time(std::time::Duration::from_secs(2)), 88_200),
+    ] {
+        let what = format!("stamp_mix_64k.ogg at {at:?}");
+        let output = dir.path().join("out.ogg");
+        let mode = Mode::Mix(Ducking::default());
+        stamp_file(&input, &output, &Cue::default(), &[at], &mode).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_decodes_cleanly(&output, &what);
+        assert_eq!(duration(&input), duration(&output), "{what}: duration");
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(ogg_packets(&out)[..3], headers[..3], "{what}: the stream's own headers");
+        assert_mixed_cue_at(&decode_channel0(&output, 1), 44_100, first, &what);
     }
 }
