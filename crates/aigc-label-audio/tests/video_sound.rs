@@ -115,6 +115,12 @@ fn opus_in_webm_gets_the_cue_mixed_into_the_packets_under_it_only() {
         let samples = decode_channel0(&output, 1);
         assert_mixed_cue_at(&samples, 48_000, first, &what);
     }
+    // At the end: the last packets (the last one in a BlockGroup with its DiscardPadding,
+    // which it keeps) re-encoded, the cue ending with the sound.
+    let (output, _) = mix_and_check(&input, dir.path(), &[At::End], "vp9_gop1s.webm at the end");
+    let samples = decode_channel0(&output, 1);
+    let cue = (Rhythm::default().duration().unwrap().as_secs_f64() * 48_000.0).round() as usize;
+    assert_mixed_cue_at(&samples, 48_000, samples.len() - cue, "vp9_gop1s.webm at the end");
 }
 
 #[test]
