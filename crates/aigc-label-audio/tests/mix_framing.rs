@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use aigc_label_audio::cue::{At, Cue, Ducking, Mode, Rhythm};
+use aigc_label_audio::cue::{At, Cue, Ducking, Mode};
 use aigc_label_audio::stamp_file;
 use aigc_label_testutil::media::{Packets, assert_decodes_cleanly, duration, framemd5};
 use aigc_label_testutil::{run, tool};
@@ -17,45 +15,6 @@ use common::*;
 /// under `CI=true`.
 fn have_ffmpeg() -> bool {
     tool("ffmpeg").is_some() && tool("ffprobe").is_some()
-}
-
-/// Channel 0 of the first audio stream of `path` as ffmpeg decodes it.
-fn decode_channel0(path: &Path, channels: usize) -> Vec<f32> {
-    let ffmpeg = tool("ffmpeg").unwrap();
-    let args = [
-        "-v",
-        "error",
-        "-i",
-        path.to_str().unwrap(),
-        "-map",
-        "0:a:0",
-        "-f",
-        "f32le",
-        "-",
-    ];
-    let out = run(&ffmpeg, &args.map(std::ffi::OsStr::new));
-    out.chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .step_by(channels)
-        .collect()
-}
-
-/// Asserts every tone of the default rhythm in `channel` from frame `first`, edges within 6 ms.
-fn assert_mixed_cue_at(channel: &[f32], rate: u32, first: usize, what: &str) {
-    let rhythm = Rhythm::default();
-    let found = tone_segments(
-        channel.get(first..).unwrap_or_default(),
-        rate,
-        f64::from(rhythm.frequency_hz),
-    );
-    let expected = rhythm.tones().unwrap();
-    assert!(found.len() >= expected.len(), "{what}: {found:?}");
-    for (f, e) in found.iter().zip(&expected) {
-        assert!(
-            (f.0 - e.0).abs() < 0.006 && (f.1 - e.1).abs() < 0.006,
-            "{what}: tone {f:?}, expected {e:?}"
-        );
-    }
 }
 
 /// The TOC byte and frame-count byte of every Opus packet in the Ogg file `data`.
@@ -130,7 +89,7 @@ fn opus_packets_of_six_frames_are_mixed_into_frame_by_frame_and_regrouped() {
             changed.len(),
             "{what}: one run"
         );
-        assert_mixed_cue_at(&decode_channel0(&output, 1), 48_000, first, &what);
+        assert_cue_tones_at(&decode_channel0(&output, 1), 48_000, first, &what);
     }
 }
 
@@ -181,6 +140,6 @@ fn vorbis_made_at_a_set_bitrate_is_mixed_into_at_that_bitrate() {
         assert_eq!(duration(&input), duration(&output), "{what}: duration");
         let out = std::fs::read(&output).unwrap();
         assert_eq!(ogg_packets(&out)[..3], headers[..3], "{what}: the stream's own headers");
-        assert_mixed_cue_at(&decode_channel0(&output, 1), 44_100, first, &what);
+        assert_cue_tones_at(&decode_channel0(&output, 1), 44_100, first, &what);
     }
 }

@@ -19,50 +19,6 @@ fn have_ffmpeg() -> bool {
     tool("ffmpeg").is_some() && tool("ffprobe").is_some()
 }
 
-/// The first audio stream of `path` decoded by ffmpeg to mono f32 (channel 0).
-fn decode_channel0(path: &Path, channels: usize) -> Vec<f32> {
-    let ffmpeg = tool("ffmpeg").unwrap();
-    let out = run(
-        &ffmpeg,
-        &[
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-i".as_ref(),
-            path.as_os_str(),
-            "-map".as_ref(),
-            "0:a:0".as_ref(),
-            "-f".as_ref(),
-            "f32le".as_ref(),
-            "-c:a".as_ref(),
-            "pcm_f32le".as_ref(),
-            "-".as_ref(),
-        ],
-    );
-    out.chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .step_by(channels)
-        .collect()
-}
-
-/// Asserts every tone of the default rhythm in `channel` from frame `first`, its edges within
-/// 6 ms.
-fn assert_mixed_cue_at(channel: &[f32], rate: u32, first: usize, what: &str) {
-    let rhythm = Rhythm::default();
-    let found = tone_segments(
-        channel.get(first..).unwrap_or_default(),
-        rate,
-        f64::from(rhythm.frequency_hz),
-    );
-    let expected = rhythm.tones().unwrap();
-    assert!(found.len() >= expected.len(), "{what}: {found:?}");
-    for (f, e) in found.iter().zip(&expected) {
-        assert!(
-            (f.0 - e.0).abs() < 0.006 && (f.1 - e.1).abs() < 0.006,
-            "{what}: tone {f:?}, expected {e:?}"
-        );
-    }
-}
-
 /// Stamps `input` with the cue mixed in at `at`, and checks what every mix must keep: a clean
 /// decode, the duration, the video packets, one sound packet for one with those outside one
 /// run (or two, for two cues) unchanged. Returns the output's path (in `dir`) and the sound
@@ -113,14 +69,14 @@ fn opus_in_webm_gets_the_cue_mixed_into_the_packets_under_it_only() {
         // 4 s of 20 ms packets: the cue (1.56 s), its ramps and margins take under 2 s.
         assert!(changed > 70 && changed < 100, "{what}: {changed} packets re-encoded");
         let samples = decode_channel0(&output, 1);
-        assert_mixed_cue_at(&samples, 48_000, first, &what);
+        assert_cue_tones_at(&samples, 48_000, first, &what);
     }
     // At the end: the last packets (the last one in a BlockGroup with its DiscardPadding,
     // which it keeps) re-encoded, the cue ending with the sound.
     let (output, _) = mix_and_check(&input, dir.path(), &[At::End], "vp9_gop1s.webm at the end");
     let samples = decode_channel0(&output, 1);
     let cue = (Rhythm::default().duration().unwrap().as_secs_f64() * 48_000.0).round() as usize;
-    assert_mixed_cue_at(&samples, 48_000, samples.len() - cue, "vp9_gop1s.webm at the end");
+    assert_cue_tones_at(&samples, 48_000, samples.len() - cue, "vp9_gop1s.webm at the end");
 }
 
 #[test]
@@ -141,7 +97,7 @@ fn aac_in_mkv_gets_the_cue_mixed_into_the_frames_under_it_only() {
         // 4 s of 1024-sample frames (189): the cue (1.56 s, 74 frames) and a few either side.
         assert!(changed > 70 && changed < 90, "{what}: {changed} frames re-encoded");
         let samples = decode_channel0(&output, 1);
-        assert_mixed_cue_at(&samples, 48_000, first, &what);
+        assert_cue_tones_at(&samples, 48_000, first, &what);
     }
 }
 
@@ -158,7 +114,7 @@ fn aac_in_flv_gets_the_cue_mixed_into_the_frames_under_it_only() {
         let (output, changed) = mix_and_check(&input, dir.path(), &[At::Start], &what);
         assert!(changed > 60 && changed < 90, "{what}: {changed} frames re-encoded");
         let samples = decode_channel0(&output, 1);
-        assert_mixed_cue_at(&samples, 44_100, 1024, &what);
+        assert_cue_tones_at(&samples, 44_100, 1024, &what);
         if name == "h264_gop1s.flv" {
             // A seek through the keyframe index lands on the keyframe it did in the source.
             let seek = |file: &Path| {
@@ -199,7 +155,7 @@ fn mp3_in_flv_gets_the_cue_mixed_into_the_frames_under_it_only() {
         // 4 s of 1152-sample frames (154): the cue (1.56 s, 60 frames) and a few either side.
         assert!(changed > 55 && changed < 80, "{what}: {changed} frames re-encoded");
         let samples = decode_channel0(&output, 1);
-        assert_mixed_cue_at(&samples, 44_100, first, &what);
+        assert_cue_tones_at(&samples, 44_100, first, &what);
     }
 }
 
@@ -216,14 +172,14 @@ fn mp3_and_pcm_in_avi_get_the_cue_mixed_into_the_chunks_under_it_only() {
         changed > 60 && changed < 90,
         "mpeg4_gop1s.avi: {changed} frames re-encoded"
     );
-    assert_mixed_cue_at(&decode_channel0(&output, 1), 48_000, 1105, "mpeg4_gop1s.avi");
+    assert_cue_tones_at(&decode_channel0(&output, 1), 48_000, 1105, "mpeg4_gop1s.avi");
     // 16-bit PCM: mixed in place, the samples away from the cue and its ramps as they were.
     let input = fixture("video/sound/avi_pcm.avi");
     let at = [At::Time(std::time::Duration::from_secs(1))];
     let (output, _) = mix_and_check(&input, dir.path(), &at, "avi_pcm.avi");
     let (before, after) = (decode_channel0(&input, 1), decode_channel0(&output, 1));
     assert_eq!(before.len(), after.len());
-    assert_mixed_cue_at(&after, 16_000, 16_000, "avi_pcm.avi");
+    assert_cue_tones_at(&after, 16_000, 16_000, "avi_pcm.avi");
     let ramp = 320; // 20 ms
     let cue = (Rhythm::default().duration().unwrap().as_secs_f64() * 16_000.0).round() as usize;
     let differs: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();

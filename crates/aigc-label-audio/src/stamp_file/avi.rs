@@ -26,12 +26,7 @@ const WAVE_FORMAT_MP3: u16 = 0x55;
 pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
     let limits = Limits::default();
     let avi = AviSound::open(&mut std::fs::File::open(path)?, &limits)?;
-    let Mode::Mix(ducking) = mode else {
-        return Err(Error::unsupported(
-            FORMAT,
-            "inserting a cue into the sound of an AVI file would put sound and picture out of step: mix it in (--mix)",
-        ));
-    };
+    let ducking = super::mix_only(mode, FORMAT, "an AVI file")?;
     let mut file = std::fs::File::open(path)?;
     let (stamped, new) = match avi.format.format_tag {
         WAVE_FORMAT_MP3 => {

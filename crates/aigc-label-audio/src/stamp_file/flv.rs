@@ -26,12 +26,7 @@ const SOUND_MP3: [u8; 2] = [2, 14];
 pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
     let limits = Limits::default();
     let flv = FlvAudio::open(&mut std::fs::File::open(path)?, &limits)?;
-    let Mode::Mix(ducking) = mode else {
-        return Err(Error::unsupported(
-            FORMAT,
-            "inserting a cue into the sound of an FLV file would put sound and picture out of step: mix it in (--mix)",
-        ));
-    };
+    let ducking = super::mix_only(mode, FORMAT, "an FLV file")?;
     let sound = flv
         .tags
         .first()

@@ -29,12 +29,7 @@ const MARGIN: u64 = 1920;
 pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
     let limits = Limits::default();
     let track = MatroskaTrack::open(&mut std::fs::File::open(path)?, AUDIO_TRACK, &limits)?;
-    let Mode::Mix(ducking) = mode else {
-        return Err(Error::unsupported(
-            FORMAT,
-            "inserting a cue into the sound of a Matroska/WebM file would put sound and picture out of step: mix it in (--mix)",
-        ));
-    };
+    let ducking = super::mix_only(mode, FORMAT, "a Matroska/WebM file")?;
     match track.codec_id.as_str() {
         "A_OPUS" => opus(path, &track, output, cue, at, ducking, &limits),
         id if id.starts_with("A_AAC") => aac(path, &track, output, cue, at, ducking, &limits),

@@ -177,6 +177,20 @@ fn stamp_any(
     ))
 }
 
+/// The ducking of `mode`, a mix: inserting a cue into the sound of a video (`name`, in the
+/// container `format`) is refused, as it would put sound and picture out of step.
+fn mix_only<'a>(mode: &'a Mode, format: &'static str, name: &str) -> Result<&'a crate::cue::Ducking> {
+    match mode {
+        Mode::Mix(ducking) => Ok(ducking),
+        _ => Err(Error::unsupported(
+            format,
+            format!(
+                "inserting a cue into the sound of {name} would put sound and picture out of step: mix it in (--mix)"
+            ),
+        )),
+    }
+}
+
 /// New frames of a mix, each with the index of the packet (block, tag, chunk) it replaces.
 pub(super) type NewFrames = Vec<(usize, Vec<u8>)>;
 

@@ -16,7 +16,7 @@ use aigc_label_core::container::riff::{Chunk, Chunks, Order, push_chunk};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
-use crate::common::Budget;
+use crate::common::{Budget, Rewrites, moved, shift, write_rewritten};
 
 const FORMAT: &str = "avi";
 /// Largest sound chunk read whole.
@@ -199,7 +199,7 @@ impl AviSound {
         out: &mut dyn Write,
     ) -> Result<()> {
         let mut src = Source::new(input, FORMAT)?;
-        let mut edits: Vec<(Range<u64>, Vec<u8>)> = Vec::with_capacity(new.len() + 3);
+        let mut edits: Rewrites = Vec::with_capacity(new.len() + 3);
         // Chunk start -> new body length, for idx1.
         let mut resized: Vec<(u64, u32)> = Vec::new();
         for &(i, bytes) in new {
@@ -219,15 +219,7 @@ impl AviSound {
                 u32::try_from(bytes.len()).map_err(|_| unsupported("a chunk over 4 GiB"))?,
             ));
         }
-        let shift = |edits: &[(Range<u64>, Vec<u8>)], pos: u64| -> i128 {
-            edits
-                .iter()
-                .filter(|(r, _)| r.end <= pos)
-                .map(|(r, b)| b.len() as i128 - i128::from(r.end - r.start))
-                .sum()
-        };
-        let moved = |pos: u64| u64::try_from(i128::from(pos) + shift(&edits, pos)).ok();
-        let movi_size = moved(self.movi.body_end())
+        let movi_size = moved(&edits, self.movi.body_end())
             .and_then(|e| e.checked_sub(self.movi.body_start()))
             .and_then(|s| u32::try_from(s).ok())
             .ok_or_else(|| unsupported("a movi list over 4 GiB"))?;
@@ -249,7 +241,7 @@ impl AviSound {
             let base = if relative { movi_base } else { 0 };
             for e in body.chunks_exact_mut(16) {
                 let at = u64::from(le32(e, 8)) + base;
-                let new_at = moved(at)
+                let new_at = moved(&edits, at)
                     .and_then(|p| p.checked_sub(base))
                     .and_then(|p| u32::try_from(p).ok())
                     .ok_or_else(|| unsupported("an idx1 offset out of range"))?;
@@ -275,19 +267,7 @@ impl AviSound {
             edits.push(e);
         }
         edits.sort_by_key(|(r, _)| r.start);
-        let mut pos = 0u64;
-        for (range, bytes) in &edits {
-            let gap = range
-                .start
-                .checked_sub(pos)
-                .ok_or_else(|| Error::malformed(FORMAT, range.start, "overlapping chunks"))?;
-            src.seek_to(pos)?;
-            src.copy_to(out, gap, "copied chunks")?;
-            out.write_all(bytes)?;
-            pos = range.end;
-        }
-        src.seek_to(pos)?;
-        src.copy_rest(out, "copied chunks")
+        write_rewritten(&mut src, 0, &edits, out)
     }
 }
 

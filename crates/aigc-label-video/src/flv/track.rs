@@ -18,7 +18,7 @@ use aigc_label_core::{Error, Limits, Result};
 
 use super::amf::{self, marker};
 use super::{FORMAT, ON_META_DATA, SCRIPT, Slot, TAG_HEADER, Tag, number_slots, read_f64, read_header};
-use crate::common::Budget;
+use crate::common::{Budget, Rewrites, shift, write_rewritten};
 
 /// Tag type of audio data.
 const AUDIO: u8 = 8;
@@ -147,7 +147,7 @@ impl FlvAudio {
     ) -> Result<()> {
         let mut src = Source::new(input, FORMAT)?;
         // (old range, new bytes), ascending.
-        let mut edits: Vec<(Range<u64>, Vec<u8>)> = Vec::with_capacity(new.len());
+        let mut edits: Rewrites = Vec::with_capacity(new.len());
         for &(i, bytes) in new {
             let tag = self
                 .tags
@@ -174,16 +174,10 @@ impl FlvAudio {
             bytes_out.extend_from_slice(&(size + TAG_HEADER as u32).to_be_bytes());
             edits.push((tag.start..tag.end(), bytes_out));
         }
-        let delta_at = |pos: u64| -> i128 {
-            edits
-                .iter()
-                .filter(|(r, _)| r.end <= pos)
-                .map(|(r, b)| b.len() as i128 - i128::from(r.end - r.start))
-                .sum()
-        };
+        let delta_at = |pos: u64| shift(&edits, pos);
         let total = delta_at(u64::MAX);
         let new_len = u64::try_from(i128::from(self.len) + total).map_err(|_| Error::malformed(FORMAT, 0, "size"))?;
-        let mut patches: Vec<(Range<u64>, Vec<u8>)> = Vec::new();
+        let mut patches: Rewrites = Vec::new();
         for s in &self.scripts {
             src.seek_to(s.data_start())?;
             let mut data = src.read_vec(s.size, "script data", limits)?;
@@ -193,19 +187,7 @@ impl FlvAudio {
         }
         edits.extend(patches);
         edits.sort_by_key(|(r, _)| r.start);
-        let mut pos = 0u64;
-        for (range, bytes) in &edits {
-            let gap = range
-                .start
-                .checked_sub(pos)
-                .ok_or_else(|| Error::malformed(FORMAT, range.start, "overlapping tags"))?;
-            src.seek_to(pos)?;
-            src.copy_to(out, gap, "copied tags")?;
-            out.write_all(bytes)?;
-            pos = range.end;
-        }
-        src.seek_to(pos)?;
-        src.copy_rest(out, "copied tags")
+        write_rewritten(&mut src, 0, &edits, out)
     }
 }
 

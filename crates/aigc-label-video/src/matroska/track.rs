@@ -23,6 +23,8 @@ use std::ops::Range;
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
+use crate::common::{Rewrites, moved, write_rewritten};
+
 use super::ebml::{self, Element, children, element_sized, fix_crc, id, read_element, size_width, uint_element, void};
 
 const FORMAT: &str = "matroska";
@@ -334,7 +336,7 @@ impl MatroskaTrack {
         clusters.dedup();
         let mut cluster_limits = limits.clone();
         cluster_limits.max_metadata_bytes = MAX_CLUSTER;
-        let mut edits: Vec<Edit> = Vec::new();
+        let mut edits: Rewrites = Vec::new();
         for ci in clusters {
             let el = self
                 .level1
@@ -355,19 +357,17 @@ impl MatroskaTrack {
             fix_crc(&mut data);
             let width = size_width(data.len() as u64).max(el.hdr_len as usize - ebml::id_bytes(el.id).len());
             let cluster = element_sized(el.id, &data, width).ok_or_else(|| unsupported("Cluster size"))?;
-            edits.push(Edit {
-                old: el.start..end,
-                new: cluster,
-            });
+            edits.push((el.start..end, cluster));
         }
         self.finish(&mut src, edits, limits, out)
     }
 
     /// Moves the positions the indexes hold past `edits`, sets the Segment's size, and writes
     /// the file with every edit applied.
-    fn finish(&self, src: &mut Source<'_>, mut edits: Vec<Edit>, limits: &Limits, out: &mut dyn Write) -> Result<()> {
+    fn finish(&self, src: &mut Source<'_>, mut edits: Rewrites, limits: &Limits, out: &mut dyn Write) -> Result<()> {
         let seg_data = self.segment.data_start();
-        let first_rebuilt = edits.iter().map(|e| e.old.start).min().unwrap_or(u64::MAX);
+        let first_rebuilt = edits.iter().map(|e| e.0.start).min().unwrap_or(u64::MAX);
+        let map = |edits: &Rewrites, x: u64| moved(edits, x).unwrap_or(x);
         for el in self.level1.iter().filter(|e| e.id == id::SEEK_HEAD || e.id == id::CUES) {
             let end = el.end().unwrap_or(el.start);
             src.seek_to(el.start)?;
@@ -401,7 +401,7 @@ impl MatroskaTrack {
                                 .iter()
                                 .find(|g| g.id == CUE_CLUSTER_POSITION)
                                 .map(|g| seg_data.saturating_add(uint(buf.get(g.data.clone()).unwrap_or_default())));
-                            let into_rebuilt = cluster_at.is_some_and(|at| edits.iter().any(|ed| ed.old.start == at));
+                            let into_rebuilt = cluster_at.is_some_and(|at| edits.iter().any(|ed| ed.0.start == at));
                             let mut p = Vec::new();
                             for g in &fields {
                                 match g.id {
@@ -437,9 +437,9 @@ impl MatroskaTrack {
                     _ => return Err(unsupported("an index before the Clusters would have to grow")),
                 }
             }
-            edits.push(Edit { old, new });
+            edits.push((old, new));
         }
-        edits.sort_by_key(|e| e.old.start);
+        edits.sort_by_key(|e| e.0.start);
         let seg_end = self.segment.end().unwrap_or(seg_data);
         let seg_size = map(&edits, seg_end).saturating_sub(seg_data);
         let seg_width = self.segment.hdr_len as usize - ebml::id_bytes(self.segment.id).len();
@@ -448,20 +448,7 @@ impl MatroskaTrack {
         src.seek_to(0)?;
         src.copy_to(out, self.segment.start, "EBML header")?;
         out.write_all(&seg_head)?;
-        let mut pos = seg_data;
-        for e in &edits {
-            let gap = e
-                .old
-                .start
-                .checked_sub(pos)
-                .ok_or_else(|| Error::malformed(FORMAT, e.old.start, "overlapping elements"))?;
-            src.seek_to(pos)?;
-            src.copy_to(out, gap, "copied bytes")?;
-            out.write_all(&e.new)?;
-            pos = e.old.end;
-        }
-        src.seek_to(pos)?;
-        src.copy_rest(out, "copied bytes")
+        write_rewritten(src, seg_data, &edits, out)
     }
 }
 
@@ -496,22 +483,6 @@ fn rebuilt(raw: &[u8], abs: u64, block: &TrackBlock, bytes: &[u8]) -> Result<Vec
         }
     }
     Ok(ebml::element(BLOCK_GROUP, &group))
-}
-
-/// One change: an element `old` rewritten as `new`.
-struct Edit {
-    old: Range<u64>,
-    new: Vec<u8>,
-}
-
-/// Where offset `x` of the input lands in the output.
-fn map(edits: &[Edit], x: u64) -> u64 {
-    let delta: i128 = edits
-        .iter()
-        .filter(|e| e.old.end <= x)
-        .map(|e| e.new.len() as i128 - i128::from(e.old.end - e.old.start))
-        .sum();
-    u64::try_from(i128::from(x) + delta).unwrap_or(x)
 }
 
 /// The fuzz property of the track rewriter: reading any bytes as a Matroska sound track never
