@@ -80,6 +80,26 @@ fn opus_in_webm_gets_the_cue_mixed_into_the_packets_under_it_only() {
 }
 
 #[test]
+fn vorbis_in_webm_gets_the_cue_mixed_into_the_packets_under_it_only() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("video/sound/webm_vorbis.webm");
+    for (at, first) in [
+        (At::Start, 0usize),
+        (At::Time(std::time::Duration::from_secs(2)), 88_200),
+    ] {
+        let what = format!("webm_vorbis.webm at {at:?}");
+        let (output, changed) = mix_and_check(&input, dir.path(), &[at], &what);
+        // 4 s of 1024-sample blocks (mostly long: 173 packets): the cue and the pages of the
+        // temporary stream around it.
+        assert!(changed > 60 && changed < 150, "{what}: {changed} packets re-encoded");
+        assert_cue_tones_at(&decode_channel0(&output, 1), 44_100, first, &what);
+    }
+}
+
+#[test]
 fn aac_in_mkv_gets_the_cue_mixed_into_the_frames_under_it_only() {
     if !have_ffmpeg() {
         return;

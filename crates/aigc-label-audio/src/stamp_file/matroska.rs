@@ -4,7 +4,9 @@
 //! picture, the rest of the sound) keeps its bytes, and timing does not change.
 //!
 //! Handled: Opus (`A_OPUS`), through the same packet mixer as Ogg Opus (`ogg_mix`), packets of
-//! several frames included; AAC-LC (`A_AAC`), through the mixer of AAC in MP4 (`aac`). Inserting is refused (it would put sound and picture out of
+//! several frames included; Vorbis (`A_VORBIS`), through the Ogg Vorbis mixer on the packets
+//! laid out as a temporary Ogg stream (`vorbis_bridge`); AAC-LC (`A_AAC`), through the mixer
+//! of AAC in MP4 (`aac`). Inserting is refused (it would put sound and picture out of
 //! step), as are codecs without a mixer here; the message says what to do instead.
 
 use std::io::Write;
@@ -26,17 +28,25 @@ const FORMAT: &str = "matroska";
 const MARGIN: u64 = 1920;
 
 /// Stamps the sound track of the Matroska/WebM file at `path` into `output`.
-pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], mode: &Mode) -> Result<Stamped> {
+pub(super) fn stamp(
+    path: &Path,
+    output: &mut dyn Write,
+    out_path: &Path,
+    cue: &Cue,
+    at: &[At],
+    mode: &Mode,
+) -> Result<Stamped> {
     let limits = Limits::default();
     let track = MatroskaTrack::open(&mut std::fs::File::open(path)?, AUDIO_TRACK, &limits)?;
     let ducking = super::mix_only(mode, FORMAT, "a Matroska/WebM file")?;
     match track.codec_id.as_str() {
         "A_OPUS" => opus(path, &track, output, cue, at, ducking, &limits),
+        "A_VORBIS" => vorbis(path, out_path, &track, output, cue, at, ducking, &limits),
         id if id.starts_with("A_AAC") => aac(path, &track, output, cue, at, ducking, &limits),
         other => Err(Error::unsupported(
             FORMAT,
             format!(
-                "mixing a cue into {other} sound in Matroska/WebM (handled: Opus, AAC); convert the sound \
+                "mixing a cue into {other} sound in Matroska/WebM (handled: Opus, Vorbis, AAC); convert the sound \
                  (ffmpeg -c:v copy -c:a libopus) or stamp the sound track on its own"
             ),
         )),
@@ -103,6 +113,38 @@ fn opus(
         cue_frames: rendered.frames(),
         input_frames: content,
         positions,
+    })
+}
+
+/// The Vorbis mix, through the Ogg Vorbis mixer (see `vorbis_bridge`); `out_path` names where
+/// the output goes, for the temporary Ogg streams beside it.
+#[allow(clippy::too_many_arguments)]
+fn vorbis(
+    path: &Path,
+    out_path: &Path,
+    track: &MatroskaTrack,
+    output: &mut dyn Write,
+    cue: &Cue,
+    at: &[At],
+    ducking: &Ducking,
+    limits: &Limits,
+) -> Result<Stamped> {
+    let headers = super::vorbis_bridge::xiph_headers(&track.private)?;
+    let mut file = std::fs::File::open(path)?;
+    let (stamped, new) = super::vorbis_bridge::mix(
+        &headers,
+        track.blocks.len(),
+        &mut |i| track.read_block(&mut file, i),
+        out_path,
+        cue,
+        at,
+        ducking,
+    )?;
+    let replace: Vec<(usize, &[u8])> = new.iter().map(|(i, p)| (*i, p.as_slice())).collect();
+    track.write(&mut file, &replace, limits, output)?;
+    Ok(Stamped {
+        format: FORMAT,
+        ..stamped
     })
 }
 

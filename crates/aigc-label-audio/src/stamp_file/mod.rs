@@ -18,7 +18,7 @@
 //!   (a Vorbis stream's packets need its own codebooks); `--mix` re-encodes only the pages under
 //!   the cue with libvorbis at the setting that reproduces the stream's codebooks (see
 //!   `vorbis_mix`).
-//! - The sound of a Matroska/WebM (Opus, AAC), FLV (AAC, MP3) or AVI (MP3, 16-bit PCM) video:
+//! - The sound of a Matroska/WebM (Opus, Vorbis, AAC), FLV (AAC, MP3) or AVI (MP3, 16-bit PCM) video:
 //!   `--mix` only, the packets under the cue re-encoded by the mixer of the codec's own file
 //!   format (Ogg Opus, MP4 AAC, MP3) and put in place of the originals, one for one (see
 //!   `matroska`, `flv`, `avi`).
@@ -40,6 +40,7 @@ mod mp3;
 mod ogg;
 mod ogg_mix;
 mod opus_frames;
+mod vorbis_bridge;
 mod vorbis_mix;
 
 use std::io::{BufWriter, Read, Write};
@@ -143,7 +144,7 @@ fn stamp_any(
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
     if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
-        return write_atomically(output, |out| matroska::stamp(input, out, cue, at, mode));
+        return write_atomically(output, |out| matroska::stamp(input, out, output, cue, at, mode));
     }
     if head.starts_with(b"FLV") {
         return write_atomically(output, |out| flv::stamp(input, out, cue, at, mode));

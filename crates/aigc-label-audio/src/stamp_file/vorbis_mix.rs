@@ -75,14 +75,14 @@ fn mode_blockflags(setup: &[u8]) -> Option<Vec<bool>> {
 }
 
 /// A Vorbis stream's block sizes and modes, to size its packets.
-struct Blocks {
+pub(super) struct Blocks {
     short: u64,
     long: u64,
     modes: Vec<bool>,
 }
 
 impl Blocks {
-    fn new(ident: &[u8], setup: &[u8]) -> Result<Blocks> {
+    pub(super) fn new(ident: &[u8], setup: &[u8]) -> Result<Blocks> {
         let sizes = *ident
             .get(28)
             .ok_or_else(|| Error::malformed(FORMAT, 0, "short Vorbis identification header"))?;
@@ -97,7 +97,7 @@ impl Blocks {
 
     /// The block size of an audio packet: its mode's (the bits after the packet-type bit, as
     /// many as the mode count needs).
-    fn size(&self, packet: &[u8]) -> Result<u64> {
+    pub(super) fn size(&self, packet: &[u8]) -> Result<u64> {
         let bad = || Error::malformed(FORMAT, 0, "a Vorbis audio packet of no known mode");
         let first = *packet.first().ok_or_else(bad)?;
         if first & 1 != 0 {
