@@ -220,7 +220,8 @@ pub(crate) fn check_layout(spec: &PcmSpec) -> Result<()> {
     spec.check::<f32>()
 }
 
-/// Runs the container readers of [`stamp_file`] on `data` without ffmpeg: the MP3 frame walk,
+/// Runs the container readers of [`stamp_file`] on `data` without ffmpeg (those of the sound
+/// tracks of Matroska, FLV and AVI videos among them, each rewriting a block): the MP3 frame walk,
 /// the Ogg page walk (and the Vorbis modes and block sizes a mix reads), the FLAC metadata
 /// blocks, the MP4 sound track (read, and rewritten with a stand-in frame), and a whole AIFF
 /// stamp into memory. For the
@@ -237,6 +238,7 @@ pub fn fuzz_readers(data: &[u8]) {
     }
     aac::fuzz(data);
     aigc_label_video::matroska::track::fuzz(data);
+    let _ = vorbis_bridge::xiph_headers(data);
     aigc_label_video::flv::track::fuzz(data);
     aigc_label_video::avi::track::fuzz(data);
     let mut cursor = std::io::Cursor::new(data);

@@ -173,3 +173,19 @@ pub(super) fn mix(
         new,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xiph_laced_headers_come_apart() {
+        let (ident, comment, setup) = (vec![1u8; 30], vec![3u8; 300], vec![5u8; 7]);
+        let mut private = vec![2u8, 30, 255, 45];
+        private.extend(ident.iter().chain(&comment).chain(&setup));
+        assert_eq!(xiph_headers(&private).unwrap(), [ident, comment, setup]);
+        assert!(xiph_headers(&private[..40]).is_err(), "cut short");
+        assert!(xiph_headers(&[1, 0]).is_err(), "two headers");
+        assert!(xiph_headers(&[2, 255, 255]).is_err(), "sizes running off the end");
+    }
+}
