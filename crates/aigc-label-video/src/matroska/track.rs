@@ -49,8 +49,10 @@ const CUE_CLUSTER_POSITION: u32 = 0xF1;
 const CUE_RELATIVE_POSITION: u32 = 0xF0;
 /// Matroska's track type for audio.
 pub const AUDIO_TRACK: u64 = 2;
-/// Largest Cluster rebuilt in memory, and largest block read.
+/// Largest Cluster rebuilt in memory.
 const MAX_CLUSTER: u64 = 256 << 20;
+/// Largest block [`MatroskaTrack::read_block`] reads.
+const MAX_BLOCK: u64 = 16 << 20;
 
 fn unsupported(what: impl Into<String>) -> Error {
     Error::unsupported(FORMAT, what.into())
@@ -296,7 +298,7 @@ impl MatroskaTrack {
     /// The payload of block `i`.
     ///
     /// # Errors
-    /// An index past the blocks, a block over 256 MiB; I/O errors.
+    /// An index past the blocks, a block over 16 MiB (far past any sound packet); I/O errors.
     pub fn read_block(&self, input: &mut dyn ReadSeek, i: usize) -> Result<Vec<u8>> {
         let block = self
             .blocks
@@ -305,7 +307,7 @@ impl MatroskaTrack {
         let mut src = Source::new(input, FORMAT)?;
         src.seek_to(block.payload.start)?;
         let mut limits = Limits::default();
-        limits.max_metadata_bytes = MAX_CLUSTER;
+        limits.max_metadata_bytes = MAX_BLOCK;
         src.read_vec(block.payload.end - block.payload.start, "block", &limits)
     }
 
