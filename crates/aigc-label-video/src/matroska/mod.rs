@@ -26,6 +26,7 @@
 mod binding;
 pub(crate) mod ebml;
 mod in_place;
+pub mod track;
 
 use std::ops::Range;
 
