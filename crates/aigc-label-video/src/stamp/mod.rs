@@ -15,9 +15,10 @@
 //! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
 //! implicit label are copied as they were.
 //!
-//! Matroska/WebM with VP8, VP9, AV1 or H.264 is spliced the same way, each `--at` window too
-//! (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
-//! MP4's `avcC`; see the `mkv` module); FLV with H.264 (`flv`) and AVI with MPEG-4 Part 2
+//! Matroska/WebM with VP8, VP9, AV1, H.264 or HEVC is spliced the same way, each `--at` window
+//! too (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
+//! MP4's `avcC`; for HEVC an IRAP picture without leading pictures, the new sets renumbered to
+//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`) and AVI with MPEG-4 Part 2
 //! (`avi`) at the first keyframe after the opening window. The re-encoded frames take the
 //! source's timestamps (the `opening` module), so a variable frame rate is kept. Files the
 //! splice writers do not handle (fragmented MP4, other codecs, laced video, `--at` in FLV and
@@ -44,6 +45,7 @@ mod avc;
 mod avi;
 mod encode;
 mod flv;
+mod hevc;
 mod mkv;
 mod opening;
 mod rawmkv;
@@ -246,7 +248,7 @@ pub fn stamp_file_with_progress(
             }
             other => return other,
         }
-    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "av1") {
+    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "hevc" | "av1") {
         match spliced_mkv(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -254,7 +256,7 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264, HEVC), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
@@ -596,9 +598,7 @@ fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
-    if video.codec_name == "h264" && !h264 {
-        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
-    }
+    let hevc = nal_codec_stored(video, &mkv)?;
     let Some(last) = mkv.frames.last().filter(|_| mkv.cut && mkv.frames.len() > 1) else {
         return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
@@ -617,10 +617,19 @@ fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         // label stamped before loses its sets with its frames).
         let sps_id = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
         opening::Output::H264 { sps_id, bframes }
+    } else if hevc {
+        // The segment's sets renumbered to ids the copied frames do not use (the hevc module).
+        let id = hevc::Kept::from(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
+        opening::Output::Hevc { id }
     } else {
         opening::Output::Ivf
     };
     let private = |new: &opening::Opening| -> Result<Option<Vec<u8>>> {
+        if hevc {
+            let kept = hevc::Kept::from(&mkv.private, mkv.kept_pps.as_ref())?;
+            let record = hevc::record(&new.segment.entry)?;
+            return Ok(Some(hevc::merge_kept(&mkv.private, &kept, record)?));
+        }
         if !h264 {
             return Ok(None);
         }
@@ -661,9 +670,7 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
     } = *job;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, u64::MAX, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
-    if video.codec_name == "h264" && !h264 {
-        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
-    }
+    let hevc = nal_codec_stored(video, &mkv)?;
     let frames = &mkv.frames;
     let n = frames.len();
     let (Some(t0), Some(t_last)) = (frames.iter().map(|f| f.ts).min(), frames.iter().map(|f| f.ts).max()) else {
@@ -684,8 +691,10 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
     } else {
         None
     };
+    let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
     let first_id = match &kept {
-        Some(kept) => kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?,
+        Some(kept) => kept.free_ids(count)?,
+        None if hevc => hevc::Kept::all(&mkv.private)?.free_ids(count)?,
         None => 0,
     };
     let mut plan = Vec::with_capacity(ranges.len());
@@ -696,6 +705,9 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             let bframes = mkv_bframes(video)?;
             let sps_id = first_id + u32::try_from(i).unwrap_or(u32::MAX);
             opening::Output::H264 { sps_id, bframes }
+        } else if hevc {
+            let id = first_id + u32::try_from(i).unwrap_or(u32::MAX);
+            opening::Output::Hevc { id }
         } else {
             opening::Output::Ivf
         };
@@ -726,6 +738,15 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             let merge =
                 |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
             Some(joined_sets(mkv.private.clone(), kept, news, |r| Ok(r), merge)?)
+        }
+        // Each stretch's renumbered sets beside every set already there.
+        None if hevc => {
+            let mut current = mkv.private.clone();
+            for (_, _, new) in &stretches {
+                let every = hevc::Kept::all(&current)?;
+                current = hevc::merge_kept(&current, &every, hevc::record(&new.segment.entry)?)?;
+            }
+            Some(current)
         }
         None => None,
     };
@@ -784,6 +805,23 @@ fn stretches(
         }
     }
     merge_ranges(ranges)
+}
+
+/// Whether the Matroska track is HEVC (`hvcC` in `CodecPrivate`); an error when H.264 or HEVC
+/// is stored some other way.
+fn nal_codec_stored(video: &Stream, mkv: &mkv::Mkv) -> Result<bool> {
+    let stored = match video.codec_name.as_str() {
+        "h264" => mkv.codec_id == mkv::H264,
+        "hevc" => mkv.codec_id == mkv::HEVC,
+        _ => true,
+    };
+    if !stored {
+        return Err(Error::unsupported(
+            "video",
+            format!("{} stored as {}", video.codec_name, mkv.codec_id),
+        ));
+    }
+    Ok(mkv.codec_id == mkv::HEVC)
 }
 
 /// How many B-frames in a row a Matroska H.264 segment may have: as deep as the source's
@@ -1018,8 +1056,16 @@ pub fn fuzz_splice_mkv(data: &[u8]) {
             ts: f.ts,
         })
         .collect();
-    // An H.264 track gets its CodecPrivate written back (the Tracks element rebuilt).
-    let private = (mkv.codec_id == mkv::H264).then_some(mkv.private.as_slice());
+    // An HEVC record read as the splice reads it: the kept sets, a free id, and the record
+    // merged with itself (renumbering is for the encoder's output, not for input).
+    if mkv.codec_id == mkv::HEVC {
+        if let Ok(kept) = hevc::Kept::from(&mkv.private, mkv.kept_pps.as_ref()) {
+            let _ = kept.free_ids(1);
+            let _ = hevc::merge_kept(&mkv.private, &kept, &mkv.private);
+        }
+    }
+    // An H.264 or HEVC track gets its CodecPrivate written back (the Tracks element rebuilt).
+    let private = matches!(mkv.codec_id.as_str(), mkv::H264 | mkv::HEVC).then_some(mkv.private.as_slice());
     let mut out = Vec::new();
     if mkv::write(&mut Cursor::new(data), &mkv, &new, private, &limits, &mut out).is_err() {
         return;

@@ -29,6 +29,9 @@ pub(crate) enum Output {
     /// H.264 in a fragmented MP4 (its `avcC` then joins the source's), with parameter set ids
     /// from `sps_id` on and at most `bframes` B-frames in a row.
     H264 { sps_id: u32, bframes: u32 },
+    /// HEVC without B-frames in a fragmented MP4, its parameter sets and slices renumbered to
+    /// the id `id` (its `hvcC` then joins the source's; see the `hevc` module).
+    Hevc { id: u32 },
     /// H.264 or HEVC without B-frames for an MP4/MOV source (decoded without its edit list),
     /// in a fragmented MP4: keyframes every `gop` frames when given, H.264 parameter set ids
     /// from `sps_id` on when given, the source's sample entry `tag` when given.
@@ -200,6 +203,10 @@ fn encoder_output(job: &mut aigc_label_ffmpeg::Job, video: &Stream, output: &Out
             job.args(["-x264-params:v", &format!("sps-id={sps_id}")]);
             job.args(SEGMENT_OUTPUT);
         }
+        Output::Hevc { .. } => {
+            job.args(encoder_args(video, "v", true)?);
+            job.args(SEGMENT_OUTPUT);
+        }
         Output::Mp4 { gop, sps_id, tag } => {
             job.args(encoder_args(video, "v", true)?);
             if let Some(gop) = gop {
@@ -221,6 +228,11 @@ fn encoder_output(job: &mut aigc_label_ffmpeg::Job, video: &Stream, output: &Out
 fn opening(video: &Stream, output: &Output, data: Vec<u8>, k: usize, labelled: u64) -> Result<Opening> {
     let segment = match output {
         Output::H264 { .. } | Output::Mp4 { .. } => parse_segment(data)?,
+        Output::Hevc { id } => {
+            let mut segment = parse_segment(data)?;
+            super::hevc::renumber(&mut segment, *id)?;
+            segment
+        }
         Output::Ivf | Output::M4v => {
             let ivf = matches!(output, Output::Ivf);
             let frames = if ivf {

@@ -1,0 +1,68 @@
+//! Keyframe splices for the containers and codecs that used to be re-encoded whole (issue 14):
+//! witnessed as `stamp_file.rs` does (ffmpeg decodes the output with no message, tesseract
+//! reads the label at 0, 1 and 1.9 s, packet and frame MD5s from the cut on equal the source's,
+//! audio and duration unchanged).
+
+mod common;
+
+use aigc_label_testutil::{fixture, media};
+use aigc_label_video::stamp::{At, Method, StampOptions};
+use common::stamp::*;
+
+/// HEVC (closed GOP, 3 B-frames) + AAC in Matroska: cut at the IDR at 2 s; x265 numbers its
+/// parameter sets 0 like the source, so the segment's are renumbered and join `CodecPrivate`.
+#[test]
+fn hevc_mkv_keyframes_every_second() {
+    check_splice("hevc_gop1s.mkv", 1.0);
+}
+
+/// The HEVC record holds the source's sets and the segment's, and stamping again replaces the
+/// earlier segment's sets instead of adding more.
+#[test]
+fn hevc_mkv_restamp_keeps_its_record() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/hevc_gop1s.mkv");
+    let dir = tempfile::tempdir().unwrap();
+    let extradata = |file: &std::path::Path| -> u64 { probe(&t, file, "stream=extradata_size").parse().unwrap() };
+    let mut sizes = vec![extradata(&input)];
+    let mut from = input.clone();
+    for round in 1..=2 {
+        let out = dir.path().join(format!("round{round}.mkv"));
+        let report = stamp(&from, &out, &StampOptions::default());
+        assert_eq!(report.method, Method::Spliced, "round {round}: {report:?}");
+        media::assert_decodes_cleanly(&out, "the stamped file");
+        sizes.push(extradata(&out));
+        from = out;
+    }
+    assert!(sizes[1] > sizes[0], "{sizes:?}");
+    assert_eq!(sizes[1], sizes[2], "{sizes:?}");
+    let (src, got) = (frame_md5s(&input), frame_md5s(&from));
+    assert_eq!(src[50..], got[50..]);
+}
+
+/// `--at 3s` on HEVC in Matroska: [0, 2) and [3, 4) re-encoded, each stretch with ids of its
+/// own, the second between copied.
+#[test]
+fn hevc_mkv_windows_splice_each() {
+    let Some(t) = tools() else { return };
+    let input = fixture("video/stamp/hevc_gop1s.mkv");
+    let (_dir, out) = output("windows.mkv");
+    let options = StampOptions {
+        at: At::parse_list("3s").unwrap(),
+        ..StampOptions::default()
+    };
+    let report = stamp(&input, &out, &options);
+    assert_eq!(report.method, Method::Spliced, "{report:?}");
+    assert_eq!(
+        (report.reencoded_frames, report.copied_frames, report.labelled_frames),
+        (75, 25, 75)
+    );
+    media::assert_decodes_cleanly(&out, "the stamped file");
+    let (src, got) = (frame_md5s(&input), frame_md5s(&out));
+    assert_eq!(src.len(), got.len());
+    assert_eq!(src[50..75], got[50..75]);
+    assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1));
+    if let Some(read) = ocr(&t, &out, 3.5, 320, 240) {
+        assert!(read.contains("AI生成"), "tesseract read {read:?} at 3.5 s");
+    }
+}
