@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use aigc_label_testutil::{fixture, media};
 use aigc_label_video::stamp::{At, Method, StampOptions};
 use common::stamp::*;
@@ -20,24 +22,34 @@ fn hevc_mkv_keyframes_every_second() {
 /// earlier segment's sets instead of adding more.
 #[test]
 fn hevc_mkv_restamp_keeps_its_record() {
-    let Some(t) = tools() else { return };
-    let input = fixture("video/stamp/hevc_gop1s.mkv");
+    let Some((input, _dir, out)) = restamp_twice("hevc_gop1s.mkv") else {
+        return;
+    };
+    let (src, got) = (frame_md5s(&input), frame_md5s(&out));
+    assert_eq!(src[50..], got[50..]);
+}
+
+/// Stamps fixture `name` twice, checking each output decodes cleanly and that the decoder
+/// configuration grows by one segment's parameter sets the first time and not the second.
+/// Returns the source, the temporary folder and the last output.
+fn restamp_twice(name: &str) -> Option<(PathBuf, tempfile::TempDir, PathBuf)> {
+    let t = tools()?;
+    let input = fixture(&format!("video/stamp/{name}"));
     let dir = tempfile::tempdir().unwrap();
-    let extradata = |file: &std::path::Path| -> u64 { probe(&t, file, "stream=extradata_size").parse().unwrap() };
+    let extradata = |file: &Path| -> u64 { probe(&t, file, "stream=extradata_size").parse().unwrap() };
     let mut sizes = vec![extradata(&input)];
     let mut from = input.clone();
     for round in 1..=2 {
-        let out = dir.path().join(format!("round{round}.mkv"));
+        let out = dir.path().join(format!("round{round}-{name}"));
         let report = stamp(&from, &out, &StampOptions::default());
-        assert_eq!(report.method, Method::Spliced, "round {round}: {report:?}");
+        assert_eq!(report.method, Method::Spliced, "{name} round {round}: {report:?}");
         media::assert_decodes_cleanly(&out, "the stamped file");
         sizes.push(extradata(&out));
         from = out;
     }
-    assert!(sizes[1] > sizes[0], "{sizes:?}");
-    assert_eq!(sizes[1], sizes[2], "{sizes:?}");
-    let (src, got) = (frame_md5s(&input), frame_md5s(&from));
-    assert_eq!(src[50..], got[50..]);
+    assert!(sizes[1] > sizes[0], "{name}: {sizes:?}");
+    assert_eq!(sizes[1], sizes[2], "{name}: {sizes:?}");
+    Some((input, dir, from))
 }
 
 /// `--at 3s` on HEVC in Matroska: [0, 2) and [3, 4) re-encoded, each stretch with ids of its
@@ -65,4 +77,28 @@ fn hevc_mkv_windows_splice_each() {
     if let Some(read) = ocr(&t, &out, 3.5, 320, 240) {
         assert!(read.contains("AI生成"), "tesseract read {read:?} at 3.5 s");
     }
+}
+
+/// A fragmented MP4 (H.264 with B-frames + AAC, a fragment per second): the two fragments
+/// before 2 s are rewritten with the new samples, the audio in them kept; the rest copied.
+#[test]
+fn fragmented_mp4_keyframes_every_second() {
+    check_splice("h264_frag.mp4", 1.0);
+}
+
+/// The spliced fragments keep their decode times (`tfdt`), and a second stamp replaces the
+/// first one's parameter sets instead of adding more.
+#[test]
+fn fragmented_mp4_restamp() {
+    let Some((input, _dir, out)) = restamp_twice("h264_frag.mp4") else {
+        return;
+    };
+    // Every frame at its time (the new samples come in presentation order: no B-frames).
+    let pts = |file: &Path| -> Vec<i64> {
+        let mut pts: Vec<i64> = packet_md5s(file, "v:0").into_iter().map(|p| p.0).collect();
+        pts.sort_unstable();
+        pts
+    };
+    assert_eq!(pts(&input), pts(&out));
+    assert_eq!(frame_md5s(&input)[50..], frame_md5s(&out)[50..]);
 }

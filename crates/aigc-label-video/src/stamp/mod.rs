@@ -20,9 +20,11 @@
 //! MP4's `avcC`; for HEVC an IRAP picture without leading pictures, the new sets renumbered to
 //! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`) and AVI with MPEG-4 Part 2
 //! (`avi`) at the first keyframe after the opening window. The re-encoded frames take the
-//! source's timestamps (the `opening` module), so a variable frame rate is kept. Files the
-//! splice writers do not handle (fragmented MP4, other codecs, laced video, `--at` in FLV and
-//! AVI) are re-encoded whole by ffmpeg, frames still at their source times, with the other
+//! source's timestamps (the `opening` module), so a variable frame rate is kept. A fragmented
+//! MP4 with H.264 gets its fragments up to the first one that starts with a clean IDR picture
+//! after the label rewritten, the rest copied (the `frag` module). Files the splice writers do
+//! not handle (fragmented HEVC, other codecs, laced video, `--at` in FLV, AVI and fragmented
+//! MP4) are re-encoded whole by ffmpeg, frames still at their source times, with the other
 //! streams, metadata and chapters copied; an implicit label ffmpeg does not carry over is
 //! written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
@@ -45,6 +47,7 @@ mod avc;
 mod avi;
 mod encode;
 mod flv;
+mod frag;
 mod hevc;
 mod mkv;
 mod opening;
@@ -316,6 +319,9 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
         video,
         options,
     } = *job;
+    if frag::is_fragmented(&mut std::fs::File::open(input)?, &options.limits)? {
+        return spliced_fragments(job, progress);
+    }
     let mp4 = splice::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
     let samples = &mp4.samples;
     let n = samples.len();
@@ -423,6 +429,102 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
     Ok(windows_report(video, &ranges, n, labelled, |c| {
         at_cut(c).saturating_sub(t0) as f64 / ts
     }))
+}
+
+/// The fragmented MP4 splice (H.264): the opening window, up to the first fragment that starts
+/// with a clean IDR picture at or after its end (see the `frag` module).
+fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input, video, options, ..
+    } = *job;
+    opening_only(options)?;
+    if video.codec_name != "h264" {
+        return Err(Error::unsupported(
+            "video",
+            format!(
+                "{} in a fragmented MP4 (the fragment splice handles H.264)",
+                video.codec_name
+            ),
+        ));
+    }
+    let frag = frag::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
+    let samples = &frag.samples;
+    let n = samples.len();
+    if samples.iter().any(|s| s.desc != 1) {
+        return Err(Error::unsupported(
+            "video",
+            "H.264 fragments with several sample descriptions",
+        ));
+    }
+    let entry = frag.first_entry()?;
+    let record = avc::record(entry)?;
+    let length_size = avc::length_size(record)?;
+    let cts = splice::presentation(samples);
+    let t0 = cts.first().copied().unwrap_or(0);
+    let per_second = f64::from(frag.timescale);
+    let until = t0.saturating_add((options.seconds * per_second).ceil() as i64);
+    let mut file = std::io::BufReader::new(std::fs::File::open(input)?);
+    let mut read = |s: &crate::bmff::table::Sample, pos: u64, buf: &mut [u8]| -> Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        file.seek(SeekFrom::Start(s.offset.saturating_add(pos)))?;
+        file.read_exact(buf)?;
+        Ok(())
+    };
+    let mut cut = None;
+    for c in splice::cut_points(samples) {
+        let Some(s) = samples
+            .get(c)
+            .filter(|_| c > 0 && cts.get(c).is_some_and(|&t| t >= until))
+        else {
+            continue;
+        };
+        if frag.fragment_starting_at(c).is_none() {
+            continue;
+        }
+        let mut bytes = vec![0u8; s.size.min(64 << 20) as usize];
+        read(s, 0, &mut bytes)?;
+        if avc::is_idr(&bytes, length_size) {
+            cut = Some(c);
+            break;
+        }
+    }
+    let cut = cut.ok_or_else(|| {
+        Error::unsupported(
+            "video",
+            "no fragment starts with a clean IDR picture after the label's end",
+        )
+    })?;
+    let upto = frag.fragment_starting_at(cut).unwrap_or(0);
+    // The parameter sets the copied samples use (see `kept_sets`).
+    let mut used = Some(std::collections::BTreeSet::new());
+    for s in samples.get(cut..).unwrap_or_default() {
+        let id = avc::sample_pps_id(u64::from(s.size), length_size, &mut |pos, buf| read(s, pos, buf))?;
+        mkv::note_pps(&mut used, id);
+    }
+    let kept = kept_sets_of(record, used.as_ref())?;
+    let tag = &video.codec_tag_string;
+    let kind = opening::Output::Mp4 {
+        gop: None,
+        sps_id: Some(kept.free_ids(1)?),
+        tag: (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone()),
+    };
+    let times = cts.get(..cut).unwrap_or_default().to_vec();
+    let (labelled, first_ts) = job.splice(
+        times,
+        (1, frag.timescale),
+        &kind,
+        progress,
+        |new| avc::merge(entry, &kept, &new.segment.entry),
+        |file, frames, entry, out| frag::write(file, &frag, upto, frames, &entry, out),
+    )?;
+    let at = cts.get(cut).copied().unwrap_or(first_ts);
+    Ok(spliced_report(
+        video,
+        cut,
+        labelled,
+        (n - cut) as u64,
+        at.saturating_sub(first_ts) as f64 / per_second,
+    ))
 }
 
 /// The report of a splice that re-encoded `ranges` (decode order) of a track of `n` frames;
@@ -974,11 +1076,13 @@ fn raw_for(video: &Stream) -> Raw {
 /// The fuzz property of the splice writer, for `fuzz/fuzz_targets/mp4_splice.rs` and its corpus
 /// replay: reading any bytes as an MP4 to splice never panics, and when the first video track
 /// reads, splicing a stand-in segment over its first stretch (up to the first cut point) writes
-/// a file whose track reads back with the same number of samples, the new ones first.
+/// a file whose track reads back with the same number of samples, the new ones first. A
+/// fragmented file goes through the fragment splice the same way (its first fragment).
 #[doc(hidden)]
 pub fn fuzz_splice(data: &[u8]) {
     use std::io::Cursor;
     let limits = Limits::default();
+    fuzz_splice_fragments(data);
     let Ok(mp4) = splice::open(&mut Cursor::new(data), 0, &limits) else {
         return;
     };
@@ -1026,6 +1130,55 @@ pub fn fuzz_splice(data: &[u8]) {
             out.get(y..y.saturating_add(len)),
             "kept sample bytes"
         );
+    }
+}
+
+/// [`fuzz_splice`] for fragmented files: the first fragment's video samples replaced by
+/// stand-ins; the output reads back with as many samples, the stand-ins first and every later
+/// sample's bytes unchanged.
+fn fuzz_splice_fragments(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(frag) = frag::open(&mut Cursor::new(data), 0, &limits) else {
+        return;
+    };
+    let Some(k) = frag
+        .fragments
+        .first()
+        .map(|f| f.video.len())
+        .filter(|&k| k > 0 && k <= 64)
+    else {
+        return;
+    };
+    let Ok(entry) = frag.first_entry().map(<[u8]>::to_vec) else {
+        return;
+    };
+    let stand_in = [0xA5u8; 3];
+    let cts = splice::presentation(&frag.samples);
+    let new: Vec<opening::NewFrame<'_>> = (0..k)
+        .map(|i| opening::NewFrame {
+            bytes: &stand_in[..],
+            key: i == 0,
+            ts: cts.get(i).copied().unwrap_or(0),
+        })
+        .collect();
+    let mut out = Vec::new();
+    if frag::write(&mut Cursor::new(data), &frag, 1, &new, &entry, &mut out).is_err() {
+        return;
+    }
+    let again = frag::open(&mut Cursor::new(&out), 0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced fragmented file does not read back: {e}"));
+    assert_eq!(again.samples.len(), frag.samples.len());
+    let bytes = |file: &[u8], s: &crate::bmff::table::Sample| {
+        let at = usize::try_from(s.offset).unwrap_or(usize::MAX);
+        file.get(at..at.saturating_add(s.size as usize)).map(<[u8]>::to_vec)
+    };
+    for (i, (a, b)) in frag.samples.iter().zip(&again.samples).enumerate() {
+        if i < k {
+            assert_eq!(bytes(&out, b), Some(stand_in.to_vec()), "new sample {i}");
+        } else {
+            assert_eq!(bytes(data, a), bytes(&out, b), "kept sample {i}");
+        }
     }
 }
 
