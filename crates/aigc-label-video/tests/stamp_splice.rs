@@ -102,3 +102,10 @@ fn fragmented_mp4_restamp() {
     assert_eq!(pts(&input), pts(&out));
     assert_eq!(frame_md5s(&input)[50..], frame_md5s(&out)[50..]);
 }
+
+/// H.264 with B-frames + MP3 in AVI, its parameter sets in band: cut at the IDR at 2 s; the
+/// new frames carry their own SPS and PPS (id 1) in band, idx1 rewritten.
+#[test]
+fn h264_avi_keyframes_every_second() {
+    check_splice("h264_gop1s.avi", 1.0);
+}

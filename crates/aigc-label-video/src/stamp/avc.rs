@@ -140,6 +140,21 @@ fn pps_id(nal: &[u8]) -> Option<u32> {
     Bits::new(nal).ue()
 }
 
+/// What an SPS or PPS NAL unit defines: its type (7 or 8) and id; `None` for other units.
+pub(crate) fn set_key(nal: &[u8]) -> Option<(u8, u32)> {
+    match nal.first()? & 0x1F {
+        7 => Some((7, sps_id(nal)?)),
+        8 => Some((8, pps_id(nal)?)),
+        _ => None,
+    }
+}
+
+/// The SPS and then the PPS NAL units of a decoder configuration record.
+pub(crate) fn sets(record: &[u8]) -> Result<Vec<&[u8]>> {
+    let config = parse(record)?;
+    Ok(config.sps.iter().chain(&config.pps).copied().collect())
+}
+
 /// `seq_parameter_set_id` a PPS NAL unit refers to.
 fn pps_sps_id(nal: &[u8]) -> Option<u32> {
     let mut b = Bits::new(nal);

@@ -9,6 +9,12 @@
 //! - `idx1`: every offset after a replaced chunk, the replaced chunks' sizes and keyframe
 //!   flags (offsets relative to `movi`, as ffmpeg and most writers store them, or absolute).
 //!
+//! H.264 (an Annex B byte stream, as ffmpeg stores it in AVI) is cut at an IDR picture, and its
+//! parameter sets travel in band: x264 repeats them before each IDR, so the cut brings the
+//! source's back. The new segment's first frame carries its own SPS and PPS under ids the
+//! source's in-band sets do not use, and, when the cut does not repeat the source's, those too
+//! (see `spliced_avi`).
+//!
 //! MPEG-4 Part 2 keeps its decoder configuration (the VOL header) in band, in the first frame
 //! only, and the decoder applies the last one it saw to every later frame. So the copied frames
 //! after the cut are decoded with the new segment's VOL: the splice goes ahead only when it is
@@ -56,6 +62,10 @@ pub(crate) struct Avi {
     pub later: u64,
     /// The VOL header (start code to the next start code) of the first frame.
     pub vol: Vec<u8>,
+    /// H.264: the SPS and PPS NAL units the frames before the cut carry, in order.
+    pub sets: Vec<Vec<u8>>,
+    /// H.264: whether the cut carries an SPS and a PPS of its own.
+    pub cut_has_sets: bool,
     /// Frame period: `scale / rate` seconds.
     pub scale: u32,
     pub rate: u32,
@@ -116,6 +126,22 @@ pub(crate) fn vol(frame: &[u8]) -> Option<&[u8]> {
     frame.get(start..end)
 }
 
+/// The NAL units of an H.264 Annex B frame (between `00 00 01` start codes; a 4-byte start
+/// code's leading zero is trailing padding of the unit before, trimmed).
+pub(crate) fn annexb_units(frame: &[u8]) -> Vec<&[u8]> {
+    let codes: Vec<usize> = start_codes(frame).iter().map(|(at, _)| *at).collect();
+    codes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &at)| {
+            let end = codes.get(i + 1).map_or(frame.len(), |&e| e);
+            let unit = frame.get(at + 3..end)?;
+            let trimmed = unit.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+            unit.get(..trimmed).filter(|u| !u.is_empty())
+        })
+        .collect()
+}
+
 /// Splits a raw MPEG-4 Part 2 stream (ffmpeg's `-f m4v`) into frames: each holds one VOP and
 /// the headers before it.
 pub(crate) fn m4v_frames(data: &[u8]) -> Vec<Range<usize>> {
@@ -138,7 +164,7 @@ pub(crate) fn m4v_frames(data: &[u8]) -> Vec<Range<usize>> {
 
 /// Reads `input`'s structure and the video chunks of stream `nth` up to the first I-VOP shown
 /// at least `until` seconds after the first frame.
-pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Limits) -> Result<Avi> {
+pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, h264: bool, limits: &Limits) -> Result<Avi> {
     let mut src = Source::new(input, FORMAT)?;
     let mut budget = Budget::new(limits);
     let len = src.len();
@@ -197,6 +223,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Li
     let mut frame_limits = limits.clone();
     frame_limits.max_metadata_bytes = MAX_FRAME;
     let (mut frames, mut cut, mut later, mut vol_bytes) = (Vec::new(), false, 0u64, Vec::new());
+    let (mut sets, mut cut_has_sets) = (Vec::new(), false);
     let mut slot = 0u64;
     for c in walk(&mut src, movi.body_start() + 4..movi.body_end(), &mut budget)? {
         if &c.id == b"LIST" || c.id.starts_with(b"ix") {
@@ -215,7 +242,24 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Li
             continue;
         }
         let seconds = this as f64 * f64::from(scale) / f64::from(rate);
-        if frames.is_empty() || seconds >= until {
+        if h264 {
+            // Every frame before the cut is read: its in-band parameter sets are noted.
+            src.seek_to(c.body_start())?;
+            let bytes = src.read_vec(c.size, "video chunk", &frame_limits)?;
+            let units = annexb_units(&bytes);
+            let types: Vec<u8> = units.iter().filter_map(|u| u.first().map(|h| h & 0x1F)).collect();
+            cut = !frames.is_empty() && seconds >= until && types.contains(&5);
+            if cut {
+                cut_has_sets = types.contains(&7) && types.contains(&8);
+            } else {
+                // The last definition of each id is the one in force.
+                for u in units {
+                    let Some(key) = super::avc::set_key(u) else { continue };
+                    sets.retain(|s: &Vec<u8>| super::avc::set_key(s) != Some(key));
+                    sets.push(u.to_vec());
+                }
+            }
+        } else if frames.is_empty() || seconds >= until {
             src.seek_to(c.body_start())?;
             let bytes = src.read_vec(c.size, "video chunk", &frame_limits)?;
             if frames.is_empty() {
@@ -234,6 +278,8 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Li
         cut,
         later,
         vol: vol_bytes,
+        sets,
+        cut_has_sets,
         scale,
         rate,
     })

@@ -18,8 +18,9 @@
 //! Matroska/WebM with VP8, VP9, AV1, H.264 or HEVC is spliced the same way, each `--at` window
 //! too (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
 //! MP4's `avcC`; for HEVC an IRAP picture without leading pictures, the new sets renumbered to
-//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`) and AVI with MPEG-4 Part 2
-//! (`avi`) at the first keyframe after the opening window. The re-encoded frames take the
+//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`) and AVI with
+//! MPEG-4 Part 2 or H.264 (`avi`; H.264's new parameter sets in band) at the first keyframe
+//! after the opening window. The re-encoded frames take the
 //! source's timestamps (the `opening` module), so a variable frame rate is kept. A fragmented
 //! MP4 with H.264 gets its fragments up to the first one that starts with a clean IDR picture
 //! after the label rewritten, the rest copied (the `frag` module). Files the splice writers do
@@ -237,7 +238,7 @@ pub fn stamp_file_with_progress(
         video,
         options,
     };
-    let reason = if is_avi && video.codec_name == "mpeg4" {
+    let reason = if is_avi && matches!(video.codec_name.as_str(), "mpeg4" | "h264") {
         match spliced_avi(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this AVI file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -259,7 +260,7 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264, HEVC), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264, HEVC), FLV (H.264) and AVI (MPEG-4 Part 2, H.264); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
@@ -995,24 +996,29 @@ fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     ))
 }
 
-/// The AVI splice (MPEG-4 Part 2 without B-frames): the opening window only.
+/// The AVI splice (MPEG-4 Part 2 without B-frames, H.264): the opening window only.
 fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
         input, video, options, ..
     } = *job;
     opening_only(options)?;
-    if video.has_b_frames.unwrap_or(0) != 0 {
+    let h264 = video.codec_name == "h264";
+    if !h264 && video.has_b_frames.unwrap_or(0) != 0 {
         return Err(Error::unsupported("video", "MPEG-4 with B-frames"));
     }
     let avi = avi::open(
         &mut std::fs::File::open(input)?,
         video.index,
         options.seconds,
+        h264,
         &options.limits,
     )?;
     let Some(last) = avi.frames.last().filter(|_| avi.cut && avi.frames.len() > 1) else {
-        return Err(Error::unsupported("video", "no I-VOP after the label's end"));
+        return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
+    if h264 {
+        return spliced_avi_h264(job, &avi, progress);
+    }
     let k = avi.frames.len() - 1;
     // Times in frame periods: each chunk's slot.
     let times: Vec<i64> = avi
@@ -1052,6 +1058,93 @@ fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         labelled,
         avi.later + 1,
         last.slot as f64 * f64::from(avi.scale) / f64::from(avi.rate),
+    ))
+}
+
+/// The AVI splice for H.264 (Annex B, parameter sets in band): the segment keeps the source's
+/// reorder depth (AVI stores chunks in decode order and no times, so readers derive the
+/// presentation order from it, as in Matroska), its SPS and PPS go in band before each of its
+/// keyframes under an id no set of the replaced frames uses, and the first new frame also
+/// carries the source's sets when the cut does not repeat them (the copied frames need them).
+fn spliced_avi_h264(job: &Job<'_>, avi: &avi::Avi, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let (video, options) = (job.video, job.options);
+    let k = avi.frames.len() - 1;
+    let last = avi.frames.get(k).map_or(0, |f| f.slot);
+    let taken: Vec<u32> = avi
+        .sets
+        .iter()
+        .filter_map(|s| avc::set_key(s).map(|(_, id)| id))
+        .collect();
+    let sps_id = (0..32u32)
+        .find(|id| !taken.contains(id))
+        .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?;
+    let kind = opening::Output::H264 {
+        sps_id,
+        bframes: mkv_bframes(video)?,
+    };
+    let times: Vec<i64> = avi
+        .frames
+        .iter()
+        .take(k)
+        .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
+        .collect();
+    // Each new frame as an Annex B byte stream.
+    let annex_b = |new: &opening::Opening| -> Result<Vec<Vec<u8>>> {
+        let record = avc::record(&new.segment.entry)?;
+        let length_size = avc::length_size(record)?;
+        let own = avc::sets(record)?;
+        let carried: &[Vec<u8>] = if avi.cut_has_sets { &[] } else { &avi.sets };
+        let mut out = Vec::with_capacity(new.segment.samples.len());
+        for (i, (range, sync)) in new.segment.samples.iter().enumerate() {
+            let mut frame = Vec::new();
+            let mut unit = |nal: &[u8]| {
+                frame.extend_from_slice(&[0, 0, 0, 1]);
+                frame.extend_from_slice(nal);
+            };
+            if i == 0 {
+                carried.iter().for_each(|s| unit(s));
+            }
+            if *sync {
+                own.iter().for_each(|s| unit(s));
+            }
+            let mut sample = new.segment.data.get(range.clone()).unwrap_or_default();
+            while let Some(field) = sample.get(..length_size) {
+                let len = field.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+                let nal = sample
+                    .get(length_size..length_size.saturating_add(len))
+                    .ok_or_else(|| Error::malformed("h264", 0, "NAL unit past its sample"))?;
+                unit(nal);
+                sample = sample.get(length_size + len..).unwrap_or_default();
+            }
+            out.push(frame);
+        }
+        Ok(out)
+    };
+    let (labelled, _) = job.splice(
+        times,
+        (avi.scale, avi.rate),
+        &kind,
+        progress,
+        annex_b,
+        |file, frames, bytes, out| {
+            let frames: Vec<opening::NewFrame<'_>> = frames
+                .iter()
+                .zip(&bytes)
+                .map(|(f, b)| opening::NewFrame {
+                    bytes: b,
+                    key: f.key,
+                    ts: f.ts,
+                })
+                .collect();
+            avi::write(file, avi, &frames, &options.limits, out)
+        },
+    )?;
+    Ok(spliced_report(
+        video,
+        k,
+        labelled,
+        avi.later + 1,
+        last as f64 * f64::from(avi.scale) / f64::from(avi.rate),
     ))
 }
 
@@ -1291,7 +1384,8 @@ pub fn fuzz_splice_flv(data: &[u8]) {
 pub fn fuzz_splice_avi(data: &[u8]) {
     use std::io::Cursor;
     let limits = Limits::default();
-    let Ok(avi) = avi::open(&mut Cursor::new(data), 0, 0.0, &limits) else {
+    let h264 = data.windows(4).any(|w| w == b"H264");
+    let Ok(avi) = avi::open(&mut Cursor::new(data), 0, 0.0, h264, &limits) else {
         return;
     };
     let k = avi.frames.len() - usize::from(avi.cut);
@@ -1308,7 +1402,7 @@ pub fn fuzz_splice_avi(data: &[u8]) {
     if avi::write(&mut Cursor::new(data), &avi, &new, &limits, &mut out).is_err() {
         return;
     }
-    let again = avi::open(&mut Cursor::new(&out), 0, 0.0, &limits)
+    let again = avi::open(&mut Cursor::new(&out), 0, 0.0, h264, &limits)
         .unwrap_or_else(|e| panic!("a spliced AVI does not read back: {e}"));
     assert_eq!(again.frames.len(), avi.frames.len());
     assert_eq!((again.cut, again.later), (avi.cut, avi.later));
