@@ -109,3 +109,11 @@ fn fragmented_mp4_restamp() {
 fn h264_avi_keyframes_every_second() {
     check_splice("h264_gop1s.avi", 1.0);
 }
+
+/// AV1 + AAC in MP4 (libaom, key frames every second, each with a sequence header): cut at
+/// the key frame at 2 s; the new temporal units bring their own sequence header in band and
+/// the cut brings the source's back, so the track keeps its one sample description.
+#[test]
+fn av1_mp4_keyframes_every_second() {
+    check_splice("av1_gop1s.mp4", 1.0);
+}

@@ -407,7 +407,7 @@ fn av1_key(tu: &[u8]) -> bool {
 }
 
 /// Where the payload of the first OBU of type `kind` starts in a temporal unit.
-fn av1_obu(tu: &[u8], kind: u8) -> Option<usize> {
+pub(crate) fn av1_obu(tu: &[u8], kind: u8) -> Option<usize> {
     let mut pos = 0usize;
     while let Some(&header) = tu.get(pos) {
         let extension = usize::from(header & 0x04 != 0);

@@ -5,14 +5,15 @@
 //! [`stamp_file`] decodes the opening frames with ffmpeg (a subprocess, see
 //! `aigc_label_ffmpeg`), draws the label with [`crate::frames::FrameStamper`] and the bundled
 //! font, and re-encodes them with the source's codec, profile, level, size, pixel format and
-//! colour description. In an MP4/MOV with H.264 or HEVC it then
+//! colour description. In an MP4/MOV with H.264, HEVC or AV1 it then
 //! **splices**: the re-encoded stretch ends at the first keyframe at or after the label's end
 //! (a clean one: shown before every later frame and after every earlier one, so open-GOP
 //! leading pictures never lose their reference; for H.264 also an IDR picture), every packet
 //! from there on is copied unchanged, and our own writer puts the new samples in the file in
 //! place of the old ones (see the `splice` module for the sample tables, and the `avc` module
 //! for why H.264's new parameter sets join the source's `avcC` while HEVC's get a sample
-//! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
+//! description of their own; AV1 is cut at a key frame whose temporal unit carries a sequence
+//! header, the segment brings its own in band and `av1C` stays the source's). Audio, subtitles, data tracks, chapters, metadata and any
 //! implicit label are copied as they were.
 //!
 //! Matroska/WebM with VP8, VP9, AV1, H.264 or HEVC is spliced the same way, each `--at` window
@@ -227,7 +228,7 @@ pub fn stamp_file_with_progress(
         let n = std::fs::File::open(input)?.read(&mut head)?;
         aigc_label_core::Carrier::sniff(&crate::Bmff, head.get(..n).unwrap_or_default())
     };
-    let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
+    let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc" | "av1");
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
     let is_flv = aigc_label_core::Carrier::sniff(&crate::Flv, &head);
     let is_avi = aigc_label_core::Carrier::sniff(&crate::Avi, &head);
@@ -264,7 +265,7 @@ pub fn stamp_file_with_progress(
             .to_string()
     } else if !splice_codec {
         format!(
-            "the splice handles H.264 and HEVC; {} video is re-encoded whole by ffmpeg",
+            "the MP4 splice handles H.264, HEVC and AV1; {} video is re-encoded whole by ffmpeg",
             video.codec_name
         )
     } else {
@@ -337,19 +338,29 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
         .unwrap_or(t0);
     let total = end_ticks.saturating_sub(t0) as f64 / ts;
     let mut cuts = splice::cut_points(samples);
-    if video.codec_name == "h264" {
-        let length_size = avc::length_size(avc::record(mp4.first_entry()?)?)?;
+    let av1 = video.codec_name == "av1";
+    if video.codec_name == "h264" || av1 {
+        // H.264 is cut at IDR pictures, AV1 at key frames whose temporal unit carries a
+        // sequence header (the copied frames then bring the source's back, in band).
+        let length_size = match av1 {
+            true => 0,
+            false => avc::length_size(avc::record(mp4.first_entry()?)?)?,
+        };
+        let is_cut = |bytes: &[u8]| match av1 {
+            true => mkv::av1_obu(bytes, 1).is_some(),
+            false => avc::is_idr(bytes, length_size),
+        };
         let mut file = std::fs::File::open(input)?;
         let mut keep = Vec::with_capacity(cuts.len());
         for c in cuts {
-            let idr = match samples.get(c) {
+            let cut = match samples.get(c) {
                 None => true, // the end
                 Some(_) if c == 0 => true,
                 Some(_) => mp4
                     .read_sample(&mut file, c, 64 << 20)
-                    .is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
+                    .is_ok_and(|bytes| is_cut(&bytes)),
             };
-            if idr {
+            if cut {
                 keep.push(c);
             }
         }
@@ -412,19 +423,37 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
             segment: o.segment,
             desc: match h264_id {
                 Some(_) => 1,
+                // AV1: the source's description (see below).
+                None if av1 => 1,
                 None => first_new.saturating_add(i),
             },
         })
         .collect();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     let stsd = match &h264 {
         Some((_, kept)) => {
             let news = replaced.iter().map(|r| r.segment.entry.as_slice());
             let entry = joined_sets(mp4.first_entry()?.to_vec(), kept, news, avc::record, avc::merge)?;
             mp4.stsd_replacing_first(&entry)?
         }
+        // AV1's sequence header travels in band at each cut, so the new samples keep the
+        // source's `av1C` when each segment starts with its own.
+        None if av1 => {
+            let starts_with_header = |r: &Replaced| {
+                let first = r
+                    .segment
+                    .samples
+                    .first()
+                    .and_then(|(b, _)| r.segment.data.get(b.clone()));
+                first.is_some_and(|tu| mkv::av1_obu(tu, 1).is_some())
+            };
+            if !replaced.iter().all(starts_with_header) {
+                return Err(Error::unsupported("video", "an AV1 segment without a sequence header"));
+            }
+            mp4.stsd()?.to_vec()
+        }
         None => mp4.stsd_appending(&replaced.iter().map(|r| r.segment.entry.as_slice()).collect::<Vec<_>>())?,
     };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     splice::write(&mut std::fs::File::open(input)?, &mp4, &replaced, &stsd, &mut out)?;
     std::io::Write::flush(&mut out)?;
     Ok(windows_report(video, &ranges, n, labelled, |c| {
