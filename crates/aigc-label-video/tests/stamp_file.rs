@@ -119,13 +119,13 @@ fn vfr_keeps_its_timing() {
     }
 }
 
-/// The whole re-encode keeps a variable frame rate too: `--at 3s` on the VFR FLV file (the FLV
-/// splice takes the opening window only) re-encodes it whole, every frame at the source's
+/// The whole re-encode keeps a variable frame rate too: `--at 3s` on a VFR Sorenson H.263 FLV
+/// file (a codec the splice does not handle) re-encodes it whole, every frame at the source's
 /// time, and labels the 40 frames of [0, 2) s and the 20 of [3, 4) s.
 #[test]
 fn whole_reencode_keeps_vfr_timing() {
     let Some(t) = tools() else { return };
-    let input = fixture("video/stamp/h264_vfr.flv");
+    let input = fixture("video/stamp/flv_vfr.flv");
     let (_dir, out) = output("vfr_whole.flv");
     let options = StampOptions {
         at: At::parse_list("3s").unwrap(),

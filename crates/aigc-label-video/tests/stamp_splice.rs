@@ -117,3 +117,40 @@ fn h264_avi_keyframes_every_second() {
 fn av1_mp4_keyframes_every_second() {
     check_splice("av1_gop1s.mp4", 1.0);
 }
+
+/// `--at 3s` in FLV (H.264 with B-frames, and at a variable frame rate): [0, 2) and [3, 4) s
+/// re-encoded, each from the IDR before its window to the first after it, the second between
+/// them copied, every frame at its source time.
+#[test]
+fn flv_windows_splice_each() {
+    let Some(t) = tools() else { return };
+    for (name, frames) in [("h264_gop1s.flv", (75, 25, 75)), ("h264_vfr.flv", (60, 20, 60))] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let (_dir, out) = output(name);
+        let options = StampOptions {
+            at: At::parse_list("3s").unwrap(),
+            ..StampOptions::default()
+        };
+        let report = stamp(&input, &out, &options);
+        assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
+        assert_eq!(
+            (report.reencoded_frames, report.copied_frames, report.labelled_frames),
+            frames,
+            "{name}"
+        );
+        assert_eq!(report.splice_at, [2.0], "{name}");
+        media::assert_decodes_cleanly(&out, "the stamped file");
+        assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"), "{name}");
+        let (src, got) = (frame_md5s(&input), frame_md5s(&out));
+        let times = |f: &[(i64, String)]| f.iter().map(|x| x.0).collect::<Vec<_>>();
+        assert_eq!(times(&src), times(&got), "{name}");
+        let (a, b) = (frames.0 as usize * 2 / 3, frames.0 as usize);
+        assert_eq!(src[a..b], got[a..b], "{name}: the copied second");
+        assert!(src[b..].iter().zip(&got[b..]).all(|(x, y)| x.1 != y.1), "{name}");
+        for at in [1.0, 3.5] {
+            if let Some(read) = ocr(&t, &out, at, 320, 240) {
+                assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
+            }
+        }
+    }
+}

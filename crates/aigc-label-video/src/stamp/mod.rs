@@ -19,14 +19,14 @@
 //! Matroska/WebM with VP8, VP9, AV1, H.264 or HEVC is spliced the same way, each `--at` window
 //! too (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
 //! MP4's `avcC`; for HEVC an IRAP picture without leading pictures, the new sets renumbered to
-//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`) and AVI with
-//! MPEG-4 Part 2 or H.264 (`avi`; H.264's new parameter sets in band) at the first keyframe
-//! after the opening window. The re-encoded frames take the
+//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`, each `--at`
+//! window too) and AVI with MPEG-4 Part 2 or H.264 (`avi`; H.264's new parameter sets in band)
+//! at the first keyframe after the opening window. The re-encoded frames take the
 //! source's timestamps (the `opening` module), so a variable frame rate is kept. A fragmented
 //! MP4 with H.264 gets its fragments up to the first one that starts with a clean IDR picture
 //! after the label rewritten, the rest copied (the `frag` module). Files the splice writers do
-//! not handle (fragmented HEVC, other codecs, laced video, `--at` in FLV, AVI and fragmented
-//! MP4) are re-encoded whole by ffmpeg, frames still at their source times, with the other
+//! not handle (fragmented HEVC, other codecs, laced video, `--at` in AVI and fragmented MP4)
+//! are re-encoded whole by ffmpeg, frames still at their source times, with the other
 //! streams, metadata and chapters copied; an implicit label ffmpeg does not carry over is
 //! written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
@@ -996,7 +996,9 @@ fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     let Job {
         input, video, options, ..
     } = *job;
-    opening_only(options)?;
+    if options.at.iter().any(|a| *a != At::Start) {
+        return spliced_flv_windows(job, progress);
+    }
     let until_ms = (options.seconds * 1e3).ceil() as i64;
     let flv = flv::open(&mut std::fs::File::open(input)?, until_ms, &options.limits)?;
     let Some(last) = flv.frames.last().filter(|_| flv.cut && flv.frames.len() > 1) else {
@@ -1023,6 +1025,88 @@ fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         flv.later + 1,
         last.dts.saturating_add(last.cts).saturating_sub(first_ts) as f64 / 1e3,
     ))
+}
+
+/// The FLV splice with `--at` windows besides the opening one: every tag read, each window
+/// widened to the IDR pictures around it, each stretch re-encoded on its own with parameter
+/// set ids of its own, which all join the AVC sequence header.
+fn spliced_flv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        tools,
+        input,
+        output,
+        video,
+        options,
+    } = *job;
+    let flv = flv::open(&mut std::fs::File::open(input)?, i64::MAX, &options.limits)?;
+    let frames = &flv.frames;
+    let n = frames.len();
+    let pts = |f: &flv::Tag| f.dts.saturating_add(f.cts);
+    let (Some(t0), Some(t_last)) = (frames.iter().map(pts).min(), frames.iter().map(pts).max()) else {
+        return Err(Error::unsupported("video", "no video frames"));
+    };
+    let period = video.frame_rate().map_or(0.04, |r| 1.0 / r.as_f64());
+    let total = (t_last - t0) as f64 / 1e3 + period;
+    let cuts: Vec<usize> = (0..n)
+        .filter(|&i| frames.get(i).is_some_and(|f| f.clean))
+        .chain([n])
+        .collect();
+    let at_cut = |c: usize| frames.get(c).map_or(i64::MAX, pts);
+    let ranges = stretches(options, total, t0, 1e3, &cuts, n, &at_cut);
+    let kept = avc::Kept::all(&flv.record)?;
+    let first_id = kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?;
+    let plan: Vec<(usize, Vec<i64>, opening::Output)> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| {
+            let mut times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(pts).collect();
+            times.sort_unstable();
+            // FLV stores decode times: no B-frames needed (see the flv module).
+            let kind = opening::Output::H264 {
+                sps_id: first_id + i,
+                bframes: 0,
+            };
+            (a, times, kind)
+        })
+        .collect();
+    let jobs: Vec<_> = plan
+        .iter()
+        .map(|(a, times, kind)| {
+            let stretch = opening::Stretch {
+                times,
+                skip: *a,
+                origin: t0,
+                total,
+            };
+            (stretch, kind)
+        })
+        .collect();
+    let new = opening::encode_all(tools, input, video, options, &jobs, (1, 1000), progress)?;
+    drop(jobs);
+    let news = new.iter().map(|o| o.segment.entry.as_slice());
+    let merge = |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
+    let record = joined_sets(flv.record.clone(), &kept, news, |r| Ok(r), merge)?;
+    let mut at = Vec::new();
+    let mut new_frames = Vec::new();
+    for ((a, times, _), o) in plan.iter().zip(&new) {
+        let f = o.frames(times);
+        at.extend(*a..*a + f.len());
+        new_frames.extend(f);
+    }
+    write_output(output, |out| {
+        flv::write_at(
+            &mut std::fs::File::open(input)?,
+            &flv,
+            &at,
+            &new_frames,
+            &record,
+            &options.limits,
+            out,
+        )
+    })?;
+    let labelled = new.iter().map(|o| o.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / 1e3
+    }))
 }
 
 /// The AVI splice (MPEG-4 Part 2 without B-frames, H.264): the opening window only.
