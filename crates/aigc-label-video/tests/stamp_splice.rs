@@ -154,3 +154,51 @@ fn flv_windows_splice_each() {
         }
     }
 }
+
+/// `--at` windows in AVI: H.264 with `3s` re-encodes [0, 2) and [3, 4) s (its IDR pictures
+/// carry the source's parameter sets, so each cut is clean); MPEG-4 Part 2, whose stream
+/// starts one slot late, with `3.1s` re-encodes up to the I-VOP in slot 51 and from the one in
+/// slot 76; the second between is copied either way. With `start,end` the MPEG-4 windows meet
+/// and the whole track is re-encoded in our AVI writer, the audio still copied.
+#[test]
+fn avi_windows_splice_each() {
+    let Some(t) = tools() else { return };
+    for (name, at, labelled, splice) in [("h264_gop1s.avi", "3s", 75, 2.0), ("mpeg4_gop1s.avi", "3.1s", 72, 2.04)] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let (_dir, out) = output(name);
+        let options = StampOptions {
+            at: At::parse_list(at).unwrap(),
+            ..StampOptions::default()
+        };
+        let report = stamp(&input, &out, &options);
+        assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
+        assert_eq!(
+            (report.reencoded_frames, report.copied_frames, report.labelled_frames),
+            (75, 25, labelled),
+            "{name}"
+        );
+        assert!((report.splice_at[0] - splice).abs() < 1e-9, "{name}: {report:?}");
+        media::assert_decodes_cleanly(&out, "the stamped file");
+        assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"), "{name}");
+        let (src, got) = (frame_md5s(&input), frame_md5s(&out));
+        assert_eq!(src.len(), got.len(), "{name}");
+        assert_eq!(src[50..75], got[50..75], "{name}: the copied second");
+        assert!(src[75..].iter().zip(&got[75..]).all(|(x, y)| x.1 != y.1), "{name}");
+        for at in [1.0, 3.5] {
+            if let Some(read) = ocr(&t, &out, at, 320, 240) {
+                assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
+            }
+        }
+    }
+    let input = fixture("video/stamp/mpeg4_gop1s.avi");
+    let (_dir, out) = output("whole.avi");
+    let options = StampOptions {
+        at: At::parse_list("start,end").unwrap(),
+        ..StampOptions::default()
+    };
+    let report = stamp(&input, &out, &options);
+    assert_eq!(report.method, Method::WholeTrack, "{report:?}");
+    assert_eq!(report.labelled_frames, 99);
+    media::assert_decodes_cleanly(&out, "the stamped file");
+    assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"));
+}

@@ -4,7 +4,8 @@
 //! AVI has no timestamps: the `n`-th video chunk of `movi` is shown at `n` frame periods (an
 //! empty chunk is a dropped frame that keeps its slot). With no B-frames, chunks come in
 //! presentation order and an I-VOP is a clean cut, so the `n`-th new frame takes the `n`-th
-//! non-empty chunk before the cut, and empty chunks stay. What moves:
+//! non-empty chunk before the cut, and empty chunks stay. With `--at` windows every chunk is
+//! read and any stretches between keyframes are replaced ([`write_at`]). What moves:
 //! - the `movi` list and the `RIFF` sizes;
 //! - `idx1`: every offset after a replaced chunk, the replaced chunks' sizes and keyframe
 //!   flags (offsets relative to `movi`, as ffmpeg and most writers store them, or absolute).
@@ -47,6 +48,11 @@ pub(crate) struct Frame {
     pub chunk: Chunk,
     /// Its slot: the frame period it is shown in.
     pub slot: u64,
+    /// The stream can be cut before it (an I-VOP, or an IDR picture), noted when every frame
+    /// is read (for `--at` windows).
+    pub clean: bool,
+    /// H.264: it carries an SPS and a PPS in band.
+    pub has_sets: bool,
 }
 
 /// An AVI file ready to splice.
@@ -162,8 +168,9 @@ pub(crate) fn m4v_frames(data: &[u8]) -> Vec<Range<usize>> {
     out
 }
 
-/// Reads `input`'s structure and the video chunks of stream `nth` up to the first I-VOP shown
-/// at least `until` seconds after the first frame.
+/// Reads `input`'s structure and the video chunks of stream `nth` up to the first I-VOP (IDR
+/// picture for `h264`) shown at least `until` seconds after the first frame; with an infinite
+/// `until`, every chunk, each marked [`Frame::clean`] where the stream can be cut.
 pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, h264: bool, limits: &Limits) -> Result<Avi> {
     let mut src = Source::new(input, FORMAT)?;
     let mut budget = Budget::new(limits);
@@ -242,13 +249,17 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, h264: bool,
             continue;
         }
         let seconds = this as f64 * f64::from(scale) / f64::from(rate);
+        let every = until.is_infinite();
+        let (mut clean, mut has_sets) = (false, false);
         if h264 {
             // Every frame before the cut is read: its in-band parameter sets are noted.
             src.seek_to(c.body_start())?;
             let bytes = src.read_vec(c.size, "video chunk", &frame_limits)?;
             let units = annexb_units(&bytes);
             let types: Vec<u8> = units.iter().filter_map(|u| u.first().map(|h| h & 0x1F)).collect();
-            cut = !frames.is_empty() && seconds >= until && types.contains(&5);
+            clean = !frames.is_empty() && types.contains(&5);
+            has_sets = types.contains(&7) && types.contains(&8);
+            cut = clean && seconds >= until && !every;
             if cut {
                 cut_has_sets = types.contains(&7) && types.contains(&8);
             } else {
@@ -259,16 +270,22 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, h264: bool,
                     sets.push(u.to_vec());
                 }
             }
-        } else if frames.is_empty() || seconds >= until {
+        } else if frames.is_empty() || seconds >= until || every {
             src.seek_to(c.body_start())?;
             let bytes = src.read_vec(c.size, "video chunk", &frame_limits)?;
             if frames.is_empty() {
                 vol_bytes = vol(&bytes).unwrap_or_default().to_vec();
             } else {
-                cut = is_intra(&bytes);
+                clean = is_intra(&bytes);
+                cut = clean && !every;
             }
         }
-        frames.push(Frame { chunk: c, slot: this });
+        frames.push(Frame {
+            chunk: c,
+            slot: this,
+            clean: clean || frames.is_empty(),
+            has_sets,
+        });
     }
     Ok(Avi {
         riff,
@@ -293,10 +310,25 @@ pub(crate) fn write(
     limits: &Limits,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let at: Vec<usize> = (0..new.len()).collect();
+    write_at(input, avi, &at, new, limits, out)
+}
+
+/// Writes the file with `frames[at[i]]` of [`Avi::frames`] replaced by `new[i]` (`at`
+/// ascending).
+pub(crate) fn write_at(
+    input: &mut dyn ReadSeek,
+    avi: &Avi,
+    at: &[usize],
+    new: &[NewFrame<'_>],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let replaced = super::opening::replaced(&avi.frames, at, new.len())?;
     let mut src = Source::new(input, FORMAT)?;
     // (old range, new bytes), in file order.
     let mut edits: Vec<(Range<u64>, Vec<u8>)> = Vec::with_capacity(new.len() + 3);
-    for (f, n) in avi.frames.iter().zip(new) {
+    for (f, n) in replaced.iter().zip(new) {
         let mut chunk = Vec::with_capacity(n.bytes.len() + 9);
         aigc_label_core::container::riff::push_chunk(Order::Little, &mut chunk, &f.chunk.id, n.bytes)?;
         edits.push((f.chunk.start..f.chunk.start + f.chunk.stored_len(), chunk));
@@ -335,7 +367,7 @@ pub(crate) fn write(
         let base = if relative { movi_base } else { 0 };
         for e in body.chunks_exact_mut(16) {
             let at = u64::from(le32(e, 8)) + base;
-            let replaced = avi.frames.iter().zip(new).find(|(f, _)| f.chunk.start == at);
+            let replaced = replaced.iter().zip(new).find(|(f, _)| f.chunk.start == at);
             let new_at = moved(at)
                 .and_then(|p| p.checked_sub(base))
                 .and_then(|p| u32::try_from(p).ok());

@@ -228,17 +228,7 @@ pub(crate) fn write_at(
     limits: &Limits,
     out: &mut dyn Write,
 ) -> Result<()> {
-    if at.len() != new.len() {
-        return Err(Error::parameter(
-            "video",
-            "new frames and their places differ in number",
-        ));
-    }
-    let replaced = at
-        .iter()
-        .map(|&i| flv.frames.get(i))
-        .collect::<Option<Vec<&Tag>>>()
-        .ok_or_else(|| Error::parameter("video", "more new frames than frames"))?;
+    let replaced = super::opening::replaced(&flv.frames, at, new.len())?;
     let mut src = Source::new(input, FORMAT)?;
     let old_len = src.len();
     let mut edits = Vec::with_capacity(new.len() + 1);

@@ -529,17 +529,7 @@ pub(crate) fn write_at(
 ) -> Result<()> {
     let mut src = Source::new(input, FORMAT)?;
     let seg_data = mkv.segment.data_start();
-    if at.len() != new.len() {
-        return Err(Error::parameter(
-            "video",
-            "new frames and their places differ in number",
-        ));
-    }
-    let replaced = at
-        .iter()
-        .map(|&i| mkv.frames.get(i))
-        .collect::<Option<Vec<&Frame>>>()
-        .ok_or_else(|| Error::parameter("video", "more new frames than blocks"))?;
+    let replaced = super::opening::replaced(&mkv.frames, at, new.len())?;
     // Rebuilt Clusters.
     let mut edits: Vec<Edit> = Vec::new();
     let mut clusters: Vec<usize> = replaced.iter().map(|f| f.cluster).collect();

@@ -19,14 +19,14 @@
 //! Matroska/WebM with VP8, VP9, AV1, H.264 or HEVC is spliced the same way, each `--at` window
 //! too (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
 //! MP4's `avcC`; for HEVC an IRAP picture without leading pictures, the new sets renumbered to
-//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`, each `--at`
-//! window too) and AVI with MPEG-4 Part 2 or H.264 (`avi`; H.264's new parameter sets in band)
-//! at the first keyframe after the opening window. The re-encoded frames take the
+//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`) and AVI with
+//! MPEG-4 Part 2 or H.264 (`avi`; H.264's new parameter sets in band) at the first keyframe
+//! after the opening window, each `--at` window too. The re-encoded frames take the
 //! source's timestamps (the `opening` module), so a variable frame rate is kept. A fragmented
 //! MP4 with H.264 gets its fragments up to the first one that starts with a clean IDR picture
 //! after the label rewritten, the rest copied (the `frag` module). Files the splice writers do
-//! not handle (fragmented HEVC, other codecs, laced video, `--at` in AVI and fragmented MP4)
-//! are re-encoded whole by ffmpeg, frames still at their source times, with the other
+//! not handle (fragmented HEVC, other codecs, laced video, `--at` in fragmented MP4) are
+//! re-encoded whole by ffmpeg, frames still at their source times, with the other
 //! streams, metadata and chapters copied; an implicit label ffmpeg does not carry over is
 //! written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
@@ -315,11 +315,11 @@ fn schedule(options: &StampOptions, total: f64) -> Schedule {
 
 fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
-        tools,
         input,
         output,
         video,
         options,
+        ..
     } = *job;
     if frag::is_fragmented(&mut std::fs::File::open(input)?, &options.limits)? {
         return spliced_fragments(job, progress);
@@ -413,7 +413,7 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
         })
         .collect();
     let time_base = (1, mp4.media_timescale());
-    let new = opening::encode_all(tools, input, video, options, &stretches, time_base, progress)?;
+    let new = opening::encode_all(job.tools, input, video, options, &stretches, time_base, progress)?;
     let labelled: u64 = new.iter().map(|o| o.labelled).sum();
     let replaced: Vec<Replaced> = (0u32..)
         .zip(ranges.iter().zip(new))
@@ -555,6 +555,32 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         (n - cut) as u64,
         at.saturating_sub(first_ts) as f64 / per_second,
     ))
+}
+
+/// Encodes each planned stretch of a `--at` splice (its first frame's index, its frames'
+/// presentation times sorted, its output) of a video whose first frame is at `t0` and that
+/// lasts `total` seconds, times in ticks of `time_base` seconds.
+fn encode_plan(
+    job: &Job<'_>,
+    plan: &[(usize, Vec<i64>, opening::Output)],
+    t0: i64,
+    total: f64,
+    time_base: (u32, u32),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<opening::Opening>> {
+    let jobs: Vec<_> = plan
+        .iter()
+        .map(|(a, times, kind)| {
+            let stretch = opening::Stretch {
+                times,
+                skip: *a,
+                origin: t0,
+                total,
+            };
+            (stretch, kind)
+        })
+        .collect();
+    opening::encode_all(job.tools, job.input, job.video, job.options, &jobs, time_base, progress)
 }
 
 /// The report of a splice that re-encoded `ranges` (decode order) of a track of `n` frames;
@@ -794,11 +820,11 @@ fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
 /// each with parameter set ids of its own).
 fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
-        tools,
         input,
         output,
         video,
         options,
+        ..
     } = *job;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, u64::MAX, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
@@ -845,20 +871,7 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
         };
         plan.push((a, times, kind));
     }
-    let jobs: Vec<_> = plan
-        .iter()
-        .map(|(a, times, kind)| {
-            let stretch = opening::Stretch {
-                times,
-                skip: *a,
-                origin: t0,
-                total,
-            };
-            (stretch, kind)
-        })
-        .collect();
-    let new = opening::encode_all(tools, input, video, options, &jobs, time_base, progress)?;
-    drop(jobs);
+    let new = encode_plan(job, &plan, t0, total, time_base, progress)?;
     let stretches: Vec<_> = plan
         .into_iter()
         .zip(new)
@@ -1032,11 +1045,11 @@ fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
 /// set ids of its own, which all join the AVC sequence header.
 fn spliced_flv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
-        tools,
         input,
         output,
         video,
         options,
+        ..
     } = *job;
     let flv = flv::open(&mut std::fs::File::open(input)?, i64::MAX, &options.limits)?;
     let frames = &flv.frames;
@@ -1068,20 +1081,7 @@ fn spliced_flv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             (a, times, kind)
         })
         .collect();
-    let jobs: Vec<_> = plan
-        .iter()
-        .map(|(a, times, kind)| {
-            let stretch = opening::Stretch {
-                times,
-                skip: *a,
-                origin: t0,
-                total,
-            };
-            (stretch, kind)
-        })
-        .collect();
-    let new = opening::encode_all(tools, input, video, options, &jobs, (1, 1000), progress)?;
-    drop(jobs);
+    let new = encode_plan(job, &plan, t0, total, (1, 1000), progress)?;
     let news = new.iter().map(|o| o.segment.entry.as_slice());
     let merge = |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
     let record = joined_sets(flv.record.clone(), &kept, news, |r| Ok(r), merge)?;
@@ -1114,10 +1114,12 @@ fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     let Job {
         input, video, options, ..
     } = *job;
-    opening_only(options)?;
     let h264 = video.codec_name == "h264";
     if !h264 && video.has_b_frames.unwrap_or(0) != 0 {
         return Err(Error::unsupported("video", "MPEG-4 with B-frames"));
+    }
+    if options.at.iter().any(|a| *a != At::Start) {
+        return spliced_avi_windows(job, progress);
     }
     let avi = avi::open(
         &mut std::fs::File::open(input)?,
@@ -1142,21 +1144,7 @@ fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         .collect();
     let time_base = (avi.scale, avi.rate);
     // The copied frames are decoded with the new VOL header (see the avi module).
-    let same_vol = |new: &opening::Opening| -> Result<()> {
-        let new_vol = new
-            .segment
-            .samples
-            .first()
-            .and_then(|(r, _)| new.segment.data.get(r.clone()))
-            .and_then(avi::vol);
-        if new_vol != Some(avi.vol.as_slice()) {
-            return Err(Error::unsupported(
-                "video",
-                "the encoder's VOL header differs from the source's",
-            ));
-        }
-        Ok(())
-    };
+    let same_vol = |new: &opening::Opening| same_vol(new, &avi.vol);
     let (labelled, _) = job.splice(
         times,
         time_base,
@@ -1172,6 +1160,162 @@ fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         avi.later + 1,
         last.slot as f64 * f64::from(avi.scale) / f64::from(avi.rate),
     ))
+}
+
+/// The AVI splice with `--at` windows besides the opening one: every chunk read, each window
+/// widened to the keyframes around it (I-VOPs; H.264 IDR pictures that carry the source's
+/// parameter sets in band, so the copied frames after a stretch get theirs back), each
+/// stretch re-encoded on its own (H.264: with a parameter set id of its own, in band).
+fn spliced_avi_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input,
+        output,
+        video,
+        options,
+        ..
+    } = *job;
+    let h264 = video.codec_name == "h264";
+    let avi = avi::open(
+        &mut std::fs::File::open(input)?,
+        video.index,
+        f64::INFINITY,
+        h264,
+        &options.limits,
+    )?;
+    let frames = &avi.frames;
+    let n = frames.len();
+    let slot = |f: &avi::Frame| i64::try_from(f.slot).unwrap_or(i64::MAX);
+    let Some(last) = frames.last().map(slot) else {
+        return Err(Error::unsupported("video", "no video frames"));
+    };
+    let t0 = frames.first().map_or(0, slot);
+    let per_second = f64::from(avi.rate) / f64::from(avi.scale);
+    let total = (last + 1 - t0) as f64 / per_second;
+    let cuts: Vec<usize> = (0..n)
+        .filter(|&i| {
+            frames
+                .get(i)
+                .is_some_and(|f| f.clean && (!h264 || i == 0 || f.has_sets))
+        })
+        .chain([n])
+        .collect();
+    let at_cut = |c: usize| frames.get(c).map_or(i64::MAX, slot);
+    let ranges = stretches(options, total, t0, per_second, &cuts, n, &at_cut);
+    let taken: Vec<u32> = avi
+        .sets
+        .iter()
+        .filter_map(|s| avc::set_key(s).map(|(_, id)| id))
+        .collect();
+    let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
+    let first_id = (0..32u32)
+        .find(|id| (*id..id.saturating_add(count)).all(|i| i < 32 && !taken.contains(&i)))
+        .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?;
+    let plan: Vec<(usize, Vec<i64>, opening::Output)> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| -> Result<_> {
+            let times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(slot).collect();
+            let kind = match h264 {
+                true => opening::Output::H264 {
+                    sps_id: first_id + i,
+                    bframes: mkv_bframes(video)?,
+                },
+                false => opening::Output::M4v,
+            };
+            Ok((a, times, kind))
+        })
+        .collect::<Result<_>>()?;
+    let new = encode_plan(job, &plan, t0, total, (avi.scale, avi.rate), progress)?;
+    // Each stretch's frames as the AVI stores them (see the opening splices).
+    let mut bytes: Vec<Vec<Vec<u8>>> = Vec::with_capacity(new.len());
+    for o in &new {
+        bytes.push(match h264 {
+            true => annex_b(o, &[])?,
+            false => {
+                same_vol(o, &avi.vol)?;
+                Vec::new()
+            }
+        });
+    }
+    let mut at = Vec::new();
+    let mut new_frames = Vec::new();
+    for (((a, times, _), o), b) in plan.iter().zip(&new).zip(&bytes) {
+        let f = o.frames(times);
+        at.extend(*a..*a + f.len());
+        match h264 {
+            true => new_frames.extend(f.iter().zip(b).map(|(f, b)| opening::NewFrame {
+                bytes: b,
+                key: f.key,
+                ts: f.ts,
+            })),
+            false => new_frames.extend(f),
+        }
+    }
+    write_output(output, |out| {
+        avi::write_at(
+            &mut std::fs::File::open(input)?,
+            &avi,
+            &at,
+            &new_frames,
+            &options.limits,
+            out,
+        )
+    })?;
+    let labelled = new.iter().map(|o| o.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / per_second
+    }))
+}
+
+/// Checks that an MPEG-4 Part 2 segment's VOL header is the source's `vol`: the copied frames
+/// are decoded with the last VOL the decoder saw (see the avi module).
+fn same_vol(new: &opening::Opening, vol: &[u8]) -> Result<()> {
+    let new_vol = new
+        .segment
+        .samples
+        .first()
+        .and_then(|(r, _)| new.segment.data.get(r.clone()))
+        .and_then(avi::vol);
+    if new_vol != Some(vol) {
+        return Err(Error::unsupported(
+            "video",
+            "the encoder's VOL header differs from the source's",
+        ));
+    }
+    Ok(())
+}
+
+/// The frames of an H.264 segment as an Annex B byte stream, as AVI stores them: the
+/// segment's SPS and PPS before each keyframe, and `carried` (the source's sets) before the
+/// first frame.
+fn annex_b(new: &opening::Opening, carried: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
+    let record = avc::record(&new.segment.entry)?;
+    let length_size = avc::length_size(record)?;
+    let own = avc::sets(record)?;
+    let mut out = Vec::with_capacity(new.segment.samples.len());
+    for (i, (range, sync)) in new.segment.samples.iter().enumerate() {
+        let mut frame = Vec::new();
+        let mut unit = |nal: &[u8]| {
+            frame.extend_from_slice(&[0, 0, 0, 1]);
+            frame.extend_from_slice(nal);
+        };
+        if i == 0 {
+            carried.iter().for_each(|s| unit(s));
+        }
+        if *sync {
+            own.iter().for_each(|s| unit(s));
+        }
+        let mut sample = new.segment.data.get(range.clone()).unwrap_or_default();
+        while let Some(field) = sample.get(..length_size) {
+            let len = field.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+            let nal = sample
+                .get(length_size..length_size.saturating_add(len))
+                .ok_or_else(|| Error::malformed("h264", 0, "NAL unit past its sample"))?;
+            unit(nal);
+            sample = sample.get(length_size + len..).unwrap_or_default();
+        }
+        out.push(frame);
+    }
+    Ok(out)
 }
 
 /// The AVI splice for H.264 (Annex B, parameter sets in band): the segment keeps the source's
@@ -1201,44 +1345,13 @@ fn spliced_avi_h264(job: &Job<'_>, avi: &avi::Avi, progress: &mut dyn FnMut(Prog
         .take(k)
         .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
         .collect();
-    // Each new frame as an Annex B byte stream.
-    let annex_b = |new: &opening::Opening| -> Result<Vec<Vec<u8>>> {
-        let record = avc::record(&new.segment.entry)?;
-        let length_size = avc::length_size(record)?;
-        let own = avc::sets(record)?;
-        let carried: &[Vec<u8>] = if avi.cut_has_sets { &[] } else { &avi.sets };
-        let mut out = Vec::with_capacity(new.segment.samples.len());
-        for (i, (range, sync)) in new.segment.samples.iter().enumerate() {
-            let mut frame = Vec::new();
-            let mut unit = |nal: &[u8]| {
-                frame.extend_from_slice(&[0, 0, 0, 1]);
-                frame.extend_from_slice(nal);
-            };
-            if i == 0 {
-                carried.iter().for_each(|s| unit(s));
-            }
-            if *sync {
-                own.iter().for_each(|s| unit(s));
-            }
-            let mut sample = new.segment.data.get(range.clone()).unwrap_or_default();
-            while let Some(field) = sample.get(..length_size) {
-                let len = field.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
-                let nal = sample
-                    .get(length_size..length_size.saturating_add(len))
-                    .ok_or_else(|| Error::malformed("h264", 0, "NAL unit past its sample"))?;
-                unit(nal);
-                sample = sample.get(length_size + len..).unwrap_or_default();
-            }
-            out.push(frame);
-        }
-        Ok(out)
-    };
+    let carried: &[Vec<u8>] = if avi.cut_has_sets { &[] } else { &avi.sets };
     let (labelled, _) = job.splice(
         times,
         (avi.scale, avi.rate),
         &kind,
         progress,
-        annex_b,
+        |new| annex_b(new, carried),
         |file, frames, bytes, out| {
             let frames: Vec<opening::NewFrame<'_>> = frames
                 .iter()

@@ -284,6 +284,24 @@ fn opening(video: &Stream, output: &Output, data: Vec<u8>, k: usize, labelled: u
     })
 }
 
+/// The frames `frames[at[i]]` a container writer replaces with `new_count` new frames (one
+/// each).
+///
+/// # Errors
+/// [`Error::Parameter`] when the counts differ or an index is out of range.
+pub(crate) fn replaced<'a, T>(frames: &'a [T], at: &[usize], new_count: usize) -> Result<Vec<&'a T>> {
+    if at.len() != new_count {
+        return Err(Error::parameter(
+            "video",
+            "new frames and their places differ in number",
+        ));
+    }
+    at.iter()
+        .map(|&i| frames.get(i))
+        .collect::<Option<Vec<&T>>>()
+        .ok_or_else(|| Error::parameter("video", "more new frames than frames"))
+}
+
 /// Copies `src` from `from` to its end into `out`, with each `(range, bytes)` of `edits`
 /// (sorted, not overlapping, at or after `from`) written in place of the range: how the
 /// container splices write a file once they know every change.
