@@ -86,6 +86,13 @@ fn fragmented_mp4_keyframes_every_second() {
     check_splice("h264_frag.mp4", 1.0);
 }
 
+/// HEVC (closed GOP, B-frames) + AAC as a fragmented MP4: the same, the segment's renumbered
+/// parameter sets joining the `hvcC` of the one sample description.
+#[test]
+fn fragmented_hevc_keyframes_every_second() {
+    check_splice("hevc_frag.mp4", 1.0);
+}
+
 /// The spliced fragments keep their decode times (`tfdt`), and a second stamp replaces the
 /// first one's parameter sets instead of adding more.
 #[test]

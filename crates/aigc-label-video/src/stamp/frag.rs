@@ -1,11 +1,13 @@
 //! The fragmented MP4 splice (ISO/IEC 14496-12 §8.8: `moof`/`mdat` pairs after an empty
-//! `moov`), for H.264: the fragments before the first fragment that starts with a clean IDR
-//! picture at or after the label's end are rewritten with the new samples; every later
-//! fragment is copied but for its absolute base offset.
+//! `moov`), for H.264 and HEVC: the fragments before the first fragment that starts with a
+//! clean keyframe (an IDR picture; for HEVC an IRAP picture without leading pictures) at or
+//! after the label's end are rewritten with the new samples; every later fragment is copied but
+//! for its absolute base offset.
 //!
 //! What changes in the output:
 //! - `moov`: the video track's first sample description, whose `avcC` gains the new SPS and
-//!   PPS under ids the copied samples do not use (the `avc` module); the rest as it was;
+//!   PPS under ids the copied samples do not use (the `avc` module), or whose `hvcC` gains the
+//!   segment's VPS/SPS/PPS renumbered (the `hevc` module); the rest as it was;
 //! - each rewritten fragment keeps as many video samples as it had, each with the decode time
 //!   (`tfdt` kept) and duration of the sample it replaces and the presentation time of the
 //!   frame it shows; its video `trun` is written anew (size, duration, flags and composition

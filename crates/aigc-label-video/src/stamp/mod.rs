@@ -23,12 +23,11 @@
 //! MPEG-4 Part 2 or H.264 (`avi`; H.264's new parameter sets in band) at the first keyframe
 //! after the opening window, each `--at` window too. The re-encoded frames take the
 //! source's timestamps (the `opening` module), so a variable frame rate is kept. A fragmented
-//! MP4 with H.264 gets its fragments up to the first one that starts with a clean IDR picture
-//! after the label rewritten, the rest copied (the `frag` module). Files the splice writers do
-//! not handle (fragmented HEVC, other codecs, laced video, `--at` in fragmented MP4) are
-//! re-encoded whole by ffmpeg, frames still at their source times, with the other
-//! streams, metadata and chapters copied; an implicit label ffmpeg does not carry over is
-//! written back.
+//! MP4 with H.264 or HEVC gets its fragments up to the first one that starts with a clean
+//! keyframe after the label rewritten, the rest copied (the `frag` module). Files the splice
+//! writers do not handle (other codecs, laced video, `--at` in fragmented MP4) are re-encoded
+//! whole by ffmpeg, frames still at their source times, with the other streams, metadata and
+//! chapters copied; an implicit label ffmpeg does not carry over is written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
 //!
 //! ```no_run
@@ -461,34 +460,43 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
     }))
 }
 
-/// The fragmented MP4 splice (H.264): the opening window, up to the first fragment that starts
-/// with a clean IDR picture at or after its end (see the `frag` module).
+/// The fragmented MP4 splice (H.264, HEVC): the opening window, up to the first fragment that
+/// starts with a clean keyframe at or after its end (see the `frag` module).
 fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
         input, video, options, ..
     } = *job;
     opening_only(options)?;
-    if video.codec_name != "h264" {
-        return Err(Error::unsupported(
-            "video",
-            format!(
-                "{} in a fragmented MP4 (the fragment splice handles H.264)",
-                video.codec_name
-            ),
-        ));
-    }
+    let hevc = match video.codec_name.as_str() {
+        "h264" => false,
+        "hevc" => true,
+        other => {
+            return Err(Error::unsupported(
+                "video",
+                format!("{other} in a fragmented MP4 (the fragment splice handles H.264 and HEVC)"),
+            ));
+        }
+    };
     let frag = frag::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
     let samples = &frag.samples;
     let n = samples.len();
     if samples.iter().any(|s| s.desc != 1) {
         return Err(Error::unsupported(
             "video",
-            "H.264 fragments with several sample descriptions",
+            "fragments with several sample descriptions",
         ));
     }
     let entry = frag.first_entry()?;
-    let record = avc::record(entry)?;
-    let length_size = avc::length_size(record)?;
+    // H.264 is cut at an IDR picture, HEVC at an IRAP picture (`cut_points` has ruled out
+    // leading pictures); each one's new parameter sets join the one sample description.
+    let record = match hevc {
+        true => hevc::record(entry)?,
+        false => avc::record(entry)?,
+    };
+    let length_size = match hevc {
+        true => hevc::length_size(record)?,
+        false => avc::length_size(record)?,
+    };
     let cts = splice::presentation(samples);
     let t0 = cts.first().copied().unwrap_or(0);
     let per_second = f64::from(frag.timescale);
@@ -513,7 +521,11 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         }
         let mut bytes = vec![0u8; s.size.min(64 << 20) as usize];
         read(s, 0, &mut bytes)?;
-        if avc::is_idr(&bytes, length_size) {
+        let clean = match hevc {
+            true => hevc::is_irap(&bytes, length_size),
+            false => avc::is_idr(&bytes, length_size),
+        };
+        if clean {
             cut = Some(c);
             break;
         }
@@ -521,32 +533,47 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     let cut = cut.ok_or_else(|| {
         Error::unsupported(
             "video",
-            "no fragment starts with a clean IDR picture after the label's end",
+            "no fragment starts with a clean keyframe after the label's end",
         )
     })?;
     let upto = frag.fragment_starting_at(cut).unwrap_or(0);
     // The parameter sets the copied samples use (see `kept_sets`).
     let mut used = Some(std::collections::BTreeSet::new());
     for s in samples.get(cut..).unwrap_or_default() {
-        let id = avc::sample_pps_id(u64::from(s.size), length_size, &mut |pos, buf| read(s, pos, buf))?;
+        let mut read_at = |pos: u64, buf: &mut [u8]| read(s, pos, buf);
+        let id = match hevc {
+            true => hevc::sample_pps_id(u64::from(s.size), length_size, &mut read_at)?,
+            false => avc::sample_pps_id(u64::from(s.size), length_size, &mut read_at)?,
+        };
         mkv::note_pps(&mut used, id);
     }
-    let kept = kept_sets_of(record, used.as_ref())?;
-    let tag = &video.codec_tag_string;
-    let kind = opening::Output::Mp4 {
-        gop: None,
-        sps_id: Some(kept.free_ids(1)?),
-        tag: (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone()),
-    };
     let times = cts.get(..cut).unwrap_or_default().to_vec();
-    let (labelled, first_ts) = job.splice(
-        times,
-        (1, frag.timescale),
-        &kind,
-        progress,
-        |new| avc::merge(entry, &kept, &new.segment.entry),
-        |file, frames, entry, out| frag::write(file, &frag, upto, frames, &entry, out),
-    )?;
+    let write = |file: &mut std::fs::File,
+                 frames: &[opening::NewFrame<'_>],
+                 entry: Vec<u8>,
+                 out: &mut dyn std::io::Write| { frag::write(file, &frag, upto, frames, &entry, out) };
+    let (labelled, first_ts) = if hevc {
+        let kept = hevc::Kept::from(record, used.as_ref())?;
+        let kind = opening::Output::Hevc {
+            id: kept.free_ids(1)?,
+            mp4: true,
+        };
+        let merge = |new: &opening::Opening| -> Result<Vec<u8>> {
+            let payload = hevc::merge_kept(record, &kept, hevc::record(&new.segment.entry)?)?;
+            avc::with_config(entry, b"hvcC", &payload)
+        };
+        job.splice(times, (1, frag.timescale), &kind, progress, merge, write)?
+    } else {
+        let kept = kept_sets_of(record, used.as_ref())?;
+        let tag = &video.codec_tag_string;
+        let kind = opening::Output::Mp4 {
+            gop: None,
+            sps_id: Some(kept.free_ids(1)?),
+            tag: (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone()),
+        };
+        let merge = |new: &opening::Opening| avc::merge(entry, &kept, &new.segment.entry);
+        job.splice(times, (1, frag.timescale), &kind, progress, merge, write)?
+    };
     let at = cts.get(cut).copied().unwrap_or(first_ts);
     Ok(spliced_report(
         video,
@@ -778,7 +805,7 @@ fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     } else if hevc {
         // The segment's sets renumbered to ids the copied frames do not use (the hevc module).
         let id = hevc::Kept::from(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
-        opening::Output::Hevc { id }
+        opening::Output::Hevc { id, mp4: false }
     } else {
         opening::Output::Ivf
     };
@@ -865,7 +892,7 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             opening::Output::H264 { sps_id, bframes }
         } else if hevc {
             let id = first_id + u32::try_from(i).unwrap_or(u32::MAX);
-            opening::Output::Hevc { id }
+            opening::Output::Hevc { id, mp4: false }
         } else {
             opening::Output::Ivf
         };

@@ -30,8 +30,9 @@ pub(crate) enum Output {
     /// from `sps_id` on and at most `bframes` B-frames in a row.
     H264 { sps_id: u32, bframes: u32 },
     /// HEVC without B-frames in a fragmented MP4, its parameter sets and slices renumbered to
-    /// the id `id` (its `hvcC` then joins the source's; see the `hevc` module).
-    Hevc { id: u32 },
+    /// the id `id` (its `hvcC` then joins the source's; see the `hevc` module); `mp4` for an
+    /// MP4 source (decoded without its edit list).
+    Hevc { id: u32, mp4: bool },
     /// H.264 or HEVC without B-frames for an MP4/MOV source (decoded without its edit list),
     /// in a fragmented MP4: keyframes every `gop` frames when given, H.264 parameter set ids
     /// from `sps_id` on when given, the source's sample entry `tag` when given.
@@ -140,7 +141,9 @@ pub(crate) fn encode_all(
     let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, total))?;
     let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
     let end = stretches.last().map_or(0, |(s, _)| s.skip + s.times.len());
-    let mp4 = stretches.iter().any(|(_, o)| matches!(o, Output::Mp4 { .. }));
+    let mp4 = stretches
+        .iter()
+        .any(|(_, o)| matches!(o, Output::Mp4 { .. } | Output::Hevc { mp4: true, .. }));
     let mut dec = decoder(tools, input, mp4, video.index, raw, end as u64)?;
     let mut frames_out = dec
         .take_stdout()
@@ -228,7 +231,7 @@ fn encoder_output(job: &mut aigc_label_ffmpeg::Job, video: &Stream, output: &Out
 fn opening(video: &Stream, output: &Output, data: Vec<u8>, k: usize, labelled: u64) -> Result<Opening> {
     let segment = match output {
         Output::H264 { .. } | Output::Mp4 { .. } => parse_segment(data)?,
-        Output::Hevc { id } => {
+        Output::Hevc { id, .. } => {
             let mut segment = parse_segment(data)?;
             super::hevc::renumber(&mut segment, *id)?;
             segment
