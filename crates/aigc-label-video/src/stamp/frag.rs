@@ -34,6 +34,8 @@ use crate::bmff::track::top_boxes;
 use crate::common::Budget;
 
 const FORMAT: &str = "mp4";
+/// Most samples one `trun` may declare (a second of 1000 fps video is 1000).
+const MAX_RUN: u32 = 1 << 20;
 
 fn unsupported(what: impl Into<String>) -> Error {
     Error::unsupported("mp4", what.into())
@@ -320,6 +322,10 @@ fn read_trafs(moof: &Node, buf: &[u8], moof_at: u64) -> Result<Vec<TrafInfo>> {
             let per = [0x100, 0x200, 0x400, 0x800].iter().filter(|&&f| tf & f != 0).count();
             if (count as usize).saturating_mul(per * 4) > t.remaining() {
                 return Err(bad(moof_at, "trun sample count past its box"));
+            }
+            // A run whose samples take no bytes in the box still bounds its count.
+            if count > MAX_RUN {
+                return Err(unsupported(format!("a trun of {count} samples")));
             }
             let mut samples = Vec::new();
             samples
