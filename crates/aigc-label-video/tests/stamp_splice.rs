@@ -209,3 +209,35 @@ fn avi_windows_splice_each() {
     media::assert_decodes_cleanly(&out, "the stamped file");
     assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"));
 }
+
+/// `--at 3s` in a fragmented MP4 (H.264 and HEVC): the fragments of [0, 2) and [3, 4) s are
+/// rewritten, each stretch with parameter set ids of its own; the fragment between is copied.
+#[test]
+fn fragmented_windows_splice_each() {
+    let Some(t) = tools() else { return };
+    for name in ["h264_frag.mp4", "hevc_frag.mp4"] {
+        let input = fixture(&format!("video/stamp/{name}"));
+        let (_dir, out) = output(name);
+        let options = StampOptions {
+            at: At::parse_list("3s").unwrap(),
+            ..StampOptions::default()
+        };
+        let report = stamp(&input, &out, &options);
+        assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
+        assert_eq!(
+            (report.reencoded_frames, report.copied_frames, report.labelled_frames),
+            (75, 25, 75),
+            "{name}"
+        );
+        assert_eq!(report.splice_at, [2.0], "{name}");
+        media::assert_decodes_cleanly(&out, "the stamped file");
+        assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"), "{name}");
+        let (src, got) = (frame_md5s(&input), frame_md5s(&out));
+        assert_eq!(src.len(), got.len(), "{name}");
+        assert_eq!(src[50..75], got[50..75], "{name}: the copied second");
+        assert!(src[75..].iter().zip(&got[75..]).all(|(x, y)| x.1 != y.1), "{name}");
+        if let Some(read) = ocr(&t, &out, 3.5, 320, 240) {
+            assert!(read.contains("AI生成"), "{name} at 3.5 s: tesseract read {read:?}");
+        }
+    }
+}

@@ -380,7 +380,8 @@ impl Frag {
     }
 }
 
-/// Writes the spliced file: the video samples of fragments `..upto` replaced by `new` (decode
+/// Writes the spliced file: the video samples of the fragments inside `ranges` (sample ranges,
+/// ascending, each starting and ending at fragment boundaries) replaced by `new` (decode
 /// order, as many as they held), `entry` as the track's first sample description.
 ///
 /// # Errors
@@ -388,13 +389,26 @@ impl Frag {
 pub(crate) fn write(
     input: &mut dyn ReadSeek,
     frag: &Frag,
-    upto: usize,
+    ranges: &[(usize, usize)],
     new: &[NewFrame<'_>],
     entry: &[u8],
     out: &mut dyn Write,
 ) -> Result<()> {
-    let replaced = frag.fragments.get(..upto).unwrap_or_default();
-    let count: usize = replaced.iter().map(|f| f.video.len()).sum();
+    let replaced =
+        |f: &Fragment| !f.video.is_empty() && ranges.iter().any(|&(a, b)| a <= f.video.start && f.video.end <= b);
+    let count: usize = frag
+        .fragments
+        .iter()
+        .filter(|f| replaced(f))
+        .map(|f| f.video.len())
+        .sum();
+    let covered: usize = ranges.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+    if count != covered {
+        return Err(Error::parameter(
+            "video",
+            "a re-encoded range that is not whole fragments",
+        ));
+    }
     if count != new.len() {
         return Err(Error::parameter(
             "video",
@@ -424,7 +438,7 @@ pub(crate) fn write(
         *pos += range.end - range.start;
         Ok(())
     };
-    let mut fragments = frag.fragments.iter().enumerate().peekable();
+    let mut fragments = frag.fragments.iter();
     for b in &frag.top {
         match &b.typ {
             b"moov" => {
@@ -434,10 +448,10 @@ pub(crate) fn write(
             b"sidx" | b"mfra" => {}
             b"mdat" if frag.fragments.iter().any(|f| f.mdat.start == b.start) => {}
             b"moof" => {
-                let Some((fi, f)) = fragments.next() else {
+                let Some(f) = fragments.next() else {
                     return Err(bad(b.start, "moof"));
                 };
-                if fi < upto {
+                if replaced(f) {
                     let k = f.video.len();
                     let mine = new.get(next_new..next_new + k).unwrap_or_default();
                     next_new += k;

@@ -24,9 +24,9 @@
 //! after the opening window, each `--at` window too. The re-encoded frames take the
 //! source's timestamps (the `opening` module), so a variable frame rate is kept. A fragmented
 //! MP4 with H.264 or HEVC gets its fragments up to the first one that starts with a clean
-//! keyframe after the label rewritten, the rest copied (the `frag` module). Files the splice
-//! writers do not handle (other codecs, laced video, `--at` in fragmented MP4) are re-encoded
-//! whole by ffmpeg, frames still at their source times, with the other streams, metadata and
+//! keyframe after the label rewritten (each `--at` window's fragments too), the rest copied
+//! (the `frag` module). Files the splice writers do not handle (other codecs, laced video) are
+//! re-encoded whole by ffmpeg, frames still at their source times, with the other streams, metadata and
 //! chapters copied; an implicit label ffmpeg does not carry over is written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
 //!
@@ -460,13 +460,17 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
     }))
 }
 
-/// The fragmented MP4 splice (H.264, HEVC): the opening window, up to the first fragment that
-/// starts with a clean keyframe at or after its end (see the `frag` module).
+/// The fragmented MP4 splice (H.264, HEVC): each label window widened to the fragments that
+/// start with a clean keyframe around it (see the `frag` module), each stretch re-encoded with
+/// parameter set ids of its own, which join the one sample description.
 fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
-        input, video, options, ..
+        input,
+        output,
+        video,
+        options,
+        ..
     } = *job;
-    opening_only(options)?;
     let hevc = match video.codec_name.as_str() {
         "h264" => false,
         "hevc" => true,
@@ -500,7 +504,13 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
     let cts = splice::presentation(samples);
     let t0 = cts.first().copied().unwrap_or(0);
     let per_second = f64::from(frag.timescale);
-    let until = t0.saturating_add((options.seconds * per_second).ceil() as i64);
+    let end_ticks = splice::decode_times(samples)
+        .iter()
+        .zip(samples)
+        .map(|(d, s)| d.saturating_add(s.cts_offset).saturating_add(i64::from(s.duration)))
+        .max()
+        .unwrap_or(t0);
+    let total = end_ticks.saturating_sub(t0) as f64 / per_second;
     let mut file = std::io::BufReader::new(std::fs::File::open(input)?);
     let mut read = |s: &crate::bmff::table::Sample, pos: u64, buf: &mut [u8]| -> Result<()> {
         use std::io::{Read, Seek, SeekFrom};
@@ -508,17 +518,15 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         file.read_exact(buf)?;
         Ok(())
     };
-    let mut cut = None;
+    // Cuts: fragment starts that are clean keyframes.
+    let mut cuts = vec![0];
     for c in splice::cut_points(samples) {
         let Some(s) = samples
             .get(c)
-            .filter(|_| c > 0 && cts.get(c).is_some_and(|&t| t >= until))
+            .filter(|_| c > 0 && frag.fragment_starting_at(c).is_some())
         else {
             continue;
         };
-        if frag.fragment_starting_at(c).is_none() {
-            continue;
-        }
         let mut bytes = vec![0u8; s.size.min(64 << 20) as usize];
         read(s, 0, &mut bytes)?;
         let clean = match hevc {
@@ -526,20 +534,18 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
             false => avc::is_idr(&bytes, length_size),
         };
         if clean {
-            cut = Some(c);
-            break;
+            cuts.push(c);
         }
     }
-    let cut = cut.ok_or_else(|| {
-        Error::unsupported(
-            "video",
-            "no fragment starts with a clean keyframe after the label's end",
-        )
-    })?;
-    let upto = frag.fragment_starting_at(cut).unwrap_or(0);
+    cuts.push(n);
+    let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
+    let ranges = stretches(options, total, t0, per_second, &cuts, n, &at_cut);
     // The parameter sets the copied samples use (see `kept_sets`).
     let mut used = Some(std::collections::BTreeSet::new());
-    for s in samples.get(cut..).unwrap_or_default() {
+    for (i, s) in samples.iter().enumerate() {
+        if ranges.iter().any(|&(a, b)| (a..b).contains(&i)) {
+            continue;
+        }
         let mut read_at = |pos: u64, buf: &mut [u8]| read(s, pos, buf);
         let id = match hevc {
             true => hevc::sample_pps_id(u64::from(s.size), length_size, &mut read_at)?,
@@ -547,41 +553,72 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         };
         mkv::note_pps(&mut used, id);
     }
-    let times = cts.get(..cut).unwrap_or_default().to_vec();
-    let write = |file: &mut std::fs::File,
-                 frames: &[opening::NewFrame<'_>],
-                 entry: Vec<u8>,
-                 out: &mut dyn std::io::Write| { frag::write(file, &frag, upto, frames, &entry, out) };
-    let (labelled, first_ts) = if hevc {
-        let kept = hevc::Kept::from(record, used.as_ref())?;
-        let kind = opening::Output::Hevc {
-            id: kept.free_ids(1)?,
-            mp4: true,
-        };
-        let merge = |new: &opening::Opening| -> Result<Vec<u8>> {
-            let payload = hevc::merge_kept(record, &kept, hevc::record(&new.segment.entry)?)?;
-            avc::with_config(entry, b"hvcC", &payload)
-        };
-        job.splice(times, (1, frag.timescale), &kind, progress, merge, write)?
-    } else {
-        let kept = kept_sets_of(record, used.as_ref())?;
-        let tag = &video.codec_tag_string;
-        let kind = opening::Output::Mp4 {
-            gop: None,
-            sps_id: Some(kept.free_ids(1)?),
-            tag: (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone()),
-        };
-        let merge = |new: &opening::Opening| avc::merge(entry, &kept, &new.segment.entry);
-        job.splice(times, (1, frag.timescale), &kind, progress, merge, write)?
+    let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
+    let first_id = match hevc {
+        true => hevc::Kept::from(record, used.as_ref())?.free_ids(count)?,
+        false => kept_sets_of(record, used.as_ref())?.free_ids(count)?,
     };
-    let at = cts.get(cut).copied().unwrap_or(first_ts);
-    Ok(spliced_report(
-        video,
-        cut,
-        labelled,
-        (n - cut) as u64,
-        at.saturating_sub(first_ts) as f64 / per_second,
-    ))
+    let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
+    let tag = &video.codec_tag_string;
+    let tag = (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone());
+    let plan: Vec<(usize, Vec<i64>, opening::Output)> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| {
+            let times = cts.get(a..b).unwrap_or_default().to_vec();
+            let kind = match hevc {
+                true => opening::Output::Hevc {
+                    id: first_id + i,
+                    mp4: true,
+                },
+                false => opening::Output::Mp4 {
+                    // A whole track keeps the source's keyframe spacing.
+                    gop: keyframe_interval.filter(|_| (a, b) == (0, n)),
+                    sps_id: Some(first_id + i),
+                    tag: tag.clone(),
+                },
+            };
+            (a, times, kind)
+        })
+        .collect();
+    let new = encode_plan(job, &plan, t0, total, (1, frag.timescale), progress)?;
+    // Each stretch's sets join the record: the first beside the source's kept ones, each later
+    // one beside every set already there.
+    let news = new.iter().map(|o| o.segment.entry.as_slice());
+    let entry = match hevc {
+        true => {
+            let mut current = record.to_vec();
+            for (i, o) in new.iter().enumerate() {
+                let keep = match i {
+                    0 => hevc::Kept::from(record, used.as_ref())?,
+                    _ => hevc::Kept::all(&current)?,
+                };
+                current = hevc::merge_kept(&current, &keep, hevc::record(&o.segment.entry)?)?;
+            }
+            avc::with_config(entry, b"hvcC", &current)?
+        }
+        false => {
+            let kept = kept_sets_of(record, used.as_ref())?;
+            joined_sets(entry.to_vec(), &kept, news, avc::record, avc::merge)?
+        }
+    };
+    let mut new_frames = Vec::new();
+    for ((_, times, _), o) in plan.iter().zip(&new) {
+        new_frames.extend(o.frames(times));
+    }
+    write_output(output, |out| {
+        frag::write(
+            &mut std::fs::File::open(input)?,
+            &frag,
+            &ranges,
+            &new_frames,
+            &entry,
+            out,
+        )
+    })?;
+    let labelled = new.iter().map(|o| o.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / per_second
+    }))
 }
 
 /// Encodes each planned stretch of a `--at` splice (its first frame's index, its frames'
@@ -762,14 +799,6 @@ fn spliced_report(video: &Stream, k: usize, labelled: u64, copied: u64, splice_a
         splice_at: vec![splice_at],
         codec: video.codec_name.clone(),
     }
-}
-
-/// The FLV and AVI splices replace the opening window only.
-fn opening_only(options: &StampOptions) -> Result<()> {
-    if options.at.iter().any(|a| *a != At::Start) {
-        return Err(Error::unsupported("video", "--at windows besides the start"));
-    }
-    Ok(())
 }
 
 /// The Matroska/WebM splice (VP8, VP9, AV1, H.264) of the opening window.
@@ -1509,7 +1538,7 @@ fn fuzz_splice_fragments(data: &[u8]) {
         })
         .collect();
     let mut out = Vec::new();
-    if frag::write(&mut Cursor::new(data), &frag, 1, &new, &entry, &mut out).is_err() {
+    if frag::write(&mut Cursor::new(data), &frag, &[(0, k)], &new, &entry, &mut out).is_err() {
         return;
     }
     let again = frag::open(&mut Cursor::new(&out), 0, &limits)
