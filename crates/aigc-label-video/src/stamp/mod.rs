@@ -148,8 +148,8 @@ impl Default for StampOptions {
 pub enum Method {
     /// Only the labelled stretches were re-encoded; everything else was copied.
     Spliced,
-    /// The whole video track was re-encoded (no clean keyframe after the label), inside our own
-    /// MP4 writer: other tracks were still copied byte for byte.
+    /// The whole video track was re-encoded (no clean keyframe after the label, or windows that
+    /// meet), inside our own container writer: other tracks were still copied byte for byte.
     WholeTrack,
     /// ffmpeg re-encoded the video stream of the whole file (a container or codec the splice
     /// does not handle), copying the other streams.
