@@ -372,11 +372,13 @@ impl Frag {
             .ok_or_else(|| bad(self.moov.start, "stsd entry"))
     }
 
-    /// The fragment whose first video sample is sample `i`, if one is.
-    pub(crate) fn fragment_starting_at(&self, i: usize) -> Option<usize> {
+    /// The first video sample of each fragment that holds any.
+    pub(crate) fn video_starts(&self) -> std::collections::BTreeSet<usize> {
         self.fragments
             .iter()
-            .position(|f| f.video.start == i && !f.video.is_empty())
+            .filter(|f| !f.video.is_empty())
+            .map(|f| f.video.start)
+            .collect()
     }
 }
 

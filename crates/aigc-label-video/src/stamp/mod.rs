@@ -519,12 +519,10 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
         Ok(())
     };
     // Cuts: fragment starts that are clean keyframes.
+    let starts = frag.video_starts();
     let mut cuts = vec![0];
     for c in splice::cut_points(samples) {
-        let Some(s) = samples
-            .get(c)
-            .filter(|_| c > 0 && frag.fragment_starting_at(c).is_some())
-        else {
+        let Some(s) = samples.get(c).filter(|_| c > 0 && starts.contains(&c)) else {
             continue;
         };
         let mut bytes = vec![0u8; s.size.min(64 << 20) as usize];
