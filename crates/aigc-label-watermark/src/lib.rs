@@ -580,6 +580,46 @@ pub fn diagnose(image: &RgbaImage, payload: u64) -> Option<Diagnosis> {
     best
 }
 
+/// Like [`diagnose`], but folding at `periods` and at periods up to a pixel from them (the
+/// attack's true geometry, known to the evaluation): what decoding achieves once synchronised,
+/// which tells a miss at synchronisation from one at decoding. Here `check_ok` says whether
+/// the list decoding found the payload; `rank`, `errors_by_sixth` and `best_z` are not filled.
+#[doc(hidden)]
+pub fn diagnose_at(image: &RgbaImage, payload: u64, periods: (f32, f32)) -> Option<Diagnosis> {
+    let grid = luma::working_luma(image)?;
+    let residual = luma::residual(&grid);
+    let layout = Layout::v1();
+    let truth = code::encode(payload);
+    let mut best: Option<Diagnosis> = None;
+    for k in 0..25 {
+        let (px, py) = (
+            periods.0 + (k % 5) as f32 * 0.5 - 1.0,
+            periods.1 + (k / 5) as f32 * 0.5 - 1.0,
+        );
+        let fit = sync::fit_for(&residual, &layout, (px, py));
+        for &(dx, dy) in &fit.origins {
+            let soft = sync::soft_bits(&fit.tile, &layout, dx, dy);
+            let code_errors = soft.iter().zip(&truth).filter(|(s, t)| (**s > 0.0) != **t).count();
+            let (p, check_ok) = code::viterbi(&soft);
+            let check_ok = check_ok || code::decode(&soft) == Some(payload);
+            let d = Diagnosis {
+                rank: 0,
+                z: fit.z,
+                periods: fit.periods,
+                code_errors,
+                payload_bits_right: 64 - (p ^ payload).count_ones(),
+                check_ok,
+                errors_by_sixth: [0; 6],
+                best_z: 0.0,
+            };
+            if best.is_none_or(|b| d.code_errors < b.code_errors) {
+                best = Some(d);
+            }
+        }
+    }
+    best
+}
+
 /// Fuzzing entry point (used by `fuzz/fuzz_targets/watermark.rs` and its corpus replay test):
 /// the first two bytes give the width and height (up to 255 each), the rest, repeated, the
 /// pixels. Each input checks one property, picked by the width modulo 3: detection must not
