@@ -381,28 +381,49 @@ fn fits_for(residual: &[f32], layout: &Layout, pairs: Vec<(f32, f32)>) -> Vec<Fi
     fits
 }
 
-/// Soft values of the code bits (positive means 1) for a tile starting at `(dx, dy)`.
+/// Soft values of the code bits (positive means 1) for a tile starting at `(dx, dy)`, as
+/// the detector decodes them: the chip readings, [`whiten`]ed when that makes the template's
+/// chips stand out more ([`pilot_snr`]).
 ///
-/// The chip readings are first [`whiten`]ed when that makes the template's chips stand out
-/// more ([`pilot_snr`]): the template's chips have known signs, so they measure which
-/// reading serves the code chips (which share their statistics) better, at no extra decoding
-/// attempt. Why both: on a dense texture the picture's part of neighbouring readings is
-/// correlated and whitening removes much of it (measured on the evaluation set, gravel after
-/// the crops: 59 to 46-53 code bits wrong at the true period); after a blur (the 0.5x + JPEG
-/// 70 chain) the mark itself leaks into neighbouring readings, whitening takes part of the
-/// mark out with it, and the plain readings are better (whitening alone lost 5 of 29 there).
+/// Why the template decides: its chips have known signs, so they measure which reading
+/// serves the code chips (which share their statistics) better, at no extra decoding attempt.
+/// On a dense texture the picture's part of neighbouring readings is correlated and whitening
+/// removes much of it (measured on the evaluation set, gravel after the crops: 59 to 46-53
+/// code bits wrong at the true period); after a blur (the 0.5x + JPEG 70 chain) the mark
+/// itself leaks into neighbouring readings, whitening takes part of the mark out with it,
+/// and the plain readings are better (whitening alone lost 5 of 29 there).
 pub(crate) fn soft_bits(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> [f32; CODE_BITS] {
-    let lattice: Vec<f32> = (0..CHIPS * CHIPS)
-        .map(|k| sample(tile, k % CHIPS, k / CHIPS, dx, dy))
-        .collect();
+    let lattice = chip_readings(tile, dx, dy);
     let whitened = whiten(&lattice);
-    let chips = if pilot_snr(&whitened, layout) > pilot_snr(&lattice, layout) {
-        whitened
+    if pilot_snr(&whitened, layout) > pilot_snr(&lattice, layout) {
+        code_sums(&whitened, layout)
     } else {
-        lattice
-    };
+        code_sums(&lattice, layout)
+    }
+}
+
+/// Soft values of the code bits from the plain chip readings, as the embedder reads the
+/// picture to inform its amplitudes (see `informed.rs`).
+///
+/// Why not [`soft_bits`]: informed against the whitened reading, the marks came out weaker
+/// after a Pillow 0.5x + JPEG 70 + crop 5% chain (`benches/watermark_compare.py`: chelsea
+/// lost), and the plain reading is what survives a blur.
+pub(crate) fn plain_soft_bits(tile: &[f32], layout: &Layout, dx: usize, dy: usize) -> [f32; CODE_BITS] {
+    code_sums(&chip_readings(tile, dx, dy), layout)
+}
+
+/// The folded tile's value at every lattice point (row-major, `CHIPS` x `CHIPS`) for a tile
+/// starting at `(dx, dy)`.
+fn chip_readings(tile: &[f32], dx: usize, dy: usize) -> Vec<f32> {
+    (0..CHIPS * CHIPS)
+        .map(|k| sample(tile, k % CHIPS, k / CHIPS, dx, dy))
+        .collect()
+}
+
+/// Each code bit's chip readings `chips` summed with their signs.
+fn code_sums(chips: &[f32], layout: &Layout) -> [f32; CODE_BITS] {
     let mut soft = [0.0f32; CODE_BITS];
-    for (&(role, sign), &v) in layout.chips.iter().zip(&chips) {
+    for (&(role, sign), &v) in layout.chips.iter().zip(chips) {
         if let Role::Bit(b) = role
             && let Some(s) = soft.get_mut(b)
         {
@@ -945,15 +966,7 @@ mod tests {
             tile
         };
         let wrong = |soft: &[f32; CODE_BITS]| soft.iter().zip(&truth).filter(|(s, t)| (**s > 0.0) != **t).count();
-        let plain = |tile: &[f32]| {
-            let mut soft = [0.0f32; CODE_BITS];
-            for (k, &(role, sign)) in layout.chips.iter().enumerate() {
-                if let Role::Bit(b) = role {
-                    soft[b] += sign * sample(tile, k % CHIPS, k / CHIPS, 0, 0);
-                }
-            }
-            soft
-        };
+        let plain = |tile: &[f32]| plain_soft_bits(tile, &layout, 0, 0);
         let textured = tile_of(&smooth);
         let (before, after) = (wrong(&plain(&textured)), wrong(&soft_bits(&textured, &layout, 0, 0)));
         assert!(after * 3 < before * 2, "whitened {after} wrong, plain {before}");
