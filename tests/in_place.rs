@@ -286,7 +286,7 @@ fn wav_signed_and_bound_labels_survive_an_in_place_propagation() {
 /// leaves out.
 #[test]
 fn aiff_signed_and_bound_labels_survive_an_in_place_propagation() {
-    // The ID3 steps write the frame's bytes about four times (see `mp3::update_in_place`).
+    // The ID3 steps write the frame's bytes about four times (see `Mp3`'s update in place).
     in_place_propagation("sox.aiff", 4);
 }
 

@@ -9,7 +9,7 @@
 //! Writing puts the label into the first ID3 chunk that holds a readable tag, wherever it sits
 //! (readers see that tag; every other frame keeps its stored bytes, and the tag keeps its size
 //! when the frame fits in its padding; a tag that grows gets [`Limits::label_room`] of padding,
-//! where [`update_in_place`] writes later labels). A file without one gets a new ID3v2.4 chunk,
+//! where an update in place ([`crate::in_place`]) writes later labels). A file without one gets a new ID3v2.4 chunk,
 //! with that padding, at the end
 //! of the `FORM`, after `SSND`, where ffmpeg and mutagen put it and where a reader that stops at
 //! the sound data has already read `COMM`. Label frames in any later ID3 chunk are removed (the
@@ -31,7 +31,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 use crate::common::Exclusions;
 use crate::id3::{self, GROW_PADDING};
 use crate::id3_chunk::{self, ChunkTag};
-use crate::in_place::{Storage, Update};
+use crate::in_place::{InPlace, Plan};
 use crate::riff::{self, Flavour, Header, LabelAt, Planner, Walker};
 
 /// The AIFF carrier (IFF `FORM` files of type `AIFF` and `AIFC`).
@@ -42,12 +42,6 @@ const FORMAT: &str = "aiff";
 
 /// The chunk id a new tag is written under (ffmpeg's and mutagen's spelling).
 const ID3_CHUNK: &[u8; 4] = b"ID3 ";
-
-impl aigc_label_core::in_place::InPlace for Aiff {
-    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits)
-    }
-}
 
 impl Carrier for Aiff {
     fn info(&self) -> &'static aigc_label_core::Info {
@@ -134,7 +128,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, out: Plan
     let json = to_json(label, Shape::Bare);
     let mut src = Source::new(input, FORMAT)?;
     let header = open(&mut src, limits)?;
-    // Room for later labels, which [`update_in_place`] writes into the tag's padding.
+    // Room for later labels, which an update in place writes into the tag's padding.
     let padding = usize::try_from(limits.label_room).unwrap_or(GROW_PADDING);
     let (tag, frame) = id3::new_tag(&json, padding)?;
     let mut new_chunk = Vec::new();
@@ -189,38 +183,30 @@ fn tag_copies(tag: &ChunkTag, limits: &Limits, out: &mut Vec<Found>) -> Result<(
     tag.copies(&name, None, limits, out)
 }
 
-/// Updates the label of an AIFF / AIFC file in place when the tag of its first ID3 chunk has
-/// room in its padding (our writes leave [`Limits::label_room`] there), writing about twice the
-/// label's size instead of the file: the same steps as an MP3 tag
-/// ([`crate::mp3::update_in_place`]: two 10-byte frame header switches through a `PRIV` frame,
-/// every state between reading as the old label or the new). The chunk and the tag keep their
-/// sizes, so the `FORM` size and every other chunk stay as they are.
+/// Updates the label in place when the tag of the file's first ID3 chunk has room in its
+/// padding (our writes leave [`Limits::label_room`] there), writing about twice the label's size
+/// instead of the file: the same steps as an MP3 tag ([`Mp3`](crate::Mp3)'s update in place:
+/// two 10-byte frame header switches through a `PRIV` frame, every state between reading as the
+/// old label or the new). The chunk and the tag keep their sizes, so the `FORM` size and every
+/// other chunk stay as they are.
 ///
-/// Returns [`Update::Rewrite`], having written nothing, when the file holds no label or more
-/// than one copy, the label is not in the first ID3 chunk, or the tag cannot take it in place
-/// (see [`crate::mp3::update_in_place`]). As with [`Carrier::write`], validating the label and
-/// the producer rule are the caller's.
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors.
-pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
-    let json = to_json(label, Shape::Bare);
-    if Aiff.find(file, limits)?.len() != 1 {
-        return Ok(Update::Rewrite("not exactly one label copy"));
-    }
-    let steps = {
+/// The plan asks for a rewrite ([`Update::Rewrite`](crate::in_place::Update::Rewrite)) when the
+/// file holds no label or more than one copy, the label is not in the first ID3 chunk, or the
+/// tag cannot take it in place (as for an MP3).
+impl InPlace for Aiff {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        let json = to_json(label, Shape::Bare);
+        if Aiff.find(file, limits)?.len() != 1 {
+            return Ok(Err("not exactly one label copy"));
+        }
         let mut src = Source::new(file, FORMAT)?;
         let header = open(&mut src, limits)?;
         let mut walker = Walker::new(&header, limits);
         match next_tag(&mut src, &header, &mut walker, limits)? {
-            Some(tag) if tag.has_labels() => match id3::in_place_steps(tag.tag(), &json, limits)? {
-                Ok(steps) => steps,
-                Err(why) => return Ok(Update::Rewrite(why)),
-            },
-            _ => return Ok(Update::Rewrite("the label is not in the first ID3 chunk")),
+            Some(tag) if tag.has_labels() => id3::in_place_steps(tag.tag(), &json, limits),
+            _ => Ok(Err("the label is not in the first ID3 chunk")),
         }
-    };
-    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
+    }
 }
 
 /// Reads the header and checks that this is an `AIFF` or `AIFC` form.

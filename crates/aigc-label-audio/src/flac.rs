@@ -6,7 +6,7 @@
 //! stay at the same offset; when the padding is too small the metadata is rewritten and the
 //! frames move, with a fresh padding block for later updates ([`Limits::label_room`], 4 KiB by
 //! default). The padding is kept right after the comment block holding the label, where
-//! [`update_in_place`] finds room to update the label without rewriting the file. The
+//! an update in place ([`crate::in_place`]) finds room to update the label without rewriting the file. The
 //! last-metadata-block flag is set on whichever block ends up last. Other blocks (`STREAMINFO`, `SEEKTABLE` — whose offsets are
 //! relative to the first frame and so stay valid —, `PICTURE`, `APPLICATION`, `CUESHEET`) are
 //! copied byte for byte, and the frames in large blocks.
@@ -24,7 +24,7 @@ use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder, Slot};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions, found, text_of};
-use crate::in_place::{self, Steps, Storage, Update};
+use crate::in_place::{self, InPlace, Plan, Steps};
 use crate::vorbis_comment;
 
 /// The FLAC carrier (native FLAC streams starting with `fLaC`).
@@ -164,14 +164,8 @@ impl Carrier for Flac {
     }
 }
 
-impl aigc_label_core::in_place::InPlace for Flac {
-    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits)
-    }
-}
-
-/// Updates the label of a FLAC file in place when the room is there, so that the update writes
-/// about the label's size instead of the whole file; see [`crate::in_place`] for the order of
+/// Updates the label in place when the room is there, so that the update writes about the
+/// label's size instead of the whole file; see [`crate::in_place`] for the order of
 /// the writes that keeps every moment readable as the old label or the new one.
 ///
 /// The room: the first `VORBIS_COMMENT` block (the one [`Flac`]'s write gives the label) and the
@@ -184,36 +178,19 @@ impl aigc_label_core::in_place::InPlace for Flac {
 /// frame moves, and a content binding holds as it does across a rewrite (the padding and the
 /// comment block's header, count and label are what it leaves out).
 ///
-/// Returns [`Update::Rewrite`], having written nothing, when there is no comment block, a
-/// second block holds a label, the padding around the comment block is too small, or the
-/// header to switch would straddle a 512-byte sector.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`Carrier::write`].
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors (an I/O error in a later step can leave the
-/// file in an earlier step's state, which still reads as the old or the new label).
-pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
-    let json = to_json(label, Shape::Bare);
-    let steps = {
+/// The plan asks for a rewrite ([`Update::Rewrite`](crate::in_place::Update::Rewrite)) when
+/// there is no comment block, a second block holds a label, the padding around the comment
+/// block is too small, or the header to switch would straddle a 512-byte sector.
+impl InPlace for Flac {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
         let mut src = Source::new(file, FORMAT)?;
         let blocks = read_blocks(&mut src, limits)?;
-        match in_place_steps(&mut src, &blocks, &json, limits)? {
-            Ok(steps) => steps,
-            Err(why) => return Ok(Update::Rewrite(why)),
-        }
-    };
-    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
+        in_place_steps(&mut src, &blocks, &to_json(label, Shape::Bare), limits)
+    }
 }
 
 /// The writes of an in-place update, or why there are none.
-fn in_place_steps(
-    src: &mut Source,
-    blocks: &[Block],
-    json: &str,
-    limits: &Limits,
-) -> Result<std::result::Result<Steps, &'static str>> {
+fn in_place_steps(src: &mut Source, blocks: &[Block], json: &str, limits: &Limits) -> Result<Plan> {
     let Some(vc) = blocks.iter().position(|b| b.kind == VORBIS_COMMENT) else {
         return Ok(Err("no VORBIS_COMMENT block to update"));
     };
@@ -855,7 +832,7 @@ fn fit_padding(plan: &mut Vec<Out>, blocks: &[Block], fresh: u64) {
 }
 
 /// Moves the first padding block right after the comment block holding the label, where
-/// [`update_in_place`] looks for room. Only padding moves: the other blocks keep their order,
+/// an update in place looks for room. Only padding moves: the other blocks keep their order,
 /// and a content binding leaves padding out.
 fn pad_after_label(plan: &mut Vec<Out>) {
     let label = plan

@@ -560,7 +560,7 @@ pub(crate) fn push_copies(
 }
 
 /// The writes that update the label of `tag` (the file's first tag) in place, or why there
-/// are none: see [`crate::mp3::update_in_place`]. The tag must be v2.3 or v2.4 without
+/// are none: see [`crate::Mp3`]'s update in place. The tag must be v2.3 or v2.4 without
 /// unsynchronisation, extended header or footer, its one label frame its last frame, and
 /// zeros after it with room for the new frame twice over.
 pub(crate) fn in_place_steps(
@@ -640,6 +640,7 @@ pub(crate) fn in_place_steps(
             crate::in_place::zeros(std::slice::from_ref(&(q..q + n))),
         ],
         label_range: start..start + n,
+        scrub: true,
     }))
 }
 

@@ -13,8 +13,8 @@
 //! When the file has no room, or no such switch exists, nothing is written and the update says
 //! why ([`Update::Rewrite`]): the caller rewrites the file whole (atomically).
 
+pub(crate) use aigc_label_core::in_place::{InPlace, Plan, Steps, zeros};
 pub(crate) use aigc_label_core::in_place::{SECTOR, in_one_sector};
-pub(crate) use aigc_label_core::in_place::{Steps, zeros};
 pub use aigc_label_core::in_place::{Storage, Update};
 
 /// `range` minus every range in `keep` (which must not overlap each other), in order.

@@ -12,9 +12,10 @@
 //! - [`cue`]: the rhythm short-long short-short ([`cue::Rhythm`]) and voice prompts
 //!   ([`cue::VoicePrompt`]) placed in PCM buffers, streams of conversational turns
 //!   ([`cue::TurnCues`]) and WAV files ([`cue::stamp_wav_file`]).
-//! - [`stamp_file`]: the cue in WAV, AIFF, MP3, FLAC, Ogg Opus and Ogg Vorbis files, encoded in
-//!   the file's codec through ffmpeg and spliced in by the container writers here, so the
-//!   original frames stay byte for byte.
+//! - [`stamp_file`]: the cue in WAV, AIFF, MP3, AAC in MP4, FLAC, Ogg Opus and Ogg Vorbis
+//!   files, encoded in the file's codec through ffmpeg and spliced in by the container writers
+//!   here, so the original frames stay byte for byte; and mixed into the sound of MP4,
+//!   Matroska/WebM, FLV and AVI videos, one re-encoded frame for each one it replaces.
 //!
 //! One design decision: every carrier walks its container itself (chunks, ID3 frames, metadata
 //! blocks, Ogg pages) instead of going through a tag library. Tag libraries parse every field

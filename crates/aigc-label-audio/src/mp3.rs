@@ -4,7 +4,8 @@
 //! other frame keeps its stored bytes, and the tag keeps its size when the new frame fits in its
 //! padding, so the audio does not move. A file without a tag gets a new v2.4 tag at the start.
 //! A tag that has to grow (or a new one) gets padding for later updates,
-//! [`Limits::label_room`] (4 KiB by default), where [`update_in_place`] writes later labels.
+//! [`Limits::label_room`] (4 KiB by default), where an update in place ([`crate::in_place`])
+//! writes later labels.
 //! The MPEG audio frames after the tag are copied in large blocks and never parsed.
 //!
 //! Readers also accept the description in any letter case (reported with a
@@ -36,7 +37,7 @@ use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::common::{Budget, Exclusions};
 use crate::id3::{self, Stripped, Tag};
-use crate::in_place::{Storage, Update};
+use crate::in_place::{InPlace, Plan};
 
 /// The MP3 carrier (ID3v2 at the start of an MPEG audio stream; an ID3v2.4 tag appended at the
 /// end is read too).
@@ -160,14 +161,8 @@ impl Carrier for Mp3 {
     }
 }
 
-impl aigc_label_core::in_place::InPlace for Mp3 {
-    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits)
-    }
-}
-
-/// Updates the label of an MP3 file in place when its first ID3v2 tag has room in its padding,
-/// writing about twice the label's size instead of the file; see [`crate::in_place`].
+/// Updates the label in place when the file's first ID3v2 tag has room in its padding, writing
+/// about twice the label's size instead of the file; see [`crate::in_place`].
 ///
 /// ID3v2 frames follow each other up to the first zero byte, so no single small write can
 /// replace one label frame with another of another size. Two switches do it, each a 10-byte
@@ -180,31 +175,23 @@ impl aigc_label_core::in_place::InPlace for Mp3 {
 /// between the two switches leaves the new label and a `PRIV` frame holding the old frame's
 /// bytes, which no reader takes for a label.
 ///
-/// Returns [`Update::Rewrite`], having written nothing, when there is no tag or no label in the
-/// first tag, more than one label copy, a v2.2 tag, unsynchronisation, an extended header or a
-/// footer, other frames after the label, too little padding, or a header that would straddle a
-/// 512-byte sector. As with [`Carrier::write`], validating the label and the producer rule are
-/// the caller's.
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors.
-pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
-    let json = to_json(label, Shape::Bare);
-    if Mp3.find(file, limits)?.len() != 1 {
-        return Ok(Update::Rewrite("not exactly one label copy"));
-    }
-    let steps = {
+/// The plan asks for a rewrite ([`Update::Rewrite`](crate::in_place::Update::Rewrite)) when
+/// there is no tag or no label in the first tag, more than one label copy, a v2.2 tag,
+/// unsynchronisation, an extended header or a footer, other frames after the label, too little
+/// padding, or a header that would straddle a 512-byte sector.
+impl InPlace for Mp3 {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        let json = to_json(label, Shape::Bare);
+        if Mp3.find(file, limits)?.len() != 1 {
+            return Ok(Err("not exactly one label copy"));
+        }
         let mut src = Source::new(file, FORMAT)?;
         let mut budget = Budget::new(FORMAT, limits);
         let Some(tag) = next_tag(&mut src, &mut budget, limits)? else {
-            return Ok(Update::Rewrite("no ID3v2 tag"));
+            return Ok(Err("no ID3v2 tag"));
         };
-        match id3::in_place_steps(&tag, &json, limits)? {
-            Ok(steps) => steps,
-            Err(why) => return Ok(Update::Rewrite(why)),
-        }
-    };
-    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
+        id3::in_place_steps(&tag, &json, limits)
+    }
 }
 
 /// Plans [`Mp3::write`]'s output, collecting the copies [`Mp3::find`] reports on the way.

@@ -11,7 +11,7 @@
 //! chunk (mutagen and TagLib write tags there; ffprobe and exiftool read them), reported with a
 //! `carrier.place` warning. Writing removes all of them and puts one chunk after `data`, at the
 //! end of the RIFF body, followed by a `JUNK` chunk of [`Limits::label_room`] bytes (4 KiB by
-//! default) where [`update_in_place`] writes later labels: from an ID3 chunk only the label frames go (every other frame keeps its
+//! default) where an update in place ([`crate::in_place`]) writes later labels: from an ID3 chunk only the label frames go (every other frame keeps its
 //! stored bytes, the tag keeps its size), and a chunk that held nothing but labels is dropped.
 //!
 //! A content binding covers every byte but the label chunk and the RIFF size fields (see
@@ -29,24 +29,11 @@ use crate::id3_chunk;
 use crate::riff::{self, Chunk, Flavour, Header, LabelAt, Piece, Planner, Walker};
 use crate::wav_room::{self, LabelRun, Role};
 
-pub use crate::wav_room::update_in_place;
-
 /// The WAV carrier (RIFF, RF64 and BW64 `WAVE` files).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Wav;
 
 const FORMAT: &str = "wav";
-
-impl aigc_label_core::in_place::InPlace for Wav {
-    fn update(
-        &self,
-        file: &mut dyn aigc_label_core::in_place::Storage,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<aigc_label_core::in_place::Update> {
-        update_in_place(&mut &mut *file, label, limits)
-    }
-}
 
 impl Carrier for Wav {
     fn info(&self) -> &'static aigc_label_core::Info {
@@ -115,7 +102,7 @@ impl Carrier for Wav {
     ///
     /// - every `AIGC` chunk (header, body and pad byte), wherever it sits, and after `data` the
     ///   `JUNK` / `PAD ` chunks next to it (the room our writes leave for later labels, which an
-    ///   update in place fills; see [`update_in_place`]);
+    ///   update in place fills; see [`crate::in_place`]);
     /// - the 32-bit RIFF size (bytes 4..8), which counts the label chunk; in an RF64 / BW64
     ///   file also the 64-bit RIFF size in `ds64` (bytes 20..28);
     /// - in a `LIST`/`INFO` chunk holding an `AIGC` child (a wild variant), that child and the

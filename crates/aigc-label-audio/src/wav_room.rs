@@ -37,12 +37,12 @@
 
 use std::ops::Range;
 
-use aigc_label_core::io::Source;
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Label, Limits, Result};
 
 use crate::common::is_key;
-use crate::in_place::{self, SECTOR, Steps, Storage, Update};
+use crate::in_place::{self, InPlace, Plan, SECTOR, Steps};
 use crate::riff::{self, Chunk, SIZE_IN_DS64, Walker};
 use crate::wav::{self, Wav};
 
@@ -132,34 +132,24 @@ pub(crate) fn label_and_room(at: u64, json: &[u8], room: u64) -> Result<(Vec<u8>
 /// update writes about the label's size instead of the whole file; see the module docs for the
 /// order of the writes that keeps every moment readable as the old label or the new one.
 ///
-/// Returns [`Update::Rewrite`], having written nothing, when the file holds no `AIGC` chunk
-/// after `data`, holds a label anywhere else, or has too little room next to it.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`Carrier::write`].
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors (an I/O error in a later step can leave the
-/// file in an earlier step's state, which still reads as the old or the new label).
-pub fn update_in_place<S: Storage>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
-    let json = to_json(label, Shape::Bare);
-    let found = Wav.find(&mut *file, limits)?;
-    if found.len() != 1
-        || found
-            .iter()
-            .any(|f| !f.checks.is_empty() || !f.carrier.starts_with("RIFF AIGC"))
-    {
-        return Ok(Update::Rewrite("the label is not one AIGC chunk after data"));
-    }
-    let steps = {
-        let mut src = Source::new(&mut *file, "wav")?;
-        let run = label_run(&mut src, limits)?;
-        match steps(&run, json.as_bytes()) {
-            Ok(steps) => steps,
-            Err(why) => return Ok(Update::Rewrite(why)),
+/// The plan asks for a rewrite ([`Update::Rewrite`](crate::in_place::Update::Rewrite)) when the
+/// file holds no `AIGC` chunk after `data`, holds a label anywhere else, or has too little room
+/// next to it.
+impl InPlace for Wav {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        let json = to_json(label, Shape::Bare);
+        let found = Wav.find(file, limits)?;
+        if found.len() != 1
+            || found
+                .iter()
+                .any(|f| !f.checks.is_empty() || !f.carrier.starts_with("RIFF AIGC"))
+        {
+            return Ok(Err("the label is not one AIGC chunk after data"));
         }
-    };
-    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
+        let mut src = Source::new(file, "wav")?;
+        let run = label_run(&mut src, limits)?;
+        Ok(steps(&run, json.as_bytes()))
+    }
 }
 
 /// The label run of the file: the chunks [`LabelRun`] calls ours.

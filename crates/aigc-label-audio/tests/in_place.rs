@@ -9,9 +9,9 @@ mod common;
 
 use std::io::Cursor;
 
-use aigc_label_audio::flac::update_in_place;
 use aigc_label_audio::in_place::Update;
 use aigc_label_audio::{Aiff, Flac, Mp3, Wav};
+use aigc_label_core::in_place::InPlace;
 use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_testutil::in_place::{Recorder, replay_torn};
 use aigc_label_testutil::{covered_by, sample_label};
@@ -101,7 +101,7 @@ fn updates_after_our_first_write_go_in_place_until_the_room_is_used() {
             // Labels that grow by 150 bytes each time, until the room is used up.
             let label = grown(n, 200 + 150 * n);
             let mut rec = Recorder::new(file.clone());
-            match update_in_place(&mut rec, &label, &Limits::default()).unwrap() {
+            match Flac.update(&mut rec, &label, &Limits::default()).unwrap() {
                 Update::InPlace(w) => {
                     in_place += 1;
                     let json = aigc_label_core::json::to_json(&label, aigc_label_core::json::Shape::Bare);
@@ -161,7 +161,7 @@ fn labels_of_one_size_update_in_place_forever() {
     let len = file.len();
     for n in 0..20 {
         let mut c = Cursor::new(file);
-        let r = update_in_place(&mut c, &propagated(n), &Limits::default()).unwrap();
+        let r = Flac.update(&mut c, &propagated(n), &Limits::default()).unwrap();
         assert!(matches!(r, Update::InPlace(_)), "update {n}: {r:?}");
         file = c.into_inner();
         assert_eq!(file.len(), len);
@@ -181,7 +181,7 @@ fn every_state_a_crash_leaves_reads_as_the_old_or_the_new_label() {
         for k in 0..n {
             let mut c = Cursor::new(base);
             assert!(matches!(
-                update_in_place(&mut c, &propagated(100 + k), &Limits::default()).unwrap(),
+                Flac.update(&mut c, &propagated(100 + k), &Limits::default()).unwrap(),
                 Update::InPlace(_)
             ));
             base = c.into_inner();
@@ -190,7 +190,7 @@ fn every_state_a_crash_leaves_reads_as_the_old_or_the_new_label() {
         let new = propagated(n);
         let mut rec = Recorder::new(base.clone());
         assert!(matches!(
-            update_in_place(&mut rec, &new, &Limits::default()).unwrap(),
+            Flac.update(&mut rec, &new, &Limits::default()).unwrap(),
             Update::InPlace(_)
         ));
         let switch = rec.syncs[0];
@@ -221,14 +221,14 @@ fn every_state_a_crash_leaves_reads_as_the_old_or_the_new_label() {
 fn no_room_means_no_write() {
     // sox.flac as it comes has no padding: nothing in place.
     let mut c = Cursor::new(read_fixture("sox.flac"));
-    let r = update_in_place(&mut c, &sample_label(), &Limits::default()).unwrap();
+    let r = Flac.update(&mut c, &sample_label(), &Limits::default()).unwrap();
     assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
     assert_eq!(c.into_inner(), read_fixture("sox.flac"));
     // A label bigger than the room.
     let mut c = Cursor::new(first_write("ffmpeg.flac"));
     let mut big = sample_label();
     big.reserved_code1 = "z".repeat(20_000);
-    let r = update_in_place(&mut c, &big, &Limits::default()).unwrap();
+    let r = Flac.update(&mut c, &big, &Limits::default()).unwrap();
     assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
 }
 
@@ -267,7 +267,7 @@ fn mp3_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             let was = mp3_labels(&file);
             let new = grown(n, 150 + 60 * n);
             let mut rec = Recorder::new(file.clone());
-            let r = aigc_label_audio::mp3::update_in_place(&mut rec, &new, &Limits::default()).unwrap();
+            let r = Mp3.update(&mut rec, &new, &Limits::default()).unwrap();
             let Update::InPlace(w) = r else {
                 panic!("{name}: update {n}: {r:?}");
             };
@@ -345,7 +345,7 @@ fn wav_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             // chunk are used.
             let new = grown(n, 150 + 40 * (n % 5));
             let mut rec = Recorder::new(file.clone());
-            match aigc_label_audio::wav::update_in_place(&mut rec, &new, &Limits::default()).unwrap() {
+            match Wav.update(&mut rec, &new, &Limits::default()).unwrap() {
                 Update::InPlace(w) => {
                     in_place += 1;
                     let json = aigc_label_core::json::to_json(&new, aigc_label_core::json::Shape::Bare);
@@ -409,7 +409,7 @@ fn wav_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
 fn wav_without_our_room_or_with_a_label_elsewhere_is_rewritten() {
     let refuse = |file: Vec<u8>, label: &Label| {
         let mut c = Cursor::new(file.clone());
-        let r = aigc_label_audio::wav::update_in_place(&mut c, label, &Limits::default()).unwrap();
+        let r = Wav.update(&mut c, label, &Limits::default()).unwrap();
         assert!(matches!(r, Update::Rewrite(_)), "{r:?}");
         assert_eq!(c.into_inner(), file, "nothing written");
     };
@@ -457,7 +457,7 @@ fn wav_in_place_keeps_what_a_binding_covers_across_both_switch_directions() {
             .range
             .start;
         let mut c = Cursor::new(file);
-        let r = aigc_label_audio::wav::update_in_place(&mut c, &grown(n, 120), &Limits::default()).unwrap();
+        let r = Wav.update(&mut c, &grown(n, 120), &Limits::default()).unwrap();
         let Update::InPlace(w) = r else {
             panic!("update {n}: {r:?}")
         };
@@ -492,7 +492,7 @@ fn aiff_updates_go_in_place_and_every_crash_state_reads_old_or_new() {
             let was = aiff_labels(&file);
             let new = grown(n, 150 + 60 * n);
             let mut rec = Recorder::new(file.clone());
-            let r = aigc_label_audio::aiff::update_in_place(&mut rec, &new, &Limits::default()).unwrap();
+            let r = Aiff.update(&mut rec, &new, &Limits::default()).unwrap();
             let Update::InPlace(w) = r else {
                 panic!("{name}: update {n}: {r:?}");
             };

@@ -300,13 +300,21 @@ fn video(args: &StampArgs, label: Option<&Label>) -> Result<String> {
     if let Some(p) = &args.position {
         style = style.at(p.parse::<ImagePosition>()?);
     }
+    // `--cue`: containers whose sound track the audio stamper mixes into (it names the codecs
+    // it handles in each); others are refused before any work.
+    let sound_containers = [
+        aigc_label::video::Bmff.format(),
+        aigc_label::video::Matroska.format(),
+        aigc_label::video::Flv.format(),
+        aigc_label::video::Avi.format(),
+    ];
     if args.cue.is_some()
-        && aigc_label::detect_file(&args.input)?.map(|c| c.format()) != Some(aigc_label::video::Bmff.format())
+        && !aigc_label::detect_file(&args.input)?.is_some_and(|c| sound_containers.contains(&c.format()))
     {
         return Err(Error::unsupported(
             "stamp",
-            "--cue on a video mixes the cue into AAC sound in MP4/MOV files; the sound of Matroska/WebM, FLV \
-             and AVI files is not handled yet (leave out --cue, or stamp the sound track on its own with --mix)",
+            "--cue on a video mixes the cue into the sound of MP4/MOV, Matroska/WebM, FLV and AVI files; \
+             other containers are not handled (leave out --cue, or stamp the sound track on its own with --mix)",
         ));
     }
     let options = StampOptions {

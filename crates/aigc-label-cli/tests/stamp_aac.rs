@@ -1,6 +1,7 @@
 //! `aigc-label stamp` on AAC in MP4 (issue 14): an M4A (no video track) goes to the audio
 //! stamper and gets the cue inserted; a video with `--cue` gets the label in the picture and
-//! the cue mixed into its sound, which keeps its frame count and its step with the picture.
+//! the cue mixed into its sound, which keeps its frame count and its step with the picture; so
+//! do WebM (Opus), Matroska (AAC), FLV (AAC) and AVI (MP3) videos.
 
 mod common;
 
@@ -122,10 +123,13 @@ fn inserting_into_the_sound_of_a_video_is_refused() {
 }
 
 #[test]
-fn a_cue_for_the_sound_of_a_webm_is_refused_before_any_work() {
+fn an_avi_with_cue_gets_the_cue_mixed_into_its_mp3_sound() {
+    if !have_ffmpeg() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let input = aigc_label_testutil::fixture("video/stamp/vp9_gop1s.webm");
-    let output = dir.path().join("out.webm");
+    let input = aigc_label_testutil::fixture("video/stamp/mpeg4_gop1s.avi");
+    let output = dir.path().join("out.avi");
     let out = run(&[
         "stamp",
         input.to_str().unwrap(),
@@ -134,10 +138,77 @@ fn a_cue_for_the_sound_of_a_webm_is_refused_before_any_work() {
         "--cue",
         "rhythm",
     ]);
-    assert_ne!(code(&out), 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 0, "{stderr}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("AAC sound in MP4/MOV"),
-        "{out:?}"
+        stderr.contains("rhythm cue of 1.560 s mixed into the sound"),
+        "{stderr}"
     );
-    assert!(!output.exists());
+    let (errors, after) = decode(&output, "0:a:0");
+    assert_eq!(errors, "");
+    let (_, before) = decode(&input, "0:a:0");
+    assert_eq!(after.len(), before.len(), "one sound frame for one");
+    assert_ne!(after[..10], before[..10], "the opening frames carry the cue");
+    assert_eq!(after[100..], before[100..], "the frames after the cue are the source's");
+}
+
+#[test]
+fn webm_mkv_and_flv_with_cue_get_the_picture_label_and_the_cue_mixed_into_their_sound() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, codec) in [
+        ("vp9_gop1s.webm", "vp9"),
+        ("h264_gop1s.mkv", "h264"),
+        ("h264_gop1s.flv", "h264"),
+    ] {
+        let input = aigc_label_testutil::fixture(&format!("video/stamp/{name}"));
+        let output = dir.path().join(format!("out-{name}"));
+        let out = run(&[
+            "stamp",
+            input.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--cue",
+            "rhythm",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 0, "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{codec} label on 50 frames")),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains("rhythm cue of 1.560 s mixed into the sound"),
+            "{name}: {stderr}"
+        );
+        let (errors, after) = decode(&output, "0:a:0");
+        assert_eq!(errors, "", "{name}");
+        let (_, before) = decode(&input, "0:a:0");
+        assert_eq!(after.len(), before.len(), "{name}: one sound packet for one");
+        assert_ne!(after[..10], before[..10], "{name}: the opening packets carry the cue");
+        let same_tail = before
+            .iter()
+            .rev()
+            .zip(after.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        // 4 s of sound: the cue and its ramps take under 2 s of it.
+        assert!(
+            same_tail > before.len() / 2,
+            "{name}: {same_tail} of {} packets kept",
+            before.len()
+        );
+        // The picture: spliced (its packets after the keyframe at 2 s are the source's).
+        let (_, video_after) = decode(&output, "0:v:0");
+        let (_, video_before) = decode(&input, "0:v:0");
+        assert_eq!(video_after.len(), video_before.len(), "{name}");
+        assert_ne!(video_after[..50], video_before[..50], "{name}: the label is drawn");
+        assert_eq!(
+            video_after[50..],
+            video_before[50..],
+            "{name}: the picture after the splice"
+        );
+    }
 }

@@ -13,6 +13,7 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
+use crate::io::ReadSeek;
 use crate::{Label, Limits, Result, Written};
 
 pub mod room;
@@ -98,10 +99,28 @@ pub enum Update {
     Rewrite(&'static str),
 }
 
+/// What a carrier's plan for an update in place came to: the steps, or why the file needs a full
+/// rewrite instead.
+pub type Plan = std::result::Result<Steps, &'static str>;
+
 /// A carrier's in-place update (see the module notes).
+///
+/// A carrier says only how it plans an update ([`InPlace::plan`]: where the new bytes go and
+/// which few bytes switch readers over); running the steps, syncing after each, is the same for
+/// every format and is provided ([`InPlace::update`]).
 pub trait InPlace: Sync {
+    /// Works out the writes that put `label` into `file` in place, crash-safely, reading only;
+    /// `Err(why)` inside the result when the file has no room for it (or is not laid out as our
+    /// writer leaves it) and needs a full rewrite.
+    ///
+    /// # Errors
+    /// Malformed input, limits exceeded, I/O errors.
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan>;
+
     /// Writes `label` into `file` in place, crash-safely, when the file has room for it;
-    /// otherwise writes nothing and returns [`Update::Rewrite`].
+    /// otherwise writes nothing and returns [`Update::Rewrite`]. The steps of the
+    /// [`plan`](InPlace::plan) are made in order, each synced ([`Storage::sync`]) before the
+    /// next but a last one of zeros ([`Steps::run`]).
     ///
     /// This moves bytes only: validating the label and the rule that only a label's producer
     /// may replace it (spec section 1) are the caller's, as for [`crate::Carrier::write`].
@@ -110,19 +129,32 @@ pub trait InPlace: Sync {
     /// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
     /// returned before the first write; after it, the file still reads as the old label or the
     /// new.
-    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update>;
+    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
+        let plan = {
+            let mut reader = &mut *file;
+            self.plan(&mut reader, label, limits)?
+        };
+        Ok(match plan {
+            Ok(steps) => Update::InPlace(steps.run(file, |f| f.sync())?),
+            Err(why) => Update::Rewrite(why),
+        })
+    }
 }
 
 /// A worked-out update: the writes of each step, in order, made only once every write is known.
-/// Each step is synced before the next starts, except a last one that only writes zeros (the
-/// scrub of the old label's text where no reader looks any more: losing it to a crash leaves a
-/// file that still reads as the new label). A switch step is a few bytes inside one sector.
+/// Each step is synced before the next starts, and the last one too unless it is a *scrub*
+/// ([`Steps::scrub`]: the old label's text zeroed where no reader looks any more; losing it to a
+/// crash leaves a file that still reads as the new label). A switch step is a few bytes inside
+/// one sector.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Steps {
     /// The steps, each a list of writes (position, bytes).
     pub phases: Vec<Vec<(u64, Vec<u8>)>>,
     /// Where the label's structure ends up.
     pub label_range: Range<u64>,
+    /// The last step only scrubs (zeros, and whatever bytes keep a checksum right, where no
+    /// reader looks any more), so it is not synced.
+    pub scrub: bool,
 }
 
 impl Steps {
@@ -137,10 +169,11 @@ impl Steps {
         Steps {
             phases: vec![prepare, vec![switch], zeros(scrub)],
             label_range,
+            scrub: true,
         }
     }
 
-    /// Makes the writes on `file`, calling `sync` after each step but a last one of zeros;
+    /// Makes the writes on `file`, calling `sync` after each step but a last one that scrubs;
     /// returns what was written.
     ///
     /// # Errors
@@ -158,8 +191,7 @@ impl Steps {
                 bytes_written += bytes.len() as u64;
             }
             file.flush()?;
-            let scrub = i + 1 == self.phases.len() && phase.iter().all(|(_, b)| b.iter().all(|&x| x == 0));
-            if !scrub {
+            if !(self.scrub && i + 1 == self.phases.len()) {
                 sync(file)?;
             }
         }

@@ -13,7 +13,9 @@
 //!
 //! [`Heif::write`] changes as little as it can. Everything is planned before a byte is written:
 //! - An XMP item exists (the one holding a label, else the first) whose bytes lie in an `mdat`
-//!   box of its own that ends the file (where this writer puts a packet it moves or adds): that
+//!   box of its own that ends the file and holds nothing else but the room this writer leaves
+//!   (where this writer puts a packet it moves or adds; an `mdat` with any other bytes is
+//!   someone else's and is kept, as in the next case): that
 //!   `mdat` is replaced by a new one holding the new packet and the room after it (below); the
 //!   item's `iloc` entry gets the new offset and length. Nothing else changes, so rewriting a
 //!   label this carrier wrote keeps every other byte where it was (see
@@ -221,7 +223,7 @@ impl Carrier for Heif {
             if !out.contains(&extent) {
                 out.push(extent);
             }
-            if let Some(mdat) = file.trailing_mdat(item.infe.id, &item.spans) {
+            if let Some(mdat) = file.trailing_mdat(&mut src, item.infe.id, &item.spans, limits)? {
                 out.push(mdat.start..mdat.end);
             }
             if let Some(loc) = file.meta.iloc.item(item.infe.id) {
@@ -411,6 +413,7 @@ impl File {
             _ => return Err(unsupported("is built from another item (construction method 2)")),
         };
         let mut spans = Vec::new();
+        let mut ranges = Vec::new();
         for extent in &loc.extents {
             let start = loc
                 .base
@@ -427,6 +430,7 @@ impl File {
                 .checked_add(len)
                 .filter(|&e| e <= source_len)
                 .ok_or_else(|| Error::truncated(FORMAT, meta.b.start, format!("item {id} runs past its data")))?;
+            ranges.push(start..end);
             spans.push(match method {
                 0 => Span::File(start..end),
                 _ => {
@@ -435,6 +439,18 @@ impl File {
                     Span::Meta(base + to_usize(start)..base + to_usize(end))
                 }
             });
+        }
+        // Extents that overlap read the same bytes again: a few dozen bytes of `iloc` could
+        // make an item of gigabytes out of a small file (a fuzz finding: 8703 extents, each the
+        // whole file). No writer stores an item's bytes twice, so an item is at most the bytes
+        // present, and reading it costs at most the file.
+        ranges.sort_unstable_by_key(|r| (r.start, r.end));
+        if ranges.windows(2).any(|w| matches!(w, [a, b] if a.end > b.start)) {
+            return Err(Error::malformed(
+                FORMAT,
+                meta.b.start,
+                format!("item {id} has extents that overlap"),
+            ));
         }
         Ok(spans)
     }
@@ -467,27 +483,44 @@ impl File {
     }
 
     /// The last top-level box, when it is an `mdat` that holds item `id`'s bytes (one span, by
-    /// file offset) and no other item's: the box this carrier appended for the packet and the
-    /// room after it, which a rewrite replaces and an update in place writes into
-    /// ([`in_place`]). An `mdat` whose payload is exactly the packet (this carrier's writes
-    /// before the room) qualifies too.
-    fn trailing_mdat(&self, id: u32, spans: &[Span]) -> Option<BoxRef> {
-        let last = self.top.last().filter(|b| b.is(b"mdat"))?;
-        let [Span::File(r)] = spans else {
-            return None;
+    /// file offset) at one end of its payload and nothing but room besides: the box this carrier
+    /// appended for the packet and the room after it, which a rewrite replaces and an update in
+    /// place writes into ([`in_place`]). Our writer puts the packet first; an update in place
+    /// puts it at either end; the room holds zeros and what an update leaves of a packet
+    /// ([`crate::room::holds_only_room`]). An `mdat` whose payload is exactly the packet (this
+    /// carrier's writes before the room) qualifies too. Any other byte in the box (another
+    /// tool's data no item references, say) makes it someone else's: a rewrite then keeps it.
+    fn trailing_mdat(&self, src: &mut Source<'_>, id: u32, spans: &[Span], limits: &Limits) -> Result<Option<BoxRef>> {
+        let Some(last) = self.top.last().filter(|b| b.is(b"mdat")) else {
+            return Ok(None);
         };
-        if r.start < last.start + last.header || r.end > last.end {
-            return None;
-        }
+        let [Span::File(r)] = spans else {
+            return Ok(None);
+        };
+        let payload = last.start + last.header..last.end;
+        let room = if r.start == payload.start && r.end <= payload.end {
+            r.end..payload.end
+        } else if r.end == payload.end && r.start >= payload.start {
+            payload.start..r.start
+        } else {
+            return Ok(None);
+        };
         // Each entry read once (no lookup by id), so a file of many items costs linear time.
         let others = self.meta.iloc.items.iter().filter(|l| l.id != id && l.method == 0);
         for other in others.filter(|l| l.data_reference == 0) {
             let inside = |s: &Span| matches!(s, Span::File(o) if o.start < last.end && last.start < o.end);
-            if self.located(other).ok()?.iter().any(inside) {
-                return None;
+            match self.located(other) {
+                Ok(spans) if !spans.iter().any(inside) => {}
+                _ => return Ok(None),
             }
         }
-        Some(*last)
+        let len = room.end - room.start;
+        if len > limits.max_metadata_bytes {
+            return Ok(None);
+        }
+        src.seek_to(room.start)?;
+        let bytes = src.read_vec(len, "label room", limits)?;
+        Ok(crate::room::holds_only_room(&bytes).then_some(*last))
     }
 
     /// Another item whose bytes in the file (construction method 0) overlap `item`'s: its id.
@@ -809,7 +842,7 @@ impl Plan {
             plan.overwrite(file, &item.spans, &data)?;
         }
         let edit = match primary.and_then(|i| items.get(i)) {
-            Some(item) => plan.update(file, item, &json, limits)?,
+            Some(item) => plan.update(src, file, item, &json, limits)?,
             None => Some(Edit {
                 id: file.meta.next_id()?,
                 new: true,
@@ -899,14 +932,21 @@ impl Plan {
 
     /// The chosen XMP item gets the label: the returned edit puts it at the end of the file, in
     /// a new `mdat` with room, replacing the trailing `mdat` of its own it had.
-    fn update(&mut self, file: &File, item: &XmpItem<'_>, json: &str, limits: &Limits) -> Result<Option<Edit>> {
+    fn update(
+        &mut self,
+        src: &mut Source<'_>,
+        file: &File,
+        item: &XmpItem<'_>,
+        json: &str,
+        limits: &Limits,
+    ) -> Result<Option<Edit>> {
         let packet = xmp_plan::label_packet(Some(&item.packet), json, limits).map_err(|e| in_item(item.infe.id, e))?;
         let compressed = item.infe.encoding().is_some();
         // An item outside a trailing `mdat` of its own moves to one even when its padding would
         // absorb the label (a label another tool stored elsewhere, say): were it kept in place
         // now, a later label that outgrows the padding would move it then, and every byte a
         // signature made in between covered would shift.
-        if let Some(mdat) = file.trailing_mdat(item.infe.id, &item.spans) {
+        if let Some(mdat) = file.trailing_mdat(src, item.infe.id, &item.spans, limits)? {
             self.keep = mdat.start;
         } else {
             // The item's bytes become zeros: another item sharing them would change too.

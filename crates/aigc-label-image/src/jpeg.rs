@@ -23,7 +23,8 @@
 //! - a `UserComment` holding a label is blanked in place, same length, so the label moves to XMP
 //!   without shifting a single EXIF offset;
 //! - a room segment ([`ROOM_SIGNATURE`], [`Limits::label_room`] bytes more than the label's
-//!   segment) follows the label's XMP segment, where [`update_in_place`] writes later labels;
+//!   segment) follows the label's XMP segment, where an update in place
+//!   ([`InPlace`](aigc_label_core::in_place::InPlace)) writes later labels;
 //!   room segments of earlier writes are dropped. A content binding leaves the room out.
 //!
 //! From the SOS segment on, the rest of the file (scans, later markers, EOI, bytes after EOI) is
@@ -43,7 +44,7 @@ mod extended;
 mod in_place;
 mod segment;
 
-pub use in_place::{Update, update_in_place};
+pub use aigc_label_core::in_place::Update;
 
 use std::ops::Range;
 
@@ -70,9 +71,9 @@ pub const XMP_SIGNATURE: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 const MAX_PAYLOAD: usize = u16::MAX as usize - 2;
 
 /// The identifier of a room segment: an APP1 segment our writer leaves next to the label's XMP
-/// segment for later updates in place ([`update_in_place`]). It is the XMP identifier with its
-/// first byte changed (`x` for `h`), so that one byte, next to the segment length, turns an XMP
-/// segment into room and back; no XMP reader takes it for a packet.
+/// segment for later updates in place ([`InPlace`](aigc_label_core::in_place::InPlace)). It is
+/// the XMP identifier with its first byte changed (`x` for `h`), so that one byte, next to the
+/// segment length, turns an XMP segment into room and back; no XMP reader takes it for a packet.
 pub const ROOM_SIGNATURE: &[u8] = b"xttp://ns.adobe.com/xap/1.0/\0";
 
 const CARRIER_XMP: &str = "APP1 XMP";
@@ -101,17 +102,6 @@ const CARRIER_EXTENDED: &str = "APP1 Extended XMP";
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Jpeg;
-
-impl aigc_label_core::in_place::InPlace for Jpeg {
-    fn update(
-        &self,
-        file: &mut dyn aigc_label_core::in_place::Storage,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
-    }
-}
 
 impl Carrier for Jpeg {
     fn info(&self) -> &'static aigc_label_core::Info {

@@ -97,17 +97,6 @@ const RAW_PROFILE_LINE: usize = 72;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Png;
 
-impl aigc_label_core::in_place::InPlace for Png {
-    fn update(
-        &self,
-        file: &mut dyn aigc_label_core::in_place::Storage,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<aigc_label_core::in_place::Update> {
-        in_place::update(file, label, limits)
-    }
-}
-
 impl Carrier for Png {
     fn in_place(&self) -> Option<&dyn aigc_label_core::in_place::InPlace> {
         Some(self)

@@ -43,10 +43,10 @@
 //! - Tag 700 of IFD0 is written with type BYTE, as the XMP specification gives it (an entry of
 //!   type UNDEFINED or ASCII that keeps its place gets the type patched).
 //!
-//! - The label rooms an update in place leaves beside IFD0's packet ([`update_in_place`]: the
-//!   packet alternates between two places at the end of the file, each unused one marked) are
-//!   taken back: the new packet goes where the packet and its rooms start, the file ending
-//!   with it.
+//! - The label rooms an update in place ([`InPlace`](aigc_label_core::in_place::InPlace))
+//!   leaves beside IFD0's packet (the packet alternates between two places at the end of the
+//!   file, each unused one marked) are taken back: the new packet goes where the packet and its
+//!   rooms start, the file ending with it.
 //!
 //! Classic TIFF offsets are 32-bit: a file that would grow past 4 GiB is refused with
 //! [`Error::Unsupported`] (BigTIFF has no such bound).
@@ -74,7 +74,6 @@ mod in_place;
 
 use crate::jpeg::search_packet;
 use crate::truncated;
-pub use in_place::update_in_place;
 
 /// Format name used in errors and reports.
 const FORMAT: &str = "tiff";
@@ -127,17 +126,6 @@ const MAGICS: [&[u8; 4]; 4] = [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"];
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tiff;
-
-impl aigc_label_core::in_place::InPlace for Tiff {
-    fn update(
-        &self,
-        file: &mut dyn aigc_label_core::in_place::Storage,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<aigc_label_core::in_place::Update> {
-        update_in_place(file, label, limits)
-    }
-}
 
 impl Carrier for Tiff {
     fn info(&self) -> &'static aigc_label_core::Info {
@@ -196,7 +184,8 @@ impl Carrier for Tiff {
     /// 700 (where [`Tiff::write`] puts the label) whether or not it holds one; that entry's
     /// type, count and value fields (10 bytes, 18 in BigTIFF; its tag stays covered), which
     /// give the packet's length and offset; and the label rooms an update in place marks
-    /// beside that packet ([`update_in_place`]), where the packet was and will be.
+    /// beside that packet ([`InPlace`](aigc_label_core::in_place::InPlace)), where the packet
+    /// was and will be.
     ///
     /// Covered: the header, every IFD but those fields, strips, tiles, EXIF, ICC and every
     /// other value, and the XMP packets of other pages that hold no label.

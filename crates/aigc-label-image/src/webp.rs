@@ -28,8 +28,8 @@
 //! - the label's `XMP ` chunk in place of the first existing one, or else after the image data
 //!   and any `EXIF` chunk and before trailing unknown chunks, the order the container
 //!   specification lists; later `XMP ` chunks lose only their `TC260:AIGC` property;
-//! - a `JUNK` room chunk ([`ROOM`]) right after the label's, where [`update_in_place`] writes
-//!   later labels ([`Limits::label_room`] bytes more than the label's chunk); room chunks of
+//! - a `JUNK` room chunk ([`ROOM`]) right after the label's, where updates in place ([`InPlace`])
+//!   write later labels ([`Limits::label_room`] bytes more than the label's chunk); room chunks of
 //!   earlier writes are dropped;
 //! - bytes after the RIFF chunk, unchanged.
 //!
@@ -37,7 +37,6 @@
 //! the whole file, image data included, into memory; a carrier must copy the bitstream in blocks
 //! and keep memory flat however large the image.
 
-use std::io::Write;
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
@@ -49,9 +48,10 @@ use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
 
 use crate::jpeg::search_packet;
-pub use crate::room::Update;
 use crate::{exif, truncated};
 use aigc_label_core::container::xmp_plan;
+pub use aigc_label_core::in_place::Update;
+use aigc_label_core::in_place::{InPlace, Plan};
 
 /// Format name, in errors and reports.
 const FORMAT: &str = "webp";
@@ -71,7 +71,7 @@ const ICCP: [u8; 4] = *b"ICCP";
 const EXIF: [u8; 4] = *b"EXIF";
 const XMP: [u8; 4] = *b"XMP ";
 /// The room our writer leaves right after the label's `XMP ` chunk, for updates in place
-/// ([`update_in_place`]): RIFF's chunk for bytes to ignore.
+/// ([`InPlace`]): RIFF's chunk for bytes to ignore.
 pub const ROOM: [u8; 4] = *b"JUNK";
 
 /// `VP8X` flag bits in the first payload byte (`Rsv|I|L|E|X|A|R`, MSB first).
@@ -121,17 +121,6 @@ const RIFF_SIZE: Range<u64> = 4..8;
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebP;
-
-impl aigc_label_core::in_place::InPlace for WebP {
-    fn update(
-        &self,
-        file: &mut dyn aigc_label_core::in_place::Storage,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
-    }
-}
 
 impl Carrier for WebP {
     fn info(&self) -> &'static aigc_label_core::Info {
@@ -730,8 +719,8 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
 }
 
 /// The label's `XMP ` chunk holding `packet`, and the room after it for later updates in place
-/// (see [`update_in_place`]): a label chunk's worth and [`Limits::label_room`] more; together,
-/// the structure that holds the label.
+/// ([`InPlace`]): a label chunk's worth and [`Limits::label_room`] more; together, the structure
+/// that holds the label.
 fn label_bytes(packet: &[u8], limits: &Limits) -> Result<Vec<u8>> {
     let mut out = chunk_bytes(&XMP, packet)?;
     let room = match limits.label_room {
@@ -752,38 +741,20 @@ fn label_bytes(packet: &[u8], limits: &Limits) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Updates the label of a WebP file in place, crash-safely, when the room chunk ([`ROOM`]) our
-/// writer leaves next to the label's `XMP ` chunk can take it: the new `XMP ` chunk is written
-/// inside the room and synced, then one 8-byte write (a FourCC and a size, inside one disk
-/// sector) turns the old chunk into room and the new one into the `XMP ` chunk (see the image
-/// crate's `room` notes). RIFF chunks carry no checksum and readers skip them by size, so no
-/// state in between reads as anything but the old label or the new. The RIFF size, `VP8X` and
-/// every other chunk stay. `sync` makes the writes so far durable (`File::sync_data` for a file).
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it are the caller's, as for [`aigc_label_core::Carrier::write`].
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
-/// returned before the first write; after it, the file still reads as the old label or the new.
-pub fn update_in_place<F: std::io::Read + Write + std::io::Seek>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-    sync: impl FnMut(&mut F) -> std::io::Result<()>,
-) -> Result<Update> {
-    match in_place_steps(file, label, limits)? {
-        Ok(steps) => crate::room::run(&steps, file, sync),
-        Err(why) => Ok(Update::Rewrite(why)),
+/// Updates in place, crash-safely, when the room chunk ([`ROOM`]) our writer leaves next to the
+/// label's `XMP ` chunk can take the label: the new `XMP ` chunk is written inside the room and
+/// synced, then one 8-byte write (a FourCC and a size, inside one disk sector) turns the old
+/// chunk into room and the new one into the `XMP ` chunk (see the image crate's `room` notes).
+/// RIFF chunks carry no checksum and readers skip them by size, so no state in between reads as
+/// anything but the old label or the new. The RIFF size, `VP8X` and every other chunk stay.
+impl InPlace for WebP {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        in_place_steps(file, label, limits)
     }
 }
 
 /// Works out an update in place; `Err(why)` when it cannot be done.
-fn in_place_steps<F: std::io::Read + std::io::Seek>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-) -> Result<std::result::Result<crate::room::Steps, &'static str>> {
+fn in_place_steps(file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let scan = Scan::run(file, limits, false)?;
     if scan.flags.is_none_or(|flags| flags & FLAG_XMP == 0) {
         return Ok(Err("the VP8X chunk does not announce XMP yet"));

@@ -13,6 +13,8 @@
 //! of each `ix##` standard index they point to), are moved too. Other copies of the label
 //! (a top-level `AIGC` chunk, `AIGC` in another `INFO` list) become `JUNK` of the same size.
 
+pub mod track;
+
 use std::ops::Range;
 
 use aigc_label_core::container::Drains;

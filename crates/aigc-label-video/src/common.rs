@@ -132,6 +132,51 @@ pub(crate) fn be_uint(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
 }
 
+/// Input byte ranges, each rewritten as new bytes of any length: what a track writer
+/// (`matroska::track`, `flv::track`, `avi::track`) changes in a file.
+pub(crate) type Rewrites = Vec<(Range<u64>, Vec<u8>)>;
+
+/// How far input offset `pos` moves in the output: the growth of every rewrite that ends at or
+/// before it.
+pub(crate) fn shift(rewrites: &[(Range<u64>, Vec<u8>)], pos: u64) -> i128 {
+    rewrites
+        .iter()
+        .filter(|(r, _)| r.end <= pos)
+        .map(|(r, b)| b.len() as i128 - i128::from(r.end - r.start))
+        .sum()
+}
+
+/// Where input offset `pos` lands in the output, if anywhere.
+pub(crate) fn moved(rewrites: &[(Range<u64>, Vec<u8>)], pos: u64) -> Option<u64> {
+    u64::try_from(i128::from(pos) + shift(rewrites, pos)).ok()
+}
+
+/// Copies the input from `from` to its end into `out`, each of `rewrites` (sorted, disjoint,
+/// at or after `from`) replaced by its bytes; everything between them is streamed in blocks.
+///
+/// # Errors
+/// Overlapping rewrites; I/O errors.
+pub(crate) fn write_rewritten(
+    src: &mut aigc_label_core::io::Source<'_>,
+    from: u64,
+    rewrites: &[(Range<u64>, Vec<u8>)],
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let mut pos = from;
+    for (range, bytes) in rewrites {
+        let gap = range
+            .start
+            .checked_sub(pos)
+            .ok_or_else(|| src.malformed("overlapping rewrites"))?;
+        src.seek_to(pos)?;
+        src.copy_to(out, gap, "copied bytes")?;
+        out.write_all(bytes)?;
+        pos = range.end;
+    }
+    src.seek_to(pos)?;
+    src.copy_rest(out, "copied bytes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

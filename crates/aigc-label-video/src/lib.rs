@@ -2,10 +2,10 @@
 //! Matroska/WebM, FLV and AVI files.
 //!
 //! Key types: [`Bmff`], [`Matroska`], [`Flv`] and [`Avi`], each an
-//! [`aigc_label_core::Carrier`]; [`carriers()`] lists them for a registry; and
-//! [`bmff::update_in_place`] and [`matroska::update_in_place`], which update an MP4's or a
-//! Matroska file's label without rewriting the file, crash-safely, when the room left by our
-//! earlier write can take it. With the `frames` feature (on by default),
+//! [`aigc_label_core::Carrier`]; [`carriers()`] lists them for a registry. [`Bmff`] and
+//! [`Matroska`] also update an MP4's or a Matroska file's label without rewriting the file
+//! ([`aigc_label_core::in_place::InPlace`]), crash-safely, when the room left by our earlier
+//! write can take it. With the `frames` feature (on by default),
 //! `frames::FrameStamper` draws the explicit label on raw RGBA, RGB, I420 and NV12 frames for the
 //! opening seconds (at least 2 s) and optional end and middle windows, blending a label rasterised
 //! once per configuration.

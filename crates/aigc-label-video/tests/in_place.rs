@@ -8,17 +8,17 @@ mod common;
 
 use std::io::Cursor;
 
-use aigc_label_core::in_place::Storage;
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Carrier, Label, Limits};
 use aigc_label_testutil::in_place::{Recorder, replay_torn};
 use aigc_label_testutil::{covered_by, fixture, sample_label};
 use aigc_label_video::Bmff;
-use aigc_label_video::bmff::{Update, update_in_place};
+use aigc_label_video::bmff::Update;
 
-/// Updates `rec`'s file through [`update_in_place`], recording syncs.
+/// Updates `rec`'s file through the carrier's in-place capability, recording syncs.
 fn update(rec: &mut Recorder, label: &Label) -> Update {
-    update_in_place(rec, label, &Limits::default(), |r: &mut Recorder| r.sync()).unwrap()
+    let in_place = Bmff.in_place().expect("updates in place");
+    in_place.update(rec, label, &Limits::default()).unwrap()
 }
 
 /// The label texts our reader finds.

@@ -251,3 +251,56 @@ fn an_outgrown_label_does_not_join_another_producers_tags() {
     check_crcs(&with_b);
     assert!(common::covered(&Matroska, &with_a) == common::covered(&Matroska, &with_b));
 }
+
+/// The binding and the writer agree on which Tags elements hold a label, however many copies
+/// there are: with `max_copies` at 1, a second labelled Tags element (which the writer strips)
+/// is left out of the binding too, so a rewrite keeps the covered bytes.
+#[test]
+fn every_labelled_tags_element_is_left_out_past_max_copies() {
+    let input = std::fs::read(fixture("video/mkv_reserved.mkv")).unwrap();
+    let [a, b, _] = common::binding_labels();
+    let mut with_a = common::write(&Matroska, &input, &a);
+    // Another producer's Tags at the Segment's end, with its own Tag and a second copy of A.
+    let json = json::to_json(&a, json::Shape::Bare);
+    let title = [ebml(&[0x45, 0xA3], b"TITLE"), ebml(&[0x44, 0x87], b"other")].concat();
+    let aigc = [ebml(&[0x45, 0xA3], b"AIGC"), ebml(&[0x44, 0x87], json.as_bytes())].concat();
+    let tag = |simple: &[u8]| {
+        ebml(
+            &[0x73, 0x73],
+            &[ebml(&[0x63, 0xC0], &[]), ebml(&[0x67, 0xC8], simple)].concat(),
+        )
+    };
+    with_a.extend_from_slice(&ebml(&[0x12, 0x54, 0xC3, 0x67], &[tag(&title), tag(&aigc)].concat()));
+    let (_, hdr, len) = element(&with_a, 0);
+    let seg = hdr + len;
+    let (_, seg_hdr, _) = element(&with_a, seg);
+    let size = (with_a.len() - seg - seg_hdr) as u64;
+    with_a[seg + 4..seg + seg_hdr].copy_from_slice(&(size | 1 << 56).to_be_bytes());
+
+    let mut limits = Limits::default();
+    limits.max_copies = 1;
+    assert_eq!(
+        Matroska
+            .find(&mut Cursor::new(&with_a), &Limits::default())
+            .unwrap()
+            .len(),
+        2
+    );
+    let covered = |file: &[u8]| {
+        let excluded = Matroska.binding_exclusions(&mut Cursor::new(file), &limits).unwrap();
+        aigc_label_testutil::covered(file, &excluded)
+    };
+    let mut with_b = Vec::new();
+    Matroska
+        .write(&mut Cursor::new(&with_a), &mut with_b, &b, &limits)
+        .unwrap();
+    assert_eq!(
+        Matroska
+            .find(&mut Cursor::new(&with_b), &Limits::default())
+            .unwrap()
+            .len(),
+        1
+    );
+    check_crcs(&with_b);
+    assert!(covered(&with_a) == covered(&with_b), "a rewrite changed covered bytes");
+}

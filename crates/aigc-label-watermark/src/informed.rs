@@ -17,7 +17,7 @@
 use crate::code::encode;
 use crate::layout::{CHIPS, Layout, Role, TILE, lattice};
 use crate::luma::{WORK, residual};
-use crate::sync::{fold, soft_bits};
+use crate::sync::{fold, plain_soft_bits};
 
 /// Share of the host interference leaned against.
 ///
@@ -50,7 +50,7 @@ fn marked_grid(grid: &[f32], values: &[f32], strength: f32) -> Vec<f32> {
 /// tile origin at the grid's corner).
 fn reading(grid: &[f32], layout: &Layout) -> [f32; crate::code::CODE_BITS] {
     let t = TILE as f32;
-    soft_bits(&fold(&residual(grid), t, t), layout, 0, 0)
+    plain_soft_bits(&fold(&residual(grid), t, t), layout, 0, 0)
 }
 
 /// Lattice values (per chip, sign times amplitude) carrying `payload` in the picture whose

@@ -8,7 +8,7 @@
 
 mod common;
 
-use aigc_label_watermark::{DEFAULT_PSNR, detect, diagnose, embed_at_psnr};
+use aigc_label_watermark::{DEFAULT_PSNR, detect, diagnose, diagnose_at, embed_at_psnr};
 use common::{ATTACKS, Attack, crop, picture, psnr, rotate, scale, webp_like};
 
 const MORE: &[Attack] = &[
@@ -21,6 +21,17 @@ const MORE: &[Attack] = &[
     ("rotate0.7", |i| rotate(i, 0.7)),
     ("webp50", |i| webp_like(i)),
 ];
+
+/// The share of each axis an attack keeps (for the genie-synchronised diagnosis).
+fn true_fraction(name: &str) -> Option<(f32, f32)> {
+    match name {
+        "crop10" => Some((0.8, 0.8)),
+        "crop60area" => Some((0.78, 0.78)),
+        "crop60area-b" => Some((0.8, 0.75)),
+        "chain" => Some((0.9, 0.9)),
+        _ => None,
+    }
+}
 
 #[test]
 #[ignore = "diagnostics: slow, run in release on demand"]
@@ -70,6 +81,15 @@ fn diagnose_misses() {
             code_errors += d.map_or(153, |d| d.code_errors);
             if found != Some(*payload) {
                 println!("  {name} MISS {img_name}: {d:?}");
+            }
+            if let Some(f) = true_fraction(name) {
+                let t = 128.0;
+                if let Some(g) = diagnose_at(&attacked, *payload, (t / f.0, t / f.1)) {
+                    println!(
+                        "  {name} GENIE {img_name}: errors {} check {} z {:.1}",
+                        g.code_errors, g.check_ok, g.z
+                    );
+                }
             }
         }
         println!(

@@ -44,7 +44,7 @@ use crate::cue::{At, Cue, Ducking, Mixer, Mode, PcmSpec, Rendered, resolve};
 const FORMAT: &str = "m4a";
 
 /// Samples per AAC-LC frame.
-const FRAME: u64 = 1024;
+pub(super) const FRAME: u64 = 1024;
 
 /// Samples of priming ffmpeg's `aac` encoder puts before the first input sample (its
 /// `initial_padding`).
@@ -63,7 +63,7 @@ const RATES: [u32; 13] = [
 
 /// What the track's AudioSpecificConfig says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Config {
+pub(super) struct Config {
     object_type: u8,
     rate_index: u8,
     channels: u8,
@@ -144,6 +144,13 @@ fn esds_config(entry: &[u8]) -> Result<(Config, u32)> {
     if tag != 5 {
         return Err(bad("no AudioSpecificConfig"));
     }
+    Ok((asc_config(asc)?, bitrate))
+}
+
+/// What an AudioSpecificConfig says, checked to be one this can encode (AAC-LC, an indexed
+/// sample rate, a channel configuration, 1024-sample frames).
+pub(super) fn asc_config(asc: &[u8]) -> Result<Config> {
+    let bad = |why: &str| Error::unsupported(FORMAT, format!("AAC AudioSpecificConfig: {why}"));
     let (&a, &c) = (
         asc.first().ok_or_else(|| bad("ASC"))?,
         asc.get(1).ok_or_else(|| bad("ASC"))?,
@@ -167,7 +174,7 @@ fn esds_config(entry: &[u8]) -> Result<(Config, u32)> {
             "a channel layout in a program config element, or 960-sample frames",
         ));
     }
-    Ok((config, bitrate))
+    Ok(config)
 }
 
 /// The raw AAC frames of an ADTS stream, each checked against `config`.
@@ -223,6 +230,37 @@ fn encode(
     let codec = ["-c:a", "aac", "-profile:a", "aac_low", "-b:a", rate.as_str()];
     let data = ffmpeg::encode_pcm(tools, pcm, spec, &codec, "adts")?;
     Ok(adts_frames(&data, config)?.into_iter().map(<[u8]>::to_vec).collect())
+}
+
+/// What a mix needs to know of an AAC sound track, in any container.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Sound {
+    pub(super) spec: PcmSpec,
+    pub(super) config: Config,
+    /// Bits per second the cue and re-encoded frames are coded at (see [`encode`]).
+    pub(super) bitrate: u32,
+    /// The priming samples before the content (what an MP4 edit skips).
+    pub(super) priming: u64,
+    /// Frames in the track.
+    pub(super) frames: u64,
+}
+
+impl Sound {
+    /// The sound of `config` with `frames` frames of `bytes` in all: the bitrate is their
+    /// average.
+    pub(super) fn new(config: Config, frames: u64, bytes: u64, priming: u64) -> Result<Sound> {
+        let spec = PcmSpec::new(config.rate(), u16::from(config.channels));
+        super::check_layout(&spec)?;
+        let bitrate =
+            u32::try_from(bytes * 8 * u64::from(spec.sample_rate) / (frames * FRAME).max(1)).unwrap_or(128_000);
+        Ok(Sound {
+            spec,
+            config,
+            bitrate,
+            priming,
+            frames,
+        })
+    }
 }
 
 /// The track to stamp and what it is.
@@ -285,6 +323,19 @@ fn open(path: &Path) -> Result<Track> {
         content,
         has_video,
     })
+}
+
+impl Track {
+    /// What a mix needs of the track.
+    fn sound(&self) -> Sound {
+        Sound {
+            spec: self.spec,
+            config: self.config,
+            bitrate: self.bitrate,
+            priming: self.priming,
+            frames: self.file.samples().len() as u64,
+        }
+    }
 }
 
 /// One change to the file, made in turn (a pass reads the file the previous one wrote).
@@ -470,7 +521,7 @@ fn insert_plan(
         let ch = usize::from(track.spec.channels);
         for &k in middles.iter().rev() {
             let (a, b) = (k.saturating_sub(2), (k + 2).min(n - 1));
-            let frames = reencode(track, tools, &decoded, a, b, padded / FRAME, |pcm, start| {
+            let frames = reencode(&track.sound(), tools, &decoded, a, b, padded / FRAME, |pcm, start| {
                 let at = ((k * FRAME - start) as usize * ch).min(pcm.len());
                 pcm.splice(at..at, cue_pcm.iter().copied());
                 Ok(())
@@ -490,16 +541,20 @@ fn insert_plan(
 }
 
 /// The re-encoded spans for a mix: for each group of overlapping cues, the frames under them
-/// and their ramps plus one each side.
-fn mix_plan(
-    track: &Track,
+/// and their ramps plus one each side, as (first frame, new frames) replacing as many.
+/// `decode_options` go before ffmpeg's `-i` so that it decodes every frame of the track,
+/// priming included (`-ignore_editlist 1` for MP4).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn mix_spans(
+    track: &Sound,
     path: &Path,
+    decode_options: &[&str],
     rendered: &Rendered,
     positions: &[u64],
     ducking: &Ducking,
     tools: &aigc_label_ffmpeg::Tools,
-) -> Result<Vec<Pass>> {
-    let n = track.file.samples().len() as u64;
+) -> Result<Vec<(usize, Vec<Vec<u8>>)>> {
+    let n = track.frames;
     let ramp = track.spec.frame_at(ducking.ramp.as_secs_f64());
     let cue = rendered.frames();
     // Spans as (first frame, end frame, cue positions in raw samples).
@@ -522,7 +577,7 @@ fn mix_plan(
         }
     }
     let most = spans.last().map_or(0, |s| s.1 + 2) * FRAME;
-    let decoded = ffmpeg::decode_head_with(tools, &["-ignore_editlist", "1"], path, track.spec.channels, most)?;
+    let decoded = ffmpeg::decode_head_with(tools, decode_options, path, track.spec.channels, most)?;
     let mut passes = Vec::new();
     for (a, b, raws) in spans {
         let frames = reencode(track, tools, &decoded, a, b, 0, |pcm, start| {
@@ -536,10 +591,7 @@ fn mix_plan(
                 .collect::<Result<_>>()?;
             Mixer::new(rendered, &track.spec, at, ducking)?.apply(pcm)
         })?;
-        passes.push(Pass::Mix {
-            from: a as usize,
-            frames,
-        });
+        passes.push((a as usize, frames));
     }
     Ok(passes)
 }
@@ -555,7 +607,7 @@ fn mix_plan(
 /// answers with short windows, and a kept frame next to them would not overlap-add with the
 /// original frame before it (their window shapes differ).
 fn reencode(
-    track: &Track,
+    track: &Sound,
     tools: &aigc_label_ffmpeg::Tools,
     decoded: &[f32],
     a: u64,
@@ -599,10 +651,19 @@ pub(super) fn stamp(
     let mut positions = resolve(at, &track.spec, track.content, rendered.frames(), mode)?;
     let (cue_frames, passes) = match mode {
         Mode::Insert => insert_plan(&track, path, &rendered, &mut positions, &tools)?,
-        Mode::Mix(ducking) => (
-            rendered.frames(),
-            mix_plan(&track, path, &rendered, &positions, ducking, &tools)?,
-        ),
+        Mode::Mix(ducking) => {
+            let spans = mix_spans(
+                &track.sound(),
+                path,
+                &["-ignore_editlist", "1"],
+                &rendered,
+                &positions,
+                ducking,
+                &tools,
+            )?;
+            let passes = spans.into_iter().map(|(from, frames)| Pass::Mix { from, frames });
+            (rendered.frames(), passes.collect())
+        }
     };
     let mut current: Option<tempfile::NamedTempFile> = None;
     let count = passes.len();

@@ -18,6 +18,10 @@
 //!   (a Vorbis stream's packets need its own codebooks); `--mix` re-encodes only the pages under
 //!   the cue with libvorbis at the setting that reproduces the stream's codebooks (see
 //!   `vorbis_mix`).
+//! - The sound of a Matroska/WebM (Opus, Vorbis, AAC), FLV (AAC, MP3) or AVI (MP3, 16-bit PCM) video:
+//!   `--mix` only, the packets under the cue re-encoded by the mixer of the codec's own file
+//!   format (Ogg Opus, MP4 AAC, MP3) and put in place of the originals, one for one (see
+//!   `matroska`, `flv`, `avi`).
 //!
 //! Encoding and decoding go through ffmpeg (`aigc-label-ffmpeg`: a subprocess found on `PATH`,
 //! PCM over pipes); a missing ffmpeg is an [`Error::Unsupported`] naming the package. Its output
@@ -27,11 +31,16 @@
 
 mod aac;
 mod aiff;
+mod avi;
 mod ffmpeg;
 mod flac;
+mod flv;
+mod matroska;
 mod mp3;
 mod ogg;
 mod ogg_mix;
+mod opus_frames;
+mod vorbis_bridge;
 mod vorbis_mix;
 
 use std::io::{BufWriter, Read, Write};
@@ -134,10 +143,19 @@ fn stamp_any(
     if head.starts_with(b"OggS") {
         return write_atomically(output, |out| ogg::stamp(input, out, cue, at, mode));
     }
+    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return write_atomically(output, |out| matroska::stamp(input, out, output, cue, at, mode));
+    }
+    if head.starts_with(b"FLV") {
+        return write_atomically(output, |out| flv::stamp(input, out, cue, at, mode));
+    }
     if head.starts_with(b"fLaC") {
         return write_atomically(output, |out| {
             flac::stamp(input, out, folder_of(output), cue, at, mode, progress)
         });
+    }
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"AVI ") {
+        return write_atomically(output, |out| avi::stamp(input, out, cue, at, mode));
     }
     if matches!(head.get(..4), Some(b"RIFF" | b"RF64" | b"BW64")) && head.get(8..12) == Some(b"WAVE") {
         let frames = hound::WavReader::open(input)
@@ -156,9 +174,26 @@ fn stamp_any(
     }
     Err(Error::unsupported(
         "audio",
-        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio",
+        "stamp handles WAV, AIFF, MP3, AAC in MP4/M4A, FLAC, Ogg Vorbis and Opus audio, and mixes into the sound of Matroska/WebM, FLV and AVI videos",
     ))
 }
+
+/// The ducking of `mode`, a mix: inserting a cue into the sound of a video (`name`, in the
+/// container `format`) is refused, as it would put sound and picture out of step.
+fn mix_only<'a>(mode: &'a Mode, format: &'static str, name: &str) -> Result<&'a crate::cue::Ducking> {
+    match mode {
+        Mode::Mix(ducking) => Ok(ducking),
+        _ => Err(Error::unsupported(
+            format,
+            format!(
+                "inserting a cue into the sound of {name} would put sound and picture out of step: mix it in (--mix)"
+            ),
+        )),
+    }
+}
+
+/// New frames of a mix, each with the index of the packet (block, tag, chunk) it replaces.
+pub(super) type NewFrames = Vec<(usize, Vec<u8>)>;
 
 /// Most channels a stamped file may have: the cue is rendered for every one (a crafted header
 /// with thousands would make that rendering huge); real files have at most a few dozen.
@@ -185,7 +220,8 @@ pub(crate) fn check_layout(spec: &PcmSpec) -> Result<()> {
     spec.check::<f32>()
 }
 
-/// Runs the container readers of [`stamp_file`] on `data` without ffmpeg: the MP3 frame walk,
+/// Runs the container readers of [`stamp_file`] on `data` without ffmpeg (those of the sound
+/// tracks of Matroska, FLV and AVI videos among them, each rewriting a block): the MP3 frame walk,
 /// the Ogg page walk (and the Vorbis modes and block sizes a mix reads), the FLAC metadata
 /// blocks, the MP4 sound track (read, and rewritten with a stand-in frame), and a whole AIFF
 /// stamp into memory. For the
@@ -201,6 +237,10 @@ pub fn fuzz_readers(data: &[u8]) {
         let _ = flac::fuzz_blocks(&mut src);
     }
     aac::fuzz(data);
+    aigc_label_video::matroska::track::fuzz(data);
+    let _ = vorbis_bridge::xiph_headers(data);
+    aigc_label_video::flv::track::fuzz(data);
+    aigc_label_video::avi::track::fuzz(data);
     let mut cursor = std::io::Cursor::new(data);
     let _ = aiff::stamp(
         &mut cursor,

@@ -452,6 +452,10 @@ struct MixJob<'a> {
     header: &'a Header,
     spec: &'a PcmSpec,
     lead: u64,
+    /// Samples of LAME's priming the decoder plays before content sample 0: none in an MP3
+    /// file (the Info frame's delay is `lead`, which the decoder skips), all of it in MP3 in
+    /// another container, which does not say how long it is.
+    priming: u64,
     cbr: bool,
 }
 
@@ -477,7 +481,7 @@ impl MixJob<'_> {
         let ch = usize::from(self.spec.channels);
         let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
         // Frames to re-encode: through the cue and its ramp, plus one.
-        let first = ((p + rendered.frames() + ramp + self.lead).div_ceil(spf) as usize + 1).min(n);
+        let first = ((p + rendered.frames() + ramp + self.lead + self.priming).div_ceil(spf) as usize + 1).min(n);
         let tools = ffmpeg::tools()?;
         // The decoded samples (trimmed by `lead`); the re-encode is fed from `skip` on so that
         // LAME's priming covers the samples the original's priming covered.
@@ -535,6 +539,154 @@ impl MixJob<'_> {
     }
 }
 
+impl MixJob<'_> {
+    /// The re-encoded spans for cues at `positions` (content samples, ascending), and LAME's
+    /// encoder delay when a span starts with the stream.
+    fn inserts(
+        &self,
+        src: &mut Source,
+        rendered: &Rendered,
+        ducking: &Ducking,
+        positions: &[u64],
+    ) -> Result<(Vec<Insert>, Option<u16>)> {
+        let spf = self.header.samples();
+        let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
+        let mut inserts: Vec<Insert> = Vec::with_capacity(positions.len());
+        let mut new_delay = None;
+        for &p in positions {
+            // A span that would start in the first frame starts with the stream.
+            let insert = if (p.saturating_sub(ramp) + self.lead + self.priming) / spf <= 1 {
+                let (insert, delay) = self.run(src, rendered, ducking, p)?;
+                new_delay = Some(delay);
+                insert
+            } else {
+                self.run_at(src, rendered, ducking, p)?
+            };
+            if inserts.last().is_some_and(|last| insert.at < last.at + last.replace) {
+                return Err(Error::unsupported(
+                    "mp3",
+                    "cues too close together to mix into MP3 one by one: leave more time between them",
+                ));
+            }
+            inserts.push(insert);
+        }
+        Ok((inserts, new_delay))
+    }
+}
+
+/// Whether every frame of `walk` has the same bitrate.
+fn constant_bitrate(src: &mut Source, walk: &Walk) -> Result<bool> {
+    let mut rate = None;
+    for f in &walk.frames {
+        src.seek_to(f.offset)?;
+        let h: [u8; 4] = src.read_array("MPEG audio frame header")?;
+        let kbps = Header::parse(&h).map(|h| h.bitrate_kbps);
+        if rate.is_some_and(|r| Some(r) != kbps) {
+            return Ok(false);
+        }
+        rate = kbps;
+    }
+    Ok(true)
+}
+
+/// `--mix` into MP3 frames another container stores one to a payload (FLV audio tags, AVI
+/// `##wb` chunks), at `payloads` of the file at `path`: the frames are walked where they lie
+/// and re-encoded as in an MP3 file ([`MixJob`]; the bit reservoir runs through the frames in
+/// order whatever lies between them). The container has no Info frame, so decoders play the
+/// encoder's priming: the content is taken to start after LAME's (as ffmpeg encodes MP3 for
+/// these containers). Returns what was stamped (in the
+/// `mp3` format's name) and the new frame for each payload replaced, by index.
+///
+/// # Errors
+/// A payload that is not one whole layer III frame of the same stream as the first;
+/// as [`stamp`].
+pub(super) fn mix_frames(
+    path: &Path,
+    file: &mut std::fs::File,
+    payloads: &[std::ops::Range<u64>],
+    cue: &Cue,
+    at: &[At],
+    ducking: &Ducking,
+) -> Result<(Stamped, super::NewFrames)> {
+    let mut src = Source::new(file, FORMAT)?;
+    let mut frames = Vec::with_capacity(payloads.len());
+    let mut first: Option<Header> = None;
+    for r in payloads {
+        src.seek_to(r.start)?;
+        let mut head = [0u8; 6];
+        let got = src.read_up_to(&mut head)?;
+        let h = Header::parse(head.get(..got).unwrap_or_default())
+            .filter(|h| h.len as u64 == r.end - r.start && first.is_none_or(|f| f.same_stream(h)))
+            .ok_or_else(|| {
+                Error::unsupported(
+                    "mp3",
+                    "MP3 stored other than one whole layer III frame to a packet: remux it (ffmpeg -c copy) first",
+                )
+            })?;
+        first.get_or_insert(h);
+        frames.push(Frame {
+            offset: r.start,
+            len: h.len as u32,
+            main_data_begin: h.main_data_begin(&head).unwrap_or(0),
+        });
+    }
+    let header = first.ok_or_else(|| Error::unsupported("mp3", "no MP3 frames"))?;
+    let walk = Walk {
+        start: payloads.first().map_or(0, |r| r.start),
+        first: header,
+        info: None,
+        frames,
+        end: payloads.last().map_or(0, |r| r.end),
+    };
+    let spec = PcmSpec::new(header.sample_rate, if header.mono { 1 } else { 2 });
+    super::check_layout(&spec)?;
+    let content = (walk.frames.len() as u64 * header.samples()).saturating_sub(LAME_LEAD);
+    let cbr = constant_bitrate(&mut src, &walk)?;
+    let rendered = Rendered::new(cue, &spec)?;
+    let mode = Mode::Mix(*ducking);
+    let positions = resolve(at, &spec, content, rendered.frames(), &mode)?;
+    let mut job = MixJob {
+        path,
+        walk: &walk,
+        header: &header,
+        spec: &spec,
+        lead: 0,
+        priming: LAME_LEAD,
+        cbr,
+    };
+    // A constant-bitrate stream whose bit reservoir is full leaves the re-encoded frames no
+    // room for the bytes the next original frame borrows. The container times each frame by
+    // itself (no Info frame or seek table assumes a bitrate), so the span may then be coded
+    // at a variable bitrate, its last frame enlarged to make the room.
+    let (inserts, _) = match job.inserts(&mut src, &rendered, ducking, &positions) {
+        Err(Error::Unsupported(_)) if cbr => {
+            job.cbr = false;
+            job.inserts(&mut src, &rendered, ducking, &positions)?
+        }
+        other => other?,
+    };
+    let mut new = Vec::new();
+    for insert in inserts {
+        let mut at = 0usize;
+        for (j, &len) in insert.lens.iter().enumerate() {
+            let frame = insert
+                .bytes
+                .get(at..at + len as usize)
+                .ok_or_else(|| Error::malformed(FORMAT, 0, "a re-encoded frame's length"))?;
+            new.push((insert.at + j, frame.to_vec()));
+            at += len as usize;
+        }
+    }
+    let stamped = Stamped {
+        format: FORMAT,
+        spec,
+        cue_frames: rendered.frames(),
+        input_frames: content,
+        positions,
+    };
+    Ok((stamped, new))
+}
+
 /// Frames of the original sound LAME is fed before a span in the middle (their frames dropped),
 /// so that its filter bank, psychoacoustics and bit reservoir have settled on that sound when
 /// the first kept frame is coded.
@@ -566,8 +718,9 @@ impl MixJob<'_> {
         let spf = self.header.samples();
         let n = self.walk.frames.len();
         let ramp = self.spec.frame_at(ducking.ramp.as_secs_f64());
-        let a0 = ((p.saturating_sub(ramp) + self.lead) / spf).saturating_sub(1) as usize;
-        let first_b = (((p + rendered.frames() + ramp + self.lead).div_ceil(spf)) as usize + 1).min(n);
+        let raw = p + self.lead + self.priming;
+        let a0 = ((raw.saturating_sub(ramp)) / spf).saturating_sub(1) as usize;
+        let first_b = (((raw + rendered.frames() + ramp).div_ceil(spf)) as usize + 1).min(n);
         let last_b = (first_b + MIX_TRIES).min(n);
         let tools = ffmpeg::tools()?;
         let codec = self.codec();
@@ -578,7 +731,7 @@ impl MixJob<'_> {
             let base = (a as i64 - w as i64) * spf as i64 - self.lead as i64 + LAME_LEAD as i64;
             let fed = (w + (last_b - a) + 2) as u64 * spf;
             let mut pcm = ffmpeg::decode_window(&tools, self.path, self.spec.channels, base, fed)?;
-            let cue_at = u64::try_from(p as i64 - base)
+            let cue_at = u64::try_from((p + self.priming) as i64 - base)
                 .map_err(|_| Error::malformed(FORMAT, 0, "a cue before its re-encoded span"))?;
             Mixer::new(rendered, self.spec, vec![cue_at], ducking)?.apply(&mut pcm)?;
             let encoded = ffmpeg::encode_pcm(&tools, &pcm, self.spec, &codec, "mp3")?;
@@ -964,18 +1117,7 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
     };
     let n = walk.frames.len() as u64;
     let content = (n * spf).saturating_sub(lead + u64::from(padding));
-    let mut cbr = true;
-    let mut rate = None;
-    for f in &walk.frames {
-        src.seek_to(f.offset)?;
-        let h: [u8; 4] = src.read_array("MPEG audio frame header")?;
-        let kbps = Header::parse(&h).map(|h| h.bitrate_kbps);
-        if rate.is_some_and(|r| Some(r) != kbps) {
-            cbr = false;
-            break;
-        }
-        rate = kbps;
-    }
+    let cbr = constant_bitrate(&mut src, &walk)?;
     let rendered = Rendered::new(cue, &spec)?;
     if let Mode::Mix(ducking) = mode {
         let job = MixJob {
@@ -984,29 +1126,11 @@ pub(super) fn stamp(path: &Path, output: &mut dyn Write, cue: &Cue, at: &[At], m
             header: &header,
             spec: &spec,
             lead,
+            priming: 0,
             cbr,
         };
         let positions = resolve(at, &spec, content, rendered.frames(), mode)?;
-        let ramp = spec.frame_at(ducking.ramp.as_secs_f64());
-        let mut inserts: Vec<Insert> = Vec::with_capacity(positions.len());
-        let mut new_delay = None;
-        for &p in &positions {
-            // A span that would start in the first frame starts with the stream.
-            let insert = if (p.saturating_sub(ramp) + lead) / spf <= 1 {
-                let (insert, delay) = job.run(&mut src, &rendered, ducking, p)?;
-                new_delay = Some(delay);
-                insert
-            } else {
-                job.run_at(&mut src, &rendered, ducking, p)?
-            };
-            if inserts.last().is_some_and(|last| insert.at < last.at + last.replace) {
-                return Err(Error::unsupported(
-                    "mp3",
-                    "cues too close together to mix into MP3 one by one: leave more time between them",
-                ));
-            }
-            inserts.push(insert);
-        }
+        let (inserts, new_delay) = job.inserts(&mut src, &rendered, ducking, &positions)?;
         return write_out(&mut src, output, &walk, &inserts, new_delay, None).map(|()| Stamped {
             format: FORMAT,
             spec,

@@ -27,6 +27,7 @@ use super::ogg::{
     Opened, Stored, audio_packets, encoded_pages, first_audio_page, load, opus_head, opus_samples, paginate_packets,
     pre_skip_of,
 };
+use super::opus_frames::{frame_count, regroup};
 use super::{Stamped, ffmpeg};
 use crate::cue::At;
 use crate::cue::{Cue, Ducking, Mixer, Mode, PcmSpec, Rendered, resolve};
@@ -176,7 +177,15 @@ pub(super) fn opus(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At], d
     }
     let mut replaced = Vec::with_capacity(plans.len());
     for (plan, run) in plans.iter().zip(&mix.runs) {
-        let packets = plan.reencode(&mix.tools, &stream, path, &mix.rendered, &run.cues, ducking)?;
+        let packets = plan.reencode(
+            &mix.tools,
+            &stream.spec,
+            stream.pre_skip,
+            path,
+            &mix.rendered,
+            &run.cues,
+            ducking,
+        )?;
         replaced.push(plan.pages(&stream, run, packets));
     }
     mix.finish(src, output, &stream, replaced, "opus", &limits)
@@ -216,10 +225,16 @@ impl Mix {
     }
 }
 
-/// What a run holds: its packets' duration, count and bitrate, and the granule it starts at.
-struct Plan {
+/// What a run holds: its packets' duration, frames, count and bitrate, and the granule it
+/// starts at. A run of packets in another container (Matroska) makes one with
+/// [`Plan::of_packets`].
+pub(super) struct Plan {
     /// Samples per packet (every packet of the run has the same).
     duration: u64,
+    /// Frames per packet (every packet of the run has the same).
+    frames: u64,
+    /// The TOC byte of the run's first packet (its mode and bandwidth).
+    toc: u8,
     count: u64,
     bitrate: u64,
     /// Granule position of the run's first sample.
@@ -231,7 +246,7 @@ struct Plan {
 impl Plan {
     fn new(src: &mut Source, stream: &Stream, run: &Run, limits: &Limits) -> Result<Plan> {
         let mut carry = Vec::new();
-        let (mut count, mut bytes, mut duration) = (0u64, 0u64, None);
+        let (mut count, mut bytes, mut duration, mut frames, mut toc) = (0u64, 0u64, None, None, None);
         let mut start = None;
         let mut ends = Vec::new();
         for page in stream.pages.get(run.a..run.b).unwrap_or_default() {
@@ -239,7 +254,9 @@ impl Plan {
             ends.push(packets.len());
             for packet in &packets {
                 let d = opus_samples(packet);
-                if *duration.get_or_insert(d) != d || d == 0 {
+                let f = frame_count(packet);
+                toc.get_or_insert(packet.first().copied().unwrap_or(0));
+                if *duration.get_or_insert(d) != d || d == 0 || *frames.get_or_insert(f) != f {
                     return Err(Error::unsupported(
                         "ogg",
                         "mixing into Opus whose packets under the cue differ in duration",
@@ -262,11 +279,65 @@ impl Plan {
         let start = start.ok_or_else(|| Error::malformed(FORMAT, 0, "no granule position under the cue"))?;
         Ok(Plan {
             duration,
+            frames: frames.unwrap_or(1),
+            toc: toc.unwrap_or(0),
             count,
             bitrate: (bytes * 8 * 48_000 / (count * duration).max(1)).clamp(6_000, 256_000 * 2),
             start,
             ends,
         })
+    }
+
+    /// The plan for `packets`, whose first sample is at granule position `start` (pre-skip
+    /// included): every packet must have the same duration and frame count.
+    pub(super) fn of_packets(packets: &[&[u8]], start: u64) -> Result<Plan> {
+        let first = packets
+            .first()
+            .ok_or_else(|| Error::malformed(FORMAT, 0, "no Opus packet under the cue"))?;
+        let (duration, frames) = (opus_samples(first), frame_count(first));
+        if duration == 0
+            || packets
+                .iter()
+                .any(|p| opus_samples(p) != duration || frame_count(p) != frames)
+        {
+            return Err(Error::unsupported(
+                "opus",
+                "mixing into Opus whose packets under the cue differ in duration",
+            ));
+        }
+        let count = packets.len() as u64;
+        if count * duration > MAX_RUN {
+            return Err(Error::unsupported("opus", "mixing into more than 60 s of Opus packets"));
+        }
+        let bytes: u64 = packets.iter().map(|p| p.len() as u64).sum();
+        Ok(Plan {
+            duration,
+            frames,
+            toc: first.first().copied().unwrap_or(0),
+            count,
+            bitrate: (bytes * 8 * 48_000 / (count * duration).max(1)).clamp(6_000, 256_000 * 2),
+            start,
+            ends: Vec::new(),
+        })
+    }
+
+    /// For packets of several frames, libopus options that keep every frame in the original's
+    /// mode and bandwidth (one TOC byte describes a packet's frames, so frames that libopus
+    /// coded differently could not share one): a CELT stream is coded CELT-only (`lowdelay`)
+    /// with the cutoff of its bandwidth. SILK and hybrid streams have no such switch; their
+    /// frames are checked when regrouped.
+    fn same_mode(&self) -> Vec<&'static str> {
+        let config = self.toc >> 3;
+        if self.frames <= 1 || config < 16 {
+            return Vec::new();
+        }
+        let cutoff = match (config - 16) / 4 {
+            0 => "4000",
+            1 => "8000",
+            2 => "12000",
+            _ => "20000",
+        };
+        vec!["-application", "lowdelay", "-cutoff", cutoff]
     }
 
     /// Packets of warm-up before the run.
@@ -276,8 +347,8 @@ impl Plan {
 
     /// The content sample the encoder's input starts at when its lookahead is `lookahead`: new
     /// packet `i` (after the warm-up) then decodes to what the run's packet `i` did.
-    fn feed_start(&self, stream: &Stream, lookahead: u64) -> i64 {
-        self.start as i64 + lookahead as i64 - stream.pre_skip as i64 - (self.warm_up() * self.duration) as i64
+    fn feed_start(&self, pre_skip: u64, lookahead: u64) -> i64 {
+        self.start as i64 + lookahead as i64 - pre_skip as i64 - (self.warm_up() * self.duration) as i64
     }
 
     /// Samples fed to the encoder: the warm-up, the run, and the lookahead and two packets more
@@ -286,22 +357,27 @@ impl Plan {
         (self.warm_up() + self.count + lookahead.div_ceil(self.duration) + 2) * self.duration
     }
 
-    /// The run's new packets: the sound decoded, mixed and re-encoded.
+    /// The run's new packets: the sound decoded (the first audio stream of `path`, in `spec`,
+    /// whose decoder drops `pre_skip` samples), mixed and re-encoded.
+    ///
+    /// libopus codes one frame per packet at the sizes ffmpeg offers it; packets of several
+    /// frames are coded frame by frame and regrouped (see `opus_frames`).
     #[allow(clippy::too_many_arguments)]
-    fn reencode(
+    pub(super) fn reencode(
         &self,
         tools: &aigc_label_ffmpeg::Tools,
-        stream: &Stream,
+        spec: &PcmSpec,
+        pre_skip: u64,
         path: &Path,
         rendered: &Rendered,
         cues: &[u64],
         ducking: &Ducking,
     ) -> Result<Vec<Vec<u8>>> {
-        let spec = stream.spec;
+        let spec = *spec;
         let mut lookahead = LOOKAHEAD;
         // At most twice: the second time with the lookahead the encoder reported.
         for _ in 0..2 {
-            let from = self.feed_start(stream, lookahead);
+            let from = self.feed_start(pre_skip, lookahead);
             let mut pcm = ffmpeg::decode_window(tools, path, spec.channels, from, self.feed_len(lookahead))?;
             let at = cues
                 .iter()
@@ -309,7 +385,7 @@ impl Plan {
                 .collect::<Result<Vec<u64>>>()?;
             Mixer::new(rendered, &spec, at, ducking)?.apply(&mut pcm)?;
             let rate = self.bitrate.to_string();
-            let frame_ms = match self.duration {
+            let frame_ms = match self.duration / self.frames.max(1) {
                 120 => "2.5",
                 240 => "5",
                 480 => "10",
@@ -318,13 +394,13 @@ impl Plan {
                 2880 => "60",
                 _ => {
                     return Err(Error::unsupported(
-                        "ogg",
-                        "mixing into Opus packets of more than one frame (libopus cannot make them)",
+                        "opus",
+                        "Opus frames of a size libopus does not code",
                     ));
                 }
             };
             let channels = spec.channels.to_string();
-            let codec = [
+            let mut codec = vec![
                 "-c:a",
                 "libopus",
                 "-b:a",
@@ -334,6 +410,7 @@ impl Plan {
                 "-ac",
                 &channels,
             ];
+            codec.extend(self.same_mode());
             let bytes = ffmpeg::encode_pcm(tools, &pcm, &spec, &codec, "ogg")?;
             let (pages, ident) = encoded_pages(bytes)?;
             let reported = pre_skip_of(&ident);
@@ -341,11 +418,25 @@ impl Plan {
                 lookahead = reported;
                 continue;
             }
-            let packets: Vec<Vec<u8>> = audio_packets(&pages)?
-                .into_iter()
-                .skip(self.warm_up() as usize)
-                .take(self.count as usize)
-                .collect();
+            let per = self.frames.max(1);
+            let coded = audio_packets(&pages)?;
+            // Frames, one packet each (or as libopus packed them), from the warm-up's end on.
+            let mut skip = self.warm_up() * per;
+            let mut kept = Vec::new();
+            for p in coded {
+                let n = frame_count(&p);
+                if skip >= n {
+                    skip -= n;
+                } else if skip == 0 {
+                    kept.push(p);
+                } else {
+                    return Err(Error::unsupported(
+                        "opus",
+                        "libopus packed frames across the warm-up's end",
+                    ));
+                }
+            }
+            let packets = regroup(&kept, per, self.count as usize)?;
             if packets.len() as u64 != self.count || packets.iter().any(|p| opus_samples(p) != self.duration) {
                 return Err(Error::unsupported(
                     "ogg",
@@ -479,6 +570,8 @@ mod tests {
         };
         let plan = Plan {
             duration: 960,
+            frames: 1,
+            toc: 31 << 3,
             count: 400,
             bitrate: 64_000,
             start: 0,

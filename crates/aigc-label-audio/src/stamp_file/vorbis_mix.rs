@@ -2,10 +2,12 @@
 //!
 //! A Vorbis packet is coded with the codebooks of its stream's setup header, and an encoder
 //! cannot be handed another stream's codebooks. But libvorbis (the encoder nearly every Vorbis
-//! file comes from) builds its setup header from its quality setting alone, for a given rate
-//! and channel count: the quality whose setup header is byte for byte the stream's is found by
-//! encoding a moment of silence at each setting, and packets encoded at that quality decode
-//! with the stream's own headers. A stream whose setup header no setting reproduces is refused.
+//! file comes from) builds its setup header from its rate settings alone, for a given rate
+//! and channel count: the setting whose setup header is byte for byte the stream's is found by
+//! encoding a moment of silence at each quality step and at the bitrates the stream declares
+//! (a stream made at a set bitrate, see [`managed`]), and packets encoded at that setting
+//! decode with the stream's own headers. A stream whose setup header no setting reproduces is
+//! refused.
 //!
 //! The run of pages under each cue (see `super::ogg_mix`, whose run selection and page writer
 //! this shares) is decoded, mixed and re-encoded with [`WARM_UP`] of the sound before it. A
@@ -73,14 +75,14 @@ fn mode_blockflags(setup: &[u8]) -> Option<Vec<bool>> {
 }
 
 /// A Vorbis stream's block sizes and modes, to size its packets.
-struct Blocks {
+pub(super) struct Blocks {
     short: u64,
     long: u64,
     modes: Vec<bool>,
 }
 
 impl Blocks {
-    fn new(ident: &[u8], setup: &[u8]) -> Result<Blocks> {
+    pub(super) fn new(ident: &[u8], setup: &[u8]) -> Result<Blocks> {
         let sizes = *ident
             .get(28)
             .ok_or_else(|| Error::malformed(FORMAT, 0, "short Vorbis identification header"))?;
@@ -95,7 +97,7 @@ impl Blocks {
 
     /// The block size of an audio packet: its mode's (the bits after the packet-type bit, as
     /// many as the mode count needs).
-    fn size(&self, packet: &[u8]) -> Result<u64> {
+    pub(super) fn size(&self, packet: &[u8]) -> Result<u64> {
         let bad = || Error::malformed(FORMAT, 0, "a Vorbis audio packet of no known mode");
         let first = *packet.first().ok_or_else(bad)?;
         if first & 1 != 0 {
@@ -158,20 +160,68 @@ fn last_packet_on(src: &mut Source, pages: &[Stored], audio: usize, k: usize, li
         .ok_or_else(|| Error::malformed(FORMAT, 0, "no Vorbis packet before the cue"))
 }
 
-/// The libvorbis quality whose setup header is `setup`, for `spec`.
-fn quality(tools: &aigc_label_ffmpeg::Tools, spec: &PcmSpec, setup: &[u8]) -> Result<&'static str> {
+/// The bitrates an identification header declares (Vorbis I §4.2.2): maximum, nominal and
+/// minimum, each 0 or -1 when unset.
+fn declared_bitrates(ident: &[u8]) -> [i32; 3] {
+    let at = |i: usize| {
+        ident
+            .get(i..i + 4)
+            .map_or(0, |b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    [at(16), at(20), at(24)]
+}
+
+/// ffmpeg's options for libvorbis's bitrate management at the bitrates `ident` declares, when
+/// it declares a nominal one: what a stream made with `-b:a` (and `-minrate`/`-maxrate`) was
+/// made with. libvorbis derives the setup header of a managed stream from a fractional setting
+/// between its quality steps (44.1 kHz mono at 64 kbit/s sits between qualities 1 and 2 and has
+/// a setup header neither makes), so the same bitrates are the way to get it back.
+fn managed(ident: &[u8]) -> Option<Vec<String>> {
+    let [max, nominal, min] = declared_bitrates(ident);
+    if nominal <= 0 {
+        return None;
+    }
+    let mut args = vec!["-b:a".to_string(), nominal.to_string()];
+    if max > 0 {
+        args.extend(["-maxrate".to_string(), max.to_string()]);
+    }
+    if min > 0 {
+        args.extend(["-minrate".to_string(), min.to_string()]);
+    }
+    Some(args)
+}
+
+/// The libvorbis rate settings (ffmpeg options) whose setup header is `setup`, for `spec`:
+/// a quality step, or the bitrates the identification header declares. A stream made at a
+/// quality declares no minimum or maximum (0), one made at a bitrate -1 or the bitrate, so
+/// the likelier kind is tried first.
+fn settings(tools: &aigc_label_ffmpeg::Tools, spec: &PcmSpec, ident: &[u8], setup: &[u8]) -> Result<Vec<String>> {
     let silence = vec![0f32; usize::from(spec.channels) * 4096];
     let channels = spec.channels.to_string();
-    for q in QUALITIES {
-        let codec = ["-c:a", "libvorbis", "-ac", &channels, "-q:a", q];
-        let (pages, _) = encoded_pages(ffmpeg::encode_pcm(tools, &silence, spec, &codec, "ogg")?)?;
+    let qualities = QUALITIES.iter().map(|q| vec!["-q:a".to_string(), (*q).to_string()]);
+    let by_bitrate = managed(ident).into_iter();
+    let [max, _, min] = declared_bitrates(ident);
+    let candidates: Vec<Vec<String>> = if max == 0 && min == 0 {
+        qualities.chain(by_bitrate).collect()
+    } else {
+        by_bitrate.chain(qualities).collect()
+    };
+    for rate in candidates {
+        let mut codec = vec!["-c:a", "libvorbis", "-ac", &channels];
+        codec.extend(rate.iter().map(String::as_str));
+        // A bitrate libvorbis cannot manage at this rate and channel count fails to open.
+        let Ok(bytes) = ffmpeg::encode_pcm(tools, &silence, spec, &codec, "ogg") else {
+            continue;
+        };
+        let (pages, _) = encoded_pages(bytes)?;
         if headers(&pages)?.get(2).is_some_and(|s| s == setup) {
-            return Ok(q);
+            return Ok(rate);
         }
     }
     Err(Error::unsupported(
         "ogg",
-        "mixing into a Vorbis stream whose setup header no libvorbis quality setting reproduces",
+        "mixing into a Vorbis stream whose setup header neither a libvorbis quality step nor its declared bitrates \
+         reproduce (another encoder or libvorbis version made it): insert the cue instead",
     ))
 }
 
@@ -212,7 +262,7 @@ pub(super) fn vorbis(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At],
         spec,
     };
     let mut mix = stream.mix(cue, at, ducking)?;
-    let q = quality(&mix.tools, &spec, &setup)?;
+    let q = settings(&mix.tools, &spec, ident, &setup)?;
     let runs = &mut mix.runs;
     let mut replaced = Vec::with_capacity(runs.len());
     for i in 0..runs.len() {
@@ -226,7 +276,7 @@ pub(super) fn vorbis(file: Opened, output: &mut dyn Write, cue: &Cue, at: &[At],
                 &stream,
                 &blocks,
                 run,
-                q,
+                &q,
                 &mix.rendered,
                 ducking,
                 mix.content,
@@ -282,7 +332,7 @@ fn remix(
     stream: &Stream,
     blocks: &Blocks,
     run: &Run,
-    q: &str,
+    q: &[String],
     rendered: &Rendered,
     ducking: &Ducking,
     content: u64,
@@ -359,7 +409,8 @@ fn remix(
         .collect::<Result<_>>()?;
     Mixer::new(rendered, &stream.spec, cues, ducking)?.apply(&mut pcm)?;
     let channels = stream.spec.channels.to_string();
-    let codec = ["-c:a", "libvorbis", "-ac", &channels, "-q:a", q];
+    let mut codec = vec!["-c:a", "libvorbis", "-ac", &channels];
+    codec.extend(q.iter().map(String::as_str));
     let (encoded, _) = encoded_pages(ffmpeg::encode_pcm(tools, &pcm, &stream.spec, &codec, "ogg")?)?;
     let audio = first_audio_page(&encoded, 3)?;
     let mut carry = Vec::new();

@@ -387,3 +387,43 @@ pub fn packet_md5s(path: &Path) -> Option<Vec<String>> {
             .collect(),
     )
 }
+
+/// Channel 0 of the first audio stream of `path` (of `channels`) as ffmpeg decodes it.
+pub fn decode_channel0(path: &Path, channels: usize) -> Vec<f32> {
+    let ffmpeg = tool("ffmpeg").unwrap();
+    let args = [
+        "-v",
+        "error",
+        "-i",
+        path.to_str().unwrap(),
+        "-map",
+        "0:a:0",
+        "-f",
+        "f32le",
+        "-",
+    ];
+    let out = run(&ffmpeg, &args.map(std::ffi::OsStr::new));
+    out.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .step_by(channels)
+        .collect()
+}
+
+/// Asserts every tone of the default rhythm in `channel` from frame `first`, its edges within
+/// 6 ms (the ducked content leaks into the envelope the edges are measured on).
+pub fn assert_cue_tones_at(channel: &[f32], rate: u32, first: usize, what: &str) {
+    let rhythm = Rhythm::default();
+    let found = tone_segments(
+        channel.get(first..).unwrap_or_default(),
+        rate,
+        f64::from(rhythm.frequency_hz),
+    );
+    let expected = rhythm.tones().unwrap();
+    assert!(found.len() >= expected.len(), "{what}: {found:?}");
+    for (f, e) in found.iter().zip(&expected) {
+        assert!(
+            (f.0 - e.0).abs() < 0.006 && (f.1 - e.1).abs() < 0.006,
+            "{what}: tone {f:?}, expected {e:?}"
+        );
+    }
+}

@@ -26,60 +26,29 @@
 //! in `idat` or sharing its `mdat`), with a label in another item too, when the new packet does
 //! not fit the room, or when the fields to flip straddle a sector, nothing is written and
 //! [`Update::Rewrite`] says why: the caller rewrites the file, which leaves the room.
+//!
+//! [`Update::Rewrite`]: aigc_label_core::in_place::Update::Rewrite
 
-use std::io::{Read, Seek, Write};
-
-use aigc_label_core::in_place::{Steps, in_one_sector};
-use aigc_label_core::io::Source;
+use aigc_label_core::in_place::{InPlace, Plan, Steps, in_one_sector};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Label, Limits, Result};
 
 use super::boxes::set_uint;
 use super::items::Field;
 use super::{FORMAT, File, Heif, Span, in_item, primary};
-pub use crate::room::Update;
 use aigc_label_core::container::xmp_plan;
 
-impl aigc_label_core::in_place::InPlace for Heif {
-    fn update(
-        &self,
-        file: &mut dyn aigc_label_core::in_place::Storage,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
-    }
-}
-
-/// Updates the label of a HEIF or AVIF file in place, crash-safely (see the module notes), when
-/// the room our writer leaves after the XMP packet can take it; `sync` makes the writes so far
-/// durable (`File::sync_data` for a file) and is called after the first two steps.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
-/// returned before the first write; after it, the file still reads as the old label or the
-/// new.
-pub fn update_in_place<F: Read + Write + Seek>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-    sync: impl FnMut(&mut F) -> std::io::Result<()>,
-) -> Result<Update> {
-    match steps(file, label, limits)? {
-        Ok(steps) => crate::room::run(&steps, file, sync),
-        Err(why) => Ok(Update::Rewrite(why)),
+impl InPlace for Heif {
+    /// Plans the update (see the module notes) when the room our writer leaves after the XMP
+    /// packet can take it.
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        steps(file, label, limits)
     }
 }
 
 /// Works out the update; `Err(why)` when it cannot be done in place.
-fn steps<F: Read + Seek>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-) -> Result<std::result::Result<Steps, &'static str>> {
+fn steps(file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let mut src = Source::new(file, FORMAT)?;
     let file = File::read(&mut src, limits, false)?;
     if !file.exif_items(&mut src, limits)?.is_empty() {
@@ -101,7 +70,8 @@ fn steps<F: Read + Seek>(
         return Ok(Err("the XMP item is compressed"));
     }
     let id = item.infe.id;
-    let (Some(mdat), [Span::File(old)]) = (file.trailing_mdat(id, &item.spans), item.spans.as_slice()) else {
+    let mdat = file.trailing_mdat(&mut src, id, &item.spans, limits)?;
+    let (Some(mdat), [Span::File(old)]) = (mdat, item.spans.as_slice()) else {
         return Ok(Err("the XMP item has no mdat of its own at the end of the file"));
     };
     let Some(loc) = file.meta.iloc.item(id) else {

@@ -309,6 +309,16 @@ impl Iloc {
         if usize::from(count) * per_extent > cur.remaining() {
             return Ok(None);
         }
+        // With every extent field 0 bytes wide an extent is "the whole source" and takes no
+        // bytes: a second one could only repeat the first, and thousands cost nothing to
+        // declare. Work stays in proportion to the bytes of the box.
+        if per_extent == 0 && count > 1 {
+            return Err(Error::malformed(
+                FORMAT,
+                start as u64,
+                "iloc entry has several extents and no field to tell them apart",
+            ));
+        }
         budget.take(FORMAT, u64::from(count), start as u64)?;
         let mut extents = Vec::with_capacity(usize::from(count));
         for _ in 0..count {

@@ -390,6 +390,50 @@ fn an_item_that_fills_the_last_mdat_is_rewritten_there_at_any_length() {
     }
 }
 
+/// A trailing `mdat` that holds the XMP item and bytes no item references (another tool's) is
+/// not ours: a rewrite keeps it whole, the packet zeroed, and appends its own.
+#[test]
+fn a_last_mdat_with_other_bytes_is_kept_by_a_rewrite() {
+    let packet = labelled("old", 0);
+    let extra = b"someone else's bytes, which no item references".to_vec();
+    for (before, after) in [(Vec::new(), extra.clone()), (extra.clone(), Vec::new())] {
+        let mut img = image(1, b"image data");
+        img.place = Place::Early;
+        let mut xmp = xmp_item(2, [&before[..], &packet].concat(), Place::Mdat);
+        xmp.data.extend(&after);
+        let mut heif = Builder::new(vec![img, xmp]).build();
+        // The item itself is the packet alone, `before` and `after` are the box's other bytes.
+        let mdat_at = heif.len() - before.len() - packet.len() - after.len() - 8;
+        let loc = heif.windows(4).position(|w| w == b"iloc").unwrap() + 4 + 4 + 2 + 2 + 14;
+        let offset_at = loc + 6;
+        let offset = u32::from_be_bytes(heif[offset_at..offset_at + 4].try_into().unwrap());
+        heif[offset_at..offset_at + 4].copy_from_slice(&(offset + before.len() as u32).to_be_bytes());
+        heif[offset_at + 4..offset_at + 8].copy_from_slice(&(packet.len() as u32).to_be_bytes());
+        assert_eq!(item_bytes(&heif)[1], (2, packet.clone()));
+        assert_eq!(&heif[mdat_at + 4..mdat_at + 8], b"mdat");
+
+        let out = write_label(&heif, "new");
+        let packet_at = mdat_at + 8 + before.len();
+        let zeroed = packet_at..packet_at + packet.len();
+        let changed: Vec<usize> = (0..heif.len())
+            .filter(|&i| out[i] != heif[i] && !zeroed.contains(&i))
+            .collect();
+        // The item's iloc entry (offset and length) and nothing else outside the packet.
+        assert!(
+            changed.iter().all(|&i| (offset_at..offset_at + 8).contains(&i)),
+            "{changed:?}"
+        );
+        assert!(out[zeroed].iter().all(|&b| b == 0));
+        let found = find(&out).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].range.start >= heif.len() as u64);
+        // A later label of any length stays in the mdat this write appended.
+        let again = write_label(&out, &"z".repeat(6000));
+        assert!((0..heif.len()).all(|i| again[i] == out[i] || (offset_at..offset_at + 8).contains(&i)));
+        assert_eq!(covered(&again), covered(&out));
+    }
+}
+
 #[test]
 fn an_unlabelled_item_moves_to_a_trailing_mdat_even_when_it_fits() {
     let labelled = labelled("old", 4096);
@@ -535,22 +579,76 @@ fn every_truncation_and_corruption_is_handled_without_panic() {
 }
 
 #[test]
-fn zero_width_extents_are_bounded() {
-    // All field sizes 0 and 65535 extents per item: no bytes, so the budget must stop it.
-    let mut iloc = vec![0, 0, 0, 0, 0, 0];
-    iloc.extend(1000u16.to_be_bytes());
-    for id in 0..1000u16 {
-        iloc.extend(id.to_be_bytes());
-        iloc.extend([0, 0, 0xFF, 0xFF]);
+fn zero_width_extents_are_one_per_entry() {
+    // All field sizes 0: an extent is the whole source and takes no bytes, so 65535 of them
+    // per entry would cost nothing to declare. A second one is refused whatever the budget.
+    for count in [2u16, 0xFFFF] {
+        let mut iloc = vec![0, 0, 0, 0, 0, 0];
+        iloc.extend(1000u16.to_be_bytes());
+        for id in 0..1000u16 {
+            iloc.extend(id.to_be_bytes());
+            iloc.extend([0, 0]);
+            iloc.extend(count.to_be_bytes());
+        }
+        let body = [
+            &[0u8, 0, 0, 0][..],
+            &boxed(b"iinf", &[0, 0, 0, 0, 0, 0]),
+            &boxed(b"iloc", &iloc),
+        ]
+        .concat();
+        let heif = [boxed(b"ftyp", b"heic\0\0\0\0mif1"), boxed(b"meta", &body)].concat();
+        assert!(matches!(find(&heif), Err(Error::Malformed { .. })), "{count} extents");
     }
-    let body = [
-        &[0u8, 0, 0, 0][..],
-        &boxed(b"iinf", &[0, 0, 0, 0, 0, 0]),
-        &boxed(b"iloc", &iloc),
-    ]
-    .concat();
-    let heif = [boxed(b"ftyp", b"heic\0\0\0\0mif1"), boxed(b"meta", &body)].concat();
-    assert!(matches!(find(&heif), Err(Error::Limit { .. })));
+}
+
+/// The heif fuzz target's `heif-timeout-cc74a41a`: an XMP item of 8703 extents, each the whole
+/// file, made a 434-byte file read as a 3.7 MB item (and searched as an XMP packet) by every
+/// pass. The bytes an item's extents cover are at most the bytes present.
+#[test]
+fn an_item_is_at_most_the_bytes_present() {
+    let packet = labelled("x", 0);
+    let data = Builder::new(vec![xmp_item(1, packet, Place::Mdat)]).build();
+    // The item's one extent, repeated: 100 extents over the same bytes.
+    let iloc_at = data.windows(4).position(|w| w == b"iloc").unwrap() - 4;
+    let entry_end = iloc_at + 8 + 4 + 2 + 2 + 2 + 2 + 2 + 8;
+    let extent = data[entry_end - 8..entry_end].to_vec();
+    let mut crafted = data[..entry_end - 10].to_vec();
+    crafted.extend(100u16.to_be_bytes());
+    (0..100).for_each(|_| crafted.extend(&extent));
+    crafted.extend(&data[entry_end..]);
+    let grown = 99 * extent.len();
+    let meta_at = data.windows(4).position(|w| w == b"meta").unwrap() - 4;
+    for at in [iloc_at, meta_at] {
+        let size = u32::from_be_bytes(crafted[at..at + 4].try_into().unwrap()) as usize + grown;
+        crafted[at..at + 4].copy_from_slice(&(size as u32).to_be_bytes());
+    }
+    // The iloc offsets point into the mdat, which moved by `grown`.
+    let offset_at = entry_end - 8;
+    let old = u32::from_be_bytes(data[offset_at..offset_at + 4].try_into().unwrap()) as usize;
+    for i in 0..100 {
+        let at = offset_at + i * 8;
+        crafted[at..at + 4].copy_from_slice(&((old + grown) as u32).to_be_bytes());
+    }
+    let mut cursor = Cursor::new(&crafted);
+    let mut src = Source::new(&mut cursor, FORMAT).unwrap();
+    let file = File::read(&mut src, &Limits::default(), false).unwrap();
+    assert_eq!(file.meta.iloc.item(1).unwrap().extents.len(), 100);
+    // Without the rule each pass would read 100 copies of the packet.
+    match file.spans(1) {
+        Ok(spans) => {
+            let read: u64 = spans.iter().map(Span::len).sum();
+            assert!(
+                read <= crafted.len() as u64,
+                "an item of {read} bytes in a file of {}",
+                crafted.len()
+            );
+        }
+        Err(e) => assert!(matches!(e, Error::Malformed { .. }), "{e}"),
+    }
+    assert!(find(&crafted).is_err());
+    assert!(write(&crafted).is_err());
+    // The same file with the one extent reads its label.
+    assert_eq!(find(&data).unwrap().len(), 1);
 }
 
 fn exif_item(id: u16, data: Vec<u8>, place: Place) -> Item {

@@ -34,63 +34,32 @@
 //! label that outgrew the room), when a label sits elsewhere too (EXIF `UserComment`, Extended
 //! XMP), or when the switch would straddle a sector, nothing is written and [`Update::Rewrite`]
 //! says why: the caller rewrites the file whole, which leaves the room again.
-
-use std::io::{Read, Seek, Write};
+//!
+//! [`Update::Rewrite`]: aigc_label_core::in_place::Update::Rewrite
 
 use aigc_label_core::container::xmp_plan;
-use aigc_label_core::io::Source;
+use aigc_label_core::in_place::{InPlace, Plan};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Label, Limits, Result};
 
 use super::segment::APP1;
-use super::{CARRIER_XMP, FORMAT, MAX_PAYLOAD, ROOM_SIGNATURE, XMP_SIGNATURE, label_segment, scan, xmp_segment};
-pub use crate::room::Update;
+use super::{CARRIER_XMP, FORMAT, Jpeg, MAX_PAYLOAD, ROOM_SIGNATURE, XMP_SIGNATURE, label_segment, scan, xmp_segment};
 use crate::room::{Pair, packet_text_len};
 
 /// Bytes of a segment before its identifier ends: marker, length, identifier.
 const HEAD: u64 = 4 + ROOM_SIGNATURE.len() as u64;
 
-/// Updates the label of a JPEG file in place, crash-safely (see the module notes), when the room
-/// our writer leaves next to the label's XMP segment can take it; `sync` makes the writes so far
-/// durable (`File::sync_data` for a file) and is called after the first two steps.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
-///
-/// ```no_run
-/// # fn main() -> Result<(), aigc_label_core::Error> {
-/// use aigc_label_core::Label;
-/// use aigc_label_image::jpeg::{Update, update_in_place};
-/// let mut file = std::fs::OpenOptions::new().read(true).write(true).open("photo.jpg")?;
-/// let label = Label::new("001191440300708461136T1XGW3", "img-1").propagated("001191440300708461136T2XGW3", "p-9");
-/// if let Update::Rewrite(_why) = update_in_place(&mut file, &label, &Default::default(), |f: &mut std::fs::File| f.sync_data())? {
-///     // no room: rewrite into a new file with Carrier::write instead
-/// }
-/// # Ok(()) }
-/// ```
-///
-/// # Errors
-/// Malformed input, limits exceeded, a label too large for one segment, I/O errors. Nothing
-/// has been written when an error is returned before the first write; after it, the file still
-/// reads as the old label or the new.
-pub fn update_in_place<F: Read + Write + Seek>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-    sync: impl FnMut(&mut F) -> std::io::Result<()>,
-) -> Result<Update> {
-    match steps(file, label, limits)? {
-        Ok(steps) => crate::room::run(&steps, file, sync),
-        Err(why) => Ok(Update::Rewrite(why)),
+impl InPlace for Jpeg {
+    /// Plans the update (see the module notes) when the room our writer leaves next to the
+    /// label's XMP segment can take it.
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        steps(file, label, limits)
     }
 }
 
 /// Works out the update; `Err(why)` when it cannot be done in place.
-fn steps<F: Read + Seek>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-) -> Result<std::result::Result<crate::room::Steps, &'static str>> {
+fn steps(file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let scan = scan(file, limits, false, None)?;
     if scan.found.iter().any(|f| f.carrier != CARRIER_XMP) {
         return Ok(Err("a label sits outside the XMP segment"));

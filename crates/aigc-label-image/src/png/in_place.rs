@@ -45,22 +45,23 @@
 //! says so and the rewrite makes the layout again. It also does when the file lacks the layout
 //! (a first label, another writer's file), when a label sits anywhere but that chunk, or when
 //! the switch would straddle a sector (our writer pads so that it does not).
+//!
+//! [`Update::Rewrite`]: aigc_label_core::in_place::Update::Rewrite
 
-use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 
-use aigc_label_core::in_place::{Storage, in_one_sector};
+use aigc_label_core::in_place::{InPlace, Plan, Steps, in_one_sector};
 use aigc_label_core::io::ReadSeek;
 use aigc_label_core::json::{self, Shape};
-use aigc_label_core::{Label, Limits, Result, Written};
+use aigc_label_core::{Label, Limits, Result};
 
 use aigc_label_core::container::xmp_plan;
 
 use super::crc::{concat, solve};
 use super::prepare::{NewChunk, Room, packet_with_sites, prepare};
-use super::{Chunk, MAX_CHUNK_LEN, Place, Role, TextChunk, Walker, copies, xmp_chunk};
+use super::{Chunk, MAX_CHUNK_LEN, Place, Png, Role, TextChunk, Walker, copies, xmp_chunk};
 use crate::exif;
-use crate::room::{Update, packet_text_len};
+use crate::room::packet_text_len;
 
 /// The chunk our writer puts right before the label's, which an update grows over the old
 /// label (`p`: ancillary, `a`: private, `S`: reserved bit clear, `t`: safe to copy).
@@ -73,65 +74,12 @@ pub const ROOM: [u8; 4] = *b"roOm";
 /// Bytes of the switch: `Q`'s length, type (unchanged) and first 4 data bytes.
 const SWITCH: u64 = 12;
 
-/// The writes of one update, in order: prepare (synced), switch (synced), scrub.
-#[derive(Debug)]
-struct Steps {
-    prepare: Vec<(u64, Vec<u8>)>,
-    switch: (u64, Vec<u8>),
-    scrub: Vec<(u64, Vec<u8>)>,
-    label_range: Range<u64>,
-}
-
-/// Updates the label of a PNG file in place, crash-safely (see the module notes), when the
-/// layout our writer leaves around the label can take the new one; `Update::Rewrite` otherwise,
-/// with nothing written.
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
-/// returned before the first write; after it, the file still reads as the old label or the new.
-pub(super) fn update(file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-    let steps = match steps(&mut ReadOnly(&mut *file), label, limits)? {
-        Ok(steps) => steps,
-        Err(why) => return Ok(Update::Rewrite(why)),
-    };
-    let mut bytes_written = 0u64;
-    let mut put = |file: &mut dyn Storage, (at, bytes): &(u64, Vec<u8>)| -> Result<()> {
-        file.seek(SeekFrom::Start(*at))?;
-        file.write_all(bytes)?;
-        bytes_written += bytes.len() as u64;
-        Ok(())
-    };
-    for write in &steps.prepare {
-        put(file, write)?;
-    }
-    file.flush()?;
-    file.sync()?;
-    put(file, &steps.switch)?;
-    file.flush()?;
-    file.sync()?;
-    // Not synced: lost to a crash, it leaves the old text inside `Q`, which nothing reads.
-    for write in &steps.scrub {
-        put(file, write)?;
-    }
-    file.flush()?;
-    Ok(Update::InPlace(Written {
-        label_range: steps.label_range,
-        bytes_written,
-    }))
-}
-
-/// The storage seen as a reader only, for the walk.
-struct ReadOnly<'a>(&'a mut dyn Storage);
-
-impl Read for ReadOnly<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Seek for ReadOnly<'_> {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.0.seek(pos)
+/// Updates in place, crash-safely (see the module notes), when the layout our writer leaves
+/// around the label can take the new one. The plan's steps: prepare (synced), switch (synced),
+/// scrub (not synced).
+impl InPlace for Png {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        steps(file, label, limits)
     }
 }
 
@@ -186,7 +134,7 @@ const STARTS: u64 = 8;
 const START_STEP: u64 = 64;
 
 /// Works out the update; `Err(why)` when it cannot be done in place.
-fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std::result::Result<Steps, &'static str>> {
+fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let Layout { q, a, text, r } = match layout(input, limits)? {
         Ok(layout) => layout,
         Err(why) => return Ok(Err(why)),
@@ -281,10 +229,10 @@ fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<std
     let mut covered = covered.to_vec();
     let scrub = scrub(&mut covered, y_at + 4, &message_head, prepared.q_crc, scrub_range);
     Ok(Ok(Steps {
-        prepare: prepared.writes,
-        switch,
-        scrub,
+        phases: vec![prepared.writes, vec![switch], scrub],
         label_range: prepared.label,
+        // Not synced: lost to a crash, it leaves the old text inside `Q`, which nothing reads.
+        scrub: true,
     }))
 }
 
@@ -343,10 +291,15 @@ mod tests {
     use std::io::Cursor;
 
     use aigc_label_core::Carrier;
+    use aigc_label_core::in_place::{Storage, Update};
     use aigc_label_testutil::in_place::Recorder;
 
     use super::*;
-    use crate::Png;
+
+    /// The update through the carrier's capability, as the facade makes it.
+    fn update(file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
+        Png.update(file, label, limits)
+    }
 
     fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
         let mut out = (data.len() as u32).to_be_bytes().to_vec();

@@ -595,7 +595,10 @@ fn decode_unguarded(kind: Kind, bytes: &[u8], options: &FileOptions) -> Result<D
             }
             decode_still(decoder, kind, options)
         }
-        Kind::Jpeg => decode_still(JpegDecoder::new(cursor()).map_err(&err)?, kind, options),
+        Kind::Jpeg => {
+            super::jpeg::fallback::check(bytes)?;
+            decode_still(JpegDecoder::new(cursor()).map_err(&err)?, kind, options)
+        }
         Kind::WebP => {
             let decoder = WebPDecoder::new(cursor()).map_err(&err)?;
             if decoder.has_animation() {

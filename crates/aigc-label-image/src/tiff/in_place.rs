@@ -25,16 +25,15 @@
 //! file, an entry that is not BYTE, or whose fields straddle a sector) writes nothing and asks
 //! for a rewrite.
 
-use std::io::{Read, Seek};
 use std::ops::Range;
 
 use aigc_label_core::container::xmp_plan;
-use aigc_label_core::in_place::{Steps, Storage, Update, in_one_sector};
-use aigc_label_core::io::Source;
+use aigc_label_core::in_place::{InPlace, Plan, Steps, in_one_sector};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::json::{Shape, to_json};
 use aigc_label_core::{Label, Limits, Result};
 
-use super::{FORMAT, Scan, TYPE_BYTE};
+use super::{FORMAT, Scan, TYPE_BYTE, Tiff};
 
 /// The first bytes of a label room's record; its length follows.
 pub const ROOM: &[u8; 8] = b"AIGCroom";
@@ -86,34 +85,18 @@ pub(super) fn rooms(src: &mut Source<'_>, scan: &Scan) -> Result<Rooms> {
     Ok(rooms)
 }
 
-/// Updates the label of a TIFF file in place (see the module notes for the steps that keep
-/// every moment readable as the old label or the new one). The file may grow, once, by about
-/// the packet's size; later updates alternate between the packet's two places.
-///
-/// Returns [`Update::Rewrite`], having written nothing, when the label is anywhere but in the
-/// packet of IFD0's tag 700 at the end of the file.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors (an I/O error in a later step can leave the
-/// file in an earlier step's state, which still reads as the old or the new label).
-pub fn update_in_place<S: Storage + ?Sized>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
-    let mut reader = &mut *file;
-    let steps = match plan(&mut reader, label, limits)? {
-        Ok(steps) => steps,
-        Err(why) => return Ok(Update::Rewrite(why)),
-    };
-    Ok(Update::InPlace(steps.run(file, |f| f.sync())?))
+/// Updates in place (see the module notes for the steps that keep every moment readable as the
+/// old label or the new one). The file may grow, once, by about the packet's size; later updates
+/// alternate between the packet's two places. The plan asks for a rewrite when the label is
+/// anywhere but in the packet of IFD0's tag 700 at the end of the file.
+impl InPlace for Tiff {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        plan(file, label, limits)
+    }
 }
 
 /// Works out the steps, or why there are none.
-fn plan<R: Read + Seek>(
-    file: &mut R,
-    label: &Label,
-    limits: &Limits,
-) -> Result<std::result::Result<Steps, &'static str>> {
+fn plan(file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let mut src = Source::new(file, FORMAT)?;
     let scan = Scan::read(&mut src, limits, false)?;
     if scan.image_cut.is_some() || scan.comment_cut.is_some() || !scan.comments.is_empty() {

@@ -27,62 +27,33 @@
 //! When the file has no such room (a first label, a file from another writer, a label that
 //! outgrew both boxes), nothing is written and [`Update::Rewrite`] says why: the caller then
 //! rewrites the file whole, which leaves the room again.
+//!
+//! [`Update::Rewrite`]: aigc_label_core::in_place::Update::Rewrite
 
-use std::io::{Read, Seek, Write};
 use std::ops::Range;
 
-use aigc_label_core::io::Source;
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Label, Limits, Result};
 
 use super::boxes::{FORMAT, Node, parse_tree};
 use super::meta::{self, Place};
-use super::{read_box, single_moov, walk_top, xmp_patches};
+use super::{Bmff, read_box, single_moov, walk_top, xmp_patches};
 use crate::common::{Budget, label_json};
 
-pub use aigc_label_core::in_place::Update;
-use aigc_label_core::in_place::{Steps, in_one_sector};
+use aigc_label_core::in_place::{InPlace, Plan, Steps, in_one_sector};
 
-/// Updates the label of an MP4/MOV file in place, crash-safely (see the module notes), when the
-/// room our writer leaves in the label's `meta` box can take it; `sync` makes the writes so far
-/// durable (`File::sync_data` for a file) and is called after the first two steps.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
-///
-/// ```no_run
-/// # fn main() -> Result<(), aigc_label_core::Error> {
-/// use aigc_label_core::Label;
-/// use aigc_label_video::bmff::{Update, update_in_place};
-/// let mut file = std::fs::OpenOptions::new().read(true).write(true).open("clip.mp4")?;
-/// let label = Label::new("001191440300708461136T1XGW3", "clip-1").propagated("001191440300708461136T2XGW3", "p-9");
-/// if let Update::Rewrite(_why) = update_in_place(&mut file, &label, &Default::default(), |f: &mut std::fs::File| f.sync_data())? {
-///     // no room: rewrite into a new file with Carrier::write instead
-/// }
-/// # Ok(()) }
-/// ```
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
-/// returned before the first write; after it, the file still reads as the old label or the new.
-pub fn update_in_place<F: Read + Write + Seek>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-    sync: impl FnMut(&mut F) -> std::io::Result<()>,
-) -> Result<Update> {
-    let steps = match steps(file, label, limits)? {
-        Ok(steps) => steps,
-        Err(why) => return Ok(Update::Rewrite(why)),
-    };
-    Ok(Update::InPlace(steps.run(file, sync)?))
+impl InPlace for Bmff {
+    /// Plans the update (see the module notes) when the room our writer leaves in the label's
+    /// `meta` box can take it.
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        steps(file, label, limits)
+    }
 }
 
 /// The writes (position, bytes) of the three steps: prepare, switch, scrub.
 type Phases = [Vec<(u64, Vec<u8>)>; 3];
 
-type Planned = std::result::Result<Steps, &'static str>;
-
-fn steps<F: Read + Seek>(file: &mut F, label: &Label, limits: &Limits) -> Result<Planned> {
+fn steps(file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let mut src = Source::new(file, FORMAT)?;
     let mut budget = Budget::new(limits);
     let top = walk_top(&mut src, &mut budget, true)?;
@@ -117,6 +88,7 @@ fn steps<F: Read + Seek>(file: &mut F, label: &Label, limits: &Limits) -> Result
     Ok(layout.switch(&block).map(|phases| Steps {
         phases: Vec::from(phases),
         label_range: moov.start + old_meta.range.start as u64..moov.start + old_meta.range.end as u64,
+        scrub: true,
     }))
 }
 

@@ -503,9 +503,10 @@ fn push_items(meta: &mut Node, items: Vec<Node>) {
 /// Makes sure a `free` box follows `ilst` in the `meta` at `meta_path` (with `room` bytes when
 /// it is new), and that an empty `free` box follows `hdlr`; returns the path of the first.
 ///
-/// The two are the room [`super::update_in_place`] needs to switch labels crash-safely: the
-/// new `keys` and `ilst` are written inside one of them, then the box after `hdlr` grows (or
-/// shrinks) in one 4-byte write so that readers skip the old ones and reach the new ones.
+/// The two are the room an update in place ([`super::Bmff`]'s `plan`) needs to switch labels
+/// crash-safely: the new `keys` and `ilst` are written inside one of them, then the box after
+/// `hdlr` grows (or shrinks) in one 4-byte write so that readers skip the old ones and reach the
+/// new ones.
 fn ensure_padding(moov: &mut Node, meta_path: &[usize], room: usize) -> Vec<usize> {
     let Some(meta) = moov.at_mut(meta_path) else {
         return Vec::new();

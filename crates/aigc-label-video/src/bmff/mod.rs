@@ -44,7 +44,7 @@ use self::offsets::{ChunkTable, Field, Shift};
 use crate::common::{Budget, Patch, STRUCTURE_SIZE, found};
 use aigc_label_core::container::bmff::StreamBoxes;
 
-pub use self::in_place::{Update, update_in_place};
+pub use aigc_label_core::in_place::Update;
 
 /// The UUID of the XMP box (Adobe XMP specification part 3, §1.2.7).
 const XMP_UUID: [u8; 16] = [
@@ -63,17 +63,6 @@ const IMAGE_BRANDS: [&[u8; 4]; 9] = [
 /// The ISO base media file format carrier: MP4, MOV, M4V, M4A, 3GP.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bmff;
-
-impl aigc_label_core::in_place::InPlace for Bmff {
-    fn update(
-        &self,
-        file: &mut dyn aigc_label_core::in_place::Storage,
-        label: &Label,
-        limits: &Limits,
-    ) -> Result<Update> {
-        update_in_place(&mut &mut *file, label, limits, |f| f.sync())
-    }
-}
 
 /// Stamped as video when a track's handler is `vide`, as audio otherwise (an M4A, a video file
 /// with its picture removed): what the file holds, not its extension, picks the stamper. A cover

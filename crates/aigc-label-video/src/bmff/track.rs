@@ -37,11 +37,11 @@ use crate::common::Budget;
 
 /// A top-level box of the file.
 #[derive(Debug, Clone, Copy)]
-struct TopBox {
-    typ: [u8; 4],
-    start: u64,
-    payload: u64,
-    end: u64,
+pub(crate) struct TopBox {
+    pub(crate) typ: [u8; 4],
+    pub(crate) start: u64,
+    pub(crate) payload: u64,
+    pub(crate) end: u64,
 }
 
 /// One sample of the track: where its bytes are and how long it lasts.
@@ -138,7 +138,7 @@ impl std::fmt::Debug for TrackFile {
 }
 
 /// The top-level boxes of `src`.
-fn top_boxes(src: &mut Source<'_>, budget: &mut Budget) -> Result<Vec<TopBox>> {
+pub(crate) fn top_boxes(src: &mut Source<'_>, budget: &mut Budget) -> Result<Vec<TopBox>> {
     let mut top = Vec::new();
     let len = src.len();
     let mut walk = StreamBoxes::new(src, budget, 0, len);

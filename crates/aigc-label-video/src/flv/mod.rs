@@ -13,6 +13,7 @@
 //! `PreviousTagSize` after it (see `binding_exclusions`).
 
 pub(crate) mod amf;
+pub mod track;
 
 use std::ops::Range;
 

@@ -15,7 +15,7 @@ use aigc_label_core::io::Source;
 use aigc_label_core::{Limits, Result};
 
 use super::ebml::{self, children, id};
-use super::{Level1, Segment, TagCopy, data_range, load, seek_entry, segment, tag_copies};
+use super::{Level1, Segment, TagCopy, data_range, label_copies, load, seek_entry, segment};
 use crate::common::Exclusions;
 
 /// Every excluded range of the file behind `src`; see [`super::Matroska`]'s
@@ -32,20 +32,18 @@ pub(super) fn exclusions(src: &mut Source<'_>, limits: &Limits) -> Result<Vec<Ra
         .position(|k| k.id == id::CLUSTER)
         .unwrap_or(seg.kids.len());
     let mut labelled = Vec::new();
-    let mut copies = 0;
     for (i, e) in seg.kids.iter().enumerate() {
         if e.id == id::VOID && i < first_cluster {
             out.add(e.start..e.end)?;
         }
-        if e.id != id::TAGS || copies >= limits.max_copies {
+        if e.id != id::TAGS {
             continue;
         }
-        let buf = load(src, e, limits)?;
-        let found = tag_copies(&buf, e.start, limits)?;
+        // Every Tags element the writer takes as labelled (the same function decides).
+        let (buf, found) = label_copies(src, e, limits)?;
         if found.is_empty() {
             continue;
         }
-        copies += found.len();
         labelled.push(e.start);
         if only_label_tags(&buf, e.start, &found)? {
             // Ours: a rewrite that moves the label elsewhere turns the element into a Void.

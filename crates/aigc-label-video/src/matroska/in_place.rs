@@ -24,12 +24,10 @@
 //! other children, a damaged Segment, too little room) writes nothing and asks for a rewrite,
 //! which lays the element out as above.
 
-use std::io::{Read, Seek};
-
 use aigc_label_core::check::Level;
 use aigc_label_core::in_place::room::Pair;
-use aigc_label_core::in_place::{Storage, Update};
-use aigc_label_core::io::Source;
+use aigc_label_core::in_place::{InPlace, Plan};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Carrier, Label, Limits, Result};
 
 use super::ebml::{Child, FORMAT, children, element_sized, id, size_bytes};
@@ -38,33 +36,17 @@ use super::{Matroska, SPEC_PLACE, data_range, label_json, load, segment};
 /// A Void element's ID (one byte).
 const VOID: u8 = 0xEC;
 
-/// Updates the label of a Matroska or WebM file in place when our room is there (see the module
-/// notes for the steps that keep every moment readable as the old label or the new one).
-///
-/// Returns [`Update::Rewrite`], having written nothing, when the file holds anything but one
-/// label in a `Tags` element of our layout with room enough.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`Carrier::write`].
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors (an I/O error in a later step can leave the
-/// file in an earlier step's state, which still reads as the old or the new label).
-pub fn update_in_place<S: Storage + ?Sized>(file: &mut S, label: &Label, limits: &Limits) -> Result<Update> {
-    let mut reader = &mut *file;
-    let pair = match plan(&mut reader, label, limits)? {
-        Ok(steps) => steps,
-        Err(why) => return Ok(Update::Rewrite(why)),
-    };
-    Ok(Update::InPlace(pair.run(file, |f| f.sync())?))
+/// Updates in place when our room is there (see the module notes for the steps that keep every
+/// moment readable as the old label or the new one). The plan asks for a rewrite when the file
+/// holds anything but one label in a `Tags` element of our layout with room enough.
+impl InPlace for Matroska {
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        plan(file, label, limits)
+    }
 }
 
 /// Works out the steps, or why there are none.
-fn plan<R: Read + Seek>(
-    file: &mut R,
-    label: &Label,
-    limits: &Limits,
-) -> Result<std::result::Result<aigc_label_core::in_place::Steps, &'static str>> {
+fn plan(file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let found = Matroska.find(file, limits)?;
     let [copy] = found.as_slice() else {
         return Ok(Err("not exactly one label"));

@@ -17,7 +17,7 @@
 //! binding covers all of them (see `binding_exclusions` for the few bytes it leaves out).
 //!
 //! A `Tags` element of our own (cases 1, 1b, 2 and 3) holds our Tag and then a `Void` inside it,
-//! the room later labels take without a rewrite ([`update_in_place`]): [`Limits::label_room`]
+//! the room later labels take without a rewrite ([`InPlace`]): [`Limits::label_room`]
 //! bytes when the element is appended or grows, whatever the space leaves when it fills one.
 //!
 //! Elements that lose an `AIGC` tag keep their size (the rest becomes `Void`), and every
@@ -26,14 +26,13 @@
 mod binding;
 pub(crate) mod ebml;
 mod in_place;
-
-pub use self::in_place::update_in_place;
+pub mod track;
 
 use std::ops::Range;
 
 use aigc_label_core::check::Check;
 use aigc_label_core::container::Drains;
-use aigc_label_core::in_place::{InPlace, SECTOR, Storage, Update, in_one_sector};
+use aigc_label_core::in_place::{InPlace, SECTOR, in_one_sector};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::plan::{Piece, Plan as EditPlan, PlanBuilder};
 use aigc_label_core::{Carrier, Error, Found, Label, Limits, Result};
@@ -444,12 +443,6 @@ fn without_voids(kept: &[u8], at: u64) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-impl InPlace for Matroska {
-    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-        update_in_place(file, label, limits)
-    }
-}
-
 impl Carrier for Matroska {
     fn info(&self) -> &'static aigc_label_core::Info {
         &aigc_label_core::Info {
@@ -476,8 +469,8 @@ impl Carrier for Matroska {
         let seg = segment(&mut src, limits, false)?;
         let mut out = Vec::new();
         for e in seg.kids.iter().filter(|e| e.id == id::TAGS) {
-            let buf = load(&mut src, e, limits)?;
-            copies_in(&seg, e, &buf, limits, &mut out)?;
+            let (_, found) = label_copies(&mut src, e, limits)?;
+            copies_in(&seg, e, found, &mut out);
             if out.len() >= limits.max_copies {
                 out.truncate(limits.max_copies);
                 break;
@@ -562,15 +555,15 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     let labelled = holds_a_label(&mut src, &seg, limits)?;
 
     for (i, e) in seg.kids.iter().enumerate().filter(|(_, e)| e.id == id::TAGS) {
-        let buf = load(&mut src, e, limits)?;
-        let before = copies.len();
-        copies_in(&seg, e, &buf, limits, &mut copies)?;
+        let (buf, found) = label_copies(&mut src, e, limits)?;
+        let holds_one = !found.is_empty();
+        copies_in(&seg, e, found, &mut copies);
         // Once the file holds a label, a content binding covers every Tags element that holds
         // none (see `binding`): the label may then only take over a Tags element holding a
         // copy, a Void, or a new Tags element at the end. Taking over (or joining) another
         // one would change its size and CRC, covered bytes (a label that outgrew its room
         // before the Clusters once joined another producer's Tags at the Segment's end).
-        let takeable = edits.label_at.is_none() && (copies.len() > before || !labelled);
+        let takeable = edits.label_at.is_none() && (holds_one || !labelled);
         let (kept, changed, any_tag) = strip_tags(&buf, e.start, limits)?;
         let room = edits.void_after(&seg, i).map_or(e.end, |v| v.end);
         // Another producer's Tags takes the label only where nothing follows it: a label
@@ -714,20 +707,32 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
     Ok(plan)
 }
 
-/// Adds the label copies of `buf`, the `Tags` element `e` of `seg`, to `out`.
+/// The `Tags` element `e`, buffered, and every label copy it holds: the one answer to "does
+/// this Tags element hold a label" for the writer (which strips every copy, and once the file
+/// holds one takes over only a Tags element that holds one) and for the content binding (which
+/// leaves each such element's label bytes out, see [`binding`]). [`Limits::max_copies`] bounds
+/// what `find` reports, not this: a binding that stopped looking past it left a later labelled
+/// Tags element covered, and the writer then changed it.
+fn label_copies(src: &mut Source<'_>, e: &Level1, limits: &Limits) -> Result<(Vec<u8>, Vec<TagCopy>)> {
+    let buf = load(src, e, limits)?;
+    let copies = tag_copies(&buf, e.start, limits)?;
+    Ok((buf, copies))
+}
+
 /// Whether any `Tags` element of the Segment holds a label copy (what the binding leaves out
 /// is then fixed: see [`binding`]).
 fn holds_a_label(src: &mut Source<'_>, seg: &Segment, limits: &Limits) -> Result<bool> {
     for e in seg.kids.iter().filter(|e| e.id == id::TAGS) {
-        if !tag_copies(&load(src, e, limits)?, e.start, limits)?.is_empty() {
+        if !label_copies(src, e, limits)?.1.is_empty() {
             return Ok(true);
         }
     }
     Ok(false)
 }
 
-fn copies_in(seg: &Segment, e: &Level1, buf: &[u8], limits: &Limits, out: &mut Vec<Found>) -> Result<()> {
-    for c in tag_copies(buf, e.start, limits)? {
+/// Adds `copies`, the label copies of the `Tags` element `e` of `seg`, to `out`.
+fn copies_in(seg: &Segment, e: &Level1, copies: Vec<TagCopy>, out: &mut Vec<Found>) {
+    for c in copies {
         let range = e.start + c.range.start as u64..e.start + c.range.end as u64;
         let (place, wild) = if c.in_place {
             (SPEC_PLACE, None)
@@ -738,7 +743,6 @@ fn copies_in(seg: &Segment, e: &Level1, buf: &[u8], limits: &Limits, out: &mut V
         f.checks.extend(seg.damage(e));
         out.push(f);
     }
-    Ok(())
 }
 
 /// What the `Seek` entry `seek` of a buffered SeekHead (at input offset `at`) points at:

@@ -21,20 +21,20 @@ fn bad(what: &'static str) -> Error {
     Error::malformed(FORMAT, 0, what)
 }
 
-/// The `avcC` box of a sample entry: its range in `entry`.
-fn find_avcc(entry: &[u8]) -> Result<std::ops::Range<usize>> {
+/// The configuration box `typ` (`avcC`, `hvcC`) of a sample entry: its range in `entry`.
+pub(crate) fn find_config(entry: &[u8], typ: &[u8; 4]) -> Result<std::ops::Range<usize>> {
     let mut pos = VISUAL_ENTRY_HEADER;
     while let Some(h) = entry.get(pos..pos + 8) {
         let size = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
         if size < 8 || pos + size > entry.len() {
             break;
         }
-        if &h[4..8] == b"avcC" {
+        if &h[4..8] == typ {
             return Ok(pos..pos + size);
         }
         pos += size;
     }
-    Err(bad("sample entry has no avcC box"))
+    Err(bad("sample entry has no decoder configuration box"))
 }
 
 /// A parsed decoder configuration record.
@@ -71,6 +71,22 @@ fn parse(record: &[u8]) -> Result<Config<'_>> {
     })
 }
 
+/// A NAL unit's payload (after its header) with emulation prevention bytes removed: its RBSP
+/// (H.264 §7.4.1, H.265 §7.4.2).
+pub(crate) fn rbsp(payload: &[u8]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(payload.len());
+    let mut zeros = 0;
+    for &b in payload {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        data.push(b);
+    }
+    data
+}
+
 /// Reads unsigned Exp-Golomb codes from a NAL unit's payload (emulation prevention removed).
 struct Bits {
     data: Vec<u8>,
@@ -79,17 +95,10 @@ struct Bits {
 
 impl Bits {
     fn new(nal: &[u8]) -> Bits {
-        let mut data = Vec::with_capacity(nal.len());
-        let mut zeros = 0;
-        for &b in nal.iter().skip(1) {
-            if zeros >= 2 && b == 3 {
-                zeros = 0;
-                continue;
-            }
-            zeros = if b == 0 { zeros + 1 } else { 0 };
-            data.push(b);
+        Bits {
+            data: rbsp(nal.get(1..).unwrap_or_default()),
+            pos: 0,
         }
-        Bits { data, pos: 0 }
     }
 
     fn bit(&mut self) -> Option<u32> {
@@ -129,6 +138,21 @@ fn sps_id(nal: &[u8]) -> Option<u32> {
 /// `pic_parameter_set_id` of a PPS NAL unit.
 fn pps_id(nal: &[u8]) -> Option<u32> {
     Bits::new(nal).ue()
+}
+
+/// What an SPS or PPS NAL unit defines: its type (7 or 8) and id; `None` for other units.
+pub(crate) fn set_key(nal: &[u8]) -> Option<(u8, u32)> {
+    match nal.first()? & 0x1F {
+        7 => Some((7, sps_id(nal)?)),
+        8 => Some((8, pps_id(nal)?)),
+        _ => None,
+    }
+}
+
+/// The SPS and then the PPS NAL units of a decoder configuration record.
+pub(crate) fn sets(record: &[u8]) -> Result<Vec<&[u8]>> {
+    let config = parse(record)?;
+    Ok(config.sps.iter().chain(&config.pps).copied().collect())
 }
 
 /// `seq_parameter_set_id` a PPS NAL unit refers to.
@@ -198,6 +222,16 @@ pub(crate) fn sample_pps_id(
     length_size: usize,
     read_at: &mut dyn FnMut(u64, &mut [u8]) -> Result<()>,
 ) -> Result<Option<u32>> {
+    first_slice_pps_id(size, length_size, slice_pps_id, read_at)
+}
+
+/// [`sample_pps_id`] with the codec's slice header reader `slice_pps_id` (H.264's or HEVC's).
+pub(crate) fn first_slice_pps_id(
+    size: u64,
+    length_size: usize,
+    slice_pps_id: fn(&[u8]) -> Option<u32>,
+    read_at: &mut dyn FnMut(u64, &mut [u8]) -> Result<()>,
+) -> Result<Option<u32>> {
     let mut pos = 0u64;
     let mut buf = [0u8; 36];
     while pos + length_size as u64 <= size {
@@ -222,7 +256,7 @@ pub(crate) fn sample_pps_id(
 
 /// The decoder configuration record inside a sample entry's `avcC` box.
 pub(crate) fn record(entry: &[u8]) -> Result<&[u8]> {
-    let range = find_avcc(entry)?;
+    let range = find_config(entry, b"avcC")?;
     Ok(entry.get(range.start + 8..range.end).unwrap_or_default())
 }
 
@@ -297,17 +331,17 @@ pub(crate) fn merge_kept(original: &[u8], kept: &Kept, segment: &[u8]) -> Result
 /// added to those of its own in `kept`.
 pub(crate) fn merge(original: &[u8], kept: &Kept, segment: &[u8]) -> Result<Vec<u8>> {
     let payload = merge_kept(record(original)?, kept, record(segment)?)?;
-    replace_record(original, &payload)
+    with_config(original, b"avcC", &payload)
 }
 
-/// `entry` with its `avcC` box holding `payload`.
-fn replace_record(entry: &[u8], payload: &[u8]) -> Result<Vec<u8>> {
-    let range = find_avcc(entry)?;
+/// `entry` with its configuration box `typ` holding `payload`.
+pub(crate) fn with_config(entry: &[u8], typ: &[u8; 4], payload: &[u8]) -> Result<Vec<u8>> {
+    let range = find_config(entry, typ)?;
     let mut avcc = u32::try_from(payload.len() + 8)
-        .map_err(|_| bad("avcC too large"))?
+        .map_err(|_| bad("configuration box too large"))?
         .to_be_bytes()
         .to_vec();
-    avcc.extend_from_slice(b"avcC");
+    avcc.extend_from_slice(typ);
     avcc.extend_from_slice(payload);
     let mut out = entry.get(..range.start).unwrap_or_default().to_vec();
     out.extend_from_slice(&avcc);

@@ -4,10 +4,17 @@
 //! AVI has no timestamps: the `n`-th video chunk of `movi` is shown at `n` frame periods (an
 //! empty chunk is a dropped frame that keeps its slot). With no B-frames, chunks come in
 //! presentation order and an I-VOP is a clean cut, so the `n`-th new frame takes the `n`-th
-//! non-empty chunk before the cut, and empty chunks stay. What moves:
+//! non-empty chunk before the cut, and empty chunks stay. With `--at` windows every chunk is
+//! read and any stretches between keyframes are replaced ([`write_at`]). What moves:
 //! - the `movi` list and the `RIFF` sizes;
 //! - `idx1`: every offset after a replaced chunk, the replaced chunks' sizes and keyframe
 //!   flags (offsets relative to `movi`, as ffmpeg and most writers store them, or absolute).
+//!
+//! H.264 (an Annex B byte stream, as ffmpeg stores it in AVI) is cut at an IDR picture, and its
+//! parameter sets travel in band: x264 repeats them before each IDR, so the cut brings the
+//! source's back. The new segment's first frame carries its own SPS and PPS under ids the
+//! source's in-band sets do not use, and, when the cut does not repeat the source's, those too
+//! (see `spliced_avi`).
 //!
 //! MPEG-4 Part 2 keeps its decoder configuration (the VOL header) in band, in the first frame
 //! only, and the decoder applies the last one it saw to every later frame. So the copied frames
@@ -41,6 +48,11 @@ pub(crate) struct Frame {
     pub chunk: Chunk,
     /// Its slot: the frame period it is shown in.
     pub slot: u64,
+    /// The stream can be cut before it (an I-VOP, or an IDR picture), noted when every frame
+    /// is read (for `--at` windows).
+    pub clean: bool,
+    /// H.264: it carries an SPS and a PPS in band.
+    pub has_sets: bool,
 }
 
 /// An AVI file ready to splice.
@@ -56,6 +68,10 @@ pub(crate) struct Avi {
     pub later: u64,
     /// The VOL header (start code to the next start code) of the first frame.
     pub vol: Vec<u8>,
+    /// H.264: the SPS and PPS NAL units the frames before the cut carry, in order.
+    pub sets: Vec<Vec<u8>>,
+    /// H.264: whether the cut carries an SPS and a PPS of its own.
+    pub cut_has_sets: bool,
     /// Frame period: `scale / rate` seconds.
     pub scale: u32,
     pub rate: u32,
@@ -116,6 +132,22 @@ pub(crate) fn vol(frame: &[u8]) -> Option<&[u8]> {
     frame.get(start..end)
 }
 
+/// The NAL units of an H.264 Annex B frame (between `00 00 01` start codes; a 4-byte start
+/// code's leading zero is trailing padding of the unit before, trimmed).
+pub(crate) fn annexb_units(frame: &[u8]) -> Vec<&[u8]> {
+    let codes: Vec<usize> = start_codes(frame).iter().map(|(at, _)| *at).collect();
+    codes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &at)| {
+            let end = codes.get(i + 1).map_or(frame.len(), |&e| e);
+            let unit = frame.get(at + 3..end)?;
+            let trimmed = unit.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+            unit.get(..trimmed).filter(|u| !u.is_empty())
+        })
+        .collect()
+}
+
 /// Splits a raw MPEG-4 Part 2 stream (ffmpeg's `-f m4v`) into frames: each holds one VOP and
 /// the headers before it.
 pub(crate) fn m4v_frames(data: &[u8]) -> Vec<Range<usize>> {
@@ -136,9 +168,10 @@ pub(crate) fn m4v_frames(data: &[u8]) -> Vec<Range<usize>> {
     out
 }
 
-/// Reads `input`'s structure and the video chunks of stream `nth` up to the first I-VOP shown
-/// at least `until` seconds after the first frame.
-pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Limits) -> Result<Avi> {
+/// Reads `input`'s structure and the video chunks of stream `nth` up to the first I-VOP (IDR
+/// picture for `h264`) shown at least `until` seconds after the first frame; with an infinite
+/// `until`, every chunk, each marked [`Frame::clean`] where the stream can be cut.
+pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, h264: bool, limits: &Limits) -> Result<Avi> {
     let mut src = Source::new(input, FORMAT)?;
     let mut budget = Budget::new(limits);
     let len = src.len();
@@ -197,6 +230,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Li
     let mut frame_limits = limits.clone();
     frame_limits.max_metadata_bytes = MAX_FRAME;
     let (mut frames, mut cut, mut later, mut vol_bytes) = (Vec::new(), false, 0u64, Vec::new());
+    let (mut sets, mut cut_has_sets) = (Vec::new(), false);
     let mut slot = 0u64;
     for c in walk(&mut src, movi.body_start() + 4..movi.body_end(), &mut budget)? {
         if &c.id == b"LIST" || c.id.starts_with(b"ix") {
@@ -215,16 +249,43 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Li
             continue;
         }
         let seconds = this as f64 * f64::from(scale) / f64::from(rate);
-        if frames.is_empty() || seconds >= until {
+        let every = until.is_infinite();
+        let (mut clean, mut has_sets) = (false, false);
+        if h264 {
+            // Every frame before the cut is read: its in-band parameter sets are noted.
+            src.seek_to(c.body_start())?;
+            let bytes = src.read_vec(c.size, "video chunk", &frame_limits)?;
+            let units = annexb_units(&bytes);
+            let types: Vec<u8> = units.iter().filter_map(|u| u.first().map(|h| h & 0x1F)).collect();
+            clean = !frames.is_empty() && types.contains(&5);
+            has_sets = types.contains(&7) && types.contains(&8);
+            cut = clean && seconds >= until && !every;
+            if cut {
+                cut_has_sets = types.contains(&7) && types.contains(&8);
+            } else {
+                // The last definition of each id is the one in force.
+                for u in units {
+                    let Some(key) = super::avc::set_key(u) else { continue };
+                    sets.retain(|s: &Vec<u8>| super::avc::set_key(s) != Some(key));
+                    sets.push(u.to_vec());
+                }
+            }
+        } else if frames.is_empty() || seconds >= until || every {
             src.seek_to(c.body_start())?;
             let bytes = src.read_vec(c.size, "video chunk", &frame_limits)?;
             if frames.is_empty() {
                 vol_bytes = vol(&bytes).unwrap_or_default().to_vec();
             } else {
-                cut = is_intra(&bytes);
+                clean = is_intra(&bytes);
+                cut = clean && !every;
             }
         }
-        frames.push(Frame { chunk: c, slot: this });
+        frames.push(Frame {
+            chunk: c,
+            slot: this,
+            clean: clean || frames.is_empty(),
+            has_sets,
+        });
     }
     Ok(Avi {
         riff,
@@ -234,6 +295,8 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, limits: &Li
         cut,
         later,
         vol: vol_bytes,
+        sets,
+        cut_has_sets,
         scale,
         rate,
     })
@@ -247,10 +310,25 @@ pub(crate) fn write(
     limits: &Limits,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let at: Vec<usize> = (0..new.len()).collect();
+    write_at(input, avi, &at, new, limits, out)
+}
+
+/// Writes the file with `frames[at[i]]` of [`Avi::frames`] replaced by `new[i]` (`at`
+/// ascending).
+pub(crate) fn write_at(
+    input: &mut dyn ReadSeek,
+    avi: &Avi,
+    at: &[usize],
+    new: &[NewFrame<'_>],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let replaced = super::opening::replaced(&avi.frames, at, new.len())?;
     let mut src = Source::new(input, FORMAT)?;
     // (old range, new bytes), in file order.
     let mut edits: Vec<(Range<u64>, Vec<u8>)> = Vec::with_capacity(new.len() + 3);
-    for (f, n) in avi.frames.iter().zip(new) {
+    for (f, n) in replaced.iter().zip(new) {
         let mut chunk = Vec::with_capacity(n.bytes.len() + 9);
         aigc_label_core::container::riff::push_chunk(Order::Little, &mut chunk, &f.chunk.id, n.bytes)?;
         edits.push((f.chunk.start..f.chunk.start + f.chunk.stored_len(), chunk));
@@ -289,7 +367,7 @@ pub(crate) fn write(
         let base = if relative { movi_base } else { 0 };
         for e in body.chunks_exact_mut(16) {
             let at = u64::from(le32(e, 8)) + base;
-            let replaced = avi.frames.iter().zip(new).find(|(f, _)| f.chunk.start == at);
+            let replaced = replaced.iter().zip(new).find(|(f, _)| f.chunk.start == at);
             let new_at = moved(at)
                 .and_then(|p| p.checked_sub(base))
                 .and_then(|p| u32::try_from(p).ok());

@@ -49,6 +49,9 @@ pub(crate) struct Tag {
     /// Composition offset in ms (video frames).
     pub cts: i64,
     pub key: bool,
+    /// A video frame the stream can be cut before: an IDR picture (noted when every frame is
+    /// read, for `--at` windows).
+    pub clean: bool,
 }
 
 impl Tag {
@@ -80,7 +83,8 @@ pub(crate) struct Flv {
 }
 
 /// Reads the tags of `input` up to the first IDR picture shown at least `until_ms` after the
-/// first frame (and counts the video frames after it).
+/// first frame (and counts the video frames after it); with `i64::MAX`, every frame, each
+/// IDR picture marked [`Tag::clean`].
 pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> Result<Flv> {
     let mut src = Source::new(input, FORMAT)?;
     crate::flv::read_header(&mut src)?;
@@ -104,6 +108,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
             dts,
             cts: 0,
             key: false,
+            clean: false,
         };
         if tag.end() > src.len() {
             return Err(unsupported("a tag runs past the end of the file"));
@@ -144,9 +149,11 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
                     let pts = dts.saturating_add(tag.cts);
                     let first = *first_pts.get_or_insert(pts);
                     let ls = avc::length_size(&record)?;
-                    if tag.key && !frames.is_empty() && pts.saturating_sub(first) >= until_ms {
+                    let every = until_ms == i64::MAX;
+                    if tag.key && !frames.is_empty() && (every || pts.saturating_sub(first) >= until_ms) {
                         let bytes = src.read_vec(size - 5, "video frame", &frame_limits)?;
-                        cut = avc::is_idr(&bytes, ls);
+                        tag.clean = avc::is_idr(&bytes, ls);
+                        cut = tag.clean && !every;
                         if cut {
                             let range = tag.data_start() + 5..tag.data_start() + size;
                             note_pps(&mut kept_pps, block_pps_id(&mut src, range, ls)?);
@@ -154,6 +161,8 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
                     }
                     frames.push(tag);
                 }
+                // Every frame read: the end of sequence (last) is copied like any other tag.
+                2 if until_ms == i64::MAX => {}
                 _ => return Err(unsupported("an AVC end of sequence before the cut")),
             }
         }
@@ -203,6 +212,23 @@ pub(crate) fn write(
     limits: &Limits,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let at: Vec<usize> = (0..new.len()).collect();
+    write_at(input, flv, &at, new, record, limits, out)
+}
+
+/// Writes the file with `frames[at[i]]` of [`Flv::frames`] replaced by `new[i]` (`at`
+/// ascending; each stretch of new frames starting with a keyframe) and the sequence header
+/// holding `record`.
+pub(crate) fn write_at(
+    input: &mut dyn ReadSeek,
+    flv: &Flv,
+    at: &[usize],
+    new: &[NewFrame<'_>],
+    record: &[u8],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let replaced = super::opening::replaced(&flv.frames, at, new.len())?;
     let mut src = Source::new(input, FORMAT)?;
     let old_len = src.len();
     let mut edits = Vec::with_capacity(new.len() + 1);
@@ -214,7 +240,7 @@ pub(crate) fn write(
         old: flv.header.start..flv.header.end(),
         new: tag(VIDEO, flv.header.dts, &data)?,
     });
-    for (old, n) in flv.frames.iter().zip(new) {
+    for (old, n) in replaced.iter().zip(new) {
         let cts = n.ts.saturating_sub(old.dts);
         let cts = i32::try_from(cts)
             .ok()
@@ -240,10 +266,10 @@ pub(crate) fn write(
     let new_len = u64::try_from(i128::from(old_len) + total).map_err(|_| Error::malformed(FORMAT, 0, "size"))?;
     // Where a keyframe position lands: a replaced tag's goes to the new keyframe at or before it.
     let position = |pos: u64| -> Option<u64> {
-        let target = match flv.frames.iter().take(new.len()).position(|f| f.start == pos) {
+        let target = match replaced.iter().position(|f| f.start == pos) {
             Some(i) => {
                 let j = new.get(..=i)?.iter().rposition(|n| n.key)?;
-                flv.frames.get(j)?.start
+                replaced.get(j)?.start
             }
             None if edits.iter().any(|e| e.old.start < pos && pos < e.old.end) => return None,
             None => pos,

@@ -1,4 +1,4 @@
-//! The Matroska/WebM splice for VP8, VP9, AV1 and H.264: new SimpleBlocks for the video frames
+//! The Matroska/WebM splice for VP8, VP9, AV1, H.264 and HEVC: new SimpleBlocks for the video frames
 //! before the first keyframe at or after the label's end, every other byte copied.
 //!
 //! VP8 and VP9 keyframes reset every reference and their frames are stored in presentation
@@ -15,7 +15,10 @@
 //! presentation timestamps; the new segment has no B-frames, so the `n`-th new frame takes the
 //! `n`-th smallest of the replaced timestamps. Its SPS and PPS join the track's
 //! `CodecPrivate` (an `avcC` record) under ids the source does not use, exactly as the MP4
-//! splice does (the `avc` module), which rewrites the Tracks element. With `--at` windows the
+//! splice does (the `avc` module), which rewrites the Tracks element. HEVC
+//! (`V_MPEGH/ISO/HEVC`) likewise, cut at an IRAP picture whose next block is not shown before
+//! it (no leading pictures), its new VPS/SPS/PPS renumbered (x265 cannot choose ids; see the
+//! `hevc` module) and added to the `hvcC` record. With `--at` windows the
 //! whole track is read, each block marked where it can be cut, and any set of blocks replaced
 //! ([`write_at`]). What moves:
 //! - each Cluster holding a replaced block is rebuilt (its other blocks, audio included, copied
@@ -55,6 +58,8 @@ const CODEC_ID: u32 = 0x86;
 const CODEC_PRIVATE: u32 = 0x63A2;
 /// Matroska's codec ID for H.264 with an `avcC` record in `CodecPrivate`.
 pub(crate) const H264: &str = "V_MPEG4/ISO/AVC";
+/// Matroska's codec ID for HEVC with an `hvcC` record in `CodecPrivate`.
+pub(crate) const HEVC: &str = "V_MPEGH/ISO/HEVC";
 /// Matroska's codec ID for AV1.
 const AV1: &str = "V_AV1";
 /// Largest Cluster rebuilt in memory.
@@ -119,15 +124,44 @@ pub(crate) fn note_pps(kept: &mut Option<std::collections::BTreeSet<u32>>, id: O
 
 /// The PPS id the H.264 frame at `range` of `src` names.
 pub(crate) fn block_pps_id(src: &mut Source<'_>, range: Range<u64>, length_size: usize) -> Result<Option<u32>> {
-    let start = range.start;
-    super::avc::sample_pps_id(range.end.saturating_sub(start), length_size, &mut |pos, buf| {
-        src.seek_to(start.saturating_add(pos))?;
-        let n = src.read_up_to(buf)?;
-        if n < buf.len() {
-            return Err(Error::truncated(FORMAT, start + pos, "frame"));
+    Nal::Avc(length_size).pps_id(src, range)
+}
+
+/// How the frames of a track of NAL units are read: H.264 (`avcC`) or HEVC (`hvcC`), with
+/// the byte length of their NAL unit length fields.
+#[derive(Debug, Clone, Copy)]
+enum Nal {
+    Avc(usize),
+    Hevc(usize),
+}
+
+impl Nal {
+    /// True when the frame is a keyframe the track may be cut at: an IDR picture for H.264,
+    /// an IRAP picture for HEVC (whose leading pictures the timestamps rule out, see [`open`]).
+    fn is_cut(self, frame: &[u8]) -> bool {
+        match self {
+            Nal::Avc(ls) => super::avc::is_idr(frame, ls),
+            Nal::Hevc(ls) => super::hevc::is_irap(frame, ls),
         }
-        Ok(())
-    })
+    }
+
+    /// The PPS id the frame at `range` of `src` names.
+    fn pps_id(self, src: &mut Source<'_>, range: Range<u64>) -> Result<Option<u32>> {
+        let start = range.start;
+        let mut read_at = |pos: u64, buf: &mut [u8]| -> Result<()> {
+            src.seek_to(start.saturating_add(pos))?;
+            let n = src.read_up_to(buf)?;
+            if n < buf.len() {
+                return Err(Error::truncated(FORMAT, start + pos, "frame"));
+            }
+            Ok(())
+        };
+        let size = range.end.saturating_sub(start);
+        match self {
+            Nal::Avc(ls) => super::avc::sample_pps_id(size, ls, &mut read_at),
+            Nal::Hevc(ls) => super::hevc::sample_pps_id(size, ls, &mut read_at),
+        }
+    }
 }
 
 fn uint(data: &[u8]) -> u64 {
@@ -196,12 +230,15 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
         }
     }
     let track = track.ok_or_else(|| unsupported(format!("no track entry {nth}")))?;
-    // H.264 is cut at IDR pictures only, found by their NAL unit types.
-    let length_size = if codec_id == H264 {
-        Some(super::avc::length_size(&private)?)
-    } else {
-        None
+    // H.264 is cut at IDR pictures only, HEVC at IRAP pictures without leading pictures,
+    // found by their NAL unit types.
+    let length_size = match codec_id.as_str() {
+        H264 => Some(Nal::Avc(super::avc::length_size(&private)?)),
+        HEVC => Some(Nal::Hevc(super::hevc::length_size(&private)?)),
+        _ => None,
     };
+    // An HEVC cut whose next block is yet to show it has no leading pictures.
+    let mut leading_check = false;
     let mut block_limits = limits.clone();
     block_limits.max_metadata_bytes = MAX_CLUSTER;
     let mut frames: Vec<Frame> = Vec::new();
@@ -236,12 +273,23 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         return Err(Error::malformed(FORMAT, child.start, "SimpleBlock header"));
                     };
                     let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
+                    let at = cluster_ts.saturating_add(i64::from(i16::from_be_bytes([ts[0], ts[1]])));
+                    if number == track && found && std::mem::take(&mut leading_check) {
+                        if let Some(cut) = frames.last_mut().filter(|cut| at < cut.ts) {
+                            // Shown before the keyframe, decoded after it: a leading picture,
+                            // which may refer to frames before the keyframe. Not a cut.
+                            cut.clean = false;
+                            found = false;
+                            later = 0;
+                            kept_pps = Some(std::collections::BTreeSet::new());
+                        }
+                    }
                     if number == track && found {
                         later += 1;
-                        if let Some(ls) = length_size {
+                        if let Some(nal) = length_size {
                             let payload = child.data_start() + vlen as u64 + 3;
                             let id = match flags & 0x06 {
-                                0 => block_pps_id(&mut src, payload..child_end, ls)?,
+                                0 => nal.pps_id(&mut src, payload..child_end)?,
                                 _ => None,
                             };
                             note_pps(&mut kept_pps, id);
@@ -250,8 +298,6 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         if flags & 0x06 != 0 {
                             return Err(unsupported("laced video blocks"));
                         }
-                        let rel = i64::from(i16::from_be_bytes([ts[0], ts[1]]));
-                        let at = cluster_ts.saturating_add(rel);
                         let first = *first_ts.get_or_insert(at);
                         let key = flags & 0x80 != 0;
                         let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
@@ -262,13 +308,14 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                             src.seek_to(payload)?;
                             let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
                             clean = match length_size {
-                                Some(ls) => super::avc::is_idr(&bytes, ls),
+                                Some(nal) => nal.is_cut(&bytes),
                                 None => av1_obu(&bytes, 1).is_some(),
                             };
                         }
                         let cut = clean && elapsed >= u128::from(until_ns);
-                        if let (true, Some(ls)) = (cut, length_size) {
-                            note_pps(&mut kept_pps, block_pps_id(&mut src, payload..child_end, ls)?);
+                        if let (true, Some(nal)) = (cut, length_size) {
+                            note_pps(&mut kept_pps, nal.pps_id(&mut src, payload..child_end)?);
+                            leading_check = matches!(nal, Nal::Hevc(_));
                         }
                         frames.push(Frame {
                             range: child.start..child_end,
@@ -301,6 +348,16 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                 _ => {}
             }
             src.seek_to(child_end)?;
+        }
+    }
+    if matches!(length_size, Some(Nal::Hevc(_))) {
+        // Every block read (`--at` windows): an IRAP picture followed by one shown before it
+        // has leading pictures.
+        for i in 1..frames.len() {
+            let next = frames.get(i + 1).map(|f| f.ts);
+            if let Some(f) = frames.get_mut(i).filter(|f| next.is_some_and(|n| n < f.ts)) {
+                f.clean = false;
+            }
         }
     }
     Ok(Mkv {
@@ -350,7 +407,7 @@ fn av1_key(tu: &[u8]) -> bool {
 }
 
 /// Where the payload of the first OBU of type `kind` starts in a temporal unit.
-fn av1_obu(tu: &[u8], kind: u8) -> Option<usize> {
+pub(crate) fn av1_obu(tu: &[u8], kind: u8) -> Option<usize> {
     let mut pos = 0usize;
     while let Some(&header) = tu.get(pos) {
         let extension = usize::from(header & 0x04 != 0);
@@ -472,17 +529,7 @@ pub(crate) fn write_at(
 ) -> Result<()> {
     let mut src = Source::new(input, FORMAT)?;
     let seg_data = mkv.segment.data_start();
-    if at.len() != new.len() {
-        return Err(Error::parameter(
-            "video",
-            "new frames and their places differ in number",
-        ));
-    }
-    let replaced = at
-        .iter()
-        .map(|&i| mkv.frames.get(i))
-        .collect::<Option<Vec<&Frame>>>()
-        .ok_or_else(|| Error::parameter("video", "more new frames than blocks"))?;
+    let replaced = super::opening::replaced(&mkv.frames, at, new.len())?;
     // Rebuilt Clusters.
     let mut edits: Vec<Edit> = Vec::new();
     let mut clusters: Vec<usize> = replaced.iter().map(|f| f.cluster).collect();

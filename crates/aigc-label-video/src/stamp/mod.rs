@@ -5,25 +5,29 @@
 //! [`stamp_file`] decodes the opening frames with ffmpeg (a subprocess, see
 //! `aigc_label_ffmpeg`), draws the label with [`crate::frames::FrameStamper`] and the bundled
 //! font, and re-encodes them with the source's codec, profile, level, size, pixel format and
-//! colour description. In an MP4/MOV with H.264 or HEVC it then
+//! colour description. In an MP4/MOV with H.264, HEVC or AV1 it then
 //! **splices**: the re-encoded stretch ends at the first keyframe at or after the label's end
 //! (a clean one: shown before every later frame and after every earlier one, so open-GOP
 //! leading pictures never lose their reference; for H.264 also an IDR picture), every packet
 //! from there on is copied unchanged, and our own writer puts the new samples in the file in
 //! place of the old ones (see the `splice` module for the sample tables, and the `avc` module
 //! for why H.264's new parameter sets join the source's `avcC` while HEVC's get a sample
-//! description of their own). Audio, subtitles, data tracks, chapters, metadata and any
+//! description of their own; AV1 is cut at a key frame whose temporal unit carries a sequence
+//! header, the segment brings its own in band and `av1C` stays the source's). Audio, subtitles, data tracks, chapters, metadata and any
 //! implicit label are copied as they were.
 //!
-//! Matroska/WebM with VP8, VP9, AV1 or H.264 is spliced the same way, each `--at` window too
-//! (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
-//! MP4's `avcC`; see the `mkv` module); FLV with H.264 (`flv`) and AVI with MPEG-4 Part 2
-//! (`avi`) at the first keyframe after the opening window. The re-encoded frames take the
-//! source's timestamps (the `opening` module), so a variable frame rate is kept. Files the
-//! splice writers do not handle (fragmented MP4, other codecs, laced video, `--at` in FLV and
-//! AVI) are re-encoded whole by ffmpeg, frames still at their source times, with the other
-//! streams, metadata and chapters copied; an implicit label ffmpeg does not carry over is
-//! written back.
+//! Matroska/WebM with VP8, VP9, AV1, H.264 or HEVC is spliced the same way, each `--at` window
+//! too (an IDR for H.264, whose new parameter sets join the track's `CodecPrivate` as they join
+//! MP4's `avcC`; for HEVC an IRAP picture without leading pictures, the new sets renumbered to
+//! free ids by the `hevc` module; see the `mkv` module); FLV with H.264 (`flv`) and AVI with
+//! MPEG-4 Part 2 or H.264 (`avi`; H.264's new parameter sets in band) at the first keyframe
+//! after the opening window, each `--at` window too. The re-encoded frames take the
+//! source's timestamps (the `opening` module), so a variable frame rate is kept. A fragmented
+//! MP4 with H.264 or HEVC gets its fragments up to the first one that starts with a clean
+//! keyframe after the label rewritten (each `--at` window's fragments too), the rest copied
+//! (the `frag` module). Files the splice writers do not handle (other codecs, laced video) are
+//! re-encoded whole by ffmpeg, frames still at their source times, with the other streams, metadata and
+//! chapters copied; an implicit label ffmpeg does not carry over is written back.
 //! The [`StampReport`] says which way was taken and why, and so does the CLI.
 //!
 //! ```no_run
@@ -44,6 +48,8 @@ mod avc;
 mod avi;
 mod encode;
 mod flv;
+mod frag;
+mod hevc;
 mod mkv;
 mod opening;
 mod rawmkv;
@@ -142,8 +148,8 @@ impl Default for StampOptions {
 pub enum Method {
     /// Only the labelled stretches were re-encoded; everything else was copied.
     Spliced,
-    /// The whole video track was re-encoded (no clean keyframe after the label), inside our own
-    /// MP4 writer: other tracks were still copied byte for byte.
+    /// The whole video track was re-encoded (no clean keyframe after the label, or windows that
+    /// meet), inside our own container writer: other tracks were still copied byte for byte.
     WholeTrack,
     /// ffmpeg re-encoded the video stream of the whole file (a container or codec the splice
     /// does not handle), copying the other streams.
@@ -221,7 +227,7 @@ pub fn stamp_file_with_progress(
         let n = std::fs::File::open(input)?.read(&mut head)?;
         aigc_label_core::Carrier::sniff(&crate::Bmff, head.get(..n).unwrap_or_default())
     };
-    let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc");
+    let splice_codec = matches!(video.codec_name.as_str(), "h264" | "hevc" | "av1");
     let is_mkv = aigc_label_core::Carrier::sniff(&crate::Matroska, &head);
     let is_flv = aigc_label_core::Carrier::sniff(&crate::Flv, &head);
     let is_avi = aigc_label_core::Carrier::sniff(&crate::Avi, &head);
@@ -232,7 +238,7 @@ pub fn stamp_file_with_progress(
         video,
         options,
     };
-    let reason = if is_avi && video.codec_name == "mpeg4" {
+    let reason = if is_avi && matches!(video.codec_name.as_str(), "mpeg4" | "h264") {
         match spliced_avi(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this AVI file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -246,7 +252,7 @@ pub fn stamp_file_with_progress(
             }
             other => return other,
         }
-    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "av1") {
+    } else if is_mkv && matches!(video.codec_name.as_str(), "vp8" | "vp9" | "h264" | "hevc" | "av1") {
         match spliced_mkv(&job, progress) {
             Err(Error::Unsupported(why)) => {
                 format!("this Matroska file cannot be spliced ({why}); re-encoded whole by ffmpeg")
@@ -254,11 +260,11 @@ pub fn stamp_file_with_progress(
             other => return other,
         }
     } else if !is_mp4 {
-        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264), FLV (H.264) and AVI (MPEG-4 Part 2); this file is re-encoded whole by ffmpeg"
+        "the splice writers handle MP4/MOV (H.264, HEVC), Matroska/WebM (VP8, VP9, AV1, H.264, HEVC), FLV (H.264) and AVI (MPEG-4 Part 2, H.264); this file is re-encoded whole by ffmpeg"
             .to_string()
     } else if !splice_codec {
         format!(
-            "the splice handles H.264 and HEVC; {} video is re-encoded whole by ffmpeg",
+            "the MP4 splice handles H.264, HEVC and AV1; {} video is re-encoded whole by ffmpeg",
             video.codec_name
         )
     } else {
@@ -308,12 +314,15 @@ fn schedule(options: &StampOptions, total: f64) -> Schedule {
 
 fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
-        tools,
         input,
         output,
         video,
         options,
+        ..
     } = *job;
+    if frag::is_fragmented(&mut std::fs::File::open(input)?, &options.limits)? {
+        return spliced_fragments(job, progress);
+    }
     let mp4 = splice::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
     let samples = &mp4.samples;
     let n = samples.len();
@@ -328,19 +337,29 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
         .unwrap_or(t0);
     let total = end_ticks.saturating_sub(t0) as f64 / ts;
     let mut cuts = splice::cut_points(samples);
-    if video.codec_name == "h264" {
-        let length_size = avc::length_size(avc::record(mp4.first_entry()?)?)?;
+    let av1 = video.codec_name == "av1";
+    if video.codec_name == "h264" || av1 {
+        // H.264 is cut at IDR pictures, AV1 at key frames whose temporal unit carries a
+        // sequence header (the copied frames then bring the source's back, in band).
+        let length_size = match av1 {
+            true => 0,
+            false => avc::length_size(avc::record(mp4.first_entry()?)?)?,
+        };
+        let is_cut = |bytes: &[u8]| match av1 {
+            true => mkv::av1_obu(bytes, 1).is_some(),
+            false => avc::is_idr(bytes, length_size),
+        };
         let mut file = std::fs::File::open(input)?;
         let mut keep = Vec::with_capacity(cuts.len());
         for c in cuts {
-            let idr = match samples.get(c) {
+            let cut = match samples.get(c) {
                 None => true, // the end
                 Some(_) if c == 0 => true,
                 Some(_) => mp4
                     .read_sample(&mut file, c, 64 << 20)
-                    .is_ok_and(|bytes| avc::is_idr(&bytes, length_size)),
+                    .is_ok_and(|bytes| is_cut(&bytes)),
             };
-            if idr {
+            if cut {
                 keep.push(c);
             }
         }
@@ -393,7 +412,7 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
         })
         .collect();
     let time_base = (1, mp4.media_timescale());
-    let new = opening::encode_all(tools, input, video, options, &stretches, time_base, progress)?;
+    let new = opening::encode_all(job.tools, input, video, options, &stretches, time_base, progress)?;
     let labelled: u64 = new.iter().map(|o| o.labelled).sum();
     let replaced: Vec<Replaced> = (0u32..)
         .zip(ranges.iter().zip(new))
@@ -403,24 +422,227 @@ fn spliced(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampRep
             segment: o.segment,
             desc: match h264_id {
                 Some(_) => 1,
+                // AV1: the source's description (see below).
+                None if av1 => 1,
                 None => first_new.saturating_add(i),
             },
         })
         .collect();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     let stsd = match &h264 {
         Some((_, kept)) => {
             let news = replaced.iter().map(|r| r.segment.entry.as_slice());
             let entry = joined_sets(mp4.first_entry()?.to_vec(), kept, news, avc::record, avc::merge)?;
             mp4.stsd_replacing_first(&entry)?
         }
+        // AV1's sequence header travels in band at each cut, so the new samples keep the
+        // source's `av1C` when each segment starts with its own.
+        None if av1 => {
+            let starts_with_header = |r: &Replaced| {
+                let first = r
+                    .segment
+                    .samples
+                    .first()
+                    .and_then(|(b, _)| r.segment.data.get(b.clone()));
+                first.is_some_and(|tu| mkv::av1_obu(tu, 1).is_some())
+            };
+            if !replaced.iter().all(starts_with_header) {
+                return Err(Error::unsupported("video", "an AV1 segment without a sequence header"));
+            }
+            mp4.stsd()?.to_vec()
+        }
         None => mp4.stsd_appending(&replaced.iter().map(|r| r.segment.entry.as_slice()).collect::<Vec<_>>())?,
     };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     splice::write(&mut std::fs::File::open(input)?, &mp4, &replaced, &stsd, &mut out)?;
     std::io::Write::flush(&mut out)?;
     Ok(windows_report(video, &ranges, n, labelled, |c| {
         at_cut(c).saturating_sub(t0) as f64 / ts
     }))
+}
+
+/// The fragmented MP4 splice (H.264, HEVC): each label window widened to the fragments that
+/// start with a clean keyframe around it (see the `frag` module), each stretch re-encoded with
+/// parameter set ids of its own, which join the one sample description.
+fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input,
+        output,
+        video,
+        options,
+        ..
+    } = *job;
+    let hevc = match video.codec_name.as_str() {
+        "h264" => false,
+        "hevc" => true,
+        other => {
+            return Err(Error::unsupported(
+                "video",
+                format!("{other} in a fragmented MP4 (the fragment splice handles H.264 and HEVC)"),
+            ));
+        }
+    };
+    let frag = frag::open(&mut std::fs::File::open(input)?, video.index, &options.limits)?;
+    let samples = &frag.samples;
+    let n = samples.len();
+    if samples.iter().any(|s| s.desc != 1) {
+        return Err(Error::unsupported(
+            "video",
+            "fragments with several sample descriptions",
+        ));
+    }
+    let entry = frag.first_entry()?;
+    // H.264 is cut at an IDR picture, HEVC at an IRAP picture (`cut_points` has ruled out
+    // leading pictures); each one's new parameter sets join the one sample description.
+    let record = match hevc {
+        true => hevc::record(entry)?,
+        false => avc::record(entry)?,
+    };
+    let length_size = match hevc {
+        true => hevc::length_size(record)?,
+        false => avc::length_size(record)?,
+    };
+    let cts = splice::presentation(samples);
+    let t0 = cts.first().copied().unwrap_or(0);
+    let per_second = f64::from(frag.timescale);
+    let end_ticks = splice::decode_times(samples)
+        .iter()
+        .zip(samples)
+        .map(|(d, s)| d.saturating_add(s.cts_offset).saturating_add(i64::from(s.duration)))
+        .max()
+        .unwrap_or(t0);
+    let total = end_ticks.saturating_sub(t0) as f64 / per_second;
+    let mut file = std::io::BufReader::new(std::fs::File::open(input)?);
+    let mut read = |s: &crate::bmff::table::Sample, pos: u64, buf: &mut [u8]| -> Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        file.seek(SeekFrom::Start(s.offset.saturating_add(pos)))?;
+        file.read_exact(buf)?;
+        Ok(())
+    };
+    // Cuts: fragment starts that are clean keyframes.
+    let starts = frag.video_starts();
+    let mut cuts = vec![0];
+    for c in splice::cut_points(samples) {
+        let Some(s) = samples.get(c).filter(|_| c > 0 && starts.contains(&c)) else {
+            continue;
+        };
+        let mut bytes = vec![0u8; s.size.min(64 << 20) as usize];
+        read(s, 0, &mut bytes)?;
+        let clean = match hevc {
+            true => hevc::is_irap(&bytes, length_size),
+            false => avc::is_idr(&bytes, length_size),
+        };
+        if clean {
+            cuts.push(c);
+        }
+    }
+    cuts.push(n);
+    let at_cut = |c: usize| cts.get(c).copied().unwrap_or(i64::MAX);
+    let ranges = stretches(options, total, t0, per_second, &cuts, n, &at_cut);
+    // The parameter sets the copied samples use (see `kept_sets`).
+    let mut used = Some(std::collections::BTreeSet::new());
+    for (i, s) in samples.iter().enumerate() {
+        if ranges.iter().any(|&(a, b)| (a..b).contains(&i)) {
+            continue;
+        }
+        let mut read_at = |pos: u64, buf: &mut [u8]| read(s, pos, buf);
+        let id = match hevc {
+            true => hevc::sample_pps_id(u64::from(s.size), length_size, &mut read_at)?,
+            false => avc::sample_pps_id(u64::from(s.size), length_size, &mut read_at)?,
+        };
+        mkv::note_pps(&mut used, id);
+    }
+    let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
+    let first_id = match hevc {
+        true => hevc::Kept::from(record, used.as_ref())?.free_ids(count)?,
+        false => kept_sets_of(record, used.as_ref())?.free_ids(count)?,
+    };
+    let keyframe_interval = samples.iter().skip(1).position(|s| s.sync).map(|i| i + 1);
+    let tag = &video.codec_tag_string;
+    let tag = (!tag.is_empty() && tag.is_ascii() && tag.len() == 4).then(|| tag.clone());
+    let plan: Vec<(usize, Vec<i64>, opening::Output)> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| {
+            let times = cts.get(a..b).unwrap_or_default().to_vec();
+            let kind = match hevc {
+                true => opening::Output::Hevc {
+                    id: first_id + i,
+                    mp4: true,
+                },
+                false => opening::Output::Mp4 {
+                    // A whole track keeps the source's keyframe spacing.
+                    gop: keyframe_interval.filter(|_| (a, b) == (0, n)),
+                    sps_id: Some(first_id + i),
+                    tag: tag.clone(),
+                },
+            };
+            (a, times, kind)
+        })
+        .collect();
+    let new = encode_plan(job, &plan, t0, total, (1, frag.timescale), progress)?;
+    // Each stretch's sets join the record: the first beside the source's kept ones, each later
+    // one beside every set already there.
+    let news = new.iter().map(|o| o.segment.entry.as_slice());
+    let entry = match hevc {
+        true => {
+            let mut current = record.to_vec();
+            for (i, o) in new.iter().enumerate() {
+                let keep = match i {
+                    0 => hevc::Kept::from(record, used.as_ref())?,
+                    _ => hevc::Kept::all(&current)?,
+                };
+                current = hevc::merge_kept(&current, &keep, hevc::record(&o.segment.entry)?)?;
+            }
+            avc::with_config(entry, b"hvcC", &current)?
+        }
+        false => {
+            let kept = kept_sets_of(record, used.as_ref())?;
+            joined_sets(entry.to_vec(), &kept, news, avc::record, avc::merge)?
+        }
+    };
+    let mut new_frames = Vec::new();
+    for ((_, times, _), o) in plan.iter().zip(&new) {
+        new_frames.extend(o.frames(times));
+    }
+    write_output(output, |out| {
+        frag::write(
+            &mut std::fs::File::open(input)?,
+            &frag,
+            &ranges,
+            &new_frames,
+            &entry,
+            out,
+        )
+    })?;
+    let labelled = new.iter().map(|o| o.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / per_second
+    }))
+}
+
+/// Encodes each planned stretch of a `--at` splice (its first frame's index, its frames'
+/// presentation times sorted, its output) of a video whose first frame is at `t0` and that
+/// lasts `total` seconds, times in ticks of `time_base` seconds.
+fn encode_plan(
+    job: &Job<'_>,
+    plan: &[(usize, Vec<i64>, opening::Output)],
+    t0: i64,
+    total: f64,
+    time_base: (u32, u32),
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<opening::Opening>> {
+    let jobs: Vec<_> = plan
+        .iter()
+        .map(|(a, times, kind)| {
+            let stretch = opening::Stretch {
+                times,
+                skip: *a,
+                origin: t0,
+                total,
+            };
+            (stretch, kind)
+        })
+        .collect();
+    opening::encode_all(job.tools, job.input, job.video, job.options, &jobs, time_base, progress)
 }
 
 /// The report of a splice that re-encoded `ranges` (decode order) of a track of `n` frames;
@@ -577,14 +799,6 @@ fn spliced_report(video: &Stream, k: usize, labelled: u64, copied: u64, splice_a
     }
 }
 
-/// The FLV and AVI splices replace the opening window only.
-fn opening_only(options: &StampOptions) -> Result<()> {
-    if options.at.iter().any(|a| *a != At::Start) {
-        return Err(Error::unsupported("video", "--at windows besides the start"));
-    }
-    Ok(())
-}
-
 /// The Matroska/WebM splice (VP8, VP9, AV1, H.264) of the opening window.
 fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
@@ -596,9 +810,7 @@ fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     let until_ns = (options.seconds * 1e9).ceil() as u64;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, until_ns, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
-    if video.codec_name == "h264" && !h264 {
-        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
-    }
+    let hevc = nal_codec_stored(video, &mkv)?;
     let Some(last) = mkv.frames.last().filter(|_| mkv.cut && mkv.frames.len() > 1) else {
         return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
@@ -617,10 +829,19 @@ fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         // label stamped before loses its sets with its frames).
         let sps_id = kept_sets_of(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
         opening::Output::H264 { sps_id, bframes }
+    } else if hevc {
+        // The segment's sets renumbered to ids the copied frames do not use (the hevc module).
+        let id = hevc::Kept::from(&mkv.private, mkv.kept_pps.as_ref())?.free_ids(1)?;
+        opening::Output::Hevc { id, mp4: false }
     } else {
         opening::Output::Ivf
     };
     let private = |new: &opening::Opening| -> Result<Option<Vec<u8>>> {
+        if hevc {
+            let kept = hevc::Kept::from(&mkv.private, mkv.kept_pps.as_ref())?;
+            let record = hevc::record(&new.segment.entry)?;
+            return Ok(Some(hevc::merge_kept(&mkv.private, &kept, record)?));
+        }
         if !h264 {
             return Ok(None);
         }
@@ -653,17 +874,15 @@ fn spliced_mkv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
 /// each with parameter set ids of its own).
 fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
-        tools,
         input,
         output,
         video,
         options,
+        ..
     } = *job;
     let mkv = mkv::open(&mut std::fs::File::open(input)?, video.index, u64::MAX, &options.limits)?;
     let h264 = mkv.codec_id == mkv::H264;
-    if video.codec_name == "h264" && !h264 {
-        return Err(Error::unsupported("video", format!("H.264 stored as {}", mkv.codec_id)));
-    }
+    let hevc = nal_codec_stored(video, &mkv)?;
     let frames = &mkv.frames;
     let n = frames.len();
     let (Some(t0), Some(t_last)) = (frames.iter().map(|f| f.ts).min(), frames.iter().map(|f| f.ts).max()) else {
@@ -684,8 +903,10 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
     } else {
         None
     };
+    let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
     let first_id = match &kept {
-        Some(kept) => kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?,
+        Some(kept) => kept.free_ids(count)?,
+        None if hevc => hevc::Kept::all(&mkv.private)?.free_ids(count)?,
         None => 0,
     };
     let mut plan = Vec::with_capacity(ranges.len());
@@ -696,25 +917,15 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             let bframes = mkv_bframes(video)?;
             let sps_id = first_id + u32::try_from(i).unwrap_or(u32::MAX);
             opening::Output::H264 { sps_id, bframes }
+        } else if hevc {
+            let id = first_id + u32::try_from(i).unwrap_or(u32::MAX);
+            opening::Output::Hevc { id, mp4: false }
         } else {
             opening::Output::Ivf
         };
         plan.push((a, times, kind));
     }
-    let jobs: Vec<_> = plan
-        .iter()
-        .map(|(a, times, kind)| {
-            let stretch = opening::Stretch {
-                times,
-                skip: *a,
-                origin: t0,
-                total,
-            };
-            (stretch, kind)
-        })
-        .collect();
-    let new = opening::encode_all(tools, input, video, options, &jobs, time_base, progress)?;
-    drop(jobs);
+    let new = encode_plan(job, &plan, t0, total, time_base, progress)?;
     let stretches: Vec<_> = plan
         .into_iter()
         .zip(new)
@@ -726,6 +937,15 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             let merge =
                 |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
             Some(joined_sets(mkv.private.clone(), kept, news, |r| Ok(r), merge)?)
+        }
+        // Each stretch's renumbered sets beside every set already there.
+        None if hevc => {
+            let mut current = mkv.private.clone();
+            for (_, _, new) in &stretches {
+                let every = hevc::Kept::all(&current)?;
+                current = hevc::merge_kept(&current, &every, hevc::record(&new.segment.entry)?)?;
+            }
+            Some(current)
         }
         None => None,
     };
@@ -786,6 +1006,23 @@ fn stretches(
     merge_ranges(ranges)
 }
 
+/// Whether the Matroska track is HEVC (`hvcC` in `CodecPrivate`); an error when H.264 or HEVC
+/// is stored some other way.
+fn nal_codec_stored(video: &Stream, mkv: &mkv::Mkv) -> Result<bool> {
+    let stored = match video.codec_name.as_str() {
+        "h264" => mkv.codec_id == mkv::H264,
+        "hevc" => mkv.codec_id == mkv::HEVC,
+        _ => true,
+    };
+    if !stored {
+        return Err(Error::unsupported(
+            "video",
+            format!("{} stored as {}", video.codec_name, mkv.codec_id),
+        ));
+    }
+    Ok(mkv.codec_id == mkv::HEVC)
+}
+
 /// How many B-frames in a row a Matroska H.264 segment may have: as deep as the source's
 /// reordering (see `spliced_mkv`), which x264 signals as 1 or 2.
 fn mkv_bframes(video: &Stream) -> Result<u32> {
@@ -826,7 +1063,9 @@ fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     let Job {
         input, video, options, ..
     } = *job;
-    opening_only(options)?;
+    if options.at.iter().any(|a| *a != At::Start) {
+        return spliced_flv_windows(job, progress);
+    }
     let until_ms = (options.seconds * 1e3).ceil() as i64;
     let flv = flv::open(&mut std::fs::File::open(input)?, until_ms, &options.limits)?;
     let Some(last) = flv.frames.last().filter(|_| flv.cut && flv.frames.len() > 1) else {
@@ -855,24 +1094,100 @@ fn spliced_flv(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
     ))
 }
 
-/// The AVI splice (MPEG-4 Part 2 without B-frames): the opening window only.
+/// The FLV splice with `--at` windows besides the opening one: every tag read, each window
+/// widened to the IDR pictures around it, each stretch re-encoded on its own with parameter
+/// set ids of its own, which all join the AVC sequence header.
+fn spliced_flv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input,
+        output,
+        video,
+        options,
+        ..
+    } = *job;
+    let flv = flv::open(&mut std::fs::File::open(input)?, i64::MAX, &options.limits)?;
+    let frames = &flv.frames;
+    let n = frames.len();
+    let pts = |f: &flv::Tag| f.dts.saturating_add(f.cts);
+    let (Some(t0), Some(t_last)) = (frames.iter().map(pts).min(), frames.iter().map(pts).max()) else {
+        return Err(Error::unsupported("video", "no video frames"));
+    };
+    let period = video.frame_rate().map_or(0.04, |r| 1.0 / r.as_f64());
+    let total = (t_last - t0) as f64 / 1e3 + period;
+    let cuts: Vec<usize> = (0..n)
+        .filter(|&i| frames.get(i).is_some_and(|f| f.clean))
+        .chain([n])
+        .collect();
+    let at_cut = |c: usize| frames.get(c).map_or(i64::MAX, pts);
+    let ranges = stretches(options, total, t0, 1e3, &cuts, n, &at_cut);
+    let kept = avc::Kept::all(&flv.record)?;
+    let first_id = kept.free_ids(u32::try_from(ranges.len()).unwrap_or(u32::MAX))?;
+    let plan: Vec<(usize, Vec<i64>, opening::Output)> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| {
+            let mut times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(pts).collect();
+            times.sort_unstable();
+            // FLV stores decode times: no B-frames needed (see the flv module).
+            let kind = opening::Output::H264 {
+                sps_id: first_id + i,
+                bframes: 0,
+            };
+            (a, times, kind)
+        })
+        .collect();
+    let new = encode_plan(job, &plan, t0, total, (1, 1000), progress)?;
+    let news = new.iter().map(|o| o.segment.entry.as_slice());
+    let merge = |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
+    let record = joined_sets(flv.record.clone(), &kept, news, |r| Ok(r), merge)?;
+    let mut at = Vec::new();
+    let mut new_frames = Vec::new();
+    for ((a, times, _), o) in plan.iter().zip(&new) {
+        let f = o.frames(times);
+        at.extend(*a..*a + f.len());
+        new_frames.extend(f);
+    }
+    write_output(output, |out| {
+        flv::write_at(
+            &mut std::fs::File::open(input)?,
+            &flv,
+            &at,
+            &new_frames,
+            &record,
+            &options.limits,
+            out,
+        )
+    })?;
+    let labelled = new.iter().map(|o| o.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / 1e3
+    }))
+}
+
+/// The AVI splice (MPEG-4 Part 2 without B-frames, H.264): the opening window only.
 fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
     let Job {
         input, video, options, ..
     } = *job;
-    opening_only(options)?;
-    if video.has_b_frames.unwrap_or(0) != 0 {
+    let h264 = video.codec_name == "h264";
+    if !h264 && video.has_b_frames.unwrap_or(0) != 0 {
         return Err(Error::unsupported("video", "MPEG-4 with B-frames"));
+    }
+    if options.at.iter().any(|a| *a != At::Start) {
+        return spliced_avi_windows(job, progress);
     }
     let avi = avi::open(
         &mut std::fs::File::open(input)?,
         video.index,
         options.seconds,
+        h264,
         &options.limits,
     )?;
     let Some(last) = avi.frames.last().filter(|_| avi.cut && avi.frames.len() > 1) else {
-        return Err(Error::unsupported("video", "no I-VOP after the label's end"));
+        return Err(Error::unsupported("video", "no keyframe after the label's end"));
     };
+    if h264 {
+        return spliced_avi_h264(job, &avi, progress);
+    }
     let k = avi.frames.len() - 1;
     // Times in frame periods: each chunk's slot.
     let times: Vec<i64> = avi
@@ -883,21 +1198,7 @@ fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         .collect();
     let time_base = (avi.scale, avi.rate);
     // The copied frames are decoded with the new VOL header (see the avi module).
-    let same_vol = |new: &opening::Opening| -> Result<()> {
-        let new_vol = new
-            .segment
-            .samples
-            .first()
-            .and_then(|(r, _)| new.segment.data.get(r.clone()))
-            .and_then(avi::vol);
-        if new_vol != Some(avi.vol.as_slice()) {
-            return Err(Error::unsupported(
-                "video",
-                "the encoder's VOL header differs from the source's",
-            ));
-        }
-        Ok(())
-    };
+    let same_vol = |new: &opening::Opening| same_vol(new, &avi.vol);
     let (labelled, _) = job.splice(
         times,
         time_base,
@@ -912,6 +1213,218 @@ fn spliced_avi(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<Stam
         labelled,
         avi.later + 1,
         last.slot as f64 * f64::from(avi.scale) / f64::from(avi.rate),
+    ))
+}
+
+/// The AVI splice with `--at` windows besides the opening one: every chunk read, each window
+/// widened to the keyframes around it (I-VOPs; H.264 IDR pictures that carry the source's
+/// parameter sets in band, so the copied frames after a stretch get theirs back), each
+/// stretch re-encoded on its own (H.264: with a parameter set id of its own, in band).
+fn spliced_avi_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let Job {
+        input,
+        output,
+        video,
+        options,
+        ..
+    } = *job;
+    let h264 = video.codec_name == "h264";
+    let avi = avi::open(
+        &mut std::fs::File::open(input)?,
+        video.index,
+        f64::INFINITY,
+        h264,
+        &options.limits,
+    )?;
+    let frames = &avi.frames;
+    let n = frames.len();
+    let slot = |f: &avi::Frame| i64::try_from(f.slot).unwrap_or(i64::MAX);
+    let Some(last) = frames.last().map(slot) else {
+        return Err(Error::unsupported("video", "no video frames"));
+    };
+    let t0 = frames.first().map_or(0, slot);
+    let per_second = f64::from(avi.rate) / f64::from(avi.scale);
+    let total = (last + 1 - t0) as f64 / per_second;
+    let cuts: Vec<usize> = (0..n)
+        .filter(|&i| {
+            frames
+                .get(i)
+                .is_some_and(|f| f.clean && (!h264 || i == 0 || f.has_sets))
+        })
+        .chain([n])
+        .collect();
+    let at_cut = |c: usize| frames.get(c).map_or(i64::MAX, slot);
+    let ranges = stretches(options, total, t0, per_second, &cuts, n, &at_cut);
+    let taken: Vec<u32> = avi
+        .sets
+        .iter()
+        .filter_map(|s| avc::set_key(s).map(|(_, id)| id))
+        .collect();
+    let count = u32::try_from(ranges.len()).unwrap_or(u32::MAX);
+    let first_id = (0..32u32)
+        .find(|id| (*id..id.saturating_add(count)).all(|i| i < 32 && !taken.contains(&i)))
+        .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?;
+    let plan: Vec<(usize, Vec<i64>, opening::Output)> = (0u32..)
+        .zip(&ranges)
+        .map(|(i, &(a, b))| -> Result<_> {
+            let times: Vec<i64> = frames.get(a..b).unwrap_or_default().iter().map(slot).collect();
+            let kind = match h264 {
+                true => opening::Output::H264 {
+                    sps_id: first_id + i,
+                    bframes: mkv_bframes(video)?,
+                },
+                false => opening::Output::M4v,
+            };
+            Ok((a, times, kind))
+        })
+        .collect::<Result<_>>()?;
+    let new = encode_plan(job, &plan, t0, total, (avi.scale, avi.rate), progress)?;
+    // Each stretch's frames as the AVI stores them (see the opening splices).
+    let mut bytes: Vec<Vec<Vec<u8>>> = Vec::with_capacity(new.len());
+    for o in &new {
+        bytes.push(match h264 {
+            true => annex_b(o, &[])?,
+            false => {
+                same_vol(o, &avi.vol)?;
+                Vec::new()
+            }
+        });
+    }
+    let mut at = Vec::new();
+    let mut new_frames = Vec::new();
+    for (((a, times, _), o), b) in plan.iter().zip(&new).zip(&bytes) {
+        let f = o.frames(times);
+        at.extend(*a..*a + f.len());
+        match h264 {
+            true => new_frames.extend(f.iter().zip(b).map(|(f, b)| opening::NewFrame {
+                bytes: b,
+                key: f.key,
+                ts: f.ts,
+            })),
+            false => new_frames.extend(f),
+        }
+    }
+    write_output(output, |out| {
+        avi::write_at(
+            &mut std::fs::File::open(input)?,
+            &avi,
+            &at,
+            &new_frames,
+            &options.limits,
+            out,
+        )
+    })?;
+    let labelled = new.iter().map(|o| o.labelled).sum();
+    Ok(windows_report(video, &ranges, n, labelled, |c| {
+        at_cut(c).saturating_sub(t0) as f64 / per_second
+    }))
+}
+
+/// Checks that an MPEG-4 Part 2 segment's VOL header is the source's `vol`: the copied frames
+/// are decoded with the last VOL the decoder saw (see the avi module).
+fn same_vol(new: &opening::Opening, vol: &[u8]) -> Result<()> {
+    let new_vol = new
+        .segment
+        .samples
+        .first()
+        .and_then(|(r, _)| new.segment.data.get(r.clone()))
+        .and_then(avi::vol);
+    if new_vol != Some(vol) {
+        return Err(Error::unsupported(
+            "video",
+            "the encoder's VOL header differs from the source's",
+        ));
+    }
+    Ok(())
+}
+
+/// The frames of an H.264 segment as an Annex B byte stream, as AVI stores them: the
+/// segment's SPS and PPS before each keyframe, and `carried` (the source's sets) before the
+/// first frame.
+fn annex_b(new: &opening::Opening, carried: &[Vec<u8>]) -> Result<Vec<Vec<u8>>> {
+    let record = avc::record(&new.segment.entry)?;
+    let length_size = avc::length_size(record)?;
+    let own = avc::sets(record)?;
+    let mut out = Vec::with_capacity(new.segment.samples.len());
+    for (i, (range, sync)) in new.segment.samples.iter().enumerate() {
+        let mut frame = Vec::new();
+        let mut unit = |nal: &[u8]| {
+            frame.extend_from_slice(&[0, 0, 0, 1]);
+            frame.extend_from_slice(nal);
+        };
+        if i == 0 {
+            carried.iter().for_each(|s| unit(s));
+        }
+        if *sync {
+            own.iter().for_each(|s| unit(s));
+        }
+        let mut sample = new.segment.data.get(range.clone()).unwrap_or_default();
+        while let Some(field) = sample.get(..length_size) {
+            let len = field.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+            let nal = sample
+                .get(length_size..length_size.saturating_add(len))
+                .ok_or_else(|| Error::malformed("h264", 0, "NAL unit past its sample"))?;
+            unit(nal);
+            sample = sample.get(length_size + len..).unwrap_or_default();
+        }
+        out.push(frame);
+    }
+    Ok(out)
+}
+
+/// The AVI splice for H.264 (Annex B, parameter sets in band): the segment keeps the source's
+/// reorder depth (AVI stores chunks in decode order and no times, so readers derive the
+/// presentation order from it, as in Matroska), its SPS and PPS go in band before each of its
+/// keyframes under an id no set of the replaced frames uses, and the first new frame also
+/// carries the source's sets when the cut does not repeat them (the copied frames need them).
+fn spliced_avi_h264(job: &Job<'_>, avi: &avi::Avi, progress: &mut dyn FnMut(Progress)) -> Result<StampReport> {
+    let (video, options) = (job.video, job.options);
+    let k = avi.frames.len() - 1;
+    let last = avi.frames.get(k).map_or(0, |f| f.slot);
+    let taken: Vec<u32> = avi
+        .sets
+        .iter()
+        .filter_map(|s| avc::set_key(s).map(|(_, id)| id))
+        .collect();
+    let sps_id = (0..32u32)
+        .find(|id| !taken.contains(id))
+        .ok_or_else(|| Error::unsupported("video", "no free H.264 parameter set id"))?;
+    let kind = opening::Output::H264 {
+        sps_id,
+        bframes: mkv_bframes(video)?,
+    };
+    let times: Vec<i64> = avi
+        .frames
+        .iter()
+        .take(k)
+        .map(|f| i64::try_from(f.slot).unwrap_or(i64::MAX))
+        .collect();
+    let carried: &[Vec<u8>] = if avi.cut_has_sets { &[] } else { &avi.sets };
+    let (labelled, _) = job.splice(
+        times,
+        (avi.scale, avi.rate),
+        &kind,
+        progress,
+        |new| annex_b(new, carried),
+        |file, frames, bytes, out| {
+            let frames: Vec<opening::NewFrame<'_>> = frames
+                .iter()
+                .zip(&bytes)
+                .map(|(f, b)| opening::NewFrame {
+                    bytes: b,
+                    key: f.key,
+                    ts: f.ts,
+                })
+                .collect();
+            avi::write(file, avi, &frames, &options.limits, out)
+        },
+    )?;
+    Ok(spliced_report(
+        video,
+        k,
+        labelled,
+        avi.later + 1,
+        last as f64 * f64::from(avi.scale) / f64::from(avi.rate),
     ))
 }
 
@@ -936,11 +1449,13 @@ fn raw_for(video: &Stream) -> Raw {
 /// The fuzz property of the splice writer, for `fuzz/fuzz_targets/mp4_splice.rs` and its corpus
 /// replay: reading any bytes as an MP4 to splice never panics, and when the first video track
 /// reads, splicing a stand-in segment over its first stretch (up to the first cut point) writes
-/// a file whose track reads back with the same number of samples, the new ones first.
+/// a file whose track reads back with the same number of samples, the new ones first. A
+/// fragmented file goes through the fragment splice the same way (its first fragment).
 #[doc(hidden)]
 pub fn fuzz_splice(data: &[u8]) {
     use std::io::Cursor;
     let limits = Limits::default();
+    fuzz_splice_fragments(data);
     let Ok(mp4) = splice::open(&mut Cursor::new(data), 0, &limits) else {
         return;
     };
@@ -991,6 +1506,55 @@ pub fn fuzz_splice(data: &[u8]) {
     }
 }
 
+/// [`fuzz_splice`] for fragmented files: the first fragment's video samples replaced by
+/// stand-ins; the output reads back with as many samples, the stand-ins first and every later
+/// sample's bytes unchanged.
+fn fuzz_splice_fragments(data: &[u8]) {
+    use std::io::Cursor;
+    let limits = Limits::default();
+    let Ok(frag) = frag::open(&mut Cursor::new(data), 0, &limits) else {
+        return;
+    };
+    let Some(k) = frag
+        .fragments
+        .first()
+        .map(|f| f.video.len())
+        .filter(|&k| k > 0 && k <= 64)
+    else {
+        return;
+    };
+    let Ok(entry) = frag.first_entry().map(<[u8]>::to_vec) else {
+        return;
+    };
+    let stand_in = [0xA5u8; 3];
+    let cts = splice::presentation(&frag.samples);
+    let new: Vec<opening::NewFrame<'_>> = (0..k)
+        .map(|i| opening::NewFrame {
+            bytes: &stand_in[..],
+            key: i == 0,
+            ts: cts.get(i).copied().unwrap_or(0),
+        })
+        .collect();
+    let mut out = Vec::new();
+    if frag::write(&mut Cursor::new(data), &frag, &[(0, k)], &new, &entry, &mut out).is_err() {
+        return;
+    }
+    let again = frag::open(&mut Cursor::new(&out), 0, &limits)
+        .unwrap_or_else(|e| panic!("a spliced fragmented file does not read back: {e}"));
+    assert_eq!(again.samples.len(), frag.samples.len());
+    let bytes = |file: &[u8], s: &crate::bmff::table::Sample| {
+        let at = usize::try_from(s.offset).unwrap_or(usize::MAX);
+        file.get(at..at.saturating_add(s.size as usize)).map(<[u8]>::to_vec)
+    };
+    for (i, (a, b)) in frag.samples.iter().zip(&again.samples).enumerate() {
+        if i < k {
+            assert_eq!(bytes(&out, b), Some(stand_in.to_vec()), "new sample {i}");
+        } else {
+            assert_eq!(bytes(data, a), bytes(&out, b), "kept sample {i}");
+        }
+    }
+}
+
 /// The fuzz property of the Matroska splice writer (`fuzz/fuzz_targets/mkv_splice.rs`): reading
 /// any bytes never panics, and when the first track reads as video, replacing its blocks up to
 /// the second keyframe with stand-in frames writes a file that reads back with the same blocks,
@@ -1018,8 +1582,16 @@ pub fn fuzz_splice_mkv(data: &[u8]) {
             ts: f.ts,
         })
         .collect();
-    // An H.264 track gets its CodecPrivate written back (the Tracks element rebuilt).
-    let private = (mkv.codec_id == mkv::H264).then_some(mkv.private.as_slice());
+    // An HEVC record read as the splice reads it: the kept sets, a free id, and the record
+    // merged with itself (renumbering is for the encoder's output, not for input).
+    if mkv.codec_id == mkv::HEVC {
+        if let Ok(kept) = hevc::Kept::from(&mkv.private, mkv.kept_pps.as_ref()) {
+            let _ = kept.free_ids(1);
+            let _ = hevc::merge_kept(&mkv.private, &kept, &mkv.private);
+        }
+    }
+    // An H.264 or HEVC track gets its CodecPrivate written back (the Tracks element rebuilt).
+    let private = matches!(mkv.codec_id.as_str(), mkv::H264 | mkv::HEVC).then_some(mkv.private.as_slice());
     let mut out = Vec::new();
     if mkv::write(&mut Cursor::new(data), &mkv, &new, private, &limits, &mut out).is_err() {
         return;
@@ -1092,7 +1664,8 @@ pub fn fuzz_splice_flv(data: &[u8]) {
 pub fn fuzz_splice_avi(data: &[u8]) {
     use std::io::Cursor;
     let limits = Limits::default();
-    let Ok(avi) = avi::open(&mut Cursor::new(data), 0, 0.0, &limits) else {
+    let h264 = data.windows(4).any(|w| w == b"H264");
+    let Ok(avi) = avi::open(&mut Cursor::new(data), 0, 0.0, h264, &limits) else {
         return;
     };
     let k = avi.frames.len() - usize::from(avi.cut);
@@ -1109,7 +1682,7 @@ pub fn fuzz_splice_avi(data: &[u8]) {
     if avi::write(&mut Cursor::new(data), &avi, &new, &limits, &mut out).is_err() {
         return;
     }
-    let again = avi::open(&mut Cursor::new(&out), 0, 0.0, &limits)
+    let again = avi::open(&mut Cursor::new(&out), 0, 0.0, h264, &limits)
         .unwrap_or_else(|e| panic!("a spliced AVI does not read back: {e}"));
     assert_eq!(again.frames.len(), avi.frames.len());
     assert_eq!((again.cut, again.later), (avi.cut, avi.later));

@@ -29,6 +29,10 @@ pub(crate) enum Output {
     /// H.264 in a fragmented MP4 (its `avcC` then joins the source's), with parameter set ids
     /// from `sps_id` on and at most `bframes` B-frames in a row.
     H264 { sps_id: u32, bframes: u32 },
+    /// HEVC without B-frames in a fragmented MP4, its parameter sets and slices renumbered to
+    /// the id `id` (its `hvcC` then joins the source's; see the `hevc` module); `mp4` for an
+    /// MP4 source (decoded without its edit list).
+    Hevc { id: u32, mp4: bool },
     /// H.264 or HEVC without B-frames for an MP4/MOV source (decoded without its edit list),
     /// in a fragmented MP4: keyframes every `gop` frames when given, H.264 parameter set ids
     /// from `sps_id` on when given, the source's sample entry `tag` when given.
@@ -137,7 +141,9 @@ pub(crate) fn encode_all(
     let stamper = FrameStamper::new(spec, options.style.clone(), schedule(options, total))?;
     let rate = video.frame_rate().map_or_else(|| "25".to_string(), |r| r.to_string());
     let end = stretches.last().map_or(0, |(s, _)| s.skip + s.times.len());
-    let mp4 = stretches.iter().any(|(_, o)| matches!(o, Output::Mp4 { .. }));
+    let mp4 = stretches
+        .iter()
+        .any(|(_, o)| matches!(o, Output::Mp4 { .. } | Output::Hevc { mp4: true, .. }));
     let mut dec = decoder(tools, input, mp4, video.index, raw, end as u64)?;
     let mut frames_out = dec
         .take_stdout()
@@ -200,6 +206,10 @@ fn encoder_output(job: &mut aigc_label_ffmpeg::Job, video: &Stream, output: &Out
             job.args(["-x264-params:v", &format!("sps-id={sps_id}")]);
             job.args(SEGMENT_OUTPUT);
         }
+        Output::Hevc { .. } => {
+            job.args(encoder_args(video, "v", true)?);
+            job.args(SEGMENT_OUTPUT);
+        }
         Output::Mp4 { gop, sps_id, tag } => {
             job.args(encoder_args(video, "v", true)?);
             if let Some(gop) = gop {
@@ -221,6 +231,11 @@ fn encoder_output(job: &mut aigc_label_ffmpeg::Job, video: &Stream, output: &Out
 fn opening(video: &Stream, output: &Output, data: Vec<u8>, k: usize, labelled: u64) -> Result<Opening> {
     let segment = match output {
         Output::H264 { .. } | Output::Mp4 { .. } => parse_segment(data)?,
+        Output::Hevc { id, .. } => {
+            let mut segment = parse_segment(data)?;
+            super::hevc::renumber(&mut segment, *id)?;
+            segment
+        }
         Output::Ivf | Output::M4v => {
             let ivf = matches!(output, Output::Ivf);
             let frames = if ivf {
@@ -270,6 +285,24 @@ fn opening(video: &Stream, output: &Output, data: Vec<u8>, k: usize, labelled: u
         shown,
         labelled,
     })
+}
+
+/// The frames `frames[at[i]]` a container writer replaces with `new_count` new frames (one
+/// each).
+///
+/// # Errors
+/// [`Error::Parameter`] when the counts differ or an index is out of range.
+pub(crate) fn replaced<'a, T>(frames: &'a [T], at: &[usize], new_count: usize) -> Result<Vec<&'a T>> {
+    if at.len() != new_count {
+        return Err(Error::parameter(
+            "video",
+            "new frames and their places differ in number",
+        ));
+    }
+    at.iter()
+        .map(|&i| frames.get(i))
+        .collect::<Option<Vec<&T>>>()
+        .ok_or_else(|| Error::parameter("video", "more new frames than frames"))
 }
 
 /// Copies `src` from `from` to its end into `out`, with each `(range, bytes)` of `edits`

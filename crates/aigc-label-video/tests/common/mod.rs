@@ -2,6 +2,9 @@
 //! ffmpeg/ffprobe what they see.
 #![allow(dead_code)]
 
+#[cfg(feature = "stamp")]
+pub mod stamp;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 

@@ -13,6 +13,7 @@
 //! marker is there). Arithmetic-coded, 12-bit, lossless and hierarchical files answer `None` and the caller falls back to decoding and re-encoding.
 
 mod dct;
+pub(super) mod fallback;
 mod huffman;
 mod region;
 mod scan;
@@ -241,35 +242,19 @@ impl Parsed {
         let mut pos = 2usize;
         loop {
             let start = pos;
-            // A marker, after any fill bytes.
-            if bytes.get(pos) != Some(&0xFF) {
-                return Err(malformed(pos, "expected a marker"));
-            }
-            while bytes.get(pos) == Some(&0xFF) {
-                pos += 1;
-            }
-            let marker = *bytes.get(pos).ok_or_else(|| malformed(pos, "truncated before EOI"))?;
-            pos += 1;
+            let Segment { marker, body, end } = segment(bytes, pos)?;
             match marker {
                 0xD9 => {
                     p.pieces.push(Piece::Copy(start..bytes.len()));
                     return Ok(Some(p));
                 }
                 0xD0..=0xD7 | 0x01 => {
-                    p.pieces.push(Piece::Copy(start..pos));
+                    p.pieces.push(Piece::Copy(start..end));
+                    pos = end;
                     continue;
                 }
                 _ => {}
             }
-            let len = bytes
-                .get(pos..pos + 2)
-                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-                .filter(|&l| l >= 2)
-                .ok_or_else(|| malformed(pos, "segment length"))?;
-            let body = bytes
-                .get(pos + 2..pos + len)
-                .ok_or_else(|| malformed(pos, "segment past the end"))?;
-            let end = pos + len;
             match marker {
                 0xC0..=0xC2 => {
                     p.progressive = marker == 0xC2;
@@ -579,6 +564,47 @@ fn parse_scan(
         al,
         restart_interval: 0,
         data: 0..0,
+    })
+}
+
+/// A marker and its segment, as the walk from SOI to EOI meets them.
+struct Segment<'a> {
+    marker: u8,
+    /// The bytes after the length field; empty for EOI, RSTn and TEM, which stand alone.
+    body: &'a [u8],
+    /// Where the next marker starts (or, after SOS, the entropy-coded data).
+    end: usize,
+}
+
+/// The marker at `pos` (after any fill bytes) and its segment, checked against the bytes there.
+fn segment(bytes: &[u8], mut pos: usize) -> Result<Segment<'_>> {
+    if bytes.get(pos) != Some(&0xFF) {
+        return Err(malformed(pos, "expected a marker"));
+    }
+    while bytes.get(pos) == Some(&0xFF) {
+        pos += 1;
+    }
+    let marker = *bytes.get(pos).ok_or_else(|| malformed(pos, "truncated before EOI"))?;
+    pos += 1;
+    if matches!(marker, 0xD9 | 0xD0..=0xD7 | 0x01) {
+        return Ok(Segment {
+            marker,
+            body: &[],
+            end: pos,
+        });
+    }
+    let len = bytes
+        .get(pos..pos + 2)
+        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        .filter(|&l| l >= 2)
+        .ok_or_else(|| malformed(pos, "segment length"))?;
+    let body = bytes
+        .get(pos + 2..pos + len)
+        .ok_or_else(|| malformed(pos, "segment past the end"))?;
+    Ok(Segment {
+        marker,
+        body,
+        end: pos + len,
     })
 }
 
