@@ -641,6 +641,7 @@ pub(crate) fn in_place_steps(
         ],
         label_range: start..start + n,
         scrub: true,
+        cut: None,
     }))
 }
 

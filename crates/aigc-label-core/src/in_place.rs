@@ -134,10 +134,27 @@ pub trait InPlace: Sync {
             let mut reader = &mut *file;
             self.plan(&mut reader, label, limits)?
         };
-        Ok(match plan {
-            Ok(steps) => Update::InPlace(steps.run(file, |f| f.sync())?),
-            Err(why) => Update::Rewrite(why),
-        })
+        let steps = match plan {
+            Ok(steps) => steps,
+            Err(why) => return Ok(Update::Rewrite(why)),
+        };
+        if steps.cut.is_some() {
+            // Nothing is written unless the file can be cut: asked with its own length.
+            let len = file.seek(SeekFrom::End(0))?;
+            match file.set_len(len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                    return Ok(Update::Rewrite("the file cannot be cut to a new length"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let written = steps.run(file, |f| f.sync())?;
+        if let Some(len) = steps.cut {
+            file.set_len(len)?;
+            file.sync()?;
+        }
+        Ok(Update::InPlace(written))
     }
 }
 
@@ -155,6 +172,11 @@ pub struct Steps {
     /// The last step only scrubs (zeros, and whatever bytes keep a checksum right, where no
     /// reader looks any more), so it is not synced.
     pub scrub: bool,
+    /// The length the file is cut to after the last step (then synced), for an update that
+    /// ends by dropping a temporary copy past the end (PDF). A file system applies a cut whole
+    /// or not at all. A storage that cannot cut ([`Storage::set_len`]'s default) gets
+    /// [`Update::Rewrite`] before anything is written.
+    pub cut: Option<u64>,
 }
 
 impl Steps {
@@ -170,6 +192,7 @@ impl Steps {
             phases: vec![prepare, vec![switch], zeros(scrub)],
             label_range,
             scrub: true,
+            cut: None,
         }
     }
 

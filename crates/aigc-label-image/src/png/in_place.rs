@@ -233,6 +233,7 @@ fn steps(input: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Pla
         label_range: prepared.label,
         // Not synced: lost to a crash, it leaves the old text inside `Q`, which nothing reads.
         scrub: true,
+        cut: None,
     }))
 }
 

@@ -77,9 +77,10 @@
 //! ([`Storage::set_len`]'s default) gets a rewrite: it is asked, with the file's own length,
 //! before anything is written.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::SeekFrom;
 
-use aigc_label_core::in_place::{SECTOR, Steps, Storage, Update, in_one_sector};
+use aigc_label_core::in_place::{Plan, SECTOR, Steps, in_one_sector};
+use aigc_label_core::io::ReadSeek;
 use aigc_label_core::{Label, Limits, Result};
 
 use super::{Base, Pdf, Update as Rendered, base_revision, copy_and_render, copy_numbering, encoded};
@@ -89,72 +90,24 @@ const STARTXREF: &[u8] = b"startxref\n";
 const EOF: &[u8] = b"\n%%EOF\n";
 
 impl aigc_label_core::in_place::InPlace for Pdf {
-    fn update(&self, file: &mut dyn Storage, label: &Label, limits: &Limits) -> Result<Update> {
-        update_in_place(file, label, limits)
+    /// An append when the file's last update is not ours, a replacement of our update (ending
+    /// with the file cut to its new length) when it is.
+    fn plan(&self, file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
+        steps(file, label, limits)
     }
-}
-
-/// Updates the label of a PDF in place, crash-safely (see the module notes): an append when the
-/// file's last update is not ours, a replacement of our update (ending with the file cut to
-/// its new length) when it is.
-///
-/// This moves bytes only: validating the label and the rule that only a label's producer may
-/// replace it (spec section 1) are the caller's, as for [`aigc_label_core::Carrier::write`].
-///
-/// # Errors
-/// Malformed input, limits exceeded, I/O errors. Nothing has been written when an error is
-/// returned before the first write; after it, the file still reads as the old label or the
-/// new.
-pub fn update_in_place<F: Storage + ?Sized>(file: &mut F, label: &Label, limits: &Limits) -> Result<Update> {
-    let planned = match steps(file, label, limits)? {
-        Ok(planned) => planned,
-        Err(why) => return Ok(Update::Rewrite(why)),
-    };
-    if let Some(len) = planned.cut {
-        // Nothing is written unless the file can be cut at the end: asked with its own length.
-        let now = file.seek(SeekFrom::End(0))?;
-        match file.set_len(now) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-                return Ok(Update::Rewrite("the file cannot be cut to a new length"));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let written = planned.steps.run(file, |f| f.sync())?;
-        file.set_len(len)?;
-        file.sync()?;
-        return Ok(Update::InPlace(written));
-    }
-    Ok(Update::InPlace(planned.steps.run(file, |f| f.sync())?))
-}
-
-/// A worked-out update: the writes, and the length the file is cut to after them, if any.
-#[derive(Debug)]
-pub(super) struct Planned {
-    pub(super) steps: Steps,
-    pub(super) cut: Option<u64>,
 }
 
 /// Works out the steps; `Err(why)` when the update cannot be made in place.
-pub(super) fn steps<F: Read + Seek + ?Sized>(
-    file: &mut F,
-    label: &Label,
-    limits: &Limits,
-) -> Result<std::result::Result<Planned, &'static str>> {
-    let mut file = Reader(file);
+fn steps(mut file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan> {
     let base = base_revision(&mut file, limits)?;
     match &base.replaced {
-        None => append(&mut file, &base, label),
-        Some(old) => replace(&mut file, &base, old, label),
+        None => append(file, &base, label),
+        Some(old) => replace(file, &base, old, label),
     }
 }
 
 /// The writer's update appended: its ending, its body, the switch.
-fn append(
-    file: &mut dyn aigc_label_core::io::ReadSeek,
-    base: &Base,
-    label: &Label,
-) -> Result<std::result::Result<Planned, &'static str>> {
+fn append(file: &mut dyn ReadSeek, base: &Base, label: &Label) -> Result<Plan> {
     // The file is scanned for the object numbers in use, not copied.
     let update = copy_and_render(file, &base.revision, &mut std::io::sink(), label)?;
     let end = base.revision.len;
@@ -163,11 +116,10 @@ fn append(
         if !in_one_sector(ending.0, ending.1.len() as u64) {
             return Err("the new startxref tail would straddle a disk sector");
         }
-        Ok(Planned {
-            steps: Steps {
-                phases: vec![vec![ending], vec![body], vec![switch]],
-                label_range: update.info_range.clone(),
-            },
+        Ok(Steps {
+            phases: vec![vec![ending], vec![body], vec![switch]],
+            label_range: update.info_range.clone(),
+            scrub: false,
             cut: None,
         })
     }))
@@ -175,12 +127,7 @@ fn append(
 
 /// Our own last update `old` replaced: the new update rendered against the same revision as the
 /// rewrite renders it, reached through a temporary copy past the end (see the module notes).
-fn replace(
-    file: &mut dyn aigc_label_core::io::ReadSeek,
-    base: &Base,
-    old: &Rendered,
-    label: &Label,
-) -> Result<std::result::Result<Planned, &'static str>> {
+fn replace(file: &mut dyn ReadSeek, base: &Base, old: &Rendered, label: &Label) -> Result<Plan> {
     let start = base.revision.len;
     // The copy goes past the end of the file, which may hold more than our update: what an
     // update interrupted before its switch left after it (see `base_revision`).
@@ -210,11 +157,10 @@ fn replace(
             Err(why) => return Ok(Err(why)),
         };
         if in_one_sector(ending.0, ending.1.len() as u64) {
-            return Ok(Ok(Planned {
-                steps: Steps {
-                    phases: vec![vec![ending], vec![body], vec![switch], vec![(start, new.bytes)]],
-                    label_range: new.info_range,
-                },
+            return Ok(Ok(Steps {
+                phases: vec![vec![ending], vec![body], vec![switch], vec![(start, new.bytes)]],
+                label_range: new.info_range,
+                scrub: false,
                 cut: Some(new_end),
             }));
         }
@@ -249,21 +195,6 @@ fn switched(update: &Rendered, at: u64, old: u64) -> std::result::Result<[(u64, 
     tail.extend_from_slice(EOF);
     let body = bytes.get(..tail_at).unwrap_or_default().to_vec();
     Ok([(at + tail_at as u64, tail), (at, body), (digits.start, new.to_vec())])
-}
-
-/// A `Read + Seek` of any size as the carrier's reader.
-struct Reader<'a, F: ?Sized>(&'a mut F);
-
-impl<F: Read + ?Sized> Read for Reader<'_, F> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl<F: Seek + ?Sized> Seek for Reader<'_, F> {
-    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.0.seek(pos)
-    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,7 @@ fn steps(file: &mut dyn ReadSeek, label: &Label, limits: &Limits) -> Result<Plan
         phases: Vec::from(phases),
         label_range: moov.start + old_meta.range.start as u64..moov.start + old_meta.range.end as u64,
         scrub: true,
+        cut: None,
     }))
 }
 

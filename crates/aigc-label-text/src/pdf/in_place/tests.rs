@@ -1,6 +1,7 @@
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use aigc_label_core::in_place::{Storage, Update};
 use aigc_label_core::json::{self, Shape};
 use aigc_label_core::{Carrier, Label};
 use aigc_label_testutil::in_place::{Recorder, replay_torn};
