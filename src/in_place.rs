@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 #[cfg(test)]
 use crate::SMALL_FILE;
+use aigc_label_core::in_place::{Steps, Storage as _};
+
 use crate::atomic::{FileWrite, Method, Note, record, resolve_output};
 use crate::{Carrier, FileReader, Label, Options, Report, Result, Written, detect};
 
@@ -206,6 +208,7 @@ fn supported(carrier: &dyn Carrier) -> bool {
 
 /// Writes `label` into the file in place; `None`, having written nothing, when it has no room.
 /// The steps are synced when `options.sync` is set ([`Options::sync`]).
+#[cfg(feature = "trust")]
 fn update(carrier: &dyn Carrier, file: &mut Stored, label: &Label, options: &Options) -> Result<Option<Written>> {
     use aigc_label_core::in_place::Update;
     let Some(in_place) = carrier.in_place() else {
@@ -219,6 +222,18 @@ fn update(carrier: &dyn Carrier, file: &mut Stored, label: &Label, options: &Opt
         Update::InPlace(written) => Some(written),
         Update::Rewrite(_) => None,
     })
+}
+
+/// Makes the writes of `steps` on the file, as [`InPlace::update`] does; each step is synced
+/// when `options.sync` is set ([`Options::sync`]).
+///
+/// [`InPlace::update`]: aigc_label_core::in_place::InPlace::update
+fn run(steps: &Steps, file: &mut Stored, options: &Options) -> Result<Written> {
+    let file = &mut InPlaceFile {
+        file,
+        sync: options.sync,
+    };
+    steps.run(file, |f| f.sync())
 }
 
 /// The file of an update in place, syncing its steps or not ([`Options::sync`]).
@@ -307,21 +322,33 @@ pub(crate) fn embed(
     })
 }
 
+/// The update's plan comes first: it only reads, and when the file has no room (a first label)
+/// the rewrite takes over at once and validates, inspects and checks on its own, so a first
+/// label does that once, not twice. With room, the checks of a rewrite run before the first
+/// write, in its order (label, report, `check`, producer), and a plan's error after them.
 fn embed_into(
     target: &mut Target,
     label: &Label,
     options: &Options,
     check: &mut Option<impl FnOnce(&Report) -> Result<()>>,
 ) -> Result<Option<Written>> {
+    let plan = match target.carrier.in_place() {
+        Some(in_place) => in_place.plan(&mut target.file, label, &options.limits),
+        None => return Ok(None),
+    };
+    if let Ok(Err(_no_room)) = plan {
+        return Ok(None);
+    }
     aigc_label_core::embed::check_label(label, options)?;
     let report = aigc_label_core::inspect::inspect_with(target.carrier, &mut target.file, options)?;
     if let Some(check) = check.take() {
         check(&report)?;
     }
     aigc_label_core::embed::refuse_other_producers(&report, label)?;
-    let Some(written) = update(target.carrier, &mut target.file, label, options)? else {
+    let Ok(steps) = plan? else {
         return Ok(None);
     };
+    let written = run(&steps, &mut target.file, options)?;
     aigc_label_core::readback(target.carrier, &mut target.file, label, options)?;
     Ok(Some(written))
 }
