@@ -269,7 +269,8 @@ impl Parsed {
                     };
                     p.frame = Some(frame);
                 }
-                0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDC => return Ok(None),
+                // (DHP and EXP belong to hierarchical files, which zune-jpeg does not know either.)
+                0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDC | 0xDE | 0xDF => return Ok(None),
                 0xC4 => {
                     let mut defs = Vec::new();
                     let mut rest = body;
@@ -894,6 +895,10 @@ mod tests {
             let sof = input.windows(2).position(|w| w == [0xFF, 0xC2]).unwrap();
             let early = [&input[..sof], &[0xFF, marker, 0, 4, 1, 2], &input[sof..]].concat();
             assert!(transcode(&early, 1 << 30, |_, _, _| Ok(no_draw())).unwrap().is_some());
+        }
+        for marker in [0xDE, 0xDF] {
+            let crafted = before_second_scan(&input, &[0xFF, marker, 0, 4, 1, 2]);
+            assert!(transcode(&crafted, 1 << 30, |_, _, _| Ok(no_draw())).unwrap().is_none());
         }
         for marker in [0xE1, 0xFE] {
             let crafted = before_second_scan(&input, &[0xFF, marker, 0, 4, 1, 2]);
