@@ -255,6 +255,9 @@ impl Parsed {
                 }
                 _ => {}
             }
+            if !p.scans.is_empty() && !known_after_first_scan(marker) {
+                return Ok(None);
+            }
             match marker {
                 0xC0..=0xC2 => {
                     p.progressive = marker == 0xC2;
@@ -266,7 +269,8 @@ impl Parsed {
                     };
                     p.frame = Some(frame);
                 }
-                0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDC => return Ok(None),
+                // (DHP and EXP belong to hierarchical files, which zune-jpeg does not know either.)
+                0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | 0xDC | 0xDE | 0xDF => return Ok(None),
                 0xC4 => {
                     let mut defs = Vec::new();
                     let mut rest = body;
@@ -585,6 +589,12 @@ fn segment(bytes: &[u8], mut pos: usize) -> Result<Segment<'_>> {
         pos += 1;
     }
     let marker = *bytes.get(pos).ok_or_else(|| malformed(pos, "truncated before EOI"))?;
+    if reserved(marker) {
+        return Err(malformed(
+            pos - 1,
+            format!("reserved marker 0xFF{marker:02X}: not a JPEG decoders agree on"),
+        ));
+    }
     pos += 1;
     if matches!(marker, 0xD9 | 0xD0..=0xD7 | 0x01) {
         return Ok(Segment {
@@ -606,6 +616,30 @@ fn segment(bytes: &[u8], mut pos: usize) -> Result<Segment<'_>> {
         body,
         end: pos + len,
     })
+}
+
+/// Whether T.81 reserves `marker` (RES 0x02-0xBF, JPG 0xC8, JPGn 0xF0-0xFD): no segment of an
+/// interchange file. libjpeg stops at one ("Unsupported marker type"); zune-jpeg (behind the
+/// `image` crate) skips one by its length in the headers, but after the first scan it either
+/// stops decoding there or, when its bit reader meets the marker while filling its buffer,
+/// drops the two marker bytes and reads on through the segment as scan data, until a marker it
+/// knows. Which of the two happens depends on how far the scan data before the marker reaches,
+/// and a stamp changes that length: the stamp fuzzer found a progressive file whose reserved
+/// 0xFF44 segment holds the bytes of a DQT marker with a length running past the end of the
+/// file (`fuzz/corpus/stamp/jpeg-reserved-marker-hiding-a-dqt`). zune-jpeg stopped at 0xFF44 in
+/// the input and decoded the first two scans; in the stamped file, whose first scans are shorter,
+/// it read through to the hidden DQT and failed. Such a file is refused rather than guessed at.
+fn reserved(marker: u8) -> bool {
+    matches!(marker, 0x02..=0xBF | 0xC8 | 0xF0..=0xFD)
+}
+
+/// Whether zune-jpeg 0.4 (behind the `image` crate) knows `marker` once the first scan has
+/// begun: APP3 to APP12 and APP15 it meets after the first scan as [`reserved`] describes, so
+/// what it decodes of a file with one there depends on the length of the scan data before it.
+/// (libjpeg and T.81 allow them; the DCT path declines such a file, which is then decoded and
+/// encoded anew, so the output holds no segment the decoder can misread.)
+fn known_after_first_scan(marker: u8) -> bool {
+    !matches!(marker, 0xE3..=0xEC | 0xEF)
 }
 
 /// The end of entropy-coded data starting at `start`: the first marker other than RSTn.
@@ -815,6 +849,61 @@ mod tests {
             if image::load_from_memory(&input).is_ok() {
                 assert!(image::load_from_memory(&edited.bytes).is_ok(), "{name}");
             }
+        }
+    }
+
+    /// `input` with `segment` inserted before its second scan header.
+    fn before_second_scan(input: &[u8], segment: &[u8]) -> Vec<u8> {
+        let sos: Vec<usize> = input
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w == &[0xFF, 0xDA])
+            .map(|(i, _)| i)
+            .collect();
+        let at = sos[1];
+        [&input[..at], segment, &input[at..]].concat()
+    }
+
+    /// A reserved marker (here between two scans, as in
+    /// `fuzz/corpus/stamp/jpeg-reserved-marker-hiding-a-dqt`) is refused: decoders disagree on
+    /// what follows it (see [`reserved`]). The file without it stamps.
+    #[test]
+    fn a_reserved_marker_is_refused() {
+        let input = fixture("stamp/progressive.jpg");
+        assert!(transcode(&input, 1 << 30, |_, _, _| Ok(no_draw())).unwrap().is_some());
+        for marker in [0x44, 0x02, 0xBF, 0xC8, 0xF0, 0xFD] {
+            let crafted = before_second_scan(&input, &[0xFF, marker, 0, 6, 0xFF, 0xDB, 0, 0x43]);
+            match transcode(&crafted, 1 << 30, |_, _, _| Ok(no_draw())) {
+                Err(Error::Malformed { what, .. }) => assert!(what.contains("reserved marker"), "{what}"),
+                Err(e) => panic!("0xFF{marker:02X}: {e}"),
+                Ok(_) => panic!("0xFF{marker:02X} was stamped"),
+            }
+            assert!(fallback::check(&crafted).is_err(), "0xFF{marker:02X}");
+        }
+    }
+
+    /// An APPn segment zune-jpeg does not know, after the first scan, makes the DCT path
+    /// decline (the file is decoded and encoded anew); one it knows (APP1, COM) does not.
+    #[test]
+    fn an_app_segment_zune_does_not_know_after_the_first_scan_declines() {
+        let input = fixture("stamp/progressive.jpg");
+        for marker in [0xE3, 0xEC, 0xEF] {
+            let crafted = before_second_scan(&input, &[0xFF, marker, 0, 6, 0xFF, 0xDB, 0, 0x43]);
+            let out = transcode(&crafted, 1 << 30, |_, _, _| Ok(no_draw())).unwrap();
+            assert!(out.is_none(), "0xFF{marker:02X}");
+            // Before the first scan the decoder skips it by its length: stamped in place.
+            let sof = input.windows(2).position(|w| w == [0xFF, 0xC2]).unwrap();
+            let early = [&input[..sof], &[0xFF, marker, 0, 4, 1, 2], &input[sof..]].concat();
+            assert!(transcode(&early, 1 << 30, |_, _, _| Ok(no_draw())).unwrap().is_some());
+        }
+        for marker in [0xDE, 0xDF] {
+            let crafted = before_second_scan(&input, &[0xFF, marker, 0, 4, 1, 2]);
+            assert!(transcode(&crafted, 1 << 30, |_, _, _| Ok(no_draw())).unwrap().is_none());
+        }
+        for marker in [0xE1, 0xFE] {
+            let crafted = before_second_scan(&input, &[0xFF, marker, 0, 4, 1, 2]);
+            let out = transcode(&crafted, 1 << 30, |_, _, _| Ok(no_draw())).unwrap().unwrap();
+            assert_eq!(out.bytes, crafted, "0xFF{marker:02X}");
         }
     }
 
