@@ -200,8 +200,7 @@ impl AviSound {
     ) -> Result<()> {
         let mut src = Source::new(input, FORMAT)?;
         let mut edits: Rewrites = Vec::with_capacity(new.len() + 3);
-        // Chunk start -> new body length, for idx1.
-        let mut resized: Vec<(u64, u32)> = Vec::new();
+        let mut resized: Vec<Resized> = Vec::new();
         for &(i, bytes) in new {
             let c = self
                 .raw
@@ -214,61 +213,94 @@ impl AviSound {
             let mut chunk = Vec::with_capacity(bytes.len() + 9);
             push_chunk(Order::Little, &mut chunk, &c.id, bytes)?;
             edits.push((start..start + c.stored_len(), chunk));
-            resized.push((
+            resized.push(Resized {
                 start,
-                u32::try_from(bytes.len()).map_err(|_| unsupported("a chunk over 4 GiB"))?,
-            ));
+                len: u32::try_from(bytes.len()).map_err(|_| unsupported("a chunk over 4 GiB"))?,
+                key: None,
+            });
         }
-        let movi_size = moved(&edits, self.movi.body_end())
-            .and_then(|e| e.checked_sub(self.movi.body_start()))
-            .and_then(|s| u32::try_from(s).ok())
-            .ok_or_else(|| unsupported("a movi list over 4 GiB"))?;
-        let mut idx1_new = None;
-        if let Some(idx1) = self.idx1 {
-            src.seek_to(idx1.body_start())?;
-            let mut body = src.read_vec(idx1.size, "idx1", limits)?;
-            // Offsets count from the `movi` list type (the usual way) or from the file's
-            // start: the first entry names the chunk it points at.
-            let movi_base = self.movi.body_start();
-            let relative = match body.get(..16) {
-                Some(e) => {
-                    src.seek_to(u64::from(le32(e, 8)) + movi_base)?;
-                    let id: [u8; 4] = src.read_array("idx1 target").unwrap_or_default();
-                    e.get(..4) == Some(&id[..])
-                }
-                None => true,
-            };
-            let base = if relative { movi_base } else { 0 };
-            for e in body.chunks_exact_mut(16) {
-                let at = u64::from(le32(e, 8)) + base;
-                let new_at = moved(&edits, at)
-                    .and_then(|p| p.checked_sub(base))
-                    .and_then(|p| u32::try_from(p).ok())
-                    .ok_or_else(|| unsupported("an idx1 offset out of range"))?;
-                e[8..12].copy_from_slice(&new_at.to_le_bytes());
-                if let Some((_, len)) = resized.iter().find(|(s, _)| *s == at) {
-                    e[12..16].copy_from_slice(&len.to_le_bytes());
-                }
-            }
-            idx1_new = Some((idx1.body_start()..idx1.body_end(), body));
-        }
-        let riff_size =
-            u32::try_from(i128::from(self.riff.body_end() - self.riff.body_start()) + shift(&edits, u64::MAX))
-                .map_err(|_| unsupported("a RIFF over 4 GiB"))?;
-        edits.push((
-            self.riff.start + 4..self.riff.start + 8,
-            riff_size.to_le_bytes().to_vec(),
-        ));
-        edits.push((
-            self.movi.start + 4..self.movi.start + 8,
-            movi_size.to_le_bytes().to_vec(),
-        ));
-        if let Some(e) = idx1_new {
-            edits.push(e);
-        }
-        edits.sort_by_key(|(r, _)| r.start);
-        write_rewritten(&mut src, 0, &edits, out)
+        finish(
+            &mut src, &self.riff, &self.movi, self.idx1, edits, &resized, limits, out,
+        )
     }
+}
+/// `AVIIF_KEYFRAME` in an `idx1` entry's flags.
+const KEYFRAME: u32 = 0x10;
+
+/// A chunk given a new body, as the index must say: where it starts in the input, its new
+/// body length, and for a video frame whether it is now a keyframe (`None` keeps the entry's
+/// flags).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resized {
+    pub start: u64,
+    pub len: u32,
+    pub key: Option<bool>,
+}
+
+/// Writes the file with `edits` (replaced chunks) applied and what they move fixed: the
+/// `movi` and `RIFF` sizes, and in `idx1` every entry's offset and, for each chunk of
+/// `resized`, its size (and keyframe flag). Shared by the sound chunk writer and the video
+/// splice (`stamp::avi`).
+///
+/// # Errors
+/// Sizes or offsets past 4 GiB; I/O errors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish(
+    src: &mut Source<'_>,
+    riff: &Chunk,
+    movi: &Chunk,
+    idx1: Option<Chunk>,
+    mut edits: Rewrites,
+    resized: &[Resized],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let movi_size = moved(&edits, movi.body_end())
+        .and_then(|e| e.checked_sub(movi.body_start()))
+        .and_then(|s| u32::try_from(s).ok())
+        .ok_or_else(|| unsupported("a movi list over 4 GiB"))?;
+    let mut idx1_new = None;
+    if let Some(idx1) = idx1 {
+        src.seek_to(idx1.body_start())?;
+        let mut body = src.read_vec(idx1.size, "idx1", limits)?;
+        // Offsets count from the `movi` list type (the usual way) or from the file's
+        // start: the first entry names the chunk it points at.
+        let movi_base = movi.body_start();
+        let relative = match body.get(..16) {
+            Some(e) => {
+                src.seek_to(u64::from(le32(e, 8)) + movi_base)?;
+                let id: [u8; 4] = src.read_array("idx1 target").unwrap_or_default();
+                e.get(..4) == Some(&id[..])
+            }
+            None => true,
+        };
+        let base = if relative { movi_base } else { 0 };
+        for e in body.chunks_exact_mut(16) {
+            let at = u64::from(le32(e, 8)) + base;
+            let new_at = moved(&edits, at)
+                .and_then(|p| p.checked_sub(base))
+                .and_then(|p| u32::try_from(p).ok())
+                .ok_or_else(|| unsupported("an idx1 offset out of range"))?;
+            e[8..12].copy_from_slice(&new_at.to_le_bytes());
+            if let Some(r) = resized.iter().find(|r| r.start == at) {
+                if let Some(key) = r.key {
+                    let flags = (le32(e, 4) & !KEYFRAME) | if key { KEYFRAME } else { 0 };
+                    e[4..8].copy_from_slice(&flags.to_le_bytes());
+                }
+                e[12..16].copy_from_slice(&r.len.to_le_bytes());
+            }
+        }
+        idx1_new = Some((idx1.body_start()..idx1.body_end(), body));
+    }
+    let riff_size = u32::try_from(i128::from(riff.body_end() - riff.body_start()) + shift(&edits, u64::MAX))
+        .map_err(|_| unsupported("a RIFF over 4 GiB"))?;
+    edits.push((riff.start + 4..riff.start + 8, riff_size.to_le_bytes().to_vec()));
+    edits.push((movi.start + 4..movi.start + 8, movi_size.to_le_bytes().to_vec()));
+    if let Some(e) = idx1_new {
+        edits.push(e);
+    }
+    edits.sort_by_key(|(r, _)| r.start);
+    write_rewritten(src, 0, &edits, out)
 }
 
 /// The fuzz property of the sound chunk rewriter: reading any bytes as AVI sound never panics,

@@ -336,122 +336,156 @@ impl MatroskaTrack {
         let mut clusters: Vec<usize> = replaced.iter().map(|(b, _)| b.cluster).collect();
         clusters.sort_unstable();
         clusters.dedup();
-        let mut cluster_limits = limits.clone();
-        cluster_limits.max_metadata_bytes = MAX_CLUSTER;
         let mut edits: Rewrites = Vec::new();
         for ci in clusters {
             let el = self
                 .level1
                 .get(ci)
                 .ok_or_else(|| Error::malformed(FORMAT, 0, "cluster index"))?;
-            let end = el.end().unwrap_or(el.start);
-            src.seek_to(el.start)?;
-            let buf = src.read_vec(end - el.start, "Cluster", &cluster_limits)?;
-            let mut data = Vec::new();
-            for child in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
-                let abs = el.start + child.range.start as u64;
-                let raw = buf.get(child.range.clone()).unwrap_or_default();
+            edits.push(rebuild_cluster(&mut src, el, limits, |abs, raw| {
                 match replaced.iter().find(|(b, _)| b.element.start == abs) {
-                    Some((block, bytes)) => data.extend_from_slice(&rebuilt(raw, abs, block, bytes)?),
-                    None => data.extend_from_slice(raw),
+                    Some((block, bytes)) => rebuilt(raw, abs, block, bytes).map(Some),
+                    None => Ok(None),
                 }
-            }
-            fix_crc(&mut data);
-            let width = size_width(data.len() as u64).max(el.hdr_len as usize - ebml::id_bytes(el.id).len());
-            let cluster = element_sized(el.id, &data, width).ok_or_else(|| unsupported("Cluster size"))?;
-            edits.push((el.start..end, cluster));
+            })?);
         }
-        self.finish(&mut src, edits, limits, out)
+        finish(&mut src, &self.segment, &self.level1, edits, limits, out)
     }
+}
 
-    /// Moves the positions the indexes hold past `edits`, sets the Segment's size, and writes
-    /// the file with every edit applied.
-    fn finish(&self, src: &mut Source<'_>, mut edits: Rewrites, limits: &Limits, out: &mut dyn Write) -> Result<()> {
-        let seg_data = self.segment.data_start();
-        let first_rebuilt = edits.iter().map(|e| e.0.start).min().unwrap_or(u64::MAX);
-        let map = |edits: &Rewrites, x: u64| moved(edits, x).unwrap_or(x);
-        for el in self.level1.iter().filter(|e| e.id == id::SEEK_HEAD || e.id == id::CUES) {
-            let end = el.end().unwrap_or(el.start);
-            src.seek_to(el.start)?;
-            let buf = src.read_vec(end - el.start, "index", limits)?;
-            let mut data = Vec::new();
-            for entry in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
-                let raw = buf.get(entry.range.clone()).unwrap_or_default();
-                let rebuilt = match (el.id, entry.id) {
-                    (id::SEEK_HEAD, id::SEEK) => {
-                        let mut e = Vec::new();
-                        for f in children(&buf, entry.data.clone(), el.start)? {
-                            let v = buf.get(f.data.clone()).unwrap_or_default();
-                            if f.id == id::SEEK_POSITION {
-                                let at = map(&edits, seg_data.saturating_add(uint(v)));
-                                e.extend_from_slice(&uint_element(f.id, at.saturating_sub(seg_data)));
-                            } else {
-                                e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
-                            }
-                        }
-                        ebml::element(entry.id, &e)
-                    }
-                    (id::CUES, CUE_POINT) => {
-                        let mut e = Vec::new();
-                        for f in children(&buf, entry.data.clone(), el.start)? {
-                            if f.id != CUE_TRACK_POSITIONS {
-                                e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
-                                continue;
-                            }
-                            let fields = children(&buf, f.data.clone(), el.start)?;
-                            let cluster_at = fields
-                                .iter()
-                                .find(|g| g.id == CUE_CLUSTER_POSITION)
-                                .map(|g| seg_data.saturating_add(uint(buf.get(g.data.clone()).unwrap_or_default())));
-                            let into_rebuilt = cluster_at.is_some_and(|at| edits.iter().any(|ed| ed.0.start == at));
-                            let mut p = Vec::new();
-                            for g in &fields {
-                                match g.id {
-                                    CUE_CLUSTER_POSITION => {
-                                        let at = map(&edits, cluster_at.unwrap_or(seg_data));
-                                        p.extend_from_slice(&uint_element(g.id, at.saturating_sub(seg_data)));
-                                    }
-                                    CUE_RELATIVE_POSITION if into_rebuilt => {}
-                                    _ => p.extend_from_slice(buf.get(g.range.clone()).unwrap_or_default()),
-                                }
-                            }
-                            e.extend_from_slice(&ebml::element(f.id, &p));
-                        }
-                        ebml::element(entry.id, &e)
-                    }
-                    _ => raw.to_vec(),
-                };
-                data.extend_from_slice(&rebuilt);
-            }
-            fix_crc(&mut data);
-            let width = el.hdr_len as usize - ebml::id_bytes(el.id).len();
-            let mut new = element_sized(el.id, &data, width).ok_or_else(|| unsupported("index size"))?;
-            let mut old = el.start..end;
-            if el.start < first_rebuilt {
-                // Before the rebuilt Clusters: it keeps its size, so nothing it indexes moves
-                // again; a Void right after it gives it room to grow.
-                if let Some(v) = self.level1.iter().find(|v| v.start == end && v.id == id::VOID) {
-                    old.end = v.end().unwrap_or(end);
-                }
-                match ((old.end - old.start) as usize).checked_sub(new.len()) {
-                    Some(0) => {}
-                    Some(pad) if pad >= 2 => new.extend_from_slice(&void(pad).unwrap_or_default()),
-                    _ => return Err(unsupported("an index before the Clusters would have to grow")),
-                }
-            }
-            edits.push((old, new));
-        }
-        edits.sort_by_key(|e| e.0.start);
-        let seg_end = self.segment.end().unwrap_or(seg_data);
-        let seg_size = map(&edits, seg_end).saturating_sub(seg_data);
-        let seg_width = self.segment.hdr_len as usize - ebml::id_bytes(self.segment.id).len();
-        let mut seg_head = ebml::id_bytes(self.segment.id);
-        seg_head.extend_from_slice(&ebml::size_bytes(seg_size, seg_width).ok_or_else(|| unsupported("Segment size"))?);
-        src.seek_to(0)?;
-        src.copy_to(out, self.segment.start, "EBML header")?;
-        out.write_all(&seg_head)?;
-        write_rewritten(src, seg_data, &edits, out)
+/// Cluster `el` read whole (at most 256 MiB: it holds media, so it has its own bound rather
+/// than `limits`' metadata one) and rebuilt with each child for which `block` (given the
+/// child's file offset and bytes) returns new bytes, its CRC-32 recomputed: the rewrite of
+/// every Matroska writer that replaces blocks (this module's and the video splice's).
+///
+/// # Errors
+/// A Cluster over 256 MiB; malformed input; what `block` returns; I/O errors.
+pub(crate) fn rebuild_cluster(
+    src: &mut Source<'_>,
+    el: &Element,
+    limits: &Limits,
+    mut block: impl FnMut(u64, &[u8]) -> Result<Option<Vec<u8>>>,
+) -> Result<(Range<u64>, Vec<u8>)> {
+    let end = el.end().unwrap_or(el.start);
+    if end - el.start > MAX_CLUSTER {
+        return Err(unsupported("a Cluster over 256 MiB"));
     }
+    let mut cluster_limits = limits.clone();
+    cluster_limits.max_metadata_bytes = MAX_CLUSTER;
+    src.seek_to(el.start)?;
+    let buf = src.read_vec(end - el.start, "Cluster", &cluster_limits)?;
+    let mut data = Vec::new();
+    for child in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
+        let abs = el.start + child.range.start as u64;
+        let raw = buf.get(child.range.clone()).unwrap_or_default();
+        match block(abs, raw)? {
+            Some(new) => data.extend_from_slice(&new),
+            None => data.extend_from_slice(raw),
+        }
+    }
+    fix_crc(&mut data);
+    let width = size_width(data.len() as u64).max(el.hdr_len as usize - ebml::id_bytes(el.id).len());
+    let cluster = element_sized(el.id, &data, width).ok_or_else(|| unsupported("Cluster size"))?;
+    Ok((el.start..end, cluster))
+}
+
+/// Moves the positions the indexes (`SeekHead`, `Cues`) hold past `edits`, sets the Segment's
+/// size, and writes the file with every edit applied: the fix-up of every Matroska rewrite
+/// that changes sizes (this module's sound track writer and the video splice in
+/// `stamp::mkv`). `level1` are the Segment's children.
+pub(crate) fn finish(
+    src: &mut Source<'_>,
+    segment: &Element,
+    level1: &[Element],
+    mut edits: Rewrites,
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    edits.sort_by_key(|e| e.0.start);
+    let seg_data = segment.data_start();
+    let first_rebuilt = edits.iter().map(|e| e.0.start).min().unwrap_or(u64::MAX);
+    let map = |edits: &Rewrites, x: u64| moved(edits, x).unwrap_or(x);
+    for el in level1.iter().filter(|e| e.id == id::SEEK_HEAD || e.id == id::CUES) {
+        let end = el.end().unwrap_or(el.start);
+        src.seek_to(el.start)?;
+        let buf = src.read_vec(end - el.start, "index", limits)?;
+        let mut data = Vec::new();
+        for entry in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
+            let raw = buf.get(entry.range.clone()).unwrap_or_default();
+            let rebuilt = match (el.id, entry.id) {
+                (id::SEEK_HEAD, id::SEEK) => {
+                    let mut e = Vec::new();
+                    for f in children(&buf, entry.data.clone(), el.start)? {
+                        let v = buf.get(f.data.clone()).unwrap_or_default();
+                        if f.id == id::SEEK_POSITION {
+                            let at = map(&edits, seg_data.saturating_add(uint(v)));
+                            e.extend_from_slice(&uint_element(f.id, at.saturating_sub(seg_data)));
+                        } else {
+                            e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
+                        }
+                    }
+                    ebml::element(entry.id, &e)
+                }
+                (id::CUES, CUE_POINT) => {
+                    let mut e = Vec::new();
+                    for f in children(&buf, entry.data.clone(), el.start)? {
+                        if f.id != CUE_TRACK_POSITIONS {
+                            e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
+                            continue;
+                        }
+                        let fields = children(&buf, f.data.clone(), el.start)?;
+                        let cluster_at = fields
+                            .iter()
+                            .find(|g| g.id == CUE_CLUSTER_POSITION)
+                            .map(|g| seg_data.saturating_add(uint(buf.get(g.data.clone()).unwrap_or_default())));
+                        let into_rebuilt = cluster_at.is_some_and(|at| edits.iter().any(|ed| ed.0.start == at));
+                        let mut p = Vec::new();
+                        for g in &fields {
+                            match g.id {
+                                CUE_CLUSTER_POSITION => {
+                                    let at = map(&edits, cluster_at.unwrap_or(seg_data));
+                                    p.extend_from_slice(&uint_element(g.id, at.saturating_sub(seg_data)));
+                                }
+                                CUE_RELATIVE_POSITION if into_rebuilt => {}
+                                _ => p.extend_from_slice(buf.get(g.range.clone()).unwrap_or_default()),
+                            }
+                        }
+                        e.extend_from_slice(&ebml::element(f.id, &p));
+                    }
+                    ebml::element(entry.id, &e)
+                }
+                _ => raw.to_vec(),
+            };
+            data.extend_from_slice(&rebuilt);
+        }
+        fix_crc(&mut data);
+        let width = el.hdr_len as usize - ebml::id_bytes(el.id).len();
+        let mut new = element_sized(el.id, &data, width).ok_or_else(|| unsupported("index size"))?;
+        let mut old = el.start..end;
+        if el.start < first_rebuilt {
+            // Before the rebuilt Clusters: it keeps its size, so nothing it indexes moves
+            // again; a Void right after it gives it room to grow.
+            if let Some(v) = level1.iter().find(|v| v.start == end && v.id == id::VOID) {
+                old.end = v.end().unwrap_or(end);
+            }
+            match ((old.end - old.start) as usize).checked_sub(new.len()) {
+                Some(0) => {}
+                Some(pad) if pad >= 2 => new.extend_from_slice(&void(pad).unwrap_or_default()),
+                _ => return Err(unsupported("an index before the Clusters would have to grow")),
+            }
+        }
+        edits.push((old, new));
+    }
+    edits.sort_by_key(|e| e.0.start);
+    let seg_end = segment.end().unwrap_or(seg_data);
+    let seg_size = map(&edits, seg_end).saturating_sub(seg_data);
+    let seg_width = segment.hdr_len as usize - ebml::id_bytes(segment.id).len();
+    let mut seg_head = ebml::id_bytes(segment.id);
+    seg_head.extend_from_slice(&ebml::size_bytes(seg_size, seg_width).ok_or_else(|| unsupported("Segment size"))?);
+    src.seek_to(0)?;
+    src.copy_to(out, segment.start, "EBML header")?;
+    out.write_all(&seg_head)?;
+    write_rewritten(src, seg_data, &edits, out)
 }
 
 /// The block element `raw` (a SimpleBlock, or a BlockGroup whose Block is replaced and whose
