@@ -30,7 +30,7 @@ fn le16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2).map_or(0, |v| u16::from_le_bytes([v[0], v[1]]))
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .map_or(0, |v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
 }
@@ -64,7 +64,8 @@ pub struct AviSound {
     raw: Vec<Chunk>,
 }
 
-fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
+/// The chunks of `range` (a file or a list's body), each within it.
+pub(crate) fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
     let mut walk = Chunks::new(Order::Little, range.start, range.end);
     let mut out = Vec::new();
     while let Some(c) = walk.next(src, budget, None)? {
@@ -76,7 +77,8 @@ fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<
     Ok(out)
 }
 
-fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
+/// The type of list `c` (`hdrl`, `movi`, ...).
+pub(crate) fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
     src.seek_to(c.body_start())?;
     src.read_array("list type")
 }
@@ -179,11 +181,7 @@ impl AviSound {
             .chunks
             .get(i)
             .ok_or_else(|| Error::parameter("chunk", "past the sound chunks"))?;
-        let mut src = Source::new(input, FORMAT)?;
-        src.seek_to(c.start)?;
-        let mut limits = Limits::default();
-        limits.max_metadata_bytes = MAX_CHUNK;
-        src.read_vec(c.end - c.start, "sound chunk", &limits)
+        crate::common::read_payload(input, FORMAT, c.clone(), MAX_CHUNK, "sound chunk")
     }
 
     /// Writes the file with the body of chunk `i` replaced by `bytes` for each `(i, bytes)` of
@@ -308,25 +306,14 @@ pub(crate) fn finish(
 /// back, as many, the first holding the new body.
 #[doc(hidden)]
 pub fn fuzz(data: &[u8]) {
-    use std::io::Cursor;
     let limits = Limits::default();
-    let Ok(avi) = AviSound::open(&mut Cursor::new(data), &limits) else {
-        return;
-    };
-    if avi.chunks.is_empty() {
-        return;
-    }
-    let stand_in = [0xffu8, 0xfb, 0x90];
-    let mut out = Vec::new();
-    if avi
-        .write(&mut Cursor::new(data), &[(0, &stand_in)], &limits, &mut out)
-        .is_err()
-    {
-        return;
-    }
-    let again = AviSound::open(&mut Cursor::new(&out), &limits)
-        .unwrap_or_else(|e| panic!("a rewritten file does not read back: {e}"));
-    assert_eq!(again.chunks.len(), avi.chunks.len());
-    let first = again.read_chunk(&mut Cursor::new(&out), 0).unwrap_or_default();
-    assert_eq!(first, stand_in, "the new body is the first chunk's");
+    let open = |i: &mut dyn ReadSeek| AviSound::open(i, &limits);
+    crate::common::fuzz_track(
+        data,
+        &[0xff, 0xfb, 0x90],
+        open,
+        |a| a.chunks.len(),
+        AviSound::write,
+        AviSound::read_chunk,
+    );
 }

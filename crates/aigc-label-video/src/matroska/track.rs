@@ -155,18 +155,7 @@ impl MatroskaTrack {
         let seg_end = segment
             .end()
             .ok_or_else(|| unsupported("a Segment of unknown size (a live recording)"))?;
-        let mut level1 = Vec::new();
-        while src.pos() < seg_end && seg_end - src.pos() >= 2 {
-            let el = read_element(&mut src, seg_end)?;
-            let end = el
-                .end()
-                .ok_or_else(|| unsupported("an element of unknown size in the Segment"))?;
-            level1.push(el);
-            src.seek_to(end)?;
-            if level1.len() as u64 > limits.max_structures {
-                return Err(too_many("Segment elements", limits));
-            }
-        }
+        let level1 = level1(&mut src, seg_end, limits)?;
         let mut track = MatroskaTrack {
             segment,
             level1: Vec::new(),
@@ -304,11 +293,7 @@ impl MatroskaTrack {
             .blocks
             .get(i)
             .ok_or_else(|| Error::parameter("block", "past the track's blocks"))?;
-        let mut src = Source::new(input, FORMAT)?;
-        src.seek_to(block.payload.start)?;
-        let mut limits = Limits::default();
-        limits.max_metadata_bytes = MAX_BLOCK;
-        src.read_vec(block.payload.end - block.payload.start, "block", &limits)
+        crate::common::read_payload(input, FORMAT, block.payload.clone(), MAX_BLOCK, "block")
     }
 
     /// Writes the file with the payload of block `i` replaced by `bytes` for each `(i, bytes)`
@@ -351,6 +336,27 @@ impl MatroskaTrack {
         }
         finish(&mut src, &self.segment, &self.level1, edits, limits, out)
     }
+}
+
+/// The Segment's children, read from `src`'s position to `seg_end` (the Segment's end): each
+/// of known size, at most `limits.max_structures` of them. The walk of every Matroska rewrite.
+///
+/// # Errors
+/// An element of unknown size, too many elements; malformed input; I/O errors.
+pub(crate) fn level1(src: &mut Source<'_>, seg_end: u64, limits: &Limits) -> Result<Vec<Element>> {
+    let mut level1 = Vec::new();
+    while src.pos() < seg_end && seg_end - src.pos() >= 2 {
+        let el = read_element(src, seg_end)?;
+        let end = el
+            .end()
+            .ok_or_else(|| unsupported("an element of unknown size in the Segment"))?;
+        level1.push(el);
+        src.seek_to(end)?;
+        if level1.len() as u64 > limits.max_structures {
+            return Err(too_many("Segment elements", limits));
+        }
+    }
+    Ok(level1)
 }
 
 /// Cluster `el` read whole (at most 256 MiB: it holds media, so it has its own bound rather
@@ -526,25 +532,14 @@ fn rebuilt(raw: &[u8], abs: u64, block: &TrackBlock, bytes: &[u8]) -> Result<Vec
 /// reads back with as many blocks, the first holding the new payload.
 #[doc(hidden)]
 pub fn fuzz(data: &[u8]) {
-    use std::io::Cursor;
     let limits = Limits::default();
-    let Ok(track) = MatroskaTrack::open(&mut Cursor::new(data), AUDIO_TRACK, &limits) else {
-        return;
-    };
-    if track.blocks.is_empty() {
-        return;
-    }
-    let stand_in = [0xfcu8, 0xff, 0xfe];
-    let mut out = Vec::new();
-    if track
-        .write(&mut Cursor::new(data), &[(0, &stand_in)], &limits, &mut out)
-        .is_err()
-    {
-        return;
-    }
-    let again = MatroskaTrack::open(&mut Cursor::new(&out), AUDIO_TRACK, &limits)
-        .unwrap_or_else(|e| panic!("a rewritten file does not read back: {e}"));
-    assert_eq!(again.blocks.len(), track.blocks.len());
-    let first = again.read_block(&mut Cursor::new(&out), 0).unwrap_or_default();
-    assert_eq!(first, stand_in, "the new payload is the first block's");
+    let open = |i: &mut dyn ReadSeek| MatroskaTrack::open(i, AUDIO_TRACK, &limits);
+    crate::common::fuzz_track(
+        data,
+        &[0xfc, 0xff, 0xfe],
+        open,
+        |t| t.blocks.len(),
+        MatroskaTrack::write,
+        MatroskaTrack::read_block,
+    );
 }

@@ -25,12 +25,12 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::container::riff::{Chunk, Chunks, Order};
+use aigc_label_core::container::riff::{Chunk, Order};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use super::opening::NewFrame;
-use crate::avi::track::Resized;
+use crate::avi::track::{Resized, le32, list_type, walk};
 use crate::common::Budget;
 
 const FORMAT: &str = "avi";
@@ -74,28 +74,6 @@ pub(crate) struct Avi {
     /// Frame period: `scale / rate` seconds.
     pub scale: u32,
     pub rate: u32,
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map_or(0, |v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
-}
-
-fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
-    let mut walk = Chunks::new(Order::Little, range.start, range.end);
-    let mut out = Vec::new();
-    while let Some(c) = walk.next(src, budget, None)? {
-        if !c.fits {
-            return Err(unsupported("a chunk runs past its list"));
-        }
-        out.push(c);
-    }
-    Ok(out)
-}
-
-fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
-    src.seek_to(c.body_start())?;
-    src.read_array("list type")
 }
 
 /// The start codes (`00 00 01 xx`) of an MPEG-4 Part 2 stream: (offset, code).

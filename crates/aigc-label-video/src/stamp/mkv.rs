@@ -174,18 +174,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
     src.seek_to(head.end().ok_or_else(|| unsupported("EBML header of unknown size"))?)?;
     let segment = read_element(&mut src, len)?;
     let seg_end = segment.end().ok_or_else(|| unsupported("Segment of unknown size"))?;
-    let mut level1 = Vec::new();
-    while src.pos() < seg_end && seg_end - src.pos() >= 2 {
-        let el = read_element(&mut src, seg_end)?;
-        let end = el
-            .end()
-            .ok_or_else(|| unsupported("element of unknown size in the Segment"))?;
-        level1.push(el);
-        src.seek_to(end)?;
-        if level1.len() as u64 > limits.max_structures {
-            return Err(unsupported("too many elements"));
-        }
-    }
+    let level1 = track::level1(&mut src, seg_end, limits)?;
     let mut scale = 1_000_000u64;
     let mut track = None;
     let (mut codec_id, mut private, mut entry_at) = (String::new(), Vec::new(), (0, 0));
