@@ -83,6 +83,20 @@ pub(crate) fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
     src.read_array("list type")
 }
 
+/// The one `RIFF` `AVI ` chunk of a file of `len` bytes; several parts (OpenDML) are refused.
+pub(crate) fn riff_avi(src: &mut Source<'_>, len: u64, budget: &mut Budget) -> Result<Chunk> {
+    let top = walk(src, 0..len, budget)?;
+    let riff = match top.as_slice() {
+        [riff] if &riff.id == b"RIFF" => *riff,
+        [first, ..] if &first.id == b"RIFF" => return Err(unsupported("several RIFF parts (OpenDML)")),
+        _ => return Err(Error::malformed(FORMAT, 0, "not one RIFF AVI")),
+    };
+    if &list_type(src, &riff)? != b"AVI " {
+        return Err(Error::malformed(FORMAT, 8, "not RIFF AVI"));
+    }
+    Ok(riff)
+}
+
 impl AviSound {
     /// Reads the structure of `input` and the chunks of its first sound (`auds`) stream.
     ///
@@ -93,15 +107,7 @@ impl AviSound {
         let mut src = Source::new(input, FORMAT)?;
         let mut budget = Budget::new(limits);
         let len = src.len();
-        let top = walk(&mut src, 0..len, &mut budget)?;
-        let riff = match top.as_slice() {
-            [riff] if &riff.id == b"RIFF" => *riff,
-            [first, ..] if &first.id == b"RIFF" => return Err(unsupported("several RIFF parts (OpenDML)")),
-            _ => return Err(Error::malformed(FORMAT, 0, "not one RIFF AVI")),
-        };
-        if &list_type(&mut src, &riff)? != b"AVI " {
-            return Err(Error::malformed(FORMAT, 8, "not RIFF AVI"));
-        }
+        let riff = riff_avi(&mut src, len, &mut budget)?;
         let (mut hdrl, mut movi, mut idx1) = (None, None, None);
         for c in walk(&mut src, riff.body_start() + 4..riff.body_end(), &mut budget)? {
             match &c.id {

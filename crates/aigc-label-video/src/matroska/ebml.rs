@@ -160,6 +160,16 @@ pub(crate) fn children(buf: &[u8], range: Range<usize>, at: u64) -> Result<Vec<C
     Ok(out)
 }
 
+/// The data of the first of `fields` (children read from `buf`) with id `id`; empty when there
+/// is none.
+pub(crate) fn field<'a>(buf: &'a [u8], fields: &[Child], id: u32) -> &'a [u8] {
+    fields
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| buf.get(c.data.clone()))
+        .unwrap_or_default()
+}
+
 /// As [`children`], but stops quietly at the first child that cannot be read.
 pub(crate) fn children_until_damaged(buf: &[u8], range: Range<usize>, at: u64) -> Vec<Child> {
     let mut out = Vec::new();

@@ -68,7 +68,8 @@ fn too_many(what: &'static str, limits: &Limits) -> Error {
     }
 }
 
-fn uint(data: &[u8]) -> u64 {
+/// A Matroska unsigned integer (its first 8 bytes, big-endian).
+pub(crate) fn uint(data: &[u8]) -> u64 {
     data.iter().take(8).fold(0, |a, &b| (a << 8) | u64::from(b))
 }
 
@@ -178,13 +179,7 @@ impl MatroskaTrack {
             }
             for entry in kids.iter().filter(|c| c.id == TRACK_ENTRY) {
                 let fields = children(&buf, entry.data.clone(), el.start)?;
-                let bytes = |id| {
-                    fields
-                        .iter()
-                        .find(|c| c.id == id)
-                        .and_then(|c| buf.get(c.data.clone()))
-                        .unwrap_or_default()
-                };
+                let bytes = |id| ebml::field(&buf, &fields, id);
                 if number.is_some() || uint(bytes(TRACK_TYPE)) != kind {
                     continue;
                 }

@@ -30,7 +30,7 @@ use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use super::opening::NewFrame;
-use crate::avi::track::{Resized, le32, list_type, walk};
+use crate::avi::track::{Resized, le32, list_type, riff_avi, walk};
 use crate::common::Budget;
 
 const FORMAT: &str = "avi";
@@ -152,15 +152,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, h264: bool,
     let mut src = Source::new(input, FORMAT)?;
     let mut budget = Budget::new(limits);
     let len = src.len();
-    let top = walk(&mut src, 0..len, &mut budget)?;
-    let riff = match top.as_slice() {
-        [riff] if &riff.id == b"RIFF" => *riff,
-        [first, ..] if &first.id == b"RIFF" => return Err(unsupported("several RIFF parts (OpenDML)")),
-        _ => return Err(Error::malformed(FORMAT, 0, "not one RIFF AVI")),
-    };
-    if &list_type(&mut src, &riff)? != b"AVI " {
-        return Err(Error::malformed(FORMAT, 8, "not RIFF AVI"));
-    }
+    let riff = riff_avi(&mut src, len, &mut budget)?;
     let kids = walk(&mut src, riff.body_start() + 4..riff.body_end(), &mut budget)?;
     let (mut hdrl, mut movi, mut idx1) = (None, None, None);
     for c in &kids {

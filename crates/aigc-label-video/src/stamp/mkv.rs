@@ -37,7 +37,7 @@ use aigc_label_core::{Error, Limits, Result};
 
 use super::opening::NewFrame;
 use crate::common::Rewrites;
-use crate::matroska::track;
+use crate::matroska::track::{self, uint};
 
 use crate::matroska::ebml::{self, Element, children, element_sized, fix_crc, read_element, size_width};
 
@@ -160,10 +160,6 @@ impl Nal {
     }
 }
 
-fn uint(data: &[u8]) -> u64 {
-    data.iter().take(8).fold(0, |a, &b| (a << 8) | u64::from(b))
-}
-
 /// Reads the structure of `input` and the blocks of its `nth` track up to the first keyframe
 /// whose time from the first frame is at least `until_ns` (for H.264, the first IDR picture);
 /// with `u64::MAX`, every block.
@@ -189,13 +185,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                 }
             } else if let Some((ei, entry)) = kids.iter().enumerate().filter(|(_, c)| c.id == TRACK_ENTRY).nth(nth) {
                 let fields = children(&buf, entry.data.clone(), el.start)?;
-                let bytes = |id| {
-                    fields
-                        .iter()
-                        .find(|c| c.id == id)
-                        .and_then(|c| buf.get(c.data.clone()))
-                        .unwrap_or_default()
-                };
+                let bytes = |id| ebml::field(&buf, &fields, id);
                 codec_id = String::from_utf8_lossy(bytes(CODEC_ID))
                     .trim_end_matches('\0')
                     .to_string();
