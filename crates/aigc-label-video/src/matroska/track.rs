@@ -25,23 +25,17 @@ use aigc_label_core::{Error, Limits, Result};
 
 use crate::common::{Rewrites, moved, write_rewritten};
 
+use super::ebml::id::{
+    BLOCK, BLOCK_GROUP, CLUSTER_TIMESTAMP, CODEC_ID, CODEC_PRIVATE, SIMPLE_BLOCK, TIMESTAMP_SCALE, TRACK_ENTRY,
+    TRACK_NUMBER, TRACK_TYPE,
+};
 use super::ebml::{self, Element, children, element_sized, fix_crc, id, read_element, size_width, uint_element, void};
 
 const FORMAT: &str = "matroska";
-const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
-const TRACK_ENTRY: u32 = 0xAE;
-const TRACK_NUMBER: u32 = 0xD7;
-const TRACK_TYPE: u32 = 0x83;
-const CODEC_ID: u32 = 0x86;
-const CODEC_PRIVATE: u32 = 0x63A2;
 const CODEC_DELAY: u32 = 0x56AA;
 const AUDIO: u32 = 0xE1;
 const SAMPLING_FREQUENCY: u32 = 0xB5;
 const CHANNELS: u32 = 0x9F;
-const CLUSTER_TIMESTAMP: u32 = 0xE7;
-const SIMPLE_BLOCK: u32 = 0xA3;
-const BLOCK_GROUP: u32 = 0xA0;
-const BLOCK: u32 = 0xA1;
 const DISCARD_PADDING: u32 = 0x75A2;
 const CUE_POINT: u32 = 0xBB;
 const CUE_TRACK_POSITIONS: u32 = 0xB7;

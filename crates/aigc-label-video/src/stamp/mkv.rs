@@ -39,19 +39,13 @@ use super::opening::NewFrame;
 use crate::common::Rewrites;
 use crate::matroska::track::{self, uint};
 
+use crate::matroska::ebml::id::{
+    BLOCK, BLOCK_GROUP, CLUSTER_TIMESTAMP, CODEC_ID, CODEC_PRIVATE, SIMPLE_BLOCK, TIMESTAMP_SCALE, TRACK_ENTRY,
+    TRACK_NUMBER, TRACK_TYPE,
+};
 use crate::matroska::ebml::{self, Element, children, element_sized, fix_crc, read_element, size_width};
 
 const FORMAT: &str = "matroska";
-const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
-const TRACK_ENTRY: u32 = 0xAE;
-const TRACK_NUMBER: u32 = 0xD7;
-const TRACK_TYPE: u32 = 0x83;
-const CLUSTER_TIMESTAMP: u32 = 0xE7;
-const SIMPLE_BLOCK: u32 = 0xA3;
-const BLOCK_GROUP: u32 = 0xA0;
-const BLOCK: u32 = 0xA1;
-const CODEC_ID: u32 = 0x86;
-const CODEC_PRIVATE: u32 = 0x63A2;
 /// Matroska's codec ID for H.264 with an `avcC` record in `CodecPrivate`.
 pub(crate) const H264: &str = "V_MPEG4/ISO/AVC";
 /// Matroska's codec ID for HEVC with an `hvcC` record in `CodecPrivate`.
