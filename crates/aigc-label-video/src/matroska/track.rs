@@ -111,8 +111,9 @@ pub struct MatroskaTrack {
     pub blocks: Vec<TrackBlock>,
 }
 
-/// A block header: track number, relative timestamp and flags, from the start of a block.
-fn block_header(h: &[u8], at: u64) -> Result<(u64, i16, u8, usize)> {
+/// A block header: track number, relative timestamp, flags and the header's length, from the
+/// start of a block (the track writer's and the video splice's).
+pub(crate) fn block_header(h: &[u8], at: u64) -> Result<(u64, i16, u8, usize)> {
     let vlen = h.first().map_or(9, |b| b.leading_zeros() as usize + 1);
     let (Some(tn), Some(ts), Some(&flags)) = (
         h.get(..vlen).filter(|_| vlen <= 8),

@@ -233,16 +233,8 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                     let h = h
                         .get(..n.min((child_end - child.data_start()) as usize))
                         .unwrap_or_default();
-                    let vlen = h.first().map_or(9, |b| b.leading_zeros() as usize + 1);
-                    let (Some(tn), Some(ts), Some(&flags)) = (
-                        h.get(..vlen).filter(|_| vlen <= 8),
-                        h.get(vlen..vlen + 2),
-                        h.get(vlen + 2),
-                    ) else {
-                        return Err(Error::malformed(FORMAT, child.start, "SimpleBlock header"));
-                    };
-                    let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
-                    let at = cluster_ts.saturating_add(i64::from(i16::from_be_bytes([ts[0], ts[1]])));
+                    let (number, rel, flags, head_len) = track::block_header(h, child.start)?;
+                    let at = cluster_ts.saturating_add(i64::from(rel));
                     if number == track && found && std::mem::take(&mut leading_check) {
                         if let Some(cut) = frames.last_mut().filter(|cut| at < cut.ts) {
                             // Shown before the keyframe, decoded after it: a leading picture,
@@ -256,7 +248,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                     if number == track && found {
                         later += 1;
                         if let Some(nal) = length_size {
-                            let payload = child.data_start() + vlen as u64 + 3;
+                            let payload = child.data_start() + head_len as u64;
                             let id = match flags & 0x06 {
                                 0 => nal.pps_id(&mut src, payload..child_end)?,
                                 _ => None,
@@ -272,7 +264,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
                         // A keyframe where the track can be cut (see the module notes).
                         let mut clean = key && !frames.is_empty();
-                        let payload = child.data_start() + vlen as u64 + 3;
+                        let payload = child.data_start() + head_len as u64;
                         if clean && (length_size.is_some() || codec_id == AV1) {
                             src.seek_to(payload)?;
                             let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
@@ -288,7 +280,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         }
                         frames.push(Frame {
                             range: child.start..child_end,
-                            head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
+                            head: h.get(..head_len).unwrap_or_default().to_vec(),
                             ts: at,
                             key,
                             clean: clean || frames.is_empty(),
