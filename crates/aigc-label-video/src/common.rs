@@ -177,6 +177,64 @@ pub(crate) fn write_rewritten(
     src.copy_rest(out, "copied bytes")
 }
 
+/// Reads input bytes `range` whole, at most `max` of them (bigger than metadata, smaller than
+/// media): how a track writer hands one payload to a codec.
+///
+/// # Errors
+/// A range over `max`; I/O errors.
+pub(crate) fn read_payload(
+    input: &mut dyn aigc_label_core::io::ReadSeek,
+    format: &'static str,
+    range: Range<u64>,
+    max: u64,
+    what: &'static str,
+) -> Result<Vec<u8>> {
+    let mut src = aigc_label_core::io::Source::new(input, format)?;
+    src.seek_to(range.start)?;
+    let mut limits = aigc_label_core::Limits::default();
+    limits.max_metadata_bytes = max;
+    src.read_vec(range.end.saturating_sub(range.start), what, &limits)
+}
+
+/// A track writer's way to write a file with payloads replaced: the `write` of
+/// `matroska::track`, `flv::track` and `avi::track`.
+type WriteTrack<T> = fn(
+    &T,
+    &mut dyn aigc_label_core::io::ReadSeek,
+    &[(usize, &[u8])],
+    &aigc_label_core::Limits,
+    &mut dyn std::io::Write,
+) -> Result<()>;
+
+/// The fuzz property every track writer shares: reading any bytes as a track never panics, and
+/// when it reads, replacing the first payload by `stand_in` writes a file whose track reads
+/// back with as many payloads (`count`), the first being `stand_in` (`read` reads payload `i`).
+pub(crate) fn fuzz_track<T>(
+    data: &[u8],
+    stand_in: &[u8],
+    open: impl Fn(&mut dyn aigc_label_core::io::ReadSeek) -> Result<T>,
+    count: fn(&T) -> usize,
+    write: WriteTrack<T>,
+    read: fn(&T, &mut dyn aigc_label_core::io::ReadSeek, usize) -> Result<Vec<u8>>,
+) {
+    use std::io::Cursor;
+    let limits = aigc_label_core::Limits::default();
+    let Ok(track) = open(&mut Cursor::new(data)) else {
+        return;
+    };
+    if count(&track) == 0 {
+        return;
+    }
+    let mut out = Vec::new();
+    if write(&track, &mut Cursor::new(data), &[(0, stand_in)], &limits, &mut out).is_err() {
+        return;
+    }
+    let again = open(&mut Cursor::new(&out)).unwrap_or_else(|e| panic!("a rewritten file does not read back: {e}"));
+    assert_eq!(count(&again), count(&track));
+    let first = read(&again, &mut Cursor::new(&out), 0).unwrap_or_default();
+    assert_eq!(first, stand_in, "the new payload is the first one");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -291,31 +291,10 @@ fn restamping_does_not_grow_avcc() {
 fn matroska_windows_splice_each() {
     let Some(t) = tools() else { return };
     for name in ["h264_gop1s.mkv", "vp9_gop1s.webm"] {
-        let input = fixture(&format!("video/stamp/{name}"));
-        let (_dir, out) = output(name);
-        let options = StampOptions {
-            at: At::parse_list("3s").unwrap(),
-            ..StampOptions::default()
-        };
-        let report = stamp(&input, &out, &options);
-        assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
-        assert_eq!(
-            (report.reencoded_frames, report.copied_frames, report.labelled_frames),
-            (75, 25, 75),
-            "{name}"
-        );
-        assert_eq!(report.splice_at, [2.0], "{name}");
-        media::assert_decodes_cleanly(&out, "the stamped file");
+        let (input, _dir, out) = check_windows(&t, name, (75, 25, 75));
         assert!((duration(&out) - duration(&input)).abs() < 1e-3, "{name}");
-        assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"), "{name}");
-        let (src, got) = (frame_md5s(&input), frame_md5s(&out));
-        assert_eq!(src.len(), got.len());
-        assert_eq!(src[50..75], got[50..75], "{name}");
-        assert!(src[75..].iter().zip(&got[75..]).all(|(a, b)| a.1 != b.1), "{name}");
-        for at in [1.0, 3.5] {
-            if let Some(read) = ocr(&t, &out, at, 320, 240) {
-                assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
-            }
+        if let Some(read) = ocr(&t, &out, 1.0, 320, 240) {
+            assert!(read.contains("AI生成"), "{name} at 1 s: tesseract read {read:?}");
         }
         if let Some(read) = ocr(&t, &out, 2.5, 320, 240) {
             assert!(!read.contains("生成"), "{name}: tesseract read {read:?} at 2.5 s");

@@ -30,7 +30,7 @@ fn le16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2).map_or(0, |v| u16::from_le_bytes([v[0], v[1]]))
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .map_or(0, |v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
 }
@@ -64,7 +64,8 @@ pub struct AviSound {
     raw: Vec<Chunk>,
 }
 
-fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
+/// The chunks of `range` (a file or a list's body), each within it.
+pub(crate) fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
     let mut walk = Chunks::new(Order::Little, range.start, range.end);
     let mut out = Vec::new();
     while let Some(c) = walk.next(src, budget, None)? {
@@ -76,9 +77,24 @@ fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<
     Ok(out)
 }
 
-fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
+/// The type of list `c` (`hdrl`, `movi`, ...).
+pub(crate) fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
     src.seek_to(c.body_start())?;
     src.read_array("list type")
+}
+
+/// The one `RIFF` `AVI ` chunk of a file of `len` bytes; several parts (OpenDML) are refused.
+pub(crate) fn riff_avi(src: &mut Source<'_>, len: u64, budget: &mut Budget) -> Result<Chunk> {
+    let top = walk(src, 0..len, budget)?;
+    let riff = match top.as_slice() {
+        [riff] if &riff.id == b"RIFF" => *riff,
+        [first, ..] if &first.id == b"RIFF" => return Err(unsupported("several RIFF parts (OpenDML)")),
+        _ => return Err(Error::malformed(FORMAT, 0, "not one RIFF AVI")),
+    };
+    if &list_type(src, &riff)? != b"AVI " {
+        return Err(Error::malformed(FORMAT, 8, "not RIFF AVI"));
+    }
+    Ok(riff)
 }
 
 impl AviSound {
@@ -91,15 +107,7 @@ impl AviSound {
         let mut src = Source::new(input, FORMAT)?;
         let mut budget = Budget::new(limits);
         let len = src.len();
-        let top = walk(&mut src, 0..len, &mut budget)?;
-        let riff = match top.as_slice() {
-            [riff] if &riff.id == b"RIFF" => *riff,
-            [first, ..] if &first.id == b"RIFF" => return Err(unsupported("several RIFF parts (OpenDML)")),
-            _ => return Err(Error::malformed(FORMAT, 0, "not one RIFF AVI")),
-        };
-        if &list_type(&mut src, &riff)? != b"AVI " {
-            return Err(Error::malformed(FORMAT, 8, "not RIFF AVI"));
-        }
+        let riff = riff_avi(&mut src, len, &mut budget)?;
         let (mut hdrl, mut movi, mut idx1) = (None, None, None);
         for c in walk(&mut src, riff.body_start() + 4..riff.body_end(), &mut budget)? {
             match &c.id {
@@ -179,11 +187,7 @@ impl AviSound {
             .chunks
             .get(i)
             .ok_or_else(|| Error::parameter("chunk", "past the sound chunks"))?;
-        let mut src = Source::new(input, FORMAT)?;
-        src.seek_to(c.start)?;
-        let mut limits = Limits::default();
-        limits.max_metadata_bytes = MAX_CHUNK;
-        src.read_vec(c.end - c.start, "sound chunk", &limits)
+        crate::common::read_payload(input, FORMAT, c.clone(), MAX_CHUNK, "sound chunk")
     }
 
     /// Writes the file with the body of chunk `i` replaced by `bytes` for each `(i, bytes)` of
@@ -200,8 +204,7 @@ impl AviSound {
     ) -> Result<()> {
         let mut src = Source::new(input, FORMAT)?;
         let mut edits: Rewrites = Vec::with_capacity(new.len() + 3);
-        // Chunk start -> new body length, for idx1.
-        let mut resized: Vec<(u64, u32)> = Vec::new();
+        let mut resized: Vec<Resized> = Vec::new();
         for &(i, bytes) in new {
             let c = self
                 .raw
@@ -214,61 +217,94 @@ impl AviSound {
             let mut chunk = Vec::with_capacity(bytes.len() + 9);
             push_chunk(Order::Little, &mut chunk, &c.id, bytes)?;
             edits.push((start..start + c.stored_len(), chunk));
-            resized.push((
+            resized.push(Resized {
                 start,
-                u32::try_from(bytes.len()).map_err(|_| unsupported("a chunk over 4 GiB"))?,
-            ));
+                len: u32::try_from(bytes.len()).map_err(|_| unsupported("a chunk over 4 GiB"))?,
+                key: None,
+            });
         }
-        let movi_size = moved(&edits, self.movi.body_end())
-            .and_then(|e| e.checked_sub(self.movi.body_start()))
-            .and_then(|s| u32::try_from(s).ok())
-            .ok_or_else(|| unsupported("a movi list over 4 GiB"))?;
-        let mut idx1_new = None;
-        if let Some(idx1) = self.idx1 {
-            src.seek_to(idx1.body_start())?;
-            let mut body = src.read_vec(idx1.size, "idx1", limits)?;
-            // Offsets count from the `movi` list type (the usual way) or from the file's
-            // start: the first entry names the chunk it points at.
-            let movi_base = self.movi.body_start();
-            let relative = match body.get(..16) {
-                Some(e) => {
-                    src.seek_to(u64::from(le32(e, 8)) + movi_base)?;
-                    let id: [u8; 4] = src.read_array("idx1 target").unwrap_or_default();
-                    e.get(..4) == Some(&id[..])
-                }
-                None => true,
-            };
-            let base = if relative { movi_base } else { 0 };
-            for e in body.chunks_exact_mut(16) {
-                let at = u64::from(le32(e, 8)) + base;
-                let new_at = moved(&edits, at)
-                    .and_then(|p| p.checked_sub(base))
-                    .and_then(|p| u32::try_from(p).ok())
-                    .ok_or_else(|| unsupported("an idx1 offset out of range"))?;
-                e[8..12].copy_from_slice(&new_at.to_le_bytes());
-                if let Some((_, len)) = resized.iter().find(|(s, _)| *s == at) {
-                    e[12..16].copy_from_slice(&len.to_le_bytes());
-                }
-            }
-            idx1_new = Some((idx1.body_start()..idx1.body_end(), body));
-        }
-        let riff_size =
-            u32::try_from(i128::from(self.riff.body_end() - self.riff.body_start()) + shift(&edits, u64::MAX))
-                .map_err(|_| unsupported("a RIFF over 4 GiB"))?;
-        edits.push((
-            self.riff.start + 4..self.riff.start + 8,
-            riff_size.to_le_bytes().to_vec(),
-        ));
-        edits.push((
-            self.movi.start + 4..self.movi.start + 8,
-            movi_size.to_le_bytes().to_vec(),
-        ));
-        if let Some(e) = idx1_new {
-            edits.push(e);
-        }
-        edits.sort_by_key(|(r, _)| r.start);
-        write_rewritten(&mut src, 0, &edits, out)
+        finish(
+            &mut src, &self.riff, &self.movi, self.idx1, edits, &resized, limits, out,
+        )
     }
+}
+/// `AVIIF_KEYFRAME` in an `idx1` entry's flags.
+const KEYFRAME: u32 = 0x10;
+
+/// A chunk given a new body, as the index must say: where it starts in the input, its new
+/// body length, and for a video frame whether it is now a keyframe (`None` keeps the entry's
+/// flags).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resized {
+    pub start: u64,
+    pub len: u32,
+    pub key: Option<bool>,
+}
+
+/// Writes the file with `edits` (replaced chunks) applied and what they move fixed: the
+/// `movi` and `RIFF` sizes, and in `idx1` every entry's offset and, for each chunk of
+/// `resized`, its size (and keyframe flag). Shared by the sound chunk writer and the video
+/// splice (`stamp::avi`).
+///
+/// # Errors
+/// Sizes or offsets past 4 GiB; I/O errors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish(
+    src: &mut Source<'_>,
+    riff: &Chunk,
+    movi: &Chunk,
+    idx1: Option<Chunk>,
+    mut edits: Rewrites,
+    resized: &[Resized],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let movi_size = moved(&edits, movi.body_end())
+        .and_then(|e| e.checked_sub(movi.body_start()))
+        .and_then(|s| u32::try_from(s).ok())
+        .ok_or_else(|| unsupported("a movi list over 4 GiB"))?;
+    let mut idx1_new = None;
+    if let Some(idx1) = idx1 {
+        src.seek_to(idx1.body_start())?;
+        let mut body = src.read_vec(idx1.size, "idx1", limits)?;
+        // Offsets count from the `movi` list type (the usual way) or from the file's
+        // start: the first entry names the chunk it points at.
+        let movi_base = movi.body_start();
+        let relative = match body.get(..16) {
+            Some(e) => {
+                src.seek_to(u64::from(le32(e, 8)) + movi_base)?;
+                let id: [u8; 4] = src.read_array("idx1 target").unwrap_or_default();
+                e.get(..4) == Some(&id[..])
+            }
+            None => true,
+        };
+        let base = if relative { movi_base } else { 0 };
+        for e in body.chunks_exact_mut(16) {
+            let at = u64::from(le32(e, 8)) + base;
+            let new_at = moved(&edits, at)
+                .and_then(|p| p.checked_sub(base))
+                .and_then(|p| u32::try_from(p).ok())
+                .ok_or_else(|| unsupported("an idx1 offset out of range"))?;
+            e[8..12].copy_from_slice(&new_at.to_le_bytes());
+            if let Some(r) = resized.iter().find(|r| r.start == at) {
+                if let Some(key) = r.key {
+                    let flags = (le32(e, 4) & !KEYFRAME) | if key { KEYFRAME } else { 0 };
+                    e[4..8].copy_from_slice(&flags.to_le_bytes());
+                }
+                e[12..16].copy_from_slice(&r.len.to_le_bytes());
+            }
+        }
+        idx1_new = Some((idx1.body_start()..idx1.body_end(), body));
+    }
+    let riff_size = u32::try_from(i128::from(riff.body_end() - riff.body_start()) + shift(&edits, u64::MAX))
+        .map_err(|_| unsupported("a RIFF over 4 GiB"))?;
+    edits.push((riff.start + 4..riff.start + 8, riff_size.to_le_bytes().to_vec()));
+    edits.push((movi.start + 4..movi.start + 8, movi_size.to_le_bytes().to_vec()));
+    if let Some(e) = idx1_new {
+        edits.push(e);
+    }
+    edits.sort_by_key(|(r, _)| r.start);
+    write_rewritten(src, 0, &edits, out)
 }
 
 /// The fuzz property of the sound chunk rewriter: reading any bytes as AVI sound never panics,
@@ -276,25 +312,14 @@ impl AviSound {
 /// back, as many, the first holding the new body.
 #[doc(hidden)]
 pub fn fuzz(data: &[u8]) {
-    use std::io::Cursor;
     let limits = Limits::default();
-    let Ok(avi) = AviSound::open(&mut Cursor::new(data), &limits) else {
-        return;
-    };
-    if avi.chunks.is_empty() {
-        return;
-    }
-    let stand_in = [0xffu8, 0xfb, 0x90];
-    let mut out = Vec::new();
-    if avi
-        .write(&mut Cursor::new(data), &[(0, &stand_in)], &limits, &mut out)
-        .is_err()
-    {
-        return;
-    }
-    let again = AviSound::open(&mut Cursor::new(&out), &limits)
-        .unwrap_or_else(|e| panic!("a rewritten file does not read back: {e}"));
-    assert_eq!(again.chunks.len(), avi.chunks.len());
-    let first = again.read_chunk(&mut Cursor::new(&out), 0).unwrap_or_default();
-    assert_eq!(first, stand_in, "the new body is the first chunk's");
+    let open = |i: &mut dyn ReadSeek| AviSound::open(i, &limits);
+    crate::common::fuzz_track(
+        data,
+        &[0xff, 0xfb, 0x90],
+        open,
+        |a| a.chunks.len(),
+        AviSound::write,
+        AviSound::read_chunk,
+    );
 }

@@ -48,6 +48,15 @@ struct Tag {
 }
 
 impl Tag {
+    /// Reads the tag header at `src`'s position: the tag, and the header (its first byte holds
+    /// the tag type and the filter flag).
+    fn read(src: &mut Source<'_>) -> Result<(Tag, [u8; 11])> {
+        let start = src.pos();
+        let h: [u8; 11] = src.read_array("tag header")?;
+        let size = u64::from(u32::from_be_bytes([0, h[1], h[2], h[3]]));
+        Ok((Tag { start, size }, h))
+    }
+
     fn data_start(&self) -> u64 {
         self.start + TAG_HEADER
     }
@@ -158,11 +167,7 @@ fn edit_plan(input: &mut dyn ReadSeek, label: &Label, limits: &Limits, mut out: 
         }
         budget.tick(FORMAT, at)?;
         src.seek_to(at)?;
-        let header: [u8; 11] = src.read_array("tag header")?;
-        let tag = Tag {
-            start: at,
-            size: u64::from(u32::from_be_bytes([0, header[1], header[2], header[3]])),
-        };
+        let (tag, header) = Tag::read(&mut src)?;
         if tag.end() > len {
             return Err(Error::truncated(FORMAT, at, "tag runs past the end of the file"));
         }
@@ -268,14 +273,9 @@ fn script_tags(src: &mut Source<'_>, first: u64, limits: &Limits) -> Result<(Vec
     src.seek_to(first)?;
     while src.remaining() >= TAG_HEADER {
         budget.tick(FORMAT, src.pos())?;
-        let start = src.pos();
-        let h: [u8; 11] = src.read_array("tag header")?;
-        let tag = Tag {
-            start,
-            size: u64::from(u32::from_be_bytes([0, h[1], h[2], h[3]])),
-        };
+        let (tag, h) = Tag::read(src)?;
         if tag.end() > src.len() {
-            src.seek_to(start)?;
+            src.seek_to(tag.start)?;
             break;
         }
         if h[0] & 0x1F == SCRIPT && h[0] & 0x20 == 0 {

@@ -74,12 +74,8 @@ impl FlvAudio {
         let (mut tags, mut scripts) = (Vec::new(), Vec::new());
         while src.remaining() >= TAG_HEADER {
             budget.tick(FORMAT, src.pos())?;
-            let start = src.pos();
-            let h: [u8; 11] = src.read_array("tag header")?;
-            let tag = Tag {
-                start,
-                size: u64::from(u32::from_be_bytes([0, h[1], h[2], h[3]])),
-            };
+            let (tag, h) = Tag::read(&mut src)?;
+            let start = tag.start;
             if tag.end() > src.len() {
                 return Err(Error::unsupported(FORMAT, "a tag that runs past the end of the file"));
             }
@@ -124,12 +120,8 @@ impl FlvAudio {
             .tags
             .get(i)
             .ok_or_else(|| Error::parameter("tag", "past the audio tags"))?;
-        let mut src = Source::new(input, FORMAT)?;
-        src.seek_to(tag.payload.start)?;
         // A tag's size field has 24 bits: at most 16 MiB.
-        let mut limits = Limits::default();
-        limits.max_metadata_bytes = 16 << 20;
-        src.read_vec(tag.payload.end - tag.payload.start, "audio tag", &limits)
+        crate::common::read_payload(input, FORMAT, tag.payload.clone(), 16 << 20, "audio tag")
     }
 
     /// Writes the file with the payload of audio tag `i` replaced by `bytes` for each
@@ -174,14 +166,14 @@ impl FlvAudio {
             bytes_out.extend_from_slice(&(size + TAG_HEADER as u32).to_be_bytes());
             edits.push((tag.start..tag.end(), bytes_out));
         }
-        let delta_at = |pos: u64| shift(&edits, pos);
-        let total = delta_at(u64::MAX);
+        let total = shift(&edits, u64::MAX);
+        let position = |p: u64| u64::try_from((i128::from(p) + shift(&edits, p)).max(0)).ok();
         let new_len = u64::try_from(i128::from(self.len) + total).map_err(|_| Error::malformed(FORMAT, 0, "size"))?;
         let mut patches: Rewrites = Vec::new();
         for s in &self.scripts {
             src.seek_to(s.data_start())?;
             let mut data = src.read_vec(s.size, "script data", limits)?;
-            if patch_meta(&mut data, limits, self.len, new_len, total, &delta_at) {
+            if patch_meta(&mut data, limits, self.len, new_len, total, b"audiosize", &position) {
                 patches.push((s.data_start()..s.data_end(), data));
             }
         }
@@ -191,16 +183,19 @@ impl FlvAudio {
     }
 }
 
-/// Patches an `onMetaData` script's `filesize`, keyframe positions, `datasize` and
-/// `audiosize` in `data` (numbers of the same width); false when it is not one or nothing
-/// changed.
-fn patch_meta(
+/// Patches an `onMetaData` script in `data` after tags were rewritten (its numbers keep their
+/// width): `filesize` when it was `old_len`, `datasize` and `stream_size` (`audiosize`,
+/// `videosize`) by `delta`, and each byte position (`lastkeyframelocation`,
+/// `keyframes.filepositions`) where `position` says it lands. False when it is not one or
+/// nothing changed. Shared by the audio tag writer and the video splice (`stamp::flv`).
+pub(crate) fn patch_meta(
     data: &mut [u8],
     limits: &Limits,
     old_len: u64,
     new_len: u64,
-    total: i128,
-    delta_at: &dyn Fn(u64) -> i128,
+    delta: i128,
+    stream_size: &[u8],
+    position: &dyn Fn(u64) -> Option<u64>,
 ) -> bool {
     let mut b = Bytes::new(data);
     if b.u8() != Some(marker::STRING) {
@@ -222,7 +217,12 @@ fn patch_meta(
     for p in &props {
         let key = data.get(p.key.clone()).unwrap_or_default();
         let value = data.get(p.value.clone()).unwrap_or_default();
-        for slot in number_slots(key, value, p.value.start) {
+        let is_number = value.first() == Some(&marker::NUMBER);
+        let mut slots = number_slots(key, value, p.value.start);
+        if key == b"lastkeyframelocation" && is_number {
+            slots.push(Slot::Position(p.value.start + 1));
+        }
+        for slot in slots {
             let (at, v) = match slot {
                 Slot::FileSize(at) => (
                     at,
@@ -232,17 +232,18 @@ fn patch_meta(
                     at,
                     read_f64(data, at)
                         .filter(|v| *v >= 0.0 && v.fract() == 0.0 && *v < 9.0e15)
-                        .map(|v| (i128::from(v as u64) + delta_at(v as u64)).max(0) as f64),
+                        .and_then(|v| position(v as u64))
+                        .map(|p| p as f64),
                 ),
             };
             if let Some(v) = v {
                 numbers.push((at, v));
             }
         }
-        if matches!(key, b"datasize" | b"audiosize") && value.first() == Some(&marker::NUMBER) {
+        if (key == b"datasize" || key == stream_size) && is_number {
             let at = p.value.start + 1;
             if let Some(v) = read_f64(data, at) {
-                numbers.push((at, (v + total as f64).max(0.0)));
+                numbers.push((at, (v + delta as f64).max(0.0)));
             }
         }
     }
@@ -261,25 +262,14 @@ fn patch_meta(
 /// back, as many, the first holding the new payload.
 #[doc(hidden)]
 pub fn fuzz(data: &[u8]) {
-    use std::io::Cursor;
     let limits = Limits::default();
-    let Ok(flv) = FlvAudio::open(&mut Cursor::new(data), &limits) else {
-        return;
-    };
-    if flv.tags.is_empty() {
-        return;
-    }
-    let stand_in = [0xffu8, 0xfb, 0x90];
-    let mut out = Vec::new();
-    if flv
-        .write(&mut Cursor::new(data), &[(0, &stand_in)], &limits, &mut out)
-        .is_err()
-    {
-        return;
-    }
-    let again = FlvAudio::open(&mut Cursor::new(&out), &limits)
-        .unwrap_or_else(|e| panic!("a rewritten file does not read back: {e}"));
-    assert_eq!(again.tags.len(), flv.tags.len());
-    let first = again.read_payload(&mut Cursor::new(&out), 0).unwrap_or_default();
-    assert_eq!(first, stand_in, "the new payload is the first tag's");
+    let open = |i: &mut dyn ReadSeek| FlvAudio::open(i, &limits);
+    crate::common::fuzz_track(
+        data,
+        &[0xff, 0xfb, 0x90],
+        open,
+        |f| f.tags.len(),
+        FlvAudio::write,
+        FlvAudio::read_payload,
+    );
 }

@@ -35,6 +35,17 @@ pub(crate) mod id {
     pub const SIMPLE_TAG: u32 = 0x67C8;
     pub const TAG_NAME: u32 = 0x45A3;
     pub const TAG_STRING: u32 = 0x4487;
+    // Track entries and blocks (the track writer and the video splice).
+    pub const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
+    pub const TRACK_ENTRY: u32 = 0xAE;
+    pub const TRACK_NUMBER: u32 = 0xD7;
+    pub const TRACK_TYPE: u32 = 0x83;
+    pub const CLUSTER_TIMESTAMP: u32 = 0xE7;
+    pub const SIMPLE_BLOCK: u32 = 0xA3;
+    pub const BLOCK_GROUP: u32 = 0xA0;
+    pub const BLOCK: u32 = 0xA1;
+    pub const CODEC_ID: u32 = 0x86;
+    pub const CODEC_PRIVATE: u32 = 0x63A2;
 }
 
 /// The IDs that end an unknown-size Cluster: any Segment child.
@@ -158,6 +169,16 @@ pub(crate) fn children(buf: &[u8], range: Range<usize>, at: u64) -> Result<Vec<C
         out.push(child);
     }
     Ok(out)
+}
+
+/// The data of the first of `fields` (children read from `buf`) with id `id`; empty when there
+/// is none.
+pub(crate) fn field<'a>(buf: &'a [u8], fields: &[Child], id: u32) -> &'a [u8] {
+    fields
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| buf.get(c.data.clone()))
+        .unwrap_or_default()
 }
 
 /// As [`children`], but stops quietly at the first child that cannot be read.

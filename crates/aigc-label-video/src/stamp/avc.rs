@@ -87,32 +87,26 @@ pub(crate) fn rbsp(payload: &[u8]) -> Vec<u8> {
     data
 }
 
-/// Reads unsigned Exp-Golomb codes from a NAL unit's payload (emulation prevention removed).
-struct Bits {
-    data: Vec<u8>,
-    pos: usize,
+/// Reads bits (and Exp-Golomb codes) of an RBSP: the parameter set and slice header fields
+/// of H.264 here and of H.265 (`stamp::hevc`).
+pub(crate) struct Reader<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) pos: usize,
 }
 
-impl Bits {
-    fn new(nal: &[u8]) -> Bits {
-        Bits {
-            data: rbsp(nal.get(1..).unwrap_or_default()),
-            pos: 0,
-        }
-    }
-
-    fn bit(&mut self) -> Option<u32> {
+impl Reader<'_> {
+    pub(crate) fn bit(&mut self) -> Option<u32> {
         let byte = self.data.get(self.pos / 8)?;
         let bit = (byte >> (7 - self.pos % 8)) & 1;
         self.pos += 1;
         Some(u32::from(bit))
     }
 
-    fn skip(&mut self, n: usize) {
-        self.pos += n;
+    pub(crate) fn bits(&mut self, n: usize) -> Option<u32> {
+        (0..n).try_fold(0u32, |v, _| Some((v << 1) | self.bit()?))
     }
 
-    fn ue(&mut self) -> Option<u32> {
+    pub(crate) fn ue(&mut self) -> Option<u32> {
         let mut zeros = 0;
         while self.bit()? == 0 {
             zeros += 1;
@@ -120,24 +114,36 @@ impl Bits {
                 return None;
             }
         }
-        let mut v = 1u64;
-        for _ in 0..zeros {
-            v = (v << 1) | u64::from(self.bit()?);
-        }
-        u32::try_from(v - 1).ok()
+        let rest = u64::from(self.bits(zeros)?);
+        u32::try_from((1u64 << zeros) + rest - 1).ok()
     }
+
+    pub(crate) fn skip(&mut self, n: usize) -> Option<()> {
+        let end = self.pos.checked_add(n)?;
+        (end <= self.data.len() * 8).then(|| self.pos = end)
+    }
+}
+
+/// The RBSP of an H.264 NAL unit (after its 1-byte header).
+fn nal_rbsp(nal: &[u8]) -> Vec<u8> {
+    rbsp(nal.get(1..).unwrap_or_default())
 }
 
 /// `seq_parameter_set_id` of an SPS NAL unit.
 fn sps_id(nal: &[u8]) -> Option<u32> {
-    let mut b = Bits::new(nal);
-    b.skip(24); // profile_idc, constraint flags, level_idc
+    let data = nal_rbsp(nal);
+    let mut b = Reader { data: &data, pos: 0 };
+    b.skip(24)?; // profile_idc, constraint flags, level_idc
     b.ue()
 }
 
 /// `pic_parameter_set_id` of a PPS NAL unit.
 fn pps_id(nal: &[u8]) -> Option<u32> {
-    Bits::new(nal).ue()
+    Reader {
+        data: &nal_rbsp(nal),
+        pos: 0,
+    }
+    .ue()
 }
 
 /// What an SPS or PPS NAL unit defines: its type (7 or 8) and id; `None` for other units.
@@ -157,7 +163,8 @@ pub(crate) fn sets(record: &[u8]) -> Result<Vec<&[u8]>> {
 
 /// `seq_parameter_set_id` a PPS NAL unit refers to.
 fn pps_sps_id(nal: &[u8]) -> Option<u32> {
-    let mut b = Bits::new(nal);
+    let data = nal_rbsp(nal);
+    let mut b = Reader { data: &data, pos: 0 };
     b.ue()?;
     b.ue()
 }
@@ -168,7 +175,8 @@ pub(crate) fn slice_pps_id(nal: &[u8]) -> Option<u32> {
     if !matches!(nal.first()? & 0x1F, 1 | 5) {
         return None;
     }
-    let mut b = Bits::new(nal);
+    let data = nal_rbsp(nal);
+    let mut b = Reader { data: &data, pos: 0 };
     b.ue()?;
     b.ue()?;
     b.ue()

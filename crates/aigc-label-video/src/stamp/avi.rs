@@ -25,16 +25,15 @@
 use std::io::Write;
 use std::ops::Range;
 
-use aigc_label_core::container::riff::{Chunk, Chunks, Order};
+use aigc_label_core::container::riff::{Chunk, Order};
 use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use super::opening::NewFrame;
+use crate::avi::track::{Resized, le32, list_type, riff_avi, walk};
 use crate::common::Budget;
 
 const FORMAT: &str = "avi";
-/// `AVIIF_KEYFRAME` in an `idx1` entry's flags.
-const KEYFRAME: u32 = 0x10;
 /// Largest chunk read whole (to look at its VOP type).
 const MAX_FRAME: u64 = 64 << 20;
 
@@ -75,28 +74,6 @@ pub(crate) struct Avi {
     /// Frame period: `scale / rate` seconds.
     pub scale: u32,
     pub rate: u32,
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map_or(0, |v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
-}
-
-fn walk(src: &mut Source<'_>, range: Range<u64>, budget: &mut Budget) -> Result<Vec<Chunk>> {
-    let mut walk = Chunks::new(Order::Little, range.start, range.end);
-    let mut out = Vec::new();
-    while let Some(c) = walk.next(src, budget, None)? {
-        if !c.fits {
-            return Err(unsupported("a chunk runs past its list"));
-        }
-        out.push(c);
-    }
-    Ok(out)
-}
-
-fn list_type(src: &mut Source<'_>, c: &Chunk) -> Result<[u8; 4]> {
-    src.seek_to(c.body_start())?;
-    src.read_array("list type")
 }
 
 /// The start codes (`00 00 01 xx`) of an MPEG-4 Part 2 stream: (offset, code).
@@ -175,15 +152,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until: f64, h264: bool,
     let mut src = Source::new(input, FORMAT)?;
     let mut budget = Budget::new(limits);
     let len = src.len();
-    let top = walk(&mut src, 0..len, &mut budget)?;
-    let riff = match top.as_slice() {
-        [riff] if &riff.id == b"RIFF" => *riff,
-        [first, ..] if &first.id == b"RIFF" => return Err(unsupported("several RIFF parts (OpenDML)")),
-        _ => return Err(Error::malformed(FORMAT, 0, "not one RIFF AVI")),
-    };
-    if &list_type(&mut src, &riff)? != b"AVI " {
-        return Err(Error::malformed(FORMAT, 8, "not RIFF AVI"));
-    }
+    let riff = riff_avi(&mut src, len, &mut budget)?;
     let kids = walk(&mut src, riff.body_start() + 4..riff.body_end(), &mut budget)?;
     let (mut hdrl, mut movi, mut idx1) = (None, None, None);
     for c in &kids {
@@ -333,69 +302,18 @@ pub(crate) fn write_at(
         aigc_label_core::container::riff::push_chunk(Order::Little, &mut chunk, &f.chunk.id, n.bytes)?;
         edits.push((f.chunk.start..f.chunk.start + f.chunk.stored_len(), chunk));
     }
-    let shift = |edits: &[(Range<u64>, Vec<u8>)], pos: u64| -> i128 {
-        edits
-            .iter()
-            .filter(|(r, _)| r.end <= pos)
-            .map(|(r, b)| b.len() as i128 - i128::from(r.end - r.start))
-            .sum()
-    };
-    let moved = |pos: u64| u64::try_from(i128::from(pos) + shift(&edits, pos)).ok();
-    let size = |c: &Chunk, end: u64| -> Result<[u8; 4]> {
-        let body = moved(end)
-            .and_then(|e| e.checked_sub(c.body_start()))
-            .and_then(|s| u32::try_from(s).ok())
-            .ok_or_else(|| unsupported("a list over 4 GiB"))?;
-        Ok(body.to_le_bytes())
-    };
-    let movi_size = size(&avi.movi, avi.movi.body_end())?;
-    let mut idx1_new = None;
-    if let Some(idx1) = avi.idx1 {
-        src.seek_to(idx1.body_start())?;
-        let mut body = src.read_vec(idx1.size, "idx1", limits)?;
-        // Offsets count from the `movi` list type (the usual way) or from the file's start:
-        // the first entry names the chunk it points at.
-        let movi_base = avi.movi.body_start();
-        let relative = match body.get(..16) {
-            Some(e) => {
-                src.seek_to(u64::from(le32(e, 8)) + movi_base)?;
-                let id: [u8; 4] = src.read_array("idx1 target").unwrap_or_default();
-                e.get(..4) == Some(&id[..])
-            }
-            None => true,
-        };
-        let base = if relative { movi_base } else { 0 };
-        for e in body.chunks_exact_mut(16) {
-            let at = u64::from(le32(e, 8)) + base;
-            let replaced = replaced.iter().zip(new).find(|(f, _)| f.chunk.start == at);
-            let new_at = moved(at)
-                .and_then(|p| p.checked_sub(base))
-                .and_then(|p| u32::try_from(p).ok());
-            let Some(new_at) = new_at else {
-                return Err(unsupported("an idx1 offset out of range"));
-            };
-            e[8..12].copy_from_slice(&new_at.to_le_bytes());
-            if let Some((_, n)) = replaced {
-                let flags = (le32(e, 4) & !KEYFRAME) | if n.key { KEYFRAME } else { 0 };
-                e[4..8].copy_from_slice(&flags.to_le_bytes());
-                let len = u32::try_from(n.bytes.len()).map_err(|_| unsupported("a frame over 4 GiB"))?;
-                e[12..16].copy_from_slice(&len.to_le_bytes());
-            }
-        }
-        idx1_new = Some((idx1.body_start()..idx1.body_end(), body));
-    }
-    let riff_size = {
-        let end = avi.riff.body_end();
-        let grew = shift(&edits, u64::MAX);
-        u32::try_from(i128::from(end - avi.riff.body_start()) + grew).map_err(|_| unsupported("a RIFF over 4 GiB"))?
-    };
-    edits.push((avi.riff.start + 4..avi.riff.start + 8, riff_size.to_le_bytes().to_vec()));
-    edits.push((avi.movi.start + 4..avi.movi.start + 8, movi_size.to_vec()));
-    if let Some(e) = idx1_new {
-        edits.push(e);
-    }
-    edits.sort_by_key(|(r, _)| r.start);
-    super::opening::copy_edited(&mut src, 0, edits.iter().map(|(r, b)| (r, b.as_slice())), out)
+    let resized = replaced
+        .iter()
+        .zip(new)
+        .map(|(f, n)| {
+            Ok(Resized {
+                start: f.chunk.start,
+                len: u32::try_from(n.bytes.len()).map_err(|_| unsupported("a frame over 4 GiB"))?,
+                key: Some(n.key),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    crate::avi::track::finish(&mut src, &avi.riff, &avi.movi, avi.idx1, edits, &resized, limits, out)
 }
 
 #[cfg(test)]

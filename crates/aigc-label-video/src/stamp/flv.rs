@@ -17,14 +17,14 @@
 
 use std::io::Write;
 
-use aigc_label_core::io::{Bytes, ReadSeek, Source};
+use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use super::avc;
 use super::mkv::{block_pps_id, note_pps};
 use super::opening::NewFrame;
-use crate::common::Budget;
-use crate::flv::amf::{self, marker};
+use crate::common::{Budget, Rewrites, shift, write_rewritten};
+use crate::flv::track::patch_meta;
 
 const FORMAT: &str = "flv";
 const TAG_HEADER: u64 = 11;
@@ -180,12 +180,6 @@ pub(crate) fn open(input: &mut dyn ReadSeek, until_ms: i64, limits: &Limits) -> 
     })
 }
 
-/// One tag replaced.
-struct Edit {
-    old: std::ops::Range<u64>,
-    new: Vec<u8>,
-}
-
 fn tag(kind: u8, dts: i64, data: &[u8]) -> Result<Vec<u8>> {
     let size = u32::try_from(data.len())
         .ok()
@@ -231,15 +225,12 @@ pub(crate) fn write_at(
     let replaced = super::opening::replaced(&flv.frames, at, new.len())?;
     let mut src = Source::new(input, FORMAT)?;
     let old_len = src.len();
-    let mut edits = Vec::with_capacity(new.len() + 1);
+    let mut edits: Rewrites = Vec::with_capacity(new.len() + 1);
     src.seek_to(flv.header.data_start())?;
     let first: [u8; 1] = src.read_array("sequence header")?;
     let mut data = vec![first[0], 0, 0, 0, 0];
     data.extend_from_slice(record);
-    edits.push(Edit {
-        old: flv.header.start..flv.header.end(),
-        new: tag(VIDEO, flv.header.dts, &data)?,
-    });
+    edits.push((flv.header.start..flv.header.end(), tag(VIDEO, flv.header.dts, &data)?));
     for (old, n) in replaced.iter().zip(new) {
         let cts = n.ts.saturating_sub(old.dts);
         let cts = i32::try_from(cts)
@@ -249,20 +240,10 @@ pub(crate) fn write_at(
         let mut data = vec![if n.key { 0x17 } else { 0x27 }, 1];
         data.extend_from_slice(&cts.to_be_bytes()[1..]);
         data.extend_from_slice(n.bytes);
-        edits.push(Edit {
-            old: old.start..old.end(),
-            new: tag(VIDEO, old.dts, &data)?,
-        });
+        edits.push((old.start..old.end(), tag(VIDEO, old.dts, &data)?));
     }
-    edits.sort_by_key(|e| e.old.start);
-    let shift = |pos: u64| -> i128 {
-        edits
-            .iter()
-            .filter(|e| e.old.end <= pos)
-            .map(|e| e.new.len() as i128 - i128::from(e.old.end - e.old.start))
-            .sum()
-    };
-    let total = shift(u64::MAX);
+    edits.sort_by_key(|(r, _)| r.start);
+    let total = shift(&edits, u64::MAX);
     let new_len = u64::try_from(i128::from(old_len) + total).map_err(|_| Error::malformed(FORMAT, 0, "size"))?;
     // Where a keyframe position lands: a replaced tag's goes to the new keyframe at or before it.
     let position = |pos: u64| -> Option<u64> {
@@ -271,118 +252,22 @@ pub(crate) fn write_at(
                 let j = new.get(..=i)?.iter().rposition(|n| n.key)?;
                 replaced.get(j)?.start
             }
-            None if edits.iter().any(|e| e.old.start < pos && pos < e.old.end) => return None,
+            None if edits.iter().any(|(r, _)| r.start < pos && pos < r.end) => return None,
             None => pos,
         };
-        u64::try_from(i128::from(target) + shift(target)).ok()
+        u64::try_from(i128::from(target) + shift(&edits, target)).ok()
     };
-    // onMetaData's numbers, patched in place (their width does not change).
-    let mut patched: Vec<(u64, Vec<u8>)> = Vec::new();
+    // onMetaData's numbers, patched in place (their width does not change). Script tags are
+    // never replaced, so the patches do not overlap the edits.
+    let mut patched: Rewrites = Vec::new();
     for s in &flv.scripts {
         src.seek_to(s.data_start())?;
         let mut data = src.read_vec(s.size, "script data", limits)?;
-        if patch_meta(&mut data, limits, old_len, new_len, total, &position) {
-            patched.push((s.data_start(), data));
+        if patch_meta(&mut data, limits, old_len, new_len, total, b"videosize", &position) {
+            patched.push((s.data_start()..s.data_start() + s.size, data));
         }
     }
-    // Script tags are never replaced, so the patches do not overlap the edits.
-    let mut all: Vec<(std::ops::Range<u64>, &[u8])> = edits.iter().map(|e| (e.old.clone(), e.new.as_slice())).collect();
-    all.extend(
-        patched
-            .iter()
-            .map(|(at, data)| (*at..at + data.len() as u64, data.as_slice())),
-    );
-    all.sort_by_key(|(r, _)| r.start);
-    super::opening::copy_edited(&mut src, 0, all.iter().map(|(r, b)| (r, *b)), out)
-}
-
-/// Patches `onMetaData`'s size and position numbers in `data`; false when it is not one.
-fn patch_meta(
-    data: &mut [u8],
-    limits: &Limits,
-    old_len: u64,
-    new_len: u64,
-    delta: i128,
-    position: &dyn Fn(u64) -> Option<u64>,
-) -> bool {
-    let mut b = Bytes::new(data);
-    if b.u8() != Some(marker::STRING) {
-        return false;
-    }
-    let name_len = b.u16_be().map_or(0, usize::from);
-    if b.take(name_len) != Some(b"onMetaData") {
-        return false;
-    }
-    let ecma = match b.u8() {
-        Some(marker::ECMA_ARRAY) => b.take(4).is_some(),
-        Some(marker::OBJECT) => false,
-        _ => return false,
-    };
-    let Some(props) = amf::properties(&mut b, limits.max_depth, ecma) else {
-        return false;
-    };
-    // (where the 8 bytes of a number are, its new value)
-    let mut numbers: Vec<(usize, f64)> = Vec::new();
-    let src: &[u8] = data;
-    let number_at = |at: usize| -> Option<f64> {
-        let bytes: [u8; 8] = src.get(at..at + 8)?.try_into().ok()?;
-        Some(f64::from_be_bytes(bytes))
-    };
-    let moved = |v: f64| -> Option<f64> {
-        (v >= 0.0 && v.fract() == 0.0 && v < 9.0e15).then_some(())?;
-        position(v as u64).map(|p| p as f64)
-    };
-    for p in &props {
-        let key = src.get(p.key.clone()).unwrap_or_default();
-        let value = p.value.start;
-        let is_number = src.get(value) == Some(&marker::NUMBER);
-        match key {
-            b"filesize" if is_number && number_at(value + 1) == Some(old_len as f64) => {
-                numbers.push((value + 1, new_len as f64));
-            }
-            b"datasize" | b"videosize" if is_number => {
-                if let Some(v) = number_at(value + 1) {
-                    numbers.push((value + 1, (v + delta as f64).max(0.0)));
-                }
-            }
-            b"lastkeyframelocation" if is_number => {
-                if let Some(v) = number_at(value + 1).and_then(moved) {
-                    numbers.push((value + 1, v));
-                }
-            }
-            b"keyframes" if src.get(value) == Some(&marker::OBJECT) => {
-                let mut k = Bytes::new(src.get(value + 1..p.value.end).unwrap_or_default());
-                for q in amf::properties(&mut k, 4, false).unwrap_or_default() {
-                    if src.get(value + 1 + q.key.start..value + 1 + q.key.end) != Some(b"filepositions") {
-                        continue;
-                    }
-                    let at = value + 1 + q.value.start;
-                    let mut a = Bytes::new(src.get(at..value + 1 + q.value.end).unwrap_or_default());
-                    if a.u8() != Some(marker::STRICT_ARRAY) {
-                        continue;
-                    }
-                    let count = a.u32_be().unwrap_or(0);
-                    for _ in 0..count {
-                        if a.u8() != Some(marker::NUMBER) {
-                            break;
-                        }
-                        let here = at + a.pos();
-                        if let Some(v) = number_at(here).and_then(moved) {
-                            numbers.push((here, v));
-                        }
-                        if a.take(8).is_none() {
-                            break;
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    for (at, v) in &numbers {
-        if let Some(dst) = data.get_mut(*at..*at + 8) {
-            dst.copy_from_slice(&v.to_be_bytes());
-        }
-    }
-    !numbers.is_empty()
+    edits.extend(patched);
+    edits.sort_by_key(|(r, _)| r.start);
+    write_rewritten(&mut src, 0, &edits, out)
 }

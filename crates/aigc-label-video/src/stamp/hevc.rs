@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use aigc_label_core::io::Bytes;
 use aigc_label_core::{Error, Result};
 
+use super::avc::Reader;
 use super::encode::Segment;
 
 const FORMAT: &str = "hvcC";
@@ -106,42 +107,6 @@ pub(crate) fn is_irap(sample: &[u8], length_size: usize) -> bool {
     units(sample, length_size)
         .and_then(|u| u.into_iter().find_map(|n| nal_type(n).filter(|t| *t < 32)))
         .is_some_and(|t| (16..=21).contains(&t))
-}
-
-/// Reads bits (and Exp-Golomb codes) of an RBSP.
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn bit(&mut self) -> Option<u32> {
-        let byte = self.data.get(self.pos / 8)?;
-        let bit = (byte >> (7 - self.pos % 8)) & 1;
-        self.pos += 1;
-        Some(u32::from(bit))
-    }
-
-    fn bits(&mut self, n: usize) -> Option<u32> {
-        (0..n).try_fold(0u32, |v, _| Some((v << 1) | self.bit()?))
-    }
-
-    fn ue(&mut self) -> Option<u32> {
-        let mut zeros = 0;
-        while self.bit()? == 0 {
-            zeros += 1;
-            if zeros > 31 {
-                return None;
-            }
-        }
-        let rest = u64::from(self.bits(zeros)?);
-        u32::try_from((1u64 << zeros) + rest - 1).ok()
-    }
-
-    fn skip(&mut self, n: usize) -> Option<()> {
-        let end = self.pos.checked_add(n)?;
-        (end <= self.data.len() * 8).then(|| self.pos = end)
-    }
 }
 
 /// Writes bits of an RBSP.

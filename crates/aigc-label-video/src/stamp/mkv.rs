@@ -36,26 +36,16 @@ use aigc_label_core::io::{ReadSeek, Source};
 use aigc_label_core::{Error, Limits, Result};
 
 use super::opening::NewFrame;
+use crate::common::Rewrites;
+use crate::matroska::track::{self, uint};
 
-use crate::matroska::ebml::{
-    self, Element, children, element_sized, fix_crc, read_element, size_width, uint_element, void,
+use crate::matroska::ebml::id::{
+    BLOCK, BLOCK_GROUP, CLUSTER_TIMESTAMP, CODEC_ID, CODEC_PRIVATE, SIMPLE_BLOCK, TIMESTAMP_SCALE, TRACK_ENTRY,
+    TRACK_NUMBER, TRACK_TYPE,
 };
+use crate::matroska::ebml::{self, Element, children, element_sized, fix_crc, read_element, size_width};
 
 const FORMAT: &str = "matroska";
-const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
-const TRACK_ENTRY: u32 = 0xAE;
-const TRACK_NUMBER: u32 = 0xD7;
-const TRACK_TYPE: u32 = 0x83;
-const CLUSTER_TIMESTAMP: u32 = 0xE7;
-const SIMPLE_BLOCK: u32 = 0xA3;
-const BLOCK_GROUP: u32 = 0xA0;
-const BLOCK: u32 = 0xA1;
-const CUE_POINT: u32 = 0xBB;
-const CUE_TRACK_POSITIONS: u32 = 0xB7;
-const CUE_CLUSTER_POSITION: u32 = 0xF1;
-const CUE_RELATIVE_POSITION: u32 = 0xF0;
-const CODEC_ID: u32 = 0x86;
-const CODEC_PRIVATE: u32 = 0x63A2;
 /// Matroska's codec ID for H.264 with an `avcC` record in `CodecPrivate`.
 pub(crate) const H264: &str = "V_MPEG4/ISO/AVC";
 /// Matroska's codec ID for HEVC with an `hvcC` record in `CodecPrivate`.
@@ -164,10 +154,6 @@ impl Nal {
     }
 }
 
-fn uint(data: &[u8]) -> u64 {
-    data.iter().take(8).fold(0, |a, &b| (a << 8) | u64::from(b))
-}
-
 /// Reads the structure of `input` and the blocks of its `nth` track up to the first keyframe
 /// whose time from the first frame is at least `until_ns` (for H.264, the first IDR picture);
 /// with `u64::MAX`, every block.
@@ -178,18 +164,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
     src.seek_to(head.end().ok_or_else(|| unsupported("EBML header of unknown size"))?)?;
     let segment = read_element(&mut src, len)?;
     let seg_end = segment.end().ok_or_else(|| unsupported("Segment of unknown size"))?;
-    let mut level1 = Vec::new();
-    while src.pos() < seg_end && seg_end - src.pos() >= 2 {
-        let el = read_element(&mut src, seg_end)?;
-        let end = el
-            .end()
-            .ok_or_else(|| unsupported("element of unknown size in the Segment"))?;
-        level1.push(el);
-        src.seek_to(end)?;
-        if level1.len() as u64 > limits.max_structures {
-            return Err(unsupported("too many elements"));
-        }
-    }
+    let level1 = track::level1(&mut src, seg_end, limits)?;
     let mut scale = 1_000_000u64;
     let mut track = None;
     let (mut codec_id, mut private, mut entry_at) = (String::new(), Vec::new(), (0, 0));
@@ -204,13 +179,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                 }
             } else if let Some((ei, entry)) = kids.iter().enumerate().filter(|(_, c)| c.id == TRACK_ENTRY).nth(nth) {
                 let fields = children(&buf, entry.data.clone(), el.start)?;
-                let bytes = |id| {
-                    fields
-                        .iter()
-                        .find(|c| c.id == id)
-                        .and_then(|c| buf.get(c.data.clone()))
-                        .unwrap_or_default()
-                };
+                let bytes = |id| ebml::field(&buf, &fields, id);
                 codec_id = String::from_utf8_lossy(bytes(CODEC_ID))
                     .trim_end_matches('\0')
                     .to_string();
@@ -264,16 +233,8 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                     let h = h
                         .get(..n.min((child_end - child.data_start()) as usize))
                         .unwrap_or_default();
-                    let vlen = h.first().map_or(9, |b| b.leading_zeros() as usize + 1);
-                    let (Some(tn), Some(ts), Some(&flags)) = (
-                        h.get(..vlen).filter(|_| vlen <= 8),
-                        h.get(vlen..vlen + 2),
-                        h.get(vlen + 2),
-                    ) else {
-                        return Err(Error::malformed(FORMAT, child.start, "SimpleBlock header"));
-                    };
-                    let number = uint(tn) & !(0x80u64 << (8 * (vlen - 1)));
-                    let at = cluster_ts.saturating_add(i64::from(i16::from_be_bytes([ts[0], ts[1]])));
+                    let (number, rel, flags, head_len) = track::block_header(h, child.start)?;
+                    let at = cluster_ts.saturating_add(i64::from(rel));
                     if number == track && found && std::mem::take(&mut leading_check) {
                         if let Some(cut) = frames.last_mut().filter(|cut| at < cut.ts) {
                             // Shown before the keyframe, decoded after it: a leading picture,
@@ -287,7 +248,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                     if number == track && found {
                         later += 1;
                         if let Some(nal) = length_size {
-                            let payload = child.data_start() + vlen as u64 + 3;
+                            let payload = child.data_start() + head_len as u64;
                             let id = match flags & 0x06 {
                                 0 => nal.pps_id(&mut src, payload..child_end)?,
                                 _ => None,
@@ -303,7 +264,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         let elapsed = u128::try_from(at.saturating_sub(first)).unwrap_or(0) * u128::from(scale);
                         // A keyframe where the track can be cut (see the module notes).
                         let mut clean = key && !frames.is_empty();
-                        let payload = child.data_start() + vlen as u64 + 3;
+                        let payload = child.data_start() + head_len as u64;
                         if clean && (length_size.is_some() || codec_id == AV1) {
                             src.seek_to(payload)?;
                             let bytes = src.read_vec(child_end.saturating_sub(payload), "block", &block_limits)?;
@@ -319,7 +280,7 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, until_ns: u64, limits: 
                         }
                         frames.push(Frame {
                             range: child.start..child_end,
-                            head: h.get(..vlen + 3).unwrap_or_default().to_vec(),
+                            head: h.get(..head_len).unwrap_or_default().to_vec(),
                             ts: at,
                             key,
                             clean: clean || frames.is_empty(),
@@ -457,21 +418,6 @@ pub(crate) fn ivf_frames(data: &[u8]) -> Result<Vec<Range<usize>>> {
     Ok(out)
 }
 
-/// One change: an element `old` rewritten as `new`.
-struct Edit {
-    old: Range<u64>,
-    new: Vec<u8>,
-}
-
-fn map(edits: &[Edit], x: u64) -> u64 {
-    let delta: i128 = edits
-        .iter()
-        .filter(|e| e.old.end <= x)
-        .map(|e| e.new.len() as i128 - i128::from(e.old.end - e.old.start))
-        .sum();
-    u64::try_from(i128::from(x) + delta).unwrap_or(x)
-}
-
 /// The Tracks element `buf` (all of it, starting at file offset `at`) with the `nth` entry's
 /// `CodecPrivate` holding `private`.
 fn tracks_with_private(buf: &[u8], hdr_len: usize, at: u64, nth: usize, private: &[u8]) -> Result<Vec<u8>> {
@@ -528,10 +474,9 @@ pub(crate) fn write_at(
     out: &mut dyn Write,
 ) -> Result<()> {
     let mut src = Source::new(input, FORMAT)?;
-    let seg_data = mkv.segment.data_start();
     let replaced = super::opening::replaced(&mkv.frames, at, new.len())?;
     // Rebuilt Clusters.
-    let mut edits: Vec<Edit> = Vec::new();
+    let mut edits: Rewrites = Vec::new();
     let mut clusters: Vec<usize> = replaced.iter().map(|f| f.cluster).collect();
     clusters.sort_unstable();
     clusters.dedup();
@@ -540,43 +485,23 @@ pub(crate) fn write_at(
             .level1
             .get(ci)
             .ok_or_else(|| Error::malformed(FORMAT, 0, "cluster index"))?;
-        let end = el.end().unwrap_or(el.start);
-        if end - el.start > MAX_CLUSTER {
-            return Err(unsupported("a Cluster over 256 MiB"));
-        }
-        src.seek_to(el.start)?;
-        // A Cluster holds media, not metadata: it has its own bound.
-        let mut cluster_limits = limits.clone();
-        cluster_limits.max_metadata_bytes = MAX_CLUSTER;
-        let buf = src.read_vec(end - el.start, "Cluster", &cluster_limits)?;
-        let mut data = Vec::new();
-        for child in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
-            let abs = el.start + child.range.start as u64;
-            match replaced.iter().position(|f| f.range.start == abs) {
-                Some(i) => {
-                    let (Some(frame), Some(n)) = (replaced.get(i), new.get(i)) else {
-                        return Err(Error::malformed(FORMAT, abs, "replaced block"));
-                    };
-                    let vlen = frame.head.len().saturating_sub(3);
-                    let rel = i16::try_from(n.ts.saturating_sub(frame.cluster_ts))
-                        .map_err(|_| unsupported("a new timestamp too far from its Cluster's"))?;
-                    let flags = frame.head.last().copied().unwrap_or(0);
-                    let mut block = frame.head.get(..vlen).unwrap_or_default().to_vec();
-                    block.extend_from_slice(&rel.to_be_bytes());
-                    block.push((flags & 0x7F & !0x06) | if n.key { 0x80 } else { 0 });
-                    block.extend_from_slice(n.bytes);
-                    data.extend_from_slice(&ebml::element(SIMPLE_BLOCK, &block));
-                }
-                None => data.extend_from_slice(buf.get(child.range.clone()).unwrap_or_default()),
-            }
-        }
-        fix_crc(&mut data);
-        let width = size_width(data.len() as u64).max(el.hdr_len as usize - ebml::id_bytes(el.id).len());
-        let cluster = element_sized(el.id, &data, width).ok_or_else(|| unsupported("Cluster size"))?;
-        edits.push(Edit {
-            old: el.start..end,
-            new: cluster,
-        });
+        edits.push(track::rebuild_cluster(&mut src, el, limits, |abs, _| {
+            let Some(i) = replaced.iter().position(|f| f.range.start == abs) else {
+                return Ok(None);
+            };
+            let (Some(frame), Some(n)) = (replaced.get(i), new.get(i)) else {
+                return Err(Error::malformed(FORMAT, abs, "replaced block"));
+            };
+            let vlen = frame.head.len().saturating_sub(3);
+            let rel = i16::try_from(n.ts.saturating_sub(frame.cluster_ts))
+                .map_err(|_| unsupported("a new timestamp too far from its Cluster's"))?;
+            let flags = frame.head.last().copied().unwrap_or(0);
+            let mut block = frame.head.get(..vlen).unwrap_or_default().to_vec();
+            block.extend_from_slice(&rel.to_be_bytes());
+            block.push((flags & 0x7F & !0x06) | if n.key { 0x80 } else { 0 });
+            block.extend_from_slice(n.bytes);
+            Ok(Some(ebml::element(SIMPLE_BLOCK, &block)))
+        })?);
     }
     if let Some(private) = private {
         let el = mkv
@@ -588,107 +513,9 @@ pub(crate) fn write_at(
         src.seek_to(el.start)?;
         let buf = src.read_vec(end - el.start, "Tracks", limits)?;
         let new = tracks_with_private(&buf, el.hdr_len as usize, el.start, mkv.entry.1, private)?;
-        edits.push(Edit {
-            old: el.start..end,
-            new,
-        });
+        edits.push((el.start..end, new));
     }
-    let first_rebuilt = edits.iter().map(|e| e.old.start).min().unwrap_or(u64::MAX);
-    // SeekHead and Cues, with positions moved.
-    for el in mkv
-        .level1
-        .iter()
-        .filter(|e| e.id == ebml::id::SEEK_HEAD || e.id == ebml::id::CUES)
-    {
-        let end = el.end().unwrap_or(el.start);
-        src.seek_to(el.start)?;
-        let buf = src.read_vec(end - el.start, "index", limits)?;
-        let mut data = Vec::new();
-        for entry in children(&buf, el.hdr_len as usize..buf.len(), el.start)? {
-            let raw = buf.get(entry.range.clone()).unwrap_or_default();
-            let inner = entry.data.clone();
-            let rebuilt = match (el.id, entry.id) {
-                (ebml::id::SEEK_HEAD, ebml::id::SEEK) => {
-                    let mut e = Vec::new();
-                    for f in children(&buf, inner, el.start)? {
-                        let v = buf.get(f.data.clone()).unwrap_or_default();
-                        if f.id == ebml::id::SEEK_POSITION {
-                            e.extend_from_slice(&uint_element(
-                                f.id,
-                                map(&edits, seg_data.saturating_add(uint(v))).saturating_sub(seg_data),
-                            ));
-                        } else {
-                            e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
-                        }
-                    }
-                    ebml::element(entry.id, &e)
-                }
-                (ebml::id::CUES, CUE_POINT) => {
-                    let mut e = Vec::new();
-                    for f in children(&buf, inner, el.start)? {
-                        if f.id != CUE_TRACK_POSITIONS {
-                            e.extend_from_slice(buf.get(f.range.clone()).unwrap_or_default());
-                            continue;
-                        }
-                        let fields = children(&buf, f.data.clone(), el.start)?;
-                        let cluster_at = fields
-                            .iter()
-                            .find(|g| g.id == CUE_CLUSTER_POSITION)
-                            .map(|g| seg_data.saturating_add(uint(buf.get(g.data.clone()).unwrap_or_default())));
-                        let into_rebuilt = cluster_at.is_some_and(|at| edits.iter().any(|ed| ed.old.start == at));
-                        let mut p = Vec::new();
-                        for g in &fields {
-                            match g.id {
-                                CUE_CLUSTER_POSITION => {
-                                    let at = cluster_at.unwrap_or(seg_data);
-                                    p.extend_from_slice(&uint_element(g.id, map(&edits, at).saturating_sub(seg_data)));
-                                }
-                                CUE_RELATIVE_POSITION if into_rebuilt => {}
-                                _ => p.extend_from_slice(buf.get(g.range.clone()).unwrap_or_default()),
-                            }
-                        }
-                        e.extend_from_slice(&ebml::element(f.id, &p));
-                    }
-                    ebml::element(entry.id, &e)
-                }
-                _ => raw.to_vec(),
-            };
-            data.extend_from_slice(&rebuilt);
-        }
-        fix_crc(&mut data);
-        let width = el.hdr_len as usize - ebml::id_bytes(el.id).len();
-        let mut new = element_sized(el.id, &data, width).ok_or_else(|| unsupported("index size"))?;
-        let mut old = el.start..end;
-        if el.start < first_rebuilt {
-            // Before the rebuilt elements: keep the size, so nothing it indexes moves again. A
-            // Void right after it (muxers reserve one there) gives it room to grow.
-            if let Some(v) = mkv.level1.iter().find(|v| v.start == end && v.id == ebml::id::VOID) {
-                old.end = v.end().unwrap_or(end);
-            }
-            match ((old.end - old.start) as usize).checked_sub(new.len()) {
-                Some(0) => {}
-                Some(pad) if pad >= 2 => new.extend_from_slice(&void(pad).unwrap_or_default()),
-                _ => return Err(unsupported("an index before the Clusters would have to grow")),
-            }
-        }
-        edits.push(Edit { old, new });
-    }
-    edits.sort_by_key(|e| e.old.start);
-    // The Segment's size.
-    let seg_end = mkv.segment.end().unwrap_or(seg_data);
-    let seg_size = map(&edits, seg_end).saturating_sub(seg_data);
-    let seg_width = mkv.segment.hdr_len as usize - ebml::id_bytes(mkv.segment.id).len();
-    let mut seg_head = ebml::id_bytes(mkv.segment.id);
-    seg_head.extend_from_slice(&ebml::size_bytes(seg_size, seg_width).ok_or_else(|| unsupported("Segment size"))?);
-    src.seek_to(0)?;
-    src.copy_to(out, mkv.segment.start, "EBML header")?;
-    out.write_all(&seg_head)?;
-    super::opening::copy_edited(
-        &mut src,
-        seg_data,
-        edits.iter().map(|e| (&e.old, e.new.as_slice())),
-        out,
-    )
+    track::finish(&mut src, &mkv.segment, &mkv.level1, edits, limits, out)
 }
 
 #[cfg(test)]

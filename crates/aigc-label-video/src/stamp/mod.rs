@@ -599,10 +599,7 @@ fn spliced_fragments(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Resul
             joined_sets(entry.to_vec(), &kept, news, avc::record, avc::merge)?
         }
     };
-    let mut new_frames = Vec::new();
-    for ((_, times, _), o) in plan.iter().zip(&new) {
-        new_frames.extend(o.frames(times));
-    }
+    let (_, new_frames) = placed(&plan, &new);
     write_output(output, |out| {
         frag::write(
             &mut std::fs::File::open(input)?,
@@ -643,6 +640,21 @@ fn encode_plan(
         })
         .collect();
     opening::encode_all(job.tools, job.input, job.video, job.options, &jobs, time_base, progress)
+}
+
+/// The frames of each planned stretch's encode `new`, in order, and the index of the source
+/// frame each takes the place of: what the container writers' `write_at` take.
+fn placed<'a>(
+    plan: &[(usize, Vec<i64>, opening::Output)],
+    new: &'a [opening::Opening],
+) -> (Vec<usize>, Vec<opening::NewFrame<'a>>) {
+    let (mut at, mut frames) = (Vec::new(), Vec::new());
+    for ((a, times, _), o) in plan.iter().zip(new) {
+        let f = o.frames(times);
+        at.extend(*a..*a + f.len());
+        frames.extend(f);
+    }
+    (at, frames)
 }
 
 /// The report of a splice that re-encoded `ranges` (decode order) of a track of `n` frames;
@@ -926,14 +938,9 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
         plan.push((a, times, kind));
     }
     let new = encode_plan(job, &plan, t0, total, time_base, progress)?;
-    let stretches: Vec<_> = plan
-        .into_iter()
-        .zip(new)
-        .map(|((a, times, _), new)| (a, times, new))
-        .collect();
     let private = match &kept {
         Some(kept) => {
-            let news = stretches.iter().map(|(_, _, new)| new.segment.entry.as_slice());
+            let news = new.iter().map(|o| o.segment.entry.as_slice());
             let merge =
                 |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
             Some(joined_sets(mkv.private.clone(), kept, news, |r| Ok(r), merge)?)
@@ -941,21 +948,15 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
         // Each stretch's renumbered sets beside every set already there.
         None if hevc => {
             let mut current = mkv.private.clone();
-            for (_, _, new) in &stretches {
+            for o in &new {
                 let every = hevc::Kept::all(&current)?;
-                current = hevc::merge_kept(&current, &every, hevc::record(&new.segment.entry)?)?;
+                current = hevc::merge_kept(&current, &every, hevc::record(&o.segment.entry)?)?;
             }
             Some(current)
         }
         None => None,
     };
-    let mut at = Vec::new();
-    let mut new_frames = Vec::new();
-    for (a, times, new) in &stretches {
-        let f = new.frames(times);
-        at.extend(*a..*a + f.len());
-        new_frames.extend(f);
-    }
+    let (at, new_frames) = placed(&plan, &new);
     write_output(output, |out| {
         mkv::write_at(
             &mut std::fs::File::open(input)?,
@@ -967,7 +968,7 @@ fn spliced_mkv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             out,
         )
     })?;
-    let labelled = stretches.iter().map(|(_, _, n)| n.labelled).sum();
+    let labelled = new.iter().map(|o| o.labelled).sum();
     Ok(windows_report(video, &ranges, n, labelled, |c| {
         at_cut(c).saturating_sub(t0) as f64 * tick
     }))
@@ -1139,13 +1140,7 @@ fn spliced_flv_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
     let news = new.iter().map(|o| o.segment.entry.as_slice());
     let merge = |record: &[u8], keep: &avc::Kept, entry: &[u8]| avc::merge_kept(record, keep, avc::record(entry)?);
     let record = joined_sets(flv.record.clone(), &kept, news, |r| Ok(r), merge)?;
-    let mut at = Vec::new();
-    let mut new_frames = Vec::new();
-    for ((a, times, _), o) in plan.iter().zip(&new) {
-        let f = o.frames(times);
-        at.extend(*a..*a + f.len());
-        new_frames.extend(f);
-    }
+    let (at, new_frames) = placed(&plan, &new);
     write_output(output, |out| {
         flv::write_at(
             &mut std::fs::File::open(input)?,
@@ -1290,19 +1285,10 @@ fn spliced_avi_windows(job: &Job<'_>, progress: &mut dyn FnMut(Progress)) -> Res
             }
         });
     }
-    let mut at = Vec::new();
-    let mut new_frames = Vec::new();
-    for (((a, times, _), o), b) in plan.iter().zip(&new).zip(&bytes) {
-        let f = o.frames(times);
-        at.extend(*a..*a + f.len());
-        match h264 {
-            true => new_frames.extend(f.iter().zip(b).map(|(f, b)| opening::NewFrame {
-                bytes: b,
-                key: f.key,
-                ts: f.ts,
-            })),
-            false => new_frames.extend(f),
-        }
+    let (at, mut new_frames) = placed(&plan, &new);
+    // H.264 frames go in as Annex B (`bytes`, one a frame, empty for MPEG-4 Part 2).
+    for (f, b) in new_frames.iter_mut().zip(bytes.iter().flatten()) {
+        f.bytes = b;
     }
     write_output(output, |out| {
         avi::write_at(

@@ -7,11 +7,7 @@
 //! the new segment shows takes the `n`-th time (its own times, from a constant-rate encoder
 //! input, only say which frame that is). So a variable-frame-rate source keeps its timing.
 
-use std::io::Write;
-use std::ops::Range;
 use std::path::Path;
-
-use aigc_label_core::io::Source;
 
 use aigc_label_core::{Error, Result};
 use aigc_label_ffmpeg::{Stream, Tools};
@@ -303,28 +299,4 @@ pub(crate) fn replaced<'a, T>(frames: &'a [T], at: &[usize], new_count: usize) -
         .map(|&i| frames.get(i))
         .collect::<Option<Vec<&T>>>()
         .ok_or_else(|| Error::parameter("video", "more new frames than frames"))
-}
-
-/// Copies `src` from `from` to its end into `out`, with each `(range, bytes)` of `edits`
-/// (sorted, not overlapping, at or after `from`) written in place of the range: how the
-/// container splices write a file once they know every change.
-pub(crate) fn copy_edited<'a>(
-    src: &mut Source<'_>,
-    from: u64,
-    edits: impl IntoIterator<Item = (&'a Range<u64>, &'a [u8])>,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let mut pos = from;
-    for (range, bytes) in edits {
-        let gap = range
-            .start
-            .checked_sub(pos)
-            .ok_or_else(|| Error::parameter("video", "overlapping edits"))?;
-        src.seek_to(pos)?;
-        src.copy_to(out, gap, "copied bytes")?;
-        out.write_all(bytes)?;
-        pos = range.end;
-    }
-    src.seek_to(pos)?;
-    src.copy_rest(out, "copied bytes")
 }

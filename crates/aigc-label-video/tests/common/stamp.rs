@@ -9,7 +9,7 @@ use aigc_label_image::stamp::Style;
 use aigc_label_testutil::media::{self, Packets};
 use aigc_label_testutil::{fixture, tool};
 use aigc_label_video::frames::{FrameSpec, FrameStamper, PixelFormat, Schedule};
-use aigc_label_video::stamp::{Method, StampOptions, StampReport};
+use aigc_label_video::stamp::{At, Method, StampOptions, StampReport};
 
 pub struct Tools {
     pub ffmpeg: PathBuf,
@@ -226,4 +226,35 @@ pub fn check_splice_at(name: &str, splice: f64, reencoded: u64, labelled: u64) {
             assert!(read.contains("AI生成"), "{name} at {at} s: tesseract read {read:?}");
         }
     }
+}
+
+/// The check of a `--at 3s` splice (label windows [0, 2) and [3, 4) s) of fixture
+/// `video/stamp/{name}`: re-encoded, copied and labelled frames as `frames`, the cut at 2 s,
+/// the file decoding cleanly with as many frames and the sound's packets unchanged, the second
+/// between the windows (frames `2/3` of the re-encoded count up to it) copied and every frame
+/// after it new, the label read at 3.5 s. Returns the input and the output (kept while the
+/// folder lives) for further checks.
+pub fn check_windows(t: &Tools, name: &str, frames: (u64, u64, u64)) -> (PathBuf, tempfile::TempDir, PathBuf) {
+    let input = fixture(&format!("video/stamp/{name}"));
+    let (dir, out) = output(name);
+    let options = StampOptions {
+        at: At::parse_list("3s").unwrap(),
+        ..StampOptions::default()
+    };
+    let report = stamp(&input, &out, &options);
+    assert_eq!(report.method, Method::Spliced, "{name}: {report:?}");
+    let counts = (report.reencoded_frames, report.copied_frames, report.labelled_frames);
+    assert_eq!(counts, frames, "{name}");
+    assert_eq!(report.splice_at, [2.0], "{name}");
+    media::assert_decodes_cleanly(&out, "the stamped file");
+    assert_eq!(packet_md5s(&input, "a:0"), packet_md5s(&out, "a:0"), "{name}");
+    let (src, got) = (frame_md5s(&input), frame_md5s(&out));
+    assert_eq!(src.len(), got.len(), "{name}");
+    let (a, b) = (frames.0 as usize * 2 / 3, frames.0 as usize);
+    assert_eq!(src[a..b], got[a..b], "{name}: the copied second");
+    assert!(src[b..].iter().zip(&got[b..]).all(|(x, y)| x.1 != y.1), "{name}");
+    if let Some(read) = ocr(t, &out, 3.5, 320, 240) {
+        assert!(read.contains("AI生成"), "{name} at 3.5 s: tesseract read {read:?}");
+    }
+    (input, dir, out)
 }
