@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 #[cfg(test)]
 use crate::SMALL_FILE;
-use aigc_label_core::in_place::{Steps, Storage as _};
+use aigc_label_core::in_place::{Steps, Update};
 
 use crate::atomic::{FileWrite, Method, Note, record, resolve_output};
 use crate::{Carrier, FileReader, Label, Options, Report, Result, Written, detect};
@@ -210,7 +210,6 @@ fn supported(carrier: &dyn Carrier) -> bool {
 /// The steps are synced when `options.sync` is set ([`Options::sync`]).
 #[cfg(feature = "trust")]
 fn update(carrier: &dyn Carrier, file: &mut Stored, label: &Label, options: &Options) -> Result<Option<Written>> {
-    use aigc_label_core::in_place::Update;
     let Some(in_place) = carrier.in_place() else {
         return Ok(None);
     };
@@ -225,15 +224,19 @@ fn update(carrier: &dyn Carrier, file: &mut Stored, label: &Label, options: &Opt
 }
 
 /// Makes the writes of `steps` on the file, as [`InPlace::update`] does; each step is synced
-/// when `options.sync` is set ([`Options::sync`]).
+/// when `options.sync` is set ([`Options::sync`]). `None`: nothing was written, the file
+/// needs a rewrite (it cannot be cut as the steps need).
 ///
 /// [`InPlace::update`]: aigc_label_core::in_place::InPlace::update
-fn run(steps: &Steps, file: &mut Stored, options: &Options) -> Result<Written> {
+fn run(steps: &Steps, file: &mut Stored, options: &Options) -> Result<Option<Written>> {
     let file = &mut InPlaceFile {
         file,
         sync: options.sync,
     };
-    steps.run(file, |f| f.sync())
+    Ok(match steps.run(file)? {
+        Update::InPlace(written) => Some(written),
+        Update::Rewrite(_) => None,
+    })
 }
 
 /// The file of an update in place, syncing its steps or not ([`Options::sync`]).
@@ -348,7 +351,9 @@ fn embed_into(
     let Ok(steps) = plan? else {
         return Ok(None);
     };
-    let written = run(&steps, &mut target.file, options)?;
+    let Some(written) = run(&steps, &mut target.file, options)? else {
+        return Ok(None);
+    };
     aigc_label_core::readback(target.carrier, &mut target.file, label, options)?;
     Ok(Some(written))
 }

@@ -134,27 +134,10 @@ pub trait InPlace: Sync {
             let mut reader = &mut *file;
             self.plan(&mut reader, label, limits)?
         };
-        let steps = match plan {
-            Ok(steps) => steps,
-            Err(why) => return Ok(Update::Rewrite(why)),
-        };
-        if steps.cut.is_some() {
-            // Nothing is written unless the file can be cut: asked with its own length.
-            let len = file.seek(SeekFrom::End(0))?;
-            match file.set_len(len) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-                    return Ok(Update::Rewrite("the file cannot be cut to a new length"));
-                }
-                Err(e) => return Err(e.into()),
-            }
+        match plan {
+            Ok(steps) => steps.run(file),
+            Err(why) => Ok(Update::Rewrite(why)),
         }
-        let written = steps.run(file, |f| f.sync())?;
-        if let Some(len) = steps.cut {
-            file.set_len(len)?;
-            file.sync()?;
-        }
-        Ok(Update::InPlace(written))
     }
 }
 
@@ -196,16 +179,24 @@ impl Steps {
         }
     }
 
-    /// Makes the writes on `file`, calling `sync` after each step but a last one that scrubs;
-    /// returns what was written.
+    /// Makes the writes on `file`, syncing ([`Storage::sync`]) after each step but a last one
+    /// that scrubs, then cuts the file to [`Steps::cut`] and syncs; returns what was written.
+    /// A storage that cannot cut gets [`Update::Rewrite`] when the steps need a cut, before
+    /// anything is written (asked with the file's own length).
     ///
     /// # Errors
     /// I/O errors; the file then reads as the old label or the new one.
-    pub fn run<F: Read + Write + Seek + ?Sized>(
-        &self,
-        file: &mut F,
-        mut sync: impl FnMut(&mut F) -> std::io::Result<()>,
-    ) -> Result<Written> {
+    pub fn run<F: Storage + ?Sized>(&self, file: &mut F) -> Result<Update> {
+        if self.cut.is_some() {
+            let len = file.seek(SeekFrom::End(0))?;
+            match file.set_len(len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                    return Ok(Update::Rewrite("the file cannot be cut to a new length"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let mut bytes_written = 0u64;
         for (i, phase) in self.phases.iter().enumerate() {
             for (pos, bytes) in phase {
@@ -215,13 +206,17 @@ impl Steps {
             }
             file.flush()?;
             if !(self.scrub && i + 1 == self.phases.len()) {
-                sync(file)?;
+                file.sync()?;
             }
         }
-        Ok(Written {
+        if let Some(len) = self.cut {
+            file.set_len(len)?;
+            file.sync()?;
+        }
+        Ok(Update::InPlace(Written {
             label_range: self.label_range.clone(),
             bytes_written,
-        })
+        }))
     }
 }
 
