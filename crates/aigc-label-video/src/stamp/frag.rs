@@ -61,6 +61,13 @@ struct RunInfo {
     samples: Vec<(u32, u32, u32, i64)>,
 }
 
+impl RunInfo {
+    /// The bytes of the run's samples.
+    fn len(&self) -> u64 {
+        self.samples.iter().fold(0u64, |n, s| n.saturating_add(u64::from(s.0)))
+    }
+}
+
 /// One `traf`.
 #[derive(Debug, Clone)]
 struct TrafInfo {
@@ -204,6 +211,14 @@ pub(crate) fn open(input: &mut dyn ReadSeek, nth: usize, limits: &Limits) -> Res
         let buf = src.read_vec(b.end - b.start, "moof", limits)?;
         let tree = parse_tree(&buf, b.start, limits, &mut budget)?;
         let trafs = read_trafs(&tree, &buf, b.start)?;
+        // Every run's data lies in the fragment's own mdat: copied fragments get new base
+        // offsets in their moof, so a run reaching into a moof (or anywhere else) would have
+        // its "kept" bytes changed by the splice (fuzz mp4_splice crash-355b19e9).
+        for run in trafs.iter().flat_map(|t| &t.runs) {
+            if run.data < mdat.start || run.data.saturating_add(run.len()) > mdat.end {
+                return Err(unsupported("a run whose data lies outside its fragment's mdat"));
+            }
+        }
         let first = samples.len();
         for t in trafs.iter().filter(|t| t.track_id == track_id) {
             if let (Some(expected), Some(at)) = (next_dts, t.decode_time) {
@@ -540,10 +555,8 @@ fn rebuilt(
         } else {
             for run in &t.runs {
                 starts.push(payload.len() as u64);
-                let len: u64 = run.samples.iter().map(|s| u64::from(s.0)).sum();
-                if run.data < f.mdat.start || run.data.saturating_add(len) > f.mdat.end {
-                    return Err(unsupported("a run whose data lies outside its fragment's mdat"));
-                }
+                // Inside the fragment's mdat, as `open` checked.
+                let len = run.len();
                 src.seek_to(run.data)?;
                 let mut limits = Limits::default();
                 limits.max_metadata_bytes = len.max(1);
